@@ -1,0 +1,73 @@
+// Command invoke runs one function's handler on a sample API Gateway event,
+// against the running local stack (`make run`), and prints the Lambda
+// response: `make invoke FN=health EVENT=events/health.json`.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/stewardhq/steward/pkg/app"
+	"github.com/stewardhq/steward/pkg/config"
+	"github.com/stewardhq/steward/pkg/emulator"
+	"github.com/stewardhq/steward/pkg/localstack"
+	"github.com/stewardhq/steward/pkg/routes"
+)
+
+func main() {
+	fn := flag.String("fn", "", "function name: one of the route table's functions")
+	event := flag.String("event", "", "path of the event JSON (default events/<fn>.json)")
+	flag.Parse()
+	if err := run(*fn, *event); err != nil {
+		fmt.Fprintln(os.Stderr, "invoke:", err)
+		os.Exit(1)
+	}
+}
+
+func run(fn, eventPath string) error {
+	if len(routes.ForFunction(fn)) == 0 || fn == "" {
+		return fmt.Errorf("unknown function %q; functions: %v", fn, routes.Functions())
+	}
+	root, err := emulator.ProjectRoot()
+	if err != nil {
+		return err
+	}
+	if eventPath == "" {
+		eventPath = "events/" + fn + ".json"
+	}
+	payload, err := os.ReadFile(eventPath)
+	if err != nil {
+		return fmt.Errorf("read event: %w", err)
+	}
+	settings, err := localstack.FromEnv(root, os.Getenv)
+	if err != nil {
+		return err
+	}
+	secrets, err := settings.LoadSecrets()
+	if err != nil {
+		return err
+	}
+	base, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	cfg := settings.Config(secrets, base)
+	ctx := context.Background()
+	h, err := app.Handler(ctx, cfg, app.NewLogger(cfg.LogLevel), fn)
+	if err != nil {
+		return err
+	}
+	out, err := app.LambdaHandler(h).Invoke(ctx, payload)
+	if err != nil {
+		return fmt.Errorf("handler: %w", err)
+	}
+	var pretty any
+	if json.Unmarshal(out, &pretty) == nil {
+		out, _ = json.MarshalIndent(pretty, "", "  ")
+	}
+	fmt.Println(string(out))
+	return nil
+}

@@ -1,0 +1,81 @@
+// Package routes is the single route table of the Steward API. The CDK app
+// builds API Gateway routes and Lambda functions from it, and the local
+// server mounts it, so the two cannot drift.
+//
+// Paths use the pattern syntax shared by net/http's ServeMux and API
+// Gateway HTTP APIs: literal segments and {name} parameters.
+package routes
+
+import "strings"
+
+// Function names: one Lambda function each. A route belongs to exactly one.
+const (
+	FunctionHealth = "health"
+)
+
+// Route is one API route.
+type Route struct {
+	// Method is the HTTP method.
+	Method string
+	// Path is the path pattern, e.g. /v1/users/{id}.
+	Path string
+	// Function is the Lambda function that serves the route.
+	Function string
+	// Operation is the stable operation id (also the OpenAPI operationId)
+	// that binds the route to its handler.
+	Operation string
+	// Public routes need no bearer token; every other route is
+	// authenticated.
+	Public bool
+	// Body says the route reads a JSON request body. A route without one
+	// refuses a non-empty body, so that a client's mistake is not ignored.
+	Body bool
+}
+
+// Pattern is "GET /v1/health": both the net/http ServeMux pattern and the
+// API Gateway HTTP API route key.
+func (r Route) Pattern() string { return r.Method + " " + r.Path }
+
+// Table lists every route of the API.
+var Table = []Route{
+	{Method: "GET", Path: "/v1/health", Function: FunctionHealth, Operation: "getHealth", Public: true},
+}
+
+// Functions lists the distinct function names of the table, in table order.
+func Functions() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range Table {
+		if !seen[r.Function] {
+			seen[r.Function] = true
+			out = append(out, r.Function)
+		}
+	}
+	return out
+}
+
+// ForFunction returns the routes served by one function; an empty name
+// returns every route (the local server).
+func ForFunction(name string) []Route {
+	if name == "" {
+		return Table
+	}
+	var out []Route
+	for _, r := range Table {
+		if r.Function == name {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Params returns the names of the path parameters of a route, in order.
+func (r Route) Params() []string {
+	var out []string
+	for _, seg := range strings.Split(r.Path, "/") {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			out = append(out, strings.Trim(seg, "{}"))
+		}
+	}
+	return out
+}

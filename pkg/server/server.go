@@ -1,0 +1,101 @@
+// Package server assembles Steward's HTTP API from the route table: it binds
+// each route's operation to its handler and wraps everything in the HTTP
+// middleware. A Lambda function mounts the routes of its own function name;
+// the local server mounts them all. Both build the handler here, so the two
+// serve the same code.
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/stewardhq/steward/pkg/health"
+	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/routes"
+	"github.com/stewardhq/steward/pkg/store"
+)
+
+// Deps are the dependencies the handlers share, built once at start.
+type Deps struct {
+	Store   *store.Store
+	Logger  *slog.Logger
+	Version string
+}
+
+// operations binds every operation id of the route table to its handler.
+func operations(d Deps) map[string]http.Handler {
+	h := health.Handler{DB: d.Store, Version: d.Version}
+	return map[string]http.Handler{
+		"getHealth": httpapi.HandlerFunc(h.Get),
+	}
+}
+
+// Handler returns the API for one function's routes (all routes when
+// function is ""). It fails when a route has no handler.
+func Handler(d Deps, function string) (http.Handler, error) {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	ops := operations(d)
+	mux := http.NewServeMux()
+	// paths answers "which methods does this path allow?" for 405s.
+	paths := http.NewServeMux()
+	allowed := map[string][]string{}
+	rs := routes.ForFunction(function)
+	if len(rs) == 0 {
+		return nil, fmt.Errorf("no routes for function %q", function)
+	}
+	for _, rt := range rs {
+		h, ok := ops[rt.Operation]
+		if !ok {
+			return nil, fmt.Errorf("route %s: no handler for operation %q", rt.Pattern(), rt.Operation)
+		}
+		mux.Handle(rt.Pattern(), bodyGuard(rt, h))
+		if _, seen := allowed[rt.Path]; !seen {
+			paths.Handle(rt.Path, http.NotFoundHandler())
+		}
+		allowed[rt.Path] = append(allowed[rt.Path], rt.Method)
+	}
+	fallback := func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := paths.Handler(r); pattern != "" {
+			methods := allowed[pattern]
+			sort.Strings(methods)
+			w.Header().Set("Allow", strings.Join(methods, ", "))
+			httpapi.WriteError(w, r, httpapi.ErrMethodNotAllowed)
+			return
+		}
+		httpapi.WriteError(w, r, httpapi.Errorf(http.StatusNotFound, "route_not_found", "No route matches "+r.Method+" "+r.URL.Path+"."))
+	}
+	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern == "" {
+			fallback(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+	return httpapi.Middleware(d.Logger, root), nil
+}
+
+// bodyGuard enforces the route's body rules before its handler runs: a body
+// over httpapi.MaxBodyBytes is refused with 413, and so is any body on a
+// route that reads none (400).
+func bodyGuard(rt routes.Route, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > httpapi.MaxBodyBytes {
+			httpapi.WriteError(w, r, httpapi.ErrBodyTooLarge)
+			return
+		}
+		if !rt.Body && r.Body != nil && r.Body != http.NoBody {
+			var one [1]byte
+			if n, _ := r.Body.Read(one[:]); n > 0 {
+				httpapi.WriteError(w, r, httpapi.Errorf(http.StatusBadRequest, "body_not_allowed", "This route takes no request body."))
+				return
+			}
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, httpapi.MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}

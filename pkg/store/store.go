@@ -1,0 +1,64 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Store is the DynamoDB-backed store. Build one per cold start and share it.
+type Store struct {
+	db      *dynamodb.Client
+	table   string
+	cursors *Cursors
+	now     func() time.Time
+}
+
+// New returns a Store over the table. cursorKey (32 bytes) seals the
+// pagination cursors handed to clients.
+func New(db *dynamodb.Client, table string, cursorKey []byte) (*Store, error) {
+	c, err := NewCursors(cursorKey)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{db: db, table: table, cursors: c, now: time.Now}, nil
+}
+
+// Table is the table name.
+func (s *Store) Table() string { return s.table }
+
+// Ping checks that the table answers.
+func (s *Store) Ping(ctx context.Context) error {
+	out, err := s.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.table)})
+	if err != nil {
+		return fmt.Errorf("describe table: %w", err)
+	}
+	if out.Table == nil || out.Table.TableStatus != types.TableStatusActive {
+		return fmt.Errorf("table %s is not active", s.table)
+	}
+	return nil
+}
+
+// Sentinel errors of the store.
+var (
+	// ErrNotFound: the item does not exist. Reads never answer nil, nil.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConditionFailed: a conditional write lost. Writes that name a
+	// domain error for their condition return that error instead, which
+	// wraps ErrConditionFailed.
+	ErrConditionFailed = errors.New("store: condition failed")
+)
+
+// NewID returns a random identifier with the given prefix, e.g. "m_3f…".
+func NewID(prefix string) string {
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	return prefix + "_" + hex.EncodeToString(b[:])
+}
