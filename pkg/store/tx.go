@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -177,8 +179,43 @@ func (s *Store) Commit(ctx context.Context, tx *Tx) error {
 	if tx.token != "" {
 		in.ClientRequestToken = aws.String(tx.token)
 	}
-	_, err = s.db.TransactWriteItems(ctx, in)
+	for attempt := 0; ; attempt++ {
+		_, err = s.db.TransactWriteItems(ctx, in)
+		if !conflicted(err) || attempt == conflictRetries {
+			break
+		}
+		// Another transaction held one of the items: transient, retry.
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("commit %s: %w", ev.Action, ctx.Err())
+		case <-time.After(time.Duration(attempt+1) * 20 * time.Millisecond):
+		}
+	}
 	return mapWriteError("commit "+ev.Action, err, tx.onFail)
+}
+
+// conflictRetries is how often Commit retries a transaction cancelled only
+// because another transaction was writing the same items.
+const conflictRetries = 4
+
+// conflicted reports whether err is a transaction cancelled for a
+// conflict with another transaction, with no condition failed.
+func conflicted(err error) bool {
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		var tc *types.TransactionConflictException
+		return errors.As(err, &tc)
+	}
+	found := false
+	for _, r := range tce.CancellationReasons {
+		switch aws.ToString(r.Code) {
+		case "ConditionalCheckFailed":
+			return false
+		case "TransactionConflict":
+			found = true
+		}
+	}
+	return found
 }
 
 func (s *Store) setTable(it *types.TransactWriteItem) {

@@ -1,0 +1,79 @@
+package stack
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/stewardhq/steward/pkg/routes"
+)
+
+// FunctionSettings are the sizing of one Lambda function.
+type FunctionSettings struct {
+	// MemoryMB is the memory size in MB (Lambda also scales CPU with it).
+	MemoryMB float64
+	// TimeoutSeconds is the function timeout. API Gateway HTTP APIs give up
+	// after 30 s, so an API function never needs more.
+	TimeoutSeconds float64
+}
+
+// DefaultFunctionSettings apply to a function that has no entry in
+// functionSettings: 256 MB, because password hashing (argon2id) is memory
+// bound and Lambda's CPU share grows with memory, and 10 s.
+var DefaultFunctionSettings = FunctionSettings{MemoryMB: 256, TimeoutSeconds: 10}
+
+// functionSettings sizes the functions that differ from the default.
+// health only asks DynamoDB to describe the table: the smallest size and a
+// short timeout, so a hung dependency shows up as a failed check quickly.
+var functionSettings = map[string]FunctionSettings{
+	routes.FunctionHealth: {MemoryMB: 128, TimeoutSeconds: 5},
+}
+
+// SettingsFor returns the sizing of the named function.
+func SettingsFor(function string) FunctionSettings {
+	if s, ok := functionSettings[function]; ok {
+		return s
+	}
+	return DefaultFunctionSettings
+}
+
+// grantFunc gives one function exactly the access it needs to the table.
+type grantFunc func(table awsdynamodb.ITable, fn awslambda.IFunction)
+
+// functionGrants lists, per function, its access to the table. There is
+// deliberately no default: a function added to the route table without an
+// entry here fails synth, so nobody ends up with read/write access by
+// accident (least privilege is decided per function, explicitly).
+var functionGrants = map[string]grantFunc{
+	// health only checks that the table answers (DescribeTable). It gets
+	// that one action on the table itself, not on its indexes and not
+	// GrantReadWriteData.
+	routes.FunctionHealth: func(table awsdynamodb.ITable, fn awslambda.IFunction) {
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Effect:    awsiam.Effect_ALLOW,
+			Actions:   jsii.Strings("dynamodb:DescribeTable"),
+			Resources: jsii.Strings(*table.TableArn()),
+		}))
+	},
+}
+
+// grantTable applies the function's grant, or fails if it has none.
+func grantTable(function string, table awsdynamodb.ITable, fn awslambda.IFunction) error {
+	g, ok := functionGrants[function]
+	if !ok {
+		return fmt.Errorf("stack: function %q has no table permissions defined; add it to functionGrants in infra/cdk/stack/functions.go", function)
+	}
+	g(table, fn)
+	return nil
+}
+
+// functionID is the construct id of a function; its log group and
+// integration ids derive from the same name.
+func functionID(function string) string { return "Function-" + function }
+
+// duration converts whole seconds to a CDK duration.
+func duration(seconds float64) awscdk.Duration { return awscdk.Duration_Seconds(jsii.Number(seconds)) }

