@@ -16,12 +16,31 @@ const (
 // Item type names, stored in AttrType so that a raw table read can tell
 // items apart.
 const (
-	typeAudit = "audit"
+	typeAudit      = "audit"
+	typeAccount    = "account"
+	typeMember     = "member"
+	typeIdentity   = "identity"
+	typeEmail      = "email"
+	typeToken      = "token"
+	typeSession    = "session"
+	typeRate       = "rate"
+	typeOutbox     = "outbox"
+	typeMembership = "membership"
+	typeRoles      = "roles"
 )
 
 // Key prefixes. Each is followed by "#" and an id.
 const (
-	prefixAudit = "AUDIT"
+	prefixAudit      = "AUDIT"
+	prefixAccount    = "ACCOUNT"
+	prefixMember     = "MEMBER"
+	prefixIdentity   = "IDENTITY"
+	prefixEmail      = "EMAIL"
+	prefixToken      = "TOKEN"
+	prefixSession    = "SESSION"
+	prefixRate       = "RATE"
+	prefixOutbox     = "OUTBOX"
+	prefixMembership = "MEMBERSHIP"
 )
 
 // sep joins key parts. Ids are validated not to contain it.
@@ -52,4 +71,75 @@ func auditActorPK(account, actor string) string {
 }
 func auditTargetPK(account, typ, id string) string {
 	return key(prefixAudit, account, "TARGET", typ, id)
+}
+
+// Accounts and what lives in their partition.
+//
+//	account        pk ACCOUNT#{a}  sk ACCOUNT
+//	member         pk ACCOUNT#{a}  sk MEMBER#{m}
+//	member email   pk ACCOUNT#{a}  sk EMAIL#{email}   (one member per email per account)
+//	custom roles   pk ACCOUNT#{a}  sk ROLES
+func accountPK(a string) string { return key(prefixAccount, a) }
+
+const (
+	skAccount = "ACCOUNT"
+	skRoles   = "ROLES"
+)
+
+func accountKey(a string) map[string]types.AttributeValue { return itemKey(accountPK(a), skAccount) }
+func memberSK(m string) string                            { return key(prefixMember, m) }
+func memberKey(a, m string) map[string]types.AttributeValue {
+	return itemKey(accountPK(a), memberSK(m))
+}
+func memberEmailKey(a, email string) map[string]types.AttributeValue {
+	return itemKey(accountPK(a), key(prefixEmail, email))
+}
+func rolesKey(a string) map[string]types.AttributeValue { return itemKey(accountPK(a), skRoles) }
+
+// Identities, global: one per email. An identity's partition also holds a
+// pointer to each of its memberships, so that one strongly consistent
+// query reads the identity and every account it belongs to.
+//
+//	identity    pk IDENTITY#{i}   sk IDENTITY
+//	membership  pk IDENTITY#{i}   sk MEMBERSHIP#{a}  -> member id
+//	email       pk EMAIL#{email}  sk EMAIL           -> identity id
+func identityPK(i string) string { return key(prefixIdentity, i) }
+func membershipKey(i, a string) map[string]types.AttributeValue {
+	return itemKey(identityPK(i), key(prefixMembership, a))
+}
+func identityKey(i string) map[string]types.AttributeValue {
+	return itemKey(identityPK(i), prefixIdentity)
+}
+func emailKey(email string) map[string]types.AttributeValue {
+	return itemKey(key(prefixEmail, email), prefixEmail)
+}
+
+// One-time tokens, by the SHA-256 of the token; the token itself is never
+// stored.
+//
+//	token  pk TOKEN#{hash}  sk TOKEN   ttl
+func tokenKey(hash string) map[string]types.AttributeValue {
+	return itemKey(key(prefixToken, hash), prefixToken)
+}
+
+// Sessions (refresh tokens), and an identity's sessions through gsi1.
+//
+//	session  pk SESSION#{s}  sk SESSION  gsi1pk SESSIONS#{identity}  gsi1sk {s}  ttl
+func sessionKey(s string) map[string]types.AttributeValue {
+	return itemKey(key(prefixSession, s), prefixSession)
+}
+func identitySessionsPK(i string) string { return key("SESSIONS", i) }
+
+// Rate-limit counters, one per key and fixed window.
+//
+//	rate  pk RATE#{key}  sk {window start}  ttl
+func rateKey(k string, window time.Time) map[string]types.AttributeValue {
+	return itemKey(key(prefixRate, k), timeKey(window))
+}
+
+// Outbox records make email sending idempotent.
+//
+//	outbox  pk OUTBOX#{key}  sk OUTBOX  ttl
+func outboxKey(k string) map[string]types.AttributeValue {
+	return itemKey(key(prefixOutbox, k), prefixOutbox)
 }

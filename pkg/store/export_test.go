@@ -1,0 +1,43 @@
+package store
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Internals exposed to the external test package (store_test), which can
+// import testenv without an import cycle.
+
+// Put is the plain conditional write.
+func (s *Store) Put(ctx context.Context, item map[string]types.AttributeValue, cond *Cond, onFail error) error {
+	return s.put(ctx, "put test", item, cond, onFail)
+}
+
+// KeyOfTestItem is the primary key of a test item.
+func KeyOfItemForTest(id string) map[string]types.AttributeValue { return itemKey(key("TEST", id), "TEST") }
+
+// ItemForTest is an item of no domain, at version 1.
+func ItemForTest(id string) map[string]types.AttributeValue {
+	it := KeyOfItemForTest(id)
+	it[AttrVersion] = &types.AttributeValueMemberN{Value: "1"}
+	return it
+}
+
+// Exists reports whether the test item id exists.
+func (s *Store) Exists(t *testing.T, id string) bool {
+	t.Helper()
+	out, err := s.db.GetItem(context.Background(), &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: KeyOfItemForTest(id), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Item != nil
+}
+
+// ItemKey is itemKey.
+var ItemKey = itemKey

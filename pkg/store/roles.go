@@ -1,0 +1,122 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/team"
+)
+
+// An account's custom roles live in one item, so that a permission check
+// reads the member and every role it may need in one BatchGetItem.
+
+type roleItem struct {
+	ID          string   `dynamodbav:"id"`
+	Name        string   `dynamodbav:"name"`
+	Description string   `dynamodbav:"description,omitempty"`
+	Permissions []string `dynamodbav:"permissions"`
+	ScopeKinds  []string `dynamodbav:"scopeKinds,omitempty"`
+}
+
+type rolesItem struct {
+	PK        string     `dynamodbav:"pk"`
+	SK        string     `dynamodbav:"sk"`
+	Type      string     `dynamodbav:"type"`
+	Roles     []roleItem `dynamodbav:"roles"`
+	Version   int64      `dynamodbav:"version"`
+	UpdatedAt time.Time  `dynamodbav:"updatedAt"`
+}
+
+func (it rolesItem) roles() []authz.Role {
+	out := make([]authz.Role, 0, len(it.Roles))
+	for _, r := range it.Roles {
+		role := authz.Role{ID: r.ID, Name: r.Name, Description: r.Description, Permissions: r.Permissions}
+		for _, k := range r.ScopeKinds {
+			role.ScopeKinds = append(role.ScopeKinds, authz.ScopeKind(k))
+		}
+		out = append(out, role)
+	}
+	return out
+}
+
+func toRoleItems(roles []authz.Role) []roleItem {
+	out := make([]roleItem, 0, len(roles))
+	for _, r := range roles {
+		it := roleItem{ID: r.ID, Name: r.Name, Description: r.Description, Permissions: r.Permissions}
+		for _, k := range r.ScopeKinds {
+			it.ScopeKinds = append(it.ScopeKinds, string(k))
+		}
+		out = append(out, it)
+	}
+	return out
+}
+
+// CustomRoles is an account's custom roles and the version of their item
+// (0 when the account has none yet).
+type CustomRoles struct {
+	Roles   []authz.Role
+	Version int64
+}
+
+// AuthState is what an authenticated request needs, read in one round
+// trip: the member, the account's custom roles, and the session (when a
+// session id was given).
+type AuthState struct {
+	Member  team.Member
+	Roles   CustomRoles
+	Session Session
+}
+
+// LoadAuth reads a member, its account's custom roles and a session in one
+// BatchGetItem. A missing member is team.ErrMemberNotFound; a missing
+// session ErrSessionNotFound.
+func (s *Store) LoadAuth(ctx context.Context, account, member, session string) (AuthState, error) {
+	keys := []map[string]types.AttributeValue{memberKey(account, member), rolesKey(account)}
+	if session != "" {
+		keys = append(keys, sessionKey(session))
+	}
+	items, err := s.batchGet(ctx, keys)
+	if err != nil {
+		return AuthState{}, fmt.Errorf("load auth: %w", err)
+	}
+	var st AuthState
+	var haveMember, haveSession bool
+	for _, raw := range items {
+		switch raw[AttrType].(*types.AttributeValueMemberS).Value {
+		case typeMember:
+			var it memberItem
+			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+				return AuthState{}, fmt.Errorf("load auth: %w", err)
+			}
+			if st.Member, err = it.member(); err != nil {
+				return AuthState{}, err
+			}
+			haveMember = true
+		case typeRoles:
+			var it rolesItem
+			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+				return AuthState{}, fmt.Errorf("load auth: %w", err)
+			}
+			st.Roles = CustomRoles{Roles: it.roles(), Version: it.Version}
+		case typeSession:
+			var it sessionItem
+			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+				return AuthState{}, fmt.Errorf("load auth: %w", err)
+			}
+			st.Session = it.session()
+			haveSession = true
+		}
+	}
+	switch {
+	case !haveMember:
+		return AuthState{}, team.ErrMemberNotFound
+	case session != "" && !haveSession:
+		return AuthState{}, ErrSessionNotFound
+	}
+	return st, nil
+}

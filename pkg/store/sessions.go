@@ -1,0 +1,203 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/stewardhq/steward/pkg/audit"
+)
+
+// Session is a signed-in session: the refresh token's current hash (only
+// hashes are stored), the hashes it replaced (to detect reuse), and who
+// it is for.
+type Session struct {
+	ID         string
+	IdentityID string
+	AccountID  string
+	MemberID   string
+	// ImpersonatorID is the admin acting as MemberID, for an impersonated
+	// session.
+	ImpersonatorID string
+	RefreshHash    string
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
+	RevokedAt      time.Time
+}
+
+// Active reports whether the session can be used at now.
+func (s Session) Active(now time.Time) bool {
+	return s.RevokedAt.IsZero() && now.Before(s.ExpiresAt)
+}
+
+// Session failures.
+var (
+	// ErrSessionNotFound: no such session (or it aged out).
+	ErrSessionNotFound = errors.New("session not found")
+	// ErrRefreshInvalid: the refresh token is not the session's current
+	// one, nor an earlier one; or the session ended.
+	ErrRefreshInvalid = errors.New("refresh token invalid")
+	// ErrRefreshReused: an earlier refresh token of the session was used
+	// again; the session is now revoked.
+	ErrRefreshReused = errors.New("refresh token reused; session revoked")
+)
+
+// maxPrevHashes bounds the replaced hashes kept for reuse detection.
+const maxPrevHashes = 50
+
+type sessionItem struct {
+	PK             string    `dynamodbav:"pk"`
+	SK             string    `dynamodbav:"sk"`
+	GSI1PK         string    `dynamodbav:"gsi1pk"`
+	GSI1SK         string    `dynamodbav:"gsi1sk"`
+	Type           string    `dynamodbav:"type"`
+	ID             string    `dynamodbav:"id"`
+	IdentityID     string    `dynamodbav:"identityId"`
+	AccountID      string    `dynamodbav:"accountId"`
+	MemberID       string    `dynamodbav:"memberId"`
+	ImpersonatorID string    `dynamodbav:"impersonatorId,omitempty"`
+	RefreshHash    string    `dynamodbav:"refreshHash"`
+	PrevHashes     []string  `dynamodbav:"prevHashes"`
+	CreatedAt      time.Time `dynamodbav:"createdAt"`
+	ExpiresAt      int64     `dynamodbav:"expiresAt"`
+	RevokedAt      int64     `dynamodbav:"revokedAt,omitempty"`
+	TTL            int64     `dynamodbav:"ttl"`
+}
+
+func toSessionItem(s Session) sessionItem {
+	return sessionItem{
+		PK: key(prefixSession, s.ID), SK: prefixSession,
+		GSI1PK: identitySessionsPK(s.IdentityID), GSI1SK: s.ID, Type: typeSession,
+		ID: s.ID, IdentityID: s.IdentityID, AccountID: s.AccountID, MemberID: s.MemberID,
+		ImpersonatorID: s.ImpersonatorID, RefreshHash: s.RefreshHash, PrevHashes: []string{},
+		CreatedAt: s.CreatedAt.UTC(), ExpiresAt: s.ExpiresAt.Unix(), TTL: s.ExpiresAt.Add(tokenGrace).Unix(),
+	}
+}
+
+func (it sessionItem) session() Session {
+	s := Session{
+		ID: it.ID, IdentityID: it.IdentityID, AccountID: it.AccountID, MemberID: it.MemberID,
+		ImpersonatorID: it.ImpersonatorID, RefreshHash: it.RefreshHash,
+		CreatedAt: it.CreatedAt, ExpiresAt: time.Unix(it.ExpiresAt, 0),
+	}
+	if it.RevokedAt != 0 {
+		s.RevokedAt = time.Unix(it.RevokedAt, 0)
+	}
+	return s
+}
+
+// CreateSession writes a new session with its event (sign-in,
+// impersonation).
+func (s *Store) CreateSession(ctx context.Context, sess Session, ev audit.Event) error {
+	return s.Commit(ctx, NewTx(ev).Put(marshal(toSessionItem(sess)), ItemAbsent(), nil))
+}
+
+// GetSession reads a session.
+func (s *Store) GetSession(ctx context.Context, id string) (Session, error) {
+	var it sessionItem
+	if err := s.getItem(ctx, sessionKey(id), &it, ErrSessionNotFound); err != nil {
+		return Session{}, err
+	}
+	return it.session(), nil
+}
+
+// RotateRefresh replaces the session's refresh hash presented with next,
+// in one conditional write, so that of two refreshes with one token only
+// one succeeds. Presenting a replaced hash revokes the session and answers
+// ErrRefreshReused; anything else that does not match answers
+// ErrRefreshInvalid.
+func (s *Store) RotateRefresh(ctx context.Context, id, presented, next string, now time.Time) (Session, error) {
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: sessionKey(id),
+		UpdateExpression:    aws.String("SET #rh = :next, #prev = list_append(#prev, :presented)"),
+		ConditionExpression: aws.String("#rh = :cur AND attribute_not_exists(#rev) AND #exp > :now AND size(#prev) < :max"),
+		ExpressionAttributeNames: map[string]string{
+			"#rh": "refreshHash", "#prev": "prevHashes", "#rev": "revokedAt", "#exp": "expiresAt",
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":next": str(next), ":cur": str(presented), ":now": num(now.Unix()), ":max": num(maxPrevHashes),
+			":presented": &types.AttributeValueMemberL{Value: []types.AttributeValue{str(presented)}},
+		},
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err == nil {
+		var it sessionItem
+		if err := attributevalue.UnmarshalMap(out.Attributes, &it); err != nil {
+			return Session{}, fmt.Errorf("rotate refresh: %w", err)
+		}
+		return it.session(), nil
+	}
+	ce := conditionFailed(err, nil)
+	if ce == nil {
+		return Session{}, fmt.Errorf("rotate refresh: %w", err)
+	}
+	if ce.Item == nil {
+		return Session{}, ErrRefreshInvalid
+	}
+	var it sessionItem
+	if err := attributevalue.UnmarshalMap(ce.Item, &it); err != nil {
+		return Session{}, fmt.Errorf("rotate refresh: %w", err)
+	}
+	if it.RevokedAt == 0 && slices.Contains(it.PrevHashes, presented) {
+		if err := s.RevokeSession(ctx, id, now); err != nil {
+			return Session{}, err
+		}
+		return Session{}, ErrRefreshReused
+	}
+	return Session{}, ErrRefreshInvalid
+}
+
+// RevokeSession ends a session (logout, reuse detected, member removed).
+// Revoking an ended or missing session is not an error.
+func (s *Store) RevokeSession(ctx context.Context, id string, now time.Time) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: sessionKey(id),
+		UpdateExpression:          aws.String("SET #rev = :now"),
+		ConditionExpression:       aws.String("attribute_exists(#pk) AND attribute_not_exists(#rev)"),
+		ExpressionAttributeNames:  map[string]string{"#rev": "revokedAt", "#pk": AttrPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.Unix())},
+	})
+	if err := mapWriteError("revoke session", err, nil); err != nil && !IsConditionFailed(err) {
+		return err
+	}
+	return nil
+}
+
+// RevokeSessions ends every session of an identity (password reset), or
+// only those in one account for one member when member is set (a member
+// suspended or deleted). It reads the identity's sessions through gsi1.
+func (s *Store) RevokeSessions(ctx context.Context, identityID, accountID, memberID string, now time.Time) error {
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName: aws.String(s.table), IndexName: aws.String(IndexGSI1),
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": AttrGSI1PK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(identitySessionsPK(identityID))},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list sessions: %w", err)
+		}
+		var items []sessionItem
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
+			return fmt.Errorf("list sessions: %w", err)
+		}
+		for _, it := range items {
+			if it.RevokedAt != 0 || (memberID != "" && (it.AccountID != accountID || it.MemberID != memberID)) {
+				continue
+			}
+			if err := s.RevokeSession(ctx, it.ID, now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,175 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/team"
+)
+
+// Items of the team domain, with their converters. These structs are the
+// DynamoDB shape; nothing outside this package sees them.
+
+type accountItem struct {
+	PK                   string    `dynamodbav:"pk"`
+	SK                   string    `dynamodbav:"sk"`
+	Type                 string    `dynamodbav:"type"`
+	ID                   string    `dynamodbav:"id"`
+	Name                 string    `dynamodbav:"name"`
+	OwnerID              string    `dynamodbav:"ownerId"`
+	InvitationTTLSeconds int64     `dynamodbav:"invitationTtlSeconds"`
+	TimeZone             string    `dynamodbav:"timeZone"`
+	AlertHour            int       `dynamodbav:"alertHour"`
+	ExternalDomains      []string  `dynamodbav:"externalApproverDomains,omitempty"`
+	SelfRegEnabled       bool      `dynamodbav:"selfRegistrationEnabled"`
+	SelfRegDomains       []string  `dynamodbav:"selfRegistrationDomains,omitempty"`
+	SelfRegDefaultRole   string    `dynamodbav:"selfRegistrationDefaultRole,omitempty"`
+	Version              int64     `dynamodbav:"version"`
+	CreatedAt            time.Time `dynamodbav:"createdAt"`
+	UpdatedAt            time.Time `dynamodbav:"updatedAt"`
+}
+
+func toAccountItem(a team.Account) accountItem {
+	return accountItem{
+		PK: accountPK(a.ID), SK: skAccount, Type: typeAccount,
+		ID: a.ID, Name: a.Name, OwnerID: a.OwnerID,
+		InvitationTTLSeconds: int64(a.Settings.InvitationTTL / time.Second),
+		TimeZone:             a.Settings.TimeZone, AlertHour: a.Settings.AlertHour,
+		ExternalDomains:    a.Settings.ExternalApproverDomains,
+		SelfRegEnabled:     a.Settings.SelfRegistration.Enabled,
+		SelfRegDomains:     a.Settings.SelfRegistration.Domains,
+		SelfRegDefaultRole: a.Settings.SelfRegistration.DefaultRole,
+		Version:            a.Version, CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(),
+	}
+}
+
+func (it accountItem) account() team.Account {
+	return team.Account{
+		ID: it.ID, Name: it.Name, OwnerID: it.OwnerID,
+		Settings: team.Settings{
+			InvitationTTL: time.Duration(it.InvitationTTLSeconds) * time.Second,
+			TimeZone:      it.TimeZone, AlertHour: it.AlertHour,
+			ExternalApproverDomains: it.ExternalDomains,
+			SelfRegistration: team.SelfRegistration{
+				Enabled: it.SelfRegEnabled, Domains: it.SelfRegDomains, DefaultRole: it.SelfRegDefaultRole,
+			},
+		},
+		Version: it.Version, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
+	}
+}
+
+type assignmentItem struct {
+	Role  string `dynamodbav:"role"`
+	Scope string `dynamodbav:"scope"`
+}
+
+type memberItem struct {
+	PK                  string           `dynamodbav:"pk"`
+	SK                  string           `dynamodbav:"sk"`
+	Type                string           `dynamodbav:"type"`
+	ID                  string           `dynamodbav:"id"`
+	AccountID           string           `dynamodbav:"accountId"`
+	IdentityID          string           `dynamodbav:"identityId,omitempty"`
+	Email               string           `dynamodbav:"email"`
+	Name                string           `dynamodbav:"name"`
+	Status              string           `dynamodbav:"status"`
+	Admin               bool             `dynamodbav:"admin"`
+	Owner               bool             `dynamodbav:"owner"`
+	Assignments         []assignmentItem `dynamodbav:"assignments"`
+	LowStockOff         bool             `dynamodbav:"lowStockOff,omitempty"`
+	DuePurchaseOrderOff bool             `dynamodbav:"duePurchaseOrderOff,omitempty"`
+	PaymentReminderOff  bool             `dynamodbav:"paymentReminderOff,omitempty"`
+	ApprovalReminderOff bool             `dynamodbav:"approvalReminderOff,omitempty"`
+	Version             int64            `dynamodbav:"version"`
+	CreatedAt           time.Time        `dynamodbav:"createdAt"`
+	UpdatedAt           time.Time        `dynamodbav:"updatedAt"`
+}
+
+func toMemberItem(m team.Member) memberItem {
+	it := memberItem{
+		PK: accountPK(m.AccountID), SK: memberSK(m.ID), Type: typeMember,
+		ID: m.ID, AccountID: m.AccountID, IdentityID: m.IdentityID, Email: m.Email, Name: m.Name,
+		Status: string(m.Status), Admin: m.Admin, Owner: m.Owner,
+		Assignments:         make([]assignmentItem, 0, len(m.Assignments)),
+		LowStockOff:         m.Notifications.LowStockOff,
+		DuePurchaseOrderOff: m.Notifications.DuePurchaseOrderOff,
+		PaymentReminderOff:  m.Notifications.PaymentReminderOff,
+		ApprovalReminderOff: m.Notifications.ApprovalReminderOff,
+		Version:             m.Version, CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(),
+	}
+	for _, a := range m.Assignments {
+		it.Assignments = append(it.Assignments, assignmentItem{Role: a.Role, Scope: a.Scope.String()})
+	}
+	return it
+}
+
+func (it memberItem) member() (team.Member, error) {
+	m := team.Member{
+		ID: it.ID, AccountID: it.AccountID, IdentityID: it.IdentityID, Email: it.Email, Name: it.Name,
+		Status: authz.Status(it.Status), Admin: it.Admin, Owner: it.Owner,
+		Notifications: team.Notifications{
+			LowStockOff: it.LowStockOff, DuePurchaseOrderOff: it.DuePurchaseOrderOff,
+			PaymentReminderOff: it.PaymentReminderOff, ApprovalReminderOff: it.ApprovalReminderOff,
+		},
+		Version: it.Version, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
+	}
+	for _, a := range it.Assignments {
+		sc, err := authz.ParseScope(a.Scope)
+		if err != nil {
+			return team.Member{}, fmt.Errorf("member %s: stored scope %q: %w", it.ID, a.Scope, err)
+		}
+		m.Assignments = append(m.Assignments, authz.Assignment{Role: a.Role, Scope: sc})
+	}
+	return m, nil
+}
+
+type identityItem struct {
+	PK            string    `dynamodbav:"pk"`
+	SK            string    `dynamodbav:"sk"`
+	Type          string    `dynamodbav:"type"`
+	ID            string    `dynamodbav:"id"`
+	Email         string    `dynamodbav:"email"`
+	PasswordHash  string    `dynamodbav:"passwordHash,omitempty"`
+	EmailVerified bool      `dynamodbav:"emailVerified"`
+	Version       int64     `dynamodbav:"version"`
+	CreatedAt     time.Time `dynamodbav:"createdAt"`
+	UpdatedAt     time.Time `dynamodbav:"updatedAt"`
+}
+
+func toIdentityItem(i team.Identity) identityItem {
+	return identityItem{
+		PK: identityPK(i.ID), SK: prefixIdentity, Type: typeIdentity,
+		ID: i.ID, Email: i.Email, PasswordHash: i.PasswordHash, EmailVerified: i.EmailVerified,
+		Version: i.Version, CreatedAt: i.CreatedAt.UTC(), UpdatedAt: i.UpdatedAt.UTC(),
+	}
+}
+
+func (it identityItem) identity() team.Identity {
+	return team.Identity{
+		ID: it.ID, Email: it.Email, PasswordHash: it.PasswordHash, EmailVerified: it.EmailVerified,
+		Version: it.Version, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
+	}
+}
+
+// pointerItem is a small item that points at another: an email at its
+// identity, a member email at its member, a membership at its member.
+type pointerItem struct {
+	PK        string `dynamodbav:"pk"`
+	SK        string `dynamodbav:"sk"`
+	Type      string `dynamodbav:"type"`
+	Target    string `dynamodbav:"target"`
+	AccountID string `dynamodbav:"accountId,omitempty"`
+}
+
+func marshal(v any) map[string]types.AttributeValue {
+	m, err := attributevalue.MarshalMap(v)
+	if err != nil {
+		// The item structs above always marshal; a failure is a bug.
+		panic(fmt.Sprintf("store: marshal %T: %v", v, err))
+	}
+	return m
+}

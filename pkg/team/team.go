@@ -1,0 +1,135 @@
+// Package team holds Steward's tenant domain types: accounts, identities
+// (a person's email and password, shared across accounts) and members (a
+// person's place in one account, with status, admin flag and role
+// assignments). They carry no storage or JSON tags: the store and the API
+// convert them with named converters.
+package team
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/stewardhq/steward/pkg/authz"
+)
+
+// Account is a tenant.
+type Account struct {
+	ID   string
+	Name string
+	// OwnerID is the member id of the one owner.
+	OwnerID   string
+	Settings  Settings
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Settings are an account's settings.
+type Settings struct {
+	// InvitationTTL is how long an invitation link works (default 7 days).
+	InvitationTTL time.Duration
+	// TimeZone is an IANA zone name for the alert schedule (default UTC).
+	TimeZone string
+	// AlertHour is the local hour (0-23) the daily alerts run (default 7).
+	AlertHour int
+	// ExternalApproverDomains limit whom a requester may nominate as an
+	// external approver (empty: any domain, when a policy allows them).
+	ExternalApproverDomains []string
+	// SelfRegistration lets people of allowed domains join by themselves.
+	SelfRegistration SelfRegistration
+}
+
+// SelfRegistration is off by default.
+type SelfRegistration struct {
+	Enabled     bool
+	Domains     []string
+	DefaultRole string
+}
+
+// DefaultSettings are a new account's settings.
+func DefaultSettings() Settings {
+	return Settings{InvitationTTL: 7 * 24 * time.Hour, TimeZone: "UTC", AlertHour: 7}
+}
+
+// Identity is a person: one email, one password, any number of accounts.
+type Identity struct {
+	ID    string
+	Email string
+	// PasswordHash is the argon2id PHC string; empty until a password is
+	// set.
+	PasswordHash  string
+	EmailVerified bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	Version       int64
+}
+
+// Member is a person's membership in one account.
+type Member struct {
+	ID        string
+	AccountID string
+	// IdentityID is empty for an inactive member created without invite.
+	IdentityID    string
+	Email         string
+	Name          string
+	Status        authz.Status
+	Admin         bool
+	Owner         bool
+	Assignments   []authz.Assignment
+	Notifications Notifications
+	Version       int64
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// Notifications are a member's email preferences; all on by default.
+type Notifications struct {
+	LowStockOff         bool
+	DuePurchaseOrderOff bool
+	PaymentReminderOff  bool
+	ApprovalReminderOff bool
+}
+
+// Authz returns the member as the decision engine sees it.
+func (m Member) Authz() authz.Member {
+	return authz.Member{ID: m.ID, Account: m.AccountID, Status: m.Status, Admin: m.Admin, Owner: m.Owner, Assignments: m.Assignments}
+}
+
+// Domain errors shared by the services.
+var (
+	ErrAccountNotFound  = errors.New("account not found")
+	ErrMemberNotFound   = errors.New("member not found")
+	ErrIdentityNotFound = errors.New("identity not found")
+	ErrEmailTaken       = errors.New("email already registered")
+	ErrAlreadyMember    = errors.New("email is already a member of this account")
+	ErrStaleVersion     = errors.New("the resource changed since it was read")
+	ErrInvalidEmail     = errors.New("invalid email address")
+)
+
+// maxEmailLen is RFC 5321's limit on a path.
+const maxEmailLen = 254
+
+// NormalizeEmail trims and lower-cases an email address and checks it is a
+// plain address (no display name, one @, a dotted domain).
+func NormalizeEmail(s string) (string, error) {
+	e := strings.ToLower(strings.TrimSpace(s))
+	if e == "" || len(e) > maxEmailLen {
+		return "", fmt.Errorf("%w: must be 1 to %d characters", ErrInvalidEmail, maxEmailLen)
+	}
+	a, err := mail.ParseAddress(e)
+	if err != nil || a.Address != e || a.Name != "" {
+		return "", fmt.Errorf("%w: %q is not a plain address like name@example.com", ErrInvalidEmail, s)
+	}
+	at := strings.LastIndexByte(e, '@')
+	domain := e[at+1:]
+	if at < 1 || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.ContainsAny(e, " \t\r\n<>()[]\\,;:\"") {
+		return "", fmt.Errorf("%w: %q is not a plain address like name@example.com", ErrInvalidEmail, s)
+	}
+	return e, nil
+}
+
+// EmailDomain returns the domain of a normalized email.
+func EmailDomain(email string) string { return email[strings.LastIndexByte(email, '@')+1:] }
