@@ -35,6 +35,7 @@ func main() {
 
 func run() error {
 	started := time.Now()
+	emulator.TermWithParent()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -46,13 +47,12 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	// Claim the API port first: a second `make run` stops here, before it
+	// Check the API port first: a second `make run` stops here, before it
 	// touches the emulators of the first.
-	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", settings.APIPort))
-	if err != nil {
+	apiAddr := fmt.Sprintf("127.0.0.1:%d", settings.APIPort)
+	if err := portFree(apiAddr); err != nil {
 		return fmt.Errorf("port %d for the API is already in use (is \"make run\" already running? set %s to use another port)", settings.APIPort, localstack.EnvAPIPort)
 	}
-	defer ln.Close()
 
 	if err := emulator.EnsureInstalled(ctx, root, os.Stdout); err != nil {
 		return err
@@ -109,6 +109,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	ln, err := net.Listen("tcp", apiAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", apiAddr, err)
+	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -145,4 +149,13 @@ func stopChild(p *emulator.Process) {
 	if err := p.Stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "stop %s: %v\n", p.Name, err)
 	}
+}
+
+// portFree reports whether addr can be listened on now.
+func portFree(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return ln.Close()
 }

@@ -68,7 +68,7 @@ func run() int {
 	// command.
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	termWithParent()
+	emulator.TermWithParent()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	started, watcherDone := make(chan struct{}), make(chan struct{})

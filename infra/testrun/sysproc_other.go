@@ -7,6 +7,3 @@ import "syscall"
 // commandSysProcAttr is empty outside Linux, which has no parent-death
 // signal.
 func commandSysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{} }
-
-// termWithParent does nothing outside Linux.
-func termWithParent() {}
