@@ -29,6 +29,12 @@ const (
 	ContextThrottleRateLimit = "throttleRateLimit"
 	// ContextThrottleBurstLimit is the default stage's burst limit.
 	ContextThrottleBurstLimit = "throttleBurstLimit"
+	// ContextPublicURL is the base URL of links in emails (the API's
+	// custom domain).
+	ContextPublicURL = "publicUrl"
+	// ContextMailFrom is the sender address of every email; its domain
+	// (or the address) must be a verified SES identity.
+	ContextMailFrom = "mailFrom"
 )
 
 // DefaultAssetsDir is the assets folder when the context has none: the
@@ -65,6 +71,12 @@ func PropsFromContext(scope constructs.Construct, baseDir string) (*StewardStack
 		return nil, err
 	}
 	if p.JWTAudience, err = contextStrings(get(ContextJWTAudience), ContextJWTAudience); err != nil {
+		return nil, err
+	}
+	if p.PublicURL, err = contextString(get(ContextPublicURL), ContextPublicURL); err != nil {
+		return nil, err
+	}
+	if p.MailFrom, err = contextString(get(ContextMailFrom), ContextMailFrom); err != nil {
 		return nil, err
 	}
 	if p.ThrottleRateLimit, err = contextNumber(get(ContextThrottleRateLimit), ContextThrottleRateLimit); err != nil {

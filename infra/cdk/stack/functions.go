@@ -2,11 +2,13 @@ package stack
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/stewardhq/steward/pkg/routes"
@@ -59,6 +61,36 @@ var functionGrants = map[string]grantFunc{
 			Resources: jsii.Strings(*table.TableArn()),
 		}))
 	},
+	routes.FunctionAuth:        readWrite,
+	routes.FunctionUsers:       readWrite,
+	routes.FunctionPermissions: readWrite,
+}
+
+// tableActions name what the data functions do to the table; never a
+// wildcard. Read-only functions (permission checks) get the reads alone.
+var (
+	tableReadActions  = []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
+	tableWriteActions = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"}
+)
+
+func tableStatement(table awsdynamodb.ITable, actions []string) awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Effect:    awsiam.Effect_ALLOW,
+		Actions:   jsii.Strings(actions...),
+		Resources: jsii.Strings(*table.TableArn(), *table.TableArn()+"/index/*"),
+	})
+}
+
+// readWrite: the table's item reads and writes, transactions included
+// (TransactWriteItems is authorized per item by PutItem, UpdateItem,
+// DeleteItem and ConditionCheckItem).
+func readWrite(table awsdynamodb.ITable, fn awslambda.IFunction) {
+	fn.AddToRolePolicy(tableStatement(table, append(append([]string{}, tableReadActions...), tableWriteActions...)))
+}
+
+// readOnly: the table's item reads.
+func readOnly(table awsdynamodb.ITable, fn awslambda.IFunction) {
+	fn.AddToRolePolicy(tableStatement(table, tableReadActions))
 }
 
 // grantTable applies the function's grant, or fails if it has none.
@@ -77,3 +109,39 @@ func functionID(function string) string { return "Function-" + function }
 
 // duration converts whole seconds to a CDK duration.
 func duration(seconds float64) awscdk.Duration { return awscdk.Duration_Seconds(jsii.Number(seconds)) }
+
+// functionNeeds are what a function uses besides the table.
+type functionNeeds struct {
+	// SigningKeys: reads the access-token signing keys (every function
+	// that authenticates or signs in).
+	SigningKeys bool
+	// SendEmail: sends email through SES from MailFrom.
+	SendEmail bool
+}
+
+var needs = map[string]functionNeeds{
+	routes.FunctionAuth:        {SigningKeys: true, SendEmail: true},
+	routes.FunctionUsers:       {SigningKeys: true, SendEmail: true},
+	routes.FunctionPermissions: {SigningKeys: true},
+}
+
+func needsOf(function string) functionNeeds { return needs[function] }
+
+// sendEmailStatement allows sending from the sender's domain identity (and
+// the address identity, for a sandboxed account) and nothing else.
+func sendEmailStatement(scope constructs.Construct, from string) awsiam.PolicyStatement {
+	addr := from
+	if i := strings.LastIndexByte(from, '<'); i >= 0 {
+		addr = strings.TrimSuffix(from[i+1:], ">")
+	}
+	domain := addr[strings.LastIndexByte(addr, '@')+1:]
+	stack := awscdk.Stack_Of(scope)
+	arn := func(identity string) string {
+		return fmt.Sprintf("arn:%s:ses:%s:%s:identity/%s", *stack.Partition(), *stack.Region(), *stack.Account(), identity)
+	}
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Effect:    awsiam.Effect_ALLOW,
+		Actions:   jsii.Strings("ses:SendEmail"),
+		Resources: jsii.Strings(arn(domain), arn(addr)),
+	})
+}

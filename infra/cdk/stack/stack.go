@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -32,6 +33,12 @@ const (
 	EnvTable = "STEWARD_TABLE"
 	// EnvStage holds the stage name (dev, prod, ...).
 	EnvStage = "STEWARD_STAGE"
+	// EnvPublicURL holds the base URL of links in emails.
+	EnvPublicURL = "STEWARD_PUBLIC_URL"
+	// EnvMailFrom holds the sender address.
+	EnvMailFrom = "STEWARD_MAIL_FROM"
+	// EnvSigningKeysSecret holds the ARN of the signing-key secret.
+	EnvSigningKeysSecret = "STEWARD_SIGNING_KEYS_SECRET"
 )
 
 // Defaults for the optional props.
@@ -61,6 +68,11 @@ type StewardStackProps struct {
 	// <issuer>/.well-known/openid-configuration and its jwks_uri to verify
 	// them. Required as soon as one route is not public.
 	JWTIssuer string
+	// PublicURL is the base URL of links in emails (https://...).
+	PublicURL string
+	// MailFrom is the sender of every email, e.g. "Steward
+	// <no-reply@example.com>"; its domain must be a verified SES identity.
+	MailFrom string
 	// JWTAudience lists the accepted "aud" values of the access tokens.
 	// Required as soon as one route is not public.
 	JWTAudience []string
@@ -137,17 +149,14 @@ func (p *StewardStackProps) Validate() error {
 			errs = append(errs, fmt.Errorf("stack: function %q has no table permissions defined; add it to functionGrants in infra/cdk/stack/functions.go", fn))
 		}
 	}
-	for _, r := range p.routeTable() {
-		if r.Public {
-			continue
+	for _, fn := range p.functions() {
+		if needsOf(fn).SendEmail && (p.PublicURL == "" || p.MailFrom == "") {
+			errs = append(errs, fmt.Errorf("stack: function %q sends email: set context keys %s and %s", fn, ContextPublicURL, ContextMailFrom))
+			break
 		}
-		if p.JWTIssuer == "" {
-			errs = append(errs, fmt.Errorf("stack: route %q is authenticated but no JWT issuer is configured (context key jwtIssuer)", r.Pattern()))
-		}
-		if len(p.JWTAudience) == 0 {
-			errs = append(errs, fmt.Errorf("stack: route %q is authenticated but no JWT audience is configured (context key jwtAudience)", r.Pattern()))
-		}
-		break // one route is enough to report the missing settings
+	}
+	if p.JWTIssuer != "" && len(p.JWTAudience) == 0 {
+		errs = append(errs, fmt.Errorf("stack: a JWT issuer is configured but no audience (context key %s)", ContextJWTAudience))
 	}
 	return errors.Join(errs...)
 }
@@ -171,14 +180,36 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 	if retention == "" {
 		retention = awslogs.RetentionDays_ONE_MONTH
 	}
+	// The access-token signing keys. Their value (a key set: the current
+	// key and the previous ones) is written by `make keys` after the first
+	// deployment, and on rotation; CloudFormation never sees it.
+	signingKeys := awssecretsmanager.NewSecret(stack, jsii.String("SigningKeys"), &awssecretsmanager.SecretProps{
+		Description:   jsii.String("Steward access-token signing keys (" + stage + ")"),
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
 	integrations := map[string]awsapigatewayv2.HttpRouteIntegration{}
 	for _, name := range props.functions() {
-		fn := newFunction(stack, name, props.AssetsDir, retention, map[string]*string{
+		env := map[string]*string{
 			EnvTable: table.TableName(),
 			EnvStage: jsii.String(stage),
-		})
+		}
+		need := needsOf(name)
+		if need.SigningKeys {
+			env[EnvSigningKeysSecret] = signingKeys.SecretArn()
+		}
+		if need.SendEmail {
+			env[EnvPublicURL] = jsii.String(props.PublicURL)
+			env[EnvMailFrom] = jsii.String(props.MailFrom)
+		}
+		fn := newFunction(stack, name, props.AssetsDir, retention, env)
 		if err := grantTable(name, table, fn); err != nil {
 			panic(err) // unreachable: Validate checked it
+		}
+		if need.SigningKeys {
+			signingKeys.GrantRead(fn, nil)
+		}
+		if need.SendEmail {
+			fn.AddToRolePolicy(sendEmailStatement(stack, props.MailFrom))
 		}
 		// One integration per function, shared by its routes.
 		integrations[name] = awsapigatewayv2integrations.NewHttpLambdaIntegration(
@@ -293,11 +324,15 @@ func newAPI(scope constructs.Construct, stage string, props *StewardStackProps, 
 		},
 	})
 
-	// The authorizer exists only when a route needs it (Validate made sure
-	// the issuer and audience are set then).
+	// API Gateway's JWT authorizer is an optional first line: it needs
+	// Steward's issuer at a stable public URL (a custom domain, context key
+	// jwtIssuer), which a first deployment does not have yet. Without it the
+	// functions alone authenticate, as they always do anyway: every
+	// authenticated request reloads the member and session, which no
+	// authorizer can.
 	var authorizer awsapigatewayv2.IHttpRouteAuthorizer
 	for _, r := range props.routeTable() {
-		if r.Public {
+		if r.Public || props.JWTIssuer == "" {
 			continue
 		}
 		authorizer = awsapigatewayv2authorizers.NewHttpJwtAuthorizer(
@@ -315,7 +350,7 @@ func newAPI(scope constructs.Construct, stage string, props *StewardStackProps, 
 			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
 			Integration: integrations[r.Function],
 		}
-		if !r.Public {
+		if !r.Public && authorizer != nil {
 			opts.Authorizer = authorizer
 		}
 		api.AddRoutes(opts)
