@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -22,19 +23,32 @@ type Outbox struct {
 // Outbox returns the store's outbox.
 func (s *Store) Outbox() *Outbox { return &Outbox{s: s, Keep: 7 * 24 * time.Hour} }
 
-// Claim records key; first is false when it was claimed before.
-func (o *Outbox) Claim(ctx context.Context, k string) (bool, error) {
+// Claim records key; first is false when it was claimed before, and then
+// messageID is what Done recorded ("" while that claim is still open).
+func (o *Outbox) Claim(ctx context.Context, k string) (first bool, messageID string, err error) {
+	now := o.s.now()
 	item := outboxKey(k)
 	item[AttrType] = str(typeOutbox)
-	item[AttrTTL] = num(o.s.now().Add(o.Keep).Unix())
-	err := o.s.put(ctx, "claim outbox", item, ItemAbsent(), nil)
+	item["claimedAt"] = num(now.Unix())
+	item[AttrTTL] = num(now.Add(o.Keep).Unix())
+	// A claim left open longer than its lease (the sender died between
+	// claiming and sending) may be taken over.
+	err = o.s.put(ctx, "claim outbox", item, &Cond{
+		Expr:   "attribute_not_exists(#pk) OR (attribute_not_exists(#mid) AND #at < :stale)",
+		Names:  map[string]string{"#pk": AttrPK, "#mid": "messageId", "#at": "claimedAt"},
+		Values: map[string]types.AttributeValue{":stale": num(now.Add(-OutboxLease).Unix())},
+	}, nil)
+	var ce *ConditionError
 	switch {
 	case err == nil:
-		return true, nil
-	case IsConditionFailed(err):
-		return false, nil
+		return true, "", nil
+	case errors.As(err, &ce):
+		if mid, ok := ce.Item["messageId"].(*types.AttributeValueMemberS); ok {
+			messageID = mid.Value
+		}
+		return false, messageID, nil
 	}
-	return false, err
+	return false, "", err
 }
 
 // Done records the message id sent for key.
@@ -51,11 +65,20 @@ func (o *Outbox) Done(ctx context.Context, k, messageID string) error {
 	return nil
 }
 
-// Release forgets a claim whose send failed, so that a retry sends.
+// Release forgets an open claim whose send failed, so that a retry sends.
+// A completed claim stays.
 func (o *Outbox) Release(ctx context.Context, k string) error {
-	_, err := o.s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(o.s.table), Key: outboxKey(k)})
-	if err != nil {
-		return fmt.Errorf("outbox release: %w", err)
+	_, err := o.s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(o.s.table), Key: outboxKey(k),
+		ConditionExpression:      aws.String("attribute_not_exists(#mid)"),
+		ExpressionAttributeNames: map[string]string{"#mid": "messageId"},
+	})
+	if err := mapWriteError("outbox release", err, nil); err != nil && !IsConditionFailed(err) {
+		return err
 	}
 	return nil
 }
+
+// OutboxLease is how long an open claim blocks others before it may be
+// taken over.
+const OutboxLease = 2 * time.Minute

@@ -1,0 +1,270 @@
+package mail
+
+import (
+	"fmt"
+	"time"
+)
+
+// VerifyEmailData fills the "verify_email" template: the link that
+// confirms a new identity's email address.
+type VerifyEmailData struct {
+	// Name is the person's name; empty gives a plain greeting.
+	Name string
+	// Link is the verification URL (with its token).
+	Link string
+	// ExpiresAt is when the link stops working; zero leaves it unsaid.
+	// It is shown in its own time zone.
+	ExpiresAt time.Time
+}
+
+func (d VerifyEmailData) check() error { return requireLink("Link", d.Link) }
+
+// PasswordResetData fills the "password_reset" template.
+type PasswordResetData struct {
+	// Name is the person's name; empty gives a plain greeting.
+	Name string
+	// Link is the password-reset URL (with its token).
+	Link string
+	// ExpiresAt is when the link stops working; zero leaves it unsaid.
+	ExpiresAt time.Time
+}
+
+func (d PasswordResetData) check() error { return requireLink("Link", d.Link) }
+
+// InvitationData fills the "invitation" template: an invitation to join
+// an account.
+type InvitationData struct {
+	// Name is the invitee's name, if the inviter gave one.
+	Name string
+	// InviterName is who sent the invitation.
+	InviterName string
+	// AccountName is the account the invitee is asked to join.
+	AccountName string
+	// Link is the acceptance URL (with its token).
+	Link string
+	// ExpiresAt is when the invitation lapses; zero leaves it unsaid.
+	ExpiresAt time.Time
+}
+
+func (d InvitationData) check() error {
+	if err := require("InviterName", d.InviterName); err != nil {
+		return err
+	}
+	if err := require("AccountName", d.AccountName); err != nil {
+		return err
+	}
+	return requireLink("Link", d.Link)
+}
+
+// ApprovalRequestData fills the "approval_request" template: a document
+// waiting for this approver's decision.
+type ApprovalRequestData struct {
+	// ApproverName is the recipient's name; empty gives a plain greeting.
+	ApproverName string
+	// RequesterName is who asked for the approval.
+	RequesterName string
+	// AccountName is the account the document belongs to (optional).
+	AccountName string
+	// DocumentType is the document kind for people ("Purchase order");
+	// empty means "Document".
+	DocumentType string
+	// DocumentTitle is the document's title.
+	DocumentTitle string
+	// StoreName is the document's store (optional).
+	StoreName string
+	// Amount is the amount as a decimal string ("4250.00"); Currency its
+	// ISO 4217 code ("EUR").
+	Amount   string
+	Currency string
+	// Note is the requester's note (optional, may span lines).
+	Note string
+	// ApproveLink is the approval page (/approve/{token}). Opening it
+	// decides nothing; the approver decides on the page.
+	ApproveLink string
+	// ExpiresAt is when the request expires; zero leaves it unsaid.
+	ExpiresAt time.Time
+}
+
+func (d ApprovalRequestData) check() error {
+	if err := require("DocumentTitle", d.DocumentTitle); err != nil {
+		return err
+	}
+	if err := require("RequesterName", d.RequesterName); err != nil {
+		return err
+	}
+	if err := require("Amount", d.Amount); err != nil {
+		return err
+	}
+	return requireLink("ApproveLink", d.ApproveLink)
+}
+
+// Outcome is how an approval request ended.
+type Outcome string
+
+// The outcomes ApprovalOutcomeData reports.
+const (
+	OutcomeApproved Outcome = "approved"
+	OutcomeDenied   Outcome = "denied"
+	OutcomeExpired  Outcome = "expired"
+)
+
+// ApprovalOutcomeData fills the "approval_outcome" template: the
+// requester learns the decision.
+type ApprovalOutcomeData struct {
+	// RequesterName is the recipient's name; empty gives a plain greeting.
+	RequesterName string
+	// DocumentType is the document kind for people; empty means
+	// "Document".
+	DocumentType string
+	// DocumentTitle is the document's title.
+	DocumentTitle string
+	// Amount and Currency as in ApprovalRequestData (optional).
+	Amount   string
+	Currency string
+	// Outcome is approved, denied or expired.
+	Outcome Outcome
+	// DeciderName is who decided (empty for expired or if unknown).
+	DeciderName string
+	// Comment is the decider's comment (optional, may span lines).
+	Comment string
+	// Link opens the document or request in the app (optional).
+	Link string
+}
+
+func (d ApprovalOutcomeData) check() error {
+	if err := require("DocumentTitle", d.DocumentTitle); err != nil {
+		return err
+	}
+	switch d.Outcome {
+	case OutcomeApproved, OutcomeDenied, OutcomeExpired:
+	default:
+		return fmt.Errorf("%w: Outcome must be approved, denied or expired", ErrInvalid)
+	}
+	return optionalLink("Link", d.Link)
+}
+
+// AlertDigestData fills the "alert_digest" template: one recipient's
+// alerts, grouped by store. Send it with UnsubscribeHeaders of the same
+// UnsubscribeLink.
+type AlertDigestData struct {
+	// Name is the recipient's name; empty gives a plain greeting.
+	Name string
+	// AccountName is the account the alerts are about.
+	AccountName string
+	// Stores holds the alerts, one entry per store with any.
+	Stores []StoreAlerts
+	// UnsubscribeLink stops these emails in one click (required).
+	UnsubscribeLink string
+	// PreferencesLink opens the notification settings (optional).
+	PreferencesLink string
+}
+
+// Items counts the alerts in all stores.
+func (d AlertDigestData) Items() int {
+	n := 0
+	for _, s := range d.Stores {
+		n += s.Items()
+	}
+	return n
+}
+
+func (d AlertDigestData) check() error {
+	if err := require("AccountName", d.AccountName); err != nil {
+		return err
+	}
+	if d.Items() == 0 {
+		return fmt.Errorf("%w: no alerts (an empty digest is not sent)", ErrInvalid)
+	}
+	if err := requireLink("UnsubscribeLink", d.UnsubscribeLink); err != nil {
+		return err
+	}
+	if err := optionalLink("PreferencesLink", d.PreferencesLink); err != nil {
+		return err
+	}
+	for i, s := range d.Stores {
+		if err := s.check(); err != nil {
+			return fmt.Errorf("Stores[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// StoreAlerts is one store's part of a digest.
+type StoreAlerts struct {
+	// StoreName is the store's name.
+	StoreName string
+	// LowStock lists items at or below their threshold.
+	LowStock []LowStockItem
+	// DuePurchaseOrders lists purchase orders due or overdue.
+	DuePurchaseOrders []DueDocument
+	// PaymentReminders lists invoices and bills due or overdue.
+	PaymentReminders []DueDocument
+	// ApprovalReminders lists requests still waiting for this recipient.
+	ApprovalReminders []ApprovalReminder
+}
+
+// Items counts the store's alerts.
+func (s StoreAlerts) Items() int {
+	return len(s.LowStock) + len(s.DuePurchaseOrders) + len(s.PaymentReminders) + len(s.ApprovalReminders)
+}
+
+func (s StoreAlerts) check() error {
+	if err := require("StoreName", s.StoreName); err != nil {
+		return err
+	}
+	for _, list := range [][]DueDocument{s.DuePurchaseOrders, s.PaymentReminders} {
+		for _, d := range list {
+			if err := optionalLink("Link", d.Link); err != nil {
+				return err
+			}
+		}
+	}
+	for _, r := range s.ApprovalReminders {
+		if err := optionalLink("Link", r.Link); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LowStockItem is a product at or below its threshold.
+type LowStockItem struct {
+	// SKU and Name identify the product.
+	SKU  string
+	Name string
+	// OnHand is the quantity in stock; Threshold the level that alerts.
+	OnHand    float64
+	Threshold float64
+}
+
+// DueDocument is a purchase order, invoice or bill that is due.
+type DueDocument struct {
+	// Title is the document's title or number.
+	Title string
+	// Counterparty is the supplier or customer (optional).
+	Counterparty string
+	// Amount and Currency as in ApprovalRequestData (optional).
+	Amount   string
+	Currency string
+	// DueDate is when it is due.
+	DueDate time.Time
+	// Overdue marks a due date already past.
+	Overdue bool
+	// Link opens the document (optional).
+	Link string
+}
+
+// ApprovalReminder is an approval request still waiting for a decision.
+type ApprovalReminder struct {
+	// DocumentTitle is the document's title.
+	DocumentTitle string
+	// RequesterName is who asked.
+	RequesterName string
+	// Amount and Currency as in ApprovalRequestData (optional).
+	Amount   string
+	Currency string
+	// RequestedAt is when the request was made.
+	RequestedAt time.Time
+	// Link opens the request (optional).
+	Link string
+}
