@@ -105,7 +105,7 @@ func run() error {
 		return err
 	}
 	log := app.NewLogger(cfg.LogLevel)
-	handler, err := app.Handler(ctx, cfg, log, "")
+	handler, err := app.Handler(ctx, cfg, log, "", app.Secrets{SigningKeys: &secrets.SigningKeys})
 	if err != nil {
 		return err
 	}

@@ -56,7 +56,7 @@ func run(fn, eventPath string) error {
 	}
 	cfg := settings.Config(secrets, base)
 	ctx := context.Background()
-	h, err := app.Handler(ctx, cfg, app.NewLogger(cfg.LogLevel), fn)
+	h, err := app.Handler(ctx, cfg, app.NewLogger(cfg.LogLevel), fn, app.Secrets{SigningKeys: &secrets.SigningKeys})
 	if err != nil {
 		return err
 	}

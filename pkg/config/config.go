@@ -33,6 +33,21 @@ type Config struct {
 	CursorKey []byte
 	// LogLevel is debug, info, warn or error (STEWARD_LOG_LEVEL).
 	LogLevel slog.Level
+	// MailFrom is the sender of every email (STEWARD_MAIL_FROM).
+	MailFrom string
+	// SESConfigurationSet names the SES configuration set
+	// (STEWARD_SES_CONFIGURATION_SET), optional.
+	SESConfigurationSet string
+	// SigningKeysSecret is the ARN of the Secrets Manager secret holding
+	// the access-token key set (STEWARD_SIGNING_KEYS_SECRET). Locally the
+	// key set lives in the data folder instead.
+	SigningKeysSecret string
+	// Issuer is the access tokens' "iss" (STEWARD_ISSUER, default
+	// PublicURL).
+	Issuer string
+	// Audience is the access tokens' "aud" (STEWARD_AUDIENCE, default
+	// "steward").
+	Audience string
 }
 
 // FromEnv reads the configuration from the process environment.
@@ -51,6 +66,11 @@ func Parse(getenv func(string) string) (Config, error) {
 			StepFunctions: getenv("STEWARD_SFN_ENDPOINT"),
 		},
 	}
+	c.MailFrom = or(getenv("STEWARD_MAIL_FROM"), "Steward <no-reply@steward.local>")
+	c.SESConfigurationSet = getenv("STEWARD_SES_CONFIGURATION_SET")
+	c.SigningKeysSecret = getenv("STEWARD_SIGNING_KEYS_SECRET")
+	c.Issuer = or(getenv("STEWARD_ISSUER"), c.PublicURL)
+	c.Audience = or(getenv("STEWARD_AUDIENCE"), "steward")
 	if k := getenv("STEWARD_CURSOR_KEY"); k != "" {
 		b, err := base64.StdEncoding.DecodeString(k)
 		if err != nil || len(b) != 32 {

@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/stewardhq/steward/pkg/accesstoken"
 	"github.com/stewardhq/steward/pkg/awsclient"
 	"github.com/stewardhq/steward/pkg/config"
 	"github.com/stewardhq/steward/pkg/store"
@@ -86,25 +87,33 @@ func (s Settings) SESURL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.
 // Secrets are the local stand-ins for what AWS keeps in Secrets Manager,
 // kept in the data folder (mode 0600) so that they survive restarts.
 type Secrets struct {
-	CursorKey []byte `json:"cursorKey"`
+	CursorKey   []byte             `json:"cursorKey"`
+	SigningKeys accesstoken.KeySet `json:"signingKeys"`
 }
 
 // LoadSecrets reads the data folder's secrets, creating them on first use.
 func (s Settings) LoadSecrets() (Secrets, error) {
 	path := filepath.Join(s.DataDir, "secrets.json")
+	var sec Secrets
 	raw, err := os.ReadFile(path)
-	if err == nil {
-		var sec Secrets
+	switch {
+	case err == nil:
 		if err := json.Unmarshal(raw, &sec); err != nil || len(sec.CursorKey) != store.CursorKeySize {
 			return Secrets{}, fmt.Errorf("%s is damaged; delete it to make new local secrets", path)
 		}
-		return sec, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
+		if sec.SigningKeys.Validate() == nil {
+			return sec, nil
+		}
+		// Written by an older version: add what it lacks.
+	case errors.Is(err, fs.ErrNotExist):
+		sec.CursorKey = make([]byte, store.CursorKeySize)
+		if _, err := rand.Read(sec.CursorKey); err != nil {
+			return Secrets{}, err
+		}
+	default:
 		return Secrets{}, fmt.Errorf("read local secrets: %w", err)
 	}
-	sec := Secrets{CursorKey: make([]byte, store.CursorKeySize)}
-	if _, err := rand.Read(sec.CursorKey); err != nil {
+	if sec.SigningKeys, err = accesstoken.NewKeySet(); err != nil {
 		return Secrets{}, err
 	}
 	if err := os.MkdirAll(s.DataDir, 0o700); err != nil {
@@ -126,5 +135,7 @@ func (s Settings) Config(sec Secrets, base config.Config) config.Config {
 	c.Endpoints = awsclient.Endpoints{DynamoDB: s.DynamoDBURL(), SES: s.SESURL()}
 	c.PublicURL = s.APIURL()
 	c.CursorKey = sec.CursorKey
+	c.Issuer = s.APIURL()
+	c.MailFrom = "Steward <no-reply@steward.local>"
 	return c
 }

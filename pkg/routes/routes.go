@@ -10,7 +10,10 @@ import "strings"
 
 // Function names: one Lambda function each. A route belongs to exactly one.
 const (
-	FunctionHealth = "health"
+	FunctionHealth      = "health"
+	FunctionAuth        = "auth"
+	FunctionUsers       = "users"
+	FunctionPermissions = "permissions"
 )
 
 // Route is one API route.
@@ -39,6 +42,20 @@ func (r Route) Pattern() string { return r.Method + " " + r.Path }
 // Table lists every route of the API.
 var Table = []Route{
 	{Method: "GET", Path: "/v1/health", Function: FunctionHealth, Operation: "getHealth", Public: true},
+	{Method: "GET", Path: "/v1/openapi.json", Function: FunctionHealth, Operation: "getOpenAPI", Public: true},
+
+	{Method: "POST", Path: "/v1/signup", Function: FunctionAuth, Operation: "signup", Public: true, Body: true},
+	{Method: "POST", Path: "/v1/auth/verify-email", Function: FunctionAuth, Operation: "verifyEmail", Public: true, Body: true},
+	{Method: "POST", Path: "/v1/auth/login", Function: FunctionAuth, Operation: "login", Public: true, Body: true},
+	{Method: "POST", Path: "/v1/auth/refresh", Function: FunctionAuth, Operation: "refresh", Public: true, Body: true},
+	{Method: "POST", Path: "/v1/auth/logout", Function: FunctionAuth, Operation: "logout"},
+	{Method: "POST", Path: "/v1/auth/password-reset", Function: FunctionAuth, Operation: "requestPasswordReset", Public: true, Body: true},
+	{Method: "POST", Path: "/v1/auth/password-reset/confirm", Function: FunctionAuth, Operation: "confirmPasswordReset", Public: true, Body: true},
+	{Method: "GET", Path: "/.well-known/jwks.json", Function: FunctionAuth, Operation: "getJWKS", Public: true},
+	{Method: "GET", Path: "/.well-known/openid-configuration", Function: FunctionAuth, Operation: "getOpenIDConfiguration", Public: true},
+
+	{Method: "GET", Path: "/v1/me", Function: FunctionUsers, Operation: "getMe"},
+	{Method: "POST", Path: "/v1/users/{id}/impersonate", Function: FunctionUsers, Operation: "impersonateUser"},
 }
 
 // Functions lists the distinct function names of the table, in table order.

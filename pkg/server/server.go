@@ -12,8 +12,10 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/health"
 	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/openapi"
 	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/store"
 )
@@ -21,15 +23,30 @@ import (
 // Deps are the dependencies the handlers share, built once at start.
 type Deps struct {
 	Store   *store.Store
+	Auth    *auth.Service
 	Logger  *slog.Logger
 	Version string
 }
 
 // operations binds every operation id of the route table to its handler.
-func operations(d Deps) map[string]http.Handler {
+func operations(d Deps) map[string]httpapi.HandlerFunc {
 	h := health.Handler{DB: d.Store, Version: d.Version}
-	return map[string]http.Handler{
-		"getHealth": httpapi.HandlerFunc(h.Get),
+	a := d.Auth
+	return map[string]httpapi.HandlerFunc{
+		"getHealth":  h.Get,
+		"getOpenAPI": openapi.Get,
+
+		"signup":                 a.HandleSignup,
+		"verifyEmail":            a.HandleVerifyEmail,
+		"login":                  a.HandleLogin,
+		"refresh":                a.HandleRefresh,
+		"logout":                 a.HandleLogout,
+		"requestPasswordReset":   a.HandlePasswordReset,
+		"confirmPasswordReset":   a.HandlePasswordResetConfirm,
+		"getJWKS":                a.HandleJWKS,
+		"getOpenIDConfiguration": a.HandleOpenIDConfiguration,
+		"getMe":                  a.HandleMe,
+		"impersonateUser":        a.HandleImpersonate,
 	}
 }
 
@@ -53,7 +70,11 @@ func Handler(d Deps, function string) (http.Handler, error) {
 		if !ok {
 			return nil, fmt.Errorf("route %s: no handler for operation %q", rt.Pattern(), rt.Operation)
 		}
-		mux.Handle(rt.Pattern(), bodyGuard(rt, h))
+		var handler http.Handler = h
+		if !rt.Public {
+			handler = d.Auth.Authenticate(handler)
+		}
+		mux.Handle(rt.Pattern(), bodyGuard(rt, handler))
 		if _, seen := allowed[rt.Path]; !seen {
 			paths.Handle(rt.Path, http.NotFoundHandler())
 		}

@@ -18,7 +18,9 @@ func (s *Store) Put(ctx context.Context, item map[string]types.AttributeValue, c
 }
 
 // KeyOfTestItem is the primary key of a test item.
-func KeyOfItemForTest(id string) map[string]types.AttributeValue { return itemKey(key("TEST", id), "TEST") }
+func KeyOfItemForTest(id string) map[string]types.AttributeValue {
+	return itemKey(key("TEST", id), "TEST")
+}
 
 // ItemForTest is an item of no domain, at version 1.
 func ItemForTest(id string) map[string]types.AttributeValue {

@@ -70,15 +70,21 @@ type AuthState struct {
 	Member  team.Member
 	Roles   CustomRoles
 	Session Session
+	// Impersonator is the admin acting as Member, when one was asked for.
+	Impersonator *team.Member
 }
 
-// LoadAuth reads a member, its account's custom roles and a session in one
-// BatchGetItem. A missing member is team.ErrMemberNotFound; a missing
-// session ErrSessionNotFound.
-func (s *Store) LoadAuth(ctx context.Context, account, member, session string) (AuthState, error) {
+// LoadAuth reads a member, its account's custom roles, a session and the
+// impersonating admin (both optional) in one BatchGetItem. A missing member
+// or impersonator is team.ErrMemberNotFound; a missing session
+// ErrSessionNotFound.
+func (s *Store) LoadAuth(ctx context.Context, account, member, session, impersonator string) (AuthState, error) {
 	keys := []map[string]types.AttributeValue{memberKey(account, member), rolesKey(account)}
 	if session != "" {
 		keys = append(keys, sessionKey(session))
+	}
+	if impersonator != "" && impersonator != member {
+		keys = append(keys, memberKey(account, impersonator))
 	}
 	items, err := s.batchGet(ctx, keys)
 	if err != nil {
@@ -93,10 +99,15 @@ func (s *Store) LoadAuth(ctx context.Context, account, member, session string) (
 			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
 				return AuthState{}, fmt.Errorf("load auth: %w", err)
 			}
-			if st.Member, err = it.member(); err != nil {
+			m, err := it.member()
+			if err != nil {
 				return AuthState{}, err
 			}
-			haveMember = true
+			if m.ID == member {
+				st.Member, haveMember = m, true
+			} else {
+				st.Impersonator = &m
+			}
 		case typeRoles:
 			var it rolesItem
 			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
@@ -117,6 +128,8 @@ func (s *Store) LoadAuth(ctx context.Context, account, member, session string) (
 		return AuthState{}, team.ErrMemberNotFound
 	case session != "" && !haveSession:
 		return AuthState{}, ErrSessionNotFound
+	case impersonator != "" && impersonator != member && st.Impersonator == nil:
+		return AuthState{}, team.ErrMemberNotFound
 	}
 	return st, nil
 }

@@ -1,0 +1,220 @@
+package auth
+
+import (
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/stewardhq/steward/pkg/accesstoken"
+	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/views"
+)
+
+// API request and response bodies.
+type (
+	signupRequest struct {
+		AccountName string `json:"accountName"`
+		Email       string `json:"email"`
+		Name        string `json:"name"`
+		Password    string `json:"password"`
+	}
+	signupResponse struct {
+		Account          views.Account `json:"account"`
+		Member           views.Member  `json:"member"`
+		VerificationSent bool          `json:"verificationSent"`
+	}
+	verifyRequest struct {
+		Token string `json:"token,omitempty"`
+		Email string `json:"email,omitempty"`
+	}
+	loginRequest struct {
+		Email     string `json:"email"`
+		Password  string `json:"password"`
+		AccountID string `json:"accountId,omitempty"`
+	}
+	tokensResponse struct {
+		AccessToken  string `json:"accessToken"`
+		RefreshToken string `json:"refreshToken,omitempty"`
+		TokenType    string `json:"tokenType"`
+		ExpiresIn    int    `json:"expiresIn"`
+	}
+	refreshRequest struct {
+		RefreshToken string `json:"refreshToken"`
+	}
+	resetRequest struct {
+		Email string `json:"email"`
+	}
+	resetConfirmRequest struct {
+		Token    string `json:"token"`
+		Password string `json:"password"`
+	}
+	meResponse struct {
+		Member       views.Member     `json:"member"`
+		Account      views.Account    `json:"account"`
+		Impersonated bool             `json:"impersonated"`
+		Impersonator *views.MemberRef `json:"impersonator,omitempty"`
+	}
+	accepted struct {
+		Status string `json:"status"`
+	}
+)
+
+func toTokens(t Tokens) tokensResponse {
+	return tokensResponse{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: "Bearer", ExpiresIn: int(t.ExpiresIn / time.Second)}
+}
+
+func sourceIP(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+// Signup serves POST /v1/signup.
+func (s *Service) HandleSignup(w http.ResponseWriter, r *http.Request) error {
+	var in signupRequest
+	if err := httpapi.Decode(r, &in); err != nil {
+		return err
+	}
+	acct, owner, err := s.Signup(r.Context(), SignupInput{AccountName: in.AccountName, Email: in.Email, Name: in.Name, Password: in.Password, RequestID: httpapi.RequestID(r.Context())})
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, r, http.StatusCreated, signupResponse{Account: views.FromAccount(acct), Member: views.FromMember(owner), VerificationSent: true})
+	return nil
+}
+
+// HandleVerifyEmail serves POST /v1/auth/verify-email: {token} verifies,
+// {email} sends a new link.
+func (s *Service) HandleVerifyEmail(w http.ResponseWriter, r *http.Request) error {
+	var in verifyRequest
+	if err := httpapi.Decode(r, &in); err != nil {
+		return err
+	}
+	rid := httpapi.RequestID(r.Context())
+	switch {
+	case in.Token != "" && in.Email != "":
+		return httpapi.Errorf(http.StatusBadRequest, "invalid_body", "Give either token (to verify) or email (to get a new link), not both.")
+	case in.Token != "":
+		if err := s.VerifyEmail(r.Context(), in.Token, rid); err != nil {
+			return err
+		}
+		httpapi.WriteJSON(w, r, http.StatusOK, map[string]bool{"verified": true})
+	case in.Email != "":
+		if err := s.ResendVerification(r.Context(), in.Email, rid); err != nil {
+			return err
+		}
+		httpapi.WriteJSON(w, r, http.StatusAccepted, accepted{Status: "If the address needs verifying, a new link is on its way."})
+	default:
+		return fieldError("token", "give token (to verify) or email (to get a new link)")
+	}
+	return nil
+}
+
+// HandleLogin serves POST /v1/auth/login.
+func (s *Service) HandleLogin(w http.ResponseWriter, r *http.Request) error {
+	var in loginRequest
+	if err := httpapi.Decode(r, &in); err != nil {
+		return err
+	}
+	t, err := s.Login(r.Context(), LoginInput{Email: in.Email, Password: in.Password, AccountID: in.AccountID, SourceIP: sourceIP(r), RequestID: httpapi.RequestID(r.Context())})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpapi.WriteJSON(w, r, http.StatusOK, toTokens(t))
+	return nil
+}
+
+// HandleRefresh serves POST /v1/auth/refresh.
+func (s *Service) HandleRefresh(w http.ResponseWriter, r *http.Request) error {
+	var in refreshRequest
+	if err := httpapi.Decode(r, &in); err != nil {
+		return err
+	}
+	t, err := s.Refresh(r.Context(), in.RefreshToken)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpapi.WriteJSON(w, r, http.StatusOK, toTokens(t))
+	return nil
+}
+
+// HandleLogout serves POST /v1/auth/logout.
+func (s *Service) HandleLogout(w http.ResponseWriter, r *http.Request) error {
+	if err := s.Logout(r.Context(), FromContext(r.Context())); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// HandlePasswordReset serves POST /v1/auth/password-reset.
+func (s *Service) HandlePasswordReset(w http.ResponseWriter, r *http.Request) error {
+	var in resetRequest
+	if err := httpapi.Decode(r, &in); err != nil {
+		return err
+	}
+	if err := s.RequestPasswordReset(r.Context(), in.Email, httpapi.RequestID(r.Context())); err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, r, http.StatusAccepted, accepted{Status: "If the address has a Steward sign-in, a reset link is on its way."})
+	return nil
+}
+
+// HandlePasswordResetConfirm serves POST /v1/auth/password-reset/confirm.
+func (s *Service) HandlePasswordResetConfirm(w http.ResponseWriter, r *http.Request) error {
+	var in resetConfirmRequest
+	if err := httpapi.Decode(r, &in); err != nil {
+		return err
+	}
+	if err := s.ConfirmPasswordReset(r.Context(), in.Token, in.Password, httpapi.RequestID(r.Context())); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// HandleMe serves GET /v1/me.
+func (s *Service) HandleMe(w http.ResponseWriter, r *http.Request) error {
+	p := FromContext(r.Context())
+	acct, err := s.Store.GetAccount(r.Context(), p.AccountID())
+	if err != nil {
+		return err
+	}
+	out := meResponse{Member: views.FromMember(p.Member), Account: views.FromAccount(acct), Impersonated: p.Impersonated()}
+	if p.Impersonator != nil {
+		ref := views.RefOf(*p.Impersonator)
+		out.Impersonator = &ref
+	}
+	httpapi.WriteJSON(w, r, http.StatusOK, out)
+	return nil
+}
+
+// HandleImpersonate serves POST /v1/users/{id}/impersonate.
+func (s *Service) HandleImpersonate(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.Impersonate(r.Context(), FromContext(r.Context()), r.PathValue("id"), httpapi.RequestID(r.Context()))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpapi.WriteJSON(w, r, http.StatusOK, toTokens(t))
+	return nil
+}
+
+// HandleJWKS serves GET /.well-known/jwks.json: the current and previous
+// public keys.
+func (s *Service) HandleJWKS(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	httpapi.WriteJSON(w, r, http.StatusOK, accesstoken.JWKS(s.Issuer.Keys))
+	return nil
+}
+
+// HandleOpenIDConfiguration serves GET /.well-known/openid-configuration,
+// which API Gateway's JWT authorizer reads to find the keys.
+func (s *Service) HandleOpenIDConfiguration(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	httpapi.WriteJSON(w, r, http.StatusOK, accesstoken.OpenIDConfiguration(s.Issuer.Issuer))
+	return nil
+}

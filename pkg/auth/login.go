@@ -1,0 +1,259 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/stewardhq/steward/pkg/accesstoken"
+	"github.com/stewardhq/steward/pkg/audit"
+	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/onetime"
+	"github.com/stewardhq/steward/pkg/password"
+	"github.com/stewardhq/steward/pkg/store"
+	"github.com/stewardhq/steward/pkg/team"
+)
+
+// Tokens is what sign-in and refresh answer.
+type Tokens struct {
+	AccessToken  string
+	RefreshToken string
+	ExpiresIn    time.Duration
+}
+
+// LoginInput is the body of POST /v1/auth/login plus the caller's address.
+type LoginInput struct {
+	Email     string
+	Password  string
+	AccountID string
+	SourceIP  string
+	RequestID string
+}
+
+// AccountChoice is one account a sign-in could mean.
+type AccountChoice struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+func rateKeys(email, ip string) []string {
+	keys := []string{"login:email:" + email}
+	if ip != "" {
+		keys = append(keys, "login:ip:"+ip)
+	}
+	return keys
+}
+
+// checkRate refuses a sign-in when its email or address has failed too
+// often in the current window.
+func (s *Service) checkRate(ctx context.Context, keys []string) error {
+	now := s.now()
+	counts, err := s.Store.RateCounts(ctx, keys, now, LoginWindow)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if counts[k] >= LoginMaxFailures {
+			_, end := store.RateWindow(now, LoginWindow)
+			e := httpapi.Errorf(http.StatusTooManyRequests, "too_many_attempts", "Too many failed sign-ins. Try again later.")
+			e.RetryAfter = end.Sub(now)
+			return e
+		}
+	}
+	return nil
+}
+
+// Login checks an email and password and opens a session in one account.
+func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
+	email, err := team.NormalizeEmail(in.Email)
+	if err != nil {
+		return Tokens{}, fieldError("email", err.Error())
+	}
+	if in.Password == "" || len(in.Password) > password.MaxBytes {
+		return Tokens{}, errInvalidCredentials
+	}
+	keys := rateKeys(email, in.SourceIP)
+	if err := s.checkRate(ctx, keys); err != nil {
+		return Tokens{}, err
+	}
+	fail := func() (Tokens, error) {
+		if err := s.Store.RateHit(ctx, keys, s.now(), LoginWindow); err != nil {
+			return Tokens{}, err
+		}
+		return Tokens{}, errInvalidCredentials
+	}
+	id, err := s.Store.IdentityIDByEmail(ctx, email)
+	if errors.Is(err, team.ErrIdentityNotFound) {
+		password.DummyVerify(in.Password)
+		return fail()
+	}
+	if err != nil {
+		return Tokens{}, err
+	}
+	ident, memberships, err := s.Store.IdentityWithMemberships(ctx, id)
+	if err != nil {
+		return Tokens{}, err
+	}
+	ok, rehash, err := password.Verify(in.Password, ident.PasswordHash)
+	if err != nil || !ok {
+		if ident.PasswordHash == "" {
+			password.DummyVerify(in.Password)
+		}
+		return fail()
+	}
+	if rehash {
+		if h, err := password.Hash(in.Password, password.DefaultParams); err == nil {
+			if err := s.Store.SetPasswordHash(ctx, ident.ID, ident.PasswordHash, h); err != nil {
+				httpapi.Logger(ctx).Warn("rehash password", "error", err.Error())
+			}
+		}
+	}
+	if !ident.EmailVerified {
+		return Tokens{}, errEmailNotVerified
+	}
+	if err := s.Store.RateClear(ctx, keys[0], s.now(), LoginWindow); err != nil {
+		return Tokens{}, err
+	}
+	member, err := s.chooseMembership(ctx, memberships, in.AccountID)
+	if err != nil {
+		return Tokens{}, err
+	}
+	return s.openSession(ctx, ident.ID, member, nil, RefreshTTL, in.RequestID)
+}
+
+// chooseMembership picks the account of a sign-in: the one asked for, or
+// the only one; with several and none asked for it answers 409 listing
+// them. A membership that cannot sign in says why.
+func (s *Service) chooseMembership(ctx context.Context, ms []store.Membership, accountID string) (team.Member, error) {
+	if accountID != "" {
+		ms = slices.DeleteFunc(slices.Clone(ms), func(m store.Membership) bool { return m.AccountID != accountID })
+	}
+	if len(ms) == 0 {
+		if accountID != "" {
+			return team.Member{}, httpapi.Errorf(http.StatusForbidden, "not_a_member", "You are not a member of that account.")
+		}
+		return team.Member{}, httpapi.Errorf(http.StatusForbidden, "no_account", "This sign-in belongs to no account.")
+	}
+	members, accounts, err := s.Store.MembersAndAccounts(ctx, ms)
+	if err != nil {
+		return team.Member{}, err
+	}
+	active := slices.DeleteFunc(members, func(m team.Member) bool { return m.Status != authz.StatusActive })
+	switch {
+	case len(active) == 1:
+		return active[0], nil
+	case len(active) > 1:
+		var choices []AccountChoice
+		for _, m := range active {
+			choices = append(choices, AccountChoice{ID: m.AccountID, Name: accounts[m.AccountID].Name})
+		}
+		slices.SortFunc(choices, func(a, b AccountChoice) int { return compare(a.Name+a.ID, b.Name+b.ID) })
+		e := httpapi.Errorf(http.StatusConflict, "account_required", "This sign-in belongs to several accounts; say which with accountId.")
+		e.Extra = map[string]any{"accounts": choices}
+		return team.Member{}, e
+	}
+	if len(members) == 1 {
+		return team.Member{}, httpapi.Errorf(http.StatusForbidden, "member_"+string(members[0].Status), "Your membership is "+string(members[0].Status)+"; you cannot sign in to this account.")
+	}
+	return team.Member{}, httpapi.Errorf(http.StatusForbidden, "member_not_active", "None of your memberships is active.")
+}
+
+func compare(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// openSession creates a session for member (acted as by impersonator, if
+// set) and signs its first tokens. Impersonated sessions get no refresh
+// token.
+func (s *Service) openSession(ctx context.Context, identityID string, member team.Member, impersonator *team.Member, ttl time.Duration, requestID string) (Tokens, error) {
+	now := s.now()
+	sess := store.Session{ID: store.NewID("s"), IdentityID: identityID, AccountID: member.AccountID, MemberID: member.ID, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	var refresh string
+	ev := audit.Event{AccountID: member.AccountID, ActorID: member.ID, ActorName: member.Name, Action: "session.create", TargetType: "session", TargetID: sess.ID, RequestID: requestID}
+	if impersonator != nil {
+		sess.ImpersonatorID = impersonator.ID
+		ev.ImpersonatorID = impersonator.ID
+		ev.Action = "session.impersonate"
+		ev.After = audit.Snapshot(map[string]string{"impersonator": impersonator.ID, "member": member.ID})
+		// An unusable refresh hash: impersonated sessions never refresh.
+		_, sess.RefreshHash = onetime.New()
+	} else {
+		refresh, sess.RefreshHash = onetime.NewRefresh(sess.ID)
+	}
+	if err := s.Store.CreateSession(ctx, sess, ev); err != nil {
+		return Tokens{}, err
+	}
+	access, exp, err := s.sign(sess, member)
+	if err != nil {
+		return Tokens{}, err
+	}
+	return Tokens{AccessToken: access, RefreshToken: refresh, ExpiresIn: exp.Sub(now)}, nil
+}
+
+func (s *Service) sign(sess store.Session, member team.Member) (string, time.Time, error) {
+	c := accesstoken.Claims{AccountID: member.AccountID, SessionID: sess.ID, IdentityID: sess.IdentityID}
+	c.Subject = member.ID
+	if sess.ImpersonatorID != "" {
+		c.Actor = &accesstoken.Actor{Subject: sess.ImpersonatorID}
+	}
+	tok, exp, err := s.Issuer.Sign(c)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	// An access token never outlives its session.
+	if exp.After(sess.ExpiresAt) {
+		exp = sess.ExpiresAt
+	}
+	return tok, exp, nil
+}
+
+// Refresh rotates a refresh token: the old one stops working, a new pair
+// is issued. Reusing a replaced token revokes the whole session.
+func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
+	sid, presented, err := onetime.ParseRefresh(refresh)
+	if err != nil {
+		return Tokens{}, errRefreshInvalid
+	}
+	next, nextHash := onetime.NewRefresh(sid)
+	now := s.now()
+	sess, err := s.Store.RotateRefresh(ctx, sid, presented, nextHash, now)
+	switch {
+	case errors.Is(err, store.ErrRefreshReused):
+		httpapi.Logger(ctx).Warn("refresh token reused; session revoked", "session", sid)
+		return Tokens{}, errRefreshInvalid
+	case errors.Is(err, store.ErrRefreshInvalid):
+		return Tokens{}, errRefreshInvalid
+	case err != nil:
+		return Tokens{}, err
+	}
+	st, err := s.Store.LoadAuth(ctx, sess.AccountID, sess.MemberID, "", "")
+	if err != nil {
+		if errors.Is(err, team.ErrMemberNotFound) {
+			return Tokens{}, errRefreshInvalid
+		}
+		return Tokens{}, err
+	}
+	if st.Member.Status != authz.StatusActive {
+		_ = s.Store.RevokeSession(ctx, sid, now)
+		return Tokens{}, errRefreshInvalid
+	}
+	access, exp, err := s.sign(sess, st.Member)
+	if err != nil {
+		return Tokens{}, err
+	}
+	return Tokens{AccessToken: access, RefreshToken: next, ExpiresIn: exp.Sub(now)}, nil
+}
+
+// Logout ends the caller's session.
+func (s *Service) Logout(ctx context.Context, p *Principal) error {
+	return s.Store.RevokeSession(ctx, p.SessionID, s.now())
+}

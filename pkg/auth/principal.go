@@ -1,0 +1,85 @@
+package auth
+
+import (
+	"context"
+	"sync"
+
+	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/store"
+	"github.com/stewardhq/steward/pkg/team"
+)
+
+// Principal is who is calling an authenticated route: a member of one
+// account, loaded fresh for this request, with the account's roles
+// compiled for decisions. When an admin impersonates, Member is the member
+// acted as and Impersonator the admin.
+type Principal struct {
+	Member       team.Member
+	Impersonator *team.Member
+	SessionID    string
+	Roles        *authz.RoleSet
+	Authz        *authz.Principal
+}
+
+// AccountID is the principal's account.
+func (p *Principal) AccountID() string { return p.Member.AccountID }
+
+// Impersonated reports whether an admin is acting as this member.
+func (p *Principal) Impersonated() bool { return p.Impersonator != nil }
+
+// Decide answers whether the principal may do action on r.
+func (p *Principal) Decide(action string, r authz.Resource) authz.Decision {
+	return p.Authz.Decide(action, r)
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying p.
+func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// FromContext returns the request's principal; nil on a public route.
+func FromContext(ctx context.Context) *Principal {
+	p, _ := ctx.Value(principalKey{}).(*Principal)
+	return p
+}
+
+// roleSets caches compiled role sets by account and roles-item version, so
+// that a request compiles only its member. A changed role bumps the
+// version, so the next request sees it.
+type roleSets struct {
+	mu sync.Mutex
+	m  map[string]cachedRoleSet
+}
+
+type cachedRoleSet struct {
+	version int64
+	rs      *authz.RoleSet
+}
+
+// maxCachedRoleSets bounds the cache; past it the cache starts over.
+const maxCachedRoleSets = 10000
+
+func (c *roleSets) get(account string, cr store.CustomRoles) (*authz.RoleSet, error) {
+	if len(cr.Roles) == 0 {
+		return authz.BuiltIns(), nil
+	}
+	c.mu.Lock()
+	hit, ok := c.m[account]
+	c.mu.Unlock()
+	if ok && hit.version == cr.Version {
+		return hit.rs, nil
+	}
+	rs, err := authz.NewRoleSet(cr.Roles...)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCachedRoleSets {
+		c.m = map[string]cachedRoleSet{}
+	}
+	c.m[account] = cachedRoleSet{version: cr.Version, rs: rs}
+	c.mu.Unlock()
+	return rs, nil
+}

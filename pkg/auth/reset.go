@@ -1,0 +1,131 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/stewardhq/steward/pkg/audit"
+	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/mail"
+	"github.com/stewardhq/steward/pkg/onetime"
+	"github.com/stewardhq/steward/pkg/password"
+	"github.com/stewardhq/steward/pkg/store"
+	"github.com/stewardhq/steward/pkg/team"
+)
+
+// RequestPasswordReset emails a one-hour reset link when the email has an
+// identity. The answer is the same either way.
+func (s *Service) RequestPasswordReset(ctx context.Context, rawEmail, requestID string) error {
+	email, err := team.NormalizeEmail(rawEmail)
+	if err != nil {
+		return fieldError("email", err.Error())
+	}
+	id, err := s.Store.IdentityIDByEmail(ctx, email)
+	if errors.Is(err, team.ErrIdentityNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, ms, err := s.Store.IdentityWithMemberships(ctx, id)
+	if err != nil {
+		return ignoreNotFound(err)
+	}
+	account := ""
+	if len(ms) > 0 {
+		account = ms[0].AccountID
+	}
+	tok, hash := onetime.New()
+	t := store.Token{Hash: hash, Kind: store.TokenPasswordReset, AccountID: account, SubjectID: id, ExpiresAt: s.now().Add(PasswordResetTTL)}
+	ev := audit.Event{AccountID: orSystem(account), ActorID: "identity:" + id, Action: "identity.password_reset_requested", TargetType: "identity", TargetID: id, RequestID: requestID}
+	if err := s.Store.IssueIdentityToken(ctx, t, ev); err != nil {
+		return err
+	}
+	subject, text, html, err := mail.Render("password_reset", mail.PasswordResetData{Link: s.link("/reset-password", tok)})
+	if err != nil {
+		return err
+	}
+	_, _, err = s.Mail.Send(ctx, "reset:"+hash, mail.Message{To: []mail.Address{{Email: email}}, Subject: subject, Text: text, HTML: html})
+	return err
+}
+
+// ConfirmPasswordReset sets a new password with a reset token and ends
+// every session of the identity.
+func (s *Service) ConfirmPasswordReset(ctx context.Context, token, newPassword, requestID string) error {
+	hash, err := onetime.Hash(token)
+	if err != nil {
+		return errTokenInvalid
+	}
+	t, err := s.Store.GetToken(ctx, hash)
+	if err != nil || t.Kind != store.TokenPasswordReset {
+		return errTokenInvalid
+	}
+	ident, err := s.Store.GetIdentity(ctx, t.SubjectID)
+	if err != nil {
+		return errTokenInvalid
+	}
+	if err := password.Validate(newPassword, ident.Email); err != nil {
+		return fieldError("password", err.Error())
+	}
+	ph, err := password.Hash(newPassword, password.DefaultParams)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	ev := audit.Event{AccountID: orSystem(t.AccountID), ActorID: "identity:" + ident.ID, Action: "identity.password_reset", TargetType: "identity", TargetID: ident.ID, RequestID: requestID}
+	if err := s.Store.ResetPassword(ctx, hash, ident.ID, ph, now, ev); err != nil {
+		if errors.Is(err, store.ErrTokenInvalid) {
+			return tokenError(s.Store.TokenFailure(ctx, hash, store.TokenPasswordReset, now))
+		}
+		return err
+	}
+	return s.Store.RevokeSessions(ctx, ident.ID, "", "", now)
+}
+
+// Impersonate opens a session in which the calling admin acts as another
+// member of the account, for at most an hour. An impersonated session
+// cannot impersonate again.
+func (s *Service) Impersonate(ctx context.Context, p *Principal, targetID, requestID string) (Tokens, error) {
+	if p.Impersonated() {
+		return Tokens{}, errImpersonated
+	}
+	target, err := s.Store.GetMember(ctx, p.AccountID(), targetID)
+	if errors.Is(err, team.ErrMemberNotFound) {
+		return Tokens{}, httpapi.ErrNotFound
+	}
+	if err != nil {
+		return Tokens{}, err
+	}
+	if err := p.Roles.CheckImpersonation(p.Member.Authz(), target.Authz()); err != nil {
+		return Tokens{}, forbidden(err)
+	}
+	if target.IdentityID == "" {
+		return Tokens{}, httpapi.Errorf(http.StatusConflict, "no_identity", "This member has no sign-in to act as.")
+	}
+	actor := p.Member
+	return s.openSession(ctx, target.IdentityID, target, &actor, ImpersonationTTL, requestID)
+}
+
+// forbidden turns a grant-ceiling error into a 403 problem that says why.
+func forbidden(err error) error {
+	code := "forbidden"
+	switch {
+	case errors.Is(err, authz.ErrAdminOnly):
+		code = "admin_only"
+	case errors.Is(err, authz.ErrOwnerOnly):
+		code = "owner_only"
+	case errors.Is(err, authz.ErrOwnerProtected):
+		code = "owner_protected"
+	case errors.Is(err, authz.ErrSelfChange):
+		code = "self_change"
+	case errors.Is(err, authz.ErrNotActive):
+		code = "member_not_active"
+	case errors.Is(err, authz.ErrExceedsOwnRights):
+		code = "exceeds_own_rights"
+	case errors.Is(err, authz.ErrOutsideManagedScope):
+		code = "outside_managed_scope"
+	}
+	return httpapi.Errorf(http.StatusForbidden, code, err.Error())
+}
