@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,7 @@ import (
 	"github.com/stewardhq/steward/pkg/awsclient"
 	"github.com/stewardhq/steward/pkg/config"
 	"github.com/stewardhq/steward/pkg/openapi/openapitest"
+	"github.com/stewardhq/steward/pkg/server"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/testenv"
 )
@@ -62,7 +64,8 @@ func (l *Logs) String() string {
 }
 
 // New starts the API for one test (or a group of tests sharing it).
-func New(t testing.TB) *Env {
+// Options adjust the dependencies before the handler is built.
+func New(t testing.TB, opts ...func(*server.Deps)) *Env {
 	t.Helper()
 	d := testenv.DynamoDB(t)
 	ses := testenv.SES(t)
@@ -82,7 +85,25 @@ func New(t testing.TB) *Env {
 	}
 	logs := &Logs{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h, err := app.Handler(context.Background(), cfg, log, "", app.Secrets{SigningKeys: &keys})
+	deps, err := app.Deps(context.Background(), cfg, log, "", app.Secrets{SigningKeys: &keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every test signs in from 127.0.0.1: lift the per-address limit
+	// unless a test sets its own.
+	deps.Auth.Limits.PerAddress = 1 << 20
+	// Tests name their source address in a header (the real one is
+	// always 127.0.0.1 here).
+	deps.Auth.ClientAddress = func(r *http.Request) string {
+		if a := r.Header.Get("X-Test-Client-Address"); a != "" {
+			return a
+		}
+		return "127.0.0.1"
+	}
+	for _, o := range opts {
+		o(&deps)
+	}
+	h, err := server.Handler(deps, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,16 +206,30 @@ func (r *Response) Want(t testing.TB, status int, code string) *Response {
 
 var tokenInLink = regexp.MustCompile(`[?&]token=([A-Za-z0-9_-]+)`)
 
-// TokenFromEmail waits for the newest email to addr sent after since whose
-// subject contains subjectPart, and returns the token of its link.
-func (e *Env) TokenFromEmail(t testing.TB, addr, subjectPart string, since time.Time) string {
+// TokenFromEmail waits for an email to addr sent at or after since whose
+// subject contains subjectPart and whose link carries a token not in
+// except, and returns that token (the newest such email's).
+func (e *Env) TokenFromEmail(t testing.TB, addr, subjectPart string, since time.Time, except ...string) string {
 	t.Helper()
-	m := e.SES.WaitFor(t, 10*time.Second, "email to "+addr, func(m testenv.Email) bool {
-		return m.SentTo(addr) && !m.Time().Before(since.Truncate(time.Second)) && strings.Contains(strings.ToLower(m.Subject), strings.ToLower(subjectPart))
-	})
-	match := tokenInLink.FindStringSubmatch(m.Body.Text)
-	if match == nil {
-		t.Fatalf("no token link in email %q: %s", m.Subject, m.Body.Text)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		emails := e.SES.Emails(t, since)
+		for i := len(emails) - 1; i >= 0; i-- {
+			m := emails[i]
+			if !m.SentTo(addr) || !strings.Contains(strings.ToLower(m.Subject), strings.ToLower(subjectPart)) {
+				continue
+			}
+			match := tokenInLink.FindStringSubmatch(m.Body.Text)
+			if match == nil {
+				t.Fatalf("no token link in email %q: %s", m.Subject, m.Body.Text)
+			}
+			if !slices.Contains(except, match[1]) {
+				return match[1]
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q email to %s with a new token", subjectPart, addr)
+		}
+		time.Sleep(50 * time.Millisecond) // poll interval within the deadline
 	}
-	return match[1]
 }

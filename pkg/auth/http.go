@@ -63,7 +63,10 @@ func toTokens(t Tokens) tokensResponse {
 	return tokensResponse{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: "Bearer", ExpiresIn: int(t.ExpiresIn / time.Second)}
 }
 
-func sourceIP(r *http.Request) string {
+func (s *Service) sourceIP(r *http.Request) string {
+	if s.ClientAddress != nil {
+		return s.ClientAddress(r)
+	}
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		return host
 	}
@@ -117,7 +120,7 @@ func (s *Service) HandleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &in); err != nil {
 		return err
 	}
-	t, err := s.Login(r.Context(), LoginInput{Email: in.Email, Password: in.Password, AccountID: in.AccountID, SourceIP: sourceIP(r), RequestID: httpapi.RequestID(r.Context())})
+	t, err := s.Login(r.Context(), LoginInput{Email: in.Email, Password: in.Password, AccountID: in.AccountID, SourceIP: s.sourceIP(r), RequestID: httpapi.RequestID(r.Context())})
 	if err != nil {
 		return err
 	}

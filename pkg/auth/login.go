@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/stewardhq/steward/pkg/accesstoken"
@@ -47,6 +48,20 @@ func rateKeys(email, ip string) []string {
 	return keys
 }
 
+func (s *Service) limitOf(key string) int {
+	l := s.Limits
+	if strings.HasPrefix(key, "login:ip:") {
+		if l.PerAddress > 0 {
+			return l.PerAddress
+		}
+		return DefaultLimits.PerAddress
+	}
+	if l.PerEmail > 0 {
+		return l.PerEmail
+	}
+	return DefaultLimits.PerEmail
+}
+
 // checkRate refuses a sign-in when its email or address has failed too
 // often in the current window.
 func (s *Service) checkRate(ctx context.Context, keys []string) error {
@@ -56,7 +71,7 @@ func (s *Service) checkRate(ctx context.Context, keys []string) error {
 		return err
 	}
 	for _, k := range keys {
-		if counts[k] >= LoginMaxFailures {
+		if counts[k] >= s.limitOf(k) {
 			_, end := store.RateWindow(now, LoginWindow)
 			e := httpapi.Errorf(http.StatusTooManyRequests, "too_many_attempts", "Too many failed sign-ins. Try again later.")
 			e.RetryAfter = end.Sub(now)

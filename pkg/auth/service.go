@@ -45,8 +45,19 @@ const (
 	VerifyEmailTTL   = 48 * time.Hour
 	PasswordResetTTL = time.Hour
 	LoginWindow      = 15 * time.Minute
-	LoginMaxFailures = 10
 )
+
+// Limits bound failed sign-ins per window (LoginWindow).
+type Limits struct {
+	// PerEmail is the failures one email may have (default 10).
+	PerEmail int
+	// PerAddress is the failures one source address may have (default
+	// 100: many people may share an office's address).
+	PerAddress int
+}
+
+// DefaultLimits are the production limits.
+var DefaultLimits = Limits{PerEmail: 10, PerAddress: 100}
 
 // Service implements the auth flows over the store.
 type Service struct {
@@ -56,6 +67,11 @@ type Service struct {
 	Mail      *mail.Outbox
 	PublicURL string
 	Now       func() time.Time
+	// Limits on failed sign-ins; zero fields mean DefaultLimits.
+	Limits Limits
+	// ClientAddress returns the caller's address for the per-address
+	// limit; nil means the connection's (API Gateway's sourceIp in Lambda).
+	ClientAddress func(*http.Request) string
 
 	roleSets roleSets
 }

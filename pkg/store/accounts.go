@@ -288,3 +288,14 @@ const (
 func timeAV(t time.Time) types.AttributeValue {
 	return str(t.UTC().Format(time.RFC3339Nano))
 }
+
+// AddMember writes a new member of an existing account: the member, its
+// per-account email claim and its identity's membership pointer, with the
+// event, in one transaction. An email that is already a member of the
+// account fails with team.ErrAlreadyMember.
+func (s *Store) AddMember(ctx context.Context, m team.Member, ev audit.Event) error {
+	tx := NewTx(ev)
+	tx.Check(accountKey(m.AccountID), ItemPresent(), team.ErrAccountNotFound)
+	tx.addMember(m)
+	return s.Commit(ctx, tx)
+}
