@@ -68,3 +68,7 @@ invoke: ## Run one function on a sample event against the running local stack: m
 .PHONY: clean
 clean: ## Remove build output (keeps the local data folder).
 	rm -rf bin cdk.out .artifacts
+
+.PHONY: keys
+keys: ## Write (or with ROTATE=1 rotate) the signing keys in AWS: make keys SECRET=<arn>
+	$(GO) run ./infra/keys -secret '$(SECRET)' $(if $(ROTATE),-rotate,)

@@ -225,6 +225,10 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 		Description: jsii.String("Base URL of the Steward API"),
 		Value:       api.ApiEndpoint(),
 	})
+	awscdk.NewCfnOutput(stack, jsii.String("SigningKeysSecret"), &awscdk.CfnOutputProps{
+		Description: jsii.String("Secret holding the access-token signing keys: fill it with make keys SECRET=<this>"),
+		Value:       signingKeys.SecretArn(),
+	})
 	awscdk.NewCfnOutput(stack, jsii.String("TableName"), &awscdk.CfnOutputProps{
 		Description: jsii.String("Name of the Steward DynamoDB table"),
 		Value:       table.TableName(),
