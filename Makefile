@@ -19,7 +19,10 @@ help: ## List the targets.
 
 .PHONY: run
 run: ## Start the local stack (DynamoDB Local, SES emulator, API on 127.0.0.1); Ctrl-C stops it.
-	$(GO) run ./infra/devstack
+	@$(GO) build -o bin/devstack ./infra/devstack
+	@# exec: the supervisor replaces the shell, so a signal to make reaches it
+	@# (it also stops when its parent dies).
+	exec bin/devstack
 
 .PHONY: test
 test: ## Run every test against the emulators (installed on first use).
