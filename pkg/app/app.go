@@ -21,6 +21,7 @@ import (
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/awsclient"
 	"github.com/stewardhq/steward/pkg/config"
+	"github.com/stewardhq/steward/pkg/invites"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/server"
@@ -79,6 +80,7 @@ func Deps(ctx context.Context, cfg config.Config, log *slog.Logger, function str
 		Mail:      &mail.Outbox{Sender: sender, Deduper: st.Outbox(), Logger: log},
 		PublicURL: cfg.PublicURL,
 	}
+	d.Invites = &invites.Service{Store: st, Auth: d.Auth, Mail: d.Auth.Mail, PublicURL: cfg.PublicURL}
 	return d, nil
 }
 

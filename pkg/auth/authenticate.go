@@ -78,3 +78,13 @@ func (s *Service) authenticate(r *http.Request) (*Principal, error) {
 		Roles: rs, Authz: rs.Compile(st.Member.Authz()),
 	}, nil
 }
+
+// OptionalPrincipal authenticates a request on a public route that behaves
+// differently for a signed-in caller (accepting an invitation): no
+// Authorization header gives nil and no error.
+func (s *Service) OptionalPrincipal(r *http.Request) (*Principal, error) {
+	if r.Header.Get("Authorization") == "" {
+		return nil, nil
+	}
+	return s.authenticate(r)
+}

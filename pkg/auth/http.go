@@ -63,7 +63,8 @@ func toTokens(t Tokens) tokensResponse {
 	return tokensResponse{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: "Bearer", ExpiresIn: int(t.ExpiresIn / time.Second)}
 }
 
-func (s *Service) sourceIP(r *http.Request) string {
+// SourceIP is the caller's address for rate limits.
+func (s *Service) SourceIP(r *http.Request) string {
 	if s.ClientAddress != nil {
 		return s.ClientAddress(r)
 	}
@@ -79,7 +80,7 @@ func (s *Service) HandleSignup(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &in); err != nil {
 		return err
 	}
-	acct, owner, err := s.Signup(r.Context(), SignupInput{AccountName: in.AccountName, Email: in.Email, Name: in.Name, Password: in.Password, RequestID: httpapi.RequestID(r.Context())})
+	acct, owner, err := s.Signup(r.Context(), SignupInput{AccountName: in.AccountName, Email: in.Email, Name: in.Name, Password: in.Password, SourceIP: s.SourceIP(r), RequestID: httpapi.RequestID(r.Context())})
 	if err != nil {
 		return err
 	}
@@ -120,7 +121,7 @@ func (s *Service) HandleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &in); err != nil {
 		return err
 	}
-	t, err := s.Login(r.Context(), LoginInput{Email: in.Email, Password: in.Password, AccountID: in.AccountID, SourceIP: s.sourceIP(r), RequestID: httpapi.RequestID(r.Context())})
+	t, err := s.Login(r.Context(), LoginInput{Email: in.Email, Password: in.Password, AccountID: in.AccountID, SourceIP: s.SourceIP(r), RequestID: httpapi.RequestID(r.Context())})
 	if err != nil {
 		return err
 	}

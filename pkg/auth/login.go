@@ -272,3 +272,26 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 func (s *Service) Logout(ctx context.Context, p *Principal) error {
 	return s.Store.RevokeSession(ctx, p.SessionID, s.now())
 }
+
+// OpenSession signs a member in (e.g. right after accepting an invitation)
+// and returns the session's first tokens.
+func (s *Service) OpenSession(ctx context.Context, identityID string, member team.Member, requestID string) (Tokens, error) {
+	return s.openSession(ctx, identityID, member, nil, RefreshTTL, requestID)
+}
+
+// CheckPassword verifies an identity's password where a flow other than
+// sign-in needs it (joining another account), counting failures against
+// the same limits as sign-in.
+func (s *Service) CheckPassword(ctx context.Context, ident team.Identity, plain, sourceIP string) error {
+	keys := rateKeys(ident.Email, sourceIP)
+	if err := s.checkRate(ctx, keys); err != nil {
+		return err
+	}
+	if ok, _, err := password.Verify(plain, ident.PasswordHash); err != nil || !ok {
+		if err := s.Store.RateHit(ctx, keys, s.now(), LoginWindow); err != nil {
+			return err
+		}
+		return errInvalidCredentials
+	}
+	return nil
+}

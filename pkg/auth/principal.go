@@ -4,7 +4,9 @@ import (
 	"context"
 	"sync"
 
+	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -30,6 +32,19 @@ func (p *Principal) Impersonated() bool { return p.Impersonator != nil }
 // Decide answers whether the principal may do action on r.
 func (p *Principal) Decide(action string, r authz.Resource) authz.Decision {
 	return p.Authz.Decide(action, r)
+}
+
+// Event starts the audit event of a change the principal makes, with
+// both identities when impersonating and the request id.
+func (p *Principal) Event(ctx context.Context, action, targetType, targetID string) audit.Event {
+	ev := audit.Event{
+		AccountID: p.AccountID(), ActorID: p.Member.ID, ActorName: p.Member.Name, Action: action,
+		TargetType: targetType, TargetID: targetID, RequestID: httpapi.RequestID(ctx),
+	}
+	if p.Impersonator != nil {
+		ev.ImpersonatorID = p.Impersonator.ID
+	}
+	return ev
 }
 
 type principalKey struct{}

@@ -99,7 +99,7 @@ func (s *Service) Impersonate(ctx context.Context, p *Principal, targetID, reque
 		return Tokens{}, err
 	}
 	if err := p.Roles.CheckImpersonation(p.Member.Authz(), target.Authz()); err != nil {
-		return Tokens{}, forbidden(err)
+		return Tokens{}, Forbidden(err)
 	}
 	if target.IdentityID == "" {
 		return Tokens{}, httpapi.Errorf(http.StatusConflict, "no_identity", "This member has no sign-in to act as.")
@@ -108,8 +108,8 @@ func (s *Service) Impersonate(ctx context.Context, p *Principal, targetID, reque
 	return s.openSession(ctx, target.IdentityID, target, &actor, ImpersonationTTL, requestID)
 }
 
-// forbidden turns a grant-ceiling error into a 403 problem that says why.
-func forbidden(err error) error {
+// Forbidden turns a grant-ceiling error into a 403 problem that says why.
+func Forbidden(err error) error {
 	code := "forbidden"
 	switch {
 	case errors.Is(err, authz.ErrAdminOnly):

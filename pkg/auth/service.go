@@ -22,9 +22,7 @@ package auth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/stewardhq/steward/pkg/accesstoken"
@@ -113,6 +111,7 @@ type SignupInput struct {
 	Email       string
 	Name        string
 	Password    string
+	SourceIP    string
 	RequestID   string
 }
 
@@ -141,9 +140,12 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (team.Account, tea
 		if err != nil {
 			return team.Account{}, team.Member{}, err
 		}
-		ok, _, _ := password.Verify(in.Password, existing.PasswordHash)
-		if !ok {
-			return team.Account{}, team.Member{}, errEmailRegistered
+		// Proving the identity counts against the sign-in limits.
+		if err := s.CheckPassword(ctx, existing, in.Password, in.SourceIP); err != nil {
+			if errors.Is(err, errInvalidCredentials) {
+				return team.Account{}, team.Member{}, errEmailRegistered
+			}
+			return team.Account{}, team.Member{}, err
 		}
 		ident, newIdentity = existing, false
 	case errors.Is(err, team.ErrIdentityNotFound):
@@ -268,25 +270,9 @@ func ignoreNotFound(err error) error {
 	return err
 }
 
-func fieldError(field, detail string) error {
-	e := httpapi.Errorf(http.StatusBadRequest, "invalid_field", fmt.Sprintf("%s: %s", field, detail))
-	e.Fields = []httpapi.FieldError{{Field: field, Detail: detail}}
-	return e
-}
+func fieldError(field, detail string) error { return httpapi.InvalidField(field, detail) }
 
-// cleanName trims a display name and checks its length and characters.
+// cleanName trims a required display name and checks it.
 func cleanName(field, v string, max int) (string, error) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return "", fieldError(field, "is required")
-	}
-	if len([]rune(v)) > max {
-		return "", fieldError(field, fmt.Sprintf("must be at most %d characters", max))
-	}
-	for _, r := range v {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return "", fieldError(field, "must not contain control characters")
-		}
-	}
-	return v, nil
+	return httpapi.CleanName(field, v, max, true)
 }

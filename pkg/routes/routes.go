@@ -14,6 +14,7 @@ const (
 	FunctionAuth        = "auth"
 	FunctionUsers       = "users"
 	FunctionPermissions = "permissions"
+	FunctionInvites     = "invites"
 )
 
 // Route is one API route.
@@ -53,6 +54,13 @@ var Table = []Route{
 	{Method: "POST", Path: "/v1/auth/password-reset/confirm", Function: FunctionAuth, Operation: "confirmPasswordReset", Public: true, Body: true},
 	{Method: "GET", Path: "/.well-known/jwks.json", Function: FunctionAuth, Operation: "getJWKS", Public: true},
 	{Method: "GET", Path: "/.well-known/openid-configuration", Function: FunctionAuth, Operation: "getOpenIDConfiguration", Public: true},
+
+	{Method: "POST", Path: "/v1/invitations", Function: FunctionInvites, Operation: "createInvitation", Body: true},
+	{Method: "GET", Path: "/v1/invitations", Function: FunctionInvites, Operation: "listInvitations"},
+	{Method: "POST", Path: "/v1/invitations/{id}/resend", Function: FunctionInvites, Operation: "resendInvitation"},
+	{Method: "DELETE", Path: "/v1/invitations/{id}", Function: FunctionInvites, Operation: "revokeInvitation"},
+	{Method: "GET", Path: "/v1/invitations/lookup", Function: FunctionInvites, Operation: "lookupInvitation", Public: true},
+	{Method: "POST", Path: "/v1/invitations/accept", Function: FunctionInvites, Operation: "acceptInvitation", Public: true, Body: true},
 
 	{Method: "GET", Path: "/v1/me", Function: FunctionUsers, Operation: "getMe"},
 	{Method: "POST", Path: "/v1/users/{id}/impersonate", Function: FunctionUsers, Operation: "impersonateUser"},

@@ -15,6 +15,7 @@ import (
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/health"
 	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/invites"
 	"github.com/stewardhq/steward/pkg/openapi"
 	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/store"
@@ -24,6 +25,7 @@ import (
 type Deps struct {
 	Store   *store.Store
 	Auth    *auth.Service
+	Invites *invites.Service
 	Logger  *slog.Logger
 	Version string
 }
@@ -32,6 +34,7 @@ type Deps struct {
 func operations(d Deps) map[string]httpapi.HandlerFunc {
 	h := health.Handler{DB: d.Store, Version: d.Version}
 	a := d.Auth
+	inv := d.Invites
 	return map[string]httpapi.HandlerFunc{
 		"getHealth":  h.Get,
 		"getOpenAPI": openapi.Get,
@@ -47,6 +50,13 @@ func operations(d Deps) map[string]httpapi.HandlerFunc {
 		"getOpenIDConfiguration": a.HandleOpenIDConfiguration,
 		"getMe":                  a.HandleMe,
 		"impersonateUser":        a.HandleImpersonate,
+
+		"createInvitation": inv.HandleCreate,
+		"listInvitations":  inv.HandleList,
+		"resendInvitation": inv.HandleResend,
+		"revokeInvitation": inv.HandleRevoke,
+		"lookupInvitation": inv.HandleLookup,
+		"acceptInvitation": inv.HandleAccept,
 	}
 }
 

@@ -27,6 +27,7 @@ const (
 	typeOutbox     = "outbox"
 	typeMembership = "membership"
 	typeRoles      = "roles"
+	typeInvitation = "invitation"
 )
 
 // Key prefixes. Each is followed by "#" and an id.

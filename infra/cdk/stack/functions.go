@@ -64,6 +64,7 @@ var functionGrants = map[string]grantFunc{
 	routes.FunctionAuth:        readWrite,
 	routes.FunctionUsers:       readWrite,
 	routes.FunctionPermissions: readWrite,
+	routes.FunctionInvites:     readWrite,
 }
 
 // tableActions name what the data functions do to the table; never a
@@ -123,6 +124,7 @@ var needs = map[string]functionNeeds{
 	routes.FunctionAuth:        {SigningKeys: true, SendEmail: true},
 	routes.FunctionUsers:       {SigningKeys: true, SendEmail: true},
 	routes.FunctionPermissions: {SigningKeys: true},
+	routes.FunctionInvites:     {SigningKeys: true, SendEmail: true},
 }
 
 func needsOf(function string) functionNeeds { return needs[function] }

@@ -1,0 +1,10 @@
+// Command invites is the Lambda function serving the invites routes of the route
+// table (pkg/routes).
+package main
+
+import (
+	"github.com/stewardhq/steward/pkg/app"
+	"github.com/stewardhq/steward/pkg/routes"
+)
+
+func main() { app.StartLambda(routes.FunctionInvites) }

@@ -1,0 +1,236 @@
+package apitest
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stewardhq/steward/pkg/server"
+)
+
+type invitation struct {
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	Status    string    `json:"status"`
+	MemberID  string    `json:"memberId"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+func (e *Env) invite(t *testing.T, token string, body map[string]any) invitation {
+	t.Helper()
+	var inv invitation
+	e.Call(t, "POST", "/v1/invitations", token, body).Want(t, http.StatusCreated, "").JSON(t, &inv)
+	if inv.Status != "pending" || inv.ID == "" || inv.MemberID == "" {
+		t.Fatalf("invitation %+v", inv)
+	}
+	return inv
+}
+
+type accepted struct {
+	Member struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+		Name   string `json:"name"`
+	} `json:"member"`
+	AccessToken  string `json:"accessToken"`
+	RefreshToken string `json:"refreshToken"`
+}
+
+func TestInviteLookupAcceptAndCeiling(t *testing.T) {
+	e := New(t)
+	owner := e.signup(t, newEmail("inv-owner"))
+	ownerTk := e.login(t, owner.Email, goodPassword, "")
+
+	managerEmail := newEmail("manager")
+	since := time.Now()
+	inv := e.invite(t, ownerTk.AccessToken, map[string]any{"email": managerEmail, "name": "Mia Manager", "assignments": []map[string]string{{"role": "manager", "scope": "store:s1"}}})
+	tok := e.TokenFromEmail(t, managerEmail, "invit", since)
+
+	var look map[string]any
+	e.Call(t, "GET", "/v1/invitations/lookup?token="+tok, "", nil).Want(t, http.StatusOK, "").JSON(t, &look)
+	if look["email"] != managerEmail || look["inviterName"] != "Olive Owner" || look["hasAccount"] != false || look["accountName"] == "" {
+		t.Fatalf("lookup %v", look)
+	}
+	// Inviting a member again is a conflict.
+	e.Call(t, "POST", "/v1/invitations", ownerTk.AccessToken, map[string]any{"email": managerEmail}).Want(t, http.StatusConflict, "already_member")
+
+	var acc accepted
+	e.Call(t, "POST", "/v1/invitations/accept", "", map[string]string{"token": tok, "password": "a good long passphrase"}).Want(t, http.StatusOK, "").JSON(t, &acc)
+	if acc.Member.ID != inv.MemberID || acc.Member.Status != "active" || acc.Member.Name != "Mia Manager" || acc.AccessToken == "" {
+		t.Fatalf("accept %+v", acc)
+	}
+	e.Call(t, "POST", "/v1/invitations/accept", "", map[string]string{"token": tok, "password": "a good long passphrase"}).Want(t, http.StatusGone, "invitation_used")
+	e.Call(t, "GET", "/v1/invitations/lookup?token="+tok, "", nil).Want(t, http.StatusGone, "invitation_used")
+
+	// The manager signs in and invites within their store, not beyond.
+	mgr := e.login(t, managerEmail, "a good long passphrase", "")
+	e.invite(t, mgr.AccessToken, map[string]any{"email": newEmail("team"), "assignments": []map[string]string{{"role": "team_member", "scope": "store:s1"}}})
+	e.Call(t, "POST", "/v1/invitations", mgr.AccessToken, map[string]any{"email": newEmail("boss"), "admin": true}).Want(t, http.StatusForbidden, "admin_only")
+	e.Call(t, "POST", "/v1/invitations", mgr.AccessToken, map[string]any{"email": newEmail("other"), "assignments": []map[string]string{{"role": "team_member", "scope": "store:s2"}}}).Want(t, http.StatusForbidden, "")
+	e.Call(t, "POST", "/v1/invitations", mgr.AccessToken, map[string]any{"email": newEmail("full")}).Want(t, http.StatusForbidden, "")
+	e.Call(t, "POST", "/v1/invitations", mgr.AccessToken, map[string]any{"email": newEmail("adm"), "assignments": []map[string]string{{"role": "administrator", "scope": "account"}}}).Want(t, http.StatusForbidden, "")
+
+	// A team member cannot invite at all.
+	teamEmail := newEmail("tm")
+	since = time.Now()
+	e.invite(t, ownerTk.AccessToken, map[string]any{"email": teamEmail, "assignments": []map[string]string{{"role": "team_member", "scope": "store:s1"}}})
+	ttok := e.TokenFromEmail(t, teamEmail, "invit", since)
+	var tacc accepted
+	e.Call(t, "POST", "/v1/invitations/accept", "", map[string]string{"token": ttok, "name": "Tim", "password": "a good long passphrase"}).Want(t, http.StatusOK, "").JSON(t, &tacc)
+	e.Call(t, "POST", "/v1/invitations", tacc.AccessToken, map[string]any{"email": newEmail("x"), "assignments": []map[string]string{{"role": "team_member", "scope": "store:s1"}}}).Want(t, http.StatusForbidden, "")
+
+	// The list shows them all.
+	var list struct {
+		Items []invitation `json:"items"`
+	}
+	e.Call(t, "GET", "/v1/invitations", ownerTk.AccessToken, nil).Want(t, http.StatusOK, "").JSON(t, &list)
+	if len(list.Items) != 3 {
+		t.Fatalf("list has %d invitations, want 3", len(list.Items))
+	}
+}
+
+func TestExpiredInvitationWorksAfterResendAndRevoke(t *testing.T) {
+	var shift atomic.Int64
+	e := New(t, func(d *server.Deps) {
+		d.Invites.Now = func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }
+	})
+	owner := e.signup(t, newEmail("exp-owner"))
+	ownerTk := e.login(t, owner.Email, goodPassword, "")
+	email := newEmail("late")
+	since := time.Now()
+	inv := e.invite(t, ownerTk.AccessToken, map[string]any{"email": email, "name": "Lee"})
+	old := e.TokenFromEmail(t, email, "invit", since)
+
+	shift.Store(int64(8 * 24 * time.Hour)) // past the 7-day lifetime
+	e.Call(t, "POST", "/v1/invitations/accept", "", map[string]string{"token": old, "password": "a good long passphrase"}).Want(t, http.StatusGone, "invitation_expired")
+	var list struct {
+		Items []invitation `json:"items"`
+	}
+	e.Call(t, "GET", "/v1/invitations", ownerTk.AccessToken, nil).Want(t, http.StatusOK, "").JSON(t, &list)
+	if len(list.Items) != 1 || list.Items[0].Status != "expired" {
+		t.Fatalf("list %+v, want one expired", list.Items)
+	}
+
+	since = time.Now()
+	e.Call(t, "POST", "/v1/invitations/"+inv.ID+"/resend", ownerTk.AccessToken, nil).Want(t, http.StatusOK, "")
+	fresh := e.TokenFromEmail(t, email, "invit", since, old)
+	// The old link stays dead; the new one works.
+	e.Call(t, "POST", "/v1/invitations/accept", "", map[string]string{"token": old, "password": "a good long passphrase"}).Want(t, http.StatusGone, "")
+	e.Call(t, "POST", "/v1/invitations/accept", "", map[string]string{"token": fresh, "password": "a good long passphrase"}).Want(t, http.StatusOK, "")
+	e.Call(t, "POST", "/v1/invitations/"+inv.ID+"/resend", ownerTk.AccessToken, nil).Want(t, http.StatusConflict, "invitation_not_pending")
+
+	// Revoking kills the link and frees the email.
+	shift.Store(0)
+	other := newEmail("revoked")
+	since = time.Now()
+	rinv := e.invite(t, ownerTk.AccessToken, map[string]any{"email": other})
+	rtok := e.TokenFromEmail(t, other, "invit", since)
+	e.Call(t, "DELETE", "/v1/invitations/"+rinv.ID, ownerTk.AccessToken, nil).Want(t, http.StatusNoContent, "")
+	e.Call(t, "POST", "/v1/invitations/accept", "", map[string]string{"token": rtok, "name": "R", "password": "a good long passphrase"}).Want(t, http.StatusGone, "invitation_revoked")
+	e.invite(t, ownerTk.AccessToken, map[string]any{"email": other})
+}
+
+func TestConcurrentAcceptsOneWins(t *testing.T) {
+	e := New(t)
+	owner := e.signup(t, newEmail("cc-owner"))
+	ownerTk := e.login(t, owner.Email, goodPassword, "")
+	email := newEmail("twice")
+	since := time.Now()
+	e.invite(t, ownerTk.AccessToken, map[string]any{"email": email, "name": "Two"})
+	tok := e.TokenFromEmail(t, email, "invit", since)
+	var wg sync.WaitGroup
+	statuses := make(chan int, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses <- e.Call(t, "POST", "/v1/invitations/accept", "", map[string]string{"token": tok, "password": "a good long passphrase"}).Status
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	ok := 0
+	for s := range statuses {
+		switch s {
+		case http.StatusOK:
+			ok++
+		case http.StatusGone, http.StatusConflict, http.StatusUnauthorized:
+		default:
+			t.Errorf("unexpected status %d", s)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d accepts succeeded, want exactly 1", ok)
+	}
+}
+
+func TestExistingIdentityJoinsAfterProof(t *testing.T) {
+	e := New(t)
+	a := e.signup(t, newEmail("acct-a"))
+	b := e.signup(t, newEmail("acct-b"))
+	aTk := e.login(t, a.Email, goodPassword, "")
+	since := time.Now()
+	e.invite(t, aTk.AccessToken, map[string]any{"email": b.Email, "assignments": []map[string]string{{"role": "accountant", "scope": "account"}}})
+	tok := e.TokenFromEmail(t, b.Email, "invit", since)
+	var look map[string]any
+	e.Call(t, "GET", "/v1/invitations/lookup?token="+tok, "", nil).Want(t, http.StatusOK, "").JSON(t, &look)
+	if look["hasAccount"] != true {
+		t.Fatalf("lookup %v: want hasAccount", look)
+	}
+	e.Call(t, "POST", "/v1/invitations/accept", "", map[string]string{"token": tok}).Want(t, http.StatusUnauthorized, "identity_proof_required")
+	e.Call(t, "POST", "/v1/invitations/accept", "", map[string]string{"token": tok, "password": "not the password"}).Want(t, http.StatusUnauthorized, "invalid_credentials")
+	// Signed in as that identity (in account B), it joins account A.
+	bTk := e.login(t, b.Email, goodPassword, "")
+	e.Call(t, "POST", "/v1/invitations/accept", bTk.AccessToken, map[string]string{"token": tok}).Want(t, http.StatusOK, "")
+	e.Call(t, "POST", "/v1/auth/login", "", map[string]string{"email": b.Email, "password": goodPassword}).Want(t, http.StatusConflict, "account_required")
+	e.login(t, b.Email, goodPassword, a.AccountID)
+}
+
+func TestInvitationsAcrossTenants(t *testing.T) {
+	e := New(t)
+	a := e.signup(t, newEmail("ten-a"))
+	b := e.signup(t, newEmail("ten-b"))
+	aTk := e.login(t, a.Email, goodPassword, "")
+	bTk := e.login(t, b.Email, goodPassword, "")
+	inv := e.invite(t, aTk.AccessToken, map[string]any{"email": newEmail("target")})
+	e.Call(t, "POST", "/v1/invitations/"+inv.ID+"/resend", bTk.AccessToken, nil).Want(t, http.StatusNotFound, "")
+	e.Call(t, "DELETE", "/v1/invitations/"+inv.ID, bTk.AccessToken, nil).Want(t, http.StatusNotFound, "")
+	var list struct {
+		Items []invitation `json:"items"`
+	}
+	e.Call(t, "GET", "/v1/invitations", bTk.AccessToken, nil).Want(t, http.StatusOK, "").JSON(t, &list)
+	if len(list.Items) != 0 {
+		t.Fatalf("account B sees %d of A's invitations", len(list.Items))
+	}
+	// A's invitation is still pending and usable.
+	e.Call(t, "POST", "/v1/invitations/"+inv.ID+"/resend", aTk.AccessToken, nil).Want(t, http.StatusOK, "")
+}
+
+func TestInvitationBadInput(t *testing.T) {
+	e := New(t)
+	a := e.signup(t, newEmail("bad"))
+	tk := e.login(t, a.Email, goodPassword, "")
+	for _, body := range []any{
+		map[string]any{}, map[string]any{"email": "nope"}, map[string]any{"email": newEmail("x"), "assignments": []map[string]string{{"role": "manager", "scope": "galaxy:1"}}},
+		map[string]any{"email": newEmail("x"), "assignments": []map[string]string{{"role": "no_such_role", "scope": "account"}}},
+		map[string]any{"email": newEmail("x"), "assignments": []map[string]string{{"role": "supplier", "scope": "account"}}},
+		map[string]any{"email": newEmail("x"), "name": "a\u0001b"}, map[string]any{"email": newEmail("x"), "color": "red"},
+		`{"email": 5}`, `[`,
+	} {
+		r := e.Call(t, "POST", "/v1/invitations", tk.AccessToken, body)
+		if r.Status != http.StatusBadRequest {
+			t.Errorf("%v: %d %s", body, r.Status, r.Body)
+		}
+	}
+	for _, q := range []string{"", "?token=", "?token=abc", "?token=" + strings.Repeat("%00", 43), "?token=" + strings.Repeat("A", 43)} {
+		r := e.Call(t, "GET", "/v1/invitations/lookup"+q, "", nil)
+		if r.Status < 400 || r.Status >= 500 {
+			t.Errorf("lookup %q: %d", q, r.Status)
+		}
+	}
+	e.Call(t, "GET", "/v1/invitations?limit=0", tk.AccessToken, nil).Want(t, http.StatusBadRequest, "invalid_field")
+	e.Call(t, "GET", "/v1/invitations?cursor=forged", tk.AccessToken, nil).Want(t, http.StatusBadRequest, "bad_cursor")
+}

@@ -1,0 +1,60 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// InvalidField is the 400 problem for one bad input field.
+func InvalidField(field, detail string) *Error {
+	e := Errorf(http.StatusBadRequest, "invalid_field", field+": "+detail)
+	e.Fields = []FieldError{{Field: field, Detail: detail}}
+	return e
+}
+
+// Indexed names an element of an array field, "assignments[2]".
+func Indexed(field string, i int) string { return fmt.Sprintf("%s[%d]", field, i) }
+
+// MaxLimit is the largest page a list answers.
+const MaxLimit = 200
+
+// ParseLimit reads the limit query parameter: 1..MaxLimit, 0 when absent
+// (the list's default).
+func ParseLimit(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > MaxLimit {
+		return 0, InvalidField("limit", fmt.Sprintf("must be a whole number from 1 to %d", MaxLimit))
+	}
+	return n, nil
+}
+
+// ErrBadCursor is the problem for a cursor this server did not issue for
+// this list.
+var ErrBadCursor = Errorf(http.StatusBadRequest, "bad_cursor", "The cursor is not valid for this list; start again without it.")
+
+// CleanName trims a display name and checks it: at most max characters, no
+// control characters, and not empty when required.
+func CleanName(field, v string, max int, required bool) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		if required {
+			return "", InvalidField(field, "is required")
+		}
+		return "", nil
+	}
+	if len([]rune(v)) > max {
+		return "", InvalidField(field, fmt.Sprintf("must be at most %d characters", max))
+	}
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return "", InvalidField(field, "must not contain control characters")
+		}
+	}
+	return v, nil
+}

@@ -1,0 +1,425 @@
+// Package invites is inviting people by email: creating, listing,
+// re-sending and revoking invitations, and the public lookup and accept
+// that the invitee's link leads to.
+//
+// Decisions:
+//   - An invitation creates the member at once, with status invited, so the
+//     email is claimed in the account (inviting a member again answers 409)
+//     and the grant ceiling is checked against the member as it will be.
+//   - No admin flag and no assignments means full access: full_access at
+//     account scope, which the inviter must hold themselves.
+//   - The link is {public URL}/invitations/accept?token=...; the host app
+//     serves that page and calls lookup and accept. Re-sending makes a new
+//     token and expiry, and the old link stops working.
+//   - An email that already has a Steward identity (a member elsewhere)
+//     joins with it after proving it: signed in as that identity, or with
+//     its password (failures count like sign-in failures). Accepting
+//     verifies the email and signs the person in.
+package invites
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/stewardhq/steward/pkg/audit"
+	"github.com/stewardhq/steward/pkg/auth"
+	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/mail"
+	"github.com/stewardhq/steward/pkg/onetime"
+	"github.com/stewardhq/steward/pkg/password"
+	"github.com/stewardhq/steward/pkg/store"
+	"github.com/stewardhq/steward/pkg/team"
+)
+
+// Service implements the invitation flows.
+type Service struct {
+	Store     *store.Store
+	Auth      *auth.Service
+	Mail      *mail.Outbox
+	PublicURL string
+	Now       func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Public errors.
+var (
+	errAlreadyMember = httpapi.Errorf(http.StatusConflict, "already_member", "This email is already a member of the account.")
+	errExpired       = httpapi.Errorf(http.StatusGone, "invitation_expired", "The invitation has expired. Ask for a new one.")
+	errUsed          = httpapi.Errorf(http.StatusGone, "invitation_used", "The invitation was accepted already.")
+	errRevoked       = httpapi.Errorf(http.StatusGone, "invitation_revoked", "The invitation was withdrawn.")
+	errInvalid       = httpapi.Errorf(http.StatusGone, "invitation_invalid", "This link is no longer valid. Use the newest invitation email, or ask for a new one.")
+	errNotFound      = httpapi.Errorf(http.StatusNotFound, "not_found", "The invitation does not exist.")
+	errNotPending    = httpapi.Errorf(http.StatusConflict, "invitation_not_pending", "Only a pending or expired invitation can be re-sent or revoked.")
+	errProof         = httpapi.Errorf(http.StatusUnauthorized, "identity_proof_required", "This email already has a Steward sign-in: sign in as it, or give its password, to join.")
+	errCannotInvite  = httpapi.Errorf(http.StatusForbidden, "cannot_invite", "You may not invite people to this account.")
+)
+
+// CreateInput is POST /v1/invitations.
+type CreateInput struct {
+	Email       string
+	Name        string
+	Admin       bool
+	Assignments []authz.Assignment
+}
+
+// Create invites a person; the grant ceiling applies.
+func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput) (team.Invitation, error) {
+	if p.Impersonated() {
+		return team.Invitation{}, httpapi.Errorf(http.StatusForbidden, "impersonation_forbidden", "An impersonated session cannot invite people.")
+	}
+	email, err := team.NormalizeEmail(in.Email)
+	if err != nil {
+		return team.Invitation{}, httpapi.InvalidField("email", err.Error())
+	}
+	name, err := httpapi.CleanName("name", in.Name, 120, false)
+	if err != nil {
+		return team.Invitation{}, err
+	}
+	assignments := in.Assignments
+	if !in.Admin && len(assignments) == 0 {
+		assignments = []authz.Assignment{{Role: authz.RoleFullAccess, Scope: authz.AccountScope}}
+	}
+	for i, a := range assignments {
+		if err := p.Roles.ValidateAssignment(a); err != nil {
+			return team.Invitation{}, httpapi.InvalidField(httpapi.Indexed("assignments", i), err.Error())
+		}
+	}
+	now := s.now()
+	acct, err := s.Store.GetAccount(ctx, p.AccountID())
+	if err != nil {
+		return team.Invitation{}, err
+	}
+	member := team.Member{
+		ID: store.NewID("m"), AccountID: acct.ID, Email: email, Name: name, Status: authz.StatusInvited,
+		Admin: in.Admin, Assignments: assignments, Version: 1, CreatedAt: now, UpdatedAt: now,
+	}
+	if !p.Authz.Holds(authz.PermUsersManage, authz.AccountScope) && !holdsUsersManageSomewhere(p) {
+		return team.Invitation{}, errCannotInvite
+	}
+	if err := p.Roles.CheckChange(p.Member.Authz(), authz.Member{}, member.Authz()); err != nil {
+		return team.Invitation{}, auth.Forbidden(err)
+	}
+	inv := team.Invitation{
+		ID: store.NewID("inv"), AccountID: acct.ID, MemberID: member.ID, Email: email, Name: name,
+		Admin: in.Admin, Assignments: assignments, InviterID: p.Member.ID, InviterName: p.Member.Name,
+		Status: team.InvitationPending, ExpiresAt: now.Add(acct.Settings.InvitationTTL), CreatedAt: now, Version: 1,
+	}
+	tok, hash := onetime.New()
+	t := store.Token{Hash: hash, Kind: store.TokenInvitation, AccountID: acct.ID, SubjectID: inv.ID, ExpiresAt: inv.ExpiresAt}
+	ev := event(ctx, p, "invitation.create", inv.ID)
+	ev.After = audit.Snapshot(invitationSnapshot(inv))
+	if err := s.Store.CreateInvitation(ctx, inv, member, t, ev); err != nil {
+		if errors.Is(err, team.ErrAlreadyMember) {
+			return team.Invitation{}, errAlreadyMember
+		}
+		return team.Invitation{}, err
+	}
+	return inv, s.send(ctx, acct, inv, tok, hash)
+}
+
+func holdsUsersManageSomewhere(p *auth.Principal) bool {
+	for _, sp := range p.Authz.Effective() {
+		for _, k := range sp.Permissions {
+			if k == authz.PermUsersManage {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (s *Service) send(ctx context.Context, acct team.Account, inv team.Invitation, tok, hash string) error {
+	subject, text, html, err := mail.Render(mail.TemplateInvitation, mail.InvitationData{
+		Name: inv.Name, AccountName: acct.Name, InviterName: inv.InviterName,
+		Link: s.PublicURL + "/invitations/accept?token=" + tok, ExpiresAt: inv.ExpiresAt,
+	})
+	if err != nil {
+		return err
+	}
+	_, _, err = s.Mail.Send(ctx, "invite:"+hash, mail.Message{To: []mail.Address{{Name: inv.Name, Email: inv.Email}}, Subject: subject, Text: text, HTML: html})
+	return err
+}
+
+// load reads an invitation of the caller's account; another account's
+// is not found.
+func (s *Service) load(ctx context.Context, p *auth.Principal, id string) (team.Invitation, error) {
+	inv, err := s.Store.GetInvitation(ctx, p.AccountID(), id)
+	if errors.Is(err, store.ErrInvitationNotFound) {
+		return team.Invitation{}, errNotFound
+	}
+	return inv, err
+}
+
+// mayManage checks the caller may manage the invited member (the same rule
+// as changing that member's grants).
+func mayManage(p *auth.Principal, inv team.Invitation) error {
+	target := authz.Member{ID: inv.MemberID, Account: inv.AccountID, Status: authz.StatusInvited, Admin: inv.Admin, Assignments: inv.Assignments}
+	removed := target
+	removed.Status = authz.StatusDeleted
+	if err := p.Roles.CheckChange(p.Member.Authz(), target, removed); err != nil {
+		return auth.Forbidden(err)
+	}
+	return nil
+}
+
+// Resend gives an invitation a new link and expiry and emails it again.
+func (s *Service) Resend(ctx context.Context, p *auth.Principal, id string) (team.Invitation, error) {
+	inv, err := s.load(ctx, p, id)
+	if err != nil {
+		return team.Invitation{}, err
+	}
+	if err := mayManage(p, inv); err != nil {
+		return team.Invitation{}, err
+	}
+	if inv.Status != team.InvitationPending {
+		return team.Invitation{}, errNotPending
+	}
+	acct, err := s.Store.GetAccount(ctx, p.AccountID())
+	if err != nil {
+		return team.Invitation{}, err
+	}
+	tok, hash := onetime.New()
+	expires := s.now().Add(acct.Settings.InvitationTTL)
+	t := store.Token{Hash: hash, Kind: store.TokenInvitation, AccountID: acct.ID, SubjectID: inv.ID, ExpiresAt: expires}
+	ev := event(ctx, p, "invitation.resend", inv.ID)
+	ev.Before = audit.Snapshot(map[string]any{"expiresAt": inv.ExpiresAt})
+	ev.After = audit.Snapshot(map[string]any{"expiresAt": expires})
+	if err := s.Store.ResendInvitation(ctx, inv, t, ev); err != nil {
+		if errors.Is(err, store.ErrInvitationNotPending) {
+			return team.Invitation{}, errNotPending
+		}
+		return team.Invitation{}, err
+	}
+	inv.ExpiresAt, inv.Version = expires, inv.Version+1
+	return inv, s.send(ctx, acct, inv, tok, hash)
+}
+
+// Revoke withdraws a pending invitation; its link stops working and its
+// invited member goes.
+func (s *Service) Revoke(ctx context.Context, p *auth.Principal, id string) error {
+	inv, err := s.load(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	if err := mayManage(p, inv); err != nil {
+		return err
+	}
+	if inv.Status != team.InvitationPending {
+		return errNotPending
+	}
+	ev := event(ctx, p, "invitation.revoke", inv.ID)
+	ev.Before = audit.Snapshot(invitationSnapshot(inv))
+	if err := s.Store.RevokeInvitation(ctx, inv, ev); err != nil {
+		if errors.Is(err, store.ErrInvitationNotPending) || errors.Is(err, store.ErrMemberNotInvited) {
+			return errNotPending
+		}
+		return err
+	}
+	return nil
+}
+
+// List lists the account's invitations; anyone who may view users may.
+func (s *Service) List(ctx context.Context, p *auth.Principal, limit int, cursor string) (store.Page[team.Invitation], error) {
+	if !p.Authz.Holds("users.view", authz.AccountScope) && !holdsUsersManageSomewhere(p) {
+		return store.Page[team.Invitation]{}, httpapi.ErrForbidden
+	}
+	page, err := s.Store.ListInvitations(ctx, p.AccountID(), limit, cursor)
+	if errors.Is(err, store.ErrBadCursor) {
+		return page, httpapi.ErrBadCursor
+	}
+	return page, err
+}
+
+// resolve finds the invitation of a token and checks it can be used.
+func (s *Service) resolve(ctx context.Context, token string) (team.Invitation, string, error) {
+	hash, err := onetime.Hash(token)
+	if err != nil {
+		return team.Invitation{}, "", errInvalid
+	}
+	t, err := s.Store.GetToken(ctx, hash)
+	if err != nil || t.Kind != store.TokenInvitation {
+		if err != nil && !errors.Is(err, store.ErrTokenInvalid) {
+			return team.Invitation{}, "", err
+		}
+		return team.Invitation{}, "", errInvalid
+	}
+	inv, err := s.Store.GetInvitation(ctx, t.AccountID, t.SubjectID)
+	if errors.Is(err, store.ErrInvitationNotFound) {
+		return team.Invitation{}, "", errInvalid
+	}
+	if err != nil {
+		return team.Invitation{}, "", err
+	}
+	switch inv.StatusAt(s.now()) {
+	case team.InvitationAccepted:
+		return team.Invitation{}, "", errUsed
+	case team.InvitationRevoked:
+		return team.Invitation{}, "", errRevoked
+	case team.InvitationExpired:
+		return team.Invitation{}, "", errExpired
+	}
+	if !t.UsedAt.IsZero() {
+		return team.Invitation{}, "", errUsed
+	}
+	if !s.now().Before(t.ExpiresAt) {
+		// An older link of a re-sent invitation.
+		return team.Invitation{}, "", errInvalid
+	}
+	return inv, hash, nil
+}
+
+// Lookup is what the accept page shows.
+type Lookup struct {
+	Invitation  team.Invitation
+	AccountName string
+	// HasIdentity says the email already has a Steward sign-in, so the
+	// page asks for its password instead of a new one.
+	HasIdentity bool
+}
+
+// LookupToken answers the public lookup of an invitation link.
+func (s *Service) LookupToken(ctx context.Context, token string) (Lookup, error) {
+	inv, _, err := s.resolve(ctx, token)
+	if err != nil {
+		return Lookup{}, err
+	}
+	acct, err := s.Store.GetAccount(ctx, inv.AccountID)
+	if err != nil {
+		return Lookup{}, err
+	}
+	_, err = s.Store.IdentityIDByEmail(ctx, inv.Email)
+	if err != nil && !errors.Is(err, team.ErrIdentityNotFound) {
+		return Lookup{}, err
+	}
+	return Lookup{Invitation: inv, AccountName: acct.Name, HasIdentity: err == nil}, nil
+}
+
+// AcceptInput is POST /v1/invitations/accept.
+type AcceptInput struct {
+	Token    string
+	Name     string
+	Password string
+	// Caller is the signed-in principal, when the request carried a token.
+	Caller    *auth.Principal
+	SourceIP  string
+	RequestID string
+}
+
+// Accepted is the result of an accept: the active member and a session.
+type Accepted struct {
+	Member team.Member
+	Tokens auth.Tokens
+}
+
+// Accept joins the invitee to the account.
+func (s *Service) Accept(ctx context.Context, in AcceptInput) (Accepted, error) {
+	inv, hash, err := s.resolve(ctx, in.Token)
+	if err != nil {
+		return Accepted{}, err
+	}
+	name := inv.Name
+	if in.Name != "" {
+		if name, err = httpapi.CleanName("name", in.Name, 120, false); err != nil {
+			return Accepted{}, err
+		}
+	}
+	now := s.now()
+	acc := store.Acceptance{Invitation: inv, TokenHash: hash, Now: now}
+	switch id, err := s.Store.IdentityIDByEmail(ctx, inv.Email); {
+	case err == nil:
+		ident, err := s.Store.GetIdentity(ctx, id)
+		if err != nil {
+			return Accepted{}, err
+		}
+		if err := s.prove(ctx, ident, in); err != nil {
+			return Accepted{}, err
+		}
+		acc.Identity = ident
+	case errors.Is(err, team.ErrIdentityNotFound):
+		if in.Password == "" {
+			return Accepted{}, httpapi.InvalidField("password", "is required to create your sign-in")
+		}
+		if err := password.Validate(in.Password, inv.Email); err != nil {
+			return Accepted{}, httpapi.InvalidField("password", err.Error())
+		}
+		ph, err := password.Hash(in.Password, password.DefaultParams)
+		if err != nil {
+			return Accepted{}, err
+		}
+		acc.Identity = team.Identity{ID: store.NewID("i"), Email: inv.Email, PasswordHash: ph, EmailVerified: true, CreatedAt: now, UpdatedAt: now, Version: 1}
+		acc.NewIdentity = true
+	default:
+		return Accepted{}, err
+	}
+	if name == "" && in.Caller != nil {
+		name = in.Caller.Member.Name
+	}
+	if name == "" && !acc.NewIdentity {
+		name = inv.Email[:strings.IndexByte(inv.Email, '@')]
+	}
+	if name == "" {
+		return Accepted{}, httpapi.InvalidField("name", "is required")
+	}
+	acc.Name = name
+	ev := audit.Event{
+		AccountID: inv.AccountID, ActorID: inv.MemberID, ActorName: name, Action: "invitation.accept",
+		TargetType: "member", TargetID: inv.MemberID, RequestID: in.RequestID,
+		After: audit.Snapshot(map[string]any{"status": authz.StatusActive, "identity": acc.Identity.ID}),
+	}
+	if err := s.Store.AcceptInvitation(ctx, acc, ev); err != nil {
+		switch {
+		case errors.Is(err, store.ErrTokenInvalid), errors.Is(err, store.ErrInvitationNotPending), errors.Is(err, store.ErrMemberNotInvited):
+			// Lost a race with another accept (or a revoke): say which.
+			if _, _, rerr := s.resolve(ctx, in.Token); rerr != nil {
+				return Accepted{}, rerr
+			}
+			return Accepted{}, errUsed
+		case errors.Is(err, team.ErrEmailTaken):
+			return Accepted{}, httpapi.Errorf(http.StatusConflict, "retry", "This email got a sign-in meanwhile; try again.")
+		}
+		return Accepted{}, err
+	}
+	member, err := s.Store.GetMember(ctx, inv.AccountID, inv.MemberID)
+	if err != nil {
+		return Accepted{}, err
+	}
+	tokens, err := s.Auth.OpenSession(ctx, acc.Identity.ID, member, in.RequestID)
+	if err != nil {
+		return Accepted{}, err
+	}
+	return Accepted{Member: member, Tokens: tokens}, nil
+}
+
+// prove checks the caller owns an existing identity: signed in as it, or
+// with its password (rate-limited like sign-in).
+func (s *Service) prove(ctx context.Context, ident team.Identity, in AcceptInput) error {
+	if in.Caller != nil && in.Caller.Member.IdentityID == ident.ID && !in.Caller.Impersonated() {
+		return nil
+	}
+	if in.Password == "" {
+		return errProof
+	}
+	return s.Auth.CheckPassword(ctx, ident, in.Password, in.SourceIP)
+}
+
+func event(ctx context.Context, p *auth.Principal, action, invitationID string) audit.Event {
+	return p.Event(ctx, action, "invitation", invitationID)
+}
+
+func invitationSnapshot(inv team.Invitation) map[string]any {
+	as := make([]string, 0, len(inv.Assignments))
+	for _, a := range inv.Assignments {
+		as = append(as, a.String())
+	}
+	return map[string]any{"email": inv.Email, "name": inv.Name, "admin": inv.Admin, "assignments": as, "expiresAt": inv.ExpiresAt, "status": inv.Status}
+}

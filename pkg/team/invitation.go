@@ -1,0 +1,46 @@
+package team
+
+import (
+	"time"
+
+	"github.com/stewardhq/steward/pkg/authz"
+)
+
+// InvitationStatus is where an invitation stands. Expired is not stored:
+// it is a pending invitation past its expiry.
+type InvitationStatus string
+
+// Invitation statuses.
+const (
+	InvitationPending  InvitationStatus = "pending"
+	InvitationExpired  InvitationStatus = "expired"
+	InvitationAccepted InvitationStatus = "accepted"
+	InvitationRevoked  InvitationStatus = "revoked"
+)
+
+// Invitation asks a person, by email, to join an account. The member it
+// creates (status invited) becomes active when the person accepts.
+type Invitation struct {
+	ID          string
+	AccountID   string
+	MemberID    string
+	Email       string
+	Name        string
+	Admin       bool
+	Assignments []authz.Assignment
+	InviterID   string
+	InviterName string
+	Status      InvitationStatus
+	ExpiresAt   time.Time
+	CreatedAt   time.Time
+	AcceptedAt  time.Time
+	Version     int64
+}
+
+// StatusAt is the invitation's status at now, expired included.
+func (i Invitation) StatusAt(now time.Time) InvitationStatus {
+	if i.Status == InvitationPending && !now.Before(i.ExpiresAt) {
+		return InvitationExpired
+	}
+	return i.Status
+}
