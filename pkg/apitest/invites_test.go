@@ -234,3 +234,28 @@ func TestInvitationBadInput(t *testing.T) {
 	e.Call(t, "GET", "/v1/invitations?limit=0", tk.AccessToken, nil).Want(t, http.StatusBadRequest, "invalid_field")
 	e.Call(t, "GET", "/v1/invitations?cursor=forged", tk.AccessToken, nil).Want(t, http.StatusBadRequest, "bad_cursor")
 }
+
+func TestIdempotencyKeyReplaysCreate(t *testing.T) {
+	e := New(t)
+	owner := e.signup(t, newEmail("idem"))
+	tk := e.login(t, owner.Email, goodPassword, "")
+	body := map[string]any{"email": newEmail("once"), "name": "Once"}
+	first := e.Call(t, "POST", "/v1/invitations", tk.AccessToken, body, "Idempotency-Key", "k-123").Want(t, http.StatusCreated, "")
+	again := e.Call(t, "POST", "/v1/invitations", tk.AccessToken, body, "Idempotency-Key", "k-123").Want(t, http.StatusCreated, "")
+	if string(first.Body) != string(again.Body) || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay differs: %s vs %s", first.Body, again.Body)
+	}
+	var list struct {
+		Items []invitation `json:"items"`
+	}
+	e.Call(t, "GET", "/v1/invitations", tk.AccessToken, nil).Want(t, http.StatusOK, "").JSON(t, &list)
+	if len(list.Items) != 1 {
+		t.Fatalf("%d invitations after a retried create, want 1", len(list.Items))
+	}
+	// The same key with another body is refused; a bad key too.
+	e.Call(t, "POST", "/v1/invitations", tk.AccessToken, map[string]any{"email": newEmail("other")}, "Idempotency-Key", "k-123").Want(t, http.StatusUnprocessableEntity, "idempotency_key_reused")
+	e.Call(t, "POST", "/v1/invitations", tk.AccessToken, body, "Idempotency-Key", "bad key!").Want(t, http.StatusBadRequest, "invalid_field")
+	// A failed request forgets its key: the corrected retry runs.
+	e.Call(t, "POST", "/v1/invitations", tk.AccessToken, map[string]any{"email": "broken"}, "Idempotency-Key", "k-456").Want(t, http.StatusBadRequest, "")
+	e.Call(t, "POST", "/v1/invitations", tk.AccessToken, map[string]any{"email": newEmail("fixed")}, "Idempotency-Key", "k-456").Want(t, http.StatusCreated, "")
+}

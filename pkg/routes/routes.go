@@ -34,6 +34,9 @@ type Route struct {
 	// Body says the route reads a JSON request body. A route without one
 	// refuses a non-empty body, so that a client's mistake is not ignored.
 	Body bool
+	// Idempotent creating POSTs honour an Idempotency-Key header (they
+	// must be authenticated: keys are remembered per caller).
+	Idempotent bool
 }
 
 // Pattern is "GET /v1/health": both the net/http ServeMux pattern and the
@@ -55,7 +58,7 @@ var Table = []Route{
 	{Method: "GET", Path: "/.well-known/jwks.json", Function: FunctionAuth, Operation: "getJWKS", Public: true},
 	{Method: "GET", Path: "/.well-known/openid-configuration", Function: FunctionAuth, Operation: "getOpenIDConfiguration", Public: true},
 
-	{Method: "POST", Path: "/v1/invitations", Function: FunctionInvites, Operation: "createInvitation", Body: true},
+	{Method: "POST", Path: "/v1/invitations", Function: FunctionInvites, Operation: "createInvitation", Body: true, Idempotent: true},
 	{Method: "GET", Path: "/v1/invitations", Function: FunctionInvites, Operation: "listInvitations"},
 	{Method: "POST", Path: "/v1/invitations/{id}/resend", Function: FunctionInvites, Operation: "resendInvitation"},
 	{Method: "DELETE", Path: "/v1/invitations/{id}", Function: FunctionInvites, Operation: "revokeInvitation"},

@@ -81,6 +81,9 @@ func Handler(d Deps, function string) (http.Handler, error) {
 			return nil, fmt.Errorf("route %s: no handler for operation %q", rt.Pattern(), rt.Operation)
 		}
 		var handler http.Handler = h
+		if rt.Idempotent {
+			handler = idempotent(d.Store, handler)
+		}
 		if !rt.Public {
 			handler = d.Auth.Authenticate(handler)
 		}

@@ -108,3 +108,11 @@ func samplePath(r routes.Route) string {
 	}
 	return p
 }
+
+func TestIdempotentRoutesAreAuthenticatedPosts(t *testing.T) {
+	for _, r := range routes.Table {
+		if r.Idempotent && (r.Public || r.Method != http.MethodPost) {
+			t.Errorf("%s: idempotent routes must be authenticated POSTs", r.Pattern())
+		}
+	}
+}
