@@ -23,6 +23,8 @@ import (
 	"github.com/stewardhq/steward/pkg/config"
 	"github.com/stewardhq/steward/pkg/invites"
 	"github.com/stewardhq/steward/pkg/mail"
+	"github.com/stewardhq/steward/pkg/members"
+	"github.com/stewardhq/steward/pkg/permissions"
 	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/server"
 	"github.com/stewardhq/steward/pkg/store"
@@ -81,6 +83,8 @@ func Deps(ctx context.Context, cfg config.Config, log *slog.Logger, function str
 		PublicURL: cfg.PublicURL,
 	}
 	d.Invites = &invites.Service{Store: st, Auth: d.Auth, Mail: d.Auth.Mail, PublicURL: cfg.PublicURL}
+	d.Members = &members.Service{Store: st}
+	d.Permissions = &permissions.Service{Store: st}
 	return d, nil
 }
 

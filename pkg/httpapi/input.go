@@ -58,3 +58,33 @@ func CleanName(field, v string, max int, required bool) (string, error) {
 	}
 	return v, nil
 }
+
+// Precondition errors of If-Match.
+var (
+	ErrPreconditionRequired = Errorf(http.StatusPreconditionRequired, "precondition_required", "Send If-Match with the ETag you read, so that nobody's change is lost.")
+	ErrBadIfMatch           = InvalidField("If-Match", `must be one ETag like "3"`)
+)
+
+// ETag is the strong entity tag of a version, "3" in quotes.
+func ETag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
+
+// IfMatch reads the version in If-Match. Absent: 0, or
+// ErrPreconditionRequired when required. Malformed (weak, a list, not a
+// version): ErrBadIfMatch.
+func IfMatch(r *http.Request, required bool) (int64, error) {
+	v := strings.TrimSpace(r.Header.Get("If-Match"))
+	if v == "" {
+		if required {
+			return 0, ErrPreconditionRequired
+		}
+		return 0, nil
+	}
+	if len(v) < 3 || v[0] != '"' || v[len(v)-1] != '"' {
+		return 0, ErrBadIfMatch
+	}
+	n, err := strconv.ParseInt(v[1:len(v)-1], 10, 64)
+	if err != nil || n < 1 {
+		return 0, ErrBadIfMatch
+	}
+	return n, nil
+}

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/pkg/auth"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/team"
 	"github.com/stewardhq/steward/pkg/views"
@@ -83,7 +82,7 @@ func (s *Service) HandleCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &in); err != nil {
 		return err
 	}
-	as, err := parseAssignments(in.Assignments)
+	as, err := views.ParseAssignments(in.Assignments)
 	if err != nil {
 		return err
 	}
@@ -178,23 +177,4 @@ func (s *Service) HandleAccept(w http.ResponseWriter, r *http.Request) error {
 		TokenType: "Bearer", ExpiresIn: int(res.Tokens.ExpiresIn / time.Second),
 	})
 	return nil
-}
-
-// parseAssignments converts API assignments, naming the bad one.
-func parseAssignments(in []views.Assignment) ([]authz.Assignment, error) {
-	out := make([]authz.Assignment, 0, len(in))
-	for i, a := range in {
-		sc, err := authz.ParseScope(a.Scope)
-		if err != nil {
-			return nil, httpapi.InvalidField(httpapi.Indexed("assignments", i)+".scope", err.Error())
-		}
-		if a.Role == "" {
-			return nil, httpapi.InvalidField(httpapi.Indexed("assignments", i)+".role", "is required")
-		}
-		out = append(out, authz.Assignment{Role: a.Role, Scope: sc})
-	}
-	if len(out) > 100 {
-		return nil, httpapi.InvalidField("assignments", "at most 100")
-	}
-	return out, nil
 }

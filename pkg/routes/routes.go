@@ -65,7 +65,27 @@ var Table = []Route{
 	{Method: "GET", Path: "/v1/invitations/lookup", Function: FunctionInvites, Operation: "lookupInvitation", Public: true},
 	{Method: "POST", Path: "/v1/invitations/accept", Function: FunctionInvites, Operation: "acceptInvitation", Public: true, Body: true},
 
+	{Method: "GET", Path: "/v1/permissions", Function: FunctionPermissions, Operation: "listPermissions"},
+	{Method: "GET", Path: "/v1/roles", Function: FunctionPermissions, Operation: "listRoles"},
+	{Method: "POST", Path: "/v1/roles", Function: FunctionPermissions, Operation: "createRole", Body: true, Idempotent: true},
+	{Method: "GET", Path: "/v1/roles/{id}", Function: FunctionPermissions, Operation: "getRole"},
+	{Method: "PATCH", Path: "/v1/roles/{id}", Function: FunctionPermissions, Operation: "updateRole", Body: true},
+	{Method: "DELETE", Path: "/v1/roles/{id}", Function: FunctionPermissions, Operation: "deleteRole"},
+	{Method: "POST", Path: "/v1/authz/check", Function: FunctionPermissions, Operation: "checkPermission", Body: true},
+	{Method: "POST", Path: "/v1/authz/check-batch", Function: FunctionPermissions, Operation: "checkPermissionBatch", Body: true},
+	{Method: "GET", Path: "/v1/authz/who-can", Function: FunctionPermissions, Operation: "whoCan"},
+	{Method: "GET", Path: "/v1/me/permissions", Function: FunctionPermissions, Operation: "myPermissions"},
+
 	{Method: "GET", Path: "/v1/me", Function: FunctionUsers, Operation: "getMe"},
+	{Method: "GET", Path: "/v1/users", Function: FunctionUsers, Operation: "listUsers"},
+	{Method: "POST", Path: "/v1/users", Function: FunctionUsers, Operation: "createUser", Body: true, Idempotent: true},
+	{Method: "GET", Path: "/v1/users/{id}", Function: FunctionUsers, Operation: "getUser"},
+	{Method: "PATCH", Path: "/v1/users/{id}", Function: FunctionUsers, Operation: "updateUser", Body: true},
+	{Method: "DELETE", Path: "/v1/users/{id}", Function: FunctionUsers, Operation: "deleteUser"},
+	{Method: "POST", Path: "/v1/users/{id}/suspend", Function: FunctionUsers, Operation: "suspendUser"},
+	{Method: "POST", Path: "/v1/users/{id}/reactivate", Function: FunctionUsers, Operation: "reactivateUser"},
+	{Method: "POST", Path: "/v1/users/{id}/deactivate", Function: FunctionUsers, Operation: "deactivateUser"},
+	{Method: "POST", Path: "/v1/account/transfer-ownership", Function: FunctionUsers, Operation: "transferOwnership", Body: true},
 	{Method: "POST", Path: "/v1/users/{id}/impersonate", Function: FunctionUsers, Operation: "impersonateUser"},
 }
 

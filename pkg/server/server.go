@@ -8,6 +8,7 @@ package server
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"sort"
 	"strings"
@@ -16,7 +17,9 @@ import (
 	"github.com/stewardhq/steward/pkg/health"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/invites"
+	"github.com/stewardhq/steward/pkg/members"
 	"github.com/stewardhq/steward/pkg/openapi"
+	"github.com/stewardhq/steward/pkg/permissions"
 	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/store"
 )
@@ -26,8 +29,11 @@ type Deps struct {
 	Store   *store.Store
 	Auth    *auth.Service
 	Invites *invites.Service
-	Logger  *slog.Logger
-	Version string
+	Members *members.Service
+	// Permissions serves the catalogue, roles and decisions.
+	Permissions *permissions.Service
+	Logger      *slog.Logger
+	Version     string
 }
 
 // operations binds every operation id of the route table to its handler.
@@ -35,7 +41,9 @@ func operations(d Deps) map[string]httpapi.HandlerFunc {
 	h := health.Handler{DB: d.Store, Version: d.Version}
 	a := d.Auth
 	inv := d.Invites
-	return map[string]httpapi.HandlerFunc{
+	mem := d.Members
+	ops := d.Permissions.Operations()
+	maps.Copy(ops, map[string]httpapi.HandlerFunc{
 		"getHealth":  h.Get,
 		"getOpenAPI": openapi.Get,
 
@@ -51,13 +59,24 @@ func operations(d Deps) map[string]httpapi.HandlerFunc {
 		"getMe":                  a.HandleMe,
 		"impersonateUser":        a.HandleImpersonate,
 
+		"listUsers":         mem.HandleList,
+		"createUser":        mem.HandleCreate,
+		"getUser":           mem.HandleGet,
+		"updateUser":        mem.HandlePatch,
+		"deleteUser":        mem.HandleDelete,
+		"suspendUser":       mem.HandleSuspend,
+		"reactivateUser":    mem.HandleReactivate,
+		"deactivateUser":    mem.HandleDeactivate,
+		"transferOwnership": mem.HandleTransferOwnership,
+
 		"createInvitation": inv.HandleCreate,
 		"listInvitations":  inv.HandleList,
 		"resendInvitation": inv.HandleResend,
 		"revokeInvitation": inv.HandleRevoke,
 		"lookupInvitation": inv.HandleLookup,
 		"acceptInvitation": inv.HandleAccept,
-	}
+	})
+	return ops
 }
 
 // Handler returns the API for one function's routes (all routes when

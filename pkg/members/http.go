@@ -1,0 +1,187 @@
+package members
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/stewardhq/steward/pkg/audit"
+	"github.com/stewardhq/steward/pkg/auth"
+	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/team"
+	"github.com/stewardhq/steward/pkg/views"
+)
+
+type (
+	listResponse struct {
+		Items []views.Member `json:"items"`
+		Next  string         `json:"nextCursor,omitempty"`
+	}
+	createRequest struct {
+		Email       string             `json:"email"`
+		Name        string             `json:"name"`
+		Admin       bool               `json:"admin,omitempty"`
+		Assignments []views.Assignment `json:"assignments,omitempty"`
+	}
+	patchRequest struct {
+		Name          *string              `json:"name,omitempty"`
+		Admin         *bool                `json:"admin,omitempty"`
+		Assignments   *[]views.Assignment  `json:"assignments,omitempty"`
+		Notifications *views.Notifications `json:"notifications,omitempty"`
+	}
+	transferRequest struct {
+		MemberID string `json:"memberId"`
+	}
+)
+
+func writeMember(w http.ResponseWriter, r *http.Request, status int, m team.Member) {
+	w.Header().Set("ETag", httpapi.ETag(m.Version))
+	httpapi.WriteJSON(w, r, status, views.FromMember(m))
+}
+
+// HandleList serves GET /v1/users?status=&role=&store=&limit=&cursor=.
+func (s *Service) HandleList(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := Filter{Status: authz.Status(q.Get("status")), Role: q.Get("role"), Store: q.Get("store")}
+	if f.Status != "" && !f.Status.Valid() {
+		return httpapi.InvalidField("status", "must be one of invited, active, inactive, suspended, deleted")
+	}
+	if f.Store != "" {
+		if err := authz.StoreScope(f.Store).Validate(); err != nil {
+			return httpapi.InvalidField("store", err.Error())
+		}
+	}
+	limit, err := httpapi.ParseLimit(r)
+	if err != nil {
+		return err
+	}
+	page, err := s.List(r.Context(), auth.FromContext(r.Context()), f, limit, q.Get("cursor"))
+	if err != nil {
+		return err
+	}
+	out := listResponse{Items: make([]views.Member, 0, len(page.Items)), Next: page.Next}
+	for _, m := range page.Items {
+		out.Items = append(out.Items, views.FromMember(m))
+	}
+	httpapi.WriteJSON(w, r, http.StatusOK, out)
+	return nil
+}
+
+// HandleGet serves GET /v1/users/{id}.
+func (s *Service) HandleGet(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.Get(r.Context(), auth.FromContext(r.Context()), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeMember(w, r, http.StatusOK, m)
+	return nil
+}
+
+// HandleCreate serves POST /v1/users (an inactive member, no invitation).
+func (s *Service) HandleCreate(w http.ResponseWriter, r *http.Request) error {
+	var in createRequest
+	if err := httpapi.Decode(r, &in); err != nil {
+		return err
+	}
+	as, err := views.ParseAssignments(in.Assignments)
+	if err != nil {
+		return err
+	}
+	m, err := s.CreateInactive(r.Context(), auth.FromContext(r.Context()), in.Email, in.Name, in.Admin, as)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/v1/users/"+m.ID)
+	writeMember(w, r, http.StatusCreated, m)
+	return nil
+}
+
+// HandlePatch serves PATCH /v1/users/{id}; If-Match is required.
+func (s *Service) HandlePatch(w http.ResponseWriter, r *http.Request) error {
+	version, err := httpapi.IfMatch(r, true)
+	if err != nil {
+		return err
+	}
+	var in patchRequest
+	if err := httpapi.Decode(r, &in); err != nil {
+		return err
+	}
+	c := Change{Name: in.Name, Admin: in.Admin}
+	if in.Assignments != nil {
+		as, err := views.ParseAssignments(*in.Assignments)
+		if err != nil {
+			return err
+		}
+		c.Assignments = &as
+	}
+	if n := in.Notifications; n != nil {
+		c.Notifications = &team.Notifications{
+			LowStockOff: !n.LowStock, DuePurchaseOrderOff: !n.DuePurchaseOrder,
+			PaymentReminderOff: !n.PaymentReminder, ApprovalReminderOff: !n.ApprovalReminder,
+		}
+	}
+	m, err := s.Update(r.Context(), auth.FromContext(r.Context()), r.PathValue("id"), version, c)
+	if err != nil {
+		return err
+	}
+	writeMember(w, r, http.StatusOK, m)
+	return nil
+}
+
+// transition serves the lifecycle POSTs (and DELETE).
+func (s *Service) transition(verb string) httpapi.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		version, err := httpapi.IfMatch(r, false)
+		if err != nil {
+			return err
+		}
+		m, err := s.Transition(r.Context(), auth.FromContext(r.Context()), r.PathValue("id"), verb, version)
+		if err != nil {
+			return err
+		}
+		writeMember(w, r, http.StatusOK, m)
+		return nil
+	}
+}
+
+// HandleSuspend serves POST /v1/users/{id}/suspend.
+func (s *Service) HandleSuspend(w http.ResponseWriter, r *http.Request) error {
+	return s.transition("suspend")(w, r)
+}
+
+// HandleReactivate serves POST /v1/users/{id}/reactivate.
+func (s *Service) HandleReactivate(w http.ResponseWriter, r *http.Request) error {
+	return s.transition("reactivate")(w, r)
+}
+
+// HandleDeactivate serves POST /v1/users/{id}/deactivate.
+func (s *Service) HandleDeactivate(w http.ResponseWriter, r *http.Request) error {
+	return s.transition("deactivate")(w, r)
+}
+
+// HandleDelete serves DELETE /v1/users/{id}.
+func (s *Service) HandleDelete(w http.ResponseWriter, r *http.Request) error {
+	return s.transition("delete")(w, r)
+}
+
+// HandleTransferOwnership serves POST /v1/account/transfer-ownership.
+func (s *Service) HandleTransferOwnership(w http.ResponseWriter, r *http.Request) error {
+	var in transferRequest
+	if err := httpapi.Decode(r, &in); err != nil {
+		return err
+	}
+	if in.MemberID == "" {
+		return httpapi.InvalidField("memberId", "is required")
+	}
+	m, err := s.TransferOwnership(r.Context(), auth.FromContext(r.Context()), in.MemberID)
+	if err != nil {
+		return err
+	}
+	writeMember(w, r, http.StatusOK, m)
+	return nil
+}
+
+// snapshot is the audited shape of a member.
+func snapshot(m team.Member) json.RawMessage { return audit.Snapshot(views.FromMember(m)) }
+
+func snapshotOf(v any) json.RawMessage { return audit.Snapshot(v) }

@@ -1,0 +1,303 @@
+// Package members is the member lifecycle: listing and reading members,
+// editing their name, admin flag, assignments and notification
+// preferences, creating inactive members, suspending, reactivating,
+// deactivating and deleting them, and transferring ownership.
+//
+// Decisions:
+//   - Every change passes the grant ceiling (authz.RoleSet.CheckChange):
+//     managers change only members of the stores they manage; only admins
+//     touch admins; nobody changes their own grants or status, but anyone
+//     may change their own name and notification preferences.
+//   - PATCH needs If-Match with the member's ETag ("<version>"): 428
+//     without it, 412 when stale. Lifecycle POSTs take If-Match too when
+//     given.
+//   - Suspending, deactivating or deleting ends the member's sessions; the
+//     next request is refused anyway, since authentication reloads the
+//     member every time.
+//   - A deleted member keeps its name and email on history; its email is
+//     freed in the account (it may be invited again) and its sign-in no
+//     longer lists the account.
+//   - Reactivating an inactive member that has no sign-in is refused (409
+//     no_identity): invite them instead.
+//   - Everyone in the account may list members when they hold users.view
+//     or directory.view (managers see every member) or users.manage
+//     somewhere.
+package members
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/stewardhq/steward/pkg/auth"
+	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/store"
+	"github.com/stewardhq/steward/pkg/team"
+)
+
+// Service implements the member routes.
+type Service struct {
+	Store *store.Store
+	Now   func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+var (
+	errNotFound    = httpapi.Errorf(http.StatusNotFound, "not_found", "The member does not exist.")
+	errStale       = httpapi.Errorf(http.StatusPreconditionFailed, "stale_version", "The member changed since you read it; read it again and retry.")
+	errNoIdentity  = httpapi.Errorf(http.StatusConflict, "no_identity", "This member has no sign-in to reactivate; invite them instead.")
+	errMayNotView  = httpapi.Errorf(http.StatusForbidden, "forbidden", "You may not view the members of this account.")
+	errImpersonate = httpapi.Errorf(http.StatusForbidden, "impersonation_forbidden", "An impersonated session cannot change grants.")
+)
+
+// mayView reports whether the principal may see the member directory.
+func mayView(p *auth.Principal) bool {
+	if p.Authz.Holds("users.view", authz.AccountScope) || p.Authz.Holds("directory.view", authz.AccountScope) {
+		return true
+	}
+	for _, sp := range p.Authz.Effective() {
+		if slices.Contains(sp.Permissions, authz.PermUsersManage) || slices.Contains(sp.Permissions, "users.view") {
+			return true
+		}
+	}
+	return false
+}
+
+// Get reads a member of the caller's account. A member may always read
+// itself.
+func (s *Service) Get(ctx context.Context, p *auth.Principal, id string) (team.Member, error) {
+	if id != p.Member.ID && !mayView(p) {
+		return team.Member{}, errMayNotView
+	}
+	m, err := s.Store.GetMember(ctx, p.AccountID(), id)
+	if errors.Is(err, team.ErrMemberNotFound) {
+		return team.Member{}, errNotFound
+	}
+	return m, err
+}
+
+// Filter narrows GET /v1/users.
+type Filter struct {
+	Status authz.Status
+	Role   string
+	Store  string
+}
+
+func (f Filter) match(m team.Member) bool {
+	if f.Status != "" && m.Status != f.Status {
+		return false
+	}
+	if f.Role == "" && f.Store == "" {
+		return true
+	}
+	for _, a := range m.Assignments {
+		if (f.Role == "" || a.Role == f.Role) && (f.Store == "" || a.Scope == authz.StoreScope(f.Store)) {
+			return true
+		}
+	}
+	return false
+}
+
+// List lists the account's members, filtered. Filters apply to each page,
+// so a page may hold fewer than limit members; follow the cursor to the
+// end.
+func (s *Service) List(ctx context.Context, p *auth.Principal, f Filter, limit int, cursor string) (store.Page[team.Member], error) {
+	if !mayView(p) {
+		return store.Page[team.Member]{}, errMayNotView
+	}
+	page, err := s.Store.ListMembers(ctx, p.AccountID(), limit, cursor)
+	if errors.Is(err, store.ErrBadCursor) {
+		return page, httpapi.ErrBadCursor
+	}
+	if err != nil {
+		return page, err
+	}
+	page.Items = slices.DeleteFunc(page.Items, func(m team.Member) bool { return !f.match(m) })
+	return page, nil
+}
+
+// Change is a PATCH: nil fields stay.
+type Change struct {
+	Name          *string
+	Admin         *bool
+	Assignments   *[]authz.Assignment
+	Notifications *team.Notifications
+}
+
+// Update applies a change at the version the client read.
+func (s *Service) Update(ctx context.Context, p *auth.Principal, id string, version int64, c Change) (team.Member, error) {
+	before, err := s.Get(ctx, p, id)
+	if err != nil {
+		return team.Member{}, err
+	}
+	if before.Version != version {
+		return team.Member{}, errStale
+	}
+	after := before
+	if c.Name != nil {
+		if after.Name, err = httpapi.CleanName("name", *c.Name, 120, true); err != nil {
+			return team.Member{}, err
+		}
+	}
+	if c.Admin != nil {
+		after.Admin = *c.Admin
+	}
+	if c.Assignments != nil {
+		after.Assignments = *c.Assignments
+		for i, a := range after.Assignments {
+			if err := p.Roles.ValidateAssignment(a); err != nil {
+				return team.Member{}, httpapi.InvalidField(httpapi.Indexed("assignments", i), err.Error())
+			}
+		}
+	}
+	if c.Notifications != nil {
+		after.Notifications = *c.Notifications
+	}
+	if (c.Admin != nil || c.Assignments != nil) && p.Impersonated() {
+		return team.Member{}, errImpersonate
+	}
+	return s.save(ctx, p, before, after, "member.update")
+}
+
+// save checks the ceiling and writes after with its event.
+func (s *Service) save(ctx context.Context, p *auth.Principal, before, after team.Member, action string) (team.Member, error) {
+	if err := p.Roles.CheckChange(p.Member.Authz(), before.Authz(), after.Authz()); err != nil {
+		return team.Member{}, auth.Forbidden(err)
+	}
+	ev := p.Event(ctx, action, "member", before.ID)
+	ev.Before, ev.After = snapshot(before), snapshot(after)
+	var saved team.Member
+	var err error
+	if after.Status == authz.StatusDeleted {
+		saved, err = s.Store.DeleteMember(ctx, after, ev)
+	} else {
+		saved, err = s.Store.UpdateMember(ctx, after, ev)
+	}
+	switch {
+	case errors.Is(err, team.ErrStaleVersion):
+		return team.Member{}, errStale
+	case errors.Is(err, team.ErrMemberNotFound):
+		return team.Member{}, errNotFound
+	case err != nil:
+		return team.Member{}, err
+	}
+	if ends(before.Status, after.Status) && before.IdentityID != "" {
+		if err := s.Store.RevokeSessions(ctx, before.IdentityID, before.AccountID, before.ID, s.now()); err != nil {
+			httpapi.Logger(ctx).Warn("end sessions", "error", err.Error())
+		}
+	}
+	return saved, nil
+}
+
+// ends reports whether a status change ends the member's sessions.
+func ends(from, to authz.Status) bool {
+	return from == authz.StatusActive && to != authz.StatusActive
+}
+
+// Transitions of the lifecycle routes: which statuses each accepts.
+var transitions = map[string]struct {
+	to   authz.Status
+	from []authz.Status
+}{
+	"suspend":    {authz.StatusSuspended, []authz.Status{authz.StatusActive, authz.StatusInactive}},
+	"reactivate": {authz.StatusActive, []authz.Status{authz.StatusSuspended, authz.StatusInactive}},
+	"deactivate": {authz.StatusInactive, []authz.Status{authz.StatusActive, authz.StatusSuspended}},
+	"delete":     {authz.StatusDeleted, []authz.Status{authz.StatusActive, authz.StatusInactive, authz.StatusSuspended}},
+}
+
+// Transition moves a member to another status. version 0 means "as
+// stored now" (no If-Match).
+func (s *Service) Transition(ctx context.Context, p *auth.Principal, id, verb string, version int64) (team.Member, error) {
+	t := transitions[verb]
+	before, err := s.Get(ctx, p, id)
+	if err != nil {
+		return team.Member{}, err
+	}
+	if version != 0 && before.Version != version {
+		return team.Member{}, errStale
+	}
+	if before.Status == t.to {
+		return before, nil // already there: a retry changes nothing
+	}
+	if !slices.Contains(t.from, before.Status) {
+		return team.Member{}, httpapi.Errorf(http.StatusConflict, "invalid_transition", "A member who is "+string(before.Status)+" cannot be "+verb+"d.")
+	}
+	if t.to == authz.StatusActive && before.IdentityID == "" {
+		return team.Member{}, errNoIdentity
+	}
+	after := before
+	after.Status = t.to
+	return s.save(ctx, p, before, after, "member."+verb)
+}
+
+// CreateInactive creates a member without an invitation: status inactive,
+// no sign-in.
+func (s *Service) CreateInactive(ctx context.Context, p *auth.Principal, email, name string, admin bool, assignments []authz.Assignment) (team.Member, error) {
+	e, err := team.NormalizeEmail(email)
+	if err != nil {
+		return team.Member{}, httpapi.InvalidField("email", err.Error())
+	}
+	if name, err = httpapi.CleanName("name", name, 120, true); err != nil {
+		return team.Member{}, err
+	}
+	for i, a := range assignments {
+		if err := p.Roles.ValidateAssignment(a); err != nil {
+			return team.Member{}, httpapi.InvalidField(httpapi.Indexed("assignments", i), err.Error())
+		}
+	}
+	now := s.now()
+	m := team.Member{
+		ID: store.NewID("m"), AccountID: p.AccountID(), Email: e, Name: name, Status: authz.StatusInactive,
+		Admin: admin, Assignments: assignments, Version: 1, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := p.Roles.CheckChange(p.Member.Authz(), authz.Member{}, m.Authz()); err != nil {
+		return team.Member{}, auth.Forbidden(err)
+	}
+	ev := p.Event(ctx, "member.create", "member", m.ID)
+	ev.After = snapshot(m)
+	if err := s.Store.AddMember(ctx, m, ev); err != nil {
+		if errors.Is(err, team.ErrAlreadyMember) {
+			return team.Member{}, httpapi.Errorf(http.StatusConflict, "already_member", "This email is already a member of the account.")
+		}
+		return team.Member{}, err
+	}
+	return m, nil
+}
+
+// TransferOwnership moves ownership from the calling owner to another
+// active member, who becomes an administrator too.
+func (s *Service) TransferOwnership(ctx context.Context, p *auth.Principal, toID string) (team.Member, error) {
+	if p.Impersonated() {
+		return team.Member{}, errImpersonate
+	}
+	to, err := s.Get(ctx, p, toID)
+	if err != nil {
+		return team.Member{}, err
+	}
+	if err := p.Roles.CheckOwnershipTransfer(p.Member.Authz(), to.Authz()); err != nil {
+		return team.Member{}, auth.Forbidden(err)
+	}
+	acct, err := s.Store.GetAccount(ctx, p.AccountID())
+	if err != nil {
+		return team.Member{}, err
+	}
+	ev := p.Event(ctx, "account.transfer_ownership", "account", acct.ID)
+	ev.Before = snapshotOf(map[string]string{"owner": p.Member.ID})
+	ev.After = snapshotOf(map[string]string{"owner": to.ID})
+	if err := s.Store.TransferOwnership(ctx, acct, p.Member, to, ev); err != nil {
+		if errors.Is(err, team.ErrStaleVersion) {
+			return team.Member{}, errStale
+		}
+		return team.Member{}, err
+	}
+	return s.Store.GetMember(ctx, p.AccountID(), to.ID)
+}

@@ -1,0 +1,85 @@
+package permissions
+
+import (
+	"net/http"
+	"sync"
+
+	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/httpapi"
+)
+
+// JSON shapes of GET /v1/permissions.
+type (
+	areaView struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}
+	tierView struct {
+		ID          string `json:"id"`
+		Description string `json:"description"`
+	}
+	permissionView struct {
+		Key         string   `json:"key"`
+		Area        string   `json:"area"`
+		Kind        string   `json:"kind"`
+		Tier        string   `json:"tier"`
+		Description string   `json:"description"`
+		DependsOn   []string `json:"dependsOn"`
+		Requires    []string `json:"requires"`
+		AccountWide bool     `json:"accountWide"`
+	}
+	catalogueResponse struct {
+		Areas           []areaView       `json:"areas"`
+		Tiers           []tierView       `json:"tiers"`
+		Permissions     []permissionView `json:"permissions"`
+		DocumentActions []string         `json:"documentActions"`
+		DocumentTypes   []string         `json:"documentTypes"`
+	}
+)
+
+// tiers explains the permission tiers.
+var tiers = []tierView{
+	{ID: string(authz.TierNormal), Description: "Any role may grant it."},
+	{ID: string(authz.TierCritical), Description: "Held only by administrators (the admin flag or the administrator role at account scope); no other role, built-in or custom, lists it."},
+	{ID: string(authz.TierOwner), Description: "Held only by the account owner; no role lists it."},
+}
+
+// catalogue is built once: the catalogue is data compiled into authz.
+var catalogue = sync.OnceValue(func() catalogueResponse {
+	out := catalogueResponse{Tiers: tiers, DocumentActions: authz.DocumentActions()}
+	for _, a := range authz.Areas() {
+		out.Areas = append(out.Areas, areaView{ID: a.ID, Name: a.Name})
+	}
+	for _, p := range authz.Permissions() {
+		out.Permissions = append(out.Permissions, permissionView{
+			Key: p.Key, Area: p.Area, Kind: string(p.Kind), Tier: string(p.Tier), Description: p.Description,
+			DependsOn: nonNil(p.DependsOn), Requires: nonNil(authz.Dependencies(p.Key)), AccountWide: p.AccountWide,
+		})
+	}
+	for _, t := range authz.DocTypes() {
+		out.DocumentTypes = append(out.DocumentTypes, string(t))
+	}
+	return out
+})
+
+// HandleListPermissions serves GET /v1/permissions (listPermissions): the
+// permission catalogue with areas, tiers, direct and transitive
+// dependencies, and the document actions and types a check accepts.
+func (s *Service) HandleListPermissions(w http.ResponseWriter, r *http.Request) error {
+	if _, err := principal(r); err != nil {
+		return err
+	}
+	if _, err := queryParams(r); err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "private, max-age=300")
+	httpapi.WriteJSON(w, r, http.StatusOK, catalogue())
+	return nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,428 @@
+package permissions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/stewardhq/steward/pkg/auth"
+	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/store"
+	"github.com/stewardhq/steward/pkg/team"
+	"github.com/stewardhq/steward/pkg/views"
+)
+
+// MaxBatchChecks is the most checks one POST /v1/authz/check-batch holds.
+const MaxBatchChecks = 100
+
+// JSON shapes of the check routes.
+type (
+	checkRequest struct {
+		Action   string         `json:"action"`
+		Resource *checkResource `json:"resource"`
+		UserID   string         `json:"userId,omitempty"`
+	}
+	checkResource struct {
+		Type             string `json:"type,omitempty"`
+		ID               string `json:"id,omitempty"`
+		Store            string `json:"store,omitempty"`
+		Department       string `json:"department,omitempty"`
+		Supplier         string `json:"supplier,omitempty"`
+		DocType          string `json:"docType,omitempty"`
+		DocStatus        string `json:"docStatus,omitempty"`
+		ApprovalRequired bool   `json:"approvalRequired,omitempty"`
+	}
+	checkResponse struct {
+		Allowed    bool       `json:"allowed"`
+		Reason     string     `json:"reason"`
+		Code       string     `json:"code"`
+		Permission string     `json:"permission,omitempty"`
+		Missing    string     `json:"missing,omitempty"`
+		GrantedBy  *grantView `json:"grantedBy,omitempty"`
+	}
+	grantView struct {
+		Role  string `json:"role"`
+		Scope string `json:"scope"`
+	}
+	batchRequest struct {
+		Checks []checkRequest `json:"checks"`
+	}
+	batchResponse struct {
+		Results []checkResponse `json:"results"`
+	}
+	scopePermissionsView struct {
+		Scope       string   `json:"scope"`
+		Permissions []string `json:"permissions"`
+	}
+	myPermissionsResponse struct {
+		MemberID     string                 `json:"memberId"`
+		Admin        bool                   `json:"admin"`
+		Owner        bool                   `json:"owner"`
+		Impersonated bool                   `json:"impersonated"`
+		Scopes       []scopePermissionsView `json:"scopes"`
+	}
+	whoCanItem struct {
+		views.MemberRef
+		Status    string     `json:"status"`
+		Code      string     `json:"code"`
+		GrantedBy *grantView `json:"grantedBy,omitempty"`
+	}
+	whoCanResponse struct {
+		Action string       `json:"action"`
+		Items  []whoCanItem `json:"items"`
+		Next   string       `json:"next,omitempty"`
+	}
+)
+
+func toCheckResponse(d authz.Decision) checkResponse {
+	out := checkResponse{Allowed: d.Allowed, Reason: d.Reason(), Code: string(d.Code), Permission: d.Permission, Missing: d.Missing}
+	if d.Code == authz.CodeRole {
+		out.GrantedBy = &grantView{Role: d.Role, Scope: d.Scope.String()}
+	}
+	return out
+}
+
+// validateAction checks that action is one a decision knows.
+func validateAction(action, field string) error {
+	if action == "" {
+		return badRequest("missing_field", field, fmt.Sprintf("Field %q is required: a permission key (GET /v1/permissions) or a document action.", field))
+	}
+	if !authz.IsAction(action) {
+		return badRequest("unknown_action", field, fmt.Sprintf("Unknown action %q: use a permission key from GET /v1/permissions or a document action (%s).",
+			action, strings.Join(authz.DocumentActions(), ", ")))
+	}
+	return nil
+}
+
+// resource turns a check's resource into the engine's, in account. field
+// (may be "") prefixes the names of offending fields.
+func (in checkResource) resource(account, field string) (authz.Resource, error) {
+	res := authz.Resource{
+		Account: account, Type: in.Type, ID: in.ID, Store: in.Store, Department: in.Department, Supplier: in.Supplier,
+		DocType: authz.DocType(in.DocType), DocStatus: authz.DocStatus(in.DocStatus), ApprovalRequired: in.ApprovalRequired,
+	}
+	name := func(f string) string {
+		if field == "" {
+			return f
+		}
+		return field + "." + f
+	}
+	if len(in.Type) > 64 {
+		return res, badRequest("invalid_field", name("type"), "The resource type is at most 64 characters.")
+	}
+	if len(in.ID) > 128 {
+		return res, badRequest("invalid_field", name("id"), "The resource id is at most 128 characters.")
+	}
+	for _, sc := range []struct{ name, kind, id string }{
+		{"store", "store", in.Store}, {"department", "department", in.Department}, {"supplier", "supplier", in.Supplier},
+	} {
+		if sc.id == "" {
+			continue
+		}
+		if _, err := authz.ParseScope(sc.kind + ":" + sc.id); err != nil {
+			return res, badRequest("invalid_scope", name(sc.name),
+				fmt.Sprintf("%s %q is not a valid %s id: 1 to 128 letters, digits, '-', '_' or '.' (the id alone, not %q).", name(sc.name), sc.id, sc.kind, sc.kind+":id"))
+		}
+	}
+	if in.DocType != "" && !res.DocType.Valid() {
+		return res, badRequest("unknown_document_type", name("docType"), fmt.Sprintf("Unknown document type %q: use one of %s.", in.DocType, docTypeList()))
+	}
+	// A document type in "type" sets the document type too.
+	if t := authz.DocType(in.Type); t.Valid() {
+		if in.DocType != "" && res.DocType != t {
+			return res, badRequest("invalid_field", name("docType"), fmt.Sprintf("type %q and docType %q disagree.", in.Type, in.DocType))
+		}
+		res.DocType = t
+	}
+	if in.DocStatus != "" && !res.DocStatus.Valid() {
+		return res, badRequest("unknown_document_status", name("docStatus"),
+			fmt.Sprintf("Unknown document status %q: use draft, pending_approval, approved, denied, expired or completed.", in.DocStatus))
+	}
+	return res, nil
+}
+
+func docTypeList() string {
+	var out []string
+	for _, t := range authz.DocTypes() {
+		out = append(out, string(t))
+	}
+	return strings.Join(out, ", ")
+}
+
+// parse validates one check; prefix names its position in a batch ("" for
+// a single check).
+func (in checkRequest) parse(account, prefix string) (authz.Resource, error) {
+	if err := validateAction(in.Action, prefix+"action"); err != nil {
+		return authz.Resource{}, err
+	}
+	if in.Resource == nil {
+		return authz.Resource{}, badRequest("missing_field", prefix+"resource", fmt.Sprintf("Field %q is required ({} for an account-level resource).", prefix+"resource"))
+	}
+	if in.UserID != "" && !validID.MatchString(in.UserID) {
+		return authz.Resource{}, badRequest("invalid_field", prefix+"userId", fmt.Sprintf("%s %q is not a member id: 1 to 128 letters, digits, '-', '_' or '.'.", prefix+"userId", in.UserID))
+	}
+	return in.Resource.resource(account, prefix+"resource")
+}
+
+// HandleCheck serves POST /v1/authz/check (checkPermission): may the caller,
+// or the member userId, do action on resource?
+func (s *Service) HandleCheck(w http.ResponseWriter, r *http.Request) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	var in checkRequest
+	if err := httpapi.Decode(r, &in); err != nil {
+		return err
+	}
+	res, err := in.parse(p.AccountID(), "")
+	if err != nil {
+		return err
+	}
+	subject := p.Authz
+	if in.UserID != "" && in.UserID != p.Member.ID {
+		if subject, err = s.otherMember(r.Context(), p, in.UserID); err != nil {
+			return err
+		}
+	}
+	httpapi.WriteJSON(w, r, http.StatusOK, toCheckResponse(subject.Decide(in.Action, res)))
+	return nil
+}
+
+// otherMember loads member id of the caller's account with the account's
+// roles, in one BatchGetItem, and compiles it, when the caller may view it.
+func (s *Service) otherMember(ctx context.Context, p *auth.Principal, id string) (*authz.Principal, error) {
+	if !viewsSomeUsers(p) {
+		return nil, errCannotViewUsers
+	}
+	st, err := s.Store.LoadAuth(ctx, p.AccountID(), id, "", "")
+	if errors.Is(err, team.ErrMemberNotFound) {
+		return nil, errUserNotFound(id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	rs, err := s.roleSets.get(p.AccountID(), st.Roles)
+	if err != nil {
+		return nil, err
+	}
+	if !mayView(p, rs, st.Member) {
+		return nil, errCannotViewMember(id)
+	}
+	return rs.Compile(st.Member.Authz()), nil
+}
+
+var errCannotViewUsers = httpapi.Errorf(http.StatusForbidden, "forbidden",
+	"Checking another member's permissions needs users.view.")
+
+func errCannotViewMember(id string) error {
+	return httpapi.Errorf(http.StatusForbidden, "forbidden",
+		fmt.Sprintf("Checking member %s needs users.view at account scope or at every scope the member has a grant in.", id))
+}
+
+func errUserNotFound(id string) error {
+	e := httpapi.Errorf(http.StatusNotFound, "user_not_found", fmt.Sprintf("There is no member %q in this account.", id))
+	e.Fields = []httpapi.FieldError{{Field: "userId", Detail: "no such member"}}
+	return e
+}
+
+// viewsSomeUsers reports whether the caller holds users.view anywhere,
+// before anything is read.
+func viewsSomeUsers(p *auth.Principal) bool {
+	for _, sp := range p.Authz.Effective() {
+		for _, k := range sp.Permissions {
+			if k == permUsersView {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// mayView reports whether the caller may see member m's permissions:
+// users.view at account scope, or at every scope m has a grant in (never
+// an administrator, nor a member without grants, which only account-scope
+// viewers see).
+func mayView(p *auth.Principal, rs *authz.RoleSet, m team.Member) bool {
+	if p.Authz.Holds(permUsersView, authz.AccountScope) {
+		return true
+	}
+	am := m.Authz()
+	if rs.IsAdmin(am) || len(am.Assignments) == 0 {
+		return false
+	}
+	for _, a := range am.Assignments {
+		if a.Scope.IsAccount() || !p.Authz.Holds(permUsersView, a.Scope) {
+			return false
+		}
+	}
+	return true
+}
+
+// HandleCheckBatch serves POST /v1/authz/check-batch (checkPermissionBatch):
+// 1 to 100 checks, answered in order. All the other members named are read
+// with the roles in one BatchGetItem.
+func (s *Service) HandleCheckBatch(w http.ResponseWriter, r *http.Request) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	var in batchRequest
+	if err := httpapi.Decode(r, &in); err != nil {
+		return err
+	}
+	switch {
+	case len(in.Checks) == 0:
+		return badRequest("missing_field", "checks", `Field "checks" must hold 1 to 100 checks.`)
+	case len(in.Checks) > MaxBatchChecks:
+		return badRequest("too_many_checks", "checks", fmt.Sprintf("A batch holds at most %d checks; this one has %d. Split it.", MaxBatchChecks, len(in.Checks)))
+	}
+	resources := make([]authz.Resource, len(in.Checks))
+	var others []string
+	seen := map[string]bool{}
+	for i, c := range in.Checks {
+		if resources[i], err = c.parse(p.AccountID(), fmt.Sprintf("checks[%d].", i)); err != nil {
+			return err
+		}
+		if c.UserID != "" && c.UserID != p.Member.ID && !seen[c.UserID] {
+			seen[c.UserID] = true
+			others = append(others, c.UserID)
+		}
+	}
+	subjects, err := s.otherMembers(r.Context(), p, others)
+	if err != nil {
+		return err
+	}
+	out := batchResponse{Results: make([]checkResponse, len(in.Checks))}
+	for i, c := range in.Checks {
+		subject := p.Authz
+		if c.UserID != "" && c.UserID != p.Member.ID {
+			subject = subjects[c.UserID]
+		}
+		out.Results[i] = toCheckResponse(subject.Decide(c.Action, resources[i]))
+	}
+	httpapi.WriteJSON(w, r, http.StatusOK, out)
+	return nil
+}
+
+// otherMembers loads and compiles members ids of the caller's account in
+// one BatchGetItem (none for no ids), when the caller may view each.
+func (s *Service) otherMembers(ctx context.Context, p *auth.Principal, ids []string) (map[string]*authz.Principal, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if !viewsSomeUsers(p) {
+		return nil, errCannotViewUsers
+	}
+	if len(ids) > store.MaxLoadMembers {
+		return nil, badRequest("too_many_users", "checks",
+			fmt.Sprintf("A batch may name at most %d members besides the caller; this one names %d.", store.MaxLoadMembers, len(ids)))
+	}
+	loaded, err := s.Store.LoadMembers(ctx, p.AccountID(), ids)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := s.roleSets.get(p.AccountID(), loaded.Roles)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*authz.Principal, len(ids))
+	for _, id := range ids {
+		m, ok := loaded.Members[id]
+		if !ok {
+			return nil, errUserNotFound(id)
+		}
+		if !mayView(p, rs, m) {
+			return nil, errCannotViewMember(id)
+		}
+		out[id] = rs.Compile(m.Authz())
+	}
+	return out, nil
+}
+
+// HandleMyPermissions serves GET /v1/me/permissions (myPermissions): the
+// caller's effective permissions per scope, for a client to show or hide
+// its controls.
+func (s *Service) HandleMyPermissions(w http.ResponseWriter, r *http.Request) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	if _, err := queryParams(r); err != nil {
+		return err
+	}
+	out := myPermissionsResponse{
+		MemberID: p.Member.ID, Admin: p.Authz.IsAdmin(), Owner: p.Authz.IsOwner(), Impersonated: p.Impersonated(),
+		Scopes: []scopePermissionsView{},
+	}
+	for _, sp := range p.Authz.Effective() {
+		out.Scopes = append(out.Scopes, scopePermissionsView{Scope: sp.Scope.String(), Permissions: nonNil(sp.Permissions)})
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpapi.WriteJSON(w, r, http.StatusOK, out)
+	return nil
+}
+
+// HandleWhoCan serves GET /v1/authz/who-can (whoCan): the members who may
+// do action on the resource the query describes, a page of members at a
+// time. It needs users.view at account scope.
+func (s *Service) HandleWhoCan(w http.ResponseWriter, r *http.Request) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	q, err := queryParams(r, "action", "type", "id", "store", "department", "supplier", "docType", "docStatus", "approvalRequired", "limit", "cursor")
+	if err != nil {
+		return err
+	}
+	if !p.Authz.Holds(permUsersView, authz.AccountScope) {
+		return httpapi.Errorf(http.StatusForbidden, "forbidden", "Who-can needs users.view at account scope.")
+	}
+	action := q["action"]
+	if err := validateAction(action, "action"); err != nil {
+		return err
+	}
+	in := checkResource{
+		Type: q["type"], ID: q["id"], Store: q["store"], Department: q["department"], Supplier: q["supplier"],
+		DocType: q["docType"], DocStatus: q["docStatus"],
+	}
+	switch q["approvalRequired"] {
+	case "", "false":
+	case "true":
+		in.ApprovalRequired = true
+	default:
+		return badRequest("invalid_parameter", "approvalRequired", "approvalRequired must be true or false.")
+	}
+	res, err := in.resource(p.AccountID(), "")
+	if err != nil {
+		return err
+	}
+	limit, err := pageLimit(q["limit"])
+	if err != nil {
+		return err
+	}
+	page, err := s.Store.ListMembers(r.Context(), p.AccountID(), limit, q["cursor"])
+	if errors.Is(err, store.ErrBadCursor) {
+		return badRequest("invalid_cursor", "cursor", "The cursor is not one this list gave out; start again without it.")
+	}
+	if err != nil {
+		return err
+	}
+	out := whoCanResponse{Action: action, Items: []whoCanItem{}, Next: page.Next}
+	for _, m := range page.Items {
+		d := p.Roles.Compile(m.Authz()).Decide(action, res)
+		if !d.Allowed {
+			continue
+		}
+		item := whoCanItem{MemberRef: views.RefOf(m), Status: string(m.Status), Code: string(d.Code)}
+		if d.Code == authz.CodeRole {
+			item.GrantedBy = &grantView{Role: d.Role, Scope: d.Scope.String()}
+		}
+		out.Items = append(out.Items, item)
+	}
+	httpapi.WriteJSON(w, r, http.StatusOK, out)
+	return nil
+}

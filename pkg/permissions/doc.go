@@ -1,0 +1,86 @@
+// Package permissions serves the permission routes: the catalogue, custom
+// roles, permission checks (one or a batch), the caller's effective
+// permissions and the "who can" query. It decides with pkg/authz and reads
+// and writes through pkg/store; the authenticated principal comes from the
+// request context (auth.FromContext).
+//
+// Operations (see Service.Operations):
+//
+//	GET    /v1/permissions        listPermissions       HandleListPermissions
+//	GET    /v1/roles              listRoles             HandleListRoles
+//	POST   /v1/roles              createRole            HandleCreateRole
+//	GET    /v1/roles/{id}         getRole               HandleGetRole
+//	PATCH  /v1/roles/{id}         updateRole            HandleUpdateRole
+//	DELETE /v1/roles/{id}         deleteRole            HandleDeleteRole
+//	POST   /v1/authz/check        checkPermission       HandleCheck
+//	POST   /v1/authz/check-batch  checkPermissionBatch  HandleCheckBatch
+//	GET    /v1/me/permissions     myPermissions         HandleMyPermissions
+//	GET    /v1/authz/who-can      whoCan                HandleWhoCan
+//
+// # Decisions
+//
+// Reading: every member of an account may read the catalogue and the
+// account's roles (built-in and custom): clients need them to show
+// assignments and to hide controls.
+//
+// Managing roles (create, change, delete) needs settings.manage at account
+// scope; administrators and the owner hold it, and so does full_access at
+// account scope (junior_admin, which excludes settings, does not). The
+// grant ceiling applies on top: the caller must hold, at account scope,
+// every permission of the role it creates, of the role's new definition
+// and of the role's current one (nobody edits or deletes a role stronger
+// than themselves). Custom roles never list critical or owner-only
+// permissions (authz.ValidateRole). Warnings about missing dependencies
+// (e.g. presets.edit_shared without reports.view) do not block a change;
+// they are returned with the role.
+//
+// An account's custom roles are one DynamoDB item with a version. That
+// version is the ETag of GET /v1/roles and GET /v1/roles/{id} ("<version>"),
+// so any change to any custom role changes every role's ETag. PATCH needs
+// If-Match (428 without it, 412 when stale); DELETE accepts it. POST and
+// DELETE without If-Match re-read and retry a few times when another
+// change wins the race. Built-in roles are read-only (403 built_in_role).
+// An account has at most store.MaxCustomRoles custom roles.
+//
+// Narrowing a role's scopeKinds while members hold it at a kind that is
+// no longer allowed is refused (409 role_in_use): those assignments would
+// silently grant nothing.
+//
+// Deleting a role that members hold (whatever their status: a deleted
+// member's dangling assignment would grant again if the id were reused)
+// needs ?members=reassign&to=<roleId> or ?members=remove; without it the
+// answer is 409 role_in_use with the number of members. Each changed member
+// passes the grant ceiling (authz.RoleSet.CheckChange): the caller needs
+// users.manage where the member has grants, may only grant the target role
+// where it holds its permissions, never changes its own grants, and only
+// administrators change administrators. The role removal and every member
+// change are one transaction with one audit event, so at most
+// store.MaxMembersPerRoleChange (98) members: beyond that the answer is 409
+// too_many_members.
+//
+// Checks: the resource always belongs to the caller's account; a client
+// cannot name another tenant. A check about the caller costs no DynamoDB
+// request (the principal was loaded by authentication). A check about
+// another member (userId) needs users.view: at account scope, or at every
+// scope the member has a grant in (a store manager may check members of its
+// own stores; administrators are only visible to account-scope viewers).
+// The member and the account's roles are read in one BatchGetItem; an id
+// that is not a member of the caller's account is 404 user_not_found.
+// API keys will check for any member of their account once they exist
+// (API-key issue). A batch holds 1 to 100 checks answered in order, and
+// reads all the distinct other members it names plus the roles in one
+// BatchGetItem (at most store.MaxLoadMembers distinct other members). A
+// batch is validated as a whole: one bad check is a 4xx for the batch,
+// naming the check's index. In a check's resource, "type" is informational
+// unless it names a document type, which then also sets docType.
+//
+// Who can: GET /v1/authz/who-can needs users.view at account scope. Query
+// parameters are the check resource's fields (type, id, store, department,
+// supplier, docType, docStatus, approvalRequired) plus action, limit and
+// cursor. Each page examines up to limit members of the account (one
+// query) and returns those allowed, so a page may hold fewer items than
+// limit, even none, while next is set; follow next to the end.
+//
+// Unknown query parameters are refused (400 unknown_parameter), like
+// unknown body fields, so that a misspelt filter is not silently ignored.
+package permissions

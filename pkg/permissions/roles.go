@@ -1,0 +1,568 @@
+package permissions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/stewardhq/steward/pkg/auth"
+	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/store"
+	"github.com/stewardhq/steward/pkg/team"
+)
+
+// JSON shapes of the role routes.
+type (
+	roleView struct {
+		ID          string        `json:"id"`
+		Name        string        `json:"name"`
+		Description string        `json:"description"`
+		Permissions []string      `json:"permissions"`
+		ScopeKinds  []string      `json:"scopeKinds"`
+		BuiltIn     bool          `json:"builtIn"`
+		Admin       bool          `json:"admin"`
+		Warnings    []warningView `json:"warnings,omitempty"`
+	}
+	warningView struct {
+		Permission string   `json:"permission"`
+		Needs      []string `json:"needs"`
+		Message    string   `json:"message"`
+	}
+	rolesResponse struct {
+		Roles   []roleView `json:"roles"`
+		Version int64      `json:"version"`
+	}
+	createRoleRequest struct {
+		ID          string   `json:"id"`
+		Name        string   `json:"name"`
+		Description string   `json:"description,omitempty"`
+		Permissions []string `json:"permissions"`
+		ScopeKinds  []string `json:"scopeKinds,omitempty"`
+	}
+	updateRoleRequest struct {
+		Name        *string   `json:"name,omitempty"`
+		Description *string   `json:"description,omitempty"`
+		Permissions *[]string `json:"permissions,omitempty"`
+		ScopeKinds  *[]string `json:"scopeKinds,omitempty"`
+	}
+	deleteRoleResponse struct {
+		Deleted string      `json:"deleted"`
+		Members memberMoves `json:"members"`
+		Version int64       `json:"version"`
+	}
+	memberMoves struct {
+		Action string   `json:"action"`
+		To     string   `json:"to,omitempty"`
+		Count  int      `json:"count"`
+		IDs    []string `json:"ids"`
+	}
+)
+
+func toRoleView(r authz.Role, warnings []authz.Warning) roleView {
+	v := roleView{
+		ID: r.ID, Name: r.Name, Description: r.Description, Permissions: nonNil(slices.Clone(r.Permissions)),
+		ScopeKinds: []string{}, BuiltIn: r.BuiltIn, Admin: r.Admin,
+	}
+	for _, k := range r.ScopeKinds {
+		v.ScopeKinds = append(v.ScopeKinds, string(k))
+	}
+	for _, w := range warnings {
+		v.Warnings = append(v.Warnings, warningView{Permission: w.Permission, Needs: w.Needs, Message: w.String()})
+	}
+	return v
+}
+
+// saveAttempts is how often a change without If-Match re-reads and retries
+// when another change of the account's roles or members wins the race.
+const saveAttempts = 3
+
+var (
+	errBuiltIn = httpapi.Errorf(http.StatusForbidden, "built_in_role",
+		"Built-in roles cannot be changed or deleted; create a custom role instead.")
+	errCannotManageRoles = httpapi.Errorf(http.StatusForbidden, "forbidden",
+		"Managing roles needs settings.manage at account scope (administrators have it).")
+)
+
+func errRoleNotFound(id string) error {
+	return httpapi.Errorf(http.StatusNotFound, "role_not_found", fmt.Sprintf("There is no role %q in this account.", id))
+}
+
+// canManageRoles enforces who may create, change and delete roles.
+func canManageRoles(p *auth.Principal) error {
+	if !p.Authz.Holds(permSettingsManage, authz.AccountScope) {
+		return errCannotManageRoles
+	}
+	return nil
+}
+
+// ceiling returns the permissions of keys the caller does not hold at
+// account scope, in catalogue order of appearance, without duplicates.
+func ceiling(p *auth.Principal, keys ...[]string) []string {
+	var missing []string
+	for _, ks := range keys {
+		for _, k := range ks {
+			if !p.Authz.Holds(k, authz.AccountScope) && !slices.Contains(missing, k) {
+				missing = append(missing, k)
+			}
+		}
+	}
+	return missing
+}
+
+func errExceeds(verb string, missing []string) error {
+	e := httpapi.Errorf(http.StatusForbidden, "exceeds_own_rights",
+		fmt.Sprintf("You cannot %s a role with permissions you do not hold at account scope: %s.", verb, strings.Join(missing, ", ")))
+	e.Extra = map[string]any{"missing": missing}
+	return e
+}
+
+// roleError turns a role validation error of authz into a problem.
+func roleError(err error) error {
+	switch {
+	case errors.Is(err, authz.ErrRoleCollision):
+		return httpapi.Errorf(http.StatusConflict, "role_exists", err.Error())
+	case errors.Is(err, authz.ErrReservedPermission):
+		return badRequest("reserved_permission", "permissions", err.Error())
+	case errors.Is(err, authz.ErrUnknownPermission), errors.Is(err, authz.ErrInvalidPermissionKey):
+		return badRequest("unknown_permission", "permissions", err.Error())
+	case errors.Is(err, authz.ErrInvalidRole):
+		return badRequest("invalid_role", "", err.Error())
+	}
+	return err
+}
+
+// HandleListRoles serves GET /v1/roles (listRoles): the built-in roles and
+// the account's custom roles, with the roles item's version as ETag.
+func (s *Service) HandleListRoles(w http.ResponseWriter, r *http.Request) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	if _, err := queryParams(r); err != nil {
+		return err
+	}
+	cr, rs, err := s.loadRoles(r.Context(), p.AccountID())
+	if err != nil {
+		return err
+	}
+	out := rolesResponse{Roles: []roleView{}, Version: cr.Version}
+	for _, role := range rs.Roles() {
+		out.Roles = append(out.Roles, toRoleView(role, nil))
+	}
+	w.Header().Set("ETag", etag(cr.Version))
+	httpapi.WriteJSON(w, r, http.StatusOK, out)
+	return nil
+}
+
+// HandleGetRole serves GET /v1/roles/{id} (getRole).
+func (s *Service) HandleGetRole(w http.ResponseWriter, r *http.Request) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	if _, err := queryParams(r); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	cr, rs, err := s.loadRoles(r.Context(), p.AccountID())
+	if err != nil {
+		return err
+	}
+	role, ok := rs.Role(id)
+	if !ok {
+		return errRoleNotFound(id)
+	}
+	w.Header().Set("ETag", etag(cr.Version))
+	httpapi.WriteJSON(w, r, http.StatusOK, toRoleView(role, nil))
+	return nil
+}
+
+// loadRoles reads the account's custom roles and compiles them with the
+// built-ins.
+func (s *Service) loadRoles(ctx context.Context, account string) (store.CustomRoles, *authz.RoleSet, error) {
+	cr, err := s.Store.GetCustomRoles(ctx, account)
+	if err != nil {
+		return store.CustomRoles{}, nil, err
+	}
+	rs, err := s.roleSets.get(account, cr)
+	return cr, rs, err
+}
+
+// HandleCreateRole serves POST /v1/roles (createRole): a new custom role,
+// answered 201 with its warnings.
+func (s *Service) HandleCreateRole(w http.ResponseWriter, r *http.Request) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	if err := canManageRoles(p); err != nil {
+		return err
+	}
+	var in createRoleRequest
+	if err := httpapi.Decode(r, &in); err != nil {
+		return err
+	}
+	role, err := in.role()
+	if err != nil {
+		return err
+	}
+	warnings, err := authz.ValidateRole(role)
+	if err != nil {
+		return roleError(err)
+	}
+	if missing := ceiling(p, role.Permissions); len(missing) > 0 {
+		return errExceeds("create", missing)
+	}
+	ctx, account := r.Context(), p.AccountID()
+	for range saveAttempts {
+		cr, err := s.Store.GetCustomRoles(ctx, account)
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(cr.Roles, func(x authz.Role) bool { return x.ID == role.ID }) {
+			return httpapi.Errorf(http.StatusConflict, "role_exists", fmt.Sprintf("Role %q exists already; change it with PATCH /v1/roles/%s.", role.ID, role.ID))
+		}
+		if len(cr.Roles) >= store.MaxCustomRoles {
+			return httpapi.Errorf(http.StatusConflict, "too_many_roles", fmt.Sprintf("An account has at most %d custom roles; delete one first.", store.MaxCustomRoles))
+		}
+		roles, saved, err := withRole(cr.Roles, role)
+		if err != nil {
+			return err
+		}
+		view := toRoleView(saved, nil)
+		v, err := s.Store.SaveCustomRoles(ctx, account, roles, cr.Version, nil, roleEvent(r, p, "role.create", role.ID, nil, view))
+		if errors.Is(err, team.ErrStaleVersion) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		w.Header().Set("ETag", etag(v))
+		w.Header().Set("Location", "/v1/roles/"+saved.ID)
+		httpapi.WriteJSON(w, r, http.StatusCreated, toRoleView(saved, warnings))
+		return nil
+	}
+	return errConcurrentChange
+}
+
+// role builds the custom role of a create request.
+func (in createRoleRequest) role() (authz.Role, error) {
+	if in.ID == "" {
+		return authz.Role{}, badRequest("missing_field", "id", `Field "id" is required: lower-case letters, digits and '_', starting with a letter.`)
+	}
+	name := strings.TrimSpace(in.Name)
+	if name == "" {
+		return authz.Role{}, badRequest("missing_field", "name", `Field "name" is required.`)
+	}
+	if len(in.Permissions) == 0 {
+		return authz.Role{}, badRequest("missing_field", "permissions", `Field "permissions" must list at least one permission key.`)
+	}
+	return authz.Role{
+		ID: in.ID, Name: name, Description: strings.TrimSpace(in.Description),
+		Permissions: in.Permissions, ScopeKinds: scopeKinds(in.ScopeKinds),
+	}, nil
+}
+
+func scopeKinds(in []string) []authz.ScopeKind {
+	out := make([]authz.ScopeKind, 0, len(in))
+	for _, k := range in {
+		out = append(out, authz.ScopeKind(k))
+	}
+	return out
+}
+
+// withRole returns roles with role added, or replacing the role of the same
+// id, all validated together, and the role as stored (permissions in
+// catalogue order, scope kinds explicit).
+func withRole(roles []authz.Role, role authz.Role) ([]authz.Role, authz.Role, error) {
+	out := slices.Clone(roles)
+	i := slices.IndexFunc(out, func(x authz.Role) bool { return x.ID == role.ID })
+	if i < 0 {
+		out = append(out, role)
+		i = len(out) - 1
+	} else {
+		out[i] = role
+	}
+	rs, err := authz.NewRoleSet(out...)
+	if err != nil {
+		return nil, authz.Role{}, roleError(err)
+	}
+	saved, _ := rs.Role(role.ID)
+	out[i] = saved
+	return out, saved, nil
+}
+
+// HandleUpdateRole serves PATCH /v1/roles/{id} (updateRole): changes the
+// fields given of a custom role. It needs If-Match.
+func (s *Service) HandleUpdateRole(w http.ResponseWriter, r *http.Request) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	if err := canManageRoles(p); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	if authz.IsBuiltInRole(id) {
+		return errBuiltIn
+	}
+	var in updateRoleRequest
+	if err := httpapi.Decode(r, &in); err != nil {
+		return err
+	}
+	if in.Name == nil && in.Description == nil && in.Permissions == nil && in.ScopeKinds == nil {
+		return badRequest("empty_update", "", "Give at least one of name, description, permissions, scopeKinds.")
+	}
+	im := parseIfMatch(r)
+	if !im.present {
+		return errPreconditionRequired
+	}
+	ctx, account := r.Context(), p.AccountID()
+	cr, err := s.Store.GetCustomRoles(ctx, account)
+	if err != nil {
+		return err
+	}
+	if !im.matches(cr.Version) {
+		return errPreconditionFailed(cr.Version)
+	}
+	i := slices.IndexFunc(cr.Roles, func(x authz.Role) bool { return x.ID == id })
+	if i < 0 {
+		return errRoleNotFound(id)
+	}
+	old := cr.Roles[i]
+	next := old
+	if in.Name != nil {
+		next.Name = strings.TrimSpace(*in.Name)
+		if next.Name == "" {
+			return badRequest("invalid_field", "name", `Field "name" cannot be empty.`)
+		}
+	}
+	if in.Description != nil {
+		next.Description = strings.TrimSpace(*in.Description)
+	}
+	if in.Permissions != nil {
+		if len(*in.Permissions) == 0 {
+			return badRequest("invalid_field", "permissions", `Field "permissions" must list at least one permission key.`)
+		}
+		next.Permissions = *in.Permissions
+	}
+	if in.ScopeKinds != nil {
+		next.ScopeKinds = scopeKinds(*in.ScopeKinds)
+	}
+	warnings, err := authz.ValidateRole(next)
+	if err != nil {
+		return roleError(err)
+	}
+	if missing := ceiling(p, old.Permissions, next.Permissions); len(missing) > 0 {
+		return errExceeds("change", missing)
+	}
+	roles, saved, err := withRole(cr.Roles, next)
+	if err != nil {
+		return err
+	}
+	current, err := s.roleSets.get(account, cr)
+	if err != nil {
+		return err
+	}
+	old, _ = current.Role(id) // as compiled: scope kinds explicit
+	if err := s.checkNarrowing(ctx, account, old, saved); err != nil {
+		return err
+	}
+	v, err := s.Store.SaveCustomRoles(ctx, account, roles, cr.Version, nil,
+		roleEvent(r, p, "role.update", id, toRoleView(old, nil), toRoleView(saved, nil)))
+	if errors.Is(err, team.ErrStaleVersion) {
+		return errPreconditionFailed(cr.Version + 1)
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", etag(v))
+	httpapi.WriteJSON(w, r, http.StatusOK, toRoleView(saved, warnings))
+	return nil
+}
+
+// checkNarrowing refuses to drop a scope kind from a role while members
+// hold the role at a scope of that kind: their assignments would silently
+// grant nothing.
+func (s *Service) checkNarrowing(ctx context.Context, account string, old, next authz.Role) error {
+	var dropped []authz.ScopeKind
+	for _, k := range old.ScopeKinds {
+		if !slices.Contains(next.ScopeKinds, k) {
+			dropped = append(dropped, k)
+		}
+	}
+	if len(dropped) == 0 {
+		return nil
+	}
+	members, err := s.Store.MembersWithRole(ctx, account, old.ID)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, m := range members {
+		if slices.ContainsFunc(m.Assignments, func(a authz.Assignment) bool {
+			return a.Role == old.ID && slices.Contains(dropped, a.Scope.Kind)
+		}) {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	e := httpapi.Errorf(http.StatusConflict, "role_in_use",
+		fmt.Sprintf("%d member(s) hold role %q at a scope kind you are removing (%v); change their assignments first.", n, old.ID, dropped))
+	e.Extra = map[string]any{"members": n}
+	return e
+}
+
+// HandleDeleteRole serves DELETE /v1/roles/{id} (deleteRole). A role that
+// members hold needs ?members=reassign&to=<roleId> or ?members=remove; the
+// members change in the same transaction as the role.
+func (s *Service) HandleDeleteRole(w http.ResponseWriter, r *http.Request) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	if err := canManageRoles(p); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	if authz.IsBuiltInRole(id) {
+		return errBuiltIn
+	}
+	q, err := queryParams(r, "members", "to")
+	if err != nil {
+		return err
+	}
+	mode, to := q["members"], q["to"]
+	switch {
+	case mode != "" && mode != "reassign" && mode != "remove":
+		return badRequest("invalid_parameter", "members", `members must be "reassign" (with to=<roleId>) or "remove".`)
+	case mode == "reassign" && to == "":
+		return badRequest("missing_parameter", "to", "members=reassign needs to=<roleId>: the role the members get instead.")
+	case mode != "reassign" && to != "":
+		return badRequest("invalid_parameter", "to", "to=<roleId> goes with members=reassign.")
+	case to == id:
+		return badRequest("invalid_parameter", "to", "Members cannot be reassigned to the role being deleted.")
+	}
+	im := parseIfMatch(r)
+	ctx, account := r.Context(), p.AccountID()
+	for range saveAttempts {
+		cr, err := s.Store.GetCustomRoles(ctx, account)
+		if err != nil {
+			return err
+		}
+		if im.present && !im.matches(cr.Version) {
+			return errPreconditionFailed(cr.Version)
+		}
+		i := slices.IndexFunc(cr.Roles, func(x authz.Role) bool { return x.ID == id })
+		if i < 0 {
+			return errRoleNotFound(id)
+		}
+		role := cr.Roles[i]
+		if missing := ceiling(p, role.Permissions); len(missing) > 0 {
+			return errExceeds("delete", missing)
+		}
+		rs, err := s.roleSets.get(account, cr)
+		if err != nil {
+			return err
+		}
+		if mode == "reassign" {
+			if _, ok := rs.Role(to); !ok {
+				return badRequest("unknown_role", "to", fmt.Sprintf("There is no role %q to reassign the members to.", to))
+			}
+		}
+		holders, err := s.Store.MembersWithRole(ctx, account, id)
+		if err != nil {
+			return err
+		}
+		if len(holders) > 0 && mode == "" {
+			e := httpapi.Errorf(http.StatusConflict, "role_in_use",
+				fmt.Sprintf("Role %q is assigned to %d member(s). Say what happens to them: ?members=reassign&to=<roleId> or ?members=remove.", id, len(holders)))
+			e.Extra = map[string]any{"members": len(holders)}
+			return e
+		}
+		if len(holders) > store.MaxMembersPerRoleChange {
+			e := httpapi.Errorf(http.StatusConflict, "too_many_members",
+				fmt.Sprintf("Role %q is assigned to %d members; one change can move at most %d. Reassign some of them first (PATCH /v1/users/{id}), then delete the role.",
+					id, len(holders), store.MaxMembersPerRoleChange))
+			e.Extra = map[string]any{"members": len(holders)}
+			return e
+		}
+		changed := make([]team.Member, 0, len(holders))
+		moves := memberMoves{Action: mode, To: to, Count: len(holders), IDs: []string{}}
+		if mode == "" {
+			moves.Action = "none"
+		}
+		for _, m := range holders {
+			after := m
+			after.Assignments = reassign(m.Assignments, id, to)
+			if err := rs.CheckChange(p.Member.Authz(), m.Authz(), after.Authz()); err != nil {
+				return changeError(m.ID, err)
+			}
+			changed = append(changed, after)
+			moves.IDs = append(moves.IDs, m.ID)
+		}
+		remaining := slices.Delete(slices.Clone(cr.Roles), i, i+1)
+		ev := roleEvent(r, p, "role.delete", id, toRoleView(role, nil), moves)
+		v, err := s.Store.SaveCustomRoles(ctx, account, remaining, cr.Version, changed, ev)
+		switch {
+		case errors.Is(err, team.ErrStaleVersion) && im.present:
+			return errPreconditionFailed(cr.Version + 1)
+		case errors.Is(err, team.ErrStaleVersion), errors.Is(err, store.ErrMemberChanged):
+			continue
+		case err != nil:
+			return err
+		}
+		w.Header().Set("ETag", etag(v))
+		httpapi.WriteJSON(w, r, http.StatusOK, deleteRoleResponse{Deleted: id, Members: moves, Version: v})
+		return nil
+	}
+	return errConcurrentChange
+}
+
+// reassign replaces the assignments of role by the same scopes of to, or
+// drops them when to is "", without creating duplicates.
+func reassign(in []authz.Assignment, role, to string) []authz.Assignment {
+	out := make([]authz.Assignment, 0, len(in))
+	for _, a := range in {
+		if a.Role == role {
+			if to == "" {
+				continue
+			}
+			a.Role = to
+		}
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// changeError turns a grant-ceiling error about member id into a problem.
+func changeError(id string, err error) error {
+	detail := fmt.Sprintf("Member %s: %v.", id, err)
+	code := "forbidden"
+	switch {
+	case errors.Is(err, authz.ErrUnknownRole), errors.Is(err, authz.ErrScopeNotAllowed), errors.Is(err, authz.ErrInvalidScope):
+		return httpapi.Errorf(http.StatusConflict, "reassign_not_allowed", detail)
+	case errors.Is(err, authz.ErrAdminOnly):
+		code = "admin_only"
+	case errors.Is(err, authz.ErrOwnerProtected):
+		code = "owner_protected"
+	case errors.Is(err, authz.ErrSelfChange):
+		code = "self_change"
+		detail = "You hold this role yourself, and nobody changes their own grants; ask another administrator."
+	case errors.Is(err, authz.ErrExceedsOwnRights):
+		code = "exceeds_own_rights"
+	case errors.Is(err, authz.ErrOutsideManagedScope):
+		code = "outside_managed_scope"
+	case errors.Is(err, authz.ErrNotActive):
+		code = "member_not_active"
+	}
+	return httpapi.Errorf(http.StatusForbidden, code, detail)
+}

@@ -1,0 +1,223 @@
+package permissions
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/stewardhq/steward/pkg/audit"
+	"github.com/stewardhq/steward/pkg/auth"
+	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/store"
+)
+
+// Service serves the permission routes over the store. Build one per cold
+// start and share it; it is safe for concurrent use.
+type Service struct {
+	Store *store.Store
+
+	roleSets roleSetCache
+}
+
+// Operations binds the operation ids of the permission routes to their
+// handlers, for the route table.
+func (s *Service) Operations() map[string]httpapi.HandlerFunc {
+	return map[string]httpapi.HandlerFunc{
+		"listPermissions":      s.HandleListPermissions,
+		"listRoles":            s.HandleListRoles,
+		"createRole":           s.HandleCreateRole,
+		"getRole":              s.HandleGetRole,
+		"updateRole":           s.HandleUpdateRole,
+		"deleteRole":           s.HandleDeleteRole,
+		"checkPermission":      s.HandleCheck,
+		"checkPermissionBatch": s.HandleCheckBatch,
+		"myPermissions":        s.HandleMyPermissions,
+		"whoCan":               s.HandleWhoCan,
+	}
+}
+
+// Permission keys these routes need.
+const (
+	permUsersView      = "users.view"
+	permSettingsManage = "settings.manage"
+)
+
+// principal returns the authenticated caller.
+func principal(r *http.Request) (*auth.Principal, error) {
+	p := auth.FromContext(r.Context())
+	if p == nil || p.Authz == nil || p.Roles == nil {
+		return nil, httpapi.ErrUnauthenticated
+	}
+	return p, nil
+}
+
+// roleSetCache keeps compiled role sets by account and roles-item version,
+// so that checks about other members compile only the member.
+type roleSetCache struct {
+	mu sync.Mutex
+	m  map[string]cachedRoleSet
+}
+
+type cachedRoleSet struct {
+	version int64
+	rs      *authz.RoleSet
+}
+
+// maxCachedRoleSets bounds the cache; past it the cache starts over.
+const maxCachedRoleSets = 10000
+
+func (c *roleSetCache) get(account string, cr store.CustomRoles) (*authz.RoleSet, error) {
+	if len(cr.Roles) == 0 {
+		return authz.BuiltIns(), nil
+	}
+	c.mu.Lock()
+	hit, ok := c.m[account]
+	c.mu.Unlock()
+	if ok && hit.version == cr.Version {
+		return hit.rs, nil
+	}
+	rs, err := authz.NewRoleSet(cr.Roles...)
+	if err != nil {
+		return nil, fmt.Errorf("account %s: stored custom roles: %w", account, err)
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCachedRoleSets {
+		c.m = map[string]cachedRoleSet{}
+	}
+	c.m[account] = cachedRoleSet{version: cr.Version, rs: rs}
+	c.mu.Unlock()
+	return rs, nil
+}
+
+// badRequest is a 400 problem naming the offending field (may be "").
+func badRequest(code, field, detail string) *httpapi.Error {
+	e := httpapi.Errorf(http.StatusBadRequest, code, detail)
+	if field != "" {
+		e.Fields = []httpapi.FieldError{{Field: field, Detail: detail}}
+	}
+	return e
+}
+
+// queryParams parses the query string, refusing parameters not in allowed
+// and parameters given twice.
+func queryParams(r *http.Request, allowed ...string) (map[string]string, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, badRequest("invalid_query", "", "The query string is malformed.")
+	}
+	out := make(map[string]string, len(q))
+	for k, vs := range q {
+		known := false
+		for _, a := range allowed {
+			if k == a {
+				known = true
+				break
+			}
+		}
+		if !known {
+			detail := fmt.Sprintf("Query parameter %q is not known here.", k)
+			if len(allowed) > 0 {
+				detail = fmt.Sprintf("Query parameter %q is not known here; use %s.", k, strings.Join(allowed, ", "))
+			}
+			return nil, badRequest("unknown_parameter", k, detail)
+		}
+		if len(vs) > 1 {
+			return nil, badRequest("invalid_parameter", k, fmt.Sprintf("Query parameter %q is given more than once.", k))
+		}
+		out[k] = vs[0]
+	}
+	return out, nil
+}
+
+// pageLimit parses a page size: empty means the default.
+func pageLimit(v string) (int, error) {
+	if v == "" {
+		return store.DefaultPageSize, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > store.MaxPageSize {
+		return 0, badRequest("invalid_parameter", "limit", fmt.Sprintf("limit must be an integer from 1 to %d.", store.MaxPageSize))
+	}
+	return n, nil
+}
+
+// etag is the entity tag of the roles item at version v.
+func etag(v int64) string { return `"` + strconv.FormatInt(v, 10) + `"` }
+
+// ifMatch is a parsed If-Match header.
+type ifMatch struct {
+	present bool
+	any     bool
+	tags    []string
+}
+
+func parseIfMatch(r *http.Request) ifMatch {
+	vals := r.Header.Values("If-Match")
+	if len(vals) == 0 {
+		return ifMatch{}
+	}
+	im := ifMatch{present: true}
+	for _, v := range vals {
+		for _, t := range strings.Split(v, ",") {
+			t = strings.TrimSpace(t)
+			switch {
+			case t == "*":
+				im.any = true
+			case t != "":
+				// Weak tags compare like strong ones here: the version
+				// is the whole state.
+				im.tags = append(im.tags, strings.TrimPrefix(t, "W/"))
+			}
+		}
+	}
+	return im
+}
+
+// matches reports whether the header allows a change of the item at
+// version v.
+func (im ifMatch) matches(v int64) bool {
+	if im.any {
+		return true
+	}
+	want := etag(v)
+	for _, t := range im.tags {
+		if t == want {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	errPreconditionRequired = httpapi.Errorf(http.StatusPreconditionRequired, "precondition_required",
+		`Send If-Match with the ETag of GET /v1/roles/{id} (e.g. If-Match: "3"), so that you do not overwrite a change you have not seen.`)
+	errConcurrentChange = httpapi.Errorf(http.StatusConflict, "concurrent_change",
+		"The account's roles or members changed while this request ran; try again.")
+)
+
+func errPreconditionFailed(current int64) *httpapi.Error {
+	return httpapi.Errorf(http.StatusPreconditionFailed, "precondition_failed",
+		fmt.Sprintf("The account's roles changed since you read them (now at ETag %s); read them again and retry.", etag(current)))
+}
+
+// roleEvent is the audit event of a role change by p.
+func roleEvent(r *http.Request, p *auth.Principal, action, roleID string, before, after any) audit.Event {
+	ev := audit.Event{
+		AccountID: p.AccountID(), ActorID: p.Member.ID, ActorName: p.Member.Name,
+		Action: action, TargetType: "role", TargetID: roleID,
+		Before: audit.Snapshot(before), After: audit.Snapshot(after),
+		RequestID: httpapi.RequestID(r.Context()),
+	}
+	if p.Impersonator != nil {
+		ev.ImpersonatorID = p.Impersonator.ID
+	}
+	return ev
+}
+
+// validID matches member, resource and scope ids.
+var validID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)

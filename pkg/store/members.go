@@ -1,0 +1,228 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/stewardhq/steward/pkg/audit"
+	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/team"
+)
+
+// Member reads and writes beyond creation (AddMember, in accounts.go).
+
+// updateMember adds the write of a changed member: its mutable fields (name,
+// status, admin flag, assignments, notification preferences), when the
+// stored member is still at m.Version; the version becomes m.Version+1.
+// The email (and its per-account claim), the identity, the owner flag and
+// the creation time are not changed here: each has its own operation. It
+// returns the member as written.
+func (tx *Tx) updateMember(m team.Member, now time.Time, onFail error) team.Member {
+	it := toMemberItem(m)
+	assignments, err := attributevalue.Marshal(it.Assignments)
+	if err != nil {
+		// A slice of plain structs always marshals; a failure is a bug.
+		panic(fmt.Sprintf("store: marshal assignments: %v", err))
+	}
+	boolAV := func(b bool) types.AttributeValue { return &types.AttributeValueMemberBOOL{Value: b} }
+	tx.Update(memberKey(m.AccountID, m.ID), Cond{
+		Expr: "SET #name = :name, #status = :status, #admin = :admin, #asg = :asg, " +
+			"#lso = :lso, #dpo = :dpo, #prm = :prm, #arm = :arm, #ver = :next, #upd = :now",
+		Names: map[string]string{
+			"#name": "name", "#status": "status", "#admin": "admin", "#asg": "assignments",
+			"#lso": "lowStockOff", "#dpo": "duePurchaseOrderOff", "#prm": "paymentReminderOff", "#arm": "approvalReminderOff",
+			"#upd": "updatedAt",
+		},
+		Values: map[string]types.AttributeValue{
+			":name": str(it.Name), ":status": str(it.Status), ":admin": boolAV(it.Admin), ":asg": assignments,
+			":lso": boolAV(it.LowStockOff), ":dpo": boolAV(it.DuePurchaseOrderOff),
+			":prm": boolAV(it.PaymentReminderOff), ":arm": boolAV(it.ApprovalReminderOff),
+			":next": num(m.Version + 1), ":now": timeAV(now),
+		},
+	}, VersionIs(m.Version), onFail)
+	m.Version++
+	m.UpdatedAt = now
+	return m
+}
+
+// UpdateMember saves a changed member (name, status, admin flag,
+// assignments, notification preferences) with its event, when the stored
+// member is still at m.Version (the version it was read at), and returns
+// it at the next version. A member changed meanwhile is
+// team.ErrStaleVersion; a member that does not exist is
+// team.ErrMemberNotFound. The email, identity, owner flag and creation time
+// stay as stored. The caller enforces the grant ceiling
+// (authz.RoleSet.CheckChange).
+func (s *Store) UpdateMember(ctx context.Context, m team.Member, ev audit.Event) (team.Member, error) {
+	tx := NewTx(ev)
+	next := tx.updateMember(m, s.now().UTC(), team.ErrStaleVersion)
+	err := s.Commit(ctx, tx)
+	var ce *ConditionError
+	if errors.As(err, &ce) && ce.Item == nil {
+		// The condition failed on no item at all: there is no such
+		// member (DynamoDB returns the old item of a failed write).
+		return team.Member{}, team.ErrMemberNotFound
+	}
+	if err != nil {
+		return team.Member{}, err
+	}
+	return next, nil
+}
+
+// MaxLoadMembers is the most members LoadMembers reads: with the roles item,
+// one BatchGetItem of at most 100 keys.
+const MaxLoadMembers = MaxTxItems - 1
+
+// LoadedMembers are members of one account and the account's custom roles,
+// read together.
+type LoadedMembers struct {
+	// Members by id; an id that is not a member of the account is absent.
+	Members map[string]team.Member
+	// Roles are the account's custom roles.
+	Roles CustomRoles
+}
+
+// LoadMembers reads up to MaxLoadMembers members of an account and the
+// account's custom roles in one BatchGetItem, strongly consistently: what
+// a batch of permission checks for several members needs. Duplicate ids
+// are read once; ids that are not members of the account (including
+// members of other accounts) are simply absent from the result.
+func (s *Store) LoadMembers(ctx context.Context, account string, ids []string) (LoadedMembers, error) {
+	keys := []map[string]types.AttributeValue{rolesKey(account)}
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			keys = append(keys, memberKey(account, id))
+		}
+	}
+	if len(keys)-1 > MaxLoadMembers {
+		return LoadedMembers{}, fmt.Errorf("load members: %d members is over the limit of %d", len(keys)-1, MaxLoadMembers)
+	}
+	items, err := s.batchGet(ctx, keys)
+	if err != nil {
+		return LoadedMembers{}, fmt.Errorf("load members: %w", err)
+	}
+	out := LoadedMembers{Members: make(map[string]team.Member, len(keys)-1), Roles: CustomRoles{Roles: []authz.Role{}}}
+	for _, raw := range items {
+		typ, _ := raw[AttrType].(*types.AttributeValueMemberS)
+		if typ == nil {
+			continue
+		}
+		switch typ.Value {
+		case typeMember:
+			var it memberItem
+			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+				return LoadedMembers{}, fmt.Errorf("load members: %w", err)
+			}
+			m, err := it.member()
+			if err != nil {
+				return LoadedMembers{}, err
+			}
+			if m.AccountID == account && seen[m.ID] {
+				out.Members[m.ID] = m
+			}
+		case typeRoles:
+			var it rolesItem
+			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+				return LoadedMembers{}, fmt.Errorf("load members: %w", err)
+			}
+			out.Roles = CustomRoles{Roles: it.roles(), Version: it.Version}
+		}
+	}
+	return out, nil
+}
+
+// listMembers is the name the member list's cursors are sealed with.
+const listMembers = "members"
+
+// membersQuery is the query of an account's member items, in id order.
+func (s *Store) membersQuery(account string, limit int32, start map[string]types.AttributeValue) *dynamodb.QueryInput {
+	return &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    aws.String("#pk = :pk AND begins_with(#sk, :member)"),
+		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#sk": AttrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(accountPK(account)), ":member": str(prefixMember + sep)},
+		ConsistentRead:            aws.Bool(true),
+		Limit:                     aws.Int32(limit),
+		ExclusiveStartKey:         start,
+	}
+}
+
+func decodeMembers(raw []map[string]types.AttributeValue) ([]team.Member, error) {
+	var items []memberItem
+	if err := attributevalue.UnmarshalListOfMaps(raw, &items); err != nil {
+		return nil, fmt.Errorf("decode members: %w", err)
+	}
+	out := make([]team.Member, 0, len(items))
+	for _, it := range items {
+		m, err := it.member()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// ListMembers lists an account's members (every status) in id order, limit
+// at a time (0 means DefaultPageSize, at most MaxPageSize), from the cursor
+// of the previous page, in one strongly consistent query. The cursor is
+// sealed for the account and this list: a cursor of another account or
+// list is ErrBadCursor.
+func (s *Store) ListMembers(ctx context.Context, account string, limit int, cursor string) (Page[team.Member], error) {
+	start, err := s.cursors.Open(account, listMembers, cursor)
+	if err != nil {
+		return Page[team.Member]{}, err
+	}
+	out, err := s.db.Query(ctx, s.membersQuery(account, pageSize(limit), start))
+	if err != nil {
+		return Page[team.Member]{}, fmt.Errorf("list members: %w", err)
+	}
+	members, err := decodeMembers(out.Items)
+	if err != nil {
+		return Page[team.Member]{}, err
+	}
+	page := Page[team.Member]{Items: members}
+	page.Next, err = s.cursors.Seal(account, listMembers, out.LastEvaluatedKey)
+	return page, err
+}
+
+// MembersWithRole returns every member of the account (every status, the
+// deleted included) with at least one assignment of role, reading the
+// account's members page by page. Deleting a role must account for all of
+// them: a dangling assignment would grant again if a role with the same id
+// were created later.
+func (s *Store) MembersWithRole(ctx context.Context, account, role string) ([]team.Member, error) {
+	var out []team.Member
+	var start map[string]types.AttributeValue
+	for {
+		page, err := s.db.Query(ctx, s.membersQuery(account, 1000, start))
+		if err != nil {
+			return nil, fmt.Errorf("members with role: %w", err)
+		}
+		members, err := decodeMembers(page.Items)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range members {
+			for _, a := range m.Assignments {
+				if a.Role == role {
+					out = append(out, m)
+					break
+				}
+			}
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			return out, nil
+		}
+		start = page.LastEvaluatedKey
+	}
+}

@@ -1,0 +1,236 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stewardhq/steward/pkg/audit"
+	"github.com/stewardhq/steward/pkg/authz"
+	. "github.com/stewardhq/steward/pkg/store"
+	"github.com/stewardhq/steward/pkg/team"
+)
+
+// seedAccount writes an account with its owner and n more active members
+// (team members at store:s1), and returns the account id and the members,
+// owner first.
+func seedAccount(t *testing.T, s *Store, n int) (string, []team.Member) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	acct := team.Account{ID: NewID("a"), Name: "Shop", Settings: team.DefaultSettings(), Version: 1, CreatedAt: now, UpdatedAt: now}
+	ident := team.Identity{ID: NewID("i"), Email: NewID("owner") + "@example.com", Version: 1, CreatedAt: now, UpdatedAt: now}
+	owner := team.Member{
+		ID: NewID("m"), AccountID: acct.ID, IdentityID: ident.ID, Email: ident.Email, Name: "Owner",
+		Status: authz.StatusActive, Admin: true, Owner: true, Version: 1, CreatedAt: now, UpdatedAt: now,
+	}
+	acct.OwnerID = owner.ID
+	if err := s.CreateAccount(ctx, NewAccount{Account: acct, Owner: owner, Identity: ident, NewIdentity: true},
+		audit.Event{AccountID: acct.ID, ActorID: owner.ID, Action: "account.create"}); err != nil {
+		t.Fatal(err)
+	}
+	members := []team.Member{owner}
+	for range n {
+		m := team.Member{
+			ID: NewID("m"), AccountID: acct.ID, Email: NewID("u") + "@example.com", Name: "Member",
+			Status:      authz.StatusActive,
+			Assignments: []authz.Assignment{{Role: authz.RoleTeamMember, Scope: authz.StoreScope("s1")}},
+			Version:     1, CreatedAt: now, UpdatedAt: now,
+		}
+		if err := s.AddMember(ctx, m, audit.Event{AccountID: acct.ID, ActorID: owner.ID, Action: "member.create", TargetType: "member", TargetID: m.ID}); err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, m)
+	}
+	return acct.ID, members
+}
+
+func TestUpdateMemberVersions(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	account, ms := seedAccount(t, s, 1)
+	m := ms[1]
+	m.Assignments = []authz.Assignment{{Role: authz.RoleManager, Scope: authz.StoreScope("s2")}}
+	m.Name = "Renamed"
+	m.Email = "ignored@example.com"
+	ev := audit.Event{AccountID: account, ActorID: ms[0].ID, Action: "member.update", TargetType: "member", TargetID: m.ID}
+	next, err := s.UpdateMember(ctx, m, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Version != 2 {
+		t.Fatalf("version %d, want 2", next.Version)
+	}
+	got, err := s.GetMember(ctx, account, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != 2 || got.Name != "Renamed" || got.Email != ms[1].Email || len(got.Assignments) != 1 || got.Assignments[0].String() != "manager@store:s2" {
+		t.Fatalf("stored %+v", got)
+	}
+	// The same change again is based on version 1: stale.
+	if _, err := s.UpdateMember(ctx, m, ev); !errors.Is(err, team.ErrStaleVersion) {
+		t.Fatalf("stale update: %v, want ErrStaleVersion", err)
+	}
+	ghost := m
+	ghost.ID = NewID("m")
+	if _, err := s.UpdateMember(ctx, ghost, ev); !errors.Is(err, team.ErrMemberNotFound) {
+		t.Fatalf("missing member: %v, want ErrMemberNotFound", err)
+	}
+	page, err := s.ListAudit(ctx, account, audit.Filter{Action: "member.update"}, 0, "")
+	if err != nil || len(page.Items) != 1 {
+		t.Fatalf("audit: %v, %d events, want 1", err, len(page.Items))
+	}
+}
+
+func TestListMembersPagesWithSealedCursors(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	account, ms := seedAccount(t, s, 6)
+	other, _ := seedAccount(t, s, 1)
+	var got []string
+	cursor := ""
+	for pages := 0; ; pages++ {
+		if pages > 10 {
+			t.Fatal("pagination does not end")
+		}
+		page, err := s.ListMembers(ctx, account, 3, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Items) > 3 {
+			t.Fatalf("page of %d, limit 3", len(page.Items))
+		}
+		for _, m := range page.Items {
+			if m.AccountID != account {
+				t.Fatalf("member of %s listed in %s", m.AccountID, account)
+			}
+			got = append(got, m.ID)
+		}
+		if page.Next == "" {
+			break
+		}
+		if pages == 0 {
+			if _, err := s.ListMembers(ctx, other, 3, page.Next); !errors.Is(err, ErrBadCursor) {
+				t.Fatalf("cursor replayed in another account: %v", err)
+			}
+			if _, err := s.ListAudit(ctx, account, audit.Filter{}, 3, page.Next); !errors.Is(err, ErrBadCursor) {
+				t.Fatalf("cursor replayed in another list: %v", err)
+			}
+		}
+		cursor = page.Next
+	}
+	var want []string
+	for _, m := range ms {
+		want = append(want, m.ID)
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("listed %v, want %v", got, want)
+	}
+}
+
+func TestLoadMembersReadsMembersAndRoles(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	account, ms := seedAccount(t, s, 3)
+	other, oms := seedAccount(t, s, 1)
+	role := authz.Role{ID: "buyer", Name: "Buyer", Permissions: []string{"purchases.view", "purchases.edit"}}
+	if _, err := s.SaveCustomRoles(ctx, account, []authz.Role{role}, 0, nil, audit.Event{AccountID: account, Action: "role.create"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.LoadMembers(ctx, account, []string{ms[1].ID, ms[2].ID, ms[1].ID, oms[1].ID, "nobody"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Members) != 2 || got.Members[ms[1].ID].ID != ms[1].ID || got.Members[ms[2].ID].ID != ms[2].ID {
+		t.Fatalf("members %v", got.Members)
+	}
+	if got.Roles.Version != 1 || len(got.Roles.Roles) != 1 || got.Roles.Roles[0].ID != "buyer" {
+		t.Fatalf("roles %+v", got.Roles)
+	}
+	// Another account's member is not found through this account.
+	if _, ok := got.Members[oms[1].ID]; ok {
+		t.Fatal("member of another account loaded")
+	}
+	none, err := s.LoadMembers(ctx, other, nil)
+	if err != nil || len(none.Members) != 0 || none.Roles.Version != 0 {
+		t.Fatalf("no ids: %+v %v", none, err)
+	}
+	many := make([]string, MaxLoadMembers+1)
+	for i := range many {
+		many[i] = NewID("m")
+	}
+	if _, err := s.LoadMembers(ctx, account, many); err == nil {
+		t.Fatal("over the limit accepted")
+	}
+}
+
+func TestSaveCustomRolesVersionsAndMembersTogether(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	account, ms := seedAccount(t, s, 2)
+	ev := audit.Event{AccountID: account, ActorID: ms[0].ID, Action: "role.create", TargetType: "role", TargetID: "buyer"}
+	cr, err := s.GetCustomRoles(ctx, account)
+	if err != nil || cr.Version != 0 || len(cr.Roles) != 0 {
+		t.Fatalf("no roles yet: %+v %v", cr, err)
+	}
+	buyer := authz.Role{ID: "buyer", Name: "Buyer", Permissions: []string{"purchases.view"}, ScopeKinds: []authz.ScopeKind{authz.ScopeStore}}
+	v, err := s.SaveCustomRoles(ctx, account, []authz.Role{buyer}, 0, nil, ev)
+	if err != nil || v != 1 {
+		t.Fatalf("create: %d %v", v, err)
+	}
+	if _, err := s.SaveCustomRoles(ctx, account, []authz.Role{buyer}, 0, nil, ev); !errors.Is(err, team.ErrStaleVersion) {
+		t.Fatalf("second create at version 0: %v", err)
+	}
+	// Assign buyer to two members, then delete it, moving them to
+	// team_member, in one change; one stale member cancels everything.
+	var assigned []team.Member
+	for _, m := range ms[1:] {
+		m.Assignments = []authz.Assignment{{Role: "buyer", Scope: authz.StoreScope("s1")}}
+		next, err := s.UpdateMember(ctx, m, audit.Event{AccountID: account, Action: "member.update"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		assigned = append(assigned, next)
+	}
+	with, err := s.MembersWithRole(ctx, account, "buyer")
+	if err != nil || len(with) != 2 {
+		t.Fatalf("members with buyer: %d %v", len(with), err)
+	}
+	moved := make([]team.Member, len(assigned))
+	for i, m := range assigned {
+		m.Assignments = []authz.Assignment{{Role: authz.RoleTeamMember, Scope: authz.StoreScope("s1")}}
+		moved[i] = m
+	}
+	stale := slices.Clone(moved)
+	stale[1].Version = 1
+	del := audit.Event{AccountID: account, ActorID: ms[0].ID, Action: "role.delete", TargetType: "role", TargetID: "buyer"}
+	if _, err := s.SaveCustomRoles(ctx, account, nil, 1, stale, del); !errors.Is(err, ErrMemberChanged) {
+		t.Fatalf("stale member: %v, want ErrMemberChanged", err)
+	}
+	if cr, _ := s.GetCustomRoles(ctx, account); cr.Version != 1 || len(cr.Roles) != 1 {
+		t.Fatalf("a cancelled change wrote the roles: %+v", cr)
+	}
+	v, err = s.SaveCustomRoles(ctx, account, nil, 1, moved, del)
+	if err != nil || v != 2 {
+		t.Fatalf("delete: %d %v", v, err)
+	}
+	cr, err = s.GetCustomRoles(ctx, account)
+	if err != nil || cr.Version != 2 || len(cr.Roles) != 0 {
+		t.Fatalf("after delete: %+v %v", cr, err)
+	}
+	if with, _ := s.MembersWithRole(ctx, account, "buyer"); len(with) != 0 {
+		t.Fatalf("%d members still hold the deleted role", len(with))
+	}
+	got, _ := s.GetMember(ctx, account, ms[1].ID)
+	if got.Version != 3 || got.Assignments[0].Role != authz.RoleTeamMember {
+		t.Fatalf("moved member %+v", got)
+	}
+	tooMany := make([]team.Member, MaxMembersPerRoleChange+1)
+	if _, err := s.SaveCustomRoles(ctx, account, nil, 2, tooMany, del); err == nil {
+		t.Fatal("a change over the transaction limit was accepted")
+	}
+}
