@@ -16,6 +16,9 @@ import (
 // one round trip, and refuses a suspended, inactive or deleted member, an
 // ended session or an impersonator who is no longer an active admin —
 // whatever the token says. The principal goes into the request context.
+// A bearer token starting with "stk_" is an API key instead (see
+// authenticateKey): an unknown key or a wrong secret answers 401
+// token_invalid, a revoked key 401 api_key_revoked.
 func (s *Service) Authenticate(next http.Handler) http.Handler {
 	return httpapi.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := s.authenticate(r)
@@ -40,7 +43,11 @@ func (s *Service) authenticate(r *http.Request) (*Principal, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
 		return nil, httpapi.ErrUnauthenticated
 	}
-	claims, err := s.Verifier.Verify(strings.TrimSpace(tok))
+	tok = strings.TrimSpace(tok)
+	if strings.HasPrefix(tok, APIKeyPrefix) {
+		return s.authenticateKey(r.Context(), tok)
+	}
+	claims, err := s.Verifier.Verify(tok)
 	if err != nil {
 		return nil, unauthenticated("token_invalid", "The access token is not valid or has expired.")
 	}

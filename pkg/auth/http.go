@@ -147,7 +147,11 @@ func (s *Service) HandleRefresh(w http.ResponseWriter, r *http.Request) error {
 
 // HandleLogout serves POST /v1/auth/logout.
 func (s *Service) HandleLogout(w http.ResponseWriter, r *http.Request) error {
-	if err := s.Logout(r.Context(), FromContext(r.Context())); err != nil {
+	p := FromContext(r.Context())
+	if err := p.RequireMember(); err != nil {
+		return err
+	}
+	if err := s.Logout(r.Context(), p); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -183,6 +187,9 @@ func (s *Service) HandlePasswordResetConfirm(w http.ResponseWriter, r *http.Requ
 // HandleMe serves GET /v1/me.
 func (s *Service) HandleMe(w http.ResponseWriter, r *http.Request) error {
 	p := FromContext(r.Context())
+	if err := p.RequireMember(); err != nil {
+		return err
+	}
 	acct, err := s.Store.GetAccount(r.Context(), p.AccountID())
 	if err != nil {
 		return err
@@ -198,7 +205,11 @@ func (s *Service) HandleMe(w http.ResponseWriter, r *http.Request) error {
 
 // HandleImpersonate serves POST /v1/users/{id}/impersonate.
 func (s *Service) HandleImpersonate(w http.ResponseWriter, r *http.Request) error {
-	t, err := s.Impersonate(r.Context(), FromContext(r.Context()), r.PathValue("id"), httpapi.RequestID(r.Context()))
+	p := FromContext(r.Context())
+	if err := p.RequireMember(); err != nil {
+		return err
+	}
+	t, err := s.Impersonate(r.Context(), p, r.PathValue("id"), httpapi.RequestID(r.Context()))
 	if err != nil {
 		return err
 	}

@@ -15,12 +15,32 @@ import (
 // account, loaded fresh for this request, with the account's roles
 // compiled for decisions. When an admin impersonates, Member is the member
 // acted as and Impersonator the admin.
+//
+// When an API key calls, APIKey names it and Member is synthetic: id
+// "apikey:<key id>", the key's name, status active, no admin flag, and the
+// role authz.APIKeyRole (exactly the key's permissions) at each of the
+// key's scopes; Roles includes that role. SessionID is empty. Audit events
+// then record "apikey:<key id>" as the actor.
 type Principal struct {
 	Member       team.Member
 	Impersonator *team.Member
 	SessionID    string
 	Roles        *authz.RoleSet
 	Authz        *authz.Principal
+	// APIKey is set when the caller authenticated with an API key.
+	APIKey *APIKeyInfo
+}
+
+// IsAPIKey reports whether the caller is an API key, not a person.
+func (p *Principal) IsAPIKey() bool { return p.APIKey != nil }
+
+// RequireMember refuses an API key (ErrNotAMember) on a route that only a
+// signed-in person may call.
+func (p *Principal) RequireMember() error {
+	if p.IsAPIKey() {
+		return ErrNotAMember
+	}
+	return nil
 }
 
 // AccountID is the principal's account.
