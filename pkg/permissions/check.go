@@ -73,7 +73,7 @@ type (
 	whoCanResponse struct {
 		Action string       `json:"action"`
 		Items  []whoCanItem `json:"items"`
-		Next   string       `json:"next,omitempty"`
+		Next   string       `json:"nextCursor,omitempty"`
 	}
 )
 
@@ -406,7 +406,7 @@ func (s *Service) HandleWhoCan(w http.ResponseWriter, r *http.Request) error {
 	}
 	page, err := s.Store.ListMembers(r.Context(), p.AccountID(), limit, q["cursor"])
 	if errors.Is(err, store.ErrBadCursor) {
-		return badRequest("invalid_cursor", "cursor", "The cursor is not one this list gave out; start again without it.")
+		return httpapi.ErrBadCursor
 	}
 	if err != nil {
 		return err

@@ -272,7 +272,7 @@ func TestWhoCan(t *testing.T) {
 			}
 		}
 		pages++
-		next, _ := body["next"].(string)
+		next, _ := body["nextCursor"].(string)
 		if next == "" {
 			break
 		}
@@ -294,7 +294,7 @@ func TestWhoCan(t *testing.T) {
 	e.do(e.owner, "GET", q+"&stor=s1", nil).problem(t, http.StatusBadRequest, "unknown_parameter")
 	e.do(e.owner, "GET", q+"&limit=0", nil).problem(t, http.StatusBadRequest, "invalid_parameter")
 	e.do(e.owner, "GET", q+"&limit=201", nil).problem(t, http.StatusBadRequest, "invalid_parameter")
-	e.do(e.owner, "GET", q+"&cursor=forged", nil).problem(t, http.StatusBadRequest, "invalid_cursor")
+	e.do(e.owner, "GET", q+"&cursor=forged", nil).problem(t, http.StatusBadRequest, "bad_cursor")
 	e.do(e.owner, "GET", "/v1/authz/who-can?action=orders.view&store=s%201", nil).problem(t, http.StatusBadRequest, "invalid_scope")
 	e.do(e.owner, "GET", "/v1/authz/who-can?action=orders.view&approvalRequired=yes", nil).problem(t, http.StatusBadRequest, "invalid_parameter")
 	// A cursor of another account does not open here.
@@ -302,5 +302,5 @@ func TestWhoCan(t *testing.T) {
 	e.member(acctB, "x")
 	e.member(acctB, "y")
 	first := e.do(ownerB, "GET", "/v1/authz/who-can?action=orders.view&limit=1", nil).ok(t, http.StatusOK)
-	e.do(e.owner, "GET", "/v1/authz/who-can?action=orders.view&cursor="+first["next"].(string), nil).problem(t, http.StatusBadRequest, "invalid_cursor")
+	e.do(e.owner, "GET", "/v1/authz/who-can?action=orders.view&cursor="+first["nextCursor"].(string), nil).problem(t, http.StatusBadRequest, "bad_cursor")
 }

@@ -91,6 +91,9 @@ func idempotent(st *store.Store, next http.Handler) http.Handler {
 			if prev.Location != "" {
 				h.Set("Location", prev.Location)
 			}
+			if prev.ETag != "" {
+				h.Set("ETag", prev.ETag)
+			}
 			h.Set("Idempotent-Replayed", "true")
 			w.WriteHeader(prev.Status)
 			_, err := w.Write(prev.Body)
@@ -102,7 +105,7 @@ func idempotent(st *store.Store, next http.Handler) http.Handler {
 			rec.status = http.StatusOK
 		}
 		if err := st.FinishIdempotent(r.Context(), p.AccountID(), p.Member.ID, k, store.IdempotentResponse{
-			Status: rec.status, ContentType: rec.header.Get("Content-Type"), Location: rec.header.Get("Location"), Body: rec.body.Bytes(),
+			Status: rec.status, ContentType: rec.header.Get("Content-Type"), Location: rec.header.Get("Location"), ETag: rec.header.Get("ETag"), Body: rec.body.Bytes(),
 		}); err != nil {
 			httpapi.Logger(r.Context()).Warn("remember idempotent response", "error", err.Error())
 		}

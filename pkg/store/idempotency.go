@@ -36,6 +36,7 @@ type IdempotentResponse struct {
 	Status      int
 	ContentType string
 	Location    string
+	ETag        string
 	Body        []byte
 	Done        bool
 }
@@ -48,6 +49,7 @@ type idempotencyItem struct {
 	Status      int    `dynamodbav:"status,omitempty"`
 	ContentType string `dynamodbav:"contentType,omitempty"`
 	Location    string `dynamodbav:"location,omitempty"`
+	ETag        string `dynamodbav:"etag,omitempty"`
 	Body        []byte `dynamodbav:"body,omitempty"`
 	Done        bool   `dynamodbav:"done"`
 	StartedAt   int64  `dynamodbav:"startedAt"`
@@ -87,7 +89,7 @@ func (s *Store) BeginIdempotent(ctx context.Context, account, caller, k, fingerp
 		if !old.Done {
 			return &IdempotentResponse{Fingerprint: old.Fingerprint}, ErrIdempotencyInProgress
 		}
-		return &IdempotentResponse{Fingerprint: old.Fingerprint, Status: old.Status, ContentType: old.ContentType, Location: old.Location, Body: old.Body, Done: true}, nil
+		return &IdempotentResponse{Fingerprint: old.Fingerprint, Status: old.Status, ContentType: old.ContentType, Location: old.Location, ETag: old.ETag, Body: old.Body, Done: true}, nil
 	}
 	return nil, err
 }
@@ -105,13 +107,13 @@ func (s *Store) FinishIdempotent(ctx context.Context, account, caller, k string,
 	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: idempotencyKey(account, caller, k),
-		UpdateExpression: aws.String("SET #done = :true, #st = :st, #ct = :ct, #loc = :loc, #body = :body"),
+		UpdateExpression: aws.String("SET #done = :true, #st = :st, #ct = :ct, #loc = :loc, #etag = :etag, #body = :body"),
 		ExpressionAttributeNames: map[string]string{
-			"#done": "done", "#st": "status", "#ct": "contentType", "#loc": "location", "#body": "body",
+			"#done": "done", "#st": "status", "#ct": "contentType", "#loc": "location", "#etag": "etag", "#body": "body",
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":true": &types.AttributeValueMemberBOOL{Value: true}, ":st": num(int64(r.Status)),
-			":ct": str(r.ContentType), ":loc": str(r.Location), ":body": &types.AttributeValueMemberB{Value: r.Body},
+			":ct": str(r.ContentType), ":loc": str(r.Location), ":etag": str(r.ETag), ":body": &types.AttributeValueMemberB{Value: r.Body},
 		},
 	})
 	if err != nil {
