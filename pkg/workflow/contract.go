@@ -1,0 +1,247 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+
+	"github.com/aws/aws-lambda-go/lambda/messages"
+)
+
+// Step names one step of the workflow; the step Lambda switches on it.
+type Step string
+
+// The workflow's steps.
+const (
+	// Prepare starts the request; it returns the first level to await.
+	Prepare Step = "prepare"
+	// Await stores the level's task token, mints the approvers' one-time
+	// tokens and sends their emails.
+	Await Step = "await"
+	// Expire marks the request expired after a level's timeout.
+	Expire Step = "expire"
+	// Finalize records the outcome (document status, audit event) and
+	// emails the requester.
+	Finalize Step = "finalize"
+)
+
+// Outcome is how an approval request ends, or what a decision says.
+type Outcome string
+
+// The outcomes.
+const (
+	// Approved: every level approved.
+	Approved Outcome = "approved"
+	// Denied: a level denied.
+	Denied Outcome = "denied"
+	// Expired: a level was not decided within its timeout.
+	Expired Outcome = "expired"
+	// Cancelled: the request was cancelled (SendTaskFailure with
+	// ErrorCancelled).
+	Cancelled Outcome = "cancelled"
+)
+
+// Error names the workflow uses (ASL error names, matched by Retry and
+// Catch).
+const (
+	// ErrorCancelled is the error code to pass to SendTaskFailure to cancel
+	// a pending request; the workflow then finalizes it as cancelled.
+	ErrorCancelled = "Steward.Cancelled"
+	// ErrorTransient is the error a step reports for a transient failure
+	// (see Transient); the workflow retries it.
+	ErrorTransient = "Steward.Transient"
+	// ErrorStepFailed is the error a step reports for any other failure;
+	// it fails the execution.
+	ErrorStepFailed = "Steward.StepFailed"
+	// ErrorInvalidDecision fails an execution whose await task got a
+	// result that is neither approved nor denied.
+	ErrorInvalidDecision = "Steward.InvalidDecision"
+	// ErrorTimeout is what a task that ran out of time raises.
+	ErrorTimeout = "States.Timeout"
+	// ErrorHeartbeatTimeout is what AWS raises for a missed heartbeat
+	// (moto raises States.Timeout instead).
+	ErrorHeartbeatTimeout = "States.HeartbeatTimeout"
+)
+
+// StartInput is an execution's input. The execution's name is RequestID.
+type StartInput struct {
+	// RequestID is the approval request's id, also the execution's name.
+	RequestID string `json:"requestId"`
+	// AccountID is the tenant the request belongs to.
+	AccountID string `json:"accountId"`
+	// Levels is how many levels must approve, at least 1.
+	Levels int `json:"levels"`
+	// TimeoutSeconds is how long each level may take to decide before
+	// the request expires, at least 1.
+	TimeoutSeconds int `json:"timeoutSeconds"`
+}
+
+// MaxTimeoutSeconds is the largest TimeoutSeconds Step Functions accepts.
+const MaxTimeoutSeconds = 99999999
+
+// Validate reports whether in can start an execution: a request id that
+// is a valid execution name, an account id, Levels >= 1 and
+// 1 <= TimeoutSeconds <= MaxTimeoutSeconds.
+func (in StartInput) Validate() error {
+	if err := validName(in.RequestID); err != nil {
+		return fmt.Errorf("workflow: request id: %w", err)
+	}
+	switch {
+	case in.AccountID == "":
+		return errors.New("workflow: account id is empty")
+	case in.Levels < 1:
+		return fmt.Errorf("workflow: levels %d: at least 1", in.Levels)
+	case in.TimeoutSeconds < 1 || in.TimeoutSeconds > MaxTimeoutSeconds:
+		return fmt.Errorf("workflow: timeout %d s: between 1 and %d", in.TimeoutSeconds, MaxTimeoutSeconds)
+	}
+	return nil
+}
+
+// validName applies Step Functions' rules for execution names: 1 to 80
+// characters, no white space, no control characters, none of
+// < > { } [ ] ? * " # % \ ^ | ~ ` $ & , ; : /.
+func validName(s string) error {
+	if s == "" || len(s) > 80 {
+		return fmt.Errorf("%q: 1 to 80 characters", s)
+	}
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune(`<>{}[]?*"#%\^|~`+"`"+`$&,;:/`, r) {
+			return fmt.Errorf("%q: character %q not allowed in an execution name", s, r)
+		}
+	}
+	return nil
+}
+
+// StepInput is the payload the state machine sends the step Lambda.
+type StepInput struct {
+	// Step is the step to run.
+	Step Step `json:"step"`
+	// RequestID is the approval request's id.
+	RequestID string `json:"requestId"`
+	// AccountID is the tenant the request belongs to.
+	AccountID string `json:"accountId"`
+	// Levels is the request's number of levels.
+	Levels int `json:"levels"`
+	// Level is the level concerned (not set for Prepare).
+	Level int `json:"level,omitempty"`
+	// TaskToken is the level's task token (Await only): the decision
+	// handler sends the level's Decision with it.
+	TaskToken string `json:"taskToken,omitempty"`
+	// Outcome is the request's outcome (Finalize only).
+	Outcome Outcome `json:"outcome,omitempty"`
+}
+
+// StepOutput is what the step Lambda returns. Only Prepare's is used.
+type StepOutput struct {
+	// Level is the first level to await (Prepare), normally 1.
+	Level int `json:"level"`
+}
+
+// Decision is a level's result, sent with SendTaskSuccess.
+type Decision struct {
+	// Outcome is Approved or Denied.
+	Outcome Outcome `json:"outcome"`
+}
+
+// Validate reports whether d is a decision the workflow accepts.
+func (d Decision) Validate() error {
+	if d.Outcome != Approved && d.Outcome != Denied {
+		return fmt.Errorf("workflow: decision outcome %q: want %q or %q", d.Outcome, Approved, Denied)
+	}
+	return nil
+}
+
+// Steps are the workflow's steps, implemented by the approvals package.
+// Each must be idempotent: run twice with the same input, it sends no
+// second email and writes no second record.
+type Steps interface {
+	// Prepare starts the request and returns the first level to await.
+	Prepare(ctx context.Context, in StepInput) (StepOutput, error)
+	// Await stores in.TaskToken for in.Level and notifies the approvers.
+	Await(ctx context.Context, in StepInput) error
+	// Expire marks the request expired.
+	Expire(ctx context.Context, in StepInput) error
+	// Finalize records in.Outcome and notifies the requester.
+	Finalize(ctx context.Context, in StepInput) error
+}
+
+// TransientError marks a step failure worth retrying (a throttled or
+// unavailable dependency). Make one with Transient.
+type TransientError struct {
+	// Err is the failure.
+	Err error
+}
+
+// Error returns the failure's message.
+func (e *TransientError) Error() string { return "transient: " + e.Err.Error() }
+
+// Unwrap returns the failure.
+func (e *TransientError) Unwrap() error { return e.Err }
+
+// Transient marks err as transient: the workflow retries the step
+// (error name ErrorTransient). Transient(nil) is nil.
+func Transient(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &TransientError{Err: err}
+}
+
+// ErrorName is the ASL error name a step error is reported as:
+// ErrorTransient for a Transient error, ErrorStepFailed for any other.
+func ErrorName(err error) string {
+	var te *TransientError
+	if errors.As(err, &te) {
+		return ErrorTransient
+	}
+	return ErrorStepFailed
+}
+
+// Dispatch runs the step in.Step names. It checks the input and
+// Prepare's output (1 <= level <= levels).
+func Dispatch(ctx context.Context, steps Steps, in StepInput) (StepOutput, error) {
+	if in.RequestID == "" || in.AccountID == "" || in.Levels < 1 {
+		return StepOutput{}, fmt.Errorf("workflow: step %q: incomplete input %+v", in.Step, in)
+	}
+	switch in.Step {
+	case Prepare:
+		out, err := steps.Prepare(ctx, in)
+		if err != nil {
+			return StepOutput{}, err
+		}
+		if out.Level < 1 || out.Level > in.Levels {
+			return StepOutput{}, fmt.Errorf("workflow: prepare returned level %d of %d", out.Level, in.Levels)
+		}
+		return out, nil
+	case Await:
+		if in.TaskToken == "" || in.Level < 1 {
+			return StepOutput{}, fmt.Errorf("workflow: await without task token or level: %+v", in)
+		}
+		return StepOutput{Level: in.Level}, steps.Await(ctx, in)
+	case Expire:
+		return StepOutput{Level: in.Level}, steps.Expire(ctx, in)
+	case Finalize:
+		switch in.Outcome {
+		case Approved, Denied, Expired, Cancelled:
+		default:
+			return StepOutput{}, fmt.Errorf("workflow: finalize with outcome %q", in.Outcome)
+		}
+		return StepOutput{Level: in.Level}, steps.Finalize(ctx, in)
+	}
+	return StepOutput{}, fmt.Errorf("workflow: unknown step %q", in.Step)
+}
+
+// LambdaHandler returns the step Lambda's handler (for lambda.Start): it
+// runs Dispatch and reports errors as the workflow's Retry and Catch
+// expect them, with the error type ErrorTransient or ErrorStepFailed.
+func LambdaHandler(steps Steps) func(context.Context, StepInput) (StepOutput, error) {
+	return func(ctx context.Context, in StepInput) (StepOutput, error) {
+		out, err := Dispatch(ctx, steps, in)
+		if err != nil {
+			return StepOutput{}, messages.InvokeResponse_Error{Type: ErrorName(err), Message: err.Error()}
+		}
+		return out, nil
+	}
+}

@@ -1,0 +1,99 @@
+// Package workflow is Steward's approval workflow: its shape, written once
+// in Go, and the two engines that run it.
+//
+// # One shape, two engines
+//
+// The shape is a typed Amazon States Language document built by machine.
+// Definition serializes it for the CDK app (and for moto in the tests).
+// Runner, used by `make run` where no Step Functions exists, interprets
+// the very same Go value: it is a small ASL interpreter for exactly the
+// fields the typed states can express (Task with lambda:invoke and
+// lambda:invoke.waitForTaskToken, Parameters, ResultSelector, ResultPath,
+// TimeoutSecondsPath, Retry, Catch; Pass; Choice with StringEquals,
+// NumericLessThanPath and And; Succeed with OutputPath; Fail; paths of the
+// form $.a.b and $$.Task.Token; the intrinsic States.MathAdd). So the
+// graph, the payloads and the error routing cannot drift between the two;
+// the shared scenario list (testdata/scenarios.json) runs against moto
+// 5.2.1's ASL engine and against Runner and asserts that both agree.
+//
+// # The workflow
+//
+// Input (StartInput): {requestId, accountId, levels, timeoutSeconds}; the
+// execution name is the request id. The heavy data stays in DynamoDB;
+// the steps pass ids.
+//
+//	Prepare      lambda {step:"prepare"} -> {level}  (the first level, normally 1)
+//	AwaitLevel   lambda.waitForTaskToken {step:"await", level, taskToken}
+//	             TimeoutSecondsPath $.timeoutSeconds (per level)
+//	             result (SendTaskSuccess): Decision {outcome: approved|denied}
+//	             catch States.Timeout, States.HeartbeatTimeout -> Expire
+//	             catch Steward.Cancelled (SendTaskFailure)     -> Cancelled
+//	CheckDecision denied -> Denied; approved and level < levels -> NextLevel
+//	             (level+1, back to AwaitLevel); approved -> Approved;
+//	             anything else -> InvalidDecision (Fail)
+//	Expire       lambda {step:"expire", level} -> Expired
+//	Approved, Denied, Cancelled, Expired: Pass states that set the outcome
+//	Finalize     lambda {step:"finalize", level, outcome} -> Done (Succeed)
+//
+// The execution's output is {requestId, outcome, level}. Every Lambda task
+// retries Lambda.ServiceException, Lambda.AWSLambdaException,
+// Lambda.SdkClientException and Lambda.TooManyRequestsException (first
+// after 2 s, backoff 2, up to 6 retries) and Steward.Transient, the error
+// a step reports for a transient failure of its own (1 s, backoff 2, up
+// to 3 retries). Any other step error fails the execution (status
+// FAILED; alarm on it). The steps are idempotent, so a retried step does
+// no work twice.
+//
+// # Timeouts and cancellation
+//
+// moto 5.2.1 and AWS both support TimeoutSecondsPath on a
+// waitForTaskToken task; the timeout is per awaited level and counts from
+// the moment the await task starts (before its Lambda is invoked), in
+// Step Functions and in Runner alike. A retried await task gets a new
+// token and a fresh timeout, in both.
+//
+// A pending request is cancelled with SendTaskFailure(token,
+// ErrorCancelled): the workflow then runs Finalize with outcome cancelled,
+// like every other ending. (moto drops the failure's cause; nothing here
+// relies on it.) Stop (StopExecution) aborts an execution without running
+// Finalize, so the caller does the bookkeeping itself; it is the fallback
+// when no await token is stored yet (or the Await step, finding its
+// request cancelled, sends the failure with its own token). moto 5.2.1
+// cannot stop an execution that waits for a task token (it ends FAILED
+// with an internal States.Runtime error), so Stop is tested apart from
+// the shared scenarios.
+//
+// Starting a name again is a no-op that returns nil while that execution
+// runs with the same input (Step Functions' idempotent StartExecution,
+// which moto implements too) and ErrExecutionExists otherwise; callers
+// treat both as "started".
+//
+// # Wiring
+//
+// CDK: a Standard state machine whose definition body is
+// Definition(FunctionARNPlaceholder) with DefinitionSubstitutions
+// {"FunctionArn": fn.FunctionArn()}; its role may invoke fn. The step
+// Lambda's main is lambda.Start(LambdaHandler(steps)). The API gets an
+// Engine: NewSFN(client, stateMachineARN) in AWS (rights:
+// states:StartExecution on the machine, states:StopExecution on its
+// executions, states:SendTaskSuccess and states:SendTaskFailure), or a
+// Runner locally.
+//
+// # The step Lambda
+//
+// One Lambda handles every step: LambdaHandler(steps) switches on
+// StepInput.Step and reports a Transient error as Steward.Transient and
+// any other error as Steward.StepFailed. Runner calls the same Dispatch,
+// after sending the payload through JSON (strictly: unknown fields fail),
+// so the JSON contract is exercised locally too.
+//
+// # Runner state
+//
+// Runner keeps its executions in memory. With a Journal (DirJournal
+// writes one JSON file per execution under a folder) it saves every
+// execution at each state and resumes the running ones when a new Runner
+// starts: an await whose Lambda had already run keeps its task token and
+// its original deadline; any other state runs again (the steps are
+// idempotent). Without a Journal a restart of `make run` loses the
+// in-flight executions.
+package workflow
