@@ -15,7 +15,14 @@ const (
 	FunctionUsers       = "users"
 	FunctionPermissions = "permissions"
 	FunctionInvites     = "invites"
+	FunctionAPIKeys     = "apikeys"
+	FunctionAccount     = "account"
+	FunctionApprovals   = "approvals"
 )
+
+// FunctionWorkflow is the Lambda function that runs the approval state
+// machine's steps. It serves no route: Step Functions invokes it.
+const FunctionWorkflow = "workflow"
 
 // Route is one API route.
 type Route struct {
@@ -65,6 +72,10 @@ var Table = []Route{
 	{Method: "GET", Path: "/v1/invitations/lookup", Function: FunctionInvites, Operation: "lookupInvitation", Public: true},
 	{Method: "POST", Path: "/v1/invitations/accept", Function: FunctionInvites, Operation: "acceptInvitation", Public: true, Body: true},
 
+	{Method: "POST", Path: "/v1/api-keys", Function: FunctionAPIKeys, Operation: "createApiKey", Body: true},
+	{Method: "GET", Path: "/v1/api-keys", Function: FunctionAPIKeys, Operation: "listApiKeys"},
+	{Method: "DELETE", Path: "/v1/api-keys/{id}", Function: FunctionAPIKeys, Operation: "revokeApiKey"},
+
 	{Method: "GET", Path: "/v1/permissions", Function: FunctionPermissions, Operation: "listPermissions"},
 	{Method: "GET", Path: "/v1/roles", Function: FunctionPermissions, Operation: "listRoles"},
 	{Method: "POST", Path: "/v1/roles", Function: FunctionPermissions, Operation: "createRole", Body: true, Idempotent: true},
@@ -75,6 +86,16 @@ var Table = []Route{
 	{Method: "POST", Path: "/v1/authz/check-batch", Function: FunctionPermissions, Operation: "checkPermissionBatch", Body: true},
 	{Method: "GET", Path: "/v1/authz/who-can", Function: FunctionPermissions, Operation: "whoCan"},
 	{Method: "GET", Path: "/v1/me/permissions", Function: FunctionPermissions, Operation: "myPermissions"},
+
+	{Method: "GET", Path: "/v1/account", Function: FunctionAccount, Operation: "getAccount"},
+	{Method: "PATCH", Path: "/v1/account", Function: FunctionAccount, Operation: "updateAccount", Body: true},
+	{Method: "GET", Path: "/v1/stores", Function: FunctionAccount, Operation: "listStores"},
+	{Method: "GET", Path: "/v1/stores/{id}", Function: FunctionAccount, Operation: "getStore"},
+	{Method: "PUT", Path: "/v1/stores/{id}", Function: FunctionAccount, Operation: "putStore", Body: true},
+	{Method: "GET", Path: "/v1/departments", Function: FunctionAccount, Operation: "listDepartments"},
+	{Method: "GET", Path: "/v1/departments/{id}", Function: FunctionAccount, Operation: "getDepartment"},
+	{Method: "PUT", Path: "/v1/departments/{id}", Function: FunctionAccount, Operation: "putDepartment", Body: true},
+	{Method: "GET", Path: "/v1/audit", Function: FunctionAccount, Operation: "listAudit"},
 
 	{Method: "GET", Path: "/v1/me", Function: FunctionUsers, Operation: "getMe"},
 	{Method: "GET", Path: "/v1/users", Function: FunctionUsers, Operation: "listUsers"},

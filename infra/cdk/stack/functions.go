@@ -62,9 +62,13 @@ var functionGrants = map[string]grantFunc{
 		}))
 	},
 	routes.FunctionAuth:        readWrite,
+	routes.FunctionApprovals:   readWrite,
+	routes.FunctionWorkflow:    readWrite,
 	routes.FunctionUsers:       readWrite,
 	routes.FunctionPermissions: readWrite,
 	routes.FunctionInvites:     readWrite,
+	routes.FunctionAPIKeys:     readWrite,
+	routes.FunctionAccount:     readWrite,
 }
 
 // tableActions name what the data functions do to the table; never a
@@ -118,13 +122,18 @@ type functionNeeds struct {
 	SigningKeys bool
 	// SendEmail: sends email through SES from MailFrom.
 	SendEmail bool
+	// Workflow: starts approvals and sends their task results.
+	Workflow bool
 }
 
 var needs = map[string]functionNeeds{
+	routes.FunctionApprovals:   {SigningKeys: true, SendEmail: true, Workflow: true},
 	routes.FunctionAuth:        {SigningKeys: true, SendEmail: true},
 	routes.FunctionUsers:       {SigningKeys: true, SendEmail: true},
 	routes.FunctionPermissions: {SigningKeys: true},
 	routes.FunctionInvites:     {SigningKeys: true, SendEmail: true},
+	routes.FunctionAPIKeys:     {SigningKeys: true},
+	routes.FunctionAccount:     {SigningKeys: true},
 }
 
 func needsOf(function string) functionNeeds { return needs[function] }

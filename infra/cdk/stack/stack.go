@@ -138,7 +138,11 @@ func (p *StewardStackProps) Validate() error {
 	if p.AssetsDir == "" {
 		errs = append(errs, errors.New("stack: AssetsDir is empty (context key assetsDir)"))
 	}
-	for _, fn := range p.functions() {
+	fns := p.functions()
+	if p.hasApprovals() {
+		fns = append(fns, routes.FunctionWorkflow)
+	}
+	for _, fn := range fns {
 		if p.AssetsDir != "" {
 			bootstrap := filepath.Join(p.AssetsDir, fn, "bootstrap")
 			if st, err := os.Stat(bootstrap); err != nil || !st.Mode().IsRegular() {
@@ -187,6 +191,13 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 		Description:   jsii.String("Steward access-token signing keys (" + stage + ")"),
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
+	var approvals approvalWorkflow
+	if props.hasApprovals() {
+		approvals = newApprovalWorkflow(stack, props, table, retention, map[string]*string{
+			EnvTable: table.TableName(), EnvStage: jsii.String(stage),
+			EnvPublicURL: jsii.String(props.PublicURL), EnvMailFrom: jsii.String(props.MailFrom),
+		})
+	}
 	integrations := map[string]awsapigatewayv2.HttpRouteIntegration{}
 	for _, name := range props.functions() {
 		env := map[string]*string{
@@ -201,7 +212,13 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 			env[EnvPublicURL] = jsii.String(props.PublicURL)
 			env[EnvMailFrom] = jsii.String(props.MailFrom)
 		}
+		if need.Workflow {
+			env[EnvStateMachineARN] = approvals.stateMachine.StateMachineArn()
+		}
 		fn := newFunction(stack, name, props.AssetsDir, retention, env)
+		if need.Workflow {
+			approvals.grantClient(fn)
+		}
 		if err := grantTable(name, table, fn); err != nil {
 			panic(err) // unreachable: Validate checked it
 		}

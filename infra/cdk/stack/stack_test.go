@@ -45,7 +45,7 @@ func synth(t *testing.T, extra map[string]any, mutate func(*StewardStackProps)) 
 		t.Fatal(err)
 	}
 	assets := t.TempDir()
-	for _, fn := range routes.Functions() {
+	for _, fn := range append(routes.Functions(), routes.FunctionWorkflow, routes.FunctionApprovals) {
 		if err := os.MkdirAll(filepath.Join(assets, fn), 0o755); err != nil {
 			t.Fatal(err)
 		}
