@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/stewardhq/steward/pkg/accesstoken"
+	"github.com/stewardhq/steward/pkg/apikeys"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/awsclient"
 	"github.com/stewardhq/steward/pkg/config"
@@ -83,6 +84,7 @@ func Deps(ctx context.Context, cfg config.Config, log *slog.Logger, function str
 		PublicURL: cfg.PublicURL,
 	}
 	d.Invites = &invites.Service{Store: st, Auth: d.Auth, Mail: d.Auth.Mail, PublicURL: cfg.PublicURL}
+	d.APIKeys = &apikeys.Service{Store: st}
 	d.Members = &members.Service{Store: st}
 	d.Permissions = &permissions.Service{Store: st}
 	return d, nil

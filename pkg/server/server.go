@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/stewardhq/steward/pkg/accounts"
+	"github.com/stewardhq/steward/pkg/apikeys"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/health"
 	"github.com/stewardhq/steward/pkg/httpapi"
@@ -29,6 +31,7 @@ type Deps struct {
 	Store   *store.Store
 	Auth    *auth.Service
 	Invites *invites.Service
+	APIKeys *apikeys.Service
 	Members *members.Service
 	// Permissions serves the catalogue, roles and decisions.
 	Permissions *permissions.Service
@@ -41,7 +44,9 @@ func operations(d Deps) map[string]httpapi.HandlerFunc {
 	h := health.Handler{DB: d.Store, Version: d.Version}
 	a := d.Auth
 	inv := d.Invites
+	ak := d.APIKeys
 	mem := d.Members
+	acc := &accounts.Handler{Store: d.Store}
 	ops := d.Permissions.Operations()
 	maps.Copy(ops, map[string]httpapi.HandlerFunc{
 		"getHealth":  h.Get,
@@ -75,6 +80,20 @@ func operations(d Deps) map[string]httpapi.HandlerFunc {
 		"revokeInvitation": inv.HandleRevoke,
 		"lookupInvitation": inv.HandleLookup,
 		"acceptInvitation": inv.HandleAccept,
+
+		"createApiKey": ak.HandleCreate,
+		"listApiKeys":  ak.HandleList,
+		"revokeApiKey": ak.HandleRevoke,
+
+		"getAccount":      acc.HandleGetAccount,
+		"updateAccount":   acc.HandleUpdateAccount,
+		"listStores":      acc.HandleListStores,
+		"getStore":        acc.HandleGetStore,
+		"putStore":        acc.HandlePutStore,
+		"listDepartments": acc.HandleListDepartments,
+		"getDepartment":   acc.HandleGetDepartment,
+		"putDepartment":   acc.HandlePutDepartment,
+		"listAudit":       acc.HandleListAudit,
 	})
 	return ops
 }

@@ -1,0 +1,363 @@
+package accounts
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	_ "time/tzdata" // time zones resolve the same in Lambda, whose image may lack a zone database
+
+	"github.com/stewardhq/steward/pkg/audit"
+	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/team"
+)
+
+// Limits of the inputs.
+const (
+	// MaxNameLen bounds account, store and department names.
+	MaxNameLen = 120
+	// MaxAddressLen bounds a store's address.
+	MaxAddressLen = 300
+	// MaxDomains bounds each domain list of the settings.
+	MaxDomains = 50
+	// MinInvitationTTLHours and MaxInvitationTTLHours bound the invitation
+	// lifetime: an hour to 30 days.
+	MinInvitationTTLHours = 1
+	MaxInvitationTTLHours = 720
+)
+
+// scopeID is the format of store and department ids.
+var scopeID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// roleID is the format of role ids (built-in and custom).
+var roleID = regexp.MustCompile(`^[a-z][a-z0-9_]{1,47}$`)
+
+// ValidateID checks a store or department id from the path.
+func ValidateID(id string) error {
+	if !scopeID.MatchString(id) {
+		return httpapi.InvalidField("id", "must be 1 to 64 letters, digits, '-' or '_'")
+	}
+	return nil
+}
+
+// ValidTimeZone checks an IANA time zone name such as Europe/Berlin. "UTC"
+// is valid; "Local" and the empty name are not (they mean the server's
+// zone, not a place).
+func ValidTimeZone(field, tz string) error {
+	if tz == "" || tz == "Local" || len(tz) > 64 {
+		return httpapi.InvalidField(field, "must be an IANA time zone such as Europe/Berlin")
+	}
+	if _, err := time.LoadLocation(tz); err != nil {
+		return httpapi.InvalidField(field, fmt.Sprintf("%q is not an IANA time zone such as Europe/Berlin", tz))
+	}
+	return nil
+}
+
+// domainLabel is one label of a host name.
+var domainLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// NormalizeDomain trims and lower-cases an email domain and checks it: at
+// least two labels of letters, digits and inner hyphens, each at most 63
+// characters, 253 in all, and a top-level label that is not all digits.
+// Internationalized domains are given in their xn-- form.
+func NormalizeDomain(field, d string) (string, error) {
+	d = strings.ToLower(strings.TrimSpace(d))
+	bad := func() (string, error) {
+		return "", httpapi.InvalidField(field, fmt.Sprintf("%q is not a domain such as example.com", d))
+	}
+	if d == "" || len(d) > 253 {
+		return bad()
+	}
+	labels := strings.Split(d, ".")
+	if len(labels) < 2 {
+		return bad()
+	}
+	for _, l := range labels {
+		if !domainLabel.MatchString(l) {
+			return bad()
+		}
+	}
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		return bad()
+	}
+	return d, nil
+}
+
+// NormalizeDomains normalizes a domain list (see NormalizeDomain): at most
+// MaxDomains, duplicates dropped, in the given order. Errors name the
+// element, e.g. "settings.externalApproverDomains[2]".
+func NormalizeDomains(field string, in []string) ([]string, error) {
+	if len(in) > MaxDomains {
+		return nil, httpapi.InvalidField(field, fmt.Sprintf("at most %d domains", MaxDomains))
+	}
+	out := make([]string, 0, len(in))
+	for i, d := range in {
+		n, err := NormalizeDomain(httpapi.Indexed(field, i), d)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// AccountPatch is the body of PATCH /v1/account. Absent (or null) fields
+// stay as they are.
+type AccountPatch struct {
+	Name     *string        `json:"name,omitempty"`
+	Settings *SettingsPatch `json:"settings,omitempty"`
+}
+
+// SettingsPatch changes some settings.
+type SettingsPatch struct {
+	InvitationTTLHours      *int                   `json:"invitationTtlHours,omitempty"`
+	TimeZone                *string                `json:"timeZone,omitempty"`
+	AlertHour               *int                   `json:"alertHour,omitempty"`
+	ExternalApproverDomains *[]string              `json:"externalApproverDomains,omitempty"`
+	SelfRegistration        *SelfRegistrationPatch `json:"selfRegistration,omitempty"`
+}
+
+// SelfRegistrationPatch changes the self-registration setting.
+type SelfRegistrationPatch struct {
+	Enabled     *bool     `json:"enabled,omitempty"`
+	Domains     *[]string `json:"domains,omitempty"`
+	DefaultRole *string   `json:"defaultRole,omitempty"`
+}
+
+// ApplyPatch returns the account with the patch applied and checked, or a
+// 400 problem naming the first bad field, or a 403 problem when the
+// self-registration default role would grant more than actor holds at
+// account scope (people who register themselves get that role
+// account-wide, so choosing it is granting it). roles is the account's role
+// set. The result keeps the account's id, owner, version and times.
+func ApplyPatch(a team.Account, p AccountPatch, roles *authz.RoleSet, actor *authz.Principal) (team.Account, error) {
+	if p.Name != nil {
+		name, err := httpapi.CleanName("name", *p.Name, MaxNameLen, true)
+		if err != nil {
+			return team.Account{}, err
+		}
+		a.Name = name
+	}
+	if p.Settings == nil {
+		return a, nil
+	}
+	s := p.Settings
+	st := a.Settings
+	st.ExternalApproverDomains = slices.Clone(st.ExternalApproverDomains)
+	st.SelfRegistration.Domains = slices.Clone(st.SelfRegistration.Domains)
+	if s.InvitationTTLHours != nil {
+		h := *s.InvitationTTLHours
+		if h < MinInvitationTTLHours || h > MaxInvitationTTLHours {
+			return team.Account{}, httpapi.InvalidField("settings.invitationTtlHours", fmt.Sprintf("must be a whole number of hours from %d to %d", MinInvitationTTLHours, MaxInvitationTTLHours))
+		}
+		st.InvitationTTL = time.Duration(h) * time.Hour
+	}
+	if s.TimeZone != nil {
+		if err := ValidTimeZone("settings.timeZone", *s.TimeZone); err != nil {
+			return team.Account{}, err
+		}
+		st.TimeZone = *s.TimeZone
+	}
+	if s.AlertHour != nil {
+		if *s.AlertHour < 0 || *s.AlertHour > 23 {
+			return team.Account{}, httpapi.InvalidField("settings.alertHour", "must be an hour from 0 to 23")
+		}
+		st.AlertHour = *s.AlertHour
+	}
+	if s.ExternalApproverDomains != nil {
+		ds, err := NormalizeDomains("settings.externalApproverDomains", *s.ExternalApproverDomains)
+		if err != nil {
+			return team.Account{}, err
+		}
+		st.ExternalApproverDomains = ds
+	}
+	if sr := s.SelfRegistration; sr != nil {
+		if sr.Enabled != nil {
+			st.SelfRegistration.Enabled = *sr.Enabled
+		}
+		if sr.Domains != nil {
+			ds, err := NormalizeDomains("settings.selfRegistration.domains", *sr.Domains)
+			if err != nil {
+				return team.Account{}, err
+			}
+			st.SelfRegistration.Domains = ds
+		}
+		if sr.DefaultRole != nil {
+			if *sr.DefaultRole != "" {
+				if err := checkDefaultRole(*sr.DefaultRole, roles, actor); err != nil {
+					return team.Account{}, err
+				}
+			}
+			st.SelfRegistration.DefaultRole = *sr.DefaultRole
+		}
+		if st.SelfRegistration.Enabled {
+			if len(st.SelfRegistration.Domains) == 0 {
+				return team.Account{}, httpapi.InvalidField("settings.selfRegistration.domains", "name at least one domain when self-registration is enabled")
+			}
+			if st.SelfRegistration.DefaultRole == "" {
+				return team.Account{}, httpapi.InvalidField("settings.selfRegistration.defaultRole", "is required when self-registration is enabled")
+			}
+		}
+	}
+	a.Settings = st
+	return a, nil
+}
+
+// checkDefaultRole checks the self-registration default role: a role of
+// the account (built-in or custom), assignable at account scope, not the
+// administrator role, and within what actor holds at account scope.
+func checkDefaultRole(id string, roles *authz.RoleSet, actor *authz.Principal) error {
+	const field = "settings.selfRegistration.defaultRole"
+	if !roleID.MatchString(id) {
+		return httpapi.InvalidField(field, fmt.Sprintf("%q is not a role id", id))
+	}
+	r, ok := roles.Role(id)
+	if !ok {
+		return httpapi.InvalidField(field, fmt.Sprintf("%q is not a role of this account", id))
+	}
+	if r.Admin {
+		return httpapi.InvalidField(field, "people who register themselves cannot become administrators")
+	}
+	if err := roles.ValidateAssignment(authz.Assignment{Role: id, Scope: authz.AccountScope}); err != nil {
+		return httpapi.InvalidField(field, fmt.Sprintf("role %q cannot be given account-wide", id))
+	}
+	for _, k := range r.Permissions {
+		if !actor.Holds(k, authz.AccountScope) {
+			return httpapi.Errorf(http.StatusForbidden, "exceeds_own_rights",
+				fmt.Sprintf("Role %q grants %s, which you do not hold account-wide, so you cannot make it the default role.", id, k))
+		}
+	}
+	return nil
+}
+
+// StoreBody is the body of PUT /v1/stores/{id}.
+type StoreBody struct {
+	Name     string `json:"name"`
+	Address  string `json:"address,omitempty"`
+	TimeZone string `json:"timeZone,omitempty"`
+}
+
+// Store checks the body and returns the store it describes (id, name,
+// address, time zone; no version or times).
+func (b StoreBody) Store(id string) (team.Store, error) {
+	if err := ValidateID(id); err != nil {
+		return team.Store{}, err
+	}
+	name, err := httpapi.CleanName("name", b.Name, MaxNameLen, true)
+	if err != nil {
+		return team.Store{}, err
+	}
+	addr, err := httpapi.CleanName("address", b.Address, MaxAddressLen, false)
+	if err != nil {
+		return team.Store{}, err
+	}
+	if b.TimeZone != "" {
+		if err := ValidTimeZone("timeZone", b.TimeZone); err != nil {
+			return team.Store{}, err
+		}
+	}
+	return team.Store{ID: id, Name: name, Address: addr, TimeZone: b.TimeZone}, nil
+}
+
+// DepartmentBody is the body of PUT /v1/departments/{id}.
+type DepartmentBody struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+}
+
+// Department checks the body and returns the department it describes.
+func (b DepartmentBody) Department(id string) (team.Department, error) {
+	if err := ValidateID(id); err != nil {
+		return team.Department{}, err
+	}
+	name, err := httpapi.CleanName("name", b.Name, MaxNameLen, true)
+	if err != nil {
+		return team.Department{}, err
+	}
+	kind := team.DepartmentKind(b.Kind)
+	if !kind.Valid() {
+		return team.Department{}, httpapi.InvalidField("kind", "must be one of sales, purchase, manufacturing, logistics, accounts, custom")
+	}
+	return team.Department{ID: id, Name: name, Kind: kind}, nil
+}
+
+// Formats of the audit filters. They are matched exactly, so they only
+// need to be plain: no separators, no control characters.
+var (
+	auditActor      = regexp.MustCompile(`^[A-Za-z0-9._:@-]{1,160}$`)
+	auditTargetType = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+	auditTargetID   = regexp.MustCompile(`^[A-Za-z0-9._:@-]{1,200}$`)
+	auditAction     = regexp.MustCompile(`^[a-z][a-z0-9_.]{0,79}$`)
+)
+
+// ParseAuditFilter reads the filters of GET /v1/audit: actor, target
+// ("type:id") or targetType and targetId together, action, from and to
+// (RFC 3339, inclusive). Bad values are 400 problems naming the parameter.
+func ParseAuditFilter(q url.Values) (audit.Filter, error) {
+	var f audit.Filter
+	if v := q.Get("actor"); v != "" {
+		if !auditActor.MatchString(v) {
+			return f, httpapi.InvalidField("actor", "must be an actor id such as m_1f2e…")
+		}
+		f.ActorID = v
+	}
+	target, tt, tid := q.Get("target"), q.Get("targetType"), q.Get("targetId")
+	switch {
+	case target != "" && (tt != "" || tid != ""):
+		return f, httpapi.InvalidField("target", "give either target or targetType and targetId, not both")
+	case target != "":
+		var ok bool
+		tt, tid, ok = strings.Cut(target, ":")
+		if !ok {
+			return f, httpapi.InvalidField("target", `must be "type:id", e.g. "store:s1"`)
+		}
+	case (tt == "") != (tid == ""):
+		return f, httpapi.InvalidField("targetType", "targetType and targetId go together")
+	}
+	if tt != "" {
+		param := "targetType"
+		if target != "" {
+			param = "target"
+		}
+		if !auditTargetType.MatchString(tt) {
+			return f, httpapi.InvalidField(param, "the type must be lower-case letters, digits and '_', e.g. store")
+		}
+		if param == "targetType" {
+			param = "targetId"
+		}
+		if !auditTargetID.MatchString(tid) {
+			return f, httpapi.InvalidField(param, "the id must be 1 to 200 letters, digits or . _ : @ -")
+		}
+		f.TargetType, f.TargetID = tt, tid
+	}
+	if v := q.Get("action"); v != "" {
+		if !auditAction.MatchString(v) {
+			return f, httpapi.InvalidField("action", "must be an action such as store.create")
+		}
+		f.Action = v
+	}
+	for _, x := range []struct {
+		name string
+		to   *time.Time
+	}{{"from", &f.From}, {"to", &f.To}} {
+		v := q.Get(x.name)
+		if v == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return f, httpapi.InvalidField(x.name, "must be an RFC 3339 time such as 2025-01-31T09:00:00Z")
+		}
+		*x.to = t.UTC()
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && f.To.Before(f.From) {
+		return f, httpapi.InvalidField("to", "must not be before from")
+	}
+	return f, nil
+}
