@@ -45,7 +45,7 @@ type acctPage struct {
 // acctOwner signs up an account and signs its owner in.
 func (e *Env) acctOwner(t *testing.T, prefix string) (signedUp, string) {
 	t.Helper()
-	o := e.signup(t, newEmail(prefix))
+	o := e.signupBare(t, newEmail(prefix))
 	return o, e.login(t, o.Email, goodPassword, "").AccessToken
 }
 
@@ -54,7 +54,7 @@ func (e *Env) acctOwner(t *testing.T, prefix string) (signedUp, string) {
 // in to owner's account.
 func (e *Env) acctMember(t *testing.T, owner signedUp, as []authz.Assignment) (string, string) {
 	t.Helper()
-	p := e.signup(t, newEmail("acct-member"))
+	p := e.signupBare(t, newEmail("acct-member"))
 	now := time.Now()
 	m := team.Member{
 		ID: store.NewID("m"), AccountID: owner.AccountID, IdentityID: mustIdentity(t, e, p.Email), Email: p.Email, Name: "Mo Member",

@@ -38,8 +38,17 @@ type signedUp struct {
 	MemberID  string
 }
 
-// signup creates an account and verifies its owner's email.
+// signup creates an account with stores s1-s3 and departments sales and
+// purchase, and verifies its owner's email.
 func (e *Env) signup(t *testing.T, email string) signedUp {
+	t.Helper()
+	u := e.signupBare(t, email)
+	e.seedScopes(t, u.AccountID, u.MemberID)
+	return u
+}
+
+// signupBare creates an account with no stores or departments.
+func (e *Env) signupBare(t *testing.T, email string) signedUp {
 	t.Helper()
 	since := time.Now()
 	r := e.Call(t, "POST", "/v1/signup", "", map[string]string{
@@ -422,6 +431,24 @@ func TestNoSecretsInLogs(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
 		if !json.Valid([]byte(line)) {
 			t.Fatalf("log line is not JSON: %s", line)
+		}
+	}
+}
+
+// seedScopes gives an account the stores s1, s2 and s3 and the
+// departments sales and purchase, which assignments in tests name (they
+// must exist).
+func (e *Env) seedScopes(t *testing.T, account, owner string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, id := range []string{"s1", "s2", "s3"} {
+		if _, err := e.Store.PutStore(ctx, account, team.Store{ID: id, Name: "Store " + id}, audit.Event{AccountID: account, ActorID: owner, Action: "store.put", TargetType: "store", TargetID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{"sales", "purchase"} {
+		if _, err := e.Store.PutDepartment(ctx, account, team.Department{ID: id, Name: id, Kind: team.DepartmentKind(id)}, audit.Event{AccountID: account, ActorID: owner, Action: "department.put", TargetType: "department", TargetID: id}); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

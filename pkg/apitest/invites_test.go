@@ -259,3 +259,12 @@ func TestIdempotencyKeyReplaysCreate(t *testing.T) {
 	e.Call(t, "POST", "/v1/invitations", tk.AccessToken, map[string]any{"email": "broken"}, "Idempotency-Key", "k-456").Want(t, http.StatusBadRequest, "")
 	e.Call(t, "POST", "/v1/invitations", tk.AccessToken, map[string]any{"email": newEmail("fixed")}, "Idempotency-Key", "k-456").Want(t, http.StatusCreated, "")
 }
+
+func TestAssignmentsMustNameExistingScopes(t *testing.T) {
+	e := New(t)
+	owner := e.signup(t, newEmail("scopes"))
+	tk := e.login(t, owner.Email, goodPassword, "")
+	e.Call(t, "POST", "/v1/invitations", tk.AccessToken, map[string]any{"email": newEmail("x"), "assignments": []map[string]string{{"role": "manager", "scope": "store:nope"}}}).Want(t, http.StatusBadRequest, "unknown_scope")
+	e.Call(t, "POST", "/v1/users", tk.AccessToken, map[string]any{"email": newEmail("y"), "name": "Y", "assignments": []map[string]string{{"role": "team_member", "scope": "store:nope"}}}).Want(t, http.StatusBadRequest, "unknown_scope")
+	e.Call(t, "POST", "/v1/invitations", tk.AccessToken, map[string]any{"email": newEmail("z"), "assignments": []map[string]string{{"role": "manager", "scope": "store:s1"}}}).Want(t, http.StatusCreated, "")
+}

@@ -29,6 +29,7 @@ import (
 	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/mail"
+	"github.com/stewardhq/steward/pkg/members"
 	"github.com/stewardhq/steward/pkg/onetime"
 	"github.com/stewardhq/steward/pkg/password"
 	"github.com/stewardhq/steward/pkg/store"
@@ -93,6 +94,9 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput)
 		if err := p.Roles.ValidateAssignment(a); err != nil {
 			return team.Invitation{}, httpapi.InvalidField(httpapi.Indexed("assignments", i), err.Error())
 		}
+	}
+	if err := members.CheckScopes(ctx, s.Store, p.AccountID(), assignments); err != nil {
+		return team.Invitation{}, err
 	}
 	now := s.now()
 	acct, err := s.Store.GetAccount(ctx, p.AccountID())

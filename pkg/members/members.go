@@ -158,6 +158,9 @@ func (s *Service) Update(ctx context.Context, p *auth.Principal, id string, vers
 				return team.Member{}, httpapi.InvalidField(httpapi.Indexed("assignments", i), err.Error())
 			}
 		}
+		if err := CheckScopes(ctx, s.Store, p.AccountID(), after.Assignments); err != nil {
+			return team.Member{}, err
+		}
 	}
 	if c.Notifications != nil {
 		after.Notifications = *c.Notifications
@@ -254,6 +257,9 @@ func (s *Service) CreateInactive(ctx context.Context, p *auth.Principal, email, 
 			return team.Member{}, httpapi.InvalidField(httpapi.Indexed("assignments", i), err.Error())
 		}
 	}
+	if err := CheckScopes(ctx, s.Store, p.AccountID(), assignments); err != nil {
+		return team.Member{}, err
+	}
 	now := s.now()
 	m := team.Member{
 		ID: store.NewID("m"), AccountID: p.AccountID(), Email: e, Name: name, Status: authz.StatusInactive,
@@ -300,4 +306,25 @@ func (s *Service) TransferOwnership(ctx context.Context, p *auth.Principal, toID
 		return team.Member{}, err
 	}
 	return s.Store.GetMember(ctx, p.AccountID(), to.ID)
+}
+
+// CheckScopes refuses assignments that name a store or department the
+// account does not have (400 unknown_scope, naming the first), in one
+// BatchGetItem.
+func CheckScopes(ctx context.Context, st *store.Store, account string, as []authz.Assignment) error {
+	if len(as) == 0 {
+		return nil
+	}
+	scopes := make([]authz.Scope, 0, len(as))
+	for _, a := range as {
+		scopes = append(scopes, a.Scope)
+	}
+	missing, err := st.ScopesExist(ctx, account, scopes)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		return httpapi.Errorf(http.StatusBadRequest, "unknown_scope", "No such "+string(missing[0].Kind)+" in this account: "+missing[0].String()+". Create it first (PUT /v1/"+string(missing[0].Kind)+"s/{id}).")
+	}
+	return nil
 }
