@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stewardhq/steward/pkg/audit"
 )
 
 type memberView struct {
@@ -94,9 +93,18 @@ func TestMemberLifecycle(t *testing.T) {
 	}
 	e.Call(t, "GET", "/v1/me", mgrTk.AccessToken, nil).Want(t, http.StatusUnauthorized, "")
 	e.Call(t, "POST", "/v1/auth/login", "", map[string]string{"email": email, "password": goodPassword}).Want(t, http.StatusForbidden, "")
-	page, err := e.Store.ListAudit(context.Background(), owner.AccountID, audit.Filter{ActorID: mgrID}, 50, "")
-	if err != nil || len(page.Items) == 0 || page.Items[0].ActorName == "" {
-		t.Fatalf("the deleted member's events: %v %+v", err, page.Items)
+	var events struct {
+		Items []struct {
+			Actor struct {
+				ID   string `json:"id"`
+				Name string `json:"name"`
+			} `json:"actor"`
+			Action string `json:"action"`
+		} `json:"items"`
+	}
+	e.Call(t, "GET", "/v1/audit?actor="+mgrID, ownerTk.AccessToken, nil).Want(t, http.StatusOK, "").JSON(t, &events)
+	if len(events.Items) == 0 || events.Items[0].Actor.Name == "" || events.Items[0].Actor.ID != mgrID {
+		t.Fatalf("the deleted member's events in GET /v1/audit: %+v", events.Items)
 	}
 	e.invite(t, ownerTk.AccessToken, map[string]any{"email": email})
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/awsclient"
 	"github.com/stewardhq/steward/pkg/config"
+	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/invites"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/members"
@@ -133,8 +134,16 @@ func Handler(ctx context.Context, cfg config.Config, log *slog.Logger, function 
 }
 
 // LambdaHandler adapts h to API Gateway HTTP API (payload 2.0) events.
+// The API Gateway request id becomes the request id (unless the client
+// sent one), so API Gateway's access logs and Steward's line up.
 func LambdaHandler(h http.Handler) lambda.Handler {
-	return algnhsa.New(h, &algnhsa.Options{RequestType: algnhsa.RequestTypeAPIGatewayV2})
+	withID := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ev, ok := algnhsa.APIGatewayV2RequestFromContext(r.Context()); ok && r.Header.Get(httpapi.RequestIDHeader) == "" {
+			r.Header.Set(httpapi.RequestIDHeader, ev.RequestContext.RequestID)
+		}
+		h.ServeHTTP(w, r)
+	})
+	return algnhsa.New(withID, &algnhsa.Options{RequestType: algnhsa.RequestTypeAPIGatewayV2})
 }
 
 // StartLambda is the whole main of an API function: configuration from the

@@ -24,7 +24,7 @@ const RequestIDHeader = "X-Request-Id"
 
 // A client-supplied request id is kept only when it is short and plain, so
 // that it cannot inject anything into logs.
-var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._=+/-]{8,64}$`)
 
 // RequestID returns the request id stored in ctx, or "".
 func RequestID(ctx context.Context) string {
