@@ -1,0 +1,188 @@
+package apitest
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stewardhq/steward/pkg/audit"
+	"github.com/stewardhq/steward/pkg/routes"
+)
+
+// sampleBodies are well-formed bodies per operation, so that a
+// cross-tenant call fails on tenancy, not on validation.
+var sampleBodies = map[string]any{
+	"createInvitation":     map[string]any{"email": "iso-invite@example.com"},
+	"createUser":           map[string]any{"email": "iso-user@example.com", "name": "Iso"},
+	"updateUser":           map[string]any{"name": "Changed by another tenant"},
+	"transferOwnership":    map[string]any{"memberId": "{member}"},
+	"createRole":           map[string]any{"id": "iso_role", "name": "Iso", "permissions": []string{"orders.view"}},
+	"updateRole":           map[string]any{"name": "Changed by another tenant"},
+	"checkPermission":      map[string]any{"action": "orders.view", "resource": map[string]any{"store": "s1"}, "userId": "{member}"},
+	"checkPermissionBatch": map[string]any{"checks": []any{map[string]any{"action": "orders.view", "resource": map[string]any{"store": "s1"}, "userId": "{member}"}}},
+	"updateAccount":        map[string]any{"name": "Changed by another tenant"},
+	"putStore":             map[string]any{"name": "Changed by another tenant"},
+	"putDepartment":        map[string]any{"name": "Changed by another tenant", "kind": "sales"},
+	"createApiKey":         map[string]any{"name": "iso", "permissions": []string{"orders.view"}},
+}
+
+// TestTenantIsolationMatrix calls every authenticated route of the table
+// as the owner of account B with account A's ids. Routes that name an
+// object answer 404 or 403; routes that act on the caller's own account
+// (lists, creates, PUT with a client-chosen id) may succeed, but only in
+// B: their answers never carry A's ids. Afterwards A's audit log, where
+// every change lands, has no new event: nothing of A changed. A route
+// whose path parameter has no fixture here fails the test, so a new route
+// cannot slip by.
+func TestTenantIsolationMatrix(t *testing.T) {
+	e := New(t)
+	a := e.signup(t, newEmail("iso-a"))
+	b := e.signup(t, newEmail("iso-b"))
+	aTk := e.login(t, a.Email, goodPassword, "")
+	bTk := e.login(t, b.Email, goodPassword, "")
+
+	// A's objects, one of each kind a path can name.
+	memberID, _ := e.join(t, aTk.AccessToken, newEmail("iso-a-member"), store1("team_member"))
+	inv := e.invite(t, aTk.AccessToken, map[string]any{"email": newEmail("iso-a-pending")})
+	e.Call(t, "POST", "/v1/roles", aTk.AccessToken, map[string]any{"id": "a_only_role", "name": "A only", "permissions": []string{"orders.view"}}).Want(t, http.StatusCreated, "")
+	var key struct {
+		ID string `json:"id"`
+	}
+	e.Call(t, "POST", "/v1/api-keys", aTk.AccessToken, map[string]any{"name": "a-key", "permissions": []string{"orders.view"}}).Want(t, http.StatusCreated, "").JSON(t, &key)
+	e.Call(t, "PUT", "/v1/stores/a_only_store", aTk.AccessToken, map[string]any{"name": "A only"}).Want(t, http.StatusCreated, "")
+	e.Call(t, "PUT", "/v1/departments/a_only_dept", aTk.AccessToken, map[string]any{"name": "A only", "kind": "sales"}).Want(t, http.StatusCreated, "")
+	fixtures := map[string]string{
+		"/v1/users/{id}":       memberID,
+		"/v1/invitations/{id}": inv.ID,
+		"/v1/roles/{id}":       "a_only_role",
+		"/v1/api-keys/{id}":    key.ID,
+		"/v1/stores/{id}":      "a_only_store",
+		"/v1/departments/{id}": "a_only_dept",
+	}
+	secretsOfA := []string{a.AccountID, memberID, inv.ID, key.ID, a.MemberID}
+
+	// B calls as its owner and as an API key with every permission a key
+	// may hold.
+	var full struct {
+		Permissions []string `json:"permissions"`
+	}
+	e.Call(t, "GET", "/v1/roles/full_access", bTk.AccessToken, nil).Want(t, http.StatusOK, "").JSON(t, &full)
+	var bKey struct {
+		Secret string `json:"secret"`
+	}
+	e.Call(t, "POST", "/v1/api-keys", bTk.AccessToken, map[string]any{"name": "b-key", "permissions": full.Permissions}).Want(t, http.StatusCreated, "").JSON(t, &bKey)
+
+	before := e.auditCount(t, a.AccountID)
+	covered := 0
+	for _, caller := range []struct{ name, token string }{{"B's API key", bKey.Secret}, {"B's owner", bTk.AccessToken}} {
+		// Sign-out ends B's session: call it last.
+		table := slices.Clone(routes.Table)
+		slices.SortStableFunc(table, func(x, y routes.Route) int {
+			return cmpBool(x.Operation == "logout", y.Operation == "logout")
+		})
+		for _, r := range table {
+			if r.Public {
+				continue
+			}
+			path := r.Path
+			named := false
+			for _, param := range r.Params() {
+				id := ""
+				for prefix, v := range fixtures {
+					if strings.HasPrefix(r.Path, strings.TrimSuffix(prefix, "{id}")) {
+						id = v
+					}
+				}
+				if id == "" {
+					t.Errorf("%s: no fixture of account A for {%s}; add one to TestTenantIsolationMatrix", r.Pattern(), param)
+					continue
+				}
+				path = strings.ReplaceAll(path, "{"+param+"}", id)
+				named = true
+			}
+			var body any
+			sent := path
+			if sb, ok := sampleBodies[r.Operation]; ok {
+				body = fillMember(sb, memberID)
+				raw, _ := json.Marshal(body)
+				sent += string(raw)
+			} else if r.Body {
+				t.Errorf("%s: no sample body; add one to sampleBodies", r.Pattern())
+				continue
+			}
+			res := e.Call(t, r.Method, path, caller.token, body, "If-Match", `"1"`)
+			covered++
+			switch {
+			case res.Status >= 500:
+				t.Errorf("%s as %s on A's ids: %d %s", r.Pattern(), caller.name, res.Status, res.Body)
+			case named && r.Method != "PUT" && res.Status != http.StatusNotFound && res.Status != http.StatusForbidden:
+				t.Errorf("%s as %s on A's ids: %d %s, want 404 or 403", r.Pattern(), caller.name, res.Status, res.Body)
+			}
+			for _, s := range secretsOfA {
+				// An answer may echo what B sent (the problem's instance,
+				// the userId of a check).
+				if !strings.Contains(sent, s) && strings.Contains(string(res.Body), s) {
+					t.Errorf("%s as %s: the answer names A's %s: %s", r.Pattern(), caller.name, s, res.Body)
+				}
+			}
+		}
+	}
+	if after := e.auditCount(t, a.AccountID); after != before {
+		t.Errorf("account A's audit log went from %d to %d events: B changed something of A", before, after)
+	}
+	t.Logf("%d cross-tenant calls (authenticated routes x {owner, API key})", covered)
+}
+
+func cmpBool(x, y bool) int {
+	switch {
+	case x == y:
+		return 0
+	case x:
+		return 1
+	}
+	return -1
+}
+
+func fillMember(v any, member string) any {
+	switch x := v.(type) {
+	case string:
+		return strings.ReplaceAll(x, "{member}", member)
+	case map[string]any:
+		out := map[string]any{}
+		for k, vv := range x {
+			out[k] = fillMember(vv, member)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, vv := range x {
+			out[i] = fillMember(vv, member)
+		}
+		return out
+	}
+	return v
+}
+
+// auditCount counts an account's audit events.
+func (e *Env) auditCount(t *testing.T, account string) int {
+	t.Helper()
+	n, cursor := 0, ""
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		page, err := e.Store.ListAudit(context.Background(), account, audit.Filter{}, 200, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(page.Items)
+		if page.Next == "" {
+			return n
+		}
+		cursor = page.Next
+	}
+	t.Fatal("audit log does not end")
+	return 0
+}
