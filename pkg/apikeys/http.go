@@ -68,7 +68,7 @@ func (s *Service) HandleCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &in); err != nil {
 		return err
 	}
-	c, err := s.Create(r.Context(), auth.FromContext(r.Context()), CreateInput{Name: in.Name, Permissions: in.Permissions, Scopes: in.Scopes})
+	c, err := s.Create(r.Context(), auth.FromContext(r.Context()), CreateInput(in))
 	if err != nil {
 		return err
 	}

@@ -183,7 +183,7 @@ func (d AlertDigestData) check() error {
 	}
 	for i, s := range d.Stores {
 		if err := s.check(); err != nil {
-			return fmt.Errorf("Stores[%d]: %w", i, err)
+			return fmt.Errorf("stores[%d]: %w", i, err)
 		}
 	}
 	return nil

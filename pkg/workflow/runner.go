@@ -552,7 +552,9 @@ func (r *Runner) attempt(x *execution, name string, st *state, input any, resume
 		}
 		return r.invoke(x, name, st, input, "")
 	}
-	w, token, timer, release := resume, "", (<-chan time.Time)(nil), func() {}
+	w, token := resume, ""
+	var timer <-chan time.Time
+	var release func()
 	if w != nil {
 		r.mu.Lock()
 		token = x.Token

@@ -72,7 +72,7 @@ var functionGrants = map[string]grantFunc{
 }
 
 // tableActions name what the data functions do to the table; never a
-// wildcard. Read-only functions (permission checks) get the reads alone.
+// wildcard.
 var (
 	tableReadActions  = []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
 	tableWriteActions = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"}
@@ -91,11 +91,6 @@ func tableStatement(table awsdynamodb.ITable, actions []string) awsiam.PolicySta
 // DeleteItem and ConditionCheckItem).
 func readWrite(table awsdynamodb.ITable, fn awslambda.IFunction) {
 	fn.AddToRolePolicy(tableStatement(table, append(append([]string{}, tableReadActions...), tableWriteActions...)))
-}
-
-// readOnly: the table's item reads.
-func readOnly(table awsdynamodb.ITable, fn awslambda.IFunction) {
-	fn.AddToRolePolicy(tableStatement(table, tableReadActions))
 }
 
 // grantTable applies the function's grant, or fails if it has none.
