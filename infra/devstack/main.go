@@ -105,7 +105,8 @@ func run() error {
 		return err
 	}
 	log := app.NewLogger(cfg.LogLevel)
-	handler, err := app.Handler(ctx, cfg, log, "", app.Secrets{SigningKeys: &secrets.SigningKeys})
+	// The approval workflow runs in-process, journaled in the data folder.
+	handler, err := app.Handler(ctx, cfg, log, "", app.Secrets{SigningKeys: &secrets.SigningKeys, WorkflowDir: filepath.Join(settings.DataDir, "workflow")})
 	if err != nil {
 		return err
 	}

@@ -100,6 +100,11 @@ func New(t testing.TB, opts ...func(*server.Deps)) *Env {
 		}
 		return "127.0.0.1"
 	}
+	// The approval workflow runs in-process (a workflow.Runner, real
+	// clock) over the same steps; it stops with the test.
+	if c, ok := deps.Approvals.Engine.(io.Closer); ok {
+		t.Cleanup(func() { _ = c.Close() })
+	}
 	for _, o := range opts {
 		o(&deps)
 	}

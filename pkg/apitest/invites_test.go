@@ -268,3 +268,49 @@ func TestAssignmentsMustNameExistingScopes(t *testing.T) {
 	e.Call(t, "POST", "/v1/users", tk.AccessToken, map[string]any{"email": newEmail("y"), "name": "Y", "assignments": []map[string]string{{"role": "team_member", "scope": "store:nope"}}}).Want(t, http.StatusBadRequest, "unknown_scope")
 	e.Call(t, "POST", "/v1/invitations", tk.AccessToken, map[string]any{"email": newEmail("z"), "assignments": []map[string]string{{"role": "manager", "scope": "store:s1"}}}).Want(t, http.StatusCreated, "")
 }
+
+func TestSelfRegistration(t *testing.T) {
+	e := New(t)
+	owner := e.signup(t, newEmail("selfreg"))
+	tk := e.login(t, owner.Email, goodPassword, "")
+	join := func(email string) *Response {
+		return e.Call(t, "POST", "/v1/join", "", map[string]string{"accountId": owner.AccountID, "email": email, "name": "Joiner", "password": goodPassword})
+	}
+	// Off by default.
+	join(newEmail("early")).Want(t, http.StatusForbidden, "self_registration_closed")
+	etag := e.Call(t, "GET", "/v1/account", tk.AccessToken, nil).Want(t, http.StatusOK, "").Header.Get("ETag")
+	e.Call(t, "PATCH", "/v1/account", tk.AccessToken, map[string]any{"settings": map[string]any{
+		"selfRegistration": map[string]any{"enabled": true, "domains": []string{"example.com"}, "defaultRole": "team_member"},
+	}}, "If-Match", etag).Want(t, http.StatusOK, "")
+
+	email := newEmail("joiner")
+	since := time.Now()
+	var res struct {
+		Status string `json:"status"`
+	}
+	join(email).Want(t, http.StatusCreated, "").JSON(t, &res)
+	if res.Status != "verify_email" {
+		t.Fatalf("join answered %+v", res)
+	}
+	e.Call(t, "POST", "/v1/auth/login", "", map[string]string{"email": email, "password": goodPassword}).Want(t, http.StatusForbidden, "email_not_verified")
+	tok := e.TokenFromEmail(t, email, "verify", since)
+	e.Call(t, "POST", "/v1/auth/verify-email", "", map[string]string{"token": tok}).Want(t, http.StatusOK, "")
+	mtk := e.login(t, email, goodPassword, "")
+	var me struct {
+		Member memberView `json:"member"`
+	}
+	e.Call(t, "GET", "/v1/me", mtk.AccessToken, nil).Want(t, http.StatusOK, "").JSON(t, &me)
+	if len(me.Member.Assignments) != 1 || me.Member.Assignments[0].Role != "team_member" || me.Member.Assignments[0].Scope != "account" || me.Member.Admin {
+		t.Fatalf("joined member %+v", me.Member)
+	}
+	join(email).Want(t, http.StatusConflict, "already_member")
+	e.Call(t, "POST", "/v1/join", "", map[string]string{"accountId": owner.AccountID, "email": "someone@elsewhere.org", "name": "X", "password": goodPassword}).Want(t, http.StatusForbidden, "domain_not_allowed")
+	e.Call(t, "POST", "/v1/join", "", map[string]string{"accountId": "a_nope", "email": newEmail("x"), "name": "X", "password": goodPassword}).Want(t, http.StatusNotFound, "")
+	// A person with a sign-in elsewhere proves it.
+	other := e.signup(t, newEmail("other"))
+	e.Call(t, "POST", "/v1/join", "", map[string]string{"accountId": owner.AccountID, "email": other.Email, "name": "O", "password": "wrong password here"}).Want(t, http.StatusUnauthorized, "invalid_credentials")
+	e.Call(t, "POST", "/v1/join", "", map[string]string{"accountId": owner.AccountID, "email": other.Email, "name": "O", "password": goodPassword}).Want(t, http.StatusCreated, "").JSON(t, &res)
+	if res.Status != "joined" {
+		t.Fatalf("existing identity join: %+v", res)
+	}
+}

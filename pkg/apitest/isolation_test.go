@@ -16,19 +16,27 @@ import (
 // sampleBodies are well-formed bodies per operation, so that a
 // cross-tenant call fails on tenancy, not on validation.
 var sampleBodies = map[string]any{
-	"createInvitation":     map[string]any{"email": "iso-invite@example.com"},
-	"createUser":           map[string]any{"email": "iso-user@example.com", "name": "Iso"},
-	"updateUser":           map[string]any{"name": "Changed by another tenant"},
-	"transferOwnership":    map[string]any{"memberId": "{member}"},
-	"createRole":           map[string]any{"id": "iso_role", "name": "Iso", "permissions": []string{"orders.view"}},
-	"updateRole":           map[string]any{"name": "Changed by another tenant"},
-	"checkPermission":      map[string]any{"action": "orders.view", "resource": map[string]any{"store": "s1"}, "userId": "{member}"},
-	"checkPermissionBatch": map[string]any{"checks": []any{map[string]any{"action": "orders.view", "resource": map[string]any{"store": "s1"}, "userId": "{member}"}}},
-	"updateAccount":        map[string]any{"name": "Changed by another tenant"},
-	"putStore":             map[string]any{"name": "Changed by another tenant"},
-	"putDepartment":        map[string]any{"name": "Changed by another tenant", "kind": "sales"},
-	"createApiKey":         map[string]any{"name": "iso", "permissions": []string{"orders.view"}},
+	"createInvitation":      map[string]any{"email": "iso-invite@example.com"},
+	"createUser":            map[string]any{"email": "iso-user@example.com", "name": "Iso"},
+	"updateUser":            map[string]any{"name": "Changed by another tenant"},
+	"transferOwnership":     map[string]any{"memberId": "{member}"},
+	"createRole":            map[string]any{"id": "iso_role", "name": "Iso", "permissions": []string{"orders.view"}},
+	"updateRole":            map[string]any{"name": "Changed by another tenant"},
+	"checkPermission":       map[string]any{"action": "orders.view", "resource": map[string]any{"store": "s1"}, "userId": "{member}"},
+	"checkPermissionBatch":  map[string]any{"checks": []any{map[string]any{"action": "orders.view", "resource": map[string]any{"store": "s1"}, "userId": "{member}"}}},
+	"updateAccount":         map[string]any{"name": "Changed by another tenant"},
+	"putStore":              map[string]any{"name": "Changed by another tenant"},
+	"putDepartment":         map[string]any{"name": "Changed by another tenant", "kind": "sales"},
+	"createApiKey":          map[string]any{"name": "iso", "permissions": []string{"orders.view"}},
+	"putDocument":           map[string]any{"amount": 1, "currency": "EUR", "title": "Changed by another tenant"},
+	"createApprovalRequest": map[string]any{"note": "by another tenant"},
+	"decideApprovalRequest": map[string]any{"decision": "approve"},
+	"putApprovalPolicy":     map[string]any{"enabled": false, "expiresAfterHours": 1},
 }
+
+// typeParams are path parameters that name a kind, not an object of A:
+// the same for every account.
+var typeParams = map[string]string{"type": "purchase_order", "docType": "purchase_order"}
 
 // TestTenantIsolationMatrix calls every authenticated route of the table
 // as the owner of account B with account A's ids. Routes that name an
@@ -55,15 +63,29 @@ func TestTenantIsolationMatrix(t *testing.T) {
 	e.Call(t, "POST", "/v1/api-keys", aTk.AccessToken, map[string]any{"name": "a-key", "permissions": []string{"orders.view"}}).Want(t, http.StatusCreated, "").JSON(t, &key)
 	e.Call(t, "PUT", "/v1/stores/a_only_store", aTk.AccessToken, map[string]any{"name": "A only"}).Want(t, http.StatusCreated, "")
 	e.Call(t, "PUT", "/v1/departments/a_only_dept", aTk.AccessToken, map[string]any{"name": "A only", "kind": "sales"}).Want(t, http.StatusCreated, "")
-	fixtures := map[string]string{
-		"/v1/users/{id}":       memberID,
-		"/v1/invitations/{id}": inv.ID,
-		"/v1/roles/{id}":       "a_only_role",
-		"/v1/api-keys/{id}":    key.ID,
-		"/v1/stores/{id}":      "a_only_store",
-		"/v1/departments/{id}": "a_only_dept",
+	e.Call(t, "PUT", "/v1/approval-policies/purchase_order", aTk.AccessToken, map[string]any{
+		"enabled": true, "expiresAfterHours": 24,
+		"levels": []map[string]any{{"minAmount": 0, "role": "approver", "required": 1, "scope": "account"}},
+	}).Want(t, http.StatusOK, "")
+	e.Call(t, "PUT", "/v1/documents/purchase_order/a_only_doc", aTk.AccessToken, map[string]any{"amount": 5, "currency": "EUR", "title": "A only"}).Want(t, http.StatusCreated, "")
+	var apr struct {
+		ID string `json:"id"`
 	}
-	secretsOfA := []string{a.AccountID, memberID, inv.ID, key.ID, a.MemberID}
+	e.Call(t, "POST", "/v1/documents/purchase_order/a_only_doc/approval-requests", aTk.AccessToken, map[string]any{}).Want(t, http.StatusAccepted, "").JSON(t, &apr)
+	// Its workflow writes A's audit log once it awaits level 1: wait for
+	// that before counting A's events.
+	e.waitRequest(t, aTk.AccessToken, apr.ID, "level 1", func(r apRequest) bool { return r.CurrentLevel == 1 })
+	fixtures := map[string]string{
+		"/v1/documents/{id}":         "a_only_doc",
+		"/v1/approval-requests/{id}": apr.ID,
+		"/v1/users/{id}":             memberID,
+		"/v1/invitations/{id}":       inv.ID,
+		"/v1/roles/{id}":             "a_only_role",
+		"/v1/api-keys/{id}":          key.ID,
+		"/v1/stores/{id}":            "a_only_store",
+		"/v1/departments/{id}":       "a_only_dept",
+	}
+	secretsOfA := []string{a.AccountID, memberID, inv.ID, key.ID, a.MemberID, apr.ID}
 
 	// B calls as its owner and as an API key with every permission a key
 	// may hold.
@@ -91,6 +113,10 @@ func TestTenantIsolationMatrix(t *testing.T) {
 			path := r.Path
 			named := false
 			for _, param := range r.Params() {
+				if v, ok := typeParams[param]; ok {
+					path = strings.ReplaceAll(path, "{"+param+"}", v)
+					continue
+				}
 				id := ""
 				for prefix, v := range fixtures {
 					if strings.HasPrefix(r.Path, strings.TrimSuffix(prefix, "{id}")) {

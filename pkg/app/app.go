@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/stewardhq/steward/pkg/accesstoken"
 	"github.com/stewardhq/steward/pkg/apikeys"
+	"github.com/stewardhq/steward/pkg/approvals"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/awsclient"
 	"github.com/stewardhq/steward/pkg/config"
@@ -31,6 +33,7 @@ import (
 	"github.com/stewardhq/steward/pkg/server"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/version"
+	"github.com/stewardhq/steward/pkg/workflow"
 )
 
 // NewLogger returns the JSON logger every Steward process uses.
@@ -43,6 +46,10 @@ type Secrets struct {
 	// SigningKeys, when set, are used instead of the key set in the
 	// secret named by config.SigningKeysSecret.
 	SigningKeys *accesstoken.KeySet
+	// WorkflowDir, when set, is where the in-process approval workflow
+	// runner journals its executions (the local stack's data folder), so
+	// that they survive a restart.
+	WorkflowDir string
 }
 
 // Deps builds the shared dependencies of one function ("" for all) from
@@ -88,7 +95,104 @@ func Deps(ctx context.Context, cfg config.Config, log *slog.Logger, function str
 	d.APIKeys = &apikeys.Service{Store: st}
 	d.Members = &members.Service{Store: st}
 	d.Permissions = &permissions.Service{Store: st}
+	if function == "" || function == routes.FunctionApprovals {
+		d.Approvals = &approvals.Service{Store: st, Mail: d.Auth.Mail, PublicURL: cfg.PublicURL, Logger: log}
+		if d.Approvals.Engine, err = engine(cfg, awsCfg, log, function, d.Approvals, sec); err != nil {
+			return server.Deps{}, err
+		}
+	}
 	return d, nil
+}
+
+// engine returns the approval workflow's engine: Step Functions when a
+// state machine is configured, else (the local server and tests only) an
+// in-process workflow.Runner over the same steps, journaled under
+// sec.WorkflowDir when set. Close the Runner (an io.Closer) when done.
+func engine(cfg config.Config, awsCfg aws.Config, log *slog.Logger, function string, svc *approvals.Service, sec Secrets) (workflow.Engine, error) {
+	if cfg.StateMachineARN != "" {
+		return workflow.NewSFN(awsclient.StepFunctions(awsCfg, cfg.Endpoints.StepFunctions), cfg.StateMachineARN), nil
+	}
+	if function != "" {
+		return nil, errors.New("STEWARD_STATE_MACHINE_ARN must be set for the approvals function")
+	}
+	opts := workflow.RunnerOptions{Logger: log}
+	if sec.WorkflowDir != "" {
+		j, err := workflow.NewDirJournal(sec.WorkflowDir)
+		if err != nil {
+			return nil, err
+		}
+		opts.Journal = j
+	}
+	return workflow.NewRunner(approvals.Steps{Service: svc}, opts)
+}
+
+// WorkflowSteps builds the approval workflow's steps for the step Lambda
+// (functions/workflow): the store, the mail outbox and, to fail a
+// cancelled request's task, the Step Functions engine.
+func WorkflowSteps(ctx context.Context, cfg config.Config, log *slog.Logger) (workflow.Steps, error) {
+	awsCfg, err := awsclient.LoadConfig(ctx, cfg.Region, cfg.Endpoints)
+	if err != nil {
+		return nil, err
+	}
+	cursorKey := cfg.CursorKey
+	if len(cursorKey) == 0 {
+		// The steps page through members within one invocation only.
+		cursorKey = make([]byte, store.CursorKeySize)
+		_, _ = rand.Read(cursorKey)
+	}
+	st, err := store.New(awsclient.DynamoDB(awsCfg, cfg.Endpoints.DynamoDB), cfg.Table, cursorKey)
+	if err != nil {
+		return nil, err
+	}
+	from, err := mail.ParseAddress(cfg.MailFrom)
+	if err != nil {
+		return nil, fmt.Errorf("STEWARD_MAIL_FROM: %w", err)
+	}
+	sender, err := mail.NewSES(awsclient.SES(awsCfg, cfg.Endpoints.SES), from, cfg.SESConfigurationSet)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.PublicURL == "" {
+		return nil, errors.New("STEWARD_PUBLIC_URL must be set")
+	}
+	svc := &approvals.Service{Store: st, Mail: &mail.Outbox{Sender: sender, Deduper: st.Outbox(), Logger: log}, PublicURL: cfg.PublicURL, Logger: log}
+	if cfg.StateMachineARN != "" {
+		svc.Engine = workflow.NewSFN(awsclient.StepFunctions(awsCfg, cfg.Endpoints.StepFunctions), cfg.StateMachineARN)
+	} else {
+		svc.Engine = noEngine{}
+	}
+	return approvals.Steps{Service: svc}, nil
+}
+
+// noEngine is the step Lambda's engine when it may not call Step
+// Functions: a step that would fail a cancelled request's task reports
+// the task gone, and the await times out instead.
+type noEngine struct{}
+
+func (noEngine) Start(context.Context, workflow.StartInput) error {
+	return errors.New("app: no workflow engine")
+}
+func (noEngine) SendTaskSuccess(context.Context, string, workflow.Decision) error {
+	return workflow.ErrTaskNotFound
+}
+func (noEngine) SendTaskFailure(context.Context, string, string) error {
+	return workflow.ErrTaskNotFound
+}
+func (noEngine) Stop(context.Context, string) error { return nil }
+
+// StartWorkflowLambda is the whole main of the approval workflow's step
+// Lambda.
+func StartWorkflowLambda() {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		fail(err)
+	}
+	log := NewLogger(cfg.LogLevel).With("function", routes.FunctionWorkflow)
+	steps, err := WorkflowSteps(context.Background(), cfg, log)
+	if err != nil {
+		fail(err)
+	}
+	lambda.Start(workflow.LambdaHandler(steps))
 }
 
 var _ mail.Deduper = (*store.Outbox)(nil)

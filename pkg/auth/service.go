@@ -276,3 +276,9 @@ func fieldError(field, detail string) error { return httpapi.InvalidField(field,
 func cleanName(field, v string, max int) (string, error) {
 	return httpapi.CleanName(field, v, max, true)
 }
+
+// SendVerifyEmail emails the link that verifies email with token (whose
+// hash is stored), for flows outside sign-up (self-registration).
+func (s *Service) SendVerifyEmail(ctx context.Context, email, name, token, hash string) error {
+	return s.sendVerify(ctx, hash, email, name, s.link("/verify-email", token))
+}

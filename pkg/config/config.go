@@ -48,6 +48,10 @@ type Config struct {
 	// Audience is the access tokens' "aud" (STEWARD_AUDIENCE, default
 	// "steward").
 	Audience string
+	// StateMachineARN is the approval workflow's state machine
+	// (STEWARD_STATE_MACHINE_ARN). Empty runs the workflow in-process
+	// (the local stack and the tests).
+	StateMachineARN string
 }
 
 // FromEnv reads the configuration from the process environment.
@@ -71,6 +75,7 @@ func Parse(getenv func(string) string) (Config, error) {
 	c.SigningKeysSecret = getenv("STEWARD_SIGNING_KEYS_SECRET")
 	c.Issuer = or(getenv("STEWARD_ISSUER"), c.PublicURL)
 	c.Audience = or(getenv("STEWARD_AUDIENCE"), "steward")
+	c.StateMachineARN = getenv("STEWARD_STATE_MACHINE_ARN")
 	if k := getenv("STEWARD_CURSOR_KEY"); k != "" {
 		b, err := base64.StdEncoding.DecodeString(k)
 		if err != nil || len(b) != 32 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/stewardhq/steward/pkg/auth"
@@ -182,6 +183,9 @@ func (s *Service) HandleCheck(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := s.withDocument(r.Context(), &res, in.Resource.DocStatus != ""); err != nil {
+		return err
+	}
 	subject := p.Authz
 	if in.UserID != "" && in.UserID != p.Member.ID {
 		if subject, err = s.otherMember(r.Context(), p, in.UserID); err != nil {
@@ -191,6 +195,31 @@ func (s *Service) HandleCheck(w http.ResponseWriter, r *http.Request) error {
 	httpapi.WriteJSON(w, r, http.StatusOK, toCheckResponse(subject.Decide(in.Action, res)))
 	return nil
 }
+
+// withDocument completes a check on a stored document: when the resource
+// names a document (its type and id) and the caller gave no docStatus, the
+// document's store, department and supplier (where the caller gave none)
+// and its status are read, with whether its type's approval policy
+// requires an approval for its amount, in one BatchGetItem. A resource
+// naming no stored document is decided as given. (Batch checks decide as
+// given.)
+func (s *Service) withDocument(ctx context.Context, res *authz.Resource, statusGiven bool) error {
+	if statusGiven || res.ID == "" || !res.DocType.Valid() || !documentID.MatchString(res.ID) {
+		return nil
+	}
+	doc, found, pol, err := s.Store.DocumentFacts(ctx, res.Account, res.DocType, res.ID)
+	if err != nil || !found {
+		return err
+	}
+	if res.Store == "" && res.Department == "" && res.Supplier == "" {
+		res.Store, res.Department, res.Supplier = doc.Store, doc.Department, doc.Supplier
+	}
+	res.DocStatus = doc.Status
+	res.ApprovalRequired = res.ApprovalRequired || (pol.Enabled && len(pol.LevelsFor(doc.Amount)) > 0)
+	return nil
+}
+
+var documentID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // otherMember loads member id of the caller's account with the account's
 // roles, in one BatchGetItem, and compiles it, when the caller may view it.

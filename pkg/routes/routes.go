@@ -71,6 +71,7 @@ var Table = []Route{
 	{Method: "DELETE", Path: "/v1/invitations/{id}", Function: FunctionInvites, Operation: "revokeInvitation"},
 	{Method: "GET", Path: "/v1/invitations/lookup", Function: FunctionInvites, Operation: "lookupInvitation", Public: true},
 	{Method: "POST", Path: "/v1/invitations/accept", Function: FunctionInvites, Operation: "acceptInvitation", Public: true, Body: true},
+	{Method: "POST", Path: "/v1/join", Function: FunctionInvites, Operation: "joinAccount", Public: true, Body: true},
 
 	{Method: "POST", Path: "/v1/api-keys", Function: FunctionAPIKeys, Operation: "createApiKey", Body: true},
 	{Method: "GET", Path: "/v1/api-keys", Function: FunctionAPIKeys, Operation: "listApiKeys"},
@@ -108,6 +109,20 @@ var Table = []Route{
 	{Method: "POST", Path: "/v1/users/{id}/deactivate", Function: FunctionUsers, Operation: "deactivateUser"},
 	{Method: "POST", Path: "/v1/account/transfer-ownership", Function: FunctionUsers, Operation: "transferOwnership", Body: true},
 	{Method: "POST", Path: "/v1/users/{id}/impersonate", Function: FunctionUsers, Operation: "impersonateUser"},
+
+	{Method: "GET", Path: "/v1/documents/{type}/{id}", Function: FunctionApprovals, Operation: "getDocument"},
+	{Method: "PUT", Path: "/v1/documents/{type}/{id}", Function: FunctionApprovals, Operation: "putDocument", Body: true},
+	{Method: "POST", Path: "/v1/documents/{type}/{id}/approval-requests", Function: FunctionApprovals, Operation: "createApprovalRequest", Body: true, Idempotent: true},
+	{Method: "GET", Path: "/v1/approval-requests", Function: FunctionApprovals, Operation: "listApprovalRequests"},
+	{Method: "GET", Path: "/v1/approval-requests/{id}", Function: FunctionApprovals, Operation: "getApprovalRequest"},
+	{Method: "POST", Path: "/v1/approval-requests/{id}/decision", Function: FunctionApprovals, Operation: "decideApprovalRequest", Body: true},
+	{Method: "POST", Path: "/v1/approval-requests/{id}/cancel", Function: FunctionApprovals, Operation: "cancelApprovalRequest"},
+	{Method: "GET", Path: "/v1/approval-policies/{docType}", Function: FunctionApprovals, Operation: "getApprovalPolicy"},
+	{Method: "PUT", Path: "/v1/approval-policies/{docType}", Function: FunctionApprovals, Operation: "putApprovalPolicy", Body: true},
+	// The approval page: public HTML, decided with a form (Body: the form,
+	// read by its handler after a size limit; not JSON).
+	{Method: "GET", Path: "/approve/{token}", Function: FunctionApprovals, Operation: "getApprovalPage", Public: true},
+	{Method: "POST", Path: "/approve/{token}", Function: FunctionApprovals, Operation: "submitApprovalPage", Public: true, Body: true},
 }
 
 // Functions lists the distinct function names of the table, in table order.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stewardhq/steward/pkg/accounts"
 	"github.com/stewardhq/steward/pkg/apikeys"
+	"github.com/stewardhq/steward/pkg/approvals"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/health"
 	"github.com/stewardhq/steward/pkg/httpapi"
@@ -35,8 +36,11 @@ type Deps struct {
 	Members *members.Service
 	// Permissions serves the catalogue, roles and decisions.
 	Permissions *permissions.Service
-	Logger      *slog.Logger
-	Version     string
+	// Approvals serves documents, approval policies and requests, and
+	// the approval pages.
+	Approvals *approvals.Service
+	Logger    *slog.Logger
+	Version   string
 }
 
 // operations binds every operation id of the route table to its handler.
@@ -80,6 +84,7 @@ func operations(d Deps) map[string]httpapi.HandlerFunc {
 		"revokeInvitation": inv.HandleRevoke,
 		"lookupInvitation": inv.HandleLookup,
 		"acceptInvitation": inv.HandleAccept,
+		"joinAccount":      inv.HandleJoin,
 
 		"createApiKey": ak.HandleCreate,
 		"listApiKeys":  ak.HandleList,
@@ -94,6 +99,20 @@ func operations(d Deps) map[string]httpapi.HandlerFunc {
 		"getDepartment":   acc.HandleGetDepartment,
 		"putDepartment":   acc.HandlePutDepartment,
 		"listAudit":       acc.HandleListAudit,
+	})
+	ap := d.Approvals
+	maps.Copy(ops, map[string]httpapi.HandlerFunc{
+		"getDocument":           ap.HandleGetDocument,
+		"putDocument":           ap.HandlePutDocument,
+		"createApprovalRequest": ap.HandleCreateRequest,
+		"listApprovalRequests":  ap.HandleListRequests,
+		"getApprovalRequest":    ap.HandleGetRequest,
+		"decideApprovalRequest": ap.HandleDecide,
+		"cancelApprovalRequest": ap.HandleCancel,
+		"getApprovalPolicy":     ap.HandleGetPolicy,
+		"putApprovalPolicy":     ap.HandlePutPolicy,
+		"getApprovalPage":       ap.HandleApprovePage,
+		"submitApprovalPage":    ap.HandleApproveSubmit,
 	})
 	return ops
 }

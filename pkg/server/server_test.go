@@ -53,7 +53,9 @@ func TestEveryFunctionHasAMain(t *testing.T) {
 		}
 	}
 	for _, m := range mains {
-		if len(routes.ForFunction(m)) == 0 {
+		// The workflow's step Lambda serves no route: Step Functions
+		// invokes it.
+		if m != routes.FunctionWorkflow && len(routes.ForFunction(m)) == 0 {
 			t.Errorf("functions/%s serves no route of the table", m)
 		}
 	}

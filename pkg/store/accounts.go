@@ -299,3 +299,23 @@ func (s *Store) AddMember(ctx context.Context, m team.Member, ev audit.Event) er
 	tx.addMember(m)
 	return s.Commit(ctx, tx)
 }
+
+// JoinAccount writes a member who joined by self-registration: the member
+// (active, on its identity), its email claim and membership, the identity
+// when new (with its verification token), and the event, in one
+// transaction.
+func (s *Store) JoinAccount(ctx context.Context, m team.Member, ident team.Identity, newIdentity bool, verify *Token, ev audit.Event) error {
+	tx := NewTx(ev)
+	tx.Check(accountKey(m.AccountID), ItemPresent(), team.ErrAccountNotFound)
+	tx.addMember(m)
+	if newIdentity {
+		tx.Put(marshal(pointerItem{PK: key(prefixEmail, ident.Email), SK: prefixEmail, Type: typeEmail, Target: ident.ID}), ItemAbsent(), team.ErrEmailTaken)
+		tx.Put(marshal(toIdentityItem(ident)), ItemAbsent(), nil)
+	} else {
+		tx.Check(identityKey(ident.ID), ItemPresent(), team.ErrIdentityNotFound)
+	}
+	if verify != nil {
+		tx.IssueToken(*verify)
+	}
+	return s.Commit(ctx, tx)
+}

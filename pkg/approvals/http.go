@@ -1,0 +1,351 @@
+package approvals
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/stewardhq/steward/pkg/auth"
+	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/team"
+)
+
+type (
+	documentBody struct {
+		Store      string   `json:"store,omitempty"`
+		Department string   `json:"department,omitempty"`
+		Supplier   string   `json:"supplier,omitempty"`
+		Amount     *float64 `json:"amount"`
+		Currency   string   `json:"currency"`
+		Title      string   `json:"title"`
+		Summary    string   `json:"summary,omitempty"`
+		DueDate    string   `json:"dueDate,omitempty"`
+		URL        string   `json:"url,omitempty"`
+		Status     string   `json:"status,omitempty"`
+	}
+	documentView struct {
+		Type              string    `json:"type"`
+		ID                string    `json:"id"`
+		Store             string    `json:"store,omitempty"`
+		Department        string    `json:"department,omitempty"`
+		Supplier          string    `json:"supplier,omitempty"`
+		Amount            float64   `json:"amount"`
+		Currency          string    `json:"currency"`
+		Title             string    `json:"title"`
+		Summary           string    `json:"summary,omitempty"`
+		DueDate           string    `json:"dueDate,omitempty"`
+		URL               string    `json:"url,omitempty"`
+		Status            string    `json:"status"`
+		ApprovalRequestID string    `json:"approvalRequestId,omitempty"`
+		Version           int64     `json:"version"`
+		CreatedAt         time.Time `json:"createdAt"`
+		UpdatedAt         time.Time `json:"updatedAt"`
+	}
+	levelBody struct {
+		MinAmount  float64 `json:"minAmount"`
+		Permission string  `json:"permission,omitempty"`
+		Role       string  `json:"role,omitempty"`
+		Required   int     `json:"required"`
+		Scope      string  `json:"scope"`
+	}
+	externalPolicy struct {
+		Allowed bool     `json:"allowed"`
+		Domains []string `json:"domains"`
+	}
+	policyBody struct {
+		Enabled           bool            `json:"enabled"`
+		Levels            []levelBody     `json:"levels"`
+		SelfApproval      bool            `json:"selfApproval"`
+		ExternalApprovers *externalPolicy `json:"externalApprovers,omitempty"`
+		ExpiresAfterHours int             `json:"expiresAfterHours"`
+	}
+	policyView struct {
+		DocType           string         `json:"docType"`
+		Enabled           bool           `json:"enabled"`
+		Levels            []levelBody    `json:"levels"`
+		SelfApproval      bool           `json:"selfApproval"`
+		ExternalApprovers externalPolicy `json:"externalApprovers"`
+		ExpiresAfterHours int            `json:"expiresAfterHours"`
+		Version           int64          `json:"version"`
+	}
+	externalBody struct {
+		Email string `json:"email"`
+		Name  string `json:"name,omitempty"`
+	}
+	requestBody struct {
+		Note             string        `json:"note,omitempty"`
+		ExternalApprover *externalBody `json:"externalApprover,omitempty"`
+	}
+	decisionBody struct {
+		Decision string `json:"decision"`
+		Comment  string `json:"comment,omitempty"`
+	}
+	docRef struct {
+		Type       string  `json:"type"`
+		ID         string  `json:"id"`
+		Title      string  `json:"title"`
+		Amount     float64 `json:"amount"`
+		Currency   string  `json:"currency"`
+		Store      string  `json:"store,omitempty"`
+		Department string  `json:"department,omitempty"`
+	}
+	personRef struct {
+		ID    string `json:"id,omitempty"`
+		Name  string `json:"name,omitempty"`
+		Email string `json:"email,omitempty"`
+	}
+	levelView struct {
+		Level      int     `json:"level"`
+		MinAmount  float64 `json:"minAmount"`
+		Permission string  `json:"permission,omitempty"`
+		Role       string  `json:"role,omitempty"`
+		Required   int     `json:"required"`
+		Scope      string  `json:"scope"`
+	}
+	askedView struct {
+		Level    int       `json:"level"`
+		MemberID string    `json:"memberId,omitempty"`
+		Name     string    `json:"name,omitempty"`
+		Email    string    `json:"email"`
+		External bool      `json:"external"`
+		AskedAt  time.Time `json:"askedAt"`
+	}
+	decisionView struct {
+		Level     int       `json:"level"`
+		MemberID  string    `json:"memberId,omitempty"`
+		Name      string    `json:"name,omitempty"`
+		Email     string    `json:"email,omitempty"`
+		Decision  string    `json:"decision"`
+		Comment   string    `json:"comment,omitempty"`
+		ByLink    bool      `json:"byLink"`
+		DecidedAt time.Time `json:"decidedAt"`
+	}
+	requestView struct {
+		ID               string         `json:"id"`
+		Status           string         `json:"status"`
+		Document         docRef         `json:"document"`
+		Requester        personRef      `json:"requester"`
+		Note             string         `json:"note,omitempty"`
+		ExternalApprover *externalBody  `json:"externalApprover,omitempty"`
+		Levels           []levelView    `json:"levels"`
+		CurrentLevel     int            `json:"currentLevel"`
+		Approvals        int            `json:"approvals"`
+		Asked            []askedView    `json:"asked"`
+		Decisions        []decisionView `json:"decisions,omitempty"`
+		TimeoutSeconds   int            `json:"timeoutSeconds"`
+		CreatedAt        time.Time      `json:"createdAt"`
+		UpdatedAt        time.Time      `json:"updatedAt"`
+		FinishedAt       *time.Time     `json:"finishedAt,omitempty"`
+	}
+	requestList struct {
+		Items []requestView `json:"items"`
+		Next  string        `json:"nextCursor,omitempty"`
+	}
+)
+
+func toDocumentView(d team.Document) documentView {
+	return documentView{
+		Type: string(d.Type), ID: d.ID, Store: d.Store, Department: d.Department, Supplier: d.Supplier, Amount: d.Amount,
+		Currency: d.Currency, Title: d.Title, Summary: d.Summary, DueDate: d.DueDate, URL: d.URL, Status: string(d.Status),
+		ApprovalRequestID: d.RequestID, Version: d.Version, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
+	}
+}
+
+func toPolicyView(p team.ApprovalPolicy) policyView {
+	v := policyView{
+		DocType: string(p.DocType), Enabled: p.Enabled, Levels: make([]levelBody, 0, len(p.Levels)), SelfApproval: p.SelfApproval,
+		ExternalApprovers: externalPolicy{Allowed: p.ExternalAllowed, Domains: append([]string{}, p.ExternalDomains...)},
+		ExpiresAfterHours: p.ExpiresAfterHours, Version: p.Version,
+	}
+	for _, l := range p.Levels {
+		v.Levels = append(v.Levels, levelBody(l))
+	}
+	return v
+}
+
+func toRequestView(r team.ApprovalRequest, ds []team.ApprovalDecision) requestView {
+	v := requestView{
+		ID: r.ID, Status: string(r.Status),
+		Document:  docRef{Type: string(r.DocType), ID: r.DocID, Title: r.DocTitle, Amount: r.Amount, Currency: r.Currency, Store: r.Store, Department: r.Department},
+		Requester: personRef{ID: r.RequesterID, Name: r.RequesterName, Email: r.RequesterEmail},
+		Note:      r.Note, Levels: make([]levelView, 0, len(r.Levels)), CurrentLevel: r.Level, Approvals: r.Approvals,
+		Asked: make([]askedView, 0, len(r.Asked)), TimeoutSeconds: r.TimeoutSeconds,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+	if r.External != nil {
+		v.ExternalApprover = &externalBody{Email: r.External.Email, Name: r.External.Name}
+	}
+	for i, l := range r.Levels {
+		v.Levels = append(v.Levels, levelView{Level: i + 1, MinAmount: l.MinAmount, Permission: l.Permission, Role: l.Role, Required: l.Required, Scope: l.Scope})
+	}
+	for _, a := range r.Asked {
+		v.Asked = append(v.Asked, askedView{Level: a.Level, MemberID: a.MemberID, Name: a.Name, Email: a.Email, External: a.MemberID == "", AskedAt: a.AskedAt.UTC()})
+	}
+	for _, d := range ds {
+		v.Decisions = append(v.Decisions, decisionView{
+			Level: d.Level, MemberID: d.MemberID, Name: d.Name, Email: d.Email, Decision: d.Outcome, Comment: d.Comment,
+			ByLink: d.ByLink, DecidedAt: d.DecidedAt.UTC(),
+		})
+	}
+	if !r.FinishedAt.IsZero() {
+		t := r.FinishedAt.UTC()
+		v.FinishedAt = &t
+	}
+	return v
+}
+
+// HandleGetDocument serves GET /v1/documents/{type}/{id}.
+func (s *Service) HandleGetDocument(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.GetDocument(r.Context(), auth.FromContext(r.Context()), r.PathValue("type"), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", httpapi.ETag(d.Version))
+	httpapi.WriteJSON(w, r, http.StatusOK, toDocumentView(d))
+	return nil
+}
+
+// HandlePutDocument serves PUT /v1/documents/{type}/{id}.
+func (s *Service) HandlePutDocument(w http.ResponseWriter, r *http.Request) error {
+	ifMatch, err := httpapi.IfMatch(r, false)
+	if err != nil {
+		return err
+	}
+	var in documentBody
+	if err := httpapi.Decode(r, &in); err != nil {
+		return err
+	}
+	d, created, err := s.PutDocument(r.Context(), auth.FromContext(r.Context()), r.PathValue("type"), r.PathValue("id"), ifMatch, DocumentInput{
+		Store: in.Store, Department: in.Department, Supplier: in.Supplier, Amount: in.Amount, Currency: in.Currency,
+		Title: in.Title, Summary: in.Summary, DueDate: in.DueDate, URL: in.URL, Status: in.Status,
+	})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", httpapi.ETag(d.Version))
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	httpapi.WriteJSON(w, r, status, toDocumentView(d))
+	return nil
+}
+
+// HandleGetPolicy serves GET /v1/approval-policies/{docType}.
+func (s *Service) HandleGetPolicy(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.GetPolicy(r.Context(), auth.FromContext(r.Context()), r.PathValue("docType"))
+	if err != nil {
+		return err
+	}
+	if p.Version > 0 {
+		w.Header().Set("ETag", httpapi.ETag(p.Version))
+	}
+	httpapi.WriteJSON(w, r, http.StatusOK, toPolicyView(p))
+	return nil
+}
+
+// HandlePutPolicy serves PUT /v1/approval-policies/{docType}.
+func (s *Service) HandlePutPolicy(w http.ResponseWriter, r *http.Request) error {
+	ifMatch, err := httpapi.IfMatch(r, false)
+	if err != nil {
+		return err
+	}
+	var in policyBody
+	if err := httpapi.Decode(r, &in); err != nil {
+		return err
+	}
+	pin := PolicyInput{Enabled: in.Enabled, SelfApproval: in.SelfApproval, ExpiresAfterHours: in.ExpiresAfterHours}
+	for _, l := range in.Levels {
+		pin.Levels = append(pin.Levels, team.ApprovalLevel(l))
+	}
+	if in.ExternalApprovers != nil {
+		pin.ExternalAllowed, pin.ExternalDomains = in.ExternalApprovers.Allowed, in.ExternalApprovers.Domains
+	}
+	p, err := s.PutPolicy(r.Context(), auth.FromContext(r.Context()), r.PathValue("docType"), ifMatch, pin)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", httpapi.ETag(p.Version))
+	httpapi.WriteJSON(w, r, http.StatusOK, toPolicyView(p))
+	return nil
+}
+
+// HandleCreateRequest serves POST /v1/documents/{type}/{id}/approval-requests.
+func (s *Service) HandleCreateRequest(w http.ResponseWriter, r *http.Request) error {
+	var in requestBody
+	if err := httpapi.Decode(r, &in); err != nil {
+		return err
+	}
+	rin := RequestInput{Note: in.Note}
+	if in.ExternalApprover != nil {
+		rin.External = &team.External{Email: in.ExternalApprover.Email, Name: in.ExternalApprover.Name}
+	}
+	req, err := s.RequestApproval(r.Context(), auth.FromContext(r.Context()), r.PathValue("type"), r.PathValue("id"), rin)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/v1/approval-requests/"+req.ID)
+	httpapi.WriteJSON(w, r, http.StatusAccepted, toRequestView(req, nil))
+	return nil
+}
+
+// HandleListRequests serves GET /v1/approval-requests.
+func (s *Service) HandleListRequests(w http.ResponseWriter, r *http.Request) error {
+	limit, err := httpapi.ParseLimit(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	st := team.RequestStatus(q.Get("status"))
+	if st != "" && !st.Valid() {
+		return httpapi.InvalidField("status", "must be pending, approved, denied, expired or cancelled")
+	}
+	page, err := s.ListRequests(r.Context(), auth.FromContext(r.Context()), ListFilter{Status: st, Mine: q.Get("mine")}, limit, q.Get("cursor"))
+	if err != nil {
+		return err
+	}
+	out := requestList{Items: make([]requestView, 0, len(page.Items)), Next: page.Next}
+	for _, it := range page.Items {
+		out.Items = append(out.Items, toRequestView(it, nil))
+	}
+	httpapi.WriteJSON(w, r, http.StatusOK, out)
+	return nil
+}
+
+// HandleGetRequest serves GET /v1/approval-requests/{id}.
+func (s *Service) HandleGetRequest(w http.ResponseWriter, r *http.Request) error {
+	req, ds, err := s.GetRequest(r.Context(), auth.FromContext(r.Context()), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, r, http.StatusOK, toRequestView(req, ds))
+	return nil
+}
+
+// HandleDecide serves POST /v1/approval-requests/{id}/decision.
+func (s *Service) HandleDecide(w http.ResponseWriter, r *http.Request) error {
+	var in decisionBody
+	if err := httpapi.Decode(r, &in); err != nil {
+		return err
+	}
+	p := auth.FromContext(r.Context())
+	req, err := s.Decide(r.Context(), p, r.PathValue("id"), in.Decision, in.Comment)
+	if err != nil {
+		return err
+	}
+	ds, err := s.Store.ListDecisions(r.Context(), p.AccountID(), req.ID)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, r, http.StatusOK, toRequestView(req, ds))
+	return nil
+}
+
+// HandleCancel serves POST /v1/approval-requests/{id}/cancel.
+func (s *Service) HandleCancel(w http.ResponseWriter, r *http.Request) error {
+	req, err := s.Cancel(r.Context(), auth.FromContext(r.Context()), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, r, http.StatusOK, toRequestView(req, nil))
+	return nil
+}

@@ -1,0 +1,386 @@
+package approvals
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/stewardhq/steward/pkg/audit"
+	"github.com/stewardhq/steward/pkg/auth"
+	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/store"
+	"github.com/stewardhq/steward/pkg/team"
+	"github.com/stewardhq/steward/pkg/workflow"
+)
+
+// RequestInput is the body of POST /v1/documents/{type}/{id}/approval-requests.
+type RequestInput struct {
+	Note     string
+	External *team.External
+}
+
+func (s *Service) hour() time.Duration {
+	if s.Hour > 0 {
+		return s.Hour
+	}
+	return time.Hour
+}
+
+// externalAllowed applies the domain rule: the policy allows external
+// approvers, the email's domain is in the policy's domains (when it lists
+// any) and in the account's external-approver domains (when set).
+func externalAllowed(pol team.ApprovalPolicy, acct team.Account, email string) error {
+	if !pol.ExternalAllowed {
+		return errExternalOff
+	}
+	domain := email[strings.LastIndexByte(email, '@')+1:]
+	if len(pol.ExternalDomains) > 0 && !slices.Contains(pol.ExternalDomains, domain) {
+		return errExternalDomain
+	}
+	if ds := acct.Settings.ExternalApproverDomains; len(ds) > 0 && !slices.ContainsFunc(ds, func(d string) bool { return strings.EqualFold(d, domain) }) {
+		return errExternalDomain
+	}
+	return nil
+}
+
+// RequestApproval creates a request for the document and starts its
+// workflow.
+func (s *Service) RequestApproval(ctx context.Context, p *auth.Principal, typ, id string, in RequestInput) (team.ApprovalRequest, error) {
+	if err := p.RequireMember(); err != nil {
+		return team.ApprovalRequest{}, err
+	}
+	t, err := parseDocType(typ)
+	if err != nil {
+		return team.ApprovalRequest{}, err
+	}
+	if id, err = parseDocID(id); err != nil {
+		return team.ApprovalRequest{}, err
+	}
+	note, err := cleanText("note", in.Note, 1000)
+	if err != nil {
+		return team.ApprovalRequest{}, err
+	}
+	var ext *team.External
+	if in.External != nil {
+		email, err := team.NormalizeEmail(in.External.Email)
+		if err != nil {
+			return team.ApprovalRequest{}, httpapi.InvalidField("externalApprover.email", err.Error())
+		}
+		name, err := httpapi.CleanName("externalApprover.name", in.External.Name, 120, false)
+		if err != nil {
+			return team.ApprovalRequest{}, err
+		}
+		ext = &team.External{Email: email, Name: name}
+	}
+	doc, err := s.Store.GetDocument(ctx, p.AccountID(), t, id)
+	if errors.Is(err, team.ErrDocumentNotFound) {
+		return team.ApprovalRequest{}, errDocNotFound
+	}
+	if err != nil {
+		return team.ApprovalRequest{}, err
+	}
+	if dec := p.Decide(authz.ActionDocumentRequestApproval, docResource(doc)); !dec.Allowed {
+		if dec.Code == authz.CodeDocumentStatus || dec.Code == authz.CodeDocumentPending {
+			return team.ApprovalRequest{}, errNotRequestable
+		}
+		return team.ApprovalRequest{}, forbidden(dec)
+	}
+	pol, err := s.Store.GetApprovalPolicy(ctx, p.AccountID(), t)
+	if err != nil {
+		return team.ApprovalRequest{}, err
+	}
+	levels := pol.LevelsFor(doc.Amount)
+	if !pol.Enabled || len(levels) == 0 {
+		return team.ApprovalRequest{}, errNotRequired
+	}
+	if ext != nil {
+		acct, err := s.Store.GetAccount(ctx, p.AccountID())
+		if err != nil {
+			return team.ApprovalRequest{}, err
+		}
+		if err := externalAllowed(pol, acct, ext.Email); err != nil {
+			return team.ApprovalRequest{}, err
+		}
+	}
+	now := s.now()
+	timeout := int(time.Duration(pol.ExpiresAfterHours) * s.hour() / time.Second)
+	timeout = max(1, min(timeout, workflow.MaxTimeoutSeconds))
+	r := team.ApprovalRequest{
+		ID: store.NewApprovalRequestID(now), AccountID: p.AccountID(), DocType: t, DocID: id, DocTitle: doc.Title,
+		Amount: doc.Amount, Currency: doc.Currency, Store: doc.Store, Department: doc.Department,
+		RequesterID: p.Member.ID, RequesterName: p.Member.Name, RequesterEmail: p.Member.Email, Note: note, External: ext,
+		Levels: levels, SelfApproval: pol.SelfApproval, TimeoutSeconds: timeout, Status: team.RequestPending,
+		Version: 1, CreatedAt: now, UpdatedAt: now,
+	}
+	ev := p.Event(ctx, "approval.request", "approval_request", r.ID)
+	ev.After = audit.Snapshot(map[string]any{"document": string(t) + "/" + id, "amount": doc.Amount, "levels": len(levels)})
+	if err := s.Store.CreateApprovalRequest(ctx, r, doc, ev); err != nil {
+		if errors.Is(err, team.ErrDocumentChanged) {
+			return team.ApprovalRequest{}, errDocChanged
+		}
+		return team.ApprovalRequest{}, err
+	}
+	err = s.Engine.Start(ctx, workflow.StartInput{RequestID: r.ID, AccountID: r.AccountID, Levels: len(levels), TimeoutSeconds: timeout})
+	if err != nil && !errors.Is(err, workflow.ErrExecutionExists) {
+		s.log().ErrorContext(ctx, "approvals: start workflow", "request", r.ID, "error", err)
+		// Undo: the request never ran, the document is a draft again.
+		uev := p.Event(ctx, "approval.start_failed", "approval_request", r.ID)
+		if uerr := s.Store.FinishRequest(context.WithoutCancel(ctx), r, team.RequestCancelled, authz.DocDraft, s.now(), uev); uerr != nil {
+			s.log().ErrorContext(ctx, "approvals: undo a request that did not start", "request", r.ID, "error", uerr)
+		}
+		return team.ApprovalRequest{}, errStartFailed
+	}
+	return r, nil
+}
+
+// roleSet returns the account's roles.
+func (s *Service) roleSet(ctx context.Context, account string) (*authz.RoleSet, error) {
+	cr, err := s.Store.GetCustomRoles(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	return authz.NewRoleSet(cr.Roles...)
+}
+
+// levelResource is what a level's approvers must be allowed to approve:
+// the document itself (scope document) or an account-level resource of
+// its type (scope account).
+func levelResource(r team.ApprovalRequest, l team.ApprovalLevel) authz.Resource {
+	res := authz.Resource{Account: r.AccountID, Type: "document", ID: r.DocID, DocType: r.DocType, DocStatus: authz.DocPendingApproval}
+	if l.Scope != team.ApprovalScopeAccount {
+		res.Store, res.Department = r.Store, r.Department
+	}
+	return res
+}
+
+// mayApprove reports whether member m may decide at level l of r.
+func mayApprove(rs *authz.RoleSet, m authz.Member, r team.ApprovalRequest, l team.ApprovalLevel) bool {
+	if m.Status != authz.StatusActive || m.Account != r.AccountID {
+		return false
+	}
+	if m.ID == r.RequesterID && !r.SelfApproval {
+		return false
+	}
+	res := levelResource(r, l)
+	p := rs.Compile(m)
+	if !p.Decide(authz.ActionDocumentApprove, res).Allowed {
+		return false
+	}
+	if l.Permission != "" && !p.Decide(l.Permission, res).Allowed {
+		return false
+	}
+	if l.Role == "" {
+		return true
+	}
+	for _, a := range m.Assignments {
+		if a.Role != l.Role {
+			continue
+		}
+		switch {
+		case a.Scope.IsAccount():
+			return true
+		case l.Scope == team.ApprovalScopeAccount:
+		case a.Scope == authz.StoreScope(r.Store) && r.Store != "",
+			a.Scope == authz.DepartmentScope(r.Department) && r.Department != "":
+			return true
+		}
+	}
+	return false
+}
+
+// visible reports whether the caller may see request r.
+func visible(p *auth.Principal, r team.ApprovalRequest) bool {
+	if r.AccountID != p.AccountID() {
+		return false
+	}
+	if r.RequesterID == p.Member.ID {
+		return true
+	}
+	for _, a := range r.Asked {
+		if a.MemberID != "" && a.MemberID == p.Member.ID {
+			return true
+		}
+	}
+	res := authz.Resource{Account: r.AccountID, Type: "document", ID: r.DocID, Store: r.Store, Department: r.Department, DocType: r.DocType}
+	return p.Decide(authz.ActionDocumentView, res).Allowed
+}
+
+// GetRequest reads a request the caller may see, with its decisions.
+func (s *Service) GetRequest(ctx context.Context, p *auth.Principal, id string) (team.ApprovalRequest, []team.ApprovalDecision, error) {
+	if len(id) > 80 || id == "" {
+		return team.ApprovalRequest{}, nil, errRequestNotFound
+	}
+	r, err := s.Store.GetApprovalRequest(ctx, p.AccountID(), id)
+	if errors.Is(err, team.ErrRequestNotFound) || (err == nil && !visible(p, r)) {
+		return team.ApprovalRequest{}, nil, errRequestNotFound
+	}
+	if err != nil {
+		return team.ApprovalRequest{}, nil, err
+	}
+	ds, err := s.Store.ListDecisions(ctx, p.AccountID(), id)
+	return r, ds, err
+}
+
+// ListFilter narrows ListRequests.
+type ListFilter struct {
+	Status team.RequestStatus
+	// Mine is "", "decide" or "requested".
+	Mine string
+}
+
+// ListRequests lists the requests the caller may see.
+func (s *Service) ListRequests(ctx context.Context, p *auth.Principal, f ListFilter, limit int, cursor string) (store.Page[team.ApprovalRequest], error) {
+	sf := store.RequestFilter{Status: f.Status}
+	switch f.Mine {
+	case "":
+	case "decide":
+		sf.AwaitingID = p.Member.ID
+		sf.Status = team.RequestPending
+		if f.Status != "" && f.Status != team.RequestPending {
+			return store.Page[team.ApprovalRequest]{Items: []team.ApprovalRequest{}}, nil
+		}
+	case "requested":
+		sf.RequesterID = p.Member.ID
+	default:
+		return store.Page[team.ApprovalRequest]{}, httpapi.InvalidField("mine", `must be "decide" or "requested"`)
+	}
+	page, err := s.Store.ListApprovalRequests(ctx, p.AccountID(), sf, limit, cursor)
+	if errors.Is(err, store.ErrBadCursor) {
+		return page, httpapi.ErrBadCursor
+	}
+	if err != nil {
+		return page, err
+	}
+	out := page.Items[:0]
+	for _, r := range page.Items {
+		if visible(p, r) {
+			out = append(out, r)
+		}
+	}
+	page.Items = out
+	return page, nil
+}
+
+// Decision is a decision as the app or the approval page gives it.
+type Decision struct {
+	Approve bool
+	Comment string
+}
+
+func parseDecision(decision, comment string) (Decision, error) {
+	var d Decision
+	switch decision {
+	case "approve":
+		d.Approve = true
+	case "deny":
+	default:
+		return d, httpapi.InvalidField("decision", `must be "approve" or "deny"`)
+	}
+	c, err := cleanText("comment", comment, 1000)
+	if err != nil {
+		return d, err
+	}
+	d.Comment = c
+	return d, nil
+}
+
+func outcome(approve bool) string {
+	if approve {
+		return string(team.RequestApproved)
+	}
+	return string(team.RequestDenied)
+}
+
+// Decide records a member's decision in the app.
+func (s *Service) Decide(ctx context.Context, p *auth.Principal, id, decision, comment string) (team.ApprovalRequest, error) {
+	if err := p.RequireMember(); err != nil {
+		return team.ApprovalRequest{}, err
+	}
+	d, err := parseDecision(decision, comment)
+	if err != nil {
+		return team.ApprovalRequest{}, err
+	}
+	r, _, err := s.GetRequest(ctx, p, id)
+	if err != nil {
+		return team.ApprovalRequest{}, err
+	}
+	if r.Status != team.RequestPending {
+		return team.ApprovalRequest{}, errNotPending
+	}
+	if r.TaskToken == "" || r.Level < 1 || r.Level > len(r.Levels) {
+		return team.ApprovalRequest{}, errNotReady
+	}
+	if !mayApprove(p.Roles, p.Member.Authz(), r, r.Levels[r.Level-1]) {
+		return team.ApprovalRequest{}, errNotApprover
+	}
+	dec := team.ApprovalDecision{
+		RequestID: r.ID, Level: r.Level, Approver: p.Member.ID, MemberID: p.Member.ID, Name: p.Member.Name,
+		Email: p.Member.Email, Outcome: outcome(d.Approve), Comment: d.Comment, DecidedAt: s.now(),
+	}
+	ev := p.Event(ctx, "approval.decide", "approval_request", r.ID)
+	ev.After = audit.Snapshot(map[string]any{"level": r.Level, "outcome": dec.Outcome, "comment": dec.Comment})
+	switch err := s.Store.RecordDecision(ctx, r.AccountID, dec, nil, ev); {
+	case errors.Is(err, team.ErrAlreadyDecided):
+		return team.ApprovalRequest{}, errAlreadyDecided
+	case errors.Is(err, team.ErrRequestNotPending):
+		return team.ApprovalRequest{}, errNotPending
+	case err != nil:
+		return team.ApprovalRequest{}, err
+	}
+	return s.afterDecision(ctx, r.AccountID, r.ID, r.Level, d.Approve)
+}
+
+// afterDecision ends the level when it has its approvals, or on a
+// denial, by sending the workflow the level's result.
+func (s *Service) afterDecision(ctx context.Context, account, id string, level int, approve bool) (team.ApprovalRequest, error) {
+	r, err := s.Store.GetApprovalRequest(ctx, account, id)
+	if err != nil {
+		return r, err
+	}
+	if r.Status != team.RequestPending || r.Level != level || r.TaskToken == "" {
+		return r, nil
+	}
+	var o workflow.Outcome
+	switch {
+	case !approve:
+		o = workflow.Denied
+	case r.Approvals >= r.Levels[level-1].Required:
+		o = workflow.Approved
+	default:
+		return r, nil
+	}
+	if err := s.Engine.SendTaskSuccess(ctx, r.TaskToken, workflow.Decision{Outcome: o}); err != nil && !errors.Is(err, workflow.ErrTaskNotFound) {
+		return r, err
+	}
+	return r, nil
+}
+
+// Cancel cancels a pending request (its requester, or an admin): the
+// document is a draft again and the workflow ends.
+func (s *Service) Cancel(ctx context.Context, p *auth.Principal, id string) (team.ApprovalRequest, error) {
+	r, _, err := s.GetRequest(ctx, p, id)
+	if err != nil {
+		return team.ApprovalRequest{}, err
+	}
+	if r.RequesterID != p.Member.ID && !p.Authz.IsAdmin() {
+		return team.ApprovalRequest{}, errCannotCancel
+	}
+	if r.Status != team.RequestPending {
+		return team.ApprovalRequest{}, errNotPending
+	}
+	now := s.now()
+	ev := p.Event(ctx, "approval.cancel", "approval_request", r.ID)
+	err = s.Store.FinishRequest(ctx, r, team.RequestCancelled, authz.DocDraft, now, ev)
+	if errors.Is(err, team.ErrRequestNotPending) || errors.Is(err, team.ErrDocumentChanged) {
+		return team.ApprovalRequest{}, errNotPending
+	}
+	if err != nil {
+		return team.ApprovalRequest{}, err
+	}
+	s.stopWorkflow(ctx, r)
+	r.Status, r.FinishedAt, r.UpdatedAt = team.RequestCancelled, now, now
+	return r, nil
+}

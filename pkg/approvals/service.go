@@ -1,0 +1,462 @@
+// Package approvals is documents and their approval: the documents the
+// host app registers, the approval policy of each document type, approval
+// requests run by the workflow (pkg/workflow), deciding in the app or by
+// an emailed one-time link, and the workflow's steps (Steps).
+//
+// Decisions:
+//   - A document's status moves draft -> pending_approval (a request) ->
+//     approved | denied | expired; draft and completed may also be set by
+//     the client. A PUT that changes a document resets it to draft (or to
+//     the completed status the client asks for) and, when it was pending,
+//     cancels its request in the same transaction, then tells the workflow
+//     (SendTaskFailure with workflow.ErrorCancelled). A PUT that changes
+//     nothing writes nothing. Writing a document is documents.edit on it
+//     (before and after a move between stores), evaluated as draft while
+//     pending (the edit cancels the request); a completed document needs
+//     locked.edit (the decision engine's rule).
+//   - A request snapshots the policy levels that apply to the amount, the
+//     self-approval flag and the timeout (expiresAfterHours, per level).
+//     Only signed-in members request (the outcome email goes to them). A
+//     policy that is off, or whose levels do not reach the amount, answers
+//     409 approval_not_required.
+//   - Approvers of a level: active members allowed documents.approve on the
+//     document (scope document) or on an account-level resource (scope
+//     account), who also hold the level's role (assigned at the account or
+//     at the document's store or department; scope account: at the
+//     account) and the level's permission, when set. The requester is not
+//     asked unless selfApproval. The nominated external approver is asked
+//     at level 1 only, and decides by link only.
+//   - Each approver gets one hashed one-time token (subject
+//     "<request>:<level>:<approver>") and one email (outbox key
+//     "approval/<request>/<level>/<approver>"): a retried Await mints no
+//     token for an approver whose email went out, so a link sent stays
+//     valid. Ending or cancelling a request does not delete its tokens:
+//     every use of a link checks the request, so its links answer 410.
+//   - A level ends when it has `required` approvals or on the first
+//     denial: the decider sends the workflow's task result;
+//     workflow.ErrTaskNotFound means another decider sent it first.
+//   - Requests are listed and shown to their requester, to those asked,
+//     and to members who may view the document.
+package approvals
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/stewardhq/steward/pkg/auth"
+	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/mail"
+	"github.com/stewardhq/steward/pkg/store"
+	"github.com/stewardhq/steward/pkg/team"
+	"github.com/stewardhq/steward/pkg/workflow"
+)
+
+// Service implements documents, policies, requests and the workflow steps.
+type Service struct {
+	Store *store.Store
+	Mail  *mail.Outbox
+	// Engine runs the approval workflow (Step Functions, or a Runner).
+	Engine workflow.Engine
+	// PublicURL is the base of the approval links.
+	PublicURL string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Hour is how long a policy hour lasts; zero means time.Hour. Tests
+	// shorten it to see requests expire.
+	Hour   time.Duration
+	Logger *slog.Logger
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// Public errors.
+var (
+	errDocNotFound     = httpapi.Errorf(http.StatusNotFound, "not_found", "The document does not exist.")
+	errRequestNotFound = httpapi.Errorf(http.StatusNotFound, "not_found", "The approval request does not exist.")
+	errDocChanged      = httpapi.Errorf(http.StatusPreconditionFailed, "stale_version", "The document changed since you read it; read it again and retry.")
+	errPolicyStale     = httpapi.Errorf(http.StatusPreconditionFailed, "stale_version", "The policy changed since you read it; read it again and retry.")
+	errNotRequired     = httpapi.Errorf(http.StatusConflict, "approval_not_required", "The approval policy of this document type does not require an approval for this document.")
+	errNotRequestable  = httpapi.Errorf(http.StatusConflict, "document_not_requestable", "Approval can be requested only for a draft, denied or expired document.")
+	errExternalOff     = httpapi.Errorf(http.StatusForbidden, "external_approvers_not_allowed", "The approval policy of this document type does not allow external approvers.")
+	errExternalDomain  = httpapi.Errorf(http.StatusForbidden, "external_approver_domain_not_allowed", "The external approver's email domain is not allowed for this account.")
+	errNotPending      = httpapi.Errorf(http.StatusConflict, "approval_not_pending", "The approval request is no longer pending.")
+	errNotReady        = httpapi.Errorf(http.StatusConflict, "approval_not_ready", "The approvers of this request are still being notified; try again in a moment.")
+	errAlreadyDecided  = httpapi.Errorf(http.StatusConflict, "already_decided", "You decided on this level of the request already.")
+	errNotApprover     = httpapi.Errorf(http.StatusForbidden, "not_an_approver", "You may not decide on this approval request at its current level.")
+	errCannotCancel    = httpapi.Errorf(http.StatusForbidden, "cannot_cancel", "Only the requester or an administrator may cancel an approval request.")
+	errStartFailed     = httpapi.Errorf(http.StatusServiceUnavailable, "workflow_unavailable", "The approval could not be started; nothing changed. Try again.")
+)
+
+var (
+	docIDPattern    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
+	domainPattern   = regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+)
+
+// MaxAmount is the largest document amount (and level minimum).
+const MaxAmount = 1e12
+
+func parseDocType(v string) (authz.DocType, error) {
+	t := authz.DocType(v)
+	if !t.Valid() {
+		return "", httpapi.Errorf(http.StatusNotFound, "unknown_document_type", "No such document type: use purchase_order, sales_order, write_off, bom, purchase_rate, invoice or bill.")
+	}
+	return t, nil
+}
+
+func parseDocID(v string) (string, error) {
+	if !docIDPattern.MatchString(v) {
+		return "", httpapi.InvalidField("id", "must be 1 to 64 letters, digits, '_' or '-'")
+	}
+	return v, nil
+}
+
+// DocumentInput is the body of PUT /v1/documents/{type}/{id}.
+type DocumentInput struct {
+	Store, Department, Supplier string
+	Amount                      *float64
+	Currency, Title, Summary    string
+	DueDate, URL, Status        string
+}
+
+// forbidden answers a denied decision.
+func forbidden(d authz.Decision) error {
+	return httpapi.Errorf(http.StatusForbidden, "forbidden", "You are not allowed to do this: "+d.Reason()+".")
+}
+
+func docResource(d team.Document) authz.Resource {
+	return authz.Resource{
+		Account: d.AccountID, Type: "document", ID: d.ID, Store: d.Store, Department: d.Department,
+		Supplier: d.Supplier, DocType: d.Type, DocStatus: d.Status,
+	}
+}
+
+func cleanText(field, v string, max int) (string, error) {
+	v = strings.TrimSpace(v)
+	if utf8.RuneCountInString(v) > max {
+		return "", httpapi.InvalidField(field, "is too long")
+	}
+	for _, r := range v {
+		if (r < 0x20 && r != '\n' && r != '\t' && r != '\r') || r == 0x7f {
+			return "", httpapi.InvalidField(field, "must not contain control characters")
+		}
+	}
+	return v, nil
+}
+
+func scopeID(field, kind, v string) error {
+	if v == "" {
+		return nil
+	}
+	if err := (authz.Scope{Kind: authz.ScopeKind(kind), ID: v}).Validate(); err != nil {
+		return httpapi.InvalidField(field, "is not a valid id")
+	}
+	return nil
+}
+
+func checkAmount(field string, v float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || v > MaxAmount {
+		return httpapi.InvalidField(field, "must be a number from 0 to 1e12")
+	}
+	return nil
+}
+
+// validate checks in and returns the document fields it sets.
+func (in DocumentInput) validate() (team.Document, error) {
+	var d team.Document
+	for _, f := range []struct{ field, kind, v string }{
+		{"store", "store", in.Store}, {"department", "department", in.Department}, {"supplier", "supplier", in.Supplier},
+	} {
+		if err := scopeID(f.field, f.kind, f.v); err != nil {
+			return d, err
+		}
+	}
+	if in.Amount == nil {
+		return d, httpapi.InvalidField("amount", "is required")
+	}
+	if err := checkAmount("amount", *in.Amount); err != nil {
+		return d, err
+	}
+	if !currencyPattern.MatchString(in.Currency) {
+		return d, httpapi.InvalidField("currency", "must be an ISO 4217 code of three capital letters")
+	}
+	title, err := httpapi.CleanName("title", in.Title, 200, true)
+	if err != nil {
+		return d, err
+	}
+	summary, err := cleanText("summary", in.Summary, 2000)
+	if err != nil {
+		return d, err
+	}
+	if in.DueDate != "" {
+		if _, err := time.Parse(time.DateOnly, in.DueDate); err != nil {
+			return d, httpapi.InvalidField("dueDate", "must be a date YYYY-MM-DD")
+		}
+	}
+	if in.URL != "" {
+		u, err := url.Parse(in.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(in.URL) > 2000 {
+			return d, httpapi.InvalidField("url", "must be an absolute http or https URL")
+		}
+	}
+	switch authz.DocStatus(in.Status) {
+	case "", authz.DocDraft, authz.DocCompleted:
+	default:
+		return d, httpapi.InvalidField("status", `may only be set to "draft" or "completed"`)
+	}
+	return team.Document{
+		Store: in.Store, Department: in.Department, Supplier: in.Supplier, Amount: *in.Amount, Currency: in.Currency,
+		Title: title, Summary: summary, DueDate: in.DueDate, URL: in.URL, Status: authz.DocStatus(in.Status),
+	}, nil
+}
+
+func sameContent(a, b team.Document) bool {
+	return a.Store == b.Store && a.Department == b.Department && a.Supplier == b.Supplier && a.Amount == b.Amount &&
+		a.Currency == b.Currency && a.Title == b.Title && a.Summary == b.Summary && a.DueDate == b.DueDate && a.URL == b.URL
+}
+
+// GetDocument reads a document the caller may view.
+func (s *Service) GetDocument(ctx context.Context, p *auth.Principal, typ, id string) (team.Document, error) {
+	t, err := parseDocType(typ)
+	if err != nil {
+		return team.Document{}, err
+	}
+	if id, err = parseDocID(id); err != nil {
+		return team.Document{}, err
+	}
+	d, err := s.Store.GetDocument(ctx, p.AccountID(), t, id)
+	if errors.Is(err, team.ErrDocumentNotFound) {
+		return team.Document{}, errDocNotFound
+	}
+	if err != nil {
+		return team.Document{}, err
+	}
+	if dec := p.Decide(authz.ActionDocumentView, docResource(d)); !dec.Allowed {
+		return team.Document{}, forbidden(dec)
+	}
+	return d, nil
+}
+
+// PutDocument creates or replaces a document; created reports a create.
+// ifMatch (0: none) must be the stored version.
+func (s *Service) PutDocument(ctx context.Context, p *auth.Principal, typ, id string, ifMatch int64, in DocumentInput) (doc team.Document, created bool, err error) {
+	t, err := parseDocType(typ)
+	if err != nil {
+		return doc, false, err
+	}
+	if id, err = parseDocID(id); err != nil {
+		return doc, false, err
+	}
+	next, err := in.validate()
+	if err != nil {
+		return doc, false, err
+	}
+	next.AccountID, next.Type, next.ID = p.AccountID(), t, id
+	old, err := s.Store.GetDocument(ctx, p.AccountID(), t, id)
+	exists := err == nil
+	if err != nil && !errors.Is(err, team.ErrDocumentNotFound) {
+		return doc, false, err
+	}
+	if ifMatch != 0 && (!exists || old.Version != ifMatch) {
+		return doc, false, errDocChanged
+	}
+	now := s.now()
+	asked := next.Status
+	if asked == "" {
+		asked = authz.DocDraft
+	}
+	// The caller must be allowed to edit the document where it is and
+	// where it goes. A pending document is edited as a draft: the edit
+	// cancels its request.
+	check := next
+	check.Status = authz.DocDraft
+	if exists {
+		before := old
+		if before.Status == authz.DocPendingApproval {
+			before.Status = authz.DocDraft
+		}
+		if dec := p.Decide(authz.ActionDocumentEdit, docResource(before)); !dec.Allowed {
+			return doc, false, forbidden(dec)
+		}
+		check.Status = before.Status
+	}
+	if dec := p.Decide(authz.ActionDocumentEdit, docResource(check)); !dec.Allowed {
+		return doc, false, forbidden(dec)
+	}
+	if exists && sameContent(old, next) && (next.Status == "" || next.Status == old.Status) {
+		return old, false, nil
+	}
+	next.Status = asked
+	next.UpdatedAt, next.UpdatedBy = now, p.Member.ID
+	next.CreatedAt, next.Version = now, 1
+	var cancel *team.ApprovalRequest
+	var pending team.ApprovalRequest
+	if exists {
+		next.CreatedAt, next.Version, next.RequestID = old.CreatedAt, old.Version+1, old.RequestID
+		if old.Status == authz.DocPendingApproval && old.RequestID != "" {
+			pending, err = s.Store.GetApprovalRequest(ctx, p.AccountID(), old.RequestID)
+			if err != nil {
+				return doc, false, err
+			}
+			if pending.Status == team.RequestPending {
+				cancel = &pending
+			}
+		}
+	}
+	ev := p.Event(ctx, "document.put", "document", string(t)+"/"+id)
+	if cancel != nil {
+		ev.Action = "document.put_cancelling_approval"
+	}
+	read := int64(0)
+	if exists {
+		read = old.Version
+	}
+	if err := s.Store.PutDocument(ctx, next, read, cancel, ev); err != nil {
+		if errors.Is(err, team.ErrDocumentChanged) || errors.Is(err, team.ErrRequestNotPending) {
+			return doc, false, errDocChanged
+		}
+		return doc, false, err
+	}
+	if cancel != nil {
+		s.stopWorkflow(ctx, *cancel)
+	}
+	return next, !exists, nil
+}
+
+// stopWorkflow tells the engine that a request was cancelled: a task
+// failure when a level is awaited, else Stop. Failures are logged: the
+// request is cancelled already, and a late Await finds it so.
+func (s *Service) stopWorkflow(ctx context.Context, r team.ApprovalRequest) {
+	var err error
+	if r.TaskToken != "" {
+		err = s.Engine.SendTaskFailure(ctx, r.TaskToken, workflow.ErrorCancelled)
+	} else {
+		err = s.Engine.Stop(ctx, r.ID)
+	}
+	if err != nil && !errors.Is(err, workflow.ErrTaskNotFound) && !errors.Is(err, workflow.ErrExecutionNotFound) {
+		s.log().WarnContext(ctx, "approvals: could not stop the workflow of a cancelled request", "request", r.ID, "error", err)
+	}
+}
+
+// PolicyInput is the body of PUT /v1/approval-policies/{docType}.
+type PolicyInput struct {
+	Enabled           bool
+	Levels            []team.ApprovalLevel
+	SelfApproval      bool
+	ExternalAllowed   bool
+	ExternalDomains   []string
+	ExpiresAfterHours int
+}
+
+// GetPolicy reads a document type's policy (any member or key of the
+// account).
+func (s *Service) GetPolicy(ctx context.Context, p *auth.Principal, typ string) (team.ApprovalPolicy, error) {
+	t, err := parseDocType(typ)
+	if err != nil {
+		return team.ApprovalPolicy{}, err
+	}
+	return s.Store.GetApprovalPolicy(ctx, p.AccountID(), t)
+}
+
+// MaxLevels bounds a policy's levels.
+const MaxLevels = 10
+
+// PutPolicy replaces a document type's policy (settings.manage).
+func (s *Service) PutPolicy(ctx context.Context, p *auth.Principal, typ string, ifMatch int64, in PolicyInput) (team.ApprovalPolicy, error) {
+	t, err := parseDocType(typ)
+	if err != nil {
+		return team.ApprovalPolicy{}, err
+	}
+	if dec := p.Decide("settings.manage", authz.Resource{Account: p.AccountID()}); !dec.Allowed {
+		return team.ApprovalPolicy{}, forbidden(dec)
+	}
+	if t == authz.DocInvoice || t == authz.DocBill {
+		if in.Enabled {
+			return team.ApprovalPolicy{}, httpapi.InvalidField("enabled", "invoices and bills have no approval step")
+		}
+	}
+	if in.Enabled && len(in.Levels) == 0 {
+		return team.ApprovalPolicy{}, httpapi.InvalidField("levels", "an enabled policy needs at least one level")
+	}
+	if len(in.Levels) > MaxLevels {
+		return team.ApprovalPolicy{}, httpapi.InvalidField("levels", "at most 10 levels")
+	}
+	for i, l := range in.Levels {
+		f := httpapi.Indexed("levels", i)
+		if err := checkAmount(f+".minAmount", l.MinAmount); err != nil {
+			return team.ApprovalPolicy{}, err
+		}
+		if l.Required < 1 || l.Required > 10 {
+			return team.ApprovalPolicy{}, httpapi.InvalidField(f+".required", "must be 1 to 10")
+		}
+		if l.Scope != team.ApprovalScopeDocument && l.Scope != team.ApprovalScopeAccount {
+			return team.ApprovalPolicy{}, httpapi.InvalidField(f+".scope", `must be "document" or "account"`)
+		}
+		if l.Role != "" {
+			if _, ok := p.Roles.Role(l.Role); !ok {
+				return team.ApprovalPolicy{}, httpapi.InvalidField(f+".role", "no such role")
+			}
+		}
+		if l.Permission != "" && (!authz.IsAction(l.Permission) || strings.HasPrefix(l.Permission, "documents.")) {
+			return team.ApprovalPolicy{}, httpapi.InvalidField(f+".permission", "no such permission")
+		}
+	}
+	if in.ExpiresAfterHours < 1 || in.ExpiresAfterHours > 720 {
+		return team.ApprovalPolicy{}, httpapi.InvalidField("expiresAfterHours", "must be 1 to 720")
+	}
+	if len(in.ExternalDomains) > 50 {
+		return team.ApprovalPolicy{}, httpapi.InvalidField("externalApprovers.domains", "at most 50 domains")
+	}
+	domains := make([]string, 0, len(in.ExternalDomains))
+	for i, d := range in.ExternalDomains {
+		d = strings.ToLower(strings.TrimSpace(d))
+		if len(d) > 253 || !domainPattern.MatchString(d) {
+			return team.ApprovalPolicy{}, httpapi.InvalidField(httpapi.Indexed("externalApprovers.domains", i), "is not a domain name")
+		}
+		domains = append(domains, d)
+	}
+	old, err := s.Store.GetApprovalPolicy(ctx, p.AccountID(), t)
+	if err != nil {
+		return team.ApprovalPolicy{}, err
+	}
+	if ifMatch != 0 && ifMatch != old.Version {
+		return team.ApprovalPolicy{}, errPolicyStale
+	}
+	np := team.ApprovalPolicy{
+		AccountID: p.AccountID(), DocType: t, Enabled: in.Enabled, Levels: in.Levels, SelfApproval: in.SelfApproval,
+		ExternalAllowed: in.ExternalAllowed, ExternalDomains: domains, ExpiresAfterHours: in.ExpiresAfterHours,
+		Version: old.Version + 1, UpdatedAt: s.now(),
+	}
+	if np.Levels == nil {
+		np.Levels = []team.ApprovalLevel{}
+	}
+	ev := p.Event(ctx, "approval_policy.put", "approval_policy", string(t))
+	if err := s.Store.PutApprovalPolicy(ctx, np, old.Version, ev); err != nil {
+		if errors.Is(err, team.ErrStaleVersion) {
+			return team.ApprovalPolicy{}, errPolicyStale
+		}
+		return team.ApprovalPolicy{}, err
+	}
+	return np, nil
+}

@@ -1,0 +1,348 @@
+package approvals
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stewardhq/steward/pkg/audit"
+	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/mail"
+	"github.com/stewardhq/steward/pkg/onetime"
+	"github.com/stewardhq/steward/pkg/store"
+	"github.com/stewardhq/steward/pkg/team"
+	"github.com/stewardhq/steward/pkg/workflow"
+)
+
+// Steps are the approval workflow's steps over a Service.
+type Steps struct {
+	*Service
+}
+
+var _ workflow.Steps = Steps{}
+
+// maxTokensPerTx keeps an await's token writes (two items each) within
+// one transaction's limit.
+const maxTokensPerTx = 45
+
+func workflowEvent(r team.ApprovalRequest, action string) audit.Event {
+	return audit.Event{
+		AccountID: r.AccountID, ActorID: "system", ActorName: "Approval workflow", Action: action,
+		TargetType: "approval_request", TargetID: r.ID,
+	}
+}
+
+func (st Steps) load(ctx context.Context, in workflow.StepInput) (team.ApprovalRequest, error) {
+	r, err := st.Store.GetApprovalRequest(ctx, in.AccountID, in.RequestID)
+	if errors.Is(err, team.ErrRequestNotFound) {
+		return r, fmt.Errorf("approvals: request %s of %s does not exist", in.RequestID, in.AccountID)
+	}
+	return r, workflow.Transient(err)
+}
+
+// Prepare checks that the request exists; the levels were snapshotted
+// when it was made. The first level is 1.
+func (st Steps) Prepare(ctx context.Context, in workflow.StepInput) (workflow.StepOutput, error) {
+	r, err := st.load(ctx, in)
+	if err != nil {
+		return workflow.StepOutput{}, err
+	}
+	if len(r.Levels) != in.Levels {
+		return workflow.StepOutput{}, fmt.Errorf("approvals: request %s has %d levels, the workflow %d", r.ID, len(r.Levels), in.Levels)
+	}
+	return workflow.StepOutput{Level: 1}, nil
+}
+
+// subject is an approval token's subject.
+func subject(request string, level int, approver string) string {
+	return request + ":" + strconv.Itoa(level) + ":" + approver
+}
+
+func approvalEmailKey(request string, level int, approver string) string {
+	return "approval/" + request + "/" + strconv.Itoa(level) + "/" + approver
+}
+
+// approvers lists who is asked at level of r.
+func (st Steps) approvers(ctx context.Context, r team.ApprovalRequest, level int) ([]team.Approver, error) {
+	rs, err := st.roleSet(ctx, r.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	l := r.Levels[level-1]
+	var out []team.Approver
+	cursor := ""
+	for {
+		page, err := st.Store.ListMembers(ctx, r.AccountID, store.MaxPageSize, cursor)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range page.Items {
+			if m.Email != "" && mayApprove(rs, m.Authz(), r, l) {
+				out = append(out, team.Approver{Level: level, MemberID: m.ID, Name: m.Name, Email: m.Email})
+			}
+		}
+		if page.Next == "" {
+			break
+		}
+		cursor = page.Next
+	}
+	if level == 1 && r.External != nil {
+		out = append(out, team.Approver{Level: 1, Name: r.External.Name, Email: r.External.Email})
+	}
+	return out, nil
+}
+
+// Await stores the level's task token, mints a token per approver not yet
+// emailed and emails them.
+func (st Steps) Await(ctx context.Context, in workflow.StepInput) error {
+	r, err := st.load(ctx, in)
+	if err != nil {
+		return err
+	}
+	if r.Status != team.RequestPending {
+		return st.notPending(ctx, r, in.TaskToken)
+	}
+	if in.Level > len(r.Levels) {
+		return fmt.Errorf("approvals: request %s has no level %d", r.ID, in.Level)
+	}
+	asked, err := st.approvers(ctx, r, in.Level)
+	if err != nil {
+		return workflow.Transient(err)
+	}
+	if len(asked) == 0 {
+		st.log().WarnContext(ctx, "approvals: nobody may approve this level; the request will expire", "request", r.ID, "level", in.Level)
+	}
+	decided := map[string]bool{}
+	if r.Level == in.Level {
+		ds, err := st.Store.ListDecisions(ctx, r.AccountID, r.ID)
+		if err != nil {
+			return workflow.Transient(err)
+		}
+		for _, d := range ds {
+			if d.Level == in.Level {
+				decided[d.Approver] = true
+			}
+		}
+	}
+	now := st.now()
+	expires := now.Add(timeoutOf(r))
+	var all []team.Approver
+	earlier := map[string]team.Approver{}
+	for _, a := range r.Asked {
+		if a.Level != in.Level {
+			all = append(all, a)
+		} else {
+			earlier[a.Key()] = a
+		}
+	}
+	var awaiting []string
+	type mint struct {
+		a     team.Approver
+		token string
+	}
+	var mints []mint
+	var tokens []store.Token
+	for i, a := range asked {
+		if e, ok := earlier[a.Key()]; ok {
+			a.AskedAt = e.AskedAt
+		} else {
+			a.AskedAt = now
+		}
+		asked[i] = a
+		all = append(all, a)
+		if a.MemberID != "" && !decided[a.Key()] {
+			awaiting = append(awaiting, a.MemberID)
+		}
+		sent, err := st.Store.OutboxSent(ctx, approvalEmailKey(r.ID, in.Level, a.Key()))
+		if err != nil {
+			return workflow.Transient(err)
+		}
+		if sent || decided[a.Key()] {
+			continue
+		}
+		tok, hash := onetime.New()
+		mints = append(mints, mint{a: a, token: tok})
+		tokens = append(tokens, store.Token{
+			Hash: hash, Kind: store.TokenApproval, AccountID: r.AccountID, SubjectID: subject(r.ID, in.Level, a.Key()), ExpiresAt: expires,
+			Data: map[string]string{"request": r.ID, "level": strconv.Itoa(in.Level), "approver": a.Key(), "memberId": a.MemberID, "email": a.Email, "name": a.Name},
+		})
+	}
+	first := tokens[:min(len(tokens), maxTokensPerTx)]
+	ev := workflowEvent(r, "approval.await")
+	ev.After = audit.Snapshot(map[string]any{"level": in.Level, "asked": len(asked)})
+	err = st.Store.AwaitLevel(ctx, r, in.Level, in.TaskToken, all, awaiting, first, ev)
+	if errors.Is(err, team.ErrRequestNotPending) {
+		if r, err = st.load(ctx, in); err != nil {
+			return err
+		}
+		return st.notPending(ctx, r, in.TaskToken)
+	}
+	if err != nil {
+		return workflow.Transient(err)
+	}
+	for rest := tokens[len(first):]; len(rest) > 0; {
+		n := min(len(rest), maxTokensPerTx)
+		tx := store.NewTx(workflowEvent(r, "approval.tokens"))
+		for _, t := range rest[:n] {
+			tx.IssueToken(t)
+		}
+		if err := st.Store.Commit(ctx, tx); err != nil {
+			return workflow.Transient(err)
+		}
+		rest = rest[n:]
+	}
+	var failed []error
+	for _, m := range mints {
+		if err := st.sendRequestEmail(ctx, r, in.Level, m.a, m.token); err != nil {
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) > 0 {
+		return workflow.Transient(errors.Join(failed...))
+	}
+	// A retried await (new task token) of a level that already has its
+	// approvals finishes it at once.
+	if r.Level == in.Level {
+		if fresh, err := st.Store.GetApprovalRequest(ctx, r.AccountID, r.ID); err == nil && fresh.Approvals >= r.Levels[in.Level-1].Required {
+			if err := st.Engine.SendTaskSuccess(ctx, in.TaskToken, workflow.Decision{Outcome: workflow.Approved}); err != nil && !errors.Is(err, workflow.ErrTaskNotFound) {
+				return workflow.Transient(err)
+			}
+		}
+	}
+	return nil
+}
+
+func timeoutOf(r team.ApprovalRequest) time.Duration {
+	return time.Duration(r.TimeoutSeconds) * time.Second
+}
+
+// notPending handles an await on a request that ended meanwhile: a
+// cancelled one fails its task with ErrorCancelled.
+func (st Steps) notPending(ctx context.Context, r team.ApprovalRequest, token string) error {
+	if r.Status != team.RequestCancelled {
+		return nil
+	}
+	err := st.Engine.SendTaskFailure(ctx, token, workflow.ErrorCancelled)
+	if err != nil && !errors.Is(err, workflow.ErrTaskNotFound) {
+		return workflow.Transient(err)
+	}
+	return nil
+}
+
+func docTypeLabel(t authz.DocType) string {
+	s := strings.ReplaceAll(string(t), "_", " ")
+	switch t {
+	case authz.DocBOM:
+		return "BOM"
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func amountText(a float64) string { return strconv.FormatFloat(a, 'f', 2, 64) }
+
+func (st Steps) sendRequestEmail(ctx context.Context, r team.ApprovalRequest, level int, a team.Approver, token string) error {
+	acctName := ""
+	if acct, err := st.Store.GetAccount(ctx, r.AccountID); err == nil {
+		acctName = acct.Name
+	}
+	subj, text, html, err := mail.Render(mail.TemplateApprovalRequest, mail.ApprovalRequestData{
+		ApproverName: a.Name, RequesterName: orDefault(r.RequesterName, r.RequesterEmail), AccountName: acctName,
+		DocumentType: docTypeLabel(r.DocType), DocumentTitle: r.DocTitle, StoreName: r.Store,
+		Amount: amountText(r.Amount), Currency: r.Currency, Note: r.Note,
+		ApproveLink: st.PublicURL + "/approve/" + token, ExpiresAt: st.now().Add(timeoutOf(r)),
+	})
+	if err != nil {
+		return err
+	}
+	_, _, err = st.Mail.Send(ctx, approvalEmailKey(r.ID, level, a.Key()), mail.Message{
+		To: []mail.Address{{Name: a.Name, Email: a.Email}}, Subject: subj, Text: text, HTML: html,
+	})
+	return err
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// Expire marks the request and its document expired.
+func (st Steps) Expire(ctx context.Context, in workflow.StepInput) error {
+	r, err := st.load(ctx, in)
+	if err != nil {
+		return err
+	}
+	return st.finish(ctx, r, team.RequestExpired, authz.DocExpired)
+}
+
+// finish ends a pending request; one that ended already is left alone.
+func (st Steps) finish(ctx context.Context, r team.ApprovalRequest, s team.RequestStatus, doc authz.DocStatus) error {
+	if r.Status != team.RequestPending {
+		return nil
+	}
+	err := st.Store.FinishRequest(ctx, r, s, doc, st.now(), workflowEvent(r, "approval."+string(s)))
+	if errors.Is(err, team.ErrDocumentChanged) {
+		// The document no longer waits on this request: end the request
+		// alone.
+		err = st.Store.FinishRequest(ctx, r, s, "", st.now(), workflowEvent(r, "approval."+string(s)))
+	}
+	if errors.Is(err, team.ErrRequestNotPending) {
+		return nil
+	}
+	return workflow.Transient(err)
+}
+
+// Finalize records the outcome and emails the requester.
+func (st Steps) Finalize(ctx context.Context, in workflow.StepInput) error {
+	r, err := st.load(ctx, in)
+	if err != nil {
+		return err
+	}
+	var (
+		status team.RequestStatus
+		doc    authz.DocStatus
+		mo     mail.Outcome
+	)
+	switch in.Outcome {
+	case workflow.Approved:
+		status, doc, mo = team.RequestApproved, authz.DocApproved, mail.OutcomeApproved
+	case workflow.Denied:
+		status, doc, mo = team.RequestDenied, authz.DocDenied, mail.OutcomeDenied
+	case workflow.Expired:
+		status, doc, mo = team.RequestExpired, authz.DocExpired, mail.OutcomeExpired
+	default:
+		return st.finish(ctx, r, team.RequestCancelled, authz.DocDraft)
+	}
+	if err := st.finish(ctx, r, status, doc); err != nil {
+		return err
+	}
+	if r, err = st.load(ctx, in); err != nil {
+		return err
+	}
+	if r.Status != status || r.RequesterEmail == "" {
+		return nil
+	}
+	link := ""
+	if d, err := st.Store.GetDocument(ctx, r.AccountID, r.DocType, r.DocID); err == nil {
+		link = d.URL
+	}
+	decider, comment := r.DecidedBy, r.Comment
+	if mo == mail.OutcomeExpired {
+		decider, comment = "", ""
+	}
+	subj, text, html, err := mail.Render(mail.TemplateApprovalOutcome, mail.ApprovalOutcomeData{
+		RequesterName: r.RequesterName, DocumentType: docTypeLabel(r.DocType), DocumentTitle: r.DocTitle,
+		Amount: amountText(r.Amount), Currency: r.Currency, Outcome: mo, DeciderName: decider, Comment: comment, Link: link,
+	})
+	if err != nil {
+		return err
+	}
+	_, _, err = st.Mail.Send(ctx, "approval-outcome/"+r.ID, mail.Message{
+		To: []mail.Address{{Name: r.RequesterName, Email: r.RequesterEmail}}, Subject: subj, Text: text, HTML: html,
+	})
+	return workflow.Transient(err)
+}

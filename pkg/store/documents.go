@@ -1,0 +1,620 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/stewardhq/steward/pkg/audit"
+	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/team"
+)
+
+// Documents, approval policies, approval requests and their decisions live
+// in the account partition.
+//
+//	document   pk ACCOUNT#{a}  sk DOC#{type}#{id}
+//	policy     pk ACCOUNT#{a}  sk POLICY#{docType}
+//	request    pk ACCOUNT#{a}  sk APPROVAL#{request}        (ids sort by creation time)
+//	decision   pk ACCOUNT#{a}  sk APPROVALDEC#{request}#{level}#{approver}
+const (
+	prefixDocument = "DOC"
+	prefixPolicy   = "POLICY"
+	prefixApproval = "APPROVAL"
+	prefixDecision = "APPROVALDEC"
+
+	typeDocument = "document"
+	typePolicy   = "approvalPolicy"
+	typeApproval = "approvalRequest"
+	typeDecision = "approvalDecision"
+)
+
+func documentKey(a string, t authz.DocType, id string) map[string]types.AttributeValue {
+	return itemKey(accountPK(a), key(prefixDocument, string(t), id))
+}
+func policyKey(a string, t authz.DocType) map[string]types.AttributeValue {
+	return itemKey(accountPK(a), key(prefixPolicy, string(t)))
+}
+func approvalKey(a, id string) map[string]types.AttributeValue {
+	return itemKey(accountPK(a), key(prefixApproval, id))
+}
+func decisionPrefix(request string) string { return key(prefixDecision, request) + sep }
+func decisionKey(a, request string, level int, approver string) map[string]types.AttributeValue {
+	return itemKey(accountPK(a), decisionPrefix(request)+fmt.Sprintf("%03d", level)+sep+approver)
+}
+
+// NewApprovalRequestID returns a new request id that sorts by creation
+// time (newest last) and is a valid Step Functions execution name.
+func NewApprovalRequestID(now time.Time) string {
+	return fmt.Sprintf("apr_%013x%s", now.UnixMilli(), NewID("")[1:13])
+}
+
+type documentItem struct {
+	PK         string    `dynamodbav:"pk"`
+	SK         string    `dynamodbav:"sk"`
+	Type       string    `dynamodbav:"type"`
+	AccountID  string    `dynamodbav:"accountId"`
+	DocType    string    `dynamodbav:"docType"`
+	ID         string    `dynamodbav:"id"`
+	Store      string    `dynamodbav:"store,omitempty"`
+	Department string    `dynamodbav:"department,omitempty"`
+	Supplier   string    `dynamodbav:"supplier,omitempty"`
+	Amount     float64   `dynamodbav:"amount"`
+	Currency   string    `dynamodbav:"currency"`
+	Title      string    `dynamodbav:"title"`
+	Summary    string    `dynamodbav:"summary,omitempty"`
+	DueDate    string    `dynamodbav:"dueDate,omitempty"`
+	URL        string    `dynamodbav:"url,omitempty"`
+	Status     string    `dynamodbav:"status"`
+	RequestID  string    `dynamodbav:"requestId,omitempty"`
+	Version    int64     `dynamodbav:"version"`
+	CreatedAt  time.Time `dynamodbav:"createdAt"`
+	UpdatedAt  time.Time `dynamodbav:"updatedAt"`
+	UpdatedBy  string    `dynamodbav:"updatedBy,omitempty"`
+}
+
+func toDocumentItem(d team.Document) documentItem {
+	k := documentKey(d.AccountID, d.Type, d.ID)
+	return documentItem{
+		PK: k[AttrPK].(*types.AttributeValueMemberS).Value, SK: k[AttrSK].(*types.AttributeValueMemberS).Value, Type: typeDocument,
+		AccountID: d.AccountID, DocType: string(d.Type), ID: d.ID, Store: d.Store, Department: d.Department, Supplier: d.Supplier,
+		Amount: d.Amount, Currency: d.Currency, Title: d.Title, Summary: d.Summary, DueDate: d.DueDate, URL: d.URL,
+		Status: string(d.Status), RequestID: d.RequestID, Version: d.Version,
+		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), UpdatedBy: d.UpdatedBy,
+	}
+}
+
+func (it documentItem) document() team.Document {
+	return team.Document{
+		AccountID: it.AccountID, Type: authz.DocType(it.DocType), ID: it.ID, Store: it.Store, Department: it.Department,
+		Supplier: it.Supplier, Amount: it.Amount, Currency: it.Currency, Title: it.Title, Summary: it.Summary,
+		DueDate: it.DueDate, URL: it.URL, Status: authz.DocStatus(it.Status), RequestID: it.RequestID,
+		Version: it.Version, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, UpdatedBy: it.UpdatedBy,
+	}
+}
+
+// GetDocument reads a document.
+func (s *Store) GetDocument(ctx context.Context, account string, t authz.DocType, id string) (team.Document, error) {
+	var it documentItem
+	if err := s.getItem(ctx, documentKey(account, t, id), &it, team.ErrDocumentNotFound); err != nil {
+		return team.Document{}, err
+	}
+	return it.document(), nil
+}
+
+// PutDocument writes d (already at its next version) with its event: a
+// create when read is 0 and no document has its key, a replacement when
+// the stored document is still at version read (else
+// team.ErrDocumentChanged). When cancel is set, the same transaction
+// cancels that pending request (team.ErrRequestNotPending when it is no
+// longer pending).
+func (s *Store) PutDocument(ctx context.Context, d team.Document, read int64, cancel *team.ApprovalRequest, ev audit.Event) error {
+	tx := NewTx(ev)
+	if read == 0 {
+		tx.Put(marshal(toDocumentItem(d)), ItemAbsent(), team.ErrDocumentChanged)
+	} else {
+		tx.Put(marshal(toDocumentItem(d)), VersionIs(read), team.ErrDocumentChanged)
+	}
+	if cancel != nil {
+		tx.finishRequest(cancel.AccountID, cancel.ID, team.RequestCancelled, d.UpdatedAt)
+	}
+	return s.Commit(ctx, tx)
+}
+
+// finishRequest adds the write that ends a pending request.
+func (tx *Tx) finishRequest(account, id string, st team.RequestStatus, now time.Time) {
+	tx.Update(approvalKey(account, id), Cond{
+		Expr:  "SET #st = :st, #fin = :now, #upd = :now, #ver = #ver + :one REMOVE #aw",
+		Names: map[string]string{"#st": "status", "#fin": "finishedAt", "#upd": "updatedAt", "#ver": AttrVersion, "#aw": "awaiting"},
+		Values: map[string]types.AttributeValue{
+			":st": str(string(st)), ":now": timeAV(now), ":one": num(1),
+		},
+	}, requestPending(), team.ErrRequestNotPending)
+}
+
+func requestPending() *Cond {
+	return &Cond{
+		Expr:   "#st = :pending",
+		Names:  map[string]string{"#st": "status"},
+		Values: map[string]types.AttributeValue{":pending": str(string(team.RequestPending))},
+	}
+}
+
+// setDocumentStatus adds the write that moves the document of request
+// from pending_approval to st.
+func (tx *Tx) setDocumentStatus(account string, t authz.DocType, id, request string, st authz.DocStatus, now time.Time) {
+	tx.Update(documentKey(account, t, id), Cond{
+		Expr:   "SET #dst = :st, #upd = :now, #ver = #ver + :one",
+		Names:  map[string]string{"#dst": "status", "#upd": "updatedAt", "#ver": AttrVersion},
+		Values: map[string]types.AttributeValue{":st": str(string(st)), ":now": timeAV(now), ":one": num(1)},
+	}, &Cond{
+		Expr:  "#rid = :rid AND #dst = :pa",
+		Names: map[string]string{"#rid": "requestId", "#dst": "status"},
+		Values: map[string]types.AttributeValue{
+			":rid": str(request), ":pa": str(string(authz.DocPendingApproval)),
+		},
+	}, team.ErrDocumentChanged)
+}
+
+type levelItem struct {
+	MinAmount  float64 `dynamodbav:"minAmount"`
+	Permission string  `dynamodbav:"permission,omitempty"`
+	Role       string  `dynamodbav:"role,omitempty"`
+	Required   int     `dynamodbav:"required"`
+	Scope      string  `dynamodbav:"scope"`
+}
+
+func toLevelItems(ls []team.ApprovalLevel) []levelItem {
+	out := make([]levelItem, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, levelItem(l))
+	}
+	return out
+}
+
+func fromLevelItems(ls []levelItem) []team.ApprovalLevel {
+	out := make([]team.ApprovalLevel, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, team.ApprovalLevel(l))
+	}
+	return out
+}
+
+type policyItem struct {
+	PK                string      `dynamodbav:"pk"`
+	SK                string      `dynamodbav:"sk"`
+	Type              string      `dynamodbav:"type"`
+	AccountID         string      `dynamodbav:"accountId"`
+	DocType           string      `dynamodbav:"docType"`
+	Enabled           bool        `dynamodbav:"enabled"`
+	Levels            []levelItem `dynamodbav:"levels"`
+	SelfApproval      bool        `dynamodbav:"selfApproval"`
+	ExternalAllowed   bool        `dynamodbav:"externalAllowed"`
+	ExternalDomains   []string    `dynamodbav:"externalDomains"`
+	ExpiresAfterHours int         `dynamodbav:"expiresAfterHours"`
+	Version           int64       `dynamodbav:"version"`
+	UpdatedAt         time.Time   `dynamodbav:"updatedAt"`
+}
+
+// GetApprovalPolicy reads the policy of a document type; a type nobody
+// configured has team.DefaultApprovalPolicy (version 0).
+func (s *Store) GetApprovalPolicy(ctx context.Context, account string, t authz.DocType) (team.ApprovalPolicy, error) {
+	var it policyItem
+	err := s.getItem(ctx, policyKey(account, t), &it, ErrNotFound)
+	if errors.Is(err, ErrNotFound) {
+		return team.DefaultApprovalPolicy(account, t), nil
+	}
+	if err != nil {
+		return team.ApprovalPolicy{}, err
+	}
+	return team.ApprovalPolicy{
+		AccountID: it.AccountID, DocType: authz.DocType(it.DocType), Enabled: it.Enabled, Levels: fromLevelItems(it.Levels),
+		SelfApproval: it.SelfApproval, ExternalAllowed: it.ExternalAllowed, ExternalDomains: append([]string{}, it.ExternalDomains...),
+		ExpiresAfterHours: it.ExpiresAfterHours, Version: it.Version, UpdatedAt: it.UpdatedAt,
+	}, nil
+}
+
+// PutApprovalPolicy writes p (already at its next version) when the
+// stored policy is still at version read (0: none stored), else
+// team.ErrStaleVersion.
+func (s *Store) PutApprovalPolicy(ctx context.Context, p team.ApprovalPolicy, read int64, ev audit.Event) error {
+	k := policyKey(p.AccountID, p.DocType)
+	it := policyItem{
+		PK: k[AttrPK].(*types.AttributeValueMemberS).Value, SK: k[AttrSK].(*types.AttributeValueMemberS).Value, Type: typePolicy,
+		AccountID: p.AccountID, DocType: string(p.DocType), Enabled: p.Enabled, Levels: toLevelItems(p.Levels),
+		SelfApproval: p.SelfApproval, ExternalAllowed: p.ExternalAllowed, ExternalDomains: append([]string{}, p.ExternalDomains...),
+		ExpiresAfterHours: p.ExpiresAfterHours, Version: p.Version, UpdatedAt: p.UpdatedAt.UTC(),
+	}
+	tx := NewTx(ev)
+	if read == 0 {
+		tx.Put(marshal(it), ItemAbsent(), team.ErrStaleVersion)
+	} else {
+		tx.Put(marshal(it), VersionIs(read), team.ErrStaleVersion)
+	}
+	return s.Commit(ctx, tx)
+}
+
+type approverItem struct {
+	Level    int       `dynamodbav:"level"`
+	MemberID string    `dynamodbav:"memberId,omitempty"`
+	Name     string    `dynamodbav:"name,omitempty"`
+	Email    string    `dynamodbav:"email"`
+	AskedAt  time.Time `dynamodbav:"askedAt"`
+}
+
+type externalItem struct {
+	Email string `dynamodbav:"email"`
+	Name  string `dynamodbav:"name,omitempty"`
+}
+
+type requestItem struct {
+	PK             string         `dynamodbav:"pk"`
+	SK             string         `dynamodbav:"sk"`
+	Type           string         `dynamodbav:"type"`
+	ID             string         `dynamodbav:"id"`
+	AccountID      string         `dynamodbav:"accountId"`
+	DocType        string         `dynamodbav:"docType"`
+	DocID          string         `dynamodbav:"docId"`
+	DocTitle       string         `dynamodbav:"docTitle"`
+	Amount         float64        `dynamodbav:"amount"`
+	Currency       string         `dynamodbav:"currency"`
+	Store          string         `dynamodbav:"store,omitempty"`
+	Department     string         `dynamodbav:"department,omitempty"`
+	RequesterID    string         `dynamodbav:"requesterId"`
+	RequesterName  string         `dynamodbav:"requesterName,omitempty"`
+	RequesterEmail string         `dynamodbav:"requesterEmail,omitempty"`
+	Note           string         `dynamodbav:"note,omitempty"`
+	External       *externalItem  `dynamodbav:"external,omitempty"`
+	Levels         []levelItem    `dynamodbav:"levels"`
+	SelfApproval   bool           `dynamodbav:"selfApproval"`
+	TimeoutSeconds int            `dynamodbav:"timeoutSeconds"`
+	Status         string         `dynamodbav:"status"`
+	Level          int            `dynamodbav:"level"`
+	TaskToken      string         `dynamodbav:"taskToken,omitempty"`
+	Approvals      int            `dynamodbav:"approvals"`
+	Asked          []approverItem `dynamodbav:"asked"`
+	// Awaiting holds the member ids asked at the current level who have
+	// not decided (for "mine to decide").
+	Awaiting   []string  `dynamodbav:"awaiting,stringset,omitempty"`
+	Comment    string    `dynamodbav:"comment,omitempty"`
+	DecidedBy  string    `dynamodbav:"decidedBy,omitempty"`
+	Version    int64     `dynamodbav:"version"`
+	CreatedAt  time.Time `dynamodbav:"createdAt"`
+	UpdatedAt  time.Time `dynamodbav:"updatedAt"`
+	FinishedAt time.Time `dynamodbav:"finishedAt,omitempty"`
+}
+
+func toRequestItem(r team.ApprovalRequest) requestItem {
+	k := approvalKey(r.AccountID, r.ID)
+	it := requestItem{
+		PK: k[AttrPK].(*types.AttributeValueMemberS).Value, SK: k[AttrSK].(*types.AttributeValueMemberS).Value, Type: typeApproval,
+		ID: r.ID, AccountID: r.AccountID, DocType: string(r.DocType), DocID: r.DocID, DocTitle: r.DocTitle, Amount: r.Amount,
+		Currency: r.Currency, Store: r.Store, Department: r.Department, RequesterID: r.RequesterID, RequesterName: r.RequesterName,
+		RequesterEmail: r.RequesterEmail, Note: r.Note, Levels: toLevelItems(r.Levels), SelfApproval: r.SelfApproval,
+		TimeoutSeconds: r.TimeoutSeconds, Status: string(r.Status), Level: r.Level, TaskToken: r.TaskToken, Approvals: r.Approvals,
+		Asked: toApproverItems(r.Asked), Comment: r.Comment, DecidedBy: r.DecidedBy, Version: r.Version,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+	if r.External != nil {
+		it.External = &externalItem{Email: r.External.Email, Name: r.External.Name}
+	}
+	if !r.FinishedAt.IsZero() {
+		it.FinishedAt = r.FinishedAt.UTC()
+	}
+	return it
+}
+
+func toApproverItems(as []team.Approver) []approverItem {
+	out := make([]approverItem, 0, len(as))
+	for _, a := range as {
+		out = append(out, approverItem{Level: a.Level, MemberID: a.MemberID, Name: a.Name, Email: a.Email, AskedAt: a.AskedAt.UTC()})
+	}
+	return out
+}
+
+func (it requestItem) request() team.ApprovalRequest {
+	r := team.ApprovalRequest{
+		ID: it.ID, AccountID: it.AccountID, DocType: authz.DocType(it.DocType), DocID: it.DocID, DocTitle: it.DocTitle,
+		Amount: it.Amount, Currency: it.Currency, Store: it.Store, Department: it.Department, RequesterID: it.RequesterID,
+		RequesterName: it.RequesterName, RequesterEmail: it.RequesterEmail, Note: it.Note, Levels: fromLevelItems(it.Levels),
+		SelfApproval: it.SelfApproval, TimeoutSeconds: it.TimeoutSeconds, Status: team.RequestStatus(it.Status), Level: it.Level,
+		TaskToken: it.TaskToken, Approvals: it.Approvals, Comment: it.Comment, DecidedBy: it.DecidedBy, Version: it.Version,
+		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, FinishedAt: it.FinishedAt,
+	}
+	if it.External != nil {
+		r.External = &team.External{Email: it.External.Email, Name: it.External.Name}
+	}
+	for _, a := range it.Asked {
+		r.Asked = append(r.Asked, team.Approver{Level: a.Level, MemberID: a.MemberID, Name: a.Name, Email: a.Email, AskedAt: a.AskedAt})
+	}
+	return r
+}
+
+// CreateApprovalRequest writes a new pending request and, in the same
+// transaction, marks its document (read at doc.Version, in a status that
+// may request approval) pending_approval; team.ErrDocumentChanged when
+// the document changed meanwhile.
+func (s *Store) CreateApprovalRequest(ctx context.Context, r team.ApprovalRequest, doc team.Document, ev audit.Event) error {
+	tx := NewTx(ev)
+	tx.Update(documentKey(doc.AccountID, doc.Type, doc.ID), Cond{
+		Expr:  "SET #dst = :pa, #rid = :rid, #upd = :now, #ver = #ver + :one",
+		Names: map[string]string{"#dst": "status", "#rid": "requestId", "#upd": "updatedAt"},
+		Values: map[string]types.AttributeValue{
+			":pa": str(string(authz.DocPendingApproval)), ":rid": str(r.ID), ":now": timeAV(r.CreatedAt), ":one": num(1),
+		},
+	}, VersionIs(doc.Version), team.ErrDocumentChanged)
+	tx.Put(marshal(toRequestItem(r)), ItemAbsent(), nil)
+	return s.Commit(ctx, tx)
+}
+
+// GetApprovalRequest reads a request.
+func (s *Store) GetApprovalRequest(ctx context.Context, account, id string) (team.ApprovalRequest, error) {
+	var it requestItem
+	if err := s.getItem(ctx, approvalKey(account, id), &it, team.ErrRequestNotFound); err != nil {
+		return team.ApprovalRequest{}, err
+	}
+	return it.request(), nil
+}
+
+// RequestFilter narrows ListApprovalRequests.
+type RequestFilter struct {
+	// Status, when set, keeps requests in that status.
+	Status team.RequestStatus
+	// RequesterID, when set, keeps requests that member made.
+	RequesterID string
+	// AwaitingID, when set, keeps pending requests that member was asked
+	// to decide at the current level and has not decided.
+	AwaitingID string
+}
+
+// ListApprovalRequests lists an account's requests, newest first,
+// filtered by f, limit items read at a time (a filtered page may hold
+// fewer; follow Next).
+func (s *Store) ListApprovalRequests(ctx context.Context, account string, f RequestFilter, limit int, cursor string) (Page[team.ApprovalRequest], error) {
+	const list = "approval-requests"
+	start, err := s.cursors.Open(account, list, cursor)
+	if err != nil {
+		return Page[team.ApprovalRequest]{}, err
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                aws.String(s.table),
+		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
+		ExpressionAttributeNames: map[string]string{"#pk": AttrPK, "#sk": AttrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str(accountPK(account)), ":prefix": str(prefixApproval + sep),
+		},
+		Limit: aws.Int32(pageSize(limit)), ExclusiveStartKey: start, ConsistentRead: aws.Bool(true),
+		ScanIndexForward: aws.Bool(false),
+	}
+	var filters []string
+	if f.Status != "" {
+		filters = append(filters, "#st = :st")
+		in.ExpressionAttributeNames["#st"] = "status"
+		in.ExpressionAttributeValues[":st"] = str(string(f.Status))
+	}
+	if f.RequesterID != "" {
+		filters = append(filters, "#rq = :rq")
+		in.ExpressionAttributeNames["#rq"] = "requesterId"
+		in.ExpressionAttributeValues[":rq"] = str(f.RequesterID)
+	}
+	if f.AwaitingID != "" {
+		filters = append(filters, "contains(#aw, :aw)")
+		in.ExpressionAttributeNames["#aw"] = "awaiting"
+		in.ExpressionAttributeValues[":aw"] = str(f.AwaitingID)
+	}
+	if len(filters) > 0 {
+		expr := filters[0]
+		for _, x := range filters[1:] {
+			expr += " AND " + x
+		}
+		in.FilterExpression = aws.String(expr)
+	}
+	out, err := s.db.Query(ctx, in)
+	if err != nil {
+		return Page[team.ApprovalRequest]{}, fmt.Errorf("list approval requests: %w", err)
+	}
+	var items []requestItem
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
+		return Page[team.ApprovalRequest]{}, fmt.Errorf("list approval requests: %w", err)
+	}
+	page := Page[team.ApprovalRequest]{Items: make([]team.ApprovalRequest, 0, len(items))}
+	for _, it := range items {
+		page.Items = append(page.Items, it.request())
+	}
+	page.Next, err = s.cursors.Seal(account, list, out.LastEvaluatedKey)
+	return page, err
+}
+
+// AwaitLevel records that level is being awaited with task token
+// (resetting the level's approval count when the level changes), the
+// people asked, and the one-time tokens of those asked now, in one
+// transaction. team.ErrRequestNotPending when the request ended.
+func (s *Store) AwaitLevel(ctx context.Context, r team.ApprovalRequest, level int, token string, asked []team.Approver, awaiting []string, tokens []Token, ev audit.Event) error {
+	tx := NewTx(ev)
+	expr := "SET #lvl = :lvl, #tok = :tok, #asked = :asked, #upd = :now, #ver = #ver + :one"
+	values := map[string]types.AttributeValue{
+		":lvl": num(int64(level)), ":tok": str(token), ":now": timeAV(s.now()), ":one": num(1),
+		":asked": mustMarshal(toApproverItems(asked)),
+	}
+	if r.Level != level {
+		expr += ", #appr = :zero"
+		values[":zero"] = num(0)
+	}
+	names := map[string]string{"#lvl": "level", "#tok": "taskToken", "#asked": "asked", "#upd": "updatedAt", "#ver": AttrVersion, "#appr": "approvals", "#aw": "awaiting"}
+	if len(awaiting) > 0 {
+		expr += ", #aw = :aw"
+		values[":aw"] = &types.AttributeValueMemberSS{Value: awaiting}
+	} else {
+		expr += " REMOVE #aw"
+	}
+	if r.Level == level {
+		delete(names, "#appr")
+	}
+	tx.Update(approvalKey(r.AccountID, r.ID), Cond{Expr: expr, Names: names, Values: values}, requestPending(), team.ErrRequestNotPending)
+	for _, t := range tokens {
+		tx.IssueToken(t)
+	}
+	return s.Commit(ctx, tx)
+}
+
+func mustMarshal(v any) types.AttributeValue {
+	av, err := attributevalue.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("store: marshal %T: %v", v, err))
+	}
+	return av
+}
+
+type decisionItem struct {
+	PK        string    `dynamodbav:"pk"`
+	SK        string    `dynamodbav:"sk"`
+	Type      string    `dynamodbav:"type"`
+	RequestID string    `dynamodbav:"requestId"`
+	Level     int       `dynamodbav:"level"`
+	Approver  string    `dynamodbav:"approver"`
+	MemberID  string    `dynamodbav:"memberId,omitempty"`
+	Name      string    `dynamodbav:"name,omitempty"`
+	Email     string    `dynamodbav:"email,omitempty"`
+	Outcome   string    `dynamodbav:"outcome"`
+	Comment   string    `dynamodbav:"comment,omitempty"`
+	ByLink    bool      `dynamodbav:"byLink"`
+	DecidedAt time.Time `dynamodbav:"decidedAt"`
+}
+
+// TokenUse is the one-time token a link decision consumes.
+type TokenUse struct {
+	Hash    string
+	Subject string
+	Now     time.Time
+}
+
+// RecordDecision records d at its level in one transaction: the request
+// must still be pending at d.Level (team.ErrRequestNotPending), the
+// approver must not have decided at that level (team.ErrAlreadyDecided),
+// and, for a link, its token is consumed (ErrTokenInvalid when used,
+// expired or replaced). An approval adds one to the level's count.
+func (s *Store) RecordDecision(ctx context.Context, account string, d team.ApprovalDecision, link *TokenUse, ev audit.Event) error {
+	tx := NewTx(ev)
+	if link != nil {
+		tx.ConsumeToken(link.Hash, TokenApproval, link.Subject, link.Now)
+	}
+	k := decisionKey(account, d.RequestID, d.Level, d.Approver)
+	tx.Put(marshal(decisionItem{
+		PK: k[AttrPK].(*types.AttributeValueMemberS).Value, SK: k[AttrSK].(*types.AttributeValueMemberS).Value, Type: typeDecision,
+		RequestID: d.RequestID, Level: d.Level, Approver: d.Approver, MemberID: d.MemberID, Name: d.Name, Email: d.Email,
+		Outcome: d.Outcome, Comment: d.Comment, ByLink: d.ByLink, DecidedAt: d.DecidedAt.UTC(),
+	}), ItemAbsent(), team.ErrAlreadyDecided)
+	inc := int64(0)
+	if d.Outcome == string(team.RequestApproved) {
+		inc = 1
+	}
+	who := d.Name
+	if who == "" {
+		who = d.Email
+	}
+	expr := "SET #appr = #appr + :inc, #cm = :cm, #by = :by, #upd = :now, #ver = #ver + :one"
+	values := map[string]types.AttributeValue{
+		":inc": num(inc), ":cm": str(d.Comment), ":by": str(who), ":now": timeAV(d.DecidedAt), ":one": num(1),
+		":pending": str(string(team.RequestPending)), ":lvl": num(int64(d.Level)),
+	}
+	names := map[string]string{"#appr": "approvals", "#cm": "comment", "#by": "decidedBy", "#upd": "updatedAt", "#ver": AttrVersion, "#st": "status", "#lvl": "level"}
+	if d.MemberID != "" {
+		expr += " DELETE #aw :me"
+		names["#aw"] = "awaiting"
+		values[":me"] = &types.AttributeValueMemberSS{Value: []string{d.MemberID}}
+	}
+	tx.Update(approvalKey(account, d.RequestID), Cond{Expr: expr, Names: names, Values: values},
+		&Cond{Expr: "#st = :pending AND #lvl = :lvl"}, team.ErrRequestNotPending)
+	return s.Commit(ctx, tx)
+}
+
+// ListDecisions lists a request's decisions, by level.
+func (s *Store) ListDecisions(ctx context.Context, account, request string) ([]team.ApprovalDecision, error) {
+	var out []team.ApprovalDecision
+	var start map[string]types.AttributeValue
+	for {
+		res, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 aws.String(s.table),
+			KeyConditionExpression:    aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
+			ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#sk": AttrSK},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(accountPK(account)), ":prefix": str(decisionPrefix(request))},
+			ConsistentRead:            aws.Bool(true), ExclusiveStartKey: start,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list decisions: %w", err)
+		}
+		var items []decisionItem
+		if err := attributevalue.UnmarshalListOfMaps(res.Items, &items); err != nil {
+			return nil, fmt.Errorf("list decisions: %w", err)
+		}
+		for _, it := range items {
+			out = append(out, team.ApprovalDecision{
+				RequestID: it.RequestID, Level: it.Level, Approver: it.Approver, MemberID: it.MemberID, Name: it.Name,
+				Email: it.Email, Outcome: it.Outcome, Comment: it.Comment, ByLink: it.ByLink, DecidedAt: it.DecidedAt,
+			})
+		}
+		if len(res.LastEvaluatedKey) == 0 {
+			return out, nil
+		}
+		start = res.LastEvaluatedKey
+	}
+}
+
+// FinishRequest ends a pending request with st and, in the same
+// transaction, moves its document from pending_approval to doc
+// (team.ErrRequestNotPending when the request already ended,
+// team.ErrDocumentChanged when the document no longer waits on it).
+// An empty doc leaves the document alone.
+func (s *Store) FinishRequest(ctx context.Context, r team.ApprovalRequest, st team.RequestStatus, doc authz.DocStatus, now time.Time, ev audit.Event) error {
+	tx := NewTx(ev)
+	tx.finishRequest(r.AccountID, r.ID, st, now)
+	if doc != "" {
+		tx.setDocumentStatus(r.AccountID, r.DocType, r.DocID, r.ID, doc, now)
+	}
+	return s.Commit(ctx, tx)
+}
+
+// OutboxSent reports whether an email with the outbox key k was sent
+// (claimed and recorded as done).
+func (s *Store) OutboxSent(ctx context.Context, k string) (bool, error) {
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: outboxKey(k), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return false, fmt.Errorf("outbox sent: %w", err)
+	}
+	_, done := res.Item["messageId"]
+	return done, nil
+}
+
+// DocumentFacts reads a document and the approval policy of its type in
+// one BatchGetItem, for permission checks that name a stored document.
+// found is false when the document does not exist.
+func (s *Store) DocumentFacts(ctx context.Context, account string, t authz.DocType, id string) (doc team.Document, found bool, pol team.ApprovalPolicy, err error) {
+	pol = team.DefaultApprovalPolicy(account, t)
+	items, err := s.batchGet(ctx, []map[string]types.AttributeValue{documentKey(account, t, id), policyKey(account, t)})
+	if err != nil {
+		return doc, false, pol, err
+	}
+	for _, raw := range items {
+		switch raw[AttrType].(*types.AttributeValueMemberS).Value {
+		case typeDocument:
+			var it documentItem
+			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+				return doc, false, pol, fmt.Errorf("decode document: %w", err)
+			}
+			doc, found = it.document(), true
+		case typePolicy:
+			var it policyItem
+			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+				return doc, false, pol, fmt.Errorf("decode policy: %w", err)
+			}
+			pol.Enabled, pol.Levels = it.Enabled, fromLevelItems(it.Levels)
+		}
+	}
+	return doc, found, pol, nil
+}

@@ -1,0 +1,197 @@
+package team
+
+import (
+	"errors"
+	"time"
+
+	"github.com/stewardhq/steward/pkg/authz"
+)
+
+// Document is a document the host app registered (a purchase order, a
+// sales order, ...), identified by its type and the host app's id.
+type Document struct {
+	AccountID  string
+	Type       authz.DocType
+	ID         string
+	Store      string
+	Department string
+	Supplier   string
+	Amount     float64
+	Currency   string
+	Title      string
+	Summary    string
+	// DueDate is YYYY-MM-DD, or empty.
+	DueDate string
+	URL     string
+	Status  authz.DocStatus
+	// RequestID is the approval request that is (or was last) pending.
+	RequestID string
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	UpdatedBy string
+}
+
+// Approval scopes: where a level's approvers must hold their grant.
+const (
+	// ApprovalScopeDocument: a grant covering the document's store or
+	// department (or the account).
+	ApprovalScopeDocument = "document"
+	// ApprovalScopeAccount: an account-wide grant.
+	ApprovalScopeAccount = "account"
+)
+
+// ApprovalLevel is one level of an approval policy.
+type ApprovalLevel struct {
+	// MinAmount: the level applies to documents of at least this amount.
+	MinAmount float64
+	// Permission, when set, is the permission approvers must hold.
+	Permission string
+	// Role, when set, is the role approvers must be assigned.
+	Role string
+	// Required is how many approvals the level needs.
+	Required int
+	// Scope is ApprovalScopeDocument or ApprovalScopeAccount.
+	Scope string
+}
+
+// ApprovalPolicy is an account's approval rules for one document type.
+type ApprovalPolicy struct {
+	AccountID         string
+	DocType           authz.DocType
+	Enabled           bool
+	Levels            []ApprovalLevel
+	SelfApproval      bool
+	ExternalAllowed   bool
+	ExternalDomains   []string
+	ExpiresAfterHours int
+	Version           int64
+	UpdatedAt         time.Time
+}
+
+// DefaultApprovalPolicy is the policy of a type nobody configured:
+// disabled.
+func DefaultApprovalPolicy(account string, t authz.DocType) ApprovalPolicy {
+	return ApprovalPolicy{AccountID: account, DocType: t, ExpiresAfterHours: 72}
+}
+
+// LevelsFor returns the levels that apply to amount, in order.
+func (p ApprovalPolicy) LevelsFor(amount float64) []ApprovalLevel {
+	var out []ApprovalLevel
+	for _, l := range p.Levels {
+		if amount >= l.MinAmount {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// RequestStatus is an approval request's status.
+type RequestStatus string
+
+// The request statuses.
+const (
+	RequestPending   RequestStatus = "pending"
+	RequestApproved  RequestStatus = "approved"
+	RequestDenied    RequestStatus = "denied"
+	RequestExpired   RequestStatus = "expired"
+	RequestCancelled RequestStatus = "cancelled"
+)
+
+// Valid reports whether s is a request status.
+func (s RequestStatus) Valid() bool {
+	switch s {
+	case RequestPending, RequestApproved, RequestDenied, RequestExpired, RequestCancelled:
+		return true
+	}
+	return false
+}
+
+// Approver is someone asked to decide at a level: a member, or an
+// external person (MemberID empty) who decides by link only.
+type Approver struct {
+	Level    int
+	MemberID string
+	Name     string
+	Email    string
+	AskedAt  time.Time
+}
+
+// Key identifies the approver within a request: the member id, or
+// "ext:" and the email.
+func (a Approver) Key() string {
+	if a.MemberID != "" {
+		return a.MemberID
+	}
+	return "ext:" + a.Email
+}
+
+// External is a nominated external approver.
+type External struct {
+	Email string
+	Name  string
+}
+
+// ApprovalRequest is one request for approval of a document.
+type ApprovalRequest struct {
+	ID             string
+	AccountID      string
+	DocType        authz.DocType
+	DocID          string
+	DocTitle       string
+	Amount         float64
+	Currency       string
+	Store          string
+	Department     string
+	RequesterID    string
+	RequesterName  string
+	RequesterEmail string
+	Note           string
+	External       *External
+	// Levels is the policy's levels that applied, snapshotted.
+	Levels         []ApprovalLevel
+	SelfApproval   bool
+	TimeoutSeconds int
+	Status         RequestStatus
+	// Level is the level being awaited (0 before the first await).
+	Level int
+	// TaskToken is the workflow's token for Level.
+	TaskToken string
+	// Approvals counts Level's approvals so far.
+	Approvals int
+	// Asked lists everyone asked, every level.
+	Asked []Approver
+	// Comment and DecidedBy describe the deciding (last) decision.
+	Comment    string
+	DecidedBy  string
+	Version    int64
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	FinishedAt time.Time
+}
+
+// ApprovalDecision is one approver's decision at one level.
+type ApprovalDecision struct {
+	RequestID string
+	Level     int
+	// Approver is Approver.Key(); MemberID is empty for external people.
+	Approver  string
+	MemberID  string
+	Name      string
+	Email     string
+	Outcome   string
+	Comment   string
+	ByLink    bool
+	DecidedAt time.Time
+}
+
+// Document and approval errors.
+var (
+	ErrDocumentNotFound = errors.New("document not found")
+	ErrDocumentChanged  = errors.New("document changed meanwhile")
+	ErrRequestNotFound  = errors.New("approval request not found")
+	// ErrRequestNotPending: the request ended, or moved to another level.
+	ErrRequestNotPending = errors.New("approval request is no longer pending at that level")
+	// ErrAlreadyDecided: this approver decided at this level already.
+	ErrAlreadyDecided = errors.New("already decided at this level")
+)
