@@ -25,13 +25,23 @@ run: ## Start the local stack (DynamoDB Local, SES emulator, API on 127.0.0.1); 
 	exec bin/devstack
 
 .PHONY: test
-test: ## Run every test against the emulators (installed on first use).
+test: chromium ## Run every test against the emulators (installed on first use).
 	$(GO) build -o bin/testreport ./infra/testreport
 	$(GO) run ./infra/testrun -- bash -c "set -o pipefail; $(GO) test -count=1 -json ./... | bin/testreport"
+
+.PHONY: chromium
+chromium: ## Install Debian's chromium for the browser test, when missing (first run only).
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the browser test (first run only, about 2 minutes)..."; \
+		if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; }
 
 .PHONY: bench
 bench: ## Run the Go benchmarks and the bounded loopback load run.
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+	@# Loopback load run: own emulators and API server child on 127.0.0.1,
+	@# workload A (checks) 20 s, workload B (mixed) 20 s, or 60 s with BENCH_FULL=1.
+	$(GO) run ./infra/loadgen
 
 .PHONY: build
 build: ## Build every function to bin/<fn>/bootstrap for linux/arm64.
