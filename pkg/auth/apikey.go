@@ -144,7 +144,7 @@ func (s *Service) authenticateKey(ctx context.Context, token string) (*Principal
 	if !key.RevokedAt.IsZero() {
 		return nil, errAPIKeyRevoked
 	}
-	base, err := s.roleSets.get(account, st.Roles)
+	base, err := s.roleSets.Get(account, st.Roles.Version, st.Roles.Roles)
 	if err != nil {
 		return nil, err
 	}

@@ -70,7 +70,7 @@ func (s *Service) authenticate(r *http.Request) (*Principal, error) {
 	if st.Member.Status != authz.StatusActive {
 		return nil, unauthenticated("member_"+string(st.Member.Status), "Your membership is "+string(st.Member.Status)+".")
 	}
-	rs, err := s.roleSets.get(claims.AccountID, st.Roles)
+	rs, err := s.roleSets.Get(claims.AccountID, st.Roles.Version, st.Roles.Roles)
 	if err != nil {
 		return nil, err
 	}

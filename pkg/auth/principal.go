@@ -2,12 +2,10 @@ package auth
 
 import (
 	"context"
-	"sync"
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/httpapi"
-	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
 
@@ -78,43 +76,4 @@ func WithPrincipal(ctx context.Context, p *Principal) context.Context {
 func FromContext(ctx context.Context) *Principal {
 	p, _ := ctx.Value(principalKey{}).(*Principal)
 	return p
-}
-
-// roleSets caches compiled role sets by account and roles-item version, so
-// that a request compiles only its member. A changed role bumps the
-// version, so the next request sees it.
-type roleSets struct {
-	mu sync.Mutex
-	m  map[string]cachedRoleSet
-}
-
-type cachedRoleSet struct {
-	version int64
-	rs      *authz.RoleSet
-}
-
-// maxCachedRoleSets bounds the cache; past it the cache starts over.
-const maxCachedRoleSets = 10000
-
-func (c *roleSets) get(account string, cr store.CustomRoles) (*authz.RoleSet, error) {
-	if len(cr.Roles) == 0 {
-		return authz.BuiltIns(), nil
-	}
-	c.mu.Lock()
-	hit, ok := c.m[account]
-	c.mu.Unlock()
-	if ok && hit.version == cr.Version {
-		return hit.rs, nil
-	}
-	rs, err := authz.NewRoleSet(cr.Roles...)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if c.m == nil || len(c.m) >= maxCachedRoleSets {
-		c.m = map[string]cachedRoleSet{}
-	}
-	c.m[account] = cachedRoleSet{version: cr.Version, rs: rs}
-	c.mu.Unlock()
-	return rs, nil
 }

@@ -108,24 +108,8 @@ func (s *Service) Impersonate(ctx context.Context, p *Principal, targetID, reque
 	return s.openSession(ctx, target.IdentityID, target, &actor, ImpersonationTTL, requestID)
 }
 
-// Forbidden turns a grant-ceiling error into a 403 problem that says why.
+// Forbidden turns a grant-ceiling error into a 403 problem that says why,
+// with the error's stable code.
 func Forbidden(err error) error {
-	code := "forbidden"
-	switch {
-	case errors.Is(err, authz.ErrAdminOnly):
-		code = "admin_only"
-	case errors.Is(err, authz.ErrOwnerOnly):
-		code = "owner_only"
-	case errors.Is(err, authz.ErrOwnerProtected):
-		code = "owner_protected"
-	case errors.Is(err, authz.ErrSelfChange):
-		code = "self_change"
-	case errors.Is(err, authz.ErrNotActive):
-		code = "member_not_active"
-	case errors.Is(err, authz.ErrExceedsOwnRights):
-		code = "exceeds_own_rights"
-	case errors.Is(err, authz.ErrOutsideManagedScope):
-		code = "outside_managed_scope"
-	}
-	return httpapi.Errorf(http.StatusForbidden, code, err.Error())
+	return httpapi.Errorf(http.StatusForbidden, authz.ErrorCode(err), err.Error())
 }

@@ -71,7 +71,7 @@ type Service struct {
 	// limit; nil means the connection's (API Gateway's sourceIp in Lambda).
 	ClientAddress func(*http.Request) string
 
-	roleSets roleSets
+	roleSets authz.RoleSetCache
 }
 
 func (s *Service) now() time.Time {

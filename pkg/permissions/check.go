@@ -234,7 +234,7 @@ func (s *Service) otherMember(ctx context.Context, p *auth.Principal, id string)
 	if err != nil {
 		return nil, err
 	}
-	rs, err := s.roleSets.get(p.AccountID(), st.Roles)
+	rs, err := s.roleSets.Get(p.AccountID(), st.Roles.Version, st.Roles.Roles)
 	if err != nil {
 		return nil, err
 	}
@@ -354,7 +354,7 @@ func (s *Service) otherMembers(ctx context.Context, p *auth.Principal, ids []str
 	if err != nil {
 		return nil, err
 	}
-	rs, err := s.roleSets.get(p.AccountID(), loaded.Roles)
+	rs, err := s.roleSets.Get(p.AccountID(), loaded.Roles.Version, loaded.Roles.Roles)
 	if err != nil {
 		return nil, err
 	}

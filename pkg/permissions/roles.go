@@ -188,7 +188,7 @@ func (s *Service) loadRoles(ctx context.Context, account string) (store.CustomRo
 	if err != nil {
 		return store.CustomRoles{}, nil, err
 	}
-	rs, err := s.roleSets.get(account, cr)
+	rs, err := s.roleSets.Get(account, cr.Version, cr.Roles)
 	return cr, rs, err
 }
 
@@ -364,7 +364,7 @@ func (s *Service) HandleUpdateRole(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	current, err := s.roleSets.get(account, cr)
+	current, err := s.roleSets.Get(account, cr.Version, cr.Roles)
 	if err != nil {
 		return err
 	}
@@ -467,7 +467,7 @@ func (s *Service) HandleDeleteRole(w http.ResponseWriter, r *http.Request) error
 		if missing := ceiling(p, role.Permissions); len(missing) > 0 {
 			return errExceeds("delete", missing)
 		}
-		rs, err := s.roleSets.get(account, cr)
+		rs, err := s.roleSets.Get(account, cr.Version, cr.Roles)
 		if err != nil {
 			return err
 		}
@@ -546,23 +546,11 @@ func reassign(in []authz.Assignment, role, to string) []authz.Assignment {
 // changeError turns a grant-ceiling error about member id into a problem.
 func changeError(id string, err error) error {
 	detail := fmt.Sprintf("Member %s: %v.", id, err)
-	code := "forbidden"
 	switch {
 	case errors.Is(err, authz.ErrUnknownRole), errors.Is(err, authz.ErrScopeNotAllowed), errors.Is(err, authz.ErrInvalidScope):
 		return httpapi.Errorf(http.StatusConflict, "reassign_not_allowed", detail)
-	case errors.Is(err, authz.ErrAdminOnly):
-		code = "admin_only"
-	case errors.Is(err, authz.ErrOwnerProtected):
-		code = "owner_protected"
 	case errors.Is(err, authz.ErrSelfChange):
-		code = "self_change"
 		detail = "You hold this role yourself, and nobody changes their own grants; ask another administrator."
-	case errors.Is(err, authz.ErrExceedsOwnRights):
-		code = "exceeds_own_rights"
-	case errors.Is(err, authz.ErrOutsideManagedScope):
-		code = "outside_managed_scope"
-	case errors.Is(err, authz.ErrNotActive):
-		code = "member_not_active"
 	}
-	return httpapi.Errorf(http.StatusForbidden, code, detail)
+	return httpapi.Errorf(http.StatusForbidden, authz.ErrorCode(err), detail)
 }

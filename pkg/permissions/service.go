@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
@@ -21,7 +20,7 @@ import (
 type Service struct {
 	Store *store.Store
 
-	roleSets roleSetCache
+	roleSets authz.RoleSetCache
 }
 
 // Operations binds the operation ids of the permission routes to their
@@ -54,44 +53,6 @@ func principal(r *http.Request) (*auth.Principal, error) {
 		return nil, httpapi.ErrUnauthenticated
 	}
 	return p, nil
-}
-
-// roleSetCache keeps compiled role sets by account and roles-item version,
-// so that checks about other members compile only the member.
-type roleSetCache struct {
-	mu sync.Mutex
-	m  map[string]cachedRoleSet
-}
-
-type cachedRoleSet struct {
-	version int64
-	rs      *authz.RoleSet
-}
-
-// maxCachedRoleSets bounds the cache; past it the cache starts over.
-const maxCachedRoleSets = 10000
-
-func (c *roleSetCache) get(account string, cr store.CustomRoles) (*authz.RoleSet, error) {
-	if len(cr.Roles) == 0 {
-		return authz.BuiltIns(), nil
-	}
-	c.mu.Lock()
-	hit, ok := c.m[account]
-	c.mu.Unlock()
-	if ok && hit.version == cr.Version {
-		return hit.rs, nil
-	}
-	rs, err := authz.NewRoleSet(cr.Roles...)
-	if err != nil {
-		return nil, fmt.Errorf("account %s: stored custom roles: %w", account, err)
-	}
-	c.mu.Lock()
-	if c.m == nil || len(c.m) >= maxCachedRoleSets {
-		c.m = map[string]cachedRoleSet{}
-	}
-	c.m[account] = cachedRoleSet{version: cr.Version, rs: rs}
-	c.mu.Unlock()
-	return rs, nil
 }
 
 // badRequest is a 400 problem naming the offending field (may be "").
