@@ -110,6 +110,13 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	// The scheduled alert job runs on a ticker (EventBridge's hourly rule
+	// in AWS): every minute it sends for the accounts at their hour.
+	jobs, err := app.AlertsJob(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	go app.RunAlertsTicker(ctx, jobs, time.Minute, log)
 	ln, err := net.Listen("tcp", apiAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", apiAddr, err)

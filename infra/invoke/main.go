@@ -1,6 +1,9 @@
 // Command invoke runs one function's handler on a sample API Gateway event,
 // against the running local stack (`make run`), and prints the Lambda
-// response: `make invoke FN=health EVENT=events/health.json`.
+// response: `make invoke FN=health EVENT=events/health.json`. A job's name
+// (alerts, alertsjob) runs the job once instead, now, for every account
+// whatever its configured hour (`make invoke FN=alerts`); its once-a-day
+// rule still holds, so a second run that day sends nothing new.
 package main
 
 import (
@@ -27,7 +30,14 @@ func main() {
 	}
 }
 
+// jobs are the function names that run a scheduled job, not an HTTP
+// event.
+var jobs = map[string]bool{routes.FunctionAlerts: true, routes.FunctionAlertsJob: true}
+
 func run(fn, eventPath string) error {
+	if jobs[fn] {
+		return runJob()
+	}
 	if len(routes.ForFunction(fn)) == 0 || fn == "" {
 		return fmt.Errorf("unknown function %q; functions: %v", fn, routes.Functions())
 	}
@@ -70,4 +80,34 @@ func run(fn, eventPath string) error {
 	}
 	fmt.Println(string(out))
 	return nil
+}
+
+// runJob runs the alert job once, forced, against the local stack.
+func runJob() error {
+	root, err := emulator.ProjectRoot()
+	if err != nil {
+		return err
+	}
+	settings, err := localstack.FromEnv(root, os.Getenv)
+	if err != nil {
+		return err
+	}
+	secrets, err := settings.LoadSecrets()
+	if err != nil {
+		return err
+	}
+	base, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	cfg := settings.Config(secrets, base)
+	ctx := context.Background()
+	svc, err := app.AlertsJob(ctx, cfg, app.NewLogger(cfg.LogLevel))
+	if err != nil {
+		return err
+	}
+	rep, err := app.AlertsJobHandler(svc)(ctx, json.RawMessage(`{"force":true}`))
+	out, _ := json.MarshalIndent(rep, "", "  ")
+	fmt.Println(string(out))
+	return err
 }

@@ -46,6 +46,14 @@ func TestApprovalLinkInABrowser(t *testing.T) {
 	req := e.requestApproval(t, tm.requester.Token, "po-browser", nil)
 	tok := e.approvalToken(t, tm.mgr1.Email, since)
 
+	// Chromium's helper processes may still write to the profile for a
+	// moment after the browser is closed: remove it best-effort rather
+	// than with t.TempDir, whose cleanup fails the test on a late write.
+	profile, err := os.MkdirTemp("", "steward-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(profile) })
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)),
 		chromedp.Flag("headless", true),
@@ -57,7 +65,7 @@ func TestApprovalLinkInABrowser(t *testing.T) {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("blink-settings", "scriptEnabled=false"),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()
@@ -68,7 +76,7 @@ func TestApprovalLinkInABrowser(t *testing.T) {
 
 	var summary, confirmation string
 	var shot []byte
-	err := chromedp.Run(ctx,
+	err = chromedp.Run(ctx,
 		chromedp.Navigate(e.URL+"/approve/"+tok),
 		chromedp.WaitVisible(`button.approve`, chromedp.ByQuery),
 		chromedp.Text(`dl`, &summary, chromedp.ByQuery),

@@ -28,6 +28,7 @@ var sampleBodies = map[string]any{
 	"putStore":              map[string]any{"name": "Changed by another tenant"},
 	"putDepartment":         map[string]any{"name": "Changed by another tenant", "kind": "sales"},
 	"createApiKey":          map[string]any{"name": "iso", "permissions": []string{"orders.view"}},
+	"putStockLevels":        map[string]any{"items": []any{map[string]any{"sku": "ISO", "name": "Iso", "store": "s1", "onHand": 1, "threshold": 5}}},
 	"putDocument":           map[string]any{"amount": 1, "currency": "EUR", "title": "Changed by another tenant"},
 	"createApprovalRequest": map[string]any{"note": "by another tenant"},
 	"decideApprovalRequest": map[string]any{"decision": "approve"},

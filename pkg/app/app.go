@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/stewardhq/steward/pkg/accesstoken"
+	"github.com/stewardhq/steward/pkg/alerts"
 	"github.com/stewardhq/steward/pkg/apikeys"
 	"github.com/stewardhq/steward/pkg/approvals"
 	"github.com/stewardhq/steward/pkg/auth"
@@ -95,6 +96,9 @@ func Deps(ctx context.Context, cfg config.Config, log *slog.Logger, function str
 	d.APIKeys = &apikeys.Service{Store: st}
 	d.Members = &members.Service{Store: st}
 	d.Permissions = &permissions.Service{Store: st}
+	if function == "" || function == routes.FunctionAlerts {
+		d.Alerts = &alerts.Service{Store: st, Mail: d.Auth.Mail, PublicURL: cfg.PublicURL, Logger: log}
+	}
 	if function == "" || function == routes.FunctionApprovals {
 		d.Approvals = &approvals.Service{Store: st, Mail: d.Auth.Mail, PublicURL: cfg.PublicURL, Logger: log}
 		if d.Approvals.Engine, err = engine(cfg, awsCfg, log, function, d.Approvals, sec); err != nil {

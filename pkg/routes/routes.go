@@ -18,11 +18,16 @@ const (
 	FunctionAPIKeys     = "apikeys"
 	FunctionAccount     = "account"
 	FunctionApprovals   = "approvals"
+	FunctionAlerts      = "alerts"
 )
 
 // FunctionWorkflow is the Lambda function that runs the approval state
 // machine's steps. It serves no route: Step Functions invokes it.
 const FunctionWorkflow = "workflow"
+
+// FunctionAlertsJob is the Lambda function of the scheduled alert job. It
+// serves no route: an hourly EventBridge rule invokes it.
+const FunctionAlertsJob = "alertsjob"
 
 // Route is one API route.
 type Route struct {
@@ -123,6 +128,13 @@ var Table = []Route{
 	// read by its handler after a size limit; not JSON).
 	{Method: "GET", Path: "/approve/{token}", Function: FunctionApprovals, Operation: "getApprovalPage", Public: true},
 	{Method: "POST", Path: "/approve/{token}", Function: FunctionApprovals, Operation: "submitApprovalPage", Public: true, Body: true},
+
+	{Method: "PUT", Path: "/v1/stock-levels", Function: FunctionAlerts, Operation: "putStockLevels", Body: true},
+	{Method: "GET", Path: "/v1/alerts/preview", Function: FunctionAlerts, Operation: "previewAlerts"},
+	// The unsubscribe page: public HTML; POST is the RFC 8058 one-click
+	// (a form body, read by its handler after a size limit; not JSON).
+	{Method: "GET", Path: "/v1/alerts/unsubscribe", Function: FunctionAlerts, Operation: "getUnsubscribePage", Public: true},
+	{Method: "POST", Path: "/v1/alerts/unsubscribe", Function: FunctionAlerts, Operation: "unsubscribeAlerts", Public: true, Body: true},
 }
 
 // Functions lists the distinct function names of the table, in table order.

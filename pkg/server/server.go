@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/stewardhq/steward/pkg/accounts"
+	"github.com/stewardhq/steward/pkg/alerts"
 	"github.com/stewardhq/steward/pkg/apikeys"
 	"github.com/stewardhq/steward/pkg/approvals"
 	"github.com/stewardhq/steward/pkg/auth"
@@ -39,8 +40,11 @@ type Deps struct {
 	// Approvals serves documents, approval policies and requests, and
 	// the approval pages.
 	Approvals *approvals.Service
-	Logger    *slog.Logger
-	Version   string
+	// Alerts serves stock levels, the alert preview and the unsubscribe
+	// page; its Run is the scheduled job.
+	Alerts  *alerts.Service
+	Logger  *slog.Logger
+	Version string
 }
 
 // operations binds every operation id of the route table to its handler.
@@ -113,6 +117,13 @@ func operations(d Deps) map[string]httpapi.HandlerFunc {
 		"putApprovalPolicy":     ap.HandlePutPolicy,
 		"getApprovalPage":       ap.HandleApprovePage,
 		"submitApprovalPage":    ap.HandleApproveSubmit,
+	})
+	al := d.Alerts
+	maps.Copy(ops, map[string]httpapi.HandlerFunc{
+		"putStockLevels":     al.HandlePutStock,
+		"previewAlerts":      al.HandlePreview,
+		"getUnsubscribePage": al.HandleUnsubscribePage,
+		"unsubscribeAlerts":  al.HandleUnsubscribe,
 	})
 	return ops
 }

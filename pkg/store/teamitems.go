@@ -17,6 +17,8 @@ import (
 type accountItem struct {
 	PK                   string    `dynamodbav:"pk"`
 	SK                   string    `dynamodbav:"sk"`
+	GSI1PK               string    `dynamodbav:"gsi1pk,omitempty"`
+	GSI1SK               string    `dynamodbav:"gsi1sk,omitempty"`
 	Type                 string    `dynamodbav:"type"`
 	ID                   string    `dynamodbav:"id"`
 	Name                 string    `dynamodbav:"name"`
@@ -36,6 +38,7 @@ type accountItem struct {
 func toAccountItem(a team.Account) accountItem {
 	return accountItem{
 		PK: accountPK(a.ID), SK: skAccount, Type: typeAccount,
+		GSI1PK: accountsPK, GSI1SK: a.ID, // ListAccounts (alerts.go)
 		ID: a.ID, Name: a.Name, OwnerID: a.OwnerID,
 		InvitationTTLSeconds: int64(a.Settings.InvitationTTL / time.Second),
 		TimeZone:             a.Settings.TimeZone, AlertHour: a.Settings.AlertHour,

@@ -33,6 +33,10 @@ var DefaultFunctionSettings = FunctionSettings{MemoryMB: 256, TimeoutSeconds: 10
 // short timeout, so a hung dependency shows up as a failed check quickly.
 var functionSettings = map[string]FunctionSettings{
 	routes.FunctionHealth: {MemoryMB: 128, TimeoutSeconds: 5},
+	// The alert job plans every due account in one invocation; the
+	// benchmark (pkg/alerts) measures an account of 10,000 items in well
+	// under a second and a few MB.
+	routes.FunctionAlertsJob: {MemoryMB: 512, TimeoutSeconds: 600},
 }
 
 // SettingsFor returns the sizing of the named function.
@@ -69,6 +73,8 @@ var functionGrants = map[string]grantFunc{
 	routes.FunctionInvites:     readWrite,
 	routes.FunctionAPIKeys:     readWrite,
 	routes.FunctionAccount:     readWrite,
+	routes.FunctionAlerts:      readWrite,
+	routes.FunctionAlertsJob:   alertsJobGrant,
 }
 
 // tableActions name what the data functions do to the table; never a
@@ -129,6 +135,7 @@ var needs = map[string]functionNeeds{
 	routes.FunctionInvites:     {SigningKeys: true, SendEmail: true},
 	routes.FunctionAPIKeys:     {SigningKeys: true},
 	routes.FunctionAccount:     {SigningKeys: true},
+	routes.FunctionAlerts:      {SigningKeys: true},
 }
 
 func needsOf(function string) functionNeeds { return needs[function] }

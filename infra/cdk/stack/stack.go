@@ -142,6 +142,9 @@ func (p *StewardStackProps) Validate() error {
 	if p.hasApprovals() {
 		fns = append(fns, routes.FunctionWorkflow)
 	}
+	if p.hasAlerts() {
+		fns = append(fns, routes.FunctionAlertsJob)
+	}
 	for _, fn := range fns {
 		if p.AssetsDir != "" {
 			bootstrap := filepath.Join(p.AssetsDir, fn, "bootstrap")
@@ -194,6 +197,12 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 	var approvals approvalWorkflow
 	if props.hasApprovals() {
 		approvals = newApprovalWorkflow(stack, props, table, retention, map[string]*string{
+			EnvTable: table.TableName(), EnvStage: jsii.String(stage),
+			EnvPublicURL: jsii.String(props.PublicURL), EnvMailFrom: jsii.String(props.MailFrom),
+		})
+	}
+	if props.hasAlerts() {
+		newAlertsJob(stack, props, table, retention, map[string]*string{
 			EnvTable: table.TableName(), EnvStage: jsii.String(stage),
 			EnvPublicURL: jsii.String(props.PublicURL), EnvMailFrom: jsii.String(props.MailFrom),
 		})

@@ -45,7 +45,7 @@ func synth(t *testing.T, extra map[string]any, mutate func(*StewardStackProps)) 
 		t.Fatal(err)
 	}
 	assets := t.TempDir()
-	for _, fn := range append(routes.Functions(), routes.FunctionWorkflow, routes.FunctionApprovals) {
+	for _, fn := range append(routes.Functions(), routes.FunctionWorkflow, routes.FunctionApprovals, routes.FunctionAlertsJob) {
 		if err := os.MkdirAll(filepath.Join(assets, fn), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -245,9 +245,10 @@ func TestOneFunctionPerRouteFunction(t *testing.T) {
 	s := defaultStack(t)
 	tableID, _ := theTable(t, s)
 	fns := s.ofType("AWS::Lambda::Function")
-	// Plus the approval workflow's step function, which serves no route.
-	if want := len(routes.Functions()) + 1; len(fns) != want {
-		t.Fatalf("want %d functions (routes.Functions and the workflow's), got %d", want, len(fns))
+	// Plus the approval workflow's step function and the alert job, which
+	// serve no route.
+	if want := len(routes.Functions()) + 2; len(fns) != want {
+		t.Fatalf("want %d functions (routes.Functions, the workflow's and the alert job), got %d", want, len(fns))
 	}
 	for _, name := range routes.Functions() {
 		id := s.functionLogicalID(t, name)

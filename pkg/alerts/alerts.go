@@ -1,0 +1,119 @@
+// Package alerts is the scheduled alert digest: stock levels pushed by the
+// host app (PUT /v1/stock-levels), the job that emails each member one
+// digest a day at the account's alert hour (low stock, due purchase
+// orders, payment reminders, approval reminders, grouped by store), the
+// preview of what the next run would send (GET /v1/alerts/preview), and
+// the one-click unsubscribe page (GET/POST /v1/alerts/unsubscribe).
+//
+// Decisions:
+//   - Recipients are active members with an email who hold the area's view
+//     permission at the item's store (stock.view, purchases.view,
+//     finance.invoices.view) and have not turned that kind off; approval
+//     reminders go only to the members still awaited at the request's
+//     current level (the approvals engine keeps that list). Items without a
+//     store are account-wide and need an account-scope grant.
+//   - One digest per member per local day: the outbox key
+//     digest/{account}/{member}/{local date} makes a second run that day
+//     (or a retried Lambda) send nothing new. The job checks the outbox
+//     before it issues the member's unsubscribe token, so a repeated run
+//     never invalidates the link of the email already sent.
+//   - The unsubscribe link carries a one-time token (kind unsubscribe)
+//     bound to the member and to the alert kinds in that digest. GET shows
+//     a confirmation form and changes nothing (mail scanners follow
+//     links); POST (RFC 8058 one-click, or the form) turns those kinds off
+//     for that member only, with an audit event, in one transaction.
+//   - Stock pushes write no audit event: they are a data feed from the
+//     host app's inventory, not a change made by a person, and an event
+//     per item (or per batch, every few minutes) would drown the audit
+//     log. Who may push is still checked item by item (stock.edit at the
+//     item's store).
+//   - Documents are read with one query per document type of the account
+//     partition, filtered on due date and status; documents do not yet
+//     carry the sparse gsi3 "needs attention" keys (see README).
+package alerts
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/stewardhq/steward/pkg/mail"
+	"github.com/stewardhq/steward/pkg/store"
+)
+
+// Kind is an alert kind a member can turn off.
+type Kind string
+
+// The alert kinds, as named in notification preferences.
+const (
+	KindLowStock         Kind = "lowStock"
+	KindDuePurchaseOrder Kind = "duePurchaseOrder"
+	KindPaymentReminder  Kind = "paymentReminder"
+	KindApprovalReminder Kind = "approvalReminder"
+)
+
+// Permissions that qualify a member for each kind (approval reminders are
+// qualified by being awaited on the request instead).
+const (
+	PermStockView     = "stock.view"
+	PermPurchasesView = "purchases.view"
+	PermInvoicesView  = "finance.invoices.view"
+	PermStockEdit     = "stock.edit"
+)
+
+// Mailer sends an email at most once per idempotency key (mail.Outbox).
+type Mailer interface {
+	Send(ctx context.Context, key string, m mail.Message) (messageID string, sent bool, err error)
+}
+
+// Defaults of the job's windows.
+const (
+	DefaultDueWithinDays      = 3
+	DefaultApprovalAfterHours = 24
+	// UnsubscribeTTL is how long an unsubscribe link works.
+	UnsubscribeTTL = 60 * 24 * time.Hour
+)
+
+// Service implements the alert routes and the job.
+type Service struct {
+	Store *store.Store
+	Mail  Mailer
+	// PublicURL is the base of the unsubscribe links.
+	PublicURL string
+	Logger    *slog.Logger
+	Now       func() time.Time
+	// DueWithinDays: purchase orders, invoices and bills due within this
+	// many days (or overdue) are in the digest (0: DefaultDueWithinDays).
+	DueWithinDays int
+	// ApprovalAfter: requests pending longer than this are reminded
+	// (0: DefaultApprovalAfterHours).
+	ApprovalAfter time.Duration
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Service) dueWithin() int {
+	if s.DueWithinDays > 0 {
+		return s.DueWithinDays
+	}
+	return DefaultDueWithinDays
+}
+
+func (s *Service) approvalAfter() time.Duration {
+	if s.ApprovalAfter > 0 {
+		return s.ApprovalAfter
+	}
+	return DefaultApprovalAfterHours * time.Hour
+}

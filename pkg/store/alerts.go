@@ -1,0 +1,238 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/stewardhq/steward/pkg/audit"
+	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/team"
+)
+
+// What the scheduled alert job reads and writes.
+//
+// Every account item carries gsi1pk ACCOUNTS / gsi1sk {account}, so that
+// the job lists the accounts with one query of gsi1. (Account items
+// written before this entry existed are not listed: a local data folder
+// from before the alerts feature needs a fresh `make run`.)
+//
+//	account  gsi1pk ACCOUNTS  gsi1sk {a}
+const accountsPK = "ACCOUNTS"
+
+// ListAccounts calls fn with every account, in id order, reading gsi1 a
+// page at a time; an error from fn stops the listing and is returned.
+func (s *Store) ListAccounts(ctx context.Context, fn func(team.Account) error) error {
+	var start map[string]types.AttributeValue
+	for {
+		res, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 aws.String(s.table),
+			IndexName:                 aws.String(IndexGSI1),
+			KeyConditionExpression:    aws.String("#pk = :pk"),
+			ExpressionAttributeNames:  map[string]string{"#pk": AttrGSI1PK},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(accountsPK)},
+			ExclusiveStartKey:         start,
+		})
+		if err != nil {
+			return fmt.Errorf("list accounts: %w", err)
+		}
+		var items []accountItem
+		if err := attributevalue.UnmarshalListOfMaps(res.Items, &items); err != nil {
+			return fmt.Errorf("list accounts: %w", err)
+		}
+		for _, it := range items {
+			if err := fn(it.account()); err != nil {
+				return err
+			}
+		}
+		if len(res.LastEvaluatedKey) == 0 {
+			return nil
+		}
+		start = res.LastEvaluatedKey
+	}
+}
+
+// AllMembers returns every member of an account (every status), reading
+// the account's member items page by page.
+func (s *Store) AllMembers(ctx context.Context, account string) ([]team.Member, error) {
+	var out []team.Member
+	var start map[string]types.AttributeValue
+	for {
+		page, err := s.db.Query(ctx, s.membersQuery(account, 1000, start))
+		if err != nil {
+			return nil, fmt.Errorf("all members: %w", err)
+		}
+		members, err := decodeMembers(page.Items)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, members...)
+		if len(page.LastEvaluatedKey) == 0 {
+			return out, nil
+		}
+		start = page.LastEvaluatedKey
+	}
+}
+
+// openDocumentStatuses are the document statuses that still need someone
+// to act on a due date.
+var openDocumentStatuses = []authz.DocStatus{authz.DocDraft, authz.DocPendingApproval, authz.DocApproved}
+
+// DueDocuments returns the account's documents of type t that have a due
+// date on or before until (YYYY-MM-DD) and are still open (draft, pending
+// approval or approved), with one query of the account's documents of
+// that type (a key range, not a scan) filtered server side.
+func (s *Store) DueDocuments(ctx context.Context, account string, t authz.DocType, until string) ([]team.Document, error) {
+	var out []team.Document
+	var start map[string]types.AttributeValue
+	values := map[string]types.AttributeValue{
+		":pk": str(accountPK(account)), ":prefix": str(key(prefixDocument, string(t)) + sep), ":until": str(until),
+	}
+	filter := "attribute_exists(#due) AND #due <= :until AND #st IN ("
+	for i, st := range openDocumentStatuses {
+		ph := fmt.Sprintf(":st%d", i)
+		values[ph] = str(string(st))
+		if i > 0 {
+			filter += ", "
+		}
+		filter += ph
+	}
+	filter += ")"
+	for {
+		res, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 aws.String(s.table),
+			KeyConditionExpression:    aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
+			FilterExpression:          aws.String(filter),
+			ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#sk": AttrSK, "#due": "dueDate", "#st": "status"},
+			ExpressionAttributeValues: values,
+			ExclusiveStartKey:         start,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("due documents: %w", err)
+		}
+		var items []documentItem
+		if err := attributevalue.UnmarshalListOfMaps(res.Items, &items); err != nil {
+			return nil, fmt.Errorf("due documents: %w", err)
+		}
+		for _, it := range items {
+			if it.DueDate != "" {
+				out = append(out, it.document())
+			}
+		}
+		if len(res.LastEvaluatedKey) == 0 {
+			return out, nil
+		}
+		start = res.LastEvaluatedKey
+	}
+}
+
+// PendingApproval is a pending approval request with the members asked at
+// its current level who have not decided yet.
+type PendingApproval struct {
+	Request  team.ApprovalRequest
+	Awaiting []string
+}
+
+// PendingApprovals returns the account's pending approval requests
+// created before before, with who may still decide each.
+func (s *Store) PendingApprovals(ctx context.Context, account string, before time.Time) ([]PendingApproval, error) {
+	var out []PendingApproval
+	var start map[string]types.AttributeValue
+	for {
+		res, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			TableName:              aws.String(s.table),
+			KeyConditionExpression: aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
+			FilterExpression:       aws.String("#st = :pending"),
+			ExpressionAttributeNames: map[string]string{
+				"#pk": AttrPK, "#sk": AttrSK, "#st": "status",
+			},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk": str(accountPK(account)), ":prefix": str(prefixApproval + sep), ":pending": str(string(team.RequestPending)),
+			},
+			ExclusiveStartKey: start,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("pending approvals: %w", err)
+		}
+		var items []requestItem
+		if err := attributevalue.UnmarshalListOfMaps(res.Items, &items); err != nil {
+			return nil, fmt.Errorf("pending approvals: %w", err)
+		}
+		for _, it := range items {
+			if it.CreatedAt.Before(before) {
+				out = append(out, PendingApproval{Request: it.request(), Awaiting: append([]string(nil), it.Awaiting...)})
+			}
+		}
+		if len(res.LastEvaluatedKey) == 0 {
+			return out, nil
+		}
+		start = res.LastEvaluatedKey
+	}
+}
+
+// UnsubscribeSubject is the subject of a member's unsubscribe token.
+func UnsubscribeSubject(account, member string) string { return account + "/" + member }
+
+// IssueUnsubscribeToken makes t (kind TokenUnsubscribe, subject
+// UnsubscribeSubject) the member's current unsubscribe token. It writes no
+// audit event: issuing a link changes nothing a person sees; using it does
+// (Unsubscribe).
+func (s *Store) IssueUnsubscribeToken(ctx context.Context, t Token) error {
+	if t.Kind != TokenUnsubscribe {
+		return fmt.Errorf("issue unsubscribe token: kind %q", t.Kind)
+	}
+	tx := (&Tx{}).IssueToken(t)
+	for i := range tx.items {
+		s.setTable(&tx.items[i])
+	}
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx.items})
+	return mapWriteError("issue unsubscribe token", err, tx.onFail)
+}
+
+// Alert kinds a member may turn off, as their notification attribute
+// names on the member item.
+var alertOffAttr = map[string]string{
+	"lowStock":         "lowStockOff",
+	"duePurchaseOrder": "duePurchaseOrderOff",
+	"paymentReminder":  "paymentReminderOff",
+	"approvalReminder": "approvalReminderOff",
+}
+
+// AlertKinds lists the alert kinds Unsubscribe accepts.
+func AlertKinds() []string {
+	return []string{"lowStock", "duePurchaseOrder", "paymentReminder", "approvalReminder"}
+}
+
+// Unsubscribe consumes the unsubscribe token hash of member in account and
+// turns the alert kinds off on the member, with ev, in one transaction.
+// The token must be the member's current, unused, unexpired one
+// (ErrTokenInvalid otherwise; TokenFailure tells why); a member that no
+// longer exists is team.ErrMemberNotFound.
+func (s *Store) Unsubscribe(ctx context.Context, hash, account, member string, kinds []string, now time.Time, ev audit.Event) error {
+	if len(kinds) == 0 {
+		return fmt.Errorf("unsubscribe: no kinds")
+	}
+	expr := "SET #ver = #ver + :one, #upd = :now"
+	names := map[string]string{"#ver": AttrVersion, "#upd": "updatedAt"}
+	values := map[string]types.AttributeValue{
+		":one": num(1), ":now": timeAV(now), ":true": &types.AttributeValueMemberBOOL{Value: true},
+	}
+	for i, k := range kinds {
+		attr, ok := alertOffAttr[k]
+		if !ok {
+			return fmt.Errorf("unsubscribe: unknown alert kind %q", k)
+		}
+		ph := fmt.Sprintf("#k%d", i)
+		names[ph] = attr
+		expr += ", " + ph + " = :true"
+	}
+	tx := NewTx(ev)
+	tx.ConsumeToken(hash, TokenUnsubscribe, UnsubscribeSubject(account, member), now)
+	tx.Update(memberKey(account, member), Cond{Expr: expr, Names: names, Values: values}, ItemPresent(), team.ErrMemberNotFound)
+	return s.Commit(ctx, tx)
+}
