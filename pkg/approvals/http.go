@@ -214,10 +214,7 @@ func (s *Service) HandlePutDocument(w http.ResponseWriter, r *http.Request) erro
 	if err := httpapi.Decode(r, &in); err != nil {
 		return err
 	}
-	d, created, err := s.PutDocument(r.Context(), auth.FromContext(r.Context()), r.PathValue("type"), r.PathValue("id"), ifMatch, DocumentInput{
-		Store: in.Store, Department: in.Department, Supplier: in.Supplier, Amount: in.Amount, Currency: in.Currency,
-		Title: in.Title, Summary: in.Summary, DueDate: in.DueDate, URL: in.URL, Status: in.Status,
-	})
+	d, created, err := s.PutDocument(r.Context(), auth.FromContext(r.Context()), r.PathValue("type"), r.PathValue("id"), ifMatch, DocumentInput(in))
 	if err != nil {
 		return err
 	}
