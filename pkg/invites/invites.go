@@ -20,6 +20,7 @@ package invites
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -128,7 +129,16 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput)
 		}
 		return team.Invitation{}, err
 	}
-	return inv, s.send(ctx, acct, inv, tok, hash)
+	if err := s.send(ctx, acct, inv, tok, hash); err != nil {
+		// Without its email the invitation is useless: undo it, so that
+		// the client's retry creates it afresh instead of hitting 409.
+		undo := event(ctx, p, "invitation.undo_unsent", inv.ID)
+		if uerr := s.Store.UndoInvitation(context.WithoutCancel(ctx), inv, undo); uerr != nil {
+			httpapi.Logger(ctx).Error("undo unsent invitation", "invitation", inv.ID, "error", uerr.Error())
+		}
+		return team.Invitation{}, fmt.Errorf("send invitation %s: %w", inv.ID, err)
+	}
+	return inv, nil
 }
 
 func holdsUsersManageSomewhere(p *auth.Principal) bool {

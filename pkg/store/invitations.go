@@ -238,3 +238,15 @@ func (s *Store) AcceptInvitation(ctx context.Context, a Acceptance, ev audit.Eve
 	}
 	return s.Commit(ctx, tx)
 }
+
+// UndoInvitation removes an invitation whose email could not be sent,
+// with its invited member, email claim and token, so that the create can
+// simply be retried. The event records the undo.
+func (s *Store) UndoInvitation(ctx context.Context, inv team.Invitation, ev audit.Event) error {
+	tx := NewTx(ev)
+	tx.Delete(inviteKey(inv.AccountID, inv.ID), pendingAt(inv.Version), ErrInvitationNotPending)
+	tx.Delete(memberKey(inv.AccountID, inv.MemberID), statusIs(authz.StatusInvited), ErrMemberNotInvited)
+	tx.Delete(memberEmailKey(inv.AccountID, inv.Email), nil, nil)
+	tx.Delete(currentTokenKey(TokenInvitation, inv.ID), nil, nil)
+	return s.Commit(ctx, tx)
+}
