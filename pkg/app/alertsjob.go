@@ -2,52 +2,25 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/stewardhq/steward/pkg/alerts"
-	"github.com/stewardhq/steward/pkg/awsclient"
 	"github.com/stewardhq/steward/pkg/config"
-	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/routes"
-	"github.com/stewardhq/steward/pkg/store"
 )
 
 // AlertsJob builds the scheduled alert job's service: the store and the
 // mail outbox over SES. It needs no signing keys.
 func AlertsJob(ctx context.Context, cfg config.Config, log *slog.Logger) (*alerts.Service, error) {
-	awsCfg, err := awsclient.LoadConfig(ctx, cfg.Region, cfg.Endpoints)
+	_, st, outbox, err := workerDeps(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	cursorKey := cfg.CursorKey
-	if len(cursorKey) == 0 {
-		// The job pages within one invocation only.
-		cursorKey = make([]byte, store.CursorKeySize)
-		_, _ = rand.Read(cursorKey)
-	}
-	st, err := store.New(awsclient.DynamoDB(awsCfg, cfg.Endpoints.DynamoDB), cfg.Table, cursorKey)
-	if err != nil {
-		return nil, err
-	}
-	from, err := mail.ParseAddress(cfg.MailFrom)
-	if err != nil {
-		return nil, fmt.Errorf("STEWARD_MAIL_FROM: %w", err)
-	}
-	sender, err := mail.NewSES(awsclient.SES(awsCfg, cfg.Endpoints.SES), from, cfg.SESConfigurationSet)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.PublicURL == "" {
-		return nil, errors.New("STEWARD_PUBLIC_URL must be set")
-	}
-	return &alerts.Service{Store: st, Mail: &mail.Outbox{Sender: sender, Deduper: st.Outbox(), Logger: log}, PublicURL: cfg.PublicURL, Logger: log}, nil
+	return &alerts.Service{Store: st, Mail: outbox, PublicURL: cfg.PublicURL, Logger: log}, nil
 }
 
 // JobEvent is what invokes the alert job: the EventBridge scheduled event

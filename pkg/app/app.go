@@ -134,32 +134,11 @@ func engine(cfg config.Config, awsCfg aws.Config, log *slog.Logger, function str
 // (functions/workflow): the store, the mail outbox and, to fail a
 // cancelled request's task, the Step Functions engine.
 func WorkflowSteps(ctx context.Context, cfg config.Config, log *slog.Logger) (workflow.Steps, error) {
-	awsCfg, err := awsclient.LoadConfig(ctx, cfg.Region, cfg.Endpoints)
+	awsCfg, st, outbox, err := workerDeps(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	cursorKey := cfg.CursorKey
-	if len(cursorKey) == 0 {
-		// The steps page through members within one invocation only.
-		cursorKey = make([]byte, store.CursorKeySize)
-		_, _ = rand.Read(cursorKey)
-	}
-	st, err := store.New(awsclient.DynamoDB(awsCfg, cfg.Endpoints.DynamoDB), cfg.Table, cursorKey)
-	if err != nil {
-		return nil, err
-	}
-	from, err := mail.ParseAddress(cfg.MailFrom)
-	if err != nil {
-		return nil, fmt.Errorf("STEWARD_MAIL_FROM: %w", err)
-	}
-	sender, err := mail.NewSES(awsclient.SES(awsCfg, cfg.Endpoints.SES), from, cfg.SESConfigurationSet)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.PublicURL == "" {
-		return nil, errors.New("STEWARD_PUBLIC_URL must be set")
-	}
-	svc := &approvals.Service{Store: st, Mail: &mail.Outbox{Sender: sender, Deduper: st.Outbox(), Logger: log}, PublicURL: cfg.PublicURL, Logger: log}
+	svc := &approvals.Service{Store: st, Mail: outbox, PublicURL: cfg.PublicURL, Logger: log}
 	if cfg.StateMachineARN != "" {
 		svc.Engine = workflow.NewSFN(awsclient.StepFunctions(awsCfg, cfg.Endpoints.StepFunctions), cfg.StateMachineARN)
 	} else {
@@ -273,4 +252,36 @@ func StartLambda(function string) {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "steward: start:", err)
 	os.Exit(1)
+}
+
+// workerDeps builds what the functions that are not behind the API (the
+// workflow steps, the alert job) share: the AWS config, the store and the
+// mail outbox over SES.
+func workerDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (aws.Config, *store.Store, *mail.Outbox, error) {
+	awsCfg, err := awsclient.LoadConfig(ctx, cfg.Region, cfg.Endpoints)
+	if err != nil {
+		return aws.Config{}, nil, nil, err
+	}
+	cursorKey := cfg.CursorKey
+	if len(cursorKey) == 0 {
+		// Workers page within one invocation only: a per-process key will do.
+		cursorKey = make([]byte, store.CursorKeySize)
+		_, _ = rand.Read(cursorKey)
+	}
+	st, err := store.New(awsclient.DynamoDB(awsCfg, cfg.Endpoints.DynamoDB), cfg.Table, cursorKey)
+	if err != nil {
+		return aws.Config{}, nil, nil, err
+	}
+	from, err := mail.ParseAddress(cfg.MailFrom)
+	if err != nil {
+		return aws.Config{}, nil, nil, fmt.Errorf("STEWARD_MAIL_FROM: %w", err)
+	}
+	sender, err := mail.NewSES(awsclient.SES(awsCfg, cfg.Endpoints.SES), from, cfg.SESConfigurationSet)
+	if err != nil {
+		return aws.Config{}, nil, nil, err
+	}
+	if cfg.PublicURL == "" {
+		return aws.Config{}, nil, nil, errors.New("STEWARD_PUBLIC_URL must be set")
+	}
+	return awsCfg, st, &mail.Outbox{Sender: sender, Deduper: st.Outbox(), Logger: log}, nil
 }
