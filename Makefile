@@ -10,6 +10,7 @@ LDFLAGS   := -s -w -X github.com/stewardhq/steward/pkg/version.Version=$(VERSION
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.9.0
 FUZZTIME  ?= 30s
+FUZZ_BRIEF ?= 2s
 FN        ?= health
 EVENT     ?= events/$(FN).json
 
@@ -28,13 +29,17 @@ run: ## Start the local stack (DynamoDB Local, SES emulator, API on 127.0.0.1); 
 test: chromium ## Run every test against the emulators (installed on first use).
 	$(GO) build -o bin/testreport ./infra/testreport
 	$(GO) run ./infra/testrun -- bash -c "set -o pipefail; $(GO) test -count=1 -json ./... | bin/testreport"
+	@# Every fuzz target briefly, beyond its committed seeds (which the run above executes).
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZ_BRIEF)
 
 .PHONY: chromium
-chromium: ## Install Debian's chromium for the browser test, when missing (first run only).
+chromium: ## Install Debian's chromium for the browser test, when missing (first run only; repairs a half-finished dpkg run first).
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
 		echo "installing Debian's chromium for the browser test (first run only, about 2 minutes)..."; \
 		if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
-		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; }
+		sudo="$$sudo env DEBIAN_FRONTEND=noninteractive"; \
+		$$sudo dpkg --configure -a >/dev/null 2>&1 || true; \
+		$$sudo apt-get update -qq && $$sudo apt-get install -y -qq --fix-broken chromium >/dev/null; }
 
 .PHONY: bench
 bench: ## Run the Go benchmarks and the bounded loopback load run.
@@ -67,10 +72,12 @@ lint: ## gofmt, go vet, staticcheck and govulncheck.
 	else cat .artifacts-vuln.log; rm -f .artifacts-vuln.log; exit 1; fi
 
 .PHONY: fuzz
-fuzz: ## Run each fuzz target for FUZZTIME (default 30s).
-	@for pkg in $$($(GO) list ./pkg/...); do \
-		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-			echo "== $$pkg $$target"; $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg; \
+fuzz: ## Run each fuzz target for FUZZTIME (default 30s); make test runs each for FUZZ_BRIEF.
+	@# Targets are found in the sources (no test binary is built to list them).
+	@for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' pkg infra | xargs -n1 dirname | sort -u); do \
+		for target in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed -E 's/^func (Fuzz[A-Za-z0-9_]*).*/\1/'); do \
+			echo "== fuzz ./$$dir $$target for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) ./$$dir || exit 1; \
 		done; \
 	done
 

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/authz"
@@ -23,92 +21,6 @@ import (
 	"github.com/stewardhq/steward/pkg/team"
 	"github.com/stewardhq/steward/pkg/testenv"
 )
-
-// capacity sums the consumed capacity DynamoDB reports: the middleware
-// asks for ReturnConsumedCapacity TOTAL on every read and write.
-type capacity struct {
-	mu          sync.Mutex
-	read, write float64
-	calls       int
-}
-
-func (c *capacity) add(read bool, ccs ...types.ConsumedCapacity) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.calls++
-	for _, cc := range ccs {
-		v := 0.0
-		if cc.CapacityUnits != nil {
-			v = *cc.CapacityUnits
-		}
-		if read {
-			c.read += v
-		} else {
-			c.write += v
-		}
-	}
-}
-
-func (c *capacity) reset() (r, w float64, n int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	r, w, n = c.read, c.write, c.calls
-	c.read, c.write, c.calls = 0, 0, 0
-	return
-}
-
-func (c *capacity) middleware(stack *middleware.Stack) error {
-	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("consumedCapacity", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-		total := types.ReturnConsumedCapacityTotal
-		switch p := in.Parameters.(type) {
-		case *dynamodb.QueryInput:
-			p.ReturnConsumedCapacity = total
-		case *dynamodb.GetItemInput:
-			p.ReturnConsumedCapacity = total
-		case *dynamodb.BatchGetItemInput:
-			p.ReturnConsumedCapacity = total
-		case *dynamodb.PutItemInput:
-			p.ReturnConsumedCapacity = total
-		case *dynamodb.UpdateItemInput:
-			p.ReturnConsumedCapacity = total
-		case *dynamodb.DeleteItemInput:
-			p.ReturnConsumedCapacity = total
-		case *dynamodb.TransactWriteItemsInput:
-			p.ReturnConsumedCapacity = total
-		}
-		out, md, err := next.HandleInitialize(ctx, in)
-		if err != nil {
-			return out, md, err
-		}
-		switch r := out.Result.(type) {
-		case *dynamodb.QueryOutput:
-			if r.ConsumedCapacity != nil {
-				c.add(true, *r.ConsumedCapacity)
-			}
-		case *dynamodb.GetItemOutput:
-			if r.ConsumedCapacity != nil {
-				c.add(true, *r.ConsumedCapacity)
-			}
-		case *dynamodb.BatchGetItemOutput:
-			c.add(true, r.ConsumedCapacity...)
-		case *dynamodb.PutItemOutput:
-			if r.ConsumedCapacity != nil {
-				c.add(false, *r.ConsumedCapacity)
-			}
-		case *dynamodb.UpdateItemOutput:
-			if r.ConsumedCapacity != nil {
-				c.add(false, *r.ConsumedCapacity)
-			}
-		case *dynamodb.DeleteItemOutput:
-			if r.ConsumedCapacity != nil {
-				c.add(false, *r.ConsumedCapacity)
-			}
-		case *dynamodb.TransactWriteItemsOutput:
-			c.add(false, r.ConsumedCapacity...)
-		}
-		return out, md, nil
-	}), middleware.After)
-}
 
 func envInt(name string, def int) int {
 	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
@@ -196,8 +108,8 @@ func BenchmarkJob(b *testing.B) {
 	items := envInt("ALERTS_BENCH_ITEMS", 10000)
 	d := testenv.DynamoDB(b)
 	ses := testenv.SES(b)
-	cap := &capacity{}
-	db := dynamodb.New(d.Client.Options(), func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, cap.middleware) })
+	meter := &testenv.Capacity{}
+	db := dynamodb.New(d.Client.Options(), meter.Option)
 	key := make([]byte, store.CursorKeySize)
 	st, err := store.New(db, d.Table, key)
 	if err != nil {
@@ -205,8 +117,8 @@ func BenchmarkJob(b *testing.B) {
 	}
 	seedStart := time.Now()
 	seedBench(b, st, accounts, items)
-	_, seedW, _ := cap.reset()
-	b.Logf("seeded %d accounts x %d items in %s (%.0f WCU)", accounts, items, time.Since(seedStart).Round(time.Millisecond), seedW)
+	seed := meter.Reset()
+	b.Logf("seeded %d accounts x %d items in %s (%.0f WCU)", accounts, items, time.Since(seedStart).Round(time.Millisecond), seed.Write)
 	sender, err := mail.NewSES(ses.Client, mail.Address{Name: "Steward", Email: "no-reply@steward.test"}, "")
 	if err != nil {
 		b.Fatal(err)
@@ -249,7 +161,8 @@ func BenchmarkJob(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		rcu, wcu, calls := cap.reset()
+		u := meter.Reset()
+		rcu, wcu, calls := u.Read, u.Write, u.Calls
 		b.ReportMetric(rcu, "RCU/run")
 		b.ReportMetric(wcu, "WCU/run")
 		b.ReportMetric(float64(calls), "ddbcalls/run")

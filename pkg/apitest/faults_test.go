@@ -76,6 +76,12 @@ func (f *dynamoFault) apply(o *dynamodb.Options) {
 // withFaultyDynamo replaces the store of every service with one over a
 // DynamoDB client carrying f's middleware (same table).
 func withFaultyDynamo(t testing.TB, f *dynamoFault) func(*server.Deps) {
+	return withDynamoOptions(t, f.apply)
+}
+
+// withDynamoOptions replaces the store of every service with one over a
+// DynamoDB client built with opts (same table).
+func withDynamoOptions(t testing.TB, opts ...func(*dynamodb.Options)) func(*server.Deps) {
 	return func(d *server.Deps) {
 		dyn := testenv.DynamoDB(t)
 		cfg, err := awsclient.LoadConfig(context.Background(), testenv.Region, awsclient.Endpoints{DynamoDB: dyn.URL})
@@ -84,7 +90,7 @@ func withFaultyDynamo(t testing.TB, f *dynamoFault) func(*server.Deps) {
 		}
 		key := make([]byte, store.CursorKeySize)
 		_, _ = rand.Read(key)
-		st, err := store.New(awsclient.DynamoDB(cfg, dyn.URL, f.apply), dyn.Table, key)
+		st, err := store.New(awsclient.DynamoDB(cfg, dyn.URL, opts...), dyn.Table, key)
 		if err != nil {
 			t.Fatal(err)
 		}
