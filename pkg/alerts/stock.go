@@ -6,7 +6,6 @@ import (
 	"math"
 	"net/http"
 	"strings"
-	"unicode"
 
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
@@ -53,7 +52,7 @@ func (v *invalid) add(field, detail string) {
 
 func validText(s string) bool {
 	for _, r := range s {
-		if unicode.IsControl(r) {
+		if httpapi.IsControl(r) {
 			return false
 		}
 	}

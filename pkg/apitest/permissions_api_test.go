@@ -63,7 +63,7 @@ func TestPermissionRoutes(t *testing.T) {
 	// Change it: If-Match is required and must be current.
 	patch := map[string]any{"name": "Store purchaser", "permissions": []string{"purchases.view", "purchases.edit"}}
 	e.Call(t, "PATCH", "/v1/roles/store_buyer", tk, patch).Want(t, http.StatusPreconditionRequired, "precondition_required")
-	e.Call(t, "PATCH", "/v1/roles/store_buyer", tk, patch, "If-Match", `"7"`).Want(t, http.StatusPreconditionFailed, "precondition_failed")
+	e.Call(t, "PATCH", "/v1/roles/store_buyer", tk, patch, "If-Match", `"7"`).Want(t, http.StatusPreconditionFailed, "stale_version")
 	e.Call(t, "PATCH", "/v1/roles/manager", tk, patch, "If-Match", etag).Want(t, http.StatusForbidden, "built_in_role")
 	upd := e.Call(t, "PATCH", "/v1/roles/store_buyer", tk, patch, "If-Match", etag).Want(t, http.StatusOK, "")
 	if upd.Header.Get("ETag") != `"2"` || upd.Map(t)["name"] != "Store purchaser" {

@@ -158,7 +158,7 @@ func cleanText(field, v string, max int) (string, error) {
 		return "", httpapi.InvalidField(field, "is too long")
 	}
 	for _, r := range v {
-		if (r < 0x20 && r != '\n' && r != '\t' && r != '\r') || r == 0x7f {
+		if r != '\n' && r != '\t' && r != '\r' && httpapi.IsControl(r) {
 			return "", httpapi.InvalidField(field, "must not contain control characters")
 		}
 	}
@@ -216,7 +216,7 @@ func (in DocumentInput) validate() (team.Document, error) {
 	}
 	if in.URL != "" {
 		u, err := url.Parse(in.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(in.URL) > 2000 {
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(in.URL) > 2000 || strings.IndexFunc(in.URL, httpapi.IsControl) >= 0 {
 			return d, httpapi.InvalidField("url", "must be an absolute http or https URL")
 		}
 	}

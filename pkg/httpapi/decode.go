@@ -55,7 +55,76 @@ func DecodeBytes(body []byte, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return Errorf(http.StatusBadRequest, "invalid_json", "The request body has data after the JSON value.")
 	}
+	// No request field is nullable (the OpenAPI document says so): a null
+	// would decode as "absent" and silently change a PATCH or a default.
+	if field := nullField(body); field != "" {
+		return InvalidField(field, "must not be null; leave the field out instead")
+	}
 	return nil
+}
+
+// nullField returns the path (a.b.0.c) of the first null in a valid JSON
+// document, or "".
+func nullField(body []byte) string {
+	if !bytes.Contains(body, []byte("null")) {
+		return ""
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	type frame struct {
+		object bool
+		key    string
+		index  int
+	}
+	var stack []frame
+	path := func() string {
+		parts := make([]string, 0, len(stack))
+		for _, f := range stack {
+			if f.object {
+				parts = append(parts, f.key)
+			} else {
+				parts = append(parts, fmt.Sprint(f.index-1))
+			}
+		}
+		if len(parts) == 0 {
+			return "(body)"
+		}
+		return strings.Join(parts, ".")
+	}
+	expectKey := false
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		top := len(stack) - 1
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				if top >= 0 && !stack[top].object {
+					stack[top].index++
+				}
+				stack = append(stack, frame{object: d == '{'})
+				expectKey = d == '{'
+			case '}', ']':
+				stack = stack[:top]
+				expectKey = len(stack) > 0 && stack[len(stack)-1].object
+			}
+			continue
+		}
+		if top >= 0 && stack[top].object && expectKey {
+			stack[top].key, _ = tok.(string)
+			expectKey = false
+			continue
+		}
+		if top >= 0 && !stack[top].object {
+			stack[top].index++
+		}
+		if tok == nil {
+			return path()
+		}
+		expectKey = top >= 0 && stack[top].object
+	}
 }
 
 func jsonError(err error) *Error {

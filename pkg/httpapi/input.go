@@ -52,11 +52,54 @@ func CleanName(field, v string, max int, required bool) (string, error) {
 		return "", InvalidField(field, fmt.Sprintf("must be at most %d characters", max))
 	}
 	for _, r := range v {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+		if IsControl(r) {
 			return "", InvalidField(field, "must not contain control characters")
 		}
 	}
 	return v, nil
+}
+
+// IsControl reports C0 and C1 control characters, DEL and the bidi
+// embedding, override and isolate characters (U+202A-U+202E,
+// U+2066-U+2069), which reorder the text around them in a list or an
+// email ("Trojan Source" spoofing).
+func IsControl(r rune) bool {
+	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
+}
+
+// CleanText trims free text (a description, a note, a comment) and checks
+// it: at most max characters, and no control characters other than tab
+// and line breaks (see IsControl). Empty is allowed.
+func CleanText(field, v string, max int) (string, error) {
+	v = strings.TrimSpace(v)
+	if len([]rune(v)) > max {
+		return "", InvalidField(field, fmt.Sprintf("must be at most %d characters", max))
+	}
+	for _, r := range v {
+		if r != '\t' && r != '\n' && r != '\r' && IsControl(r) {
+			return "", InvalidField(field, "must not contain control characters other than tabs and line breaks")
+		}
+	}
+	return v, nil
+}
+
+// CheckID checks an id the client names in a body or query (a member, an
+// account): 1 to 128 letters, digits, '.', '_' or '-'. A longer one could
+// not name anything and would overflow a key.
+func CheckID(field, v string) error {
+	if v == "" {
+		return InvalidField(field, "is required")
+	}
+	if len(v) > 128 {
+		return InvalidField(field, "must be at most 128 characters")
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return InvalidField(field, "must be letters, digits, '.', '_' or '-'")
+		}
+	}
+	return nil
 }
 
 // Precondition errors of If-Match.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"runtime/debug"
 	"time"
@@ -114,8 +115,33 @@ func Middleware(base *slog.Logger, next http.Handler) http.Handler {
 				"durationMs", float64(time.Since(start).Microseconds())/1000,
 			)
 		}()
+		if err := checkQuery(r); err != nil {
+			WriteError(rec, r, err)
+			return
+		}
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// checkQuery refuses a malformed query string and a parameter given more
+// than once: no route takes a list in its query, and which of two values
+// counts would otherwise be the handler's guess.
+func checkQuery(r *http.Request) error {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return Errorf(http.StatusBadRequest, "invalid_query", "The query string is malformed.")
+	}
+	for k, vs := range q {
+		if len(vs) > 1 {
+			e := Errorf(http.StatusBadRequest, "invalid_parameter", fmt.Sprintf("Query parameter %q is given more than once.", k))
+			e.Fields = []FieldError{{Field: k, Detail: "is given more than once"}}
+			return e
+		}
+	}
+	return nil
 }
 
 // LogPath is the path to log for r: the route pattern when one matched

@@ -133,8 +133,8 @@ func (s *Service) HandleJoin(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &in); err != nil {
 		return err
 	}
-	if in.AccountID == "" {
-		return httpapi.InvalidField("accountId", "is required")
+	if err := httpapi.CheckID("accountId", in.AccountID); err != nil {
+		return err
 	}
 	verify, err := s.Join(r.Context(), JoinInput{AccountID: in.AccountID, Email: in.Email, Name: in.Name, Password: in.Password, SourceIP: s.Auth.SourceIP(r), RequestID: httpapi.RequestID(r.Context())})
 	if err != nil {

@@ -24,10 +24,18 @@ type (
 		Assignments []views.Assignment `json:"assignments,omitempty"`
 	}
 	patchRequest struct {
-		Name          *string              `json:"name,omitempty"`
-		Admin         *bool                `json:"admin,omitempty"`
-		Assignments   *[]views.Assignment  `json:"assignments,omitempty"`
-		Notifications *views.Notifications `json:"notifications,omitempty"`
+		Name          *string             `json:"name,omitempty"`
+		Admin         *bool               `json:"admin,omitempty"`
+		Assignments   *[]views.Assignment `json:"assignments,omitempty"`
+		Notifications *notificationsPatch `json:"notifications,omitempty"`
+	}
+	// notificationsPatch is views.Notifications with every field required:
+	// a missing one must not silently turn that email off.
+	notificationsPatch struct {
+		LowStock         *bool `json:"lowStock"`
+		DuePurchaseOrder *bool `json:"duePurchaseOrders"`
+		PaymentReminder  *bool `json:"paymentReminders"`
+		ApprovalReminder *bool `json:"approvalReminders"`
 	}
 	transferRequest struct {
 		MemberID string `json:"memberId"`
@@ -45,6 +53,9 @@ func (s *Service) HandleList(w http.ResponseWriter, r *http.Request) error {
 	f := Filter{Status: authz.Status(q.Get("status")), Role: q.Get("role"), Store: q.Get("store")}
 	if f.Status != "" && !f.Status.Valid() {
 		return httpapi.InvalidField("status", "must be one of invited, active, inactive, suspended, deleted")
+	}
+	if f.Role != "" && !roleIDLike(f.Role) {
+		return httpapi.InvalidField("role", "must be a role id: 2 to 48 lower-case letters, digits or '_', starting with a letter")
 	}
 	if f.Store != "" {
 		if err := authz.StoreScope(f.Store).Validate(); err != nil {
@@ -115,9 +126,15 @@ func (s *Service) HandlePatch(w http.ResponseWriter, r *http.Request) error {
 		c.Assignments = &as
 	}
 	if n := in.Notifications; n != nil {
+		for i, v := range []*bool{n.LowStock, n.DuePurchaseOrder, n.PaymentReminder, n.ApprovalReminder} {
+			if v == nil {
+				field := []string{"lowStock", "duePurchaseOrders", "paymentReminders", "approvalReminders"}[i]
+				return httpapi.InvalidField("notifications."+field, "is required: send all four preferences")
+			}
+		}
 		c.Notifications = &team.Notifications{
-			LowStockOff: !n.LowStock, DuePurchaseOrderOff: !n.DuePurchaseOrder,
-			PaymentReminderOff: !n.PaymentReminder, ApprovalReminderOff: !n.ApprovalReminder,
+			LowStockOff: !*n.LowStock, DuePurchaseOrderOff: !*n.DuePurchaseOrder,
+			PaymentReminderOff: !*n.PaymentReminder, ApprovalReminderOff: !*n.ApprovalReminder,
 		}
 	}
 	m, err := s.Update(r.Context(), auth.FromContext(r.Context()), r.PathValue("id"), version, c)
@@ -170,8 +187,8 @@ func (s *Service) HandleTransferOwnership(w http.ResponseWriter, r *http.Request
 	if err := httpapi.Decode(r, &in); err != nil {
 		return err
 	}
-	if in.MemberID == "" {
-		return httpapi.InvalidField("memberId", "is required")
+	if err := httpapi.CheckID("memberId", in.MemberID); err != nil {
+		return err
 	}
 	m, err := s.TransferOwnership(r.Context(), auth.FromContext(r.Context()), in.MemberID)
 	if err != nil {
@@ -185,3 +202,16 @@ func (s *Service) HandleTransferOwnership(w http.ResponseWriter, r *http.Request
 func snapshot(m team.Member) json.RawMessage { return audit.Snapshot(views.FromMember(m)) }
 
 func snapshotOf(v any) json.RawMessage { return audit.Snapshot(v) }
+
+// roleIDLike reports whether v has the shape of a role id.
+func roleIDLike(v string) bool {
+	if len(v) < 2 || len(v) > 48 || v[0] < 'a' || v[0] > 'z' {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

@@ -2,6 +2,7 @@ package password
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -32,8 +33,9 @@ var (
 	ErrTooShort = &PolicyError{Code: "password_too_short", Message: "Password must be at least 10 characters long."}
 	// ErrTooLong: more than MaxBytes bytes.
 	ErrTooLong = &PolicyError{Code: "password_too_long", Message: "Password must be at most 256 bytes long."}
-	// ErrInvalidText: not valid UTF-8 text.
-	ErrInvalidText = &PolicyError{Code: "password_invalid", Message: "Password must be valid text."}
+	// ErrInvalidText: not valid UTF-8 text, or with a control character
+	// (C0, DEL, C1), which no keyboard types.
+	ErrInvalidText = &PolicyError{Code: "password_invalid", Message: "Password must be valid text, without control characters."}
 	// ErrRepeated: one character repeated, or a sequence shorter than
 	// MinLength (or itself common) repeated: a repetition is only as
 	// strong as what is repeated.
@@ -58,7 +60,7 @@ func Validate(plain, email string) error {
 	if len(plain) > MaxBytes {
 		return ErrTooLong
 	}
-	if !utf8.ValidString(plain) {
+	if !utf8.ValidString(plain) || strings.IndexFunc(plain, unicode.IsControl) >= 0 {
 		return ErrInvalidText
 	}
 	if utf8.RuneCountInString(plain) < MinLength {

@@ -117,6 +117,12 @@ func (in checkResource) resource(account, field string) (authz.Resource, error) 
 	if len(in.ID) > 128 {
 		return res, badRequest("invalid_field", name("id"), "The resource id is at most 128 characters.")
 	}
+	if strings.IndexFunc(in.Type, httpapi.IsControl) >= 0 {
+		return res, badRequest("invalid_field", name("type"), "The resource type must not contain control characters.")
+	}
+	if strings.IndexFunc(in.ID, httpapi.IsControl) >= 0 {
+		return res, badRequest("invalid_field", name("id"), "The resource id must not contain control characters.")
+	}
 	for _, sc := range []struct{ name, kind, id string }{
 		{"store", "store", in.Store}, {"department", "department", in.Department}, {"supplier", "supplier", in.Supplier},
 	} {

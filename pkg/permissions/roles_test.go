@@ -196,7 +196,7 @@ func TestUpdateRoleNeedsIfMatch(t *testing.T) {
 	e.do(e.owner, "POST", "/v1/roles", map[string]any{"id": "viewer", "name": "Viewer", "permissions": []string{"orders.view"}}).ok(t, http.StatusCreated)
 	patch := map[string]any{"name": "Order viewer", "permissions": []string{"orders.view", "orders.close"}}
 	e.do(e.owner, "PATCH", "/v1/roles/viewer", patch).problem(t, http.StatusPreconditionRequired, "precondition_required")
-	e.do(e.owner, "PATCH", "/v1/roles/viewer", patch, "If-Match", `"7"`).problem(t, http.StatusPreconditionFailed, "precondition_failed")
+	e.do(e.owner, "PATCH", "/v1/roles/viewer", patch, "If-Match", `"7"`).problem(t, http.StatusPreconditionFailed, "stale_version")
 	e.do(e.owner, "PATCH", "/v1/roles/viewer", map[string]any{"id": "other"}, "If-Match", `"1"`).problem(t, http.StatusBadRequest, "unknown_field")
 	e.do(e.owner, "PATCH", "/v1/roles/viewer", map[string]any{}, "If-Match", `"1"`).problem(t, http.StatusBadRequest, "empty_update")
 	e.do(e.owner, "PATCH", "/v1/roles/viewer", map[string]any{"permissions": []string{}}, "If-Match", `"1"`).problem(t, http.StatusBadRequest, "invalid_field")
@@ -212,7 +212,7 @@ func TestUpdateRoleNeedsIfMatch(t *testing.T) {
 		t.Fatalf("updated %v %s", r.header, r.body)
 	}
 	// The old ETag is stale now.
-	e.do(e.owner, "PATCH", "/v1/roles/viewer", patch, "If-Match", `"1"`).problem(t, http.StatusPreconditionFailed, "precondition_failed")
+	e.do(e.owner, "PATCH", "/v1/roles/viewer", patch, "If-Match", `"1"`).problem(t, http.StatusPreconditionFailed, "stale_version")
 	if e.auditCount(e.acct, "role.update") != 1 {
 		t.Fatal("want one role.update event")
 	}
@@ -260,7 +260,7 @@ func TestDeleteRoleInUse(t *testing.T) {
 		}
 		r.problem(t, http.StatusBadRequest, code)
 	}
-	e.do(e.owner, "DELETE", "/v1/roles/buyer", nil, "If-Match", `"9"`).problem(t, http.StatusPreconditionFailed, "precondition_failed")
+	e.do(e.owner, "DELETE", "/v1/roles/buyer", nil, "If-Match", `"9"`).problem(t, http.StatusPreconditionFailed, "stale_version")
 	if v := e.rolesVersion(e.acct); v != 1 {
 		t.Fatalf("refusals changed the roles: version %d", v)
 	}

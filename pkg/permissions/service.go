@@ -162,7 +162,7 @@ var (
 )
 
 func errPreconditionFailed(current int64) *httpapi.Error {
-	return httpapi.Errorf(http.StatusPreconditionFailed, "precondition_failed",
+	return httpapi.Errorf(http.StatusPreconditionFailed, "stale_version",
 		fmt.Sprintf("The account's roles changed since you read them (now at ETag %s); read them again and retry.", etag(current)))
 }
 

@@ -119,6 +119,13 @@ func NormalizeEmail(s string) (string, error) {
 	if e == "" || len(e) > maxEmailLen {
 		return "", fmt.Errorf("%w: must be 1 to %d characters", ErrInvalidEmail, maxEmailLen)
 	}
+	// ASCII only, no controls: mail is sent through SES, which takes no
+	// internationalized local part (a domain goes in its xn-- form).
+	for i := 0; i < len(e); i++ {
+		if e[i] <= ' ' || e[i] >= 0x7f {
+			return "", fmt.Errorf("%w: %q must be ASCII letters, digits and punctuation (an internationalized domain in its xn-- form)", ErrInvalidEmail, s)
+		}
+	}
 	a, err := mail.ParseAddress(e)
 	if err != nil || a.Address != e || a.Name != "" {
 		return "", fmt.Errorf("%w: %q is not a plain address like name@example.com", ErrInvalidEmail, s)
