@@ -2,7 +2,6 @@ package alerts
 
 import (
 	"errors"
-	"html/template"
 	"mime"
 	"net/http"
 	"strings"
@@ -53,28 +52,14 @@ func (s *Service) HandlePreview(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>{{.Heading}}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1f2328}button{font-size:1rem;padding:.5rem 1rem}</style>
-</head><body><h1>{{.Heading}}</h1><p>{{.Text}}</p>
-{{if .Form}}<form method="post" action=""><input type="hidden" name="token" value="{{.Token}}"><button type="submit">Unsubscribe</button></form>{{end}}
-</body></html>
-`))
-
+// page is what the unsubscribe page (page.templ) shows.
 type page struct {
 	Heading, Text, Token string
 	Form                 bool
 }
 
-func writePage(w http.ResponseWriter, status int, p page) {
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
-	w.WriteHeader(status)
-	_ = pageTmpl.Execute(w, p)
+func writePage(w http.ResponseWriter, r *http.Request, status int, p page) {
+	httpapi.WriteHTML(w, r, status, unsubscribePage(p))
 }
 
 var kindNames = map[string]string{
@@ -124,10 +109,10 @@ func (s *Service) HandleUnsubscribePage(w http.ResponseWriter, r *http.Request) 
 		if t.Kind == "" || t.UsedAt.IsZero() {
 			status = http.StatusGone
 		}
-		writePage(w, status, *pg)
+		writePage(w, r, status, *pg)
 		return nil
 	}
-	writePage(w, http.StatusOK, page{Heading: "Unsubscribe from alert emails?", Text: "Stop the daily " + describe(t.Data["kinds"]) + " alert emails to this address.", Token: tok, Form: true})
+	writePage(w, r, http.StatusOK, page{Heading: "Unsubscribe from alert emails?", Text: "Stop the daily " + describe(t.Data["kinds"]) + " alert emails to this address.", Token: tok, Form: true})
 	return nil
 }
 
@@ -139,7 +124,7 @@ func (s *Service) HandleUnsubscribe(w http.ResponseWriter, r *http.Request) erro
 	tok := r.URL.Query().Get("token")
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && (mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data") {
 		if err := r.ParseForm(); err != nil {
-			writePage(w, http.StatusBadRequest, page{Heading: "The form could not be read", Text: "Open the link in the email again."})
+			writePage(w, r, http.StatusBadRequest, page{Heading: "The form could not be read", Text: "Open the link in the email again."})
 			return nil
 		}
 		if tok == "" {
@@ -152,7 +137,7 @@ func (s *Service) HandleUnsubscribe(w http.ResponseWriter, r *http.Request) erro
 		if t.Kind == "" || t.UsedAt.IsZero() {
 			status = http.StatusGone
 		}
-		writePage(w, status, *pg)
+		writePage(w, r, status, *pg)
 		return nil
 	}
 	member := t.Data["member"]
@@ -160,7 +145,7 @@ func (s *Service) HandleUnsubscribe(w http.ResponseWriter, r *http.Request) erro
 	now := s.now()
 	m, err := s.Store.GetMember(r.Context(), t.AccountID, member)
 	if err != nil {
-		writePage(w, http.StatusGone, invalidPage)
+		writePage(w, r, http.StatusGone, invalidPage)
 		return nil
 	}
 	after := m.Notifications
@@ -185,15 +170,15 @@ func (s *Service) HandleUnsubscribe(w http.ResponseWriter, r *http.Request) erro
 	switch {
 	case errors.Is(err, store.ErrTokenInvalid):
 		// Two clicks at once: the other one unsubscribed.
-		writePage(w, http.StatusOK, page{Heading: "You are unsubscribed", Text: "These alert emails are turned off."})
+		writePage(w, r, http.StatusOK, page{Heading: "You are unsubscribed", Text: "These alert emails are turned off."})
 		return nil
 	case errors.Is(err, team.ErrMemberNotFound):
-		writePage(w, http.StatusGone, invalidPage)
+		writePage(w, r, http.StatusGone, invalidPage)
 		return nil
 	case err != nil:
 		return err
 	}
-	writePage(w, http.StatusOK, page{Heading: "You are unsubscribed", Text: "You will no longer receive " + describe(t.Data["kinds"]) + " alert emails. Turn them back on in your notification settings."})
+	writePage(w, r, http.StatusOK, page{Heading: "You are unsubscribed", Text: "You will no longer receive " + describe(t.Data["kinds"]) + " alert emails. Turn them back on in your notification settings."})
 	return nil
 }
 

@@ -1,10 +1,8 @@
 package approvals
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"html/template"
 	"mime"
 	"net/http"
 	"strconv"
@@ -16,64 +14,8 @@ import (
 	"github.com/stewardhq/steward/pkg/team"
 )
 
-// PageCSP is the approval pages' content security policy: no scripts, no
-// external anything, inline styles only, forms post to this origin.
-const PageCSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
-
 // MaxFormBytes bounds the approval page's form body.
 const MaxFormBytes = 16 << 10
-
-const pageHTML = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>{{.Heading}} · Steward</title>
-<style>
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;color:#1f2933;line-height:1.5}
-h1{font-size:1.4rem}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}
-dt{color:#52606d}
-dd{margin:0}
-.note{white-space:pre-wrap;background:#f5f7fa;padding:.75rem;border-radius:4px}
-textarea{width:100%;min-height:5rem;box-sizing:border-box;font:inherit}
-.buttons{display:flex;gap:1rem;margin-top:1rem}
-button{font:inherit;padding:.6rem 1.4rem;border-radius:4px;border:1px solid #7b8794;cursor:pointer}
-.approve{background:#1f7a3a;color:#fff;border-color:#1f7a3a}
-.deny{background:#fff;color:#b42318;border-color:#b42318}
-.message{padding:1rem;border-radius:4px;background:#f5f7fa}
-</style>
-</head>
-<body>
-<h1>{{.Heading}}</h1>
-{{if .Message}}<p class="message" role="status">{{.Message}}</p>{{end}}
-{{with .Request}}
-<dl>
-<dt>Document</dt><dd>{{.DocType}} · {{.Title}}</dd>
-<dt>Amount</dt><dd>{{.Amount}} {{.Currency}}</dd>
-{{if .Store}}<dt>Store</dt><dd>{{.Store}}</dd>{{end}}
-{{if .Department}}<dt>Department</dt><dd>{{.Department}}</dd>{{end}}
-<dt>Requested by</dt><dd>{{.Requester}}</dd>
-{{if .Level}}<dt>Approval level</dt><dd>{{.Level}} of {{.Levels}}</dd>{{end}}
-</dl>
-{{if .Note}}<p>Note from the requester:</p><p class="note">{{.Note}}</p>{{end}}
-{{end}}
-{{if .Form}}
-<form method="post">
-<label for="comment">Comment (optional)</label>
-<textarea id="comment" name="comment" maxlength="1000"></textarea>
-<div class="buttons">
-<button class="approve" type="submit" name="decision" value="approve">Approve</button>
-<button class="deny" type="submit" name="decision" value="deny">Deny</button>
-</div>
-</form>
-{{end}}
-</body>
-</html>
-`
-
-var pageTemplate = template.Must(template.New("approve").Parse(pageHTML))
 
 type pageRequest struct {
 	DocType, Title, Amount, Currency string
@@ -89,23 +31,8 @@ type pageData struct {
 	Form    bool
 }
 
-func writePage(w http.ResponseWriter, status int, d pageData) {
-	var buf bytes.Buffer
-	if err := pageTemplate.Execute(&buf, d); err != nil {
-		status = http.StatusInternalServerError
-		buf.Reset()
-		buf.WriteString("<!doctype html><title>Error</title><p>Something went wrong.</p>")
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Content-Security-Policy", PageCSP)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+func writePage(w http.ResponseWriter, r *http.Request, status int, d pageData) {
+	httpapi.WriteHTML(w, r, status, approvalPage(d))
 }
 
 func gone(heading, message string) pageData { return pageData{Heading: heading, Message: message} }
@@ -182,7 +109,7 @@ func (lt linkTarget) page() *pageRequest {
 
 func (s *Service) pageError(w http.ResponseWriter, r *http.Request, err error) {
 	httpapi.Logger(r.Context()).ErrorContext(r.Context(), "approvals: approval page", "error", err)
-	writePage(w, http.StatusInternalServerError, gone("Something went wrong", "Please try again in a moment."))
+	writePage(w, r, http.StatusInternalServerError, gone("Something went wrong", "Please try again in a moment."))
 }
 
 // HandleApprovePage serves the public GET /approve/{token}: the document
@@ -194,10 +121,10 @@ func (s *Service) HandleApprovePage(w http.ResponseWriter, r *http.Request) erro
 		return nil
 	}
 	if pg != nil {
-		writePage(w, http.StatusGone, *pg)
+		writePage(w, r, http.StatusGone, *pg)
 		return nil
 	}
-	writePage(w, http.StatusOK, pageData{Heading: "Approval requested", Request: lt.page(), Form: true})
+	writePage(w, r, http.StatusOK, pageData{Heading: "Approval requested", Request: lt.page(), Form: true})
 	return nil
 }
 
@@ -207,17 +134,17 @@ func (s *Service) HandleApprovePage(w http.ResponseWriter, r *http.Request) erro
 func (s *Service) HandleApproveSubmit(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
-		writePage(w, http.StatusUnsupportedMediaType, gone("Unsupported form", "Submit the decision with the form on the approval page."))
+		writePage(w, r, http.StatusUnsupportedMediaType, gone("Unsupported form", "Submit the decision with the form on the approval page."))
 		return nil
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		writePage(w, http.StatusBadRequest, gone("The form could not be read", "Go back to the approval page and submit the form again."))
+		writePage(w, r, http.StatusBadRequest, gone("The form could not be read", "Go back to the approval page and submit the form again."))
 		return nil
 	}
 	d, err := parseDecision(r.PostForm.Get("decision"), r.PostForm.Get("comment"))
 	if err != nil {
-		writePage(w, http.StatusBadRequest, gone("Choose approve or deny", "Go back to the approval page, choose approve or deny, and keep the comment under 1000 characters."))
+		writePage(w, r, http.StatusBadRequest, gone("Choose approve or deny", "Go back to the approval page, choose approve or deny, and keep the comment under 1000 characters."))
 		return nil
 	}
 	lt, pg, err := s.resolve(ctx, r.PathValue("token"))
@@ -226,7 +153,7 @@ func (s *Service) HandleApproveSubmit(w http.ResponseWriter, r *http.Request) er
 		return nil
 	}
 	if pg != nil {
-		writePage(w, http.StatusGone, *pg)
+		writePage(w, r, http.StatusGone, *pg)
 		return nil
 	}
 	req, tok := lt.request, lt.token
@@ -242,7 +169,7 @@ func (s *Service) HandleApproveSubmit(w http.ResponseWriter, r *http.Request) er
 		// A member's link works while the member may still approve.
 		m, err := s.Store.GetMember(ctx, req.AccountID, dec.MemberID)
 		if errors.Is(err, team.ErrMemberNotFound) {
-			writePage(w, http.StatusGone, pageNoLonger)
+			writePage(w, r, http.StatusGone, pageNoLonger)
 			return nil
 		}
 		if err != nil {
@@ -255,7 +182,7 @@ func (s *Service) HandleApproveSubmit(w http.ResponseWriter, r *http.Request) er
 			return nil
 		}
 		if !mayApprove(rs, m.Authz(), req, req.Levels[lt.level-1]) {
-			writePage(w, http.StatusGone, pageNoLonger)
+			writePage(w, r, http.StatusGone, pageNoLonger)
 			return nil
 		}
 		dec.Name, dec.Email = m.Name, m.Email
@@ -266,15 +193,15 @@ func (s *Service) HandleApproveSubmit(w http.ResponseWriter, r *http.Request) er
 	case errors.Is(err, store.ErrTokenInvalid):
 		switch s.Store.TokenFailure(ctx, lt.hash, store.TokenApproval, s.now()) {
 		case store.ErrTokenUsed:
-			writePage(w, http.StatusGone, pageUsed)
+			writePage(w, r, http.StatusGone, pageUsed)
 		case store.ErrTokenExpired:
-			writePage(w, http.StatusGone, pageExpired)
+			writePage(w, r, http.StatusGone, pageExpired)
 		default:
-			writePage(w, http.StatusGone, pageInvalid)
+			writePage(w, r, http.StatusGone, pageInvalid)
 		}
 		return nil
 	case errors.Is(err, team.ErrRequestNotPending), errors.Is(err, team.ErrAlreadyDecided):
-		writePage(w, http.StatusGone, pageDecided)
+		writePage(w, r, http.StatusGone, pageDecided)
 		return nil
 	case err != nil:
 		s.pageError(w, r, err)
@@ -290,6 +217,6 @@ func (s *Service) HandleApproveSubmit(w http.ResponseWriter, r *http.Request) er
 	if !d.Approve {
 		heading, msg = "Denied", "You denied this request. The requester will be told."
 	}
-	writePage(w, http.StatusOK, pageData{Heading: heading, Message: msg, Request: lt.page()})
+	writePage(w, r, http.StatusOK, pageData{Heading: heading, Message: msg, Request: lt.page()})
 	return nil
 }

@@ -1,19 +1,18 @@
 package mail
 
 import (
-	"bytes"
-	"embed"
+	"context"
 	"fmt"
-	htmltemplate "html/template"
 	"maps"
 	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	texttemplate "text/template"
 	"time"
 	"unicode"
+
+	"github.com/a-h/templ"
 )
 
 // Template names, for Render.
@@ -27,8 +26,17 @@ const (
 )
 
 // templateData is what every template's data type implements: check
-// reports missing or unsafe fields (links must be absolute http(s) URLs).
-type templateData interface{ check() error }
+// reports missing or unsafe fields (links must be absolute http(s) URLs);
+// subject and text give the subject line and the plain-text body and
+// footer (text.go; an empty footer means the default one); html gives the
+// preview line and the components the HTML layout wraps (emails.templ; a
+// nil footer means the default one).
+type templateData interface {
+	check() error
+	subject() string
+	text() (body, footer string)
+	html() (preheader string, content, footer templ.Component)
+}
 
 // templateTypes maps each template to the data type it takes.
 var templateTypes = map[string]reflect.Type{
@@ -45,36 +53,22 @@ func TemplateNames() []string {
 	return slices.Sorted(maps.Keys(templateTypes))
 }
 
-//go:embed templates
-var templateFS embed.FS
-
 // maxSubject bounds a rendered subject, in runes; longer ones (a long
 // document title) are cut with an ellipsis.
 const maxSubject = 200
 
-type compiled struct {
-	text *texttemplate.Template // defines "subject" and "layout"
-	html *htmltemplate.Template // defines "layout"; never executed itself, only clones
-}
-
-var templates = mustParse()
-
-func mustParse() map[string]compiled {
-	out := make(map[string]compiled, len(templateTypes))
-	for name := range templateTypes {
-		t := texttemplate.Must(texttemplate.New(name).Funcs(textFuncs).ParseFS(templateFS, "templates/layout.txt", "templates/"+name+".txt"))
-		h := htmltemplate.Must(htmltemplate.New(name).Funcs(htmlFuncs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
-		out[name] = compiled{text: t, html: h}
-	}
-	return out
-}
-
 // Render fills template name with data and returns the subject (one
 // line), the plain-text body and the HTML body. data must be the
 // template's data type (VerifyEmailData for "verify_email", and so on) or
-// a pointer to it. The HTML is rendered with html/template, so every
+// a pointer to it. The HTML is rendered with templ (see *.templ), so every
 // user-supplied field is escaped for its context; links must be absolute
-// http or https URLs. Errors never quote the data.
+// http or https URLs. The subject and the text body are plain Go (text.go).
+// Errors never quote the data.
+//
+// No text/template or html/template here: their reflective method lookup
+// (reflect.Value.MethodByName) makes the linker keep every exported
+// method of every reachable type, so every AWS SDK operation stayed linked
+// into every Lambda (about 6 MB each). Keep reflection out of rendering.
 func Render(name string, data any) (subject, text, html string, err error) {
 	want, ok := templateTypes[name]
 	if !ok {
@@ -87,66 +81,100 @@ func Render(name string, data any) (subject, text, html string, err error) {
 	if !v.IsValid() || v.Type() != want {
 		return "", "", "", fmt.Errorf("mail: template %s takes a mail.%s, not %T", name, want.Name(), data)
 	}
-	d := v.Interface()
-	if err := d.(templateData).check(); err != nil {
+	d := v.Interface().(templateData)
+	if err := d.check(); err != nil {
 		return "", "", "", fmt.Errorf("mail: template %s: %w", name, err)
 	}
-	c := templates[name]
 
-	var b bytes.Buffer
-	if err := c.text.ExecuteTemplate(&b, "subject", d); err != nil {
-		return "", "", "", fmt.Errorf("mail: template %s: subject: %w", name, err)
-	}
-	subject = oneLine(b.String(), maxSubject)
+	subject = oneLine(d.subject(), maxSubject)
 
-	b.Reset()
-	if err := c.text.ExecuteTemplate(&b, "layout", d); err != nil {
-		return "", "", "", fmt.Errorf("mail: template %s: text: %w", name, err)
+	body, footer := d.text()
+	if footer == "" {
+		footer = defaultTextFooter
 	}
-	text = tidyText(b.String())
+	text = tidyText(body + "\n\n--\n" + footer + "\n")
 
-	h, err := c.html.Clone()
-	if err != nil {
-		return "", "", "", fmt.Errorf("mail: template %s: %w", name, err)
-	}
-	h.Funcs(htmltemplate.FuncMap{"subject": func() string { return subject }})
-	b.Reset()
-	if err := h.ExecuteTemplate(&b, "layout", d); err != nil {
+	preheader, content, htmlFooter := d.html()
+	var b strings.Builder
+	if err := layout(subject, preheader, content, htmlFooter).Render(context.Background(), &b); err != nil {
 		return "", "", "", fmt.Errorf("mail: template %s: html: %w", name, err)
 	}
-	return subject, text, b.String(), nil
+	return subject, text, breakLines(b.String()), nil
 }
 
-// button is the data of the layout's "button" template.
-type button struct{ Label, URL string }
+// blockTags start a new line in the HTML body: templ writes a component on
+// one line, and mail lines may not exceed 998 characters (RFC 5322 2.1.1).
+// Only block-level tags, where a line break renders as nothing.
+var blockTags = strings.NewReplacer(
+	"<table", "\n<table", "</table>", "\n</table>", "<tr", "\n<tr",
+	"<p ", "\n<p ", "<p>", "\n<p>", "<h1", "\n<h1", "<div", "\n<div",
+	"<head>", "\n<head>", "<body", "\n<body", "</body>", "\n</body>",
+	"</html>", "\n</html>", "<meta", "\n<meta", "<title>", "\n<title>", "<ul", "\n<ul", "<li", "\n<li",
+)
 
-var commonFuncs = map[string]any{
-	"date":     func(t time.Time) string { return t.Format("2 Jan 2006") },
-	"datetime": func(t time.Time) string { return t.Format("2 Jan 2006 15:04 MST") },
-	"qty":      func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) },
-	"money": func(amount, currency string) string {
-		return strings.TrimSpace(amount + " " + currency)
-	},
-	"plural": func(n int, one, many string) string {
-		if n == 1 {
-			return one
+func breakLines(html string) string {
+	return strings.TrimLeft(blockTags.Replace(html), "\n") + "\n"
+}
+
+// Formatting helpers shared by the text and HTML bodies.
+
+func date(t time.Time) string     { return t.Format("2 Jan 2006") }
+func datetime(t time.Time) string { return t.Format("2 Jan 2006 15:04 MST") }
+func qty(f float64) string        { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+func money(amount, currency string) string {
+	return strings.TrimSpace(amount + " " + currency)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// greeting is "Hi Ada," or, without a name, "Hi,".
+func greeting(name string) string {
+	if name == "" {
+		return "Hi,"
+	}
+	return "Hi " + name + ","
+}
+
+// docType is the document kind for people, "Document" when unset.
+func docType(t string) string {
+	if t == "" {
+		return "Document"
+	}
+	return t
+}
+
+// href prepares a link for an href attribute: it percent-encodes what
+// html/template's URL normalizer encodes (spaces, quotes, parentheses,
+// non-ASCII bytes...), so that a link reaches mail clients intact, and
+// templ.URL then refuses any scheme but http(s), mailto and tel. The
+// data types' check methods already require absolute http(s) links.
+func href(link string) templ.SafeURL {
+	var b strings.Builder
+	written := 0
+	for i := 0; i < len(link); i++ {
+		c := link[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+			continue
+		case strings.IndexByte("-._~!#$&*+,/:;=?@[]%", c) >= 0:
+			continue
 		}
-		return many
-	},
+		b.WriteString(link[written:i])
+		fmt.Fprintf(&b, "%%%02x", c)
+		written = i + 1
+	}
+	if written == 0 {
+		return templ.URL(link)
+	}
+	b.WriteString(link[written:])
+	return templ.URL(b.String())
 }
-
-var textFuncs = texttemplate.FuncMap(commonFuncs)
-
-var htmlFuncs = func() htmltemplate.FuncMap {
-	m := htmltemplate.FuncMap{
-		"button":  func(label, url string) button { return button{Label: label, URL: url} },
-		"subject": func() string { return "" }, // replaced per Render
-	}
-	for k, f := range commonFuncs {
-		m[k] = f
-	}
-	return m
-}()
 
 // oneLine collapses whitespace and drops control characters so that no
 // user data can break the subject line, and cuts it to max runes.
@@ -170,8 +198,8 @@ func oneLine(s string, max int) string {
 var blankLines = regexp.MustCompile(`\n{3,}`)
 
 // tidyText trims trailing spaces on every line, collapses runs of blank
-// lines into one and ends the text with one newline, so that templates
-// may be laid out for reading.
+// lines into one and ends the text with one newline, so that text.go may
+// join optional paragraphs without counting blank lines.
 func tidyText(s string) string {
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	lines := strings.Split(s, "\n")

@@ -246,3 +246,41 @@ func TestRenderConcurrently(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestRenderLinkEncoding(t *testing.T) {
+	t.Parallel()
+	// An href carries the link percent-encoded where a mail client could
+	// cut it (space, quotes, parentheses, non-ASCII), as html/template
+	// did; the visible raw link is only HTML-escaped.
+	link := base + `/verify?name=Zoë (x)&q='a'`
+	_, _, html, err := mail.Render(mail.TemplateVerifyEmail, mail.VerifyEmailData{Link: link})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `href="` + base + `/verify?name=Zo%c3%ab%20%28x%29&amp;q=%27a%27"`
+	if n := strings.Count(html, want); n != 2 {
+		t.Errorf("HTML has %d links %s, want 2:\n%s", n, want, html)
+	}
+	if !strings.Contains(html, `>`+base+`/verify?name=Zoë (x)&amp;q=&#39;a&#39;</a>`) {
+		t.Errorf("HTML lacks the escaped raw link:\n%s", html)
+	}
+}
+
+// TestRenderLinesFitMail checks no line of any body is longer than the
+// 998 characters a mail line may have (RFC 5322 2.1.1), long notes
+// included.
+func TestRenderLinesFitMail(t *testing.T) {
+	for name, data := range samples() {
+		_, text, html, err := mail.Render(name, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for part, body := range map[string]string{"text": text, "html": html} {
+			for i, line := range strings.Split(body, "\n") {
+				if len(line) > 998 {
+					t.Errorf("%s %s line %d: %d characters", name, part, i+1, len(line))
+				}
+			}
+		}
+	}
+}

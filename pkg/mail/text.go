@@ -1,0 +1,199 @@
+package mail
+
+import (
+	"strconv"
+	"strings"
+)
+
+// The subjects and plain-text bodies, in plain Go. A body is a list of
+// paragraphs joined by blank lines; Render adds the "--" footer and tidies
+// the result (trailing spaces, repeated blank lines).
+
+const defaultTextFooter = "Sent by Steward. If you did not expect this email, you can ignore it."
+
+// paragraphs joins the non-empty paragraphs with blank lines.
+func paragraphs(ps ...string) string {
+	var b strings.Builder
+	for _, p := range ps {
+		if p == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("\n\n")
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+// when returns s if cond holds, else "".
+func when(cond bool, s string) string {
+	if cond {
+		return s
+	}
+	return ""
+}
+
+// prefixed returns prefix+s, or "" when s is empty.
+func prefixed(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
+}
+
+func (d VerifyEmailData) subject() string { return "Verify your email address" }
+
+func (d VerifyEmailData) text() (string, string) {
+	return paragraphs(
+		greeting(d.Name),
+		"Please confirm that this is your email address by opening this link:",
+		d.Link,
+		when(!d.ExpiresAt.IsZero(), "The link expires on "+datetime(d.ExpiresAt)+"."),
+		"If you did not sign up for Steward, ignore this email and nothing will happen.",
+	), ""
+}
+
+func (d PasswordResetData) subject() string { return "Reset your Steward password" }
+
+func (d PasswordResetData) text() (string, string) {
+	works := "The link works once."
+	if !d.ExpiresAt.IsZero() {
+		works = "The link expires on " + datetime(d.ExpiresAt) + " and works once."
+	}
+	return paragraphs(
+		greeting(d.Name),
+		"Someone asked to reset the password for this email address. To choose a new password, open this link:",
+		d.Link,
+		works,
+		"If you did not ask for this, ignore this email: your password stays as it is.",
+	), ""
+}
+
+func (d InvitationData) subject() string {
+	return d.InviterName + " invited you to " + d.AccountName + " on Steward"
+}
+
+func (d InvitationData) text() (string, string) {
+	return paragraphs(
+		greeting(d.Name),
+		d.InviterName+" invited you to join "+d.AccountName+" on Steward. To accept, open this link:",
+		d.Link,
+		when(!d.ExpiresAt.IsZero(), "The invitation expires on "+datetime(d.ExpiresAt)+"."),
+		"If you do not know "+d.InviterName+" or did not expect this, ignore this email.",
+	), ""
+}
+
+func (d ApprovalRequestData) subject() string {
+	return "Approval needed: " + d.DocumentTitle + " (" + money(d.Amount, d.Currency) + ")"
+}
+
+func (d ApprovalRequestData) text() (string, string) {
+	return paragraphs(
+		greeting(d.ApproverName),
+		d.RequesterName+" asks for your approval"+prefixed(" in ", d.AccountName)+":",
+		"  "+docType(d.DocumentType)+": "+d.DocumentTitle+
+			"\n  Amount: "+money(d.Amount, d.Currency)+
+			prefixed("\n  Store: ", d.StoreName)+
+			"\n  Requested by: "+d.RequesterName,
+		prefixed("Note from "+d.RequesterName+":\n", d.Note),
+		"Review it and approve or deny on this page (opening it decides nothing):",
+		d.ApproveLink,
+		when(!d.ExpiresAt.IsZero(), "The request expires on "+datetime(d.ExpiresAt)+"."),
+	), ""
+}
+
+// outcomeWord is "approved", "denied" or "expired".
+func (d ApprovalOutcomeData) outcomeWord() string {
+	switch d.Outcome {
+	case OutcomeApproved:
+		return "approved"
+	case OutcomeDenied:
+		return "denied"
+	}
+	return "expired"
+}
+
+func (d ApprovalOutcomeData) subject() string {
+	w := d.outcomeWord()
+	return strings.ToUpper(w[:1]) + w[1:] + ": " + d.DocumentTitle
+}
+
+func (d ApprovalOutcomeData) text() (string, string) {
+	sentence := "Your approval request expired before anyone decided."
+	if d.Outcome == OutcomeApproved || d.Outcome == OutcomeDenied {
+		sentence = "Your approval request was " + d.outcomeWord() + prefixed(" by ", d.DeciderName) + "."
+	}
+	amount := ""
+	if d.Amount != "" {
+		amount = "\n  Amount: " + money(d.Amount, d.Currency)
+	}
+	return paragraphs(
+		greeting(d.RequesterName),
+		sentence,
+		"  "+docType(d.DocumentType)+": "+d.DocumentTitle+amount,
+		prefixed("Comment:\n", d.Comment),
+		when(d.Link != "", "Open it in Steward:"),
+		d.Link,
+	), ""
+}
+
+func (d AlertDigestData) subject() string {
+	n := d.Items()
+	return d.AccountName + ": " + strconv.Itoa(n) + " " + plural(n, "alert", "alerts") + " " + plural(n, "needs", "need") + " your attention"
+}
+
+func (d AlertDigestData) text() (string, string) {
+	ps := []string{greeting(d.Name), "Here is what needs attention in " + d.AccountName + "."}
+	for _, s := range d.Stores {
+		ps = append(ps, "== "+s.StoreName+" ==")
+		if len(s.LowStock) > 0 {
+			var b strings.Builder
+			b.WriteString("Low stock:")
+			for _, it := range s.LowStock {
+				b.WriteString("\n  - " + it.Name + prefixed(" (", it.SKU) + when(it.SKU != "", ")") +
+					": " + qty(it.OnHand) + " on hand, threshold " + qty(it.Threshold))
+			}
+			ps = append(ps, b.String())
+		}
+		ps = append(ps, dueText("Purchase orders due:", s.DuePurchaseOrders), dueText("Payments due:", s.PaymentReminders))
+		if len(s.ApprovalReminders) > 0 {
+			var b strings.Builder
+			b.WriteString("Waiting for your approval:")
+			for _, r := range s.ApprovalReminders {
+				b.WriteString("\n  - " + r.DocumentTitle + amountSuffix(r.Amount, r.Currency) +
+					", requested by " + r.RequesterName + " on " + date(r.RequestedAt) + prefixed("\n    ", r.Link))
+			}
+			ps = append(ps, b.String())
+		}
+	}
+	footer := "You receive these alerts as a member of " + d.AccountName + ".\nUnsubscribe: " + d.UnsubscribeLink +
+		prefixed("\nNotification settings: ", d.PreferencesLink)
+	return paragraphs(ps...), footer
+}
+
+// amountSuffix is ", 12.00 EUR", or "" without an amount.
+func amountSuffix(amount, currency string) string {
+	if amount == "" {
+		return ""
+	}
+	return ", " + money(amount, currency)
+}
+
+// dueText lists due documents under title, or gives "" for none.
+func dueText(title string, docs []DueDocument) string {
+	if len(docs) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(title)
+	for _, d := range docs {
+		when := "due "
+		if d.Overdue {
+			when = "OVERDUE since "
+		}
+		b.WriteString("\n  - " + d.Title + prefixed(", ", d.Counterparty) + amountSuffix(d.Amount, d.Currency) +
+			": " + when + date(d.DueDate) + prefixed("\n    ", d.Link))
+	}
+	return b.String()
+}
