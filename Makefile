@@ -9,6 +9,13 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 LDFLAGS   := -s -w -X github.com/stewardhq/steward/pkg/version.Version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.9.0
+TEMPL     := github.com/a-h/templ/cmd/templ@v0.3.960
+# The AWS CDK CLI, pinned in infra/cdk/_cli (the underscore keeps the go
+# tool out of the npm package's Go templates).
+CDK       := infra/cdk/_cli/node_modules/.bin/cdk
+CDK_FLAGS := --no-notices --no-version-reporting
+STAGE     ?= dev
+CDK_ARGS  ?=
 FUZZTIME  ?= 30s
 FUZZ_BRIEF ?= 2s
 FN        ?= health
@@ -16,7 +23,7 @@ EVENT     ?= events/$(FN).json
 
 .PHONY: help
 help: ## List the targets.
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-8s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-9s\033[0m %s\n", $$1, $$2}'
 
 .PHONY: run
 run: ## Start the local stack (DynamoDB Local, SES emulator, API on 127.0.0.1); Ctrl-C stops it.
@@ -61,11 +68,37 @@ synth: build ## Synthesize the CDK app to cdk.out (offline).
 	$(GO) run ./infra/cdk
 	@ls cdk.out/*.template.json
 
+$(CDK): infra/cdk/_cli/package.json infra/cdk/_cli/package-lock.json
+	npm ci --prefix infra/cdk/_cli --no-audit --no-fund
+	@touch $@
+
+.PHONY: aws-check
+aws-check: ## Check AWS credentials and region (deploy, diff and destroy run it first).
+	@$(GO) run ./infra/cdk/awscheck
+
+.PHONY: diff
+diff: aws-check build $(CDK) ## Show what make deploy would change: make diff STAGE=prod
+	$(CDK) diff $(CDK_FLAGS) -c stage=$(STAGE) $(CDK_ARGS) Steward-$(STAGE)
+
+.PHONY: deploy
+deploy: aws-check build $(CDK) ## Deploy the stack Steward-<STAGE>: make deploy STAGE=prod [CDK_ARGS="-c alarmEmail=ops@example.com"]
+	$(CDK) deploy $(CDK_FLAGS) -c stage=$(STAGE) $(CDK_ARGS) Steward-$(STAGE)
+
+.PHONY: destroy
+destroy: aws-check build $(CDK) ## Delete the stack (the table, its logs and the signing-key secret are kept).
+	$(CDK) destroy $(CDK_FLAGS) -c stage=$(STAGE) $(CDK_ARGS) Steward-$(STAGE)
+
+.PHONY: generate
+generate: ## Regenerate the HTML components (pkg/**/*_templ.go) from their .templ files.
+	@# -path pkg: the generated files name their sources relative to it.
+	$(GO) run $(TEMPL) generate -path pkg
+
 .PHONY: lint
-lint: ## gofmt, go vet, staticcheck and govulncheck.
+lint: ## gofmt, go vet, staticcheck, generated files up to date, and govulncheck.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+	@$(GO) run $(TEMPL) generate -path pkg >/dev/null 2>&1 && git diff --exit-code --stat -- '*_templ.go' || { echo "the *_templ.go files are out of date: run make generate"; exit 1; }
 	@if $(GO) run $(GOVULNCHECK) ./... 2>.artifacts-vuln.log; then rm -f .artifacts-vuln.log; \
 	elif grep -qiE 'fetching vulnerabilities|dial tcp|no such host|connection refused|i/o timeout|TLS handshake' .artifacts-vuln.log; then \
 		echo "govulncheck: the vulnerability database (vuln.go.dev) is out of reach from this machine; not checked."; rm -f .artifacts-vuln.log; \

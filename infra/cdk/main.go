@@ -5,6 +5,11 @@
 // Run directly, without the CDK CLI, it reads the context of cdk.json itself
 // and synthesizes into ./cdk.out under the repository root; under the CLI
 // it writes where CDK_OUTDIR says.
+//
+// With context nag=true (`cdk synth -c nag=true`) it also runs cdk-nag's
+// AWS Solutions checks: an unsuppressed finding is an error annotation,
+// which fails the synth (the template tests always run them). The CDK
+// CLI is pinned in infra/cdk/_cli/package.json.
 package main
 
 import (
@@ -46,6 +51,13 @@ func main() {
 	props, err := stack.PropsFromContext(app, root)
 	if err != nil {
 		fail(err)
+	}
+	nag, err := stack.ContextBool(app, stack.ContextNag)
+	if err != nil {
+		fail(err)
+	}
+	if nag {
+		stack.AddNagChecks(app)
 	}
 	if err := props.Validate(); err != nil {
 		fail(err)

@@ -2,13 +2,11 @@ package stack
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
-	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/stewardhq/steward/pkg/routes"
@@ -139,22 +137,3 @@ var needs = map[string]functionNeeds{
 }
 
 func needsOf(function string) functionNeeds { return needs[function] }
-
-// sendEmailStatement allows sending from the sender's domain identity (and
-// the address identity, for a sandboxed account) and nothing else.
-func sendEmailStatement(scope constructs.Construct, from string) awsiam.PolicyStatement {
-	addr := from
-	if i := strings.LastIndexByte(from, '<'); i >= 0 {
-		addr = strings.TrimSuffix(from[i+1:], ">")
-	}
-	domain := addr[strings.LastIndexByte(addr, '@')+1:]
-	stack := awscdk.Stack_Of(scope)
-	arn := func(identity string) string {
-		return fmt.Sprintf("arn:%s:ses:%s:%s:identity/%s", *stack.Partition(), *stack.Region(), *stack.Account(), identity)
-	}
-	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Effect:    awsiam.Effect_ALLOW,
-		Actions:   jsii.Strings("ses:SendEmail"),
-		Resources: jsii.Strings(arn(domain), arn(addr)),
-	})
-}

@@ -7,6 +7,7 @@
 package stack
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
@@ -39,6 +41,8 @@ const (
 	EnvMailFrom = "STEWARD_MAIL_FROM"
 	// EnvSigningKeysSecret holds the ARN of the signing-key secret.
 	EnvSigningKeysSecret = "STEWARD_SIGNING_KEYS_SECRET"
+	// EnvSESConfigurationSet holds the SES configuration set's name.
+	EnvSESConfigurationSet = "STEWARD_SES_CONFIGURATION_SET"
 )
 
 // Defaults for the optional props.
@@ -80,9 +84,16 @@ type StewardStackProps struct {
 	// stage; zero means DefaultThrottleRateLimit / DefaultThrottleBurstLimit.
 	ThrottleRateLimit  float64
 	ThrottleBurstLimit float64
-	// LogRetention is the retention of the functions' log groups; empty
-	// means one month.
+	// LogRetention is the retention of every log group (functions, state
+	// machine, API access log); empty means one month.
 	LogRetention awslogs.RetentionDays
+	// SESConfigurationSet names the SES configuration set the stack
+	// creates; empty means "steward-<stage>".
+	SESConfigurationSet string
+	// AlarmEmail, when set, is subscribed to the alarm topic.
+	AlarmEmail string
+	// FunctionMemory overrides the memory (MB) of the named functions.
+	FunctionMemory map[string]float64
 	// Routes is the route table; nil means routes.Table. Tests set it to
 	// cover authenticated routes before the real table has any.
 	Routes []routes.Route
@@ -120,6 +131,32 @@ func (p *StewardStackProps) functions() []string {
 		}
 	}
 	return out
+}
+
+// retention is the log retention of every log group.
+func (p *StewardStackProps) retention() awslogs.RetentionDays {
+	if p.LogRetention == "" {
+		return awslogs.RetentionDays_ONE_MONTH
+	}
+	return p.LogRetention
+}
+
+// settingsFor is the sizing of a function with the memory override of
+// the props applied.
+func (p *StewardStackProps) settingsFor(function string) FunctionSettings {
+	s := SettingsFor(function)
+	if mb, ok := p.FunctionMemory[function]; ok {
+		s.MemoryMB = mb
+	}
+	return s
+}
+
+// sesConfigurationSet is the configuration set's name.
+func (p *StewardStackProps) sesConfigurationSet() string {
+	if p.SESConfigurationSet == "" {
+		return "steward-" + p.stage()
+	}
+	return p.SESConfigurationSet
 }
 
 // stage returns the stage name.
@@ -162,6 +199,18 @@ func (p *StewardStackProps) Validate() error {
 			break
 		}
 	}
+	known := map[string]bool{}
+	for _, fn := range fns {
+		known[fn] = true
+	}
+	for fn, mb := range p.FunctionMemory {
+		if !known[fn] {
+			errs = append(errs, fmt.Errorf("stack: context %s names %q, which is not a deployed function", ContextFunctionMemory, fn))
+		}
+		if mb < 128 || mb > 10240 || mb != float64(int(mb)) {
+			errs = append(errs, fmt.Errorf("stack: context %s: %s = %v MB; Lambda allows whole MB from 128 to 10240", ContextFunctionMemory, fn, mb))
+		}
+	}
 	if p.JWTIssuer != "" && len(p.JWTAudience) == 0 {
 		errs = append(errs, fmt.Errorf("stack: a JWT issuer is configured but no audience (context key %s)", ContextJWTAudience))
 	}
@@ -171,6 +220,12 @@ func (p *StewardStackProps) Validate() error {
 // NewStewardStack builds the Steward stack in scope. It panics with the
 // error of props.Validate when the props are incomplete; callers that want
 // a clean error message call Validate first.
+//
+// Besides the table, the functions and the API it deploys: the signing-key
+// secret (which also holds the cursor key), the SES configuration set (ses.go), the approval
+// state machine (workflow.go), the alert job with its schedule and
+// dead-letter queue (alertsjob.go), and the alarms, their SNS topic and
+// the dashboard (monitoring.go).
 func NewStewardStack(scope constructs.Construct, id string, props *StewardStackProps) awscdk.Stack {
 	if props == nil {
 		props = &StewardStackProps{}
@@ -183,10 +238,7 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 
 	table := newTable(stack, props.tableDefinition())
 
-	retention := props.LogRetention
-	if retention == "" {
-		retention = awslogs.RetentionDays_ONE_MONTH
-	}
+	retention := props.retention()
 	// The access-token signing keys. Their value (a key set: the current
 	// key and the previous ones) is written by `make keys` after the first
 	// deployment, and on rotation; CloudFormation never sees it.
@@ -194,37 +246,47 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 		Description:   jsii.String("Steward access-token signing keys (" + stage + ")"),
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
+	mail := newMailSettings(stack, props)
+
+	// workerEnv is what the functions outside the API (workflow steps,
+	// alert job) get: they send email and page within one invocation, so
+	// they need no cursor key and no signing keys.
+	workerEnv := func() map[string]*string {
+		env := map[string]*string{EnvTable: table.TableName(), EnvStage: jsii.String(stage)}
+		mail.addEnv(env)
+		return env
+	}
+	var deployed []deployedFunction
 	var approvals approvalWorkflow
 	if props.hasApprovals() {
-		approvals = newApprovalWorkflow(stack, props, table, retention, map[string]*string{
-			EnvTable: table.TableName(), EnvStage: jsii.String(stage),
-			EnvPublicURL: jsii.String(props.PublicURL), EnvMailFrom: jsii.String(props.MailFrom),
-		})
+		approvals = newApprovalWorkflow(stack, props, table, retention, mail, workerEnv())
+		deployed = append(deployed, deployedFunction{routes.FunctionWorkflow, approvals.steps})
 	}
+	var alertsJob alertsJob
 	if props.hasAlerts() {
-		newAlertsJob(stack, props, table, retention, map[string]*string{
-			EnvTable: table.TableName(), EnvStage: jsii.String(stage),
-			EnvPublicURL: jsii.String(props.PublicURL), EnvMailFrom: jsii.String(props.MailFrom),
-		})
+		alertsJob = newAlertsJob(stack, props, table, retention, mail, workerEnv())
+		deployed = append(deployed, deployedFunction{routes.FunctionAlertsJob, alertsJob.fn})
 	}
 	integrations := map[string]awsapigatewayv2.HttpRouteIntegration{}
 	for _, name := range props.functions() {
 		env := map[string]*string{
 			EnvTable: table.TableName(),
 			EnvStage: jsii.String(stage),
+			// List cursors are sealed with the cursor key that travels in
+			// the signing-key secret (pkg/accesstoken.KeySet), so no key
+			// sits in the functions' configuration.
 		}
 		need := needsOf(name)
 		if need.SigningKeys {
 			env[EnvSigningKeysSecret] = signingKeys.SecretArn()
 		}
 		if need.SendEmail {
-			env[EnvPublicURL] = jsii.String(props.PublicURL)
-			env[EnvMailFrom] = jsii.String(props.MailFrom)
+			mail.addEnv(env)
 		}
 		if need.Workflow {
 			env[EnvStateMachineARN] = approvals.stateMachine.StateMachineArn()
 		}
-		fn := newFunction(stack, name, props.AssetsDir, retention, env)
+		fn := newFunction(stack, name, props, retention, env)
 		if need.Workflow {
 			approvals.grantClient(fn)
 		}
@@ -232,11 +294,18 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 			panic(err) // unreachable: Validate checked it
 		}
 		if need.SigningKeys {
-			signingKeys.GrantRead(fn, nil)
+			// GetSecretValue only (Secret.GrantRead would add
+			// DescribeSecret, which Steward never calls).
+			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Effect:    awsiam.Effect_ALLOW,
+				Actions:   jsii.Strings("secretsmanager:GetSecretValue"),
+				Resources: &[]*string{signingKeys.SecretArn()},
+			}))
 		}
 		if need.SendEmail {
-			fn.AddToRolePolicy(sendEmailStatement(stack, props.MailFrom))
+			fn.AddToRolePolicy(mail.sendStatement())
 		}
+		deployed = append(deployed, deployedFunction{name, fn})
 		// One integration per function, shared by its routes.
 		integrations[name] = awsapigatewayv2integrations.NewHttpLambdaIntegration(
 			jsii.String(functionID(name)+"-Integration"), fn,
@@ -245,11 +314,24 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 			})
 	}
 
-	api := newAPI(stack, stage, props, integrations)
+	api := newAPI(stack, stage, props, retention, integrations)
+
+	newMonitoring(stack, props, monitored{
+		functions:    deployed,
+		api:          api,
+		table:        table,
+		stateMachine: approvals.stateMachine,
+		alertsDLQ:    alertsJob.dlq,
+		mail:         mail,
+	})
+	suppressNagFindings(nagResources{
+		api: api, functions: deployed, approvals: approvals, alertsJob: alertsJob,
+		signingKeys: signingKeys,
+	})
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
 		Description: jsii.String("Base URL of the Steward API"),
-		Value:       api.ApiEndpoint(),
+		Value:       api.api.ApiEndpoint(),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("SigningKeysSecret"), &awscdk.CfnOutputProps{
 		Description: jsii.String("Secret holding the access-token signing keys: fill it with make keys SECRET=<this>"),
@@ -259,7 +341,18 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 		Description: jsii.String("Name of the Steward DynamoDB table"),
 		Value:       table.TableName(),
 	})
+	awscdk.NewCfnOutput(stack, jsii.String("SESConfigurationSet"), &awscdk.CfnOutputProps{
+		Description: jsii.String("SES configuration set every email is sent through"),
+		Value:       jsii.String(mail.configurationSet),
+	})
 	return stack
+}
+
+// deployedFunction is one function of the stack, for the alarms and the
+// dashboard.
+type deployedFunction struct {
+	name string
+	fn   awslambda.Function
 }
 
 // newTable builds the single table from its definition.
@@ -306,19 +399,19 @@ func newTable(scope constructs.Construct, def store.TableDefinition) awsdynamodb
 }
 
 // newFunction builds one Go Lambda function (custom runtime on Graviton)
-// with its own log group.
-func newFunction(scope constructs.Construct, name, assetsDir string, retention awslogs.RetentionDays, env map[string]*string) awslambda.Function {
+// with its own log group, sized by props.settingsFor.
+func newFunction(scope constructs.Construct, name string, props *StewardStackProps, retention awslogs.RetentionDays, env map[string]*string) awslambda.Function {
 	id := functionID(name)
 	logs := awslogs.NewLogGroup(scope, jsii.String(id+"-Logs"), &awslogs.LogGroupProps{
 		Retention: retention,
 	})
-	s := SettingsFor(name)
+	s := props.settingsFor(name)
 	return awslambda.NewFunction(scope, jsii.String(id), &awslambda.FunctionProps{
 		Description:  jsii.String("Steward " + name + " function"),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String("bootstrap"),
-		Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(assetsDir, name)), nil),
+		Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(props.AssetsDir, name)), nil),
 		MemorySize:   jsii.Number(s.MemoryMB),
 		Timeout:      duration(s.TimeoutSeconds),
 		LogGroup:     logs,
@@ -326,10 +419,43 @@ func newFunction(scope constructs.Construct, name, assetsDir string, retention a
 	})
 }
 
+// deployedAPI is the HTTP API, its stage and its routes.
+type deployedAPI struct {
+	api   awsapigatewayv2.HttpApi
+	stage awsapigatewayv2.HttpStage
+	// routes pairs each route table entry with its API Gateway route.
+	routes []deployedRoute
+	// authorizer is nil when no route has the JWT authorizer.
+	authorizer awsapigatewayv2.IHttpRouteAuthorizer
+}
+
+// deployedRoute is one route of the API.
+type deployedRoute struct {
+	route routes.Route
+	http  awsapigatewayv2.HttpRoute
+}
+
+// accessLogFormat is the API access log line (JSON). It names the route
+// key (the pattern), never the path or query string: one-time tokens
+// travel in both (/approve/{token}, ?token=).
+var accessLogFormat = map[string]string{
+	"requestId":          "$context.requestId",
+	"requestTime":        "$context.requestTimeEpoch",
+	"sourceIp":           "$context.identity.sourceIp",
+	"routeKey":           "$context.routeKey",
+	"status":             "$context.status",
+	"protocol":           "$context.protocol",
+	"responseLength":     "$context.responseLength",
+	"responseLatency":    "$context.responseLatency",
+	"integrationLatency": "$context.integrationLatency",
+	"integrationError":   "$context.integrationErrorMessage",
+	"authorizerError":    "$context.authorizer.error",
+}
+
 // newAPI builds the HTTP API with one route per route table entry, a
-// throttled auto-deployed $default stage and, when a route is not public,
-// a JWT authorizer on that route.
-func newAPI(scope constructs.Construct, stage string, props *StewardStackProps, integrations map[string]awsapigatewayv2.HttpRouteIntegration) awsapigatewayv2.HttpApi {
+// throttled auto-deployed $default stage with JSON access logs and, when a
+// route is not public, a JWT authorizer on that route.
+func newAPI(scope constructs.Construct, stage string, props *StewardStackProps, retention awslogs.RetentionDays, integrations map[string]awsapigatewayv2.HttpRouteIntegration) deployedAPI {
 	api := awsapigatewayv2.NewHttpApi(scope, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{
 		ApiName:     jsii.String("steward-" + stage),
 		Description: jsii.String("Steward API (" + stage + ")"),
@@ -344,7 +470,7 @@ func newAPI(scope constructs.Construct, stage string, props *StewardStackProps, 
 	if burst == 0 {
 		burst = DefaultThrottleBurstLimit
 	}
-	awsapigatewayv2.NewHttpStage(scope, jsii.String("ApiDefaultStage"), &awsapigatewayv2.HttpStageProps{
+	httpStage := awsapigatewayv2.NewHttpStage(scope, jsii.String("ApiDefaultStage"), &awsapigatewayv2.HttpStageProps{
 		HttpApi:    api,
 		StageName:  jsii.String("$default"),
 		AutoDeploy: jsii.Bool(true),
@@ -353,13 +479,28 @@ func newAPI(scope constructs.Construct, stage string, props *StewardStackProps, 
 			BurstLimit: jsii.Number(burst),
 		},
 	})
+	// Access logs, through the L1 stage (HTTP APIs write them with their
+	// service-linked role: no IAM role to create).
+	accessLogs := awslogs.NewLogGroup(scope, jsii.String("Api-AccessLogs"), &awslogs.LogGroupProps{Retention: retention})
+	format, err := json.Marshal(accessLogFormat)
+	if err != nil {
+		panic(err)
+	}
+	httpStage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
+		DestinationArn: accessLogs.LogGroupArn(),
+		Format:         jsii.String(string(format)),
+	})
 
 	// API Gateway's JWT authorizer is an optional first line: it needs
 	// Steward's issuer at a stable public URL (a custom domain, context key
 	// jwtIssuer), which a first deployment does not have yet. Without it the
 	// functions alone authenticate, as they always do anyway: every
 	// authenticated request reloads the member and session, which no
-	// authorizer can.
+	// authorizer can. It refuses API keys (opaque stk_ tokens, not JWTs),
+	// so it is for deployments whose clients use access tokens only; a
+	// Lambda authorizer that knew API keys would add a cold start and a
+	// second DynamoDB read to every request for no decision the function
+	// does not make again.
 	var authorizer awsapigatewayv2.IHttpRouteAuthorizer
 	for _, r := range props.routeTable() {
 		if r.Public || props.JWTIssuer == "" {
@@ -374,6 +515,7 @@ func newAPI(scope constructs.Construct, stage string, props *StewardStackProps, 
 		break
 	}
 
+	out := deployedAPI{api: api, stage: httpStage, authorizer: authorizer}
 	for _, r := range props.routeTable() {
 		opts := &awsapigatewayv2.AddRoutesOptions{
 			Path:        jsii.String(r.Path),
@@ -383,7 +525,9 @@ func newAPI(scope constructs.Construct, stage string, props *StewardStackProps, 
 		if !r.Public && authorizer != nil {
 			opts.Authorizer = authorizer
 		}
-		api.AddRoutes(opts)
+		for _, hr := range *api.AddRoutes(opts) {
+			out.routes = append(out.routes, deployedRoute{route: r, http: hr})
+		}
 	}
-	return api
+	return out
 }

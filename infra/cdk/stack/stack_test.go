@@ -19,10 +19,30 @@ import (
 	"github.com/stewardhq/steward/pkg/store"
 )
 
+// tempRoot holds the synthesized stacks' assets and outputs. It outlives
+// single tests because the stack synthesized once is shared by several,
+// and reading its annotations synthesizes it again into its outdir.
+var tempRoot string
+
 func TestMain(m *testing.M) {
+	var err error
+	if tempRoot, err = os.MkdirTemp("", "steward-cdk-test-"); err != nil {
+		panic(err)
+	}
 	code := m.Run()
 	jsii.Close()
+	_ = os.RemoveAll(tempRoot)
 	os.Exit(code)
+}
+
+// tempDir is a new folder under tempRoot.
+func tempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp(tempRoot, "synth-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // repoRootForTest is the repository root, three levels above this package.
@@ -44,7 +64,7 @@ func synth(t *testing.T, extra map[string]any, mutate func(*StewardStackProps)) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	assets := t.TempDir()
+	assets := tempDir(t)
 	for _, fn := range append(routes.Functions(), routes.FunctionWorkflow, routes.FunctionApprovals, routes.FunctionAlertsJob) {
 		if err := os.MkdirAll(filepath.Join(assets, fn), 0o755); err != nil {
 			t.Fatal(err)
@@ -57,7 +77,13 @@ func synth(t *testing.T, extra map[string]any, mutate func(*StewardStackProps)) 
 	for k, v := range extra {
 		ctx[k] = v
 	}
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir())})
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(tempDir(t))})
+	// As in the app (main.go): nag=true applies cdk-nag's checks.
+	if nag, err := ContextBool(app, ContextNag); err != nil {
+		t.Fatal(err)
+	} else if nag {
+		AddNagChecks(app)
+	}
 	props, err := PropsFromContext(app, repoRootForTest)
 	if err != nil {
 		t.Fatal(err)
@@ -81,10 +107,10 @@ var (
 )
 
 // defaultStack is the stack of the real route table and table definition,
-// synthesized once for the tests that only read it.
+// synthesized once (with cdk-nag's checks) for the tests that only read it.
 func defaultStack(t *testing.T) *synthesized {
 	t.Helper()
-	defaultOnce.Do(func() { defaultSynth = synth(t, nil, nil) })
+	defaultOnce.Do(func() { defaultSynth = synth(t, map[string]any{ContextNag: true}, nil) })
 	if defaultSynth == nil {
 		t.Fatal("default stack failed to synthesize")
 	}
@@ -134,6 +160,16 @@ func (s *synthesized) functionLogicalID(t *testing.T, name string) string {
 		t.Fatalf("%s: default child is not a CfnElement", functionID(name))
 	}
 	return *s.stack.GetLogicalId(el)
+}
+
+// secretID is the logical id of the secret with construct id id.
+func secretID(t *testing.T, s *synthesized, id string) string {
+	t.Helper()
+	c := s.stack.Node().TryFindChild(jsii.String(id))
+	if c == nil {
+		t.Fatalf("no construct %s", id)
+	}
+	return *s.stack.GetLogicalId(c.Node().DefaultChild().(awscdk.CfnElement))
 }
 
 // normalize turns v into the generic JSON shape of template values.
@@ -267,11 +303,12 @@ func TestOneFunctionPerRouteFunction(t *testing.T) {
 			EnvStage: DefaultStage,
 		}
 		if needsOf(name).SigningKeys {
-			vars[EnvSigningKeysSecret] = map[string]any{"Ref": s.onlyOfType(t, "AWS::SecretsManager::Secret")}
+			vars[EnvSigningKeysSecret] = map[string]any{"Ref": secretID(t, s, "SigningKeys")}
 		}
 		if needsOf(name).SendEmail {
 			vars[EnvPublicURL] = "https://steward.example.com"
 			vars[EnvMailFrom] = "Steward <no-reply@steward.example.com>"
+			vars[EnvSESConfigurationSet] = "steward-" + DefaultStage
 		}
 		if needsOf(name).Workflow {
 			vars[EnvStateMachineARN] = map[string]any{"Ref": s.onlyOfType(t, "AWS::StepFunctions::StateMachine")}

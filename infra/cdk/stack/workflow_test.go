@@ -29,9 +29,13 @@ func TestApprovalStateMachine(t *testing.T) {
 	sm := props(s.res[s.onlyOfType(t, "AWS::StepFunctions::StateMachine")])
 	equal(t, "StateMachineType", sm["StateMachineType"], "STANDARD")
 	equal(t, "TracingConfiguration", sm["TracingConfiguration"], map[string]any{"Enabled": true})
-	if sm["LoggingConfiguration"] == nil {
-		t.Error("the state machine has no logging")
-	}
+	// Logging: every event, without execution data, to a log group with
+	// the stage's retention.
+	lc, _ := sm["LoggingConfiguration"].(map[string]any)
+	equal(t, "log level", lc["Level"], "ALL")
+	equal(t, "log execution data", lc["IncludeExecutionData"], false)
+	lg := lc["Destinations"].([]any)[0].(map[string]any)["CloudWatchLogsLogGroup"].(map[string]any)["LogGroupArn"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+	equal(t, "state machine log retention", props(s.res[lg])["RetentionInDays"], 30)
 	raw, _ := json.Marshal(sm["DefinitionString"])
 	if !strings.Contains(string(raw), "waitForTaskToken") || !strings.Contains(string(raw), "TimeoutSecondsPath") {
 		t.Errorf("definition lacks the await task: %s", raw)
@@ -43,28 +47,39 @@ func TestApprovalStateMachine(t *testing.T) {
 	}
 }
 
-// Only the approvals function may start approvals and send task results;
-// only the state machine may invoke the step function.
+// Only the approvals function may start and stop approvals; it and the
+// step function (which fails a cancelled request's await task) are the
+// only ones that send task results; only the state machine may invoke the
+// step function.
 func TestOnlyApprovalsSendsTaskResults(t *testing.T) {
 	s := withApprovals(t)
+	senders := map[string]bool{}
 	for id, pol := range s.ofType("AWS::IAM::Policy") {
 		raw, _ := json.Marshal(props(pol))
-		sends := strings.Contains(string(raw), "states:SendTaskSuccess")
 		roles, _ := json.Marshal(props(pol)["Roles"])
 		approvals := strings.Contains(string(roles), "Functionapprovals")
-		if sends != approvals {
-			t.Errorf("policy %s: SendTaskSuccess=%v but belongs to approvals=%v (%s)", id, sends, approvals, roles)
+		steps := strings.Contains(string(roles), "Functionworkflow")
+		if strings.Contains(string(raw), "states:SendTaskSuccess") || strings.Contains(string(raw), "states:SendTaskFailure") {
+			if !approvals && !steps {
+				t.Errorf("policy %s of %s sends task results", id, roles)
+			}
+			senders[string(roles)] = true
 		}
-		if strings.Contains(string(raw), `"states:*"`) || strings.Contains(string(raw), `"dynamodb:*"`) {
-			t.Errorf("policy %s has a wildcard action: %s", id, raw)
+		for _, a := range []string{"states:StartExecution", "states:StopExecution"} {
+			if strings.Contains(string(raw), a) && !approvals {
+				t.Errorf("policy %s of %s has %s", id, roles, a)
+			}
+		}
+		if strings.Contains(string(raw), `"states:*"`) || strings.Contains(string(raw), `"dynamodb:*"`) || strings.Contains(string(raw), `"*"`) && !strings.Contains(string(roles), "ApprovalWorkflowRole") {
+			t.Errorf("policy %s has a wildcard: %s", id, raw)
 		}
 	}
-	invokers, senders := 0, 0
+	if len(senders) != 2 {
+		t.Errorf("roles sending task results: %v; want the approvals and workflow functions'", senders)
+	}
+	invokers := 0
 	for _, perm := range s.ofType("AWS::IAM::Policy") {
 		raw, _ := json.Marshal(props(perm))
-		if strings.Contains(string(raw), "states:SendTaskSuccess") {
-			senders++
-		}
 		if strings.Contains(string(raw), "lambda:InvokeFunction") {
 			invokers++
 			roles, _ := json.Marshal(props(perm)["Roles"])
@@ -73,7 +88,16 @@ func TestOnlyApprovalsSendsTaskResults(t *testing.T) {
 			}
 		}
 	}
-	if invokers != 1 || senders != 1 {
-		t.Errorf("%d policies invoke the step function and %d send task results; want exactly one each", invokers, senders)
+	if invokers != 1 {
+		t.Errorf("%d policies invoke the step function; want exactly one", invokers)
 	}
+
+	// The step function knows the machine by its fixed name (no
+	// CloudFormation cycle), and its task-result grant is on that machine.
+	wf := props(s.res[s.functionLogicalID(t, routes.FunctionWorkflow)])
+	arn, _ := json.Marshal(wf["Environment"].(map[string]any)["Variables"].(map[string]any)[EnvStateMachineARN])
+	if !strings.Contains(string(arn), ":stateMachine:"+StateMachineName(DefaultStage)) {
+		t.Errorf("workflow %s = %s", EnvStateMachineARN, arn)
+	}
+	equal(t, "state machine name", props(s.res[s.onlyOfType(t, "AWS::StepFunctions::StateMachine")])["StateMachineName"], StateMachineName(DefaultStage))
 }
