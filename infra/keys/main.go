@@ -51,12 +51,16 @@ func run(ctx context.Context, secret string, rotate bool) error {
 	case err != nil && !errors.As(err, &notFound):
 		return fmt.Errorf("read secret: %w", err)
 	case existing && !rotate:
-		fmt.Printf("the secret already holds a key set (current key %s); nothing to do\n", ks.Current.ID)
-		return nil
+		if !ks.EnsureCursorKey() {
+			fmt.Printf("the secret already holds a key set (current key %s); nothing to do\n", ks.Current.ID)
+			return nil
+		}
+		fmt.Println("the key set had no cursor key (written by an older release): adding one")
 	case existing:
 		if err := ks.Rotate(); err != nil {
 			return err
 		}
+		ks.EnsureCursorKey()
 	default:
 		if ks, err = accesstoken.NewKeySet(); err != nil {
 			return err

@@ -1,6 +1,7 @@
 package accesstoken
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -344,6 +345,38 @@ func TestRotateGenerates(t *testing.T) {
 	}
 }
 
+// TestCursorKeyTravelsAndSurvivesRotation: a new key set has a cursor
+// key, it survives the JSON round trip and a rotation, and a key set
+// stored without one (an older release) gets one from EnsureCursorKey.
+func TestCursorKeyTravelsAndSurvivesRotation(t *testing.T) {
+	ks, err := NewKeySet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ks.CursorKey) != CursorKeySize {
+		t.Fatalf("new key set has a %d-byte cursor key", len(ks.CursorKey))
+	}
+	cursor := bytes.Clone(ks.CursorKey)
+	if err := ks.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(ks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back KeySet
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(back.CursorKey, cursor) || back.EnsureCursorKey() {
+		t.Fatal("the cursor key changed across a rotation and a round trip")
+	}
+	old := KeySet{Current: keys()[0]}
+	if !old.EnsureCursorKey() || len(old.CursorKey) != CursorKeySize || old.Validate() != nil {
+		t.Fatalf("EnsureCursorKey on an old key set: %d bytes", len(old.CursorKey))
+	}
+}
+
 func ids(ks []Key) []string {
 	var s []string
 	for _, k := range ks {
@@ -428,6 +461,7 @@ func TestKeySetJSONRejects(t *testing.T) {
 		"duplicate kid":  `{"current":` + k0 + `,"previous":[` + k0 + `]}`,
 		"bad previous":   `{"current":` + k0 + `,"previous":[{}]}`,
 		"no private key": `{"current":{"kid":"x"}}`,
+		"short cursor":   `{"current":` + k0 + `,"cursorKey":"AAAA"}`,
 	} {
 		var ks KeySet
 		if err := json.Unmarshal([]byte(data), &ks); err == nil {

@@ -144,15 +144,37 @@ type KeySet struct {
 	Current Key `json:"current"`
 	// Previous keys, newest first, still verify the tokens they signed.
 	Previous []Key `json:"previous,omitempty"`
+	// CursorKey (CursorKeySize bytes, base64 in JSON) seals pagination
+	// cursors. It travels in the same secret, so a function reads one
+	// secret at start and no key sits in its configuration. Rotate keeps
+	// it: rotating it would only invalidate the cursors in flight.
+	CursorKey []byte `json:"cursorKey,omitempty"`
 }
 
-// NewKeySet returns a key set with one new DefaultKeyBits key.
+// CursorKeySize is the size of KeySet.CursorKey (an AES-256 key).
+const CursorKeySize = 32
+
+// NewKeySet returns a key set with one new DefaultKeyBits key and a new
+// cursor key.
 func NewKeySet() (KeySet, error) {
 	k, err := NewKey(DefaultKeyBits)
 	if err != nil {
 		return KeySet{}, err
 	}
-	return KeySet{Current: k}, nil
+	ks := KeySet{Current: k}
+	ks.EnsureCursorKey()
+	return ks, nil
+}
+
+// EnsureCursorKey gives a key set written before cursor keys lived in it
+// a new cursor key; it reports whether it did.
+func (ks *KeySet) EnsureCursorKey() bool {
+	if len(ks.CursorKey) == CursorKeySize {
+		return false
+	}
+	ks.CursorKey = make([]byte, CursorKeySize)
+	_, _ = rand.Read(ks.CursorKey) // crypto/rand.Read never fails (Go 1.24+)
+	return true
 }
 
 // Rotate makes a new DefaultKeyBits current key; the old current key
@@ -184,8 +206,12 @@ func (ks KeySet) Keys() []Key {
 	return append([]Key{ks.Current}, ks.Previous...)
 }
 
-// Validate checks every key and that no kid appears twice.
+// Validate checks every key, that no kid appears twice and the cursor
+// key's size when there is one.
 func (ks KeySet) Validate() error {
+	if n := len(ks.CursorKey); n != 0 && n != CursorKeySize {
+		return fmt.Errorf("accesstoken: the cursor key has %d bytes, want %d", n, CursorKeySize)
+	}
 	seen := map[string]bool{}
 	for _, k := range ks.Keys() {
 		if err := k.check(); err != nil {

@@ -62,18 +62,31 @@ func Deps(ctx context.Context, cfg config.Config, log *slog.Logger, function str
 		return server.Deps{}, err
 	}
 	db := awsclient.DynamoDB(awsCfg, cfg.Endpoints.DynamoDB)
-	st, err := store.New(db, cfg.Table, cfg.CursorKey)
-	if err != nil {
-		return server.Deps{}, err
-	}
-	d := server.Deps{Store: st, Logger: log, Version: version.Version}
 	if !needsAuth(function) {
-		return d, nil
+		// health lists nothing: a per-process cursor key will do.
+		st, err := store.New(db, cfg.Table, randomCursorKey(cfg.CursorKey))
+		if err != nil {
+			return server.Deps{}, err
+		}
+		return server.Deps{Store: st, Logger: log, Version: version.Version}, nil
 	}
 	keys, err := signingKeys(ctx, cfg, awsCfg, sec)
 	if err != nil {
 		return server.Deps{}, err
 	}
+	// Cursors must open in every function and every instance: the key
+	// comes from the configuration (the local stack) or the key set.
+	cursorKey := cfg.CursorKey
+	if len(cursorKey) == 0 {
+		if cursorKey = keys.CursorKey; len(cursorKey) == 0 {
+			return server.Deps{}, errors.New("the signing-key secret holds no cursor key: run make keys SECRET=<arn>")
+		}
+	}
+	st, err := store.New(db, cfg.Table, cursorKey)
+	if err != nil {
+		return server.Deps{}, err
+	}
+	d := server.Deps{Store: st, Logger: log, Version: version.Version}
 	from, err := mail.ParseAddress(cfg.MailFrom)
 	if err != nil {
 		return server.Deps{}, fmt.Errorf("STEWARD_MAIL_FROM: %w", err)
@@ -249,6 +262,17 @@ func StartLambda(function string) {
 	lambda.Start(LambdaHandler(h))
 }
 
+// randomCursorKey returns key, or a new random cursor key when key is
+// empty: for the functions whose cursors never leave the process.
+func randomCursorKey(key []byte) []byte {
+	if len(key) != 0 {
+		return key
+	}
+	key = make([]byte, store.CursorKeySize)
+	_, _ = rand.Read(key) // crypto/rand.Read never fails (Go 1.24+)
+	return key
+}
+
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "steward: start:", err)
 	os.Exit(1)
@@ -262,13 +286,8 @@ func workerDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (aws.C
 	if err != nil {
 		return aws.Config{}, nil, nil, err
 	}
-	cursorKey := cfg.CursorKey
-	if len(cursorKey) == 0 {
-		// Workers page within one invocation only: a per-process key will do.
-		cursorKey = make([]byte, store.CursorKeySize)
-		_, _ = rand.Read(cursorKey)
-	}
-	st, err := store.New(awsclient.DynamoDB(awsCfg, cfg.Endpoints.DynamoDB), cfg.Table, cursorKey)
+	// Workers page within one invocation only: a per-process key will do.
+	st, err := store.New(awsclient.DynamoDB(awsCfg, cfg.Endpoints.DynamoDB), cfg.Table, randomCursorKey(cfg.CursorKey))
 	if err != nil {
 		return aws.Config{}, nil, nil, err
 	}
