@@ -15,6 +15,7 @@ TEMPL     := github.com/a-h/templ/cmd/templ@v0.3.960
 CDK       := infra/cdk/_cli/node_modules/.bin/cdk
 CDK_FLAGS := --no-notices --no-version-reporting
 STAGE     ?= dev
+COLDSTART_N ?= 30
 CDK_ARGS  ?=
 FUZZTIME  ?= 30s
 FUZZ_BRIEF ?= 2s
@@ -92,6 +93,10 @@ destroy: aws-check build $(CDK) ## Delete the stack (the table, its logs and the
 generate: ## Regenerate the HTML components (pkg/**/*_templ.go) from their .templ files.
 	@# -path pkg: the generated files name their sources relative to it.
 	$(GO) run $(TEMPL) generate -path pkg
+
+.PHONY: coldstart
+coldstart: ## Each function's arm64 bootstrap size and local cold start (median of COLDSTART_N=30); ONLY=<fn> for one.
+	$(GO) run ./infra/testrun -- $(GO) run ./infra/coldstart -n $(COLDSTART_N) $(if $(ONLY),-fn $(ONLY),)
 
 .PHONY: lint
 lint: ## gofmt, go vet, staticcheck, generated files up to date, and govulncheck.

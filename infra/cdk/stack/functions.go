@@ -22,8 +22,9 @@ type FunctionSettings struct {
 }
 
 // DefaultFunctionSettings apply to a function that has no entry in
-// functionSettings: 256 MB, because password hashing (argon2id) is memory
-// bound and Lambda's CPU share grows with memory, and 10 s.
+// functionSettings: 256 MB (a request here is one or two DynamoDB round
+// trips and about a millisecond of CPU: make bench measures 1.1 ms of
+// server CPU per check) and 10 s.
 var DefaultFunctionSettings = FunctionSettings{MemoryMB: 256, TimeoutSeconds: 10}
 
 // functionSettings sizes the functions that differ from the default.
@@ -31,6 +32,14 @@ var DefaultFunctionSettings = FunctionSettings{MemoryMB: 256, TimeoutSeconds: 10
 // short timeout, so a hung dependency shows up as a failed check quickly.
 var functionSettings = map[string]FunctionSettings{
 	routes.FunctionHealth: {MemoryMB: 128, TimeoutSeconds: 5},
+	// auth (sign-up, sign-in, reset) and invites (accept, join) hash
+	// passwords: argon2id with 19 MiB and 2 passes is about 30 ms of one
+	// full core (go test -bench . ./pkg/password/). Lambda gives a full
+	// vCPU at 1,769 MB and a share in proportion below; at 1,024 MB a
+	// sign-in hashes in about 55 ms instead of about 210 ms at 256 MB, for
+	// the same GB-seconds (four times the memory, a quarter of the time).
+	routes.FunctionAuth:    {MemoryMB: 1024, TimeoutSeconds: 10},
+	routes.FunctionInvites: {MemoryMB: 1024, TimeoutSeconds: 10},
 	// The alert job plans every due account in one invocation; the
 	// benchmark (pkg/alerts) measures an account of 10,000 items in well
 	// under a second and a few MB.
