@@ -120,7 +120,12 @@ func New(t testing.TB, opts ...func(*server.Deps)) *Env {
 		t.Fatal(err)
 	}
 	// Every response is checked against the OpenAPI document.
-	client := &http.Client{Transport: openapitest.Must(t).Transport(t, srv.Client().Transport)}
+	// Redirects are answers like any other: the API never redirects, so a
+	// test sees one (ServeMux cleaning a path) instead of its target.
+	client := &http.Client{
+		Transport:     openapitest.Must(t).Transport(t, srv.Client().Transport),
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 	return &Env{URL: url, Store: st, SES: ses, Keys: keys, Logs: logs, Issuer: url, Audience: "steward", client: client}
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"sort"
@@ -511,34 +510,10 @@ func jsonCopy(v any) any {
 // redirect is followed), with a JSON Content-Type when it has a body.
 func sweepCall(t *testing.T, e *Env, method, path, token string, body []byte, headers ...string) *Response {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(bytes.ReplaceAll(body, []byte(sweepNewEmail), []byte(newEmail("sweep"))))
+	if body == nil {
+		return e.Call(t, method, path, token, nil, headers...)
 	}
-	req, err := http.NewRequest(method, e.URL+path, rd)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	client := &http.Client{Transport: e.client.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+	return e.Call(t, method, path, token, bytes.ReplaceAll(body, []byte(sweepNewEmail), []byte(newEmail("sweep"))), headers...)
 }
 
 // --- the OpenAPI document, as plain JSON ---
