@@ -127,6 +127,9 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput)
 		if errors.Is(err, team.ErrAlreadyMember) {
 			return team.Invitation{}, errAlreadyMember
 		}
+		if errors.Is(err, store.ErrRoleGone) {
+			return team.Invitation{}, members.ErrRoleGone
+		}
 		return team.Invitation{}, err
 	}
 	if err := s.send(ctx, acct, inv, tok, hash); err != nil {

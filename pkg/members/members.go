@@ -59,6 +59,15 @@ var (
 	errImpersonate = httpapi.Errorf(http.StatusForbidden, "impersonation_forbidden", "An impersonated session cannot change grants.")
 )
 
+// ErrRoleGone answers a change (a member write or an invitation) whose custom role was deleted while the
+// change was being made: like naming a role that does not exist (400),
+// with its own code.
+var ErrRoleGone = &httpapi.Error{
+	Status: http.StatusBadRequest, Code: "role_deleted",
+	Detail: "A custom role of the assignments was deleted meanwhile; read the roles again.",
+	Fields: []httpapi.FieldError{{Field: "assignments", Detail: "names a role that was deleted meanwhile"}},
+}
+
 // mayView reports whether the principal may see the member directory.
 func mayView(p *auth.Principal) bool {
 	if p.Authz.Holds("users.view", authz.AccountScope) || p.Authz.Holds("directory.view", authz.AccountScope) {
@@ -186,6 +195,8 @@ func (s *Service) save(ctx context.Context, p *auth.Principal, before, after tea
 		saved, err = s.Store.UpdateMember(ctx, after, ev)
 	}
 	switch {
+	case errors.Is(err, store.ErrRoleGone):
+		return team.Member{}, ErrRoleGone
 	case errors.Is(err, team.ErrStaleVersion):
 		return team.Member{}, errStale
 	case errors.Is(err, team.ErrMemberNotFound):
@@ -273,6 +284,9 @@ func (s *Service) CreateInactive(ctx context.Context, p *auth.Principal, email, 
 	if err := s.Store.AddMember(ctx, m, ev); err != nil {
 		if errors.Is(err, team.ErrAlreadyMember) {
 			return team.Member{}, httpapi.Errorf(http.StatusConflict, "already_member", "This email is already a member of the account.")
+		}
+		if errors.Is(err, store.ErrRoleGone) {
+			return team.Member{}, ErrRoleGone
 		}
 		return team.Member{}, err
 	}

@@ -258,11 +258,18 @@ func (in createRoleRequest) role() (authz.Role, error) {
 	if name == "" {
 		return authz.Role{}, badRequest("missing_field", "name", `Field "name" is required.`)
 	}
+	if _, err := httpapi.CleanName("name", name, 100, true); err != nil {
+		return authz.Role{}, err
+	}
+	desc, err := httpapi.CleanText("description", in.Description, 1000)
+	if err != nil {
+		return authz.Role{}, err
+	}
 	if len(in.Permissions) == 0 {
 		return authz.Role{}, badRequest("missing_field", "permissions", `Field "permissions" must list at least one permission key.`)
 	}
 	return authz.Role{
-		ID: in.ID, Name: name, Description: strings.TrimSpace(in.Description),
+		ID: in.ID, Name: name, Description: desc,
 		Permissions: in.Permissions, ScopeKinds: scopeKinds(in.ScopeKinds),
 	}, nil
 }
@@ -340,9 +347,14 @@ func (s *Service) HandleUpdateRole(w http.ResponseWriter, r *http.Request) error
 		if next.Name == "" {
 			return badRequest("invalid_field", "name", `Field "name" cannot be empty.`)
 		}
+		if _, err := httpapi.CleanName("name", next.Name, 100, true); err != nil {
+			return err
+		}
 	}
 	if in.Description != nil {
-		next.Description = strings.TrimSpace(*in.Description)
+		if next.Description, err = httpapi.CleanText("description", *in.Description, 1000); err != nil {
+			return err
+		}
 	}
 	if in.Permissions != nil {
 		if len(*in.Permissions) == 0 {
@@ -509,7 +521,10 @@ func (s *Service) HandleDeleteRole(w http.ResponseWriter, r *http.Request) error
 		}
 		remaining := slices.Delete(slices.Clone(cr.Roles), i, i+1)
 		ev := roleEvent(r, p, "role.delete", id, toRoleView(role, nil), moves)
-		v, err := s.Store.SaveCustomRoles(ctx, account, remaining, cr.Version, changed, ev)
+		// Conditioned on no member having gained a custom role since cr
+		// was read (before the holders were listed): one who did is
+		// ErrMemberChanged, and the holders are listed again.
+		v, err := s.Store.DeleteCustomRole(ctx, account, remaining, cr, changed, ev)
 		switch {
 		case errors.Is(err, team.ErrStaleVersion) && im.present:
 			return errPreconditionFailed(cr.Version + 1)

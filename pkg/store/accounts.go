@@ -292,12 +292,15 @@ func timeAV(t time.Time) types.AttributeValue {
 // AddMember writes a new member of an existing account: the member, its
 // per-account email claim and its identity's membership pointer, with the
 // event, in one transaction. An email that is already a member of the
-// account fails with team.ErrAlreadyMember.
+// account fails with team.ErrAlreadyMember; a custom role that no longer
+// exists, ErrRoleGone (see roleguard.go).
 func (s *Store) AddMember(ctx context.Context, m team.Member, ev audit.Event) error {
-	tx := NewTx(ev)
-	tx.Check(accountKey(m.AccountID), ItemPresent(), team.ErrAccountNotFound)
-	tx.addMember(m)
-	return s.Commit(ctx, tx)
+	return s.commitGuarded(ctx, m, false, func() *Tx {
+		tx := NewTx(ev)
+		tx.Check(accountKey(m.AccountID), ItemPresent(), team.ErrAccountNotFound)
+		tx.addMember(m)
+		return tx
+	})
 }
 
 // JoinAccount writes a member who joined by self-registration: the member

@@ -41,7 +41,7 @@ func (s *Store) GetCustomRoles(ctx context.Context, account string) (CustomRoles
 	case err != nil:
 		return CustomRoles{}, fmt.Errorf("get custom roles: %w", err)
 	}
-	return CustomRoles{Roles: it.roles(), Version: it.Version}, nil
+	return CustomRoles{Roles: it.roles(), Version: it.Version, AssignSeq: it.AssignSeq}, nil
 }
 
 // SaveCustomRoles replaces an account's custom roles with roles, when the
@@ -54,6 +54,15 @@ func (s *Store) GetCustomRoles(ctx context.Context, account string) (CustomRoles
 // or MaxCustomRoles roles is refused before anything is written. The
 // caller validates the roles (authz.NewRoleSet).
 func (s *Store) SaveCustomRoles(ctx context.Context, account string, roles []authz.Role, version int64, members []team.Member, ev audit.Event) (int64, error) {
+	cond := VersionIs(version)
+	if version == 0 {
+		cond = ItemAbsent()
+	}
+	return s.saveCustomRoles(ctx, account, roles, version, cond, members, ev)
+}
+
+// saveCustomRoles is SaveCustomRoles with the roles item's condition given.
+func (s *Store) saveCustomRoles(ctx context.Context, account string, roles []authz.Role, version int64, cond *Cond, members []team.Member, ev audit.Event) (int64, error) {
 	if len(roles) > MaxCustomRoles {
 		return 0, fmt.Errorf("save custom roles: %d roles is over the limit of %d", len(roles), MaxCustomRoles)
 	}
@@ -64,10 +73,6 @@ func (s *Store) SaveCustomRoles(ctx context.Context, account string, roles []aut
 	it := rolesItem{
 		PK: accountPK(account), SK: skRoles, Type: typeRoles,
 		Roles: toRoleItems(roles), Version: version + 1, UpdatedAt: now,
-	}
-	cond := VersionIs(version)
-	if version == 0 {
-		cond = ItemAbsent()
 	}
 	tx := NewTx(ev)
 	tx.Put(marshal(it), cond, team.ErrStaleVersion)

@@ -499,7 +499,22 @@ type TokenUse struct {
 // approver must not have decided at that level (team.ErrAlreadyDecided),
 // and, for a link, its token is consumed (ErrTokenInvalid when used,
 // expired or replaced). An approval adds one to the level's count.
+//
+// The level must also still be open: fewer approvals than it requires
+// and no denial recorded at it (team.ErrRequestNotPending otherwise). The
+// request stays pending until the workflow ends the level, so without
+// this two approvers deciding at once (or one just after the other) at a
+// level that needs one approval would both be recorded, an approval and a
+// denial even, and the outcome would depend on which reached the workflow
+// first.
 func (s *Store) RecordDecision(ctx context.Context, account string, d team.ApprovalDecision, link *TokenUse, ev audit.Event) error {
+	required := 0 // a level's required approvals never change: read them
+	switch r, err := s.GetApprovalRequest(ctx, account, d.RequestID); {
+	case err == nil && d.Level >= 1 && d.Level <= len(r.Levels):
+		required = r.Levels[d.Level-1].Required
+	case err != nil && !errors.Is(err, team.ErrRequestNotFound):
+		return err
+	}
 	tx := NewTx(ev)
 	if link != nil {
 		tx.ConsumeToken(link.Hash, TokenApproval, link.Subject, link.Now)
@@ -523,14 +538,22 @@ func (s *Store) RecordDecision(ctx context.Context, account string, d team.Appro
 		":inc": num(inc), ":cm": str(d.Comment), ":by": str(who), ":now": timeAV(d.DecidedAt), ":one": num(1),
 		":pending": str(string(team.RequestPending)), ":lvl": num(int64(d.Level)),
 	}
-	names := map[string]string{"#appr": "approvals", "#cm": "comment", "#by": "decidedBy", "#upd": "updatedAt", "#ver": AttrVersion, "#st": "status", "#lvl": "level"}
+	names := map[string]string{"#appr": "approvals", "#cm": "comment", "#by": "decidedBy", "#upd": "updatedAt", "#ver": AttrVersion, "#st": "status", "#lvl": "level", "#den": "deniedLevel"}
+	if inc == 0 {
+		expr += ", #den = :lvl"
+	}
+	open := "#st = :pending AND #lvl = :lvl AND (attribute_not_exists(#den) OR #den <> :lvl)"
+	if required > 0 {
+		open += " AND #appr < :req"
+		values[":req"] = num(int64(required))
+	}
 	if d.MemberID != "" {
 		expr += " DELETE #aw :me"
 		names["#aw"] = "awaiting"
 		values[":me"] = &types.AttributeValueMemberSS{Value: []string{d.MemberID}}
 	}
 	tx.Update(approvalKey(account, d.RequestID), Cond{Expr: expr, Names: names, Values: values},
-		&Cond{Expr: "#st = :pending AND #lvl = :lvl"}, team.ErrRequestNotPending)
+		&Cond{Expr: open}, team.ErrRequestNotPending)
 	return s.Commit(ctx, tx)
 }
 

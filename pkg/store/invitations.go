@@ -91,14 +91,17 @@ func (it invitationItem) invitation() (team.Invitation, error) {
 
 // CreateInvitation writes an invitation, its invited member and its token
 // in one transaction with the event. An email that is already a member of
-// the account fails with team.ErrAlreadyMember.
+// the account fails with team.ErrAlreadyMember; a custom role that no
+// longer exists, ErrRoleGone (see roleguard.go).
 func (s *Store) CreateInvitation(ctx context.Context, inv team.Invitation, member team.Member, t Token, ev audit.Event) error {
-	tx := NewTx(ev)
-	tx.Check(accountKey(inv.AccountID), ItemPresent(), team.ErrAccountNotFound)
-	tx.Put(marshal(toInvitationItem(inv)), ItemAbsent(), nil)
-	tx.addMember(member)
-	tx.IssueToken(t)
-	return s.Commit(ctx, tx)
+	return s.commitGuarded(ctx, member, false, func() *Tx {
+		tx := NewTx(ev)
+		tx.Check(accountKey(inv.AccountID), ItemPresent(), team.ErrAccountNotFound)
+		tx.Put(marshal(toInvitationItem(inv)), ItemAbsent(), nil)
+		tx.addMember(member)
+		tx.IssueToken(t)
+		return tx
+	})
 }
 
 // GetInvitation reads an invitation.

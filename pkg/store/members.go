@@ -60,10 +60,16 @@ func (tx *Tx) updateMember(m team.Member, now time.Time, onFail error) team.Memb
 // team.ErrMemberNotFound. The email, identity, owner flag and creation time
 // stay as stored. The caller enforces the grant ceiling
 // (authz.RoleSet.CheckChange).
+//
+// A custom role the member did not hold must still exist when the change
+// commits (see roleguard.go): one deleted meanwhile is ErrRoleGone.
 func (s *Store) UpdateMember(ctx context.Context, m team.Member, ev audit.Event) (team.Member, error) {
-	tx := NewTx(ev)
-	next := tx.updateMember(m, s.now().UTC(), team.ErrStaleVersion)
-	err := s.Commit(ctx, tx)
+	var next team.Member
+	err := s.commitGuarded(ctx, m, true, func() *Tx {
+		tx := NewTx(ev)
+		next = tx.updateMember(m, s.now().UTC(), team.ErrStaleVersion)
+		return tx
+	})
 	var ce *ConditionError
 	if errors.As(err, &ce) && ce.Item == nil {
 		// The condition failed on no item at all: there is no such

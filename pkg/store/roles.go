@@ -30,6 +30,9 @@ type rolesItem struct {
 	Roles     []roleItem `dynamodbav:"roles"`
 	Version   int64      `dynamodbav:"version"`
 	UpdatedAt time.Time  `dynamodbav:"updatedAt"`
+	// AssignSeq counts the member writes that gave a member a custom role
+	// since the item was last replaced (see roleguard.go).
+	AssignSeq int64 `dynamodbav:"assignSeq,omitempty"`
 }
 
 func (it rolesItem) roles() []authz.Role {
@@ -61,6 +64,9 @@ func toRoleItems(roles []authz.Role) []roleItem {
 type CustomRoles struct {
 	Roles   []authz.Role
 	Version int64
+	// AssignSeq is the roles item's count of member writes that gave a
+	// member a custom role (see DeleteCustomRole).
+	AssignSeq int64
 }
 
 // AuthState is what an authenticated request needs, read in one round

@@ -1,0 +1,157 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stewardhq/steward/pkg/httpapi"
+)
+
+// fuzzBody is shaped like the API's request bodies: strings, numbers,
+// booleans, pointers (PATCH fields), nested objects and arrays.
+type fuzzBody struct {
+	Name        string            `json:"name"`
+	Amount      float64           `json:"amount,omitempty"`
+	Required    int               `json:"required,omitempty"`
+	Admin       *bool             `json:"admin,omitempty"`
+	Note        *string           `json:"note,omitempty"`
+	Assignments []fuzzAssignment  `json:"assignments,omitempty"`
+	Levels      *[]fuzzAssignment `json:"levels,omitempty"`
+	Resource    *struct {
+		Store string `json:"store,omitempty"`
+	} `json:"resource,omitempty"`
+	Tags []string `json:"tags,omitempty"`
+}
+
+type fuzzAssignment struct {
+	Role  string `json:"role"`
+	Scope string `json:"scope"`
+}
+
+// wantProblem checks err is a 4xx *httpapi.Error with a code.
+func wantProblem(t *testing.T, err error, body []byte) {
+	t.Helper()
+	var e *httpapi.Error
+	if !errors.As(err, &e) || e.Status < 400 || e.Status > 499 || e.Code == "" {
+		t.Fatalf("DecodeBytes(%q): error %v is not a 4xx problem", body, err)
+	}
+}
+
+// FuzzDecode feeds arbitrary bytes to the request-body decoder. It never
+// panics; it either refuses the body with a 4xx problem, or returns a
+// value that re-encodes to JSON which decodes again (strictly) to the same
+// value.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{
+		`{"name":"Mia"}`,
+		`{"name":"Mia","admin":true,"assignments":[{"role":"manager","scope":"store:s1"}]}`,
+		`{"name":"x","amount":1e308,"required":3,"note":"hi\u0000"}`,
+		`{"name":"x","levels":[],"resource":{"store":"s1"},"tags":["a","b"]}`,
+		`{"name":null}`, `{"admin":null}`, `{"tags":[null]}`, `null`, `[]`, `{}`, ``, ` `,
+		`{"name":"a"} {"name":"b"}`, `{"name":"a"}]`, `{"unknown":1}`, `{"name":1}`,
+		`{"required":1.5}`, `{"required":99999999999999999999}`, "{\"name\":\"\xff\"}",
+		`{"name":"a","name":"b"}`, `{"Name":"case"}`, `{"assignments":[{"role":"r","scope":"s","x":1}]}`,
+		`{"name":"\ud800"}`, `{"amount":-0}`, `{"levels":null}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var v fuzzBody
+		err := httpapi.DecodeBytes(body, &v)
+		if err != nil {
+			wantProblem(t, err, body)
+		} else {
+			raw, err := json.Marshal(v)
+			if err != nil {
+				t.Fatalf("decoded %q into %+v, which does not encode: %v", body, v, err)
+			}
+			// The encoding is a fixed point: it decodes (strictly) to a
+			// value that encodes the same. (An empty array and an absent
+			// one differ in Go but not here: omitempty drops both.)
+			var again fuzzBody
+			if err := httpapi.DecodeBytes(raw, &again); err != nil {
+				t.Fatalf("decoded %q, re-encoded as %s, which does not decode: %v", body, raw, err)
+			}
+			if raw2, err := json.Marshal(again); err != nil || !bytes.Equal(raw, raw2) {
+				t.Fatalf("decoded %q, encoded as %s, decoded and encoded again as %s (%v)", body, raw, raw2, err)
+			}
+		}
+		// Any JSON value: the same rules, and the result re-encodes.
+		var anyV any
+		if err := httpapi.DecodeBytes(body, &anyV); err != nil {
+			wantProblem(t, err, body)
+		} else if _, err := json.Marshal(anyV); err != nil {
+			t.Fatalf("decoded %q into %v, which does not encode: %v", body, anyV, err)
+		}
+		// Through a request: the same answer, whatever the content type.
+		for _, ct := range []string{"application/json", "application/problem+json; charset=utf-8", "text/plain", "application/json; charset"} {
+			r := httptest.NewRequest("POST", "/", bytes.NewReader(body))
+			r.Header.Set("Content-Type", ct)
+			var w fuzzBody
+			if err := httpapi.Decode(r, &w); err != nil {
+				wantProblem(t, err, body)
+			}
+		}
+	})
+}
+
+// FuzzIfMatch reads arbitrary If-Match headers: no panic; an accepted one
+// is a version of at least 1, and every ETag the server sends is accepted
+// as its own version.
+func FuzzIfMatch(f *testing.F) {
+	for _, s := range []string{``, `"1"`, `"3"`, `W/"3"`, `"3", "4"`, `*`, `"0"`, `"-1"`, `"+7"`, `"007"`, `"9223372036854775808"`, `""`, `"`, `'3'`, ` "5" `} {
+		f.Add(s, int64(3))
+	}
+	f.Fuzz(func(t *testing.T, header string, version int64) {
+		r := httptest.NewRequest("PATCH", "/", nil)
+		r.Header["If-Match"] = []string{header}
+		for _, required := range []bool{false, true} {
+			n, err := httpapi.IfMatch(r, required)
+			switch {
+			case err != nil:
+				var e *httpapi.Error
+				if !errors.As(err, &e) || (e.Status != http.StatusBadRequest && e.Status != http.StatusPreconditionRequired) {
+					t.Fatalf("IfMatch(%q): %v", header, err)
+				}
+			case n < 0 || (n == 0 && strings.TrimSpace(header) != ""):
+				t.Fatalf("IfMatch(%q) = %d", header, n)
+			case n > 0 && strings.Trim(strings.TrimSpace(header), `"`) == "":
+				t.Fatalf("IfMatch(%q) = %d from no digits", header, n)
+			}
+		}
+		if version >= 1 {
+			r.Header.Set("If-Match", httpapi.ETag(version))
+			if n, err := httpapi.IfMatch(r, true); err != nil || n != version {
+				t.Fatalf("IfMatch(ETag(%d)) = %d, %v", version, n, err)
+			}
+		}
+	})
+}
+
+// FuzzParseLimit reads arbitrary limit query values: no panic; accepted
+// values are within 1..MaxLimit, refused ones a 400 naming limit.
+func FuzzParseLimit(f *testing.F) {
+	for _, s := range []string{"", "1", "50", "0", "-1", "1e2", "100000000000000000000", "+5", " 5", "0x10", "５"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		r := httptest.NewRequest("GET", "/?limit="+url.QueryEscape(v), nil)
+		n, err := httpapi.ParseLimit(r)
+		if err != nil {
+			var e *httpapi.Error
+			if !errors.As(err, &e) || e.Status != http.StatusBadRequest || len(e.Fields) != 1 || e.Fields[0].Field != "limit" {
+				t.Fatalf("ParseLimit(%q): %v", v, err)
+			}
+			return
+		}
+		if v == "" && n != 0 || v != "" && (n < 1 || n > httpapi.MaxLimit) {
+			t.Fatalf("ParseLimit(%q) = %d", v, n)
+		}
+	})
+}
