@@ -314,3 +314,27 @@ func TestSelfRegistration(t *testing.T) {
 		t.Fatalf("existing identity join: %+v", res)
 	}
 }
+
+// TestSelfRegistrationWithDeletedDefaultRole: a custom default role that
+// is deleted closes self-registration (nobody joins with a role that no
+// longer exists) until an admin picks another.
+func TestSelfRegistrationWithDeletedDefaultRole(t *testing.T) {
+	e := New(t)
+	owner := e.signup(t, newEmail("selfreg-del"))
+	tk := e.login(t, owner.Email, goodPassword, "").AccessToken
+	e.Call(t, "POST", "/v1/roles", tk, map[string]any{"id": "walk_in", "name": "Walk-in", "permissions": []string{"orders.view"}}).Want(t, http.StatusCreated, "")
+	etag := e.Call(t, "GET", "/v1/account", tk, nil).Want(t, http.StatusOK, "").Header.Get("ETag")
+	e.Call(t, "PATCH", "/v1/account", tk, map[string]any{"settings": map[string]any{
+		"selfRegistration": map[string]any{"enabled": true, "domains": []string{"example.com"}, "defaultRole": "walk_in"},
+	}}, "If-Match", etag).Want(t, http.StatusOK, "")
+	join := func(email string) *Response {
+		return e.Call(t, "POST", "/v1/join", "", map[string]string{"accountId": owner.AccountID, "email": email, "name": "Joiner", "password": goodPassword})
+	}
+	join(newEmail("first")).Want(t, http.StatusCreated, "")
+	e.Call(t, "DELETE", "/v1/roles/walk_in?members=remove", tk, nil).Want(t, http.StatusOK, "")
+	late := newEmail("late")
+	join(late).Want(t, http.StatusForbidden, "self_registration_closed")
+	if member, _ := e.invitedState(t, owner.AccountID, late); member {
+		t.Fatal("a member joined with a deleted default role")
+	}
+}

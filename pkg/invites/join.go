@@ -106,6 +106,10 @@ func (s *Service) Join(ctx context.Context, in JoinInput) (verifyFirst bool, err
 			return false, errAlreadyMember
 		case errors.Is(err, team.ErrEmailTaken):
 			return false, httpapi.Errorf(http.StatusConflict, "retry", "This email got a sign-in meanwhile; try again.")
+		case errors.Is(err, store.ErrRoleGone):
+			// The default role was a custom role since deleted: closed
+			// until an admin picks another.
+			return false, errJoinClosed
 		}
 		return false, err
 	}

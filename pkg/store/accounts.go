@@ -308,17 +308,21 @@ func (s *Store) AddMember(ctx context.Context, m team.Member, ev audit.Event) er
 // when new (with its verification token), and the event, in one
 // transaction.
 func (s *Store) JoinAccount(ctx context.Context, m team.Member, ident team.Identity, newIdentity bool, verify *Token, ev audit.Event) error {
-	tx := NewTx(ev)
-	tx.Check(accountKey(m.AccountID), ItemPresent(), team.ErrAccountNotFound)
-	tx.addMember(m)
-	if newIdentity {
-		tx.Put(marshal(pointerItem{PK: key(prefixEmail, ident.Email), SK: prefixEmail, Type: typeEmail, Target: ident.ID}), ItemAbsent(), team.ErrEmailTaken)
-		tx.Put(marshal(toIdentityItem(ident)), ItemAbsent(), nil)
-	} else {
-		tx.Check(identityKey(ident.ID), ItemPresent(), team.ErrIdentityNotFound)
-	}
-	if verify != nil {
-		tx.IssueToken(*verify)
-	}
-	return s.Commit(ctx, tx)
+	// The default role may be a custom role: guarded like any member
+	// write that gives one (ErrRoleGone once it was deleted).
+	return s.commitGuarded(ctx, m, false, func() *Tx {
+		tx := NewTx(ev)
+		tx.Check(accountKey(m.AccountID), ItemPresent(), team.ErrAccountNotFound)
+		tx.addMember(m)
+		if newIdentity {
+			tx.Put(marshal(pointerItem{PK: key(prefixEmail, ident.Email), SK: prefixEmail, Type: typeEmail, Target: ident.ID}), ItemAbsent(), team.ErrEmailTaken)
+			tx.Put(marshal(toIdentityItem(ident)), ItemAbsent(), nil)
+		} else {
+			tx.Check(identityKey(ident.ID), ItemPresent(), team.ErrIdentityNotFound)
+		}
+		if verify != nil {
+			tx.IssueToken(*verify)
+		}
+		return tx
+	})
 }
