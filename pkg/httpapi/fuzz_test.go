@@ -58,12 +58,17 @@ func FuzzDecode(f *testing.F) {
 		`{"required":1.5}`, `{"required":99999999999999999999}`, "{\"name\":\"\xff\"}",
 		`{"name":"a","name":"b"}`, `{"Name":"case"}`, `{"assignments":[{"role":"r","scope":"s","x":1}]}`,
 		`{"name":"\ud800"}`, `{"amount":-0}`, `{"levels":null}`,
+		`{"resource":{"store":"a","store":"b"}}`, `{"assignments":[{"role":"r","Role":"s"}]}`, `{"n\u0061me":"a","name":"b"}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var v fuzzBody
 		err := httpapi.DecodeBytes(body, &v)
+		var anyV any
+		errAny := httpapi.DecodeBytes(body, &anyV)
+		// Keys: exact field names only, none twice in an object.
+		checkStrictKeys(t, body, err, errAny)
 		if err != nil {
 			wantProblem(t, err, body)
 		} else {
@@ -83,8 +88,7 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 		// Any JSON value: the same rules, and the result re-encodes.
-		var anyV any
-		if err := httpapi.DecodeBytes(body, &anyV); err != nil {
+		if err := errAny; err != nil {
 			wantProblem(t, err, body)
 		} else if _, err := json.Marshal(anyV); err != nil {
 			t.Fatalf("decoded %q into %v, which does not encode: %v", body, anyV, err)
