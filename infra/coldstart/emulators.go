@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,7 +34,6 @@ type backend struct {
 	DynamoDB, SES, Moto string // endpoints
 	Table               string
 	SecretARN           string
-	CursorKey           string // base64 of store.CursorKeySize bytes
 
 	started []*emulator.Process // stopped by Close
 	db      *dynamodb.Client
@@ -122,7 +120,10 @@ func (b *backend) provision(ctx context.Context) error {
 	}
 	b.Table = table
 
-	// The key set as `make keys` (infra/keys) writes it.
+	// The key set as `make keys` (infra/keys) writes it, cursor key
+	// included: the API functions take their cursor key from it, as in
+	// production (no STEWARD_CURSOR_KEY); health and the workers use a
+	// per-process one.
 	ks, err := accesstoken.NewKeySet()
 	if err != nil {
 		return err
@@ -140,10 +141,6 @@ func (b *backend) provision(ctx context.Context) error {
 		return fmt.Errorf("create the signing-key secret in moto: %w", err)
 	}
 	b.SecretARN = aws.ToString(out.ARN)
-
-	key := make([]byte, store.CursorKeySize)
-	_, _ = rand.Read(key)
-	b.CursorKey = base64.StdEncoding.EncodeToString(key)
 	return nil
 }
 

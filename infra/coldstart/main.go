@@ -31,6 +31,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -61,8 +62,12 @@ type result struct {
 	InitMS     quantiles  `json:"initMs"`
 	FirstMS    quantiles  `json:"firstAnswerMs"`
 	ToMainMS   *quantiles `json:"toMainMs,omitempty"`
-	Samples    []sample   `json:"-"`
-	Error      string     `json:"error,omitempty"`
+	// InitGroups and TopInits (with -inittrace) are the package inits:
+	// by module group and the slowest packages, medians.
+	InitGroups []packageInit `json:"initGroups,omitempty"`
+	TopInits   []packageInit `json:"topInits,omitempty"`
+	Samples    []sample      `json:"-"`
+	Error      string        `json:"error,omitempty"`
 }
 
 // report is the whole run, as -json prints it.
@@ -224,6 +229,7 @@ func run(ctx context.Context, n int, only string, withBaseline, inittrace bool, 
 			if inittrace {
 				q, _ := summarize(durations(r.Samples, func(s sample) time.Duration { return s.ToMain }))
 				r.ToMainMS = &q
+				r.InitGroups, r.TopInits = summarizeInits(r.Samples)
 			}
 			fmt.Fprintf(progress, " init %.1f ms, first answer %.1f ms (medians)\n", r.InitMS.P50, r.FirstMS.P50)
 		} else {
@@ -312,7 +318,100 @@ func printTable(w io.Writer, rep *report) {
 	fmt.Fprintln(w, "ms from just before exec: init = its first GET /next, first = its answer's post; MB = MiB")
 	if traced {
 		fmt.Fprintln(w, "main = when the last package init ended, from the Go runtime's start (GODEBUG=inittrace=1)")
+		fmt.Fprintln(w, "\npackage init, medians (ms, KB allocated): by group; slowest packages")
+		for _, r := range rep.Functions {
+			if r.ToMainMS == nil {
+				continue
+			}
+			var groups, top []string
+			for _, p := range r.InitGroups {
+				groups = append(groups, fmt.Sprintf("%s %s (%d KB)", p.Package, f(p.MS), p.Bytes>>10))
+			}
+			for _, p := range r.TopInits {
+				top = append(top, fmt.Sprintf("%s %s (%d KB)", shortPkg(p.Package), f(p.MS), p.Bytes>>10))
+			}
+			fmt.Fprintf(w, "%-12s %s\n%-12s %s\n", r.Function, strings.Join(groups, ", "), "", strings.Join(top, ", "))
+		}
 	}
+}
+
+// topInits is how many of the slowest package inits a row lists.
+const topInits = 6
+
+// packageInit is one package's (or group's) init: the median wall clock
+// over the samples, and what it allocated.
+type packageInit struct {
+	Package string  `json:"package"`
+	MS      float64 `json:"ms"`
+	Bytes   int64   `json:"bytes"`
+	Allocs  int64   `json:"allocs"`
+}
+
+// initGroup names the group of a package: Steward's own, the AWS SDK
+// (and smithy-go), other modules, the standard library.
+func initGroup(pkg string) string {
+	switch {
+	case strings.HasPrefix(pkg, "github.com/stewardhq/"):
+		return "steward"
+	case strings.HasPrefix(pkg, "github.com/aws/"):
+		return "aws"
+	case strings.Contains(strings.Split(pkg, "/")[0], "."):
+		return "other"
+	}
+	return "std"
+}
+
+// shortPkg drops the well-known module prefixes of a package path.
+func shortPkg(pkg string) string {
+	for _, p := range []string{"github.com/stewardhq/steward/", "github.com/aws/aws-sdk-go-v2/"} {
+		if s, ok := strings.CutPrefix(pkg, p); ok {
+			return s
+		}
+	}
+	return pkg
+}
+
+// summarizeInits returns the package inits of samples by group (the median
+// of each sample's group total) and the slowest topInits packages (the
+// median of each package's time).
+func summarizeInits(samples []sample) (groups, top []packageInit) {
+	perPkg := map[string][]time.Duration{}
+	perGroup := map[string][]time.Duration{}
+	last := map[string]pkgInit{}
+	groupAlloc := map[string]pkgInit{}
+	for i, s := range samples {
+		sums := map[string]float64{}
+		for pkg, p := range s.Inits {
+			perPkg[pkg] = append(perPkg[pkg], time.Duration(p.MS*float64(time.Millisecond)))
+			sums[initGroup(pkg)] += p.MS
+			last[pkg] = p
+			if i == 0 {
+				g := groupAlloc[initGroup(pkg)]
+				g.Bytes += p.Bytes
+				g.Allocs += p.Allocs
+				groupAlloc[initGroup(pkg)] = g
+			}
+		}
+		for g, v := range sums {
+			perGroup[g] = append(perGroup[g], time.Duration(v*float64(time.Millisecond)))
+		}
+	}
+	for _, g := range []string{"steward", "aws", "other", "std"} {
+		if q, err := summarize(perGroup[g]); err == nil {
+			groups = append(groups, packageInit{Package: g, MS: q.P50, Bytes: groupAlloc[g].Bytes, Allocs: groupAlloc[g].Allocs})
+		}
+	}
+	for pkg, ds := range perPkg {
+		q, _ := summarize(ds)
+		top = append(top, packageInit{Package: pkg, MS: q.P50, Bytes: last[pkg].Bytes, Allocs: last[pkg].Allocs})
+	}
+	slices.SortFunc(top, func(a, b packageInit) int {
+		if c := cmp.Compare(b.MS, a.MS); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Package, b.Package)
+	})
+	return groups, top[:min(len(top), topInits)]
 }
 
 func or(s, def string) string {

@@ -26,6 +26,15 @@ type sample struct {
 	// last package init ended, from the Go runtime's start: the share of
 	// Init spent before main.
 	ToMain time.Duration
+	// Inits is, with GODEBUG=inittrace=1, each package's init.
+	Inits map[string]pkgInit
+}
+
+// pkgInit is one package's init as GODEBUG=inittrace=1 reports it.
+type pkgInit struct {
+	MS     float64 `json:"ms"` // wall clock
+	Bytes  int64   `json:"bytes"`
+	Allocs int64   `json:"allocs"`
 }
 
 // lambdaEnv is the environment of a function process: what Lambda sets
@@ -68,7 +77,6 @@ func lambdaEnv(t target, runtimeAPI, dir string, b *backend) []string {
 		"STEWARD_PUBLIC_URL=https://steward.example",
 		"STEWARD_MAIL_FROM=Steward <no-reply@steward.example>",
 		"STEWARD_SIGNING_KEYS_SECRET=" + b.SecretARN,
-		"STEWARD_CURSOR_KEY=" + b.CursorKey,
 		// The API's engine only needs the ARN at init (no call is made),
 		// so no state machine is created.
 		"STEWARD_STATE_MACHINE_ARN=arn:aws:states:" + region + ":" + motoAccountID + ":stateMachine:steward-coldstart",
@@ -152,6 +160,7 @@ wait:
 		if s.ToMain, runErr = toMain(out.String()); runErr != nil {
 			return sample{}, runErr
 		}
+		s.Inits = packageInits(out.String())
 	}
 	if runErr != nil {
 		return sample{}, fmt.Errorf("%w\n--- process output (last lines) ---\n%s", runErr, out.String())
@@ -192,6 +201,26 @@ func toMain(output string) (time.Duration, error) {
 		return 0, errors.New("no inittrace lines in the process output")
 	}
 	return time.Duration(end * float64(time.Millisecond)), nil
+}
+
+// packageInits reads GODEBUG=inittrace=1 output ("init pkg @12 ms, 0.5 ms
+// clock, 100 bytes, 3 allocs") into each package's init.
+func packageInits(output string) map[string]pkgInit {
+	out := map[string]pkgInit{}
+	for line := range strings.Lines(output) {
+		f := strings.Fields(line)
+		if len(f) < 11 || f[0] != "init" || f[6] != "clock," || f[8] != "bytes," || f[10] != "allocs" {
+			continue
+		}
+		ms, err1 := strconv.ParseFloat(f[4], 64)
+		bytes, err2 := strconv.ParseInt(f[7], 10, 64)
+		allocs, err3 := strconv.ParseInt(f[9], 10, 64)
+		if err1 != nil || err2 != nil || err3 != nil {
+			continue
+		}
+		out[f[1]] = pkgInit{MS: ms, Bytes: bytes, Allocs: allocs}
+	}
+	return out
 }
 
 // tailBuffer keeps about the last limit bytes written to it.

@@ -206,3 +206,21 @@ func TestToMain(t *testing.T) {
 		t.Error("toMain without trace lines: no error")
 	}
 }
+
+func TestPackageInits(t *testing.T) {
+	out := "steward log line\n" +
+		"init os @4.5 ms, 0.1 ms clock, 0 bytes, 0 allocs\n" +
+		"init github.com/stewardhq/steward/pkg/x @10 ms, 2.5 ms clock, 100 bytes, 3 allocs\n" +
+		"init github.com/aws/aws-sdk-go-v2/y @13 ms, 1.5 ms clock, 50 bytes, 2 allocs\n"
+	got := packageInits(out)
+	if len(got) != 3 || got["github.com/stewardhq/steward/pkg/x"] != (pkgInit{MS: 2.5, Bytes: 100, Allocs: 3}) {
+		t.Fatalf("packageInits = %+v", got)
+	}
+	groups, top := summarizeInits([]sample{{Inits: got}, {Inits: got}})
+	if len(groups) != 3 || groups[0] != (packageInit{Package: "steward", MS: 2.5, Bytes: 100, Allocs: 3}) || groups[1].Package != "aws" || groups[2].Package != "std" {
+		t.Errorf("groups = %+v", groups)
+	}
+	if len(top) != 3 || top[0].Package != "github.com/stewardhq/steward/pkg/x" || top[2].Package != "os" {
+		t.Errorf("top = %+v", top)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -30,15 +29,9 @@ const (
 	MaxInvitationTTLHours = 720
 )
 
-// scopeID is the format of store and department ids.
-var scopeID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
-// roleID is the format of role ids (built-in and custom).
-var roleID = regexp.MustCompile(`^[a-z][a-z0-9_]{1,47}$`)
-
 // ValidateID checks a store or department id from the path.
 func ValidateID(id string) error {
-	if !scopeID.MatchString(id) {
+	if !validScopeID(id) {
 		return httpapi.InvalidField("id", "must be 1 to 64 letters, digits, '-' or '_'")
 	}
 	return nil
@@ -57,9 +50,6 @@ func ValidTimeZone(field, tz string) error {
 	return nil
 }
 
-// domainLabel is one label of a host name.
-var domainLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-
 // NormalizeDomain trims and lower-cases an email domain and checks it: at
 // least two labels of letters, digits and inner hyphens, each at most 63
 // characters, 253 in all, and a top-level label that is not all digits.
@@ -77,7 +67,7 @@ func NormalizeDomain(field, d string) (string, error) {
 		return bad()
 	}
 	for _, l := range labels {
-		if !domainLabel.MatchString(l) {
+		if !validDomainLabel(l) {
 			return bad()
 		}
 	}
@@ -214,7 +204,7 @@ func ApplyPatch(a team.Account, p AccountPatch, roles *authz.RoleSet, actor *aut
 // administrator role, and within what actor holds at account scope.
 func checkDefaultRole(id string, roles *authz.RoleSet, actor *authz.Principal) error {
 	const field = "settings.selfRegistration.defaultRole"
-	if !roleID.MatchString(id) {
+	if !validRoleID(id) {
 		return httpapi.InvalidField(field, fmt.Sprintf("%q is not a role id", id))
 	}
 	r, ok := roles.Role(id)
@@ -287,14 +277,8 @@ func (b DepartmentBody) Department(id string) (team.Department, error) {
 	return team.Department{ID: id, Name: name, Kind: kind}, nil
 }
 
-// Formats of the audit filters. They are matched exactly, so they only
-// need to be plain: no separators, no control characters.
-var (
-	auditActor      = regexp.MustCompile(`^[A-Za-z0-9._:@-]{1,160}$`)
-	auditTargetType = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
-	auditTargetID   = regexp.MustCompile(`^[A-Za-z0-9._:@-]{1,200}$`)
-	auditAction     = regexp.MustCompile(`^[a-z][a-z0-9_.]{0,79}$`)
-)
+// The formats of the audit filters (format.go) are plain: they are
+// matched exactly, so they need no separators and no control characters.
 
 // ParseAuditFilter reads the filters of GET /v1/audit: actor, target
 // ("type:id") or targetType and targetId together, action, from and to
@@ -302,7 +286,7 @@ var (
 func ParseAuditFilter(q url.Values) (audit.Filter, error) {
 	var f audit.Filter
 	if v := q.Get("actor"); v != "" {
-		if !auditActor.MatchString(v) {
+		if !validAuditActor(v) {
 			return f, httpapi.InvalidField("actor", "must be an actor id such as m_1f2e…")
 		}
 		f.ActorID = v
@@ -325,19 +309,19 @@ func ParseAuditFilter(q url.Values) (audit.Filter, error) {
 		if target != "" {
 			param = "target"
 		}
-		if !auditTargetType.MatchString(tt) {
+		if !validAuditTargetType(tt) {
 			return f, httpapi.InvalidField(param, "the type must be lower-case letters, digits and '_', e.g. store")
 		}
 		if param == "targetType" {
 			param = "targetId"
 		}
-		if !auditTargetID.MatchString(tid) {
+		if !validAuditTargetID(tid) {
 			return f, httpapi.InvalidField(param, "the id must be 1 to 200 letters, digits or . _ : @ -")
 		}
 		f.TargetType, f.TargetID = tt, tid
 	}
 	if v := q.Get("action"); v != "" {
-		if !auditAction.MatchString(v) {
+		if !validAuditAction(v) {
 			return f, httpapi.InvalidField("action", "must be an action such as store.create")
 		}
 		f.Action = v

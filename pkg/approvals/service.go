@@ -48,6 +48,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -108,11 +109,31 @@ var (
 	errStartFailed     = httpapi.Errorf(http.StatusServiceUnavailable, "workflow_unavailable", "The approval could not be started; nothing changed. Try again.")
 )
 
-var (
-	docIDPattern    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-	currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
-	domainPattern   = regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
-)
+// validDocID reports whether v is ^[A-Za-z0-9_-]{1,64}$ (a loop: the
+// counted repeat compiled at package init cost every cold start).
+func validDocID(v string) bool {
+	if len(v) < 1 || len(v) > 64 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// validCurrency reports whether v is ^[A-Z]{3}$.
+func validCurrency(v string) bool {
+	return len(v) == 3 && 'A' <= v[0] && v[0] <= 'Z' && 'A' <= v[1] && v[1] <= 'Z' && 'A' <= v[2] && v[2] <= 'Z'
+}
+
+// domainPattern is compiled on first use: only approval policies with
+// external approvers need it.
+var domainPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+})
 
 // MaxAmount is the largest document amount (and level minimum).
 const MaxAmount = 1e12
@@ -126,7 +147,7 @@ func parseDocType(v string) (authz.DocType, error) {
 }
 
 func parseDocID(v string) (string, error) {
-	if !docIDPattern.MatchString(v) {
+	if !validDocID(v) {
 		return "", httpapi.InvalidField("id", "must be 1 to 64 letters, digits, '_' or '-'")
 	}
 	return v, nil
@@ -198,7 +219,7 @@ func (in DocumentInput) validate() (team.Document, error) {
 	if err := checkAmount("amount", *in.Amount); err != nil {
 		return d, err
 	}
-	if !currencyPattern.MatchString(in.Currency) {
+	if !validCurrency(in.Currency) {
 		return d, httpapi.InvalidField("currency", "must be an ISO 4217 code of three capital letters")
 	}
 	title, err := httpapi.CleanName("title", in.Title, 200, true)
@@ -431,7 +452,7 @@ func (s *Service) PutPolicy(ctx context.Context, p *auth.Principal, typ string, 
 	domains := make([]string, 0, len(in.ExternalDomains))
 	for i, d := range in.ExternalDomains {
 		d = strings.ToLower(strings.TrimSpace(d))
-		if len(d) > 253 || !domainPattern.MatchString(d) {
+		if len(d) > 253 || !domainPattern().MatchString(d) {
 			return team.ApprovalPolicy{}, httpapi.InvalidField(httpapi.Indexed("externalApprovers.domains", i), "is not a domain name")
 		}
 		domains = append(domains, d)

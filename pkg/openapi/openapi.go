@@ -31,6 +31,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/stewardhq/steward/pkg/httpapi"
 )
@@ -38,16 +39,18 @@ import (
 //go:embed openapi.json
 var document []byte
 
-// served is the document as answered (compacted JSON); etag is its
-// strong entity tag.
-var served, etag = func() ([]byte, string) {
+// servedDoc returns the document as answered (compacted JSON) and its
+// strong entity tag, computed on first use: compacting and hashing the
+// document at package init would cost every cold start, even of the
+// functions that never serve it.
+var servedDoc = sync.OnceValues(func() ([]byte, string) {
 	var b bytes.Buffer
 	if err := json.Compact(&b, document); err != nil {
 		panic("openapi: embedded openapi.json is not JSON: " + err.Error())
 	}
 	sum := sha256.Sum256(b.Bytes())
 	return b.Bytes(), `"` + hex.EncodeToString(sum[:16]) + `"`
-}()
+})
 
 // CacheControl is the Cache-Control header of the document's 200 answer.
 // The document changes only with a deployment, and clients revalidate
@@ -56,10 +59,16 @@ const CacheControl = "public, max-age=300"
 
 // Spec returns the OpenAPI document as compact JSON (a copy: callers may
 // modify it).
-func Spec() []byte { return bytes.Clone(served) }
+func Spec() []byte {
+	served, _ := servedDoc()
+	return bytes.Clone(served)
+}
 
 // ETag returns the strong entity tag of the document, quoted.
-func ETag() string { return etag }
+func ETag() string {
+	_, etag := servedDoc()
+	return etag
+}
 
 // Handler serves the document for GET (and HEAD) /v1/openapi.json, with
 // Cache-Control and a strong ETag; an If-None-Match naming the current
@@ -72,6 +81,7 @@ func Handler() http.Handler {
 			httpapi.WriteError(w, r, httpapi.ErrMethodNotAllowed)
 			return
 		}
+		served, etag := servedDoc()
 		h := w.Header()
 		h.Set("ETag", etag)
 		h.Set("Cache-Control", CacheControl)
