@@ -1,5 +1,7 @@
 package accounts
 
+import "github.com/stewardhq/steward/pkg/httpapi"
+
 // The formats of ids and audit filters, checked byte by byte. They were
 // regular expressions with counted repeats (`{1,200}`), which the regexp
 // package compiles into programs of thousands of instructions: some 15 ms
@@ -42,8 +44,6 @@ func (c *byteClass) all(s string) bool {
 var (
 	lowerClass     = newClass("a-z")
 	lowerDigitDash = newClass("a-z", "0-9", "-")
-	// scopeIDClass: [A-Za-z0-9_-]
-	scopeIDClass = newClass("A-Z", "a-z", "0-9", "_-")
 	// roleIDTail and auditTypeTail: [a-z0-9_]
 	lowerDigitUnderscore = newClass("a-z", "0-9", "_")
 	// auditActionTail: [a-z0-9_.]
@@ -62,7 +62,7 @@ func headTail(s string, min, max int, head, tail *byteClass) bool {
 }
 
 // validScopeID is ^[A-Za-z0-9_-]{1,64}$: store and department ids.
-func validScopeID(s string) bool { return lengthIn(s, 1, 64) && scopeIDClass.all(s) }
+func validScopeID(s string) bool { return httpapi.IDLike(s, 64, false) }
 
 // validRoleID is ^[a-z][a-z0-9_]{1,47}$: role ids.
 func validRoleID(s string) bool { return headTail(s, 2, 48, lowerClass, lowerDigitUnderscore) }

@@ -109,20 +109,9 @@ var (
 	errStartFailed     = httpapi.Errorf(http.StatusServiceUnavailable, "workflow_unavailable", "The approval could not be started; nothing changed. Try again.")
 )
 
-// validDocID reports whether v is ^[A-Za-z0-9_-]{1,64}$ (a loop: the
-// counted repeat compiled at package init cost every cold start).
-func validDocID(v string) bool {
-	if len(v) < 1 || len(v) > 64 {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
+// validDocID reports whether v is a document id: 1 to 64 letters,
+// digits, '_' or '-'.
+func validDocID(v string) bool { return httpapi.IDLike(v, 64, false) }
 
 // validCurrency reports whether v is ^[A-Z]{3}$.
 func validCurrency(v string) bool {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"github.com/stewardhq/steward/pkg/auth"
@@ -168,7 +167,7 @@ func (in checkRequest) parse(account, prefix string) (authz.Resource, error) {
 	if in.Resource == nil {
 		return authz.Resource{}, badRequest("missing_field", prefix+"resource", fmt.Sprintf("Field %q is required ({} for an account-level resource).", prefix+"resource"))
 	}
-	if in.UserID != "" && !validID.MatchString(in.UserID) {
+	if in.UserID != "" && !validID(in.UserID) {
 		return authz.Resource{}, badRequest("invalid_field", prefix+"userId", fmt.Sprintf("%s %q is not a member id: 1 to 128 letters, digits, '-', '_' or '.'.", prefix+"userId", in.UserID))
 	}
 	return in.Resource.resource(account, prefix+"resource")
@@ -210,7 +209,7 @@ func (s *Service) HandleCheck(w http.ResponseWriter, r *http.Request) error {
 // naming no stored document is decided as given. (Batch checks decide as
 // given.)
 func (s *Service) withDocument(ctx context.Context, res *authz.Resource, statusGiven bool) error {
-	if statusGiven || res.ID == "" || !res.DocType.Valid() || !documentID.MatchString(res.ID) {
+	if statusGiven || res.ID == "" || !res.DocType.Valid() || !documentID(res.ID) {
 		return nil
 	}
 	doc, found, pol, err := s.Store.DocumentFacts(ctx, res.Account, res.DocType, res.ID)
@@ -225,7 +224,8 @@ func (s *Service) withDocument(ctx context.Context, res *authz.Resource, statusG
 	return nil
 }
 
-var documentID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+// documentID matches document ids (as pkg/approvals stores them).
+func documentID(v string) bool { return httpapi.IDLike(v, 64, false) }
 
 // otherMember loads member id of the caller's account with the account's
 // roles, in one BatchGetItem, and compiles it, when the caller may view it.

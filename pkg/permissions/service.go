@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -181,4 +180,4 @@ func roleEvent(r *http.Request, p *auth.Principal, action, roleID string, before
 }
 
 // validID matches member, resource and scope ids.
-var validID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+func validID(v string) bool { return httpapi.IDLike(v, 128, true) }
