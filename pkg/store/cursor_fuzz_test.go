@@ -64,8 +64,10 @@ func FuzzCursorBinding(f *testing.F) {
 		// letters, digits, '_', '.', '-' (never NUL, which separates them
 		// in the sealed data).
 		// Key attributes are DynamoDB strings: valid UTF-8.
+		// Nothing to check for other input (a return, not t.Skip, so the
+		// committed corpus counts as passed).
 		if strings.ContainsRune(account+list+account2+list2, 0) || !utf8.ValidString(sk) {
-			t.Skip()
+			return
 		}
 		c := fuzzCursors(t, 7)
 		last := map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "ACCOUNT#" + account}, "sk": &types.AttributeValueMemberS{Value: sk}}
