@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/stewardhq/steward/infra/sizing"
 	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/workflow"
 )
@@ -41,19 +42,11 @@ type target struct {
 	check func(answer) error
 }
 
-// Lambda settings per function, as infra/cdk/stack/functions.go sets
-// them (not imported: the CDK packages take minutes to compile).
-var (
-	defaultSettings  = settings{256, 10 * time.Second}
-	functionSettings = map[string]settings{
-		routes.FunctionHealth:    {128, 5 * time.Second},
-		routes.FunctionAlertsJob: {512, 600 * time.Second},
-	}
-)
-
-type settings struct {
-	memoryMB int
-	timeout  time.Duration
+// settingsOf returns the function's Lambda memory (MB) and timeout, as
+// the stack deploys them (infra/sizing).
+func settingsOf(name string) (int, time.Duration) {
+	s := sizing.For(name)
+	return int(s.MemoryMB), time.Duration(s.TimeoutSeconds * float64(time.Second))
 }
 
 // publicProbes are the API functions whose cheap request is a public
@@ -86,11 +79,8 @@ func listFunctions(root string) ([]string, error) {
 
 // newTarget returns how to invoke the function in functions/<name>.
 func newTarget(name string) (target, error) {
-	s, ok := functionSettings[name]
-	if !ok {
-		s = defaultSettings
-	}
-	t := target{Name: name, Pkg: "./functions/" + name, MemoryMB: s.memoryMB, Timeout: s.timeout}
+	mem, timeout := settingsOf(name)
+	t := target{Name: name, Pkg: "./functions/" + name, MemoryMB: mem, Timeout: timeout}
 	switch name {
 	case routes.FunctionWorkflow:
 		// A step input Dispatch rejects before any I/O: the handler
@@ -129,7 +119,7 @@ func baselineTarget() target {
 	return target{
 		Name: baselineName, Pkg: "./infra/coldstart/baseline",
 		Request: `{"ping":1} -> echo`, Event: []byte(`{"ping":1}`),
-		MemoryMB: defaultSettings.memoryMB, Timeout: defaultSettings.timeout,
+		MemoryMB: int(sizing.Default.MemoryMB), Timeout: time.Duration(sizing.Default.TimeoutSeconds * float64(time.Second)),
 		check: func(a answer) error {
 			if a.Kind != kindResponse || string(a.Body) != `{"ping":1}` {
 				return fmt.Errorf("want the event echoed, got %s %s", a.Kind, clip(a.Body))

@@ -9,50 +9,19 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/stewardhq/steward/infra/sizing"
 	"github.com/stewardhq/steward/pkg/routes"
 )
 
-// FunctionSettings are the sizing of one Lambda function.
-type FunctionSettings struct {
-	// MemoryMB is the memory size in MB (Lambda also scales CPU with it).
-	MemoryMB float64
-	// TimeoutSeconds is the function timeout. API Gateway HTTP APIs give up
-	// after 30 s, so an API function never needs more.
-	TimeoutSeconds float64
-}
+// FunctionSettings are the sizing of one Lambda function (infra/sizing:
+// shared with infra/coldstart, which measures with the same settings).
+type FunctionSettings = sizing.Function
 
-// DefaultFunctionSettings apply to a function that has no entry in
-// functionSettings: 256 MB (a request here is one or two DynamoDB round
-// trips and about a millisecond of CPU: make bench measures 1.1 ms of
-// server CPU per check) and 10 s.
-var DefaultFunctionSettings = FunctionSettings{MemoryMB: 256, TimeoutSeconds: 10}
-
-// functionSettings sizes the functions that differ from the default.
-// health only asks DynamoDB to describe the table: the smallest size and a
-// short timeout, so a hung dependency shows up as a failed check quickly.
-var functionSettings = map[string]FunctionSettings{
-	routes.FunctionHealth: {MemoryMB: 128, TimeoutSeconds: 5},
-	// auth (sign-up, sign-in, reset) and invites (accept, join) hash
-	// passwords: argon2id with 19 MiB and 2 passes is about 30 ms of one
-	// full core (go test -bench . ./pkg/password/). Lambda gives a full
-	// vCPU at 1,769 MB and a share in proportion below; at 1,024 MB a
-	// sign-in hashes in about 55 ms instead of about 210 ms at 256 MB, for
-	// the same GB-seconds (four times the memory, a quarter of the time).
-	routes.FunctionAuth:    {MemoryMB: 1024, TimeoutSeconds: 10},
-	routes.FunctionInvites: {MemoryMB: 1024, TimeoutSeconds: 10},
-	// The alert job plans every due account in one invocation; the
-	// benchmark (pkg/alerts) measures an account of 10,000 items in well
-	// under a second and a few MB.
-	routes.FunctionAlertsJob: {MemoryMB: 512, TimeoutSeconds: 600},
-}
+// DefaultFunctionSettings apply to a function sizing.For does not list.
+var DefaultFunctionSettings = sizing.Default
 
 // SettingsFor returns the sizing of the named function.
-func SettingsFor(function string) FunctionSettings {
-	if s, ok := functionSettings[function]; ok {
-		return s
-	}
-	return DefaultFunctionSettings
-}
+func SettingsFor(function string) FunctionSettings { return sizing.For(function) }
 
 // grantFunc gives one function exactly the access it needs to the table.
 type grantFunc func(table awsdynamodb.ITable, fn awslambda.IFunction)

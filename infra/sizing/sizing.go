@@ -1,0 +1,49 @@
+// Package sizing holds each Lambda function's memory and timeout: the CDK
+// stack deploys them (context functionMemory may override the memory) and
+// infra/coldstart measures with them. Plain Go, so the measuring tool does
+// not compile the CDK.
+package sizing
+
+import "github.com/stewardhq/steward/pkg/routes"
+
+// Function is the sizing of one Lambda function.
+type Function struct {
+	// MemoryMB is the memory size in MB (Lambda also scales CPU with it).
+	MemoryMB float64
+	// TimeoutSeconds is the function timeout. API Gateway HTTP APIs give up
+	// after 30 s, so an API function never needs more.
+	TimeoutSeconds float64
+}
+
+// Default applies to a function that has no entry in
+// functionSettings: 256 MB (a request here is one or two DynamoDB round
+// trips and about a millisecond of CPU: make bench measures 1.1 ms of
+// server CPU per check) and 10 s.
+var Default = Function{MemoryMB: 256, TimeoutSeconds: 10}
+
+// functionSettings sizes the functions that differ from the default.
+// health only asks DynamoDB to describe the table: the smallest size and a
+// short timeout, so a hung dependency shows up as a failed check quickly.
+var functionSettings = map[string]Function{
+	routes.FunctionHealth: {MemoryMB: 128, TimeoutSeconds: 5},
+	// auth (sign-up, sign-in, reset) and invites (accept, join) hash
+	// passwords: argon2id with 19 MiB and 2 passes is about 30 ms of one
+	// full core (go test -bench . ./pkg/password/). Lambda gives a full
+	// vCPU at 1,769 MB and a share in proportion below; at 1,024 MB a
+	// sign-in hashes in about 55 ms instead of about 210 ms at 256 MB, for
+	// the same GB-seconds (four times the memory, a quarter of the time).
+	routes.FunctionAuth:    {MemoryMB: 1024, TimeoutSeconds: 10},
+	routes.FunctionInvites: {MemoryMB: 1024, TimeoutSeconds: 10},
+	// The alert job plans every due account in one invocation; the
+	// benchmark (pkg/alerts) measures an account of 10,000 items in well
+	// under a second and a few MB.
+	routes.FunctionAlertsJob: {MemoryMB: 512, TimeoutSeconds: 600},
+}
+
+// For returns the sizing of the named function.
+func For(function string) Function {
+	if s, ok := functionSettings[function]; ok {
+		return s
+	}
+	return Default
+}
