@@ -25,17 +25,19 @@ type StrictEmbedded struct {
 
 type strictBody struct {
 	StrictEmbedded
-	Name     string                 `json:"name"`
-	Admin    *bool                  `json:"admin,omitempty"`
-	Count    int                    `json:"count,omitempty"`
-	Hidden   string                 `json:"-"`
-	Dash     string                 `json:"-,"`
-	Plain    string                 // no tag: the Go name
-	Inner    *strictInner           `json:"inner,omitempty"`
-	List     []strictInner          `json:"list,omitempty"`
-	Labels   map[string]string      `json:"labels,omitempty"`
-	ByKey    map[string]strictInner `json:"byKey,omitempty"`
-	Free     any                    `json:"free,omitempty"`
+	Name   string `json:"name"`
+	Admin  *bool  `json:"admin,omitempty"`
+	Count  int    `json:"count,omitempty"`
+	Hidden string `json:"-"`
+	//lint:ignore SA5008 a field named "-": the key check must treat this tag as encoding/json does
+	Dash   string                 `json:"-,"`
+	Plain  string                 // no tag: the Go name
+	Inner  *strictInner           `json:"inner,omitempty"`
+	List   []strictInner          `json:"list,omitempty"`
+	Labels map[string]string      `json:"labels,omitempty"`
+	ByKey  map[string]strictInner `json:"byKey,omitempty"`
+	Free   any                    `json:"free,omitempty"`
+	//lint:ignore U1000 an unexported field the key check must skip, as encoding/json does
 	unexport string
 }
 
