@@ -83,17 +83,7 @@ func withFaultyDynamo(t testing.TB, f *dynamoFault) func(*server.Deps) {
 // DynamoDB client built with opts (same table).
 func withDynamoOptions(t testing.TB, opts ...func(*dynamodb.Options)) func(*server.Deps) {
 	return func(d *server.Deps) {
-		dyn := testenv.DynamoDB(t)
-		cfg, err := awsclient.LoadConfig(context.Background(), testenv.Region, awsclient.Endpoints{DynamoDB: dyn.URL})
-		if err != nil {
-			t.Fatal(err)
-		}
-		key := make([]byte, store.CursorKeySize)
-		_, _ = rand.Read(key)
-		st, err := store.New(awsclient.DynamoDB(cfg, dyn.URL, opts...), dyn.Table, key)
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := dynamoStore(t, opts...)
 		d.Store = st
 		d.Auth.Store = st
 		d.Auth.Mail.Deduper = st.Outbox()
@@ -104,6 +94,24 @@ func withDynamoOptions(t testing.TB, opts ...func(*dynamodb.Options)) func(*serv
 		d.Alerts.Store = st
 		d.Approvals.Store = st
 	}
+}
+
+// dynamoStore is a store over the test table through a DynamoDB client
+// built with opts.
+func dynamoStore(t testing.TB, opts ...func(*dynamodb.Options)) *store.Store {
+	t.Helper()
+	dyn := testenv.DynamoDB(t)
+	cfg, err := awsclient.LoadConfig(context.Background(), testenv.Region, awsclient.Endpoints{DynamoDB: dyn.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, store.CursorKeySize)
+	_, _ = rand.Read(key)
+	st, err := store.New(awsclient.DynamoDB(cfg, dyn.URL, opts...), dyn.Table, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 // wantCleanProblem checks a 5xx answer is a problem carrying the request id.

@@ -2,7 +2,6 @@ package apitest
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"net/http"
 	"slices"
@@ -17,9 +16,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/stewardhq/steward/pkg/authz"
-	"github.com/stewardhq/steward/pkg/awsclient"
 	"github.com/stewardhq/steward/pkg/server"
-	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/testenv"
 )
 
@@ -475,20 +472,7 @@ func (g *commitGate) matches(in *dynamodb.TransactWriteItemsInput) bool {
 // withPermissionsGate gives the permissions service (roles, checks) a
 // store whose DynamoDB client passes g; every other service keeps its own.
 func withPermissionsGate(t testing.TB, g *commitGate) func(*server.Deps) {
-	return func(d *server.Deps) {
-		dyn := testenv.DynamoDB(t)
-		cfg, err := awsclient.LoadConfig(context.Background(), testenv.Region, awsclient.Endpoints{DynamoDB: dyn.URL})
-		if err != nil {
-			t.Fatal(err)
-		}
-		key := make([]byte, store.CursorKeySize)
-		_, _ = rand.Read(key)
-		st, err := store.New(awsclient.DynamoDB(cfg, dyn.URL, g.apply), dyn.Table, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d.Permissions.Store = st
-	}
+	return func(d *server.Deps) { d.Permissions.Store = dynamoStore(t, g.apply) }
 }
 
 // TestRaceRoleDeleteAfterListingHolders is the known dangling-role race,

@@ -1,28 +1,14 @@
 package httpapi
 
 import (
-	"regexp"
-	"strings"
 	"testing"
+
+	"github.com/stewardhq/steward/pkg/patterncheck"
 )
 
-// validRequestID is the loop that replaced the package-level regexp below (compiling
-// it cost every cold start); they must agree.
-func TestRequestIDMatchesItsRegexp(t *testing.T) {
-	re := regexp.MustCompile(`^[A-Za-z0-9._=+/-]{8,64}$`)
-	in := []string{"", "é", "aé", "a\xff", "a\n", "\na", "a b", "a,b", "a;b"}
-	for n := 0; n <= 130; n++ {
-		for _, c := range []string{"a", "Z", "0", ".", "_", "-", ":", "=", "+", "/"} {
-			in = append(in, strings.Repeat(c, n), strings.Repeat("aB3", n/3)+c)
-		}
-	}
-	for b := 0; b < 256; b++ {
-		c := string([]byte{byte(b)})
-		in = append(in, c, "abcdefgh"+c, c+"abcdefgh", "ABC", "AB"+c, c+"BC")
-	}
-	for _, s := range in {
-		if got, want := validRequestID(s), re.MatchString(s); got != want {
-			t.Errorf("validRequestID(%q) = %v, the regexp says %v", s, got, want)
-		}
-	}
+// The loops that replaced package-level regexps agree with them.
+func TestFormatsMatchTheirRegexps(t *testing.T) {
+	patterncheck.Agree(t, "validRequestID", `^[A-Za-z0-9._=+/-]{8,64}$`, validRequestID)
+	patterncheck.Agree(t, "IDLike(64, no dots)", `^[A-Za-z0-9_-]{1,64}$`, func(s string) bool { return IDLike(s, 64, false) })
+	patterncheck.Agree(t, "IDLike(128, dots)", `^[A-Za-z0-9._-]{1,128}$`, func(s string) bool { return IDLike(s, 128, true) })
 }
