@@ -134,9 +134,6 @@ func TestRuntimeAPIErrors(t *testing.T) {
 // TestColdStartBaseline runs the no-op function built with aws-lambda-go
 // against the fake: the real runtime client's side of the contract.
 func TestColdStartBaseline(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a binary")
-	}
 	bin := filepath.Join(t.TempDir(), "baseline")
 	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, "./baseline")
 	if out, err := build.CombinedOutput(); err != nil {

@@ -64,7 +64,7 @@ func FuzzCursorBinding(f *testing.F) {
 		// letters, digits, '_', '.', '-' (never NUL, which separates them
 		// in the sealed data).
 		// Key attributes are DynamoDB strings: valid UTF-8.
-		// Nothing to check for other input (a return, not t.Skip, so the
+		// Nothing to check for other input (a return, not a skip, so the
 		// committed corpus counts as passed).
 		if strings.ContainsRune(account+list+account2+list2, 0) || !utf8.ValidString(sk) {
 			return
