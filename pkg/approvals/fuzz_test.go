@@ -32,7 +32,7 @@ func FuzzDocumentInput(f *testing.F) {
 	f.Fuzz(func(t *testing.T, store, dept, supplier string, amount float64, currency, title, summary, due, link, status string) {
 		// The fields come from a JSON body, which httpapi.Decode refuses
 		// unless it is valid UTF-8: nothing to check for other input (a
-		// return, not t.Skip, so the committed corpus counts as passed).
+		// return, not a skip, so the committed corpus counts as passed).
 		for _, s := range []string{store, dept, supplier, currency, title, summary, due, link, status} {
 			if !utf8.ValidString(s) {
 				return
