@@ -41,6 +41,12 @@ const (
 	EnvMailFrom = "STEWARD_MAIL_FROM"
 	// EnvSigningKeysSecret holds the ARN of the signing-key secret.
 	EnvSigningKeysSecret = "STEWARD_SIGNING_KEYS_SECRET"
+	// EnvIssuer and EnvAudience hold the access tokens' "iss" and "aud"
+	// (context jwtIssuer, default the public URL; jwtAudience, its first
+	// value), so that the tokens the functions issue are the ones API
+	// Gateway's JWT authorizer accepts.
+	EnvIssuer   = "STEWARD_ISSUER"
+	EnvAudience = "STEWARD_AUDIENCE"
 	// EnvSESConfigurationSet holds the SES configuration set's name.
 	EnvSESConfigurationSet = "STEWARD_SES_CONFIGURATION_SET"
 )
@@ -280,8 +286,18 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 		if need.SigningKeys {
 			env[EnvSigningKeysSecret] = signingKeys.SecretArn()
 		}
-		if need.SendEmail {
+		if need.SigningKeys || need.SendEmail {
+			// Every function that authenticates builds the auth service:
+			// the issuer defaults to the public URL, and the (unused) mail
+			// sender needs the sender address. Sending needs the SES grant,
+			// which only SendEmail functions get.
 			mail.addEnv(env)
+			if props.JWTIssuer != "" {
+				env[EnvIssuer] = jsii.String(props.JWTIssuer)
+			}
+			if len(props.JWTAudience) > 0 {
+				env[EnvAudience] = jsii.String(props.JWTAudience[0])
+			}
 		}
 		if need.Workflow {
 			env[EnvStateMachineARN] = approvals.stateMachine.StateMachineArn()

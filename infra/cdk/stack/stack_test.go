@@ -305,10 +305,14 @@ func TestOneFunctionPerRouteFunction(t *testing.T) {
 		if needsOf(name).SigningKeys {
 			vars[EnvSigningKeysSecret] = map[string]any{"Ref": secretID(t, s, "SigningKeys")}
 		}
-		if needsOf(name).SendEmail {
+		// Every function that authenticates needs the public URL (the
+		// default issuer) and the sender (pkg/app builds the auth service
+		// with its mail sender): without them it fails at cold start.
+		if needsOf(name).SendEmail || needsOf(name).SigningKeys {
 			vars[EnvPublicURL] = "https://steward.example.com"
 			vars[EnvMailFrom] = "Steward <no-reply@steward.example.com>"
 			vars[EnvSESConfigurationSet] = "steward-" + DefaultStage
+			vars[EnvAudience] = "steward"
 		}
 		if needsOf(name).Workflow {
 			vars[EnvStateMachineARN] = map[string]any{"Ref": s.onlyOfType(t, "AWS::StepFunctions::StateMachine")}
