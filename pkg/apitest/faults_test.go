@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"strings"
@@ -348,4 +349,49 @@ func TestFaultMailServerDown(t *testing.T) {
 	since := time.Now()
 	e.Call(t, "POST", "/v1/invitations", tk, body).Want(t, http.StatusCreated, "")
 	e.TokenFromEmail(t, email, "invit", since)
+}
+
+// lossyEngine loses the first SendTaskSuccess after the decision it
+// carries was committed (as a throttled call or a timed-out function
+// would).
+type lossyEngine struct {
+	workflow.Engine
+	lost atomic.Int32
+}
+
+func (l *lossyEngine) SendTaskSuccess(ctx context.Context, token string, d workflow.Decision) error {
+	if l.lost.Add(1) == 1 {
+		return errors.New("injected: the result was not delivered")
+	}
+	return l.Engine.SendTaskSuccess(ctx, token, d)
+}
+
+// TestFaultLevelResultLost: the decision that closes a level is committed
+// but its result never reaches the workflow. The next approver's decision
+// is refused (the level is closed) and delivers the result again, so the
+// request is approved instead of waiting until it expires.
+func TestFaultLevelResultLost(t *testing.T) {
+	var lossy *lossyEngine
+	e := New(t, func(d *server.Deps) {
+		lossy = &lossyEngine{Engine: d.Approvals.Engine}
+		d.Approvals.Engine = lossy
+	})
+	tm := e.apSetup(t)
+	e.Call(t, "PUT", "/v1/approval-policies/purchase_order", tm.ownerTk, twoLevelPolicy()).Want(t, http.StatusOK, "")
+	e.Call(t, "PUT", "/v1/documents/purchase_order/po-lost", tm.requester.Token, poBody(100)).Want(t, http.StatusCreated, "")
+	req := e.requestApproval(t, tm.requester.Token, "po-lost", nil)
+	e.waitRequest(t, tm.requester.Token, req.ID, "level 1", func(r apRequest) bool { return r.CurrentLevel == 1 })
+	first := e.Call(t, "POST", "/v1/approval-requests/"+req.ID+"/decision", tm.mgr1.Token, map[string]string{"decision": "approve"})
+	if first.Status < 500 {
+		t.Fatalf("the decision whose result was lost answered %d %s, want a 5xx", first.Status, first.Body)
+	}
+	if got := e.getRequest(t, tm.requester.Token, req.ID); got.Status != "pending" {
+		t.Fatalf("request %s after the lost result, want pending", got.Status)
+	}
+	e.Call(t, "POST", "/v1/approval-requests/"+req.ID+"/decision", tm.mgr2.Token, map[string]string{"decision": "approve"}).Want(t, http.StatusConflict, "")
+	e.waitRequest(t, tm.requester.Token, req.ID, "approval", func(r apRequest) bool { return r.Status == "approved" })
+	e.waitDocStatus(t, tm.requester.Token, "po-lost", "approved")
+	if n := lossy.lost.Load(); n != 2 {
+		t.Fatalf("%d result sends, want 2 (the lost one and the redelivery)", n)
+	}
 }

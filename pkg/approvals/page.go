@@ -201,6 +201,9 @@ func (s *Service) HandleApproveSubmit(w http.ResponseWriter, r *http.Request) er
 		}
 		return nil
 	case errors.Is(err, team.ErrRequestNotPending), errors.Is(err, team.ErrAlreadyDecided):
+		if errors.Is(err, team.ErrRequestNotPending) {
+			s.redeliver(ctx, req.AccountID, req.ID, lt.level)
+		}
 		writePage(w, r, http.StatusGone, pageDecided)
 		return nil
 	case err != nil:

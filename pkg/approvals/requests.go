@@ -326,11 +326,46 @@ func (s *Service) Decide(ctx context.Context, p *auth.Principal, id, decision, c
 	case errors.Is(err, team.ErrAlreadyDecided):
 		return team.ApprovalRequest{}, errAlreadyDecided
 	case errors.Is(err, team.ErrRequestNotPending):
+		s.redeliver(ctx, r.AccountID, r.ID, r.Level)
 		return team.ApprovalRequest{}, errNotPending
 	case err != nil:
 		return team.ApprovalRequest{}, err
 	}
 	return s.afterDecision(ctx, r.AccountID, r.ID, r.Level, d.Approve)
+}
+
+// redeliver sends the workflow a closed level's result again. A decision
+// is refused once its level has its approvals or a denial; the decision
+// that closed the level sent the result, but that send may have failed
+// (throttled, or the function timed out after the commit). A later
+// decision that finds the level closed sends it again, so the request
+// does not wait until it expires. A token already used answers
+// ErrTaskNotFound: sending twice is harmless.
+func (s *Service) redeliver(ctx context.Context, account, id string, level int) {
+	r, err := s.Store.GetApprovalRequest(ctx, account, id)
+	if err != nil || r.Status != team.RequestPending || r.Level != level || r.TaskToken == "" || level < 1 || level > len(r.Levels) {
+		return
+	}
+	ds, err := s.Store.ListDecisions(ctx, account, id)
+	if err != nil {
+		s.log().Error("approvals: redeliver: list decisions", "request", id, "error", err)
+		return
+	}
+	var o workflow.Outcome
+	for _, d := range ds {
+		if d.Level == level && d.Outcome == string(team.RequestDenied) {
+			o = workflow.Denied
+		}
+	}
+	if o == "" && r.Approvals >= r.Levels[level-1].Required {
+		o = workflow.Approved
+	}
+	if o == "" {
+		return
+	}
+	if err := s.Engine.SendTaskSuccess(ctx, r.TaskToken, workflow.Decision{Outcome: o}); err != nil && !errors.Is(err, workflow.ErrTaskNotFound) {
+		s.log().Error("approvals: redeliver the level's result", "request", id, "level", level, "error", err)
+	}
 }
 
 // afterDecision ends the level when it has its approvals, or on a
