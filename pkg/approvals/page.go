@@ -188,7 +188,7 @@ func (s *Service) HandleApproveSubmit(w http.ResponseWriter, r *http.Request) er
 		dec.Name, dec.Email = m.Name, m.Email
 	}
 	ev.After = audit.Snapshot(map[string]any{"level": lt.level, "outcome": dec.Outcome, "comment": dec.Comment, "email": dec.Email})
-	err = s.Store.RecordDecision(ctx, req.AccountID, dec, &store.TokenUse{Hash: lt.hash, Subject: tok.SubjectID, Now: dec.DecidedAt}, ev)
+	err = s.Store.RecordDecision(ctx, req.AccountID, dec, levelRequired(req, lt.level), &store.TokenUse{Hash: lt.hash, Subject: tok.SubjectID, Now: dec.DecidedAt}, ev)
 	switch {
 	case errors.Is(err, store.ErrTokenInvalid):
 		switch s.Store.TokenFailure(ctx, lt.hash, store.TokenApproval, s.now()) {

@@ -322,7 +322,7 @@ func (s *Service) Decide(ctx context.Context, p *auth.Principal, id, decision, c
 	}
 	ev := p.Event(ctx, "approval.decide", "approval_request", r.ID)
 	ev.After = audit.Snapshot(map[string]any{"level": r.Level, "outcome": dec.Outcome, "comment": dec.Comment})
-	switch err := s.Store.RecordDecision(ctx, r.AccountID, dec, nil, ev); {
+	switch err := s.Store.RecordDecision(ctx, r.AccountID, dec, levelRequired(r, r.Level), nil, ev); {
 	case errors.Is(err, team.ErrAlreadyDecided):
 		return team.ApprovalRequest{}, errAlreadyDecided
 	case errors.Is(err, team.ErrRequestNotPending):
@@ -334,6 +334,15 @@ func (s *Service) Decide(ctx context.Context, p *auth.Principal, id, decision, c
 	return s.afterDecision(ctx, r.AccountID, r.ID, r.Level, d.Approve)
 }
 
+// levelRequired is the approvals level needs (0 for a level r does not
+// have: the store then refuses the decision).
+func levelRequired(r team.ApprovalRequest, level int) int {
+	if level < 1 || level > len(r.Levels) {
+		return 0
+	}
+	return r.Levels[level-1].Required
+}
+
 // redeliver sends the workflow a closed level's result again. A decision
 // is refused once its level has its approvals or a denial; the decision
 // that closed the level sent the result, but that send may have failed
@@ -343,7 +352,7 @@ func (s *Service) Decide(ctx context.Context, p *auth.Principal, id, decision, c
 // ErrTaskNotFound: sending twice is harmless.
 func (s *Service) redeliver(ctx context.Context, account, id string, level int) {
 	r, err := s.Store.GetApprovalRequest(ctx, account, id)
-	if err != nil || r.Status != team.RequestPending || r.Level != level || r.TaskToken == "" || level < 1 || level > len(r.Levels) {
+	if err != nil || r.Status != team.RequestPending || r.Level != level || r.TaskToken == "" {
 		return
 	}
 	ds, err := s.Store.ListDecisions(ctx, account, id)
@@ -357,7 +366,7 @@ func (s *Service) redeliver(ctx context.Context, account, id string, level int) 
 			o = workflow.Denied
 		}
 	}
-	if o == "" && r.Approvals >= r.Levels[level-1].Required {
+	if o == "" && levelRequired(r, level) > 0 && r.Approvals >= levelRequired(r, level) {
 		o = workflow.Approved
 	}
 	if o == "" {

@@ -506,15 +506,9 @@ type TokenUse struct {
 // this two approvers deciding at once (or one just after the other) at a
 // level that needs one approval would both be recorded, an approval and a
 // denial even, and the outcome would depend on which reached the workflow
-// first.
-func (s *Store) RecordDecision(ctx context.Context, account string, d team.ApprovalDecision, link *TokenUse, ev audit.Event) error {
-	required := 0 // a level's required approvals never change: read them
-	switch r, err := s.GetApprovalRequest(ctx, account, d.RequestID); {
-	case err == nil && d.Level >= 1 && d.Level <= len(r.Levels):
-		required = r.Levels[d.Level-1].Required
-	case err != nil && !errors.Is(err, team.ErrRequestNotFound):
-		return err
-	}
+// first. required is the level's required approvals (the callers hold the
+// request; a level's requirement never changes).
+func (s *Store) RecordDecision(ctx context.Context, account string, d team.ApprovalDecision, required int, link *TokenUse, ev audit.Event) error {
 	tx := NewTx(ev)
 	if link != nil {
 		tx.ConsumeToken(link.Hash, TokenApproval, link.Subject, link.Now)
