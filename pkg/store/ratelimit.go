@@ -69,3 +69,74 @@ func (s *Store) RateClear(ctx context.Context, k string, now time.Time, size tim
 	}
 	return nil
 }
+
+// RateTake adds one to key's counter in the current window unless the
+// counter has reached limit already, in one conditional write, so that
+// concurrent takers can never pass the limit together. It answers the new
+// count and true; or the counter's value and false when the limit was
+// reached (nothing is written then).
+func (s *Store) RateTake(ctx context.Context, k string, limit int, now time.Time, size time.Duration) (int, bool, error) {
+	start, end := RateWindow(now, size)
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: rateKey(k, start),
+		UpdateExpression:                    aws.String("ADD #count :one SET #ttl = :ttl, #type = :type"),
+		ConditionExpression:                 aws.String("attribute_not_exists(#count) OR #count < :limit"),
+		ExpressionAttributeNames:            map[string]string{"#count": "count", "#ttl": AttrTTL, "#type": AttrType},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":one": num(1), ":limit": num(int64(limit)), ":ttl": num(end.Add(time.Hour).Unix()), ":type": str(typeRate)},
+		ReturnValues:                        types.ReturnValueUpdatedNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err == nil {
+		return countOf(out.Attributes), true, nil
+	}
+	if ce := conditionFailed(err, nil); ce != nil {
+		return countOf(ce.Item), false, nil
+	}
+	return 0, false, fmt.Errorf("rate take: %w", err)
+}
+
+// RateAdd adds one to key's counter in the current window and answers the
+// new count.
+func (s *Store) RateAdd(ctx context.Context, k string, now time.Time, size time.Duration) (int, error) {
+	start, end := RateWindow(now, size)
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: rateKey(k, start),
+		UpdateExpression:          aws.String("ADD #count :one SET #ttl = :ttl, #type = :type"),
+		ExpressionAttributeNames:  map[string]string{"#count": "count", "#ttl": AttrTTL, "#type": AttrType},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":ttl": num(end.Add(time.Hour).Unix()), ":type": str(typeRate)},
+		ReturnValues:              types.ReturnValueUpdatedNew,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("rate add: %w", err)
+	}
+	return countOf(out.Attributes), nil
+}
+
+// RateGiveBack takes one off key's counter in the window of now, undoing
+// a RateTake or RateAdd whose attempt did not count (it succeeded, or was
+// refused before it was made). A counter that is gone or at zero is left
+// alone. Pass the now the counter was taken at, so the same window's
+// counter is given back.
+func (s *Store) RateGiveBack(ctx context.Context, k string, now time.Time, size time.Duration) error {
+	start, _ := RateWindow(now, size)
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: rateKey(k, start),
+		UpdateExpression:          aws.String("ADD #count :minus"),
+		ConditionExpression:       aws.String("#count > :zero"),
+		ExpressionAttributeNames:  map[string]string{"#count": "count"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":minus": num(-1), ":zero": num(0)},
+	})
+	if err != nil && conditionFailed(err, nil) == nil {
+		return fmt.Errorf("rate give back: %w", err)
+	}
+	return nil
+}
+
+func countOf(item map[string]types.AttributeValue) int {
+	n, _ := item["count"].(*types.AttributeValueMemberN)
+	if n == nil {
+		return 0
+	}
+	c, _ := strconv.Atoi(n.Value)
+	return c
+}
