@@ -35,9 +35,11 @@ type Session struct {
 	// IdleExpiresAt is when the session ends unless refreshed before;
 	// zero means no idle limit (sessions written before it existed).
 	IdleExpiresAt time.Time
-	// Refreshes counts the rotations of the refresh token.
-	Refreshes int
-	RevokedAt time.Time
+	// Refreshes counts the rotations of the refresh token; Replaced is how
+	// many replaced hashes the session remembers (at most
+	// MaxReplacedHashes).
+	Refreshes, Replaced int
+	RevokedAt           time.Time
 }
 
 // Active reports whether the session can be used at now.
@@ -111,6 +113,7 @@ func (it sessionItem) session() Session {
 		ID: it.ID, IdentityID: it.IdentityID, AccountID: it.AccountID, MemberID: it.MemberID,
 		ImpersonatorID: it.ImpersonatorID, RefreshHash: it.RefreshHash,
 		CreatedAt: it.CreatedAt, ExpiresAt: time.Unix(it.ExpiresAt, 0), Refreshes: it.Refreshes,
+		Replaced: len(it.PrevHashes),
 	}
 	if it.IdleExpiresAt != 0 {
 		s.IdleExpiresAt = time.Unix(it.IdleExpiresAt, 0)
