@@ -14,12 +14,14 @@ import (
 //
 // Every password comparison (sign-in, and the proofs of CheckPassword:
 // sign-up or joining with an existing email, accepting an invitation) is
-// charged before it is made, to three counters of the current 15-minute
-// window (LoginWindow):
+// charged before it is made, to three counters, each counting in a
+// 15-minute window (LoginWindow) that starts at the first charge finding
+// no live window (store.RateCharge), so a limit cannot be doubled across
+// a clock boundary:
 //
 //   - the pair (email, source address): at most Limits.PerPair (10)
 //     comparisons per window, taken with one conditional UpdateItem
-//     (ADD 1 if count < limit), so concurrent guesses can never pass the
+//     (ADD 1 if count < limit) so concurrent guesses can never pass the
 //     limit together: the 11th answers 429 without comparing;
 //   - the email across every address: once it has had Limits.PerEmail
 //     (100) failed comparisons in the window, each pair for that email
@@ -39,7 +41,8 @@ import (
 // address B: B's pair and address counters hold only B's own failures,
 // and the per-email counter only lowers B's allowance to 3. A refused
 // attempt (429) gives back what it took, so counters hold comparisons
-// made, and carries Retry-After: the seconds until the window ends.
+// made, and carries Retry-After: the seconds until the refusing window
+// ends.
 //
 // IPv6 addresses are counted per /64, the block one client usually
 // holds.
@@ -99,16 +102,17 @@ func addressKey(ip string) string {
 	return a.String()
 }
 
-// attempt is a password comparison charged to its counters.
+// attempt is a password comparison charged to its counters: each key's
+// window end, to give back to the same window.
 type attempt struct {
-	s                   *Service
-	now                 time.Time
-	pair, email, byAddr string
+	s    *Service
+	pair string
+	ends map[string]time.Time
 }
 
-// tooMany is the 429 of a refused attempt.
-func tooMany(now time.Time) error {
-	_, end := store.RateWindow(now, LoginWindow)
+// tooMany is the 429 of a refused attempt: retry when the window that
+// refuses it ends.
+func tooMany(now, end time.Time) error {
 	e := httpapi.Errorf(http.StatusTooManyRequests, "too_many_attempts", "Too many failed sign-ins. Try again later.")
 	e.RetryAfter = max(end.Sub(now), time.Second)
 	return e
@@ -118,55 +122,63 @@ func tooMany(now time.Time) error {
 // refuses it with 429 (giving back what it took). email must be
 // normalized.
 func (s *Service) charge(ctx context.Context, email, ip string) (*attempt, error) {
-	l := s.limits()
-	a := &attempt{s: s, now: s.now(), email: "login:email:" + email}
+	l, now, st := s.limits(), s.now(), s.Store
+	a := &attempt{s: s, ends: map[string]time.Time{}}
 	addr := addressKey(ip)
-	a.pair = "login:pair:" + email + "|" + addr
-	st := s.Store
+	pairKey, emailKey := "login:pair:"+email+"|"+addr, "login:email:"+email
+	take := func(k string, limit int) (store.RateCount, error) {
+		c, ok, err := st.RateCharge(ctx, k, limit, now, LoginWindow)
+		if err != nil {
+			return c, err
+		}
+		if !ok {
+			a.giveBack(ctx, "")
+			return c, tooMany(now, c.End)
+		}
+		a.ends[k] = c.End
+		return c, nil
+	}
 	if ip != "" {
-		a.byAddr = "login:ip:" + addr
-		if _, ok, err := st.RateTake(ctx, a.byAddr, l.PerAddress, a.now, LoginWindow); err != nil || !ok {
-			return nil, orTooMany(err, a.now)
+		if _, err := take("login:ip:"+addr, l.PerAddress); err != nil {
+			return nil, err
 		}
 	}
-	pairN, ok, err := st.RateTake(ctx, a.pair, l.PerPair, a.now, LoginWindow)
-	if err != nil || !ok {
-		a.giveBack(ctx, a.byAddr)
-		return nil, orTooMany(err, a.now)
-	}
-	emailN, err := st.RateAdd(ctx, a.email, a.now, LoginWindow)
+	pair, err := take(pairKey, l.PerPair)
 	if err != nil {
 		return nil, err
 	}
-	if emailN > l.PerEmail && pairN > l.PerPairUnderAttack {
-		a.giveBack(ctx, a.byAddr, a.pair, a.email)
-		return nil, tooMany(a.now)
-	}
-	return a, nil
-}
-
-func orTooMany(err error, now time.Time) error {
+	em, err := take(emailKey, 0)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return tooMany(now)
+	if em.Count > l.PerEmail && pair.Count > l.PerPairUnderAttack {
+		a.giveBack(ctx, "")
+		end := pair.End
+		if em.End.Before(end) {
+			end = em.End
+		}
+		return nil, tooMany(now, end)
+	}
+	a.pair = pairKey
+	return a, nil
 }
 
 // succeeded gives back the charges of a correct password and clears its
 // pair's failures.
 func (a *attempt) succeeded(ctx context.Context) {
-	a.giveBack(ctx, a.byAddr, a.email)
-	if err := a.s.Store.RateClear(ctx, a.pair, a.now, LoginWindow); err != nil {
+	a.giveBack(ctx, a.pair)
+	if err := a.s.Store.RateReset(ctx, a.pair, a.ends[a.pair]); err != nil {
 		httpapi.Logger(ctx).Warn("clear sign-in failures", "error", err.Error())
 	}
 }
 
-func (a *attempt) giveBack(ctx context.Context, keys ...string) {
-	for _, k := range keys {
-		if k == "" {
+// giveBack gives back every charge but except's.
+func (a *attempt) giveBack(ctx context.Context, except string) {
+	for k, end := range a.ends {
+		if k == except {
 			continue
 		}
-		if err := a.s.Store.RateGiveBack(ctx, k, a.now, LoginWindow); err != nil {
+		if err := a.s.Store.RateGiveBack(ctx, k, end); err != nil {
 			httpapi.Logger(ctx).Warn("give back sign-in charge", "error", err.Error())
 		}
 	}

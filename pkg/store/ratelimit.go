@@ -70,66 +70,117 @@ func (s *Store) RateClear(ctx context.Context, k string, now time.Time, size tim
 	return nil
 }
 
-// RateTake adds one to key's counter in the current window unless the
-// counter has reached limit already, in one conditional write, so that
-// concurrent takers can never pass the limit together. It answers the new
-// count and true; or the counter's value and false when the limit was
-// reached (nothing is written then).
-func (s *Store) RateTake(ctx context.Context, k string, limit int, now time.Time, size time.Duration) (int, bool, error) {
-	start, end := RateWindow(now, size)
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: rateKey(k, start),
-		UpdateExpression:                    aws.String("ADD #count :one SET #ttl = :ttl, #type = :type"),
-		ConditionExpression:                 aws.String("attribute_not_exists(#count) OR #count < :limit"),
-		ExpressionAttributeNames:            map[string]string{"#count": "count", "#ttl": AttrTTL, "#type": AttrType},
-		ExpressionAttributeValues:           map[string]types.AttributeValue{":one": num(1), ":limit": num(int64(limit)), ":ttl": num(end.Add(time.Hour).Unix()), ":type": str(typeRate)},
-		ReturnValues:                        types.ReturnValueUpdatedNew,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	if err == nil {
-		return countOf(out.Attributes), true, nil
-	}
-	if ce := conditionFailed(err, nil); ce != nil {
-		return countOf(ce.Item), false, nil
-	}
-	return 0, false, fmt.Errorf("rate take: %w", err)
+// Rolling counters: one item per key, whose window starts at the charge
+// that finds no live window and lasts its size from there, so that a run
+// of attempts meets the same window whenever it starts, and a limit
+// cannot be doubled across a window boundary.
+//
+//	rate  pk RATE#{key}  sk WINDOW  count  windowEnd (unix ms)  ttl
+func rateWindowKey(k string) map[string]types.AttributeValue {
+	return itemKey(key(prefixRate, k), "WINDOW")
 }
 
-// RateAdd adds one to key's counter in the current window and answers the
-// new count.
-func (s *Store) RateAdd(ctx context.Context, k string, now time.Time, size time.Duration) (int, error) {
-	start, end := RateWindow(now, size)
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: rateKey(k, start),
-		UpdateExpression:          aws.String("ADD #count :one SET #ttl = :ttl, #type = :type"),
-		ExpressionAttributeNames:  map[string]string{"#count": "count", "#ttl": AttrTTL, "#type": AttrType},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":ttl": num(end.Add(time.Hour).Unix()), ":type": str(typeRate)},
-		ReturnValues:              types.ReturnValueUpdatedNew,
-	})
-	if err != nil {
-		return 0, fmt.Errorf("rate add: %w", err)
-	}
-	return countOf(out.Attributes), nil
+// RateCount is a rolling counter's value and the end of its window.
+type RateCount struct {
+	Count int
+	End   time.Time
 }
 
-// RateGiveBack takes one off key's counter in the window of now, undoing
-// a RateTake or RateAdd whose attempt did not count (it succeeded, or was
-// refused before it was made). A counter that is gone or at zero is left
-// alone. Pass the now the counter was taken at, so the same window's
-// counter is given back.
-func (s *Store) RateGiveBack(ctx context.Context, k string, now time.Time, size time.Duration) error {
-	start, _ := RateWindow(now, size)
+// RateCharge adds one to key's rolling counter unless it has reached
+// limit already (limit <= 0: no limit), in one conditional write, so that
+// concurrent chargers can never pass the limit together. A counter whose
+// window has ended starts a new window of size at now, at 1. It answers
+// the counter after the charge and true; or the counter and false when the
+// limit was reached (nothing is written then: retry at End).
+func (s *Store) RateCharge(ctx context.Context, k string, limit int, now time.Time, size time.Duration) (RateCount, bool, error) {
+	names := map[string]string{"#count": "count", "#end": "windowEnd"}
+	cond := "#end > :now"
+	values := map[string]types.AttributeValue{":one": num(1), ":now": num(now.UnixMilli())}
+	if limit > 0 {
+		cond += " AND #count < :limit"
+		values[":limit"] = num(int64(limit))
+	}
+	for range 4 {
+		out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(s.table), Key: rateWindowKey(k),
+			UpdateExpression:                    aws.String("ADD #count :one"),
+			ConditionExpression:                 aws.String(cond),
+			ExpressionAttributeNames:            names,
+			ExpressionAttributeValues:           values,
+			ReturnValues:                        types.ReturnValueAllNew,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		})
+		if err == nil {
+			return rateCountOf(out.Attributes), true, nil
+		}
+		ce := conditionFailed(err, nil)
+		if ce == nil {
+			return RateCount{}, false, fmt.Errorf("rate charge: %w", err)
+		}
+		if old := rateCountOf(ce.Item); ce.Item != nil && old.End.After(now) {
+			return old, false, nil // the live window is at its limit
+		}
+		// No live window: start one at 1, unless another charge just did.
+		end := now.Add(size)
+		it := rateWindowKey(k)
+		it["count"], it["windowEnd"] = num(1), num(end.UnixMilli())
+		it[AttrTTL], it[AttrType] = num(end.Add(time.Hour).Unix()), str(typeRate)
+		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: aws.String(s.table), Item: it,
+			ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #end <= :now"),
+			ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#end": "windowEnd"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.UnixMilli())},
+		})
+		if err == nil {
+			return RateCount{Count: 1, End: time.UnixMilli(end.UnixMilli())}, true, nil
+		}
+		if conditionFailed(err, nil) == nil {
+			return RateCount{}, false, fmt.Errorf("rate charge: %w", err)
+		}
+	}
+	return RateCount{}, false, fmt.Errorf("rate charge %s: contended", k)
+}
+
+// RateGiveBack takes one off key's rolling counter, undoing a RateCharge
+// whose attempt does not count (it succeeded, or was refused before it was
+// made), provided the counter is still in the window that charge met
+// (end) and above zero.
+func (s *Store) RateGiveBack(ctx context.Context, k string, end time.Time) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: rateKey(k, start),
+		TableName: aws.String(s.table), Key: rateWindowKey(k),
 		UpdateExpression:          aws.String("ADD #count :minus"),
-		ConditionExpression:       aws.String("#count > :zero"),
-		ExpressionAttributeNames:  map[string]string{"#count": "count"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":minus": num(-1), ":zero": num(0)},
+		ConditionExpression:       aws.String("#count > :zero AND #end = :end"),
+		ExpressionAttributeNames:  map[string]string{"#count": "count", "#end": "windowEnd"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":minus": num(-1), ":zero": num(0), ":end": num(end.UnixMilli())},
 	})
 	if err != nil && conditionFailed(err, nil) == nil {
 		return fmt.Errorf("rate give back: %w", err)
 	}
 	return nil
+}
+
+// RateReset removes key's rolling counter if it is still in the window
+// that ends at end (a correct password clears its pair's failures).
+func (s *Store) RateReset(ctx context.Context, k string, end time.Time) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.table), Key: rateWindowKey(k),
+		ConditionExpression:       aws.String("#end = :end"),
+		ExpressionAttributeNames:  map[string]string{"#end": "windowEnd"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":end": num(end.UnixMilli())},
+	})
+	if err != nil && conditionFailed(err, nil) == nil {
+		return fmt.Errorf("rate reset: %w", err)
+	}
+	return nil
+}
+
+func rateCountOf(item map[string]types.AttributeValue) RateCount {
+	c := RateCount{Count: countOf(item)}
+	if n, _ := item["windowEnd"].(*types.AttributeValueMemberN); n != nil {
+		ms, _ := strconv.ParseInt(n.Value, 10, 64)
+		c.End = time.UnixMilli(ms)
+	}
+	return c
 }
 
 func countOf(item map[string]types.AttributeValue) int {
