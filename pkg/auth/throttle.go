@@ -47,7 +47,7 @@ import (
 // IPv6 addresses are counted per /64, the block one client usually
 // holds.
 
-// LoginWindow is the fixed window of the sign-in counters.
+// LoginWindow is the length of each sign-in counter's window.
 const LoginWindow = 15 * time.Minute
 
 // Limits bound password comparisons per LoginWindow; zero fields mean
