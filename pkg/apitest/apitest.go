@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,16 +91,17 @@ func New(t testing.TB, opts ...func(*server.Deps)) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Every test signs in from 127.0.0.1: lift the per-address limit
-	// unless a test sets its own.
-	deps.Auth.Limits.PerAddress = 1 << 20
 	// Tests name their source address in a header (the real one is
-	// always 127.0.0.1 here).
+	// always 127.0.0.1 here). Without one, a request comes from this
+	// Env's own address, so that the sign-in limits (the production ones:
+	// only failures count against an address) see each Env's failures
+	// apart, though every Env shares one table.
+	envAddr := NewTestAddress()
 	deps.Auth.ClientAddress = func(r *http.Request) string {
 		if a := r.Header.Get("X-Test-Client-Address"); a != "" {
 			return a
 		}
-		return "127.0.0.1"
+		return envAddr
 	}
 	// The approval workflow runs in-process (a workflow.Runner, real
 	// clock) over the same steps; it stops with the test.
@@ -127,6 +130,22 @@ func New(t testing.TB, opts ...func(*server.Deps)) *Env {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	return &Env{URL: url, Store: st, SES: ses, Keys: keys, Logs: logs, Issuer: url, Audience: "steward", client: client}
+}
+
+var testAddresses atomic.Uint32
+
+// NewTestAddress returns a source address no other caller of this test
+// process gets (from 10.0.0.0/8), for X-Test-Client-Address.
+func NewTestAddress() string {
+	n := testAddresses.Add(1)
+	if n == 1 {
+		// Start at a random point, in case two processes share a table.
+		var b [2]byte
+		_, _ = rand.Read(b[:])
+		testAddresses.Add(uint32(b[0])<<16 | uint32(b[1])<<8)
+		n = testAddresses.Add(1)
+	}
+	return fmt.Sprintf("10.%d.%d.%d", n>>16&0xff, n>>8&0xff, n&0xff)
 }
 
 // Response is a finished call.

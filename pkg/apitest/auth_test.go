@@ -10,12 +10,14 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/stewardhq/steward/pkg/audit"
+	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/server"
 	"github.com/stewardhq/steward/pkg/store"
@@ -451,4 +453,131 @@ func (e *Env) seedScopes(t *testing.T, account, owner string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// shiftedClock is a clock that tests move forward; it drives the auth
+// service and the token issuer and verifier together.
+type shiftedClock struct{ shift atomic.Int64 }
+
+func (c *shiftedClock) Now() time.Time          { return time.Now().Add(time.Duration(c.shift.Load())) }
+func (c *shiftedClock) Advance(d time.Duration) { c.shift.Add(int64(d)) }
+
+func withClock(c *shiftedClock) func(*server.Deps) {
+	return func(d *server.Deps) {
+		d.Auth.Now = c.Now
+		d.Auth.Issuer.Now = c.Now
+		d.Auth.Verifier.Now = c.Now
+	}
+}
+
+func (e *Env) refresh(t *testing.T, refresh string) *Response {
+	t.Helper()
+	return e.Call(t, "POST", "/v1/auth/refresh", "", map[string]string{"refreshToken": refresh})
+}
+
+// A session refreshed far more than 50 times keeps working (the 51st
+// refresh used to answer refresh_invalid), its item stays bounded, and a
+// token replaced several rotations ago still counts as reuse and revokes
+// the session.
+func TestSessionRefreshesManyTimes(t *testing.T) {
+	e := New(t)
+	u := e.signup(t, newEmail("refresh"))
+	tk := e.login(t, u.Email, goodPassword, "")
+	var old []string
+	for i := range 120 {
+		var next tokens
+		e.refresh(t, tk.RefreshToken).Want(t, http.StatusOK, "").JSON(t, &next)
+		if next.RefreshToken == tk.RefreshToken || next.ExpiresIn <= 0 {
+			t.Fatalf("refresh %d answered %+v", i+1, next)
+		}
+		old = append(old, tk.RefreshToken)
+		tk = next
+	}
+	e.Call(t, "GET", "/v1/me", tk.AccessToken, nil).Want(t, http.StatusOK, "")
+	sid, _, _ := strings.Cut(tk.RefreshToken, ".")
+	sess, err := e.Store.GetSession(context.Background(), sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess.Refreshes != 120 || sess.Replaced < store.KeptReplacedHashes || sess.Replaced > store.MaxReplacedHashes {
+		t.Fatalf("after 120 refreshes the session counts %d and remembers %d replaced hashes, want 120 and %d..%d",
+			sess.Refreshes, sess.Replaced, store.KeptReplacedHashes, store.MaxReplacedHashes)
+	}
+	// A token replaced 5 rotations ago is reuse: the session ends.
+	e.refresh(t, old[len(old)-5]).Want(t, http.StatusUnauthorized, "refresh_invalid")
+	e.refresh(t, tk.RefreshToken).Want(t, http.StatusUnauthorized, "refresh_invalid")
+	e.Call(t, "GET", "/v1/me", tk.AccessToken, nil).Want(t, http.StatusUnauthorized, "session_ended")
+}
+
+// A session refreshed in time lives its absolute life and no longer.
+func TestSessionAbsoluteLimit(t *testing.T) {
+	clk := &shiftedClock{}
+	e := New(t, withClock(clk))
+	u := e.signup(t, newEmail("absolute"))
+	tk := e.login(t, u.Email, goodPassword, "")
+	// Refresh every 6 days (inside the 7-day idle limit) up to day 29.
+	for _, d := range []time.Duration{6, 6, 6, 6, 5} {
+		clk.Advance(d * 24 * time.Hour)
+		var next tokens
+		e.refresh(t, tk.RefreshToken).Want(t, http.StatusOK, "").JSON(t, &next)
+		tk = next
+	}
+	e.Call(t, "GET", "/v1/me", tk.AccessToken, nil).Want(t, http.StatusOK, "")
+	// Day 29 plus 23h59m: a minute left; the access token says so.
+	clk.Advance(24*time.Hour - time.Minute)
+	var last tokens
+	e.refresh(t, tk.RefreshToken).Want(t, http.StatusOK, "").JSON(t, &last)
+	if last.ExpiresIn > 60 {
+		t.Fatalf("a minute before the session's end the access token lasts %ds", last.ExpiresIn)
+	}
+	clk.Advance(2 * time.Minute)
+	e.refresh(t, last.RefreshToken).Want(t, http.StatusUnauthorized, "refresh_invalid")
+}
+
+// A session not refreshed for the idle limit ends; refreshing moves the
+// limit.
+func TestSessionIdleLimit(t *testing.T) {
+	clk := &shiftedClock{}
+	e := New(t, withClock(clk), func(d *server.Deps) { d.Auth.SessionIdle = 48 * time.Hour })
+	u := e.signup(t, newEmail("idle"))
+	tk := e.login(t, u.Email, goodPassword, "")
+	clk.Advance(47 * time.Hour)
+	var next tokens
+	e.refresh(t, tk.RefreshToken).Want(t, http.StatusOK, "").JSON(t, &next)
+	clk.Advance(47 * time.Hour) // 94 hours after sign-in, 47 idle
+	e.refresh(t, next.RefreshToken).Want(t, http.StatusOK, "").JSON(t, &next)
+	clk.Advance(49 * time.Hour)
+	e.refresh(t, next.RefreshToken).Want(t, http.StatusUnauthorized, "refresh_invalid")
+	// Its last access token has long expired too.
+	e.Call(t, "GET", "/v1/me", next.AccessToken, nil).Want(t, http.StatusUnauthorized, "")
+}
+
+// Past the per-email limit across addresses, an address that failed gets
+// a small allowance, and the right password from an address that has not
+// failed (or failed little) still signs in.
+func TestLoginEmailUnderAttackStillSignsIn(t *testing.T) {
+	e := New(t, func(d *server.Deps) {
+		d.Auth.Limits = auth.Limits{PerPair: 10, PerEmail: 4, PerPairUnderAttack: 2, PerAddress: 300}
+	})
+	u := e.signup(t, newEmail("attacked"))
+	login := func(addr, pw string) *Response {
+		return e.Call(t, "POST", "/v1/auth/login", "", map[string]string{"email": u.Email, "password": pw}, "X-Test-Client-Address", addr)
+	}
+	var addrs []string
+	for range 4 {
+		a := NewTestAddress()
+		addrs = append(addrs, a)
+		login(a, "wrong-password-1").Want(t, http.StatusUnauthorized, "invalid_credentials")
+	}
+	// The email is past 4 failures: the first address may fail once more
+	// (2 per pair), then it is refused.
+	login(addrs[0], "wrong-password-1").Want(t, http.StatusUnauthorized, "invalid_credentials")
+	r := login(addrs[0], goodPassword).Want(t, http.StatusTooManyRequests, "too_many_attempts")
+	if r.Header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+	// The person signs in from an address that failed once, and from a
+	// fresh one.
+	login(addrs[1], goodPassword).Want(t, http.StatusOK, "")
+	login(NewTestAddress(), goodPassword).Want(t, http.StatusOK, "")
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/stewardhq/steward/pkg/accesstoken"
@@ -40,47 +39,6 @@ type AccountChoice struct {
 	Name string `json:"name"`
 }
 
-func rateKeys(email, ip string) []string {
-	keys := []string{"login:email:" + email}
-	if ip != "" {
-		keys = append(keys, "login:ip:"+ip)
-	}
-	return keys
-}
-
-func (s *Service) limitOf(key string) int {
-	l := s.Limits
-	if strings.HasPrefix(key, "login:ip:") {
-		if l.PerAddress > 0 {
-			return l.PerAddress
-		}
-		return DefaultLimits.PerAddress
-	}
-	if l.PerEmail > 0 {
-		return l.PerEmail
-	}
-	return DefaultLimits.PerEmail
-}
-
-// checkRate refuses a sign-in when its email or address has failed too
-// often in the current window.
-func (s *Service) checkRate(ctx context.Context, keys []string) error {
-	now := s.now()
-	counts, err := s.Store.RateCounts(ctx, keys, now, LoginWindow)
-	if err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if counts[k] >= s.limitOf(k) {
-			_, end := store.RateWindow(now, LoginWindow)
-			e := httpapi.Errorf(http.StatusTooManyRequests, "too_many_attempts", "Too many failed sign-ins. Try again later.")
-			e.RetryAfter = end.Sub(now)
-			return e
-		}
-	}
-	return nil
-}
-
 // Login checks an email and password and opens a session in one account.
 func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 	email, err := team.NormalizeEmail(in.Email)
@@ -90,20 +48,15 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 	if in.Password == "" || len(in.Password) > password.MaxBytes {
 		return Tokens{}, errInvalidCredentials
 	}
-	keys := rateKeys(email, in.SourceIP)
-	if err := s.checkRate(ctx, keys); err != nil {
+	// Charged before the comparison; a failure keeps the charges.
+	att, err := s.charge(ctx, email, in.SourceIP)
+	if err != nil {
 		return Tokens{}, err
-	}
-	fail := func() (Tokens, error) {
-		if err := s.Store.RateHit(ctx, keys, s.now(), LoginWindow); err != nil {
-			return Tokens{}, err
-		}
-		return Tokens{}, errInvalidCredentials
 	}
 	id, err := s.Store.IdentityIDByEmail(ctx, email)
 	if errors.Is(err, team.ErrIdentityNotFound) {
 		password.DummyVerify(in.Password)
-		return fail()
+		return Tokens{}, errInvalidCredentials
 	}
 	if err != nil {
 		return Tokens{}, err
@@ -117,8 +70,9 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 		if ident.PasswordHash == "" {
 			password.DummyVerify(in.Password)
 		}
-		return fail()
+		return Tokens{}, errInvalidCredentials
 	}
+	att.succeeded(ctx)
 	if rehash {
 		if h, err := password.Hash(in.Password, password.DefaultParams); err == nil {
 			if err := s.Store.SetPasswordHash(ctx, ident.ID, ident.PasswordHash, h); err != nil {
@@ -129,14 +83,11 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 	if !ident.EmailVerified {
 		return Tokens{}, errEmailNotVerified
 	}
-	if err := s.Store.RateClear(ctx, keys[0], s.now(), LoginWindow); err != nil {
-		return Tokens{}, err
-	}
 	member, err := s.chooseMembership(ctx, memberships, in.AccountID)
 	if err != nil {
 		return Tokens{}, err
 	}
-	return s.openSession(ctx, ident.ID, member, nil, RefreshTTL, in.RequestID)
+	return s.openSession(ctx, ident.ID, member, nil, s.sessionLifetime(), in.RequestID)
 }
 
 // chooseMembership picks the account of a sign-in: the one asked for, or
@@ -187,8 +138,9 @@ func compare(a, b string) int {
 }
 
 // openSession creates a session for member (acted as by impersonator, if
-// set) and signs its first tokens. Impersonated sessions get no refresh
-// token.
+// set) that lasts ttl at most, and signs its first tokens. Impersonated
+// sessions get no refresh token; the others end also after the idle limit
+// without a refresh.
 func (s *Service) openSession(ctx context.Context, identityID string, member team.Member, impersonator *team.Member, ttl time.Duration, requestID string) (Tokens, error) {
 	now := s.now()
 	sess := store.Session{ID: store.NewID("s"), IdentityID: identityID, AccountID: member.AccountID, MemberID: member.ID, CreatedAt: now, ExpiresAt: now.Add(ttl)}
@@ -203,6 +155,7 @@ func (s *Service) openSession(ctx context.Context, identityID string, member tea
 		_, sess.RefreshHash = onetime.New()
 	} else {
 		refresh, sess.RefreshHash = onetime.NewRefresh(sess.ID)
+		sess.IdleExpiresAt = now.Add(s.sessionIdle())
 	}
 	if err := s.Store.CreateSession(ctx, sess, ev); err != nil {
 		return Tokens{}, err
@@ -228,11 +181,15 @@ func (s *Service) sign(sess store.Session, member team.Member) (string, time.Tim
 	if exp.After(sess.ExpiresAt) {
 		exp = sess.ExpiresAt
 	}
+	if !sess.IdleExpiresAt.IsZero() && exp.After(sess.IdleExpiresAt) {
+		exp = sess.IdleExpiresAt
+	}
 	return tok, exp, nil
 }
 
 // Refresh rotates a refresh token: the old one stops working, a new pair
-// is issued. Reusing a replaced token revokes the whole session.
+// is issued, and the session's idle limit starts again (its absolute end
+// does not move). Reusing a replaced token revokes the whole session.
 func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 	sid, presented, err := onetime.ParseRefresh(refresh)
 	if err != nil {
@@ -240,7 +197,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 	}
 	next, nextHash := onetime.NewRefresh(sid)
 	now := s.now()
-	sess, err := s.Store.RotateRefresh(ctx, sid, presented, nextHash, now)
+	sess, err := s.Store.RotateRefresh(ctx, sid, presented, nextHash, now, s.sessionIdle())
 	switch {
 	case errors.Is(err, store.ErrRefreshReused):
 		httpapi.Logger(ctx).Warn("refresh token reused; session revoked", "session", sid)
@@ -276,22 +233,24 @@ func (s *Service) Logout(ctx context.Context, p *Principal) error {
 // OpenSession signs a member in (e.g. right after accepting an invitation)
 // and returns the session's first tokens.
 func (s *Service) OpenSession(ctx context.Context, identityID string, member team.Member, requestID string) (Tokens, error) {
-	return s.openSession(ctx, identityID, member, nil, RefreshTTL, requestID)
+	return s.openSession(ctx, identityID, member, nil, s.sessionLifetime(), requestID)
 }
 
 // CheckPassword verifies an identity's password where a flow other than
-// sign-in needs it (joining another account), counting failures against
-// the same limits as sign-in.
+// sign-in needs it (joining another account, signing up with an existing
+// email, accepting an invitation), under the same throttling as sign-in:
+// charged before the comparison, refused with 429 past the limits.
 func (s *Service) CheckPassword(ctx context.Context, ident team.Identity, plain, sourceIP string) error {
-	keys := rateKeys(ident.Email, sourceIP)
-	if err := s.checkRate(ctx, keys); err != nil {
+	if plain == "" || len(plain) > password.MaxBytes {
+		return errInvalidCredentials
+	}
+	att, err := s.charge(ctx, ident.Email, sourceIP)
+	if err != nil {
 		return err
 	}
 	if ok, _, err := password.Verify(plain, ident.PasswordHash); err != nil || !ok {
-		if err := s.Store.RateHit(ctx, keys, s.now(), LoginWindow); err != nil {
-			return err
-		}
 		return errInvalidCredentials
 	}
+	att.succeeded(ctx)
 	return nil
 }

@@ -4,16 +4,24 @@
 //
 // Decisions:
 //   - Access tokens are RS256 JWTs for 15 minutes; refresh tokens are
-//     "<session>.<secret>" for 30 days, rotated on every use, stored only as
-//     SHA-256 hashes. Presenting a replaced refresh token revokes the
-//     session (reuse detection).
+//     "<session>.<secret>", rotated on every use, stored only as SHA-256
+//     hashes. A session lives 30 days from sign-in at most and ends after
+//     7 days without a refresh (Service.SessionLifetime and SessionIdle,
+//     STEWARD_SESSION_LIFETIME and STEWARD_SESSION_IDLE); it can be
+//     refreshed any number of times within those. Presenting a replaced
+//     refresh token revokes the session (reuse detection); the session
+//     remembers only its last few replaced hashes (at least 8), so its
+//     item stays small however long it lives.
 //   - Every authenticated request reloads the member, the session and the
 //     account's custom roles in one BatchGetItem, so suspension, removal of
 //     a grant or logout takes effect on the very next request whatever the
 //     token says.
-//   - Sign-in failures are counted per email and per source address in
-//     15-minute windows; the 11th failure in a window answers 429 with
-//     Retry-After. Unknown emails cost one argon2id verification too.
+//   - Sign-in throttling (see throttle.go) counts password comparisons per
+//     email and source address pair, per email across addresses and per
+//     address across emails, in 15-minute windows, charged atomically
+//     before the comparison; failures from one address never refuse the
+//     right password from another. Every 429 carries Retry-After. Unknown
+//     emails cost one argon2id verification too.
 //   - An impersonated session lasts at most 60 minutes, has no refresh
 //     token, and records both identities in its token and in every audit
 //     event.
@@ -36,26 +44,18 @@ import (
 	"github.com/stewardhq/steward/pkg/team"
 )
 
-// Lifetimes and limits.
+// Lifetimes.
 const (
-	RefreshTTL       = 30 * 24 * time.Hour
-	ImpersonationTTL = 60 * time.Minute
-	VerifyEmailTTL   = 48 * time.Hour
-	PasswordResetTTL = time.Hour
-	LoginWindow      = 15 * time.Minute
+	// DefaultSessionLifetime is a session's absolute life: it ends this
+	// long after sign-in, however often it is refreshed.
+	DefaultSessionLifetime = 30 * 24 * time.Hour
+	// DefaultSessionIdle ends a session that was not refreshed for this
+	// long.
+	DefaultSessionIdle = 7 * 24 * time.Hour
+	ImpersonationTTL   = 60 * time.Minute
+	VerifyEmailTTL     = 48 * time.Hour
+	PasswordResetTTL   = time.Hour
 )
-
-// Limits bound failed sign-ins per window (LoginWindow).
-type Limits struct {
-	// PerEmail is the failures one email may have (default 10).
-	PerEmail int
-	// PerAddress is the failures one source address may have (default
-	// 100: many people may share an office's address).
-	PerAddress int
-}
-
-// DefaultLimits are the production limits.
-var DefaultLimits = Limits{PerEmail: 10, PerAddress: 100}
 
 // Service implements the auth flows over the store.
 type Service struct {
@@ -67,11 +67,28 @@ type Service struct {
 	Now       func() time.Time
 	// Limits on failed sign-ins; zero fields mean DefaultLimits.
 	Limits Limits
+	// SessionLifetime and SessionIdle are a session's absolute and idle
+	// limits; zero means DefaultSessionLifetime and DefaultSessionIdle.
+	SessionLifetime, SessionIdle time.Duration
 	// ClientAddress returns the caller's address for the per-address
 	// limit; nil means the connection's (API Gateway's sourceIp in Lambda).
 	ClientAddress func(*http.Request) string
 
 	roleSets authz.RoleSetCache
+}
+
+func (s *Service) sessionLifetime() time.Duration {
+	if s.SessionLifetime > 0 {
+		return s.SessionLifetime
+	}
+	return DefaultSessionLifetime
+}
+
+func (s *Service) sessionIdle() time.Duration {
+	if s.SessionIdle > 0 {
+		return s.SessionIdle
+	}
+	return DefaultSessionIdle
 }
 
 func (s *Service) now() time.Time {

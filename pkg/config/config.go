@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/stewardhq/steward/pkg/awsclient"
 )
@@ -52,6 +54,12 @@ type Config struct {
 	// (STEWARD_STATE_MACHINE_ARN). Empty runs the workflow in-process
 	// (the local stack and the tests).
 	StateMachineARN string
+	// SessionLifetime is a session's absolute life from sign-in
+	// (STEWARD_SESSION_LIFETIME, default 30 days); SessionIdle ends a
+	// session not refreshed for that long (STEWARD_SESSION_IDLE, default
+	// 7 days). Both are Go durations ("720h") or whole days ("30d"); zero
+	// means the default.
+	SessionLifetime, SessionIdle time.Duration
 }
 
 // FromEnv reads the configuration from the process environment.
@@ -76,6 +84,16 @@ func Parse(getenv func(string) string) (Config, error) {
 	c.Issuer = or(getenv("STEWARD_ISSUER"), c.PublicURL)
 	c.Audience = or(getenv("STEWARD_AUDIENCE"), "steward")
 	c.StateMachineARN = getenv("STEWARD_STATE_MACHINE_ARN")
+	for _, d := range []struct {
+		name string
+		to   *time.Duration
+	}{{"STEWARD_SESSION_LIFETIME", &c.SessionLifetime}, {"STEWARD_SESSION_IDLE", &c.SessionIdle}} {
+		v, err := parseDuration(getenv(d.name))
+		if err != nil {
+			return Config{}, fmt.Errorf("%s: %w", d.name, err)
+		}
+		*d.to = v
+	}
 	if k := getenv("STEWARD_CURSOR_KEY"); k != "" {
 		b, err := base64.StdEncoding.DecodeString(k)
 		if err != nil || len(b) != 32 {
@@ -87,6 +105,31 @@ func Parse(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("STEWARD_LOG_LEVEL: %w", err)
 	}
 	return c, nil
+}
+
+// parseDuration reads a positive Go duration or a whole number of days
+// ("30d"); "" is zero.
+func parseDuration(v string) (time.Duration, error) {
+	if v == "" {
+		return 0, nil
+	}
+	var d time.Duration
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a duration", v)
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(v); err != nil {
+			return 0, fmt.Errorf("%q is not a duration", v)
+		}
+	}
+	if d < time.Minute {
+		return 0, fmt.Errorf("%q is shorter than a minute", v)
+	}
+	return d, nil
 }
 
 func or(v, def string) string {

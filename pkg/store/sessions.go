@@ -16,8 +16,11 @@ import (
 )
 
 // Session is a signed-in session: the refresh token's current hash (only
-// hashes are stored), the hashes it replaced (to detect reuse), and who
-// it is for.
+// hashes are stored), the last few hashes it replaced (to detect reuse),
+// and who it is for.
+//
+// A session ends at ExpiresAt (its absolute life, fixed at sign-in), at
+// IdleExpiresAt (moved forward by every refresh), or when revoked.
 type Session struct {
 	ID         string
 	IdentityID string
@@ -29,12 +32,19 @@ type Session struct {
 	RefreshHash    string
 	CreatedAt      time.Time
 	ExpiresAt      time.Time
-	RevokedAt      time.Time
+	// IdleExpiresAt is when the session ends unless refreshed before;
+	// zero means no idle limit (sessions written before it existed).
+	IdleExpiresAt time.Time
+	// Refreshes counts the rotations of the refresh token; Replaced is how
+	// many replaced hashes the session remembers (at most
+	// MaxReplacedHashes).
+	Refreshes, Replaced int
+	RevokedAt           time.Time
 }
 
 // Active reports whether the session can be used at now.
 func (s Session) Active(now time.Time) bool {
-	return s.RevokedAt.IsZero() && now.Before(s.ExpiresAt)
+	return s.RevokedAt.IsZero() && now.Before(s.ExpiresAt) && (s.IdleExpiresAt.IsZero() || now.Before(s.IdleExpiresAt))
 }
 
 // Session failures.
@@ -42,15 +52,23 @@ var (
 	// ErrSessionNotFound: no such session (or it aged out).
 	ErrSessionNotFound = errors.New("session not found")
 	// ErrRefreshInvalid: the refresh token is not the session's current
-	// one, nor an earlier one; or the session ended.
+	// one, nor a recently replaced one; or the session ended.
 	ErrRefreshInvalid = errors.New("refresh token invalid")
-	// ErrRefreshReused: an earlier refresh token of the session was used
+	// ErrRefreshReused: a replaced refresh token of the session was used
 	// again; the session is now revoked.
 	ErrRefreshReused = errors.New("refresh token reused; session revoked")
 )
 
-// maxPrevHashes bounds the replaced hashes kept for reuse detection.
-const maxPrevHashes = 50
+// Reuse detection keeps the hashes of the refresh tokens a session
+// replaced, bounded: the list grows to MaxReplacedHashes, and the refresh
+// that would pass it keeps only the newest KeptReplacedHashes (itself
+// included). So a session's item stays small however often it is
+// refreshed, and reusing any of at least the last KeptReplacedHashes
+// replaced tokens revokes the session; an older one is merely invalid.
+const (
+	MaxReplacedHashes  = 16
+	KeptReplacedHashes = 8
+)
 
 type sessionItem struct {
 	PK             string    `dynamodbav:"pk"`
@@ -67,25 +85,38 @@ type sessionItem struct {
 	PrevHashes     []string  `dynamodbav:"prevHashes"`
 	CreatedAt      time.Time `dynamodbav:"createdAt"`
 	ExpiresAt      int64     `dynamodbav:"expiresAt"`
+	IdleExpiresAt  int64     `dynamodbav:"idleExpiresAt,omitempty"`
+	Refreshes      int       `dynamodbav:"refreshes,omitempty"`
 	RevokedAt      int64     `dynamodbav:"revokedAt,omitempty"`
 	TTL            int64     `dynamodbav:"ttl"`
 }
 
 func toSessionItem(s Session) sessionItem {
-	return sessionItem{
+	it := sessionItem{
 		PK: key(prefixSession, s.ID), SK: prefixSession,
 		GSI1PK: identitySessionsPK(s.IdentityID), GSI1SK: s.ID, Type: typeSession,
 		ID: s.ID, IdentityID: s.IdentityID, AccountID: s.AccountID, MemberID: s.MemberID,
 		ImpersonatorID: s.ImpersonatorID, RefreshHash: s.RefreshHash, PrevHashes: []string{},
 		CreatedAt: s.CreatedAt.UTC(), ExpiresAt: s.ExpiresAt.Unix(), TTL: s.ExpiresAt.Add(tokenGrace).Unix(),
 	}
+	if !s.IdleExpiresAt.IsZero() {
+		it.IdleExpiresAt = s.IdleExpiresAt.Unix()
+		if s.IdleExpiresAt.Before(s.ExpiresAt) {
+			it.TTL = s.IdleExpiresAt.Add(tokenGrace).Unix()
+		}
+	}
+	return it
 }
 
 func (it sessionItem) session() Session {
 	s := Session{
 		ID: it.ID, IdentityID: it.IdentityID, AccountID: it.AccountID, MemberID: it.MemberID,
 		ImpersonatorID: it.ImpersonatorID, RefreshHash: it.RefreshHash,
-		CreatedAt: it.CreatedAt, ExpiresAt: time.Unix(it.ExpiresAt, 0),
+		CreatedAt: it.CreatedAt, ExpiresAt: time.Unix(it.ExpiresAt, 0), Refreshes: it.Refreshes,
+		Replaced: len(it.PrevHashes),
+	}
+	if it.IdleExpiresAt != 0 {
+		s.IdleExpiresAt = time.Unix(it.IdleExpiresAt, 0)
 	}
 	if it.RevokedAt != 0 {
 		s.RevokedAt = time.Unix(it.RevokedAt, 0)
@@ -110,49 +141,91 @@ func (s *Store) GetSession(ctx context.Context, id string) (Session, error) {
 
 // RotateRefresh replaces the session's refresh hash presented with next,
 // in one conditional write, so that of two refreshes with one token only
-// one succeeds. Presenting a replaced hash revokes the session and answers
-// ErrRefreshReused; anything else that does not match answers
-// ErrRefreshInvalid.
-func (s *Store) RotateRefresh(ctx context.Context, id, presented, next string, now time.Time) (Session, error) {
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+// one succeeds; the session's idle limit moves to now+idle (never past
+// its absolute end, which does not move). Presenting a replaced hash that
+// is still remembered revokes the session and answers ErrRefreshReused;
+// anything else that does not match, or a session that ended (revoked,
+// past its absolute or idle limit), answers ErrRefreshInvalid.
+func (s *Store) RotateRefresh(ctx context.Context, id, presented, next string, now time.Time, idle time.Duration) (Session, error) {
+	idleAt := now.Add(idle)
+	names := map[string]string{
+		"#rh": "refreshHash", "#prev": "prevHashes", "#rev": "revokedAt", "#exp": "expiresAt",
+		"#idle": "idleExpiresAt", "#gen": "refreshes", "#ttl": AttrTTL,
+	}
+	values := map[string]types.AttributeValue{
+		":next": str(next), ":cur": str(presented), ":now": num(now.Unix()),
+		":idle": num(idleAt.Unix()), ":ttl": num(idleAt.Add(tokenGrace).Unix()),
+		":zero": num(0), ":one": num(1),
+	}
+	live := "#rh = :cur AND attribute_not_exists(#rev) AND #exp > :now AND (attribute_not_exists(#idle) OR #idle > :now)"
+	set := "SET #rh = :next, #idle = :idle, #ttl = :ttl, #gen = if_not_exists(#gen, :zero) + :one, "
+	// The usual rotation appends to the list while it has room.
+	in := &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: sessionKey(id),
-		UpdateExpression:    aws.String("SET #rh = :next, #prev = list_append(#prev, :presented)"),
-		ConditionExpression: aws.String("#rh = :cur AND attribute_not_exists(#rev) AND #exp > :now AND size(#prev) < :max"),
-		ExpressionAttributeNames: map[string]string{
-			"#rh": "refreshHash", "#prev": "prevHashes", "#rev": "revokedAt", "#exp": "expiresAt",
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":next": str(next), ":cur": str(presented), ":now": num(now.Unix()), ":max": num(maxPrevHashes),
-			":presented": &types.AttributeValueMemberL{Value: []types.AttributeValue{str(presented)}},
-		},
+		UpdateExpression:                    aws.String(set + "#prev = list_append(if_not_exists(#prev, :empty), :presented)"),
+		ConditionExpression:                 aws.String(live + " AND (attribute_not_exists(#prev) OR size(#prev) < :max)"),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           withValues(values, map[string]types.AttributeValue{":empty": &types.AttributeValueMemberL{Value: []types.AttributeValue{}}, ":max": num(MaxReplacedHashes), ":presented": &types.AttributeValueMemberL{Value: []types.AttributeValue{str(presented)}}}),
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	if err == nil {
-		var it sessionItem
-		if err := attributevalue.UnmarshalMap(out.Attributes, &it); err != nil {
+	}
+	for attempt := 0; ; attempt++ {
+		out, err := s.db.UpdateItem(ctx, in)
+		if err == nil {
+			var it sessionItem
+			if err := attributevalue.UnmarshalMap(out.Attributes, &it); err != nil {
+				return Session{}, fmt.Errorf("rotate refresh: %w", err)
+			}
+			return it.session(), nil
+		}
+		ce := conditionFailed(err, nil)
+		if ce == nil {
 			return Session{}, fmt.Errorf("rotate refresh: %w", err)
 		}
-		return it.session(), nil
-	}
-	ce := conditionFailed(err, nil)
-	if ce == nil {
-		return Session{}, fmt.Errorf("rotate refresh: %w", err)
-	}
-	if ce.Item == nil {
-		return Session{}, ErrRefreshInvalid
-	}
-	var it sessionItem
-	if err := attributevalue.UnmarshalMap(ce.Item, &it); err != nil {
-		return Session{}, fmt.Errorf("rotate refresh: %w", err)
-	}
-	if it.RevokedAt == 0 && slices.Contains(it.PrevHashes, presented) {
-		if err := s.RevokeSession(ctx, id, now); err != nil {
-			return Session{}, err
+		if ce.Item == nil {
+			return Session{}, ErrRefreshInvalid
 		}
-		return Session{}, ErrRefreshReused
+		var it sessionItem
+		if err := attributevalue.UnmarshalMap(ce.Item, &it); err != nil {
+			return Session{}, fmt.Errorf("rotate refresh: %w", err)
+		}
+		sess := it.session()
+		if !sess.RevokedAt.IsZero() {
+			return Session{}, ErrRefreshInvalid
+		}
+		if slices.Contains(it.PrevHashes, presented) {
+			if err := s.RevokeSession(ctx, id, now); err != nil {
+				return Session{}, err
+			}
+			return Session{}, ErrRefreshReused
+		}
+		if it.RefreshHash != presented || !sess.Active(now) || len(it.PrevHashes) < MaxReplacedHashes || attempt > 0 {
+			return Session{}, ErrRefreshInvalid
+		}
+		// The list is full: the same rotation, keeping only the newest
+		// replaced hashes, on the condition that the list is still the one
+		// read (the current hash, checked too, makes that so).
+		kept := it.PrevHashes[len(it.PrevHashes)-(KeptReplacedHashes-1):]
+		list := make([]types.AttributeValue, 0, KeptReplacedHashes)
+		for _, h := range kept {
+			list = append(list, str(h))
+		}
+		list = append(list, str(presented))
+		in.UpdateExpression = aws.String(set + "#prev = :kept")
+		in.ConditionExpression = aws.String(live)
+		in.ExpressionAttributeValues = withValues(values, map[string]types.AttributeValue{":kept": &types.AttributeValueMemberL{Value: list}})
 	}
-	return Session{}, ErrRefreshInvalid
+}
+
+func withValues(a, b map[string]types.AttributeValue) map[string]types.AttributeValue {
+	out := make(map[string]types.AttributeValue, len(a)+len(b))
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
 }
 
 // RevokeSession ends a session (logout, reuse detected, member removed).
