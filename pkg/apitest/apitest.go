@@ -92,6 +92,9 @@ func New(t testing.TB, opts ...func(*server.Deps)) *Env {
 	// Every test signs in from 127.0.0.1: lift the per-address limit
 	// unless a test sets its own.
 	deps.Auth.Limits.PerAddress = 1 << 20
+	// Likewise the per-address cap of emails (the per-recipient cap
+	// stays: each test has its own addresses).
+	deps.Auth.MailCaps.PerAddress = 1 << 20
 	// Tests name their source address in a header (the real one is
 	// always 127.0.0.1 here).
 	deps.Auth.ClientAddress = func(r *http.Request) string {
