@@ -104,6 +104,7 @@ func Deps(ctx context.Context, cfg config.Config, log *slog.Logger, function str
 		Verifier:  accesstoken.NewVerifier(keys, cfg.Issuer, cfg.Audience),
 		Mail:      &mail.Outbox{Sender: sender, Deduper: st.Outbox(), Logger: log},
 		PublicURL: cfg.PublicURL,
+		MailCaps:  auth.MailCaps{PerRecipient: cfg.MailCapPerRecipient, PerAddress: cfg.MailCapPerAddress},
 	}
 	d.Invites = &invites.Service{Store: st, Auth: d.Auth, Mail: d.Auth.Mail, PublicURL: cfg.PublicURL}
 	d.APIKeys = &apikeys.Service{Store: st}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -119,6 +118,3 @@ func (s *Store) ConfirmRegistration(ctx context.Context, tokenHash, kind, subjec
 		return tx
 	})
 }
-
-// ErrNoPending: no pending registration for the email.
-var ErrNoPending = errors.New("no pending registration")
