@@ -32,13 +32,7 @@ type person struct {
 func (e *Env) apMember(t testing.TB, owner signedUp, name string, as ...authz.Assignment) person {
 	t.Helper()
 	email := newEmail(strings.ToLower(strings.ReplaceAll(name, " ", "-")))
-	since := time.Now()
-	r := e.Call(t, "POST", "/v1/signup", "", map[string]string{"accountName": "Own " + email, "email": email, "name": name, "password": goodPassword})
-	if r.Status != http.StatusCreated {
-		t.Fatalf("signup %s: %d %s", email, r.Status, r.Body)
-	}
-	tok := e.TokenFromEmail(t, email, "verify", since)
-	e.Call(t, "POST", "/v1/auth/verify-email", "", map[string]string{"token": tok}).Want(t, http.StatusOK, "")
+	e.signupConfirm(t, "Own "+email, email, name)
 	ident, err := e.Store.IdentityIDByEmail(context.Background(), email)
 	if err != nil {
 		t.Fatal(err)
@@ -92,14 +86,11 @@ func (e *Env) signupTB(t testing.TB, email string) signedUp {
 	if tt, ok := t.(*testing.T); ok {
 		return e.signup(tt, email)
 	}
-	since := time.Now()
 	var body struct {
-		Account struct{ ID string } `json:"account"`
-		Member  struct{ ID string } `json:"member"`
+		Account struct{ ID string }
+		Member  struct{ ID string }
 	}
-	e.Call(t, "POST", "/v1/signup", "", map[string]string{"accountName": "Acme " + email, "email": email, "name": "Olive Owner", "password": goodPassword}).Want(t, http.StatusCreated, "").JSON(t, &body)
-	tok := e.TokenFromEmail(t, email, "verify", since)
-	e.Call(t, "POST", "/v1/auth/verify-email", "", map[string]string{"token": tok}).Want(t, http.StatusOK, "")
+	body.Account.ID, body.Member.ID = e.signupConfirm(t, "Acme "+email, email, "Olive Owner")
 	ctx := context.Background()
 	for _, id := range []string{"s1", "s2"} {
 		if _, err := e.Store.PutStore(ctx, body.Account.ID, team.Store{ID: id, Name: "Store " + id}, audit.Event{AccountID: body.Account.ID, ActorID: body.Member.ID, Action: "store.put", TargetType: "store", TargetID: id}); err != nil {

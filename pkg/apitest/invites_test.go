@@ -288,13 +288,14 @@ func TestSelfRegistration(t *testing.T) {
 	var res struct {
 		Status string `json:"status"`
 	}
-	join(email).Want(t, http.StatusCreated, "").JSON(t, &res)
+	join(email).Want(t, http.StatusAccepted, "").JSON(t, &res)
 	if res.Status != "verify_email" {
 		t.Fatalf("join answered %+v", res)
 	}
-	e.Call(t, "POST", "/v1/auth/login", "", map[string]string{"email": email, "password": goodPassword}).Want(t, http.StatusForbidden, "email_not_verified")
+	// Nothing exists until the email's owner confirms the link.
+	e.Call(t, "POST", "/v1/auth/login", "", map[string]string{"email": email, "password": goodPassword}).Want(t, http.StatusUnauthorized, "invalid_credentials")
 	tok := e.TokenFromEmail(t, email, "verify", since)
-	e.Call(t, "POST", "/v1/auth/verify-email", "", map[string]string{"token": tok}).Want(t, http.StatusOK, "")
+	e.Call(t, "POST", "/v1/auth/verify-email", "", map[string]string{"token": tok, "password": goodPassword}).Want(t, http.StatusOK, "")
 	mtk := e.login(t, email, goodPassword, "")
 	var me struct {
 		Member memberView `json:"member"`
@@ -303,16 +304,32 @@ func TestSelfRegistration(t *testing.T) {
 	if len(me.Member.Assignments) != 1 || me.Member.Assignments[0].Role != "team_member" || me.Member.Assignments[0].Scope != "account" || me.Member.Admin {
 		t.Fatalf("joined member %+v", me.Member)
 	}
-	join(email).Want(t, http.StatusConflict, "already_member")
+	// A member's email answers like any other (it answered 409
+	// already_member before issue 13); its link says so to its owner.
+	since = time.Now()
+	join(email).Want(t, http.StatusAccepted, "")
+	tok = e.TokenFromEmail(t, email, "already have a Steward sign-in", since)
+	e.Call(t, "POST", "/v1/auth/verify-email", "", map[string]string{"token": tok, "password": goodPassword}).Want(t, http.StatusConflict, "already_member")
 	e.Call(t, "POST", "/v1/join", "", map[string]string{"accountId": owner.AccountID, "email": "someone@elsewhere.org", "name": "X", "password": goodPassword}).Want(t, http.StatusForbidden, "domain_not_allowed")
 	e.Call(t, "POST", "/v1/join", "", map[string]string{"accountId": "a_nope", "email": newEmail("x"), "name": "X", "password": goodPassword}).Want(t, http.StatusNotFound, "")
-	// A person with a sign-in elsewhere proves it.
+	// A person with a sign-in elsewhere gets the same answer whatever
+	// the password (401 invalid_credentials for a wrong one and 201
+	// "joined" for the right one before issue 13), and confirms the link
+	// with their own password.
 	other := e.signup(t, newEmail("other"))
-	e.Call(t, "POST", "/v1/join", "", map[string]string{"accountId": owner.AccountID, "email": other.Email, "name": "O", "password": "wrong password here"}).Want(t, http.StatusUnauthorized, "invalid_credentials")
-	e.Call(t, "POST", "/v1/join", "", map[string]string{"accountId": owner.AccountID, "email": other.Email, "name": "O", "password": goodPassword}).Want(t, http.StatusCreated, "").JSON(t, &res)
-	if res.Status != "joined" {
+	since = time.Now()
+	e.Call(t, "POST", "/v1/join", "", map[string]string{"accountId": owner.AccountID, "email": other.Email, "name": "O", "password": "wrong password here"}).Want(t, http.StatusAccepted, "").JSON(t, &res)
+	if res.Status != "verify_email" {
 		t.Fatalf("existing identity join: %+v", res)
 	}
+	tok = e.TokenFromEmail(t, other.Email, "already have a Steward sign-in", since)
+	e.Call(t, "POST", "/v1/auth/verify-email", "", map[string]string{"token": tok, "password": "wrong password here"}).Want(t, http.StatusUnauthorized, "invalid_credentials")
+	var v verified
+	e.Call(t, "POST", "/v1/auth/verify-email", "", map[string]string{"token": tok, "password": goodPassword}).Want(t, http.StatusOK, "").JSON(t, &v)
+	if v.AccountID != owner.AccountID {
+		t.Fatalf("joined %+v, want account %s", v, owner.AccountID)
+	}
+	e.login(t, other.Email, goodPassword, owner.AccountID)
 }
 
 // TestSelfRegistrationWithDeletedDefaultRole: a custom default role that
@@ -330,7 +347,7 @@ func TestSelfRegistrationWithDeletedDefaultRole(t *testing.T) {
 	join := func(email string) *Response {
 		return e.Call(t, "POST", "/v1/join", "", map[string]string{"accountId": owner.AccountID, "email": email, "name": "Joiner", "password": goodPassword})
 	}
-	join(newEmail("first")).Want(t, http.StatusCreated, "")
+	join(newEmail("first")).Want(t, http.StatusAccepted, "")
 	e.Call(t, "DELETE", "/v1/roles/walk_in?members=remove", tk, nil).Want(t, http.StatusOK, "")
 	late := newEmail("late")
 	join(late).Want(t, http.StatusForbidden, "self_registration_closed")

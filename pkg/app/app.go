@@ -107,6 +107,7 @@ func Deps(ctx context.Context, cfg config.Config, log *slog.Logger, function str
 		// Zero means the defaults.
 		SessionLifetime: cfg.SessionLifetime,
 		SessionIdle:     cfg.SessionIdle,
+		MailCaps:        auth.MailCaps{PerRecipient: cfg.MailCapPerRecipient, PerAddress: cfg.MailCapPerAddress},
 	}
 	d.Invites = &invites.Service{Store: st, Auth: d.Auth, Mail: d.Auth.Mail, PublicURL: cfg.PublicURL}
 	d.APIKeys = &apikeys.Service{Store: st}

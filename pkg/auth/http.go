@@ -18,14 +18,15 @@ type (
 		Name        string `json:"name"`
 		Password    string `json:"password"`
 	}
-	signupResponse struct {
-		Account          views.Account `json:"account"`
-		Member           views.Member  `json:"member"`
-		VerificationSent bool          `json:"verificationSent"`
-	}
 	verifyRequest struct {
-		Token string `json:"token,omitempty"`
-		Email string `json:"email,omitempty"`
+		Token    string `json:"token,omitempty"`
+		Email    string `json:"email,omitempty"`
+		Password string `json:"password,omitempty"`
+	}
+	verifyResponse struct {
+		Verified  bool   `json:"verified"`
+		AccountID string `json:"accountId,omitempty"`
+		MemberID  string `json:"memberId,omitempty"`
 	}
 	loginRequest struct {
 		Email     string `json:"email"`
@@ -74,22 +75,23 @@ func (s *Service) SourceIP(r *http.Request) string {
 	return r.RemoteAddr
 }
 
-// Signup serves POST /v1/signup.
+// HandleSignup serves POST /v1/signup: 202 {"status":"verification_sent"}
+// whether or not the email has a sign-in (and whether or not its cap let
+// an email go); the link in the email creates the account.
 func (s *Service) HandleSignup(w http.ResponseWriter, r *http.Request) error {
 	var in signupRequest
 	if err := httpapi.Decode(r, &in); err != nil {
 		return err
 	}
-	acct, owner, err := s.Signup(r.Context(), SignupInput{AccountName: in.AccountName, Email: in.Email, Name: in.Name, Password: in.Password, SourceIP: s.SourceIP(r), RequestID: httpapi.RequestID(r.Context())})
-	if err != nil {
+	if err := s.Signup(r.Context(), SignupInput{AccountName: in.AccountName, Email: in.Email, Name: in.Name, Password: in.Password, SourceIP: s.SourceIP(r), RequestID: httpapi.RequestID(r.Context())}); err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, r, http.StatusCreated, signupResponse{Account: views.FromAccount(acct), Member: views.FromMember(owner), VerificationSent: true})
+	httpapi.WriteJSON(w, r, http.StatusAccepted, accepted{Status: "verification_sent"})
 	return nil
 }
 
-// HandleVerifyEmail serves POST /v1/auth/verify-email: {token} verifies,
-// {email} sends a new link.
+// HandleVerifyEmail serves POST /v1/auth/verify-email: {token, password}
+// confirms a link, {email} sends a new link.
 func (s *Service) HandleVerifyEmail(w http.ResponseWriter, r *http.Request) error {
 	var in verifyRequest
 	if err := httpapi.Decode(r, &in); err != nil {
@@ -100,12 +102,16 @@ func (s *Service) HandleVerifyEmail(w http.ResponseWriter, r *http.Request) erro
 	case in.Token != "" && in.Email != "":
 		return httpapi.Errorf(http.StatusBadRequest, "invalid_body", "Give either token (to verify) or email (to get a new link), not both.")
 	case in.Token != "":
-		if err := s.VerifyEmail(r.Context(), in.Token, rid); err != nil {
+		v, err := s.VerifyEmail(r.Context(), VerifyInput{Token: in.Token, Password: in.Password, SourceIP: s.SourceIP(r), RequestID: rid})
+		if err != nil {
 			return err
 		}
-		httpapi.WriteJSON(w, r, http.StatusOK, map[string]bool{"verified": true})
+		httpapi.WriteJSON(w, r, http.StatusOK, verifyResponse{Verified: true, AccountID: v.AccountID, MemberID: v.MemberID})
 	case in.Email != "":
-		if err := s.ResendVerification(r.Context(), in.Email, rid); err != nil {
+		if in.Password != "" {
+			return httpapi.Errorf(http.StatusBadRequest, "invalid_body", "A new link is asked for with email alone.")
+		}
+		if err := s.ResendVerification(r.Context(), in.Email, s.SourceIP(r), rid); err != nil {
 			return err
 		}
 		httpapi.WriteJSON(w, r, http.StatusAccepted, accepted{Status: "If the address needs verifying, a new link is on its way."})
@@ -164,7 +170,7 @@ func (s *Service) HandlePasswordReset(w http.ResponseWriter, r *http.Request) er
 	if err := httpapi.Decode(r, &in); err != nil {
 		return err
 	}
-	if err := s.RequestPasswordReset(r.Context(), in.Email, httpapi.RequestID(r.Context())); err != nil {
+	if err := s.RequestPasswordReset(r.Context(), in.Email, s.SourceIP(r), httpapi.RequestID(r.Context())); err != nil {
 		return err
 	}
 	httpapi.WriteJSON(w, r, http.StatusAccepted, accepted{Status: "If the address has a Steward sign-in, a reset link is on its way."})

@@ -16,11 +16,15 @@ import (
 )
 
 // RequestPasswordReset emails a one-hour reset link when the email has an
-// identity. The answer is the same either way.
-func (s *Service) RequestPasswordReset(ctx context.Context, rawEmail, requestID string) error {
+// identity, within the mail caps (MailReset per recipient, and per source
+// address). The answer is the same either way.
+func (s *Service) RequestPasswordReset(ctx context.Context, rawEmail, sourceIP, requestID string) error {
 	email, err := team.NormalizeEmail(rawEmail)
 	if err != nil {
 		return fieldError("email", err.Error())
+	}
+	if ok, _, err := s.TakeMail(ctx, MailReset, email, sourceIP); err != nil || !ok {
+		return err
 	}
 	id, err := s.Store.IdentityIDByEmail(ctx, email)
 	if errors.Is(err, team.ErrIdentityNotFound) {

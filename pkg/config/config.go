@@ -60,6 +60,12 @@ type Config struct {
 	// 7 days). Both are Go durations ("720h") or whole days ("30d"); zero
 	// means the default.
 	SessionLifetime, SessionIdle time.Duration
+	// MailCapPerRecipient and MailCapPerAddress bound the emails of the
+	// mail-sending routes per hour: of one kind to one recipient
+	// (STEWARD_MAIL_CAP_PER_RECIPIENT, default 3) and of all kinds for
+	// one source address (STEWARD_MAIL_CAP_PER_ADDRESS, default 20); 0
+	// means the default.
+	MailCapPerRecipient, MailCapPerAddress int
 }
 
 // FromEnv reads the configuration from the process environment.
@@ -100,6 +106,18 @@ func Parse(getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("STEWARD_CURSOR_KEY must be the base64 of 32 bytes")
 		}
 		c.CursorKey = b
+	}
+	for _, v := range []struct {
+		name string
+		to   *int
+	}{{"STEWARD_MAIL_CAP_PER_RECIPIENT", &c.MailCapPerRecipient}, {"STEWARD_MAIL_CAP_PER_ADDRESS", &c.MailCapPerAddress}} {
+		if raw := getenv(v.name); raw != "" {
+			n, err := strconv.Atoi(raw)
+			if err != nil || n < 1 {
+				return Config{}, fmt.Errorf("%s must be a positive whole number", v.name)
+			}
+			*v.to = n
+		}
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(or(getenv("STEWARD_LOG_LEVEL"), "info"))); err != nil {
 		return Config{}, fmt.Errorf("STEWARD_LOG_LEVEL: %w", err)

@@ -115,7 +115,8 @@ func (s *Service) HandleList(w http.ResponseWriter, r *http.Request) error {
 
 // HandleResend serves POST /v1/invitations/{id}/resend.
 func (s *Service) HandleResend(w http.ResponseWriter, r *http.Request) error {
-	inv, err := s.Resend(r.Context(), auth.FromContext(r.Context()), r.PathValue("id"))
+	ctx := withSource(r.Context(), s.Auth.SourceIP(r))
+	inv, err := s.Resend(ctx, auth.FromContext(ctx), r.PathValue("id"))
 	if err != nil {
 		return err
 	}

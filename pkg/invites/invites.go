@@ -201,6 +201,9 @@ func (s *Service) Resend(ctx context.Context, p *auth.Principal, id string) (tea
 	if inv.Status != team.InvitationPending {
 		return team.Invitation{}, errNotPending
 	}
+	if err := s.capResend(ctx, inv); err != nil {
+		return team.Invitation{}, err
+	}
 	acct, err := s.Store.GetAccount(ctx, p.AccountID())
 	if err != nil {
 		return team.Invitation{}, err

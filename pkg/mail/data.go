@@ -15,9 +15,30 @@ type VerifyEmailData struct {
 	// ExpiresAt is when the link stops working; zero leaves it unsaid.
 	// It is shown in its own time zone.
 	ExpiresAt time.Time
+	// AccountName is the account the link creates (a sign-up) or joins
+	// (Join: self-registration); empty for a plain verification.
+	AccountName string
+	// Join says the link joins AccountName rather than creating it.
+	Join bool
+	// Existing says the address already has a Steward sign-in: the email
+	// tells its owner how to sign in or reset their password instead, and
+	// that the link goes ahead only with that sign-in's password.
+	Existing bool
 }
 
 func (d VerifyEmailData) check() error { return requireLink("Link", d.Link) }
+
+// what is the registration the link finishes, for people ("creating the
+// account Acme", "joining Acme"); "" for a plain verification.
+func (d VerifyEmailData) what() string {
+	switch {
+	case d.AccountName == "":
+		return ""
+	case d.Join:
+		return "joining " + d.AccountName
+	}
+	return "creating the account " + d.AccountName
+}
 
 // PasswordResetData fills the "password_reset" template.
 type PasswordResetData struct {

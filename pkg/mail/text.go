@@ -42,9 +42,34 @@ func prefixed(prefix, s string) string {
 	return prefix + s
 }
 
-func (d VerifyEmailData) subject() string { return "Verify your email address" }
+func (d VerifyEmailData) subject() string {
+	if d.Existing {
+		return "You already have a Steward sign-in"
+	}
+	return "Verify your email address"
+}
 
 func (d VerifyEmailData) text() (string, string) {
+	if d.Existing {
+		return paragraphs(
+			greeting(d.Name),
+			"Someone, hopefully you, asked for "+d.what()+" on Steward with this email address, which already has a Steward sign-in.",
+			"To sign in, use this email address and your password as usual. If you forgot your password, ask for a password reset on the sign-in page.",
+			"To go ahead with "+d.what()+", open this link and confirm with your Steward password:",
+			d.Link,
+			when(!d.ExpiresAt.IsZero(), "The link expires on "+datetime(d.ExpiresAt)+"."),
+			"If it was not you, ignore this email: nothing changes.",
+		), ""
+	}
+	if d.AccountName != "" {
+		return paragraphs(
+			greeting(d.Name),
+			"Please confirm that this is your email address to finish "+d.what()+": open this link and give the password you chose.",
+			d.Link,
+			when(!d.ExpiresAt.IsZero(), "The link expires on "+datetime(d.ExpiresAt)+"."),
+			"If you did not sign up for Steward, ignore this email and nothing will happen.",
+		), ""
+	}
 	return paragraphs(
 		greeting(d.Name),
 		"Please confirm that this is your email address by opening this link:",
