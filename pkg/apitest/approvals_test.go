@@ -791,7 +791,7 @@ func TestApprovalExternalApproverIsNeverAMember(t *testing.T) {
 			map[string]any{"externalApprover": map[string]string{"email": email, "name": "Someone"}})
 	}
 	ask(tm.requester.Email).Want(t, http.StatusUnprocessableEntity, "external_approver_is_requester")
-	ask(" " + strings.ToUpper(tm.requester.Email)).Want(t, http.StatusUnprocessableEntity, "external_approver_is_requester")
+	ask(" "+strings.ToUpper(tm.requester.Email)).Want(t, http.StatusUnprocessableEntity, "external_approver_is_requester")
 	ask(tm.mgr1.Email).Want(t, http.StatusUnprocessableEntity, "external_approver_is_member")
 	ask(tm.owner.Email).Want(t, http.StatusUnprocessableEntity, "external_approver_is_member")
 	invited := newEmail("ap-invited")
