@@ -14,6 +14,15 @@
 //     (before and after a move between stores), evaluated as draft while
 //     pending (the edit cancels the request); a completed document needs
 //     locked.edit (the decision engine's rule).
+//   - Completed only from approved with unchanged terms (amount,
+//     currency, store, department, supplier), or when the type's policy is
+//     off or has no level at the amount (else 409 approval_required); the
+//     PUT then checks the policy's version in its transaction, so a policy
+//     switched on meanwhile is not skipped. Anything else that leaves an
+//     approved document (a change, or draft asked) voids its approval:
+//     the PUT's event is document.put_voiding_approval, with before and
+//     after. Supplier counts as a term: a PO approved for one supplier is
+//     not sent to another.
 //   - A request snapshots the policy levels that apply to the amount, the
 //     self-approval flag and the timeout (expiresAfterHours, per level).
 //     Only signed-in members request (the outcome email goes to them). A
@@ -26,6 +35,22 @@
 //     account) and the level's permission, when set. The requester is not
 //     asked unless selfApproval. The nominated external approver is asked
 //     at level 1 only, and decides by link only.
+//   - One person, one vote: the external approver is never the requester
+//     nor a member of the account in any status but deleted (422
+//     external_approver_is_requester / external_approver_is_member).
+//     Invited, inactive and suspended members count: they decide in the
+//     app. A deleted member's email is freed in the account, so that
+//     person is an outsider again. Every use of an external link (the page
+//     and the POST) re-checks today's policy, account domains and
+//     membership: a link ends (410) when externals are turned off, the
+//     domain is no longer allowed, or the person became a member; Await
+//     sends no link then. A member whose external-link vote is recorded at
+//     a level does not vote again in the app (409 already_decided).
+//   - A decision records the member (or external email) who decided and,
+//     in an impersonated session, the admin acting (decision and event).
+//     Emails and the page name the store and department by their stored
+//     names (the id when none); suppliers are the host app's records and
+//     are shown by id.
 //   - Each approver gets one hashed one-time token (subject
 //     "<request>:<level>:<approver>") and one email (outbox key
 //     "approval/<request>/<level>/<approver>"): a retried Await mints no
