@@ -20,6 +20,7 @@ import (
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 	"github.com/stewardhq/steward/pkg/testenv"
+	"github.com/stewardhq/steward/pkg/workflow"
 )
 
 // person is a member of the approval tests' account.
@@ -754,4 +755,333 @@ func TestApprovalEmailLatency(t *testing.T) {
 	m2, w2 := stat(toRequester)
 	t.Logf("request -> approver email: median %v, worst %v", m1, w1)
 	t.Logf("decision -> requester email: median %v, worst %v", m2, w2)
+}
+
+// openExternalPolicy is twoLevelPolicy with external approvers from any
+// domain.
+func openExternalPolicy() map[string]any {
+	p := twoLevelPolicy()
+	p["externalApprovers"] = map[string]any{"allowed": true, "domains": []string{}}
+	return p
+}
+
+// TestApprovalExternalApproverIsNeverAMember: one person, one vote. The
+// requester cannot name themselves as the external approver, nor any
+// member of the account (an invited one included); a person who becomes a
+// member after the request cannot use their external link (members decide
+// in the app), and a member who voted by an external link before joining
+// does not vote again in the app.
+func TestApprovalExternalApproverIsNeverAMember(t *testing.T) {
+	e := New(t)
+	tm := e.apSetup(t)
+	e.Call(t, "PUT", "/v1/approval-policies/purchase_order", tm.ownerTk, openExternalPolicy()).Want(t, http.StatusOK, "")
+	e.Call(t, "PUT", "/v1/documents/purchase_order/po-1v", tm.requester.Token, poBody(100)).Want(t, http.StatusCreated, "")
+	ask := func(email string) *Response {
+		t.Helper()
+		return e.Call(t, "POST", "/v1/documents/purchase_order/po-1v/approval-requests", tm.requester.Token,
+			map[string]any{"externalApprover": map[string]string{"email": email, "name": "Someone"}})
+	}
+	ask(tm.requester.Email).Want(t, http.StatusUnprocessableEntity, "external_approver_is_requester")
+	ask(" "+strings.ToUpper(tm.requester.Email)).Want(t, http.StatusUnprocessableEntity, "external_approver_is_requester")
+	ask(tm.mgr1.Email).Want(t, http.StatusUnprocessableEntity, "external_approver_is_member")
+	ask(tm.owner.Email).Want(t, http.StatusUnprocessableEntity, "external_approver_is_member")
+	invited := newEmail("ap-invited")
+	e.invite(t, tm.ownerTk, map[string]any{"email": invited})
+	ask(invited).Want(t, http.StatusUnprocessableEntity, "external_approver_is_member")
+	if got := e.docStatus(t, tm.requester.Token, "po-1v"); got != "draft" {
+		t.Fatalf("a refused request changed the document: %s", got)
+	}
+
+	// A person who joins after the request cannot vote by link.
+	late := newEmail("ap-late")
+	since := time.Now()
+	req := e.requestApproval(t, tm.requester.Token, "po-1v", map[string]any{"externalApprover": map[string]string{"email": late, "name": "Lee Late"}})
+	tok := e.approvalToken(t, late, since)
+	e.Call(t, "GET", "/approve/"+tok, "", nil).Want(t, http.StatusOK, "")
+	e.invite(t, tm.ownerTk, map[string]any{"email": late})
+	page := e.Call(t, "GET", "/approve/"+tok, "", nil).Want(t, http.StatusGone, "")
+	if !strings.Contains(string(page.Body), "no longer valid") || !strings.Contains(string(page.Body), "member of this account") {
+		t.Fatalf("page of a member's external link: %s", page.Body)
+	}
+	e.form(t, tok, decideForm("approve", "")).Want(t, http.StatusGone, "")
+	if r := e.getRequest(t, tm.requester.Token, req.ID); len(r.Decisions) != 0 || r.Status != "pending" {
+		t.Fatalf("a member's external link decided: %+v", r)
+	}
+
+	// An external who voted by link, then joined, does not vote again.
+	e.Call(t, "POST", "/v1/approval-requests/"+req.ID+"/cancel", tm.requester.Token, nil).Want(t, http.StatusOK, "")
+	p := openExternalPolicy()
+	p["levels"] = []map[string]any{{"minAmount": 0, "role": "manager", "required": 2, "scope": "document"}}
+	e.Call(t, "PUT", "/v1/approval-policies/purchase_order", tm.ownerTk, p).Want(t, http.StatusOK, "")
+	twice := newEmail("ap-twice")
+	since = time.Now()
+	req = e.requestApproval(t, tm.requester.Token, "po-1v", map[string]any{"externalApprover": map[string]string{"email": twice, "name": "Tia Twice"}})
+	tok = e.approvalToken(t, twice, since)
+	e.form(t, tok, decideForm("approve", "by link")).Want(t, http.StatusOK, "")
+	_, tks := e.join(t, tm.ownerTk, twice, map[string]any{"assignments": []map[string]string{{"role": "manager", "scope": "store:s1"}, {"role": "approver", "scope": "store:s1"}}})
+	e.Call(t, "POST", "/v1/approval-requests/"+req.ID+"/decision", tks.AccessToken, map[string]string{"decision": "approve"}).Want(t, http.StatusConflict, "already_decided")
+	if r := e.getRequest(t, tm.requester.Token, req.ID); r.Approvals != 1 || r.Status != "pending" {
+		t.Fatalf("one person voted twice: %+v", r)
+	}
+}
+
+// TestApprovalExternalLinkEndsWithThePolicy: an external approver's link
+// works only while the policy allows external approvers from its domain.
+func TestApprovalExternalLinkEndsWithThePolicy(t *testing.T) {
+	e := New(t)
+	tm := e.apSetup(t)
+	e.Call(t, "PUT", "/v1/approval-policies/purchase_order", tm.ownerTk, twoLevelPolicy()).Want(t, http.StatusOK, "")
+	e.Call(t, "PUT", "/v1/documents/purchase_order/po-xo", tm.requester.Token, poBody(100)).Want(t, http.StatusCreated, "")
+	ext := strings.ToLower(testenv.NewID("ext")) + "@partner.example"
+	since := time.Now()
+	req := e.requestApproval(t, tm.requester.Token, "po-xo", map[string]any{"externalApprover": map[string]string{"email": ext, "name": "Pat Partner"}})
+	tok := e.approvalToken(t, ext, since)
+	e.Call(t, "GET", "/approve/"+tok, "", nil).Want(t, http.StatusOK, "")
+
+	off := twoLevelPolicy()
+	off["externalApprovers"] = map[string]any{"allowed": false, "domains": []string{}}
+	otherDomain := twoLevelPolicy()
+	otherDomain["externalApprovers"] = map[string]any{"allowed": true, "domains": []string{"elsewhere.example"}}
+	for name, p := range map[string]map[string]any{"externals off": off, "domain no longer allowed": otherDomain} {
+		e.Call(t, "PUT", "/v1/approval-policies/purchase_order", tm.ownerTk, p).Want(t, http.StatusOK, "")
+		page := e.Call(t, "GET", "/approve/"+tok, "", nil).Want(t, http.StatusGone, "")
+		if !strings.Contains(string(page.Body), "no longer valid") || strings.Contains(string(page.Body), "<form") {
+			t.Fatalf("%s: page %s", name, page.Body)
+		}
+		e.form(t, tok, decideForm("approve", "")).Want(t, http.StatusGone, "")
+		if r := e.getRequest(t, tm.requester.Token, req.ID); len(r.Decisions) != 0 || r.Status != "pending" {
+			t.Fatalf("%s: the link decided: %+v", name, r)
+		}
+	}
+	// Members' links are not affected.
+	mtok := e.approvalToken(t, tm.mgr1.Email, since)
+	e.form(t, mtok, decideForm("approve", "")).Want(t, http.StatusOK, "")
+	e.waitDocStatus(t, tm.requester.Token, "po-xo", "approved")
+}
+
+// TestApprovalDecisionRecordsImpersonator: a decision made in an
+// impersonated session records the member and the admin acting as them,
+// in the request's decisions and in the audit event. (The route refuses
+// impersonated sessions; the service below it still records both, so
+// the record holds whichever way a decision arrives.)
+func TestApprovalDecisionRecordsImpersonator(t *testing.T) {
+	var deps *server.Deps
+	e := New(t, func(d *server.Deps) { deps = d })
+	tm := e.apSetup(t)
+	e.Call(t, "PUT", "/v1/approval-policies/purchase_order", tm.ownerTk, twoLevelPolicy()).Want(t, http.StatusOK, "")
+	e.Call(t, "PUT", "/v1/documents/purchase_order/po-imp", tm.requester.Token, poBody(100)).Want(t, http.StatusCreated, "")
+	since := time.Now()
+	req := e.requestApproval(t, tm.requester.Token, "po-imp", nil)
+	e.approvalToken(t, tm.mgr1.Email, since)
+	e.waitRequest(t, tm.requester.Token, req.ID, "level 1", func(r apRequest) bool { return r.CurrentLevel == 1 })
+
+	var imp tokens
+	e.Call(t, "POST", "/v1/users/"+tm.mgr1.ID+"/impersonate", tm.ownerTk, nil).Want(t, http.StatusOK, "").JSON(t, &imp)
+	hr, err := http.NewRequest("POST", e.URL+"/v1/approval-requests/"+req.ID+"/decision", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr.Header.Set("Authorization", "Bearer "+imp.AccessToken)
+	p, err := deps.Auth.OptionalPrincipal(hr)
+	if err != nil || p == nil || !p.Impersonated() {
+		t.Fatalf("impersonated principal %+v, %v", p, err)
+	}
+	if _, err := deps.Approvals.Decide(context.Background(), p, req.ID, "approve", "as Mia"); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Decisions []struct {
+			MemberID     string `json:"memberId"`
+			Impersonator *struct {
+				ID   string `json:"id"`
+				Name string `json:"name"`
+			} `json:"impersonator"`
+		} `json:"decisions"`
+	}
+	e.Call(t, "GET", "/v1/approval-requests/"+req.ID, tm.requester.Token, nil).Want(t, http.StatusOK, "").JSON(t, &got)
+	if len(got.Decisions) != 1 || got.Decisions[0].MemberID != tm.mgr1.ID || got.Decisions[0].Impersonator == nil ||
+		got.Decisions[0].Impersonator.ID != tm.owner.MemberID || got.Decisions[0].Impersonator.Name != "Olive Owner" {
+		t.Fatalf("decisions %+v", got.Decisions)
+	}
+	var evs struct {
+		Items []acctEvent `json:"items"`
+	}
+	e.Call(t, "GET", "/v1/audit?action=approval.decide", tm.ownerTk, nil).Want(t, http.StatusOK, "").JSON(t, &evs)
+	if len(evs.Items) != 1 || evs.Items[0].Actor.ID != tm.mgr1.ID || evs.Items[0].Impersonator == nil || evs.Items[0].Impersonator.ID != tm.owner.MemberID {
+		t.Fatalf("decision events %+v", evs.Items)
+	}
+}
+
+// TestDocumentTransitions: completed only from approved, or from draft
+// when no level of the policy applies at the amount; an approved
+// document whose terms change loses its approval; a pending one whose
+// document changes is cancelled, its workflow ends cancelled and nobody
+// can decide any more.
+func TestDocumentTransitions(t *testing.T) {
+	var deps *server.Deps
+	e := New(t, func(d *server.Deps) { deps = d })
+	tm := e.apSetup(t)
+	put := func(id string, body map[string]any, status int, code string) *Response {
+		t.Helper()
+		return e.Call(t, "PUT", "/v1/documents/purchase_order/"+id, tm.requester.Token, body).Want(t, status, code)
+	}
+	completed := func(amount float64) map[string]any {
+		b := poBody(amount)
+		b["status"] = "completed"
+		return b
+	}
+	// No policy: a draft may be completed.
+	put("po-free", poBody(100), http.StatusCreated, "")
+	put("po-free", completed(100), http.StatusOK, "")
+	// A level from 1000: below it, completed is fine; at it, refused.
+	p := twoLevelPolicy()
+	p["levels"] = []map[string]any{{"minAmount": 1000, "role": "manager", "required": 1, "scope": "document"}}
+	e.Call(t, "PUT", "/v1/approval-policies/purchase_order", tm.ownerTk, p).Want(t, http.StatusOK, "")
+	put("po-small", completed(999), http.StatusCreated, "")
+	put("po-big", completed(1000), http.StatusConflict, "approval_required")
+	e.Call(t, "GET", "/v1/documents/purchase_order/po-big", tm.requester.Token, nil).Want(t, http.StatusNotFound, "")
+	put("po-big", poBody(1000), http.StatusCreated, "")
+	put("po-big", completed(1000), http.StatusConflict, "approval_required")
+	if got := e.docStatus(t, tm.requester.Token, "po-big"); got != "draft" {
+		t.Fatalf("refused completion left %s", got)
+	}
+
+	// Pending: completing is refused and the request stays pending.
+	e.Call(t, "PUT", "/v1/approval-policies/purchase_order", tm.ownerTk, twoLevelPolicy()).Want(t, http.StatusOK, "")
+	since := time.Now()
+	req := e.requestApproval(t, tm.requester.Token, "po-big", nil)
+	tok := e.approvalToken(t, tm.mgr1.Email, since)
+	used := []string{tok}
+	put("po-big", completed(1000), http.StatusConflict, "approval_required")
+	if r := e.getRequest(t, tm.requester.Token, req.ID); r.Status != "pending" {
+		t.Fatalf("a refused completion cancelled the request: %+v", r)
+	}
+	// Approved: completed with the same terms.
+	e.form(t, tok, decideForm("approve", "")).Want(t, http.StatusOK, "")
+	e.waitDocStatus(t, tm.requester.Token, "po-big", "approved")
+	// Changing its amount and completing it in one PUT is refused.
+	put("po-big", completed(1500), http.StatusConflict, "approval_required")
+	if got := e.docStatus(t, tm.requester.Token, "po-big"); got != "approved" {
+		t.Fatalf("refused completion left %s", got)
+	}
+	put("po-big", completed(1000), http.StatusOK, "")
+
+	// Approved, then its terms change: back to draft, audited.
+	for i, change := range []func(map[string]any){
+		func(b map[string]any) { b["amount"] = 1001.0 },
+		func(b map[string]any) { b["currency"] = "USD" },
+		func(b map[string]any) { b["department"] = "d1" },
+		func(b map[string]any) { b["supplier"] = "sup-2" },
+	} {
+		id := fmt.Sprintf("po-void-%d", i)
+		put(id, poBody(1000), http.StatusCreated, "")
+		since := time.Now()
+		e.requestApproval(t, tm.requester.Token, id, nil)
+		tok := e.approvalToken(t, tm.mgr1.Email, since, used...)
+		used = append(used, tok)
+		e.form(t, tok, decideForm("approve", "")).Want(t, http.StatusOK, "")
+		e.waitDocStatus(t, tm.requester.Token, id, "approved")
+		b := poBody(1000)
+		change(b)
+		put(id, b, http.StatusOK, "")
+		if got := e.docStatus(t, tm.requester.Token, id); got != "draft" {
+			t.Fatalf("%s: changed approved document is %s", id, got)
+		}
+		stored := map[string]any{"type": "purchase_order", "id": id}
+		if e.check(t, tm.requester.Token, "documents.use", stored) {
+			t.Fatalf("%s: a changed approved document may still be used", id)
+		}
+		// It needs a new approval; the new request's link goes out.
+		e.requestApproval(t, tm.requester.Token, id, nil)
+		used = append(used, e.approvalToken(t, tm.mgr1.Email, since, used...))
+	}
+	var evs struct {
+		Items []acctEvent `json:"items"`
+	}
+	e.Call(t, "GET", "/v1/audit?action=document.put_voiding_approval", tm.ownerTk, nil).Want(t, http.StatusOK, "").JSON(t, &evs)
+	if len(evs.Items) != 4 {
+		t.Fatalf("%d voiding events, want 4", len(evs.Items))
+	}
+
+	// Pending, then its document changes: the request is cancelled, the
+	// workflow ends cancelled, and nobody can decide.
+	put("po-pend", poBody(100), http.StatusCreated, "")
+	since = time.Now()
+	req = e.requestApproval(t, tm.requester.Token, "po-pend", nil)
+	tok = e.approvalToken(t, tm.mgr1.Email, since, used...)
+	e.waitRequest(t, tm.requester.Token, req.ID, "level 1", func(r apRequest) bool { return r.CurrentLevel == 1 })
+	put("po-pend", poBody(120), http.StatusOK, "")
+	e.waitRequest(t, tm.requester.Token, req.ID, "cancelled", func(r apRequest) bool { return r.Status == "cancelled" })
+	runner, ok := deps.Approvals.Engine.(*workflow.Runner)
+	if !ok {
+		t.Fatalf("engine %T", deps.Approvals.Engine)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		x, err := runner.Describe(req.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x.Status != workflow.Running {
+			if x.Status != workflow.Succeeded || !strings.Contains(string(x.Output), `"cancelled"`) {
+				t.Fatalf("workflow ended %s %s (%s)", x.Status, x.Output, x.Error)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("workflow still running in %s", x.State)
+		}
+		time.Sleep(10 * time.Millisecond) // poll interval within the deadline
+	}
+	e.Call(t, "POST", "/v1/approval-requests/"+req.ID+"/decision", tm.mgr2.Token, map[string]string{"decision": "approve"}).Want(t, http.StatusConflict, "approval_not_pending")
+	e.form(t, tok, decideForm("approve", "")).Want(t, http.StatusGone, "")
+	if got := e.docStatus(t, tm.requester.Token, "po-pend"); got != "draft" {
+		t.Fatalf("edited pending document is %s", got)
+	}
+}
+
+// TestApprovalEmailAndPageNameScopes: the approver's email and the
+// approval page show the store's and department's names (the id when the
+// scope is not stored) and the supplier.
+func TestApprovalEmailAndPageNameScopes(t *testing.T) {
+	e := New(t)
+	tm := e.apSetup(t)
+	if _, err := e.Store.PutDepartment(context.Background(), tm.owner.AccountID, team.Department{ID: "d1", Name: "Purchasing", Kind: team.DepartmentPurchase},
+		audit.Event{AccountID: tm.owner.AccountID, ActorID: tm.owner.MemberID, Action: "department.put", TargetType: "department", TargetID: "d1"}); err != nil {
+		t.Fatal(err)
+	}
+	e.Call(t, "PUT", "/v1/approval-policies/purchase_order", tm.ownerTk, twoLevelPolicy()).Want(t, http.StatusOK, "")
+	var used []string
+	for _, c := range []struct{ doc, dept, store, deptName string }{
+		{"po-named", "d1", "Store s1", "Purchasing"},
+		{"po-unnamed", "d9", "Store s1", "d9"},
+	} {
+		b := poBody(100)
+		b["department"], b["supplier"] = c.dept, "sup-7"
+		e.Call(t, "PUT", "/v1/documents/purchase_order/"+c.doc, tm.requester.Token, b).Want(t, http.StatusCreated, "")
+		since := time.Now()
+		e.requestApproval(t, tm.requester.Token, c.doc, nil)
+		tok := e.approvalToken(t, tm.mgr1.Email, since, used...)
+		used = append(used, tok)
+		var text string
+		for _, m := range e.SES.Emails(t, since) {
+			if m.SentTo(tm.mgr1.Email) && strings.Contains(m.Body.Text, tok) {
+				text = m.Body.Text
+			}
+		}
+		for _, want := range []string{"Store: " + c.store + "\n", "Department: " + c.deptName + "\n", "Supplier: sup-7\n"} {
+			if !strings.Contains(text, want) {
+				t.Fatalf("%s: email lacks %q:\n%s", c.doc, want, text)
+			}
+		}
+		page := string(e.Call(t, "GET", "/approve/"+tok, "", nil).Want(t, http.StatusOK, "").Body)
+		for _, want := range []string{"<dd>" + c.store + "</dd>", "<dd>" + c.deptName + "</dd>", "<dd>sup-7</dd>"} {
+			if !strings.Contains(page, want) {
+				t.Fatalf("%s: page lacks %q:\n%s", c.doc, want, page)
+			}
+		}
+		if strings.Contains(text, "Store: s1") || strings.Contains(page, "<dd>s1</dd>") {
+			t.Fatalf("%s: the store is shown by its id", c.doc)
+		}
+	}
 }

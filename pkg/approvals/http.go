@@ -118,6 +118,9 @@ type (
 		Comment   string    `json:"comment,omitempty"`
 		ByLink    bool      `json:"byLink"`
 		DecidedAt time.Time `json:"decidedAt"`
+		// Impersonator is the admin who decided as the member in an
+		// impersonated session.
+		Impersonator *personRef `json:"impersonator,omitempty"`
 	}
 	requestView struct {
 		ID               string         `json:"id"`
@@ -181,10 +184,14 @@ func toRequestView(r team.ApprovalRequest, ds []team.ApprovalDecision) requestVi
 		v.Asked = append(v.Asked, askedView{Level: a.Level, MemberID: a.MemberID, Name: a.Name, Email: a.Email, External: a.MemberID == "", AskedAt: a.AskedAt.UTC()})
 	}
 	for _, d := range ds {
-		v.Decisions = append(v.Decisions, decisionView{
+		dv := decisionView{
 			Level: d.Level, MemberID: d.MemberID, Name: d.Name, Email: d.Email, Decision: d.Outcome, Comment: d.Comment,
 			ByLink: d.ByLink, DecidedAt: d.DecidedAt.UTC(),
-		})
+		}
+		if d.ImpersonatorID != "" {
+			dv.Impersonator = &personRef{ID: d.ImpersonatorID, Name: d.ImpersonatorName}
+		}
+		v.Decisions = append(v.Decisions, dv)
 	}
 	if !r.FinishedAt.IsZero() {
 		t := r.FinishedAt.UTC()

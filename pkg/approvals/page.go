@@ -19,9 +19,11 @@ const MaxFormBytes = 16 << 10
 
 type pageRequest struct {
 	DocType, Title, Amount, Currency string
-	Store, Department, Requester     string
-	Note                             string
-	Level, Levels                    int
+	// Store, Department and Supplier are names (see scopeNames).
+	Store, Department, Supplier string
+	Requester                   string
+	Note                        string
+	Level, Levels               int
 }
 
 type pageData struct {
@@ -44,7 +46,38 @@ var (
 	pageCancelled = gone("This request was withdrawn", "The approval request was cancelled, or its document changed. Nothing is left to decide.")
 	pageDecided   = gone("This request was decided", "A decision on this request (or on this level of it) was made already. Nothing is left to decide.")
 	pageNoLonger  = gone("You can no longer decide", "You are no longer allowed to approve this request.")
+	// An external approver's link ends when the approval policy no longer
+	// allows external approvers (or their domain), and when the person
+	// became a member of the account: members decide in the app.
+	pageExternalOff = gone("This link is no longer valid", "The account no longer accepts decisions from external approvers on this request. Nothing was recorded.")
+	pageNowMember   = gone("This link is no longer valid", "You are a member of this account now: decide on this request in the app. Nothing was recorded.")
 )
+
+// externalLinkPage re-checks an external approver's link against the
+// rules of today: the document type's policy and the account must still
+// allow external approvers from the email's domain, and the email must
+// not belong to a member of the account. It returns the 410 page to show,
+// or nil when the link may be used.
+func (s *Service) externalLinkPage(ctx context.Context, r team.ApprovalRequest, email string) (*pageData, error) {
+	pol, err := s.Store.GetApprovalPolicy(ctx, r.AccountID, r.DocType)
+	if err != nil {
+		return nil, err
+	}
+	acct, err := s.Store.GetAccount(ctx, r.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	if externalAllowed(pol, acct, email) != nil {
+		return &pageExternalOff, nil
+	}
+	switch err := s.notAMember(ctx, r.AccountID, email, r.RequesterEmail); {
+	case errors.Is(err, errExternalIsMember), errors.Is(err, errExternalIsRequester):
+		return &pageNowMember, nil
+	case err != nil:
+		return nil, err
+	}
+	return nil, nil
+}
 
 // linkTarget is what a valid link decides on.
 type linkTarget struct {
@@ -95,16 +128,52 @@ func (s *Service) resolve(ctx context.Context, raw string) (linkTarget, *pageDat
 	if r.Level != level {
 		return linkTarget{}, &pageDecided, nil
 	}
+	if t.Data["memberId"] == "" {
+		pg, err := s.externalLinkPage(ctx, r, t.Data["email"])
+		if pg != nil || err != nil {
+			return linkTarget{}, pg, err
+		}
+	}
 	return linkTarget{hash: hash, token: t, request: r, level: level}, nil, nil
 }
 
-func (lt linkTarget) page() *pageRequest {
+func (s *Service) page(ctx context.Context, lt linkTarget) *pageRequest {
 	r := lt.request
+	n := s.scopeNames(ctx, r)
 	return &pageRequest{
 		DocType: docTypeLabel(r.DocType), Title: r.DocTitle, Amount: amountText(r.Amount), Currency: r.Currency,
-		Store: r.Store, Department: r.Department, Requester: orDefault(r.RequesterName, r.RequesterEmail), Note: r.Note,
+		Store: n.store, Department: n.department, Supplier: n.supplier, Requester: orDefault(r.RequesterName, r.RequesterEmail), Note: r.Note,
 		Level: lt.level, Levels: len(r.Levels),
 	}
+}
+
+// names are how people know a request's store, department and supplier.
+type names struct{ store, department, supplier string }
+
+// scopeNames names the request's store and department by their stored
+// names, falling back to the id when the scope is not stored (or has no
+// name, or cannot be read: the email or page still goes out). Suppliers
+// are the host app's records, not a list Steward keeps: a supplier is
+// named by its id.
+func (s *Service) scopeNames(ctx context.Context, r team.ApprovalRequest) names {
+	n := names{store: r.Store, department: r.Department, supplier: r.Supplier}
+	if r.Store != "" {
+		st, err := s.Store.GetStore(ctx, r.AccountID, r.Store)
+		if err == nil && st.Name != "" {
+			n.store = st.Name
+		} else if err != nil && !errors.Is(err, team.ErrStoreNotFound) {
+			s.log().WarnContext(ctx, "approvals: read the store's name", "request", r.ID, "error", err)
+		}
+	}
+	if r.Department != "" {
+		d, err := s.Store.GetDepartment(ctx, r.AccountID, r.Department)
+		if err == nil && d.Name != "" {
+			n.department = d.Name
+		} else if err != nil && !errors.Is(err, team.ErrDepartmentNotFound) {
+			s.log().WarnContext(ctx, "approvals: read the department's name", "request", r.ID, "error", err)
+		}
+	}
+	return n
 }
 
 func (s *Service) pageError(w http.ResponseWriter, r *http.Request, err error) {
@@ -124,7 +193,7 @@ func (s *Service) HandleApprovePage(w http.ResponseWriter, r *http.Request) erro
 		writePage(w, r, http.StatusGone, *pg)
 		return nil
 	}
-	writePage(w, r, http.StatusOK, pageData{Heading: "Approval requested", Request: lt.page(), Form: true})
+	writePage(w, r, http.StatusOK, pageData{Heading: "Approval requested", Request: s.page(r.Context(), lt), Form: true})
 	return nil
 }
 
@@ -187,7 +256,7 @@ func (s *Service) HandleApproveSubmit(w http.ResponseWriter, r *http.Request) er
 		}
 		dec.Name, dec.Email = m.Name, m.Email
 	}
-	ev.After = audit.Snapshot(map[string]any{"level": lt.level, "outcome": dec.Outcome, "comment": dec.Comment, "email": dec.Email})
+	ev.After = audit.Snapshot(decisionSnapshot(dec))
 	err = s.Store.RecordDecision(ctx, req.AccountID, dec, levelRequired(req, lt.level), &store.TokenUse{Hash: lt.hash, Subject: tok.SubjectID, Now: dec.DecidedAt}, ev)
 	switch {
 	case errors.Is(err, store.ErrTokenInvalid):
@@ -220,6 +289,6 @@ func (s *Service) HandleApproveSubmit(w http.ResponseWriter, r *http.Request) er
 	if !d.Approve {
 		heading, msg = "Denied", "You denied this request. The requester will be told."
 	}
-	writePage(w, r, http.StatusOK, pageData{Heading: heading, Message: msg, Request: lt.page()})
+	writePage(w, r, http.StatusOK, pageData{Heading: heading, Message: msg, Request: s.page(ctx, lt)})
 	return nil
 }

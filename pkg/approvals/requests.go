@@ -46,6 +46,25 @@ func externalAllowed(pol team.ApprovalPolicy, acct team.Account, email string) e
 	return nil
 }
 
+// notAMember refuses an external approver who is the requester or a
+// member of the account in any status but deleted (invited, inactive and
+// suspended members included: they decide in the app once active, and a
+// link would give them a second vote). A deleted member's email is freed
+// in the account: that person is an outsider again.
+func (s *Service) notAMember(ctx context.Context, account, email, requester string) error {
+	if requester != "" && strings.EqualFold(email, requester) {
+		return errExternalIsRequester
+	}
+	id, err := s.Store.MemberIDByEmail(ctx, account, email)
+	if err != nil {
+		return err
+	}
+	if id != "" {
+		return errExternalIsMember
+	}
+	return nil
+}
+
 // RequestApproval creates a request for the document and starts its
 // workflow.
 func (s *Service) RequestApproval(ctx context.Context, p *auth.Principal, typ, id string, in RequestInput) (team.ApprovalRequest, error) {
@@ -104,6 +123,9 @@ func (s *Service) RequestApproval(ctx context.Context, p *auth.Principal, typ, i
 		if err := externalAllowed(pol, acct, ext.Email); err != nil {
 			return team.ApprovalRequest{}, err
 		}
+		if err := s.notAMember(ctx, p.AccountID(), ext.Email, p.Member.Email); err != nil {
+			return team.ApprovalRequest{}, err
+		}
 	}
 	now := s.now()
 	timeout := int(time.Duration(pol.ExpiresAfterHours) * s.hour() / time.Second)
@@ -111,7 +133,7 @@ func (s *Service) RequestApproval(ctx context.Context, p *auth.Principal, typ, i
 	r := team.ApprovalRequest{
 		ID: store.NewApprovalRequestID(now), AccountID: p.AccountID(), DocType: t, DocID: id, DocTitle: doc.Title,
 		Amount: doc.Amount, Currency: doc.Currency, Store: doc.Store, Department: doc.Department,
-		RequesterID: p.Member.ID, RequesterName: p.Member.Name, RequesterEmail: p.Member.Email, Note: note, External: ext,
+		Supplier: doc.Supplier, RequesterID: p.Member.ID, RequesterName: p.Member.Name, RequesterEmail: p.Member.Email, Note: note, External: ext,
 		Levels: levels, SelfApproval: pol.SelfApproval, TimeoutSeconds: timeout, Status: team.RequestPending,
 		Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
@@ -303,7 +325,7 @@ func (s *Service) Decide(ctx context.Context, p *auth.Principal, id, decision, c
 	if err != nil {
 		return team.ApprovalRequest{}, err
 	}
-	r, _, err := s.GetRequest(ctx, p, id)
+	r, ds, err := s.GetRequest(ctx, p, id)
 	if err != nil {
 		return team.ApprovalRequest{}, err
 	}
@@ -316,12 +338,22 @@ func (s *Service) Decide(ctx context.Context, p *auth.Principal, id, decision, c
 	if !mayApprove(p.Roles, p.Member.Authz(), r, r.Levels[r.Level-1]) {
 		return team.ApprovalRequest{}, errNotApprover
 	}
+	// One person, one vote: a member who voted at this level by an
+	// external link (before becoming a member) does not vote again.
+	for _, x := range ds {
+		if x.Level == r.Level && x.MemberID == "" && strings.EqualFold(x.Email, p.Member.Email) {
+			return team.ApprovalRequest{}, errAlreadyDecided
+		}
+	}
 	dec := team.ApprovalDecision{
 		RequestID: r.ID, Level: r.Level, Approver: p.Member.ID, MemberID: p.Member.ID, Name: p.Member.Name,
 		Email: p.Member.Email, Outcome: outcome(d.Approve), Comment: d.Comment, DecidedAt: s.now(),
 	}
+	if p.Impersonator != nil {
+		dec.ImpersonatorID, dec.ImpersonatorName = p.Impersonator.ID, p.Impersonator.Name
+	}
 	ev := p.Event(ctx, "approval.decide", "approval_request", r.ID)
-	ev.After = audit.Snapshot(map[string]any{"level": r.Level, "outcome": dec.Outcome, "comment": dec.Comment})
+	ev.After = audit.Snapshot(decisionSnapshot(dec))
 	switch err := s.Store.RecordDecision(ctx, r.AccountID, dec, levelRequired(r, r.Level), nil, ev); {
 	case errors.Is(err, team.ErrAlreadyDecided):
 		return team.ApprovalRequest{}, errAlreadyDecided
@@ -332,6 +364,20 @@ func (s *Service) Decide(ctx context.Context, p *auth.Principal, id, decision, c
 		return team.ApprovalRequest{}, err
 	}
 	return s.afterDecision(ctx, r.AccountID, r.ID, r.Level, d.Approve)
+}
+
+// decisionSnapshot is a decision's audit snapshot: the level, the
+// outcome, and who decided: the member or external email, and the admin
+// impersonating the member, if any.
+func decisionSnapshot(d team.ApprovalDecision) map[string]any {
+	m := map[string]any{"level": d.Level, "outcome": d.Outcome, "comment": d.Comment, "byLink": d.ByLink, "email": d.Email}
+	if d.MemberID != "" {
+		m["memberId"] = d.MemberID
+	}
+	if d.ImpersonatorID != "" {
+		m["impersonatorId"], m["impersonatorName"] = d.ImpersonatorID, d.ImpersonatorName
+	}
+	return m
 }
 
 // levelRequired is the approvals level needs (0 for a level r does not

@@ -14,6 +14,15 @@
 //     (before and after a move between stores), evaluated as draft while
 //     pending (the edit cancels the request); a completed document needs
 //     locked.edit (the decision engine's rule).
+//   - Completed only from approved with unchanged terms (amount,
+//     currency, store, department, supplier), or when the type's policy is
+//     off or has no level at the amount (else 409 approval_required); the
+//     PUT then checks the policy's version in its transaction, so a policy
+//     switched on meanwhile is not skipped. Anything else that leaves an
+//     approved document (a change, or draft asked) voids its approval:
+//     the PUT's event is document.put_voiding_approval, with before and
+//     after. Supplier counts as a term: a PO approved for one supplier is
+//     not sent to another.
 //   - A request snapshots the policy levels that apply to the amount, the
 //     self-approval flag and the timeout (expiresAfterHours, per level).
 //     Only signed-in members request (the outcome email goes to them). A
@@ -26,6 +35,22 @@
 //     account) and the level's permission, when set. The requester is not
 //     asked unless selfApproval. The nominated external approver is asked
 //     at level 1 only, and decides by link only.
+//   - One person, one vote: the external approver is never the requester
+//     nor a member of the account in any status but deleted (422
+//     external_approver_is_requester / external_approver_is_member).
+//     Invited, inactive and suspended members count: they decide in the
+//     app. A deleted member's email is freed in the account, so that
+//     person is an outsider again. Every use of an external link (the page
+//     and the POST) re-checks today's policy, account domains and
+//     membership: a link ends (410) when externals are turned off, the
+//     domain is no longer allowed, or the person became a member; Await
+//     sends no link then. A member whose external-link vote is recorded at
+//     a level does not vote again in the app (409 already_decided).
+//   - A decision records the member (or external email) who decided and,
+//     in an impersonated session, the admin acting (decision and event).
+//     Emails and the page name the store and department by their stored
+//     names (the id when none); suppliers are the host app's records and
+//     are shown by id.
 //   - Each approver gets one hashed one-time token (subject
 //     "<request>:<level>:<approver>") and one email (outbox key
 //     "approval/<request>/<level>/<approver>"): a retried Await mints no
@@ -41,6 +66,7 @@ package approvals
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"math"
@@ -52,6 +78,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/httpapi"
@@ -93,20 +120,23 @@ func (s *Service) log() *slog.Logger {
 
 // Public errors.
 var (
-	errDocNotFound     = httpapi.Errorf(http.StatusNotFound, "not_found", "The document does not exist.")
-	errRequestNotFound = httpapi.Errorf(http.StatusNotFound, "not_found", "The approval request does not exist.")
-	errDocChanged      = httpapi.Errorf(http.StatusPreconditionFailed, "stale_version", "The document changed since you read it; read it again and retry.")
-	errPolicyStale     = httpapi.Errorf(http.StatusPreconditionFailed, "stale_version", "The policy changed since you read it; read it again and retry.")
-	errNotRequired     = httpapi.Errorf(http.StatusConflict, "approval_not_required", "The approval policy of this document type does not require an approval for this document.")
-	errNotRequestable  = httpapi.Errorf(http.StatusConflict, "document_not_requestable", "Approval can be requested only for a draft, denied or expired document.")
-	errExternalOff     = httpapi.Errorf(http.StatusForbidden, "external_approvers_not_allowed", "The approval policy of this document type does not allow external approvers.")
-	errExternalDomain  = httpapi.Errorf(http.StatusForbidden, "external_approver_domain_not_allowed", "The external approver's email domain is not allowed for this account.")
-	errNotPending      = httpapi.Errorf(http.StatusConflict, "approval_not_pending", "The approval request is no longer pending.")
-	errNotReady        = httpapi.Errorf(http.StatusConflict, "approval_not_ready", "The approvers of this request are still being notified; try again in a moment.")
-	errAlreadyDecided  = httpapi.Errorf(http.StatusConflict, "already_decided", "You decided on this level of the request already.")
-	errNotApprover     = httpapi.Errorf(http.StatusForbidden, "not_an_approver", "You may not decide on this approval request at its current level.")
-	errCannotCancel    = httpapi.Errorf(http.StatusForbidden, "cannot_cancel", "Only the requester or an administrator may cancel an approval request.")
-	errStartFailed     = httpapi.Errorf(http.StatusServiceUnavailable, "workflow_unavailable", "The approval could not be started; nothing changed. Try again.")
+	errDocNotFound         = httpapi.Errorf(http.StatusNotFound, "not_found", "The document does not exist.")
+	errRequestNotFound     = httpapi.Errorf(http.StatusNotFound, "not_found", "The approval request does not exist.")
+	errDocChanged          = httpapi.Errorf(http.StatusPreconditionFailed, "stale_version", "The document changed since you read it; read it again and retry.")
+	errPolicyStale         = httpapi.Errorf(http.StatusPreconditionFailed, "stale_version", "The policy changed since you read it; read it again and retry.")
+	errNotRequired         = httpapi.Errorf(http.StatusConflict, "approval_not_required", "The approval policy of this document type does not require an approval for this document.")
+	errNotRequestable      = httpapi.Errorf(http.StatusConflict, "document_not_requestable", "Approval can be requested only for a draft, denied or expired document.")
+	errExternalOff         = httpapi.Errorf(http.StatusForbidden, "external_approvers_not_allowed", "The approval policy of this document type does not allow external approvers.")
+	errExternalDomain      = httpapi.Errorf(http.StatusForbidden, "external_approver_domain_not_allowed", "The external approver's email domain is not allowed for this account.")
+	errNotPending          = httpapi.Errorf(http.StatusConflict, "approval_not_pending", "The approval request is no longer pending.")
+	errNotReady            = httpapi.Errorf(http.StatusConflict, "approval_not_ready", "The approvers of this request are still being notified; try again in a moment.")
+	errAlreadyDecided      = httpapi.Errorf(http.StatusConflict, "already_decided", "You decided on this level of the request already.")
+	errNotApprover         = httpapi.Errorf(http.StatusForbidden, "not_an_approver", "You may not decide on this approval request at its current level.")
+	errCannotCancel        = httpapi.Errorf(http.StatusForbidden, "cannot_cancel", "Only the requester or an administrator may cancel an approval request.")
+	errApprovalRequired    = httpapi.Errorf(http.StatusConflict, "approval_required", "This document needs an approval before it can be completed: the approval policy of its type applies at its amount. Request an approval, and complete it once approved.")
+	errExternalIsRequester = httpapi.Errorf(http.StatusUnprocessableEntity, "external_approver_is_requester", "You cannot name yourself as the external approver: one person, one vote.")
+	errExternalIsMember    = httpapi.Errorf(http.StatusUnprocessableEntity, "external_approver_is_member", "The external approver is a member of this account: members decide in the app, never by an external link.")
+	errStartFailed         = httpapi.Errorf(http.StatusServiceUnavailable, "workflow_unavailable", "The approval could not be started; nothing changed. Try again.")
 )
 
 // validDocID reports whether v is a document id: 1 to 64 letters,
@@ -318,6 +348,24 @@ func (s *Service) PutDocument(ctx context.Context, p *auth.Principal, typ, id st
 		return old, false, nil
 	}
 	next.Status = asked
+	// Completed only from approved (terms unchanged), or when no level of
+	// the type's policy applies at the amount: a document that needs an
+	// approval is never completed around it.
+	var guard *team.ApprovalPolicy
+	termsChanged := exists && team.ApprovedTermsChanged(old, next)
+	if asked == authz.DocCompleted && !(exists && !termsChanged && (old.Status == authz.DocApproved || old.Status == authz.DocCompleted)) {
+		pol, err := s.Store.GetApprovalPolicy(ctx, p.AccountID(), t)
+		if err != nil {
+			return doc, false, err
+		}
+		if pol.Requires(next.Amount) {
+			return doc, false, errApprovalRequired
+		}
+		guard = &pol
+	}
+	// An approved document that goes back to draft (its terms changed,
+	// or the caller asked) loses its approval: the PUT's event says so.
+	voided := exists && old.Status == authz.DocApproved && asked != authz.DocCompleted
 	next.UpdatedAt, next.UpdatedBy = now, p.Member.ID
 	next.CreatedAt, next.Version = now, 1
 	var cancel *team.ApprovalRequest
@@ -335,16 +383,26 @@ func (s *Service) PutDocument(ctx context.Context, p *auth.Principal, typ, id st
 		}
 	}
 	ev := p.Event(ctx, "document.put", "document", string(t)+"/"+id)
-	if cancel != nil {
+	switch {
+	case cancel != nil:
 		ev.Action = "document.put_cancelling_approval"
+	case voided:
+		ev.Action = "document.put_voiding_approval"
 	}
+	if exists {
+		ev.Before = docSnapshot(old)
+	}
+	ev.After = docSnapshot(next)
 	read := int64(0)
 	if exists {
 		read = old.Version
 	}
-	if err := s.Store.PutDocument(ctx, next, read, cancel, ev); err != nil {
+	if err := s.Store.PutDocument(ctx, next, read, cancel, guard, ev); err != nil {
 		if errors.Is(err, team.ErrDocumentChanged) || errors.Is(err, team.ErrRequestNotPending) {
 			return doc, false, errDocChanged
+		}
+		if errors.Is(err, team.ErrStaleVersion) {
+			return doc, false, errPolicyStale
 		}
 		return doc, false, err
 	}
@@ -352,6 +410,15 @@ func (s *Service) PutDocument(ctx context.Context, p *auth.Principal, typ, id st
 		s.stopWorkflow(ctx, *cancel)
 	}
 	return next, !exists, nil
+}
+
+// docSnapshot is a document's audit snapshot: its status and the terms
+// an approval covers.
+func docSnapshot(d team.Document) json.RawMessage {
+	return audit.Snapshot(map[string]any{
+		"status": d.Status, "amount": d.Amount, "currency": d.Currency, "store": d.Store, "department": d.Department,
+		"supplier": d.Supplier, "approvalRequestId": d.RequestID, "version": d.Version,
+	})
 }
 
 // stopWorkflow tells the engine that a request was cancelled: a task

@@ -90,7 +90,15 @@ func (st Steps) approvers(ctx context.Context, r team.ApprovalRequest, level int
 		cursor = page.Next
 	}
 	if level == 1 && r.External != nil {
-		out = append(out, team.Approver{Level: 1, Name: r.External.Name, Email: r.External.Email})
+		// An external approver the rules no longer allow (policy or
+		// domain changed, or now a member) gets no link.
+		pg, err := st.externalLinkPage(ctx, r, r.External.Email)
+		if err != nil {
+			return nil, err
+		}
+		if pg == nil {
+			out = append(out, team.Approver{Level: 1, Name: r.External.Name, Email: r.External.Email})
+		}
 	}
 	return out, nil
 }
@@ -248,9 +256,11 @@ func (st Steps) sendRequestEmail(ctx context.Context, r team.ApprovalRequest, le
 	if acct, err := st.Store.GetAccount(ctx, r.AccountID); err == nil {
 		acctName = acct.Name
 	}
+	n := st.scopeNames(ctx, r)
 	subj, text, html, err := mail.Render(mail.TemplateApprovalRequest, mail.ApprovalRequestData{
 		ApproverName: a.Name, RequesterName: orDefault(r.RequesterName, r.RequesterEmail), AccountName: acctName,
-		DocumentType: docTypeLabel(r.DocType), DocumentTitle: r.DocTitle, StoreName: r.Store,
+		DocumentType: docTypeLabel(r.DocType), DocumentTitle: r.DocTitle, StoreName: n.store,
+		DepartmentName: n.department, SupplierName: n.supplier,
 		Amount: amountText(r.Amount), Currency: r.Currency, Note: r.Note,
 		ApproveLink: st.PublicURL + "/approve/" + token, ExpiresAt: st.now().Add(timeoutOf(r)),
 	})

@@ -91,8 +91,12 @@ type ApprovalRequestData struct {
 	DocumentType string
 	// DocumentTitle is the document's title.
 	DocumentTitle string
-	// StoreName is the document's store (optional).
-	StoreName string
+	// StoreName, DepartmentName and SupplierName are the document's
+	// store, department and supplier as people call them (the scope's
+	// name, its id when it has none); each is optional.
+	StoreName      string
+	DepartmentName string
+	SupplierName   string
 	// Amount is the amount as a decimal string ("4250.00"); Currency its
 	// ISO 4217 code ("EUR").
 	Amount   string

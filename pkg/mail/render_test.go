@@ -37,7 +37,7 @@ func samples() map[string]any {
 		},
 		mail.TemplateApprovalRequest: mail.ApprovalRequestData{
 			ApproverName: "Grace", RequesterName: evil, AccountName: "Acme",
-			DocumentType: "Purchase order", DocumentTitle: "PO-1042 " + evil, StoreName: "Berlin",
+			DocumentType: "Purchase order", DocumentTitle: "PO-1042 " + evil, StoreName: "Berlin", DepartmentName: "Purchasing " + evil, SupplierName: "sup-7",
 			Amount: "4250.00", Currency: "EUR", Note: "Urgent.\n" + evil,
 			ApproveLink: base + "/approve/tok_approve", ExpiresAt: expires,
 		},

@@ -120,6 +120,8 @@ func (d ApprovalRequestData) text() (string, string) {
 		"  "+docType(d.DocumentType)+": "+d.DocumentTitle+
 			"\n  Amount: "+money(d.Amount, d.Currency)+
 			prefixed("\n  Store: ", d.StoreName)+
+			prefixed("\n  Department: ", d.DepartmentName)+
+			prefixed("\n  Supplier: ", d.SupplierName)+
 			"\n  Requested by: "+d.RequesterName,
 		prefixed("Note from "+d.RequesterName+":\n", d.Note),
 		"Review it and approve or deny on this page (opening it decides nothing):",

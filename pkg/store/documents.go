@@ -114,7 +114,13 @@ func (s *Store) GetDocument(ctx context.Context, account string, t authz.DocType
 // team.ErrDocumentChanged). When cancel is set, the same transaction
 // cancels that pending request (team.ErrRequestNotPending when it is no
 // longer pending).
-func (s *Store) PutDocument(ctx context.Context, d team.Document, read int64, cancel *team.ApprovalRequest, ev audit.Event) error {
+//
+// When policy is set, the document's status rests on that policy (a
+// document completed without an approval because no level of the policy
+// applies): the same transaction checks that the policy is still at the
+// version read (team.ErrStaleVersion otherwise), so a policy switched on
+// meanwhile cannot be skipped.
+func (s *Store) PutDocument(ctx context.Context, d team.Document, read int64, cancel *team.ApprovalRequest, policy *team.ApprovalPolicy, ev audit.Event) error {
 	tx := NewTx(ev)
 	if read == 0 {
 		tx.Put(marshal(toDocumentItem(d)), ItemAbsent(), team.ErrDocumentChanged)
@@ -124,7 +130,29 @@ func (s *Store) PutDocument(ctx context.Context, d team.Document, read int64, ca
 	if cancel != nil {
 		tx.finishRequest(cancel.AccountID, cancel.ID, team.RequestCancelled, d.UpdatedAt)
 	}
+	if policy != nil {
+		cond := VersionIs(policy.Version)
+		if policy.Version == 0 {
+			cond = ItemAbsent()
+		}
+		tx.Check(policyKey(d.AccountID, d.Type), cond, team.ErrStaleVersion)
+	}
 	return s.Commit(ctx, tx)
+}
+
+// MemberIDByEmail returns the id of the account's member with the
+// normalized email, in any status but deleted (deleting a member frees
+// its email in the account), or "" when the account has none.
+func (s *Store) MemberIDByEmail(ctx context.Context, account, email string) (string, error) {
+	var it pointerItem
+	err := s.getItem(ctx, memberEmailKey(account, email), &it, ErrNotFound)
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return it.Target, nil
 }
 
 // finishRequest adds the write that ends a pending request.
@@ -266,6 +294,7 @@ type requestItem struct {
 	Currency       string         `dynamodbav:"currency"`
 	Store          string         `dynamodbav:"store,omitempty"`
 	Department     string         `dynamodbav:"department,omitempty"`
+	Supplier       string         `dynamodbav:"supplier,omitempty"`
 	RequesterID    string         `dynamodbav:"requesterId"`
 	RequesterName  string         `dynamodbav:"requesterName,omitempty"`
 	RequesterEmail string         `dynamodbav:"requesterEmail,omitempty"`
@@ -295,7 +324,7 @@ func toRequestItem(r team.ApprovalRequest) requestItem {
 	it := requestItem{
 		PK: k[AttrPK].(*types.AttributeValueMemberS).Value, SK: k[AttrSK].(*types.AttributeValueMemberS).Value, Type: typeApproval,
 		ID: r.ID, AccountID: r.AccountID, DocType: string(r.DocType), DocID: r.DocID, DocTitle: r.DocTitle, Amount: r.Amount,
-		Currency: r.Currency, Store: r.Store, Department: r.Department, RequesterID: r.RequesterID, RequesterName: r.RequesterName,
+		Currency: r.Currency, Store: r.Store, Department: r.Department, Supplier: r.Supplier, RequesterID: r.RequesterID, RequesterName: r.RequesterName,
 		RequesterEmail: r.RequesterEmail, Note: r.Note, Levels: toLevelItems(r.Levels), SelfApproval: r.SelfApproval,
 		TimeoutSeconds: r.TimeoutSeconds, Status: string(r.Status), Level: r.Level, TaskToken: r.TaskToken, Approvals: r.Approvals,
 		Asked: toApproverItems(r.Asked), Comment: r.Comment, DecidedBy: r.DecidedBy, Version: r.Version,
@@ -321,7 +350,7 @@ func toApproverItems(as []team.Approver) []approverItem {
 func (it requestItem) request() team.ApprovalRequest {
 	r := team.ApprovalRequest{
 		ID: it.ID, AccountID: it.AccountID, DocType: authz.DocType(it.DocType), DocID: it.DocID, DocTitle: it.DocTitle,
-		Amount: it.Amount, Currency: it.Currency, Store: it.Store, Department: it.Department, RequesterID: it.RequesterID,
+		Amount: it.Amount, Currency: it.Currency, Store: it.Store, Department: it.Department, Supplier: it.Supplier, RequesterID: it.RequesterID,
 		RequesterName: it.RequesterName, RequesterEmail: it.RequesterEmail, Note: it.Note, Levels: fromLevelItems(it.Levels),
 		SelfApproval: it.SelfApproval, TimeoutSeconds: it.TimeoutSeconds, Status: team.RequestStatus(it.Status), Level: it.Level,
 		TaskToken: it.TaskToken, Approvals: it.Approvals, Comment: it.Comment, DecidedBy: it.DecidedBy, Version: it.Version,
@@ -485,6 +514,10 @@ type decisionItem struct {
 	Comment   string    `dynamodbav:"comment,omitempty"`
 	ByLink    bool      `dynamodbav:"byLink"`
 	DecidedAt time.Time `dynamodbav:"decidedAt"`
+	// ImpersonatorID and ImpersonatorName: the admin who acted as the
+	// member, when the decision was made in an impersonated session.
+	ImpersonatorID   string `dynamodbav:"impersonatorId,omitempty"`
+	ImpersonatorName string `dynamodbav:"impersonatorName,omitempty"`
 }
 
 // TokenUse is the one-time token a link decision consumes.
@@ -518,6 +551,7 @@ func (s *Store) RecordDecision(ctx context.Context, account string, d team.Appro
 		PK: k[AttrPK].(*types.AttributeValueMemberS).Value, SK: k[AttrSK].(*types.AttributeValueMemberS).Value, Type: typeDecision,
 		RequestID: d.RequestID, Level: d.Level, Approver: d.Approver, MemberID: d.MemberID, Name: d.Name, Email: d.Email,
 		Outcome: d.Outcome, Comment: d.Comment, ByLink: d.ByLink, DecidedAt: d.DecidedAt.UTC(),
+		ImpersonatorID: d.ImpersonatorID, ImpersonatorName: d.ImpersonatorName,
 	}), ItemAbsent(), team.ErrAlreadyDecided)
 	inc := int64(0)
 	if d.Outcome == string(team.RequestApproved) {
@@ -574,6 +608,7 @@ func (s *Store) ListDecisions(ctx context.Context, account, request string) ([]t
 			out = append(out, team.ApprovalDecision{
 				RequestID: it.RequestID, Level: it.Level, Approver: it.Approver, MemberID: it.MemberID, Name: it.Name,
 				Email: it.Email, Outcome: it.Outcome, Comment: it.Comment, ByLink: it.ByLink, DecidedAt: it.DecidedAt,
+				ImpersonatorID: it.ImpersonatorID, ImpersonatorName: it.ImpersonatorName,
 			})
 		}
 		if len(res.LastEvaluatedKey) == 0 {

@@ -86,6 +86,20 @@ func (p ApprovalPolicy) LevelsFor(amount float64) []ApprovalLevel {
 	return out
 }
 
+// Requires reports whether a document of amount needs an approval under
+// p: the policy is on and at least one of its levels applies.
+func (p ApprovalPolicy) Requires(amount float64) bool {
+	return p.Enabled && len(p.LevelsFor(amount)) > 0
+}
+
+// ApprovedTermsChanged reports whether next changes what an approval of
+// prev approved: its amount, currency, store, department or supplier. An
+// approved document whose terms change loses its approval.
+func ApprovedTermsChanged(prev, next Document) bool {
+	return prev.Amount != next.Amount || prev.Currency != next.Currency || prev.Store != next.Store ||
+		prev.Department != next.Department || prev.Supplier != next.Supplier
+}
+
 // RequestStatus is an approval request's status.
 type RequestStatus string
 
@@ -143,6 +157,7 @@ type ApprovalRequest struct {
 	Currency       string
 	Store          string
 	Department     string
+	Supplier       string
 	RequesterID    string
 	RequesterName  string
 	RequesterEmail string
@@ -183,6 +198,11 @@ type ApprovalDecision struct {
 	Comment   string
 	ByLink    bool
 	DecidedAt time.Time
+	// ImpersonatorID and ImpersonatorName name the admin who made the
+	// decision in an impersonated session as MemberID (empty otherwise):
+	// the decision records the human at the keyboard too.
+	ImpersonatorID   string
+	ImpersonatorName string
 }
 
 // Document and approval errors.
