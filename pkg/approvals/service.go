@@ -52,6 +52,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/httpapi"
@@ -392,13 +393,15 @@ func (s *Service) GetPolicy(ctx context.Context, p *auth.Principal, typ string) 
 // MaxLevels bounds a policy's levels.
 const MaxLevels = 10
 
-// PutPolicy replaces a document type's policy (settings.manage).
+// PutPolicy replaces a document type's policy (policies.manage: a critical
+// permission, administrators and the owner only); its audit event carries
+// the policy before and after.
 func (s *Service) PutPolicy(ctx context.Context, p *auth.Principal, typ string, ifMatch int64, in PolicyInput) (team.ApprovalPolicy, error) {
 	t, err := parseDocType(typ)
 	if err != nil {
 		return team.ApprovalPolicy{}, err
 	}
-	if dec := p.Decide("settings.manage", authz.Resource{Account: p.AccountID()}); !dec.Allowed {
+	if dec := p.Decide("policies.manage", authz.Resource{Account: p.AccountID()}); !dec.Allowed {
 		return team.ApprovalPolicy{}, forbidden(dec)
 	}
 	if t == authz.DocInvoice || t == authz.DocBill {
@@ -462,6 +465,7 @@ func (s *Service) PutPolicy(ctx context.Context, p *auth.Principal, typ string, 
 		np.Levels = []team.ApprovalLevel{}
 	}
 	ev := p.Event(ctx, "approval_policy.put", "approval_policy", string(t))
+	ev.Before, ev.After = audit.Snapshot(toPolicyView(old)), audit.Snapshot(toPolicyView(np))
 	if err := s.Store.PutApprovalPolicy(ctx, np, old.Version, ev); err != nil {
 		if errors.Is(err, team.ErrStaleVersion) {
 			return team.ApprovalPolicy{}, errPolicyStale
