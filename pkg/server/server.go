@@ -152,6 +152,9 @@ func Handler(d Deps, function string) (http.Handler, error) {
 		if rt.Idempotent {
 			handler = idempotent(d.Store, handler)
 		}
+		if rt.NoImpersonation {
+			handler = auth.RefuseImpersonated(handler)
+		}
 		if !rt.Public {
 			handler = d.Auth.Authenticate(handler)
 		}

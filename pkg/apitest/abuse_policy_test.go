@@ -1,0 +1,256 @@
+package apitest
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/routes"
+)
+
+// impersonationRefused is the decided list of operations an impersonated
+// session may not call (routes.Route.NoImpersonation): requesting,
+// deciding or cancelling approvals; grants (invitations, members created,
+// deleted or moved between statuses), roles, settings and policies, API
+// keys, ownership, and impersonating again. Everything else (reading, the
+// member's documents, stock levels, checks, signing out) stays open, and
+// PATCH /v1/users/{id} refuses only the grant fields (field-level, in its
+// handler).
+var impersonationRefused = []string{
+	"createInvitation", "resendInvitation", "revokeInvitation",
+	"createApiKey", "revokeApiKey",
+	"createRole", "updateRole", "deleteRole",
+	"updateAccount", "putStore", "putDepartment",
+	"createUser", "deleteUser", "suspendUser", "reactivateUser", "deactivateUser",
+	"transferOwnership", "impersonateUser",
+	"createApprovalRequest", "decideApprovalRequest", "cancelApprovalRequest",
+	"putApprovalPolicy",
+}
+
+// impersonating signs up an account whose owner impersonates a member
+// holding full access at account scope (the default grant): whatever the
+// session is refused, it is refused for being impersonated, not for
+// lacking rights.
+func (e *Env) impersonating(t *testing.T) (owner signedUp, ownerTk, memberID, impTk string) {
+	t.Helper()
+	owner = e.signup(t, newEmail("imp-owner"))
+	ownerTk = e.login(t, owner.Email, goodPassword, "").AccessToken
+	memberID, _ = e.acctMember(t, owner, []authz.Assignment{at("full_access", "account")})
+	var imp tokens
+	e.Call(t, "POST", "/v1/users/"+memberID+"/impersonate", ownerTk, nil).Want(t, http.StatusOK, "").JSON(t, &imp)
+	return owner, ownerTk, memberID, imp.AccessToken
+}
+
+// TestImpersonationRefusedRoutes derives its calls from the route table:
+// the routes flagged NoImpersonation are exactly impersonationRefused, and
+// every one of them answers an impersonated token 403
+// impersonation_forbidden without writing anything, while the member's
+// ordinary work and the PATCH fields that grant nothing still work.
+func TestImpersonationRefusedRoutes(t *testing.T) {
+	var flagged []string
+	for _, r := range routes.Table {
+		if r.NoImpersonation {
+			flagged = append(flagged, r.Operation)
+			if r.Public {
+				t.Errorf("%s: a public route cannot refuse impersonation", r.Pattern())
+			}
+		}
+	}
+	want := slices.Clone(impersonationRefused)
+	slices.Sort(flagged)
+	slices.Sort(want)
+	if !slices.Equal(flagged, want) {
+		t.Fatalf("routes flagged NoImpersonation:\n%v\nwant:\n%v", flagged, want)
+	}
+
+	e := New(t)
+	owner, ownerTk, memberID, imp := e.impersonating(t)
+	before := e.auditCount(t, owner.AccountID)
+	for _, r := range routes.Table {
+		if !r.NoImpersonation {
+			continue
+		}
+		path := r.Path
+		for _, p := range r.Params() {
+			v := "x1"
+			switch p {
+			case "id":
+				v = memberID
+			case "type", "docType":
+				v = "purchase_order"
+			}
+			path = strings.ReplaceAll(path, "{"+p+"}", v)
+		}
+		var body any
+		if r.Body {
+			body = map[string]any{}
+		}
+		e.Call(t, r.Method, path, imp, body, "If-Match", `"1"`).Want(t, http.StatusForbidden, "impersonation_forbidden")
+	}
+	// The field-level case: grants refused, the profile is ordinary work.
+	etag := e.Call(t, "GET", "/v1/users/"+memberID, ownerTk, nil).Want(t, http.StatusOK, "").Header.Get("ETag")
+	for _, change := range []map[string]any{
+		{"assignments": []map[string]string{{"role": "team_member", "scope": "store:s1"}}},
+		{"admin": true},
+		{"name": "Renamed", "admin": false},
+	} {
+		e.Call(t, "PATCH", "/v1/users/"+memberID, imp, change, "If-Match", etag).Want(t, http.StatusForbidden, "impersonation_forbidden")
+	}
+	if after := e.auditCount(t, owner.AccountID); after != before {
+		t.Fatalf("refused impersonated calls wrote %d audit events", after-before)
+	}
+	e.Call(t, "PATCH", "/v1/users/"+memberID, imp, map[string]any{"name": "Renamed while looking"}, "If-Match", etag).Want(t, http.StatusOK, "")
+	e.Call(t, "GET", "/v1/me", imp, nil).Want(t, http.StatusOK, "")
+	e.Call(t, "PUT", "/v1/documents/purchase_order/po-imp", imp, poBody(10)).Want(t, http.StatusCreated, "")
+	e.Call(t, "POST", "/v1/authz/check", imp, map[string]any{"action": "orders.view", "resource": map[string]any{}}).Want(t, http.StatusOK, "")
+	e.Call(t, "PUT", "/v1/stock-levels", imp, map[string]any{"items": []any{stockItem("s1", "SKU-1", 3, 5)}}).Want(t, http.StatusOK, "")
+}
+
+// policyDoc prepares an account whose purchase orders need one approval,
+// with a purchase order pending approval: the owner, a full-access member
+// who may request, and the document's id.
+func (e *Env) policyDoc(t *testing.T) (tm apTeam, docID, requestID string) {
+	t.Helper()
+	tm = e.apSetup(t)
+	e.Call(t, "PUT", "/v1/approval-policies/purchase_order", tm.ownerTk, map[string]any{
+		"enabled": true, "selfApproval": false, "expiresAfterHours": 24,
+		"externalApprovers": map[string]any{"allowed": false, "domains": []string{}},
+		"levels":            []map[string]any{{"minAmount": 0, "required": 1, "scope": "document"}},
+	}).Want(t, http.StatusOK, "")
+	docID = "po-pending"
+	e.Call(t, "PUT", "/v1/documents/purchase_order/"+docID, tm.requester.Token, poBody(100)).Want(t, http.StatusCreated, "")
+	r := e.requestApproval(t, tm.requester.Token, docID, map[string]any{})
+	e.waitRequest(t, tm.ownerTk, r.ID, "level 1", func(r apRequest) bool { return r.CurrentLevel == 1 })
+	return tm, docID, r.ID
+}
+
+// impersonate has the owner of tm impersonate member id.
+func (e *Env) impersonate(t *testing.T, ownerTk, id string) string {
+	t.Helper()
+	var imp tokens
+	e.Call(t, "POST", "/v1/users/"+id+"/impersonate", ownerTk, nil).Want(t, http.StatusOK, "").JSON(t, &imp)
+	return imp.AccessToken
+}
+
+// storedDocCheck is a check of documents.use on the pending purchase
+// order, with the caller's resource fields.
+func storedDocCheck(docID string, extra map[string]any) map[string]any {
+	res := map[string]any{"type": "purchase_order", "id": docID}
+	for k, v := range extra {
+		res[k] = v
+	}
+	return map[string]any{"action": "documents.use", "resource": res}
+}
+
+var _ = abuse(
+	abuseCase{rule: "impersonation is for looking", who: "impersonator", name: "decides an approval as the approver",
+		status: http.StatusForbidden, code: "impersonation_forbidden",
+		do: func(t *testing.T, e *Env) *Response {
+			tm, _, req := e.policyDoc(t)
+			imp := e.impersonate(t, tm.ownerTk, tm.mgr1.ID)
+			r := e.Call(t, "POST", "/v1/approval-requests/"+req+"/decision", imp, map[string]any{"decision": "approve"})
+			if got := e.getRequest(t, tm.ownerTk, req); got.Status != "pending" || len(got.Decisions) != 0 {
+				t.Errorf("after the impersonated decision the request is %+v", got)
+			}
+			return r
+		}},
+	abuseCase{rule: "impersonation is for looking", who: "impersonator", name: "deletes a role reassigning its members",
+		status: http.StatusForbidden, code: "impersonation_forbidden",
+		do: func(t *testing.T, e *Env) *Response {
+			_, ownerTk, _, imp := e.impersonating(t)
+			e.Call(t, "POST", "/v1/roles", ownerTk, map[string]any{"id": "buyers", "name": "Buyers", "permissions": []string{"orders.view"}}).Want(t, http.StatusCreated, "")
+			r := e.Call(t, "DELETE", "/v1/roles/buyers?members=reassign&to=team_member", imp, nil)
+			e.Call(t, "GET", "/v1/roles/buyers", ownerTk, nil).Want(t, http.StatusOK, "")
+			return r
+		}},
+	abuseCase{rule: "impersonation is for looking", who: "impersonator", name: "suspends a member",
+		status: http.StatusForbidden, code: "impersonation_forbidden",
+		do: func(t *testing.T, e *Env) *Response {
+			owner, _, _, imp := e.impersonating(t)
+			other, _ := e.acctMember(t, owner, []authz.Assignment{at("team_member", "store:s1")})
+			return e.Call(t, "POST", "/v1/users/"+other+"/suspend", imp, nil)
+		}},
+	abuseCase{rule: "impersonation is for looking", who: "impersonator", name: "creates an API key",
+		status: http.StatusForbidden, code: "impersonation_forbidden",
+		do: func(t *testing.T, e *Env) *Response {
+			_, _, _, imp := e.impersonating(t)
+			return e.Call(t, "POST", "/v1/api-keys", imp, map[string]any{"name": "backdoor", "permissions": []string{"orders.view"}})
+		}},
+	abuseCase{rule: "policies are admin business", who: "member", name: "full access rewrites the approval policy",
+		status: http.StatusForbidden, code: "forbidden",
+		do: func(t *testing.T, e *Env) *Response {
+			owner := e.signup(t, newEmail("pol-owner"))
+			ownerTk := e.login(t, owner.Email, goodPassword, "").AccessToken
+			_, tk := e.join(t, ownerTk, newEmail("pol-full"), map[string]any{}) // the default grant: full access
+			return e.Call(t, "PUT", "/v1/approval-policies/purchase_order", tk.AccessToken, map[string]any{
+				"enabled": true, "selfApproval": true, "expiresAfterHours": 24,
+				"externalApprovers": map[string]any{"allowed": false, "domains": []string{}},
+				"levels":            []map[string]any{{"minAmount": 0, "required": 1, "scope": "document"}},
+			})
+		}},
+	abuseCase{rule: "policies are admin business", who: "member", name: "full access opens self-registration",
+		status: http.StatusForbidden, code: "forbidden",
+		do: func(t *testing.T, e *Env) *Response {
+			owner := e.signup(t, newEmail("pol-owner"))
+			ownerTk := e.login(t, owner.Email, goodPassword, "").AccessToken
+			_, tk := e.join(t, ownerTk, newEmail("pol-full"), map[string]any{})
+			etag := e.Call(t, "GET", "/v1/account", tk.AccessToken, nil).Want(t, http.StatusOK, "").Header.Get("ETag")
+			r := e.Call(t, "PATCH", "/v1/account", tk.AccessToken, map[string]any{"settings": map[string]any{
+				"selfRegistration": map[string]any{"enabled": true, "domains": []string{"gmail.com"}, "defaultRole": "team_member"},
+			}}, "If-Match", etag)
+			// The other settings are still theirs to change.
+			e.Call(t, "PATCH", "/v1/account", tk.AccessToken, map[string]any{"settings": map[string]any{"alertHour": 9}}, "If-Match", etag).Want(t, http.StatusOK, "")
+			return r
+		}},
+	abuseCase{rule: "policies are admin business", who: "member", name: "full access sets external approver domains",
+		status: http.StatusForbidden, code: "forbidden",
+		do: func(t *testing.T, e *Env) *Response {
+			owner := e.signup(t, newEmail("pol-owner"))
+			ownerTk := e.login(t, owner.Email, goodPassword, "").AccessToken
+			_, tk := e.join(t, ownerTk, newEmail("pol-full"), map[string]any{})
+			etag := e.Call(t, "GET", "/v1/account", tk.AccessToken, nil).Want(t, http.StatusOK, "").Header.Get("ETag")
+			return e.Call(t, "PATCH", "/v1/account", tk.AccessToken, map[string]any{"settings": map[string]any{
+				"externalApproverDomains": []string{"example.com"}, "invitationTtlHours": 720,
+			}}, "If-Match", etag)
+		}},
+	abuseCase{rule: "the stored document wins", who: "member", name: "check claims approved for a pending document",
+		status: http.StatusBadRequest, code: "resource_mismatch",
+		do: func(t *testing.T, e *Env) *Response {
+			tm, doc, _ := e.policyDoc(t)
+			var d struct {
+				Allowed bool `json:"allowed"`
+			}
+			e.Call(t, "POST", "/v1/authz/check", tm.requester.Token, storedDocCheck(doc, nil)).Want(t, http.StatusOK, "").JSON(t, &d)
+			if d.Allowed {
+				t.Error("a pending purchase order that needs approval is usable")
+			}
+			return e.Call(t, "POST", "/v1/authz/check", tm.requester.Token, storedDocCheck(doc, map[string]any{"docStatus": "approved"}))
+		}},
+	abuseCase{rule: "the stored document wins", who: "member", name: "check moves a document to another store",
+		status: http.StatusBadRequest, code: "resource_mismatch",
+		do: func(t *testing.T, e *Env) *Response {
+			tm, doc, _ := e.policyDoc(t)
+			return e.Call(t, "POST", "/v1/authz/check", tm.requester.Token, storedDocCheck(doc, map[string]any{"store": "s2"}))
+		}},
+	abuseCase{rule: "the stored document wins", who: "member", name: "check-batch claims approved for a pending document",
+		status: http.StatusBadRequest, code: "resource_mismatch",
+		do: func(t *testing.T, e *Env) *Response {
+			tm, doc, _ := e.policyDoc(t)
+			var b struct {
+				Results []struct {
+					Allowed bool `json:"allowed"`
+				} `json:"results"`
+			}
+			e.Call(t, "POST", "/v1/authz/check-batch", tm.requester.Token, map[string]any{"checks": []any{
+				storedDocCheck(doc, nil), storedDocCheck(doc, map[string]any{"store": "s1", "docStatus": "pending_approval"}),
+			}}).Want(t, http.StatusOK, "").JSON(t, &b)
+			if len(b.Results) != 2 || b.Results[0].Allowed || b.Results[1].Allowed {
+				t.Errorf("batch on the pending document answered %+v", b)
+			}
+			return e.Call(t, "POST", "/v1/authz/check-batch", tm.requester.Token, map[string]any{"checks": []any{
+				storedDocCheck(doc, nil), storedDocCheck(doc, map[string]any{"docStatus": "approved"}),
+			}})
+		}},
+)
