@@ -167,7 +167,7 @@ func (h *Handler) UpdateAccount(ctx context.Context, p *auth.Principal, version 
 	if err != nil {
 		return team.Account{}, err
 	}
-	if before.Version != version {
+	if !httpapi.VersionMatches(version, before.Version) {
 		return team.Account{}, errStale
 	}
 	after, err := ApplyPatch(before, patch, p.Roles, p.Authz)
@@ -258,7 +258,7 @@ func (h *Handler) PutStore(ctx context.Context, p *auth.Principal, version int64
 		return out, err == nil, err
 	}
 	before, err := h.Store.GetStore(ctx, account, st.ID)
-	if errors.Is(err, team.ErrStoreNotFound) || err == nil && before.Version != version {
+	if errors.Is(err, team.ErrStoreNotFound) || err == nil && !httpapi.VersionMatches(version, before.Version) {
 		return team.Store{}, false, errStale
 	}
 	if err != nil {
@@ -325,7 +325,7 @@ func (h *Handler) PutDepartment(ctx context.Context, p *auth.Principal, version 
 		return out, err == nil, err
 	}
 	before, err := h.Store.GetDepartment(ctx, account, d.ID)
-	if errors.Is(err, team.ErrDepartmentNotFound) || err == nil && before.Version != version {
+	if errors.Is(err, team.ErrDepartmentNotFound) || err == nil && !httpapi.VersionMatches(version, before.Version) {
 		return team.Department{}, false, errStale
 	}
 	if err != nil {

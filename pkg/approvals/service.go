@@ -289,7 +289,7 @@ func (s *Service) PutDocument(ctx context.Context, p *auth.Principal, typ, id st
 	if err != nil && !errors.Is(err, team.ErrDocumentNotFound) {
 		return doc, false, err
 	}
-	if ifMatch != 0 && (!exists || old.Version != ifMatch) {
+	if ifMatch != 0 && (!exists || !httpapi.VersionMatches(ifMatch, old.Version)) {
 		return doc, false, errDocChanged
 	}
 	now := s.now()
@@ -453,7 +453,7 @@ func (s *Service) PutPolicy(ctx context.Context, p *auth.Principal, typ string, 
 	if err != nil {
 		return team.ApprovalPolicy{}, err
 	}
-	if ifMatch != 0 && ifMatch != old.Version {
+	if ifMatch != 0 && !httpapi.VersionMatches(ifMatch, old.Version) {
 		return team.ApprovalPolicy{}, errPolicyStale
 	}
 	np := team.ApprovalPolicy{
