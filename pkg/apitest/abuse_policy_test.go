@@ -254,3 +254,53 @@ var _ = abuse(
 			}})
 		}},
 )
+
+// TestStoredDocumentWins: checks naming a stored document decide on its
+// stored facts; fields that agree with them are accepted, contradicting
+// ones refused; a document that is not stored is decided as given; and a
+// batch of 100 checks naming 100 documents (101 keys: two BatchGetItems
+// sent at once) still finds the stored one.
+func TestStoredDocumentWins(t *testing.T) {
+	e := New(t)
+	tm, doc, _ := e.policyDoc(t)
+	tk := tm.requester.Token
+	type result struct {
+		Allowed bool   `json:"allowed"`
+		Code    string `json:"code"`
+	}
+	var r result
+	e.Call(t, "POST", "/v1/authz/check", tk, storedDocCheck(doc, map[string]any{"store": "s1", "docStatus": "pending_approval"})).Want(t, http.StatusOK, "").JSON(t, &r)
+	if r.Allowed {
+		t.Errorf("using a pending purchase order: %+v", r)
+	}
+	e.Call(t, "POST", "/v1/authz/check", tk, map[string]any{"action": "documents.edit", "resource": map[string]any{"type": "purchase_order", "id": doc}}).Want(t, http.StatusOK, "").JSON(t, &r)
+	if r.Allowed {
+		t.Errorf("editing a pending purchase order: %+v", r)
+	}
+	for field, v := range map[string]any{"department": "sales", "supplier": "sup1", "docStatus": "draft"} {
+		res := e.Call(t, "POST", "/v1/authz/check", tk, storedDocCheck(doc, map[string]any{field: v})).Want(t, http.StatusBadRequest, "resource_mismatch")
+		if got := res.Map(t)["errors"]; got == nil || !strings.Contains(string(res.Body), "resource."+field) {
+			t.Errorf("mismatch of %s names %s", field, res.Body)
+		}
+	}
+	// Not stored: decided as the host app describes it.
+	e.Call(t, "POST", "/v1/authz/check", tk, storedDocCheck("po-unregistered", map[string]any{"store": "s1", "docStatus": "approved"})).Want(t, http.StatusOK, "").JSON(t, &r)
+	if !r.Allowed {
+		t.Errorf("using an approved purchase order the host app describes: %+v", r)
+	}
+	checks := []any{}
+	for i := range 99 {
+		checks = append(checks, storedDocCheck("po-x"+strings.Repeat("9", i%3)+string(rune('a'+i%26))+string(rune('a'+i/26)), map[string]any{"store": "s1", "docStatus": "approved"}))
+	}
+	var b struct {
+		Results []result `json:"results"`
+	}
+	e.Call(t, "POST", "/v1/authz/check-batch", tk, map[string]any{"checks": append(slices.Clone(checks), storedDocCheck(doc, nil))}).Want(t, http.StatusOK, "").JSON(t, &b)
+	if len(b.Results) != 100 || !b.Results[0].Allowed || b.Results[99].Allowed {
+		t.Errorf("batch of 100: first %+v, last %+v", b.Results[0], b.Results[len(b.Results)-1])
+	}
+	res := e.Call(t, "POST", "/v1/authz/check-batch", tk, map[string]any{"checks": append(slices.Clone(checks), storedDocCheck(doc, map[string]any{"docStatus": "approved"}))}).Want(t, http.StatusBadRequest, "resource_mismatch")
+	if !strings.Contains(string(res.Body), "checks[99].resource.docStatus") {
+		t.Errorf("batch mismatch names %s", res.Body)
+	}
+}

@@ -215,11 +215,21 @@ func TestIfMatchRule(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(c.matches) || n != c.version {
 			t.Errorf("If-Match %s matches %v (IfMatch %d), want %v (%d)", c.header, got, n, c.matches, c.version)
 		}
-		if pre.Matches(0) {
+		if n == httpapi.AnyVersion && httpapi.VersionMatches(n, 0) {
 			t.Errorf("If-Match %s matches a missing resource", c.header)
 		}
 	}
+	// "0" is the ETag of a collection with nothing stored (the custom
+	// roles of an account that has none), never of a stored resource.
 	r := httptest.NewRequest("PATCH", "/", nil)
+	r.Header.Set("If-Match", `"0"`)
+	if pre, err := httpapi.ParseIfMatch(r); err != nil || !pre.Matches(0) || pre.Matches(1) {
+		t.Errorf(`If-Match "0": %+v, %v`, pre, err)
+	}
+	if n, _ := httpapi.IfMatch(r, true); httpapi.VersionMatches(n, 1) || httpapi.VersionMatches(n, 0) {
+		t.Errorf(`IfMatch "0" = %d matches a resource`, n)
+	}
+	r = httptest.NewRequest("PATCH", "/", nil)
 	if _, err := httpapi.IfMatch(r, true); !errors.Is(err, httpapi.ErrPreconditionRequired) {
 		t.Errorf("no If-Match, required: %v", err)
 	}

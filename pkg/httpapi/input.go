@@ -133,11 +133,14 @@ func ETag(version int64) string { return `"` + strconv.FormatInt(version, 10) + 
 //   - malformed (not "*" and not a comma-separated list of entity tags
 //     [W/]"<characters>"): 400 invalid_field naming If-Match, and only
 //     then;
-//   - "*": matches whatever version is stored (not a missing resource);
+//   - "*": matches whatever is stored (a single resource that does not
+//     exist does not match: see VersionMatches);
 //   - a list of entity tags: matches when one of them is, by the strong
-//     comparison, the resource's current ETag ("<version>"). A weak tag
-//     never matches, nor does a well-formed tag that names no version
-//     ("0", "abc"): the route answers 412, like a stale ETag.
+//     comparison, the current ETag ("<version>"). A weak tag never
+//     matches, nor does a well-formed tag that names no version ("abc",
+//     "007"): the route answers 412, like a stale ETag. Stored resources
+//     start at version 1, so "0" never matches one; it is the ETag of a
+//     collection with nothing stored yet (an account's custom roles).
 type Precondition struct {
 	// Present says the header was sent.
 	Present bool
@@ -207,24 +210,20 @@ func ParseIfMatch(r *http.Request) (Precondition, error) {
 }
 
 // versionOf reads the version a tag's opaque part names: the canonical
-// decimal form of a version from 1 (ETag's own form, so "007" names none).
+// decimal form of a version from 0 (ETag's own form, so "007" names none).
 func versionOf(opaque string) (int64, bool) {
 	n, err := strconv.ParseInt(opaque, 10, 64)
-	if err != nil || n < 1 || strconv.FormatInt(n, 10) != opaque {
+	if err != nil || n < 0 || strconv.FormatInt(n, 10) != opaque {
 		return 0, false
 	}
 	return n, true
 }
 
-// Matches reports whether the precondition holds for a resource stored at
-// version (0: not stored). An absent header always holds.
+// Matches reports whether the precondition holds for the current version
+// (of a collection: 0 when nothing is stored yet). An absent header always
+// holds.
 func (p Precondition) Matches(version int64) bool {
-	switch {
-	case !p.Present:
-		return true
-	case version < 1:
-		return false
-	case p.Any:
+	if !p.Present || p.Any {
 		return true
 	}
 	for _, v := range p.Versions {
@@ -246,11 +245,11 @@ const (
 	NoVersion int64 = -2
 )
 
-// IfMatch reads If-Match by the one rule (ParseIfMatch) for a route that
-// compares one stored version (with VersionMatches): absent, 0 or
-// ErrPreconditionRequired when required; malformed, ErrBadIfMatch; "*",
-// AnyVersion; one version's ETag, that version; any other well-formed
-// header, NoVersion.
+// IfMatch reads If-Match by the one rule (ParseIfMatch) for a route of one
+// resource, which compares its stored version (from 1) with
+// VersionMatches: absent, 0 or ErrPreconditionRequired when required;
+// malformed, ErrBadIfMatch; "*", AnyVersion; one version's ETag, that
+// version; any other well-formed header ("0" included), NoVersion.
 func IfMatch(r *http.Request, required bool) (int64, error) {
 	pre, err := ParseIfMatch(r)
 	switch {
@@ -263,7 +262,8 @@ func IfMatch(r *http.Request, required bool) (int64, error) {
 	case pre.Any:
 		return AnyVersion, nil
 	}
-	vs := slices.Compact(slices.Sorted(slices.Values(pre.Versions)))
+	// "0" never names a stored resource: it cannot match here.
+	vs := slices.Compact(slices.Sorted(slices.Values(slices.DeleteFunc(slices.Clone(pre.Versions), func(v int64) bool { return v < 1 }))))
 	if len(vs) == 1 {
 		return vs[0], nil
 	}
