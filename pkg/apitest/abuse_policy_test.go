@@ -304,3 +304,47 @@ func TestStoredDocumentWins(t *testing.T) {
 		t.Errorf("batch mismatch names %s", res.Body)
 	}
 }
+
+// TestPolicyChangesAudited: an administrator changes the approval policy
+// and the account's policies; each change's audit event carries the
+// policy before and after.
+func TestPolicyChangesAudited(t *testing.T) {
+	e := New(t)
+	owner := e.signup(t, newEmail("pol-audit"))
+	tk := e.login(t, owner.Email, goodPassword, "").AccessToken
+	e.Call(t, "PUT", "/v1/approval-policies/purchase_order", tk, twoLevelPolicy()).Want(t, http.StatusOK, "")
+	pol := twoLevelPolicy()
+	pol["selfApproval"] = true
+	e.Call(t, "PUT", "/v1/approval-policies/purchase_order", tk, pol).Want(t, http.StatusOK, "")
+	etag := e.Call(t, "GET", "/v1/account", tk, nil).Want(t, http.StatusOK, "").Header.Get("ETag")
+	e.Call(t, "PATCH", "/v1/account", tk, map[string]any{"settings": map[string]any{
+		"selfRegistration": map[string]any{"enabled": true, "domains": []string{"partner.example"}, "defaultRole": "team_member"},
+	}}, "If-Match", etag).Want(t, http.StatusOK, "")
+
+	type event struct {
+		Before map[string]any `json:"before"`
+		After  map[string]any `json:"after"`
+	}
+	var pols struct{ Items []event }
+	e.Call(t, "GET", "/v1/audit?action=approval_policy.put", tk, nil).Want(t, http.StatusOK, "").JSON(t, &pols)
+	if len(pols.Items) != 2 {
+		t.Fatalf("approval_policy.put events: %+v", pols.Items)
+	}
+	last := pols.Items[0] // newest first
+	if last.Before["selfApproval"] != false || last.After["selfApproval"] != true {
+		t.Errorf("policy change audited as %+v", last)
+	}
+	var accts struct{ Items []event }
+	e.Call(t, "GET", "/v1/audit?action=account.update", tk, nil).Want(t, http.StatusOK, "").JSON(t, &accts)
+	if len(accts.Items) != 1 {
+		t.Fatalf("account.update events: %+v", accts.Items)
+	}
+	sr := func(m map[string]any) any {
+		s, _ := m["settings"].(map[string]any)
+		r, _ := s["selfRegistration"].(map[string]any)
+		return r["enabled"]
+	}
+	if a := accts.Items[0]; sr(a.Before) != false || sr(a.After) != true {
+		t.Errorf("self-registration change audited as %+v", a)
+	}
+}
