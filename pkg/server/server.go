@@ -153,6 +153,9 @@ func Handler(d Deps, function string) (http.Handler, error) {
 			handler = idempotent(d.Store, handler)
 		}
 		if rt.NoImpersonation {
+			if rt.Public {
+				return nil, fmt.Errorf("route %s: a public route has no session to refuse (NoImpersonation)", rt.Pattern())
+			}
 			handler = auth.RefuseImpersonated(handler)
 		}
 		if !rt.Public {
