@@ -6,7 +6,11 @@
 // Decisions:
 //   - Any active member (or API key) of the account reads the account.
 //     Changing it, and creating or replacing stores and departments,
-//     needs settings.manage at account scope.
+//     needs settings.manage at account scope. Changing its policies (the
+//     invitation lifetime, the external approver domains and
+//     self-registration) needs policies.manage too, a critical permission
+//     that only administrators and the owner hold (full access lacks it);
+//     the change is audited with the account before and after.
 //   - PATCH /v1/account and replacing a store or department need If-Match
 //     with the ETag ("<version>") last read: 428 precondition_required
 //     without it, 412 stale_version when it is stale. A PUT without
@@ -58,6 +62,7 @@ type Handler struct {
 // Permission keys these routes decide on.
 const (
 	permSettings   = "settings.manage"
+	permPolicies   = "policies.manage"
 	permAudit      = "audit.view"
 	permStores     = "stores.view"
 	permDirectory  = "directory.view"
@@ -77,6 +82,7 @@ var (
 	errNoStores        = httpapi.Errorf(http.StatusForbidden, "forbidden", "Viewing stores needs stores.view or directory.view.")
 	errNoDepartments   = httpapi.Errorf(http.StatusForbidden, "forbidden", "Viewing departments needs records.read or directory.view.")
 	errNoAudit         = httpapi.Errorf(http.StatusForbidden, "forbidden", "Viewing the audit log needs audit.view.")
+	errNoPolicies      = httpapi.Errorf(http.StatusForbidden, "forbidden", "Changing the invitation lifetime, the external approver domains or self-registration needs policies.manage (administrators and the owner).")
 )
 
 // accountResource is the account as a resource of decisions.
@@ -161,7 +167,7 @@ func (h *Handler) UpdateAccount(ctx context.Context, p *auth.Principal, version 
 	if err != nil {
 		return team.Account{}, err
 	}
-	if before.Version != version {
+	if !httpapi.VersionMatches(version, before.Version) {
 		return team.Account{}, errStale
 	}
 	after, err := ApplyPatch(before, patch, p.Roles, p.Authz)
@@ -170,6 +176,9 @@ func (h *Handler) UpdateAccount(ctx context.Context, p *auth.Principal, version 
 	}
 	if reflect.DeepEqual(accountView(before), accountView(after)) {
 		return before, nil
+	}
+	if changesPolicies(before, after) && !allowed(p, permPolicies, accountResource(p)) {
+		return team.Account{}, errNoPolicies
 	}
 	ev := p.Event(ctx, "account.update", targetAccount, before.ID)
 	written := after
@@ -183,6 +192,21 @@ func (h *Handler) UpdateAccount(ctx context.Context, p *auth.Principal, version 
 		return team.Account{}, errAccountNotFound
 	}
 	return next, err
+}
+
+// changesPolicies reports whether after changes one of the account's
+// policies: the invitation lifetime (the invitation default), the external
+// approver domains or self-registration. Those need policies.manage, a
+// critical permission that full access lacks; the name, time zone and
+// alert hour need settings.manage only. A patch that restates a policy's
+// current value changes nothing and needs nothing more.
+func changesPolicies(before, after team.Account) bool {
+	b, a := before.Settings, after.Settings
+	return b.InvitationTTL != a.InvitationTTL ||
+		!slices.Equal(b.ExternalApproverDomains, a.ExternalApproverDomains) ||
+		b.SelfRegistration.Enabled != a.SelfRegistration.Enabled ||
+		!slices.Equal(b.SelfRegistration.Domains, a.SelfRegistration.Domains) ||
+		b.SelfRegistration.DefaultRole != a.SelfRegistration.DefaultRole
 }
 
 // GetStore reads a store the caller may see.
@@ -234,7 +258,7 @@ func (h *Handler) PutStore(ctx context.Context, p *auth.Principal, version int64
 		return out, err == nil, err
 	}
 	before, err := h.Store.GetStore(ctx, account, st.ID)
-	if errors.Is(err, team.ErrStoreNotFound) || err == nil && before.Version != version {
+	if errors.Is(err, team.ErrStoreNotFound) || err == nil && !httpapi.VersionMatches(version, before.Version) {
 		return team.Store{}, false, errStale
 	}
 	if err != nil {
@@ -301,7 +325,7 @@ func (h *Handler) PutDepartment(ctx context.Context, p *auth.Principal, version 
 		return out, err == nil, err
 	}
 	before, err := h.Store.GetDepartment(ctx, account, d.ID)
-	if errors.Is(err, team.ErrDepartmentNotFound) || err == nil && before.Version != version {
+	if errors.Is(err, team.ErrDepartmentNotFound) || err == nil && !httpapi.VersionMatches(version, before.Version) {
 		return team.Department{}, false, errStale
 	}
 	if err != nil {

@@ -72,7 +72,9 @@ func (r privilegeRow) want(role string) string {
 //   - "*" roles (every normal permission): full_access at account,
 //     junior_admin at its stores without settings.manage; administrator
 //     holds everything but the owner-only permissions, critical ones
-//     included, and is an administrator (IsAdmin).
+//     included (policies.manage among them: approval policies, external
+//     approver domains, self-registration, invitation lifetime), and is an
+//     administrator (IsAdmin).
 //   - users.manage: full_access, administrator, junior_admin, manager,
 //     senior_manager (users.view also department_manager, at its
 //     department only).
@@ -125,10 +127,16 @@ var privilegeRows = []privilegeRow{
 	{op: "createRole", allow: settingsMgrs, why: "settings.manage at account scope (and orders.view there, the role's permission)"},
 	{op: "updateRole", allow: settingsMgrs, why: "settings.manage at account scope (and the role's orders.view there)"},
 	{op: "deleteRole", allow: settingsMgrs, why: "settings.manage at account scope (and the role's orders.view there)"},
-	{op: "updateAccount", allow: settingsMgrs, why: "settings.manage at account scope; junior_admin excludes it"},
+	{op: "updateAccount", allow: settingsMgrs, why: "renaming: settings.manage at account scope; junior_admin excludes it"},
+	{op: "updateAccount", variant: "invitation lifetime", allow: adminsOnly,
+		why: "the invitation default is a policy: policies.manage, critical (administrator lists it; full_access's \"*\" excludes critical ones)"},
+	{op: "updateAccount", variant: "self-registration", allow: adminsOnly,
+		why: "opening self-registration is a policy: policies.manage, critical (administrators only)"},
+	{op: "updateAccount", variant: "external approver domains", allow: adminsOnly,
+		why: "the external approver domains are a policy: policies.manage, critical (administrators only)"},
 	{op: "putStore", allow: settingsMgrs, why: "settings.manage at account scope"},
 	{op: "putDepartment", allow: settingsMgrs, why: "settings.manage at account scope"},
-	{op: "putApprovalPolicy", allow: settingsMgrs, why: "settings.manage at account scope"},
+	{op: "putApprovalPolicy", allow: adminsOnly, why: "policies.manage at account scope: critical, so administrators only (full_access lacks it)"},
 	{op: "putDocument", allow: purchEditS1,
 		why: "a purchase order at store s1: documents.edit is purchases.edit at store:s1 (a department grant does not cover it)"},
 	{op: "putDocument", variant: "department", allow: []string{"full_access", "administrator", "department_manager"},
@@ -298,6 +306,14 @@ func (e *Env) privilegeRequest(t *testing.T, fx *privFixture, key string) privCa
 	case "updateAccount":
 		etag := e.Call(t, "GET", "/v1/account", fx.ownerTk, nil).Want(t, http.StatusOK, "").Header.Get("ETag")
 		return privCall{"PATCH", "/v1/account", map[string]any{"name": "Renamed by " + fx.role}, []string{"If-Match", etag}}
+	case "updateAccount:invitation lifetime", "updateAccount:self-registration", "updateAccount:external approver domains":
+		etag := e.Call(t, "GET", "/v1/account", fx.ownerTk, nil).Want(t, http.StatusOK, "").Header.Get("ETag")
+		settings := map[string]any{
+			"updateAccount:invitation lifetime":       map[string]any{"invitationTtlHours": 24},
+			"updateAccount:self-registration":         map[string]any{"selfRegistration": map[string]any{"enabled": true, "domains": []string{"partner.example"}, "defaultRole": "team_member"}},
+			"updateAccount:external approver domains": map[string]any{"externalApproverDomains": []string{"partner.example"}},
+		}[key]
+		return privCall{"PATCH", "/v1/account", map[string]any{"settings": settings}, []string{"If-Match", etag}}
 	case "putStore":
 		return privCall{"PUT", "/v1/stores/priv_store", map[string]any{"name": "Store of " + fx.role}, nil}
 	case "putDepartment":

@@ -318,7 +318,7 @@ func (s *Service) PutDocument(ctx context.Context, p *auth.Principal, typ, id st
 	if err != nil && !errors.Is(err, team.ErrDocumentNotFound) {
 		return doc, false, err
 	}
-	if ifMatch != 0 && (!exists || old.Version != ifMatch) {
+	if ifMatch != 0 && (!exists || !httpapi.VersionMatches(ifMatch, old.Version)) {
 		return doc, false, errDocChanged
 	}
 	now := s.now()
@@ -459,13 +459,15 @@ func (s *Service) GetPolicy(ctx context.Context, p *auth.Principal, typ string) 
 // MaxLevels bounds a policy's levels.
 const MaxLevels = 10
 
-// PutPolicy replaces a document type's policy (settings.manage).
+// PutPolicy replaces a document type's policy (policies.manage: a critical
+// permission, administrators and the owner only); its audit event carries
+// the policy before and after.
 func (s *Service) PutPolicy(ctx context.Context, p *auth.Principal, typ string, ifMatch int64, in PolicyInput) (team.ApprovalPolicy, error) {
 	t, err := parseDocType(typ)
 	if err != nil {
 		return team.ApprovalPolicy{}, err
 	}
-	if dec := p.Decide("settings.manage", authz.Resource{Account: p.AccountID()}); !dec.Allowed {
+	if dec := p.Decide("policies.manage", authz.Resource{Account: p.AccountID()}); !dec.Allowed {
 		return team.ApprovalPolicy{}, forbidden(dec)
 	}
 	if t == authz.DocInvoice || t == authz.DocBill {
@@ -517,7 +519,7 @@ func (s *Service) PutPolicy(ctx context.Context, p *auth.Principal, typ string, 
 	if err != nil {
 		return team.ApprovalPolicy{}, err
 	}
-	if ifMatch != 0 && ifMatch != old.Version {
+	if ifMatch != 0 && !httpapi.VersionMatches(ifMatch, old.Version) {
 		return team.ApprovalPolicy{}, errPolicyStale
 	}
 	np := team.ApprovalPolicy{
@@ -529,6 +531,7 @@ func (s *Service) PutPolicy(ctx context.Context, p *auth.Principal, typ string, 
 		np.Levels = []team.ApprovalLevel{}
 	}
 	ev := p.Event(ctx, "approval_policy.put", "approval_policy", string(t))
+	ev.Before, ev.After = audit.Snapshot(toPolicyView(old)), audit.Snapshot(toPolicyView(np))
 	if err := s.Store.PutApprovalPolicy(ctx, np, old.Version, ev); err != nil {
 		if errors.Is(err, team.ErrStaleVersion) {
 			return team.ApprovalPolicy{}, errPolicyStale

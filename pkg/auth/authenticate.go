@@ -95,3 +95,22 @@ func (s *Service) OptionalPrincipal(r *http.Request) (*Principal, error) {
 	}
 	return s.authenticate(r)
 }
+
+// ErrImpersonated refuses an impersonated session on a route that acts on
+// trust (routes.Route.NoImpersonation).
+var ErrImpersonated = httpapi.Errorf(http.StatusForbidden, "impersonation_forbidden",
+	"An impersonated session is for looking: it cannot request, decide or cancel approvals, nor change grants, roles, statuses, policies, settings, API keys or ownership. Sign in as yourself.")
+
+// RefuseImpersonated guards a route that acts on trust: it runs inside
+// Authenticate and answers 403 impersonation_forbidden when an
+// administrator is acting as the member, before the handler (and before
+// any Idempotency-Key is remembered).
+func RefuseImpersonated(next http.Handler) http.Handler {
+	return httpapi.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		if p := FromContext(r.Context()); p != nil && p.Impersonated() {
+			return ErrImpersonated
+		}
+		next.ServeHTTP(w, r)
+		return nil
+	})
+}

@@ -105,7 +105,7 @@ var (
 	errTokenUsed          = httpapi.Errorf(http.StatusGone, "token_used", "The link was used already. Ask for a new one if you still need it.")
 	errTokenExpired       = httpapi.Errorf(http.StatusGone, "token_expired", "The link has expired. Ask for a new one.")
 	errRefreshInvalid     = httpapi.Errorf(http.StatusUnauthorized, "refresh_invalid", "The refresh token is not valid; sign in again.")
-	errImpersonated       = httpapi.Errorf(http.StatusForbidden, "impersonation_forbidden", "An impersonated session cannot do this.")
+	errImpersonated       = ErrImpersonated
 )
 
 func tokenError(err error) error {

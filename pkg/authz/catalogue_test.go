@@ -74,7 +74,7 @@ func TestCatalogueIntegrity(t *testing.T) {
 			}
 		})
 	}
-	for _, k := range []string{"store.disconnect", "sync.manage", "billing.manage", "users.impersonate"} {
+	for _, k := range []string{"store.disconnect", "sync.manage", "billing.manage", "users.impersonate", "policies.manage"} {
 		if p, _ := authz.LookupPermission(k); p.Tier != authz.TierCritical {
 			t.Errorf("%s tier = %q, want critical", k, p.Tier)
 		}
@@ -194,7 +194,7 @@ func TestSeedRoles(t *testing.T) {
 		{role: "approver", has: []string{"approve.purchase_order", "approve.sales_order", "approve.write_off", "approve.bom", "approve.purchase_rate"}, lacks: []string{"users.manage", "purchases.edit"}},
 		{role: "supplier", has: []string{"purchases.view"}, lacks: []string{"purchases.edit", "users.view"},
 			kinds: []authz.ScopeKind{authz.ScopeSupplier}, noKinds: []authz.ScopeKind{authz.ScopeAccount, authz.ScopeStore, authz.ScopeDepartment}},
-		{role: "full_access", has: []string{"users.manage", "settings.manage", "locked.edit", "audit.view"}, lacks: []string{"store.disconnect", "sync.manage", "billing.manage", "users.impersonate", "documents.sign"}},
+		{role: "full_access", has: []string{"users.manage", "settings.manage", "locked.edit", "audit.view"}, lacks: []string{"store.disconnect", "sync.manage", "billing.manage", "users.impersonate", "policies.manage", "documents.sign"}},
 		{role: "administrator", has: []string{"store.disconnect", "sync.manage", "billing.manage", "users.impersonate"}, lacks: []string{"ownership.transfer", "documents.sign", "account.close"},
 			kinds: []authz.ScopeKind{authz.ScopeAccount}, noKinds: []authz.ScopeKind{authz.ScopeStore}},
 		{role: "planner_shared_presets", has: []string{"presets.edit_shared", "reports.view"}},

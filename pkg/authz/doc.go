@@ -16,9 +16,11 @@
 //
 //   - normal: any role may list them.
 //   - critical (store.disconnect, sync.manage, billing.manage,
-//     users.impersonate): held only by administrators. Normal users cannot
-//     disconnect a store, turn sync off or touch billing (running a sync
-//     needs no permission at all).
+//     users.impersonate, policies.manage): held only by administrators.
+//     Normal users cannot disconnect a store, turn sync off or touch
+//     billing (running a sync needs no permission at all), nor change the
+//     account's policies (approval policies, external approver domains,
+//     self-registration, invitation lifetime).
 //   - owner (ownership.transfer, documents.sign, account.close): held only
 //     by the account owner; no role lists them, not even administrator.
 //
@@ -39,8 +41,8 @@
 // assignment at a scope kind its role does not allow grants nothing.
 //
 // full_access is every normal permission: users.manage, settings.manage,
-// audit.view and locked.edit included; the critical and owner-only ones
-// excluded. It is what new members get by default (Sumtracker grants all
+// audit.view and locked.edit included; the critical (policies.manage too)
+// and owner-only ones excluded. It is what new members get by default (Sumtracker grants all
 // permissions by default but keeps the critical actions for admins;
 // Inventory Planner's "Full access" that includes billing is Steward's
 // admin flag). administrator is the role form of the admin flag.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -105,16 +106,28 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// FuzzIfMatch reads arbitrary If-Match headers: no panic; an accepted one
-// is a version of at least 1, and every ETag the server sends is accepted
-// as its own version.
+// FuzzIfMatch reads arbitrary If-Match headers by the one rule: no panic;
+// the only errors are 400 (malformed) and 428 (required and absent); a
+// header matches a version only if it is "*" or holds that version's ETag;
+// IfMatch gives a version only when the header holds its ETag; and every
+// ETag the server sends matches its own version, its weak form none.
 func FuzzIfMatch(f *testing.F) {
-	for _, s := range []string{``, `"1"`, `"3"`, `W/"3"`, `"3", "4"`, `*`, `"0"`, `"-1"`, `"+7"`, `"007"`, `"9223372036854775808"`, `""`, `"`, `'3'`, ` "5" `} {
+	for _, s := range []string{``, `"1"`, `"3"`, `W/"3"`, `"3", "4"`, `*`, `"0"`, `"-1"`, `"+7"`, `"007"`, `"9223372036854775808"`, `""`, `"`, `'3'`, ` "5" `,
+		`,`, `"1","2"`, `"3" ,*`, `W/`, `"a b"`, `, "3",`, `"3" "4"`} {
 		f.Add(s, int64(3))
 	}
 	f.Fuzz(func(t *testing.T, header string, version int64) {
 		r := httptest.NewRequest("PATCH", "/", nil)
 		r.Header["If-Match"] = []string{header}
+		pre, perr := httpapi.ParseIfMatch(r)
+		if perr != nil {
+			var e *httpapi.Error
+			if !errors.As(perr, &e) || e.Status != http.StatusBadRequest {
+				t.Fatalf("ParseIfMatch(%q): %v", header, perr)
+			}
+		} else if pre.Matches(version) && pre.Present && !strings.Contains(header, "*") && !strings.Contains(header, httpapi.ETag(version)) {
+			t.Fatalf("If-Match %q matches version %d", header, version)
+		}
 		for _, required := range []bool{false, true} {
 			n, err := httpapi.IfMatch(r, required)
 			switch {
@@ -123,19 +136,106 @@ func FuzzIfMatch(f *testing.F) {
 				if !errors.As(err, &e) || (e.Status != http.StatusBadRequest && e.Status != http.StatusPreconditionRequired) {
 					t.Fatalf("IfMatch(%q): %v", header, err)
 				}
-			case n < 0 || (n == 0 && strings.TrimSpace(header) != ""):
+				if (e.Status == http.StatusBadRequest) != (perr != nil) {
+					t.Fatalf("IfMatch(%q) = %v, ParseIfMatch %v", header, err, perr)
+				}
+			case n == 0 && pre.Present:
+				t.Fatalf("IfMatch(%q) = 0", header)
+			case n > 0 && !strings.Contains(header, httpapi.ETag(n)):
 				t.Fatalf("IfMatch(%q) = %d", header, n)
-			case n > 0 && strings.Trim(strings.TrimSpace(header), `"`) == "":
-				t.Fatalf("IfMatch(%q) = %d from no digits", header, n)
+			case n < 0 && n != httpapi.AnyVersion && n != httpapi.NoVersion:
+				t.Fatalf("IfMatch(%q) = %d", header, n)
 			}
 		}
 		if version >= 1 {
 			r.Header.Set("If-Match", httpapi.ETag(version))
-			if n, err := httpapi.IfMatch(r, true); err != nil || n != version {
+			if n, err := httpapi.IfMatch(r, true); err != nil || n != version || !httpapi.VersionMatches(n, version) {
 				t.Fatalf("IfMatch(ETag(%d)) = %d, %v", version, n, err)
+			}
+			r.Header.Set("If-Match", "W/"+httpapi.ETag(version))
+			if pre, err := httpapi.ParseIfMatch(r); err != nil || pre.Matches(version) {
+				t.Fatalf("weak ETag of %d: %+v, %v", version, pre, err)
 			}
 		}
 	})
+}
+
+// TestIfMatchRule pins the one If-Match rule of the API (RFC 9110): only a
+// malformed header is a 400; a well-formed tag that does not match (an
+// unknown version, a weak tag) is a miss (412 at the route); "*" matches
+// any stored version.
+func TestIfMatchRule(t *testing.T) {
+	for _, c := range []struct {
+		header  string
+		bad     bool
+		matches []int64 // of versions 1..5
+		version int64   // IfMatch's answer
+	}{
+		{header: `"3"`, matches: []int64{3}, version: 3},
+		{header: ` "3" `, matches: []int64{3}, version: 3},
+		{header: `"0"`, version: httpapi.NoVersion},
+		{header: `"abc"`, version: httpapi.NoVersion},
+		{header: `"007"`, version: httpapi.NoVersion},
+		{header: `"-1"`, version: httpapi.NoVersion},
+		{header: `""`, version: httpapi.NoVersion},
+		{header: `W/"3"`, version: httpapi.NoVersion},
+		{header: `"3", "4"`, matches: []int64{3, 4}, version: httpapi.NoVersion},
+		{header: `"3", W/"4", "x"`, matches: []int64{3}, version: 3},
+		{header: `, "2",`, matches: []int64{2}, version: 2},
+		{header: `*`, matches: []int64{1, 2, 3, 4, 5}, version: httpapi.AnyVersion},
+		{header: `3`, bad: true},
+		{header: `'3'`, bad: true},
+		{header: `"3`, bad: true},
+		{header: `"3" "4"`, bad: true},
+		{header: `"a b"`, bad: true},
+		{header: `*, "3"`, bad: true},
+		{header: `W/3`, bad: true},
+		{header: `,`, bad: true},
+	} {
+		r := httptest.NewRequest("PATCH", "/", nil)
+		r.Header.Set("If-Match", c.header)
+		pre, err := httpapi.ParseIfMatch(r)
+		n, ierr := httpapi.IfMatch(r, true)
+		if c.bad {
+			if err == nil || ierr == nil || !errors.Is(err, httpapi.ErrBadIfMatch) {
+				t.Errorf("If-Match %s: %v, %v; want 400", c.header, err, ierr)
+			}
+			continue
+		}
+		if err != nil || ierr != nil {
+			t.Errorf("If-Match %s: %v, %v", c.header, err, ierr)
+			continue
+		}
+		var got []int64
+		for v := int64(1); v <= 5; v++ {
+			if pre.Matches(v) {
+				got = append(got, v)
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.matches) || n != c.version {
+			t.Errorf("If-Match %s matches %v (IfMatch %d), want %v (%d)", c.header, got, n, c.matches, c.version)
+		}
+		if n == httpapi.AnyVersion && httpapi.VersionMatches(n, 0) {
+			t.Errorf("If-Match %s matches a missing resource", c.header)
+		}
+	}
+	// "0" is the ETag of a collection with nothing stored (the custom
+	// roles of an account that has none), never of a stored resource.
+	r := httptest.NewRequest("PATCH", "/", nil)
+	r.Header.Set("If-Match", `"0"`)
+	if pre, err := httpapi.ParseIfMatch(r); err != nil || !pre.Matches(0) || pre.Matches(1) {
+		t.Errorf(`If-Match "0": %+v, %v`, pre, err)
+	}
+	if n, _ := httpapi.IfMatch(r, true); httpapi.VersionMatches(n, 1) || httpapi.VersionMatches(n, 0) {
+		t.Errorf(`IfMatch "0" = %d matches a resource`, n)
+	}
+	r = httptest.NewRequest("PATCH", "/", nil)
+	if _, err := httpapi.IfMatch(r, true); !errors.Is(err, httpapi.ErrPreconditionRequired) {
+		t.Errorf("no If-Match, required: %v", err)
+	}
+	if pre, err := httpapi.ParseIfMatch(r); err != nil || pre.Present || !pre.Matches(4) {
+		t.Errorf("no If-Match: %+v, %v", pre, err)
+	}
 }
 
 // FuzzParseLimit reads arbitrary limit query values: no panic; accepted

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -118,29 +119,162 @@ func IDLike(v string, max int, dots bool) bool {
 // Precondition errors of If-Match.
 var (
 	ErrPreconditionRequired = Errorf(http.StatusPreconditionRequired, "precondition_required", "Send If-Match with the ETag you read, so that nobody's change is lost.")
-	ErrBadIfMatch           = InvalidField("If-Match", `must be one ETag like "3"`)
+	ErrBadIfMatch           = InvalidField("If-Match", `must be "*" or entity tags such as "3" (RFC 9110)`)
 )
 
 // ETag is the strong entity tag of a version, "3" in quotes.
 func ETag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
 
-// IfMatch reads the version in If-Match. Absent: 0, or
-// ErrPreconditionRequired when required. Malformed (weak, a list, not a
-// version): ErrBadIfMatch.
-func IfMatch(r *http.Request, required bool) (int64, error) {
-	v := strings.TrimSpace(r.Header.Get("If-Match"))
+// Precondition is an If-Match header read by the one rule every route of
+// the API follows (RFC 9110, section 13.1.1):
+//
+//   - absent (or empty): no precondition (routes that need one answer
+//     428);
+//   - malformed (not "*" and not a comma-separated list of entity tags
+//     [W/]"<characters>"): 400 invalid_field naming If-Match, and only
+//     then;
+//   - "*": matches whatever is stored (a single resource that does not
+//     exist does not match: see VersionMatches);
+//   - a list of entity tags: matches when one of them is, by the strong
+//     comparison, the current ETag ("<version>"). A weak tag never
+//     matches, nor does a well-formed tag that names no version ("abc",
+//     "007"): the route answers 412, like a stale ETag. Stored resources
+//     start at version 1, so "0" never matches one; it is the ETag of a
+//     collection with nothing stored yet (an account's custom roles).
+type Precondition struct {
+	// Present says the header was sent.
+	Present bool
+	// Any is "*".
+	Any bool
+	// Versions are the versions the strong tags name (tags that name no
+	// version can never match and are dropped).
+	Versions []int64
+}
+
+// ParseIfMatch reads If-Match (every line of it) by the one rule; the
+// only error is ErrBadIfMatch for a malformed header.
+func ParseIfMatch(r *http.Request) (Precondition, error) {
+	lines := r.Header.Values("If-Match")
+	if len(lines) == 0 {
+		return Precondition{}, nil
+	}
+	v := strings.Trim(strings.Join(lines, ","), " \t")
 	if v == "" {
-		if required {
-			return 0, ErrPreconditionRequired
+		return Precondition{}, nil // an empty header is no header
+	}
+	pre := Precondition{Present: true}
+	if v == "*" {
+		pre.Any = true
+		return pre, nil
+	}
+	tags := 0
+	for v != "" {
+		v = strings.TrimLeft(v, " \t")
+		if v == "" {
+			break
 		}
+		if v[0] == ',' { // empty list elements are allowed (RFC 9110, 5.6.1)
+			v = v[1:]
+			continue
+		}
+		weak := strings.HasPrefix(v, "W/")
+		if weak {
+			v = v[2:]
+		}
+		if v == "" || v[0] != '"' {
+			return Precondition{}, ErrBadIfMatch
+		}
+		end := strings.IndexByte(v[1:], '"')
+		if end < 0 {
+			return Precondition{}, ErrBadIfMatch
+		}
+		opaque := v[1 : 1+end]
+		for i := 0; i < len(opaque); i++ {
+			if c := opaque[i]; c < 0x21 || c == 0x7f { // etagc: %x21 / %x23-7E / obs-text; '"' ends the tag
+				return Precondition{}, ErrBadIfMatch
+			}
+		}
+		tags++
+		if n, ok := versionOf(opaque); ok && !weak {
+			pre.Versions = append(pre.Versions, n)
+		}
+		v = strings.TrimLeft(v[2+end:], " \t")
+		if v != "" && v[0] != ',' {
+			return Precondition{}, ErrBadIfMatch
+		}
+	}
+	if tags == 0 {
+		return Precondition{}, ErrBadIfMatch
+	}
+	return pre, nil
+}
+
+// versionOf reads the version a tag's opaque part names: the canonical
+// decimal form of a version from 0 (ETag's own form, so "007" names none).
+func versionOf(opaque string) (int64, bool) {
+	n, err := strconv.ParseInt(opaque, 10, 64)
+	if err != nil || n < 0 || strconv.FormatInt(n, 10) != opaque {
+		return 0, false
+	}
+	return n, true
+}
+
+// Matches reports whether the precondition holds for the current version
+// (of a collection: 0 when nothing is stored yet). An absent header always
+// holds.
+func (p Precondition) Matches(version int64) bool {
+	if !p.Present || p.Any {
+		return true
+	}
+	for _, v := range p.Versions {
+		if v == version {
+			return true
+		}
+	}
+	return false
+}
+
+// Version values of IfMatch besides the versions themselves.
+const (
+	// AnyVersion is If-Match "*": any stored version matches.
+	AnyVersion int64 = -1
+	// NoVersion is an If-Match that no stored version can match (weak
+	// tags, tags that name no version): the route answers 412. A list
+	// naming several versions is NoVersion too on the routes that take one
+	// version: the API never sends such lists.
+	NoVersion int64 = -2
+)
+
+// IfMatch reads If-Match by the one rule (ParseIfMatch) for a route of one
+// resource, which compares its stored version (from 1) with
+// VersionMatches: absent, 0 or ErrPreconditionRequired when required;
+// malformed, ErrBadIfMatch; "*", AnyVersion; one version's ETag, that
+// version; any other well-formed header ("0" included), NoVersion.
+func IfMatch(r *http.Request, required bool) (int64, error) {
+	pre, err := ParseIfMatch(r)
+	switch {
+	case err != nil:
+		return 0, err
+	case !pre.Present && required:
+		return 0, ErrPreconditionRequired
+	case !pre.Present:
 		return 0, nil
+	case pre.Any:
+		return AnyVersion, nil
 	}
-	if len(v) < 3 || v[0] != '"' || v[len(v)-1] != '"' {
-		return 0, ErrBadIfMatch
+	// "0" never names a stored resource: it cannot match here.
+	vs := slices.Compact(slices.Sorted(slices.Values(slices.DeleteFunc(slices.Clone(pre.Versions), func(v int64) bool { return v < 1 }))))
+	if len(vs) == 1 {
+		return vs[0], nil
 	}
-	n, err := strconv.ParseInt(v[1:len(v)-1], 10, 64)
-	if err != nil || n < 1 {
-		return 0, ErrBadIfMatch
+	return NoVersion, nil
+}
+
+// VersionMatches reports whether an IfMatch value (not 0) holds for a
+// resource stored at version stored (0: not stored).
+func VersionMatches(ifMatch, stored int64) bool {
+	if stored < 1 {
+		return false
 	}
-	return n, nil
+	return ifMatch == AnyVersion || ifMatch == stored
 }

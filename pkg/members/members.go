@@ -148,7 +148,7 @@ func (s *Service) Update(ctx context.Context, p *auth.Principal, id string, vers
 	if err != nil {
 		return team.Member{}, err
 	}
-	if before.Version != version {
+	if !httpapi.VersionMatches(version, before.Version) {
 		return team.Member{}, errStale
 	}
 	after := before
@@ -236,7 +236,7 @@ func (s *Service) Transition(ctx context.Context, p *auth.Principal, id, verb st
 	if err != nil {
 		return team.Member{}, err
 	}
-	if version != 0 && before.Version != version {
+	if version != 0 && !httpapi.VersionMatches(version, before.Version) {
 		return team.Member{}, errStale
 	}
 	if before.Status == t.to {

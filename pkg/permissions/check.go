@@ -174,7 +174,8 @@ func (in checkRequest) parse(account, prefix string) (authz.Resource, error) {
 }
 
 // HandleCheck serves POST /v1/authz/check (checkPermission): may the caller,
-// or the member userId, do action on resource?
+// or the member userId, do action on resource? A check is a batch of one
+// (see decideChecks).
 func (s *Service) HandleCheck(w http.ResponseWriter, r *http.Request) error {
 	p, err := principal(r)
 	if err != nil {
@@ -184,70 +185,138 @@ func (s *Service) HandleCheck(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &in); err != nil {
 		return err
 	}
-	res, err := in.parse(p.AccountID(), "")
+	out, err := s.decideChecks(r.Context(), p, []checkRequest{in}, func(int) string { return "" })
 	if err != nil {
 		return err
 	}
-	if err := s.withDocument(r.Context(), &res, in.Resource.DocStatus != ""); err != nil {
-		return err
-	}
-	subject := p.Authz
-	if in.UserID != "" && in.UserID != p.Member.ID {
-		if subject, err = s.otherMember(r.Context(), p, in.UserID); err != nil {
-			return err
-		}
-	}
-	httpapi.WriteJSON(w, r, http.StatusOK, toCheckResponse(subject.Decide(in.Action, res)))
-	return nil
-}
-
-// withDocument completes a check on a stored document: when the resource
-// names a document (its type and id) and the caller gave no docStatus, the
-// document's store, department and supplier (where the caller gave none)
-// and its status are read, with whether its type's approval policy
-// requires an approval for its amount, in one BatchGetItem. A resource
-// naming no stored document is decided as given. (Batch checks decide as
-// given.)
-func (s *Service) withDocument(ctx context.Context, res *authz.Resource, statusGiven bool) error {
-	if statusGiven || res.ID == "" || !res.DocType.Valid() || !documentID(res.ID) {
-		return nil
-	}
-	doc, found, pol, err := s.Store.DocumentFacts(ctx, res.Account, res.DocType, res.ID)
-	if err != nil || !found {
-		return err
-	}
-	if res.Store == "" && res.Department == "" && res.Supplier == "" {
-		res.Store, res.Department, res.Supplier = doc.Store, doc.Department, doc.Supplier
-	}
-	res.DocStatus = doc.Status
-	res.ApprovalRequired = res.ApprovalRequired || (pol.Enabled && len(pol.LevelsFor(doc.Amount)) > 0)
+	httpapi.WriteJSON(w, r, http.StatusOK, out[0])
 	return nil
 }
 
 // documentID matches document ids (as pkg/approvals stores them).
 func documentID(v string) bool { return httpapi.IDLike(v, 64, false) }
 
-// otherMember loads member id of the caller's account with the account's
-// roles, in one BatchGetItem, and compiles it, when the caller may view it.
-func (s *Service) otherMember(ctx context.Context, p *auth.Principal, id string) (*authz.Principal, error) {
-	if !viewsSomeUsers(p) {
-		return nil, errCannotViewUsers
+// storedRef is the stored document a resource names (its document type
+// and id), if it names one.
+func storedRef(res authz.Resource) (store.DocRef, bool) {
+	if res.ID == "" || !res.DocType.Valid() || !documentID(res.ID) {
+		return store.DocRef{}, false
 	}
-	st, err := s.Store.LoadAuth(ctx, p.AccountID(), id, "", "")
-	if errors.Is(err, team.ErrMemberNotFound) {
-		return nil, errUserNotFound(id)
+	return store.DocRef{Type: res.DocType, ID: res.ID}, true
+}
+
+// withStored decides a resource that names a stored document on the
+// stored facts: the document's store, department, supplier and status,
+// and whether its type's approval policy requires an approval at its
+// amount. A field the caller gave that contradicts the stored one is
+// refused (400 resource_mismatch, naming the field): the caller's claim
+// is never believed. Fields the caller left out are taken from the
+// document; approvalRequired may only add a requirement.
+func withStored(res *authz.Resource, doc team.Document, pol team.ApprovalPolicy, field string) error {
+	name := func(f string) string {
+		if field == "" {
+			return f
+		}
+		return field + "." + f
 	}
-	if err != nil {
-		return nil, err
+	for _, f := range []struct{ name, given, stored string }{
+		{"store", res.Store, doc.Store},
+		{"department", res.Department, doc.Department},
+		{"supplier", res.Supplier, doc.Supplier},
+		{"docStatus", string(res.DocStatus), string(doc.Status)},
+	} {
+		if f.given != "" && f.given != f.stored {
+			// The stored value is not told: the caller may not be
+			// allowed to see the document.
+			return badRequest("resource_mismatch", name(f.name), fmt.Sprintf(
+				"%s %q contradicts the stored %s %s: a check on a stored document decides on its stored store, department, supplier and status; leave the field out (or send the stored value).",
+				f.name, f.given, doc.Type, doc.ID))
+		}
 	}
-	rs, err := s.roleSets.Get(p.AccountID(), st.Roles.Version, st.Roles.Roles)
-	if err != nil {
-		return nil, err
+	res.Store, res.Department, res.Supplier, res.DocStatus = doc.Store, doc.Department, doc.Supplier, doc.Status
+	res.ApprovalRequired = res.ApprovalRequired || (pol.Enabled && len(pol.LevelsFor(doc.Amount)) > 0)
+	return nil
+}
+
+// decideChecks answers checks in order. It reads everything the checks
+// need besides the caller in one store call (store.LoadCheckFacts: one
+// BatchGetItem up to 100 keys, one round trip in any case): the other
+// members named with the account's roles, and the stored documents named
+// (by document type and id) with their types' approval policies. A check
+// naming a stored document decides on the stored facts (withStored); one
+// naming a document that is not stored is decided as given, like any
+// resource the host app describes. prefix names a check's position in
+// error fields.
+func (s *Service) decideChecks(ctx context.Context, p *auth.Principal, checks []checkRequest, prefix func(int) string) ([]checkResponse, error) {
+	resources := make([]authz.Resource, len(checks))
+	var others []string
+	var docs []store.DocRef
+	seen := map[string]bool{}
+	var err error
+	for i, c := range checks {
+		if resources[i], err = c.parse(p.AccountID(), prefix(i)); err != nil {
+			return nil, err
+		}
+		if c.UserID != "" && c.UserID != p.Member.ID && !seen[c.UserID] {
+			seen[c.UserID] = true
+			others = append(others, c.UserID)
+		}
+		if ref, ok := storedRef(resources[i]); ok {
+			docs = append(docs, ref)
+		}
 	}
-	if !mayView(p, rs, st.Member) {
-		return nil, errCannotViewMember(id)
+	if len(others) > 0 {
+		if !viewsSomeUsers(p) {
+			return nil, errCannotViewUsers
+		}
+		if len(others) > store.MaxLoadMembers {
+			return nil, badRequest("too_many_users", "checks",
+				fmt.Sprintf("A batch may name at most %d members besides the caller; this one names %d.", store.MaxLoadMembers, len(others)))
+		}
 	}
-	return rs.Compile(st.Member.Authz()), nil
+	var facts store.CheckFacts
+	if len(others) > 0 || len(docs) > 0 {
+		if facts, err = s.Store.LoadCheckFacts(ctx, p.AccountID(), others, docs); err != nil {
+			return nil, err
+		}
+	}
+	for i := range resources {
+		ref, ok := storedRef(resources[i])
+		if !ok {
+			continue
+		}
+		if doc, found := facts.Documents[ref]; found {
+			if err := withStored(&resources[i], doc, facts.Policies[ref.Type], prefix(i)+"resource"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	subjects := map[string]*authz.Principal{}
+	if len(others) > 0 {
+		rs, err := s.roleSets.Get(p.AccountID(), facts.Roles.Version, facts.Roles.Roles)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range others {
+			m, ok := facts.Members[id]
+			if !ok {
+				return nil, errUserNotFound(id)
+			}
+			if !mayView(p, rs, m) {
+				return nil, errCannotViewMember(id)
+			}
+			subjects[id] = rs.Compile(m.Authz())
+		}
+	}
+	out := make([]checkResponse, len(checks))
+	for i, c := range checks {
+		subject := p.Authz
+		if c.UserID != "" && c.UserID != p.Member.ID {
+			subject = subjects[c.UserID]
+		}
+		out[i] = toCheckResponse(subject.Decide(c.Action, resources[i]))
+	}
+	return out, nil
 }
 
 var errCannotViewUsers = httpapi.Errorf(http.StatusForbidden, "forbidden",
@@ -298,8 +367,9 @@ func mayView(p *auth.Principal, rs *authz.RoleSet, m team.Member) bool {
 }
 
 // HandleCheckBatch serves POST /v1/authz/check-batch (checkPermissionBatch):
-// 1 to 100 checks, answered in order. All the other members named are read
-// with the roles in one BatchGetItem.
+// 1 to 100 checks, answered in order. All the other members and all the
+// stored documents named are read with the roles and the policies in one
+// store call (see decideChecks).
 func (s *Service) HandleCheckBatch(w http.ResponseWriter, r *http.Request) error {
 	p, err := principal(r)
 	if err != nil {
@@ -315,67 +385,12 @@ func (s *Service) HandleCheckBatch(w http.ResponseWriter, r *http.Request) error
 	case len(in.Checks) > MaxBatchChecks:
 		return badRequest("too_many_checks", "checks", fmt.Sprintf("A batch holds at most %d checks; this one has %d. Split it.", MaxBatchChecks, len(in.Checks)))
 	}
-	resources := make([]authz.Resource, len(in.Checks))
-	var others []string
-	seen := map[string]bool{}
-	for i, c := range in.Checks {
-		if resources[i], err = c.parse(p.AccountID(), fmt.Sprintf("checks[%d].", i)); err != nil {
-			return err
-		}
-		if c.UserID != "" && c.UserID != p.Member.ID && !seen[c.UserID] {
-			seen[c.UserID] = true
-			others = append(others, c.UserID)
-		}
-	}
-	subjects, err := s.otherMembers(r.Context(), p, others)
+	results, err := s.decideChecks(r.Context(), p, in.Checks, func(i int) string { return fmt.Sprintf("checks[%d].", i) })
 	if err != nil {
 		return err
 	}
-	out := batchResponse{Results: make([]checkResponse, len(in.Checks))}
-	for i, c := range in.Checks {
-		subject := p.Authz
-		if c.UserID != "" && c.UserID != p.Member.ID {
-			subject = subjects[c.UserID]
-		}
-		out.Results[i] = toCheckResponse(subject.Decide(c.Action, resources[i]))
-	}
-	httpapi.WriteJSON(w, r, http.StatusOK, out)
+	httpapi.WriteJSON(w, r, http.StatusOK, batchResponse{Results: results})
 	return nil
-}
-
-// otherMembers loads and compiles members ids of the caller's account in
-// one BatchGetItem (none for no ids), when the caller may view each.
-func (s *Service) otherMembers(ctx context.Context, p *auth.Principal, ids []string) (map[string]*authz.Principal, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	if !viewsSomeUsers(p) {
-		return nil, errCannotViewUsers
-	}
-	if len(ids) > store.MaxLoadMembers {
-		return nil, badRequest("too_many_users", "checks",
-			fmt.Sprintf("A batch may name at most %d members besides the caller; this one names %d.", store.MaxLoadMembers, len(ids)))
-	}
-	loaded, err := s.Store.LoadMembers(ctx, p.AccountID(), ids)
-	if err != nil {
-		return nil, err
-	}
-	rs, err := s.roleSets.Get(p.AccountID(), loaded.Roles.Version, loaded.Roles.Roles)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]*authz.Principal, len(ids))
-	for _, id := range ids {
-		m, ok := loaded.Members[id]
-		if !ok {
-			return nil, errUserNotFound(id)
-		}
-		if !mayView(p, rs, m) {
-			return nil, errCannotViewMember(id)
-		}
-		out[id] = rs.Compile(m.Authz())
-	}
-	return out, nil
 }
 
 // HandleMyPermissions serves GET /v1/me/permissions (myPermissions): the

@@ -64,7 +64,8 @@
 // another member (userId) needs users.view: at account scope, or at every
 // scope the member has a grant in (a store manager may check members of its
 // own stores; administrators are only visible to account-scope viewers).
-// The member and the account's roles are read in one BatchGetItem; an id
+// The member and the account's roles are read in one BatchGetItem (with
+// the document the check names, if any); an id
 // that is not a member of the caller's account is 404 user_not_found.
 // API keys will check for any member of their account once they exist
 // (API-key issue). A batch holds 1 to 100 checks answered in order, and
@@ -73,6 +74,25 @@
 // batch is validated as a whole: one bad check is a 4xx for the batch,
 // naming the check's index. In a check's resource, "type" is informational
 // unless it names a document type, which then also sets docType.
+//
+// The stored document wins: a check whose resource names a stored document
+// (a document type in type or docType, and its id) decides on the stored
+// store, department, supplier and status, and on whether the type's
+// approval policy requires an approval at the stored amount. A field the
+// caller gives that contradicts the stored one is refused with 400
+// resource_mismatch (naming the field, not telling the stored value);
+// fields left out are taken from the document, and approvalRequired can
+// only add a requirement. A resource naming no stored document (an id the
+// host app never registered) is decided as given. The documents and their
+// types' policies are read together with the other members and the roles:
+// one BatchGetItem for a whole batch up to 100 keys (documents, one policy
+// per document type, other members, the roles item), and beyond that
+// ceil(keys/100) BatchGetItems sent at once (store.LoadCheckFacts), one
+// round trip either way. A check about the caller alone on a resource that
+// names no document still costs no DynamoDB request.
+//
+// Managing roles is refused to an impersonated session (403
+// impersonation_forbidden, routes.Route.NoImpersonation).
 //
 // Who can: GET /v1/authz/who-can needs users.view at account scope. Query
 // parameters are the check resource's fields (type, id, store, department,

@@ -324,8 +324,11 @@ func (s *Service) HandleUpdateRole(w http.ResponseWriter, r *http.Request) error
 	if in.Name == nil && in.Description == nil && in.Permissions == nil && in.ScopeKinds == nil {
 		return badRequest("empty_update", "", "Give at least one of name, description, permissions, scopeKinds.")
 	}
-	im := parseIfMatch(r)
-	if !im.present {
+	im, err := httpapi.ParseIfMatch(r)
+	if err != nil {
+		return err
+	}
+	if !im.Present {
 		return errPreconditionRequired
 	}
 	ctx, account := r.Context(), p.AccountID()
@@ -333,7 +336,7 @@ func (s *Service) HandleUpdateRole(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	if !im.matches(cr.Version) {
+	if !im.Matches(cr.Version) {
 		return errPreconditionFailed(cr.Version)
 	}
 	i := slices.IndexFunc(cr.Roles, func(x authz.Role) bool { return x.ID == id })
@@ -461,14 +464,17 @@ func (s *Service) HandleDeleteRole(w http.ResponseWriter, r *http.Request) error
 	case to == id:
 		return badRequest("invalid_parameter", "to", "Members cannot be reassigned to the role being deleted.")
 	}
-	im := parseIfMatch(r)
+	im, err := httpapi.ParseIfMatch(r)
+	if err != nil {
+		return err
+	}
 	ctx, account := r.Context(), p.AccountID()
 	for range saveAttempts {
 		cr, err := s.Store.GetCustomRoles(ctx, account)
 		if err != nil {
 			return err
 		}
-		if im.present && !im.matches(cr.Version) {
+		if !im.Matches(cr.Version) {
 			return errPreconditionFailed(cr.Version)
 		}
 		i := slices.IndexFunc(cr.Roles, func(x authz.Role) bool { return x.ID == id })
@@ -526,7 +532,7 @@ func (s *Service) HandleDeleteRole(w http.ResponseWriter, r *http.Request) error
 		// ErrMemberChanged, and the holders are listed again.
 		v, err := s.Store.DeleteCustomRole(ctx, account, remaining, cr, changed, ev)
 		switch {
-		case errors.Is(err, team.ErrStaleVersion) && im.present:
+		case errors.Is(err, team.ErrStaleVersion) && im.Present:
 			return errPreconditionFailed(cr.Version + 1)
 		case errors.Is(err, team.ErrStaleVersion), errors.Is(err, store.ErrMemberChanged):
 			continue

@@ -109,50 +109,6 @@ func pageLimit(v string) (int, error) {
 // etag is the entity tag of the roles item at version v.
 func etag(v int64) string { return `"` + strconv.FormatInt(v, 10) + `"` }
 
-// ifMatch is a parsed If-Match header.
-type ifMatch struct {
-	present bool
-	any     bool
-	tags    []string
-}
-
-func parseIfMatch(r *http.Request) ifMatch {
-	vals := r.Header.Values("If-Match")
-	if len(vals) == 0 {
-		return ifMatch{}
-	}
-	im := ifMatch{present: true}
-	for _, v := range vals {
-		for _, t := range strings.Split(v, ",") {
-			t = strings.TrimSpace(t)
-			switch {
-			case t == "*":
-				im.any = true
-			case t != "":
-				// Weak tags compare like strong ones here: the version
-				// is the whole state.
-				im.tags = append(im.tags, strings.TrimPrefix(t, "W/"))
-			}
-		}
-	}
-	return im
-}
-
-// matches reports whether the header allows a change of the item at
-// version v.
-func (im ifMatch) matches(v int64) bool {
-	if im.any {
-		return true
-	}
-	want := etag(v)
-	for _, t := range im.tags {
-		if t == want {
-			return true
-		}
-	}
-	return false
-}
-
 var (
 	errPreconditionRequired = httpapi.Errorf(http.StatusPreconditionRequired, "precondition_required",
 		`Send If-Match with the ETag of GET /v1/roles/{id} (e.g. If-Match: "3"), so that you do not overwrite a change you have not seen.`)

@@ -49,6 +49,16 @@ type Route struct {
 	// Idempotent creating POSTs honour an Idempotency-Key header (they
 	// must be authenticated: keys are remembered per caller).
 	Idempotent bool
+	// NoImpersonation routes act on trust: they request, decide or cancel
+	// approvals, change grants (invitations, members, roles), statuses,
+	// policies and settings, API keys or ownership. An impersonated
+	// session (an administrator acting as a member, for looking) is
+	// refused with 403 impersonation_forbidden before the handler runs;
+	// it may still read and do the member's ordinary work (documents,
+	// stock levels, checks). PATCH /v1/users/{id} is the one field-level
+	// case: its handler refuses an impersonated change of assignments or
+	// the admin flag, and lets the name and notifications through.
+	NoImpersonation bool
 }
 
 // Pattern is "GET /v1/health": both the net/http ServeMux pattern and the
@@ -70,60 +80,60 @@ var Table = []Route{
 	{Method: "GET", Path: "/.well-known/jwks.json", Function: FunctionAuth, Operation: "getJWKS", Public: true},
 	{Method: "GET", Path: "/.well-known/openid-configuration", Function: FunctionAuth, Operation: "getOpenIDConfiguration", Public: true},
 
-	{Method: "POST", Path: "/v1/invitations", Function: FunctionInvites, Operation: "createInvitation", Body: true, Idempotent: true},
+	{Method: "POST", Path: "/v1/invitations", Function: FunctionInvites, Operation: "createInvitation", Body: true, Idempotent: true, NoImpersonation: true},
 	{Method: "GET", Path: "/v1/invitations", Function: FunctionInvites, Operation: "listInvitations"},
-	{Method: "POST", Path: "/v1/invitations/{id}/resend", Function: FunctionInvites, Operation: "resendInvitation"},
-	{Method: "DELETE", Path: "/v1/invitations/{id}", Function: FunctionInvites, Operation: "revokeInvitation"},
+	{Method: "POST", Path: "/v1/invitations/{id}/resend", Function: FunctionInvites, Operation: "resendInvitation", NoImpersonation: true},
+	{Method: "DELETE", Path: "/v1/invitations/{id}", Function: FunctionInvites, Operation: "revokeInvitation", NoImpersonation: true},
 	{Method: "GET", Path: "/v1/invitations/lookup", Function: FunctionInvites, Operation: "lookupInvitation", Public: true},
 	{Method: "POST", Path: "/v1/invitations/accept", Function: FunctionInvites, Operation: "acceptInvitation", Public: true, Body: true},
 	{Method: "POST", Path: "/v1/join", Function: FunctionInvites, Operation: "joinAccount", Public: true, Body: true},
 
-	{Method: "POST", Path: "/v1/api-keys", Function: FunctionAPIKeys, Operation: "createApiKey", Body: true},
+	{Method: "POST", Path: "/v1/api-keys", Function: FunctionAPIKeys, Operation: "createApiKey", Body: true, NoImpersonation: true},
 	{Method: "GET", Path: "/v1/api-keys", Function: FunctionAPIKeys, Operation: "listApiKeys"},
-	{Method: "DELETE", Path: "/v1/api-keys/{id}", Function: FunctionAPIKeys, Operation: "revokeApiKey"},
+	{Method: "DELETE", Path: "/v1/api-keys/{id}", Function: FunctionAPIKeys, Operation: "revokeApiKey", NoImpersonation: true},
 
 	{Method: "GET", Path: "/v1/permissions", Function: FunctionPermissions, Operation: "listPermissions"},
 	{Method: "GET", Path: "/v1/roles", Function: FunctionPermissions, Operation: "listRoles"},
-	{Method: "POST", Path: "/v1/roles", Function: FunctionPermissions, Operation: "createRole", Body: true, Idempotent: true},
+	{Method: "POST", Path: "/v1/roles", Function: FunctionPermissions, Operation: "createRole", Body: true, Idempotent: true, NoImpersonation: true},
 	{Method: "GET", Path: "/v1/roles/{id}", Function: FunctionPermissions, Operation: "getRole"},
-	{Method: "PATCH", Path: "/v1/roles/{id}", Function: FunctionPermissions, Operation: "updateRole", Body: true},
-	{Method: "DELETE", Path: "/v1/roles/{id}", Function: FunctionPermissions, Operation: "deleteRole"},
+	{Method: "PATCH", Path: "/v1/roles/{id}", Function: FunctionPermissions, Operation: "updateRole", Body: true, NoImpersonation: true},
+	{Method: "DELETE", Path: "/v1/roles/{id}", Function: FunctionPermissions, Operation: "deleteRole", NoImpersonation: true},
 	{Method: "POST", Path: "/v1/authz/check", Function: FunctionPermissions, Operation: "checkPermission", Body: true},
 	{Method: "POST", Path: "/v1/authz/check-batch", Function: FunctionPermissions, Operation: "checkPermissionBatch", Body: true},
 	{Method: "GET", Path: "/v1/authz/who-can", Function: FunctionPermissions, Operation: "whoCan"},
 	{Method: "GET", Path: "/v1/me/permissions", Function: FunctionPermissions, Operation: "myPermissions"},
 
 	{Method: "GET", Path: "/v1/account", Function: FunctionAccount, Operation: "getAccount"},
-	{Method: "PATCH", Path: "/v1/account", Function: FunctionAccount, Operation: "updateAccount", Body: true},
+	{Method: "PATCH", Path: "/v1/account", Function: FunctionAccount, Operation: "updateAccount", Body: true, NoImpersonation: true},
 	{Method: "GET", Path: "/v1/stores", Function: FunctionAccount, Operation: "listStores"},
 	{Method: "GET", Path: "/v1/stores/{id}", Function: FunctionAccount, Operation: "getStore"},
-	{Method: "PUT", Path: "/v1/stores/{id}", Function: FunctionAccount, Operation: "putStore", Body: true},
+	{Method: "PUT", Path: "/v1/stores/{id}", Function: FunctionAccount, Operation: "putStore", Body: true, NoImpersonation: true},
 	{Method: "GET", Path: "/v1/departments", Function: FunctionAccount, Operation: "listDepartments"},
 	{Method: "GET", Path: "/v1/departments/{id}", Function: FunctionAccount, Operation: "getDepartment"},
-	{Method: "PUT", Path: "/v1/departments/{id}", Function: FunctionAccount, Operation: "putDepartment", Body: true},
+	{Method: "PUT", Path: "/v1/departments/{id}", Function: FunctionAccount, Operation: "putDepartment", Body: true, NoImpersonation: true},
 	{Method: "GET", Path: "/v1/audit", Function: FunctionAccount, Operation: "listAudit"},
 
 	{Method: "GET", Path: "/v1/me", Function: FunctionUsers, Operation: "getMe"},
 	{Method: "GET", Path: "/v1/users", Function: FunctionUsers, Operation: "listUsers"},
-	{Method: "POST", Path: "/v1/users", Function: FunctionUsers, Operation: "createUser", Body: true, Idempotent: true},
+	{Method: "POST", Path: "/v1/users", Function: FunctionUsers, Operation: "createUser", Body: true, Idempotent: true, NoImpersonation: true},
 	{Method: "GET", Path: "/v1/users/{id}", Function: FunctionUsers, Operation: "getUser"},
 	{Method: "PATCH", Path: "/v1/users/{id}", Function: FunctionUsers, Operation: "updateUser", Body: true},
-	{Method: "DELETE", Path: "/v1/users/{id}", Function: FunctionUsers, Operation: "deleteUser"},
-	{Method: "POST", Path: "/v1/users/{id}/suspend", Function: FunctionUsers, Operation: "suspendUser"},
-	{Method: "POST", Path: "/v1/users/{id}/reactivate", Function: FunctionUsers, Operation: "reactivateUser"},
-	{Method: "POST", Path: "/v1/users/{id}/deactivate", Function: FunctionUsers, Operation: "deactivateUser"},
-	{Method: "POST", Path: "/v1/account/transfer-ownership", Function: FunctionUsers, Operation: "transferOwnership", Body: true},
-	{Method: "POST", Path: "/v1/users/{id}/impersonate", Function: FunctionUsers, Operation: "impersonateUser"},
+	{Method: "DELETE", Path: "/v1/users/{id}", Function: FunctionUsers, Operation: "deleteUser", NoImpersonation: true},
+	{Method: "POST", Path: "/v1/users/{id}/suspend", Function: FunctionUsers, Operation: "suspendUser", NoImpersonation: true},
+	{Method: "POST", Path: "/v1/users/{id}/reactivate", Function: FunctionUsers, Operation: "reactivateUser", NoImpersonation: true},
+	{Method: "POST", Path: "/v1/users/{id}/deactivate", Function: FunctionUsers, Operation: "deactivateUser", NoImpersonation: true},
+	{Method: "POST", Path: "/v1/account/transfer-ownership", Function: FunctionUsers, Operation: "transferOwnership", Body: true, NoImpersonation: true},
+	{Method: "POST", Path: "/v1/users/{id}/impersonate", Function: FunctionUsers, Operation: "impersonateUser", NoImpersonation: true},
 
 	{Method: "GET", Path: "/v1/documents/{type}/{id}", Function: FunctionApprovals, Operation: "getDocument"},
 	{Method: "PUT", Path: "/v1/documents/{type}/{id}", Function: FunctionApprovals, Operation: "putDocument", Body: true},
-	{Method: "POST", Path: "/v1/documents/{type}/{id}/approval-requests", Function: FunctionApprovals, Operation: "createApprovalRequest", Body: true, Idempotent: true},
+	{Method: "POST", Path: "/v1/documents/{type}/{id}/approval-requests", Function: FunctionApprovals, Operation: "createApprovalRequest", Body: true, Idempotent: true, NoImpersonation: true},
 	{Method: "GET", Path: "/v1/approval-requests", Function: FunctionApprovals, Operation: "listApprovalRequests"},
 	{Method: "GET", Path: "/v1/approval-requests/{id}", Function: FunctionApprovals, Operation: "getApprovalRequest"},
-	{Method: "POST", Path: "/v1/approval-requests/{id}/decision", Function: FunctionApprovals, Operation: "decideApprovalRequest", Body: true},
-	{Method: "POST", Path: "/v1/approval-requests/{id}/cancel", Function: FunctionApprovals, Operation: "cancelApprovalRequest"},
+	{Method: "POST", Path: "/v1/approval-requests/{id}/decision", Function: FunctionApprovals, Operation: "decideApprovalRequest", Body: true, NoImpersonation: true},
+	{Method: "POST", Path: "/v1/approval-requests/{id}/cancel", Function: FunctionApprovals, Operation: "cancelApprovalRequest", NoImpersonation: true},
 	{Method: "GET", Path: "/v1/approval-policies/{docType}", Function: FunctionApprovals, Operation: "getApprovalPolicy"},
-	{Method: "PUT", Path: "/v1/approval-policies/{docType}", Function: FunctionApprovals, Operation: "putApprovalPolicy", Body: true},
+	{Method: "PUT", Path: "/v1/approval-policies/{docType}", Function: FunctionApprovals, Operation: "putApprovalPolicy", Body: true, NoImpersonation: true},
 	// The approval page: public HTML, decided with a form (Body: the form,
 	// read by its handler after a size limit; not JSON).
 	{Method: "GET", Path: "/approve/{token}", Function: FunctionApprovals, Operation: "getApprovalPage", Public: true},

@@ -152,6 +152,12 @@ func Handler(d Deps, function string) (http.Handler, error) {
 		if rt.Idempotent {
 			handler = idempotent(d.Store, handler)
 		}
+		if rt.NoImpersonation {
+			if rt.Public {
+				return nil, fmt.Errorf("route %s: a public route has no session to refuse (NoImpersonation)", rt.Pattern())
+			}
+			handler = auth.RefuseImpersonated(handler)
+		}
 		if !rt.Public {
 			handler = d.Auth.Authenticate(handler)
 		}
