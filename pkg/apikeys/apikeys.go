@@ -133,7 +133,7 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput)
 	}
 	ev := p.Event(ctx, "apikey.create", "apikey", id)
 	ev.After = audit.Snapshot(snapshot(k))
-	if err := s.Store.CreateAPIKey(ctx, k, ev); err != nil {
+	if err := p.Acting(s.Store).CreateAPIKey(ctx, k, ev); err != nil {
 		return Created{}, err
 	}
 	return Created{Key: k, Secret: auth.FormatAPIKey(id, secret)}, nil
@@ -171,7 +171,7 @@ func (s *Service) Revoke(ctx context.Context, p *auth.Principal, id string) erro
 	}
 	ev := p.Event(ctx, "apikey.revoke", "apikey", id)
 	ev.Before = audit.Snapshot(snapshot(k))
-	switch err := s.Store.RevokeAPIKey(ctx, p.AccountID(), id, s.now().UTC(), p.Member.ID, ev); {
+	switch err := p.Acting(s.Store).RevokeAPIKey(ctx, p.AccountID(), id, s.now().UTC(), p.Member.ID, ev); {
 	case errors.Is(err, store.ErrAPIKeyNotFound):
 		return errNotFound
 	case errors.Is(err, store.ErrAPIKeyRevoked):

@@ -123,7 +123,7 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput)
 	t := store.Token{Hash: hash, Kind: store.TokenInvitation, AccountID: acct.ID, SubjectID: inv.ID, ExpiresAt: inv.ExpiresAt}
 	ev := event(ctx, p, "invitation.create", inv.ID)
 	ev.After = audit.Snapshot(invitationSnapshot(inv))
-	if err := s.Store.CreateInvitation(ctx, inv, member, t, ev); err != nil {
+	if err := p.Acting(s.Store).CreateInvitation(ctx, inv, member, t, ev); err != nil {
 		if errors.Is(err, team.ErrAlreadyMember) {
 			return team.Invitation{}, errAlreadyMember
 		}
@@ -211,7 +211,7 @@ func (s *Service) Resend(ctx context.Context, p *auth.Principal, id string) (tea
 	ev := event(ctx, p, "invitation.resend", inv.ID)
 	ev.Before = audit.Snapshot(map[string]any{"expiresAt": inv.ExpiresAt})
 	ev.After = audit.Snapshot(map[string]any{"expiresAt": expires})
-	if err := s.Store.ResendInvitation(ctx, inv, t, ev); err != nil {
+	if err := p.Acting(s.Store).ResendInvitation(ctx, inv, t, ev); err != nil {
 		if errors.Is(err, store.ErrInvitationNotPending) {
 			return team.Invitation{}, errNotPending
 		}
@@ -236,7 +236,7 @@ func (s *Service) Revoke(ctx context.Context, p *auth.Principal, id string) erro
 	}
 	ev := event(ctx, p, "invitation.revoke", inv.ID)
 	ev.Before = audit.Snapshot(invitationSnapshot(inv))
-	if err := s.Store.RevokeInvitation(ctx, inv, ev); err != nil {
+	if err := p.Acting(s.Store).RevokeInvitation(ctx, inv, ev); err != nil {
 		if errors.Is(err, store.ErrInvitationNotPending) || errors.Is(err, store.ErrMemberNotInvited) {
 			return errNotPending
 		}
@@ -289,7 +289,6 @@ func (s *Service) resolve(ctx context.Context, token string) (team.Invitation, s
 		return team.Invitation{}, "", errUsed
 	}
 	if !s.now().Before(t.ExpiresAt) {
-		// An older link of a re-sent invitation.
 		return team.Invitation{}, "", errInvalid
 	}
 	return inv, hash, nil

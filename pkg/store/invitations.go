@@ -157,9 +157,22 @@ func pendingAt(version int64) *Cond {
 }
 
 // ResendInvitation gives a pending (or expired) invitation a new token and
-// expiry; the old link stops working.
+// expiry; the old link stops working. The old token item is deleted in the
+// same transaction, so the old link looks exactly like an unknown one (a
+// lookup finds no token, and learns nothing about the invitation).
 func (s *Store) ResendInvitation(ctx context.Context, inv team.Invitation, t Token, ev audit.Event) error {
+	var cur struct {
+		Hash string `dynamodbav:"hash"`
+	}
+	if err := s.getItem(ctx, currentTokenKey(TokenInvitation, inv.ID), &cur, ErrNotFound); err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("resend invitation: %w", err)
+	}
 	tx := NewTx(ev)
+	if cur.Hash != "" && cur.Hash != t.Hash {
+		// Two re-sends at once read the same old token; the invitation's
+		// version lets only one commit.
+		tx.Delete(tokenKey(cur.Hash), nil, nil)
+	}
 	tx.Update(inviteKey(inv.AccountID, inv.ID), Cond{
 		Expr:   "SET #exp = :exp, #ver = #ver + :one",
 		Names:  map[string]string{"#exp": "expiresAt"},
@@ -253,3 +266,4 @@ func (s *Store) UndoInvitation(ctx context.Context, inv team.Invitation, ev audi
 	tx.Delete(currentTokenKey(TokenInvitation, inv.ID), nil, nil)
 	return s.Commit(ctx, tx)
 }
+
