@@ -266,4 +266,3 @@ func (s *Store) UndoInvitation(ctx context.Context, inv team.Invitation, ev audi
 	tx.Delete(currentTokenKey(TokenInvitation, inv.ID), nil, nil)
 	return s.Commit(ctx, tx)
 }
-
