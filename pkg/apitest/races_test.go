@@ -582,3 +582,48 @@ func TestRaceRoleDeletedBeforeAssignmentCommits(t *testing.T) {
 		t.Fatalf("member afterwards: %+v", m.Assignments)
 	}
 }
+
+// withMembersGate gives the members service a store whose DynamoDB client
+// passes g; every other service keeps its own.
+func withMembersGate(t testing.TB, g *commitGate) func(*server.Deps) {
+	return func(d *server.Deps) { d.Members.Store = dynamoStore(t, g.apply) }
+}
+
+// TestRaceDemotedActorInFlight is "rights at commit time", forced: a
+// manager's grant has passed the ceiling and is about to commit when the
+// owner demotes the manager. The grant must fail cleanly (409
+// actor_changed) and write nothing.
+func TestRaceDemotedActorInFlight(t *testing.T) {
+	gate := newCommitGate("member.update")
+	e := New(t, withMembersGate(t, gate))
+	owner := e.signup(t, newEmail("rc-dem-owner"))
+	ownerTk := e.login(t, owner.Email, goodPassword, "").AccessToken
+	mgrID, mgrTk := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleManager, Scope: authz.AccountScope}})
+	target, _ := e.join(t, ownerTk, newEmail("rc-dem-target"), store1("team_member"))
+	etag := e.Call(t, "GET", "/v1/users/"+target, ownerTk, nil).Want(t, http.StatusOK, "").Header.Get("ETag")
+
+	granted := make(chan *Response, 1)
+	go func() {
+		granted <- e.Call(t, "PATCH", "/v1/users/"+target, mgrTk, map[string]any{"assignments": []map[string]string{
+			{"role": "manager", "scope": "store:s1"},
+		}}, "If-Match", etag)
+	}()
+	select {
+	case <-gate.reached:
+	case <-time.After(20 * time.Second): // deadline
+		t.Fatal("the grant never reached its commit")
+	}
+	// The manager is demoted while its grant waits to commit.
+	mgrTag := e.Call(t, "GET", "/v1/users/"+mgrID, ownerTk, nil).Want(t, http.StatusOK, "").Header.Get("ETag")
+	e.Call(t, "PATCH", "/v1/users/"+mgrID, ownerTk, map[string]any{"assignments": []map[string]string{
+		{"role": "team_member", "scope": "store:s1"},
+	}}, "If-Match", mgrTag).Want(t, http.StatusOK, "")
+	close(gate.release)
+	g := <-granted
+	g.Want(t, http.StatusConflict, "actor_changed")
+	var m memberView
+	e.Call(t, "GET", "/v1/users/"+target, ownerTk, nil).Want(t, http.StatusOK, "").JSON(t, &m)
+	if len(m.Assignments) != 1 || m.Assignments[0].Role != "team_member" {
+		t.Fatalf("the demoted manager's grant was written: %+v", m.Assignments)
+	}
+}
