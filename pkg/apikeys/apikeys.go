@@ -23,6 +23,10 @@
 //   - A key acts as the member "apikey:<id>", so audit events record that
 //     actor. Routes that need a person (GET /v1/me, sign-out, logging in as
 //     someone) answer a key 403 not_a_member.
+//   - A key never exceeds its creator's current rights: once the creating
+//     member is not active or lacks a permission of the key at a scope of
+//     the key, the key is revoked at its next use, with an event (see
+//     auth.Service.checkKeyCreator).
 //   - Revoking is final and takes effect on the next request (401
 //     api_key_revoked); revoked keys stay in the list. Last use is recorded
 //     at most once a minute per key.

@@ -6,6 +6,14 @@
 //   - An invitation creates the member at once, with status invited, so the
 //     email is claimed in the account (inviting a member again answers 409)
 //     and the grant ceiling is checked against the member as it will be.
+//   - Except for an inactive member (created with POST /v1/users): the
+//     invitation is for that member, which stays inactive until it is
+//     accepted and then becomes active with the invitation's grants (its
+//     own when the invitation names none); see inviteExisting.
+//   - Accepting re-checks the grant ceiling against the inviter's current
+//     rights: an invitation beyond them is revoked with an event (410
+//     invitation_revoked); see checkInviter.
+//   - Re-sending deletes the old token: the old link is simply unknown.
 //   - No admin flag and no assignments means full access: full_access at
 //     account scope, which the inviter must hold themselves.
 //   - The link is {public URL}/invitations/accept?token=...; the host app

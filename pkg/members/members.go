@@ -8,6 +8,11 @@
 //     managers change only members of the stores they manage; only admins
 //     touch admins; nobody changes their own grants or status, but anyone
 //     may change their own name and notification preferences.
+//   - Only the owner changes the owner (403 owner_only); admin-only roles
+//     are granted by administrators only (403 admin_only_role).
+//   - Every write requires the caller's own member item unchanged since the
+//     request read it (auth.Principal.Acting): a caller demoted meanwhile
+//     gets 409 actor_changed and nothing is written.
 //   - PATCH needs If-Match with the member's ETag ("<version>"): 428
 //     without it, 412 when stale. Lifecycle POSTs take If-Match too when
 //     given.
