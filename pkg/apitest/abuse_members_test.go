@@ -86,7 +86,7 @@ var _ = abuse(
 			owner, _ := e.acctOwner(t, "mb-own-notif")
 			_, adminTk := e.mbAdmin(t, owner)
 			return e.Call(t, "PATCH", "/v1/users/"+owner.MemberID, adminTk, map[string]any{
-				"notifications": map[string]bool{"lowStock": false},
+				"notifications": map[string]bool{"lowStock": false, "duePurchaseOrders": false, "paymentReminders": false, "approvalReminders": false},
 			}, "If-Match", e.mbETag(t, adminTk, owner.MemberID))
 		},
 		status: http.StatusForbidden, code: "owner_only",
