@@ -246,8 +246,9 @@ func (s *Service) checkKeyCreator(ctx context.Context, key store.APIKey, p *Prin
 // "apikey:<id>") fresh, with the account's roles, as authentication would
 // but without a session: to re-check, later, the rights of whoever made a
 // change (an invitation's inviter when it is accepted). A member or key
-// that does not exist is team.ErrMemberNotFound; a revoked key is a
-// principal with status deleted.
+// that does not exist is team.ErrMemberNotFound; a revoked key (or one
+// revoked now for exceeding its creator's rights) is a principal with
+// status deleted.
 func (s *Service) PrincipalOf(ctx context.Context, account, memberID string) (*Principal, error) {
 	if id, ok := strings.CutPrefix(memberID, APIKeyActorPrefix); ok {
 		st, err := s.Store.LoadAPIKeyAuth(ctx, account, id)
@@ -257,7 +258,19 @@ func (s *Service) PrincipalOf(ctx context.Context, account, memberID string) (*P
 		if err != nil {
 			return nil, err
 		}
-		return s.keyPrincipal(ctx, st)
+		p, err := s.keyPrincipal(ctx, st)
+		if err != nil || !st.Key.RevokedAt.IsZero() {
+			return p, err
+		}
+		// A key beyond its creator's rights is revoked here too.
+		switch err := s.checkKeyCreator(ctx, st.Key, p); {
+		case errors.Is(err, errAPIKeyRevoked):
+			p.Member.Status = authz.StatusDeleted
+			p.Authz = p.Roles.Compile(p.Member.Authz())
+		case err != nil:
+			return nil, err
+		}
+		return p, nil
 	}
 	lm, err := s.Store.LoadMembers(ctx, account, []string{memberID})
 	if err != nil {
