@@ -428,3 +428,29 @@ func TestInvitationInviterRechecked(t *testing.T) {
 		t.Fatalf("invitation.revoke events: %d, want 1", n)
 	}
 }
+
+// TestStoreManagerInvitesItsInactiveMember: a store manager invites an
+// inactive member of its store without naming grants: the member keeps its
+// own (the default, full access at account scope, would be beyond the
+// manager).
+func TestStoreManagerInvitesItsInactiveMember(t *testing.T) {
+	e := New(t)
+	owner := e.signup(t, newEmail("smi-owner"))
+	ownerTk := e.login(t, owner.Email, goodPassword, "").AccessToken
+	email := newEmail("smi")
+	id := e.mbInactive(t, ownerTk, email, []map[string]string{{"role": "team_member", "scope": "store:s1"}})
+	_, mgrTk := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleManager, Scope: authz.StoreScope("s1")}})
+	since := time.Now()
+	inv := e.invite(t, mgrTk, map[string]any{"email": email})
+	if inv.MemberID != id {
+		t.Fatalf("invitation for %s, want %s", inv.MemberID, id)
+	}
+	tok := e.TokenFromEmail(t, email, "invit", since)
+	var acc accepted
+	e.Call(t, "POST", "/v1/invitations/accept", "", map[string]string{"token": tok, "password": goodPassword}).Want(t, http.StatusOK, "").JSON(t, &acc)
+	var m memberView
+	e.Call(t, "GET", "/v1/users/"+id, ownerTk, nil).Want(t, http.StatusOK, "").JSON(t, &m)
+	if m.Status != "active" || len(m.Assignments) != 1 || m.Assignments[0].Role != "team_member" || m.Assignments[0].Scope != "store:s1" {
+		t.Fatalf("after acceptance: %+v", m)
+	}
+}

@@ -124,6 +124,12 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput)
 		return team.Invitation{}, errCannotInvite
 	}
 	if err := p.Roles.CheckChange(p.Member.Authz(), authz.Member{}, member.Authz()); err != nil {
+		// The grants a new member would get are beyond the inviter; an
+		// inactive member of that email is invited with its own grants
+		// (when the invitation names none), checked on their own.
+		if m, merr := s.Store.MemberByEmail(ctx, acct.ID, email); merr == nil && m.Status == authz.StatusInactive {
+			return s.inviteExisting(ctx, p, acct, in, email, name)
+		}
 		return team.Invitation{}, auth.Forbidden(err)
 	}
 	inv := team.Invitation{
