@@ -421,6 +421,12 @@ func TestInvitationInviterRechecked(t *testing.T) {
 	etag := e.Call(t, "GET", "/v1/users/"+mgrID, ownerTk, nil).Want(t, http.StatusOK, "").Header.Get("ETag")
 	e.Call(t, "PATCH", "/v1/users/"+mgrID, ownerTk, map[string]any{"assignments": []map[string]string{{"role": "manager", "scope": "store:s1"}}}, "If-Match", etag).Want(t, http.StatusOK, "")
 
+	// The lookup already shows it revoked (and writes nothing).
+	e.Call(t, "GET", "/v1/invitations/lookup?token="+tokOut, "", nil).Want(t, http.StatusGone, "invitation_revoked")
+	if n := e.auditCountAction(t, owner.AccountID, "invitation.revoke"); n != 0 {
+		t.Fatalf("invitation.revoke events after a lookup: %d, want 0", n)
+	}
+	e.Call(t, "GET", "/v1/invitations/lookup?token="+tokIn, "", nil).Want(t, http.StatusOK, "")
 	e.Call(t, "POST", "/v1/invitations/accept", "", map[string]string{"token": tokOut, "name": "Out", "password": goodPassword}).Want(t, http.StatusGone, "invitation_revoked")
 	e.Call(t, "GET", "/v1/invitations/lookup?token="+tokOut, "", nil).Want(t, http.StatusGone, "invitation_revoked")
 	e.Call(t, "POST", "/v1/invitations/accept", "", map[string]string{"token": tokIn, "name": "In", "password": goodPassword}).Want(t, http.StatusOK, "")

@@ -396,6 +396,12 @@ func (s *Service) LookupToken(ctx context.Context, token string) (Lookup, error)
 	if err != nil {
 		return Lookup{}, err
 	}
+	// An invitation its inviter could no longer make looks like what
+	// accepting it will make it: revoked (the lookup itself writes
+	// nothing).
+	if _, err := s.checkInviter(ctx, inv, "", false); err != nil {
+		return Lookup{}, err
+	}
 	acct, err := s.Store.GetAccount(ctx, inv.AccountID)
 	if err != nil {
 		return Lookup{}, err
@@ -436,7 +442,7 @@ func (s *Service) Accept(ctx context.Context, in AcceptInput) (Accepted, error) 
 			return Accepted{}, err
 		}
 	}
-	inviter, err := s.checkInviter(ctx, inv, in.RequestID)
+	inviter, err := s.checkInviter(ctx, inv, in.RequestID, true)
 	if err != nil {
 		return Accepted{}, err
 	}
@@ -516,8 +522,9 @@ func (s *Service) Accept(ctx context.Context, in AcceptInput) (Accepted, error) 
 // role's permissions; an API key inviter was revoked) is revoked, by
 // "system" with an invitation.revoke event giving the reason, and the
 // accept answers 410 invitation_revoked. Otherwise it returns the inviter
-// as read, for the acceptance to require it unchanged at commit.
-func (s *Service) checkInviter(ctx context.Context, inv team.Invitation, requestID string) (store.Actor, error) {
+// as read, for the acceptance to require it unchanged at commit. With
+// revoke false (the lookup) it only answers.
+func (s *Service) checkInviter(ctx context.Context, inv team.Invitation, requestID string, revoke bool) (store.Actor, error) {
 	actor := store.Actor{AccountID: inv.AccountID, OnFail: errInviterChanged}
 	target := authz.Member{ID: inv.MemberID, Account: inv.AccountID, Status: authz.StatusInvited, Admin: inv.Admin, Assignments: inv.Assignments}
 	var reason string
@@ -540,6 +547,9 @@ func (s *Service) checkInviter(ctx context.Context, inv team.Invitation, request
 			actor.MemberID = p.Member.ID
 		}
 		return actor, nil
+	}
+	if !revoke {
+		return actor, errRevoked
 	}
 	ev := audit.Event{
 		AccountID: inv.AccountID, ActorID: "system", ActorName: "Steward", Action: "invitation.revoke",
