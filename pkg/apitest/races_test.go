@@ -630,3 +630,38 @@ func TestRaceDemotedActorInFlight(t *testing.T) {
 		t.Fatalf("the demoted manager's grant was written: %+v", m.Assignments)
 	}
 }
+
+// TestRaceInviterDemotedDuringAcceptance: an acceptance has re-checked its
+// inviter's rights and is about to commit when the inviter is demoted. The
+// acceptance must fail (409 retry) and the next attempt finds the
+// invitation beyond the inviter's rights now (410 invitation_revoked):
+// the invitee never becomes active on the old rights.
+func TestRaceInviterDemotedDuringAcceptance(t *testing.T) {
+	gate := newCommitGate("invitation.accept")
+	e := New(t, func(d *server.Deps) { d.Invites.Store = dynamoStore(t, gate.apply) })
+	owner := e.signup(t, newEmail("rc-inv-owner"))
+	ownerTk := e.login(t, owner.Email, goodPassword, "").AccessToken
+	mgrID, mgrTk := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleManager, Scope: authz.AccountScope}})
+	email := newEmail("rc-inv-x")
+	since := time.Now()
+	inv := e.invite(t, mgrTk, map[string]any{"email": email, "assignments": []map[string]string{{"role": "manager", "scope": "store:s2"}}})
+	tok := e.TokenFromEmail(t, email, "invit", since)
+
+	accepted := make(chan *Response, 1)
+	go func() {
+		accepted <- e.Call(t, "POST", "/v1/invitations/accept", "", map[string]string{"token": tok, "name": "Ivy", "password": goodPassword})
+	}()
+	select {
+	case <-gate.reached:
+	case <-time.After(20 * time.Second): // deadline
+		t.Fatal("the acceptance never reached its commit")
+	}
+	etag := e.Call(t, "GET", "/v1/users/"+mgrID, ownerTk, nil).Want(t, http.StatusOK, "").Header.Get("ETag")
+	e.Call(t, "PATCH", "/v1/users/"+mgrID, ownerTk, map[string]any{"assignments": []map[string]string{
+		{"role": "manager", "scope": "store:s1"},
+	}}, "If-Match", etag).Want(t, http.StatusOK, "")
+	close(gate.release)
+	(<-accepted).Want(t, http.StatusConflict, "retry")
+	e.Call(t, "POST", "/v1/invitations/accept", "", map[string]string{"token": tok, "name": "Ivy", "password": goodPassword}).Want(t, http.StatusGone, "invitation_revoked")
+	e.Call(t, "GET", "/v1/users/"+inv.MemberID, ownerTk, nil).Want(t, http.StatusNotFound, "")
+}
