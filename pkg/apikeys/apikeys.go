@@ -23,6 +23,10 @@
 //   - A key acts as the member "apikey:<id>", so audit events record that
 //     actor. Routes that need a person (GET /v1/me, sign-out, logging in as
 //     someone) answer a key 403 not_a_member.
+//   - A key never exceeds its creator's current rights: once the creating
+//     member is not active or lacks a permission of the key at a scope of
+//     the key, the key is revoked at its next use, with an event (see
+//     auth.Service.checkKeyCreator).
 //   - Revoking is final and takes effect on the next request (401
 //     api_key_revoked); revoked keys stay in the list. Last use is recorded
 //     at most once a minute per key.
@@ -133,7 +137,7 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput)
 	}
 	ev := p.Event(ctx, "apikey.create", "apikey", id)
 	ev.After = audit.Snapshot(snapshot(k))
-	if err := s.Store.CreateAPIKey(ctx, k, ev); err != nil {
+	if err := p.Acting(s.Store).CreateAPIKey(ctx, k, ev); err != nil {
 		return Created{}, err
 	}
 	return Created{Key: k, Secret: auth.FormatAPIKey(id, secret)}, nil
@@ -171,7 +175,7 @@ func (s *Service) Revoke(ctx context.Context, p *auth.Principal, id string) erro
 	}
 	ev := p.Event(ctx, "apikey.revoke", "apikey", id)
 	ev.Before = audit.Snapshot(snapshot(k))
-	switch err := s.Store.RevokeAPIKey(ctx, p.AccountID(), id, s.now().UTC(), p.Member.ID, ev); {
+	switch err := p.Acting(s.Store).RevokeAPIKey(ctx, p.AccountID(), id, s.now().UTC(), p.Member.ID, ev); {
 	case errors.Is(err, store.ErrAPIKeyNotFound):
 		return errNotFound
 	case errors.Is(err, store.ErrAPIKeyRevoked):

@@ -282,3 +282,32 @@ func TestAPIKeyBadInput(t *testing.T) {
 		t.Fatalf("bad input created %d keys", len(l.Items))
 	}
 }
+
+// TestAPIKeyFollowsItsCreator: a key keeps working while its creator holds
+// its permissions at its scopes (an administrator demoted to a manager of
+// the key's store still does); once the creator does not, the key is
+// revoked at its next use, by "system" with an event, and stays revoked
+// when the creator is promoted again.
+func TestAPIKeyFollowsItsCreator(t *testing.T) {
+	e := New(t)
+	owner := e.signup(t, newEmail("kc-owner"))
+	ownerTk := e.login(t, owner.Email, goodPassword, "").AccessToken
+	adminID, adminTk := e.mbAdmin(t, owner)
+	k := e.createKey(t, adminTk, map[string]any{"name": "Backend", "permissions": []string{"users.view"}, "scopes": []string{"store:s1"}})
+	check := func() *Response { return e.Call(t, "GET", "/v1/users", k.Secret, nil) }
+	check().Want(t, http.StatusOK, "")
+	set := func(role, scope string) {
+		e.Call(t, "PATCH", "/v1/users/"+adminID, ownerTk, map[string]any{"admin": false, "assignments": []map[string]string{{"role": role, "scope": scope}}},
+			"If-Match", e.mbETag(t, ownerTk, adminID)).Want(t, http.StatusOK, "")
+	}
+	set("manager", "store:s1") // still holds users.view at store s1
+	check().Want(t, http.StatusOK, "")
+	set("team_member", "store:s2")
+	check().Want(t, http.StatusUnauthorized, "api_key_revoked")
+	check().Want(t, http.StatusUnauthorized, "api_key_revoked")
+	set("administrator", "account")
+	check().Want(t, http.StatusUnauthorized, "api_key_revoked")
+	if n := e.auditCountAction(t, owner.AccountID, "apikey.revoke"); n != 1 {
+		t.Fatalf("apikey.revoke events: %d, want 1", n)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/server"
 )
 
@@ -353,5 +354,126 @@ func TestSelfRegistrationWithDeletedDefaultRole(t *testing.T) {
 	join(late).Want(t, http.StatusForbidden, "self_registration_closed")
 	if member, _ := e.invitedState(t, owner.AccountID, late); member {
 		t.Fatal("a member joined with a deleted default role")
+	}
+}
+
+// TestInviteInactiveMember: an inactive member (created with POST
+// /v1/users, no sign-in) is invited as itself: the invitation is for the
+// same member id, a second one is 409 invitation_pending, revoking leaves
+// the member inactive with its grants, and accepting makes that member
+// active with its own grants (the invitation named none).
+func TestInviteInactiveMember(t *testing.T) {
+	e := New(t)
+	owner := e.signup(t, newEmail("inact-owner"))
+	ownerTk := e.login(t, owner.Email, goodPassword, "").AccessToken
+	email := newEmail("inact")
+	id := e.mbInactive(t, ownerTk, email, []map[string]string{{"role": "manager", "scope": "store:s1"}})
+
+	first := e.invite(t, ownerTk, map[string]any{"email": email})
+	if first.MemberID != id {
+		t.Fatalf("invitation for %s, want %s", first.MemberID, id)
+	}
+	e.Call(t, "POST", "/v1/invitations", ownerTk, map[string]any{"email": email}).Want(t, http.StatusConflict, "invitation_pending")
+	var m memberView
+	e.Call(t, "GET", "/v1/users/"+id, ownerTk, nil).Want(t, http.StatusOK, "").JSON(t, &m)
+	if m.Status != "inactive" {
+		t.Fatalf("while invited the member is %q, want inactive", m.Status)
+	}
+	// Revoking leaves the member as it was.
+	e.Call(t, "DELETE", "/v1/invitations/"+first.ID, ownerTk, nil).Want(t, http.StatusNoContent, "")
+	e.Call(t, "GET", "/v1/users/"+id, ownerTk, nil).Want(t, http.StatusOK, "").JSON(t, &m)
+	if m.Status != "inactive" || len(m.Assignments) != 1 || m.Assignments[0].Role != "manager" {
+		t.Fatalf("after the revoke: %+v", m)
+	}
+
+	// A store manager cannot invite it with more than it holds itself.
+	_, s2Tk := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleManager, Scope: authz.StoreScope("s2")}})
+	e.Call(t, "POST", "/v1/invitations", s2Tk, map[string]any{"email": email}).Want(t, http.StatusForbidden, "outside_managed_scope")
+
+	since := time.Now()
+	second := e.invite(t, ownerTk, map[string]any{"email": email})
+	tok := e.TokenFromEmail(t, email, "invit", since)
+	var acc accepted
+	e.Call(t, "POST", "/v1/invitations/accept", "", map[string]string{"token": tok, "password": goodPassword}).Want(t, http.StatusOK, "").JSON(t, &acc)
+	if acc.Member.ID != id || acc.Member.Status != "active" || acc.Member.Name != "Imported Ida" {
+		t.Fatalf("accepted %+v", acc.Member)
+	}
+	e.Call(t, "GET", "/v1/users/"+id, ownerTk, nil).Want(t, http.StatusOK, "").JSON(t, &m)
+	if len(m.Assignments) != 1 || m.Assignments[0].Role != "manager" || m.Assignments[0].Scope != "store:s1" {
+		t.Fatalf("grants after acceptance: %+v", m.Assignments)
+	}
+	e.Call(t, "GET", "/v1/me", acc.AccessToken, nil).Want(t, http.StatusOK, "")
+	// The history is one member's: created, invited twice, joined.
+	var page struct {
+		Items []struct {
+			Action string `json:"action"`
+		} `json:"items"`
+	}
+	e.Call(t, "GET", "/v1/audit?targetType=member&targetId="+id, ownerTk, nil).Want(t, http.StatusOK, "").JSON(t, &page)
+	actions := map[string]bool{}
+	for _, it := range page.Items {
+		actions[it.Action] = true
+	}
+	if !actions["member.create"] || !actions["invitation.accept"] {
+		t.Fatalf("member history %v", actions)
+	}
+	_ = second
+}
+
+// TestInvitationInviterRechecked: a demoted inviter's invitation is revoked, with its event,
+// while one within the inviter's current rights still works.
+func TestInvitationInviterRechecked(t *testing.T) {
+	e := New(t)
+	owner := e.signup(t, newEmail("rechk-owner"))
+	ownerTk := e.login(t, owner.Email, goodPassword, "").AccessToken
+	mgrID, mgrTk := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleManager, Scope: authz.AccountScope}})
+
+	within, beyond := newEmail("rechk-in"), newEmail("rechk-out")
+	since := time.Now()
+	e.invite(t, mgrTk, map[string]any{"email": within, "assignments": []map[string]string{{"role": "team_member", "scope": "store:s1"}}})
+	e.invite(t, mgrTk, map[string]any{"email": beyond, "assignments": []map[string]string{{"role": "team_member", "scope": "store:s2"}}})
+	tokIn := e.TokenFromEmail(t, within, "invit", since)
+	tokOut := e.TokenFromEmail(t, beyond, "invit", since)
+	// Demoted to manager of store s1 only.
+	etag := e.Call(t, "GET", "/v1/users/"+mgrID, ownerTk, nil).Want(t, http.StatusOK, "").Header.Get("ETag")
+	e.Call(t, "PATCH", "/v1/users/"+mgrID, ownerTk, map[string]any{"assignments": []map[string]string{{"role": "manager", "scope": "store:s1"}}}, "If-Match", etag).Want(t, http.StatusOK, "")
+
+	// The lookup already shows it revoked (and writes nothing).
+	e.Call(t, "GET", "/v1/invitations/lookup?token="+tokOut, "", nil).Want(t, http.StatusGone, "invitation_revoked")
+	if n := e.auditCountAction(t, owner.AccountID, "invitation.revoke"); n != 0 {
+		t.Fatalf("invitation.revoke events after a lookup: %d, want 0", n)
+	}
+	e.Call(t, "GET", "/v1/invitations/lookup?token="+tokIn, "", nil).Want(t, http.StatusOK, "")
+	e.Call(t, "POST", "/v1/invitations/accept", "", map[string]string{"token": tokOut, "name": "Out", "password": goodPassword}).Want(t, http.StatusGone, "invitation_revoked")
+	e.Call(t, "GET", "/v1/invitations/lookup?token="+tokOut, "", nil).Want(t, http.StatusGone, "invitation_revoked")
+	e.Call(t, "POST", "/v1/invitations/accept", "", map[string]string{"token": tokIn, "name": "In", "password": goodPassword}).Want(t, http.StatusOK, "")
+	if n := e.auditCountAction(t, owner.AccountID, "invitation.revoke"); n != 1 {
+		t.Fatalf("invitation.revoke events: %d, want 1", n)
+	}
+}
+
+// TestStoreManagerInvitesItsInactiveMember: a store manager invites an
+// inactive member of its store without naming grants: the member keeps its
+// own (the default, full access at account scope, would be beyond the
+// manager).
+func TestStoreManagerInvitesItsInactiveMember(t *testing.T) {
+	e := New(t)
+	owner := e.signup(t, newEmail("smi-owner"))
+	ownerTk := e.login(t, owner.Email, goodPassword, "").AccessToken
+	email := newEmail("smi")
+	id := e.mbInactive(t, ownerTk, email, []map[string]string{{"role": "team_member", "scope": "store:s1"}})
+	_, mgrTk := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleManager, Scope: authz.StoreScope("s1")}})
+	since := time.Now()
+	inv := e.invite(t, mgrTk, map[string]any{"email": email})
+	if inv.MemberID != id {
+		t.Fatalf("invitation for %s, want %s", inv.MemberID, id)
+	}
+	tok := e.TokenFromEmail(t, email, "invit", since)
+	var acc accepted
+	e.Call(t, "POST", "/v1/invitations/accept", "", map[string]string{"token": tok, "password": goodPassword}).Want(t, http.StatusOK, "").JSON(t, &acc)
+	var m memberView
+	e.Call(t, "GET", "/v1/users/"+id, ownerTk, nil).Want(t, http.StatusOK, "").JSON(t, &m)
+	if m.Status != "active" || len(m.Assignments) != 1 || m.Assignments[0].Role != "team_member" || m.Assignments[0].Scope != "store:s1" {
+		t.Fatalf("after acceptance: %+v", m)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stewardhq/steward/pkg/authz"
 )
 
 type memberView struct {
@@ -224,4 +226,67 @@ func TestMembersAcrossTenants(t *testing.T) {
 	if m.Status != "active" || m.Name == "pwned" {
 		t.Fatalf("A's member changed: %+v", m)
 	}
+}
+
+// TestOwnerEditsOnlyItself: the owner edits its own name and notification
+// preferences; an administrator cannot (403 owner_only), and after a
+// transfer the old owner is an ordinary administrator again.
+func TestOwnerEditsOnlyItself(t *testing.T) {
+	e := New(t)
+	owner := e.signup(t, newEmail("oe-owner"))
+	ownerTk := e.login(t, owner.Email, goodPassword, "").AccessToken
+	adminID, adminTk := e.join(t, ownerTk, newEmail("oe-admin"), map[string]any{"admin": true})
+	etag := e.mbETag(t, ownerTk, owner.MemberID)
+	e.Call(t, "PATCH", "/v1/users/"+owner.MemberID, adminTk.AccessToken, map[string]any{"name": "Mallory"}, "If-Match", etag).Want(t, http.StatusForbidden, "owner_only")
+	e.Call(t, "PATCH", "/v1/users/"+owner.MemberID, ownerTk, map[string]any{"name": "Olivia Owner"}, "If-Match", etag).Want(t, http.StatusOK, "")
+	// After a transfer, the new owner is protected and the old one is not.
+	e.Call(t, "POST", "/v1/account/transfer-ownership", ownerTk, map[string]string{"memberId": adminID}).Want(t, http.StatusOK, "")
+	e.Call(t, "PATCH", "/v1/users/"+adminID, ownerTk, map[string]any{"name": "Not Me"}, "If-Match", e.mbETag(t, ownerTk, adminID)).Want(t, http.StatusForbidden, "owner_only")
+	e.Call(t, "PATCH", "/v1/users/"+owner.MemberID, adminTk.AccessToken, map[string]any{"name": "Former Owner"}, "If-Match", e.mbETag(t, ownerTk, owner.MemberID)).Want(t, http.StatusOK, "")
+}
+
+// TestAdminOnlyRoles: the built-in junior admin, senior manager and
+// department manager are admin-only; a custom role can be made so, and only
+// administrators set or clear the flag, or touch such a role; an
+// administrator grants them.
+func TestAdminOnlyRoles(t *testing.T) {
+	e := New(t)
+	owner := e.signup(t, newEmail("ao-owner"))
+	ownerTk := e.login(t, owner.Email, goodPassword, "").AccessToken
+	var list struct {
+		Roles []struct {
+			ID        string `json:"id"`
+			AdminOnly bool   `json:"adminOnly"`
+		} `json:"roles"`
+	}
+	e.Call(t, "GET", "/v1/roles", ownerTk, nil).Want(t, http.StatusOK, "").JSON(t, &list)
+	want := map[string]bool{"administrator": true, "junior_admin": true, "senior_manager": true, "department_manager": true}
+	for _, r := range list.Roles {
+		if r.AdminOnly != want[r.ID] {
+			t.Errorf("role %s: adminOnly %v", r.ID, r.AdminOnly)
+		}
+	}
+
+	_, faTk := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleFullAccess, Scope: authz.AccountScope}})
+	e.Call(t, "POST", "/v1/roles", faTk, map[string]any{"id": "lead", "name": "Lead", "permissions": []string{"orders.view"}, "adminOnly": true}).Want(t, http.StatusForbidden, "admin_only_role")
+	e.Call(t, "POST", "/v1/roles", ownerTk, map[string]any{"id": "lead", "name": "Lead", "permissions": []string{"orders.view"}, "adminOnly": true}).Want(t, http.StatusCreated, "")
+	etag := e.Call(t, "GET", "/v1/roles/lead", ownerTk, nil).Want(t, http.StatusOK, "").Header.Get("ETag")
+	e.Call(t, "PATCH", "/v1/roles/lead", faTk, map[string]any{"adminOnly": false}, "If-Match", etag).Want(t, http.StatusForbidden, "admin_only_role")
+	e.Call(t, "PATCH", "/v1/roles/lead", faTk, map[string]any{"name": "Team lead"}, "If-Match", etag).Want(t, http.StatusForbidden, "admin_only_role")
+	e.Call(t, "DELETE", "/v1/roles/lead", faTk, nil).Want(t, http.StatusForbidden, "admin_only_role")
+
+	target, _ := e.join(t, ownerTk, newEmail("ao-target"), store1("team_member"))
+	grant := func(tok string) *Response {
+		return e.Call(t, "PATCH", "/v1/users/"+target, tok, map[string]any{"assignments": []map[string]string{
+			{"role": "team_member", "scope": "store:s1"}, {"role": "lead", "scope": "store:s1"},
+		}}, "If-Match", e.mbETag(t, ownerTk, target))
+	}
+	grant(faTk).Want(t, http.StatusForbidden, "admin_only_role")
+	// Once the owner clears the flag, the full-access member may grant it.
+	e.Call(t, "PATCH", "/v1/roles/lead", ownerTk, map[string]any{"adminOnly": false}, "If-Match", etag).Want(t, http.StatusOK, "")
+	grant(faTk).Want(t, http.StatusOK, "")
+	// An administrator grants the built-in admin-only roles.
+	e.Call(t, "PATCH", "/v1/users/"+target, ownerTk, map[string]any{"assignments": []map[string]string{
+		{"role": "senior_manager", "scope": "store:s1"}, {"role": "junior_admin", "scope": "store:s2"}, {"role": "department_manager", "scope": "department:sales"},
+	}}, "If-Match", e.mbETag(t, ownerTk, target)).Want(t, http.StatusOK, "")
 }

@@ -332,8 +332,11 @@ func TestRaceAdministratorsAgainstEachOther(t *testing.T) {
 			wantNo5xx(t, verb, rs...)
 			for i, r := range rs[:2] {
 				// 401: the caller was suspended first (its next request is
-				// refused); 403: it lost its admin rights first.
-				if r.Status != http.StatusOK && r.Status != http.StatusUnauthorized && r.Status != http.StatusForbidden && r.Status != http.StatusPreconditionFailed {
+				// refused); 403: it lost its admin rights first; 409
+				// actor_changed: it lost them after its checks, before its
+				// commit (rights at commit time).
+				if r.Status != http.StatusOK && r.Status != http.StatusUnauthorized && r.Status != http.StatusForbidden && r.Status != http.StatusPreconditionFailed &&
+					(r.Status != http.StatusConflict || r.Code() != "actor_changed") {
 					t.Errorf("%s %d: %d %s", verb, i, r.Status, r.Body)
 				}
 			}
@@ -581,4 +584,84 @@ func TestRaceRoleDeletedBeforeAssignmentCommits(t *testing.T) {
 	if len(m.Assignments) != 1 || m.Assignments[0].Role != "team_member" {
 		t.Fatalf("member afterwards: %+v", m.Assignments)
 	}
+}
+
+// withMembersGate gives the members service a store whose DynamoDB client
+// passes g; every other service keeps its own.
+func withMembersGate(t testing.TB, g *commitGate) func(*server.Deps) {
+	return func(d *server.Deps) { d.Members.Store = dynamoStore(t, g.apply) }
+}
+
+// TestRaceDemotedActorInFlight is "rights at commit time", forced: a
+// manager's grant has passed the ceiling and is about to commit when the
+// owner demotes the manager. The grant must fail cleanly (409
+// actor_changed) and write nothing.
+func TestRaceDemotedActorInFlight(t *testing.T) {
+	gate := newCommitGate("member.update")
+	e := New(t, withMembersGate(t, gate))
+	owner := e.signup(t, newEmail("rc-dem-owner"))
+	ownerTk := e.login(t, owner.Email, goodPassword, "").AccessToken
+	mgrID, mgrTk := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleManager, Scope: authz.AccountScope}})
+	target, _ := e.join(t, ownerTk, newEmail("rc-dem-target"), store1("team_member"))
+	etag := e.Call(t, "GET", "/v1/users/"+target, ownerTk, nil).Want(t, http.StatusOK, "").Header.Get("ETag")
+
+	granted := make(chan *Response, 1)
+	go func() {
+		granted <- e.Call(t, "PATCH", "/v1/users/"+target, mgrTk, map[string]any{"assignments": []map[string]string{
+			{"role": "manager", "scope": "store:s1"},
+		}}, "If-Match", etag)
+	}()
+	select {
+	case <-gate.reached:
+	case <-time.After(20 * time.Second): // deadline
+		t.Fatal("the grant never reached its commit")
+	}
+	// The manager is demoted while its grant waits to commit.
+	mgrTag := e.Call(t, "GET", "/v1/users/"+mgrID, ownerTk, nil).Want(t, http.StatusOK, "").Header.Get("ETag")
+	e.Call(t, "PATCH", "/v1/users/"+mgrID, ownerTk, map[string]any{"assignments": []map[string]string{
+		{"role": "team_member", "scope": "store:s1"},
+	}}, "If-Match", mgrTag).Want(t, http.StatusOK, "")
+	close(gate.release)
+	g := <-granted
+	g.Want(t, http.StatusConflict, "actor_changed")
+	var m memberView
+	e.Call(t, "GET", "/v1/users/"+target, ownerTk, nil).Want(t, http.StatusOK, "").JSON(t, &m)
+	if len(m.Assignments) != 1 || m.Assignments[0].Role != "team_member" {
+		t.Fatalf("the demoted manager's grant was written: %+v", m.Assignments)
+	}
+}
+
+// TestRaceInviterDemotedDuringAcceptance: an acceptance has re-checked its
+// inviter's rights and is about to commit when the inviter is demoted. The
+// acceptance must fail (409 retry) and the next attempt finds the
+// invitation beyond the inviter's rights now (410 invitation_revoked):
+// the invitee never becomes active on the old rights.
+func TestRaceInviterDemotedDuringAcceptance(t *testing.T) {
+	gate := newCommitGate("invitation.accept")
+	e := New(t, func(d *server.Deps) { d.Invites.Store = dynamoStore(t, gate.apply) })
+	owner := e.signup(t, newEmail("rc-inv-owner"))
+	ownerTk := e.login(t, owner.Email, goodPassword, "").AccessToken
+	mgrID, mgrTk := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleManager, Scope: authz.AccountScope}})
+	email := newEmail("rc-inv-x")
+	since := time.Now()
+	inv := e.invite(t, mgrTk, map[string]any{"email": email, "assignments": []map[string]string{{"role": "manager", "scope": "store:s2"}}})
+	tok := e.TokenFromEmail(t, email, "invit", since)
+
+	accepted := make(chan *Response, 1)
+	go func() {
+		accepted <- e.Call(t, "POST", "/v1/invitations/accept", "", map[string]string{"token": tok, "name": "Ivy", "password": goodPassword})
+	}()
+	select {
+	case <-gate.reached:
+	case <-time.After(20 * time.Second): // deadline
+		t.Fatal("the acceptance never reached its commit")
+	}
+	etag := e.Call(t, "GET", "/v1/users/"+mgrID, ownerTk, nil).Want(t, http.StatusOK, "").Header.Get("ETag")
+	e.Call(t, "PATCH", "/v1/users/"+mgrID, ownerTk, map[string]any{"assignments": []map[string]string{
+		{"role": "manager", "scope": "store:s1"},
+	}}, "If-Match", etag).Want(t, http.StatusOK, "")
+	close(gate.release)
+	(<-accepted).Want(t, http.StatusConflict, "retry")
+	e.Call(t, "POST", "/v1/invitations/accept", "", map[string]string{"token": tok, "name": "Ivy", "password": goodPassword}).Want(t, http.StatusGone, "invitation_revoked")
+	e.Call(t, "GET", "/v1/users/"+inv.MemberID, ownerTk, nil).Want(t, http.StatusNotFound, "")
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/onetime"
@@ -144,15 +145,12 @@ func (s *Service) authenticateKey(ctx context.Context, token string) (*Principal
 	if !key.RevokedAt.IsZero() {
 		return nil, errAPIKeyRevoked
 	}
-	base, err := s.roleSets.Get(account, st.Roles.Version, st.Roles.Roles)
+	p, err := s.keyPrincipal(ctx, st)
 	if err != nil {
 		return nil, err
 	}
-	rs, err := base.WithAPIKey(key.Permissions)
-	if err != nil {
-		// The catalogue changed under a stored key: fail closed.
-		httpapi.Logger(ctx).Warn("API key permissions no longer valid", "apiKey", id, "error", err.Error())
-		return nil, errAPIKeyInvalid
+	if err := s.checkKeyCreator(ctx, key, p); err != nil {
+		return nil, err
 	}
 	now := s.now()
 	if now.Sub(key.LastUsedAt) >= store.APIKeyTouchInterval {
@@ -162,15 +160,129 @@ func (s *Service) authenticateKey(ctx context.Context, token string) (*Principal
 			httpapi.Logger(ctx).Warn("record API key use", "apiKey", id, "error", err.Error())
 		}
 	}
+	return p, nil
+}
+
+// keyPrincipal is the principal of a key as loaded: a synthetic active
+// member, "apikey:<id>", holding exactly the key's permissions at the
+// key's scopes (status deleted when the key is revoked).
+func (s *Service) keyPrincipal(ctx context.Context, st store.APIKeyAuth) (*Principal, error) {
+	key := st.Key
+	base, err := s.roleSets.Get(key.AccountID, st.Roles.Version, st.Roles.Roles)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := base.WithAPIKey(key.Permissions)
+	if err != nil {
+		// The catalogue changed under a stored key: fail closed.
+		httpapi.Logger(ctx).Warn("API key permissions no longer valid", "apiKey", key.ID, "error", err.Error())
+		return nil, errAPIKeyInvalid
+	}
 	m := team.Member{
-		ID: APIKeyActorPrefix + id, AccountID: account, Name: key.Name, Status: authz.StatusActive,
+		ID: APIKeyActorPrefix + key.ID, AccountID: key.AccountID, Name: key.Name, Status: authz.StatusActive,
 		Version: key.Version, CreatedAt: key.CreatedAt, UpdatedAt: key.CreatedAt,
+	}
+	if !key.RevokedAt.IsZero() {
+		m.Status = authz.StatusDeleted
 	}
 	for _, sc := range key.Scopes {
 		m.Assignments = append(m.Assignments, authz.Assignment{Role: authz.APIKeyRole, Scope: sc})
 	}
 	return &Principal{
-		Member: m, APIKey: &APIKeyInfo{ID: id, Name: key.Name},
+		Member: m, APIKey: &APIKeyInfo{ID: key.ID, Name: key.Name},
 		Roles: rs, Authz: rs.Compile(m.Authz()),
 	}, nil
+}
+
+// checkKeyCreator is the rule "a key never exceeds its creator's current
+// rights": the key works only while the member who created it is active
+// and holds every permission of the key at every scope of the key (what
+// creating it required). Otherwise the key is revoked at its first use
+// since, by "system", with an apikey.revoke event saying why, and the
+// request is refused like any revoked key's (401 api_key_revoked). It
+// costs one strongly consistent GetItem per request made with a key (the
+// creator's member item: its id is in the key item, so it cannot join the
+// key's BatchGetItem).
+func (s *Service) checkKeyCreator(ctx context.Context, key store.APIKey, p *Principal) error {
+	reason := ""
+	creator, err := s.Store.GetMember(ctx, key.AccountID, key.CreatedByID)
+	switch {
+	case errors.Is(err, team.ErrMemberNotFound):
+		reason = "creator_gone"
+	case err != nil:
+		return err
+	default:
+		// The creator compiled with the account's roles (p.Roles is them
+		// plus the key's synthetic role, which no member holds).
+		c := p.Roles.Compile(creator.Authz())
+		if creator.Status != authz.StatusActive {
+			reason = "creator_" + string(creator.Status)
+		}
+		for _, sc := range key.Scopes {
+			for _, k := range key.Permissions {
+				if reason == "" && !c.Holds(k, sc) {
+					reason = "creator_rights"
+				}
+			}
+		}
+	}
+	if reason == "" {
+		return nil
+	}
+	now := s.now().UTC()
+	ev := audit.Event{
+		AccountID: key.AccountID, ActorID: "system", ActorName: "Steward", Action: "apikey.revoke",
+		TargetType: "apikey", TargetID: key.ID, RequestID: httpapi.RequestID(ctx),
+		After: audit.Snapshot(map[string]any{"revokedAt": now, "reason": reason, "createdBy": key.CreatedByID}),
+	}
+	if err := s.Store.RevokeAPIKey(ctx, key.AccountID, key.ID, now, "system", ev); err != nil && !errors.Is(err, store.ErrAPIKeyRevoked) {
+		return err
+	}
+	httpapi.Logger(ctx).Info("API key revoked: beyond its creator's rights", "apiKey", key.ID, "reason", reason)
+	return errAPIKeyRevoked
+}
+
+// PrincipalOf loads the member memberID of account (or the API key
+// "apikey:<id>") fresh, with the account's roles, as authentication would
+// but without a session: to re-check, later, the rights of whoever made a
+// change (an invitation's inviter when it is accepted). A member or key
+// that does not exist is team.ErrMemberNotFound; a revoked key (or one
+// revoked now for exceeding its creator's rights) is a principal with
+// status deleted.
+func (s *Service) PrincipalOf(ctx context.Context, account, memberID string) (*Principal, error) {
+	if id, ok := strings.CutPrefix(memberID, APIKeyActorPrefix); ok {
+		st, err := s.Store.LoadAPIKeyAuth(ctx, account, id)
+		if errors.Is(err, store.ErrAPIKeyNotFound) {
+			return nil, team.ErrMemberNotFound
+		}
+		if err != nil {
+			return nil, err
+		}
+		p, err := s.keyPrincipal(ctx, st)
+		if err != nil || !st.Key.RevokedAt.IsZero() {
+			return p, err
+		}
+		// A key beyond its creator's rights is revoked here too.
+		switch err := s.checkKeyCreator(ctx, st.Key, p); {
+		case errors.Is(err, errAPIKeyRevoked):
+			p.Member.Status = authz.StatusDeleted
+			p.Authz = p.Roles.Compile(p.Member.Authz())
+		case err != nil:
+			return nil, err
+		}
+		return p, nil
+	}
+	lm, err := s.Store.LoadMembers(ctx, account, []string{memberID})
+	if err != nil {
+		return nil, err
+	}
+	m, ok := lm.Members[memberID]
+	if !ok {
+		return nil, team.ErrMemberNotFound
+	}
+	rs, err := s.roleSets.Get(account, lm.Roles.Version, lm.Roles.Roles)
+	if err != nil {
+		return nil, err
+	}
+	return &Principal{Member: m, Roles: rs, Authz: rs.Compile(m.Authz())}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
 
@@ -76,4 +77,25 @@ func WithPrincipal(ctx context.Context, p *Principal) context.Context {
 func FromContext(ctx context.Context) *Principal {
 	p, _ := ctx.Value(principalKey{}).(*Principal)
 	return p
+}
+
+// ErrActorChanged answers a change whose actor (the calling member, or API
+// key) changed between the request's checks and its commit: demoted,
+// suspended, revoked, or simply edited. Nothing was written.
+var ErrActorChanged = httpapi.Errorf(409, "actor_changed",
+	"Your own membership (or API key) changed while this request was being made; nothing was written. Retry.")
+
+// Acting returns st bound to the principal as read by this request (see
+// store.Acting): every change it commits requires the principal's member
+// item (or API key) to be still at the version read and active, so that a
+// write resting on the caller's rights fails with ErrActorChanged when those
+// rights changed meanwhile.
+func (p *Principal) Acting(st *store.Store) *store.Store {
+	a := store.Actor{AccountID: p.AccountID(), Version: p.Member.Version, OnFail: ErrActorChanged}
+	if p.APIKey != nil {
+		a.APIKeyID = p.APIKey.ID
+	} else {
+		a.MemberID = p.Member.ID
+	}
+	return st.Acting(a)
 }

@@ -56,6 +56,7 @@ func ErrorCode(err error) string {
 		err  error
 		code string
 	}{
+		{ErrAdminOnlyRole, "admin_only_role"},
 		{ErrAdminOnly, "admin_only"},
 		{ErrOwnerOnly, "owner_only"},
 		{ErrOwnerProtected, "owner_protected"},

@@ -47,6 +47,7 @@ type caseRole struct {
 	Name        string   `json:"name"`
 	Description string   `json:"description"`
 	Admin       bool     `json:"admin"`
+	AdminOnly   bool     `json:"adminOnly"`
 	Permissions []string `json:"permissions"`
 	ScopeKinds  []string `json:"scopeKinds"`
 }
@@ -106,6 +107,7 @@ var sentinels = map[string]error{
 	"ErrInvalidChange":        authz.ErrInvalidChange,
 	"ErrSelfChange":           authz.ErrSelfChange,
 	"ErrAdminOnly":            authz.ErrAdminOnly,
+	"ErrAdminOnlyRole":        authz.ErrAdminOnlyRole,
 	"ErrOwnerOnly":            authz.ErrOwnerOnly,
 	"ErrOwnerProtected":       authz.ErrOwnerProtected,
 	"ErrOutsideManagedScope":  authz.ErrOutsideManagedScope,
@@ -163,7 +165,7 @@ func (r *caseResource) toResource() authz.Resource {
 }
 
 func (r caseRole) toRole() authz.Role {
-	out := authz.Role{ID: r.ID, Name: r.Name, Description: r.Description, Admin: r.Admin, Permissions: r.Permissions}
+	out := authz.Role{ID: r.ID, Name: r.Name, Description: r.Description, Admin: r.Admin, AdminOnly: r.AdminOnly, Permissions: r.Permissions}
 	for _, k := range r.ScopeKinds {
 		out.ScopeKinds = append(out.ScopeKinds, authz.ScopeKind(k))
 	}

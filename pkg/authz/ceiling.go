@@ -18,6 +18,8 @@ import (
 //   - ErrOwnerProtected: the owner cannot be demoted, suspended, deleted
 //     or lose the admin flag, and nobody becomes owner here (ownership
 //     moves only by an explicit transfer).
+//   - ErrOwnerOnly: nobody but the owner changes the owner (after the
+//     ErrOwnerProtected checks, which name what can never be done).
 //   - ErrAdminOnly: only administrators make or unmake administrators
 //     (admin flag or administrator role) or change an administrator.
 //   - ErrOutsideManagedScope: the actor must hold users.manage at every
@@ -27,6 +29,8 @@ import (
 //     within stores it manages.
 //   - ErrUnknownRole, ErrScopeNotAllowed, ErrInvalidScope: an added
 //     assignment is invalid.
+//   - ErrAdminOnlyRole: an added assignment's role is admin-only
+//     (Role.AdminOnly) and the actor is not an administrator.
 //   - ErrExceedsOwnRights: for each added assignment, the actor must
 //     hold every permission of the role at exactly that scope (an
 //     account-scope grant needs account-scope rights).
@@ -62,6 +66,12 @@ func (rs *RoleSet) CheckChange(actor, before, after Member) error {
 		if !after.Admin && before.Admin {
 			return fmt.Errorf("%w: the owner is always an administrator", ErrOwnerProtected)
 		}
+	}
+	if !creating && before.Owner {
+		// Seed 004: administrators manage every member "except the account
+		// owner". Only the owner changes the owner (its name, assignments,
+		// notification preferences, anything), and it does so as itself.
+		return fmt.Errorf("%w: only the owner changes the owner's membership", ErrOwnerOnly)
 	}
 	if after.Owner && (creating || !before.Owner) {
 		return fmt.Errorf("%w: ownership moves only by an explicit transfer", ErrOwnerProtected)
@@ -102,6 +112,9 @@ func (rs *RoleSet) CheckChange(actor, before, after Member) error {
 			return err
 		}
 		role := rs.roles[x.Role]
+		if role.role.AdminOnly && !a.isAdmin {
+			return fmt.Errorf("%w: only administrators grant role %q", ErrAdminOnlyRole, x.Role)
+		}
 		held := a.heldAt(x.Scope)
 		if missing := role.bits.andNot(held); !missing.empty() {
 			return fmt.Errorf("%w: cannot grant role %q at %s: you lack %s there",

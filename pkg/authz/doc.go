@@ -121,6 +121,9 @@
 // admins; nobody changes their own grants or status; a member with
 // users.manage at store:X manages only members whose assignments are all
 // within scopes where it holds users.manage; the owner cannot be demoted,
-// suspended or deleted, and ownership moves only by
+// suspended or deleted, and nobody but the owner changes the owner at all
+// (ErrOwnerOnly); admin-only roles (Role.AdminOnly: junior_admin,
+// senior_manager, department_manager, and custom roles flagged so) are
+// granted by admins only (ErrAdminOnlyRole); ownership moves only by
 // RoleSet.CheckOwnershipTransfer. Errors wrap documented sentinels.
 package authz

@@ -47,6 +47,10 @@ var (
 	// ErrAdminOnly: only administrators make or unmake administrators, or
 	// change an administrator.
 	ErrAdminOnly = errors.New("only administrators may do this")
+	// ErrAdminOnlyRole: the role is granted by administrators only (a
+	// built-in junior admin, senior manager or department manager, or a
+	// custom role flagged adminOnly).
+	ErrAdminOnlyRole = errors.New("role granted by administrators only")
 	// ErrOwnerOnly: only the account owner may do this.
 	ErrOwnerOnly = errors.New("only the account owner may do this")
 	// ErrOwnerProtected: the owner cannot be demoted, suspended or removed,

@@ -45,6 +45,11 @@ type Role struct {
 	Admin bool
 	// BuiltIn marks the built-in templates.
 	BuiltIn bool
+	// AdminOnly marks a role that only administrators (the owner or an
+	// administrator) may grant, whatever permissions the granter holds:
+	// the built-in junior admin, senior manager and department manager
+	// (seed 003: administrators create those), and custom roles flagged so.
+	AdminOnly bool
 }
 
 // defaultScopeKinds apply to a custom role that names none.
@@ -103,6 +108,7 @@ type rolesFile struct {
 		Name        string   `json:"name"`
 		Description string   `json:"description"`
 		Admin       bool     `json:"admin"`
+		AdminOnly   bool     `json:"adminOnly"`
 		Permissions []string `json:"permissions"`
 		Exclude     []string `json:"exclude"`
 		ScopeKinds  []string `json:"scopeKinds"`
@@ -198,6 +204,7 @@ func loadBuiltins(data []byte) (*RoleSet, error) {
 			role: Role{
 				ID: fr.ID, Name: fr.Name, Description: fr.Description,
 				Permissions: cat.keys(bits), ScopeKinds: sk, Admin: fr.Admin, BuiltIn: true,
+				AdminOnly: fr.AdminOnly || fr.Admin,
 			},
 			bits:  bits,
 			kinds: kinds,
@@ -338,7 +345,7 @@ func compileCustom(r Role) (*compiledRole, []Warning, error) {
 	}
 	role := Role{
 		ID: r.ID, Name: r.Name, Description: r.Description,
-		Permissions: cat.keys(bits), ScopeKinds: sk,
+		Permissions: cat.keys(bits), ScopeKinds: sk, AdminOnly: r.AdminOnly,
 	}
 	return &compiledRole{role: role, bits: bits, kinds: kinds}, warnings, nil
 }

@@ -6,6 +6,14 @@
 //   - An invitation creates the member at once, with status invited, so the
 //     email is claimed in the account (inviting a member again answers 409)
 //     and the grant ceiling is checked against the member as it will be.
+//   - Except for an inactive member (created with POST /v1/users): the
+//     invitation is for that member, which stays inactive until it is
+//     accepted and then becomes active with the invitation's grants (its
+//     own when the invitation names none); see inviteExisting.
+//   - Accepting re-checks the grant ceiling against the inviter's current
+//     rights: an invitation beyond them is revoked with an event (410
+//     invitation_revoked); see checkInviter.
+//   - Re-sending deletes the old token: the old link is simply unknown.
 //   - No admin flag and no assignments means full access: full_access at
 //     account scope, which the inviter must hold themselves.
 //   - The link is {public URL}/invitations/accept?token=...; the host app
@@ -64,6 +72,10 @@ var (
 	errNotPending    = httpapi.Errorf(http.StatusConflict, "invitation_not_pending", "Only a pending or expired invitation can be re-sent or revoked.")
 	errProof         = httpapi.Errorf(http.StatusUnauthorized, "identity_proof_required", "This email already has a Steward sign-in: sign in as it, or give its password, to join.")
 	errCannotInvite  = httpapi.Errorf(http.StatusForbidden, "cannot_invite", "You may not invite people to this account.")
+	// errInvitationPending: an existing (inactive) member has a pending
+	// invitation already, or changed while being invited.
+	errInvitationPending = httpapi.Errorf(http.StatusConflict, "invitation_pending", "This member has a pending invitation (or changed meanwhile): re-send or revoke it, or read the member again.")
+	errInviterChanged    = httpapi.Errorf(http.StatusConflict, "retry", "The invitation's sender changed meanwhile; try again.")
 )
 
 // CreateInput is POST /v1/invitations.
@@ -112,6 +124,12 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput)
 		return team.Invitation{}, errCannotInvite
 	}
 	if err := p.Roles.CheckChange(p.Member.Authz(), authz.Member{}, member.Authz()); err != nil {
+		// The grants a new member would get are beyond the inviter; an
+		// inactive member of that email is invited with its own grants
+		// (when the invitation names none), checked on their own.
+		if m, merr := s.Store.MemberByEmail(ctx, acct.ID, email); merr == nil && m.Status == authz.StatusInactive {
+			return s.inviteExisting(ctx, p, acct, in, email, name)
+		}
 		return team.Invitation{}, auth.Forbidden(err)
 	}
 	inv := team.Invitation{
@@ -123,9 +141,11 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput)
 	t := store.Token{Hash: hash, Kind: store.TokenInvitation, AccountID: acct.ID, SubjectID: inv.ID, ExpiresAt: inv.ExpiresAt}
 	ev := event(ctx, p, "invitation.create", inv.ID)
 	ev.After = audit.Snapshot(invitationSnapshot(inv))
-	if err := s.Store.CreateInvitation(ctx, inv, member, t, ev); err != nil {
+	if err := p.Acting(s.Store).CreateInvitation(ctx, inv, member, t, ev); err != nil {
 		if errors.Is(err, team.ErrAlreadyMember) {
-			return team.Invitation{}, errAlreadyMember
+			// The email is a member already: an inactive one (e.g.
+			// imported with POST /v1/users) is invited as itself.
+			return s.inviteExisting(ctx, p, acct, in, email, name)
 		}
 		if errors.Is(err, store.ErrRoleGone) {
 			return team.Invitation{}, members.ErrRoleGone
@@ -135,6 +155,73 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput)
 	if err := s.send(ctx, acct, inv, tok, hash); err != nil {
 		// Without its email the invitation is useless: undo it, so that
 		// the client's retry creates it afresh instead of hitting 409.
+		undo := event(ctx, p, "invitation.undo_unsent", inv.ID)
+		if uerr := s.Store.UndoInvitation(context.WithoutCancel(ctx), inv, undo); uerr != nil {
+			httpapi.Logger(ctx).Error("undo unsent invitation", "invitation", inv.ID, "error", uerr.Error())
+		}
+		return team.Invitation{}, fmt.Errorf("send invitation %s: %w", inv.ID, err)
+	}
+	return inv, nil
+}
+
+// inviteExisting invites the existing member with the email, which must be
+// inactive (any other status answers 409 already_member) and without a
+// pending invitation (409 invitation_pending). The invitation is for that
+// member (same id, history kept); it stays inactive until the invitation
+// is accepted, which makes it active with the invitation's grants. An
+// invitation without admin and assignments keeps the member's own grants
+// (full access when it has none). The grant ceiling applies to the member
+// as it will be once active: the inviter must be able to manage it as
+// stored and to grant every grant it will hold.
+func (s *Service) inviteExisting(ctx context.Context, p *auth.Principal, acct team.Account, in CreateInput, email, name string) (team.Invitation, error) {
+	m, err := s.Store.MemberByEmail(ctx, acct.ID, email)
+	if errors.Is(err, team.ErrMemberNotFound) {
+		return team.Invitation{}, httpapi.Errorf(http.StatusConflict, "retry", "This email changed meanwhile; try again.")
+	}
+	if err != nil {
+		return team.Invitation{}, err
+	}
+	if m.Status != authz.StatusInactive {
+		return team.Invitation{}, errAlreadyMember
+	}
+	admin, assignments := in.Admin, in.Assignments
+	if !admin && len(assignments) == 0 {
+		admin, assignments = m.Admin, m.Assignments
+	}
+	if !admin && len(assignments) == 0 {
+		assignments = []authz.Assignment{{Role: authz.RoleFullAccess, Scope: authz.AccountScope}}
+	}
+	if name == "" {
+		name = m.Name
+	}
+	after := m
+	after.Admin, after.Assignments = admin, assignments
+	asNew := after.Authz()
+	asNew.Status = authz.StatusInvited
+	if err := p.Roles.CheckChange(p.Member.Authz(), m.Authz(), after.Authz()); err != nil {
+		return team.Invitation{}, auth.Forbidden(err)
+	}
+	if err := p.Roles.CheckChange(p.Member.Authz(), authz.Member{}, asNew); err != nil {
+		return team.Invitation{}, auth.Forbidden(err)
+	}
+	now := s.now()
+	inv := team.Invitation{
+		ID: store.NewID("inv"), AccountID: acct.ID, MemberID: m.ID, Email: email, Name: name,
+		Admin: admin, Assignments: assignments, InviterID: p.Member.ID, InviterName: p.Member.Name,
+		Status: team.InvitationPending, ExpiresAt: now.Add(acct.Settings.InvitationTTL), CreatedAt: now, Version: 1,
+		ExistingMember: true,
+	}
+	tok, hash := onetime.New()
+	t := store.Token{Hash: hash, Kind: store.TokenInvitation, AccountID: acct.ID, SubjectID: inv.ID, ExpiresAt: inv.ExpiresAt}
+	ev := event(ctx, p, "invitation.create", inv.ID)
+	ev.After = audit.Snapshot(invitationSnapshot(inv))
+	if err := p.Acting(s.Store).CreateInvitationForMember(ctx, inv, m, t, ev); err != nil {
+		if errors.Is(err, store.ErrMemberNotInvitable) {
+			return team.Invitation{}, errInvitationPending
+		}
+		return team.Invitation{}, err
+	}
+	if err := s.send(ctx, acct, inv, tok, hash); err != nil {
 		undo := event(ctx, p, "invitation.undo_unsent", inv.ID)
 		if uerr := s.Store.UndoInvitation(context.WithoutCancel(ctx), inv, undo); uerr != nil {
 			httpapi.Logger(ctx).Error("undo unsent invitation", "invitation", inv.ID, "error", uerr.Error())
@@ -214,7 +301,7 @@ func (s *Service) Resend(ctx context.Context, p *auth.Principal, id string) (tea
 	ev := event(ctx, p, "invitation.resend", inv.ID)
 	ev.Before = audit.Snapshot(map[string]any{"expiresAt": inv.ExpiresAt})
 	ev.After = audit.Snapshot(map[string]any{"expiresAt": expires})
-	if err := s.Store.ResendInvitation(ctx, inv, t, ev); err != nil {
+	if err := p.Acting(s.Store).ResendInvitation(ctx, inv, t, ev); err != nil {
 		if errors.Is(err, store.ErrInvitationNotPending) {
 			return team.Invitation{}, errNotPending
 		}
@@ -239,7 +326,7 @@ func (s *Service) Revoke(ctx context.Context, p *auth.Principal, id string) erro
 	}
 	ev := event(ctx, p, "invitation.revoke", inv.ID)
 	ev.Before = audit.Snapshot(invitationSnapshot(inv))
-	if err := s.Store.RevokeInvitation(ctx, inv, ev); err != nil {
+	if err := p.Acting(s.Store).RevokeInvitation(ctx, inv, ev); err != nil {
 		if errors.Is(err, store.ErrInvitationNotPending) || errors.Is(err, store.ErrMemberNotInvited) {
 			return errNotPending
 		}
@@ -292,7 +379,6 @@ func (s *Service) resolve(ctx context.Context, token string) (team.Invitation, s
 		return team.Invitation{}, "", errUsed
 	}
 	if !s.now().Before(t.ExpiresAt) {
-		// An older link of a re-sent invitation.
 		return team.Invitation{}, "", errInvalid
 	}
 	return inv, hash, nil
@@ -311,6 +397,12 @@ type Lookup struct {
 func (s *Service) LookupToken(ctx context.Context, token string) (Lookup, error) {
 	inv, _, err := s.resolve(ctx, token)
 	if err != nil {
+		return Lookup{}, err
+	}
+	// An invitation its inviter could no longer make looks like what
+	// accepting it will make it: revoked (the lookup itself writes
+	// nothing).
+	if _, err := s.checkInviter(ctx, inv, "", false); err != nil {
 		return Lookup{}, err
 	}
 	acct, err := s.Store.GetAccount(ctx, inv.AccountID)
@@ -352,6 +444,10 @@ func (s *Service) Accept(ctx context.Context, in AcceptInput) (Accepted, error) 
 		if name, err = httpapi.CleanName("name", in.Name, 120, false); err != nil {
 			return Accepted{}, err
 		}
+	}
+	inviter, err := s.checkInviter(ctx, inv, in.RequestID, true)
+	if err != nil {
+		return Accepted{}, err
 	}
 	now := s.now()
 	acc := store.Acceptance{Invitation: inv, TokenHash: hash, Now: now}
@@ -396,8 +492,11 @@ func (s *Service) Accept(ctx context.Context, in AcceptInput) (Accepted, error) 
 		TargetType: "member", TargetID: inv.MemberID, RequestID: in.RequestID,
 		After: audit.Snapshot(map[string]any{"status": authz.StatusActive, "identity": acc.Identity.ID}),
 	}
-	if err := s.Store.AcceptInvitation(ctx, acc, ev); err != nil {
+	// The inviter must still be as checked when the acceptance commits.
+	if err := s.Store.Acting(inviter).AcceptInvitation(ctx, acc, ev); err != nil {
 		switch {
+		case errors.Is(err, store.ErrRoleGone):
+			return Accepted{}, members.ErrRoleGone
 		case errors.Is(err, store.ErrTokenInvalid), errors.Is(err, store.ErrInvitationNotPending), errors.Is(err, store.ErrMemberNotInvited):
 			// Lost a race with another accept (or a revoke): say which.
 			if _, _, rerr := s.resolve(ctx, in.Token); rerr != nil {
@@ -418,6 +517,54 @@ func (s *Service) Accept(ctx context.Context, in AcceptInput) (Accepted, error) 
 		return Accepted{}, err
 	}
 	return Accepted{Member: member, Tokens: tokens}, nil
+}
+
+// checkInviter re-checks, at acceptance, the grant ceiling of the
+// invitation against its inviter's rights now: an invitation whose grants
+// exceed them (the inviter was demoted, suspended, deleted, or lost a
+// role's permissions; an API key inviter was revoked) is revoked, by
+// "system" with an invitation.revoke event giving the reason, and the
+// accept answers 410 invitation_revoked. Otherwise it returns the inviter
+// as read, for the acceptance to require it unchanged at commit. With
+// revoke false (the lookup) it only answers.
+func (s *Service) checkInviter(ctx context.Context, inv team.Invitation, requestID string, revoke bool) (store.Actor, error) {
+	actor := store.Actor{AccountID: inv.AccountID, OnFail: errInviterChanged}
+	target := authz.Member{ID: inv.MemberID, Account: inv.AccountID, Status: authz.StatusInvited, Admin: inv.Admin, Assignments: inv.Assignments}
+	var reason string
+	p, err := s.Auth.PrincipalOf(ctx, inv.AccountID, inv.InviterID)
+	switch {
+	case errors.Is(err, team.ErrMemberNotFound):
+		reason = "inviter_gone"
+	case err != nil:
+		return actor, err
+	default:
+		if cerr := p.Roles.CheckChange(p.Member.Authz(), authz.Member{}, target); cerr != nil {
+			reason = "inviter_rights: " + cerr.Error()
+		}
+	}
+	if reason == "" {
+		actor.Version = p.Member.Version
+		if p.APIKey != nil {
+			actor.APIKeyID = p.APIKey.ID
+		} else {
+			actor.MemberID = p.Member.ID
+		}
+		return actor, nil
+	}
+	if !revoke {
+		return actor, errRevoked
+	}
+	ev := audit.Event{
+		AccountID: inv.AccountID, ActorID: "system", ActorName: "Steward", Action: "invitation.revoke",
+		TargetType: "invitation", TargetID: inv.ID, RequestID: requestID,
+		Before: audit.Snapshot(invitationSnapshot(inv)),
+		After:  audit.Snapshot(map[string]any{"status": team.InvitationRevoked, "reason": reason}),
+	}
+	if err := s.Store.RevokeInvitation(ctx, inv, ev); err != nil && !errors.Is(err, store.ErrInvitationNotPending) && !errors.Is(err, store.ErrMemberNotInvited) {
+		return actor, err
+	}
+	httpapi.Logger(ctx).Info("invitation revoked at acceptance: beyond its inviter's rights", "invitation", inv.ID, "reason", reason)
+	return actor, errRevoked
 }
 
 // prove checks the caller owns an existing identity: signed in as it, or

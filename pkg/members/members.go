@@ -8,6 +8,11 @@
 //     managers change only members of the stores they manage; only admins
 //     touch admins; nobody changes their own grants or status, but anyone
 //     may change their own name and notification preferences.
+//   - Only the owner changes the owner (403 owner_only); admin-only roles
+//     are granted by administrators only (403 admin_only_role).
+//   - Every write requires the caller's own member item unchanged since the
+//     request read it (auth.Principal.Acting): a caller demoted meanwhile
+//     gets 409 actor_changed and nothing is written.
 //   - PATCH needs If-Match with the member's ETag ("<version>"): 428
 //     without it, 412 when stale. Lifecycle POSTs take If-Match too when
 //     given.
@@ -189,10 +194,14 @@ func (s *Service) save(ctx context.Context, p *auth.Principal, before, after tea
 	ev.Before, ev.After = snapshot(before), snapshot(after)
 	var saved team.Member
 	var err error
+	// The write requires the actor to be still as read (p.Acting): a
+	// demoted or suspended actor's request in flight fails with 409
+	// actor_changed and writes nothing.
+	st := p.Acting(s.Store)
 	if after.Status == authz.StatusDeleted {
-		saved, err = s.Store.DeleteMember(ctx, after, ev)
+		saved, err = st.DeleteMember(ctx, after, ev)
 	} else {
-		saved, err = s.Store.UpdateMember(ctx, after, ev)
+		saved, err = st.UpdateMember(ctx, after, ev)
 	}
 	switch {
 	case errors.Is(err, store.ErrRoleGone):
@@ -281,7 +290,7 @@ func (s *Service) CreateInactive(ctx context.Context, p *auth.Principal, email, 
 	}
 	ev := p.Event(ctx, "member.create", "member", m.ID)
 	ev.After = snapshot(m)
-	if err := s.Store.AddMember(ctx, m, ev); err != nil {
+	if err := p.Acting(s.Store).AddMember(ctx, m, ev); err != nil {
 		if errors.Is(err, team.ErrAlreadyMember) {
 			return team.Member{}, httpapi.Errorf(http.StatusConflict, "already_member", "This email is already a member of the account.")
 		}

@@ -25,6 +25,7 @@ type (
 		ScopeKinds  []string      `json:"scopeKinds"`
 		BuiltIn     bool          `json:"builtIn"`
 		Admin       bool          `json:"admin"`
+		AdminOnly   bool          `json:"adminOnly"`
 		Warnings    []warningView `json:"warnings,omitempty"`
 	}
 	warningView struct {
@@ -42,12 +43,14 @@ type (
 		Description string   `json:"description,omitempty"`
 		Permissions []string `json:"permissions"`
 		ScopeKinds  []string `json:"scopeKinds,omitempty"`
+		AdminOnly   bool     `json:"adminOnly,omitempty"`
 	}
 	updateRoleRequest struct {
 		Name        *string   `json:"name,omitempty"`
 		Description *string   `json:"description,omitempty"`
 		Permissions *[]string `json:"permissions,omitempty"`
 		ScopeKinds  *[]string `json:"scopeKinds,omitempty"`
+		AdminOnly   *bool     `json:"adminOnly,omitempty"`
 	}
 	deleteRoleResponse struct {
 		Deleted string      `json:"deleted"`
@@ -65,7 +68,7 @@ type (
 func toRoleView(r authz.Role, warnings []authz.Warning) roleView {
 	v := roleView{
 		ID: r.ID, Name: r.Name, Description: r.Description, Permissions: nonNil(slices.Clone(r.Permissions)),
-		ScopeKinds: []string{}, BuiltIn: r.BuiltIn, Admin: r.Admin,
+		ScopeKinds: []string{}, BuiltIn: r.BuiltIn, Admin: r.Admin, AdminOnly: r.AdminOnly,
 	}
 	for _, k := range r.ScopeKinds {
 		v.ScopeKinds = append(v.ScopeKinds, string(k))
@@ -85,7 +88,19 @@ var (
 		"Built-in roles cannot be changed or deleted; create a custom role instead.")
 	errCannotManageRoles = httpapi.Errorf(http.StatusForbidden, "forbidden",
 		"Managing roles needs settings.manage at account scope (administrators have it).")
+	errAdminOnlyRole = httpapi.Errorf(http.StatusForbidden, "admin_only_role",
+		"Only administrators create, change or delete an admin-only role, or set or clear adminOnly.")
 )
+
+// guardAdminOnly lets only administrators touch an admin-only role (or
+// make one): otherwise anyone with settings.manage could clear the flag and
+// hand the role out.
+func guardAdminOnly(p *auth.Principal, adminOnly bool) error {
+	if adminOnly && !p.Authz.IsAdmin() {
+		return errAdminOnlyRole
+	}
+	return nil
+}
 
 func errRoleNotFound(id string) error {
 	return httpapi.Errorf(http.StatusNotFound, "role_not_found", fmt.Sprintf("There is no role %q in this account.", id))
@@ -214,6 +229,9 @@ func (s *Service) HandleCreateRole(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return roleError(err)
 	}
+	if err := guardAdminOnly(p, role.AdminOnly); err != nil {
+		return err
+	}
 	if missing := ceiling(p, role.Permissions); len(missing) > 0 {
 		return errExceeds("create", missing)
 	}
@@ -234,7 +252,7 @@ func (s *Service) HandleCreateRole(w http.ResponseWriter, r *http.Request) error
 			return err
 		}
 		view := toRoleView(saved, nil)
-		v, err := s.Store.SaveCustomRoles(ctx, account, roles, cr.Version, nil, roleEvent(r, p, "role.create", role.ID, nil, view))
+		v, err := p.Acting(s.Store).SaveCustomRoles(ctx, account, roles, cr.Version, nil, roleEvent(r, p, "role.create", role.ID, nil, view))
 		if errors.Is(err, team.ErrStaleVersion) {
 			continue
 		}
@@ -270,7 +288,7 @@ func (in createRoleRequest) role() (authz.Role, error) {
 	}
 	return authz.Role{
 		ID: in.ID, Name: name, Description: desc,
-		Permissions: in.Permissions, ScopeKinds: scopeKinds(in.ScopeKinds),
+		Permissions: in.Permissions, ScopeKinds: scopeKinds(in.ScopeKinds), AdminOnly: in.AdminOnly,
 	}, nil
 }
 
@@ -321,8 +339,8 @@ func (s *Service) HandleUpdateRole(w http.ResponseWriter, r *http.Request) error
 	if err := httpapi.Decode(r, &in); err != nil {
 		return err
 	}
-	if in.Name == nil && in.Description == nil && in.Permissions == nil && in.ScopeKinds == nil {
-		return badRequest("empty_update", "", "Give at least one of name, description, permissions, scopeKinds.")
+	if in.Name == nil && in.Description == nil && in.Permissions == nil && in.ScopeKinds == nil && in.AdminOnly == nil {
+		return badRequest("empty_update", "", "Give at least one of name, description, permissions, scopeKinds, adminOnly.")
 	}
 	im, err := httpapi.ParseIfMatch(r)
 	if err != nil {
@@ -345,6 +363,12 @@ func (s *Service) HandleUpdateRole(w http.ResponseWriter, r *http.Request) error
 	}
 	old := cr.Roles[i]
 	next := old
+	if in.AdminOnly != nil {
+		next.AdminOnly = *in.AdminOnly
+	}
+	if err := guardAdminOnly(p, old.AdminOnly || next.AdminOnly); err != nil {
+		return err
+	}
 	if in.Name != nil {
 		next.Name = strings.TrimSpace(*in.Name)
 		if next.Name == "" {
@@ -387,7 +411,7 @@ func (s *Service) HandleUpdateRole(w http.ResponseWriter, r *http.Request) error
 	if err := s.checkNarrowing(ctx, account, old, saved); err != nil {
 		return err
 	}
-	v, err := s.Store.SaveCustomRoles(ctx, account, roles, cr.Version, nil,
+	v, err := p.Acting(s.Store).SaveCustomRoles(ctx, account, roles, cr.Version, nil,
 		roleEvent(r, p, "role.update", id, toRoleView(old, nil), toRoleView(saved, nil)))
 	if errors.Is(err, team.ErrStaleVersion) {
 		return errPreconditionFailed(cr.Version + 1)
@@ -482,6 +506,9 @@ func (s *Service) HandleDeleteRole(w http.ResponseWriter, r *http.Request) error
 			return errRoleNotFound(id)
 		}
 		role := cr.Roles[i]
+		if err := guardAdminOnly(p, role.AdminOnly); err != nil {
+			return err
+		}
 		if missing := ceiling(p, role.Permissions); len(missing) > 0 {
 			return errExceeds("delete", missing)
 		}

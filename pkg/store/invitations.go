@@ -54,6 +54,7 @@ type invitationItem struct {
 	CreatedAt   time.Time        `dynamodbav:"createdAt"`
 	AcceptedAt  time.Time        `dynamodbav:"acceptedAt,omitempty"`
 	Version     int64            `dynamodbav:"version"`
+	Existing    bool             `dynamodbav:"existingMember,omitempty"`
 }
 
 func toInvitationItem(i team.Invitation) invitationItem {
@@ -62,7 +63,7 @@ func toInvitationItem(i team.Invitation) invitationItem {
 		ID: i.ID, AccountID: i.AccountID, MemberID: i.MemberID, Email: i.Email, Name: i.Name, Admin: i.Admin,
 		Assignments: make([]assignmentItem, 0, len(i.Assignments)),
 		InviterID:   i.InviterID, InviterName: i.InviterName, Status: string(i.Status),
-		ExpiresAt: i.ExpiresAt.UTC(), CreatedAt: i.CreatedAt.UTC(), Version: i.Version,
+		ExpiresAt: i.ExpiresAt.UTC(), CreatedAt: i.CreatedAt.UTC(), Version: i.Version, Existing: i.ExistingMember,
 	}
 	if !i.AcceptedAt.IsZero() {
 		it.AcceptedAt = i.AcceptedAt.UTC()
@@ -78,6 +79,7 @@ func (it invitationItem) invitation() (team.Invitation, error) {
 		ID: it.ID, AccountID: it.AccountID, MemberID: it.MemberID, Email: it.Email, Name: it.Name, Admin: it.Admin,
 		InviterID: it.InviterID, InviterName: it.InviterName, Status: team.InvitationStatus(it.Status),
 		ExpiresAt: it.ExpiresAt, CreatedAt: it.CreatedAt, AcceptedAt: it.AcceptedAt, Version: it.Version,
+		ExistingMember: it.Existing,
 	}
 	for _, a := range it.Assignments {
 		sc, err := authz.ParseScope(a.Scope)
@@ -102,6 +104,64 @@ func (s *Store) CreateInvitation(ctx context.Context, inv team.Invitation, membe
 		tx.IssueToken(t)
 		return tx
 	})
+}
+
+// ErrMemberNotInvitable: the member to invite is not inactive (any more),
+// changed since it was read, or has a pending invitation already.
+var ErrMemberNotInvitable = errors.New("member cannot be invited")
+
+// attrPendingInvite marks an existing member's pending invitation (its id)
+// on the member item; it is not part of the member.
+const attrPendingInvite = "pendingInvitation"
+
+// CreateInvitationForMember writes an invitation for an existing inactive
+// member m (as read, at m.Version) and its token, with the event. The member
+// is only marked with the invitation (so it cannot get a second one): it
+// stays inactive, with its grants, until the invitation is accepted. A
+// member that is no longer inactive at that version, or already has a
+// pending invitation, fails with ErrMemberNotInvitable.
+func (s *Store) CreateInvitationForMember(ctx context.Context, inv team.Invitation, m team.Member, t Token, ev audit.Event) error {
+	if !inv.ExistingMember || inv.MemberID != m.ID {
+		return fmt.Errorf("create invitation %s: not for existing member %s", inv.ID, m.ID)
+	}
+	tx := NewTx(ev)
+	tx.Put(marshal(toInvitationItem(inv)), ItemAbsent(), nil)
+	tx.Update(memberKey(m.AccountID, m.ID), Cond{
+		Expr:   "SET #pinv = :inv",
+		Names:  map[string]string{"#pinv": attrPendingInvite},
+		Values: map[string]types.AttributeValue{":inv": str(inv.ID)},
+	}, &Cond{
+		Expr:   "#ver = :ver AND #st = :inactive AND attribute_not_exists(#pinv)",
+		Names:  map[string]string{"#ver": AttrVersion, "#st": "status"},
+		Values: map[string]types.AttributeValue{":ver": num(m.Version), ":inactive": str(string(authz.StatusInactive))},
+	}, ErrMemberNotInvitable)
+	tx.IssueToken(t)
+	return s.Commit(ctx, tx)
+}
+
+// MemberByEmail reads the member of an account with the email (any status
+// but deleted: a deleted member's email is freed); team.ErrMemberNotFound
+// when none.
+func (s *Store) MemberByEmail(ctx context.Context, account, email string) (team.Member, error) {
+	var ptr pointerItem
+	if err := s.getItem(ctx, memberEmailKey(account, email), &ptr, team.ErrMemberNotFound); err != nil {
+		return team.Member{}, err
+	}
+	return s.GetMember(ctx, account, ptr.Target)
+}
+
+// releaseInvited adds to tx what ending a pending invitation does to its
+// member: an invited member (created with the invitation) goes, with its
+// email claim; an existing member only loses its pending mark.
+func (tx *Tx) releaseInvited(inv team.Invitation) {
+	if inv.ExistingMember {
+		tx.Update(memberKey(inv.AccountID, inv.MemberID), Cond{
+			Expr: "REMOVE #pinv", Names: map[string]string{"#pinv": attrPendingInvite},
+		}, &Cond{Expr: "#pinv = :inv", Values: map[string]types.AttributeValue{":inv": str(inv.ID)}}, ErrMemberNotInvited)
+		return
+	}
+	tx.Delete(memberKey(inv.AccountID, inv.MemberID), statusIs(authz.StatusInvited), ErrMemberNotInvited)
+	tx.Delete(memberEmailKey(inv.AccountID, inv.Email), nil, nil)
 }
 
 // GetInvitation reads an invitation.
@@ -157,9 +217,22 @@ func pendingAt(version int64) *Cond {
 }
 
 // ResendInvitation gives a pending (or expired) invitation a new token and
-// expiry; the old link stops working.
+// expiry; the old link stops working. The old token item is deleted in the
+// same transaction, so the old link looks exactly like an unknown one (a
+// lookup finds no token, and learns nothing about the invitation).
 func (s *Store) ResendInvitation(ctx context.Context, inv team.Invitation, t Token, ev audit.Event) error {
+	var cur struct {
+		Hash string `dynamodbav:"hash"`
+	}
+	if err := s.getItem(ctx, currentTokenKey(TokenInvitation, inv.ID), &cur, ErrNotFound); err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("resend invitation: %w", err)
+	}
 	tx := NewTx(ev)
+	if cur.Hash != "" && cur.Hash != t.Hash {
+		// Two re-sends at once read the same old token; the invitation's
+		// version lets only one commit.
+		tx.Delete(tokenKey(cur.Hash), nil, nil)
+	}
 	tx.Update(inviteKey(inv.AccountID, inv.ID), Cond{
 		Expr:   "SET #exp = :exp, #ver = #ver + :one",
 		Names:  map[string]string{"#exp": "expiresAt"},
@@ -178,8 +251,7 @@ func (s *Store) RevokeInvitation(ctx context.Context, inv team.Invitation, ev au
 		Expr:   "SET #status = :revoked, #ver = #ver + :one",
 		Values: map[string]types.AttributeValue{":revoked": str(string(team.InvitationRevoked)), ":one": num(1)},
 	}, pendingAt(inv.Version), ErrInvitationNotPending)
-	tx.Delete(memberKey(inv.AccountID, inv.MemberID), statusIs(authz.StatusInvited), ErrMemberNotInvited)
-	tx.Delete(memberEmailKey(inv.AccountID, inv.Email), nil, nil)
+	tx.releaseInvited(inv)
 	// Its token goes too: a revoked link must not work.
 	tx.Delete(currentTokenKey(TokenInvitation, inv.ID), nil, nil)
 	return s.Commit(ctx, tx)
@@ -212,6 +284,17 @@ type Acceptance struct {
 // accepts of one link exactly one succeeds; the other fails with
 // ErrTokenInvalid.
 func (s *Store) AcceptInvitation(ctx context.Context, a Acceptance, ev audit.Event) error {
+	if !a.Invitation.ExistingMember {
+		return s.Commit(ctx, s.acceptTx(a, ev))
+	}
+	// An existing member gets the invitation's grants now: guarded like any
+	// member write that gives a custom role (ErrRoleGone once deleted).
+	inv := a.Invitation
+	m := team.Member{ID: inv.MemberID, AccountID: inv.AccountID, Admin: inv.Admin, Assignments: inv.Assignments}
+	return s.commitGuarded(ctx, m, true, func() *Tx { return s.acceptTx(a, ev) })
+}
+
+func (s *Store) acceptTx(a Acceptance, ev audit.Event) *Tx {
 	inv := a.Invitation
 	tx := NewTx(ev).ConsumeToken(a.TokenHash, TokenInvitation, inv.ID, a.Now)
 	tx.Update(inviteKey(inv.AccountID, inv.ID), Cond{
@@ -219,13 +302,35 @@ func (s *Store) AcceptInvitation(ctx context.Context, a Acceptance, ev audit.Eve
 		Names:  map[string]string{"#acc": "acceptedAt"},
 		Values: map[string]types.AttributeValue{":accepted": str(string(team.InvitationAccepted)), ":now": timeAV(a.Now), ":one": num(1)},
 	}, pendingAt(inv.Version), ErrInvitationNotPending)
-	tx.Update(memberKey(inv.AccountID, inv.MemberID), Cond{
-		Expr:  "SET #st = :active, #idn = :idn, #name = :name, #upd = :now, #ver = #ver + :one",
-		Names: map[string]string{"#st": "status", "#idn": "identityId", "#name": "name", "#upd": "updatedAt", "#ver": AttrVersion},
-		Values: map[string]types.AttributeValue{
-			":active": str(string(authz.StatusActive)), ":idn": str(a.Identity.ID), ":name": str(a.Name), ":now": timeAV(a.Now), ":one": num(1),
-		},
-	}, &Cond{Expr: "#st = :invited", Values: map[string]types.AttributeValue{":invited": str(string(authz.StatusInvited))}}, ErrMemberNotInvited)
+	if inv.ExistingMember {
+		asg := make([]assignmentItem, 0, len(inv.Assignments))
+		for _, x := range inv.Assignments {
+			asg = append(asg, assignmentItem{Role: x.Role, Scope: x.Scope.String()})
+		}
+		asgAV, err := attributevalue.Marshal(asg)
+		if err != nil {
+			panic(fmt.Sprintf("store: marshal assignments: %v", err)) // plain structs always marshal
+		}
+		tx.Update(memberKey(inv.AccountID, inv.MemberID), Cond{
+			Expr: "SET #st = :active, #idn = :idn, #name = :name, #admin = :admin, #asg = :asg, #upd = :now, #ver = #ver + :one REMOVE #pinv",
+			Names: map[string]string{"#st": "status", "#idn": "identityId", "#name": "name", "#admin": "admin", "#asg": "assignments",
+				"#upd": "updatedAt", "#ver": AttrVersion, "#pinv": attrPendingInvite},
+			Values: map[string]types.AttributeValue{
+				":active": str(string(authz.StatusActive)), ":idn": str(a.Identity.ID), ":name": str(a.Name),
+				":admin": &types.AttributeValueMemberBOOL{Value: inv.Admin}, ":asg": asgAV, ":now": timeAV(a.Now), ":one": num(1),
+			},
+		}, &Cond{Expr: "#st = :inactive AND #pinv = :inv", Values: map[string]types.AttributeValue{
+			":inactive": str(string(authz.StatusInactive)), ":inv": str(inv.ID),
+		}}, ErrMemberNotInvited)
+	} else {
+		tx.Update(memberKey(inv.AccountID, inv.MemberID), Cond{
+			Expr:  "SET #st = :active, #idn = :idn, #name = :name, #upd = :now, #ver = #ver + :one",
+			Names: map[string]string{"#st": "status", "#idn": "identityId", "#name": "name", "#upd": "updatedAt", "#ver": AttrVersion},
+			Values: map[string]types.AttributeValue{
+				":active": str(string(authz.StatusActive)), ":idn": str(a.Identity.ID), ":name": str(a.Name), ":now": timeAV(a.Now), ":one": num(1),
+			},
+		}, &Cond{Expr: "#st = :invited", Values: map[string]types.AttributeValue{":invited": str(string(authz.StatusInvited))}}, ErrMemberNotInvited)
+	}
 	tx.Put(marshal(pointerItem{PK: identityPK(a.Identity.ID), SK: key(prefixMembership, inv.AccountID), Type: typeMembership, Target: inv.MemberID, AccountID: inv.AccountID}), nil, nil)
 	if a.NewIdentity {
 		ident := a.Identity
@@ -239,7 +344,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, a Acceptance, ev audit.Eve
 			Values: map[string]types.AttributeValue{":true": &types.AttributeValueMemberBOOL{Value: true}},
 		}, ItemPresent(), team.ErrIdentityNotFound)
 	}
-	return s.Commit(ctx, tx)
+	return tx
 }
 
 // UndoInvitation removes an invitation whose email could not be sent,
@@ -248,8 +353,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, a Acceptance, ev audit.Eve
 func (s *Store) UndoInvitation(ctx context.Context, inv team.Invitation, ev audit.Event) error {
 	tx := NewTx(ev)
 	tx.Delete(inviteKey(inv.AccountID, inv.ID), pendingAt(inv.Version), ErrInvitationNotPending)
-	tx.Delete(memberKey(inv.AccountID, inv.MemberID), statusIs(authz.StatusInvited), ErrMemberNotInvited)
-	tx.Delete(memberEmailKey(inv.AccountID, inv.Email), nil, nil)
+	tx.releaseInvited(inv)
 	tx.Delete(currentTokenKey(TokenInvitation, inv.ID), nil, nil)
 	return s.Commit(ctx, tx)
 }

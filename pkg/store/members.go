@@ -232,3 +232,98 @@ func (s *Store) MembersWithRole(ctx context.Context, account, role string) ([]te
 		start = page.LastEvaluatedKey
 	}
 }
+
+// Actor is who makes a change, as the request read it: a member at a
+// version, or an API key at a version. A Store returned by Acting adds to
+// every transaction it commits a condition that the actor is still as read
+// (same version, still active; for a key, not revoked), so that a change
+// resting on the actor's rights fails cleanly when those rights changed
+// between the request's checks and its commit (a demotion, a suspension, a
+// revoked key): nothing is written and Commit returns a *ConditionError
+// wrapping OnFail.
+type Actor struct {
+	AccountID string
+	// MemberID is the acting member; empty for an API key.
+	MemberID string
+	// APIKeyID is the acting API key; empty for a member.
+	APIKeyID string
+	// Version is the member's (or key's) version as read.
+	Version int64
+	// OnFail is the error of a lost condition (ErrActorChanged when nil).
+	OnFail error
+}
+
+// ErrActorChanged: the acting member or key changed after the request read
+// it; the change was not written.
+var ErrActorChanged = errors.New("the acting member changed meanwhile")
+
+// Acting returns a store whose transactions also require a to be as read.
+// The check is left out of a transaction that writes the actor's own item
+// (that write carries its own condition, and DynamoDB refuses two
+// operations on one item).
+func (s *Store) Acting(a Actor) *Store {
+	c := *s
+	c.actor = &a
+	return &c
+}
+
+// actorCheck is the condition item of s's actor and its error, or nil.
+func (s *Store) actorCheck(items []types.TransactWriteItem) (*types.TransactWriteItem, error) {
+	a := s.actor
+	if a == nil || a.AccountID == "" || a.MemberID == "" && a.APIKeyID == "" {
+		return nil, nil
+	}
+	onFail := a.OnFail
+	if onFail == nil {
+		onFail = ErrActorChanged
+	}
+	var k map[string]types.AttributeValue
+	var cond *Cond
+	if a.APIKeyID != "" {
+		k = apiKeyKey(a.AccountID, a.APIKeyID)
+		cond = VersionIs(a.Version)
+		cond.Expr += " AND attribute_not_exists(#rev)"
+		cond.Names["#rev"] = "revokedAt"
+	} else {
+		k = memberKey(a.AccountID, a.MemberID)
+		cond = VersionIs(a.Version)
+		cond.Expr += " AND #st = :active"
+		cond.Names["#st"] = "status"
+		cond.Values[":active"] = str(string(authz.StatusActive))
+	}
+	for _, it := range items {
+		if sameKey(itemKeyOf(it), k) {
+			return nil, nil
+		}
+	}
+	expr, names, values := cond.parts()
+	return &types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+		Key: k, ConditionExpression: expr, ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}}, onFail
+}
+
+func itemKeyOf(it types.TransactWriteItem) map[string]types.AttributeValue {
+	switch {
+	case it.Put != nil:
+		return it.Put.Item
+	case it.Update != nil:
+		return it.Update.Key
+	case it.Delete != nil:
+		return it.Delete.Key
+	case it.ConditionCheck != nil:
+		return it.ConditionCheck.Key
+	}
+	return nil
+}
+
+func sameKey(a, b map[string]types.AttributeValue) bool {
+	for _, name := range []string{AttrPK, AttrSK} {
+		x, _ := a[name].(*types.AttributeValueMemberS)
+		y, _ := b[name].(*types.AttributeValueMemberS)
+		if x == nil || y == nil || x.Value != y.Value {
+			return false
+		}
+	}
+	return true
+}

@@ -21,6 +21,7 @@ type roleItem struct {
 	Description string   `dynamodbav:"description,omitempty"`
 	Permissions []string `dynamodbav:"permissions"`
 	ScopeKinds  []string `dynamodbav:"scopeKinds,omitempty"`
+	AdminOnly   bool     `dynamodbav:"adminOnly,omitempty"`
 }
 
 type rolesItem struct {
@@ -38,7 +39,7 @@ type rolesItem struct {
 func (it rolesItem) roles() []authz.Role {
 	out := make([]authz.Role, 0, len(it.Roles))
 	for _, r := range it.Roles {
-		role := authz.Role{ID: r.ID, Name: r.Name, Description: r.Description, Permissions: r.Permissions}
+		role := authz.Role{ID: r.ID, Name: r.Name, Description: r.Description, Permissions: r.Permissions, AdminOnly: r.AdminOnly}
 		for _, k := range r.ScopeKinds {
 			role.ScopeKinds = append(role.ScopeKinds, authz.ScopeKind(k))
 		}
@@ -50,7 +51,7 @@ func (it rolesItem) roles() []authz.Role {
 func toRoleItems(roles []authz.Role) []roleItem {
 	out := make([]roleItem, 0, len(roles))
 	for _, r := range roles {
-		it := roleItem{ID: r.ID, Name: r.Name, Description: r.Description, Permissions: r.Permissions}
+		it := roleItem{ID: r.ID, Name: r.Name, Description: r.Description, Permissions: r.Permissions, AdminOnly: r.AdminOnly}
 		for _, k := range r.ScopeKinds {
 			it.ScopeKinds = append(it.ScopeKinds, string(k))
 		}

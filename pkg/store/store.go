@@ -19,6 +19,8 @@ type Store struct {
 	table   string
 	cursors *Cursors
 	now     func() time.Time
+	// actor, when set (Acting), is checked by every Commit.
+	actor *Actor
 }
 
 // New returns a Store over the table. cursorKey (32 bytes) seals the

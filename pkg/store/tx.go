@@ -154,6 +154,10 @@ func (s *Store) Commit(ctx context.Context, tx *Tx) error {
 	if len(tx.items) == 0 {
 		return fmt.Errorf("commit %s: no writes", tx.event.Action)
 	}
+	if check, onFail := s.actorCheck(tx.items); check != nil {
+		// A copy: a caller may commit the same Tx again.
+		tx = &Tx{items: append(tx.items[:len(tx.items):len(tx.items)], *check), onFail: append(tx.onFail[:len(tx.onFail):len(tx.onFail)], onFail), event: tx.event, token: tx.token}
+	}
 	if len(tx.items)+1 > MaxTxItems {
 		return fmt.Errorf("commit %s: %d writes is over the transaction limit", tx.event.Action, len(tx.items))
 	}

@@ -35,6 +35,11 @@ type Invitation struct {
 	CreatedAt   time.Time
 	AcceptedAt  time.Time
 	Version     int64
+	// ExistingMember marks an invitation for a member that existed before
+	// it (an inactive member, e.g. an imported one): that member stays as
+	// it is until the invitation is accepted, which makes it active with
+	// the invitation's grants; revoking leaves it as it was.
+	ExistingMember bool
 }
 
 // StatusAt is the invitation's status at now, expired included.
