@@ -128,5 +128,5 @@ clean: ## Remove build output (keeps the local data folder).
 	rm -rf bin cdk.out .artifacts
 
 .PHONY: keys
-keys: ## Write (or with ROTATE=1 rotate) the signing keys in AWS: make keys SECRET=<arn>
-	$(GO) run ./infra/keys -secret '$(SECRET)' $(if $(ROTATE),-rotate,)
+keys: ## Write (or with ROTATE=1 rotate) the token keys in AWS: make keys SECRET=<SigningKeysSecret> VERIFY_SECRET=<VerifyKeysSecret>
+	$(GO) run ./infra/keys -secret '$(SECRET)' -verify-secret '$(VERIFY_SECRET)' $(if $(ROTATE),-rotate,)
