@@ -94,24 +94,36 @@ func duration(seconds float64) awscdk.Duration { return awscdk.Duration_Seconds(
 
 // functionNeeds are what a function uses besides the table.
 type functionNeeds struct {
-	// SigningKeys: reads the access-token signing keys (every function
-	// that authenticates or signs in).
-	SigningKeys bool
+	// Authenticates: verifies access tokens (every API function but
+	// health). A function that also signs tokens (routes.SignsTokens)
+	// reads the private signing-key secret; every other one reads only
+	// the verify-key secret (public keys and the cursor key).
+	Authenticates bool
 	// SendEmail: sends email through SES from MailFrom.
 	SendEmail bool
 	// Workflow: starts approvals and sends their task results.
 	Workflow bool
 }
 
+// SignsTokens reports whether the function reads the private signing keys.
+func (n functionNeeds) signs(function string) bool {
+	return n.Authenticates && routes.SignsTokens(function)
+}
+
+// needs lists what each API function calls. SendEmail only where a
+// handler of the function sends mail: auth (verification, password
+// reset) and invites (invitations, self-registration); approval emails
+// are sent by the workflow steps, alert digests by the alert job, and
+// users sends none.
 var needs = map[string]functionNeeds{
-	routes.FunctionApprovals:   {SigningKeys: true, SendEmail: true, Workflow: true},
-	routes.FunctionAuth:        {SigningKeys: true, SendEmail: true},
-	routes.FunctionUsers:       {SigningKeys: true, SendEmail: true},
-	routes.FunctionPermissions: {SigningKeys: true},
-	routes.FunctionInvites:     {SigningKeys: true, SendEmail: true},
-	routes.FunctionAPIKeys:     {SigningKeys: true},
-	routes.FunctionAccount:     {SigningKeys: true},
-	routes.FunctionAlerts:      {SigningKeys: true},
+	routes.FunctionApprovals:   {Authenticates: true, Workflow: true},
+	routes.FunctionAuth:        {Authenticates: true, SendEmail: true},
+	routes.FunctionUsers:       {Authenticates: true},
+	routes.FunctionPermissions: {Authenticates: true},
+	routes.FunctionInvites:     {Authenticates: true, SendEmail: true},
+	routes.FunctionAPIKeys:     {Authenticates: true},
+	routes.FunctionAccount:     {Authenticates: true},
+	routes.FunctionAlerts:      {Authenticates: true},
 }
 
 func needsOf(function string) functionNeeds { return needs[function] }

@@ -39,8 +39,12 @@ const (
 	EnvPublicURL = "STEWARD_PUBLIC_URL"
 	// EnvMailFrom holds the sender address.
 	EnvMailFrom = "STEWARD_MAIL_FROM"
-	// EnvSigningKeysSecret holds the ARN of the signing-key secret.
+	// EnvSigningKeysSecret holds the ARN of the signing-key secret (the
+	// private key set); only functions that sign tokens get it.
 	EnvSigningKeysSecret = "STEWARD_SIGNING_KEYS_SECRET"
+	// EnvVerifyKeysSecret holds the ARN of the verify-key secret (public
+	// keys and the cursor key), for the functions that only verify.
+	EnvVerifyKeysSecret = "STEWARD_VERIFY_KEYS_SECRET"
 	// EnvIssuer and EnvAudience hold the access tokens' "iss" and "aud"
 	// (context jwtIssuer, default the public URL; jwtAudience, its first
 	// value), so that the tokens the functions issue are the ones API
@@ -228,7 +232,7 @@ func (p *StewardStackProps) Validate() error {
 // a clean error message call Validate first.
 //
 // Besides the table, the functions and the API it deploys: the signing-key
-// secret (which also holds the cursor key), the SES configuration set (ses.go), the approval
+// secret and the verify-key secret (both hold the cursor key), the SES configuration set (ses.go), the approval
 // state machine (workflow.go), the alert job with its schedule and
 // dead-letter queue (alertsjob.go), and the alarms, their SNS topic and
 // the dashboard (monitoring.go).
@@ -250,6 +254,12 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 	// deployment, and on rotation; CloudFormation never sees it.
 	signingKeys := awssecretsmanager.NewSecret(stack, jsii.String("SigningKeys"), &awssecretsmanager.SecretProps{
 		Description:   jsii.String("Steward access-token signing keys (" + stage + ")"),
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	// Their public half and the cursor key, for the functions that only
+	// verify tokens (make keys writes both).
+	verifyKeys := awssecretsmanager.NewSecret(stack, jsii.String("VerifyKeys"), &awssecretsmanager.SecretProps{
+		Description:   jsii.String("Steward access-token public keys and cursor key (" + stage + ")"),
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
 	mail := newMailSettings(stack, props)
@@ -283,10 +293,18 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 			// sits in the functions' configuration.
 		}
 		need := needsOf(name)
-		if need.SigningKeys {
+		// The secret the function reads: the private key set when it
+		// signs tokens, else the public keys only.
+		var keySecret awssecretsmanager.Secret
+		switch {
+		case need.signs(name):
+			keySecret = signingKeys
 			env[EnvSigningKeysSecret] = signingKeys.SecretArn()
+		case need.Authenticates:
+			keySecret = verifyKeys
+			env[EnvVerifyKeysSecret] = verifyKeys.SecretArn()
 		}
-		if need.SigningKeys || need.SendEmail {
+		if need.Authenticates || need.SendEmail {
 			// Every function that authenticates builds the auth service:
 			// the issuer defaults to the public URL, and the (unused) mail
 			// sender needs the sender address. Sending needs the SES grant,
@@ -309,13 +327,13 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 		if err := grantTable(name, table, fn); err != nil {
 			panic(err) // unreachable: Validate checked it
 		}
-		if need.SigningKeys {
+		if keySecret != nil {
 			// GetSecretValue only (Secret.GrantRead would add
 			// DescribeSecret, which Steward never calls).
 			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Effect:    awsiam.Effect_ALLOW,
 				Actions:   jsii.Strings("secretsmanager:GetSecretValue"),
-				Resources: &[]*string{signingKeys.SecretArn()},
+				Resources: &[]*string{keySecret.SecretArn()},
 			}))
 		}
 		if need.SendEmail {
@@ -342,7 +360,7 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 	})
 	suppressNagFindings(nagResources{
 		api: api, functions: deployed, approvals: approvals, alertsJob: alertsJob,
-		signingKeys: signingKeys,
+		signingKeys: signingKeys, verifyKeys: verifyKeys,
 	})
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
@@ -350,8 +368,12 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 		Value:       api.api.ApiEndpoint(),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("SigningKeysSecret"), &awscdk.CfnOutputProps{
-		Description: jsii.String("Secret holding the access-token signing keys: fill it with make keys SECRET=<this>"),
+		Description: jsii.String("Secret holding the access-token signing keys: fill it with make keys SECRET=<this> VERIFY_SECRET=<VerifyKeysSecret>"),
 		Value:       signingKeys.SecretArn(),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("VerifyKeysSecret"), &awscdk.CfnOutputProps{
+		Description: jsii.String("Secret holding the access-token public keys and the cursor key: make keys VERIFY_SECRET=<this> fills it"),
+		Value:       verifyKeys.SecretArn(),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("TableName"), &awscdk.CfnOutputProps{
 		Description: jsii.String("Name of the Steward DynamoDB table"),
