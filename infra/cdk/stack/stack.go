@@ -66,6 +66,14 @@ const (
 	DefaultThrottleRateLimit = 100
 	// DefaultThrottleBurstLimit is the burst size of the default stage.
 	DefaultThrottleBurstLimit = 200
+	// DefaultPublicThrottleRateLimit and DefaultPublicThrottleBurstLimit
+	// throttle each public route (no access token: sign-up, sign-in,
+	// password reset, one-time links...), a tenth of the stage's, so that
+	// anonymous clients hammering one of them cannot spend the stage's
+	// budget that every tenant's signed-in requests share. Steward's own
+	// per-address and per-recipient limits (pkg/auth) apply within them.
+	DefaultPublicThrottleRateLimit  = 10
+	DefaultPublicThrottleBurstLimit = 20
 )
 
 // StewardStackProps configures the Steward stack.
@@ -94,6 +102,12 @@ type StewardStackProps struct {
 	// stage; zero means DefaultThrottleRateLimit / DefaultThrottleBurstLimit.
 	ThrottleRateLimit  float64
 	ThrottleBurstLimit float64
+	// PublicThrottleRateLimit and PublicThrottleBurstLimit throttle each
+	// public route (route-level settings of the stage); zero means
+	// DefaultPublicThrottleRateLimit / DefaultPublicThrottleBurstLimit.
+	// They may not exceed the stage's limits.
+	PublicThrottleRateLimit  float64
+	PublicThrottleBurstLimit float64
 	// LogRetention is the retention of every log group (functions, state
 	// machine, API access log); empty means one month.
 	LogRetention awslogs.RetentionDays
@@ -169,6 +183,30 @@ func (p *StewardStackProps) sesConfigurationSet() string {
 	return p.SESConfigurationSet
 }
 
+// throttle is the default stage's rate and burst limits.
+func (p *StewardStackProps) throttle() (rate, burst float64) {
+	rate, burst = p.ThrottleRateLimit, p.ThrottleBurstLimit
+	if rate == 0 {
+		rate = DefaultThrottleRateLimit
+	}
+	if burst == 0 {
+		burst = DefaultThrottleBurstLimit
+	}
+	return rate, burst
+}
+
+// publicThrottle is each public route's rate and burst limits.
+func (p *StewardStackProps) publicThrottle() (rate, burst float64) {
+	rate, burst = p.PublicThrottleRateLimit, p.PublicThrottleBurstLimit
+	if rate == 0 {
+		rate = DefaultPublicThrottleRateLimit
+	}
+	if burst == 0 {
+		burst = DefaultPublicThrottleBurstLimit
+	}
+	return rate, burst
+}
+
 // stage returns the stage name.
 func (p *StewardStackProps) stage() string {
 	if p.Stage == "" {
@@ -220,6 +258,12 @@ func (p *StewardStackProps) Validate() error {
 		if mb < 128 || mb > 10240 || mb != float64(int(mb)) {
 			errs = append(errs, fmt.Errorf("stack: context %s: %s = %v MB; Lambda allows whole MB from 128 to 10240", ContextFunctionMemory, fn, mb))
 		}
+	}
+	rate, burst := p.throttle()
+	pubRate, pubBurst := p.publicThrottle()
+	if pubRate > rate || pubBurst > burst || pubRate < 0 || pubBurst < 0 {
+		errs = append(errs, fmt.Errorf("stack: public route throttle %v/s burst %v must lie between 0 and the stage's %v/s burst %v (context keys %s, %s)",
+			pubRate, pubBurst, rate, burst, ContextPublicThrottleRateLimit, ContextPublicThrottleBurstLimit))
 	}
 	if p.JWTIssuer != "" && len(p.JWTAudience) == 0 {
 		errs = append(errs, fmt.Errorf("stack: a JWT issuer is configured but no audience (context key %s)", ContextJWTAudience))
@@ -501,13 +545,7 @@ func newAPI(scope constructs.Construct, stage string, props *StewardStackProps, 
 		CreateDefaultStage: jsii.Bool(false),
 	})
 
-	rate, burst := props.ThrottleRateLimit, props.ThrottleBurstLimit
-	if rate == 0 {
-		rate = DefaultThrottleRateLimit
-	}
-	if burst == 0 {
-		burst = DefaultThrottleBurstLimit
-	}
+	rate, burst := props.throttle()
 	httpStage := awsapigatewayv2.NewHttpStage(scope, jsii.String("ApiDefaultStage"), &awsapigatewayv2.HttpStageProps{
 		HttpApi:    api,
 		StageName:  jsii.String("$default"),
@@ -566,6 +604,26 @@ func newAPI(scope constructs.Construct, stage string, props *StewardStackProps, 
 		for _, hr := range *api.AddRoutes(opts) {
 			out.routes = append(out.routes, deployedRoute{route: r, http: hr})
 		}
+	}
+
+	// Public routes get their own, lower throttle (route settings of the
+	// stage, keyed by route key). The stage must be updated after the
+	// routes exist, or CloudFormation cannot find the route keys.
+	pubRate, pubBurst := props.publicThrottle()
+	settings := map[string]any{}
+	for _, dr := range out.routes {
+		if !dr.route.Public {
+			continue
+		}
+		// RouteSettings is a JSON property: CloudFormation's own spelling.
+		settings[dr.route.Pattern()] = map[string]any{
+			"ThrottlingRateLimit":  pubRate,
+			"ThrottlingBurstLimit": pubBurst,
+		}
+		httpStage.Node().AddDependency(dr.http)
+	}
+	if len(settings) > 0 {
+		httpStage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetRouteSettings(settings)
 	}
 	return out
 }
