@@ -47,9 +47,9 @@ var functionGrants = map[string]grantFunc{
 	routes.FunctionUsers:       readWrite,
 	routes.FunctionPermissions: readWrite,
 	routes.FunctionInvites:     readWrite,
-	routes.FunctionAPIKeys:     readWrite,
-	routes.FunctionAccount:     readWrite,
-	routes.FunctionAlerts:      readWrite,
+	routes.FunctionAPIKeys:     readWriteNoDelete,
+	routes.FunctionAccount:     readWriteNoDelete,
+	routes.FunctionAlerts:      readWriteNoDelete,
 	routes.FunctionAlertsJob:   alertsJobGrant,
 }
 
@@ -73,6 +73,22 @@ func tableStatement(table awsdynamodb.ITable, actions []string) awsiam.PolicySta
 // DeleteItem and ConditionCheckItem).
 func readWrite(table awsdynamodb.ITable, fn awslambda.IFunction) {
 	fn.AddToRolePolicy(tableStatement(table, append(append([]string{}, tableReadActions...), tableWriteActions...)))
+}
+
+// readWriteNoDelete: readWrite without dynamodb:DeleteItem, for the
+// functions whose code deletes nothing. Steward deletes items only for
+// idempotency records (routes with Idempotent: invites, permissions,
+// users, approvals), failed outbox claims (the functions that send mail),
+// sign-in counters (auth, invites), invitations and member guards
+// (invites, users); apikeys, account and alerts do none of these.
+func readWriteNoDelete(table awsdynamodb.ITable, fn awslambda.IFunction) {
+	var write []string
+	for _, a := range tableWriteActions {
+		if a != "dynamodb:DeleteItem" {
+			write = append(write, a)
+		}
+	}
+	fn.AddToRolePolicy(tableStatement(table, append(append([]string{}, tableReadActions...), write...)))
 }
 
 // grantTable applies the function's grant, or fails if it has none.

@@ -27,17 +27,18 @@ import (
 // <SigningKeys>; the other API functions read <VerifyKeys> (public keys
 // and the cursor key). Only the functions whose code sends mail may
 // (auth, invites, the workflow steps, the alert job; not users, not
-// approvals, whose emails the workflow steps send). The alert job writes
+// approvals, whose emails the workflow steps send), and only functions
+// that delete items may DeleteItem (not apikeys, account, alerts). The alert job writes
 // only its digests' outbox records and unsubscribe tokens
 // (store.AlertsJobLeadingKeys).
 var expectedIAM = map[string][]string{
 	"function " + routes.FunctionAccount: {
-		"dynamodb:BatchGetItem,ConditionCheckItem,DeleteItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",
+		"dynamodb:BatchGetItem,ConditionCheckItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",
 		"managed: AWSLambdaBasicExecutionRole",
 		"secretsmanager:GetSecretValue on <VerifyKeys>",
 	},
 	"function " + routes.FunctionAlerts: {
-		"dynamodb:BatchGetItem,ConditionCheckItem,DeleteItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",
+		"dynamodb:BatchGetItem,ConditionCheckItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",
 		"managed: AWSLambdaBasicExecutionRole",
 		"secretsmanager:GetSecretValue on <VerifyKeys>",
 	},
@@ -49,7 +50,7 @@ var expectedIAM = map[string][]string{
 		"sqs:GetQueueAttributes,GetQueueUrl,SendMessage on <AlertsJobDLQ>",
 	},
 	"function " + routes.FunctionAPIKeys: {
-		"dynamodb:BatchGetItem,ConditionCheckItem,DeleteItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",
+		"dynamodb:BatchGetItem,ConditionCheckItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",
 		"managed: AWSLambdaBasicExecutionRole",
 		"secretsmanager:GetSecretValue on <VerifyKeys>",
 	},
