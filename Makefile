@@ -42,13 +42,27 @@ test: chromium ## Run every test against the emulators (installed on first use).
 	@bash infra/fuzz/run.sh brief
 
 .PHONY: chromium
-chromium: ## Install Debian's chromium for the browser test, when missing (first run only; repairs a half-finished dpkg run first).
-	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
-		echo "installing Debian's chromium for the browser test (first run only, about 2 minutes)..."; \
-		if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+chromium: ## Find a Chrome or Chromium for the browser test as chromedp does; on Debian/Ubuntu as root or with sudo, install chromium when there is none.
+	@# The names and paths chromedp tries (pkg/emulator.FindBrowser), or $$STEWARD_BROWSER.
+	@if [ -n "$${STEWARD_BROWSER:-}" ]; then exit 0; fi; \
+	for b in headless_shell headless-shell chromium chromium-browser google-chrome google-chrome-stable google-chrome-beta google-chrome-unstable chrome \
+		/usr/bin/google-chrome /usr/local/bin/chrome /snap/bin/chromium \
+		"/Applications/Chromium.app/Contents/MacOS/Chromium" "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome"; do \
+		command -v "$$b" >/dev/null 2>&1 && exit 0; \
+	done; \
+	if [ "$$(id -u)" = 0 ]; then sudo=; elif command -v sudo >/dev/null 2>&1 && { sudo -n true 2>/dev/null || [ -t 0 ]; }; then sudo=sudo; else sudo=none; fi; \
+	if [ -r /etc/debian_version ] && command -v apt-get >/dev/null 2>&1 && [ "$$sudo" != none ]; then \
+		pkg=chromium; if grep -qi '^ID=ubuntu' /etc/os-release 2>/dev/null; then pkg=chromium-browser; fi; \
+		echo "installing $$pkg with apt-get for the browser test (first run only, about 2 minutes)..."; \
 		sudo="$$sudo env DEBIAN_FRONTEND=noninteractive"; \
 		$$sudo dpkg --configure -a >/dev/null 2>&1 || true; \
-		$$sudo apt-get update -qq && $$sudo apt-get install -y -qq --fix-broken chromium >/dev/null; }
+		$$sudo apt-get update -qq && $$sudo apt-get install -y -qq --fix-broken $$pkg >/dev/null; \
+	else \
+		echo "make test: no Chrome or Chromium found; the browser test (pkg/apitest) will fail until one is installed."; \
+		echo "  Install Google Chrome or Chromium (macOS: the Google Chrome app or 'brew install --cask chromium';"; \
+		echo "  Fedora: 'dnf install chromium'; Arch: 'pacman -S chromium'; Debian/Ubuntu: 'apt-get install chromium' as root),"; \
+		echo "  or set STEWARD_BROWSER=/path/to/chrome."; \
+	fi
 
 .PHONY: bench
 bench: ## Run the Go benchmarks and the bounded loopback load run.
@@ -123,5 +137,5 @@ clean: ## Remove build output (keeps the local data folder).
 	rm -rf bin cdk.out .artifacts
 
 .PHONY: keys
-keys: ## Write (or with ROTATE=1 rotate) the signing keys in AWS: make keys SECRET=<arn>
-	$(GO) run ./infra/keys -secret '$(SECRET)' $(if $(ROTATE),-rotate,)
+keys: ## Write (or with ROTATE=1 rotate) the token keys in AWS: make keys SECRET=<SigningKeysSecret> VERIFY_SECRET=<VerifyKeysSecret>
+	$(GO) run ./infra/keys -secret '$(SECRET)' -verify-secret '$(VERIFY_SECRET)' $(if $(ROTATE),-rotate,)

@@ -34,6 +34,9 @@ type backend struct {
 	DynamoDB, SES, Moto string // endpoints
 	Table               string
 	SecretARN           string
+	// VerifySecretARN holds the key set's public keys and cursor key,
+	// what the functions that only verify tokens read.
+	VerifySecretARN string
 
 	started []*emulator.Process // stopped by Close
 	db      *dynamodb.Client
@@ -141,6 +144,18 @@ func (b *backend) provision(ctx context.Context) error {
 		return fmt.Errorf("create the signing-key secret in moto: %w", err)
 	}
 	b.SecretARN = aws.ToString(out.ARN)
+	raw, err = json.Marshal(ks.Public())
+	if err != nil {
+		return err
+	}
+	out, err = b.sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name:         aws.String("steward-coldstart-verify-keys-" + suffix),
+		SecretString: aws.String(string(raw)),
+	})
+	if err != nil {
+		return fmt.Errorf("create the verify-key secret in moto: %w", err)
+	}
+	b.VerifySecretARN = aws.ToString(out.ARN)
 	return nil
 }
 
@@ -155,8 +170,11 @@ func (b *backend) Close() error {
 			errs = append(errs, fmt.Errorf("delete table %s: %w", b.Table, err))
 		}
 	}
-	if b.SecretARN != "" {
-		if _, err := b.sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(b.SecretARN), ForceDeleteWithoutRecovery: aws.Bool(true)}); err != nil {
+	for _, arn := range []string{b.SecretARN, b.VerifySecretARN} {
+		if arn == "" {
+			continue
+		}
+		if _, err := b.sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(arn), ForceDeleteWithoutRecovery: aws.Bool(true)}); err != nil {
 			errs = append(errs, fmt.Errorf("delete secret: %w", err))
 		}
 	}

@@ -76,7 +76,11 @@ func lambdaEnv(t target, runtimeAPI, dir string, b *backend) []string {
 		"STEWARD_SFN_ENDPOINT=" + b.Moto,
 		"STEWARD_PUBLIC_URL=https://steward.example",
 		"STEWARD_MAIL_FROM=Steward <no-reply@steward.example>",
+		// As the stack does: the functions that sign tokens read the
+		// private key set (only they get STEWARD_SIGNING_KEYS_SECRET in
+		// AWS; pkg/app reads it only for them), the others the public keys.
 		"STEWARD_SIGNING_KEYS_SECRET=" + b.SecretARN,
+		"STEWARD_VERIFY_KEYS_SECRET=" + b.VerifySecretARN,
 		// The API's engine only needs the ARN at init (no call is made),
 		// so no state machine is created.
 		"STEWARD_STATE_MACHINE_ARN=arn:aws:states:" + region + ":" + motoAccountID + ":stateMachine:steward-coldstart",

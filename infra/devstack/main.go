@@ -75,6 +75,9 @@ func run() error {
 	dynamo, err := emulator.StartDynamoDB(ctx, emulator.Options{
 		Port: settings.DynamoDBPort, DataDir: filepath.Join(settings.DataDir, "dynamodb"),
 		Log: dynLog, Root: root, PortEnv: localstack.EnvDynamoDBPort,
+		// The jar cannot bind to 127.0.0.1 alone: it runs on a random
+		// high port and a loopback-only proxy serves the advertised one.
+		LoopbackProxy: true,
 	})
 	if err != nil {
 		return err
@@ -134,6 +137,7 @@ Steward is running (ready in %.1fs).
 Press Ctrl-C to stop.
 
 `, time.Since(started).Seconds(), settings.APIURL(), settings.APIURL(), settings.SESURL(), settings.DynamoDBURL(), cfg.Table, settings.DataDir, logDir)
+	fmt.Print(dynamoDBExposure(settings.DynamoDBPort, dynamo.BackendPort))
 
 	select {
 	case <-ctx.Done():
@@ -166,4 +170,17 @@ func portFree(addr string) error {
 		return err
 	}
 	return ln.Close()
+}
+
+// dynamoDBExposure is the warning printed at start: DynamoDB Local's jar
+// has no bind-address option, so its own (random) port listens on every
+// network interface, behind the loopback-only proxy on the advertised one.
+func dynamoDBExposure(advertised, backend int) string {
+	return fmt.Sprintf(`WARNING: DynamoDB Local cannot bind to 127.0.0.1 alone. Steward uses it through
+a loopback-only proxy on port %d, but the jar itself listens on EVERY network
+interface on the random port %d: anyone on this network who finds that port can
+read and change the local data. Use a firewall, or stop "make run" on untrusted
+networks (cafe Wi-Fi).
+
+`, advertised, backend)
 }

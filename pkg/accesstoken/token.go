@@ -94,6 +94,9 @@ func (is *Issuer) Sign(c Claims) (string, time.Time, error) {
 		return "", time.Time{}, fmt.Errorf("accesstoken: sign: %w", err)
 	}
 	key := is.Keys.Current
+	if key.Private == nil {
+		return "", time.Time{}, errors.New("accesstoken: this function holds no signing key (it only verifies tokens; see routes.SignsTokens)")
+	}
 	if err := key.check(); err != nil {
 		return "", time.Time{}, err
 	}

@@ -85,7 +85,7 @@ func (s *Service) lookup(r *http.Request, tok string) (store.Token, string, *pag
 	if err != nil {
 		return store.Token{}, "", &invalidPage
 	}
-	t, err := s.Store.GetToken(r.Context(), hash)
+	t, err := s.Store.GetTokenOfKind(r.Context(), store.TokenUnsubscribe, hash)
 	if err != nil || t.Kind != store.TokenUnsubscribe || t.Data["member"] == "" {
 		return store.Token{}, "", &invalidPage
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,17 +14,16 @@ import (
 	"github.com/stewardhq/steward/pkg/emulator"
 )
 
-// chromiumPath finds Debian's chromium; the test fails (never skips) when
-// it is missing: `make test` installs it.
+// chromiumPath finds the Chrome or Chromium to drive, as chromedp would
+// (emulator.FindBrowser); the test fails (never skips) when there is
+// none, saying what to install.
 func chromiumPath(t *testing.T) string {
 	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
+	p, err := emulator.FindBrowser()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no chromium on PATH: `make test` installs Debian's chromium (apt-get install chromium)")
-	return ""
+	return p
 }
 
 // TestApprovalLinkInABrowser opens the emailed approval link in headless

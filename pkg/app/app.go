@@ -70,16 +70,20 @@ func Deps(ctx context.Context, cfg config.Config, log *slog.Logger, function str
 		}
 		return server.Deps{Store: st, Logger: log, Version: version.Version}, nil
 	}
-	keys, err := signingKeys(ctx, cfg, awsCfg, sec)
+	keys, err := loadKeys(ctx, cfg, function, sec, func() SecretReader { return secretsmanager.NewFromConfig(awsCfg) })
+	if err != nil {
+		return server.Deps{}, err
+	}
+	verifier, err := accesstoken.NewPublicVerifier(keys.public, cfg.Issuer, cfg.Audience)
 	if err != nil {
 		return server.Deps{}, err
 	}
 	// Cursors must open in every function and every instance: the key
-	// comes from the configuration (the local stack) or the key set.
+	// comes from the configuration (the local stack) or the key secret.
 	cursorKey := cfg.CursorKey
 	if len(cursorKey) == 0 {
-		if cursorKey = keys.CursorKey; len(cursorKey) == 0 {
-			return server.Deps{}, errors.New("the signing-key secret holds no cursor key: run make keys SECRET=<arn>")
+		if cursorKey = keys.public.CursorKey; len(cursorKey) == 0 {
+			return server.Deps{}, errors.New("the key secret holds no cursor key: run make keys SECRET=<arn> VERIFY_SECRET=<arn>")
 		}
 	}
 	st, err := store.New(db, cfg.Table, cursorKey)
@@ -100,8 +104,8 @@ func Deps(ctx context.Context, cfg config.Config, log *slog.Logger, function str
 	}
 	d.Auth = &auth.Service{
 		Store:     st,
-		Issuer:    &accesstoken.Issuer{Keys: keys, Issuer: cfg.Issuer, Audience: cfg.Audience},
-		Verifier:  accesstoken.NewVerifier(keys, cfg.Issuer, cfg.Audience),
+		Issuer:    &accesstoken.Issuer{Keys: keys.signing, Issuer: cfg.Issuer, Audience: cfg.Audience},
+		Verifier:  verifier,
 		Mail:      &mail.Outbox{Sender: sender, Deduper: st.Outbox(), Logger: log},
 		PublicURL: cfg.PublicURL,
 		// Zero means the defaults.
@@ -208,24 +212,63 @@ func needsAuth(function string) bool {
 	return false
 }
 
-// signingKeys returns the access-token key set: the local one when given,
-// else the one in Secrets Manager.
-func signingKeys(ctx context.Context, cfg config.Config, awsCfg aws.Config, sec Secrets) (accesstoken.KeySet, error) {
+// SecretReader is the one Secrets Manager call Steward makes.
+type SecretReader interface {
+	GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// tokenKeys are the access-token keys a function holds: the private key
+// set only when it signs tokens (routes.SignsTokens), the public keys and
+// the cursor key always.
+type tokenKeys struct {
+	signing accesstoken.KeySet
+	public  accesstoken.PublicKeys
+}
+
+// loadKeys returns the function's token keys. A function that signs reads
+// the private key set (the local one when given, else the secret
+// STEWARD_SIGNING_KEYS_SECRET); every other function reads only the public
+// keys (derived from the local key set, else the secret
+// STEWARD_VERIFY_KEYS_SECRET), so that a function that only verifies never
+// holds a private key, locally (make invoke) as in AWS.
+func loadKeys(ctx context.Context, cfg config.Config, function string, sec Secrets, client func() SecretReader) (tokenKeys, error) {
+	signs := routes.SignsTokens(function)
 	if sec.SigningKeys != nil {
-		return *sec.SigningKeys, nil
+		if signs {
+			return tokenKeys{signing: *sec.SigningKeys, public: sec.SigningKeys.Public()}, nil
+		}
+		return tokenKeys{public: sec.SigningKeys.Public()}, nil
 	}
-	if cfg.SigningKeysSecret == "" {
-		return accesstoken.KeySet{}, errors.New("STEWARD_SIGNING_KEYS_SECRET is not set")
+	if signs {
+		if cfg.SigningKeysSecret == "" {
+			return tokenKeys{}, errors.New("STEWARD_SIGNING_KEYS_SECRET is not set")
+		}
+		var ks accesstoken.KeySet
+		if err := readSecret(ctx, client(), cfg.SigningKeysSecret, &ks); err != nil {
+			return tokenKeys{}, fmt.Errorf("signing keys: %w", err)
+		}
+		return tokenKeys{signing: ks, public: ks.Public()}, nil
 	}
-	out, err := secretsmanager.NewFromConfig(awsCfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(cfg.SigningKeysSecret)})
+	if cfg.VerifyKeysSecret == "" {
+		return tokenKeys{}, errors.New("STEWARD_VERIFY_KEYS_SECRET is not set")
+	}
+	var pk accesstoken.PublicKeys
+	if err := readSecret(ctx, client(), cfg.VerifyKeysSecret, &pk); err != nil {
+		return tokenKeys{}, fmt.Errorf("verify keys: %w", err)
+	}
+	return tokenKeys{public: pk}, nil
+}
+
+// readSecret decodes the JSON value of a secret into v.
+func readSecret(ctx context.Context, sm SecretReader, id string, v any) error {
+	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
 	if err != nil {
-		return accesstoken.KeySet{}, fmt.Errorf("read signing keys: %w", err)
+		return fmt.Errorf("read %s: %w", id, err)
 	}
-	var ks accesstoken.KeySet
-	if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &ks); err != nil {
-		return accesstoken.KeySet{}, fmt.Errorf("signing keys secret holds no key set (run make keys): %w", err)
+	if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), v); err != nil {
+		return fmt.Errorf("the secret %s holds no key set (run make keys): %w", id, err)
 	}
-	return ks, nil
+	return nil
 }
 
 // Handler builds the HTTP handler of one function ("" for every route).

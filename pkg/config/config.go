@@ -44,6 +44,10 @@ type Config struct {
 	// the access-token key set (STEWARD_SIGNING_KEYS_SECRET). Locally the
 	// key set lives in the data folder instead.
 	SigningKeysSecret string
+	// VerifyKeysSecret is the ARN of the secret holding the public keys
+	// and the cursor key (STEWARD_VERIFY_KEYS_SECRET): what the functions
+	// that only verify tokens read instead of SigningKeysSecret.
+	VerifyKeysSecret string
 	// Issuer is the access tokens' "iss" (STEWARD_ISSUER, default
 	// PublicURL).
 	Issuer string
@@ -87,6 +91,7 @@ func Parse(getenv func(string) string) (Config, error) {
 	c.MailFrom = or(getenv("STEWARD_MAIL_FROM"), "Steward <no-reply@steward.local>")
 	c.SESConfigurationSet = getenv("STEWARD_SES_CONFIGURATION_SET")
 	c.SigningKeysSecret = getenv("STEWARD_SIGNING_KEYS_SECRET")
+	c.VerifyKeysSecret = getenv("STEWARD_VERIFY_KEYS_SECRET")
 	c.Issuer = or(getenv("STEWARD_ISSUER"), c.PublicURL)
 	c.Audience = or(getenv("STEWARD_AUDIENCE"), "steward")
 	c.StateMachineARN = getenv("STEWARD_STATE_MACHINE_ARN")

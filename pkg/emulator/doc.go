@@ -12,7 +12,11 @@
 //
 // Every emulator serves on 127.0.0.1 and every URL this package returns
 // uses 127.0.0.1. DynamoDB Local has no bind-address option and listens on
-// all interfaces; clients must still point at 127.0.0.1.
+// all interfaces: the local stack (make run) therefore starts it with
+// Options.LoopbackProxy, which puts a loopback-only proxy on the advertised
+// port and the jar on a random high port (which still listens on every
+// interface). The test emulators run on random ports without the proxy:
+// it would hide nothing, since the jar's own port is what is exposed.
 //
 // Ports: Options.Port 0 picks a free port. Fixed ports are the local
 // stack's business; it reads them from these environment variables

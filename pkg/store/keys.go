@@ -118,9 +118,34 @@ func emailKey(email string) map[string]types.AttributeValue {
 // One-time tokens, by the SHA-256 of the token; the token itself is never
 // stored.
 //
-//	token  pk TOKEN#{hash}  sk TOKEN   ttl
+//	token              pk TOKEN#{hash}               sk TOKEN   ttl
+//	unsubscribe token  pk TOKEN#unsubscribe#{hash}   sk TOKEN   ttl
+//
+// Unsubscribe tokens carry their kind in the partition key so that IAM
+// can confine the alert job, which writes them, to that kind
+// (AlertsJobLeadingKeys): a job that could write TOKEN#{hash} could mint
+// an invitation or a password reset. The other kinds keep TOKEN#{hash}, so
+// the links already sent keep working.
 func tokenKey(hash string) map[string]types.AttributeValue {
 	return itemKey(key(prefixToken, hash), prefixToken)
+}
+
+// tokenItemKey is the key of a token of kind.
+func tokenItemKey(kind, hash string) map[string]types.AttributeValue {
+	if kind == TokenUnsubscribe {
+		return itemKey(key(prefixToken, kind, hash), prefixToken)
+	}
+	return tokenKey(hash)
+}
+
+// AlertsJobLeadingKeys are the partition keys the scheduled alert job
+// writes, as IAM StringLike patterns: the outbox records of its digests
+// (pkg/alerts.OutboxKey, "digest/...") and unsubscribe tokens (their items
+// and current pointers). The CDK stack allows the job's writes only there
+// (dynamodb:LeadingKeys); pkg/alerts' tests check every write of a run.
+var AlertsJobLeadingKeys = []string{
+	key(prefixOutbox, "digest/*"),
+	key(prefixToken, TokenUnsubscribe, "*"),
 }
 
 // Sessions (refresh tokens), and an identity's sessions through gsi1.

@@ -72,8 +72,9 @@ func currentTokenKey(kind, subject string) map[string]types.AttributeValue {
 // IssueToken adds to tx the writes that make t the current token of its
 // kind for its subject, replacing any earlier one.
 func (tx *Tx) IssueToken(t Token) *Tx {
+	k := tokenItemKey(t.Kind, t.Hash)
 	tx.Put(marshal(tokenItem{
-		PK: key(prefixToken, t.Hash), SK: prefixToken, Type: typeToken,
+		PK: k[AttrPK].(*types.AttributeValueMemberS).Value, SK: prefixToken, Type: typeToken,
 		Hash: t.Hash, Kind: t.Kind, AccountID: t.AccountID, SubjectID: t.SubjectID,
 		ExpiresAt: t.ExpiresAt.Unix(), Data: t.Data, TTL: t.ExpiresAt.Add(tokenGrace).Unix(),
 	}), ItemAbsent(), nil)
@@ -91,7 +92,7 @@ func (tx *Tx) IssueToken(t Token) *Tx {
 // *ConditionError wrapping ErrTokenInvalid; call TokenFailure to tell
 // used and expired apart.
 func (tx *Tx) ConsumeToken(hash, kind, subject string, now time.Time) *Tx {
-	tx.Update(tokenKey(hash), Cond{
+	tx.Update(tokenItemKey(kind, hash), Cond{
 		Expr:   "SET #used = :now",
 		Values: map[string]types.AttributeValue{":now": num(now.Unix())},
 	}, &Cond{
@@ -106,9 +107,25 @@ func (tx *Tx) ConsumeToken(hash, kind, subject string, now time.Time) *Tx {
 	return tx
 }
 
-// GetToken reads a token by hash (strongly consistent).
+// GetToken reads a token by hash (strongly consistent). It finds every
+// kind but unsubscribe tokens, which are keyed by kind: read those with
+// GetTokenOfKind.
 func (s *Store) GetToken(ctx context.Context, hash string) (Token, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: tokenKey(hash), ConsistentRead: aws.Bool(true)})
+	return s.getToken(ctx, tokenKey(hash))
+}
+
+// GetTokenOfKind reads a token of kind by hash (strongly consistent); a
+// token of another kind is ErrTokenInvalid.
+func (s *Store) GetTokenOfKind(ctx context.Context, kind, hash string) (Token, error) {
+	t, err := s.getToken(ctx, tokenItemKey(kind, hash))
+	if err == nil && t.Kind != kind {
+		return Token{}, ErrTokenInvalid
+	}
+	return t, err
+}
+
+func (s *Store) getToken(ctx context.Context, k map[string]types.AttributeValue) (Token, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: k, ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return Token{}, fmt.Errorf("get token: %w", err)
 	}
@@ -125,7 +142,7 @@ func (s *Store) GetToken(ctx context.Context, hash string) (Token, error) {
 // TokenFailure explains why a token could not be consumed at now:
 // ErrTokenUsed, ErrTokenExpired or ErrTokenInvalid.
 func (s *Store) TokenFailure(ctx context.Context, hash, kind string, now time.Time) error {
-	t, err := s.GetToken(ctx, hash)
+	t, err := s.GetTokenOfKind(ctx, kind, hash)
 	switch {
 	case err != nil:
 		return err

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/stewardhq/steward/pkg/routes"
+	"github.com/stewardhq/steward/pkg/store"
 )
 
 // AlertsSchedule is the alert job's EventBridge schedule: at minute 0 of
@@ -34,8 +35,11 @@ func (p *StewardStackProps) hasAlerts() bool {
 
 // alertsJobGrant: the job reads the table (accounts, members, roles,
 // stores, low stock, documents, requests, the outbox) and writes only the
-// outbox records and the unsubscribe tokens, which are the only partitions
-// (OUTBOX#..., TOKEN#...) its writes may touch.
+// outbox records of its digests and unsubscribe tokens, which are the
+// only partitions its writes may touch (store.AlertsJobLeadingKeys:
+// OUTBOX#digest/..., TOKEN#unsubscribe#...): it cannot write a token of
+// another kind (an invitation, a password reset) nor another sender's
+// outbox record.
 func alertsJobGrant(table awsdynamodb.ITable, fn awslambda.IFunction) {
 	fn.AddToRolePolicy(tableStatement(table, tableReadActions))
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -43,7 +47,7 @@ func alertsJobGrant(table awsdynamodb.ITable, fn awslambda.IFunction) {
 		Actions:   jsii.Strings("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
 		Resources: jsii.Strings(*table.TableArn()),
 		Conditions: &map[string]any{
-			"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []string{"OUTBOX#*", "TOKEN#*"}},
+			"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": store.AlertsJobLeadingKeys},
 		},
 	}))
 }

@@ -57,7 +57,7 @@ func TestAlertsJobScheduleAndIAM(t *testing.T) {
 	equal(t, "writes", w["Action"], []string{"dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"})
 	equal(t, "write resource", w["Resource"], tableArn)
 	equal(t, "write condition", w["Condition"], map[string]any{
-		"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []string{"OUTBOX#*", "TOKEN#*"}},
+		"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []string{"OUTBOX#digest/*", "TOKEN#unsubscribe#*"}},
 	})
 	equal(t, "send", statements[2].(map[string]any)["Action"], "ses:SendEmail")
 	dlqID := s.onlyOfType(t, "AWS::SQS::Queue")

@@ -36,6 +36,17 @@ const (
 	ContextThrottleRateLimit = "throttleRateLimit"
 	// ContextThrottleBurstLimit is the default stage's burst limit.
 	ContextThrottleBurstLimit = "throttleBurstLimit"
+	// ContextPublicThrottleRateLimit is the rate limit (req/s) of each
+	// public route (routes.Table entries with Public: sign-up, sign-in,
+	// refresh, password reset, invitation lookup and accept, join, the
+	// one-time link pages, JWKS, health). API Gateway applies it to the
+	// route as a whole, below the stage's, so that anonymous traffic on one
+	// public route cannot spend the budget of every tenant's signed-in
+	// requests. It must not exceed throttleRateLimit.
+	ContextPublicThrottleRateLimit = "publicThrottleRateLimit"
+	// ContextPublicThrottleBurstLimit is each public route's burst limit;
+	// it must not exceed throttleBurstLimit.
+	ContextPublicThrottleBurstLimit = "publicThrottleBurstLimit"
 	// ContextPublicURL is the base URL of links in emails (the API's
 	// custom domain).
 	ContextPublicURL = "publicUrl"
@@ -144,6 +155,12 @@ func PropsFromContext(scope constructs.Construct, baseDir string) (*StewardStack
 		return nil, err
 	}
 	if p.ThrottleBurstLimit, err = contextNumber(get(ContextThrottleBurstLimit), ContextThrottleBurstLimit); err != nil {
+		return nil, err
+	}
+	if p.PublicThrottleRateLimit, err = contextNumber(get(ContextPublicThrottleRateLimit), ContextPublicThrottleRateLimit); err != nil {
+		return nil, err
+	}
+	if p.PublicThrottleBurstLimit, err = contextNumber(get(ContextPublicThrottleBurstLimit), ContextPublicThrottleBurstLimit); err != nil {
 		return nil, err
 	}
 	if p.SESConfigurationSet, err = contextString(get(ContextSESConfigurationSet), ContextSESConfigurationSet); err != nil {

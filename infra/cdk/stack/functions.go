@@ -47,9 +47,9 @@ var functionGrants = map[string]grantFunc{
 	routes.FunctionUsers:       readWrite,
 	routes.FunctionPermissions: readWrite,
 	routes.FunctionInvites:     readWrite,
-	routes.FunctionAPIKeys:     readWrite,
-	routes.FunctionAccount:     readWrite,
-	routes.FunctionAlerts:      readWrite,
+	routes.FunctionAPIKeys:     readWriteNoDelete,
+	routes.FunctionAccount:     readWriteNoDelete,
+	routes.FunctionAlerts:      readWriteNoDelete,
 	routes.FunctionAlertsJob:   alertsJobGrant,
 }
 
@@ -75,6 +75,22 @@ func readWrite(table awsdynamodb.ITable, fn awslambda.IFunction) {
 	fn.AddToRolePolicy(tableStatement(table, append(append([]string{}, tableReadActions...), tableWriteActions...)))
 }
 
+// readWriteNoDelete: readWrite without dynamodb:DeleteItem, for the
+// functions whose code deletes nothing. Steward deletes items only for
+// idempotency records (routes with Idempotent: invites, permissions,
+// users, approvals), failed outbox claims (the functions that send mail),
+// sign-in counters (auth, invites), invitations and member guards
+// (invites, users); apikeys, account and alerts do none of these.
+func readWriteNoDelete(table awsdynamodb.ITable, fn awslambda.IFunction) {
+	var write []string
+	for _, a := range tableWriteActions {
+		if a != "dynamodb:DeleteItem" {
+			write = append(write, a)
+		}
+	}
+	fn.AddToRolePolicy(tableStatement(table, append(append([]string{}, tableReadActions...), write...)))
+}
+
 // grantTable applies the function's grant, or fails if it has none.
 func grantTable(function string, table awsdynamodb.ITable, fn awslambda.IFunction) error {
 	g, ok := functionGrants[function]
@@ -94,24 +110,36 @@ func duration(seconds float64) awscdk.Duration { return awscdk.Duration_Seconds(
 
 // functionNeeds are what a function uses besides the table.
 type functionNeeds struct {
-	// SigningKeys: reads the access-token signing keys (every function
-	// that authenticates or signs in).
-	SigningKeys bool
+	// Authenticates: verifies access tokens (every API function but
+	// health). A function that also signs tokens (routes.SignsTokens)
+	// reads the private signing-key secret; every other one reads only
+	// the verify-key secret (public keys and the cursor key).
+	Authenticates bool
 	// SendEmail: sends email through SES from MailFrom.
 	SendEmail bool
 	// Workflow: starts approvals and sends their task results.
 	Workflow bool
 }
 
+// SignsTokens reports whether the function reads the private signing keys.
+func (n functionNeeds) signs(function string) bool {
+	return n.Authenticates && routes.SignsTokens(function)
+}
+
+// needs lists what each API function calls. SendEmail only where a
+// handler of the function sends mail: auth (verification, password
+// reset) and invites (invitations, self-registration); approval emails
+// are sent by the workflow steps, alert digests by the alert job, and
+// users sends none.
 var needs = map[string]functionNeeds{
-	routes.FunctionApprovals:   {SigningKeys: true, SendEmail: true, Workflow: true},
-	routes.FunctionAuth:        {SigningKeys: true, SendEmail: true},
-	routes.FunctionUsers:       {SigningKeys: true, SendEmail: true},
-	routes.FunctionPermissions: {SigningKeys: true},
-	routes.FunctionInvites:     {SigningKeys: true, SendEmail: true},
-	routes.FunctionAPIKeys:     {SigningKeys: true},
-	routes.FunctionAccount:     {SigningKeys: true},
-	routes.FunctionAlerts:      {SigningKeys: true},
+	routes.FunctionApprovals:   {Authenticates: true, Workflow: true},
+	routes.FunctionAuth:        {Authenticates: true, SendEmail: true},
+	routes.FunctionUsers:       {Authenticates: true},
+	routes.FunctionPermissions: {Authenticates: true},
+	routes.FunctionInvites:     {Authenticates: true, SendEmail: true},
+	routes.FunctionAPIKeys:     {Authenticates: true},
+	routes.FunctionAccount:     {Authenticates: true},
+	routes.FunctionAlerts:      {Authenticates: true},
 }
 
 func needsOf(function string) functionNeeds { return needs[function] }

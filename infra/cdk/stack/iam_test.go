@@ -21,34 +21,43 @@ import (
 //
 // TestIAMPolicies fails when a policy grows (or shrinks): update this
 // table only together with the code that needs the change.
+//
+// Least privilege, as the table states it: only auth, users and invites,
+// which sign access tokens (routes.SignsTokens), read the private
+// <SigningKeys>; the other API functions read <VerifyKeys> (public keys
+// and the cursor key). Only the functions whose code sends mail may
+// (auth, invites, the workflow steps, the alert job; not users, not
+// approvals, whose emails the workflow steps send), and only functions
+// that delete items may DeleteItem (not apikeys, account, alerts). The alert job writes
+// only its digests' outbox records and unsubscribe tokens
+// (store.AlertsJobLeadingKeys).
 var expectedIAM = map[string][]string{
 	"function " + routes.FunctionAccount: {
-		"dynamodb:BatchGetItem,ConditionCheckItem,DeleteItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",
+		"dynamodb:BatchGetItem,ConditionCheckItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",
 		"managed: AWSLambdaBasicExecutionRole",
-		"secretsmanager:GetSecretValue on <SigningKeys>",
+		"secretsmanager:GetSecretValue on <VerifyKeys>",
 	},
 	"function " + routes.FunctionAlerts: {
-		"dynamodb:BatchGetItem,ConditionCheckItem,DeleteItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",
+		"dynamodb:BatchGetItem,ConditionCheckItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",
 		"managed: AWSLambdaBasicExecutionRole",
-		"secretsmanager:GetSecretValue on <SigningKeys>",
+		"secretsmanager:GetSecretValue on <VerifyKeys>",
 	},
 	"function " + routes.FunctionAlertsJob: {
 		"dynamodb:BatchGetItem,GetItem,Query on <Table>, <Table>/index/*",
-		`dynamodb:DeleteItem,PutItem,UpdateItem on <Table> if {"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["OUTBOX#*","TOKEN#*"]}}`,
+		`dynamodb:DeleteItem,PutItem,UpdateItem on <Table> if {"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["OUTBOX#digest/*","TOKEN#unsubscribe#*"]}}`,
 		"managed: AWSLambdaBasicExecutionRole",
 		"ses:SendEmail on ses:configuration-set/steward-dev, ses:identity/no-reply@steward.example.com, ses:identity/steward.example.com",
 		"sqs:GetQueueAttributes,GetQueueUrl,SendMessage on <AlertsJobDLQ>",
 	},
 	"function " + routes.FunctionAPIKeys: {
-		"dynamodb:BatchGetItem,ConditionCheckItem,DeleteItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",
+		"dynamodb:BatchGetItem,ConditionCheckItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",
 		"managed: AWSLambdaBasicExecutionRole",
-		"secretsmanager:GetSecretValue on <SigningKeys>",
+		"secretsmanager:GetSecretValue on <VerifyKeys>",
 	},
 	"function " + routes.FunctionApprovals: {
 		"dynamodb:BatchGetItem,ConditionCheckItem,DeleteItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",
 		"managed: AWSLambdaBasicExecutionRole",
-		"secretsmanager:GetSecretValue on <SigningKeys>",
-		"ses:SendEmail on ses:configuration-set/steward-dev, ses:identity/no-reply@steward.example.com, ses:identity/steward.example.com",
+		"secretsmanager:GetSecretValue on <VerifyKeys>",
 		"states:SendTaskFailure,SendTaskSuccess,StartExecution on <ApprovalWorkflow>",
 		"states:StopExecution on states:execution:<ApprovalWorkflow.name>:*",
 	},
@@ -71,13 +80,12 @@ var expectedIAM = map[string][]string{
 	"function " + routes.FunctionPermissions: {
 		"dynamodb:BatchGetItem,ConditionCheckItem,DeleteItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",
 		"managed: AWSLambdaBasicExecutionRole",
-		"secretsmanager:GetSecretValue on <SigningKeys>",
+		"secretsmanager:GetSecretValue on <VerifyKeys>",
 	},
 	"function " + routes.FunctionUsers: {
 		"dynamodb:BatchGetItem,ConditionCheckItem,DeleteItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",
 		"managed: AWSLambdaBasicExecutionRole",
 		"secretsmanager:GetSecretValue on <SigningKeys>",
-		"ses:SendEmail on ses:configuration-set/steward-dev, ses:identity/no-reply@steward.example.com, ses:identity/steward.example.com",
 	},
 	"function " + routes.FunctionWorkflow: {
 		"dynamodb:BatchGetItem,ConditionCheckItem,DeleteItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",

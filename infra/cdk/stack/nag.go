@@ -30,6 +30,7 @@ type nagResources struct {
 	approvals   approvalWorkflow
 	alertsJob   alertsJob
 	signingKeys awssecretsmanager.Secret
+	verifyKeys  awssecretsmanager.Secret
 }
 
 // suppression is one cdk-nag suppression; appliesTo entries are regular
@@ -83,7 +84,9 @@ func suppressNagFindings(r nagResources) {
 			"This queue is the dead-letter queue itself: of the alert job's EventBridge target and of the function's asynchronous on-failure destination."))
 	}
 	suppress(r.signingKeys, suppression("AwsSolutions-SMG4",
-		"Rotated by `make keys SECRET=<arn>`, which adds a new signing key and keeps the previous ones so issued tokens stay valid; a Secrets Manager rotation Lambda cannot publish the new public key to clients ahead of use."))
+		"Rotated by `make keys SECRET=<arn> VERIFY_SECRET=<arn> ROTATE=1`, which adds a new signing key and keeps the previous ones so issued tokens stay valid; a Secrets Manager rotation Lambda cannot publish the new public key to clients ahead of use."))
+	suppress(r.verifyKeys, suppression("AwsSolutions-SMG4",
+		"Holds the public half of the signing keys (and the cursor key); `make keys` rewrites it with every rotation of the signing keys, before the private set."))
 
 	// APIG4 (no authorization) only: COG4 (Cognito authorizer) does not
 	// fire on HTTP API routes in cdk-nag v2.35.

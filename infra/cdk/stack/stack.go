@@ -39,8 +39,12 @@ const (
 	EnvPublicURL = "STEWARD_PUBLIC_URL"
 	// EnvMailFrom holds the sender address.
 	EnvMailFrom = "STEWARD_MAIL_FROM"
-	// EnvSigningKeysSecret holds the ARN of the signing-key secret.
+	// EnvSigningKeysSecret holds the ARN of the signing-key secret (the
+	// private key set); only functions that sign tokens get it.
 	EnvSigningKeysSecret = "STEWARD_SIGNING_KEYS_SECRET"
+	// EnvVerifyKeysSecret holds the ARN of the verify-key secret (public
+	// keys and the cursor key), for the functions that only verify.
+	EnvVerifyKeysSecret = "STEWARD_VERIFY_KEYS_SECRET"
 	// EnvIssuer and EnvAudience hold the access tokens' "iss" and "aud"
 	// (context jwtIssuer, default the public URL; jwtAudience, its first
 	// value), so that the tokens the functions issue are the ones API
@@ -62,6 +66,14 @@ const (
 	DefaultThrottleRateLimit = 100
 	// DefaultThrottleBurstLimit is the burst size of the default stage.
 	DefaultThrottleBurstLimit = 200
+	// DefaultPublicThrottleRateLimit and DefaultPublicThrottleBurstLimit
+	// throttle each public route (no access token: sign-up, sign-in,
+	// password reset, one-time links...), a tenth of the stage's, so that
+	// anonymous clients hammering one of them cannot spend the stage's
+	// budget that every tenant's signed-in requests share. Steward's own
+	// per-address and per-recipient limits (pkg/auth) apply within them.
+	DefaultPublicThrottleRateLimit  = 10
+	DefaultPublicThrottleBurstLimit = 20
 )
 
 // StewardStackProps configures the Steward stack.
@@ -90,6 +102,12 @@ type StewardStackProps struct {
 	// stage; zero means DefaultThrottleRateLimit / DefaultThrottleBurstLimit.
 	ThrottleRateLimit  float64
 	ThrottleBurstLimit float64
+	// PublicThrottleRateLimit and PublicThrottleBurstLimit throttle each
+	// public route (route-level settings of the stage); zero means
+	// DefaultPublicThrottleRateLimit / DefaultPublicThrottleBurstLimit.
+	// They may not exceed the stage's limits.
+	PublicThrottleRateLimit  float64
+	PublicThrottleBurstLimit float64
 	// LogRetention is the retention of every log group (functions, state
 	// machine, API access log); empty means one month.
 	LogRetention awslogs.RetentionDays
@@ -165,6 +183,30 @@ func (p *StewardStackProps) sesConfigurationSet() string {
 	return p.SESConfigurationSet
 }
 
+// throttle is the default stage's rate and burst limits.
+func (p *StewardStackProps) throttle() (rate, burst float64) {
+	rate, burst = p.ThrottleRateLimit, p.ThrottleBurstLimit
+	if rate == 0 {
+		rate = DefaultThrottleRateLimit
+	}
+	if burst == 0 {
+		burst = DefaultThrottleBurstLimit
+	}
+	return rate, burst
+}
+
+// publicThrottle is each public route's rate and burst limits.
+func (p *StewardStackProps) publicThrottle() (rate, burst float64) {
+	rate, burst = p.PublicThrottleRateLimit, p.PublicThrottleBurstLimit
+	if rate == 0 {
+		rate = DefaultPublicThrottleRateLimit
+	}
+	if burst == 0 {
+		burst = DefaultPublicThrottleBurstLimit
+	}
+	return rate, burst
+}
+
 // stage returns the stage name.
 func (p *StewardStackProps) stage() string {
 	if p.Stage == "" {
@@ -217,6 +259,12 @@ func (p *StewardStackProps) Validate() error {
 			errs = append(errs, fmt.Errorf("stack: context %s: %s = %v MB; Lambda allows whole MB from 128 to 10240", ContextFunctionMemory, fn, mb))
 		}
 	}
+	rate, burst := p.throttle()
+	pubRate, pubBurst := p.publicThrottle()
+	if pubRate > rate || pubBurst > burst || pubRate < 0 || pubBurst < 0 {
+		errs = append(errs, fmt.Errorf("stack: public route throttle %v/s burst %v must lie between 0 and the stage's %v/s burst %v (context keys %s, %s)",
+			pubRate, pubBurst, rate, burst, ContextPublicThrottleRateLimit, ContextPublicThrottleBurstLimit))
+	}
 	if p.JWTIssuer != "" && len(p.JWTAudience) == 0 {
 		errs = append(errs, fmt.Errorf("stack: a JWT issuer is configured but no audience (context key %s)", ContextJWTAudience))
 	}
@@ -228,7 +276,7 @@ func (p *StewardStackProps) Validate() error {
 // a clean error message call Validate first.
 //
 // Besides the table, the functions and the API it deploys: the signing-key
-// secret (which also holds the cursor key), the SES configuration set (ses.go), the approval
+// secret and the verify-key secret (both hold the cursor key), the SES configuration set (ses.go), the approval
 // state machine (workflow.go), the alert job with its schedule and
 // dead-letter queue (alertsjob.go), and the alarms, their SNS topic and
 // the dashboard (monitoring.go).
@@ -250,6 +298,12 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 	// deployment, and on rotation; CloudFormation never sees it.
 	signingKeys := awssecretsmanager.NewSecret(stack, jsii.String("SigningKeys"), &awssecretsmanager.SecretProps{
 		Description:   jsii.String("Steward access-token signing keys (" + stage + ")"),
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	// Their public half and the cursor key, for the functions that only
+	// verify tokens (make keys writes both).
+	verifyKeys := awssecretsmanager.NewSecret(stack, jsii.String("VerifyKeys"), &awssecretsmanager.SecretProps{
+		Description:   jsii.String("Steward access-token public keys and cursor key (" + stage + ")"),
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
 	mail := newMailSettings(stack, props)
@@ -283,10 +337,18 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 			// sits in the functions' configuration.
 		}
 		need := needsOf(name)
-		if need.SigningKeys {
+		// The secret the function reads: the private key set when it
+		// signs tokens, else the public keys only.
+		var keySecret awssecretsmanager.Secret
+		switch {
+		case need.signs(name):
+			keySecret = signingKeys
 			env[EnvSigningKeysSecret] = signingKeys.SecretArn()
+		case need.Authenticates:
+			keySecret = verifyKeys
+			env[EnvVerifyKeysSecret] = verifyKeys.SecretArn()
 		}
-		if need.SigningKeys || need.SendEmail {
+		if need.Authenticates || need.SendEmail {
 			// Every function that authenticates builds the auth service:
 			// the issuer defaults to the public URL, and the (unused) mail
 			// sender needs the sender address. Sending needs the SES grant,
@@ -309,13 +371,13 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 		if err := grantTable(name, table, fn); err != nil {
 			panic(err) // unreachable: Validate checked it
 		}
-		if need.SigningKeys {
+		if keySecret != nil {
 			// GetSecretValue only (Secret.GrantRead would add
 			// DescribeSecret, which Steward never calls).
 			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Effect:    awsiam.Effect_ALLOW,
 				Actions:   jsii.Strings("secretsmanager:GetSecretValue"),
-				Resources: &[]*string{signingKeys.SecretArn()},
+				Resources: &[]*string{keySecret.SecretArn()},
 			}))
 		}
 		if need.SendEmail {
@@ -342,7 +404,7 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 	})
 	suppressNagFindings(nagResources{
 		api: api, functions: deployed, approvals: approvals, alertsJob: alertsJob,
-		signingKeys: signingKeys,
+		signingKeys: signingKeys, verifyKeys: verifyKeys,
 	})
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
@@ -350,8 +412,12 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 		Value:       api.api.ApiEndpoint(),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("SigningKeysSecret"), &awscdk.CfnOutputProps{
-		Description: jsii.String("Secret holding the access-token signing keys: fill it with make keys SECRET=<this>"),
+		Description: jsii.String("Secret holding the access-token signing keys: fill it with make keys SECRET=<this> VERIFY_SECRET=<VerifyKeysSecret>"),
 		Value:       signingKeys.SecretArn(),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("VerifyKeysSecret"), &awscdk.CfnOutputProps{
+		Description: jsii.String("Secret holding the access-token public keys and the cursor key: make keys VERIFY_SECRET=<this> fills it"),
+		Value:       verifyKeys.SecretArn(),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("TableName"), &awscdk.CfnOutputProps{
 		Description: jsii.String("Name of the Steward DynamoDB table"),
@@ -479,13 +545,7 @@ func newAPI(scope constructs.Construct, stage string, props *StewardStackProps, 
 		CreateDefaultStage: jsii.Bool(false),
 	})
 
-	rate, burst := props.ThrottleRateLimit, props.ThrottleBurstLimit
-	if rate == 0 {
-		rate = DefaultThrottleRateLimit
-	}
-	if burst == 0 {
-		burst = DefaultThrottleBurstLimit
-	}
+	rate, burst := props.throttle()
 	httpStage := awsapigatewayv2.NewHttpStage(scope, jsii.String("ApiDefaultStage"), &awsapigatewayv2.HttpStageProps{
 		HttpApi:    api,
 		StageName:  jsii.String("$default"),
@@ -544,6 +604,26 @@ func newAPI(scope constructs.Construct, stage string, props *StewardStackProps, 
 		for _, hr := range *api.AddRoutes(opts) {
 			out.routes = append(out.routes, deployedRoute{route: r, http: hr})
 		}
+	}
+
+	// Public routes get their own, lower throttle (route settings of the
+	// stage, keyed by route key). The stage must be updated after the
+	// routes exist, or CloudFormation cannot find the route keys.
+	pubRate, pubBurst := props.publicThrottle()
+	settings := map[string]any{}
+	for _, dr := range out.routes {
+		if !dr.route.Public {
+			continue
+		}
+		// RouteSettings is a JSON property: CloudFormation's own spelling.
+		settings[dr.route.Pattern()] = map[string]any{
+			"ThrottlingRateLimit":  pubRate,
+			"ThrottlingBurstLimit": pubBurst,
+		}
+		httpStage.Node().AddDependency(dr.http)
+	}
+	if len(settings) > 0 {
+		httpStage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetRouteSettings(settings)
 	}
 	return out
 }

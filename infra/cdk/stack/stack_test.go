@@ -302,13 +302,19 @@ func TestOneFunctionPerRouteFunction(t *testing.T) {
 			EnvTable: map[string]any{"Ref": tableID},
 			EnvStage: DefaultStage,
 		}
-		if needsOf(name).SigningKeys {
+		// Only the functions that sign tokens get the private signing
+		// keys; the others get the public keys.
+		switch name {
+		case routes.FunctionAuth, routes.FunctionUsers, routes.FunctionInvites:
 			vars[EnvSigningKeysSecret] = map[string]any{"Ref": secretID(t, s, "SigningKeys")}
+		case routes.FunctionHealth:
+		default:
+			vars[EnvVerifyKeysSecret] = map[string]any{"Ref": secretID(t, s, "VerifyKeys")}
 		}
 		// Every function that authenticates needs the public URL (the
 		// default issuer) and the sender (pkg/app builds the auth service
 		// with its mail sender): without them it fails at cold start.
-		if needsOf(name).SendEmail || needsOf(name).SigningKeys {
+		if needsOf(name).SendEmail || needsOf(name).Authenticates {
 			vars[EnvPublicURL] = "https://steward.example.com"
 			vars[EnvMailFrom] = "Steward <no-reply@steward.example.com>"
 			vars[EnvSESConfigurationSet] = "steward-" + DefaultStage
