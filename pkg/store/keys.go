@@ -159,8 +159,10 @@ func identitySessionsPK(i string) string { return key("SESSIONS", i) }
 // Rate-limit counters, one per key and fixed window.
 //
 //	rate  pk RATE#{key}  sk {window start}  ttl
-func rateKey(k string, window time.Time) map[string]types.AttributeValue {
-	return itemKey(key(prefixRate, k), timeKey(window))
+//
+// rateWindowKey is a rate counter's item (see RateCharge).
+func rateWindowKey(k string) map[string]types.AttributeValue {
+	return itemKey(key(prefixRate, k), "WINDOW")
 }
 
 // Outbox records make email sending idempotent.

@@ -8,18 +8,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/team"
 )
 
 // Mail caps: counters of the emails the public routes send, per
-// recipient and per source address, in fixed windows (rate items, like the
-// sign-in counters, under their own keys).
+// recipient and per source address: rate counters (RateCharge) under their
+// own keys.
 //
-//	rate  pk RATE#mail:{kind}:to:{email}  sk {window start}  count  ttl
-//	rate  pk RATE#mail:from:{address}     sk {window start}  count  ttl
+//	rate  pk RATE#mail:{kind}:to:{email}  sk WINDOW  count  windowEnd  ttl
+//	rate  pk RATE#mail:from:{address}     sk WINDOW  count  windowEnd  ttl
 
 // MailCapRecipientKey is the counter of the emails of kind sent to email.
 func MailCapRecipientKey(kind, email string) string { return "mail:" + kind + ":to:" + email }
@@ -28,27 +27,18 @@ func MailCapRecipientKey(kind, email string) string { return "mail:" + kind + ":
 // source address caused, whatever their kind.
 func MailCapAddressKey(address string) string { return "mail:from:" + address }
 
-// MailCapTake counts one email against the counter k in the current window
-// of size, when the counter is still below limit: one conditional
-// UpdateItem that increments and checks, so concurrent requests cannot
-// exceed the limit. It answers false (and counts nothing) when the limit
-// is reached, with the end of the window.
+// MailCapTake counts one email against the counter k, in a window of size
+// that starts at the counter's first email, when the counter is still
+// below limit: one conditional write that increments and checks
+// (RateCharge), so concurrent requests cannot exceed the limit. It answers
+// false (and counts nothing) when the limit is reached, with the end of
+// the window.
 func (s *Store) MailCapTake(ctx context.Context, k string, limit int, now time.Time, size time.Duration) (ok bool, windowEnd time.Time, err error) {
-	start, end := RateWindow(now, size)
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: rateKey(k, start),
-		UpdateExpression:          aws.String("ADD #count :one SET #ttl = :ttl, #type = :type"),
-		ConditionExpression:       aws.String("attribute_not_exists(#count) OR #count < :limit"),
-		ExpressionAttributeNames:  map[string]string{"#count": "count", "#ttl": AttrTTL, "#type": AttrType},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":limit": num(int64(limit)), ":ttl": num(end.Add(time.Hour).Unix()), ":type": str(typeRate)},
-	})
+	c, ok, err := s.RateCharge(ctx, k, limit, now, size)
 	if err != nil {
-		if IsConditionFailed(err) {
-			return false, end, nil
-		}
-		return false, end, fmt.Errorf("mail cap: %w", err)
+		return false, time.Time{}, fmt.Errorf("mail cap: %w", err)
 	}
-	return true, end, nil
+	return ok, c.End, nil
 }
 
 // CurrentToken reads the current token of a kind for a subject (the one

@@ -11,75 +11,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// RateWindow is a fixed counting window.
-func RateWindow(now time.Time, size time.Duration) (start, end time.Time) {
-	start = now.Truncate(size)
-	return start, start.Add(size)
-}
-
-// RateCounts reads the current window's counters of several keys in one
-// round trip; a missing counter is 0.
-func (s *Store) RateCounts(ctx context.Context, keys []string, now time.Time, size time.Duration) (map[string]int, error) {
-	start, _ := RateWindow(now, size)
-	var ks []map[string]types.AttributeValue
-	for _, k := range keys {
-		ks = append(ks, rateKey(k, start))
-	}
-	items, err := s.batchGet(ctx, ks)
-	if err != nil {
-		return nil, fmt.Errorf("rate counts: %w", err)
-	}
-	out := make(map[string]int, len(keys))
-	for _, it := range items {
-		pk := it[AttrPK].(*types.AttributeValueMemberS).Value
-		n, _ := it["count"].(*types.AttributeValueMemberN)
-		if n != nil {
-			c, _ := strconv.Atoi(n.Value)
-			out[pk[len(prefixRate)+len(sep):]] = c
-		}
-	}
-	return out, nil
-}
-
-// RateHit adds one to each key's counter in the current window; counters
-// expire (TTL) after their window.
-func (s *Store) RateHit(ctx context.Context, keys []string, now time.Time, size time.Duration) error {
-	start, end := RateWindow(now, size)
-	for _, k := range keys {
-		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(s.table), Key: rateKey(k, start),
-			UpdateExpression:          aws.String("ADD #count :one SET #ttl = :ttl, #type = :type"),
-			ExpressionAttributeNames:  map[string]string{"#count": "count", "#ttl": AttrTTL, "#type": AttrType},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":ttl": num(end.Add(time.Hour).Unix()), ":type": str(typeRate)},
-		})
-		if err != nil {
-			return fmt.Errorf("rate hit: %w", err)
-		}
-	}
-	return nil
-}
-
-// RateClear removes a key's counter in the current window (a successful
-// sign-in clears its identity's failures).
-func (s *Store) RateClear(ctx context.Context, k string, now time.Time, size time.Duration) error {
-	start, _ := RateWindow(now, size)
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: rateKey(k, start)})
-	if err != nil {
-		return fmt.Errorf("rate clear: %w", err)
-	}
-	return nil
-}
-
-// Rolling counters: one item per key, whose window starts at the charge
+// Rate counters (sign-in attempts, mail caps): one item per key, whose window starts at the charge
 // that finds no live window and lasts its size from there, so that a run
 // of attempts meets the same window whenever it starts, and a limit
 // cannot be doubled across a window boundary.
 //
 //	rate  pk RATE#{key}  sk WINDOW  count  windowEnd (unix ms)  ttl
-func rateWindowKey(k string) map[string]types.AttributeValue {
-	return itemKey(key(prefixRate, k), "WINDOW")
-}
-
+//
 // RateCount is a rolling counter's value and the end of its window.
 type RateCount struct {
 	Count int
