@@ -83,25 +83,12 @@ func (s *Store) LoadCheckFacts(ctx context.Context, account string, ids []string
 		if typ == nil {
 			continue
 		}
+		if ok, err := out.take(raw, account, seen); err != nil {
+			return CheckFacts{}, fmt.Errorf("load check facts: %w", err)
+		} else if ok {
+			continue
+		}
 		switch typ.Value {
-		case typeMember:
-			var it memberItem
-			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-				return CheckFacts{}, fmt.Errorf("load check facts: %w", err)
-			}
-			m, err := it.member()
-			if err != nil {
-				return CheckFacts{}, err
-			}
-			if m.AccountID == account && seen[m.ID] {
-				out.Members[m.ID] = m
-			}
-		case typeRoles:
-			var it rolesItem
-			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-				return CheckFacts{}, fmt.Errorf("load check facts: %w", err)
-			}
-			out.Roles = CustomRoles{Roles: it.roles(), Version: it.Version}
 		case typeDocument:
 			var it documentItem
 			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {

@@ -95,6 +95,39 @@ type LoadedMembers struct {
 	Roles CustomRoles
 }
 
+// take decodes raw into lm when it is one of the account's members that
+// were asked for (seen) or the account's roles item, and reports whether
+// it was either.
+func (lm *LoadedMembers) take(raw map[string]types.AttributeValue, account string, seen map[string]bool) (bool, error) {
+	typ, _ := raw[AttrType].(*types.AttributeValueMemberS)
+	if typ == nil {
+		return false, nil
+	}
+	switch typ.Value {
+	case typeMember:
+		var it memberItem
+		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+			return false, err
+		}
+		m, err := it.member()
+		if err != nil {
+			return false, err
+		}
+		if m.AccountID == account && seen[m.ID] {
+			lm.Members[m.ID] = m
+		}
+		return true, nil
+	case typeRoles:
+		var it rolesItem
+		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+			return false, err
+		}
+		lm.Roles = CustomRoles{Roles: it.roles(), Version: it.Version}
+		return true, nil
+	}
+	return false, nil
+}
+
 // LoadMembers reads up to MaxLoadMembers members of an account and the
 // account's custom roles in one BatchGetItem, strongly consistently: what
 // a batch of permission checks for several members needs. Duplicate ids
@@ -118,29 +151,8 @@ func (s *Store) LoadMembers(ctx context.Context, account string, ids []string) (
 	}
 	out := LoadedMembers{Members: make(map[string]team.Member, len(keys)-1), Roles: CustomRoles{Roles: []authz.Role{}}}
 	for _, raw := range items {
-		typ, _ := raw[AttrType].(*types.AttributeValueMemberS)
-		if typ == nil {
-			continue
-		}
-		switch typ.Value {
-		case typeMember:
-			var it memberItem
-			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-				return LoadedMembers{}, fmt.Errorf("load members: %w", err)
-			}
-			m, err := it.member()
-			if err != nil {
-				return LoadedMembers{}, err
-			}
-			if m.AccountID == account && seen[m.ID] {
-				out.Members[m.ID] = m
-			}
-		case typeRoles:
-			var it rolesItem
-			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-				return LoadedMembers{}, fmt.Errorf("load members: %w", err)
-			}
-			out.Roles = CustomRoles{Roles: it.roles(), Version: it.Version}
+		if _, err := out.take(raw, account, seen); err != nil {
+			return LoadedMembers{}, fmt.Errorf("load members: %w", err)
 		}
 	}
 	return out, nil
