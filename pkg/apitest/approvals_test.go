@@ -70,9 +70,9 @@ type apTeam struct {
 
 func (e *Env) apSetup(t testing.TB) apTeam {
 	t.Helper()
-	owner := e.signupTB(t, newEmail("ap-owner"))
+	owner := e.signup(t, newEmail("ap-owner"))
 	tm := apTeam{owner: owner}
-	tm.ownerTk = e.loginTB(t, owner.Email, owner.AccountID)
+	tm.ownerTk = e.login(t, owner.Email, goodPassword, owner.AccountID).AccessToken
 	// Store managers who may approve purchase orders at their store.
 	tm.mgr1 = e.apMember(t, owner, "Mia Manager", at("manager", "store:s1"), at("approver", "store:s1"))
 	tm.mgr2 = e.apMember(t, owner, "Max Manager", at("manager", "store:s1"), at("approver", "store:s1"))
@@ -80,37 +80,6 @@ func (e *Env) apSetup(t testing.TB) apTeam {
 	tm.senior = e.apMember(t, owner, "Sam Senior", at("senior_manager", "account"))
 	tm.requester = e.apMember(t, owner, "Rita Requester", at("full_access", "store:s1"))
 	return tm
-}
-
-// signupTB and loginTB are signup and login for any testing.TB.
-func (e *Env) signupTB(t testing.TB, email string) signedUp {
-	t.Helper()
-	if tt, ok := t.(*testing.T); ok {
-		return e.signup(tt, email)
-	}
-	var body struct {
-		Account struct{ ID string }
-		Member  struct{ ID string }
-	}
-	body.Account.ID, body.Member.ID = e.signupConfirm(t, "Acme "+email, email, "Olive Owner")
-	ctx := context.Background()
-	for _, id := range []string{"s1", "s2"} {
-		if _, err := e.Store.PutStore(ctx, body.Account.ID, team.Store{ID: id, Name: "Store " + id}, audit.Event{AccountID: body.Account.ID, ActorID: body.Member.ID, Action: "store.put", TargetType: "store", TargetID: id}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return signedUp{Email: email, AccountID: body.Account.ID, MemberID: body.Member.ID}
-}
-
-func (e *Env) loginTB(t testing.TB, email, account string) string {
-	t.Helper()
-	body := map[string]string{"email": email, "password": goodPassword}
-	if account != "" {
-		body["accountId"] = account
-	}
-	var tk tokens
-	e.Call(t, "POST", "/v1/auth/login", "", body).Want(t, http.StatusOK, "").JSON(t, &tk)
-	return tk.AccessToken
 }
 
 func twoLevelPolicy() map[string]any {
