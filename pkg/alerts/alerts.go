@@ -29,7 +29,7 @@
 //     item's store).
 //   - Documents are read with one query per document type of the account
 //     partition, filtered on due date and status; documents do not yet
-//     carry the sparse gsi3 "needs attention" keys (see README).
+//     carry the sparse gsi3 "needs attention" keys (pkg/store/schema.go).
 package alerts
 
 import (
