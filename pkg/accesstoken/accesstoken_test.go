@@ -40,15 +40,15 @@ var keys = sync.OnceValue(func() []Key {
 	return ks
 })
 
-func clock(t time.Time) func() time.Time { return func() time.Time { return t } }
+func fixedAt(t time.Time) func() time.Time { return func() time.Time { return t } }
 
 func testIssuer(ks KeySet) *Issuer {
-	return &Issuer{Keys: ks, Issuer: testIss, Audience: testAud, Now: clock(t0)}
+	return &Issuer{Keys: ks, Issuer: testIss, Audience: testAud, Now: fixedAt(t0)}
 }
 
 func testVerifier(ks KeySet, at time.Time) *Verifier {
 	v := NewVerifier(ks, testIss, testAud)
-	v.Now = clock(at)
+	v.Now = fixedAt(at)
 	return v
 }
 
@@ -525,7 +525,7 @@ func TestJWKSWithStandardLibrary(t *testing.T) {
 		parsed, err := jwt.Parse(tok, keyfunc,
 			jwt.WithValidMethods([]string{"RS256"}),
 			jwt.WithIssuer(testIss), jwt.WithAudience(testAud),
-			jwt.WithTimeFunc(clock(t0.Add(time.Minute))))
+			jwt.WithTimeFunc(fixedAt(t0.Add(time.Minute))))
 		if err != nil || !parsed.Valid {
 			t.Fatalf("jwt.Parse with JWKS key %s: %v", k.ID, err)
 		}
@@ -535,7 +535,7 @@ func TestJWKSWithStandardLibrary(t *testing.T) {
 	}
 	// A key not in the JWKS does not verify.
 	tok := sign(t, testIssuer(KeySet{Current: keys()[2]}), member())
-	if _, err := jwt.Parse(tok, keyfunc, jwt.WithTimeFunc(clock(t0))); err == nil {
+	if _, err := jwt.Parse(tok, keyfunc, jwt.WithTimeFunc(fixedAt(t0))); err == nil {
 		t.Fatal("token of an unpublished key verified")
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/stewardhq/steward/pkg/clock"
 )
 
 // DefaultTTL is an access token's lifetime when Issuer.TTL is zero.
@@ -80,7 +82,7 @@ type Issuer struct {
 	// TTL is the token lifetime; zero means DefaultTTL.
 	TTL time.Duration
 	// Now returns the current time; nil means time.Now.
-	Now func() time.Time
+	Now clock.Clock
 }
 
 // Sign returns a signed token for c and its expiry. It sets iss, aud,
@@ -100,10 +102,7 @@ func (is *Issuer) Sign(c Claims) (string, time.Time, error) {
 	if err := key.check(); err != nil {
 		return "", time.Time{}, err
 	}
-	now := time.Now
-	if is.Now != nil {
-		now = is.Now
-	}
+	now := is.Now.Now
 	ttl := is.TTL
 	if ttl <= 0 {
 		ttl = DefaultTTL
@@ -142,7 +141,7 @@ type Verifier struct {
 	audience string
 	keys     map[string]*rsa.PublicKey
 	// Now returns the current time; nil means time.Now.
-	Now func() time.Time
+	Now clock.Clock
 }
 
 // NewVerifier returns a Verifier that accepts tokens signed by the
@@ -177,10 +176,7 @@ func (v *Verifier) verify(token string) (*Claims, error) {
 	if len(token) > maxTokenLen {
 		return nil, errors.New("token too long")
 	}
-	now := time.Now
-	if v.Now != nil {
-		now = v.Now
-	}
+	now := v.Now.Now
 	p := jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
 		jwt.WithIssuer(v.issuer),

@@ -29,7 +29,7 @@
 //     item's store).
 //   - Documents are read with one query per document type of the account
 //     partition, filtered on due date and status; documents do not yet
-//     carry the sparse gsi3 "needs attention" keys (see README).
+//     carry the sparse gsi3 "needs attention" keys (pkg/store/schema.go).
 package alerts
 
 import (
@@ -37,6 +37,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/stewardhq/steward/pkg/clock"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/store"
 )
@@ -81,20 +82,13 @@ type Service struct {
 	// PublicURL is the base of the unsubscribe links.
 	PublicURL string
 	Logger    *slog.Logger
-	Now       func() time.Time
+	Now       clock.Clock
 	// DueWithinDays: purchase orders, invoices and bills due within this
 	// many days (or overdue) are in the digest (0: DefaultDueWithinDays).
 	DueWithinDays int
 	// ApprovalAfter: requests pending longer than this are reminded
 	// (0: DefaultApprovalAfterHours).
 	ApprovalAfter time.Duration
-}
-
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
 }
 
 func (s *Service) logger() *slog.Logger {

@@ -44,7 +44,7 @@ func (s *Service) HandlePreview(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	plan, err := s.PlanAccount(r.Context(), a, s.now())
+	plan, err := s.PlanAccount(r.Context(), a, s.Now.Now())
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func (s *Service) lookup(r *http.Request, tok string) (store.Token, string, *pag
 	if !t.UsedAt.IsZero() {
 		return t, hash, &page{Heading: "You are unsubscribed", Text: "These alert emails (" + describe(t.Data["kinds"]) + ") are already turned off."}
 	}
-	if !s.now().Before(t.ExpiresAt) {
+	if !s.Now.Now().Before(t.ExpiresAt) {
 		return t, hash, &invalidPage
 	}
 	return t, hash, nil
@@ -142,7 +142,7 @@ func (s *Service) HandleUnsubscribe(w http.ResponseWriter, r *http.Request) erro
 	}
 	member := t.Data["member"]
 	kinds := strings.Split(t.Data["kinds"], ",")
-	now := s.now()
+	now := s.Now.Now()
 	m, err := s.Store.GetMember(r.Context(), t.AccountID, member)
 	if err != nil {
 		writePage(w, r, http.StatusGone, invalidPage)

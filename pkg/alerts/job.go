@@ -368,7 +368,7 @@ type RunReport struct {
 func (s *Service) Run(ctx context.Context, o RunOptions) (RunReport, error) {
 	now := o.Now
 	if now.IsZero() {
-		now = s.now()
+		now = s.Now.Now()
 	}
 	var rep RunReport
 	var errs []error

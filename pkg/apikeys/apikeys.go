@@ -38,11 +38,11 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"time"
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/clock"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/onetime"
 	"github.com/stewardhq/steward/pkg/store"
@@ -51,14 +51,7 @@ import (
 // Service implements the API key routes.
 type Service struct {
 	Store *store.Store
-	Now   func() time.Time
-}
-
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
+	Now   clock.Clock
 }
 
 // Limits of one key.
@@ -133,7 +126,7 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput)
 	secret, hash := onetime.New()
 	k := store.APIKey{
 		ID: id, AccountID: p.AccountID(), Name: name, SecretHash: hash, Permissions: perms, Scopes: scopes,
-		CreatedAt: s.now().UTC(), CreatedByID: p.Member.ID, CreatedByName: p.Member.Name, Version: 1,
+		CreatedAt: s.Now.Now().UTC(), CreatedByID: p.Member.ID, CreatedByName: p.Member.Name, Version: 1,
 	}
 	ev := p.Event(ctx, "apikey.create", "apikey", id)
 	ev.After = audit.Snapshot(snapshot(k))
@@ -175,7 +168,7 @@ func (s *Service) Revoke(ctx context.Context, p *auth.Principal, id string) erro
 	}
 	ev := p.Event(ctx, "apikey.revoke", "apikey", id)
 	ev.Before = audit.Snapshot(snapshot(k))
-	switch err := p.Acting(s.Store).RevokeAPIKey(ctx, p.AccountID(), id, s.now().UTC(), p.Member.ID, ev); {
+	switch err := p.Acting(s.Store).RevokeAPIKey(ctx, p.AccountID(), id, s.Now.Now().UTC(), p.Member.ID, ev); {
 	case errors.Is(err, store.ErrAPIKeyNotFound):
 		return errNotFound
 	case errors.Is(err, store.ErrAPIKeyRevoked):

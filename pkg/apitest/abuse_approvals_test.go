@@ -25,8 +25,8 @@ type abuseTeam struct {
 // (nil: twoLevelPolicy), with a draft purchase order docID of amount.
 func (e *Env) apAbuseSetup(t *testing.T, policy map[string]any, docID string, amount float64) abuseTeam {
 	t.Helper()
-	owner := e.signupTB(t, newEmail("abuse-ap-owner"))
-	tm := abuseTeam{owner: owner, ownerTk: e.loginTB(t, owner.Email, owner.AccountID)}
+	owner := e.signup(t, newEmail("abuse-ap-owner"))
+	tm := abuseTeam{owner: owner, ownerTk: e.login(t, owner.Email, goodPassword, owner.AccountID).AccessToken}
 	tm.requester = e.apMember(t, owner, "Rita Requester", at("full_access", "store:s1"))
 	tm.mgr = e.apMember(t, owner, "Mia Manager", at("manager", "store:s1"), at("approver", "store:s1"))
 	if policy == nil {
@@ -95,8 +95,8 @@ var _ = abuse(
 		status: http.StatusForbidden, code: "not_an_approver",
 		do: func(t *testing.T, e *Env) *Response {
 			// The requester may approve at store s1 too.
-			owner := e.signupTB(t, newEmail("abuse-ap-owner"))
-			ownerTk := e.loginTB(t, owner.Email, owner.AccountID)
+			owner := e.signup(t, newEmail("abuse-ap-owner"))
+			ownerTk := e.login(t, owner.Email, goodPassword, owner.AccountID).AccessToken
 			rq := e.apMember(t, owner, "Rita Requester", at("full_access", "store:s1"), at("manager", "store:s1"), at("approver", "store:s1"))
 			e.Call(t, "PUT", "/v1/approval-policies/purchase_order", ownerTk, twoLevelPolicy()).Want(t, http.StatusOK, "")
 			e.Call(t, "PUT", "/v1/documents/purchase_order/po-a4", rq.Token, poBody(100)).Want(t, http.StatusCreated, "")

@@ -244,8 +244,8 @@ var tokenInLink = regexp.MustCompile(`[?&]token=([A-Za-z0-9_-]+)`)
 // except, and returns that token (the newest such email's).
 func (e *Env) TokenFromEmail(t testing.TB, addr, subjectPart string, since time.Time, except ...string) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var token string
+	testenv.Eventually(t, 10*time.Second, fmt.Sprintf("a %q email to %s with a new token", subjectPart, addr), func() error {
 		emails := e.SES.Emails(t, since)
 		for i := len(emails) - 1; i >= 0; i-- {
 			m := emails[i]
@@ -257,12 +257,11 @@ func (e *Env) TokenFromEmail(t testing.TB, addr, subjectPart string, since time.
 				t.Fatalf("no token link in email %q: %s", m.Subject, m.Body.Text)
 			}
 			if !slices.Contains(except, match[1]) {
-				return match[1]
+				token = match[1]
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q email to %s with a new token", subjectPart, addr)
-		}
-		time.Sleep(50 * time.Millisecond) // poll interval within the deadline
-	}
+		return fmt.Errorf("none among %d emails", len(emails))
+	})
+	return token
 }

@@ -2,6 +2,7 @@ package apitest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -69,9 +70,9 @@ type apTeam struct {
 
 func (e *Env) apSetup(t testing.TB) apTeam {
 	t.Helper()
-	owner := e.signupTB(t, newEmail("ap-owner"))
+	owner := e.signup(t, newEmail("ap-owner"))
 	tm := apTeam{owner: owner}
-	tm.ownerTk = e.loginTB(t, owner.Email, owner.AccountID)
+	tm.ownerTk = e.login(t, owner.Email, goodPassword, owner.AccountID).AccessToken
 	// Store managers who may approve purchase orders at their store.
 	tm.mgr1 = e.apMember(t, owner, "Mia Manager", at("manager", "store:s1"), at("approver", "store:s1"))
 	tm.mgr2 = e.apMember(t, owner, "Max Manager", at("manager", "store:s1"), at("approver", "store:s1"))
@@ -79,37 +80,6 @@ func (e *Env) apSetup(t testing.TB) apTeam {
 	tm.senior = e.apMember(t, owner, "Sam Senior", at("senior_manager", "account"))
 	tm.requester = e.apMember(t, owner, "Rita Requester", at("full_access", "store:s1"))
 	return tm
-}
-
-// signupTB and loginTB are signup and login for any testing.TB.
-func (e *Env) signupTB(t testing.TB, email string) signedUp {
-	t.Helper()
-	if tt, ok := t.(*testing.T); ok {
-		return e.signup(tt, email)
-	}
-	var body struct {
-		Account struct{ ID string }
-		Member  struct{ ID string }
-	}
-	body.Account.ID, body.Member.ID = e.signupConfirm(t, "Acme "+email, email, "Olive Owner")
-	ctx := context.Background()
-	for _, id := range []string{"s1", "s2"} {
-		if _, err := e.Store.PutStore(ctx, body.Account.ID, team.Store{ID: id, Name: "Store " + id}, audit.Event{AccountID: body.Account.ID, ActorID: body.Member.ID, Action: "store.put", TargetType: "store", TargetID: id}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return signedUp{Email: email, AccountID: body.Account.ID, MemberID: body.Member.ID}
-}
-
-func (e *Env) loginTB(t testing.TB, email, account string) string {
-	t.Helper()
-	body := map[string]string{"email": email, "password": goodPassword}
-	if account != "" {
-		body["accountId"] = account
-	}
-	var tk tokens
-	e.Call(t, "POST", "/v1/auth/login", "", body).Want(t, http.StatusOK, "").JSON(t, &tk)
-	return tk.AccessToken
 }
 
 func twoLevelPolicy() map[string]any {
@@ -172,17 +142,14 @@ func (e *Env) getRequest(t testing.TB, token, id string) apRequest {
 // waitRequest polls the request until cond holds.
 func (e *Env) waitRequest(t testing.TB, token, id, what string, cond func(apRequest) bool) apRequest {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		r := e.getRequest(t, token, id)
-		if cond(r) {
-			return r
+	var r apRequest
+	testenv.Eventually(t, 15*time.Second, "request "+id+": "+what, func() error {
+		if r = e.getRequest(t, token, id); !cond(r) {
+			return fmt.Errorf("last %+v", r)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("request %s: no %s; last %+v", id, what, r)
-		}
-		time.Sleep(10 * time.Millisecond) // poll interval within the deadline
-	}
+		return nil
+	})
+	return r
 }
 
 func (e *Env) docStatus(t testing.TB, token, id string) string {
@@ -196,17 +163,12 @@ func (e *Env) docStatus(t testing.TB, token, id string) string {
 
 func (e *Env) waitDocStatus(t testing.TB, token, id, want string) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		got := e.docStatus(t, token, id)
-		if got == want {
-			return
+	testenv.Eventually(t, 15*time.Second, "document "+id+" to be "+want, func() error {
+		if got := e.docStatus(t, token, id); got != want {
+			return fmt.Errorf("status %s", got)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("document %s: status %s, want %s", id, got, want)
-		}
-		time.Sleep(10 * time.Millisecond) // poll interval within the deadline
-	}
+		return nil
+	})
 }
 
 var approveLink = regexp.MustCompile(`/approve/([A-Za-z0-9_-]{20,})`)
@@ -215,21 +177,42 @@ var approveLink = regexp.MustCompile(`/approve/([A-Za-z0-9_-]{20,})`)
 // returns its link's token.
 func (e *Env) approvalToken(t testing.TB, addr string, since time.Time, except ...string) string {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	var token string
+	testenv.Eventually(t, 15*time.Second, "an approval email to "+addr, func() error {
 		for _, m := range e.SES.Emails(t, since) {
 			if !m.SentTo(addr) || !strings.HasPrefix(m.Subject, "Approval needed") {
 				continue
 			}
 			if match := approveLink.FindStringSubmatch(m.Body.Text); match != nil && !slices.Contains(except, match[1]) {
-				return match[1]
+				token = match[1]
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no approval email to %s", addr)
-		}
-		time.Sleep(10 * time.Millisecond) // poll interval within the deadline
+		return errors.New("none yet")
+	})
+	return token
+}
+
+// workflowEnd waits until the approval workflow of request id (run by
+// the in-process workflow.Runner) has ended, and returns its execution.
+func workflowEnd(t testing.TB, deps *server.Deps, id string) workflow.Execution {
+	t.Helper()
+	runner, ok := deps.Approvals.Engine.(*workflow.Runner)
+	if !ok {
+		t.Fatalf("engine %T", deps.Approvals.Engine)
 	}
+	var x workflow.Execution
+	testenv.Eventually(t, 15*time.Second, "the workflow of request "+id+" to end", func() error {
+		var err error
+		if x, err = runner.Describe(id); err != nil {
+			t.Fatal(err)
+		}
+		if x.Status == workflow.Running {
+			return fmt.Errorf("still running in %s", x.State)
+		}
+		return nil
+	})
+	return x
 }
 
 // emailsTo counts the emails to addr since whose subject starts with prefix.
@@ -247,18 +230,17 @@ func (e *Env) emailsTo(t testing.TB, addr, prefix string, since time.Time) int {
 // outcomeEmail waits for the outcome email to addr and returns its text.
 func (e *Env) outcomeEmail(t testing.TB, addr, prefix string, since time.Time) string {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	var text string
+	testenv.Eventually(t, 15*time.Second, fmt.Sprintf("a %q email to %s", prefix, addr), func() error {
 		for _, m := range e.SES.Emails(t, since) {
 			if m.SentTo(addr) && strings.HasPrefix(m.Subject, prefix) {
-				return m.Body.Text
+				text = m.Body.Text
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q email to %s", prefix, addr)
-		}
-		time.Sleep(10 * time.Millisecond) // poll interval within the deadline
-	}
+		return errors.New("none yet")
+	})
+	return text
 }
 
 // form posts the approval page's form.
@@ -518,7 +500,8 @@ func TestApprovalLinkConcurrentPostsOneWins(t *testing.T) {
 }
 
 func TestApprovalCancelAndEditCancel(t *testing.T) {
-	e := New(t)
+	var deps *server.Deps
+	e := New(t, func(d *server.Deps) { deps = d })
 	tm := e.apSetup(t)
 	e.Call(t, "PUT", "/v1/approval-policies/purchase_order", tm.ownerTk, twoLevelPolicy()).Want(t, http.StatusOK, "")
 
@@ -559,8 +542,9 @@ func TestApprovalCancelAndEditCancel(t *testing.T) {
 	_ = r
 	e.Call(t, "GET", "/approve/"+tok2, "", nil).Want(t, http.StatusGone, "")
 	e.form(t, tok2, decideForm("approve", "")).Want(t, http.StatusGone, "")
-	// The workflow ended without an outcome email.
-	time.Sleep(200 * time.Millisecond) // let a wrongly sent email arrive
+	// The workflows ended without an outcome email.
+	workflowEnd(t, deps, req.ID)
+	workflowEnd(t, deps, req2.ID)
 	if n := e.emailsTo(t, tm.requester.Email, "Approved", since) + e.emailsTo(t, tm.requester.Email, "Denied", since); n != 0 {
 		t.Fatalf("%d outcome emails after a cancellation", n)
 	}
@@ -738,12 +722,12 @@ func TestApprovalEmailLatency(t *testing.T) {
 		before := e.emailsTo(t, tm.requester.Email, "Approved", since.Add(-time.Hour))
 		e.form(t, tok, decideForm("approve", "")).Want(t, http.StatusOK, "")
 		t1 := time.Now()
-		for e.emailsTo(t, tm.requester.Email, "Approved", since.Add(-time.Hour)) == before {
-			if time.Since(t1) > 15*time.Second {
-				t.Fatal("no outcome email")
+		testenv.Eventually(t, 15*time.Second, "the outcome email", func() error {
+			if e.emailsTo(t, tm.requester.Email, "Approved", since.Add(-time.Hour)) == before {
+				return errors.New("none yet")
 			}
-			time.Sleep(2 * time.Millisecond) // poll interval within the deadline
-		}
+			return nil
+		})
 		toRequester = append(toRequester, time.Since(t1))
 	}
 	stat := func(ds []time.Duration) (time.Duration, time.Duration) {
@@ -1012,26 +996,8 @@ func TestDocumentTransitions(t *testing.T) {
 	e.waitRequest(t, tm.requester.Token, req.ID, "level 1", func(r apRequest) bool { return r.CurrentLevel == 1 })
 	put("po-pend", poBody(120), http.StatusOK, "")
 	e.waitRequest(t, tm.requester.Token, req.ID, "cancelled", func(r apRequest) bool { return r.Status == "cancelled" })
-	runner, ok := deps.Approvals.Engine.(*workflow.Runner)
-	if !ok {
-		t.Fatalf("engine %T", deps.Approvals.Engine)
-	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		x, err := runner.Describe(req.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if x.Status != workflow.Running {
-			if x.Status != workflow.Succeeded || !strings.Contains(string(x.Output), `"cancelled"`) {
-				t.Fatalf("workflow ended %s %s (%s)", x.Status, x.Output, x.Error)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("workflow still running in %s", x.State)
-		}
-		time.Sleep(10 * time.Millisecond) // poll interval within the deadline
+	if x := workflowEnd(t, deps, req.ID); x.Status != workflow.Succeeded || !strings.Contains(string(x.Output), `"cancelled"`) {
+		t.Fatalf("workflow ended %s %s (%s)", x.Status, x.Output, x.Error)
 	}
 	e.Call(t, "POST", "/v1/approval-requests/"+req.ID+"/decision", tm.mgr2.Token, map[string]string{"decision": "approve"}).Want(t, http.StatusConflict, "approval_not_pending")
 	e.form(t, tok, decideForm("approve", "")).Want(t, http.StatusGone, "")

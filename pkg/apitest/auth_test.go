@@ -42,7 +42,7 @@ type signedUp struct {
 
 // signup creates an account with stores s1-s3 and departments sales and
 // purchase, and verifies its owner's email.
-func (e *Env) signup(t *testing.T, email string) signedUp {
+func (e *Env) signup(t testing.TB, email string) signedUp {
 	t.Helper()
 	u := e.signupBare(t, email)
 	e.seedScopes(t, u.AccountID, u.MemberID)
@@ -50,7 +50,7 @@ func (e *Env) signup(t *testing.T, email string) signedUp {
 }
 
 // signupBare creates an account with no stores or departments.
-func (e *Env) signupBare(t *testing.T, email string) signedUp {
+func (e *Env) signupBare(t testing.TB, email string) signedUp {
 	t.Helper()
 	account, member := e.signupConfirm(t, "Acme "+email, email, "Olive Owner")
 	return signedUp{Email: email, AccountID: account, MemberID: member}
@@ -84,7 +84,7 @@ func (e *Env) signupConfirm(t testing.TB, accountName, email, name string) (acco
 	return v.AccountID, v.MemberID
 }
 
-func (e *Env) login(t *testing.T, email, password, account string) tokens {
+func (e *Env) login(t testing.TB, email, password, account string) tokens {
 	t.Helper()
 	body := map[string]string{"email": email, "password": password}
 	if account != "" {
@@ -461,7 +461,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 // seedScopes gives an account the stores s1, s2 and s3 and the
 // departments sales and purchase, which assignments in tests name (they
 // must exist).
-func (e *Env) seedScopes(t *testing.T, account, owner string) {
+func (e *Env) seedScopes(t testing.TB, account, owner string) {
 	t.Helper()
 	ctx := context.Background()
 	for _, id := range []string{"s1", "s2", "s3"} {

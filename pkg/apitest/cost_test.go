@@ -130,11 +130,10 @@ func TestCostPerFlow(t *testing.T) {
 // prefix have been sent since the test began.
 func (e *Env) waitEmails(t testing.TB, addr, prefix string, n int) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for e.emailsTo(t, addr, prefix, time.Time{}) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("fewer than %d %q emails to %s", n, prefix, addr)
+	testenv.Eventually(t, 15*time.Second, fmt.Sprintf("%d %q emails to %s", n, prefix, addr), func() error {
+		if got := e.emailsTo(t, addr, prefix, time.Time{}); got < n {
+			return fmt.Errorf("%d so far", got)
 		}
-		time.Sleep(10 * time.Millisecond) // poll interval within the deadline
-	}
+		return nil
+	})
 }

@@ -2,6 +2,7 @@ package apitest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -131,11 +132,13 @@ func TestRaceDecisionsOnOneRequest(t *testing.T) {
 				}
 				return n
 			}
-			deadline := time.Now().Add(15 * time.Second)
-			n := outcomes()
-			for ; n == 0 && time.Now().Before(deadline); n = outcomes() {
-				time.Sleep(10 * time.Millisecond) // poll interval within the deadline
-			}
+			n := 0
+			testenv.Eventually(t, 15*time.Second, "an outcome email to the requester", func() error {
+				if n = outcomes(); n == 0 {
+					return errors.New("none yet")
+				}
+				return nil
+			})
 			if n != 1 {
 				t.Fatalf("%d outcome emails to the requester, want 1", n)
 			}

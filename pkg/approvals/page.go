@@ -106,7 +106,7 @@ func (s *Service) resolve(ctx context.Context, raw string) (linkTarget, *pageDat
 		return linkTarget{}, &pageInvalid, nil
 	case !t.UsedAt.IsZero():
 		return linkTarget{}, &pageUsed, nil
-	case !s.now().Before(t.ExpiresAt):
+	case !s.Now.Now().Before(t.ExpiresAt):
 		return linkTarget{}, &pageExpired, nil
 	}
 	r, err := s.Store.GetApprovalRequest(ctx, t.AccountID, t.Data["request"])
@@ -228,7 +228,7 @@ func (s *Service) HandleApproveSubmit(w http.ResponseWriter, r *http.Request) er
 	req, tok := lt.request, lt.token
 	dec := team.ApprovalDecision{
 		RequestID: req.ID, Level: lt.level, Approver: tok.Data["approver"], MemberID: tok.Data["memberId"],
-		Name: tok.Data["name"], Email: tok.Data["email"], Outcome: outcome(d.Approve), Comment: d.Comment, ByLink: true, DecidedAt: s.now(),
+		Name: tok.Data["name"], Email: tok.Data["email"], Outcome: outcome(d.Approve), Comment: d.Comment, ByLink: true, DecidedAt: s.Now.Now(),
 	}
 	ev := audit.Event{AccountID: req.AccountID, ActorID: dec.MemberID, ActorName: dec.Name, Action: "approval.decide_by_link",
 		TargetType: "approval_request", TargetID: req.ID, RequestID: httpapi.RequestID(ctx)}
@@ -260,7 +260,7 @@ func (s *Service) HandleApproveSubmit(w http.ResponseWriter, r *http.Request) er
 	err = s.Store.RecordDecision(ctx, req.AccountID, dec, levelRequired(req, lt.level), &store.TokenUse{Hash: lt.hash, Subject: tok.SubjectID, Now: dec.DecidedAt}, ev)
 	switch {
 	case errors.Is(err, store.ErrTokenInvalid):
-		switch s.Store.TokenFailure(ctx, lt.hash, store.TokenApproval, s.now()) {
+		switch s.Store.TokenFailure(ctx, lt.hash, store.TokenApproval, s.Now.Now()) {
 		case store.ErrTokenUsed:
 			writePage(w, r, http.StatusGone, pageUsed)
 		case store.ErrTokenExpired:

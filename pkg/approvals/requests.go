@@ -127,7 +127,7 @@ func (s *Service) RequestApproval(ctx context.Context, p *auth.Principal, typ, i
 			return team.ApprovalRequest{}, err
 		}
 	}
-	now := s.now()
+	now := s.Now.Now()
 	timeout := int(time.Duration(pol.ExpiresAfterHours) * s.hour() / time.Second)
 	timeout = max(1, min(timeout, workflow.MaxTimeoutSeconds))
 	r := team.ApprovalRequest{
@@ -150,7 +150,7 @@ func (s *Service) RequestApproval(ctx context.Context, p *auth.Principal, typ, i
 		s.log().ErrorContext(ctx, "approvals: start workflow", "request", r.ID, "error", err)
 		// Undo: the request never ran, the document is a draft again.
 		uev := p.Event(ctx, "approval.start_failed", "approval_request", r.ID)
-		if uerr := s.Store.FinishRequest(context.WithoutCancel(ctx), r, team.RequestCancelled, authz.DocDraft, s.now(), uev); uerr != nil {
+		if uerr := s.Store.FinishRequest(context.WithoutCancel(ctx), r, team.RequestCancelled, authz.DocDraft, s.Now.Now(), uev); uerr != nil {
 			s.log().ErrorContext(ctx, "approvals: undo a request that did not start", "request", r.ID, "error", uerr)
 		}
 		return team.ApprovalRequest{}, errStartFailed
@@ -347,7 +347,7 @@ func (s *Service) Decide(ctx context.Context, p *auth.Principal, id, decision, c
 	}
 	dec := team.ApprovalDecision{
 		RequestID: r.ID, Level: r.Level, Approver: p.Member.ID, MemberID: p.Member.ID, Name: p.Member.Name,
-		Email: p.Member.Email, Outcome: outcome(d.Approve), Comment: d.Comment, DecidedAt: s.now(),
+		Email: p.Member.Email, Outcome: outcome(d.Approve), Comment: d.Comment, DecidedAt: s.Now.Now(),
 	}
 	if p.Impersonator != nil {
 		dec.ImpersonatorID, dec.ImpersonatorName = p.Impersonator.ID, p.Impersonator.Name
@@ -461,7 +461,7 @@ func (s *Service) Cancel(ctx context.Context, p *auth.Principal, id string) (tea
 	if r.Status != team.RequestPending {
 		return team.ApprovalRequest{}, errNotPending
 	}
-	now := s.now()
+	now := s.Now.Now()
 	ev := p.Event(ctx, "approval.cancel", "approval_request", r.ID)
 	err = s.Store.FinishRequest(ctx, r, team.RequestCancelled, authz.DocDraft, now, ev)
 	if errors.Is(err, team.ErrRequestNotPending) || errors.Is(err, team.ErrDocumentChanged) {

@@ -81,6 +81,7 @@ import (
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/clock"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/store"
@@ -97,18 +98,11 @@ type Service struct {
 	// PublicURL is the base of the approval links.
 	PublicURL string
 	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	Now clock.Clock
 	// Hour is how long a policy hour lasts; zero means time.Hour. Tests
 	// shorten it to see requests expire.
 	Hour   time.Duration
 	Logger *slog.Logger
-}
-
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
 }
 
 func (s *Service) log() *slog.Logger {
@@ -321,7 +315,7 @@ func (s *Service) PutDocument(ctx context.Context, p *auth.Principal, typ, id st
 	if ifMatch != 0 && (!exists || !httpapi.VersionMatches(ifMatch, old.Version)) {
 		return doc, false, errDocChanged
 	}
-	now := s.now()
+	now := s.Now.Now()
 	asked := next.Status
 	if asked == "" {
 		asked = authz.DocDraft
@@ -525,7 +519,7 @@ func (s *Service) PutPolicy(ctx context.Context, p *auth.Principal, typ string, 
 	np := team.ApprovalPolicy{
 		AccountID: p.AccountID(), DocType: t, Enabled: in.Enabled, Levels: in.Levels, SelfApproval: in.SelfApproval,
 		ExternalAllowed: in.ExternalAllowed, ExternalDomains: domains, ExpiresAfterHours: in.ExpiresAfterHours,
-		Version: old.Version + 1, UpdatedAt: s.now(),
+		Version: old.Version + 1, UpdatedAt: s.Now.Now(),
 	}
 	if np.Levels == nil {
 		np.Levels = []team.ApprovalLevel{}

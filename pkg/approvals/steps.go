@@ -135,7 +135,7 @@ func (st Steps) Await(ctx context.Context, in workflow.StepInput) error {
 			}
 		}
 	}
-	now := st.now()
+	now := st.Now.Now()
 	expires := now.Add(timeoutOf(r))
 	var all []team.Approver
 	earlier := map[string]team.Approver{}
@@ -262,7 +262,7 @@ func (st Steps) sendRequestEmail(ctx context.Context, r team.ApprovalRequest, le
 		DocumentType: docTypeLabel(r.DocType), DocumentTitle: r.DocTitle, StoreName: n.store,
 		DepartmentName: n.department, SupplierName: n.supplier,
 		Amount: amountText(r.Amount), Currency: r.Currency, Note: r.Note,
-		ApproveLink: st.PublicURL + "/approve/" + token, ExpiresAt: st.now().Add(timeoutOf(r)),
+		ApproveLink: st.PublicURL + "/approve/" + token, ExpiresAt: st.Now.Now().Add(timeoutOf(r)),
 	})
 	if err != nil {
 		return err
@@ -294,11 +294,11 @@ func (st Steps) finish(ctx context.Context, r team.ApprovalRequest, s team.Reque
 	if r.Status != team.RequestPending {
 		return nil
 	}
-	err := st.Store.FinishRequest(ctx, r, s, doc, st.now(), workflowEvent(r, "approval."+string(s)))
+	err := st.Store.FinishRequest(ctx, r, s, doc, st.Now.Now(), workflowEvent(r, "approval."+string(s)))
 	if errors.Is(err, team.ErrDocumentChanged) {
 		// The document no longer waits on this request: end the request
 		// alone.
-		err = st.Store.FinishRequest(ctx, r, s, "", st.now(), workflowEvent(r, "approval."+string(s)))
+		err = st.Store.FinishRequest(ctx, r, s, "", st.Now.Now(), workflowEvent(r, "approval."+string(s)))
 	}
 	if errors.Is(err, team.ErrRequestNotPending) {
 		return nil

@@ -152,7 +152,7 @@ func (s *Service) authenticateKey(ctx context.Context, token string) (*Principal
 	if err := s.checkKeyCreator(ctx, key, p); err != nil {
 		return nil, err
 	}
-	now := s.now()
+	now := s.Now.Now()
 	if now.Sub(key.LastUsedAt) >= store.APIKeyTouchInterval {
 		// At most one write a minute per key; a lost race or a failure
 		// costs only the timestamp, never the request.
@@ -229,7 +229,7 @@ func (s *Service) checkKeyCreator(ctx context.Context, key store.APIKey, p *Prin
 	if reason == "" {
 		return nil
 	}
-	now := s.now().UTC()
+	now := s.Now.Now().UTC()
 	ev := audit.Event{
 		AccountID: key.AccountID, ActorID: "system", ActorName: "Steward", Action: "apikey.revoke",
 		TargetType: "apikey", TargetID: key.ID, RequestID: httpapi.RequestID(ctx),

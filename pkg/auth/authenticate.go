@@ -62,7 +62,7 @@ func (s *Service) authenticate(r *http.Request) (*Principal, error) {
 	case err != nil:
 		return nil, err
 	}
-	now := s.now()
+	now := s.Now.Now()
 	sess := st.Session
 	if !sess.Active(now) || sess.MemberID != claims.Subject || sess.AccountID != claims.AccountID || sess.ImpersonatorID != impersonator {
 		return nil, unauthenticated("session_ended", "The session has ended; sign in again.")

@@ -142,7 +142,7 @@ func compare(a, b string) int {
 // sessions get no refresh token; the others end also after the idle limit
 // without a refresh.
 func (s *Service) openSession(ctx context.Context, identityID string, member team.Member, impersonator *team.Member, ttl time.Duration, requestID string) (Tokens, error) {
-	now := s.now()
+	now := s.Now.Now()
 	sess := store.Session{ID: store.NewID("s"), IdentityID: identityID, AccountID: member.AccountID, MemberID: member.ID, CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	var refresh string
 	ev := audit.Event{AccountID: member.AccountID, ActorID: member.ID, ActorName: member.Name, Action: "session.create", TargetType: "session", TargetID: sess.ID, RequestID: requestID}
@@ -196,7 +196,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 		return Tokens{}, errRefreshInvalid
 	}
 	next, nextHash := onetime.NewRefresh(sid)
-	now := s.now()
+	now := s.Now.Now()
 	sess, err := s.Store.RotateRefresh(ctx, sid, presented, nextHash, now, s.sessionIdle())
 	switch {
 	case errors.Is(err, store.ErrRefreshReused):
@@ -227,7 +227,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 
 // Logout ends the caller's session.
 func (s *Service) Logout(ctx context.Context, p *Principal) error {
-	return s.Store.RevokeSession(ctx, p.SessionID, s.now())
+	return s.Store.RevokeSession(ctx, p.SessionID, s.Now.Now())
 }
 
 // OpenSession signs a member in (e.g. right after accepting an invitation)

@@ -90,7 +90,7 @@ func (s *Service) mailCaps() MailCaps {
 // answers false and how long until the window ends; nothing is sent then.
 func (s *Service) TakeMail(ctx context.Context, kind, recipient, source string) (bool, time.Duration, error) {
 	c := s.mailCaps()
-	now := s.now()
+	now := s.Now.Now()
 	if source != "" {
 		ok, end, err := s.Store.MailCapTake(ctx, store.MailCapAddressKey(source), c.PerAddress, now, c.Window)
 		if err != nil || !ok {
@@ -174,7 +174,7 @@ func (s *Service) Register(ctx context.Context, t store.Token, plain, sourceIP s
 // registration of its email and sends its link.
 func (s *Service) issueRegistration(ctx context.Context, t store.Token, ev audit.Event) error {
 	tok, hash := onetime.New()
-	t.Hash, t.ExpiresAt, t.UsedAt = hash, s.now().Add(registrationTTL), time.Time{}
+	t.Hash, t.ExpiresAt, t.UsedAt = hash, s.Now.Now().Add(registrationTTL), time.Time{}
 	if err := s.Store.IssuePendingToken(ctx, t, ev); err != nil {
 		return err
 	}
@@ -218,7 +218,7 @@ func (s *Service) ResendVerification(ctx context.Context, rawEmail, sourceIP, re
 	if ok, _, err := s.TakeMail(ctx, MailVerify, email, sourceIP); err != nil || !ok {
 		return err
 	}
-	now := s.now()
+	now := s.Now.Now()
 	for _, kind := range []string{store.TokenSignup, store.TokenJoin} {
 		t, err := s.Store.CurrentToken(ctx, kind, email)
 		if errors.Is(err, store.ErrTokenInvalid) || err == nil && (!t.UsedAt.IsZero() || !now.Before(t.ExpiresAt)) {
@@ -292,7 +292,7 @@ func (s *Service) VerifyEmail(ctx context.Context, in VerifyInput) (Verified, er
 	if err != nil {
 		return Verified{}, err
 	}
-	now := s.now()
+	now := s.Now.Now()
 	switch {
 	case t.Kind != store.TokenVerifyEmail && t.Kind != store.TokenSignup && t.Kind != store.TokenJoin:
 		return Verified{}, errTokenInvalid

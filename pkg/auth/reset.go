@@ -42,7 +42,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, rawEmail, sourceIP, 
 		account = ms[0].AccountID
 	}
 	tok, hash := onetime.New()
-	t := store.Token{Hash: hash, Kind: store.TokenPasswordReset, AccountID: account, SubjectID: id, ExpiresAt: s.now().Add(PasswordResetTTL)}
+	t := store.Token{Hash: hash, Kind: store.TokenPasswordReset, AccountID: account, SubjectID: id, ExpiresAt: s.Now.Now().Add(PasswordResetTTL)}
 	ev := audit.Event{AccountID: orSystem(account), ActorID: "identity:" + id, Action: "identity.password_reset_requested", TargetType: "identity", TargetID: id, RequestID: requestID}
 	if err := s.Store.IssueIdentityToken(ctx, t, ev); err != nil {
 		return err
@@ -77,7 +77,7 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, token, newPassword, 
 	if err != nil {
 		return err
 	}
-	now := s.now()
+	now := s.Now.Now()
 	ev := audit.Event{AccountID: orSystem(t.AccountID), ActorID: "identity:" + ident.ID, Action: "identity.password_reset", TargetType: "identity", TargetID: ident.ID, RequestID: requestID}
 	if err := s.Store.ResetPassword(ctx, hash, ident.ID, ph, now, ev); err != nil {
 		if errors.Is(err, store.ErrTokenInvalid) {

@@ -34,6 +34,7 @@ import (
 
 	"github.com/stewardhq/steward/pkg/accesstoken"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/clock"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/store"
@@ -60,7 +61,7 @@ type Service struct {
 	Verifier  *accesstoken.Verifier
 	Mail      *mail.Outbox
 	PublicURL string
-	Now       func() time.Time
+	Now       clock.Clock
 	// Limits on failed sign-ins; zero fields mean DefaultLimits.
 	Limits Limits
 	// SessionLifetime and SessionIdle are a session's absolute and idle
@@ -88,13 +89,6 @@ func (s *Service) sessionIdle() time.Duration {
 		return s.SessionIdle
 	}
 	return DefaultSessionIdle
-}
-
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
 }
 
 // Public errors of the auth flows.

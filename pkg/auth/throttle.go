@@ -122,7 +122,7 @@ func tooMany(now, end time.Time) error {
 // refuses it with 429 (giving back what it took). email must be
 // normalized.
 func (s *Service) charge(ctx context.Context, email, ip string) (*attempt, error) {
-	l, now, st := s.limits(), s.now(), s.Store
+	l, now, st := s.limits(), s.Now.Now(), s.Store
 	a := &attempt{s: s, ends: map[string]time.Time{}}
 	addr := addressKey(ip)
 	pairKey, emailKey := "login:pair:"+email+"|"+addr, "login:email:"+email

@@ -25,6 +25,7 @@ import (
 
 	"github.com/stewardhq/steward/pkg/awsclient"
 	"github.com/stewardhq/steward/pkg/emulator"
+	"github.com/stewardhq/steward/pkg/testenv"
 )
 
 func startCtx(t *testing.T) context.Context {
@@ -200,24 +201,24 @@ func TestMoto(t *testing.T) {
 		if err != nil {
 			t.Fatalf("StartExecution %d: %v", i, err)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		testenv.Eventually(t, 10*time.Second, fmt.Sprintf("execution %d to succeed", i), func() error {
 			d, err := client.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: ex.ExecutionArn})
 			if err != nil {
 				t.Fatalf("DescribeExecution %d: %v", i, err)
 			}
-			if d.Status == sfntypes.ExecutionStatusSucceeded {
+			switch d.Status {
+			case sfntypes.ExecutionStatusSucceeded:
 				var out map[string]any
 				if err := json.Unmarshal([]byte(aws.ToString(d.Output)), &out); err != nil || out["ok"] != true {
 					t.Fatalf("execution %d output %q", i, aws.ToString(d.Output))
 				}
-				break
+				return nil
+			case sfntypes.ExecutionStatusRunning:
+				return fmt.Errorf("status %s", d.Status)
 			}
-			if d.Status != sfntypes.ExecutionStatusRunning || time.Now().After(deadline) {
-				t.Fatalf("execution %d status %s", i, d.Status)
-			}
-			time.Sleep(50 * time.Millisecond) // poll interval within the deadline
-		}
+			t.Fatalf("execution %d status %s", i, d.Status)
+			return nil
+		})
 	}
 	stopAndCheckGone(t, p)
 }

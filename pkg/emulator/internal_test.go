@@ -76,7 +76,9 @@ func TestStopEscalatesToSIGKILL(t *testing.T) {
 		t.Errorf("stop took %s, want about %s", d, stopTimeout)
 	}
 	// The shell's sleep children die with it but are reaped by init a
-	// moment later; until then they still count as group members.
+	// moment later; until then they still count as group members. (The
+	// one hand-written poll loop: testenv.Eventually is out of reach here,
+	// as testenv imports this package.)
 	deadline := time.Now().Add(2 * time.Second)
 	for syscall.Kill(-p.PID, 0) == nil {
 		if time.Now().After(deadline) {

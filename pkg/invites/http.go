@@ -62,7 +62,7 @@ type (
 
 func (s *Service) view(inv team.Invitation) invitationView {
 	v := invitationView{
-		ID: inv.ID, Email: inv.Email, Name: inv.Name, Status: string(inv.StatusAt(s.now())), Admin: inv.Admin,
+		ID: inv.ID, Email: inv.Email, Name: inv.Name, Status: string(inv.StatusAt(s.Now.Now())), Admin: inv.Admin,
 		Assignments: make([]views.Assignment, 0, len(inv.Assignments)), MemberID: inv.MemberID,
 		Inviter: inviterView{ID: inv.InviterID, Name: inv.InviterName}, ExpiresAt: inv.ExpiresAt.UTC(), CreatedAt: inv.CreatedAt.UTC(),
 	}

@@ -31,11 +31,11 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/clock"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/members"
@@ -51,14 +51,7 @@ type Service struct {
 	Auth      *auth.Service
 	Mail      *mail.Outbox
 	PublicURL string
-	Now       func() time.Time
-}
-
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
+	Now       clock.Clock
 }
 
 // Public errors.
@@ -111,7 +104,7 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput)
 	if err := members.CheckScopes(ctx, s.Store, p.AccountID(), assignments); err != nil {
 		return team.Invitation{}, err
 	}
-	now := s.now()
+	now := s.Now.Now()
 	acct, err := s.Store.GetAccount(ctx, p.AccountID())
 	if err != nil {
 		return team.Invitation{}, err
@@ -204,7 +197,7 @@ func (s *Service) inviteExisting(ctx context.Context, p *auth.Principal, acct te
 	if err := p.Roles.CheckChange(p.Member.Authz(), authz.Member{}, asNew); err != nil {
 		return team.Invitation{}, auth.Forbidden(err)
 	}
-	now := s.now()
+	now := s.Now.Now()
 	inv := team.Invitation{
 		ID: store.NewID("inv"), AccountID: acct.ID, MemberID: m.ID, Email: email, Name: name,
 		Admin: admin, Assignments: assignments, InviterID: p.Member.ID, InviterName: p.Member.Name,
@@ -296,7 +289,7 @@ func (s *Service) Resend(ctx context.Context, p *auth.Principal, id string) (tea
 		return team.Invitation{}, err
 	}
 	tok, hash := onetime.New()
-	expires := s.now().Add(acct.Settings.InvitationTTL)
+	expires := s.Now.Now().Add(acct.Settings.InvitationTTL)
 	t := store.Token{Hash: hash, Kind: store.TokenInvitation, AccountID: acct.ID, SubjectID: inv.ID, ExpiresAt: expires}
 	ev := event(ctx, p, "invitation.resend", inv.ID)
 	ev.Before = audit.Snapshot(map[string]any{"expiresAt": inv.ExpiresAt})
@@ -367,7 +360,7 @@ func (s *Service) resolve(ctx context.Context, token string) (team.Invitation, s
 	if err != nil {
 		return team.Invitation{}, "", err
 	}
-	switch inv.StatusAt(s.now()) {
+	switch inv.StatusAt(s.Now.Now()) {
 	case team.InvitationAccepted:
 		return team.Invitation{}, "", errUsed
 	case team.InvitationRevoked:
@@ -378,7 +371,7 @@ func (s *Service) resolve(ctx context.Context, token string) (team.Invitation, s
 	if !t.UsedAt.IsZero() {
 		return team.Invitation{}, "", errUsed
 	}
-	if !s.now().Before(t.ExpiresAt) {
+	if !s.Now.Now().Before(t.ExpiresAt) {
 		return team.Invitation{}, "", errInvalid
 	}
 	return inv, hash, nil
@@ -449,7 +442,7 @@ func (s *Service) Accept(ctx context.Context, in AcceptInput) (Accepted, error) 
 	if err != nil {
 		return Accepted{}, err
 	}
-	now := s.now()
+	now := s.Now.Now()
 	acc := store.Acceptance{Invitation: inv, TokenHash: hash, Now: now}
 	switch id, err := s.Store.IdentityIDByEmail(ctx, inv.Email); {
 	case err == nil:

@@ -34,10 +34,10 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"time"
 
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/clock"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
@@ -46,14 +46,7 @@ import (
 // Service implements the member routes.
 type Service struct {
 	Store *store.Store
-	Now   func() time.Time
-}
-
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
+	Now   clock.Clock
 }
 
 var (
@@ -214,7 +207,7 @@ func (s *Service) save(ctx context.Context, p *auth.Principal, before, after tea
 		return team.Member{}, err
 	}
 	if ends(before.Status, after.Status) && before.IdentityID != "" {
-		if err := s.Store.RevokeSessions(ctx, before.IdentityID, before.AccountID, before.ID, s.now()); err != nil {
+		if err := s.Store.RevokeSessions(ctx, before.IdentityID, before.AccountID, before.ID, s.Now.Now()); err != nil {
 			httpapi.Logger(ctx).Warn("end sessions", "error", err.Error())
 		}
 	}
@@ -280,7 +273,7 @@ func (s *Service) CreateInactive(ctx context.Context, p *auth.Principal, email, 
 	if err := CheckScopes(ctx, s.Store, p.AccountID(), assignments); err != nil {
 		return team.Member{}, err
 	}
-	now := s.now()
+	now := s.Now.Now()
 	m := team.Member{
 		ID: store.NewID("m"), AccountID: p.AccountID(), Email: e, Name: name, Status: authz.StatusInactive,
 		Admin: admin, Assignments: assignments, Version: 1, CreatedAt: now, UpdatedAt: now,

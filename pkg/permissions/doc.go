@@ -65,11 +65,11 @@
 // scope the member has a grant in (a store manager may check members of its
 // own stores; administrators are only visible to account-scope viewers).
 // The member and the account's roles are read in one BatchGetItem (with
-// the document the check names, if any); an id
-// that is not a member of the caller's account is 404 user_not_found.
-// API keys will check for any member of their account once they exist
-// (API-key issue). A batch holds 1 to 100 checks answered in order, and
-// reads all the distinct other members it names plus the roles in one
+// the document the check names, if any); an id that is not a member of
+// the caller's account is 404 user_not_found. An API key checks by the
+// same rule, with its own permissions at its own scopes (users.view among
+// them to name a userId). A batch holds 1 to 100 checks answered in order,
+// and reads all the distinct other members it names plus the roles in one
 // BatchGetItem (at most store.MaxLoadMembers distinct other members). A
 // batch is validated as a whole: one bad check is a 4xx for the batch,
 // naming the check's index. In a check's resource, "type" is informational

@@ -40,9 +40,9 @@ const (
 	// IndexGSI2 lists items of an account by a secondary order (status,
 	// time, actor, target).
 	IndexGSI2 = "gsi2"
-	// IndexGSI3 is sparse: only items that need attention (stock below its
-	// threshold, documents with a due date) carry its keys, so the
-	// scheduled jobs read them without scanning.
+	// IndexGSI3 is sparse: only items that need attention carry its keys
+	// (today stock below its threshold; documents do not yet, see
+	// pkg/alerts), so the scheduled jobs read them without scanning.
 	IndexGSI3 = "gsi3"
 )
 

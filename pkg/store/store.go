@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/stewardhq/steward/pkg/clock"
 )
 
 // Store is the DynamoDB-backed store. Build one per cold start and share it.
@@ -18,7 +20,7 @@ type Store struct {
 	db      *dynamodb.Client
 	table   string
 	cursors *Cursors
-	now     func() time.Time
+	now     clock.Clock
 	// actor, when set (Acting), is checked by every Commit.
 	actor *Actor
 }

@@ -17,9 +17,6 @@ import (
 	"github.com/stewardhq/steward/pkg/awsclient"
 )
 
-// pollInterval is the pause between polls inside a deadline loop.
-const pollInterval = 50 * time.Millisecond
-
 // SESEmulator is aws-ses-v2-local. It keeps every email sent to it; GET
 // /store lists them and its web UI at URL shows them.
 type SESEmulator struct {
@@ -174,20 +171,19 @@ func (s *SESEmulator) WaitForEmail(t testing.TB, addr string, timeout time.Durat
 // returns the first one; what describes it in the failure message.
 func (s *SESEmulator) WaitFor(t testing.TB, timeout time.Duration, what string, match func(Email) bool) Email {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	var found Email
+	Eventually(t, timeout, what, func() error {
 		emails, err := s.emails(time.Time{})
 		if err != nil {
 			t.Fatalf("read SES store: %v", err)
 		}
 		for _, e := range emails {
 			if match(e) {
-				return e
+				found = e
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within %s (%d emails stored)", what, timeout, len(emails))
-		}
-		time.Sleep(pollInterval) // poll interval within the deadline
-	}
+		return fmt.Errorf("none among the %d emails stored", len(emails))
+	})
+	return found
 }

@@ -3,6 +3,7 @@ package testenv_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -111,20 +112,19 @@ func TestSESStore(t *testing.T) {
 // waitExecution polls until the execution leaves RUNNING.
 func waitExecution(t *testing.T, client *sfn.Client, arn *string) *sfn.DescribeExecutionOutput {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		d, err := client.DescribeExecution(context.Background(), &sfn.DescribeExecutionInput{ExecutionArn: arn})
+	var d *sfn.DescribeExecutionOutput
+	testenv.Eventually(t, 10*time.Second, "the execution to leave RUNNING", func() error {
+		var err error
+		d, err = client.DescribeExecution(context.Background(), &sfn.DescribeExecutionInput{ExecutionArn: arn})
 		if err != nil {
 			t.Fatalf("DescribeExecution: %v", err)
 		}
-		if d.Status != sfntypes.ExecutionStatusRunning {
-			return d
+		if d.Status == sfntypes.ExecutionStatusRunning {
+			return errors.New("still running")
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("execution still running after 10s")
-		}
-		time.Sleep(50 * time.Millisecond) // poll interval within the deadline
-	}
+		return nil
+	})
+	return d
 }
 
 func jsonEqual(t *testing.T, got, want string) {

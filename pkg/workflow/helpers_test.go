@@ -16,19 +16,15 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// pollInterval is the pause between polls inside a deadline loop.
-const pollInterval = 20 * time.Millisecond
-
 // waitFor polls cond until it holds, failing the test after timeout.
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+	testenv.Eventually(t, timeout, what, func() error {
+		if !cond() {
+			return errors.New("not yet")
 		}
-		time.Sleep(pollInterval) // poll interval within the deadline
-	}
+		return nil
+	})
 }
 
 // fakeClock is a Clock whose time moves only with Advance.
