@@ -338,7 +338,7 @@ func (h *motoHarness) steps(t *testing.T, request string) []workflow.StepInput {
 
 func (h *motoHarness) awaitCall(t *testing.T, request string, nth int) workflow.StepInput {
 	var got workflow.StepInput
-	waitFor(t, 10*time.Second, "await task in moto's history", func() bool {
+	waitFor(t, 60*time.Second, "await task in moto's history", func() bool {
 		n := 0
 		for _, s := range h.steps(t, request) {
 			if s.Step == workflow.Await {
@@ -357,7 +357,7 @@ func (h *motoHarness) elapse(*testing.T, int) {} // moto's clock is real: end wa
 
 func (h *motoHarness) end(t *testing.T, request string) (workflow.Status, json.RawMessage) {
 	var d *sfn.DescribeExecutionOutput
-	waitFor(t, 20*time.Second, "moto execution to end", func() bool {
+	waitFor(t, 60*time.Second, "moto execution to end", func() bool {
 		var err error
 		d, err = h.moto.SFN.DescribeExecution(context.Background(), &sfn.DescribeExecutionInput{ExecutionArn: aws.String(h.arn(t, request))})
 		if err != nil {
