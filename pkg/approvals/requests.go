@@ -51,18 +51,40 @@ func externalAllowed(pol team.ApprovalPolicy, acct team.Account, email string) e
 // suspended members included: they decide in the app once active, and a
 // link would give them a second vote). A deleted member's email is freed
 // in the account: that person is an outsider again.
+//
+// Subaddresses count as their mailbox: most providers deliver
+// name+tag@domain to name@domain, so "rita+x@acme.example" is Rita. The
+// requester is compared without either side's "+tag", and the member
+// lookup is made for the email as given and without its "+tag". (A member
+// registered under a subaddress is found only by that exact address.)
 func (s *Service) notAMember(ctx context.Context, account, email, requester string) error {
-	if requester != "" && strings.EqualFold(email, requester) {
+	if requester != "" && strings.EqualFold(baseAddress(email), baseAddress(requester)) {
 		return errExternalIsRequester
 	}
-	id, err := s.Store.MemberIDByEmail(ctx, account, email)
-	if err != nil {
-		return err
-	}
-	if id != "" {
-		return errExternalIsMember
+	for _, addr := range slices.Compact([]string{email, baseAddress(email)}) {
+		id, err := s.Store.MemberIDByEmail(ctx, account, addr)
+		if err != nil {
+			return err
+		}
+		if id != "" {
+			return errExternalIsMember
+		}
 	}
 	return nil
+}
+
+// baseAddress is a normalized email without the subaddress ("+tag") of
+// its local part: the mailbox that most providers deliver it to.
+func baseAddress(email string) string {
+	email = strings.ToLower(email)
+	at := strings.LastIndexByte(email, '@')
+	if at < 0 {
+		return email
+	}
+	if i := strings.IndexByte(email[:at], '+'); i > 0 {
+		return email[:i] + email[at:]
+	}
+	return email
 }
 
 // RequestApproval creates a request for the document and starts its
@@ -341,7 +363,7 @@ func (s *Service) Decide(ctx context.Context, p *auth.Principal, id, decision, c
 	// One person, one vote: a member who voted at this level by an
 	// external link (before becoming a member) does not vote again.
 	for _, x := range ds {
-		if x.Level == r.Level && x.MemberID == "" && strings.EqualFold(x.Email, p.Member.Email) {
+		if x.Level == r.Level && x.MemberID == "" && baseAddress(x.Email) == baseAddress(p.Member.Email) {
 			return team.ApprovalRequest{}, errAlreadyDecided
 		}
 	}
