@@ -161,7 +161,7 @@ func (s *Service) RequestApproval(ctx context.Context, p *auth.Principal, typ, i
 	}
 	ev := p.Event(ctx, "approval.request", "approval_request", r.ID)
 	ev.After = audit.Snapshot(map[string]any{"document": string(t) + "/" + id, "amount": doc.Amount, "levels": len(levels)})
-	if err := s.Store.CreateApprovalRequest(ctx, r, doc, ev); err != nil {
+	if err := p.Acting(s.Store).CreateApprovalRequest(ctx, r, doc, ev); err != nil {
 		if errors.Is(err, team.ErrDocumentChanged) {
 			return team.ApprovalRequest{}, errDocChanged
 		}
@@ -376,7 +376,10 @@ func (s *Service) Decide(ctx context.Context, p *auth.Principal, id, decision, c
 	}
 	ev := p.Event(ctx, "approval.decide", "approval_request", r.ID)
 	ev.After = audit.Snapshot(decisionSnapshot(dec))
-	switch err := s.Store.RecordDecision(ctx, r.AccountID, dec, levelRequired(r, r.Level), nil, ev); {
+	// The vote rests on the approver's rights: it requires the approver's
+	// member item unchanged since this request read it (409
+	// actor_changed when it was demoted or suspended meanwhile).
+	switch err := p.Acting(s.Store).RecordDecision(ctx, r.AccountID, dec, levelRequired(r, r.Level), nil, ev); {
 	case errors.Is(err, team.ErrAlreadyDecided):
 		return team.ApprovalRequest{}, errAlreadyDecided
 	case errors.Is(err, team.ErrRequestNotPending):
@@ -485,7 +488,7 @@ func (s *Service) Cancel(ctx context.Context, p *auth.Principal, id string) (tea
 	}
 	now := s.now()
 	ev := p.Event(ctx, "approval.cancel", "approval_request", r.ID)
-	err = s.Store.FinishRequest(ctx, r, team.RequestCancelled, authz.DocDraft, now, ev)
+	err = p.Acting(s.Store).FinishRequest(ctx, r, team.RequestCancelled, authz.DocDraft, now, ev)
 	if errors.Is(err, team.ErrRequestNotPending) || errors.Is(err, team.ErrDocumentChanged) {
 		return team.ApprovalRequest{}, errNotPending
 	}
