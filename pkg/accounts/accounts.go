@@ -184,7 +184,7 @@ func (h *Handler) UpdateAccount(ctx context.Context, p *auth.Principal, version 
 	written := after
 	written.Version++
 	ev.Before, ev.After = snapshot(accountView(before)), snapshot(accountView(written))
-	next, err := h.Store.UpdateAccount(ctx, after, ev)
+	next, err := p.Acting(h.Store).UpdateAccount(ctx, after, ev)
 	switch {
 	case errors.Is(err, team.ErrStaleVersion):
 		return team.Account{}, errStale
@@ -251,7 +251,7 @@ func (h *Handler) PutStore(ctx context.Context, p *auth.Principal, version int64
 	ev := p.Event(ctx, "store.create", targetStore, st.ID)
 	if version == 0 {
 		ev.After = snapshot(storeSnap(st, 1))
-		out, err = h.Store.PutStore(ctx, account, st, ev)
+		out, err = p.Acting(h.Store).PutStore(ctx, account, st, ev)
 		if errors.Is(err, team.ErrScopeExists) {
 			return team.Store{}, false, errExists
 		}
@@ -270,7 +270,7 @@ func (h *Handler) PutStore(ctx context.Context, p *auth.Principal, version int64
 	}
 	ev.Action = "store.replace"
 	ev.Before, ev.After = snapshot(storeSnap(before, before.Version)), snapshot(storeSnap(st, before.Version+1))
-	out, err = h.Store.PutStore(ctx, account, st, ev)
+	out, err = p.Acting(h.Store).PutStore(ctx, account, st, ev)
 	if errors.Is(err, team.ErrStaleVersion) || errors.Is(err, team.ErrStoreNotFound) {
 		return team.Store{}, false, errStale
 	}
@@ -318,7 +318,7 @@ func (h *Handler) PutDepartment(ctx context.Context, p *auth.Principal, version 
 	ev := p.Event(ctx, "department.create", targetDepartmt, d.ID)
 	if version == 0 {
 		ev.After = snapshot(departmentSnap(d, 1))
-		out, err = h.Store.PutDepartment(ctx, account, d, ev)
+		out, err = p.Acting(h.Store).PutDepartment(ctx, account, d, ev)
 		if errors.Is(err, team.ErrScopeExists) {
 			return team.Department{}, false, errExists
 		}
@@ -337,7 +337,7 @@ func (h *Handler) PutDepartment(ctx context.Context, p *auth.Principal, version 
 	}
 	ev.Action = "department.replace"
 	ev.Before, ev.After = snapshot(departmentSnap(before, before.Version)), snapshot(departmentSnap(d, before.Version+1))
-	out, err = h.Store.PutDepartment(ctx, account, d, ev)
+	out, err = p.Acting(h.Store).PutDepartment(ctx, account, d, ev)
 	if errors.Is(err, team.ErrStaleVersion) || errors.Is(err, team.ErrDepartmentNotFound) {
 		return team.Department{}, false, errStale
 	}

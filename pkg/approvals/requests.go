@@ -51,18 +51,40 @@ func externalAllowed(pol team.ApprovalPolicy, acct team.Account, email string) e
 // suspended members included: they decide in the app once active, and a
 // link would give them a second vote). A deleted member's email is freed
 // in the account: that person is an outsider again.
+//
+// Subaddresses count as their mailbox: most providers deliver
+// name+tag@domain to name@domain, so "rita+x@acme.example" is Rita. The
+// requester is compared without either side's "+tag", and the member
+// lookup is made for the email as given and without its "+tag". (A member
+// registered under a subaddress is found only by that exact address.)
 func (s *Service) notAMember(ctx context.Context, account, email, requester string) error {
-	if requester != "" && strings.EqualFold(email, requester) {
+	if requester != "" && strings.EqualFold(baseAddress(email), baseAddress(requester)) {
 		return errExternalIsRequester
 	}
-	id, err := s.Store.MemberIDByEmail(ctx, account, email)
-	if err != nil {
-		return err
-	}
-	if id != "" {
-		return errExternalIsMember
+	for _, addr := range slices.Compact([]string{email, baseAddress(email)}) {
+		id, err := s.Store.MemberIDByEmail(ctx, account, addr)
+		if err != nil {
+			return err
+		}
+		if id != "" {
+			return errExternalIsMember
+		}
 	}
 	return nil
+}
+
+// baseAddress is a normalized email without the subaddress ("+tag") of
+// its local part: the mailbox that most providers deliver it to.
+func baseAddress(email string) string {
+	email = strings.ToLower(email)
+	at := strings.LastIndexByte(email, '@')
+	if at < 0 {
+		return email
+	}
+	if i := strings.IndexByte(email[:at], '+'); i > 0 {
+		return email[:i] + email[at:]
+	}
+	return email
 }
 
 // RequestApproval creates a request for the document and starts its
@@ -139,7 +161,7 @@ func (s *Service) RequestApproval(ctx context.Context, p *auth.Principal, typ, i
 	}
 	ev := p.Event(ctx, "approval.request", "approval_request", r.ID)
 	ev.After = audit.Snapshot(map[string]any{"document": string(t) + "/" + id, "amount": doc.Amount, "levels": len(levels)})
-	if err := s.Store.CreateApprovalRequest(ctx, r, doc, ev); err != nil {
+	if err := p.Acting(s.Store).CreateApprovalRequest(ctx, r, doc, ev); err != nil {
 		if errors.Is(err, team.ErrDocumentChanged) {
 			return team.ApprovalRequest{}, errDocChanged
 		}
@@ -341,7 +363,7 @@ func (s *Service) Decide(ctx context.Context, p *auth.Principal, id, decision, c
 	// One person, one vote: a member who voted at this level by an
 	// external link (before becoming a member) does not vote again.
 	for _, x := range ds {
-		if x.Level == r.Level && x.MemberID == "" && strings.EqualFold(x.Email, p.Member.Email) {
+		if x.Level == r.Level && x.MemberID == "" && baseAddress(x.Email) == baseAddress(p.Member.Email) {
 			return team.ApprovalRequest{}, errAlreadyDecided
 		}
 	}
@@ -354,7 +376,10 @@ func (s *Service) Decide(ctx context.Context, p *auth.Principal, id, decision, c
 	}
 	ev := p.Event(ctx, "approval.decide", "approval_request", r.ID)
 	ev.After = audit.Snapshot(decisionSnapshot(dec))
-	switch err := s.Store.RecordDecision(ctx, r.AccountID, dec, levelRequired(r, r.Level), nil, ev); {
+	// The vote rests on the approver's rights: it requires the approver's
+	// member item unchanged since this request read it (409
+	// actor_changed when it was demoted or suspended meanwhile).
+	switch err := p.Acting(s.Store).RecordDecision(ctx, r.AccountID, dec, levelRequired(r, r.Level), nil, ev); {
 	case errors.Is(err, team.ErrAlreadyDecided):
 		return team.ApprovalRequest{}, errAlreadyDecided
 	case errors.Is(err, team.ErrRequestNotPending):
@@ -463,7 +488,7 @@ func (s *Service) Cancel(ctx context.Context, p *auth.Principal, id string) (tea
 	}
 	now := s.Now.Now()
 	ev := p.Event(ctx, "approval.cancel", "approval_request", r.ID)
-	err = s.Store.FinishRequest(ctx, r, team.RequestCancelled, authz.DocDraft, now, ev)
+	err = p.Acting(s.Store).FinishRequest(ctx, r, team.RequestCancelled, authz.DocDraft, now, ev)
 	if errors.Is(err, team.ErrRequestNotPending) || errors.Is(err, team.ErrDocumentChanged) {
 		return team.ApprovalRequest{}, errNotPending
 	}

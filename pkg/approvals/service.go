@@ -526,7 +526,7 @@ func (s *Service) PutPolicy(ctx context.Context, p *auth.Principal, typ string, 
 	}
 	ev := p.Event(ctx, "approval_policy.put", "approval_policy", string(t))
 	ev.Before, ev.After = audit.Snapshot(toPolicyView(old)), audit.Snapshot(toPolicyView(np))
-	if err := s.Store.PutApprovalPolicy(ctx, np, old.Version, ev); err != nil {
+	if err := p.Acting(s.Store).PutApprovalPolicy(ctx, np, old.Version, ev); err != nil {
 		if errors.Is(err, team.ErrStaleVersion) {
 			return team.ApprovalPolicy{}, errPolicyStale
 		}

@@ -55,7 +55,7 @@
 // where it holds its permissions, never changes its own grants, and only
 // administrators change administrators. The role removal and every member
 // change are one transaction with one audit event, so at most
-// store.MaxMembersPerRoleChange (98) members: beyond that the answer is 409
+// store.MaxMembersPerRoleChange (97) members: beyond that the answer is 409
 // too_many_members.
 //
 // Checks: the resource always belongs to the caller's account; a client

@@ -557,7 +557,7 @@ func (s *Service) HandleDeleteRole(w http.ResponseWriter, r *http.Request) error
 		// Conditioned on no member having gained a custom role since cr
 		// was read (before the holders were listed): one who did is
 		// ErrMemberChanged, and the holders are listed again.
-		v, err := s.Store.DeleteCustomRole(ctx, account, remaining, cr, changed, ev)
+		v, err := p.Acting(s.Store).DeleteCustomRole(ctx, account, remaining, cr, changed, ev)
 		switch {
 		case errors.Is(err, team.ErrStaleVersion) && im.Present:
 			return errPreconditionFailed(cr.Version + 1)

@@ -324,7 +324,7 @@ func TestDeleteRoleWithTooManyMembers(t *testing.T) {
 		e.member(e.acct, fmt.Sprint("member ", i), "crowd@store:s1")
 	}
 	d := e.do(e.owner, "DELETE", "/v1/roles/crowd?members=remove", nil).problem(t, http.StatusConflict, "too_many_members")
-	if !strings.Contains(d, "99 members") || !strings.Contains(d, "at most 98") {
+	if want := fmt.Sprintf("%d members", store.MaxMembersPerRoleChange+1); !strings.Contains(d, want) || !strings.Contains(d, fmt.Sprintf("at most %d", store.MaxMembersPerRoleChange)) {
 		t.Fatalf("detail %q", d)
 	}
 	if v := e.rolesVersion(e.acct); v != 1 {

@@ -21,9 +21,10 @@ import (
 const MaxCustomRoles = 100
 
 // MaxMembersPerRoleChange is the most members one role change can update in
-// its transaction: DynamoDB's 100 items less the roles item and the audit
-// event.
-const MaxMembersPerRoleChange = MaxTxItems - 2
+// its transaction: DynamoDB's 100 items less the roles item, the acting
+// member's condition check (Acting: the change rests on its rights) and
+// the audit event.
+const MaxMembersPerRoleChange = MaxTxItems - 3
 
 // ErrMemberChanged: a member updated together with a role change was
 // changed by someone else since it was read. The caller reads again and
