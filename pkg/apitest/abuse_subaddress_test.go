@@ -38,11 +38,11 @@ var _ = abuse(
 	},
 )
 
-// TestReviewRaceApproverDemotedWhileDeciding is "rights at commit time"
+// TestRaceApproverDemotedWhileDeciding is "rights at commit time"
 // for a vote: an approver's decision has passed its checks and is about
 // to commit when the owner takes the approver role away. The vote must
 // fail cleanly (409 actor_changed) and record nothing.
-func TestReviewRaceApproverDemotedWhileDeciding(t *testing.T) {
+func TestRaceApproverDemotedWhileDeciding(t *testing.T) {
 	gate := newCommitGate("approval.decide")
 	e := New(t, func(d *server.Deps) { d.Approvals.Store = dynamoStore(t, gate.apply) })
 	tm := e.apAbuseSetup(t, nil, "po-rv3", 100)
@@ -69,10 +69,10 @@ func TestReviewRaceApproverDemotedWhileDeciding(t *testing.T) {
 	}
 }
 
-// TestReviewRaceAdminDemotedWhilePuttingPolicy: an administrator's policy
+// TestRaceAdminDemotedWhilePuttingPolicy: an administrator's policy
 // change (selfApproval on) is about to commit when the owner takes the
 // administrator flag away: 409 actor_changed, the policy unchanged.
-func TestReviewRaceAdminDemotedWhilePuttingPolicy(t *testing.T) {
+func TestRaceAdminDemotedWhilePuttingPolicy(t *testing.T) {
 	gate := newCommitGate("approval_policy.put")
 	e := New(t, func(d *server.Deps) { d.Approvals.Store = dynamoStore(t, gate.apply) })
 	owner := e.signup(t, newEmail("rv-pol-owner"))
