@@ -9,8 +9,9 @@ import (
 	"github.com/stewardhq/steward/pkg/server"
 )
 
-// The cold review's abuse cases: holes found replaying issue 13 over HTTP
-// after the trust work was merged.
+// Subaddresses: name+tag@domain reaches name@domain's inbox, so "one
+// person, one vote" compares mailboxes, not spellings. And rights at
+// commit time for decisions and policy writes (the races below).
 
 // subaddress returns email with "+tag" added to its local part: most mail
 // providers deliver name+tag@domain to name@domain's inbox.
