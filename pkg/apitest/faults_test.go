@@ -20,6 +20,7 @@ import (
 
 	"github.com/stewardhq/steward/pkg/approvals"
 	"github.com/stewardhq/steward/pkg/awsclient"
+	"github.com/stewardhq/steward/pkg/awsclient/sesclient"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/server"
 	"github.com/stewardhq/steward/pkg/store"
@@ -318,7 +319,7 @@ func TestFaultMailServerDown(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if sw.dead, err = mail.NewSES(awsclient.SES(cfg, url), from, ""); err != nil {
+		if sw.dead, err = mail.NewSES(sesclient.New(cfg, url), from, ""); err != nil {
 			t.Fatal(err)
 		}
 		sw.real = d.Auth.Mail.Sender

@@ -24,6 +24,8 @@ import (
 	"github.com/stewardhq/steward/pkg/approvals"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/awsclient"
+	"github.com/stewardhq/steward/pkg/awsclient/sesclient"
+	"github.com/stewardhq/steward/pkg/awsclient/sfnclient"
 	"github.com/stewardhq/steward/pkg/config"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/invites"
@@ -95,7 +97,7 @@ func Deps(ctx context.Context, cfg config.Config, log *slog.Logger, function str
 	if err != nil {
 		return server.Deps{}, fmt.Errorf("STEWARD_MAIL_FROM: %w", err)
 	}
-	sender, err := mail.NewSES(awsclient.SES(awsCfg, cfg.Endpoints.SES), from, cfg.SESConfigurationSet)
+	sender, err := mail.NewSES(sesclient.New(awsCfg, cfg.Endpoints.SES), from, cfg.SESConfigurationSet)
 	if err != nil {
 		return server.Deps{}, err
 	}
@@ -135,7 +137,7 @@ func Deps(ctx context.Context, cfg config.Config, log *slog.Logger, function str
 // sec.WorkflowDir when set. Close the Runner (an io.Closer) when done.
 func engine(cfg config.Config, awsCfg aws.Config, log *slog.Logger, function string, svc *approvals.Service, sec Secrets) (workflow.Engine, error) {
 	if cfg.StateMachineARN != "" {
-		return workflow.NewSFN(awsclient.StepFunctions(awsCfg, cfg.Endpoints.StepFunctions), cfg.StateMachineARN), nil
+		return workflow.NewSFN(sfnclient.New(awsCfg, cfg.Endpoints.StepFunctions), cfg.StateMachineARN), nil
 	}
 	if function != "" {
 		return nil, errors.New("STEWARD_STATE_MACHINE_ARN must be set for the approvals function")
@@ -161,7 +163,7 @@ func WorkflowSteps(ctx context.Context, cfg config.Config, log *slog.Logger) (wo
 	}
 	svc := &approvals.Service{Store: st, Mail: outbox, PublicURL: cfg.PublicURL, Logger: log}
 	if cfg.StateMachineARN != "" {
-		svc.Engine = workflow.NewSFN(awsclient.StepFunctions(awsCfg, cfg.Endpoints.StepFunctions), cfg.StateMachineARN)
+		svc.Engine = workflow.NewSFN(sfnclient.New(awsCfg, cfg.Endpoints.StepFunctions), cfg.StateMachineARN)
 	} else {
 		svc.Engine = noEngine{}
 	}
@@ -342,7 +344,7 @@ func workerDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (aws.C
 	if err != nil {
 		return aws.Config{}, nil, nil, fmt.Errorf("STEWARD_MAIL_FROM: %w", err)
 	}
-	sender, err := mail.NewSES(awsclient.SES(awsCfg, cfg.Endpoints.SES), from, cfg.SESConfigurationSet)
+	sender, err := mail.NewSES(sesclient.New(awsCfg, cfg.Endpoints.SES), from, cfg.SESConfigurationSet)
 	if err != nil {
 		return aws.Config{}, nil, nil, err
 	}

@@ -28,7 +28,7 @@ const charset = "UTF-8"
 // MIME. Locally the client points at aws-ses-v2-local, which keeps the
 // headers too.
 type SES struct {
-	// Client is the SES v2 client (awsclient.SES).
+	// Client is the SES v2 client (awsclient/sesclient).
 	Client *sesv2.Client
 	// From is the sender used when a Message has none; it must be a
 	// verified identity in SES.
