@@ -16,12 +16,12 @@ import (
 	"github.com/stewardhq/steward/pkg/accounts"
 	"github.com/stewardhq/steward/pkg/alerts"
 	"github.com/stewardhq/steward/pkg/apikeys"
+	"github.com/stewardhq/steward/pkg/app/authboot"
 	"github.com/stewardhq/steward/pkg/approvals"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/health"
 	"github.com/stewardhq/steward/pkg/invites"
 	"github.com/stewardhq/steward/pkg/members"
-	"github.com/stewardhq/steward/pkg/openapi"
 	"github.com/stewardhq/steward/pkg/permissions"
 	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/server/router"
@@ -51,7 +51,7 @@ type Deps struct {
 func operations(d Deps) router.Operations {
 	ops := router.Operations{}
 	for _, m := range []router.Operations{
-		Health(d.Store, d.Version),
+		health.Operations(d.Store, d.Version),
 		d.Auth.Operations(),
 		d.Members.Operations(),
 		d.Invites.Operations(),
@@ -66,15 +66,6 @@ func operations(d Deps) router.Operations {
 	return ops
 }
 
-// Health binds the health function's operations: the health check over
-// db and the OpenAPI document.
-func Health(db health.Pinger, version string) router.Operations {
-	return router.Operations{
-		"getHealth":  health.Handler{DB: db, Version: version}.Get,
-		"getOpenAPI": openapi.Get,
-	}
-}
-
 // Handler returns the API for one function's routes (all routes when
 // function is ""). It fails when a route has no handler.
 func Handler(d Deps, function string) (http.Handler, error) {
@@ -82,5 +73,5 @@ func Handler(d Deps, function string) (http.Handler, error) {
 	if len(rs) == 0 {
 		return nil, fmt.Errorf("no routes for function %q", function)
 	}
-	return router.New(rs, operations(d), router.Options{Logger: d.Logger, Store: d.Store, Auth: d.Auth})
+	return router.New(rs, operations(d), router.Options{Logger: d.Logger, Store: d.Store, Guard: authboot.Guard{Auth: d.Auth}})
 }

@@ -1,9 +1,10 @@
 // Package router builds the HTTP handler of a set of routes of the route
 // table (pkg/routes) from their operations: the route's body rules,
 // idempotency, authentication and impersonation refusal, the 404 and 405
-// problems, and the middleware. It imports no domain package but auth, so
-// that a function links only the services it serves (pkg/app/boot, the
-// functions' mains); pkg/server mounts every route with it.
+// problems, and the middleware. It imports no domain package (the
+// authentication comes as a Guard), so that a function links only the
+// services it serves (pkg/app/boot, the functions' mains); pkg/server
+// mounts every route with it.
 package router
 
 import (
@@ -13,7 +14,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/store"
@@ -29,9 +29,21 @@ type Options struct {
 	// Store remembers the answers of idempotent routes; it must be set
 	// when a route is Idempotent.
 	Store *store.Store
-	// Auth authenticates every route that is not public; it must be set
+	// Guard authenticates every route that is not public; it must be set
 	// when one is not (a function of public routes only needs none).
-	Auth *auth.Service
+	Guard Guard
+}
+
+// Guard is the authentication of the routes that are not public
+// (pkg/app/authboot.Guard adapts pkg/auth's).
+type Guard interface {
+	// Authenticate lets an authenticated caller through to next.
+	Authenticate(next http.Handler) http.Handler
+	// RefuseImpersonated refuses an impersonated session before next.
+	RefuseImpersonated(next http.Handler) http.Handler
+	// Caller is the authenticated caller of r (behind Authenticate):
+	// idempotent answers are remembered per caller.
+	Caller(r *http.Request) (accountID, memberID string)
 }
 
 // New returns the handler of rs. It fails when a route has no operation,
@@ -54,23 +66,23 @@ func New(rs []routes.Route, ops Operations, o Options) (http.Handler, error) {
 			return nil, fmt.Errorf("route %s: no handler for operation %q", rt.Pattern(), rt.Operation)
 		}
 		var handler http.Handler = h
+		if !rt.Public && o.Guard == nil {
+			return nil, fmt.Errorf("route %s: authenticated without a guard", rt.Pattern())
+		}
 		if rt.Idempotent {
-			if o.Store == nil {
-				return nil, fmt.Errorf("route %s: idempotent without a store", rt.Pattern())
+			if o.Store == nil || rt.Public {
+				return nil, fmt.Errorf("route %s: idempotent needs a store and an authenticated caller", rt.Pattern())
 			}
-			handler = idempotent(o.Store, handler)
+			handler = idempotent(o.Store, o.Guard.Caller, handler)
 		}
 		if rt.NoImpersonation {
 			if rt.Public {
 				return nil, fmt.Errorf("route %s: a public route has no session to refuse (NoImpersonation)", rt.Pattern())
 			}
-			handler = auth.RefuseImpersonated(handler)
+			handler = o.Guard.RefuseImpersonated(handler)
 		}
 		if !rt.Public {
-			if o.Auth == nil {
-				return nil, fmt.Errorf("route %s: authenticated without an auth service", rt.Pattern())
-			}
-			handler = o.Auth.Authenticate(handler)
+			handler = o.Guard.Authenticate(handler)
 		}
 		mux.Handle(rt.Pattern(), bodyGuard(rt, handler))
 		if _, seen := allowed[rt.Path]; !seen {
