@@ -3,8 +3,8 @@ package alerts
 import "github.com/stewardhq/steward/pkg/httpapi"
 
 // Operations binds the operation ids of the route table (pkg/routes) that
-// this service answers to their handlers: pkg/server mounts them for every route, and
-// a function's main for its own.
+// this service answers to their handlers: pkg/server mounts them with every
+// route, a function's main with its own routes.
 func (al *Service) Operations() map[string]httpapi.HandlerFunc {
 	return map[string]httpapi.HandlerFunc{
 		"putStockLevels":     al.HandlePutStock,
