@@ -22,6 +22,7 @@ import (
 	"github.com/stewardhq/steward/pkg/awsclient"
 	"github.com/stewardhq/steward/pkg/awsclient/sesclient"
 	"github.com/stewardhq/steward/pkg/mail"
+	"github.com/stewardhq/steward/pkg/mail/sesmail"
 	"github.com/stewardhq/steward/pkg/server"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/testenv"
@@ -319,7 +320,7 @@ func TestFaultMailServerDown(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if sw.dead, err = mail.NewSES(sesclient.New(cfg, url), from, ""); err != nil {
+		if sw.dead, err = sesmail.New(sesclient.New(cfg, url), from, ""); err != nil {
 			t.Fatal(err)
 		}
 		sw.real = d.Auth.Mail.Sender

@@ -18,21 +18,20 @@ func TestEachFunctionLinksOnlyWhatItServes(t *testing.T) {
 	// The packages one function may link and another not.
 	services := []string{"accounts", "alerts", "apikeys", "approvals", "auth", "health", "invites", "members", "openapi", "permissions", "workflow"}
 	clients := []string{"secretsmanager", "sesv2", "sfn"}
-	// auth links the mail package, and with it the SES client, wherever
-	// it authenticates (its outbox type); only these send through it.
-	const authPkgs = "auth sesv2"
+	// Every function with authenticated routes links auth.
+	const authPkgs = "auth"
 	want := map[string]string{
 		"health":      "health openapi",
-		"auth":        authPkgs + " secretsmanager",
+		"auth":        authPkgs + " secretsmanager sesv2",
 		"users":       authPkgs + " secretsmanager members",
-		"invites":     authPkgs + " secretsmanager invites members",
+		"invites":     authPkgs + " secretsmanager sesv2 invites members",
 		"apikeys":     authPkgs + " secretsmanager apikeys",
 		"permissions": authPkgs + " secretsmanager permissions",
 		"account":     authPkgs + " secretsmanager accounts",
 		"alerts":      authPkgs + " secretsmanager alerts",
 		"approvals":   authPkgs + " secretsmanager approvals workflow sfn",
-		"workflow":    authPkgs + " approvals workflow sfn",
-		"alertsjob":   authPkgs + " alerts",
+		"workflow":    authPkgs + " sesv2 approvals workflow sfn",
+		"alertsjob":   authPkgs + " sesv2 alerts",
 	}
 	dirs, err := os.ReadDir(filepath.Join("..", "..", "functions"))
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/stewardhq/steward/pkg/app/boot"
 	"github.com/stewardhq/steward/pkg/awsclient/sesclient"
 	"github.com/stewardhq/steward/pkg/mail"
+	"github.com/stewardhq/steward/pkg/mail/sesmail"
 	"github.com/stewardhq/steward/pkg/store"
 )
 
@@ -22,7 +23,7 @@ func Outbox(e *boot.Env, st *store.Store) (*mail.Outbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("STEWARD_MAIL_FROM: %w", err)
 	}
-	sender, err := mail.NewSES(sesclient.New(e.AWS, cfg.Endpoints.SES), from, cfg.SESConfigurationSet)
+	sender, err := sesmail.New(sesclient.New(e.AWS, cfg.Endpoints.SES), from, cfg.SESConfigurationSet)
 	if err != nil {
 		return nil, err
 	}
