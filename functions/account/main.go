@@ -4,8 +4,14 @@
 package main
 
 import (
-	"github.com/stewardhq/steward/pkg/app"
+	"github.com/stewardhq/steward/pkg/accounts"
+	"github.com/stewardhq/steward/pkg/app/authboot"
 	"github.com/stewardhq/steward/pkg/routes"
+	"github.com/stewardhq/steward/pkg/server/router"
 )
 
-func main() { app.StartLambda(routes.FunctionAccount) }
+func main() {
+	authboot.StartAPI(routes.FunctionAccount, func(b *authboot.Base) ([]router.Operations, error) {
+		return []router.Operations{(&accounts.Handler{Store: b.Store}).Operations()}, nil
+	})
+}

@@ -4,8 +4,16 @@
 package main
 
 import (
-	"github.com/stewardhq/steward/pkg/app"
+	"github.com/stewardhq/steward/pkg/alerts"
+	"github.com/stewardhq/steward/pkg/app/authboot"
 	"github.com/stewardhq/steward/pkg/routes"
+	"github.com/stewardhq/steward/pkg/server/router"
 )
 
-func main() { app.StartLambda(routes.FunctionAlerts) }
+func main() {
+	authboot.StartAPI(routes.FunctionAlerts, func(b *authboot.Base) ([]router.Operations, error) {
+		// The routes send no email: the digests are the alert job's.
+		svc := &alerts.Service{Store: b.Store, PublicURL: b.Config.PublicURL, Logger: b.Logger}
+		return []router.Operations{svc.Operations()}, nil
+	})
+}

@@ -3,6 +3,18 @@
 // account whose local time is at its alert hour (pkg/alerts).
 package main
 
-import "github.com/stewardhq/steward/pkg/app"
+import (
+	"github.com/aws/aws-lambda-go/lambda"
 
-func main() { app.StartAlertsJobLambda() }
+	"github.com/stewardhq/steward/pkg/app/alertsjob"
+	"github.com/stewardhq/steward/pkg/app/boot"
+	"github.com/stewardhq/steward/pkg/routes"
+)
+
+func main() {
+	svc, err := alertsjob.New(boot.FromEnv(routes.FunctionAlertsJob))
+	if err != nil {
+		boot.Fail(err)
+	}
+	lambda.Start(alertsjob.Handler(svc))
+}

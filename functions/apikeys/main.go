@@ -3,8 +3,14 @@
 package main
 
 import (
-	"github.com/stewardhq/steward/pkg/app"
+	"github.com/stewardhq/steward/pkg/apikeys"
+	"github.com/stewardhq/steward/pkg/app/authboot"
 	"github.com/stewardhq/steward/pkg/routes"
+	"github.com/stewardhq/steward/pkg/server/router"
 )
 
-func main() { app.StartLambda(routes.FunctionAPIKeys) }
+func main() {
+	authboot.StartAPI(routes.FunctionAPIKeys, func(b *authboot.Base) ([]router.Operations, error) {
+		return []router.Operations{(&apikeys.Service{Store: b.Store}).Operations()}, nil
+	})
+}

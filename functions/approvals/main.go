@@ -4,8 +4,28 @@
 package main
 
 import (
-	"github.com/stewardhq/steward/pkg/app"
+	"errors"
+
+	"github.com/stewardhq/steward/pkg/app/authboot"
+	"github.com/stewardhq/steward/pkg/approvals"
+	"github.com/stewardhq/steward/pkg/awsclient/sfnclient"
 	"github.com/stewardhq/steward/pkg/routes"
+	"github.com/stewardhq/steward/pkg/server/router"
+	"github.com/stewardhq/steward/pkg/workflow"
 )
 
-func main() { app.StartLambda(routes.FunctionApprovals) }
+func main() {
+	authboot.StartAPI(routes.FunctionApprovals, func(b *authboot.Base) ([]router.Operations, error) {
+		// The routes start, answer and stop workflows; the emails are the
+		// workflow steps' (functions/workflow).
+		arn := b.Config.StateMachineARN
+		if arn == "" {
+			return nil, errors.New("STEWARD_STATE_MACHINE_ARN must be set for the approvals function")
+		}
+		svc := &approvals.Service{
+			Store: b.Store, PublicURL: b.Config.PublicURL, Logger: b.Logger,
+			Engine: workflow.NewSFN(sfnclient.New(b.AWS, b.Config.Endpoints.StepFunctions), arn),
+		}
+		return []router.Operations{svc.Operations()}, nil
+	})
+}

@@ -3,8 +3,18 @@
 package main
 
 import (
-	"github.com/stewardhq/steward/pkg/app"
+	"github.com/stewardhq/steward/pkg/app/authboot"
+	"github.com/stewardhq/steward/pkg/app/mailboot"
 	"github.com/stewardhq/steward/pkg/routes"
+	"github.com/stewardhq/steward/pkg/server/router"
 )
 
-func main() { app.StartLambda(routes.FunctionAuth) }
+func main() {
+	authboot.StartAPI(routes.FunctionAuth, func(b *authboot.Base) ([]router.Operations, error) {
+		var err error
+		if b.Auth.Mail, err = mailboot.Outbox(b.Env, b.Store); err != nil {
+			return nil, err
+		}
+		return []router.Operations{b.Auth.Operations()}, nil
+	})
+}

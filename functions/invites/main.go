@@ -3,8 +3,22 @@
 package main
 
 import (
-	"github.com/stewardhq/steward/pkg/app"
+	"github.com/stewardhq/steward/pkg/app/authboot"
+	"github.com/stewardhq/steward/pkg/app/mailboot"
+	"github.com/stewardhq/steward/pkg/invites"
 	"github.com/stewardhq/steward/pkg/routes"
+	"github.com/stewardhq/steward/pkg/server/router"
 )
 
-func main() { app.StartLambda(routes.FunctionInvites) }
+func main() {
+	authboot.StartAPI(routes.FunctionInvites, func(b *authboot.Base) ([]router.Operations, error) {
+		// Accepting signs in; joining sends the verification email
+		// through the auth service.
+		var err error
+		if b.Auth.Mail, err = mailboot.Outbox(b.Env, b.Store); err != nil {
+			return nil, err
+		}
+		svc := &invites.Service{Store: b.Store, Auth: b.Auth, Mail: b.Auth.Mail, PublicURL: b.Config.PublicURL}
+		return []router.Operations{svc.Operations()}, nil
+	})
+}

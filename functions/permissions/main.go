@@ -3,8 +3,14 @@
 package main
 
 import (
-	"github.com/stewardhq/steward/pkg/app"
+	"github.com/stewardhq/steward/pkg/app/authboot"
+	"github.com/stewardhq/steward/pkg/permissions"
 	"github.com/stewardhq/steward/pkg/routes"
+	"github.com/stewardhq/steward/pkg/server/router"
 )
 
-func main() { app.StartLambda(routes.FunctionPermissions) }
+func main() {
+	authboot.StartAPI(routes.FunctionPermissions, func(b *authboot.Base) ([]router.Operations, error) {
+		return []router.Operations{(&permissions.Service{Store: b.Store}).Operations()}, nil
+	})
+}

@@ -3,6 +3,52 @@
 // of pkg/workflow, which runs pkg/approvals' steps.
 package main
 
-import "github.com/stewardhq/steward/pkg/app"
+import (
+	"context"
+	"errors"
 
-func main() { app.StartWorkflowLambda() }
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/stewardhq/steward/pkg/app/boot"
+	"github.com/stewardhq/steward/pkg/app/mailboot"
+	"github.com/stewardhq/steward/pkg/approvals"
+	"github.com/stewardhq/steward/pkg/awsclient/sfnclient"
+	"github.com/stewardhq/steward/pkg/routes"
+	"github.com/stewardhq/steward/pkg/workflow"
+)
+
+func main() {
+	e := boot.FromEnv(routes.FunctionWorkflow)
+	// The steps page within one invocation only: a per-process cursor
+	// key will do.
+	st, err := e.Store(nil)
+	if err != nil {
+		boot.Fail(err)
+	}
+	outbox, err := mailboot.Outbox(e, st)
+	if err != nil {
+		boot.Fail(err)
+	}
+	svc := &approvals.Service{Store: st, Mail: outbox, PublicURL: e.Config.PublicURL, Logger: e.Logger, Engine: noEngine{}}
+	// Step Functions, to fail a cancelled request's task.
+	if arn := e.Config.StateMachineARN; arn != "" {
+		svc.Engine = workflow.NewSFN(sfnclient.New(e.AWS, e.Config.Endpoints.StepFunctions), arn)
+	}
+	lambda.Start(workflow.LambdaHandler(approvals.Steps{Service: svc}))
+}
+
+// noEngine is the engine when the steps may not call Step Functions: a
+// step that would fail a cancelled request's task reports the task gone,
+// and the await times out instead.
+type noEngine struct{}
+
+func (noEngine) Start(context.Context, workflow.StartInput) error {
+	return errors.New("workflow: no workflow engine")
+}
+func (noEngine) SendTaskSuccess(context.Context, string, workflow.Decision) error {
+	return workflow.ErrTaskNotFound
+}
+func (noEngine) SendTaskFailure(context.Context, string, string) error {
+	return workflow.ErrTaskNotFound
+}
+func (noEngine) Stop(context.Context, string) error { return nil }

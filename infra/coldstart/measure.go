@@ -78,7 +78,7 @@ func lambdaEnv(t target, runtimeAPI, dir string, b *backend) []string {
 		"STEWARD_MAIL_FROM=Steward <no-reply@steward.example>",
 		// As the stack does: the functions that sign tokens read the
 		// private key set (only they get STEWARD_SIGNING_KEYS_SECRET in
-		// AWS; pkg/app reads it only for them), the others the public keys.
+		// AWS; pkg/app/authboot reads it only for them), the others the public keys.
 		"STEWARD_SIGNING_KEYS_SECRET=" + b.SecretARN,
 		"STEWARD_VERIFY_KEYS_SECRET=" + b.VerifySecretARN,
 		// The API's engine only needs the ARN at init (no call is made),

@@ -17,6 +17,7 @@ import (
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/mail"
+	"github.com/stewardhq/steward/pkg/mail/sesmail"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 	"github.com/stewardhq/steward/pkg/testenv"
@@ -119,7 +120,7 @@ func BenchmarkJob(b *testing.B) {
 	seedBench(b, st, accounts, items)
 	seed := meter.Reset()
 	b.Logf("seeded %d accounts x %d items in %s (%.0f WCU)", accounts, items, time.Since(seedStart).Round(time.Millisecond), seed.Write)
-	sender, err := mail.NewSES(ses.Client, mail.Address{Name: "Steward", Email: "no-reply@steward.test"}, "")
+	sender, err := sesmail.New(ses.Client, mail.Address{Name: "Steward", Email: "no-reply@steward.test"}, "")
 	if err != nil {
 		b.Fatal(err)
 	}

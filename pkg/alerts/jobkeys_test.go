@@ -14,6 +14,7 @@ import (
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/mail"
+	"github.com/stewardhq/steward/pkg/mail/sesmail"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 	"github.com/stewardhq/steward/pkg/testenv"
@@ -101,7 +102,7 @@ func TestAlertsJobWritesOnlyItsOwnPartitions(t *testing.T) {
 		t.Fatal(err)
 	}
 	ses := testenv.SES(t)
-	sender, err := mail.NewSES(ses.Client, mail.Address{Name: "Steward", Email: "no-reply@steward.test"}, "")
+	sender, err := sesmail.New(ses.Client, mail.Address{Name: "Steward", Email: "no-reply@steward.test"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

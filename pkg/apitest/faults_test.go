@@ -21,7 +21,9 @@ import (
 
 	"github.com/stewardhq/steward/pkg/approvals"
 	"github.com/stewardhq/steward/pkg/awsclient"
+	"github.com/stewardhq/steward/pkg/awsclient/sesclient"
 	"github.com/stewardhq/steward/pkg/mail"
+	"github.com/stewardhq/steward/pkg/mail/sesmail"
 	"github.com/stewardhq/steward/pkg/server"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/testenv"
@@ -320,7 +322,7 @@ func TestFaultMailServerDown(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if sw.dead, err = mail.NewSES(awsclient.SES(cfg, url), from, ""); err != nil {
+		if sw.dead, err = sesmail.New(sesclient.New(cfg, url), from, ""); err != nil {
 			t.Fatal(err)
 		}
 		sw.real = d.Auth.Mail.Sender

@@ -1,5 +1,8 @@
 // Package awsclient builds the AWS SDK clients Steward uses, once per cold
-// start, from an aws.Config and optional endpoint overrides. Endpoint
+// start, from an aws.Config and optional endpoint overrides: the
+// configuration and DynamoDB (every function) here, SES and Step
+// Functions in sesclient and sfnclient, so that a function links only the
+// clients it uses. Endpoint
 // overrides point the clients at the local emulators (DynamoDB Local,
 // aws-ses-v2-local, moto); in AWS they are empty.
 package awsclient
@@ -12,8 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
 )
 
 // Endpoints overrides service endpoints. An empty field means the AWS
@@ -57,22 +58,4 @@ func DynamoDB(cfg aws.Config, endpoint string, extra ...func(*dynamodb.Options))
 			o.DisableValidateResponseChecksum = true
 		}
 	}}, extra...)...)
-}
-
-// SES returns an SES v2 client; endpoint may be empty.
-func SES(cfg aws.Config, endpoint string) *sesv2.Client {
-	return sesv2.NewFromConfig(cfg, func(o *sesv2.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-	})
-}
-
-// StepFunctions returns a Step Functions client; endpoint may be empty.
-func StepFunctions(cfg aws.Config, endpoint string) *sfn.Client {
-	return sfn.NewFromConfig(cfg, func(o *sfn.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-	})
 }

@@ -24,6 +24,8 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/stewardhq/steward/pkg/awsclient"
+	"github.com/stewardhq/steward/pkg/awsclient/sesclient"
+	"github.com/stewardhq/steward/pkg/awsclient/sfnclient"
 	"github.com/stewardhq/steward/pkg/emulator"
 	"github.com/stewardhq/steward/pkg/testenv"
 )
@@ -137,7 +139,7 @@ func TestSES(t *testing.T) {
 	}
 	defer p.Stop()
 	checkProcess(t, p, emulator.NameSES)
-	ses := awsclient.SES(awsConfig(t, awsclient.Endpoints{SES: p.URL}), p.URL)
+	ses := sesclient.New(awsConfig(t, awsclient.Endpoints{SES: p.URL}), p.URL)
 	ctx := context.Background()
 	if _, err := ses.GetAccount(ctx, &sesv2.GetAccountInput{}); err != nil {
 		t.Fatalf("GetAccount: %v", err)
@@ -182,7 +184,7 @@ func TestMoto(t *testing.T) {
 	}
 	defer p.Stop()
 	checkProcess(t, p, emulator.NameMoto)
-	client := awsclient.StepFunctions(awsConfig(t, awsclient.Endpoints{StepFunctions: p.URL}), p.URL)
+	client := sfnclient.New(awsConfig(t, awsclient.Endpoints{StepFunctions: p.URL}), p.URL)
 	ctx := context.Background()
 	sm, err := client.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
 		Name:       aws.String("pass"),

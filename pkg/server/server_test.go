@@ -12,6 +12,7 @@ import (
 
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/routes"
+	"github.com/stewardhq/steward/pkg/store"
 )
 
 // Every route of the table has a handler and every handler a route.
@@ -62,7 +63,7 @@ func TestEveryFunctionHasAMain(t *testing.T) {
 }
 
 func TestUnknownRouteAndMethodAreProblems(t *testing.T) {
-	h, err := Handler(Deps{Auth: &auth.Service{}}, "")
+	h, err := Handler(Deps{Auth: &auth.Service{}, Store: &store.Store{}}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func TestUnknownRouteAndMethodAreProblems(t *testing.T) {
 }
 
 func TestAuthenticatedRoutesRefuseAnonymousCalls(t *testing.T) {
-	h, err := Handler(Deps{Auth: &auth.Service{}}, "")
+	h, err := Handler(Deps{Auth: &auth.Service{}, Store: &store.Store{}}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

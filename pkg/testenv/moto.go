@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/stewardhq/steward/pkg/awsclient"
+	"github.com/stewardhq/steward/pkg/awsclient/sfnclient"
 	"github.com/stewardhq/steward/pkg/emulator"
 )
 
@@ -26,7 +27,7 @@ const MotoAccountID = "123456789012"
 type MotoEmulator struct {
 	// URL is the moto server's endpoint.
 	URL string
-	// SFN is a Step Functions client for URL (built by pkg/awsclient).
+	// SFN is a Step Functions client for URL (built by pkg/awsclient/sfnclient).
 	SFN *sfn.Client
 }
 
@@ -35,7 +36,7 @@ type MotoEmulator struct {
 func Moto(t testing.TB) *MotoEmulator {
 	t.Helper()
 	u := motoEmu.mustURL(t)
-	return &MotoEmulator{URL: u, SFN: awsclient.StepFunctions(awsConfig(t, awsclient.Endpoints{StepFunctions: u}), u)}
+	return &MotoEmulator{URL: u, SFN: sfnclient.New(awsConfig(t, awsclient.Endpoints{StepFunctions: u}), u)}
 }
 
 // RoleARN returns an IAM role ARN in moto's account for CreateStateMachine

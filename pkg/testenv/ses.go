@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/stewardhq/steward/pkg/awsclient"
+	"github.com/stewardhq/steward/pkg/awsclient/sesclient"
 )
 
 // SESEmulator is aws-ses-v2-local. It keeps every email sent to it; GET
@@ -117,7 +118,7 @@ func bareAddress(s string) string {
 func SES(t testing.TB) *SESEmulator {
 	t.Helper()
 	url := sesEmu.mustURL(t)
-	return &SESEmulator{URL: url, Client: awsclient.SES(awsConfig(t, awsclient.Endpoints{SES: url}), url)}
+	return &SESEmulator{URL: url, Client: sesclient.New(awsConfig(t, awsclient.Endpoints{SES: url}), url)}
 }
 
 // Emails returns the stored emails stored at or after since (whole

@@ -1,4 +1,4 @@
-package mail_test
+package sesmail_test
 
 import (
 	"context"
@@ -14,16 +14,19 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/pkg/mail"
+	"github.com/stewardhq/steward/pkg/mail/sesmail"
 	"github.com/stewardhq/steward/pkg/testenv"
 )
+
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 var defaultFrom = mail.Address{Name: "Steward", Email: "no-reply@steward.test"}
 
 // newSES returns an SES sender on aws-ses-v2-local and the emulator.
-func newSES(t *testing.T) (*mail.SES, *testenv.SESEmulator) {
+func newSES(t *testing.T) (*sesmail.Sender, *testenv.SESEmulator) {
 	t.Helper()
 	emu := testenv.SES(t)
-	s, err := mail.NewSES(emu.Client, defaultFrom, "steward-test")
+	s, err := sesmail.New(emu.Client, defaultFrom, "steward-test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +129,7 @@ func TestSESSendRejectsInjectionWithoutSending(t *testing.T) {
 func TestNewSESRejectsBadFrom(t *testing.T) {
 	t.Parallel()
 	emu := testenv.SES(t)
-	if _, err := mail.NewSES(emu.Client, mail.Address{Email: "x@y.test\nBcc: z@y.test"}, ""); !errors.Is(err, mail.ErrInvalid) {
+	if _, err := sesmail.New(emu.Client, mail.Address{Email: "x@y.test\nBcc: z@y.test"}, ""); !errors.Is(err, mail.ErrInvalid) {
 		t.Fatalf("NewSES = %v, want ErrInvalid", err)
 	}
 }

@@ -1,4 +1,4 @@
-package server
+package router
 
 import (
 	"bytes"
@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/store"
 )
@@ -64,7 +63,7 @@ func (b *bufferedResponse) WriteHeader(code int) {
 // day per caller; a retry gets the same answer (Idempotent-Replayed:
 // true) and creates nothing. The key used with another body answers 422.
 // A failed request forgets the key, so a corrected retry runs.
-func idempotent(st *store.Store, next http.Handler) http.Handler {
+func idempotent(st *store.Store, caller func(*http.Request) (accountID, memberID string), next http.Handler) http.Handler {
 	return httpapi.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		k := r.Header.Get(IdempotencyKeyHeader)
 		if k == "" {
@@ -74,7 +73,7 @@ func idempotent(st *store.Store, next http.Handler) http.Handler {
 		if !validIdempotencyKey(k) {
 			return errIdempotencyKey
 		}
-		p := auth.FromContext(r.Context())
+		accountID, memberID := caller(r)
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
 			var tooLarge *http.MaxBytesError
@@ -86,7 +85,7 @@ func idempotent(st *store.Store, next http.Handler) http.Handler {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		sum := sha256.Sum256(append([]byte(r.Method+" "+r.URL.Path+"\n"), body...))
 		fp := hex.EncodeToString(sum[:])
-		prev, err := st.BeginIdempotent(r.Context(), p.AccountID(), p.Member.ID, k, fp)
+		prev, err := st.BeginIdempotent(r.Context(), accountID, memberID, k, fp)
 		switch {
 		case errors.Is(err, store.ErrIdempotencyInProgress):
 			if prev.Fingerprint != fp {
@@ -117,7 +116,7 @@ func idempotent(st *store.Store, next http.Handler) http.Handler {
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
-		if err := st.FinishIdempotent(r.Context(), p.AccountID(), p.Member.ID, k, store.IdempotentResponse{
+		if err := st.FinishIdempotent(r.Context(), accountID, memberID, k, store.IdempotentResponse{
 			Status: rec.status, ContentType: rec.header.Get("Content-Type"), Location: rec.header.Get("Location"), ETag: rec.header.Get("ETag"), Body: rec.body.Bytes(),
 		}); err != nil {
 			httpapi.Logger(r.Context()).Warn("remember idempotent response", "error", err.Error())

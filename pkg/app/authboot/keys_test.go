@@ -1,4 +1,4 @@
-package app
+package authboot
 
 import (
 	"context"
@@ -58,7 +58,7 @@ func TestFunctionsLoadOnlyTheKeysTheyNeed(t *testing.T) {
 		if routes.SignsTokens(fn) != signers[fn] {
 			t.Errorf("routes.SignsTokens(%q) = %v", fn, routes.SignsTokens(fn))
 		}
-		keys, err := loadKeys(ctx, cfg, fn, Secrets{}, client)
+		keys, err := loadKeys(ctx, cfg, fn, nil, client)
 		if err != nil {
 			t.Fatalf("%s: %v", fn, err)
 		}
@@ -70,7 +70,7 @@ func TestFunctionsLoadOnlyTheKeysTheyNeed(t *testing.T) {
 		}
 
 		// Locally (make invoke) the same split, from the one key set.
-		local, err := loadKeys(ctx, config.Config{}, fn, Secrets{SigningKeys: &ks}, client)
+		local, err := loadKeys(ctx, config.Config{}, fn, &ks, client)
 		if err != nil || (local.signing.Current.Private != nil) != signers[fn] {
 			t.Errorf("%s locally: private %v, err %v", fn, local.signing.Current.Private != nil, err)
 		}
@@ -78,7 +78,7 @@ func TestFunctionsLoadOnlyTheKeysTheyNeed(t *testing.T) {
 
 	// A verifying function without its secret fails at start, naming it;
 	// it never falls back to the signing secret.
-	if _, err := loadKeys(ctx, config.Config{SigningKeysSecret: signing}, routes.FunctionPermissions, Secrets{}, client); err == nil {
+	if _, err := loadKeys(ctx, config.Config{SigningKeysSecret: signing}, routes.FunctionPermissions, nil, client); err == nil {
 		t.Fatal("permissions started without STEWARD_VERIFY_KEYS_SECRET")
 	}
 	// A verifying function cannot sign.

@@ -1,4 +1,4 @@
-package app
+package boot
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 // The sample event of events/ runs through the Lambda adapter, and the
 // API Gateway request id becomes the request id.
 func TestLambdaHandlerUsesAPIGatewayRequestID(t *testing.T) {
-	payload, err := os.ReadFile(filepath.Join("..", "..", "events", "health.json"))
+	payload, err := os.ReadFile(filepath.Join("..", "..", "..", "events", "health.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

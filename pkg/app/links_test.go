@@ -1,0 +1,75 @@
+package app
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// Each function links only what it serves: its own services (no other
+// service package, neither pkg/app nor pkg/server, which wire them all)
+// and only the AWS clients it uses. What the linker does not see, the
+// function does not initialise at its cold start.
+func TestEachFunctionLinksOnlyWhatItServes(t *testing.T) {
+	const mod = "github.com/stewardhq/steward/"
+	// The packages one function may link and another not.
+	services := []string{"accounts", "alerts", "apikeys", "approvals", "auth", "health", "invites", "members", "openapi", "permissions", "workflow"}
+	clients := []string{"secretsmanager", "sesv2", "sfn"}
+	// Every function with authenticated routes links auth.
+	const authPkgs = "auth"
+	want := map[string]string{
+		"health":      "health openapi",
+		"auth":        authPkgs + " secretsmanager sesv2",
+		"users":       authPkgs + " secretsmanager members",
+		"invites":     authPkgs + " secretsmanager sesv2 invites members",
+		"apikeys":     authPkgs + " secretsmanager apikeys",
+		"permissions": authPkgs + " secretsmanager permissions",
+		"account":     authPkgs + " secretsmanager accounts",
+		"alerts":      authPkgs + " secretsmanager alerts",
+		"approvals":   authPkgs + " secretsmanager approvals workflow sfn",
+		"workflow":    authPkgs + " sesv2 approvals workflow sfn",
+		"alertsjob":   authPkgs + " sesv2 alerts",
+	}
+	dirs, err := os.ReadDir(filepath.Join("..", "..", "functions"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dirs {
+		fn := d.Name()
+		w, ok := want[fn]
+		if !ok {
+			t.Errorf("functions/%s: say here what it may link", fn)
+			continue
+		}
+		out, err := exec.Command("go", "list", "-deps", mod+"functions/"+fn).Output()
+		if err != nil {
+			t.Fatalf("go list -deps functions/%s: %v", fn, err)
+		}
+		deps := strings.Fields(string(out))
+		var got []string
+		for _, p := range services {
+			if slices.Contains(deps, mod+"pkg/"+p) {
+				got = append(got, p)
+			}
+		}
+		for _, c := range clients {
+			if slices.Contains(deps, "github.com/aws/aws-sdk-go-v2/service/"+c) {
+				got = append(got, c)
+			}
+		}
+		for _, p := range []string{"pkg/app", "pkg/server"} {
+			if slices.Contains(deps, mod+p) {
+				got = append(got, p)
+			}
+		}
+		wantList := strings.Fields(w)
+		slices.Sort(got)
+		slices.Sort(wantList)
+		if !slices.Equal(got, wantList) {
+			t.Errorf("functions/%s links %v, want %v", fn, got, wantList)
+		}
+	}
+}

@@ -1,0 +1,22 @@
+package mail_test
+
+import (
+	"testing"
+
+	"github.com/stewardhq/steward/pkg/mail"
+	"github.com/stewardhq/steward/pkg/mail/sesmail"
+	"github.com/stewardhq/steward/pkg/testenv"
+)
+
+var defaultFrom = mail.Address{Name: "Steward", Email: "no-reply@steward.test"}
+
+// newSES returns an SES sender on aws-ses-v2-local and the emulator.
+func newSES(t *testing.T) (*sesmail.Sender, *testenv.SESEmulator) {
+	t.Helper()
+	emu := testenv.SES(t)
+	s, err := sesmail.New(emu.Client, defaultFrom, "steward-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, emu
+}
