@@ -14,9 +14,5 @@ var defaultFrom = mail.Address{Name: "Steward", Email: "no-reply@steward.test"}
 func newSES(t *testing.T) (*sesmail.Sender, *testenv.SESEmulator) {
 	t.Helper()
 	emu := testenv.SES(t)
-	s, err := sesmail.New(emu.Client, defaultFrom, "steward-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, emu
+	return emu.Sender(t, defaultFrom), emu
 }

@@ -16,6 +16,8 @@ import (
 
 	"github.com/stewardhq/steward/pkg/awsclient"
 	"github.com/stewardhq/steward/pkg/awsclient/sesclient"
+	stmail "github.com/stewardhq/steward/pkg/mail"
+	"github.com/stewardhq/steward/pkg/mail/sesmail"
 )
 
 // SESEmulator is aws-ses-v2-local. It keeps every email sent to it; GET
@@ -119,6 +121,17 @@ func SES(t testing.TB) *SESEmulator {
 	t.Helper()
 	url := sesEmu.mustURL(t)
 	return &SESEmulator{URL: url, Client: sesclient.New(awsConfig(t, awsclient.Endpoints{SES: url}), url)}
+}
+
+// Sender is Steward's SES sender (pkg/mail/sesmail) on this emulator,
+// sending from from with the configuration set "steward-test".
+func (s *SESEmulator) Sender(t testing.TB, from stmail.Address) *sesmail.Sender {
+	t.Helper()
+	snd, err := sesmail.New(s.Client, from, "steward-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snd
 }
 
 // Emails returns the stored emails stored at or after since (whole
