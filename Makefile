@@ -43,7 +43,7 @@ test: chromium ## Run every test against the emulators (installed on first use).
 
 .PHONY: chromium
 chromium: ## Find a Chrome or Chromium for the browser test as chromedp does; on Debian/Ubuntu as root or with sudo, install chromium when there is none.
-	@# The names and paths chromedp tries (pkg/emulator.FindBrowser), or $$STEWARD_BROWSER.
+	@# The names and paths chromedp tries (infra/emulator.FindBrowser), or $$STEWARD_BROWSER.
 	@if [ -n "$${STEWARD_BROWSER:-}" ]; then exit 0; fi; \
 	for b in headless_shell headless-shell chromium chromium-browser google-chrome google-chrome-stable google-chrome-beta google-chrome-unstable chrome \
 		/usr/bin/google-chrome /usr/local/bin/chrome /snap/bin/chromium \
@@ -58,7 +58,7 @@ chromium: ## Find a Chrome or Chromium for the browser test as chromedp does; on
 		$$sudo dpkg --configure -a >/dev/null 2>&1 || true; \
 		$$sudo apt-get update -qq && $$sudo apt-get install -y -qq --fix-broken $$pkg >/dev/null; \
 	else \
-		echo "make test: no Chrome or Chromium found; the browser test (pkg/apitest) will fail until one is installed."; \
+		echo "make test: no Chrome or Chromium found; the browser test (infra/testkit/apitest) will fail until one is installed."; \
 		echo "  Install Google Chrome or Chromium (macOS: the Google Chrome app or 'brew install --cask chromium';"; \
 		echo "  Fedora: 'dnf install chromium'; Arch: 'pacman -S chromium'; Debian/Ubuntu: 'apt-get install chromium' as root),"; \
 		echo "  or set STEWARD_BROWSER=/path/to/chrome."; \

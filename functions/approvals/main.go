@@ -10,7 +10,7 @@ import (
 	"github.com/stewardhq/steward/pkg/approvals"
 	"github.com/stewardhq/steward/pkg/awsclient/sfnclient"
 	"github.com/stewardhq/steward/pkg/routes"
-	"github.com/stewardhq/steward/pkg/server/router"
+	"github.com/stewardhq/steward/pkg/router"
 	"github.com/stewardhq/steward/pkg/workflow"
 )
 

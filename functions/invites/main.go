@@ -7,7 +7,7 @@ import (
 	"github.com/stewardhq/steward/pkg/app/mailboot"
 	"github.com/stewardhq/steward/pkg/invites"
 	"github.com/stewardhq/steward/pkg/routes"
-	"github.com/stewardhq/steward/pkg/server/router"
+	"github.com/stewardhq/steward/pkg/router"
 )
 
 func main() {

@@ -6,7 +6,7 @@ import (
 	"github.com/stewardhq/steward/pkg/app/authboot"
 	"github.com/stewardhq/steward/pkg/members"
 	"github.com/stewardhq/steward/pkg/routes"
-	"github.com/stewardhq/steward/pkg/server/router"
+	"github.com/stewardhq/steward/pkg/router"
 )
 
 func main() {

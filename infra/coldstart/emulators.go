@@ -18,7 +18,7 @@ import (
 
 	"github.com/stewardhq/steward/pkg/accesstoken"
 	"github.com/stewardhq/steward/pkg/awsclient"
-	"github.com/stewardhq/steward/pkg/emulator"
+	"github.com/stewardhq/steward/infra/emulator"
 	"github.com/stewardhq/steward/pkg/store"
 )
 

@@ -8,7 +8,7 @@
 // -ldflags '-s -w'), into a temp dir: for linux/arm64 (what deploys; its
 // size is reported) and for this machine (what runs here). It starts
 // DynamoDB Local (in memory), the SES emulator and moto on 127.0.0.1
-// through pkg/emulator, or reuses those infra/testrun exported
+// through infra/emulator, or reuses those infra/testrun exported
 // (STEWARD_TEST_*_URL), and creates a table (store.EnsureTable) and a
 // Secrets Manager secret holding a new signing key set, both deleted at
 // the end.
@@ -49,7 +49,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/stewardhq/steward/pkg/emulator"
+	"github.com/stewardhq/steward/infra/emulator"
 )
 
 // result is one function's row.

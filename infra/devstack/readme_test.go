@@ -8,7 +8,7 @@ import (
 	"testing"
 	"unicode"
 
-	"github.com/stewardhq/steward/pkg/emulator"
+	"github.com/stewardhq/steward/infra/emulator"
 )
 
 var (

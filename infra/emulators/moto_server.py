@@ -17,7 +17,7 @@ It differs from the plain `moto_server` command in three ways:
 * It binds 127.0.0.1 only and sets MOTO_PORT to the port it serves, because
   the engine calls its own Lambda API at localhost:$MOTO_PORT.
 
-It is started by github.com/stewardhq/steward/pkg/emulator (StartMoto).
+It is started by github.com/stewardhq/steward/infra/emulator (StartMoto).
 """
 
 import argparse

@@ -26,8 +26,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/stewardhq/steward/pkg/emulator"
-	"github.com/stewardhq/steward/pkg/loadgen"
+	"github.com/stewardhq/steward/infra/emulator"
+	"github.com/stewardhq/steward/infra/loadgen/loadrun"
 )
 
 func main() {

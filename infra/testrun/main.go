@@ -7,7 +7,7 @@
 // ports of 127.0.0.1, prints one line per emulator on stderr
 // ("dynamodb local: http://127.0.0.1:NNNN"), runs the command with
 // STEWARD_TEST_DYNAMODB_URL, STEWARD_TEST_SES_URL and STEWARD_TEST_MOTO_URL
-// exported (pkg/testenv reuses them instead of starting its own), and
+// exported (infra/testkit/testenv reuses them instead of starting its own), and
 // stops the emulators when the command ends. It exits with the command's
 // exit code. SIGINT and SIGTERM are passed on to the command, and the
 // emulators are stopped; a second signal kills the command.
@@ -30,7 +30,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/stewardhq/steward/pkg/emulator"
+	"github.com/stewardhq/steward/infra/emulator"
 )
 
 func main() {

@@ -4,7 +4,7 @@ import (
 	"regexp"
 	"testing"
 
-	"github.com/stewardhq/steward/pkg/patterncheck"
+	"github.com/stewardhq/steward/infra/testkit/patterncheck"
 )
 
 // formats pairs each check of format.go with the regular expression it

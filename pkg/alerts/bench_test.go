@@ -20,7 +20,7 @@ import (
 	"github.com/stewardhq/steward/pkg/mail/sesmail"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
-	"github.com/stewardhq/steward/pkg/testenv"
+	"github.com/stewardhq/steward/infra/testkit/testenv"
 )
 
 func envInt(name string, def int) int {

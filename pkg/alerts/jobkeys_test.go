@@ -17,7 +17,7 @@ import (
 	"github.com/stewardhq/steward/pkg/mail/sesmail"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
-	"github.com/stewardhq/steward/pkg/testenv"
+	"github.com/stewardhq/steward/infra/testkit/testenv"
 )
 
 // writeRecorder records every DynamoDB write call as "Action pk".

@@ -10,7 +10,7 @@ import (
 )
 
 // Each function links only what it serves: its own services (no other
-// service package, neither pkg/app nor pkg/server, which wire them all)
+// service package, neither infra/localstack/app nor infra/localstack/server, which wire them all)
 // and only the AWS clients it uses. What the linker does not see, the
 // function does not initialise at its cold start.
 func TestEachFunctionLinksOnlyWhatItServes(t *testing.T) {
@@ -60,7 +60,7 @@ func TestEachFunctionLinksOnlyWhatItServes(t *testing.T) {
 				got = append(got, c)
 			}
 		}
-		for _, p := range []string{"pkg/app", "pkg/server"} {
+		for _, p := range []string{"infra/localstack/app", "infra/localstack/server"} {
 			if slices.Contains(deps, mod+p) {
 				got = append(got, p)
 			}
@@ -70,6 +70,36 @@ func TestEachFunctionLinksOnlyWhatItServes(t *testing.T) {
 		slices.Sort(wantList)
 		if !slices.Equal(got, wantList) {
 			t.Errorf("functions/%s links %v, want %v", fn, got, wantList)
+		}
+	}
+}
+
+// pkg/ holds only what ships: every package under it is linked into at
+// least one Lambda function. Emulators, the local stack, the load
+// generator and the test kits live under infra/ (a package only tests or
+// local tools import belongs there too).
+func TestPkgHoldsOnlyWhatShips(t *testing.T) {
+	const mod = "github.com/stewardhq/steward/"
+	out, err := exec.Command("go", "list", "-deps", mod+"functions/...").Output()
+	if err != nil {
+		t.Fatalf("go list -deps functions/...: %v", err)
+	}
+	shipped := map[string]bool{}
+	for _, p := range strings.Fields(string(out)) {
+		shipped[p] = true
+	}
+	// Directories holding only tests (this one) ship nothing either way.
+	out, err = exec.Command("go", "list", "-f", "{{if .GoFiles}}{{.ImportPath}}{{end}}", mod+"pkg/...").Output()
+	if err != nil {
+		t.Fatalf("go list pkg/...: %v", err)
+	}
+	pkgs := strings.Fields(string(out))
+	if len(pkgs) < 20 {
+		t.Fatalf("go list pkg/... found %d packages: %v", len(pkgs), pkgs)
+	}
+	for _, p := range pkgs {
+		if !shipped[p] {
+			t.Errorf("%s is in pkg/ but no function links it: move it under infra/", strings.TrimPrefix(p, mod))
 		}
 	}
 }

@@ -3,7 +3,7 @@ package httpapi
 import (
 	"testing"
 
-	"github.com/stewardhq/steward/pkg/patterncheck"
+	"github.com/stewardhq/steward/infra/testkit/patterncheck"
 )
 
 // The loops that replaced package-level regexps agree with them.

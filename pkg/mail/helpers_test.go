@@ -5,7 +5,7 @@ import (
 
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/mail/sesmail"
-	"github.com/stewardhq/steward/pkg/testenv"
+	"github.com/stewardhq/steward/infra/testkit/testenv"
 )
 
 var defaultFrom = mail.Address{Name: "Steward", Email: "no-reply@steward.test"}

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/stewardhq/steward/pkg/mail"
-	"github.com/stewardhq/steward/pkg/testenv"
+	"github.com/stewardhq/steward/infra/testkit/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

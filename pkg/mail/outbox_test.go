@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/pkg/mail"
-	"github.com/stewardhq/steward/pkg/testenv"
+	"github.com/stewardhq/steward/infra/testkit/testenv"
 )
 
 // mapDeduper is a test double of the mail.Deduper interface (not of

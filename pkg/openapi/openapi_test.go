@@ -11,7 +11,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/stewardhq/steward/pkg/openapi"
-	"github.com/stewardhq/steward/pkg/openapi/openapitest"
+	"github.com/stewardhq/steward/infra/testkit/openapitest"
 	"github.com/stewardhq/steward/pkg/routes"
 )
 

@@ -191,7 +191,7 @@ func (r Route) Params() []string {
 // (impersonation) and invites (accepting an invitation signs in). Only
 // these read the private signing keys; every other function verifies
 // tokens with the public keys alone (the CDK stack grants accordingly and
-// pkg/app loads accordingly).
+// pkg/app/authboot loads accordingly).
 func SignsTokens(function string) bool {
 	switch function {
 	case "", FunctionAuth, FunctionUsers, FunctionInvites:

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	. "github.com/stewardhq/steward/pkg/store"
-	"github.com/stewardhq/steward/pkg/testenv"
+	"github.com/stewardhq/steward/infra/testkit/testenv"
 )
 
 // TestMailCapTakeIsAtomic: many concurrent takes of one counter succeed

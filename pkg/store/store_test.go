@@ -13,7 +13,7 @@ import (
 
 	"github.com/stewardhq/steward/pkg/audit"
 	. "github.com/stewardhq/steward/pkg/store"
-	"github.com/stewardhq/steward/pkg/testenv"
+	"github.com/stewardhq/steward/infra/testkit/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stewardhq/steward/pkg/testenv"
+	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/workflow"
 )
 

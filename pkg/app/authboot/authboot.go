@@ -22,7 +22,7 @@ import (
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/config"
 	"github.com/stewardhq/steward/pkg/routes"
-	"github.com/stewardhq/steward/pkg/server/router"
+	"github.com/stewardhq/steward/pkg/router"
 	"github.com/stewardhq/steward/pkg/store"
 )
 

@@ -24,7 +24,7 @@ import (
 	"github.com/stewardhq/steward/pkg/config"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/routes"
-	"github.com/stewardhq/steward/pkg/server/router"
+	"github.com/stewardhq/steward/pkg/router"
 	"github.com/stewardhq/steward/pkg/store"
 )
 

@@ -15,7 +15,7 @@ import (
 
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/mail/sesmail"
-	"github.com/stewardhq/steward/pkg/testenv"
+	"github.com/stewardhq/steward/infra/testkit/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
