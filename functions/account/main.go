@@ -6,8 +6,8 @@ package main
 import (
 	"github.com/stewardhq/steward/pkg/accounts"
 	"github.com/stewardhq/steward/pkg/app/authboot"
-	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/router"
+	"github.com/stewardhq/steward/pkg/routes"
 )
 
 func main() {

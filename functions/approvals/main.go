@@ -9,8 +9,8 @@ import (
 	"github.com/stewardhq/steward/pkg/app/authboot"
 	"github.com/stewardhq/steward/pkg/approvals"
 	"github.com/stewardhq/steward/pkg/awsclient/sfnclient"
-	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/router"
+	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/workflow"
 )
 

@@ -8,8 +8,8 @@ import (
 
 	"github.com/stewardhq/steward/pkg/app/boot"
 	"github.com/stewardhq/steward/pkg/health"
-	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/router"
+	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/version"
 )
 

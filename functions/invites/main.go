@@ -6,8 +6,8 @@ import (
 	"github.com/stewardhq/steward/pkg/app/authboot"
 	"github.com/stewardhq/steward/pkg/app/mailboot"
 	"github.com/stewardhq/steward/pkg/invites"
-	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/router"
+	"github.com/stewardhq/steward/pkg/routes"
 )
 
 func main() {

@@ -16,9 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/stewardhq/steward/infra/emulator"
 	"github.com/stewardhq/steward/pkg/accesstoken"
 	"github.com/stewardhq/steward/pkg/awsclient"
-	"github.com/stewardhq/steward/infra/emulator"
 	"github.com/stewardhq/steward/pkg/store"
 )
 

@@ -18,11 +18,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/stewardhq/steward/infra/emulator"
+	"github.com/stewardhq/steward/infra/localstack"
 	"github.com/stewardhq/steward/infra/localstack/app"
 	"github.com/stewardhq/steward/pkg/awsclient"
 	"github.com/stewardhq/steward/pkg/config"
-	"github.com/stewardhq/steward/infra/emulator"
-	"github.com/stewardhq/steward/infra/localstack"
 	"github.com/stewardhq/steward/pkg/store"
 )
 

@@ -23,11 +23,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/stewardhq/steward/infra/emulator"
+	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/awsclient"
 	"github.com/stewardhq/steward/pkg/awsclient/sesclient"
 	"github.com/stewardhq/steward/pkg/awsclient/sfnclient"
-	"github.com/stewardhq/steward/infra/emulator"
-	"github.com/stewardhq/steward/infra/testkit/testenv"
 )
 
 func startCtx(t *testing.T) context.Context {

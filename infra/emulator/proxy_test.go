@@ -9,8 +9,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/stewardhq/steward/pkg/awsclient"
 	"github.com/stewardhq/steward/infra/emulator"
+	"github.com/stewardhq/steward/pkg/awsclient"
 )
 
 // reachable reports whether something accepts TCP connections on

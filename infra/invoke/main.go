@@ -13,10 +13,10 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/stewardhq/steward/infra/localstack/app"
-	"github.com/stewardhq/steward/pkg/config"
 	"github.com/stewardhq/steward/infra/emulator"
 	"github.com/stewardhq/steward/infra/localstack"
+	"github.com/stewardhq/steward/infra/localstack/app"
+	"github.com/stewardhq/steward/pkg/config"
 	"github.com/stewardhq/steward/pkg/routes"
 )
 

@@ -3,9 +3,9 @@ package mail_test
 import (
 	"testing"
 
+	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/mail/sesmail"
-	"github.com/stewardhq/steward/infra/testkit/testenv"
 )
 
 var defaultFrom = mail.Address{Name: "Steward", Email: "no-reply@steward.test"}

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/infra/testkit/testenv"
+	"github.com/stewardhq/steward/pkg/mail"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

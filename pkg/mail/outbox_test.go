@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/infra/testkit/testenv"
+	"github.com/stewardhq/steward/pkg/mail"
 )
 
 // mapDeduper is a test double of the mail.Deduper interface (not of

@@ -10,8 +10,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"github.com/stewardhq/steward/pkg/openapi"
 	"github.com/stewardhq/steward/infra/testkit/openapitest"
+	"github.com/stewardhq/steward/pkg/openapi"
 	"github.com/stewardhq/steward/pkg/routes"
 )
 

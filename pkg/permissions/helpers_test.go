@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
@@ -25,7 +26,6 @@ import (
 	"github.com/stewardhq/steward/pkg/permissions"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
-	"github.com/stewardhq/steward/infra/testkit/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

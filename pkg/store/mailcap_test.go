@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	. "github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/infra/testkit/testenv"
+	. "github.com/stewardhq/steward/pkg/store"
 )
 
 // TestMailCapTakeIsAtomic: many concurrent takes of one counter succeed

@@ -11,9 +11,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/audit"
 	. "github.com/stewardhq/steward/pkg/store"
-	"github.com/stewardhq/steward/infra/testkit/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -14,10 +14,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/stewardhq/steward/pkg/awsclient"
-	"github.com/stewardhq/steward/pkg/config"
 	"github.com/stewardhq/steward/infra/emulator"
 	"github.com/stewardhq/steward/infra/localstack"
+	"github.com/stewardhq/steward/pkg/awsclient"
+	"github.com/stewardhq/steward/pkg/config"
 	"github.com/stewardhq/steward/pkg/password"
 	"github.com/stewardhq/steward/pkg/store"
 )

@@ -28,10 +28,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/stewardhq/steward/infra/localstack/app"
-	"github.com/stewardhq/steward/pkg/config"
 	"github.com/stewardhq/steward/infra/emulator"
 	"github.com/stewardhq/steward/infra/localstack"
+	"github.com/stewardhq/steward/infra/localstack/app"
+	"github.com/stewardhq/steward/pkg/config"
 )
 
 func main() {

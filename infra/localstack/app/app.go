@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/stewardhq/steward/infra/localstack/server"
 	"github.com/stewardhq/steward/pkg/accesstoken"
 	"github.com/stewardhq/steward/pkg/alerts"
 	"github.com/stewardhq/steward/pkg/apikeys"
@@ -28,7 +29,6 @@ import (
 	"github.com/stewardhq/steward/pkg/members"
 	"github.com/stewardhq/steward/pkg/permissions"
 	"github.com/stewardhq/steward/pkg/routes"
-	"github.com/stewardhq/steward/infra/localstack/server"
 	"github.com/stewardhq/steward/pkg/version"
 	"github.com/stewardhq/steward/pkg/workflow"
 )

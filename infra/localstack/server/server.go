@@ -23,8 +23,8 @@ import (
 	"github.com/stewardhq/steward/pkg/invites"
 	"github.com/stewardhq/steward/pkg/members"
 	"github.com/stewardhq/steward/pkg/permissions"
-	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/router"
+	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/store"
 )
 

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/infra/localstack/server"
+	"github.com/stewardhq/steward/pkg/auth"
 )
 
 // The trust rules of the mail-sending routes (issue 13): mail-sending

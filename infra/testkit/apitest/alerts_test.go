@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stewardhq/steward/pkg/alerts"
-	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/infra/localstack/server"
 	"github.com/stewardhq/steward/infra/testkit/testenv"
+	"github.com/stewardhq/steward/pkg/alerts"
+	"github.com/stewardhq/steward/pkg/audit"
 )
 
 func stockItem(store, sku string, onHand, threshold float64) map[string]any {

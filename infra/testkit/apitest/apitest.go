@@ -23,14 +23,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stewardhq/steward/pkg/accesstoken"
 	"github.com/stewardhq/steward/infra/localstack/app"
+	"github.com/stewardhq/steward/infra/localstack/server"
+	"github.com/stewardhq/steward/infra/testkit/openapitest"
+	"github.com/stewardhq/steward/infra/testkit/testenv"
+	"github.com/stewardhq/steward/pkg/accesstoken"
 	"github.com/stewardhq/steward/pkg/awsclient"
 	"github.com/stewardhq/steward/pkg/config"
-	"github.com/stewardhq/steward/infra/testkit/openapitest"
-	"github.com/stewardhq/steward/infra/localstack/server"
 	"github.com/stewardhq/steward/pkg/store"
-	"github.com/stewardhq/steward/infra/testkit/testenv"
 )
 
 // Env is a running API.

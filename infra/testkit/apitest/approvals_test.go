@@ -15,12 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stewardhq/steward/infra/localstack/server"
+	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/authz"
-	"github.com/stewardhq/steward/infra/localstack/server"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
-	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/workflow"
 )
 

@@ -16,13 +16,13 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/stewardhq/steward/infra/localstack/server"
+	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
-	"github.com/stewardhq/steward/infra/localstack/server"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
-	"github.com/stewardhq/steward/infra/testkit/testenv"
 )
 
 const goodPassword = "correct horse battery staple"

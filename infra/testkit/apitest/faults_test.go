@@ -19,14 +19,14 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/stewardhq/steward/infra/localstack/server"
+	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/approvals"
 	"github.com/stewardhq/steward/pkg/awsclient"
 	"github.com/stewardhq/steward/pkg/awsclient/sesclient"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/mail/sesmail"
-	"github.com/stewardhq/steward/infra/localstack/server"
 	"github.com/stewardhq/steward/pkg/store"
-	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/workflow"
 )
 

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/infra/localstack/server"
+	"github.com/stewardhq/steward/pkg/authz"
 )
 
 type invitation struct {

@@ -16,9 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/infra/localstack/server"
 	"github.com/stewardhq/steward/infra/testkit/testenv"
+	"github.com/stewardhq/steward/pkg/authz"
 )
 
 // Race tests: two or more requests at once on the same data, and the

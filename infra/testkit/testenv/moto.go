@@ -13,9 +13,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/stewardhq/steward/infra/emulator"
 	"github.com/stewardhq/steward/pkg/awsclient"
 	"github.com/stewardhq/steward/pkg/awsclient/sfnclient"
-	"github.com/stewardhq/steward/infra/emulator"
 )
 
 // MotoAccountID is the account moto puts every resource in.

@@ -45,8 +45,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/stewardhq/steward/pkg/awsclient"
 	"github.com/stewardhq/steward/infra/emulator"
+	"github.com/stewardhq/steward/pkg/awsclient"
 )
 
 // Region is the AWS region every test client uses (moto keeps its state

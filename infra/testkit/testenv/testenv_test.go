@@ -16,8 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
-	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/infra/testkit/testenv"
+	"github.com/stewardhq/steward/pkg/store"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -21,8 +21,8 @@ import (
 	"github.com/stewardhq/steward/pkg/app/boot"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/config"
-	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/router"
+	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/store"
 )
 

@@ -23,8 +23,8 @@ import (
 	"github.com/stewardhq/steward/pkg/awsclient"
 	"github.com/stewardhq/steward/pkg/config"
 	"github.com/stewardhq/steward/pkg/httpapi"
-	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/router"
+	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/store"
 )
 

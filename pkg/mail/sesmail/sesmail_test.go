@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/mail/sesmail"
-	"github.com/stewardhq/steward/infra/testkit/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
