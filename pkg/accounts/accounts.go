@@ -43,12 +43,12 @@ package accounts
 import (
 	"context"
 	"errors"
-	"net/http"
 	"reflect"
 	"slices"
 
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
@@ -73,16 +73,16 @@ const (
 )
 
 var (
-	errAccountNotFound = httpapi.Errorf(http.StatusNotFound, "not_found", "The account does not exist.")
-	errStoreNotFound   = httpapi.Errorf(http.StatusNotFound, "not_found", "The store does not exist.")
-	errDeptNotFound    = httpapi.Errorf(http.StatusNotFound, "not_found", "The department does not exist.")
-	errStale           = httpapi.Errorf(http.StatusPreconditionFailed, "stale_version", "The resource changed since you read it (or no longer exists); read it again and retry.")
-	errExists          = httpapi.Errorf(http.StatusPreconditionRequired, "precondition_required", "This id is taken: read it and send If-Match with its ETag to replace it.")
-	errNoSettings      = httpapi.Errorf(http.StatusForbidden, "forbidden", "Changing the account, its stores and departments needs settings.manage.")
-	errNoStores        = httpapi.Errorf(http.StatusForbidden, "forbidden", "Viewing stores needs stores.view or directory.view.")
-	errNoDepartments   = httpapi.Errorf(http.StatusForbidden, "forbidden", "Viewing departments needs records.read or directory.view.")
-	errNoAudit         = httpapi.Errorf(http.StatusForbidden, "forbidden", "Viewing the audit log needs audit.view.")
-	errNoPolicies      = httpapi.Errorf(http.StatusForbidden, "forbidden", "Changing the invitation lifetime, the external approver domains or self-registration needs policies.manage (administrators and the owner).")
+	errAccountNotFound = fault.New(fault.NotFound, "not_found", "The account does not exist.")
+	errStoreNotFound   = fault.New(fault.NotFound, "not_found", "The store does not exist.")
+	errDeptNotFound    = fault.New(fault.NotFound, "not_found", "The department does not exist.")
+	errStale           = fault.New(fault.Stale, "stale_version", "The resource changed since you read it (or no longer exists); read it again and retry.")
+	errExists          = fault.New(fault.PreconditionRequired, "precondition_required", "This id is taken: read it and send If-Match with its ETag to replace it.")
+	errNoSettings      = fault.New(fault.Forbidden, "forbidden", "Changing the account, its stores and departments needs settings.manage.")
+	errNoStores        = fault.New(fault.Forbidden, "forbidden", "Viewing stores needs stores.view or directory.view.")
+	errNoDepartments   = fault.New(fault.Forbidden, "forbidden", "Viewing departments needs records.read or directory.view.")
+	errNoAudit         = fault.New(fault.Forbidden, "forbidden", "Viewing the audit log needs audit.view.")
+	errNoPolicies      = fault.New(fault.Forbidden, "forbidden", "Changing the invitation lifetime, the external approver domains or self-registration needs policies.manage (administrators and the owner).")
 )
 
 // accountResource is the account as a resource of decisions.

@@ -28,7 +28,7 @@ func FuzzParseAuditFilter(f *testing.F) {
 		fl, err := ParseAuditFilter(q)
 		if err != nil {
 			var e *httpapi.Error
-			if !errors.As(err, &e) || e.Status != http.StatusBadRequest || len(e.Fields) != 1 {
+			if !errors.As(err, &e) || httpapi.Status(e.Kind) != http.StatusBadRequest || len(e.Fields) != 1 {
 				t.Fatalf("ParseAuditFilter(%q): %v", query, err)
 			}
 			return

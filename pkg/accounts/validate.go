@@ -2,7 +2,6 @@ package accounts
 
 import (
 	"fmt"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -219,7 +219,7 @@ func checkDefaultRole(id string, roles *authz.RoleSet, actor *authz.Principal) e
 	}
 	for _, k := range r.Permissions {
 		if !actor.Holds(k, authz.AccountScope) {
-			return httpapi.Errorf(http.StatusForbidden, "exceeds_own_rights",
+			return fault.New(fault.Forbidden, "exceeds_own_rights",
 				fmt.Sprintf("Role %q grants %s, which you do not hold account-wide, so you cannot make it the default role.", id, k))
 		}
 	}

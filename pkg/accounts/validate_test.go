@@ -21,8 +21,8 @@ func problem(t *testing.T, err error, status int, code, field string) {
 	if !errors.As(err, &e) {
 		t.Fatalf("error %v is not a problem", err)
 	}
-	if e.Status != status || e.Code != code {
-		t.Fatalf("problem %d %s (%s), want %d %s", e.Status, e.Code, e.Detail, status, code)
+	if httpapi.Status(e.Kind) != status || e.Code != code {
+		t.Fatalf("problem %d %s (%s), want %d %s", httpapi.Status(e.Kind), e.Code, e.Detail, status, code)
 	}
 	if field != "" && (len(e.Fields) == 0 || e.Fields[0].Field != field) {
 		t.Fatalf("problem fields %+v, want %s", e.Fields, field)

@@ -33,7 +33,7 @@ func TestValidateNamesIndexAndField(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := StockPush{Items: c.items}.Validate()
 			var he *httpapi.Error
-			if !errors.As(err, &he) || he.Status != http.StatusBadRequest {
+			if !errors.As(err, &he) || httpapi.Status(he.Kind) != http.StatusBadRequest {
 				t.Fatalf("err = %v", err)
 			}
 			var got []string

@@ -9,6 +9,7 @@ import (
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/onetime"
 	"github.com/stewardhq/steward/pkg/store"
@@ -30,7 +31,7 @@ func (s *Service) HandlePutStock(w http.ResponseWriter, r *http.Request) error {
 }
 
 // errMayNotPreview: the preview shows every member's alerts.
-var errMayNotPreview = httpapi.Errorf(http.StatusForbidden, "forbidden", "Previewing alerts needs users.view for the whole account.")
+var errMayNotPreview = fault.New(fault.Forbidden, "forbidden", "Previewing alerts needs users.view for the whole account.")
 
 // HandlePreview serves GET /v1/alerts/preview: what a run now would send
 // (ignoring the alert hour, and whether today's digests went out), to

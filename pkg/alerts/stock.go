@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net/http"
 	"strings"
 
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/store"
 )
@@ -132,7 +132,7 @@ func (p StockPush) Validate() ([]store.StockLevel, error) {
 }
 
 func problem(bad invalid) error {
-	e := httpapi.Errorf(http.StatusBadRequest, "invalid_field", bad[0].Field+": "+bad[0].Detail)
+	e := fault.New(fault.Invalid, "invalid_field", bad[0].Field+": "+bad[0].Detail)
 	if len(bad) > 1 {
 		e.Detail += fmt.Sprintf(" (and %d more)", len(bad)-1)
 	}
@@ -159,7 +159,7 @@ func (s *Service) PutStock(ctx context.Context, p *auth.Principal, push StockPus
 			scopes = append(scopes, authz.StoreScope(l.Store))
 		}
 		if !ok {
-			return StockResult{}, httpapi.Errorf(http.StatusForbidden, "forbidden",
+			return StockResult{}, fault.New(fault.Forbidden, "forbidden",
 				fmt.Sprintf("items[%d].store: you may not edit stock in store %s (needs %s).", i, l.Store, PermStockEdit))
 		}
 	}

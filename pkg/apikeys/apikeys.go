@@ -36,13 +36,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/clock"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/onetime"
 	"github.com/stewardhq/steward/pkg/store"
@@ -62,10 +62,10 @@ const (
 
 // Public errors.
 var (
-	errAdminOnly    = httpapi.Errorf(http.StatusForbidden, "admin_only", "Only administrators manage API keys.")
-	errImpersonated = httpapi.Errorf(http.StatusForbidden, "impersonation_forbidden", "An impersonated session cannot manage API keys.")
-	errNotFound     = httpapi.Errorf(http.StatusNotFound, "not_found", "The API key does not exist.")
-	errRevoked      = httpapi.Errorf(http.StatusConflict, "already_revoked", "The API key was revoked already.")
+	errAdminOnly    = fault.New(fault.Forbidden, "admin_only", "Only administrators manage API keys.")
+	errImpersonated = fault.New(fault.Forbidden, "impersonation_forbidden", "An impersonated session cannot manage API keys.")
+	errNotFound     = fault.New(fault.NotFound, "not_found", "The API key does not exist.")
+	errRevoked      = fault.New(fault.Conflict, "already_revoked", "The API key was revoked already.")
 )
 
 // guard lets only a signed-in administrator, acting as themself, manage

@@ -15,7 +15,7 @@ import (
 func wantBadRequest(t *testing.T, what string, err error) {
 	t.Helper()
 	var e *httpapi.Error
-	if !errors.As(err, &e) || e.Status != http.StatusBadRequest || e.Code == "" {
+	if !errors.As(err, &e) || httpapi.Status(e.Kind) != http.StatusBadRequest || e.Code == "" {
 		t.Fatalf("%s: %v is not a 400 problem", what, err)
 	}
 }
@@ -98,7 +98,7 @@ func FuzzParseDocPath(f *testing.F) {
 			t.Fatalf("parseDocType(%q) = %q", typ, dt)
 		} else if err != nil {
 			var e *httpapi.Error
-			if !errors.As(err, &e) || e.Status != http.StatusNotFound {
+			if !errors.As(err, &e) || httpapi.Status(e.Kind) != http.StatusNotFound {
 				t.Fatalf("parseDocType(%q): %v", typ, err)
 			}
 		}

@@ -70,7 +70,6 @@ import (
 	"errors"
 	"log/slog"
 	"math"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -82,6 +81,7 @@ import (
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/clock"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/store"
@@ -114,23 +114,23 @@ func (s *Service) log() *slog.Logger {
 
 // Public errors.
 var (
-	errDocNotFound         = httpapi.Errorf(http.StatusNotFound, "not_found", "The document does not exist.")
-	errRequestNotFound     = httpapi.Errorf(http.StatusNotFound, "not_found", "The approval request does not exist.")
-	errDocChanged          = httpapi.Errorf(http.StatusPreconditionFailed, "stale_version", "The document changed since you read it; read it again and retry.")
-	errPolicyStale         = httpapi.Errorf(http.StatusPreconditionFailed, "stale_version", "The policy changed since you read it; read it again and retry.")
-	errNotRequired         = httpapi.Errorf(http.StatusConflict, "approval_not_required", "The approval policy of this document type does not require an approval for this document.")
-	errNotRequestable      = httpapi.Errorf(http.StatusConflict, "document_not_requestable", "Approval can be requested only for a draft, denied or expired document.")
-	errExternalOff         = httpapi.Errorf(http.StatusForbidden, "external_approvers_not_allowed", "The approval policy of this document type does not allow external approvers.")
-	errExternalDomain      = httpapi.Errorf(http.StatusForbidden, "external_approver_domain_not_allowed", "The external approver's email domain is not allowed for this account.")
-	errNotPending          = httpapi.Errorf(http.StatusConflict, "approval_not_pending", "The approval request is no longer pending.")
-	errNotReady            = httpapi.Errorf(http.StatusConflict, "approval_not_ready", "The approvers of this request are still being notified; try again in a moment.")
-	errAlreadyDecided      = httpapi.Errorf(http.StatusConflict, "already_decided", "You decided on this level of the request already.")
-	errNotApprover         = httpapi.Errorf(http.StatusForbidden, "not_an_approver", "You may not decide on this approval request at its current level.")
-	errCannotCancel        = httpapi.Errorf(http.StatusForbidden, "cannot_cancel", "Only the requester or an administrator may cancel an approval request.")
-	errApprovalRequired    = httpapi.Errorf(http.StatusConflict, "approval_required", "This document needs an approval before it can be completed: the approval policy of its type applies at its amount. Request an approval, and complete it once approved.")
-	errExternalIsRequester = httpapi.Errorf(http.StatusUnprocessableEntity, "external_approver_is_requester", "You cannot name yourself as the external approver: one person, one vote.")
-	errExternalIsMember    = httpapi.Errorf(http.StatusUnprocessableEntity, "external_approver_is_member", "The external approver is a member of this account: members decide in the app, never by an external link.")
-	errStartFailed         = httpapi.Errorf(http.StatusServiceUnavailable, "workflow_unavailable", "The approval could not be started; nothing changed. Try again.")
+	errDocNotFound         = fault.New(fault.NotFound, "not_found", "The document does not exist.")
+	errRequestNotFound     = fault.New(fault.NotFound, "not_found", "The approval request does not exist.")
+	errDocChanged          = fault.New(fault.Stale, "stale_version", "The document changed since you read it; read it again and retry.")
+	errPolicyStale         = fault.New(fault.Stale, "stale_version", "The policy changed since you read it; read it again and retry.")
+	errNotRequired         = fault.New(fault.Conflict, "approval_not_required", "The approval policy of this document type does not require an approval for this document.")
+	errNotRequestable      = fault.New(fault.Conflict, "document_not_requestable", "Approval can be requested only for a draft, denied or expired document.")
+	errExternalOff         = fault.New(fault.Forbidden, "external_approvers_not_allowed", "The approval policy of this document type does not allow external approvers.")
+	errExternalDomain      = fault.New(fault.Forbidden, "external_approver_domain_not_allowed", "The external approver's email domain is not allowed for this account.")
+	errNotPending          = fault.New(fault.Conflict, "approval_not_pending", "The approval request is no longer pending.")
+	errNotReady            = fault.New(fault.Conflict, "approval_not_ready", "The approvers of this request are still being notified; try again in a moment.")
+	errAlreadyDecided      = fault.New(fault.Conflict, "already_decided", "You decided on this level of the request already.")
+	errNotApprover         = fault.New(fault.Forbidden, "not_an_approver", "You may not decide on this approval request at its current level.")
+	errCannotCancel        = fault.New(fault.Forbidden, "cannot_cancel", "Only the requester or an administrator may cancel an approval request.")
+	errApprovalRequired    = fault.New(fault.Conflict, "approval_required", "This document needs an approval before it can be completed: the approval policy of its type applies at its amount. Request an approval, and complete it once approved.")
+	errExternalIsRequester = fault.New(fault.Unprocessable, "external_approver_is_requester", "You cannot name yourself as the external approver: one person, one vote.")
+	errExternalIsMember    = fault.New(fault.Unprocessable, "external_approver_is_member", "The external approver is a member of this account: members decide in the app, never by an external link.")
+	errStartFailed         = fault.New(fault.Unavailable, "workflow_unavailable", "The approval could not be started; nothing changed. Try again.")
 )
 
 // validDocID reports whether v is a document id: 1 to 64 letters,
@@ -154,7 +154,7 @@ const MaxAmount = 1e12
 func parseDocType(v string) (authz.DocType, error) {
 	t := authz.DocType(v)
 	if !t.Valid() {
-		return "", httpapi.Errorf(http.StatusNotFound, "unknown_document_type", "No such document type: use purchase_order, sales_order, write_off, bom, purchase_rate, invoice or bill.")
+		return "", fault.New(fault.NotFound, "unknown_document_type", "No such document type: use purchase_order, sales_order, write_off, bom, purchase_rate, invoice or bill.")
 	}
 	return t, nil
 }
@@ -176,7 +176,7 @@ type DocumentInput struct {
 
 // forbidden answers a denied decision.
 func forbidden(d authz.Decision) error {
-	return httpapi.Errorf(http.StatusForbidden, "forbidden", "You are not allowed to do this: "+d.Reason()+".")
+	return fault.New(fault.Forbidden, "forbidden", "You are not allowed to do this: "+d.Reason()+".")
 }
 
 func docResource(d team.Document) authz.Resource {

@@ -3,11 +3,11 @@ package auth
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/onetime"
 	"github.com/stewardhq/steward/pkg/store"
@@ -115,7 +115,7 @@ var (
 	errAPIKeyInvalid = unauthenticated("api_key_invalid", "The API key's permissions are no longer valid; create a new key.")
 	// ErrNotAMember answers routes that only a person may call (their own
 	// profile, signing out, logging in as someone) when an API key calls.
-	ErrNotAMember = httpapi.Errorf(http.StatusForbidden, "not_a_member", "An API key is not a member of the account; this route needs a signed-in person.")
+	ErrNotAMember = fault.New(fault.Forbidden, "not_a_member", "An API key is not a member of the account; this route needs a signed-in person.")
 )
 
 // authenticateKey authenticates an API key: the key and the account's

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
@@ -34,7 +35,7 @@ func (s *Service) Authenticate(next http.Handler) http.Handler {
 }
 
 func unauthenticated(code, detail string) error {
-	return httpapi.Errorf(http.StatusUnauthorized, code, detail)
+	return fault.New(fault.Unauthenticated, code, detail)
 }
 
 func (s *Service) authenticate(r *http.Request) (*Principal, error) {
@@ -98,7 +99,7 @@ func (s *Service) OptionalPrincipal(r *http.Request) (*Principal, error) {
 
 // ErrImpersonated refuses an impersonated session on a route that acts on
 // trust (routes.Route.NoImpersonation).
-var ErrImpersonated = httpapi.Errorf(http.StatusForbidden, "impersonation_forbidden",
+var ErrImpersonated = fault.New(fault.Forbidden, "impersonation_forbidden",
 	"An impersonated session is for looking: it cannot request, decide or cancel approvals, nor change grants, roles, statuses, policies, settings, API keys or ownership. Sign in as yourself.")
 
 // RefuseImpersonated guards a route that acts on trust: it runs inside

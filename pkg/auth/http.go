@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/pkg/accesstoken"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/views"
 )
@@ -100,7 +101,7 @@ func (s *Service) HandleVerifyEmail(w http.ResponseWriter, r *http.Request) erro
 	rid := httpapi.RequestID(r.Context())
 	switch {
 	case in.Token != "" && in.Email != "":
-		return httpapi.Errorf(http.StatusBadRequest, "invalid_body", "Give either token (to verify) or email (to get a new link), not both.")
+		return fault.New(fault.Invalid, "invalid_body", "Give either token (to verify) or email (to get a new link), not both.")
 	case in.Token != "":
 		v, err := s.VerifyEmail(r.Context(), VerifyInput{Token: in.Token, Password: in.Password, SourceIP: s.SourceIP(r), RequestID: rid})
 		if err != nil {
@@ -109,7 +110,7 @@ func (s *Service) HandleVerifyEmail(w http.ResponseWriter, r *http.Request) erro
 		httpapi.WriteJSON(w, r, http.StatusOK, verifyResponse{Verified: true, AccountID: v.AccountID, MemberID: v.MemberID})
 	case in.Email != "":
 		if in.Password != "" {
-			return httpapi.Errorf(http.StatusBadRequest, "invalid_body", "A new link is asked for with email alone.")
+			return fault.New(fault.Invalid, "invalid_body", "A new link is asked for with email alone.")
 		}
 		if err := s.ResendVerification(r.Context(), in.Email, s.SourceIP(r), rid); err != nil {
 			return err

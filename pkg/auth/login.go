@@ -3,13 +3,13 @@ package auth
 import (
 	"context"
 	"errors"
-	"net/http"
 	"slices"
 	"time"
 
 	"github.com/stewardhq/steward/pkg/accesstoken"
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/onetime"
 	"github.com/stewardhq/steward/pkg/password"
@@ -99,9 +99,9 @@ func (s *Service) chooseMembership(ctx context.Context, ms []store.Membership, a
 	}
 	if len(ms) == 0 {
 		if accountID != "" {
-			return team.Member{}, httpapi.Errorf(http.StatusForbidden, "not_a_member", "You are not a member of that account.")
+			return team.Member{}, fault.New(fault.Forbidden, "not_a_member", "You are not a member of that account.")
 		}
-		return team.Member{}, httpapi.Errorf(http.StatusForbidden, "no_account", "This sign-in belongs to no account.")
+		return team.Member{}, fault.New(fault.Forbidden, "no_account", "This sign-in belongs to no account.")
 	}
 	members, accounts, err := s.Store.MembersAndAccounts(ctx, ms)
 	if err != nil {
@@ -117,14 +117,14 @@ func (s *Service) chooseMembership(ctx context.Context, ms []store.Membership, a
 			choices = append(choices, AccountChoice{ID: m.AccountID, Name: accounts[m.AccountID].Name})
 		}
 		slices.SortFunc(choices, func(a, b AccountChoice) int { return compare(a.Name+a.ID, b.Name+b.ID) })
-		e := httpapi.Errorf(http.StatusConflict, "account_required", "This sign-in belongs to several accounts; say which with accountId.")
+		e := fault.New(fault.Conflict, "account_required", "This sign-in belongs to several accounts; say which with accountId.")
 		e.Extra = map[string]any{"accounts": choices}
 		return team.Member{}, e
 	}
 	if len(members) == 1 {
-		return team.Member{}, httpapi.Errorf(http.StatusForbidden, "member_"+string(members[0].Status), "Your membership is "+string(members[0].Status)+"; you cannot sign in to this account.")
+		return team.Member{}, fault.New(fault.Forbidden, "member_"+string(members[0].Status), "Your membership is "+string(members[0].Status)+"; you cannot sign in to this account.")
 	}
-	return team.Member{}, httpapi.Errorf(http.StatusForbidden, "member_not_active", "None of your memberships is active.")
+	return team.Member{}, fault.New(fault.Forbidden, "member_not_active", "None of your memberships is active.")
 }
 
 func compare(a, b string) int {

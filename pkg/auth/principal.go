@@ -5,6 +5,7 @@ import (
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
@@ -82,7 +83,7 @@ func FromContext(ctx context.Context) *Principal {
 // ErrActorChanged answers a change whose actor (the calling member, or API
 // key) changed between the request's checks and its commit: demoted,
 // suspended, revoked, or simply edited. Nothing was written.
-var ErrActorChanged = httpapi.Errorf(409, "actor_changed",
+var ErrActorChanged = fault.New(fault.Conflict, "actor_changed",
 	"Your own membership (or API key) changed while this request was being made; nothing was written. Retry.")
 
 // Acting returns st bound to the principal as read by this request (see

@@ -3,11 +3,11 @@ package auth
 import (
 	"context"
 	"errors"
-	"net/http"
 	"time"
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/onetime"
@@ -273,8 +273,8 @@ type VerifyInput struct {
 
 var (
 	errPasswordRequired = httpapi.InvalidField("password", "is required: give the password chosen when signing up (or, for an email that already has a Steward sign-in, its password)")
-	errJoinClosed       = httpapi.Errorf(http.StatusForbidden, "self_registration_closed", "This account does not let people join by themselves; ask for an invitation.")
-	errAlreadyMember    = httpapi.Errorf(http.StatusConflict, "already_member", "This email is already a member of the account; sign in instead.")
+	errJoinClosed       = fault.New(fault.Forbidden, "self_registration_closed", "This account does not let people join by themselves; ask for an invitation.")
+	errAlreadyMember    = fault.New(fault.Conflict, "already_member", "This email is already a member of the account; sign in instead.")
 )
 
 // VerifyEmail uses a link's token with the password: it creates the
@@ -400,7 +400,7 @@ func (s *Service) confirmRegistration(ctx context.Context, t store.Token, in Ver
 	case errors.Is(err, store.ErrTokenInvalid):
 		return Verified{}, tokenError(s.Store.TokenFailure(ctx, t.Hash, t.Kind, now))
 	case errors.Is(err, team.ErrEmailTaken):
-		return Verified{}, httpapi.Errorf(http.StatusConflict, "email_registered", "This email got a Steward sign-in meanwhile; sign up (or join) again to use it.")
+		return Verified{}, fault.New(fault.Conflict, "email_registered", "This email got a Steward sign-in meanwhile; sign up (or join) again to use it.")
 	case errors.Is(err, team.ErrAlreadyMember):
 		return Verified{}, errAlreadyMember
 	case errors.Is(err, store.ErrRoleGone), errors.Is(err, team.ErrAccountNotFound):

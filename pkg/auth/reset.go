@@ -3,10 +3,10 @@ package auth
 import (
 	"context"
 	"errors"
-	"net/http"
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/onetime"
@@ -106,7 +106,7 @@ func (s *Service) Impersonate(ctx context.Context, p *Principal, targetID, reque
 		return Tokens{}, Forbidden(err)
 	}
 	if target.IdentityID == "" {
-		return Tokens{}, httpapi.Errorf(http.StatusConflict, "no_identity", "This member has no sign-in to act as.")
+		return Tokens{}, fault.New(fault.Conflict, "no_identity", "This member has no sign-in to act as.")
 	}
 	actor := p.Member
 	return s.openSession(ctx, target.IdentityID, target, &actor, ImpersonationTTL, requestID)
@@ -115,5 +115,5 @@ func (s *Service) Impersonate(ctx context.Context, p *Principal, targetID, reque
 // Forbidden turns a grant-ceiling error into a 403 problem that says why,
 // with the error's stable code.
 func Forbidden(err error) error {
-	return httpapi.Errorf(http.StatusForbidden, authz.ErrorCode(err), err.Error())
+	return fault.New(fault.Forbidden, authz.ErrorCode(err), err.Error())
 }

@@ -35,6 +35,7 @@ import (
 	"github.com/stewardhq/steward/pkg/accesstoken"
 	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/clock"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/store"
@@ -93,12 +94,12 @@ func (s *Service) sessionIdle() time.Duration {
 
 // Public errors of the auth flows.
 var (
-	errInvalidCredentials = httpapi.Errorf(http.StatusUnauthorized, "invalid_credentials", "The email or password is wrong.")
-	errEmailNotVerified   = httpapi.Errorf(http.StatusForbidden, "email_not_verified", "Verify your email address first: follow the link we sent you, or ask for a new one.")
-	errTokenInvalid       = httpapi.Errorf(http.StatusBadRequest, "token_invalid", "The link is not valid. Ask for a new one.")
-	errTokenUsed          = httpapi.Errorf(http.StatusGone, "token_used", "The link was used already. Ask for a new one if you still need it.")
-	errTokenExpired       = httpapi.Errorf(http.StatusGone, "token_expired", "The link has expired. Ask for a new one.")
-	errRefreshInvalid     = httpapi.Errorf(http.StatusUnauthorized, "refresh_invalid", "The refresh token is not valid; sign in again.")
+	errInvalidCredentials = fault.New(fault.Unauthenticated, "invalid_credentials", "The email or password is wrong.")
+	errEmailNotVerified   = fault.New(fault.Forbidden, "email_not_verified", "Verify your email address first: follow the link we sent you, or ask for a new one.")
+	errTokenInvalid       = fault.New(fault.Invalid, "token_invalid", "The link is not valid. Ask for a new one.")
+	errTokenUsed          = fault.New(fault.Gone, "token_used", "The link was used already. Ask for a new one if you still need it.")
+	errTokenExpired       = fault.New(fault.Gone, "token_expired", "The link has expired. Ask for a new one.")
+	errRefreshInvalid     = fault.New(fault.Unauthenticated, "refresh_invalid", "The refresh token is not valid; sign in again.")
 	errImpersonated       = ErrImpersonated
 )
 

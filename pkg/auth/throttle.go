@@ -2,10 +2,10 @@ package auth
 
 import (
 	"context"
-	"net/http"
 	"net/netip"
 	"time"
 
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/store"
 )
@@ -113,7 +113,7 @@ type attempt struct {
 // tooMany is the 429 of a refused attempt: retry when the window that
 // refuses it ends.
 func tooMany(now, end time.Time) error {
-	e := httpapi.Errorf(http.StatusTooManyRequests, "too_many_attempts", "Too many failed sign-ins. Try again later.")
+	e := fault.New(fault.TooMany, "too_many_attempts", "Too many failed sign-ins. Try again later.")
 	e.RetryAfter = max(end.Sub(now), time.Second)
 	return e
 }

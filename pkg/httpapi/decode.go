@@ -16,6 +16,8 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/stewardhq/steward/pkg/fault"
 )
 
 // MaxBodyBytes is the largest request body any route accepts.
@@ -38,7 +40,7 @@ func Decode(r *http.Request, v any) error {
 		if errors.As(err, &tooLarge) {
 			return ErrBodyTooLarge
 		}
-		return Errorf(http.StatusBadRequest, "bad_body", "The request body could not be read.")
+		return fault.New(fault.Invalid, "bad_body", "The request body could not be read.")
 	}
 	return DecodeBytes(body, v)
 }
@@ -49,10 +51,10 @@ func Decode(r *http.Request, v any) error {
 // maps and free-form values too) may have the same key twice.
 func DecodeBytes(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return Errorf(http.StatusBadRequest, "empty_body", "A JSON request body is required.")
+		return fault.New(fault.Invalid, "empty_body", "A JSON request body is required.")
 	}
 	if !utf8.Valid(body) {
-		return Errorf(http.StatusBadRequest, "invalid_json", "The request body is not valid UTF-8.")
+		return fault.New(fault.Invalid, "invalid_json", "The request body is not valid UTF-8.")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -70,10 +72,10 @@ func DecodeBytes(body []byte, v any) error {
 	}
 	end := dec.InputOffset()
 	if dec.More() {
-		return Errorf(http.StatusBadRequest, "invalid_json", "The request body has data after the JSON value.")
+		return fault.New(fault.Invalid, "invalid_json", "The request body has data after the JSON value.")
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return Errorf(http.StatusBadRequest, "invalid_json", "The request body has data after the JSON value.")
+		return fault.New(fault.Invalid, "invalid_json", "The request body has data after the JSON value.")
 	}
 	// encoding/json lets the last of duplicate keys win and matches keys
 	// to fields case-insensitively; another reader of the same body (a
@@ -158,28 +160,28 @@ func jsonError(err error) *Error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syntax):
-		return Errorf(http.StatusBadRequest, "invalid_json", fmt.Sprintf("The request body is not valid JSON (at byte %d).", syntax.Offset))
+		return fault.New(fault.Invalid, "invalid_json", fmt.Sprintf("The request body is not valid JSON (at byte %d).", syntax.Offset))
 	case errors.As(err, &typ):
 		field := typ.Field
 		if field == "" {
 			field = "(body)"
 		}
-		e := Errorf(http.StatusBadRequest, "invalid_field", fmt.Sprintf("Field %q must be %s.", field, jsonKind(typ.Type.Kind().String())))
+		e := fault.New(fault.Invalid, "invalid_field", fmt.Sprintf("Field %q must be %s.", field, jsonKind(typ.Type.Kind().String())))
 		e.Fields = []FieldError{{Field: field, Detail: "must be " + jsonKind(typ.Type.Kind().String())}}
 		return e
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return Errorf(http.StatusBadRequest, "invalid_json", "The request body is truncated JSON.")
+		return fault.New(fault.Invalid, "invalid_json", "The request body is truncated JSON.")
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		return unknownField(strings.Trim(name, `"`))
 	}
-	return Errorf(http.StatusBadRequest, "invalid_json", "The request body is not valid JSON for this route.")
+	return fault.New(fault.Invalid, "invalid_json", "The request body is not valid JSON for this route.")
 }
 
 // unknownField is the problem for a key that names no field. Like
 // encoding/json's error it names the key alone, not its path.
 func unknownField(name string) *Error {
-	e := Errorf(http.StatusBadRequest, "unknown_field", fmt.Sprintf("Field %q is not known.", name))
+	e := fault.New(fault.Invalid, "unknown_field", fmt.Sprintf("Field %q is not known.", name))
 	e.Fields = []FieldError{{Field: name, Detail: "unknown field"}}
 	return e
 }
@@ -395,7 +397,7 @@ func checkKeys(value []byte, v any, decoded bool) *Error {
 	}
 	slices.Reverse(p.path)
 	field := strings.Join(p.path, ".")
-	e := Errorf(http.StatusBadRequest, "duplicate_field", fmt.Sprintf("Field %q appears more than once.", field))
+	e := fault.New(fault.Invalid, "duplicate_field", fmt.Sprintf("Field %q appears more than once.", field))
 	e.Fields = []FieldError{{Field: field, Detail: "appears more than once"}}
 	return e
 }
@@ -413,7 +415,7 @@ type keyProblem struct {
 	path []string
 }
 
-var errMalformed = &keyProblem{err: Errorf(http.StatusBadRequest, "invalid_json", "The request body is not valid JSON.")}
+var errMalformed = &keyProblem{err: fault.New(fault.Invalid, "invalid_json", "The request body is not valid JSON.")}
 
 func (k *keyChecker) value(sh *shape) *keyProblem {
 	k.space()

@@ -108,7 +108,7 @@ func TestDecodeKeysExactAndUnique(t *testing.T) {
 				return
 			}
 			var e *httpapi.Error
-			if !errors.As(err, &e) || e.Status != 400 || e.Code != tc.code {
+			if !errors.As(err, &e) || httpapi.Status(e.Kind) != 400 || e.Code != tc.code {
 				t.Fatalf("DecodeBytes(%s) = %v, want 400 %s", tc.body, err, tc.code)
 			}
 			if tc.field != "" && (len(e.Fields) != 1 || e.Fields[0].Field != tc.field) {

@@ -39,7 +39,7 @@ type fuzzAssignment struct {
 func wantProblem(t *testing.T, err error, body []byte) {
 	t.Helper()
 	var e *httpapi.Error
-	if !errors.As(err, &e) || e.Status < 400 || e.Status > 499 || e.Code == "" {
+	if !errors.As(err, &e) || httpapi.Status(e.Kind) < 400 || httpapi.Status(e.Kind) > 499 || e.Code == "" {
 		t.Fatalf("DecodeBytes(%q): error %v is not a 4xx problem", body, err)
 	}
 }
@@ -122,7 +122,7 @@ func FuzzIfMatch(f *testing.F) {
 		pre, perr := httpapi.ParseIfMatch(r)
 		if perr != nil {
 			var e *httpapi.Error
-			if !errors.As(perr, &e) || e.Status != http.StatusBadRequest {
+			if !errors.As(perr, &e) || httpapi.Status(e.Kind) != http.StatusBadRequest {
 				t.Fatalf("ParseIfMatch(%q): %v", header, perr)
 			}
 		} else if pre.Matches(version) && pre.Present && !strings.Contains(header, "*") && !strings.Contains(header, httpapi.ETag(version)) {
@@ -133,10 +133,10 @@ func FuzzIfMatch(f *testing.F) {
 			switch {
 			case err != nil:
 				var e *httpapi.Error
-				if !errors.As(err, &e) || (e.Status != http.StatusBadRequest && e.Status != http.StatusPreconditionRequired) {
+				if !errors.As(err, &e) || (httpapi.Status(e.Kind) != http.StatusBadRequest && httpapi.Status(e.Kind) != http.StatusPreconditionRequired) {
 					t.Fatalf("IfMatch(%q): %v", header, err)
 				}
-				if (e.Status == http.StatusBadRequest) != (perr != nil) {
+				if (httpapi.Status(e.Kind) == http.StatusBadRequest) != (perr != nil) {
 					t.Fatalf("IfMatch(%q) = %v, ParseIfMatch %v", header, err, perr)
 				}
 			case n == 0 && pre.Present:
@@ -249,7 +249,7 @@ func FuzzParseLimit(f *testing.F) {
 		n, err := httpapi.ParseLimit(r)
 		if err != nil {
 			var e *httpapi.Error
-			if !errors.As(err, &e) || e.Status != http.StatusBadRequest || len(e.Fields) != 1 || e.Fields[0].Field != "limit" {
+			if !errors.As(err, &e) || httpapi.Status(e.Kind) != http.StatusBadRequest || len(e.Fields) != 1 || e.Fields[0].Field != "limit" {
 				t.Fatalf("ParseLimit(%q): %v", v, err)
 			}
 			return

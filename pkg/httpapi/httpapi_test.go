@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 )
 
@@ -49,8 +50,8 @@ func TestDecodeRejectsBadBodies(t *testing.T) {
 			if !errors.As(err, &e) {
 				t.Fatalf("Decode error = %v, want *httpapi.Error", err)
 			}
-			if e.Status != tc.status || e.Code != tc.code {
-				t.Fatalf("got %d %s (%s), want %d %s", e.Status, e.Code, e.Detail, tc.status, tc.code)
+			if httpapi.Status(e.Kind) != tc.status || e.Code != tc.code {
+				t.Fatalf("got %d %s (%s), want %d %s", httpapi.Status(e.Kind), e.Code, e.Detail, tc.status, tc.code)
 			}
 		})
 	}
@@ -136,7 +137,7 @@ func TestWriteErrorHidesInternalErrors(t *testing.T) {
 }
 
 func TestWriteErrorKeepsPublicErrorsAndExtras(t *testing.T) {
-	e := httpapi.Errorf(429, "too_many_attempts", "Try later.")
+	e := fault.New(fault.TooMany, "too_many_attempts", "Try later.")
 	e.RetryAfter = 1500e6
 	e.Extra = map[string]any{"accounts": []string{"a1"}, "code": "overwritten?"}
 	rec := httptest.NewRecorder()

@@ -6,11 +6,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/stewardhq/steward/pkg/fault"
 )
 
 // InvalidField is the 400 problem for one bad input field.
 func InvalidField(field, detail string) *Error {
-	e := Errorf(http.StatusBadRequest, "invalid_field", field+": "+detail)
+	e := fault.New(fault.Invalid, "invalid_field", field+": "+detail)
 	e.Fields = []FieldError{{Field: field, Detail: detail}}
 	return e
 }
@@ -37,7 +39,7 @@ func ParseLimit(r *http.Request) (int, error) {
 
 // ErrBadCursor is the problem for a cursor this server did not issue for
 // this list.
-var ErrBadCursor = Errorf(http.StatusBadRequest, "bad_cursor", "The cursor is not valid for this list; start again without it.")
+var ErrBadCursor = fault.New(fault.Invalid, "bad_cursor", "The cursor is not valid for this list; start again without it.")
 
 // CleanName trims a display name and checks it: at most max characters, no
 // control characters, and not empty when required.
@@ -118,7 +120,7 @@ func IDLike(v string, max int, dots bool) bool {
 
 // Precondition errors of If-Match.
 var (
-	ErrPreconditionRequired = Errorf(http.StatusPreconditionRequired, "precondition_required", "Send If-Match with the ETag you read, so that nobody's change is lost.")
+	ErrPreconditionRequired = fault.New(fault.PreconditionRequired, "precondition_required", "Send If-Match with the ETag you read, so that nobody's change is lost.")
 	ErrBadIfMatch           = InvalidField("If-Match", `must be "*" or entity tags such as "3" (RFC 9110)`)
 )
 

@@ -11,6 +11,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/stewardhq/steward/pkg/fault"
 )
 
 type ctxKey int
@@ -145,11 +147,11 @@ func checkQuery(r *http.Request) error {
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return Errorf(http.StatusBadRequest, "invalid_query", "The query string is malformed.")
+		return fault.New(fault.Invalid, "invalid_query", "The query string is malformed.")
 	}
 	for k, vs := range q {
 		if len(vs) > 1 {
-			e := Errorf(http.StatusBadRequest, "invalid_parameter", fmt.Sprintf("Query parameter %q is given more than once.", k))
+			e := fault.New(fault.Invalid, "invalid_parameter", fmt.Sprintf("Query parameter %q is given more than once.", k))
 			e.Fields = []FieldError{{Field: k, Detail: "is given more than once"}}
 			return e
 		}

@@ -11,49 +11,62 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/stewardhq/steward/pkg/fault"
 )
 
 // ProblemContentType is the media type of every error response.
 const ProblemContentType = "application/problem+json"
 
-// Error is an error with a public meaning: an HTTP status, a stable code
-// clients can switch on, and a message safe to show. Handlers and domain
-// packages return it (or wrap it) for every expected failure.
-type Error struct {
-	Status int
-	Code   string
-	Detail string
-	// Fields names the offending input fields, when there are any.
-	Fields []FieldError
-	// RetryAfter, when set, is sent as the Retry-After header.
-	RetryAfter time.Duration
-	// Extra members added to the problem body (e.g. the accounts a login
-	// could mean).
-	Extra map[string]any
-}
+// Error is a domain error (pkg/fault): a kind, a stable code, a message
+// safe to show. Handlers and domain packages return it (or wrap it) for
+// every expected failure; WriteError answers it through the table below.
+type Error = fault.Error
 
 // FieldError names one invalid input field.
-type FieldError struct {
-	Field  string `json:"field"`
-	Detail string `json:"detail"`
+type FieldError = fault.Field
+
+// problemOf is the one table from a kind of domain error to its HTTP
+// status (the problem's title is that status's text). No other code builds
+// a problem: domain packages return *fault.Error values and this table
+// decides how they look on the wire; TestNoProblemOutsideTheTable keeps it
+// so.
+var problemOf = map[fault.Kind]int{
+	fault.Invalid:              http.StatusBadRequest,
+	fault.Unauthenticated:      http.StatusUnauthorized,
+	fault.Forbidden:            http.StatusForbidden,
+	fault.NotFound:             http.StatusNotFound,
+	fault.MethodNotAllowed:     http.StatusMethodNotAllowed,
+	fault.Conflict:             http.StatusConflict,
+	fault.Gone:                 http.StatusGone,
+	fault.Stale:                http.StatusPreconditionFailed,
+	fault.TooLarge:             http.StatusRequestEntityTooLarge,
+	fault.UnsupportedMedia:     http.StatusUnsupportedMediaType,
+	fault.Unprocessable:        http.StatusUnprocessableEntity,
+	fault.PreconditionRequired: http.StatusPreconditionRequired,
+	fault.TooMany:              http.StatusTooManyRequests,
+	fault.Internal:             http.StatusInternalServerError,
+	fault.Unavailable:          http.StatusServiceUnavailable,
 }
 
-func (e *Error) Error() string { return e.Code + ": " + e.Detail }
-
-// Errorf builds an *Error.
-func Errorf(status int, code, detail string) *Error {
-	return &Error{Status: status, Code: code, Detail: detail}
+// Status is the HTTP status of a domain error's kind (500 for a kind the
+// table does not know).
+func Status(k fault.Kind) int {
+	if s, ok := problemOf[k]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
 }
 
 // Common errors, by stable code.
 var (
-	ErrNotFound         = Errorf(http.StatusNotFound, "not_found", "The resource does not exist.")
-	ErrMethodNotAllowed = Errorf(http.StatusMethodNotAllowed, "method_not_allowed", "The method is not allowed on this resource.")
-	ErrUnauthenticated  = Errorf(http.StatusUnauthorized, "unauthenticated", "A valid bearer token is required.")
-	ErrForbidden        = Errorf(http.StatusForbidden, "forbidden", "You are not allowed to do this.")
-	ErrBodyTooLarge     = Errorf(http.StatusRequestEntityTooLarge, "body_too_large", "The request body is larger than 1 MiB.")
-	ErrUnsupportedMedia = Errorf(http.StatusUnsupportedMediaType, "unsupported_media_type", "The request body must be application/json.")
-	ErrInternal         = Errorf(http.StatusInternalServerError, "internal", "Something went wrong on our side. Quote the request id when reporting it.")
+	ErrNotFound         = fault.ErrNotFound
+	ErrMethodNotAllowed = fault.New(fault.MethodNotAllowed, "method_not_allowed", "The method is not allowed on this resource.")
+	ErrUnauthenticated  = fault.New(fault.Unauthenticated, "unauthenticated", "A valid bearer token is required.")
+	ErrForbidden        = fault.ErrForbidden
+	ErrBodyTooLarge     = fault.New(fault.TooLarge, "body_too_large", "The request body is larger than 1 MiB.")
+	ErrUnsupportedMedia = fault.New(fault.UnsupportedMedia, "unsupported_media_type", "The request body must be application/json.")
+	ErrInternal         = fault.ErrInternal
 )
 
 // Problem is the RFC 9457 body.
@@ -76,15 +89,19 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if !errors.As(err, &e) {
 		Logger(r.Context()).Error("unexpected error", "error", err.Error())
 		e = ErrInternal
+	} else if _, ok := problemOf[e.Kind]; !ok {
+		Logger(r.Context()).Error("domain error of a kind the problem table does not know", "code", e.Code, "kind", int(e.Kind))
+		e = ErrInternal
 	}
 	writeProblem(w, r, e)
 }
 
 func writeProblem(w http.ResponseWriter, r *http.Request, e *Error) {
+	status := Status(e.Kind)
 	p := Problem{
 		Type:      "https://steward.dev/problems/" + e.Code,
-		Title:     http.StatusText(e.Status),
-		Status:    e.Status,
+		Title:     http.StatusText(status),
+		Status:    status,
 		Code:      e.Code,
 		Detail:    e.Detail,
 		Instance:  r.URL.Path,
@@ -97,7 +114,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, e *Error) {
 	if e.RetryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
 	}
-	w.WriteHeader(e.Status)
+	w.WriteHeader(status)
 	var body any = p
 	if len(e.Extra) > 0 {
 		// Extension members sit beside the standard ones; they never

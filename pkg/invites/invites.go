@@ -29,13 +29,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/clock"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/members"
@@ -56,19 +56,19 @@ type Service struct {
 
 // Public errors.
 var (
-	errAlreadyMember = httpapi.Errorf(http.StatusConflict, "already_member", "This email is already a member of the account.")
-	errExpired       = httpapi.Errorf(http.StatusGone, "invitation_expired", "The invitation has expired. Ask for a new one.")
-	errUsed          = httpapi.Errorf(http.StatusGone, "invitation_used", "The invitation was accepted already.")
-	errRevoked       = httpapi.Errorf(http.StatusGone, "invitation_revoked", "The invitation was withdrawn.")
-	errInvalid       = httpapi.Errorf(http.StatusGone, "invitation_invalid", "This link is no longer valid. Use the newest invitation email, or ask for a new one.")
-	errNotFound      = httpapi.Errorf(http.StatusNotFound, "not_found", "The invitation does not exist.")
-	errNotPending    = httpapi.Errorf(http.StatusConflict, "invitation_not_pending", "Only a pending or expired invitation can be re-sent or revoked.")
-	errProof         = httpapi.Errorf(http.StatusUnauthorized, "identity_proof_required", "This email already has a Steward sign-in: sign in as it, or give its password, to join.")
-	errCannotInvite  = httpapi.Errorf(http.StatusForbidden, "cannot_invite", "You may not invite people to this account.")
+	errAlreadyMember = fault.New(fault.Conflict, "already_member", "This email is already a member of the account.")
+	errExpired       = fault.New(fault.Gone, "invitation_expired", "The invitation has expired. Ask for a new one.")
+	errUsed          = fault.New(fault.Gone, "invitation_used", "The invitation was accepted already.")
+	errRevoked       = fault.New(fault.Gone, "invitation_revoked", "The invitation was withdrawn.")
+	errInvalid       = fault.New(fault.Gone, "invitation_invalid", "This link is no longer valid. Use the newest invitation email, or ask for a new one.")
+	errNotFound      = fault.New(fault.NotFound, "not_found", "The invitation does not exist.")
+	errNotPending    = fault.New(fault.Conflict, "invitation_not_pending", "Only a pending or expired invitation can be re-sent or revoked.")
+	errProof         = fault.New(fault.Unauthenticated, "identity_proof_required", "This email already has a Steward sign-in: sign in as it, or give its password, to join.")
+	errCannotInvite  = fault.New(fault.Forbidden, "cannot_invite", "You may not invite people to this account.")
 	// errInvitationPending: an existing (inactive) member has a pending
 	// invitation already, or changed while being invited.
-	errInvitationPending = httpapi.Errorf(http.StatusConflict, "invitation_pending", "This member has a pending invitation (or changed meanwhile): re-send or revoke it, or read the member again.")
-	errInviterChanged    = httpapi.Errorf(http.StatusConflict, "retry", "The invitation's sender changed meanwhile; try again.")
+	errInvitationPending = fault.New(fault.Conflict, "invitation_pending", "This member has a pending invitation (or changed meanwhile): re-send or revoke it, or read the member again.")
+	errInviterChanged    = fault.New(fault.Conflict, "retry", "The invitation's sender changed meanwhile; try again.")
 )
 
 // CreateInput is POST /v1/invitations.
@@ -82,7 +82,7 @@ type CreateInput struct {
 // Create invites a person; the grant ceiling applies.
 func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput) (team.Invitation, error) {
 	if p.Impersonated() {
-		return team.Invitation{}, httpapi.Errorf(http.StatusForbidden, "impersonation_forbidden", "An impersonated session cannot invite people.")
+		return team.Invitation{}, fault.New(fault.Forbidden, "impersonation_forbidden", "An impersonated session cannot invite people.")
 	}
 	email, err := team.NormalizeEmail(in.Email)
 	if err != nil {
@@ -169,7 +169,7 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput)
 func (s *Service) inviteExisting(ctx context.Context, p *auth.Principal, acct team.Account, in CreateInput, email, name string) (team.Invitation, error) {
 	m, err := s.Store.MemberByEmail(ctx, acct.ID, email)
 	if errors.Is(err, team.ErrMemberNotFound) {
-		return team.Invitation{}, httpapi.Errorf(http.StatusConflict, "retry", "This email changed meanwhile; try again.")
+		return team.Invitation{}, fault.New(fault.Conflict, "retry", "This email changed meanwhile; try again.")
 	}
 	if err != nil {
 		return team.Invitation{}, err
@@ -497,7 +497,7 @@ func (s *Service) Accept(ctx context.Context, in AcceptInput) (Accepted, error) 
 			}
 			return Accepted{}, errUsed
 		case errors.Is(err, team.ErrEmailTaken):
-			return Accepted{}, httpapi.Errorf(http.StatusConflict, "retry", "This email got a sign-in meanwhile; try again.")
+			return Accepted{}, fault.New(fault.Conflict, "retry", "This email got a sign-in meanwhile; try again.")
 		}
 		return Accepted{}, err
 	}

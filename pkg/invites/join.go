@@ -8,6 +8,7 @@ import (
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/password"
 	"github.com/stewardhq/steward/pkg/store"
@@ -25,9 +26,9 @@ import (
 // emails, and within or over the mail caps.
 
 var (
-	errJoinClosed    = httpapi.Errorf(http.StatusForbidden, "self_registration_closed", "This account does not let people join by themselves; ask for an invitation.")
-	errJoinDomain    = httpapi.Errorf(http.StatusForbidden, "domain_not_allowed", "Your email's domain may not join this account by itself; ask for an invitation.")
-	errJoinNoAccount = httpapi.Errorf(http.StatusNotFound, "not_found", "The account does not exist.")
+	errJoinClosed    = fault.New(fault.Forbidden, "self_registration_closed", "This account does not let people join by themselves; ask for an invitation.")
+	errJoinDomain    = fault.New(fault.Forbidden, "domain_not_allowed", "Your email's domain may not join this account by itself; ask for an invitation.")
+	errJoinNoAccount = fault.New(fault.NotFound, "not_found", "The account does not exist.")
 )
 
 // JoinInput is POST /v1/join.

@@ -2,10 +2,9 @@ package invites
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/stewardhq/steward/pkg/auth"
-	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/team"
 )
 
@@ -28,7 +27,7 @@ func (s *Service) capResend(ctx context.Context, inv team.Invitation) error {
 	if err != nil || ok {
 		return err
 	}
-	e := httpapi.Errorf(http.StatusTooManyRequests, "too_many_emails", "This invitation was sent too often lately; try again later.")
+	e := fault.New(fault.TooMany, "too_many_emails", "This invitation was sent too often lately; try again later.")
 	e.RetryAfter = retry
 	return e
 }

@@ -32,12 +32,12 @@ package members
 import (
 	"context"
 	"errors"
-	"net/http"
 	"slices"
 
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/clock"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
@@ -50,20 +50,20 @@ type Service struct {
 }
 
 var (
-	errNotFound    = httpapi.Errorf(http.StatusNotFound, "not_found", "The member does not exist.")
-	errStale       = httpapi.Errorf(http.StatusPreconditionFailed, "stale_version", "The member changed since you read it; read it again and retry.")
-	errNoIdentity  = httpapi.Errorf(http.StatusConflict, "no_identity", "This member has no sign-in to reactivate; invite them instead.")
-	errMayNotView  = httpapi.Errorf(http.StatusForbidden, "forbidden", "You may not view the members of this account.")
-	errImpersonate = httpapi.Errorf(http.StatusForbidden, "impersonation_forbidden", "An impersonated session cannot change grants.")
+	errNotFound    = fault.New(fault.NotFound, "not_found", "The member does not exist.")
+	errStale       = fault.New(fault.Stale, "stale_version", "The member changed since you read it; read it again and retry.")
+	errNoIdentity  = fault.New(fault.Conflict, "no_identity", "This member has no sign-in to reactivate; invite them instead.")
+	errMayNotView  = fault.New(fault.Forbidden, "forbidden", "You may not view the members of this account.")
+	errImpersonate = fault.New(fault.Forbidden, "impersonation_forbidden", "An impersonated session cannot change grants.")
 )
 
 // ErrRoleGone answers a change (a member write or an invitation) whose custom role was deleted while the
 // change was being made: like naming a role that does not exist (400),
 // with its own code.
-var ErrRoleGone = &httpapi.Error{
-	Status: http.StatusBadRequest, Code: "role_deleted",
+var ErrRoleGone = &fault.Error{
+	Kind: fault.Invalid, Code: "role_deleted",
 	Detail: "A custom role of the assignments was deleted meanwhile; read the roles again.",
-	Fields: []httpapi.FieldError{{Field: "assignments", Detail: "names a role that was deleted meanwhile"}},
+	Fields: []fault.Field{{Field: "assignments", Detail: "names a role that was deleted meanwhile"}},
 }
 
 // mayView reports whether the principal may see the member directory.
@@ -245,7 +245,7 @@ func (s *Service) Transition(ctx context.Context, p *auth.Principal, id, verb st
 		return before, nil // already there: a retry changes nothing
 	}
 	if !slices.Contains(t.from, before.Status) {
-		return team.Member{}, httpapi.Errorf(http.StatusConflict, "invalid_transition", "A member who is "+string(before.Status)+" cannot be "+verb+"d.")
+		return team.Member{}, fault.New(fault.Conflict, "invalid_transition", "A member who is "+string(before.Status)+" cannot be "+verb+"d.")
 	}
 	if t.to == authz.StatusActive && before.IdentityID == "" {
 		return team.Member{}, errNoIdentity
@@ -285,7 +285,7 @@ func (s *Service) CreateInactive(ctx context.Context, p *auth.Principal, email, 
 	ev.After = snapshot(m)
 	if err := p.Acting(s.Store).AddMember(ctx, m, ev); err != nil {
 		if errors.Is(err, team.ErrAlreadyMember) {
-			return team.Member{}, httpapi.Errorf(http.StatusConflict, "already_member", "This email is already a member of the account.")
+			return team.Member{}, fault.New(fault.Conflict, "already_member", "This email is already a member of the account.")
 		}
 		if errors.Is(err, store.ErrRoleGone) {
 			return team.Member{}, ErrRoleGone
@@ -340,7 +340,7 @@ func CheckScopes(ctx context.Context, st *store.Store, account string, as []auth
 		return err
 	}
 	if len(missing) > 0 {
-		return httpapi.Errorf(http.StatusBadRequest, "unknown_scope", "No such "+string(missing[0].Kind)+" in this account: "+missing[0].String()+". Create it first (PUT /v1/"+string(missing[0].Kind)+"s/{id}).")
+		return fault.New(fault.Invalid, "unknown_scope", "No such "+string(missing[0].Kind)+" in this account: "+missing[0].String()+". Create it first (PUT /v1/"+string(missing[0].Kind)+"s/{id}).")
 	}
 	return nil
 }

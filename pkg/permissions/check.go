@@ -9,6 +9,7 @@ import (
 
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
@@ -319,16 +320,16 @@ func (s *Service) decideChecks(ctx context.Context, p *auth.Principal, checks []
 	return out, nil
 }
 
-var errCannotViewUsers = httpapi.Errorf(http.StatusForbidden, "forbidden",
+var errCannotViewUsers = fault.New(fault.Forbidden, "forbidden",
 	"Checking another member's permissions needs users.view.")
 
 func errCannotViewMember(id string) error {
-	return httpapi.Errorf(http.StatusForbidden, "forbidden",
+	return fault.New(fault.Forbidden, "forbidden",
 		fmt.Sprintf("Checking member %s needs users.view at account scope or at every scope the member has a grant in.", id))
 }
 
 func errUserNotFound(id string) error {
-	e := httpapi.Errorf(http.StatusNotFound, "user_not_found", fmt.Sprintf("There is no member %q in this account.", id))
+	e := fault.New(fault.NotFound, "user_not_found", fmt.Sprintf("There is no member %q in this account.", id))
 	e.Fields = []httpapi.FieldError{{Field: "userId", Detail: "no such member"}}
 	return e
 }
@@ -429,7 +430,7 @@ func (s *Service) HandleWhoCan(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !p.Authz.Holds(permUsersView, authz.AccountScope) {
-		return httpapi.Errorf(http.StatusForbidden, "forbidden", "Who-can needs users.view at account scope.")
+		return fault.New(fault.Forbidden, "forbidden", "Who-can needs users.view at account scope.")
 	}
 	action := q["action"]
 	if err := validateAction(action, "action"); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
@@ -84,11 +85,11 @@ func toRoleView(r authz.Role, warnings []authz.Warning) roleView {
 const saveAttempts = 3
 
 var (
-	errBuiltIn = httpapi.Errorf(http.StatusForbidden, "built_in_role",
+	errBuiltIn = fault.New(fault.Forbidden, "built_in_role",
 		"Built-in roles cannot be changed or deleted; create a custom role instead.")
-	errCannotManageRoles = httpapi.Errorf(http.StatusForbidden, "forbidden",
+	errCannotManageRoles = fault.New(fault.Forbidden, "forbidden",
 		"Managing roles needs settings.manage at account scope (administrators have it).")
-	errAdminOnlyRole = httpapi.Errorf(http.StatusForbidden, "admin_only_role",
+	errAdminOnlyRole = fault.New(fault.Forbidden, "admin_only_role",
 		"Only administrators create, change or delete an admin-only role, or set or clear adminOnly.")
 )
 
@@ -103,7 +104,7 @@ func guardAdminOnly(p *auth.Principal, adminOnly bool) error {
 }
 
 func errRoleNotFound(id string) error {
-	return httpapi.Errorf(http.StatusNotFound, "role_not_found", fmt.Sprintf("There is no role %q in this account.", id))
+	return fault.New(fault.NotFound, "role_not_found", fmt.Sprintf("There is no role %q in this account.", id))
 }
 
 // canManageRoles enforces who may create, change and delete roles.
@@ -129,7 +130,7 @@ func ceiling(p *auth.Principal, keys ...[]string) []string {
 }
 
 func errExceeds(verb string, missing []string) error {
-	e := httpapi.Errorf(http.StatusForbidden, "exceeds_own_rights",
+	e := fault.New(fault.Forbidden, "exceeds_own_rights",
 		fmt.Sprintf("You cannot %s a role with permissions you do not hold at account scope: %s.", verb, strings.Join(missing, ", ")))
 	e.Extra = map[string]any{"missing": missing}
 	return e
@@ -139,7 +140,7 @@ func errExceeds(verb string, missing []string) error {
 func roleError(err error) error {
 	switch {
 	case errors.Is(err, authz.ErrRoleCollision):
-		return httpapi.Errorf(http.StatusConflict, "role_exists", err.Error())
+		return fault.New(fault.Conflict, "role_exists", err.Error())
 	case errors.Is(err, authz.ErrReservedPermission):
 		return badRequest("reserved_permission", "permissions", err.Error())
 	case errors.Is(err, authz.ErrUnknownPermission), errors.Is(err, authz.ErrInvalidPermissionKey):
@@ -242,10 +243,10 @@ func (s *Service) HandleCreateRole(w http.ResponseWriter, r *http.Request) error
 			return err
 		}
 		if slices.ContainsFunc(cr.Roles, func(x authz.Role) bool { return x.ID == role.ID }) {
-			return httpapi.Errorf(http.StatusConflict, "role_exists", fmt.Sprintf("Role %q exists already; change it with PATCH /v1/roles/%s.", role.ID, role.ID))
+			return fault.New(fault.Conflict, "role_exists", fmt.Sprintf("Role %q exists already; change it with PATCH /v1/roles/%s.", role.ID, role.ID))
 		}
 		if len(cr.Roles) >= store.MaxCustomRoles {
-			return httpapi.Errorf(http.StatusConflict, "too_many_roles", fmt.Sprintf("An account has at most %d custom roles; delete one first.", store.MaxCustomRoles))
+			return fault.New(fault.Conflict, "too_many_roles", fmt.Sprintf("An account has at most %d custom roles; delete one first.", store.MaxCustomRoles))
 		}
 		roles, saved, err := withRole(cr.Roles, role)
 		if err != nil {
@@ -452,7 +453,7 @@ func (s *Service) checkNarrowing(ctx context.Context, account string, old, next 
 	if n == 0 {
 		return nil
 	}
-	e := httpapi.Errorf(http.StatusConflict, "role_in_use",
+	e := fault.New(fault.Conflict, "role_in_use",
 		fmt.Sprintf("%d member(s) hold role %q at a scope kind you are removing (%v); change their assignments first.", n, old.ID, dropped))
 	e.Extra = map[string]any{"members": n}
 	return e
@@ -526,13 +527,13 @@ func (s *Service) HandleDeleteRole(w http.ResponseWriter, r *http.Request) error
 			return err
 		}
 		if len(holders) > 0 && mode == "" {
-			e := httpapi.Errorf(http.StatusConflict, "role_in_use",
+			e := fault.New(fault.Conflict, "role_in_use",
 				fmt.Sprintf("Role %q is assigned to %d member(s). Say what happens to them: ?members=reassign&to=<roleId> or ?members=remove.", id, len(holders)))
 			e.Extra = map[string]any{"members": len(holders)}
 			return e
 		}
 		if len(holders) > store.MaxMembersPerRoleChange {
-			e := httpapi.Errorf(http.StatusConflict, "too_many_members",
+			e := fault.New(fault.Conflict, "too_many_members",
 				fmt.Sprintf("Role %q is assigned to %d members; one change can move at most %d. Reassign some of them first (PATCH /v1/users/{id}), then delete the role.",
 					id, len(holders), store.MaxMembersPerRoleChange))
 			e.Extra = map[string]any{"members": len(holders)}
@@ -596,9 +597,9 @@ func changeError(id string, err error) error {
 	detail := fmt.Sprintf("Member %s: %v.", id, err)
 	switch {
 	case errors.Is(err, authz.ErrUnknownRole), errors.Is(err, authz.ErrScopeNotAllowed), errors.Is(err, authz.ErrInvalidScope):
-		return httpapi.Errorf(http.StatusConflict, "reassign_not_allowed", detail)
+		return fault.New(fault.Conflict, "reassign_not_allowed", detail)
 	case errors.Is(err, authz.ErrSelfChange):
 		detail = "You hold this role yourself, and nobody changes their own grants; ask another administrator."
 	}
-	return httpapi.Errorf(http.StatusForbidden, authz.ErrorCode(err), detail)
+	return fault.New(fault.Forbidden, authz.ErrorCode(err), detail)
 }

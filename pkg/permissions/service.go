@@ -10,6 +10,7 @@ import (
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/store"
 )
@@ -56,7 +57,7 @@ func principal(r *http.Request) (*auth.Principal, error) {
 
 // badRequest is a 400 problem naming the offending field (may be "").
 func badRequest(code, field, detail string) *httpapi.Error {
-	e := httpapi.Errorf(http.StatusBadRequest, code, detail)
+	e := fault.New(fault.Invalid, code, detail)
 	if field != "" {
 		e.Fields = []httpapi.FieldError{{Field: field, Detail: detail}}
 	}
@@ -110,14 +111,14 @@ func pageLimit(v string) (int, error) {
 func etag(v int64) string { return `"` + strconv.FormatInt(v, 10) + `"` }
 
 var (
-	errPreconditionRequired = httpapi.Errorf(http.StatusPreconditionRequired, "precondition_required",
+	errPreconditionRequired = fault.New(fault.PreconditionRequired, "precondition_required",
 		`Send If-Match with the ETag of GET /v1/roles/{id} (e.g. If-Match: "3"), so that you do not overwrite a change you have not seen.`)
-	errConcurrentChange = httpapi.Errorf(http.StatusConflict, "concurrent_change",
+	errConcurrentChange = fault.New(fault.Conflict, "concurrent_change",
 		"The account's roles or members changed while this request ran; try again.")
 )
 
 func errPreconditionFailed(current int64) *httpapi.Error {
-	return httpapi.Errorf(http.StatusPreconditionFailed, "stale_version",
+	return fault.New(fault.Stale, "stale_version",
 		fmt.Sprintf("The account's roles changed since you read them (now at ETag %s); read them again and retry.", etag(current)))
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/store"
 )
@@ -33,8 +34,8 @@ func validIdempotencyKey(k string) bool {
 
 var (
 	errIdempotencyKey      = httpapi.InvalidField(IdempotencyKeyHeader, "must be 1 to 128 letters, digits or . _ : -")
-	errIdempotencyReused   = httpapi.Errorf(http.StatusUnprocessableEntity, "idempotency_key_reused", "This Idempotency-Key was used for a different request.")
-	errIdempotencyInFlight = httpapi.Errorf(http.StatusConflict, "idempotency_in_progress", "A request with this Idempotency-Key is still running; retry shortly.")
+	errIdempotencyReused   = fault.New(fault.Unprocessable, "idempotency_key_reused", "This Idempotency-Key was used for a different request.")
+	errIdempotencyInFlight = fault.New(fault.Conflict, "idempotency_in_progress", "A request with this Idempotency-Key is still running; retry shortly.")
 )
 
 // bufferedResponse captures a handler's answer so that it can be
@@ -80,7 +81,7 @@ func idempotent(st *store.Store, caller func(*http.Request) (accountID, memberID
 			if errors.As(err, &tooLarge) {
 				return httpapi.ErrBodyTooLarge
 			}
-			return httpapi.Errorf(http.StatusBadRequest, "bad_body", "The request body could not be read.")
+			return fault.New(fault.Invalid, "bad_body", "The request body could not be read.")
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		sum := sha256.Sum256(append([]byte(r.Method+" "+r.URL.Path+"\n"), body...))

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/store"
@@ -98,7 +99,7 @@ func New(rs []routes.Route, ops Operations, o Options) (http.Handler, error) {
 			httpapi.WriteError(w, r, httpapi.ErrMethodNotAllowed)
 			return
 		}
-		httpapi.WriteError(w, r, httpapi.Errorf(http.StatusNotFound, "route_not_found", "No route matches "+r.Method+" "+r.URL.Path+"."))
+		httpapi.WriteError(w, r, fault.New(fault.NotFound, "route_not_found", "No route matches "+r.Method+" "+r.URL.Path+"."))
 	}
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := mux.Handler(r); pattern == "" {
@@ -122,7 +123,7 @@ func bodyGuard(rt routes.Route, next http.Handler) http.Handler {
 		if !rt.Body && r.Body != nil && r.Body != http.NoBody {
 			var one [1]byte
 			if n, _ := r.Body.Read(one[:]); n > 0 {
-				httpapi.WriteError(w, r, httpapi.Errorf(http.StatusBadRequest, "body_not_allowed", "This route takes no request body."))
+				httpapi.WriteError(w, r, fault.New(fault.Invalid, "body_not_allowed", "This route takes no request body."))
 				return
 			}
 		}

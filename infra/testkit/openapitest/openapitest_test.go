@@ -17,6 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/health"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/openapi"
@@ -76,7 +77,7 @@ func TestProblemResponse(t *testing.T) {
 	v := Must(t)
 	rec := &recordTB{TB: t}
 	h := v.Middleware(rec, httpapi.Middleware(discard, httpapi.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		e := httpapi.Errorf(http.StatusBadRequest, "body_not_allowed", "This route takes no request body.")
+		e := fault.New(fault.Invalid, "body_not_allowed", "This route takes no request body.")
 		e.Fields = []httpapi.FieldError{{Field: "x", Detail: "unknown field"}}
 		return e
 	})))
@@ -424,7 +425,7 @@ func TestExtensionProblem(t *testing.T) {
 	for _, extra := range []map[string]any{{"accounts": []map[string]string{{"id": "a-1", "name": "Acme"}}}, nil} {
 		w := httptest.NewRecorder()
 		r := httptest.NewRequest("POST", "/v1/auth/login", nil)
-		e := httpapi.Errorf(http.StatusConflict, "account_required", "Say which account.")
+		e := fault.New(fault.Conflict, "account_required", "Say which account.")
 		e.Extra = extra
 		httpapi.WriteError(w, r, e)
 		err := v.Check(r, w.Code, w.Header(), w.Body.Bytes())
