@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -148,5 +149,18 @@ func TestWriteErrorKeepsPublicErrorsAndExtras(t *testing.T) {
 	}
 	if !strings.Contains(rec.Body.String(), `"accounts":["a1"]`) {
 		t.Fatalf("extra member missing: %s", rec.Body.String())
+	}
+}
+
+func TestListOfNeverAnswersNullItems(t *testing.T) {
+	l := httpapi.ListOf([]int(nil), "", func(i int) string { return "x" })
+	raw, err := json.Marshal(l)
+	if err != nil || string(raw) != `{"items":[]}` {
+		t.Fatalf("empty list = %s, %v; want {\"items\":[]}", raw, err)
+	}
+	l = httpapi.ListOf([]int{1, 2}, "c", func(i int) string { return strconv.Itoa(i * 2) })
+	raw, _ = json.Marshal(l)
+	if string(raw) != `{"items":["2","4"],"nextCursor":"c"}` {
+		t.Fatalf("list = %s", raw)
 	}
 }
