@@ -66,6 +66,8 @@ type Error struct {
 	// Extra members added to the problem body (e.g. the accounts a login
 	// could mean).
 	Extra map[string]any
+	// Err is the cause, for the logs; it is never shown to the caller.
+	Err error
 }
 
 // Field names one invalid input field.
@@ -74,7 +76,27 @@ type Field struct {
 	Detail string `json:"detail"`
 }
 
-func (e *Error) Error() string { return e.Code + ": " + e.Detail }
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Code + ": " + e.Detail + ": " + e.Err.Error()
+	}
+	return e.Code + ": " + e.Detail
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// BusyRetryAfter is how long a caller waits after a Busy error.
+const BusyRetryAfter = time.Second
+
+// Busy is the error for a dependency that throttles or is overloaded, or a
+// write that kept colliding with other writes after its retries: the
+// failed call wrote nothing, and the caller may retry after RetryAfter
+// (code busy, kind Unavailable). cause is kept for the logs.
+func Busy(cause error) *Error {
+	return &Error{Kind: Unavailable, Code: "busy", Err: cause, RetryAfter: BusyRetryAfter,
+		Detail: "Steward is busy right now and did not complete this call. Retry after the number of seconds in Retry-After."}
+}
 
 // New returns an error of kind k.
 func New(k Kind, code, detail string) *Error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -162,5 +163,41 @@ func TestListOfNeverAnswersNullItems(t *testing.T) {
 	raw, _ = json.Marshal(l)
 	if string(raw) != `{"items":["2","4"],"nextCursor":"c"}` {
 		t.Fatalf("list = %s", raw)
+	}
+}
+
+// awsError has the shape of smithy.APIError.
+type awsError struct{ code string }
+
+func (e awsError) Error() string {
+	return e.code + ": rate of requests exceeds the allowed throughput (table steward-prod)"
+}
+func (e awsError) ErrorCode() string { return e.code }
+
+// A throttled or overloaded dependency, or a write that kept colliding, is
+// 503 busy with Retry-After, never a bare 500; what AWS said stays in the
+// logs.
+func TestThrottlingIsBusyWithRetryAfter(t *testing.T) {
+	for _, err := range []error{
+		fmt.Errorf("get member: %w", awsError{"ProvisionedThroughputExceededException"}),
+		fmt.Errorf("send: %w", awsError{"ThrottlingException"}),
+		fmt.Errorf("commit: %w", awsError{"TransactionConflictException"}),
+		fault.Busy(errors.New("commit member.invite: TransactionCanceledException: [TransactionConflict]")),
+	} {
+		rec := httptest.NewRecorder()
+		httpapi.WriteError(rec, httptest.NewRequest("GET", "/v1/x", nil), err)
+		p := decodeProblem(t, rec)
+		if rec.Code != 503 || p.Code != "busy" || rec.Header().Get("Retry-After") != "1" {
+			t.Errorf("%v: got %d %s retry %q, want 503 busy retry 1", err, rec.Code, p.Code, rec.Header().Get("Retry-After"))
+		}
+		if strings.Contains(rec.Body.String(), "steward-prod") || strings.Contains(rec.Body.String(), "TransactionCanceled") {
+			t.Errorf("the cause leaked into the answer: %s", rec.Body.String())
+		}
+	}
+	// Other AWS errors stay internal.
+	rec := httptest.NewRecorder()
+	httpapi.WriteError(rec, httptest.NewRequest("GET", "/v1/x", nil), awsError{"ValidationException"})
+	if rec.Code != 500 {
+		t.Fatalf("ValidationException answered %d, want 500", rec.Code)
 	}
 }

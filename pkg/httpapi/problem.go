@@ -69,6 +69,32 @@ var (
 	ErrInternal         = fault.ErrInternal
 )
 
+// throttleCodes are the error codes AWS services give for throttling,
+// overload and collisions that outlasted the SDK's retries (DynamoDB, SES,
+// Step Functions, Secrets Manager). A call that fails with one wrote
+// nothing; the caller retries.
+var throttleCodes = map[string]bool{
+	"ThrottlingException":                    true,
+	"Throttling":                             true,
+	"ProvisionedThroughputExceededException": true,
+	"RequestLimitExceeded":                   true,
+	"TooManyRequestsException":               true,
+	"LimitExceededException":                 true,
+	"TransactionConflictException":           true,
+	"TransactionInProgressException":         true,
+	"InternalServerError":                    true,
+	"ServiceUnavailable":                     true,
+}
+
+// Throttled reports whether err is, anywhere in its chain, an AWS error
+// (anything with ErrorCode, as smithy.APIError has) whose code says the
+// service throttled, was overloaded or saw a conflicting write: answered
+// 503 busy with Retry-After, not 500.
+func Throttled(err error) bool {
+	var api interface{ ErrorCode() string }
+	return errors.As(err, &api) && throttleCodes[api.ErrorCode()]
+}
+
 // Problem is the RFC 9457 body.
 type Problem struct {
 	Type      string       `json:"type"`
@@ -87,9 +113,17 @@ type Problem struct {
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
 	if !errors.As(err, &e) {
-		Logger(r.Context()).Error("unexpected error", "error", err.Error())
-		e = ErrInternal
-	} else if _, ok := problemOf[e.Kind]; !ok {
+		if !Throttled(err) {
+			Logger(r.Context()).Error("unexpected error", "error", err.Error())
+			e = ErrInternal
+		} else {
+			e = fault.Busy(err)
+		}
+	}
+	if e.Err != nil && e.Kind == fault.Unavailable {
+		Logger(r.Context()).Warn("dependency busy", "code", e.Code, "error", e.Err.Error())
+	}
+	if _, ok := problemOf[e.Kind]; !ok {
 		Logger(r.Context()).Error("domain error of a kind the problem table does not know", "code", e.Code, "kind", int(e.Kind))
 		e = ErrInternal
 	}

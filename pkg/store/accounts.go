@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/stewardhq/steward/pkg/audit"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/team"
 )
 
@@ -158,9 +160,48 @@ func (s *Store) IdentityWithMemberships(ctx context.Context, id string) (team.Id
 	return *ident, ms, nil
 }
 
-// batchGet reads up to 100 keys in one round trip (retrying what DynamoDB
-// leaves unprocessed) and returns the items found, in no order.
+// maxBatchKeys is the most keys one BatchGetItem reads.
+const maxBatchKeys = 100
+
+// maxBatchInFlight bounds the BatchGetItems one batchGet sends at once.
+const maxBatchInFlight = 8
+
+// batchGet reads any number of keys strongly consistently and returns the
+// items found, in no order: one BatchGetItem for up to 100 keys, and
+// otherwise chunks of 100 sent concurrently (at most maxBatchInFlight at a
+// time), so that a batch of 207 keys is still one round trip of latency.
 func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
+	if len(keys) <= maxBatchKeys {
+		return s.batchGetChunk(ctx, keys)
+	}
+	n := (len(keys) + maxBatchKeys - 1) / maxBatchKeys
+	results := make([][]map[string]types.AttributeValue, n)
+	errs := make([]error, n)
+	sem := make(chan struct{}, maxBatchInFlight)
+	var wg sync.WaitGroup
+	for i := range n {
+		chunk := keys[i*maxBatchKeys : min(len(keys), (i+1)*maxBatchKeys)]
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i], errs[i] = s.batchGetChunk(ctx, chunk)
+		}()
+	}
+	wg.Wait()
+	var out []map[string]types.AttributeValue
+	for i := range n {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		out = append(out, results[i]...)
+	}
+	return out, nil
+}
+
+// batchGetChunk reads up to 100 keys in one BatchGetItem, retrying what
+// DynamoDB leaves unprocessed.
+func (s *Store) batchGetChunk(ctx context.Context, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
@@ -175,7 +216,7 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 			}
 		}
 		if attempt > 8 {
-			return nil, errors.New("batch get: unprocessed keys remain")
+			return nil, fault.Busy(errors.New("batch get: unprocessed keys remain"))
 		}
 		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
 		if err != nil {

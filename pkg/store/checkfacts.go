@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -33,9 +32,6 @@ type CheckFacts struct {
 	// policy of a type that has none stored).
 	Policies map[authz.DocType]team.ApprovalPolicy
 }
-
-// maxBatchKeys is the most keys one BatchGetItem reads.
-const maxBatchKeys = 100
 
 // LoadCheckFacts reads, strongly consistently, the members ids (at most
 // MaxLoadMembers, with the account's custom roles) and the documents docs
@@ -74,7 +70,7 @@ func (s *Store) LoadCheckFacts(ctx context.Context, account string, ids []string
 			keys = append(keys, policyKey(account, d.Type))
 		}
 	}
-	items, err := s.batchGetMany(ctx, keys)
+	items, err := s.batchGet(ctx, keys)
 	if err != nil {
 		return CheckFacts{}, fmt.Errorf("load check facts: %w", err)
 	}
@@ -109,35 +105,6 @@ func (s *Store) LoadCheckFacts(ctx context.Context, account string, ids []string
 				out.Policies[t] = pol
 			}
 		}
-	}
-	return out, nil
-}
-
-// batchGetMany is batchGet for any number of keys: chunks of at most 100
-// keys, sent concurrently.
-func (s *Store) batchGetMany(ctx context.Context, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
-	if len(keys) <= maxBatchKeys {
-		return s.batchGet(ctx, keys)
-	}
-	n := (len(keys) + maxBatchKeys - 1) / maxBatchKeys
-	results := make([][]map[string]types.AttributeValue, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		chunk := keys[i*maxBatchKeys : min(len(keys), (i+1)*maxBatchKeys)]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i], errs[i] = s.batchGet(ctx, chunk)
-		}()
-	}
-	wg.Wait()
-	var out []map[string]types.AttributeValue
-	for i := range n {
-		if errs[i] != nil {
-			return nil, errs[i]
-		}
-		out = append(out, results[i]...)
 	}
 	return out, nil
 }

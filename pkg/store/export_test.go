@@ -43,3 +43,13 @@ func (s *Store) Exists(t *testing.T, id string) bool {
 
 // ItemKey is itemKey.
 var ItemKey = itemKey
+
+// BatchGetForTest reads the test items ids with batchGet.
+func (s *Store) BatchGetForTest(ctx context.Context, ids []string) (int, error) {
+	keys := make([]map[string]types.AttributeValue, len(ids))
+	for i, id := range ids {
+		keys[i] = KeyOfItemForTest(id)
+	}
+	items, err := s.batchGet(ctx, keys)
+	return len(items), err
+}

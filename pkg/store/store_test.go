@@ -285,3 +285,23 @@ func TestCursorRoundTrip(t *testing.T) {
 		t.Fatal("short key accepted")
 	}
 }
+
+// A batch read takes any number of keys: an identity in 120 accounts reads
+// 240 keys at sign-in (DynamoDB's BatchGetItem takes 100).
+func TestBatchGetReadsMoreThanOneHundredKeys(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	var ids []string
+	for range 250 {
+		id := NewID("t")
+		if err := s.Put(ctx, ItemForTest(id), ItemAbsent(), errTaken); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	ids = append(ids, NewID("missing"))
+	n, err := s.BatchGetForTest(ctx, ids)
+	if err != nil || n != 250 {
+		t.Fatalf("batch get of 251 keys: %d items, %v; want 250", n, err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/stewardhq/steward/pkg/audit"
+	"github.com/stewardhq/steward/pkg/fault"
 )
 
 // Cond is a condition expression with its placeholders.
@@ -194,6 +195,11 @@ func (s *Store) Commit(ctx context.Context, tx *Tx) error {
 			return fmt.Errorf("commit %s: %w", ev.Action, ctx.Err())
 		case <-time.After(time.Duration(attempt+1) * 20 * time.Millisecond):
 		}
+	}
+	if conflicted(err) {
+		// Still colliding after every retry: nothing was written; the
+		// caller may try again (503 busy with Retry-After over HTTP).
+		return fault.Busy(fmt.Errorf("commit %s: %w", ev.Action, err))
 	}
 	return mapWriteError("commit "+ev.Action, err, tx.onFail)
 }
