@@ -70,6 +70,11 @@ type Config struct {
 	// one source address (STEWARD_MAIL_CAP_PER_ADDRESS, default 20); 0
 	// means the default.
 	MailCapPerRecipient, MailCapPerAddress int
+	// AccountRateLimit is the requests a second one account may make to
+	// the authenticated routes, on average over 10-second windows
+	// (STEWARD_ACCOUNT_RATE_LIMIT, default 100; "off" turns the per-account
+	// throttle off, stored as -1); 0 means the default.
+	AccountRateLimit int
 }
 
 // FromEnv reads the configuration from the process environment.
@@ -123,6 +128,17 @@ func Parse(getenv func(string) string) (Config, error) {
 			}
 			*v.to = n
 		}
+	}
+	switch raw := getenv("STEWARD_ACCOUNT_RATE_LIMIT"); raw {
+	case "":
+	case "off":
+		c.AccountRateLimit = -1
+	default:
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 {
+			return Config{}, fmt.Errorf("STEWARD_ACCOUNT_RATE_LIMIT must be a positive whole number (requests a second) or off")
+		}
+		c.AccountRateLimit = n
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(or(getenv("STEWARD_LOG_LEVEL"), "info"))); err != nil {
 		return Config{}, fmt.Errorf("STEWARD_LOG_LEVEL: %w", err)

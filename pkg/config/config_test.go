@@ -21,3 +21,27 @@ func TestSessionLimits(t *testing.T) {
 		}
 	}
 }
+
+func TestAccountRateLimit(t *testing.T) {
+	for raw, want := range map[string]int{"": 0, "off": -1, "250": 250} {
+		c, err := Parse(func(k string) string {
+			if k == "STEWARD_ACCOUNT_RATE_LIMIT" {
+				return raw
+			}
+			return ""
+		})
+		if err != nil || c.AccountRateLimit != want {
+			t.Errorf("STEWARD_ACCOUNT_RATE_LIMIT=%q: %d, %v; want %d", raw, c.AccountRateLimit, err, want)
+		}
+	}
+	for _, bad := range []string{"0", "-3", "fast"} {
+		if _, err := Parse(func(k string) string {
+			if k == "STEWARD_ACCOUNT_RATE_LIMIT" {
+				return bad
+			}
+			return ""
+		}); err == nil {
+			t.Errorf("STEWARD_ACCOUNT_RATE_LIMIT=%q accepted", bad)
+		}
+	}
+}

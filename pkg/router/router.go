@@ -8,11 +8,13 @@
 package router
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
@@ -33,6 +35,36 @@ type Options struct {
 	// Guard authenticates every route that is not public; it must be set
 	// when one is not (a function of public routes only needs none).
 	Guard Guard
+	// Throttle, when set, counts every authenticated request against its
+	// account's share (pkg/throttle) and answers 429 past it.
+	Throttle Throttle
+}
+
+// Throttle is a per-account request budget (*throttle.Accounts).
+type Throttle interface {
+	// Allow counts one request of account; false says how long to wait.
+	Allow(ctx context.Context, account string) (time.Duration, bool)
+}
+
+// errAccountRate answers a request over its account's share.
+var errAccountRate = fault.New(fault.TooMany, "account_rate_limited",
+	"This account is making more requests than its share of the API; retry after the number of seconds in Retry-After.")
+
+// throttled counts each request of an authenticated caller against its
+// account (behind Authenticate, so the caller is known).
+func throttled(t Throttle, caller func(*http.Request) (string, string), next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		account, _ := caller(r)
+		if account != "" {
+			if wait, ok := t.Allow(r.Context(), account); !ok {
+				e := *errAccountRate
+				e.RetryAfter = max(wait, time.Second)
+				httpapi.WriteError(w, r, &e)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Guard is the authentication of the routes that are not public
@@ -81,6 +113,9 @@ func New(rs []routes.Route, ops Operations, o Options) (http.Handler, error) {
 				return nil, fmt.Errorf("route %s: a public route has no session to refuse (NoImpersonation)", rt.Pattern())
 			}
 			handler = o.Guard.RefuseImpersonated(handler)
+		}
+		if !rt.Public && o.Throttle != nil {
+			handler = throttled(o.Throttle, o.Guard.Caller, handler)
 		}
 		if !rt.Public {
 			handler = o.Guard.Authenticate(handler)

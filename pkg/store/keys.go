@@ -1,6 +1,7 @@
 package store
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -163,6 +164,13 @@ func identitySessionsPK(i string) string { return key("SESSIONS", i) }
 // rateWindowKey is a rate counter's item (see RateCharge).
 func rateWindowKey(k string) map[string]types.AttributeValue {
 	return itemKey(key(prefixRate, k), "WINDOW")
+}
+
+// An account's API traffic, one counter per fixed window (pkg/throttle).
+//
+//	traffic  pk RATE#ACCOUNT#{account}#{window start, unix s}  sk WINDOW  count  ttl
+func trafficKey(account string, start time.Time) map[string]types.AttributeValue {
+	return itemKey(key(prefixRate, "ACCOUNT", account, strconv.FormatInt(start.Unix(), 10)), "WINDOW")
 }
 
 // Outbox records make email sending idempotent.

@@ -60,12 +60,16 @@ const (
 	// DefaultStage is the stage when none is given.
 	DefaultStage = "dev"
 	// DefaultThrottleRateLimit is the steady-state request rate (per
-	// second) of the API's default stage. It caps a runaway client well
-	// below the account-wide API Gateway limit (10,000/s) that other APIs
-	// in the customer's account share.
-	DefaultThrottleRateLimit = 100
+	// second) of each authenticated route of the API's default stage: the
+	// deployment's safety net, sized for many tenants (a 5,000-member
+	// tenant peaks near 50 checks a second) and still a tenth of the
+	// account-wide API Gateway limit (10,000/s) that other APIs in the
+	// customer's account share. Tenants are kept apart by the functions'
+	// per-account throttle (pkg/throttle, STEWARD_ACCOUNT_RATE_LIMIT,
+	// default 100 requests a second per account), not by this number.
+	DefaultThrottleRateLimit = 1000
 	// DefaultThrottleBurstLimit is the burst size of the default stage.
-	DefaultThrottleBurstLimit = 200
+	DefaultThrottleBurstLimit = 2000
 	// DefaultPublicThrottleRateLimit and DefaultPublicThrottleBurstLimit
 	// throttle each public route (no access token: sign-up, sign-in,
 	// password reset, one-time links...), a tenth of the stage's, so that

@@ -72,6 +72,9 @@ func Deps(ctx context.Context, cfg config.Config, log *slog.Logger, function str
 		return server.Deps{}, err
 	}
 	d := server.Deps{Store: st, Auth: b.Auth, Logger: log, Version: version.Version}
+	if b.Throttle != nil {
+		d.Throttle = b.Throttle
+	}
 	d.Invites = &invites.Service{Store: st, Auth: d.Auth, Mail: d.Auth.Mail, PublicURL: cfg.PublicURL}
 	d.APIKeys = &apikeys.Service{Store: st}
 	d.Members = &members.Service{Store: st}

@@ -45,6 +45,8 @@ type Deps struct {
 	Alerts  *alerts.Service
 	Logger  *slog.Logger
 	Version string
+	// Throttle is each account's share of the API; nil means none.
+	Throttle router.Throttle
 }
 
 // operations binds every operation id of the route table to its handler.
@@ -73,5 +75,5 @@ func Handler(d Deps, function string) (http.Handler, error) {
 	if len(rs) == 0 {
 		return nil, fmt.Errorf("no routes for function %q", function)
 	}
-	return router.New(rs, operations(d), router.Options{Logger: d.Logger, Store: d.Store, Guard: authboot.Guard{Auth: d.Auth}})
+	return router.New(rs, operations(d), router.Options{Logger: d.Logger, Store: d.Store, Guard: authboot.Guard{Auth: d.Auth}, Throttle: d.Throttle})
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/stewardhq/steward/pkg/router"
 	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/store"
+	"github.com/stewardhq/steward/pkg/throttle"
 )
 
 // Base is an authenticated function's shared part.
@@ -35,6 +36,9 @@ type Base struct {
 	// that signs (routes.SignsTokens), and sends no email until a
 	// function that needs it sets its Mail (pkg/app/mailboot).
 	Auth *auth.Service
+	// Throttle is each account's share of the API (nil when
+	// STEWARD_ACCOUNT_RATE_LIMIT is off).
+	Throttle *throttle.Accounts
 }
 
 // New builds the base of e's function. local, when set, is the local key
@@ -64,7 +68,11 @@ func New(ctx context.Context, e *boot.Env, local *accesstoken.KeySet) (*Base, er
 	if cfg.Issuer == "" || cfg.PublicURL == "" {
 		return nil, errors.New("STEWARD_PUBLIC_URL (and STEWARD_ISSUER, which defaults to it) must be set")
 	}
-	return &Base{Env: e, Store: st, Auth: &auth.Service{
+	var th *throttle.Accounts
+	if cfg.AccountRateLimit >= 0 {
+		th = &throttle.Accounts{Counter: st, Rate: cfg.AccountRateLimit, Log: e.Logger}
+	}
+	return &Base{Env: e, Store: st, Throttle: th, Auth: &auth.Service{
 		Store:     st,
 		Issuer:    &accesstoken.Issuer{Keys: keys.signing, Issuer: cfg.Issuer, Audience: cfg.Audience},
 		Verifier:  verifier,
@@ -83,7 +91,16 @@ func (b *Base) Handler(ops ...router.Operations) (http.Handler, error) {
 	for _, o := range ops {
 		maps.Copy(all, o)
 	}
-	return b.Env.Handler(all, router.Options{Store: b.Store, Guard: Guard{b.Auth}})
+	return b.Env.Handler(all, router.Options{Store: b.Store, Guard: Guard{b.Auth}, Throttle: b.routerThrottle()})
+}
+
+// routerThrottle is b.Throttle as the router's option (a nil interface
+// when off).
+func (b *Base) routerThrottle() router.Throttle {
+	if b.Throttle == nil {
+		return nil
+	}
+	return b.Throttle
 }
 
 // Guard is the router's authentication by an auth service.
