@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/pkg/auth"
+	"github.com/stewardhq/steward/pkg/documents"
 	"github.com/stewardhq/steward/pkg/httpapi"
-	"github.com/stewardhq/steward/pkg/team"
 )
 
 type (
@@ -145,7 +145,7 @@ type (
 	}
 )
 
-func toDocumentView(d team.Document) documentView {
+func toDocumentView(d documents.Document) documentView {
 	return documentView{
 		Type: string(d.Type), ID: d.ID, Store: d.Store, Department: d.Department, Supplier: d.Supplier, Amount: d.Amount,
 		Currency: d.Currency, Title: d.Title, Summary: d.Summary, DueDate: d.DueDate, URL: d.URL, Status: string(d.Status),
@@ -153,7 +153,7 @@ func toDocumentView(d team.Document) documentView {
 	}
 }
 
-func toPolicyView(p team.ApprovalPolicy) policyView {
+func toPolicyView(p documents.ApprovalPolicy) policyView {
 	v := policyView{
 		DocType: string(p.DocType), Enabled: p.Enabled, Levels: make([]levelBody, 0, len(p.Levels)), SelfApproval: p.SelfApproval,
 		ExternalApprovers: externalPolicy{Allowed: p.ExternalAllowed, Domains: append([]string{}, p.ExternalDomains...)},
@@ -165,7 +165,7 @@ func toPolicyView(p team.ApprovalPolicy) policyView {
 	return v
 }
 
-func toRequestView(r team.ApprovalRequest, ds []team.ApprovalDecision) requestView {
+func toRequestView(r documents.ApprovalRequest, ds []documents.ApprovalDecision) requestView {
 	v := requestView{
 		ID: r.ID, Status: string(r.Status),
 		Document:  docRef{Type: string(r.DocType), ID: r.DocID, Title: r.DocTitle, Amount: r.Amount, Currency: r.Currency, Store: r.Store, Department: r.Department},
@@ -259,7 +259,7 @@ func (s *Service) HandlePutPolicy(w http.ResponseWriter, r *http.Request) error 
 	}
 	pin := PolicyInput{Enabled: in.Enabled, SelfApproval: in.SelfApproval, ExpiresAfterHours: in.ExpiresAfterHours}
 	for _, l := range in.Levels {
-		pin.Levels = append(pin.Levels, team.ApprovalLevel(l))
+		pin.Levels = append(pin.Levels, documents.ApprovalLevel(l))
 	}
 	if in.ExternalApprovers != nil {
 		pin.ExternalAllowed, pin.ExternalDomains = in.ExternalApprovers.Allowed, in.ExternalApprovers.Domains
@@ -281,7 +281,7 @@ func (s *Service) HandleCreateRequest(w http.ResponseWriter, r *http.Request) er
 	}
 	rin := RequestInput{Note: in.Note}
 	if in.ExternalApprover != nil {
-		rin.External = &team.External{Email: in.ExternalApprover.Email, Name: in.ExternalApprover.Name}
+		rin.External = &documents.External{Email: in.ExternalApprover.Email, Name: in.ExternalApprover.Name}
 	}
 	req, err := s.RequestApproval(r.Context(), auth.FromContext(r.Context()), r.PathValue("type"), r.PathValue("id"), rin)
 	if err != nil {
@@ -299,7 +299,7 @@ func (s *Service) HandleListRequests(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	q := r.URL.Query()
-	st := team.RequestStatus(q.Get("status"))
+	st := documents.RequestStatus(q.Get("status"))
 	if st != "" && !st.Valid() {
 		return httpapi.InvalidField("status", "must be pending, approved, denied, expired or cancelled")
 	}

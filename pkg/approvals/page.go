@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/stewardhq/steward/pkg/audit"
+	"github.com/stewardhq/steward/pkg/documents"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/onetime"
 	"github.com/stewardhq/steward/pkg/store"
@@ -58,7 +59,7 @@ var (
 // allow external approvers from the email's domain, and the email must
 // not belong to a member of the account. It returns the 410 page to show,
 // or nil when the link may be used.
-func (s *Service) externalLinkPage(ctx context.Context, r team.ApprovalRequest, email string) (*pageData, error) {
+func (s *Service) externalLinkPage(ctx context.Context, r documents.ApprovalRequest, email string) (*pageData, error) {
 	pol, err := s.Store.GetApprovalPolicy(ctx, r.AccountID, r.DocType)
 	if err != nil {
 		return nil, err
@@ -83,7 +84,7 @@ func (s *Service) externalLinkPage(ctx context.Context, r team.ApprovalRequest, 
 type linkTarget struct {
 	hash    string
 	token   store.Token
-	request team.ApprovalRequest
+	request documents.ApprovalRequest
 	level   int
 }
 
@@ -110,17 +111,17 @@ func (s *Service) resolve(ctx context.Context, raw string) (linkTarget, *pageDat
 		return linkTarget{}, &pageExpired, nil
 	}
 	r, err := s.Store.GetApprovalRequest(ctx, t.AccountID, t.Data["request"])
-	if errors.Is(err, team.ErrRequestNotFound) {
+	if errors.Is(err, documents.ErrRequestNotFound) {
 		return linkTarget{}, &pageInvalid, nil
 	}
 	if err != nil {
 		return linkTarget{}, nil, err
 	}
 	switch r.Status {
-	case team.RequestPending:
-	case team.RequestCancelled:
+	case documents.RequestPending:
+	case documents.RequestCancelled:
 		return linkTarget{}, &pageCancelled, nil
-	case team.RequestExpired:
+	case documents.RequestExpired:
 		return linkTarget{}, &pageExpired, nil
 	default:
 		return linkTarget{}, &pageDecided, nil
@@ -155,7 +156,7 @@ type names struct{ store, department, supplier string }
 // name, or cannot be read: the email or page still goes out). Suppliers
 // are the host app's records, not a list Steward keeps: a supplier is
 // named by its id.
-func (s *Service) scopeNames(ctx context.Context, r team.ApprovalRequest) names {
+func (s *Service) scopeNames(ctx context.Context, r documents.ApprovalRequest) names {
 	n := names{store: r.Store, department: r.Department, supplier: r.Supplier}
 	if r.Store != "" {
 		st, err := s.Store.GetStore(ctx, r.AccountID, r.Store)
@@ -226,7 +227,7 @@ func (s *Service) HandleApproveSubmit(w http.ResponseWriter, r *http.Request) er
 		return nil
 	}
 	req, tok := lt.request, lt.token
-	dec := team.ApprovalDecision{
+	dec := documents.ApprovalDecision{
 		RequestID: req.ID, Level: lt.level, Approver: tok.Data["approver"], MemberID: tok.Data["memberId"],
 		Name: tok.Data["name"], Email: tok.Data["email"], Outcome: outcome(d.Approve), Comment: d.Comment, ByLink: true, DecidedAt: s.Now.Now(),
 	}
@@ -269,8 +270,8 @@ func (s *Service) HandleApproveSubmit(w http.ResponseWriter, r *http.Request) er
 			writePage(w, r, http.StatusGone, pageInvalid)
 		}
 		return nil
-	case errors.Is(err, team.ErrRequestNotPending), errors.Is(err, team.ErrAlreadyDecided):
-		if errors.Is(err, team.ErrRequestNotPending) {
+	case errors.Is(err, documents.ErrRequestNotPending), errors.Is(err, documents.ErrAlreadyDecided):
+		if errors.Is(err, documents.ErrRequestNotPending) {
 			s.redeliver(ctx, req.AccountID, req.ID, lt.level)
 		}
 		writePage(w, r, http.StatusGone, pageDecided)
