@@ -139,10 +139,6 @@ type (
 		UpdatedAt        time.Time      `json:"updatedAt"`
 		FinishedAt       *time.Time     `json:"finishedAt,omitempty"`
 	}
-	requestList struct {
-		Items []requestView `json:"items"`
-		Next  string        `json:"nextCursor,omitempty"`
-	}
 )
 
 func toDocumentView(d documents.Document) documentView {
@@ -299,21 +295,17 @@ func (s *Service) HandleListRequests(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	q := r.URL.Query()
-	st := documents.RequestStatus(q.Get("status"))
-	if st != "" && !st.Valid() {
-		return httpapi.InvalidField("status", "must be pending, approved, denied, expired or cancelled")
-	}
-	page, err := s.ListRequests(r.Context(), auth.FromContext(r.Context()), ListFilter{Status: st, Mine: q.Get("mine")}, limit, q.Get("cursor"))
+	f := ListFilter{Status: documents.RequestStatus(q.Get("status")), Mine: q.Get("mine")}
+	page, err := s.ListRequests(r.Context(), auth.FromContext(r.Context()), f, limit, q.Get("cursor"))
 	if err != nil {
 		return err
 	}
-	out := requestList{Items: make([]requestView, 0, len(page.Items)), Next: page.Next}
-	for _, it := range page.Items {
-		out.Items = append(out.Items, toRequestView(it, nil))
-	}
-	httpapi.WriteJSON(w, r, http.StatusOK, out)
+	httpapi.WriteJSON(w, r, http.StatusOK, httpapi.ListOf(page.Items, page.Next, listedRequest))
 	return nil
 }
+
+// listedRequest is a request as a list shows it: without its decisions.
+func listedRequest(r documents.ApprovalRequest) requestView { return toRequestView(r, nil) }
 
 // HandleGetRequest serves GET /v1/approval-requests/{id}.
 func (s *Service) HandleGetRequest(w http.ResponseWriter, r *http.Request) error {
@@ -331,16 +323,13 @@ func (s *Service) HandleDecide(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &in); err != nil {
 		return err
 	}
-	p := auth.FromContext(r.Context())
-	req, err := s.Decide(r.Context(), p, r.PathValue("id"), in.Decision, in.Comment)
+	res, err := s.Decide(r.Context(), DecideInput{
+		Principal: auth.FromContext(r.Context()), RequestID: r.PathValue("id"), Decision: in.Decision, Comment: in.Comment,
+	})
 	if err != nil {
 		return err
 	}
-	ds, err := s.Store.ListDecisions(r.Context(), p.AccountID(), req.ID)
-	if err != nil {
-		return err
-	}
-	httpapi.WriteJSON(w, r, http.StatusOK, toRequestView(req, ds))
+	httpapi.WriteJSON(w, r, http.StatusOK, toRequestView(res.Request, res.Decisions))
 	return nil
 }
 

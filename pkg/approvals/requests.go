@@ -11,6 +11,7 @@ import (
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/documents"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
@@ -109,7 +110,7 @@ func (s *Service) RequestApproval(ctx context.Context, p *auth.Principal, typ, i
 	if in.External != nil {
 		email, err := team.NormalizeEmail(in.External.Email)
 		if err != nil {
-			return documents.ApprovalRequest{}, httpapi.InvalidField("externalApprover.email", err.Error())
+			return documents.ApprovalRequest{}, fault.InvalidField("externalApprover.email", err.Error())
 		}
 		name, err := httpapi.CleanName("externalApprover.name", in.External.Name, 120, false)
 		if err != nil {
@@ -119,7 +120,7 @@ func (s *Service) RequestApproval(ctx context.Context, p *auth.Principal, typ, i
 	}
 	doc, err := s.Store.GetDocument(ctx, p.AccountID(), t, id)
 	if errors.Is(err, documents.ErrDocumentNotFound) {
-		return documents.ApprovalRequest{}, errDocNotFound
+		return documents.ApprovalRequest{}, fault.ErrNotFound
 	}
 	if err != nil {
 		return documents.ApprovalRequest{}, err
@@ -164,7 +165,7 @@ func (s *Service) RequestApproval(ctx context.Context, p *auth.Principal, typ, i
 	ev.After = audit.Snapshot(map[string]any{"document": string(t) + "/" + id, "amount": doc.Amount, "levels": len(levels)})
 	if err := p.Acting(s.Store).CreateApprovalRequest(ctx, r, doc, ev); err != nil {
 		if errors.Is(err, documents.ErrDocumentChanged) {
-			return documents.ApprovalRequest{}, errDocChanged
+			return documents.ApprovalRequest{}, errStale
 		}
 		return documents.ApprovalRequest{}, err
 	}
@@ -256,11 +257,11 @@ func visible(p *auth.Principal, r documents.ApprovalRequest) bool {
 // GetRequest reads a request the caller may see, with its decisions.
 func (s *Service) GetRequest(ctx context.Context, p *auth.Principal, id string) (documents.ApprovalRequest, []documents.ApprovalDecision, error) {
 	if len(id) > 80 || id == "" {
-		return documents.ApprovalRequest{}, nil, errRequestNotFound
+		return documents.ApprovalRequest{}, nil, fault.ErrNotFound
 	}
 	r, err := s.Store.GetApprovalRequest(ctx, p.AccountID(), id)
 	if errors.Is(err, documents.ErrRequestNotFound) || (err == nil && !visible(p, r)) {
-		return documents.ApprovalRequest{}, nil, errRequestNotFound
+		return documents.ApprovalRequest{}, nil, fault.ErrNotFound
 	}
 	if err != nil {
 		return documents.ApprovalRequest{}, nil, err
@@ -278,6 +279,9 @@ type ListFilter struct {
 
 // ListRequests lists the requests the caller may see.
 func (s *Service) ListRequests(ctx context.Context, p *auth.Principal, f ListFilter, limit int, cursor string) (store.Page[documents.ApprovalRequest], error) {
+	if f.Status != "" && !f.Status.Valid() {
+		return store.Page[documents.ApprovalRequest]{}, fault.InvalidField("status", "must be pending, approved, denied, expired or cancelled")
+	}
 	sf := store.RequestFilter{Status: f.Status}
 	switch f.Mine {
 	case "":
@@ -290,7 +294,7 @@ func (s *Service) ListRequests(ctx context.Context, p *auth.Principal, f ListFil
 	case "requested":
 		sf.RequesterID = p.Member.ID
 	default:
-		return store.Page[documents.ApprovalRequest]{}, httpapi.InvalidField("mine", `must be "decide" or "requested"`)
+		return store.Page[documents.ApprovalRequest]{}, fault.InvalidField("mine", `must be "decide" or "requested"`)
 	}
 	page, err := s.Store.ListApprovalRequests(ctx, p.AccountID(), sf, limit, cursor)
 	if errors.Is(err, store.ErrBadCursor) {
@@ -307,89 +311,6 @@ func (s *Service) ListRequests(ctx context.Context, p *auth.Principal, f ListFil
 	}
 	page.Items = out
 	return page, nil
-}
-
-// Decision is a decision as the app or the approval page gives it.
-type Decision struct {
-	Approve bool
-	Comment string
-}
-
-func parseDecision(decision, comment string) (Decision, error) {
-	var d Decision
-	switch decision {
-	case "approve":
-		d.Approve = true
-	case "deny":
-	default:
-		return d, httpapi.InvalidField("decision", `must be "approve" or "deny"`)
-	}
-	c, err := cleanText("comment", comment, 1000)
-	if err != nil {
-		return d, err
-	}
-	d.Comment = c
-	return d, nil
-}
-
-func outcome(approve bool) string {
-	if approve {
-		return string(documents.RequestApproved)
-	}
-	return string(documents.RequestDenied)
-}
-
-// Decide records a member's decision in the app.
-func (s *Service) Decide(ctx context.Context, p *auth.Principal, id, decision, comment string) (documents.ApprovalRequest, error) {
-	if err := p.RequireMember(); err != nil {
-		return documents.ApprovalRequest{}, err
-	}
-	d, err := parseDecision(decision, comment)
-	if err != nil {
-		return documents.ApprovalRequest{}, err
-	}
-	r, ds, err := s.GetRequest(ctx, p, id)
-	if err != nil {
-		return documents.ApprovalRequest{}, err
-	}
-	if r.Status != documents.RequestPending {
-		return documents.ApprovalRequest{}, errNotPending
-	}
-	if r.TaskToken == "" || r.Level < 1 || r.Level > len(r.Levels) {
-		return documents.ApprovalRequest{}, errNotReady
-	}
-	if !mayApprove(p.Roles, p.Member.Authz(), r, r.Levels[r.Level-1]) {
-		return documents.ApprovalRequest{}, errNotApprover
-	}
-	// One person, one vote: a member who voted at this level by an
-	// external link (before becoming a member) does not vote again.
-	for _, x := range ds {
-		if x.Level == r.Level && x.MemberID == "" && baseAddress(x.Email) == baseAddress(p.Member.Email) {
-			return documents.ApprovalRequest{}, errAlreadyDecided
-		}
-	}
-	dec := documents.ApprovalDecision{
-		RequestID: r.ID, Level: r.Level, Approver: p.Member.ID, MemberID: p.Member.ID, Name: p.Member.Name,
-		Email: p.Member.Email, Outcome: outcome(d.Approve), Comment: d.Comment, DecidedAt: s.Now.Now(),
-	}
-	if p.Impersonator != nil {
-		dec.ImpersonatorID, dec.ImpersonatorName = p.Impersonator.ID, p.Impersonator.Name
-	}
-	ev := p.Event(ctx, "approval.decide", "approval_request", r.ID)
-	ev.After = audit.Snapshot(decisionSnapshot(dec))
-	// The vote rests on the approver's rights: it requires the approver's
-	// member item unchanged since this request read it (409
-	// actor_changed when it was demoted or suspended meanwhile).
-	switch err := p.Acting(s.Store).RecordDecision(ctx, r.AccountID, dec, levelRequired(r, r.Level), nil, ev); {
-	case errors.Is(err, documents.ErrAlreadyDecided):
-		return documents.ApprovalRequest{}, errAlreadyDecided
-	case errors.Is(err, documents.ErrRequestNotPending):
-		s.redeliver(ctx, r.AccountID, r.ID, r.Level)
-		return documents.ApprovalRequest{}, errNotPending
-	case err != nil:
-		return documents.ApprovalRequest{}, err
-	}
-	return s.afterDecision(ctx, r.AccountID, r.ID, r.Level, d.Approve)
 }
 
 // decisionSnapshot is a decision's audit snapshot: the level, the

@@ -115,10 +115,9 @@ func (s *Service) log() *slog.Logger {
 
 // Public errors.
 var (
-	errDocNotFound         = fault.New(fault.NotFound, "not_found", "The document does not exist.")
-	errRequestNotFound     = fault.New(fault.NotFound, "not_found", "The approval request does not exist.")
-	errDocChanged          = fault.New(fault.Stale, "stale_version", "The document changed since you read it; read it again and retry.")
-	errPolicyStale         = fault.New(fault.Stale, "stale_version", "The policy changed since you read it; read it again and retry.")
+	// errStale: the document or policy changed since the caller read it
+	// (or, for a document, its approval request ended meanwhile).
+	errStale               = fault.New(fault.Stale, "stale_version", "The resource changed since you read it; read it again and retry.")
 	errNotRequired         = fault.New(fault.Conflict, "approval_not_required", "The approval policy of this document type does not require an approval for this document.")
 	errNotRequestable      = fault.New(fault.Conflict, "document_not_requestable", "Approval can be requested only for a draft, denied or expired document.")
 	errExternalOff         = fault.New(fault.Forbidden, "external_approvers_not_allowed", "The approval policy of this document type does not allow external approvers.")
@@ -132,6 +131,13 @@ var (
 	errExternalIsRequester = fault.New(fault.Unprocessable, "external_approver_is_requester", "You cannot name yourself as the external approver: one person, one vote.")
 	errExternalIsMember    = fault.New(fault.Unprocessable, "external_approver_is_member", "The external approver is a member of this account: members decide in the app, never by an external link.")
 	errStartFailed         = fault.New(fault.Unavailable, "workflow_unavailable", "The approval could not be started; nothing changed. Try again.")
+
+	// An approval link that no longer works (the page shows each its own
+	// way; see page.go).
+	errLinkInvalid      = fault.New(fault.Gone, "link_invalid", "This approval link is not valid.")
+	errLinkUsed         = fault.New(fault.Gone, "link_used", "A decision was made with this link already; each link works once.")
+	errLinkExpired      = fault.New(fault.Gone, "link_expired", "The time to decide on this request is over.")
+	errRequestCancelled = fault.New(fault.Gone, "request_cancelled", "The approval request was cancelled, or its document changed.")
 )
 
 // validDocID reports whether v is a document id: 1 to 64 letters,
@@ -162,7 +168,7 @@ func parseDocType(v string) (authz.DocType, error) {
 
 func parseDocID(v string) (string, error) {
 	if !validDocID(v) {
-		return "", httpapi.InvalidField("id", "must be 1 to 64 letters, digits, '_' or '-'")
+		return "", fault.InvalidField("id", "must be 1 to 64 letters, digits, '_' or '-'")
 	}
 	return v, nil
 }
@@ -190,11 +196,11 @@ func docResource(d documents.Document) authz.Resource {
 func cleanText(field, v string, max int) (string, error) {
 	v = strings.TrimSpace(v)
 	if utf8.RuneCountInString(v) > max {
-		return "", httpapi.InvalidField(field, "is too long")
+		return "", fault.InvalidField(field, "is too long")
 	}
 	for _, r := range v {
 		if r != '\n' && r != '\t' && r != '\r' && httpapi.IsControl(r) {
-			return "", httpapi.InvalidField(field, "must not contain control characters")
+			return "", fault.InvalidField(field, "must not contain control characters")
 		}
 	}
 	return v, nil
@@ -205,14 +211,14 @@ func scopeID(field, kind, v string) error {
 		return nil
 	}
 	if err := (authz.Scope{Kind: authz.ScopeKind(kind), ID: v}).Validate(); err != nil {
-		return httpapi.InvalidField(field, "is not a valid id")
+		return fault.InvalidField(field, "is not a valid id")
 	}
 	return nil
 }
 
 func checkAmount(field string, v float64) error {
 	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || v > MaxAmount {
-		return httpapi.InvalidField(field, "must be a number from 0 to 1e12")
+		return fault.InvalidField(field, "must be a number from 0 to 1e12")
 	}
 	return nil
 }
@@ -228,13 +234,13 @@ func (in DocumentInput) validate() (documents.Document, error) {
 		}
 	}
 	if in.Amount == nil {
-		return d, httpapi.InvalidField("amount", "is required")
+		return d, fault.InvalidField("amount", "is required")
 	}
 	if err := checkAmount("amount", *in.Amount); err != nil {
 		return d, err
 	}
 	if !validCurrency(in.Currency) {
-		return d, httpapi.InvalidField("currency", "must be an ISO 4217 code of three capital letters")
+		return d, fault.InvalidField("currency", "must be an ISO 4217 code of three capital letters")
 	}
 	title, err := httpapi.CleanName("title", in.Title, 200, true)
 	if err != nil {
@@ -246,19 +252,19 @@ func (in DocumentInput) validate() (documents.Document, error) {
 	}
 	if in.DueDate != "" {
 		if _, err := time.Parse(time.DateOnly, in.DueDate); err != nil {
-			return d, httpapi.InvalidField("dueDate", "must be a date YYYY-MM-DD")
+			return d, fault.InvalidField("dueDate", "must be a date YYYY-MM-DD")
 		}
 	}
 	if in.URL != "" {
 		u, err := url.Parse(in.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(in.URL) > 2000 || strings.IndexFunc(in.URL, httpapi.IsControl) >= 0 {
-			return d, httpapi.InvalidField("url", "must be an absolute http or https URL")
+			return d, fault.InvalidField("url", "must be an absolute http or https URL")
 		}
 	}
 	switch authz.DocStatus(in.Status) {
 	case "", authz.DocDraft, authz.DocCompleted:
 	default:
-		return d, httpapi.InvalidField("status", `may only be set to "draft" or "completed"`)
+		return d, fault.InvalidField("status", `may only be set to "draft" or "completed"`)
 	}
 	return documents.Document{
 		Store: in.Store, Department: in.Department, Supplier: in.Supplier, Amount: *in.Amount, Currency: in.Currency,
@@ -282,7 +288,7 @@ func (s *Service) GetDocument(ctx context.Context, p *auth.Principal, typ, id st
 	}
 	d, err := s.Store.GetDocument(ctx, p.AccountID(), t, id)
 	if errors.Is(err, documents.ErrDocumentNotFound) {
-		return documents.Document{}, errDocNotFound
+		return documents.Document{}, fault.ErrNotFound
 	}
 	if err != nil {
 		return documents.Document{}, err
@@ -314,7 +320,7 @@ func (s *Service) PutDocument(ctx context.Context, p *auth.Principal, typ, id st
 		return doc, false, err
 	}
 	if ifMatch != 0 && (!exists || !httpapi.VersionMatches(ifMatch, old.Version)) {
-		return doc, false, errDocChanged
+		return doc, false, errStale
 	}
 	now := s.Now.Now()
 	asked := next.Status
@@ -394,10 +400,10 @@ func (s *Service) PutDocument(ctx context.Context, p *auth.Principal, typ, id st
 	}
 	if err := s.Store.PutDocument(ctx, next, read, cancel, guard, ev); err != nil {
 		if errors.Is(err, documents.ErrDocumentChanged) || errors.Is(err, documents.ErrRequestNotPending) {
-			return doc, false, errDocChanged
+			return doc, false, errStale
 		}
 		if errors.Is(err, team.ErrStaleVersion) {
-			return doc, false, errPolicyStale
+			return doc, false, errStale
 		}
 		return doc, false, err
 	}
@@ -467,46 +473,46 @@ func (s *Service) PutPolicy(ctx context.Context, p *auth.Principal, typ string, 
 	}
 	if t == authz.DocInvoice || t == authz.DocBill {
 		if in.Enabled {
-			return documents.ApprovalPolicy{}, httpapi.InvalidField("enabled", "invoices and bills have no approval step")
+			return documents.ApprovalPolicy{}, fault.InvalidField("enabled", "invoices and bills have no approval step")
 		}
 	}
 	if in.Enabled && len(in.Levels) == 0 {
-		return documents.ApprovalPolicy{}, httpapi.InvalidField("levels", "an enabled policy needs at least one level")
+		return documents.ApprovalPolicy{}, fault.InvalidField("levels", "an enabled policy needs at least one level")
 	}
 	if len(in.Levels) > MaxLevels {
-		return documents.ApprovalPolicy{}, httpapi.InvalidField("levels", "at most 10 levels")
+		return documents.ApprovalPolicy{}, fault.InvalidField("levels", "at most 10 levels")
 	}
 	for i, l := range in.Levels {
-		f := httpapi.Indexed("levels", i)
+		f := fault.Indexed("levels", i)
 		if err := checkAmount(f+".minAmount", l.MinAmount); err != nil {
 			return documents.ApprovalPolicy{}, err
 		}
 		if l.Required < 1 || l.Required > 10 {
-			return documents.ApprovalPolicy{}, httpapi.InvalidField(f+".required", "must be 1 to 10")
+			return documents.ApprovalPolicy{}, fault.InvalidField(f+".required", "must be 1 to 10")
 		}
 		if l.Scope != documents.ApprovalScopeDocument && l.Scope != documents.ApprovalScopeAccount {
-			return documents.ApprovalPolicy{}, httpapi.InvalidField(f+".scope", `must be "document" or "account"`)
+			return documents.ApprovalPolicy{}, fault.InvalidField(f+".scope", `must be "document" or "account"`)
 		}
 		if l.Role != "" {
 			if _, ok := p.Roles.Role(l.Role); !ok {
-				return documents.ApprovalPolicy{}, httpapi.InvalidField(f+".role", "no such role")
+				return documents.ApprovalPolicy{}, fault.InvalidField(f+".role", "no such role")
 			}
 		}
 		if l.Permission != "" && (!authz.IsAction(l.Permission) || strings.HasPrefix(l.Permission, "documents.")) {
-			return documents.ApprovalPolicy{}, httpapi.InvalidField(f+".permission", "no such permission")
+			return documents.ApprovalPolicy{}, fault.InvalidField(f+".permission", "no such permission")
 		}
 	}
 	if in.ExpiresAfterHours < 1 || in.ExpiresAfterHours > 720 {
-		return documents.ApprovalPolicy{}, httpapi.InvalidField("expiresAfterHours", "must be 1 to 720")
+		return documents.ApprovalPolicy{}, fault.InvalidField("expiresAfterHours", "must be 1 to 720")
 	}
 	if len(in.ExternalDomains) > 50 {
-		return documents.ApprovalPolicy{}, httpapi.InvalidField("externalApprovers.domains", "at most 50 domains")
+		return documents.ApprovalPolicy{}, fault.InvalidField("externalApprovers.domains", "at most 50 domains")
 	}
 	domains := make([]string, 0, len(in.ExternalDomains))
 	for i, d := range in.ExternalDomains {
 		d = strings.ToLower(strings.TrimSpace(d))
 		if len(d) > 253 || !domainPattern().MatchString(d) {
-			return documents.ApprovalPolicy{}, httpapi.InvalidField(httpapi.Indexed("externalApprovers.domains", i), "is not a domain name")
+			return documents.ApprovalPolicy{}, fault.InvalidField(fault.Indexed("externalApprovers.domains", i), "is not a domain name")
 		}
 		domains = append(domains, d)
 	}
@@ -515,7 +521,7 @@ func (s *Service) PutPolicy(ctx context.Context, p *auth.Principal, typ string, 
 		return documents.ApprovalPolicy{}, err
 	}
 	if ifMatch != 0 && !httpapi.VersionMatches(ifMatch, old.Version) {
-		return documents.ApprovalPolicy{}, errPolicyStale
+		return documents.ApprovalPolicy{}, errStale
 	}
 	np := documents.ApprovalPolicy{
 		AccountID: p.AccountID(), DocType: t, Enabled: in.Enabled, Levels: in.Levels, SelfApproval: in.SelfApproval,
@@ -529,7 +535,7 @@ func (s *Service) PutPolicy(ctx context.Context, p *auth.Principal, typ string, 
 	ev.Before, ev.After = audit.Snapshot(toPolicyView(old)), audit.Snapshot(toPolicyView(np))
 	if err := p.Acting(s.Store).PutApprovalPolicy(ctx, np, old.Version, ev); err != nil {
 		if errors.Is(err, team.ErrStaleVersion) {
-			return documents.ApprovalPolicy{}, errPolicyStale
+			return documents.ApprovalPolicy{}, errStale
 		}
 		return documents.ApprovalPolicy{}, err
 	}

@@ -92,12 +92,11 @@ func (st Steps) approvers(ctx context.Context, r documents.ApprovalRequest, leve
 	if level == 1 && r.External != nil {
 		// An external approver the rules no longer allow (policy or
 		// domain changed, or now a member) gets no link.
-		pg, err := st.externalLinkPage(ctx, r, r.External.Email)
-		if err != nil {
-			return nil, err
-		}
-		if pg == nil {
+		switch err := st.externalStillAllowed(ctx, r, r.External.Email); {
+		case err == nil:
 			out = append(out, documents.Approver{Level: 1, Name: r.External.Name, Email: r.External.Email})
+		case !externalRefusal(err):
+			return nil, err
 		}
 	}
 	return out, nil

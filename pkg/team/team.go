@@ -4,7 +4,7 @@
 // assignments), with the account's stores, departments and invitations.
 // They carry no storage or JSON tags: the store and the API convert them
 // with named converters. Documents, approval policies and approval
-// requests are pkg/documents'.
+// requests live in pkg/documents.
 package team
 
 import (
