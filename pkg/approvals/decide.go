@@ -13,6 +13,7 @@ import (
 	"github.com/stewardhq/steward/pkg/onetime"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
+	"github.com/stewardhq/steward/pkg/workflow"
 )
 
 // DecideInput is one decision on an approval request, made in the app or
@@ -176,6 +177,88 @@ func (s *Service) Decide(ctx context.Context, in DecideInput) (Result, error) {
 		return Result{}, err
 	}
 	return res, nil
+}
+
+// decisionSnapshot is a decision's audit snapshot: the level, the
+// outcome, and who decided: the member or external email, and the admin
+// impersonating the member, if any.
+func decisionSnapshot(d documents.ApprovalDecision) map[string]any {
+	m := map[string]any{"level": d.Level, "outcome": d.Outcome, "comment": d.Comment, "byLink": d.ByLink, "email": d.Email}
+	if d.MemberID != "" {
+		m["memberId"] = d.MemberID
+	}
+	if d.ImpersonatorID != "" {
+		m["impersonatorId"], m["impersonatorName"] = d.ImpersonatorID, d.ImpersonatorName
+	}
+	return m
+}
+
+// levelRequired is the approvals level needs (0 for a level r does not
+// have: the store then refuses the decision).
+func levelRequired(r documents.ApprovalRequest, level int) int {
+	if level < 1 || level > len(r.Levels) {
+		return 0
+	}
+	return r.Levels[level-1].Required
+}
+
+// redeliver sends the workflow a closed level's result again. A decision
+// is refused once its level has its approvals or a denial; the decision
+// that closed the level sent the result, but that send may have failed
+// (throttled, or the function timed out after the commit). A later
+// decision that finds the level closed sends it again, so the request
+// does not wait until it expires. A token already used answers
+// ErrTaskNotFound: sending twice is harmless.
+func (s *Service) redeliver(ctx context.Context, account, id string, level int) {
+	r, err := s.Store.GetApprovalRequest(ctx, account, id)
+	if err != nil || r.Status != documents.RequestPending || r.Level != level || r.TaskToken == "" {
+		return
+	}
+	ds, err := s.Store.ListDecisions(ctx, account, id)
+	if err != nil {
+		s.log().Error("approvals: redeliver: list decisions", "request", id, "error", err)
+		return
+	}
+	var o workflow.Outcome
+	for _, d := range ds {
+		if d.Level == level && d.Outcome == string(documents.RequestDenied) {
+			o = workflow.Denied
+		}
+	}
+	if o == "" && levelRequired(r, level) > 0 && r.Approvals >= levelRequired(r, level) {
+		o = workflow.Approved
+	}
+	if o == "" {
+		return
+	}
+	if err := s.Engine.SendTaskSuccess(ctx, r.TaskToken, workflow.Decision{Outcome: o}); err != nil && !errors.Is(err, workflow.ErrTaskNotFound) {
+		s.log().Error("approvals: redeliver the level's result", "request", id, "level", level, "error", err)
+	}
+}
+
+// afterDecision ends the level when it has its approvals, or on a
+// denial, by sending the workflow the level's result.
+func (s *Service) afterDecision(ctx context.Context, account, id string, level int, approve bool) (documents.ApprovalRequest, error) {
+	r, err := s.Store.GetApprovalRequest(ctx, account, id)
+	if err != nil {
+		return r, err
+	}
+	if r.Status != documents.RequestPending || r.Level != level || r.TaskToken == "" {
+		return r, nil
+	}
+	var o workflow.Outcome
+	switch {
+	case !approve:
+		o = workflow.Denied
+	case r.Approvals >= r.Levels[level-1].Required:
+		o = workflow.Approved
+	default:
+		return r, nil
+	}
+	if err := s.Engine.SendTaskSuccess(ctx, r.TaskToken, workflow.Decision{Outcome: o}); err != nil && !errors.Is(err, workflow.ErrTaskNotFound) {
+		return r, err
+	}
+	return r, nil
 }
 
 // memberBallot is a signed-in member's vote in the app on request id at

@@ -1,7 +1,16 @@
 // Package approvals is documents and their approval: the documents the
 // host app registers, the approval policy of each document type, approval
 // requests run by the workflow (pkg/workflow), deciding in the app or by
-// an emailed one-time link, and the workflow's steps (Steps).
+// an emailed one-time link, and the workflow's steps (Steps). Its types
+// live in pkg/documents.
+//
+// The service knows no HTTP: service.go (documents, policies),
+// requests.go (requesting, listing, cancelling), decide.go (Decide, the one
+// decision operation of the app and of the emailed link, and the link's
+// checks) and steps.go take typed inputs and return typed results and
+// *fault.Error refusals. http.go decodes a request, calls one operation
+// and encodes its result; page.go renders the link's page (page.templ),
+// one page per refusal of a link.
 //
 // Decisions:
 //   - A document's status moves draft -> pending_approval (a request) ->
