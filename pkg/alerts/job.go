@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/documents"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/onetime"
 	"github.com/stewardhq/steward/pkg/store"
@@ -206,7 +207,7 @@ func (s *Service) PlanAccount(ctx context.Context, a team.Account, now time.Time
 		}
 	}
 
-	docs := func(t authz.DocType) ([]DueDoc, []team.Document, error) {
+	docs := func(t authz.DocType) ([]DueDoc, []documents.Document, error) {
 		ds, err := s.Store.DueDocuments(ctx, a.ID, t, until)
 		if err != nil {
 			return nil, nil, err

@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/pkg/auth"
+	"github.com/stewardhq/steward/pkg/documents"
 	"github.com/stewardhq/steward/pkg/httpapi"
-	"github.com/stewardhq/steward/pkg/team"
 )
 
 type (
@@ -139,13 +139,9 @@ type (
 		UpdatedAt        time.Time      `json:"updatedAt"`
 		FinishedAt       *time.Time     `json:"finishedAt,omitempty"`
 	}
-	requestList struct {
-		Items []requestView `json:"items"`
-		Next  string        `json:"nextCursor,omitempty"`
-	}
 )
 
-func toDocumentView(d team.Document) documentView {
+func toDocumentView(d documents.Document) documentView {
 	return documentView{
 		Type: string(d.Type), ID: d.ID, Store: d.Store, Department: d.Department, Supplier: d.Supplier, Amount: d.Amount,
 		Currency: d.Currency, Title: d.Title, Summary: d.Summary, DueDate: d.DueDate, URL: d.URL, Status: string(d.Status),
@@ -153,7 +149,7 @@ func toDocumentView(d team.Document) documentView {
 	}
 }
 
-func toPolicyView(p team.ApprovalPolicy) policyView {
+func toPolicyView(p documents.ApprovalPolicy) policyView {
 	v := policyView{
 		DocType: string(p.DocType), Enabled: p.Enabled, Levels: make([]levelBody, 0, len(p.Levels)), SelfApproval: p.SelfApproval,
 		ExternalApprovers: externalPolicy{Allowed: p.ExternalAllowed, Domains: append([]string{}, p.ExternalDomains...)},
@@ -165,7 +161,7 @@ func toPolicyView(p team.ApprovalPolicy) policyView {
 	return v
 }
 
-func toRequestView(r team.ApprovalRequest, ds []team.ApprovalDecision) requestView {
+func toRequestView(r documents.ApprovalRequest, ds []documents.ApprovalDecision) requestView {
 	v := requestView{
 		ID: r.ID, Status: string(r.Status),
 		Document:  docRef{Type: string(r.DocType), ID: r.DocID, Title: r.DocTitle, Amount: r.Amount, Currency: r.Currency, Store: r.Store, Department: r.Department},
@@ -259,7 +255,7 @@ func (s *Service) HandlePutPolicy(w http.ResponseWriter, r *http.Request) error 
 	}
 	pin := PolicyInput{Enabled: in.Enabled, SelfApproval: in.SelfApproval, ExpiresAfterHours: in.ExpiresAfterHours}
 	for _, l := range in.Levels {
-		pin.Levels = append(pin.Levels, team.ApprovalLevel(l))
+		pin.Levels = append(pin.Levels, documents.ApprovalLevel(l))
 	}
 	if in.ExternalApprovers != nil {
 		pin.ExternalAllowed, pin.ExternalDomains = in.ExternalApprovers.Allowed, in.ExternalApprovers.Domains
@@ -281,7 +277,7 @@ func (s *Service) HandleCreateRequest(w http.ResponseWriter, r *http.Request) er
 	}
 	rin := RequestInput{Note: in.Note}
 	if in.ExternalApprover != nil {
-		rin.External = &team.External{Email: in.ExternalApprover.Email, Name: in.ExternalApprover.Name}
+		rin.External = &documents.External{Email: in.ExternalApprover.Email, Name: in.ExternalApprover.Name}
 	}
 	req, err := s.RequestApproval(r.Context(), auth.FromContext(r.Context()), r.PathValue("type"), r.PathValue("id"), rin)
 	if err != nil {
@@ -299,21 +295,17 @@ func (s *Service) HandleListRequests(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	q := r.URL.Query()
-	st := team.RequestStatus(q.Get("status"))
-	if st != "" && !st.Valid() {
-		return httpapi.InvalidField("status", "must be pending, approved, denied, expired or cancelled")
-	}
-	page, err := s.ListRequests(r.Context(), auth.FromContext(r.Context()), ListFilter{Status: st, Mine: q.Get("mine")}, limit, q.Get("cursor"))
+	f := ListFilter{Status: documents.RequestStatus(q.Get("status")), Mine: q.Get("mine")}
+	page, err := s.ListRequests(r.Context(), auth.FromContext(r.Context()), f, limit, q.Get("cursor"))
 	if err != nil {
 		return err
 	}
-	out := requestList{Items: make([]requestView, 0, len(page.Items)), Next: page.Next}
-	for _, it := range page.Items {
-		out.Items = append(out.Items, toRequestView(it, nil))
-	}
-	httpapi.WriteJSON(w, r, http.StatusOK, out)
+	httpapi.WriteJSON(w, r, http.StatusOK, httpapi.ListOf(page.Items, page.Next, listedRequest))
 	return nil
 }
+
+// listedRequest is a request as a list shows it: without its decisions.
+func listedRequest(r documents.ApprovalRequest) requestView { return toRequestView(r, nil) }
 
 // HandleGetRequest serves GET /v1/approval-requests/{id}.
 func (s *Service) HandleGetRequest(w http.ResponseWriter, r *http.Request) error {
@@ -331,16 +323,13 @@ func (s *Service) HandleDecide(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &in); err != nil {
 		return err
 	}
-	p := auth.FromContext(r.Context())
-	req, err := s.Decide(r.Context(), p, r.PathValue("id"), in.Decision, in.Comment)
+	res, err := s.Decide(r.Context(), DecideInput{
+		Principal: auth.FromContext(r.Context()), RequestID: r.PathValue("id"), Decision: in.Decision, Comment: in.Comment,
+	})
 	if err != nil {
 		return err
 	}
-	ds, err := s.Store.ListDecisions(r.Context(), p.AccountID(), req.ID)
-	if err != nil {
-		return err
-	}
-	httpapi.WriteJSON(w, r, http.StatusOK, toRequestView(req, ds))
+	httpapi.WriteJSON(w, r, http.StatusOK, toRequestView(res.Request, res.Decisions))
 	return nil
 }
 

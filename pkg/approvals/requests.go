@@ -10,6 +10,8 @@ import (
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/documents"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
@@ -19,7 +21,7 @@ import (
 // RequestInput is the body of POST /v1/documents/{type}/{id}/approval-requests.
 type RequestInput struct {
 	Note     string
-	External *team.External
+	External *documents.External
 }
 
 func (s *Service) hour() time.Duration {
@@ -32,7 +34,7 @@ func (s *Service) hour() time.Duration {
 // externalAllowed applies the domain rule: the policy allows external
 // approvers, the email's domain is in the policy's domains (when it lists
 // any) and in the account's external-approver domains (when set).
-func externalAllowed(pol team.ApprovalPolicy, acct team.Account, email string) error {
+func externalAllowed(pol documents.ApprovalPolicy, acct team.Account, email string) error {
 	if !pol.ExternalAllowed {
 		return errExternalOff
 	}
@@ -89,93 +91,93 @@ func baseAddress(email string) string {
 
 // RequestApproval creates a request for the document and starts its
 // workflow.
-func (s *Service) RequestApproval(ctx context.Context, p *auth.Principal, typ, id string, in RequestInput) (team.ApprovalRequest, error) {
+func (s *Service) RequestApproval(ctx context.Context, p *auth.Principal, typ, id string, in RequestInput) (documents.ApprovalRequest, error) {
 	if err := p.RequireMember(); err != nil {
-		return team.ApprovalRequest{}, err
+		return documents.ApprovalRequest{}, err
 	}
 	t, err := parseDocType(typ)
 	if err != nil {
-		return team.ApprovalRequest{}, err
+		return documents.ApprovalRequest{}, err
 	}
 	if id, err = parseDocID(id); err != nil {
-		return team.ApprovalRequest{}, err
+		return documents.ApprovalRequest{}, err
 	}
 	note, err := cleanText("note", in.Note, 1000)
 	if err != nil {
-		return team.ApprovalRequest{}, err
+		return documents.ApprovalRequest{}, err
 	}
-	var ext *team.External
+	var ext *documents.External
 	if in.External != nil {
 		email, err := team.NormalizeEmail(in.External.Email)
 		if err != nil {
-			return team.ApprovalRequest{}, httpapi.InvalidField("externalApprover.email", err.Error())
+			return documents.ApprovalRequest{}, fault.InvalidField("externalApprover.email", err.Error())
 		}
 		name, err := httpapi.CleanName("externalApprover.name", in.External.Name, 120, false)
 		if err != nil {
-			return team.ApprovalRequest{}, err
+			return documents.ApprovalRequest{}, err
 		}
-		ext = &team.External{Email: email, Name: name}
+		ext = &documents.External{Email: email, Name: name}
 	}
 	doc, err := s.Store.GetDocument(ctx, p.AccountID(), t, id)
-	if errors.Is(err, team.ErrDocumentNotFound) {
-		return team.ApprovalRequest{}, errDocNotFound
+	if errors.Is(err, documents.ErrDocumentNotFound) {
+		return documents.ApprovalRequest{}, fault.ErrNotFound
 	}
 	if err != nil {
-		return team.ApprovalRequest{}, err
+		return documents.ApprovalRequest{}, err
 	}
 	if dec := p.Decide(authz.ActionDocumentRequestApproval, docResource(doc)); !dec.Allowed {
 		if dec.Code == authz.CodeDocumentStatus || dec.Code == authz.CodeDocumentPending {
-			return team.ApprovalRequest{}, errNotRequestable
+			return documents.ApprovalRequest{}, errNotRequestable
 		}
-		return team.ApprovalRequest{}, forbidden(dec)
+		return documents.ApprovalRequest{}, forbidden(dec)
 	}
 	pol, err := s.Store.GetApprovalPolicy(ctx, p.AccountID(), t)
 	if err != nil {
-		return team.ApprovalRequest{}, err
+		return documents.ApprovalRequest{}, err
 	}
 	levels := pol.LevelsFor(doc.Amount)
 	if !pol.Enabled || len(levels) == 0 {
-		return team.ApprovalRequest{}, errNotRequired
+		return documents.ApprovalRequest{}, errNotRequired
 	}
 	if ext != nil {
 		acct, err := s.Store.GetAccount(ctx, p.AccountID())
 		if err != nil {
-			return team.ApprovalRequest{}, err
+			return documents.ApprovalRequest{}, err
 		}
 		if err := externalAllowed(pol, acct, ext.Email); err != nil {
-			return team.ApprovalRequest{}, err
+			return documents.ApprovalRequest{}, err
 		}
 		if err := s.notAMember(ctx, p.AccountID(), ext.Email, p.Member.Email); err != nil {
-			return team.ApprovalRequest{}, err
+			return documents.ApprovalRequest{}, err
 		}
 	}
 	now := s.Now.Now()
 	timeout := int(time.Duration(pol.ExpiresAfterHours) * s.hour() / time.Second)
 	timeout = max(1, min(timeout, workflow.MaxTimeoutSeconds))
-	r := team.ApprovalRequest{
+	r := documents.ApprovalRequest{
 		ID: store.NewApprovalRequestID(now), AccountID: p.AccountID(), DocType: t, DocID: id, DocTitle: doc.Title,
 		Amount: doc.Amount, Currency: doc.Currency, Store: doc.Store, Department: doc.Department,
 		Supplier: doc.Supplier, RequesterID: p.Member.ID, RequesterName: p.Member.Name, RequesterEmail: p.Member.Email, Note: note, External: ext,
-		Levels: levels, SelfApproval: pol.SelfApproval, TimeoutSeconds: timeout, Status: team.RequestPending,
+		Levels: levels, SelfApproval: pol.SelfApproval, TimeoutSeconds: timeout, Status: documents.RequestPending,
 		Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	ev := p.Event(ctx, "approval.request", "approval_request", r.ID)
 	ev.After = audit.Snapshot(map[string]any{"document": string(t) + "/" + id, "amount": doc.Amount, "levels": len(levels)})
 	if err := p.Acting(s.Store).CreateApprovalRequest(ctx, r, doc, ev); err != nil {
-		if errors.Is(err, team.ErrDocumentChanged) {
-			return team.ApprovalRequest{}, errDocChanged
+		if errors.Is(err, documents.ErrDocumentChanged) {
+			return documents.ApprovalRequest{}, errStale
 		}
-		return team.ApprovalRequest{}, err
+		return documents.ApprovalRequest{}, err
 	}
 	err = s.Engine.Start(ctx, workflow.StartInput{RequestID: r.ID, AccountID: r.AccountID, Levels: len(levels), TimeoutSeconds: timeout})
 	if err != nil && !errors.Is(err, workflow.ErrExecutionExists) {
 		s.log().ErrorContext(ctx, "approvals: start workflow", "request", r.ID, "error", err)
 		// Undo: the request never ran, the document is a draft again.
 		uev := p.Event(ctx, "approval.start_failed", "approval_request", r.ID)
-		if uerr := s.Store.FinishRequest(context.WithoutCancel(ctx), r, team.RequestCancelled, authz.DocDraft, s.Now.Now(), uev); uerr != nil {
+		if uerr := s.Store.FinishRequest(context.WithoutCancel(ctx), r, documents.RequestCancelled, authz.DocDraft, s.Now.Now(), uev); uerr != nil {
 			s.log().ErrorContext(ctx, "approvals: undo a request that did not start", "request", r.ID, "error", uerr)
 		}
-		return team.ApprovalRequest{}, errStartFailed
+		return documents.ApprovalRequest{}, errStartFailed
 	}
 	return r, nil
 }
@@ -192,16 +194,16 @@ func (s *Service) roleSet(ctx context.Context, account string) (*authz.RoleSet, 
 // levelResource is what a level's approvers must be allowed to approve:
 // the document itself (scope document) or an account-level resource of
 // its type (scope account).
-func levelResource(r team.ApprovalRequest, l team.ApprovalLevel) authz.Resource {
+func levelResource(r documents.ApprovalRequest, l documents.ApprovalLevel) authz.Resource {
 	res := authz.Resource{Account: r.AccountID, Type: "document", ID: r.DocID, DocType: r.DocType, DocStatus: authz.DocPendingApproval}
-	if l.Scope != team.ApprovalScopeAccount {
+	if l.Scope != documents.ApprovalScopeAccount {
 		res.Store, res.Department = r.Store, r.Department
 	}
 	return res
 }
 
 // mayApprove reports whether member m may decide at level l of r.
-func mayApprove(rs *authz.RoleSet, m authz.Member, r team.ApprovalRequest, l team.ApprovalLevel) bool {
+func mayApprove(rs *authz.RoleSet, m authz.Member, r documents.ApprovalRequest, l documents.ApprovalLevel) bool {
 	if m.Status != authz.StatusActive || m.Account != r.AccountID {
 		return false
 	}
@@ -226,7 +228,7 @@ func mayApprove(rs *authz.RoleSet, m authz.Member, r team.ApprovalRequest, l tea
 		switch {
 		case a.Scope.IsAccount():
 			return true
-		case l.Scope == team.ApprovalScopeAccount:
+		case l.Scope == documents.ApprovalScopeAccount:
 		case a.Scope == authz.StoreScope(r.Store) && r.Store != "",
 			a.Scope == authz.DepartmentScope(r.Department) && r.Department != "":
 			return true
@@ -236,7 +238,7 @@ func mayApprove(rs *authz.RoleSet, m authz.Member, r team.ApprovalRequest, l tea
 }
 
 // visible reports whether the caller may see request r.
-func visible(p *auth.Principal, r team.ApprovalRequest) bool {
+func visible(p *auth.Principal, r documents.ApprovalRequest) bool {
 	if r.AccountID != p.AccountID() {
 		return false
 	}
@@ -253,16 +255,16 @@ func visible(p *auth.Principal, r team.ApprovalRequest) bool {
 }
 
 // GetRequest reads a request the caller may see, with its decisions.
-func (s *Service) GetRequest(ctx context.Context, p *auth.Principal, id string) (team.ApprovalRequest, []team.ApprovalDecision, error) {
+func (s *Service) GetRequest(ctx context.Context, p *auth.Principal, id string) (documents.ApprovalRequest, []documents.ApprovalDecision, error) {
 	if len(id) > 80 || id == "" {
-		return team.ApprovalRequest{}, nil, errRequestNotFound
+		return documents.ApprovalRequest{}, nil, fault.ErrNotFound
 	}
 	r, err := s.Store.GetApprovalRequest(ctx, p.AccountID(), id)
-	if errors.Is(err, team.ErrRequestNotFound) || (err == nil && !visible(p, r)) {
-		return team.ApprovalRequest{}, nil, errRequestNotFound
+	if errors.Is(err, documents.ErrRequestNotFound) || (err == nil && !visible(p, r)) {
+		return documents.ApprovalRequest{}, nil, fault.ErrNotFound
 	}
 	if err != nil {
-		return team.ApprovalRequest{}, nil, err
+		return documents.ApprovalRequest{}, nil, err
 	}
 	ds, err := s.Store.ListDecisions(ctx, p.AccountID(), id)
 	return r, ds, err
@@ -270,26 +272,29 @@ func (s *Service) GetRequest(ctx context.Context, p *auth.Principal, id string) 
 
 // ListFilter narrows ListRequests.
 type ListFilter struct {
-	Status team.RequestStatus
+	Status documents.RequestStatus
 	// Mine is "", "decide" or "requested".
 	Mine string
 }
 
 // ListRequests lists the requests the caller may see.
-func (s *Service) ListRequests(ctx context.Context, p *auth.Principal, f ListFilter, limit int, cursor string) (store.Page[team.ApprovalRequest], error) {
+func (s *Service) ListRequests(ctx context.Context, p *auth.Principal, f ListFilter, limit int, cursor string) (store.Page[documents.ApprovalRequest], error) {
+	if f.Status != "" && !f.Status.Valid() {
+		return store.Page[documents.ApprovalRequest]{}, fault.InvalidField("status", "must be pending, approved, denied, expired or cancelled")
+	}
 	sf := store.RequestFilter{Status: f.Status}
 	switch f.Mine {
 	case "":
 	case "decide":
 		sf.AwaitingID = p.Member.ID
-		sf.Status = team.RequestPending
-		if f.Status != "" && f.Status != team.RequestPending {
-			return store.Page[team.ApprovalRequest]{Items: []team.ApprovalRequest{}}, nil
+		sf.Status = documents.RequestPending
+		if f.Status != "" && f.Status != documents.RequestPending {
+			return store.Page[documents.ApprovalRequest]{Items: []documents.ApprovalRequest{}}, nil
 		}
 	case "requested":
 		sf.RequesterID = p.Member.ID
 	default:
-		return store.Page[team.ApprovalRequest]{}, httpapi.InvalidField("mine", `must be "decide" or "requested"`)
+		return store.Page[documents.ApprovalRequest]{}, fault.InvalidField("mine", `must be "decide" or "requested"`)
 	}
 	page, err := s.Store.ListApprovalRequests(ctx, p.AccountID(), sf, limit, cursor)
 	if errors.Is(err, store.ErrBadCursor) {
@@ -308,194 +313,29 @@ func (s *Service) ListRequests(ctx context.Context, p *auth.Principal, f ListFil
 	return page, nil
 }
 
-// Decision is a decision as the app or the approval page gives it.
-type Decision struct {
-	Approve bool
-	Comment string
-}
-
-func parseDecision(decision, comment string) (Decision, error) {
-	var d Decision
-	switch decision {
-	case "approve":
-		d.Approve = true
-	case "deny":
-	default:
-		return d, httpapi.InvalidField("decision", `must be "approve" or "deny"`)
-	}
-	c, err := cleanText("comment", comment, 1000)
-	if err != nil {
-		return d, err
-	}
-	d.Comment = c
-	return d, nil
-}
-
-func outcome(approve bool) string {
-	if approve {
-		return string(team.RequestApproved)
-	}
-	return string(team.RequestDenied)
-}
-
-// Decide records a member's decision in the app.
-func (s *Service) Decide(ctx context.Context, p *auth.Principal, id, decision, comment string) (team.ApprovalRequest, error) {
-	if err := p.RequireMember(); err != nil {
-		return team.ApprovalRequest{}, err
-	}
-	d, err := parseDecision(decision, comment)
-	if err != nil {
-		return team.ApprovalRequest{}, err
-	}
-	r, ds, err := s.GetRequest(ctx, p, id)
-	if err != nil {
-		return team.ApprovalRequest{}, err
-	}
-	if r.Status != team.RequestPending {
-		return team.ApprovalRequest{}, errNotPending
-	}
-	if r.TaskToken == "" || r.Level < 1 || r.Level > len(r.Levels) {
-		return team.ApprovalRequest{}, errNotReady
-	}
-	if !mayApprove(p.Roles, p.Member.Authz(), r, r.Levels[r.Level-1]) {
-		return team.ApprovalRequest{}, errNotApprover
-	}
-	// One person, one vote: a member who voted at this level by an
-	// external link (before becoming a member) does not vote again.
-	for _, x := range ds {
-		if x.Level == r.Level && x.MemberID == "" && baseAddress(x.Email) == baseAddress(p.Member.Email) {
-			return team.ApprovalRequest{}, errAlreadyDecided
-		}
-	}
-	dec := team.ApprovalDecision{
-		RequestID: r.ID, Level: r.Level, Approver: p.Member.ID, MemberID: p.Member.ID, Name: p.Member.Name,
-		Email: p.Member.Email, Outcome: outcome(d.Approve), Comment: d.Comment, DecidedAt: s.Now.Now(),
-	}
-	if p.Impersonator != nil {
-		dec.ImpersonatorID, dec.ImpersonatorName = p.Impersonator.ID, p.Impersonator.Name
-	}
-	ev := p.Event(ctx, "approval.decide", "approval_request", r.ID)
-	ev.After = audit.Snapshot(decisionSnapshot(dec))
-	// The vote rests on the approver's rights: it requires the approver's
-	// member item unchanged since this request read it (409
-	// actor_changed when it was demoted or suspended meanwhile).
-	switch err := p.Acting(s.Store).RecordDecision(ctx, r.AccountID, dec, levelRequired(r, r.Level), nil, ev); {
-	case errors.Is(err, team.ErrAlreadyDecided):
-		return team.ApprovalRequest{}, errAlreadyDecided
-	case errors.Is(err, team.ErrRequestNotPending):
-		s.redeliver(ctx, r.AccountID, r.ID, r.Level)
-		return team.ApprovalRequest{}, errNotPending
-	case err != nil:
-		return team.ApprovalRequest{}, err
-	}
-	return s.afterDecision(ctx, r.AccountID, r.ID, r.Level, d.Approve)
-}
-
-// decisionSnapshot is a decision's audit snapshot: the level, the
-// outcome, and who decided: the member or external email, and the admin
-// impersonating the member, if any.
-func decisionSnapshot(d team.ApprovalDecision) map[string]any {
-	m := map[string]any{"level": d.Level, "outcome": d.Outcome, "comment": d.Comment, "byLink": d.ByLink, "email": d.Email}
-	if d.MemberID != "" {
-		m["memberId"] = d.MemberID
-	}
-	if d.ImpersonatorID != "" {
-		m["impersonatorId"], m["impersonatorName"] = d.ImpersonatorID, d.ImpersonatorName
-	}
-	return m
-}
-
-// levelRequired is the approvals level needs (0 for a level r does not
-// have: the store then refuses the decision).
-func levelRequired(r team.ApprovalRequest, level int) int {
-	if level < 1 || level > len(r.Levels) {
-		return 0
-	}
-	return r.Levels[level-1].Required
-}
-
-// redeliver sends the workflow a closed level's result again. A decision
-// is refused once its level has its approvals or a denial; the decision
-// that closed the level sent the result, but that send may have failed
-// (throttled, or the function timed out after the commit). A later
-// decision that finds the level closed sends it again, so the request
-// does not wait until it expires. A token already used answers
-// ErrTaskNotFound: sending twice is harmless.
-func (s *Service) redeliver(ctx context.Context, account, id string, level int) {
-	r, err := s.Store.GetApprovalRequest(ctx, account, id)
-	if err != nil || r.Status != team.RequestPending || r.Level != level || r.TaskToken == "" {
-		return
-	}
-	ds, err := s.Store.ListDecisions(ctx, account, id)
-	if err != nil {
-		s.log().Error("approvals: redeliver: list decisions", "request", id, "error", err)
-		return
-	}
-	var o workflow.Outcome
-	for _, d := range ds {
-		if d.Level == level && d.Outcome == string(team.RequestDenied) {
-			o = workflow.Denied
-		}
-	}
-	if o == "" && levelRequired(r, level) > 0 && r.Approvals >= levelRequired(r, level) {
-		o = workflow.Approved
-	}
-	if o == "" {
-		return
-	}
-	if err := s.Engine.SendTaskSuccess(ctx, r.TaskToken, workflow.Decision{Outcome: o}); err != nil && !errors.Is(err, workflow.ErrTaskNotFound) {
-		s.log().Error("approvals: redeliver the level's result", "request", id, "level", level, "error", err)
-	}
-}
-
-// afterDecision ends the level when it has its approvals, or on a
-// denial, by sending the workflow the level's result.
-func (s *Service) afterDecision(ctx context.Context, account, id string, level int, approve bool) (team.ApprovalRequest, error) {
-	r, err := s.Store.GetApprovalRequest(ctx, account, id)
-	if err != nil {
-		return r, err
-	}
-	if r.Status != team.RequestPending || r.Level != level || r.TaskToken == "" {
-		return r, nil
-	}
-	var o workflow.Outcome
-	switch {
-	case !approve:
-		o = workflow.Denied
-	case r.Approvals >= r.Levels[level-1].Required:
-		o = workflow.Approved
-	default:
-		return r, nil
-	}
-	if err := s.Engine.SendTaskSuccess(ctx, r.TaskToken, workflow.Decision{Outcome: o}); err != nil && !errors.Is(err, workflow.ErrTaskNotFound) {
-		return r, err
-	}
-	return r, nil
-}
-
 // Cancel cancels a pending request (its requester, or an admin): the
 // document is a draft again and the workflow ends.
-func (s *Service) Cancel(ctx context.Context, p *auth.Principal, id string) (team.ApprovalRequest, error) {
+func (s *Service) Cancel(ctx context.Context, p *auth.Principal, id string) (documents.ApprovalRequest, error) {
 	r, _, err := s.GetRequest(ctx, p, id)
 	if err != nil {
-		return team.ApprovalRequest{}, err
+		return documents.ApprovalRequest{}, err
 	}
 	if r.RequesterID != p.Member.ID && !p.Authz.IsAdmin() {
-		return team.ApprovalRequest{}, errCannotCancel
+		return documents.ApprovalRequest{}, errCannotCancel
 	}
-	if r.Status != team.RequestPending {
-		return team.ApprovalRequest{}, errNotPending
+	if r.Status != documents.RequestPending {
+		return documents.ApprovalRequest{}, errNotPending
 	}
 	now := s.Now.Now()
 	ev := p.Event(ctx, "approval.cancel", "approval_request", r.ID)
-	err = p.Acting(s.Store).FinishRequest(ctx, r, team.RequestCancelled, authz.DocDraft, now, ev)
-	if errors.Is(err, team.ErrRequestNotPending) || errors.Is(err, team.ErrDocumentChanged) {
-		return team.ApprovalRequest{}, errNotPending
+	err = p.Acting(s.Store).FinishRequest(ctx, r, documents.RequestCancelled, authz.DocDraft, now, ev)
+	if errors.Is(err, documents.ErrRequestNotPending) || errors.Is(err, documents.ErrDocumentChanged) {
+		return documents.ApprovalRequest{}, errNotPending
 	}
 	if err != nil {
-		return team.ApprovalRequest{}, err
+		return documents.ApprovalRequest{}, err
 	}
 	s.stopWorkflow(ctx, r)
-	r.Status, r.FinishedAt, r.UpdatedAt = team.RequestCancelled, now, now
+	r.Status, r.FinishedAt, r.UpdatedAt = documents.RequestCancelled, now, now
 	return r, nil
 }

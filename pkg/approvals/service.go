@@ -1,7 +1,16 @@
 // Package approvals is documents and their approval: the documents the
 // host app registers, the approval policy of each document type, approval
 // requests run by the workflow (pkg/workflow), deciding in the app or by
-// an emailed one-time link, and the workflow's steps (Steps).
+// an emailed one-time link, and the workflow's steps (Steps). Its types
+// live in pkg/documents.
+//
+// The service knows no HTTP: service.go (documents, policies),
+// requests.go (requesting, listing, cancelling), decide.go (Decide, the one
+// decision operation of the app and of the emailed link, and the link's
+// checks) and steps.go take typed inputs and return typed results and
+// *fault.Error refusals. http.go decodes a request, calls one operation
+// and encodes its result; page.go renders the link's page (page.templ),
+// one page per refusal of a link.
 //
 // Decisions:
 //   - A document's status moves draft -> pending_approval (a request) ->
@@ -81,6 +90,7 @@ import (
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/clock"
+	"github.com/stewardhq/steward/pkg/documents"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/mail"
@@ -114,10 +124,9 @@ func (s *Service) log() *slog.Logger {
 
 // Public errors.
 var (
-	errDocNotFound         = fault.New(fault.NotFound, "not_found", "The document does not exist.")
-	errRequestNotFound     = fault.New(fault.NotFound, "not_found", "The approval request does not exist.")
-	errDocChanged          = fault.New(fault.Stale, "stale_version", "The document changed since you read it; read it again and retry.")
-	errPolicyStale         = fault.New(fault.Stale, "stale_version", "The policy changed since you read it; read it again and retry.")
+	// errStale: the document or policy changed since the caller read it
+	// (or, for a document, its approval request ended meanwhile).
+	errStale               = fault.New(fault.Stale, "stale_version", "The resource changed since you read it; read it again and retry.")
 	errNotRequired         = fault.New(fault.Conflict, "approval_not_required", "The approval policy of this document type does not require an approval for this document.")
 	errNotRequestable      = fault.New(fault.Conflict, "document_not_requestable", "Approval can be requested only for a draft, denied or expired document.")
 	errExternalOff         = fault.New(fault.Forbidden, "external_approvers_not_allowed", "The approval policy of this document type does not allow external approvers.")
@@ -131,6 +140,13 @@ var (
 	errExternalIsRequester = fault.New(fault.Unprocessable, "external_approver_is_requester", "You cannot name yourself as the external approver: one person, one vote.")
 	errExternalIsMember    = fault.New(fault.Unprocessable, "external_approver_is_member", "The external approver is a member of this account: members decide in the app, never by an external link.")
 	errStartFailed         = fault.New(fault.Unavailable, "workflow_unavailable", "The approval could not be started; nothing changed. Try again.")
+
+	// An approval link that no longer works (the page shows each its own
+	// way; see page.go).
+	errLinkInvalid      = fault.New(fault.Gone, "link_invalid", "This approval link is not valid.")
+	errLinkUsed         = fault.New(fault.Gone, "link_used", "A decision was made with this link already; each link works once.")
+	errLinkExpired      = fault.New(fault.Gone, "link_expired", "The time to decide on this request is over.")
+	errRequestCancelled = fault.New(fault.Gone, "request_cancelled", "The approval request was cancelled, or its document changed.")
 )
 
 // validDocID reports whether v is a document id: 1 to 64 letters,
@@ -161,7 +177,7 @@ func parseDocType(v string) (authz.DocType, error) {
 
 func parseDocID(v string) (string, error) {
 	if !validDocID(v) {
-		return "", httpapi.InvalidField("id", "must be 1 to 64 letters, digits, '_' or '-'")
+		return "", fault.InvalidField("id", "must be 1 to 64 letters, digits, '_' or '-'")
 	}
 	return v, nil
 }
@@ -179,7 +195,7 @@ func forbidden(d authz.Decision) error {
 	return fault.New(fault.Forbidden, "forbidden", "You are not allowed to do this: "+d.Reason()+".")
 }
 
-func docResource(d team.Document) authz.Resource {
+func docResource(d documents.Document) authz.Resource {
 	return authz.Resource{
 		Account: d.AccountID, Type: "document", ID: d.ID, Store: d.Store, Department: d.Department,
 		Supplier: d.Supplier, DocType: d.Type, DocStatus: d.Status,
@@ -189,11 +205,11 @@ func docResource(d team.Document) authz.Resource {
 func cleanText(field, v string, max int) (string, error) {
 	v = strings.TrimSpace(v)
 	if utf8.RuneCountInString(v) > max {
-		return "", httpapi.InvalidField(field, "is too long")
+		return "", fault.InvalidField(field, "is too long")
 	}
 	for _, r := range v {
 		if r != '\n' && r != '\t' && r != '\r' && httpapi.IsControl(r) {
-			return "", httpapi.InvalidField(field, "must not contain control characters")
+			return "", fault.InvalidField(field, "must not contain control characters")
 		}
 	}
 	return v, nil
@@ -204,21 +220,21 @@ func scopeID(field, kind, v string) error {
 		return nil
 	}
 	if err := (authz.Scope{Kind: authz.ScopeKind(kind), ID: v}).Validate(); err != nil {
-		return httpapi.InvalidField(field, "is not a valid id")
+		return fault.InvalidField(field, "is not a valid id")
 	}
 	return nil
 }
 
 func checkAmount(field string, v float64) error {
 	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || v > MaxAmount {
-		return httpapi.InvalidField(field, "must be a number from 0 to 1e12")
+		return fault.InvalidField(field, "must be a number from 0 to 1e12")
 	}
 	return nil
 }
 
 // validate checks in and returns the document fields it sets.
-func (in DocumentInput) validate() (team.Document, error) {
-	var d team.Document
+func (in DocumentInput) validate() (documents.Document, error) {
+	var d documents.Document
 	for _, f := range []struct{ field, kind, v string }{
 		{"store", "store", in.Store}, {"department", "department", in.Department}, {"supplier", "supplier", in.Supplier},
 	} {
@@ -227,13 +243,13 @@ func (in DocumentInput) validate() (team.Document, error) {
 		}
 	}
 	if in.Amount == nil {
-		return d, httpapi.InvalidField("amount", "is required")
+		return d, fault.InvalidField("amount", "is required")
 	}
 	if err := checkAmount("amount", *in.Amount); err != nil {
 		return d, err
 	}
 	if !validCurrency(in.Currency) {
-		return d, httpapi.InvalidField("currency", "must be an ISO 4217 code of three capital letters")
+		return d, fault.InvalidField("currency", "must be an ISO 4217 code of three capital letters")
 	}
 	title, err := httpapi.CleanName("title", in.Title, 200, true)
 	if err != nil {
@@ -245,56 +261,56 @@ func (in DocumentInput) validate() (team.Document, error) {
 	}
 	if in.DueDate != "" {
 		if _, err := time.Parse(time.DateOnly, in.DueDate); err != nil {
-			return d, httpapi.InvalidField("dueDate", "must be a date YYYY-MM-DD")
+			return d, fault.InvalidField("dueDate", "must be a date YYYY-MM-DD")
 		}
 	}
 	if in.URL != "" {
 		u, err := url.Parse(in.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(in.URL) > 2000 || strings.IndexFunc(in.URL, httpapi.IsControl) >= 0 {
-			return d, httpapi.InvalidField("url", "must be an absolute http or https URL")
+			return d, fault.InvalidField("url", "must be an absolute http or https URL")
 		}
 	}
 	switch authz.DocStatus(in.Status) {
 	case "", authz.DocDraft, authz.DocCompleted:
 	default:
-		return d, httpapi.InvalidField("status", `may only be set to "draft" or "completed"`)
+		return d, fault.InvalidField("status", `may only be set to "draft" or "completed"`)
 	}
-	return team.Document{
+	return documents.Document{
 		Store: in.Store, Department: in.Department, Supplier: in.Supplier, Amount: *in.Amount, Currency: in.Currency,
 		Title: title, Summary: summary, DueDate: in.DueDate, URL: in.URL, Status: authz.DocStatus(in.Status),
 	}, nil
 }
 
-func sameContent(a, b team.Document) bool {
+func sameContent(a, b documents.Document) bool {
 	return a.Store == b.Store && a.Department == b.Department && a.Supplier == b.Supplier && a.Amount == b.Amount &&
 		a.Currency == b.Currency && a.Title == b.Title && a.Summary == b.Summary && a.DueDate == b.DueDate && a.URL == b.URL
 }
 
 // GetDocument reads a document the caller may view.
-func (s *Service) GetDocument(ctx context.Context, p *auth.Principal, typ, id string) (team.Document, error) {
+func (s *Service) GetDocument(ctx context.Context, p *auth.Principal, typ, id string) (documents.Document, error) {
 	t, err := parseDocType(typ)
 	if err != nil {
-		return team.Document{}, err
+		return documents.Document{}, err
 	}
 	if id, err = parseDocID(id); err != nil {
-		return team.Document{}, err
+		return documents.Document{}, err
 	}
 	d, err := s.Store.GetDocument(ctx, p.AccountID(), t, id)
-	if errors.Is(err, team.ErrDocumentNotFound) {
-		return team.Document{}, errDocNotFound
+	if errors.Is(err, documents.ErrDocumentNotFound) {
+		return documents.Document{}, fault.ErrNotFound
 	}
 	if err != nil {
-		return team.Document{}, err
+		return documents.Document{}, err
 	}
 	if dec := p.Decide(authz.ActionDocumentView, docResource(d)); !dec.Allowed {
-		return team.Document{}, forbidden(dec)
+		return documents.Document{}, forbidden(dec)
 	}
 	return d, nil
 }
 
 // PutDocument creates or replaces a document; created reports a create.
 // ifMatch (0: none) must be the stored version.
-func (s *Service) PutDocument(ctx context.Context, p *auth.Principal, typ, id string, ifMatch int64, in DocumentInput) (doc team.Document, created bool, err error) {
+func (s *Service) PutDocument(ctx context.Context, p *auth.Principal, typ, id string, ifMatch int64, in DocumentInput) (doc documents.Document, created bool, err error) {
 	t, err := parseDocType(typ)
 	if err != nil {
 		return doc, false, err
@@ -309,11 +325,11 @@ func (s *Service) PutDocument(ctx context.Context, p *auth.Principal, typ, id st
 	next.AccountID, next.Type, next.ID = p.AccountID(), t, id
 	old, err := s.Store.GetDocument(ctx, p.AccountID(), t, id)
 	exists := err == nil
-	if err != nil && !errors.Is(err, team.ErrDocumentNotFound) {
+	if err != nil && !errors.Is(err, documents.ErrDocumentNotFound) {
 		return doc, false, err
 	}
 	if ifMatch != 0 && (!exists || !httpapi.VersionMatches(ifMatch, old.Version)) {
-		return doc, false, errDocChanged
+		return doc, false, errStale
 	}
 	now := s.Now.Now()
 	asked := next.Status
@@ -345,8 +361,8 @@ func (s *Service) PutDocument(ctx context.Context, p *auth.Principal, typ, id st
 	// Completed only from approved (terms unchanged), or when no level of
 	// the type's policy applies at the amount: a document that needs an
 	// approval is never completed around it.
-	var guard *team.ApprovalPolicy
-	termsChanged := exists && team.ApprovedTermsChanged(old, next)
+	var guard *documents.ApprovalPolicy
+	termsChanged := exists && documents.ApprovedTermsChanged(old, next)
 	if asked == authz.DocCompleted && !(exists && !termsChanged && (old.Status == authz.DocApproved || old.Status == authz.DocCompleted)) {
 		pol, err := s.Store.GetApprovalPolicy(ctx, p.AccountID(), t)
 		if err != nil {
@@ -362,8 +378,8 @@ func (s *Service) PutDocument(ctx context.Context, p *auth.Principal, typ, id st
 	voided := exists && old.Status == authz.DocApproved && asked != authz.DocCompleted
 	next.UpdatedAt, next.UpdatedBy = now, p.Member.ID
 	next.CreatedAt, next.Version = now, 1
-	var cancel *team.ApprovalRequest
-	var pending team.ApprovalRequest
+	var cancel *documents.ApprovalRequest
+	var pending documents.ApprovalRequest
 	if exists {
 		next.CreatedAt, next.Version, next.RequestID = old.CreatedAt, old.Version+1, old.RequestID
 		if old.Status == authz.DocPendingApproval && old.RequestID != "" {
@@ -371,7 +387,7 @@ func (s *Service) PutDocument(ctx context.Context, p *auth.Principal, typ, id st
 			if err != nil {
 				return doc, false, err
 			}
-			if pending.Status == team.RequestPending {
+			if pending.Status == documents.RequestPending {
 				cancel = &pending
 			}
 		}
@@ -392,11 +408,11 @@ func (s *Service) PutDocument(ctx context.Context, p *auth.Principal, typ, id st
 		read = old.Version
 	}
 	if err := s.Store.PutDocument(ctx, next, read, cancel, guard, ev); err != nil {
-		if errors.Is(err, team.ErrDocumentChanged) || errors.Is(err, team.ErrRequestNotPending) {
-			return doc, false, errDocChanged
+		if errors.Is(err, documents.ErrDocumentChanged) || errors.Is(err, documents.ErrRequestNotPending) {
+			return doc, false, errStale
 		}
 		if errors.Is(err, team.ErrStaleVersion) {
-			return doc, false, errPolicyStale
+			return doc, false, errStale
 		}
 		return doc, false, err
 	}
@@ -408,7 +424,7 @@ func (s *Service) PutDocument(ctx context.Context, p *auth.Principal, typ, id st
 
 // docSnapshot is a document's audit snapshot: its status and the terms
 // an approval covers.
-func docSnapshot(d team.Document) json.RawMessage {
+func docSnapshot(d documents.Document) json.RawMessage {
 	return audit.Snapshot(map[string]any{
 		"status": d.Status, "amount": d.Amount, "currency": d.Currency, "store": d.Store, "department": d.Department,
 		"supplier": d.Supplier, "approvalRequestId": d.RequestID, "version": d.Version,
@@ -418,7 +434,7 @@ func docSnapshot(d team.Document) json.RawMessage {
 // stopWorkflow tells the engine that a request was cancelled: a task
 // failure when a level is awaited, else Stop. Failures are logged: the
 // request is cancelled already, and a late Await finds it so.
-func (s *Service) stopWorkflow(ctx context.Context, r team.ApprovalRequest) {
+func (s *Service) stopWorkflow(ctx context.Context, r documents.ApprovalRequest) {
 	var err error
 	if r.TaskToken != "" {
 		err = s.Engine.SendTaskFailure(ctx, r.TaskToken, workflow.ErrorCancelled)
@@ -433,7 +449,7 @@ func (s *Service) stopWorkflow(ctx context.Context, r team.ApprovalRequest) {
 // PolicyInput is the body of PUT /v1/approval-policies/{docType}.
 type PolicyInput struct {
 	Enabled           bool
-	Levels            []team.ApprovalLevel
+	Levels            []documents.ApprovalLevel
 	SelfApproval      bool
 	ExternalAllowed   bool
 	ExternalDomains   []string
@@ -442,10 +458,10 @@ type PolicyInput struct {
 
 // GetPolicy reads a document type's policy (any member or key of the
 // account).
-func (s *Service) GetPolicy(ctx context.Context, p *auth.Principal, typ string) (team.ApprovalPolicy, error) {
+func (s *Service) GetPolicy(ctx context.Context, p *auth.Principal, typ string) (documents.ApprovalPolicy, error) {
 	t, err := parseDocType(typ)
 	if err != nil {
-		return team.ApprovalPolicy{}, err
+		return documents.ApprovalPolicy{}, err
 	}
 	return s.Store.GetApprovalPolicy(ctx, p.AccountID(), t)
 }
@@ -456,81 +472,81 @@ const MaxLevels = 10
 // PutPolicy replaces a document type's policy (policies.manage: a critical
 // permission, administrators and the owner only); its audit event carries
 // the policy before and after.
-func (s *Service) PutPolicy(ctx context.Context, p *auth.Principal, typ string, ifMatch int64, in PolicyInput) (team.ApprovalPolicy, error) {
+func (s *Service) PutPolicy(ctx context.Context, p *auth.Principal, typ string, ifMatch int64, in PolicyInput) (documents.ApprovalPolicy, error) {
 	t, err := parseDocType(typ)
 	if err != nil {
-		return team.ApprovalPolicy{}, err
+		return documents.ApprovalPolicy{}, err
 	}
 	if dec := p.Decide("policies.manage", authz.Resource{Account: p.AccountID()}); !dec.Allowed {
-		return team.ApprovalPolicy{}, forbidden(dec)
+		return documents.ApprovalPolicy{}, forbidden(dec)
 	}
 	if t == authz.DocInvoice || t == authz.DocBill {
 		if in.Enabled {
-			return team.ApprovalPolicy{}, httpapi.InvalidField("enabled", "invoices and bills have no approval step")
+			return documents.ApprovalPolicy{}, fault.InvalidField("enabled", "invoices and bills have no approval step")
 		}
 	}
 	if in.Enabled && len(in.Levels) == 0 {
-		return team.ApprovalPolicy{}, httpapi.InvalidField("levels", "an enabled policy needs at least one level")
+		return documents.ApprovalPolicy{}, fault.InvalidField("levels", "an enabled policy needs at least one level")
 	}
 	if len(in.Levels) > MaxLevels {
-		return team.ApprovalPolicy{}, httpapi.InvalidField("levels", "at most 10 levels")
+		return documents.ApprovalPolicy{}, fault.InvalidField("levels", "at most 10 levels")
 	}
 	for i, l := range in.Levels {
-		f := httpapi.Indexed("levels", i)
+		f := fault.Indexed("levels", i)
 		if err := checkAmount(f+".minAmount", l.MinAmount); err != nil {
-			return team.ApprovalPolicy{}, err
+			return documents.ApprovalPolicy{}, err
 		}
 		if l.Required < 1 || l.Required > 10 {
-			return team.ApprovalPolicy{}, httpapi.InvalidField(f+".required", "must be 1 to 10")
+			return documents.ApprovalPolicy{}, fault.InvalidField(f+".required", "must be 1 to 10")
 		}
-		if l.Scope != team.ApprovalScopeDocument && l.Scope != team.ApprovalScopeAccount {
-			return team.ApprovalPolicy{}, httpapi.InvalidField(f+".scope", `must be "document" or "account"`)
+		if l.Scope != documents.ApprovalScopeDocument && l.Scope != documents.ApprovalScopeAccount {
+			return documents.ApprovalPolicy{}, fault.InvalidField(f+".scope", `must be "document" or "account"`)
 		}
 		if l.Role != "" {
 			if _, ok := p.Roles.Role(l.Role); !ok {
-				return team.ApprovalPolicy{}, httpapi.InvalidField(f+".role", "no such role")
+				return documents.ApprovalPolicy{}, fault.InvalidField(f+".role", "no such role")
 			}
 		}
 		if l.Permission != "" && (!authz.IsAction(l.Permission) || strings.HasPrefix(l.Permission, "documents.")) {
-			return team.ApprovalPolicy{}, httpapi.InvalidField(f+".permission", "no such permission")
+			return documents.ApprovalPolicy{}, fault.InvalidField(f+".permission", "no such permission")
 		}
 	}
 	if in.ExpiresAfterHours < 1 || in.ExpiresAfterHours > 720 {
-		return team.ApprovalPolicy{}, httpapi.InvalidField("expiresAfterHours", "must be 1 to 720")
+		return documents.ApprovalPolicy{}, fault.InvalidField("expiresAfterHours", "must be 1 to 720")
 	}
 	if len(in.ExternalDomains) > 50 {
-		return team.ApprovalPolicy{}, httpapi.InvalidField("externalApprovers.domains", "at most 50 domains")
+		return documents.ApprovalPolicy{}, fault.InvalidField("externalApprovers.domains", "at most 50 domains")
 	}
 	domains := make([]string, 0, len(in.ExternalDomains))
 	for i, d := range in.ExternalDomains {
 		d = strings.ToLower(strings.TrimSpace(d))
 		if len(d) > 253 || !domainPattern().MatchString(d) {
-			return team.ApprovalPolicy{}, httpapi.InvalidField(httpapi.Indexed("externalApprovers.domains", i), "is not a domain name")
+			return documents.ApprovalPolicy{}, fault.InvalidField(fault.Indexed("externalApprovers.domains", i), "is not a domain name")
 		}
 		domains = append(domains, d)
 	}
 	old, err := s.Store.GetApprovalPolicy(ctx, p.AccountID(), t)
 	if err != nil {
-		return team.ApprovalPolicy{}, err
+		return documents.ApprovalPolicy{}, err
 	}
 	if ifMatch != 0 && !httpapi.VersionMatches(ifMatch, old.Version) {
-		return team.ApprovalPolicy{}, errPolicyStale
+		return documents.ApprovalPolicy{}, errStale
 	}
-	np := team.ApprovalPolicy{
+	np := documents.ApprovalPolicy{
 		AccountID: p.AccountID(), DocType: t, Enabled: in.Enabled, Levels: in.Levels, SelfApproval: in.SelfApproval,
 		ExternalAllowed: in.ExternalAllowed, ExternalDomains: domains, ExpiresAfterHours: in.ExpiresAfterHours,
 		Version: old.Version + 1, UpdatedAt: s.Now.Now(),
 	}
 	if np.Levels == nil {
-		np.Levels = []team.ApprovalLevel{}
+		np.Levels = []documents.ApprovalLevel{}
 	}
 	ev := p.Event(ctx, "approval_policy.put", "approval_policy", string(t))
 	ev.Before, ev.After = audit.Snapshot(toPolicyView(old)), audit.Snapshot(toPolicyView(np))
 	if err := p.Acting(s.Store).PutApprovalPolicy(ctx, np, old.Version, ev); err != nil {
 		if errors.Is(err, team.ErrStaleVersion) {
-			return team.ApprovalPolicy{}, errPolicyStale
+			return documents.ApprovalPolicy{}, errStale
 		}
-		return team.ApprovalPolicy{}, err
+		return documents.ApprovalPolicy{}, err
 	}
 	return np, nil
 }

@@ -10,10 +10,10 @@ import (
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/documents"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/onetime"
 	"github.com/stewardhq/steward/pkg/store"
-	"github.com/stewardhq/steward/pkg/team"
 	"github.com/stewardhq/steward/pkg/workflow"
 )
 
@@ -28,16 +28,16 @@ var _ workflow.Steps = Steps{}
 // one transaction's limit.
 const maxTokensPerTx = 45
 
-func workflowEvent(r team.ApprovalRequest, action string) audit.Event {
+func workflowEvent(r documents.ApprovalRequest, action string) audit.Event {
 	return audit.Event{
 		AccountID: r.AccountID, ActorID: "system", ActorName: "Approval workflow", Action: action,
 		TargetType: "approval_request", TargetID: r.ID,
 	}
 }
 
-func (st Steps) load(ctx context.Context, in workflow.StepInput) (team.ApprovalRequest, error) {
+func (st Steps) load(ctx context.Context, in workflow.StepInput) (documents.ApprovalRequest, error) {
 	r, err := st.Store.GetApprovalRequest(ctx, in.AccountID, in.RequestID)
-	if errors.Is(err, team.ErrRequestNotFound) {
+	if errors.Is(err, documents.ErrRequestNotFound) {
 		return r, fmt.Errorf("approvals: request %s of %s does not exist", in.RequestID, in.AccountID)
 	}
 	return r, workflow.Transient(err)
@@ -66,13 +66,13 @@ func approvalEmailKey(request string, level int, approver string) string {
 }
 
 // approvers lists who is asked at level of r.
-func (st Steps) approvers(ctx context.Context, r team.ApprovalRequest, level int) ([]team.Approver, error) {
+func (st Steps) approvers(ctx context.Context, r documents.ApprovalRequest, level int) ([]documents.Approver, error) {
 	rs, err := st.roleSet(ctx, r.AccountID)
 	if err != nil {
 		return nil, err
 	}
 	l := r.Levels[level-1]
-	var out []team.Approver
+	var out []documents.Approver
 	cursor := ""
 	for {
 		page, err := st.Store.ListMembers(ctx, r.AccountID, store.MaxPageSize, cursor)
@@ -81,7 +81,7 @@ func (st Steps) approvers(ctx context.Context, r team.ApprovalRequest, level int
 		}
 		for _, m := range page.Items {
 			if m.Email != "" && mayApprove(rs, m.Authz(), r, l) {
-				out = append(out, team.Approver{Level: level, MemberID: m.ID, Name: m.Name, Email: m.Email})
+				out = append(out, documents.Approver{Level: level, MemberID: m.ID, Name: m.Name, Email: m.Email})
 			}
 		}
 		if page.Next == "" {
@@ -92,12 +92,11 @@ func (st Steps) approvers(ctx context.Context, r team.ApprovalRequest, level int
 	if level == 1 && r.External != nil {
 		// An external approver the rules no longer allow (policy or
 		// domain changed, or now a member) gets no link.
-		pg, err := st.externalLinkPage(ctx, r, r.External.Email)
-		if err != nil {
+		switch err := st.externalStillAllowed(ctx, r, r.External.Email); {
+		case err == nil:
+			out = append(out, documents.Approver{Level: 1, Name: r.External.Name, Email: r.External.Email})
+		case !externalRefusal(err):
 			return nil, err
-		}
-		if pg == nil {
-			out = append(out, team.Approver{Level: 1, Name: r.External.Name, Email: r.External.Email})
 		}
 	}
 	return out, nil
@@ -110,7 +109,7 @@ func (st Steps) Await(ctx context.Context, in workflow.StepInput) error {
 	if err != nil {
 		return err
 	}
-	if r.Status != team.RequestPending {
+	if r.Status != documents.RequestPending {
 		return st.notPending(ctx, r, in.TaskToken)
 	}
 	if in.Level > len(r.Levels) {
@@ -137,8 +136,8 @@ func (st Steps) Await(ctx context.Context, in workflow.StepInput) error {
 	}
 	now := st.Now.Now()
 	expires := now.Add(timeoutOf(r))
-	var all []team.Approver
-	earlier := map[string]team.Approver{}
+	var all []documents.Approver
+	earlier := map[string]documents.Approver{}
 	for _, a := range r.Asked {
 		if a.Level != in.Level {
 			all = append(all, a)
@@ -148,7 +147,7 @@ func (st Steps) Await(ctx context.Context, in workflow.StepInput) error {
 	}
 	var awaiting []string
 	type mint struct {
-		a     team.Approver
+		a     documents.Approver
 		token string
 	}
 	var mints []mint
@@ -182,7 +181,7 @@ func (st Steps) Await(ctx context.Context, in workflow.StepInput) error {
 	ev := workflowEvent(r, "approval.await")
 	ev.After = audit.Snapshot(map[string]any{"level": in.Level, "asked": len(asked)})
 	err = st.Store.AwaitLevel(ctx, r, in.Level, in.TaskToken, all, awaiting, first, ev)
-	if errors.Is(err, team.ErrRequestNotPending) {
+	if errors.Is(err, documents.ErrRequestNotPending) {
 		if r, err = st.load(ctx, in); err != nil {
 			return err
 		}
@@ -223,14 +222,14 @@ func (st Steps) Await(ctx context.Context, in workflow.StepInput) error {
 	return nil
 }
 
-func timeoutOf(r team.ApprovalRequest) time.Duration {
+func timeoutOf(r documents.ApprovalRequest) time.Duration {
 	return time.Duration(r.TimeoutSeconds) * time.Second
 }
 
 // notPending handles an await on a request that ended meanwhile: a
 // cancelled one fails its task with ErrorCancelled.
-func (st Steps) notPending(ctx context.Context, r team.ApprovalRequest, token string) error {
-	if r.Status != team.RequestCancelled {
+func (st Steps) notPending(ctx context.Context, r documents.ApprovalRequest, token string) error {
+	if r.Status != documents.RequestCancelled {
 		return nil
 	}
 	err := st.Engine.SendTaskFailure(ctx, token, workflow.ErrorCancelled)
@@ -251,7 +250,7 @@ func docTypeLabel(t authz.DocType) string {
 
 func amountText(a float64) string { return strconv.FormatFloat(a, 'f', 2, 64) }
 
-func (st Steps) sendRequestEmail(ctx context.Context, r team.ApprovalRequest, level int, a team.Approver, token string) error {
+func (st Steps) sendRequestEmail(ctx context.Context, r documents.ApprovalRequest, level int, a documents.Approver, token string) error {
 	acctName := ""
 	if acct, err := st.Store.GetAccount(ctx, r.AccountID); err == nil {
 		acctName = acct.Name
@@ -286,21 +285,21 @@ func (st Steps) Expire(ctx context.Context, in workflow.StepInput) error {
 	if err != nil {
 		return err
 	}
-	return st.finish(ctx, r, team.RequestExpired, authz.DocExpired)
+	return st.finish(ctx, r, documents.RequestExpired, authz.DocExpired)
 }
 
 // finish ends a pending request; one that ended already is left alone.
-func (st Steps) finish(ctx context.Context, r team.ApprovalRequest, s team.RequestStatus, doc authz.DocStatus) error {
-	if r.Status != team.RequestPending {
+func (st Steps) finish(ctx context.Context, r documents.ApprovalRequest, s documents.RequestStatus, doc authz.DocStatus) error {
+	if r.Status != documents.RequestPending {
 		return nil
 	}
 	err := st.Store.FinishRequest(ctx, r, s, doc, st.Now.Now(), workflowEvent(r, "approval."+string(s)))
-	if errors.Is(err, team.ErrDocumentChanged) {
+	if errors.Is(err, documents.ErrDocumentChanged) {
 		// The document no longer waits on this request: end the request
 		// alone.
 		err = st.Store.FinishRequest(ctx, r, s, "", st.Now.Now(), workflowEvent(r, "approval."+string(s)))
 	}
-	if errors.Is(err, team.ErrRequestNotPending) {
+	if errors.Is(err, documents.ErrRequestNotPending) {
 		return nil
 	}
 	return workflow.Transient(err)
@@ -313,19 +312,19 @@ func (st Steps) Finalize(ctx context.Context, in workflow.StepInput) error {
 		return err
 	}
 	var (
-		status team.RequestStatus
+		status documents.RequestStatus
 		doc    authz.DocStatus
 		mo     mail.Outcome
 	)
 	switch in.Outcome {
 	case workflow.Approved:
-		status, doc, mo = team.RequestApproved, authz.DocApproved, mail.OutcomeApproved
+		status, doc, mo = documents.RequestApproved, authz.DocApproved, mail.OutcomeApproved
 	case workflow.Denied:
-		status, doc, mo = team.RequestDenied, authz.DocDenied, mail.OutcomeDenied
+		status, doc, mo = documents.RequestDenied, authz.DocDenied, mail.OutcomeDenied
 	case workflow.Expired:
-		status, doc, mo = team.RequestExpired, authz.DocExpired, mail.OutcomeExpired
+		status, doc, mo = documents.RequestExpired, authz.DocExpired, mail.OutcomeExpired
 	default:
-		return st.finish(ctx, r, team.RequestCancelled, authz.DocDraft)
+		return st.finish(ctx, r, documents.RequestCancelled, authz.DocDraft)
 	}
 	if err := st.finish(ctx, r, status, doc); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/documents"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/store"
@@ -213,7 +214,7 @@ func storedRef(res authz.Resource) (store.DocRef, bool) {
 // refused (400 resource_mismatch, naming the field): the caller's claim
 // is never believed. Fields the caller left out are taken from the
 // document; approvalRequired may only add a requirement.
-func withStored(res *authz.Resource, doc team.Document, pol team.ApprovalPolicy, field string) error {
+func withStored(res *authz.Resource, doc documents.Document, pol documents.ApprovalPolicy, field string) error {
 	name := func(f string) string {
 		if field == "" {
 			return f

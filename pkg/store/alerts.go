@@ -12,6 +12,7 @@ import (
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/documents"
 	"github.com/stewardhq/steward/pkg/team"
 )
 
@@ -87,8 +88,8 @@ var openDocumentStatuses = []authz.DocStatus{authz.DocDraft, authz.DocPendingApp
 // date on or before until (YYYY-MM-DD) and are still open (draft, pending
 // approval or approved), with one query of the account's documents of
 // that type (a key range, not a scan) filtered server side.
-func (s *Store) DueDocuments(ctx context.Context, account string, t authz.DocType, until string) ([]team.Document, error) {
-	var out []team.Document
+func (s *Store) DueDocuments(ctx context.Context, account string, t authz.DocType, until string) ([]documents.Document, error) {
+	var out []documents.Document
 	var start map[string]types.AttributeValue
 	values := map[string]types.AttributeValue{
 		":pk": str(accountPK(account)), ":prefix": str(key(prefixDocument, string(t)) + sep), ":until": str(until),
@@ -134,7 +135,7 @@ func (s *Store) DueDocuments(ctx context.Context, account string, t authz.DocTyp
 // PendingApproval is a pending approval request with the members asked at
 // its current level who have not decided yet.
 type PendingApproval struct {
-	Request  team.ApprovalRequest
+	Request  documents.ApprovalRequest
 	Awaiting []string
 }
 
@@ -152,7 +153,7 @@ func (s *Store) PendingApprovals(ctx context.Context, account string, before tim
 				"#pk": AttrPK, "#sk": AttrSK, "#st": "status",
 			},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":pk": str(accountPK(account)), ":prefix": str(prefixApproval + sep), ":pending": str(string(team.RequestPending)),
+				":pk": str(accountPK(account)), ":prefix": str(prefixApproval + sep), ":pending": str(string(documents.RequestPending)),
 			},
 			ExclusiveStartKey: start,
 		})

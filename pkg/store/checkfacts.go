@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/documents"
 	"github.com/stewardhq/steward/pkg/team"
 )
 
@@ -27,10 +28,10 @@ type CheckFacts struct {
 	LoadedMembers
 	// Documents found, by reference; a document that does not exist is
 	// absent.
-	Documents map[DocRef]team.Document
+	Documents map[DocRef]documents.Document
 	// Policies of the types of the documents asked for (the default
 	// policy of a type that has none stored).
-	Policies map[authz.DocType]team.ApprovalPolicy
+	Policies map[authz.DocType]documents.ApprovalPolicy
 }
 
 // LoadCheckFacts reads, strongly consistently, the members ids (at most
@@ -42,7 +43,7 @@ type CheckFacts struct {
 // the seven types and 99 other members is 207 keys: three concurrent
 // requests.
 func (s *Store) LoadCheckFacts(ctx context.Context, account string, ids []string, docs []DocRef) (CheckFacts, error) {
-	out := CheckFacts{Documents: map[DocRef]team.Document{}, Policies: map[authz.DocType]team.ApprovalPolicy{}}
+	out := CheckFacts{Documents: map[DocRef]documents.Document{}, Policies: map[authz.DocType]documents.ApprovalPolicy{}}
 	var keys []map[string]types.AttributeValue
 	seen := map[string]bool{}
 	if len(ids) > 0 {
@@ -66,7 +67,7 @@ func (s *Store) LoadCheckFacts(ctx context.Context, account string, ids []string
 		seenDoc[d] = true
 		keys = append(keys, documentKey(account, d.Type, d.ID))
 		if _, ok := out.Policies[d.Type]; !ok {
-			out.Policies[d.Type] = team.DefaultApprovalPolicy(account, d.Type)
+			out.Policies[d.Type] = documents.DefaultApprovalPolicy(account, d.Type)
 			keys = append(keys, policyKey(account, d.Type))
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/documents"
 	"github.com/stewardhq/steward/pkg/team"
 )
 
@@ -79,7 +80,7 @@ type documentItem struct {
 	UpdatedBy  string    `dynamodbav:"updatedBy,omitempty"`
 }
 
-func toDocumentItem(d team.Document) documentItem {
+func toDocumentItem(d documents.Document) documentItem {
 	k := documentKey(d.AccountID, d.Type, d.ID)
 	return documentItem{
 		PK: k[AttrPK].(*types.AttributeValueMemberS).Value, SK: k[AttrSK].(*types.AttributeValueMemberS).Value, Type: typeDocument,
@@ -90,8 +91,8 @@ func toDocumentItem(d team.Document) documentItem {
 	}
 }
 
-func (it documentItem) document() team.Document {
-	return team.Document{
+func (it documentItem) document() documents.Document {
+	return documents.Document{
 		AccountID: it.AccountID, Type: authz.DocType(it.DocType), ID: it.ID, Store: it.Store, Department: it.Department,
 		Supplier: it.Supplier, Amount: it.Amount, Currency: it.Currency, Title: it.Title, Summary: it.Summary,
 		DueDate: it.DueDate, URL: it.URL, Status: authz.DocStatus(it.Status), RequestID: it.RequestID,
@@ -100,10 +101,10 @@ func (it documentItem) document() team.Document {
 }
 
 // GetDocument reads a document.
-func (s *Store) GetDocument(ctx context.Context, account string, t authz.DocType, id string) (team.Document, error) {
+func (s *Store) GetDocument(ctx context.Context, account string, t authz.DocType, id string) (documents.Document, error) {
 	var it documentItem
-	if err := s.getItem(ctx, documentKey(account, t, id), &it, team.ErrDocumentNotFound); err != nil {
-		return team.Document{}, err
+	if err := s.getItem(ctx, documentKey(account, t, id), &it, documents.ErrDocumentNotFound); err != nil {
+		return documents.Document{}, err
 	}
 	return it.document(), nil
 }
@@ -111,8 +112,8 @@ func (s *Store) GetDocument(ctx context.Context, account string, t authz.DocType
 // PutDocument writes d (already at its next version) with its event: a
 // create when read is 0 and no document has its key, a replacement when
 // the stored document is still at version read (else
-// team.ErrDocumentChanged). When cancel is set, the same transaction
-// cancels that pending request (team.ErrRequestNotPending when it is no
+// documents.ErrDocumentChanged). When cancel is set, the same transaction
+// cancels that pending request (documents.ErrRequestNotPending when it is no
 // longer pending).
 //
 // When policy is set, the document's status rests on that policy (a
@@ -120,15 +121,15 @@ func (s *Store) GetDocument(ctx context.Context, account string, t authz.DocType
 // applies): the same transaction checks that the policy is still at the
 // version read (team.ErrStaleVersion otherwise), so a policy switched on
 // meanwhile cannot be skipped.
-func (s *Store) PutDocument(ctx context.Context, d team.Document, read int64, cancel *team.ApprovalRequest, policy *team.ApprovalPolicy, ev audit.Event) error {
+func (s *Store) PutDocument(ctx context.Context, d documents.Document, read int64, cancel *documents.ApprovalRequest, policy *documents.ApprovalPolicy, ev audit.Event) error {
 	tx := NewTx(ev)
 	if read == 0 {
-		tx.Put(marshal(toDocumentItem(d)), ItemAbsent(), team.ErrDocumentChanged)
+		tx.Put(marshal(toDocumentItem(d)), ItemAbsent(), documents.ErrDocumentChanged)
 	} else {
-		tx.Put(marshal(toDocumentItem(d)), VersionIs(read), team.ErrDocumentChanged)
+		tx.Put(marshal(toDocumentItem(d)), VersionIs(read), documents.ErrDocumentChanged)
 	}
 	if cancel != nil {
-		tx.finishRequest(cancel.AccountID, cancel.ID, team.RequestCancelled, d.UpdatedAt)
+		tx.finishRequest(cancel.AccountID, cancel.ID, documents.RequestCancelled, d.UpdatedAt)
 	}
 	if policy != nil {
 		cond := VersionIs(policy.Version)
@@ -156,21 +157,21 @@ func (s *Store) MemberIDByEmail(ctx context.Context, account, email string) (str
 }
 
 // finishRequest adds the write that ends a pending request.
-func (tx *Tx) finishRequest(account, id string, st team.RequestStatus, now time.Time) {
+func (tx *Tx) finishRequest(account, id string, st documents.RequestStatus, now time.Time) {
 	tx.Update(approvalKey(account, id), Cond{
 		Expr:  "SET #st = :st, #fin = :now, #upd = :now, #ver = #ver + :one REMOVE #aw",
 		Names: map[string]string{"#st": "status", "#fin": "finishedAt", "#upd": "updatedAt", "#ver": AttrVersion, "#aw": "awaiting"},
 		Values: map[string]types.AttributeValue{
 			":st": str(string(st)), ":now": timeAV(now), ":one": num(1),
 		},
-	}, requestPending(), team.ErrRequestNotPending)
+	}, requestPending(), documents.ErrRequestNotPending)
 }
 
 func requestPending() *Cond {
 	return &Cond{
 		Expr:   "#st = :pending",
 		Names:  map[string]string{"#st": "status"},
-		Values: map[string]types.AttributeValue{":pending": str(string(team.RequestPending))},
+		Values: map[string]types.AttributeValue{":pending": str(string(documents.RequestPending))},
 	}
 }
 
@@ -187,7 +188,7 @@ func (tx *Tx) setDocumentStatus(account string, t authz.DocType, id, request str
 		Values: map[string]types.AttributeValue{
 			":rid": str(request), ":pa": str(string(authz.DocPendingApproval)),
 		},
-	}, team.ErrDocumentChanged)
+	}, documents.ErrDocumentChanged)
 }
 
 type levelItem struct {
@@ -198,7 +199,7 @@ type levelItem struct {
 	Scope      string  `dynamodbav:"scope"`
 }
 
-func toLevelItems(ls []team.ApprovalLevel) []levelItem {
+func toLevelItems(ls []documents.ApprovalLevel) []levelItem {
 	out := make([]levelItem, 0, len(ls))
 	for _, l := range ls {
 		out = append(out, levelItem(l))
@@ -206,10 +207,10 @@ func toLevelItems(ls []team.ApprovalLevel) []levelItem {
 	return out
 }
 
-func fromLevelItems(ls []levelItem) []team.ApprovalLevel {
-	out := make([]team.ApprovalLevel, 0, len(ls))
+func fromLevelItems(ls []levelItem) []documents.ApprovalLevel {
+	out := make([]documents.ApprovalLevel, 0, len(ls))
 	for _, l := range ls {
-		out = append(out, team.ApprovalLevel(l))
+		out = append(out, documents.ApprovalLevel(l))
 	}
 	return out
 }
@@ -231,17 +232,17 @@ type policyItem struct {
 }
 
 // GetApprovalPolicy reads the policy of a document type; a type nobody
-// configured has team.DefaultApprovalPolicy (version 0).
-func (s *Store) GetApprovalPolicy(ctx context.Context, account string, t authz.DocType) (team.ApprovalPolicy, error) {
+// configured has documents.DefaultApprovalPolicy (version 0).
+func (s *Store) GetApprovalPolicy(ctx context.Context, account string, t authz.DocType) (documents.ApprovalPolicy, error) {
 	var it policyItem
 	err := s.getItem(ctx, policyKey(account, t), &it, ErrNotFound)
 	if errors.Is(err, ErrNotFound) {
-		return team.DefaultApprovalPolicy(account, t), nil
+		return documents.DefaultApprovalPolicy(account, t), nil
 	}
 	if err != nil {
-		return team.ApprovalPolicy{}, err
+		return documents.ApprovalPolicy{}, err
 	}
-	return team.ApprovalPolicy{
+	return documents.ApprovalPolicy{
 		AccountID: it.AccountID, DocType: authz.DocType(it.DocType), Enabled: it.Enabled, Levels: fromLevelItems(it.Levels),
 		SelfApproval: it.SelfApproval, ExternalAllowed: it.ExternalAllowed, ExternalDomains: append([]string{}, it.ExternalDomains...),
 		ExpiresAfterHours: it.ExpiresAfterHours, Version: it.Version, UpdatedAt: it.UpdatedAt,
@@ -251,7 +252,7 @@ func (s *Store) GetApprovalPolicy(ctx context.Context, account string, t authz.D
 // PutApprovalPolicy writes p (already at its next version) when the
 // stored policy is still at version read (0: none stored), else
 // team.ErrStaleVersion.
-func (s *Store) PutApprovalPolicy(ctx context.Context, p team.ApprovalPolicy, read int64, ev audit.Event) error {
+func (s *Store) PutApprovalPolicy(ctx context.Context, p documents.ApprovalPolicy, read int64, ev audit.Event) error {
 	k := policyKey(p.AccountID, p.DocType)
 	it := policyItem{
 		PK: k[AttrPK].(*types.AttributeValueMemberS).Value, SK: k[AttrSK].(*types.AttributeValueMemberS).Value, Type: typePolicy,
@@ -319,7 +320,7 @@ type requestItem struct {
 	FinishedAt time.Time `dynamodbav:"finishedAt,omitempty"`
 }
 
-func toRequestItem(r team.ApprovalRequest) requestItem {
+func toRequestItem(r documents.ApprovalRequest) requestItem {
 	k := approvalKey(r.AccountID, r.ID)
 	it := requestItem{
 		PK: k[AttrPK].(*types.AttributeValueMemberS).Value, SK: k[AttrSK].(*types.AttributeValueMemberS).Value, Type: typeApproval,
@@ -339,7 +340,7 @@ func toRequestItem(r team.ApprovalRequest) requestItem {
 	return it
 }
 
-func toApproverItems(as []team.Approver) []approverItem {
+func toApproverItems(as []documents.Approver) []approverItem {
 	out := make([]approverItem, 0, len(as))
 	for _, a := range as {
 		out = append(out, approverItem{Level: a.Level, MemberID: a.MemberID, Name: a.Name, Email: a.Email, AskedAt: a.AskedAt.UTC()})
@@ -347,29 +348,29 @@ func toApproverItems(as []team.Approver) []approverItem {
 	return out
 }
 
-func (it requestItem) request() team.ApprovalRequest {
-	r := team.ApprovalRequest{
+func (it requestItem) request() documents.ApprovalRequest {
+	r := documents.ApprovalRequest{
 		ID: it.ID, AccountID: it.AccountID, DocType: authz.DocType(it.DocType), DocID: it.DocID, DocTitle: it.DocTitle,
 		Amount: it.Amount, Currency: it.Currency, Store: it.Store, Department: it.Department, Supplier: it.Supplier, RequesterID: it.RequesterID,
 		RequesterName: it.RequesterName, RequesterEmail: it.RequesterEmail, Note: it.Note, Levels: fromLevelItems(it.Levels),
-		SelfApproval: it.SelfApproval, TimeoutSeconds: it.TimeoutSeconds, Status: team.RequestStatus(it.Status), Level: it.Level,
+		SelfApproval: it.SelfApproval, TimeoutSeconds: it.TimeoutSeconds, Status: documents.RequestStatus(it.Status), Level: it.Level,
 		TaskToken: it.TaskToken, Approvals: it.Approvals, Comment: it.Comment, DecidedBy: it.DecidedBy, Version: it.Version,
 		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, FinishedAt: it.FinishedAt,
 	}
 	if it.External != nil {
-		r.External = &team.External{Email: it.External.Email, Name: it.External.Name}
+		r.External = &documents.External{Email: it.External.Email, Name: it.External.Name}
 	}
 	for _, a := range it.Asked {
-		r.Asked = append(r.Asked, team.Approver{Level: a.Level, MemberID: a.MemberID, Name: a.Name, Email: a.Email, AskedAt: a.AskedAt})
+		r.Asked = append(r.Asked, documents.Approver{Level: a.Level, MemberID: a.MemberID, Name: a.Name, Email: a.Email, AskedAt: a.AskedAt})
 	}
 	return r
 }
 
 // CreateApprovalRequest writes a new pending request and, in the same
 // transaction, marks its document (read at doc.Version, in a status that
-// may request approval) pending_approval; team.ErrDocumentChanged when
+// may request approval) pending_approval; documents.ErrDocumentChanged when
 // the document changed meanwhile.
-func (s *Store) CreateApprovalRequest(ctx context.Context, r team.ApprovalRequest, doc team.Document, ev audit.Event) error {
+func (s *Store) CreateApprovalRequest(ctx context.Context, r documents.ApprovalRequest, doc documents.Document, ev audit.Event) error {
 	tx := NewTx(ev)
 	tx.Update(documentKey(doc.AccountID, doc.Type, doc.ID), Cond{
 		Expr:  "SET #dst = :pa, #rid = :rid, #upd = :now, #ver = #ver + :one",
@@ -377,16 +378,16 @@ func (s *Store) CreateApprovalRequest(ctx context.Context, r team.ApprovalReques
 		Values: map[string]types.AttributeValue{
 			":pa": str(string(authz.DocPendingApproval)), ":rid": str(r.ID), ":now": timeAV(r.CreatedAt), ":one": num(1),
 		},
-	}, VersionIs(doc.Version), team.ErrDocumentChanged)
+	}, VersionIs(doc.Version), documents.ErrDocumentChanged)
 	tx.Put(marshal(toRequestItem(r)), ItemAbsent(), nil)
 	return s.Commit(ctx, tx)
 }
 
 // GetApprovalRequest reads a request.
-func (s *Store) GetApprovalRequest(ctx context.Context, account, id string) (team.ApprovalRequest, error) {
+func (s *Store) GetApprovalRequest(ctx context.Context, account, id string) (documents.ApprovalRequest, error) {
 	var it requestItem
-	if err := s.getItem(ctx, approvalKey(account, id), &it, team.ErrRequestNotFound); err != nil {
-		return team.ApprovalRequest{}, err
+	if err := s.getItem(ctx, approvalKey(account, id), &it, documents.ErrRequestNotFound); err != nil {
+		return documents.ApprovalRequest{}, err
 	}
 	return it.request(), nil
 }
@@ -394,7 +395,7 @@ func (s *Store) GetApprovalRequest(ctx context.Context, account, id string) (tea
 // RequestFilter narrows ListApprovalRequests.
 type RequestFilter struct {
 	// Status, when set, keeps requests in that status.
-	Status team.RequestStatus
+	Status documents.RequestStatus
 	// RequesterID, when set, keeps requests that member made.
 	RequesterID string
 	// AwaitingID, when set, keeps pending requests that member was asked
@@ -405,11 +406,11 @@ type RequestFilter struct {
 // ListApprovalRequests lists an account's requests, newest first,
 // filtered by f, limit items read at a time (a filtered page may hold
 // fewer; follow Next).
-func (s *Store) ListApprovalRequests(ctx context.Context, account string, f RequestFilter, limit int, cursor string) (Page[team.ApprovalRequest], error) {
+func (s *Store) ListApprovalRequests(ctx context.Context, account string, f RequestFilter, limit int, cursor string) (Page[documents.ApprovalRequest], error) {
 	const list = "approval-requests"
 	start, err := s.cursors.Open(account, list, cursor)
 	if err != nil {
-		return Page[team.ApprovalRequest]{}, err
+		return Page[documents.ApprovalRequest]{}, err
 	}
 	in := &dynamodb.QueryInput{
 		TableName:                aws.String(s.table),
@@ -446,13 +447,13 @@ func (s *Store) ListApprovalRequests(ctx context.Context, account string, f Requ
 	}
 	out, err := s.db.Query(ctx, in)
 	if err != nil {
-		return Page[team.ApprovalRequest]{}, fmt.Errorf("list approval requests: %w", err)
+		return Page[documents.ApprovalRequest]{}, fmt.Errorf("list approval requests: %w", err)
 	}
 	var items []requestItem
 	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
-		return Page[team.ApprovalRequest]{}, fmt.Errorf("list approval requests: %w", err)
+		return Page[documents.ApprovalRequest]{}, fmt.Errorf("list approval requests: %w", err)
 	}
-	page := Page[team.ApprovalRequest]{Items: make([]team.ApprovalRequest, 0, len(items))}
+	page := Page[documents.ApprovalRequest]{Items: make([]documents.ApprovalRequest, 0, len(items))}
 	for _, it := range items {
 		page.Items = append(page.Items, it.request())
 	}
@@ -463,8 +464,8 @@ func (s *Store) ListApprovalRequests(ctx context.Context, account string, f Requ
 // AwaitLevel records that level is being awaited with task token
 // (resetting the level's approval count when the level changes), the
 // people asked, and the one-time tokens of those asked now, in one
-// transaction. team.ErrRequestNotPending when the request ended.
-func (s *Store) AwaitLevel(ctx context.Context, r team.ApprovalRequest, level int, token string, asked []team.Approver, awaiting []string, tokens []Token, ev audit.Event) error {
+// transaction. documents.ErrRequestNotPending when the request ended.
+func (s *Store) AwaitLevel(ctx context.Context, r documents.ApprovalRequest, level int, token string, asked []documents.Approver, awaiting []string, tokens []Token, ev audit.Event) error {
 	tx := NewTx(ev)
 	expr := "SET #lvl = :lvl, #tok = :tok, #asked = :asked, #upd = :now, #ver = #ver + :one"
 	values := map[string]types.AttributeValue{
@@ -485,7 +486,7 @@ func (s *Store) AwaitLevel(ctx context.Context, r team.ApprovalRequest, level in
 	if r.Level == level {
 		delete(names, "#appr")
 	}
-	tx.Update(approvalKey(r.AccountID, r.ID), Cond{Expr: expr, Names: names, Values: values}, requestPending(), team.ErrRequestNotPending)
+	tx.Update(approvalKey(r.AccountID, r.ID), Cond{Expr: expr, Names: names, Values: values}, requestPending(), documents.ErrRequestNotPending)
 	for _, t := range tokens {
 		tx.IssueToken(t)
 	}
@@ -528,20 +529,20 @@ type TokenUse struct {
 }
 
 // RecordDecision records d at its level in one transaction: the request
-// must still be pending at d.Level (team.ErrRequestNotPending), the
-// approver must not have decided at that level (team.ErrAlreadyDecided),
+// must still be pending at d.Level (documents.ErrRequestNotPending), the
+// approver must not have decided at that level (documents.ErrAlreadyDecided),
 // and, for a link, its token is consumed (ErrTokenInvalid when used,
 // expired or replaced). An approval adds one to the level's count.
 //
 // The level must also still be open: fewer approvals than it requires
-// and no denial recorded at it (team.ErrRequestNotPending otherwise). The
+// and no denial recorded at it (documents.ErrRequestNotPending otherwise). The
 // request stays pending until the workflow ends the level, so without
 // this two approvers deciding at once (or one just after the other) at a
 // level that needs one approval would both be recorded, an approval and a
 // denial even, and the outcome would depend on which reached the workflow
 // first. required is the level's required approvals (the callers hold the
 // request; a level's requirement never changes).
-func (s *Store) RecordDecision(ctx context.Context, account string, d team.ApprovalDecision, required int, link *TokenUse, ev audit.Event) error {
+func (s *Store) RecordDecision(ctx context.Context, account string, d documents.ApprovalDecision, required int, link *TokenUse, ev audit.Event) error {
 	tx := NewTx(ev)
 	if link != nil {
 		tx.ConsumeToken(link.Hash, TokenApproval, link.Subject, link.Now)
@@ -552,9 +553,9 @@ func (s *Store) RecordDecision(ctx context.Context, account string, d team.Appro
 		RequestID: d.RequestID, Level: d.Level, Approver: d.Approver, MemberID: d.MemberID, Name: d.Name, Email: d.Email,
 		Outcome: d.Outcome, Comment: d.Comment, ByLink: d.ByLink, DecidedAt: d.DecidedAt.UTC(),
 		ImpersonatorID: d.ImpersonatorID, ImpersonatorName: d.ImpersonatorName,
-	}), ItemAbsent(), team.ErrAlreadyDecided)
+	}), ItemAbsent(), documents.ErrAlreadyDecided)
 	inc := int64(0)
-	if d.Outcome == string(team.RequestApproved) {
+	if d.Outcome == string(documents.RequestApproved) {
 		inc = 1
 	}
 	who := d.Name
@@ -564,7 +565,7 @@ func (s *Store) RecordDecision(ctx context.Context, account string, d team.Appro
 	expr := "SET #appr = #appr + :inc, #cm = :cm, #by = :by, #upd = :now, #ver = #ver + :one"
 	values := map[string]types.AttributeValue{
 		":inc": num(inc), ":cm": str(d.Comment), ":by": str(who), ":now": timeAV(d.DecidedAt), ":one": num(1),
-		":pending": str(string(team.RequestPending)), ":lvl": num(int64(d.Level)),
+		":pending": str(string(documents.RequestPending)), ":lvl": num(int64(d.Level)),
 	}
 	names := map[string]string{"#appr": "approvals", "#cm": "comment", "#by": "decidedBy", "#upd": "updatedAt", "#ver": AttrVersion, "#st": "status", "#lvl": "level", "#den": "deniedLevel"}
 	if inc == 0 {
@@ -581,13 +582,13 @@ func (s *Store) RecordDecision(ctx context.Context, account string, d team.Appro
 		values[":me"] = &types.AttributeValueMemberSS{Value: []string{d.MemberID}}
 	}
 	tx.Update(approvalKey(account, d.RequestID), Cond{Expr: expr, Names: names, Values: values},
-		&Cond{Expr: open}, team.ErrRequestNotPending)
+		&Cond{Expr: open}, documents.ErrRequestNotPending)
 	return s.Commit(ctx, tx)
 }
 
 // ListDecisions lists a request's decisions, by level.
-func (s *Store) ListDecisions(ctx context.Context, account, request string) ([]team.ApprovalDecision, error) {
-	var out []team.ApprovalDecision
+func (s *Store) ListDecisions(ctx context.Context, account, request string) ([]documents.ApprovalDecision, error) {
+	var out []documents.ApprovalDecision
 	var start map[string]types.AttributeValue
 	for {
 		res, err := s.db.Query(ctx, &dynamodb.QueryInput{
@@ -605,7 +606,7 @@ func (s *Store) ListDecisions(ctx context.Context, account, request string) ([]t
 			return nil, fmt.Errorf("list decisions: %w", err)
 		}
 		for _, it := range items {
-			out = append(out, team.ApprovalDecision{
+			out = append(out, documents.ApprovalDecision{
 				RequestID: it.RequestID, Level: it.Level, Approver: it.Approver, MemberID: it.MemberID, Name: it.Name,
 				Email: it.Email, Outcome: it.Outcome, Comment: it.Comment, ByLink: it.ByLink, DecidedAt: it.DecidedAt,
 				ImpersonatorID: it.ImpersonatorID, ImpersonatorName: it.ImpersonatorName,
@@ -620,10 +621,10 @@ func (s *Store) ListDecisions(ctx context.Context, account, request string) ([]t
 
 // FinishRequest ends a pending request with st and, in the same
 // transaction, moves its document from pending_approval to doc
-// (team.ErrRequestNotPending when the request already ended,
-// team.ErrDocumentChanged when the document no longer waits on it).
+// (documents.ErrRequestNotPending when the request already ended,
+// documents.ErrDocumentChanged when the document no longer waits on it).
 // An empty doc leaves the document alone.
-func (s *Store) FinishRequest(ctx context.Context, r team.ApprovalRequest, st team.RequestStatus, doc authz.DocStatus, now time.Time, ev audit.Event) error {
+func (s *Store) FinishRequest(ctx context.Context, r documents.ApprovalRequest, st documents.RequestStatus, doc authz.DocStatus, now time.Time, ev audit.Event) error {
 	tx := NewTx(ev)
 	tx.finishRequest(r.AccountID, r.ID, st, now)
 	if doc != "" {
@@ -646,8 +647,8 @@ func (s *Store) OutboxSent(ctx context.Context, k string) (bool, error) {
 // DocumentFacts reads a document and the approval policy of its type in
 // one BatchGetItem, for permission checks that name a stored document.
 // found is false when the document does not exist.
-func (s *Store) DocumentFacts(ctx context.Context, account string, t authz.DocType, id string) (doc team.Document, found bool, pol team.ApprovalPolicy, err error) {
-	pol = team.DefaultApprovalPolicy(account, t)
+func (s *Store) DocumentFacts(ctx context.Context, account string, t authz.DocType, id string) (doc documents.Document, found bool, pol documents.ApprovalPolicy, err error) {
+	pol = documents.DefaultApprovalPolicy(account, t)
 	items, err := s.batchGet(ctx, []map[string]types.AttributeValue{documentKey(account, t, id), policyKey(account, t)})
 	if err != nil {
 		return doc, false, pol, err

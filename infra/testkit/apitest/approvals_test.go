@@ -17,6 +17,7 @@ import (
 
 	"github.com/stewardhq/steward/infra/localstack/server"
 	"github.com/stewardhq/steward/infra/testkit/testenv"
+	"github.com/stewardhq/steward/pkg/approvals"
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/store"
@@ -870,7 +871,7 @@ func TestApprovalDecisionRecordsImpersonator(t *testing.T) {
 	if err != nil || p == nil || !p.Impersonated() {
 		t.Fatalf("impersonated principal %+v, %v", p, err)
 	}
-	if _, err := deps.Approvals.Decide(context.Background(), p, req.ID, "approve", "as Mia"); err != nil {
+	if _, err := deps.Approvals.Decide(context.Background(), approvals.DecideInput{Principal: p, RequestID: req.ID, Decision: "approve", Comment: "as Mia"}); err != nil {
 		t.Fatal(err)
 	}
 	var got struct {

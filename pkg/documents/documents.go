@@ -1,4 +1,11 @@
-package team
+// Package documents holds Steward's document and approval domain types:
+// the documents the host app registers, each document type's approval
+// policy (levels), approval requests, the approvers asked and their
+// decisions, with their pure helpers (which levels apply at an amount,
+// whether a change voids an approval). Like pkg/team's types they carry no
+// storage or JSON tags: pkg/store and pkg/approvals convert them. This
+// package imports neither, so both can import it.
+package documents
 
 import (
 	"errors"
