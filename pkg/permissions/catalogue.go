@@ -1,14 +1,25 @@
 package permissions
 
 import (
-	"net/http"
+	"context"
 	"sync"
 
+	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
-	"github.com/stewardhq/steward/pkg/httpapi"
 )
 
-// JSON shapes of GET /v1/permissions.
+// Catalogue is the permission catalogue, as GET /v1/permissions answers
+// it: areas, tiers, permissions with their direct and transitive
+// dependencies, and the document actions and types a check accepts.
+type Catalogue struct {
+	Areas           []areaView       `json:"areas"`
+	Tiers           []tierView       `json:"tiers"`
+	Permissions     []permissionView `json:"permissions"`
+	DocumentActions []string         `json:"documentActions"`
+	DocumentTypes   []string         `json:"documentTypes"`
+}
+
+// Parts of the catalogue.
 type (
 	areaView struct {
 		ID   string `json:"id"`
@@ -28,13 +39,6 @@ type (
 		Requires    []string `json:"requires"`
 		AccountWide bool     `json:"accountWide"`
 	}
-	catalogueResponse struct {
-		Areas           []areaView       `json:"areas"`
-		Tiers           []tierView       `json:"tiers"`
-		Permissions     []permissionView `json:"permissions"`
-		DocumentActions []string         `json:"documentActions"`
-		DocumentTypes   []string         `json:"documentTypes"`
-	}
 )
 
 // tiers explains the permission tiers.
@@ -45,8 +49,8 @@ var tiers = []tierView{
 }
 
 // catalogue is built once: the catalogue is data compiled into authz.
-var catalogue = sync.OnceValue(func() catalogueResponse {
-	out := catalogueResponse{Tiers: tiers, DocumentActions: authz.DocumentActions()}
+var catalogue = sync.OnceValue(func() Catalogue {
+	out := Catalogue{Tiers: tiers, DocumentActions: authz.DocumentActions()}
 	for _, a := range authz.Areas() {
 		out.Areas = append(out.Areas, areaView{ID: a.ID, Name: a.Name})
 	}
@@ -62,19 +66,14 @@ var catalogue = sync.OnceValue(func() catalogueResponse {
 	return out
 })
 
-// HandleListPermissions serves GET /v1/permissions (listPermissions): the
-// permission catalogue with areas, tiers, direct and transitive
-// dependencies, and the document actions and types a check accepts.
-func (s *Service) HandleListPermissions(w http.ResponseWriter, r *http.Request) error {
-	if _, err := principal(r); err != nil {
-		return err
+// Catalogue returns the permission catalogue (listPermissions). Every
+// authenticated caller may read it; it is data compiled into pkg/authz,
+// shared by every call: do not modify it.
+func (s *Service) Catalogue(_ context.Context, p *auth.Principal) (Catalogue, error) {
+	if err := caller(p); err != nil {
+		return Catalogue{}, err
 	}
-	if _, err := queryParams(r); err != nil {
-		return err
-	}
-	w.Header().Set("Cache-Control", "private, max-age=300")
-	httpapi.WriteJSON(w, r, http.StatusOK, catalogue())
-	return nil
+	return catalogue(), nil
 }
 
 func nonNil[T any](s []T) []T {

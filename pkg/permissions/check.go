@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/stewardhq/steward/pkg/auth"
@@ -14,77 +13,101 @@ import (
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
-	"github.com/stewardhq/steward/pkg/views"
 )
 
 // MaxBatchChecks is the most checks one POST /v1/authz/check-batch holds.
 const MaxBatchChecks = 100
 
-// JSON shapes of the check routes.
-type (
-	checkRequest struct {
-		Action   string         `json:"action"`
-		Resource *checkResource `json:"resource"`
-		UserID   string         `json:"userId,omitempty"`
-	}
-	checkResource struct {
-		Type             string `json:"type,omitempty"`
-		ID               string `json:"id,omitempty"`
-		Store            string `json:"store,omitempty"`
-		Department       string `json:"department,omitempty"`
-		Supplier         string `json:"supplier,omitempty"`
-		DocType          string `json:"docType,omitempty"`
-		DocStatus        string `json:"docStatus,omitempty"`
-		ApprovalRequired bool   `json:"approvalRequired,omitempty"`
-	}
-	checkResponse struct {
-		Allowed    bool       `json:"allowed"`
-		Reason     string     `json:"reason"`
-		Code       string     `json:"code"`
-		Permission string     `json:"permission,omitempty"`
-		Missing    string     `json:"missing,omitempty"`
-		GrantedBy  *grantView `json:"grantedBy,omitempty"`
-	}
-	grantView struct {
-		Role  string `json:"role"`
-		Scope string `json:"scope"`
-	}
-	batchRequest struct {
-		Checks []checkRequest `json:"checks"`
-	}
-	batchResponse struct {
-		Results []checkResponse `json:"results"`
-	}
-	scopePermissionsView struct {
-		Scope       string   `json:"scope"`
-		Permissions []string `json:"permissions"`
-	}
-	myPermissionsResponse struct {
-		MemberID     string                 `json:"memberId"`
-		Admin        bool                   `json:"admin"`
-		Owner        bool                   `json:"owner"`
-		Impersonated bool                   `json:"impersonated"`
-		Scopes       []scopePermissionsView `json:"scopes"`
-	}
-	whoCanItem struct {
-		views.MemberRef
-		Status    string     `json:"status"`
-		Code      string     `json:"code"`
-		GrantedBy *grantView `json:"grantedBy,omitempty"`
-	}
-	whoCanResponse struct {
-		Action string       `json:"action"`
-		Items  []whoCanItem `json:"items"`
-		Next   string       `json:"nextCursor,omitempty"`
-	}
-)
+// CheckInput is one check: may the caller, or the member UserID, do
+// Action on Resource? (The body of POST /v1/authz/check, and an element of
+// a batch.)
+type CheckInput struct {
+	Action   string         `json:"action"`
+	Resource *ResourceInput `json:"resource"`
+	UserID   string         `json:"userId,omitempty"`
+}
 
-func toCheckResponse(d authz.Decision) checkResponse {
-	out := checkResponse{Allowed: d.Allowed, Reason: d.Reason(), Code: string(d.Code), Permission: d.Permission, Missing: d.Missing}
-	if d.Code == authz.CodeRole {
-		out.GrantedBy = &grantView{Role: d.Role, Scope: d.Scope.String()}
+// ResourceInput describes the resource of a check, always in the caller's
+// account. Type is informational unless it names a document type, which
+// then also sets DocType.
+type ResourceInput struct {
+	Type             string `json:"type,omitempty"`
+	ID               string `json:"id,omitempty"`
+	Store            string `json:"store,omitempty"`
+	Department       string `json:"department,omitempty"`
+	Supplier         string `json:"supplier,omitempty"`
+	DocType          string `json:"docType,omitempty"`
+	DocStatus        string `json:"docStatus,omitempty"`
+	ApprovalRequired bool   `json:"approvalRequired,omitempty"`
+}
+
+// CheckResult is the answer to one check, with the decision's reason and
+// code and, when a role granted it, the role and scope.
+type CheckResult struct {
+	Allowed    bool       `json:"allowed"`
+	Reason     string     `json:"reason"`
+	Code       string     `json:"code"`
+	Permission string     `json:"permission,omitempty"`
+	Missing    string     `json:"missing,omitempty"`
+	GrantedBy  *GrantedBy `json:"grantedBy,omitempty"`
+}
+
+// GrantedBy is the role assignment that allowed a decision.
+type GrantedBy struct {
+	Role  string `json:"role"`
+	Scope string `json:"scope"`
+}
+
+// ScopePermissions are the permissions held at one scope.
+type ScopePermissions struct {
+	Scope       string   `json:"scope"`
+	Permissions []string `json:"permissions"`
+}
+
+// EffectivePermissions are the caller's effective permissions per scope
+// (GET /v1/me/permissions).
+type EffectivePermissions struct {
+	MemberID     string             `json:"memberId"`
+	Admin        bool               `json:"admin"`
+	Owner        bool               `json:"owner"`
+	Impersonated bool               `json:"impersonated"`
+	Scopes       []ScopePermissions `json:"scopes"`
+}
+
+// WhoCanQuery asks which members may do Action on Resource, a page of
+// Limit members (0: the default page size) from Cursor at a time.
+type WhoCanQuery struct {
+	Action   string
+	Resource ResourceInput
+	Limit    int
+	Cursor   string
+}
+
+// Allowed is a member who may do a who-can query's action, and the
+// decision that allows it.
+type Allowed struct {
+	Member   team.Member
+	Decision authz.Decision
+}
+
+// WhoCanPage is one page of who-can: the allowed members among the page
+// of members examined (possibly none while Next is set), and the cursor of
+// the next page ("" after the last).
+type WhoCanPage struct {
+	Items []Allowed
+	Next  string
+}
+
+// grantedBy is the role assignment behind d, when a role allowed it.
+func grantedBy(d authz.Decision) *GrantedBy {
+	if d.Code != authz.CodeRole {
+		return nil
 	}
-	return out
+	return &GrantedBy{Role: d.Role, Scope: d.Scope.String()}
+}
+
+func toCheckResult(d authz.Decision) CheckResult {
+	return CheckResult{Allowed: d.Allowed, Reason: d.Reason(), Code: string(d.Code), Permission: d.Permission, Missing: d.Missing, GrantedBy: grantedBy(d)}
 }
 
 // validateAction checks that action is one a decision knows.
@@ -101,7 +124,7 @@ func validateAction(action, field string) error {
 
 // resource turns a check's resource into the engine's, in account. field
 // (may be "") prefixes the names of offending fields.
-func (in checkResource) resource(account, field string) (authz.Resource, error) {
+func (in ResourceInput) resource(account, field string) (authz.Resource, error) {
 	res := authz.Resource{
 		Account: account, Type: in.Type, ID: in.ID, Store: in.Store, Department: in.Department, Supplier: in.Supplier,
 		DocType: authz.DocType(in.DocType), DocStatus: authz.DocStatus(in.DocStatus), ApprovalRequired: in.ApprovalRequired,
@@ -162,7 +185,7 @@ func docTypeList() string {
 
 // parse validates one check; prefix names its position in a batch ("" for
 // a single check).
-func (in checkRequest) parse(account, prefix string) (authz.Resource, error) {
+func (in CheckInput) parse(account, prefix string) (authz.Resource, error) {
 	if err := validateAction(in.Action, prefix+"action"); err != nil {
 		return authz.Resource{}, err
 	}
@@ -175,24 +198,19 @@ func (in checkRequest) parse(account, prefix string) (authz.Resource, error) {
 	return in.Resource.resource(account, prefix+"resource")
 }
 
-// HandleCheck serves POST /v1/authz/check (checkPermission): may the caller,
-// or the member userId, do action on resource? A check is a batch of one
-// (see decideChecks).
-func (s *Service) HandleCheck(w http.ResponseWriter, r *http.Request) error {
-	p, err := principal(r)
+// Check answers one check (checkPermission): may the caller, or the
+// member in.UserID, do in.Action on in.Resource? A check is a batch of one
+// (see CheckBatch). A check about another member needs users.view (at
+// account scope, or at every scope the member has a grant in).
+func (s *Service) Check(ctx context.Context, p *auth.Principal, in CheckInput) (CheckResult, error) {
+	if err := caller(p); err != nil {
+		return CheckResult{}, err
+	}
+	out, err := s.decideChecks(ctx, p, []CheckInput{in}, func(int) string { return "" })
 	if err != nil {
-		return err
+		return CheckResult{}, err
 	}
-	var in checkRequest
-	if err := httpapi.Decode(r, &in); err != nil {
-		return err
-	}
-	out, err := s.decideChecks(r.Context(), p, []checkRequest{in}, func(int) string { return "" })
-	if err != nil {
-		return err
-	}
-	httpapi.WriteJSON(w, r, http.StatusOK, out[0])
-	return nil
+	return out[0], nil
 }
 
 // documentID matches document ids (as pkg/approvals stores them).
@@ -249,7 +267,7 @@ func withStored(res *authz.Resource, doc documents.Document, pol documents.Appro
 // naming a document that is not stored is decided as given, like any
 // resource the host app describes. prefix names a check's position in
 // error fields.
-func (s *Service) decideChecks(ctx context.Context, p *auth.Principal, checks []checkRequest, prefix func(int) string) ([]checkResponse, error) {
+func (s *Service) decideChecks(ctx context.Context, p *auth.Principal, checks []CheckInput, prefix func(int) string) ([]CheckResult, error) {
 	resources := make([]authz.Resource, len(checks))
 	var others []string
 	var docs []store.DocRef
@@ -310,13 +328,13 @@ func (s *Service) decideChecks(ctx context.Context, p *auth.Principal, checks []
 			subjects[id] = rs.Compile(m.Authz())
 		}
 	}
-	out := make([]checkResponse, len(checks))
+	out := make([]CheckResult, len(checks))
 	for i, c := range checks {
 		subject := p.Authz
 		if c.UserID != "" && c.UserID != p.Member.ID {
 			subject = subjects[c.UserID]
 		}
-		out[i] = toCheckResponse(subject.Decide(c.Action, resources[i]))
+		out[i] = toCheckResult(subject.Decide(c.Action, resources[i]))
 	}
 	return out, nil
 }
@@ -331,7 +349,7 @@ func errCannotViewMember(id string) error {
 
 func errUserNotFound(id string) error {
 	e := fault.New(fault.NotFound, "user_not_found", fmt.Sprintf("There is no member %q in this account.", id))
-	e.Fields = []httpapi.FieldError{{Field: "userId", Detail: "no such member"}}
+	e.Fields = []fault.Field{{Field: "userId", Detail: "no such member"}}
 	return e
 }
 
@@ -368,113 +386,72 @@ func mayView(p *auth.Principal, rs *authz.RoleSet, m team.Member) bool {
 	return true
 }
 
-// HandleCheckBatch serves POST /v1/authz/check-batch (checkPermissionBatch):
-// 1 to 100 checks, answered in order. All the other members and all the
-// stored documents named are read with the roles and the policies in one
-// store call (see decideChecks).
-func (s *Service) HandleCheckBatch(w http.ResponseWriter, r *http.Request) error {
-	p, err := principal(r)
-	if err != nil {
-		return err
-	}
-	var in batchRequest
-	if err := httpapi.Decode(r, &in); err != nil {
-		return err
+// CheckBatch answers 1 to MaxBatchChecks checks in order
+// (checkPermissionBatch). All the other members and all the stored
+// documents named are read with the roles and the policies in one store
+// call (see decideChecks). The batch is validated as a whole: one bad
+// check refuses the batch, naming the check's index ("checks[2].action").
+func (s *Service) CheckBatch(ctx context.Context, p *auth.Principal, checks []CheckInput) ([]CheckResult, error) {
+	if err := caller(p); err != nil {
+		return nil, err
 	}
 	switch {
-	case len(in.Checks) == 0:
-		return badRequest("missing_field", "checks", `Field "checks" must hold 1 to 100 checks.`)
-	case len(in.Checks) > MaxBatchChecks:
-		return badRequest("too_many_checks", "checks", fmt.Sprintf("A batch holds at most %d checks; this one has %d. Split it.", MaxBatchChecks, len(in.Checks)))
+	case len(checks) == 0:
+		return nil, badRequest("missing_field", "checks", `Field "checks" must hold 1 to 100 checks.`)
+	case len(checks) > MaxBatchChecks:
+		return nil, badRequest("too_many_checks", "checks", fmt.Sprintf("A batch holds at most %d checks; this one has %d. Split it.", MaxBatchChecks, len(checks)))
 	}
-	results, err := s.decideChecks(r.Context(), p, in.Checks, func(i int) string { return fmt.Sprintf("checks[%d].", i) })
-	if err != nil {
-		return err
-	}
-	httpapi.WriteJSON(w, r, http.StatusOK, batchResponse{Results: results})
-	return nil
+	return s.decideChecks(ctx, p, checks, func(i int) string { return fmt.Sprintf("checks[%d].", i) })
 }
 
-// HandleMyPermissions serves GET /v1/me/permissions (myPermissions): the
-// caller's effective permissions per scope, for a client to show or hide
-// its controls.
-func (s *Service) HandleMyPermissions(w http.ResponseWriter, r *http.Request) error {
-	p, err := principal(r)
-	if err != nil {
-		return err
+// MyPermissions returns the caller's effective permissions per scope
+// (myPermissions), for a client to show or hide its controls. It reads
+// nothing: the principal holds them.
+func (s *Service) MyPermissions(_ context.Context, p *auth.Principal) (EffectivePermissions, error) {
+	if err := caller(p); err != nil {
+		return EffectivePermissions{}, err
 	}
-	if _, err := queryParams(r); err != nil {
-		return err
-	}
-	out := myPermissionsResponse{
+	out := EffectivePermissions{
 		MemberID: p.Member.ID, Admin: p.Authz.IsAdmin(), Owner: p.Authz.IsOwner(), Impersonated: p.Impersonated(),
-		Scopes: []scopePermissionsView{},
+		Scopes: []ScopePermissions{},
 	}
 	for _, sp := range p.Authz.Effective() {
-		out.Scopes = append(out.Scopes, scopePermissionsView{Scope: sp.Scope.String(), Permissions: nonNil(sp.Permissions)})
+		out.Scopes = append(out.Scopes, ScopePermissions{Scope: sp.Scope.String(), Permissions: nonNil(sp.Permissions)})
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	httpapi.WriteJSON(w, r, http.StatusOK, out)
-	return nil
+	return out, nil
 }
 
-// HandleWhoCan serves GET /v1/authz/who-can (whoCan): the members who may
-// do action on the resource the query describes, a page of members at a
-// time. It needs users.view at account scope.
-func (s *Service) HandleWhoCan(w http.ResponseWriter, r *http.Request) error {
-	p, err := principal(r)
-	if err != nil {
-		return err
-	}
-	q, err := queryParams(r, "action", "type", "id", "store", "department", "supplier", "docType", "docStatus", "approvalRequired", "limit", "cursor")
-	if err != nil {
-		return err
+// WhoCan returns the members who may do q.Action on q.Resource (whoCan),
+// examining one page of q.Limit members of the account (one query) at a
+// time: a page may hold fewer allowed members than the limit, even none,
+// while Next is set. It needs users.view at account scope.
+func (s *Service) WhoCan(ctx context.Context, p *auth.Principal, q WhoCanQuery) (WhoCanPage, error) {
+	if err := caller(p); err != nil {
+		return WhoCanPage{}, err
 	}
 	if !p.Authz.Holds(permUsersView, authz.AccountScope) {
-		return fault.New(fault.Forbidden, "forbidden", "Who-can needs users.view at account scope.")
+		return WhoCanPage{}, fault.New(fault.Forbidden, "forbidden", "Who-can needs users.view at account scope.")
 	}
-	action := q["action"]
-	if err := validateAction(action, "action"); err != nil {
-		return err
+	if err := validateAction(q.Action, "action"); err != nil {
+		return WhoCanPage{}, err
 	}
-	in := checkResource{
-		Type: q["type"], ID: q["id"], Store: q["store"], Department: q["department"], Supplier: q["supplier"],
-		DocType: q["docType"], DocStatus: q["docStatus"],
-	}
-	switch q["approvalRequired"] {
-	case "", "false":
-	case "true":
-		in.ApprovalRequired = true
-	default:
-		return badRequest("invalid_parameter", "approvalRequired", "approvalRequired must be true or false.")
-	}
-	res, err := in.resource(p.AccountID(), "")
+	res, err := q.Resource.resource(p.AccountID(), "")
 	if err != nil {
-		return err
+		return WhoCanPage{}, err
 	}
-	limit, err := pageLimit(q["limit"])
-	if err != nil {
-		return err
-	}
-	page, err := s.Store.ListMembers(r.Context(), p.AccountID(), limit, q["cursor"])
+	page, err := s.Store.ListMembers(ctx, p.AccountID(), q.Limit, q.Cursor)
 	if errors.Is(err, store.ErrBadCursor) {
-		return httpapi.ErrBadCursor
+		return WhoCanPage{}, httpapi.ErrBadCursor
 	}
 	if err != nil {
-		return err
+		return WhoCanPage{}, err
 	}
-	out := whoCanResponse{Action: action, Items: []whoCanItem{}, Next: page.Next}
+	out := WhoCanPage{Items: []Allowed{}, Next: page.Next}
 	for _, m := range page.Items {
-		d := p.Roles.Compile(m.Authz()).Decide(action, res)
-		if !d.Allowed {
-			continue
+		d := p.Roles.Compile(m.Authz()).Decide(q.Action, res)
+		if d.Allowed {
+			out.Items = append(out.Items, Allowed{Member: m, Decision: d})
 		}
-		item := whoCanItem{MemberRef: views.RefOf(m), Status: string(m.Status), Code: string(d.Code)}
-		if d.Code == authz.CodeRole {
-			item.GrantedBy = &grantView{Role: d.Role, Scope: d.Scope.String()}
-		}
-		out.Items = append(out.Items, item)
 	}
-	httpapi.WriteJSON(w, r, http.StatusOK, out)
-	return nil
+	return out, nil
 }

@@ -1,21 +1,30 @@
-// Package permissions serves the permission routes: the catalogue, custom
+// Package permissions is the permission capability: the catalogue, custom
 // roles, permission checks (one or a batch), the caller's effective
 // permissions and the "who can" query. It decides with pkg/authz and reads
-// and writes through pkg/store; the authenticated principal comes from the
-// request context (auth.FromContext).
+// and writes through pkg/store.
+//
+// Service holds the operations: each takes the authenticated principal
+// (*auth.Principal) and typed inputs, returns typed results, and refuses
+// with *fault.Error values (whose kinds pkg/httpapi maps to statuses). It
+// knows nothing of HTTP, so a server-rendered page, a workflow step or an
+// event publisher calls the same operations as the API. http.go holds the
+// API's handlers: each decodes the request (body, path, query, If-Match),
+// calls one operation and encodes the result (status, ETag, JSON);
+// operations.go binds the route table's operation ids to them, and the
+// principal comes from the request context (auth.FromContext).
 //
 // Operations (see Service.Operations):
 //
-//	GET    /v1/permissions        listPermissions       HandleListPermissions
-//	GET    /v1/roles              listRoles             HandleListRoles
-//	POST   /v1/roles              createRole            HandleCreateRole
-//	GET    /v1/roles/{id}         getRole               HandleGetRole
-//	PATCH  /v1/roles/{id}         updateRole            HandleUpdateRole
-//	DELETE /v1/roles/{id}         deleteRole            HandleDeleteRole
-//	POST   /v1/authz/check        checkPermission       HandleCheck
-//	POST   /v1/authz/check-batch  checkPermissionBatch  HandleCheckBatch
-//	GET    /v1/me/permissions     myPermissions         HandleMyPermissions
-//	GET    /v1/authz/who-can      whoCan                HandleWhoCan
+//	GET    /v1/permissions        listPermissions       Catalogue      HandleListPermissions
+//	GET    /v1/roles              listRoles             ListRoles      HandleListRoles
+//	POST   /v1/roles              createRole            CreateRole     HandleCreateRole
+//	GET    /v1/roles/{id}         getRole               GetRole        HandleGetRole
+//	PATCH  /v1/roles/{id}         updateRole            UpdateRole     HandleUpdateRole
+//	DELETE /v1/roles/{id}         deleteRole            DeleteRole     HandleDeleteRole
+//	POST   /v1/authz/check        checkPermission       Check          HandleCheck
+//	POST   /v1/authz/check-batch  checkPermissionBatch  CheckBatch     HandleCheckBatch
+//	GET    /v1/me/permissions     myPermissions         MyPermissions  HandleMyPermissions
+//	GET    /v1/authz/who-can      whoCan                WhoCan         HandleWhoCan
 //
 // # Decisions
 //
@@ -35,11 +44,13 @@
 // they are returned with the role.
 //
 // An account's custom roles are one DynamoDB item with a version. That
-// version is the ETag of GET /v1/roles and GET /v1/roles/{id} ("<version>"),
-// so any change to any custom role changes every role's ETag. PATCH needs
-// If-Match (428 without it, 412 when stale); DELETE accepts it. POST and
-// DELETE without If-Match re-read and retry a few times when another
-// change wins the race. Built-in roles are read-only (403 built_in_role).
+// version is the ETag of GET /v1/roles and GET /v1/roles/{id} ("<version>",
+// httpapi.ETag), so any change to any custom role changes every role's
+// ETag. If-Match is read by the API's one rule (httpapi.ParseIfMatch) and
+// compared with the version of the collection ("0" matches an account
+// without custom roles). PATCH needs it (428 without it, 412 when stale);
+// DELETE accepts it. POST and DELETE without If-Match re-read and retry a
+// few times when another change wins the race. Built-in roles are read-only (403 built_in_role).
 // An account has at most store.MaxCustomRoles custom roles.
 //
 // Narrowing a role's scopeKinds while members hold it at a kind that is
@@ -92,14 +103,19 @@
 // names no document still costs no DynamoDB request.
 //
 // Managing roles is refused to an impersonated session (403
-// impersonation_forbidden, routes.Route.NoImpersonation).
+// impersonation_forbidden): the route table marks those routes
+// (routes.Route.NoImpersonation) and the router refuses before the
+// handler runs; any other caller of CreateRole, UpdateRole or DeleteRole
+// must refuse an impersonated principal itself.
 //
 // Who can: GET /v1/authz/who-can needs users.view at account scope. Query
 // parameters are the check resource's fields (type, id, store, department,
-// supplier, docType, docStatus, approvalRequired) plus action, limit and
-// cursor. Each page examines up to limit members of the account (one
-// query) and returns those allowed, so a page may hold fewer items than
-// limit, even none, while next is set; follow next to the end.
+// supplier, docType, docStatus, approvalRequired) plus action, limit (1 to
+// httpapi.MaxLimit, else 400 invalid_parameter) and cursor. Each page
+// examines up to limit members of the account (one query) and returns
+// those allowed, so a page may hold fewer items than limit, even none,
+// while nextCursor is set; follow it to the end. The answer is
+// {action, items, nextCursor} (httpapi.List with the action).
 //
 // Unknown query parameters are refused (400 unknown_parameter), like
 // unknown body fields, so that a misspelt filter is not silently ignored.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 
@@ -16,7 +15,7 @@ import (
 	"github.com/stewardhq/steward/pkg/team"
 )
 
-// JSON shapes of the role routes.
+// roleView is a role as the API shows it and as audit events record it.
 type (
 	roleView struct {
 		ID          string        `json:"id"`
@@ -34,37 +33,75 @@ type (
 		Needs      []string `json:"needs"`
 		Message    string   `json:"message"`
 	}
-	rolesResponse struct {
-		Roles   []roleView `json:"roles"`
-		Version int64      `json:"version"`
-	}
-	createRoleRequest struct {
-		ID          string   `json:"id"`
-		Name        string   `json:"name"`
-		Description string   `json:"description,omitempty"`
-		Permissions []string `json:"permissions"`
-		ScopeKinds  []string `json:"scopeKinds,omitempty"`
-		AdminOnly   bool     `json:"adminOnly,omitempty"`
-	}
-	updateRoleRequest struct {
-		Name        *string   `json:"name,omitempty"`
-		Description *string   `json:"description,omitempty"`
-		Permissions *[]string `json:"permissions,omitempty"`
-		ScopeKinds  *[]string `json:"scopeKinds,omitempty"`
-		AdminOnly   *bool     `json:"adminOnly,omitempty"`
-	}
-	deleteRoleResponse struct {
-		Deleted string      `json:"deleted"`
-		Members memberMoves `json:"members"`
-		Version int64       `json:"version"`
-	}
-	memberMoves struct {
-		Action string   `json:"action"`
-		To     string   `json:"to,omitempty"`
-		Count  int      `json:"count"`
-		IDs    []string `json:"ids"`
-	}
 )
+
+// RoleInput is a new custom role (the body of POST /v1/roles).
+type RoleInput struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	Permissions []string `json:"permissions"`
+	ScopeKinds  []string `json:"scopeKinds,omitempty"`
+	AdminOnly   bool     `json:"adminOnly,omitempty"`
+}
+
+// RolePatch changes a custom role (the body of PATCH /v1/roles/{id}):
+// nil fields stay.
+type RolePatch struct {
+	Name        *string   `json:"name,omitempty"`
+	Description *string   `json:"description,omitempty"`
+	Permissions *[]string `json:"permissions,omitempty"`
+	ScopeKinds  *[]string `json:"scopeKinds,omitempty"`
+	AdminOnly   *bool     `json:"adminOnly,omitempty"`
+}
+
+// Roles are the built-in roles and an account's custom roles, with the
+// version of the account's custom roles item (0 when it has none).
+type Roles struct {
+	Roles   []authz.Role
+	Version int64
+}
+
+// RoleChange is a role as a change stored it, with the warnings about its
+// definition (missing dependencies, which do not block a change) and the
+// new version of the account's custom roles.
+type RoleChange struct {
+	Role     authz.Role
+	Warnings []authz.Warning
+	Version  int64
+}
+
+// What DeleteRole does with the members holding the role.
+const (
+	// MembersReassign gives the members the same scopes of another role.
+	MembersReassign = "reassign"
+	// MembersRemove drops their assignments of the role.
+	MembersRemove = "remove"
+)
+
+// DeleteOptions say what happens to the members holding a deleted role:
+// Members is "" (the role must be unheld), MembersReassign (with To, the
+// role they get instead) or MembersRemove.
+type DeleteOptions struct {
+	Members string
+	To      string
+}
+
+// MemberMoves are the members a role deletion changed.
+type MemberMoves struct {
+	Action string   `json:"action"`
+	To     string   `json:"to,omitempty"`
+	Count  int      `json:"count"`
+	IDs    []string `json:"ids"`
+}
+
+// RoleDeletion is the outcome of DeleteRole: the members it changed and
+// the new version of the account's custom roles.
+type RoleDeletion struct {
+	ID      string
+	Members MemberMoves
+	Version int64
+}
 
 func toRoleView(r authz.Role, warnings []authz.Warning) roleView {
 	v := roleView{
@@ -151,50 +188,35 @@ func roleError(err error) error {
 	return err
 }
 
-// HandleListRoles serves GET /v1/roles (listRoles): the built-in roles and
-// the account's custom roles, with the roles item's version as ETag.
-func (s *Service) HandleListRoles(w http.ResponseWriter, r *http.Request) error {
-	p, err := principal(r)
+// ListRoles returns the built-in roles and the account's custom roles
+// (listRoles), with the version of the custom roles, which is the ETag of
+// every role. Every member may read them.
+func (s *Service) ListRoles(ctx context.Context, p *auth.Principal) (Roles, error) {
+	if err := caller(p); err != nil {
+		return Roles{}, err
+	}
+	cr, rs, err := s.loadRoles(ctx, p.AccountID())
 	if err != nil {
-		return err
+		return Roles{}, err
 	}
-	if _, err := queryParams(r); err != nil {
-		return err
-	}
-	cr, rs, err := s.loadRoles(r.Context(), p.AccountID())
-	if err != nil {
-		return err
-	}
-	out := rolesResponse{Roles: []roleView{}, Version: cr.Version}
-	for _, role := range rs.Roles() {
-		out.Roles = append(out.Roles, toRoleView(role, nil))
-	}
-	w.Header().Set("ETag", etag(cr.Version))
-	httpapi.WriteJSON(w, r, http.StatusOK, out)
-	return nil
+	return Roles{Roles: rs.Roles(), Version: cr.Version}, nil
 }
 
-// HandleGetRole serves GET /v1/roles/{id} (getRole).
-func (s *Service) HandleGetRole(w http.ResponseWriter, r *http.Request) error {
-	p, err := principal(r)
-	if err != nil {
-		return err
+// GetRole returns a built-in or custom role of the caller's account
+// (getRole) and the version of the account's custom roles.
+func (s *Service) GetRole(ctx context.Context, p *auth.Principal, id string) (authz.Role, int64, error) {
+	if err := caller(p); err != nil {
+		return authz.Role{}, 0, err
 	}
-	if _, err := queryParams(r); err != nil {
-		return err
-	}
-	id := r.PathValue("id")
-	cr, rs, err := s.loadRoles(r.Context(), p.AccountID())
+	cr, rs, err := s.loadRoles(ctx, p.AccountID())
 	if err != nil {
-		return err
+		return authz.Role{}, 0, err
 	}
 	role, ok := rs.Role(id)
 	if !ok {
-		return errRoleNotFound(id)
+		return authz.Role{}, 0, errRoleNotFound(id)
 	}
-	w.Header().Set("ETag", etag(cr.Version))
-	httpapi.WriteJSON(w, r, http.StatusOK, toRoleView(role, nil))
-	return nil
+	return role, cr.Version, nil
 }
 
 // loadRoles reads the account's custom roles and compiles them with the
@@ -208,68 +230,63 @@ func (s *Service) loadRoles(ctx context.Context, account string) (store.CustomRo
 	return cr, rs, err
 }
 
-// HandleCreateRole serves POST /v1/roles (createRole): a new custom role,
-// answered 201 with its warnings.
-func (s *Service) HandleCreateRole(w http.ResponseWriter, r *http.Request) error {
-	p, err := principal(r)
-	if err != nil {
-		return err
+// CreateRole creates a custom role (createRole). The caller needs
+// settings.manage at account scope and every permission of the role there
+// (the grant ceiling); only administrators make an admin-only role. When
+// another change of the account's roles wins the race, it re-reads and
+// retries a few times.
+func (s *Service) CreateRole(ctx context.Context, p *auth.Principal, in RoleInput) (RoleChange, error) {
+	if err := caller(p); err != nil {
+		return RoleChange{}, err
 	}
 	if err := canManageRoles(p); err != nil {
-		return err
-	}
-	var in createRoleRequest
-	if err := httpapi.Decode(r, &in); err != nil {
-		return err
+		return RoleChange{}, err
 	}
 	role, err := in.role()
 	if err != nil {
-		return err
+		return RoleChange{}, err
 	}
 	warnings, err := authz.ValidateRole(role)
 	if err != nil {
-		return roleError(err)
+		return RoleChange{}, roleError(err)
 	}
 	if err := guardAdminOnly(p, role.AdminOnly); err != nil {
-		return err
+		return RoleChange{}, err
 	}
 	if missing := ceiling(p, role.Permissions); len(missing) > 0 {
-		return errExceeds("create", missing)
+		return RoleChange{}, errExceeds("create", missing)
 	}
-	ctx, account := r.Context(), p.AccountID()
+	account := p.AccountID()
 	for range saveAttempts {
 		cr, err := s.Store.GetCustomRoles(ctx, account)
 		if err != nil {
-			return err
+			return RoleChange{}, err
 		}
 		if slices.ContainsFunc(cr.Roles, func(x authz.Role) bool { return x.ID == role.ID }) {
-			return fault.New(fault.Conflict, "role_exists", fmt.Sprintf("Role %q exists already; change it with PATCH /v1/roles/%s.", role.ID, role.ID))
+			return RoleChange{}, fault.New(fault.Conflict, "role_exists", fmt.Sprintf("Role %q exists already; change it with PATCH /v1/roles/%s.", role.ID, role.ID))
 		}
 		if len(cr.Roles) >= store.MaxCustomRoles {
-			return fault.New(fault.Conflict, "too_many_roles", fmt.Sprintf("An account has at most %d custom roles; delete one first.", store.MaxCustomRoles))
+			return RoleChange{}, fault.New(fault.Conflict, "too_many_roles", fmt.Sprintf("An account has at most %d custom roles; delete one first.", store.MaxCustomRoles))
 		}
 		roles, saved, err := withRole(cr.Roles, role)
 		if err != nil {
-			return err
+			return RoleChange{}, err
 		}
 		view := toRoleView(saved, nil)
-		v, err := p.Acting(s.Store).SaveCustomRoles(ctx, account, roles, cr.Version, nil, roleEvent(r, p, "role.create", role.ID, nil, view))
+		v, err := p.Acting(s.Store).SaveCustomRoles(ctx, account, roles, cr.Version, nil, roleEvent(ctx, p, "role.create", role.ID, nil, view))
 		if errors.Is(err, team.ErrStaleVersion) {
 			continue
 		}
 		if err != nil {
-			return err
+			return RoleChange{}, err
 		}
-		w.Header().Set("ETag", etag(v))
-		w.Header().Set("Location", "/v1/roles/"+saved.ID)
-		httpapi.WriteJSON(w, r, http.StatusCreated, toRoleView(saved, warnings))
-		return nil
+		return RoleChange{Role: saved, Warnings: warnings, Version: v}, nil
 	}
-	return errConcurrentChange
+	return RoleChange{}, errConcurrentChange
 }
 
 // role builds the custom role of a create request.
-func (in createRoleRequest) role() (authz.Role, error) {
+func (in RoleInput) role() (authz.Role, error) {
 	if in.ID == "" {
 		return authz.Role{}, badRequest("missing_field", "id", `Field "id" is required: lower-case letters, digits and '_', starting with a letter.`)
 	}
@@ -322,45 +339,40 @@ func withRole(roles []authz.Role, role authz.Role) ([]authz.Role, authz.Role, er
 	return out, saved, nil
 }
 
-// HandleUpdateRole serves PATCH /v1/roles/{id} (updateRole): changes the
-// fields given of a custom role. It needs If-Match.
-func (s *Service) HandleUpdateRole(w http.ResponseWriter, r *http.Request) error {
-	p, err := principal(r)
-	if err != nil {
-		return err
+// UpdateRole changes the fields in gives of custom role id
+// (updateRole). ifMatch is required: it must name the current version of
+// the account's custom roles (an absent one is 428 precondition_required,
+// a stale one 412 stale_version). The caller needs settings.manage at
+// account scope and every permission of the role's current and new
+// definitions there; narrowing the role's scope kinds while members hold
+// it at a dropped kind is 409 role_in_use.
+func (s *Service) UpdateRole(ctx context.Context, p *auth.Principal, id string, ifMatch httpapi.Precondition, in RolePatch) (RoleChange, error) {
+	if err := caller(p); err != nil {
+		return RoleChange{}, err
 	}
 	if err := canManageRoles(p); err != nil {
-		return err
+		return RoleChange{}, err
 	}
-	id := r.PathValue("id")
 	if authz.IsBuiltInRole(id) {
-		return errBuiltIn
-	}
-	var in updateRoleRequest
-	if err := httpapi.Decode(r, &in); err != nil {
-		return err
+		return RoleChange{}, errBuiltIn
 	}
 	if in.Name == nil && in.Description == nil && in.Permissions == nil && in.ScopeKinds == nil && in.AdminOnly == nil {
-		return badRequest("empty_update", "", "Give at least one of name, description, permissions, scopeKinds, adminOnly.")
+		return RoleChange{}, badRequest("empty_update", "", "Give at least one of name, description, permissions, scopeKinds, adminOnly.")
 	}
-	im, err := httpapi.ParseIfMatch(r)
-	if err != nil {
-		return err
+	if !ifMatch.Present {
+		return RoleChange{}, errPreconditionRequired
 	}
-	if !im.Present {
-		return errPreconditionRequired
-	}
-	ctx, account := r.Context(), p.AccountID()
+	account := p.AccountID()
 	cr, err := s.Store.GetCustomRoles(ctx, account)
 	if err != nil {
-		return err
+		return RoleChange{}, err
 	}
-	if !im.Matches(cr.Version) {
-		return errPreconditionFailed(cr.Version)
+	if !ifMatch.Matches(cr.Version) {
+		return RoleChange{}, errPreconditionFailed(cr.Version)
 	}
 	i := slices.IndexFunc(cr.Roles, func(x authz.Role) bool { return x.ID == id })
 	if i < 0 {
-		return errRoleNotFound(id)
+		return RoleChange{}, errRoleNotFound(id)
 	}
 	old := cr.Roles[i]
 	next := old
@@ -368,25 +380,25 @@ func (s *Service) HandleUpdateRole(w http.ResponseWriter, r *http.Request) error
 		next.AdminOnly = *in.AdminOnly
 	}
 	if err := guardAdminOnly(p, old.AdminOnly || next.AdminOnly); err != nil {
-		return err
+		return RoleChange{}, err
 	}
 	if in.Name != nil {
 		next.Name = strings.TrimSpace(*in.Name)
 		if next.Name == "" {
-			return badRequest("invalid_field", "name", `Field "name" cannot be empty.`)
+			return RoleChange{}, badRequest("invalid_field", "name", `Field "name" cannot be empty.`)
 		}
 		if _, err := httpapi.CleanName("name", next.Name, 100, true); err != nil {
-			return err
+			return RoleChange{}, err
 		}
 	}
 	if in.Description != nil {
 		if next.Description, err = httpapi.CleanText("description", *in.Description, 1000); err != nil {
-			return err
+			return RoleChange{}, err
 		}
 	}
 	if in.Permissions != nil {
 		if len(*in.Permissions) == 0 {
-			return badRequest("invalid_field", "permissions", `Field "permissions" must list at least one permission key.`)
+			return RoleChange{}, badRequest("invalid_field", "permissions", `Field "permissions" must list at least one permission key.`)
 		}
 		next.Permissions = *in.Permissions
 	}
@@ -395,34 +407,32 @@ func (s *Service) HandleUpdateRole(w http.ResponseWriter, r *http.Request) error
 	}
 	warnings, err := authz.ValidateRole(next)
 	if err != nil {
-		return roleError(err)
+		return RoleChange{}, roleError(err)
 	}
 	if missing := ceiling(p, old.Permissions, next.Permissions); len(missing) > 0 {
-		return errExceeds("change", missing)
+		return RoleChange{}, errExceeds("change", missing)
 	}
 	roles, saved, err := withRole(cr.Roles, next)
 	if err != nil {
-		return err
+		return RoleChange{}, err
 	}
 	current, err := s.roleSets.Get(account, cr.Version, cr.Roles)
 	if err != nil {
-		return err
+		return RoleChange{}, err
 	}
 	old, _ = current.Role(id) // as compiled: scope kinds explicit
 	if err := s.checkNarrowing(ctx, account, old, saved); err != nil {
-		return err
+		return RoleChange{}, err
 	}
 	v, err := p.Acting(s.Store).SaveCustomRoles(ctx, account, roles, cr.Version, nil,
-		roleEvent(r, p, "role.update", id, toRoleView(old, nil), toRoleView(saved, nil)))
+		roleEvent(ctx, p, "role.update", id, toRoleView(old, nil), toRoleView(saved, nil)))
 	if errors.Is(err, team.ErrStaleVersion) {
-		return errPreconditionFailed(cr.Version + 1)
+		return RoleChange{}, errPreconditionFailed(cr.Version + 1)
 	}
 	if err != nil {
-		return err
+		return RoleChange{}, err
 	}
-	w.Header().Set("ETag", etag(v))
-	httpapi.WriteJSON(w, r, http.StatusOK, toRoleView(saved, warnings))
-	return nil
+	return RoleChange{Role: saved, Warnings: warnings, Version: v}, nil
 }
 
 // checkNarrowing refuses to drop a scope kind from a role while members
@@ -459,88 +469,82 @@ func (s *Service) checkNarrowing(ctx context.Context, account string, old, next 
 	return e
 }
 
-// HandleDeleteRole serves DELETE /v1/roles/{id} (deleteRole). A role that
-// members hold needs ?members=reassign&to=<roleId> or ?members=remove; the
-// members change in the same transaction as the role.
-func (s *Service) HandleDeleteRole(w http.ResponseWriter, r *http.Request) error {
-	p, err := principal(r)
-	if err != nil {
-		return err
+// DeleteRole deletes custom role id (deleteRole). A role that members
+// hold needs opts: MembersReassign with To, or MembersRemove; the members
+// change in the same transaction as the role, each through the grant
+// ceiling (authz.RoleSet.CheckChange), at most
+// store.MaxMembersPerRoleChange of them. ifMatch is optional: when
+// present it must name the current version of the account's custom
+// roles; when absent, a lost race re-reads and retries a few times.
+func (s *Service) DeleteRole(ctx context.Context, p *auth.Principal, id string, opts DeleteOptions, ifMatch httpapi.Precondition) (RoleDeletion, error) {
+	if err := caller(p); err != nil {
+		return RoleDeletion{}, err
 	}
 	if err := canManageRoles(p); err != nil {
-		return err
+		return RoleDeletion{}, err
 	}
-	id := r.PathValue("id")
 	if authz.IsBuiltInRole(id) {
-		return errBuiltIn
+		return RoleDeletion{}, errBuiltIn
 	}
-	q, err := queryParams(r, "members", "to")
-	if err != nil {
-		return err
-	}
-	mode, to := q["members"], q["to"]
+	mode, to := opts.Members, opts.To
 	switch {
-	case mode != "" && mode != "reassign" && mode != "remove":
-		return badRequest("invalid_parameter", "members", `members must be "reassign" (with to=<roleId>) or "remove".`)
-	case mode == "reassign" && to == "":
-		return badRequest("missing_parameter", "to", "members=reassign needs to=<roleId>: the role the members get instead.")
-	case mode != "reassign" && to != "":
-		return badRequest("invalid_parameter", "to", "to=<roleId> goes with members=reassign.")
+	case mode != "" && mode != MembersReassign && mode != MembersRemove:
+		return RoleDeletion{}, badRequest("invalid_parameter", "members", `members must be "reassign" (with to=<roleId>) or "remove".`)
+	case mode == MembersReassign && to == "":
+		return RoleDeletion{}, badRequest("missing_parameter", "to", "members=reassign needs to=<roleId>: the role the members get instead.")
+	case mode != MembersReassign && to != "":
+		return RoleDeletion{}, badRequest("invalid_parameter", "to", "to=<roleId> goes with members=reassign.")
 	case to == id:
-		return badRequest("invalid_parameter", "to", "Members cannot be reassigned to the role being deleted.")
+		return RoleDeletion{}, badRequest("invalid_parameter", "to", "Members cannot be reassigned to the role being deleted.")
 	}
-	im, err := httpapi.ParseIfMatch(r)
-	if err != nil {
-		return err
-	}
-	ctx, account := r.Context(), p.AccountID()
+	account := p.AccountID()
 	for range saveAttempts {
 		cr, err := s.Store.GetCustomRoles(ctx, account)
 		if err != nil {
-			return err
+			return RoleDeletion{}, err
 		}
-		if !im.Matches(cr.Version) {
-			return errPreconditionFailed(cr.Version)
+		if !ifMatch.Matches(cr.Version) {
+			return RoleDeletion{}, errPreconditionFailed(cr.Version)
 		}
 		i := slices.IndexFunc(cr.Roles, func(x authz.Role) bool { return x.ID == id })
 		if i < 0 {
-			return errRoleNotFound(id)
+			return RoleDeletion{}, errRoleNotFound(id)
 		}
 		role := cr.Roles[i]
 		if err := guardAdminOnly(p, role.AdminOnly); err != nil {
-			return err
+			return RoleDeletion{}, err
 		}
 		if missing := ceiling(p, role.Permissions); len(missing) > 0 {
-			return errExceeds("delete", missing)
+			return RoleDeletion{}, errExceeds("delete", missing)
 		}
 		rs, err := s.roleSets.Get(account, cr.Version, cr.Roles)
 		if err != nil {
-			return err
+			return RoleDeletion{}, err
 		}
-		if mode == "reassign" {
+		if mode == MembersReassign {
 			if _, ok := rs.Role(to); !ok {
-				return badRequest("unknown_role", "to", fmt.Sprintf("There is no role %q to reassign the members to.", to))
+				return RoleDeletion{}, badRequest("unknown_role", "to", fmt.Sprintf("There is no role %q to reassign the members to.", to))
 			}
 		}
 		holders, err := s.Store.MembersWithRole(ctx, account, id)
 		if err != nil {
-			return err
+			return RoleDeletion{}, err
 		}
 		if len(holders) > 0 && mode == "" {
 			e := fault.New(fault.Conflict, "role_in_use",
 				fmt.Sprintf("Role %q is assigned to %d member(s). Say what happens to them: ?members=reassign&to=<roleId> or ?members=remove.", id, len(holders)))
 			e.Extra = map[string]any{"members": len(holders)}
-			return e
+			return RoleDeletion{}, e
 		}
 		if len(holders) > store.MaxMembersPerRoleChange {
 			e := fault.New(fault.Conflict, "too_many_members",
 				fmt.Sprintf("Role %q is assigned to %d members; one change can move at most %d. Reassign some of them first (PATCH /v1/users/{id}), then delete the role.",
 					id, len(holders), store.MaxMembersPerRoleChange))
 			e.Extra = map[string]any{"members": len(holders)}
-			return e
+			return RoleDeletion{}, e
 		}
 		changed := make([]team.Member, 0, len(holders))
-		moves := memberMoves{Action: mode, To: to, Count: len(holders), IDs: []string{}}
+		moves := MemberMoves{Action: mode, To: to, Count: len(holders), IDs: []string{}}
 		if mode == "" {
 			moves.Action = "none"
 		}
@@ -548,30 +552,28 @@ func (s *Service) HandleDeleteRole(w http.ResponseWriter, r *http.Request) error
 			after := m
 			after.Assignments = reassign(m.Assignments, id, to)
 			if err := rs.CheckChange(p.Member.Authz(), m.Authz(), after.Authz()); err != nil {
-				return changeError(m.ID, err)
+				return RoleDeletion{}, changeError(m.ID, err)
 			}
 			changed = append(changed, after)
 			moves.IDs = append(moves.IDs, m.ID)
 		}
 		remaining := slices.Delete(slices.Clone(cr.Roles), i, i+1)
-		ev := roleEvent(r, p, "role.delete", id, toRoleView(role, nil), moves)
+		ev := roleEvent(ctx, p, "role.delete", id, toRoleView(role, nil), moves)
 		// Conditioned on no member having gained a custom role since cr
 		// was read (before the holders were listed): one who did is
 		// ErrMemberChanged, and the holders are listed again.
 		v, err := p.Acting(s.Store).DeleteCustomRole(ctx, account, remaining, cr, changed, ev)
 		switch {
-		case errors.Is(err, team.ErrStaleVersion) && im.Present:
-			return errPreconditionFailed(cr.Version + 1)
+		case errors.Is(err, team.ErrStaleVersion) && ifMatch.Present:
+			return RoleDeletion{}, errPreconditionFailed(cr.Version + 1)
 		case errors.Is(err, team.ErrStaleVersion), errors.Is(err, store.ErrMemberChanged):
 			continue
 		case err != nil:
-			return err
+			return RoleDeletion{}, err
 		}
-		w.Header().Set("ETag", etag(v))
-		httpapi.WriteJSON(w, r, http.StatusOK, deleteRoleResponse{Deleted: id, Members: moves, Version: v})
-		return nil
+		return RoleDeletion{ID: id, Members: moves, Version: v}, nil
 	}
-	return errConcurrentChange
+	return RoleDeletion{}, errConcurrentChange
 }
 
 // reassign replaces the assignments of role by the same scopes of to, or

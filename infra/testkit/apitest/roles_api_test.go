@@ -1,4 +1,4 @@
-package permissions_test
+package apitest
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 )
 
 func TestCatalogueListsEveryPermission(t *testing.T) {
-	e := newEnv(t)
+	e := newPermEnv(t)
 	body := e.do(e.owner, "GET", "/v1/permissions", nil).ok(t, http.StatusOK)
 	perms := body["permissions"].([]any)
 	if len(perms) != len(authz.Permissions()) {
@@ -39,7 +39,7 @@ func TestCatalogueListsEveryPermission(t *testing.T) {
 }
 
 func TestRolesListAndGet(t *testing.T) {
-	e := newEnv(t)
+	e := newPermEnv(t)
 	tm := e.member(e.acct, "Tina", "team_member@store:s1")
 	r := e.do(tm, "GET", "/v1/roles", nil)
 	body := r.ok(t, http.StatusOK)
@@ -67,7 +67,7 @@ func TestRolesListAndGet(t *testing.T) {
 // store:s1; the check allows at store:s1 and denies at store:s2, with
 // reasons; removing the grant changes the very next check.
 func TestOwnerCreatesRoleAssignsAndChecks(t *testing.T) {
-	e := newEnv(t)
+	e := newPermEnv(t)
 	r := e.do(e.owner, "POST", "/v1/roles", map[string]any{
 		"id": "store_buyer", "name": "Store buyer", "description": "Buys for one store",
 		"permissions": []string{"purchases.edit", "purchases.view", "presets.edit_shared"},
@@ -96,7 +96,7 @@ func TestOwnerCreatesRoleAssignsAndChecks(t *testing.T) {
 	bob = e.assign(bob, "store_buyer@store:s1")
 
 	at := func(storeID string) map[string]any {
-		return e.do(e.owner, "POST", "/v1/authz/check", check("purchases.edit", map[string]any{"type": "purchase_order", "id": "po-1", "store": storeID}, bob.ID)).ok(t, http.StatusOK)
+		return e.do(e.owner, "POST", "/v1/authz/check", permCheck("purchases.edit", map[string]any{"type": "purchase_order", "id": "po-1", "store": storeID}, bob.ID)).ok(t, http.StatusOK)
 	}
 	allowed := at("s1")
 	if allowed["allowed"] != true || allowed["code"] != "role" || allowed["reason"] != `allowed by role "store_buyer" at store:s1` {
@@ -110,7 +110,7 @@ func TestOwnerCreatesRoleAssignsAndChecks(t *testing.T) {
 		t.Fatalf("at s2: %v", denied)
 	}
 	// Bob asks for himself: the same answer.
-	self := e.do(bob, "POST", "/v1/authz/check", check("purchases.edit", map[string]any{"store": "s1"}, "")).ok(t, http.StatusOK)
+	self := e.do(bob, "POST", "/v1/authz/check", permCheck("purchases.edit", map[string]any{"store": "s1"}, "")).ok(t, http.StatusOK)
 	if self["allowed"] != true {
 		t.Fatalf("self: %v", self)
 	}
@@ -119,14 +119,14 @@ func TestOwnerCreatesRoleAssignsAndChecks(t *testing.T) {
 	if again := at("s1"); again["allowed"] != false || again["code"] != "no_grant" {
 		t.Fatalf("after removing the grant: %v", again)
 	}
-	self = e.do(bob, "POST", "/v1/authz/check", check("purchases.edit", map[string]any{"store": "s1"}, "")).ok(t, http.StatusOK)
+	self = e.do(bob, "POST", "/v1/authz/check", permCheck("purchases.edit", map[string]any{"store": "s1"}, "")).ok(t, http.StatusOK)
 	if self["allowed"] != false {
 		t.Fatalf("self after removal: %v", self)
 	}
 }
 
 func TestRoleManagementNeedsSettingsAndTheCeiling(t *testing.T) {
-	e := newEnv(t)
+	e := newPermEnv(t)
 	role := func(id string, perms ...string) map[string]any {
 		return map[string]any{"id": id, "name": id, "permissions": perms}
 	}
@@ -161,7 +161,7 @@ func TestRoleManagementNeedsSettingsAndTheCeiling(t *testing.T) {
 }
 
 func TestCreateRoleBadInput(t *testing.T) {
-	e := newEnv(t)
+	e := newPermEnv(t)
 	for name, tc := range map[string]struct {
 		body   any
 		status int
@@ -192,7 +192,7 @@ func TestCreateRoleBadInput(t *testing.T) {
 }
 
 func TestUpdateRoleNeedsIfMatch(t *testing.T) {
-	e := newEnv(t)
+	e := newPermEnv(t)
 	e.do(e.owner, "POST", "/v1/roles", map[string]any{"id": "viewer", "name": "Viewer", "permissions": []string{"orders.view"}}).ok(t, http.StatusCreated)
 	patch := map[string]any{"name": "Order viewer", "permissions": []string{"orders.view", "orders.close"}}
 	e.do(e.owner, "PATCH", "/v1/roles/viewer", patch).problem(t, http.StatusPreconditionRequired, "precondition_required")
@@ -219,7 +219,7 @@ func TestUpdateRoleNeedsIfMatch(t *testing.T) {
 }
 
 func TestNarrowingScopeKindsInUseIsRefused(t *testing.T) {
-	e := newEnv(t)
+	e := newPermEnv(t)
 	e.do(e.owner, "POST", "/v1/roles", map[string]any{"id": "viewer", "name": "Viewer", "permissions": []string{"orders.view"}}).ok(t, http.StatusCreated)
 	m := e.member(e.acct, "Sam")
 	e.assign(m, "viewer@store:s1")
@@ -228,7 +228,7 @@ func TestNarrowingScopeKindsInUseIsRefused(t *testing.T) {
 }
 
 func TestDeleteRoleInUse(t *testing.T) {
-	e := newEnv(t)
+	e := newPermEnv(t)
 	e.do(e.owner, "POST", "/v1/roles", map[string]any{"id": "buyer", "name": "Buyer", "permissions": []string{"purchases.view", "purchases.edit"}}).ok(t, http.StatusCreated)
 	a := e.assign(e.member(e.acct, "Ann"), "buyer@store:s1", "team_member@store:s2")
 	b := e.assign(e.member(e.acct, "Ben"), "buyer@store:s1", "team_member@store:s1")
@@ -310,7 +310,7 @@ func TestDeleteRoleInUse(t *testing.T) {
 }
 
 func TestDeleteRoleCannotChangeOwnGrants(t *testing.T) {
-	e := newEnv(t)
+	e := newPermEnv(t)
 	e.do(e.owner, "POST", "/v1/roles", map[string]any{"id": "boss", "name": "Boss", "permissions": []string{"settings.manage", "users.view", "users.manage", "orders.view"}}).ok(t, http.StatusCreated)
 	boss := e.member(e.acct, "Bea")
 	e.assign(boss, "boss@account", "full_access@account")
@@ -318,7 +318,7 @@ func TestDeleteRoleCannotChangeOwnGrants(t *testing.T) {
 }
 
 func TestDeleteRoleWithTooManyMembers(t *testing.T) {
-	e := newEnv(t)
+	e := newPermEnv(t)
 	e.do(e.owner, "POST", "/v1/roles", map[string]any{"id": "crowd", "name": "Crowd", "permissions": []string{"orders.view"}}).ok(t, http.StatusCreated)
 	for i := range store.MaxMembersPerRoleChange + 1 {
 		e.member(e.acct, fmt.Sprint("member ", i), "crowd@store:s1")

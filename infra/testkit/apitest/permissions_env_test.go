@@ -1,13 +1,9 @@
-package permissions_test
+package apitest
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -16,47 +12,38 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
+	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/stewardhq/steward/infra/localstack/server"
 	"github.com/stewardhq/steward/infra/testkit/testenv"
+	"github.com/stewardhq/steward/pkg/accesstoken"
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
-	"github.com/stewardhq/steward/pkg/awsclient"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/permissions"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+// The permission tests (roles_api_test.go, checks_api_test.go) drive the
+// permission routes through the whole handler stack (authentication,
+// middleware, the route table, the OpenAPI check of every answer) as
+// members written straight to the store, each signed in with a session
+// and an access token minted for it.
 
-// routes are the permission routes as the route table will list them.
-var routes = []struct{ method, path, op string }{
-	{"GET", "/v1/permissions", "listPermissions"},
-	{"GET", "/v1/roles", "listRoles"},
-	{"POST", "/v1/roles", "createRole"},
-	{"GET", "/v1/roles/{id}", "getRole"},
-	{"PATCH", "/v1/roles/{id}", "updateRole"},
-	{"DELETE", "/v1/roles/{id}", "deleteRole"},
-	{"POST", "/v1/authz/check", "checkPermission"},
-	{"POST", "/v1/authz/check-batch", "checkPermissionBatch"},
-	{"GET", "/v1/me/permissions", "myPermissions"},
-	{"GET", "/v1/authz/who-can", "whoCan"},
-}
-
-// counter counts the DynamoDB requests of a client.
-type counter struct {
+// reqCounter counts the DynamoDB requests of a client.
+type reqCounter struct {
 	mu  sync.Mutex
 	ops []string
 }
 
-func (c *counter) reset() {
+func (c *reqCounter) reset() {
 	c.mu.Lock()
 	c.ops = nil
 	c.mu.Unlock()
 }
 
-func (c *counter) take() []string {
+func (c *reqCounter) take() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := c.ops
@@ -66,7 +53,7 @@ func (c *counter) take() []string {
 
 // register counts every request the client sends (each attempt, after
 // retries are decided), by operation name.
-func (c *counter) register(stack *middleware.Stack) error {
+func (c *reqCounter) register(stack *middleware.Stack) error {
 	return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("countRequests",
 		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 			c.mu.Lock()
@@ -76,54 +63,41 @@ func (c *counter) register(stack *middleware.Stack) error {
 		}), middleware.After)
 }
 
-// env is the permission routes over DynamoDB Local, with an account and
-// its owner.
-type env struct {
-	t     *testing.T
-	store *store.Store
-	mux   *http.ServeMux
-	count *counter
-	acct  string
-	owner team.Member
+// permEnv is the whole API with an account and its owner. The permission
+// service reads and writes through its own DynamoDB client, whose requests
+// count tells what a permission route costs (authentication's requests,
+// on the other services' client, are not counted).
+type permEnv struct {
+	t      *testing.T
+	api    *Env
+	store  *store.Store
+	count  *reqCounter
+	issuer *accesstoken.Issuer
+	acct   string
+	owner  team.Member
+
+	mu     sync.Mutex
+	tokens map[string]string // member id: access token
 }
 
-func newEnv(t *testing.T) *env {
+func newPermEnv(t *testing.T) *permEnv {
 	t.Helper()
-	d := testenv.DynamoDB(t)
-	cfg, err := awsclient.LoadConfig(context.Background(), testenv.Region, awsclient.Endpoints{DynamoDB: d.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &counter{}
-	client := awsclient.DynamoDB(cfg, d.URL, func(o *dynamodb.Options) {
-		o.APIOptions = append(o.APIOptions, c.register)
+	c := &reqCounter{}
+	api := New(t, func(d *server.Deps) {
+		d.Permissions = &permissions.Service{Store: dynamoStore(t, func(o *dynamodb.Options) {
+			o.APIOptions = append(o.APIOptions, c.register)
+		})}
 	})
-	k := make([]byte, store.CursorKeySize)
-	_, _ = rand.Read(k)
-	st, err := store.New(client, d.Table, k)
-	if err != nil {
-		t.Fatal(err)
+	e := &permEnv{
+		t: t, api: api, store: api.Store, count: c, tokens: map[string]string{},
+		issuer: &accesstoken.Issuer{Keys: api.Keys, Issuer: api.Issuer, Audience: api.Audience},
 	}
-	svc := &permissions.Service{Store: st}
-	ops := svc.Operations()
-	mux := http.NewServeMux()
-	for _, rt := range routes {
-		h, ok := ops[rt.op]
-		if !ok {
-			t.Fatalf("no handler for %s", rt.op)
-		}
-		mux.Handle(rt.method+" "+rt.path, h)
-	}
-	if len(ops) != len(routes) {
-		t.Fatalf("%d operations, %d routes", len(ops), len(routes))
-	}
-	e := &env{t: t, store: st, mux: mux, count: c}
 	e.acct, e.owner = e.newAccount()
 	return e
 }
 
 // newAccount writes an account and its owner.
-func (e *env) newAccount() (string, team.Member) {
+func (e *permEnv) newAccount() (string, team.Member) {
 	e.t.Helper()
 	now := time.Now().UTC()
 	acct := team.Account{ID: store.NewID("a"), Name: "Shop", Settings: team.DefaultSettings(), Version: 1, CreatedAt: now, UpdatedAt: now}
@@ -143,12 +117,12 @@ func (e *env) newAccount() (string, team.Member) {
 
 // member adds an active member of account acct with assignments written
 // "role@scope".
-func (e *env) member(acct, name string, assignments ...string) team.Member {
+func (e *permEnv) member(acct, name string, assignments ...string) team.Member {
 	e.t.Helper()
 	now := time.Now().UTC()
 	m := team.Member{
 		ID: store.NewID("m"), AccountID: acct, Email: testenv.NewID("u") + "@example.com", Name: name,
-		Status: authz.StatusActive, Assignments: parseAssignments(e.t, assignments...), Version: 1, CreatedAt: now, UpdatedAt: now,
+		Status: authz.StatusActive, Assignments: permAssignments(e.t, assignments...), Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := e.store.AddMember(context.Background(), m, audit.Event{AccountID: acct, ActorID: "test", Action: "member.create", TargetType: "member", TargetID: m.ID}); err != nil {
 		e.t.Fatal(err)
@@ -156,7 +130,7 @@ func (e *env) member(acct, name string, assignments ...string) team.Member {
 	return m
 }
 
-func parseAssignments(t *testing.T, in ...string) []authz.Assignment {
+func permAssignments(t *testing.T, in ...string) []authz.Assignment {
 	t.Helper()
 	out := []authz.Assignment{}
 	for _, a := range in {
@@ -170,15 +144,14 @@ func parseAssignments(t *testing.T, in ...string) []authz.Assignment {
 	return out
 }
 
-// assign replaces a member's assignments through the store, as the users
-// routes will.
-func (e *env) assign(m team.Member, assignments ...string) team.Member {
+// assign replaces a member's assignments through the store.
+func (e *permEnv) assign(m team.Member, assignments ...string) team.Member {
 	e.t.Helper()
 	cur, err := e.store.GetMember(context.Background(), m.AccountID, m.ID)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	cur.Assignments = parseAssignments(e.t, assignments...)
+	cur.Assignments = permAssignments(e.t, assignments...)
 	next, err := e.store.UpdateMember(context.Background(), cur, audit.Event{AccountID: m.AccountID, ActorID: e.owner.ID, Action: "member.update", TargetType: "member", TargetID: m.ID})
 	if err != nil {
 		e.t.Fatal(err)
@@ -186,29 +159,45 @@ func (e *env) assign(m team.Member, assignments ...string) team.Member {
 	return next
 }
 
-// principal builds the caller as authentication would: the member and the
-// account's roles loaded fresh, compiled.
-func (e *env) principal(m team.Member) *auth.Principal {
+// token signs member m in: a session in the store and an access token for
+// it, as sign-in makes them (once per member). Authentication reloads the
+// member and the account's roles on every request.
+func (e *permEnv) token(m team.Member) string {
 	e.t.Helper()
-	st, err := e.store.LoadAuth(context.Background(), m.AccountID, m.ID, "", "")
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if tk, ok := e.tokens[m.ID]; ok {
+		return tk
+	}
+	identity := m.IdentityID
+	if identity == "" {
+		identity = store.NewID("i")
+	}
+	now := time.Now().UTC()
+	sess := store.Session{
+		ID: store.NewID("s"), IdentityID: identity, AccountID: m.AccountID, MemberID: m.ID,
+		RefreshHash: testenv.NewID("refresh"), CreatedAt: now, ExpiresAt: now.Add(time.Hour),
+	}
+	if err := e.store.CreateSession(context.Background(), sess, audit.Event{AccountID: m.AccountID, ActorID: m.ID, Action: "session.create", TargetType: "member", TargetID: m.ID}); err != nil {
+		e.t.Fatal(err)
+	}
+	tk, _, err := e.issuer.Sign(accesstoken.Claims{AccountID: m.AccountID, SessionID: sess.ID, IdentityID: identity,
+		RegisteredClaims: jwt.RegisteredClaims{Subject: m.ID}})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	rs, err := authz.NewRoleSet(st.Roles.Roles...)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return &auth.Principal{Member: st.Member, Roles: rs, Authz: rs.Compile(st.Member.Authz())}
+	e.tokens[m.ID] = tk
+	return tk
 }
 
-// response is a recorded answer.
-type response struct {
+// permResponse is a finished call.
+type permResponse struct {
 	status int
 	header http.Header
 	body   []byte
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r permResponse) json(t *testing.T) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {
@@ -219,7 +208,7 @@ func (r response) json(t *testing.T) map[string]any {
 
 // problem checks that r is a problem with status and code, and returns its
 // detail.
-func (r response) problem(t *testing.T, status int, code string) string {
+func (r permResponse) problem(t *testing.T, status int, code string) string {
 	t.Helper()
 	if r.status != status || r.header.Get("Content-Type") != httpapi.ProblemContentType {
 		t.Fatalf("status %d (%s), want %d problem %s: %s", r.status, r.header.Get("Content-Type"), status, code, r.body)
@@ -232,40 +221,8 @@ func (r response) problem(t *testing.T, status int, code string) string {
 	return d
 }
 
-// do sends a request as member as: body is JSON-encoded unless it is a
-// string; headers come in name, value pairs. The DynamoDB request counter
-// is reset after the principal is loaded, so it counts the handler's own
-// requests.
-func (e *env) do(as team.Member, method, path string, body any, headers ...string) response {
-	e.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req := httptest.NewRequest(method, path, rd)
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	req = req.WithContext(auth.WithPrincipal(req.Context(), e.principal(as)))
-	e.count.reset()
-	rec := httptest.NewRecorder()
-	e.mux.ServeHTTP(rec, req)
-	return response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
-}
-
 // ok checks a 2xx answer with status and returns its JSON body.
-func (r response) ok(t *testing.T, status int) map[string]any {
+func (r permResponse) ok(t *testing.T, status int) map[string]any {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
@@ -273,8 +230,20 @@ func (r response) ok(t *testing.T, status int) map[string]any {
 	return r.json(t)
 }
 
-// check is a check body.
-func check(action string, resource map[string]any, userID string) map[string]any {
+// do sends a request through the whole API as member as: body is
+// JSON-encoded unless it is a string; headers come in name, value pairs.
+// The DynamoDB request counter is reset first, so that it counts the
+// permission service's requests for this call.
+func (e *permEnv) do(as team.Member, method, path string, body any, headers ...string) permResponse {
+	e.t.Helper()
+	tk := e.token(as)
+	e.count.reset()
+	r := e.api.Call(e.t, method, path, tk, body, headers...)
+	return permResponse{status: r.Status, header: r.Header, body: r.Body}
+}
+
+// permCheck is a check body.
+func permCheck(action string, resource map[string]any, userID string) map[string]any {
 	c := map[string]any{"action": action, "resource": resource}
 	if userID != "" {
 		c["userId"] = userID
@@ -283,7 +252,7 @@ func check(action string, resource map[string]any, userID string) map[string]any
 }
 
 // auditCount is the number of events of action in the account.
-func (e *env) auditCount(acct, action string) int {
+func (e *permEnv) auditCount(acct, action string) int {
 	e.t.Helper()
 	page, err := e.store.ListAudit(context.Background(), acct, audit.Filter{Action: action}, store.MaxPageSize, "")
 	if err != nil {
@@ -293,7 +262,7 @@ func (e *env) auditCount(acct, action string) int {
 }
 
 // rolesVersion is the version of the account's custom roles item.
-func (e *env) rolesVersion(acct string) int64 {
+func (e *permEnv) rolesVersion(acct string) int64 {
 	e.t.Helper()
 	cr, err := e.store.GetCustomRoles(context.Background(), acct)
 	if err != nil {
@@ -303,7 +272,7 @@ func (e *env) rolesVersion(acct string) int64 {
 }
 
 // assignStatus sets a member's status through the store.
-func (e *env) assignStatus(m team.Member) {
+func (e *permEnv) assignStatus(m team.Member) {
 	e.t.Helper()
 	cur, err := e.store.GetMember(context.Background(), m.AccountID, m.ID)
 	if err != nil {

@@ -1,4 +1,4 @@
-package permissions_test
+package apitest
 
 import (
 	"fmt"
@@ -9,27 +9,27 @@ import (
 )
 
 func TestCheckBadInput(t *testing.T) {
-	e := newEnv(t)
+	e := newPermEnv(t)
 	for name, tc := range map[string]struct {
 		body   any
 		status int
 		code   string
 		field  string
 	}{
-		"unknown action":       {check("orders.fly", map[string]any{}, ""), 400, "unknown_action", "orders.fly"},
+		"unknown action":       {permCheck("orders.fly", map[string]any{}, ""), 400, "unknown_action", "orders.fly"},
 		"no action":            {map[string]any{"resource": map[string]any{}}, 400, "missing_field", "action"},
 		"no resource":          {map[string]any{"action": "orders.view"}, 400, "missing_field", "resource"},
-		"store with spaces":    {check("orders.view", map[string]any{"store": "s 1"}, ""), 400, "invalid_scope", "resource.store"},
-		"store as scope":       {check("orders.view", map[string]any{"store": "store:s1"}, ""), 400, "invalid_scope", "resource.store"},
-		"bad department":       {check("orders.view", map[string]any{"department": strings.Repeat("d", 129)}, ""), 400, "invalid_scope", "resource.department"},
-		"bad docType":          {check("documents.view", map[string]any{"docType": "memo"}, ""), 400, "unknown_document_type", "memo"},
-		"bad docStatus":        {check("documents.view", map[string]any{"docType": "bom", "docStatus": "lost"}, ""), 400, "unknown_document_status", "lost"},
-		"type and docType":     {check("documents.view", map[string]any{"type": "bom", "docType": "write_off"}, ""), 400, "invalid_field", "disagree"},
+		"store with spaces":    {permCheck("orders.view", map[string]any{"store": "s 1"}, ""), 400, "invalid_scope", "resource.store"},
+		"store as scope":       {permCheck("orders.view", map[string]any{"store": "store:s1"}, ""), 400, "invalid_scope", "resource.store"},
+		"bad department":       {permCheck("orders.view", map[string]any{"department": strings.Repeat("d", 129)}, ""), 400, "invalid_scope", "resource.department"},
+		"bad docType":          {permCheck("documents.view", map[string]any{"docType": "memo"}, ""), 400, "unknown_document_type", "memo"},
+		"bad docStatus":        {permCheck("documents.view", map[string]any{"docType": "bom", "docStatus": "lost"}, ""), 400, "unknown_document_status", "lost"},
+		"type and docType":     {permCheck("documents.view", map[string]any{"type": "bom", "docType": "write_off"}, ""), 400, "invalid_field", "disagree"},
 		"unknown field":        {map[string]any{"action": "orders.view", "resource": map[string]any{}, "accountId": "a_other"}, 400, "unknown_field", "accountId"},
-		"resource account":     {check("orders.view", map[string]any{"account": "a_other"}, ""), 400, "unknown_field", "account"},
-		"bad userId":           {check("orders.view", map[string]any{}, "a#b"), 400, "invalid_field", "userId"},
+		"resource account":     {permCheck("orders.view", map[string]any{"account": "a_other"}, ""), 400, "unknown_field", "account"},
+		"bad userId":           {permCheck("orders.view", map[string]any{}, "a#b"), 400, "invalid_field", "userId"},
 		"wrong type":           {map[string]any{"action": 3, "resource": map[string]any{}}, 400, "invalid_field", "action"},
-		"unknown user (owner)": {check("orders.view", map[string]any{}, "m_nobody"), 404, "user_not_found", "m_nobody"},
+		"unknown user (owner)": {permCheck("orders.view", map[string]any{}, "m_nobody"), 404, "user_not_found", "m_nobody"},
 		"empty body":           {"", 400, "empty_body", ""},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -42,29 +42,29 @@ func TestCheckBadInput(t *testing.T) {
 }
 
 func TestCheckBatchBadInput(t *testing.T) {
-	e := newEnv(t)
+	e := newPermEnv(t)
 	many := make([]any, 101)
 	for i := range many {
-		many[i] = check("orders.view", map[string]any{}, "")
+		many[i] = permCheck("orders.view", map[string]any{}, "")
 	}
 	e.do(e.owner, "POST", "/v1/authz/check-batch", map[string]any{"checks": many}).problem(t, http.StatusBadRequest, "too_many_checks")
 	e.do(e.owner, "POST", "/v1/authz/check-batch", map[string]any{"checks": []any{}}).problem(t, http.StatusBadRequest, "missing_field")
 	d := e.do(e.owner, "POST", "/v1/authz/check-batch", map[string]any{"checks": []any{
-		check("orders.view", map[string]any{}, ""), check("orders.view", map[string]any{}, ""), check("nope.nope", map[string]any{}, ""),
+		permCheck("orders.view", map[string]any{}, ""), permCheck("orders.view", map[string]any{}, ""), permCheck("nope.nope", map[string]any{}, ""),
 	}}).problem(t, http.StatusBadRequest, "unknown_action")
 	if !strings.Contains(d, "nope.nope") {
 		t.Fatalf("detail %q", d)
 	}
-	r := e.do(e.owner, "POST", "/v1/authz/check-batch", map[string]any{"checks": []any{check("orders.view", map[string]any{"store": "a b"}, "")}})
+	r := e.do(e.owner, "POST", "/v1/authz/check-batch", map[string]any{"checks": []any{permCheck("orders.view", map[string]any{"store": "a b"}, "")}})
 	r.problem(t, http.StatusBadRequest, "invalid_scope")
 	if errs := r.json(t)["errors"].([]any); errs[0].(map[string]any)["field"] != "checks[0].resource.store" {
 		t.Fatalf("errors %v", errs)
 	}
-	e.do(e.owner, "POST", "/v1/authz/check-batch", map[string]any{"checks": []any{check("orders.view", map[string]any{}, "m_ghost")}}).problem(t, http.StatusNotFound, "user_not_found")
+	e.do(e.owner, "POST", "/v1/authz/check-batch", map[string]any{"checks": []any{permCheck("orders.view", map[string]any{}, "m_ghost")}}).problem(t, http.StatusNotFound, "user_not_found")
 }
 
 func TestCheckBatchAnswersInOrder(t *testing.T) {
-	e := newEnv(t)
+	e := newPermEnv(t)
 	mgr := e.member(e.acct, "Mia", "manager@store:s1")
 	tm := e.member(e.acct, "Tom", "team_member@store:s2")
 	sup := e.member(e.acct, "Sue", "supplier@supplier:acme")
@@ -73,16 +73,16 @@ func TestCheckBatchAnswersInOrder(t *testing.T) {
 		allowed bool
 		code    string
 	}{
-		{check("orders.view", map[string]any{"store": "s1"}, mgr.ID), true, "role"},
-		{check("orders.view", map[string]any{"store": "s1"}, tm.ID), false, "no_grant"},
-		{check("orders.view", map[string]any{"store": "s2"}, tm.ID), true, "role"},
-		{check("billing.manage", map[string]any{}, ""), true, "owner"},
-		{check("purchases.view", map[string]any{"supplier": "acme"}, sup.ID), true, "role"},
-		{check("purchases.view", map[string]any{"supplier": "other"}, sup.ID), false, "no_grant"},
-		{check("documents.approve", map[string]any{"type": "invoice", "store": "s1"}, mgr.ID), false, "no_approval_step"},
-		{check("users.manage", map[string]any{"store": "s1"}, mgr.ID), true, "role"},
-		{check("ownership.transfer", map[string]any{}, mgr.ID), false, "owner_only"},
-		{check("documents.edit", map[string]any{"type": "purchase_order", "docStatus": "pending_approval"}, e.owner.ID), false, "document_pending_approval"},
+		{permCheck("orders.view", map[string]any{"store": "s1"}, mgr.ID), true, "role"},
+		{permCheck("orders.view", map[string]any{"store": "s1"}, tm.ID), false, "no_grant"},
+		{permCheck("orders.view", map[string]any{"store": "s2"}, tm.ID), true, "role"},
+		{permCheck("billing.manage", map[string]any{}, ""), true, "owner"},
+		{permCheck("purchases.view", map[string]any{"supplier": "acme"}, sup.ID), true, "role"},
+		{permCheck("purchases.view", map[string]any{"supplier": "other"}, sup.ID), false, "no_grant"},
+		{permCheck("documents.approve", map[string]any{"type": "invoice", "store": "s1"}, mgr.ID), false, "no_approval_step"},
+		{permCheck("users.manage", map[string]any{"store": "s1"}, mgr.ID), true, "role"},
+		{permCheck("ownership.transfer", map[string]any{}, mgr.ID), false, "owner_only"},
+		{permCheck("documents.edit", map[string]any{"type": "purchase_order", "docStatus": "pending_approval"}, e.owner.ID), false, "document_pending_approval"},
 	}
 	var body []any
 	for _, c := range checks {
@@ -101,12 +101,12 @@ func TestCheckBatchAnswersInOrder(t *testing.T) {
 }
 
 func TestCheckAnotherMemberNeedsUsersView(t *testing.T) {
-	e := newEnv(t)
+	e := newPermEnv(t)
 	mgr := e.member(e.acct, "Mia", "manager@store:s1")
 	tm1 := e.member(e.acct, "Tom", "team_member@store:s1")
 	tm2 := e.member(e.acct, "Tim", "team_member@store:s2")
 	both := e.member(e.acct, "Bo", "team_member@store:s1", "team_member@store:s2")
-	body := func(user string) map[string]any { return check("orders.view", map[string]any{"store": "s1"}, user) }
+	body := func(user string) map[string]any { return permCheck("orders.view", map[string]any{"store": "s1"}, user) }
 
 	// A team member holds no users.view: refused before any read.
 	r := e.do(tm1, "POST", "/v1/authz/check", body(tm2.ID))
@@ -128,16 +128,16 @@ func TestCheckAnotherMemberNeedsUsersView(t *testing.T) {
 }
 
 func TestTenantIsolation(t *testing.T) {
-	e := newEnv(t)
+	e := newPermEnv(t)
 	memberA := e.member(e.acct, "Al", "full_access@account")
 	e.do(e.owner, "POST", "/v1/roles", map[string]any{"id": "secret_role", "name": "Secret", "permissions": []string{"orders.view"}}).ok(t, http.StatusCreated)
 	acctB, ownerB := e.newAccount()
 	memberB := e.member(acctB, "Bo", "team_member@store:s1")
 
-	body := check("orders.view", map[string]any{"store": "s1"}, memberA.ID)
+	body := permCheck("orders.view", map[string]any{"store": "s1"}, memberA.ID)
 	e.do(ownerB, "POST", "/v1/authz/check", body).problem(t, http.StatusNotFound, "user_not_found")
 	e.do(ownerB, "POST", "/v1/authz/check-batch", map[string]any{"checks": []any{body}}).problem(t, http.StatusNotFound, "user_not_found")
-	e.do(ownerB, "POST", "/v1/authz/check", check("orders.view", map[string]any{}, e.owner.ID)).problem(t, http.StatusNotFound, "user_not_found")
+	e.do(ownerB, "POST", "/v1/authz/check", permCheck("orders.view", map[string]any{}, e.owner.ID)).problem(t, http.StatusNotFound, "user_not_found")
 	// Another account's custom role is invisible and untouchable.
 	e.do(ownerB, "GET", "/v1/roles/secret_role", nil).problem(t, http.StatusNotFound, "role_not_found")
 	e.do(ownerB, "DELETE", "/v1/roles/secret_role", nil).problem(t, http.StatusNotFound, "role_not_found")
@@ -168,7 +168,7 @@ func TestTenantIsolation(t *testing.T) {
 // checks for one member costs one; a batch for 5 members costs one; a
 // check about oneself costs none.
 func TestDecisionRequestCounts(t *testing.T) {
-	e := newEnv(t)
+	e := newPermEnv(t)
 	e.do(e.owner, "POST", "/v1/roles", map[string]any{"id": "buyer", "name": "Buyer", "permissions": []string{"purchases.view", "purchases.edit"}}).ok(t, http.StatusCreated)
 	var members []string
 	for i := range 5 {
@@ -182,19 +182,19 @@ func TestDecisionRequestCounts(t *testing.T) {
 		}
 	}
 
-	got := e.do(e.owner, "POST", "/v1/authz/check", check("purchases.edit", map[string]any{"store": "s0"}, members[0])).ok(t, http.StatusOK)
+	got := e.do(e.owner, "POST", "/v1/authz/check", permCheck("purchases.edit", map[string]any{"store": "s0"}, members[0])).ok(t, http.StatusOK)
 	if got["allowed"] != true {
 		t.Fatalf("check: %v", got)
 	}
 	expect("one check for another member", 1)
 
-	e.do(e.owner, "POST", "/v1/authz/check", check("purchases.edit", map[string]any{"store": "s0"}, "")).ok(t, http.StatusOK)
+	e.do(e.owner, "POST", "/v1/authz/check", permCheck("purchases.edit", map[string]any{"store": "s0"}, "")).ok(t, http.StatusOK)
 	expect("one check for oneself", 0)
 
 	var same, mixed []any
 	for i := range 100 {
-		same = append(same, check("purchases.edit", map[string]any{"store": fmt.Sprint("s", i%7)}, members[0]))
-		mixed = append(mixed, check("purchases.edit", map[string]any{"store": fmt.Sprint("s", i%5)}, members[i%5]))
+		same = append(same, permCheck("purchases.edit", map[string]any{"store": fmt.Sprint("s", i%7)}, members[0]))
+		mixed = append(mixed, permCheck("purchases.edit", map[string]any{"store": fmt.Sprint("s", i%5)}, members[i%5]))
 	}
 	res := e.do(e.owner, "POST", "/v1/authz/check-batch", map[string]any{"checks": same}).ok(t, http.StatusOK)["results"].([]any)
 	expect("100 checks for one member", 1)
@@ -210,12 +210,12 @@ func TestDecisionRequestCounts(t *testing.T) {
 			t.Fatalf("mixed, check %d: %v", i, r)
 		}
 	}
-	e.do(e.owner, "POST", "/v1/authz/check-batch", map[string]any{"checks": []any{check("orders.view", map[string]any{}, "")}}).ok(t, http.StatusOK)
+	e.do(e.owner, "POST", "/v1/authz/check-batch", map[string]any{"checks": []any{permCheck("orders.view", map[string]any{}, "")}}).ok(t, http.StatusOK)
 	expect("a batch about oneself", 0)
 }
 
 func TestMyPermissions(t *testing.T) {
-	e := newEnv(t)
+	e := newPermEnv(t)
 	tm := e.member(e.acct, "Tom", "team_member@store:s1", "planner_overview@account")
 	body := e.do(tm, "GET", "/v1/me/permissions", nil).ok(t, http.StatusOK)
 	if body["admin"] != false || body["owner"] != false || body["memberId"] != tm.ID {
@@ -243,7 +243,7 @@ func TestMyPermissions(t *testing.T) {
 }
 
 func TestWhoCan(t *testing.T) {
-	e := newEnv(t)
+	e := newPermEnv(t)
 	appr := e.member(e.acct, "Ava", "approver@store:s1")
 	e.member(e.acct, "Val", "approver@store:s2")
 	e.member(e.acct, "Tom", "team_member@store:s1")
