@@ -20,6 +20,10 @@ CDK_ARGS  ?=
 FUZZTIME  ?= 30s
 FN        ?= health
 EVENT     ?= events/$(FN).json
+# make scale: the preset (full or small) and knobs overriding its sizes.
+SCALE     ?= full
+SCALE_KNOBS := MEMBERS STORES ROLES DOCUMENTS DECIDED SMALL_ACCOUNTS MEMBERSHIPS ROLE_HOLDERS APPROVERS CHECKS INVITATIONS
+SCALE_FLAGS = $(foreach k,$(SCALE_KNOBS),$(if $(SCALE_$(k)),-$(subst _,-,$(shell echo $(k) | tr A-Z a-z)) $(SCALE_$(k)))) $(if $(filter 1,$(SCALE_STRICT)),-strict,)
 
 .PHONY: help
 help: ## List the targets.
@@ -70,6 +74,12 @@ bench: ## Run the Go benchmarks and the bounded loopback load run.
 	@# Loopback load run: own emulators and API server child on 127.0.0.1,
 	@# workload A (checks) 20 s, workload B (mixed) 20 s, or 60 s with BENCH_FULL=1.
 	$(GO) run ./infra/loadgen
+
+.PHONY: scale
+scale: ## Seed one large tenant on loopback emulators and measure each flow (pass/fail, wall time, DynamoDB units), about 15 min: SCALE=small (1 min) for a quick check; SCALE_MEMBERS=... to resize; SCALE_STRICT=1 exits 1 on a failed flow.
+	@# Own DynamoDB Local (in memory) and SES emulator on 127.0.0.1, the API
+	@# in process; infra/scale says what each flow measures and its criterion.
+	$(GO) run ./infra/scale -preset $(SCALE) $(SCALE_FLAGS)
 
 .PHONY: build
 build: ## Build every function to bin/<fn>/bootstrap for linux/arm64.
