@@ -13,6 +13,7 @@ import (
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/documents"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 	"github.com/stewardhq/steward/pkg/workflow"
@@ -325,14 +326,14 @@ func (s *seeder) requests(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var asked []team.Approver
+	var asked []documents.Approver
 	var awaiting []string
 	for i := range reviewers {
 		m, err := s.st.GetMember(ctx, s.w.account, s.w.members[s.sizes.RoleHolders+s.sizes.Approvers+i])
 		if err != nil {
 			return err
 		}
-		asked = append(asked, team.Approver{Level: 1, MemberID: m.ID, Name: m.Name, Email: m.Email})
+		asked = append(asked, documents.Approver{Level: 1, MemberID: m.ID, Name: m.Name, Email: m.Email})
 		awaiting = append(awaiting, m.ID)
 	}
 	base := time.Now().UTC().Add(-48 * time.Hour)
@@ -344,17 +345,17 @@ func (s *seeder) requests(ctx context.Context) error {
 			return err
 		}
 		now := base.Add(time.Duration(i) * time.Millisecond)
-		r := team.ApprovalRequest{
+		r := documents.ApprovalRequest{
 			ID: store.NewApprovalRequestID(now), AccountID: s.w.account, DocType: doc.Type, DocID: doc.ID, DocTitle: doc.Title,
 			Amount: doc.Amount, Currency: doc.Currency, Store: doc.Store, Department: doc.Department, Supplier: doc.Supplier,
 			RequesterID: requester.ID, RequesterName: requester.Name, RequesterEmail: requester.Email,
-			Levels: pol.LevelsFor(doc.Amount), TimeoutSeconds: timeout, Status: team.RequestPending, Version: 1, CreatedAt: now, UpdatedAt: now,
+			Levels: pol.LevelsFor(doc.Amount), TimeoutSeconds: timeout, Status: documents.RequestPending, Version: 1, CreatedAt: now, UpdatedAt: now,
 		}
 		ev := audit.Event{AccountID: s.w.account, ActorID: requester.ID, ActorName: requester.Name, Action: "approval.request", TargetType: "approval_request", TargetID: r.ID}
 		if err := s.st.CreateApprovalRequest(ctx, r, doc, ev); err != nil {
 			return err
 		}
-		as := append([]team.Approver(nil), asked...)
+		as := append([]documents.Approver(nil), asked...)
 		for k := range as {
 			as[k].AskedAt = now
 		}
@@ -364,7 +365,7 @@ func (s *seeder) requests(ctx context.Context) error {
 		}
 		if i >= n-s.sizes.Decided {
 			fev := audit.Event{AccountID: s.w.account, ActorName: "workflow", Action: "approval.approved", TargetType: "approval_request", TargetID: r.ID}
-			return s.st.FinishRequest(ctx, r, team.RequestApproved, authz.DocApproved, now.Add(time.Minute), fev)
+			return s.st.FinishRequest(ctx, r, documents.RequestApproved, authz.DocApproved, now.Add(time.Minute), fev)
 		}
 		return nil
 	})
