@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"net"
 	"net/http"
 	"time"
 
@@ -63,17 +62,6 @@ type (
 
 func toTokens(t Tokens) tokensResponse {
 	return tokensResponse{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: "Bearer", ExpiresIn: int(t.ExpiresIn / time.Second)}
-}
-
-// SourceIP is the caller's address for rate limits.
-func (s *Service) SourceIP(r *http.Request) string {
-	if s.ClientAddress != nil {
-		return s.ClientAddress(r)
-	}
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
-	}
-	return r.RemoteAddr
 }
 
 // HandleSignup serves POST /v1/signup: 202 {"status":"verification_sent"}

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 
+	"github.com/stewardhq/steward/pkg/apikeys/apikey"
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/fault"
@@ -18,7 +19,7 @@ import (
 //
 // When an API key calls, APIKey names it and Member is synthetic: id
 // "apikey:<key id>", the key's name, status active, no admin flag, and the
-// role authz.APIKeyRole (exactly the key's permissions) at each of the
+// role apikey.Role (exactly the key's permissions) at each of the
 // key's scopes; Roles includes that role. SessionID is empty. Audit events
 // then record "apikey:<key id>" as the actor.
 type Principal struct {
@@ -28,17 +29,17 @@ type Principal struct {
 	Roles        *authz.RoleSet
 	Authz        *authz.Principal
 	// APIKey is set when the caller authenticated with an API key.
-	APIKey *APIKeyInfo
+	APIKey *apikey.Info
 }
 
 // IsAPIKey reports whether the caller is an API key, not a person.
 func (p *Principal) IsAPIKey() bool { return p.APIKey != nil }
 
-// RequireMember refuses an API key (ErrNotAMember) on a route that only a
+// RequireMember refuses an API key (apikey.ErrNotAMember) on a route that only a
 // signed-in person may call.
 func (p *Principal) RequireMember() error {
 	if p.IsAPIKey() {
-		return ErrNotAMember
+		return apikey.ErrNotAMember
 	}
 	return nil
 }
