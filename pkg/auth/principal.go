@@ -68,6 +68,26 @@ func (p *Principal) Event(ctx context.Context, action, targetType, targetID stri
 	return ev
 }
 
+// Self is GET /v1/me: the caller, its account, and the administrator
+// acting as it, if any.
+type Self struct {
+	Member       team.Member
+	Account      team.Account
+	Impersonator *team.Member
+}
+
+// Me answers GET /v1/me; an API key is not a member (403 not_a_member).
+func (s *Service) Me(ctx context.Context, p *Principal) (Self, error) {
+	if err := p.RequireMember(); err != nil {
+		return Self{}, err
+	}
+	acct, err := s.Store.GetAccount(ctx, p.AccountID())
+	if err != nil {
+		return Self{}, err
+	}
+	return Self{Member: p.Member, Account: acct, Impersonator: p.Impersonator}, nil
+}
+
 type principalKey struct{}
 
 // WithPrincipal returns ctx carrying p.

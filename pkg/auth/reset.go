@@ -90,8 +90,11 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, token, newPassword, 
 
 // Impersonate opens a session in which the calling admin acts as another
 // member of the account, for at most an hour. An impersonated session
-// cannot impersonate again.
+// cannot impersonate again, nor can an API key (403 not_a_member).
 func (s *Service) Impersonate(ctx context.Context, p *Principal, targetID, requestID string) (Tokens, error) {
+	if err := p.RequireMember(); err != nil {
+		return Tokens{}, err
+	}
 	if p.Impersonated() {
 		return Tokens{}, errImpersonated
 	}
