@@ -17,10 +17,10 @@ import (
 // compiled for decisions. When an admin impersonates, Member is the member
 // acted as and Impersonator the admin.
 //
-// When an API key calls, APIKey names it and Member is synthetic: id
-// "apikey:<key id>", the key's name, status active, no admin flag, and the
-// role apikey.Role (exactly the key's permissions) at each of the
-// key's scopes; Roles includes that role. SessionID is empty. Audit events
+// When an API key calls, APIKey names it and Member is synthetic
+// (apikey.Member): id "apikey:<key id>", the key's name, status active, no
+// admin flag, and the role apikey.Role (exactly the key's permissions) at
+// each of the key's scopes; Roles includes that role. SessionID is empty. Audit events
 // then record "apikey:<key id>" as the actor.
 type Principal struct {
 	Member       team.Member

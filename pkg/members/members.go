@@ -60,9 +60,9 @@ var (
 	errImpersonate = fault.New(fault.Forbidden, "impersonation_forbidden", "An impersonated session cannot change grants.")
 )
 
-// ErrRoleGone answers a change (a member write or an invitation) whose custom role was deleted while the
-// change was being made: like naming a role that does not exist (400),
-// with its own code.
+// ErrRoleGone answers a change (a member write or an invitation) whose
+// custom role was deleted while the change was being made: like naming a
+// role that does not exist (400), with its own code.
 var ErrRoleGone = &fault.Error{
 	Kind: fault.Invalid, Code: "role_deleted",
 	Detail: "A custom role of the assignments was deleted meanwhile; read the roles again.",
