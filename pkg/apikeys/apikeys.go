@@ -1,13 +1,16 @@
 // Package apikeys is the API keys of the host app's backend: creating,
 // listing and revoking them. The backend is a principal too: with a key it
 // registers documents, pushes stock levels and asks for decisions on behalf
-// of its users. Authentication of keys is in package auth.
+// of its users. The key itself (its format, its verification, the member
+// and role it acts as) is package apikey, beneath this one, which every
+// authenticated function links to authenticate keys; this package, the
+// management service, only the apikeys function links.
 //
 // Decisions:
 //   - Only administrators manage keys (403 admin_only), and not from an
 //     impersonated session (403 impersonation_forbidden). A key cannot
 //     manage keys: it is never an administrator.
-//   - A key is "stk_<id>_<secret>" (see auth.ParseAPIKey). The whole key is
+//   - A key is "stk_<id>_<secret>" (see apikey.Parse). The whole key is
 //     in the create response only; Steward keeps the SHA-256 of the secret.
 //     The list shows a non-secret prefix, "stk_<id>_", to match a key in
 //     hand to its entry. POST /v1/api-keys takes no Idempotency-Key: a
@@ -26,7 +29,7 @@
 //   - A key never exceeds its creator's current rights: once the creating
 //     member is not active or lacks a permission of the key at a scope of
 //     the key, the key is revoked at its next use, with an event (see
-//     auth.Service.checkKeyCreator).
+//     apikey.Keys.Authenticate).
 //   - Revoking is final and takes effect on the next request (401
 //     api_key_revoked); revoked keys stay in the list. Last use is recorded
 //     at most once a minute per key.
@@ -38,6 +41,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/stewardhq/steward/pkg/apikeys/apikey"
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
@@ -95,9 +99,6 @@ type Created struct {
 	Secret string
 }
 
-// Prefix is the non-secret start of a key, shown in lists to identify it.
-func Prefix(id string) string { return auth.APIKeyPrefix + id + "_" }
-
 // Create makes a key; the grant ceiling applies.
 func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput) (Created, error) {
 	if err := guard(p); err != nil {
@@ -122,7 +123,7 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput)
 			}
 		}
 	}
-	id := auth.NewAPIKeyID(p.AccountID())
+	id := apikey.NewID(p.AccountID())
 	secret, hash := onetime.New()
 	k := store.APIKey{
 		ID: id, AccountID: p.AccountID(), Name: name, SecretHash: hash, Permissions: perms, Scopes: scopes,
@@ -133,7 +134,7 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput)
 	if err := p.Acting(s.Store).CreateAPIKey(ctx, k, ev); err != nil {
 		return Created{}, err
 	}
-	return Created{Key: k, Secret: auth.FormatAPIKey(id, secret)}, nil
+	return Created{Key: k, Secret: apikey.Format(id, secret)}, nil
 }
 
 // List lists the account's keys, revoked ones included.
@@ -154,7 +155,7 @@ func (s *Service) Revoke(ctx context.Context, p *auth.Principal, id string) erro
 	if err := guard(p); err != nil {
 		return err
 	}
-	if account, ok := auth.APIKeyAccount(id); !ok || account != p.AccountID() {
+	if account, ok := apikey.Account(id); !ok || account != p.AccountID() {
 		return errNotFound
 	}
 	k, err := s.Store.GetAPIKey(ctx, p.AccountID(), id)
@@ -228,7 +229,7 @@ func validatePermissions(in []string) ([]string, error) {
 			out = append(out, pm.Key)
 		}
 	}
-	if err := authz.ValidateAPIKeyPermissions(out); err != nil {
+	if err := apikey.ValidatePermissions(out); err != nil {
 		return nil, httpapi.InvalidField("permissions", err.Error())
 	}
 	return out, nil

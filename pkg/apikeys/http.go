@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/stewardhq/steward/pkg/apikeys/apikey"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/store"
@@ -36,15 +37,11 @@ type (
 		// Secret is the whole key, shown this once.
 		Secret string `json:"secret"`
 	}
-	listResponse struct {
-		Items []apiKeyView `json:"items"`
-		Next  string       `json:"nextCursor,omitempty"`
-	}
 )
 
 func view(k store.APIKey) apiKeyView {
 	v := apiKeyView{
-		ID: k.ID, Name: k.Name, Prefix: Prefix(k.ID), Status: "active",
+		ID: k.ID, Name: k.Name, Prefix: apikey.ListedPrefix(k.ID), Status: "active",
 		Permissions: append([]string{}, k.Permissions...), Scopes: make([]string, 0, len(k.Scopes)),
 		CreatedAt: k.CreatedAt.UTC(), CreatedBy: creatorRef{ID: k.CreatedByID, Name: k.CreatedByName},
 	}
@@ -87,11 +84,7 @@ func (s *Service) HandleList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := listResponse{Items: make([]apiKeyView, 0, len(page.Items)), Next: page.Next}
-	for _, k := range page.Items {
-		out.Items = append(out.Items, view(k))
-	}
-	httpapi.WriteJSON(w, r, http.StatusOK, out)
+	httpapi.WriteJSON(w, r, http.StatusOK, httpapi.ListOf(page.Items, page.Next, view))
 	return nil
 }
 

@@ -18,7 +18,10 @@ func TestEachFunctionLinksOnlyWhatItServes(t *testing.T) {
 	// The packages one function may link and another not.
 	services := []string{"accounts", "alerts", "apikeys", "approvals", "auth", "health", "invites", "members", "openapi", "permissions", "workflow"}
 	clients := []string{"secretsmanager", "sesv2", "sfn"}
-	// Every function with authenticated routes links auth.
+	// Every function with authenticated routes links auth, and with it
+	// pkg/apikeys/apikey (the key itself, which authentication verifies).
+	// Paths match exactly, so "apikeys" above is the key management
+	// service alone, which only the apikeys function links.
 	const authPkgs = "auth"
 	want := map[string]string{
 		"health":      "health openapi",

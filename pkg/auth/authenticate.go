@@ -1,10 +1,11 @@
 package auth
 
 import (
+	"context"
 	"errors"
-	"net/http"
 	"strings"
 
+	"github.com/stewardhq/steward/pkg/apikeys/apikey"
 	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
@@ -12,41 +13,31 @@ import (
 	"github.com/stewardhq/steward/pkg/team"
 )
 
-// Authenticate guards an authenticated route: it verifies the bearer
-// token, then reloads the member, session, impersonator and custom roles in
-// one round trip, and refuses a suspended, inactive or deleted member, an
-// ended session or an impersonator who is no longer an active admin —
-// whatever the token says. The principal goes into the request context.
-// A bearer token starting with "stk_" is an API key instead (see
-// authenticateKey): an unknown key or a wrong secret answers 401
-// token_invalid, a revoked key 401 api_key_revoked.
-func (s *Service) Authenticate(next http.Handler) http.Handler {
-	return httpapi.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := s.authenticate(r)
-		if err != nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="steward"`)
-			return err
-		}
-		ctx := WithPrincipal(r.Context(), p)
-		ctx = httpapi.WithLogger(ctx, httpapi.Logger(ctx).With("account", p.AccountID(), "member", p.Member.ID))
-		next.ServeHTTP(w, r.WithContext(ctx))
-		return nil
-	})
-}
-
 func unauthenticated(code, detail string) error {
 	return fault.New(fault.Unauthenticated, code, detail)
 }
 
-func (s *Service) authenticate(r *http.Request) (*Principal, error) {
-	h := r.Header.Get("Authorization")
-	scheme, tok, ok := strings.Cut(h, " ")
+// AuthenticateBearer authenticates the value of a request's Authorization
+// header, "Bearer <token>" (the middleware Authenticate, http_authenticate.go,
+// reads it): it verifies the access token, then reloads the member,
+// session, impersonator and custom roles in one round trip, and refuses a
+// suspended, inactive or deleted member, an ended session or an
+// impersonator who is no longer an active admin — whatever the token says.
+// A token starting with "stk_" is an API key instead (package
+// pkg/apikeys/apikey): an unknown key or a wrong secret answers 401
+// token_invalid, a revoked key 401 api_key_revoked.
+func (s *Service) AuthenticateBearer(ctx context.Context, authorization string) (*Principal, error) {
+	scheme, tok, ok := strings.Cut(authorization, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
 		return nil, httpapi.ErrUnauthenticated
 	}
 	tok = strings.TrimSpace(tok)
-	if strings.HasPrefix(tok, APIKeyPrefix) {
-		return s.authenticateKey(r.Context(), tok)
+	if strings.HasPrefix(tok, apikey.Prefix) {
+		id, err := s.keys().Authenticate(ctx, tok)
+		if err != nil {
+			return nil, err
+		}
+		return keyPrincipal(id), nil
 	}
 	claims, err := s.Verifier.Verify(tok)
 	if err != nil {
@@ -56,7 +47,7 @@ func (s *Service) authenticate(r *http.Request) (*Principal, error) {
 	if claims.Actor != nil {
 		impersonator = claims.Actor.Subject
 	}
-	st, err := s.Store.LoadAuth(r.Context(), claims.AccountID, claims.Subject, claims.SessionID, impersonator)
+	st, err := s.Store.LoadAuth(ctx, claims.AccountID, claims.Subject, claims.SessionID, impersonator)
 	switch {
 	case errors.Is(err, team.ErrMemberNotFound), errors.Is(err, store.ErrSessionNotFound):
 		return nil, unauthenticated("session_ended", "The session has ended; sign in again.")
@@ -87,31 +78,60 @@ func (s *Service) authenticate(r *http.Request) (*Principal, error) {
 	}, nil
 }
 
-// OptionalPrincipal authenticates a request on a public route that behaves
-// differently for a signed-in caller (accepting an invitation): no
-// Authorization header gives nil and no error.
-func (s *Service) OptionalPrincipal(r *http.Request) (*Principal, error) {
-	if r.Header.Get("Authorization") == "" {
+// OptionalBearer authenticates a request on a public route that behaves
+// differently for a signed-in caller (accepting an invitation): an empty
+// Authorization header value gives nil and no error.
+func (s *Service) OptionalBearer(ctx context.Context, authorization string) (*Principal, error) {
+	if authorization == "" {
 		return nil, nil
 	}
-	return s.authenticate(r)
+	return s.AuthenticateBearer(ctx, authorization)
+}
+
+// keys verifies API keys with the service's store, clock and role cache.
+func (s *Service) keys() apikey.Keys {
+	return apikey.Keys{Store: s.Store, Now: s.Now, Roles: &s.roleSets}
+}
+
+// keyPrincipal is the principal an API key's identity acts as.
+func keyPrincipal(id apikey.Identity) *Principal {
+	return &Principal{Member: id.Member, APIKey: &id.Key, Roles: id.Roles, Authz: id.Roles.Compile(id.Member.Authz())}
+}
+
+// PrincipalOf loads the member memberID of account (or the API key
+// "apikey:<id>") fresh, with the account's roles, as authentication would
+// but without a session: to re-check, later, the rights of whoever made a
+// change (an invitation's inviter when it is accepted). A member or key
+// that does not exist is team.ErrMemberNotFound; a revoked key (or one
+// revoked now for exceeding its creator's rights) is a principal with
+// status deleted.
+func (s *Service) PrincipalOf(ctx context.Context, account, memberID string) (*Principal, error) {
+	if id, ok := strings.CutPrefix(memberID, apikey.ActorPrefix); ok {
+		ident, err := s.keys().Load(ctx, account, id)
+		if errors.Is(err, store.ErrAPIKeyNotFound) {
+			return nil, team.ErrMemberNotFound
+		}
+		if err != nil {
+			return nil, err
+		}
+		return keyPrincipal(ident), nil
+	}
+	lm, err := s.Store.LoadMembers(ctx, account, []string{memberID})
+	if err != nil {
+		return nil, err
+	}
+	m, ok := lm.Members[memberID]
+	if !ok {
+		return nil, team.ErrMemberNotFound
+	}
+	rs, err := s.roleSets.Get(account, lm.Roles.Version, lm.Roles.Roles)
+	if err != nil {
+		return nil, err
+	}
+	return &Principal{Member: m, Roles: rs, Authz: rs.Compile(m.Authz())}, nil
 }
 
 // ErrImpersonated refuses an impersonated session on a route that acts on
 // trust (routes.Route.NoImpersonation).
 var ErrImpersonated = fault.New(fault.Forbidden, "impersonation_forbidden",
 	"An impersonated session is for looking: it cannot request, decide or cancel approvals, nor change grants, roles, statuses, policies, settings, API keys or ownership. Sign in as yourself.")
-
-// RefuseImpersonated guards a route that acts on trust: it runs inside
-// Authenticate and answers 403 impersonation_forbidden when an
-// administrator is acting as the member, before the handler (and before
-// any Idempotency-Key is remembered).
-func RefuseImpersonated(next http.Handler) http.Handler {
-	return httpapi.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		if p := FromContext(r.Context()); p != nil && p.Impersonated() {
-			return ErrImpersonated
-		}
-		next.ServeHTTP(w, r)
-		return nil
-	})
-}

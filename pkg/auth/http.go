@@ -1,12 +1,10 @@
 package auth
 
 import (
-	"net"
 	"net/http"
 	"time"
 
 	"github.com/stewardhq/steward/pkg/accesstoken"
-	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/views"
 )
@@ -65,17 +63,6 @@ func toTokens(t Tokens) tokensResponse {
 	return tokensResponse{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: "Bearer", ExpiresIn: int(t.ExpiresIn / time.Second)}
 }
 
-// SourceIP is the caller's address for rate limits.
-func (s *Service) SourceIP(r *http.Request) string {
-	if s.ClientAddress != nil {
-		return s.ClientAddress(r)
-	}
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
-	}
-	return r.RemoteAddr
-}
-
 // HandleSignup serves POST /v1/signup: 202 {"status":"verification_sent"}
 // whether or not the email has a sign-in (and whether or not its cap let
 // an email go); the link in the email creates the account.
@@ -98,27 +85,17 @@ func (s *Service) HandleVerifyEmail(w http.ResponseWriter, r *http.Request) erro
 	if err := httpapi.Decode(r, &in); err != nil {
 		return err
 	}
-	rid := httpapi.RequestID(r.Context())
-	switch {
-	case in.Token != "" && in.Email != "":
-		return fault.New(fault.Invalid, "invalid_body", "Give either token (to verify) or email (to get a new link), not both.")
-	case in.Token != "":
-		v, err := s.VerifyEmail(r.Context(), VerifyInput{Token: in.Token, Password: in.Password, SourceIP: s.SourceIP(r), RequestID: rid})
-		if err != nil {
-			return err
-		}
-		httpapi.WriteJSON(w, r, http.StatusOK, verifyResponse{Verified: true, AccountID: v.AccountID, MemberID: v.MemberID})
-	case in.Email != "":
-		if in.Password != "" {
-			return fault.New(fault.Invalid, "invalid_body", "A new link is asked for with email alone.")
-		}
-		if err := s.ResendVerification(r.Context(), in.Email, s.SourceIP(r), rid); err != nil {
-			return err
-		}
-		httpapi.WriteJSON(w, r, http.StatusAccepted, accepted{Status: "If the address needs verifying, a new link is on its way."})
-	default:
-		return fieldError("token", "give token (to verify) or email (to get a new link)")
+	v, resent, err := s.VerifyOrResend(r.Context(), VerifyInput{
+		Token: in.Token, Email: in.Email, Password: in.Password, SourceIP: s.SourceIP(r), RequestID: httpapi.RequestID(r.Context()),
+	})
+	if err != nil {
+		return err
 	}
+	if resent {
+		httpapi.WriteJSON(w, r, http.StatusAccepted, accepted{Status: "If the address needs verifying, a new link is on its way."})
+		return nil
+	}
+	httpapi.WriteJSON(w, r, http.StatusOK, verifyResponse{Verified: true, AccountID: v.AccountID, MemberID: v.MemberID})
 	return nil
 }
 
@@ -154,11 +131,7 @@ func (s *Service) HandleRefresh(w http.ResponseWriter, r *http.Request) error {
 
 // HandleLogout serves POST /v1/auth/logout.
 func (s *Service) HandleLogout(w http.ResponseWriter, r *http.Request) error {
-	p := FromContext(r.Context())
-	if err := p.RequireMember(); err != nil {
-		return err
-	}
-	if err := s.Logout(r.Context(), p); err != nil {
+	if err := s.Logout(r.Context(), FromContext(r.Context())); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -193,17 +166,13 @@ func (s *Service) HandlePasswordResetConfirm(w http.ResponseWriter, r *http.Requ
 
 // HandleMe serves GET /v1/me.
 func (s *Service) HandleMe(w http.ResponseWriter, r *http.Request) error {
-	p := FromContext(r.Context())
-	if err := p.RequireMember(); err != nil {
-		return err
-	}
-	acct, err := s.Store.GetAccount(r.Context(), p.AccountID())
+	me, err := s.Me(r.Context(), FromContext(r.Context()))
 	if err != nil {
 		return err
 	}
-	out := meResponse{Member: views.FromMember(p.Member), Account: views.FromAccount(acct), Impersonated: p.Impersonated()}
-	if p.Impersonator != nil {
-		ref := views.RefOf(*p.Impersonator)
+	out := meResponse{Member: views.FromMember(me.Member), Account: views.FromAccount(me.Account), Impersonated: me.Impersonator != nil}
+	if me.Impersonator != nil {
+		ref := views.RefOf(*me.Impersonator)
 		out.Impersonator = &ref
 	}
 	httpapi.WriteJSON(w, r, http.StatusOK, out)
@@ -212,11 +181,7 @@ func (s *Service) HandleMe(w http.ResponseWriter, r *http.Request) error {
 
 // HandleImpersonate serves POST /v1/users/{id}/impersonate.
 func (s *Service) HandleImpersonate(w http.ResponseWriter, r *http.Request) error {
-	p := FromContext(r.Context())
-	if err := p.RequireMember(); err != nil {
-		return err
-	}
-	t, err := s.Impersonate(r.Context(), p, r.PathValue("id"), httpapi.RequestID(r.Context()))
+	t, err := s.Impersonate(r.Context(), FromContext(r.Context()), r.PathValue("id"), httpapi.RequestID(r.Context()))
 	if err != nil {
 		return err
 	}

@@ -225,8 +225,12 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 	return Tokens{AccessToken: access, RefreshToken: next, ExpiresIn: exp.Sub(now)}, nil
 }
 
-// Logout ends the caller's session.
+// Logout ends the caller's session; an API key has none (403
+// not_a_member).
 func (s *Service) Logout(ctx context.Context, p *Principal) error {
+	if err := p.RequireMember(); err != nil {
+		return err
+	}
 	return s.Store.RevokeSession(ctx, p.SessionID, s.Now.Now())
 }
 

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 
+	"github.com/stewardhq/steward/pkg/apikeys/apikey"
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/fault"
@@ -16,10 +17,10 @@ import (
 // compiled for decisions. When an admin impersonates, Member is the member
 // acted as and Impersonator the admin.
 //
-// When an API key calls, APIKey names it and Member is synthetic: id
-// "apikey:<key id>", the key's name, status active, no admin flag, and the
-// role authz.APIKeyRole (exactly the key's permissions) at each of the
-// key's scopes; Roles includes that role. SessionID is empty. Audit events
+// When an API key calls, APIKey names it and Member is synthetic
+// (apikey.Member): id "apikey:<key id>", the key's name, status active, no
+// admin flag, and the role apikey.Role (exactly the key's permissions) at
+// each of the key's scopes; Roles includes that role. SessionID is empty. Audit events
 // then record "apikey:<key id>" as the actor.
 type Principal struct {
 	Member       team.Member
@@ -28,17 +29,17 @@ type Principal struct {
 	Roles        *authz.RoleSet
 	Authz        *authz.Principal
 	// APIKey is set when the caller authenticated with an API key.
-	APIKey *APIKeyInfo
+	APIKey *apikey.Info
 }
 
 // IsAPIKey reports whether the caller is an API key, not a person.
 func (p *Principal) IsAPIKey() bool { return p.APIKey != nil }
 
-// RequireMember refuses an API key (ErrNotAMember) on a route that only a
+// RequireMember refuses an API key (apikey.ErrNotAMember) on a route that only a
 // signed-in person may call.
 func (p *Principal) RequireMember() error {
 	if p.IsAPIKey() {
-		return ErrNotAMember
+		return apikey.ErrNotAMember
 	}
 	return nil
 }
@@ -65,6 +66,26 @@ func (p *Principal) Event(ctx context.Context, action, targetType, targetID stri
 		ev.ImpersonatorID = p.Impersonator.ID
 	}
 	return ev
+}
+
+// Self is GET /v1/me: the caller, its account, and the administrator
+// acting as it, if any.
+type Self struct {
+	Member       team.Member
+	Account      team.Account
+	Impersonator *team.Member
+}
+
+// Me answers GET /v1/me; an API key is not a member (403 not_a_member).
+func (s *Service) Me(ctx context.Context, p *Principal) (Self, error) {
+	if err := p.RequireMember(); err != nil {
+		return Self{}, err
+	}
+	acct, err := s.Store.GetAccount(ctx, p.AccountID())
+	if err != nil {
+		return Self{}, err
+	}
+	return Self{Member: p.Member, Account: acct, Impersonator: p.Impersonator}, nil
 }
 
 type principalKey struct{}

@@ -263,12 +263,35 @@ type Verified struct {
 	MemberID  string
 }
 
-// VerifyInput is POST /v1/auth/verify-email with a token.
+// VerifyInput is POST /v1/auth/verify-email: Token with Password confirms
+// a link, Email alone asks for a new one.
 type VerifyInput struct {
 	Token     string
+	Email     string
 	Password  string
 	SourceIP  string
 	RequestID string
+}
+
+// VerifyOrResend serves POST /v1/auth/verify-email: a token (with the
+// password) confirms a link (VerifyEmail); an email alone asks for a new
+// link (ResendVerification), and resent is true. Both, neither, or an
+// email with a password are refused.
+func (s *Service) VerifyOrResend(ctx context.Context, in VerifyInput) (v Verified, resent bool, err error) {
+	switch {
+	case in.Token != "" && in.Email != "":
+		return Verified{}, false, fault.New(fault.Invalid, "invalid_body", "Give either token (to verify) or email (to get a new link), not both.")
+	case in.Token != "":
+		v, err := s.VerifyEmail(ctx, in)
+		return v, false, err
+	case in.Email != "":
+		if in.Password != "" {
+			return Verified{}, false, fault.New(fault.Invalid, "invalid_body", "A new link is asked for with email alone.")
+		}
+		return Verified{}, true, s.ResendVerification(ctx, in.Email, in.SourceIP, in.RequestID)
+	default:
+		return Verified{}, false, fieldError("token", "give token (to verify) or email (to get a new link)")
+	}
 }
 
 var (

@@ -5,9 +5,6 @@ import (
 	"errors"
 
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
-	"github.com/stewardhq/steward/pkg/fault"
-	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/onetime"
 	"github.com/stewardhq/steward/pkg/password"
@@ -86,34 +83,4 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, token, newPassword, 
 		return err
 	}
 	return s.Store.RevokeSessions(ctx, ident.ID, "", "", now)
-}
-
-// Impersonate opens a session in which the calling admin acts as another
-// member of the account, for at most an hour. An impersonated session
-// cannot impersonate again.
-func (s *Service) Impersonate(ctx context.Context, p *Principal, targetID, requestID string) (Tokens, error) {
-	if p.Impersonated() {
-		return Tokens{}, errImpersonated
-	}
-	target, err := s.Store.GetMember(ctx, p.AccountID(), targetID)
-	if errors.Is(err, team.ErrMemberNotFound) {
-		return Tokens{}, httpapi.ErrNotFound
-	}
-	if err != nil {
-		return Tokens{}, err
-	}
-	if err := p.Roles.CheckImpersonation(p.Member.Authz(), target.Authz()); err != nil {
-		return Tokens{}, Forbidden(err)
-	}
-	if target.IdentityID == "" {
-		return Tokens{}, fault.New(fault.Conflict, "no_identity", "This member has no sign-in to act as.")
-	}
-	actor := p.Member
-	return s.openSession(ctx, target.IdentityID, target, &actor, ImpersonationTTL, requestID)
-}
-
-// Forbidden turns a grant-ceiling error into a 403 problem that says why,
-// with the error's stable code.
-func Forbidden(err error) error {
-	return fault.New(fault.Forbidden, authz.ErrorCode(err), err.Error())
 }

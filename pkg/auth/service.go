@@ -29,7 +29,6 @@ package auth
 
 import (
 	"errors"
-	"net/http"
 	"time"
 
 	"github.com/stewardhq/steward/pkg/accesstoken"
@@ -70,7 +69,7 @@ type Service struct {
 	SessionLifetime, SessionIdle time.Duration
 	// ClientAddress returns the caller's address for the per-address
 	// limit; nil means the connection's (API Gateway's sourceIp in Lambda).
-	ClientAddress func(*http.Request) string
+	ClientAddress ClientAddressFunc
 	// MailCaps bound the emails public routes send; zero fields mean
 	// DefaultMailCaps (register.go).
 	MailCaps MailCaps

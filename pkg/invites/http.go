@@ -34,10 +34,6 @@ type (
 		ID   string `json:"id"`
 		Name string `json:"name"`
 	}
-	listResponse struct {
-		Items []invitationView `json:"items"`
-		Next  string           `json:"nextCursor,omitempty"`
-	}
 	lookupResponse struct {
 		AccountName string    `json:"accountName"`
 		InviterName string    `json:"inviterName"`
@@ -105,18 +101,13 @@ func (s *Service) HandleList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := listResponse{Items: make([]invitationView, 0, len(page.Items)), Next: page.Next}
-	for _, inv := range page.Items {
-		out.Items = append(out.Items, s.view(inv))
-	}
-	httpapi.WriteJSON(w, r, http.StatusOK, out)
+	httpapi.WriteJSON(w, r, http.StatusOK, httpapi.ListOf(page.Items, page.Next, s.view))
 	return nil
 }
 
 // HandleResend serves POST /v1/invitations/{id}/resend.
 func (s *Service) HandleResend(w http.ResponseWriter, r *http.Request) error {
-	ctx := withSource(r.Context(), s.Auth.SourceIP(r))
-	inv, err := s.Resend(ctx, auth.FromContext(ctx), r.PathValue("id"))
+	inv, err := s.Resend(r.Context(), auth.FromContext(r.Context()), r.PathValue("id"), s.Auth.SourceIP(r))
 	if err != nil {
 		return err
 	}
@@ -135,11 +126,7 @@ func (s *Service) HandleRevoke(w http.ResponseWriter, r *http.Request) error {
 
 // HandleLookup serves the public GET /v1/invitations/lookup?token=.
 func (s *Service) HandleLookup(w http.ResponseWriter, r *http.Request) error {
-	tok := r.URL.Query().Get("token")
-	if tok == "" {
-		return httpapi.InvalidField("token", "is required")
-	}
-	l, err := s.LookupToken(r.Context(), tok)
+	l, err := s.LookupToken(r.Context(), r.URL.Query().Get("token"))
 	if err != nil {
 		return err
 	}
@@ -158,15 +145,8 @@ func (s *Service) HandleAccept(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &in); err != nil {
 		return err
 	}
-	if in.Token == "" {
-		return httpapi.InvalidField("token", "is required")
-	}
-	caller, err := s.Auth.OptionalPrincipal(r)
-	if err != nil {
-		return err
-	}
 	res, err := s.Accept(r.Context(), AcceptInput{
-		Token: in.Token, Name: in.Name, Password: in.Password, Caller: caller,
+		Token: in.Token, Name: in.Name, Password: in.Password, Authorization: r.Header.Get("Authorization"),
 		SourceIP: s.Auth.SourceIP(r), RequestID: httpapi.RequestID(r.Context()),
 	})
 	if err != nil {
@@ -177,5 +157,31 @@ func (s *Service) HandleAccept(w http.ResponseWriter, r *http.Request) error {
 		Member: views.FromMember(res.Member), AccessToken: res.Tokens.AccessToken, RefreshToken: res.Tokens.RefreshToken,
 		TokenType: "Bearer", ExpiresIn: int(res.Tokens.ExpiresIn / time.Second),
 	})
+	return nil
+}
+
+type (
+	joinRequest struct {
+		AccountID string `json:"accountId"`
+		Email     string `json:"email"`
+		Name      string `json:"name"`
+		Password  string `json:"password"`
+	}
+	joinResponse struct {
+		Status string `json:"status"`
+	}
+)
+
+// HandleJoin serves the public POST /v1/join: 202 {"status":
+// "verify_email"} for every email the account's settings let join.
+func (s *Service) HandleJoin(w http.ResponseWriter, r *http.Request) error {
+	var in joinRequest
+	if err := httpapi.Decode(r, &in); err != nil {
+		return err
+	}
+	if err := s.Join(r.Context(), JoinInput{AccountID: in.AccountID, Email: in.Email, Name: in.Name, Password: in.Password, SourceIP: s.Auth.SourceIP(r), RequestID: httpapi.RequestID(r.Context())}); err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, r, http.StatusAccepted, joinResponse{Status: "verify_email"})
 	return nil
 }

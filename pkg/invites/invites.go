@@ -269,8 +269,10 @@ func mayManage(p *auth.Principal, inv team.Invitation) error {
 	return nil
 }
 
-// Resend gives an invitation a new link and expiry and emails it again.
-func (s *Service) Resend(ctx context.Context, p *auth.Principal, id string) (team.Invitation, error) {
+// Resend gives an invitation a new link and expiry and emails it again,
+// within the mail caps of the invitee and of the caller's address,
+// sourceIP.
+func (s *Service) Resend(ctx context.Context, p *auth.Principal, id, sourceIP string) (team.Invitation, error) {
 	inv, err := s.load(ctx, p, id)
 	if err != nil {
 		return team.Invitation{}, err
@@ -281,7 +283,7 @@ func (s *Service) Resend(ctx context.Context, p *auth.Principal, id string) (tea
 	if inv.Status != team.InvitationPending {
 		return team.Invitation{}, errNotPending
 	}
-	if err := s.capResend(ctx, inv); err != nil {
+	if err := s.capResend(ctx, inv, sourceIP); err != nil {
 		return team.Invitation{}, err
 	}
 	acct, err := s.Store.GetAccount(ctx, p.AccountID())
@@ -388,6 +390,9 @@ type Lookup struct {
 
 // LookupToken answers the public lookup of an invitation link.
 func (s *Service) LookupToken(ctx context.Context, token string) (Lookup, error) {
+	if token == "" {
+		return Lookup{}, httpapi.InvalidField("token", "is required")
+	}
 	inv, _, err := s.resolve(ctx, token)
 	if err != nil {
 		return Lookup{}, err
@@ -414,10 +419,11 @@ type AcceptInput struct {
 	Token    string
 	Name     string
 	Password string
-	// Caller is the signed-in principal, when the request carried a token.
-	Caller    *auth.Principal
-	SourceIP  string
-	RequestID string
+	// Authorization is the request's Authorization header value: a
+	// signed-in caller (empty for none) may join with its own sign-in.
+	Authorization string
+	SourceIP      string
+	RequestID     string
 }
 
 // Accepted is the result of an accept: the active member and a session.
@@ -428,6 +434,13 @@ type Accepted struct {
 
 // Accept joins the invitee to the account.
 func (s *Service) Accept(ctx context.Context, in AcceptInput) (Accepted, error) {
+	if in.Token == "" {
+		return Accepted{}, httpapi.InvalidField("token", "is required")
+	}
+	caller, err := s.Auth.OptionalBearer(ctx, in.Authorization)
+	if err != nil {
+		return Accepted{}, err
+	}
 	inv, hash, err := s.resolve(ctx, in.Token)
 	if err != nil {
 		return Accepted{}, err
@@ -450,7 +463,7 @@ func (s *Service) Accept(ctx context.Context, in AcceptInput) (Accepted, error) 
 		if err != nil {
 			return Accepted{}, err
 		}
-		if err := s.prove(ctx, ident, in); err != nil {
+		if err := s.prove(ctx, ident, caller, in); err != nil {
 			return Accepted{}, err
 		}
 		acc.Identity = ident
@@ -470,8 +483,8 @@ func (s *Service) Accept(ctx context.Context, in AcceptInput) (Accepted, error) 
 	default:
 		return Accepted{}, err
 	}
-	if name == "" && in.Caller != nil {
-		name = in.Caller.Member.Name
+	if name == "" && caller != nil {
+		name = caller.Member.Name
 	}
 	if name == "" && !acc.NewIdentity {
 		name = inv.Email[:strings.IndexByte(inv.Email, '@')]
@@ -562,8 +575,8 @@ func (s *Service) checkInviter(ctx context.Context, inv team.Invitation, request
 
 // prove checks the caller owns an existing identity: signed in as it, or
 // with its password (rate-limited like sign-in).
-func (s *Service) prove(ctx context.Context, ident team.Identity, in AcceptInput) error {
-	if in.Caller != nil && in.Caller.Member.IdentityID == ident.ID && !in.Caller.Impersonated() {
+func (s *Service) prove(ctx context.Context, ident team.Identity, caller *auth.Principal, in AcceptInput) error {
+	if caller != nil && caller.Member.IdentityID == ident.ID && !caller.Impersonated() {
 		return nil
 	}
 	if in.Password == "" {

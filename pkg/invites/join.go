@@ -3,7 +3,6 @@ package invites
 import (
 	"context"
 	"errors"
-	"net/http"
 	"slices"
 
 	"github.com/stewardhq/steward/pkg/audit"
@@ -45,6 +44,9 @@ type JoinInput struct {
 // body and the account's settings are checked, then the link goes to the
 // email (within the mail caps).
 func (s *Service) Join(ctx context.Context, in JoinInput) error {
+	if err := httpapi.CheckID("accountId", in.AccountID); err != nil {
+		return err
+	}
 	email, err := team.NormalizeEmail(in.Email)
 	if err != nil {
 		return httpapi.InvalidField("email", err.Error())
@@ -84,33 +86,4 @@ func (s *Service) Join(ctx context.Context, in JoinInput) error {
 	t := store.Token{Kind: store.TokenJoin, AccountID: acct.ID, SubjectID: email, Data: map[string]string{"email": email, "name": name, "accountName": acct.Name}}
 	ev := audit.Event{AccountID: acct.ID, ActorID: "system", Action: "member.self_register_requested", TargetType: "email", TargetID: email, RequestID: in.RequestID}
 	return s.Auth.Register(ctx, t, in.Password, in.SourceIP, ev)
-}
-
-type (
-	joinRequest struct {
-		AccountID string `json:"accountId"`
-		Email     string `json:"email"`
-		Name      string `json:"name"`
-		Password  string `json:"password"`
-	}
-	joinResponse struct {
-		Status string `json:"status"`
-	}
-)
-
-// HandleJoin serves the public POST /v1/join: 202 {"status":
-// "verify_email"} for every email the account's settings let join.
-func (s *Service) HandleJoin(w http.ResponseWriter, r *http.Request) error {
-	var in joinRequest
-	if err := httpapi.Decode(r, &in); err != nil {
-		return err
-	}
-	if err := httpapi.CheckID("accountId", in.AccountID); err != nil {
-		return err
-	}
-	if err := s.Join(r.Context(), JoinInput{AccountID: in.AccountID, Email: in.Email, Name: in.Name, Password: in.Password, SourceIP: s.Auth.SourceIP(r), RequestID: httpapi.RequestID(r.Context())}); err != nil {
-		return err
-	}
-	httpapi.WriteJSON(w, r, http.StatusAccepted, joinResponse{Status: "verify_email"})
-	return nil
 }

@@ -13,16 +13,9 @@ import (
 // authenticated, the caller is told: 429 too_many_emails with
 // Retry-After.
 
-type sourceKey struct{}
-
-// withSource records the caller's address for the mail caps.
-func withSource(ctx context.Context, addr string) context.Context {
-	return context.WithValue(ctx, sourceKey{}, addr)
-}
-
-// capResend counts the re-sent invitation's email, or refuses it.
-func (s *Service) capResend(ctx context.Context, inv team.Invitation) error {
-	addr, _ := ctx.Value(sourceKey{}).(string)
+// capResend counts the re-sent invitation's email, sent at the request of
+// addr, or refuses it.
+func (s *Service) capResend(ctx context.Context, inv team.Invitation, addr string) error {
 	ok, retry, err := s.Auth.TakeMail(ctx, auth.MailInvitation, inv.Email, addr)
 	if err != nil || ok {
 		return err

@@ -1,10 +1,8 @@
 package members
 
 import (
-	"encoding/json"
 	"net/http"
 
-	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/httpapi"
@@ -13,10 +11,6 @@ import (
 )
 
 type (
-	listResponse struct {
-		Items []views.Member `json:"items"`
-		Next  string         `json:"nextCursor,omitempty"`
-	}
 	createRequest struct {
 		Email       string             `json:"email"`
 		Name        string             `json:"name"`
@@ -51,16 +45,10 @@ func writeMember(w http.ResponseWriter, r *http.Request, status int, m team.Memb
 func (s *Service) HandleList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := Filter{Status: authz.Status(q.Get("status")), Role: q.Get("role"), Store: q.Get("store")}
-	if f.Status != "" && !f.Status.Valid() {
-		return httpapi.InvalidField("status", "must be one of invited, active, inactive, suspended, deleted")
-	}
-	if f.Role != "" && !roleIDLike(f.Role) {
-		return httpapi.InvalidField("role", "must be a role id: 2 to 48 lower-case letters, digits or '_', starting with a letter")
-	}
-	if f.Store != "" {
-		if err := authz.StoreScope(f.Store).Validate(); err != nil {
-			return httpapi.InvalidField("store", err.Error())
-		}
+	// List checks the filter too; checking it first keeps its errors
+	// ahead of the limit's.
+	if err := f.Validate(); err != nil {
+		return err
 	}
 	limit, err := httpapi.ParseLimit(r)
 	if err != nil {
@@ -70,11 +58,7 @@ func (s *Service) HandleList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := listResponse{Items: make([]views.Member, 0, len(page.Items)), Next: page.Next}
-	for _, m := range page.Items {
-		out.Items = append(out.Items, views.FromMember(m))
-	}
-	httpapi.WriteJSON(w, r, http.StatusOK, out)
+	httpapi.WriteJSON(w, r, http.StatusOK, httpapi.ListOf(page.Items, page.Next, views.FromMember))
 	return nil
 }
 
@@ -187,31 +171,10 @@ func (s *Service) HandleTransferOwnership(w http.ResponseWriter, r *http.Request
 	if err := httpapi.Decode(r, &in); err != nil {
 		return err
 	}
-	if err := httpapi.CheckID("memberId", in.MemberID); err != nil {
-		return err
-	}
 	m, err := s.TransferOwnership(r.Context(), auth.FromContext(r.Context()), in.MemberID)
 	if err != nil {
 		return err
 	}
 	writeMember(w, r, http.StatusOK, m)
 	return nil
-}
-
-// snapshot is the audited shape of a member.
-func snapshot(m team.Member) json.RawMessage { return audit.Snapshot(views.FromMember(m)) }
-
-func snapshotOf(v any) json.RawMessage { return audit.Snapshot(v) }
-
-// roleIDLike reports whether v has the shape of a role id.
-func roleIDLike(v string) bool {
-	if len(v) < 2 || len(v) > 48 || v[0] < 'a' || v[0] > 'z' {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
 }

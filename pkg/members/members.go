@@ -31,9 +31,11 @@ package members
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 
+	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/clock"
@@ -41,6 +43,7 @@ import (
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
+	"github.com/stewardhq/steward/pkg/views"
 )
 
 // Service implements the member routes.
@@ -57,9 +60,9 @@ var (
 	errImpersonate = fault.New(fault.Forbidden, "impersonation_forbidden", "An impersonated session cannot change grants.")
 )
 
-// ErrRoleGone answers a change (a member write or an invitation) whose custom role was deleted while the
-// change was being made: like naming a role that does not exist (400),
-// with its own code.
+// ErrRoleGone answers a change (a member write or an invitation) whose
+// custom role was deleted while the change was being made: like naming a
+// role that does not exist (400), with its own code.
 var ErrRoleGone = &fault.Error{
 	Kind: fault.Invalid, Code: "role_deleted",
 	Detail: "A custom role of the assignments was deleted meanwhile; read the roles again.",
@@ -99,6 +102,36 @@ type Filter struct {
 	Store  string
 }
 
+// Validate checks a filter's form: a known status, a role id's shape, a
+// valid store id.
+func (f Filter) Validate() error {
+	if f.Status != "" && !f.Status.Valid() {
+		return httpapi.InvalidField("status", "must be one of invited, active, inactive, suspended, deleted")
+	}
+	if f.Role != "" && !roleIDLike(f.Role) {
+		return httpapi.InvalidField("role", "must be a role id: 2 to 48 lower-case letters, digits or '_', starting with a letter")
+	}
+	if f.Store != "" {
+		if err := authz.StoreScope(f.Store).Validate(); err != nil {
+			return httpapi.InvalidField("store", err.Error())
+		}
+	}
+	return nil
+}
+
+// roleIDLike reports whether v has the shape of a role id.
+func roleIDLike(v string) bool {
+	if len(v) < 2 || len(v) > 48 || v[0] < 'a' || v[0] > 'z' {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 func (f Filter) match(m team.Member) bool {
 	if f.Status != "" && m.Status != f.Status {
 		return false
@@ -118,6 +151,9 @@ func (f Filter) match(m team.Member) bool {
 // so a page may hold fewer than limit members; follow the cursor to the
 // end.
 func (s *Service) List(ctx context.Context, p *auth.Principal, f Filter, limit int, cursor string) (store.Page[team.Member], error) {
+	if err := f.Validate(); err != nil {
+		return store.Page[team.Member]{}, err
+	}
 	if !mayView(p) {
 		return store.Page[team.Member]{}, errMayNotView
 	}
@@ -298,6 +334,9 @@ func (s *Service) CreateInactive(ctx context.Context, p *auth.Principal, email, 
 // TransferOwnership moves ownership from the calling owner to another
 // active member, who becomes an administrator too.
 func (s *Service) TransferOwnership(ctx context.Context, p *auth.Principal, toID string) (team.Member, error) {
+	if err := httpapi.CheckID("memberId", toID); err != nil {
+		return team.Member{}, err
+	}
 	if p.Impersonated() {
 		return team.Member{}, errImpersonate
 	}
@@ -344,3 +383,8 @@ func CheckScopes(ctx context.Context, st *store.Store, account string, as []auth
 	}
 	return nil
 }
+
+// snapshot is the audited shape of a member.
+func snapshot(m team.Member) json.RawMessage { return audit.Snapshot(views.FromMember(m)) }
+
+func snapshotOf(v any) json.RawMessage { return audit.Snapshot(v) }

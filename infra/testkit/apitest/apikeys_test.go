@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stewardhq/steward/pkg/apikeys/apikey"
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/store"
@@ -224,7 +225,7 @@ func TestAPIKeyActsWithinItsAccountAndIsAudited(t *testing.T) {
 	narrow := e.createKey(t, aTk.AccessToken, map[string]any{"name": "Narrow", "permissions": []string{"users.view", "users.manage"}})
 	e.Call(t, "POST", "/v1/invitations", narrow.Secret, map[string]any{"email": newEmail("full")}).Want(t, http.StatusForbidden, "exceeds_own_rights")
 	// Nor can anybody assign the key's synthetic role.
-	e.Call(t, "POST", "/v1/invitations", aKey.Secret, map[string]any{"email": newEmail("syn"), "assignments": []map[string]string{{"role": authz.APIKeyRole, "scope": "account"}}}).Want(t, http.StatusForbidden, "exceeds_own_rights")
+	e.Call(t, "POST", "/v1/invitations", aKey.Secret, map[string]any{"email": newEmail("syn"), "assignments": []map[string]string{{"role": apikey.Role, "scope": "account"}}}).Want(t, http.StatusForbidden, "exceeds_own_rights")
 	// A key scoped to a store may not act at account scope.
 	scoped := e.createKey(t, aTk.AccessToken, map[string]any{"name": "Store 1", "permissions": fullAccessPermissions(t), "scopes": []string{"store:s1"}})
 	e.invite(t, scoped.Secret, map[string]any{"email": newEmail("s1"), "assignments": []map[string]string{{"role": "team_member", "scope": "store:s1"}}})
