@@ -16,7 +16,6 @@ import (
 	"github.com/stewardhq/steward/infra/emulator"
 	"github.com/stewardhq/steward/infra/localstack"
 	"github.com/stewardhq/steward/infra/localstack/app"
-	"github.com/stewardhq/steward/pkg/config"
 	"github.com/stewardhq/steward/pkg/routes"
 )
 
@@ -52,21 +51,13 @@ func run(fn, eventPath string) error {
 	if err != nil {
 		return fmt.Errorf("read event: %w", err)
 	}
-	settings, err := localstack.FromEnv(root, os.Getenv)
+	stack, err := localstack.Load(root)
 	if err != nil {
 		return err
 	}
-	secrets, err := settings.LoadSecrets()
-	if err != nil {
-		return err
-	}
-	base, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
-	cfg := settings.Config(secrets, base)
+	cfg := stack.Config
 	ctx := context.Background()
-	h, err := app.Handler(ctx, cfg, app.NewLogger(cfg.LogLevel), fn, app.Secrets{SigningKeys: &secrets.SigningKeys})
+	h, err := app.Handler(ctx, cfg, app.NewLogger(cfg.LogLevel), fn, app.Secrets{SigningKeys: &stack.Secrets.SigningKeys})
 	if err != nil {
 		return err
 	}
@@ -88,19 +79,11 @@ func runJob() error {
 	if err != nil {
 		return err
 	}
-	settings, err := localstack.FromEnv(root, os.Getenv)
+	stack, err := localstack.Load(root)
 	if err != nil {
 		return err
 	}
-	secrets, err := settings.LoadSecrets()
-	if err != nil {
-		return err
-	}
-	base, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
-	cfg := settings.Config(secrets, base)
+	cfg := stack.Config
 	ctx := context.Background()
 	svc, err := app.AlertsJob(ctx, cfg, app.NewLogger(cfg.LogLevel))
 	if err != nil {
