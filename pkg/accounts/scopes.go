@@ -16,8 +16,8 @@ import (
 )
 
 // Stores and departments are served by one implementation: a kind of
-// scope item is one entry of scopeKinds (a scopeKind) and its rows in the
-// route table (pkg/routes), GET /v1/{plural}, GET and PUT
+// scope item is one entry of scopeKinds (a scopeKind, over its value in
+// pkg/team and its items in pkg/store) and its rows in the route table (pkg/routes), GET /v1/{plural}, GET and PUT
 // /v1/{plural}/{id}, whose operations are list{Plural}, get{Name} and
 // put{Name}.
 
@@ -61,30 +61,28 @@ func (k scopeKind[T, B]) notFound() error {
 	return fault.New(fault.NotFound, "not_found", "The "+k.name+" does not exist.")
 }
 
-// scopeKinds are the kinds of scope item the account routes serve.
-var scopeKinds = []scopeRoutes{stores, departments}
-
 // scopeRoutes adds the handlers of a kind's operations (http.go).
 type scopeRoutes interface {
 	addOperations(h *Handler, ops map[string]httpapi.HandlerFunc)
 }
 
-var (
-	stores = scopeKind[team.Store, StoreBody]{
+// scopeKinds are the kinds of scope item the account routes serve.
+var scopeKinds = []scopeRoutes{
+	scopeKind[team.Store, StoreBody]{
 		name: "store", plural: "stores", perm: permStores, missing: team.ErrStoreNotFound,
 		get: (*store.Store).GetStore, list: (*store.Store).ListStores, put: (*store.Store).PutStore,
 		parse: StoreBody.Store, view: storeView, snap: anySnap(storeSnap),
 		resource: func(a, id string) authz.Resource { return authz.Resource{Account: a, Type: "store", ID: id, Store: id} },
-	}
-	departments = scopeKind[team.Department, DepartmentBody]{
+	},
+	scopeKind[team.Department, DepartmentBody]{
 		name: "department", plural: "departments", perm: permRecords, missing: team.ErrDepartmentNotFound,
 		get: (*store.Store).GetDepartment, list: (*store.Store).ListDepartments, put: (*store.Store).PutDepartment,
 		parse: DepartmentBody.Department, view: departmentView, snap: anySnap(departmentSnap),
 		resource: func(a, id string) authz.Resource {
 			return authz.Resource{Account: a, Type: "department", ID: id, Department: id}
 		},
-	}
-)
+	},
+}
 
 // JSON shapes of the scope items, and their audit snapshots (what an item
 // is, without times). Field names are camelCase and part of the API
