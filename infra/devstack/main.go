@@ -38,15 +38,11 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	root, err := emulator.ProjectRoot()
+	stack, err := localstack.LoadProject()
 	if err != nil {
 		return err
 	}
-	stack, err := localstack.Load(root)
-	if err != nil {
-		return err
-	}
-	settings, secrets, cfg := stack.Settings, stack.Secrets, stack.Config
+	root, settings, secrets, cfg := stack.Root, stack.Settings, stack.Secrets, stack.Config
 	// Check the API port first: a second `make run` stops here, before it
 	// touches the emulators of the first.
 	apiAddr := fmt.Sprintf("127.0.0.1:%d", settings.APIPort)

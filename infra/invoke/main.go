@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/stewardhq/steward/infra/emulator"
 	"github.com/stewardhq/steward/infra/localstack"
 	"github.com/stewardhq/steward/infra/localstack/app"
 	"github.com/stewardhq/steward/pkg/routes"
@@ -40,10 +39,6 @@ func run(fn, eventPath string) error {
 	if len(routes.ForFunction(fn)) == 0 || fn == "" {
 		return fmt.Errorf("unknown function %q; functions: %v", fn, routes.Functions())
 	}
-	root, err := emulator.ProjectRoot()
-	if err != nil {
-		return err
-	}
 	if eventPath == "" {
 		eventPath = "events/" + fn + ".json"
 	}
@@ -51,7 +46,7 @@ func run(fn, eventPath string) error {
 	if err != nil {
 		return fmt.Errorf("read event: %w", err)
 	}
-	stack, err := localstack.Load(root)
+	stack, err := localstack.LoadProject()
 	if err != nil {
 		return err
 	}
@@ -75,11 +70,7 @@ func run(fn, eventPath string) error {
 
 // runJob runs the alert job once, forced, against the local stack.
 func runJob() error {
-	root, err := emulator.ProjectRoot()
-	if err != nil {
-		return err
-	}
-	stack, err := localstack.Load(root)
+	stack, err := localstack.LoadProject()
 	if err != nil {
 		return err
 	}

@@ -3,9 +3,9 @@
 // `make bench`, `make coldstart`): ports, the data folder, the local
 // secrets kept in it, emulators to reuse and the load run's switches. It
 // is the one loader of these commands' environment: FromEnv reads every
-// variable below, Load adds the secrets and Steward's configuration, and
-// Env writes the settings back for a child process. Every setting has a
-// default:
+// variable below, Load (LoadProject in the project) adds the secrets and
+// Steward's configuration, and Env writes the settings back for a child
+// process. Every setting has a default:
 //
 //	STEWARD_API_PORT            Steward's API on 127.0.0.1 (8080)
 //	STEWARD_DYNAMODB_PORT       DynamoDB Local (8000)
@@ -141,6 +141,20 @@ type Stack struct {
 	Settings
 	Secrets Secrets
 	Config  config.Config
+	// Root is the project root (LoadProject; empty from Load).
+	Root string
+}
+
+// LoadProject is Load in the project (emulator.ProjectRoot), whose .data
+// folder is the default data folder.
+func LoadProject() (Stack, error) {
+	root, err := emulator.ProjectRoot()
+	if err != nil {
+		return Stack{}, err
+	}
+	st, err := Load(root)
+	st.Root = root
+	return st, err
 }
 
 // Load reads the settings from the environment (FromEnv; root as there),
