@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/stewardhq/steward/infra/emulator"
+	"github.com/stewardhq/steward/infra/localstack"
 	"github.com/stewardhq/steward/pkg/accesstoken"
 	"github.com/stewardhq/steward/pkg/awsclient"
 	"github.com/stewardhq/steward/pkg/store"
@@ -43,13 +44,13 @@ type backend struct {
 	sm      *secretsmanager.Client
 }
 
-// emulatorSpec is one emulator: reused from infra/testrun's variable, or
-// started here.
+// emulatorSpec is one emulator: reused from infra/testrun's variable (env,
+// whose value is url), or started here.
 type emulatorSpec struct {
-	name   string
-	envURL string
-	start  func(context.Context, emulator.Options) (*emulator.Process, error)
-	dst    *string
+	name     string
+	env, url string
+	start    func(context.Context, emulator.Options) (*emulator.Process, error)
+	dst      *string
 }
 
 // startBackend reuses the emulators infra/testrun exported
@@ -58,24 +59,27 @@ type emulatorSpec struct {
 // and the signing-key secret. log receives the emulators' output and
 // progress lines.
 func startBackend(ctx context.Context, root string, log, progress io.Writer) (*backend, error) {
+	settings, err := localstack.FromEnv(root, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
 	b := &backend{}
 	specs := []emulatorSpec{
-		{emulator.NameDynamoDB, emulator.EnvTestDynamoDBURL, emulator.StartDynamoDB, &b.DynamoDB},
-		{emulator.NameSES, emulator.EnvTestSESURL, emulator.StartSES, &b.SES},
-		{emulator.NameMoto, emulator.EnvTestMotoURL, emulator.StartMoto, &b.Moto},
+		{emulator.NameDynamoDB, localstack.EnvReuseDynamoDB, settings.Reuse.DynamoDB, emulator.StartDynamoDB, &b.DynamoDB},
+		{emulator.NameSES, localstack.EnvReuseSES, settings.Reuse.SES, emulator.StartSES, &b.SES},
+		{emulator.NameMoto, localstack.EnvReuseMoto, settings.Reuse.Moto, emulator.StartMoto, &b.Moto},
 	}
 	var missing []emulatorSpec
 	for _, s := range specs {
-		u := os.Getenv(s.envURL)
-		if u == "" {
+		if s.url == "" {
 			missing = append(missing, s)
 			continue
 		}
-		if err := reachable(ctx, u); err != nil {
-			return nil, fmt.Errorf("%s=%s does not answer (did infra/testrun stop?): %w", s.envURL, u, err)
+		if err := reachable(ctx, s.url); err != nil {
+			return nil, fmt.Errorf("%s=%s does not answer (did infra/testrun stop?): %w", s.env, s.url, err)
 		}
-		*s.dst = u
-		fmt.Fprintf(progress, "%s: %s (reused from %s)\n", s.name, u, s.envURL)
+		*s.dst = s.url
+		fmt.Fprintf(progress, "%s: %s (reused from %s)\n", s.name, s.url, s.env)
 	}
 	if len(missing) > 0 {
 		if err := emulator.EnsureInstalled(ctx, root, progress); err != nil {

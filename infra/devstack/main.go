@@ -22,7 +22,6 @@ import (
 	"github.com/stewardhq/steward/infra/localstack"
 	"github.com/stewardhq/steward/infra/localstack/app"
 	"github.com/stewardhq/steward/pkg/awsclient"
-	"github.com/stewardhq/steward/pkg/config"
 	"github.com/stewardhq/steward/pkg/store"
 )
 
@@ -39,14 +38,11 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	root, err := emulator.ProjectRoot()
+	stack, err := localstack.LoadProject()
 	if err != nil {
 		return err
 	}
-	settings, err := localstack.FromEnv(root, os.Getenv)
-	if err != nil {
-		return err
-	}
+	root, settings, secrets, cfg := stack.Root, stack.Settings, stack.Secrets, stack.Config
 	// Check the API port first: a second `make run` stops here, before it
 	// touches the emulators of the first.
 	apiAddr := fmt.Sprintf("127.0.0.1:%d", settings.APIPort)
@@ -91,15 +87,6 @@ func run() error {
 	}
 	defer stopChild(ses)
 
-	secrets, err := settings.LoadSecrets()
-	if err != nil {
-		return err
-	}
-	base, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
-	cfg := settings.Config(secrets, base)
 	awsCfg, err := awsclient.LoadConfig(ctx, cfg.Region, cfg.Endpoints)
 	if err != nil {
 		return err

@@ -13,10 +13,8 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/stewardhq/steward/infra/emulator"
 	"github.com/stewardhq/steward/infra/localstack"
 	"github.com/stewardhq/steward/infra/localstack/app"
-	"github.com/stewardhq/steward/pkg/config"
 	"github.com/stewardhq/steward/pkg/routes"
 )
 
@@ -41,10 +39,6 @@ func run(fn, eventPath string) error {
 	if len(routes.ForFunction(fn)) == 0 || fn == "" {
 		return fmt.Errorf("unknown function %q; functions: %v", fn, routes.Functions())
 	}
-	root, err := emulator.ProjectRoot()
-	if err != nil {
-		return err
-	}
 	if eventPath == "" {
 		eventPath = "events/" + fn + ".json"
 	}
@@ -52,21 +46,13 @@ func run(fn, eventPath string) error {
 	if err != nil {
 		return fmt.Errorf("read event: %w", err)
 	}
-	settings, err := localstack.FromEnv(root, os.Getenv)
+	stack, err := localstack.LoadProject()
 	if err != nil {
 		return err
 	}
-	secrets, err := settings.LoadSecrets()
-	if err != nil {
-		return err
-	}
-	base, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
-	cfg := settings.Config(secrets, base)
+	cfg := stack.Config
 	ctx := context.Background()
-	h, err := app.Handler(ctx, cfg, app.NewLogger(cfg.LogLevel), fn, app.Secrets{SigningKeys: &secrets.SigningKeys})
+	h, err := app.Handler(ctx, cfg, app.NewLogger(cfg.LogLevel), fn, app.Secrets{SigningKeys: &stack.Secrets.SigningKeys})
 	if err != nil {
 		return err
 	}
@@ -84,23 +70,11 @@ func run(fn, eventPath string) error {
 
 // runJob runs the alert job once, forced, against the local stack.
 func runJob() error {
-	root, err := emulator.ProjectRoot()
+	stack, err := localstack.LoadProject()
 	if err != nil {
 		return err
 	}
-	settings, err := localstack.FromEnv(root, os.Getenv)
-	if err != nil {
-		return err
-	}
-	secrets, err := settings.LoadSecrets()
-	if err != nil {
-		return err
-	}
-	base, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
-	cfg := settings.Config(secrets, base)
+	cfg := stack.Config
 	ctx := context.Background()
 	svc, err := app.AlertsJob(ctx, cfg, app.NewLogger(cfg.LogLevel))
 	if err != nil {

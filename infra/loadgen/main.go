@@ -28,11 +28,17 @@ import (
 
 	"github.com/stewardhq/steward/infra/emulator"
 	"github.com/stewardhq/steward/infra/loadgen/loadrun"
+	"github.com/stewardhq/steward/infra/localstack"
 )
 
 func main() {
+	settings, err := localstack.FromEnv("", os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
 	mixedDefault := 20 * time.Second
-	if os.Getenv("BENCH_FULL") == "1" {
+	if settings.BenchFull {
 		mixedDefault = 60 * time.Second
 	}
 	o := loadgen.Options{Out: os.Stdout}

@@ -1,13 +1,29 @@
-// Package localstack holds the settings of the local stack that `make run`
-// starts and `make invoke` talks to: ports, the data folder, and the local
-// secrets kept in it. Every setting has a default and an environment
-// variable:
+// Package localstack holds the settings of the local stack and of the
+// commands that run against it or beside it (`make run`, `make invoke`,
+// `make bench`, `make coldstart`): ports, the data folder, the local
+// secrets kept in it, emulators to reuse and the load run's switches. It
+// is the one loader of these commands' environment: FromEnv reads every
+// variable below, Load (LoadProject in the project) adds the secrets and
+// Steward's configuration, and Env writes the settings back for a child
+// process. Every setting has a default:
 //
-//	STEWARD_API_PORT       Steward's API on 127.0.0.1 (8080)
-//	STEWARD_DYNAMODB_PORT  DynamoDB Local (8000)
-//	STEWARD_SES_PORT       aws-ses-v2-local and its mail UI (8005)
-//	STEWARD_DATA_DIR       data folder (.data in the project root)
-//	STEWARD_TABLE          table name (steward)
+//	STEWARD_API_PORT            Steward's API on 127.0.0.1 (8080)
+//	STEWARD_DYNAMODB_PORT       DynamoDB Local (8000)
+//	STEWARD_SES_PORT            aws-ses-v2-local and its mail UI (8005)
+//	STEWARD_DATA_DIR            data folder (.data in the project root;
+//	                            required where there is none, as for the
+//	                            load run's server)
+//	STEWARD_TABLE               table name (steward)
+//	STEWARD_TEST_DYNAMODB_URL   running emulators to reuse instead of
+//	STEWARD_TEST_SES_URL        starting others (none: start them); set by
+//	STEWARD_TEST_MOTO_URL       infra/testrun, read by `make coldstart`
+//	STEWARD_LOADGEN_CPUPROFILE  the load run's server: the file its CPU
+//	                            profile is written to (none: no profile)
+//	BENCH_FULL                  1: the load run's mixed workload runs 60 s
+//	                            (else 20 s)
+//
+// Steward's own settings (log level and the like) are pkg/config's, read
+// by Load.
 package localstack
 
 import (
@@ -20,6 +36,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/stewardhq/steward/infra/emulator"
 	"github.com/stewardhq/steward/pkg/accesstoken"
 	"github.com/stewardhq/steward/pkg/awsclient"
 	"github.com/stewardhq/steward/pkg/config"
@@ -31,24 +48,50 @@ type Settings struct {
 	APIPort      int
 	DynamoDBPort int
 	SESPort      int
-	DataDir      string
-	Table        string
+	// DataDir is the data folder; empty when neither STEWARD_DATA_DIR
+	// nor a project root names one.
+	DataDir string
+	Table   string
+	// Reuse holds the endpoints of running emulators to reuse (empty:
+	// none).
+	Reuse Emulators
+	// CPUProfile is the file the load run's server writes its CPU
+	// profile to (empty: none).
+	CPUProfile string
+	// BenchFull makes the load run's mixed workload longer.
+	BenchFull bool
 }
 
-// Port environment variables, named in errors so that a user knows what to
+// Emulators are emulator endpoints.
+type Emulators struct {
+	DynamoDB, SES, Moto string
+}
+
+// The environment variables, named in errors so that a user knows what to
 // change.
 const (
 	EnvAPIPort      = "STEWARD_API_PORT"
 	EnvDynamoDBPort = "STEWARD_DYNAMODB_PORT"
 	EnvSESPort      = "STEWARD_SES_PORT"
 	EnvDataDir      = "STEWARD_DATA_DIR"
+	EnvTable        = "STEWARD_TABLE"
+	EnvCPUProfile   = "STEWARD_LOADGEN_CPUPROFILE"
+	EnvBenchFull    = "BENCH_FULL"
+	// The emulators to reuse: infra/emulator's STEWARD_TEST_*_URL.
+	EnvReuseDynamoDB = emulator.EnvTestDynamoDBURL
+	EnvReuseSES      = emulator.EnvTestSESURL
+	EnvReuseMoto     = emulator.EnvTestMotoURL
 )
 
 // FromEnv reads the settings; root is the project root (for the default
-// data folder).
+// data folder; "" for none).
 func FromEnv(root string, getenv func(string) string) (Settings, error) {
-	s := Settings{DataDir: getenv(EnvDataDir), Table: getenv("STEWARD_TABLE")}
-	if s.DataDir == "" {
+	s := Settings{
+		DataDir: getenv(EnvDataDir), Table: getenv(EnvTable),
+		Reuse:      Emulators{DynamoDB: getenv(EnvReuseDynamoDB), SES: getenv(EnvReuseSES), Moto: getenv(EnvReuseMoto)},
+		CPUProfile: getenv(EnvCPUProfile), BenchFull: getenv(EnvBenchFull) == "1",
+	}
+	if s.DataDir == "" && root != "" {
 		s.DataDir = filepath.Join(root, ".data")
 	}
 	if s.Table == "" {
@@ -73,6 +116,68 @@ func FromEnv(root string, getenv func(string) string) (Settings, error) {
 		}
 	}
 	return s, nil
+}
+
+// Env is the settings as environment assignments ("NAME=value") for a
+// child process that reads them with FromEnv: the ports, the data folder,
+// the table and the CPU profile when set.
+func (s Settings) Env() []string {
+	env := []string{
+		EnvAPIPort + "=" + strconv.Itoa(s.APIPort),
+		EnvDynamoDBPort + "=" + strconv.Itoa(s.DynamoDBPort),
+		EnvSESPort + "=" + strconv.Itoa(s.SESPort),
+		EnvDataDir + "=" + s.DataDir,
+		EnvTable + "=" + s.Table,
+	}
+	if s.CPUProfile != "" {
+		env = append(env, EnvCPUProfile+"="+s.CPUProfile)
+	}
+	return env
+}
+
+// Stack is what a command running against the local stack needs: its
+// settings, the data folder's secrets and Steward's configuration.
+type Stack struct {
+	Settings
+	Secrets Secrets
+	Config  config.Config
+	// Root is the project root (LoadProject; empty from Load).
+	Root string
+}
+
+// LoadProject is Load in the project (emulator.ProjectRoot), whose .data
+// folder is the default data folder.
+func LoadProject() (Stack, error) {
+	root, err := emulator.ProjectRoot()
+	if err != nil {
+		return Stack{}, err
+	}
+	st, err := Load(root)
+	st.Root = root
+	return st, err
+}
+
+// Load reads the settings from the environment (FromEnv; root as there),
+// the data folder's secrets (LoadSecrets, creating them on first use) and
+// Steward's configuration (config.FromEnv) made the local stack's
+// (Settings.Config).
+func Load(root string) (Stack, error) {
+	s, err := FromEnv(root, os.Getenv)
+	if err != nil {
+		return Stack{}, err
+	}
+	if s.DataDir == "" {
+		return Stack{}, errors.New(EnvDataDir + " must name the data folder")
+	}
+	sec, err := s.LoadSecrets()
+	if err != nil {
+		return Stack{}, err
+	}
+	base, err := config.FromEnv()
+	if err != nil {
+		return Stack{}, err
+	}
+	return Stack{Settings: s, Secrets: sec, Config: s.Config(sec, base)}, nil
 }
 
 // APIURL is the local API's base URL.

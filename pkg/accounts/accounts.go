@@ -46,6 +46,7 @@ import (
 	"reflect"
 	"slices"
 
+	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/fault"
@@ -61,26 +62,20 @@ type Handler struct {
 
 // Permission keys these routes decide on.
 const (
-	permSettings   = "settings.manage"
-	permPolicies   = "policies.manage"
-	permAudit      = "audit.view"
-	permStores     = "stores.view"
-	permDirectory  = "directory.view"
-	permRecords    = "records.read"
-	targetAccount  = "account"
-	targetStore    = "store"
-	targetDepartmt = "department"
+	permSettings  = "settings.manage"
+	permPolicies  = "policies.manage"
+	permAudit     = "audit.view"
+	permStores    = "stores.view"
+	permDirectory = "directory.view"
+	permRecords   = "records.read"
+	targetAccount = "account"
 )
 
 var (
 	errAccountNotFound = fault.New(fault.NotFound, "not_found", "The account does not exist.")
-	errStoreNotFound   = fault.New(fault.NotFound, "not_found", "The store does not exist.")
-	errDeptNotFound    = fault.New(fault.NotFound, "not_found", "The department does not exist.")
 	errStale           = fault.New(fault.Stale, "stale_version", "The resource changed since you read it (or no longer exists); read it again and retry.")
 	errExists          = fault.New(fault.PreconditionRequired, "precondition_required", "This id is taken: read it and send If-Match with its ETag to replace it.")
 	errNoSettings      = fault.New(fault.Forbidden, "forbidden", "Changing the account, its stores and departments needs settings.manage.")
-	errNoStores        = fault.New(fault.Forbidden, "forbidden", "Viewing stores needs stores.view or directory.view.")
-	errNoDepartments   = fault.New(fault.Forbidden, "forbidden", "Viewing departments needs records.read or directory.view.")
 	errNoAudit         = fault.New(fault.Forbidden, "forbidden", "Viewing the audit log needs audit.view.")
 	errNoPolicies      = fault.New(fault.Forbidden, "forbidden", "Changing the invitation lifetime, the external approver domains or self-registration needs policies.manage (administrators and the owner).")
 )
@@ -104,42 +99,6 @@ func holdsSomewhere(p *auth.Principal, perm string) bool {
 	return false
 }
 
-// scopeKind says how a kind of scope item is seen.
-type scopeKind struct {
-	perm     string
-	resource func(account, id string) authz.Resource
-	denied   *httpapi.Error
-}
-
-var (
-	storesKind = scopeKind{perm: permStores, denied: errNoStores, resource: func(a, id string) authz.Resource {
-		return authz.Resource{Account: a, Type: targetStore, ID: id, Store: id}
-	}}
-	departmentsKind = scopeKind{perm: permRecords, denied: errNoDepartments, resource: func(a, id string) authz.Resource {
-		return authz.Resource{Account: a, Type: targetDepartmt, ID: id, Department: id}
-	}}
-)
-
-// seesAll reports whether p sees every item of the kind.
-func (k scopeKind) seesAll(p *auth.Principal) bool {
-	acct := accountResource(p)
-	return p.Authz.Holds(permDirectory, authz.AccountScope) || allowed(p, k.perm, acct) || allowed(p, permSettings, acct)
-}
-
-// sees reports whether p sees the item id.
-func (k scopeKind) sees(p *auth.Principal, all bool, id string) bool {
-	return all || allowed(p, k.perm, k.resource(p.AccountID(), id))
-}
-
-// mayList reports whether p may list the kind at all (it then sees the
-// items sees allows).
-func (k scopeKind) mayList(p *auth.Principal) (all bool, ok bool) {
-	if k.seesAll(p) {
-		return true, true
-	}
-	return false, holdsSomewhere(p, k.perm)
-}
-
 // requireSettings refuses a caller without settings.manage at account
 // scope.
 func requireSettings(p *auth.Principal) error {
@@ -158,9 +117,19 @@ func (h *Handler) GetAccount(ctx context.Context, p *auth.Principal) (team.Accou
 	return a, err
 }
 
-// UpdateAccount applies a patch to the caller's account read at version.
-func (h *Handler) UpdateAccount(ctx context.Context, p *auth.Principal, version int64, patch AccountPatch) (team.Account, error) {
+// ReadRequest reads what a change asks for, once the caller may ask it:
+// the version of its If-Match (0 without one) and its body into body.
+type ReadRequest func(body any) (version int64, err error)
+
+// UpdateAccount applies the patch read to the caller's account read at
+// the version read.
+func (h *Handler) UpdateAccount(ctx context.Context, p *auth.Principal, read ReadRequest) (team.Account, error) {
 	if err := requireSettings(p); err != nil {
+		return team.Account{}, err
+	}
+	var patch AccountPatch
+	version, err := read(&patch)
+	if err != nil {
 		return team.Account{}, err
 	}
 	before, err := h.GetAccount(ctx, p)
@@ -209,137 +178,55 @@ func changesPolicies(before, after team.Account) bool {
 		b.SelfRegistration.DefaultRole != a.SelfRegistration.DefaultRole
 }
 
-// GetStore reads a store the caller may see.
-func (h *Handler) GetStore(ctx context.Context, p *auth.Principal, id string) (team.Store, error) {
-	if err := ValidateID(id); err != nil {
-		return team.Store{}, err
-	}
-	if !storesKind.sees(p, storesKind.seesAll(p), id) {
-		return team.Store{}, errNoStores
-	}
-	st, err := h.Store.GetStore(ctx, p.AccountID(), id)
-	if errors.Is(err, team.ErrStoreNotFound) {
-		return team.Store{}, errStoreNotFound
-	}
-	return st, err
+// AuditQuery is what a read of the audit log asks for.
+type AuditQuery struct {
+	Filter audit.Filter
+	Limit  int
+	Cursor string
 }
 
-// ListStores lists the stores the caller may see.
-func (h *Handler) ListStores(ctx context.Context, p *auth.Principal, limit int, cursor string) (store.Page[team.Store], error) {
-	all, ok := storesKind.mayList(p)
-	if !ok {
-		return store.Page[team.Store]{}, errNoStores
+// AuditPage is one page of the audit log, with the current names of its
+// events' impersonators by id.
+type AuditPage struct {
+	store.Page[audit.Event]
+	Impersonators map[string]string
+}
+
+// ListAudit reads one page of the audit log (read reads the query once the
+// caller may read the log).
+func (h *Handler) ListAudit(ctx context.Context, p *auth.Principal, read func() (AuditQuery, error)) (AuditPage, error) {
+	if !allowed(p, permAudit, accountResource(p)) {
+		return AuditPage{}, errNoAudit
 	}
-	page, err := h.Store.ListStores(ctx, p.AccountID(), limit, cursor)
+	q, err := read()
+	if err != nil {
+		return AuditPage{}, err
+	}
+	page, err := h.Store.ListAudit(ctx, p.AccountID(), q.Filter, q.Limit, q.Cursor)
 	if errors.Is(err, store.ErrBadCursor) {
-		return page, httpapi.ErrBadCursor
+		return AuditPage{}, httpapi.ErrBadCursor
 	}
 	if err != nil {
-		return page, err
+		return AuditPage{}, err
 	}
-	page.Items = slices.DeleteFunc(page.Items, func(s team.Store) bool { return !storesKind.sees(p, all, s.ID) })
-	return page, nil
-}
-
-// PutStore creates the store (version 0: no If-Match) or replaces it at
-// the version read. created says which.
-func (h *Handler) PutStore(ctx context.Context, p *auth.Principal, version int64, st team.Store) (out team.Store, created bool, err error) {
-	if err := requireSettings(p); err != nil {
-		return team.Store{}, false, err
-	}
-	account := p.AccountID()
-	ev := p.Event(ctx, "store.create", targetStore, st.ID)
-	if version == 0 {
-		ev.After = snapshot(storeSnap(st, 1))
-		out, err = p.Acting(h.Store).PutStore(ctx, account, st, ev)
-		if errors.Is(err, team.ErrScopeExists) {
-			return team.Store{}, false, errExists
+	// Impersonators are named with one read of their members (a page
+	// with more distinct impersonators than one read holds names the
+	// first ones only).
+	var ids []string
+	for _, ev := range page.Items {
+		if ev.ImpersonatorID != "" && !slices.Contains(ids, ev.ImpersonatorID) && len(ids) < store.MaxLoadMembers {
+			ids = append(ids, ev.ImpersonatorID)
 		}
-		return out, err == nil, err
 	}
-	before, err := h.Store.GetStore(ctx, account, st.ID)
-	if errors.Is(err, team.ErrStoreNotFound) || err == nil && !httpapi.VersionMatches(version, before.Version) {
-		return team.Store{}, false, errStale
-	}
-	if err != nil {
-		return team.Store{}, false, err
-	}
-	st.Version, st.CreatedAt, st.UpdatedAt = before.Version, before.CreatedAt, before.UpdatedAt
-	if st == before {
-		return before, false, nil
-	}
-	ev.Action = "store.replace"
-	ev.Before, ev.After = snapshot(storeSnap(before, before.Version)), snapshot(storeSnap(st, before.Version+1))
-	out, err = p.Acting(h.Store).PutStore(ctx, account, st, ev)
-	if errors.Is(err, team.ErrStaleVersion) || errors.Is(err, team.ErrStoreNotFound) {
-		return team.Store{}, false, errStale
-	}
-	return out, false, err
-}
-
-// GetDepartment reads a department the caller may see.
-func (h *Handler) GetDepartment(ctx context.Context, p *auth.Principal, id string) (team.Department, error) {
-	if err := ValidateID(id); err != nil {
-		return team.Department{}, err
-	}
-	if !departmentsKind.sees(p, departmentsKind.seesAll(p), id) {
-		return team.Department{}, errNoDepartments
-	}
-	d, err := h.Store.GetDepartment(ctx, p.AccountID(), id)
-	if errors.Is(err, team.ErrDepartmentNotFound) {
-		return team.Department{}, errDeptNotFound
-	}
-	return d, err
-}
-
-// ListDepartments lists the departments the caller may see.
-func (h *Handler) ListDepartments(ctx context.Context, p *auth.Principal, limit int, cursor string) (store.Page[team.Department], error) {
-	all, ok := departmentsKind.mayList(p)
-	if !ok {
-		return store.Page[team.Department]{}, errNoDepartments
-	}
-	page, err := h.Store.ListDepartments(ctx, p.AccountID(), limit, cursor)
-	if errors.Is(err, store.ErrBadCursor) {
-		return page, httpapi.ErrBadCursor
-	}
-	if err != nil {
-		return page, err
-	}
-	page.Items = slices.DeleteFunc(page.Items, func(d team.Department) bool { return !departmentsKind.sees(p, all, d.ID) })
-	return page, nil
-}
-
-// PutDepartment creates or replaces a department, like PutStore.
-func (h *Handler) PutDepartment(ctx context.Context, p *auth.Principal, version int64, d team.Department) (out team.Department, created bool, err error) {
-	if err := requireSettings(p); err != nil {
-		return team.Department{}, false, err
-	}
-	account := p.AccountID()
-	ev := p.Event(ctx, "department.create", targetDepartmt, d.ID)
-	if version == 0 {
-		ev.After = snapshot(departmentSnap(d, 1))
-		out, err = p.Acting(h.Store).PutDepartment(ctx, account, d, ev)
-		if errors.Is(err, team.ErrScopeExists) {
-			return team.Department{}, false, errExists
+	names := map[string]string{}
+	if len(ids) > 0 {
+		loaded, err := h.Store.LoadMembers(ctx, p.AccountID(), ids)
+		if err != nil {
+			return AuditPage{}, err
 		}
-		return out, err == nil, err
+		for id, m := range loaded.Members {
+			names[id] = m.Name
+		}
 	}
-	before, err := h.Store.GetDepartment(ctx, account, d.ID)
-	if errors.Is(err, team.ErrDepartmentNotFound) || err == nil && !httpapi.VersionMatches(version, before.Version) {
-		return team.Department{}, false, errStale
-	}
-	if err != nil {
-		return team.Department{}, false, err
-	}
-	d.Version, d.CreatedAt, d.UpdatedAt = before.Version, before.CreatedAt, before.UpdatedAt
-	if d == before {
-		return before, false, nil
-	}
-	ev.Action = "department.replace"
-	ev.Before, ev.After = snapshot(departmentSnap(before, before.Version)), snapshot(departmentSnap(d, before.Version+1))
-	out, err = p.Acting(h.Store).PutDepartment(ctx, account, d, ev)
-	if errors.Is(err, team.ErrStaleVersion) || errors.Is(err, team.ErrDepartmentNotFound) {
-		return team.Department{}, false, errStale
-	}
-	return out, false, err
+	return AuditPage{Page: page, Impersonators: names}, nil
 }

@@ -1,19 +1,12 @@
 package alerts
 
 import (
-	"errors"
 	"mime"
 	"net/http"
 	"strings"
 
-	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
-	"github.com/stewardhq/steward/pkg/authz"
-	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
-	"github.com/stewardhq/steward/pkg/onetime"
-	"github.com/stewardhq/steward/pkg/store"
-	"github.com/stewardhq/steward/pkg/team"
 )
 
 // HandlePutStock serves PUT /v1/stock-levels.
@@ -30,22 +23,11 @@ func (s *Service) HandlePutStock(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// errMayNotPreview: the preview shows every member's alerts.
-var errMayNotPreview = fault.New(fault.Forbidden, "forbidden", "Previewing alerts needs users.view for the whole account.")
-
 // HandlePreview serves GET /v1/alerts/preview: what a run now would send
 // (ignoring the alert hour, and whether today's digests went out), to
 // whom and why.
 func (s *Service) HandlePreview(w http.ResponseWriter, r *http.Request) error {
-	p := auth.FromContext(r.Context())
-	if !p.Decide("users.view", authz.Resource{Account: p.AccountID()}).Allowed {
-		return errMayNotPreview
-	}
-	a, err := s.Store.GetAccount(r.Context(), p.AccountID())
-	if err != nil {
-		return err
-	}
-	plan, err := s.PlanAccount(r.Context(), a, s.Now.Now())
+	plan, err := s.Preview(r.Context(), auth.FromContext(r.Context()))
 	if err != nil {
 		return err
 	}
@@ -80,23 +62,21 @@ func describe(kinds string) string {
 
 var invalidPage = page{Heading: "This link does not work", Text: "The unsubscribe link is invalid or has expired. Turn alerts off in your notification settings instead."}
 
-// lookup reads an unsubscribe token; nil page when usable.
-func (s *Service) lookup(r *http.Request, tok string) (store.Token, string, *page) {
-	hash, err := onetime.Hash(tok)
-	if err != nil {
-		return store.Token{}, "", &invalidPage
+// writeLink answers the page of a link's state (tok: the link's token, for
+// the confirmation form).
+func writeLink(w http.ResponseWriter, r *http.Request, link Link, tok string) {
+	switch link.State {
+	case LinkUsed:
+		writePage(w, r, http.StatusOK, page{Heading: "You are unsubscribed", Text: "These alert emails (" + describe(link.Kinds) + ") are already turned off."})
+	case LinkUsable:
+		writePage(w, r, http.StatusOK, page{Heading: "Unsubscribe from alert emails?", Text: "Stop the daily " + describe(link.Kinds) + " alert emails to this address.", Token: tok, Form: true})
+	case LinkRaced:
+		writePage(w, r, http.StatusOK, page{Heading: "You are unsubscribed", Text: "These alert emails are turned off."})
+	case LinkDone:
+		writePage(w, r, http.StatusOK, page{Heading: "You are unsubscribed", Text: "You will no longer receive " + describe(link.Kinds) + " alert emails. Turn them back on in your notification settings."})
+	default:
+		writePage(w, r, http.StatusGone, invalidPage)
 	}
-	t, err := s.Store.GetTokenOfKind(r.Context(), store.TokenUnsubscribe, hash)
-	if err != nil || t.Kind != store.TokenUnsubscribe || t.Data["member"] == "" {
-		return store.Token{}, "", &invalidPage
-	}
-	if !t.UsedAt.IsZero() {
-		return t, hash, &page{Heading: "You are unsubscribed", Text: "These alert emails (" + describe(t.Data["kinds"]) + ") are already turned off."}
-	}
-	if !s.Now.Now().Before(t.ExpiresAt) {
-		return t, hash, &invalidPage
-	}
-	return t, hash, nil
 }
 
 // HandleUnsubscribePage serves GET /v1/alerts/unsubscribe?token=: a
@@ -104,16 +84,7 @@ func (s *Service) lookup(r *http.Request, tok string) (store.Token, string, *pag
 // scanners follow links).
 func (s *Service) HandleUnsubscribePage(w http.ResponseWriter, r *http.Request) error {
 	tok := r.URL.Query().Get("token")
-	t, _, pg := s.lookup(r, tok)
-	if pg != nil {
-		status := http.StatusOK
-		if t.Kind == "" || t.UsedAt.IsZero() {
-			status = http.StatusGone
-		}
-		writePage(w, r, status, *pg)
-		return nil
-	}
-	writePage(w, r, http.StatusOK, page{Heading: "Unsubscribe from alert emails?", Text: "Stop the daily " + describe(t.Data["kinds"]) + " alert emails to this address.", Token: tok, Form: true})
+	writeLink(w, r, s.UnsubscribeLink(r.Context(), tok), tok)
 	return nil
 }
 
@@ -132,64 +103,10 @@ func (s *Service) HandleUnsubscribe(w http.ResponseWriter, r *http.Request) erro
 			tok = r.PostForm.Get("token")
 		}
 	}
-	t, hash, pg := s.lookup(r, tok)
-	if pg != nil {
-		status := http.StatusOK
-		if t.Kind == "" || t.UsedAt.IsZero() {
-			status = http.StatusGone
-		}
-		writePage(w, r, status, *pg)
-		return nil
-	}
-	member := t.Data["member"]
-	kinds := strings.Split(t.Data["kinds"], ",")
-	now := s.Now.Now()
-	m, err := s.Store.GetMember(r.Context(), t.AccountID, member)
+	link, err := s.Unsubscribe(r.Context(), tok)
 	if err != nil {
-		writePage(w, r, http.StatusGone, invalidPage)
-		return nil
-	}
-	after := m.Notifications
-	for _, k := range kinds {
-		switch Kind(k) {
-		case KindLowStock:
-			after.LowStockOff = true
-		case KindDuePurchaseOrder:
-			after.DuePurchaseOrderOff = true
-		case KindPaymentReminder:
-			after.PaymentReminderOff = true
-		case KindApprovalReminder:
-			after.ApprovalReminderOff = true
-		}
-	}
-	ev := audit.Event{
-		AccountID: t.AccountID, ActorID: member, ActorName: m.Name, Action: "member.unsubscribe",
-		TargetType: "member", TargetID: member, RequestID: httpapi.RequestID(r.Context()),
-		Before: audit.Snapshot(prefs(m.Notifications)), After: audit.Snapshot(prefs(after)),
-	}
-	err = s.Store.Unsubscribe(r.Context(), hash, t.AccountID, member, kinds, now, ev)
-	switch {
-	case errors.Is(err, store.ErrTokenInvalid):
-		// Two clicks at once: the other one unsubscribed.
-		writePage(w, r, http.StatusOK, page{Heading: "You are unsubscribed", Text: "These alert emails are turned off."})
-		return nil
-	case errors.Is(err, team.ErrMemberNotFound):
-		writePage(w, r, http.StatusGone, invalidPage)
-		return nil
-	case err != nil:
 		return err
 	}
-	writePage(w, r, http.StatusOK, page{Heading: "You are unsubscribed", Text: "You will no longer receive " + describe(t.Data["kinds"]) + " alert emails. Turn them back on in your notification settings."})
+	writeLink(w, r, link, tok)
 	return nil
-}
-
-type prefView struct {
-	LowStock         bool `json:"lowStock"`
-	DuePurchaseOrder bool `json:"duePurchaseOrder"`
-	PaymentReminder  bool `json:"paymentReminder"`
-	ApprovalReminder bool `json:"approvalReminder"`
-}
-
-func prefs(n team.Notifications) prefView {
-	return prefView{!n.LowStockOff, !n.DuePurchaseOrderOff, !n.PaymentReminderOff, !n.ApprovalReminderOff}
 }

@@ -17,89 +17,160 @@ import (
 )
 
 // Stores and departments: the scopes that role assignments name, as items
-// in the account partition, listed in id order by one query.
+// in the account partition, listed in id order by one query. One
+// implementation serves every managed kind of scope; a kind is one entry
+// of a scopeTable (its values, its item and their mapping) and one line of
+// managedScopes.
 //
 //	store       pk ACCOUNT#{a}  sk STORE#{id}
 //	department  pk ACCOUNT#{a}  sk DEPARTMENT#{id}
 //
 // Supplier scopes have no items: suppliers are not a managed list (the
 // host app owns them), so every well-formed supplier scope exists.
-const (
-	typeStore        = "store"
-	typeDepartment   = "department"
-	prefixStore      = "STORE"
-	prefixDepartment = "DEPARTMENT"
-)
 
-// Names the list cursors are sealed with.
-const (
-	listStores      = "stores"
-	listDepartments = "departments"
-)
-
-func storeKey(a, id string) map[string]types.AttributeValue {
-	return itemKey(accountPK(a), key(prefixStore, id))
+// scopeKind is how the items of one managed kind of scope are keyed and
+// listed.
+type scopeKind struct {
+	// scope is the kind of the items' scopes, also their type attribute.
+	scope authz.ScopeKind
+	// prefix starts their sort keys.
+	prefix string
+	// list names the list their cursors are sealed with.
+	list string
+	// notFound is the error of a missing item.
+	notFound error
 }
 
-func departmentKey(a, id string) map[string]types.AttributeValue {
-	return itemKey(accountPK(a), key(prefixDepartment, id))
+func (k scopeKind) key(account, id string) map[string]types.AttributeValue {
+	return itemKey(accountPK(account), key(k.prefix, id))
+}
+
+// scopeTable is a scopeKind with the mapping between its values T and its
+// items I (a scopeHead and the kind's own attributes).
+type scopeTable[T team.ScopeItem[T], I any] struct {
+	scopeKind
+	// item is the item of a value, given the head filled in but for the
+	// name.
+	item func(scopeHead, T) I
+	// value is the value of an item.
+	value func(I) T
+}
+
+// The managed kinds of scope.
+var (
+	storeScopes = scopeTable[team.Store, storeItem]{
+		scopeKind: scopeKind{scope: authz.ScopeStore, prefix: "STORE", list: "stores", notFound: team.ErrStoreNotFound},
+		item: func(h scopeHead, st team.Store) storeItem {
+			h.Name = st.Name
+			return storeItem{scopeHead: h, Address: st.Address, TimeZone: st.TimeZone}
+		},
+		value: func(it storeItem) team.Store {
+			return team.Store{ID: it.ID, Name: it.Name, Address: it.Address, TimeZone: it.TimeZone}.WithStamps(it.stamps())
+		},
+	}
+	departmentScopes = scopeTable[team.Department, departmentItem]{
+		scopeKind: scopeKind{scope: authz.ScopeDepartment, prefix: "DEPARTMENT", list: "departments", notFound: team.ErrDepartmentNotFound},
+		item: func(h scopeHead, d team.Department) departmentItem {
+			h.Name = d.Name
+			return departmentItem{scopeHead: h, Kind: string(d.Kind)}
+		},
+		value: func(it departmentItem) team.Department {
+			return team.Department{ID: it.ID, Name: it.Name, Kind: team.DepartmentKind(it.Kind)}.WithStamps(it.stamps())
+		},
+	}
+	// managedScopes are the kinds whose scopes exist only with an item
+	// (ScopesExist); any other well-formed scope exists.
+	managedScopes = []scopeKind{storeScopes.scopeKind, departmentScopes.scopeKind}
+)
+
+// scopeHead is what every scope item holds.
+type scopeHead struct {
+	PK        string    `dynamodbav:"pk"`
+	SK        string    `dynamodbav:"sk"`
+	Type      string    `dynamodbav:"type"`
+	AccountID string    `dynamodbav:"accountId"`
+	ID        string    `dynamodbav:"id"`
+	Name      string    `dynamodbav:"name"`
+	Version   int64     `dynamodbav:"version"`
+	CreatedAt time.Time `dynamodbav:"createdAt"`
+	UpdatedAt time.Time `dynamodbav:"updatedAt"`
+}
+
+func (h scopeHead) stamps() team.Stamps {
+	return team.Stamps{Version: h.Version, CreatedAt: h.CreatedAt, UpdatedAt: h.UpdatedAt}
 }
 
 type storeItem struct {
-	PK        string    `dynamodbav:"pk"`
-	SK        string    `dynamodbav:"sk"`
-	Type      string    `dynamodbav:"type"`
-	AccountID string    `dynamodbav:"accountId"`
-	ID        string    `dynamodbav:"id"`
-	Name      string    `dynamodbav:"name"`
-	Address   string    `dynamodbav:"address,omitempty"`
-	TimeZone  string    `dynamodbav:"timeZone,omitempty"`
-	Version   int64     `dynamodbav:"version"`
-	CreatedAt time.Time `dynamodbav:"createdAt"`
-	UpdatedAt time.Time `dynamodbav:"updatedAt"`
-}
-
-func toStoreItem(account string, st team.Store) storeItem {
-	return storeItem{
-		PK: accountPK(account), SK: key(prefixStore, st.ID), Type: typeStore, AccountID: account,
-		ID: st.ID, Name: st.Name, Address: st.Address, TimeZone: st.TimeZone,
-		Version: st.Version, CreatedAt: st.CreatedAt.UTC(), UpdatedAt: st.UpdatedAt.UTC(),
-	}
-}
-
-func (it storeItem) store() team.Store {
-	return team.Store{
-		ID: it.ID, Name: it.Name, Address: it.Address, TimeZone: it.TimeZone,
-		Version: it.Version, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
-	}
+	scopeHead
+	Address  string `dynamodbav:"address,omitempty"`
+	TimeZone string `dynamodbav:"timeZone,omitempty"`
 }
 
 type departmentItem struct {
-	PK        string    `dynamodbav:"pk"`
-	SK        string    `dynamodbav:"sk"`
-	Type      string    `dynamodbav:"type"`
-	AccountID string    `dynamodbav:"accountId"`
-	ID        string    `dynamodbav:"id"`
-	Name      string    `dynamodbav:"name"`
-	Kind      string    `dynamodbav:"kind"`
-	Version   int64     `dynamodbav:"version"`
-	CreatedAt time.Time `dynamodbav:"createdAt"`
-	UpdatedAt time.Time `dynamodbav:"updatedAt"`
+	scopeHead
+	Kind string `dynamodbav:"kind"`
 }
 
-func toDepartmentItem(account string, d team.Department) departmentItem {
-	return departmentItem{
-		PK: accountPK(account), SK: key(prefixDepartment, d.ID), Type: typeDepartment, AccountID: account,
-		ID: d.ID, Name: d.Name, Kind: string(d.Kind),
-		Version: d.Version, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
-	}
+// itemOf is the item of v in the account.
+func (t scopeTable[T, I]) itemOf(account string, v T) map[string]types.AttributeValue {
+	st := v.Stamps()
+	return marshal(t.item(scopeHead{
+		PK: accountPK(account), SK: key(t.prefix, v.ScopeID()), Type: string(t.scope), AccountID: account,
+		ID: v.ScopeID(), Version: st.Version, CreatedAt: st.CreatedAt.UTC(), UpdatedAt: st.UpdatedAt.UTC(),
+	}, v))
 }
 
-func (it departmentItem) department() team.Department {
-	return team.Department{
-		ID: it.ID, Name: it.Name, Kind: team.DepartmentKind(it.Kind),
-		Version: it.Version, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
+// putScope creates or replaces an item of the kind with its audit event,
+// in one transaction. The value's version is the version the caller read:
+// 0 creates (team.ErrScopeExists when the id is taken), n replaces the
+// item while it is still at version n (team.ErrStaleVersion when it
+// changed, the kind's notFound when it is gone); its creation time is kept
+// from the read item. It returns the value as written, at the next
+// version.
+func putScope[T team.ScopeItem[T], I any](ctx context.Context, s *Store, t scopeTable[T, I], account string, v T, ev audit.Event) (T, error) {
+	now := s.now().UTC()
+	st := v.Stamps()
+	read := st.Version
+	if read == 0 || st.CreatedAt.IsZero() {
+		st.CreatedAt = now
 	}
+	st.Version, st.UpdatedAt = read+1, now
+	v = v.WithStamps(st)
+	if err := s.putVersioned(ctx, t.itemOf(account, v), read, t.notFound, ev); err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
+// getScope reads an item of the kind (its notFound when there is none).
+func getScope[T team.ScopeItem[T], I any](ctx context.Context, s *Store, t scopeTable[T, I], account, id string) (T, error) {
+	var it I
+	if err := s.getItem(ctx, t.key(account, id), &it, t.notFound); err != nil {
+		var zero T
+		return zero, err
+	}
+	return t.value(it), nil
+}
+
+// listScopes lists the account's items of the kind in id order, limit at a
+// time (0 means DefaultPageSize, at most MaxPageSize), from the cursor of
+// the previous page (sealed for the account and this list: another is
+// ErrBadCursor), in one strongly consistent query.
+func listScopes[T team.ScopeItem[T], I any](ctx context.Context, s *Store, t scopeTable[T, I], account string, limit int, cursor string) (Page[T], error) {
+	raw, next, err := s.listPrefix(ctx, account, t.list, t.prefix, limit, cursor)
+	if err != nil {
+		return Page[T]{}, err
+	}
+	var items []I
+	if err := attributevalue.UnmarshalListOfMaps(raw, &items); err != nil {
+		return Page[T]{}, fmt.Errorf("list %s: %w", t.list, err)
+	}
+	page := Page[T]{Items: make([]T, 0, len(items)), Next: next}
+	for _, it := range items {
+		page.Items = append(page.Items, t.value(it))
+	}
+	return page, nil
 }
 
 // putVersioned writes item (already at its next version) with its event:
@@ -124,16 +195,6 @@ func (s *Store) putVersioned(ctx context.Context, item map[string]types.Attribut
 	return err
 }
 
-// stamp sets the version and times of a write: the next version after the
-// read one, the creation time on a create (kept from the read item on a
-// replacement) and the update time.
-func stamp(read int64, created *time.Time, now time.Time) int64 {
-	if read == 0 || created.IsZero() {
-		*created = now
-	}
-	return read + 1
-}
-
 // PutStore creates or replaces a store of the account with its audit
 // event, in one transaction. st.Version is the version the caller read: 0
 // creates (team.ErrScopeExists when the id is taken), n replaces the store
@@ -141,85 +202,36 @@ func stamp(read int64, created *time.Time, now time.Time) int64 {
 // team.ErrStoreNotFound when it is gone); st.CreatedAt is kept from the
 // read store. It returns the store as written, at the next version.
 func (s *Store) PutStore(ctx context.Context, account string, st team.Store, ev audit.Event) (team.Store, error) {
-	now := s.now().UTC()
-	read := st.Version
-	st.Version = stamp(read, &st.CreatedAt, now)
-	st.UpdatedAt = now
-	if err := s.putVersioned(ctx, marshal(toStoreItem(account, st)), read, team.ErrStoreNotFound, ev); err != nil {
-		return team.Store{}, err
-	}
-	return st, nil
+	return putScope(ctx, s, storeScopes, account, st, ev)
 }
 
 // GetStore reads a store of the account (team.ErrStoreNotFound when there
 // is none).
 func (s *Store) GetStore(ctx context.Context, account, id string) (team.Store, error) {
-	var it storeItem
-	if err := s.getItem(ctx, storeKey(account, id), &it, team.ErrStoreNotFound); err != nil {
-		return team.Store{}, err
-	}
-	return it.store(), nil
+	return getScope(ctx, s, storeScopes, account, id)
 }
 
-// ListStores lists the account's stores in id order, limit at a time (0
-// means DefaultPageSize, at most MaxPageSize), from the cursor of the
-// previous page (sealed for the account and this list: another is
-// ErrBadCursor), in one strongly consistent query.
+// ListStores lists the account's stores in id order, like listScopes.
 func (s *Store) ListStores(ctx context.Context, account string, limit int, cursor string) (Page[team.Store], error) {
-	raw, next, err := s.listPrefix(ctx, account, listStores, prefixStore, limit, cursor)
-	if err != nil {
-		return Page[team.Store]{}, err
-	}
-	var items []storeItem
-	if err := attributevalue.UnmarshalListOfMaps(raw, &items); err != nil {
-		return Page[team.Store]{}, fmt.Errorf("list stores: %w", err)
-	}
-	page := Page[team.Store]{Items: make([]team.Store, 0, len(items)), Next: next}
-	for _, it := range items {
-		page.Items = append(page.Items, it.store())
-	}
-	return page, nil
+	return listScopes(ctx, s, storeScopes, account, limit, cursor)
 }
 
 // PutDepartment creates or replaces a department, like PutStore
 // (team.ErrDepartmentNotFound when a replaced department is gone).
 func (s *Store) PutDepartment(ctx context.Context, account string, d team.Department, ev audit.Event) (team.Department, error) {
-	now := s.now().UTC()
-	read := d.Version
-	d.Version = stamp(read, &d.CreatedAt, now)
-	d.UpdatedAt = now
-	if err := s.putVersioned(ctx, marshal(toDepartmentItem(account, d)), read, team.ErrDepartmentNotFound, ev); err != nil {
-		return team.Department{}, err
-	}
-	return d, nil
+	return putScope(ctx, s, departmentScopes, account, d, ev)
 }
 
 // GetDepartment reads a department of the account
 // (team.ErrDepartmentNotFound when there is none).
 func (s *Store) GetDepartment(ctx context.Context, account, id string) (team.Department, error) {
-	var it departmentItem
-	if err := s.getItem(ctx, departmentKey(account, id), &it, team.ErrDepartmentNotFound); err != nil {
-		return team.Department{}, err
-	}
-	return it.department(), nil
+	return getScope(ctx, s, departmentScopes, account, id)
 }
 
 // ListDepartments lists the account's departments in id order, like
 // ListStores.
 func (s *Store) ListDepartments(ctx context.Context, account string, limit int, cursor string) (Page[team.Department], error) {
-	raw, next, err := s.listPrefix(ctx, account, listDepartments, prefixDepartment, limit, cursor)
-	if err != nil {
-		return Page[team.Department]{}, err
-	}
-	var items []departmentItem
-	if err := attributevalue.UnmarshalListOfMaps(raw, &items); err != nil {
-		return Page[team.Department]{}, fmt.Errorf("list departments: %w", err)
-	}
-	page := Page[team.Department]{Items: make([]team.Department, 0, len(items)), Next: next}
-	for _, it := range items {
-		page.Items = append(page.Items, it.department())
-	}
-	return page, nil
+	return listScopes(ctx, s, departmentScopes, account, limit, cursor)
 }
 
 // listPrefix reads one page of the account partition's items whose sort
@@ -272,14 +284,11 @@ func (s *Store) ScopesExist(ctx context.Context, account string, scopes []authz.
 			continue
 		}
 		seen[sc] = true
-		switch sc.Kind {
-		case authz.ScopeStore:
-			keys = append(keys, storeKey(account, sc.ID))
-		case authz.ScopeDepartment:
-			keys = append(keys, departmentKey(account, sc.ID))
-		default:
+		k, ok := managedScope(sc.Kind)
+		if !ok {
 			continue
 		}
+		keys = append(keys, k.key(account, sc.ID))
 		checked = append(checked, sc)
 	}
 	if len(keys) > MaxScopesChecked {
@@ -297,13 +306,20 @@ func (s *Store) ScopesExist(ctx context.Context, account string, scopes []authz.
 	}
 	var missing []authz.Scope
 	for _, sc := range checked {
-		prefix := prefixStore
-		if sc.Kind == authz.ScopeDepartment {
-			prefix = prefixDepartment
-		}
-		if !found[key(prefix, sc.ID)] {
+		k, _ := managedScope(sc.Kind)
+		if !found[key(k.prefix, sc.ID)] {
 			missing = append(missing, sc)
 		}
 	}
 	return missing, nil
+}
+
+// managedScope is the managed kind of the scopes of kind sk, if any.
+func managedScope(sk authz.ScopeKind) (scopeKind, bool) {
+	for _, k := range managedScopes {
+		if k.scope == sk {
+			return k, true
+		}
+	}
+	return scopeKind{}, false
 }

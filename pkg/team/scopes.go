@@ -62,6 +62,52 @@ type Department struct {
 	UpdatedAt time.Time
 }
 
+// Stamps are what the store stamps on every write of a scope item: its
+// version (1 on creation, one more on each replacement) and its creation
+// and update times.
+type Stamps struct {
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ScopeItem is a managed kind of scope item (Store, Department): a value
+// with an id and stamps, compared whole to tell whether a replacement
+// changes anything. pkg/store and pkg/accounts serve every kind with one
+// implementation through it.
+type ScopeItem[T any] interface {
+	comparable
+	// ScopeID is the item's id, the {id} of its "kind:{id}" scope.
+	ScopeID() string
+	// Stamps returns the item's stamps; WithStamps the item with others.
+	Stamps() Stamps
+	WithStamps(Stamps) T
+}
+
+// ScopeID is the store's id.
+func (s Store) ScopeID() string { return s.ID }
+
+// Stamps returns the store's version and times.
+func (s Store) Stamps() Stamps { return Stamps{s.Version, s.CreatedAt, s.UpdatedAt} }
+
+// WithStamps returns the store with the version and times st.
+func (s Store) WithStamps(st Stamps) Store {
+	s.Version, s.CreatedAt, s.UpdatedAt = st.Version, st.CreatedAt, st.UpdatedAt
+	return s
+}
+
+// ScopeID is the department's id.
+func (d Department) ScopeID() string { return d.ID }
+
+// Stamps returns the department's version and times.
+func (d Department) Stamps() Stamps { return Stamps{d.Version, d.CreatedAt, d.UpdatedAt} }
+
+// WithStamps returns the department with the version and times st.
+func (d Department) WithStamps(st Stamps) Department {
+	d.Version, d.CreatedAt, d.UpdatedAt = st.Version, st.CreatedAt, st.UpdatedAt
+	return d
+}
+
 // Scope errors.
 var (
 	ErrStoreNotFound      = errors.New("store not found")

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -170,21 +169,12 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 	defer srvLog.Close()
-	env := []string{
-		localstack.EnvAPIPort + "=" + strconv.Itoa(settings.APIPort),
-		localstack.EnvDynamoDBPort + "=" + strconv.Itoa(settings.DynamoDBPort),
-		localstack.EnvSESPort + "=" + strconv.Itoa(settings.SESPort),
-		localstack.EnvDataDir + "=" + settings.DataDir,
-		"STEWARD_TABLE=" + settings.Table,
-	}
 	if o.CPUProfile != "" {
-		abs, err := filepath.Abs(o.CPUProfile)
-		if err != nil {
+		if settings.CPUProfile, err = filepath.Abs(o.CPUProfile); err != nil {
 			return err
 		}
-		env = append(env, "STEWARD_LOADGEN_CPUPROFILE="+abs)
 	}
-	srv, err := StartServer(ctx, bin, o.Root, settings.APIURL(), env, srvLog)
+	srv, err := StartServer(ctx, bin, o.Root, settings.APIURL(), settings.Env(), srvLog)
 	if err != nil {
 		return errors.Join(err, tailOf(srvLog.Name()))
 	}

@@ -18,7 +18,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -31,7 +30,6 @@ import (
 	"github.com/stewardhq/steward/infra/emulator"
 	"github.com/stewardhq/steward/infra/localstack"
 	"github.com/stewardhq/steward/infra/localstack/app"
-	"github.com/stewardhq/steward/pkg/config"
 )
 
 func main() {
@@ -45,32 +43,22 @@ func run() error {
 	emulator.TermWithParent()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if os.Getenv(localstack.EnvDataDir) == "" {
-		return errors.New(localstack.EnvDataDir + " must name the load run's data folder")
-	}
-	settings, err := localstack.FromEnv("", os.Getenv)
+	// No project root: the load run names the data folder.
+	stack, err := localstack.Load("")
 	if err != nil {
 		return err
 	}
-	secrets, err := settings.LoadSecrets()
+	cfg := stack.Config
+	handler, err := app.Handler(ctx, cfg, app.NewLogger(cfg.LogLevel), "", app.Secrets{SigningKeys: &stack.Secrets.SigningKeys})
 	if err != nil {
 		return err
 	}
-	base, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
-	cfg := settings.Config(secrets, base)
-	handler, err := app.Handler(ctx, cfg, app.NewLogger(cfg.LogLevel), "", app.Secrets{SigningKeys: &secrets.SigningKeys})
-	if err != nil {
-		return err
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", settings.APIPort)
+	addr := fmt.Sprintf("127.0.0.1:%d", stack.APIPort)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	if path := os.Getenv("STEWARD_LOADGEN_CPUPROFILE"); path != "" {
+	if path := stack.CPUProfile; path != "" {
 		stopProfile := profileOnSignal(path)
 		defer stopProfile()
 	}
