@@ -1,6 +1,9 @@
 package authz
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
 
 // APIKeyRole is the id of the synthetic role that carries an API key's
 // permissions: an API key acts as a member holding this role at each of the
@@ -16,12 +19,12 @@ var apiKeyKinds = []ScopeKind{ScopeAccount, ScopeStore, ScopeDepartment, ScopeSu
 // spare bit). The synthetic role's set includes it and no principal ever
 // holds it (heldAt keeps catalogue bits only), so the grant ceiling refuses
 // anybody, the key included, who would assign APIKeyRole to a member.
-var unholdable = func() int {
-	if len(cat.perms) < maxPermissions {
+var unholdable = sync.OnceValue(func() int {
+	if len(cat().perms) < maxPermissions {
 		return maxPermissions - 1
 	}
 	return -1
-}()
+})
 
 // ValidateAPIKeyPermissions checks the permission list of an API key: at
 // least one key, each well formed, in the catalogue and of the normal tier
@@ -43,8 +46,8 @@ func apiKeyBits(perms []string) (permSet, error) {
 		if err := ValidatePermissionKey(k); err != nil {
 			return bits, err
 		}
-		i := cat.index[k]
-		if cat.tiers[i] != TierNormal {
+		i := cat().index[k]
+		if cat().tiers[i] != TierNormal {
 			return bits, fmt.Errorf("%w: %s cannot be given to an API key", ErrReservedPermission, k)
 		}
 		if bits.has(i) {
@@ -77,13 +80,13 @@ func (rs *RoleSet) WithAPIKey(perms []string) (*RoleSet, error) {
 		out.roles[id] = r
 	}
 	held := bits
-	if unholdable >= 0 {
-		held.add(unholdable)
+	if unholdable() >= 0 {
+		held.add(unholdable())
 	}
 	out.roles[APIKeyRole] = &compiledRole{
 		role: Role{
 			ID: APIKeyRole, Name: "API key", Description: "The permissions of an API key.",
-			Permissions: cat.keys(bits), ScopeKinds: sk,
+			Permissions: cat().keys(bits), ScopeKinds: sk,
 		},
 		bits:  held,
 		kinds: kinds,
