@@ -18,7 +18,9 @@
 // provided.al2023 function plus Steward's configuration pointing at the
 // emulators; each start is timed from just before exec to its first
 // GET /next (init done) and to the post of its answer (first answer), the
-// answer is checked, and the process is killed. Events: API functions get
+// answer is checked, and the process is killed; the process's CPU time
+// (user and system) is reported too, as the wall clock suffers most from
+// other processes sharing the machine. Events: API functions get
 // an API Gateway HTTP API event for a cheap route (health: GET
 // /v1/health, auth: GET /.well-known/jwks.json, the others an
 // authenticated GET without a token, which must answer 401); workflow a
@@ -61,6 +63,7 @@ type result struct {
 	HostBytes  int64      `json:"hostBytes"`
 	InitMS     quantiles  `json:"initMs"`
 	FirstMS    quantiles  `json:"firstAnswerMs"`
+	CPUMS      quantiles  `json:"cpuMs"`
 	ToMainMS   *quantiles `json:"toMainMs,omitempty"`
 	// InitGroups and TopInits (with -inittrace) are the package inits:
 	// by module group and the slowest packages, medians.
@@ -226,12 +229,13 @@ func run(ctx context.Context, n int, only string, withBaseline, inittrace bool, 
 		if r.Error == "" {
 			r.InitMS, _ = summarize(durations(r.Samples, func(s sample) time.Duration { return s.Init }))
 			r.FirstMS, _ = summarize(durations(r.Samples, func(s sample) time.Duration { return s.First }))
+			r.CPUMS, _ = summarize(durations(r.Samples, func(s sample) time.Duration { return s.CPU }))
 			if inittrace {
 				q, _ := summarize(durations(r.Samples, func(s sample) time.Duration { return s.ToMain }))
 				r.ToMainMS = &q
 				r.InitGroups, r.TopInits = summarizeInits(r.Samples)
 			}
-			fmt.Fprintf(progress, " init %.1f ms, first answer %.1f ms (medians)\n", r.InitMS.P50, r.FirstMS.P50)
+			fmt.Fprintf(progress, " init %.1f ms, first answer %.1f ms, cpu %.1f ms (medians)\n", r.InitMS.P50, r.FirstMS.P50, r.CPUMS.P50)
 		} else {
 			fmt.Fprintf(progress, " FAILED\n%s\n", r.Error)
 			failed = append(failed, t.Name)
@@ -292,30 +296,30 @@ func printTable(w io.Writer, rep *report) {
 	traced := slices.ContainsFunc(rep.Functions, func(r result) bool { return r.ToMainMS != nil })
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 	line := func(cells ...string) {
-		const row = "%-12s %8s %6s %9s %9s %9s %9s"
-		fmt.Fprintf(w, row, cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6])
+		const row = "%-12s %8s %6s %9s %9s %9s %9s %7s"
+		fmt.Fprintf(w, row, cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7])
 		if traced {
-			fmt.Fprintf(w, " %9s", cells[7])
+			fmt.Fprintf(w, " %9s", cells[8])
 		}
-		fmt.Fprintf(w, "  %s\n", cells[8])
+		fmt.Fprintf(w, "  %s\n", cells[9])
 	}
-	line("function", "arm64 MB", "mem MB", "init p50", "init p90", "first p50", "first p90", "main p50", "request -> expected")
+	line("function", "arm64 MB", "mem MB", "init p50", "init p90", "first p50", "first p90", "cpu p50", "main p50", "request -> expected")
 	for _, r := range rep.Functions {
 		size := "-"
 		if r.Arm64Bytes > 0 {
 			size = fmt.Sprintf("%.2f", float64(r.Arm64Bytes)/(1<<20))
 		}
 		if r.Error != "" {
-			line(r.Function, size, strconv.Itoa(r.MemoryMB), "FAILED", "", "", "", "", r.Request)
+			line(r.Function, size, strconv.Itoa(r.MemoryMB), "FAILED", "", "", "", "", "", r.Request)
 			continue
 		}
 		toMain := ""
 		if r.ToMainMS != nil {
 			toMain = f(r.ToMainMS.P50)
 		}
-		line(r.Function, size, strconv.Itoa(r.MemoryMB), f(r.InitMS.P50), f(r.InitMS.P90), f(r.FirstMS.P50), f(r.FirstMS.P90), toMain, r.Request)
+		line(r.Function, size, strconv.Itoa(r.MemoryMB), f(r.InitMS.P50), f(r.InitMS.P90), f(r.FirstMS.P50), f(r.FirstMS.P90), f(r.CPUMS.P50), toMain, r.Request)
 	}
-	fmt.Fprintln(w, "ms from just before exec: init = its first GET /next, first = its answer's post; MB = MiB")
+	fmt.Fprintln(w, "ms from just before exec: init = its first GET /next, first = its answer's post; cpu = the process's user+system CPU time; MB = MiB")
 	if traced {
 		fmt.Fprintln(w, "main = when the last package init ended, from the Go runtime's start (GODEBUG=inittrace=1)")
 		fmt.Fprintln(w, "\npackage init, medians (ms, KB allocated): by group; slowest packages")

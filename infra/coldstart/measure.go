@@ -22,6 +22,11 @@ const runTimeout = 30 * time.Second
 // (init done) and to the post of the answer (first answer).
 type sample struct {
 	Init, First time.Duration
+	// CPU is the process's user and system CPU time, from exec to its
+	// kill after the answer (it idles in GET /next by then): what the
+	// cold start cost the machine, less sensitive than the wall clock to
+	// other processes sharing the cores.
+	CPU time.Duration
 	// ToMain is, with GODEBUG=inittrace=1 in the environment, when the
 	// last package init ended, from the Go runtime's start: the share of
 	// Init spent before main.
@@ -150,6 +155,9 @@ wait:
 	if !gone {
 		_ = cmd.Process.Kill() // it waits on GET /next now
 		<-exited
+	}
+	if ps := cmd.ProcessState; ps != nil {
+		s.CPU = ps.UserTime() + ps.SystemTime()
 	}
 	if runErr == nil {
 		if s.Init == 0 && ans.Kind != kindInitError {

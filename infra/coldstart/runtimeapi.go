@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -82,7 +83,9 @@ type invocation struct {
 // with AWS_LAMBDA_RUNTIME_API=Addr; its first GET /next gets the event,
 // its post of a response or an error (or an init error) is the answer.
 // Any later GET /next blocks, as the real one does between events, until
-// the process goes away.
+// the process goes away; so does any GET /next on a connection that has
+// had an event already: the late GET /next of a process being killed,
+// handled after the next Arm, must not take the next process's event.
 type runtimeAPI struct {
 	// Addr is host:port, the value of AWS_LAMBDA_RUNTIME_API.
 	Addr string
@@ -94,6 +97,14 @@ type runtimeAPI struct {
 	mu  sync.Mutex
 	cur *invocation
 }
+
+// connKey is the context key of a connection's connState.
+type connKey struct{}
+
+// connState is one connection to the fake: whether an event went out on
+// it (guarded by runtimeAPI.mu). A process keeps its connection alive
+// (aws-lambda-go's client does), so a connection is one process.
+type connState struct{ served bool }
 
 // newRuntimeAPI starts the fake on a free port of 127.0.0.1.
 func newRuntimeAPI() (*runtimeAPI, error) {
@@ -107,7 +118,12 @@ func newRuntimeAPI() (*runtimeAPI, error) {
 	mux.HandleFunc("POST "+pathResponse, a.handlePost(kindResponse))
 	mux.HandleFunc("POST "+pathError, a.handlePost(kindError))
 	mux.HandleFunc("POST "+pathInitError, a.handlePost(kindInitError))
-	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	a.srv = &http.Server{
+		Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, &connState{})
+		},
+	}
 	go func() { _ = a.srv.Serve(ln) }()
 	return a, nil
 }
@@ -146,11 +162,15 @@ func (a *runtimeAPI) Disarm() {
 
 func (a *runtimeAPI) handleNext(w http.ResponseWriter, r *http.Request) {
 	at := time.Now()
+	conn, _ := r.Context().Value(connKey{}).(*connState)
 	a.mu.Lock()
 	inv := a.cur
-	deliver := inv != nil && !inv.delivered
+	deliver := inv != nil && !inv.delivered && (conn == nil || !conn.served)
 	if deliver {
 		inv.delivered = true
+		if conn != nil {
+			conn.served = true
+		}
 	}
 	a.mu.Unlock()
 	if !deliver {

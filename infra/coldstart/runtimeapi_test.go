@@ -221,3 +221,40 @@ func TestPackageInits(t *testing.T) {
 		t.Errorf("top = %+v", top)
 	}
 }
+
+// A connection that had its event gets no other: the late GET /next of a
+// process being killed, handled after the next Arm, blocks, and the new
+// process (its own connection) gets the new event.
+func TestRuntimeAPIOneEventPerConnection(t *testing.T) {
+	api := newTestAPI(t)
+	next := "http://" + api.Addr + pathNext
+	old := &http.Client{Transport: &http.Transport{}}
+	defer old.CloseIdleConnections()
+	api.Arm([]byte(`{"n":1}`), time.Second, "arn")
+	resp, err := old.Get(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+
+	inv := api.Arm([]byte(`{"n":2}`), time.Second, "arn")
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, next, nil)
+	if resp, err := old.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the old connection got an event: %d", resp.StatusCode)
+	}
+	fresh := &http.Client{Transport: &http.Transport{}}
+	defer fresh.CloseIdleConnections()
+	resp, err = fresh.Get(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != `{"n":2}` || resp.Header.Get(headerRequestID) != inv.ID {
+		t.Fatalf("the new connection got %s", body)
+	}
+}

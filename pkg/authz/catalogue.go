@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 )
 
 //go:embed catalogue.json
@@ -190,8 +191,12 @@ type catalogue struct {
 	lockedEdit  int
 }
 
-// cat is the embedded catalogue, compiled once.
-var cat = mustLoadCatalogue()
+// cat returns the embedded catalogue, compiled on first use rather than
+// at package init: parsing and checking catalogue.json would cost every
+// cold start of every function that links authz, including those whose
+// request never reaches a decision (health, the JWKS, an unauthenticated
+// request answered 401).
+var cat = sync.OnceValue(mustLoadCatalogue)
 
 type catalogueFile struct {
 	Areas []struct {
@@ -397,8 +402,8 @@ const PermLockedEdit = "locked.edit"
 
 // Permissions returns the catalogue in its canonical order.
 func Permissions() []Permission {
-	out := make([]Permission, len(cat.perms))
-	for i, p := range cat.perms {
+	out := make([]Permission, len(cat().perms))
+	for i, p := range cat().perms {
 		p.DependsOn = slices.Clone(p.DependsOn)
 		out[i] = p
 	}
@@ -406,15 +411,15 @@ func Permissions() []Permission {
 }
 
 // Areas returns the display areas of the catalogue, in order.
-func Areas() []Area { return slices.Clone(cat.areas) }
+func Areas() []Area { return slices.Clone(cat().areas) }
 
 // LookupPermission returns the catalogue entry for key.
 func LookupPermission(key string) (Permission, bool) {
-	i, ok := cat.index[key]
+	i, ok := cat().index[key]
 	if !ok {
 		return Permission{}, false
 	}
-	p := cat.perms[i]
+	p := cat().perms[i]
 	p.DependsOn = slices.Clone(p.DependsOn)
 	return p, true
 }
@@ -422,11 +427,11 @@ func LookupPermission(key string) (Permission, bool) {
 // Dependencies returns every permission key that key needs to be useful,
 // transitively, in catalogue order. It is nil for an unknown key.
 func Dependencies(key string) []string {
-	i, ok := cat.index[key]
+	i, ok := cat().index[key]
 	if !ok {
 		return nil
 	}
-	return cat.keys(cat.deps[i])
+	return cat().keys(cat().deps[i])
 }
 
 // keys lists the keys of a set in catalogue order.
@@ -448,7 +453,7 @@ func ValidatePermissionKey(key string) error {
 	if err := checkKeyFormat(key); err != nil {
 		return err
 	}
-	if _, ok := cat.index[key]; !ok {
+	if _, ok := cat().index[key]; !ok {
 		return fmt.Errorf("%w: %q is not in the catalogue", ErrUnknownPermission, key)
 	}
 	return nil

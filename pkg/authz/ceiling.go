@@ -118,7 +118,7 @@ func (rs *RoleSet) CheckChange(actor, before, after Member) error {
 		held := a.heldAt(x.Scope)
 		if missing := role.bits.andNot(held); !missing.empty() {
 			return fmt.Errorf("%w: cannot grant role %q at %s: you lack %s there",
-				ErrExceedsOwnRights, x.Role, x.Scope, strings.Join(cat.keys(missing), ", "))
+				ErrExceedsOwnRights, x.Role, x.Scope, strings.Join(cat().keys(missing), ", "))
 		}
 	}
 	return nil

@@ -68,7 +68,7 @@ func (rs *RoleSet) Compile(m Member) *Principal {
 			}
 			continue
 		}
-		p.acct = p.acct.or(r.bits.and(cat.accountWide))
+		p.acct = p.acct.or(r.bits.and(cat().accountWide))
 		p.scoped = append(p.scoped, g)
 	}
 	return p
@@ -225,7 +225,7 @@ func (p *Principal) Decide(action string, r Resource) Decision {
 		d.Code = CodeCrossTenant
 		return d
 	}
-	ref, ok := cat.actions[action]
+	ref, ok := cat().actions[action]
 	if !ok {
 		d.Code = CodeUnknownAction
 		return d
@@ -244,7 +244,7 @@ func (p *Principal) Decide(action string, r Resource) Decision {
 			d.Code = CodeDocumentTypeRequired
 			return d
 		}
-		info := cat.docTypes[r.DocType]
+		info := cat().docTypes[r.DocType]
 		switch verb {
 		case verbView:
 			perm = int(info.view)
@@ -257,12 +257,12 @@ func (p *Principal) Decide(action string, r Resource) Decision {
 		default:
 			perm = int(info.edit)
 		}
-	} else if cat.kinds[perm] == KindEdit && (r.DocStatus != "" || r.DocType != "") {
+	} else if cat().kinds[perm] == KindEdit && (r.DocStatus != "" || r.DocType != "") {
 		verb = verbEdit // a plain edit permission on a document obeys the edit rules
 	}
-	d.Permission = cat.perms[perm].Key
+	d.Permission = cat().perms[perm].Key
 
-	if cat.tiers[perm] == TierOwner {
+	if cat().tiers[perm] == TierOwner {
 		if p.owner {
 			d.Allowed, d.Code = true, CodeOwner
 		} else {
@@ -276,15 +276,15 @@ func (p *Principal) Decide(action string, r Resource) Decision {
 		u = p.union(&r)
 		if !u.has(perm) {
 			d.Code = CodeNoGrant
-			if cat.tiers[perm] == TierCritical {
+			if cat().tiers[perm] == TierCritical {
 				d.Code = CodeAdminOnly
 			}
 			d.Missing, d.Scope = d.Permission, r.scope()
 			return d
 		}
-		if missing := cat.deps[perm].andNot(u); !missing.empty() {
+		if missing := cat().deps[perm].andNot(u); !missing.empty() {
 			d.Code = CodeMissingDependency
-			d.Missing, d.Scope = cat.perms[missing.first()].Key, r.scope()
+			d.Missing, d.Scope = cat().perms[missing.first()].Key, r.scope()
 			return d
 		}
 	}
@@ -295,7 +295,7 @@ func (p *Principal) Decide(action string, r Resource) Decision {
 			d.Code = CodeDocumentPending
 			return d
 		}
-		if r.DocStatus == DocCompleted && !p.admin && !u.has(cat.lockedEdit) {
+		if r.DocStatus == DocCompleted && !p.admin && !u.has(cat().lockedEdit) {
 			d.Code = CodeDocumentLocked
 			d.Missing, d.Scope = PermLockedEdit, r.scope()
 			return d

@@ -13,7 +13,7 @@ type ScopePermissions struct {
 func prune(u permSet) permSet {
 	var out permSet
 	for _, i := range u.indexes() {
-		if i < len(cat.perms) && u.containsAll(cat.deps[i]) {
+		if i < len(cat().perms) && u.containsAll(cat().deps[i]) {
 			out.add(i)
 		}
 	}
@@ -30,9 +30,9 @@ func (p *Principal) heldAt(s Scope) permSet {
 	}
 	if p.admin {
 		if p.owner {
-			return cat.all.or(cat.owner)
+			return cat().all.or(cat().owner)
 		}
-		return cat.all
+		return cat().all
 	}
 	u := p.acct
 	if s.Kind != ScopeAccount {
@@ -49,7 +49,7 @@ func (p *Principal) heldAt(s Scope) permSet {
 // s: the rule the grant ceiling uses. Account scope counts only
 // account-scope grants (and account-wide permissions).
 func (p *Principal) Holds(key string, s Scope) bool {
-	i, ok := cat.index[key]
+	i, ok := cat().index[key]
 	return ok && p.heldAt(s).has(i)
 }
 
@@ -64,7 +64,7 @@ func (p *Principal) Effective() []ScopePermissions {
 	if p.status != StatusActive {
 		return nil
 	}
-	out := []ScopePermissions{{Scope: AccountScope, Permissions: nonNil(cat.keys(p.heldAt(AccountScope)))}}
+	out := []ScopePermissions{{Scope: AccountScope, Permissions: nonNil(cat().keys(p.heldAt(AccountScope)))}}
 	if p.admin {
 		return out
 	}
@@ -78,7 +78,7 @@ func (p *Principal) Effective() []ScopePermissions {
 			}
 		}
 		if !seen {
-			out = append(out, ScopePermissions{Scope: s, Permissions: nonNil(cat.keys(p.heldAt(s)))})
+			out = append(out, ScopePermissions{Scope: s, Permissions: nonNil(cat().keys(p.heldAt(s)))})
 		}
 	}
 	return out

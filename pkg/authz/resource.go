@@ -90,7 +90,7 @@ func DocumentActions() []string {
 // IsAction reports whether action is a permission key or a document
 // action, i.e. whether Decide knows it.
 func IsAction(action string) bool {
-	_, ok := cat.actions[action]
+	_, ok := cat().actions[action]
 	return ok
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 )
 
 //go:embed roles.json
@@ -87,18 +88,19 @@ type RoleSet struct {
 	order []string
 }
 
-// builtins is the built-in role set, compiled once.
-var builtins = mustLoadBuiltins()
+// builtins returns the built-in role set, compiled on first use (like
+// cat, not at package init).
+var builtins = sync.OnceValue(mustLoadBuiltins)
 
 // BuiltIns returns the role set of the built-in roles only.
-func BuiltIns() *RoleSet { return builtins }
+func BuiltIns() *RoleSet { return builtins() }
 
 // BuiltInRoles returns the built-in role templates, in display order.
-func BuiltInRoles() []Role { return builtins.Roles() }
+func BuiltInRoles() []Role { return builtins().Roles() }
 
 // IsBuiltInRole reports whether id is a built-in role id.
 func IsBuiltInRole(id string) bool {
-	_, ok := builtins.roles[id]
+	_, ok := builtins().roles[id]
 	return ok
 }
 
@@ -150,10 +152,10 @@ func loadBuiltins(data []byte) (*RoleSet, error) {
 		var bits permSet
 		for _, k := range fr.Permissions {
 			if k == "*" {
-				bits = bits.or(cat.normal)
+				bits = bits.or(cat().normal)
 				continue
 			}
-			i, ok := cat.index[k]
+			i, ok := cat().index[k]
 			if !ok {
 				return nil, fmt.Errorf("role %q: unknown permission %q", fr.ID, k)
 			}
@@ -163,7 +165,7 @@ func loadBuiltins(data []byte) (*RoleSet, error) {
 			bits.add(i)
 		}
 		for _, k := range fr.Exclude {
-			i, ok := cat.index[k]
+			i, ok := cat().index[k]
 			if !ok {
 				return nil, fmt.Errorf("role %q: unknown excluded permission %q", fr.ID, k)
 			}
@@ -174,20 +176,20 @@ func loadBuiltins(data []byte) (*RoleSet, error) {
 		if bits.empty() {
 			return nil, fmt.Errorf("role %q grants nothing", fr.ID)
 		}
-		if !bits.and(cat.owner).empty() {
-			return nil, fmt.Errorf("role %q lists owner-only permissions %v", fr.ID, cat.keys(bits.and(cat.owner)))
+		if !bits.and(cat().owner).empty() {
+			return nil, fmt.Errorf("role %q lists owner-only permissions %v", fr.ID, cat().keys(bits.and(cat().owner)))
 		}
 		if fr.Admin {
 			admins++
-			if bits != cat.all {
-				return nil, fmt.Errorf("admin role %q must grant every non-owner permission; missing %v", fr.ID, cat.keys(cat.all.andNot(bits)))
+			if bits != cat().all {
+				return nil, fmt.Errorf("admin role %q must grant every non-owner permission; missing %v", fr.ID, cat().keys(cat().all.andNot(bits)))
 			}
-		} else if !bits.and(cat.critical).empty() {
-			return nil, fmt.Errorf("role %q lists critical permissions %v reserved to administrators", fr.ID, cat.keys(bits.and(cat.critical)))
+		} else if !bits.and(cat().critical).empty() {
+			return nil, fmt.Errorf("role %q lists critical permissions %v reserved to administrators", fr.ID, cat().keys(bits.and(cat().critical)))
 		}
 		for _, i := range bits.indexes() {
-			if !bits.containsAll(cat.deps[i]) {
-				return nil, fmt.Errorf("role %q: %s needs %v", fr.ID, cat.perms[i].Key, cat.keys(cat.deps[i].andNot(bits)))
+			if !bits.containsAll(cat().deps[i]) {
+				return nil, fmt.Errorf("role %q: %s needs %v", fr.ID, cat().perms[i].Key, cat().keys(cat().deps[i].andNot(bits)))
 			}
 		}
 		kinds, sk, err := parseScopeKinds(fr.ScopeKinds)
@@ -203,7 +205,7 @@ func loadBuiltins(data []byte) (*RoleSet, error) {
 		rs.roles[fr.ID] = &compiledRole{
 			role: Role{
 				ID: fr.ID, Name: fr.Name, Description: fr.Description,
-				Permissions: cat.keys(bits), ScopeKinds: sk, Admin: fr.Admin, BuiltIn: true,
+				Permissions: cat().keys(bits), ScopeKinds: sk, Admin: fr.Admin, BuiltIn: true,
 				AdminOnly: fr.AdminOnly || fr.Admin,
 			},
 			bits:  bits,
@@ -314,10 +316,10 @@ func compileCustom(r Role) (*compiledRole, []Warning, error) {
 		if err := ValidatePermissionKey(k); err != nil {
 			return nil, nil, fmt.Errorf("role %q: %w", r.ID, err)
 		}
-		i := cat.index[k]
-		if cat.tiers[i] != TierNormal {
+		i := cat().index[k]
+		if cat().tiers[i] != TierNormal {
 			who := "administrators"
-			if cat.tiers[i] == TierOwner {
+			if cat().tiers[i] == TierOwner {
 				who = "the account owner"
 			}
 			return nil, nil, fmt.Errorf("%w: role %q: %s is held only by %s", ErrReservedPermission, r.ID, k, who)
@@ -339,13 +341,13 @@ func compileCustom(r Role) (*compiledRole, []Warning, error) {
 	}
 	var warnings []Warning
 	for _, i := range bits.indexes() {
-		if missing := cat.deps[i].andNot(bits); !missing.empty() {
-			warnings = append(warnings, Warning{Permission: cat.perms[i].Key, Needs: cat.keys(missing)})
+		if missing := cat().deps[i].andNot(bits); !missing.empty() {
+			warnings = append(warnings, Warning{Permission: cat().perms[i].Key, Needs: cat().keys(missing)})
 		}
 	}
 	role := Role{
 		ID: r.ID, Name: r.Name, Description: r.Description,
-		Permissions: cat.keys(bits), ScopeKinds: sk, AdminOnly: r.AdminOnly,
+		Permissions: cat().keys(bits), ScopeKinds: sk, AdminOnly: r.AdminOnly,
 	}
 	return &compiledRole{role: role, bits: bits, kinds: kinds}, warnings, nil
 }
@@ -364,13 +366,13 @@ func scopeKindStrings(in []ScopeKind) []string {
 // catalogue order.
 func NewRoleSet(custom ...Role) (*RoleSet, error) {
 	if len(custom) == 0 {
-		return builtins, nil
+		return builtins(), nil
 	}
-	rs := &RoleSet{roles: make(map[string]*compiledRole, len(builtins.roles)+len(custom))}
-	for id, r := range builtins.roles {
+	rs := &RoleSet{roles: make(map[string]*compiledRole, len(builtins().roles)+len(custom))}
+	for id, r := range builtins().roles {
 		rs.roles[id] = r
 	}
-	rs.order = slices.Clone(builtins.order)
+	rs.order = slices.Clone(builtins().order)
 	for _, r := range custom {
 		cr, _, err := compileCustom(r)
 		if err != nil {

@@ -1,18 +1,21 @@
 package authz
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
 
 // unholdable is a bit outside the catalogue (-1 when the bitsets have no
 // spare bit). A synthetic role's set includes it and no principal ever
 // holds it (heldAt keeps catalogue bits only), so the grant ceiling refuses
 // anybody, a holder of the synthetic role included, who would assign that
 // role to a member.
-var unholdable = func() int {
-	if len(cat.perms) < maxPermissions {
+var unholdable = sync.OnceValue(func() int {
+	if len(cat().perms) < maxPermissions {
 		return maxPermissions - 1
 	}
 	return -1
-}()
+})
 
 // WithSyntheticRole returns a role set that is rs plus r, a role that
 // exists only in the returned set: a principal that is not a member (an
@@ -33,7 +36,7 @@ func (rs *RoleSet) WithSyntheticRole(r Role) (*RoleSet, error) {
 		if err := ValidatePermissionKey(k); err != nil {
 			return nil, err
 		}
-		i := cat.index[k]
+		i := cat().index[k]
 		if bits.has(i) {
 			return nil, fmt.Errorf("%w: permission %q listed twice", ErrInvalidRole, k)
 		}
@@ -51,10 +54,10 @@ func (rs *RoleSet) WithSyntheticRole(r Role) (*RoleSet, error) {
 		out.roles[id] = cr
 	}
 	held := bits
-	if unholdable >= 0 {
-		held.add(unholdable)
+	if u := unholdable(); u >= 0 {
+		held.add(u)
 	}
-	r.Permissions, r.ScopeKinds = cat.keys(bits), sk
+	r.Permissions, r.ScopeKinds = cat().keys(bits), sk
 	r.Admin, r.AdminOnly, r.BuiltIn = false, false, false
 	out.roles[r.ID] = &compiledRole{role: r, bits: held, kinds: kinds}
 	return out, nil

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -195,7 +196,9 @@ func oneLine(s string, max int) string {
 	return s
 }
 
-var blankLines = regexp.MustCompile(`\n{3,}`)
+// blankLines is compiled on first use, not at package init: only the
+// functions that send email render text.
+var blankLines = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\n{3,}`) })
 
 // tidyText trims trailing spaces on every line, collapses runs of blank
 // lines into one and ends the text with one newline, so that text.go may
@@ -206,7 +209,7 @@ func tidyText(s string) string {
 	for i, l := range lines {
 		lines[i] = strings.TrimRight(l, " \t")
 	}
-	s = blankLines.ReplaceAllString(strings.Join(lines, "\n"), "\n\n")
+	s = blankLines().ReplaceAllString(strings.Join(lines, "\n"), "\n\n")
 	return strings.Trim(s, "\n") + "\n"
 }
 
