@@ -31,10 +31,15 @@ import (
 //     signs in: the email is never locked as a whole;
 //   - the source address across every email: at most Limits.PerAddress
 //     (300) failed comparisons per window. Only failures count (a correct
-//     password gives its charges back), so an office of a few hundred
-//     people behind one NAT address, all signing in within the same
-//     quarter hour and one in two mistyping once, stays below it; it
-//     stops one address spraying guesses over many emails.
+//     password gives its charges back); it stops one address spraying
+//     guesses over many emails. It never refuses a known pair: an email
+//     that signed in with its password from that address within
+//     KnownFor (30 days) is counted only per pair and per email, so an
+//     office of thousands behind one NAT address (or a host app's
+//     backend signing its users in from one address) keeps signing in
+//     while somebody sprays guesses from the same address. A known pair
+//     costs one PutItem per successful sign-in, and one GetItem only when
+//     the address limit refuses.
 //
 // A correct password gives back its charges and clears its pair's
 // counter. Failures from address A never refuse the right password from
@@ -49,6 +54,12 @@ import (
 
 // LoginWindow is the length of each sign-in counter's window.
 const LoginWindow = 15 * time.Minute
+
+// KnownFor is how long a successful sign-in makes its (email, address)
+// pair known: exempt from the per-address limit.
+const KnownFor = 30 * 24 * time.Hour
+
+func knownKey(email, addr string) string { return "login:known:" + email + "|" + addr }
 
 // Limits bound password comparisons per LoginWindow; zero fields mean
 // DefaultLimits.
@@ -107,7 +118,10 @@ func addressKey(ip string) string {
 type attempt struct {
 	s    *Service
 	pair string
-	ends map[string]time.Time
+	// known is the (email, address) pair remembered when the password is
+	// right ("" without an address).
+	known string
+	ends  map[string]time.Time
 }
 
 // tooMany is the 429 of a refused attempt: retry when the window that
@@ -123,8 +137,11 @@ func tooMany(now, end time.Time) error {
 // normalized.
 func (s *Service) charge(ctx context.Context, email, ip string) (*attempt, error) {
 	l, now, st := s.limits(), s.Now.Now(), s.Store
-	a := &attempt{s: s, ends: map[string]time.Time{}}
 	addr := addressKey(ip)
+	a := &attempt{s: s, ends: map[string]time.Time{}}
+	if ip != "" {
+		a.known = knownKey(email, addr)
+	}
 	pairKey, emailKey := "login:pair:"+email+"|"+addr, "login:email:"+email
 	take := func(k string, limit int) (store.RateCount, error) {
 		c, ok, err := st.RateCharge(ctx, k, limit, now, LoginWindow)
@@ -140,7 +157,15 @@ func (s *Service) charge(ctx context.Context, email, ip string) (*attempt, error
 	}
 	if ip != "" {
 		if _, err := take("login:ip:"+addr, l.PerAddress); err != nil {
-			return nil, err
+			// Others' failures from this address do not refuse a person
+			// who signed in from it before.
+			known, kerr := st.Remembered(ctx, knownKey(email, addr), now)
+			if kerr != nil {
+				httpapi.Logger(ctx).Warn("read known sign-in pair", "error", kerr.Error())
+			}
+			if !known {
+				return nil, err
+			}
 		}
 	}
 	pair, err := take(pairKey, l.PerPair)
@@ -169,6 +194,11 @@ func (a *attempt) succeeded(ctx context.Context) {
 	a.giveBack(ctx, a.pair)
 	if err := a.s.Store.RateReset(ctx, a.pair, a.ends[a.pair]); err != nil {
 		httpapi.Logger(ctx).Warn("clear sign-in failures", "error", err.Error())
+	}
+	if a.known != "" {
+		if err := a.s.Store.Remember(ctx, a.known, a.s.Now.Now().Add(KnownFor)); err != nil {
+			httpapi.Logger(ctx).Warn("remember sign-in pair", "error", err.Error())
+		}
 	}
 }
 

@@ -129,3 +129,34 @@ func countOf(item map[string]types.AttributeValue) int {
 	c, _ := strconv.Atoi(n.Value)
 	return c
 }
+
+// Remember marks key as known until until (a sign-in's (email, address)
+// pair that succeeded, see pkg/auth): one unconditional PutItem, whose item
+// expires then.
+//
+//	known  pk RATE#{key}  sk KNOWN  until (unix ms)  ttl
+func (s *Store) Remember(ctx context.Context, k string, until time.Time) error {
+	it := itemKey(key(prefixRate, k), "KNOWN")
+	it["until"], it[AttrTTL], it[AttrType] = num(until.UnixMilli()), num(until.Unix()), str(typeRate)
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: it}); err != nil {
+		return fmt.Errorf("remember: %w", err)
+	}
+	return nil
+}
+
+// Remembered reports whether key is known at now (Remember, not expired;
+// DynamoDB deletes expired items late, so the time is compared here).
+func (s *Store) Remembered(ctx context.Context, k string, now time.Time) (bool, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: itemKey(key(prefixRate, k), "KNOWN"),
+	})
+	if err != nil {
+		return false, fmt.Errorf("remembered: %w", err)
+	}
+	n, _ := out.Item["until"].(*types.AttributeValueMemberN)
+	if n == nil {
+		return false, nil
+	}
+	ms, _ := strconv.ParseInt(n.Value, 10, 64)
+	return time.UnixMilli(ms).After(now), nil
+}
