@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/audit"
@@ -295,5 +296,97 @@ func TestDueDocumentsReadOnlyOpenDueDocuments(t *testing.T) {
 	}
 	if want := []string{"a-due", "c-open-late"}; !slices.Equal(got, want) {
 		t.Fatalf("due after the denial: %v, want %v", got, want)
+	}
+}
+
+// TestBackfillApprovalIndexes: requests and documents written before the
+// index keys existed are missing from the filtered lists until the
+// backfill gives them their keys.
+func TestBackfillApprovalIndexes(t *testing.T) {
+	d := testenv.DynamoDB(t)
+	k := make([]byte, CursorKeySize)
+	_, _ = rand.Read(k)
+	s, err := New(d.Client, d.Table, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	seed := &approvalSeed{t: t, s: s, account: NewID("acct"), now: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
+	open := seed.request("mem_req", "mem_me")
+	done := seed.request("mem_req", "mem_me")
+	seed.finish(done, documents.RequestApproved, authz.DocApproved)
+	due := documents.Document{AccountID: seed.account, Type: authz.DocInvoice, ID: "inv-1", Amount: 1, Currency: "EUR", Title: "Invoice",
+		DueDate: "2026-01-07", Status: authz.DocApproved, Version: 1, CreatedAt: seed.now, UpdatedAt: seed.now}
+	if err := s.PutDocument(ctx, due, 0, nil, nil, seed.ev("document.create")); err != nil {
+		t.Fatal(err)
+	}
+
+	// Make them look like items from before the keys: no index keys, no
+	// awaiting entries.
+	pk := &types.AttributeValueMemberS{Value: "ACCOUNT#" + seed.account}
+	strip := func(sk string, attrs ...string) {
+		expr := "REMOVE "
+		names := map[string]string{}
+		for i, a := range attrs {
+			if i > 0 {
+				expr += ", "
+			}
+			n := fmt.Sprintf("#a%d", i)
+			expr += n
+			names[n] = a
+		}
+		_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: &d.Table, Key: map[string]types.AttributeValue{AttrPK: pk, AttrSK: &types.AttributeValueMemberS{Value: sk}},
+			UpdateExpression: &expr, ExpressionAttributeNames: names,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range []documents.ApprovalRequest{open, done} {
+		strip("APPROVAL#"+r.ID, AttrGSI1PK, AttrGSI1SK, AttrGSI2PK, AttrGSI2SK)
+	}
+	strip("DOC#invoice#inv-1", AttrGSI3PK, AttrGSI3SK)
+	if _, err := d.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &d.Table, Key: map[string]types.AttributeValue{
+		AttrPK: pk, AttrSK: &types.AttributeValueMemberS{Value: "APPRWAIT#mem_me#" + open.ID},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+
+	lists := func() (pending, approved, mine, requested []string, dues int) {
+		t.Helper()
+		for _, f := range []struct {
+			f   RequestFilter
+			out *[]string
+		}{
+			{RequestFilter{Status: documents.RequestPending}, &pending},
+			{RequestFilter{Status: documents.RequestApproved}, &approved},
+			{RequestFilter{AwaitingID: "mem_me", Status: documents.RequestPending}, &mine},
+			{RequestFilter{RequesterID: "mem_req"}, &requested},
+		} {
+			page, err := s.ListApprovalRequests(ctx, seed.account, f.f, 50, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			*f.out = ids(page.Items)
+		}
+		ds, err := s.DueDocuments(ctx, seed.account, authz.DocInvoice, "2026-01-31")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pending, approved, mine, requested, len(ds)
+	}
+	if p, a, m, r, n := lists(); len(p)+len(a)+len(m)+len(r)+n != 0 {
+		t.Fatalf("before the backfill: pending %v approved %v mine %v requested %v due %d, want none", p, a, m, r, n)
+	}
+	for range 2 { // safe to run again
+		if err := s.BackfillApprovalIndexes(ctx, seed.account); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, a, m, r, n := lists()
+	if !slices.Equal(p, []string{open.ID}) || !slices.Equal(a, []string{done.ID}) || !slices.Equal(m, []string{open.ID}) ||
+		!slices.Equal(r, []string{done.ID, open.ID}) || n != 1 {
+		t.Fatalf("after the backfill: pending %v approved %v mine %v requested %v due %d", p, a, m, r, n)
 	}
 }
