@@ -27,9 +27,11 @@
 //     per item (or per batch, every few minutes) would drown the audit
 //     log. Who may push is still checked item by item (stock.edit at the
 //     item's store).
-//   - Documents are read with one query per document type of the account
-//     partition, filtered on due date and status; documents do not yet
-//     carry the sparse gsi3 "needs attention" keys (pkg/store/schema.go).
+//   - Due documents are read with one query per document type of the
+//     sparse gsi3 due index (open documents with a due date, by due date;
+//     pkg/store/approvalindex.go), pending approvals with one query of the
+//     requests' status index: a run reads what it may send, not the
+//     account's history.
 package alerts
 
 import (

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -86,31 +88,20 @@ var openDocumentStatuses = []authz.DocStatus{authz.DocDraft, authz.DocPendingApp
 
 // DueDocuments returns the account's documents of type t that have a due
 // date on or before until (YYYY-MM-DD) and are still open (draft, pending
-// approval or approved), with one query of the account's documents of
-// that type (a key range, not a scan) filtered server side.
+// approval or approved), in id order. It reads only those documents, from
+// the sparse due index (gsi3, keys DUE#{a}#{type} / {dueDate}#{id}, see
+// approvalindex.go), eventually consistent like every GSI read.
 func (s *Store) DueDocuments(ctx context.Context, account string, t authz.DocType, until string) ([]documents.Document, error) {
 	var out []documents.Document
 	var start map[string]types.AttributeValue
-	values := map[string]types.AttributeValue{
-		":pk": str(accountPK(account)), ":prefix": str(key(prefixDocument, string(t)) + sep), ":until": str(until),
-	}
-	filter := "attribute_exists(#due) AND #due <= :until AND #st IN ("
-	for i, st := range openDocumentStatuses {
-		ph := fmt.Sprintf(":st%d", i)
-		values[ph] = str(string(st))
-		if i > 0 {
-			filter += ", "
-		}
-		filter += ph
-	}
-	filter += ")"
 	for {
 		res, err := s.db.Query(ctx, &dynamodb.QueryInput{
-			TableName:                 aws.String(s.table),
-			KeyConditionExpression:    aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
-			FilterExpression:          aws.String(filter),
-			ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#sk": AttrSK, "#due": "dueDate", "#st": "status"},
-			ExpressionAttributeValues: values,
+			TableName:                aws.String(s.table),
+			IndexName:                aws.String(IndexGSI3),
+			KeyConditionExpression:   aws.String("#pk = :pk AND #sk < :after"),
+			ExpressionAttributeNames: map[string]string{"#pk": AttrGSI3PK, "#sk": AttrGSI3SK},
+			// "$" sorts just after the "#" that ends the date part.
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(duePK(account, t)), ":after": str(until + "$")},
 			ExclusiveStartKey:         start,
 		})
 		if err != nil {
@@ -121,11 +112,12 @@ func (s *Store) DueDocuments(ctx context.Context, account string, t authz.DocTyp
 			return nil, fmt.Errorf("due documents: %w", err)
 		}
 		for _, it := range items {
-			if it.DueDate != "" {
+			if it.DueDate != "" && slices.Contains(openDocumentStatuses, authz.DocStatus(it.Status)) {
 				out = append(out, it.document())
 			}
 		}
 		if len(res.LastEvaluatedKey) == 0 {
+			slices.SortFunc(out, func(a, b documents.Document) int { return strings.Compare(a.ID, b.ID) })
 			return out, nil
 		}
 		start = res.LastEvaluatedKey
@@ -140,22 +132,19 @@ type PendingApproval struct {
 }
 
 // PendingApprovals returns the account's pending approval requests
-// created before before, with who may still decide each.
+// created before before, oldest first, with who may still decide each.
+// It reads only pending requests, from the status index (gsi2).
 func (s *Store) PendingApprovals(ctx context.Context, account string, before time.Time) ([]PendingApproval, error) {
 	var out []PendingApproval
 	var start map[string]types.AttributeValue
 	for {
 		res, err := s.db.Query(ctx, &dynamodb.QueryInput{
-			TableName:              aws.String(s.table),
-			KeyConditionExpression: aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
-			FilterExpression:       aws.String("#st = :pending"),
-			ExpressionAttributeNames: map[string]string{
-				"#pk": AttrPK, "#sk": AttrSK, "#st": "status",
-			},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":pk": str(accountPK(account)), ":prefix": str(prefixApproval + sep), ":pending": str(string(documents.RequestPending)),
-			},
-			ExclusiveStartKey: start,
+			TableName:                 aws.String(s.table),
+			IndexName:                 aws.String(IndexGSI2),
+			KeyConditionExpression:    aws.String("#pk = :pk"),
+			ExpressionAttributeNames:  map[string]string{"#pk": AttrGSI2PK},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(requestStatusPK(account, documents.RequestPending))},
+			ExclusiveStartKey:         start,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("pending approvals: %w", err)
@@ -165,7 +154,7 @@ func (s *Store) PendingApprovals(ctx context.Context, account string, before tim
 			return nil, fmt.Errorf("pending approvals: %w", err)
 		}
 		for _, it := range items {
-			if it.CreatedAt.Before(before) {
+			if it.Status == string(documents.RequestPending) && it.CreatedAt.Before(before) {
 				out = append(out, PendingApproval{Request: it.request(), Awaiting: append([]string(nil), it.Awaiting...)})
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -78,11 +79,15 @@ type documentItem struct {
 	CreatedAt  time.Time `dynamodbav:"createdAt"`
 	UpdatedAt  time.Time `dynamodbav:"updatedAt"`
 	UpdatedBy  string    `dynamodbav:"updatedBy,omitempty"`
+	GSI3PK     string    `dynamodbav:"gsi3pk,omitempty"`
+	GSI3SK     string    `dynamodbav:"gsi3sk,omitempty"`
 }
 
 func toDocumentItem(d documents.Document) documentItem {
 	k := documentKey(d.AccountID, d.Type, d.ID)
+	due, dueSK := dueKeys(d)
 	return documentItem{
+		GSI3PK: due, GSI3SK: dueSK,
 		PK: k[AttrPK].(*types.AttributeValueMemberS).Value, SK: k[AttrSK].(*types.AttributeValueMemberS).Value, Type: typeDocument,
 		AccountID: d.AccountID, DocType: string(d.Type), ID: d.ID, Store: d.Store, Department: d.Department, Supplier: d.Supplier,
 		Amount: d.Amount, Currency: d.Currency, Title: d.Title, Summary: d.Summary, DueDate: d.DueDate, URL: d.URL,
@@ -122,14 +127,18 @@ func (s *Store) GetDocument(ctx context.Context, account string, t authz.DocType
 // version read (team.ErrStaleVersion otherwise), so a policy switched on
 // meanwhile cannot be skipped.
 func (s *Store) PutDocument(ctx context.Context, d documents.Document, read int64, cancel *documents.ApprovalRequest, policy *documents.ApprovalPolicy, ev audit.Event) error {
+	var awaiting []string
+	if cancel != nil {
+		var err error
+		if awaiting, err = s.awaitingOf(ctx, cancel.AccountID, cancel.ID); err != nil {
+			return err
+		}
+	}
 	tx := NewTx(ev)
 	if read == 0 {
 		tx.Put(marshal(toDocumentItem(d)), ItemAbsent(), documents.ErrDocumentChanged)
 	} else {
 		tx.Put(marshal(toDocumentItem(d)), VersionIs(read), documents.ErrDocumentChanged)
-	}
-	if cancel != nil {
-		tx.finishRequest(cancel.AccountID, cancel.ID, documents.RequestCancelled, d.UpdatedAt)
 	}
 	if policy != nil {
 		cond := VersionIs(policy.Version)
@@ -138,7 +147,14 @@ func (s *Store) PutDocument(ctx context.Context, d documents.Document, read int6
 		}
 		tx.Check(policyKey(d.AccountID, d.Type), cond, team.ErrStaleVersion)
 	}
-	return s.Commit(ctx, tx)
+	var rest []types.WriteRequest
+	if cancel != nil {
+		rest = tx.finishRequest(cancel.AccountID, cancel.ID, awaiting, documents.RequestCancelled, d.UpdatedAt)
+	}
+	if err := s.Commit(ctx, tx); err != nil {
+		return err
+	}
+	return s.writeRest(ctx, rest)
 }
 
 // MemberIDByEmail returns the id of the account's member with the
@@ -156,15 +172,24 @@ func (s *Store) MemberIDByEmail(ctx context.Context, account, email string) (str
 	return it.Target, nil
 }
 
-// finishRequest adds the write that ends a pending request.
-func (tx *Tx) finishRequest(account, id string, st documents.RequestStatus, now time.Time) {
+// finishRequest adds the writes that end a pending request: its status
+// (and status index key) and the removal of the awaiting entries of the
+// members in awaiting (read just before). It returns the removals that did
+// not fit in tx, to write after the commit.
+func (tx *Tx) finishRequest(account, id string, awaiting []string, st documents.RequestStatus, now time.Time) []types.WriteRequest {
 	tx.Update(approvalKey(account, id), Cond{
-		Expr:  "SET #st = :st, #fin = :now, #upd = :now, #ver = #ver + :one REMOVE #aw",
-		Names: map[string]string{"#st": "status", "#fin": "finishedAt", "#upd": "updatedAt", "#ver": AttrVersion, "#aw": "awaiting"},
+		Expr: "SET #st = :st, #fin = :now, #upd = :now, #ver = #ver + :one, #g2pk = :g2pk, #g2sk = :id REMOVE #aw",
+		Names: map[string]string{"#st": "status", "#fin": "finishedAt", "#upd": "updatedAt", "#ver": AttrVersion, "#aw": "awaiting",
+			"#g2pk": AttrGSI2PK, "#g2sk": AttrGSI2SK},
 		Values: map[string]types.AttributeValue{
-			":st": str(string(st)), ":now": timeAV(now), ":one": num(1),
+			":st": str(string(st)), ":now": timeAV(now), ":one": num(1), ":g2pk": str(requestStatusPK(account, st)), ":id": str(id),
 		},
 	}, requestPending(), documents.ErrRequestNotPending)
+	dels := make([]types.WriteRequest, 0, len(awaiting))
+	for _, m := range awaiting {
+		dels = append(dels, awaitingDelete(account, m, id))
+	}
+	return tx.addWrites(dels)
 }
 
 func requestPending() *Cond {
@@ -177,12 +202,19 @@ func requestPending() *Cond {
 
 // setDocumentStatus adds the write that moves the document of request
 // from pending_approval to st.
+// A document that is no longer open leaves the due index (gsi3); one that
+// stays open keeps its keys.
 func (tx *Tx) setDocumentStatus(account string, t authz.DocType, id, request string, st authz.DocStatus, now time.Time) {
-	tx.Update(documentKey(account, t, id), Cond{
+	u := Cond{
 		Expr:   "SET #dst = :st, #upd = :now, #ver = #ver + :one",
 		Names:  map[string]string{"#dst": "status", "#upd": "updatedAt", "#ver": AttrVersion},
 		Values: map[string]types.AttributeValue{":st": str(string(st)), ":now": timeAV(now), ":one": num(1)},
-	}, &Cond{
+	}
+	if !slices.Contains(openDocumentStatuses, st) {
+		u.Expr += " REMOVE #g3pk, #g3sk"
+		u.Names["#g3pk"], u.Names["#g3sk"] = AttrGSI3PK, AttrGSI3SK
+	}
+	tx.Update(documentKey(account, t, id), u, &Cond{
 		Expr:  "#rid = :rid AND #dst = :pa",
 		Names: map[string]string{"#rid": "requestId", "#dst": "status"},
 		Values: map[string]types.AttributeValue{
@@ -318,6 +350,11 @@ type requestItem struct {
 	CreatedAt  time.Time `dynamodbav:"createdAt"`
 	UpdatedAt  time.Time `dynamodbav:"updatedAt"`
 	FinishedAt time.Time `dynamodbav:"finishedAt,omitempty"`
+	// Index keys: by requester (gsi1) and by status (gsi2).
+	GSI1PK string `dynamodbav:"gsi1pk,omitempty"`
+	GSI1SK string `dynamodbav:"gsi1sk,omitempty"`
+	GSI2PK string `dynamodbav:"gsi2pk,omitempty"`
+	GSI2SK string `dynamodbav:"gsi2sk,omitempty"`
 }
 
 func toRequestItem(r documents.ApprovalRequest) requestItem {
@@ -330,6 +367,8 @@ func toRequestItem(r documents.ApprovalRequest) requestItem {
 		TimeoutSeconds: r.TimeoutSeconds, Status: string(r.Status), Level: r.Level, TaskToken: r.TaskToken, Approvals: r.Approvals,
 		Asked: toApproverItems(r.Asked), Comment: r.Comment, DecidedBy: r.DecidedBy, Version: r.Version,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		GSI1PK: requesterPK(r.AccountID, r.RequesterID), GSI1SK: r.ID,
+		GSI2PK: requestStatusPK(r.AccountID, r.Status), GSI2SK: r.ID,
 	}
 	if r.External != nil {
 		it.External = &externalItem{Email: r.External.Email, Name: r.External.Name}
@@ -372,13 +411,23 @@ func (it requestItem) request() documents.ApprovalRequest {
 // the document changed meanwhile.
 func (s *Store) CreateApprovalRequest(ctx context.Context, r documents.ApprovalRequest, doc documents.Document, ev audit.Event) error {
 	tx := NewTx(ev)
-	tx.Update(documentKey(doc.AccountID, doc.Type, doc.ID), Cond{
+	u := Cond{
 		Expr:  "SET #dst = :pa, #rid = :rid, #upd = :now, #ver = #ver + :one",
 		Names: map[string]string{"#dst": "status", "#rid": "requestId", "#upd": "updatedAt"},
 		Values: map[string]types.AttributeValue{
 			":pa": str(string(authz.DocPendingApproval)), ":rid": str(r.ID), ":now": timeAV(r.CreatedAt), ":one": num(1),
 		},
-	}, VersionIs(doc.Version), documents.ErrDocumentChanged)
+	}
+	pending := doc
+	pending.Status = authz.DocPendingApproval
+	if due, dueSK := dueKeys(pending); due != "" {
+		// pending_approval is open: (re)write the due keys, which also
+		// gives a document written before they existed its keys.
+		u.Expr += ", #g3pk = :g3pk, #g3sk = :g3sk"
+		u.Names["#g3pk"], u.Names["#g3sk"] = AttrGSI3PK, AttrGSI3SK
+		u.Values[":g3pk"], u.Values[":g3sk"] = str(due), str(dueSK)
+	}
+	tx.Update(documentKey(doc.AccountID, doc.Type, doc.ID), u, VersionIs(doc.Version), documents.ErrDocumentChanged)
 	tx.Put(marshal(toRequestItem(r)), ItemAbsent(), nil)
 	return s.Commit(ctx, tx)
 }
@@ -404,13 +453,38 @@ type RequestFilter struct {
 }
 
 // ListApprovalRequests lists an account's requests, newest first,
-// filtered by f, limit items read at a time (a filtered page may hold
-// fewer; follow Next).
+// filtered by f, limit items at a time. Each filter reads only what it
+// answers (see approvalindex.go): AwaitingID the member's awaiting
+// entries, Status the status index (gsi2), RequesterID the requester
+// index (gsi1, with Status checked on the requester's own requests). A
+// page may still hold fewer than limit only when the requester index is
+// read with a status, or an awaiting entry was left behind by a race;
+// follow Next. The index reads are eventually consistent, like every GSI
+// read: a request changed a moment ago may show in its previous status
+// for that moment. A cursor continues the list of the filter it was
+// issued for (ErrBadCursor with another).
 func (s *Store) ListApprovalRequests(ctx context.Context, account string, f RequestFilter, limit int, cursor string) (Page[documents.ApprovalRequest], error) {
-	const list = "approval-requests"
+	list := "approval-requests"
+	switch {
+	case f.AwaitingID != "":
+		list += "/awaiting/" + f.AwaitingID
+	case f.RequesterID != "":
+		list += "/requester/" + f.RequesterID
+	case f.Status != "":
+		list += "/status/" + string(f.Status)
+	}
 	start, err := s.cursors.Open(account, list, cursor)
 	if err != nil {
 		return Page[documents.ApprovalRequest]{}, err
+	}
+	if f.AwaitingID != "" {
+		items, last, err := s.listAwaiting(ctx, account, f, limit, start)
+		if err != nil {
+			return Page[documents.ApprovalRequest]{}, err
+		}
+		page := Page[documents.ApprovalRequest]{Items: items}
+		page.Next, err = s.cursors.Seal(account, list, last)
+		return page, err
 	}
 	in := &dynamodb.QueryInput{
 		TableName:                aws.String(s.table),
@@ -419,31 +493,27 @@ func (s *Store) ListApprovalRequests(ctx context.Context, account string, f Requ
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": str(accountPK(account)), ":prefix": str(prefixApproval + sep),
 		},
-		Limit: aws.Int32(pageSize(limit)), ExclusiveStartKey: start, ConsistentRead: aws.Bool(true),
+		Limit: aws.Int32(pageSize(limit)), ExclusiveStartKey: start,
 		ScanIndexForward: aws.Bool(false),
 	}
-	var filters []string
-	if f.Status != "" {
-		filters = append(filters, "#st = :st")
-		in.ExpressionAttributeNames["#st"] = "status"
-		in.ExpressionAttributeValues[":st"] = str(string(f.Status))
-	}
-	if f.RequesterID != "" {
-		filters = append(filters, "#rq = :rq")
-		in.ExpressionAttributeNames["#rq"] = "requesterId"
-		in.ExpressionAttributeValues[":rq"] = str(f.RequesterID)
-	}
-	if f.AwaitingID != "" {
-		filters = append(filters, "contains(#aw, :aw)")
-		in.ExpressionAttributeNames["#aw"] = "awaiting"
-		in.ExpressionAttributeValues[":aw"] = str(f.AwaitingID)
-	}
-	if len(filters) > 0 {
-		expr := filters[0]
-		for _, x := range filters[1:] {
-			expr += " AND " + x
+	switch {
+	case f.RequesterID != "":
+		in.IndexName = aws.String(IndexGSI1)
+		in.KeyConditionExpression = aws.String("#pk = :pk")
+		in.ExpressionAttributeNames = map[string]string{"#pk": AttrGSI1PK}
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":pk": str(requesterPK(account, f.RequesterID))}
+		if f.Status != "" {
+			in.FilterExpression = aws.String("#st = :st")
+			in.ExpressionAttributeNames["#st"] = "status"
+			in.ExpressionAttributeValues[":st"] = str(string(f.Status))
 		}
-		in.FilterExpression = aws.String(expr)
+	case f.Status != "":
+		in.IndexName = aws.String(IndexGSI2)
+		in.KeyConditionExpression = aws.String("#pk = :pk")
+		in.ExpressionAttributeNames = map[string]string{"#pk": AttrGSI2PK}
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":pk": str(requestStatusPK(account, f.Status))}
+	default:
+		in.ConsistentRead = aws.Bool(true)
 	}
 	out, err := s.db.Query(ctx, in)
 	if err != nil {
@@ -465,18 +535,29 @@ func (s *Store) ListApprovalRequests(ctx context.Context, account string, f Requ
 // (resetting the level's approval count when the level changes), the
 // people asked, and the one-time tokens of those asked now, in one
 // transaction. documents.ErrRequestNotPending when the request ended.
+//
+// The awaiting entries follow the set: one per member in awaiting, and
+// the previous set's others removed (see approvalindex.go; those that do
+// not fit in the transaction are written right after it).
 func (s *Store) AwaitLevel(ctx context.Context, r documents.ApprovalRequest, level int, token string, asked []documents.Approver, awaiting []string, tokens []Token, ev audit.Event) error {
+	before, err := s.awaitingOf(ctx, r.AccountID, r.ID)
+	if err != nil {
+		return err
+	}
 	tx := NewTx(ev)
-	expr := "SET #lvl = :lvl, #tok = :tok, #asked = :asked, #upd = :now, #ver = #ver + :one"
+	expr := "SET #lvl = :lvl, #tok = :tok, #asked = :asked, #upd = :now, #ver = #ver + :one" +
+		", #g1pk = :g1pk, #g1sk = :id, #g2pk = :g2pk, #g2sk = :id"
 	values := map[string]types.AttributeValue{
 		":lvl": num(int64(level)), ":tok": str(token), ":now": timeAV(s.now()), ":one": num(1),
 		":asked": mustMarshal(toApproverItems(asked)),
+		":g1pk":  str(requesterPK(r.AccountID, r.RequesterID)), ":g2pk": str(requestStatusPK(r.AccountID, documents.RequestPending)), ":id": str(r.ID),
 	}
 	if r.Level != level {
 		expr += ", #appr = :zero"
 		values[":zero"] = num(0)
 	}
-	names := map[string]string{"#lvl": "level", "#tok": "taskToken", "#asked": "asked", "#upd": "updatedAt", "#ver": AttrVersion, "#appr": "approvals", "#aw": "awaiting"}
+	names := map[string]string{"#lvl": "level", "#tok": "taskToken", "#asked": "asked", "#upd": "updatedAt", "#ver": AttrVersion, "#appr": "approvals", "#aw": "awaiting",
+		"#g1pk": AttrGSI1PK, "#g1sk": AttrGSI1SK, "#g2pk": AttrGSI2PK, "#g2sk": AttrGSI2SK}
 	if len(awaiting) > 0 {
 		expr += ", #aw = :aw"
 		values[":aw"] = &types.AttributeValueMemberSS{Value: awaiting}
@@ -490,7 +571,20 @@ func (s *Store) AwaitLevel(ctx context.Context, r documents.ApprovalRequest, lev
 	for _, t := range tokens {
 		tx.IssueToken(t)
 	}
-	return s.Commit(ctx, tx)
+	var entries []types.WriteRequest
+	for _, m := range awaiting {
+		entries = append(entries, awaitingPut(r.AccountID, m, r.ID))
+	}
+	for _, m := range before {
+		if !slices.Contains(awaiting, m) {
+			entries = append(entries, awaitingDelete(r.AccountID, m, r.ID))
+		}
+	}
+	rest := tx.addWrites(entries)
+	if err := s.Commit(ctx, tx); err != nil {
+		return err
+	}
+	return s.writeRest(ctx, rest)
 }
 
 func mustMarshal(v any) types.AttributeValue {
@@ -580,6 +674,7 @@ func (s *Store) RecordDecision(ctx context.Context, account string, d documents.
 		expr += " DELETE #aw :me"
 		names["#aw"] = "awaiting"
 		values[":me"] = &types.AttributeValueMemberSS{Value: []string{d.MemberID}}
+		tx.Delete(awaitingKey(account, d.MemberID, d.RequestID), nil, nil)
 	}
 	tx.Update(approvalKey(account, d.RequestID), Cond{Expr: expr, Names: names, Values: values},
 		&Cond{Expr: open}, documents.ErrRequestNotPending)
@@ -625,12 +720,19 @@ func (s *Store) ListDecisions(ctx context.Context, account, request string) ([]d
 // documents.ErrDocumentChanged when the document no longer waits on it).
 // An empty doc leaves the document alone.
 func (s *Store) FinishRequest(ctx context.Context, r documents.ApprovalRequest, st documents.RequestStatus, doc authz.DocStatus, now time.Time, ev audit.Event) error {
+	awaiting, err := s.awaitingOf(ctx, r.AccountID, r.ID)
+	if err != nil {
+		return err
+	}
 	tx := NewTx(ev)
-	tx.finishRequest(r.AccountID, r.ID, st, now)
 	if doc != "" {
 		tx.setDocumentStatus(r.AccountID, r.DocType, r.DocID, r.ID, doc, now)
 	}
-	return s.Commit(ctx, tx)
+	rest := tx.finishRequest(r.AccountID, r.ID, awaiting, st, now)
+	if err := s.Commit(ctx, tx); err != nil {
+		return err
+	}
+	return s.writeRest(ctx, rest)
 }
 
 // OutboxSent reports whether an email with the outbox key k was sent

@@ -35,14 +35,15 @@ const (
 // Index names.
 const (
 	// IndexGSI1 is the inverted lookup index: an item is found by something
-	// other than its owner (an identity's memberships, a token's owner).
+	// other than its owner (an identity's memberships, a token's owner,
+	// the approval requests a member made).
 	IndexGSI1 = "gsi1"
 	// IndexGSI2 lists items of an account by a secondary order (status,
-	// time, actor, target).
+	// time, actor, target): approval requests by status.
 	IndexGSI2 = "gsi2"
 	// IndexGSI3 is sparse: only items that need attention carry its keys
-	// (today stock below its threshold; documents do not yet, see
-	// pkg/alerts), so the scheduled jobs read them without scanning.
+	// (stock below its threshold, open documents with a due date), so the
+	// scheduled jobs read them without scanning.
 	IndexGSI3 = "gsi3"
 )
 
