@@ -107,5 +107,10 @@ func (s *Store) LoadCheckFacts(ctx context.Context, account string, ids []string
 			}
 		}
 	}
+	if len(ids) > 0 {
+		if err := out.resolveRoles(ctx, s, account); err != nil {
+			return CheckFacts{}, fmt.Errorf("load check facts: %w", err)
+		}
+	}
 	return out, nil
 }

@@ -93,6 +93,19 @@ type LoadedMembers struct {
 	Members map[string]team.Member
 	// Roles are the account's custom roles.
 	Roles CustomRoles
+	// rolesItem is the roles version item as read, resolved into Roles by
+	// resolveRoles.
+	rolesItem map[string]types.AttributeValue
+}
+
+// resolveRoles sets lm.Roles from the version item read (rolesAt).
+func (lm *LoadedMembers) resolveRoles(ctx context.Context, s *Store, account string) error {
+	cr, err := s.rolesAt(ctx, account, lm.rolesItem)
+	if err != nil {
+		return err
+	}
+	lm.Roles, lm.rolesItem = cr, nil
+	return nil
 }
 
 // take decodes raw into lm when it is one of the account's members that
@@ -118,11 +131,7 @@ func (lm *LoadedMembers) take(raw map[string]types.AttributeValue, account strin
 		}
 		return true, nil
 	case typeRoles:
-		var it rolesItem
-		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-			return false, err
-		}
-		lm.Roles = CustomRoles{Roles: it.roles(), Version: it.Version}
+		lm.rolesItem = raw
 		return true, nil
 	}
 	return false, nil
@@ -154,6 +163,9 @@ func (s *Store) LoadMembers(ctx context.Context, account string, ids []string) (
 		if _, err := out.take(raw, account, seen); err != nil {
 			return LoadedMembers{}, fmt.Errorf("load members: %w", err)
 		}
+	}
+	if err := out.resolveRoles(ctx, s, account); err != nil {
+		return LoadedMembers{}, fmt.Errorf("load members: %w", err)
 	}
 	return out, nil
 }
