@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -177,7 +178,22 @@ func (s *Store) SaveCustomRoles(ctx context.Context, account string, roles []aut
 	if err := s.commitRoleChange(ctx, tx, account, members); err != nil {
 		return 0, err
 	}
+	states := map[string]RoleState{}
+	for _, r := range roles {
+		states[r.ID] = cur.State(r.ID)
+	}
+	s.cacheWritten(account, roles, version+1, states)
 	return version + 1, nil
+}
+
+// cacheWritten caches the roles a change just committed at version (as
+// stored), so that this process's next requests need not read them.
+func (s *Store) cacheWritten(account string, roles []authz.Role, version int64, states map[string]RoleState) {
+	out := CustomRoles{Roles: make([]authz.Role, 0, len(roles)), Version: version, States: states}
+	for _, r := range roles {
+		out.Roles = append(out.Roles, newRoleRecord(account, r, version).role())
+	}
+	s.roles.put(account, out)
 }
 
 // rolesTx starts a change of the account's roles at version: the version
@@ -295,6 +311,12 @@ func (s *Store) DeleteRole(ctx context.Context, account, id, to string, read Cus
 	if err := s.commitRoleChange(ctx, tx, account, members); err != nil {
 		return 0, err
 	}
+	if !read.legacy {
+		remaining := slices.DeleteFunc(slices.Clone(read.Roles), func(r authz.Role) bool { return r.ID == id })
+		states := maps.Clone(read.States)
+		delete(states, id)
+		s.cacheWritten(account, remaining, read.Version+1, states)
+	}
 	return read.Version + 1, nil
 }
 
@@ -319,6 +341,14 @@ func (s *Store) MarkRoleDeleting(ctx context.Context, account, id string, read C
 	}, &Cond{Expr: "attribute_exists(#pk) AND attribute_not_exists(#status)", Names: map[string]string{"#pk": AttrPK}}, ErrRoleDeleting)
 	if err := s.Commit(ctx, tx); err != nil {
 		return 0, err
+	}
+	if !read.legacy {
+		states := maps.Clone(read.States)
+		if states == nil {
+			states = map[string]RoleState{}
+		}
+		states[id] = RoleState{AssignSeq: read.State(id).AssignSeq, Deleting: true, Members: members, To: to, HoldersLeft: holders}
+		s.cacheWritten(account, read.Roles, read.Version+1, states)
 	}
 	return read.Version + 1, nil
 }

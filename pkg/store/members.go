@@ -138,7 +138,9 @@ func (lm *LoadedMembers) take(raw map[string]types.AttributeValue, account strin
 }
 
 // LoadMembers reads up to MaxLoadMembers members of an account and the
-// account's custom roles in one BatchGetItem, strongly consistently: what
+// account's roles version item in one BatchGetItem, strongly consistently,
+// and the custom roles at that version (from the store's cache unless they
+// changed; see roles.go): what
 // a batch of permission checks for several members needs. Duplicate ids
 // are read once; ids that are not members of the account (including
 // members of other accounts) are simply absent from the result.

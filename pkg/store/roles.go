@@ -353,3 +353,15 @@ func (s *Store) LoadAuth(ctx context.Context, account, member, session, imperson
 	return st, nil
 }
 
+// LoadCustomRoles reads an account's custom roles for decisions: the
+// version item strongly consistently (one read unit) and the roles from the
+// per-version cache, with one Query only when they changed. The roles'
+// States may lag (grant counts move without the version); changing roles
+// starts from GetCustomRoles instead.
+func (s *Store) LoadCustomRoles(ctx context.Context, account string) (CustomRoles, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: rolesKey(account), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return CustomRoles{}, fmt.Errorf("load custom roles: %w", err)
+	}
+	return s.rolesAt(ctx, account, out.Item)
+}
