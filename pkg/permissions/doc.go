@@ -110,8 +110,8 @@
 // host app never registered) is decided as given. The documents and their
 // types' policies are read together with the other members and the roles:
 // one BatchGetItem for a whole batch up to 100 keys (documents, one policy
-// per document type, other members, the roles item), and beyond that
-// ceil(keys/100) BatchGetItems sent at once (store.LoadCheckFacts), one
+// per document type, other members, the roles version item), and beyond
+// that ceil(keys/100) BatchGetItems sent at once (store.LoadCheckFacts), one
 // round trip either way. A check about the caller alone on a resource that
 // names no document still costs no DynamoDB request.
 //

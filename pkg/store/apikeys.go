@@ -16,7 +16,7 @@ import (
 	"github.com/stewardhq/steward/pkg/team"
 )
 
-// API keys live in the account partition, beside the custom roles item, so
+// API keys live in the account partition, beside the custom roles items, so
 // that authentication reads both in one BatchGetItem.
 //
 //	api key  pk ACCOUNT#{a}  sk APIKEY#{id}

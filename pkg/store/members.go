@@ -82,8 +82,8 @@ func (s *Store) UpdateMember(ctx context.Context, m team.Member, ev audit.Event)
 	return next, nil
 }
 
-// MaxLoadMembers is the most members LoadMembers reads: with the roles item,
-// one BatchGetItem of at most 100 keys.
+// MaxLoadMembers is the most members LoadMembers reads: with the roles
+// version item, one BatchGetItem of at most 100 keys.
 const MaxLoadMembers = MaxTxItems - 1
 
 // LoadedMembers are members of one account and the account's custom roles,
@@ -109,7 +109,7 @@ func (lm *LoadedMembers) resolveRoles(ctx context.Context, s *Store, account str
 }
 
 // take decodes raw into lm when it is one of the account's members that
-// were asked for (seen) or the account's roles item, and reports whether
+// were asked for (seen) or the account's roles version item, and reports whether
 // it was either.
 func (lm *LoadedMembers) take(raw map[string]types.AttributeValue, account string, seen map[string]bool) (bool, error) {
 	typ, _ := raw[AttrType].(*types.AttributeValueMemberS)
