@@ -64,10 +64,22 @@
 // passes the grant ceiling (authz.RoleSet.CheckChange): the caller needs
 // users.manage where the member has grants, may only grant the target role
 // where it holds its permissions, never changes its own grants, and only
-// administrators change administrators. The role removal and every member
-// change are one transaction with one audit event, so at most
-// store.MaxMembersPerRoleChange (97) members: beyond that the answer is 409
-// too_many_members.
+// administrators change administrators. Up to store.MaxMembersPerRoleChange
+// (95) holders, the role removal and every member change are one
+// transaction with one audit event (role.delete). A role with more holders
+// is deleted as resumable work behind a marker on the role: the role is
+// marked "deleting" (role.delete_started; from then on no member write can
+// give it, 400 role_deleted, and it cannot be changed, 409 role_deleting),
+// its holders move in chunks of store.MaxMembersPerRoleChange, one
+// transaction each (role.members_moved, the role's holdersLeft updated),
+// and the last chunk deletes the role (role.delete). The request keeps
+// going for Service.DeleteBudget (DefaultDeleteBudget, 10 s); when that
+// runs out it answers 202 with the role as it stands (status "deleting",
+// holdersLeft), and the next DELETE of the role resumes the work. Nothing
+// runs after the answer (a Lambda may be frozen then): the marker and the
+// holders still holding the role are the whole state, so a repeated
+// DELETE, from anyone allowed to delete the role, continues wherever the
+// last one stopped.
 //
 // Checks: the resource always belongs to the caller's account; a client
 // cannot name another tenant. A check about the caller costs no DynamoDB
@@ -75,8 +87,9 @@
 // another member (userId) needs users.view: at account scope, or at every
 // scope the member has a grant in (a store manager may check members of its
 // own stores; administrators are only visible to account-scope viewers).
-// The member and the account's roles are read in one BatchGetItem (with
-// the document the check names, if any); an id that is not a member of
+// The member and the account's roles version item are read in one
+// BatchGetItem (with the document the check names, if any), the roles
+// themselves coming from the store's per-version cache; an id that is not a member of
 // the caller's account is 404 user_not_found. An API key checks by the
 // same rule, with its own permissions at its own scopes (users.view among
 // them to name a userId). A batch holds 1 to 100 checks answered in order,
@@ -97,8 +110,8 @@
 // host app never registered) is decided as given. The documents and their
 // types' policies are read together with the other members and the roles:
 // one BatchGetItem for a whole batch up to 100 keys (documents, one policy
-// per document type, other members, the roles item), and beyond that
-// ceil(keys/100) BatchGetItems sent at once (store.LoadCheckFacts), one
+// per document type, other members, the roles version item), and beyond
+// that ceil(keys/100) BatchGetItems sent at once (store.LoadCheckFacts), one
 // round trip either way. A check about the caller alone on a resource that
 // names no document still costs no DynamoDB request.
 //

@@ -27,6 +27,13 @@ type (
 		Members MemberMoves `json:"members"`
 		Version int64       `json:"version"`
 	}
+	// pendingDeletionResponse is the 202 answer of a deletion still
+	// under way: the role with its deletion state and the members this
+	// request moved.
+	pendingDeletionResponse struct {
+		roleView
+		Members MemberMoves `json:"members"`
+	}
 	batchRequest struct {
 		Checks []CheckInput `json:"checks"`
 	}
@@ -106,7 +113,7 @@ func (s *Service) HandleListRoles(w http.ResponseWriter, r *http.Request) error 
 	}
 	out := rolesResponse{Roles: []roleView{}, Version: rs.Version}
 	for _, role := range rs.Roles {
-		out.Roles = append(out.Roles, toRoleView(role, nil))
+		out.Roles = append(out.Roles, toRoleView(role, nil).withState(rs.States[role.ID]))
 	}
 	w.Header().Set("ETag", httpapi.ETag(rs.Version))
 	httpapi.WriteJSON(w, r, http.StatusOK, out)
@@ -118,12 +125,12 @@ func (s *Service) HandleGetRole(w http.ResponseWriter, r *http.Request) error {
 	if _, err := queryParams(r); err != nil {
 		return err
 	}
-	role, version, err := s.GetRole(r.Context(), auth.FromContext(r.Context()), r.PathValue("id"))
+	role, st, version, err := s.getRole(r.Context(), auth.FromContext(r.Context()), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
 	w.Header().Set("ETag", httpapi.ETag(version))
-	httpapi.WriteJSON(w, r, http.StatusOK, toRoleView(role, nil))
+	httpapi.WriteJSON(w, r, http.StatusOK, toRoleView(role, nil).withState(st))
 	return nil
 }
 
@@ -166,7 +173,9 @@ func (s *Service) HandleUpdateRole(w http.ResponseWriter, r *http.Request) error
 
 // HandleDeleteRole serves DELETE /v1/roles/{id} (deleteRole), with
 // ?members=reassign&to=<roleId> or ?members=remove for a role members
-// hold; If-Match is optional.
+// hold; If-Match is optional. 200 when the role is deleted; 202 with the
+// role (status "deleting", holdersLeft) when its holders are too many to
+// move within the request: DELETE again to continue.
 func (s *Service) HandleDeleteRole(w http.ResponseWriter, r *http.Request) error {
 	q, err := queryParams(r, "members", "to")
 	if err != nil {
@@ -181,6 +190,13 @@ func (s *Service) HandleDeleteRole(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	w.Header().Set("ETag", httpapi.ETag(d.Version))
+	if d.Pending {
+		// The deletion is under way: the role as it stands (status
+		// "deleting", holdersLeft); DELETE again to continue.
+		w.Header().Set("Location", "/v1/roles/"+d.ID)
+		httpapi.WriteJSON(w, r, http.StatusAccepted, pendingDeletionResponse{roleView: toRoleView(d.Role, nil).withState(d.State), Members: d.Members})
+		return nil
+	}
 	httpapi.WriteJSON(w, r, http.StatusOK, deleteRoleResponse{Deleted: d.ID, Members: d.Members, Version: d.Version})
 	return nil
 }

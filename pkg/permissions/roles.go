@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
@@ -27,6 +28,16 @@ type (
 		Admin       bool          `json:"admin"`
 		AdminOnly   bool          `json:"adminOnly"`
 		Warnings    []warningView `json:"warnings,omitempty"`
+		// Status is "deleting" while the role's deletion moves its
+		// holders (HoldersLeft of them left as of the last chunk, to be
+		// handled as Deletion says); absent otherwise.
+		Status      string        `json:"status,omitempty"`
+		HoldersLeft *int          `json:"holdersLeft,omitempty"`
+		Deletion    *deletionView `json:"deletion,omitempty"`
+	}
+	deletionView struct {
+		Members string `json:"members"`
+		To      string `json:"to,omitempty"`
 	}
 	warningView struct {
 		Permission string   `json:"permission"`
@@ -56,10 +67,12 @@ type RolePatch struct {
 }
 
 // Roles are the built-in roles and an account's custom roles, with the
-// version of the account's custom roles item (0 when it has none).
+// version of the account's custom roles (0 when it has none) and the
+// custom roles' states (a deletion under way).
 type Roles struct {
 	Roles   []authz.Role
 	Version int64
+	States  map[string]store.RoleState
 }
 
 // RoleChange is a role as a change stored it, with the warnings about its
@@ -96,11 +109,25 @@ type MemberMoves struct {
 }
 
 // RoleDeletion is the outcome of DeleteRole: the members it changed and
-// the new version of the account's custom roles.
+// the new version of the account's custom roles. Pending is set when the
+// deletion is not finished (its time budget ran out): the role is marked
+// for deletion, with State saying what is left, and Role as it stands.
 type RoleDeletion struct {
 	ID      string
 	Members MemberMoves
 	Version int64
+	Pending bool
+	Role    authz.Role
+	State   store.RoleState
+}
+
+// withState adds a role's deletion state to its view.
+func (v roleView) withState(st store.RoleState) roleView {
+	if st.Deleting {
+		left := st.HoldersLeft
+		v.Status, v.HoldersLeft, v.Deletion = "deleting", &left, &deletionView{Members: st.Members, To: st.To}
+	}
+	return v
 }
 
 func toRoleView(r authz.Role, warnings []authz.Warning) roleView {
@@ -199,24 +226,30 @@ func (s *Service) ListRoles(ctx context.Context, p *auth.Principal) (Roles, erro
 	if err != nil {
 		return Roles{}, err
 	}
-	return Roles{Roles: rs.Roles(), Version: cr.Version}, nil
+	return Roles{Roles: rs.Roles(), Version: cr.Version, States: cr.States}, nil
 }
 
 // GetRole returns a built-in or custom role of the caller's account
 // (getRole) and the version of the account's custom roles.
 func (s *Service) GetRole(ctx context.Context, p *auth.Principal, id string) (authz.Role, int64, error) {
+	role, _, v, err := s.getRole(ctx, p, id)
+	return role, v, err
+}
+
+// getRole is GetRole with the role's state (a deletion under way).
+func (s *Service) getRole(ctx context.Context, p *auth.Principal, id string) (authz.Role, store.RoleState, int64, error) {
 	if err := caller(p); err != nil {
-		return authz.Role{}, 0, err
+		return authz.Role{}, store.RoleState{}, 0, err
 	}
 	cr, rs, err := s.loadRoles(ctx, p.AccountID())
 	if err != nil {
-		return authz.Role{}, 0, err
+		return authz.Role{}, store.RoleState{}, 0, err
 	}
 	role, ok := rs.Role(id)
 	if !ok {
-		return authz.Role{}, 0, errRoleNotFound(id)
+		return authz.Role{}, store.RoleState{}, 0, errRoleNotFound(id)
 	}
-	return role, cr.Version, nil
+	return role, cr.State(id), cr.Version, nil
 }
 
 // loadRoles reads the account's custom roles and compiles them with the
@@ -374,6 +407,9 @@ func (s *Service) UpdateRole(ctx context.Context, p *auth.Principal, id string, 
 	if i < 0 {
 		return RoleChange{}, errRoleNotFound(id)
 	}
+	if cr.State(id).Deleting {
+		return RoleChange{}, errRoleDeleting(id)
+	}
 	old := cr.Roles[i]
 	next := old
 	if in.AdminOnly != nil {
@@ -429,10 +465,18 @@ func (s *Service) UpdateRole(ctx context.Context, p *auth.Principal, id string, 
 	if errors.Is(err, team.ErrStaleVersion) {
 		return RoleChange{}, errPreconditionFailed(cr.Version + 1)
 	}
+	if errors.Is(err, store.ErrRoleDeleting) {
+		return RoleChange{}, errRoleDeleting(id)
+	}
 	if err != nil {
 		return RoleChange{}, err
 	}
 	return RoleChange{Role: saved, Warnings: warnings, Version: v}, nil
+}
+
+func errRoleDeleting(id string) error {
+	return fault.New(fault.Conflict, "role_deleting",
+		fmt.Sprintf("Role %q is being deleted; it cannot be changed. Repeat DELETE /v1/roles/%s to finish the deletion.", id, id))
 }
 
 // checkNarrowing refuses to drop a scope kind from a role while members
@@ -470,12 +514,19 @@ func (s *Service) checkNarrowing(ctx context.Context, account string, old, next 
 }
 
 // DeleteRole deletes custom role id (deleteRole). A role that members
-// hold needs opts: MembersReassign with To, or MembersRemove; the members
-// change in the same transaction as the role, each through the grant
-// ceiling (authz.RoleSet.CheckChange), at most
-// store.MaxMembersPerRoleChange of them. ifMatch is optional: when
-// present it must name the current version of the account's custom
-// roles; when absent, a lost race re-reads and retries a few times.
+// hold needs opts: MembersReassign with To, or MembersRemove; each member
+// changes through the grant ceiling (authz.RoleSet.CheckChange). Up to
+// store.MaxMembersPerRoleChange holders change in the same transaction as
+// the role's deletion. A role with more holders is marked for deletion
+// first (no member can gain it from then on; GET shows it "deleting" with
+// its holdersLeft), then its holders move in chunks of
+// store.MaxMembersPerRoleChange, one transaction each, and the last chunk
+// deletes the role. The request keeps moving chunks for the Service's
+// DeleteBudget; when that runs out it answers Pending (HTTP 202), and the
+// next DELETE of the role (the same or no parameters) resumes where the
+// work stands. ifMatch is optional: when present it must name the current
+// version of the account's custom roles; when absent, a lost race
+// re-reads and retries a few times.
 func (s *Service) DeleteRole(ctx context.Context, p *auth.Principal, id string, opts DeleteOptions, ifMatch httpapi.Precondition) (RoleDeletion, error) {
 	if err := caller(p); err != nil {
 		return RoleDeletion{}, err
@@ -486,8 +537,7 @@ func (s *Service) DeleteRole(ctx context.Context, p *auth.Principal, id string, 
 	if authz.IsBuiltInRole(id) {
 		return RoleDeletion{}, errBuiltIn
 	}
-	mode, to := opts.Members, opts.To
-	switch {
+	switch mode, to := opts.Members, opts.To; {
 	case mode != "" && mode != MembersReassign && mode != MembersRemove:
 		return RoleDeletion{}, badRequest("invalid_parameter", "members", `members must be "reassign" (with to=<roleId>) or "remove".`)
 	case mode == MembersReassign && to == "":
@@ -498,7 +548,14 @@ func (s *Service) DeleteRole(ctx context.Context, p *auth.Principal, id string, 
 		return RoleDeletion{}, badRequest("invalid_parameter", "to", "Members cannot be reassigned to the role being deleted.")
 	}
 	account := p.AccountID()
-	for range saveAttempts {
+	budget := s.DeleteBudget
+	if budget <= 0 {
+		budget = DefaultDeleteBudget
+	}
+	started := time.Now()
+	moves := MemberMoves{Action: opts.Members, To: opts.To, IDs: []string{}}
+	chunks := 0
+	for failures := 0; failures < saveAttempts; {
 		cr, err := s.Store.GetCustomRoles(ctx, account)
 		if err != nil {
 			return RoleDeletion{}, err
@@ -510,12 +567,26 @@ func (s *Service) DeleteRole(ctx context.Context, p *auth.Principal, id string, 
 		if i < 0 {
 			return RoleDeletion{}, errRoleNotFound(id)
 		}
-		role := cr.Roles[i]
+		role, st := cr.Roles[i], cr.State(id)
 		if err := guardAdminOnly(p, role.AdminOnly); err != nil {
 			return RoleDeletion{}, err
 		}
 		if missing := ceiling(p, role.Permissions); len(missing) > 0 {
 			return RoleDeletion{}, errExceeds("delete", missing)
+		}
+		mode, to := opts.Members, opts.To
+		if st.Deleting {
+			if mode != "" && (mode != st.Members || to != st.To) {
+				e := fault.New(fault.Conflict, "role_deleting",
+					fmt.Sprintf("Role %q is being deleted with members=%s%s; repeat DELETE /v1/roles/%s without parameters (or with the same ones) to continue.", id, st.Members, toParam(st.To), id))
+				e.Extra = map[string]any{"holdersLeft": st.HoldersLeft}
+				return RoleDeletion{}, e
+			}
+			mode, to = st.Members, st.To
+			moves.Action, moves.To = mode, to
+		}
+		if chunks > 0 && time.Since(started) > budget {
+			return RoleDeletion{ID: id, Members: moves, Version: cr.Version, Pending: true, Role: role, State: st}, nil
 		}
 		rs, err := s.roleSets.Get(account, cr.Version, cr.Roles)
 		if err != nil {
@@ -524,6 +595,9 @@ func (s *Service) DeleteRole(ctx context.Context, p *auth.Principal, id string, 
 		if mode == MembersReassign {
 			if _, ok := rs.Role(to); !ok {
 				return RoleDeletion{}, badRequest("unknown_role", "to", fmt.Sprintf("There is no role %q to reassign the members to.", to))
+			}
+			if cr.State(to).Deleting {
+				return RoleDeletion{}, fault.New(fault.Conflict, "reassign_not_allowed", fmt.Sprintf("Role %q is being deleted itself; reassign the members to another role.", to))
 			}
 		}
 		holders, err := s.Store.MembersWithRole(ctx, account, id)
@@ -536,18 +610,12 @@ func (s *Service) DeleteRole(ctx context.Context, p *auth.Principal, id string, 
 			e.Extra = map[string]any{"members": len(holders)}
 			return RoleDeletion{}, e
 		}
-		if len(holders) > store.MaxMembersPerRoleChange {
-			e := fault.New(fault.Conflict, "too_many_members",
-				fmt.Sprintf("Role %q is assigned to %d members; one change can move at most %d. Reassign some of them first (PATCH /v1/users/{id}), then delete the role.",
-					id, len(holders), store.MaxMembersPerRoleChange))
-			e.Extra = map[string]any{"members": len(holders)}
-			return RoleDeletion{}, e
-		}
-		changed := make([]team.Member, 0, len(holders))
-		moves := MemberMoves{Action: mode, To: to, Count: len(holders), IDs: []string{}}
-		if mode == "" {
+		if moves.Action == "" {
 			moves.Action = "none"
 		}
+		// Every holder passes the grant ceiling before anything is
+		// written (a chunked deletion checks again chunk by chunk).
+		changed := make([]team.Member, 0, len(holders))
 		for _, m := range holders {
 			after := m
 			after.Assignments = reassign(m.Assignments, id, to)
@@ -555,25 +623,87 @@ func (s *Service) DeleteRole(ctx context.Context, p *auth.Principal, id string, 
 				return RoleDeletion{}, changeError(m.ID, err)
 			}
 			changed = append(changed, after)
-			moves.IDs = append(moves.IDs, m.ID)
 		}
-		remaining := slices.Delete(slices.Clone(cr.Roles), i, i+1)
-		ev := roleEvent(ctx, p, "role.delete", id, toRoleView(role, nil), moves)
-		// Conditioned on no member having gained a custom role since cr
-		// was read (before the holders were listed): one who did is
-		// ErrMemberChanged, and the holders are listed again.
-		v, err := p.Acting(s.Store).DeleteCustomRole(ctx, account, remaining, cr, changed, ev)
+		reassignTo := ""
+		if mode == MembersReassign {
+			reassignTo = to
+		}
+		acting := p.Acting(s.Store)
+		if len(changed) <= store.MaxMembersPerRoleChange {
+			final := moves
+			final.IDs = slices.Clone(moves.IDs)
+			for _, m := range changed {
+				final.IDs = append(final.IDs, m.ID)
+			}
+			final.Count = len(final.IDs)
+			ev := roleEvent(ctx, p, "role.delete", id, toRoleView(role, nil), final)
+			// Conditioned on no member having gained the role since cr
+			// was read (before the holders were listed): one who did is
+			// ErrMemberChanged, and the holders are listed again.
+			v, err := acting.DeleteRole(ctx, account, id, reassignTo, cr, changed, ev)
+			switch {
+			case errors.Is(err, team.ErrStaleVersion) && ifMatch.Present:
+				return RoleDeletion{}, errPreconditionFailed(cr.Version + 1)
+			case errors.Is(err, store.ErrRoleGone):
+				return RoleDeletion{}, fault.New(fault.Conflict, "reassign_not_allowed", fmt.Sprintf("Role %q was deleted meanwhile; reassign the members to another role.", to))
+			case errors.Is(err, team.ErrStaleVersion), errors.Is(err, store.ErrMemberChanged):
+				failures++
+				continue
+			case err != nil:
+				return RoleDeletion{}, err
+			}
+			return RoleDeletion{ID: id, Members: final, Version: v}, nil
+		}
+		if !st.Deleting {
+			_, err := acting.MarkRoleDeleting(ctx, account, id, cr, mode, reassignTo, len(changed),
+				roleEvent(ctx, p, "role.delete_started", id, toRoleView(role, nil), MemberMoves{Action: mode, To: to, Count: len(changed), IDs: []string{}}))
+			switch {
+			case errors.Is(err, team.ErrStaleVersion) && ifMatch.Present:
+				return RoleDeletion{}, errPreconditionFailed(cr.Version + 1)
+			case errors.Is(err, team.ErrStaleVersion), errors.Is(err, store.ErrRoleDeleting):
+				failures++
+				continue
+			case err != nil:
+				return RoleDeletion{}, err
+			}
+			// The version moved by this deletion's own doing.
+			ifMatch = httpapi.Precondition{}
+			continue
+		}
+		chunk := changed[:store.MaxMembersPerRoleChange]
+		part := MemberMoves{Action: mode, To: to, Count: len(chunk), IDs: make([]string, 0, len(chunk))}
+		for _, m := range chunk {
+			part.IDs = append(part.IDs, m.ID)
+		}
+		err = acting.MoveRoleHolders(ctx, account, id, reassignTo, len(changed)-len(chunk), chunk,
+			roleEvent(ctx, p, "role.members_moved", id, nil, part))
 		switch {
-		case errors.Is(err, team.ErrStaleVersion) && ifMatch.Present:
-			return RoleDeletion{}, errPreconditionFailed(cr.Version + 1)
+		case errors.Is(err, store.ErrRoleGone):
+			return RoleDeletion{}, fault.New(fault.Conflict, "reassign_not_allowed", fmt.Sprintf("Role %q was deleted meanwhile; reassign the members to another role.", to))
 		case errors.Is(err, team.ErrStaleVersion), errors.Is(err, store.ErrMemberChanged):
+			failures++
 			continue
 		case err != nil:
 			return RoleDeletion{}, err
 		}
-		return RoleDeletion{ID: id, Members: moves, Version: v}, nil
+		moves.IDs = append(moves.IDs, part.IDs...)
+		moves.Count = len(moves.IDs)
+		chunks++
+		failures = 0
 	}
 	return RoleDeletion{}, errConcurrentChange
+}
+
+// DefaultDeleteBudget is how long one DELETE of a role keeps moving its
+// holders before answering 202 with the deletion under way: well within
+// API Gateway's 29 seconds and the function's timeout.
+const DefaultDeleteBudget = 10 * time.Second
+
+func toParam(to string) string {
+	if to == "" {
+		return ""
+	}
+	return "&to=" + to
 }
 
 // reassign replaces the assignments of role by the same scopes of to, or

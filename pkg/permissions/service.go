@@ -3,6 +3,7 @@ package permissions
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
@@ -22,6 +23,10 @@ import (
 // concurrent use.
 type Service struct {
 	Store *store.Store
+	// DeleteBudget is how long one role deletion keeps moving holders
+	// before answering with the deletion under way (0:
+	// DefaultDeleteBudget).
+	DeleteBudget time.Duration
 
 	roleSets authz.RoleSetCache
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/stewardhq/steward/pkg/team"
 )
 
-// API keys live in the account partition, beside the custom roles item, so
+// API keys live in the account partition, beside the custom roles items, so
 // that authentication reads both in one BatchGetItem.
 //
 //	api key  pk ACCOUNT#{a}  sk APIKEY#{id}
@@ -266,6 +266,7 @@ func (s *Store) LoadAPIKeyAuth(ctx context.Context, account, id string) (APIKeyA
 	}
 	st := APIKeyAuth{Roles: CustomRoles{Roles: []authz.Role{}}}
 	found := false
+	var roles map[string]types.AttributeValue
 	for _, raw := range items {
 		t, _ := raw[AttrType].(*types.AttributeValueMemberS)
 		if t == nil {
@@ -282,15 +283,14 @@ func (s *Store) LoadAPIKeyAuth(ctx context.Context, account, id string) (APIKeyA
 			}
 			found = true
 		case typeRoles:
-			var it rolesItem
-			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-				return APIKeyAuth{}, fmt.Errorf("load API key auth: %w", err)
-			}
-			st.Roles = CustomRoles{Roles: it.roles(), Version: it.Version}
+			roles = raw
 		}
 	}
 	if !found {
 		return APIKeyAuth{}, ErrAPIKeyNotFound
+	}
+	if st.Roles, err = s.rolesAt(ctx, account, roles); err != nil {
+		return APIKeyAuth{}, fmt.Errorf("load API key auth: %w", err)
 	}
 	return st, nil
 }

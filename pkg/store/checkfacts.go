@@ -35,7 +35,9 @@ type CheckFacts struct {
 }
 
 // LoadCheckFacts reads, strongly consistently, the members ids (at most
-// MaxLoadMembers, with the account's custom roles) and the documents docs
+// MaxLoadMembers, with the account's roles version item; the custom roles
+// themselves come from the store's per-version cache, see roles.go) and
+// the documents docs
 // (with the approval policy of each of their types) of an account in one
 // BatchGetItem when they are at most 100 keys in all, and otherwise in
 // ceil(keys/100) BatchGetItems sent at once: one round trip either way.
@@ -105,6 +107,11 @@ func (s *Store) LoadCheckFacts(ctx context.Context, account string, ids []string
 				pol.Enabled, pol.Levels = it.Enabled, fromLevelItems(it.Levels)
 				out.Policies[t] = pol
 			}
+		}
+	}
+	if len(ids) > 0 {
+		if err := out.resolveRoles(ctx, s, account); err != nil {
+			return CheckFacts{}, fmt.Errorf("load check facts: %w", err)
 		}
 	}
 	return out, nil

@@ -7,6 +7,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/stewardhq/steward/pkg/authz"
 )
 
 // Internals exposed to the external test package (store_test), which can
@@ -52,4 +54,24 @@ func (s *Store) BatchGetForTest(ctx context.Context, ids []string) (int, error) 
 	}
 	items, err := s.batchGet(ctx, keys)
 	return len(items), err
+}
+
+// PutLegacyRolesForTest writes an account's custom roles as accounts
+// written before one item per role keep them: all in the version item.
+func (s *Store) PutLegacyRolesForTest(ctx context.Context, account string, roles []authz.Role, version int64) error {
+	items := make([]roleItem, 0, len(roles))
+	for _, r := range roles {
+		it := roleItem{ID: r.ID, Name: r.Name, Description: r.Description, Permissions: r.Permissions, AdminOnly: r.AdminOnly}
+		for _, k := range r.ScopeKinds {
+			it.ScopeKinds = append(it.ScopeKinds, string(k))
+		}
+		items = append(items, it)
+	}
+	return s.put(ctx, "put legacy roles", marshal(rolesItem{PK: accountPK(account), SK: skRoles, Type: typeRoles, Roles: items, Version: version}), nil, nil)
+}
+
+// RolesLegacyForTest reports whether the account's roles are still in
+// their version item.
+func (s *Store) RolesLegacyForTest(ctx context.Context, account string) (bool, error) {
+	return s.rolesLegacy(ctx, account)
 }

@@ -28,6 +28,7 @@ const (
 	typeOutbox     = "outbox"
 	typeMembership = "membership"
 	typeRoles      = "roles"
+	typeRole       = "role"
 	typeInvitation = "invitation"
 )
 
@@ -80,7 +81,8 @@ func auditTargetPK(account, typ, id string) string {
 //	account        pk ACCOUNT#{a}  sk ACCOUNT
 //	member         pk ACCOUNT#{a}  sk MEMBER#{m}
 //	member email   pk ACCOUNT#{a}  sk EMAIL#{email}   (one member per email per account)
-//	custom roles   pk ACCOUNT#{a}  sk ROLES
+//	custom roles   pk ACCOUNT#{a}  sk ROLES          (the roles version item; see roles.go)
+//	custom role    pk ACCOUNT#{a}  sk ROLES#{role}
 func accountPK(a string) string { return key(prefixAccount, a) }
 
 const (
@@ -97,6 +99,9 @@ func memberEmailKey(a, email string) map[string]types.AttributeValue {
 	return itemKey(accountPK(a), key(prefixEmail, email))
 }
 func rolesKey(a string) map[string]types.AttributeValue { return itemKey(accountPK(a), skRoles) }
+func roleKey(a, role string) map[string]types.AttributeValue {
+	return itemKey(accountPK(a), key(skRoles, role))
+}
 
 // Identities, global: one per email. An identity's partition also holds a
 // pointer to each of its memberships, so that one strongly consistent

@@ -82,8 +82,8 @@ func (s *Store) UpdateMember(ctx context.Context, m team.Member, ev audit.Event)
 	return next, nil
 }
 
-// MaxLoadMembers is the most members LoadMembers reads: with the roles item,
-// one BatchGetItem of at most 100 keys.
+// MaxLoadMembers is the most members LoadMembers reads: with the roles
+// version item, one BatchGetItem of at most 100 keys.
 const MaxLoadMembers = MaxTxItems - 1
 
 // LoadedMembers are members of one account and the account's custom roles,
@@ -93,10 +93,23 @@ type LoadedMembers struct {
 	Members map[string]team.Member
 	// Roles are the account's custom roles.
 	Roles CustomRoles
+	// rolesItem is the roles version item as read, resolved into Roles by
+	// resolveRoles.
+	rolesItem map[string]types.AttributeValue
+}
+
+// resolveRoles sets lm.Roles from the version item read (rolesAt).
+func (lm *LoadedMembers) resolveRoles(ctx context.Context, s *Store, account string) error {
+	cr, err := s.rolesAt(ctx, account, lm.rolesItem)
+	if err != nil {
+		return err
+	}
+	lm.Roles, lm.rolesItem = cr, nil
+	return nil
 }
 
 // take decodes raw into lm when it is one of the account's members that
-// were asked for (seen) or the account's roles item, and reports whether
+// were asked for (seen) or the account's roles version item, and reports whether
 // it was either.
 func (lm *LoadedMembers) take(raw map[string]types.AttributeValue, account string, seen map[string]bool) (bool, error) {
 	typ, _ := raw[AttrType].(*types.AttributeValueMemberS)
@@ -118,18 +131,16 @@ func (lm *LoadedMembers) take(raw map[string]types.AttributeValue, account strin
 		}
 		return true, nil
 	case typeRoles:
-		var it rolesItem
-		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-			return false, err
-		}
-		lm.Roles = CustomRoles{Roles: it.roles(), Version: it.Version}
+		lm.rolesItem = raw
 		return true, nil
 	}
 	return false, nil
 }
 
 // LoadMembers reads up to MaxLoadMembers members of an account and the
-// account's custom roles in one BatchGetItem, strongly consistently: what
+// account's roles version item in one BatchGetItem, strongly consistently,
+// and the custom roles at that version (from the store's cache unless they
+// changed; see roles.go): what
 // a batch of permission checks for several members needs. Duplicate ids
 // are read once; ids that are not members of the account (including
 // members of other accounts) are simply absent from the result.
@@ -154,6 +165,9 @@ func (s *Store) LoadMembers(ctx context.Context, account string, ids []string) (
 		if _, err := out.take(raw, account, seen); err != nil {
 			return LoadedMembers{}, fmt.Errorf("load members: %w", err)
 		}
+	}
+	if err := out.resolveRoles(ctx, s, account); err != nil {
+		return LoadedMembers{}, fmt.Errorf("load members: %w", err)
 	}
 	return out, nil
 }

@@ -23,6 +23,8 @@ type Store struct {
 	now     clock.Clock
 	// actor, when set (Acting), is checked by every Commit.
 	actor *Actor
+	// roles caches each account's custom roles by version (roles.go).
+	roles *rolesCache
 }
 
 // New returns a Store over the table. cursorKey (32 bytes) seals the
@@ -32,7 +34,7 @@ func New(db *dynamodb.Client, table string, cursorKey []byte) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db, table: table, cursors: c, now: time.Now}, nil
+	return &Store{db: db, table: table, cursors: c, now: time.Now, roles: &rolesCache{}}, nil
 }
 
 // Table is the table name.

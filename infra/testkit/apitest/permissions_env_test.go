@@ -80,13 +80,20 @@ type permEnv struct {
 	tokens map[string]string // member id: access token
 }
 
-func newPermEnv(t *testing.T) *permEnv {
+func newPermEnv(t *testing.T) *permEnv { return newPermEnvWith(t, nil) }
+
+// newPermEnvWith is newPermEnv with the permissions service adjusted by
+// adjust (may be nil).
+func newPermEnvWith(t *testing.T, adjust func(*permissions.Service)) *permEnv {
 	t.Helper()
 	c := &reqCounter{}
 	api := New(t, func(d *server.Deps) {
 		d.Permissions = &permissions.Service{Store: dynamoStore(t, func(o *dynamodb.Options) {
 			o.APIOptions = append(o.APIOptions, c.register)
 		})}
+		if adjust != nil {
+			adjust(d.Permissions)
+		}
 	})
 	e := &permEnv{
 		t: t, api: api, store: api.Store, count: c, tokens: map[string]string{},

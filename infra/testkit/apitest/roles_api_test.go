@@ -2,13 +2,17 @@ package apitest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/permissions"
 	"github.com/stewardhq/steward/pkg/store"
 )
 
@@ -317,17 +321,94 @@ func TestDeleteRoleCannotChangeOwnGrants(t *testing.T) {
 	e.do(boss, "DELETE", "/v1/roles/boss?members=remove", nil).problem(t, http.StatusForbidden, "self_change")
 }
 
-func TestDeleteRoleWithTooManyMembers(t *testing.T) {
+// TestDeleteRoleWithManyMembers: a role held by 150 members (more than
+// one transaction moves) is deleted with reassignment in one request: it
+// is marked, its holders move in chunks, and the last chunk deletes it.
+// (Before chunked deletions this was 409 too_many_members.)
+func TestDeleteRoleWithManyMembers(t *testing.T) {
 	e := newPermEnv(t)
 	e.do(e.owner, "POST", "/v1/roles", map[string]any{"id": "crowd", "name": "Crowd", "permissions": []string{"orders.view"}}).ok(t, http.StatusCreated)
-	for i := range store.MaxMembersPerRoleChange + 1 {
-		e.member(e.acct, fmt.Sprint("member ", i), "crowd@store:s1")
+	const n = 150
+	ids := crowd(e, n)
+	r := e.do(e.owner, "DELETE", "/v1/roles/crowd?members=reassign&to=team_member", nil)
+	body := r.ok(t, http.StatusOK)
+	moves := body["members"].(map[string]any)
+	if moves["action"] != "reassign" || moves["to"] != "team_member" || moves["count"] != float64(n) || len(moves["ids"].([]any)) != n || r.header.Get("ETag") != `"3"` {
+		t.Fatalf("delete answered %d %v %s", r.status, r.header, r.body)
 	}
-	d := e.do(e.owner, "DELETE", "/v1/roles/crowd?members=remove", nil).problem(t, http.StatusConflict, "too_many_members")
-	if want := fmt.Sprintf("%d members", store.MaxMembersPerRoleChange+1); !strings.Contains(d, want) || !strings.Contains(d, fmt.Sprintf("at most %d", store.MaxMembersPerRoleChange)) {
-		t.Fatalf("detail %q", d)
+	wantMoved(t, e, ids)
+	e.do(e.owner, "GET", "/v1/roles/crowd", nil).problem(t, http.StatusNotFound, "role_not_found")
+	if e.auditCount(e.acct, "role.delete") != 1 || e.auditCount(e.acct, "role.delete_started") != 1 || e.auditCount(e.acct, "role.members_moved") != 1 {
+		t.Fatal("want one role.delete_started, one role.members_moved and one role.delete event")
 	}
-	if v := e.rolesVersion(e.acct); v != 1 {
-		t.Fatalf("version %d", v)
+	if d := e.api.danglingAssignments(t, e.acct); len(d) > 0 {
+		t.Fatalf("dangling assignments: %v", d)
+	}
+}
+
+// TestDeleteRoleResumes: a deletion whose time budget runs out answers 202
+// with the role marked "deleting" and its holdersLeft; meanwhile nobody can
+// be given the role or change it, a DELETE with other parameters is
+// refused, and the next DELETE finishes the work.
+func TestDeleteRoleResumes(t *testing.T) {
+	e := newPermEnvWith(t, func(s *permissions.Service) { s.DeleteBudget = time.Nanosecond })
+	e.do(e.owner, "POST", "/v1/roles", map[string]any{"id": "crowd", "name": "Crowd", "permissions": []string{"orders.view"}}).ok(t, http.StatusCreated)
+	const n = 150
+	ids := crowd(e, n)
+	r := e.do(e.owner, "DELETE", "/v1/roles/crowd?members=reassign&to=team_member", nil)
+	body := r.ok(t, http.StatusAccepted)
+	left := n - store.MaxMembersPerRoleChange
+	if body["status"] != "deleting" || body["holdersLeft"] != float64(left) || body["members"].(map[string]any)["count"] != float64(store.MaxMembersPerRoleChange) ||
+		r.header.Get("Location") != "/v1/roles/crowd" {
+		t.Fatalf("202 answered %s", r.body)
+	}
+	got := e.do(e.owner, "GET", "/v1/roles/crowd", nil).ok(t, http.StatusOK)
+	if got["status"] != "deleting" || got["holdersLeft"] != float64(left) || got["deletion"].(map[string]any)["to"] != "team_member" {
+		t.Fatalf("GET of a role being deleted: %v", got)
+	}
+	etag := fmt.Sprintf(`"%d"`, e.rolesVersion(e.acct))
+	e.do(e.owner, "PATCH", "/v1/roles/crowd", map[string]any{"name": "Renamed"}, "If-Match", etag).problem(t, http.StatusConflict, "role_deleting")
+	e.do(e.owner, "DELETE", "/v1/roles/crowd?members=remove", nil).problem(t, http.StatusConflict, "role_deleting")
+	late := e.member(e.acct, "Late")
+	m, err := e.store.GetMember(context.Background(), e.acct, late.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Assignments = permAssignments(t, "crowd@store:s1")
+	if _, err := e.store.UpdateMember(context.Background(), m, audit.Event{AccountID: e.acct, Action: "member.update"}); !errors.Is(err, store.ErrRoleGone) {
+		t.Fatalf("grant of a role being deleted: %v", err)
+	}
+	body = e.do(e.owner, "DELETE", "/v1/roles/crowd", nil).ok(t, http.StatusOK)
+	if body["members"].(map[string]any)["count"] != float64(left) {
+		t.Fatalf("resumed deletion answered %v", body)
+	}
+	wantMoved(t, e, ids)
+	e.do(e.owner, "GET", "/v1/roles/crowd", nil).problem(t, http.StatusNotFound, "role_not_found")
+	if d := e.api.danglingAssignments(t, e.acct); len(d) > 0 {
+		t.Fatalf("dangling assignments: %v", d)
+	}
+}
+
+// crowd adds n members holding crowd@store:s1 and returns their ids.
+func crowd(e *permEnv, n int) []string {
+	ids := make([]string, 0, n)
+	for i := range n {
+		ids = append(ids, e.member(e.acct, fmt.Sprint("member ", i), "crowd@store:s1").ID)
+	}
+	return ids
+}
+
+// wantMoved checks that every member of ids holds team_member@store:s1
+// instead of the crowd role.
+func wantMoved(t *testing.T, e *permEnv, ids []string) {
+	t.Helper()
+	for _, id := range ids {
+		m, err := e.store.GetMember(context.Background(), e.acct, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(m.Assignments) != 1 || m.Assignments[0].String() != "team_member@store:s1" {
+			t.Fatalf("member %s: %v", id, m.Assignments)
+		}
 	}
 }
