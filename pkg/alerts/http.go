@@ -33,23 +33,27 @@ func (s *Service) HandlePutStock(w http.ResponseWriter, r *http.Request) error {
 // errMayNotPreview: the preview shows every member's alerts.
 var errMayNotPreview = fault.New(fault.Forbidden, "forbidden", "Previewing alerts needs users.view for the whole account.")
 
-// HandlePreview serves GET /v1/alerts/preview: what a run now would send
-// (ignoring the alert hour, and whether today's digests went out), to
-// whom and why.
+// HandlePreview serves GET /v1/alerts/preview?limit=&cursor=: what a run
+// now would send (ignoring the alert hour, and whether today's digests
+// went out), to whom and why, a page of members at a time (PreviewPage).
 func (s *Service) HandlePreview(w http.ResponseWriter, r *http.Request) error {
 	p := auth.FromContext(r.Context())
 	if !p.Decide("users.view", authz.Resource{Account: p.AccountID()}).Allowed {
 		return errMayNotPreview
 	}
+	limit, err := httpapi.ParseLimit(r)
+	if err != nil {
+		return err
+	}
 	a, err := s.Store.GetAccount(r.Context(), p.AccountID())
 	if err != nil {
 		return err
 	}
-	plan, err := s.PlanAccount(r.Context(), a, s.Now.Now())
+	pv, err := s.PreviewPage(r.Context(), a, s.Now.Now(), limit, r.URL.Query().Get("cursor"))
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, r, http.StatusOK, plan)
+	httpapi.WriteJSON(w, r, http.StatusOK, pv)
 	return nil
 }
 
