@@ -17,7 +17,7 @@ func TestEachFunctionLinksOnlyWhatItServes(t *testing.T) {
 	const mod = "github.com/stewardhq/steward/"
 	// The packages one function may link and another not.
 	services := []string{"accounts", "alerts", "apikeys", "approvals", "auth", "health", "invites", "members", "openapi", "permissions", "workflow"}
-	clients := []string{"secretsmanager", "sesv2", "sfn"}
+	clients := []string{"secretsmanager", "sesv2", "sfn", "sqs"}
 	// Every function with authenticated routes links auth.
 	const authPkgs = "auth"
 	want := map[string]string{
@@ -31,7 +31,7 @@ func TestEachFunctionLinksOnlyWhatItServes(t *testing.T) {
 		"alerts":      authPkgs + " secretsmanager alerts",
 		"approvals":   authPkgs + " secretsmanager approvals workflow sfn",
 		"workflow":    authPkgs + " sesv2 approvals workflow sfn",
-		"alertsjob":   authPkgs + " sesv2 alerts",
+		"alertsjob":   authPkgs + " sesv2 sqs alerts",
 	}
 	dirs, err := os.ReadDir(filepath.Join("..", "..", "functions"))
 	if err != nil {
