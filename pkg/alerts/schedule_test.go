@@ -12,6 +12,7 @@ import (
 	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/mail/sesmail"
 	"github.com/stewardhq/steward/pkg/store"
@@ -323,7 +324,7 @@ func TestPreviewPages(t *testing.T) {
 	if err != nil || mp.Next == "" {
 		t.Fatalf("members page: %v", err)
 	}
-	if _, err := svc.PreviewPage(ctx, acct, now, 2, mp.Next); !errors.Is(err, store.ErrBadCursor) {
+	if _, err := svc.PreviewPage(ctx, acct, now, 2, mp.Next); !errors.Is(err, httpapi.ErrBadCursor) {
 		t.Fatalf("preview with a member list cursor: %v", err)
 	}
 }
