@@ -135,6 +135,10 @@ func Handler(svc *alerts.Service, enqueue alerts.Enqueue) func(context.Context, 
 // the queue's receive limit, to move them to the dead-letter queue.
 func Work(ctx context.Context, svc *alerts.Service, records []events.SQSMessage) events.SQSEventResponse {
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	log := svc.Logger
+	if log == nil {
+		log = slog.Default()
+	}
 	for _, r := range records {
 		var t alerts.Task
 		err := json.Unmarshal([]byte(r.Body), &t)
@@ -142,7 +146,7 @@ func Work(ctx context.Context, svc *alerts.Service, records []events.SQSMessage)
 			err = fmt.Errorf("no accountId")
 		}
 		if err != nil {
-			slog.Default().ErrorContext(ctx, "alerts: unreadable task", "messageId", r.MessageId, "error", err)
+			log.ErrorContext(ctx, "alerts: unreadable task", "messageId", r.MessageId, "error", err)
 		} else {
 			_, err = svc.RunTask(ctx, t)
 		}
