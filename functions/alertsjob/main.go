@@ -1,6 +1,7 @@
-// Command alertsjob is the scheduled alert job's Lambda: an hourly
-// EventBridge rule invokes it, and it emails the day's digests of every
-// account whose local time is at its alert hour (pkg/alerts).
+// Command alertsjob is the alert job's Lambda (pkg/alerts,
+// pkg/app/alertsjob): an hourly EventBridge rule invokes it to enqueue one
+// task per account whose local time is at its alert hour, and the work
+// queue invokes it with those tasks to email each account's digests.
 package main
 
 import (
@@ -12,9 +13,10 @@ import (
 )
 
 func main() {
-	svc, err := alertsjob.New(boot.FromEnv(routes.FunctionAlertsJob))
+	e := boot.FromEnv(routes.FunctionAlertsJob)
+	svc, err := alertsjob.New(e)
 	if err != nil {
 		boot.Fail(err)
 	}
-	lambda.Start(alertsjob.Handler(svc))
+	lambda.Start(alertsjob.Handler(svc, alertsjob.Queue(e)))
 }

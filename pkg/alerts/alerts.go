@@ -5,7 +5,26 @@
 // preview of what the next run would send (GET /v1/alerts/preview), and
 // the one-click unsubscribe page (GET/POST /v1/alerts/unsubscribe).
 //
+// Files: alerts.go (the service), stock.go (stock pushes), job.go (an
+// account's plan and its sending), schedule.go (the job as one task per
+// account: Schedule, RunTask, Run), preview.go (the paged preview),
+// http.go and page.templ (the routes).
+//
 // Decisions:
+//   - The job is one unit of work per account (schedule.go). The hourly
+//     run (Schedule) only lists the accounts at their alert hour and hands
+//     each one Task, delayed by a hash of its id within the first 15
+//     minutes of the hour (Spread); in AWS the tasks are SQS messages and
+//     each invocation from the queue runs one (RunTask), so an account's
+//     failure or timeout is retried alone (then dead-lettered) and never
+//     costs another account its digest. A task carries the scheduled
+//     run's time, so a late retry still sends that day's digest under
+//     that day's outbox keys. Locally (and make invoke) Run executes the
+//     same tasks in-process.
+//   - The preview pages by member (limit, a cursor sealed for the preview)
+//     and lists at most PreviewItemsPerDigest items of each digest, so its
+//     answer stays bounded whatever the account's size; the job plans all
+//     members and sends every item.
 //   - Recipients are active members with an email who hold the area's view
 //     permission at the item's store (stock.view, purchases.view,
 //     finance.invoices.view) and have not turned that kind off; approval

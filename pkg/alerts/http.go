@@ -23,15 +23,19 @@ func (s *Service) HandlePutStock(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// HandlePreview serves GET /v1/alerts/preview: what a run now would send
-// (ignoring the alert hour, and whether today's digests went out), to
-// whom and why.
+// HandlePreview serves GET /v1/alerts/preview?limit=&cursor=: what a run
+// now would send (ignoring the alert hour, and whether today's digests
+// went out), to whom and why, a page of members at a time.
 func (s *Service) HandlePreview(w http.ResponseWriter, r *http.Request) error {
-	plan, err := s.Preview(r.Context(), auth.FromContext(r.Context()))
+	limit, err := httpapi.ParseLimit(r)
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, r, http.StatusOK, plan)
+	pv, err := s.Preview(r.Context(), auth.FromContext(r.Context()), limit, r.URL.Query().Get("cursor"))
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, r, http.StatusOK, pv)
 	return nil
 }
 

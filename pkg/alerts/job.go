@@ -43,6 +43,9 @@ type Digest struct {
 	// permission (or awaited decision) that qualified the member.
 	Kinds  []KindReason  `json:"kinds"`
 	Stores []StoreDigest `json:"stores"`
+	// Truncated: the preview lists only the first PreviewItemsPerDigest
+	// items of this digest (Kinds still counts them all).
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // KindReason says why a member gets a kind of alert.
@@ -154,18 +157,25 @@ func (r *recipientState) store(id string, names map[string]string) *StoreDigest 
 	return sd
 }
 
-// PlanAccount computes what a run at now would send for account a.
+// PlanAccount computes what a run at now would send for account a: the
+// digests of all its members.
 func (s *Service) PlanAccount(ctx context.Context, a team.Account, now time.Time) (Plan, error) {
+	members, err := s.Store.AllMembers(ctx, a.ID)
+	if err != nil {
+		return Plan{}, err
+	}
+	return s.planMembers(ctx, a, now, members)
+}
+
+// planMembers computes the digests of members (all of the account's, or
+// one page of them for the preview).
+func (s *Service) planMembers(ctx context.Context, a team.Account, now time.Time, members []team.Member) (Plan, error) {
 	loc := location(a.Settings.TimeZone)
 	local := now.In(loc)
 	today := local.Format(time.DateOnly)
 	until := local.AddDate(0, 0, s.dueWithin()).Format(time.DateOnly)
 	plan := Plan{AccountID: a.ID, AccountName: a.Name, TimeZone: loc.String(), AlertHour: a.Settings.AlertHour, LocalDate: today, DueUntil: until, Recipients: []Digest{}}
 
-	members, err := s.Store.AllMembers(ctx, a.ID)
-	if err != nil {
-		return Plan{}, err
-	}
 	custom, err := s.Store.GetCustomRoles(ctx, a.ID)
 	if err != nil {
 		return Plan{}, err
@@ -341,62 +351,6 @@ func (s *Service) storeNames(ctx context.Context, account string) (map[string]st
 		}
 		cursor = page.Next
 	}
-}
-
-// RunOptions controls one run of the job.
-type RunOptions struct {
-	// Force runs every account now, whatever its alert hour (make invoke).
-	Force bool
-	// Now overrides the clock.
-	Now time.Time
-	// Account, when set, limits the run to that account.
-	Account string
-}
-
-// RunReport sums up a run.
-type RunReport struct {
-	Accounts int `json:"accounts"`
-	Due      int `json:"due"`
-	Sent     int `json:"sent"`
-	// Skipped counts digests already sent that day.
-	Skipped int `json:"skipped"`
-	Failed  int `json:"failed"`
-}
-
-// Run runs the job over every account due at its alert hour (every
-// account when forced). A failing account is logged and counted; the
-// others still run. The error joins the accounts' errors.
-func (s *Service) Run(ctx context.Context, o RunOptions) (RunReport, error) {
-	now := o.Now
-	if now.IsZero() {
-		now = s.Now.Now()
-	}
-	var rep RunReport
-	var errs []error
-	err := s.Store.ListAccounts(ctx, func(a team.Account) error {
-		if o.Account != "" && a.ID != o.Account {
-			return nil
-		}
-		rep.Accounts++
-		if !o.Force && !DueNow(a, now) {
-			return nil
-		}
-		rep.Due++
-		sent, skipped, failed, err := s.RunAccount(ctx, a, now)
-		rep.Sent += sent
-		rep.Skipped += skipped
-		rep.Failed += failed
-		if err != nil {
-			s.logger().ErrorContext(ctx, "alerts: account failed", "account", a.ID, "error", err)
-			errs = append(errs, fmt.Errorf("account %s: %w", a.ID, err))
-		}
-		return ctx.Err()
-	})
-	if err != nil {
-		errs = append(errs, err)
-	}
-	s.logger().InfoContext(ctx, "alerts: run", "accounts", rep.Accounts, "due", rep.Due, "sent", rep.Sent, "skipped", rep.Skipped, "failed", rep.Failed)
-	return rep, errors.Join(errs...)
 }
 
 // RunAccount sends the day's digests of one account: those not sent yet

@@ -19,16 +19,18 @@ import (
 var errMayNotPreview = fault.New(fault.Forbidden, "forbidden", "Previewing alerts needs users.view for the whole account.")
 
 // Preview is what a run now would send to the caller's account (ignoring
-// the alert hour, and whether today's digests went out), to whom and why.
-func (s *Service) Preview(ctx context.Context, p *auth.Principal) (Plan, error) {
+// the alert hour, and whether today's digests went out), to whom and why:
+// one page of limit members from cursor (PreviewPage). It needs users.view
+// for the whole account.
+func (s *Service) Preview(ctx context.Context, p *auth.Principal, limit int, cursor string) (Preview, error) {
 	if !p.Decide("users.view", authz.Resource{Account: p.AccountID()}).Allowed {
-		return Plan{}, errMayNotPreview
+		return Preview{}, errMayNotPreview
 	}
 	a, err := s.Store.GetAccount(ctx, p.AccountID())
 	if err != nil {
-		return Plan{}, err
+		return Preview{}, err
 	}
-	return s.PlanAccount(ctx, a, s.Now.Now())
+	return s.PreviewPage(ctx, a, s.Now.Now(), limit, cursor)
 }
 
 // LinkState is what an unsubscribe link is, or what using it did.

@@ -17,7 +17,7 @@ func TestEachFunctionLinksOnlyWhatItServes(t *testing.T) {
 	const mod = "github.com/stewardhq/steward/"
 	// The packages one function may link and another not.
 	services := []string{"accounts", "alerts", "apikeys", "approvals", "auth", "health", "invites", "members", "openapi", "permissions", "workflow"}
-	clients := []string{"secretsmanager", "sesv2", "sfn"}
+	clients := []string{"secretsmanager", "sesv2", "sfn", "sqs"}
 	// Every function with authenticated routes links auth, and with it
 	// pkg/apikeys/apikey (the key itself, which authentication verifies).
 	// Paths match exactly, so "apikeys" above is the key management
@@ -34,7 +34,7 @@ func TestEachFunctionLinksOnlyWhatItServes(t *testing.T) {
 		"alerts":      authPkgs + " secretsmanager alerts",
 		"approvals":   authPkgs + " secretsmanager approvals workflow sfn",
 		"workflow":    authPkgs + " sesv2 approvals workflow sfn",
-		"alertsjob":   authPkgs + " sesv2 alerts",
+		"alertsjob":   authPkgs + " sesv2 sqs alerts",
 	}
 	dirs, err := os.ReadDir(filepath.Join("..", "..", "functions"))
 	if err != nil {

@@ -58,6 +58,11 @@ type Config struct {
 	// (STEWARD_STATE_MACHINE_ARN). Empty runs the workflow in-process
 	// (the local stack and the tests).
 	StateMachineARN string
+	// AlertsQueueURL is the alert job's work queue
+	// (STEWARD_ALERTS_QUEUE_URL): the hourly run enqueues one task per
+	// due account there, and SQS invokes the job with them. Empty runs
+	// every task in the same process (the local stack and the tests).
+	AlertsQueueURL string
 	// SessionLifetime is a session's absolute life from sign-in
 	// (STEWARD_SESSION_LIFETIME, default 30 days); SessionIdle ends a
 	// session not refreshed for that long (STEWARD_SESSION_IDLE, default
@@ -100,6 +105,7 @@ func Parse(getenv func(string) string) (Config, error) {
 	c.Issuer = or(getenv("STEWARD_ISSUER"), c.PublicURL)
 	c.Audience = or(getenv("STEWARD_AUDIENCE"), "steward")
 	c.StateMachineARN = getenv("STEWARD_STATE_MACHINE_ARN")
+	c.AlertsQueueURL = getenv("STEWARD_ALERTS_QUEUE_URL")
 	for _, d := range []struct {
 		name string
 		to   *time.Duration

@@ -25,8 +25,9 @@ const (
 // machine's steps. It serves no route: Step Functions invokes it.
 const FunctionWorkflow = "workflow"
 
-// FunctionAlertsJob is the Lambda function of the scheduled alert job. It
-// serves no route: an hourly EventBridge rule invokes it.
+// FunctionAlertsJob is the Lambda function of the alert job. It serves no
+// route: an hourly EventBridge rule invokes it to enqueue one task per due
+// account, and the job's SQS work queue invokes it with those tasks.
 const FunctionAlertsJob = "alertsjob"
 
 // Route is one API route.

@@ -82,6 +82,31 @@ func (s *Store) AllMembers(ctx context.Context, account string) ([]team.Member, 
 	}
 }
 
+// listAlertMembers is the name the alert preview's cursors are sealed
+// with: a cursor of the member list does not page the preview.
+const listAlertMembers = "alertMembers"
+
+// AlertMembersPage returns one page of the account's members (every
+// status, in id order) for the alert preview: at most limit (pageSize),
+// and the cursor of the next page, sealed for the preview only.
+func (s *Store) AlertMembersPage(ctx context.Context, account string, limit int, cursor string) (Page[team.Member], error) {
+	start, err := s.cursors.Open(account, listAlertMembers, cursor)
+	if err != nil {
+		return Page[team.Member]{}, err
+	}
+	out, err := s.db.Query(ctx, s.membersQuery(account, pageSize(limit), start))
+	if err != nil {
+		return Page[team.Member]{}, fmt.Errorf("alert members: %w", err)
+	}
+	members, err := decodeMembers(out.Items)
+	if err != nil {
+		return Page[team.Member]{}, err
+	}
+	page := Page[team.Member]{Items: members}
+	page.Next, err = s.cursors.Seal(account, listAlertMembers, out.LastEvaluatedKey)
+	return page, err
+}
+
 // openDocumentStatuses are the document statuses that still need someone
 // to act on a due date.
 var openDocumentStatuses = []authz.DocStatus{authz.DocDraft, authz.DocPendingApproval, authz.DocApproved}

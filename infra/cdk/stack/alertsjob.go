@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -18,9 +19,34 @@ import (
 )
 
 // AlertsSchedule is the alert job's EventBridge schedule: at minute 0 of
-// every hour; each run sends for the accounts whose local time is at
-// their alert hour.
+// every hour; each run enqueues a task for each account whose local time
+// is at its alert hour.
 const AlertsSchedule = "cron(0 * * * ? *)"
+
+// EnvAlertsQueueURL names the job's work queue in its environment
+// (config.Config.AlertsQueueURL).
+const EnvAlertsQueueURL = "STEWARD_ALERTS_QUEUE_URL"
+
+// The work queue: one message per due account (alerts.Task), delayed
+// within the first 15 minutes of the hour by the scheduled run.
+//   - alertsWorkBatchSize: one account per invocation, so that an
+//     account's failure or timeout never retries another's.
+//   - alertsWorkConcurrency: at most this many accounts at once, which
+//     bounds the job's share of the table's and SES's throughput.
+//   - alertsWorkMaxReceives: a task runs at most this many times before it
+//     moves to the dead-letter queue (and its alarm).
+//   - The visibility timeout is twice the function's timeout (a task is
+//     retried that long after a failure); messages live a day.
+const (
+	alertsWorkBatchSize   = 1
+	alertsWorkConcurrency = 20
+	alertsWorkMaxReceives = 5
+	alertsWorkRetention   = 24 * 3600 // seconds
+)
+
+func alertsWorkVisibility() float64 {
+	return 2 * float64(SettingsFor(routes.FunctionAlertsJob).TimeoutSeconds)
+}
 
 // hasAlerts reports whether the deployed routes include the alerts
 // routes, which come with the scheduled job.
@@ -52,30 +78,41 @@ func alertsJobGrant(table awsdynamodb.ITable, fn awslambda.IFunction) {
 	}))
 }
 
-// alertsJob is the scheduled job's function and its dead-letter queue.
+// alertsJob is the job's function, its work queue and its dead-letter
+// queue.
 type alertsJob struct {
-	fn  awslambda.Function
-	dlq awssqs.Queue
+	fn    awslambda.Function
+	queue awssqs.Queue
+	dlq   awssqs.Queue
 }
 
-// Retry policy of the alert job's asynchronous invocations (EventBridge
-// delivering to Lambda, then Lambda running the job): a run is idempotent
-// (the outbox sends each member one digest a day), and a run older than
-// an hour is superseded by the next scheduled one.
+// Retry policy of the alert job's scheduled run (EventBridge delivering
+// to Lambda, then Lambda running it): a run is idempotent (the outbox
+// sends each member one digest a day; a task enqueued twice sends
+// nothing more), it lists the accounts due at its event's time, and a run
+// older than an hour is superseded by the next scheduled one.
 const (
 	alertsJobRetryAttempts = 2
 	alertsJobMaxEventAge   = 3600 // seconds
 )
 
-// newAlertsJob builds the job function and the hourly rule that invokes
-// it with an empty event (the scheduled run, not forced).
+// newAlertsJob builds the job function, the hourly rule that invokes it
+// with the event's time (the scheduled run, not forced), and the work
+// queue that invokes it with one task per due account.
+//
+// The scheduled run only lists accounts and sends messages (seconds for
+// thousands of accounts); each account's digests are sent by its own
+// invocation from the queue, which reports a failed task
+// (ReportBatchItemFailures) so SQS retries it alone, up to
+// alertsWorkMaxReceives times, then moves it to the dead-letter queue.
 //
 // EventBridge invokes the function asynchronously, so a failure would
 // otherwise vanish: events EventBridge cannot deliver (throttling,
 // permissions) go to the rule target's dead-letter queue, and runs that
 // fail after Lambda's retries go to the same queue through the function's
-// on-failure destination. The queue is encrypted (SSE-SQS), refuses
-// non-TLS requests, keeps messages 14 days, and has an alarm on any
+// on-failure destination, as do tasks that failed every receive. Both
+// queues are encrypted (SSE-SQS) and refuse non-TLS requests; the
+// dead-letter queue keeps messages 14 days and has an alarm on any
 // visible message (monitoring.go).
 func newAlertsJob(scope constructs.Construct, props *StewardStackProps, table awsdynamodb.ITable, retention awslogs.RetentionDays, mail mailSettings, env map[string]*string) alertsJob {
 	fn := newFunction(scope, routes.FunctionAlertsJob, props, retention, env)
@@ -93,15 +130,31 @@ func newAlertsJob(scope constructs.Construct, props *StewardStackProps, table aw
 		RetryAttempts: jsii.Number(alertsJobRetryAttempts),
 		MaxEventAge:   duration(alertsJobMaxEventAge),
 	})
+	queue := awssqs.NewQueue(scope, jsii.String("AlertsWork"), &awssqs.QueueProps{
+		Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:        jsii.Bool(true),
+		RetentionPeriod:   duration(alertsWorkRetention),
+		VisibilityTimeout: duration(alertsWorkVisibility()),
+		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(alertsWorkMaxReceives)},
+	})
+	// The scheduled run sends the tasks; the event source mapping receives
+	// and deletes them (its grant).
+	queue.GrantSendMessages(fn)
+	fn.AddEnvironment(jsii.String(EnvAlertsQueueURL), queue.QueueUrl(), nil)
+	fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(queue, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize:               jsii.Number(alertsWorkBatchSize),
+		MaxConcurrency:          jsii.Number(alertsWorkConcurrency),
+		ReportBatchItemFailures: jsii.Bool(true),
+	}))
 	rule := awsevents.NewRule(scope, jsii.String("AlertsSchedule"), &awsevents.RuleProps{
-		Description: jsii.String("Hourly: email the daily alert digests of the accounts at their alert hour"),
+		Description: jsii.String("Hourly: enqueue the daily alert digests of the accounts at their alert hour"),
 		Schedule:    awsevents.Schedule_Expression(jsii.String(AlertsSchedule)),
 	})
 	rule.AddTarget(awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
-		Event:           awsevents.RuleTargetInput_FromObject(map[string]any{}),
+		Event:           awsevents.RuleTargetInput_FromObject(map[string]any{"time": awsevents.EventField_Time()}),
 		RetryAttempts:   jsii.Number(alertsJobRetryAttempts),
 		MaxEventAge:     duration(alertsJobMaxEventAge),
 		DeadLetterQueue: dlq,
 	}))
-	return alertsJob{fn: fn, dlq: dlq}
+	return alertsJob{fn: fn, queue: queue, dlq: dlq}
 }

@@ -30,7 +30,9 @@ import (
 // approvals, whose emails the workflow steps send), and only functions
 // that delete items may DeleteItem (not apikeys, account, alerts). The alert job writes
 // only its digests' outbox records and unsubscribe tokens
-// (store.AlertsJobLeadingKeys).
+// (store.AlertsJobLeadingKeys); its only queue rights are sending tasks to
+// its work queue (and failures to its dead-letter queue) and consuming
+// the work queue.
 var expectedIAM = map[string][]string{
 	"function " + routes.FunctionAccount: {
 		"dynamodb:BatchGetItem,ConditionCheckItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",
@@ -47,7 +49,8 @@ var expectedIAM = map[string][]string{
 		`dynamodb:DeleteItem,PutItem,UpdateItem on <Table> if {"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["OUTBOX#digest/*","TOKEN#unsubscribe#*"]}}`,
 		"managed: AWSLambdaBasicExecutionRole",
 		"ses:SendEmail on ses:configuration-set/steward-dev, ses:identity/no-reply@steward.example.com, ses:identity/steward.example.com",
-		"sqs:GetQueueAttributes,GetQueueUrl,SendMessage on <AlertsJobDLQ>",
+		"sqs:ChangeMessageVisibility,DeleteMessage,GetQueueAttributes,GetQueueUrl,ReceiveMessage on <AlertsWork>",
+		"sqs:GetQueueAttributes,GetQueueUrl,SendMessage on <AlertsJobDLQ>, <AlertsWork>",
 	},
 	"function " + routes.FunctionAPIKeys: {
 		"dynamodb:BatchGetItem,ConditionCheckItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",

@@ -142,7 +142,7 @@ func newMonitoring(scope constructs.Construct, props *StewardStackProps, m monit
 	alarm("Api-5xx", fmt.Sprintf("The API answered at least %d server errors in %d minutes", api5xxThreshold, alarmPeriodSeconds/60),
 		apiMetric(m.api, "5xx", "Sum", period), api5xxThreshold, atLeast)
 	if m.alertsDLQ != nil {
-		alarm("AlertsJob-DLQ", "An alert job run failed after its retries (or could not be delivered): its event is in the dead-letter queue",
+		alarm("AlertsJob-DLQ", "An alert job run, or an account's task, failed after its retries (or could not be delivered): its event is in the dead-letter queue",
 			m.alertsDLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: period}),
 			0, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD)
 	}

@@ -73,7 +73,7 @@ func TestAlarms(t *testing.T) {
 		"Stage": "$default",
 	})
 	check("AlertsJob-DLQ", "AWS/SQS", "ApproximateNumberOfMessagesVisible", 0, map[string]any{
-		"QueueName": map[string]any{"Fn::GetAtt": []string{s.onlyOfType(t, "AWS::SQS::Queue"), "QueueName"}},
+		"QueueName": map[string]any{"Fn::GetAtt": []string{s.childLogicalID(t, "AlertsJob-DLQ"), "QueueName"}},
 	})
 	equal(t, "DLQ alarm comparison", alarms[prefix+"AlertsJob-DLQ"]["ComparisonOperator"], "GreaterThanThreshold")
 	cs := map[string]any{SESDimension: "steward-" + DefaultStage}

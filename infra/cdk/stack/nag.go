@@ -81,7 +81,7 @@ func suppressNagFindings(r nagResources) {
 	}
 	if r.alertsJob.dlq != nil {
 		suppress(r.alertsJob.dlq, suppression("AwsSolutions-SQS3",
-			"This queue is the dead-letter queue itself: of the alert job's EventBridge target and of the function's asynchronous on-failure destination."))
+			"This queue is the dead-letter queue itself: of the alert job's EventBridge target, of the function's asynchronous on-failure destination, and of its work queue."))
 	}
 	suppress(r.signingKeys, suppression("AwsSolutions-SMG4",
 		"Rotated by `make keys SECRET=<arn> VERIFY_SECRET=<arn> ROTATE=1`, which adds a new signing key and keeps the previous ones so issued tokens stay valid; a Secrets Manager rotation Lambda cannot publish the new public key to clients ahead of use."))

@@ -281,8 +281,8 @@ func (p *StewardStackProps) Validate() error {
 //
 // Besides the table, the functions and the API it deploys: the signing-key
 // secret and the verify-key secret (both hold the cursor key), the SES configuration set (ses.go), the approval
-// state machine (workflow.go), the alert job with its schedule and
-// dead-letter queue (alertsjob.go), and the alarms, their SNS topic and
+// state machine (workflow.go), the alert job with its schedule, work
+// queue and dead-letter queue (alertsjob.go), and the alarms, their SNS topic and
 // the dashboard (monitoring.go).
 func NewStewardStack(scope constructs.Construct, id string, props *StewardStackProps) awscdk.Stack {
 	if props == nil {

@@ -26,9 +26,10 @@ func AlertsJob(ctx context.Context, cfg config.Config, log *slog.Logger) (*alert
 // JobEvent is what invokes the alert job (alertsjob.Event).
 type JobEvent = alertsjob.Event
 
-// AlertsJobHandler is the job Lambda's handler (alertsjob.Handler).
-func AlertsJobHandler(svc *alerts.Service) func(context.Context, json.RawMessage) (alerts.RunReport, error) {
-	return alertsjob.Handler(svc)
+// AlertsJobHandler is the job Lambda's handler (alertsjob.Handler)
+// without a work queue: a run sends the due accounts' digests itself.
+func AlertsJobHandler(svc *alerts.Service) func(context.Context, json.RawMessage) (any, error) {
+	return alertsjob.Handler(svc, nil)
 }
 
 // RunAlertsTicker runs the alert job every interval until ctx ends

@@ -367,3 +367,73 @@ func TestAlertsDueDocumentsAndApprovals(t *testing.T) {
 		t.Fatalf("the s2 manager got %d digests", n)
 	}
 }
+
+// TestAlertsPreviewPages: the preview answers a page of members at a time
+// (limit, and nextCursor while more follow), and lists at most the first
+// PreviewItemsPerDigest items of a digest, whose kinds still count them
+// all.
+func TestAlertsPreviewPages(t *testing.T) {
+	e := New(t)
+	owner := e.signup(t, newEmail("alp-owner"))
+	ownerTk := e.login(t, owner.Email, goodPassword, "").AccessToken
+	e.join(t, ownerTk, newEmail("alp-a"), store1("approver"))
+	e.join(t, ownerTk, newEmail("alp-b"), store1("approver"))
+	const items = alerts.PreviewItemsPerDigest + 10
+	var push []any
+	for i := range items {
+		push = append(push, stockItem("s1", fmt.Sprintf("P-%03d", i), 1, 10))
+	}
+	e.Call(t, "PUT", "/v1/stock-levels", ownerTk, map[string]any{"items": push}).Want(t, http.StatusOK, "")
+
+	type page struct {
+		previewView
+		Recipients []struct {
+			MemberID  string `json:"memberId"`
+			Truncated bool   `json:"truncated"`
+			Kinds     []struct {
+				Count int `json:"count"`
+			} `json:"kinds"`
+			Stores []struct {
+				LowStock []struct {
+					SKU string `json:"sku"`
+				} `json:"lowStock"`
+			} `json:"stores"`
+		} `json:"recipients"`
+		Next string `json:"nextCursor"`
+	}
+	seen := map[string]bool{}
+	path, pages := "/v1/alerts/preview?limit=1", 0
+	for {
+		var pg page
+		e.Call(t, "GET", path, ownerTk, nil).Want(t, http.StatusOK, "").JSON(t, &pg)
+		pages++
+		if pg.AccountID != owner.AccountID || len(pg.Recipients) > 1 {
+			t.Fatalf("page %d: %+v", pages, pg)
+		}
+		if len(pg.Recipients) == 0 {
+			// The page after the last member (DynamoDB stops at the limit
+			// before it knows nothing follows) is empty and the last.
+			if pg.Next != "" || len(seen) != 3 {
+				t.Fatalf("empty page %d before the end: %+v", pages, pg)
+			}
+			break
+		}
+		r := pg.Recipients[0]
+		if seen[r.MemberID] || !r.Truncated || len(r.Kinds) != 1 || r.Kinds[0].Count != items || len(r.Stores) != 1 || len(r.Stores[0].LowStock) != alerts.PreviewItemsPerDigest {
+			t.Fatalf("page %d recipient: %+v", pages, r)
+		}
+		seen[r.MemberID] = true
+		if pg.Next == "" {
+			break
+		}
+		if pages > 4 {
+			t.Fatal("the preview does not end")
+		}
+		path = "/v1/alerts/preview?limit=1&cursor=" + url.QueryEscape(pg.Next)
+	}
+	if len(seen) != 3 {
+		t.Fatalf("%d recipients over %d pages, want 3", len(seen), pages)
+	}
+	e.Call(t, "GET", "/v1/alerts/preview?limit=0", ownerTk, nil).Want(t, http.StatusBadRequest, "")
+	e.Call(t, "GET", "/v1/alerts/preview?cursor=bogus", ownerTk, nil).Want(t, http.StatusBadRequest, "bad_cursor")
+}
