@@ -203,9 +203,6 @@ func (h *Handler) ListAudit(ctx context.Context, p *auth.Principal, read func() 
 		return AuditPage{}, err
 	}
 	page, err := h.Store.ListAudit(ctx, p.AccountID(), q.Filter, q.Limit, q.Cursor)
-	if errors.Is(err, store.ErrBadCursor) {
-		return AuditPage{}, httpapi.ErrBadCursor
-	}
 	if err != nil {
 		return AuditPage{}, err
 	}

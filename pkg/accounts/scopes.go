@@ -186,9 +186,6 @@ func (k scopeKind[T, B]) List(ctx context.Context, h *Handler, p *auth.Principal
 		return store.Page[T]{}, k.denied()
 	}
 	page, err := k.list(h.Store, ctx, p.AccountID(), limit, cursor)
-	if errors.Is(err, store.ErrBadCursor) {
-		return page, httpapi.ErrBadCursor
-	}
 	if err != nil {
 		return page, err
 	}

@@ -2,11 +2,8 @@ package alerts
 
 import (
 	"context"
-	"errors"
 	"time"
 
-	"github.com/stewardhq/steward/pkg/httpapi"
-	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
 
@@ -41,9 +38,6 @@ func (s *Service) PreviewPage(ctx context.Context, a team.Account, now time.Time
 		limit = PreviewMaxLimit
 	}
 	page, err := s.Store.AlertMembersPage(ctx, a.ID, limit, cursor)
-	if errors.Is(err, store.ErrBadCursor) {
-		return Preview{}, httpapi.ErrBadCursor
-	}
 	if err != nil {
 		return Preview{}, err
 	}

@@ -143,9 +143,6 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, limit int, cursor
 		return store.Page[store.APIKey]{}, err
 	}
 	page, err := s.Store.ListAPIKeys(ctx, p.AccountID(), limit, cursor)
-	if errors.Is(err, store.ErrBadCursor) {
-		return page, httpapi.ErrBadCursor
-	}
 	return page, err
 }
 

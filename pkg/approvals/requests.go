@@ -297,9 +297,6 @@ func (s *Service) ListRequests(ctx context.Context, p *auth.Principal, f ListFil
 		return store.Page[documents.ApprovalRequest]{}, fault.InvalidField("mine", `must be "decide" or "requested"`)
 	}
 	page, err := s.Store.ListApprovalRequests(ctx, p.AccountID(), sf, limit, cursor)
-	if errors.Is(err, store.ErrBadCursor) {
-		return page, httpapi.ErrBadCursor
-	}
 	if err != nil {
 		return page, err
 	}

@@ -124,4 +124,7 @@ var (
 	ErrNotFound  = New(NotFound, "not_found", "The resource does not exist.")
 	ErrForbidden = New(Forbidden, "forbidden", "You are not allowed to do this.")
 	ErrInternal  = New(Internal, "internal", "Something went wrong on our side. Quote the request id when reporting it.")
+	// ErrBadCursor is a pagination cursor this server did not issue for
+	// this list (pkg/store's cursors answer it as they are).
+	ErrBadCursor = New(Invalid, "bad_cursor", "The cursor is not valid for this list; start again without it.")
 )

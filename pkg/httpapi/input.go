@@ -39,7 +39,7 @@ func ParseLimit(r *http.Request) (int, error) {
 
 // ErrBadCursor is the problem for a cursor this server did not issue for
 // this list.
-var ErrBadCursor = fault.New(fault.Invalid, "bad_cursor", "The cursor is not valid for this list; start again without it.")
+var ErrBadCursor = fault.ErrBadCursor
 
 // CleanName trims a display name and checks it: at most max characters, no
 // control characters, and not empty when required.

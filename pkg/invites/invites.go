@@ -336,9 +336,6 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, limit int, cursor
 		return store.Page[team.Invitation]{}, httpapi.ErrForbidden
 	}
 	page, err := s.Store.ListInvitations(ctx, p.AccountID(), limit, cursor)
-	if errors.Is(err, store.ErrBadCursor) {
-		return page, httpapi.ErrBadCursor
-	}
 	return page, err
 }
 

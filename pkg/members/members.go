@@ -158,9 +158,6 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, f Filter, limit i
 		return store.Page[team.Member]{}, errMayNotView
 	}
 	page, err := s.Store.ListMembers(ctx, p.AccountID(), limit, cursor)
-	if errors.Is(err, store.ErrBadCursor) {
-		return page, httpapi.ErrBadCursor
-	}
 	if err != nil {
 		return page, err
 	}

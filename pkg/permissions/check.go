@@ -2,7 +2,6 @@ package permissions
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -440,9 +439,6 @@ func (s *Service) WhoCan(ctx context.Context, p *auth.Principal, q WhoCanQuery) 
 		return WhoCanPage{}, err
 	}
 	page, err := s.Store.ListMembers(ctx, p.AccountID(), q.Limit, q.Cursor)
-	if errors.Is(err, store.ErrBadCursor) {
-		return WhoCanPage{}, httpapi.ErrBadCursor
-	}
 	if err != nil {
 		return WhoCanPage{}, err
 	}

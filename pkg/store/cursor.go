@@ -6,15 +6,15 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/stewardhq/steward/pkg/fault"
 )
 
 // ErrBadCursor: a pagination cursor that this server did not issue for this
 // account and this list, or that was altered.
-var ErrBadCursor = errors.New("store: invalid cursor")
+var ErrBadCursor = fault.ErrBadCursor
 
 // Cursors seals DynamoDB's LastEvaluatedKey into an opaque cursor with
 // AES-256-GCM. The account id and the list name are the additional data, so
