@@ -1,15 +1,20 @@
 package apitest
 
 import (
+	"context"
 	"net/http"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/smithy-go"
 
 	"github.com/stewardhq/steward/infra/localstack/server"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/throttle"
+	"github.com/stewardhq/steward/pkg/workflow"
 )
 
 // Review of issue 14's refactor (one shape for every capability) and the
@@ -141,4 +146,100 @@ func TestReview14ThrottleAPIKeysAndPublicRoutes(t *testing.T) {
 	// Public routes are not throttled per account: the owner of the spent
 	// account still signs in.
 	e.loginFrom(t, NewTestAddress(), busy.Email, goodPassword).Want(t, http.StatusOK, "")
+}
+
+// Is anything leaked by the permission checks? A stored document's facts
+// decide a check, and a field the caller gives that contradicts them is
+// refused with 400 resource_mismatch naming the field. A member who may
+// not see the document (a manager of another store) therefore learns its
+// store, department, supplier and status by guessing: the right guess
+// answers 200, a wrong one 400. (Not introduced by the refactor, which
+// kept it; the detail text already says "the caller may not be allowed to
+// see the document".) Correct: a caller who may not view the document
+// gets the same answer for every guess.
+func TestReview14CheckDoesNotRevealAHiddenDocumentsFacts(t *testing.T) {
+	e := New(t)
+	tm, doc, _ := e.policyDoc(t)
+	outsider := tm.mgrS2
+	if r := e.Call(t, "GET", "/v1/documents/purchase_order/"+doc, outsider.Token, nil); r.Status == http.StatusOK {
+		t.Fatalf("the manager of store s2 reads the store-s1 document: the premise fails (%s)", r.Body)
+	}
+	right := e.Call(t, "POST", "/v1/authz/check", outsider.Token, storedDocCheck(doc, map[string]any{"store": "s1"}))
+	wrong := e.Call(t, "POST", "/v1/authz/check", outsider.Token, storedDocCheck(doc, map[string]any{"store": "s2"}))
+	if right.Status != wrong.Status || right.Code() != wrong.Code() {
+		t.Fatalf("guessing the hidden document's store: s1 answers %d %q, s2 answers %d %q: the check is an oracle of its stored facts", right.Status, right.Code(), wrong.Status, wrong.Code())
+	}
+}
+
+// The emailed-link decision path is the app path's twin (one Decide), but
+// not in its rule "rights at commit time": by link, the member's rights
+// are read, then the vote is written through the plain store, which does
+// not require the member's item unchanged. An approver demoted while the
+// link's vote is about to commit has the vote recorded. Correct (as in
+// the app, TestRaceApproverDemotedWhileDeciding): the vote fails and
+// records nothing (the page says the approver can no longer decide).
+func TestReview14LinkVoteRestsOnRightsAtCommit(t *testing.T) {
+	gate := newCommitGate("approval.decide_by_link")
+	e := New(t, func(d *server.Deps) { d.Approvals.Store = dynamoStore(t, gate.apply) })
+	tm := e.apAbuseSetup(t, nil, "po-r14link", 100)
+	since := time.Now()
+	req := e.requestApproval(t, tm.requester.Token, "po-r14link", nil)
+	e.waitRequest(t, tm.requester.Token, req.ID, "level 1", func(r apRequest) bool { return r.CurrentLevel == 1 && len(r.Asked) > 0 })
+	tok := e.approvalToken(t, tm.mgr.Email, since)
+
+	decided := make(chan *Response, 1)
+	go func() { decided <- e.form(t, tok, decideForm("approve", "")) }()
+	select {
+	case <-gate.reached:
+	case <-time.After(20 * time.Second): // deadline
+		t.Fatal("the link's decision never reached its commit")
+	}
+	e.mbDemote(t, tm.ownerTk, tm.mgr.ID)
+	close(gate.release)
+	r := <-decided
+	got := e.getRequest(t, tm.ownerTk, req.ID)
+	if r.Status == http.StatusOK || len(got.Decisions) != 0 {
+		t.Fatalf("an approver demoted while their link's vote committed: page %d, decisions %+v (the vote rests on rights that were gone at commit)", r.Status, got.Decisions)
+	}
+}
+
+// throttledSend is the workflow engine whose first SendTaskSuccess is
+// throttled by Step Functions (after the SDK's retries).
+type throttledSend struct {
+	workflow.Engine
+	once sync.Once
+}
+
+func (e *throttledSend) SendTaskSuccess(ctx context.Context, token string, d workflow.Decision) error {
+	first := false
+	e.once.Do(func() { first = true })
+	if first {
+		return &smithy.GenericAPIError{Code: "ThrottlingException", Message: "injected by review14", Fault: smithy.FaultServer}
+	}
+	return e.Engine.SendTaskSuccess(ctx, token, d)
+}
+
+// 503 busy says "Steward ... did not complete this call. Retry": the
+// throttled-AWS mapping (httpapi.Throttled) now gives it to any error
+// whose chain holds a throttling code, also after a write committed. A
+// decision in the app whose level result Step Functions throttles is
+// recorded, yet answered 503 busy, and the client's retry is refused 409
+// already_decided. Correct: an answer of 503 busy leaves nothing written
+// (or the recorded decision is answered as recorded, as the link path
+// does, and the level's retry catches the workflow up).
+func TestReview14BusyMeansNothingWasWritten(t *testing.T) {
+	e := New(t, func(d *server.Deps) { d.Approvals.Engine = &throttledSend{Engine: d.Approvals.Engine} })
+	tm := e.apAbuseSetup(t, nil, "po-r14busy", 100)
+	req := e.requestApproval(t, tm.requester.Token, "po-r14busy", nil)
+	e.waitRequest(t, tm.requester.Token, req.ID, "level 1", func(r apRequest) bool { return r.CurrentLevel == 1 && len(r.Asked) > 0 })
+	path := "/v1/approval-requests/" + req.ID + "/decision"
+	first := e.Call(t, "POST", path, tm.mgr.Token, map[string]string{"decision": "approve"})
+	if first.Status != http.StatusServiceUnavailable {
+		return // answered as recorded (or refused): no false "retry"
+	}
+	got := e.getRequest(t, tm.ownerTk, req.ID)
+	retry := e.Call(t, "POST", path, tm.mgr.Token, map[string]string{"decision": "approve"})
+	if len(got.Decisions) != 0 || retry.Status != http.StatusOK {
+		t.Fatalf("503 %s (\"did not complete this call. Retry\"), yet %d decision(s) recorded; the retry answers %d %s", first.Code(), len(got.Decisions), retry.Status, retry.Code())
+	}
 }
