@@ -243,3 +243,19 @@ func TestReview14BusyMeansNothingWasWritten(t *testing.T) {
 		t.Fatalf("503 %s (\"did not complete this call. Retry\"), yet %d decision(s) recorded; the retry answers %d %s", first.Code(), len(got.Decisions), retry.Status, retry.Code())
 	}
 }
+
+// The API key's synthetic role lives only in the key's own role set
+// (authz.RoleSet.WithSyntheticRole), so a key that manages members is the
+// one caller whose role set names "api-key": it must still never assign
+// that role to a member (the grant ceiling's unholdable bit).
+func TestReview14KeyCannotAssignItsSyntheticRole(t *testing.T) {
+	e := New(t)
+	owner, ownerTk := e.acctOwner(t, "r14-synth")
+	id, _ := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleTeamMember, Scope: authz.StoreScope("s1")}})
+	key := e.createKey(t, ownerTk, map[string]any{"name": "HR sync", "permissions": []string{"users.view", "users.manage"}})
+	etag := e.Call(t, "GET", "/v1/users/"+id, key.Secret, nil).Want(t, http.StatusOK, "").Header.Get("ETag")
+	r := e.Call(t, "PATCH", "/v1/users/"+id, key.Secret, map[string]any{"assignments": []map[string]string{{"role": "api-key", "scope": "account"}}}, "If-Match", etag)
+	r.Want(t, http.StatusForbidden, "exceeds_own_rights")
+	r = e.Call(t, "POST", "/v1/invitations", key.Secret, map[string]any{"email": newEmail("r14-synth-inv"), "name": "Ivy", "assignments": []map[string]string{{"role": "api-key", "scope": "account"}}})
+	r.Want(t, http.StatusForbidden, "exceeds_own_rights")
+}
