@@ -149,6 +149,9 @@ func (s *Service) Decide(ctx context.Context, in DecideInput) (Result, error) {
 	case errors.Is(err, store.ErrTokenInvalid):
 		return Result{}, s.tokenFailure(ctx, b.hash)
 	case errors.Is(err, documents.ErrAlreadyDecided):
+		// A decision whose level result was lost (see below) reaches the
+		// workflow when its decider tries again.
+		s.redeliver(ctx, r.AccountID, r.ID, b.level)
 		return Result{}, errAlreadyDecided
 	case errors.Is(err, documents.ErrRequestNotPending):
 		s.redeliver(ctx, r.AccountID, r.ID, b.level)
@@ -158,14 +161,14 @@ func (s *Service) Decide(ctx context.Context, in DecideInput) (Result, error) {
 	}
 	res := Result{Request: r, Approved: d.Approve}
 	after, err := s.afterDecision(ctx, r.AccountID, r.ID, b.level, d.Approve)
-	switch {
-	case err == nil:
+	if err == nil {
 		res.Request = after
-	case b.link == nil:
-		return Result{}, err
-	default:
-		// The decision is recorded; the workflow hears of it on a retry
-		// of the level (or the request expires). Log loudly.
+	} else {
+		// The decision is recorded, whichever path it came by: answering
+		// an error (a 503 "retry") would make the retry meet
+		// already_decided. The workflow hears of it on a retry of the
+		// level, or when the decider's next attempt redelivers it (or the
+		// request expires). Log loudly.
 		httpapi.Logger(ctx).ErrorContext(ctx, "approvals: send level result", "request", r.ID, "error", err)
 	}
 	if b.link != nil {
@@ -306,6 +309,7 @@ func (s *Service) linkBallot(ctx context.Context, raw string) (ballot, error) {
 		return ballot{}, err
 	}
 	req, tok := lt.request, lt.token
+	writer := s.Store
 	dec := documents.ApprovalDecision{
 		Approver: tok.Data["approver"], MemberID: tok.Data["memberId"], Name: tok.Data["name"], Email: tok.Data["email"],
 	}
@@ -330,8 +334,11 @@ func (s *Service) linkBallot(ctx context.Context, raw string) (ballot, error) {
 			return ballot{}, errNotApprover
 		}
 		dec.Name, dec.Email = m.Name, m.Email
+		// Rights at commit time, as in the app: the vote rests on the
+		// member as read; a change meanwhile refuses it.
+		writer = s.Store.Acting(store.Actor{AccountID: req.AccountID, MemberID: m.ID, Version: m.Version, OnFail: errNotApprover})
 	}
-	return ballot{request: req, level: lt.level, dec: dec, event: ev, writer: s.Store, link: &lt.token, hash: lt.hash}, nil
+	return ballot{request: req, level: lt.level, dec: dec, event: ev, writer: writer, link: &lt.token, hash: lt.hash}, nil
 }
 
 // tokenFailure explains a link the decision's transaction refused: used

@@ -195,12 +195,7 @@ func forbidden(d authz.Decision) error {
 	return fault.New(fault.Forbidden, "forbidden", "You are not allowed to do this: "+d.Reason()+".")
 }
 
-func docResource(d documents.Document) authz.Resource {
-	return authz.Resource{
-		Account: d.AccountID, Type: "document", ID: d.ID, Store: d.Store, Department: d.Department,
-		Supplier: d.Supplier, DocType: d.Type, DocStatus: d.Status,
-	}
-}
+func docResource(d documents.Document) authz.Resource { return d.Resource() }
 
 func cleanText(field, v string, max int) (string, error) {
 	v = strings.TrimSpace(v)

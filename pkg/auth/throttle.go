@@ -37,7 +37,9 @@ import (
 //     KnownFor (30 days) is counted only per pair and per email, so an
 //     office of thousands behind one NAT address (or a host app's
 //     backend signing its users in from one address) keeps signing in
-//     while somebody sprays guesses from the same address. A known pair
+//     while somebody sprays guesses from the same address. Known pairs'
+//     failures there count in a second per-address counter with the same
+//     limit, so guessing at the known emails is bounded too. A known pair
 //     costs one PutItem per successful sign-in, and one GetItem only when
 //     the address limit refuses.
 //
@@ -164,6 +166,12 @@ func (s *Service) charge(ctx context.Context, email, ip string) (*attempt, error
 				httpapi.Logger(ctx).Warn("read known sign-in pair", "error", kerr.Error())
 			}
 			if !known {
+				return nil, err
+			}
+			// Known pairs' failures from this address count apart, with
+			// the same limit: guessing at the emails known there (an
+			// insider who knows who works there) is bounded too.
+			if _, err := take("login:ip-known:"+addr, l.PerAddress); err != nil {
 				return nil, err
 			}
 		}

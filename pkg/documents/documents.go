@@ -222,3 +222,12 @@ var (
 	// ErrAlreadyDecided: this approver decided at this level already.
 	ErrAlreadyDecided = errors.New("already decided at this level")
 )
+
+// Resource is the document as decisions see it (the resource of
+// authz.ActionDocumentView and the other document actions).
+func (d Document) Resource() authz.Resource {
+	return authz.Resource{
+		Account: d.AccountID, Type: "document", ID: d.ID, Store: d.Store, Department: d.Department,
+		Supplier: d.Supplier, DocType: d.Type, DocStatus: d.Status,
+	}
+}

@@ -137,6 +137,11 @@ func (s *Service) HandleGetRole(w http.ResponseWriter, r *http.Request) error {
 // HandleCreateRole serves POST /v1/roles (createRole): 201 with the role,
 // its warnings, its Location and the new ETag.
 func (s *Service) HandleCreateRole(w http.ResponseWriter, r *http.Request) error {
+	// Refuse a caller without the right before reading the request, so
+	// that validation answers tell them nothing.
+	if err := canManageRoles(auth.FromContext(r.Context())); err != nil {
+		return err
+	}
 	var in RoleInput
 	if err := httpapi.Decode(r, &in); err != nil {
 		return err
@@ -154,6 +159,11 @@ func (s *Service) HandleCreateRole(w http.ResponseWriter, r *http.Request) error
 // HandleUpdateRole serves PATCH /v1/roles/{id} (updateRole); If-Match is
 // required.
 func (s *Service) HandleUpdateRole(w http.ResponseWriter, r *http.Request) error {
+	// Refuse a caller without the right before reading the request, so
+	// that validation answers tell them nothing.
+	if err := canManageRoles(auth.FromContext(r.Context())); err != nil {
+		return err
+	}
 	var in RolePatch
 	if err := httpapi.Decode(r, &in); err != nil {
 		return err
@@ -177,6 +187,11 @@ func (s *Service) HandleUpdateRole(w http.ResponseWriter, r *http.Request) error
 // role (status "deleting", holdersLeft) when its holders are too many to
 // move within the request: DELETE again to continue.
 func (s *Service) HandleDeleteRole(w http.ResponseWriter, r *http.Request) error {
+	// Refuse a caller without the right before reading the request, so
+	// that validation answers tell them nothing.
+	if err := canManageRoles(auth.FromContext(r.Context())); err != nil {
+		return err
+	}
 	q, err := queryParams(r, "members", "to")
 	if err != nil {
 		return err

@@ -6,14 +6,16 @@
 // of Window (default 10 s, so a burst may use the window's whole budget).
 // The count is shared by every Lambda instance through one DynamoDB
 // counter per account and window, but an instance does not write it on
-// every request: it adds its own requests in one UpdateItem at most once
-// per Flush (default 1 s, or sooner after FlushBatch requests) and reads
-// the total back from that same call. An account's traffic therefore
-// costs about one write per busy instance per second, not one per request,
-// and the count an instance acts on is at most Flush old: an account may
-// pass its limit by at most what its instances serve in one Flush. A
-// failed counter write lets the request through (the throttle never takes
-// the API down) and is logged.
+// every request: it adds its own requests in one UpdateItem after
+// FlushBatch (default 50) of them, or, once the account is past a quarter
+// of its budget as far as the instance knows, at most once per Flush
+// (default 1 s), and reads the total back from that same call. A quiet
+// account costs no write at all; a busy one about one write per busy
+// instance per second, never one per request. The count an instance acts
+// on lags by at most one batch per instance: an account may pass its
+// limit by at most FlushBatch requests per instance serving it in the
+// window. A failed counter write lets the request through (the throttle
+// never takes the API down) and is logged.
 package throttle
 
 import (
@@ -114,7 +116,13 @@ func (a *Accounts) Allow(ctx context.Context, account string) (time.Duration, bo
 		return start.Add(window).Sub(now), false
 	}
 	st.pending++
-	if now.Sub(st.flushed) < flush && st.pending < batch {
+	// Share the count when this instance has a batch of requests to add,
+	// or, at most once per flush, when the account is near enough its
+	// budget that the others' requests matter (a quarter of it, as far as
+	// this instance knows). A quiet account costs no write at all until
+	// one instance has served a batch in the window.
+	near := st.known+st.pending >= limit/4
+	if st.pending < batch && (!near || now.Sub(st.flushed) < flush) {
 		a.mu.Unlock()
 		return 0, true
 	}
@@ -137,4 +145,12 @@ func (a *Accounts) Allow(ctx context.Context, account string) (time.Duration, bo
 	// This request was counted before the flush; it proceeds even when the
 	// total it learnt is over the limit (the next one will not).
 	return 0, true
+}
+
+// Tracked is how many accounts this instance counts in the current
+// window: its state holds no other window's.
+func (a *Accounts) Tracked() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.state)
 }
