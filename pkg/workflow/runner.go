@@ -734,6 +734,10 @@ items:
 		case <-ctx.Done():
 			break items
 		}
+		if ctx.Err() != nil {
+			<-sem
+			break
+		}
 		in := item
 		if st.ItemSelector != nil {
 			c := contextObject(x, name, "")
