@@ -210,8 +210,9 @@ func notifyID(a documents.Approver) string {
 }
 
 // How PlanNotify waits for the level's await to be stored (the two run at
-// once): it reads the request every planPoll, planPolls times, then
-// reports a transient failure, which the workflow retries.
+// once): it reads the request after planPoll, and again every planPoll,
+// planPolls times in all, then reports a transient failure, which the
+// workflow retries.
 const (
 	planPoll  = 200 * time.Millisecond
 	planPolls = 15
@@ -225,6 +226,13 @@ const (
 // pending, or past the level, has nobody to email.
 func (st Steps) PlanNotify(ctx context.Context, in workflow.StepInput) (workflow.StepOutput, error) {
 	for i := 0; ; i++ {
+		// The await started with this step: give it time to store the
+		// level before each read.
+		select {
+		case <-time.After(planPoll):
+		case <-ctx.Done():
+			return workflow.StepOutput{}, ctx.Err()
+		}
 		r, err := st.load(ctx, in)
 		if err != nil {
 			return workflow.StepOutput{}, err
@@ -246,11 +254,6 @@ func (st Steps) PlanNotify(ctx context.Context, in workflow.StepInput) (workflow
 			return out, nil
 		case i+1 >= planPolls:
 			return workflow.StepOutput{}, workflow.Transient(fmt.Errorf("approvals: request %s: level %d is not stored yet", r.ID, in.Level))
-		}
-		select {
-		case <-time.After(planPoll):
-		case <-ctx.Done():
-			return workflow.StepOutput{}, ctx.Err()
 		}
 	}
 }
@@ -283,9 +286,13 @@ func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
 			byID[notifyID(a)] = a
 		}
 	}
-	decided, denied, err := st.decidedAt(ctx, r, in.Level)
-	if err != nil {
-		return workflow.Transient(err)
+	// Every decision sets decidedBy: a request without one has none to
+	// list (the usual case of a first level's batches).
+	decided, denied := map[string]bool{}, false
+	if r.DecidedBy != "" || r.Approvals > 0 {
+		if decided, denied, err = st.decidedAt(ctx, r, in.Level); err != nil {
+			return workflow.Transient(err)
+		}
 	}
 	if denied || r.Approvals >= levelRequired(r, in.Level) {
 		return nil // the level is decided: its links would be refused
