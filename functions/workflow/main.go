@@ -1,6 +1,6 @@
 // Command workflow is the approval state machine's step Lambda: Step
-// Functions invokes it for every step (prepare, await, expire, finalize)
-// of pkg/workflow, which runs pkg/approvals' steps.
+// Functions invokes it for every step (prepare, await, plan, notify,
+// expire, finalize) of pkg/workflow, which runs pkg/approvals' steps.
 package main
 
 import (

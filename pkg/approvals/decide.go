@@ -427,8 +427,8 @@ func (s *Service) resolve(ctx context.Context, raw string) (linkTarget, error) {
 // external approvers from the email's domain (else errExternalOff or
 // errExternalDomain), and the email must not belong to the requester or a
 // member of the account (errExternalIsRequester, errExternalIsMember):
-// members decide in the app. Await sends no link then, and a link sent
-// before ends.
+// members decide in the app. The level's emails send no link then, and a
+// link sent before ends.
 func (s *Service) externalStillAllowed(ctx context.Context, r documents.ApprovalRequest, email string) error {
 	pol, err := s.Store.GetApprovalPolicy(ctx, r.AccountID, r.DocType)
 	if err != nil {

@@ -52,8 +52,8 @@
 //     person is an outsider again. Every use of an external link (the page
 //     and the POST) re-checks today's policy, account domains and
 //     membership: a link ends (410) when externals are turned off, the
-//     domain is no longer allowed, or the person became a member; Await
-//     sends no link then. A member whose external-link vote is recorded at
+//     domain is no longer allowed, or the person became a member; the
+//     level's emails send no link then. A member whose external-link vote is recorded at
 //     a level does not vote again in the app (409 already_decided).
 //   - A decision records the member (or external email) who decided and,
 //     in an impersonated session, the admin acting (decision and event).
@@ -62,8 +62,9 @@
 //     are shown by id.
 //   - Each approver gets one hashed one-time token (subject
 //     "<request>:<level>:<approver>") and one email (outbox key
-//     "approval/<request>/<level>/<approver>"): a retried Await mints no
-//     token for an approver whose email went out, so a link sent stays
+//     "approval/<request>/<level>/<approver>"): the workflow's fan-out
+//     mints and sends them in batches (Notify), and a retried batch mints
+//     no token for an approver whose email went out, so a link sent stays
 //     valid. Ending or cancelling a request does not delete its tokens:
 //     every use of a link checks the request, so its links answer 410.
 //   - A level ends when it has `required` approvals or on the first

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,13 +21,12 @@ import (
 // Steps are the approval workflow's steps over a Service.
 type Steps struct {
 	*Service
+	// SendInterval is the least time between two approval emails of one
+	// Notify step; zero means DefaultSendInterval.
+	SendInterval time.Duration
 }
 
 var _ workflow.Steps = Steps{}
-
-// maxTokensPerTx keeps an await's token writes (two items each) within
-// one transaction's limit.
-const maxTokensPerTx = 45
 
 func workflowEvent(r documents.ApprovalRequest, action string) audit.Event {
 	return audit.Event{
@@ -102,8 +102,9 @@ func (st Steps) approvers(ctx context.Context, r documents.ApprovalRequest, leve
 	return out, nil
 }
 
-// Await stores the level's task token, mints a token per approver not yet
-// emailed and emails them.
+// Await stores the level's task token and who is asked at it (and which
+// members the level awaits). It sends no email: the workflow's fan-out
+// (PlanNotify, then Notify per batch) does, while the level waits.
 func (st Steps) Await(ctx context.Context, in workflow.StepInput) error {
 	r, err := st.load(ctx, in)
 	if err != nil {
@@ -124,18 +125,11 @@ func (st Steps) Await(ctx context.Context, in workflow.StepInput) error {
 	}
 	decided := map[string]bool{}
 	if r.Level == in.Level {
-		ds, err := st.Store.ListDecisions(ctx, r.AccountID, r.ID)
-		if err != nil {
+		if decided, _, err = st.decidedAt(ctx, r, in.Level); err != nil {
 			return workflow.Transient(err)
-		}
-		for _, d := range ds {
-			if d.Level == in.Level {
-				decided[d.Approver] = true
-			}
 		}
 	}
 	now := st.Now.Now()
-	expires := now.Add(timeoutOf(r))
 	var all []documents.Approver
 	earlier := map[string]documents.Approver{}
 	for _, a := range r.Asked {
@@ -146,41 +140,20 @@ func (st Steps) Await(ctx context.Context, in workflow.StepInput) error {
 		}
 	}
 	var awaiting []string
-	type mint struct {
-		a     documents.Approver
-		token string
-	}
-	var mints []mint
-	var tokens []store.Token
-	for i, a := range asked {
+	for _, a := range asked {
 		if e, ok := earlier[a.Key()]; ok {
 			a.AskedAt = e.AskedAt
 		} else {
 			a.AskedAt = now
 		}
-		asked[i] = a
 		all = append(all, a)
 		if a.MemberID != "" && !decided[a.Key()] {
 			awaiting = append(awaiting, a.MemberID)
 		}
-		sent, err := st.Store.OutboxSent(ctx, approvalEmailKey(r.ID, in.Level, a.Key()))
-		if err != nil {
-			return workflow.Transient(err)
-		}
-		if sent || decided[a.Key()] {
-			continue
-		}
-		tok, hash := onetime.New()
-		mints = append(mints, mint{a: a, token: tok})
-		tokens = append(tokens, store.Token{
-			Hash: hash, Kind: store.TokenApproval, AccountID: r.AccountID, SubjectID: subject(r.ID, in.Level, a.Key()), ExpiresAt: expires,
-			Data: map[string]string{"request": r.ID, "level": strconv.Itoa(in.Level), "approver": a.Key(), "memberId": a.MemberID, "email": a.Email, "name": a.Name},
-		})
 	}
-	first := tokens[:min(len(tokens), maxTokensPerTx)]
 	ev := workflowEvent(r, "approval.await")
 	ev.After = audit.Snapshot(map[string]any{"level": in.Level, "asked": len(asked)})
-	err = st.Store.AwaitLevel(ctx, r, in.Level, in.TaskToken, all, awaiting, first, ev)
+	err = st.Store.AwaitLevel(ctx, r, in.Level, in.TaskToken, all, awaiting, nil, ev)
 	if errors.Is(err, documents.ErrRequestNotPending) {
 		if r, err = st.load(ctx, in); err != nil {
 			return err
@@ -190,26 +163,6 @@ func (st Steps) Await(ctx context.Context, in workflow.StepInput) error {
 	if err != nil {
 		return workflow.Transient(err)
 	}
-	for rest := tokens[len(first):]; len(rest) > 0; {
-		n := min(len(rest), maxTokensPerTx)
-		tx := store.NewTx(workflowEvent(r, "approval.tokens"))
-		for _, t := range rest[:n] {
-			tx.IssueToken(t)
-		}
-		if err := st.Store.Commit(ctx, tx); err != nil {
-			return workflow.Transient(err)
-		}
-		rest = rest[n:]
-	}
-	var failed []error
-	for _, m := range mints {
-		if err := st.sendRequestEmail(ctx, r, in.Level, m.a, m.token); err != nil {
-			failed = append(failed, err)
-		}
-	}
-	if len(failed) > 0 {
-		return workflow.Transient(errors.Join(failed...))
-	}
 	// A retried await (new task token) of a level that already has its
 	// approvals finishes it at once.
 	if r.Level == in.Level {
@@ -218,6 +171,185 @@ func (st Steps) Await(ctx context.Context, in workflow.StepInput) error {
 				return workflow.Transient(err)
 			}
 		}
+	}
+	return nil
+}
+
+// decidedAt returns the approver keys that decided at level of r, and
+// whether one of them denied.
+func (st Steps) decidedAt(ctx context.Context, r documents.ApprovalRequest, level int) (map[string]bool, bool, error) {
+	ds, err := st.Store.ListDecisions(ctx, r.AccountID, r.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	decided, denied := map[string]bool{}, false
+	for _, d := range ds {
+		if d.Level == level {
+			decided[d.Approver] = true
+			denied = denied || d.Outcome == string(documents.RequestDenied)
+		}
+	}
+	return decided, denied, nil
+}
+
+// externalNotifyID names the external approver in the fan-out's batches:
+// the workflow's state holds ids, never addresses.
+const externalNotifyID = "external"
+
+// notifyID is a's id in the fan-out's batches: the member id, or
+// externalNotifyID.
+func notifyID(a documents.Approver) string {
+	if a.MemberID != "" {
+		return a.MemberID
+	}
+	return externalNotifyID
+}
+
+// How PlanNotify waits for the level's await to be stored (the two run at
+// once): it reads the request after planPoll, and again every planPoll,
+// planPolls times in all, then reports a transient failure, which the
+// workflow retries.
+const (
+	planPoll  = 200 * time.Millisecond
+	planPolls = 15
+	// PlanWait is the longest one PlanNotify step waits.
+	PlanWait = planPoll * planPolls
+)
+
+// PlanNotify returns the ids of the approvers asked at the level, in
+// batches of workflow.NotifyBatchSize, once the level's await is stored
+// (the request at that level with a task token). A request no longer
+// pending, or past the level, has nobody to email.
+func (st Steps) PlanNotify(ctx context.Context, in workflow.StepInput) (workflow.StepOutput, error) {
+	for i := 0; ; i++ {
+		// The await started with this step: give it time to store the
+		// level before each read.
+		select {
+		case <-time.After(planPoll):
+		case <-ctx.Done():
+			return workflow.StepOutput{}, ctx.Err()
+		}
+		r, err := st.load(ctx, in)
+		if err != nil {
+			return workflow.StepOutput{}, err
+		}
+		switch {
+		case r.Status != documents.RequestPending || r.Level > in.Level:
+			return workflow.StepOutput{}, nil
+		case r.Level == in.Level && r.TaskToken != "":
+			var ids []string
+			for _, a := range r.Asked {
+				if a.Level == in.Level {
+					ids = append(ids, notifyID(a))
+				}
+			}
+			var out workflow.StepOutput
+			for b := range slices.Chunk(ids, workflow.NotifyBatchSize) {
+				out.Batches = append(out.Batches, b)
+			}
+			return out, nil
+		case i+1 >= planPolls:
+			return workflow.StepOutput{}, workflow.Transient(fmt.Errorf("approvals: request %s: level %d is not stored yet", r.ID, in.Level))
+		}
+	}
+}
+
+// DefaultSendInterval paces one Notify step's emails: with the workflow's
+// NotifyMaxConcurrency (2) batches at once, at most 12 approval emails a
+// second leave, under SES's default sending rate of 14 a second.
+const DefaultSendInterval = time.Second / 6
+
+// Notify emails the approvers in.Approvers asked at the level who have
+// neither been emailed (the outbox remembers each approval email by its
+// key) nor decided: it mints each one's one-time link (stored hashed; the
+// raw token lives only in the email) and sends the emails, paced by
+// SendInterval. Every approver of the batch is tried; a failed send is
+// reported (transient) once all are, so that the workflow retries the
+// batch and the retry sends only what is missing. A request no longer
+// pending, past the level, or whose level is decided (its approvals, or
+// a denial) is left alone.
+func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
+	r, err := st.load(ctx, in)
+	if err != nil {
+		return err
+	}
+	if r.Status != documents.RequestPending || r.Level != in.Level {
+		return nil
+	}
+	byID := map[string]documents.Approver{}
+	for _, a := range r.Asked {
+		if a.Level == in.Level {
+			byID[notifyID(a)] = a
+		}
+	}
+	// Every decision sets decidedBy: a request without one has none to
+	// list (the usual case of a first level's batches).
+	decided, denied := map[string]bool{}, false
+	if r.DecidedBy != "" || r.Approvals > 0 {
+		if decided, denied, err = st.decidedAt(ctx, r, in.Level); err != nil {
+			return workflow.Transient(err)
+		}
+	}
+	if denied || r.Approvals >= levelRequired(r, in.Level) {
+		return nil // the level is decided: its links would be refused
+	}
+	expires := st.Now.Now().Add(timeoutOf(r))
+	type mint struct {
+		a     documents.Approver
+		token string
+	}
+	var mints []mint
+	var tokens []store.Token
+	for _, id := range in.Approvers {
+		a, ok := byID[id]
+		if !ok || decided[a.Key()] {
+			continue // no longer asked, or decided already
+		}
+		sent, err := st.Store.OutboxSent(ctx, approvalEmailKey(r.ID, in.Level, a.Key()))
+		if err != nil {
+			return workflow.Transient(err)
+		}
+		if sent {
+			continue
+		}
+		tok, hash := onetime.New()
+		mints = append(mints, mint{a: a, token: tok})
+		tokens = append(tokens, store.Token{
+			Hash: hash, Kind: store.TokenApproval, AccountID: r.AccountID, SubjectID: subject(r.ID, in.Level, a.Key()), ExpiresAt: expires,
+			Data: map[string]string{"request": r.ID, "level": strconv.Itoa(in.Level), "approver": a.Key(), "memberId": a.MemberID, "email": a.Email, "name": a.Name},
+		})
+	}
+	if len(mints) == 0 {
+		return nil
+	}
+	// The level's await event is the audit trail's; the links add none.
+	if err := st.Store.IssueLinkTokens(ctx, tokens); err != nil {
+		return workflow.Transient(err)
+	}
+	view := st.requestEmailView(ctx, r)
+	interval := st.SendInterval
+	if interval <= 0 {
+		interval = DefaultSendInterval
+	}
+	var failed []error
+	var last time.Time
+	for _, m := range mints {
+		if wait := interval - time.Since(last); !last.IsZero() && wait > 0 {
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return workflow.Transient(ctx.Err())
+			}
+		}
+		last = time.Now()
+		if err := st.sendRequestEmail(ctx, r, view, in.Level, m.a, m.token); err != nil {
+			// Ids only: no address, no link.
+			st.log().WarnContext(ctx, "approvals: approval email not sent", "request", r.ID, "level", in.Level, "approver", notifyID(m.a), "error", err)
+			failed = append(failed, fmt.Errorf("approver %s: %w", notifyID(m.a), err))
+		}
+	}
+	if len(failed) > 0 {
+		return workflow.Transient(errors.Join(failed...))
 	}
 	return nil
 }
@@ -250,14 +382,27 @@ func docTypeLabel(t authz.DocType) string {
 
 func amountText(a float64) string { return strconv.FormatFloat(a, 'f', 2, 64) }
 
-func (st Steps) sendRequestEmail(ctx context.Context, r documents.ApprovalRequest, level int, a documents.Approver, token string) error {
-	acctName := ""
+// emailView is what every approval email of a request shows beside the
+// approver's own name and link.
+type emailView struct {
+	account string
+	names   names
+}
+
+// requestEmailView reads the account's name and the request's scope
+// names once for a batch of approval emails.
+func (st Steps) requestEmailView(ctx context.Context, r documents.ApprovalRequest) emailView {
+	v := emailView{names: st.scopeNames(ctx, r)}
 	if acct, err := st.Store.GetAccount(ctx, r.AccountID); err == nil {
-		acctName = acct.Name
+		v.account = acct.Name
 	}
-	n := st.scopeNames(ctx, r)
+	return v
+}
+
+func (st Steps) sendRequestEmail(ctx context.Context, r documents.ApprovalRequest, v emailView, level int, a documents.Approver, token string) error {
+	n := v.names
 	subj, text, html, err := mail.Render(mail.TemplateApprovalRequest, mail.ApprovalRequestData{
-		ApproverName: a.Name, RequesterName: orDefault(r.RequesterName, r.RequesterEmail), AccountName: acctName,
+		ApproverName: a.Name, RequesterName: orDefault(r.RequesterName, r.RequesterEmail), AccountName: v.account,
 		DocumentType: docTypeLabel(r.DocType), DocumentTitle: r.DocTitle, StoreName: n.store,
 		DepartmentName: n.department, SupplierName: n.supplier,
 		Amount: amountText(r.Amount), Currency: r.Currency, Note: r.Note,

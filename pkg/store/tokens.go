@@ -157,3 +157,32 @@ func (s *Store) TokenFailure(ctx context.Context, hash, kind string, now time.Ti
 }
 
 func num(n int64) types.AttributeValue { return &types.AttributeValueMemberN{Value: fmt.Sprint(n)} }
+
+// maxIssuePerTx keeps IssueLinkTokens' transactions (two items a token)
+// within DynamoDB's 100 items.
+const maxIssuePerTx = 45
+
+// IssueLinkTokens makes each of ts the current token of its kind for its
+// subject, in transactions of at most 45 tokens. Like
+// IssueUnsubscribeToken it writes no audit event: issuing a link changes
+// nothing a person sees; using it does (the approval workflow's links,
+// minted batch by batch as their emails go out, would otherwise add an
+// event per batch).
+func (s *Store) IssueLinkTokens(ctx context.Context, ts []Token) error {
+	for rest := ts; len(rest) > 0; {
+		n := min(len(rest), maxIssuePerTx)
+		tx := &Tx{}
+		for _, t := range rest[:n] {
+			tx.IssueToken(t)
+		}
+		for i := range tx.items {
+			s.setTable(&tx.items[i])
+		}
+		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx.items})
+		if err := mapWriteError("issue link tokens", err, tx.onFail); err != nil {
+			return err
+		}
+		rest = rest[n:]
+	}
+	return nil
+}

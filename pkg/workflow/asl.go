@@ -20,6 +20,8 @@ const (
 // The state names.
 const (
 	statePrepare         = "Prepare"
+	stateAwaitDecided    = "AwaitDecided"
+	stateAwaitTimedOut   = "AwaitTimedOut"
 	stateAwaitLevel      = "AwaitLevel"
 	stateCheckDecision   = "CheckDecision"
 	stateNextLevel       = "NextLevel"
@@ -31,7 +33,28 @@ const (
 	stateFinalize        = "Finalize"
 	stateDone            = "Done"
 	stateInvalidDecision = "InvalidDecision"
+	stateLevel           = "Level"
+	statePlanNotify      = "PlanNotify"
+	statePlanFailed      = "PlanFailed"
+	stateNotify          = "Notify"
+	stateNotifyBatch     = "NotifyBatch"
+	stateNotifyFailed    = "NotifyFailed"
 )
+
+// The approval emails' fan-out: PlanNotify splits a level's approvers
+// into batches of NotifyBatchSize ids, and the Notify Map sends at most
+// NotifyMaxConcurrency batches at once; each batch's step paces its
+// sends (see pkg/approvals), so that the level's emails stay under
+// SES's sending rate however many approvers it has.
+const (
+	// NotifyBatchSize is how many approvers one notify step emails.
+	NotifyBatchSize = 10
+	// NotifyMaxConcurrency is the Notify Map's MaxConcurrency.
+	NotifyMaxConcurrency = 2
+)
+
+// timedOut is the level's result when its await timed out.
+const timedOut = "timed_out"
 
 // The retry policies of every Lambda task.
 var (
@@ -42,6 +65,9 @@ var (
 	}
 	lambdaRetry    = retrier{ErrorEquals: lambdaErrors, IntervalSeconds: 2, BackoffRate: 2, MaxAttempts: 6}
 	transientRetry = retrier{ErrorEquals: []string{ErrorTransient}, IntervalSeconds: 1, BackoffRate: 2, MaxAttempts: 3}
+	// notifyRetry retries a batch whose sends were throttled or failed
+	// (the sent ones are skipped on the retry) for about two minutes.
+	notifyRetry = retrier{ErrorEquals: []string{ErrorTransient}, IntervalSeconds: 2, BackoffRate: 2, MaxAttempts: 6}
 )
 
 // stateMachine is an ASL document. Its types hold exactly the fields
@@ -58,7 +84,7 @@ type state struct {
 	Comment            string         `json:"Comment,omitempty"`
 	Resource           string         `json:"Resource,omitempty"`
 	Parameters         map[string]any `json:"Parameters,omitempty"`
-	Result             map[string]any `json:"Result,omitempty"`
+	Result             any            `json:"Result,omitempty"`
 	ResultSelector     map[string]any `json:"ResultSelector,omitempty"`
 	ResultPath         resultPath     `json:"ResultPath,omitzero"`
 	OutputPath         string         `json:"OutputPath,omitempty"`
@@ -71,6 +97,26 @@ type state struct {
 	Cause              string         `json:"Cause,omitempty"`
 	Next               string         `json:"Next,omitempty"`
 	End                bool           `json:"End,omitempty"`
+	// Branches are a Parallel state's branches.
+	Branches []*stateMachine `json:"Branches,omitempty"`
+	// ItemsPath, ItemSelector, MaxConcurrency and ItemProcessor are a
+	// Map state's (inline mode).
+	ItemsPath      string         `json:"ItemsPath,omitempty"`
+	ItemSelector   map[string]any `json:"ItemSelector,omitempty"`
+	MaxConcurrency int            `json:"MaxConcurrency,omitempty"`
+	ItemProcessor  *itemProcessor `json:"ItemProcessor,omitempty"`
+}
+
+// itemProcessor is an inline Map state's iteration.
+type itemProcessor struct {
+	ProcessorConfig processorConfig   `json:"ProcessorConfig"`
+	StartAt         string            `json:"StartAt"`
+	States          map[string]*state `json:"States"`
+}
+
+// processorConfig is an ItemProcessor's mode: INLINE.
+type processorConfig struct {
+	Mode string `json:"Mode"`
 }
 
 // resultPath is a state's ResultPath: absent (the zero value, meaning
@@ -163,24 +209,92 @@ func outcomePass(o Outcome) *state {
 // machine builds the workflow for the step Lambda functionARN.
 //
 // The execution's data is the StartInput plus: cursor {level} (set by
-// Prepare, advanced by NextLevel), decision {outcome} (AwaitLevel's
-// result), error {Error, Cause} (a caught error) and final {requestId,
-// outcome, level} (the output).
+// Prepare, advanced by NextLevel), decision {outcome} (the Level's
+// result: AwaitLevel's), error {Error, Cause} (a caught error) and final
+// {requestId, outcome, level} (the output). The fan-out branch adds
+// notify {batches} to its own copy only.
 func machine(functionARN string) *stateMachine {
-	prepare := lambdaTask(resourceInvoke, functionARN, stepPayload(Prepare, nil), stateAwaitLevel)
+	prepare := lambdaTask(resourceInvoke, functionARN, stepPayload(Prepare, nil), stateLevel)
 	prepare.ResultSelector = map[string]any{"level.$": "$.Payload.level"}
 	prepare.ResultPath = at("$.cursor")
 
+	// A level: the await task (branch 0) stores the level's task token
+	// and waits for the decision while the approvers are emailed
+	// (branch 1). The level's result is branch 0's.
 	await := lambdaTask(resourceInvokeWait, functionARN, stepPayload(Await, map[string]any{
 		"level.$":     "$.cursor.level",
 		"taskToken.$": "$$.Task.Token",
-	}), stateCheckDecision)
+	}), "")
 	await.TimeoutSecondsPath = "$.timeoutSeconds"
 	await.ResultSelector = map[string]any{"outcome.$": "$.outcome"}
 	await.ResultPath = at("$.decision")
-	await.Catch = []catcher{
-		{ErrorEquals: []string{ErrorTimeout, ErrorHeartbeatTimeout}, ResultPath: at("$.error"), Next: stateExpire},
-		{ErrorEquals: []string{ErrorCancelled}, ResultPath: at("$.error"), Next: stateCancelled},
+	// The timeout is caught in the branch: moto 5.2.1 cannot fail a
+	// Parallel state with a States.* error of a branch.
+	await.Catch = []catcher{{ErrorEquals: []string{ErrorTimeout, ErrorHeartbeatTimeout}, ResultPath: at("$.error"), Next: stateAwaitTimedOut}}
+	await.Next = stateAwaitDecided
+
+	// The fan-out: PlanNotify (once the await stored the level) returns
+	// the approvers' ids in batches; the Notify Map emails each batch. A
+	// batch that fails after its retries is recorded (NotifyFailed) and
+	// the others go on; nothing here fails the level.
+	plan := lambdaTask(resourceInvoke, functionARN, stepPayload(PlanNotify, map[string]any{
+		"level.$": "$.cursor.level",
+	}), stateNotify)
+	plan.ResultSelector = map[string]any{"batches.$": "$.Payload.batches"}
+	plan.ResultPath = at("$.notify")
+	plan.Catch = []catcher{{ErrorEquals: []string{"States.ALL"}, ResultPath: at("$.error"), Next: statePlanFailed}}
+	batch := lambdaTask(resourceInvoke, functionARN, stepPayload(Notify, map[string]any{
+		"level.$":     "$.level",
+		"approvers.$": "$.approvers",
+	}), "")
+	batch.Retry = []retrier{lambdaRetry, notifyRetry}
+	batch.ResultPath = discard
+	batch.End = true
+	batch.Catch = []catcher{{ErrorEquals: []string{"States.ALL"}, ResultPath: at("$.error"), Next: stateNotifyFailed}}
+	notify := &state{
+		Type:      "Map",
+		ItemsPath: "$.notify.batches",
+		ItemSelector: map[string]any{
+			"requestId.$": "$.requestId",
+			"accountId.$": "$.accountId",
+			"levels.$":    "$.levels",
+			"level.$":     "$.cursor.level",
+			"approvers.$": "$$.Map.Item.Value",
+		},
+		MaxConcurrency: NotifyMaxConcurrency,
+		ItemProcessor: &itemProcessor{
+			ProcessorConfig: processorConfig{Mode: "INLINE"},
+			StartAt:         stateNotifyBatch,
+			States: map[string]*state{
+				stateNotifyBatch:  batch,
+				stateNotifyFailed: {Type: "Pass", Parameters: map[string]any{"failed": true}, End: true},
+			},
+		},
+		ResultPath: discard,
+		End:        true,
+	}
+	level := &state{
+		Type: "Parallel",
+		Branches: []*stateMachine{
+			{StartAt: stateAwaitLevel, States: map[string]*state{
+				stateAwaitLevel: await,
+				// The branch's output is the outcome alone.
+				stateAwaitDecided:  {Type: "Pass", OutputPath: "$.decision.outcome", End: true},
+				stateAwaitTimedOut: {Type: "Pass", Result: timedOut, End: true},
+			}},
+			{StartAt: statePlanNotify, States: map[string]*state{
+				statePlanNotify: plan,
+				statePlanFailed: {Type: "Pass", Parameters: map[string]any{"failed": true}, End: true},
+				stateNotify:     notify,
+			}},
+		},
+		// "$[0]", not "$[0].outcome": moto 5.2.1 makes the latter a list.
+		ResultSelector: map[string]any{"outcome.$": "$[0]"},
+		ResultPath:     at("$.decision"),
+		Catch: []catcher{
+			{ErrorEquals: []string{ErrorCancelled}, ResultPath: at("$.error"), Next: stateCancelled},
+		},
+		Next: stateCheckDecision,
 	}
 
 	expire := lambdaTask(resourceInvoke, functionARN, stepPayload(Expire, map[string]any{
@@ -198,11 +312,12 @@ func machine(functionARN string) *stateMachine {
 		Comment: "Steward approval workflow (generated by github.com/stewardhq/steward/pkg/workflow; do not edit)",
 		StartAt: statePrepare,
 		States: map[string]*state{
-			statePrepare:    prepare,
-			stateAwaitLevel: await,
+			statePrepare: prepare,
+			stateLevel:   level,
 			stateCheckDecision: {
 				Type: "Choice",
 				Choices: []choiceRule{
+					{Variable: "$.decision.outcome", StringEquals: timedOut, Next: stateExpire},
 					{Variable: "$.decision.outcome", StringEquals: string(Denied), Next: stateDenied},
 					{And: []choiceRule{
 						{Variable: "$.decision.outcome", StringEquals: string(Approved)},
@@ -216,7 +331,7 @@ func machine(functionARN string) *stateMachine {
 				Type:       "Pass",
 				Parameters: map[string]any{"level.$": "States.MathAdd($.cursor.level, 1)"},
 				ResultPath: at("$.cursor"),
-				Next:       stateAwaitLevel,
+				Next:       stateLevel,
 			},
 			stateApproved:  outcomePass(Approved),
 			stateDenied:    outcomePass(Denied),

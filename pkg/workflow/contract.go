@@ -17,9 +17,15 @@ type Step string
 const (
 	// Prepare starts the request; it returns the first level to await.
 	Prepare Step = "prepare"
-	// Await stores the level's task token, mints the approvers' one-time
-	// tokens and sends their emails.
+	// Await stores the level's task token and who is asked; it sends no
+	// email (PlanNotify and Notify do, while the level waits).
 	Await Step = "await"
+	// PlanNotify returns the ids of the level's approvers to email, in
+	// batches of at most NotifyBatchSize, once Await stored the level.
+	PlanNotify Step = "plan"
+	// Notify mints the one-time link of each approver of a batch not yet
+	// emailed and sends the approval email.
+	Notify Step = "notify"
 	// Expire marks the request expired after a level's timeout.
 	Expire Step = "expire"
 	// Finalize records the outcome (document status, audit event) and
@@ -131,12 +137,18 @@ type StepInput struct {
 	TaskToken string `json:"taskToken,omitempty"`
 	// Outcome is the request's outcome (Finalize only).
 	Outcome Outcome `json:"outcome,omitempty"`
+	// Approvers are the ids of the batch of approvers to email (Notify
+	// only): ids, never addresses or links.
+	Approvers []string `json:"approvers,omitempty"`
 }
 
-// StepOutput is what the step Lambda returns. Only Prepare's is used.
+// StepOutput is what the step Lambda returns. Only Prepare's and
+// PlanNotify's are used.
 type StepOutput struct {
 	// Level is the first level to await (Prepare), normally 1.
 	Level int `json:"level"`
+	// Batches are the approver ids to email, in batches (PlanNotify).
+	Batches [][]string `json:"batches"`
 }
 
 // Decision is a level's result, sent with SendTaskSuccess.
@@ -159,8 +171,14 @@ func (d Decision) Validate() error {
 type Steps interface {
 	// Prepare starts the request and returns the first level to await.
 	Prepare(ctx context.Context, in StepInput) (StepOutput, error)
-	// Await stores in.TaskToken for in.Level and notifies the approvers.
+	// Await stores in.TaskToken for in.Level and who is asked.
 	Await(ctx context.Context, in StepInput) error
+	// PlanNotify returns the approvers of in.Level to email, in batches
+	// of at most NotifyBatchSize ids (none when the request ended).
+	PlanNotify(ctx context.Context, in StepInput) (StepOutput, error)
+	// Notify emails the approvers in.Approvers of in.Level not yet
+	// emailed.
+	Notify(ctx context.Context, in StepInput) error
 	// Expire marks the request expired.
 	Expire(ctx context.Context, in StepInput) error
 	// Finalize records in.Outcome and notifies the requester.
@@ -220,6 +238,29 @@ func Dispatch(ctx context.Context, steps Steps, in StepInput) (StepOutput, error
 			return StepOutput{}, fmt.Errorf("workflow: await without task token or level: %+v", in)
 		}
 		return StepOutput{Level: in.Level}, steps.Await(ctx, in)
+	case PlanNotify:
+		if in.Level < 1 {
+			return StepOutput{}, fmt.Errorf("workflow: plan without level: %+v", in)
+		}
+		out, err := steps.PlanNotify(ctx, in)
+		if err != nil {
+			return StepOutput{}, err
+		}
+		for _, b := range out.Batches {
+			if len(b) == 0 || len(b) > NotifyBatchSize {
+				return StepOutput{}, fmt.Errorf("workflow: plan returned a batch of %d approvers", len(b))
+			}
+		}
+		out.Level = in.Level
+		if out.Batches == nil {
+			out.Batches = [][]string{}
+		}
+		return out, nil
+	case Notify:
+		if in.Level < 1 || len(in.Approvers) == 0 {
+			return StepOutput{}, fmt.Errorf("workflow: notify without level or approvers: %+v", in)
+		}
+		return StepOutput{Level: in.Level}, steps.Notify(ctx, in)
 	case Expire:
 		return StepOutput{Level: in.Level}, steps.Expire(ctx, in)
 	case Finalize:

@@ -40,8 +40,8 @@ func TestDefinitionGolden(t *testing.T) {
 	if def != string(want) {
 		t.Errorf("Definition differs from %s (run go test -run TestDefinitionGolden -update):\n%s", golden, def)
 	}
-	if strings.Count(def, `"${FunctionArn}"`) != 4 {
-		t.Errorf("the placeholder should name the function of the 4 Lambda tasks:\n%s", def)
+	if strings.Count(def, `"${FunctionArn}"`) != 6 {
+		t.Errorf("the placeholder should name the function of the 6 Lambda tasks:\n%s", def)
 	}
 	if _, err := workflow.Definition(""); err == nil {
 		t.Error("Definition accepted an empty ARN")
@@ -111,11 +111,36 @@ func TestDefinitionShape(t *testing.T) {
 			t.Errorf("state %q is unreachable", name)
 		}
 	}
-	await := m.States["AwaitLevel"]
+	// Nested states: the Level's branches and the Notify Map's iteration.
+	nested := map[string]map[string]any{}
+	var collect func(states map[string]map[string]any)
+	collect = func(states map[string]map[string]any) {
+		for name, s := range states {
+			nested[name] = s
+			raw, _ := json.Marshal(s)
+			var inner struct {
+				Branches []struct {
+					States map[string]map[string]any
+				}
+				ItemProcessor struct {
+					States map[string]map[string]any
+				}
+			}
+			if err := json.Unmarshal(raw, &inner); err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range inner.Branches {
+				collect(b.States)
+			}
+			collect(inner.ItemProcessor.States)
+		}
+	}
+	collect(m.States)
+	await := nested["AwaitLevel"]
 	if await["Resource"] != "arn:aws:states:::lambda:invoke.waitForTaskToken" || await["TimeoutSecondsPath"] != "$.timeoutSeconds" {
 		t.Errorf("AwaitLevel: %v", await)
 	}
-	for name, s := range m.States {
+	for name, s := range nested {
 		if s["Type"] != "Task" {
 			continue
 		}
@@ -126,11 +151,30 @@ func TestDefinitionShape(t *testing.T) {
 			}
 		}
 	}
+	// The await runs in the Level's first branch: it catches its timeout
+	// (the level's result is then timed_out, and CheckDecision expires
+	// the request); the Level catches the cancellation.
 	catch, _ := json.Marshal(await["Catch"])
-	for _, e := range []string{workflow.ErrorTimeout, workflow.ErrorHeartbeatTimeout, workflow.ErrorCancelled} {
+	for _, e := range []string{workflow.ErrorTimeout, workflow.ErrorHeartbeatTimeout} {
 		if !strings.Contains(string(catch), `"`+e+`"`) {
 			t.Errorf("AwaitLevel does not catch %s: %s", e, catch)
 		}
+	}
+	if catch, _ := json.Marshal(m.States["Level"]["Catch"]); !strings.Contains(string(catch), `"`+workflow.ErrorCancelled+`"`) {
+		t.Errorf("Level (AwaitLevel's Parallel) does not catch %s: %s", workflow.ErrorCancelled, catch)
+	}
+	// The fan-out: a Map with bounded concurrency whose iteration retries
+	// and catches everything, so that one batch never stops the others.
+	notify := nested["Notify"]
+	if notify["Type"] != "Map" || notify["MaxConcurrency"] != float64(workflow.NotifyMaxConcurrency) || notify["ItemsPath"] != "$.notify.batches" {
+		t.Errorf("Notify: %v", notify)
+	}
+	batch, _ := json.Marshal(nested["NotifyBatch"])
+	if !strings.Contains(string(batch), `"States.ALL"`) || !strings.Contains(string(batch), `"ResultPath":null`) {
+		t.Errorf("NotifyBatch does not catch every error: %s", batch)
+	}
+	if plan, _ := json.Marshal(nested["PlanNotify"]["Catch"]); !strings.Contains(string(plan), `"States.ALL"`) {
+		t.Errorf("PlanNotify does not catch every error: %s", plan)
 	}
 }
 

@@ -9,12 +9,14 @@
 // the very same Go value: it is a small ASL interpreter for exactly the
 // fields the typed states can express (Task with lambda:invoke and
 // lambda:invoke.waitForTaskToken, Parameters, ResultSelector, ResultPath,
-// TimeoutSecondsPath, Retry, Catch; Pass; Choice with StringEquals,
-// NumericLessThanPath and And; Succeed with OutputPath; Fail; paths of the
-// form $.a.b and $$.Task.Token; the intrinsic States.MathAdd). So the
-// graph, the payloads and the error routing cannot drift between the two;
-// the shared scenario list (testdata/scenarios.json) runs against moto
-// 5.2.1's ASL engine and against Runner and asserts that both agree.
+// OutputPath, TimeoutSecondsPath, Retry, Catch; Pass; Choice with
+// StringEquals, NumericLessThanPath and And; Parallel; inline Map with
+// ItemsPath, ItemSelector ($$.Map.Item.Value) and MaxConcurrency; Succeed
+// with OutputPath; Fail; paths of the form $.a.b, $[0] and $$.Task.Token;
+// the intrinsic States.MathAdd). So the graph, the payloads and the error
+// routing cannot drift between the two; the shared scenario list
+// (testdata/scenarios.json) runs against moto 5.2.1's ASL engine and
+// against Runner and asserts that both agree.
 //
 // # The workflow
 //
@@ -23,25 +25,45 @@
 // the steps pass ids.
 //
 //	Prepare      lambda {step:"prepare"} -> {level}  (the first level, normally 1)
-//	AwaitLevel   lambda.waitForTaskToken {step:"await", level, taskToken}
-//	             TimeoutSecondsPath $.timeoutSeconds (per level)
-//	             result (SendTaskSuccess): Decision {outcome: approved|denied}
-//	             catch States.Timeout, States.HeartbeatTimeout -> Expire
-//	             catch Steward.Cancelled (SendTaskFailure)     -> Cancelled
-//	CheckDecision denied -> Denied; approved and level < levels -> NextLevel
-//	             (level+1, back to AwaitLevel); approved -> Approved;
-//	             anything else -> InvalidDecision (Fail)
+//	Level        Parallel, two branches:
+//	  AwaitLevel   lambda.waitForTaskToken {step:"await", level, taskToken}
+//	               (stores the token and who is asked; emails nobody)
+//	               TimeoutSecondsPath $.timeoutSeconds (per level)
+//	               result (SendTaskSuccess): Decision {outcome: approved|denied}
+//	               catch States.Timeout, States.HeartbeatTimeout: result timed_out
+//	  PlanNotify   lambda {step:"plan", level} -> {batches}: the asked
+//	               approvers' ids, NotifyBatchSize a batch, once the await
+//	               stored the level
+//	  Notify       Map over the batches, MaxConcurrency NotifyMaxConcurrency:
+//	               lambda {step:"notify", level, approvers} per batch, which
+//	               mints the links and sends the emails; retries
+//	               Steward.Transient (2 s, backoff 2, 6 retries); any
+//	               failure left is recorded (NotifyFailed) and the other
+//	               batches go on. A failed plan is recorded too (PlanFailed).
+//	             result: the await's; catch Steward.Cancelled -> Cancelled
+//	CheckDecision timed_out -> Expire; denied -> Denied; approved and
+//	             level < levels -> NextLevel (level+1, back to Level);
+//	             approved -> Approved; anything else -> InvalidDecision (Fail)
 //	Expire       lambda {step:"expire", level} -> Expired
 //	Approved, Denied, Cancelled, Expired: Pass states that set the outcome
 //	Finalize     lambda {step:"finalize", level, outcome} -> Done (Succeed)
+//
+// A level ends when both branches have: a decided level waits for its
+// fan-out to finish (a batch of a decided level sends nothing); a
+// cancellation ends it at once. The timeout is caught inside the await's
+// branch because moto 5.2.1 cannot fail a Parallel state with a States.*
+// error. The state holds approver ids only (no addresses, no links): at
+// 500 approvers the batches take about 15 KB of the 256 KB a state may
+// hold, and the Map keeps no results (ResultPath null).
 //
 // The execution's output is {requestId, outcome, level}. Every Lambda task
 // retries Lambda.ServiceException, Lambda.AWSLambdaException,
 // Lambda.SdkClientException and Lambda.TooManyRequestsException (first
 // after 2 s, backoff 2, up to 6 retries) and Steward.Transient, the error
 // a step reports for a transient failure of its own (1 s, backoff 2, up
-// to 3 retries). Any other step error fails the execution (status
-// FAILED; alarm on it). The steps are idempotent, so a retried step does
+// to 3 retries; the notify batches' longer retry above). Any other step
+// error outside the fan-out fails the execution (status FAILED; alarm on
+// it). The steps are idempotent, so a retried step does
 // no work twice.
 //
 // # Timeouts and cancellation
@@ -91,9 +113,9 @@
 //
 // Runner keeps its executions in memory. With a Journal (DirJournal
 // writes one JSON file per execution under a folder) it saves every
-// execution at each state and resumes the running ones when a new Runner
-// starts: an await whose Lambda had already run keeps its task token and
-// its original deadline; any other state runs again (the steps are
-// idempotent). Without a Journal a restart of `make run` loses the
+// execution at each top-level state and resumes the running ones when a
+// new Runner starts: an await whose Lambda had already run keeps its task
+// token and its original deadline (its Level's fan-out branch runs
+// again); any other state runs again (the steps are idempotent). Without a Journal a restart of `make run` loses the
 // in-flight executions.
 package workflow

@@ -106,6 +106,10 @@ type recorder struct {
 	calls map[string][]workflow.StepInput
 	fail  map[string][]error // request id + "/" + step -> errors for the next calls
 	hook  func(workflow.StepInput)
+	// batches is what PlanNotify returns (none when nil).
+	batches [][]string
+	// notifyErr, if set, decides Notify's error for a batch.
+	notifyErr func(workflow.StepInput) error
 }
 
 func newRecorder() *recorder {
@@ -170,6 +174,47 @@ func (r *recorder) Prepare(_ context.Context, in workflow.StepInput) (workflow.S
 }
 
 func (r *recorder) Await(_ context.Context, in workflow.StepInput) error { return r.record(in) }
+
+func (r *recorder) PlanNotify(_ context.Context, in workflow.StepInput) (workflow.StepOutput, error) {
+	if err := r.record(in); err != nil {
+		return workflow.StepOutput{}, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return workflow.StepOutput{Batches: r.batches}, nil
+}
+
+func (r *recorder) Notify(_ context.Context, in workflow.StepInput) error {
+	if err := r.record(in); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	f := r.notifyErr
+	r.mu.Unlock()
+	if f != nil {
+		return f(in)
+	}
+	return nil
+}
+
+// stepCall waits for the nth (1-based) call of step for request.
+func (r *recorder) stepCall(t testing.TB, request string, step workflow.Step, nth int) workflow.StepInput {
+	t.Helper()
+	var got workflow.StepInput
+	waitFor(t, 10*time.Second, fmt.Sprintf("%s call %d of %s", step, nth, request), func() bool {
+		n := 0
+		for _, c := range r.Calls(request) {
+			if c.Step == step {
+				if n++; n == nth {
+					got = c
+					return true
+				}
+			}
+		}
+		return false
+	})
+	return got
+}
 
 func (r *recorder) Expire(_ context.Context, in workflow.StepInput) error { return r.record(in) }
 

@@ -9,8 +9,9 @@ import (
 )
 
 // This file evaluates the JSONPath subset the workflow's ASL uses: "$",
-// "$.a.b" on the state input, "$$.a.b" on the context object, the
-// intrinsic States.MathAdd(path, integer), and ResultPath "$.a.b".
+// "$.a.b" on the state input, "$$.a.b" on the context object, an array
+// index ("$[0].a", a Parallel state's result), the intrinsic
+// States.MathAdd(path, integer), and ResultPath "$.a.b".
 // Values are what encoding/json decodes into an any (numbers float64).
 
 // aslError is an ASL error: a name that Retry and Catch match, and a
@@ -39,20 +40,43 @@ func splitPath(path string) (fields []string, ctx bool, err error) {
 	if !ok {
 		return nil, false, fmt.Errorf("path %q does not start with $", path)
 	}
-	if rest == "" {
-		return nil, ctx, nil
-	}
-	rest, ok = strings.CutPrefix(rest, ".")
-	if !ok {
-		return nil, false, fmt.Errorf("path %q: only $.field.field paths are supported", path)
-	}
-	fields = strings.Split(rest, ".")
-	for _, f := range fields {
-		if f == "" || strings.ContainsAny(f, "[]*'\"()@?") {
-			return nil, false, fmt.Errorf("path %q: only $.field.field paths are supported", path)
+	bad := fmt.Errorf("path %q: only $.field.field and $[n] paths are supported", path)
+	for rest != "" {
+		if r, ok := strings.CutPrefix(rest, "["); ok {
+			n, after, ok := strings.Cut(r, "]")
+			if _, err := strconv.Atoi(n); !ok || err != nil || strings.HasPrefix(n, "-") {
+				return nil, false, bad
+			}
+			fields = append(fields, "["+n+"]")
+			rest = after
+			continue
 		}
+		r, ok := strings.CutPrefix(rest, ".")
+		if !ok {
+			return nil, false, bad
+		}
+		end := strings.IndexAny(r, ".[")
+		if end < 0 {
+			end = len(r)
+		}
+		f := r[:end]
+		if f == "" || strings.ContainsAny(f, "]*'\"()@?") {
+			return nil, false, bad
+		}
+		fields = append(fields, f)
+		rest = r[end:]
 	}
 	return fields, ctx, nil
+}
+
+// index returns the array index a path segment "[n]" names.
+func index(segment string) (int, bool) {
+	n, ok := strings.CutPrefix(segment, "[")
+	if !ok {
+		return 0, false
+	}
+	i, err := strconv.Atoi(strings.TrimSuffix(n, "]"))
+	return i, err == nil
 }
 
 // lookup returns the value path selects in input (or in context for
@@ -67,6 +91,14 @@ func lookup(path string, input, context any) (any, error) {
 		v = context
 	}
 	for _, f := range fields {
+		if i, ok := index(f); ok {
+			arr, ok := v.([]any)
+			if !ok || i >= len(arr) {
+				return nil, runtimeError("invalid path %q: no element %s", path, f)
+			}
+			v = arr[i]
+			continue
+		}
 		obj, ok := v.(map[string]any)
 		if !ok {
 			return nil, runtimeError("invalid path %q: %q is not in an object", path, f)
@@ -91,6 +123,9 @@ func setPath(input any, path string, value any) (any, error) {
 func setFields(v any, fields []string, value any, path string) (any, error) {
 	if len(fields) == 0 {
 		return value, nil
+	}
+	if _, ok := index(fields[0]); ok {
+		return nil, runtimeError("ResultPath %q: array indexes are not supported", path)
 	}
 	var obj map[string]any
 	switch x := v.(type) {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
 	"sync"
@@ -152,7 +153,7 @@ func NewRunner(steps Steps, opts RunnerOptions) (*Runner, error) {
 			return nil, fmt.Errorf("workflow: resume %s: %w", s.Name, err)
 		}
 		var resume *waiter
-		if st := r.def.States[s.State]; s.Awaiting && s.Token != "" && st != nil && st.Resource == resourceInvokeWait {
+		if st := r.def.States[s.State]; s.Awaiting && s.Token != "" && st != nil && waits(st) {
 			resume = &waiter{x: x, ch: make(chan callback, 1)}
 			r.tokens[s.Token] = resume
 		} else {
@@ -352,7 +353,10 @@ func (r *Runner) run(x *execution, name string, data any, resume *waiter) {
 		)
 		switch st.Type {
 		case "Task":
-			data, next, err = r.task(x, name, st, data, resume)
+			data, next, err = r.task(x.ctx, x, name, st, data, resume)
+			resume = nil
+		case "Parallel", "Map":
+			data, next, err = r.compound(x.ctx, x, name, st, data, resume)
 			resume = nil
 		case "Pass":
 			data, err = r.pass(x, name, st, data)
@@ -440,7 +444,11 @@ func (r *Runner) pass(x *execution, name string, st *state, input any) (any, err
 		}
 		result = v
 	}
-	return applyResult(input, st.ResultPath, result)
+	out, err := applyResult(input, st.ResultPath, result)
+	if err == nil && st.OutputPath != "" {
+		out, err = lookup(st.OutputPath, out, nil)
+	}
+	return out, err
 }
 
 // choose evaluates a Choice state's rules in order.
@@ -491,14 +499,38 @@ func evalRule(rule choiceRule, input any) (bool, error) {
 }
 
 // task runs a Task state with its Retry and Catch: it returns the next
-// state's input and name, or the error that fails the execution.
-func (r *Runner) task(x *execution, name string, st *state, input any, resume *waiter) (any, string, error) {
+// state's input and name, or the error that fails the execution (or the
+// branch).
+func (r *Runner) task(ctx context.Context, x *execution, name string, st *state, input any, resume *waiter) (any, string, error) {
+	return r.retrying(ctx, x, name, st, input, func() (any, error) {
+		res, err := r.attempt(ctx, x, name, st, input, resume)
+		resume = nil
+		return res, err
+	})
+}
+
+// compound runs a Parallel or Map state with its Retry and Catch. resume,
+// if not nil, is the pending await of a resumed execution: the branch
+// holding the await task gets it.
+func (r *Runner) compound(ctx context.Context, x *execution, name string, st *state, input any, resume *waiter) (any, string, error) {
+	return r.retrying(ctx, x, name, st, input, func() (any, error) {
+		res := resume
+		resume = nil
+		if st.Type == "Parallel" {
+			return r.parallel(ctx, x, st, input, res)
+		}
+		return r.mapItems(ctx, x, name, st, input)
+	})
+}
+
+// retrying runs attempt as state st's work with st's Retry (backoff on
+// the Clock) and Catch, then ResultSelector and ResultPath.
+func (r *Runner) retrying(ctx context.Context, x *execution, name string, st *state, input any, attempt func() (any, error)) (any, string, error) {
 	retries := make([]int, len(st.Retry))
 	for {
-		result, err := r.attempt(x, name, st, input, resume)
-		resume = nil
-		if x.ctx.Err() != nil {
-			return nil, "", x.ctx.Err()
+		result, err := attempt()
+		if ctx.Err() != nil {
+			return nil, "", ctx.Err()
 		}
 		if err == nil {
 			if st.ResultSelector != nil {
@@ -507,6 +539,9 @@ func (r *Runner) task(x *execution, name string, st *state, input any, resume *w
 				}
 			}
 			out, err := applyResult(input, st.ResultPath, result)
+			if err == nil && st.OutputPath != "" {
+				out, err = lookup(st.OutputPath, out, nil)
+			}
 			return out, st.Next, err
 		}
 		var ae *aslError
@@ -521,20 +556,217 @@ func (r *Runner) task(x *execution, name string, st *state, input any, resume *w
 			c, release := r.clock.After(delay)
 			select {
 			case <-c:
-			case <-x.ctx.Done():
+			case <-ctx.Done():
 				release()
-				return nil, "", x.ctx.Err()
+				return nil, "", ctx.Err()
 			}
 			continue
 		}
 		for _, c := range st.Catch {
 			if matches(c.ErrorEquals, ae.Name) {
+				if slices.Contains(c.ErrorEquals, "States.ALL") {
+					r.log.Warn("workflow: failure recorded", "name", x.Name, "state", name, "error", ae.Name, "cause", ae.Cause, "next", c.Next)
+				}
 				out, err := applyResult(input, c.ResultPath, map[string]any{"Error": ae.Name, "Cause": ae.Cause})
 				return out, c.Next, err
 			}
 		}
 		return nil, "", ae
 	}
+}
+
+// waits reports whether st is, or holds in a Parallel branch, a task that
+// waits for a task token.
+func waits(st *state) bool {
+	if st.Resource == resourceInvokeWait {
+		return true
+	}
+	for _, b := range st.Branches {
+		for _, s := range b.States {
+			if waits(s) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// runStates interprets the states of a Parallel branch or a Map iteration
+// from name with data (not journaled: a resumed execution runs its
+// current state again) and returns the branch's output.
+func (r *Runner) runStates(ctx context.Context, x *execution, states map[string]*state, name string, data any, resume *waiter) (any, error) {
+	for {
+		st, ok := states[name]
+		if !ok {
+			return nil, runtimeError("no state %q", name)
+		}
+		var (
+			next string
+			err  error
+		)
+		switch st.Type {
+		case "Task":
+			data, next, err = r.task(ctx, x, name, st, data, resume)
+			resume = nil
+		case "Parallel", "Map":
+			data, next, err = r.compound(ctx, x, name, st, data, resume)
+			resume = nil
+		case "Pass":
+			data, err = r.pass(x, name, st, data)
+			next = st.Next
+		case "Choice":
+			next, err = choose(st, data)
+		case "Succeed":
+			if st.OutputPath != "" {
+				data, err = lookup(st.OutputPath, data, nil)
+			}
+			if err == nil {
+				return data, nil
+			}
+		case "Fail":
+			return nil, &aslError{Name: st.Error, Cause: st.Cause}
+		default:
+			err = runtimeError("state %q: unsupported type %q", name, st.Type)
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if err != nil {
+			return nil, err
+		}
+		if st.End {
+			return data, nil
+		}
+		name = next
+	}
+}
+
+// firstError keeps the first error of concurrent branches or iterations
+// and cancels the others.
+type firstError struct {
+	mu     sync.Mutex
+	err    error
+	cancel context.CancelFunc
+}
+
+func (f *firstError) set(ctx context.Context, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err == nil && ctx.Err() == nil {
+		f.err = err
+	}
+	f.cancel()
+}
+
+func (f *firstError) get() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
+}
+
+// parallel runs a Parallel state's branches at once, each on the state's
+// input, and returns their outputs in order. The first branch to fail
+// fails the state and stops the others.
+func (r *Runner) parallel(ctx context.Context, x *execution, st *state, input any, resume *waiter) (any, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	fe := &firstError{cancel: cancel}
+	out := make([]any, len(st.Branches))
+	var wg sync.WaitGroup
+	for i, b := range st.Branches {
+		var res *waiter
+		if resume != nil && slices.ContainsFunc(slices.Collect(maps.Values(b.States)), waits) {
+			res, resume = resume, nil
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v, err := r.runStates(ctx, x, b.States, b.StartAt, input, res)
+			if err != nil {
+				fe.set(ctx, err)
+				return
+			}
+			out[i] = v
+		}()
+	}
+	wg.Wait()
+	if err := fe.get(); err != nil {
+		return nil, err
+	}
+	return out, ctx.Err()
+}
+
+// mapItems runs an inline Map state: its ItemProcessor once per element
+// of ItemsPath (input: ItemSelector, with $$.Map.Item.Index and Value),
+// at most MaxConcurrency at once, and returns their outputs in order.
+// The first iteration to fail fails the state and stops the others.
+func (r *Runner) mapItems(ctx context.Context, x *execution, name string, st *state, input any) (any, error) {
+	ip := st.ItemProcessor
+	if ip == nil {
+		return nil, runtimeError("map state %q has no ItemProcessor", name)
+	}
+	path := st.ItemsPath
+	if path == "" {
+		path = "$"
+	}
+	v, err := lookup(path, input, nil)
+	if err != nil {
+		return nil, err
+	}
+	items, ok := v.([]any)
+	if !ok {
+		return nil, runtimeError("ItemsPath %q: want an array, got %T", path, v)
+	}
+	limit := st.MaxConcurrency
+	if limit <= 0 || limit > len(items) {
+		limit = max(len(items), 1)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	fe := &firstError{cancel: cancel}
+	out := make([]any, len(items))
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+items:
+	for i, item := range items {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			break items
+		}
+		if ctx.Err() != nil {
+			<-sem
+			break
+		}
+		in := item
+		if st.ItemSelector != nil {
+			c := contextObject(x, name, "")
+			c["Map"] = map[string]any{"Item": map[string]any{"Index": float64(i), "Value": item}}
+			sel, err := evalTemplate(st.ItemSelector, input, c)
+			if err != nil {
+				<-sem
+				fe.set(ctx, err)
+				break
+			}
+			in = sel
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			v, err := r.runStates(ctx, x, ip.States, ip.StartAt, in, nil)
+			if err != nil {
+				fe.set(ctx, err)
+				return
+			}
+			out[i] = v
+		}()
+	}
+	wg.Wait()
+	if err := fe.get(); err != nil {
+		return nil, err
+	}
+	return out, ctx.Err()
 }
 
 // matches reports whether errorEquals matches the error name.
@@ -545,12 +777,12 @@ func matches(errorEquals []string, name string) bool {
 // attempt runs one attempt of a Task state and returns its result (the
 // Lambda invocation's {Payload, StatusCode}, or the task token's
 // result). resume, if not nil, skips to waiting on its token.
-func (r *Runner) attempt(x *execution, name string, st *state, input any, resume *waiter) (any, error) {
+func (r *Runner) attempt(ctx context.Context, x *execution, name string, st *state, input any, resume *waiter) (any, error) {
 	if st.Resource != resourceInvokeWait {
 		if st.Resource != resourceInvoke {
 			return nil, runtimeError("state %q: unsupported resource %q", name, st.Resource)
 		}
-		return r.invoke(x, name, st, input, "")
+		return r.invoke(ctx, x, name, st, input, "")
 	}
 	w, token := resume, ""
 	var timer <-chan time.Time
@@ -588,7 +820,7 @@ func (r *Runner) attempt(x *execution, name string, st *state, input any, resume
 		x.Token, x.Deadline = token, deadline
 		r.mu.Unlock()
 
-		if _, err := r.invoke(x, name, st, input, token); err != nil {
+		if _, err := r.invoke(ctx, x, name, st, input, token); err != nil {
 			release()
 			r.mu.Lock()
 			delete(r.tokens, token)
@@ -618,8 +850,15 @@ func (r *Runner) attempt(x *execution, name string, st *state, input any, resume
 			return nil, &aslError{Name: ErrorTimeout, Cause: "the await task timed out"}
 		}
 		cb = <-w.ch // a result was sent as the timer fired: it won
-	case <-x.ctx.Done():
-		return nil, x.ctx.Err()
+	case <-ctx.Done():
+		if x.ctx.Err() == nil {
+			// A sibling branch failed: the token stops working.
+			r.mu.Lock()
+			delete(r.tokens, token)
+			r.mu.Unlock()
+			r.clearAwait(x)
+		}
+		return nil, ctx.Err()
 	}
 	r.clearAwait(x)
 	if cb.err != "" {
@@ -643,7 +882,7 @@ func (r *Runner) clearAwait(x *execution) {
 
 // invoke evaluates the task's Parameters and calls the step its Payload
 // names, through JSON, as the Lambda would be called.
-func (r *Runner) invoke(x *execution, name string, st *state, input any, token string) (any, error) {
+func (r *Runner) invoke(ctx context.Context, x *execution, name string, st *state, input any, token string) (any, error) {
 	params, err := evalTemplate(st.Parameters, input, contextObject(x, name, token))
 	if err != nil {
 		return nil, err
@@ -658,7 +897,7 @@ func (r *Runner) invoke(x *execution, name string, st *state, input any, token s
 	if err := dec.Decode(&in); err != nil {
 		return nil, &aslError{Name: ErrorStepFailed, Cause: fmt.Sprintf("step input %s: %v", b, err)}
 	}
-	out, err := r.call(x.ctx, in)
+	out, err := r.call(ctx, in)
 	if err != nil {
 		return nil, &aslError{Name: ErrorName(err), Cause: err.Error()}
 	}

@@ -3,7 +3,9 @@ package workflow_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,10 +28,14 @@ func advanceWhen(t *testing.T, c *fakeClock, d time.Duration) {
 	c.Advance(d)
 }
 
+// steps lists the calls' steps, without the fan-out's (plan, notify),
+// which run beside each await.
 func steps(calls []workflow.StepInput) []workflow.Step {
 	var out []workflow.Step
 	for _, c := range calls {
-		out = append(out, c.Step)
+		if c.Step != workflow.PlanNotify && c.Step != workflow.Notify {
+			out = append(out, c.Step)
+		}
 	}
 	return out
 }
@@ -257,11 +263,12 @@ func TestSFNStop(t *testing.T) {
 	h := newMotoHarness(t)
 	ctx := context.Background()
 	in := startInput(1, 2)
-	h.moto.QueueLambdaResults(t, workflow.StepOutput{Level: 1}, workflow.StepOutput{Level: 1})
+	none := [][]string{}
+	h.moto.QueueLambdaResults(t, workflow.StepOutput{Level: 1}, workflow.StepOutput{Level: 1, Batches: none}, workflow.StepOutput{Level: 1, Batches: none})
 	if err := h.eng.Start(ctx, in); err != nil {
 		t.Fatal(err)
 	}
-	h.awaitCall(t, in.RequestID, 1)
+	h.stepCall(t, in.RequestID, workflow.Await, 1)
 	if err := h.eng.Stop(ctx, in.RequestID); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
@@ -276,5 +283,118 @@ func TestSFNStop(t *testing.T) {
 	d, err := h.moto.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(h.arn(t, in.RequestID))})
 	if err != nil || d.Status == sfntypes.ExecutionStatusRunning {
 		t.Fatalf("describe: %v %v", d, err)
+	}
+}
+
+// TestRunnerFanOut: the Notify Map runs every batch, at most
+// NotifyMaxConcurrency at once; a batch's transient failure is retried
+// (2 s on the clock), a batch that keeps failing is recorded and the
+// others go on, and the level still ends with its decision.
+func TestRunnerFanOut(t *testing.T) {
+	t.Parallel()
+	h := newRunnerHarness(t)
+	ctx := context.Background()
+	var batches [][]string
+	for i := range 12 {
+		batches = append(batches, []string{fmt.Sprintf("m%02d", i)})
+	}
+	var (
+		mu              sync.Mutex
+		running, most   int
+		transientFailed bool
+	)
+	h.rec.batches = batches
+	h.rec.notifyErr = func(in workflow.StepInput) error {
+		mu.Lock()
+		running++
+		most = max(most, running)
+		mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+		mu.Lock()
+		defer mu.Unlock()
+		running--
+		switch in.Approvers[0] {
+		case "m03":
+			return errBoom // not transient: caught at once
+		case "m07":
+			if !transientFailed {
+				transientFailed = true
+				return workflow.Transient(errBoom)
+			}
+		}
+		return nil
+	}
+	in := startInput(1, 600)
+	if err := h.runner.Start(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	call := h.rec.awaitCall(t, in.RequestID, 1)
+	advanceWhen(t, h.clock, 2*time.Second) // m07's retry
+	if err := h.runner.SendTaskSuccess(ctx, call.TaskToken, workflow.Decision{Outcome: workflow.Approved}); err != nil {
+		t.Fatal(err)
+	}
+	status, out := h.end(t, in.RequestID)
+	if status != workflow.Succeeded || !jsonHas(out, "outcome", "approved") {
+		t.Fatalf("status %s output %s", status, out)
+	}
+	notified := map[string]int{}
+	for _, c := range h.rec.Calls(in.RequestID) {
+		if c.Step == workflow.Notify {
+			if c.Level != 1 || c.RequestID != in.RequestID || c.AccountID != in.AccountID || c.Levels != 1 {
+				t.Errorf("notify input %+v", c)
+			}
+			notified[c.Approvers[0]]++
+		}
+	}
+	for _, b := range batches {
+		want := 1
+		if b[0] == "m07" {
+			want = 2
+		}
+		if notified[b[0]] != want {
+			t.Errorf("batch %v notified %d times, want %d", b, notified[b[0]], want)
+		}
+	}
+	if most > workflow.NotifyMaxConcurrency || most < 1 {
+		t.Errorf("%d batches ran at once, want at most %d", most, workflow.NotifyMaxConcurrency)
+	}
+}
+
+// TestRunnerFanOutCancelled: cancelling a level stops its fan-out (no
+// batch starts after the cancellation) and finalizes the request.
+func TestRunnerFanOutCancelled(t *testing.T) {
+	t.Parallel()
+	h := newRunnerHarness(t)
+	ctx := context.Background()
+	release := make(chan struct{})
+	h.rec.batches = [][]string{{"a"}, {"b"}, {"c"}, {"d"}, {"e"}}
+	h.rec.notifyErr = func(in workflow.StepInput) error {
+		<-release
+		return nil
+	}
+	in := startInput(1, 600)
+	if err := h.runner.Start(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	call := h.rec.awaitCall(t, in.RequestID, 1)
+	h.rec.stepCall(t, in.RequestID, workflow.Notify, workflow.NotifyMaxConcurrency)
+	if err := h.runner.SendTaskFailure(ctx, call.TaskToken, workflow.ErrorCancelled); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the cancellation reaches the Map
+	close(release)
+	h.rec.stepCall(t, in.RequestID, workflow.Finalize, 1)
+	status, out := h.end(t, in.RequestID)
+	if status != workflow.Succeeded || !jsonHas(out, "outcome", "cancelled") {
+		t.Fatalf("status %s output %s", status, out)
+	}
+	n := 0
+	for _, c := range h.rec.Calls(in.RequestID) {
+		if c.Step == workflow.Notify {
+			n++
+		}
+	}
+	if n != workflow.NotifyMaxConcurrency {
+		t.Errorf("%d batches started, want the %d running when the level was cancelled", n, workflow.NotifyMaxConcurrency)
 	}
 }

@@ -36,6 +36,8 @@ type scenario struct {
 	Status     workflow.Status  `json:"status"`
 	Outcome    workflow.Outcome `json:"outcome"`
 	FinalLevel int              `json:"finalLevel"`
+	// Batches are what every PlanNotify returns (none if empty).
+	Batches [][]string `json:"batches,omitempty"`
 }
 
 // action is what a scenario does while a level awaits: approve, deny,
@@ -78,9 +80,9 @@ type harness interface {
 	engine() workflow.Engine
 	// beforeStart prepares sc's run (moto: queue the Lambda results).
 	beforeStart(t *testing.T, sc scenario)
-	// awaitToken waits for the nth await task of request and returns its
-	// step input (with the token).
-	awaitCall(t *testing.T, request string, nth int) workflow.StepInput
+	// stepCall waits for the nth call of step for request and returns
+	// its step input (with the token, for an await).
+	stepCall(t *testing.T, request string, step workflow.Step, nth int) workflow.StepInput
 	// elapse lets the level's timeout pass.
 	elapse(t *testing.T, timeoutSeconds int)
 	// end waits for request's execution to end.
@@ -115,9 +117,18 @@ func runScenario(t *testing.T, h harness, sc scenario) result {
 	awaits := 0
 	for _, a := range sc.Actions {
 		awaits++
-		call := h.awaitCall(t, in.RequestID, awaits)
+		call := h.stepCall(t, in.RequestID, workflow.Await, awaits)
 		if call.Level != a.Level {
 			t.Fatalf("await %d is for level %d, the scenario acts on level %d", awaits, call.Level, a.Level)
+		}
+		// The level's fan-out branch runs beside the await, and the level
+		// ends when both branches have (a decision or a timeout), or at
+		// once on a cancellation: cancel once it has planned, so that
+		// both engines made the same calls.
+		if a.Do == "cancel" {
+			if plan := h.stepCall(t, in.RequestID, workflow.PlanNotify, awaits); plan.Level != a.Level {
+				t.Fatalf("plan %d is for level %d, the scenario acts on level %d", awaits, plan.Level, a.Level)
+			}
 		}
 		var err error
 		switch a.Do {
@@ -159,7 +170,9 @@ func runScenario(t *testing.T, h harness, sc scenario) result {
 		t.Errorf("second start: %v, want ErrExecutionExists", err)
 	}
 
-	// Check against the scenario.
+	// Check against the scenario. A level's await and its fan-out run at
+	// once: compare the calls in the order level, step, batch.
+	sortSteps(res.Steps)
 	for i := range res.Steps {
 		got := &res.Steps[i]
 		if got.RequestID != in.RequestID || got.AccountID != in.AccountID || got.Levels != in.Levels {
@@ -192,6 +205,29 @@ func runScenario(t *testing.T, h harness, sc scenario) result {
 		delete(m, "requestId")
 	}
 	return res
+}
+
+// stepRank orders a level's calls.
+var stepRank = map[workflow.Step]int{workflow.Prepare: 0, workflow.Await: 1, workflow.PlanNotify: 2, workflow.Notify: 3, workflow.Expire: 4, workflow.Finalize: 5}
+
+// sortSteps sorts step calls by level, step and first approver: the
+// order of a sequential run, whatever the order of the fan-out's calls.
+func sortSteps(steps []workflow.StepInput) {
+	first := func(s workflow.StepInput) string {
+		if len(s.Approvers) == 0 {
+			return ""
+		}
+		return s.Approvers[0]
+	}
+	slices.SortStableFunc(steps, func(a, b workflow.StepInput) int {
+		if a.Level != b.Level {
+			return a.Level - b.Level
+		}
+		if stepRank[a.Step] != stepRank[b.Step] {
+			return stepRank[a.Step] - stepRank[b.Step]
+		}
+		return strings.Compare(first(a), first(b))
+	})
 }
 
 // TestScenarios runs every scenario against moto's ASL engine with the
@@ -278,16 +314,22 @@ func newMotoHarness(t *testing.T) *motoHarness {
 func (h *motoHarness) engine() workflow.Engine { return h.eng }
 
 // beforeStart queues one Lambda result per expected step, in order:
-// Prepare's {level: 1}, then {level: n} (ignored) for the others. The
-// await task's invocation takes one too; its result comes from the token.
+// Prepare's {level: 1}, then {level: n, batches} for the others (only
+// PlanNotify's batches are used; the calls of a level's two branches
+// come in any order, so they all get the same result). The await task's
+// invocation takes one too; its result comes from the token.
 func (h *motoHarness) beforeStart(t *testing.T, sc scenario) {
 	var results []any
+	batches := sc.Batches
+	if batches == nil {
+		batches = [][]string{}
+	}
 	for _, s := range sc.Steps {
-		level := s.Level
+		out := workflow.StepOutput{Level: s.Level, Batches: batches}
 		if s.Step == workflow.Prepare {
-			level = 1
+			out.Level = 1
 		}
-		results = append(results, workflow.StepOutput{Level: level})
+		results = append(results, out)
 	}
 	h.moto.QueueLambdaResults(t, results...)
 }
@@ -336,12 +378,19 @@ func (h *motoHarness) steps(t *testing.T, request string) []workflow.StepInput {
 	return out
 }
 
-func (h *motoHarness) awaitCall(t *testing.T, request string, nth int) workflow.StepInput {
+func (h *motoHarness) stepCall(t *testing.T, request string, step workflow.Step, nth int) workflow.StepInput {
+	if os.Getenv("DEBUG_HISTORY") != "" {
+		defer func() {
+			if t.Failed() {
+				h.dump(t, request)
+			}
+		}()
+	}
 	var got workflow.StepInput
-	waitFor(t, 60*time.Second, "await task in moto's history", func() bool {
+	waitFor(t, 60*time.Second, string(step)+" task in moto's history", func() bool {
 		n := 0
 		for _, s := range h.steps(t, request) {
-			if s.Step == workflow.Await {
+			if s.Step == step {
 				if n++; n == nth {
 					got = s
 					return true
@@ -375,9 +424,32 @@ func (h *motoHarness) end(t *testing.T, request string) (workflow.Status, json.R
 		if len(failed) > 0 {
 			t.Logf("execution failed: %s", strings.Join(failed, "; "))
 		}
+		if os.Getenv("DEBUG_HISTORY") != "" {
+			h.dump(t, request)
+		}
 		return workflow.Status(d.Status), nil
 	}
 	return workflow.Status(d.Status), json.RawMessage(aws.ToString(d.Output))
+}
+
+// dump logs request's history (DEBUG_HISTORY set).
+func (h *motoHarness) dump(t *testing.T, request string) {
+	{
+		{
+			for _, e := range h.history(t, request) {
+				var m map[string]any
+				b, _ := json.Marshal(e)
+				_ = json.Unmarshal(b, &m)
+				for k, v := range m {
+					if v == nil || k == "Timestamp" {
+						delete(m, k)
+					}
+				}
+				b, _ = json.Marshal(m)
+				t.Logf("%s", b)
+			}
+		}
+	}
 }
 
 // runnerHarness runs scenarios in a Runner on a fake clock.
@@ -398,11 +470,16 @@ func newRunnerHarness(t *testing.T) *runnerHarness {
 	return h
 }
 
-func (h *runnerHarness) engine() workflow.Engine          { return h.runner }
-func (h *runnerHarness) beforeStart(*testing.T, scenario) {}
+func (h *runnerHarness) engine() workflow.Engine { return h.runner }
 
-func (h *runnerHarness) awaitCall(t *testing.T, request string, nth int) workflow.StepInput {
-	return h.rec.awaitCall(t, request, nth)
+func (h *runnerHarness) beforeStart(_ *testing.T, sc scenario) {
+	h.rec.mu.Lock()
+	defer h.rec.mu.Unlock()
+	h.rec.batches = sc.Batches
+}
+
+func (h *runnerHarness) stepCall(t *testing.T, request string, step workflow.Step, nth int) workflow.StepInput {
+	return h.rec.stepCall(t, request, step, nth)
 }
 
 // elapse advances the fake clock past the timeout; the await's timer is

@@ -54,7 +54,10 @@ func StateMachineName(stage string) string { return "steward-" + stage + "-appro
 // synchronously (a Task state with lambda:invoke), so there is no
 // asynchronous event to lose. A failed invocation is the task's error:
 // the definition retries Lambda's transient errors and Steward.Transient
-// (pkg/workflow/asl.go), and anything else fails the execution, which the
+// (pkg/workflow/asl.go). The approval emails go out through the level's
+// Notify Map (batches of approver ids, bounded concurrency, paced sends):
+// a batch that still fails after its retries is recorded in the history
+// and the level goes on. Any other failure fails the execution, which the
 // ExecutionsFailed alarm reports (monitoring.go); the request stays
 // pending in DynamoDB and the execution's history keeps its input.
 func newApprovalWorkflow(scope constructs.Construct, props *StewardStackProps, table awsdynamodb.ITable, retention awslogs.RetentionDays, mail mailSettings, env map[string]*string) approvalWorkflow {

@@ -5,10 +5,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/stewardhq/steward/pkg/approvals"
 	"github.com/stewardhq/steward/pkg/routes"
+	"github.com/stewardhq/steward/pkg/workflow"
 )
 
 // withApprovals synthesizes the stack with an approvals route, whatever
@@ -100,4 +103,102 @@ func TestOnlyApprovalsSendsTaskResults(t *testing.T) {
 		t.Errorf("workflow %s = %s", EnvStateMachineARN, arn)
 	}
 	equal(t, "state machine name", props(s.res[s.onlyOfType(t, "AWS::StepFunctions::StateMachine")])["StateMachineName"], StateMachineName(DefaultStage))
+}
+
+// TestApprovalFanOut: the deployed definition emails a level's approvers
+// through the Notify Map (bounded concurrency, a Retry of Lambda's and
+// the step's transient errors, a Catch that records a batch's failure
+// without failing the level), and the step function's timeout leaves
+// room for a batch's paced sends and for the plan's wait.
+func TestApprovalFanOut(t *testing.T) {
+	s := withApprovals(t)
+	sm := props(s.res[s.onlyOfType(t, "AWS::StepFunctions::StateMachine")])
+	def, ok := sm["DefinitionString"].(string)
+	if !ok {
+		t.Fatalf("DefinitionString is not a plain string: %v", sm["DefinitionString"])
+	}
+	var m struct {
+		States map[string]struct {
+			Type     string
+			Branches []struct {
+				States map[string]json.RawMessage
+			}
+			Catch []struct{ ErrorEquals []string }
+		}
+	}
+	if err := json.Unmarshal([]byte(def), &m); err != nil {
+		t.Fatal(err)
+	}
+	level := m.States["Level"]
+	if level.Type != "Parallel" || len(level.Branches) != 2 {
+		t.Fatalf("Level: %+v", level)
+	}
+	if _, ok := level.Branches[0].States["AwaitLevel"]; !ok {
+		t.Errorf("the Level's first branch is not the await: %v", level.Branches[0].States)
+	}
+	var notify struct {
+		Type           string
+		ItemsPath      string
+		MaxConcurrency int
+		ResultPath     *string
+		ItemProcessor  struct {
+			ProcessorConfig struct{ Mode string }
+			StartAt         string
+			States          map[string]struct {
+				Type     string
+				Resource string
+				Retry    []struct {
+					ErrorEquals []string
+					MaxAttempts int
+				}
+				Catch []struct {
+					ErrorEquals []string
+					Next        string
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(level.Branches[1].States["Notify"], &notify); err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "Notify type", notify.Type, "Map")
+	equal(t, "Notify MaxConcurrency", notify.MaxConcurrency, workflow.NotifyMaxConcurrency)
+	equal(t, "Notify mode", notify.ItemProcessor.ProcessorConfig.Mode, "INLINE")
+	if notify.ResultPath != nil {
+		t.Errorf("the Map's results are kept (ResultPath %q): the state payload would grow with the approvers", *notify.ResultPath)
+	}
+	batch := notify.ItemProcessor.States[notify.ItemProcessor.StartAt]
+	if batch.Type != "Task" || batch.Resource != "arn:aws:states:::lambda:invoke" {
+		t.Fatalf("iteration: %+v", batch)
+	}
+	retried := map[string]int{}
+	for _, r := range batch.Retry {
+		for _, e := range r.ErrorEquals {
+			retried[e] = r.MaxAttempts
+		}
+	}
+	for _, e := range []string{workflow.ErrorTransient, "Lambda.TooManyRequestsException", "Lambda.ServiceException"} {
+		if retried[e] < 3 {
+			t.Errorf("the batch retries %s %d times", e, retried[e])
+		}
+	}
+	if len(batch.Catch) != 1 || !slices.Equal(batch.Catch[0].ErrorEquals, []string{"States.ALL"}) || notify.ItemProcessor.States[batch.Catch[0].Next].Type != "Pass" {
+		t.Errorf("the batch's failure is not recorded by a Pass state: %+v", batch.Catch)
+	}
+
+	// Rates and timeouts: the batches at once stay under SES's default
+	// 14 emails a second; one batch's paced sends and the plan's wait fit
+	// well within the step function's timeout.
+	if rate := float64(workflow.NotifyMaxConcurrency) / approvals.DefaultSendInterval.Seconds(); rate > 14 {
+		t.Errorf("the fan-out sends up to %.1f emails a second", rate)
+	}
+	fn := props(s.res[s.functionLogicalID(t, routes.FunctionWorkflow)])
+	timeout, _ := fn["Timeout"].(float64)
+	sends := time.Duration(workflow.NotifyBatchSize) * approvals.DefaultSendInterval
+	if time.Duration(timeout)*time.Second < 3*sends {
+		t.Errorf("the step function's timeout %v s leaves no room for a batch's %v of paced sends", timeout, sends)
+	}
+	if time.Duration(timeout)*time.Second < 2*approvals.PlanWait {
+		t.Errorf("the step function's timeout %v s is short of twice the plan's wait %v", timeout, approvals.PlanWait)
+	}
 }
