@@ -23,6 +23,9 @@ type Store struct {
 	now     clock.Clock
 	// actor, when set (Acting), is checked by every Commit.
 	actor *Actor
+	// retention remembers accounts' retention settings (retention.go),
+	// shared by the stores Acting returns.
+	retention *retentionCache
 }
 
 // New returns a Store over the table. cursorKey (32 bytes) seals the
@@ -32,7 +35,7 @@ func New(db *dynamodb.Client, table string, cursorKey []byte) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db, table: table, cursors: c, now: time.Now}, nil
+	return &Store{db: db, table: table, cursors: c, now: time.Now, retention: newRetentionCache()}, nil
 }
 
 // Table is the table name.
