@@ -48,8 +48,8 @@ func (s *Store) UpdateAccount(ctx context.Context, a team.Account, ev audit.Even
 			":hour": num(int64(it.AlertHour)), ":ext": list(it.ExternalDomains),
 			":sre": &types.AttributeValueMemberBOOL{Value: it.SelfRegEnabled},
 			":srd": list(it.SelfRegDomains), ":srr": str(it.SelfRegDefaultRole),
-			":ard": num(int64(orDefault(it.AuditRetentionDays, team.DefaultAuditRetentionDays))),
-			":drd": num(int64(orDefault(it.DocRetentionDays, team.DefaultDocumentRetentionDays))),
+			":ard":  num(int64(orDefault(it.AuditRetentionDays, team.DefaultAuditRetentionDays))),
+			":drd":  num(int64(orDefault(it.DocRetentionDays, team.DefaultDocumentRetentionDays))),
 			":next": num(a.Version + 1), ":now": timeAV(now),
 		},
 	}, VersionIs(a.Version), team.ErrStaleVersion)

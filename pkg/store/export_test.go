@@ -53,3 +53,26 @@ func (s *Store) BatchGetForTest(ctx context.Context, ids []string) (int, error) 
 	items, err := s.batchGet(ctx, keys)
 	return len(items), err
 }
+
+// AuditTTLsForTest returns the TTL attribute of each of account's audit
+// events, oldest first (0 when absent).
+func (s *Store) AuditTTLsForTest(t *testing.T, account string) []int64 {
+	t.Helper()
+	out, err := s.db.Query(context.Background(), &dynamodb.QueryInput{
+		TableName: aws.String(s.table), KeyConditionExpression: aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(auditPK(account))},
+		ConsistentRead:            aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ttls := make([]int64, len(out.Items))
+	for i, it := range out.Items {
+		ttls[i] = int64(numAttr(it, AttrTTL))
+	}
+	return ttls
+}
+
+// ForgetRetentionForTest empties the retention cache, as a fresh process.
+func (s *Store) ForgetRetentionForTest() { s.retention = newRetentionCache() }
