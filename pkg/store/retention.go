@@ -98,7 +98,9 @@ func (s *Store) retentionOf(ctx context.Context, account string) retentionEntry 
 	}
 	e.audit = orDefault(numAttr(out.Item, "auditRetentionDays"), team.DefaultAuditRetentionDays)
 	e.documents = orDefault(numAttr(out.Item, "documentRetentionDays"), team.DefaultDocumentRetentionDays)
-	if out.Item != nil && s.retention != nil {
+	// An account not written yet is remembered with the defaults too (its
+	// creation remembers its own settings anyway).
+	if s.retention != nil {
 		s.retention.mu.Lock()
 		if len(s.retention.m) >= retentionCacheMax {
 			s.retention.m = map[string]retentionEntry{}
