@@ -129,7 +129,7 @@ func (s *Store) PutDocument(ctx context.Context, d documents.Document, read int6
 		tx.Put(marshal(toDocumentItem(d)), VersionIs(read), documents.ErrDocumentChanged)
 	}
 	if cancel != nil {
-		tx.finishRequest(cancel.AccountID, cancel.ID, documents.RequestCancelled, d.UpdatedAt)
+		tx.finishRequest(cancel.AccountID, cancel.ID, documents.RequestCancelled, d.UpdatedAt, s.DocumentExpiry(ctx, cancel.AccountID, d.UpdatedAt))
 	}
 	if policy != nil {
 		cond := VersionIs(policy.Version)
@@ -156,13 +156,15 @@ func (s *Store) MemberIDByEmail(ctx context.Context, account, email string) (str
 	return it.Target, nil
 }
 
-// finishRequest adds the write that ends a pending request.
-func (tx *Tx) finishRequest(account, id string, st documents.RequestStatus, now time.Time) {
+// finishRequest adds the write that ends a pending request; the ended
+// request carries the TTL ttl (Store.DocumentExpiry: the account's
+// DocumentRetentionDays from now). A pending request never carries one.
+func (tx *Tx) finishRequest(account, id string, st documents.RequestStatus, now time.Time, ttl types.AttributeValue) {
 	tx.Update(approvalKey(account, id), Cond{
-		Expr:  "SET #st = :st, #fin = :now, #upd = :now, #ver = #ver + :one REMOVE #aw",
-		Names: map[string]string{"#st": "status", "#fin": "finishedAt", "#upd": "updatedAt", "#ver": AttrVersion, "#aw": "awaiting"},
+		Expr:  "SET #st = :st, #fin = :now, #upd = :now, #ver = #ver + :one, #ttl = :ttl REMOVE #aw",
+		Names: map[string]string{"#st": "status", "#fin": "finishedAt", "#upd": "updatedAt", "#ver": AttrVersion, "#aw": "awaiting", "#ttl": AttrTTL},
 		Values: map[string]types.AttributeValue{
-			":st": str(string(st)), ":now": timeAV(now), ":one": num(1),
+			":st": str(string(st)), ":now": timeAV(now), ":one": num(1), ":ttl": ttl,
 		},
 	}, requestPending(), documents.ErrRequestNotPending)
 }
@@ -626,7 +628,7 @@ func (s *Store) ListDecisions(ctx context.Context, account, request string) ([]d
 // An empty doc leaves the document alone.
 func (s *Store) FinishRequest(ctx context.Context, r documents.ApprovalRequest, st documents.RequestStatus, doc authz.DocStatus, now time.Time, ev audit.Event) error {
 	tx := NewTx(ev)
-	tx.finishRequest(r.AccountID, r.ID, st, now)
+	tx.finishRequest(r.AccountID, r.ID, st, now, s.DocumentExpiry(ctx, r.AccountID, now))
 	if doc != "" {
 		tx.setDocumentStatus(r.AccountID, r.DocType, r.DocID, r.ID, doc, now)
 	}

@@ -76,3 +76,16 @@ func (s *Store) AuditTTLsForTest(t *testing.T, account string) []int64 {
 
 // ForgetRetentionForTest empties the retention cache, as a fresh process.
 func (s *Store) ForgetRetentionForTest() { s.retention = newRetentionCache() }
+
+// RequestTTLForTest is the TTL attribute of an approval request (0 when
+// absent).
+func (s *Store) RequestTTLForTest(t *testing.T, account, id string) int64 {
+	t.Helper()
+	out, err := s.db.GetItem(context.Background(), &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: approvalKey(account, id), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil || out.Item == nil {
+		t.Fatalf("request %s: %v", id, err)
+	}
+	return int64(numAttr(out.Item, AttrTTL))
+}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/audit"
+	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/documents"
 	. "github.com/stewardhq/steward/pkg/store"
 )
 
@@ -147,5 +149,32 @@ func TestWriteUnitsPerAuditedChange(t *testing.T) {
 		if u.Read != 0 || u.Calls != 1 {
 			t.Errorf("%s: %.1f RRU in %d calls, want none besides the transaction", c.name, u.Read, u.Calls)
 		}
+	}
+}
+
+// A pending approval request never expires; the one that ends carries the
+// account's DocumentRetentionDays from its end.
+func TestFinishedRequestCarriesTheDocumentRetention(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	account, members := seedAccount(t, s, 0)
+	now := time.Now().UTC().Truncate(time.Second)
+	doc := documents.Document{AccountID: account, Type: authz.DocPurchaseOrder, ID: NewID("po"), Store: "s1", Amount: 10, Currency: "EUR", Title: "Paper", Status: authz.DocDraft, Version: 1, CreatedAt: now, UpdatedAt: now}
+	if err := s.PutDocument(ctx, doc, 0, nil, nil, audit.Event{AccountID: account, Action: "document.create"}); err != nil {
+		t.Fatal(err)
+	}
+	r := documents.ApprovalRequest{ID: NewApprovalRequestID(now), AccountID: account, DocType: doc.Type, DocID: doc.ID, Store: "s1", Amount: 10, Currency: "EUR", RequesterID: members[0].ID, Status: documents.RequestPending, Version: 1, CreatedAt: now, UpdatedAt: now}
+	if err := s.CreateApprovalRequest(ctx, r, doc, audit.Event{AccountID: account, Action: "approval.request"}); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := s.RequestTTLForTest(t, account, r.ID); ttl != 0 {
+		t.Fatalf("pending request has ttl %d", ttl)
+	}
+	end := now.Add(time.Minute)
+	if err := s.FinishRequest(ctx, r, documents.RequestApproved, authz.DocApproved, end, audit.Event{AccountID: account, Action: "approval.approved"}); err != nil {
+		t.Fatal(err)
+	}
+	if ttl, want := s.RequestTTLForTest(t, account, r.ID), end.Unix()+730*24*3600; ttl != want {
+		t.Fatalf("finished request ttl %d, want %d", ttl, want)
 	}
 }
