@@ -111,6 +111,8 @@ type SettingsPatch struct {
 	AlertHour               *int                   `json:"alertHour,omitempty"`
 	ExternalApproverDomains *[]string              `json:"externalApproverDomains,omitempty"`
 	SelfRegistration        *SelfRegistrationPatch `json:"selfRegistration,omitempty"`
+	AuditRetentionDays      *int                   `json:"auditRetentionDays,omitempty"`
+	DocumentRetentionDays   *int                   `json:"documentRetentionDays,omitempty"`
 }
 
 // SelfRegistrationPatch changes the self-registration setting.
@@ -159,6 +161,18 @@ func ApplyPatch(a team.Account, p AccountPatch, roles *authz.RoleSet, actor *aut
 			return team.Account{}, httpapi.InvalidField("settings.alertHour", "must be an hour from 0 to 23")
 		}
 		st.AlertHour = *s.AlertHour
+	}
+	if d := s.AuditRetentionDays; d != nil {
+		if *d < team.MinAuditRetentionDays || *d > team.MaxAuditRetentionDays {
+			return team.Account{}, httpapi.InvalidField("settings.auditRetentionDays", fmt.Sprintf("must be a whole number of days from %d to %d", team.MinAuditRetentionDays, team.MaxAuditRetentionDays))
+		}
+		st.AuditRetentionDays = *d
+	}
+	if d := s.DocumentRetentionDays; d != nil {
+		if *d < team.MinDocumentRetentionDays || *d > team.MaxDocumentRetentionDays {
+			return team.Account{}, httpapi.InvalidField("settings.documentRetentionDays", fmt.Sprintf("must be a whole number of days from %d to %d", team.MinDocumentRetentionDays, team.MaxDocumentRetentionDays))
+		}
+		st.DocumentRetentionDays = *d
 	}
 	if s.ExternalApproverDomains != nil {
 		ds, err := NormalizeDomains("settings.externalApproverDomains", *s.ExternalApproverDomains)

@@ -92,6 +92,10 @@ func TestApplyPatchBad(t *testing.T) {
 		{"empty zone", AccountPatch{Settings: &SettingsPatch{TimeZone: ptr("")}}, "settings.timeZone"},
 		{"hour 25", AccountPatch{Settings: &SettingsPatch{AlertHour: ptr(25)}}, "settings.alertHour"},
 		{"hour -1", AccountPatch{Settings: &SettingsPatch{AlertHour: ptr(-1)}}, "settings.alertHour"},
+		{"audit retention 29", AccountPatch{Settings: &SettingsPatch{AuditRetentionDays: ptr(29)}}, "settings.auditRetentionDays"},
+		{"audit retention 3651", AccountPatch{Settings: &SettingsPatch{AuditRetentionDays: ptr(3651)}}, "settings.auditRetentionDays"},
+		{"document retention 0", AccountPatch{Settings: &SettingsPatch{DocumentRetentionDays: ptr(0)}}, "settings.documentRetentionDays"},
+		{"document retention 3651", AccountPatch{Settings: &SettingsPatch{DocumentRetentionDays: ptr(3651)}}, "settings.documentRetentionDays"},
 		{"bad domain", AccountPatch{Settings: &SettingsPatch{ExternalApproverDomains: &[]string{"ok.com", "not a domain"}}}, "settings.externalApproverDomains[1]"},
 		{"single label", AccountPatch{Settings: &SettingsPatch{ExternalApproverDomains: &[]string{"localhost"}}}, "settings.externalApproverDomains[0]"},
 		{"email not domain", AccountPatch{Settings: &SettingsPatch{ExternalApproverDomains: &[]string{"a@b.com"}}}, "settings.externalApproverDomains[0]"},
@@ -111,6 +115,19 @@ func TestApplyPatchBad(t *testing.T) {
 			_, err := ApplyPatch(before, c.patch, authz.BuiltIns(), admin)
 			problem(t, err, http.StatusBadRequest, "invalid_field", c.field)
 		})
+	}
+}
+
+func TestApplyPatchRetention(t *testing.T) {
+	got, err := ApplyPatch(account(), AccountPatch{Settings: &SettingsPatch{AuditRetentionDays: ptr(30), DocumentRetentionDays: ptr(3650)}}, authz.BuiltIns(), admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Settings.AuditRetentionDays != 30 || got.Settings.DocumentRetentionDays != 3650 {
+		t.Fatalf("settings = %+v", got.Settings)
+	}
+	if d := team.DefaultSettings(); d.AuditRetentionDays != team.DefaultAuditRetentionDays || d.DocumentRetentionDays != team.DefaultDocumentRetentionDays {
+		t.Fatalf("defaults = %+v", d)
 	}
 }
 

@@ -34,6 +34,7 @@ type NewAccount struct {
 // transaction. An email that already has an identity, when NewIdentity is
 // set, fails with team.ErrEmailTaken.
 func (s *Store) CreateAccount(ctx context.Context, na NewAccount, ev audit.Event) error {
+	s.retention.remember(na.Account, s.now())
 	tx := NewTx(ev)
 	tx.Put(marshal(toAccountItem(na.Account)), ItemAbsent(), nil)
 	tx.addMember(na.Owner)
@@ -82,7 +83,9 @@ func (s *Store) GetAccount(ctx context.Context, id string) (team.Account, error)
 	if err := s.getItem(ctx, accountKey(id), &it, team.ErrAccountNotFound); err != nil {
 		return team.Account{}, err
 	}
-	return it.account(), nil
+	a := it.account()
+	s.retention.remember(a, s.now())
+	return a, nil
 }
 
 // GetMember reads a member of an account.

@@ -35,9 +35,12 @@ type auditItem struct {
 	Before         string    `dynamodbav:"before,omitempty"`
 	After          string    `dynamodbav:"after,omitempty"`
 	RequestID      string    `dynamodbav:"requestId,omitempty"`
+	// TTL is the event's expiry (epoch seconds): its time plus the
+	// account's AuditRetentionDays at the write (retention.go).
+	TTL int64 `dynamodbav:"ttl,omitempty"`
 }
 
-func marshalAudit(ev audit.Event) (map[string]types.AttributeValue, error) {
+func marshalAudit(ev audit.Event, retentionDays int) (map[string]types.AttributeValue, error) {
 	if ev.AccountID == "" || ev.Action == "" {
 		return nil, fmt.Errorf("audit event needs an account and an action")
 	}
@@ -48,6 +51,9 @@ func marshalAudit(ev audit.Event) (map[string]types.AttributeValue, error) {
 		ActorID: ev.ActorID, ActorName: ev.ActorName, ImpersonatorID: ev.ImpersonatorID,
 		Action: ev.Action, TargetType: ev.TargetType, TargetID: ev.TargetID,
 		Before: string(ev.Before), After: string(ev.After), RequestID: ev.RequestID,
+	}
+	if retentionDays > 0 {
+		it.TTL = ev.Time.Add(time.Duration(retentionDays) * 24 * time.Hour).Unix()
 	}
 	if ev.ActorID != "" {
 		it.GSI1PK, it.GSI1SK = auditActorPK(ev.AccountID, ev.ActorID), sk

@@ -149,7 +149,7 @@ func (s *Store) PutDocument(ctx context.Context, d documents.Document, read int6
 	}
 	var rest []types.WriteRequest
 	if cancel != nil {
-		rest = tx.finishRequest(cancel.AccountID, cancel.ID, awaiting, documents.RequestCancelled, d.UpdatedAt)
+		rest = tx.finishRequest(cancel.AccountID, cancel.ID, awaiting, documents.RequestCancelled, d.UpdatedAt, s.DocumentExpiry(ctx, cancel.AccountID, d.UpdatedAt))
 	}
 	if err := s.Commit(ctx, tx); err != nil {
 		return err
@@ -173,16 +173,18 @@ func (s *Store) MemberIDByEmail(ctx context.Context, account, email string) (str
 }
 
 // finishRequest adds the writes that end a pending request: its status
-// (and status index key) and the removal of the awaiting entries of the
-// members in awaiting (read just before). It returns the removals that did
-// not fit in tx, to write after the commit.
-func (tx *Tx) finishRequest(account, id string, awaiting []string, st documents.RequestStatus, now time.Time) []types.WriteRequest {
+// (and status index key), its TTL ttl (Store.DocumentExpiry: the account's
+// DocumentRetentionDays from now; a pending request never carries one) and
+// the removal of the awaiting entries of the members in awaiting (read just
+// before). It returns the removals that did not fit in tx, to write after
+// the commit.
+func (tx *Tx) finishRequest(account, id string, awaiting []string, st documents.RequestStatus, now time.Time, ttl types.AttributeValue) []types.WriteRequest {
 	tx.Update(approvalKey(account, id), Cond{
-		Expr: "SET #st = :st, #fin = :now, #upd = :now, #ver = #ver + :one, #g2pk = :g2pk, #g2sk = :id REMOVE #aw",
+		Expr: "SET #st = :st, #fin = :now, #upd = :now, #ver = #ver + :one, #g2pk = :g2pk, #g2sk = :id, #ttl = :ttl REMOVE #aw",
 		Names: map[string]string{"#st": "status", "#fin": "finishedAt", "#upd": "updatedAt", "#ver": AttrVersion, "#aw": "awaiting",
-			"#g2pk": AttrGSI2PK, "#g2sk": AttrGSI2SK},
+			"#g2pk": AttrGSI2PK, "#g2sk": AttrGSI2SK, "#ttl": AttrTTL},
 		Values: map[string]types.AttributeValue{
-			":st": str(string(st)), ":now": timeAV(now), ":one": num(1), ":g2pk": str(requestStatusPK(account, st)), ":id": str(id),
+			":st": str(string(st)), ":now": timeAV(now), ":one": num(1), ":g2pk": str(requestStatusPK(account, st)), ":id": str(id), ":ttl": ttl,
 		},
 	}, requestPending(), documents.ErrRequestNotPending)
 	dels := make([]types.WriteRequest, 0, len(awaiting))
@@ -728,7 +730,7 @@ func (s *Store) FinishRequest(ctx context.Context, r documents.ApprovalRequest, 
 	if doc != "" {
 		tx.setDocumentStatus(r.AccountID, r.DocType, r.DocID, r.ID, doc, now)
 	}
-	rest := tx.finishRequest(r.AccountID, r.ID, awaiting, st, now)
+	rest := tx.finishRequest(r.AccountID, r.ID, awaiting, st, now, s.DocumentExpiry(ctx, r.AccountID, now))
 	if err := s.Commit(ctx, tx); err != nil {
 		return err
 	}

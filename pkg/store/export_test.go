@@ -75,3 +75,39 @@ func (s *Store) PutLegacyRolesForTest(ctx context.Context, account string, roles
 func (s *Store) RolesLegacyForTest(ctx context.Context, account string) (bool, error) {
 	return s.rolesLegacy(ctx, account)
 }
+
+// AuditTTLsForTest returns the TTL attribute of each of account's audit
+// events, oldest first (0 when absent).
+func (s *Store) AuditTTLsForTest(t *testing.T, account string) []int64 {
+	t.Helper()
+	out, err := s.db.Query(context.Background(), &dynamodb.QueryInput{
+		TableName: aws.String(s.table), KeyConditionExpression: aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(auditPK(account))},
+		ConsistentRead:            aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ttls := make([]int64, len(out.Items))
+	for i, it := range out.Items {
+		ttls[i] = int64(numAttr(it, AttrTTL))
+	}
+	return ttls
+}
+
+// ForgetRetentionForTest empties the retention cache, as a fresh process.
+func (s *Store) ForgetRetentionForTest() { s.retention = newRetentionCache() }
+
+// RequestTTLForTest is the TTL attribute of an approval request (0 when
+// absent).
+func (s *Store) RequestTTLForTest(t *testing.T, account, id string) int64 {
+	t.Helper()
+	out, err := s.db.GetItem(context.Background(), &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: approvalKey(account, id), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil || out.Item == nil {
+		t.Fatalf("request %s: %v", id, err)
+	}
+	return int64(numAttr(out.Item, AttrTTL))
+}

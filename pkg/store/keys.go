@@ -68,6 +68,11 @@ func timeKey(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.00
 //	pk     AUDIT#{account}                       sk     {time}#{event}
 //	gsi1pk AUDIT#{account}#ACTOR#{actor}         gsi1sk {time}#{event}
 //	gsi2pk AUDIT#{account}#TARGET#{type}#{id}    gsi2sk {time}#{event}
+//	ttl    {time} + the account's AuditRetentionDays (retention.go)
+//
+// Both indexes project every attribute, so an event indexed by actor and
+// target is written three times (a small change with its event: 8 write
+// units on DynamoDB Local, 6 of them the two index copies).
 func auditPK(account string) string { return key(prefixAudit, account) }
 func auditActorPK(account, actor string) string {
 	return key(prefixAudit, account, "ACTOR", actor)

@@ -25,6 +25,9 @@ type Store struct {
 	actor *Actor
 	// roles caches each account's custom roles by version (roles.go).
 	roles *rolesCache
+	// retention remembers accounts' retention settings (retention.go),
+	// shared by the stores Acting returns.
+	retention *retentionCache
 }
 
 // New returns a Store over the table. cursorKey (32 bytes) seals the
@@ -34,7 +37,7 @@ func New(db *dynamodb.Client, table string, cursorKey []byte) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db, table: table, cursors: c, now: time.Now, roles: &rolesCache{}}, nil
+	return &Store{db: db, table: table, cursors: c, now: time.Now, roles: &rolesCache{}, retention: newRetentionCache()}, nil
 }
 
 // Table is the table name.

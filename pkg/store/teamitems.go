@@ -30,6 +30,8 @@ type accountItem struct {
 	SelfRegEnabled       bool      `dynamodbav:"selfRegistrationEnabled"`
 	SelfRegDomains       []string  `dynamodbav:"selfRegistrationDomains,omitempty"`
 	SelfRegDefaultRole   string    `dynamodbav:"selfRegistrationDefaultRole,omitempty"`
+	AuditRetentionDays   int       `dynamodbav:"auditRetentionDays,omitempty"`
+	DocRetentionDays     int       `dynamodbav:"documentRetentionDays,omitempty"`
 	Version              int64     `dynamodbav:"version"`
 	CreatedAt            time.Time `dynamodbav:"createdAt"`
 	UpdatedAt            time.Time `dynamodbav:"updatedAt"`
@@ -46,6 +48,8 @@ func toAccountItem(a team.Account) accountItem {
 		SelfRegEnabled:     a.Settings.SelfRegistration.Enabled,
 		SelfRegDomains:     a.Settings.SelfRegistration.Domains,
 		SelfRegDefaultRole: a.Settings.SelfRegistration.DefaultRole,
+		AuditRetentionDays: a.Settings.AuditRetentionDays,
+		DocRetentionDays:   a.Settings.DocumentRetentionDays,
 		Version:            a.Version, CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(),
 	}
 }
@@ -60,6 +64,9 @@ func (it accountItem) account() team.Account {
 			SelfRegistration: team.SelfRegistration{
 				Enabled: it.SelfRegEnabled, Domains: it.SelfRegDomains, DefaultRole: it.SelfRegDefaultRole,
 			},
+			// Accounts written before the retention settings read the defaults.
+			AuditRetentionDays:    orDefault(it.AuditRetentionDays, team.DefaultAuditRetentionDays),
+			DocumentRetentionDays: orDefault(it.DocRetentionDays, team.DefaultDocumentRetentionDays),
 		},
 		Version: it.Version, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
 	}
@@ -175,4 +182,11 @@ func marshal(v any) map[string]types.AttributeValue {
 		panic(fmt.Sprintf("store: marshal %T: %v", v, err))
 	}
 	return m
+}
+
+func orDefault(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
 }

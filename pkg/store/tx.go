@@ -169,7 +169,7 @@ func (s *Store) Commit(ctx context.Context, tx *Tx) error {
 	if ev.Time.IsZero() {
 		ev.Time = s.now()
 	}
-	auditItem, err := marshalAudit(ev)
+	auditItem, err := marshalAudit(ev, s.retentionOf(ctx, ev.AccountID).audit)
 	if err != nil {
 		return fmt.Errorf("commit %s: %w", ev.Action, err)
 	}

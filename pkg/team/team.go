@@ -42,7 +42,25 @@ type Settings struct {
 	ExternalApproverDomains []string
 	// SelfRegistration lets people of allowed domains join by themselves.
 	SelfRegistration SelfRegistration
+	// AuditRetentionDays is how long an audit event is kept (default
+	// DefaultAuditRetentionDays); each event carries the expiry computed
+	// at its write, so a change applies to events written afterwards.
+	AuditRetentionDays int
+	// DocumentRetentionDays is how long a closed document, its approval
+	// requests and their decisions are kept after closing (default
+	// DefaultDocumentRetentionDays); open ones never expire.
+	DocumentRetentionDays int
 }
+
+// Retention bounds and defaults, in days.
+const (
+	DefaultAuditRetentionDays    = 400
+	MinAuditRetentionDays        = 30
+	MaxAuditRetentionDays        = 3650
+	DefaultDocumentRetentionDays = 730
+	MinDocumentRetentionDays     = 30
+	MaxDocumentRetentionDays     = 3650
+)
 
 // SelfRegistration is off by default.
 type SelfRegistration struct {
@@ -53,7 +71,8 @@ type SelfRegistration struct {
 
 // DefaultSettings are a new account's settings.
 func DefaultSettings() Settings {
-	return Settings{InvitationTTL: 7 * 24 * time.Hour, TimeZone: "UTC", AlertHour: 7}
+	return Settings{InvitationTTL: 7 * 24 * time.Hour, TimeZone: "UTC", AlertHour: 7,
+		AuditRetentionDays: DefaultAuditRetentionDays, DocumentRetentionDays: DefaultDocumentRetentionDays}
 }
 
 // Identity is a person: one email, one password, any number of accounts.

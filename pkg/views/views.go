@@ -86,6 +86,8 @@ type Settings struct {
 	AlertHour               int              `json:"alertHour"`
 	ExternalApproverDomains []string         `json:"externalApproverDomains"`
 	SelfRegistration        SelfRegistration `json:"selfRegistration"`
+	AuditRetentionDays      int              `json:"auditRetentionDays"`
+	DocumentRetentionDays   int              `json:"documentRetentionDays"`
 }
 
 // SelfRegistration is the account's self-registration setting.
@@ -106,6 +108,7 @@ func FromAccount(a team.Account) Account {
 			SelfRegistration: SelfRegistration{
 				Enabled: s.SelfRegistration.Enabled, Domains: nonNil(s.SelfRegistration.Domains), DefaultRole: s.SelfRegistration.DefaultRole,
 			},
+			AuditRetentionDays: s.AuditRetentionDays, DocumentRetentionDays: s.DocumentRetentionDays,
 		},
 	}
 }

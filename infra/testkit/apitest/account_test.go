@@ -129,8 +129,12 @@ func TestAccountReadAndPatch(t *testing.T) {
 		t.Fatalf("account %v", a)
 	}
 
+	if st := a["settings"].(map[string]any); st["auditRetentionDays"] != 400.0 || st["documentRetentionDays"] != 730.0 {
+		t.Fatalf("default retention %v", st)
+	}
+
 	change := map[string]any{"name": "Acme Renamed", "settings": map[string]any{
-		"timeZone": "Europe/Berlin", "alertHour": 6, "invitationTtlHours": 48,
+		"timeZone": "Europe/Berlin", "alertHour": 6, "invitationTtlHours": 48, "auditRetentionDays": 90,
 		"externalApproverDomains": []string{"Partner.Example", "partner.example"},
 	}}
 	e.Call(t, "PATCH", "/v1/account", tk, change).Want(t, http.StatusPreconditionRequired, "precondition_required")
@@ -142,6 +146,9 @@ func TestAccountReadAndPatch(t *testing.T) {
 	if a["name"] != "Acme Renamed" || s["timeZone"] != "Europe/Berlin" || s["alertHour"] != 6.0 || s["invitationTtlHours"] != 48.0 ||
 		len(s["externalApproverDomains"].([]any)) != 1 || s["externalApproverDomains"].([]any)[0] != "partner.example" {
 		t.Fatalf("patched account %v", a)
+	}
+	if s["auditRetentionDays"] != 90.0 || s["documentRetentionDays"] != 730.0 {
+		t.Fatalf("patched retention %v", s)
 	}
 	// The same If-Match again is stale: nobody's change is lost.
 	e.Call(t, "PATCH", "/v1/account", tk, map[string]any{"name": "Lost"}, "If-Match", `"1"`).Want(t, http.StatusPreconditionFailed, "stale_version")
@@ -156,6 +163,8 @@ func TestAccountReadAndPatch(t *testing.T) {
 		{map[string]any{"settings": map[string]any{"alertHour": 25}}, "invalid_field", "settings.alertHour"},
 		{map[string]any{"settings": map[string]any{"alertHour": "seven"}}, "invalid_field", "settings.alertHour"},
 		{map[string]any{"settings": map[string]any{"invitationTtlHours": 0}}, "invalid_field", "settings.invitationTtlHours"},
+		{map[string]any{"settings": map[string]any{"auditRetentionDays": 29}}, "invalid_field", "settings.auditRetentionDays"},
+		{map[string]any{"settings": map[string]any{"documentRetentionDays": 3651}}, "invalid_field", "settings.documentRetentionDays"},
 		{map[string]any{"settings": map[string]any{"externalApproverDomains": []string{"ok.example", "not a domain"}}}, "invalid_field", "settings.externalApproverDomains[1]"},
 		{map[string]any{"settings": map[string]any{"selfRegistration": map[string]any{"defaultRole": "administrator"}}}, "invalid_field", "settings.selfRegistration.defaultRole"},
 		{map[string]any{"settings": map[string]any{"selfRegistration": map[string]any{"enabled": true, "defaultRole": "team_member"}}}, "invalid_field", "settings.selfRegistration.domains"},
