@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,6 +18,9 @@ import (
 type client struct {
 	base string
 	hc   *http.Client
+	// waits counts the answers 429 account_rate_limited the client waited
+	// out (Retry-After) and sent again, as a well-behaved host app does.
+	waits atomic.Int64
 }
 
 func newClient(base string) (*client, error) {
@@ -39,10 +44,34 @@ type response struct {
 	Status int
 	Body   []byte
 	Took   time.Duration
+	// RetryAfter is the Retry-After header, if any.
+	RetryAfter string
 }
 
-// do sends one request; body (may be nil) is sent as JSON.
+// do sends one request; body (may be nil) is sent as JSON. An answer 429
+// account_rate_limited (the account's share of the API, pkg/throttle) is
+// waited out for its Retry-After and the request sent again.
 func (c *client) do(ctx context.Context, method, path, token string, body any) (*response, error) {
+	for {
+		r, err := c.once(ctx, method, path, token, body)
+		if err != nil || r.Status != http.StatusTooManyRequests || !bytes.Contains(r.Body, []byte(`"account_rate_limited"`)) {
+			return r, err
+		}
+		c.waits.Add(1)
+		wait := time.Second
+		if n, err := strconv.Atoi(r.RetryAfter); err == nil && n > 0 {
+			wait = time.Duration(n) * time.Second
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// once sends one request.
+func (c *client) once(ctx context.Context, method, path, token string, body any) (*response, error) {
 	var rd io.Reader
 	if body != nil {
 		raw, err := json.Marshal(body)
@@ -71,7 +100,7 @@ func (c *client) do(ctx context.Context, method, path, token string, body any) (
 	if err != nil {
 		return nil, err
 	}
-	return &response{Status: resp.StatusCode, Body: raw, Took: time.Since(began)}, nil
+	return &response{Status: resp.StatusCode, Body: raw, Took: time.Since(began), RetryAfter: resp.Header.Get("Retry-After")}, nil
 }
 
 // want calls and fails unless the answer has the status.

@@ -300,6 +300,9 @@ func run(ctx context.Context, out io.Writer, sizes Sizes, preset string, conc in
 	}
 	fmt.Fprintf(out, "\n== results (%s): seed %s; %d of %d flows pass\n\n", preset, wall(seedTime), len(rs)-Failed(rs), len(rs))
 	PrintTable(out, rs)
+	if n := c.waits.Load(); n > 0 {
+		fmt.Fprintf(out, "\nthe client waited out %d answers 429 account_rate_limited (Retry-After) and sent them again\n", n)
+	}
 	fmt.Fprintf(out, "\nscale run took %s\n", wall(time.Since(began)))
 	return rs, nil
 }
