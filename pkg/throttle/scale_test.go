@@ -38,7 +38,7 @@ func (c *countingCounter) AddTraffic(_ context.Context, account string, start ti
 // because each request is either the first of its window or more than
 // Flush after the last write. Correct: an account far below its budget
 // is counted without a synchronous write on most requests.
-func TestReview14QuietAccountDoesNotPayAWritePerRequest(t *testing.T) {
+func TestQuietAccountDoesNotPayAWritePerRequest(t *testing.T) {
 	c := &countingCounter{}
 	now := time.Unix(1_800_000_000, 0)
 	th := &throttle.Accounts{Counter: c, Now: func() time.Time { return now }}
@@ -57,7 +57,7 @@ func TestReview14QuietAccountDoesNotPayAWritePerRequest(t *testing.T) {
 // The per-instance state holds only the current window's accounts: with
 // 10,000 accounts in one window, the next window starts empty (no growth
 // in a long-lived process).
-func TestReview14StateDoesNotGrowAcrossWindows(t *testing.T) {
+func TestStateDoesNotGrowAcrossWindows(t *testing.T) {
 	c := &countingCounter{}
 	now := time.Unix(1_800_000_000, 0)
 	th := &throttle.Accounts{Counter: c, Now: func() time.Time { return now }}

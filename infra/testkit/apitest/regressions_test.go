@@ -17,18 +17,18 @@ import (
 	"github.com/stewardhq/steward/pkg/workflow"
 )
 
-// Review of issue 14's refactor (one shape for every capability) and the
-// first scale fixes, replayed over HTTP. A test that shows a bug asserts
-// the correct behaviour.
+// Regressions found by an attacker's read of the service/HTTP split and
+// the first scale fixes, each replayed over HTTP: every test asserts the
+// rule that now holds.
 
 // Before the refactor the role writes refused a caller without the right
 // to manage roles (403) before reading the request; the handlers now
 // decode the body, the If-Match header and the query first, so a member
 // without the right learns the routes' validation (400, 428) instead of
 // being refused. The refusal must come first, whatever the request holds.
-func TestReview14RoleWritesRefuseNonManagerBeforeReadingTheRequest(t *testing.T) {
+func TestRoleWritesRefuseNonManagerBeforeReadingTheRequest(t *testing.T) {
 	e := New(t)
-	owner, _ := e.acctOwner(t, "r14-roles")
+	owner, _ := e.acctOwner(t, "reg-roles")
 	_, staff := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleTeamMember, Scope: authz.StoreScope("s1")}})
 	for _, c := range []struct {
 		name, method, path string
@@ -60,21 +60,21 @@ func TestReview14RoleWritesRefuseNonManagerBeforeReadingTheRequest(t *testing.T)
 // each (10 a window), however spent the address is. Correct: failures of
 // known pairs from one address stay bounded per window (e.g. their own
 // per-address counter), so a spray over known emails is refused too.
-func TestReview14KnownPairsDoNotReopenASprayFromTheirAddress(t *testing.T) {
+func TestKnownPairsDoNotReopenASprayFromTheirAddress(t *testing.T) {
 	const perAddress = 5
 	e := New(t, func(d *server.Deps) { d.Auth.Limits = auth.Limits{PerAddress: perAddress} })
 	office := NewTestAddress()
 	var known []string
 	for range 6 {
-		u := e.signupBare(t, newEmail("r14-known"))
+		u := e.signupBare(t, newEmail("reg-known"))
 		e.loginFrom(t, office, u.Email, goodPassword).Want(t, http.StatusOK, "")
 		known = append(known, u.Email)
 	}
 	// Spend the address on unknown emails.
 	for i := range perAddress {
-		e.loginFrom(t, office, newEmail("r14-sprayed"), "guess-"+strconv.Itoa(i)).Want(t, http.StatusUnauthorized, "invalid_credentials")
+		e.loginFrom(t, office, newEmail("reg-sprayed"), "guess-"+strconv.Itoa(i)).Want(t, http.StatusUnauthorized, "invalid_credentials")
 	}
-	wantRetryAfter(t, e.loginFrom(t, office, newEmail("r14-sprayed"), "guess"))
+	wantRetryAfter(t, e.loginFrom(t, office, newEmail("reg-sprayed"), "guess"))
 	// Now spray the known emails from the same spent address.
 	compared := 0
 	for round := range 3 {
@@ -97,15 +97,15 @@ func TestReview14KnownPairsDoNotReopenASprayFromTheirAddress(t *testing.T) {
 // What the exemption must keep: a stranger who makes their own pair known
 // (signing in to their own account from the address) gains nothing on
 // other emails, and a known pair still has its per-pair limit.
-func TestReview14KnownPairExemptsOnlyItsOwnEmail(t *testing.T) {
+func TestKnownPairExemptsOnlyItsOwnEmail(t *testing.T) {
 	const perAddress = 3
 	e := New(t, func(d *server.Deps) { d.Auth.Limits = auth.Limits{PerAddress: perAddress} })
 	addr := NewTestAddress()
-	stranger := e.signupBare(t, newEmail("r14-stranger"))
-	victim := e.signupBare(t, newEmail("r14-victim"))
+	stranger := e.signupBare(t, newEmail("reg-stranger"))
+	victim := e.signupBare(t, newEmail("reg-victim"))
 	e.loginFrom(t, addr, stranger.Email, goodPassword).Want(t, http.StatusOK, "")
 	for i := range perAddress {
-		e.loginFrom(t, addr, newEmail("r14-other"), "guess-"+strconv.Itoa(i)).Want(t, http.StatusUnauthorized, "invalid_credentials")
+		e.loginFrom(t, addr, newEmail("reg-other"), "guess-"+strconv.Itoa(i)).Want(t, http.StatusUnauthorized, "invalid_credentials")
 	}
 	// The stranger's own pair is known: it still signs in...
 	e.loginFrom(t, addr, stranger.Email, goodPassword).Want(t, http.StatusOK, "")
@@ -124,13 +124,13 @@ func TestReview14KnownPairExemptsOnlyItsOwnEmail(t *testing.T) {
 // The per-account throttle: an API key's requests are its own account's,
 // a flooding key never spends another tenant's share, and the public
 // routes (sign-in) are not counted against any account.
-func TestReview14ThrottleAPIKeysAndPublicRoutes(t *testing.T) {
+func TestThrottleAPIKeysAndPublicRoutes(t *testing.T) {
 	now := time.Now()
 	e := New(t, func(d *server.Deps) {
 		d.Throttle = &throttle.Accounts{Counter: d.Store, Rate: 1, Now: func() time.Time { return now }} // 10 per window
 	})
-	busy, busyTk := e.acctOwner(t, "r14-th-busy")
-	_, quietTk := e.acctOwner(t, "r14-th-quiet")
+	busy, busyTk := e.acctOwner(t, "reg-th-busy")
+	_, quietTk := e.acctOwner(t, "reg-th-quiet")
 	key := e.createKey(t, busyTk, map[string]any{"name": "Flood", "permissions": []string{"users.view"}})
 	var last *Response
 	for range 15 {
@@ -158,7 +158,7 @@ func TestReview14ThrottleAPIKeysAndPublicRoutes(t *testing.T) {
 // kept it; the detail text already says "the caller may not be allowed to
 // see the document".) Correct: a caller who may not view the document
 // gets the same answer for every guess.
-func TestReview14CheckDoesNotRevealAHiddenDocumentsFacts(t *testing.T) {
+func TestCheckDoesNotRevealAHiddenDocumentsFacts(t *testing.T) {
 	e := New(t)
 	tm, doc, _ := e.policyDoc(t)
 	outsider := tm.mgrS2
@@ -179,7 +179,7 @@ func TestReview14CheckDoesNotRevealAHiddenDocumentsFacts(t *testing.T) {
 // link's vote is about to commit has the vote recorded. Correct (as in
 // the app, TestRaceApproverDemotedWhileDeciding): the vote fails and
 // records nothing (the page says the approver can no longer decide).
-func TestReview14LinkVoteRestsOnRightsAtCommit(t *testing.T) {
+func TestLinkVoteRestsOnRightsAtCommit(t *testing.T) {
 	gate := newCommitGate("approval.decide_by_link")
 	e := New(t, func(d *server.Deps) { d.Approvals.Store = dynamoStore(t, gate.apply) })
 	tm := e.apAbuseSetup(t, nil, "po-r14link", 100)
@@ -215,7 +215,7 @@ func (e *throttledSend) SendTaskSuccess(ctx context.Context, token string, d wor
 	first := false
 	e.once.Do(func() { first = true })
 	if first {
-		return &smithy.GenericAPIError{Code: "ThrottlingException", Message: "injected by review14", Fault: smithy.FaultServer}
+		return &smithy.GenericAPIError{Code: "ThrottlingException", Message: "injected by the test", Fault: smithy.FaultServer}
 	}
 	return e.Engine.SendTaskSuccess(ctx, token, d)
 }
@@ -228,7 +228,7 @@ func (e *throttledSend) SendTaskSuccess(ctx context.Context, token string, d wor
 // already_decided. Correct: an answer of 503 busy leaves nothing written
 // (or the recorded decision is answered as recorded, as the link path
 // does, and the level's retry catches the workflow up).
-func TestReview14BusyMeansNothingWasWritten(t *testing.T) {
+func TestBusyMeansNothingWasWritten(t *testing.T) {
 	e := New(t, func(d *server.Deps) { d.Approvals.Engine = &throttledSend{Engine: d.Approvals.Engine} })
 	tm := e.apAbuseSetup(t, nil, "po-r14busy", 100)
 	req := e.requestApproval(t, tm.requester.Token, "po-r14busy", nil)
@@ -249,14 +249,14 @@ func TestReview14BusyMeansNothingWasWritten(t *testing.T) {
 // (authz.RoleSet.WithSyntheticRole), so a key that manages members is the
 // one caller whose role set names "api-key": it must still never assign
 // that role to a member (the grant ceiling's unholdable bit).
-func TestReview14KeyCannotAssignItsSyntheticRole(t *testing.T) {
+func TestKeyCannotAssignItsSyntheticRole(t *testing.T) {
 	e := New(t)
-	owner, ownerTk := e.acctOwner(t, "r14-synth")
+	owner, ownerTk := e.acctOwner(t, "reg-synth")
 	id, _ := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleTeamMember, Scope: authz.StoreScope("s1")}})
 	key := e.createKey(t, ownerTk, map[string]any{"name": "HR sync", "permissions": []string{"users.view", "users.manage"}})
 	etag := e.Call(t, "GET", "/v1/users/"+id, key.Secret, nil).Want(t, http.StatusOK, "").Header.Get("ETag")
 	r := e.Call(t, "PATCH", "/v1/users/"+id, key.Secret, map[string]any{"assignments": []map[string]string{{"role": "api-key", "scope": "account"}}}, "If-Match", etag)
 	r.Want(t, http.StatusForbidden, "exceeds_own_rights")
-	r = e.Call(t, "POST", "/v1/invitations", key.Secret, map[string]any{"email": newEmail("r14-synth-inv"), "name": "Ivy", "assignments": []map[string]string{{"role": "api-key", "scope": "account"}}})
+	r = e.Call(t, "POST", "/v1/invitations", key.Secret, map[string]any{"email": newEmail("reg-synth-inv"), "name": "Ivy", "assignments": []map[string]string{{"role": "api-key", "scope": "account"}}})
 	r.Want(t, http.StatusForbidden, "exceeds_own_rights")
 }
