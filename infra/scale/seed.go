@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/documents"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 	"github.com/stewardhq/steward/pkg/workflow"
@@ -157,7 +157,7 @@ func (s *seeder) account(ctx context.Context) error {
 	s.w.ownerEmail = "owner@large.scale.example.com"
 	ident := team.Identity{ID: store.NewID("i"), Email: s.w.ownerEmail, PasswordHash: s.hash, EmailVerified: true, Version: 1, CreatedAt: now, UpdatedAt: now}
 	s.owner = team.Member{ID: store.NewID("m"), AccountID: id, IdentityID: ident.ID, Email: ident.Email, Name: "Olga Owner",
-		Status: authz.StatusActive, Admin: true, Owner: true, Version: 1, CreatedAt: now, UpdatedAt: now}
+		Status: rbac.StatusActive, Admin: true, Owner: true, Version: 1, CreatedAt: now, UpdatedAt: now}
 	acct := team.Account{ID: id, Name: "Large shop", Settings: team.DefaultSettings(), OwnerID: s.owner.ID, Version: 1, CreatedAt: now, UpdatedAt: now}
 	return s.st.CreateAccount(ctx, store.NewAccount{Account: acct, Owner: s.owner, Identity: ident, NewIdentity: true}, s.event(id, "account.create", "account", id))
 }
@@ -231,24 +231,24 @@ func (s *seeder) membersPhase(ctx context.Context) error {
 	s.w.approverEmails = map[string]bool{}
 	var mu sync.Mutex
 	now := time.Now().UTC()
-	builtins := []string{authz.RoleManager, authz.RoleTeamMember, authz.RoleAccountant, authz.RoleSeniorManager}
+	builtins := []string{rbac.RoleManager, rbac.RoleTeamMember, rbac.RoleAccountant, rbac.RoleSeniorManager}
 	return parallel(ctx, n, s.conc, newProgress(s.out, "members", n), func(ctx context.Context, i int) error {
 		rng := rand.New(rand.NewPCG(7, uint64(i)))
-		store1 := authz.StoreScope(s.w.stores[rng.IntN(len(s.w.stores))])
+		store1 := rbac.StoreScope(s.w.stores[rng.IntN(len(s.w.stores))])
 		m := team.Member{ID: store.NewID("m"), AccountID: s.w.account, Email: fmt.Sprintf("m%05d@large.scale.example.com", i),
-			Name: fmt.Sprintf("Member %d", i), Status: authz.StatusActive, Version: 1, CreatedAt: now, UpdatedAt: now}
+			Name: fmt.Sprintf("Member %d", i), Status: rbac.StatusActive, Version: 1, CreatedAt: now, UpdatedAt: now}
 		holders, approvers := s.sizes.RoleHolders, s.sizes.Approvers
 		var ident *team.Identity
 		switch {
 		case i < holders:
-			m.Assignments = []authz.Assignment{{Role: roleDoomed, Scope: store1}}
+			m.Assignments = []rbac.Assignment{{Role: roleDoomed, Scope: store1}}
 		case i < holders+approvers:
-			m.Assignments = []authz.Assignment{{Role: roleApprover, Scope: authz.AccountScope}}
+			m.Assignments = []rbac.Assignment{{Role: roleApprover, Scope: rbac.AccountScope}}
 			mu.Lock()
 			s.w.approverEmails[m.Email] = true
 			mu.Unlock()
 		case i < holders+approvers+reviewers:
-			m.Assignments = []authz.Assignment{{Role: roleReviewer, Scope: authz.AccountScope}}
+			m.Assignments = []rbac.Assignment{{Role: roleReviewer, Scope: rbac.AccountScope}}
 			if i == holders+approvers {
 				ident = &team.Identity{ID: store.NewID("i"), Email: m.Email, PasswordHash: s.hash, EmailVerified: true, Version: 1, CreatedAt: now, UpdatedAt: now}
 				m.IdentityID = ident.ID
@@ -256,13 +256,13 @@ func (s *seeder) membersPhase(ctx context.Context) error {
 			}
 		case i == holders+approvers+reviewers:
 			// The requester of the seeded requests.
-			m.Assignments = []authz.Assignment{{Role: authz.RoleFullAccess, Scope: authz.AccountScope}}
+			m.Assignments = []rbac.Assignment{{Role: rbac.RoleFullAccess, Scope: rbac.AccountScope}}
 			s.w.requesterID = m.ID
 		default:
 			if x := rng.IntN(3); x == 0 && len(s.w.roles) > 3 {
-				m.Assignments = []authz.Assignment{{Role: s.w.roles[3+rng.IntN(len(s.w.roles)-3)], Scope: store1}}
+				m.Assignments = []rbac.Assignment{{Role: s.w.roles[3+rng.IntN(len(s.w.roles)-3)], Scope: store1}}
 			} else {
-				m.Assignments = []authz.Assignment{{Role: builtins[rng.IntN(len(builtins))], Scope: store1}}
+				m.Assignments = []rbac.Assignment{{Role: builtins[rng.IntN(len(builtins))], Scope: store1}}
 			}
 		}
 		s.w.members[i] = m.ID
@@ -318,7 +318,7 @@ func (s *seeder) documents(ctx context.Context) error {
 // (store.FinishRequest), so that a reviewer's "waiting for me" list
 // starts with that many requests it no longer awaits.
 func (s *seeder) requests(ctx context.Context) error {
-	pol, err := s.st.GetApprovalPolicy(ctx, s.w.account, authz.DocPurchaseOrder)
+	pol, err := s.st.GetApprovalPolicy(ctx, s.w.account, rbac.DocPurchaseOrder)
 	if err != nil {
 		return err
 	}
@@ -340,7 +340,7 @@ func (s *seeder) requests(ctx context.Context) error {
 	n := s.sizes.Documents
 	timeout := min(pol.ExpiresAfterHours*3600, workflow.MaxTimeoutSeconds)
 	return parallel(ctx, n, s.conc, newProgress(s.out, "approval requests", n), func(ctx context.Context, i int) error {
-		doc, err := s.st.GetDocument(ctx, s.w.account, authz.DocPurchaseOrder, docID(i))
+		doc, err := s.st.GetDocument(ctx, s.w.account, rbac.DocPurchaseOrder, docID(i))
 		if err != nil {
 			return err
 		}
@@ -365,7 +365,7 @@ func (s *seeder) requests(ctx context.Context) error {
 		}
 		if i >= n-s.sizes.Decided {
 			fev := audit.Event{AccountID: s.w.account, ActorName: "workflow", Action: "approval.approved", TargetType: "approval_request", TargetID: r.ID}
-			return s.st.FinishRequest(ctx, r, documents.RequestApproved, authz.DocApproved, now.Add(time.Minute), fev)
+			return s.st.FinishRequest(ctx, r, documents.RequestApproved, rbac.DocApproved, now.Add(time.Minute), fev)
 		}
 		return nil
 	})
@@ -388,7 +388,7 @@ func (s *seeder) smallAccounts(ctx context.Context) error {
 			ident = multi
 		}
 		owner := team.Member{ID: store.NewID("m"), AccountID: id, IdentityID: ident.ID, Email: ident.Email, Name: "Small owner",
-			Status: authz.StatusActive, Admin: true, Owner: true, Version: 1, CreatedAt: now, UpdatedAt: now}
+			Status: rbac.StatusActive, Admin: true, Owner: true, Version: 1, CreatedAt: now, UpdatedAt: now}
 		acct := team.Account{ID: id, Name: fmt.Sprintf("Small shop %04d", i), Settings: team.DefaultSettings(), OwnerID: owner.ID, Version: 1, CreatedAt: now, UpdatedAt: now}
 		ev := audit.Event{AccountID: id, ActorID: owner.ID, ActorName: owner.Name, Action: "account.create", TargetType: "account", TargetID: id}
 		if err := s.st.CreateAccount(ctx, store.NewAccount{Account: acct, Owner: owner, Identity: ident, NewIdentity: true}, ev); err != nil {
@@ -400,8 +400,8 @@ func (s *seeder) smallAccounts(ctx context.Context) error {
 		}
 		for k := range 2 {
 			m := team.Member{ID: store.NewID("m"), AccountID: id, Email: fmt.Sprintf("m%d.a%04d@small.scale.example.com", k, i), Name: fmt.Sprintf("Member %d", k),
-				Status: authz.StatusActive, Version: 1, CreatedAt: now, UpdatedAt: now,
-				Assignments: []authz.Assignment{{Role: authz.RoleTeamMember, Scope: authz.StoreScope(sid)}}}
+				Status: rbac.StatusActive, Version: 1, CreatedAt: now, UpdatedAt: now,
+				Assignments: []rbac.Assignment{{Role: rbac.RoleTeamMember, Scope: rbac.StoreScope(sid)}}}
 			if i > 0 && i < s.sizes.Memberships && k == 0 {
 				m.IdentityID, m.Email, m.Name = multi.ID, multi.Email, "Many Accounts"
 			}

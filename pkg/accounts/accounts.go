@@ -48,9 +48,9 @@ import (
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -81,11 +81,11 @@ var (
 )
 
 // accountResource is the account as a resource of decisions.
-func accountResource(p *auth.Principal) authz.Resource {
-	return authz.Resource{Account: p.AccountID(), Type: targetAccount, ID: p.AccountID()}
+func accountResource(p *auth.Principal) rbac.Resource {
+	return rbac.Resource{Account: p.AccountID(), Type: targetAccount, ID: p.AccountID()}
 }
 
-func allowed(p *auth.Principal, perm string, r authz.Resource) bool {
+func allowed(p *auth.Principal, perm string, r rbac.Resource) bool {
 	return p.Decide(perm, r).Allowed
 }
 

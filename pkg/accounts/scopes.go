@@ -8,9 +8,9 @@ import (
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -25,7 +25,7 @@ import (
 // value, B the body of its PUT.
 type scopeKind[T team.ScopeItem[T], B any] struct {
 	// name is the kind ("store"): the type of its audit targets and of
-	// its authz resources, and the start of its audit actions;
+	// its rbac resources, and the start of its audit actions;
 	// operation names it capitalized ("getStore").
 	name string
 	// plural names its routes (/v1/stores) and list operation
@@ -37,7 +37,7 @@ type scopeKind[T team.ScopeItem[T], B any] struct {
 	// missing is the store's error for a missing item.
 	missing error
 	// resource is the item as a resource of decisions.
-	resource func(account, id string) authz.Resource
+	resource func(account, id string) rbac.Resource
 	// get, list and put are the store's operations on the kind.
 	get  func(s *store.Store, ctx context.Context, account, id string) (T, error)
 	list func(s *store.Store, ctx context.Context, account string, limit int, cursor string) (store.Page[T], error)
@@ -72,14 +72,14 @@ var scopeKinds = []scopeRoutes{
 		name: "store", plural: "stores", perm: permStores, missing: team.ErrStoreNotFound,
 		get: (*store.Store).GetStore, list: (*store.Store).ListStores, put: (*store.Store).PutStore,
 		parse: StoreBody.Store, view: storeView, snap: anySnap(storeSnap),
-		resource: func(a, id string) authz.Resource { return authz.Resource{Account: a, Type: "store", ID: id, Store: id} },
+		resource: func(a, id string) rbac.Resource { return rbac.Resource{Account: a, Type: "store", ID: id, Store: id} },
 	},
 	scopeKind[team.Department, DepartmentBody]{
 		name: "department", plural: "departments", perm: permRecords, missing: team.ErrDepartmentNotFound,
 		get: (*store.Store).GetDepartment, list: (*store.Store).ListDepartments, put: (*store.Store).PutDepartment,
 		parse: DepartmentBody.Department, view: departmentView, snap: anySnap(departmentSnap),
-		resource: func(a, id string) authz.Resource {
-			return authz.Resource{Account: a, Type: "department", ID: id, Department: id}
+		resource: func(a, id string) rbac.Resource {
+			return rbac.Resource{Account: a, Type: "department", ID: id, Department: id}
 		},
 	},
 }
@@ -146,7 +146,7 @@ func anySnap[T, S any](f func(T, int64) S) func(T, int64) any {
 // seesAll reports whether p sees every item of the kind.
 func (k scopeKind[T, B]) seesAll(p *auth.Principal) bool {
 	acct := accountResource(p)
-	return p.Authz.Holds(permDirectory, authz.AccountScope) || allowed(p, k.perm, acct) || allowed(p, permSettings, acct)
+	return p.Authz.Holds(permDirectory, rbac.AccountScope) || allowed(p, k.perm, acct) || allowed(p, permSettings, acct)
 }
 
 // sees reports whether p sees the item id.

@@ -9,9 +9,9 @@ import (
 	_ "time/tzdata" // time zones resolve the same in Lambda, whose image may lack a zone database
 
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/team"
 )
 
@@ -128,7 +128,7 @@ type SelfRegistrationPatch struct {
 // account scope (people who register themselves get that role
 // account-wide, so choosing it is granting it). roles is the account's role
 // set. The result keeps the account's id, owner, version and times.
-func ApplyPatch(a team.Account, p AccountPatch, roles *authz.RoleSet, actor *authz.Principal) (team.Account, error) {
+func ApplyPatch(a team.Account, p AccountPatch, roles *rbac.RoleSet, actor *rbac.Principal) (team.Account, error) {
 	if p.Name != nil {
 		name, err := httpapi.CleanName("name", *p.Name, MaxNameLen, true)
 		if err != nil {
@@ -216,7 +216,7 @@ func ApplyPatch(a team.Account, p AccountPatch, roles *authz.RoleSet, actor *aut
 // checkDefaultRole checks the self-registration default role: a role of
 // the account (built-in or custom), assignable at account scope, not the
 // administrator role, and within what actor holds at account scope.
-func checkDefaultRole(id string, roles *authz.RoleSet, actor *authz.Principal) error {
+func checkDefaultRole(id string, roles *rbac.RoleSet, actor *rbac.Principal) error {
 	const field = "settings.selfRegistration.defaultRole"
 	if !validRoleID(id) {
 		return httpapi.InvalidField(field, fmt.Sprintf("%q is not a role id", id))
@@ -228,11 +228,11 @@ func checkDefaultRole(id string, roles *authz.RoleSet, actor *authz.Principal) e
 	if r.Admin {
 		return httpapi.InvalidField(field, "people who register themselves cannot become administrators")
 	}
-	if err := roles.ValidateAssignment(authz.Assignment{Role: id, Scope: authz.AccountScope}); err != nil {
+	if err := roles.ValidateAssignment(rbac.Assignment{Role: id, Scope: rbac.AccountScope}); err != nil {
 		return httpapi.InvalidField(field, fmt.Sprintf("role %q cannot be given account-wide", id))
 	}
 	for _, k := range r.Permissions {
-		if !actor.Holds(k, authz.AccountScope) {
+		if !actor.Holds(k, rbac.AccountScope) {
 			return fault.New(fault.Forbidden, "exceeds_own_rights",
 				fmt.Sprintf("Role %q grants %s, which you do not hold account-wide, so you cannot make it the default role.", id, k))
 		}

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/team"
 )
 
@@ -31,13 +31,13 @@ func problem(t *testing.T, err error, status int, code, field string) {
 
 func ptr[T any](v T) *T { return &v }
 
-func principal(m authz.Member) *authz.Principal { return authz.BuiltIns().Compile(m) }
+func principal(m rbac.Member) *rbac.Principal { return rbac.BuiltIns().Compile(m) }
 
 var (
-	admin = principal(authz.Member{ID: "m1", Account: "a1", Status: authz.StatusActive, Admin: true})
+	admin = principal(rbac.Member{ID: "m1", Account: "a1", Status: rbac.StatusActive, Admin: true})
 	// manager is a manager account-wide who may also change settings.
-	manager = authz.Member{ID: "m2", Account: "a1", Status: authz.StatusActive,
-		Assignments: []authz.Assignment{{Role: authz.RoleManager, Scope: authz.AccountScope}, {Role: "settings_only", Scope: authz.AccountScope}}}
+	manager = rbac.Member{ID: "m2", Account: "a1", Status: rbac.StatusActive,
+		Assignments: []rbac.Assignment{{Role: rbac.RoleManager, Scope: rbac.AccountScope}, {Role: "settings_only", Scope: rbac.AccountScope}}}
 )
 
 func account() team.Account {
@@ -50,24 +50,24 @@ func TestApplyPatchGood(t *testing.T) {
 		Settings: &SettingsPatch{
 			InvitationTTLHours: ptr(48), TimeZone: ptr("Europe/Berlin"), AlertHour: ptr(0),
 			ExternalApproverDomains: &[]string{"Example.COM ", "example.com", "sub.example.co.uk", "xn--bcher-kva.example"},
-			SelfRegistration:        &SelfRegistrationPatch{Enabled: ptr(true), Domains: &[]string{"acme.test"}, DefaultRole: ptr(authz.RoleTeamMember)},
+			SelfRegistration:        &SelfRegistrationPatch{Enabled: ptr(true), Domains: &[]string{"acme.test"}, DefaultRole: ptr(rbac.RoleTeamMember)},
 		},
-	}, authz.BuiltIns(), admin)
+	}, rbac.BuiltIns(), admin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := a.Settings
 	if a.Name != "Acme Ltd" || s.InvitationTTL != 48*time.Hour || s.TimeZone != "Europe/Berlin" || s.AlertHour != 0 ||
 		!slices.Equal(s.ExternalApproverDomains, []string{"example.com", "sub.example.co.uk", "xn--bcher-kva.example"}) ||
-		!s.SelfRegistration.Enabled || s.SelfRegistration.DefaultRole != authz.RoleTeamMember || a.Version != 3 || a.OwnerID != "m1" {
+		!s.SelfRegistration.Enabled || s.SelfRegistration.DefaultRole != rbac.RoleTeamMember || a.Version != 3 || a.OwnerID != "m1" {
 		t.Fatalf("patched %+v", a)
 	}
 	// Absent fields stay; an empty patch changes nothing.
-	b, err := ApplyPatch(a, AccountPatch{Settings: &SettingsPatch{AlertHour: ptr(9)}}, authz.BuiltIns(), admin)
+	b, err := ApplyPatch(a, AccountPatch{Settings: &SettingsPatch{AlertHour: ptr(9)}}, rbac.BuiltIns(), admin)
 	if err != nil || b.Name != "Acme Ltd" || b.Settings.TimeZone != "Europe/Berlin" || b.Settings.AlertHour != 9 {
 		t.Fatalf("partial patch %+v, %v", b, err)
 	}
-	if c, err := ApplyPatch(a, AccountPatch{}, authz.BuiltIns(), admin); err != nil || c.Name != a.Name {
+	if c, err := ApplyPatch(a, AccountPatch{}, rbac.BuiltIns(), admin); err != nil || c.Name != a.Name {
 		t.Fatalf("empty patch %+v, %v", c, err)
 	}
 }
@@ -105,21 +105,21 @@ func TestApplyPatchBad(t *testing.T) {
 		{"self domain", AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{Domains: &[]string{"x"}}}}, "settings.selfRegistration.domains[0]"},
 		{"unknown role", AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{DefaultRole: ptr("wizard")}}}, "settings.selfRegistration.defaultRole"},
 		{"malformed role", AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{DefaultRole: ptr("api-key")}}}, "settings.selfRegistration.defaultRole"},
-		{"admin role", AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{DefaultRole: ptr(authz.RoleAdministrator)}}}, "settings.selfRegistration.defaultRole"},
-		{"not account-wide", AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{DefaultRole: ptr(authz.RoleSupplier)}}}, "settings.selfRegistration.defaultRole"},
-		{"enabled without domains", AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{Enabled: ptr(true), DefaultRole: ptr(authz.RoleTeamMember)}}}, "settings.selfRegistration.domains"},
+		{"admin role", AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{DefaultRole: ptr(rbac.RoleAdministrator)}}}, "settings.selfRegistration.defaultRole"},
+		{"not account-wide", AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{DefaultRole: ptr(rbac.RoleSupplier)}}}, "settings.selfRegistration.defaultRole"},
+		{"enabled without domains", AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{Enabled: ptr(true), DefaultRole: ptr(rbac.RoleTeamMember)}}}, "settings.selfRegistration.domains"},
 		{"enabled without role", AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{Enabled: ptr(true), Domains: &[]string{"acme.test"}}}}, "settings.selfRegistration.defaultRole"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			before := account()
-			_, err := ApplyPatch(before, c.patch, authz.BuiltIns(), admin)
+			_, err := ApplyPatch(before, c.patch, rbac.BuiltIns(), admin)
 			problem(t, err, http.StatusBadRequest, "invalid_field", c.field)
 		})
 	}
 }
 
 func TestApplyPatchRetention(t *testing.T) {
-	got, err := ApplyPatch(account(), AccountPatch{Settings: &SettingsPatch{AuditRetentionDays: ptr(30), DocumentRetentionDays: ptr(3650)}}, authz.BuiltIns(), admin)
+	got, err := ApplyPatch(account(), AccountPatch{Settings: &SettingsPatch{AuditRetentionDays: ptr(30), DocumentRetentionDays: ptr(3650)}}, rbac.BuiltIns(), admin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestApplyPatchRetention(t *testing.T) {
 func TestApplyPatchDoesNotAlias(t *testing.T) {
 	a := account()
 	a.Settings.ExternalApproverDomains = []string{"a.com", "b.com"}
-	b, err := ApplyPatch(a, AccountPatch{Settings: &SettingsPatch{AlertHour: ptr(1)}}, authz.BuiltIns(), admin)
+	b, err := ApplyPatch(a, AccountPatch{Settings: &SettingsPatch{AlertHour: ptr(1)}}, rbac.BuiltIns(), admin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,20 +147,20 @@ func TestApplyPatchDoesNotAlias(t *testing.T) {
 // The default role is a grant: nobody makes a role default that grants
 // more than they hold account-wide.
 func TestDefaultRoleCeiling(t *testing.T) {
-	rs, err := authz.NewRoleSet(authz.Role{ID: "settings_only", Name: "Settings", Permissions: []string{"settings.manage"}})
+	rs, err := rbac.NewRoleSet(rbac.Role{ID: "settings_only", Name: "Settings", Permissions: []string{"settings.manage"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A manager at account scope holds the team member's permissions but
 	// not full access.
-	if _, err := ApplyPatch(account(), AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{DefaultRole: ptr(authz.RoleTeamMember)}}}, rs, rs.Compile(manager)); err != nil {
+	if _, err := ApplyPatch(account(), AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{DefaultRole: ptr(rbac.RoleTeamMember)}}}, rs, rs.Compile(manager)); err != nil {
 		t.Fatalf("team_member by a manager: %v", err)
 	}
-	_, err = ApplyPatch(account(), AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{DefaultRole: ptr(authz.RoleFullAccess)}}}, rs, rs.Compile(manager))
+	_, err = ApplyPatch(account(), AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{DefaultRole: ptr(rbac.RoleFullAccess)}}}, rs, rs.Compile(manager))
 	problem(t, err, http.StatusForbidden, "exceeds_own_rights", "")
 	// An administrator may choose it; clearing the role is always fine
 	// while self-registration is off.
-	if _, err := ApplyPatch(account(), AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{DefaultRole: ptr(authz.RoleFullAccess)}}}, rs, admin); err != nil {
+	if _, err := ApplyPatch(account(), AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{DefaultRole: ptr(rbac.RoleFullAccess)}}}, rs, admin); err != nil {
 		t.Fatalf("full_access by an admin: %v", err)
 	}
 	if _, err := ApplyPatch(account(), AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{DefaultRole: ptr("")}}}, rs, rs.Compile(manager)); err != nil {

@@ -16,9 +16,9 @@ import (
 
 	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/mail/sesmail"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -48,7 +48,7 @@ func seedBench(b *testing.B, st *store.Store, accounts, items int) {
 		acct := team.Account{ID: store.NewID("a"), Name: fmt.Sprintf("Bench %d", a), Settings: team.DefaultSettings(), Version: 1, CreatedAt: now, UpdatedAt: now}
 		ident := team.Identity{ID: store.NewID("i"), Email: testenv.NewID("bench-owner") + "@example.com", CreatedAt: now, UpdatedAt: now}
 		owner := team.Member{ID: store.NewID("m"), AccountID: acct.ID, IdentityID: ident.ID, Email: ident.Email, Name: "Owner",
-			Status: authz.StatusActive, Admin: true, Owner: true, Version: 1, CreatedAt: now, UpdatedAt: now}
+			Status: rbac.StatusActive, Admin: true, Owner: true, Version: 1, CreatedAt: now, UpdatedAt: now}
 		acct.OwnerID = owner.ID
 		ev := audit.Event{AccountID: acct.ID, ActorID: owner.ID, Action: "account.create"}
 		if err := st.CreateAccount(ctx, store.NewAccount{Account: acct, Owner: owner, Identity: ident, NewIdentity: true}, ev); err != nil {
@@ -63,8 +63,8 @@ func seedBench(b *testing.B, st *store.Store, accounts, items int) {
 		roles := []string{"approver", "accountant", "team_member", "planner_replenishment"}
 		for m := range benchMembers - 1 {
 			mem := team.Member{ID: store.NewID("m"), AccountID: acct.ID, Email: testenv.NewID("bench") + "@example.com", Name: fmt.Sprintf("Member %d", m),
-				Status: authz.StatusActive, Version: 1, CreatedAt: now, UpdatedAt: now,
-				Assignments: []authz.Assignment{{Role: roles[m%len(roles)], Scope: authz.StoreScope(fmt.Sprintf("s%d", m%benchStores))}}}
+				Status: rbac.StatusActive, Version: 1, CreatedAt: now, UpdatedAt: now,
+				Assignments: []rbac.Assignment{{Role: roles[m%len(roles)], Scope: rbac.StoreScope(fmt.Sprintf("s%d", m%benchStores))}}}
 			if err := st.AddMember(ctx, mem, audit.Event{AccountID: acct.ID, ActorID: owner.ID, Action: "member.create"}); err != nil {
 				b.Fatal(err)
 			}

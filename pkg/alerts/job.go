@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/documents"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/onetime"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -77,15 +77,15 @@ type LowStock struct {
 
 // DueDoc is a due or overdue document.
 type DueDoc struct {
-	Type     authz.DocType `json:"type"`
-	ID       string        `json:"id"`
-	Title    string        `json:"title"`
-	Amount   float64       `json:"amount"`
-	Currency string        `json:"currency"`
-	DueDate  string        `json:"dueDate"`
-	Overdue  bool          `json:"overdue"`
-	URL      string        `json:"url,omitempty"`
-	Supplier string        `json:"-"`
+	Type     rbac.DocType `json:"type"`
+	ID       string       `json:"id"`
+	Title    string       `json:"title"`
+	Amount   float64      `json:"amount"`
+	Currency string       `json:"currency"`
+	DueDate  string       `json:"dueDate"`
+	Overdue  bool         `json:"overdue"`
+	URL      string       `json:"url,omitempty"`
+	Supplier string       `json:"-"`
 }
 
 // ApprovalReminder is a request still waiting for the member.
@@ -125,7 +125,7 @@ func OutboxKey(account, member, localDate string) string {
 // areaDocs are the documents of one kind and who may see them.
 type recipientState struct {
 	m       team.Member
-	p       *authz.Principal
+	p       *rbac.Principal
 	stores  map[string]*StoreDigest
 	counts  map[Kind]int
 	allowed map[string]bool // perm + "\x00" + store
@@ -135,7 +135,7 @@ func (r *recipientState) may(perm, account, storeID string) bool {
 	k := perm + "\x00" + storeID
 	ok, seen := r.allowed[k]
 	if !seen {
-		ok = r.p.Decide(perm, authz.Resource{Account: account, Store: storeID}).Allowed
+		ok = r.p.Decide(perm, rbac.Resource{Account: account, Store: storeID}).Allowed
 		r.allowed[k] = ok
 	}
 	return ok
@@ -180,14 +180,14 @@ func (s *Service) planMembers(ctx context.Context, a team.Account, now time.Time
 	if err != nil {
 		return Plan{}, err
 	}
-	rs, err := authz.NewRoleSet(custom.Roles...)
+	rs, err := rbac.NewRoleSet(custom.Roles...)
 	if err != nil {
 		return Plan{}, fmt.Errorf("alerts: roles of %s: %w", a.ID, err)
 	}
 	var rcpts []*recipientState
 	byID := map[string]*recipientState{}
 	for _, m := range members {
-		if m.Status != authz.StatusActive || m.Email == "" {
+		if m.Status != rbac.StatusActive || m.Email == "" {
 			continue
 		}
 		r := &recipientState{m: m, p: rs.Compile(m.Authz()), stores: map[string]*StoreDigest{}, counts: map[Kind]int{}, allowed: map[string]bool{}}
@@ -217,7 +217,7 @@ func (s *Service) planMembers(ctx context.Context, a team.Account, now time.Time
 		}
 	}
 
-	docs := func(t authz.DocType) ([]DueDoc, []documents.Document, error) {
+	docs := func(t rbac.DocType) ([]DueDoc, []documents.Document, error) {
 		ds, err := s.Store.DueDocuments(ctx, a.ID, t, until)
 		if err != nil {
 			return nil, nil, err
@@ -228,7 +228,7 @@ func (s *Service) planMembers(ctx context.Context, a team.Account, now time.Time
 		}
 		return out, ds, nil
 	}
-	pos, poDocs, err := docs(authz.DocPurchaseOrder)
+	pos, poDocs, err := docs(rbac.DocPurchaseOrder)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -242,7 +242,7 @@ func (s *Service) planMembers(ctx context.Context, a team.Account, now time.Time
 			r.counts[KindDuePurchaseOrder]++
 		}
 	}
-	for _, t := range []authz.DocType{authz.DocInvoice, authz.DocBill} {
+	for _, t := range []rbac.DocType{rbac.DocInvoice, rbac.DocBill} {
 		pays, payDocs, err := docs(t)
 		if err != nil {
 			return Plan{}, err

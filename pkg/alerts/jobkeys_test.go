@@ -13,9 +13,9 @@ import (
 
 	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/mail/sesmail"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -83,7 +83,7 @@ func TestAlertsJobWritesOnlyItsOwnPartitions(t *testing.T) {
 	acct := team.Account{ID: store.NewID("a"), Name: "Keys", Settings: team.DefaultSettings(), Version: 1, CreatedAt: now, UpdatedAt: now}
 	ident := team.Identity{ID: store.NewID("i"), Email: testenv.NewID("jobkeys") + "@example.com", CreatedAt: now, UpdatedAt: now}
 	owner := team.Member{ID: store.NewID("m"), AccountID: acct.ID, IdentityID: ident.ID, Email: ident.Email, Name: "Owner",
-		Status: authz.StatusActive, Admin: true, Owner: true, Version: 1, CreatedAt: now, UpdatedAt: now}
+		Status: rbac.StatusActive, Admin: true, Owner: true, Version: 1, CreatedAt: now, UpdatedAt: now}
 	acct.OwnerID = owner.ID
 	ev := audit.Event{AccountID: acct.ID, ActorID: owner.ID, Action: "account.create"}
 	if err := seed.CreateAccount(ctx, store.NewAccount{Account: acct, Owner: owner, Identity: ident, NewIdentity: true}, ev); err != nil {

@@ -11,10 +11,10 @@ import (
 
 	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/mail/sesmail"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -34,7 +34,7 @@ func seedAlertAccount(t *testing.T, st *store.Store, hour, admins, lowItems int)
 	acct.Settings.AlertHour = hour
 	ident := team.Identity{ID: store.NewID("i"), Email: testenv.NewID("job") + "@example.com", CreatedAt: now, UpdatedAt: now}
 	owner := team.Member{ID: store.NewID("m"), AccountID: acct.ID, IdentityID: ident.ID, Email: ident.Email, Name: "Owner",
-		Status: authz.StatusActive, Admin: true, Owner: true, Version: 1, CreatedAt: now, UpdatedAt: now}
+		Status: rbac.StatusActive, Admin: true, Owner: true, Version: 1, CreatedAt: now, UpdatedAt: now}
 	acct.OwnerID = owner.ID
 	ev := audit.Event{AccountID: acct.ID, ActorID: owner.ID, Action: "account.create"}
 	if err := st.CreateAccount(ctx, store.NewAccount{Account: acct, Owner: owner, Identity: ident, NewIdentity: true}, ev); err != nil {
@@ -42,7 +42,7 @@ func seedAlertAccount(t *testing.T, st *store.Store, hour, admins, lowItems int)
 	}
 	for i := range admins {
 		m := team.Member{ID: store.NewID("m"), AccountID: acct.ID, Email: testenv.NewID("jobadmin") + "@example.com", Name: fmt.Sprintf("Admin %d", i),
-			Status: authz.StatusActive, Admin: true, Version: 1, CreatedAt: now, UpdatedAt: now}
+			Status: rbac.StatusActive, Admin: true, Version: 1, CreatedAt: now, UpdatedAt: now}
 		if err := st.AddMember(ctx, m, audit.Event{AccountID: acct.ID, ActorID: owner.ID, Action: "member.create"}); err != nil {
 			t.Fatal(err)
 		}

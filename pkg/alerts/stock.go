@@ -7,9 +7,9 @@ import (
 	"strings"
 
 	"github.com/stewardhq/steward/pkg/auth"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 )
 
@@ -99,7 +99,7 @@ func (p StockPush) Validate() ([]store.StockLevel, error) {
 		}
 		if it.Store == "" {
 			bad.add(f("store"), "is required")
-		} else if err := authz.StoreScope(it.Store).Validate(); err != nil {
+		} else if err := rbac.StoreScope(it.Store).Validate(); err != nil {
 			bad.add(f("store"), "is not a valid store id")
 		}
 		for _, q := range []struct {
@@ -150,13 +150,13 @@ func (s *Service) PutStock(ctx context.Context, p *auth.Principal, push StockPus
 	}
 	account := p.AccountID()
 	allowed := map[string]bool{}
-	var scopes []authz.Scope
+	var scopes []rbac.Scope
 	for i, l := range levels {
 		ok, known := allowed[l.Store]
 		if !known {
-			ok = p.Decide(PermStockEdit, authz.Resource{Account: account, Type: "store", ID: l.Store, Store: l.Store}).Allowed
+			ok = p.Decide(PermStockEdit, rbac.Resource{Account: account, Type: "store", ID: l.Store, Store: l.Store}).Allowed
 			allowed[l.Store] = ok
-			scopes = append(scopes, authz.StoreScope(l.Store))
+			scopes = append(scopes, rbac.StoreScope(l.Store))
 		}
 		if !ok {
 			return StockResult{}, fault.New(fault.Forbidden, "forbidden",

@@ -7,10 +7,10 @@ import (
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/onetime"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -23,7 +23,7 @@ var errMayNotPreview = fault.New(fault.Forbidden, "forbidden", "Previewing alert
 // one page of limit members from cursor (PreviewPage). It needs users.view
 // for the whole account.
 func (s *Service) Preview(ctx context.Context, p *auth.Principal, limit int, cursor string) (Preview, error) {
-	if !p.Decide("users.view", authz.Resource{Account: p.AccountID()}).Allowed {
+	if !p.Decide("users.view", rbac.Resource{Account: p.AccountID()}).Allowed {
 		return Preview{}, errMayNotPreview
 	}
 	a, err := s.Store.GetAccount(ctx, p.AccountID())

@@ -44,11 +44,11 @@ import (
 	"github.com/stewardhq/steward/pkg/apikeys/apikey"
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/clock"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/onetime"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 )
 
@@ -119,7 +119,7 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput)
 	for _, sc := range scopes {
 		for _, k := range perms {
 			if !p.Authz.Holds(k, sc) {
-				return Created{}, auth.Forbidden(fmt.Errorf("%w: you do not hold %s at %s", authz.ErrExceedsOwnRights, k, sc))
+				return Created{}, auth.Forbidden(fmt.Errorf("%w: you do not hold %s at %s", rbac.ErrExceedsOwnRights, k, sc))
 			}
 		}
 	}
@@ -191,19 +191,19 @@ func validatePermissions(in []string) ([]string, error) {
 	if len(in) == 0 {
 		return nil, httpapi.InvalidField("permissions", "give at least one permission")
 	}
-	catalogue := authz.Permissions()
+	catalogue := rbac.Permissions()
 	if len(in) > len(catalogue) {
 		return nil, httpapi.InvalidField("permissions", fmt.Sprintf("at most %d", len(catalogue)))
 	}
 	seen := make(map[string]bool, len(in))
 	for i, k := range in {
 		field := httpapi.Indexed("permissions", i)
-		if err := authz.ValidatePermissionKey(k); err != nil {
+		if err := rbac.ValidatePermissionKey(k); err != nil {
 			return nil, httpapi.InvalidField(field, err.Error())
 		}
-		switch pm, _ := authz.LookupPermission(k); pm.Tier {
-		case authz.TierNormal:
-		case authz.TierOwner:
+		switch pm, _ := rbac.LookupPermission(k); pm.Tier {
+		case rbac.TierNormal:
+		case rbac.TierOwner:
 			return nil, httpapi.InvalidField(field, k+" is held only by the account owner; an API key cannot have it")
 		default:
 			return nil, httpapi.InvalidField(field, k+" is held only by administrators; an API key cannot have it")
@@ -214,7 +214,7 @@ func validatePermissions(in []string) ([]string, error) {
 		seen[k] = true
 	}
 	for i, k := range in {
-		for _, d := range authz.Dependencies(k) {
+		for _, d := range rbac.Dependencies(k) {
 			if !seen[d] {
 				return nil, httpapi.InvalidField(httpapi.Indexed("permissions", i), k+" is useless without "+d+"; add it too")
 			}
@@ -233,9 +233,9 @@ func validatePermissions(in []string) ([]string, error) {
 }
 
 // parseScopes parses a key's scopes; nil means the whole account.
-func parseScopes(in []string) ([]authz.Scope, error) {
+func parseScopes(in []string) ([]rbac.Scope, error) {
 	if in == nil {
-		return []authz.Scope{authz.AccountScope}, nil
+		return []rbac.Scope{rbac.AccountScope}, nil
 	}
 	if len(in) == 0 {
 		return nil, httpapi.InvalidField("scopes", "give at least one scope, or leave scopes out for the whole account")
@@ -243,9 +243,9 @@ func parseScopes(in []string) ([]authz.Scope, error) {
 	if len(in) > MaxScopes {
 		return nil, httpapi.InvalidField("scopes", fmt.Sprintf("at most %d", MaxScopes))
 	}
-	out := make([]authz.Scope, 0, len(in))
+	out := make([]rbac.Scope, 0, len(in))
 	for i, text := range in {
-		sc, err := authz.ParseScope(text)
+		sc, err := rbac.ParseScope(text)
 		if err != nil {
 			return nil, httpapi.InvalidField(httpapi.Indexed("scopes", i), err.Error())
 		}
@@ -254,7 +254,7 @@ func parseScopes(in []string) ([]authz.Scope, error) {
 		}
 		out = append(out, sc)
 	}
-	if len(out) > 1 && slices.Contains(out, authz.AccountScope) {
+	if len(out) > 1 && slices.Contains(out, rbac.AccountScope) {
 		return nil, httpapi.InvalidField("scopes", "account already covers every store, department and supplier; give it alone")
 	}
 	return out, nil

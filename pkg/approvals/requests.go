@@ -9,10 +9,10 @@ import (
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/documents"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 	"github.com/stewardhq/steward/pkg/workflow"
@@ -125,8 +125,8 @@ func (s *Service) RequestApproval(ctx context.Context, p *auth.Principal, typ, i
 	if err != nil {
 		return documents.ApprovalRequest{}, err
 	}
-	if dec := p.Decide(authz.ActionDocumentRequestApproval, docResource(doc)); !dec.Allowed {
-		if dec.Code == authz.CodeDocumentStatus || dec.Code == authz.CodeDocumentPending {
+	if dec := p.Decide(rbac.ActionDocumentRequestApproval, docResource(doc)); !dec.Allowed {
+		if dec.Code == rbac.CodeDocumentStatus || dec.Code == rbac.CodeDocumentPending {
 			return documents.ApprovalRequest{}, errNotRequestable
 		}
 		return documents.ApprovalRequest{}, forbidden(dec)
@@ -174,7 +174,7 @@ func (s *Service) RequestApproval(ctx context.Context, p *auth.Principal, typ, i
 		s.log().ErrorContext(ctx, "approvals: start workflow", "request", r.ID, "error", err)
 		// Undo: the request never ran, the document is a draft again.
 		uev := p.Event(ctx, "approval.start_failed", "approval_request", r.ID)
-		if uerr := s.Store.FinishRequest(context.WithoutCancel(ctx), r, documents.RequestCancelled, authz.DocDraft, s.Now.Now(), uev); uerr != nil {
+		if uerr := s.Store.FinishRequest(context.WithoutCancel(ctx), r, documents.RequestCancelled, rbac.DocDraft, s.Now.Now(), uev); uerr != nil {
 			s.log().ErrorContext(ctx, "approvals: undo a request that did not start", "request", r.ID, "error", uerr)
 		}
 		return documents.ApprovalRequest{}, errStartFailed
@@ -183,19 +183,19 @@ func (s *Service) RequestApproval(ctx context.Context, p *auth.Principal, typ, i
 }
 
 // roleSet returns the account's roles.
-func (s *Service) roleSet(ctx context.Context, account string) (*authz.RoleSet, error) {
+func (s *Service) roleSet(ctx context.Context, account string) (*rbac.RoleSet, error) {
 	cr, err := s.Store.GetCustomRoles(ctx, account)
 	if err != nil {
 		return nil, err
 	}
-	return authz.NewRoleSet(cr.Roles...)
+	return rbac.NewRoleSet(cr.Roles...)
 }
 
 // levelResource is what a level's approvers must be allowed to approve:
 // the document itself (scope document) or an account-level resource of
 // its type (scope account).
-func levelResource(r documents.ApprovalRequest, l documents.ApprovalLevel) authz.Resource {
-	res := authz.Resource{Account: r.AccountID, Type: "document", ID: r.DocID, DocType: r.DocType, DocStatus: authz.DocPendingApproval}
+func levelResource(r documents.ApprovalRequest, l documents.ApprovalLevel) rbac.Resource {
+	res := rbac.Resource{Account: r.AccountID, Type: "document", ID: r.DocID, DocType: r.DocType, DocStatus: rbac.DocPendingApproval}
 	if l.Scope != documents.ApprovalScopeAccount {
 		res.Store, res.Department = r.Store, r.Department
 	}
@@ -203,8 +203,8 @@ func levelResource(r documents.ApprovalRequest, l documents.ApprovalLevel) authz
 }
 
 // mayApprove reports whether member m may decide at level l of r.
-func mayApprove(rs *authz.RoleSet, m authz.Member, r documents.ApprovalRequest, l documents.ApprovalLevel) bool {
-	if m.Status != authz.StatusActive || m.Account != r.AccountID {
+func mayApprove(rs *rbac.RoleSet, m rbac.Member, r documents.ApprovalRequest, l documents.ApprovalLevel) bool {
+	if m.Status != rbac.StatusActive || m.Account != r.AccountID {
 		return false
 	}
 	if m.ID == r.RequesterID && !r.SelfApproval {
@@ -212,7 +212,7 @@ func mayApprove(rs *authz.RoleSet, m authz.Member, r documents.ApprovalRequest, 
 	}
 	res := levelResource(r, l)
 	p := rs.Compile(m)
-	if !p.Decide(authz.ActionDocumentApprove, res).Allowed {
+	if !p.Decide(rbac.ActionDocumentApprove, res).Allowed {
 		return false
 	}
 	if l.Permission != "" && !p.Decide(l.Permission, res).Allowed {
@@ -229,8 +229,8 @@ func mayApprove(rs *authz.RoleSet, m authz.Member, r documents.ApprovalRequest, 
 		case a.Scope.IsAccount():
 			return true
 		case l.Scope == documents.ApprovalScopeAccount:
-		case a.Scope == authz.StoreScope(r.Store) && r.Store != "",
-			a.Scope == authz.DepartmentScope(r.Department) && r.Department != "":
+		case a.Scope == rbac.StoreScope(r.Store) && r.Store != "",
+			a.Scope == rbac.DepartmentScope(r.Department) && r.Department != "":
 			return true
 		}
 	}
@@ -250,8 +250,8 @@ func visible(p *auth.Principal, r documents.ApprovalRequest) bool {
 			return true
 		}
 	}
-	res := authz.Resource{Account: r.AccountID, Type: "document", ID: r.DocID, Store: r.Store, Department: r.Department, DocType: r.DocType}
-	return p.Decide(authz.ActionDocumentView, res).Allowed
+	res := rbac.Resource{Account: r.AccountID, Type: "document", ID: r.DocID, Store: r.Store, Department: r.Department, DocType: r.DocType}
+	return p.Decide(rbac.ActionDocumentView, res).Allowed
 }
 
 // GetRequest reads a request the caller may see, with its decisions.
@@ -325,7 +325,7 @@ func (s *Service) Cancel(ctx context.Context, p *auth.Principal, id string) (doc
 	}
 	now := s.Now.Now()
 	ev := p.Event(ctx, "approval.cancel", "approval_request", r.ID)
-	err = p.Acting(s.Store).FinishRequest(ctx, r, documents.RequestCancelled, authz.DocDraft, now, ev)
+	err = p.Acting(s.Store).FinishRequest(ctx, r, documents.RequestCancelled, rbac.DocDraft, now, ev)
 	if errors.Is(err, documents.ErrRequestNotPending) || errors.Is(err, documents.ErrDocumentChanged) {
 		return documents.ApprovalRequest{}, errNotPending
 	}

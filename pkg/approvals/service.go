@@ -1,77 +1,3 @@
-// Package approvals is documents and their approval: the documents the
-// host app registers, the approval policy of each document type, approval
-// requests run by the workflow (pkg/workflow), deciding in the app or by
-// an emailed one-time link, and the workflow's steps (Steps). Its types
-// live in pkg/documents.
-//
-// The service knows no HTTP: service.go (documents, policies),
-// requests.go (requesting, listing, cancelling), decide.go (Decide, the one
-// decision operation of the app and of the emailed link, and the link's
-// checks) and steps.go take typed inputs and return typed results and
-// *fault.Error refusals. http.go decodes a request, calls one operation
-// and encodes its result; page.go renders the link's page (page.templ),
-// one page per refusal of a link.
-//
-// Decisions:
-//   - A document's status moves draft -> pending_approval (a request) ->
-//     approved | denied | expired; draft and completed may also be set by
-//     the client. A PUT that changes a document resets it to draft (or to
-//     the completed status the client asks for) and, when it was pending,
-//     cancels its request in the same transaction, then tells the workflow
-//     (SendTaskFailure with workflow.ErrorCancelled). A PUT that changes
-//     nothing writes nothing. Writing a document is documents.edit on it
-//     (before and after a move between stores), evaluated as draft while
-//     pending (the edit cancels the request); a completed document needs
-//     locked.edit (the decision engine's rule).
-//   - Completed only from approved with unchanged terms (amount,
-//     currency, store, department, supplier), or when the type's policy is
-//     off or has no level at the amount (else 409 approval_required); the
-//     PUT then checks the policy's version in its transaction, so a policy
-//     switched on meanwhile is not skipped. Anything else that leaves an
-//     approved document (a change, or draft asked) voids its approval:
-//     the PUT's event is document.put_voiding_approval, with before and
-//     after. Supplier counts as a term: a PO approved for one supplier is
-//     not sent to another.
-//   - A request snapshots the policy levels that apply to the amount, the
-//     self-approval flag and the timeout (expiresAfterHours, per level).
-//     Only signed-in members request (the outcome email goes to them). A
-//     policy that is off, or whose levels do not reach the amount, answers
-//     409 approval_not_required.
-//   - Approvers of a level: active members allowed documents.approve on the
-//     document (scope document) or on an account-level resource (scope
-//     account), who also hold the level's role (assigned at the account or
-//     at the document's store or department; scope account: at the
-//     account) and the level's permission, when set. The requester is not
-//     asked unless selfApproval. The nominated external approver is asked
-//     at level 1 only, and decides by link only.
-//   - One person, one vote: the external approver is never the requester
-//     nor a member of the account in any status but deleted (422
-//     external_approver_is_requester / external_approver_is_member).
-//     Invited, inactive and suspended members count: they decide in the
-//     app. A deleted member's email is freed in the account, so that
-//     person is an outsider again. Every use of an external link (the page
-//     and the POST) re-checks today's policy, account domains and
-//     membership: a link ends (410) when externals are turned off, the
-//     domain is no longer allowed, or the person became a member; the
-//     level's emails send no link then. A member whose external-link vote is recorded at
-//     a level does not vote again in the app (409 already_decided).
-//   - A decision records the member (or external email) who decided and,
-//     in an impersonated session, the admin acting (decision and event).
-//     Emails and the page name the store and department by their stored
-//     names (the id when none); suppliers are the host app's records and
-//     are shown by id.
-//   - Each approver gets one hashed one-time token (subject
-//     "<request>:<level>:<approver>") and one email (outbox key
-//     "approval/<request>/<level>/<approver>"): the workflow's fan-out
-//     mints and sends them in batches (Notify), and a retried batch mints
-//     no token for an approver whose email went out, so a link sent stays
-//     valid. Ending or cancelling a request does not delete its tokens:
-//     every use of a link checks the request, so its links answer 410.
-//   - A level ends when it has `required` approvals or on the first
-//     denial: the decider sends the workflow's task result;
-//     workflow.ErrTaskNotFound means another decider sent it first.
-//   - Requests are listed and shown to their requester, to those asked,
-//     and to members who may view the document.
 package approvals
 
 import (
@@ -89,12 +15,12 @@ import (
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/clock"
 	"github.com/stewardhq/steward/pkg/documents"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/mail"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 	"github.com/stewardhq/steward/pkg/workflow"
@@ -168,8 +94,8 @@ var domainPattern = sync.OnceValue(func() *regexp.Regexp {
 // MaxAmount is the largest document amount (and level minimum).
 const MaxAmount = 1e12
 
-func parseDocType(v string) (authz.DocType, error) {
-	t := authz.DocType(v)
+func parseDocType(v string) (rbac.DocType, error) {
+	t := rbac.DocType(v)
 	if !t.Valid() {
 		return "", fault.New(fault.NotFound, "unknown_document_type", "No such document type: use purchase_order, sales_order, write_off, bom, purchase_rate, invoice or bill.")
 	}
@@ -192,11 +118,11 @@ type DocumentInput struct {
 }
 
 // forbidden answers a denied decision.
-func forbidden(d authz.Decision) error {
+func forbidden(d rbac.Decision) error {
 	return fault.New(fault.Forbidden, "forbidden", "You are not allowed to do this: "+d.Reason()+".")
 }
 
-func docResource(d documents.Document) authz.Resource { return d.Resource() }
+func docResource(d documents.Document) rbac.Resource { return d.Resource() }
 
 func cleanText(field, v string, max int) (string, error) {
 	v = strings.TrimSpace(v)
@@ -215,7 +141,7 @@ func scopeID(field, kind, v string) error {
 	if v == "" {
 		return nil
 	}
-	if err := (authz.Scope{Kind: authz.ScopeKind(kind), ID: v}).Validate(); err != nil {
+	if err := (rbac.Scope{Kind: rbac.ScopeKind(kind), ID: v}).Validate(); err != nil {
 		return fault.InvalidField(field, "is not a valid id")
 	}
 	return nil
@@ -266,14 +192,14 @@ func (in DocumentInput) validate() (documents.Document, error) {
 			return d, fault.InvalidField("url", "must be an absolute http or https URL")
 		}
 	}
-	switch authz.DocStatus(in.Status) {
-	case "", authz.DocDraft, authz.DocCompleted:
+	switch rbac.DocStatus(in.Status) {
+	case "", rbac.DocDraft, rbac.DocCompleted:
 	default:
 		return d, fault.InvalidField("status", `may only be set to "draft" or "completed"`)
 	}
 	return documents.Document{
 		Store: in.Store, Department: in.Department, Supplier: in.Supplier, Amount: *in.Amount, Currency: in.Currency,
-		Title: title, Summary: summary, DueDate: in.DueDate, URL: in.URL, Status: authz.DocStatus(in.Status),
+		Title: title, Summary: summary, DueDate: in.DueDate, URL: in.URL, Status: rbac.DocStatus(in.Status),
 	}, nil
 }
 
@@ -298,7 +224,7 @@ func (s *Service) GetDocument(ctx context.Context, p *auth.Principal, typ, id st
 	if err != nil {
 		return documents.Document{}, err
 	}
-	if dec := p.Decide(authz.ActionDocumentView, docResource(d)); !dec.Allowed {
+	if dec := p.Decide(rbac.ActionDocumentView, docResource(d)); !dec.Allowed {
 		return documents.Document{}, forbidden(dec)
 	}
 	return d, nil
@@ -330,24 +256,24 @@ func (s *Service) PutDocument(ctx context.Context, p *auth.Principal, typ, id st
 	now := s.Now.Now()
 	asked := next.Status
 	if asked == "" {
-		asked = authz.DocDraft
+		asked = rbac.DocDraft
 	}
 	// The caller must be allowed to edit the document where it is and
 	// where it goes. A pending document is edited as a draft: the edit
 	// cancels its request.
 	check := next
-	check.Status = authz.DocDraft
+	check.Status = rbac.DocDraft
 	if exists {
 		before := old
-		if before.Status == authz.DocPendingApproval {
-			before.Status = authz.DocDraft
+		if before.Status == rbac.DocPendingApproval {
+			before.Status = rbac.DocDraft
 		}
-		if dec := p.Decide(authz.ActionDocumentEdit, docResource(before)); !dec.Allowed {
+		if dec := p.Decide(rbac.ActionDocumentEdit, docResource(before)); !dec.Allowed {
 			return doc, false, forbidden(dec)
 		}
 		check.Status = before.Status
 	}
-	if dec := p.Decide(authz.ActionDocumentEdit, docResource(check)); !dec.Allowed {
+	if dec := p.Decide(rbac.ActionDocumentEdit, docResource(check)); !dec.Allowed {
 		return doc, false, forbidden(dec)
 	}
 	if exists && sameContent(old, next) && (next.Status == "" || next.Status == old.Status) {
@@ -359,7 +285,7 @@ func (s *Service) PutDocument(ctx context.Context, p *auth.Principal, typ, id st
 	// approval is never completed around it.
 	var guard *documents.ApprovalPolicy
 	termsChanged := exists && documents.ApprovedTermsChanged(old, next)
-	if asked == authz.DocCompleted && !(exists && !termsChanged && (old.Status == authz.DocApproved || old.Status == authz.DocCompleted)) {
+	if asked == rbac.DocCompleted && !(exists && !termsChanged && (old.Status == rbac.DocApproved || old.Status == rbac.DocCompleted)) {
 		pol, err := s.Store.GetApprovalPolicy(ctx, p.AccountID(), t)
 		if err != nil {
 			return doc, false, err
@@ -371,14 +297,14 @@ func (s *Service) PutDocument(ctx context.Context, p *auth.Principal, typ, id st
 	}
 	// An approved document that goes back to draft (its terms changed,
 	// or the caller asked) loses its approval: the PUT's event says so.
-	voided := exists && old.Status == authz.DocApproved && asked != authz.DocCompleted
+	voided := exists && old.Status == rbac.DocApproved && asked != rbac.DocCompleted
 	next.UpdatedAt, next.UpdatedBy = now, p.Member.ID
 	next.CreatedAt, next.Version = now, 1
 	var cancel *documents.ApprovalRequest
 	var pending documents.ApprovalRequest
 	if exists {
 		next.CreatedAt, next.Version, next.RequestID = old.CreatedAt, old.Version+1, old.RequestID
-		if old.Status == authz.DocPendingApproval && old.RequestID != "" {
+		if old.Status == rbac.DocPendingApproval && old.RequestID != "" {
 			pending, err = s.Store.GetApprovalRequest(ctx, p.AccountID(), old.RequestID)
 			if err != nil {
 				return doc, false, err
@@ -473,10 +399,10 @@ func (s *Service) PutPolicy(ctx context.Context, p *auth.Principal, typ string, 
 	if err != nil {
 		return documents.ApprovalPolicy{}, err
 	}
-	if dec := p.Decide("policies.manage", authz.Resource{Account: p.AccountID()}); !dec.Allowed {
+	if dec := p.Decide("policies.manage", rbac.Resource{Account: p.AccountID()}); !dec.Allowed {
 		return documents.ApprovalPolicy{}, forbidden(dec)
 	}
-	if t == authz.DocInvoice || t == authz.DocBill {
+	if t == rbac.DocInvoice || t == rbac.DocBill {
 		if in.Enabled {
 			return documents.ApprovalPolicy{}, fault.InvalidField("enabled", "invoices and bills have no approval step")
 		}
@@ -503,7 +429,7 @@ func (s *Service) PutPolicy(ctx context.Context, p *auth.Principal, typ string, 
 				return documents.ApprovalPolicy{}, fault.InvalidField(f+".role", "no such role")
 			}
 		}
-		if l.Permission != "" && (!authz.IsAction(l.Permission) || strings.HasPrefix(l.Permission, "documents.")) {
+		if l.Permission != "" && (!rbac.IsAction(l.Permission) || strings.HasPrefix(l.Permission, "documents.")) {
 			return documents.ApprovalPolicy{}, fault.InvalidField(f+".permission", "no such permission")
 		}
 	}

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/documents"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/onetime"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/workflow"
 )
@@ -371,10 +371,10 @@ func (st Steps) notPending(ctx context.Context, r documents.ApprovalRequest, tok
 	return nil
 }
 
-func docTypeLabel(t authz.DocType) string {
+func docTypeLabel(t rbac.DocType) string {
 	s := strings.ReplaceAll(string(t), "_", " ")
 	switch t {
-	case authz.DocBOM:
+	case rbac.DocBOM:
 		return "BOM"
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
@@ -430,11 +430,11 @@ func (st Steps) Expire(ctx context.Context, in workflow.StepInput) error {
 	if err != nil {
 		return err
 	}
-	return st.finish(ctx, r, documents.RequestExpired, authz.DocExpired)
+	return st.finish(ctx, r, documents.RequestExpired, rbac.DocExpired)
 }
 
 // finish ends a pending request; one that ended already is left alone.
-func (st Steps) finish(ctx context.Context, r documents.ApprovalRequest, s documents.RequestStatus, doc authz.DocStatus) error {
+func (st Steps) finish(ctx context.Context, r documents.ApprovalRequest, s documents.RequestStatus, doc rbac.DocStatus) error {
 	if r.Status != documents.RequestPending {
 		return nil
 	}
@@ -458,18 +458,18 @@ func (st Steps) Finalize(ctx context.Context, in workflow.StepInput) error {
 	}
 	var (
 		status documents.RequestStatus
-		doc    authz.DocStatus
+		doc    rbac.DocStatus
 		mo     mail.Outcome
 	)
 	switch in.Outcome {
 	case workflow.Approved:
-		status, doc, mo = documents.RequestApproved, authz.DocApproved, mail.OutcomeApproved
+		status, doc, mo = documents.RequestApproved, rbac.DocApproved, mail.OutcomeApproved
 	case workflow.Denied:
-		status, doc, mo = documents.RequestDenied, authz.DocDenied, mail.OutcomeDenied
+		status, doc, mo = documents.RequestDenied, rbac.DocDenied, mail.OutcomeDenied
 	case workflow.Expired:
-		status, doc, mo = documents.RequestExpired, authz.DocExpired, mail.OutcomeExpired
+		status, doc, mo = documents.RequestExpired, rbac.DocExpired, mail.OutcomeExpired
 	default:
-		return st.finish(ctx, r, documents.RequestCancelled, authz.DocDraft)
+		return st.finish(ctx, r, documents.RequestCancelled, rbac.DocDraft)
 	}
 	if err := st.finish(ctx, r, status, doc); err != nil {
 		return err

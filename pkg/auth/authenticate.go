@@ -6,9 +6,9 @@ import (
 	"strings"
 
 	"github.com/stewardhq/steward/pkg/apikeys/apikey"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -59,7 +59,7 @@ func (s *Service) AuthenticateBearer(ctx context.Context, authorization string) 
 	if !sess.Active(now) || sess.MemberID != claims.Subject || sess.AccountID != claims.AccountID || sess.ImpersonatorID != impersonator {
 		return nil, unauthenticated("session_ended", "The session has ended; sign in again.")
 	}
-	if st.Member.Status != authz.StatusActive {
+	if st.Member.Status != rbac.StatusActive {
 		return nil, unauthenticated("member_"+string(st.Member.Status), "Your membership is "+string(st.Member.Status)+".")
 	}
 	rs, err := s.roleSets.Get(claims.AccountID, st.Roles.Version, st.Roles.Roles)
@@ -68,7 +68,7 @@ func (s *Service) AuthenticateBearer(ctx context.Context, authorization string) 
 	}
 	if st.Impersonator != nil {
 		imp := st.Impersonator.Authz()
-		if imp.Status != authz.StatusActive || !rs.IsAdmin(imp) {
+		if imp.Status != rbac.StatusActive || !rs.IsAdmin(imp) {
 			return nil, unauthenticated("session_ended", "The impersonating administrator can no longer act; sign in again.")
 		}
 	}

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/team"
 )
 
@@ -40,5 +40,5 @@ func (s *Service) Impersonate(ctx context.Context, p *Principal, targetID, reque
 // Forbidden turns a grant-ceiling error into a 403 problem that says why,
 // with the error's stable code.
 func Forbidden(err error) error {
-	return fault.New(fault.Forbidden, authz.ErrorCode(err), err.Error())
+	return fault.New(fault.Forbidden, rbac.ErrorCode(err), err.Error())
 }

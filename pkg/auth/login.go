@@ -8,11 +8,11 @@ import (
 
 	"github.com/stewardhq/steward/pkg/accesstoken"
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/onetime"
 	"github.com/stewardhq/steward/pkg/password"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -107,7 +107,7 @@ func (s *Service) chooseMembership(ctx context.Context, ms []store.Membership, a
 	if err != nil {
 		return team.Member{}, err
 	}
-	active := slices.DeleteFunc(members, func(m team.Member) bool { return m.Status != authz.StatusActive })
+	active := slices.DeleteFunc(members, func(m team.Member) bool { return m.Status != rbac.StatusActive })
 	switch {
 	case len(active) == 1:
 		return active[0], nil
@@ -214,7 +214,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 		}
 		return Tokens{}, err
 	}
-	if st.Member.Status != authz.StatusActive {
+	if st.Member.Status != rbac.StatusActive {
 		_ = s.Store.RevokeSession(ctx, sid, now)
 		return Tokens{}, errRefreshInvalid
 	}

@@ -5,9 +5,9 @@ import (
 
 	"github.com/stewardhq/steward/pkg/apikeys/apikey"
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -26,8 +26,8 @@ type Principal struct {
 	Member       team.Member
 	Impersonator *team.Member
 	SessionID    string
-	Roles        *authz.RoleSet
-	Authz        *authz.Principal
+	Roles        *rbac.RoleSet
+	Authz        *rbac.Principal
 	// APIKey is set when the caller authenticated with an API key.
 	APIKey *apikey.Info
 }
@@ -51,7 +51,7 @@ func (p *Principal) AccountID() string { return p.Member.AccountID }
 func (p *Principal) Impersonated() bool { return p.Impersonator != nil }
 
 // Decide answers whether the principal may do action on r.
-func (p *Principal) Decide(action string, r authz.Resource) authz.Decision {
+func (p *Principal) Decide(action string, r rbac.Resource) rbac.Decision {
 	return p.Authz.Decide(action, r)
 }
 

@@ -6,12 +6,12 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/onetime"
 	"github.com/stewardhq/steward/pkg/password"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -390,7 +390,7 @@ func (s *Service) confirmRegistration(ctx context.Context, t store.Token, in Ver
 		}
 		ident = existing
 	}
-	m := team.Member{ID: store.NewID("m"), IdentityID: ident.ID, Email: email, Name: name, Status: authz.StatusActive, Version: 1, CreatedAt: now, UpdatedAt: now}
+	m := team.Member{ID: store.NewID("m"), IdentityID: ident.ID, Email: email, Name: name, Status: rbac.StatusActive, Version: 1, CreatedAt: now, UpdatedAt: now}
 	na := store.NewAccount{Owner: m, Identity: ident, NewIdentity: newIdentity}
 	var ev audit.Event
 	if t.Kind == store.TokenSignup {
@@ -412,7 +412,7 @@ func (s *Service) confirmRegistration(ctx context.Context, t store.Token, in Ver
 			return Verified{}, errJoinClosed
 		}
 		na.Owner.AccountID = acct.ID
-		na.Owner.Assignments = []authz.Assignment{{Role: reg.DefaultRole, Scope: authz.AccountScope}}
+		na.Owner.Assignments = []rbac.Assignment{{Role: reg.DefaultRole, Scope: rbac.AccountScope}}
 		ev = audit.Event{AccountID: acct.ID, ActorID: m.ID, ActorName: name, Action: "member.self_register", TargetType: "member", TargetID: m.ID, RequestID: in.RequestID,
 			After: audit.Snapshot(map[string]any{"email": email, "role": reg.DefaultRole})}
 	}
@@ -435,7 +435,7 @@ func (s *Service) confirmRegistration(ctx context.Context, t store.Token, in Ver
 // JoinAllowed reports whether an account's self-registration settings let
 // email join (its default role's existence is checked apart).
 func JoinAllowed(reg team.SelfRegistration, email string) bool {
-	if !reg.Enabled || reg.DefaultRole == "" || reg.DefaultRole == authz.RoleAdministrator {
+	if !reg.Enabled || reg.DefaultRole == "" || reg.DefaultRole == rbac.RoleAdministrator {
 		return false
 	}
 	for _, d := range reg.Domains {

@@ -32,11 +32,11 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/pkg/accesstoken"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/clock"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/mail"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -74,7 +74,7 @@ type Service struct {
 	// DefaultMailCaps (register.go).
 	MailCaps MailCaps
 
-	roleSets authz.RoleSetCache
+	roleSets rbac.RoleSetCache
 }
 
 func (s *Service) sessionLifetime() time.Duration {

@@ -11,14 +11,14 @@ import (
 	"errors"
 	"time"
 
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 )
 
 // Document is a document the host app registered (a purchase order, a
 // sales order, ...), identified by its type and the host app's id.
 type Document struct {
 	AccountID  string
-	Type       authz.DocType
+	Type       rbac.DocType
 	ID         string
 	Store      string
 	Department string
@@ -30,7 +30,7 @@ type Document struct {
 	// DueDate is YYYY-MM-DD, or empty.
 	DueDate string
 	URL     string
-	Status  authz.DocStatus
+	Status  rbac.DocStatus
 	// RequestID is the approval request that is (or was last) pending.
 	RequestID string
 	Version   int64
@@ -65,7 +65,7 @@ type ApprovalLevel struct {
 // ApprovalPolicy is an account's approval rules for one document type.
 type ApprovalPolicy struct {
 	AccountID         string
-	DocType           authz.DocType
+	DocType           rbac.DocType
 	Enabled           bool
 	Levels            []ApprovalLevel
 	SelfApproval      bool
@@ -78,7 +78,7 @@ type ApprovalPolicy struct {
 
 // DefaultApprovalPolicy is the policy of a type nobody configured:
 // disabled.
-func DefaultApprovalPolicy(account string, t authz.DocType) ApprovalPolicy {
+func DefaultApprovalPolicy(account string, t rbac.DocType) ApprovalPolicy {
 	return ApprovalPolicy{AccountID: account, DocType: t, ExpiresAfterHours: 72}
 }
 
@@ -157,7 +157,7 @@ type External struct {
 type ApprovalRequest struct {
 	ID             string
 	AccountID      string
-	DocType        authz.DocType
+	DocType        rbac.DocType
 	DocID          string
 	DocTitle       string
 	Amount         float64
@@ -224,9 +224,9 @@ var (
 )
 
 // Resource is the document as decisions see it (the resource of
-// authz.ActionDocumentView and the other document actions).
-func (d Document) Resource() authz.Resource {
-	return authz.Resource{
+// rbac.ActionDocumentView and the other document actions).
+func (d Document) Resource() rbac.Resource {
+	return rbac.Resource{
 		Account: d.AccountID, Type: "document", ID: d.ID, Store: d.Store, Department: d.Department,
 		Supplier: d.Supplier, DocType: d.Type, DocStatus: d.Status,
 	}

@@ -33,7 +33,6 @@ import (
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/clock"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
@@ -41,6 +40,7 @@ import (
 	"github.com/stewardhq/steward/pkg/members"
 	"github.com/stewardhq/steward/pkg/onetime"
 	"github.com/stewardhq/steward/pkg/password"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -76,7 +76,7 @@ type CreateInput struct {
 	Email       string
 	Name        string
 	Admin       bool
-	Assignments []authz.Assignment
+	Assignments []rbac.Assignment
 }
 
 // Create invites a person; the grant ceiling applies.
@@ -94,7 +94,7 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput)
 	}
 	assignments := in.Assignments
 	if !in.Admin && len(assignments) == 0 {
-		assignments = []authz.Assignment{{Role: authz.RoleFullAccess, Scope: authz.AccountScope}}
+		assignments = []rbac.Assignment{{Role: rbac.RoleFullAccess, Scope: rbac.AccountScope}}
 	}
 	for i, a := range assignments {
 		if err := p.Roles.ValidateAssignment(a); err != nil {
@@ -110,17 +110,17 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput)
 		return team.Invitation{}, err
 	}
 	member := team.Member{
-		ID: store.NewID("m"), AccountID: acct.ID, Email: email, Name: name, Status: authz.StatusInvited,
+		ID: store.NewID("m"), AccountID: acct.ID, Email: email, Name: name, Status: rbac.StatusInvited,
 		Admin: in.Admin, Assignments: assignments, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
-	if !p.Authz.Holds(authz.PermUsersManage, authz.AccountScope) && !holdsUsersManageSomewhere(p) {
+	if !p.Authz.Holds(rbac.PermUsersManage, rbac.AccountScope) && !holdsUsersManageSomewhere(p) {
 		return team.Invitation{}, errCannotInvite
 	}
-	if err := p.Roles.CheckChange(p.Member.Authz(), authz.Member{}, member.Authz()); err != nil {
+	if err := p.Roles.CheckChange(p.Member.Authz(), rbac.Member{}, member.Authz()); err != nil {
 		// The grants a new member would get are beyond the inviter; an
 		// inactive member of that email is invited with its own grants
 		// (when the invitation names none), checked on their own.
-		if m, merr := s.Store.MemberByEmail(ctx, acct.ID, email); merr == nil && m.Status == authz.StatusInactive {
+		if m, merr := s.Store.MemberByEmail(ctx, acct.ID, email); merr == nil && m.Status == rbac.StatusInactive {
 			return s.inviteExisting(ctx, p, acct, in, email, name)
 		}
 		return team.Invitation{}, auth.Forbidden(err)
@@ -174,7 +174,7 @@ func (s *Service) inviteExisting(ctx context.Context, p *auth.Principal, acct te
 	if err != nil {
 		return team.Invitation{}, err
 	}
-	if m.Status != authz.StatusInactive {
+	if m.Status != rbac.StatusInactive {
 		return team.Invitation{}, errAlreadyMember
 	}
 	admin, assignments := in.Admin, in.Assignments
@@ -182,7 +182,7 @@ func (s *Service) inviteExisting(ctx context.Context, p *auth.Principal, acct te
 		admin, assignments = m.Admin, m.Assignments
 	}
 	if !admin && len(assignments) == 0 {
-		assignments = []authz.Assignment{{Role: authz.RoleFullAccess, Scope: authz.AccountScope}}
+		assignments = []rbac.Assignment{{Role: rbac.RoleFullAccess, Scope: rbac.AccountScope}}
 	}
 	if name == "" {
 		name = m.Name
@@ -190,11 +190,11 @@ func (s *Service) inviteExisting(ctx context.Context, p *auth.Principal, acct te
 	after := m
 	after.Admin, after.Assignments = admin, assignments
 	asNew := after.Authz()
-	asNew.Status = authz.StatusInvited
+	asNew.Status = rbac.StatusInvited
 	if err := p.Roles.CheckChange(p.Member.Authz(), m.Authz(), after.Authz()); err != nil {
 		return team.Invitation{}, auth.Forbidden(err)
 	}
-	if err := p.Roles.CheckChange(p.Member.Authz(), authz.Member{}, asNew); err != nil {
+	if err := p.Roles.CheckChange(p.Member.Authz(), rbac.Member{}, asNew); err != nil {
 		return team.Invitation{}, auth.Forbidden(err)
 	}
 	now := s.Now.Now()
@@ -227,7 +227,7 @@ func (s *Service) inviteExisting(ctx context.Context, p *auth.Principal, acct te
 func holdsUsersManageSomewhere(p *auth.Principal) bool {
 	for _, sp := range p.Authz.Effective() {
 		for _, k := range sp.Permissions {
-			if k == authz.PermUsersManage {
+			if k == rbac.PermUsersManage {
 				return true
 			}
 		}
@@ -260,9 +260,9 @@ func (s *Service) load(ctx context.Context, p *auth.Principal, id string) (team.
 // mayManage checks the caller may manage the invited member (the same rule
 // as changing that member's grants).
 func mayManage(p *auth.Principal, inv team.Invitation) error {
-	target := authz.Member{ID: inv.MemberID, Account: inv.AccountID, Status: authz.StatusInvited, Admin: inv.Admin, Assignments: inv.Assignments}
+	target := rbac.Member{ID: inv.MemberID, Account: inv.AccountID, Status: rbac.StatusInvited, Admin: inv.Admin, Assignments: inv.Assignments}
 	removed := target
-	removed.Status = authz.StatusDeleted
+	removed.Status = rbac.StatusDeleted
 	if err := p.Roles.CheckChange(p.Member.Authz(), target, removed); err != nil {
 		return auth.Forbidden(err)
 	}
@@ -332,7 +332,7 @@ func (s *Service) Revoke(ctx context.Context, p *auth.Principal, id string) erro
 
 // List lists the account's invitations; anyone who may view users may.
 func (s *Service) List(ctx context.Context, p *auth.Principal, limit int, cursor string) (store.Page[team.Invitation], error) {
-	if !p.Authz.Holds("users.view", authz.AccountScope) && !holdsUsersManageSomewhere(p) {
+	if !p.Authz.Holds("users.view", rbac.AccountScope) && !holdsUsersManageSomewhere(p) {
 		return store.Page[team.Invitation]{}, httpapi.ErrForbidden
 	}
 	page, err := s.Store.ListInvitations(ctx, p.AccountID(), limit, cursor)
@@ -493,7 +493,7 @@ func (s *Service) Accept(ctx context.Context, in AcceptInput) (Accepted, error) 
 	ev := audit.Event{
 		AccountID: inv.AccountID, ActorID: inv.MemberID, ActorName: name, Action: "invitation.accept",
 		TargetType: "member", TargetID: inv.MemberID, RequestID: in.RequestID,
-		After: audit.Snapshot(map[string]any{"status": authz.StatusActive, "identity": acc.Identity.ID}),
+		After: audit.Snapshot(map[string]any{"status": rbac.StatusActive, "identity": acc.Identity.ID}),
 	}
 	// The inviter must still be as checked when the acceptance commits.
 	if err := s.Store.Acting(inviter).AcceptInvitation(ctx, acc, ev); err != nil {
@@ -532,7 +532,7 @@ func (s *Service) Accept(ctx context.Context, in AcceptInput) (Accepted, error) 
 // revoke false (the lookup) it only answers.
 func (s *Service) checkInviter(ctx context.Context, inv team.Invitation, requestID string, revoke bool) (store.Actor, error) {
 	actor := store.Actor{AccountID: inv.AccountID, OnFail: errInviterChanged}
-	target := authz.Member{ID: inv.MemberID, Account: inv.AccountID, Status: authz.StatusInvited, Admin: inv.Admin, Assignments: inv.Assignments}
+	target := rbac.Member{ID: inv.MemberID, Account: inv.AccountID, Status: rbac.StatusInvited, Admin: inv.Admin, Assignments: inv.Assignments}
 	var reason string
 	p, err := s.Auth.PrincipalOf(ctx, inv.AccountID, inv.InviterID)
 	switch {
@@ -541,7 +541,7 @@ func (s *Service) checkInviter(ctx context.Context, inv team.Invitation, request
 	case err != nil:
 		return actor, err
 	default:
-		if cerr := p.Roles.CheckChange(p.Member.Authz(), authz.Member{}, target); cerr != nil {
+		if cerr := p.Roles.CheckChange(p.Member.Authz(), rbac.Member{}, target); cerr != nil {
 			reason = "inviter_rights: " + cerr.Error()
 		}
 	}

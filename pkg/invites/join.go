@@ -6,10 +6,10 @@ import (
 	"slices"
 
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/password"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -66,20 +66,20 @@ func (s *Service) Join(ctx context.Context, in JoinInput) error {
 		return err
 	}
 	reg := acct.Settings.SelfRegistration
-	if !reg.Enabled || reg.DefaultRole == "" || reg.DefaultRole == authz.RoleAdministrator {
+	if !reg.Enabled || reg.DefaultRole == "" || reg.DefaultRole == rbac.RoleAdministrator {
 		return errJoinClosed
 	}
 	if !slices.Contains(reg.Domains, team.EmailDomain(email)) {
 		return errJoinDomain
 	}
-	if !authz.IsBuiltInRole(reg.DefaultRole) {
+	if !rbac.IsBuiltInRole(reg.DefaultRole) {
 		// A custom default role since deleted: closed until an admin
 		// picks another.
 		roles, err := s.Store.GetCustomRoles(ctx, acct.ID)
 		if err != nil {
 			return err
 		}
-		if !slices.ContainsFunc(roles.Roles, func(r authz.Role) bool { return r.ID == reg.DefaultRole }) {
+		if !slices.ContainsFunc(roles.Roles, func(r rbac.Role) bool { return r.ID == reg.DefaultRole }) {
 			return errJoinClosed
 		}
 	}

@@ -4,8 +4,8 @@ import (
 	"net/http"
 
 	"github.com/stewardhq/steward/pkg/auth"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/team"
 	"github.com/stewardhq/steward/pkg/views"
 )
@@ -44,7 +44,7 @@ func writeMember(w http.ResponseWriter, r *http.Request, status int, m team.Memb
 // HandleList serves GET /v1/users?status=&role=&store=&limit=&cursor=.
 func (s *Service) HandleList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := Filter{Status: authz.Status(q.Get("status")), Role: q.Get("role"), Store: q.Get("store")}
+	f := Filter{Status: rbac.Status(q.Get("status")), Role: q.Get("role"), Store: q.Get("store")}
 	// List checks the filter too; checking it first keeps its errors
 	// ahead of the limit's.
 	if err := f.Validate(); err != nil {

@@ -4,7 +4,7 @@
 // deactivating and deleting them, and transferring ownership.
 //
 // Decisions:
-//   - Every change passes the grant ceiling (authz.RoleSet.CheckChange):
+//   - Every change passes the grant ceiling (rbac.RoleSet.CheckChange):
 //     managers change only members of the stores they manage; only admins
 //     touch admins; nobody changes their own grants or status, but anyone
 //     may change their own name and notification preferences.
@@ -37,10 +37,10 @@ import (
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/clock"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 	"github.com/stewardhq/steward/pkg/views"
@@ -71,11 +71,11 @@ var ErrRoleGone = &fault.Error{
 
 // mayView reports whether the principal may see the member directory.
 func mayView(p *auth.Principal) bool {
-	if p.Authz.Holds("users.view", authz.AccountScope) || p.Authz.Holds("directory.view", authz.AccountScope) {
+	if p.Authz.Holds("users.view", rbac.AccountScope) || p.Authz.Holds("directory.view", rbac.AccountScope) {
 		return true
 	}
 	for _, sp := range p.Authz.Effective() {
-		if slices.Contains(sp.Permissions, authz.PermUsersManage) || slices.Contains(sp.Permissions, "users.view") {
+		if slices.Contains(sp.Permissions, rbac.PermUsersManage) || slices.Contains(sp.Permissions, "users.view") {
 			return true
 		}
 	}
@@ -97,7 +97,7 @@ func (s *Service) Get(ctx context.Context, p *auth.Principal, id string) (team.M
 
 // Filter narrows GET /v1/users.
 type Filter struct {
-	Status authz.Status
+	Status rbac.Status
 	Role   string
 	Store  string
 }
@@ -112,7 +112,7 @@ func (f Filter) Validate() error {
 		return httpapi.InvalidField("role", "must be a role id: 2 to 48 lower-case letters, digits or '_', starting with a letter")
 	}
 	if f.Store != "" {
-		if err := authz.StoreScope(f.Store).Validate(); err != nil {
+		if err := rbac.StoreScope(f.Store).Validate(); err != nil {
 			return httpapi.InvalidField("store", err.Error())
 		}
 	}
@@ -140,7 +140,7 @@ func (f Filter) match(m team.Member) bool {
 		return true
 	}
 	for _, a := range m.Assignments {
-		if (f.Role == "" || a.Role == f.Role) && (f.Store == "" || a.Scope == authz.StoreScope(f.Store)) {
+		if (f.Role == "" || a.Role == f.Role) && (f.Store == "" || a.Scope == rbac.StoreScope(f.Store)) {
 			return true
 		}
 	}
@@ -169,7 +169,7 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, f Filter, limit i
 type Change struct {
 	Name          *string
 	Admin         *bool
-	Assignments   *[]authz.Assignment
+	Assignments   *[]rbac.Assignment
 	Notifications *team.Notifications
 }
 
@@ -224,7 +224,7 @@ func (s *Service) save(ctx context.Context, p *auth.Principal, before, after tea
 	// demoted or suspended actor's request in flight fails with 409
 	// actor_changed and writes nothing.
 	st := p.Acting(s.Store)
-	if after.Status == authz.StatusDeleted {
+	if after.Status == rbac.StatusDeleted {
 		saved, err = st.DeleteMember(ctx, after, ev)
 	} else {
 		saved, err = st.UpdateMember(ctx, after, ev)
@@ -248,19 +248,19 @@ func (s *Service) save(ctx context.Context, p *auth.Principal, before, after tea
 }
 
 // ends reports whether a status change ends the member's sessions.
-func ends(from, to authz.Status) bool {
-	return from == authz.StatusActive && to != authz.StatusActive
+func ends(from, to rbac.Status) bool {
+	return from == rbac.StatusActive && to != rbac.StatusActive
 }
 
 // Transitions of the lifecycle routes: which statuses each accepts.
 var transitions = map[string]struct {
-	to   authz.Status
-	from []authz.Status
+	to   rbac.Status
+	from []rbac.Status
 }{
-	"suspend":    {authz.StatusSuspended, []authz.Status{authz.StatusActive, authz.StatusInactive}},
-	"reactivate": {authz.StatusActive, []authz.Status{authz.StatusSuspended, authz.StatusInactive}},
-	"deactivate": {authz.StatusInactive, []authz.Status{authz.StatusActive, authz.StatusSuspended}},
-	"delete":     {authz.StatusDeleted, []authz.Status{authz.StatusActive, authz.StatusInactive, authz.StatusSuspended}},
+	"suspend":    {rbac.StatusSuspended, []rbac.Status{rbac.StatusActive, rbac.StatusInactive}},
+	"reactivate": {rbac.StatusActive, []rbac.Status{rbac.StatusSuspended, rbac.StatusInactive}},
+	"deactivate": {rbac.StatusInactive, []rbac.Status{rbac.StatusActive, rbac.StatusSuspended}},
+	"delete":     {rbac.StatusDeleted, []rbac.Status{rbac.StatusActive, rbac.StatusInactive, rbac.StatusSuspended}},
 }
 
 // Transition moves a member to another status. version 0 means "as
@@ -280,7 +280,7 @@ func (s *Service) Transition(ctx context.Context, p *auth.Principal, id, verb st
 	if !slices.Contains(t.from, before.Status) {
 		return team.Member{}, fault.New(fault.Conflict, "invalid_transition", "A member who is "+string(before.Status)+" cannot be "+verb+"d.")
 	}
-	if t.to == authz.StatusActive && before.IdentityID == "" {
+	if t.to == rbac.StatusActive && before.IdentityID == "" {
 		return team.Member{}, errNoIdentity
 	}
 	after := before
@@ -290,7 +290,7 @@ func (s *Service) Transition(ctx context.Context, p *auth.Principal, id, verb st
 
 // CreateInactive creates a member without an invitation: status inactive,
 // no sign-in.
-func (s *Service) CreateInactive(ctx context.Context, p *auth.Principal, email, name string, admin bool, assignments []authz.Assignment) (team.Member, error) {
+func (s *Service) CreateInactive(ctx context.Context, p *auth.Principal, email, name string, admin bool, assignments []rbac.Assignment) (team.Member, error) {
 	e, err := team.NormalizeEmail(email)
 	if err != nil {
 		return team.Member{}, httpapi.InvalidField("email", err.Error())
@@ -308,10 +308,10 @@ func (s *Service) CreateInactive(ctx context.Context, p *auth.Principal, email, 
 	}
 	now := s.Now.Now()
 	m := team.Member{
-		ID: store.NewID("m"), AccountID: p.AccountID(), Email: e, Name: name, Status: authz.StatusInactive,
+		ID: store.NewID("m"), AccountID: p.AccountID(), Email: e, Name: name, Status: rbac.StatusInactive,
 		Admin: admin, Assignments: assignments, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
-	if err := p.Roles.CheckChange(p.Member.Authz(), authz.Member{}, m.Authz()); err != nil {
+	if err := p.Roles.CheckChange(p.Member.Authz(), rbac.Member{}, m.Authz()); err != nil {
 		return team.Member{}, auth.Forbidden(err)
 	}
 	ev := p.Event(ctx, "member.create", "member", m.ID)
@@ -363,11 +363,11 @@ func (s *Service) TransferOwnership(ctx context.Context, p *auth.Principal, toID
 // CheckScopes refuses assignments that name a store or department the
 // account does not have (400 unknown_scope, naming the first), in one
 // BatchGetItem.
-func CheckScopes(ctx context.Context, st *store.Store, account string, as []authz.Assignment) error {
+func CheckScopes(ctx context.Context, st *store.Store, account string, as []rbac.Assignment) error {
 	if len(as) == 0 {
 		return nil
 	}
-	scopes := make([]authz.Scope, 0, len(as))
+	scopes := make([]rbac.Scope, 0, len(as))
 	for _, a := range as {
 		scopes = append(scopes, a.Scope)
 	}

@@ -5,7 +5,7 @@ import (
 	"sync"
 
 	"github.com/stewardhq/steward/pkg/auth"
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 )
 
 // Catalogue is the permission catalogue, as GET /v1/permissions answers
@@ -43,31 +43,31 @@ type (
 
 // tiers explains the permission tiers.
 var tiers = []tierView{
-	{ID: string(authz.TierNormal), Description: "Any role may grant it."},
-	{ID: string(authz.TierCritical), Description: "Held only by administrators (the admin flag or the administrator role at account scope); no other role, built-in or custom, lists it."},
-	{ID: string(authz.TierOwner), Description: "Held only by the account owner; no role lists it."},
+	{ID: string(rbac.TierNormal), Description: "Any role may grant it."},
+	{ID: string(rbac.TierCritical), Description: "Held only by administrators (the admin flag or the administrator role at account scope); no other role, built-in or custom, lists it."},
+	{ID: string(rbac.TierOwner), Description: "Held only by the account owner; no role lists it."},
 }
 
-// catalogue is built once: the catalogue is data compiled into authz.
+// catalogue is built once: the catalogue is data compiled into rbac.
 var catalogue = sync.OnceValue(func() Catalogue {
-	out := Catalogue{Tiers: tiers, DocumentActions: authz.DocumentActions()}
-	for _, a := range authz.Areas() {
+	out := Catalogue{Tiers: tiers, DocumentActions: rbac.DocumentActions()}
+	for _, a := range rbac.Areas() {
 		out.Areas = append(out.Areas, areaView{ID: a.ID, Name: a.Name})
 	}
-	for _, p := range authz.Permissions() {
+	for _, p := range rbac.Permissions() {
 		out.Permissions = append(out.Permissions, permissionView{
 			Key: p.Key, Area: p.Area, Kind: string(p.Kind), Tier: string(p.Tier), Description: p.Description,
-			DependsOn: nonNil(p.DependsOn), Requires: nonNil(authz.Dependencies(p.Key)), AccountWide: p.AccountWide,
+			DependsOn: nonNil(p.DependsOn), Requires: nonNil(rbac.Dependencies(p.Key)), AccountWide: p.AccountWide,
 		})
 	}
-	for _, t := range authz.DocTypes() {
+	for _, t := range rbac.DocTypes() {
 		out.DocumentTypes = append(out.DocumentTypes, string(t))
 	}
 	return out
 })
 
 // Catalogue returns the permission catalogue (listPermissions). Every
-// authenticated caller may read it; it is data compiled into pkg/authz,
+// authenticated caller may read it; it is data compiled into pkg/rbac,
 // shared by every call: do not modify it.
 func (s *Service) Catalogue(_ context.Context, p *auth.Principal) (Catalogue, error) {
 	if err := caller(p); err != nil {

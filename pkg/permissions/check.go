@@ -6,10 +6,10 @@ import (
 	"strings"
 
 	"github.com/stewardhq/steward/pkg/auth"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/documents"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -86,7 +86,7 @@ type WhoCanQuery struct {
 // decision that allows it.
 type Allowed struct {
 	Member   team.Member
-	Decision authz.Decision
+	Decision rbac.Decision
 }
 
 // WhoCanPage is one page of who-can: the allowed members among the page
@@ -98,14 +98,14 @@ type WhoCanPage struct {
 }
 
 // grantedBy is the role assignment behind d, when a role allowed it.
-func grantedBy(d authz.Decision) *GrantedBy {
-	if d.Code != authz.CodeRole {
+func grantedBy(d rbac.Decision) *GrantedBy {
+	if d.Code != rbac.CodeRole {
 		return nil
 	}
 	return &GrantedBy{Role: d.Role, Scope: d.Scope.String()}
 }
 
-func toCheckResult(d authz.Decision) CheckResult {
+func toCheckResult(d rbac.Decision) CheckResult {
 	return CheckResult{Allowed: d.Allowed, Reason: d.Reason(), Code: string(d.Code), Permission: d.Permission, Missing: d.Missing, GrantedBy: grantedBy(d)}
 }
 
@@ -114,19 +114,19 @@ func validateAction(action, field string) error {
 	if action == "" {
 		return badRequest("missing_field", field, fmt.Sprintf("Field %q is required: a permission key (GET /v1/permissions) or a document action.", field))
 	}
-	if !authz.IsAction(action) {
+	if !rbac.IsAction(action) {
 		return badRequest("unknown_action", field, fmt.Sprintf("Unknown action %q: use a permission key from GET /v1/permissions or a document action (%s).",
-			action, strings.Join(authz.DocumentActions(), ", ")))
+			action, strings.Join(rbac.DocumentActions(), ", ")))
 	}
 	return nil
 }
 
 // resource turns a check's resource into the engine's, in account. field
 // (may be "") prefixes the names of offending fields.
-func (in ResourceInput) resource(account, field string) (authz.Resource, error) {
-	res := authz.Resource{
+func (in ResourceInput) resource(account, field string) (rbac.Resource, error) {
+	res := rbac.Resource{
 		Account: account, Type: in.Type, ID: in.ID, Store: in.Store, Department: in.Department, Supplier: in.Supplier,
-		DocType: authz.DocType(in.DocType), DocStatus: authz.DocStatus(in.DocStatus), ApprovalRequired: in.ApprovalRequired,
+		DocType: rbac.DocType(in.DocType), DocStatus: rbac.DocStatus(in.DocStatus), ApprovalRequired: in.ApprovalRequired,
 	}
 	name := func(f string) string {
 		if field == "" {
@@ -152,7 +152,7 @@ func (in ResourceInput) resource(account, field string) (authz.Resource, error) 
 		if sc.id == "" {
 			continue
 		}
-		if _, err := authz.ParseScope(sc.kind + ":" + sc.id); err != nil {
+		if _, err := rbac.ParseScope(sc.kind + ":" + sc.id); err != nil {
 			return res, badRequest("invalid_scope", name(sc.name),
 				fmt.Sprintf("%s %q is not a valid %s id: 1 to 128 letters, digits, '-', '_' or '.' (the id alone, not %q).", name(sc.name), sc.id, sc.kind, sc.kind+":id"))
 		}
@@ -161,7 +161,7 @@ func (in ResourceInput) resource(account, field string) (authz.Resource, error) 
 		return res, badRequest("unknown_document_type", name("docType"), fmt.Sprintf("Unknown document type %q: use one of %s.", in.DocType, docTypeList()))
 	}
 	// A document type in "type" sets the document type too.
-	if t := authz.DocType(in.Type); t.Valid() {
+	if t := rbac.DocType(in.Type); t.Valid() {
 		if in.DocType != "" && res.DocType != t {
 			return res, badRequest("invalid_field", name("docType"), fmt.Sprintf("type %q and docType %q disagree.", in.Type, in.DocType))
 		}
@@ -176,7 +176,7 @@ func (in ResourceInput) resource(account, field string) (authz.Resource, error) 
 
 func docTypeList() string {
 	var out []string
-	for _, t := range authz.DocTypes() {
+	for _, t := range rbac.DocTypes() {
 		out = append(out, string(t))
 	}
 	return strings.Join(out, ", ")
@@ -184,15 +184,15 @@ func docTypeList() string {
 
 // parse validates one check; prefix names its position in a batch ("" for
 // a single check).
-func (in CheckInput) parse(account, prefix string) (authz.Resource, error) {
+func (in CheckInput) parse(account, prefix string) (rbac.Resource, error) {
 	if err := validateAction(in.Action, prefix+"action"); err != nil {
-		return authz.Resource{}, err
+		return rbac.Resource{}, err
 	}
 	if in.Resource == nil {
-		return authz.Resource{}, badRequest("missing_field", prefix+"resource", fmt.Sprintf("Field %q is required ({} for an account-level resource).", prefix+"resource"))
+		return rbac.Resource{}, badRequest("missing_field", prefix+"resource", fmt.Sprintf("Field %q is required ({} for an account-level resource).", prefix+"resource"))
 	}
 	if in.UserID != "" && !validID(in.UserID) {
-		return authz.Resource{}, badRequest("invalid_field", prefix+"userId", fmt.Sprintf("%s %q is not a member id: 1 to 128 letters, digits, '-', '_' or '.'.", prefix+"userId", in.UserID))
+		return rbac.Resource{}, badRequest("invalid_field", prefix+"userId", fmt.Sprintf("%s %q is not a member id: 1 to 128 letters, digits, '-', '_' or '.'.", prefix+"userId", in.UserID))
 	}
 	return in.Resource.resource(account, prefix+"resource")
 }
@@ -217,7 +217,7 @@ func documentID(v string) bool { return httpapi.IDLike(v, 64, false) }
 
 // storedRef is the stored document a resource names (its document type
 // and id), if it names one.
-func storedRef(res authz.Resource) (store.DocRef, bool) {
+func storedRef(res rbac.Resource) (store.DocRef, bool) {
 	if res.ID == "" || !res.DocType.Valid() || !documentID(res.ID) {
 		return store.DocRef{}, false
 	}
@@ -231,7 +231,7 @@ func storedRef(res authz.Resource) (store.DocRef, bool) {
 // refused (400 resource_mismatch, naming the field): the caller's claim
 // is never believed. Fields the caller left out are taken from the
 // document; approvalRequired may only add a requirement.
-func withStored(res *authz.Resource, doc documents.Document, pol documents.ApprovalPolicy, field string) error {
+func withStored(res *rbac.Resource, doc documents.Document, pol documents.ApprovalPolicy, field string) error {
 	name := func(f string) string {
 		if field == "" {
 			return f
@@ -260,7 +260,7 @@ func withStored(res *authz.Resource, doc documents.Document, pol documents.Appro
 // mayViewDocument is whether the caller may read doc (as GET
 // /v1/documents/{type}/{id} decides).
 func mayViewDocument(p *auth.Principal, doc documents.Document) bool {
-	return p.Decide(authz.ActionDocumentView, doc.Resource()).Allowed
+	return p.Decide(rbac.ActionDocumentView, doc.Resource()).Allowed
 }
 
 // decideChecks answers checks in order. It reads everything the checks
@@ -273,7 +273,7 @@ func mayViewDocument(p *auth.Principal, doc documents.Document) bool {
 // resource the host app describes. prefix names a check's position in
 // error fields.
 func (s *Service) decideChecks(ctx context.Context, p *auth.Principal, checks []CheckInput, prefix func(int) string) ([]CheckResult, error) {
-	resources := make([]authz.Resource, len(checks))
+	resources := make([]rbac.Resource, len(checks))
 	var others []string
 	var docs []store.DocRef
 	seen := map[string]bool{}
@@ -322,7 +322,7 @@ func (s *Service) decideChecks(ctx context.Context, p *auth.Principal, checks []
 			}
 		}
 	}
-	subjects := map[string]*authz.Principal{}
+	subjects := map[string]*rbac.Principal{}
 	if len(others) > 0 {
 		rs, err := s.roleSets.Get(p.AccountID(), facts.Roles.Version, facts.Roles.Roles)
 		if err != nil {
@@ -381,8 +381,8 @@ func viewsSomeUsers(p *auth.Principal) bool {
 // users.view at account scope, or at every scope m has a grant in (never
 // an administrator, nor a member without grants, which only account-scope
 // viewers see).
-func mayView(p *auth.Principal, rs *authz.RoleSet, m team.Member) bool {
-	if p.Authz.Holds(permUsersView, authz.AccountScope) {
+func mayView(p *auth.Principal, rs *rbac.RoleSet, m team.Member) bool {
+	if p.Authz.Holds(permUsersView, rbac.AccountScope) {
 		return true
 	}
 	am := m.Authz()
@@ -440,7 +440,7 @@ func (s *Service) WhoCan(ctx context.Context, p *auth.Principal, q WhoCanQuery) 
 	if err := caller(p); err != nil {
 		return WhoCanPage{}, err
 	}
-	if !p.Authz.Holds(permUsersView, authz.AccountScope) {
+	if !p.Authz.Holds(permUsersView, rbac.AccountScope) {
 		return WhoCanPage{}, fault.New(fault.Forbidden, "forbidden", "Who-can needs users.view at account scope.")
 	}
 	if err := validateAction(q.Action, "action"); err != nil {

@@ -1,6 +1,6 @@
 // Package permissions is the permission capability: the catalogue, custom
 // roles, permission checks (one or a batch), the caller's effective
-// permissions and the "who can" query. It decides with pkg/authz and reads
+// permissions and the "who can" query. It decides with pkg/rbac and reads
 // and writes through pkg/store.
 //
 // Service holds the operations: each takes the authenticated principal
@@ -39,7 +39,7 @@
 // every permission of the role it creates, of the role's new definition
 // and of the role's current one (nobody edits or deletes a role stronger
 // than themselves). Custom roles never list critical or owner-only
-// permissions (authz.ValidateRole). Warnings about missing dependencies
+// permissions (rbac.ValidateRole). Warnings about missing dependencies
 // (e.g. presets.edit_shared without reports.view) do not block a change;
 // they are returned with the role.
 //
@@ -61,7 +61,7 @@
 // member's dangling assignment would grant again if the id were reused)
 // needs ?members=reassign&to=<roleId> or ?members=remove; without it the
 // answer is 409 role_in_use with the number of members. Each changed member
-// passes the grant ceiling (authz.RoleSet.CheckChange): the caller needs
+// passes the grant ceiling (rbac.RoleSet.CheckChange): the caller needs
 // users.manage where the member has grants, may only grant the target role
 // where it holds its permissions, never changes its own grants, and only
 // administrators change administrators. Up to store.MaxMembersPerRoleChange

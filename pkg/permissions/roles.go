@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/pkg/auth"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -70,7 +70,7 @@ type RolePatch struct {
 // version of the account's custom roles (0 when it has none) and the
 // custom roles' states (a deletion under way).
 type Roles struct {
-	Roles   []authz.Role
+	Roles   []rbac.Role
 	Version int64
 	States  map[string]store.RoleState
 }
@@ -79,8 +79,8 @@ type Roles struct {
 // definition (missing dependencies, which do not block a change) and the
 // new version of the account's custom roles.
 type RoleChange struct {
-	Role     authz.Role
-	Warnings []authz.Warning
+	Role     rbac.Role
+	Warnings []rbac.Warning
 	Version  int64
 }
 
@@ -117,7 +117,7 @@ type RoleDeletion struct {
 	Members MemberMoves
 	Version int64
 	Pending bool
-	Role    authz.Role
+	Role    rbac.Role
 	State   store.RoleState
 }
 
@@ -130,7 +130,7 @@ func (v roleView) withState(st store.RoleState) roleView {
 	return v
 }
 
-func toRoleView(r authz.Role, warnings []authz.Warning) roleView {
+func toRoleView(r rbac.Role, warnings []rbac.Warning) roleView {
 	v := roleView{
 		ID: r.ID, Name: r.Name, Description: r.Description, Permissions: nonNil(slices.Clone(r.Permissions)),
 		ScopeKinds: []string{}, BuiltIn: r.BuiltIn, Admin: r.Admin, AdminOnly: r.AdminOnly,
@@ -173,7 +173,7 @@ func errRoleNotFound(id string) error {
 
 // canManageRoles enforces who may create, change and delete roles.
 func canManageRoles(p *auth.Principal) error {
-	if !p.Authz.Holds(permSettingsManage, authz.AccountScope) {
+	if !p.Authz.Holds(permSettingsManage, rbac.AccountScope) {
 		return errCannotManageRoles
 	}
 	return nil
@@ -185,7 +185,7 @@ func ceiling(p *auth.Principal, keys ...[]string) []string {
 	var missing []string
 	for _, ks := range keys {
 		for _, k := range ks {
-			if !p.Authz.Holds(k, authz.AccountScope) && !slices.Contains(missing, k) {
+			if !p.Authz.Holds(k, rbac.AccountScope) && !slices.Contains(missing, k) {
 				missing = append(missing, k)
 			}
 		}
@@ -200,16 +200,16 @@ func errExceeds(verb string, missing []string) error {
 	return e
 }
 
-// roleError turns a role validation error of authz into a problem.
+// roleError turns a role validation error of rbac into a problem.
 func roleError(err error) error {
 	switch {
-	case errors.Is(err, authz.ErrRoleCollision):
+	case errors.Is(err, rbac.ErrRoleCollision):
 		return fault.New(fault.Conflict, "role_exists", err.Error())
-	case errors.Is(err, authz.ErrReservedPermission):
+	case errors.Is(err, rbac.ErrReservedPermission):
 		return badRequest("reserved_permission", "permissions", err.Error())
-	case errors.Is(err, authz.ErrUnknownPermission), errors.Is(err, authz.ErrInvalidPermissionKey):
+	case errors.Is(err, rbac.ErrUnknownPermission), errors.Is(err, rbac.ErrInvalidPermissionKey):
 		return badRequest("unknown_permission", "permissions", err.Error())
-	case errors.Is(err, authz.ErrInvalidRole):
+	case errors.Is(err, rbac.ErrInvalidRole):
 		return badRequest("invalid_role", "", err.Error())
 	}
 	return err
@@ -231,30 +231,30 @@ func (s *Service) ListRoles(ctx context.Context, p *auth.Principal) (Roles, erro
 
 // GetRole returns a built-in or custom role of the caller's account
 // (getRole) and the version of the account's custom roles.
-func (s *Service) GetRole(ctx context.Context, p *auth.Principal, id string) (authz.Role, int64, error) {
+func (s *Service) GetRole(ctx context.Context, p *auth.Principal, id string) (rbac.Role, int64, error) {
 	role, _, v, err := s.getRole(ctx, p, id)
 	return role, v, err
 }
 
 // getRole is GetRole with the role's state (a deletion under way).
-func (s *Service) getRole(ctx context.Context, p *auth.Principal, id string) (authz.Role, store.RoleState, int64, error) {
+func (s *Service) getRole(ctx context.Context, p *auth.Principal, id string) (rbac.Role, store.RoleState, int64, error) {
 	if err := caller(p); err != nil {
-		return authz.Role{}, store.RoleState{}, 0, err
+		return rbac.Role{}, store.RoleState{}, 0, err
 	}
 	cr, rs, err := s.loadRoles(ctx, p.AccountID())
 	if err != nil {
-		return authz.Role{}, store.RoleState{}, 0, err
+		return rbac.Role{}, store.RoleState{}, 0, err
 	}
 	role, ok := rs.Role(id)
 	if !ok {
-		return authz.Role{}, store.RoleState{}, 0, errRoleNotFound(id)
+		return rbac.Role{}, store.RoleState{}, 0, errRoleNotFound(id)
 	}
 	return role, cr.State(id), cr.Version, nil
 }
 
 // loadRoles reads the account's custom roles and compiles them with the
 // built-ins.
-func (s *Service) loadRoles(ctx context.Context, account string) (store.CustomRoles, *authz.RoleSet, error) {
+func (s *Service) loadRoles(ctx context.Context, account string) (store.CustomRoles, *rbac.RoleSet, error) {
 	cr, err := s.Store.GetCustomRoles(ctx, account)
 	if err != nil {
 		return store.CustomRoles{}, nil, err
@@ -279,7 +279,7 @@ func (s *Service) CreateRole(ctx context.Context, p *auth.Principal, in RoleInpu
 	if err != nil {
 		return RoleChange{}, err
 	}
-	warnings, err := authz.ValidateRole(role)
+	warnings, err := rbac.ValidateRole(role)
 	if err != nil {
 		return RoleChange{}, roleError(err)
 	}
@@ -295,7 +295,7 @@ func (s *Service) CreateRole(ctx context.Context, p *auth.Principal, in RoleInpu
 		if err != nil {
 			return RoleChange{}, err
 		}
-		if slices.ContainsFunc(cr.Roles, func(x authz.Role) bool { return x.ID == role.ID }) {
+		if slices.ContainsFunc(cr.Roles, func(x rbac.Role) bool { return x.ID == role.ID }) {
 			return RoleChange{}, fault.New(fault.Conflict, "role_exists", fmt.Sprintf("Role %q exists already; change it with PATCH /v1/roles/%s.", role.ID, role.ID))
 		}
 		if len(cr.Roles) >= store.MaxCustomRoles {
@@ -319,34 +319,34 @@ func (s *Service) CreateRole(ctx context.Context, p *auth.Principal, in RoleInpu
 }
 
 // role builds the custom role of a create request.
-func (in RoleInput) role() (authz.Role, error) {
+func (in RoleInput) role() (rbac.Role, error) {
 	if in.ID == "" {
-		return authz.Role{}, badRequest("missing_field", "id", `Field "id" is required: lower-case letters, digits and '_', starting with a letter.`)
+		return rbac.Role{}, badRequest("missing_field", "id", `Field "id" is required: lower-case letters, digits and '_', starting with a letter.`)
 	}
 	name := strings.TrimSpace(in.Name)
 	if name == "" {
-		return authz.Role{}, badRequest("missing_field", "name", `Field "name" is required.`)
+		return rbac.Role{}, badRequest("missing_field", "name", `Field "name" is required.`)
 	}
 	if _, err := httpapi.CleanName("name", name, 100, true); err != nil {
-		return authz.Role{}, err
+		return rbac.Role{}, err
 	}
 	desc, err := httpapi.CleanText("description", in.Description, 1000)
 	if err != nil {
-		return authz.Role{}, err
+		return rbac.Role{}, err
 	}
 	if len(in.Permissions) == 0 {
-		return authz.Role{}, badRequest("missing_field", "permissions", `Field "permissions" must list at least one permission key.`)
+		return rbac.Role{}, badRequest("missing_field", "permissions", `Field "permissions" must list at least one permission key.`)
 	}
-	return authz.Role{
+	return rbac.Role{
 		ID: in.ID, Name: name, Description: desc,
 		Permissions: in.Permissions, ScopeKinds: scopeKinds(in.ScopeKinds), AdminOnly: in.AdminOnly,
 	}, nil
 }
 
-func scopeKinds(in []string) []authz.ScopeKind {
-	out := make([]authz.ScopeKind, 0, len(in))
+func scopeKinds(in []string) []rbac.ScopeKind {
+	out := make([]rbac.ScopeKind, 0, len(in))
 	for _, k := range in {
-		out = append(out, authz.ScopeKind(k))
+		out = append(out, rbac.ScopeKind(k))
 	}
 	return out
 }
@@ -354,18 +354,18 @@ func scopeKinds(in []string) []authz.ScopeKind {
 // withRole returns roles with role added, or replacing the role of the same
 // id, all validated together, and the role as stored (permissions in
 // catalogue order, scope kinds explicit).
-func withRole(roles []authz.Role, role authz.Role) ([]authz.Role, authz.Role, error) {
+func withRole(roles []rbac.Role, role rbac.Role) ([]rbac.Role, rbac.Role, error) {
 	out := slices.Clone(roles)
-	i := slices.IndexFunc(out, func(x authz.Role) bool { return x.ID == role.ID })
+	i := slices.IndexFunc(out, func(x rbac.Role) bool { return x.ID == role.ID })
 	if i < 0 {
 		out = append(out, role)
 		i = len(out) - 1
 	} else {
 		out[i] = role
 	}
-	rs, err := authz.NewRoleSet(out...)
+	rs, err := rbac.NewRoleSet(out...)
 	if err != nil {
-		return nil, authz.Role{}, roleError(err)
+		return nil, rbac.Role{}, roleError(err)
 	}
 	saved, _ := rs.Role(role.ID)
 	out[i] = saved
@@ -386,7 +386,7 @@ func (s *Service) UpdateRole(ctx context.Context, p *auth.Principal, id string, 
 	if err := canManageRoles(p); err != nil {
 		return RoleChange{}, err
 	}
-	if authz.IsBuiltInRole(id) {
+	if rbac.IsBuiltInRole(id) {
 		return RoleChange{}, errBuiltIn
 	}
 	if in.Name == nil && in.Description == nil && in.Permissions == nil && in.ScopeKinds == nil && in.AdminOnly == nil {
@@ -403,7 +403,7 @@ func (s *Service) UpdateRole(ctx context.Context, p *auth.Principal, id string, 
 	if !ifMatch.Matches(cr.Version) {
 		return RoleChange{}, errPreconditionFailed(cr.Version)
 	}
-	i := slices.IndexFunc(cr.Roles, func(x authz.Role) bool { return x.ID == id })
+	i := slices.IndexFunc(cr.Roles, func(x rbac.Role) bool { return x.ID == id })
 	if i < 0 {
 		return RoleChange{}, errRoleNotFound(id)
 	}
@@ -441,7 +441,7 @@ func (s *Service) UpdateRole(ctx context.Context, p *auth.Principal, id string, 
 	if in.ScopeKinds != nil {
 		next.ScopeKinds = scopeKinds(*in.ScopeKinds)
 	}
-	warnings, err := authz.ValidateRole(next)
+	warnings, err := rbac.ValidateRole(next)
 	if err != nil {
 		return RoleChange{}, roleError(err)
 	}
@@ -482,8 +482,8 @@ func errRoleDeleting(id string) error {
 // checkNarrowing refuses to drop a scope kind from a role while members
 // hold the role at a scope of that kind: their assignments would silently
 // grant nothing.
-func (s *Service) checkNarrowing(ctx context.Context, account string, old, next authz.Role) error {
-	var dropped []authz.ScopeKind
+func (s *Service) checkNarrowing(ctx context.Context, account string, old, next rbac.Role) error {
+	var dropped []rbac.ScopeKind
 	for _, k := range old.ScopeKinds {
 		if !slices.Contains(next.ScopeKinds, k) {
 			dropped = append(dropped, k)
@@ -498,7 +498,7 @@ func (s *Service) checkNarrowing(ctx context.Context, account string, old, next 
 	}
 	n := 0
 	for _, m := range members {
-		if slices.ContainsFunc(m.Assignments, func(a authz.Assignment) bool {
+		if slices.ContainsFunc(m.Assignments, func(a rbac.Assignment) bool {
 			return a.Role == old.ID && slices.Contains(dropped, a.Scope.Kind)
 		}) {
 			n++
@@ -515,7 +515,7 @@ func (s *Service) checkNarrowing(ctx context.Context, account string, old, next 
 
 // DeleteRole deletes custom role id (deleteRole). A role that members
 // hold needs opts: MembersReassign with To, or MembersRemove; each member
-// changes through the grant ceiling (authz.RoleSet.CheckChange). Up to
+// changes through the grant ceiling (rbac.RoleSet.CheckChange). Up to
 // store.MaxMembersPerRoleChange holders change in the same transaction as
 // the role's deletion. A role with more holders is marked for deletion
 // first (no member can gain it from then on; GET shows it "deleting" with
@@ -534,7 +534,7 @@ func (s *Service) DeleteRole(ctx context.Context, p *auth.Principal, id string, 
 	if err := canManageRoles(p); err != nil {
 		return RoleDeletion{}, err
 	}
-	if authz.IsBuiltInRole(id) {
+	if rbac.IsBuiltInRole(id) {
 		return RoleDeletion{}, errBuiltIn
 	}
 	switch mode, to := opts.Members, opts.To; {
@@ -563,7 +563,7 @@ func (s *Service) DeleteRole(ctx context.Context, p *auth.Principal, id string, 
 		if !ifMatch.Matches(cr.Version) {
 			return RoleDeletion{}, errPreconditionFailed(cr.Version)
 		}
-		i := slices.IndexFunc(cr.Roles, func(x authz.Role) bool { return x.ID == id })
+		i := slices.IndexFunc(cr.Roles, func(x rbac.Role) bool { return x.ID == id })
 		if i < 0 {
 			return RoleDeletion{}, errRoleNotFound(id)
 		}
@@ -708,8 +708,8 @@ func toParam(to string) string {
 
 // reassign replaces the assignments of role by the same scopes of to, or
 // drops them when to is "", without creating duplicates.
-func reassign(in []authz.Assignment, role, to string) []authz.Assignment {
-	out := make([]authz.Assignment, 0, len(in))
+func reassign(in []rbac.Assignment, role, to string) []rbac.Assignment {
+	out := make([]rbac.Assignment, 0, len(in))
 	for _, a := range in {
 		if a.Role == role {
 			if to == "" {
@@ -728,10 +728,10 @@ func reassign(in []authz.Assignment, role, to string) []authz.Assignment {
 func changeError(id string, err error) error {
 	detail := fmt.Sprintf("Member %s: %v.", id, err)
 	switch {
-	case errors.Is(err, authz.ErrUnknownRole), errors.Is(err, authz.ErrScopeNotAllowed), errors.Is(err, authz.ErrInvalidScope):
+	case errors.Is(err, rbac.ErrUnknownRole), errors.Is(err, rbac.ErrScopeNotAllowed), errors.Is(err, rbac.ErrInvalidScope):
 		return fault.New(fault.Conflict, "reassign_not_allowed", detail)
-	case errors.Is(err, authz.ErrSelfChange):
+	case errors.Is(err, rbac.ErrSelfChange):
 		detail = "You hold this role yourself, and nobody changes their own grants; ask another administrator."
 	}
-	return fault.New(fault.Forbidden, authz.ErrorCode(err), detail)
+	return fault.New(fault.Forbidden, rbac.ErrorCode(err), detail)
 }

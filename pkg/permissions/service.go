@@ -7,9 +7,9 @@ import (
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 )
 
@@ -28,7 +28,7 @@ type Service struct {
 	// DefaultDeleteBudget).
 	DeleteBudget time.Duration
 
-	roleSets authz.RoleSetCache
+	roleSets rbac.RoleSetCache
 }
 
 // Permission keys these operations need.

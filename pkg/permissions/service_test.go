@@ -10,10 +10,10 @@ import (
 	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/permissions"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -41,7 +41,7 @@ func newService(t *testing.T) (*permissions.Service, *store.Store, *auth.Princip
 	ident := team.Identity{ID: store.NewID("i"), Email: testenv.NewID("owner") + "@example.com", Version: 1, CreatedAt: now, UpdatedAt: now}
 	owner := team.Member{
 		ID: store.NewID("m"), AccountID: acct.ID, IdentityID: ident.ID, Email: ident.Email, Name: "Olive Owner",
-		Status: authz.StatusActive, Admin: true, Owner: true, Version: 1, CreatedAt: now, UpdatedAt: now,
+		Status: rbac.StatusActive, Admin: true, Owner: true, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	acct.OwnerID = owner.ID
 	if err := st.CreateAccount(context.Background(), store.NewAccount{Account: acct, Owner: owner, Identity: ident, NewIdentity: true},
@@ -57,7 +57,7 @@ func principal(t *testing.T, st *store.Store, m team.Member) *auth.Principal {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, err := authz.NewRoleSet(a.Roles.Roles...)
+	rs, err := rbac.NewRoleSet(a.Roles.Roles...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestRoleLifeThroughTheService(t *testing.T) {
 	ctx := context.Background()
 
 	cat, err := s.Catalogue(ctx, owner)
-	if err != nil || len(cat.Permissions) != len(authz.Permissions()) {
+	if err != nil || len(cat.Permissions) != len(rbac.Permissions()) {
 		t.Fatalf("catalogue: %d permissions, %v", len(cat.Permissions), err)
 	}
 
@@ -127,7 +127,7 @@ func TestRoleLifeThroughTheService(t *testing.T) {
 	now := time.Now().UTC()
 	bob := team.Member{
 		ID: store.NewID("m"), AccountID: owner.AccountID(), Email: testenv.NewID("bob") + "@example.com", Name: "Bob",
-		Status: authz.StatusActive, Assignments: []authz.Assignment{{Role: "buyer", Scope: authz.Scope{Kind: authz.ScopeStore, ID: "s1"}}},
+		Status: rbac.StatusActive, Assignments: []rbac.Assignment{{Role: "buyer", Scope: rbac.Scope{Kind: rbac.ScopeStore, ID: "s1"}}},
 		Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := st.AddMember(ctx, bob, audit.Event{AccountID: bob.AccountID, ActorID: "test", Action: "member.create", TargetType: "member", TargetID: bob.ID}); err != nil {
@@ -173,7 +173,7 @@ func TestRoleLifeThroughTheService(t *testing.T) {
 		t.Fatalf("delete: %+v, %v", del, err)
 	}
 	rs, err := s.ListRoles(ctx, owner)
-	if err != nil || rs.Version != 3 || len(rs.Roles) != len(authz.BuiltInRoles()) {
+	if err != nil || rs.Version != 3 || len(rs.Roles) != len(rbac.BuiltInRoles()) {
 		t.Fatalf("roles after delete: %d roles at %d, %v", len(rs.Roles), rs.Version, err)
 	}
 }

@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/documents"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/team"
 )
 
@@ -109,14 +109,14 @@ func (s *Store) AlertMembersPage(ctx context.Context, account string, limit int,
 
 // openDocumentStatuses are the document statuses that still need someone
 // to act on a due date.
-var openDocumentStatuses = []authz.DocStatus{authz.DocDraft, authz.DocPendingApproval, authz.DocApproved}
+var openDocumentStatuses = []rbac.DocStatus{rbac.DocDraft, rbac.DocPendingApproval, rbac.DocApproved}
 
 // DueDocuments returns the account's documents of type t that have a due
 // date on or before until (YYYY-MM-DD) and are still open (draft, pending
 // approval or approved), in id order. It reads only those documents, from
 // the sparse due index (gsi3, keys DUE#{a}#{type} / {dueDate}#{id}, see
 // approvalindex.go), eventually consistent like every GSI read.
-func (s *Store) DueDocuments(ctx context.Context, account string, t authz.DocType, until string) ([]documents.Document, error) {
+func (s *Store) DueDocuments(ctx context.Context, account string, t rbac.DocType, until string) ([]documents.Document, error) {
 	var out []documents.Document
 	var start map[string]types.AttributeValue
 	for {
@@ -137,7 +137,7 @@ func (s *Store) DueDocuments(ctx context.Context, account string, t authz.DocTyp
 			return nil, fmt.Errorf("due documents: %w", err)
 		}
 		for _, it := range items {
-			if it.DueDate != "" && slices.Contains(openDocumentStatuses, authz.DocStatus(it.Status)) {
+			if it.DueDate != "" && slices.Contains(openDocumentStatuses, rbac.DocStatus(it.Status)) {
 				out = append(out, it.document())
 			}
 		}

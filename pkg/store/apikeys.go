@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/team"
 )
 
@@ -53,7 +53,7 @@ type APIKey struct {
 	// SecretHash is onetime's hash of the secret.
 	SecretHash  string
 	Permissions []string
-	Scopes      []authz.Scope
+	Scopes      []rbac.Scope
 	CreatedAt   time.Time
 	// CreatedByID and CreatedByName are the administrator who made it.
 	CreatedByID   string
@@ -134,7 +134,7 @@ func (it apiKeyItem) apiKey() (APIKey, error) {
 		return APIKey{}, fmt.Errorf("API key %s: %w", it.ID, err)
 	}
 	for _, s := range it.Scopes {
-		sc, err := authz.ParseScope(s)
+		sc, err := rbac.ParseScope(s)
 		if err != nil {
 			return APIKey{}, fmt.Errorf("API key %s: stored scope %q: %w", it.ID, s, err)
 		}
@@ -264,7 +264,7 @@ func (s *Store) LoadAPIKeyAuth(ctx context.Context, account, id string) (APIKeyA
 	if err != nil {
 		return APIKeyAuth{}, fmt.Errorf("load API key auth: %w", err)
 	}
-	st := APIKeyAuth{Roles: CustomRoles{Roles: []authz.Role{}}}
+	st := APIKeyAuth{Roles: CustomRoles{Roles: []rbac.Role{}}}
 	found := false
 	var roles map[string]types.AttributeValue
 	for _, raw := range items {

@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/documents"
+	"github.com/stewardhq/steward/pkg/rbac"
 )
 
 // Index keys of approval requests and documents, so that a filtered list
@@ -66,7 +66,7 @@ func awaitingPrefix(member string) string { return key(prefixAwaiting, member) +
 func awaitingKey(a, member, request string) map[string]types.AttributeValue {
 	return itemKey(accountPK(a), awaitingPrefix(member)+request)
 }
-func duePK(a string, t authz.DocType) string { return key(prefixDue, a, string(t)) }
+func duePK(a string, t rbac.DocType) string { return key(prefixDue, a, string(t)) }
 
 // dueKeys returns a document's gsi3 keys: set only while it is open
 // (draft, pending approval or approved) and has a due date.

@@ -13,8 +13,8 @@ import (
 
 	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/documents"
+	"github.com/stewardhq/steward/pkg/rbac"
 	. "github.com/stewardhq/steward/pkg/store"
 )
 
@@ -52,8 +52,8 @@ func (a *approvalSeed) request(requester string, awaiting ...string) documents.A
 	a.n++
 	a.now = a.now.Add(time.Second)
 	doc := documents.Document{
-		AccountID: a.account, Type: authz.DocPurchaseOrder, ID: fmt.Sprintf("po-%04d", a.n), Amount: 100, Currency: "EUR",
-		Title: "PO", Status: authz.DocDraft, Version: 1, CreatedAt: a.now, UpdatedAt: a.now,
+		AccountID: a.account, Type: rbac.DocPurchaseOrder, ID: fmt.Sprintf("po-%04d", a.n), Amount: 100, Currency: "EUR",
+		Title: "PO", Status: rbac.DocDraft, Version: 1, CreatedAt: a.now, UpdatedAt: a.now,
 	}
 	if err := a.s.PutDocument(ctx, doc, 0, nil, nil, a.ev("document.create")); err != nil {
 		t.Fatal(err)
@@ -78,7 +78,7 @@ func (a *approvalSeed) request(requester string, awaiting ...string) documents.A
 	return r
 }
 
-func (a *approvalSeed) finish(r documents.ApprovalRequest, st documents.RequestStatus, doc authz.DocStatus) {
+func (a *approvalSeed) finish(r documents.ApprovalRequest, st documents.RequestStatus, doc rbac.DocStatus) {
 	if err := a.s.FinishRequest(context.Background(), r, st, doc, a.now, a.ev("approval.finish")); err != nil {
 		a.t.Fatal(err)
 	}
@@ -135,12 +135,12 @@ func TestPendingListsAnswerBehindDecidedHistory(t *testing.T) {
 		r := seed.request(busy, me, other)
 		switch i % 3 {
 		case 0:
-			seed.finish(r, documents.RequestApproved, authz.DocApproved)
+			seed.finish(r, documents.RequestApproved, rbac.DocApproved)
 			approved = append(approved, r)
 		case 1:
-			seed.finish(r, documents.RequestDenied, authz.DocDenied)
+			seed.finish(r, documents.RequestDenied, rbac.DocDenied)
 		default:
-			seed.finish(r, documents.RequestCancelled, authz.DocDraft)
+			seed.finish(r, documents.RequestCancelled, rbac.DocDraft)
 		}
 	}
 
@@ -244,8 +244,8 @@ func TestDueDocumentsReadOnlyOpenDueDocuments(t *testing.T) {
 	ctx := context.Background()
 	account := NewID("acct")
 	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
-	put := func(id, due string, st authz.DocStatus) documents.Document {
-		d := documents.Document{AccountID: account, Type: authz.DocPurchaseOrder, ID: id, Amount: 1, Currency: "EUR", Title: id,
+	put := func(id, due string, st rbac.DocStatus) documents.Document {
+		d := documents.Document{AccountID: account, Type: rbac.DocPurchaseOrder, ID: id, Amount: 1, Currency: "EUR", Title: id,
 			DueDate: due, Status: st, Version: 1, CreatedAt: now, UpdatedAt: now}
 		if err := s.PutDocument(ctx, d, 0, nil, nil, audit.Event{AccountID: account, Action: "document.create"}); err != nil {
 			t.Fatal(err)
@@ -253,12 +253,12 @@ func TestDueDocumentsReadOnlyOpenDueDocuments(t *testing.T) {
 		return d
 	}
 	for i := range 60 {
-		put(fmt.Sprintf("done-%03d", i), "2026-01-01", authz.DocCompleted)
+		put(fmt.Sprintf("done-%03d", i), "2026-01-01", rbac.DocCompleted)
 	}
-	put("c-open-late", "2026-02-01", authz.DocDraft)
-	put("b-no-due", "", authz.DocDraft)
-	put("a-due", "2026-01-10", authz.DocApproved)
-	requested := put("d-due", "2026-01-03", authz.DocDraft)
+	put("c-open-late", "2026-02-01", rbac.DocDraft)
+	put("b-no-due", "", rbac.DocDraft)
+	put("a-due", "2026-01-10", rbac.DocApproved)
+	requested := put("d-due", "2026-01-03", rbac.DocDraft)
 	r := documents.ApprovalRequest{ID: NewApprovalRequestID(now), AccountID: account, DocType: requested.Type, DocID: requested.ID,
 		RequesterID: "mem_r", Status: documents.RequestPending, Version: 1, CreatedAt: now, UpdatedAt: now}
 	if err := s.CreateApprovalRequest(ctx, r, requested, audit.Event{AccountID: account, Action: "approval.request"}); err != nil {
@@ -266,7 +266,7 @@ func TestDueDocumentsReadOnlyOpenDueDocuments(t *testing.T) {
 	}
 
 	meter.Reset()
-	ds, err := s.DueDocuments(ctx, account, authz.DocPurchaseOrder, "2026-01-10")
+	ds, err := s.DueDocuments(ctx, account, rbac.DocPurchaseOrder, "2026-01-10")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,10 +283,10 @@ func TestDueDocumentsReadOnlyOpenDueDocuments(t *testing.T) {
 	}
 
 	// Denied: no longer open, out of the index.
-	if err := s.FinishRequest(ctx, r, documents.RequestDenied, authz.DocDenied, now, audit.Event{AccountID: account, Action: "approval.finish"}); err != nil {
+	if err := s.FinishRequest(ctx, r, documents.RequestDenied, rbac.DocDenied, now, audit.Event{AccountID: account, Action: "approval.finish"}); err != nil {
 		t.Fatal(err)
 	}
-	ds, err = s.DueDocuments(ctx, account, authz.DocPurchaseOrder, "2026-12-31")
+	ds, err = s.DueDocuments(ctx, account, rbac.DocPurchaseOrder, "2026-12-31")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,9 +314,9 @@ func TestBackfillApprovalIndexes(t *testing.T) {
 	seed := &approvalSeed{t: t, s: s, account: NewID("acct"), now: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
 	open := seed.request("mem_req", "mem_me")
 	done := seed.request("mem_req", "mem_me")
-	seed.finish(done, documents.RequestApproved, authz.DocApproved)
-	due := documents.Document{AccountID: seed.account, Type: authz.DocInvoice, ID: "inv-1", Amount: 1, Currency: "EUR", Title: "Invoice",
-		DueDate: "2026-01-07", Status: authz.DocApproved, Version: 1, CreatedAt: seed.now, UpdatedAt: seed.now}
+	seed.finish(done, documents.RequestApproved, rbac.DocApproved)
+	due := documents.Document{AccountID: seed.account, Type: rbac.DocInvoice, ID: "inv-1", Amount: 1, Currency: "EUR", Title: "Invoice",
+		DueDate: "2026-01-07", Status: rbac.DocApproved, Version: 1, CreatedAt: seed.now, UpdatedAt: seed.now}
 	if err := s.PutDocument(ctx, due, 0, nil, nil, seed.ev("document.create")); err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +370,7 @@ func TestBackfillApprovalIndexes(t *testing.T) {
 			}
 			*f.out = ids(page.Items)
 		}
-		ds, err := s.DueDocuments(ctx, seed.account, authz.DocInvoice, "2026-01-31")
+		ds, err := s.DueDocuments(ctx, seed.account, rbac.DocInvoice, "2026-01-31")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,14 +7,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/documents"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/team"
 )
 
 // DocRef names a stored document of an account.
 type DocRef struct {
-	Type authz.DocType
+	Type rbac.DocType
 	ID   string
 }
 
@@ -31,7 +31,7 @@ type CheckFacts struct {
 	Documents map[DocRef]documents.Document
 	// Policies of the types of the documents asked for (the default
 	// policy of a type that has none stored).
-	Policies map[authz.DocType]documents.ApprovalPolicy
+	Policies map[rbac.DocType]documents.ApprovalPolicy
 }
 
 // LoadCheckFacts reads, strongly consistently, the members ids (at most
@@ -45,12 +45,12 @@ type CheckFacts struct {
 // the seven types and 99 other members is 207 keys: three concurrent
 // requests.
 func (s *Store) LoadCheckFacts(ctx context.Context, account string, ids []string, docs []DocRef) (CheckFacts, error) {
-	out := CheckFacts{Documents: map[DocRef]documents.Document{}, Policies: map[authz.DocType]documents.ApprovalPolicy{}}
+	out := CheckFacts{Documents: map[DocRef]documents.Document{}, Policies: map[rbac.DocType]documents.ApprovalPolicy{}}
 	var keys []map[string]types.AttributeValue
 	seen := map[string]bool{}
 	if len(ids) > 0 {
 		keys = append(keys, rolesKey(account))
-		out.LoadedMembers = LoadedMembers{Members: map[string]team.Member{}, Roles: CustomRoles{Roles: []authz.Role{}}}
+		out.LoadedMembers = LoadedMembers{Members: map[string]team.Member{}, Roles: CustomRoles{Roles: []rbac.Role{}}}
 		for _, id := range ids {
 			if !seen[id] {
 				seen[id] = true
@@ -102,7 +102,7 @@ func (s *Store) LoadCheckFacts(ctx context.Context, account string, ids []string
 			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
 				return CheckFacts{}, fmt.Errorf("decode policy: %w", err)
 			}
-			t := authz.DocType(it.DocType)
+			t := rbac.DocType(it.DocType)
 			if pol, ok := out.Policies[t]; ok && it.AccountID == account {
 				pol.Enabled, pol.Levels = it.Enabled, fromLevelItems(it.Levels)
 				out.Policies[t] = pol

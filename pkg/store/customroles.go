@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/team"
 )
 
@@ -145,8 +145,8 @@ func (s *Store) transactRaw(ctx context.Context, items []types.TransactWriteItem
 // deletion ErrRoleDeleting; more than MaxMembersPerRoleChange members or
 // MaxCustomRoles roles, or more changes than one transaction holds, is
 // refused before anything is written. The caller validates the roles
-// (authz.NewRoleSet).
-func (s *Store) SaveCustomRoles(ctx context.Context, account string, roles []authz.Role, version int64, members []team.Member, ev audit.Event) (int64, error) {
+// (rbac.NewRoleSet).
+func (s *Store) SaveCustomRoles(ctx context.Context, account string, roles []rbac.Role, version int64, members []team.Member, ev audit.Event) (int64, error) {
 	if len(roles) > MaxCustomRoles {
 		return 0, fmt.Errorf("save custom roles: %d roles is over the limit of %d", len(roles), MaxCustomRoles)
 	}
@@ -162,7 +162,7 @@ func (s *Store) SaveCustomRoles(ctx context.Context, account string, roles []aut
 	}
 	tx := s.rolesTx(account, version, ev)
 	for _, r := range roles {
-		i := slices.IndexFunc(cur.Roles, func(x authz.Role) bool { return x.ID == r.ID })
+		i := slices.IndexFunc(cur.Roles, func(x rbac.Role) bool { return x.ID == r.ID })
 		switch {
 		case i < 0:
 			tx.Put(marshal(newRoleRecord(account, r, version+1)), ItemAbsent(), team.ErrStaleVersion)
@@ -171,7 +171,7 @@ func (s *Store) SaveCustomRoles(ctx context.Context, account string, roles []aut
 		}
 	}
 	for _, r := range cur.Roles {
-		if !slices.ContainsFunc(roles, func(x authz.Role) bool { return x.ID == r.ID }) {
+		if !slices.ContainsFunc(roles, func(x rbac.Role) bool { return x.ID == r.ID }) {
 			tx.Delete(roleKey(account, r.ID), assignSeqIs(cur.State(r.ID).AssignSeq), ErrMemberChanged)
 		}
 	}
@@ -188,8 +188,8 @@ func (s *Store) SaveCustomRoles(ctx context.Context, account string, roles []aut
 
 // cacheWritten caches the roles a change just committed at version (as
 // stored), so that this process's next requests need not read them.
-func (s *Store) cacheWritten(account string, roles []authz.Role, version int64, states map[string]RoleState) {
-	out := CustomRoles{Roles: make([]authz.Role, 0, len(roles)), Version: version, States: states}
+func (s *Store) cacheWritten(account string, roles []rbac.Role, version int64, states map[string]RoleState) {
+	out := CustomRoles{Roles: make([]rbac.Role, 0, len(roles)), Version: version, States: states}
 	for _, r := range roles {
 		out.Roles = append(out.Roles, newRoleRecord(account, r, version).role())
 	}
@@ -222,7 +222,7 @@ func (s *Store) commitRoleChange(ctx context.Context, tx *Tx, account string, me
 
 // updateRoleDefinition rewrites role r's definition in place (its grant
 // count stays), when the role is not being deleted.
-func (tx *Tx) updateRoleDefinition(account string, r authz.Role, version int64) {
+func (tx *Tx) updateRoleDefinition(account string, r rbac.Role, version int64) {
 	rec := marshal(newRoleRecord(account, r, version))
 	u := Cond{
 		Expr:  "SET #name = :name, #desc = :desc, #perms = :perms, #kinds = :kinds, #admin = :admin, #ver = :ver",
@@ -242,7 +242,7 @@ func (tx *Tx) updateRoleDefinition(account string, r authz.Role, version int64) 
 	}, ErrRoleDeleting)
 }
 
-func sameRole(a, b authz.Role) bool {
+func sameRole(a, b rbac.Role) bool {
 	return a.ID == b.ID && a.Name == b.Name && a.Description == b.Description && a.AdminOnly == b.AdminOnly &&
 		slices.Equal(a.Permissions, b.Permissions) && slices.Equal(a.ScopeKinds, b.ScopeKinds)
 }
@@ -267,10 +267,10 @@ func assignSeqIs(n int64) *Cond {
 // the deleted role since read: otherwise nothing is written and it fails
 // with ErrMemberChanged, and the caller lists the holders again and
 // retries. Roles at another version are team.ErrStaleVersion.
-func (s *Store) DeleteCustomRole(ctx context.Context, account string, roles []authz.Role, read CustomRoles, members []team.Member, ev audit.Event) (int64, error) {
+func (s *Store) DeleteCustomRole(ctx context.Context, account string, roles []rbac.Role, read CustomRoles, members []team.Member, ev audit.Event) (int64, error) {
 	var gone []string
 	for _, r := range read.Roles {
-		if !slices.ContainsFunc(roles, func(x authz.Role) bool { return x.ID == r.ID }) {
+		if !slices.ContainsFunc(roles, func(x rbac.Role) bool { return x.ID == r.ID }) {
 			gone = append(gone, r.ID)
 		}
 	}
@@ -305,14 +305,14 @@ func (s *Store) DeleteRole(ctx context.Context, account, id, to string, read Cus
 		cond.Values[":deleting"] = str(statusDeleting)
 	}
 	tx.Delete(roleKey(account, id), cond, ErrMemberChanged)
-	if to != "" && !authz.IsBuiltInRole(to) {
+	if to != "" && !rbac.IsBuiltInRole(to) {
 		tx.guardRole(account, to)
 	}
 	if err := s.commitRoleChange(ctx, tx, account, members); err != nil {
 		return 0, err
 	}
 	if !read.legacy {
-		remaining := slices.DeleteFunc(slices.Clone(read.Roles), func(r authz.Role) bool { return r.ID == id })
+		remaining := slices.DeleteFunc(slices.Clone(read.Roles), func(r rbac.Role) bool { return r.ID == id })
 		states := maps.Clone(read.States)
 		delete(states, id)
 		s.cacheWritten(account, remaining, read.Version+1, states)
@@ -369,7 +369,7 @@ func (s *Store) MoveRoleHolders(ctx context.Context, account, id, to string, lef
 		Expr: "SET #left = :left", Names: map[string]string{"#left": "holdersLeft"},
 		Values: map[string]types.AttributeValue{":left": num(int64(left))},
 	}, &Cond{Expr: "#status = :deleting", Names: map[string]string{"#status": "status"}, Values: map[string]types.AttributeValue{":deleting": str(statusDeleting)}}, team.ErrStaleVersion)
-	if to != "" && !authz.IsBuiltInRole(to) {
+	if to != "" && !rbac.IsBuiltInRole(to) {
 		tx.guardRole(account, to)
 	}
 	return s.commitRoleChange(ctx, tx, account, members)

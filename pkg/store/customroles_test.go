@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 	. "github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -21,18 +21,18 @@ func TestDeleteCustomRoleAtHolderLimitWhileActing(t *testing.T) {
 	ctx := context.Background()
 	account, ms := seedAccount(t, s, MaxMembersPerRoleChange+1)
 	actor := ms[0]
-	buyer := authz.Role{ID: "buyer", Name: "Buyer", Permissions: []string{"purchases.view"}, ScopeKinds: []authz.ScopeKind{authz.ScopeStore}}
-	if _, err := s.SaveCustomRoles(ctx, account, []authz.Role{buyer}, 0, nil, audit.Event{AccountID: account, ActorID: actor.ID, Action: "role.create"}); err != nil {
+	buyer := rbac.Role{ID: "buyer", Name: "Buyer", Permissions: []string{"purchases.view"}, ScopeKinds: []rbac.ScopeKind{rbac.ScopeStore}}
+	if _, err := s.SaveCustomRoles(ctx, account, []rbac.Role{buyer}, 0, nil, audit.Event{AccountID: account, ActorID: actor.ID, Action: "role.create"}); err != nil {
 		t.Fatal(err)
 	}
 	moved := make([]team.Member, 0, MaxMembersPerRoleChange)
 	for _, m := range ms[1 : 1+MaxMembersPerRoleChange] {
-		m.Assignments = []authz.Assignment{{Role: "buyer", Scope: authz.StoreScope("s1")}}
+		m.Assignments = []rbac.Assignment{{Role: "buyer", Scope: rbac.StoreScope("s1")}}
 		next, err := s.UpdateMember(ctx, m, audit.Event{AccountID: account, Action: "member.update"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		next.Assignments = []authz.Assignment{{Role: authz.RoleTeamMember, Scope: authz.StoreScope("s1")}}
+		next.Assignments = []rbac.Assignment{{Role: rbac.RoleTeamMember, Scope: rbac.StoreScope("s1")}}
 		moved = append(moved, next)
 	}
 	cr, err := s.GetCustomRoles(ctx, account)
@@ -59,9 +59,9 @@ func TestLegacyRolesItemMigratesOnFirstWrite(t *testing.T) {
 	s := newTestStore(t)
 	ctx := context.Background()
 	account, ms := seedAccount(t, s, 2)
-	buyer := authz.Role{ID: "buyer", Name: "Buyer", Permissions: []string{"purchases.view"}, ScopeKinds: []authz.ScopeKind{authz.ScopeStore}}
-	viewer := authz.Role{ID: "viewer", Name: "Viewer", Description: "Sees orders.", Permissions: []string{"orders.view"}}
-	if err := s.PutLegacyRolesForTest(ctx, account, []authz.Role{buyer, viewer}, 3); err != nil {
+	buyer := rbac.Role{ID: "buyer", Name: "Buyer", Permissions: []string{"purchases.view"}, ScopeKinds: []rbac.ScopeKind{rbac.ScopeStore}}
+	viewer := rbac.Role{ID: "viewer", Name: "Viewer", Description: "Sees orders.", Permissions: []string{"orders.view"}}
+	if err := s.PutLegacyRolesForTest(ctx, account, []rbac.Role{buyer, viewer}, 3); err != nil {
 		t.Fatal(err)
 	}
 	for step, want := range []bool{true, false} {
@@ -83,7 +83,7 @@ func TestLegacyRolesItemMigratesOnFirstWrite(t *testing.T) {
 		}
 		if step == 0 {
 			m := ms[1]
-			m.Assignments = append(m.Assignments, authz.Assignment{Role: "buyer", Scope: authz.StoreScope("s1")})
+			m.Assignments = append(m.Assignments, rbac.Assignment{Role: "buyer", Scope: rbac.StoreScope("s1")})
 			if _, err := s.UpdateMember(ctx, m, audit.Event{AccountID: account, Action: "member.update"}); err != nil {
 				t.Fatalf("grant on a legacy account: %v", err)
 			}
@@ -91,17 +91,17 @@ func TestLegacyRolesItemMigratesOnFirstWrite(t *testing.T) {
 	}
 	// A role no longer there is still refused after the migration.
 	m, _ := s.GetMember(ctx, account, ms[2].ID)
-	m.Assignments = append(m.Assignments, authz.Assignment{Role: "ghost", Scope: authz.StoreScope("s1")})
+	m.Assignments = append(m.Assignments, rbac.Assignment{Role: "ghost", Scope: rbac.StoreScope("s1")})
 	if _, err := s.UpdateMember(ctx, m, audit.Event{AccountID: account, Action: "member.update"}); !errors.Is(err, ErrRoleGone) {
 		t.Fatalf("grant of a missing role: %v", err)
 	}
 
 	// A second legacy account migrates on a role change.
 	other, _ := seedAccount(t, s, 0)
-	if err := s.PutLegacyRolesForTest(ctx, other, []authz.Role{buyer}, 5); err != nil {
+	if err := s.PutLegacyRolesForTest(ctx, other, []rbac.Role{buyer}, 5); err != nil {
 		t.Fatal(err)
 	}
-	v, err := s.SaveCustomRoles(ctx, other, []authz.Role{buyer, viewer}, 5, nil, audit.Event{AccountID: other, Action: "role.create"})
+	v, err := s.SaveCustomRoles(ctx, other, []rbac.Role{buyer, viewer}, 5, nil, audit.Event{AccountID: other, Action: "role.create"})
 	if err != nil || v != 6 {
 		t.Fatalf("save on a legacy account: %d %v", v, err)
 	}
@@ -121,12 +121,12 @@ func TestMarkedRoleRefusesGrantsAndMovesInChunks(t *testing.T) {
 	s := newTestStore(t)
 	ctx := context.Background()
 	account, ms := seedAccount(t, s, 3)
-	buyer := authz.Role{ID: "buyer", Name: "Buyer", Permissions: []string{"purchases.view"}}
-	if _, err := s.SaveCustomRoles(ctx, account, []authz.Role{buyer}, 0, nil, audit.Event{AccountID: account, Action: "role.create"}); err != nil {
+	buyer := rbac.Role{ID: "buyer", Name: "Buyer", Permissions: []string{"purchases.view"}}
+	if _, err := s.SaveCustomRoles(ctx, account, []rbac.Role{buyer}, 0, nil, audit.Event{AccountID: account, Action: "role.create"}); err != nil {
 		t.Fatal(err)
 	}
 	m1 := ms[1]
-	m1.Assignments = []authz.Assignment{{Role: "buyer", Scope: authz.AccountScope}}
+	m1.Assignments = []rbac.Assignment{{Role: "buyer", Scope: rbac.AccountScope}}
 	m1, err := s.UpdateMember(ctx, m1, audit.Event{AccountID: account, Action: "member.update"})
 	if err != nil {
 		t.Fatal(err)
@@ -141,11 +141,11 @@ func TestMarkedRoleRefusesGrantsAndMovesInChunks(t *testing.T) {
 		t.Fatalf("marked: %+v", cr)
 	}
 	m2 := ms[2]
-	m2.Assignments = []authz.Assignment{{Role: "buyer", Scope: authz.AccountScope}}
+	m2.Assignments = []rbac.Assignment{{Role: "buyer", Scope: rbac.AccountScope}}
 	if _, err := s.UpdateMember(ctx, m2, audit.Event{AccountID: account, Action: "member.update"}); !errors.Is(err, ErrRoleGone) {
 		t.Fatalf("grant of a marked role: %v", err)
 	}
-	if _, err := s.SaveCustomRoles(ctx, account, []authz.Role{{ID: "buyer", Name: "Renamed", Permissions: []string{"purchases.view"}}}, 2, nil, audit.Event{AccountID: account, Action: "role.update"}); !errors.Is(err, ErrRoleDeleting) {
+	if _, err := s.SaveCustomRoles(ctx, account, []rbac.Role{{ID: "buyer", Name: "Renamed", Permissions: []string{"purchases.view"}}}, 2, nil, audit.Event{AccountID: account, Action: "role.update"}); !errors.Is(err, ErrRoleDeleting) {
 		t.Fatalf("change of a marked role: %v", err)
 	}
 	// A member of the role who is not being moved keeps updating.
@@ -153,7 +153,7 @@ func TestMarkedRoleRefusesGrantsAndMovesInChunks(t *testing.T) {
 	if m1, err = s.UpdateMember(ctx, m1, audit.Event{AccountID: account, Action: "member.update"}); err != nil {
 		t.Fatalf("update of a holder: %v", err)
 	}
-	m1.Assignments = []authz.Assignment{{Role: authz.RoleTeamMember, Scope: authz.StoreScope("s1")}}
+	m1.Assignments = []rbac.Assignment{{Role: rbac.RoleTeamMember, Scope: rbac.StoreScope("s1")}}
 	if err := s.MoveRoleHolders(ctx, account, "buyer", "", 0, []team.Member{m1}, audit.Event{AccountID: account, Action: "role.members_moved"}); err != nil {
 		t.Fatal(err)
 	}

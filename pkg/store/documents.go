@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/documents"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/team"
 )
 
@@ -37,10 +37,10 @@ const (
 	typeDecision = "approvalDecision"
 )
 
-func documentKey(a string, t authz.DocType, id string) map[string]types.AttributeValue {
+func documentKey(a string, t rbac.DocType, id string) map[string]types.AttributeValue {
 	return itemKey(accountPK(a), key(prefixDocument, string(t), id))
 }
-func policyKey(a string, t authz.DocType) map[string]types.AttributeValue {
+func policyKey(a string, t rbac.DocType) map[string]types.AttributeValue {
 	return itemKey(accountPK(a), key(prefixPolicy, string(t)))
 }
 func approvalKey(a, id string) map[string]types.AttributeValue {
@@ -98,15 +98,15 @@ func toDocumentItem(d documents.Document) documentItem {
 
 func (it documentItem) document() documents.Document {
 	return documents.Document{
-		AccountID: it.AccountID, Type: authz.DocType(it.DocType), ID: it.ID, Store: it.Store, Department: it.Department,
+		AccountID: it.AccountID, Type: rbac.DocType(it.DocType), ID: it.ID, Store: it.Store, Department: it.Department,
 		Supplier: it.Supplier, Amount: it.Amount, Currency: it.Currency, Title: it.Title, Summary: it.Summary,
-		DueDate: it.DueDate, URL: it.URL, Status: authz.DocStatus(it.Status), RequestID: it.RequestID,
+		DueDate: it.DueDate, URL: it.URL, Status: rbac.DocStatus(it.Status), RequestID: it.RequestID,
 		Version: it.Version, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, UpdatedBy: it.UpdatedBy,
 	}
 }
 
 // GetDocument reads a document.
-func (s *Store) GetDocument(ctx context.Context, account string, t authz.DocType, id string) (documents.Document, error) {
+func (s *Store) GetDocument(ctx context.Context, account string, t rbac.DocType, id string) (documents.Document, error) {
 	var it documentItem
 	if err := s.getItem(ctx, documentKey(account, t, id), &it, documents.ErrDocumentNotFound); err != nil {
 		return documents.Document{}, err
@@ -206,7 +206,7 @@ func requestPending() *Cond {
 // from pending_approval to st.
 // A document that is no longer open leaves the due index (gsi3); one that
 // stays open keeps its keys.
-func (tx *Tx) setDocumentStatus(account string, t authz.DocType, id, request string, st authz.DocStatus, now time.Time) {
+func (tx *Tx) setDocumentStatus(account string, t rbac.DocType, id, request string, st rbac.DocStatus, now time.Time) {
 	u := Cond{
 		Expr:   "SET #dst = :st, #upd = :now, #ver = #ver + :one",
 		Names:  map[string]string{"#dst": "status", "#upd": "updatedAt", "#ver": AttrVersion},
@@ -220,7 +220,7 @@ func (tx *Tx) setDocumentStatus(account string, t authz.DocType, id, request str
 		Expr:  "#rid = :rid AND #dst = :pa",
 		Names: map[string]string{"#rid": "requestId", "#dst": "status"},
 		Values: map[string]types.AttributeValue{
-			":rid": str(request), ":pa": str(string(authz.DocPendingApproval)),
+			":rid": str(request), ":pa": str(string(rbac.DocPendingApproval)),
 		},
 	}, documents.ErrDocumentChanged)
 }
@@ -267,7 +267,7 @@ type policyItem struct {
 
 // GetApprovalPolicy reads the policy of a document type; a type nobody
 // configured has documents.DefaultApprovalPolicy (version 0).
-func (s *Store) GetApprovalPolicy(ctx context.Context, account string, t authz.DocType) (documents.ApprovalPolicy, error) {
+func (s *Store) GetApprovalPolicy(ctx context.Context, account string, t rbac.DocType) (documents.ApprovalPolicy, error) {
 	var it policyItem
 	err := s.getItem(ctx, policyKey(account, t), &it, ErrNotFound)
 	if errors.Is(err, ErrNotFound) {
@@ -277,7 +277,7 @@ func (s *Store) GetApprovalPolicy(ctx context.Context, account string, t authz.D
 		return documents.ApprovalPolicy{}, err
 	}
 	return documents.ApprovalPolicy{
-		AccountID: it.AccountID, DocType: authz.DocType(it.DocType), Enabled: it.Enabled, Levels: fromLevelItems(it.Levels),
+		AccountID: it.AccountID, DocType: rbac.DocType(it.DocType), Enabled: it.Enabled, Levels: fromLevelItems(it.Levels),
 		SelfApproval: it.SelfApproval, ExternalAllowed: it.ExternalAllowed, ExternalDomains: append([]string{}, it.ExternalDomains...),
 		ExpiresAfterHours: it.ExpiresAfterHours, Version: it.Version, UpdatedAt: it.UpdatedAt,
 	}, nil
@@ -391,7 +391,7 @@ func toApproverItems(as []documents.Approver) []approverItem {
 
 func (it requestItem) request() documents.ApprovalRequest {
 	r := documents.ApprovalRequest{
-		ID: it.ID, AccountID: it.AccountID, DocType: authz.DocType(it.DocType), DocID: it.DocID, DocTitle: it.DocTitle,
+		ID: it.ID, AccountID: it.AccountID, DocType: rbac.DocType(it.DocType), DocID: it.DocID, DocTitle: it.DocTitle,
 		Amount: it.Amount, Currency: it.Currency, Store: it.Store, Department: it.Department, Supplier: it.Supplier, RequesterID: it.RequesterID,
 		RequesterName: it.RequesterName, RequesterEmail: it.RequesterEmail, Note: it.Note, Levels: fromLevelItems(it.Levels),
 		SelfApproval: it.SelfApproval, TimeoutSeconds: it.TimeoutSeconds, Status: documents.RequestStatus(it.Status), Level: it.Level,
@@ -417,11 +417,11 @@ func (s *Store) CreateApprovalRequest(ctx context.Context, r documents.ApprovalR
 		Expr:  "SET #dst = :pa, #rid = :rid, #upd = :now, #ver = #ver + :one",
 		Names: map[string]string{"#dst": "status", "#rid": "requestId", "#upd": "updatedAt"},
 		Values: map[string]types.AttributeValue{
-			":pa": str(string(authz.DocPendingApproval)), ":rid": str(r.ID), ":now": timeAV(r.CreatedAt), ":one": num(1),
+			":pa": str(string(rbac.DocPendingApproval)), ":rid": str(r.ID), ":now": timeAV(r.CreatedAt), ":one": num(1),
 		},
 	}
 	pending := doc
-	pending.Status = authz.DocPendingApproval
+	pending.Status = rbac.DocPendingApproval
 	if due, dueSK := dueKeys(pending); due != "" {
 		// pending_approval is open: (re)write the due keys, which also
 		// gives a document written before they existed its keys.
@@ -721,7 +721,7 @@ func (s *Store) ListDecisions(ctx context.Context, account, request string) ([]d
 // (documents.ErrRequestNotPending when the request already ended,
 // documents.ErrDocumentChanged when the document no longer waits on it).
 // An empty doc leaves the document alone.
-func (s *Store) FinishRequest(ctx context.Context, r documents.ApprovalRequest, st documents.RequestStatus, doc authz.DocStatus, now time.Time, ev audit.Event) error {
+func (s *Store) FinishRequest(ctx context.Context, r documents.ApprovalRequest, st documents.RequestStatus, doc rbac.DocStatus, now time.Time, ev audit.Event) error {
 	awaiting, err := s.awaitingOf(ctx, r.AccountID, r.ID)
 	if err != nil {
 		return err
@@ -751,7 +751,7 @@ func (s *Store) OutboxSent(ctx context.Context, k string) (bool, error) {
 // DocumentFacts reads a document and the approval policy of its type in
 // one BatchGetItem, for permission checks that name a stored document.
 // found is false when the document does not exist.
-func (s *Store) DocumentFacts(ctx context.Context, account string, t authz.DocType, id string) (doc documents.Document, found bool, pol documents.ApprovalPolicy, err error) {
+func (s *Store) DocumentFacts(ctx context.Context, account string, t rbac.DocType, id string) (doc documents.Document, found bool, pol documents.ApprovalPolicy, err error) {
 	pol = documents.DefaultApprovalPolicy(account, t)
 	items, err := s.batchGet(ctx, []map[string]types.AttributeValue{documentKey(account, t, id), policyKey(account, t)})
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 )
 
 // Internals exposed to the external test package (store_test), which can
@@ -58,7 +58,7 @@ func (s *Store) BatchGetForTest(ctx context.Context, ids []string) (int, error) 
 
 // PutLegacyRolesForTest writes an account's custom roles as accounts
 // written before one item per role keep them: all in the version item.
-func (s *Store) PutLegacyRolesForTest(ctx context.Context, account string, roles []authz.Role, version int64) error {
+func (s *Store) PutLegacyRolesForTest(ctx context.Context, account string, roles []rbac.Role, version int64) error {
 	items := make([]roleItem, 0, len(roles))
 	for _, r := range roles {
 		it := roleItem{ID: r.ID, Name: r.Name, Description: r.Description, Permissions: r.Permissions, AdminOnly: r.AdminOnly}

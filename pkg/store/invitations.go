@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/team"
 )
 
@@ -82,11 +82,11 @@ func (it invitationItem) invitation() (team.Invitation, error) {
 		ExistingMember: it.Existing,
 	}
 	for _, a := range it.Assignments {
-		sc, err := authz.ParseScope(a.Scope)
+		sc, err := rbac.ParseScope(a.Scope)
 		if err != nil {
 			return team.Invitation{}, fmt.Errorf("invitation %s: stored scope %q: %w", it.ID, a.Scope, err)
 		}
-		i.Assignments = append(i.Assignments, authz.Assignment{Role: a.Role, Scope: sc})
+		i.Assignments = append(i.Assignments, rbac.Assignment{Role: a.Role, Scope: sc})
 	}
 	return i, nil
 }
@@ -133,7 +133,7 @@ func (s *Store) CreateInvitationForMember(ctx context.Context, inv team.Invitati
 	}, &Cond{
 		Expr:   "#ver = :ver AND #st = :inactive AND attribute_not_exists(#pinv)",
 		Names:  map[string]string{"#ver": AttrVersion, "#st": "status"},
-		Values: map[string]types.AttributeValue{":ver": num(m.Version), ":inactive": str(string(authz.StatusInactive))},
+		Values: map[string]types.AttributeValue{":ver": num(m.Version), ":inactive": str(string(rbac.StatusInactive))},
 	}, ErrMemberNotInvitable)
 	tx.IssueToken(t)
 	return s.Commit(ctx, tx)
@@ -160,7 +160,7 @@ func (tx *Tx) releaseInvited(inv team.Invitation) {
 		}, &Cond{Expr: "#pinv = :inv", Values: map[string]types.AttributeValue{":inv": str(inv.ID)}}, ErrMemberNotInvited)
 		return
 	}
-	tx.Delete(memberKey(inv.AccountID, inv.MemberID), statusIs(authz.StatusInvited), ErrMemberNotInvited)
+	tx.Delete(memberKey(inv.AccountID, inv.MemberID), statusIs(rbac.StatusInvited), ErrMemberNotInvited)
 	tx.Delete(memberEmailKey(inv.AccountID, inv.Email), nil, nil)
 }
 
@@ -257,7 +257,7 @@ func (s *Store) RevokeInvitation(ctx context.Context, inv team.Invitation, ev au
 	return s.Commit(ctx, tx)
 }
 
-func statusIs(st authz.Status) *Cond {
+func statusIs(st rbac.Status) *Cond {
 	return &Cond{
 		Expr:   "#status = :st",
 		Names:  map[string]string{"#status": "status"},
@@ -316,20 +316,20 @@ func (s *Store) acceptTx(a Acceptance, ev audit.Event) *Tx {
 			Names: map[string]string{"#st": "status", "#idn": "identityId", "#name": "name", "#admin": "admin", "#asg": "assignments",
 				"#upd": "updatedAt", "#ver": AttrVersion, "#pinv": attrPendingInvite},
 			Values: map[string]types.AttributeValue{
-				":active": str(string(authz.StatusActive)), ":idn": str(a.Identity.ID), ":name": str(a.Name),
+				":active": str(string(rbac.StatusActive)), ":idn": str(a.Identity.ID), ":name": str(a.Name),
 				":admin": &types.AttributeValueMemberBOOL{Value: inv.Admin}, ":asg": asgAV, ":now": timeAV(a.Now), ":one": num(1),
 			},
 		}, &Cond{Expr: "#st = :inactive AND #pinv = :inv", Values: map[string]types.AttributeValue{
-			":inactive": str(string(authz.StatusInactive)), ":inv": str(inv.ID),
+			":inactive": str(string(rbac.StatusInactive)), ":inv": str(inv.ID),
 		}}, ErrMemberNotInvited)
 	} else {
 		tx.Update(memberKey(inv.AccountID, inv.MemberID), Cond{
 			Expr:  "SET #st = :active, #idn = :idn, #name = :name, #upd = :now, #ver = #ver + :one",
 			Names: map[string]string{"#st": "status", "#idn": "identityId", "#name": "name", "#upd": "updatedAt", "#ver": AttrVersion},
 			Values: map[string]types.AttributeValue{
-				":active": str(string(authz.StatusActive)), ":idn": str(a.Identity.ID), ":name": str(a.Name), ":now": timeAV(a.Now), ":one": num(1),
+				":active": str(string(rbac.StatusActive)), ":idn": str(a.Identity.ID), ":name": str(a.Name), ":now": timeAV(a.Now), ":one": num(1),
 			},
-		}, &Cond{Expr: "#st = :invited", Values: map[string]types.AttributeValue{":invited": str(string(authz.StatusInvited))}}, ErrMemberNotInvited)
+		}, &Cond{Expr: "#st = :invited", Values: map[string]types.AttributeValue{":invited": str(string(rbac.StatusInvited))}}, ErrMemberNotInvited)
 	}
 	tx.Put(marshal(pointerItem{PK: identityPK(a.Identity.ID), SK: key(prefixMembership, inv.AccountID), Type: typeMembership, Target: inv.MemberID, AccountID: inv.AccountID}), nil, nil)
 	if a.NewIdentity {

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/team"
 )
 
@@ -59,7 +59,7 @@ func (tx *Tx) updateMember(m team.Member, now time.Time, onFail error) team.Memb
 // team.ErrStaleVersion; a member that does not exist is
 // team.ErrMemberNotFound. The email, identity, owner flag and creation time
 // stay as stored. The caller enforces the grant ceiling
-// (authz.RoleSet.CheckChange).
+// (rbac.RoleSet.CheckChange).
 //
 // A custom role the member did not hold must still exist when the change
 // commits (see roleguard.go): one deleted meanwhile is ErrRoleGone.
@@ -160,7 +160,7 @@ func (s *Store) LoadMembers(ctx context.Context, account string, ids []string) (
 	if err != nil {
 		return LoadedMembers{}, fmt.Errorf("load members: %w", err)
 	}
-	out := LoadedMembers{Members: make(map[string]team.Member, len(keys)-1), Roles: CustomRoles{Roles: []authz.Role{}}}
+	out := LoadedMembers{Members: make(map[string]team.Member, len(keys)-1), Roles: CustomRoles{Roles: []rbac.Role{}}}
 	for _, raw := range items {
 		if _, err := out.take(raw, account, seen); err != nil {
 			return LoadedMembers{}, fmt.Errorf("load members: %w", err)
@@ -315,7 +315,7 @@ func (s *Store) actorCheck(items []types.TransactWriteItem) (*types.TransactWrit
 		cond = VersionIs(a.Version)
 		cond.Expr += " AND #st = :active"
 		cond.Names["#st"] = "status"
-		cond.Values[":active"] = str(string(authz.StatusActive))
+		cond.Values[":active"] = str(string(rbac.StatusActive))
 	}
 	for _, it := range items {
 		if sameKey(itemKeyOf(it), k) {

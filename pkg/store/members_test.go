@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 	. "github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -24,7 +24,7 @@ func seedAccount(t *testing.T, s *Store, n int) (string, []team.Member) {
 	ident := team.Identity{ID: NewID("i"), Email: NewID("owner") + "@example.com", Version: 1, CreatedAt: now, UpdatedAt: now}
 	owner := team.Member{
 		ID: NewID("m"), AccountID: acct.ID, IdentityID: ident.ID, Email: ident.Email, Name: "Owner",
-		Status: authz.StatusActive, Admin: true, Owner: true, Version: 1, CreatedAt: now, UpdatedAt: now,
+		Status: rbac.StatusActive, Admin: true, Owner: true, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	acct.OwnerID = owner.ID
 	if err := s.CreateAccount(ctx, NewAccount{Account: acct, Owner: owner, Identity: ident, NewIdentity: true},
@@ -35,8 +35,8 @@ func seedAccount(t *testing.T, s *Store, n int) (string, []team.Member) {
 	for range n {
 		m := team.Member{
 			ID: NewID("m"), AccountID: acct.ID, Email: NewID("u") + "@example.com", Name: "Member",
-			Status:      authz.StatusActive,
-			Assignments: []authz.Assignment{{Role: authz.RoleTeamMember, Scope: authz.StoreScope("s1")}},
+			Status:      rbac.StatusActive,
+			Assignments: []rbac.Assignment{{Role: rbac.RoleTeamMember, Scope: rbac.StoreScope("s1")}},
 			Version:     1, CreatedAt: now, UpdatedAt: now,
 		}
 		if err := s.AddMember(ctx, m, audit.Event{AccountID: acct.ID, ActorID: owner.ID, Action: "member.create", TargetType: "member", TargetID: m.ID}); err != nil {
@@ -52,7 +52,7 @@ func TestUpdateMemberVersions(t *testing.T) {
 	ctx := context.Background()
 	account, ms := seedAccount(t, s, 1)
 	m := ms[1]
-	m.Assignments = []authz.Assignment{{Role: authz.RoleManager, Scope: authz.StoreScope("s2")}}
+	m.Assignments = []rbac.Assignment{{Role: rbac.RoleManager, Scope: rbac.StoreScope("s2")}}
 	m.Name = "Renamed"
 	m.Email = "ignored@example.com"
 	ev := audit.Event{AccountID: account, ActorID: ms[0].ID, Action: "member.update", TargetType: "member", TargetID: m.ID}
@@ -137,8 +137,8 @@ func TestLoadMembersReadsMembersAndRoles(t *testing.T) {
 	ctx := context.Background()
 	account, ms := seedAccount(t, s, 3)
 	other, oms := seedAccount(t, s, 1)
-	role := authz.Role{ID: "buyer", Name: "Buyer", Permissions: []string{"purchases.view", "purchases.edit"}}
-	if _, err := s.SaveCustomRoles(ctx, account, []authz.Role{role}, 0, nil, audit.Event{AccountID: account, Action: "role.create"}); err != nil {
+	role := rbac.Role{ID: "buyer", Name: "Buyer", Permissions: []string{"purchases.view", "purchases.edit"}}
+	if _, err := s.SaveCustomRoles(ctx, account, []rbac.Role{role}, 0, nil, audit.Event{AccountID: account, Action: "role.create"}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.LoadMembers(ctx, account, []string{ms[1].ID, ms[2].ID, ms[1].ID, oms[1].ID, "nobody"})
@@ -177,19 +177,19 @@ func TestSaveCustomRolesVersionsAndMembersTogether(t *testing.T) {
 	if err != nil || cr.Version != 0 || len(cr.Roles) != 0 {
 		t.Fatalf("no roles yet: %+v %v", cr, err)
 	}
-	buyer := authz.Role{ID: "buyer", Name: "Buyer", Permissions: []string{"purchases.view"}, ScopeKinds: []authz.ScopeKind{authz.ScopeStore}}
-	v, err := s.SaveCustomRoles(ctx, account, []authz.Role{buyer}, 0, nil, ev)
+	buyer := rbac.Role{ID: "buyer", Name: "Buyer", Permissions: []string{"purchases.view"}, ScopeKinds: []rbac.ScopeKind{rbac.ScopeStore}}
+	v, err := s.SaveCustomRoles(ctx, account, []rbac.Role{buyer}, 0, nil, ev)
 	if err != nil || v != 1 {
 		t.Fatalf("create: %d %v", v, err)
 	}
-	if _, err := s.SaveCustomRoles(ctx, account, []authz.Role{buyer}, 0, nil, ev); !errors.Is(err, team.ErrStaleVersion) {
+	if _, err := s.SaveCustomRoles(ctx, account, []rbac.Role{buyer}, 0, nil, ev); !errors.Is(err, team.ErrStaleVersion) {
 		t.Fatalf("second create at version 0: %v", err)
 	}
 	// Assign buyer to two members, then delete it, moving them to
 	// team_member, in one change; one stale member cancels everything.
 	var assigned []team.Member
 	for _, m := range ms[1:] {
-		m.Assignments = []authz.Assignment{{Role: "buyer", Scope: authz.StoreScope("s1")}}
+		m.Assignments = []rbac.Assignment{{Role: "buyer", Scope: rbac.StoreScope("s1")}}
 		next, err := s.UpdateMember(ctx, m, audit.Event{AccountID: account, Action: "member.update"})
 		if err != nil {
 			t.Fatal(err)
@@ -202,7 +202,7 @@ func TestSaveCustomRolesVersionsAndMembersTogether(t *testing.T) {
 	}
 	moved := make([]team.Member, len(assigned))
 	for i, m := range assigned {
-		m.Assignments = []authz.Assignment{{Role: authz.RoleTeamMember, Scope: authz.StoreScope("s1")}}
+		m.Assignments = []rbac.Assignment{{Role: rbac.RoleTeamMember, Scope: rbac.StoreScope("s1")}}
 		moved[i] = m
 	}
 	stale := slices.Clone(moved)
@@ -226,7 +226,7 @@ func TestSaveCustomRolesVersionsAndMembersTogether(t *testing.T) {
 		t.Fatalf("%d members still hold the deleted role", len(with))
 	}
 	got, _ := s.GetMember(ctx, account, ms[1].ID)
-	if got.Version != 3 || got.Assignments[0].Role != authz.RoleTeamMember {
+	if got.Version != 3 || got.Assignments[0].Role != rbac.RoleTeamMember {
 		t.Fatalf("moved member %+v", got)
 	}
 	tooMany := make([]team.Member, MaxMembersPerRoleChange+1)

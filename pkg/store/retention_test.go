@@ -10,8 +10,8 @@ import (
 
 	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/documents"
+	"github.com/stewardhq/steward/pkg/rbac"
 	. "github.com/stewardhq/steward/pkg/store"
 )
 
@@ -159,7 +159,7 @@ func TestFinishedRequestCarriesTheDocumentRetention(t *testing.T) {
 	ctx := context.Background()
 	account, members := seedAccount(t, s, 0)
 	now := time.Now().UTC().Truncate(time.Second)
-	doc := documents.Document{AccountID: account, Type: authz.DocPurchaseOrder, ID: NewID("po"), Store: "s1", Amount: 10, Currency: "EUR", Title: "Paper", Status: authz.DocDraft, Version: 1, CreatedAt: now, UpdatedAt: now}
+	doc := documents.Document{AccountID: account, Type: rbac.DocPurchaseOrder, ID: NewID("po"), Store: "s1", Amount: 10, Currency: "EUR", Title: "Paper", Status: rbac.DocDraft, Version: 1, CreatedAt: now, UpdatedAt: now}
 	if err := s.PutDocument(ctx, doc, 0, nil, nil, audit.Event{AccountID: account, Action: "document.create"}); err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestFinishedRequestCarriesTheDocumentRetention(t *testing.T) {
 		t.Fatalf("pending request has ttl %d", ttl)
 	}
 	end := now.Add(time.Minute)
-	if err := s.FinishRequest(ctx, r, documents.RequestApproved, authz.DocApproved, end, audit.Event{AccountID: account, Action: "approval.approved"}); err != nil {
+	if err := s.FinishRequest(ctx, r, documents.RequestApproved, rbac.DocApproved, end, audit.Event{AccountID: account, Action: "approval.approved"}); err != nil {
 		t.Fatal(err)
 	}
 	if ttl, want := s.RequestTTLForTest(t, account, r.ID), end.Unix()+730*24*3600; ttl != want {

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/team"
 )
 
@@ -49,10 +49,10 @@ var ErrRoleGone = errors.New("a custom role of the member no longer exists")
 const attrAssignSeq = "assignSeq"
 
 // customRoleIDs returns the distinct non-built-in role ids of as.
-func customRoleIDs(as []authz.Assignment) []string {
+func customRoleIDs(as []rbac.Assignment) []string {
 	var out []string
 	for _, a := range as {
-		if !authz.IsBuiltInRole(a.Role) && !slices.Contains(out, a.Role) {
+		if !rbac.IsBuiltInRole(a.Role) && !slices.Contains(out, a.Role) {
 			out = append(out, a.Role)
 		}
 	}
@@ -92,7 +92,7 @@ func (s *Store) guardCustomRoles(ctx context.Context, tx *Tx, m team.Member, exi
 			return nil, err
 		default:
 			added = slices.DeleteFunc(added, func(id string) bool {
-				return slices.ContainsFunc(before.Assignments, func(a authz.Assignment) bool { return a.Role == id })
+				return slices.ContainsFunc(before.Assignments, func(a rbac.Assignment) bool { return a.Role == id })
 			})
 		}
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/team"
 )
 
@@ -82,15 +82,15 @@ type rolesItem struct {
 	UpdatedAt time.Time  `dynamodbav:"updatedAt"`
 }
 
-func (it roleItem) role() authz.Role {
-	role := authz.Role{ID: it.ID, Name: it.Name, Description: it.Description, Permissions: it.Permissions, AdminOnly: it.AdminOnly}
+func (it roleItem) role() rbac.Role {
+	role := rbac.Role{ID: it.ID, Name: it.Name, Description: it.Description, Permissions: it.Permissions, AdminOnly: it.AdminOnly}
 	for _, k := range it.ScopeKinds {
-		role.ScopeKinds = append(role.ScopeKinds, authz.ScopeKind(k))
+		role.ScopeKinds = append(role.ScopeKinds, rbac.ScopeKind(k))
 	}
 	return role
 }
 
-func (r roleRecord) role() authz.Role {
+func (r roleRecord) role() rbac.Role {
 	return roleItem{ID: r.ID, Name: r.Name, Description: r.Description, Permissions: r.Permissions, ScopeKinds: r.ScopeKinds, AdminOnly: r.AdminOnly}.role()
 }
 
@@ -98,7 +98,7 @@ func (r roleRecord) state() RoleState {
 	return RoleState{AssignSeq: r.AssignSeq, Deleting: r.Status == statusDeleting, Members: r.Members, To: r.To, HoldersLeft: r.HoldersLeft}
 }
 
-func newRoleRecord(account string, r authz.Role, version int64) roleRecord {
+func newRoleRecord(account string, r rbac.Role, version int64) roleRecord {
 	rec := roleRecord{
 		PK: accountPK(account), SK: key(skRoles, r.ID), Type: typeRole,
 		ID: r.ID, Name: r.Name, Description: r.Description, Permissions: r.Permissions, AdminOnly: r.AdminOnly, Version: version,
@@ -112,7 +112,7 @@ func newRoleRecord(account string, r authz.Role, version int64) roleRecord {
 // CustomRoles is an account's custom roles and their version (0 when the
 // account has none yet).
 type CustomRoles struct {
-	Roles   []authz.Role
+	Roles   []rbac.Role
 	Version int64
 	// States are the roles' bookkeeping by role id (absent on an account
 	// not yet migrated, which is as good as zero states).
@@ -187,7 +187,7 @@ func decodeRolesItem(raw map[string]types.AttributeValue) (*rolesItem, bool, err
 // otherwise read with one Query (and cached).
 func (s *Store) rolesAt(ctx context.Context, account string, raw map[string]types.AttributeValue) (CustomRoles, error) {
 	if raw == nil {
-		return CustomRoles{Roles: []authz.Role{}}, nil
+		return CustomRoles{Roles: []rbac.Role{}}, nil
 	}
 	it, legacy, err := decodeRolesItem(raw)
 	if err != nil {
@@ -203,7 +203,7 @@ func (s *Store) rolesAt(ctx context.Context, account string, raw map[string]type
 }
 
 func legacyRoles(it *rolesItem) CustomRoles {
-	out := CustomRoles{Roles: make([]authz.Role, 0, len(it.Roles)), Version: it.Version, legacy: true}
+	out := CustomRoles{Roles: make([]rbac.Role, 0, len(it.Roles)), Version: it.Version, legacy: true}
 	for _, r := range it.Roles {
 		out.Roles = append(out.Roles, r.role())
 	}
@@ -233,7 +233,7 @@ func (s *Store) queryRoles(ctx context.Context, account string) (CustomRoles, er
 }
 
 func (s *Store) queryRolesOnce(ctx context.Context, account string) (CustomRoles, bool, error) {
-	out := CustomRoles{Roles: []authz.Role{}, States: map[string]RoleState{}}
+	out := CustomRoles{Roles: []rbac.Role{}, States: map[string]RoleState{}}
 	consistent := true
 	var start map[string]types.AttributeValue
 	for {

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/team"
 )
 
@@ -32,7 +32,7 @@ import (
 // listed.
 type scopeKind struct {
 	// scope is the kind of the items' scopes, also their type attribute.
-	scope authz.ScopeKind
+	scope rbac.ScopeKind
 	// prefix starts their sort keys.
 	prefix string
 	// list names the list their cursors are sealed with.
@@ -59,7 +59,7 @@ type scopeTable[T team.ScopeItem[T], I any] struct {
 // The managed kinds of scope.
 var (
 	storeScopes = scopeTable[team.Store, storeItem]{
-		scopeKind: scopeKind{scope: authz.ScopeStore, prefix: "STORE", list: "stores", notFound: team.ErrStoreNotFound},
+		scopeKind: scopeKind{scope: rbac.ScopeStore, prefix: "STORE", list: "stores", notFound: team.ErrStoreNotFound},
 		item: func(h scopeHead, st team.Store) storeItem {
 			h.Name = st.Name
 			return storeItem{scopeHead: h, Address: st.Address, TimeZone: st.TimeZone}
@@ -69,7 +69,7 @@ var (
 		},
 	}
 	departmentScopes = scopeTable[team.Department, departmentItem]{
-		scopeKind: scopeKind{scope: authz.ScopeDepartment, prefix: "DEPARTMENT", list: "departments", notFound: team.ErrDepartmentNotFound},
+		scopeKind: scopeKind{scope: rbac.ScopeDepartment, prefix: "DEPARTMENT", list: "departments", notFound: team.ErrDepartmentNotFound},
 		item: func(h scopeHead, d team.Department) departmentItem {
 			h.Name = d.Name
 			return departmentItem{scopeHead: h, Kind: string(d.Kind)}
@@ -272,10 +272,10 @@ const MaxScopesChecked = 100
 // Steward manages, so any well-formed supplier id is accepted. A malformed
 // scope, or more than MaxScopesChecked distinct stores and departments,
 // is an error.
-func (s *Store) ScopesExist(ctx context.Context, account string, scopes []authz.Scope) ([]authz.Scope, error) {
+func (s *Store) ScopesExist(ctx context.Context, account string, scopes []rbac.Scope) ([]rbac.Scope, error) {
 	var keys []map[string]types.AttributeValue
-	var checked []authz.Scope
-	seen := map[authz.Scope]bool{}
+	var checked []rbac.Scope
+	seen := map[rbac.Scope]bool{}
 	for _, sc := range scopes {
 		if err := sc.Validate(); err != nil {
 			return nil, err
@@ -304,7 +304,7 @@ func (s *Store) ScopesExist(ctx context.Context, account string, scopes []authz.
 			found[sk.Value] = true
 		}
 	}
-	var missing []authz.Scope
+	var missing []rbac.Scope
 	for _, sc := range checked {
 		k, _ := managedScope(sc.Kind)
 		if !found[key(k.prefix, sc.ID)] {
@@ -315,7 +315,7 @@ func (s *Store) ScopesExist(ctx context.Context, account string, scopes []authz.
 }
 
 // managedScope is the managed kind of the scopes of kind sk, if any.
-func managedScope(sk authz.ScopeKind) (scopeKind, bool) {
+func managedScope(sk rbac.ScopeKind) (scopeKind, bool) {
 	for _, k := range managedScopes {
 		if k.scope == sk {
 			return k, true

@@ -7,7 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/team"
 )
 
@@ -120,7 +120,7 @@ func toMemberItem(m team.Member) memberItem {
 func (it memberItem) member() (team.Member, error) {
 	m := team.Member{
 		ID: it.ID, AccountID: it.AccountID, IdentityID: it.IdentityID, Email: it.Email, Name: it.Name,
-		Status: authz.Status(it.Status), Admin: it.Admin, Owner: it.Owner,
+		Status: rbac.Status(it.Status), Admin: it.Admin, Owner: it.Owner,
 		Notifications: team.Notifications{
 			LowStockOff: it.LowStockOff, DuePurchaseOrderOff: it.DuePurchaseOrderOff,
 			PaymentReminderOff: it.PaymentReminderOff, ApprovalReminderOff: it.ApprovalReminderOff,
@@ -128,11 +128,11 @@ func (it memberItem) member() (team.Member, error) {
 		Version: it.Version, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
 	}
 	for _, a := range it.Assignments {
-		sc, err := authz.ParseScope(a.Scope)
+		sc, err := rbac.ParseScope(a.Scope)
 		if err != nil {
 			return team.Member{}, fmt.Errorf("member %s: stored scope %q: %w", it.ID, a.Scope, err)
 		}
-		m.Assignments = append(m.Assignments, authz.Assignment{Role: a.Role, Scope: sc})
+		m.Assignments = append(m.Assignments, rbac.Assignment{Role: a.Role, Scope: sc})
 	}
 	return m, nil
 }

@@ -3,7 +3,7 @@ package team
 import (
 	"time"
 
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 )
 
 // InvitationStatus is where an invitation stands. Expired is not stored:
@@ -27,7 +27,7 @@ type Invitation struct {
 	Email       string
 	Name        string
 	Admin       bool
-	Assignments []authz.Assignment
+	Assignments []rbac.Assignment
 	InviterID   string
 	InviterName string
 	Status      InvitationStatus

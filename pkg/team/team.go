@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 )
 
 // Account is a tenant.
@@ -96,10 +96,10 @@ type Member struct {
 	IdentityID    string
 	Email         string
 	Name          string
-	Status        authz.Status
+	Status        rbac.Status
 	Admin         bool
 	Owner         bool
-	Assignments   []authz.Assignment
+	Assignments   []rbac.Assignment
 	Notifications Notifications
 	Version       int64
 	CreatedAt     time.Time
@@ -115,8 +115,8 @@ type Notifications struct {
 }
 
 // Authz returns the member as the decision engine sees it.
-func (m Member) Authz() authz.Member {
-	return authz.Member{ID: m.ID, Account: m.AccountID, Status: m.Status, Admin: m.Admin, Owner: m.Owner, Assignments: m.Assignments}
+func (m Member) Authz() rbac.Member {
+	return rbac.Member{ID: m.ID, Account: m.AccountID, Status: m.Status, Admin: m.Admin, Owner: m.Owner, Assignments: m.Assignments}
 }
 
 // Domain errors shared by the services.

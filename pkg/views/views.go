@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/rbac"
 
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -125,20 +125,20 @@ const MaxAssignments = 100
 
 // ParseAssignments converts API assignments to the engine's, naming the
 // first bad one in a 400 problem.
-func ParseAssignments(in []Assignment) ([]authz.Assignment, error) {
+func ParseAssignments(in []Assignment) ([]rbac.Assignment, error) {
 	if len(in) > MaxAssignments {
 		return nil, httpapi.InvalidField("assignments", fmt.Sprintf("at most %d", MaxAssignments))
 	}
-	out := make([]authz.Assignment, 0, len(in))
+	out := make([]rbac.Assignment, 0, len(in))
 	for i, a := range in {
 		if a.Role == "" {
 			return nil, httpapi.InvalidField(httpapi.Indexed("assignments", i)+".role", "is required")
 		}
-		sc, err := authz.ParseScope(a.Scope)
+		sc, err := rbac.ParseScope(a.Scope)
 		if err != nil {
 			return nil, httpapi.InvalidField(httpapi.Indexed("assignments", i)+".scope", err.Error())
 		}
-		out = append(out, authz.Assignment{Role: a.Role, Scope: sc})
+		out = append(out, rbac.Assignment{Role: a.Role, Scope: sc})
 	}
 	return out, nil
 }

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/onetime"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -33,9 +33,9 @@ type SeedOptions struct {
 }
 
 // Custom roles every seeded account has.
-var customRoles = []authz.Role{
+var customRoles = []rbac.Role{
 	{ID: "store_auditor", Name: "Store auditor", Description: "Load-run custom role.",
-		Permissions: []string{"stores.view", "products.view", "reports.view"}, ScopeKinds: []authz.ScopeKind{authz.ScopeStore}},
+		Permissions: []string{"stores.view", "products.view", "reports.view"}, ScopeKinds: []rbac.ScopeKind{rbac.ScopeStore}},
 	{ID: "buyer", Name: "Buyer", Description: "Load-run custom role.",
 		Permissions: []string{"purchases.view", "purchases.edit", "orders.view", "products.view"}},
 }
@@ -90,7 +90,7 @@ func Seed(ctx context.Context, st *store.Store, o SeedOptions) (*Dataset, error)
 	if o.Accounts < 2 || o.Members < 4 || o.Stores < 2 {
 		return nil, fmt.Errorf("seed: need at least 2 accounts, 4 members and 2 stores per account")
 	}
-	if _, err := authz.NewRoleSet(customRoles...); err != nil {
+	if _, err := rbac.NewRoleSet(customRoles...); err != nil {
 		return nil, fmt.Errorf("seed: custom roles: %w", err)
 	}
 	began := time.Now()
@@ -155,7 +155,7 @@ func seedAccount(ctx context.Context, st *store.Store, o SeedOptions, idx int, r
 	acct := team.Account{ID: a.ID, Name: fmt.Sprintf("Load shop %03d", idx), Settings: team.DefaultSettings(), Version: 1, CreatedAt: now, UpdatedAt: now}
 	ownerIdent := team.Identity{ID: store.NewID("i"), Email: email(0), PasswordHash: o.PasswordHash, EmailVerified: true, Version: 1, CreatedAt: now, UpdatedAt: now}
 	owner := team.Member{ID: store.NewID("m"), AccountID: a.ID, IdentityID: ownerIdent.ID, Email: ownerIdent.Email, Name: "Owner",
-		Status: authz.StatusActive, Admin: true, Owner: true, Version: 1, CreatedAt: now, UpdatedAt: now}
+		Status: rbac.StatusActive, Admin: true, Owner: true, Version: 1, CreatedAt: now, UpdatedAt: now}
 	acct.OwnerID = owner.ID
 	ev := func(action, targetType, target string) audit.Event {
 		return audit.Event{AccountID: a.ID, ActorID: owner.ID, ActorName: owner.Name, Action: action, TargetType: targetType, TargetID: target}
@@ -179,8 +179,8 @@ func seedAccount(ctx context.Context, st *store.Store, o SeedOptions, idx int, r
 
 	// The caller: invited and accepted, so that it has an identity.
 	caller := team.Member{ID: store.NewID("m"), AccountID: a.ID, Email: email(1), Name: "Manager",
-		Status: authz.StatusInvited, Version: 1, CreatedAt: now, UpdatedAt: now,
-		Assignments: []authz.Assignment{{Role: authz.RoleManager, Scope: authz.StoreScope(a.Stores[0])}, {Role: authz.RoleManager, Scope: authz.StoreScope(a.Stores[1])}}}
+		Status: rbac.StatusInvited, Version: 1, CreatedAt: now, UpdatedAt: now,
+		Assignments: []rbac.Assignment{{Role: rbac.RoleManager, Scope: rbac.StoreScope(a.Stores[0])}, {Role: rbac.RoleManager, Scope: rbac.StoreScope(a.Stores[1])}}}
 	inv := team.Invitation{ID: store.NewID("inv"), AccountID: a.ID, MemberID: caller.ID, Email: caller.Email, Name: caller.Name,
 		Assignments: caller.Assignments, InviterID: owner.ID, InviterName: owner.Name, Status: team.InvitationPending,
 		ExpiresAt: now.Add(24 * time.Hour), CreatedAt: now, Version: 1}
@@ -198,36 +198,36 @@ func seedAccount(ctx context.Context, st *store.Store, o SeedOptions, idx int, r
 	writes++
 	a.Members = append(a.Members, SeededMember{ID: caller.ID, Email: caller.Email, SignIn: true})
 
-	storeAt := func() authz.Scope { return authz.StoreScope(a.Stores[rng.IntN(len(a.Stores))]) }
+	storeAt := func() rbac.Scope { return rbac.StoreScope(a.Stores[rng.IntN(len(a.Stores))]) }
 	for j := 2; j < o.Members; j++ {
 		m := team.Member{ID: store.NewID("m"), AccountID: a.ID, Email: email(j), Name: fmt.Sprintf("Member %d", j),
-			Status: authz.StatusActive, Version: 1, CreatedAt: now, UpdatedAt: now}
+			Status: rbac.StatusActive, Version: 1, CreatedAt: now, UpdatedAt: now}
 		switch x := rng.IntN(100); {
 		case j < 4: // a few admins
 			m.Admin = true
 		case x < 20:
-			m.Assignments = []authz.Assignment{{Role: authz.RoleManager, Scope: storeAt()}}
+			m.Assignments = []rbac.Assignment{{Role: rbac.RoleManager, Scope: storeAt()}}
 		case x < 42:
-			m.Assignments = []authz.Assignment{{Role: authz.RoleTeamMember, Scope: storeAt()}}
+			m.Assignments = []rbac.Assignment{{Role: rbac.RoleTeamMember, Scope: storeAt()}}
 		case x < 50:
-			m.Assignments = []authz.Assignment{{Role: authz.RoleAccountant, Scope: authz.AccountScope}}
+			m.Assignments = []rbac.Assignment{{Role: rbac.RoleAccountant, Scope: rbac.AccountScope}}
 		case x < 55:
-			m.Assignments = []authz.Assignment{{Role: authz.RoleAccountant, Scope: storeAt()}}
+			m.Assignments = []rbac.Assignment{{Role: rbac.RoleAccountant, Scope: storeAt()}}
 		case x < 60:
-			m.Assignments = []authz.Assignment{{Role: authz.RoleSeniorManager, Scope: authz.AccountScope}}
+			m.Assignments = []rbac.Assignment{{Role: rbac.RoleSeniorManager, Scope: rbac.AccountScope}}
 		case x < 65:
-			m.Assignments = []authz.Assignment{{Role: authz.RoleSeniorManager, Scope: storeAt()}}
+			m.Assignments = []rbac.Assignment{{Role: rbac.RoleSeniorManager, Scope: storeAt()}}
 		case x < 75:
-			m.Assignments = []authz.Assignment{{Role: authz.RoleFullAccess, Scope: authz.AccountScope}}
+			m.Assignments = []rbac.Assignment{{Role: rbac.RoleFullAccess, Scope: rbac.AccountScope}}
 		case x < 83:
-			m.Assignments = []authz.Assignment{{Role: "store_auditor", Scope: storeAt()}}
+			m.Assignments = []rbac.Assignment{{Role: "store_auditor", Scope: storeAt()}}
 		case x < 90:
-			m.Assignments = []authz.Assignment{{Role: "buyer", Scope: storeAt()}}
+			m.Assignments = []rbac.Assignment{{Role: "buyer", Scope: storeAt()}}
 		default: // two grants
-			m.Assignments = []authz.Assignment{{Role: authz.RoleTeamMember, Scope: storeAt()}, {Role: "buyer", Scope: authz.AccountScope}}
+			m.Assignments = []rbac.Assignment{{Role: rbac.RoleTeamMember, Scope: storeAt()}, {Role: "buyer", Scope: rbac.AccountScope}}
 		}
 		if !m.Admin && rng.IntN(100) < 3 {
-			m.Status = authz.StatusSuspended
+			m.Status = rbac.StatusSuspended
 		}
 		if err := st.AddMember(ctx, m, ev("member.create", "member", m.ID)); err != nil {
 			return nil, writes, err

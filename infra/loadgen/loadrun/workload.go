@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 )
 
 // RunOptions bound a workload.
@@ -133,15 +133,15 @@ func NewWorkload(c *Client, ds *Dataset, tokens []Tokens, n int, seed uint64) *W
 	// scopes they are granted at (not account-wide ones such as
 	// directory.view, which a store grant extends to the whole account).
 	var keys, scoped []string
-	for _, p := range authz.Permissions() {
+	for _, p := range rbac.Permissions() {
 		keys = append(keys, p.Key)
 		if !p.AccountWide {
 			scoped = append(scoped, p.Key)
 		}
 	}
-	docActions := authz.DocumentActions()
-	docTypes := authz.DocTypes()
-	docStatuses := []authz.DocStatus{"", authz.DocDraft, authz.DocPendingApproval, authz.DocApproved, authz.DocDenied, authz.DocExpired, authz.DocCompleted}
+	docActions := rbac.DocumentActions()
+	docTypes := rbac.DocTypes()
+	docStatuses := []rbac.DocStatus{"", rbac.DocDraft, rbac.DocPendingApproval, rbac.DocApproved, rbac.DocDenied, rbac.DocExpired, rbac.DocCompleted}
 	w := &Workload{client: c, ds: ds, tokens: tokens}
 	accts := ds.Accounts
 	for range n {

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 )
 
 // Abuse cases of the members area: the owner is the owner's, admin-only
@@ -16,7 +16,7 @@ import (
 // to owner's account and signs it in.
 func (e *Env) mbAdmin(t *testing.T, owner signedUp) (string, string) {
 	t.Helper()
-	return e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleAdministrator, Scope: authz.AccountScope}})
+	return e.acctMember(t, owner, []rbac.Assignment{{Role: rbac.RoleAdministrator, Scope: rbac.AccountScope}})
 }
 
 // mbETag reads a member's ETag as token.
@@ -95,7 +95,7 @@ var _ = abuse(
 		rule: "admin-only roles", name: "senior manager makes a senior manager", who: "member",
 		do: func(t *testing.T, e *Env) *Response {
 			owner := e.signup(t, newEmail("mb-ao-sm"))
-			_, smTk := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleSeniorManager, Scope: authz.AccountScope}})
+			_, smTk := e.acctMember(t, owner, []rbac.Assignment{{Role: rbac.RoleSeniorManager, Scope: rbac.AccountScope}})
 			ownerTk := e.login(t, owner.Email, goodPassword, "").AccessToken
 			target, _ := e.join(t, ownerTk, newEmail("mb-ao-target"), store1("team_member"))
 			return e.Call(t, "PATCH", "/v1/users/"+target, smTk, map[string]any{
@@ -108,7 +108,7 @@ var _ = abuse(
 		rule: "admin-only roles", name: "senior manager invites a department manager", who: "member",
 		do: func(t *testing.T, e *Env) *Response {
 			owner := e.signup(t, newEmail("mb-ao-dm"))
-			_, smTk := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleSeniorManager, Scope: authz.AccountScope}})
+			_, smTk := e.acctMember(t, owner, []rbac.Assignment{{Role: rbac.RoleSeniorManager, Scope: rbac.AccountScope}})
 			return e.Call(t, "POST", "/v1/invitations", smTk, map[string]any{
 				"email": newEmail("mb-ao-dm-x"), "assignments": []map[string]string{{"role": "department_manager", "scope": "department:sales"}},
 			})
@@ -119,7 +119,7 @@ var _ = abuse(
 		rule: "admin-only roles", name: "full-access member invites a junior admin", who: "member",
 		do: func(t *testing.T, e *Env) *Response {
 			owner := e.signup(t, newEmail("mb-ao-ja"))
-			_, faTk := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleFullAccess, Scope: authz.AccountScope}})
+			_, faTk := e.acctMember(t, owner, []rbac.Assignment{{Role: rbac.RoleFullAccess, Scope: rbac.AccountScope}})
 			return e.Call(t, "POST", "/v1/invitations", faTk, map[string]any{
 				"email": newEmail("mb-ao-ja-x"), "assignments": []map[string]string{{"role": "junior_admin", "scope": "store:s1"}},
 			})
@@ -138,7 +138,7 @@ var _ = abuse(
 			if role["adminOnly"] != true {
 				t.Fatalf("created role %v", role)
 			}
-			_, faTk := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleFullAccess, Scope: authz.AccountScope}})
+			_, faTk := e.acctMember(t, owner, []rbac.Assignment{{Role: rbac.RoleFullAccess, Scope: rbac.AccountScope}})
 			target, _ := e.join(t, ownerTk, newEmail("mb-ao-cr-t"), store1("team_member"))
 			return e.Call(t, "PATCH", "/v1/users/"+target, faTk, map[string]any{
 				"assignments": []map[string]string{{"role": "team_member", "scope": "store:s1"}, {"role": "buyer_lead", "scope": "store:s1"}},
@@ -151,7 +151,7 @@ var _ = abuse(
 		do: func(t *testing.T, e *Env) *Response {
 			owner := e.signup(t, newEmail("mb-inv-dem"))
 			ownerTk := e.login(t, owner.Email, goodPassword, "").AccessToken
-			mgrID, mgrTk := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleManager, Scope: authz.AccountScope}})
+			mgrID, mgrTk := e.acctMember(t, owner, []rbac.Assignment{{Role: rbac.RoleManager, Scope: rbac.AccountScope}})
 			email := newEmail("mb-inv-dem-x")
 			since := time.Now()
 			inv := e.invite(t, mgrTk, map[string]any{"email": email, "assignments": []map[string]string{{"role": "manager", "scope": "store:s1"}}})

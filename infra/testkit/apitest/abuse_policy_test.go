@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/routes"
 )
 
@@ -37,7 +37,7 @@ func (e *Env) impersonating(t *testing.T) (owner signedUp, ownerTk, memberID, im
 	t.Helper()
 	owner = e.signup(t, newEmail("imp-owner"))
 	ownerTk = e.login(t, owner.Email, goodPassword, "").AccessToken
-	memberID, _ = e.acctMember(t, owner, []authz.Assignment{at("full_access", "account")})
+	memberID, _ = e.acctMember(t, owner, []rbac.Assignment{at("full_access", "account")})
 	var imp tokens
 	e.Call(t, "POST", "/v1/users/"+memberID+"/impersonate", ownerTk, nil).Want(t, http.StatusOK, "").JSON(t, &imp)
 	return owner, ownerTk, memberID, imp.AccessToken
@@ -169,7 +169,7 @@ var _ = abuse(
 		status: http.StatusForbidden, code: "impersonation_forbidden",
 		do: func(t *testing.T, e *Env) *Response {
 			owner, _, _, imp := e.impersonating(t)
-			other, _ := e.acctMember(t, owner, []authz.Assignment{at("team_member", "store:s1")})
+			other, _ := e.acctMember(t, owner, []rbac.Assignment{at("team_member", "store:s1")})
 			return e.Call(t, "POST", "/v1/users/"+other+"/suspend", imp, nil)
 		}},
 	abuseCase{rule: "impersonation is for looking", who: "impersonator", name: "creates an API key",

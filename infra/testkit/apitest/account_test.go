@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -52,13 +52,13 @@ func (e *Env) acctOwner(t *testing.T, prefix string) (signedUp, string) {
 // acctMember adds an active member with the given assignments to owner's
 // account (a person who also has an account of their own) and signs them
 // in to owner's account.
-func (e *Env) acctMember(t *testing.T, owner signedUp, as []authz.Assignment) (string, string) {
+func (e *Env) acctMember(t *testing.T, owner signedUp, as []rbac.Assignment) (string, string) {
 	t.Helper()
 	p := e.signupBare(t, newEmail("acct-member"))
 	now := time.Now()
 	m := team.Member{
 		ID: store.NewID("m"), AccountID: owner.AccountID, IdentityID: mustIdentity(t, e, p.Email), Email: p.Email, Name: "Mo Member",
-		Status: authz.StatusActive, Assignments: as, Version: 1, CreatedAt: now, UpdatedAt: now,
+		Status: rbac.StatusActive, Assignments: as, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	ev := audit.Event{AccountID: owner.AccountID, ActorID: owner.MemberID, Action: "member.create", TargetType: "member", TargetID: m.ID}
 	if err := e.Store.AddMember(context.Background(), m, ev); err != nil {
@@ -270,11 +270,11 @@ func TestStoresAndDepartments(t *testing.T) {
 
 	// The scopes that assignments name must exist: one read answers which
 	// do not (the account and suppliers always do).
-	missing, err := e.Store.ScopesExist(context.Background(), owner.AccountID, []authz.Scope{
-		authz.AccountScope, authz.StoreScope("s1"), authz.DepartmentScope("d1"), authz.StoreScope("zz"),
-		authz.SupplierScope("acme"), authz.DepartmentScope("s1"), authz.StoreScope("zz"),
+	missing, err := e.Store.ScopesExist(context.Background(), owner.AccountID, []rbac.Scope{
+		rbac.AccountScope, rbac.StoreScope("s1"), rbac.DepartmentScope("d1"), rbac.StoreScope("zz"),
+		rbac.SupplierScope("acme"), rbac.DepartmentScope("s1"), rbac.StoreScope("zz"),
 	})
-	if err != nil || !slices.Equal(missing, []authz.Scope{authz.StoreScope("zz"), authz.DepartmentScope("s1")}) {
+	if err != nil || !slices.Equal(missing, []rbac.Scope{rbac.StoreScope("zz"), rbac.DepartmentScope("s1")}) {
 		t.Fatalf("missing scopes %v, %v", missing, err)
 	}
 	if missing, err := e.Store.ScopesExist(context.Background(), owner.AccountID, nil); err != nil || len(missing) != 0 {
@@ -486,7 +486,7 @@ func TestAccountRoutesNeedPermissions(t *testing.T) {
 	}
 
 	// A team member of store s1 sees that store only, and no audit log.
-	_, staff := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleTeamMember, Scope: authz.StoreScope("s1")}})
+	_, staff := e.acctMember(t, owner, []rbac.Assignment{{Role: rbac.RoleTeamMember, Scope: rbac.StoreScope("s1")}})
 	if ids, _ := e.acctList(t, staff, "/v1/stores", 50); !slices.Equal(ids, []string{"s1"}) {
 		t.Fatalf("team member lists stores %v", ids)
 	}
@@ -496,7 +496,7 @@ func TestAccountRoutesNeedPermissions(t *testing.T) {
 	e.Call(t, "PUT", "/v1/stores/s1", staff, map[string]any{"name": "Mine"}, "If-Match", `"1"`).Want(t, http.StatusForbidden, "forbidden")
 
 	// A manager sees the directory: every store.
-	_, mgr := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleManager, Scope: authz.StoreScope("s1")}})
+	_, mgr := e.acctMember(t, owner, []rbac.Assignment{{Role: rbac.RoleManager, Scope: rbac.StoreScope("s1")}})
 	if ids, _ := e.acctList(t, mgr, "/v1/stores", 50); !slices.Equal(ids, []string{"s1", "s2"}) {
 		t.Fatalf("manager lists stores %v", ids)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/stewardhq/steward/pkg/apikeys/apikey"
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -56,7 +56,7 @@ func (e *Env) listKeys(t *testing.T, token string) (apiKeyList, string) {
 
 func fullAccessPermissions(t *testing.T) []string {
 	t.Helper()
-	r, ok := authz.BuiltIns().Role(authz.RoleFullAccess)
+	r, ok := rbac.BuiltIns().Role(rbac.RoleFullAccess)
 	if !ok {
 		t.Fatal("no full_access role")
 	}
@@ -160,13 +160,13 @@ func TestAPIKeyLifecycle(t *testing.T) {
 
 // addStaff adds an active non-admin member with its own sign-in (a fresh
 // identity) to account, and signs it in.
-func (e *Env) addStaff(t *testing.T, account string, as []authz.Assignment) (tokens, string) {
+func (e *Env) addStaff(t *testing.T, account string, as []rbac.Assignment) (tokens, string) {
 	t.Helper()
 	staff := e.signup(t, newEmail("staff"))
 	now := time.Now()
 	m := team.Member{
 		ID: store.NewID("m"), AccountID: account, IdentityID: mustIdentity(t, e, staff.Email), Email: staff.Email, Name: "Sam Staff",
-		Status: authz.StatusActive, Assignments: as, Version: 1, CreatedAt: now, UpdatedAt: now,
+		Status: rbac.StatusActive, Assignments: as, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := e.Store.AddMember(context.Background(), m, audit.Event{AccountID: account, ActorID: "system", Action: "member.create", TargetType: "member", TargetID: m.ID}); err != nil {
 		t.Fatal(err)
@@ -182,7 +182,7 @@ func TestAPIKeysAdminOnly(t *testing.T) {
 	k := e.createKey(t, ownerTk.AccessToken, body)
 
 	// A manager (users.manage, not an admin) may not manage keys.
-	mgrTk, mgrID := e.addStaff(t, owner.AccountID, []authz.Assignment{{Role: authz.RoleManager, Scope: authz.AccountScope}})
+	mgrTk, mgrID := e.addStaff(t, owner.AccountID, []rbac.Assignment{{Role: rbac.RoleManager, Scope: rbac.AccountScope}})
 	e.Call(t, "POST", "/v1/api-keys", mgrTk.AccessToken, body).Want(t, http.StatusForbidden, "admin_only")
 	e.Call(t, "GET", "/v1/api-keys", mgrTk.AccessToken, nil).Want(t, http.StatusForbidden, "admin_only")
 	e.Call(t, "DELETE", "/v1/api-keys/"+k.ID, mgrTk.AccessToken, nil).Want(t, http.StatusForbidden, "admin_only")

@@ -15,8 +15,8 @@ import (
 	"github.com/stewardhq/steward/infra/localstack/server"
 	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/mail"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -33,7 +33,7 @@ func (e *Env) fanOutLevel(t *testing.T, owner signedUp, ownerTk string, n int) [
 		addrs[i] = newEmail(fmt.Sprintf("fan%03d", i))
 		m := team.Member{
 			ID: store.NewID("m"), AccountID: owner.AccountID, Email: addrs[i], Name: fmt.Sprintf("Approver %03d", i),
-			Status: authz.StatusActive, Assignments: []authz.Assignment{at("approver", "store:s1")}, Version: 1, CreatedAt: now, UpdatedAt: now,
+			Status: rbac.StatusActive, Assignments: []rbac.Assignment{at("approver", "store:s1")}, Version: 1, CreatedAt: now, UpdatedAt: now,
 		}
 		if err := e.Store.AddMember(ctx, m, audit.Event{AccountID: owner.AccountID, ActorID: owner.MemberID, Action: "member.create", TargetType: "member", TargetID: m.ID}); err != nil {
 			t.Fatal(err)

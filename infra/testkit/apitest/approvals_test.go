@@ -19,7 +19,7 @@ import (
 	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/approvals"
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 	"github.com/stewardhq/steward/pkg/workflow"
@@ -32,7 +32,7 @@ type person struct {
 
 // apMember adds an active member with the assignments (and a sign-in of
 // its own) to owner's account.
-func (e *Env) apMember(t testing.TB, owner signedUp, name string, as ...authz.Assignment) person {
+func (e *Env) apMember(t testing.TB, owner signedUp, name string, as ...rbac.Assignment) person {
 	t.Helper()
 	email := newEmail(strings.ToLower(strings.ReplaceAll(name, " ", "-")))
 	e.signupConfirm(t, "Own "+email, email, name)
@@ -43,7 +43,7 @@ func (e *Env) apMember(t testing.TB, owner signedUp, name string, as ...authz.As
 	now := time.Now()
 	m := team.Member{
 		ID: store.NewID("m"), AccountID: owner.AccountID, IdentityID: ident, Email: email, Name: name,
-		Status: authz.StatusActive, Assignments: as, Version: 1, CreatedAt: now, UpdatedAt: now,
+		Status: rbac.StatusActive, Assignments: as, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := e.Store.AddMember(context.Background(), m, audit.Event{AccountID: owner.AccountID, ActorID: owner.MemberID, Action: "member.create", TargetType: "member", TargetID: m.ID}); err != nil {
 		t.Fatal(err)
@@ -53,12 +53,12 @@ func (e *Env) apMember(t testing.TB, owner signedUp, name string, as ...authz.As
 	return person{ID: m.ID, Email: email, Token: tk.AccessToken}
 }
 
-func at(role, scope string) authz.Assignment {
-	sc, err := authz.ParseScope(scope)
+func at(role, scope string) rbac.Assignment {
+	sc, err := rbac.ParseScope(scope)
 	if err != nil {
 		panic(err)
 	}
-	return authz.Assignment{Role: role, Scope: sc}
+	return rbac.Assignment{Role: role, Scope: sc}
 }
 
 // team of the done-when scenario.

@@ -20,7 +20,7 @@ import (
 	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -275,7 +275,7 @@ func TestImpersonation(t *testing.T) {
 	now := time.Now()
 	m := team.Member{
 		ID: store.NewID("m"), AccountID: owner.AccountID, IdentityID: ident.ID, Email: staff.Email, Name: "Sam Staff",
-		Status: authz.StatusActive, Assignments: []authz.Assignment{{Role: authz.RoleTeamMember, Scope: authz.StoreScope("s1")}},
+		Status: rbac.StatusActive, Assignments: []rbac.Assignment{{Role: rbac.RoleTeamMember, Scope: rbac.StoreScope("s1")}},
 		Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := e.Store.AddMember(context.Background(), m, audit.Event{AccountID: owner.AccountID, ActorID: owner.MemberID, Action: "member.create", TargetType: "member", TargetID: m.ID}); err != nil {

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/stewardhq/steward/infra/testkit/testenv"
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 )
 
 // manyRolesBudget bounds what an account with 100 realistic custom roles
@@ -24,8 +24,8 @@ var manyRolesBudget = struct{ checkRead, grantWrite float64 }{checkRead: 5, gran
 // custom role catalogue stores.
 func realisticRoles(n int) []map[string]any {
 	var keys []string
-	for _, p := range authz.Permissions() {
-		if p.Tier == authz.TierNormal {
+	for _, p := range rbac.Permissions() {
+		if p.Tier == rbac.TierNormal {
 			keys = append(keys, p.Key)
 		}
 	}

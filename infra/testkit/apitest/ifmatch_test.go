@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 )
 
 // TestIfMatchOneRule replays issue 20's If-Match "0" on a member and a
@@ -15,7 +15,7 @@ import (
 func TestIfMatchOneRule(t *testing.T) {
 	e := New(t)
 	owner, tk := e.acctOwner(t, "ifm-owner")
-	id, _ := e.acctMember(t, owner, []authz.Assignment{at("team_member", "account")})
+	id, _ := e.acctMember(t, owner, []rbac.Assignment{at("team_member", "account")})
 	e.Call(t, "POST", "/v1/roles", tk, map[string]any{"id": "buyer", "name": "Buyer", "permissions": []string{"orders.view"}}).Want(t, http.StatusCreated, "")
 
 	for _, c := range []struct {

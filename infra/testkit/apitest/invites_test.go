@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/infra/localstack/server"
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 )
 
 type invitation struct {
@@ -387,7 +387,7 @@ func TestInviteInactiveMember(t *testing.T) {
 	}
 
 	// A store manager cannot invite it with more than it holds itself.
-	_, s2Tk := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleManager, Scope: authz.StoreScope("s2")}})
+	_, s2Tk := e.acctMember(t, owner, []rbac.Assignment{{Role: rbac.RoleManager, Scope: rbac.StoreScope("s2")}})
 	e.Call(t, "POST", "/v1/invitations", s2Tk, map[string]any{"email": email}).Want(t, http.StatusForbidden, "outside_managed_scope")
 
 	since := time.Now()
@@ -426,7 +426,7 @@ func TestInvitationInviterRechecked(t *testing.T) {
 	e := New(t)
 	owner := e.signup(t, newEmail("rechk-owner"))
 	ownerTk := e.login(t, owner.Email, goodPassword, "").AccessToken
-	mgrID, mgrTk := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleManager, Scope: authz.AccountScope}})
+	mgrID, mgrTk := e.acctMember(t, owner, []rbac.Assignment{{Role: rbac.RoleManager, Scope: rbac.AccountScope}})
 
 	within, beyond := newEmail("rechk-in"), newEmail("rechk-out")
 	since := time.Now()
@@ -462,7 +462,7 @@ func TestStoreManagerInvitesItsInactiveMember(t *testing.T) {
 	ownerTk := e.login(t, owner.Email, goodPassword, "").AccessToken
 	email := newEmail("smi")
 	id := e.mbInactive(t, ownerTk, email, []map[string]string{{"role": "team_member", "scope": "store:s1"}})
-	_, mgrTk := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleManager, Scope: authz.StoreScope("s1")}})
+	_, mgrTk := e.acctMember(t, owner, []rbac.Assignment{{Role: rbac.RoleManager, Scope: rbac.StoreScope("s1")}})
 	since := time.Now()
 	inv := e.invite(t, mgrTk, map[string]any{"email": email})
 	if inv.MemberID != id {

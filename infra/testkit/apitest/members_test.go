@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 )
 
 type memberView struct {
@@ -267,7 +267,7 @@ func TestAdminOnlyRoles(t *testing.T) {
 		}
 	}
 
-	_, faTk := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleFullAccess, Scope: authz.AccountScope}})
+	_, faTk := e.acctMember(t, owner, []rbac.Assignment{{Role: rbac.RoleFullAccess, Scope: rbac.AccountScope}})
 	e.Call(t, "POST", "/v1/roles", faTk, map[string]any{"id": "lead", "name": "Lead", "permissions": []string{"orders.view"}, "adminOnly": true}).Want(t, http.StatusForbidden, "admin_only_role")
 	e.Call(t, "POST", "/v1/roles", ownerTk, map[string]any{"id": "lead", "name": "Lead", "permissions": []string{"orders.view"}, "adminOnly": true}).Want(t, http.StatusCreated, "")
 	etag := e.Call(t, "GET", "/v1/roles/lead", ownerTk, nil).Want(t, http.StatusOK, "").Header.Get("ETag")

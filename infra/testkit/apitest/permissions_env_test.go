@@ -18,9 +18,9 @@ import (
 	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/accesstoken"
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/permissions"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -111,7 +111,7 @@ func (e *permEnv) newAccount() (string, team.Member) {
 	ident := team.Identity{ID: store.NewID("i"), Email: testenv.NewID("owner") + "@example.com", Version: 1, CreatedAt: now, UpdatedAt: now}
 	owner := team.Member{
 		ID: store.NewID("m"), AccountID: acct.ID, IdentityID: ident.ID, Email: ident.Email, Name: "Olive Owner",
-		Status: authz.StatusActive, Admin: true, Owner: true, Version: 1, CreatedAt: now, UpdatedAt: now,
+		Status: rbac.StatusActive, Admin: true, Owner: true, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	acct.OwnerID = owner.ID
 	err := e.store.CreateAccount(context.Background(), store.NewAccount{Account: acct, Owner: owner, Identity: ident, NewIdentity: true},
@@ -129,7 +129,7 @@ func (e *permEnv) member(acct, name string, assignments ...string) team.Member {
 	now := time.Now().UTC()
 	m := team.Member{
 		ID: store.NewID("m"), AccountID: acct, Email: testenv.NewID("u") + "@example.com", Name: name,
-		Status: authz.StatusActive, Assignments: permAssignments(e.t, assignments...), Version: 1, CreatedAt: now, UpdatedAt: now,
+		Status: rbac.StatusActive, Assignments: permAssignments(e.t, assignments...), Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := e.store.AddMember(context.Background(), m, audit.Event{AccountID: acct, ActorID: "test", Action: "member.create", TargetType: "member", TargetID: m.ID}); err != nil {
 		e.t.Fatal(err)
@@ -137,16 +137,16 @@ func (e *permEnv) member(acct, name string, assignments ...string) team.Member {
 	return m
 }
 
-func permAssignments(t *testing.T, in ...string) []authz.Assignment {
+func permAssignments(t *testing.T, in ...string) []rbac.Assignment {
 	t.Helper()
-	out := []authz.Assignment{}
+	out := []rbac.Assignment{}
 	for _, a := range in {
 		role, scope, ok := strings.Cut(a, "@")
-		sc, err := authz.ParseScope(scope)
+		sc, err := rbac.ParseScope(scope)
 		if !ok || err != nil {
 			t.Fatalf("assignment %q: %v", a, err)
 		}
-		out = append(out, authz.Assignment{Role: role, Scope: sc})
+		out = append(out, rbac.Assignment{Role: role, Scope: sc})
 	}
 	return out
 }

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
@@ -43,7 +43,7 @@ var privilegeRoles = []struct{ role, scope string }{
 // account's audit log, where every change lands, does not grow.
 type privilegeRow struct {
 	op, variant string
-	// why derives the expectation from pkg/authz/roles.json and the
+	// why derives the expectation from pkg/rbac/roles.json and the
 	// route's requirement, in one line. It is never recorded from the
 	// server.
 	why    string
@@ -173,7 +173,7 @@ const privilegeHash = "not-a-real-hash"
 // privTarget writes an active (or status) member with a sign-in of its own
 // straight to the store: cheaper than an invitation, and the matrix needs
 // many.
-func (e *Env) privTarget(t *testing.T, account, owner string, status authz.Status, as ...authz.Assignment) string {
+func (e *Env) privTarget(t *testing.T, account, owner string, status rbac.Status, as ...rbac.Assignment) string {
 	t.Helper()
 	now := time.Now()
 	email := newEmail("priv-t")
@@ -199,13 +199,13 @@ func (e *Env) privSetup(t *testing.T, role, scope string) *privFixture {
 	fx.caller, fx.callerID = tk.AccessToken, id
 
 	tm := at("team_member", "store:s1")
-	fx.checkTarget = e.privTarget(t, fx.account, fx.ownerID, authz.StatusActive, tm)
+	fx.checkTarget = e.privTarget(t, fx.account, fx.ownerID, rbac.StatusActive, tm)
 	for _, key := range []string{"updateUser", "updateUser:grant accountant", "suspendUser", "deactivateUser", "deleteUser", "impersonateUser"} {
-		fx.targets[key] = e.privTarget(t, fx.account, fx.ownerID, authz.StatusActive, tm)
+		fx.targets[key] = e.privTarget(t, fx.account, fx.ownerID, rbac.StatusActive, tm)
 	}
-	fx.targets["reactivateUser"] = e.privTarget(t, fx.account, fx.ownerID, authz.StatusSuspended, tm)
+	fx.targets["reactivateUser"] = e.privTarget(t, fx.account, fx.ownerID, rbac.StatusSuspended, tm)
 	// Always someone to ask for approvals, whoever the caller is.
-	e.privTarget(t, fx.account, fx.ownerID, authz.StatusActive, at("approver", "store:s1"))
+	e.privTarget(t, fx.account, fx.ownerID, rbac.StatusActive, at("approver", "store:s1"))
 
 	fx.invResend = e.invite(t, fx.ownerTk, map[string]any{"email": newEmail("priv-inv"), "assignments": teamMemberAtS1()}).ID
 	fx.invRevoke = e.invite(t, fx.ownerTk, map[string]any{"email": newEmail("priv-inv"), "assignments": teamMemberAtS1()}).ID

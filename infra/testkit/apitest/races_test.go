@@ -18,7 +18,7 @@ import (
 
 	"github.com/stewardhq/steward/infra/localstack/server"
 	"github.com/stewardhq/steward/infra/testkit/testenv"
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 )
 
 // Race tests: two or more requests at once on the same data, and the
@@ -275,7 +275,7 @@ func TestRaceOwnershipTransfers(t *testing.T) {
 		if m.Owner {
 			owners = append(owners, m.ID)
 		}
-		if m.ID == owner.MemberID && (!m.Admin || m.Status != authz.StatusActive) {
+		if m.ID == owner.MemberID && (!m.Admin || m.Status != rbac.StatusActive) {
 			t.Errorf("the old owner is no longer an active administrator: %+v", m)
 		}
 	}
@@ -322,7 +322,7 @@ func TestRaceAdministratorsAgainstEachOther(t *testing.T) {
 						t.Errorf("read the owner: %v", err)
 						return
 					}
-					if !m.Owner || !m.Admin || m.Status != authz.StatusActive {
+					if !m.Owner || !m.Admin || m.Status != rbac.StatusActive {
 						t.Errorf("the owner lost something: %+v", m)
 						return
 					}
@@ -354,10 +354,10 @@ func TestRaceAdministratorsAgainstEachOther(t *testing.T) {
 			}
 			admins := 0
 			for _, m := range page.Items {
-				if m.Admin && m.Status == authz.StatusActive {
+				if m.Admin && m.Status == rbac.StatusActive {
 					admins++
 				}
-				if m.ID == owner.MemberID && (!m.Owner || !m.Admin || m.Status != authz.StatusActive) {
+				if m.ID == owner.MemberID && (!m.Owner || !m.Admin || m.Status != rbac.StatusActive) {
 					t.Errorf("owner afterwards: %+v", m)
 				}
 			}
@@ -379,7 +379,7 @@ func (e *Env) danglingAssignments(t *testing.T, account string) []string {
 		t.Fatal(err)
 	}
 	exists := func(id string) bool {
-		return authz.IsBuiltInRole(id) || slices.ContainsFunc(cr.Roles, func(r authz.Role) bool { return r.ID == id })
+		return rbac.IsBuiltInRole(id) || slices.ContainsFunc(cr.Roles, func(r rbac.Role) bool { return r.ID == id })
 	}
 	var out []string
 	cursor := ""
@@ -604,7 +604,7 @@ func TestRaceDemotedActorInFlight(t *testing.T) {
 	e := New(t, withMembersGate(t, gate))
 	owner := e.signup(t, newEmail("rc-dem-owner"))
 	ownerTk := e.login(t, owner.Email, goodPassword, "").AccessToken
-	mgrID, mgrTk := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleManager, Scope: authz.AccountScope}})
+	mgrID, mgrTk := e.acctMember(t, owner, []rbac.Assignment{{Role: rbac.RoleManager, Scope: rbac.AccountScope}})
 	target, _ := e.join(t, ownerTk, newEmail("rc-dem-target"), store1("team_member"))
 	etag := e.Call(t, "GET", "/v1/users/"+target, ownerTk, nil).Want(t, http.StatusOK, "").Header.Get("ETag")
 
@@ -644,7 +644,7 @@ func TestRaceInviterDemotedDuringAcceptance(t *testing.T) {
 	e := New(t, func(d *server.Deps) { d.Invites.Store = dynamoStore(t, gate.apply) })
 	owner := e.signup(t, newEmail("rc-inv-owner"))
 	ownerTk := e.login(t, owner.Email, goodPassword, "").AccessToken
-	mgrID, mgrTk := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleManager, Scope: authz.AccountScope}})
+	mgrID, mgrTk := e.acctMember(t, owner, []rbac.Assignment{{Role: rbac.RoleManager, Scope: rbac.AccountScope}})
 	email := newEmail("rc-inv-x")
 	since := time.Now()
 	inv := e.invite(t, mgrTk, map[string]any{"email": email, "assignments": []map[string]string{{"role": "manager", "scope": "store:s2"}}})

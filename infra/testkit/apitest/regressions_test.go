@@ -12,7 +12,7 @@ import (
 
 	"github.com/stewardhq/steward/infra/localstack/server"
 	"github.com/stewardhq/steward/pkg/auth"
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/throttle"
 	"github.com/stewardhq/steward/pkg/workflow"
 )
@@ -29,7 +29,7 @@ import (
 func TestRoleWritesRefuseNonManagerBeforeReadingTheRequest(t *testing.T) {
 	e := New(t)
 	owner, _ := e.acctOwner(t, "reg-roles")
-	_, staff := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleTeamMember, Scope: authz.StoreScope("s1")}})
+	_, staff := e.acctMember(t, owner, []rbac.Assignment{{Role: rbac.RoleTeamMember, Scope: rbac.StoreScope("s1")}})
 	for _, c := range []struct {
 		name, method, path string
 		body               any
@@ -246,13 +246,13 @@ func TestBusyMeansNothingWasWritten(t *testing.T) {
 }
 
 // The API key's synthetic role lives only in the key's own role set
-// (authz.RoleSet.WithSyntheticRole), so a key that manages members is the
+// (rbac.RoleSet.WithSyntheticRole), so a key that manages members is the
 // one caller whose role set names "api-key": it must still never assign
 // that role to a member (the grant ceiling's unholdable bit).
 func TestKeyCannotAssignItsSyntheticRole(t *testing.T) {
 	e := New(t)
 	owner, ownerTk := e.acctOwner(t, "reg-synth")
-	id, _ := e.acctMember(t, owner, []authz.Assignment{{Role: authz.RoleTeamMember, Scope: authz.StoreScope("s1")}})
+	id, _ := e.acctMember(t, owner, []rbac.Assignment{{Role: rbac.RoleTeamMember, Scope: rbac.StoreScope("s1")}})
 	key := e.createKey(t, ownerTk, map[string]any{"name": "HR sync", "permissions": []string{"users.view", "users.manage"}})
 	etag := e.Call(t, "GET", "/v1/users/"+id, key.Secret, nil).Want(t, http.StatusOK, "").Header.Get("ETag")
 	r := e.Call(t, "PATCH", "/v1/users/"+id, key.Secret, map[string]any{"assignments": []map[string]string{{"role": "api-key", "scope": "account"}}}, "If-Match", etag)

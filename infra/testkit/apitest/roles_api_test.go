@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/permissions"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 )
 
@@ -20,8 +20,8 @@ func TestCatalogueListsEveryPermission(t *testing.T) {
 	e := newPermEnv(t)
 	body := e.do(e.owner, "GET", "/v1/permissions", nil).ok(t, http.StatusOK)
 	perms := body["permissions"].([]any)
-	if len(perms) != len(authz.Permissions()) {
-		t.Fatalf("%d permissions, catalogue has %d", len(perms), len(authz.Permissions()))
+	if len(perms) != len(rbac.Permissions()) {
+		t.Fatalf("%d permissions, catalogue has %d", len(perms), len(rbac.Permissions()))
 	}
 	found := false
 	for _, p := range perms {
@@ -51,8 +51,8 @@ func TestRolesListAndGet(t *testing.T) {
 		t.Fatalf("etag %q", r.header.Get("ETag"))
 	}
 	roles := body["roles"].([]any)
-	if len(roles) != len(authz.BuiltInRoles()) {
-		t.Fatalf("%d roles, want the %d built-ins", len(roles), len(authz.BuiltInRoles()))
+	if len(roles) != len(rbac.BuiltInRoles()) {
+		t.Fatalf("%d roles, want the %d built-ins", len(roles), len(rbac.BuiltInRoles()))
 	}
 	for _, x := range roles {
 		x := x.(map[string]any)

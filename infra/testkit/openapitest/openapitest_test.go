@@ -16,11 +16,11 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/health"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/openapi"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/team"
 	"github.com/stewardhq/steward/pkg/views"
 )
@@ -395,8 +395,8 @@ func TestViewsMatchSchemas(t *testing.T) {
 	doc := Must(t).Document()
 	now := time.Date(2025, 3, 1, 9, 30, 0, 0, time.UTC)
 	m := team.Member{
-		ID: "m-1", AccountID: "a-1", Email: "ann@example.com", Name: "Ann", Status: authz.StatusActive,
-		Assignments:   []authz.Assignment{{Role: "manager", Scope: authz.StoreScope("s1")}, {Role: "approver", Scope: authz.AccountScope}},
+		ID: "m-1", AccountID: "a-1", Email: "ann@example.com", Name: "Ann", Status: rbac.StatusActive,
+		Assignments:   []rbac.Assignment{{Role: "manager", Scope: rbac.StoreScope("s1")}, {Role: "approver", Scope: rbac.AccountScope}},
 		Notifications: team.Notifications{LowStockOff: true}, Version: 3, CreatedAt: now, UpdatedAt: now,
 	}
 	a := team.Account{ID: "a-1", Name: "Acme", OwnerID: "m-1", Settings: team.DefaultSettings(), Version: 1, CreatedAt: now}

@@ -5,11 +5,11 @@ import (
 	"errors"
 
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/clock"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/onetime"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -37,7 +37,7 @@ type Info struct {
 type Identity struct {
 	Key    Info
 	Member team.Member
-	Roles  *authz.RoleSet
+	Roles  *rbac.RoleSet
 }
 
 // Keys verifies presented keys against the store.
@@ -46,7 +46,7 @@ type Keys struct {
 	Now   clock.Clock
 	// Roles caches the accounts' compiled role sets (shared with the
 	// authentication of members).
-	Roles *authz.RoleSetCache
+	Roles *rbac.RoleSetCache
 }
 
 // Authenticate verifies a presented key: the key and the account's custom
@@ -111,7 +111,7 @@ func (k Keys) Load(ctx context.Context, account, id string) (Identity, error) {
 	// A key beyond its creator's rights is revoked here too.
 	switch err := k.checkCreator(ctx, st.Key, ident.Roles); {
 	case errors.Is(err, ErrRevoked):
-		ident.Member.Status = authz.StatusDeleted
+		ident.Member.Status = rbac.StatusDeleted
 	case err != nil:
 		return Identity{}, err
 	}
@@ -144,7 +144,7 @@ func (k Keys) identity(ctx context.Context, st store.APIKeyAuth) (Identity, erro
 // member item: its id is in the key item, so it cannot join the key's
 // BatchGetItem). roles is the key's role set: the account's roles plus
 // the key's synthetic role, which no member holds.
-func (k Keys) checkCreator(ctx context.Context, key store.APIKey, roles *authz.RoleSet) error {
+func (k Keys) checkCreator(ctx context.Context, key store.APIKey, roles *rbac.RoleSet) error {
 	reason := ""
 	creator, err := k.Store.GetMember(ctx, key.AccountID, key.CreatedByID)
 	switch {
@@ -154,7 +154,7 @@ func (k Keys) checkCreator(ctx context.Context, key store.APIKey, roles *authz.R
 		return err
 	default:
 		c := roles.Compile(creator.Authz())
-		if creator.Status != authz.StatusActive {
+		if creator.Status != rbac.StatusActive {
 			reason = "creator_" + string(creator.Status)
 		}
 		for _, sc := range key.Scopes {

@@ -16,9 +16,9 @@ import (
 	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/alerts"
 	"github.com/stewardhq/steward/pkg/audit"
-	"github.com/stewardhq/steward/pkg/authz"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/mail/sesmail"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -97,7 +97,7 @@ func seed(t *testing.T, st *store.Store, hour int) team.Account {
 	acct.Settings.AlertHour = hour
 	ident := team.Identity{ID: store.NewID("i"), Email: testenv.NewID("alertsjob") + "@example.com", CreatedAt: now, UpdatedAt: now}
 	owner := team.Member{ID: store.NewID("m"), AccountID: acct.ID, IdentityID: ident.ID, Email: ident.Email, Name: "Owner",
-		Status: authz.StatusActive, Admin: true, Owner: true, Version: 1, CreatedAt: now, UpdatedAt: now}
+		Status: rbac.StatusActive, Admin: true, Owner: true, Version: 1, CreatedAt: now, UpdatedAt: now}
 	acct.OwnerID = owner.ID
 	if err := st.CreateAccount(ctx, store.NewAccount{Account: acct, Owner: owner, Identity: ident, NewIdentity: true}, audit.Event{AccountID: acct.ID, ActorID: owner.ID, Action: "account.create"}); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package authz
+package rbac
 
 import (
 	"bytes"
@@ -120,7 +120,7 @@ type rolesFile struct {
 func mustLoadBuiltins() *RoleSet {
 	rs, err := loadBuiltins(rolesJSON)
 	if err != nil {
-		panic("authz: embedded roles.json: " + err.Error())
+		panic("rbac: embedded roles.json: " + err.Error())
 	}
 	return rs
 }

@@ -1,4 +1,4 @@
-package authz
+package rbac
 
 import (
 	"bytes"
@@ -193,7 +193,7 @@ type catalogue struct {
 
 // cat returns the embedded catalogue, compiled on first use rather than
 // at package init: parsing and checking catalogue.json would cost every
-// cold start of every function that links authz, including those whose
+// cold start of every function that links rbac, including those whose
 // request never reaches a decision (health, the JWKS, an unauthenticated
 // request answered 401).
 var cat = sync.OnceValue(mustLoadCatalogue)
@@ -223,7 +223,7 @@ type catalogueFile struct {
 func mustLoadCatalogue() *catalogue {
 	c, err := loadCatalogue(catalogueJSON)
 	if err != nil {
-		panic("authz: embedded catalogue.json: " + err.Error())
+		panic("rbac: embedded catalogue.json: " + err.Error())
 	}
 	return c
 }

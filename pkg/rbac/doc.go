@@ -1,4 +1,5 @@
-// Package authz is Steward's permission decision engine: the permission
+// Package rbac is Steward's role-based access control engine, the pure
+// decision core that pkg/permissions serves over HTTP: the permission
 // catalogue, the built-in roles, scopes, the decision function, effective
 // permissions, "who can" and the grant ceiling. It is pure: no I/O, no
 // clock, no globals beyond the embedded data compiled at start-up. Callers
@@ -126,4 +127,4 @@
 // senior_manager, department_manager, and custom roles flagged so) are
 // granted by admins only (ErrAdminOnlyRole); ownership moves only by
 // RoleSet.CheckOwnershipTransfer. Errors wrap documented sentinels.
-package authz
+package rbac

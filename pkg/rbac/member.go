@@ -1,4 +1,4 @@
-package authz
+package rbac
 
 // Status is a member's status in an account. Only active members have
 // permissions.

@@ -1,4 +1,4 @@
-package authz_test
+package rbac_test
 
 import (
 	"encoding/json"
@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 )
 
 // vocabulary is the permission vocabulary clients are written against
@@ -32,7 +32,7 @@ var builtInIDs = []string{
 
 func TestCatalogueHasVocabulary(t *testing.T) {
 	for _, k := range vocabulary {
-		if _, ok := authz.LookupPermission(k); !ok {
+		if _, ok := rbac.LookupPermission(k); !ok {
 			t.Errorf("catalogue lacks %q", k)
 		}
 	}
@@ -40,13 +40,13 @@ func TestCatalogueHasVocabulary(t *testing.T) {
 
 func TestCatalogueIntegrity(t *testing.T) {
 	areas := map[string]bool{}
-	for _, a := range authz.Areas() {
+	for _, a := range rbac.Areas() {
 		areas[a.ID] = true
 	}
 	seen := map[string]bool{}
-	for _, p := range authz.Permissions() {
+	for _, p := range rbac.Permissions() {
 		t.Run(p.Key, func(t *testing.T) {
-			if err := authz.ValidatePermissionKey(p.Key); err != nil {
+			if err := rbac.ValidatePermissionKey(p.Key); err != nil {
 				t.Error(err)
 			}
 			if seen[p.Key] {
@@ -60,45 +60,45 @@ func TestCatalogueIntegrity(t *testing.T) {
 				t.Error("no description")
 			}
 			for _, d := range p.DependsOn {
-				dp, ok := authz.LookupPermission(d)
+				dp, ok := rbac.LookupPermission(d)
 				if !ok {
 					t.Errorf("depends on unknown %q", d)
 					continue
 				}
-				if p.Tier == authz.TierNormal && dp.Tier != authz.TierNormal {
+				if p.Tier == rbac.TierNormal && dp.Tier != rbac.TierNormal {
 					t.Errorf("normal permission depends on %s %q", dp.Tier, d)
 				}
 			}
-			if slices.Contains(authz.Dependencies(p.Key), p.Key) {
+			if slices.Contains(rbac.Dependencies(p.Key), p.Key) {
 				t.Error("depends on itself (cycle)")
 			}
 		})
 	}
 	for _, k := range []string{"store.disconnect", "sync.manage", "billing.manage", "users.impersonate", "policies.manage"} {
-		if p, _ := authz.LookupPermission(k); p.Tier != authz.TierCritical {
+		if p, _ := rbac.LookupPermission(k); p.Tier != rbac.TierCritical {
 			t.Errorf("%s tier = %q, want critical", k, p.Tier)
 		}
 	}
 	for _, k := range []string{"ownership.transfer", "documents.sign", "account.close"} {
-		if p, _ := authz.LookupPermission(k); p.Tier != authz.TierOwner {
+		if p, _ := rbac.LookupPermission(k); p.Tier != rbac.TierOwner {
 			t.Errorf("%s tier = %q, want owner", k, p.Tier)
 		}
 	}
-	if got := authz.Dependencies("presets.edit_shared"); !slices.Equal(got, []string{"reports.view"}) {
+	if got := rbac.Dependencies("presets.edit_shared"); !slices.Equal(got, []string{"reports.view"}) {
 		t.Errorf("presets.edit_shared dependencies = %v, want [reports.view]", got)
 	}
 }
 
 func TestDocumentTypesResolve(t *testing.T) {
-	admin := authz.BuiltIns().Compile(authz.Member{ID: "a", Account: "acme", Status: authz.StatusActive, Admin: true})
-	for _, dt := range authz.DocTypes() {
-		for _, action := range authz.DocumentActions() {
-			d := admin.Decide(action, authz.Resource{Account: "acme", DocType: dt})
-			if !d.Allowed && d.Code != authz.CodeNoApproval {
+	admin := rbac.BuiltIns().Compile(rbac.Member{ID: "a", Account: "acme", Status: rbac.StatusActive, Admin: true})
+	for _, dt := range rbac.DocTypes() {
+		for _, action := range rbac.DocumentActions() {
+			d := admin.Decide(action, rbac.Resource{Account: "acme", DocType: dt})
+			if !d.Allowed && d.Code != rbac.CodeNoApproval {
 				t.Errorf("%s on %s: %s", action, dt, d.Reason())
 			}
 			if d.Allowed {
-				if err := authz.ValidatePermissionKey(d.Permission); err != nil {
+				if err := rbac.ValidatePermissionKey(d.Permission); err != nil {
 					t.Errorf("%s on %s resolves to %v", action, dt, err)
 				}
 			}
@@ -107,8 +107,8 @@ func TestDocumentTypesResolve(t *testing.T) {
 }
 
 func TestBuiltInRolesIntegrity(t *testing.T) {
-	roles := authz.BuiltInRoles()
-	byID := map[string]authz.Role{}
+	roles := rbac.BuiltInRoles()
+	byID := map[string]rbac.Role{}
 	for _, r := range roles {
 		byID[r.ID] = r
 	}
@@ -118,8 +118,8 @@ func TestBuiltInRolesIntegrity(t *testing.T) {
 		}
 	}
 	var normal []string
-	for _, p := range authz.Permissions() {
-		if p.Tier == authz.TierNormal {
+	for _, p := range rbac.Permissions() {
+		if p.Tier == rbac.TierNormal {
 			normal = append(normal, p.Key)
 		}
 	}
@@ -132,18 +132,18 @@ func TestBuiltInRolesIntegrity(t *testing.T) {
 				t.Fatal("no permissions or no scope kinds")
 			}
 			for _, k := range r.Permissions {
-				p, ok := authz.LookupPermission(k)
+				p, ok := rbac.LookupPermission(k)
 				if !ok {
 					t.Errorf("unknown permission %q", k)
 					continue
 				}
-				if p.Tier == authz.TierOwner {
+				if p.Tier == rbac.TierOwner {
 					t.Errorf("lists owner-only %q", k)
 				}
-				if p.Tier == authz.TierCritical && !r.Admin {
+				if p.Tier == rbac.TierCritical && !r.Admin {
 					t.Errorf("non-admin role lists critical %q", k)
 				}
-				for _, d := range authz.Dependencies(k) {
+				for _, d := range rbac.Dependencies(k) {
 					if !slices.Contains(r.Permissions, d) {
 						t.Errorf("%s needs %s, which the role lacks", k, d)
 					}
@@ -154,7 +154,7 @@ func TestBuiltInRolesIntegrity(t *testing.T) {
 					t.Errorf("bad scope kind %q", k)
 				}
 			}
-			if !authz.IsBuiltInRole(r.ID) {
+			if !rbac.IsBuiltInRole(r.ID) {
 				t.Error("IsBuiltInRole = false")
 			}
 		})
@@ -162,7 +162,7 @@ func TestBuiltInRolesIntegrity(t *testing.T) {
 	if diff := cmp.Diff(normal, byID["full_access"].Permissions); diff != "" {
 		t.Errorf("full_access is not every normal permission (-want +got):\n%s", diff)
 	}
-	if !byID["administrator"].Admin || slices.ContainsFunc(roles, func(r authz.Role) bool { return r.Admin && r.ID != "administrator" }) {
+	if !byID["administrator"].Admin || slices.ContainsFunc(roles, func(r rbac.Role) bool { return r.Admin && r.ID != "administrator" }) {
 		t.Error("administrator must be the only admin role")
 	}
 }
@@ -174,8 +174,8 @@ func TestSeedRoles(t *testing.T) {
 		role    string
 		has     []string
 		lacks   []string
-		kinds   []authz.ScopeKind
-		noKinds []authz.ScopeKind
+		kinds   []rbac.ScopeKind
+		noKinds []rbac.ScopeKind
 	}{
 		{role: "accountant",
 			has:   []string{"business.view", "stores.view", "finance.bank_accounts.view", "products.view", "finance.transactions.view", "orders.view", "finance.payouts.view", "finance.invoices.view"},
@@ -187,21 +187,21 @@ func TestSeedRoles(t *testing.T) {
 			has:   []string{"stores.view", "products.view", "finance.transactions.view", "orders.view"},
 			lacks: []string{"users.manage", "users.view", "directory.view"}},
 		{role: "junior_admin", has: []string{"users.manage", "orders.view", "orders.close"}, lacks: []string{"settings.manage", "billing.manage", "store.disconnect"},
-			kinds: []authz.ScopeKind{authz.ScopeStore}, noKinds: []authz.ScopeKind{authz.ScopeAccount}},
+			kinds: []rbac.ScopeKind{rbac.ScopeStore}, noKinds: []rbac.ScopeKind{rbac.ScopeAccount}},
 		{role: "senior_manager", has: []string{"products.view", "users.view", "users.manage", "orders.view", "approve.sales_order", "approve.purchase_order", "purchases.edit"}, lacks: []string{"settings.manage"}},
 		{role: "department_manager", has: []string{"products.view", "users.view", "orders.view", "approve.sales_order", "purchases.edit"}, lacks: []string{"users.manage"},
-			kinds: []authz.ScopeKind{authz.ScopeDepartment}, noKinds: []authz.ScopeKind{authz.ScopeAccount, authz.ScopeStore}},
+			kinds: []rbac.ScopeKind{rbac.ScopeDepartment}, noKinds: []rbac.ScopeKind{rbac.ScopeAccount, rbac.ScopeStore}},
 		{role: "approver", has: []string{"approve.purchase_order", "approve.sales_order", "approve.write_off", "approve.bom", "approve.purchase_rate"}, lacks: []string{"users.manage", "purchases.edit"}},
 		{role: "supplier", has: []string{"purchases.view"}, lacks: []string{"purchases.edit", "users.view"},
-			kinds: []authz.ScopeKind{authz.ScopeSupplier}, noKinds: []authz.ScopeKind{authz.ScopeAccount, authz.ScopeStore, authz.ScopeDepartment}},
+			kinds: []rbac.ScopeKind{rbac.ScopeSupplier}, noKinds: []rbac.ScopeKind{rbac.ScopeAccount, rbac.ScopeStore, rbac.ScopeDepartment}},
 		{role: "full_access", has: []string{"users.manage", "settings.manage", "locked.edit", "audit.view"}, lacks: []string{"store.disconnect", "sync.manage", "billing.manage", "users.impersonate", "policies.manage", "documents.sign"}},
 		{role: "administrator", has: []string{"store.disconnect", "sync.manage", "billing.manage", "users.impersonate"}, lacks: []string{"ownership.transfer", "documents.sign", "account.close"},
-			kinds: []authz.ScopeKind{authz.ScopeAccount}, noKinds: []authz.ScopeKind{authz.ScopeStore}},
+			kinds: []rbac.ScopeKind{rbac.ScopeAccount}, noKinds: []rbac.ScopeKind{rbac.ScopeStore}},
 		{role: "planner_shared_presets", has: []string{"presets.edit_shared", "reports.view"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.role, func(t *testing.T) {
-			r, ok := authz.BuiltIns().Role(tt.role)
+			r, ok := rbac.BuiltIns().Role(tt.role)
 			if !ok {
 				t.Fatal("missing")
 			}
@@ -232,14 +232,14 @@ func TestSeedRoles(t *testing.T) {
 func TestParseScope(t *testing.T) {
 	tests := []struct {
 		in      string
-		want    authz.Scope
+		want    rbac.Scope
 		wantErr string
 	}{
-		{in: "account", want: authz.AccountScope},
-		{in: "store:s1", want: authz.StoreScope("s1")},
-		{in: "department:sales", want: authz.DepartmentScope("sales")},
-		{in: "supplier:acme-supply_2.x", want: authz.SupplierScope("acme-supply_2.x")},
-		{in: "store:01HZX3K4M5", want: authz.StoreScope("01HZX3K4M5")},
+		{in: "account", want: rbac.AccountScope},
+		{in: "store:s1", want: rbac.StoreScope("s1")},
+		{in: "department:sales", want: rbac.DepartmentScope("sales")},
+		{in: "supplier:acme-supply_2.x", want: rbac.SupplierScope("acme-supply_2.x")},
+		{in: "store:01HZX3K4M5", want: rbac.StoreScope("01HZX3K4M5")},
 		{in: "", wantErr: "empty scope"},
 		{in: "store", wantErr: `"store" needs an id`},
 		{in: "store:", wantErr: `missing id after "store:"`},
@@ -253,9 +253,9 @@ func TestParseScope(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := authz.ParseScope(tt.in)
+			got, err := rbac.ParseScope(tt.in)
 			if tt.wantErr != "" {
-				if !errors.Is(err, authz.ErrInvalidScope) || !strings.Contains(err.Error(), tt.wantErr) {
+				if !errors.Is(err, rbac.ErrInvalidScope) || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want ErrInvalidScope containing %q", err, tt.wantErr)
 				}
 				return
@@ -272,17 +272,17 @@ func TestParseScope(t *testing.T) {
 
 func TestAssignmentJSON(t *testing.T) {
 	in := `{"role":"manager","scope":"store:s1"}`
-	var a authz.Assignment
+	var a rbac.Assignment
 	if err := json.Unmarshal([]byte(in), &a); err != nil {
 		t.Fatal(err)
 	}
-	if a != (authz.Assignment{Role: "manager", Scope: authz.StoreScope("s1")}) {
+	if a != (rbac.Assignment{Role: "manager", Scope: rbac.StoreScope("s1")}) {
 		t.Errorf("got %+v", a)
 	}
-	if err := json.Unmarshal([]byte(`{"role":"manager","scope":"store:"}`), &a); !errors.Is(err, authz.ErrInvalidScope) {
+	if err := json.Unmarshal([]byte(`{"role":"manager","scope":"store:"}`), &a); !errors.Is(err, rbac.ErrInvalidScope) {
 		t.Errorf("bad scope: err = %v", err)
 	}
-	out, err := json.Marshal(authz.Assignment{Role: "manager", Scope: authz.StoreScope("s1")})
+	out, err := json.Marshal(rbac.Assignment{Role: "manager", Scope: rbac.StoreScope("s1")})
 	if err != nil || string(out) != `{"Role":"manager","Scope":"store:s1"}` {
 		t.Errorf("marshal = %s, %v", out, err)
 	}
@@ -295,20 +295,20 @@ func TestValidatePermissionKey(t *testing.T) {
 	}{
 		{"orders.view", nil},
 		{"finance.bank_accounts.view", nil},
-		{"orders.delete", authz.ErrUnknownPermission},
-		{"documents.edit", authz.ErrUnknownPermission},
-		{"", authz.ErrInvalidPermissionKey},
-		{"orders", authz.ErrInvalidPermissionKey},
-		{"Orders.view", authz.ErrInvalidPermissionKey},
-		{"orders..view", authz.ErrInvalidPermissionKey},
-		{".orders", authz.ErrInvalidPermissionKey},
-		{"orders.", authz.ErrInvalidPermissionKey},
-		{"orders.1view", authz.ErrInvalidPermissionKey},
-		{"orders.view*", authz.ErrInvalidPermissionKey},
-		{strings.Repeat("a.", 40) + "b", authz.ErrInvalidPermissionKey},
+		{"orders.delete", rbac.ErrUnknownPermission},
+		{"documents.edit", rbac.ErrUnknownPermission},
+		{"", rbac.ErrInvalidPermissionKey},
+		{"orders", rbac.ErrInvalidPermissionKey},
+		{"Orders.view", rbac.ErrInvalidPermissionKey},
+		{"orders..view", rbac.ErrInvalidPermissionKey},
+		{".orders", rbac.ErrInvalidPermissionKey},
+		{"orders.", rbac.ErrInvalidPermissionKey},
+		{"orders.1view", rbac.ErrInvalidPermissionKey},
+		{"orders.view*", rbac.ErrInvalidPermissionKey},
+		{strings.Repeat("a.", 40) + "b", rbac.ErrInvalidPermissionKey},
 	}
 	for _, tt := range tests {
-		err := authz.ValidatePermissionKey(tt.key)
+		err := rbac.ValidatePermissionKey(tt.key)
 		if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
 			t.Errorf("ValidatePermissionKey(%q) = %v, want %v", tt.key, err, tt.want)
 		}
@@ -316,8 +316,8 @@ func TestValidatePermissionKey(t *testing.T) {
 }
 
 func TestNewRoleSet(t *testing.T) {
-	a := authz.Role{ID: "dept_writer", Name: "W", Permissions: []string{"records.write", "records.read"}}
-	rs, err := authz.NewRoleSet(a)
+	a := rbac.Role{ID: "dept_writer", Name: "W", Permissions: []string{"records.write", "records.read"}}
+	rs, err := rbac.NewRoleSet(a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,25 +325,25 @@ func TestNewRoleSet(t *testing.T) {
 	if !ok {
 		t.Fatal("custom role missing")
 	}
-	want := authz.Role{ID: "dept_writer", Name: "W", Permissions: []string{"records.read", "records.write"},
-		ScopeKinds: []authz.ScopeKind{authz.ScopeAccount, authz.ScopeStore, authz.ScopeDepartment}}
+	want := rbac.Role{ID: "dept_writer", Name: "W", Permissions: []string{"records.read", "records.write"},
+		ScopeKinds: []rbac.ScopeKind{rbac.ScopeAccount, rbac.ScopeStore, rbac.ScopeDepartment}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("custom role (-want +got):\n%s", diff)
 	}
-	if n := len(rs.Roles()); n != len(authz.BuiltInRoles())+1 {
+	if n := len(rs.Roles()); n != len(rbac.BuiltInRoles())+1 {
 		t.Errorf("%d roles", n)
 	}
-	if _, err := authz.NewRoleSet(a, a); !errors.Is(err, authz.ErrRoleCollision) {
+	if _, err := rbac.NewRoleSet(a, a); !errors.Is(err, rbac.ErrRoleCollision) {
 		t.Errorf("duplicate custom role: err = %v", err)
 	}
-	if _, err := authz.NewRoleSet(authz.Role{ID: "manager", Permissions: []string{"orders.view"}}); !errors.Is(err, authz.ErrRoleCollision) {
+	if _, err := rbac.NewRoleSet(rbac.Role{ID: "manager", Permissions: []string{"orders.view"}}); !errors.Is(err, rbac.ErrRoleCollision) {
 		t.Errorf("built-in collision: err = %v", err)
 	}
-	if err := rs.ValidateAssignment(authz.Assignment{Role: "dept_writer", Scope: authz.SupplierScope("x")}); !errors.Is(err, authz.ErrScopeNotAllowed) {
+	if err := rs.ValidateAssignment(rbac.Assignment{Role: "dept_writer", Scope: rbac.SupplierScope("x")}); !errors.Is(err, rbac.ErrScopeNotAllowed) {
 		t.Errorf("supplier scope: err = %v", err)
 	}
 	// The built-in set is not modified by a custom set.
-	if _, ok := authz.BuiltIns().Role("dept_writer"); ok {
+	if _, ok := rbac.BuiltIns().Role("dept_writer"); ok {
 		t.Error("custom role leaked into the built-ins")
 	}
 }
@@ -352,41 +352,41 @@ func TestNewRoleSet(t *testing.T) {
 // scope kind it allows, that the effective permissions list exactly what
 // Decide allows on a resource at that scope.
 func TestEffectiveMatchesDecide(t *testing.T) {
-	rs := authz.BuiltIns()
-	scopeFor := map[authz.ScopeKind]authz.Scope{
-		authz.ScopeAccount: authz.AccountScope, authz.ScopeStore: authz.StoreScope("s1"),
-		authz.ScopeDepartment: authz.DepartmentScope("d1"), authz.ScopeSupplier: authz.SupplierScope("p1"),
+	rs := rbac.BuiltIns()
+	scopeFor := map[rbac.ScopeKind]rbac.Scope{
+		rbac.ScopeAccount: rbac.AccountScope, rbac.ScopeStore: rbac.StoreScope("s1"),
+		rbac.ScopeDepartment: rbac.DepartmentScope("d1"), rbac.ScopeSupplier: rbac.SupplierScope("p1"),
 	}
-	resourceAt := func(s authz.Scope) authz.Resource {
-		r := authz.Resource{Account: "acme"}
+	resourceAt := func(s rbac.Scope) rbac.Resource {
+		r := rbac.Resource{Account: "acme"}
 		switch s.Kind {
-		case authz.ScopeStore:
+		case rbac.ScopeStore:
 			r.Store = s.ID
-		case authz.ScopeDepartment:
+		case rbac.ScopeDepartment:
 			r.Department = s.ID
-		case authz.ScopeSupplier:
+		case rbac.ScopeSupplier:
 			r.Supplier = s.ID
 		}
 		return r
 	}
-	var members []authz.Member
+	var members []rbac.Member
 	for _, r := range rs.Roles() {
 		for _, k := range r.ScopeKinds {
-			members = append(members, authz.Member{ID: "m", Account: "acme", Status: authz.StatusActive,
-				Assignments: []authz.Assignment{{Role: r.ID, Scope: scopeFor[k]}}})
+			members = append(members, rbac.Member{ID: "m", Account: "acme", Status: rbac.StatusActive,
+				Assignments: []rbac.Assignment{{Role: r.ID, Scope: scopeFor[k]}}})
 		}
 	}
 	members = append(members,
-		authz.Member{ID: "a", Account: "acme", Status: authz.StatusActive, Admin: true},
-		authz.Member{ID: "o", Account: "acme", Status: authz.StatusActive, Owner: true},
-		authz.Member{ID: "x", Account: "acme", Status: authz.StatusActive, Assignments: []authz.Assignment{
-			{Role: "team_member", Scope: authz.AccountScope}, {Role: "manager", Scope: authz.StoreScope("s1")},
-			{Role: "approver", Scope: authz.DepartmentScope("d1")}}},
+		rbac.Member{ID: "a", Account: "acme", Status: rbac.StatusActive, Admin: true},
+		rbac.Member{ID: "o", Account: "acme", Status: rbac.StatusActive, Owner: true},
+		rbac.Member{ID: "x", Account: "acme", Status: rbac.StatusActive, Assignments: []rbac.Assignment{
+			{Role: "team_member", Scope: rbac.AccountScope}, {Role: "manager", Scope: rbac.StoreScope("s1")},
+			{Role: "approver", Scope: rbac.DepartmentScope("d1")}}},
 	)
 	for _, m := range members {
 		p := rs.Compile(m)
 		for _, e := range p.Effective() {
-			for _, perm := range authz.Permissions() {
+			for _, perm := range rbac.Permissions() {
 				d := p.Decide(perm.Key, resourceAt(e.Scope))
 				if in := slices.Contains(e.Permissions, perm.Key); in != d.Allowed {
 					t.Errorf("%v at %s: effective has %s = %v, Decide = %s", m.Assignments, e.Scope, perm.Key, in, d.Reason())
@@ -400,18 +400,18 @@ func TestEffectiveMatchesDecide(t *testing.T) {
 }
 
 func TestDecideDoesNotAllocate(t *testing.T) {
-	p := authz.BuiltIns().Compile(authz.Member{ID: "m", Account: "acme", Status: authz.StatusActive,
-		Assignments: []authz.Assignment{{Role: "manager", Scope: authz.StoreScope("s1")}, {Role: "approver", Scope: authz.AccountScope}}})
+	p := rbac.BuiltIns().Compile(rbac.Member{ID: "m", Account: "acme", Status: rbac.StatusActive,
+		Assignments: []rbac.Assignment{{Role: "manager", Scope: rbac.StoreScope("s1")}, {Role: "approver", Scope: rbac.AccountScope}}})
 	reqs := []struct {
 		action string
-		r      authz.Resource
+		r      rbac.Resource
 	}{
-		{"users.manage", authz.Resource{Account: "acme", Store: "s1"}},
-		{"users.manage", authz.Resource{Account: "acme", Store: "s2"}},
-		{"documents.approve", authz.Resource{Account: "acme", Store: "s2", DocType: authz.DocPurchaseOrder, DocStatus: authz.DocPendingApproval}},
-		{"documents.edit", authz.Resource{Account: "acme", Store: "s1", DocType: authz.DocPurchaseOrder, DocStatus: authz.DocCompleted}},
-		{"orders.view", authz.Resource{Account: "globex", Store: "s1"}},
-		{"nope", authz.Resource{Account: "acme"}},
+		{"users.manage", rbac.Resource{Account: "acme", Store: "s1"}},
+		{"users.manage", rbac.Resource{Account: "acme", Store: "s2"}},
+		{"documents.approve", rbac.Resource{Account: "acme", Store: "s2", DocType: rbac.DocPurchaseOrder, DocStatus: rbac.DocPendingApproval}},
+		{"documents.edit", rbac.Resource{Account: "acme", Store: "s1", DocType: rbac.DocPurchaseOrder, DocStatus: rbac.DocCompleted}},
+		{"orders.view", rbac.Resource{Account: "globex", Store: "s1"}},
+		{"nope", rbac.Resource{Account: "acme"}},
 	}
 	for _, q := range reqs {
 		if n := testing.AllocsPerRun(100, func() { _ = p.Decide(q.action, q.r) }); n != 0 {

@@ -1,4 +1,4 @@
-package authz
+package rbac
 
 // ScopePermissions is the set of permissions a member holds at one scope.
 type ScopePermissions struct {

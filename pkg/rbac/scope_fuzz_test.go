@@ -1,9 +1,9 @@
-package authz_test
+package rbac_test
 
 import (
 	"testing"
 
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 )
 
 // FuzzParseScope parses arbitrary scope texts (assignments and API key
@@ -14,9 +14,9 @@ func FuzzParseScope(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
-		s, err := authz.ParseScope(text)
+		s, err := rbac.ParseScope(text)
 		if err != nil {
-			if s != (authz.Scope{}) {
+			if s != (rbac.Scope{}) {
 				t.Fatalf("ParseScope(%q) failed but returned %+v", text, s)
 			}
 			return
@@ -27,7 +27,7 @@ func FuzzParseScope(f *testing.F) {
 		if s.String() != text {
 			t.Fatalf("ParseScope(%q) prints as %q", text, s.String())
 		}
-		if again, err := authz.ParseScope(s.String()); err != nil || again != s {
+		if again, err := rbac.ParseScope(s.String()); err != nil || again != s {
 			t.Fatalf("round trip of %q: %+v, %v", text, again, err)
 		}
 	})

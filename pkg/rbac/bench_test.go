@@ -1,11 +1,11 @@
-package authz_test
+package rbac_test
 
 import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
 
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 )
 
 // benchData is the benchmark data set: 100 accounts x 100 members x 4
@@ -14,45 +14,45 @@ import (
 // members, compiled once; and seeded random requests, about 10% of them
 // for a resource of another account.
 type benchData struct {
-	principals []*authz.Principal
-	members    []authz.Member
+	principals []*rbac.Principal
+	members    []rbac.Member
 	requests   []benchRequest
 }
 
 type benchRequest struct {
-	p      *authz.Principal
+	p      *rbac.Principal
 	action string
-	r      authz.Resource
+	r      rbac.Resource
 }
 
 func newBenchData(accounts, membersPer, stores, requests int) *benchData {
 	rng := rand.New(rand.NewPCG(1, 2))
-	rs := authz.BuiltIns()
+	rs := rbac.BuiltIns()
 	roles := rs.Roles()
-	statuses := []authz.Status{authz.StatusInvited, authz.StatusInactive, authz.StatusSuspended, authz.StatusDeleted}
-	actions := authz.DocumentActions()
-	for _, p := range authz.Permissions() {
+	statuses := []rbac.Status{rbac.StatusInvited, rbac.StatusInactive, rbac.StatusSuspended, rbac.StatusDeleted}
+	actions := rbac.DocumentActions()
+	for _, p := range rbac.Permissions() {
 		actions = append(actions, p.Key)
 	}
-	docTypes := authz.DocTypes()
-	docStatuses := []authz.DocStatus{"", authz.DocDraft, authz.DocPendingApproval, authz.DocApproved, authz.DocDenied, authz.DocExpired, authz.DocCompleted}
-	scopeOf := func(kind authz.ScopeKind) authz.Scope {
+	docTypes := rbac.DocTypes()
+	docStatuses := []rbac.DocStatus{"", rbac.DocDraft, rbac.DocPendingApproval, rbac.DocApproved, rbac.DocDenied, rbac.DocExpired, rbac.DocCompleted}
+	scopeOf := func(kind rbac.ScopeKind) rbac.Scope {
 		switch kind {
-		case authz.ScopeStore:
-			return authz.StoreScope(fmt.Sprintf("s%d", rng.IntN(stores)))
-		case authz.ScopeDepartment:
-			return authz.DepartmentScope(fmt.Sprintf("d%d", rng.IntN(2)))
-		case authz.ScopeSupplier:
-			return authz.SupplierScope(fmt.Sprintf("p%d", rng.IntN(2)))
+		case rbac.ScopeStore:
+			return rbac.StoreScope(fmt.Sprintf("s%d", rng.IntN(stores)))
+		case rbac.ScopeDepartment:
+			return rbac.DepartmentScope(fmt.Sprintf("d%d", rng.IntN(2)))
+		case rbac.ScopeSupplier:
+			return rbac.SupplierScope(fmt.Sprintf("p%d", rng.IntN(2)))
 		}
-		return authz.AccountScope
+		return rbac.AccountScope
 	}
 	d := &benchData{}
-	byAccount := make([][]*authz.Principal, accounts)
+	byAccount := make([][]*rbac.Principal, accounts)
 	for a := range accounts {
 		acct := fmt.Sprintf("acct-%03d", a)
 		for i := range membersPer {
-			m := authz.Member{ID: fmt.Sprintf("%s-m%03d", acct, i), Account: acct, Status: authz.StatusActive}
+			m := rbac.Member{ID: fmt.Sprintf("%s-m%03d", acct, i), Account: acct, Status: rbac.StatusActive}
 			switch x := rng.IntN(100); {
 			case i == 0:
 				m.Owner, m.Admin = true, true
@@ -64,7 +64,7 @@ func newBenchData(accounts, membersPer, stores, requests int) *benchData {
 			for range 1 + rng.IntN(3) {
 				r := roles[rng.IntN(len(roles))]
 				kind := r.ScopeKinds[rng.IntN(len(r.ScopeKinds))]
-				m.Assignments = append(m.Assignments, authz.Assignment{Role: r.ID, Scope: scopeOf(kind)})
+				m.Assignments = append(m.Assignments, rbac.Assignment{Role: r.ID, Scope: scopeOf(kind)})
 			}
 			p := rs.Compile(m)
 			d.members = append(d.members, m)
@@ -79,7 +79,7 @@ func newBenchData(accounts, membersPer, stores, requests int) *benchData {
 		if rng.IntN(10) == 0 { // cross-tenant
 			resAcct = (a + 1 + rng.IntN(accounts-1)) % accounts
 		}
-		r := authz.Resource{Account: fmt.Sprintf("acct-%03d", resAcct)}
+		r := rbac.Resource{Account: fmt.Sprintf("acct-%03d", resAcct)}
 		switch rng.IntN(10) {
 		case 0: // account-level resource
 		case 1:
@@ -113,7 +113,7 @@ func BenchmarkDecide(b *testing.B) {
 		d := q.p.Decide(q.action, q.r)
 		if d.Allowed {
 			allowed++
-		} else if d.Code == authz.CodeCrossTenant {
+		} else if d.Code == rbac.CodeCrossTenant {
 			cross++
 		}
 	}
@@ -137,7 +137,7 @@ func BenchmarkDecideReason(b *testing.B) {
 // BenchmarkCompileAndDecide is the cold path: compile the member, then
 // decide once.
 func BenchmarkCompileAndDecide(b *testing.B) {
-	rs := authz.BuiltIns()
+	rs := rbac.BuiltIns()
 	reqs := benchSet.requests
 	members := benchSet.members
 	b.ReportAllocs()
@@ -149,11 +149,11 @@ func BenchmarkCompileAndDecide(b *testing.B) {
 
 // BenchmarkWhoCan decides one approval for the 100 members of an account.
 func BenchmarkWhoCan(b *testing.B) {
-	rs := authz.BuiltIns()
+	rs := rbac.BuiltIns()
 	members := benchSet.members[:100]
-	r := authz.Resource{Account: members[0].Account, Store: "s1", DocType: authz.DocPurchaseOrder, DocStatus: authz.DocPendingApproval}
+	r := rbac.Resource{Account: members[0].Account, Store: "s1", DocType: rbac.DocPurchaseOrder, DocStatus: rbac.DocPendingApproval}
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = rs.WhoCan(members, authz.ActionDocumentApprove, r)
+		_ = rs.WhoCan(members, rbac.ActionDocumentApprove, r)
 	}
 }

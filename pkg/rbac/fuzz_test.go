@@ -1,10 +1,10 @@
-package authz_test
+package rbac_test
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 )
 
 // FuzzDecide decides on arbitrary members, actions and resources and
@@ -20,21 +20,21 @@ func FuzzDecide(f *testing.F) {
 	f.Add("active", false, false, "supplier@supplier:p1", "purchases.view", "s1", "", "p1", "purchase_order", "approved", true, false)
 	f.Add("active", false, true, "", "account.close", "", "", "", "", "", false, true)
 	f.Fuzz(func(t *testing.T, status string, admin, owner bool, grants, action, store, department, supplier, docType, docStatus string, approvalRequired, crossTenant bool) {
-		m := authz.Member{ID: "m", Account: "acme", Status: authz.Status(status), Admin: admin, Owner: owner}
+		m := rbac.Member{ID: "m", Account: "acme", Status: rbac.Status(status), Admin: admin, Owner: owner}
 		for _, g := range strings.Split(grants, ",") {
 			role, scope, ok := strings.Cut(g, "@")
 			if !ok {
 				continue
 			}
 			kind, id, _ := strings.Cut(scope, ":")
-			m.Assignments = append(m.Assignments, authz.Assignment{Role: role, Scope: authz.Scope{Kind: authz.ScopeKind(kind), ID: id}})
+			m.Assignments = append(m.Assignments, rbac.Assignment{Role: role, Scope: rbac.Scope{Kind: rbac.ScopeKind(kind), ID: id}})
 		}
-		r := authz.Resource{Account: "acme", Store: store, Department: department, Supplier: supplier,
-			DocType: authz.DocType(docType), DocStatus: authz.DocStatus(docStatus), ApprovalRequired: approvalRequired}
+		r := rbac.Resource{Account: "acme", Store: store, Department: department, Supplier: supplier,
+			DocType: rbac.DocType(docType), DocStatus: rbac.DocStatus(docStatus), ApprovalRequired: approvalRequired}
 		if crossTenant {
 			r.Account = "globex"
 		}
-		p := authz.BuiltIns().Compile(m)
+		p := rbac.BuiltIns().Compile(m)
 		d := p.Decide(action, r)
 		reason := d.Reason()
 		if d.Allowed != strings.HasPrefix(reason, "allowed") || (!d.Allowed && !strings.HasPrefix(reason, "denied")) {
@@ -42,8 +42,8 @@ func FuzzDecide(f *testing.F) {
 		}
 		if d.Allowed {
 			switch d.Code {
-			case authz.CodeOwner, authz.CodeAdmin:
-			case authz.CodeRole:
+			case rbac.CodeOwner, rbac.CodeAdmin:
+			case rbac.CodeRole:
 				if d.Role == "" || d.Scope.Validate() != nil {
 					t.Fatalf("allowed by role without a valid grant: %+v", d)
 				}
@@ -51,21 +51,21 @@ func FuzzDecide(f *testing.F) {
 				t.Fatalf("allowed with code %q", d.Code)
 			}
 		}
-		if m.Status != authz.StatusActive && d.Allowed {
+		if m.Status != rbac.StatusActive && d.Allowed {
 			t.Fatalf("non-active member (%q) allowed: %s", status, reason)
 		}
 		if crossTenant && d.Allowed {
 			t.Fatalf("cross-tenant request allowed: %s", reason)
 		}
-		if perm, ok := authz.LookupPermission(d.Permission); ok && perm.Tier == authz.TierOwner && d.Allowed && !owner {
+		if perm, ok := rbac.LookupPermission(d.Permission); ok && perm.Tier == rbac.TierOwner && d.Allowed && !owner {
 			t.Fatalf("owner-only %s allowed to a non-owner", d.Permission)
 		}
-		if (admin || owner) && m.Status == authz.StatusActive && !crossTenant && authz.IsAction(action) && !d.Allowed {
+		if (admin || owner) && m.Status == rbac.StatusActive && !crossTenant && rbac.IsAction(action) && !d.Allowed {
 			switch d.Code {
-			case authz.CodeDocumentPending, authz.CodeNotApproved, authz.CodeDocumentStatus, authz.CodeNoApproval,
-				authz.CodeDocumentTypeRequired, authz.CodeUnknownDocType, authz.CodeUnknownDocStatus:
+			case rbac.CodeDocumentPending, rbac.CodeNotApproved, rbac.CodeDocumentStatus, rbac.CodeNoApproval,
+				rbac.CodeDocumentTypeRequired, rbac.CodeUnknownDocType, rbac.CodeUnknownDocStatus:
 				// the document's state or description forbids it
-			case authz.CodeOwnerOnly:
+			case rbac.CodeOwnerOnly:
 				if owner {
 					t.Fatalf("owner denied owner-only %s", action)
 				}

@@ -1,4 +1,4 @@
-package authz_test
+package rbac_test
 
 import (
 	"encoding/json"
@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/stewardhq/steward/pkg/authz"
+	"github.com/stewardhq/steward/pkg/rbac"
 )
 
 // The case files under testdata/cases are data: each case describes a
@@ -94,42 +94,42 @@ type testCase struct {
 }
 
 var sentinels = map[string]error{
-	"ErrInvalidScope":         authz.ErrInvalidScope,
-	"ErrInvalidPermissionKey": authz.ErrInvalidPermissionKey,
-	"ErrUnknownPermission":    authz.ErrUnknownPermission,
-	"ErrInvalidRole":          authz.ErrInvalidRole,
-	"ErrRoleCollision":        authz.ErrRoleCollision,
-	"ErrReservedPermission":   authz.ErrReservedPermission,
-	"ErrUnknownRole":          authz.ErrUnknownRole,
-	"ErrScopeNotAllowed":      authz.ErrScopeNotAllowed,
-	"ErrNotActive":            authz.ErrNotActive,
-	"ErrCrossTenant":          authz.ErrCrossTenant,
-	"ErrInvalidChange":        authz.ErrInvalidChange,
-	"ErrSelfChange":           authz.ErrSelfChange,
-	"ErrAdminOnly":            authz.ErrAdminOnly,
-	"ErrAdminOnlyRole":        authz.ErrAdminOnlyRole,
-	"ErrOwnerOnly":            authz.ErrOwnerOnly,
-	"ErrOwnerProtected":       authz.ErrOwnerProtected,
-	"ErrOutsideManagedScope":  authz.ErrOutsideManagedScope,
-	"ErrExceedsOwnRights":     authz.ErrExceedsOwnRights,
-	"ErrCannotImpersonate":    authz.ErrCannotImpersonate,
+	"ErrInvalidScope":         rbac.ErrInvalidScope,
+	"ErrInvalidPermissionKey": rbac.ErrInvalidPermissionKey,
+	"ErrUnknownPermission":    rbac.ErrUnknownPermission,
+	"ErrInvalidRole":          rbac.ErrInvalidRole,
+	"ErrRoleCollision":        rbac.ErrRoleCollision,
+	"ErrReservedPermission":   rbac.ErrReservedPermission,
+	"ErrUnknownRole":          rbac.ErrUnknownRole,
+	"ErrScopeNotAllowed":      rbac.ErrScopeNotAllowed,
+	"ErrNotActive":            rbac.ErrNotActive,
+	"ErrCrossTenant":          rbac.ErrCrossTenant,
+	"ErrInvalidChange":        rbac.ErrInvalidChange,
+	"ErrSelfChange":           rbac.ErrSelfChange,
+	"ErrAdminOnly":            rbac.ErrAdminOnly,
+	"ErrAdminOnlyRole":        rbac.ErrAdminOnlyRole,
+	"ErrOwnerOnly":            rbac.ErrOwnerOnly,
+	"ErrOwnerProtected":       rbac.ErrOwnerProtected,
+	"ErrOutsideManagedScope":  rbac.ErrOutsideManagedScope,
+	"ErrExceedsOwnRights":     rbac.ErrExceedsOwnRights,
+	"ErrCannotImpersonate":    rbac.ErrCannotImpersonate,
 }
 
 // rawScope parses a scope leniently, so cases can carry malformed scopes
 // for the engine to reject.
-func rawScope(s string) authz.Scope {
-	if sc, err := authz.ParseScope(s); err == nil {
+func rawScope(s string) rbac.Scope {
+	if sc, err := rbac.ParseScope(s); err == nil {
 		return sc
 	}
 	kind, id, _ := strings.Cut(s, ":")
-	return authz.Scope{Kind: authz.ScopeKind(kind), ID: id}
+	return rbac.Scope{Kind: rbac.ScopeKind(kind), ID: id}
 }
 
-func (m *caseMember) toMember(defaultID string) authz.Member {
+func (m *caseMember) toMember(defaultID string) rbac.Member {
 	if m == nil {
-		return authz.Member{}
+		return rbac.Member{}
 	}
-	out := authz.Member{ID: m.ID, Account: defaultAccount, Status: authz.StatusActive, Admin: m.Admin, Owner: m.Owner}
+	out := rbac.Member{ID: m.ID, Account: defaultAccount, Status: rbac.StatusActive, Admin: m.Admin, Owner: m.Owner}
 	if out.ID == "" {
 		out.ID = defaultID
 	}
@@ -137,25 +137,25 @@ func (m *caseMember) toMember(defaultID string) authz.Member {
 		out.Account = *m.Account
 	}
 	if m.Status != nil {
-		out.Status = authz.Status(*m.Status)
+		out.Status = rbac.Status(*m.Status)
 	}
 	for _, g := range m.Grants {
 		role, scope, ok := strings.Cut(g, "@")
 		if !ok {
 			panic("grant without @: " + g)
 		}
-		out.Assignments = append(out.Assignments, authz.Assignment{Role: role, Scope: rawScope(scope)})
+		out.Assignments = append(out.Assignments, rbac.Assignment{Role: role, Scope: rawScope(scope)})
 	}
 	return out
 }
 
-func (r *caseResource) toResource() authz.Resource {
+func (r *caseResource) toResource() rbac.Resource {
 	if r == nil {
-		return authz.Resource{Account: defaultAccount}
+		return rbac.Resource{Account: defaultAccount}
 	}
-	out := authz.Resource{
+	out := rbac.Resource{
 		Account: defaultAccount, Type: r.Type, ID: r.ID, Store: r.Store, Department: r.Department,
-		Supplier: r.Supplier, DocType: authz.DocType(r.DocType), DocStatus: authz.DocStatus(r.DocStatus),
+		Supplier: r.Supplier, DocType: rbac.DocType(r.DocType), DocStatus: rbac.DocStatus(r.DocStatus),
 		ApprovalRequired: r.ApprovalRequired,
 	}
 	if r.Account != nil {
@@ -164,10 +164,10 @@ func (r *caseResource) toResource() authz.Resource {
 	return out
 }
 
-func (r caseRole) toRole() authz.Role {
-	out := authz.Role{ID: r.ID, Name: r.Name, Description: r.Description, Admin: r.Admin, AdminOnly: r.AdminOnly, Permissions: r.Permissions}
+func (r caseRole) toRole() rbac.Role {
+	out := rbac.Role{ID: r.ID, Name: r.Name, Description: r.Description, Admin: r.Admin, AdminOnly: r.AdminOnly, Permissions: r.Permissions}
 	for _, k := range r.ScopeKinds {
-		out.ScopeKinds = append(out.ScopeKinds, authz.ScopeKind(k))
+		out.ScopeKinds = append(out.ScopeKinds, rbac.ScopeKind(k))
 	}
 	return out
 }
@@ -217,11 +217,11 @@ func TestCases(t *testing.T) {
 }
 
 func runCase(t *testing.T, c testCase) {
-	var custom []authz.Role
+	var custom []rbac.Role
 	for _, r := range c.CustomRoles {
 		custom = append(custom, r.toRole())
 	}
-	rs, err := authz.NewRoleSet(custom...)
+	rs, err := rbac.NewRoleSet(custom...)
 	if err != nil {
 		t.Fatalf("NewRoleSet: %v", err)
 	}
@@ -229,7 +229,7 @@ func runCase(t *testing.T, c testCase) {
 	case "", "decide":
 		runDecide(t, rs, c)
 	case "change":
-		var before authz.Member
+		var before rbac.Member
 		if c.Before != nil {
 			before = c.Before.toMember("target")
 		}
@@ -240,7 +240,7 @@ func runCase(t *testing.T, c testCase) {
 	case "transfer":
 		checkErr(t, c, rs.CheckOwnershipTransfer(c.Actor.toMember("actor"), c.Target.toMember("target")))
 	case "role":
-		warnings, err := authz.ValidateRole(c.CustomRole.toRole())
+		warnings, err := rbac.ValidateRole(c.CustomRole.toRole())
 		checkErr(t, c, err)
 		if err == nil {
 			got := []string{}
@@ -281,7 +281,7 @@ func runCase(t *testing.T, c testCase) {
 			}
 		}
 	case "whocan":
-		var members []authz.Member
+		var members []rbac.Member
 		for i, m := range c.Members {
 			members = append(members, m.toMember(string(rune('a'+i))))
 		}
@@ -297,7 +297,7 @@ func runCase(t *testing.T, c testCase) {
 	}
 }
 
-func runDecide(t *testing.T, rs *authz.RoleSet, c testCase) {
+func runDecide(t *testing.T, rs *rbac.RoleSet, c testCase) {
 	if c.Allowed == nil || c.Member == nil {
 		t.Fatal("decide case needs member and allowed")
 	}

@@ -1,4 +1,4 @@
-package authz
+package rbac
 
 // DocType is the type of a document registered by the host app.
 type DocType string

@@ -1,0 +1,75 @@
+// Package approvals is documents and their approval: the documents the
+// host app registers, the approval policy of each document type, approval
+// requests run by the workflow (pkg/workflow), deciding in the app or by
+// an emailed one-time link, and the workflow's steps (Steps). Its types
+// live in pkg/documents.
+//
+// The service knows no HTTP: service.go (documents, policies),
+// requests.go (requesting, listing, cancelling), decide.go (Decide, the one
+// decision operation of the app and of the emailed link, and the link's
+// checks) and steps.go take typed inputs and return typed results and
+// *fault.Error refusals. http.go decodes a request, calls one operation
+// and encodes its result; page.go renders the link's page (page.templ),
+// one page per refusal of a link.
+//
+// Decisions:
+//   - A document's status moves draft -> pending_approval (a request) ->
+//     approved | denied | expired; draft and completed may also be set by
+//     the client. A PUT that changes a document resets it to draft (or to
+//     the completed status the client asks for) and, when it was pending,
+//     cancels its request in the same transaction, then tells the workflow
+//     (SendTaskFailure with workflow.ErrorCancelled). A PUT that changes
+//     nothing writes nothing. Writing a document is documents.edit on it
+//     (before and after a move between stores), evaluated as draft while
+//     pending (the edit cancels the request); a completed document needs
+//     locked.edit (the decision engine's rule).
+//   - Completed only from approved with unchanged terms (amount,
+//     currency, store, department, supplier), or when the type's policy is
+//     off or has no level at the amount (else 409 approval_required); the
+//     PUT then checks the policy's version in its transaction, so a policy
+//     switched on meanwhile is not skipped. Anything else that leaves an
+//     approved document (a change, or draft asked) voids its approval:
+//     the PUT's event is document.put_voiding_approval, with before and
+//     after. Supplier counts as a term: a PO approved for one supplier is
+//     not sent to another.
+//   - A request snapshots the policy levels that apply to the amount, the
+//     self-approval flag and the timeout (expiresAfterHours, per level).
+//     Only signed-in members request (the outcome email goes to them). A
+//     policy that is off, or whose levels do not reach the amount, answers
+//     409 approval_not_required.
+//   - Approvers of a level: active members allowed documents.approve on the
+//     document (scope document) or on an account-level resource (scope
+//     account), who also hold the level's role (assigned at the account or
+//     at the document's store or department; scope account: at the
+//     account) and the level's permission, when set. The requester is not
+//     asked unless selfApproval. The nominated external approver is asked
+//     at level 1 only, and decides by link only.
+//   - One person, one vote: the external approver is never the requester
+//     nor a member of the account in any status but deleted (422
+//     external_approver_is_requester / external_approver_is_member).
+//     Invited, inactive and suspended members count: they decide in the
+//     app. A deleted member's email is freed in the account, so that
+//     person is an outsider again. Every use of an external link (the page
+//     and the POST) re-checks today's policy, account domains and
+//     membership: a link ends (410) when externals are turned off, the
+//     domain is no longer allowed, or the person became a member; the
+//     level's emails send no link then. A member whose external-link vote is recorded at
+//     a level does not vote again in the app (409 already_decided).
+//   - A decision records the member (or external email) who decided and,
+//     in an impersonated session, the admin acting (decision and event).
+//     Emails and the page name the store and department by their stored
+//     names (the id when none); suppliers are the host app's records and
+//     are shown by id.
+//   - Each approver gets one hashed one-time token (subject
+//     "<request>:<level>:<approver>") and one email (outbox key
+//     "approval/<request>/<level>/<approver>"): the workflow's fan-out
+//     mints and sends them in batches (Notify), and a retried batch mints
+//     no token for an approver whose email went out, so a link sent stays
+//     valid. Ending or cancelling a request does not delete its tokens:
+//     every use of a link checks the request, so its links answer 410.
+//   - A level ends when it has `required` approvals or on the first
+//     denial: the decider sends the workflow's task result;
+//     workflow.ErrTaskNotFound means another decider sent it first.
+//   - Requests are listed and shown to their requester, to those asked,
+//     and to members who may view the document.
+package approvals
