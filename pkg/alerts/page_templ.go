@@ -5,10 +5,8 @@ package alerts
 
 //lint:file-ignore SA4006 This context is only used if a nested component is present.
 
-import (
-	"github.com/a-h/templ"
-	templruntime "github.com/a-h/templ/runtime"
-)
+import "github.com/a-h/templ"
+import templruntime "github.com/a-h/templ/runtime"
 
 // unsubscribePage is the public unsubscribe confirmation page (GET and
 // POST /v1/alerts/unsubscribe). Every value is escaped by templ; the page

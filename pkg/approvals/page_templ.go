@@ -5,12 +5,10 @@ package approvals
 
 //lint:file-ignore SA4006 This context is only used if a nested component is present.
 
-import (
-	"strconv"
+import "github.com/a-h/templ"
+import templruntime "github.com/a-h/templ/runtime"
 
-	"github.com/a-h/templ"
-	templruntime "github.com/a-h/templ/runtime"
-)
+import "strconv"
 
 // approvalPage is the public approval page (GET /approve/{token}) and the
 // pages that answer its form or a link that no longer works. Every value
