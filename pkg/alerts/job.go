@@ -157,6 +157,32 @@ func (r *recipientState) store(id string, names map[string]string) *StoreDigest 
 	return sd
 }
 
+// pendingFor is the pending approval requests made before cutoff that
+// rcpts are awaited on: the account's all (perMember 0), or each
+// recipient's newest perMember, read through the member's awaiting
+// entries.
+func (s *Service) pendingFor(ctx context.Context, account string, cutoff time.Time, rcpts []*recipientState, perMember int) ([]store.PendingApproval, error) {
+	if perMember <= 0 {
+		return s.Store.PendingApprovals(ctx, account, cutoff)
+	}
+	var out []store.PendingApproval
+	for _, r := range rcpts {
+		if r.m.Notifications.ApprovalReminderOff {
+			continue
+		}
+		page, err := s.Store.ListApprovalRequests(ctx, account, store.RequestFilter{AwaitingID: r.m.ID}, perMember, "")
+		if err != nil {
+			return nil, err
+		}
+		for _, req := range page.Items {
+			if req.CreatedAt.Before(cutoff) {
+				out = append(out, store.PendingApproval{Request: req, Awaiting: []string{r.m.ID}})
+			}
+		}
+	}
+	return out, nil
+}
+
 // PlanAccount computes what a run at now would send for account a: the
 // digests of all its members.
 func (s *Service) PlanAccount(ctx context.Context, a team.Account, now time.Time) (Plan, error) {
@@ -164,12 +190,16 @@ func (s *Service) PlanAccount(ctx context.Context, a team.Account, now time.Time
 	if err != nil {
 		return Plan{}, err
 	}
-	return s.planMembers(ctx, a, now, members)
+	return s.planMembers(ctx, a, now, members, 0)
 }
 
 // planMembers computes the digests of members (all of the account's, or
-// one page of them for the preview).
-func (s *Service) planMembers(ctx context.Context, a team.Account, now time.Time, members []team.Member) (Plan, error) {
+// one page of them for the preview). perMember 0 reads the account's
+// pending approval requests once, for every member (the job); perMember n
+// reads instead each member's own awaited requests, the newest n (the
+// preview: a page of members costs what they are awaited on, not what the
+// whole account has pending).
+func (s *Service) planMembers(ctx context.Context, a team.Account, now time.Time, members []team.Member, perMember int) (Plan, error) {
 	loc := location(a.Settings.TimeZone)
 	local := now.In(loc)
 	today := local.Format(time.DateOnly)
@@ -259,22 +289,24 @@ func (s *Service) planMembers(ctx context.Context, a team.Account, now time.Time
 		}
 	}
 
-	pending, err := s.Store.PendingApprovals(ctx, a.ID, now.Add(-s.approvalAfter()))
+	pending, err := s.pendingFor(ctx, a.ID, now.Add(-s.approvalAfter()), rcpts, perMember)
 	if err != nil {
 		return Plan{}, err
 	}
+	links := map[string]string{} // request id -> its document's URL
 	for _, pa := range pending {
 		req := pa.Request
-		var link string
 		for _, id := range pa.Awaiting {
 			r := byID[id]
 			if r == nil || r.m.Notifications.ApprovalReminderOff {
 				continue
 			}
-			if link == "" {
+			link, ok := links[req.ID]
+			if !ok {
 				if d, err := s.Store.GetDocument(ctx, a.ID, req.DocType, req.DocID); err == nil {
 					link = d.URL
 				}
+				links[req.ID] = link
 			}
 			sd := r.store(req.Store, names)
 			sd.ApprovalReminders = append(sd.ApprovalReminders, ApprovalReminder{

@@ -41,7 +41,7 @@ func (s *Service) PreviewPage(ctx context.Context, a team.Account, now time.Time
 	if err != nil {
 		return Preview{}, err
 	}
-	plan, err := s.planMembers(ctx, a, now, page.Items)
+	plan, err := s.planMembers(ctx, a, now, page.Items, PreviewItemsPerDigest+1) // one more than shown: a cut digest says truncated
 	if err != nil {
 		return Preview{}, err
 	}
