@@ -103,9 +103,6 @@ func newest(rs []documents.ApprovalRequest) []string {
 // page of status=pending and of "waiting for me", and the page reads only
 // them, not the history in front of them.
 func TestPendingListsAnswerBehindDecidedHistory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("seeds 300 requests")
-	}
 	s, meter := meteredStore(t)
 	ctx := context.Background()
 	seed := &approvalSeed{t: t, s: s, account: NewID("acct"), now: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
