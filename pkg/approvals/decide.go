@@ -139,12 +139,14 @@ func (s *Service) Decide(ctx context.Context, in DecideInput) (Result, error) {
 	}
 	r := b.request
 	b.dec.RequestID, b.dec.Level, b.dec.Outcome, b.dec.Comment, b.dec.DecidedAt = r.ID, b.level, outcome(d.Approve), d.Comment, s.Now.Now()
-	b.event.After = audit.Snapshot(decisionSnapshot(b.dec))
 	var use *store.TokenUse
 	if b.link != nil {
 		b.dec.ByLink = true
 		use = &store.TokenUse{Hash: b.hash, Subject: b.link.SubjectID, Now: b.dec.DecidedAt}
 	}
+	snap := decisionSnapshot(b.dec)
+	snap["request"] = requestSummary(r, r.Status)
+	b.event.After = audit.Snapshot(snap)
 	switch err := b.writer.RecordDecision(ctx, r.AccountID, b.dec, levelRequired(r, b.level), use, b.event); {
 	case errors.Is(err, store.ErrTokenInvalid):
 		return Result{}, s.tokenFailure(ctx, b.hash)

@@ -162,7 +162,8 @@ func (s *Service) RequestApproval(ctx context.Context, p *auth.Principal, typ, i
 		Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	ev := p.Event(ctx, "approval.request", "approval_request", r.ID)
-	ev.After = audit.Snapshot(map[string]any{"document": string(t) + "/" + id, "amount": doc.Amount, "levels": len(levels)})
+	ev.After = audit.Snapshot(map[string]any{"document": string(t) + "/" + id, "amount": doc.Amount, "levels": len(levels),
+		"request": requestSummary(r, documents.RequestPending), "documentStatus": rbac.DocPendingApproval})
 	if err := p.Acting(s.Store).CreateApprovalRequest(ctx, r, doc, ev); err != nil {
 		if errors.Is(err, documents.ErrDocumentChanged) {
 			return documents.ApprovalRequest{}, errStale
@@ -174,6 +175,7 @@ func (s *Service) RequestApproval(ctx context.Context, p *auth.Principal, typ, i
 		s.log().ErrorContext(ctx, "approvals: start workflow", "request", r.ID, "error", err)
 		// Undo: the request never ran, the document is a draft again.
 		uev := p.Event(ctx, "approval.start_failed", "approval_request", r.ID)
+		uev.After = audit.Snapshot(endSnapshot(r, documents.RequestCancelled, rbac.DocDraft, "start_failed"))
 		if uerr := s.Store.FinishRequest(context.WithoutCancel(ctx), r, documents.RequestCancelled, rbac.DocDraft, s.Now.Now(), uev); uerr != nil {
 			s.log().ErrorContext(ctx, "approvals: undo a request that did not start", "request", r.ID, "error", uerr)
 		}
@@ -325,6 +327,7 @@ func (s *Service) Cancel(ctx context.Context, p *auth.Principal, id string) (doc
 	}
 	now := s.Now.Now()
 	ev := p.Event(ctx, "approval.cancel", "approval_request", r.ID)
+	ev.After = audit.Snapshot(endSnapshot(r, documents.RequestCancelled, rbac.DocDraft, "cancelled"))
 	err = p.Acting(s.Store).FinishRequest(ctx, r, documents.RequestCancelled, rbac.DocDraft, now, ev)
 	if errors.Is(err, documents.ErrRequestNotPending) || errors.Is(err, documents.ErrDocumentChanged) {
 		return documents.ApprovalRequest{}, errNotPending

@@ -438,11 +438,14 @@ func (st Steps) finish(ctx context.Context, r documents.ApprovalRequest, s docum
 	if r.Status != documents.RequestPending {
 		return nil
 	}
-	err := st.Store.FinishRequest(ctx, r, s, doc, st.Now.Now(), workflowEvent(r, "approval."+string(s)))
+	ev := workflowEvent(r, "approval."+string(s))
+	ev.After = audit.Snapshot(endSnapshot(r, s, doc, ""))
+	err := st.Store.FinishRequest(ctx, r, s, doc, st.Now.Now(), ev)
 	if errors.Is(err, documents.ErrDocumentChanged) {
 		// The document no longer waits on this request: end the request
 		// alone.
-		err = st.Store.FinishRequest(ctx, r, s, "", st.Now.Now(), workflowEvent(r, "approval."+string(s)))
+		ev.After = audit.Snapshot(endSnapshot(r, s, "", ""))
+		err = st.Store.FinishRequest(ctx, r, s, "", st.Now.Now(), ev)
 	}
 	if errors.Is(err, documents.ErrRequestNotPending) {
 		return nil

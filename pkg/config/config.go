@@ -69,6 +69,9 @@ type Config struct {
 	// 7 days). Both are Go durations ("720h") or whole days ("30d"); zero
 	// means the default.
 	SessionLifetime, SessionIdle time.Duration
+	// EventsSettle is how old a change must be before GET /v1/events
+	// lists it (STEWARD_EVENTS_SETTLE; default events.Settle, 5 s).
+	EventsSettle time.Duration
 	// MailCapPerRecipient and MailCapPerAddress bound the emails of the
 	// mail-sending routes per hour: of one kind to one recipient
 	// (STEWARD_MAIL_CAP_PER_RECIPIENT, default 3) and of all kinds for
@@ -109,7 +112,7 @@ func Parse(getenv func(string) string) (Config, error) {
 	for _, d := range []struct {
 		name string
 		to   *time.Duration
-	}{{"STEWARD_SESSION_LIFETIME", &c.SessionLifetime}, {"STEWARD_SESSION_IDLE", &c.SessionIdle}} {
+	}{{"STEWARD_SESSION_LIFETIME", &c.SessionLifetime}, {"STEWARD_SESSION_IDLE", &c.SessionIdle}, {"STEWARD_EVENTS_SETTLE", &c.EventsSettle}} {
 		v, err := parseDuration(getenv(d.name))
 		if err != nil {
 			return Config{}, fmt.Errorf("%s: %w", d.name, err)

@@ -591,5 +591,5 @@ func invitationSnapshot(inv team.Invitation) map[string]any {
 	for _, a := range inv.Assignments {
 		as = append(as, a.String())
 	}
-	return map[string]any{"email": inv.Email, "name": inv.Name, "admin": inv.Admin, "assignments": as, "expiresAt": inv.ExpiresAt, "status": inv.Status}
+	return map[string]any{"memberId": inv.MemberID, "email": inv.Email, "name": inv.Name, "admin": inv.Admin, "assignments": as, "expiresAt": inv.ExpiresAt, "status": inv.Status}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/stewardhq/steward/pkg/approvals"
 	"github.com/stewardhq/steward/pkg/awsclient/sfnclient"
 	"github.com/stewardhq/steward/pkg/config"
+	"github.com/stewardhq/steward/pkg/events"
 	"github.com/stewardhq/steward/pkg/invites"
 	"github.com/stewardhq/steward/pkg/members"
 	"github.com/stewardhq/steward/pkg/permissions"
@@ -79,6 +80,7 @@ func Deps(ctx context.Context, cfg config.Config, log *slog.Logger, function str
 	d.APIKeys = &apikeys.Service{Store: st}
 	d.Members = &members.Service{Store: st}
 	d.Permissions = &permissions.Service{Store: st}
+	d.Events = &events.Feed{Store: st, Settle: cfg.EventsSettle}
 	if function == "" || function == routes.FunctionAlerts {
 		d.Alerts = &alerts.Service{Store: st, Mail: d.Auth.Mail, PublicURL: cfg.PublicURL, Logger: log}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/stewardhq/steward/pkg/app/authboot"
 	"github.com/stewardhq/steward/pkg/approvals"
 	"github.com/stewardhq/steward/pkg/auth"
+	"github.com/stewardhq/steward/pkg/events"
 	"github.com/stewardhq/steward/pkg/health"
 	"github.com/stewardhq/steward/pkg/invites"
 	"github.com/stewardhq/steward/pkg/members"
@@ -42,7 +43,9 @@ type Deps struct {
 	Approvals *approvals.Service
 	// Alerts serves stock levels, the alert preview and the unsubscribe
 	// page; its Run is the scheduled job.
-	Alerts  *alerts.Service
+	Alerts *alerts.Service
+	// Events serves the events feed.
+	Events  *events.Feed
 	Logger  *slog.Logger
 	Version string
 	// Throttle is each account's share of the API; nil means none.
@@ -59,6 +62,7 @@ func operations(d Deps) router.Operations {
 		d.Invites.Operations(),
 		d.APIKeys.Operations(),
 		(&accounts.Handler{Store: d.Store}).Operations(),
+		d.Events.Operations(),
 		d.Permissions.Operations(),
 		d.Approvals.Operations(),
 		d.Alerts.Operations(),

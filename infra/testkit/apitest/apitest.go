@@ -84,6 +84,9 @@ func New(t testing.TB, opts ...func(*server.Deps)) *Env {
 		Endpoints: awsclient.Endpoints{DynamoDB: d.URL, SES: ses.URL},
 		PublicURL: url, Issuer: url, Audience: "steward", CursorKey: cursorKey,
 		MailFrom: "Steward <no-reply@steward.test>", LogLevel: slog.LevelDebug,
+		// The events feed lists changes once they are this old (5 s in
+		// a deployment; pkg/events tests the wait itself).
+		EventsSettle: 200 * time.Millisecond,
 	}
 	logs := &Logs{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

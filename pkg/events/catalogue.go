@@ -1,0 +1,51 @@
+package events
+
+// TypeInfo documents one event type of the catalogue.
+type TypeInfo struct {
+	// Name is the type, e.g. "member.joined".
+	Name string
+	// Description says when it happens and what its data holds beyond
+	// accountId and actor.
+	Description string
+}
+
+// Types is the event catalogue, documented in the OpenAPI document (its
+// webhooks section and the Event schema). A type is never renamed or
+// removed; new ones are added.
+var Types = []TypeInfo{
+	{"member.invited", "An invitation was sent (or resent to an inactive member). data.invitation: id, email, name, admin, assignments, expiresAt, status; data.memberId."},
+	{"member.created", "A member was added without an invitation (POST /v1/users: inactive until invited). data.member: the member."},
+	{"member.joined", "A member accepted an invitation or registered themselves; they are active. data.memberId, data.member (status, identity) when known."},
+	{"member.updated", "A member's name, admin flag, roles or notification settings changed. data.member: the member after; data.previous: before."},
+	{"member.suspended", "A member was suspended: they can no longer sign in or act. data.member, data.previous."},
+	{"member.reactivated", "A suspended or inactive member is active again. data.member, data.previous."},
+	{"member.deactivated", "An active member was made inactive. data.member, data.previous."},
+	{"member.deleted", "A member was deleted. data.member: the member as it was; data.previous."},
+	{"invitation.revoked", "An invitation was revoked, by a member or because its member left. data.invitation: id, email, status."},
+	{"role.created", "A custom role was created. data.role: id, name, description, permissions, scopeKinds."},
+	{"role.updated", "A custom role changed. data.role: after; data.previous: before."},
+	{"role.deleted", "A custom role was deleted; its holders were moved as data.members says (action, to, count). data.role: the role as it was."},
+	{"api_key.created", "An API key was created. data.apiKey: id, name, role, prefix (never the secret)."},
+	{"api_key.revoked", "An API key was revoked (by a member, or by Steward when its creator lost the right). data.apiKey: id."},
+	{"ownership.transferred", "The account's owner changed. data.previousOwnerId, data.ownerId."},
+	{"account.updated", "The account's name or settings changed. data.account: after; data.previous: before."},
+	{"document.status_changed", "A document's status changed (draft, pending_approval, approved, denied, expired, completed). data.document: type, id, status, amount, currency, store, department, supplier, approvalRequestId; data.previousStatus (absent for a new document)."},
+	{"approval.requested", "Approval was requested for a document. data.request: id, documentType, documentId, documentTitle, amount, currency, store, department, supplier, requesterId, requesterName, levels, status."},
+	{"approval.decided", "One approver decided (in the app or by an emailed link). data.request; data.decision: level, outcome (approve or deny), comment, memberId or email, byLink, impersonatorId."},
+	{"approval.approved", "A request got every approval it needed; its document is approved. data.request."},
+	{"approval.denied", "A request was denied; its document is denied. data.request."},
+	{"approval.expired", "A request timed out; its document is expired. data.request."},
+	{"approval.cancelled", "A request was cancelled (by its requester or an administrator, by a change to its document, or because its workflow could not start). data.request; data.reason."},
+	{"webhook.disabled", "A webhook endpoint whose deliveries failed for 3 days was disabled. data.webhook: id, url."},
+}
+
+var known = func() map[string]bool {
+	m := make(map[string]bool, len(Types))
+	for _, t := range Types {
+		m[t.Name] = true
+	}
+	return m
+}()
+
+// Known reports whether t is in the catalogue.
+func Known(t string) bool { return known[t] }
