@@ -105,3 +105,16 @@ func (s *Store) OpenPosition(account, list, cursor string) (map[string]string, e
 	}
 	return pos, nil
 }
+
+// AuditFromImage reads an audit event from a new item image (of the
+// table's stream); ok is false for an item that is not an audit event.
+func AuditFromImage(image map[string]types.AttributeValue) (ev audit.Event, ok bool, err error) {
+	if t, isS := image[AttrType].(*types.AttributeValueMemberS); !isS || t.Value != typeAudit {
+		return audit.Event{}, false, nil
+	}
+	var it auditItem
+	if err := attributevalue.UnmarshalMap(image, &it); err != nil {
+		return audit.Event{}, false, fmt.Errorf("audit image: %w", err)
+	}
+	return it.event(), true, nil
+}

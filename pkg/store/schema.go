@@ -17,6 +17,10 @@ type TableDefinition struct {
 	SortKey      string
 	Indexes      []Index
 	TTLAttribute string
+	// Stream says the table keeps a stream of new item images (DynamoDB
+	// Streams, NEW_IMAGE): the change events' pipeline reads the audit
+	// items from it (pkg/events).
+	Stream bool
 }
 
 // Attribute names of the keys and indexes. Every key attribute is a string.
@@ -57,7 +61,12 @@ var Definition = TableDefinition{
 		{Name: IndexGSI3, PartitionKey: AttrGSI3PK, SortKey: AttrGSI3SK},
 	},
 	TTLAttribute: AttrTTL,
+	Stream:       true,
 }
+
+// AuditItemType is the value of the type attribute of audit items: the
+// stream's consumers keep only those (an event source filter in AWS).
+const AuditItemType = typeAudit
 
 // KeyAttributes lists every attribute that is a key of the table or of an
 // index, in a stable order. All are strings.

@@ -27,6 +27,9 @@ func (d TableDefinition) CreateTableInput(name string) *dynamodb.CreateTableInpu
 			{AttributeName: aws.String(d.SortKey), KeyType: types.KeyTypeRange},
 		},
 	}
+	if d.Stream {
+		in.StreamSpecification = streamSpec()
+	}
 	for _, ix := range d.Indexes {
 		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, types.GlobalSecondaryIndex{
 			IndexName: aws.String(ix.Name),
@@ -44,11 +47,11 @@ func (d TableDefinition) CreateTableInput(name string) *dynamodb.CreateTableInpu
 // exists, waits until it is active and switches TTL on. It is what the local
 // stack and the test harness run; in AWS the CDK app creates the table.
 func EnsureTable(ctx context.Context, db *dynamodb.Client, name string) error {
-	_, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	desc, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
 	var notFound *types.ResourceNotFoundException
 	switch {
 	case err == nil:
-		return nil
+		return ensureStream(ctx, db, name, desc.Table)
 	case !errors.As(err, &notFound):
 		return fmt.Errorf("describe table %s: %w", name, err)
 	}
@@ -76,4 +79,30 @@ func EnsureTable(ctx context.Context, db *dynamodb.Client, name string) error {
 		return fmt.Errorf("enable ttl on %s: %w", name, err)
 	}
 	return nil
+}
+
+func streamSpec() *types.StreamSpecification {
+	return &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewImage}
+}
+
+// ensureStream switches the stream on for a table made before it existed
+// (a local table kept between runs of make run).
+func ensureStream(ctx context.Context, db *dynamodb.Client, name string, t *types.TableDescription) error {
+	if !Definition.Stream || (t != nil && t.StreamSpecification != nil && aws.ToBool(t.StreamSpecification.StreamEnabled)) {
+		return nil
+	}
+	if _, err := db.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String(name), StreamSpecification: streamSpec()}); err != nil {
+		return fmt.Errorf("enable the stream of %s: %w", name, err)
+	}
+	return nil
+}
+
+// LatestStream returns the ARN of the table's stream ("" when it has
+// none).
+func LatestStream(ctx context.Context, db *dynamodb.Client, name string) (string, error) {
+	out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	if err != nil {
+		return "", fmt.Errorf("describe table %s: %w", name, err)
+	}
+	return aws.ToString(out.Table.LatestStreamArn), nil
 }
