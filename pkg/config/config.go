@@ -69,6 +69,9 @@ type Config struct {
 	// 7 days). Both are Go durations ("720h") or whole days ("30d"); zero
 	// means the default.
 	SessionLifetime, SessionIdle time.Duration
+	// EventBus is the EventBridge bus the change events are put on
+	// (STEWARD_EVENT_BUS, steward-<stage> in AWS; "" for none).
+	EventBus string
 	// EventsSettle is how old a change must be before GET /v1/events
 	// lists it (STEWARD_EVENTS_SETTLE; default events.Settle, 5 s).
 	EventsSettle time.Duration
@@ -109,6 +112,7 @@ func Parse(getenv func(string) string) (Config, error) {
 	c.Audience = or(getenv("STEWARD_AUDIENCE"), "steward")
 	c.StateMachineARN = getenv("STEWARD_STATE_MACHINE_ARN")
 	c.AlertsQueueURL = getenv("STEWARD_ALERTS_QUEUE_URL")
+	c.EventBus = getenv("STEWARD_EVENT_BUS")
 	for _, d := range []struct {
 		name string
 		to   *time.Duration

@@ -30,6 +30,12 @@ const FunctionWorkflow = "workflow"
 // account, and the job's SQS work queue invokes it with those tasks.
 const FunctionAlertsJob = "alertsjob"
 
+// FunctionEventPublisher is the Lambda function of the change events'
+// pipeline. It serves no route: the table's stream invokes it with new
+// audit items, and it puts their events on the EventBridge bus and
+// schedules their webhook deliveries.
+const FunctionEventPublisher = "eventpublisher"
+
 // Route is one API route.
 type Route struct {
 	// Method is the HTTP method.
