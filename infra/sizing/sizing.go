@@ -40,6 +40,16 @@ var functionSettings = map[string]Function{
 	// a second and a few MB for 10,000 items. The timeout bounds one
 	// account's run (the work queue hides a task twice as long).
 	routes.FunctionAlertsJob: {MemoryMB: 512, TimeoutSeconds: 600},
+	// The event publisher reads a stream batch of up to 100 audit items,
+	// puts their events on the bus (ten per PutEvents) and looks up each
+	// account's webhook endpoints (one Query) to enqueue their deliveries:
+	// a few seconds at most; the minute leaves room for throttled retries
+	// of EventBridge and SQS before the stream retries the batch.
+	routes.FunctionEventPublisher: {MemoryMB: 256, TimeoutSeconds: 60},
+	// A webhook delivery is one HTTP attempt with a 10 s timeout plus a
+	// few table writes; 30 s bounds it (the queue hides a message six
+	// times as long).
+	routes.FunctionWebhookDelivery: {MemoryMB: 256, TimeoutSeconds: 30},
 }
 
 // For returns the sizing of the named function.

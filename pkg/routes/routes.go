@@ -36,6 +36,12 @@ const FunctionAlertsJob = "alertsjob"
 // schedules their webhook deliveries.
 const FunctionEventPublisher = "eventpublisher"
 
+// FunctionWebhookDelivery is the Lambda function that delivers webhooks.
+// It serves no route: the webhook delivery queue (SQS) invokes it with
+// one delivery task per message, and it sends a failed attempt's retry
+// back to that queue with a delay.
+const FunctionWebhookDelivery = "webhookdelivery"
+
 // Route is one API route.
 type Route struct {
 	// Method is the HTTP method.

@@ -153,8 +153,9 @@ func TestAlertsWorkQueue(t *testing.T) {
 	fnID := s.functionLogicalID(t, routes.FunctionAlertsJob)
 	workID := s.childLogicalID(t, "AlertsWork")
 	dlqID := s.childLogicalID(t, "AlertsJob-DLQ")
-	if n := len(s.ofType("AWS::SQS::Queue")); n != 2 {
-		t.Fatalf("want the work queue and the dead-letter queue, got %d queues", n)
+	// Besides the change events' three (events.go).
+	if n := len(s.ofType("AWS::SQS::Queue")); n != 2+3 {
+		t.Fatalf("want the work queue and the dead-letter queue (and the events' three), got %d queues", n)
 	}
 
 	q := props(s.res[workID])
@@ -180,7 +181,7 @@ func TestAlertsWorkQueue(t *testing.T) {
 		t.Error("the work queue does not refuse non-TLS requests")
 	}
 
-	esm := props(s.res[s.onlyOfType(t, "AWS::Lambda::EventSourceMapping")])
+	esm := eventSourceMappingOf(t, s, fnID)
 	equal(t, "source", esm["EventSourceArn"], map[string]any{"Fn::GetAtt": []string{workID, "Arn"}})
 	equal(t, "function", esm["FunctionName"], map[string]any{"Ref": fnID})
 	equal(t, "batch size", esm["BatchSize"], alertsWorkBatchSize)

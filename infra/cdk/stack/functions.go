@@ -51,6 +51,11 @@ var functionGrants = map[string]grantFunc{
 	routes.FunctionAccount:     readWriteNoDelete,
 	routes.FunctionAlerts:      readWriteNoDelete,
 	routes.FunctionAlertsJob:   alertsJobGrant,
+	// The event publisher only queries webhook endpoints (events.go); the
+	// delivery function records attempts, updates and disables endpoints,
+	// and sends its emails through the outbox.
+	routes.FunctionEventPublisher:  eventPublisherGrant,
+	routes.FunctionWebhookDelivery: readWrite,
 }
 
 // tableActions name what the data functions do to the table; never a

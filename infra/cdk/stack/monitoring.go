@@ -37,6 +37,16 @@ const (
 	// levels (5% and 0.1%).
 	sesReputationBounceRate    = 0.05
 	sesReputationComplaintRate = 0.001
+	// publisherIteratorAgeMs: the age of the newest record the event
+	// publisher has read (IteratorAge, ms). Beyond five minutes the events
+	// fall behind the changes (a failing batch blocks its shard while it
+	// is retried), and records older than a day are lost to the stream.
+	publisherIteratorAgeMs = 5 * 60 * 1000
+	// deliveryOldestMessageSeconds: the age of the oldest message of the
+	// webhook delivery queue. A retry waits at most 15 minutes per hop
+	// (SQS's longest delay), so an hour-old message means the delivery
+	// function is not consuming the queue.
+	deliveryOldestMessageSeconds = 3600
 )
 
 // monitored is what the alarms and the dashboard watch. stateMachine and
@@ -47,7 +57,9 @@ type monitored struct {
 	table        awsdynamodb.Table
 	stateMachine awsstepfunctions.StateMachine
 	alertsDLQ    awssqs.Queue
-	mail         mailSettings
+	// events is the change events' pipeline (nil fields without it).
+	events eventsPipeline
+	mail   mailSettings
 }
 
 // monitoring is the alarm topic and the alarms.
@@ -145,6 +157,18 @@ func newMonitoring(scope constructs.Construct, props *StewardStackProps, m monit
 		alarm("AlertsJob-DLQ", "An alert job run, or an account's task, failed after its retries (or could not be delivered): its event is in the dead-letter queue",
 			m.alertsDLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: period}),
 			0, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD)
+	}
+	if ev := m.events; ev.publisher != nil {
+		greater := awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD
+		maximum := &awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: period}
+		alarm("EventPublisher-IteratorAge", fmt.Sprintf("The event publisher is more than %d minutes behind the table's stream: events and webhooks are late (a failing batch is being retried; see its log group)", publisherIteratorAgeMs/60000),
+			ev.publisher.Metric(jsii.String("IteratorAge"), maximum), publisherIteratorAgeMs, greater)
+		alarm("EventPublisher-DLQ", "A batch of the table's stream failed every retry of the event publisher: its events were not published (the dead-letter queue describes the records' shard and sequence numbers)",
+			ev.publisherDLQ.MetricApproximateNumberOfMessagesVisible(maximum), 0, greater)
+		alarm("WebhookDelivery-DLQ", "A webhook delivery task failed every receive of the delivery function: it is in the dead-letter queue",
+			ev.deliveryDLQ.MetricApproximateNumberOfMessagesVisible(maximum), 0, greater)
+		alarm("WebhookDelivery-OldestMessage", fmt.Sprintf("The webhook delivery queue holds a message older than %d minutes: the delivery function is not consuming it (a retry waits at most 15 minutes)", deliveryOldestMessageSeconds/60),
+			ev.deliveryQueue.MetricApproximateAgeOfOldestMessage(maximum), deliveryOldestMessageSeconds, greater)
 	}
 	alarm("SES-BounceRate", fmt.Sprintf("At least %d%% of Steward's emails bounced in the last hour (configuration set %s)", sesBounceRatePercent, m.mail.configurationSet),
 		awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
@@ -263,6 +287,23 @@ func newDashboard(scope constructs.Construct, stage string, m monitored, mon mon
 		}))
 	}
 	rows = append(rows, email)
+	if ev := m.events; ev.publisher != nil {
+		maximum := func(label string) *awscloudwatch.MetricOptions {
+			return &awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: period, Label: jsii.String(label)}
+		}
+		rows = append(rows, []awscloudwatch.IWidget{
+			graph("Event publisher iterator age (ms)", []awscloudwatch.IMetric{ev.publisher.Metric(jsii.String("IteratorAge"), maximum("IteratorAge"))}),
+			graph("Webhook deliveries queued", []awscloudwatch.IMetric{
+				ev.deliveryQueue.MetricApproximateNumberOfMessagesVisible(maximum("visible")),
+				ev.deliveryQueue.MetricApproximateNumberOfMessagesNotVisible(maximum("in flight")),
+				ev.deliveryQueue.MetricApproximateAgeOfOldestMessage(maximum("oldest (s)")),
+			}),
+			graph("Events dead letters", []awscloudwatch.IMetric{
+				ev.publisherDLQ.MetricApproximateNumberOfMessagesVisible(maximum("publisher")),
+				ev.deliveryDLQ.MetricApproximateNumberOfMessagesVisible(maximum("delivery")),
+			}),
+		})
+	}
 
 	widgets := make([]*[]awscloudwatch.IWidget, len(rows))
 	for i := range rows {

@@ -59,7 +59,7 @@ func TestAlarms(t *testing.T) {
 		equal(t, name+" threshold", a["Threshold"], threshold)
 		equal(t, name+" dimensions", dims(a), dimensions)
 	}
-	fns := append(routes.Functions(), routes.FunctionWorkflow, routes.FunctionAlertsJob)
+	fns := append(routes.Functions(), routes.FunctionWorkflow, routes.FunctionAlertsJob, routes.FunctionEventPublisher, routes.FunctionWebhookDelivery)
 	for _, fn := range fns {
 		d := map[string]any{"FunctionName": map[string]any{"Ref": s.functionLogicalID(t, fn)}}
 		check("Function-"+fn+"-Errors", "AWS/Lambda", "Errors", 1, d)
@@ -76,6 +76,25 @@ func TestAlarms(t *testing.T) {
 		"QueueName": map[string]any{"Fn::GetAtt": []string{s.childLogicalID(t, "AlertsJob-DLQ"), "QueueName"}},
 	})
 	equal(t, "DLQ alarm comparison", alarms[prefix+"AlertsJob-DLQ"]["ComparisonOperator"], "GreaterThanThreshold")
+	// The change events' pipeline (events.go).
+	queue := func(id string) map[string]any {
+		return map[string]any{"QueueName": map[string]any{"Fn::GetAtt": []string{s.childLogicalID(t, id), "QueueName"}}}
+	}
+	check("EventPublisher-IteratorAge", "AWS/Lambda", "IteratorAge", publisherIteratorAgeMs,
+		map[string]any{"FunctionName": map[string]any{"Ref": s.functionLogicalID(t, routes.FunctionEventPublisher)}})
+	check("EventPublisher-DLQ", "AWS/SQS", "ApproximateNumberOfMessagesVisible", 0, queue("EventPublisher-DLQ"))
+	check("WebhookDelivery-DLQ", "AWS/SQS", "ApproximateNumberOfMessagesVisible", 0, queue("WebhookDelivery-DLQ"))
+	check("WebhookDelivery-OldestMessage", "AWS/SQS", "ApproximateAgeOfOldestMessage", deliveryOldestMessageSeconds, queue("WebhookDelivery"))
+	for _, name := range []string{"EventPublisher-IteratorAge", "EventPublisher-DLQ", "WebhookDelivery-DLQ", "WebhookDelivery-OldestMessage"} {
+		a := alarms[prefix+name]
+		equal(t, name+" comparison", a["ComparisonOperator"], "GreaterThanThreshold")
+		equal(t, name+" statistic", a["Statistic"], "Maximum")
+		equal(t, name+" period", a["Period"], alarmPeriodSeconds)
+	}
+	if publisherIteratorAgeMs != 5*60*1000 || deliveryOldestMessageSeconds != 3600 {
+		t.Errorf("thresholds: iterator age %d ms, oldest message %d s; want 5 minutes and an hour", publisherIteratorAgeMs, deliveryOldestMessageSeconds)
+	}
+
 	cs := map[string]any{SESDimension: "steward-" + DefaultStage}
 	check("SES-Complaints", "AWS/SES", "Complaint", 1, cs)
 	check("SES-ReputationBounceRate", "AWS/SES", "Reputation.BounceRate", sesReputationBounceRate, map[string]any{})
@@ -124,7 +143,7 @@ func TestAlarmTopicEncryptedTLSOnly(t *testing.T) {
 func TestEveryLogGroupHasRetention(t *testing.T) {
 	s := defaultStack(t)
 	groups := s.ofType("AWS::Logs::LogGroup")
-	if want := len(routes.Functions()) + 2 + 2; len(groups) != want {
+	if want := len(routes.Functions()) + 4 + 2; len(groups) != want {
 		t.Errorf("want %d log groups (functions, state machine, API), got %d", want, len(groups))
 	}
 	for id, g := range groups {

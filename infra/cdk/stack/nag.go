@@ -29,6 +29,7 @@ type nagResources struct {
 	functions   []deployedFunction
 	approvals   approvalWorkflow
 	alertsJob   alertsJob
+	events      eventsPipeline
 	signingKeys awssecretsmanager.Secret
 	verifyKeys  awssecretsmanager.Secret
 }
@@ -82,6 +83,15 @@ func suppressNagFindings(r nagResources) {
 	if r.alertsJob.dlq != nil {
 		suppress(r.alertsJob.dlq, suppression("AwsSolutions-SQS3",
 			"This queue is the dead-letter queue itself: of the alert job's EventBridge target, of the function's asynchronous on-failure destination, and of its work queue."))
+	}
+	if r.events.publisher != nil {
+		suppress(r.events.publisherDLQ, suppression("AwsSolutions-SQS3",
+			"This queue is the dead-letter queue itself: the on-failure destination of the event publisher's stream event source (records of batches that failed every retry)."))
+		suppress(r.events.deliveryDLQ, suppression("AwsSolutions-SQS3",
+			"This queue is the dead-letter queue itself: of the webhook delivery queue (messages received five times without being processed)."))
+		suppress(r.events.publisher, suppression("AwsSolutions-IAM5",
+			"dynamodb:ListStreams, which the stream event source needs (CDK's grantStreamRead), has no resource-level permissions and only lists stream ARNs; the stream's records are read with DescribeStream, GetShardIterator and GetRecords on this table's stream ARN only.",
+			`/^Resource::\*$/g`))
 	}
 	suppress(r.signingKeys, suppression("AwsSolutions-SMG4",
 		"Rotated by `make keys SECRET=<arn> VERIFY_SECRET=<arn> ROTATE=1`, which adds a new signing key and keeps the previous ones so issued tokens stay valid; a Secrets Manager rotation Lambda cannot publish the new public key to clients ahead of use."))

@@ -234,6 +234,9 @@ func (p *StewardStackProps) Validate() error {
 	if p.hasAlerts() {
 		fns = append(fns, routes.FunctionAlertsJob)
 	}
+	if p.hasEvents() {
+		fns = append(fns, routes.FunctionEventPublisher, routes.FunctionWebhookDelivery)
+	}
 	for _, fn := range fns {
 		if p.AssetsDir != "" {
 			bootstrap := filepath.Join(p.AssetsDir, fn, "bootstrap")
@@ -282,8 +285,9 @@ func (p *StewardStackProps) Validate() error {
 // Besides the table, the functions and the API it deploys: the signing-key
 // secret and the verify-key secret (both hold the cursor key), the SES configuration set (ses.go), the approval
 // state machine (workflow.go), the alert job with its schedule, work
-// queue and dead-letter queue (alertsjob.go), and the alarms, their SNS topic and
-// the dashboard (monitoring.go).
+// queue and dead-letter queue (alertsjob.go), the change events' bus,
+// publisher, webhook delivery queue and function (events.go), and the
+// alarms, their SNS topic and the dashboard (monitoring.go).
 func NewStewardStack(scope constructs.Construct, id string, props *StewardStackProps) awscdk.Stack {
 	if props == nil {
 		props = &StewardStackProps{}
@@ -330,6 +334,13 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 	if props.hasAlerts() {
 		alertsJob = newAlertsJob(stack, props, table, retention, mail, workerEnv())
 		deployed = append(deployed, deployedFunction{routes.FunctionAlertsJob, alertsJob.fn})
+	}
+	var events eventsPipeline
+	if props.hasEvents() {
+		events = newEventsPipeline(stack, props, table, retention, mail, workerEnv())
+		deployed = append(deployed,
+			deployedFunction{routes.FunctionEventPublisher, events.publisher},
+			deployedFunction{routes.FunctionWebhookDelivery, events.delivery})
 	}
 	integrations := map[string]awsapigatewayv2.HttpRouteIntegration{}
 	for _, name := range props.functions() {
@@ -396,6 +407,7 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 			})
 	}
 
+	grantWebhookReplays(deployed, events)
 	api := newAPI(stack, stage, props, retention, integrations)
 
 	newMonitoring(stack, props, monitored{
@@ -404,10 +416,11 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 		table:        table,
 		stateMachine: approvals.stateMachine,
 		alertsDLQ:    alertsJob.dlq,
+		events:       events,
 		mail:         mail,
 	})
 	suppressNagFindings(nagResources{
-		api: api, functions: deployed, approvals: approvals, alertsJob: alertsJob,
+		api: api, functions: deployed, approvals: approvals, alertsJob: alertsJob, events: events,
 		signingKeys: signingKeys, verifyKeys: verifyKeys,
 	})
 
@@ -431,6 +444,7 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 		Description: jsii.String("SES configuration set every email is sent through"),
 		Value:       jsii.String(mail.configurationSet),
 	})
+	addEventsOutputs(stack, events)
 	return stack
 }
 
@@ -468,6 +482,10 @@ func newTable(scope constructs.Construct, def store.TableDefinition) awsdynamodb
 	}
 	if def.TTLAttribute != "" {
 		props.TimeToLiveAttribute = jsii.String(def.TTLAttribute)
+	}
+	if def.Stream {
+		// New item images, for the change events' publisher (events.go).
+		props.Stream = awsdynamodb.StreamViewType_NEW_IMAGE
 	}
 	table := awsdynamodb.NewTable(scope, jsii.String("Table"), props)
 	for _, ix := range def.Indexes {

@@ -65,7 +65,8 @@ func synth(t *testing.T, extra map[string]any, mutate func(*StewardStackProps)) 
 		t.Fatal(err)
 	}
 	assets := tempDir(t)
-	for _, fn := range append(routes.Functions(), routes.FunctionWorkflow, routes.FunctionApprovals, routes.FunctionAlertsJob) {
+	for _, fn := range append(routes.Functions(), routes.FunctionWorkflow, routes.FunctionApprovals, routes.FunctionAlertsJob,
+		routes.FunctionEventPublisher, routes.FunctionWebhookDelivery, webhooksFunction) {
 		if err := os.MkdirAll(filepath.Join(assets, fn), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -281,10 +282,11 @@ func TestOneFunctionPerRouteFunction(t *testing.T) {
 	s := defaultStack(t)
 	tableID, _ := theTable(t, s)
 	fns := s.ofType("AWS::Lambda::Function")
-	// Plus the approval workflow's step function and the alert job, which
-	// serve no route.
-	if want := len(routes.Functions()) + 2; len(fns) != want {
-		t.Fatalf("want %d functions (routes.Functions, the workflow's and the alert job), got %d", want, len(fns))
+	// Plus the approval workflow's step function, the alert job, the
+	// event publisher and the webhook delivery function, which serve no
+	// route.
+	if want := len(routes.Functions()) + 4; len(fns) != want {
+		t.Fatalf("want %d functions (routes.Functions, the workflow's, the alert job, the event publisher and webhook delivery), got %d", want, len(fns))
 	}
 	for _, name := range routes.Functions() {
 		id := s.functionLogicalID(t, name)
@@ -322,6 +324,10 @@ func TestOneFunctionPerRouteFunction(t *testing.T) {
 		}
 		if needsOf(name).Workflow {
 			vars[EnvStateMachineARN] = map[string]any{"Ref": s.onlyOfType(t, "AWS::StepFunctions::StateMachine")}
+		}
+		// The webhooks function enqueues replays (events.go).
+		if name == webhooksFunction {
+			vars[EnvWebhookQueueURL] = map[string]any{"Ref": s.childLogicalID(t, "WebhookDelivery")}
 		}
 		equal(t, name+" Environment", p["Environment"], map[string]any{"Variables": vars})
 		// Its log group is explicit, with a retention.

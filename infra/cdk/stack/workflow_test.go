@@ -73,6 +73,11 @@ func TestOnlyApprovalsSendsTaskResults(t *testing.T) {
 				t.Errorf("policy %s of %s has %s", id, roles, a)
 			}
 		}
+		// The event publisher's stream listing is the one "*" resource of
+		// a function (dynamodb:ListStreams takes no ARN; iam_test.go).
+		if strings.Contains(string(roles), "Functioneventpublisher") {
+			raw = []byte(strings.Replace(string(raw), `{"Action":"dynamodb:ListStreams","Effect":"Allow","Resource":"*"}`, "", 1))
+		}
 		if strings.Contains(string(raw), `"states:*"`) || strings.Contains(string(raw), `"dynamodb:*"`) || strings.Contains(string(raw), `"*"`) && !strings.Contains(string(roles), "ApprovalWorkflowRole") {
 			t.Errorf("policy %s has a wildcard: %s", id, raw)
 		}
