@@ -51,9 +51,10 @@ var functionGrants = map[string]grantFunc{
 	routes.FunctionAccount:     readWriteNoDelete,
 	routes.FunctionAlerts:      readWriteNoDelete,
 	routes.FunctionAlertsJob:   alertsJobGrant,
-	// The event publisher only queries webhook endpoints (events.go); the
-	// delivery function records attempts, updates and disables endpoints,
-	// and sends its emails through the outbox.
+	// The event publisher only queries the webhook endpoints of an account
+	// (events.go); the delivery function reads and writes the table
+	// (delivery attempts, endpoint state: it may disable an endpoint and
+	// email the account).
 	routes.FunctionEventPublisher:  eventPublisherGrant,
 	routes.FunctionWebhookDelivery: readWrite,
 }
