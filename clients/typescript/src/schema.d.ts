@@ -1333,7 +1333,7 @@ export interface components {
              * @description The document needs approval before it can be used (`documents.use` is then allowed only once it is `approved`).
              * @default false
              */
-            approvalRequired: boolean;
+            approvalRequired?: boolean;
         };
         /**
          * @description The decision, explained. `permission` is the permission the action needed once resolved (a document action resolves through the document type), absent when it did not resolve; `missing` is the permission that is missing (`no_grant`, `missing_dependency`, `document_locked`); `grantedBy` is present exactly when `code` is `role`. The server always sends `code`.
@@ -1972,7 +1972,7 @@ export interface components {
             enabled: boolean;
             levels?: components["schemas"]["ApprovalLevel"][];
             /** @default false */
-            selfApproval: boolean;
+            selfApproval?: boolean;
             externalApprovers?: components["schemas"]["ExternalApprovers"];
             /** @description How long each level may take. */
             expiresAfterHours: number;
