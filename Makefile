@@ -10,6 +10,13 @@ LDFLAGS   := -s -w -X github.com/stewardhq/steward/pkg/version.Version=$(VERSION
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.9.0
 TEMPL     := github.com/a-h/templ/cmd/templ@v0.3.960
+# The Go client's generator (pkg/client/oapi-codegen.yaml configures it).
+OAPI_CODEGEN := github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen@v2.8.2
+# The TypeScript client: its npm packages (openapi-typescript, openapi-fetch,
+# typescript, standardwebhooks), pinned in its package-lock.json, install
+# on first use; npm writes node_modules/.package-lock.json at each install.
+TS_CLIENT := clients/typescript
+TS_DEPS   := $(TS_CLIENT)/node_modules/.package-lock.json
 # The AWS CDK CLI, pinned in infra/cdk/_cli (the underscore keeps the go
 # tool out of the npm package's Go templates).
 CDK       := infra/cdk/_cli/node_modules/.bin/cdk
@@ -37,13 +44,21 @@ run: ## Start the local stack (DynamoDB Local, SES emulator, API on 127.0.0.1); 
 	exec bin/devstack
 
 .PHONY: test
-test: chromium ## Run every test against the emulators (installed on first use).
+test: chromium test-ts ## Run every test against the emulators (installed on first use), and the TypeScript client's.
 	$(GO) build -o bin/testreport ./infra/testreport
 	$(GO) run ./infra/testrun -- bash -c "set -o pipefail; $(GO) test -count=1 -json ./... | bin/testreport"
 	@# Every fuzz target briefly, beyond its committed seeds (which the run
 	@# above executes): a fixed execution count per target, never a duration
 	@# (infra/fuzz/run.sh says why).
 	@bash infra/fuzz/run.sh brief
+
+.PHONY: test-ts
+test-ts: $(TS_DEPS) ## Type-check the TypeScript client (tsc, strict) and run its node tests (npm ci on first use).
+	npm --prefix $(TS_CLIENT) --silent test
+
+$(TS_DEPS): $(TS_CLIENT)/package.json $(TS_CLIENT)/package-lock.json
+	npm ci --prefix $(TS_CLIENT) --no-audit --no-fund
+	@touch $@
 
 .PHONY: chromium
 chromium: ## Find a Chrome or Chromium for the browser test as chromedp does; on Debian/Ubuntu as root or with sudo, install chromium when there is none.
@@ -115,20 +130,26 @@ destroy: aws-check build $(CDK) ## Delete the stack (the table, its logs and the
 	$(CDK) destroy $(CDK_FLAGS) -c stage=$(STAGE) $(CDK_ARGS) Steward-$(STAGE)
 
 .PHONY: generate
-generate: ## Regenerate the HTML components (pkg/**/*_templ.go) from their .templ files.
+generate: clients ## Regenerate the HTML components (pkg/**/*_templ.go) from their .templ files, and the typed clients.
 	@# -path pkg: the generated files name their sources relative to it.
 	$(GO) run $(TEMPL) generate -path pkg
+
+.PHONY: clients
+clients: $(TS_DEPS) ## Regenerate the typed clients from pkg/openapi/openapi.json: pkg/client/client.gen.go and clients/typescript/src/schema.d.ts.
+	$(GO) run $(OAPI_CODEGEN) -config pkg/client/oapi-codegen.yaml pkg/openapi/openapi.json
+	npm --prefix $(TS_CLIENT) --silent run generate
 
 .PHONY: coldstart
 coldstart: ## Each function's arm64 bootstrap size and local cold start (median of COLDSTART_N=30); ONLY=<fn> for one.
 	$(GO) run ./infra/testrun -- $(GO) run ./infra/coldstart -n $(COLDSTART_N) $(if $(ONLY),-fn $(ONLY),)
 
 .PHONY: lint
-lint: ## gofmt, go vet, staticcheck, generated files up to date, and govulncheck.
+lint: $(TS_DEPS) ## gofmt, go vet, staticcheck, generated files up to date, and govulncheck.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 	@$(GO) run $(TEMPL) generate -path pkg >/dev/null 2>&1 && git diff --exit-code --stat -- '*_templ.go' || { echo "the *_templ.go files are out of date: run make generate"; exit 1; }
+	@$(MAKE) --no-print-directory clients >/dev/null 2>&1 && git diff --exit-code --stat -- pkg/client/client.gen.go $(TS_CLIENT)/src/schema.d.ts || { echo "the typed clients are out of date (or their generation failed: run it to see): run make generate"; exit 1; }
 	@if $(GO) run $(GOVULNCHECK) ./... 2>.artifacts-vuln.log; then rm -f .artifacts-vuln.log; \
 	elif grep -qiE 'fetching vulnerabilities|dial tcp|no such host|connection refused|i/o timeout|TLS handshake' .artifacts-vuln.log; then \
 		echo "govulncheck: the vulnerability database (vuln.go.dev) is out of reach from this machine; not checked."; rm -f .artifacts-vuln.log; \
@@ -144,7 +165,7 @@ invoke: ## Run one function on a sample event against the running local stack: m
 
 .PHONY: clean
 clean: ## Remove build output (keeps the local data folder).
-	rm -rf bin cdk.out .artifacts
+	rm -rf bin cdk.out .artifacts $(TS_CLIENT)/build
 
 .PHONY: keys
 keys: ## Write (or with ROTATE=1 rotate) the token keys in AWS: make keys SECRET=<SigningKeysSecret> VERIFY_SECRET=<VerifyKeysSecret>

@@ -53,8 +53,8 @@ func imports(f *ast.File, path string) bool {
 
 // transport lists the packages under pkg/ that are HTTP by nature: the
 // problem table itself, the router, the route table, the functions'
-// wiring, the AWS clients and the OpenAPI document.
-var transport = []string{"httpapi", "router", "routes", "app", "awsclient", "openapi"}
+// wiring, the AWS clients, the OpenAPI document and the API's Go client.
+var transport = []string{"httpapi", "router", "routes", "app", "awsclient", "openapi", "client"}
 
 func topPackage(rel string) string { return strings.SplitN(rel, "/", 2)[0] }
 
