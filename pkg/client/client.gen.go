@@ -287,6 +287,90 @@ func (e DocumentType) Valid() bool {
 	}
 }
 
+// Defines values for EventType.
+const (
+	EventTypeAccountUpdated        EventType = "account.updated"
+	EventTypeApiKeyCreated         EventType = "api_key.created"
+	EventTypeApiKeyRevoked         EventType = "api_key.revoked"
+	EventTypeApprovalApproved      EventType = "approval.approved"
+	EventTypeApprovalCancelled     EventType = "approval.cancelled"
+	EventTypeApprovalDecided       EventType = "approval.decided"
+	EventTypeApprovalDenied        EventType = "approval.denied"
+	EventTypeApprovalExpired       EventType = "approval.expired"
+	EventTypeApprovalRequested     EventType = "approval.requested"
+	EventTypeDocumentStatusChanged EventType = "document.status_changed"
+	EventTypeInvitationRevoked     EventType = "invitation.revoked"
+	EventTypeMemberCreated         EventType = "member.created"
+	EventTypeMemberDeactivated     EventType = "member.deactivated"
+	EventTypeMemberDeleted         EventType = "member.deleted"
+	EventTypeMemberInvited         EventType = "member.invited"
+	EventTypeMemberJoined          EventType = "member.joined"
+	EventTypeMemberReactivated     EventType = "member.reactivated"
+	EventTypeMemberSuspended       EventType = "member.suspended"
+	EventTypeMemberUpdated         EventType = "member.updated"
+	EventTypeOwnershipTransferred  EventType = "ownership.transferred"
+	EventTypeRoleCreated           EventType = "role.created"
+	EventTypeRoleDeleted           EventType = "role.deleted"
+	EventTypeRoleUpdated           EventType = "role.updated"
+	EventTypeWebhookDisabled       EventType = "webhook.disabled"
+)
+
+// Valid indicates whether the value is a known member of the EventType enum.
+func (e EventType) Valid() bool {
+	switch e {
+	case EventTypeAccountUpdated:
+		return true
+	case EventTypeApiKeyCreated:
+		return true
+	case EventTypeApiKeyRevoked:
+		return true
+	case EventTypeApprovalApproved:
+		return true
+	case EventTypeApprovalCancelled:
+		return true
+	case EventTypeApprovalDecided:
+		return true
+	case EventTypeApprovalDenied:
+		return true
+	case EventTypeApprovalExpired:
+		return true
+	case EventTypeApprovalRequested:
+		return true
+	case EventTypeDocumentStatusChanged:
+		return true
+	case EventTypeInvitationRevoked:
+		return true
+	case EventTypeMemberCreated:
+		return true
+	case EventTypeMemberDeactivated:
+		return true
+	case EventTypeMemberDeleted:
+		return true
+	case EventTypeMemberInvited:
+		return true
+	case EventTypeMemberJoined:
+		return true
+	case EventTypeMemberReactivated:
+		return true
+	case EventTypeMemberSuspended:
+		return true
+	case EventTypeMemberUpdated:
+		return true
+	case EventTypeOwnershipTransferred:
+		return true
+	case EventTypeRoleCreated:
+		return true
+	case EventTypeRoleDeleted:
+		return true
+	case EventTypeRoleUpdated:
+		return true
+	case EventTypeWebhookDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthDynamodb.
 const (
 	HealthDynamodbOk          HealthDynamodb = "ok"
@@ -1424,6 +1508,96 @@ type DocumentStatus string
 // DocumentType The type of a document registered by the host app. Invoices and bills have no approval.
 type DocumentType string
 
+// Event One change event: an item of the feed. A webhook delivers the same event without `id` in its body (the id is the `webhook-id` header).
+type Event struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data EventData `json:"data"`
+
+	// Id Stable: the same on every retry and replay.
+	Id        string    `json:"id"`
+	Timestamp time.Time `json:"timestamp"`
+
+	// Type The event catalogue:
+	//
+	// - `member.invited`: An invitation was sent (or resent to an inactive member). data.invitation: id, email, name, admin, assignments, expiresAt, status; data.memberId.
+	// - `member.created`: A member was added without an invitation (POST /v1/users: inactive until invited). data.member: the member.
+	// - `member.joined`: A member accepted an invitation or registered themselves; they are active. data.memberId, data.member (status, identity) when known.
+	// - `member.updated`: A member's name, admin flag, roles or notification settings changed. data.member: the member after; data.previous: before.
+	// - `member.suspended`: A member was suspended: they can no longer sign in or act. data.member, data.previous.
+	// - `member.reactivated`: A suspended or inactive member is active again. data.member, data.previous.
+	// - `member.deactivated`: An active member was made inactive. data.member, data.previous.
+	// - `member.deleted`: A member was deleted. data.member: the member as it was; data.previous.
+	// - `invitation.revoked`: An invitation was revoked, by a member or because its member left. data.invitation: id, email, status.
+	// - `role.created`: A custom role was created. data.role: id, name, description, permissions, scopeKinds.
+	// - `role.updated`: A custom role changed. data.role: after; data.previous: before.
+	// - `role.deleted`: A custom role was deleted; its holders were moved as data.members says (action, to, count). data.role: the role as it was.
+	// - `api_key.created`: An API key was created. data.apiKey: id, name, role, prefix (never the secret).
+	// - `api_key.revoked`: An API key was revoked (by a member, or by Steward when its creator lost the right). data.apiKey: id.
+	// - `ownership.transferred`: The account's owner changed. data.previousOwnerId, data.ownerId.
+	// - `account.updated`: The account's name or settings changed. data.account: after; data.previous: before.
+	// - `document.status_changed`: A document's status changed (draft, pending_approval, approved, denied, expired, completed). data.document: type, id, status, amount, currency, store, department, supplier, approvalRequestId; data.previousStatus (absent for a new document).
+	// - `approval.requested`: Approval was requested for a document. data.request: id, documentType, documentId, documentTitle, amount, currency, store, department, supplier, requesterId, requesterName, levels, status.
+	// - `approval.decided`: One approver decided (in the app or by an emailed link). data.request; data.decision: level, outcome (approve or deny), comment, memberId or email, byLink, impersonatorId.
+	// - `approval.approved`: A request got every approval it needed; its document is approved. data.request.
+	// - `approval.denied`: A request was denied; its document is denied. data.request.
+	// - `approval.expired`: A request timed out; its document is expired. data.request.
+	// - `approval.cancelled`: A request was cancelled (by its requester or an administrator, by a change to its document, or because its workflow could not start). data.request; data.reason.
+	// - `webhook.disabled`: A webhook endpoint whose deliveries failed for 3 days was disabled. data.webhook: id, url.
+	Type EventType `json:"type"`
+}
+
+// EventActor Who made the change: a member id, `apikey:<id>`, `system` (the approval workflow, Steward itself) or `external:<email>` (an approver outside the account deciding by link), with the administrator acting on their behalf when impersonating.
+type EventActor struct {
+	Id             string  `json:"id"`
+	ImpersonatorId *string `json:"impersonatorId,omitempty"`
+	Name           *string `json:"name,omitempty"`
+}
+
+// EventData What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+type EventData struct {
+	AccountId string `json:"accountId"`
+
+	// Actor Who made the change: a member id, `apikey:<id>`, `system` (the approval workflow, Steward itself) or `external:<email>` (an approver outside the account deciding by link), with the administrator acting on their behalf when impersonating.
+	Actor                EventActor             `json:"actor"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// EventList defines model for EventList.
+type EventList struct {
+	Items []Event `json:"items"`
+
+	// NextCursor Pass as `after` to read what follows (given on every page, empty or not).
+	NextCursor string `json:"nextCursor"`
+}
+
+// EventType The event catalogue:
+//
+// - `member.invited`: An invitation was sent (or resent to an inactive member). data.invitation: id, email, name, admin, assignments, expiresAt, status; data.memberId.
+// - `member.created`: A member was added without an invitation (POST /v1/users: inactive until invited). data.member: the member.
+// - `member.joined`: A member accepted an invitation or registered themselves; they are active. data.memberId, data.member (status, identity) when known.
+// - `member.updated`: A member's name, admin flag, roles or notification settings changed. data.member: the member after; data.previous: before.
+// - `member.suspended`: A member was suspended: they can no longer sign in or act. data.member, data.previous.
+// - `member.reactivated`: A suspended or inactive member is active again. data.member, data.previous.
+// - `member.deactivated`: An active member was made inactive. data.member, data.previous.
+// - `member.deleted`: A member was deleted. data.member: the member as it was; data.previous.
+// - `invitation.revoked`: An invitation was revoked, by a member or because its member left. data.invitation: id, email, status.
+// - `role.created`: A custom role was created. data.role: id, name, description, permissions, scopeKinds.
+// - `role.updated`: A custom role changed. data.role: after; data.previous: before.
+// - `role.deleted`: A custom role was deleted; its holders were moved as data.members says (action, to, count). data.role: the role as it was.
+// - `api_key.created`: An API key was created. data.apiKey: id, name, role, prefix (never the secret).
+// - `api_key.revoked`: An API key was revoked (by a member, or by Steward when its creator lost the right). data.apiKey: id.
+// - `ownership.transferred`: The account's owner changed. data.previousOwnerId, data.ownerId.
+// - `account.updated`: The account's name or settings changed. data.account: after; data.previous: before.
+// - `document.status_changed`: A document's status changed (draft, pending_approval, approved, denied, expired, completed). data.document: type, id, status, amount, currency, store, department, supplier, approvalRequestId; data.previousStatus (absent for a new document).
+// - `approval.requested`: Approval was requested for a document. data.request: id, documentType, documentId, documentTitle, amount, currency, store, department, supplier, requesterId, requesterName, levels, status.
+// - `approval.decided`: One approver decided (in the app or by an emailed link). data.request; data.decision: level, outcome (approve or deny), comment, memberId or email, byLink, impersonatorId.
+// - `approval.approved`: A request got every approval it needed; its document is approved. data.request.
+// - `approval.denied`: A request was denied; its document is denied. data.request.
+// - `approval.expired`: A request timed out; its document is expired. data.request.
+// - `approval.cancelled`: A request was cancelled (by its requester or an administrator, by a change to its document, or because its workflow could not start). data.request; data.reason.
+// - `webhook.disabled`: A webhook endpoint whose deliveries failed for 3 days was disabled. data.webhook: id, url.
+type EventType string
+
 // ExternalApprover defines model for ExternalApprover.
 type ExternalApprover struct {
 	Email openapi_types.Email `json:"email"`
@@ -2082,6 +2256,41 @@ type VerifyEmailResponse struct {
 // VerifyEmailResponseVerified defines model for VerifyEmailResponse.Verified.
 type VerifyEmailResponseVerified bool
 
+// WebhookPayload The body of a webhook delivery (Standard Webhooks): POSTed as JSON with the headers `webhook-id` (the event id, the same on every retry), `webhook-timestamp` (Unix seconds of the attempt) and `webhook-signature` (`v1,` and the base64 of HMAC-SHA256 keyed with the base64-decoded part of the endpoint's secret after `whsec_`, over `{webhook-id}.{webhook-timestamp}.{body}`).
+type WebhookPayload struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData `json:"data"`
+	Timestamp time.Time `json:"timestamp"`
+
+	// Type The event catalogue:
+	//
+	// - `member.invited`: An invitation was sent (or resent to an inactive member). data.invitation: id, email, name, admin, assignments, expiresAt, status; data.memberId.
+	// - `member.created`: A member was added without an invitation (POST /v1/users: inactive until invited). data.member: the member.
+	// - `member.joined`: A member accepted an invitation or registered themselves; they are active. data.memberId, data.member (status, identity) when known.
+	// - `member.updated`: A member's name, admin flag, roles or notification settings changed. data.member: the member after; data.previous: before.
+	// - `member.suspended`: A member was suspended: they can no longer sign in or act. data.member, data.previous.
+	// - `member.reactivated`: A suspended or inactive member is active again. data.member, data.previous.
+	// - `member.deactivated`: An active member was made inactive. data.member, data.previous.
+	// - `member.deleted`: A member was deleted. data.member: the member as it was; data.previous.
+	// - `invitation.revoked`: An invitation was revoked, by a member or because its member left. data.invitation: id, email, status.
+	// - `role.created`: A custom role was created. data.role: id, name, description, permissions, scopeKinds.
+	// - `role.updated`: A custom role changed. data.role: after; data.previous: before.
+	// - `role.deleted`: A custom role was deleted; its holders were moved as data.members says (action, to, count). data.role: the role as it was.
+	// - `api_key.created`: An API key was created. data.apiKey: id, name, role, prefix (never the secret).
+	// - `api_key.revoked`: An API key was revoked (by a member, or by Steward when its creator lost the right). data.apiKey: id.
+	// - `ownership.transferred`: The account's owner changed. data.previousOwnerId, data.ownerId.
+	// - `account.updated`: The account's name or settings changed. data.account: after; data.previous: before.
+	// - `document.status_changed`: A document's status changed (draft, pending_approval, approved, denied, expired, completed). data.document: type, id, status, amount, currency, store, department, supplier, approvalRequestId; data.previousStatus (absent for a new document).
+	// - `approval.requested`: Approval was requested for a document. data.request: id, documentType, documentId, documentTitle, amount, currency, store, department, supplier, requesterId, requesterName, levels, status.
+	// - `approval.decided`: One approver decided (in the app or by an emailed link). data.request; data.decision: level, outcome (approve or deny), comment, memberId or email, byLink, impersonatorId.
+	// - `approval.approved`: A request got every approval it needed; its document is approved. data.request.
+	// - `approval.denied`: A request was denied; its document is denied. data.request.
+	// - `approval.expired`: A request timed out; its document is expired. data.request.
+	// - `approval.cancelled`: A request was cancelled (by its requester or an administrator, by a change to its document, or because its workflow could not start). data.request; data.reason.
+	// - `webhook.disabled`: A webhook endpoint whose deliveries failed for 3 days was disabled. data.webhook: id, url.
+	Type EventType `json:"type"`
+}
+
 // WhoCanItem A member allowed, and why. `grantedBy` is present exactly when `code` is `role`.
 type WhoCanItem struct {
 	Code  WhoCanItemCode `json:"code"`
@@ -2376,6 +2585,18 @@ type CreateApprovalRequestParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListEventsParams defines parameters for ListEvents.
+type ListEventsParams struct {
+	// After The `nextCursor` of the previous page (absent: from the oldest event kept).
+	After *string `form:"after,omitempty" json:"after,omitempty"`
+
+	// Types Only events of these types, comma-separated (e.g. `member.joined,approval.approved`). An unknown type is 400 `invalid_parameter`.
+	Types *string `form:"types,omitempty" json:"types,omitempty"`
+
+	// Limit The largest number of items in one page.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListInvitationsParams defines parameters for ListInvitations.
 type ListInvitationsParams struct {
 	// Cursor The opaque `nextCursor` of the previous page. Omit it for the first page. A cursor is only valid for the same list and filters.
@@ -2493,6 +2714,198 @@ type SuspendUserParams struct {
 	IfMatch *IfMatchOptional `json:"If-Match,omitempty"`
 }
 
+// EventAccountUpdatedJSONBody defines parameters for EventAccountUpdated.
+type EventAccountUpdatedJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventApiKeyCreatedJSONBody defines parameters for EventApiKeyCreated.
+type EventApiKeyCreatedJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventApiKeyRevokedJSONBody defines parameters for EventApiKeyRevoked.
+type EventApiKeyRevokedJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventApprovalApprovedJSONBody defines parameters for EventApprovalApproved.
+type EventApprovalApprovedJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventApprovalCancelledJSONBody defines parameters for EventApprovalCancelled.
+type EventApprovalCancelledJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventApprovalDecidedJSONBody defines parameters for EventApprovalDecided.
+type EventApprovalDecidedJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventApprovalDeniedJSONBody defines parameters for EventApprovalDenied.
+type EventApprovalDeniedJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventApprovalExpiredJSONBody defines parameters for EventApprovalExpired.
+type EventApprovalExpiredJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventApprovalRequestedJSONBody defines parameters for EventApprovalRequested.
+type EventApprovalRequestedJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventDocumentStatusChangedJSONBody defines parameters for EventDocumentStatusChanged.
+type EventDocumentStatusChangedJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventInvitationRevokedJSONBody defines parameters for EventInvitationRevoked.
+type EventInvitationRevokedJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventMemberCreatedJSONBody defines parameters for EventMemberCreated.
+type EventMemberCreatedJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventMemberDeactivatedJSONBody defines parameters for EventMemberDeactivated.
+type EventMemberDeactivatedJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventMemberDeletedJSONBody defines parameters for EventMemberDeleted.
+type EventMemberDeletedJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventMemberInvitedJSONBody defines parameters for EventMemberInvited.
+type EventMemberInvitedJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventMemberJoinedJSONBody defines parameters for EventMemberJoined.
+type EventMemberJoinedJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventMemberReactivatedJSONBody defines parameters for EventMemberReactivated.
+type EventMemberReactivatedJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventMemberSuspendedJSONBody defines parameters for EventMemberSuspended.
+type EventMemberSuspendedJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventMemberUpdatedJSONBody defines parameters for EventMemberUpdated.
+type EventMemberUpdatedJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventOwnershipTransferredJSONBody defines parameters for EventOwnershipTransferred.
+type EventOwnershipTransferredJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventRoleCreatedJSONBody defines parameters for EventRoleCreated.
+type EventRoleCreatedJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventRoleDeletedJSONBody defines parameters for EventRoleDeleted.
+type EventRoleDeletedJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventRoleUpdatedJSONBody defines parameters for EventRoleUpdated.
+type EventRoleUpdatedJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventWebhookDisabledJSONBody defines parameters for EventWebhookDisabled.
+type EventWebhookDisabledJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
 // SubmitApprovalPageFormdataRequestBody defines body for SubmitApprovalPage for application/x-www-form-urlencoded ContentType.
 type SubmitApprovalPageFormdataRequestBody SubmitApprovalPageFormdataBody
 
@@ -2573,6 +2986,157 @@ type CreateUserJSONRequestBody = CreateMemberRequest
 
 // UpdateUserJSONRequestBody defines body for UpdateUser for application/json ContentType.
 type UpdateUserJSONRequestBody = MemberPatch
+
+// EventAccountUpdatedJSONRequestBody defines body for EventAccountUpdated for application/json ContentType.
+type EventAccountUpdatedJSONRequestBody EventAccountUpdatedJSONBody
+
+// EventApiKeyCreatedJSONRequestBody defines body for EventApiKeyCreated for application/json ContentType.
+type EventApiKeyCreatedJSONRequestBody EventApiKeyCreatedJSONBody
+
+// EventApiKeyRevokedJSONRequestBody defines body for EventApiKeyRevoked for application/json ContentType.
+type EventApiKeyRevokedJSONRequestBody EventApiKeyRevokedJSONBody
+
+// EventApprovalApprovedJSONRequestBody defines body for EventApprovalApproved for application/json ContentType.
+type EventApprovalApprovedJSONRequestBody EventApprovalApprovedJSONBody
+
+// EventApprovalCancelledJSONRequestBody defines body for EventApprovalCancelled for application/json ContentType.
+type EventApprovalCancelledJSONRequestBody EventApprovalCancelledJSONBody
+
+// EventApprovalDecidedJSONRequestBody defines body for EventApprovalDecided for application/json ContentType.
+type EventApprovalDecidedJSONRequestBody EventApprovalDecidedJSONBody
+
+// EventApprovalDeniedJSONRequestBody defines body for EventApprovalDenied for application/json ContentType.
+type EventApprovalDeniedJSONRequestBody EventApprovalDeniedJSONBody
+
+// EventApprovalExpiredJSONRequestBody defines body for EventApprovalExpired for application/json ContentType.
+type EventApprovalExpiredJSONRequestBody EventApprovalExpiredJSONBody
+
+// EventApprovalRequestedJSONRequestBody defines body for EventApprovalRequested for application/json ContentType.
+type EventApprovalRequestedJSONRequestBody EventApprovalRequestedJSONBody
+
+// EventDocumentStatusChangedJSONRequestBody defines body for EventDocumentStatusChanged for application/json ContentType.
+type EventDocumentStatusChangedJSONRequestBody EventDocumentStatusChangedJSONBody
+
+// EventInvitationRevokedJSONRequestBody defines body for EventInvitationRevoked for application/json ContentType.
+type EventInvitationRevokedJSONRequestBody EventInvitationRevokedJSONBody
+
+// EventMemberCreatedJSONRequestBody defines body for EventMemberCreated for application/json ContentType.
+type EventMemberCreatedJSONRequestBody EventMemberCreatedJSONBody
+
+// EventMemberDeactivatedJSONRequestBody defines body for EventMemberDeactivated for application/json ContentType.
+type EventMemberDeactivatedJSONRequestBody EventMemberDeactivatedJSONBody
+
+// EventMemberDeletedJSONRequestBody defines body for EventMemberDeleted for application/json ContentType.
+type EventMemberDeletedJSONRequestBody EventMemberDeletedJSONBody
+
+// EventMemberInvitedJSONRequestBody defines body for EventMemberInvited for application/json ContentType.
+type EventMemberInvitedJSONRequestBody EventMemberInvitedJSONBody
+
+// EventMemberJoinedJSONRequestBody defines body for EventMemberJoined for application/json ContentType.
+type EventMemberJoinedJSONRequestBody EventMemberJoinedJSONBody
+
+// EventMemberReactivatedJSONRequestBody defines body for EventMemberReactivated for application/json ContentType.
+type EventMemberReactivatedJSONRequestBody EventMemberReactivatedJSONBody
+
+// EventMemberSuspendedJSONRequestBody defines body for EventMemberSuspended for application/json ContentType.
+type EventMemberSuspendedJSONRequestBody EventMemberSuspendedJSONBody
+
+// EventMemberUpdatedJSONRequestBody defines body for EventMemberUpdated for application/json ContentType.
+type EventMemberUpdatedJSONRequestBody EventMemberUpdatedJSONBody
+
+// EventOwnershipTransferredJSONRequestBody defines body for EventOwnershipTransferred for application/json ContentType.
+type EventOwnershipTransferredJSONRequestBody EventOwnershipTransferredJSONBody
+
+// EventRoleCreatedJSONRequestBody defines body for EventRoleCreated for application/json ContentType.
+type EventRoleCreatedJSONRequestBody EventRoleCreatedJSONBody
+
+// EventRoleDeletedJSONRequestBody defines body for EventRoleDeleted for application/json ContentType.
+type EventRoleDeletedJSONRequestBody EventRoleDeletedJSONBody
+
+// EventRoleUpdatedJSONRequestBody defines body for EventRoleUpdated for application/json ContentType.
+type EventRoleUpdatedJSONRequestBody EventRoleUpdatedJSONBody
+
+// EventWebhookDisabledJSONRequestBody defines body for EventWebhookDisabled for application/json ContentType.
+type EventWebhookDisabledJSONRequestBody EventWebhookDisabledJSONBody
+
+// Getter for additional properties for EventData. Returns the specified
+// element and whether it was found
+func (a EventData) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for EventData
+func (a *EventData) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for EventData to handle AdditionalProperties
+func (a *EventData) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["accountId"]; found {
+		err = json.Unmarshal(raw, &a.AccountId)
+		if err != nil {
+			return fmt.Errorf("error reading 'accountId': %w", err)
+		}
+		delete(object, "accountId")
+	}
+
+	if raw, found := object["actor"]; found {
+		err = json.Unmarshal(raw, &a.Actor)
+		if err != nil {
+			return fmt.Errorf("error reading 'actor': %w", err)
+		}
+		delete(object, "actor")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for EventData to handle AdditionalProperties
+func (a EventData) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["accountId"], err = json.Marshal(a.AccountId)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'accountId': %w", err)
+	}
+
+	object["actor"], err = json.Marshal(a.Actor)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'actor': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -3079,6 +3643,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/documents/{type}/{id}/approval-requests (the `CreateApprovalRequest` operationId).
 	CreateApprovalRequest(ctx context.Context, pType DocTypePath, id DocumentId, params *CreateApprovalRequestParams, body CreateApprovalRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListEvents The events feed
+	//
+	// The account's change events, oldest first: every change Steward makes writes its audit event in the same transaction, and each audit event announces the change events of the catalogue (the `webhooks` section lists every type with its data). Needs `audit.view`. Pass the `nextCursor` of the previous page as `after` to resume exactly where it ended; the cursor is given even when the page is empty, so a reader polls with it. Events are listed once they are 5 seconds old (a change stamped earlier can commit a moment after one stamped later; waiting means a resumed reader never skips one). Events are kept for the account's `settings.auditRetentionDays` (at least 30). The same events are pushed to webhook endpoints and, in AWS, put on the EventBridge bus `steward-<stage>`.
+	//
+	// Corresponds with GET /v1/events (the `ListEvents` operationId).
+	ListEvents(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetHealth Health of the API and its DynamoDB table
 	//
@@ -4348,6 +4919,23 @@ func (c *Client) CreateApprovalRequestWithBody(ctx context.Context, pType DocTyp
 // Corresponds with POST /v1/documents/{type}/{id}/approval-requests (the `CreateApprovalRequest` operationId).
 func (c *Client) CreateApprovalRequest(ctx context.Context, pType DocTypePath, id DocumentId, params *CreateApprovalRequestParams, body CreateApprovalRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateApprovalRequestRequest(c.Server, pType, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListEvents The events feed
+//
+// The account's change events, oldest first: every change Steward makes writes its audit event in the same transaction, and each audit event announces the change events of the catalogue (the `webhooks` section lists every type with its data). Needs `audit.view`. Pass the `nextCursor` of the previous page as `after` to resume exactly where it ended; the cursor is given even when the page is empty, so a reader polls with it. Events are listed once they are 5 seconds old (a change stamped earlier can commit a moment after one stamped later; waiting means a resumed reader never skips one). Events are kept for the account's `settings.auditRetentionDays` (at least 30). The same events are pushed to webhook endpoints and, in AWS, put on the EventBridge bus `steward-<stage>`.
+//
+// Corresponds with GET /v1/events (the `ListEvents` operationId).
+func (c *Client) ListEvents(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListEventsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -6944,6 +7532,84 @@ func NewCreateApprovalRequestRequestWithBody(server string, pType DocTypePath, i
 	return req, nil
 }
 
+// NewListEventsRequest constructs an http.Request for the ListEvents method
+func NewListEventsRequest(server string, params *ListEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Types != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "types", *params.Types, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetHealthRequest constructs an http.Request for the GetHealth method
 func NewGetHealthRequest(server string) (*http.Request, error) {
 	var err error
@@ -8911,6 +9577,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/documents/{type}/{id}/approval-requests (the `CreateApprovalRequest` operationId).
 	CreateApprovalRequestWithResponse(ctx context.Context, pType DocTypePath, id DocumentId, params *CreateApprovalRequestParams, body CreateApprovalRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApprovalRequestReply, error)
+
+	// ListEventsWithResponse The events feed
+	//
+	// The account's change events, oldest first: every change Steward makes writes its audit event in the same transaction, and each audit event announces the change events of the catalogue (the `webhooks` section lists every type with its data). Needs `audit.view`. Pass the `nextCursor` of the previous page as `after` to resume exactly where it ended; the cursor is given even when the page is empty, so a reader polls with it. Events are listed once they are 5 seconds old (a change stamped earlier can commit a moment after one stamped later; waiting means a resumed reader never skips one). Events are kept for the account's `settings.auditRetentionDays` (at least 30). The same events are pushed to webhook endpoints and, in AWS, put on the EventBridge bus `steward-<stage>`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/events (the `ListEvents` operationId).
+	ListEventsWithResponse(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*ListEventsReply, error)
 
 	// GetHealthWithResponse Health of the API and its DynamoDB table
 	//
@@ -14919,6 +15594,120 @@ func (r CreateApprovalRequestReply) ContentType() string {
 	return ""
 }
 
+// ListEventsReply400Headers the declared response headers of an HTTP 400 response for ListEvents
+type ListEventsReply400Headers struct {
+	XRequestId *string
+}
+
+// ListEventsReply401Headers the declared response headers of an HTTP 401 response for ListEvents
+type ListEventsReply401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListEventsReply403Headers the declared response headers of an HTTP 403 response for ListEvents
+type ListEventsReply403Headers struct {
+	XRequestId *string
+}
+
+// ListEventsReply429Headers the declared response headers of an HTTP 429 response for ListEvents
+type ListEventsReply429Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+// ListEventsReply503Headers the declared response headers of an HTTP 503 response for ListEvents
+type ListEventsReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type ListEventsReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EventList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListEventsReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListEventsReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListEventsReply403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListEventsReply429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListEventsReply503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListEventsReply) GetJSON200() *EventList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListEventsReply) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListEventsReply) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListEventsReply) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListEventsReply) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListEventsReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListEventsReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListEventsReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListEventsReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListEventsReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetHealthReply200Headers the declared response headers of an HTTP 200 response for GetHealth
 type GetHealthReply200Headers struct {
 	CacheControl string
@@ -20893,6 +21682,21 @@ func (c *ClientWithResponses) CreateApprovalRequestWithResponse(ctx context.Cont
 		return nil, err
 	}
 	return ParseCreateApprovalRequestReply(rsp)
+}
+
+// ListEventsWithResponse The events feed
+//
+// The account's change events, oldest first: every change Steward makes writes its audit event in the same transaction, and each audit event announces the change events of the catalogue (the `webhooks` section lists every type with its data). Needs `audit.view`. Pass the `nextCursor` of the previous page as `after` to resume exactly where it ended; the cursor is given even when the page is empty, so a reader polls with it. Events are listed once they are 5 seconds old (a change stamped earlier can commit a moment after one stamped later; waiting means a resumed reader never skips one). Events are kept for the account's `settings.auditRetentionDays` (at least 30). The same events are pushed to webhook endpoints and, in AWS, put on the EventBridge bus `steward-<stage>`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/events (the `ListEvents` operationId).
+func (c *ClientWithResponses) ListEventsWithResponse(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*ListEventsReply, error) {
+	rsp, err := c.ListEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListEventsReply(rsp)
 }
 
 // GetHealthWithResponse Health of the API and its DynamoDB table
@@ -28596,6 +29400,141 @@ func ParseCreateApprovalRequestReply(rsp *http.Response) (*CreateApprovalRequest
 	return response, nil
 }
 
+// ParseListEventsReply parses an HTTP response from a ListEventsWithResponse call
+func ParseListEventsReply(rsp *http.Response) (*ListEventsReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListEventsReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EventList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListEventsReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListEventsReply401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListEventsReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListEventsReply429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListEventsReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetHealthReply parses an HTTP response from a GetHealthWithResponse call
 func ParseGetHealthReply(rsp *http.Response) (*GetHealthReply, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -34980,4 +35919,1511 @@ func ParseSuspendUserReply(rsp *http.Response) (*SuspendUserReply, error) {
 	}
 
 	return response, nil
+}
+
+// WebhookInitiator sends OpenAPI 3.1 webhook requests to target URLs.
+// Modeled on the generated Client, but with no stored Server -- the full
+// target URL is provided per-call by the caller (typically discovered
+// from a subscription registration).
+type WebhookInitiator struct {
+	// Doer for performing requests, typically a *http.Client with any
+	// customized settings, such as certificate chains.
+	Client HttpRequestDoer
+
+	// A list of callbacks for modifying requests which are generated before sending over
+	// the network.
+	RequestEditors []RequestEditorFn
+}
+
+// WebhookInitiatorOption allows setting custom parameters during construction.
+type WebhookInitiatorOption func(*WebhookInitiator) error
+
+// NewWebhookInitiator creates a new WebhookInitiator with reasonable defaults.
+func NewWebhookInitiator(opts ...WebhookInitiatorOption) (*WebhookInitiator, error) {
+	initiator := WebhookInitiator{}
+	for _, o := range opts {
+		if err := o(&initiator); err != nil {
+			return nil, err
+		}
+	}
+	if initiator.Client == nil {
+		initiator.Client = &http.Client{}
+	}
+	return &initiator, nil
+}
+
+// WithWebhookHTTPClient allows overriding the default Doer, which is
+// automatically created using http.Client. This is useful for tests.
+func WithWebhookHTTPClient(doer HttpRequestDoer) WebhookInitiatorOption {
+	return func(p *WebhookInitiator) error {
+		p.Client = doer
+		return nil
+	}
+}
+
+// WithWebhookRequestEditorFn allows setting up a callback function, which
+// will be called right before sending the webhook request. This can be
+// used to mutate the request, e.g. to add signature headers.
+func WithWebhookRequestEditorFn(fn RequestEditorFn) WebhookInitiatorOption {
+	return func(p *WebhookInitiator) error {
+		p.RequestEditors = append(p.RequestEditors, fn)
+		return nil
+	}
+}
+
+func (p *WebhookInitiator) applyWebhookEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
+	for _, r := range p.RequestEditors {
+		if err := r(ctx, req); err != nil {
+			return err
+		}
+	}
+	for _, r := range additionalEditors {
+		if err := r(ctx, req); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WebhookInitiatorInterface is the interface specification for the webhook initiator.
+type WebhookInitiatorInterface interface {
+	// EventAccountUpdatedWithBody fires the account.updated webhook with any body
+	EventAccountUpdatedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventAccountUpdated(ctx context.Context, targetURL string, body EventAccountUpdatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventApiKeyCreatedWithBody fires the api_key.created webhook with any body
+	EventApiKeyCreatedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventApiKeyCreated(ctx context.Context, targetURL string, body EventApiKeyCreatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventApiKeyRevokedWithBody fires the api_key.revoked webhook with any body
+	EventApiKeyRevokedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventApiKeyRevoked(ctx context.Context, targetURL string, body EventApiKeyRevokedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventApprovalApprovedWithBody fires the approval.approved webhook with any body
+	EventApprovalApprovedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventApprovalApproved(ctx context.Context, targetURL string, body EventApprovalApprovedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventApprovalCancelledWithBody fires the approval.cancelled webhook with any body
+	EventApprovalCancelledWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventApprovalCancelled(ctx context.Context, targetURL string, body EventApprovalCancelledJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventApprovalDecidedWithBody fires the approval.decided webhook with any body
+	EventApprovalDecidedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventApprovalDecided(ctx context.Context, targetURL string, body EventApprovalDecidedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventApprovalDeniedWithBody fires the approval.denied webhook with any body
+	EventApprovalDeniedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventApprovalDenied(ctx context.Context, targetURL string, body EventApprovalDeniedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventApprovalExpiredWithBody fires the approval.expired webhook with any body
+	EventApprovalExpiredWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventApprovalExpired(ctx context.Context, targetURL string, body EventApprovalExpiredJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventApprovalRequestedWithBody fires the approval.requested webhook with any body
+	EventApprovalRequestedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventApprovalRequested(ctx context.Context, targetURL string, body EventApprovalRequestedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventDocumentStatusChangedWithBody fires the document.status_changed webhook with any body
+	EventDocumentStatusChangedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventDocumentStatusChanged(ctx context.Context, targetURL string, body EventDocumentStatusChangedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventInvitationRevokedWithBody fires the invitation.revoked webhook with any body
+	EventInvitationRevokedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventInvitationRevoked(ctx context.Context, targetURL string, body EventInvitationRevokedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventMemberCreatedWithBody fires the member.created webhook with any body
+	EventMemberCreatedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventMemberCreated(ctx context.Context, targetURL string, body EventMemberCreatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventMemberDeactivatedWithBody fires the member.deactivated webhook with any body
+	EventMemberDeactivatedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventMemberDeactivated(ctx context.Context, targetURL string, body EventMemberDeactivatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventMemberDeletedWithBody fires the member.deleted webhook with any body
+	EventMemberDeletedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventMemberDeleted(ctx context.Context, targetURL string, body EventMemberDeletedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventMemberInvitedWithBody fires the member.invited webhook with any body
+	EventMemberInvitedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventMemberInvited(ctx context.Context, targetURL string, body EventMemberInvitedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventMemberJoinedWithBody fires the member.joined webhook with any body
+	EventMemberJoinedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventMemberJoined(ctx context.Context, targetURL string, body EventMemberJoinedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventMemberReactivatedWithBody fires the member.reactivated webhook with any body
+	EventMemberReactivatedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventMemberReactivated(ctx context.Context, targetURL string, body EventMemberReactivatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventMemberSuspendedWithBody fires the member.suspended webhook with any body
+	EventMemberSuspendedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventMemberSuspended(ctx context.Context, targetURL string, body EventMemberSuspendedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventMemberUpdatedWithBody fires the member.updated webhook with any body
+	EventMemberUpdatedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventMemberUpdated(ctx context.Context, targetURL string, body EventMemberUpdatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventOwnershipTransferredWithBody fires the ownership.transferred webhook with any body
+	EventOwnershipTransferredWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventOwnershipTransferred(ctx context.Context, targetURL string, body EventOwnershipTransferredJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventRoleCreatedWithBody fires the role.created webhook with any body
+	EventRoleCreatedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventRoleCreated(ctx context.Context, targetURL string, body EventRoleCreatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventRoleDeletedWithBody fires the role.deleted webhook with any body
+	EventRoleDeletedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventRoleDeleted(ctx context.Context, targetURL string, body EventRoleDeletedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventRoleUpdatedWithBody fires the role.updated webhook with any body
+	EventRoleUpdatedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventRoleUpdated(ctx context.Context, targetURL string, body EventRoleUpdatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventWebhookDisabledWithBody fires the webhook.disabled webhook with any body
+	EventWebhookDisabledWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventWebhookDisabled(ctx context.Context, targetURL string, body EventWebhookDisabledJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+func (p *WebhookInitiator) EventAccountUpdatedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventAccountUpdatedWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventAccountUpdated(ctx context.Context, targetURL string, body EventAccountUpdatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventAccountUpdatedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventApiKeyCreatedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventApiKeyCreatedWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventApiKeyCreated(ctx context.Context, targetURL string, body EventApiKeyCreatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventApiKeyCreatedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventApiKeyRevokedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventApiKeyRevokedWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventApiKeyRevoked(ctx context.Context, targetURL string, body EventApiKeyRevokedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventApiKeyRevokedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventApprovalApprovedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventApprovalApprovedWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventApprovalApproved(ctx context.Context, targetURL string, body EventApprovalApprovedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventApprovalApprovedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventApprovalCancelledWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventApprovalCancelledWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventApprovalCancelled(ctx context.Context, targetURL string, body EventApprovalCancelledJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventApprovalCancelledWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventApprovalDecidedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventApprovalDecidedWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventApprovalDecided(ctx context.Context, targetURL string, body EventApprovalDecidedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventApprovalDecidedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventApprovalDeniedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventApprovalDeniedWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventApprovalDenied(ctx context.Context, targetURL string, body EventApprovalDeniedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventApprovalDeniedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventApprovalExpiredWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventApprovalExpiredWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventApprovalExpired(ctx context.Context, targetURL string, body EventApprovalExpiredJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventApprovalExpiredWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventApprovalRequestedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventApprovalRequestedWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventApprovalRequested(ctx context.Context, targetURL string, body EventApprovalRequestedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventApprovalRequestedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventDocumentStatusChangedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventDocumentStatusChangedWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventDocumentStatusChanged(ctx context.Context, targetURL string, body EventDocumentStatusChangedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventDocumentStatusChangedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventInvitationRevokedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventInvitationRevokedWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventInvitationRevoked(ctx context.Context, targetURL string, body EventInvitationRevokedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventInvitationRevokedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventMemberCreatedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventMemberCreatedWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventMemberCreated(ctx context.Context, targetURL string, body EventMemberCreatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventMemberCreatedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventMemberDeactivatedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventMemberDeactivatedWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventMemberDeactivated(ctx context.Context, targetURL string, body EventMemberDeactivatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventMemberDeactivatedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventMemberDeletedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventMemberDeletedWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventMemberDeleted(ctx context.Context, targetURL string, body EventMemberDeletedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventMemberDeletedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventMemberInvitedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventMemberInvitedWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventMemberInvited(ctx context.Context, targetURL string, body EventMemberInvitedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventMemberInvitedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventMemberJoinedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventMemberJoinedWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventMemberJoined(ctx context.Context, targetURL string, body EventMemberJoinedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventMemberJoinedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventMemberReactivatedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventMemberReactivatedWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventMemberReactivated(ctx context.Context, targetURL string, body EventMemberReactivatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventMemberReactivatedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventMemberSuspendedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventMemberSuspendedWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventMemberSuspended(ctx context.Context, targetURL string, body EventMemberSuspendedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventMemberSuspendedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventMemberUpdatedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventMemberUpdatedWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventMemberUpdated(ctx context.Context, targetURL string, body EventMemberUpdatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventMemberUpdatedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventOwnershipTransferredWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventOwnershipTransferredWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventOwnershipTransferred(ctx context.Context, targetURL string, body EventOwnershipTransferredJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventOwnershipTransferredWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventRoleCreatedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventRoleCreatedWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventRoleCreated(ctx context.Context, targetURL string, body EventRoleCreatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventRoleCreatedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventRoleDeletedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventRoleDeletedWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventRoleDeleted(ctx context.Context, targetURL string, body EventRoleDeletedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventRoleDeletedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventRoleUpdatedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventRoleUpdatedWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventRoleUpdated(ctx context.Context, targetURL string, body EventRoleUpdatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventRoleUpdatedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventWebhookDisabledWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventWebhookDisabledWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventWebhookDisabled(ctx context.Context, targetURL string, body EventWebhookDisabledJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventWebhookDisabledWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+// NewEventAccountUpdatedWebhookRequest builds a application/json POST request for the account.updated webhook
+func NewEventAccountUpdatedWebhookRequest(targetURL string, body EventAccountUpdatedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventAccountUpdatedWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventAccountUpdatedWebhookRequestWithBody builds a POST request for the account.updated webhook with any body
+func NewEventAccountUpdatedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventApiKeyCreatedWebhookRequest builds a application/json POST request for the api_key.created webhook
+func NewEventApiKeyCreatedWebhookRequest(targetURL string, body EventApiKeyCreatedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventApiKeyCreatedWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventApiKeyCreatedWebhookRequestWithBody builds a POST request for the api_key.created webhook with any body
+func NewEventApiKeyCreatedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventApiKeyRevokedWebhookRequest builds a application/json POST request for the api_key.revoked webhook
+func NewEventApiKeyRevokedWebhookRequest(targetURL string, body EventApiKeyRevokedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventApiKeyRevokedWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventApiKeyRevokedWebhookRequestWithBody builds a POST request for the api_key.revoked webhook with any body
+func NewEventApiKeyRevokedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventApprovalApprovedWebhookRequest builds a application/json POST request for the approval.approved webhook
+func NewEventApprovalApprovedWebhookRequest(targetURL string, body EventApprovalApprovedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventApprovalApprovedWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventApprovalApprovedWebhookRequestWithBody builds a POST request for the approval.approved webhook with any body
+func NewEventApprovalApprovedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventApprovalCancelledWebhookRequest builds a application/json POST request for the approval.cancelled webhook
+func NewEventApprovalCancelledWebhookRequest(targetURL string, body EventApprovalCancelledJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventApprovalCancelledWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventApprovalCancelledWebhookRequestWithBody builds a POST request for the approval.cancelled webhook with any body
+func NewEventApprovalCancelledWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventApprovalDecidedWebhookRequest builds a application/json POST request for the approval.decided webhook
+func NewEventApprovalDecidedWebhookRequest(targetURL string, body EventApprovalDecidedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventApprovalDecidedWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventApprovalDecidedWebhookRequestWithBody builds a POST request for the approval.decided webhook with any body
+func NewEventApprovalDecidedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventApprovalDeniedWebhookRequest builds a application/json POST request for the approval.denied webhook
+func NewEventApprovalDeniedWebhookRequest(targetURL string, body EventApprovalDeniedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventApprovalDeniedWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventApprovalDeniedWebhookRequestWithBody builds a POST request for the approval.denied webhook with any body
+func NewEventApprovalDeniedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventApprovalExpiredWebhookRequest builds a application/json POST request for the approval.expired webhook
+func NewEventApprovalExpiredWebhookRequest(targetURL string, body EventApprovalExpiredJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventApprovalExpiredWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventApprovalExpiredWebhookRequestWithBody builds a POST request for the approval.expired webhook with any body
+func NewEventApprovalExpiredWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventApprovalRequestedWebhookRequest builds a application/json POST request for the approval.requested webhook
+func NewEventApprovalRequestedWebhookRequest(targetURL string, body EventApprovalRequestedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventApprovalRequestedWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventApprovalRequestedWebhookRequestWithBody builds a POST request for the approval.requested webhook with any body
+func NewEventApprovalRequestedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventDocumentStatusChangedWebhookRequest builds a application/json POST request for the document.status_changed webhook
+func NewEventDocumentStatusChangedWebhookRequest(targetURL string, body EventDocumentStatusChangedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventDocumentStatusChangedWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventDocumentStatusChangedWebhookRequestWithBody builds a POST request for the document.status_changed webhook with any body
+func NewEventDocumentStatusChangedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventInvitationRevokedWebhookRequest builds a application/json POST request for the invitation.revoked webhook
+func NewEventInvitationRevokedWebhookRequest(targetURL string, body EventInvitationRevokedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventInvitationRevokedWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventInvitationRevokedWebhookRequestWithBody builds a POST request for the invitation.revoked webhook with any body
+func NewEventInvitationRevokedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventMemberCreatedWebhookRequest builds a application/json POST request for the member.created webhook
+func NewEventMemberCreatedWebhookRequest(targetURL string, body EventMemberCreatedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventMemberCreatedWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventMemberCreatedWebhookRequestWithBody builds a POST request for the member.created webhook with any body
+func NewEventMemberCreatedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventMemberDeactivatedWebhookRequest builds a application/json POST request for the member.deactivated webhook
+func NewEventMemberDeactivatedWebhookRequest(targetURL string, body EventMemberDeactivatedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventMemberDeactivatedWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventMemberDeactivatedWebhookRequestWithBody builds a POST request for the member.deactivated webhook with any body
+func NewEventMemberDeactivatedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventMemberDeletedWebhookRequest builds a application/json POST request for the member.deleted webhook
+func NewEventMemberDeletedWebhookRequest(targetURL string, body EventMemberDeletedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventMemberDeletedWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventMemberDeletedWebhookRequestWithBody builds a POST request for the member.deleted webhook with any body
+func NewEventMemberDeletedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventMemberInvitedWebhookRequest builds a application/json POST request for the member.invited webhook
+func NewEventMemberInvitedWebhookRequest(targetURL string, body EventMemberInvitedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventMemberInvitedWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventMemberInvitedWebhookRequestWithBody builds a POST request for the member.invited webhook with any body
+func NewEventMemberInvitedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventMemberJoinedWebhookRequest builds a application/json POST request for the member.joined webhook
+func NewEventMemberJoinedWebhookRequest(targetURL string, body EventMemberJoinedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventMemberJoinedWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventMemberJoinedWebhookRequestWithBody builds a POST request for the member.joined webhook with any body
+func NewEventMemberJoinedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventMemberReactivatedWebhookRequest builds a application/json POST request for the member.reactivated webhook
+func NewEventMemberReactivatedWebhookRequest(targetURL string, body EventMemberReactivatedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventMemberReactivatedWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventMemberReactivatedWebhookRequestWithBody builds a POST request for the member.reactivated webhook with any body
+func NewEventMemberReactivatedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventMemberSuspendedWebhookRequest builds a application/json POST request for the member.suspended webhook
+func NewEventMemberSuspendedWebhookRequest(targetURL string, body EventMemberSuspendedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventMemberSuspendedWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventMemberSuspendedWebhookRequestWithBody builds a POST request for the member.suspended webhook with any body
+func NewEventMemberSuspendedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventMemberUpdatedWebhookRequest builds a application/json POST request for the member.updated webhook
+func NewEventMemberUpdatedWebhookRequest(targetURL string, body EventMemberUpdatedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventMemberUpdatedWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventMemberUpdatedWebhookRequestWithBody builds a POST request for the member.updated webhook with any body
+func NewEventMemberUpdatedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventOwnershipTransferredWebhookRequest builds a application/json POST request for the ownership.transferred webhook
+func NewEventOwnershipTransferredWebhookRequest(targetURL string, body EventOwnershipTransferredJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventOwnershipTransferredWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventOwnershipTransferredWebhookRequestWithBody builds a POST request for the ownership.transferred webhook with any body
+func NewEventOwnershipTransferredWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventRoleCreatedWebhookRequest builds a application/json POST request for the role.created webhook
+func NewEventRoleCreatedWebhookRequest(targetURL string, body EventRoleCreatedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventRoleCreatedWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventRoleCreatedWebhookRequestWithBody builds a POST request for the role.created webhook with any body
+func NewEventRoleCreatedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventRoleDeletedWebhookRequest builds a application/json POST request for the role.deleted webhook
+func NewEventRoleDeletedWebhookRequest(targetURL string, body EventRoleDeletedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventRoleDeletedWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventRoleDeletedWebhookRequestWithBody builds a POST request for the role.deleted webhook with any body
+func NewEventRoleDeletedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventRoleUpdatedWebhookRequest builds a application/json POST request for the role.updated webhook
+func NewEventRoleUpdatedWebhookRequest(targetURL string, body EventRoleUpdatedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventRoleUpdatedWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventRoleUpdatedWebhookRequestWithBody builds a POST request for the role.updated webhook with any body
+func NewEventRoleUpdatedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventWebhookDisabledWebhookRequest builds a application/json POST request for the webhook.disabled webhook
+func NewEventWebhookDisabledWebhookRequest(targetURL string, body EventWebhookDisabledJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventWebhookDisabledWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventWebhookDisabledWebhookRequestWithBody builds a POST request for the webhook.disabled webhook with any body
+func NewEventWebhookDisabledWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
 }

@@ -136,6 +136,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The events feed
+         * @description The account's change events, oldest first: every change Steward makes writes its audit event in the same transaction, and each audit event announces the change events of the catalogue (the `webhooks` section lists every type with its data). Needs `audit.view`. Pass the `nextCursor` of the previous page as `after` to resume exactly where it ended; the cursor is given even when the page is empty, so a reader polls with it. Events are listed once they are 5 seconds old (a change stamped earlier can commit a moment after one stamped later; waiting means a resumed reader never skips one). Events are kept for the account's `settings.auditRetentionDays` (at least 30). The same events are pushed to webhook endpoints and, in AWS, put on the EventBridge bus `steward-<stage>`.
+         */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/health": {
         parameters: {
             query?: never;
@@ -1082,7 +1102,488 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "member.invited": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.invited
+         * @description An invitation was sent (or resent to an inactive member). data.invitation: id, email, name, admin, assignments, expiresAt, status; data.memberId.
+         */
+        post: operations["event_member_invited"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.created
+         * @description A member was added without an invitation (POST /v1/users: inactive until invited). data.member: the member.
+         */
+        post: operations["event_member_created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.joined": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.joined
+         * @description A member accepted an invitation or registered themselves; they are active. data.memberId, data.member (status, identity) when known.
+         */
+        post: operations["event_member_joined"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.updated
+         * @description A member's name, admin flag, roles or notification settings changed. data.member: the member after; data.previous: before.
+         */
+        post: operations["event_member_updated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.suspended": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.suspended
+         * @description A member was suspended: they can no longer sign in or act. data.member, data.previous.
+         */
+        post: operations["event_member_suspended"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.reactivated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.reactivated
+         * @description A suspended or inactive member is active again. data.member, data.previous.
+         */
+        post: operations["event_member_reactivated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.deactivated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.deactivated
+         * @description An active member was made inactive. data.member, data.previous.
+         */
+        post: operations["event_member_deactivated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.deleted
+         * @description A member was deleted. data.member: the member as it was; data.previous.
+         */
+        post: operations["event_member_deleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "invitation.revoked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * invitation.revoked
+         * @description An invitation was revoked, by a member or because its member left. data.invitation: id, email, status.
+         */
+        post: operations["event_invitation_revoked"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "role.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * role.created
+         * @description A custom role was created. data.role: id, name, description, permissions, scopeKinds.
+         */
+        post: operations["event_role_created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "role.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * role.updated
+         * @description A custom role changed. data.role: after; data.previous: before.
+         */
+        post: operations["event_role_updated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "role.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * role.deleted
+         * @description A custom role was deleted; its holders were moved as data.members says (action, to, count). data.role: the role as it was.
+         */
+        post: operations["event_role_deleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "api_key.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * api_key.created
+         * @description An API key was created. data.apiKey: id, name, role, prefix (never the secret).
+         */
+        post: operations["event_api_key_created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "api_key.revoked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * api_key.revoked
+         * @description An API key was revoked (by a member, or by Steward when its creator lost the right). data.apiKey: id.
+         */
+        post: operations["event_api_key_revoked"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "ownership.transferred": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * ownership.transferred
+         * @description The account's owner changed. data.previousOwnerId, data.ownerId.
+         */
+        post: operations["event_ownership_transferred"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "account.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * account.updated
+         * @description The account's name or settings changed. data.account: after; data.previous: before.
+         */
+        post: operations["event_account_updated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "document.status_changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * document.status_changed
+         * @description A document's status changed (draft, pending_approval, approved, denied, expired, completed). data.document: type, id, status, amount, currency, store, department, supplier, approvalRequestId; data.previousStatus (absent for a new document).
+         */
+        post: operations["event_document_status_changed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "approval.requested": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * approval.requested
+         * @description Approval was requested for a document. data.request: id, documentType, documentId, documentTitle, amount, currency, store, department, supplier, requesterId, requesterName, levels, status.
+         */
+        post: operations["event_approval_requested"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "approval.decided": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * approval.decided
+         * @description One approver decided (in the app or by an emailed link). data.request; data.decision: level, outcome (approve or deny), comment, memberId or email, byLink, impersonatorId.
+         */
+        post: operations["event_approval_decided"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "approval.approved": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * approval.approved
+         * @description A request got every approval it needed; its document is approved. data.request.
+         */
+        post: operations["event_approval_approved"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "approval.denied": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * approval.denied
+         * @description A request was denied; its document is denied. data.request.
+         */
+        post: operations["event_approval_denied"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "approval.expired": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * approval.expired
+         * @description A request timed out; its document is expired. data.request.
+         */
+        post: operations["event_approval_expired"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "approval.cancelled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * approval.cancelled
+         * @description A request was cancelled (by its requester or an administrator, by a change to its document, or because its workflow could not start). data.request; data.reason.
+         */
+        post: operations["event_approval_cancelled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.disabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * webhook.disabled
+         * @description A webhook endpoint whose deliveries failed for 3 days was disabled. data.webhook: id, url.
+         */
+        post: operations["event_webhook_disabled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /** @description A store or department id: 1 to 64 letters, digits, '-' or '_'. It is the id in the scope `store:{id}` or `department:{id}`. */
@@ -2151,6 +2652,70 @@ export interface components {
             /** @description The cursor of the next page of members; absent on the last page. */
             nextCursor?: string;
         };
+        /**
+         * @description The event catalogue:
+         *
+         *     - `member.invited`: An invitation was sent (or resent to an inactive member). data.invitation: id, email, name, admin, assignments, expiresAt, status; data.memberId.
+         *     - `member.created`: A member was added without an invitation (POST /v1/users: inactive until invited). data.member: the member.
+         *     - `member.joined`: A member accepted an invitation or registered themselves; they are active. data.memberId, data.member (status, identity) when known.
+         *     - `member.updated`: A member's name, admin flag, roles or notification settings changed. data.member: the member after; data.previous: before.
+         *     - `member.suspended`: A member was suspended: they can no longer sign in or act. data.member, data.previous.
+         *     - `member.reactivated`: A suspended or inactive member is active again. data.member, data.previous.
+         *     - `member.deactivated`: An active member was made inactive. data.member, data.previous.
+         *     - `member.deleted`: A member was deleted. data.member: the member as it was; data.previous.
+         *     - `invitation.revoked`: An invitation was revoked, by a member or because its member left. data.invitation: id, email, status.
+         *     - `role.created`: A custom role was created. data.role: id, name, description, permissions, scopeKinds.
+         *     - `role.updated`: A custom role changed. data.role: after; data.previous: before.
+         *     - `role.deleted`: A custom role was deleted; its holders were moved as data.members says (action, to, count). data.role: the role as it was.
+         *     - `api_key.created`: An API key was created. data.apiKey: id, name, role, prefix (never the secret).
+         *     - `api_key.revoked`: An API key was revoked (by a member, or by Steward when its creator lost the right). data.apiKey: id.
+         *     - `ownership.transferred`: The account's owner changed. data.previousOwnerId, data.ownerId.
+         *     - `account.updated`: The account's name or settings changed. data.account: after; data.previous: before.
+         *     - `document.status_changed`: A document's status changed (draft, pending_approval, approved, denied, expired, completed). data.document: type, id, status, amount, currency, store, department, supplier, approvalRequestId; data.previousStatus (absent for a new document).
+         *     - `approval.requested`: Approval was requested for a document. data.request: id, documentType, documentId, documentTitle, amount, currency, store, department, supplier, requesterId, requesterName, levels, status.
+         *     - `approval.decided`: One approver decided (in the app or by an emailed link). data.request; data.decision: level, outcome (approve or deny), comment, memberId or email, byLink, impersonatorId.
+         *     - `approval.approved`: A request got every approval it needed; its document is approved. data.request.
+         *     - `approval.denied`: A request was denied; its document is denied. data.request.
+         *     - `approval.expired`: A request timed out; its document is expired. data.request.
+         *     - `approval.cancelled`: A request was cancelled (by its requester or an administrator, by a change to its document, or because its workflow could not start). data.request; data.reason.
+         *     - `webhook.disabled`: A webhook endpoint whose deliveries failed for 3 days was disabled. data.webhook: id, url.
+         * @enum {string}
+         */
+        EventType: "member.invited" | "member.created" | "member.joined" | "member.updated" | "member.suspended" | "member.reactivated" | "member.deactivated" | "member.deleted" | "invitation.revoked" | "role.created" | "role.updated" | "role.deleted" | "api_key.created" | "api_key.revoked" | "ownership.transferred" | "account.updated" | "document.status_changed" | "approval.requested" | "approval.decided" | "approval.approved" | "approval.denied" | "approval.expired" | "approval.cancelled" | "webhook.disabled";
+        /** @description Who made the change: a member id, `apikey:<id>`, `system` (the approval workflow, Steward itself) or `external:<email>` (an approver outside the account deciding by link), with the administrator acting on their behalf when impersonating. */
+        EventActor: {
+            id: string;
+            name?: string;
+            impersonatorId?: string;
+        };
+        /** @description What changed. Always `accountId` and `actor`, then the objects the type names (see EventType). */
+        EventData: {
+            accountId: string;
+            actor: components["schemas"]["EventActor"];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description One change event: an item of the feed. A webhook delivers the same event without `id` in its body (the id is the `webhook-id` header). */
+        Event: {
+            /** @description Stable: the same on every retry and replay. */
+            id: string;
+            type: components["schemas"]["EventType"];
+            /** Format: date-time */
+            timestamp: string;
+            data: components["schemas"]["EventData"];
+        };
+        EventList: {
+            items: components["schemas"]["Event"][];
+            /** @description Pass as `after` to read what follows (given on every page, empty or not). */
+            nextCursor: string;
+        };
+        /** @description The body of a webhook delivery (Standard Webhooks): POSTed as JSON with the headers `webhook-id` (the event id, the same on every retry), `webhook-timestamp` (Unix seconds of the attempt) and `webhook-signature` (`v1,` and the base64 of HMAC-SHA256 keyed with the base64-decoded part of the endpoint's secret after `whsec_`, over `{webhook-id}.{webhook-timestamp}.{body}`). */
+        WebhookPayload: {
+            type: components["schemas"]["EventType"];
+            /** Format: date-time */
+            timestamp: string;
+            data: components["schemas"]["EventData"];
+        };
     };
     responses: {
         /** @description The request is malformed or invalid (bad JSON, unknown or invalid field, a body on a route that takes none, a bad query parameter). `errors` names the offending fields. */
@@ -2741,6 +3306,38 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page (absent: from the oldest event kept). */
+                after?: string;
+                /** @description Only events of these types, comma-separated (e.g. `member.joined,approval.approved`). An unknown type is 400 `invalid_parameter`. */
+                types?: string;
+                /** @description The largest number of items in one page. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of events and the cursor to read after it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -5000,6 +5597,606 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    event_member_invited: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "member.invited";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_member_created: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "member.created";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_member_joined: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "member.joined";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_member_updated: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "member.updated";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_member_suspended: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "member.suspended";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_member_reactivated: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "member.reactivated";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_member_deactivated: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "member.deactivated";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_member_deleted: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "member.deleted";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_invitation_revoked: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "invitation.revoked";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_role_created: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "role.created";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_role_updated: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "role.updated";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_role_deleted: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "role.deleted";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_api_key_created: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "api_key.created";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_api_key_revoked: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "api_key.revoked";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_ownership_transferred: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "ownership.transferred";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_account_updated: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "account.updated";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_document_status_changed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "document.status_changed";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_approval_requested: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "approval.requested";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_approval_decided: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "approval.decided";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_approval_approved: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "approval.approved";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_approval_denied: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "approval.denied";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_approval_expired: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "approval.expired";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_approval_cancelled: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "approval.cancelled";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_webhook_disabled: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "webhook.disabled";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
 }
