@@ -89,7 +89,12 @@ func auditTargetPK(account, typ, id string) string {
 //	deleted member pk ACCOUNT#{a}  sk DELETED#{m}     (status deleted; see DeleteMember)
 //	member email   pk ACCOUNT#{a}  sk EMAIL#{email}   (one member per email per account)
 //	custom roles   pk ACCOUNT#{a}  sk ROLES          (the roles version item; see roles.go)
-//	custom role    pk ACCOUNT#{a}  sk ROLES#{role}
+//	custom role    pk ACCOUNT#{a}  sk ROLES#{role}   (while marked deleting also gsi1pk ROLEDELETING; maintenance.go)
+//
+// Documented where they are written: documents, policies, approval
+// requests and decisions (documents.go, with their retention), the
+// approval indexes and awaiting entries (approvalindex.go), the run
+// markers and the role-deletion index (maintenance.go).
 func accountPK(a string) string { return key(prefixAccount, a) }
 
 const (
