@@ -276,6 +276,10 @@ func (s *Store) backfillItem(ctx context.Context, account string, raw map[string
 			for _, m := range it.Awaiting {
 				entries = append(entries, awaitingPut(account, m, it.ID, ttl))
 			}
+		} else if ttl, ok := raw[AttrTTL]; ok {
+			if err := s.stampDecisions(ctx, account, it.ID, ttl); err != nil {
+				return err
+			}
 		}
 	case t.Value == typeDocument:
 		var it documentItem
@@ -311,4 +315,38 @@ func (s *Store) backfillItem(ctx context.Context, account string, raw map[string
 		}
 	}
 	return s.writeRest(ctx, entries)
+}
+
+// stampDecisions gives the decisions of an ended request that have no TTL
+// the request's ttl: decisions written before the request named them
+// (its "decided" set), which its end could not stamp. One query of the
+// request's decisions (keys and TTL only).
+func (s *Store) stampDecisions(ctx context.Context, account, request string, ttl types.AttributeValue) error {
+	var start map[string]types.AttributeValue
+	for {
+		res, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 aws.String(s.table),
+			KeyConditionExpression:    aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
+			ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#sk": AttrSK, "#ttl": AttrTTL},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(accountPK(account)), ":prefix": str(decisionPrefix(request))},
+			ProjectionExpression:      aws.String("#pk, #sk, #ttl"),
+			ExclusiveStartKey:         start, ConsistentRead: aws.Bool(true),
+		})
+		if err != nil {
+			return err
+		}
+		var keys []map[string]types.AttributeValue
+		for _, raw := range res.Items {
+			if _, ok := raw[AttrTTL]; !ok {
+				keys = append(keys, itemKey(raw[AttrPK].(*types.AttributeValueMemberS).Value, raw[AttrSK].(*types.AttributeValueMemberS).Value))
+			}
+		}
+		if err := s.finishRest(ctx, afterEnd{stamps: keys, ttl: ttl}); err != nil {
+			return err
+		}
+		if len(res.LastEvaluatedKey) == 0 {
+			return nil
+		}
+		start = res.LastEvaluatedKey
+	}
 }

@@ -146,3 +146,23 @@ func (s *Store) ttlOfForTest(t *testing.T, k map[string]types.AttributeValue) in
 	}
 	return int64(numAttr(out.Item, AttrTTL))
 }
+
+// ForgetDecisionsForTest makes request's decisions look written before
+// the request named them: no "decided" set, no decision TTL.
+func (s *Store) ForgetDecisionsForTest(t *testing.T, account, request string, level int, approvers ...string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: approvalKey(account, request), UpdateExpression: aws.String("REMOVE decided"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range approvers {
+		if _, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(s.table), Key: decisionKey(account, request, level, a), UpdateExpression: aws.String("REMOVE #ttl"),
+			ExpressionAttributeNames: map[string]string{"#ttl": AttrTTL},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -221,6 +221,17 @@ func TestDecisionsAndClosedDocumentsCarryTheDocumentRetention(t *testing.T) {
 	if ttl := s.DocumentTTLForTest(t, seed.account, r.DocType, r.DocID); ttl != want {
 		t.Fatalf("denied document ttl %d, want %d", ttl, want)
 	}
+	// Decisions written before the request named them: the backfill
+	// stamps them with the ended request's TTL.
+	s.ForgetDecisionsForTest(t, seed.account, r.ID, 1, a1, a2)
+	if err := s.BackfillApprovalIndexes(ctx, seed.account); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{a1, a2} {
+		if ttl := s.DecisionTTLForTest(t, seed.account, r.ID, 1, m); ttl != want {
+			t.Fatalf("backfilled decision of %s: ttl %d, want %d", m, ttl, want)
+		}
+	}
 
 	// Requested again: the document reopens and loses its TTL.
 	doc, err := s.GetDocument(ctx, seed.account, r.DocType, r.DocID)
