@@ -50,8 +50,8 @@ import (
 // requester keys when AwaitLevel or RecordDecision next writes them (and
 // the status key when they end), documents their due keys when next put
 // or requested; BackfillApprovalIndexes writes every key of an account
-// at once (the migration step of a deployed table: run it once per
-// account after deploying).
+// at once (the migration step of a deployed table: infra/maintenance runs
+// it once per account after deploying, behind a marker).
 const (
 	prefixApprovals = "APPROVALS"
 	prefixAwaiting  = "APPRWAIT"
@@ -223,9 +223,11 @@ func (s *Store) listAwaiting(ctx context.Context, account string, f RequestFilte
 // request its status and requester keys (each update conditional on the
 // status read, so a request that moved meanwhile is left to the write
 // that moved it), every pending request its awaiting entries, every open
-// document with a due date its due keys. It reads the account's requests
-// and documents once and is safe to run again; it is the migration step
-// of a deployed table (run once per account after deploying).
+// document with a due date its due keys, and every decision of an ended
+// request that has no TTL the request's (stampDecisions). It reads the
+// account's requests and documents once (and the decisions of each ended
+// request) and is safe to run again; it is the migration step of a
+// deployed table (infra/maintenance runs it once per account).
 func (s *Store) BackfillApprovalIndexes(ctx context.Context, account string) error {
 	for _, prefix := range []string{prefixApproval + sep, prefixDocument + sep} {
 		var start map[string]types.AttributeValue
