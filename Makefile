@@ -163,6 +163,10 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 30s); make test runs each fo
 invoke: ## Run one function on a sample event against the running local stack: make invoke FN=health EVENT=events/health.json
 	$(GO) run ./infra/invoke -fn $(FN) -event $(EVENT)
 
+.PHONY: maintenance
+maintenance: ## One maintenance run against the table the STEWARD_* environment names: resume role deletions left half-done, then the once-per-deployment migration (approval index backfill, deleted members moved); ARGS="-every 1h" to repeat hourly.
+	$(GO) run ./infra/maintenance/run $(ARGS)
+
 .PHONY: clean
 clean: ## Remove build output (keeps the local data folder).
 	rm -rf bin cdk.out .artifacts $(TS_CLIENT)/build

@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -21,7 +22,9 @@ import (
 	"github.com/stewardhq/steward/infra/emulator"
 	"github.com/stewardhq/steward/infra/localstack"
 	"github.com/stewardhq/steward/infra/localstack/app"
+	"github.com/stewardhq/steward/infra/maintenance"
 	"github.com/stewardhq/steward/pkg/awsclient"
+	"github.com/stewardhq/steward/pkg/permissions"
 	"github.com/stewardhq/steward/pkg/store"
 )
 
@@ -107,6 +110,15 @@ func run() error {
 		return err
 	}
 	go app.RunAlertsTicker(ctx, jobs, time.Minute, log)
+	// The maintenance run (infra/maintenance) every hour: half-done role
+	// deletions, and the migration of accounts once.
+	cursorKey := make([]byte, store.CursorKeySize)
+	_, _ = rand.Read(cursorKey)
+	if st, err := store.New(awsclient.DynamoDB(awsCfg, cfg.Endpoints.DynamoDB), cfg.Table, cursorKey); err == nil {
+		go maintenance.RunTicker(ctx, &maintenance.Service{Store: st, Roles: &permissions.Service{Store: st}, Logger: log}, time.Hour, maintenance.Options{})
+	} else {
+		return err
+	}
 	ln, err := net.Listen("tcp", apiAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", apiAddr, err)

@@ -75,7 +75,7 @@ func (st Steps) approvers(ctx context.Context, r documents.ApprovalRequest, leve
 	var out []documents.Approver
 	cursor := ""
 	for {
-		page, err := st.Store.ListMembers(ctx, r.AccountID, store.MaxPageSize, cursor)
+		page, err := st.Store.ListLiveMembers(ctx, r.AccountID, store.MaxPageSize, cursor)
 		if err != nil {
 			return nil, err
 		}

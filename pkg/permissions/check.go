@@ -450,7 +450,8 @@ func (s *Service) WhoCan(ctx context.Context, p *auth.Principal, q WhoCanQuery) 
 	if err != nil {
 		return WhoCanPage{}, err
 	}
-	page, err := s.Store.ListMembers(ctx, p.AccountID(), q.Limit, q.Cursor)
+	// A deleted member is allowed nothing: who-can reads the live ones.
+	page, err := s.Store.ListLiveMembers(ctx, p.AccountID(), q.Limit, q.Cursor)
 	if err != nil {
 		return WhoCanPage{}, err
 	}

@@ -88,13 +88,49 @@ func (s *Store) GetAccount(ctx context.Context, id string) (team.Account, error)
 	return a, nil
 }
 
-// GetMember reads a member of an account.
+// GetMember reads a member of an account, in any status: a member not in
+// the live range is read where DeleteMember moved it (a second read, only
+// for a deleted or unknown id).
 func (s *Store) GetMember(ctx context.Context, account, id string) (team.Member, error) {
 	var it memberItem
-	if err := s.getItem(ctx, memberKey(account, id), &it, team.ErrMemberNotFound); err != nil {
+	err := s.getItem(ctx, memberKey(account, id), &it, team.ErrMemberNotFound)
+	if errors.Is(err, team.ErrMemberNotFound) {
+		err = s.getItem(ctx, deletedMemberKey(account, id), &it, team.ErrMemberNotFound)
+	}
+	if err != nil {
 		return team.Member{}, err
 	}
 	return it.member()
+}
+
+// withDeletedMembers completes items, read by a BatchGetItem of keys, with
+// the deleted members among them: each member key (MEMBER#{m}) that read
+// nothing is read again at DELETED#{m}, in one more BatchGetItem, only when
+// some member was missing.
+func (s *Store) withDeletedMembers(ctx context.Context, keys, items []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
+	found := make(map[string]bool, len(items))
+	for _, raw := range items {
+		if sk, ok := raw[AttrSK].(*types.AttributeValueMemberS); ok {
+			if pk, ok := raw[AttrPK].(*types.AttributeValueMemberS); ok {
+				found[pk.Value+"|"+sk.Value] = true
+			}
+		}
+	}
+	var again []map[string]types.AttributeValue
+	for _, k := range keys {
+		pk, sk := k[AttrPK].(*types.AttributeValueMemberS).Value, k[AttrSK].(*types.AttributeValueMemberS).Value
+		if id, ok := strings.CutPrefix(sk, prefixMember+sep); ok && !found[pk+"|"+sk] {
+			again = append(again, itemKey(pk, key(prefixDeleted, id)))
+		}
+	}
+	if len(again) == 0 {
+		return items, nil
+	}
+	more, err := s.batchGet(ctx, again)
+	if err != nil {
+		return nil, err
+	}
+	return append(items, more...), nil
 }
 
 // GetIdentity reads an identity.

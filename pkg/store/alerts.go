@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -60,8 +61,9 @@ func (s *Store) ListAccounts(ctx context.Context, fn func(team.Account) error) e
 	}
 }
 
-// AllMembers returns every member of an account (every status), reading
-// the account's member items page by page.
+// AllMembers returns every live member of an account (every status but
+// deleted: see DeleteMember), reading the account's member items page by
+// page.
 func (s *Store) AllMembers(ctx context.Context, account string) ([]team.Member, error) {
 	var out []team.Member
 	var start map[string]types.AttributeValue
@@ -86,8 +88,8 @@ func (s *Store) AllMembers(ctx context.Context, account string) ([]team.Member, 
 // with: a cursor of the member list does not page the preview.
 const listAlertMembers = "alertMembers"
 
-// AlertMembersPage returns one page of the account's members (every
-// status, in id order) for the alert preview: at most limit (pageSize),
+// AlertMembersPage returns one page of the account's live members (every
+// status but deleted, in id order) for the alert preview: at most limit (pageSize),
 // and the cursor of the next page, sealed for the preview only.
 func (s *Store) AlertMembersPage(ctx context.Context, account string, limit int, cursor string) (Page[team.Member], error) {
 	start, err := s.cursors.Open(account, listAlertMembers, cursor)
@@ -246,8 +248,16 @@ func (s *Store) Unsubscribe(ctx context.Context, hash, account, member string, k
 		names[ph] = attr
 		expr += ", " + ph + " = :true"
 	}
-	tx := NewTx(ev)
-	tx.ConsumeToken(hash, TokenUnsubscribe, UnsubscribeSubject(account, member), now)
-	tx.Update(memberKey(account, member), Cond{Expr: expr, Names: names, Values: values}, ItemPresent(), team.ErrMemberNotFound)
-	return s.Commit(ctx, tx)
+	var err error
+	// A deleted member's item is at DELETED#{m}: tried when the live key
+	// has none (the failed transaction wrote nothing, the token included).
+	for _, k := range []map[string]types.AttributeValue{memberKey(account, member), deletedMemberKey(account, member)} {
+		tx := NewTx(ev)
+		tx.ConsumeToken(hash, TokenUnsubscribe, UnsubscribeSubject(account, member), now)
+		tx.Update(k, Cond{Expr: expr, Names: names, Values: values}, ItemPresent(), team.ErrMemberNotFound)
+		if err = s.Commit(ctx, tx); !errors.Is(err, team.ErrMemberNotFound) {
+			return err
+		}
+	}
+	return err
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -22,7 +23,7 @@ import (
 //
 //	request   gsi2pk APPROVALS#{a}#STATUS#{status}       gsi2sk {request}   (every request; status lists)
 //	request   gsi1pk APPROVALS#{a}#REQUESTER#{member}    gsi1sk {request}   (every request; "mine=requested")
-//	awaiting  pk ACCOUNT#{a}  sk APPRWAIT#{member}#{request}                ("mine=decide")
+//	awaiting  pk ACCOUNT#{a}  sk APPRWAIT#{member}#{request}  ttl           ("mine=decide"; ttl: awaitingTTL)
 //	document  gsi3pk DUE#{a}#{docType}                   gsi3sk {dueDate}#{id}  (sparse: open documents with a due date)
 //
 // Request ids sort by creation time, so every request index answers
@@ -49,8 +50,8 @@ import (
 // requester keys when AwaitLevel or RecordDecision next writes them (and
 // the status key when they end), documents their due keys when next put
 // or requested; BackfillApprovalIndexes writes every key of an account
-// at once (the migration step of a deployed table: run it once per
-// account after deploying).
+// at once (the migration step of a deployed table: infra/maintenance runs
+// it once per account after deploying, behind a marker).
 const (
 	prefixApprovals = "APPROVALS"
 	prefixAwaiting  = "APPRWAIT"
@@ -83,14 +84,29 @@ type awaitingItem struct {
 	Type      string `dynamodbav:"type"`
 	RequestID string `dynamodbav:"requestId"`
 	MemberID  string `dynamodbav:"memberId"`
+	TTL       int64  `dynamodbav:"ttl,omitempty"`
 }
 
-func awaitingPut(a, member, request string) types.WriteRequest {
+// awaitingPut is the write of an awaiting entry; ttl (epoch seconds, 0:
+// none) bounds its life in case the removal that ends the request misses
+// it (see awaitingTTL).
+func awaitingPut(a, member, request string, ttl int64) types.WriteRequest {
 	k := awaitingKey(a, member, request)
 	return types.WriteRequest{PutRequest: &types.PutRequest{Item: marshal(awaitingItem{
 		PK: k[AttrPK].(*types.AttributeValueMemberS).Value, SK: k[AttrSK].(*types.AttributeValueMemberS).Value,
-		Type: typeAwaiting, RequestID: request, MemberID: member,
+		Type: typeAwaiting, RequestID: request, MemberID: member, TTL: ttl,
 	})}}
+}
+
+// awaitingTTL is the TTL of the awaiting entries of a level started at
+// now with timeoutSeconds to decide: the level ends by now+timeout, so the
+// request (which then expires its DocumentRetentionDays after its end) is
+// never younger than an entry that outlives its removal. The entries are
+// removed when the request ends; the TTL only sweeps one a race or a
+// crash between a commit and its remaining writes left behind.
+func (s *Store) awaitingTTL(ctx context.Context, account string, now time.Time, timeoutSeconds int) int64 {
+	days := s.retentionOf(ctx, account).documents
+	return now.Add(time.Duration(timeoutSeconds)*time.Second + time.Duration(days)*24*time.Hour).Unix()
 }
 
 func awaitingDelete(a, member, request string) types.WriteRequest {
@@ -125,23 +141,31 @@ func (s *Store) writeRest(ctx context.Context, reqs []types.WriteRequest) error 
 	return nil
 }
 
-// awaitingOf reads the members a request awaits (none when it does not
-// exist).
-func (s *Store) awaitingOf(ctx context.Context, account, request string) ([]string, error) {
+// requestEnds is what ending a request must clean up or stamp, read from
+// the request item before the change: the members it awaits and the sort
+// keys of its decisions (the request's "decided" set, which
+// RecordDecision adds to in the transaction that writes each decision).
+type requestEnds struct {
+	Awaiting []string `dynamodbav:"awaiting,stringset,omitempty"`
+	Decided  []string `dynamodbav:"decided,stringset,omitempty"`
+}
+
+// awaitingOf reads the members a request awaits and its decisions (none
+// when it does not exist): one strongly consistent read of two attributes
+// of the request item.
+func (s *Store) awaitingOf(ctx context.Context, account, request string) (requestEnds, error) {
 	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(s.table), Key: approvalKey(account, request), ConsistentRead: aws.Bool(true),
-		ProjectionExpression: aws.String("#aw"), ExpressionAttributeNames: map[string]string{"#aw": "awaiting"},
+		ProjectionExpression: aws.String("#aw, #dec"), ExpressionAttributeNames: map[string]string{"#aw": "awaiting", "#dec": "decided"},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read awaiting: %w", err)
+		return requestEnds{}, fmt.Errorf("read awaiting: %w", err)
 	}
-	var it struct {
-		Awaiting []string `dynamodbav:"awaiting,stringset,omitempty"`
-	}
+	var it requestEnds
 	if err := attributevalue.UnmarshalMap(res.Item, &it); err != nil {
-		return nil, fmt.Errorf("read awaiting: %w", err)
+		return requestEnds{}, fmt.Errorf("read awaiting: %w", err)
 	}
-	return it.Awaiting, nil
+	return it, nil
 }
 
 // listAwaiting answers "waiting for me": the member's awaiting entries,
@@ -199,9 +223,11 @@ func (s *Store) listAwaiting(ctx context.Context, account string, f RequestFilte
 // request its status and requester keys (each update conditional on the
 // status read, so a request that moved meanwhile is left to the write
 // that moved it), every pending request its awaiting entries, every open
-// document with a due date its due keys. It reads the account's requests
-// and documents once and is safe to run again; it is the migration step
-// of a deployed table (run once per account after deploying).
+// document with a due date its due keys, and every decision of an ended
+// request that has no TTL the request's (stampDecisions). It reads the
+// account's requests and documents once (and the decisions of each ended
+// request) and is safe to run again; it is the migration step of a
+// deployed table (infra/maintenance runs it once per account).
 func (s *Store) BackfillApprovalIndexes(ctx context.Context, account string) error {
 	for _, prefix := range []string{prefixApproval + sep, prefixDocument + sep} {
 		var start map[string]types.AttributeValue
@@ -248,8 +274,13 @@ func (s *Store) backfillItem(ctx context.Context, account string, raw map[string
 			AttrGSI2PK: requestStatusPK(account, documents.RequestStatus(it.Status)), AttrGSI2SK: it.ID,
 		}
 		if it.Status == string(documents.RequestPending) {
+			ttl := s.awaitingTTL(ctx, account, s.now(), it.TimeoutSeconds)
 			for _, m := range it.Awaiting {
-				entries = append(entries, awaitingPut(account, m, it.ID))
+				entries = append(entries, awaitingPut(account, m, it.ID, ttl))
+			}
+		} else if ttl, ok := raw[AttrTTL]; ok {
+			if err := s.stampDecisions(ctx, account, it.ID, ttl); err != nil {
+				return err
 			}
 		}
 	case t.Value == typeDocument:
@@ -286,4 +317,38 @@ func (s *Store) backfillItem(ctx context.Context, account string, raw map[string
 		}
 	}
 	return s.writeRest(ctx, entries)
+}
+
+// stampDecisions gives the decisions of an ended request that have no TTL
+// the request's ttl: decisions written before the request named them
+// (its "decided" set), which its end could not stamp. One query of the
+// request's decisions (keys and TTL only).
+func (s *Store) stampDecisions(ctx context.Context, account, request string, ttl types.AttributeValue) error {
+	var start map[string]types.AttributeValue
+	for {
+		res, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 aws.String(s.table),
+			KeyConditionExpression:    aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
+			ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#sk": AttrSK, "#ttl": AttrTTL},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(accountPK(account)), ":prefix": str(decisionPrefix(request))},
+			ProjectionExpression:      aws.String("#pk, #sk, #ttl"),
+			ExclusiveStartKey:         start, ConsistentRead: aws.Bool(true),
+		})
+		if err != nil {
+			return err
+		}
+		var keys []map[string]types.AttributeValue
+		for _, raw := range res.Items {
+			if _, ok := raw[AttrTTL]; !ok {
+				keys = append(keys, itemKey(raw[AttrPK].(*types.AttributeValueMemberS).Value, raw[AttrSK].(*types.AttributeValueMemberS).Value))
+			}
+		}
+		if err := s.finishRest(ctx, afterEnd{stamps: keys, ttl: ttl}); err != nil {
+			return err
+		}
+		if len(res.LastEvaluatedKey) == 0 {
+			return nil
+		}
+		start = res.LastEvaluatedKey
+	}
 }

@@ -74,6 +74,9 @@ func (s *Store) LoadCheckFacts(ctx context.Context, account string, ids []string
 		}
 	}
 	items, err := s.batchGet(ctx, keys)
+	if err == nil && len(ids) > 0 {
+		items, err = s.withDeletedMembers(ctx, keys, items)
+	}
 	if err != nil {
 		return CheckFacts{}, fmt.Errorf("load check facts: %w", err)
 	}

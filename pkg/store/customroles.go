@@ -332,11 +332,15 @@ func (s *Store) MarkRoleDeleting(ctx context.Context, account, id string, read C
 		}
 	}
 	tx := s.rolesTx(account, read.Version, ev)
+	// The sparse index entry of a deletion under way (RoleDeletionsBefore):
+	// the role item carries it until the last chunk deletes the item.
 	tx.Update(roleKey(account, id), Cond{
-		Expr:  "SET #status = :deleting, #members = :members, #to = :to, #left = :left, #ver = :ver",
-		Names: map[string]string{"#status": "status", "#members": "members", "#to": "to", "#left": "holdersLeft", "#ver": AttrVersion},
+		Expr: "SET #status = :deleting, #members = :members, #to = :to, #left = :left, #ver = :ver, #g1pk = :g1pk, #g1sk = :g1sk",
+		Names: map[string]string{"#status": "status", "#members": "members", "#to": "to", "#left": "holdersLeft", "#ver": AttrVersion,
+			"#g1pk": AttrGSI1PK, "#g1sk": AttrGSI1SK},
 		Values: map[string]types.AttributeValue{
 			":deleting": str(statusDeleting), ":members": str(members), ":to": str(to), ":left": num(int64(holders)), ":ver": num(read.Version + 1),
+			":g1pk": str(roleDeletionsPK), ":g1sk": str(key(timeKey(s.now()), account, id)),
 		},
 	}, &Cond{Expr: "attribute_exists(#pk) AND attribute_not_exists(#status)", Names: map[string]string{"#pk": AttrPK}}, ErrRoleDeleting)
 	if err := s.Commit(ctx, tx); err != nil {

@@ -25,6 +25,17 @@ import (
 //	policy     pk ACCOUNT#{a}  sk POLICY#{docType}
 //	request    pk ACCOUNT#{a}  sk APPROVAL#{request}        (ids sort by creation time)
 //	decision   pk ACCOUNT#{a}  sk APPROVALDEC#{request}#{level}#{approver}
+//
+// Retention (ttl, epoch seconds; see retention.go): a document in a closed
+// status (closedDocument: denied, expired, completed) carries the time it
+// was written in that status plus the account's DocumentRetentionDays,
+// and loses it when written back to an open status; an ended request and
+// every decision of it carry its end plus DocumentRetentionDays, stamped
+// in the transaction that ends it (the request's "decided" set names the
+// decisions, so ending reads nothing more than the request's awaiting
+// set did); its awaiting entries are removed then, and carry a bound of
+// their own (awaitingTTL). Decisions are recorded only while the request
+// is pending, so none is written after its end.
 const (
 	prefixDocument = "DOC"
 	prefixPolicy   = "POLICY"
@@ -81,7 +92,14 @@ type documentItem struct {
 	UpdatedBy  string    `dynamodbav:"updatedBy,omitempty"`
 	GSI3PK     string    `dynamodbav:"gsi3pk,omitempty"`
 	GSI3SK     string    `dynamodbav:"gsi3sk,omitempty"`
+	// TTL is set while the document is closed (closedDocument).
+	TTL int64 `dynamodbav:"ttl,omitempty"`
 }
+
+// closedDocument reports whether a document in status st is closed: no
+// longer open (draft, pending approval, approved), so kept only for the
+// account's DocumentRetentionDays unless written back to an open status.
+func closedDocument(st rbac.DocStatus) bool { return !slices.Contains(openDocumentStatuses, st) }
 
 func toDocumentItem(d documents.Document) documentItem {
 	k := documentKey(d.AccountID, d.Type, d.ID)
@@ -127,18 +145,24 @@ func (s *Store) GetDocument(ctx context.Context, account string, t rbac.DocType,
 // version read (team.ErrStaleVersion otherwise), so a policy switched on
 // meanwhile cannot be skipped.
 func (s *Store) PutDocument(ctx context.Context, d documents.Document, read int64, cancel *documents.ApprovalRequest, policy *documents.ApprovalPolicy, ev audit.Event) error {
-	var awaiting []string
+	var ends requestEnds
 	if cancel != nil {
 		var err error
-		if awaiting, err = s.awaitingOf(ctx, cancel.AccountID, cancel.ID); err != nil {
+		if ends, err = s.awaitingOf(ctx, cancel.AccountID, cancel.ID); err != nil {
 			return err
 		}
 	}
 	tx := NewTx(ev)
+	it := toDocumentItem(d)
+	if closedDocument(d.Status) {
+		// Closed: kept DocumentRetentionDays after this write; a document
+		// put back to an open status is written without a TTL.
+		it.TTL = d.UpdatedAt.Add(time.Duration(s.retentionOf(ctx, d.AccountID).documents) * 24 * time.Hour).Unix()
+	}
 	if read == 0 {
-		tx.Put(marshal(toDocumentItem(d)), ItemAbsent(), documents.ErrDocumentChanged)
+		tx.Put(marshal(it), ItemAbsent(), documents.ErrDocumentChanged)
 	} else {
-		tx.Put(marshal(toDocumentItem(d)), VersionIs(read), documents.ErrDocumentChanged)
+		tx.Put(marshal(it), VersionIs(read), documents.ErrDocumentChanged)
 	}
 	if policy != nil {
 		cond := VersionIs(policy.Version)
@@ -147,14 +171,14 @@ func (s *Store) PutDocument(ctx context.Context, d documents.Document, read int6
 		}
 		tx.Check(policyKey(d.AccountID, d.Type), cond, team.ErrStaleVersion)
 	}
-	var rest []types.WriteRequest
+	var rest afterEnd
 	if cancel != nil {
-		rest = tx.finishRequest(cancel.AccountID, cancel.ID, awaiting, documents.RequestCancelled, d.UpdatedAt, s.DocumentExpiry(ctx, cancel.AccountID, d.UpdatedAt))
+		rest = tx.finishRequest(cancel.AccountID, cancel.ID, ends, documents.RequestCancelled, d.UpdatedAt, s.DocumentExpiry(ctx, cancel.AccountID, d.UpdatedAt))
 	}
 	if err := s.Commit(ctx, tx); err != nil {
 		return err
 	}
-	return s.writeRest(ctx, rest)
+	return s.finishRest(ctx, rest)
 }
 
 // MemberIDByEmail returns the id of the account's member with the
@@ -172,13 +196,40 @@ func (s *Store) MemberIDByEmail(ctx context.Context, account, email string) (str
 	return it.Target, nil
 }
 
+// afterEnd is what ending a request could not fit in its transaction,
+// written right after the commit (finishRest): awaiting-entry removals and
+// decisions to stamp with ttl.
+type afterEnd struct {
+	writes []types.WriteRequest
+	stamps []map[string]types.AttributeValue
+	ttl    types.AttributeValue
+}
+
+// finishRest writes rest after the commit that ended a request.
+func (s *Store) finishRest(ctx context.Context, rest afterEnd) error {
+	for _, k := range rest.stamps {
+		if _, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(s.table), Key: k, UpdateExpression: aws.String("SET #ttl = :ttl"),
+			ConditionExpression:      aws.String("attribute_exists(#pk)"),
+			ExpressionAttributeNames: map[string]string{"#ttl": AttrTTL, "#pk": AttrPK}, ExpressionAttributeValues: map[string]types.AttributeValue{":ttl": rest.ttl},
+		}); err != nil {
+			var failed *types.ConditionalCheckFailedException
+			if !errors.As(err, &failed) {
+				return fmt.Errorf("decision retention: %w", err)
+			}
+		}
+	}
+	return s.writeRest(ctx, rest.writes)
+}
+
 // finishRequest adds the writes that end a pending request: its status
 // (and status index key), its TTL ttl (Store.DocumentExpiry: the account's
-// DocumentRetentionDays from now; a pending request never carries one) and
-// the removal of the awaiting entries of the members in awaiting (read just
-// before). It returns the removals that did not fit in tx, to write after
-// the commit.
-func (tx *Tx) finishRequest(account, id string, awaiting []string, st documents.RequestStatus, now time.Time, ttl types.AttributeValue) []types.WriteRequest {
+// DocumentRetentionDays from now; a pending request never carries one),
+// the same TTL on each of its decisions, and the removal of the awaiting
+// entries of the members it awaits (ends, read just before). It returns
+// what did not fit in tx, to write after the commit (finishRest).
+func (tx *Tx) finishRequest(account, id string, ends requestEnds, st documents.RequestStatus, now time.Time, ttl types.AttributeValue) afterEnd {
+	awaiting := ends.Awaiting
 	tx.Update(approvalKey(account, id), Cond{
 		Expr: "SET #st = :st, #fin = :now, #upd = :now, #ver = #ver + :one, #g2pk = :g2pk, #g2sk = :id, #ttl = :ttl REMOVE #aw",
 		Names: map[string]string{"#st": "status", "#fin": "finishedAt", "#upd": "updatedAt", "#ver": AttrVersion, "#aw": "awaiting",
@@ -187,11 +238,26 @@ func (tx *Tx) finishRequest(account, id string, awaiting []string, st documents.
 			":st": str(string(st)), ":now": timeAV(now), ":one": num(1), ":g2pk": str(requestStatusPK(account, st)), ":id": str(id), ":ttl": ttl,
 		},
 	}, requestPending(), documents.ErrRequestNotPending)
+	rest := afterEnd{ttl: ttl}
+	for i, sk := range ends.Decided {
+		if tx.txRoom() == 0 {
+			for _, sk := range ends.Decided[i:] {
+				rest.stamps = append(rest.stamps, itemKey(accountPK(account), sk))
+			}
+			break
+		}
+		// The decision exists: RecordDecision adds its key to the set in
+		// the transaction that writes it.
+		tx.Update(itemKey(accountPK(account), sk), Cond{
+			Expr: "SET #ttl = :ttl", Names: map[string]string{"#ttl": AttrTTL}, Values: map[string]types.AttributeValue{":ttl": ttl},
+		}, nil, nil)
+	}
 	dels := make([]types.WriteRequest, 0, len(awaiting))
 	for _, m := range awaiting {
 		dels = append(dels, awaitingDelete(account, m, id))
 	}
-	return tx.addWrites(dels)
+	rest.writes = tx.addWrites(dels)
+	return rest
 }
 
 func requestPending() *Cond {
@@ -204,17 +270,18 @@ func requestPending() *Cond {
 
 // setDocumentStatus adds the write that moves the document of request
 // from pending_approval to st.
-// A document that is no longer open leaves the due index (gsi3); one that
-// stays open keeps its keys.
-func (tx *Tx) setDocumentStatus(account string, t rbac.DocType, id, request string, st rbac.DocStatus, now time.Time) {
+// A document that is no longer open leaves the due index (gsi3) and
+// gains the TTL ttl (closedDocument); one that stays open keeps its keys.
+func (tx *Tx) setDocumentStatus(account string, t rbac.DocType, id, request string, st rbac.DocStatus, now time.Time, ttl types.AttributeValue) {
 	u := Cond{
 		Expr:   "SET #dst = :st, #upd = :now, #ver = #ver + :one",
 		Names:  map[string]string{"#dst": "status", "#upd": "updatedAt", "#ver": AttrVersion},
 		Values: map[string]types.AttributeValue{":st": str(string(st)), ":now": timeAV(now), ":one": num(1)},
 	}
-	if !slices.Contains(openDocumentStatuses, st) {
-		u.Expr += " REMOVE #g3pk, #g3sk"
-		u.Names["#g3pk"], u.Names["#g3sk"] = AttrGSI3PK, AttrGSI3SK
+	if closedDocument(st) {
+		u.Expr += ", #ttl = :ttl REMOVE #g3pk, #g3sk"
+		u.Names["#g3pk"], u.Names["#g3sk"], u.Names["#ttl"] = AttrGSI3PK, AttrGSI3SK, AttrTTL
+		u.Values[":ttl"] = ttl
 	}
 	tx.Update(documentKey(account, t, id), u, &Cond{
 		Expr:  "#rid = :rid AND #dst = :pa",
@@ -429,6 +496,12 @@ func (s *Store) CreateApprovalRequest(ctx context.Context, r documents.ApprovalR
 		u.Names["#g3pk"], u.Names["#g3sk"] = AttrGSI3PK, AttrGSI3SK
 		u.Values[":g3pk"], u.Values[":g3sk"] = str(due), str(dueSK)
 	}
+	if closedDocument(doc.Status) {
+		// Reopened (a denied or expired document requested again): it
+		// loses its TTL.
+		u.Expr += " REMOVE #ttl"
+		u.Names["#ttl"] = AttrTTL
+	}
 	tx.Update(documentKey(doc.AccountID, doc.Type, doc.ID), u, VersionIs(doc.Version), documents.ErrDocumentChanged)
 	tx.Put(marshal(toRequestItem(r)), ItemAbsent(), nil)
 	return s.Commit(ctx, tx)
@@ -542,10 +615,11 @@ func (s *Store) ListApprovalRequests(ctx context.Context, account string, f Requ
 // the previous set's others removed (see approvalindex.go; those that do
 // not fit in the transaction are written right after it).
 func (s *Store) AwaitLevel(ctx context.Context, r documents.ApprovalRequest, level int, token string, asked []documents.Approver, awaiting []string, tokens []Token, ev audit.Event) error {
-	before, err := s.awaitingOf(ctx, r.AccountID, r.ID)
+	ends, err := s.awaitingOf(ctx, r.AccountID, r.ID)
 	if err != nil {
 		return err
 	}
+	before := ends.Awaiting
 	tx := NewTx(ev)
 	expr := "SET #lvl = :lvl, #tok = :tok, #asked = :asked, #upd = :now, #ver = #ver + :one" +
 		", #g1pk = :g1pk, #g1sk = :id, #g2pk = :g2pk, #g2sk = :id"
@@ -574,8 +648,9 @@ func (s *Store) AwaitLevel(ctx context.Context, r documents.ApprovalRequest, lev
 		tx.IssueToken(t)
 	}
 	var entries []types.WriteRequest
+	ttl := s.awaitingTTL(ctx, r.AccountID, s.now(), r.TimeoutSeconds)
 	for _, m := range awaiting {
-		entries = append(entries, awaitingPut(r.AccountID, m, r.ID))
+		entries = append(entries, awaitingPut(r.AccountID, m, r.ID, ttl))
 	}
 	for _, m := range before {
 		if !slices.Contains(awaiting, m) {
@@ -672,6 +747,11 @@ func (s *Store) RecordDecision(ctx context.Context, account string, d documents.
 		open += " AND #appr < :req"
 		values[":req"] = num(int64(required))
 	}
+	// The request names its decisions, so that ending it stamps their
+	// retention without reading them.
+	expr += " ADD #decd :dk"
+	names["#decd"] = "decided"
+	values[":dk"] = &types.AttributeValueMemberSS{Value: []string{k[AttrSK].(*types.AttributeValueMemberS).Value}}
 	if d.MemberID != "" {
 		expr += " DELETE #aw :me"
 		names["#aw"] = "awaiting"
@@ -722,19 +802,20 @@ func (s *Store) ListDecisions(ctx context.Context, account, request string) ([]d
 // documents.ErrDocumentChanged when the document no longer waits on it).
 // An empty doc leaves the document alone.
 func (s *Store) FinishRequest(ctx context.Context, r documents.ApprovalRequest, st documents.RequestStatus, doc rbac.DocStatus, now time.Time, ev audit.Event) error {
-	awaiting, err := s.awaitingOf(ctx, r.AccountID, r.ID)
+	ends, err := s.awaitingOf(ctx, r.AccountID, r.ID)
 	if err != nil {
 		return err
 	}
+	ttl := s.DocumentExpiry(ctx, r.AccountID, now)
 	tx := NewTx(ev)
 	if doc != "" {
-		tx.setDocumentStatus(r.AccountID, r.DocType, r.DocID, r.ID, doc, now)
+		tx.setDocumentStatus(r.AccountID, r.DocType, r.DocID, r.ID, doc, now, ttl)
 	}
-	rest := tx.finishRequest(r.AccountID, r.ID, awaiting, st, now, s.DocumentExpiry(ctx, r.AccountID, now))
+	rest := tx.finishRequest(r.AccountID, r.ID, ends, st, now, ttl)
 	if err := s.Commit(ctx, tx); err != nil {
 		return err
 	}
-	return s.writeRest(ctx, rest)
+	return s.finishRest(ctx, rest)
 }
 
 // OutboxSent reports whether an email with the outbox key k was sent

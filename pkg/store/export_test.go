@@ -111,3 +111,58 @@ func (s *Store) RequestTTLForTest(t *testing.T, account, id string) int64 {
 	}
 	return int64(numAttr(out.Item, AttrTTL))
 }
+
+// DocumentTTLForTest is the TTL attribute of a document (0 when absent).
+func (s *Store) DocumentTTLForTest(t *testing.T, account string, typ rbac.DocType, id string) int64 {
+	return s.ttlOfForTest(t, documentKey(account, typ, id))
+}
+
+// DecisionTTLForTest is the TTL attribute of a decision (0 when absent).
+func (s *Store) DecisionTTLForTest(t *testing.T, account, request string, level int, approver string) int64 {
+	return s.ttlOfForTest(t, decisionKey(account, request, level, approver))
+}
+
+// AwaitingTTLForTest is the TTL attribute of an awaiting entry (-1 when
+// the entry does not exist).
+func (s *Store) AwaitingTTLForTest(t *testing.T, account, member, request string) int64 {
+	t.Helper()
+	out, err := s.db.GetItem(context.Background(), &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: awaitingKey(account, member, request), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Item == nil {
+		return -1
+	}
+	return int64(numAttr(out.Item, AttrTTL))
+}
+
+func (s *Store) ttlOfForTest(t *testing.T, k map[string]types.AttributeValue) int64 {
+	t.Helper()
+	out, err := s.db.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: k, ConsistentRead: aws.Bool(true)})
+	if err != nil || out.Item == nil {
+		t.Fatalf("item %v: %v", k, err)
+	}
+	return int64(numAttr(out.Item, AttrTTL))
+}
+
+// ForgetDecisionsForTest makes request's decisions look written before
+// the request named them: no "decided" set, no decision TTL.
+func (s *Store) ForgetDecisionsForTest(t *testing.T, account, request string, level int, approvers ...string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: approvalKey(account, request), UpdateExpression: aws.String("REMOVE decided"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range approvers {
+		if _, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(s.table), Key: decisionKey(account, request, level, a), UpdateExpression: aws.String("REMOVE #ttl"),
+			ExpressionAttributeNames: map[string]string{"#ttl": AttrTTL},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

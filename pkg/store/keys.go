@@ -44,6 +44,7 @@ const (
 	prefixRate       = "RATE"
 	prefixOutbox     = "OUTBOX"
 	prefixMembership = "MEMBERSHIP"
+	prefixDeleted    = "DELETED"
 )
 
 // sep joins key parts. Ids are validated not to contain it.
@@ -84,10 +85,16 @@ func auditTargetPK(account, typ, id string) string {
 // Accounts and what lives in their partition.
 //
 //	account        pk ACCOUNT#{a}  sk ACCOUNT
-//	member         pk ACCOUNT#{a}  sk MEMBER#{m}
+//	member         pk ACCOUNT#{a}  sk MEMBER#{m}      (every status but deleted)
+//	deleted member pk ACCOUNT#{a}  sk DELETED#{m}     (status deleted; see DeleteMember)
 //	member email   pk ACCOUNT#{a}  sk EMAIL#{email}   (one member per email per account)
 //	custom roles   pk ACCOUNT#{a}  sk ROLES          (the roles version item; see roles.go)
-//	custom role    pk ACCOUNT#{a}  sk ROLES#{role}
+//	custom role    pk ACCOUNT#{a}  sk ROLES#{role}   (while marked deleting also gsi1pk ROLEDELETING; maintenance.go)
+//
+// Documented where they are written: documents, policies, approval
+// requests and decisions (documents.go, with their retention), the
+// approval indexes and awaiting entries (approvalindex.go), the run
+// markers and the role-deletion index (maintenance.go).
 func accountPK(a string) string { return key(prefixAccount, a) }
 
 const (
@@ -99,6 +106,14 @@ func accountKey(a string) map[string]types.AttributeValue { return itemKey(accou
 func memberSK(m string) string                            { return key(prefixMember, m) }
 func memberKey(a, m string) map[string]types.AttributeValue {
 	return itemKey(accountPK(a), memberSK(m))
+}
+
+// deletedMemberKey is where DeleteMember moves a member: out of the
+// MEMBER# range, so that the reads of live members (membersQuery) never
+// pay for the deleted ones. Reads by id fall back to it
+// (withDeletedMembers); the all-status list merges both ranges.
+func deletedMemberKey(a, m string) map[string]types.AttributeValue {
+	return itemKey(accountPK(a), key(prefixDeleted, m))
 }
 func memberEmailKey(a, email string) map[string]types.AttributeValue {
 	return itemKey(accountPK(a), key(prefixEmail, email))

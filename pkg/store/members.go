@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -157,6 +159,9 @@ func (s *Store) LoadMembers(ctx context.Context, account string, ids []string) (
 		return LoadedMembers{}, fmt.Errorf("load members: %d members is over the limit of %d", len(keys)-1, MaxLoadMembers)
 	}
 	items, err := s.batchGet(ctx, keys)
+	if err == nil {
+		items, err = s.withDeletedMembers(ctx, keys, items)
+	}
 	if err != nil {
 		return LoadedMembers{}, fmt.Errorf("load members: %w", err)
 	}
@@ -175,13 +180,26 @@ func (s *Store) LoadMembers(ctx context.Context, account string, ids []string) (
 // listMembers is the name the member list's cursors are sealed with.
 const listMembers = "members"
 
-// membersQuery is the query of an account's member items, in id order.
+// listLiveMembers is the name the live-member list's cursors are sealed
+// with.
+const listLiveMembers = "members/live"
+
+// membersQuery is the query of an account's live member items (every
+// status but deleted: DeleteMember moves a member out of this range), in
+// id order. (Members deleted before the move existed stay here, in
+// status deleted, until MoveDeletedMembers moves them.)
 func (s *Store) membersQuery(account string, limit int32, start map[string]types.AttributeValue) *dynamodb.QueryInput {
+	return s.rangeQuery(account, prefixMember+sep, limit, start)
+}
+
+// rangeQuery is the strongly consistent query of the account partition's
+// items whose sort key begins with prefix, in key order.
+func (s *Store) rangeQuery(account, prefix string, limit int32, start map[string]types.AttributeValue) *dynamodb.QueryInput {
 	return &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
 		KeyConditionExpression:    aws.String("#pk = :pk AND begins_with(#sk, :member)"),
 		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#sk": AttrSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(accountPK(account)), ":member": str(prefixMember + sep)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(accountPK(account)), ":member": str(prefix)},
 		ConsistentRead:            aws.Bool(true),
 		Limit:                     aws.Int32(limit),
 		ExclusiveStartKey:         start,
@@ -204,13 +222,69 @@ func decodeMembers(raw []map[string]types.AttributeValue) ([]team.Member, error)
 	return out, nil
 }
 
-// ListMembers lists an account's members (every status) in id order, limit
-// at a time (0 means DefaultPageSize, at most MaxPageSize), from the cursor
-// of the previous page, in one strongly consistent query. The cursor is
-// sealed for the account and this list: a cursor of another account or
-// list is ErrBadCursor.
+// ListMembers lists an account's members (every status, the deleted
+// included) in id order, limit at a time (0 means DefaultPageSize, at most
+// MaxPageSize), from the cursor of the previous page: one strongly
+// consistent query of the live range and one of the deleted range
+// (DELETED#), merged by id. The cursor is sealed for the account and this
+// list: a cursor of another account or list is ErrBadCursor.
 func (s *Store) ListMembers(ctx context.Context, account string, limit int, cursor string) (Page[team.Member], error) {
 	start, err := s.cursors.Open(account, listMembers, cursor)
+	if err != nil {
+		return Page[team.Member]{}, err
+	}
+	// The cursor is the member key of the last id answered; each range
+	// starts after that id.
+	var after string
+	if sk, ok := start[AttrSK].(*types.AttributeValueMemberS); ok {
+		after, _ = strings.CutPrefix(sk.Value, prefixMember+sep)
+	}
+	n := pageSize(limit)
+	var merged []team.Member
+	more, bound := false, ""
+	for _, prefix := range []string{prefixMember + sep, prefixDeleted + sep} {
+		var from map[string]types.AttributeValue
+		if start != nil {
+			from = itemKey(accountPK(account), prefix+after)
+		}
+		out, err := s.db.Query(ctx, s.rangeQuery(account, prefix, n, from))
+		if err != nil {
+			return Page[team.Member]{}, fmt.Errorf("list members: %w", err)
+		}
+		members, err := decodeMembers(out.Items)
+		if err != nil {
+			return Page[team.Member]{}, err
+		}
+		merged = append(merged, members...)
+		if len(out.LastEvaluatedKey) > 0 && len(members) > 0 {
+			// This range goes on past its last id read: nothing after it
+			// is answered from the other range on this page.
+			more = true
+			if last := members[len(members)-1].ID; bound == "" || last < bound {
+				bound = last
+			}
+		}
+	}
+	slices.SortFunc(merged, func(a, b team.Member) int { return strings.Compare(a.ID, b.ID) })
+	if bound != "" {
+		merged = slices.DeleteFunc(merged, func(m team.Member) bool { return m.ID > bound })
+	}
+	if len(merged) > int(n) {
+		merged, more = merged[:n], true
+	}
+	page := Page[team.Member]{Items: merged}
+	if more && len(merged) > 0 {
+		page.Next, err = s.cursors.Seal(account, listMembers, itemKey(accountPK(account), memberSK(merged[len(merged)-1].ID)))
+	}
+	return page, err
+}
+
+// ListLiveMembers lists an account's members in every status but deleted,
+// in id order, limit at a time, in one strongly consistent query of the
+// live range: the reads that want only members who may act (who-can,
+// approvers) never read the deleted ones. Its cursors are its own.
+func (s *Store) ListLiveMembers(ctx context.Context, account string, limit int, cursor string) (Page[team.Member], error) {
+	start, err := s.cursors.Open(account, listLiveMembers, cursor)
 	if err != nil {
 		return Page[team.Member]{}, err
 	}
@@ -223,15 +297,16 @@ func (s *Store) ListMembers(ctx context.Context, account string, limit int, curs
 		return Page[team.Member]{}, err
 	}
 	page := Page[team.Member]{Items: members}
-	page.Next, err = s.cursors.Seal(account, listMembers, out.LastEvaluatedKey)
+	page.Next, err = s.cursors.Seal(account, listLiveMembers, out.LastEvaluatedKey)
 	return page, err
 }
 
-// MembersWithRole returns every member of the account (every status, the
-// deleted included) with at least one assignment of role, reading the
-// account's members page by page. Deleting a role must account for all of
-// them: a dangling assignment would grant again if a role with the same id
-// were created later.
+// MembersWithRole returns every live member of the account (every status
+// but deleted) with at least one assignment of role, reading the
+// account's live members page by page. Deleting a role must account for
+// all of them: a dangling assignment would grant again if a role with the
+// same id were created later. A deleted member never grants again (deleted
+// is final), so it keeps its assignments as they were at its deletion.
 func (s *Store) MembersWithRole(ctx context.Context, account, role string) ([]team.Member, error) {
 	var out []team.Member
 	var start map[string]types.AttributeValue

@@ -234,3 +234,111 @@ func TestSaveCustomRolesVersionsAndMembersTogether(t *testing.T) {
 		t.Fatal("a change over the transaction limit was accepted")
 	}
 }
+
+// A deleted member leaves the live range: the live reads (live list,
+// all members, role holders) no longer see it, while reads by id and the
+// all-status list still answer it, in id order across pages.
+func TestDeletedMembersLeaveTheLiveRange(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	account, members := seedAccount(t, s, 7)
+	deleted := map[string]bool{}
+	for _, m := range []team.Member{members[2], members[5], members[6]} {
+		m.Status = rbac.StatusDeleted
+		got, err := s.DeleteMember(ctx, m, audit.Event{AccountID: account, Action: "member.delete"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != rbac.StatusDeleted || got.Version != 2 {
+			t.Fatalf("deleted member: %+v", got)
+		}
+		deleted[m.ID] = true
+	}
+	// A stale delete fails as before.
+	stale := members[2]
+	stale.Status = rbac.StatusDeleted
+	if _, err := s.DeleteMember(ctx, stale, audit.Event{AccountID: account, Action: "member.delete"}); !errors.Is(err, team.ErrStaleVersion) {
+		t.Fatalf("second delete: %v", err)
+	}
+
+	live, err := s.AllMembers(ctx, account)
+	if err != nil || len(live) != 5 {
+		t.Fatalf("all members: %v, %d, want 5", err, len(live))
+	}
+	for _, m := range live {
+		if deleted[m.ID] {
+			t.Fatalf("deleted member %s in the live members", m.ID)
+		}
+	}
+	holders, err := s.MembersWithRole(ctx, account, rbac.RoleTeamMember)
+	if err != nil || len(holders) != 4 {
+		t.Fatalf("role holders: %v, %d, want 4", err, len(holders))
+	}
+	lp, err := s.ListLiveMembers(ctx, account, 100, "")
+	if err != nil || len(lp.Items) != 5 {
+		t.Fatalf("live list: %v %d", err, len(lp.Items))
+	}
+
+	got, err := s.GetMember(ctx, account, members[5].ID)
+	if err != nil || got.Status != rbac.StatusDeleted || got.Email != members[5].Email {
+		t.Fatalf("deleted member by id: %v %+v", err, got)
+	}
+	lm, err := s.LoadMembers(ctx, account, []string{members[1].ID, members[6].ID})
+	if err != nil || len(lm.Members) != 2 || lm.Members[members[6].ID].Status != rbac.StatusDeleted {
+		t.Fatalf("load members: %v %+v", err, lm.Members)
+	}
+
+	// The all-status list: every member once, in id order, over pages of 3.
+	var ids []string
+	cursor := ""
+	for {
+		page, err := s.ListMembers(ctx, account, 3, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Items) > 3 {
+			t.Fatalf("page of %d", len(page.Items))
+		}
+		for _, m := range page.Items {
+			ids = append(ids, m.ID)
+		}
+		if page.Next == "" {
+			break
+		}
+		cursor = page.Next
+	}
+	want := make([]string, 0, len(members))
+	for _, m := range members {
+		want = append(want, m.ID)
+	}
+	slices.Sort(want)
+	if !slices.Equal(ids, want) {
+		t.Fatalf("all-status list %v, want %v", ids, want)
+	}
+}
+
+// A member deleted before the move (status deleted at MEMBER#) is moved
+// by MoveDeletedMembers, once.
+func TestMoveDeletedMembersMovesTheLegacyOnes(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	account, members := seedAccount(t, s, 3)
+	legacy := members[1]
+	legacy.Status = rbac.StatusDeleted
+	if _, err := s.UpdateMember(ctx, legacy, audit.Event{AccountID: account, Action: "member.delete"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.MoveDeletedMembers(ctx, account); err != nil || n != 1 {
+		t.Fatalf("moved %d: %v", n, err)
+	}
+	if n, err := s.MoveDeletedMembers(ctx, account); err != nil || n != 0 {
+		t.Fatalf("again: moved %d: %v", n, err)
+	}
+	live, err := s.AllMembers(ctx, account)
+	if err != nil || len(live) != 3 {
+		t.Fatalf("live: %v %d", err, len(live))
+	}
+	if got, err := s.GetMember(ctx, account, legacy.ID); err != nil || got.Status != rbac.StatusDeleted || got.Version != 2 {
+		t.Fatalf("moved member: %v %+v", err, got)
+	}
+}

@@ -178,3 +178,98 @@ func TestFinishedRequestCarriesTheDocumentRetention(t *testing.T) {
 		t.Fatalf("finished request ttl %d, want %d", ttl, want)
 	}
 }
+
+// Ending a request stamps its decisions with its own TTL in the same
+// change; its awaiting entries go (and carried a bound of their own while
+// pending); a document that closes carries the retention from its close
+// and loses it when reopened, by a put or by a new request.
+func TestDecisionsAndClosedDocumentsCarryTheDocumentRetention(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	const day = int64(24 * 3600)
+	seed := &approvalSeed{t: t, s: s, account: NewID("acct"), now: time.Now().UTC().Truncate(time.Second)}
+	const a1, a2, a3 = "mem_a1", "mem_a2", "mem_a3"
+
+	r := seed.request("mem_req", a1, a2, a3)
+	if ttl := s.AwaitingTTLForTest(t, seed.account, a3, r.ID); ttl < seed.now.Unix()-5+730*day {
+		t.Fatalf("awaiting entry ttl %d, want at least its level's end plus 730 days", ttl)
+	}
+	for _, m := range []string{a1, a2} {
+		if err := s.RecordDecision(ctx, seed.account, documents.ApprovalDecision{
+			RequestID: r.ID, Level: 1, Approver: m, MemberID: m, Outcome: string(documents.RequestApproved), DecidedAt: seed.now,
+		}, 3, nil, seed.ev("approval.decide")); err != nil {
+			t.Fatal(err)
+		}
+		if ttl := s.DecisionTTLForTest(t, seed.account, r.ID, 1, m); ttl != 0 {
+			t.Fatalf("decision of a pending request has ttl %d", ttl)
+		}
+	}
+	seed.now = seed.now.Add(time.Hour)
+	seed.finish(r, documents.RequestDenied, rbac.DocDenied)
+	want := seed.now.Unix() + 730*day
+	if ttl := s.RequestTTLForTest(t, seed.account, r.ID); ttl != want {
+		t.Fatalf("request ttl %d, want %d", ttl, want)
+	}
+	for _, m := range []string{a1, a2} {
+		if ttl := s.DecisionTTLForTest(t, seed.account, r.ID, 1, m); ttl != want {
+			t.Fatalf("decision of %s: ttl %d, want the request's %d", m, ttl, want)
+		}
+	}
+	if ttl := s.AwaitingTTLForTest(t, seed.account, a3, r.ID); ttl != -1 {
+		t.Fatalf("awaiting entry outlived the request's end (ttl %d)", ttl)
+	}
+	if ttl := s.DocumentTTLForTest(t, seed.account, r.DocType, r.DocID); ttl != want {
+		t.Fatalf("denied document ttl %d, want %d", ttl, want)
+	}
+	// Decisions written before the request named them: the backfill
+	// stamps them with the ended request's TTL.
+	s.ForgetDecisionsForTest(t, seed.account, r.ID, 1, a1, a2)
+	if err := s.BackfillApprovalIndexes(ctx, seed.account); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{a1, a2} {
+		if ttl := s.DecisionTTLForTest(t, seed.account, r.ID, 1, m); ttl != want {
+			t.Fatalf("backfilled decision of %s: ttl %d, want %d", m, ttl, want)
+		}
+	}
+
+	// Requested again: the document reopens and loses its TTL.
+	doc, err := s.GetDocument(ctx, seed.account, r.DocType, r.DocID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed.now = seed.now.Add(time.Hour)
+	r2 := documents.ApprovalRequest{ID: NewApprovalRequestID(seed.now), AccountID: seed.account, DocType: doc.Type, DocID: doc.ID, Amount: doc.Amount, Currency: doc.Currency, RequesterID: "mem_req", Status: documents.RequestPending, Version: 1, CreatedAt: seed.now, UpdatedAt: seed.now}
+	if err := s.CreateApprovalRequest(ctx, r2, doc, seed.ev("approval.request")); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := s.DocumentTTLForTest(t, seed.account, doc.Type, doc.ID); ttl != 0 {
+		t.Fatalf("re-requested document keeps ttl %d", ttl)
+	}
+	seed.finish(r2, documents.RequestApproved, rbac.DocApproved)
+	if ttl := s.DocumentTTLForTest(t, seed.account, doc.Type, doc.ID); ttl != 0 {
+		t.Fatalf("approved (open) document has ttl %d", ttl)
+	}
+
+	// Completed by a put: closed from then; put back to draft: open again.
+	doc, err = s.GetDocument(ctx, seed.account, doc.Type, doc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := doc.Version
+	doc.Status, doc.Version, doc.UpdatedAt = rbac.DocCompleted, read+1, seed.now.Add(time.Minute)
+	if err := s.PutDocument(ctx, doc, read, nil, nil, seed.ev("document.put")); err != nil {
+		t.Fatal(err)
+	}
+	if ttl, want := s.DocumentTTLForTest(t, seed.account, doc.Type, doc.ID), doc.UpdatedAt.Unix()+730*day; ttl != want {
+		t.Fatalf("completed document ttl %d, want %d", ttl, want)
+	}
+	read = doc.Version
+	doc.Status, doc.Version, doc.UpdatedAt = rbac.DocDraft, read+1, doc.UpdatedAt.Add(time.Minute)
+	if err := s.PutDocument(ctx, doc, read, nil, nil, seed.ev("document.put")); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := s.DocumentTTLForTest(t, seed.account, doc.Type, doc.ID); ttl != 0 {
+		t.Fatalf("reopened document keeps ttl %d", ttl)
+	}
+}

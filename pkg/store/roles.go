@@ -306,6 +306,9 @@ func (s *Store) LoadAuth(ctx context.Context, account, member, session, imperson
 		keys = append(keys, memberKey(account, impersonator))
 	}
 	items, err := s.batchGet(ctx, keys)
+	if err == nil {
+		items, err = s.withDeletedMembers(ctx, keys, items)
+	}
 	if err != nil {
 		return AuthState{}, fmt.Errorf("load auth: %w", err)
 	}
