@@ -88,6 +88,9 @@ func auditTargetPK(account, typ, id string) string {
 //	member email   pk ACCOUNT#{a}  sk EMAIL#{email}   (one member per email per account)
 //	custom roles   pk ACCOUNT#{a}  sk ROLES          (the roles version item; see roles.go)
 //	custom role    pk ACCOUNT#{a}  sk ROLES#{role}
+//	webhook        pk ACCOUNT#{a}  sk WEBHOOK#{id}   (and its count, sk WEBHOOKS; see webhooks.go)
+//
+// Webhook deliveries: pk DELIVERIES#{a}#{endpoint}  sk {event time}#{event id}  ttl (webhooks.go).
 func accountPK(a string) string { return key(prefixAccount, a) }
 
 const (
