@@ -85,6 +85,9 @@ func (d *Deliverer) log() *slog.Logger {
 // disables an endpoint failing for RetryFor). An error means the task
 // should be retried as it is (the store or the queue failed).
 func (d *Deliverer) Handle(ctx context.Context, t Task) error {
+	if d.Events == nil || d.Queue == nil {
+		return errors.New("webhooks: the deliverer has no event loader or queue")
+	}
 	now := d.Now.Now().UTC()
 	if wait := t.NotBefore.Sub(now); wait > 0 {
 		return d.Queue.Send(ctx, []Task{t}, min(wait, MaxQueueDelay))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
@@ -76,27 +77,40 @@ func (q *SQSQueue) sendBatch(ctx context.Context, entries []types.SendMessageBat
 	}
 }
 
-// Work is the delivery Lambda's handler body: it runs each record's task
-// on its own and reports the records whose task failed (an unreadable one
-// too) as batch item failures, for SQS to retry them alone.
+// Work is the delivery Lambda's handler body: it runs the records' tasks
+// concurrently (one slow endpoint does not hold the others of the batch)
+// and reports the records whose task failed (an unreadable one too) as
+// batch item failures, for SQS to retry them alone.
 func Work(ctx context.Context, d *Deliverer, records []lambdaevents.SQSMessage) lambdaevents.SQSEventResponse {
+	failed := make([]bool, len(records))
+	var wg sync.WaitGroup
+	for i, r := range records {
+		wg.Go(func() {
+			var t Task
+			err := json.Unmarshal([]byte(r.Body), &t)
+			if err == nil && (t.AccountID == "" || t.EndpointID == "" || t.EventID == "") {
+				err = fmt.Errorf("task lacks account, endpoint or event")
+			}
+			if err != nil {
+				d.log().ErrorContext(ctx, "webhooks: unreadable task", "messageId", r.MessageId, "error", err)
+			} else if err = d.Handle(ctx, t); err != nil {
+				d.log().ErrorContext(ctx, "webhooks: delivery task failed", "messageId", r.MessageId,
+					"account", t.AccountID, "endpoint", t.EndpointID, "event", t.EventID, "error", err)
+			}
+			failed[i] = err != nil
+		})
+	}
+	wg.Wait()
 	resp := lambdaevents.SQSEventResponse{BatchItemFailures: []lambdaevents.SQSBatchItemFailure{}}
-	for _, r := range records {
-		var t Task
-		err := json.Unmarshal([]byte(r.Body), &t)
-		if err == nil && (t.AccountID == "" || t.EndpointID == "" || t.EventID == "") {
-			err = fmt.Errorf("task lacks account, endpoint or event")
-		}
-		if err != nil {
-			d.log().ErrorContext(ctx, "webhooks: unreadable task", "messageId", r.MessageId, "error", err)
-		} else if err = d.Handle(ctx, t); err != nil {
-			d.log().ErrorContext(ctx, "webhooks: delivery task failed", "messageId", r.MessageId,
-				"account", t.AccountID, "endpoint", t.EndpointID, "event", t.EventID, "error", err)
-		}
-		if err != nil {
+	for i, r := range records {
+		if failed[i] {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, lambdaevents.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
 		}
 	}
 	return resp
 }
 
+// NewSQSQueue returns the queue at url with a client of cfg.
+func NewSQSQueue(cfg aws.Config, url string, opts ...func(*sqs.Options)) *SQSQueue {
+	return &SQSQueue{Client: sqs.NewFromConfig(cfg, opts...), URL: url}
+}

@@ -51,6 +51,10 @@ var functionGrants = map[string]grantFunc{
 	routes.FunctionAccount:     readWriteNoDelete,
 	routes.FunctionAlerts:      readWriteNoDelete,
 	routes.FunctionAlertsJob:   alertsJobGrant,
+	// webhooks deletes endpoints; the delivery function releases failed
+	// outbox claims (the disabled-endpoint email).
+	routes.FunctionWebhooks:        readWrite,
+	routes.FunctionWebhookDelivery: readWrite,
 }
 
 // tableActions name what the data functions do to the table; never a
@@ -140,6 +144,7 @@ var needs = map[string]functionNeeds{
 	routes.FunctionAPIKeys:     {Authenticates: true},
 	routes.FunctionAccount:     {Authenticates: true},
 	routes.FunctionAlerts:      {Authenticates: true},
+	routes.FunctionWebhooks:    {Authenticates: true},
 }
 
 func needsOf(function string) functionNeeds { return needs[function] }

@@ -26,6 +26,7 @@ import (
 	"github.com/stewardhq/steward/pkg/router"
 	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/store"
+	"github.com/stewardhq/steward/pkg/webhooks"
 )
 
 // Deps are the dependencies the handlers share, built once at start.
@@ -42,7 +43,9 @@ type Deps struct {
 	Approvals *approvals.Service
 	// Alerts serves stock levels, the alert preview and the unsubscribe
 	// page; its Run is the scheduled job.
-	Alerts  *alerts.Service
+	Alerts *alerts.Service
+	// Webhooks serves the webhook endpoints, their deliveries and replays.
+	Webhooks *webhooks.Service
 	Logger  *slog.Logger
 	Version string
 	// Throttle is each account's share of the API; nil means none.
@@ -62,6 +65,7 @@ func operations(d Deps) router.Operations {
 		d.Permissions.Operations(),
 		d.Approvals.Operations(),
 		d.Alerts.Operations(),
+		d.Webhooks.Operations(),
 	} {
 		maps.Copy(ops, m)
 	}
