@@ -79,9 +79,9 @@ const (
 
 // Webhook is one endpoint of an account.
 type Webhook struct {
-	ID          string
-	AccountID   string
-	URL         string
+	ID        string
+	AccountID string
+	URL       string
 	// Types the endpoint receives; empty means every type.
 	Types       []string
 	Description string

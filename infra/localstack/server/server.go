@@ -46,8 +46,8 @@ type Deps struct {
 	Alerts *alerts.Service
 	// Webhooks serves the webhook endpoints, their deliveries and replays.
 	Webhooks *webhooks.Service
-	Logger  *slog.Logger
-	Version string
+	Logger   *slog.Logger
+	Version  string
 	// Throttle is each account's share of the API; nil means none.
 	Throttle router.Throttle
 }
