@@ -95,6 +95,11 @@ func (p URLPolicy) Check(ctx context.Context, raw string) (*url.URL, error) {
 	if len(raw) > MaxURLLen {
 		return nil, fmt.Errorf("must be at most %d characters", MaxURLLen)
 	}
+	for _, c := range []byte(raw) {
+		if c <= ' ' || c >= 0x7f {
+			return nil, errors.New("must be printable ASCII without spaces (percent-encode the rest)")
+		}
+	}
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
 		return nil, errors.New("must be an absolute http(s) URL")
