@@ -14,6 +14,7 @@ import (
 
 	"github.com/stewardhq/steward/pkg/app/authboot"
 	"github.com/stewardhq/steward/pkg/app/boot"
+	"github.com/stewardhq/steward/pkg/app/mailboot"
 	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/webhooks"
 )
@@ -30,13 +31,17 @@ func main() {
 	if e.Config.WebhookQueueURL == "" {
 		boot.Fail(errors.New("STEWARD_WEBHOOK_QUEUE_URL must be set"))
 	}
+	outbox, err := mailboot.Outbox(e, b.Store)
+	if err != nil {
+		boot.Fail(err)
+	}
 	d := &webhooks.Deliverer{
 		Store:  b.Store,
 		Queue:  webhooks.NewSQSQueue(e.AWS, e.Config.WebhookQueueURL),
 		Policy: webhooks.PolicyFor(e.Config.Stage),
 		Logger: e.Logger,
-		// TODO(events): Events = the audit-log loader of pkg/events;
-		// Notify = webhooks.MailNotifier over mailboot.Outbox.
+		Notify: &webhooks.MailNotifier{Store: b.Store, Mail: outbox},
+		// TODO(events): Events = the audit-log loader of pkg/events.
 	}
 	lambda.Start(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		return webhooks.Work(ctx, d, ev.Records), nil

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/events"
+	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
@@ -359,5 +361,42 @@ func TestDeliveryEdges(t *testing.T) {
 	}
 	if _, err := f.st.GetWebhook(ctx, f.acct, f.w.ID); !errors.Is(err, store.ErrWebhookNotFound) {
 		t.Fatal(err)
+	}
+}
+
+type fakeMailer struct {
+	keys []string
+	msgs []mail.Message
+}
+
+func (m *fakeMailer) Send(_ context.Context, key string, msg mail.Message) (string, bool, error) {
+	m.keys = append(m.keys, key)
+	m.msgs = append(m.msgs, msg)
+	return "msg-" + key, true, nil
+}
+
+// The disabled-endpoint email goes to the account's active administrators
+// (here the owner), keyed per endpoint, disabling and member.
+func TestMailNotifier(t *testing.T) {
+	f := newFixture(t, 200)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	m := team.Member{ID: store.NewID("m"), AccountID: f.acct, Email: store.NewID("u") + "@example.com", Name: "Member",
+		Status: rbac.StatusActive, Assignments: []rbac.Assignment{{Role: rbac.RoleTeamMember, Scope: rbac.StoreScope("s1")}},
+		Version: 1, CreatedAt: now, UpdatedAt: now}
+	if err := f.st.AddMember(ctx, m, audit.Event{AccountID: f.acct, ActorID: "m_test", Action: "member.create", TargetType: "member", TargetID: m.ID}); err != nil {
+		t.Fatal(err)
+	}
+	fm := &fakeMailer{}
+	w := f.w
+	w.Status, w.DisabledAt, w.FailingSince = store.WebhookDisabled, now, now.Add(-72*time.Hour)
+	if err := (&webhooks.MailNotifier{Store: f.st, Mail: fm}).WebhookDisabled(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	if len(fm.msgs) != 1 || fm.msgs[0].To[0].Email == m.Email || !strings.Contains(fm.msgs[0].Text, w.URL) {
+		t.Fatalf("sent %d: %+v", len(fm.msgs), fm.msgs)
+	}
+	if want := "webhook-disabled/" + f.acct + "/" + w.ID + "/"; !strings.HasPrefix(fm.keys[0], want) {
+		t.Fatalf("key %s", fm.keys[0])
 	}
 }
