@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/stewardhq/steward/infra/testkit/testenv"
@@ -398,5 +402,35 @@ func TestMailNotifier(t *testing.T) {
 	}
 	if want := "webhook-disabled/" + f.acct + "/" + w.ID + "/"; !strings.HasPrefix(fm.keys[0], want) {
 		t.Fatalf("key %s", fm.keys[0])
+	}
+}
+
+// The secret is sealed at rest: the raw item does not hold it, and a
+// store with another cursor key cannot open it.
+func TestSecretSealedAtRest(t *testing.T) {
+	f := newFixture(t, 200)
+	ctx := context.Background()
+	d := testenv.DynamoDB(t)
+	out, err := d.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(d.Table), Key: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "ACCOUNT#" + f.acct}, "sk": &types.AttributeValueMemberS{Value: "WEBHOOK#" + f.w.ID},
+	}})
+	if err != nil || out.Item == nil {
+		t.Fatalf("raw item: %v", err)
+	}
+	raw := fmt.Sprint(out.Item)
+	if strings.Contains(raw, f.w.Secret[len("whsec_"):]) || strings.Contains(raw, "whsec_") {
+		t.Fatal("the raw item holds the secret")
+	}
+	if w, err := f.st.GetWebhook(ctx, f.acct, f.w.ID); err != nil || w.Secret != f.w.Secret {
+		t.Fatalf("read back %v", err)
+	}
+	key := make([]byte, store.CursorKeySize)
+	key[0] = 1
+	other, err := store.New(d.Client, d.Table, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.GetWebhook(ctx, f.acct, f.w.ID); err == nil || strings.Contains(err.Error(), f.w.Secret) {
+		t.Fatalf("another key opened the secret: %v", err)
 	}
 }
