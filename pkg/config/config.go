@@ -63,6 +63,11 @@ type Config struct {
 	// due account there, and SQS invokes the job with them. Empty runs
 	// every task in the same process (the local stack and the tests).
 	AlertsQueueURL string
+	// WebhookQueueURL is the webhook delivery queue
+	// (STEWARD_WEBHOOK_QUEUE_URL): delivery tasks wait there until due,
+	// and SQS invokes the delivery function with them. Empty: no queue
+	// (replays answer 503 unless the process wires one).
+	WebhookQueueURL string
 	// SessionLifetime is a session's absolute life from sign-in
 	// (STEWARD_SESSION_LIFETIME, default 30 days); SessionIdle ends a
 	// session not refreshed for that long (STEWARD_SESSION_IDLE, default
@@ -113,6 +118,7 @@ func Parse(getenv func(string) string) (Config, error) {
 	c.StateMachineARN = getenv("STEWARD_STATE_MACHINE_ARN")
 	c.AlertsQueueURL = getenv("STEWARD_ALERTS_QUEUE_URL")
 	c.EventBus = getenv("STEWARD_EVENT_BUS")
+	c.WebhookQueueURL = getenv("STEWARD_WEBHOOK_QUEUE_URL")
 	for _, d := range []struct {
 		name string
 		to   *time.Duration

@@ -293,3 +293,25 @@ type ApprovalReminder struct {
 	// Link opens the request (optional).
 	Link string
 }
+
+// WebhookDisabledData fills the "webhook_disabled" template: an
+// administrator is told that Steward stopped delivering to a webhook
+// endpoint whose deliveries failed for days.
+type WebhookDisabledData struct {
+	// Name is the administrator's name; empty gives a plain greeting.
+	Name        string
+	AccountName string
+	// URL is the endpoint's URL (shown as text, not a link).
+	URL string
+	// Description is the endpoint's description, if any.
+	Description string
+	// FailingSince is when its deliveries started failing.
+	FailingSince time.Time
+}
+
+func (d WebhookDisabledData) check() error {
+	if err := require("AccountName", d.AccountName); err != nil {
+		return err
+	}
+	return require("URL", d.URL)
+}

@@ -24,6 +24,7 @@ const (
 	TemplateApprovalRequest = "approval_request"
 	TemplateApprovalOutcome = "approval_outcome"
 	TemplateAlertDigest     = "alert_digest"
+	TemplateWebhookDisabled = "webhook_disabled"
 )
 
 // templateData is what every template's data type implements: check
@@ -47,6 +48,7 @@ var templateTypes = map[string]reflect.Type{
 	TemplateApprovalRequest: reflect.TypeFor[ApprovalRequestData](),
 	TemplateApprovalOutcome: reflect.TypeFor[ApprovalOutcomeData](),
 	TemplateAlertDigest:     reflect.TypeFor[AlertDigestData](),
+	TemplateWebhookDisabled: reflect.TypeFor[WebhookDisabledData](),
 }
 
 // TemplateNames lists the templates Render knows, sorted.

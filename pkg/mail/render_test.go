@@ -29,8 +29,9 @@ var (
 // evil.
 func samples() map[string]any {
 	return map[string]any{
-		mail.TemplateVerifyEmail:   mail.VerifyEmailData{Name: evil, Link: tokenURL, ExpiresAt: expires},
-		mail.TemplatePasswordReset: &mail.PasswordResetData{Name: evil, Link: base + "/reset?token=tok_reset", ExpiresAt: expires},
+		mail.TemplateVerifyEmail:     mail.VerifyEmailData{Name: evil, Link: tokenURL, ExpiresAt: expires},
+		mail.TemplateWebhookDisabled: mail.WebhookDisabledData{Name: evil, AccountName: "Acme " + evil, URL: "https://hooks.example.com/steward?x=" + evil, Description: evil, FailingSince: expires},
+		mail.TemplatePasswordReset:   &mail.PasswordResetData{Name: evil, Link: base + "/reset?token=tok_reset", ExpiresAt: expires},
 		mail.TemplateInvitation: mail.InvitationData{
 			Name: evil, InviterName: evil, AccountName: "Acme " + evil,
 			Link: base + "/invitations/accept?token=tok_inv", ExpiresAt: expires,

@@ -224,3 +224,21 @@ func dueText(title string, docs []DueDocument) string {
 	}
 	return b.String()
 }
+
+func (d WebhookDisabledData) subject() string {
+	return "Webhook deliveries to " + d.AccountName + "'s endpoint stopped"
+}
+
+func (d WebhookDisabledData) text() (string, string) {
+	return paragraphs(
+		greeting(d.Name),
+		"Steward disabled a webhook endpoint of "+d.AccountName+" because every delivery to it failed"+d.since()+":",
+		d.URL+when(d.Description != "", " ("+d.Description+")"),
+		"No events are sent to it now. Once the endpoint answers again, re-enable it (PATCH /v1/webhooks/{id} with status active) and replay what it missed (POST /v1/webhooks/{id}/replay).",
+	), ""
+}
+
+// since is " since <time>", or "" when the time is unknown.
+func (d WebhookDisabledData) since() string {
+	return when(!d.FailingSince.IsZero(), " since "+datetime(d.FailingSince))
+}

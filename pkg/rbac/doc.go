@@ -17,7 +17,8 @@
 //
 //   - normal: any role may list them.
 //   - critical (store.disconnect, sync.manage, billing.manage,
-//     users.impersonate, policies.manage): held only by administrators.
+//     users.impersonate, policies.manage, webhooks.manage): held only by
+//     administrators.
 //     Normal users cannot disconnect a store, turn sync off or touch
 //     billing (running a sync needs no permission at all), nor change the
 //     account's policies (approval policies, external approver domains,

@@ -19,6 +19,7 @@ const (
 	FunctionAccount     = "account"
 	FunctionApprovals   = "approvals"
 	FunctionAlerts      = "alerts"
+	FunctionWebhooks    = "webhooks"
 )
 
 // FunctionWorkflow is the Lambda function that runs the approval state
@@ -36,10 +37,9 @@ const FunctionAlertsJob = "alertsjob"
 // schedules their webhook deliveries.
 const FunctionEventPublisher = "eventpublisher"
 
-// FunctionWebhookDelivery is the Lambda function that delivers webhooks.
-// It serves no route: the webhook delivery queue (SQS) invokes it with
-// one delivery task per message, and it sends a failed attempt's retry
-// back to that queue with a delay.
+// FunctionWebhookDelivery is the Lambda function that delivers webhook
+// events (pkg/webhooks). It serves no route: the delivery queue (SQS)
+// invokes it with delivery tasks.
 const FunctionWebhookDelivery = "webhookdelivery"
 
 // Route is one API route.
@@ -64,7 +64,7 @@ type Route struct {
 	Idempotent bool
 	// NoImpersonation routes act on trust: they request, decide or cancel
 	// approvals, change grants (invitations, members, roles), statuses,
-	// policies and settings, API keys or ownership. An impersonated
+	// policies and settings, API keys, webhooks or ownership. An impersonated
 	// session (an administrator acting as a member, for looking) is
 	// refused with 403 impersonation_forbidden before the handler runs;
 	// it may still read and do the member's ordinary work (documents,
@@ -104,6 +104,15 @@ var Table = []Route{
 	{Method: "POST", Path: "/v1/api-keys", Function: FunctionAPIKeys, Operation: "createApiKey", Body: true, NoImpersonation: true},
 	{Method: "GET", Path: "/v1/api-keys", Function: FunctionAPIKeys, Operation: "listApiKeys"},
 	{Method: "DELETE", Path: "/v1/api-keys/{id}", Function: FunctionAPIKeys, Operation: "revokeApiKey", NoImpersonation: true},
+
+	{Method: "POST", Path: "/v1/webhooks", Function: FunctionWebhooks, Operation: "createWebhook", Body: true, NoImpersonation: true},
+	{Method: "GET", Path: "/v1/webhooks", Function: FunctionWebhooks, Operation: "listWebhooks"},
+	{Method: "GET", Path: "/v1/webhooks/{id}", Function: FunctionWebhooks, Operation: "getWebhook"},
+	{Method: "PATCH", Path: "/v1/webhooks/{id}", Function: FunctionWebhooks, Operation: "updateWebhook", Body: true, NoImpersonation: true},
+	{Method: "DELETE", Path: "/v1/webhooks/{id}", Function: FunctionWebhooks, Operation: "deleteWebhook", NoImpersonation: true},
+	{Method: "POST", Path: "/v1/webhooks/{id}/rotate-secret", Function: FunctionWebhooks, Operation: "rotateWebhookSecret", NoImpersonation: true},
+	{Method: "GET", Path: "/v1/webhooks/{id}/deliveries", Function: FunctionWebhooks, Operation: "listWebhookDeliveries"},
+	{Method: "POST", Path: "/v1/webhooks/{id}/replay", Function: FunctionWebhooks, Operation: "replayWebhook", Body: true, NoImpersonation: true},
 
 	{Method: "GET", Path: "/v1/permissions", Function: FunctionPermissions, Operation: "listPermissions"},
 	{Method: "GET", Path: "/v1/roles", Function: FunctionPermissions, Operation: "listRoles"},

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -20,6 +21,9 @@ type Store struct {
 	db      *dynamodb.Client
 	table   string
 	cursors *Cursors
+	// secrets seals webhook signing secrets (webhooks.go), under a key
+	// derived from the cursor key.
+	secrets cipher.AEAD
 	now     clock.Clock
 	// actor, when set (Acting), is checked by every Commit.
 	actor *Actor
@@ -31,13 +35,18 @@ type Store struct {
 }
 
 // New returns a Store over the table. cursorKey (32 bytes) seals the
-// pagination cursors handed to clients.
+// pagination cursors handed to clients and, through a key derived from it,
+// webhook signing secrets at rest (webhooks.go).
 func New(db *dynamodb.Client, table string, cursorKey []byte) (*Store, error) {
 	c, err := NewCursors(cursorKey)
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db, table: table, cursors: c, now: time.Now, roles: &rolesCache{}, retention: newRetentionCache()}, nil
+	sec, err := newSecretSealer(cursorKey)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{db: db, table: table, cursors: c, secrets: sec, now: time.Now, roles: &rolesCache{}, retention: newRetentionCache()}, nil
 }
 
 // Table is the table name.

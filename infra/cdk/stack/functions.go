@@ -55,7 +55,10 @@ var functionGrants = map[string]grantFunc{
 	// (events.go); the delivery function reads and writes the table
 	// (delivery attempts, endpoint state: it may disable an endpoint and
 	// email the account).
-	routes.FunctionEventPublisher:  eventPublisherGrant,
+	routes.FunctionEventPublisher: eventPublisherGrant,
+	// webhooks deletes endpoints; the delivery function releases failed
+	// outbox claims (the disabled-endpoint email).
+	routes.FunctionWebhooks:        readWrite,
 	routes.FunctionWebhookDelivery: readWrite,
 }
 
@@ -146,6 +149,7 @@ var needs = map[string]functionNeeds{
 	routes.FunctionAPIKeys:     {Authenticates: true},
 	routes.FunctionAccount:     {Authenticates: true},
 	routes.FunctionAlerts:      {Authenticates: true},
+	routes.FunctionWebhooks:    {Authenticates: true},
 }
 
 func needsOf(function string) functionNeeds { return needs[function] }

@@ -63,6 +63,11 @@ var expectedIAM = map[string][]string{
 		"managed: AWSLambdaBasicExecutionRole",
 		"secretsmanager:GetSecretValue on <VerifyKeys>",
 	},
+	"function " + routes.FunctionWebhooks: {
+		"dynamodb:BatchGetItem,ConditionCheckItem,DeleteItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",
+		"managed: AWSLambdaBasicExecutionRole",
+		"secretsmanager:GetSecretValue on <VerifyKeys>",
+	},
 	"function " + routes.FunctionApprovals: {
 		"dynamodb:BatchGetItem,ConditionCheckItem,DeleteItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",
 		"managed: AWSLambdaBasicExecutionRole",

@@ -31,6 +31,7 @@ import (
 	"github.com/stewardhq/steward/pkg/permissions"
 	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/version"
+	"github.com/stewardhq/steward/pkg/webhooks"
 	"github.com/stewardhq/steward/pkg/workflow"
 )
 
@@ -81,6 +82,10 @@ func Deps(ctx context.Context, cfg config.Config, log *slog.Logger, function str
 	d.Members = &members.Service{Store: st}
 	d.Permissions = &permissions.Service{Store: st}
 	d.Events = &events.Feed{Store: st, Settle: cfg.EventsSettle}
+	d.Webhooks = &webhooks.Service{Store: st, URLs: webhooks.PolicyFor(cfg.Stage)}
+	if cfg.WebhookQueueURL != "" {
+		d.Webhooks.Queue = webhooks.NewSQSQueue(e.AWS, cfg.WebhookQueueURL)
+	}
 	if function == "" || function == routes.FunctionAlerts {
 		d.Alerts = &alerts.Service{Store: st, Mail: d.Auth.Mail, PublicURL: cfg.PublicURL, Logger: log}
 	}

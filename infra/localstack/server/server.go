@@ -27,6 +27,7 @@ import (
 	"github.com/stewardhq/steward/pkg/router"
 	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/store"
+	"github.com/stewardhq/steward/pkg/webhooks"
 )
 
 // Deps are the dependencies the handlers share, built once at start.
@@ -45,9 +46,11 @@ type Deps struct {
 	// page; its Run is the scheduled job.
 	Alerts *alerts.Service
 	// Events serves the events feed.
-	Events  *events.Feed
-	Logger  *slog.Logger
-	Version string
+	Events *events.Feed
+	// Webhooks serves the webhook endpoints, their deliveries and replays.
+	Webhooks *webhooks.Service
+	Logger   *slog.Logger
+	Version  string
 	// Throttle is each account's share of the API; nil means none.
 	Throttle router.Throttle
 }
@@ -66,6 +69,7 @@ func operations(d Deps) router.Operations {
 		d.Permissions.Operations(),
 		d.Approvals.Operations(),
 		d.Alerts.Operations(),
+		d.Webhooks.Operations(),
 	} {
 		maps.Copy(ops, m)
 	}

@@ -27,6 +27,7 @@ var impersonationRefused = []string{
 	"transferOwnership", "impersonateUser",
 	"createApprovalRequest", "decideApprovalRequest", "cancelApprovalRequest",
 	"putApprovalPolicy",
+	"createWebhook", "updateWebhook", "deleteWebhook", "rotateWebhookSecret", "replayWebhook",
 }
 
 // impersonating signs up an account whose owner impersonates a member

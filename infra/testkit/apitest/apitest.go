@@ -30,7 +30,9 @@ import (
 	"github.com/stewardhq/steward/pkg/accesstoken"
 	"github.com/stewardhq/steward/pkg/awsclient"
 	"github.com/stewardhq/steward/pkg/config"
+	"github.com/stewardhq/steward/pkg/events"
 	"github.com/stewardhq/steward/pkg/store"
+	"github.com/stewardhq/steward/pkg/webhooks"
 )
 
 // Env is a running API.
@@ -115,6 +117,10 @@ func New(t testing.TB, opts ...func(*server.Deps)) *Env {
 	if c, ok := deps.Approvals.Engine.(io.Closer); ok {
 		t.Cleanup(func() { _ = c.Close() })
 	}
+	// Webhook replays queue in memory; the audit-log source of pkg/events
+	// replaces noEvents once it lands.
+	deps.Webhooks.Queue = &webhooks.MemoryQueue{}
+	deps.Webhooks.Source = noEvents{}
 	for _, o := range opts {
 		o(&deps)
 	}
@@ -267,4 +273,11 @@ func (e *Env) TokenFromEmail(t testing.TB, addr, subjectPart string, since time.
 		return fmt.Errorf("none among %d emails", len(emails))
 	})
 	return token
+}
+
+// noEvents is a webhook replay source with no events.
+type noEvents struct{}
+
+func (noEvents) Since(context.Context, string, time.Time, int, string) ([]events.Event, string, error) {
+	return nil, "", nil
 }

@@ -75,6 +75,9 @@ var sweepBodies = map[string]any{
 		"title": "Sweep document", "summary": "Ten things", "dueDate": "2030-01-31", "url": "https://example.com/po/1", "status": "draft"},
 	"createApprovalRequest": map[string]any{"note": "Please", "externalApprover": map[string]any{"email": "ext@example.com", "name": "Ext Approver"}},
 	"decideApprovalRequest": map[string]any{"decision": "approve", "comment": "Fine"},
+	"createWebhook":         map[string]any{"url": "http://127.0.0.1:9/sweep", "types": []any{"member.invited"}, "description": "Sweep"},
+	"updateWebhook":         map[string]any{"url": "http://127.0.0.1:9/sweep2", "types": []any{"member.joined"}, "description": "Sweep 2", "status": "active"},
+	"replayWebhook":         map[string]any{"since": sweepSince},
 	"putApprovalPolicy": map[string]any{"enabled": true, "selfApproval": false, "expiresAfterHours": 24,
 		"levels":            []any{map[string]any{"minAmount": 0, "permission": "approve.sales_order", "role": "approver", "required": 1, "scope": "account"}},
 		"externalApprovers": map[string]any{"allowed": true, "domains": []any{"example.com"}}},
@@ -88,6 +91,7 @@ var sweepFixtures = map[string]func(t *testing.T, a *sweepAccount) map[string]st
 	"/v1/invitations/{id}": func(t *testing.T, a *sweepAccount) map[string]string { return map[string]string{"id": a.invitation(t)} },
 	"/v1/roles/{id}":       func(t *testing.T, a *sweepAccount) map[string]string { return map[string]string{"id": a.role(t)} },
 	"/v1/api-keys/{id}":    func(t *testing.T, a *sweepAccount) map[string]string { return map[string]string{"id": a.apiKey(t)} },
+	"/v1/webhooks/{id}":    func(t *testing.T, a *sweepAccount) map[string]string { return map[string]string{"id": a.webhook(t)} },
 	"/v1/stores/{id}":      func(*testing.T, *sweepAccount) map[string]string { return map[string]string{"id": "s1"} },
 	"/v1/departments/{id}": func(*testing.T, *sweepAccount) map[string]string { return map[string]string{"id": "sales"} },
 	"/v1/documents/{type}/{id}": func(t *testing.T, a *sweepAccount) map[string]string {
@@ -130,7 +134,21 @@ type sweepAccount struct {
 	token   string
 	refresh string
 
-	memberID, invitationID, roleID, keyID, requestID string
+	memberID, invitationID, roleID, keyID, requestID, webhookID string
+}
+
+// sweepSince is a valid replay start: an hour before the sweep.
+var sweepSince = time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+
+func (a *sweepAccount) webhook(t *testing.T) string {
+	if a.webhookID == "" {
+		var wh struct {
+			ID string `json:"id"`
+		}
+		a.e.Call(t, "POST", "/v1/webhooks", a.token, map[string]any{"url": "http://127.0.0.1:9/sweep-fixture"}).Want(t, http.StatusCreated, "").JSON(t, &wh)
+		a.webhookID = wh.ID
+	}
+	return a.webhookID
 }
 
 func (a *sweepAccount) fill(v any) any {

@@ -32,6 +32,9 @@ var sampleBodies = map[string]any{
 	"createApprovalRequest": map[string]any{"note": "by another tenant"},
 	"decideApprovalRequest": map[string]any{"decision": "approve"},
 	"putApprovalPolicy":     map[string]any{"enabled": false, "expiresAfterHours": 1},
+	"createWebhook":         map[string]any{"url": "http://127.0.0.1:9/iso"},
+	"updateWebhook":         map[string]any{"description": "Changed by another tenant"},
+	"replayWebhook":         map[string]any{"since": sweepSince},
 }
 
 // typeParams are path parameters that name a kind, not an object of A:
@@ -61,6 +64,10 @@ func TestTenantIsolationMatrix(t *testing.T) {
 		ID string `json:"id"`
 	}
 	e.Call(t, "POST", "/v1/api-keys", aTk.AccessToken, map[string]any{"name": "a-key", "permissions": []string{"orders.view"}}).Want(t, http.StatusCreated, "").JSON(t, &key)
+	var wh struct {
+		ID string `json:"id"`
+	}
+	e.Call(t, "POST", "/v1/webhooks", aTk.AccessToken, map[string]any{"url": "http://127.0.0.1:9/a-only"}).Want(t, http.StatusCreated, "").JSON(t, &wh)
 	e.Call(t, "PUT", "/v1/stores/a_only_store", aTk.AccessToken, map[string]any{"name": "A only"}).Want(t, http.StatusCreated, "")
 	e.Call(t, "PUT", "/v1/departments/a_only_dept", aTk.AccessToken, map[string]any{"name": "A only", "kind": "sales"}).Want(t, http.StatusCreated, "")
 	e.Call(t, "PUT", "/v1/approval-policies/purchase_order", aTk.AccessToken, map[string]any{
@@ -82,10 +89,11 @@ func TestTenantIsolationMatrix(t *testing.T) {
 		"/v1/invitations/{id}":       inv.ID,
 		"/v1/roles/{id}":             "a_only_role",
 		"/v1/api-keys/{id}":          key.ID,
+		"/v1/webhooks/{id}":          wh.ID,
 		"/v1/stores/{id}":            "a_only_store",
 		"/v1/departments/{id}":       "a_only_dept",
 	}
-	secretsOfA := []string{a.AccountID, memberID, inv.ID, key.ID, a.MemberID, apr.ID}
+	secretsOfA := []string{a.AccountID, memberID, inv.ID, key.ID, a.MemberID, apr.ID, wh.ID}
 
 	// B calls as its owner and as an API key with every permission a key
 	// may hold.

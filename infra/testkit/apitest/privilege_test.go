@@ -124,6 +124,11 @@ var privilegeRows = []privilegeRow{
 	{op: "impersonateUser", allow: adminsOnly, why: "users.impersonate is critical: administrators only, not full_access"},
 	{op: "createApiKey", allow: adminsOnly, why: "API keys are managed by administrators only"},
 	{op: "revokeApiKey", allow: adminsOnly, why: "API keys are managed by administrators only"},
+	{op: "createWebhook", allow: adminsOnly, why: "webhooks.manage is critical: administrators only (full_access lacks it)"},
+	{op: "updateWebhook", allow: adminsOnly, why: "webhooks.manage, critical: administrators only"},
+	{op: "rotateWebhookSecret", allow: adminsOnly, why: "webhooks.manage, critical: administrators only"},
+	{op: "replayWebhook", allow: adminsOnly, why: "webhooks.manage, critical: administrators only"},
+	{op: "deleteWebhook", allow: adminsOnly, why: "webhooks.manage, critical: administrators only"},
 	{op: "createRole", allow: settingsMgrs, why: "settings.manage at account scope (and orders.view there, the role's permission)"},
 	{op: "updateRole", allow: settingsMgrs, why: "settings.manage at account scope (and the role's orders.view there)"},
 	{op: "deleteRole", allow: settingsMgrs, why: "settings.manage at account scope (and the role's orders.view there)"},
@@ -163,6 +168,7 @@ type privFixture struct {
 	checkTarget          string
 	invResend, invRevoke string
 	apiKey               string
+	webhook              string
 	reqDecide, reqCancel string
 }
 
@@ -217,6 +223,11 @@ func (e *Env) privSetup(t *testing.T, role, scope string) *privFixture {
 	}
 	e.Call(t, "POST", "/v1/api-keys", fx.ownerTk, map[string]any{"name": "fixture", "permissions": []string{"orders.view"}}).Want(t, http.StatusCreated, "").JSON(t, &key)
 	fx.apiKey = key.ID
+	var wh struct {
+		ID string `json:"id"`
+	}
+	e.Call(t, "POST", "/v1/webhooks", fx.ownerTk, map[string]any{"url": "http://127.0.0.1:9/priv"}).Want(t, http.StatusCreated, "").JSON(t, &wh)
+	fx.webhook = wh.ID
 
 	e.Call(t, "PUT", "/v1/approval-policies/purchase_order", fx.ownerTk, map[string]any{
 		"enabled": true, "selfApproval": false, "expiresAfterHours": 24,
@@ -296,6 +307,16 @@ func (e *Env) privilegeRequest(t *testing.T, fx *privFixture, key string) privCa
 		return privCall{"POST", "/v1/api-keys", map[string]any{"name": "key by " + fx.role, "permissions": []string{"orders.view"}}, nil}
 	case "revokeApiKey":
 		return privCall{"DELETE", "/v1/api-keys/" + fx.apiKey, nil, nil}
+	case "createWebhook":
+		return privCall{"POST", "/v1/webhooks", map[string]any{"url": "http://127.0.0.1:9/by-" + fx.role}, nil}
+	case "updateWebhook":
+		return privCall{"PATCH", "/v1/webhooks/" + fx.webhook, map[string]any{"description": "by " + fx.role}, nil}
+	case "rotateWebhookSecret":
+		return privCall{"POST", "/v1/webhooks/" + fx.webhook + "/rotate-secret", nil, nil}
+	case "replayWebhook":
+		return privCall{"POST", "/v1/webhooks/" + fx.webhook + "/replay", map[string]any{"since": sweepSince}, nil}
+	case "deleteWebhook":
+		return privCall{"DELETE", "/v1/webhooks/" + fx.webhook, nil, nil}
 	case "createRole":
 		return privCall{"POST", "/v1/roles", map[string]any{"id": "made_by_caller", "name": "Made", "permissions": []string{"orders.view"}}, nil}
 	case "updateRole":
