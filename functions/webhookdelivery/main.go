@@ -15,6 +15,7 @@ import (
 	"github.com/stewardhq/steward/pkg/app/authboot"
 	"github.com/stewardhq/steward/pkg/app/boot"
 	"github.com/stewardhq/steward/pkg/app/mailboot"
+	stevents "github.com/stewardhq/steward/pkg/events"
 	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/webhooks"
 )
@@ -41,7 +42,8 @@ func main() {
 		Policy: webhooks.PolicyFor(e.Config.Stage),
 		Logger: e.Logger,
 		Notify: &webhooks.MailNotifier{Store: b.Store, Mail: outbox},
-		// TODO(events): Events = the audit-log loader of pkg/events.
+		// Each task's event is read again from the audit log.
+		Events: &stevents.Feed{Store: b.Store},
 	}
 	lambda.Start(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		return webhooks.Work(ctx, d, ev.Records), nil

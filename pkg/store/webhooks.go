@@ -212,6 +212,16 @@ func (s *Store) webhook(it webhookItem) (Webhook, error) {
 	return w, nil
 }
 
+// webhookTarget is webhook without the secret (not opened: the reader
+// needs no key).
+func webhookTarget(it webhookItem) Webhook {
+	w := Webhook{ID: it.ID, AccountID: it.AccountID, URL: it.URL, Types: it.Types, Status: it.Status, Version: it.Version}
+	if w.Types == nil {
+		w.Types = []string{}
+	}
+	return w
+}
+
 // CreateWebhook writes a new endpoint of an existing account with its
 // event, in one transaction; ErrWebhookLimit when the account has
 // MaxWebhooks already.
@@ -256,6 +266,38 @@ func validWebhookID(id string) bool { return id != "" && len(id) <= 64 && !strin
 // ListWebhooks lists an account's endpoints (at most MaxWebhooks, so one
 // page) in id order, with one strongly consistent Query.
 func (s *Store) ListWebhooks(ctx context.Context, account string) ([]Webhook, error) {
+	items, err := s.webhookItems(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	ws := make([]Webhook, 0, len(items))
+	for _, it := range items {
+		w, err := s.webhook(it)
+		if err != nil {
+			return nil, err
+		}
+		ws = append(ws, w)
+	}
+	return ws, nil
+}
+
+// ListWebhookTargets lists an account's endpoints without their secrets
+// (id, URL, types, status): what the event publisher matches events
+// against. One strongly consistent Query, so an endpoint created just
+// before a change hears of it.
+func (s *Store) ListWebhookTargets(ctx context.Context, account string) ([]Webhook, error) {
+	items, err := s.webhookItems(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	ws := make([]Webhook, 0, len(items))
+	for _, it := range items {
+		ws = append(ws, webhookTarget(it))
+	}
+	return ws, nil
+}
+
+func (s *Store) webhookItems(ctx context.Context, account string) ([]webhookItem, error) {
 	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
 		KeyConditionExpression:    aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
@@ -270,15 +312,7 @@ func (s *Store) ListWebhooks(ctx context.Context, account string) ([]Webhook, er
 	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
 		return nil, fmt.Errorf("list webhooks: %w", err)
 	}
-	ws := make([]Webhook, 0, len(items))
-	for _, it := range items {
-		w, err := s.webhook(it)
-		if err != nil {
-			return nil, err
-		}
-		ws = append(ws, w)
-	}
-	return ws, nil
+	return items, nil
 }
 
 // UpdateWebhook replaces an endpoint read at version with w (its version

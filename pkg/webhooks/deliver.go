@@ -21,7 +21,7 @@ type EventLoader interface {
 
 // ErrEventNotFound is what an EventLoader answers for an event that is
 // gone (expired from the audit log): the delivery fails, not retried.
-var ErrEventNotFound = errors.New("event not found")
+var ErrEventNotFound = events.ErrEventNotFound
 
 // Poster sends one attempt (HTTPPoster).
 type Poster interface {

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -27,11 +28,6 @@ const (
 	// enqueues replays there.
 	EnvWebhookQueueURL = "STEWARD_WEBHOOK_QUEUE_URL"
 )
-
-// webhooksFunction is the API function of the webhook endpoint routes
-// (routes.FunctionWebhooks of pkg/webhooks). When the route table has it,
-// it may enqueue deliveries (replays) to the delivery queue.
-const webhooksFunction = "webhooks"
 
 // EventBusName is the name of the stage's EventBridge bus, which host
 // applications subscribe to with rules (source "steward", detail-type the
@@ -145,8 +141,9 @@ func newQueue(scope constructs.Construct, id string, props awssqs.QueueProps) aw
 // All queues are encrypted (SSE-SQS) and refuse non-TLS requests; the
 // dead-letter queues keep messages 14 days and have alarms
 // (monitoring.go). workerEnv is the environment of the workers (table,
-// stage, mail settings).
-func newEventsPipeline(scope constructs.Construct, props *StewardStackProps, table awsdynamodb.Table, retention awslogs.RetentionDays, mail mailSettings, workerEnv map[string]*string) eventsPipeline {
+// stage, mail settings). The delivery function reads verifyKeys: endpoint
+// secrets are sealed under a key derived from the cursor key it holds.
+func newEventsPipeline(scope constructs.Construct, props *StewardStackProps, table awsdynamodb.Table, retention awslogs.RetentionDays, mail mailSettings, workerEnv map[string]*string, verifyKeys awssecretsmanager.ISecret) eventsPipeline {
 	stage := props.stage()
 	bus := awsevents.NewEventBus(scope, jsii.String("EventBus"), &awsevents.EventBusProps{
 		EventBusName: jsii.String(EventBusName(stage)),
@@ -189,7 +186,7 @@ func newEventsPipeline(scope constructs.Construct, props *StewardStackProps, tab
 	}))
 
 	// The delivery function.
-	env := map[string]*string{EnvWebhookQueueURL: deliveryQueue.QueueUrl()}
+	env := map[string]*string{EnvWebhookQueueURL: deliveryQueue.QueueUrl(), EnvVerifyKeysSecret: verifyKeys.SecretArn()}
 	for k, v := range workerEnv {
 		env[k] = v
 	}
@@ -198,6 +195,7 @@ func newEventsPipeline(scope constructs.Construct, props *StewardStackProps, tab
 		panic(err) // unreachable: functionGrants has it
 	}
 	delivery.AddToRolePolicy(mail.sendStatement())
+	delivery.AddToRolePolicy(readSecretStatement(verifyKeys))
 	// Retries go back to the queue with a delay; the event source mapping
 	// receives and deletes (its grant).
 	delivery.AddToRolePolicy(sendMessageStatement(deliveryQueue))
@@ -235,7 +233,7 @@ func grantWebhookReplays(deployed []deployedFunction, ev eventsPipeline) {
 		return
 	}
 	for _, f := range deployed {
-		if f.name != webhooksFunction {
+		if f.name != routes.FunctionWebhooks {
 			continue
 		}
 		f.fn.AddEnvironment(jsii.String(EnvWebhookQueueURL), ev.deliveryQueue.QueueUrl(), nil)

@@ -196,6 +196,8 @@ func TestWebhookDelivery(t *testing.T) {
 		EnvMailFrom:            "Steward <no-reply@steward.example.com>",
 		EnvSESConfigurationSet: "steward-" + DefaultStage,
 		EnvWebhookQueueURL:     map[string]any{"Ref": queueID},
+		// The cursor key (in the verify-key secret) opens endpoint secrets.
+		EnvVerifyKeysSecret: map[string]any{"Ref": secretID(t, s, "VerifyKeys")},
 	}})
 	equal(t, "queue variable", EnvWebhookQueueURL, "STEWARD_WEBHOOK_QUEUE_URL")
 }
@@ -204,17 +206,17 @@ func TestWebhookDelivery(t *testing.T) {
 // route table has it, gets the delivery queue's URL and may send to it
 // (replays), and nothing more on SQS.
 func TestWebhooksFunctionEnqueuesReplays(t *testing.T) {
-	if _, ok := functionGrants[webhooksFunction]; !ok {
+	if _, ok := functionGrants[routes.FunctionWebhooks]; !ok {
 		// pkg/webhooks adds its grant; until then, the test lends one.
-		functionGrants[webhooksFunction] = readWrite
-		t.Cleanup(func() { delete(functionGrants, webhooksFunction) })
+		functionGrants[routes.FunctionWebhooks] = readWrite
+		t.Cleanup(func() { delete(functionGrants, routes.FunctionWebhooks) })
 	}
 	rs := slices.Clone(routes.Table)
-	if len(routes.ForFunction(webhooksFunction)) == 0 {
-		rs = append(rs, routes.Route{Method: "POST", Path: "/v1/webhooks/test-replay", Function: webhooksFunction, Operation: "testReplay"})
+	if len(routes.ForFunction(routes.FunctionWebhooks)) == 0 {
+		rs = append(rs, routes.Route{Method: "POST", Path: "/v1/webhooks/test-replay", Function: routes.FunctionWebhooks, Operation: "testReplay"})
 	}
 	s := synth(t, nil, func(p *StewardStackProps) { p.Routes = rs })
-	fnID := s.functionLogicalID(t, webhooksFunction)
+	fnID := s.functionLogicalID(t, routes.FunctionWebhooks)
 	queueID := s.childLogicalID(t, "WebhookDelivery")
 
 	env := props(s.res[fnID])["Environment"].(map[string]any)["Variables"].(map[string]any)

@@ -67,6 +67,7 @@ var expectedIAM = map[string][]string{
 		"dynamodb:BatchGetItem,ConditionCheckItem,DeleteItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",
 		"managed: AWSLambdaBasicExecutionRole",
 		"secretsmanager:GetSecretValue on <VerifyKeys>",
+		"sqs:SendMessage on <WebhookDelivery>",
 	},
 	"function " + routes.FunctionApprovals: {
 		"dynamodb:BatchGetItem,ConditionCheckItem,DeleteItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",
@@ -113,6 +114,7 @@ var expectedIAM = map[string][]string{
 	"function " + routes.FunctionWebhookDelivery: {
 		"dynamodb:BatchGetItem,ConditionCheckItem,DeleteItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",
 		"managed: AWSLambdaBasicExecutionRole",
+		"secretsmanager:GetSecretValue on <VerifyKeys>",
 		"ses:SendEmail on ses:configuration-set/steward-dev, ses:identity/no-reply@steward.example.com, ses:identity/steward.example.com",
 		"sqs:ChangeMessageVisibility,DeleteMessage,GetQueueAttributes,GetQueueUrl,ReceiveMessage,SendMessage on <WebhookDelivery>",
 	},

@@ -337,7 +337,7 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 	}
 	var events eventsPipeline
 	if props.hasEvents() {
-		events = newEventsPipeline(stack, props, table, retention, mail, workerEnv())
+		events = newEventsPipeline(stack, props, table, retention, mail, workerEnv(), verifyKeys)
 		deployed = append(deployed,
 			deployedFunction{routes.FunctionEventPublisher, events.publisher},
 			deployedFunction{routes.FunctionWebhookDelivery, events.delivery})
@@ -387,13 +387,7 @@ func NewStewardStack(scope constructs.Construct, id string, props *StewardStackP
 			panic(err) // unreachable: Validate checked it
 		}
 		if keySecret != nil {
-			// GetSecretValue only (Secret.GrantRead would add
-			// DescribeSecret, which Steward never calls).
-			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Effect:    awsiam.Effect_ALLOW,
-				Actions:   jsii.Strings("secretsmanager:GetSecretValue"),
-				Resources: &[]*string{keySecret.SecretArn()},
-			}))
+			fn.AddToRolePolicy(readSecretStatement(keySecret))
 		}
 		if need.SendEmail {
 			fn.AddToRolePolicy(mail.sendStatement())
@@ -648,4 +642,14 @@ func newAPI(scope constructs.Construct, stage string, props *StewardStackProps, 
 		httpStage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetRouteSettings(settings)
 	}
 	return out
+}
+
+// readSecretStatement lets a function read a secret: GetSecretValue only
+// (Secret.GrantRead would add DescribeSecret, which Steward never calls).
+func readSecretStatement(secret awssecretsmanager.ISecret) awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Effect:    awsiam.Effect_ALLOW,
+		Actions:   jsii.Strings("secretsmanager:GetSecretValue"),
+		Resources: &[]*string{secret.SecretArn()},
+	})
 }

@@ -66,7 +66,7 @@ func synth(t *testing.T, extra map[string]any, mutate func(*StewardStackProps)) 
 	}
 	assets := tempDir(t)
 	for _, fn := range append(routes.Functions(), routes.FunctionWorkflow, routes.FunctionApprovals, routes.FunctionAlertsJob,
-		routes.FunctionEventPublisher, routes.FunctionWebhookDelivery, webhooksFunction) {
+		routes.FunctionEventPublisher, routes.FunctionWebhookDelivery, routes.FunctionWebhooks) {
 		if err := os.MkdirAll(filepath.Join(assets, fn), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -326,7 +326,7 @@ func TestOneFunctionPerRouteFunction(t *testing.T) {
 			vars[EnvStateMachineARN] = map[string]any{"Ref": s.onlyOfType(t, "AWS::StepFunctions::StateMachine")}
 		}
 		// The webhooks function enqueues replays (events.go).
-		if name == webhooksFunction {
+		if name == routes.FunctionWebhooks {
 			vars[EnvWebhookQueueURL] = map[string]any{"Ref": s.childLogicalID(t, "WebhookDelivery")}
 		}
 		equal(t, name+" Environment", p["Environment"], map[string]any{"Variables": vars})

@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,7 +31,6 @@ import (
 	"github.com/stewardhq/steward/pkg/accesstoken"
 	"github.com/stewardhq/steward/pkg/awsclient"
 	"github.com/stewardhq/steward/pkg/config"
-	"github.com/stewardhq/steward/pkg/events"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/webhooks"
 )
@@ -45,6 +45,8 @@ type Env struct {
 	// Issuer and Audience of the access tokens.
 	Issuer, Audience string
 	client           *http.Client
+	cfg              config.Config
+	deps             server.Deps
 }
 
 // Logs collects the server's log lines.
@@ -77,8 +79,10 @@ func New(t testing.TB, opts ...func(*server.Deps)) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cursorKey := make([]byte, store.CursorKeySize)
-	_, _ = rand.Read(cursorKey)
+	// One cursor key for the test process: webhook secrets are sealed
+	// under a key derived from it, and the one events pipeline of the
+	// process (StartEvents) opens the endpoints of every Env.
+	cursorKey := processCursorKey()
 	srv := httptest.NewUnstartedServer(nil)
 	url := "http://" + srv.Listener.Addr().String()
 	cfg := config.Config{
@@ -117,10 +121,10 @@ func New(t testing.TB, opts ...func(*server.Deps)) *Env {
 	if c, ok := deps.Approvals.Engine.(io.Closer); ok {
 		t.Cleanup(func() { _ = c.Close() })
 	}
-	// Webhook replays queue in memory; the audit-log source of pkg/events
-	// replaces noEvents once it lands.
+	// Webhook replays queue in memory (tests read the queued tasks); they
+	// read the account's events from the audit log.
 	deps.Webhooks.Queue = &webhooks.MemoryQueue{}
-	deps.Webhooks.Source = noEvents{}
+	deps.Webhooks.Source = deps.Events
 	for _, o := range opts {
 		o(&deps)
 	}
@@ -142,7 +146,47 @@ func New(t testing.TB, opts ...func(*server.Deps)) *Env {
 		Transport:     openapitest.Must(t).Transport(t, srv.Client().Transport),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	return &Env{URL: url, Store: st, SES: ses, Keys: keys, Logs: logs, Issuer: url, Audience: "steward", client: client}
+	return &Env{URL: url, Store: st, SES: ses, Keys: keys, Logs: logs, Issuer: url, Audience: "steward", client: client, cfg: cfg, deps: deps}
+}
+
+var processCursorKey = sync.OnceValue(func() []byte {
+	k := make([]byte, store.CursorKeySize)
+	_, _ = rand.Read(k)
+	return k
+})
+
+var pipeline struct {
+	once sync.Once
+	err  error
+}
+
+// StartEvents starts the change events' pipeline of the test process
+// once (the local stack's: the table's stream read as in AWS, webhooks
+// delivered from an in-process delay queue), and waits until it reads
+// the stream: changes made after it returns are published. One pipeline
+// serves every Env of the process (they share the table and the cursor
+// key), so no event is published twice.
+func (e *Env) StartEvents(t testing.TB) {
+	t.Helper()
+	pipeline.once.Do(func() {
+		d := e.deps
+		d.Webhooks = nil // the Env's replays keep their memory queue
+		log := slog.New(slog.NewJSONHandler(e.Logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		ev := app.NewEvents(e.cfg, &d, log)
+		started := make(chan struct{})
+		failed := make(chan error, 1)
+		go func() { failed <- ev.Run(context.Background(), started) }()
+		select {
+		case <-started:
+		case err := <-failed:
+			pipeline.err = err
+		case <-time.After(30 * time.Second):
+			pipeline.err = errors.New("the stream reader did not start within 30 s")
+		}
+	})
+	if pipeline.err != nil {
+		t.Fatalf("events pipeline: %v", pipeline.err)
+	}
 }
 
 var testAddresses atomic.Uint32
@@ -273,11 +317,4 @@ func (e *Env) TokenFromEmail(t testing.TB, addr, subjectPart string, since time.
 		return fmt.Errorf("none among %d emails", len(emails))
 	})
 	return token
-}
-
-// noEvents is a webhook replay source with no events.
-type noEvents struct{}
-
-func (noEvents) Since(context.Context, string, time.Time, int, string) ([]events.Event, string, error) {
-	return nil, "", nil
 }
