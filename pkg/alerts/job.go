@@ -220,7 +220,7 @@ func (s *Service) planMembers(ctx context.Context, a team.Account, now time.Time
 		if m.Status != rbac.StatusActive || m.Email == "" {
 			continue
 		}
-		r := &recipientState{m: m, p: rs.Compile(m.Authz()), stores: map[string]*StoreDigest{}, counts: map[Kind]int{}, allowed: map[string]bool{}}
+		r := &recipientState{m: m, p: rs.Compile(m.Authz(now)), stores: map[string]*StoreDigest{}, counts: map[Kind]int{}, allowed: map[string]bool{}}
 		rcpts = append(rcpts, r)
 		byID[m.ID] = r
 	}

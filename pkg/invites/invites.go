@@ -116,7 +116,7 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput)
 	if !p.Authz.Holds(rbac.PermUsersManage, rbac.AccountScope) && !holdsUsersManageSomewhere(p) {
 		return team.Invitation{}, errCannotInvite
 	}
-	if err := p.Roles.CheckChange(p.Member.Authz(), rbac.Member{}, member.Authz()); err != nil {
+	if err := p.Roles.CheckChange(p.Member.Authz(p.At), rbac.Member{}, member.Authz(p.At)); err != nil {
 		// The grants a new member would get are beyond the inviter; an
 		// inactive member of that email is invited with its own grants
 		// (when the invitation names none), checked on their own.
@@ -189,12 +189,12 @@ func (s *Service) inviteExisting(ctx context.Context, p *auth.Principal, acct te
 	}
 	after := m
 	after.Admin, after.Assignments = admin, assignments
-	asNew := after.Authz()
+	asNew := after.Authz(p.At)
 	asNew.Status = rbac.StatusInvited
-	if err := p.Roles.CheckChange(p.Member.Authz(), m.Authz(), after.Authz()); err != nil {
+	if err := p.Roles.CheckChange(p.Member.Authz(p.At), m.Authz(p.At), after.Authz(p.At)); err != nil {
 		return team.Invitation{}, auth.Forbidden(err)
 	}
-	if err := p.Roles.CheckChange(p.Member.Authz(), rbac.Member{}, asNew); err != nil {
+	if err := p.Roles.CheckChange(p.Member.Authz(p.At), rbac.Member{}, asNew); err != nil {
 		return team.Invitation{}, auth.Forbidden(err)
 	}
 	now := s.Now.Now()
@@ -263,7 +263,7 @@ func mayManage(p *auth.Principal, inv team.Invitation) error {
 	target := rbac.Member{ID: inv.MemberID, Account: inv.AccountID, Status: rbac.StatusInvited, Admin: inv.Admin, Assignments: inv.Assignments}
 	removed := target
 	removed.Status = rbac.StatusDeleted
-	if err := p.Roles.CheckChange(p.Member.Authz(), target, removed); err != nil {
+	if err := p.Roles.CheckChange(p.Member.Authz(p.At), target, removed); err != nil {
 		return auth.Forbidden(err)
 	}
 	return nil
@@ -541,7 +541,7 @@ func (s *Service) checkInviter(ctx context.Context, inv team.Invitation, request
 	case err != nil:
 		return actor, err
 	default:
-		if cerr := p.Roles.CheckChange(p.Member.Authz(), rbac.Member{}, target); cerr != nil {
+		if cerr := p.Roles.CheckChange(p.Member.Authz(p.At), rbac.Member{}, target); cerr != nil {
 			reason = "inviter_rights: " + cerr.Error()
 		}
 	}

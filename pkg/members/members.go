@@ -213,7 +213,7 @@ func (s *Service) Update(ctx context.Context, p *auth.Principal, id string, vers
 
 // save checks the ceiling and writes after with its event.
 func (s *Service) save(ctx context.Context, p *auth.Principal, before, after team.Member, action string) (team.Member, error) {
-	if err := p.Roles.CheckChange(p.Member.Authz(), before.Authz(), after.Authz()); err != nil {
+	if err := p.Roles.CheckChange(p.Member.Authz(p.At), before.Authz(p.At), after.Authz(p.At)); err != nil {
 		return team.Member{}, auth.Forbidden(err)
 	}
 	ev := p.Event(ctx, action, "member", before.ID)
@@ -311,7 +311,7 @@ func (s *Service) CreateInactive(ctx context.Context, p *auth.Principal, email, 
 		ID: store.NewID("m"), AccountID: p.AccountID(), Email: e, Name: name, Status: rbac.StatusInactive,
 		Admin: admin, Assignments: assignments, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
-	if err := p.Roles.CheckChange(p.Member.Authz(), rbac.Member{}, m.Authz()); err != nil {
+	if err := p.Roles.CheckChange(p.Member.Authz(p.At), rbac.Member{}, m.Authz(p.At)); err != nil {
 		return team.Member{}, auth.Forbidden(err)
 	}
 	ev := p.Event(ctx, "member.create", "member", m.ID)
@@ -341,7 +341,7 @@ func (s *Service) TransferOwnership(ctx context.Context, p *auth.Principal, toID
 	if err != nil {
 		return team.Member{}, err
 	}
-	if err := p.Roles.CheckOwnershipTransfer(p.Member.Authz(), to.Authz()); err != nil {
+	if err := p.Roles.CheckOwnershipTransfer(p.Member.Authz(p.At), to.Authz(p.At)); err != nil {
 		return team.Member{}, auth.Forbidden(err)
 	}
 	acct, err := s.Store.GetAccount(ctx, p.AccountID())

@@ -114,9 +114,11 @@ type Notifications struct {
 	ApprovalReminderOff bool
 }
 
-// Authz returns the member as the decision engine sees it.
-func (m Member) Authz() rbac.Member {
-	return rbac.Member{ID: m.ID, Account: m.AccountID, Status: m.Status, Admin: m.Admin, Owner: m.Owner, Assignments: m.Assignments}
+// Authz returns the member as the decision engine sees it at now: its
+// time-bound assignments count only when now is within their windows
+// (rbac.Member.At). Pass the caller's clock, never a cached instant.
+func (m Member) Authz(now time.Time) rbac.Member {
+	return rbac.Member{ID: m.ID, Account: m.AccountID, Status: m.Status, Admin: m.Admin, Owner: m.Owner, Assignments: m.Assignments, At: now}
 }
 
 // Domain errors shared by the services.
