@@ -26,6 +26,8 @@
 package invites
 
 import (
+	"github.com/stewardhq/steward/pkg/views"
+
 	"context"
 	"errors"
 	"fmt"
@@ -95,6 +97,9 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput)
 	assignments := in.Assignments
 	if !in.Admin && len(assignments) == 0 {
 		assignments = []rbac.Assignment{{Role: rbac.RoleFullAccess, Scope: rbac.AccountScope}}
+	}
+	if assignments, err = views.StampAssignments(nil, assignments, p.Member.ID, p.At); err != nil {
+		return team.Invitation{}, err
 	}
 	for i, a := range assignments {
 		if err := p.Roles.ValidateAssignment(a); err != nil {
@@ -186,6 +191,10 @@ func (s *Service) inviteExisting(ctx context.Context, p *auth.Principal, acct te
 	}
 	if name == "" {
 		name = m.Name
+	}
+	assignments, err = views.StampAssignments(m.Assignments, assignments, p.Member.ID, p.At)
+	if err != nil {
+		return team.Invitation{}, err
 	}
 	after := m
 	after.Admin, after.Assignments = admin, assignments
