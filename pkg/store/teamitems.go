@@ -73,8 +73,44 @@ func (it accountItem) account() team.Account {
 }
 
 type assignmentItem struct {
-	Role  string `dynamodbav:"role"`
-	Scope string `dynamodbav:"scope"`
+	Role      string `dynamodbav:"role"`
+	Scope     string `dynamodbav:"scope"`
+	StartsAt  string `dynamodbav:"startsAt,omitempty"`
+	ExpiresAt string `dynamodbav:"expiresAt,omitempty"`
+	GrantedBy string `dynamodbav:"grantedBy,omitempty"`
+}
+
+func toAssignmentItem(a rbac.Assignment) assignmentItem {
+	it := assignmentItem{Role: a.Role, Scope: a.Scope.String(), GrantedBy: a.GrantedBy}
+	if !a.StartsAt.IsZero() {
+		it.StartsAt = a.StartsAt.UTC().Format(time.RFC3339Nano)
+	}
+	if !a.ExpiresAt.IsZero() {
+		it.ExpiresAt = a.ExpiresAt.UTC().Format(time.RFC3339Nano)
+	}
+	return it
+}
+
+// assignment reads a stored assignment; owner names its member or
+// invitation in errors.
+func (it assignmentItem) assignment(owner string) (rbac.Assignment, error) {
+	sc, err := rbac.ParseScope(it.Scope)
+	if err != nil {
+		return rbac.Assignment{}, fmt.Errorf("%s: stored scope %q: %w", owner, it.Scope, err)
+	}
+	a := rbac.Assignment{Role: it.Role, Scope: sc, GrantedBy: it.GrantedBy}
+	for _, f := range []struct {
+		s string
+		t *time.Time
+	}{{it.StartsAt, &a.StartsAt}, {it.ExpiresAt, &a.ExpiresAt}} {
+		if f.s == "" {
+			continue
+		}
+		if *f.t, err = time.Parse(time.RFC3339Nano, f.s); err != nil {
+			return rbac.Assignment{}, fmt.Errorf("%s: stored assignment time %q: %w", owner, f.s, err)
+		}
+	}
+	return a, nil
 }
 
 type memberItem struct {
@@ -112,7 +148,7 @@ func toMemberItem(m team.Member) memberItem {
 		Version:             m.Version, CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(),
 	}
 	for _, a := range m.Assignments {
-		it.Assignments = append(it.Assignments, assignmentItem{Role: a.Role, Scope: a.Scope.String()})
+		it.Assignments = append(it.Assignments, toAssignmentItem(a))
 	}
 	return it
 }
@@ -127,12 +163,12 @@ func (it memberItem) member() (team.Member, error) {
 		},
 		Version: it.Version, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
 	}
-	for _, a := range it.Assignments {
-		sc, err := rbac.ParseScope(a.Scope)
+	for _, x := range it.Assignments {
+		a, err := x.assignment("member " + it.ID)
 		if err != nil {
-			return team.Member{}, fmt.Errorf("member %s: stored scope %q: %w", it.ID, a.Scope, err)
+			return team.Member{}, err
 		}
-		m.Assignments = append(m.Assignments, rbac.Assignment{Role: a.Role, Scope: sc})
+		m.Assignments = append(m.Assignments, a)
 	}
 	return m, nil
 }
