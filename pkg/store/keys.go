@@ -88,6 +88,7 @@ func auditTargetPK(account, typ, id string) string {
 //	member email   pk ACCOUNT#{a}  sk EMAIL#{email}   (one member per email per account)
 //	custom roles   pk ACCOUNT#{a}  sk ROLES          (the roles version item; see roles.go)
 //	custom role    pk ACCOUNT#{a}  sk ROLES#{role}
+//	grant expiry   pk ACCOUNT#{a}  sk GRANTEXP#{expiresAt}#{member}#{role}@{scope}  (grantexpiry.go)
 func accountPK(a string) string { return key(prefixAccount, a) }
 
 const (

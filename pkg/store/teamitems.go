@@ -15,26 +15,29 @@ import (
 // DynamoDB shape; nothing outside this package sees them.
 
 type accountItem struct {
-	PK                   string    `dynamodbav:"pk"`
-	SK                   string    `dynamodbav:"sk"`
-	GSI1PK               string    `dynamodbav:"gsi1pk,omitempty"`
-	GSI1SK               string    `dynamodbav:"gsi1sk,omitempty"`
-	Type                 string    `dynamodbav:"type"`
-	ID                   string    `dynamodbav:"id"`
-	Name                 string    `dynamodbav:"name"`
-	OwnerID              string    `dynamodbav:"ownerId"`
-	InvitationTTLSeconds int64     `dynamodbav:"invitationTtlSeconds"`
-	TimeZone             string    `dynamodbav:"timeZone"`
-	AlertHour            int       `dynamodbav:"alertHour"`
-	ExternalDomains      []string  `dynamodbav:"externalApproverDomains,omitempty"`
-	SelfRegEnabled       bool      `dynamodbav:"selfRegistrationEnabled"`
-	SelfRegDomains       []string  `dynamodbav:"selfRegistrationDomains,omitempty"`
-	SelfRegDefaultRole   string    `dynamodbav:"selfRegistrationDefaultRole,omitempty"`
-	AuditRetentionDays   int       `dynamodbav:"auditRetentionDays,omitempty"`
-	DocRetentionDays     int       `dynamodbav:"documentRetentionDays,omitempty"`
-	Version              int64     `dynamodbav:"version"`
-	CreatedAt            time.Time `dynamodbav:"createdAt"`
-	UpdatedAt            time.Time `dynamodbav:"updatedAt"`
+	PK                   string   `dynamodbav:"pk"`
+	SK                   string   `dynamodbav:"sk"`
+	GSI1PK               string   `dynamodbav:"gsi1pk,omitempty"`
+	GSI1SK               string   `dynamodbav:"gsi1sk,omitempty"`
+	Type                 string   `dynamodbav:"type"`
+	ID                   string   `dynamodbav:"id"`
+	Name                 string   `dynamodbav:"name"`
+	OwnerID              string   `dynamodbav:"ownerId"`
+	InvitationTTLSeconds int64    `dynamodbav:"invitationTtlSeconds"`
+	TimeZone             string   `dynamodbav:"timeZone"`
+	AlertHour            int      `dynamodbav:"alertHour"`
+	ExternalDomains      []string `dynamodbav:"externalApproverDomains,omitempty"`
+	SelfRegEnabled       bool     `dynamodbav:"selfRegistrationEnabled"`
+	SelfRegDomains       []string `dynamodbav:"selfRegistrationDomains,omitempty"`
+	SelfRegDefaultRole   string   `dynamodbav:"selfRegistrationDefaultRole,omitempty"`
+	AuditRetentionDays   int      `dynamodbav:"auditRetentionDays,omitempty"`
+	DocRetentionDays     int      `dynamodbav:"documentRetentionDays,omitempty"`
+	// GrantNoticeDays is absent on accounts written before the setting
+	// (the default applies); 0 is "off".
+	GrantNoticeDays *int      `dynamodbav:"grantExpiryNoticeDays,omitempty"`
+	Version         int64     `dynamodbav:"version"`
+	CreatedAt       time.Time `dynamodbav:"createdAt"`
+	UpdatedAt       time.Time `dynamodbav:"updatedAt"`
 }
 
 func toAccountItem(a team.Account) accountItem {
@@ -50,11 +53,20 @@ func toAccountItem(a team.Account) accountItem {
 		SelfRegDefaultRole: a.Settings.SelfRegistration.DefaultRole,
 		AuditRetentionDays: a.Settings.AuditRetentionDays,
 		DocRetentionDays:   a.Settings.DocumentRetentionDays,
+		GrantNoticeDays:    &a.Settings.GrantExpiryNoticeDays,
 		Version:            a.Version, CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(),
 	}
 }
 
 func (it accountItem) account() team.Account {
+	a := it.accountFields()
+	if it.GrantNoticeDays != nil {
+		a.Settings.GrantExpiryNoticeDays = *it.GrantNoticeDays
+	}
+	return a
+}
+
+func (it accountItem) accountFields() team.Account {
 	return team.Account{
 		ID: it.ID, Name: it.Name, OwnerID: it.OwnerID,
 		Settings: team.Settings{
@@ -67,6 +79,7 @@ func (it accountItem) account() team.Account {
 			// Accounts written before the retention settings read the defaults.
 			AuditRetentionDays:    orDefault(it.AuditRetentionDays, team.DefaultAuditRetentionDays),
 			DocumentRetentionDays: orDefault(it.DocRetentionDays, team.DefaultDocumentRetentionDays),
+			GrantExpiryNoticeDays: team.DefaultGrantExpiryNoticeDays,
 		},
 		Version: it.Version, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
 	}

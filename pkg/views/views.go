@@ -19,8 +19,8 @@ import (
 // grants nothing and stays until removed) and pending (the window has not
 // started) say how it stands, and grantedBy names who added it.
 type Assignment struct {
-	Role      string     `json:"role"`
-	Scope     string     `json:"scope"`
+	Role      string `json:"role"`
+	Scope     string `json:"scope"`
 	StartsAt  string `json:"startsAt,omitempty"`
 	ExpiresAt string `json:"expiresAt,omitempty"`
 	GrantedBy string `json:"grantedBy,omitempty"`
@@ -118,6 +118,7 @@ type Settings struct {
 	SelfRegistration        SelfRegistration `json:"selfRegistration"`
 	AuditRetentionDays      int              `json:"auditRetentionDays"`
 	DocumentRetentionDays   int              `json:"documentRetentionDays"`
+	GrantExpiryNoticeDays   int              `json:"grantExpiryNoticeDays"`
 }
 
 // SelfRegistration is the account's self-registration setting.
@@ -139,6 +140,7 @@ func FromAccount(a team.Account) Account {
 				Enabled: s.SelfRegistration.Enabled, Domains: nonNil(s.SelfRegistration.Domains), DefaultRole: s.SelfRegistration.DefaultRole,
 			},
 			AuditRetentionDays: s.AuditRetentionDays, DocumentRetentionDays: s.DocumentRetentionDays,
+			GrantExpiryNoticeDays: s.GrantExpiryNoticeDays,
 		},
 	}
 }
