@@ -24,6 +24,7 @@ const (
 	TemplateApprovalRequest = "approval_request"
 	TemplateApprovalOutcome = "approval_outcome"
 	TemplateAlertDigest     = "alert_digest"
+	TemplateGrantExpiry     = "grant_expiry"
 )
 
 // templateData is what every template's data type implements: check
@@ -47,6 +48,7 @@ var templateTypes = map[string]reflect.Type{
 	TemplateApprovalRequest: reflect.TypeFor[ApprovalRequestData](),
 	TemplateApprovalOutcome: reflect.TypeFor[ApprovalOutcomeData](),
 	TemplateAlertDigest:     reflect.TypeFor[AlertDigestData](),
+	TemplateGrantExpiry:     reflect.TypeFor[GrantExpiryData](),
 }
 
 // TemplateNames lists the templates Render knows, sorted.
