@@ -107,8 +107,8 @@ type Service struct {
 	// RenewURL, when set, builds the renewal link of a grant expiry
 	// notice instead of the package's RenewURL.
 	RenewURL func(GrantNotice) string
-	Logger    *slog.Logger
-	Now       clock.Clock
+	Logger   *slog.Logger
+	Now      clock.Clock
 	// DueWithinDays: purchase orders, invoices and bills due within this
 	// many days (or overdue) are in the digest (0: DefaultDueWithinDays).
 	DueWithinDays int
