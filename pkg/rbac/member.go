@@ -37,13 +37,13 @@ type Assignment struct {
 	// Scope is where the role applies.
 	Scope Scope
 	// StartsAt, when set, is the instant the assignment starts to count.
-	StartsAt time.Time
+	StartsAt time.Time `json:",omitzero"`
 	// ExpiresAt, when set, is the instant it stops counting.
-	ExpiresAt time.Time
+	ExpiresAt time.Time `json:",omitzero"`
 	// GrantedBy is the member (or "apikey:{id}") who added the
 	// assignment, when recorded. It is not part of the assignment's
 	// identity (Equal) and decides nothing.
-	GrantedBy string
+	GrantedBy string `json:",omitempty"`
 }
 
 // TimeBound reports whether the assignment has a window (StartsAt or
