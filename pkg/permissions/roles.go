@@ -717,7 +717,7 @@ func reassign(in []rbac.Assignment, role, to string) []rbac.Assignment {
 			}
 			a.Role = to
 		}
-		if !slices.Contains(out, a) {
+		if !slices.ContainsFunc(out, a.Equal) {
 			out = append(out, a)
 		}
 	}
