@@ -113,6 +113,7 @@ type SettingsPatch struct {
 	SelfRegistration        *SelfRegistrationPatch `json:"selfRegistration,omitempty"`
 	AuditRetentionDays      *int                   `json:"auditRetentionDays,omitempty"`
 	DocumentRetentionDays   *int                   `json:"documentRetentionDays,omitempty"`
+	GrantExpiryNoticeDays   *int                   `json:"grantExpiryNoticeDays,omitempty"`
 }
 
 // SelfRegistrationPatch changes the self-registration setting.
@@ -173,6 +174,12 @@ func ApplyPatch(a team.Account, p AccountPatch, roles *rbac.RoleSet, actor *rbac
 			return team.Account{}, httpapi.InvalidField("settings.documentRetentionDays", fmt.Sprintf("must be a whole number of days from %d to %d", team.MinDocumentRetentionDays, team.MaxDocumentRetentionDays))
 		}
 		st.DocumentRetentionDays = *d
+	}
+	if d := s.GrantExpiryNoticeDays; d != nil {
+		if *d < 0 || *d > team.MaxGrantExpiryNoticeDays {
+			return team.Account{}, httpapi.InvalidField("settings.grantExpiryNoticeDays", fmt.Sprintf("must be a whole number of days from 0 (off) to %d", team.MaxGrantExpiryNoticeDays))
+		}
+		st.GrantExpiryNoticeDays = *d
 	}
 	if s.ExternalApproverDomains != nil {
 		ds, err := NormalizeDomains("settings.externalApproverDomains", *s.ExternalApproverDomains)

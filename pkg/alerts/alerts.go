@@ -6,7 +6,8 @@
 // the one-click unsubscribe page (GET/POST /v1/alerts/unsubscribe).
 //
 // Files: alerts.go (the service), stock.go (stock pushes), job.go (an
-// account's plan and its sending), schedule.go (the job as one task per
+// account's plan and its sending), grants.go (grant expiry notices, sent
+// by the same task), schedule.go (the job as one task per
 // account: Schedule, RunTask, Run), preview.go (the paged preview),
 // http.go and page.templ (the routes).
 //
@@ -100,10 +101,14 @@ const (
 type Service struct {
 	Store *store.Store
 	Mail  Mailer
-	// PublicURL is the base of the unsubscribe links.
+	// PublicURL is the base of the unsubscribe links (and of the renewal
+	// links of grant expiry notices, see RenewURL).
 	PublicURL string
-	Logger    *slog.Logger
-	Now       clock.Clock
+	// RenewURL, when set, builds the renewal link of a grant expiry
+	// notice instead of the package's RenewURL.
+	RenewURL func(GrantNotice) string
+	Logger   *slog.Logger
+	Now      clock.Clock
 	// DueWithinDays: purchase orders, invoices and bills due within this
 	// many days (or overdue) are in the digest (0: DefaultDueWithinDays).
 	DueWithinDays int

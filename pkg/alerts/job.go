@@ -220,7 +220,7 @@ func (s *Service) planMembers(ctx context.Context, a team.Account, now time.Time
 		if m.Status != rbac.StatusActive || m.Email == "" {
 			continue
 		}
-		r := &recipientState{m: m, p: rs.Compile(m.Authz()), stores: map[string]*StoreDigest{}, counts: map[Kind]int{}, allowed: map[string]bool{}}
+		r := &recipientState{m: m, p: rs.Compile(m.Authz(now)), stores: map[string]*StoreDigest{}, counts: map[Kind]int{}, allowed: map[string]bool{}}
 		rcpts = append(rcpts, r)
 		byID[m.ID] = r
 	}
@@ -385,8 +385,8 @@ func (s *Service) storeNames(ctx context.Context, account string) (map[string]st
 	}
 }
 
-// RunAccount sends the day's digests of one account: those not sent yet
-// that day.
+// RunAccount sends the day's digests of one account (those not sent yet
+// that day), then its grant expiry notices not sent yet (grants.go).
 func (s *Service) RunAccount(ctx context.Context, a team.Account, now time.Time) (sent, skipped, failed int, err error) {
 	plan, err := s.PlanAccount(ctx, a, now)
 	if err != nil {
@@ -414,6 +414,11 @@ func (s *Service) RunAccount(ctx context.Context, a team.Account, now time.Time)
 		default:
 			skipped++
 		}
+	}
+	gs, gk, gf, err := s.sendGrantNotices(ctx, a, now)
+	sent, skipped, failed = sent+gs, skipped+gk, failed+gf
+	if err != nil {
+		errs = append(errs, err)
 	}
 	return sent, skipped, failed, errors.Join(errs...)
 }

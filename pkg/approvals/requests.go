@@ -224,7 +224,7 @@ func mayApprove(rs *rbac.RoleSet, m rbac.Member, r documents.ApprovalRequest, l 
 		return true
 	}
 	for _, a := range m.Assignments {
-		if a.Role != l.Role {
+		if a.Role != l.Role || !a.ActiveAt(m.At) {
 			continue
 		}
 		switch {

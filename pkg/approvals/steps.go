@@ -72,6 +72,7 @@ func (st Steps) approvers(ctx context.Context, r documents.ApprovalRequest, leve
 		return nil, err
 	}
 	l := r.Levels[level-1]
+	now := st.Now.Now()
 	var out []documents.Approver
 	cursor := ""
 	for {
@@ -80,7 +81,7 @@ func (st Steps) approvers(ctx context.Context, r documents.ApprovalRequest, leve
 			return nil, err
 		}
 		for _, m := range page.Items {
-			if m.Email != "" && mayApprove(rs, m.Authz(), r, l) {
+			if m.Email != "" && mayApprove(rs, m.Authz(now), r, l) {
 				out = append(out, documents.Approver{Level: level, MemberID: m.ID, Name: m.Name, Email: m.Email})
 			}
 		}

@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"time"
+
 	"context"
 	"errors"
 	"strings"
@@ -37,7 +39,7 @@ func (s *Service) AuthenticateBearer(ctx context.Context, authorization string) 
 		if err != nil {
 			return nil, err
 		}
-		return keyPrincipal(id), nil
+		return keyPrincipal(id, s.Now.Now()), nil
 	}
 	claims, err := s.Verifier.Verify(tok)
 	if err != nil {
@@ -67,14 +69,14 @@ func (s *Service) AuthenticateBearer(ctx context.Context, authorization string) 
 		return nil, err
 	}
 	if st.Impersonator != nil {
-		imp := st.Impersonator.Authz()
+		imp := st.Impersonator.Authz(now)
 		if imp.Status != rbac.StatusActive || !rs.IsAdmin(imp) {
 			return nil, unauthenticated("session_ended", "The impersonating administrator can no longer act; sign in again.")
 		}
 	}
 	return &Principal{
 		Member: st.Member, Impersonator: st.Impersonator, SessionID: sess.ID,
-		Roles: rs, Authz: rs.Compile(st.Member.Authz()),
+		Roles: rs, Authz: rs.Compile(st.Member.Authz(now)), At: now,
 	}, nil
 }
 
@@ -94,8 +96,8 @@ func (s *Service) keys() apikey.Keys {
 }
 
 // keyPrincipal is the principal an API key's identity acts as.
-func keyPrincipal(id apikey.Identity) *Principal {
-	return &Principal{Member: id.Member, APIKey: &id.Key, Roles: id.Roles, Authz: id.Roles.Compile(id.Member.Authz())}
+func keyPrincipal(id apikey.Identity, now time.Time) *Principal {
+	return &Principal{Member: id.Member, APIKey: &id.Key, Roles: id.Roles, Authz: id.Roles.Compile(id.Member.Authz(now)), At: now}
 }
 
 // PrincipalOf loads the member memberID of account (or the API key
@@ -114,7 +116,7 @@ func (s *Service) PrincipalOf(ctx context.Context, account, memberID string) (*P
 		if err != nil {
 			return nil, err
 		}
-		return keyPrincipal(ident), nil
+		return keyPrincipal(ident, s.Now.Now()), nil
 	}
 	lm, err := s.Store.LoadMembers(ctx, account, []string{memberID})
 	if err != nil {
@@ -128,7 +130,8 @@ func (s *Service) PrincipalOf(ctx context.Context, account, memberID string) (*P
 	if err != nil {
 		return nil, err
 	}
-	return &Principal{Member: m, Roles: rs, Authz: rs.Compile(m.Authz())}, nil
+	now := s.Now.Now()
+	return &Principal{Member: m, Roles: rs, Authz: rs.Compile(m.Authz(now)), At: now}, nil
 }
 
 // ErrImpersonated refuses an impersonated session on a route that acts on

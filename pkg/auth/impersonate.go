@@ -27,7 +27,7 @@ func (s *Service) Impersonate(ctx context.Context, p *Principal, targetID, reque
 	if err != nil {
 		return Tokens{}, err
 	}
-	if err := p.Roles.CheckImpersonation(p.Member.Authz(), target.Authz()); err != nil {
+	if err := p.Roles.CheckImpersonation(p.Member.Authz(p.At), target.Authz(p.At)); err != nil {
 		return Tokens{}, Forbidden(err)
 	}
 	if target.IdentityID == "" {

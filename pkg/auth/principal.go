@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"time"
+
 	"context"
 
 	"github.com/stewardhq/steward/pkg/apikeys/apikey"
@@ -30,6 +32,11 @@ type Principal struct {
 	Authz        *rbac.Principal
 	// APIKey is set when the caller authenticated with an API key.
 	APIKey *apikey.Info
+	// At is the instant Authz was compiled at (the request's time): the
+	// decisions of the request about anyone (the grant ceiling, checks of
+	// other members) take their time-bound grants at At too
+	// (team.Member.Authz(p.At)).
+	At time.Time
 }
 
 // IsAPIKey reports whether the caller is an API key, not a person.

@@ -46,7 +46,7 @@ func account(t *testing.T, st *store.Store) *auth.Principal {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &auth.Principal{Member: a.Member, Roles: rs, Authz: rs.Compile(a.Member.Authz())}
+	return &auth.Principal{Member: a.Member, Roles: rs, Authz: rs.Compile(a.Member.Authz(time.Now()))}
 }
 
 func newStore(t *testing.T) *store.Store {
@@ -197,7 +197,7 @@ func TestFeedNeedsAuditView(t *testing.T) {
 	p := account(t, st)
 	// A member with no roles at all.
 	plain := &auth.Principal{Member: team.Member{ID: "m_plain", AccountID: p.AccountID(), Status: rbac.StatusActive}, Roles: p.Roles}
-	plain.Authz = p.Roles.Compile(plain.Member.Authz())
+	plain.Authz = p.Roles.Compile(plain.Member.Authz(time.Now()))
 	_, err := (&events.Feed{Store: st}).List(context.Background(), plain, events.FeedQuery{})
 	var f *fault.Error
 	if !errors.As(err, &f) || f.Kind != fault.Forbidden {

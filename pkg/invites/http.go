@@ -63,7 +63,7 @@ func (s *Service) view(inv team.Invitation) invitationView {
 		Inviter: inviterView{ID: inv.InviterID, Name: inv.InviterName}, ExpiresAt: inv.ExpiresAt.UTC(), CreatedAt: inv.CreatedAt.UTC(),
 	}
 	for _, a := range inv.Assignments {
-		v.Assignments = append(v.Assignments, views.Assignment{Role: a.Role, Scope: a.Scope.String()})
+		v.Assignments = append(v.Assignments, views.AssignmentOf(a, s.Now.Now()))
 	}
 	if !inv.AcceptedAt.IsZero() {
 		t := inv.AcceptedAt.UTC()

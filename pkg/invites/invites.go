@@ -26,6 +26,8 @@
 package invites
 
 import (
+	"github.com/stewardhq/steward/pkg/views"
+
 	"context"
 	"errors"
 	"fmt"
@@ -96,6 +98,9 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput)
 	if !in.Admin && len(assignments) == 0 {
 		assignments = []rbac.Assignment{{Role: rbac.RoleFullAccess, Scope: rbac.AccountScope}}
 	}
+	if assignments, err = views.StampAssignments(nil, assignments, p.Member.ID, p.At); err != nil {
+		return team.Invitation{}, err
+	}
 	for i, a := range assignments {
 		if err := p.Roles.ValidateAssignment(a); err != nil {
 			return team.Invitation{}, httpapi.InvalidField(httpapi.Indexed("assignments", i), err.Error())
@@ -116,7 +121,7 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput)
 	if !p.Authz.Holds(rbac.PermUsersManage, rbac.AccountScope) && !holdsUsersManageSomewhere(p) {
 		return team.Invitation{}, errCannotInvite
 	}
-	if err := p.Roles.CheckChange(p.Member.Authz(), rbac.Member{}, member.Authz()); err != nil {
+	if err := p.Roles.CheckChange(p.Member.Authz(p.At), rbac.Member{}, member.Authz(p.At)); err != nil {
 		// The grants a new member would get are beyond the inviter; an
 		// inactive member of that email is invited with its own grants
 		// (when the invitation names none), checked on their own.
@@ -187,14 +192,18 @@ func (s *Service) inviteExisting(ctx context.Context, p *auth.Principal, acct te
 	if name == "" {
 		name = m.Name
 	}
+	assignments, err = views.StampAssignments(m.Assignments, assignments, p.Member.ID, p.At)
+	if err != nil {
+		return team.Invitation{}, err
+	}
 	after := m
 	after.Admin, after.Assignments = admin, assignments
-	asNew := after.Authz()
+	asNew := after.Authz(p.At)
 	asNew.Status = rbac.StatusInvited
-	if err := p.Roles.CheckChange(p.Member.Authz(), m.Authz(), after.Authz()); err != nil {
+	if err := p.Roles.CheckChange(p.Member.Authz(p.At), m.Authz(p.At), after.Authz(p.At)); err != nil {
 		return team.Invitation{}, auth.Forbidden(err)
 	}
-	if err := p.Roles.CheckChange(p.Member.Authz(), rbac.Member{}, asNew); err != nil {
+	if err := p.Roles.CheckChange(p.Member.Authz(p.At), rbac.Member{}, asNew); err != nil {
 		return team.Invitation{}, auth.Forbidden(err)
 	}
 	now := s.Now.Now()
@@ -263,7 +272,7 @@ func mayManage(p *auth.Principal, inv team.Invitation) error {
 	target := rbac.Member{ID: inv.MemberID, Account: inv.AccountID, Status: rbac.StatusInvited, Admin: inv.Admin, Assignments: inv.Assignments}
 	removed := target
 	removed.Status = rbac.StatusDeleted
-	if err := p.Roles.CheckChange(p.Member.Authz(), target, removed); err != nil {
+	if err := p.Roles.CheckChange(p.Member.Authz(p.At), target, removed); err != nil {
 		return auth.Forbidden(err)
 	}
 	return nil
@@ -541,7 +550,7 @@ func (s *Service) checkInviter(ctx context.Context, inv team.Invitation, request
 	case err != nil:
 		return actor, err
 	default:
-		if cerr := p.Roles.CheckChange(p.Member.Authz(), rbac.Member{}, target); cerr != nil {
+		if cerr := p.Roles.CheckChange(p.Member.Authz(p.At), rbac.Member{}, target); cerr != nil {
 			reason = "inviter_rights: " + cerr.Error()
 		}
 	}

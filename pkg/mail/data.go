@@ -315,3 +315,32 @@ func (d WebhookDisabledData) check() error {
 	}
 	return require("URL", d.URL)
 }
+
+// GrantExpiryData fills the "grant_expiry" template: a member's
+// time-bound grant expires soon; the member and whoever granted it are
+// told, with a link to ask for its renewal.
+type GrantExpiryData struct {
+	// MemberName is the member whose grant expires.
+	MemberName string
+	// AccountName is the account.
+	AccountName string
+	// Role is the role's name or id, Scope the scope ("store:s1").
+	Role  string
+	Scope string
+	// ExpiresAt is when the grant stops counting.
+	ExpiresAt time.Time
+	// RenewLink is where to ask for a renewal.
+	RenewLink string
+}
+
+func (d GrantExpiryData) check() error {
+	for _, f := range [][2]string{{"Role", d.Role}, {"Scope", d.Scope}, {"AccountName", d.AccountName}} {
+		if err := require(f[0], f[1]); err != nil {
+			return err
+		}
+	}
+	if d.ExpiresAt.IsZero() {
+		return require("ExpiresAt", "")
+	}
+	return requireLink("RenewLink", d.RenewLink)
+}

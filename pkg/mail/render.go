@@ -25,6 +25,7 @@ const (
 	TemplateApprovalOutcome = "approval_outcome"
 	TemplateAlertDigest     = "alert_digest"
 	TemplateWebhookDisabled = "webhook_disabled"
+	TemplateGrantExpiry     = "grant_expiry"
 )
 
 // templateData is what every template's data type implements: check
@@ -49,6 +50,7 @@ var templateTypes = map[string]reflect.Type{
 	TemplateApprovalOutcome: reflect.TypeFor[ApprovalOutcomeData](),
 	TemplateAlertDigest:     reflect.TypeFor[AlertDigestData](),
 	TemplateWebhookDisabled: reflect.TypeFor[WebhookDisabledData](),
+	TemplateGrantExpiry:     reflect.TypeFor[GrantExpiryData](),
 }
 
 // TemplateNames lists the templates Render knows, sorted.

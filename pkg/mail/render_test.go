@@ -48,6 +48,10 @@ func samples() map[string]any {
 			DeciderName: "Grace", Comment: "Too expensive.\n" + evil,
 			Link: base + "/documents/purchase_order/po-1042",
 		},
+		mail.TemplateGrantExpiry: mail.GrantExpiryData{
+			MemberName: evil, AccountName: "Acme " + evil, Role: "manager", Scope: "store:s1",
+			ExpiresAt: expires, RenewLink: base + "/members/m_1/access?renew=manager%40store%3As1",
+		},
 		mail.TemplateAlertDigest: mail.AlertDigestData{
 			Name: evil, AccountName: "Acme",
 			UnsubscribeLink: base + "/v1/alerts/unsubscribe?token=tok_unsub",

@@ -242,3 +242,24 @@ func (d WebhookDisabledData) text() (string, string) {
 func (d WebhookDisabledData) since() string {
 	return when(!d.FailingSince.IsZero(), " since "+datetime(d.FailingSince))
 }
+
+func (d GrantExpiryData) subject() string {
+	return "Access expires on " + datetime(d.ExpiresAt) + ": " + d.Role + " at " + d.Scope
+}
+
+func (d GrantExpiryData) who() string {
+	if d.MemberName == "" {
+		return "A member's"
+	}
+	return d.MemberName + "'s"
+}
+
+func (d GrantExpiryData) text() (string, string) {
+	return paragraphs(
+		"Hello,",
+		d.who()+" role "+d.Role+" at "+d.Scope+" in "+d.AccountName+" expires on "+datetime(d.ExpiresAt)+". From then on it grants nothing.",
+		"To keep this access, ask for a renewal:",
+		d.RenewLink,
+		"If the access is no longer needed, nothing needs to be done.",
+	), ""
+}

@@ -30,6 +30,8 @@
 package members
 
 import (
+	"time"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -132,7 +134,10 @@ func roleIDLike(v string) bool {
 	return true
 }
 
-func (f Filter) match(m team.Member) bool {
+// match reports whether m passes the filter at now: role and store match
+// the assignments that count at now (an expired grant no longer makes a
+// member a "manager at s1", as decisions agree).
+func (f Filter) match(m team.Member, now time.Time) bool {
 	if f.Status != "" && m.Status != f.Status {
 		return false
 	}
@@ -140,7 +145,7 @@ func (f Filter) match(m team.Member) bool {
 		return true
 	}
 	for _, a := range m.Assignments {
-		if (f.Role == "" || a.Role == f.Role) && (f.Store == "" || a.Scope == rbac.StoreScope(f.Store)) {
+		if a.ActiveAt(now) && (f.Role == "" || a.Role == f.Role) && (f.Store == "" || a.Scope == rbac.StoreScope(f.Store)) {
 			return true
 		}
 	}
@@ -161,7 +166,7 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, f Filter, limit i
 	if err != nil {
 		return page, err
 	}
-	page.Items = slices.DeleteFunc(page.Items, func(m team.Member) bool { return !f.match(m) })
+	page.Items = slices.DeleteFunc(page.Items, func(m team.Member) bool { return !f.match(m, p.At) })
 	return page, nil
 }
 
@@ -192,7 +197,9 @@ func (s *Service) Update(ctx context.Context, p *auth.Principal, id string, vers
 		after.Admin = *c.Admin
 	}
 	if c.Assignments != nil {
-		after.Assignments = *c.Assignments
+		if after.Assignments, err = views.StampAssignments(before.Assignments, *c.Assignments, p.Member.ID, p.At); err != nil {
+			return team.Member{}, err
+		}
 		for i, a := range after.Assignments {
 			if err := p.Roles.ValidateAssignment(a); err != nil {
 				return team.Member{}, httpapi.InvalidField(httpapi.Indexed("assignments", i), err.Error())
@@ -213,7 +220,7 @@ func (s *Service) Update(ctx context.Context, p *auth.Principal, id string, vers
 
 // save checks the ceiling and writes after with its event.
 func (s *Service) save(ctx context.Context, p *auth.Principal, before, after team.Member, action string) (team.Member, error) {
-	if err := p.Roles.CheckChange(p.Member.Authz(), before.Authz(), after.Authz()); err != nil {
+	if err := p.Roles.CheckChange(p.Member.Authz(p.At), before.Authz(p.At), after.Authz(p.At)); err != nil {
 		return team.Member{}, auth.Forbidden(err)
 	}
 	ev := p.Event(ctx, action, "member", before.ID)
@@ -298,6 +305,9 @@ func (s *Service) CreateInactive(ctx context.Context, p *auth.Principal, email, 
 	if name, err = httpapi.CleanName("name", name, 120, true); err != nil {
 		return team.Member{}, err
 	}
+	if assignments, err = views.StampAssignments(nil, assignments, p.Member.ID, p.At); err != nil {
+		return team.Member{}, err
+	}
 	for i, a := range assignments {
 		if err := p.Roles.ValidateAssignment(a); err != nil {
 			return team.Member{}, httpapi.InvalidField(httpapi.Indexed("assignments", i), err.Error())
@@ -311,7 +321,7 @@ func (s *Service) CreateInactive(ctx context.Context, p *auth.Principal, email, 
 		ID: store.NewID("m"), AccountID: p.AccountID(), Email: e, Name: name, Status: rbac.StatusInactive,
 		Admin: admin, Assignments: assignments, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
-	if err := p.Roles.CheckChange(p.Member.Authz(), rbac.Member{}, m.Authz()); err != nil {
+	if err := p.Roles.CheckChange(p.Member.Authz(p.At), rbac.Member{}, m.Authz(p.At)); err != nil {
 		return team.Member{}, auth.Forbidden(err)
 	}
 	ev := p.Event(ctx, "member.create", "member", m.ID)
@@ -341,7 +351,7 @@ func (s *Service) TransferOwnership(ctx context.Context, p *auth.Principal, toID
 	if err != nil {
 		return team.Member{}, err
 	}
-	if err := p.Roles.CheckOwnershipTransfer(p.Member.Authz(), to.Authz()); err != nil {
+	if err := p.Roles.CheckOwnershipTransfer(p.Member.Authz(p.At), to.Authz(p.At)); err != nil {
 		return team.Member{}, auth.Forbidden(err)
 	}
 	acct, err := s.Store.GetAccount(ctx, p.AccountID())
@@ -382,6 +392,8 @@ func CheckScopes(ctx context.Context, st *store.Store, account string, as []rbac
 }
 
 // snapshot is the audited shape of a member.
-func snapshot(m team.Member) json.RawMessage { return audit.Snapshot(views.FromMember(m)) }
+func snapshot(m team.Member) json.RawMessage {
+	return audit.Snapshot(views.FromMemberAt(m, time.Time{}))
+}
 
 func snapshotOf(v any) json.RawMessage { return audit.Snapshot(v) }

@@ -336,7 +336,7 @@ func (s *Service) decideChecks(ctx context.Context, p *auth.Principal, checks []
 			if !mayView(p, rs, m) {
 				return nil, errCannotViewMember(id)
 			}
-			subjects[id] = rs.Compile(m.Authz())
+			subjects[id] = rs.Compile(m.Authz(p.At))
 		}
 	}
 	out := make([]CheckResult, len(checks))
@@ -385,7 +385,9 @@ func mayView(p *auth.Principal, rs *rbac.RoleSet, m team.Member) bool {
 	if p.Authz.Holds(permUsersView, rbac.AccountScope) {
 		return true
 	}
-	am := m.Authz()
+	// Every grant of m counts here, expired or not started: its view
+	// shows them all.
+	am := m.Authz(p.At)
 	if rs.IsAdmin(am) || len(am.Assignments) == 0 {
 		return false
 	}
@@ -457,7 +459,7 @@ func (s *Service) WhoCan(ctx context.Context, p *auth.Principal, q WhoCanQuery) 
 	}
 	out := WhoCanPage{Items: []Allowed{}, Next: page.Next}
 	for _, m := range page.Items {
-		d := p.Roles.Compile(m.Authz()).Decide(q.Action, res)
+		d := p.Roles.Compile(m.Authz(p.At)).Decide(q.Action, res)
 		if d.Allowed {
 			out.Items = append(out.Items, Allowed{Member: m, Decision: d})
 		}

@@ -619,7 +619,7 @@ func (s *Service) DeleteRole(ctx context.Context, p *auth.Principal, id string, 
 		for _, m := range holders {
 			after := m
 			after.Assignments = reassign(m.Assignments, id, to)
-			if err := rs.CheckChange(p.Member.Authz(), m.Authz(), after.Authz()); err != nil {
+			if err := rs.CheckChange(p.Member.Authz(p.At), m.Authz(p.At), after.Authz(p.At)); err != nil {
 				return RoleDeletion{}, changeError(m.ID, err)
 			}
 			changed = append(changed, after)
@@ -717,7 +717,7 @@ func reassign(in []rbac.Assignment, role, to string) []rbac.Assignment {
 			}
 			a.Role = to
 		}
-		if !slices.Contains(out, a) {
+		if !slices.ContainsFunc(out, a.Equal) {
 			out = append(out, a)
 		}
 	}

@@ -61,7 +61,7 @@ func principal(t *testing.T, st *store.Store, m team.Member) *auth.Principal {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &auth.Principal{Member: a.Member, Roles: rs, Authz: rs.Compile(a.Member.Authz())}
+	return &auth.Principal{Member: a.Member, Roles: rs, Authz: rs.Compile(a.Member.Authz(time.Now()))}
 }
 
 // wantFault checks that err is a *fault.Error of kind and code.

@@ -36,6 +36,15 @@ import (
 //     account-scope grant needs account-scope rights).
 //
 // Removing assignments needs only the managed-scope rule.
+//
+// Windows: the actor's rights are those counting at actor.At (its
+// time-bound grants count only within their windows). The target's
+// assignments count whatever their windows: every one of them, expired
+// or not started, is within the managed-scope rule, an administrator
+// grant makes the target an administrator here, and an added time-bound
+// assignment (a changed window is an added assignment, see
+// Assignment.Equal) needs the same rights as the permanent one: a window
+// never widens what may be granted.
 func (rs *RoleSet) CheckChange(actor, before, after Member) error {
 	a := rs.Compile(actor)
 	if actor.Status != StatusActive {
@@ -76,9 +85,9 @@ func (rs *RoleSet) CheckChange(actor, before, after Member) error {
 	if after.Owner && (creating || !before.Owner) {
 		return fmt.Errorf("%w: ownership moves only by an explicit transfer", ErrOwnerProtected)
 	}
-	targetAdmin := rs.IsAdmin(after) || !creating && rs.IsAdmin(before)
+	targetAdmin := rs.isAdmin(after, true) || !creating && rs.isAdmin(before, true)
 	if targetAdmin && !a.isAdmin {
-		if rs.IsAdmin(after) != (!creating && rs.IsAdmin(before)) {
+		if rs.isAdmin(after, true) != (!creating && rs.isAdmin(before, true)) {
 			return fmt.Errorf("%w: only administrators make or unmake administrators", ErrAdminOnly)
 		}
 		return fmt.Errorf("%w: member %q is an administrator", ErrAdminOnly, after.ID)

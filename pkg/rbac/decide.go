@@ -25,7 +25,8 @@ func (g *grant) covers(r *Resource) bool {
 
 // Principal is a member compiled against a role set: its grants as
 // bitsets, ready for fast decisions. It is immutable and safe for
-// concurrent use. Compile once per request (or cache per member version).
+// concurrent use. Compile once per request: it holds the grants that
+// count at the member's At.
 type Principal struct {
 	id      string
 	account string
@@ -41,8 +42,11 @@ type Principal struct {
 	scoped     []grant
 }
 
-// Compile compiles a member against the role set. Assignments that cannot
-// apply (unknown role, e.g. a deleted custom role; malformed scope; role
+// Compile compiles a member against the role set at m.At: assignments
+// whose window does not hold m.At are left out (Assignment.ActiveAt), so
+// a Principal is good for one instant: compile per request (or per job
+// run), never cache one past the earliest window bound of its member.
+// Assignments that cannot apply (unknown role, e.g. a deleted custom role; malformed scope; role
 // not assignable at that kind of scope) grant nothing: decisions fail
 // closed. Validate assignments on write with ValidateAssignment.
 func (rs *RoleSet) Compile(m Member) *Principal {
@@ -54,7 +58,7 @@ func (rs *RoleSet) Compile(m Member) *Principal {
 		owner:   m.Owner,
 	}
 	p.isAdmin = p.admin
-	for _, a := range m.Assignments {
+	for a := range m.active {
 		r, ok := rs.roles[a.Role]
 		if !ok || !r.allowedAt(a.Scope.Kind) || a.Scope.Validate() != nil {
 			continue

@@ -67,6 +67,15 @@
 // except the owner-only ones at every scope. The owner is an admin that
 // also holds the owner-only permissions.
 //
+// An assignment may be time-bound: StartsAt and ExpiresAt (either or
+// both) bound the window it counts in, StartsAt <= t < ExpiresAt. The
+// engine reads no clock: Member.At is the instant to decide at, set by the
+// caller from its clock, and Compile keeps only the assignments counting
+// then (a time-bound assignment never counts at the zero time). So a grant
+// stops counting at its instant with no job in between, as long as
+// principals are compiled per request, as they are. The grant ceiling
+// treats a window as part of the grant (Assignment.Equal).
+//
 // # Decisions
 //
 // Compile turns a member into a Principal: each role as a bitset

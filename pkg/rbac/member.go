@@ -1,5 +1,7 @@
 package rbac
 
+import "time"
+
 // Status is a member's status in an account. Only active members have
 // permissions.
 type Status string
@@ -28,12 +30,52 @@ func (s Status) Valid() bool {
 	return false
 }
 
-// Assignment grants one role at one scope.
+// Assignment grants one role at one scope, for ever or within a window.
 type Assignment struct {
 	// Role is a built-in or custom role id.
 	Role string
 	// Scope is where the role applies.
 	Scope Scope
+	// StartsAt, when set, is the instant the assignment starts to count.
+	StartsAt time.Time `json:",omitzero"`
+	// ExpiresAt, when set, is the instant it stops counting.
+	ExpiresAt time.Time `json:",omitzero"`
+	// GrantedBy is the member (or "apikey:{id}") who added the
+	// assignment, when recorded. It is not part of the assignment's
+	// identity (Equal) and decides nothing.
+	GrantedBy string `json:",omitempty"`
+}
+
+// TimeBound reports whether the assignment has a window (StartsAt or
+// ExpiresAt set).
+func (a Assignment) TimeBound() bool { return !a.StartsAt.IsZero() || !a.ExpiresAt.IsZero() }
+
+// ActiveAt reports whether the assignment counts at t:
+// StartsAt <= t < ExpiresAt, each bound only when set. A time-bound
+// assignment never counts at the zero time (a caller that did not say
+// when decides without it: fail closed).
+func (a Assignment) ActiveAt(t time.Time) bool {
+	if !a.TimeBound() {
+		return true
+	}
+	if t.IsZero() {
+		return false
+	}
+	return (a.StartsAt.IsZero() || !t.Before(a.StartsAt)) && (a.ExpiresAt.IsZero() || t.Before(a.ExpiresAt))
+}
+
+// Expired reports whether the assignment's window ended at or before t.
+func (a Assignment) Expired(t time.Time) bool { return !a.ExpiresAt.IsZero() && !t.Before(a.ExpiresAt) }
+
+// Pending reports whether the assignment's window starts after t.
+func (a Assignment) Pending(t time.Time) bool { return !a.StartsAt.IsZero() && t.Before(a.StartsAt) }
+
+// Equal reports whether a and b are the same grant: role, scope and
+// window (instants compared with time.Time.Equal). GrantedBy is ignored.
+// Changing a window is a new grant, so the grant ceiling checks it as
+// one.
+func (a Assignment) Equal(b Assignment) bool {
+	return a.Role == b.Role && a.Scope == b.Scope && a.StartsAt.Equal(b.StartsAt) && a.ExpiresAt.Equal(b.ExpiresAt)
 }
 
 // String returns "role@scope", e.g. "manager@store:s1".
@@ -55,6 +97,21 @@ type Member struct {
 	Owner bool
 	// Assignments are the member's role grants.
 	Assignments []Assignment
+	// At is the instant decisions on the member are made at: a
+	// time-bound assignment counts only when At is within its window
+	// (Assignment.ActiveAt), and never when At is zero. Callers set it
+	// from their clock (team.Member.Authz). Permanent assignments do not
+	// depend on it.
+	At time.Time
+}
+
+// active returns the assignments that count at m.At.
+func (m Member) active(yield func(Assignment) bool) {
+	for _, a := range m.Assignments {
+		if a.ActiveAt(m.At) && !yield(a) {
+			return
+		}
+	}
 }
 
 // sameAssignments reports whether a and b hold the same set of
@@ -75,7 +132,7 @@ func sameAssignments(a, b []Assignment) bool {
 
 func hasAssignment(list []Assignment, a Assignment) bool {
 	for _, x := range list {
-		if x == a {
+		if x.Equal(a) {
 			return true
 		}
 	}

@@ -438,13 +438,23 @@ func joinKinds(ks []ScopeKind) string {
 }
 
 // IsAdmin reports whether m is an administrator: the admin flag, the owner
-// flag, or the administrator role at account scope. Status is not
-// considered.
+// flag, or the administrator role at account scope counting at m.At.
+// Status is not considered.
 func (rs *RoleSet) IsAdmin(m Member) bool {
+	return rs.isAdmin(m, false)
+}
+
+// isAdmin is IsAdmin; anyWindow counts administrator assignments whatever
+// their window (the grant ceiling's view of a target: an expired or future
+// administrator grant still takes an administrator to change).
+func (rs *RoleSet) isAdmin(m Member, anyWindow bool) bool {
 	if m.Admin || m.Owner {
 		return true
 	}
 	for _, a := range m.Assignments {
+		if !anyWindow && !a.ActiveAt(m.At) {
+			continue
+		}
 		if a.Scope.Kind == ScopeAccount && a.Scope.ID == "" {
 			if r, ok := rs.roles[a.Role]; ok && r.role.Admin {
 				return true

@@ -55,6 +55,7 @@ func (s *Store) CreateAccount(ctx context.Context, na NewAccount, ev audit.Event
 // pointer in its identity's partition.
 func (tx *Tx) addMember(m team.Member) {
 	tx.Put(marshal(toMemberItem(m)), ItemAbsent(), nil)
+	tx.indexExpiringGrants(m.AccountID, m.ID, m.Assignments, m.CreatedAt)
 	tx.Put(marshal(pointerItem{PK: accountPK(m.AccountID), SK: key(prefixEmail, m.Email), Type: typeEmail, Target: m.ID}), ItemAbsent(), team.ErrAlreadyMember)
 	if m.IdentityID != "" {
 		tx.Put(marshal(pointerItem{PK: identityPK(m.IdentityID), SK: key(prefixMembership, m.AccountID), Type: typeMembership, Target: m.ID, AccountID: m.AccountID}), nil, nil)

@@ -36,12 +36,12 @@ func (s *Store) UpdateAccount(ctx context.Context, a team.Account, ev audit.Even
 	tx := NewTx(ev)
 	tx.Update(accountKey(a.ID), Cond{
 		Expr: "SET #name = :name, #ttl = :ttl, #tz = :tz, #hour = :hour, #ext = :ext, " +
-			"#sre = :sre, #srd = :srd, #srr = :srr, #ard = :ard, #drd = :drd, #ver = :next, #upd = :now",
+			"#sre = :sre, #srd = :srd, #srr = :srr, #ard = :ard, #drd = :drd, #gnd = :gnd, #ver = :next, #upd = :now",
 		Names: map[string]string{
 			"#name": "name", "#ttl": "invitationTtlSeconds", "#tz": "timeZone", "#hour": "alertHour",
 			"#ext": "externalApproverDomains", "#sre": "selfRegistrationEnabled",
 			"#srd": "selfRegistrationDomains", "#srr": "selfRegistrationDefaultRole", "#upd": "updatedAt",
-			"#ard": "auditRetentionDays", "#drd": "documentRetentionDays",
+			"#ard": "auditRetentionDays", "#drd": "documentRetentionDays", "#gnd": "grantExpiryNoticeDays",
 		},
 		Values: map[string]types.AttributeValue{
 			":name": str(it.Name), ":ttl": num(it.InvitationTTLSeconds), ":tz": str(it.TimeZone),
@@ -50,6 +50,7 @@ func (s *Store) UpdateAccount(ctx context.Context, a team.Account, ev audit.Even
 			":srd": list(it.SelfRegDomains), ":srr": str(it.SelfRegDefaultRole),
 			":ard":  num(int64(orDefault(it.AuditRetentionDays, team.DefaultAuditRetentionDays))),
 			":drd":  num(int64(orDefault(it.DocRetentionDays, team.DefaultDocumentRetentionDays))),
+			":gnd":  num(int64(a.Settings.GrantExpiryNoticeDays)),
 			":next": num(a.Version + 1), ":now": timeAV(now),
 		},
 	}, VersionIs(a.Version), team.ErrStaleVersion)

@@ -69,7 +69,7 @@ func toInvitationItem(i team.Invitation) invitationItem {
 		it.AcceptedAt = i.AcceptedAt.UTC()
 	}
 	for _, a := range i.Assignments {
-		it.Assignments = append(it.Assignments, assignmentItem{Role: a.Role, Scope: a.Scope.String()})
+		it.Assignments = append(it.Assignments, toAssignmentItem(a))
 	}
 	return it
 }
@@ -81,12 +81,12 @@ func (it invitationItem) invitation() (team.Invitation, error) {
 		ExpiresAt: it.ExpiresAt, CreatedAt: it.CreatedAt, AcceptedAt: it.AcceptedAt, Version: it.Version,
 		ExistingMember: it.Existing,
 	}
-	for _, a := range it.Assignments {
-		sc, err := rbac.ParseScope(a.Scope)
+	for _, x := range it.Assignments {
+		a, err := x.assignment("invitation " + it.ID)
 		if err != nil {
-			return team.Invitation{}, fmt.Errorf("invitation %s: stored scope %q: %w", it.ID, a.Scope, err)
+			return team.Invitation{}, err
 		}
-		i.Assignments = append(i.Assignments, rbac.Assignment{Role: a.Role, Scope: sc})
+		i.Assignments = append(i.Assignments, a)
 	}
 	return i, nil
 }
@@ -305,7 +305,7 @@ func (s *Store) acceptTx(a Acceptance, ev audit.Event) *Tx {
 	if inv.ExistingMember {
 		asg := make([]assignmentItem, 0, len(inv.Assignments))
 		for _, x := range inv.Assignments {
-			asg = append(asg, assignmentItem{Role: x.Role, Scope: x.Scope.String()})
+			asg = append(asg, toAssignmentItem(x))
 		}
 		asgAV, err := attributevalue.Marshal(asg)
 		if err != nil {
@@ -322,6 +322,7 @@ func (s *Store) acceptTx(a Acceptance, ev audit.Event) *Tx {
 		}, &Cond{Expr: "#st = :inactive AND #pinv = :inv", Values: map[string]types.AttributeValue{
 			":inactive": str(string(rbac.StatusInactive)), ":inv": str(inv.ID),
 		}}, ErrMemberNotInvited)
+		tx.indexExpiringGrants(inv.AccountID, inv.MemberID, inv.Assignments, a.Now)
 	} else {
 		tx.Update(memberKey(inv.AccountID, inv.MemberID), Cond{
 			Expr:  "SET #st = :active, #idn = :idn, #name = :name, #upd = :now, #ver = #ver + :one",

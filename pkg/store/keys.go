@@ -90,6 +90,7 @@ func auditTargetPK(account, typ, id string) string {
 //	member email   pk ACCOUNT#{a}  sk EMAIL#{email}   (one member per email per account)
 //	custom roles   pk ACCOUNT#{a}  sk ROLES          (the roles version item; see roles.go)
 //	custom role    pk ACCOUNT#{a}  sk ROLES#{role}   (while marked deleting also gsi1pk ROLEDELETING; maintenance.go)
+//	grant expiry   pk ACCOUNT#{a}  sk GRANTEXP#{expiresAt}#{member}#{role}@{scope}  (grantexpiry.go)
 //	webhook        pk ACCOUNT#{a}  sk WEBHOOK#{id}   (and its count, sk WEBHOOKS; see webhooks.go)
 //
 // Webhook deliveries: pk DELIVERIES#{a}#{endpoint}  sk {event time}#{event id}  ttl (webhooks.go).

@@ -49,6 +49,7 @@ func (tx *Tx) updateMember(m team.Member, now time.Time, onFail error) team.Memb
 			":next": num(m.Version + 1), ":now": timeAV(now),
 		},
 	}, VersionIs(m.Version), onFail)
+	tx.indexExpiringGrants(m.AccountID, m.ID, m.Assignments, now)
 	m.Version++
 	m.UpdatedAt = now
 	return m

@@ -15,26 +15,29 @@ import (
 // DynamoDB shape; nothing outside this package sees them.
 
 type accountItem struct {
-	PK                   string    `dynamodbav:"pk"`
-	SK                   string    `dynamodbav:"sk"`
-	GSI1PK               string    `dynamodbav:"gsi1pk,omitempty"`
-	GSI1SK               string    `dynamodbav:"gsi1sk,omitempty"`
-	Type                 string    `dynamodbav:"type"`
-	ID                   string    `dynamodbav:"id"`
-	Name                 string    `dynamodbav:"name"`
-	OwnerID              string    `dynamodbav:"ownerId"`
-	InvitationTTLSeconds int64     `dynamodbav:"invitationTtlSeconds"`
-	TimeZone             string    `dynamodbav:"timeZone"`
-	AlertHour            int       `dynamodbav:"alertHour"`
-	ExternalDomains      []string  `dynamodbav:"externalApproverDomains,omitempty"`
-	SelfRegEnabled       bool      `dynamodbav:"selfRegistrationEnabled"`
-	SelfRegDomains       []string  `dynamodbav:"selfRegistrationDomains,omitempty"`
-	SelfRegDefaultRole   string    `dynamodbav:"selfRegistrationDefaultRole,omitempty"`
-	AuditRetentionDays   int       `dynamodbav:"auditRetentionDays,omitempty"`
-	DocRetentionDays     int       `dynamodbav:"documentRetentionDays,omitempty"`
-	Version              int64     `dynamodbav:"version"`
-	CreatedAt            time.Time `dynamodbav:"createdAt"`
-	UpdatedAt            time.Time `dynamodbav:"updatedAt"`
+	PK                   string   `dynamodbav:"pk"`
+	SK                   string   `dynamodbav:"sk"`
+	GSI1PK               string   `dynamodbav:"gsi1pk,omitempty"`
+	GSI1SK               string   `dynamodbav:"gsi1sk,omitempty"`
+	Type                 string   `dynamodbav:"type"`
+	ID                   string   `dynamodbav:"id"`
+	Name                 string   `dynamodbav:"name"`
+	OwnerID              string   `dynamodbav:"ownerId"`
+	InvitationTTLSeconds int64    `dynamodbav:"invitationTtlSeconds"`
+	TimeZone             string   `dynamodbav:"timeZone"`
+	AlertHour            int      `dynamodbav:"alertHour"`
+	ExternalDomains      []string `dynamodbav:"externalApproverDomains,omitempty"`
+	SelfRegEnabled       bool     `dynamodbav:"selfRegistrationEnabled"`
+	SelfRegDomains       []string `dynamodbav:"selfRegistrationDomains,omitempty"`
+	SelfRegDefaultRole   string   `dynamodbav:"selfRegistrationDefaultRole,omitempty"`
+	AuditRetentionDays   int      `dynamodbav:"auditRetentionDays,omitempty"`
+	DocRetentionDays     int      `dynamodbav:"documentRetentionDays,omitempty"`
+	// GrantNoticeDays is absent on accounts written before the setting
+	// (the default applies); 0 is "off".
+	GrantNoticeDays *int      `dynamodbav:"grantExpiryNoticeDays,omitempty"`
+	Version         int64     `dynamodbav:"version"`
+	CreatedAt       time.Time `dynamodbav:"createdAt"`
+	UpdatedAt       time.Time `dynamodbav:"updatedAt"`
 }
 
 func toAccountItem(a team.Account) accountItem {
@@ -50,11 +53,20 @@ func toAccountItem(a team.Account) accountItem {
 		SelfRegDefaultRole: a.Settings.SelfRegistration.DefaultRole,
 		AuditRetentionDays: a.Settings.AuditRetentionDays,
 		DocRetentionDays:   a.Settings.DocumentRetentionDays,
+		GrantNoticeDays:    &a.Settings.GrantExpiryNoticeDays,
 		Version:            a.Version, CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(),
 	}
 }
 
 func (it accountItem) account() team.Account {
+	a := it.accountFields()
+	if it.GrantNoticeDays != nil {
+		a.Settings.GrantExpiryNoticeDays = *it.GrantNoticeDays
+	}
+	return a
+}
+
+func (it accountItem) accountFields() team.Account {
 	return team.Account{
 		ID: it.ID, Name: it.Name, OwnerID: it.OwnerID,
 		Settings: team.Settings{
@@ -67,14 +79,51 @@ func (it accountItem) account() team.Account {
 			// Accounts written before the retention settings read the defaults.
 			AuditRetentionDays:    orDefault(it.AuditRetentionDays, team.DefaultAuditRetentionDays),
 			DocumentRetentionDays: orDefault(it.DocRetentionDays, team.DefaultDocumentRetentionDays),
+			GrantExpiryNoticeDays: team.DefaultGrantExpiryNoticeDays,
 		},
 		Version: it.Version, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
 	}
 }
 
 type assignmentItem struct {
-	Role  string `dynamodbav:"role"`
-	Scope string `dynamodbav:"scope"`
+	Role      string `dynamodbav:"role"`
+	Scope     string `dynamodbav:"scope"`
+	StartsAt  string `dynamodbav:"startsAt,omitempty"`
+	ExpiresAt string `dynamodbav:"expiresAt,omitempty"`
+	GrantedBy string `dynamodbav:"grantedBy,omitempty"`
+}
+
+func toAssignmentItem(a rbac.Assignment) assignmentItem {
+	it := assignmentItem{Role: a.Role, Scope: a.Scope.String(), GrantedBy: a.GrantedBy}
+	if !a.StartsAt.IsZero() {
+		it.StartsAt = a.StartsAt.UTC().Format(time.RFC3339Nano)
+	}
+	if !a.ExpiresAt.IsZero() {
+		it.ExpiresAt = a.ExpiresAt.UTC().Format(time.RFC3339Nano)
+	}
+	return it
+}
+
+// assignment reads a stored assignment; owner names its member or
+// invitation in errors.
+func (it assignmentItem) assignment(owner string) (rbac.Assignment, error) {
+	sc, err := rbac.ParseScope(it.Scope)
+	if err != nil {
+		return rbac.Assignment{}, fmt.Errorf("%s: stored scope %q: %w", owner, it.Scope, err)
+	}
+	a := rbac.Assignment{Role: it.Role, Scope: sc, GrantedBy: it.GrantedBy}
+	for _, f := range []struct {
+		s string
+		t *time.Time
+	}{{it.StartsAt, &a.StartsAt}, {it.ExpiresAt, &a.ExpiresAt}} {
+		if f.s == "" {
+			continue
+		}
+		if *f.t, err = time.Parse(time.RFC3339Nano, f.s); err != nil {
+			return rbac.Assignment{}, fmt.Errorf("%s: stored assignment time %q: %w", owner, f.s, err)
+		}
+	}
+	return a, nil
 }
 
 type memberItem struct {
@@ -112,7 +161,7 @@ func toMemberItem(m team.Member) memberItem {
 		Version:             m.Version, CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(),
 	}
 	for _, a := range m.Assignments {
-		it.Assignments = append(it.Assignments, assignmentItem{Role: a.Role, Scope: a.Scope.String()})
+		it.Assignments = append(it.Assignments, toAssignmentItem(a))
 	}
 	return it
 }
@@ -127,12 +176,12 @@ func (it memberItem) member() (team.Member, error) {
 		},
 		Version: it.Version, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
 	}
-	for _, a := range it.Assignments {
-		sc, err := rbac.ParseScope(a.Scope)
+	for _, x := range it.Assignments {
+		a, err := x.assignment("member " + it.ID)
 		if err != nil {
-			return team.Member{}, fmt.Errorf("member %s: stored scope %q: %w", it.ID, a.Scope, err)
+			return team.Member{}, err
 		}
-		m.Assignments = append(m.Assignments, rbac.Assignment{Role: a.Role, Scope: sc})
+		m.Assignments = append(m.Assignments, a)
 	}
 	return m, nil
 }

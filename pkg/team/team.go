@@ -50,7 +50,17 @@ type Settings struct {
 	// requests and their decisions are kept after closing (default
 	// DefaultDocumentRetentionDays); open ones never expire.
 	DocumentRetentionDays int
+	// GrantExpiryNoticeDays: a member's grant that expires within this
+	// many days is announced by email to the member and its grantor, once
+	// (default DefaultGrantExpiryNoticeDays; 0 turns the notice off).
+	GrantExpiryNoticeDays int
 }
+
+// Grant expiry notice bounds and default, in days.
+const (
+	DefaultGrantExpiryNoticeDays = 3
+	MaxGrantExpiryNoticeDays     = 30
+)
 
 // Retention bounds and defaults, in days.
 const (
@@ -72,7 +82,8 @@ type SelfRegistration struct {
 // DefaultSettings are a new account's settings.
 func DefaultSettings() Settings {
 	return Settings{InvitationTTL: 7 * 24 * time.Hour, TimeZone: "UTC", AlertHour: 7,
-		AuditRetentionDays: DefaultAuditRetentionDays, DocumentRetentionDays: DefaultDocumentRetentionDays}
+		AuditRetentionDays: DefaultAuditRetentionDays, DocumentRetentionDays: DefaultDocumentRetentionDays,
+		GrantExpiryNoticeDays: DefaultGrantExpiryNoticeDays}
 }
 
 // Identity is a person: one email, one password, any number of accounts.
@@ -114,9 +125,11 @@ type Notifications struct {
 	ApprovalReminderOff bool
 }
 
-// Authz returns the member as the decision engine sees it.
-func (m Member) Authz() rbac.Member {
-	return rbac.Member{ID: m.ID, Account: m.AccountID, Status: m.Status, Admin: m.Admin, Owner: m.Owner, Assignments: m.Assignments}
+// Authz returns the member as the decision engine sees it at now: its
+// time-bound assignments count only when now is within their windows
+// (rbac.Member.At). Pass the caller's clock, never a cached instant.
+func (m Member) Authz(now time.Time) rbac.Member {
+	return rbac.Member{ID: m.ID, Account: m.AccountID, Status: m.Status, Admin: m.Admin, Owner: m.Owner, Assignments: m.Assignments, At: now}
 }
 
 // Domain errors shared by the services.

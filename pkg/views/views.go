@@ -13,10 +13,36 @@ import (
 	"github.com/stewardhq/steward/pkg/team"
 )
 
-// Assignment is {"role": "manager", "scope": "store:s1"}.
+// Assignment is {"role": "manager", "scope": "store:s1"}, optionally
+// time-bound: {"role": "manager", "scope": "store:s1", "expiresAt":
+// "2027-01-31T18:00:00Z"}. In answers, expired (the window has ended; it
+// grants nothing and stays until removed) and pending (the window has not
+// started) say how it stands, and grantedBy names who added it.
 type Assignment struct {
-	Role  string `json:"role"`
-	Scope string `json:"scope"`
+	Role      string `json:"role"`
+	Scope     string `json:"scope"`
+	StartsAt  string `json:"startsAt,omitempty"`
+	ExpiresAt string `json:"expiresAt,omitempty"`
+	GrantedBy string `json:"grantedBy,omitempty"`
+	Expired   bool   `json:"expired,omitempty"`
+	Pending   bool   `json:"pending,omitempty"`
+}
+
+// AssignmentOf converts an assignment as it stands at now (a zero now
+// leaves out expired and pending: the audit snapshots, which must not
+// change with the time they are written at).
+func AssignmentOf(a rbac.Assignment, now time.Time) Assignment {
+	v := Assignment{Role: a.Role, Scope: a.Scope.String(), GrantedBy: a.GrantedBy}
+	if !a.StartsAt.IsZero() {
+		v.StartsAt = a.StartsAt.UTC().Format(time.RFC3339Nano)
+	}
+	if !a.ExpiresAt.IsZero() {
+		v.ExpiresAt = a.ExpiresAt.UTC().Format(time.RFC3339Nano)
+	}
+	if !now.IsZero() {
+		v.Expired, v.Pending = a.Expired(now), a.Pending(now)
+	}
+	return v
 }
 
 // Notifications are a member's email preferences (true = receives).
@@ -42,8 +68,12 @@ type Member struct {
 	UpdatedAt     time.Time     `json:"updatedAt"`
 }
 
-// FromMember converts a member.
-func FromMember(m team.Member) Member {
+// FromMember converts a member as it stands now (the wall clock: whether
+// each time-bound assignment is expired or pending).
+func FromMember(m team.Member) Member { return FromMemberAt(m, time.Now()) }
+
+// FromMemberAt converts a member as it stands at now (see AssignmentOf).
+func FromMemberAt(m team.Member, now time.Time) Member {
 	v := Member{
 		ID: m.ID, Email: m.Email, Name: m.Name, Status: string(m.Status), Admin: m.Admin, Owner: m.Owner,
 		Assignments: make([]Assignment, 0, len(m.Assignments)),
@@ -54,7 +84,7 @@ func FromMember(m team.Member) Member {
 		Version: m.Version, CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(),
 	}
 	for _, a := range m.Assignments {
-		v.Assignments = append(v.Assignments, Assignment{Role: a.Role, Scope: a.Scope.String()})
+		v.Assignments = append(v.Assignments, AssignmentOf(a, now))
 	}
 	return v
 }
@@ -88,6 +118,7 @@ type Settings struct {
 	SelfRegistration        SelfRegistration `json:"selfRegistration"`
 	AuditRetentionDays      int              `json:"auditRetentionDays"`
 	DocumentRetentionDays   int              `json:"documentRetentionDays"`
+	GrantExpiryNoticeDays   int              `json:"grantExpiryNoticeDays"`
 }
 
 // SelfRegistration is the account's self-registration setting.
@@ -109,6 +140,7 @@ func FromAccount(a team.Account) Account {
 				Enabled: s.SelfRegistration.Enabled, Domains: nonNil(s.SelfRegistration.Domains), DefaultRole: s.SelfRegistration.DefaultRole,
 			},
 			AuditRetentionDays: s.AuditRetentionDays, DocumentRetentionDays: s.DocumentRetentionDays,
+			GrantExpiryNoticeDays: s.GrantExpiryNoticeDays,
 		},
 	}
 }
@@ -123,22 +155,100 @@ func nonNil(s []string) []string {
 // MaxAssignments bounds a member's assignments.
 const MaxAssignments = 100
 
+// MaxTimeBound bounds a member's time-bound assignments: each one with an
+// expiry writes a small index item with the member (store.ExpiringGrant),
+// in the member's transaction.
+const MaxTimeBound = 20
+
+// MaxGrantWindow is how far ahead an added assignment's startsAt and
+// expiresAt may be.
+const MaxGrantWindow = 10 * 366 * 24 * time.Hour
+
 // ParseAssignments converts API assignments to the engine's, naming the
-// first bad one in a 400 problem.
+// first bad one in a 400 problem. startsAt and expiresAt are RFC 3339
+// instants; expiresAt must be after
+// startsAt. Whether an added window lies in the future is
+// StampAssignments' business (an assignment sent back as it is stored may
+// have expired meanwhile). grantedBy, expired and pending are ignored.
 func ParseAssignments(in []Assignment) ([]rbac.Assignment, error) {
 	if len(in) > MaxAssignments {
 		return nil, httpapi.InvalidField("assignments", fmt.Sprintf("at most %d", MaxAssignments))
 	}
 	out := make([]rbac.Assignment, 0, len(in))
+	bound := 0
 	for i, a := range in {
+		field := httpapi.Indexed("assignments", i)
 		if a.Role == "" {
-			return nil, httpapi.InvalidField(httpapi.Indexed("assignments", i)+".role", "is required")
+			return nil, httpapi.InvalidField(field+".role", "is required")
 		}
 		sc, err := rbac.ParseScope(a.Scope)
 		if err != nil {
-			return nil, httpapi.InvalidField(httpapi.Indexed("assignments", i)+".scope", err.Error())
+			return nil, httpapi.InvalidField(field+".scope", err.Error())
 		}
-		out = append(out, rbac.Assignment{Role: a.Role, Scope: sc})
+		x := rbac.Assignment{Role: a.Role, Scope: sc}
+		if x.StartsAt, err = parseInstant(field+".startsAt", a.StartsAt); err != nil {
+			return nil, err
+		}
+		if x.ExpiresAt, err = parseInstant(field+".expiresAt", a.ExpiresAt); err != nil {
+			return nil, err
+		}
+		if !x.StartsAt.IsZero() && !x.ExpiresAt.IsZero() && !x.ExpiresAt.After(x.StartsAt) {
+			return nil, httpapi.InvalidField(field+".expiresAt", "must be after startsAt")
+		}
+		if x.TimeBound() {
+			if bound++; bound > MaxTimeBound {
+				return nil, httpapi.InvalidField(field, fmt.Sprintf("at most %d assignments may have startsAt or expiresAt", MaxTimeBound))
+			}
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+// parseInstant reads an RFC 3339 instant ("" is none).
+func parseInstant(field, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, httpapi.InvalidField(field, "must be an RFC 3339 date-time, e.g. 2027-01-31T18:00:00Z")
+	}
+	return t.UTC(), nil
+}
+
+// StampAssignments prepares after, the assignments a member will have
+// (before: those it has, nil when creating), for saving at now by actor:
+// an assignment kept as it was (rbac.Assignment.Equal) keeps its
+// grantedBy; an added one records actor as its grantor, and its window
+// must lie ahead: expiresAt after now, startsAt and expiresAt within
+// MaxGrantWindow. A kept assignment may have expired: it stays until
+// removed.
+func StampAssignments(before, after []rbac.Assignment, actor string, now time.Time) ([]rbac.Assignment, error) {
+	out := make([]rbac.Assignment, len(after))
+next:
+	for i, a := range after {
+		for _, b := range before {
+			if b.Equal(a) {
+				a.GrantedBy = b.GrantedBy
+				out[i] = a
+				continue next
+			}
+		}
+		field := httpapi.Indexed("assignments", i)
+		if !a.ExpiresAt.IsZero() && !a.ExpiresAt.After(now) {
+			return nil, httpapi.InvalidField(field+".expiresAt", "must be in the future")
+		}
+		for _, w := range []struct {
+			name string
+			t    time.Time
+		}{{"startsAt", a.StartsAt}, {"expiresAt", a.ExpiresAt}} {
+			if !w.t.IsZero() && w.t.After(now.Add(MaxGrantWindow)) {
+				return nil, httpapi.InvalidField(field+"."+w.name, "must be within 10 years")
+			}
+		}
+		a.GrantedBy = actor
+		out[i] = a
 	}
 	return out, nil
 }

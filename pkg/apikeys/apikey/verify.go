@@ -153,7 +153,7 @@ func (k Keys) checkCreator(ctx context.Context, key store.APIKey, roles *rbac.Ro
 	case err != nil:
 		return err
 	default:
-		c := roles.Compile(creator.Authz())
+		c := roles.Compile(creator.Authz(k.Now.Now()))
 		if creator.Status != rbac.StatusActive {
 			reason = "creator_" + string(creator.Status)
 		}
