@@ -162,8 +162,7 @@ func (s *Service) RequestApproval(ctx context.Context, p *auth.Principal, typ, i
 		Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	ev := p.Event(ctx, "approval.request", "approval_request", r.ID)
-	ev.After = audit.Snapshot(map[string]any{"document": string(t) + "/" + id, "amount": doc.Amount, "levels": len(levels),
-		"request": requestSummary(r, documents.RequestPending), "documentStatus": rbac.DocPendingApproval})
+	ev.After = audit.Snapshot(map[string]any{"request": requestSummary(r, documents.RequestPending), "documentStatus": rbac.DocPendingApproval})
 	if err := p.Acting(s.Store).CreateApprovalRequest(ctx, r, doc, ev); err != nil {
 		if errors.Is(err, documents.ErrDocumentChanged) {
 			return documents.ApprovalRequest{}, errStale

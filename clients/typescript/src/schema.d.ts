@@ -1101,6 +1101,118 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhook endpoints
+         * @description Needs `webhooks.manage`, a critical permission of administrators and the owner that full access lacks (403 `forbidden`). Every endpoint of the account (at most 20), never their secrets.
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Register a webhook endpoint
+         * @description Needs `webhooks.manage`, a critical permission of administrators and the owner that full access lacks (403 `forbidden`). Refused to an impersonated session (403 `impersonation_forbidden`). The change and its audit event are one transaction. At most 20 endpoints per account (409 `limit_reached`). The answer carries the signing secret once, in `secret`. Audit `webhook.create`. Deliveries are POSTs of `{type, timestamp, data}` signed per the Standard Webhooks specification: headers `webhook-id` (the event id, the same on every retry), `webhook-timestamp` and `webhook-signature` (`v1,<base64 HMAC-SHA256>` of `id.timestamp.body` under the secret). A failed delivery (non-2xx, timeout, connection error) is retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, then daily until 3 days after the first try; an endpoint failing for 3 days is disabled (audit `webhook.disable` by `system`) and the administrators are emailed.
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a webhook endpoint
+         * @description Needs `webhooks.manage`, a critical permission of administrators and the owner that full access lacks (403 `forbidden`).
+         */
+        get: operations["getWebhook"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint
+         * @description Needs `webhooks.manage`, a critical permission of administrators and the owner that full access lacks (403 `forbidden`). Refused to an impersonated session (403 `impersonation_forbidden`). The change and its audit event are one transaction. Deliveries queued for it are dropped. Audit `webhook.delete`.
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a webhook endpoint
+         * @description Needs `webhooks.manage`, a critical permission of administrators and the owner that full access lacks (403 `forbidden`). Refused to an impersonated session (403 `impersonation_forbidden`). The change and its audit event are one transaction. Audit `webhook.update` with the endpoint before and after (never its secret). 409 `conflict` when it changed meanwhile.
+         */
+        patch: operations["updateWebhook"];
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a webhook signing secret
+         * @description Needs `webhooks.manage`, a critical permission of administrators and the owner that full access lacks (403 `forbidden`). Refused to an impersonated session (403 `impersonation_forbidden`). The change and its audit event are one transaction. The new secret replaces the old one at once and is shown once. Audit `webhook.rotate_secret`.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List an endpoint's deliveries
+         * @description Needs `webhooks.manage`, a critical permission of administrators and the owner that full access lacks (403 `forbidden`). Newest event first; records are kept 30 days after their last attempt.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay events to an endpoint
+         * @description Needs `webhooks.manage`, a critical permission of administrators and the owner that full access lacks (403 `forbidden`). Refused to an impersonated session (403 `impersonation_forbidden`). Re-sends the account's events since `since` (at most 30 days back, at most 10,000 events, oldest first) that the endpoint subscribes to, with their original ids. A disabled endpoint answers 409 `endpoint_disabled`.
+         */
+        post: operations["replayWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "member.invited": {
@@ -1614,6 +1726,8 @@ export interface components {
             auditRetentionDays?: number;
             /** @description Days a closed document, its requests and decisions are kept after closing (30-3650); applies to items closed afterwards. */
             documentRetentionDays?: number;
+            /** @description Days before a grant's expiry to email the member and its grantor (0-30; 0: off). */
+            grantExpiryNoticeDays?: number;
         };
         /** @description A store (storefront or location): the scope `store:{id}`. */
         Store: {
@@ -1765,15 +1879,44 @@ export interface components {
          */
         Action: string;
         /**
-         * @description One role granted at one scope.
+         * @description One role granted at one scope, for ever or within a window. `startsAt` and `expiresAt` (RFC 3339, optional) bound when the grant counts: from `startsAt` (included) to `expiresAt` (excluded); every decision (checks, `me/permissions`, who-can, member lists, alert and approval recipients) compares them with the current time, so a grant stops counting at its instant. An added window must end in the future, after `startsAt`, and lie within 10 years; an assignment sent back as stored may have expired (it stays until removed). A member holds at most 20 time-bound assignments. Changing a window is a new grant: the grant ceiling checks it as the permanent one. In answers, `expired` and `pending` say how a time-bound grant stands now and `grantedBy` names who added it; they are ignored in requests.
          * @example {
          *       "role": "manager",
          *       "scope": "store:s1"
+         *     }
+         * @example {
+         *       "role": "manager",
+         *       "scope": "store:s1",
+         *       "expiresAt": "2027-01-31T18:00:00Z"
+         *     }
+         * @example {
+         *       "role": "approver",
+         *       "scope": "store:s2",
+         *       "startsAt": "2026-12-20T08:00:00Z",
+         *       "expiresAt": "2027-01-05T08:00:00Z",
+         *       "grantedBy": "m_owner",
+         *       "pending": true
          *     }
          */
         Assignment: {
             role: components["schemas"]["RoleId"];
             scope: components["schemas"]["Scope"];
+            /**
+             * Format: date-time
+             * @description When the grant starts to count (RFC 3339). Absent: at once.
+             */
+            startsAt?: string;
+            /**
+             * Format: date-time
+             * @description When the grant stops counting (RFC 3339); after `startsAt`, in the future when added, within 10 years. Absent: never. Before it (account setting `grantExpiryNoticeDays`), the member and the grantor are emailed once.
+             */
+            expiresAt?: string;
+            /** @description The member (or `apikey:{id}`) who added the grant, when recorded. */
+            readonly grantedBy?: string;
+            /** @description True once `expiresAt` has passed: the grant counts no more and stays listed until removed. */
+            readonly expired?: boolean;
+            /** @description True before `startsAt`: the grant does not count yet. */
+            readonly pending?: boolean;
         };
         /**
          * @description A member's status. Only `active` members can log in and hold permissions; `suspended` keeps everything for reactivation; `deleted` keeps name and email on history.
@@ -2004,6 +2147,8 @@ export interface components {
             auditRetentionDays: number;
             /** @description How long a closed document, its approval requests and their decisions are kept after closing, in days (default 730). Open documents and pending requests never expire. A change applies to items closed afterwards. */
             documentRetentionDays: number;
+            /** @description A member's time-bound grant that expires within this many days is announced, once, by email to the member and to whoever granted it, with a link to ask for a renewal (sent with the day's alerts, at the account's alert hour). Default 3; 0 turns the notice off. */
+            grantExpiryNoticeDays: number;
         };
         /** @description The caller. */
         Me: {
@@ -2716,6 +2861,118 @@ export interface components {
             timestamp: string;
             data: components["schemas"]["EventData"];
         };
+        /** @description A new webhook endpoint. */
+        WebhookRequest: {
+            /**
+             * Format: uri
+             * @description Where events are POSTed. https only, no user name or password, a host resolving to public addresses only (checked again at every connection; redirects are not followed). The local stage also allows http://127.0.0.1:port and http://localhost:port.
+             */
+            url: string;
+            /** @description The event types the endpoint receives (the catalogue of GET /v1/events); empty or absent means every type. An unknown type answers 400 naming `types[i]`. */
+            types?: string[];
+            description?: string;
+        };
+        /** @description Fields to change; absent fields stay. */
+        WebhookPatch: {
+            /**
+             * Format: uri
+             * @description Where events are POSTed. https only, no user name or password, a host resolving to public addresses only (checked again at every connection; redirects are not followed). The local stage also allows http://127.0.0.1:port and http://localhost:port.
+             */
+            url?: string;
+            /** @description The event types the endpoint receives (the catalogue of GET /v1/events); empty or absent means every type. An unknown type answers 400 naming `types[i]`. */
+            types?: string[];
+            description?: string;
+            /**
+             * @description `active` re-enables a disabled endpoint and forgets its failures; `disabled` pauses it.
+             * @enum {string}
+             */
+            status?: "active" | "disabled";
+        };
+        /** @description A webhook endpoint, without its secret. */
+        Webhook: {
+            id: components["schemas"]["Id"];
+            url: string;
+            types: string[];
+            description: string;
+            /** @enum {string} */
+            status: "active" | "disabled";
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /**
+             * Format: date-time
+             * @description When the current run of failed deliveries began; absent after a success. After 3 days of failures the endpoint is disabled.
+             */
+            failingSince?: string;
+            /** Format: date-time */
+            disabledAt?: string;
+        };
+        /** @description A new webhook endpoint with its signing secret (shown once). */
+        CreatedWebhook: {
+            id: components["schemas"]["Id"];
+            url: string;
+            types: string[];
+            description: string;
+            /** @enum {string} */
+            status: "active" | "disabled";
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /**
+             * Format: date-time
+             * @description When the current run of failed deliveries began; absent after a success. After 3 days of failures the endpoint is disabled.
+             */
+            failingSince?: string;
+            /** Format: date-time */
+            disabledAt?: string;
+            /** @description The Standard Webhooks signing secret: `whsec_` and the base64 of 32 random bytes. */
+            secret: string;
+        };
+        WebhookList: {
+            items: components["schemas"]["Webhook"][];
+            nextCursor?: string;
+        };
+        WebhookSecret: {
+            /** @description The Standard Webhooks signing secret: `whsec_` and the base64 of 32 random bytes. */
+            secret: string;
+        };
+        /** @description One event's delivery to the endpoint, updated by each attempt. */
+        WebhookDelivery: {
+            eventId: string;
+            type?: string;
+            /** Format: date-time */
+            eventTime: string;
+            attempts: number;
+            /** @enum {string} */
+            status: "pending" | "succeeded" | "failed" | "endpoint_disabled";
+            responseCode?: number;
+            /** @description Why the last attempt failed, in a few words. */
+            lastError?: string;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due, while pending.
+             */
+            nextTry?: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        WebhookDeliveryList: {
+            items: components["schemas"]["WebhookDelivery"][];
+            nextCursor?: string;
+        };
+        WebhookReplayRequest: {
+            /**
+             * Format: date-time
+             * @description Re-send the account's events since this time (RFC 3339), at most 30 days ago.
+             */
+            since: string;
+        };
+        WebhookReplay: {
+            /** @description How many events were queued for the endpoint. */
+            queued: number;
+        };
     };
     responses: {
         /** @description The request is malformed or invalid (bad JSON, unknown or invalid field, a body on a route that takes none, a bad query parameter). `errors` names the offending fields. */
@@ -2925,6 +3182,8 @@ export interface components {
         ApprovalRequestId: string;
         /** @description The one-time token of an emailed approval link. */
         ApprovalToken: string;
+        /** @description The webhook endpoint's id (`wh_...`). Another account's endpoint is 404. */
+        WebhookId: components["schemas"]["Id"];
     };
     requestBodies: never;
     headers: {
@@ -3337,7 +3596,9 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -5595,6 +5856,280 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoints. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description Created. Store `secret` now: it cannot be shown again. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description The answer holds a secret. */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedWebhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook endpoint's id (`wh_...`). Another account's endpoint is 404. */
+                id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook endpoint's id (`wh_...`). Another account's endpoint is 404. */
+                id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook endpoint's id (`wh_...`). Another account's endpoint is 404. */
+                id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPatch"];
+            };
+        };
+        responses: {
+            /** @description The endpoint. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook endpoint's id (`wh_...`). Another account's endpoint is 404. */
+                id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new secret. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description The answer holds a secret. */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description The opaque `nextCursor` of the previous page. Omit it for the first page. A cursor is only valid for the same list and filters. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description The largest number of items in one page. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                /** @description The webhook endpoint's id (`wh_...`). Another account's endpoint is 404. */
+                id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    replayWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook endpoint's id (`wh_...`). Another account's endpoint is 404. */
+                id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookReplayRequest"];
+            };
+        };
+        responses: {
+            /** @description Queued. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookReplay"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
