@@ -86,6 +86,9 @@ chromium: ## Find a Chrome or Chromium for the browser test as chromedp does; on
 .PHONY: bench
 bench: ## Run the Go benchmarks and the bounded loopback load run.
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+	@# Webhook latency through the local events pipeline: 200 changes, from
+	@# each change's answer to its delivery on 127.0.0.1 (p50, p99, max).
+	$(GO) test -run '^$$' -bench WebhookLatency -benchtime 1x ./infra/testkit/apitest/
 	@# Loopback load run: own emulators and API server child on 127.0.0.1,
 	@# workload A (checks) 20 s, workload B (mixed) 20 s, or 60 s with BENCH_FULL=1.
 	$(GO) run ./infra/loadgen
