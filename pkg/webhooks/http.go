@@ -78,7 +78,7 @@ func viewDelivery(d store.Delivery) deliveryView {
 }
 
 func input(r webhookRequest) Input {
-	return Input{URL: r.URL, Types: r.Types, Description: r.Description, Status: r.Status}
+	return Input(r)
 }
 
 // HandleCreate serves POST /v1/webhooks.
