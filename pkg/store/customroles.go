@@ -215,9 +215,14 @@ func (s *Store) commitRoleChange(ctx context.Context, tx *Tx, account string, me
 		if m.AccountID != account {
 			return fmt.Errorf("save custom roles: member %s is not of account %s", m.ID, account)
 		}
-		tx.updateMember(m, now, ErrMemberChanged)
+		// The members' expiring-grant index items are written after
+		// the commit: the transaction has room for the members only.
+		tx.updateMember(m, now, ErrMemberChanged, false)
 	}
-	return s.Commit(ctx, tx)
+	if err := s.Commit(ctx, tx); err != nil {
+		return err
+	}
+	return s.indexExpiringGrantsAfter(ctx, members, now)
 }
 
 // updateRoleDefinition rewrites role r's definition in place (its grant

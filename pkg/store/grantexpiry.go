@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/stewardhq/steward/pkg/rbac"
+	"github.com/stewardhq/steward/pkg/team"
 )
 
 // The expiring-grants index: one small item per time-bound assignment
@@ -75,16 +76,41 @@ func grantExpirySK(expires time.Time, member string, a rbac.Assignment) string {
 // indexExpiringGrants adds the index items of member's assignments that
 // expire after now.
 func (tx *Tx) indexExpiringGrants(account, member string, as []rbac.Assignment, now time.Time) {
+	for _, item := range grantExpiryItems(account, member, as, now) {
+		tx.Put(item, nil, nil)
+	}
+}
+
+func grantExpiryItems(account, member string, as []rbac.Assignment, now time.Time) []map[string]types.AttributeValue {
+	var out []map[string]types.AttributeValue
 	for _, a := range as {
 		if a.ExpiresAt.IsZero() || !a.ExpiresAt.After(now) {
 			continue
 		}
-		tx.Put(marshal(grantExpiryItem{
+		out = append(out, marshal(grantExpiryItem{
 			PK: accountPK(account), SK: grantExpirySK(a.ExpiresAt, member, a), Type: typeGrantExpiry,
 			MemberID: member, Role: a.Role, Scope: a.Scope.String(), ExpiresAt: a.ExpiresAt.UTC(),
 			TTL: a.ExpiresAt.Add(grantExpiryTTL).Unix(),
-		}), nil, nil)
+		}))
 	}
+	return out
+}
+
+// indexExpiringGrantsAfter writes the index items of members' expiring
+// grants after a role change committed: a role change moves up to
+// MaxMembersPerRoleChange members in one transaction, which has no room
+// for their index items too. The index tolerates stale entries either
+// way (ExpiringGrant.Current); a write lost here costs a notice, never a
+// grant.
+func (s *Store) indexExpiringGrantsAfter(ctx context.Context, members []team.Member, now time.Time) error {
+	for _, m := range members {
+		for _, item := range grantExpiryItems(m.AccountID, m.ID, m.Assignments, now) {
+			if err := s.put(ctx, "index expiring grant", item, nil, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // ExpiringGrants returns the index entries of the account's grants that

@@ -25,8 +25,9 @@ import (
 // stored member is still at m.Version; the version becomes m.Version+1.
 // The email (and its per-account claim), the identity, the owner flag and
 // the creation time are not changed here: each has its own operation. It
-// returns the member as written.
-func (tx *Tx) updateMember(m team.Member, now time.Time, onFail error) team.Member {
+// returns the member as written. index adds the member's expiring-grant
+// index items to the transaction (role changes write them after it).
+func (tx *Tx) updateMember(m team.Member, now time.Time, onFail error, index bool) team.Member {
 	it := toMemberItem(m)
 	assignments, err := attributevalue.Marshal(it.Assignments)
 	if err != nil {
@@ -49,7 +50,9 @@ func (tx *Tx) updateMember(m team.Member, now time.Time, onFail error) team.Memb
 			":next": num(m.Version + 1), ":now": timeAV(now),
 		},
 	}, VersionIs(m.Version), onFail)
-	tx.indexExpiringGrants(m.AccountID, m.ID, m.Assignments, now)
+	if index {
+		tx.indexExpiringGrants(m.AccountID, m.ID, m.Assignments, now)
+	}
 	m.Version++
 	m.UpdatedAt = now
 	return m
@@ -70,7 +73,7 @@ func (s *Store) UpdateMember(ctx context.Context, m team.Member, ev audit.Event)
 	var next team.Member
 	err := s.commitGuarded(ctx, m, true, func() *Tx {
 		tx := NewTx(ev)
-		next = tx.updateMember(m, s.now().UTC(), team.ErrStaleVersion)
+		next = tx.updateMember(m, s.now().UTC(), team.ErrStaleVersion, true)
 		return tx
 	})
 	var ce *ConditionError

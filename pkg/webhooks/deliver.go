@@ -108,6 +108,11 @@ func (d *Deliverer) Handle(ctx context.Context, t Task) error {
 		return d.Store.PutDelivery(ctx, rec)
 	}
 	ev, err := d.Events.Load(ctx, t.AccountID, t.EventID, t.EventTime)
+	if err == nil && !t.Replay && !w.Wants(ev.Type) {
+		// The endpoint stopped wanting this type since the task was
+		// queued (a retry after its types were narrowed).
+		return nil
+	}
 	if errors.Is(err, ErrEventNotFound) {
 		rec.Status, rec.LastError = store.DeliveryFailed, "event not found"
 		return d.Store.PutDelivery(ctx, rec)

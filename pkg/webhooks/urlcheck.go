@@ -52,6 +52,9 @@ var reserved = []netip.Prefix{
 	netip.MustParsePrefix("64:ff9b::/96"), // NAT64: may embed a private IPv4
 	netip.MustParsePrefix("64:ff9b:1::/48"),
 	netip.MustParsePrefix("2001:db8::/32"),
+	netip.MustParsePrefix("::/96"),     // IPv4-compatible: embeds an IPv4
+	netip.MustParsePrefix("2001::/23"), // IETF protocol assignments (Teredo embeds an IPv4)
+	netip.MustParsePrefix("100::/64"),  // discard-only
 	netip.MustParsePrefix("2002::/16"), // 6to4: embeds an IPv4
 	netip.MustParsePrefix("fc00::/7"),  // unique local
 	netip.MustParsePrefix("fec0::/10"), // site local

@@ -60,6 +60,10 @@ func TestURLPolicy(t *testing.T) {
 		{"https://rebind.example.com/", false, false},
 		{"https://nowhere.example.com/", false, false},
 		{"http://169.254.169.254/", false, false},
+		{"https://[::127.0.0.1]/", false, false},  // IPv4-compatible
+		{"https://[::7f00:1]/", false, false},     // the same, in hex
+		{"https://[2001::7f00:1]/", false, false}, // Teredo
+		{"https://[100::1]/", false, false},       // discard-only
 		{"https://169.254.169.254/latest/meta-data", false, false},
 		{"http://10.0.0.1", false, false},
 		{"https://10.0.0.1", false, false},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"time"
 
@@ -347,10 +348,24 @@ func (s *Service) Replay(ctx context.Context, p *auth.Principal, id string, sinc
 }
 
 // snapshot is an endpoint as the audit log records it: never its secret.
+// snapshot is an endpoint as its audit events (and so the events feed
+// and webhook.disabled) record it: the URL's origin only, since a
+// receiver's path or query often holds a capability (a hook token) and
+// the audit log is readable with audit.view, which does not give
+// webhooks.manage.
 func snapshot(w store.Webhook) map[string]any {
-	m := map[string]any{"url": w.URL, "types": w.Types, "description": w.Description, "status": w.Status}
+	m := map[string]any{"origin": origin(w.URL), "types": w.Types, "description": w.Description, "status": w.Status}
 	if !w.DisabledAt.IsZero() {
 		m["disabledAt"] = w.DisabledAt.UTC()
 	}
 	return m
+}
+
+// origin is scheme://host[:port] of a URL ("" when it does not parse).
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }

@@ -116,3 +116,22 @@ func TestWebhookLimit(t *testing.T) {
 	e.Call(t, "DELETE", "/v1/webhooks/"+first, tk, nil).Want(t, http.StatusNoContent, "")
 	e.Call(t, "POST", "/v1/webhooks", tk, map[string]any{"url": "http://127.0.0.1:9/21"}).Want(t, http.StatusCreated, "")
 }
+
+// An endpoint's path and query often hold a capability (a hook token):
+// the audit log, readable with audit.view (which does not give
+// webhooks.manage), and the events feed record its origin only.
+func TestWebhookURLCapabilityStaysOutOfTheAuditLog(t *testing.T) {
+	e := New(t)
+	_, tk := e.acctOwner(t, "wh-cap")
+	var wh webhookView
+	e.Call(t, "POST", "/v1/webhooks", tk, map[string]any{"url": "http://127.0.0.1:9/services/SECRETCAPABILITY?token=hunter2"}).Want(t, http.StatusCreated, "").JSON(t, &wh)
+	e.Call(t, "PATCH", "/v1/webhooks/"+wh.ID, tk, map[string]any{"description": "renamed"}).Want(t, http.StatusOK, "")
+	res := e.Call(t, "GET", "/v1/audit?targetType=webhook&targetId="+wh.ID, tk, nil).Want(t, http.StatusOK, "")
+	body := string(res.Body)
+	if strings.Contains(body, "SECRETCAPABILITY") || strings.Contains(body, "hunter2") {
+		t.Fatalf("the audit log carries the endpoint's path or query: %s", body)
+	}
+	if !strings.Contains(body, "http://127.0.0.1:9") {
+		t.Fatalf("the audit log does not name the endpoint's origin: %s", body)
+	}
+}
