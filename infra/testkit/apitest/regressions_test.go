@@ -2,6 +2,7 @@ package apitest
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -11,8 +12,11 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/stewardhq/steward/infra/localstack/server"
+	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/rbac"
+	"github.com/stewardhq/steward/pkg/store"
+	"github.com/stewardhq/steward/pkg/team"
 	"github.com/stewardhq/steward/pkg/throttle"
 	"github.com/stewardhq/steward/pkg/workflow"
 )
@@ -259,4 +263,27 @@ func TestKeyCannotAssignItsSyntheticRole(t *testing.T) {
 	r.Want(t, http.StatusForbidden, "exceeds_own_rights")
 	r = e.Call(t, "POST", "/v1/invitations", key.Secret, map[string]any{"email": newEmail("reg-synth-inv"), "name": "Ivy", "assignments": []map[string]string{{"role": "api-key", "scope": "account"}}})
 	r.Want(t, http.StatusForbidden, "exceeds_own_rights")
+}
+
+// A role's holders with time-bound grants: the role change moves 60
+// members in one transaction and writes their expiring-grant index after
+// it (with the index in the transaction it passed DynamoDB's 100 items
+// and answered 500).
+func TestDeletingARoleOfTimeBoundHolders(t *testing.T) {
+	e := New(t)
+	owner := e.signup(t, newEmail("tb-role"))
+	tk := e.login(t, owner.Email, goodPassword, owner.AccountID).AccessToken
+	e.Call(t, "POST", "/v1/roles", tk, map[string]any{"id": "zzr", "name": "Temps", "permissions": []string{"orders.view"}, "scopeKinds": []string{"store"}}).Want(t, http.StatusCreated, "")
+	expires := time.Now().Add(48 * time.Hour).UTC()
+	for i := range 60 {
+		now := time.Now().UTC()
+		m := team.Member{ID: store.NewID("m"), AccountID: owner.AccountID, Email: newEmail(fmt.Sprintf("tb%d", i)), Name: "Temp",
+			Status: rbac.StatusActive, Version: 1, CreatedAt: now, UpdatedAt: now,
+			Assignments: []rbac.Assignment{{Role: "zzr", Scope: at("zzr", "store:s1").Scope, ExpiresAt: expires}}}
+		if err := e.Store.AddMember(context.Background(), m, audit.Event{AccountID: owner.AccountID, ActorID: owner.MemberID, Action: "member.create", TargetType: "member", TargetID: m.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Call(t, "DELETE", "/v1/roles/zzr?members=reassign&to=team_member", tk, nil).Want(t, http.StatusOK, "")
+	e.Call(t, "GET", "/v1/roles/zzr", tk, nil).Want(t, http.StatusNotFound, "")
 }
