@@ -273,6 +273,23 @@ var transitions = map[string]struct {
 // Transition moves a member to another status. version 0 means "as
 // stored now" (no If-Match).
 func (s *Service) Transition(ctx context.Context, p *auth.Principal, id, verb string, version int64) (team.Member, error) {
+	return s.Offboard(ctx, p, id, verb, version, OffboardOptions{Force: true})
+}
+
+// OffboardOptions are the options of the lifecycle routes that take a
+// member out (suspend, deactivate, delete).
+type OffboardOptions struct {
+	// Force proceeds even when pending approval requests would be left
+	// with no possible approver.
+	Force bool
+}
+
+// Offboard is Transition with the offboarding check: taking a member out
+// who is awaited at a pending approval request's current level where the
+// other awaited members cannot give the approvals it still needs is
+// refused (409 approvers_left_without, naming the requests) unless
+// o.Force.
+func (s *Service) Offboard(ctx context.Context, p *auth.Principal, id, verb string, version int64, o OffboardOptions) (team.Member, error) {
 	t := transitions[verb]
 	before, err := s.Get(ctx, p, id)
 	if err != nil {
@@ -289,6 +306,17 @@ func (s *Service) Transition(ctx context.Context, p *auth.Principal, id, verb st
 	}
 	if t.to == rbac.StatusActive && before.IdentityID == "" {
 		return team.Member{}, errNoIdentity
+	}
+	if t.to != rbac.StatusActive && !o.Force {
+		left, err := s.Store.ApprovalsLeftWithout(ctx, before.AccountID, before.ID)
+		if err != nil {
+			return team.Member{}, err
+		}
+		if len(left) > 0 {
+			e := fault.New(fault.Conflict, "approvers_left_without", "Pending approval requests would be left without enough possible approvers; send force=true to proceed anyway.")
+			e.Extra = map[string]any{"requests": left}
+			return team.Member{}, e
+		}
 	}
 	after := before
 	after.Status = t.to
