@@ -152,7 +152,8 @@ func (s *Service) transition(verb string) httpapi.HandlerFunc {
 			}
 			if len(bytes.TrimSpace(body)) > 0 {
 				var in offboardRequest
-				if err := httpapi.DecodeBytes(body, &in); err != nil {
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				if err := httpapi.Decode(r, &in); err != nil {
 					return err
 				}
 				o.Force = in.Force
