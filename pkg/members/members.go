@@ -308,7 +308,7 @@ func (s *Service) Offboard(ctx context.Context, p *auth.Principal, id, verb stri
 		return team.Member{}, errNoIdentity
 	}
 	if t.to != rbac.StatusActive && !o.Force {
-		left, err := s.Store.ApprovalsLeftWithout(ctx, before.AccountID, before.ID)
+		left, err := s.leftWithout(ctx, before)
 		if err != nil {
 			return team.Member{}, err
 		}
@@ -321,6 +321,42 @@ func (s *Service) Offboard(ctx context.Context, p *auth.Principal, id, verb stri
 	after := before
 	after.Status = t.to
 	return s.save(ctx, p, before, after, "member."+verb)
+}
+
+// leftWithout answers the pending approval requests awaiting m at their
+// current level whose other awaited members, counting the active ones
+// only, cannot give the approvals the level still needs.
+func (s *Service) leftWithout(ctx context.Context, m team.Member) ([]string, error) {
+	duties, err := s.Store.Duties(ctx, m.AccountID, m.ID)
+	if err != nil {
+		return nil, err
+	}
+	active := map[string]bool{}
+	var left []string
+	for _, d := range duties {
+		n := 0
+		for _, o := range d.Others {
+			ok, seen := active[o]
+			if !seen {
+				om, err := s.Store.GetMember(ctx, m.AccountID, o)
+				switch {
+				case errors.Is(err, team.ErrMemberNotFound):
+				case err != nil:
+					return nil, err
+				default:
+					ok = om.Status == rbac.StatusActive
+				}
+				active[o] = ok
+			}
+			if ok {
+				n++
+			}
+		}
+		if n < d.Needed {
+			left = append(left, d.RequestID)
+		}
+	}
+	return left, nil
 }
 
 // CreateInactive creates a member without an invitation: status inactive,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -13,14 +14,21 @@ import (
 	"github.com/stewardhq/steward/pkg/documents"
 )
 
-// ApprovalsLeftWithout answers the pending approval requests whose
-// current level a member leaving the account would leave without enough
-// possible approvals: the member is awaited there and the other awaited
-// members are fewer than the approvals the level still needs. It reads
+// Duty is a pending approval request that awaits a member at its current
+// level: the other members awaited there and how many approvals the level
+// still needs.
+type Duty struct {
+	RequestID string
+	Others    []string
+	Needed    int
+}
+
+// Duties answers the pending approval requests that await a member at
+// their current level, oldest first. It reads
 // the member's awaiting entries (one strongly consistent Query, paged)
 // and those requests (BatchGetItem); an entry left behind by a race is
 // ignored, like "waiting for me" ignores it.
-func (s *Store) ApprovalsLeftWithout(ctx context.Context, account, member string) ([]string, error) {
+func (s *Store) Duties(ctx context.Context, account, member string) ([]Duty, error) {
 	var entries []awaitingItem
 	var start map[string]types.AttributeValue
 	for {
@@ -56,7 +64,7 @@ func (s *Store) ApprovalsLeftWithout(ctx context.Context, account, member string
 	if err != nil {
 		return nil, fmt.Errorf("read awaited requests: %w", err)
 	}
-	var left []string
+	var duties []Duty
 	for _, r := range raw {
 		var it requestItem
 		if err := attributevalue.UnmarshalMap(r, &it); err != nil {
@@ -69,11 +77,10 @@ func (s *Store) ApprovalsLeftWithout(ctx context.Context, account, member string
 		if req.Level < 1 || req.Level > len(req.Levels) {
 			continue
 		}
-		needed := req.Levels[req.Level-1].Required - req.Approvals
-		if len(it.Awaiting)-1 < needed {
-			left = append(left, it.ID)
-		}
+		others := slices.DeleteFunc(slices.Clone(it.Awaiting), func(m string) bool { return m == member })
+		slices.Sort(others)
+		duties = append(duties, Duty{RequestID: it.ID, Others: others, Needed: req.Levels[req.Level-1].Required - req.Approvals})
 	}
-	slices.Sort(left)
-	return left, nil
+	slices.SortFunc(duties, func(a, b Duty) int { return strings.Compare(a.RequestID, b.RequestID) })
+	return duties, nil
 }
