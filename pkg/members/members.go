@@ -16,6 +16,13 @@
 //   - PATCH needs If-Match with the member's ETag ("<version>"): 428
 //     without it, 412 when stale. Lifecycle POSTs take If-Match too when
 //     given.
+//   - Suspending, deactivating or deleting a member awaited at a pending
+//     approval request's current level, where the other active members
+//     awaited there cannot give the approvals it still needs, is refused
+//     (409 approvers_left_without, naming the requests) unless the body
+//     sends force=true (Offboard); the check reads the member's awaiting
+//     entries (one Query) and those requests. Reassigning the duties
+//     (reassignTo) is not built yet.
 //   - Suspending, deactivating or deleting ends the member's sessions; the
 //     next request is refused anyway, since authentication reloads the
 //     member every time.
