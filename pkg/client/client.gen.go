@@ -1947,6 +1947,12 @@ type Notifications struct {
 	PaymentReminders  bool `json:"paymentReminders"`
 }
 
+// OffboardRequest Optional body of suspend, deactivate and delete. An empty body is valid.
+type OffboardRequest struct {
+	// Force Proceed even when pending approval requests would be left without enough possible approvers (otherwise 409 `approvers_left_without`).
+	Force *bool `json:"force,omitempty"`
+}
+
 // OpenIDConfiguration OpenID Connect discovery metadata (the members Steward uses).
 type OpenIDConfiguration struct {
 	Issuer  string `json:"issuer"`
@@ -3216,8 +3222,17 @@ type PutStoreJSONRequestBody = StoreRequest
 // CreateUserJSONRequestBody defines body for CreateUser for application/json ContentType.
 type CreateUserJSONRequestBody = CreateMemberRequest
 
+// DeleteUserJSONRequestBody defines body for DeleteUser for application/json ContentType.
+type DeleteUserJSONRequestBody = OffboardRequest
+
 // UpdateUserJSONRequestBody defines body for UpdateUser for application/json ContentType.
 type UpdateUserJSONRequestBody = MemberPatch
+
+// DeactivateUserJSONRequestBody defines body for DeactivateUser for application/json ContentType.
+type DeactivateUserJSONRequestBody = OffboardRequest
+
+// SuspendUserJSONRequestBody defines body for SuspendUser for application/json ContentType.
+type SuspendUserJSONRequestBody = OffboardRequest
 
 // CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
 type CreateWebhookJSONRequestBody = WebhookRequest
@@ -4159,12 +4174,23 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/users (the `CreateUser` operationId).
 	CreateUser(ctx context.Context, params *CreateUserParams, body CreateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeleteUser Delete a member
+	// DeleteUserWithBody Delete a member
 	//
-	// Status `deleted`: they cannot sign in and their sessions end; their name and email stay on history; the email may be invited again. The owner cannot be deleted (403 `owner_protected`). A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner).
+	// Status `deleted`: they cannot sign in and their sessions end; their name and email stay on history; the email may be invited again. The owner cannot be deleted (403 `owner_protected`). A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
+	//
+	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with DELETE /v1/users/{id} (the `DeleteUser` operationId).
-	DeleteUser(ctx context.Context, id MemberId, params *DeleteUserParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteUserWithBody(ctx context.Context, id MemberId, params *DeleteUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteUser Delete a member
+	//
+	// Status `deleted`: they cannot sign in and their sessions end; their name and email stay on history; the email may be invited again. The owner cannot be deleted (403 `owner_protected`). A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with DELETE /v1/users/{id} (the `DeleteUser` operationId).
+	DeleteUser(ctx context.Context, id MemberId, params *DeleteUserParams, body DeleteUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetUser Read a member
 	//
@@ -4189,12 +4215,23 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/users/{id} (the `UpdateUser` operationId).
 	UpdateUser(ctx context.Context, id MemberId, params *UpdateUserParams, body UpdateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeactivateUser Deactivate a member
+	// DeactivateUserWithBody Deactivate a member
 	//
-	// Status `inactive`: cannot sign in; sessions end. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner).
+	// Status `inactive`: cannot sign in; sessions end. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
+	//
+	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/users/{id}/deactivate (the `DeactivateUser` operationId).
-	DeactivateUser(ctx context.Context, id MemberId, params *DeactivateUserParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeactivateUserWithBody(ctx context.Context, id MemberId, params *DeactivateUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeactivateUser Deactivate a member
+	//
+	// Status `inactive`: cannot sign in; sessions end. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/users/{id}/deactivate (the `DeactivateUser` operationId).
+	DeactivateUser(ctx context.Context, id MemberId, params *DeactivateUserParams, body DeactivateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ImpersonateUser Act as another member
 	//
@@ -4210,12 +4247,23 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/users/{id}/reactivate (the `ReactivateUser` operationId).
 	ReactivateUser(ctx context.Context, id MemberId, params *ReactivateUserParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// SuspendUser Suspend a member
+	// SuspendUserWithBody Suspend a member
 	//
-	// Suspended members cannot sign in; their sessions end at once; reactivation restores everything. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner).
+	// Suspended members cannot sign in; their sessions end at once; reactivation restores everything. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
+	//
+	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/users/{id}/suspend (the `SuspendUser` operationId).
-	SuspendUser(ctx context.Context, id MemberId, params *SuspendUserParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SuspendUserWithBody(ctx context.Context, id MemberId, params *SuspendUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SuspendUser Suspend a member
+	//
+	// Suspended members cannot sign in; their sessions end at once; reactivation restores everything. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/users/{id}/suspend (the `SuspendUser` operationId).
+	SuspendUser(ctx context.Context, id MemberId, params *SuspendUserParams, body SuspendUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListWebhooks List webhook endpoints
 	//
@@ -5873,13 +5921,34 @@ func (c *Client) CreateUser(ctx context.Context, params *CreateUserParams, body 
 	return c.Client.Do(req)
 }
 
-// DeleteUser Delete a member
+// DeleteUserWithBody Delete a member
 //
-// Status `deleted`: they cannot sign in and their sessions end; their name and email stay on history; the email may be invited again. The owner cannot be deleted (403 `owner_protected`). A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner).
+// Status `deleted`: they cannot sign in and their sessions end; their name and email stay on history; the email may be invited again. The owner cannot be deleted (403 `owner_protected`). A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
+//
+// Takes any type of body and a specified content type.
 //
 // Corresponds with DELETE /v1/users/{id} (the `DeleteUser` operationId).
-func (c *Client) DeleteUser(ctx context.Context, id MemberId, params *DeleteUserParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteUserRequest(c.Server, id, params)
+func (c *Client) DeleteUserWithBody(ctx context.Context, id MemberId, params *DeleteUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteUserRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteUser Delete a member
+//
+// Status `deleted`: they cannot sign in and their sessions end; their name and email stay on history; the email may be invited again. The owner cannot be deleted (403 `owner_protected`). A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with DELETE /v1/users/{id} (the `DeleteUser` operationId).
+func (c *Client) DeleteUser(ctx context.Context, id MemberId, params *DeleteUserParams, body DeleteUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteUserRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5943,13 +6012,34 @@ func (c *Client) UpdateUser(ctx context.Context, id MemberId, params *UpdateUser
 	return c.Client.Do(req)
 }
 
-// DeactivateUser Deactivate a member
+// DeactivateUserWithBody Deactivate a member
 //
-// Status `inactive`: cannot sign in; sessions end. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner).
+// Status `inactive`: cannot sign in; sessions end. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
+//
+// Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/users/{id}/deactivate (the `DeactivateUser` operationId).
-func (c *Client) DeactivateUser(ctx context.Context, id MemberId, params *DeactivateUserParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeactivateUserRequest(c.Server, id, params)
+func (c *Client) DeactivateUserWithBody(ctx context.Context, id MemberId, params *DeactivateUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeactivateUserRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeactivateUser Deactivate a member
+//
+// Status `inactive`: cannot sign in; sessions end. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/users/{id}/deactivate (the `DeactivateUser` operationId).
+func (c *Client) DeactivateUser(ctx context.Context, id MemberId, params *DeactivateUserParams, body DeactivateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeactivateUserRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5994,13 +6084,34 @@ func (c *Client) ReactivateUser(ctx context.Context, id MemberId, params *Reacti
 	return c.Client.Do(req)
 }
 
-// SuspendUser Suspend a member
+// SuspendUserWithBody Suspend a member
 //
-// Suspended members cannot sign in; their sessions end at once; reactivation restores everything. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner).
+// Suspended members cannot sign in; their sessions end at once; reactivation restores everything. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
+//
+// Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/users/{id}/suspend (the `SuspendUser` operationId).
-func (c *Client) SuspendUser(ctx context.Context, id MemberId, params *SuspendUserParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSuspendUserRequest(c.Server, id, params)
+func (c *Client) SuspendUserWithBody(ctx context.Context, id MemberId, params *SuspendUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSuspendUserRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SuspendUser Suspend a member
+//
+// Suspended members cannot sign in; their sessions end at once; reactivation restores everything. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/users/{id}/suspend (the `SuspendUser` operationId).
+func (c *Client) SuspendUser(ctx context.Context, id MemberId, params *SuspendUserParams, body SuspendUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSuspendUserRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -9271,8 +9382,19 @@ func NewCreateUserRequestWithBody(server string, params *CreateUserParams, conte
 	return req, nil
 }
 
-// NewDeleteUserRequest constructs an http.Request for the DeleteUser method
-func NewDeleteUserRequest(server string, id MemberId, params *DeleteUserParams) (*http.Request, error) {
+// NewDeleteUserRequest calls the generic DeleteUser builder with application/json body
+func NewDeleteUserRequest(server string, id MemberId, params *DeleteUserParams, body DeleteUserJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDeleteUserRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewDeleteUserRequestWithBody constructs an http.Request for the DeleteUser method, with any body, and a specified content type
+func NewDeleteUserRequestWithBody(server string, id MemberId, params *DeleteUserParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -9297,10 +9419,12 @@ func NewDeleteUserRequest(server string, id MemberId, params *DeleteUserParams) 
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -9414,8 +9538,19 @@ func NewUpdateUserRequestWithBody(server string, id MemberId, params *UpdateUser
 	return req, nil
 }
 
-// NewDeactivateUserRequest constructs an http.Request for the DeactivateUser method
-func NewDeactivateUserRequest(server string, id MemberId, params *DeactivateUserParams) (*http.Request, error) {
+// NewDeactivateUserRequest calls the generic DeactivateUser builder with application/json body
+func NewDeactivateUserRequest(server string, id MemberId, params *DeactivateUserParams, body DeactivateUserJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDeactivateUserRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewDeactivateUserRequestWithBody constructs an http.Request for the DeactivateUser method, with any body, and a specified content type
+func NewDeactivateUserRequestWithBody(server string, id MemberId, params *DeactivateUserParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -9440,10 +9575,12 @@ func NewDeactivateUserRequest(server string, id MemberId, params *DeactivateUser
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -9546,8 +9683,19 @@ func NewReactivateUserRequest(server string, id MemberId, params *ReactivateUser
 	return req, nil
 }
 
-// NewSuspendUserRequest constructs an http.Request for the SuspendUser method
-func NewSuspendUserRequest(server string, id MemberId, params *SuspendUserParams) (*http.Request, error) {
+// NewSuspendUserRequest calls the generic SuspendUser builder with application/json body
+func NewSuspendUserRequest(server string, id MemberId, params *SuspendUserParams, body SuspendUserJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSuspendUserRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewSuspendUserRequestWithBody constructs an http.Request for the SuspendUser method, with any body, and a specified content type
+func NewSuspendUserRequestWithBody(server string, id MemberId, params *SuspendUserParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -9572,10 +9720,12 @@ func NewSuspendUserRequest(server string, id MemberId, params *SuspendUserParams
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -10749,14 +10899,23 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/users (the `CreateUser` operationId).
 	CreateUserWithResponse(ctx context.Context, params *CreateUserParams, body CreateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateUserReply, error)
 
-	// DeleteUserWithResponse Delete a member
+	// DeleteUserWithBodyWithResponse Delete a member
 	//
-	// Status `deleted`: they cannot sign in and their sessions end; their name and email stay on history; the email may be invited again. The owner cannot be deleted (403 `owner_protected`). A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner).
+	// Status `deleted`: they cannot sign in and their sessions end; their name and email stay on history; the email may be invited again. The owner cannot be deleted (403 `owner_protected`). A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/users/{id} (the `DeleteUser` operationId).
-	DeleteUserWithResponse(ctx context.Context, id MemberId, params *DeleteUserParams, reqEditors ...RequestEditorFn) (*DeleteUserReply, error)
+	DeleteUserWithBodyWithResponse(ctx context.Context, id MemberId, params *DeleteUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteUserReply, error)
+
+	// DeleteUserWithResponse Delete a member
+	//
+	// Status `deleted`: they cannot sign in and their sessions end; their name and email stay on history; the email may be invited again. The owner cannot be deleted (403 `owner_protected`). A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/users/{id} (the `DeleteUser` operationId).
+	DeleteUserWithResponse(ctx context.Context, id MemberId, params *DeleteUserParams, body DeleteUserJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteUserReply, error)
 
 	// GetUserWithResponse Read a member
 	//
@@ -10783,14 +10942,23 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/users/{id} (the `UpdateUser` operationId).
 	UpdateUserWithResponse(ctx context.Context, id MemberId, params *UpdateUserParams, body UpdateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateUserReply, error)
 
-	// DeactivateUserWithResponse Deactivate a member
+	// DeactivateUserWithBodyWithResponse Deactivate a member
 	//
-	// Status `inactive`: cannot sign in; sessions end. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner).
+	// Status `inactive`: cannot sign in; sessions end. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/users/{id}/deactivate (the `DeactivateUser` operationId).
-	DeactivateUserWithResponse(ctx context.Context, id MemberId, params *DeactivateUserParams, reqEditors ...RequestEditorFn) (*DeactivateUserReply, error)
+	DeactivateUserWithBodyWithResponse(ctx context.Context, id MemberId, params *DeactivateUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeactivateUserReply, error)
+
+	// DeactivateUserWithResponse Deactivate a member
+	//
+	// Status `inactive`: cannot sign in; sessions end. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/users/{id}/deactivate (the `DeactivateUser` operationId).
+	DeactivateUserWithResponse(ctx context.Context, id MemberId, params *DeactivateUserParams, body DeactivateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*DeactivateUserReply, error)
 
 	// ImpersonateUserWithResponse Act as another member
 	//
@@ -10810,14 +10978,23 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/users/{id}/reactivate (the `ReactivateUser` operationId).
 	ReactivateUserWithResponse(ctx context.Context, id MemberId, params *ReactivateUserParams, reqEditors ...RequestEditorFn) (*ReactivateUserReply, error)
 
-	// SuspendUserWithResponse Suspend a member
+	// SuspendUserWithBodyWithResponse Suspend a member
 	//
-	// Suspended members cannot sign in; their sessions end at once; reactivation restores everything. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner).
+	// Suspended members cannot sign in; their sessions end at once; reactivation restores everything. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/users/{id}/suspend (the `SuspendUser` operationId).
-	SuspendUserWithResponse(ctx context.Context, id MemberId, params *SuspendUserParams, reqEditors ...RequestEditorFn) (*SuspendUserReply, error)
+	SuspendUserWithBodyWithResponse(ctx context.Context, id MemberId, params *SuspendUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SuspendUserReply, error)
+
+	// SuspendUserWithResponse Suspend a member
+	//
+	// Suspended members cannot sign in; their sessions end at once; reactivation restores everything. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/users/{id}/suspend (the `SuspendUser` operationId).
+	SuspendUserWithResponse(ctx context.Context, id MemberId, params *SuspendUserParams, body SuspendUserJSONRequestBody, reqEditors ...RequestEditorFn) (*SuspendUserReply, error)
 
 	// ListWebhooksWithResponse List webhook endpoints
 	//
@@ -20608,6 +20785,11 @@ type DeleteUserReply413Headers struct {
 	XRequestId *string
 }
 
+// DeleteUserReply415Headers the declared response headers of an HTTP 415 response for DeleteUser
+type DeleteUserReply415Headers struct {
+	XRequestId *string
+}
+
 // DeleteUserReply429Headers the declared response headers of an HTTP 429 response for DeleteUser
 type DeleteUserReply429Headers struct {
 	RetryAfter int
@@ -20644,6 +20826,8 @@ type DeleteUserReply struct {
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -20666,6 +20850,8 @@ type DeleteUserReply struct {
 	Headers412 *DeleteUserReply412Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *DeleteUserReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *DeleteUserReply415Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *DeleteUserReply429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -20712,6 +20898,11 @@ func (r DeleteUserReply) GetApplicationproblemJSON412() *PreconditionFailed {
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r DeleteUserReply) GetApplicationproblemJSON413() *PayloadTooLarge {
 	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r DeleteUserReply) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -21184,6 +21375,11 @@ type DeactivateUserReply413Headers struct {
 	XRequestId *string
 }
 
+// DeactivateUserReply415Headers the declared response headers of an HTTP 415 response for DeactivateUser
+type DeactivateUserReply415Headers struct {
+	XRequestId *string
+}
+
 // DeactivateUserReply429Headers the declared response headers of an HTTP 429 response for DeactivateUser
 type DeactivateUserReply429Headers struct {
 	RetryAfter int
@@ -21220,6 +21416,8 @@ type DeactivateUserReply struct {
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -21242,6 +21440,8 @@ type DeactivateUserReply struct {
 	Headers412 *DeactivateUserReply412Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *DeactivateUserReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *DeactivateUserReply415Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *DeactivateUserReply429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -21288,6 +21488,11 @@ func (r DeactivateUserReply) GetApplicationproblemJSON412() *PreconditionFailed 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r DeactivateUserReply) GetApplicationproblemJSON413() *PayloadTooLarge {
 	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r DeactivateUserReply) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -21746,6 +21951,11 @@ type SuspendUserReply413Headers struct {
 	XRequestId *string
 }
 
+// SuspendUserReply415Headers the declared response headers of an HTTP 415 response for SuspendUser
+type SuspendUserReply415Headers struct {
+	XRequestId *string
+}
+
 // SuspendUserReply429Headers the declared response headers of an HTTP 429 response for SuspendUser
 type SuspendUserReply429Headers struct {
 	RetryAfter int
@@ -21782,6 +21992,8 @@ type SuspendUserReply struct {
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -21804,6 +22016,8 @@ type SuspendUserReply struct {
 	Headers412 *SuspendUserReply412Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *SuspendUserReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SuspendUserReply415Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *SuspendUserReply429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -21850,6 +22064,11 @@ func (r SuspendUserReply) GetApplicationproblemJSON412() *PreconditionFailed {
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r SuspendUserReply) GetApplicationproblemJSON413() *PayloadTooLarge {
 	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SuspendUserReply) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -24555,15 +24774,30 @@ func (c *ClientWithResponses) CreateUserWithResponse(ctx context.Context, params
 	return ParseCreateUserReply(rsp)
 }
 
-// DeleteUserWithResponse Delete a member
+// DeleteUserWithBodyWithResponse Delete a member
 //
-// Status `deleted`: they cannot sign in and their sessions end; their name and email stay on history; the email may be invited again. The owner cannot be deleted (403 `owner_protected`). A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner).
+// Status `deleted`: they cannot sign in and their sessions end; their name and email stay on history; the email may be invited again. The owner cannot be deleted (403 `owner_protected`). A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/users/{id} (the `DeleteUser` operationId).
-func (c *ClientWithResponses) DeleteUserWithResponse(ctx context.Context, id MemberId, params *DeleteUserParams, reqEditors ...RequestEditorFn) (*DeleteUserReply, error) {
-	rsp, err := c.DeleteUser(ctx, id, params, reqEditors...)
+func (c *ClientWithResponses) DeleteUserWithBodyWithResponse(ctx context.Context, id MemberId, params *DeleteUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteUserReply, error) {
+	rsp, err := c.DeleteUserWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteUserReply(rsp)
+}
+
+// DeleteUserWithResponse Delete a member
+//
+// Status `deleted`: they cannot sign in and their sessions end; their name and email stay on history; the email may be invited again. The owner cannot be deleted (403 `owner_protected`). A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/users/{id} (the `DeleteUser` operationId).
+func (c *ClientWithResponses) DeleteUserWithResponse(ctx context.Context, id MemberId, params *DeleteUserParams, body DeleteUserJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteUserReply, error) {
+	rsp, err := c.DeleteUser(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -24613,15 +24847,30 @@ func (c *ClientWithResponses) UpdateUserWithResponse(ctx context.Context, id Mem
 	return ParseUpdateUserReply(rsp)
 }
 
-// DeactivateUserWithResponse Deactivate a member
+// DeactivateUserWithBodyWithResponse Deactivate a member
 //
-// Status `inactive`: cannot sign in; sessions end. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner).
+// Status `inactive`: cannot sign in; sessions end. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/users/{id}/deactivate (the `DeactivateUser` operationId).
-func (c *ClientWithResponses) DeactivateUserWithResponse(ctx context.Context, id MemberId, params *DeactivateUserParams, reqEditors ...RequestEditorFn) (*DeactivateUserReply, error) {
-	rsp, err := c.DeactivateUser(ctx, id, params, reqEditors...)
+func (c *ClientWithResponses) DeactivateUserWithBodyWithResponse(ctx context.Context, id MemberId, params *DeactivateUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeactivateUserReply, error) {
+	rsp, err := c.DeactivateUserWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeactivateUserReply(rsp)
+}
+
+// DeactivateUserWithResponse Deactivate a member
+//
+// Status `inactive`: cannot sign in; sessions end. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/users/{id}/deactivate (the `DeactivateUser` operationId).
+func (c *ClientWithResponses) DeactivateUserWithResponse(ctx context.Context, id MemberId, params *DeactivateUserParams, body DeactivateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*DeactivateUserReply, error) {
+	rsp, err := c.DeactivateUser(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -24658,15 +24907,30 @@ func (c *ClientWithResponses) ReactivateUserWithResponse(ctx context.Context, id
 	return ParseReactivateUserReply(rsp)
 }
 
-// SuspendUserWithResponse Suspend a member
+// SuspendUserWithBodyWithResponse Suspend a member
 //
-// Suspended members cannot sign in; their sessions end at once; reactivation restores everything. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner).
+// Suspended members cannot sign in; their sessions end at once; reactivation restores everything. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/users/{id}/suspend (the `SuspendUser` operationId).
-func (c *ClientWithResponses) SuspendUserWithResponse(ctx context.Context, id MemberId, params *SuspendUserParams, reqEditors ...RequestEditorFn) (*SuspendUserReply, error) {
-	rsp, err := c.SuspendUser(ctx, id, params, reqEditors...)
+func (c *ClientWithResponses) SuspendUserWithBodyWithResponse(ctx context.Context, id MemberId, params *SuspendUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SuspendUserReply, error) {
+	rsp, err := c.SuspendUserWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSuspendUserReply(rsp)
+}
+
+// SuspendUserWithResponse Suspend a member
+//
+// Suspended members cannot sign in; their sessions end at once; reactivation restores everything. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/users/{id}/suspend (the `SuspendUser` operationId).
+func (c *ClientWithResponses) SuspendUserWithResponse(ctx context.Context, id MemberId, params *SuspendUserParams, body SuspendUserJSONRequestBody, reqEditors ...RequestEditorFn) (*SuspendUserReply, error) {
+	rsp, err := c.SuspendUser(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -36909,6 +37173,13 @@ func ParseDeleteUserReply(rsp *http.Response) (*DeleteUserReply, error) {
 		}
 		response.ApplicationproblemJSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -37027,6 +37298,16 @@ func ParseDeleteUserReply(rsp *http.Response) (*DeleteUserReply, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers DeleteUserReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
 	case rsp.StatusCode == 429:
 		var headers DeleteUserReply429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -37620,6 +37901,13 @@ func ParseDeactivateUserReply(rsp *http.Response) (*DeactivateUserReply, error) 
 		}
 		response.ApplicationproblemJSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -37738,6 +38026,16 @@ func ParseDeactivateUserReply(rsp *http.Response) (*DeactivateUserReply, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers DeactivateUserReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
 	case rsp.StatusCode == 429:
 		var headers DeactivateUserReply429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -38314,6 +38612,13 @@ func ParseSuspendUserReply(rsp *http.Response) (*SuspendUserReply, error) {
 		}
 		response.ApplicationproblemJSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -38432,6 +38737,16 @@ func ParseSuspendUserReply(rsp *http.Response) (*SuspendUserReply, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SuspendUserReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
 	case rsp.StatusCode == 429:
 		var headers SuspendUserReply429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {

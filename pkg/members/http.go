@@ -1,6 +1,8 @@
 package members
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 
 	"github.com/stewardhq/steward/pkg/auth"
@@ -129,14 +131,35 @@ func (s *Service) HandlePatch(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// transition serves the lifecycle POSTs (and DELETE).
+// offboardRequest is the optional body of suspend, deactivate and delete.
+type offboardRequest struct {
+	Force bool `json:"force"`
+}
+
+// transition serves the lifecycle POSTs (and DELETE); suspend, deactivate
+// and delete take an optional body {force}.
 func (s *Service) transition(verb string) httpapi.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		version, err := httpapi.IfMatch(r, false)
 		if err != nil {
 			return err
 		}
-		m, err := s.Transition(r.Context(), auth.FromContext(r.Context()), r.PathValue("id"), verb, version)
+		o := OffboardOptions{Force: verb == "reactivate"}
+		if verb != "reactivate" {
+			body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, httpapi.MaxBodyBytes))
+			if err != nil {
+				return httpapi.ErrBodyTooLarge
+			}
+			if len(bytes.TrimSpace(body)) > 0 {
+				var in offboardRequest
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				if err := httpapi.Decode(r, &in); err != nil {
+					return err
+				}
+				o.Force = in.Force
+			}
+		}
+		m, err := s.Offboard(r.Context(), auth.FromContext(r.Context()), r.PathValue("id"), verb, version, o)
 		if err != nil {
 			return err
 		}

@@ -16,6 +16,13 @@
 //   - PATCH needs If-Match with the member's ETag ("<version>"): 428
 //     without it, 412 when stale. Lifecycle POSTs take If-Match too when
 //     given.
+//   - Suspending, deactivating or deleting a member awaited at a pending
+//     approval request's current level, where the other active members
+//     awaited there cannot give the approvals it still needs, is refused
+//     (409 approvers_left_without, naming the requests) unless the body
+//     sends force=true (Offboard); the check reads the member's awaiting
+//     entries (one Query) and those requests. Reassigning the duties
+//     (reassignTo) is not built yet.
 //   - Suspending, deactivating or deleting ends the member's sessions; the
 //     next request is refused anyway, since authentication reloads the
 //     member every time.
@@ -273,6 +280,23 @@ var transitions = map[string]struct {
 // Transition moves a member to another status. version 0 means "as
 // stored now" (no If-Match).
 func (s *Service) Transition(ctx context.Context, p *auth.Principal, id, verb string, version int64) (team.Member, error) {
+	return s.Offboard(ctx, p, id, verb, version, OffboardOptions{Force: true})
+}
+
+// OffboardOptions are the options of the lifecycle routes that take a
+// member out (suspend, deactivate, delete).
+type OffboardOptions struct {
+	// Force proceeds even when pending approval requests would be left
+	// with no possible approver.
+	Force bool
+}
+
+// Offboard is Transition with the offboarding check: taking a member out
+// who is awaited at a pending approval request's current level where the
+// other awaited members cannot give the approvals it still needs is
+// refused (409 approvers_left_without, naming the requests) unless
+// o.Force.
+func (s *Service) Offboard(ctx context.Context, p *auth.Principal, id, verb string, version int64, o OffboardOptions) (team.Member, error) {
 	t := transitions[verb]
 	before, err := s.Get(ctx, p, id)
 	if err != nil {
@@ -290,9 +314,56 @@ func (s *Service) Transition(ctx context.Context, p *auth.Principal, id, verb st
 	if t.to == rbac.StatusActive && before.IdentityID == "" {
 		return team.Member{}, errNoIdentity
 	}
+	if t.to != rbac.StatusActive && !o.Force {
+		left, err := s.leftWithout(ctx, before)
+		if err != nil {
+			return team.Member{}, err
+		}
+		if len(left) > 0 {
+			e := fault.New(fault.Conflict, "approvers_left_without", "Pending approval requests would be left without enough possible approvers; send force=true to proceed anyway.")
+			e.Extra = map[string]any{"requests": left}
+			return team.Member{}, e
+		}
+	}
 	after := before
 	after.Status = t.to
 	return s.save(ctx, p, before, after, "member."+verb)
+}
+
+// leftWithout answers the pending approval requests awaiting m at their
+// current level whose other awaited members, counting the active ones
+// only, cannot give the approvals the level still needs.
+func (s *Service) leftWithout(ctx context.Context, m team.Member) ([]string, error) {
+	duties, err := s.Store.Duties(ctx, m.AccountID, m.ID)
+	if err != nil {
+		return nil, err
+	}
+	active := map[string]bool{}
+	var left []string
+	for _, d := range duties {
+		n := 0
+		for _, o := range d.Others {
+			ok, seen := active[o]
+			if !seen {
+				om, err := s.Store.GetMember(ctx, m.AccountID, o)
+				switch {
+				case errors.Is(err, team.ErrMemberNotFound):
+				case err != nil:
+					return nil, err
+				default:
+					ok = om.Status == rbac.StatusActive
+				}
+				active[o] = ok
+			}
+			if ok {
+				n++
+			}
+		}
+		if n < d.Needed {
+			left = append(left, d.RequestID)
+		}
+	}
+	return left, nil
 }
 
 // CreateInactive creates a member without an invitation: status inactive,

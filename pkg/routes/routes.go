@@ -141,10 +141,10 @@ var Table = []Route{
 	{Method: "POST", Path: "/v1/users", Function: FunctionUsers, Operation: "createUser", Body: true, Idempotent: true, NoImpersonation: true},
 	{Method: "GET", Path: "/v1/users/{id}", Function: FunctionUsers, Operation: "getUser"},
 	{Method: "PATCH", Path: "/v1/users/{id}", Function: FunctionUsers, Operation: "updateUser", Body: true},
-	{Method: "DELETE", Path: "/v1/users/{id}", Function: FunctionUsers, Operation: "deleteUser", NoImpersonation: true},
-	{Method: "POST", Path: "/v1/users/{id}/suspend", Function: FunctionUsers, Operation: "suspendUser", NoImpersonation: true},
+	{Method: "DELETE", Path: "/v1/users/{id}", Function: FunctionUsers, Operation: "deleteUser", Body: true, NoImpersonation: true},
+	{Method: "POST", Path: "/v1/users/{id}/suspend", Function: FunctionUsers, Operation: "suspendUser", Body: true, NoImpersonation: true},
 	{Method: "POST", Path: "/v1/users/{id}/reactivate", Function: FunctionUsers, Operation: "reactivateUser", NoImpersonation: true},
-	{Method: "POST", Path: "/v1/users/{id}/deactivate", Function: FunctionUsers, Operation: "deactivateUser", NoImpersonation: true},
+	{Method: "POST", Path: "/v1/users/{id}/deactivate", Function: FunctionUsers, Operation: "deactivateUser", Body: true, NoImpersonation: true},
 	{Method: "POST", Path: "/v1/account/transfer-ownership", Function: FunctionUsers, Operation: "transferOwnership", Body: true, NoImpersonation: true},
 	{Method: "POST", Path: "/v1/users/{id}/impersonate", Function: FunctionUsers, Operation: "impersonateUser", NoImpersonation: true},
 

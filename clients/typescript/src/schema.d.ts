@@ -557,7 +557,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a member
-         * @description Status `deleted`: they cannot sign in and their sessions end; their name and email stay on history; the email may be invited again. The owner cannot be deleted (403 `owner_protected`). A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner).
+         * @description Status `deleted`: they cannot sign in and their sessions end; their name and email stay on history; the email may be invited again. The owner cannot be deleted (403 `owner_protected`). A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
          */
         delete: operations["deleteUser"];
         options?: never;
@@ -580,7 +580,7 @@ export interface paths {
         put?: never;
         /**
          * Suspend a member
-         * @description Suspended members cannot sign in; their sessions end at once; reactivation restores everything. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner).
+         * @description Suspended members cannot sign in; their sessions end at once; reactivation restores everything. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
          */
         post: operations["suspendUser"];
         delete?: never;
@@ -620,7 +620,7 @@ export interface paths {
         put?: never;
         /**
          * Deactivate a member
-         * @description Status `inactive`: cannot sign in; sessions end. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner).
+         * @description Status `inactive`: cannot sign in; sessions end. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
          */
         post: operations["deactivateUser"];
         delete?: never;
@@ -2973,6 +2973,11 @@ export interface components {
             /** @description How many events were queued for the endpoint. */
             queued: number;
         };
+        /** @description Optional body of suspend, deactivate and delete. An empty body is valid. */
+        OffboardRequest: {
+            /** @description Proceed even when pending approval requests would be left without enough possible approvers (otherwise 409 `approvers_left_without`). */
+            force?: boolean;
+        };
     };
     responses: {
         /** @description The request is malformed or invalid (bad JSON, unknown or invalid field, a body on a route that takes none, a bad query parameter). `errors` names the offending fields. */
@@ -4373,7 +4378,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["OffboardRequest"];
+            };
+        };
         responses: {
             /** @description Deleted. */
             200: {
@@ -4393,6 +4402,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -4455,7 +4465,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["OffboardRequest"];
+            };
+        };
         responses: {
             /** @description The member now. */
             200: {
@@ -4475,6 +4489,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -4531,7 +4546,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["OffboardRequest"];
+            };
+        };
         responses: {
             /** @description The member now. */
             200: {
@@ -4551,6 +4570,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

@@ -173,6 +173,13 @@ var _ = abuse(
 			other, _ := e.acctMember(t, owner, []rbac.Assignment{at("team_member", "store:s1")})
 			return e.Call(t, "POST", "/v1/users/"+other+"/suspend", imp, nil)
 		}},
+	abuseCase{rule: "impersonation is for looking", who: "impersonator", name: "forces a member out past their approval duties",
+		status: http.StatusForbidden, code: "impersonation_forbidden",
+		do: func(t *testing.T, e *Env) *Response {
+			owner, _, _, imp := e.impersonating(t)
+			other, _ := e.acctMember(t, owner, []rbac.Assignment{at("team_member", "store:s1")})
+			return e.Call(t, "DELETE", "/v1/users/"+other, imp, map[string]any{"force": true})
+		}},
 	abuseCase{rule: "impersonation is for looking", who: "impersonator", name: "creates an API key",
 		status: http.StatusForbidden, code: "impersonation_forbidden",
 		do: func(t *testing.T, e *Env) *Response {
