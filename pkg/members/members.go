@@ -338,24 +338,29 @@ func (s *Service) leftWithout(ctx context.Context, m team.Member) ([]string, err
 	if err != nil {
 		return nil, err
 	}
-	active := map[string]bool{}
+	// The other awaited members, read once each: one BatchGetItem per
+	// store.MaxLoadMembers of them.
+	var others []string
+	for _, d := range duties {
+		others = append(others, d.Others...)
+	}
+	slices.Sort(others)
+	others = slices.Compact(others)
+	active := make(map[string]bool, len(others))
+	for chunk := range slices.Chunk(others, store.MaxLoadMembers) {
+		loaded, err := s.Store.LoadMembers(ctx, m.AccountID, chunk)
+		if err != nil {
+			return nil, err
+		}
+		for id, om := range loaded.Members {
+			active[id] = om.Status == rbac.StatusActive
+		}
+	}
 	var left []string
 	for _, d := range duties {
 		n := 0
 		for _, o := range d.Others {
-			ok, seen := active[o]
-			if !seen {
-				om, err := s.Store.GetMember(ctx, m.AccountID, o)
-				switch {
-				case errors.Is(err, team.ErrMemberNotFound):
-				case err != nil:
-					return nil, err
-				default:
-					ok = om.Status == rbac.StatusActive
-				}
-				active[o] = ok
-			}
-			if ok {
+			if active[o] {
 				n++
 			}
 		}
