@@ -28,6 +28,11 @@ import (
 // which the removal requires), with the changed fields; it is written
 // whole at the next version with status deleted.
 func (s *Store) DeleteMember(ctx context.Context, m team.Member, ev audit.Event) (team.Member, error) {
+	return s.deleteMemberWith(ctx, m, ev, nil)
+}
+
+// deleteMemberWith is DeleteMember with extra's writes in its transaction.
+func (s *Store) deleteMemberWith(ctx context.Context, m team.Member, ev audit.Event, extra func(*Tx)) (team.Member, error) {
 	tx := NewTx(ev)
 	now := s.now().UTC()
 	tx.Delete(memberKey(m.AccountID, m.ID), VersionIs(m.Version), team.ErrStaleVersion)
@@ -39,6 +44,9 @@ func (s *Store) DeleteMember(ctx context.Context, m team.Member, ev audit.Event)
 	tx.Delete(memberEmailKey(m.AccountID, m.Email), nil, nil)
 	if m.IdentityID != "" {
 		tx.Delete(membershipKey(m.IdentityID, m.AccountID), nil, nil)
+	}
+	if extra != nil {
+		extra(tx)
 	}
 	if err := s.Commit(ctx, tx); err != nil {
 		return team.Member{}, err

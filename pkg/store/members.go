@@ -70,14 +70,22 @@ func (tx *Tx) updateMember(m team.Member, now time.Time, onFail error, index boo
 // A custom role the member did not hold must still exist when the change
 // commits (see roleguard.go): one deleted meanwhile is ErrRoleGone.
 func (s *Store) UpdateMember(ctx context.Context, m team.Member, ev audit.Event) (team.Member, error) {
+	return s.updateMemberWith(ctx, m, ev, nil)
+}
+
+// updateMemberWith is UpdateMember with extra's writes in its transaction.
+func (s *Store) updateMemberWith(ctx context.Context, m team.Member, ev audit.Event, extra func(*Tx)) (team.Member, error) {
 	var next team.Member
 	err := s.commitGuarded(ctx, m, true, func() *Tx {
 		tx := NewTx(ev)
 		next = tx.updateMember(m, s.now().UTC(), team.ErrStaleVersion, true)
+		if extra != nil {
+			extra(tx)
+		}
 		return tx
 	})
 	var ce *ConditionError
-	if errors.As(err, &ce) && ce.Item == nil {
+	if errors.As(err, &ce) && ce.Item == nil && !errors.Is(ce.Err, ErrDutiesChanged) {
 		// The condition failed on no item at all: there is no such
 		// member (DynamoDB returns the old item of a failed write).
 		return team.Member{}, team.ErrMemberNotFound

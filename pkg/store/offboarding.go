@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,16 +13,47 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/documents"
+	"github.com/stewardhq/steward/pkg/rbac"
+	"github.com/stewardhq/steward/pkg/team"
 )
+
+// DutyKind names a source of the duties a member hands over when taken
+// out (suspended, deactivated, deleted). Each kind has its reader (Duties
+// reads DutyApproval) and its writes in OffboardMember's transaction.
+type DutyKind string
+
+// DutyApproval: a seat at a pending approval request's current level.
+const DutyApproval DutyKind = "approval"
 
 // Duty is a pending approval request that awaits a member at its current
 // level: the other members awaited there and how many approvals the level
 // still needs.
 type Duty struct {
+	Kind      DutyKind
 	RequestID string
 	Others    []string
 	Needed    int
+	// Request is the request as read (its level, version and asked list);
+	// OffboardMember requires it unchanged.
+	Request documents.ApprovalRequest
+	// awaiting and decided are the request's awaiting set and decision
+	// sort keys as read.
+	awaiting, decided []string
+}
+
+// Level is the level the duty is at.
+func (d Duty) Level() int { return d.Request.Level }
+
+// Awaits reports whether the duty's level awaits member (as read).
+func (d Duty) Awaits(member string) bool { return slices.Contains(d.awaiting, member) }
+
+// Decided reports whether approver (an approver key: a member id) decided
+// at the duty's level (as read).
+func (d Duty) Decided(approver string) bool {
+	k := decisionKey(d.Request.AccountID, d.RequestID, d.Request.Level, approver)
+	return slices.Contains(d.decided, k[AttrSK].(*types.AttributeValueMemberS).Value)
 }
 
 // Duties answers the pending approval requests that await a member at
@@ -67,7 +100,11 @@ func (s *Store) Duties(ctx context.Context, account, member string) ([]Duty, err
 	var duties []Duty
 	for _, r := range raw {
 		var it requestItem
+		var ends requestEnds
 		if err := attributevalue.UnmarshalMap(r, &it); err != nil {
+			return nil, fmt.Errorf("read awaited requests: %w", err)
+		}
+		if err := attributevalue.UnmarshalMap(r, &ends); err != nil {
 			return nil, fmt.Errorf("read awaited requests: %w", err)
 		}
 		if it.Status != string(documents.RequestPending) || !slices.Contains(it.Awaiting, member) {
@@ -79,8 +116,157 @@ func (s *Store) Duties(ctx context.Context, account, member string) ([]Duty, err
 		}
 		others := slices.DeleteFunc(slices.Clone(it.Awaiting), func(m string) bool { return m == member })
 		slices.Sort(others)
-		duties = append(duties, Duty{RequestID: it.ID, Others: others, Needed: req.Levels[req.Level-1].Required - req.Approvals})
+		duties = append(duties, Duty{
+			Kind: DutyApproval, RequestID: it.ID, Others: others, Needed: req.Levels[req.Level-1].Required - req.Approvals,
+			Request: req, awaiting: ends.Awaiting, decided: ends.Decided,
+		})
 	}
 	slices.SortFunc(duties, func(a, b Duty) int { return strings.Compare(a.RequestID, b.RequestID) })
 	return duties, nil
+}
+
+// MaxHandoverDuties is the most duties OffboardMember hands over in its
+// one transaction: each takes up to four writes (the request, the
+// leaver's and the reassignee's awaiting entries, the leaver's link), and
+// the member's own writes, the reassignee's check, the actor's check and
+// the audit event need up to eight more, leaving a margin under
+// MaxTxItems.
+const MaxHandoverDuties = 20
+
+// ErrDutiesChanged: a duty handed over (or the member taking it) changed
+// after it was read (a decision, a new level, the request ended, the
+// reassignee changed); nothing was written. Read the duties again.
+var ErrDutiesChanged = errors.New("the duties changed meanwhile")
+
+// ErrTooManyDuties: more duties than MaxHandoverDuties.
+var ErrTooManyDuties = errors.New("too many duties to hand over in one transaction")
+
+// Handover is what OffboardMember hands to another member: the leaver's
+// duties as read (Duties) and the member taking them, as read.
+type Handover struct {
+	From   string
+	To     team.Member
+	Duties []Duty
+}
+
+// Handed is one duty handed over: Moved when the reassignee took the
+// leaver's seat, else the seat was dropped (the reassignee was already
+// awaited at that level, or had decided there: one person, one vote).
+type Handed struct {
+	Kind      DutyKind
+	RequestID string
+	Level     int
+	Moved     bool
+}
+
+// approvalLinkSubject is the subject of an approval link token (the
+// approvals package mints them: "<request>:<level>:<approver>").
+func approvalLinkSubject(request string, level int, approver string) string {
+	return request + ":" + strconv.Itoa(level) + ":" + approver
+}
+
+// OffboardMember saves m (a member read at m.Version, its status changed
+// to suspended, inactive or deleted) like UpdateMember or DeleteMember
+// and, when h is not nil, hands the leaver's duties to h.To in the same
+// transaction with the one event ev:
+//
+//   - each request (at the version, level and status read) gets h.To in
+//     place of the leaver in its awaiting set and asked list, or just
+//     loses the leaver's seat when h.To is already awaited there or
+//     decided there;
+//   - the leaver's awaiting entry goes, h.To's is put;
+//   - the leaver's current approval link at that level (its current
+//     token, found by its subject, one BatchGetItem) is deleted: the
+//     link answers 410 link_invalid, on its page and when used;
+//   - h.To must still be active at the version read.
+//
+// A request (or h.To) that changed meanwhile fails the whole transaction
+// with ErrDutiesChanged; more than MaxHandoverDuties duties is
+// ErrTooManyDuties. It returns the saved member and what was handed.
+func (s *Store) OffboardMember(ctx context.Context, m team.Member, h *Handover, ev audit.Event) (team.Member, []Handed, error) {
+	if h == nil {
+		if m.Status == rbac.StatusDeleted {
+			saved, err := s.DeleteMember(ctx, m, ev)
+			return saved, nil, err
+		}
+		saved, err := s.UpdateMember(ctx, m, ev)
+		return saved, nil, err
+	}
+	if len(h.Duties) > MaxHandoverDuties {
+		return team.Member{}, nil, fmt.Errorf("%w: %d", ErrTooManyDuties, len(h.Duties))
+	}
+	now := s.now().UTC()
+	// The leaver's current links, by subject.
+	var curKeys []map[string]types.AttributeValue
+	for _, d := range h.Duties {
+		curKeys = append(curKeys, currentTokenKey(TokenApproval, approvalLinkSubject(d.RequestID, d.Level(), h.From)))
+	}
+	hashes := map[string]string{}
+	if len(curKeys) > 0 {
+		raw, err := s.batchGet(ctx, curKeys)
+		if err != nil {
+			return team.Member{}, nil, fmt.Errorf("read approval links: %w", err)
+		}
+		for _, it := range raw {
+			pk := it[AttrPK].(*types.AttributeValueMemberS).Value
+			if h, ok := it["hash"].(*types.AttributeValueMemberS); ok {
+				hashes[pk] = h.Value
+			}
+		}
+	}
+	var handed []Handed
+	extra := func(tx *Tx) {
+		handed = handed[:0]
+		for i, d := range h.Duties {
+			r := d.Request
+			moved := !d.Awaits(h.To.ID) && !d.Decided(h.To.ID)
+			awaiting := slices.DeleteFunc(slices.Clone(d.awaiting), func(x string) bool { return x == h.From })
+			asked := slices.DeleteFunc(slices.Clone(r.Asked), func(a documents.Approver) bool { return a.Level == r.Level && a.MemberID == h.From })
+			if moved {
+				awaiting = append(awaiting, h.To.ID)
+				if !slices.ContainsFunc(asked, func(a documents.Approver) bool { return a.Level == r.Level && a.MemberID == h.To.ID }) {
+					asked = append(asked, documents.Approver{Level: r.Level, MemberID: h.To.ID, Name: h.To.Name, Email: h.To.Email, AskedAt: now})
+				}
+			}
+			expr := "SET #asked = :asked, #upd = :now, #ver = #ver + :one"
+			names := map[string]string{"#asked": "asked", "#upd": "updatedAt", "#ver": AttrVersion, "#aw": "awaiting", "#st": "status", "#lvl": "level"}
+			values := map[string]types.AttributeValue{
+				":asked": mustMarshal(toApproverItems(asked)), ":now": timeAV(now), ":one": num(1),
+				":v": num(r.Version), ":pending": str(string(documents.RequestPending)), ":lvl": num(int64(r.Level)),
+			}
+			if len(awaiting) > 0 {
+				expr += ", #aw = :aw"
+				values[":aw"] = &types.AttributeValueMemberSS{Value: awaiting}
+			} else {
+				expr += " REMOVE #aw"
+			}
+			tx.Update(approvalKey(r.AccountID, r.ID), Cond{Expr: expr, Names: names, Values: values},
+				&Cond{Expr: "#ver = :v AND #st = :pending AND #lvl = :lvl"}, ErrDutiesChanged)
+			tx.Delete(awaitingKey(r.AccountID, h.From, r.ID), nil, nil)
+			if moved {
+				tx.Put(awaitingPut(r.AccountID, h.To.ID, r.ID, s.awaitingTTL(ctx, r.AccountID, now, r.TimeoutSeconds)).PutRequest.Item, nil, nil)
+			}
+			cur := curKeys[i][AttrPK].(*types.AttributeValueMemberS).Value
+			if hash := hashes[cur]; hash != "" {
+				tx.Delete(tokenItemKey(TokenApproval, hash), nil, nil)
+			}
+			handed = append(handed, Handed{Kind: d.Kind, RequestID: r.ID, Level: r.Level, Moved: moved})
+		}
+		to := VersionIs(h.To.Version)
+		to.Expr += " AND #st = :active"
+		to.Names["#st"] = "status"
+		to.Values[":active"] = str(string(rbac.StatusActive))
+		tx.Check(memberKey(h.To.AccountID, h.To.ID), to, ErrDutiesChanged)
+	}
+	var saved team.Member
+	var err error
+	if m.Status == rbac.StatusDeleted {
+		saved, err = s.deleteMemberWith(ctx, m, ev, extra)
+	} else {
+		saved, err = s.updateMemberWith(ctx, m, ev, extra)
+	}
+	if err != nil {
+		return team.Member{}, nil, err
+	}
+	return saved, handed, nil
 }
