@@ -401,6 +401,12 @@ func (st Steps) requestEmailView(ctx context.Context, r documents.ApprovalReques
 }
 
 func (st Steps) sendRequestEmail(ctx context.Context, r documents.ApprovalRequest, v emailView, level int, a documents.Approver, token string) error {
+	return st.sendApprovalEmail(ctx, approvalEmailKey(r.ID, level, a.Key()), r, v, a, token)
+}
+
+// sendApprovalEmail sends a the approval email of r with the link of
+// token, under the outbox key k.
+func (st Steps) sendApprovalEmail(ctx context.Context, k string, r documents.ApprovalRequest, v emailView, a documents.Approver, token string) error {
 	n := v.names
 	subj, text, html, err := mail.Render(mail.TemplateApprovalRequest, mail.ApprovalRequestData{
 		ApproverName: a.Name, RequesterName: orDefault(r.RequesterName, r.RequesterEmail), AccountName: v.account,
@@ -412,7 +418,7 @@ func (st Steps) sendRequestEmail(ctx context.Context, r documents.ApprovalReques
 	if err != nil {
 		return err
 	}
-	_, _, err = st.Mail.Send(ctx, approvalEmailKey(r.ID, level, a.Key()), mail.Message{
+	_, _, err = st.Mail.Send(ctx, k, mail.Message{
 		To: []mail.Address{{Name: a.Name, Email: a.Email}}, Subject: subj, Text: text, HTML: html,
 	})
 	return err

@@ -65,7 +65,16 @@ func FromAudit(ev audit.Event) []Event {
 	case "member.create":
 		b.add("member.created", obj{"member": withID(after, ev.TargetID)})
 	case "member.update", "member.suspend", "member.reactivate", "member.deactivate", "member.delete":
-		b.add(memberType(before, after), obj{"member": withID(after, ev.TargetID), "previous": before})
+		member := withID(after, ev.TargetID)
+		d := obj{"member": member, "previous": before}
+		// Taken out with reassignTo: who took the duties, and which.
+		for _, k := range []string{"reassignedTo", "moved", "dropped"} {
+			if v, ok := member[k]; ok {
+				d[k] = v
+				delete(member, k)
+			}
+		}
+		b.add(memberType(before, after), d)
 	case "role.create":
 		b.add("role.created", obj{"role": withID(after, ev.TargetID)})
 	case "role.update":

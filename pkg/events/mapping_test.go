@@ -139,3 +139,31 @@ func TestParseTypes(t *testing.T) {
 		t.Fatal("an unknown type was accepted")
 	}
 }
+
+func TestMemberTakenOutWithReassignmentNamesTheSeats(t *testing.T) {
+	ev := audit.Event{ID: "ev_2", AccountID: "a_1", Action: "member.delete", TargetID: "m_1",
+		Before: json.RawMessage(`{"id":"m_1","status":"active"}`),
+		After:  json.RawMessage(`{"id":"m_1","status":"deleted","reassignedTo":"m_2","moved":[{"requestId":"r_1","level":1}],"dropped":[]}`)}
+	got := FromAudit(ev)
+	if len(got) != 1 || got[0].Type != "member.deleted" {
+		t.Fatalf("events %+v", got)
+	}
+	var d struct {
+		Member       map[string]any `json:"member"`
+		ReassignedTo string         `json:"reassignedTo"`
+		Moved        []struct {
+			RequestID string `json:"requestId"`
+			Level     int    `json:"level"`
+		} `json:"moved"`
+		Dropped []any `json:"dropped"`
+	}
+	if err := json.Unmarshal(got[0].Data, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.ReassignedTo != "m_2" || len(d.Moved) != 1 || d.Moved[0].RequestID != "r_1" || d.Moved[0].Level != 1 || d.Dropped == nil {
+		t.Errorf("data %s", got[0].Data)
+	}
+	if _, ok := d.Member["reassignedTo"]; ok {
+		t.Errorf("data.member carries the reassignment: %s", got[0].Data)
+	}
+}

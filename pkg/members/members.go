@@ -42,11 +42,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/clock"
+	"github.com/stewardhq/steward/pkg/documents"
 	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/rbac"
@@ -59,6 +62,9 @@ import (
 type Service struct {
 	Store *store.Store
 	Now   clock.Clock
+	// Approvals hands approval seats over (reassignTo); without it
+	// reassignTo answers 503 reassign_unavailable.
+	Approvals Approvals
 }
 
 var (
@@ -222,43 +228,65 @@ func (s *Service) Update(ctx context.Context, p *auth.Principal, id string, vers
 	if (c.Admin != nil || c.Assignments != nil) && p.Impersonated() {
 		return team.Member{}, errImpersonate
 	}
-	return s.save(ctx, p, before, after, "member.update")
+	saved, _, err := s.save(ctx, p, before, after, "member.update", nil)
+	return saved, err
 }
 
-// save checks the ceiling and writes after with its event.
-func (s *Service) save(ctx context.Context, p *auth.Principal, before, after team.Member, action string) (team.Member, error) {
+// save checks the ceiling and writes after with its event; h, when set,
+// hands the leaver's duties over in the same transaction, and the event
+// names the reassignee and the seats moved and dropped.
+func (s *Service) save(ctx context.Context, p *auth.Principal, before, after team.Member, action string, h *store.Handover) (team.Member, []store.Handed, error) {
 	if err := p.Roles.CheckChange(p.Member.Authz(p.At), before.Authz(p.At), after.Authz(p.At)); err != nil {
-		return team.Member{}, auth.Forbidden(err)
+		return team.Member{}, nil, auth.Forbidden(err)
 	}
 	ev := p.Event(ctx, action, "member", before.ID)
 	ev.Before, ev.After = snapshot(before), snapshot(after)
-	var saved team.Member
-	var err error
+	if h != nil {
+		moved, dropped := []movedSeat{}, []movedSeat{}
+		for _, d := range h.Duties {
+			if d.SeatMovesTo(h.To.ID) {
+				moved = append(moved, movedSeat{RequestID: d.RequestID, Level: d.Level()})
+			} else {
+				dropped = append(dropped, movedSeat{RequestID: d.RequestID, Level: d.Level()})
+			}
+		}
+		var m map[string]any
+		if err := json.Unmarshal(ev.After, &m); err != nil {
+			return team.Member{}, nil, err
+		}
+		m["reassignedTo"], m["moved"], m["dropped"] = h.To.ID, moved, dropped
+		ev.After = snapshotOf(m)
+	}
 	// The write requires the actor to be still as read (p.Acting): a
 	// demoted or suspended actor's request in flight fails with 409
 	// actor_changed and writes nothing.
 	st := p.Acting(s.Store)
-	if after.Status == rbac.StatusDeleted {
-		saved, err = st.DeleteMember(ctx, after, ev)
+	var saved team.Member
+	var handed []store.Handed
+	var err error
+	if h != nil || after.Status == rbac.StatusDeleted {
+		saved, handed, err = st.OffboardMember(ctx, after, h, ev)
 	} else {
 		saved, err = st.UpdateMember(ctx, after, ev)
 	}
 	switch {
+	case errors.Is(err, store.ErrDutiesChanged):
+		return team.Member{}, nil, store.ErrDutiesChanged
 	case errors.Is(err, store.ErrRoleGone):
-		return team.Member{}, ErrRoleGone
+		return team.Member{}, nil, ErrRoleGone
 	case errors.Is(err, team.ErrStaleVersion):
-		return team.Member{}, errStale
+		return team.Member{}, nil, errStale
 	case errors.Is(err, team.ErrMemberNotFound):
-		return team.Member{}, errNotFound
+		return team.Member{}, nil, errNotFound
 	case err != nil:
-		return team.Member{}, err
+		return team.Member{}, nil, err
 	}
 	if ends(before.Status, after.Status) && before.IdentityID != "" {
 		if err := s.Store.RevokeSessions(ctx, before.IdentityID, before.AccountID, before.ID, s.Now.Now()); err != nil {
 			httpapi.Logger(ctx).Warn("end sessions", "error", err.Error())
 		}
 	}
-	return saved, nil
+	return saved, handed, nil
 }
 
 // ends reports whether a status change ends the member's sessions.
@@ -289,6 +317,9 @@ type OffboardOptions struct {
 	// Force proceeds even when pending approval requests would be left
 	// with no possible approver.
 	Force bool
+	// ReassignTo, when set, is the member who takes over the leaver's
+	// duties (see Offboard).
+	ReassignTo string
 }
 
 // Offboard is Transition with the offboarding check: taking a member out
@@ -296,6 +327,10 @@ type OffboardOptions struct {
 // other awaited members cannot give the approvals it still needs is
 // refused (409 approvers_left_without, naming the requests) unless
 // o.Force.
+//
+// With o.ReassignTo the leaver's duties move to that member in the
+// transaction that takes the leaver out (handOver); the check then counts
+// the reassignee where it takes a seat.
 func (s *Service) Offboard(ctx context.Context, p *auth.Principal, id, verb string, version int64, o OffboardOptions) (team.Member, error) {
 	t := transitions[verb]
 	before, err := s.Get(ctx, p, id)
@@ -304,6 +339,14 @@ func (s *Service) Offboard(ctx context.Context, p *auth.Principal, id, verb stri
 	}
 	if version != 0 && !httpapi.VersionMatches(version, before.Version) {
 		return team.Member{}, errStale
+	}
+	if o.ReassignTo != "" && t.to != rbac.StatusActive {
+		if err := httpapi.CheckID("reassignTo", o.ReassignTo); err != nil {
+			return team.Member{}, err
+		}
+		if o.ReassignTo == before.ID {
+			return team.Member{}, httpapi.InvalidField("reassignTo", "must be another member than the one taken out")
+		}
 	}
 	if before.Status == t.to {
 		return before, nil // already there: a retry changes nothing
@@ -314,30 +357,50 @@ func (s *Service) Offboard(ctx context.Context, p *auth.Principal, id, verb stri
 	if t.to == rbac.StatusActive && before.IdentityID == "" {
 		return team.Member{}, errNoIdentity
 	}
+	after := before
+	after.Status = t.to
+	if t.to != rbac.StatusActive && o.ReassignTo != "" {
+		return s.handOver(ctx, p, before, after, verb, o)
+	}
 	if t.to != rbac.StatusActive && !o.Force {
-		left, err := s.leftWithout(ctx, before)
+		duties, err := s.duties(ctx, before)
 		if err != nil {
 			return team.Member{}, err
 		}
-		if len(left) > 0 {
-			e := fault.New(fault.Conflict, "approvers_left_without", "Pending approval requests would be left without enough possible approvers; send force=true to proceed anyway.")
-			e.Extra = map[string]any{"requests": left}
-			return team.Member{}, e
+		if err := s.leftWithout(ctx, before, duties, ""); err != nil {
+			return team.Member{}, err
 		}
 	}
-	after := before
-	after.Status = t.to
-	return s.save(ctx, p, before, after, "member."+verb)
+	saved, _, err := s.save(ctx, p, before, after, "member."+verb, nil)
+	return saved, err
 }
 
-// leftWithout answers the pending approval requests awaiting m at their
-// current level whose other awaited members, counting the active ones
-// only, cannot give the approvals the level still needs.
-func (s *Service) leftWithout(ctx context.Context, m team.Member) ([]string, error) {
-	duties, err := s.Store.Duties(ctx, m.AccountID, m.ID)
-	if err != nil {
-		return nil, err
+// dutySources read the duties a leaver hands over, one source per kind
+// (store.DutyKind): approval seats today; access-request decisions are
+// the next source.
+func (s *Service) dutySources() []func(ctx context.Context, account, member string) ([]store.Duty, error) {
+	return []func(ctx context.Context, account, member string) ([]store.Duty, error){s.Store.Duties}
+}
+
+// duties reads m's duties of every kind.
+func (s *Service) duties(ctx context.Context, m team.Member) ([]store.Duty, error) {
+	var all []store.Duty
+	for _, read := range s.dutySources() {
+		ds, err := read(ctx, m.AccountID, m.ID)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, ds...)
 	}
+	return all, nil
+}
+
+// leftWithout refuses (409 approvers_left_without, naming them) taking m
+// out when some of its duties would be left with too few possible
+// approvers: their other awaited members, counting the active ones only,
+// plus the reassignee to where it takes the seat, cannot give the
+// approvals the level still needs.
+func (s *Service) leftWithout(ctx context.Context, m team.Member, duties []store.Duty, to string) error {
 	// The other awaited members, read once each: one BatchGetItem per
 	// store.MaxLoadMembers of them.
 	var others []string
@@ -350,13 +413,13 @@ func (s *Service) leftWithout(ctx context.Context, m team.Member) ([]string, err
 	for chunk := range slices.Chunk(others, store.MaxLoadMembers) {
 		loaded, err := s.Store.LoadMembers(ctx, m.AccountID, chunk)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for id, om := range loaded.Members {
 			active[id] = om.Status == rbac.StatusActive
 		}
 	}
-	var left []string
+	left := []string{}
 	for _, d := range duties {
 		n := 0
 		for _, o := range d.Others {
@@ -364,11 +427,109 @@ func (s *Service) leftWithout(ctx context.Context, m team.Member) ([]string, err
 				n++
 			}
 		}
+		if to != "" && d.SeatMovesTo(to) {
+			n++
+		}
 		if n < d.Needed {
 			left = append(left, d.RequestID)
 		}
 	}
-	return left, nil
+	if len(left) == 0 {
+		return nil
+	}
+	e := fault.New(fault.Conflict, "approvers_left_without", "Pending approval requests would be left without enough possible approvers; send force=true to proceed anyway.")
+	e.Extra = map[string]any{"requests": left}
+	return e
+}
+
+// Approvals is what handing approval seats over needs of the approvals
+// service (*approvals.Service): who may take a seat, and the email with
+// a fresh link to the member who took it.
+type Approvals interface {
+	MayApprove(rs *rbac.RoleSet, m rbac.Member, r documents.ApprovalRequest, level int) bool
+	NotifyReassigned(ctx context.Context, r documents.ApprovalRequest, level int, to team.Member, ref string) error
+}
+
+// movedSeat is one handed-over duty in the audit event.
+type movedSeat struct {
+	RequestID string `json:"requestId"`
+	Level     int    `json:"level"`
+}
+
+// handOver takes before out (after is before with its new status) and
+// hands its duties to o.ReassignTo in one transaction
+// (store.OffboardMember): see the package doc. A duty that changed
+// between the read and the commit (a decision landed) fails the
+// transaction; the duties are read again and the handover tried once
+// more, then 409 duties_changed.
+func (s *Service) handOver(ctx context.Context, p *auth.Principal, before, after team.Member, verb string, o OffboardOptions) (team.Member, error) {
+	if s.Approvals == nil {
+		return team.Member{}, fault.New(fault.Unavailable, "reassign_unavailable", "Reassigning duties is not available here.")
+	}
+	for attempt := 0; ; attempt++ {
+		to, err := s.Store.GetMember(ctx, p.AccountID(), o.ReassignTo)
+		if errors.Is(err, team.ErrMemberNotFound) {
+			return team.Member{}, httpapi.InvalidField("reassignTo", "is not a member of this account")
+		}
+		if err != nil {
+			return team.Member{}, err
+		}
+		if to.Status != rbac.StatusActive {
+			return team.Member{}, fault.New(fault.Conflict, "reassignee_not_active", "The member to reassign the duties to is "+string(to.Status)+"; pick an active member.")
+		}
+		duties, err := s.duties(ctx, before)
+		if err != nil {
+			return team.Member{}, err
+		}
+		if len(duties) > store.MaxHandoverDuties {
+			e := fault.New(fault.Conflict, "too_many_duties", fmt.Sprintf("The member has %d pending duties; at most %d are reassigned in one step. Reassign some first, or send force=true without reassignTo.", len(duties), store.MaxHandoverDuties))
+			e.Extra = map[string]any{"duties": len(duties), "limit": store.MaxHandoverDuties}
+			return team.Member{}, e
+		}
+		var ineligible []string
+		for _, d := range duties {
+			if d.Kind == store.DutyApproval && d.SeatMovesTo(to.ID) && !s.Approvals.MayApprove(p.Roles, to.Authz(p.At), d.Request, d.Level()) {
+				ineligible = append(ineligible, d.RequestID)
+			}
+		}
+		if len(ineligible) > 0 {
+			e := fault.New(fault.Conflict, "reassignee_not_eligible", "The member to reassign the duties to may not approve some of the pending requests at their current level (or requested them).")
+			e.Extra = map[string]any{"requests": ineligible}
+			return team.Member{}, e
+		}
+		if !o.Force {
+			if err := s.leftWithout(ctx, before, duties, to.ID); err != nil {
+				return team.Member{}, err
+			}
+		}
+		saved, handed, err := s.save(ctx, p, before, after, "member."+verb, &store.Handover{From: before.ID, To: to, Duties: duties})
+		if errors.Is(err, store.ErrDutiesChanged) {
+			if attempt == 0 {
+				continue
+			}
+			return team.Member{}, fault.New(fault.Conflict, "duties_changed", "The member's pending duties changed while they were being reassigned; try again.")
+		}
+		if err != nil {
+			return team.Member{}, err
+		}
+		s.notifyReassigned(ctx, duties, handed, to, saved)
+		return saved, nil
+	}
+}
+
+// notifyReassigned emails the reassignee each seat it took, with a fresh
+// link, after the commit: a failed email is logged (the seat is moved;
+// the request shows in the reassignee's "waiting for me").
+func (s *Service) notifyReassigned(ctx context.Context, duties []store.Duty, handed []store.Handed, to, leaver team.Member) {
+	for i, h := range handed {
+		if !h.Moved || h.Kind != store.DutyApproval {
+			continue
+		}
+		ref := leaver.ID + "-" + strconv.FormatInt(leaver.Version, 10)
+		if err := s.Approvals.NotifyReassigned(ctx, duties[i].Request, h.Level, to, ref); err != nil {
+			httpapi.Logger(ctx).Warn("approval email to the reassignee", "request", h.RequestID, "error", err.Error())
+		}
+	}
 }
 
 // CreateInactive creates a member without an invitation: status inactive,

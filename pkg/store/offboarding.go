@@ -56,6 +56,11 @@ func (d Duty) Decided(approver string) bool {
 	return slices.Contains(d.decided, k[AttrSK].(*types.AttributeValueMemberS).Value)
 }
 
+// SeatMovesTo reports whether handing the duty to member moves the seat
+// to it: member is neither awaited at the duty's level nor decided there
+// (as read). Otherwise the leaver's seat is dropped: one person, one vote.
+func (d Duty) SeatMovesTo(member string) bool { return !d.Awaits(member) && !d.Decided(member) }
+
 // Duties answers the pending approval requests that await a member at
 // their current level, oldest first. It reads
 // the member's awaiting entries (one strongly consistent Query, paged)
@@ -219,7 +224,7 @@ func (s *Store) OffboardMember(ctx context.Context, m team.Member, h *Handover, 
 		handed = handed[:0]
 		for i, d := range h.Duties {
 			r := d.Request
-			moved := !d.Awaits(h.To.ID) && !d.Decided(h.To.ID)
+			moved := d.SeatMovesTo(h.To.ID)
 			awaiting := slices.DeleteFunc(slices.Clone(d.awaiting), func(x string) bool { return x == h.From })
 			asked := slices.DeleteFunc(slices.Clone(r.Asked), func(a documents.Approver) bool { return a.Level == r.Level && a.MemberID == h.From })
 			if moved {
