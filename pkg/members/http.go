@@ -133,11 +133,12 @@ func (s *Service) HandlePatch(w http.ResponseWriter, r *http.Request) error {
 
 // offboardRequest is the optional body of suspend, deactivate and delete.
 type offboardRequest struct {
-	Force bool `json:"force"`
+	Force      bool   `json:"force"`
+	ReassignTo string `json:"reassignTo"`
 }
 
 // transition serves the lifecycle POSTs (and DELETE); suspend, deactivate
-// and delete take an optional body {force}.
+// and delete take an optional body {force, reassignTo}.
 func (s *Service) transition(verb string) httpapi.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		version, err := httpapi.IfMatch(r, false)
@@ -156,7 +157,7 @@ func (s *Service) transition(verb string) httpapi.HandlerFunc {
 				if err := httpapi.Decode(r, &in); err != nil {
 					return err
 				}
-				o.Force = in.Force
+				o.Force, o.ReassignTo = in.Force, in.ReassignTo
 			}
 		}
 		m, err := s.Offboard(r.Context(), auth.FromContext(r.Context()), r.PathValue("id"), verb, version, o)

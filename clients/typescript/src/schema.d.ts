@@ -557,7 +557,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a member
-         * @description Status `deleted`: they cannot sign in and their sessions end; their name and email stay on history; the email may be invited again. The owner cannot be deleted (403 `owner_protected`). A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
+         * @description Status `deleted`: they cannot sign in and their sessions end; their name and email stay on history; the email may be invited again. The owner cannot be deleted (403 `owner_protected`). A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`. With `reassignTo` (an active member of the account, not this one) the member's pending approval seats move to that member in the same transaction as the status change, with one audit event (`reassignedTo`, `moved`, `dropped`): each request's current level then awaits the reassignee instead (or just drops the member's seat when the reassignee is already awaited or decided there), the member's approval links answer 410 `link_invalid`, and the reassignee gets the approval emails with fresh links. The reassignee must be allowed to approve each moved request at its level and must not be its requester (409 `reassignee_not_eligible`, `requests` lists them); a reassignee not active is 409 `reassignee_not_active`; more than 20 pending duties is 409 `too_many_duties` (`duties`: the count, `limit`: 20), nothing written; a decision landing meanwhile makes the handover read the duties again once, then 409 `duties_changed`. The `approvers_left_without` check counts the reassignee where it takes a seat.
          */
         delete: operations["deleteUser"];
         options?: never;
@@ -580,7 +580,7 @@ export interface paths {
         put?: never;
         /**
          * Suspend a member
-         * @description Suspended members cannot sign in; their sessions end at once; reactivation restores everything. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
+         * @description Suspended members cannot sign in; their sessions end at once; reactivation restores everything. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`. With `reassignTo` (an active member of the account, not this one) the member's pending approval seats move to that member in the same transaction as the status change, with one audit event (`reassignedTo`, `moved`, `dropped`): each request's current level then awaits the reassignee instead (or just drops the member's seat when the reassignee is already awaited or decided there), the member's approval links answer 410 `link_invalid`, and the reassignee gets the approval emails with fresh links. The reassignee must be allowed to approve each moved request at its level and must not be its requester (409 `reassignee_not_eligible`, `requests` lists them); a reassignee not active is 409 `reassignee_not_active`; more than 20 pending duties is 409 `too_many_duties` (`duties`: the count, `limit`: 20), nothing written; a decision landing meanwhile makes the handover read the duties again once, then 409 `duties_changed`. The `approvers_left_without` check counts the reassignee where it takes a seat.
          */
         post: operations["suspendUser"];
         delete?: never;
@@ -620,7 +620,7 @@ export interface paths {
         put?: never;
         /**
          * Deactivate a member
-         * @description Status `inactive`: cannot sign in; sessions end. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`.
+         * @description Status `inactive`: cannot sign in; sessions end. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`. With `reassignTo` (an active member of the account, not this one) the member's pending approval seats move to that member in the same transaction as the status change, with one audit event (`reassignedTo`, `moved`, `dropped`): each request's current level then awaits the reassignee instead (or just drops the member's seat when the reassignee is already awaited or decided there), the member's approval links answer 410 `link_invalid`, and the reassignee gets the approval emails with fresh links. The reassignee must be allowed to approve each moved request at its level and must not be its requester (409 `reassignee_not_eligible`, `requests` lists them); a reassignee not active is 409 `reassignee_not_active`; more than 20 pending duties is 409 `too_many_duties` (`duties`: the count, `limit`: 20), nothing written; a decision landing meanwhile makes the handover read the duties again once, then 409 `duties_changed`. The `approvers_left_without` check counts the reassignee where it takes a seat.
          */
         post: operations["deactivateUser"];
         delete?: never;
@@ -1306,7 +1306,7 @@ export interface webhooks {
         put?: never;
         /**
          * member.suspended
-         * @description A member was suspended: they can no longer sign in or act. data.member, data.previous.
+         * @description A member was suspended: they can no longer sign in or act. data.member, data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there).
          */
         post: operations["event_member_suspended"];
         delete?: never;
@@ -1346,7 +1346,7 @@ export interface webhooks {
         put?: never;
         /**
          * member.deactivated
-         * @description An active member was made inactive. data.member, data.previous.
+         * @description An active member was made inactive. data.member, data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there).
          */
         post: operations["event_member_deactivated"];
         delete?: never;
@@ -1366,7 +1366,7 @@ export interface webhooks {
         put?: never;
         /**
          * member.deleted
-         * @description A member was deleted. data.member: the member as it was; data.previous.
+         * @description A member was deleted. data.member: the member as it was; data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there).
          */
         post: operations["event_member_deleted"];
         delete?: never;
@@ -2804,10 +2804,10 @@ export interface components {
          *     - `member.created`: A member was added without an invitation (POST /v1/users: inactive until invited). data.member: the member.
          *     - `member.joined`: A member accepted an invitation or registered themselves; they are active. data.memberId, data.member (status, identity) when known.
          *     - `member.updated`: A member's name, admin flag, roles or notification settings changed. data.member: the member after; data.previous: before.
-         *     - `member.suspended`: A member was suspended: they can no longer sign in or act. data.member, data.previous.
+         *     - `member.suspended`: A member was suspended: they can no longer sign in or act. data.member, data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there).
          *     - `member.reactivated`: A suspended or inactive member is active again. data.member, data.previous.
-         *     - `member.deactivated`: An active member was made inactive. data.member, data.previous.
-         *     - `member.deleted`: A member was deleted. data.member: the member as it was; data.previous.
+         *     - `member.deactivated`: An active member was made inactive. data.member, data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there).
+         *     - `member.deleted`: A member was deleted. data.member: the member as it was; data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there).
          *     - `invitation.revoked`: An invitation was revoked, by a member or because its member left. data.invitation: id, email, status.
          *     - `role.created`: A custom role was created. data.role: id, name, description, permissions, scopeKinds.
          *     - `role.updated`: A custom role changed. data.role: after; data.previous: before.
@@ -2977,6 +2977,8 @@ export interface components {
         OffboardRequest: {
             /** @description Proceed even when pending approval requests would be left without enough possible approvers (otherwise 409 `approvers_left_without`). */
             force?: boolean;
+            /** @description Id of an active member of the account who takes over the member's pending approval seats, in the same transaction (409 `reassignee_not_eligible`, `reassignee_not_active`, `too_many_duties` or `duties_changed` otherwise; see the operation). */
+            reassignTo?: string;
         };
     };
     responses: {
