@@ -4,6 +4,8 @@ package main
 
 import (
 	"github.com/stewardhq/steward/pkg/app/authboot"
+	"github.com/stewardhq/steward/pkg/app/mailboot"
+	"github.com/stewardhq/steward/pkg/approvals"
 	"github.com/stewardhq/steward/pkg/members"
 	"github.com/stewardhq/steward/pkg/router"
 	"github.com/stewardhq/steward/pkg/routes"
@@ -12,7 +14,13 @@ import (
 func main() {
 	authboot.StartAPI(routes.FunctionUsers, func(b *authboot.Base) ([]router.Operations, error) {
 		// getMe and impersonateUser are the auth service's (impersonation
-		// signs a token); this function sends no email.
-		return []router.Operations{b.Auth.Operations(), (&members.Service{Store: b.Store}).Operations()}, nil
+		// signs a token). Its only email: offboarding with reassignTo
+		// sends the reassignee the approval emails of the seats it took.
+		outbox, err := mailboot.Outbox(b.Env, b.Store)
+		if err != nil {
+			return nil, err
+		}
+		handover := &approvals.Service{Store: b.Store, Mail: outbox, PublicURL: b.Config.PublicURL, Logger: b.Logger}
+		return []router.Operations{b.Auth.Operations(), (&members.Service{Store: b.Store, Approvals: handover}).Operations()}, nil
 	})
 }

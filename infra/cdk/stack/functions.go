@@ -137,13 +137,14 @@ func (n functionNeeds) signs(function string) bool {
 
 // needs lists what each API function calls. SendEmail only where a
 // handler of the function sends mail: auth (verification, password
-// reset) and invites (invitations, self-registration); approval emails
-// are sent by the workflow steps, alert digests by the alert job, and
-// users sends none.
+// reset), invites (invitations, self-registration) and users (the
+// approval emails of the seats an offboarding with reassignTo hands
+// over); the other approval emails are sent by the workflow steps and
+// alert digests by the alert job.
 var needs = map[string]functionNeeds{
 	routes.FunctionApprovals:   {Authenticates: true, Workflow: true},
 	routes.FunctionAuth:        {Authenticates: true, SendEmail: true},
-	routes.FunctionUsers:       {Authenticates: true},
+	routes.FunctionUsers:       {Authenticates: true, SendEmail: true},
 	routes.FunctionPermissions: {Authenticates: true},
 	routes.FunctionInvites:     {Authenticates: true, SendEmail: true},
 	routes.FunctionAPIKeys:     {Authenticates: true},

@@ -26,8 +26,9 @@ import (
 // which sign access tokens (routes.SignsTokens), read the private
 // <SigningKeys>; the other API functions read <VerifyKeys> (public keys
 // and the cursor key). Only the functions whose code sends mail may
-// (auth, invites, the workflow steps, the alert job; not users, not
-// approvals, whose emails the workflow steps send), and only functions
+// (auth, invites, users for the approval emails of an offboarding's
+// handover, the workflow steps, the alert job; not approvals, whose
+// emails the workflow steps send), and only functions
 // that delete items may DeleteItem (not apikeys, account, alerts). The alert job writes
 // only its digests' outbox records and unsubscribe tokens
 // (store.AlertsJobLeadingKeys); its only queue rights are sending tasks to
@@ -110,6 +111,7 @@ var expectedIAM = map[string][]string{
 		"dynamodb:BatchGetItem,ConditionCheckItem,DeleteItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",
 		"managed: AWSLambdaBasicExecutionRole",
 		"secretsmanager:GetSecretValue on <SigningKeys>",
+		"ses:SendEmail on ses:configuration-set/steward-dev, ses:identity/no-reply@steward.example.com, ses:identity/steward.example.com",
 	},
 	"function " + routes.FunctionWebhookDelivery: {
 		"dynamodb:BatchGetItem,ConditionCheckItem,DeleteItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",

@@ -79,7 +79,9 @@ func Deps(ctx context.Context, cfg config.Config, log *slog.Logger, function str
 	}
 	d.Invites = &invites.Service{Store: st, Auth: d.Auth, Mail: d.Auth.Mail, PublicURL: cfg.PublicURL}
 	d.APIKeys = &apikeys.Service{Store: st}
-	d.Members = &members.Service{Store: st}
+	// Offboarding with reassignTo emails the reassignee its approval
+	// links (no workflow engine needed for that).
+	d.Members = &members.Service{Store: st, Approvals: &approvals.Service{Store: st, Mail: d.Auth.Mail, PublicURL: cfg.PublicURL, Logger: log}}
 	d.Permissions = &permissions.Service{Store: st}
 	d.Events = &events.Feed{Store: st, Settle: cfg.EventsSettle}
 	d.Webhooks = &webhooks.Service{Store: st, URLs: webhooks.PolicyFor(cfg.Stage)}
