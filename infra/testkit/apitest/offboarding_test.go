@@ -23,8 +23,8 @@ func seniorOnlyPolicy() map[string]any {
 // TestOffboardLeavesRequestsWithoutApprovers: taking out the only member a
 // pending request awaits is refused with 409 approvers_left_without naming
 // the request, unless force=true; a member whose duties others can take
-// over leaves with or without a body; a body naming an unknown field
-// (reassignTo: not built yet) is refused.
+// over leaves with or without a body; a body naming an unknown field is
+// refused, and so is a reassignTo naming a member who is not active.
 func TestOffboardLeavesRequestsWithoutApprovers(t *testing.T) {
 	e := New(t)
 	tm := e.apSetup(t)
@@ -38,7 +38,8 @@ func TestOffboardLeavesRequestsWithoutApprovers(t *testing.T) {
 	// Members awaited nowhere leave as before, with or without a body.
 	e.Call(t, "POST", "/v1/users/"+tm.mgrS2.ID+"/suspend", tm.ownerTk, nil).Want(t, http.StatusOK, "")
 	e.Call(t, "POST", "/v1/users/"+tm.mgr2.ID+"/deactivate", tm.ownerTk, map[string]any{}).Want(t, http.StatusOK, "")
-	e.Call(t, "POST", "/v1/users/"+tm.mgr1.ID+"/suspend", tm.ownerTk, map[string]any{"reassignTo": tm.mgr2.ID}).Want(t, http.StatusBadRequest, "unknown_field")
+	e.Call(t, "POST", "/v1/users/"+tm.mgr1.ID+"/suspend", tm.ownerTk, map[string]any{"reassign": tm.senior.ID}).Want(t, http.StatusBadRequest, "unknown_field")
+	e.Call(t, "POST", "/v1/users/"+tm.mgr1.ID+"/suspend", tm.ownerTk, map[string]any{"reassignTo": tm.mgr2.ID}).Want(t, http.StatusConflict, "reassignee_not_active")
 
 	for _, c := range []struct{ method, path string }{
 		{"POST", "/v1/users/" + tm.senior.ID + "/suspend"},
