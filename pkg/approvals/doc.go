@@ -67,6 +67,10 @@
 //     no token for an approver whose email went out, so a link sent stays
 //     valid. Ending or cancelling a request does not delete its tokens:
 //     every use of a link checks the request, so its links answer 410.
+//     A member taken out with reassignTo (pkg/members) loses its seats'
+//     tokens (410 link_invalid); the member taking a seat gets its email
+//     and link from NotifyReassigned (outbox key suffixed
+//     "/handover/<ref>").
 //   - A level ends when it has `required` approvals or on the first
 //     denial: the decider sends the workflow's task result;
 //     workflow.ErrTaskNotFound means another decider sent it first.

@@ -21,8 +21,28 @@
 //     awaited there cannot give the approvals it still needs, is refused
 //     (409 approvers_left_without, naming the requests) unless the body
 //     sends force=true (Offboard); the check reads the member's awaiting
-//     entries (one Query) and those requests. Reassigning the duties
-//     (reassignTo) is not built yet.
+//     entries (one Query) and those requests.
+//   - reassignTo (an active member of the account, not the leaver) hands
+//     the leaver's duties over in the one transaction that changes its
+//     status (store.OffboardMember), with one audit event member.<verb>
+//     whose after names reassignedTo, moved and dropped
+//     ([{requestId, level}]). Duties come from sources by kind
+//     (store.DutyKind; approval seats today, access-request decisions to
+//     come). An approval seat moves when the reassignee is neither
+//     awaited nor decided at that level; otherwise the leaver's seat is
+//     just dropped (one person, one vote). The reassignee must be allowed
+//     to approve each seat it takes by the level's own rules (never the
+//     requester, unless self-approval): else 409 reassignee_not_eligible
+//     naming the requests. The leaver's approval links at those levels
+//     are deleted (410 link_invalid). Each request is conditioned on its
+//     version, level and status as read: a decision landing meanwhile
+//     fails the transaction, the duties are read again and it is tried
+//     once more, then 409 duties_changed. At most
+//     store.MaxHandoverDuties (20) duties move in one step (409
+//     too_many_duties with the count). After the commit the reassignee
+//     gets each moved seat's approval email with a fresh link (a failed
+//     email is logged). The approvers_left_without check counts the
+//     reassignee where it takes a seat.
 //   - Suspending, deactivating or deleting ends the member's sessions; the
 //     next request is refused anyway, since authentication reloads the
 //     member every time.

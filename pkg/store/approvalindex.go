@@ -39,7 +39,8 @@ import (
 // entry left behind by a race is never answered. Entries are written and
 // removed with the set: AwaitLevel puts the level's entries and deletes
 // the previous level's, RecordDecision deletes the decider's, ending a
-// request deletes the rest. They go in the same transaction while it has
+// request deletes the rest, and OffboardMember moves a leaver's to the
+// member taking its seats. They go in the same transaction while it has
 // room (the common case: a level awaits a handful of members); a level
 // awaiting more writes the remainder in BatchWriteItem calls right after
 // (an await that fails there is retried by the workflow, and the puts
