@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/documents"
 	"github.com/stewardhq/steward/pkg/store"
 )
@@ -295,5 +296,56 @@ func TestOffboardReassignUnderConcurrentDecisions(t *testing.T) {
 	e.offboardingInvariants(t, tm.owner.AccountID, tm.mgr1.ID, []string{tm.mgr2.ID, mgr3.ID}, ids)
 	if strings.Contains(string(res.Body), `"status":"deleted"`) == false {
 		t.Fatalf("deletion answered %s", res.Body)
+	}
+}
+
+// TestOffboardTooManyDutiesToReassign: a member awaited at more pending
+// requests than one transaction can hand over (store.MaxHandoverDuties)
+// is refused with 409 too_many_duties and the count; nothing changes.
+// The requests are seeded through the store (no workflow runs them).
+func TestOffboardTooManyDutiesToReassign(t *testing.T) {
+	e := New(t)
+	tm := e.apSetup(t)
+	senior2 := e.apMember(t, tm.owner, "Sid Senior", at("senior_manager", "account"))
+	ctx, account, now := context.Background(), tm.owner.AccountID, time.Now().UTC()
+	n := store.MaxHandoverDuties + 1
+	for i := range n {
+		now = now.Add(time.Millisecond)
+		doc := documents.Document{AccountID: account, Type: "purchase_order", ID: fmt.Sprintf("po-many-%d", i), Amount: 10, Currency: "EUR",
+			Title: "PO", Status: "draft", Version: 1, CreatedAt: now, UpdatedAt: now}
+		ev := audit.Event{AccountID: account, Action: "document.put"}
+		if err := e.Store.PutDocument(ctx, doc, 0, nil, nil, ev); err != nil {
+			t.Fatal(err)
+		}
+		r := documents.ApprovalRequest{ID: store.NewApprovalRequestID(now), AccountID: account, DocType: doc.Type, DocID: doc.ID, DocTitle: doc.Title,
+			Amount: doc.Amount, Currency: doc.Currency, RequesterID: tm.requester.ID,
+			Levels: []documents.ApprovalLevel{{Required: 1, Role: "senior_manager", Scope: documents.ApprovalScopeAccount}},
+			Status: documents.RequestPending, TimeoutSeconds: 3600, Version: 1, CreatedAt: now, UpdatedAt: now}
+		if err := e.Store.CreateApprovalRequest(ctx, r, doc, ev); err != nil {
+			t.Fatal(err)
+		}
+		asked := []documents.Approver{{Level: 1, MemberID: tm.senior.ID, Email: tm.senior.Email, AskedAt: now}}
+		if err := e.Store.AwaitLevel(ctx, r, 1, "task", asked, []string{tm.senior.ID}, nil, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var p struct {
+		Duties int `json:"duties"`
+		Limit  int `json:"limit"`
+	}
+	e.Call(t, "POST", "/v1/users/"+tm.senior.ID+"/deactivate", tm.ownerTk, map[string]any{"reassignTo": senior2.ID}).
+		Want(t, http.StatusConflict, "too_many_duties").JSON(t, &p)
+	if p.Duties != n || p.Limit != store.MaxHandoverDuties {
+		t.Fatalf("problem %+v, want %d duties, limit %d", p, n, store.MaxHandoverDuties)
+	}
+	var m struct {
+		Status string `json:"status"`
+	}
+	e.Call(t, "GET", "/v1/users/"+tm.senior.ID, tm.ownerTk, nil).Want(t, http.StatusOK, "").JSON(t, &m)
+	if m.Status != "active" {
+		t.Fatalf("refused handover wrote the member: %s", m.Status)
+	}
+	if ds, err := e.Store.Duties(ctx, account, tm.senior.ID); err != nil || len(ds) != n {
+		t.Fatalf("duties after the refusal: %d (%v)", len(ds), err)
 	}
 }
