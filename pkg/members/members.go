@@ -290,8 +290,8 @@ func (s *Service) save(ctx context.Context, p *auth.Principal, before, after tea
 		saved, err = st.UpdateMember(ctx, after, ev)
 	}
 	switch {
-	case errors.Is(err, store.ErrDutiesChanged):
-		return team.Member{}, nil, store.ErrDutiesChanged
+	case errors.Is(err, store.ErrDutiesChanged), errors.Is(err, store.ErrTooManyDuties):
+		return team.Member{}, nil, err
 	case errors.Is(err, store.ErrRoleGone):
 		return team.Member{}, nil, ErrRoleGone
 	case errors.Is(err, team.ErrStaleVersion):
@@ -523,6 +523,13 @@ func (s *Service) handOver(ctx context.Context, p *auth.Principal, before, after
 			}
 		}
 		saved, handed, err := s.save(ctx, p, before, after, "member."+verb, &store.Handover{From: before.ID, To: to, Duties: duties})
+		if errors.Is(err, store.ErrTooManyDuties) {
+			// The member's own change (its expiring grants' index) leaves
+			// less room than the usual limit.
+			e := fault.New(fault.Conflict, "too_many_duties", fmt.Sprintf("The member has %d pending duties: too many to reassign in one step together with this change. Reassign some first, or send force=true without reassignTo.", len(duties)))
+			e.Extra = map[string]any{"duties": len(duties), "limit": store.MaxHandoverDuties}
+			return team.Member{}, e
+		}
 		if errors.Is(err, store.ErrDutiesChanged) {
 			if attempt == 0 {
 				continue

@@ -135,7 +135,9 @@ func (s *Store) Duties(ctx context.Context, account, member string) ([]Duty, err
 // leaver's and the reassignee's awaiting entries, the leaver's link), and
 // the member's own writes, the reassignee's check, the actor's check and
 // the audit event need up to eight more, leaving a margin under
-// MaxTxItems.
+// MaxTxItems. A member whose own update needs more writes (one per
+// expiring time-bound grant) hands over fewer: OffboardMember answers
+// ErrTooManyDuties when the transaction would not fit.
 const MaxHandoverDuties = 20
 
 // ErrDutiesChanged: a duty handed over (or the member taking it) changed
@@ -186,7 +188,8 @@ func approvalLinkSubject(request string, level int, approver string) string {
 //   - h.To must still be active at the version read.
 //
 // A request (or h.To) that changed meanwhile fails the whole transaction
-// with ErrDutiesChanged; more than MaxHandoverDuties duties is
+// with ErrDutiesChanged; more than MaxHandoverDuties duties, or more
+// than the transaction holds beside the member's own writes, is
 // ErrTooManyDuties. It returns the saved member and what was handed.
 func (s *Store) OffboardMember(ctx context.Context, m team.Member, h *Handover, ev audit.Event) (team.Member, []Handed, error) {
 	if h == nil {
@@ -197,10 +200,17 @@ func (s *Store) OffboardMember(ctx context.Context, m team.Member, h *Handover, 
 		saved, err := s.UpdateMember(ctx, m, ev)
 		return saved, nil, err
 	}
-	if len(h.Duties) > MaxHandoverDuties {
+	now := s.now().UTC()
+	// The member's own writes: the delete's four, or the update and one
+	// index item per expiring grant; then four a duty, the reassignee's
+	// check, the actor's check and the event.
+	own := 4
+	if m.Status != rbac.StatusDeleted {
+		own = 1 + len(grantExpiryItems(m.AccountID, m.ID, m.Assignments, now))
+	}
+	if len(h.Duties) > MaxHandoverDuties || own+4*len(h.Duties)+3 > MaxTxItems {
 		return team.Member{}, nil, fmt.Errorf("%w: %d", ErrTooManyDuties, len(h.Duties))
 	}
-	now := s.now().UTC()
 	// The leaver's current links, by subject.
 	var curKeys []map[string]types.AttributeValue
 	for _, d := range h.Duties {
