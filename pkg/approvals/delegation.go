@@ -202,10 +202,7 @@ func (s *Service) onBehalfCheck(ctx context.Context, req documents.ApprovalReque
 	if err != nil {
 		return team.Member{}, team.Delegation{}, err
 	}
-	asked := false
-	for _, a := range req.Asked {
-		asked = asked || (a.Level == level && a.MemberID == memberID)
-	}
+	asked := askedAt(req, level, memberID)
 	rs, err := s.roleSet(ctx, req.AccountID)
 	if err != nil {
 		return team.Member{}, team.Delegation{}, err

@@ -535,6 +535,10 @@ type RequestFilter struct {
 	// AwaitingID, when set, keeps pending requests that member was asked
 	// to decide at the current level and has not decided.
 	AwaitingID string
+	// AwaitingFor, with AwaitingID, also keeps the pending requests that
+	// await these members (those AwaitingID stands in for as their
+	// delegate): one list of all, newest first, each request once.
+	AwaitingFor []string
 }
 
 // ListApprovalRequests lists an account's requests, newest first,
