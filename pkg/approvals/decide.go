@@ -124,7 +124,13 @@ type ballot struct {
 // errLinkExpired, errRequestCancelled, errNotPending (the request or its
 // level was decided), errAlreadyDecided, errNotApprover, the external
 // rules' errors (errExternalOff, errExternalDomain, errExternalIsMember,
-// errExternalIsRequester) and an invalid decision.
+// errExternalIsRequester), a delegate's (errNotDelegate,
+// errDelegateIsRequester) and an invalid decision.
+//
+// A delegate decides on behalf of a member (in the app with OnBehalfOf,
+// or by the link emailed to them in the member's stead): the vote is the
+// member's, resting on the member's rights and the delegation (see
+// onBehalfCheck), and the decision records the delegate too.
 func (s *Service) Decide(ctx context.Context, in DecideInput) (Result, error) {
 	if in.Principal != nil {
 		if err := in.Principal.RequireMember(); err != nil {

@@ -291,7 +291,10 @@ const DefaultSendInterval = time.Second / 6
 // reported (transient) once all are, so that the workflow retries the
 // batch and the retry sends only what is missing. A request no longer
 // pending, past the level, or whose level is decided (its approvals, or
-// a denial) is left alone.
+// a denial) is left alone. A member with an active delegation at send time
+// (recipientDelegate) is emailed through their delegate: the email goes to
+// the delegate, says on whose behalf, and has its own outbox key
+// (delegateEmailKey); either email sent counts as sent.
 func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
 	r, err := st.load(ctx, in)
 	if err != nil {

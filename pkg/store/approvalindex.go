@@ -35,8 +35,9 @@ import (
 // approvals engine materialises when the level starts: members named
 // directly, by role or by permission at the level's scope alike). They
 // live in the account partition, so "waiting for me" is one strongly
-// consistent query of the member's entries plus one BatchGetItem of those
-// requests; each request read is checked against its awaiting set, so an
+// consistent query of the member's entries (and one more per member they
+// stand in for as a delegate, see listAwaiting) plus one BatchGetItem of
+// those requests; each request read is checked against its awaiting set, so an
 // entry left behind by a race is never answered. Entries are written and
 // removed with the set: AwaitLevel puts the level's entries and deletes
 // the previous level's, RecordDecision deletes the decider's, ending a

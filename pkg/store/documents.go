@@ -544,7 +544,7 @@ type RequestFilter struct {
 // ListApprovalRequests lists an account's requests, newest first,
 // filtered by f, limit items at a time. Each filter reads only what it
 // answers (see approvalindex.go): AwaitingID the member's awaiting
-// entries, Status the status index (gsi2), RequesterID the requester
+// entries (and AwaitingFor's), Status the status index (gsi2), RequesterID the requester
 // index (gsi1, with Status checked on the requester's own requests). A
 // page may still hold fewer than limit only when the requester index is
 // read with a status, or an awaiting entry was left behind by a race;
@@ -821,7 +821,11 @@ func (s *Store) recordDecision(ctx context.Context, account string, d documents.
 		who = d.Email
 	}
 	if d.DelegateID != "" {
-		who = d.DelegateName + " on behalf of " + who
+		by := d.DelegateName
+		if by == "" {
+			by = d.DelegateEmail
+		}
+		who = by + " on behalf of " + who
 	}
 	expr := "SET #appr = #appr + :inc, #cm = :cm, #by = :by, #upd = :now, #ver = #ver + :one"
 	values := map[string]types.AttributeValue{
