@@ -26,6 +26,9 @@ type DecideInput struct {
 	Token     string
 	// Decision is "approve" or "deny"; Comment is optional.
 	Decision, Comment string
+	// OnBehalfOf (in the app only) is the member the principal decides
+	// for as their delegate; empty: the principal's own vote.
+	OnBehalfOf string
 }
 
 // Result is a recorded decision.
@@ -50,6 +53,8 @@ type LinkView struct {
 	Requester                   string
 	Note                        string
 	Level, Levels               int
+	// OnBehalfOf names the member a delegate's link decides for.
+	OnBehalfOf string
 }
 
 // Decision is a decision as the app or the approval page gives it.
@@ -97,6 +102,8 @@ type ballot struct {
 	// link is the link's token, when the vote is cast by link.
 	link *store.Token
 	hash string
+	// ob is what a delegate's vote on behalf of dec.MemberID rests on.
+	ob *store.OnBehalf
 }
 
 // Decide records one decision, in the app or by an emailed link: every
@@ -117,7 +124,13 @@ type ballot struct {
 // errLinkExpired, errRequestCancelled, errNotPending (the request or its
 // level was decided), errAlreadyDecided, errNotApprover, the external
 // rules' errors (errExternalOff, errExternalDomain, errExternalIsMember,
-// errExternalIsRequester) and an invalid decision.
+// errExternalIsRequester), a delegate's (errNotDelegate,
+// errDelegateIsRequester) and an invalid decision.
+//
+// A delegate decides on behalf of a member (in the app with OnBehalfOf,
+// or by the link emailed to them in the member's stead): the vote is the
+// member's, resting on the member's rights and the delegation (see
+// onBehalfCheck), and the decision records the delegate too.
 func (s *Service) Decide(ctx context.Context, in DecideInput) (Result, error) {
 	if in.Principal != nil {
 		if err := in.Principal.RequireMember(); err != nil {
@@ -130,7 +143,7 @@ func (s *Service) Decide(ctx context.Context, in DecideInput) (Result, error) {
 	}
 	var b ballot
 	if in.Principal != nil {
-		b, err = s.memberBallot(ctx, in.Principal, in.RequestID)
+		b, err = s.memberBallot(ctx, in.Principal, in.RequestID, in.OnBehalfOf)
 	} else {
 		b, err = s.linkBallot(ctx, in.Token)
 	}
@@ -147,7 +160,18 @@ func (s *Service) Decide(ctx context.Context, in DecideInput) (Result, error) {
 	snap := decisionSnapshot(b.dec)
 	snap["request"] = requestSummary(r, r.Status)
 	b.event.After = audit.Snapshot(snap)
-	switch err := b.writer.RecordDecision(ctx, r.AccountID, b.dec, levelRequired(r, b.level), use, b.event); {
+	var err2 error
+	if b.ob != nil {
+		err2 = b.writer.RecordDecisionOnBehalf(ctx, r.AccountID, b.dec, levelRequired(r, b.level), use, *b.ob, b.event)
+	} else {
+		err2 = b.writer.RecordDecision(ctx, r.AccountID, b.dec, levelRequired(r, b.level), use, b.event)
+	}
+	switch err := err2; {
+	case errors.Is(err, store.ErrDelegationLost):
+		if b.link != nil {
+			return Result{}, errNotApprover
+		}
+		return Result{}, errDelegationLost
 	case errors.Is(err, store.ErrTokenInvalid):
 		return Result{}, s.tokenFailure(ctx, b.hash)
 	case errors.Is(err, documents.ErrAlreadyDecided):
@@ -175,6 +199,9 @@ func (s *Service) Decide(ctx context.Context, in DecideInput) (Result, error) {
 	}
 	if b.link != nil {
 		v := s.linkView(ctx, r, b.level)
+		if b.dec.DelegateID != "" {
+			v.OnBehalfOf = orDefault(b.dec.Name, b.dec.Email)
+		}
 		res.Link = &v
 		return res, nil
 	}
@@ -186,11 +213,17 @@ func (s *Service) Decide(ctx context.Context, in DecideInput) (Result, error) {
 
 // decisionSnapshot is a decision's audit snapshot: the level, the
 // outcome, and who decided: the member or external email, and the admin
-// impersonating the member, if any.
+// impersonating the member, if any. A delegate's vote names the delegate
+// (decidedBy) and the member it counts for (onBehalfOf); memberId and
+// email are then the member's.
 func decisionSnapshot(d documents.ApprovalDecision) map[string]any {
 	m := map[string]any{"level": d.Level, "outcome": d.Outcome, "comment": d.Comment, "byLink": d.ByLink, "email": d.Email}
 	if d.MemberID != "" {
 		m["memberId"] = d.MemberID
+	}
+	if d.DelegateID != "" {
+		m["decidedBy"] = map[string]any{"id": d.DelegateID, "name": d.DelegateName, "email": d.DelegateEmail}
+		m["onBehalfOf"] = map[string]any{"id": d.MemberID, "name": d.Name, "email": d.Email}
 	}
 	if d.ImpersonatorID != "" {
 		m["impersonatorId"], m["impersonatorName"] = d.ImpersonatorID, d.ImpersonatorName
@@ -267,8 +300,9 @@ func (s *Service) afterDecision(ctx context.Context, account, id string, level i
 }
 
 // memberBallot is a signed-in member's vote in the app on request id at
-// its current level.
-func (s *Service) memberBallot(ctx context.Context, p *auth.Principal, id string) (ballot, error) {
+// its current level: their own, or, with onBehalfOf, the vote of a member
+// they stand in for (see onBehalfCheck).
+func (s *Service) memberBallot(ctx context.Context, p *auth.Principal, id, onBehalfOf string) (ballot, error) {
 	r, ds, err := s.GetRequest(ctx, p, id)
 	if err != nil {
 		return ballot{}, err
@@ -278,6 +312,9 @@ func (s *Service) memberBallot(ctx context.Context, p *auth.Principal, id string
 	}
 	if r.TaskToken == "" || r.Level < 1 || r.Level > len(r.Levels) {
 		return ballot{}, errNotReady
+	}
+	if onBehalfOf != "" {
+		return s.delegateBallot(ctx, p, r, ds, onBehalfOf)
 	}
 	if !mayApprove(p.Roles, p.Member.Authz(p.At), r, r.Levels[r.Level-1]) {
 		return ballot{}, errNotApprover
@@ -303,6 +340,38 @@ func (s *Service) memberBallot(ctx context.Context, p *auth.Principal, id string
 	}, nil
 }
 
+// delegateBallot is a delegate's vote in the app on behalf of member at
+// r's current level.
+func (s *Service) delegateBallot(ctx context.Context, p *auth.Principal, r documents.ApprovalRequest, ds []documents.ApprovalDecision, member string) (ballot, error) {
+	if member == p.Member.ID {
+		return ballot{}, fault.InvalidField("onBehalfOf", "is you: leave it out to decide for yourself")
+	}
+	if len(member) > 80 {
+		return ballot{}, errNotDelegate
+	}
+	m, d, err := s.onBehalfCheck(ctx, r, r.Level, p.Member, member)
+	if err != nil {
+		return ballot{}, err
+	}
+	for _, x := range ds {
+		if x.Level == r.Level && x.MemberID == "" && baseAddress(x.Email) == baseAddress(m.Email) {
+			return ballot{}, errAlreadyDecided
+		}
+	}
+	dec := documents.ApprovalDecision{
+		Approver: m.ID, MemberID: m.ID, Name: m.Name, Email: m.Email,
+		DelegateID: p.Member.ID, DelegateName: p.Member.Name, DelegateEmail: p.Member.Email,
+	}
+	if p.Impersonator != nil {
+		dec.ImpersonatorID, dec.ImpersonatorName = p.Impersonator.ID, p.Impersonator.Name
+	}
+	return ballot{
+		request: r, level: r.Level, dec: dec,
+		event:  p.Event(ctx, "approval.decide", "approval_request", r.ID),
+		writer: p.Acting(s.Store), ob: onBehalfOf(m, d),
+	}, nil
+}
+
 // linkBallot is the vote of an emailed link's holder: the member or
 // external approver the link was minted for, at the link's level.
 func (s *Service) linkBallot(ctx context.Context, raw string) (ballot, error) {
@@ -317,6 +386,26 @@ func (s *Service) linkBallot(ctx context.Context, raw string) (ballot, error) {
 	}
 	ev := audit.Event{AccountID: req.AccountID, ActorID: dec.MemberID, ActorName: dec.Name, Action: "approval.decide_by_link",
 		TargetType: "approval_request", TargetID: req.ID, RequestID: httpapi.RequestID(ctx)}
+	if del := tok.Data["delegateId"]; del != "" && dec.MemberID != "" {
+		// A link sent to the member's delegate: it works while the
+		// delegation does (see onBehalfCheck).
+		dm, err := s.Store.GetMember(ctx, req.AccountID, del)
+		if errors.Is(err, team.ErrMemberNotFound) {
+			return ballot{}, errNotDelegate
+		}
+		if err != nil {
+			return ballot{}, err
+		}
+		m, d, err := s.onBehalfCheck(ctx, req, lt.level, dm, dec.MemberID)
+		if err != nil {
+			return ballot{}, err
+		}
+		dec.Name, dec.Email = m.Name, m.Email
+		dec.DelegateID, dec.DelegateName, dec.DelegateEmail = dm.ID, dm.Name, dm.Email
+		ev.ActorID, ev.ActorName = dm.ID, dm.Name
+		writer = s.Store.Acting(store.Actor{AccountID: req.AccountID, MemberID: dm.ID, Version: dm.Version, OnFail: errNotDelegate})
+		return ballot{request: req, level: lt.level, dec: dec, event: ev, writer: writer, link: &lt.token, hash: lt.hash, ob: onBehalfOf(m, d)}, nil
+	}
 	if dec.MemberID == "" {
 		ev.ActorID = "external:" + dec.Email
 	} else {
@@ -363,7 +452,19 @@ func (s *Service) Link(ctx context.Context, raw string) (LinkView, error) {
 	if err != nil {
 		return LinkView{}, err
 	}
-	return s.linkView(ctx, lt.request, lt.level), nil
+	v := s.linkView(ctx, lt.request, lt.level)
+	if del := lt.token.Data["delegateId"]; del != "" {
+		// A delegate's link: shown while the delegation lasts.
+		id, ok, err := s.Store.ActiveDelegate(ctx, lt.request.AccountID, lt.token.Data["memberId"], s.Now.Now())
+		if err != nil {
+			return LinkView{}, err
+		}
+		if !ok || id != del || lt.request.RequesterID == del {
+			return LinkView{}, errNotDelegate
+		}
+		v.OnBehalfOf = orDefault(lt.token.Data["name"], lt.token.Data["email"])
+	}
+	return v, nil
 }
 
 // linkTarget is what a valid link decides on.

@@ -7,7 +7,9 @@
 // The service knows no HTTP: service.go (documents, policies),
 // requests.go (requesting, listing, cancelling), decide.go (Decide, the one
 // decision operation of the app and of the emailed link, and the link's
-// checks) and steps.go take typed inputs and return typed results and
+// checks), delegation.go (a member's delegation while away, and the
+// checks of a vote on someone's behalf) and steps.go take typed inputs and
+// return typed results and
 // *fault.Error refusals. http.go decodes a request, calls one operation
 // and encodes its result; page.go renders the link's page (page.templ),
 // one page per refusal of a link.
@@ -75,5 +77,28 @@
 //     denial: the decider sends the workflow's task result;
 //     workflow.ErrTaskNotFound means another decider sent it first.
 //   - Requests are listed and shown to their requester, to those asked,
-//     and to members who may view the document.
+//     and to members who may view the document; also to the delegate of
+//     one asked while the delegation is active, and to a delegate who
+//     decided on someone's behalf.
+//   - Delegation while away (PUT/GET/DELETE /v1/me/delegation): one per
+//     member, to another active member of the account, from `from`
+//     (inclusive) until `until` (exclusive, at most MaxDelegationAhead
+//     ahead); impersonated sessions may read it, not set or remove it.
+//     store.ActiveDelegate is the one answer to "who stands in for this
+//     member now" (the delegate must be active; chains are not followed).
+//     While it is active, the level's email of the member goes to the
+//     delegate instead (Notify; outbox key "approval/<request>/<level>/
+//     <approver>/via/<delegate>", the token's subject still the member's
+//     seat), unless the delegate is the requester. The delegate decides
+//     with the member's authority: in the app with onBehalfOf, or by that
+//     link, while the delegation names them and is active, the member is
+//     asked at the level and may still approve, and the delegate did not
+//     request it (onBehalfCheck). The vote is the member's seat (a member
+//     decision recording the delegate; its event's decidedBy and
+//     onBehalfOf) and rests on the member's item and the delegation as
+//     read (in the transaction). One person, one vote: a delegate casts one
+//     vote per level, their own or one on behalf of one member, enforced
+//     by the store in the decision's transaction. "Waiting for me" lists
+//     the items of the members one stands in for (store.Delegators, a
+//     reverse entry per delegation).
 package approvals

@@ -78,6 +78,9 @@ type (
 	decisionBody struct {
 		Decision string `json:"decision"`
 		Comment  string `json:"comment,omitempty"`
+		// OnBehalfOf is the member the caller decides for, as their
+		// delegate.
+		OnBehalfOf string `json:"onBehalfOf,omitempty"`
 	}
 	docRef struct {
 		Type       string  `json:"type"`
@@ -121,6 +124,9 @@ type (
 		// Impersonator is the admin who decided as the member in an
 		// impersonated session.
 		Impersonator *personRef `json:"impersonator,omitempty"`
+		// OnBehalfOf is the member whose vote a delegate cast: memberId,
+		// name and email are then the delegate's.
+		OnBehalfOf *personRef `json:"onBehalfOf,omitempty"`
 	}
 	requestView struct {
 		ID               string         `json:"id"`
@@ -186,6 +192,10 @@ func toRequestView(r documents.ApprovalRequest, ds []documents.ApprovalDecision)
 		}
 		if d.ImpersonatorID != "" {
 			dv.Impersonator = &personRef{ID: d.ImpersonatorID, Name: d.ImpersonatorName}
+		}
+		if d.DelegateID != "" {
+			dv.OnBehalfOf = &personRef{ID: d.MemberID, Name: d.Name, Email: d.Email}
+			dv.MemberID, dv.Name, dv.Email = d.DelegateID, d.DelegateName, d.DelegateEmail
 		}
 		v.Decisions = append(v.Decisions, dv)
 	}
@@ -325,6 +335,7 @@ func (s *Service) HandleDecide(w http.ResponseWriter, r *http.Request) error {
 	}
 	res, err := s.Decide(r.Context(), DecideInput{
 		Principal: auth.FromContext(r.Context()), RequestID: r.PathValue("id"), Decision: in.Decision, Comment: in.Comment,
+		OnBehalfOf: in.OnBehalfOf,
 	})
 	if err != nil {
 		return err

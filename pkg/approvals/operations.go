@@ -18,5 +18,8 @@ func (ap *Service) Operations() map[string]httpapi.HandlerFunc {
 		"putApprovalPolicy":     ap.HandlePutPolicy,
 		"getApprovalPage":       ap.HandleApprovePage,
 		"submitApprovalPage":    ap.HandleApproveSubmit,
+		"getMyDelegation":       ap.HandleGetDelegation,
+		"putMyDelegation":       ap.HandlePutDelegation,
+		"deleteMyDelegation":    ap.HandleDeleteDelegation,
 	}
 }

@@ -37,6 +37,7 @@ var (
 	// became a member of the account: members decide in the app.
 	pageExternalOff = gone("This link is no longer valid", "The account no longer accepts decisions from external approvers on this request. Nothing was recorded.")
 	pageNowMember   = gone("This link is no longer valid", "You are a member of this account now: decide on this request in the app. Nothing was recorded.")
+	pageNotDelegate = gone("You no longer stand in", "The approver you received this link for is back, or changed their delegation: they decide themselves. Nothing was recorded.")
 	pageBadChoice   = gone("Choose approve or deny", "Go back to the approval page, choose approve or deny, and keep the comment under 1000 characters.")
 )
 
@@ -56,6 +57,8 @@ var goneFor = []struct {
 	{errExternalDomain, &pageExternalOff},
 	{errExternalIsMember, &pageNowMember},
 	{errExternalIsRequester, &pageNowMember},
+	{errNotDelegate, &pageNotDelegate},
+	{errDelegateIsRequester, &pageNoLonger},
 }
 
 // writeRefusal answers a link the service refused: its 410 page, the

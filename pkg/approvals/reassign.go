@@ -58,5 +58,5 @@ func (s *Service) NotifyReassigned(ctx context.Context, r documents.ApprovalRequ
 	if err != nil {
 		return err
 	}
-	return st.sendApprovalEmail(ctx, k, r, st.requestEmailView(ctx, r), a, tok)
+	return st.sendApprovalEmail(ctx, k, r, st.requestEmailView(ctx, r), a, nil, tok)
 }

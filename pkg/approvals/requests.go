@@ -238,8 +238,11 @@ func mayApprove(rs *rbac.RoleSet, m rbac.Member, r documents.ApprovalRequest, l 
 	return false
 }
 
-// visible reports whether the caller may see request r.
-func visible(p *auth.Principal, r documents.ApprovalRequest) bool {
+// visible reports whether the caller may see request r: its requester,
+// those asked, members who may view the document, and the delegates of
+// those asked while they stand in (delegators: the members the caller
+// stands in for now; see delegators).
+func visible(p *auth.Principal, r documents.ApprovalRequest, delegators []string) bool {
 	if r.AccountID != p.AccountID() {
 		return false
 	}
@@ -247,7 +250,7 @@ func visible(p *auth.Principal, r documents.ApprovalRequest) bool {
 		return true
 	}
 	for _, a := range r.Asked {
-		if a.MemberID != "" && a.MemberID == p.Member.ID {
+		if a.MemberID != "" && (a.MemberID == p.Member.ID || slices.Contains(delegators, a.MemberID)) {
 			return true
 		}
 	}
@@ -255,20 +258,53 @@ func visible(p *auth.Principal, r documents.ApprovalRequest) bool {
 	return p.Decide(rbac.ActionDocumentView, res).Allowed
 }
 
-// GetRequest reads a request the caller may see, with its decisions.
+// askedAt reports whether member was asked at level of r.
+func askedAt(r documents.ApprovalRequest, level int, member string) bool {
+	return slices.ContainsFunc(r.Asked, func(a documents.Approver) bool { return a.Level == level && a.MemberID == member })
+}
+
+// delegators lists the members the caller stands in for now (none for an
+// API key).
+func (s *Service) delegators(ctx context.Context, p *auth.Principal) ([]string, error) {
+	if p.IsAPIKey() || p.Member.ID == "" {
+		return nil, nil
+	}
+	return s.Store.Delegators(ctx, p.AccountID(), p.Member.ID, s.Now.Now())
+}
+
+// GetRequest reads a request the caller may see (visible; a delegate also
+// sees a request they decided on someone's behalf), with its decisions.
 func (s *Service) GetRequest(ctx context.Context, p *auth.Principal, id string) (documents.ApprovalRequest, []documents.ApprovalDecision, error) {
 	if len(id) > 80 || id == "" {
 		return documents.ApprovalRequest{}, nil, fault.ErrNotFound
 	}
 	r, err := s.Store.GetApprovalRequest(ctx, p.AccountID(), id)
-	if errors.Is(err, documents.ErrRequestNotFound) || (err == nil && !visible(p, r)) {
+	if errors.Is(err, documents.ErrRequestNotFound) || (err == nil && r.AccountID != p.AccountID()) {
 		return documents.ApprovalRequest{}, nil, fault.ErrNotFound
 	}
 	if err != nil {
 		return documents.ApprovalRequest{}, nil, err
 	}
+	seen := visible(p, r, nil)
+	if !seen {
+		// Read only for those the simple rules do not let in.
+		del, err := s.delegators(ctx, p)
+		if err != nil {
+			return documents.ApprovalRequest{}, nil, err
+		}
+		seen = visible(p, r, del)
+	}
 	ds, err := s.Store.ListDecisions(ctx, p.AccountID(), id)
-	return r, ds, err
+	if err != nil {
+		return documents.ApprovalRequest{}, nil, err
+	}
+	if !seen && !p.IsAPIKey() {
+		seen = slices.ContainsFunc(ds, func(d documents.ApprovalDecision) bool { return d.DelegateID == p.Member.ID })
+	}
+	if !seen {
+		return documents.ApprovalRequest{}, nil, fault.ErrNotFound
+	}
+	return r, ds, nil
 }
 
 // ListFilter narrows ListRequests.
@@ -284,10 +320,18 @@ func (s *Service) ListRequests(ctx context.Context, p *auth.Principal, f ListFil
 		return store.Page[documents.ApprovalRequest]{}, fault.InvalidField("status", "must be pending, approved, denied, expired or cancelled")
 	}
 	sf := store.RequestFilter{Status: f.Status}
+	var del []string
+	delRead := false
 	switch f.Mine {
 	case "":
 	case "decide":
-		sf.AwaitingID = p.Member.ID
+		// The caller's own, and those of the members they stand in for.
+		var err error
+		if del, err = s.delegators(ctx, p); err != nil {
+			return store.Page[documents.ApprovalRequest]{}, err
+		}
+		delRead = true
+		sf.AwaitingID, sf.AwaitingFor = p.Member.ID, del
 		sf.Status = documents.RequestPending
 		if f.Status != "" && f.Status != documents.RequestPending {
 			return store.Page[documents.ApprovalRequest]{Items: []documents.ApprovalRequest{}}, nil
@@ -303,9 +347,24 @@ func (s *Service) ListRequests(ctx context.Context, p *auth.Principal, f ListFil
 	}
 	out := page.Items[:0]
 	for _, r := range page.Items {
-		if visible(p, r) {
-			out = append(out, r)
+		if !visible(p, r, nil) {
+			if !delRead {
+				// Read once, only when the simple rules leave one out.
+				if del, err = s.delegators(ctx, p); err != nil {
+					return store.Page[documents.ApprovalRequest]{}, err
+				}
+				delRead = true
+			}
+			if !visible(p, r, del) {
+				continue
+			}
 		}
+		if f.Mine == "decide" && r.RequesterID == p.Member.ID && !askedAt(r, r.Level, p.Member.ID) {
+			// Awaiting only members the caller stands in for: a delegate
+			// never decides their own request.
+			continue
+		}
+		out = append(out, r)
 	}
 	page.Items = out
 	return page, nil

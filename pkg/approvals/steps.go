@@ -15,6 +15,7 @@ import (
 	"github.com/stewardhq/steward/pkg/onetime"
 	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
+	"github.com/stewardhq/steward/pkg/team"
 	"github.com/stewardhq/steward/pkg/workflow"
 )
 
@@ -63,6 +64,28 @@ func subject(request string, level int, approver string) string {
 
 func approvalEmailKey(request string, level int, approver string) string {
 	return "approval/" + request + "/" + strconv.Itoa(level) + "/" + approver
+}
+
+// delegateEmailKey is the outbox key of an approver's approval email sent
+// to their delegate instead (key is the approver's own key): distinct, so
+// that the approver's own email (sent before the delegation, or after it
+// ends) and the delegate's are told apart.
+func delegateEmailKey(key, delegate string) string { return key + "/via/" + delegate }
+
+// recipientDelegate is the delegate who receives a member approver's
+// email instead of them at now: their active delegate (store.ActiveDelegate),
+// unless the delegate requested r (a delegate never decides their own
+// request: the approver's own email applies then). nil: the approver
+// receives it.
+func (st Steps) recipientDelegate(ctx context.Context, r documents.ApprovalRequest, a documents.Approver, now time.Time) (*team.Member, error) {
+	if a.MemberID == "" {
+		return nil, nil
+	}
+	m, ok, err := st.delegateOf(ctx, r.AccountID, a.MemberID, now)
+	if err != nil || !ok || m.ID == r.RequesterID || m.Email == "" {
+		return nil, err
+	}
+	return &m, nil
 }
 
 // approvers lists who is asked at level of r.
@@ -268,7 +291,10 @@ const DefaultSendInterval = time.Second / 6
 // reported (transient) once all are, so that the workflow retries the
 // batch and the retry sends only what is missing. A request no longer
 // pending, past the level, or whose level is decided (its approvals, or
-// a denial) is left alone.
+// a denial) is left alone. A member with an active delegation at send time
+// (recipientDelegate) is emailed through their delegate: the email goes to
+// the delegate, says on whose behalf, and has its own outbox key
+// (delegateEmailKey); either email sent counts as sent.
 func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
 	r, err := st.load(ctx, in)
 	if err != nil {
@@ -294,10 +320,13 @@ func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
 	if denied || r.Approvals >= levelRequired(r, in.Level) {
 		return nil // the level is decided: its links would be refused
 	}
-	expires := st.Now.Now().Add(timeoutOf(r))
+	now := st.Now.Now()
+	expires := now.Add(timeoutOf(r))
 	type mint struct {
 		a     documents.Approver
 		token string
+		// via is the delegate who receives a's email (nil: a does).
+		via *team.Member
 	}
 	var mints []mint
 	var tokens []store.Token
@@ -306,18 +335,33 @@ func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
 		if !ok || decided[a.Key()] {
 			continue // no longer asked, or decided already
 		}
-		sent, err := st.Store.OutboxSent(ctx, approvalEmailKey(r.ID, in.Level, a.Key()))
+		key := approvalEmailKey(r.ID, in.Level, a.Key())
+		sent, err := st.Store.OutboxSent(ctx, key)
 		if err != nil {
 			return workflow.Transient(err)
 		}
 		if sent {
 			continue
 		}
+		via, err := st.recipientDelegate(ctx, r, a, now)
+		if err != nil {
+			return workflow.Transient(err)
+		}
+		data := map[string]string{"request": r.ID, "level": strconv.Itoa(in.Level), "approver": a.Key(), "memberId": a.MemberID, "email": a.Email, "name": a.Name}
+		if via != nil {
+			if sent, err = st.Store.OutboxSent(ctx, delegateEmailKey(key, via.ID)); err != nil {
+				return workflow.Transient(err)
+			}
+			if sent {
+				continue
+			}
+			data["delegateId"] = via.ID
+		}
 		tok, hash := onetime.New()
-		mints = append(mints, mint{a: a, token: tok})
+		mints = append(mints, mint{a: a, token: tok, via: via})
 		tokens = append(tokens, store.Token{
 			Hash: hash, Kind: store.TokenApproval, AccountID: r.AccountID, SubjectID: subject(r.ID, in.Level, a.Key()), ExpiresAt: expires,
-			Data: map[string]string{"request": r.ID, "level": strconv.Itoa(in.Level), "approver": a.Key(), "memberId": a.MemberID, "email": a.Email, "name": a.Name},
+			Data: data,
 		})
 	}
 	if len(mints) == 0 {
@@ -343,7 +387,7 @@ func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
 			}
 		}
 		last = time.Now()
-		if err := st.sendRequestEmail(ctx, r, view, in.Level, m.a, m.token); err != nil {
+		if err := st.sendRequestEmail(ctx, r, view, in.Level, m.a, m.via, m.token); err != nil {
 			// Ids only: no address, no link.
 			st.log().WarnContext(ctx, "approvals: approval email not sent", "request", r.ID, "level", in.Level, "approver", notifyID(m.a), "error", err)
 			failed = append(failed, fmt.Errorf("approver %s: %w", notifyID(m.a), err))
@@ -400,26 +444,35 @@ func (st Steps) requestEmailView(ctx context.Context, r documents.ApprovalReques
 	return v
 }
 
-func (st Steps) sendRequestEmail(ctx context.Context, r documents.ApprovalRequest, v emailView, level int, a documents.Approver, token string) error {
-	return st.sendApprovalEmail(ctx, approvalEmailKey(r.ID, level, a.Key()), r, v, a, token)
+// sendRequestEmail sends a's approval email with its link: to a, or to
+// via, a's delegate, saying on whose behalf (under its own outbox key).
+func (st Steps) sendRequestEmail(ctx context.Context, r documents.ApprovalRequest, v emailView, level int, a documents.Approver, via *team.Member, token string) error {
+	return st.sendApprovalEmail(ctx, approvalEmailKey(r.ID, level, a.Key()), r, v, a, via, token)
 }
 
 // sendApprovalEmail sends a the approval email of r with the link of
-// token, under the outbox key k.
-func (st Steps) sendApprovalEmail(ctx context.Context, k string, r documents.ApprovalRequest, v emailView, a documents.Approver, token string) error {
+// token, under the outbox key k (to via instead, a's delegate, under
+// k's delegate variant, when via is set).
+func (st Steps) sendApprovalEmail(ctx context.Context, k string, r documents.ApprovalRequest, v emailView, a documents.Approver, via *team.Member, token string) error {
 	n := v.names
-	subj, text, html, err := mail.Render(mail.TemplateApprovalRequest, mail.ApprovalRequestData{
+	data := mail.ApprovalRequestData{
 		ApproverName: a.Name, RequesterName: orDefault(r.RequesterName, r.RequesterEmail), AccountName: v.account,
 		DocumentType: docTypeLabel(r.DocType), DocumentTitle: r.DocTitle, StoreName: n.store,
 		DepartmentName: n.department, SupplierName: n.supplier,
 		Amount: amountText(r.Amount), Currency: r.Currency, Note: r.Note,
 		ApproveLink: st.PublicURL + "/approve/" + token, ExpiresAt: st.Now.Now().Add(timeoutOf(r)),
-	})
+	}
+	key, to := k, mail.Address{Name: a.Name, Email: a.Email}
+	if via != nil {
+		data.ApproverName, data.OnBehalfOf = via.Name, orDefault(a.Name, a.Email)
+		key, to = delegateEmailKey(key, via.ID), mail.Address{Name: via.Name, Email: via.Email}
+	}
+	subj, text, html, err := mail.Render(mail.TemplateApprovalRequest, data)
 	if err != nil {
 		return err
 	}
-	_, _, err = st.Mail.Send(ctx, k, mail.Message{
-		To: []mail.Address{{Name: a.Name, Email: a.Email}}, Subject: subj, Text: text, HTML: html,
+	_, _, err = st.Mail.Send(ctx, key, mail.Message{
+		To: []mail.Address{to}, Subject: subj, Text: text, HTML: html,
 	})
 	return err
 }

@@ -316,6 +316,8 @@ const (
 	EventTypeApprovalDenied        EventType = "approval.denied"
 	EventTypeApprovalExpired       EventType = "approval.expired"
 	EventTypeApprovalRequested     EventType = "approval.requested"
+	EventTypeDelegationRemoved     EventType = "delegation.removed"
+	EventTypeDelegationSet         EventType = "delegation.set"
 	EventTypeDocumentStatusChanged EventType = "document.status_changed"
 	EventTypeInvitationRevoked     EventType = "invitation.revoked"
 	EventTypeMemberCreated         EventType = "member.created"
@@ -353,6 +355,10 @@ func (e EventType) Valid() bool {
 	case EventTypeApprovalExpired:
 		return true
 	case EventTypeApprovalRequested:
+		return true
+	case EventTypeDelegationRemoved:
+		return true
+	case EventTypeDelegationSet:
 		return true
 	case EventTypeDocumentStatusChanged:
 		return true
@@ -1236,9 +1242,16 @@ type ApprovalRequest struct {
 		} `json:"impersonator,omitempty"`
 		Level int `json:"level"`
 
-		// MemberId The member who decided (absent for an external approver, who is named by email).
+		// MemberId The member who decided (absent for an external approver, who is named by email); for a delegate's vote, the delegate (see onBehalfOf).
 		MemberId *string `json:"memberId,omitempty"`
 		Name     *string `json:"name,omitempty"`
+
+		// OnBehalfOf The member whose vote a delegate cast (memberId, name and email then name the delegate); absent when the member decided themselves.
+		OnBehalfOf *struct {
+			Email *string `json:"email,omitempty"`
+			Id    string  `json:"id"`
+			Name  *string `json:"name,omitempty"`
+		} `json:"onBehalfOf,omitempty"`
 	} `json:"decisions,omitempty"`
 	Document struct {
 		Amount     float32 `json:"amount"`
@@ -1542,10 +1555,40 @@ type Cursor = string
 type DecisionRequest struct {
 	Comment  *string                 `json:"comment,omitempty"`
 	Decision DecisionRequestDecision `json:"decision"`
+
+	// OnBehalfOf The member whose vote you cast as their delegate, while their delegation to you is active (see PUT /v1/me/delegation). Omit it to cast your own vote.
+	OnBehalfOf *string `json:"onBehalfOf,omitempty"`
 }
 
 // DecisionRequestDecision defines model for DecisionRequest.Decision.
 type DecisionRequestDecision string
+
+// Delegation defines model for Delegation.
+type Delegation struct {
+	// Active Whether the delegation applies now (from <= now < until).
+	Active     bool      `json:"active"`
+	CreatedAt  time.Time `json:"createdAt"`
+	DelegateId string    `json:"delegateId"`
+	From       time.Time `json:"from"`
+	MemberId   string    `json:"memberId"`
+	Note       *string   `json:"note,omitempty"`
+	Until      time.Time `json:"until"`
+	UpdatedAt  time.Time `json:"updatedAt"`
+	Version    int       `json:"version"`
+}
+
+// DelegationRequest defines model for DelegationRequest.
+type DelegationRequest struct {
+	// DelegateId The member who stands in: another active member of the account.
+	DelegateId string `json:"delegateId"`
+
+	// From When the delegation starts (inclusive); may be in the past.
+	From time.Time `json:"from"`
+	Note *string   `json:"note,omitempty"`
+
+	// Until When it ends (exclusive): after `from` and now, at most 90 days from now.
+	Until time.Time `json:"until"`
+}
 
 // Department A department: the scope `department:{id}`.
 type Department struct {
@@ -1659,11 +1702,13 @@ type Event struct {
 	// - `account.updated`: The account's name or settings changed. data.account: after; data.previous: before.
 	// - `document.status_changed`: A document's status changed (draft, pending_approval, approved, denied, expired, completed). data.document: type, id, status, amount, currency, store, department, supplier, approvalRequestId; data.previousStatus (absent for a new document).
 	// - `approval.requested`: Approval was requested for a document. data.request: id, documentType, documentId, documentTitle, amount, currency, store, department, supplier, requesterId, requesterName, levels, status.
-	// - `approval.decided`: One approver decided (in the app or by an emailed link). data.request; data.decision: level, outcome (approve or deny), comment, memberId or email, byLink, impersonatorId.
+	// - `approval.decided`: One approver decided (in the app or by an emailed link). data.request; data.decision: level, outcome (approve or deny), comment, memberId or email, byLink, impersonatorId; for a delegate's vote also decidedBy (the delegate: id, name, email) and onBehalfOf (the member whose vote it is: id, name, email; memberId and email are theirs).
 	// - `approval.approved`: A request got every approval it needed; its document is approved. data.request.
 	// - `approval.denied`: A request was denied; its document is denied. data.request.
 	// - `approval.expired`: A request timed out; its document is expired. data.request.
 	// - `approval.cancelled`: A request was cancelled (by its requester or an administrator, by a change to its document, or because its workflow could not start). data.request; data.reason.
+	// - `delegation.set`: A member set or changed their delegation while away. data.delegation: memberId, delegateId, delegateName, from, until, note; data.previous: the delegation it replaced, if any.
+	// - `delegation.removed`: A member removed their delegation. data.delegation: the delegation as it was (memberId, delegateId, from, until, note).
 	// - `webhook.disabled`: A webhook endpoint whose deliveries failed for 3 days was disabled. data.webhook: id, url.
 	Type EventType `json:"type"`
 }
@@ -1712,11 +1757,13 @@ type EventList struct {
 // - `account.updated`: The account's name or settings changed. data.account: after; data.previous: before.
 // - `document.status_changed`: A document's status changed (draft, pending_approval, approved, denied, expired, completed). data.document: type, id, status, amount, currency, store, department, supplier, approvalRequestId; data.previousStatus (absent for a new document).
 // - `approval.requested`: Approval was requested for a document. data.request: id, documentType, documentId, documentTitle, amount, currency, store, department, supplier, requesterId, requesterName, levels, status.
-// - `approval.decided`: One approver decided (in the app or by an emailed link). data.request; data.decision: level, outcome (approve or deny), comment, memberId or email, byLink, impersonatorId.
+// - `approval.decided`: One approver decided (in the app or by an emailed link). data.request; data.decision: level, outcome (approve or deny), comment, memberId or email, byLink, impersonatorId; for a delegate's vote also decidedBy (the delegate: id, name, email) and onBehalfOf (the member whose vote it is: id, name, email; memberId and email are theirs).
 // - `approval.approved`: A request got every approval it needed; its document is approved. data.request.
 // - `approval.denied`: A request was denied; its document is denied. data.request.
 // - `approval.expired`: A request timed out; its document is expired. data.request.
 // - `approval.cancelled`: A request was cancelled (by its requester or an administrator, by a change to its document, or because its workflow could not start). data.request; data.reason.
+// - `delegation.set`: A member set or changed their delegation while away. data.delegation: memberId, delegateId, delegateName, from, until, note; data.previous: the delegation it replaced, if any.
+// - `delegation.removed`: A member removed their delegation. data.delegation: the delegation as it was (memberId, delegateId, from, until, note).
 // - `webhook.disabled`: A webhook endpoint whose deliveries failed for 3 days was disabled. data.webhook: id, url.
 type EventType string
 
@@ -2482,11 +2529,13 @@ type WebhookPayload struct {
 	// - `account.updated`: The account's name or settings changed. data.account: after; data.previous: before.
 	// - `document.status_changed`: A document's status changed (draft, pending_approval, approved, denied, expired, completed). data.document: type, id, status, amount, currency, store, department, supplier, approvalRequestId; data.previousStatus (absent for a new document).
 	// - `approval.requested`: Approval was requested for a document. data.request: id, documentType, documentId, documentTitle, amount, currency, store, department, supplier, requesterId, requesterName, levels, status.
-	// - `approval.decided`: One approver decided (in the app or by an emailed link). data.request; data.decision: level, outcome (approve or deny), comment, memberId or email, byLink, impersonatorId.
+	// - `approval.decided`: One approver decided (in the app or by an emailed link). data.request; data.decision: level, outcome (approve or deny), comment, memberId or email, byLink, impersonatorId; for a delegate's vote also decidedBy (the delegate: id, name, email) and onBehalfOf (the member whose vote it is: id, name, email; memberId and email are theirs).
 	// - `approval.approved`: A request got every approval it needed; its document is approved. data.request.
 	// - `approval.denied`: A request was denied; its document is denied. data.request.
 	// - `approval.expired`: A request timed out; its document is expired. data.request.
 	// - `approval.cancelled`: A request was cancelled (by its requester or an administrator, by a change to its document, or because its workflow could not start). data.request; data.reason.
+	// - `delegation.set`: A member set or changed their delegation while away. data.delegation: memberId, delegateId, delegateName, from, until, note; data.previous: the delegation it replaced, if any.
+	// - `delegation.removed`: A member removed their delegation. data.delegation: the delegation as it was (memberId, delegateId, from, until, note).
 	// - `webhook.disabled`: A webhook endpoint whose deliveries failed for 3 days was disabled. data.webhook: id, url.
 	Type EventType `json:"type"`
 }
@@ -3027,6 +3076,22 @@ type EventApprovalRequestedJSONBody struct {
 	Type      interface{} `json:"type"`
 }
 
+// EventDelegationRemovedJSONBody defines parameters for EventDelegationRemoved.
+type EventDelegationRemovedJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventDelegationSetJSONBody defines parameters for EventDelegationSet.
+type EventDelegationSetJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
 // EventDocumentStatusChangedJSONBody defines parameters for EventDocumentStatusChanged.
 type EventDocumentStatusChangedJSONBody struct {
 	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
@@ -3207,6 +3272,9 @@ type AcceptInvitationJSONRequestBody = AcceptInvitationRequest
 // JoinAccountJSONRequestBody defines body for JoinAccount for application/json ContentType.
 type JoinAccountJSONRequestBody = JoinRequest
 
+// PutMyDelegationJSONRequestBody defines body for PutMyDelegation for application/json ContentType.
+type PutMyDelegationJSONRequestBody = DelegationRequest
+
 // CreateRoleJSONRequestBody defines body for CreateRole for application/json ContentType.
 type CreateRoleJSONRequestBody = CreateRoleRequest
 
@@ -3272,6 +3340,12 @@ type EventApprovalExpiredJSONRequestBody EventApprovalExpiredJSONBody
 
 // EventApprovalRequestedJSONRequestBody defines body for EventApprovalRequested for application/json ContentType.
 type EventApprovalRequestedJSONRequestBody EventApprovalRequestedJSONBody
+
+// EventDelegationRemovedJSONRequestBody defines body for EventDelegationRemoved for application/json ContentType.
+type EventDelegationRemovedJSONRequestBody EventDelegationRemovedJSONBody
+
+// EventDelegationSetJSONRequestBody defines body for EventDelegationSet for application/json ContentType.
+type EventDelegationSetJSONRequestBody EventDelegationSetJSONBody
 
 // EventDocumentStatusChangedJSONRequestBody defines body for EventDocumentStatusChanged for application/json ContentType.
 type EventDocumentStatusChangedJSONRequestBody EventDocumentStatusChangedJSONBody
@@ -3644,7 +3718,7 @@ type ClientInterface interface {
 
 	// ListApprovalRequests List approval requests
 	//
-	// Newest first; those the caller requested, was asked to decide, or whose document the caller may view. Filters: `status`, `mine=decide` (pending, asked at the current level, not decided yet) or `mine=requested`. Each filter reads only the requests it answers, so a page is full unless some of its requests are hidden from the caller (or, with `mine=requested` and a `status`, some of the caller's requests have another status): follow `nextCursor`. A cursor continues the list of the filters it was issued for.
+	// Newest first; those the caller requested, was asked to decide, or whose document the caller may view. Filters: `status`, `mine=decide` (pending, asked at the current level, not decided yet) or `mine=requested`. Each filter reads only the requests it answers, so a page is full unless some of its requests are hidden from the caller (or, with `mine=requested` and a `status`, some of the caller's requests have another status): follow `nextCursor`. A cursor continues the list of the filters it was issued for. `mine=decide` also lists the pending requests awaiting a member whose delegation to the caller is active now (except the caller's own requests); a delegate sees those requests while the delegation lasts, and the ones they decided on someone's behalf.
 	//
 	// Corresponds with GET /v1/approval-requests (the `ListApprovalRequests` operationId).
 	ListApprovalRequests(ctx context.Context, params *ListApprovalRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3665,7 +3739,7 @@ type ClientInterface interface {
 
 	// DecideApprovalRequestWithBody Approve or deny in the app
 	//
-	// By a member allowed to approve at the current level and scope (the requester only with self-approval): 403 `not_an_approver`. Each person decides once per level (409 `already_decided`, also when they voted at the level by an external link before becoming a member). The decision records the member and, in an impersonated session, the administrator acting (`decisions[].impersonator`). The level ends with its required approvals or on a denial. 409 `approval_not_pending` when the request ended, `approval_not_ready` while its approvers are being notified. 409 `actor_changed` when the approver's own membership changed (demoted, suspended) between its checks and its commit: nothing is recorded.
+	// By a member allowed to approve at the current level and scope (the requester only with self-approval): 403 `not_an_approver`. Each person decides once per level (409 `already_decided`, also when they voted at the level by an external link before becoming a member). The decision records the member and, in an impersonated session, the administrator acting (`decisions[].impersonator`). The level ends with its required approvals or on a denial. 409 `approval_not_pending` when the request ended, `approval_not_ready` while its approvers are being notified. 409 `actor_changed` when the approver's own membership changed (demoted, suspended) between its checks and its commit: nothing is recorded. A delegate decides on behalf of a member with `onBehalfOf`: the member's delegation to the caller must be active now (403 `not_a_delegate`), the member must still be awaited at the level and allowed to approve (their authority, not the delegate's: 403 `not_an_approver`), and the caller must not be the requester (403 `delegate_is_requester`). One person, one vote: a delegate who is also an approver of the level casts one vote, their own or one on behalf of one member (409 `already_decided`, enforced in the decision's transaction). The decision records the delegate (`decisions[].memberId`) and the member (`decisions[].onBehalfOf`); 409 `on_behalf_changed` when the member or the delegation changed between the checks and the commit.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3674,7 +3748,7 @@ type ClientInterface interface {
 
 	// DecideApprovalRequest Approve or deny in the app
 	//
-	// By a member allowed to approve at the current level and scope (the requester only with self-approval): 403 `not_an_approver`. Each person decides once per level (409 `already_decided`, also when they voted at the level by an external link before becoming a member). The decision records the member and, in an impersonated session, the administrator acting (`decisions[].impersonator`). The level ends with its required approvals or on a denial. 409 `approval_not_pending` when the request ended, `approval_not_ready` while its approvers are being notified. 409 `actor_changed` when the approver's own membership changed (demoted, suspended) between its checks and its commit: nothing is recorded.
+	// By a member allowed to approve at the current level and scope (the requester only with self-approval): 403 `not_an_approver`. Each person decides once per level (409 `already_decided`, also when they voted at the level by an external link before becoming a member). The decision records the member and, in an impersonated session, the administrator acting (`decisions[].impersonator`). The level ends with its required approvals or on a denial. 409 `approval_not_pending` when the request ended, `approval_not_ready` while its approvers are being notified. 409 `actor_changed` when the approver's own membership changed (demoted, suspended) between its checks and its commit: nothing is recorded. A delegate decides on behalf of a member with `onBehalfOf`: the member's delegation to the caller must be active now (403 `not_a_delegate`), the member must still be awaited at the level and allowed to approve (their authority, not the delegate's: 403 `not_an_approver`), and the caller must not be the requester (403 `delegate_is_requester`). One person, one vote: a delegate who is also an approver of the level casts one vote, their own or one on behalf of one member (409 `already_decided`, enforced in the decision's transaction). The decision records the delegate (`decisions[].memberId`) and the member (`decisions[].onBehalfOf`); 409 `on_behalf_changed` when the member or the delegation changed between the checks and the commit.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4005,6 +4079,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/me (the `GetMe` operationId).
 	GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteMyDelegation Remove the caller's delegation
+	//
+	// Removes the caller's delegation: their own email and authority apply again at once (links already sent to the delegate stop working). 404 `delegation_not_found` when none is set. Refused to an impersonated session (403 `impersonation_forbidden`). Audit `delegation.delete`; event `delegation.removed`.
+	//
+	// Corresponds with DELETE /v1/me/delegation (the `DeleteMyDelegation` operationId).
+	DeleteMyDelegation(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMyDelegation The caller's delegation while away
+	//
+	// A delegation hands a member's approval decisions to another member while they are away. From `from` (inclusive) until `until` (exclusive), the approval emails meant for the member go to the delegate, who decides on the member's behalf with the member's authority (POST /v1/approval-requests/{id}/decision with `onBehalfOf`). Before `from` and from `until` on the member's own email and authority apply. Chains are not followed: the delegate's own delegation does not pass the member's items on. An API key is not a member: 403 `not_a_member`. 404 `delegation_not_found` when none is set (an ended delegation is swept about 30 days after `until`).
+	//
+	// Corresponds with GET /v1/me/delegation (the `GetMyDelegation` operationId).
+	GetMyDelegation(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutMyDelegationWithBody Set the caller's delegation while away
+	//
+	// A delegation hands a member's approval decisions to another member while they are away. From `from` (inclusive) until `until` (exclusive), the approval emails meant for the member go to the delegate, who decides on the member's behalf with the member's authority (POST /v1/approval-requests/{id}/decision with `onBehalfOf`). Before `from` and from `until` on the member's own email and authority apply. Chains are not followed: the delegate's own delegation does not pass the member's items on. An API key is not a member: 403 `not_a_member`. Sets or replaces the caller's one delegation (201 when created, 200 when replaced). The delegate is another active member of the caller's account: 422 `self_delegation`, `unknown_delegate` (not a member of this account: a member of another account is unknown), `delegate_not_active`. `until` must be after `from` and after now (422 `invalid_delegation_window`) and at most 90 days from now (422 `delegation_too_long`). Nobody delegates more than they hold: the delegate decides with the member's rights as they are when deciding. Refused to an impersonated session (403 `impersonation_forbidden`). 409 `delegation_changed` when it changed meanwhile. The change and its audit event (`delegation.put`; event `delegation.set`) are one transaction.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/me/delegation (the `PutMyDelegation` operationId).
+	PutMyDelegationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutMyDelegation Set the caller's delegation while away
+	//
+	// A delegation hands a member's approval decisions to another member while they are away. From `from` (inclusive) until `until` (exclusive), the approval emails meant for the member go to the delegate, who decides on the member's behalf with the member's authority (POST /v1/approval-requests/{id}/decision with `onBehalfOf`). Before `from` and from `until` on the member's own email and authority apply. Chains are not followed: the delegate's own delegation does not pass the member's items on. An API key is not a member: 403 `not_a_member`. Sets or replaces the caller's one delegation (201 when created, 200 when replaced). The delegate is another active member of the caller's account: 422 `self_delegation`, `unknown_delegate` (not a member of this account: a member of another account is unknown), `delegate_not_active`. `until` must be after `from` and after now (422 `invalid_delegation_window`) and at most 90 days from now (422 `delegation_too_long`). Nobody delegates more than they hold: the delegate decides with the member's rights as they are when deciding. Refused to an impersonated session (403 `impersonation_forbidden`). 409 `delegation_changed` when it changed meanwhile. The change and its audit event (`delegation.put`; event `delegation.set`) are one transaction.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/me/delegation (the `PutMyDelegation` operationId).
+	PutMyDelegation(ctx context.Context, body PutMyDelegationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// MyPermissions The caller's permissions
 	//
@@ -4741,7 +4847,7 @@ func (c *Client) PutApprovalPolicy(ctx context.Context, docType PolicyDocType, p
 
 // ListApprovalRequests List approval requests
 //
-// Newest first; those the caller requested, was asked to decide, or whose document the caller may view. Filters: `status`, `mine=decide` (pending, asked at the current level, not decided yet) or `mine=requested`. Each filter reads only the requests it answers, so a page is full unless some of its requests are hidden from the caller (or, with `mine=requested` and a `status`, some of the caller's requests have another status): follow `nextCursor`. A cursor continues the list of the filters it was issued for.
+// Newest first; those the caller requested, was asked to decide, or whose document the caller may view. Filters: `status`, `mine=decide` (pending, asked at the current level, not decided yet) or `mine=requested`. Each filter reads only the requests it answers, so a page is full unless some of its requests are hidden from the caller (or, with `mine=requested` and a `status`, some of the caller's requests have another status): follow `nextCursor`. A cursor continues the list of the filters it was issued for. `mine=decide` also lists the pending requests awaiting a member whose delegation to the caller is active now (except the caller's own requests); a delegate sees those requests while the delegation lasts, and the ones they decided on someone's behalf.
 //
 // Corresponds with GET /v1/approval-requests (the `ListApprovalRequests` operationId).
 func (c *Client) ListApprovalRequests(ctx context.Context, params *ListApprovalRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4792,7 +4898,7 @@ func (c *Client) CancelApprovalRequest(ctx context.Context, id ApprovalRequestId
 
 // DecideApprovalRequestWithBody Approve or deny in the app
 //
-// By a member allowed to approve at the current level and scope (the requester only with self-approval): 403 `not_an_approver`. Each person decides once per level (409 `already_decided`, also when they voted at the level by an external link before becoming a member). The decision records the member and, in an impersonated session, the administrator acting (`decisions[].impersonator`). The level ends with its required approvals or on a denial. 409 `approval_not_pending` when the request ended, `approval_not_ready` while its approvers are being notified. 409 `actor_changed` when the approver's own membership changed (demoted, suspended) between its checks and its commit: nothing is recorded.
+// By a member allowed to approve at the current level and scope (the requester only with self-approval): 403 `not_an_approver`. Each person decides once per level (409 `already_decided`, also when they voted at the level by an external link before becoming a member). The decision records the member and, in an impersonated session, the administrator acting (`decisions[].impersonator`). The level ends with its required approvals or on a denial. 409 `approval_not_pending` when the request ended, `approval_not_ready` while its approvers are being notified. 409 `actor_changed` when the approver's own membership changed (demoted, suspended) between its checks and its commit: nothing is recorded. A delegate decides on behalf of a member with `onBehalfOf`: the member's delegation to the caller must be active now (403 `not_a_delegate`), the member must still be awaited at the level and allowed to approve (their authority, not the delegate's: 403 `not_an_approver`), and the caller must not be the requester (403 `delegate_is_requester`). One person, one vote: a delegate who is also an approver of the level casts one vote, their own or one on behalf of one member (409 `already_decided`, enforced in the decision's transaction). The decision records the delegate (`decisions[].memberId`) and the member (`decisions[].onBehalfOf`); 409 `on_behalf_changed` when the member or the delegation changed between the checks and the commit.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4811,7 +4917,7 @@ func (c *Client) DecideApprovalRequestWithBody(ctx context.Context, id ApprovalR
 
 // DecideApprovalRequest Approve or deny in the app
 //
-// By a member allowed to approve at the current level and scope (the requester only with self-approval): 403 `not_an_approver`. Each person decides once per level (409 `already_decided`, also when they voted at the level by an external link before becoming a member). The decision records the member and, in an impersonated session, the administrator acting (`decisions[].impersonator`). The level ends with its required approvals or on a denial. 409 `approval_not_pending` when the request ended, `approval_not_ready` while its approvers are being notified. 409 `actor_changed` when the approver's own membership changed (demoted, suspended) between its checks and its commit: nothing is recorded.
+// By a member allowed to approve at the current level and scope (the requester only with self-approval): 403 `not_an_approver`. Each person decides once per level (409 `already_decided`, also when they voted at the level by an external link before becoming a member). The decision records the member and, in an impersonated session, the administrator acting (`decisions[].impersonator`). The level ends with its required approvals or on a denial. 409 `approval_not_pending` when the request ended, `approval_not_ready` while its approvers are being notified. 409 `actor_changed` when the approver's own membership changed (demoted, suspended) between its checks and its commit: nothing is recorded. A delegate decides on behalf of a member with `onBehalfOf`: the member's delegation to the caller must be active now (403 `not_a_delegate`), the member must still be awaited at the level and allowed to approve (their authority, not the delegate's: 403 `not_an_approver`), and the caller must not be the requester (403 `delegate_is_requester`). One person, one vote: a delegate who is also an approver of the level casts one vote, their own or one on behalf of one member (409 `already_decided`, enforced in the decision's transaction). The decision records the delegate (`decisions[].memberId`) and the member (`decisions[].onBehalfOf`); 409 `on_behalf_changed` when the member or the delegation changed between the checks and the commit.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5533,6 +5639,78 @@ func (c *Client) JoinAccount(ctx context.Context, body JoinAccountJSONRequestBod
 // Corresponds with GET /v1/me (the `GetMe` operationId).
 func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetMeRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteMyDelegation Remove the caller's delegation
+//
+// Removes the caller's delegation: their own email and authority apply again at once (links already sent to the delegate stop working). 404 `delegation_not_found` when none is set. Refused to an impersonated session (403 `impersonation_forbidden`). Audit `delegation.delete`; event `delegation.removed`.
+//
+// Corresponds with DELETE /v1/me/delegation (the `DeleteMyDelegation` operationId).
+func (c *Client) DeleteMyDelegation(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMyDelegationRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMyDelegation The caller's delegation while away
+//
+// A delegation hands a member's approval decisions to another member while they are away. From `from` (inclusive) until `until` (exclusive), the approval emails meant for the member go to the delegate, who decides on the member's behalf with the member's authority (POST /v1/approval-requests/{id}/decision with `onBehalfOf`). Before `from` and from `until` on the member's own email and authority apply. Chains are not followed: the delegate's own delegation does not pass the member's items on. An API key is not a member: 403 `not_a_member`. 404 `delegation_not_found` when none is set (an ended delegation is swept about 30 days after `until`).
+//
+// Corresponds with GET /v1/me/delegation (the `GetMyDelegation` operationId).
+func (c *Client) GetMyDelegation(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMyDelegationRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutMyDelegationWithBody Set the caller's delegation while away
+//
+// A delegation hands a member's approval decisions to another member while they are away. From `from` (inclusive) until `until` (exclusive), the approval emails meant for the member go to the delegate, who decides on the member's behalf with the member's authority (POST /v1/approval-requests/{id}/decision with `onBehalfOf`). Before `from` and from `until` on the member's own email and authority apply. Chains are not followed: the delegate's own delegation does not pass the member's items on. An API key is not a member: 403 `not_a_member`. Sets or replaces the caller's one delegation (201 when created, 200 when replaced). The delegate is another active member of the caller's account: 422 `self_delegation`, `unknown_delegate` (not a member of this account: a member of another account is unknown), `delegate_not_active`. `until` must be after `from` and after now (422 `invalid_delegation_window`) and at most 90 days from now (422 `delegation_too_long`). Nobody delegates more than they hold: the delegate decides with the member's rights as they are when deciding. Refused to an impersonated session (403 `impersonation_forbidden`). 409 `delegation_changed` when it changed meanwhile. The change and its audit event (`delegation.put`; event `delegation.set`) are one transaction.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/me/delegation (the `PutMyDelegation` operationId).
+func (c *Client) PutMyDelegationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutMyDelegationRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutMyDelegation Set the caller's delegation while away
+//
+// A delegation hands a member's approval decisions to another member while they are away. From `from` (inclusive) until `until` (exclusive), the approval emails meant for the member go to the delegate, who decides on the member's behalf with the member's authority (POST /v1/approval-requests/{id}/decision with `onBehalfOf`). Before `from` and from `until` on the member's own email and authority apply. Chains are not followed: the delegate's own delegation does not pass the member's items on. An API key is not a member: 403 `not_a_member`. Sets or replaces the caller's one delegation (201 when created, 200 when replaced). The delegate is another active member of the caller's account: 422 `self_delegation`, `unknown_delegate` (not a member of this account: a member of another account is unknown), `delegate_not_active`. `until` must be after `from` and after now (422 `invalid_delegation_window`) and at most 90 days from now (422 `delegation_too_long`). Nobody delegates more than they hold: the delegate decides with the member's rights as they are when deciding. Refused to an impersonated session (403 `impersonation_forbidden`). 409 `delegation_changed` when it changed meanwhile. The change and its audit event (`delegation.put`; event `delegation.set`) are one transaction.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/me/delegation (the `PutMyDelegation` operationId).
+func (c *Client) PutMyDelegation(ctx context.Context, body PutMyDelegationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutMyDelegationRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -8626,6 +8804,100 @@ func NewGetMeRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewDeleteMyDelegationRequest constructs an http.Request for the DeleteMyDelegation method
+func NewDeleteMyDelegationRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/delegation")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetMyDelegationRequest constructs an http.Request for the GetMyDelegation method
+func NewGetMyDelegationRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/delegation")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutMyDelegationRequest calls the generic PutMyDelegation builder with application/json body
+func NewPutMyDelegationRequest(server string, body PutMyDelegationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutMyDelegationRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPutMyDelegationRequestWithBody constructs an http.Request for the PutMyDelegation method, with any body, and a specified content type
+func NewPutMyDelegationRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/delegation")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewMyPermissionsRequest constructs an http.Request for the MyPermissions method
 func NewMyPermissionsRequest(server string) (*http.Request, error) {
 	var err error
@@ -10319,7 +10591,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListApprovalRequestsWithResponse List approval requests
 	//
-	// Newest first; those the caller requested, was asked to decide, or whose document the caller may view. Filters: `status`, `mine=decide` (pending, asked at the current level, not decided yet) or `mine=requested`. Each filter reads only the requests it answers, so a page is full unless some of its requests are hidden from the caller (or, with `mine=requested` and a `status`, some of the caller's requests have another status): follow `nextCursor`. A cursor continues the list of the filters it was issued for.
+	// Newest first; those the caller requested, was asked to decide, or whose document the caller may view. Filters: `status`, `mine=decide` (pending, asked at the current level, not decided yet) or `mine=requested`. Each filter reads only the requests it answers, so a page is full unless some of its requests are hidden from the caller (or, with `mine=requested` and a `status`, some of the caller's requests have another status): follow `nextCursor`. A cursor continues the list of the filters it was issued for. `mine=decide` also lists the pending requests awaiting a member whose delegation to the caller is active now (except the caller's own requests); a delegate sees those requests while the delegation lasts, and the ones they decided on someone's behalf.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10346,7 +10618,7 @@ type ClientWithResponsesInterface interface {
 
 	// DecideApprovalRequestWithBodyWithResponse Approve or deny in the app
 	//
-	// By a member allowed to approve at the current level and scope (the requester only with self-approval): 403 `not_an_approver`. Each person decides once per level (409 `already_decided`, also when they voted at the level by an external link before becoming a member). The decision records the member and, in an impersonated session, the administrator acting (`decisions[].impersonator`). The level ends with its required approvals or on a denial. 409 `approval_not_pending` when the request ended, `approval_not_ready` while its approvers are being notified. 409 `actor_changed` when the approver's own membership changed (demoted, suspended) between its checks and its commit: nothing is recorded.
+	// By a member allowed to approve at the current level and scope (the requester only with self-approval): 403 `not_an_approver`. Each person decides once per level (409 `already_decided`, also when they voted at the level by an external link before becoming a member). The decision records the member and, in an impersonated session, the administrator acting (`decisions[].impersonator`). The level ends with its required approvals or on a denial. 409 `approval_not_pending` when the request ended, `approval_not_ready` while its approvers are being notified. 409 `actor_changed` when the approver's own membership changed (demoted, suspended) between its checks and its commit: nothing is recorded. A delegate decides on behalf of a member with `onBehalfOf`: the member's delegation to the caller must be active now (403 `not_a_delegate`), the member must still be awaited at the level and allowed to approve (their authority, not the delegate's: 403 `not_an_approver`), and the caller must not be the requester (403 `delegate_is_requester`). One person, one vote: a delegate who is also an approver of the level casts one vote, their own or one on behalf of one member (409 `already_decided`, enforced in the decision's transaction). The decision records the delegate (`decisions[].memberId`) and the member (`decisions[].onBehalfOf`); 409 `on_behalf_changed` when the member or the delegation changed between the checks and the commit.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10355,7 +10627,7 @@ type ClientWithResponsesInterface interface {
 
 	// DecideApprovalRequestWithResponse Approve or deny in the app
 	//
-	// By a member allowed to approve at the current level and scope (the requester only with self-approval): 403 `not_an_approver`. Each person decides once per level (409 `already_decided`, also when they voted at the level by an external link before becoming a member). The decision records the member and, in an impersonated session, the administrator acting (`decisions[].impersonator`). The level ends with its required approvals or on a denial. 409 `approval_not_pending` when the request ended, `approval_not_ready` while its approvers are being notified. 409 `actor_changed` when the approver's own membership changed (demoted, suspended) between its checks and its commit: nothing is recorded.
+	// By a member allowed to approve at the current level and scope (the requester only with self-approval): 403 `not_an_approver`. Each person decides once per level (409 `already_decided`, also when they voted at the level by an external link before becoming a member). The decision records the member and, in an impersonated session, the administrator acting (`decisions[].impersonator`). The level ends with its required approvals or on a denial. 409 `approval_not_pending` when the request ended, `approval_not_ready` while its approvers are being notified. 409 `actor_changed` when the approver's own membership changed (demoted, suspended) between its checks and its commit: nothing is recorded. A delegate decides on behalf of a member with `onBehalfOf`: the member's delegation to the caller must be active now (403 `not_a_delegate`), the member must still be awaited at the level and allowed to approve (their authority, not the delegate's: 403 `not_an_approver`), and the caller must not be the requester (403 `delegate_is_requester`). One person, one vote: a delegate who is also an approver of the level casts one vote, their own or one on behalf of one member (409 `already_decided`, enforced in the decision's transaction). The decision records the delegate (`decisions[].memberId`) and the member (`decisions[].onBehalfOf`); 409 `on_behalf_changed` when the member or the delegation changed between the checks and the commit.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10712,6 +10984,42 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/me (the `GetMe` operationId).
 	GetMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMeReply, error)
+
+	// DeleteMyDelegationWithResponse Remove the caller's delegation
+	//
+	// Removes the caller's delegation: their own email and authority apply again at once (links already sent to the delegate stop working). 404 `delegation_not_found` when none is set. Refused to an impersonated session (403 `impersonation_forbidden`). Audit `delegation.delete`; event `delegation.removed`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/me/delegation (the `DeleteMyDelegation` operationId).
+	DeleteMyDelegationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeleteMyDelegationReply, error)
+
+	// GetMyDelegationWithResponse The caller's delegation while away
+	//
+	// A delegation hands a member's approval decisions to another member while they are away. From `from` (inclusive) until `until` (exclusive), the approval emails meant for the member go to the delegate, who decides on the member's behalf with the member's authority (POST /v1/approval-requests/{id}/decision with `onBehalfOf`). Before `from` and from `until` on the member's own email and authority apply. Chains are not followed: the delegate's own delegation does not pass the member's items on. An API key is not a member: 403 `not_a_member`. 404 `delegation_not_found` when none is set (an ended delegation is swept about 30 days after `until`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/me/delegation (the `GetMyDelegation` operationId).
+	GetMyDelegationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMyDelegationReply, error)
+
+	// PutMyDelegationWithBodyWithResponse Set the caller's delegation while away
+	//
+	// A delegation hands a member's approval decisions to another member while they are away. From `from` (inclusive) until `until` (exclusive), the approval emails meant for the member go to the delegate, who decides on the member's behalf with the member's authority (POST /v1/approval-requests/{id}/decision with `onBehalfOf`). Before `from` and from `until` on the member's own email and authority apply. Chains are not followed: the delegate's own delegation does not pass the member's items on. An API key is not a member: 403 `not_a_member`. Sets or replaces the caller's one delegation (201 when created, 200 when replaced). The delegate is another active member of the caller's account: 422 `self_delegation`, `unknown_delegate` (not a member of this account: a member of another account is unknown), `delegate_not_active`. `until` must be after `from` and after now (422 `invalid_delegation_window`) and at most 90 days from now (422 `delegation_too_long`). Nobody delegates more than they hold: the delegate decides with the member's rights as they are when deciding. Refused to an impersonated session (403 `impersonation_forbidden`). 409 `delegation_changed` when it changed meanwhile. The change and its audit event (`delegation.put`; event `delegation.set`) are one transaction.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/me/delegation (the `PutMyDelegation` operationId).
+	PutMyDelegationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutMyDelegationReply, error)
+
+	// PutMyDelegationWithResponse Set the caller's delegation while away
+	//
+	// A delegation hands a member's approval decisions to another member while they are away. From `from` (inclusive) until `until` (exclusive), the approval emails meant for the member go to the delegate, who decides on the member's behalf with the member's authority (POST /v1/approval-requests/{id}/decision with `onBehalfOf`). Before `from` and from `until` on the member's own email and authority apply. Chains are not followed: the delegate's own delegation does not pass the member's items on. An API key is not a member: 403 `not_a_member`. Sets or replaces the caller's one delegation (201 when created, 200 when replaced). The delegate is another active member of the caller's account: 422 `self_delegation`, `unknown_delegate` (not a member of this account: a member of another account is unknown), `delegate_not_active`. `until` must be after `from` and after now (422 `invalid_delegation_window`) and at most 90 days from now (422 `delegation_too_long`). Nobody delegates more than they hold: the delegate decides with the member's rights as they are when deciding. Refused to an impersonated session (403 `impersonation_forbidden`). 409 `delegation_changed` when it changed meanwhile. The change and its audit event (`delegation.put`; event `delegation.set`) are one transaction.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/me/delegation (the `PutMyDelegation` operationId).
+	PutMyDelegationWithResponse(ctx context.Context, body PutMyDelegationJSONRequestBody, reqEditors ...RequestEditorFn) (*PutMyDelegationReply, error)
 
 	// MyPermissionsWithResponse The caller's permissions
 	//
@@ -18269,6 +18577,544 @@ func (r GetMeReply) ContentType() string {
 	return ""
 }
 
+// DeleteMyDelegationReply204Headers the declared response headers of an HTTP 204 response for DeleteMyDelegation
+type DeleteMyDelegationReply204Headers struct {
+	XRequestId *string
+}
+
+// DeleteMyDelegationReply400Headers the declared response headers of an HTTP 400 response for DeleteMyDelegation
+type DeleteMyDelegationReply400Headers struct {
+	XRequestId *string
+}
+
+// DeleteMyDelegationReply401Headers the declared response headers of an HTTP 401 response for DeleteMyDelegation
+type DeleteMyDelegationReply401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// DeleteMyDelegationReply403Headers the declared response headers of an HTTP 403 response for DeleteMyDelegation
+type DeleteMyDelegationReply403Headers struct {
+	XRequestId *string
+}
+
+// DeleteMyDelegationReply404Headers the declared response headers of an HTTP 404 response for DeleteMyDelegation
+type DeleteMyDelegationReply404Headers struct {
+	XRequestId *string
+}
+
+// DeleteMyDelegationReply409Headers the declared response headers of an HTTP 409 response for DeleteMyDelegation
+type DeleteMyDelegationReply409Headers struct {
+	XRequestId *string
+}
+
+// DeleteMyDelegationReply413Headers the declared response headers of an HTTP 413 response for DeleteMyDelegation
+type DeleteMyDelegationReply413Headers struct {
+	XRequestId *string
+}
+
+// DeleteMyDelegationReply429Headers the declared response headers of an HTTP 429 response for DeleteMyDelegation
+type DeleteMyDelegationReply429Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+// DeleteMyDelegationReply500Headers the declared response headers of an HTTP 500 response for DeleteMyDelegation
+type DeleteMyDelegationReply500Headers struct {
+	XRequestId *string
+}
+
+// DeleteMyDelegationReply503Headers the declared response headers of an HTTP 503 response for DeleteMyDelegation
+type DeleteMyDelegationReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type DeleteMyDelegationReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *DeleteMyDelegationReply204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeleteMyDelegationReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteMyDelegationReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeleteMyDelegationReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DeleteMyDelegationReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *DeleteMyDelegationReply409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *DeleteMyDelegationReply413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteMyDelegationReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DeleteMyDelegationReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteMyDelegationReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteMyDelegationReply) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteMyDelegationReply) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteMyDelegationReply) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteMyDelegationReply) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteMyDelegationReply) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DeleteMyDelegationReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DeleteMyDelegationReply) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteMyDelegationReply) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteMyDelegationReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteMyDelegationReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteMyDelegationReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteMyDelegationReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteMyDelegationReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetMyDelegationReply200Headers the declared response headers of an HTTP 200 response for GetMyDelegation
+type GetMyDelegationReply200Headers struct {
+	XRequestId *string
+}
+
+// GetMyDelegationReply400Headers the declared response headers of an HTTP 400 response for GetMyDelegation
+type GetMyDelegationReply400Headers struct {
+	XRequestId *string
+}
+
+// GetMyDelegationReply401Headers the declared response headers of an HTTP 401 response for GetMyDelegation
+type GetMyDelegationReply401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetMyDelegationReply403Headers the declared response headers of an HTTP 403 response for GetMyDelegation
+type GetMyDelegationReply403Headers struct {
+	XRequestId *string
+}
+
+// GetMyDelegationReply404Headers the declared response headers of an HTTP 404 response for GetMyDelegation
+type GetMyDelegationReply404Headers struct {
+	XRequestId *string
+}
+
+// GetMyDelegationReply413Headers the declared response headers of an HTTP 413 response for GetMyDelegation
+type GetMyDelegationReply413Headers struct {
+	XRequestId *string
+}
+
+// GetMyDelegationReply429Headers the declared response headers of an HTTP 429 response for GetMyDelegation
+type GetMyDelegationReply429Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+// GetMyDelegationReply500Headers the declared response headers of an HTTP 500 response for GetMyDelegation
+type GetMyDelegationReply500Headers struct {
+	XRequestId *string
+}
+
+// GetMyDelegationReply503Headers the declared response headers of an HTTP 503 response for GetMyDelegation
+type GetMyDelegationReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetMyDelegationReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Delegation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetMyDelegationReply200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetMyDelegationReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetMyDelegationReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetMyDelegationReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetMyDelegationReply404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetMyDelegationReply413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetMyDelegationReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetMyDelegationReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetMyDelegationReply503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetMyDelegationReply) GetJSON200() *Delegation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetMyDelegationReply) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetMyDelegationReply) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetMyDelegationReply) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetMyDelegationReply) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetMyDelegationReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetMyDelegationReply) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetMyDelegationReply) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetMyDelegationReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMyDelegationReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMyDelegationReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMyDelegationReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMyDelegationReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PutMyDelegationReply200Headers the declared response headers of an HTTP 200 response for PutMyDelegation
+type PutMyDelegationReply200Headers struct {
+	XRequestId *string
+}
+
+// PutMyDelegationReply201Headers the declared response headers of an HTTP 201 response for PutMyDelegation
+type PutMyDelegationReply201Headers struct {
+	XRequestId *string
+}
+
+// PutMyDelegationReply400Headers the declared response headers of an HTTP 400 response for PutMyDelegation
+type PutMyDelegationReply400Headers struct {
+	XRequestId *string
+}
+
+// PutMyDelegationReply401Headers the declared response headers of an HTTP 401 response for PutMyDelegation
+type PutMyDelegationReply401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// PutMyDelegationReply403Headers the declared response headers of an HTTP 403 response for PutMyDelegation
+type PutMyDelegationReply403Headers struct {
+	XRequestId *string
+}
+
+// PutMyDelegationReply409Headers the declared response headers of an HTTP 409 response for PutMyDelegation
+type PutMyDelegationReply409Headers struct {
+	XRequestId *string
+}
+
+// PutMyDelegationReply413Headers the declared response headers of an HTTP 413 response for PutMyDelegation
+type PutMyDelegationReply413Headers struct {
+	XRequestId *string
+}
+
+// PutMyDelegationReply415Headers the declared response headers of an HTTP 415 response for PutMyDelegation
+type PutMyDelegationReply415Headers struct {
+	XRequestId *string
+}
+
+// PutMyDelegationReply422Headers the declared response headers of an HTTP 422 response for PutMyDelegation
+type PutMyDelegationReply422Headers struct {
+	XRequestId *string
+}
+
+// PutMyDelegationReply429Headers the declared response headers of an HTTP 429 response for PutMyDelegation
+type PutMyDelegationReply429Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+// PutMyDelegationReply500Headers the declared response headers of an HTTP 500 response for PutMyDelegation
+type PutMyDelegationReply500Headers struct {
+	XRequestId *string
+}
+
+// PutMyDelegationReply503Headers the declared response headers of an HTTP 503 response for PutMyDelegation
+type PutMyDelegationReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type PutMyDelegationReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Delegation
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Delegation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *PutMyDelegationReply200Headers
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *PutMyDelegationReply201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PutMyDelegationReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PutMyDelegationReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PutMyDelegationReply403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *PutMyDelegationReply409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *PutMyDelegationReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *PutMyDelegationReply415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *PutMyDelegationReply422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PutMyDelegationReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *PutMyDelegationReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PutMyDelegationReply503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutMyDelegationReply) GetJSON200() *Delegation {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PutMyDelegationReply) GetJSON201() *Delegation {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PutMyDelegationReply) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutMyDelegationReply) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutMyDelegationReply) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PutMyDelegationReply) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PutMyDelegationReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PutMyDelegationReply) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PutMyDelegationReply) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PutMyDelegationReply) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r PutMyDelegationReply) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PutMyDelegationReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PutMyDelegationReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutMyDelegationReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutMyDelegationReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutMyDelegationReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // MyPermissionsReply200Headers the declared response headers of an HTTP 200 response for MyPermissions
 type MyPermissionsReply200Headers struct {
 	CacheControl string
@@ -23804,7 +24650,7 @@ func (c *ClientWithResponses) PutApprovalPolicyWithResponse(ctx context.Context,
 
 // ListApprovalRequestsWithResponse List approval requests
 //
-// Newest first; those the caller requested, was asked to decide, or whose document the caller may view. Filters: `status`, `mine=decide` (pending, asked at the current level, not decided yet) or `mine=requested`. Each filter reads only the requests it answers, so a page is full unless some of its requests are hidden from the caller (or, with `mine=requested` and a `status`, some of the caller's requests have another status): follow `nextCursor`. A cursor continues the list of the filters it was issued for.
+// Newest first; those the caller requested, was asked to decide, or whose document the caller may view. Filters: `status`, `mine=decide` (pending, asked at the current level, not decided yet) or `mine=requested`. Each filter reads only the requests it answers, so a page is full unless some of its requests are hidden from the caller (or, with `mine=requested` and a `status`, some of the caller's requests have another status): follow `nextCursor`. A cursor continues the list of the filters it was issued for. `mine=decide` also lists the pending requests awaiting a member whose delegation to the caller is active now (except the caller's own requests); a delegate sees those requests while the delegation lasts, and the ones they decided on someone's behalf.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -23849,7 +24695,7 @@ func (c *ClientWithResponses) CancelApprovalRequestWithResponse(ctx context.Cont
 
 // DecideApprovalRequestWithBodyWithResponse Approve or deny in the app
 //
-// By a member allowed to approve at the current level and scope (the requester only with self-approval): 403 `not_an_approver`. Each person decides once per level (409 `already_decided`, also when they voted at the level by an external link before becoming a member). The decision records the member and, in an impersonated session, the administrator acting (`decisions[].impersonator`). The level ends with its required approvals or on a denial. 409 `approval_not_pending` when the request ended, `approval_not_ready` while its approvers are being notified. 409 `actor_changed` when the approver's own membership changed (demoted, suspended) between its checks and its commit: nothing is recorded.
+// By a member allowed to approve at the current level and scope (the requester only with self-approval): 403 `not_an_approver`. Each person decides once per level (409 `already_decided`, also when they voted at the level by an external link before becoming a member). The decision records the member and, in an impersonated session, the administrator acting (`decisions[].impersonator`). The level ends with its required approvals or on a denial. 409 `approval_not_pending` when the request ended, `approval_not_ready` while its approvers are being notified. 409 `actor_changed` when the approver's own membership changed (demoted, suspended) between its checks and its commit: nothing is recorded. A delegate decides on behalf of a member with `onBehalfOf`: the member's delegation to the caller must be active now (403 `not_a_delegate`), the member must still be awaited at the level and allowed to approve (their authority, not the delegate's: 403 `not_an_approver`), and the caller must not be the requester (403 `delegate_is_requester`). One person, one vote: a delegate who is also an approver of the level casts one vote, their own or one on behalf of one member (409 `already_decided`, enforced in the decision's transaction). The decision records the delegate (`decisions[].memberId`) and the member (`decisions[].onBehalfOf`); 409 `on_behalf_changed` when the member or the delegation changed between the checks and the commit.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23864,7 +24710,7 @@ func (c *ClientWithResponses) DecideApprovalRequestWithBodyWithResponse(ctx cont
 
 // DecideApprovalRequestWithResponse Approve or deny in the app
 //
-// By a member allowed to approve at the current level and scope (the requester only with self-approval): 403 `not_an_approver`. Each person decides once per level (409 `already_decided`, also when they voted at the level by an external link before becoming a member). The decision records the member and, in an impersonated session, the administrator acting (`decisions[].impersonator`). The level ends with its required approvals or on a denial. 409 `approval_not_pending` when the request ended, `approval_not_ready` while its approvers are being notified. 409 `actor_changed` when the approver's own membership changed (demoted, suspended) between its checks and its commit: nothing is recorded.
+// By a member allowed to approve at the current level and scope (the requester only with self-approval): 403 `not_an_approver`. Each person decides once per level (409 `already_decided`, also when they voted at the level by an external link before becoming a member). The decision records the member and, in an impersonated session, the administrator acting (`decisions[].impersonator`). The level ends with its required approvals or on a denial. 409 `approval_not_pending` when the request ended, `approval_not_ready` while its approvers are being notified. 409 `actor_changed` when the approver's own membership changed (demoted, suspended) between its checks and its commit: nothing is recorded. A delegate decides on behalf of a member with `onBehalfOf`: the member's delegation to the caller must be active now (403 `not_a_delegate`), the member must still be awaited at the level and allowed to approve (their authority, not the delegate's: 403 `not_an_approver`), and the caller must not be the requester (403 `delegate_is_requester`). One person, one vote: a delegate who is also an approver of the level casts one vote, their own or one on behalf of one member (409 `already_decided`, enforced in the decision's transaction). The decision records the delegate (`decisions[].memberId`) and the member (`decisions[].onBehalfOf`); 409 `on_behalf_changed` when the member or the delegation changed between the checks and the commit.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -24460,6 +25306,66 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, reqEditors 
 		return nil, err
 	}
 	return ParseGetMeReply(rsp)
+}
+
+// DeleteMyDelegationWithResponse Remove the caller's delegation
+//
+// Removes the caller's delegation: their own email and authority apply again at once (links already sent to the delegate stop working). 404 `delegation_not_found` when none is set. Refused to an impersonated session (403 `impersonation_forbidden`). Audit `delegation.delete`; event `delegation.removed`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/me/delegation (the `DeleteMyDelegation` operationId).
+func (c *ClientWithResponses) DeleteMyDelegationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeleteMyDelegationReply, error) {
+	rsp, err := c.DeleteMyDelegation(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteMyDelegationReply(rsp)
+}
+
+// GetMyDelegationWithResponse The caller's delegation while away
+//
+// A delegation hands a member's approval decisions to another member while they are away. From `from` (inclusive) until `until` (exclusive), the approval emails meant for the member go to the delegate, who decides on the member's behalf with the member's authority (POST /v1/approval-requests/{id}/decision with `onBehalfOf`). Before `from` and from `until` on the member's own email and authority apply. Chains are not followed: the delegate's own delegation does not pass the member's items on. An API key is not a member: 403 `not_a_member`. 404 `delegation_not_found` when none is set (an ended delegation is swept about 30 days after `until`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/me/delegation (the `GetMyDelegation` operationId).
+func (c *ClientWithResponses) GetMyDelegationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMyDelegationReply, error) {
+	rsp, err := c.GetMyDelegation(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMyDelegationReply(rsp)
+}
+
+// PutMyDelegationWithBodyWithResponse Set the caller's delegation while away
+//
+// A delegation hands a member's approval decisions to another member while they are away. From `from` (inclusive) until `until` (exclusive), the approval emails meant for the member go to the delegate, who decides on the member's behalf with the member's authority (POST /v1/approval-requests/{id}/decision with `onBehalfOf`). Before `from` and from `until` on the member's own email and authority apply. Chains are not followed: the delegate's own delegation does not pass the member's items on. An API key is not a member: 403 `not_a_member`. Sets or replaces the caller's one delegation (201 when created, 200 when replaced). The delegate is another active member of the caller's account: 422 `self_delegation`, `unknown_delegate` (not a member of this account: a member of another account is unknown), `delegate_not_active`. `until` must be after `from` and after now (422 `invalid_delegation_window`) and at most 90 days from now (422 `delegation_too_long`). Nobody delegates more than they hold: the delegate decides with the member's rights as they are when deciding. Refused to an impersonated session (403 `impersonation_forbidden`). 409 `delegation_changed` when it changed meanwhile. The change and its audit event (`delegation.put`; event `delegation.set`) are one transaction.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/me/delegation (the `PutMyDelegation` operationId).
+func (c *ClientWithResponses) PutMyDelegationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutMyDelegationReply, error) {
+	rsp, err := c.PutMyDelegationWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutMyDelegationReply(rsp)
+}
+
+// PutMyDelegationWithResponse Set the caller's delegation while away
+//
+// A delegation hands a member's approval decisions to another member while they are away. From `from` (inclusive) until `until` (exclusive), the approval emails meant for the member go to the delegate, who decides on the member's behalf with the member's authority (POST /v1/approval-requests/{id}/decision with `onBehalfOf`). Before `from` and from `until` on the member's own email and authority apply. Chains are not followed: the delegate's own delegation does not pass the member's items on. An API key is not a member: 403 `not_a_member`. Sets or replaces the caller's one delegation (201 when created, 200 when replaced). The delegate is another active member of the caller's account: 422 `self_delegation`, `unknown_delegate` (not a member of this account: a member of another account is unknown), `delegate_not_active`. `until` must be after `from` and after now (422 `invalid_delegation_window`) and at most 90 days from now (422 `delegation_too_long`). Nobody delegates more than they hold: the delegate decides with the member's rights as they are when deciding. Refused to an impersonated session (403 `impersonation_forbidden`). 409 `delegation_changed` when it changed meanwhile. The change and its audit event (`delegation.put`; event `delegation.set`) are one transaction.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/me/delegation (the `PutMyDelegation` operationId).
+func (c *ClientWithResponses) PutMyDelegationWithResponse(ctx context.Context, body PutMyDelegationJSONRequestBody, reqEditors ...RequestEditorFn) (*PutMyDelegationReply, error) {
+	rsp, err := c.PutMyDelegation(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutMyDelegationReply(rsp)
 }
 
 // MyPermissionsWithResponse The caller's permissions
@@ -34030,6 +34936,658 @@ func ParseGetMeReply(rsp *http.Response) (*GetMeReply, error) {
 	return response, nil
 }
 
+// ParseDeleteMyDelegationReply parses an HTTP response from a DeleteMyDelegationWithResponse call
+func ParseDeleteMyDelegationReply(rsp *http.Response) (*DeleteMyDelegationReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteMyDelegationReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers DeleteMyDelegationReply204Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers DeleteMyDelegationReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeleteMyDelegationReply401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeleteMyDelegationReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DeleteMyDelegationReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers DeleteMyDelegationReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers DeleteMyDelegationReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeleteMyDelegationReply429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers DeleteMyDelegationReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteMyDelegationReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetMyDelegationReply parses an HTTP response from a GetMyDelegationWithResponse call
+func ParseGetMyDelegationReply(rsp *http.Response) (*GetMyDelegationReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMyDelegationReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Delegation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetMyDelegationReply200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetMyDelegationReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetMyDelegationReply401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetMyDelegationReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetMyDelegationReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetMyDelegationReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetMyDelegationReply429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetMyDelegationReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetMyDelegationReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePutMyDelegationReply parses an HTTP response from a PutMyDelegationWithResponse call
+func ParsePutMyDelegationReply(rsp *http.Response) (*PutMyDelegationReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutMyDelegationReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Delegation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Delegation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers PutMyDelegationReply200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 201:
+		var headers PutMyDelegationReply201Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers PutMyDelegationReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers PutMyDelegationReply401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers PutMyDelegationReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers PutMyDelegationReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers PutMyDelegationReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers PutMyDelegationReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers PutMyDelegationReply422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers PutMyDelegationReply429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers PutMyDelegationReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers PutMyDelegationReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseMyPermissionsReply parses an HTTP response from a MyPermissionsWithResponse call
 func ParseMyPermissionsReply(rsp *http.Response) (*MyPermissionsReply, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -40573,6 +42131,16 @@ type WebhookInitiatorInterface interface {
 
 	EventApprovalRequested(ctx context.Context, targetURL string, body EventApprovalRequestedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// EventDelegationRemovedWithBody fires the delegation.removed webhook with any body
+	EventDelegationRemovedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventDelegationRemoved(ctx context.Context, targetURL string, body EventDelegationRemovedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventDelegationSetWithBody fires the delegation.set webhook with any body
+	EventDelegationSetWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventDelegationSet(ctx context.Context, targetURL string, body EventDelegationSetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// EventDocumentStatusChangedWithBody fires the document.status_changed webhook with any body
 	EventDocumentStatusChangedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -40855,6 +42423,54 @@ func (p *WebhookInitiator) EventApprovalRequestedWithBody(ctx context.Context, t
 
 func (p *WebhookInitiator) EventApprovalRequested(ctx context.Context, targetURL string, body EventApprovalRequestedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewEventApprovalRequestedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventDelegationRemovedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventDelegationRemovedWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventDelegationRemoved(ctx context.Context, targetURL string, body EventDelegationRemovedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventDelegationRemovedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventDelegationSetWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventDelegationSetWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventDelegationSet(ctx context.Context, targetURL string, body EventDelegationSetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventDelegationSetWebhookRequest(targetURL, body)
 	if err != nil {
 		return nil, err
 	}
@@ -41486,6 +43102,68 @@ func NewEventApprovalRequestedWebhookRequest(targetURL string, body EventApprova
 
 // NewEventApprovalRequestedWebhookRequestWithBody builds a POST request for the approval.requested webhook with any body
 func NewEventApprovalRequestedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventDelegationRemovedWebhookRequest builds a application/json POST request for the delegation.removed webhook
+func NewEventDelegationRemovedWebhookRequest(targetURL string, body EventDelegationRemovedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventDelegationRemovedWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventDelegationRemovedWebhookRequestWithBody builds a POST request for the delegation.removed webhook with any body
+func NewEventDelegationRemovedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventDelegationSetWebhookRequest builds a application/json POST request for the delegation.set webhook
+func NewEventDelegationSetWebhookRequest(targetURL string, body EventDelegationSetJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventDelegationSetWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventDelegationSetWebhookRequestWithBody builds a POST request for the delegation.set webhook with any body
+func NewEventDelegationSetWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 	_ = err
 

@@ -210,6 +210,20 @@ type ApprovalDecision struct {
 	// the decision records the human at the keyboard too.
 	ImpersonatorID   string
 	ImpersonatorName string
+	// DelegateID, DelegateName and DelegateEmail name the delegate who
+	// decided on behalf of MemberID (empty otherwise): the vote is the
+	// member's (their seat at the level), cast by the delegate.
+	DelegateID    string
+	DelegateName  string
+	DelegateEmail string
+}
+
+// Voter is the member who cast d: its delegate, or its member.
+func (d ApprovalDecision) Voter() string {
+	if d.DelegateID != "" {
+		return d.DelegateID
+	}
+	return d.MemberID
 }
 
 // Document and approval errors.

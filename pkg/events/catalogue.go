@@ -31,11 +31,13 @@ var Types = []TypeInfo{
 	{"account.updated", "The account's name or settings changed. data.account: after; data.previous: before."},
 	{"document.status_changed", "A document's status changed (draft, pending_approval, approved, denied, expired, completed). data.document: type, id, status, amount, currency, store, department, supplier, approvalRequestId; data.previousStatus (absent for a new document)."},
 	{"approval.requested", "Approval was requested for a document. data.request: id, documentType, documentId, documentTitle, amount, currency, store, department, supplier, requesterId, requesterName, levels, status."},
-	{"approval.decided", "One approver decided (in the app or by an emailed link). data.request; data.decision: level, outcome (approve or deny), comment, memberId or email, byLink, impersonatorId."},
+	{"approval.decided", "One approver decided (in the app or by an emailed link). data.request; data.decision: level, outcome (approve or deny), comment, memberId or email, byLink, impersonatorId; for a delegate's vote also decidedBy (the delegate: id, name, email) and onBehalfOf (the member whose vote it is: id, name, email; memberId and email are theirs)."},
 	{"approval.approved", "A request got every approval it needed; its document is approved. data.request."},
 	{"approval.denied", "A request was denied; its document is denied. data.request."},
 	{"approval.expired", "A request timed out; its document is expired. data.request."},
 	{"approval.cancelled", "A request was cancelled (by its requester or an administrator, by a change to its document, or because its workflow could not start). data.request; data.reason."},
+	{"delegation.set", "A member set or changed their delegation while away. data.delegation: memberId, delegateId, delegateName, from, until, note; data.previous: the delegation it replaced, if any."},
+	{"delegation.removed", "A member removed their delegation. data.delegation: the delegation as it was (memberId, delegateId, from, until, note)."},
 	{"webhook.disabled", "A webhook endpoint whose deliveries failed for 3 days was disabled. data.webhook: id, url."},
 }
 

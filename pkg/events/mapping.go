@@ -121,6 +121,14 @@ func FromAudit(ev audit.Event) []Event {
 	case "approval.cancel", "approval.start_failed":
 		b.add("approval.cancelled", obj{"request": after["request"], "reason": after["reason"]})
 		b.documentStatus(after, "pending_approval")
+	case "delegation.put":
+		d := obj{"delegation": after}
+		if before != nil {
+			d["previous"] = before
+		}
+		b.add("delegation.set", d)
+	case "delegation.delete":
+		b.add("delegation.removed", obj{"delegation": before})
 	case "webhook.disable":
 		b.add("webhook.disabled", obj{"webhook": withID(after, ev.TargetID)})
 	}

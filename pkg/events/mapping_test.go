@@ -54,6 +54,9 @@ func TestFromAuditNamesEachChange(t *testing.T) {
 		{"session.create", "", "", nil},
 		{"identity.password_reset", "", "", nil},
 		{"approval.await", "", `{"level":1}`, nil},
+		{"delegation.put", "", `{"memberId":"m1","delegateId":"m2"}`, []string{"delegation.set"}},
+		{"delegation.put", `{"memberId":"m1","delegateId":"m3"}`, `{"memberId":"m1","delegateId":"m2"}`, []string{"delegation.set"}},
+		{"delegation.delete", `{"memberId":"m1","delegateId":"m2"}`, "", []string{"delegation.removed"}},
 	}
 	for _, c := range cases {
 		ev := audit.Event{ID: "ev_1", AccountID: "a_1", Time: at, ActorID: "m_9", ActorName: "Ann", ImpersonatorID: "m_8",
@@ -102,7 +105,8 @@ func TestEveryCatalogueTypeHasASource(t *testing.T) {
 	for _, a := range []string{"invitation.create", "invitation.accept", "invitation.revoke", "member.create", "member.update",
 		"member.suspend", "member.reactivate", "member.deactivate", "member.delete", "role.create", "role.update", "role.delete",
 		"apikey.create", "apikey.revoke", "account.transfer_ownership", "account.update", "document.put", "approval.request",
-		"approval.decide", "approval.approved", "approval.denied", "approval.expired", "approval.cancel", "webhook.disable"} {
+		"approval.decide", "approval.approved", "approval.denied", "approval.expired", "approval.cancel", "webhook.disable",
+		"delegation.put", "delegation.delete"} {
 		before := `{"status":"active"}`
 		after := map[string]string{"member.suspend": `{"status":"suspended"}`, "member.deactivate": `{"status":"inactive"}`,
 			"member.delete": `{"status":"deleted"}`, "member.reactivate": `{"status":"active"}`}[a]

@@ -108,6 +108,10 @@ type ApprovalRequestData struct {
 	ApproveLink string
 	// ExpiresAt is when the request expires; zero leaves it unsaid.
 	ExpiresAt time.Time
+	// OnBehalfOf is the approver the recipient stands in for as their
+	// delegate (optional): the email asks for that approver's approval,
+	// decided on their behalf.
+	OnBehalfOf string
 }
 
 func (d ApprovalRequestData) check() error {

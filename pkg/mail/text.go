@@ -110,13 +110,25 @@ func (d InvitationData) text() (string, string) {
 }
 
 func (d ApprovalRequestData) subject() string {
+	if d.OnBehalfOf != "" {
+		return "Approval needed on behalf of " + d.OnBehalfOf + ": " + d.DocumentTitle + " (" + money(d.Amount, d.Currency) + ")"
+	}
 	return "Approval needed: " + d.DocumentTitle + " (" + money(d.Amount, d.Currency) + ")"
+}
+
+// asks is who asks whose approval: the recipient's own, or that of the
+// approver they stand in for.
+func (d ApprovalRequestData) asks() string {
+	if d.OnBehalfOf != "" {
+		return d.RequesterName + " asks for the approval of " + d.OnBehalfOf + ", whom you stand in for while they are away (you decide on their behalf)"
+	}
+	return d.RequesterName + " asks for your approval"
 }
 
 func (d ApprovalRequestData) text() (string, string) {
 	return paragraphs(
 		greeting(d.ApproverName),
-		d.RequesterName+" asks for your approval"+prefixed(" in ", d.AccountName)+":",
+		d.asks()+prefixed(" in ", d.AccountName)+":",
 		"  "+docType(d.DocumentType)+": "+d.DocumentTitle+
 			"\n  Amount: "+money(d.Amount, d.Currency)+
 			prefixed("\n  Store: ", d.StoreName)+

@@ -63,7 +63,7 @@ type Route struct {
 	// must be authenticated: keys are remembered per caller).
 	Idempotent bool
 	// NoImpersonation routes act on trust: they request, decide or cancel
-	// approvals, change grants (invitations, members, roles), statuses,
+	// approvals, set or remove a delegation, change grants (invitations, members, roles), statuses,
 	// policies and settings, API keys, webhooks or ownership. An impersonated
 	// session (an administrator acting as a member, for looking) is
 	// refused with 403 impersonation_forbidden before the handler runs;
@@ -157,6 +157,11 @@ var Table = []Route{
 	{Method: "POST", Path: "/v1/approval-requests/{id}/cancel", Function: FunctionApprovals, Operation: "cancelApprovalRequest", NoImpersonation: true},
 	{Method: "GET", Path: "/v1/approval-policies/{docType}", Function: FunctionApprovals, Operation: "getApprovalPolicy"},
 	{Method: "PUT", Path: "/v1/approval-policies/{docType}", Function: FunctionApprovals, Operation: "putApprovalPolicy", Body: true, NoImpersonation: true},
+	// Delegation while away: it hands the member's approvals to another
+	// member, so an impersonated session may read it but not change it.
+	{Method: "GET", Path: "/v1/me/delegation", Function: FunctionApprovals, Operation: "getMyDelegation"},
+	{Method: "PUT", Path: "/v1/me/delegation", Function: FunctionApprovals, Operation: "putMyDelegation", Body: true, NoImpersonation: true},
+	{Method: "DELETE", Path: "/v1/me/delegation", Function: FunctionApprovals, Operation: "deleteMyDelegation", NoImpersonation: true},
 	// The approval page: public HTML, decided with a form (Body: the form,
 	// read by its handler after a size limit; not JSON).
 	{Method: "GET", Path: "/approve/{token}", Function: FunctionApprovals, Operation: "getApprovalPage", Public: true},

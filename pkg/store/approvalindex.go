@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -34,8 +35,9 @@ import (
 // approvals engine materialises when the level starts: members named
 // directly, by role or by permission at the level's scope alike). They
 // live in the account partition, so "waiting for me" is one strongly
-// consistent query of the member's entries plus one BatchGetItem of those
-// requests; each request read is checked against its awaiting set, so an
+// consistent query of the member's entries (and one more per member they
+// stand in for as a delegate, see listAwaiting) plus one BatchGetItem of
+// those requests; each request read is checked against its awaiting set, so an
 // entry left behind by a race is never answered. Entries are written and
 // removed with the set: AwaitLevel puts the level's entries and deletes
 // the previous level's, RecordDecision deletes the decider's, ending a
@@ -172,23 +174,59 @@ func (s *Store) awaitingOf(ctx context.Context, account, request string) (reques
 // listAwaiting answers "waiting for me": the member's awaiting entries,
 // newest request first, and those requests, each checked to be pending
 // and still awaiting the member (and to match the rest of f).
+//
+// With f.AwaitingFor (the members the caller stands in for), the entries
+// of each are read too, from the same request on (request ids sort by
+// time, so one cursor, the last request answered, continues every
+// member's entries), merged newest first, each request once, and cut at
+// the limit: each member's next entries are older than its last read, so
+// the page misses none.
 func (s *Store) listAwaiting(ctx context.Context, account string, f RequestFilter, limit int, start map[string]types.AttributeValue) ([]documents.ApprovalRequest, map[string]types.AttributeValue, error) {
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName:                aws.String(s.table),
-		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
-		ExpressionAttributeNames: map[string]string{"#pk": AttrPK, "#sk": AttrSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str(accountPK(account)), ":prefix": str(awaitingPrefix(f.AwaitingID)),
-		},
-		Limit: aws.Int32(pageSize(limit)), ExclusiveStartKey: start, ConsistentRead: aws.Bool(true),
-		ScanIndexForward: aws.Bool(false),
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("list awaited requests: %w", err)
+	members := append([]string{f.AwaitingID}, f.AwaitingFor...)
+	after := ""
+	if start != nil {
+		sk, _ := start[AttrSK].(*types.AttributeValueMemberS)
+		if sk == nil || !strings.HasPrefix(sk.Value, awaitingPrefix(f.AwaitingID)) {
+			return nil, nil, ErrBadCursor
+		}
+		after = strings.TrimPrefix(sk.Value, awaitingPrefix(f.AwaitingID))
 	}
 	var entries []awaitingItem
-	if err := attributevalue.UnmarshalListOfMaps(out.Items, &entries); err != nil {
-		return nil, nil, fmt.Errorf("list awaited requests: %w", err)
+	more := false
+	for _, m := range members {
+		in := &dynamodb.QueryInput{
+			TableName:                aws.String(s.table),
+			KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
+			ExpressionAttributeNames: map[string]string{"#pk": AttrPK, "#sk": AttrSK},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk": str(accountPK(account)), ":prefix": str(awaitingPrefix(m)),
+			},
+			Limit: aws.Int32(pageSize(limit)), ConsistentRead: aws.Bool(true),
+			ScanIndexForward: aws.Bool(false),
+		}
+		if after != "" {
+			in.ExclusiveStartKey = itemKey(accountPK(account), awaitingPrefix(m)+after)
+		}
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, nil, fmt.Errorf("list awaited requests: %w", err)
+		}
+		var es []awaitingItem
+		if err := attributevalue.UnmarshalListOfMaps(out.Items, &es); err != nil {
+			return nil, nil, fmt.Errorf("list awaited requests: %w", err)
+		}
+		entries = append(entries, es...)
+		more = more || len(out.LastEvaluatedKey) > 0
+	}
+	// Newest first, each request once, at most a page.
+	slices.SortStableFunc(entries, func(a, b awaitingItem) int { return strings.Compare(b.RequestID, a.RequestID) })
+	entries = slices.CompactFunc(entries, func(a, b awaitingItem) bool { return a.RequestID == b.RequestID })
+	if n := int(pageSize(limit)); len(entries) > n {
+		entries, more = entries[:n], true
+	}
+	var last map[string]types.AttributeValue
+	if more && len(entries) > 0 {
+		last = itemKey(accountPK(account), awaitingPrefix(f.AwaitingID)+entries[len(entries)-1].RequestID)
 	}
 	keys := make([]map[string]types.AttributeValue, 0, len(entries))
 	for _, e := range entries {
@@ -210,13 +248,13 @@ func (s *Store) listAwaiting(ctx context.Context, account string, f RequestFilte
 	for _, e := range entries {
 		it, ok := byID[e.RequestID]
 		switch {
-		case !ok, it.Status != string(documents.RequestPending), !slices.Contains(it.Awaiting, f.AwaitingID),
+		case !ok, it.Status != string(documents.RequestPending), !slices.ContainsFunc(members, func(m string) bool { return slices.Contains(it.Awaiting, m) }),
 			f.Status != "" && it.Status != string(f.Status), f.RequesterID != "" && it.RequesterID != f.RequesterID:
 			continue
 		}
 		items = append(items, it.request())
 	}
-	return items, out.LastEvaluatedKey, nil
+	return items, last, nil
 }
 
 // BackfillApprovalIndexes gives an account's approval requests and

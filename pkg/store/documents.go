@@ -25,6 +25,7 @@ import (
 //	policy     pk ACCOUNT#{a}  sk POLICY#{docType}
 //	request    pk ACCOUNT#{a}  sk APPROVAL#{request}        (ids sort by creation time)
 //	decision   pk ACCOUNT#{a}  sk APPROVALDEC#{request}#{level}#{approver}
+//	vote       pk ACCOUNT#{a}  sk APPROVALVOTE#{request}#{level}#{delegate}  (a delegate's vote on behalf of a member)
 //
 // Retention (ttl, epoch seconds; see retention.go): a document in a closed
 // status (closedDocument: denied, expired, completed) carries the time it
@@ -41,11 +42,13 @@ const (
 	prefixPolicy   = "POLICY"
 	prefixApproval = "APPROVAL"
 	prefixDecision = "APPROVALDEC"
+	prefixVote     = "APPROVALVOTE"
 
 	typeDocument = "document"
 	typePolicy   = "approvalPolicy"
 	typeApproval = "approvalRequest"
 	typeDecision = "approvalDecision"
+	typeVote     = "approvalVote"
 )
 
 func documentKey(a string, t rbac.DocType, id string) map[string]types.AttributeValue {
@@ -60,6 +63,13 @@ func approvalKey(a, id string) map[string]types.AttributeValue {
 func decisionPrefix(request string) string { return key(prefixDecision, request) + sep }
 func decisionKey(a, request string, level int, approver string) map[string]types.AttributeValue {
 	return itemKey(accountPK(a), decisionPrefix(request)+fmt.Sprintf("%03d", level)+sep+approver)
+}
+
+// voteKey is the marker of the one vote a delegate casts on behalf of a
+// member at a level (see RecordDecision): the delegate's own seat is the
+// decision key, the marker stops a second vote on behalf of another.
+func voteKey(a, request string, level int, voter string) map[string]types.AttributeValue {
+	return itemKey(accountPK(a), key(prefixVote, request)+sep+fmt.Sprintf("%03d", level)+sep+voter)
 }
 
 // NewApprovalRequestID returns a new request id that sorts by creation
@@ -525,12 +535,16 @@ type RequestFilter struct {
 	// AwaitingID, when set, keeps pending requests that member was asked
 	// to decide at the current level and has not decided.
 	AwaitingID string
+	// AwaitingFor, with AwaitingID, also keeps the pending requests that
+	// await these members (those AwaitingID stands in for as their
+	// delegate): one list of all, newest first, each request once.
+	AwaitingFor []string
 }
 
 // ListApprovalRequests lists an account's requests, newest first,
 // filtered by f, limit items at a time. Each filter reads only what it
 // answers (see approvalindex.go): AwaitingID the member's awaiting
-// entries, Status the status index (gsi2), RequesterID the requester
+// entries (and AwaitingFor's), Status the status index (gsi2), RequesterID the requester
 // index (gsi1, with Status checked on the requester's own requests). A
 // page may still hold fewer than limit only when the requester index is
 // read with a status, or an awaiting entry was left behind by a race;
@@ -690,6 +704,29 @@ type decisionItem struct {
 	// member, when the decision was made in an impersonated session.
 	ImpersonatorID   string `dynamodbav:"impersonatorId,omitempty"`
 	ImpersonatorName string `dynamodbav:"impersonatorName,omitempty"`
+	// DelegateID, DelegateName, DelegateEmail: the delegate who decided
+	// on behalf of the member.
+	DelegateID    string `dynamodbav:"delegateId,omitempty"`
+	DelegateName  string `dynamodbav:"delegateName,omitempty"`
+	DelegateEmail string `dynamodbav:"delegateEmail,omitempty"`
+}
+
+type voteItem struct {
+	PK        string `dynamodbav:"pk"`
+	SK        string `dynamodbav:"sk"`
+	Type      string `dynamodbav:"type"`
+	RequestID string `dynamodbav:"requestId"`
+	Level     int    `dynamodbav:"level"`
+	Voter     string `dynamodbav:"voter"`
+	MemberID  string `dynamodbav:"memberId"`
+}
+
+// OnBehalf is what a delegate's decision rests on, as the caller read it:
+// the member's item (its version; it must still be active) and the
+// member's delegation (its version, naming the delegate).
+type OnBehalf struct {
+	MemberVersion     int64
+	DelegationVersion int64
 }
 
 // TokenUse is the one-time token a link decision consumes.
@@ -713,7 +750,34 @@ type TokenUse struct {
 // denial even, and the outcome would depend on which reached the workflow
 // first. required is the level's required approvals (the callers hold the
 // request; a level's requirement never changes).
+//
+// One person, one vote also across delegation: a member's own vote
+// requires that they cast no vote on behalf of another member at the
+// level (no vote marker of theirs); a delegate's vote on behalf of
+// d.MemberID (d.DelegateID set; ob required) puts the delegate's marker
+// (one per delegate and level) and requires that the delegate has no
+// decision of their own at the level (documents.ErrAlreadyDecided
+// either way), that the member's item and delegation are as read (ob;
+// ErrDelegationLost otherwise), all in the decision's transaction.
 func (s *Store) RecordDecision(ctx context.Context, account string, d documents.ApprovalDecision, required int, link *TokenUse, ev audit.Event) error {
+	return s.recordDecision(ctx, account, d, required, link, nil, ev)
+}
+
+// RecordDecisionOnBehalf is RecordDecision of a delegate's vote on behalf
+// of d.MemberID, resting on ob.
+func (s *Store) RecordDecisionOnBehalf(ctx context.Context, account string, d documents.ApprovalDecision, required int, link *TokenUse, ob OnBehalf, ev audit.Event) error {
+	if d.DelegateID == "" || d.MemberID == "" || d.DelegateID == d.MemberID {
+		return fmt.Errorf("record decision on behalf: needs a member and another delegate")
+	}
+	return s.recordDecision(ctx, account, d, required, link, &ob, ev)
+}
+
+// ErrDelegationLost: the member a delegate decides for, or their
+// delegation, changed since it was read (the member demoted, suspended
+// or back, the delegation moved or removed).
+var ErrDelegationLost = errors.New("the delegation or its member changed meanwhile")
+
+func (s *Store) recordDecision(ctx context.Context, account string, d documents.ApprovalDecision, required int, link *TokenUse, ob *OnBehalf, ev audit.Event) error {
 	tx := NewTx(ev)
 	if link != nil {
 		tx.ConsumeToken(link.Hash, TokenApproval, link.Subject, link.Now)
@@ -724,7 +788,30 @@ func (s *Store) RecordDecision(ctx context.Context, account string, d documents.
 		RequestID: d.RequestID, Level: d.Level, Approver: d.Approver, MemberID: d.MemberID, Name: d.Name, Email: d.Email,
 		Outcome: d.Outcome, Comment: d.Comment, ByLink: d.ByLink, DecidedAt: d.DecidedAt.UTC(),
 		ImpersonatorID: d.ImpersonatorID, ImpersonatorName: d.ImpersonatorName,
+		DelegateID: d.DelegateID, DelegateName: d.DelegateName, DelegateEmail: d.DelegateEmail,
 	}), ItemAbsent(), documents.ErrAlreadyDecided)
+	var vote map[string]types.AttributeValue
+	switch {
+	case ob != nil:
+		vote = voteKey(account, d.RequestID, d.Level, d.DelegateID)
+		tx.Put(marshal(voteItem{
+			PK: vote[AttrPK].(*types.AttributeValueMemberS).Value, SK: vote[AttrSK].(*types.AttributeValueMemberS).Value, Type: typeVote,
+			RequestID: d.RequestID, Level: d.Level, Voter: d.DelegateID, MemberID: d.MemberID,
+		}), ItemAbsent(), documents.ErrAlreadyDecided)
+		tx.Check(decisionKey(account, d.RequestID, d.Level, d.DelegateID), ItemAbsent(), documents.ErrAlreadyDecided)
+		mc := VersionIs(ob.MemberVersion)
+		mc.Expr += " AND #st = :active"
+		mc.Names["#st"] = "status"
+		mc.Values[":active"] = str(string(rbac.StatusActive))
+		tx.Check(memberKey(account, d.MemberID), mc, ErrDelegationLost)
+		dc := VersionIs(ob.DelegationVersion)
+		dc.Expr += " AND #dg = :dg"
+		dc.Names["#dg"] = "delegateId"
+		dc.Values[":dg"] = str(d.DelegateID)
+		tx.Check(delegationKey(account, d.MemberID), dc, ErrDelegationLost)
+	case d.MemberID != "":
+		tx.Check(voteKey(account, d.RequestID, d.Level, d.MemberID), ItemAbsent(), documents.ErrAlreadyDecided)
+	}
 	inc := int64(0)
 	if d.Outcome == string(documents.RequestApproved) {
 		inc = 1
@@ -732,6 +819,13 @@ func (s *Store) RecordDecision(ctx context.Context, account string, d documents.
 	who := d.Name
 	if who == "" {
 		who = d.Email
+	}
+	if d.DelegateID != "" {
+		by := d.DelegateName
+		if by == "" {
+			by = d.DelegateEmail
+		}
+		who = by + " on behalf of " + who
 	}
 	expr := "SET #appr = #appr + :inc, #cm = :cm, #by = :by, #upd = :now, #ver = #ver + :one"
 	values := map[string]types.AttributeValue{
@@ -751,7 +845,13 @@ func (s *Store) RecordDecision(ctx context.Context, account string, d documents.
 	// retention without reading them.
 	expr += " ADD #decd :dk"
 	names["#decd"] = "decided"
-	values[":dk"] = &types.AttributeValueMemberSS{Value: []string{k[AttrSK].(*types.AttributeValueMemberS).Value}}
+	decided := []string{k[AttrSK].(*types.AttributeValueMemberS).Value}
+	if vote != nil {
+		// The vote marker is stamped with the decisions when the request
+		// ends.
+		decided = append(decided, vote[AttrSK].(*types.AttributeValueMemberS).Value)
+	}
+	values[":dk"] = &types.AttributeValueMemberSS{Value: decided}
 	if d.MemberID != "" {
 		expr += " DELETE #aw :me"
 		names["#aw"] = "awaiting"
@@ -787,6 +887,7 @@ func (s *Store) ListDecisions(ctx context.Context, account, request string) ([]d
 				RequestID: it.RequestID, Level: it.Level, Approver: it.Approver, MemberID: it.MemberID, Name: it.Name,
 				Email: it.Email, Outcome: it.Outcome, Comment: it.Comment, ByLink: it.ByLink, DecidedAt: it.DecidedAt,
 				ImpersonatorID: it.ImpersonatorID, ImpersonatorName: it.ImpersonatorName,
+				DelegateID: it.DelegateID, DelegateName: it.DelegateName, DelegateEmail: it.DelegateEmail,
 			})
 		}
 		if len(res.LastEvaluatedKey) == 0 {

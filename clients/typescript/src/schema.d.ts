@@ -918,7 +918,7 @@ export interface paths {
         };
         /**
          * List approval requests
-         * @description Newest first; those the caller requested, was asked to decide, or whose document the caller may view. Filters: `status`, `mine=decide` (pending, asked at the current level, not decided yet) or `mine=requested`. Each filter reads only the requests it answers, so a page is full unless some of its requests are hidden from the caller (or, with `mine=requested` and a `status`, some of the caller's requests have another status): follow `nextCursor`. A cursor continues the list of the filters it was issued for.
+         * @description Newest first; those the caller requested, was asked to decide, or whose document the caller may view. Filters: `status`, `mine=decide` (pending, asked at the current level, not decided yet) or `mine=requested`. Each filter reads only the requests it answers, so a page is full unless some of its requests are hidden from the caller (or, with `mine=requested` and a `status`, some of the caller's requests have another status): follow `nextCursor`. A cursor continues the list of the filters it was issued for. `mine=decide` also lists the pending requests awaiting a member whose delegation to the caller is active now (except the caller's own requests); a delegate sees those requests while the delegation lasts, and the ones they decided on someone's behalf.
          */
         get: operations["listApprovalRequests"];
         put?: never;
@@ -960,7 +960,7 @@ export interface paths {
         put?: never;
         /**
          * Approve or deny in the app
-         * @description By a member allowed to approve at the current level and scope (the requester only with self-approval): 403 `not_an_approver`. Each person decides once per level (409 `already_decided`, also when they voted at the level by an external link before becoming a member). The decision records the member and, in an impersonated session, the administrator acting (`decisions[].impersonator`). The level ends with its required approvals or on a denial. 409 `approval_not_pending` when the request ended, `approval_not_ready` while its approvers are being notified. 409 `actor_changed` when the approver's own membership changed (demoted, suspended) between its checks and its commit: nothing is recorded.
+         * @description By a member allowed to approve at the current level and scope (the requester only with self-approval): 403 `not_an_approver`. Each person decides once per level (409 `already_decided`, also when they voted at the level by an external link before becoming a member). The decision records the member and, in an impersonated session, the administrator acting (`decisions[].impersonator`). The level ends with its required approvals or on a denial. 409 `approval_not_pending` when the request ended, `approval_not_ready` while its approvers are being notified. 409 `actor_changed` when the approver's own membership changed (demoted, suspended) between its checks and its commit: nothing is recorded. A delegate decides on behalf of a member with `onBehalfOf`: the member's delegation to the caller must be active now (403 `not_a_delegate`), the member must still be awaited at the level and allowed to approve (their authority, not the delegate's: 403 `not_an_approver`), and the caller must not be the requester (403 `delegate_is_requester`). One person, one vote: a delegate who is also an approver of the level casts one vote, their own or one on behalf of one member (409 `already_decided`, enforced in the decision's transaction). The decision records the delegate (`decisions[].memberId`) and the member (`decisions[].onBehalfOf`); 409 `on_behalf_changed` when the member or the delegation changed between the checks and the commit.
          */
         post: operations["decideApprovalRequest"];
         delete?: never;
@@ -1208,6 +1208,34 @@ export interface paths {
          */
         post: operations["replayWebhook"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/delegation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's delegation while away
+         * @description A delegation hands a member's approval decisions to another member while they are away. From `from` (inclusive) until `until` (exclusive), the approval emails meant for the member go to the delegate, who decides on the member's behalf with the member's authority (POST /v1/approval-requests/{id}/decision with `onBehalfOf`). Before `from` and from `until` on the member's own email and authority apply. Chains are not followed: the delegate's own delegation does not pass the member's items on. An API key is not a member: 403 `not_a_member`. 404 `delegation_not_found` when none is set (an ended delegation is swept about 30 days after `until`).
+         */
+        get: operations["getMyDelegation"];
+        /**
+         * Set the caller's delegation while away
+         * @description A delegation hands a member's approval decisions to another member while they are away. From `from` (inclusive) until `until` (exclusive), the approval emails meant for the member go to the delegate, who decides on the member's behalf with the member's authority (POST /v1/approval-requests/{id}/decision with `onBehalfOf`). Before `from` and from `until` on the member's own email and authority apply. Chains are not followed: the delegate's own delegation does not pass the member's items on. An API key is not a member: 403 `not_a_member`. Sets or replaces the caller's one delegation (201 when created, 200 when replaced). The delegate is another active member of the caller's account: 422 `self_delegation`, `unknown_delegate` (not a member of this account: a member of another account is unknown), `delegate_not_active`. `until` must be after `from` and after now (422 `invalid_delegation_window`) and at most 90 days from now (422 `delegation_too_long`). Nobody delegates more than they hold: the delegate decides with the member's rights as they are when deciding. Refused to an impersonated session (403 `impersonation_forbidden`). 409 `delegation_changed` when it changed meanwhile. The change and its audit event (`delegation.put`; event `delegation.set`) are one transaction.
+         */
+        put: operations["putMyDelegation"];
+        post?: never;
+        /**
+         * Remove the caller's delegation
+         * @description Removes the caller's delegation: their own email and authority apply again at once (links already sent to the delegate stop working). 404 `delegation_not_found` when none is set. Refused to an impersonated session (403 `impersonation_forbidden`). Audit `delegation.delete`; event `delegation.removed`.
+         */
+        delete: operations["deleteMyDelegation"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1586,7 +1614,7 @@ export interface webhooks {
         put?: never;
         /**
          * approval.decided
-         * @description One approver decided (in the app or by an emailed link). data.request; data.decision: level, outcome (approve or deny), comment, memberId or email, byLink, impersonatorId.
+         * @description One approver decided (in the app or by an emailed link). data.request; data.decision: level, outcome (approve or deny), comment, memberId or email, byLink, impersonatorId; for a delegate's vote also decidedBy (the delegate: id, name, email) and onBehalfOf (the member whose vote it is: id, name, email; memberId and email are theirs).
          */
         post: operations["event_approval_decided"];
         delete?: never;
@@ -1689,6 +1717,46 @@ export interface webhooks {
          * @description A webhook endpoint whose deliveries failed for 3 days was disabled. data.webhook: id, url.
          */
         post: operations["event_webhook_disabled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "delegation.set": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * delegation.set
+         * @description A member set or changed their delegation while away. data.delegation: memberId, delegateId, delegateName, from, until, note; data.previous: the delegation it replaced, if any.
+         */
+        post: operations["event_delegation_set"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "delegation.removed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * delegation.removed
+         * @description A member removed their delegation. data.delegation: the delegation as it was (memberId, delegateId, from, until, note).
+         */
+        post: operations["event_delegation_removed"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2678,7 +2746,7 @@ export interface components {
             }[];
             decisions?: {
                 level: number;
-                /** @description The member who decided (absent for an external approver, who is named by email). */
+                /** @description The member who decided (absent for an external approver, who is named by email); for a delegate's vote, the delegate (see onBehalfOf). */
                 memberId?: string;
                 name?: string;
                 email?: string;
@@ -2692,6 +2760,12 @@ export interface components {
                 impersonator?: {
                     id: string;
                     name?: string;
+                };
+                /** @description The member whose vote a delegate cast (memberId, name and email then name the delegate); absent when the member decided themselves. */
+                onBehalfOf?: {
+                    id: string;
+                    name?: string;
+                    email?: string;
                 };
             }[];
             /** @description How long each level may take. */
@@ -2711,6 +2785,8 @@ export interface components {
             /** @enum {string} */
             decision: "approve" | "deny";
             comment?: string;
+            /** @description The member whose vote you cast as their delegate, while their delegation to you is active (see PUT /v1/me/delegation). Omit it to cast your own vote. */
+            onBehalfOf?: string;
         };
         StockLevelsRequest: {
             items: components["schemas"]["StockLevelItem"][];
@@ -2818,15 +2894,17 @@ export interface components {
          *     - `account.updated`: The account's name or settings changed. data.account: after; data.previous: before.
          *     - `document.status_changed`: A document's status changed (draft, pending_approval, approved, denied, expired, completed). data.document: type, id, status, amount, currency, store, department, supplier, approvalRequestId; data.previousStatus (absent for a new document).
          *     - `approval.requested`: Approval was requested for a document. data.request: id, documentType, documentId, documentTitle, amount, currency, store, department, supplier, requesterId, requesterName, levels, status.
-         *     - `approval.decided`: One approver decided (in the app or by an emailed link). data.request; data.decision: level, outcome (approve or deny), comment, memberId or email, byLink, impersonatorId.
+         *     - `approval.decided`: One approver decided (in the app or by an emailed link). data.request; data.decision: level, outcome (approve or deny), comment, memberId or email, byLink, impersonatorId; for a delegate's vote also decidedBy (the delegate: id, name, email) and onBehalfOf (the member whose vote it is: id, name, email; memberId and email are theirs).
          *     - `approval.approved`: A request got every approval it needed; its document is approved. data.request.
          *     - `approval.denied`: A request was denied; its document is denied. data.request.
          *     - `approval.expired`: A request timed out; its document is expired. data.request.
          *     - `approval.cancelled`: A request was cancelled (by its requester or an administrator, by a change to its document, or because its workflow could not start). data.request; data.reason.
+         *     - `delegation.set`: A member set or changed their delegation while away. data.delegation: memberId, delegateId, delegateName, from, until, note; data.previous: the delegation it replaced, if any.
+         *     - `delegation.removed`: A member removed their delegation. data.delegation: the delegation as it was (memberId, delegateId, from, until, note).
          *     - `webhook.disabled`: A webhook endpoint whose deliveries failed for 3 days was disabled. data.webhook: id, url.
          * @enum {string}
          */
-        EventType: "member.invited" | "member.created" | "member.joined" | "member.updated" | "member.suspended" | "member.reactivated" | "member.deactivated" | "member.deleted" | "invitation.revoked" | "role.created" | "role.updated" | "role.deleted" | "api_key.created" | "api_key.revoked" | "ownership.transferred" | "account.updated" | "document.status_changed" | "approval.requested" | "approval.decided" | "approval.approved" | "approval.denied" | "approval.expired" | "approval.cancelled" | "webhook.disabled";
+        EventType: "member.invited" | "member.created" | "member.joined" | "member.updated" | "member.suspended" | "member.reactivated" | "member.deactivated" | "member.deleted" | "invitation.revoked" | "role.created" | "role.updated" | "role.deleted" | "api_key.created" | "api_key.revoked" | "ownership.transferred" | "account.updated" | "document.status_changed" | "approval.requested" | "approval.decided" | "approval.approved" | "approval.denied" | "approval.expired" | "approval.cancelled" | "delegation.set" | "delegation.removed" | "webhook.disabled";
         /** @description Who made the change: a member id, `apikey:<id>`, `system` (the approval workflow, Steward itself) or `external:<email>` (an approver outside the account deciding by link), with the administrator acting on their behalf when impersonating. */
         EventActor: {
             id: string;
@@ -2979,6 +3057,37 @@ export interface components {
             force?: boolean;
             /** @description Id of an active member of the account who takes over the member's pending approval seats, in the same transaction (409 `reassignee_not_eligible`, `reassignee_not_active`, `too_many_duties` or `duties_changed` otherwise; see the operation). */
             reassignTo?: string;
+        };
+        DelegationRequest: {
+            /** @description The member who stands in: another active member of the account. */
+            delegateId: string;
+            /**
+             * Format: date-time
+             * @description When the delegation starts (inclusive); may be in the past.
+             */
+            from: string;
+            /**
+             * Format: date-time
+             * @description When it ends (exclusive): after `from` and now, at most 90 days from now.
+             */
+            until: string;
+            note?: string;
+        };
+        Delegation: {
+            memberId: string;
+            delegateId: string;
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            until: string;
+            note?: string;
+            /** @description Whether the delegation applies now (from <= now < until). */
+            active: boolean;
+            version: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
         };
     };
     responses: {
@@ -6156,6 +6265,108 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    getMyDelegation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delegation (`active` says whether it applies now). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delegation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putMyDelegation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DelegationRequest"];
+            };
+        };
+        responses: {
+            /** @description Replaced. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delegation"];
+                };
+            };
+            /** @description Created. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delegation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteMyDelegation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     event_member_invited: {
         parameters: {
             query?: never;
@@ -6743,6 +6954,56 @@ export interface operations {
                 "application/json": components["schemas"]["WebhookPayload"] & {
                     /** @constant */
                     type?: "webhook.disabled";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_delegation_set: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "delegation.set";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_delegation_removed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "delegation.removed";
                 };
             };
         };

@@ -28,6 +28,7 @@ var impersonationRefused = []string{
 	"createApprovalRequest", "decideApprovalRequest", "cancelApprovalRequest",
 	"putApprovalPolicy",
 	"createWebhook", "updateWebhook", "deleteWebhook", "rotateWebhookSecret", "replayWebhook",
+	"putMyDelegation", "deleteMyDelegation",
 }
 
 // impersonating signs up an account whose owner impersonates a member

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/routes"
@@ -38,6 +39,9 @@ var sampleBodies = map[string]any{
 	"createWebhook":         map[string]any{"url": "http://127.0.0.1:9/iso"},
 	"updateWebhook":         map[string]any{"description": "Changed by another tenant"},
 	"replayWebhook":         map[string]any{"since": sweepSince},
+	// A valid window (from now for a day): what is refused is the member.
+	"putMyDelegation": map[string]any{"delegateId": "{member}", "note": "Away",
+		"from": time.Now().UTC().Format(time.RFC3339), "until": time.Now().UTC().Add(24 * time.Hour).Format(time.RFC3339)},
 }
 
 // typeParams are path parameters that name a kind, not an object of A:

@@ -155,6 +155,9 @@ var privilegeRows = []privilegeRow{
 		why: "approve.purchase_order at store:s1 (the level names no role); who cannot see the request (purchases.view at s1, not asked) gets 404"},
 	{op: "cancelApprovalRequest", allow: adminsOnly, hidden: cantSeePOs1,
 		why: "the requester (the owner) or an administrator; who cannot see the request gets 404"},
+	{op: "putMyDelegation", allow: allRoles,
+		why: "any member sets their own delegation (here to the owner, an active member): it needs no permission, the delegate decides with the member's rights"},
+	{op: "deleteMyDelegation", allow: allRoles, why: "any member removes their own delegation (the row before set it)"},
 	{op: "logout", allow: allRoles, why: "any signed-in member ends its own session"},
 }
 
@@ -356,6 +359,10 @@ func (e *Env) privilegeRequest(t *testing.T, fx *privFixture, key string) privCa
 		return privCall{"POST", "/v1/approval-requests/" + fx.reqDecide + "/decision", map[string]any{"decision": "approve"}, nil}
 	case "cancelApprovalRequest":
 		return privCall{"POST", "/v1/approval-requests/" + fx.reqCancel + "/cancel", nil, nil}
+	case "putMyDelegation":
+		return privCall{"PUT", "/v1/me/delegation", delegationBody(fx.ownerID, 0, time.Hour), nil}
+	case "deleteMyDelegation":
+		return privCall{"DELETE", "/v1/me/delegation", nil, nil}
 	case "logout":
 		return privCall{"POST", "/v1/auth/logout", nil, nil}
 	}
