@@ -40,8 +40,8 @@ func TestDefinitionGolden(t *testing.T) {
 	if def != string(want) {
 		t.Errorf("Definition differs from %s (run go test -run TestDefinitionGolden -update):\n%s", golden, def)
 	}
-	if strings.Count(def, `"${FunctionArn}"`) != 6 {
-		t.Errorf("the placeholder should name the function of the 6 Lambda tasks:\n%s", def)
+	if strings.Count(def, `"${FunctionArn}"`) != 8 {
+		t.Errorf("the placeholder should name the function of the 8 Lambda tasks:\n%s", def)
 	}
 	if _, err := workflow.Definition(""); err == nil {
 		t.Error("Definition accepted an empty ARN")
@@ -137,7 +137,7 @@ func TestDefinitionShape(t *testing.T) {
 	}
 	collect(m.States)
 	await := nested["AwaitLevel"]
-	if await["Resource"] != "arn:aws:states:::lambda:invoke.waitForTaskToken" || await["TimeoutSecondsPath"] != "$.timeoutSeconds" {
+	if await["Resource"] != "arn:aws:states:::lambda:invoke.waitForTaskToken" || await["TimeoutSecondsPath"] != "$.tick.seconds" {
 		t.Errorf("AwaitLevel: %v", await)
 	}
 	for name, s := range nested {

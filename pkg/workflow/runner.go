@@ -483,6 +483,9 @@ func evalRule(rule choiceRule, input any) (bool, error) {
 		return false, err
 	}
 	switch {
+	case rule.BooleanEquals != nil:
+		b, ok := v.(bool)
+		return ok && b == *rule.BooleanEquals, nil
 	case rule.StringEquals != "":
 		s, ok := v.(string)
 		return ok && s == rule.StringEquals, nil
@@ -606,11 +609,19 @@ func (r *Runner) runStates(ctx context.Context, x *execution, states map[string]
 		)
 		switch st.Type {
 		case "Task":
-			data, next, err = r.task(ctx, x, name, st, data, resume)
-			resume = nil
+			// A resumed await goes to the task that waits (the branch
+			// may run a Tick first).
+			var res *waiter
+			if waits(st) {
+				res, resume = resume, nil
+			}
+			data, next, err = r.task(ctx, x, name, st, data, res)
 		case "Parallel", "Map":
-			data, next, err = r.compound(ctx, x, name, st, data, resume)
-			resume = nil
+			var res *waiter
+			if waits(st) {
+				res, resume = resume, nil
+			}
+			data, next, err = r.compound(ctx, x, name, st, data, res)
 		case "Pass":
 			data, err = r.pass(x, name, st, data)
 			next = st.Next
