@@ -279,7 +279,7 @@ func (s *Service) memberBallot(ctx context.Context, p *auth.Principal, id string
 	if r.TaskToken == "" || r.Level < 1 || r.Level > len(r.Levels) {
 		return ballot{}, errNotReady
 	}
-	if !mayApprove(p.Roles, p.Member.Authz(p.At), r, r.Levels[r.Level-1]) {
+	if !mayDecide(p.Roles, p.Member.Authz(p.At), r, r.Level) {
 		return ballot{}, errNotApprover
 	}
 	// One person, one vote: a member who voted at this level by an
@@ -332,7 +332,7 @@ func (s *Service) linkBallot(ctx context.Context, raw string) (ballot, error) {
 		if err != nil {
 			return ballot{}, err
 		}
-		if !mayApprove(rs, m.Authz(s.Now.Now()), req, req.Levels[lt.level-1]) {
+		if !mayDecide(rs, m.Authz(s.Now.Now()), req, lt.level) {
 			return ballot{}, errNotApprover
 		}
 		dec.Name, dec.Email = m.Name, m.Email

@@ -67,11 +67,30 @@ func approvalEmailKey(request string, level int, approver string) string {
 
 // approvers lists who is asked at level of r.
 func (st Steps) approvers(ctx context.Context, r documents.ApprovalRequest, level int) ([]documents.Approver, error) {
+	out, err := st.membersFor(ctx, r, level, r.Levels[level-1])
+	if err != nil {
+		return nil, err
+	}
+	if level == 1 && r.External != nil {
+		// An external approver the rules no longer allow (policy or
+		// domain changed, or now a member) gets no link.
+		switch err := st.externalStillAllowed(ctx, r, r.External.Email); {
+		case err == nil:
+			out = append(out, documents.Approver{Level: 1, Name: r.External.Name, Email: r.External.Email})
+		case !externalRefusal(err):
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// membersFor lists the active members with an email who may approve
+// under rule l, as approvers of level.
+func (st Steps) membersFor(ctx context.Context, r documents.ApprovalRequest, level int, l documents.ApprovalLevel) ([]documents.Approver, error) {
 	rs, err := st.roleSet(ctx, r.AccountID)
 	if err != nil {
 		return nil, err
 	}
-	l := r.Levels[level-1]
 	now := st.Now.Now()
 	var out []documents.Approver
 	cursor := ""
@@ -86,21 +105,10 @@ func (st Steps) approvers(ctx context.Context, r documents.ApprovalRequest, leve
 			}
 		}
 		if page.Next == "" {
-			break
+			return out, nil
 		}
 		cursor = page.Next
 	}
-	if level == 1 && r.External != nil {
-		// An external approver the rules no longer allow (policy or
-		// domain changed, or now a member) gets no link.
-		switch err := st.externalStillAllowed(ctx, r, r.External.Email); {
-		case err == nil:
-			out = append(out, documents.Approver{Level: 1, Name: r.External.Name, Email: r.External.Email})
-		case !externalRefusal(err):
-			return nil, err
-		}
-	}
-	return out, nil
 }
 
 // Await stores the level's task token and who is asked at it (and which
@@ -128,6 +136,19 @@ func (st Steps) Await(ctx context.Context, in workflow.StepInput) error {
 	if r.Level == in.Level {
 		if decided, _, err = st.decidedAt(ctx, r, in.Level); err != nil {
 			return workflow.Transient(err)
+		}
+	}
+	// The level's escalation asked more people than its rule: they stay
+	// asked when the level awaits again (after a Tick).
+	if r.Level == in.Level && r.EscalatedLevel == in.Level {
+		rule := map[string]bool{}
+		for _, a := range asked {
+			rule[a.Key()] = true
+		}
+		for _, a := range r.Asked {
+			if a.Level == in.Level && a.Escalated && !rule[a.Key()] {
+				asked = append(asked, a)
+			}
 		}
 	}
 	now := st.Now.Now()
@@ -164,16 +185,35 @@ func (st Steps) Await(ctx context.Context, in workflow.StepInput) error {
 	if err != nil {
 		return workflow.Transient(err)
 	}
-	// A retried await (new task token) of a level that already has its
-	// approvals finishes it at once.
+	// A retried await (new task token), or the await of a level after a
+	// Tick, of a level already decided finishes it at once: a decision
+	// sent meanwhile went to the previous token.
 	if r.Level == in.Level {
-		if fresh, err := st.Store.GetApprovalRequest(ctx, r.AccountID, r.ID); err == nil && fresh.Approvals >= r.Levels[in.Level-1].Required {
-			if err := st.Engine.SendTaskSuccess(ctx, in.TaskToken, workflow.Decision{Outcome: workflow.Approved}); err != nil && !errors.Is(err, workflow.ErrTaskNotFound) {
+		if o := st.levelOutcome(ctx, r, in.Level); o != "" {
+			if err := st.Engine.SendTaskSuccess(ctx, in.TaskToken, workflow.Decision{Outcome: o}); err != nil && !errors.Is(err, workflow.ErrTaskNotFound) {
 				return workflow.Transient(err)
 			}
 		}
 	}
 	return nil
+}
+
+// levelOutcome is the level's result when it is decided (a denial
+// recorded, or its approvals), else "".
+func (st Steps) levelOutcome(ctx context.Context, r documents.ApprovalRequest, level int) workflow.Outcome {
+	fresh, err := st.Store.GetApprovalRequest(ctx, r.AccountID, r.ID)
+	if err != nil || fresh.Status != documents.RequestPending || fresh.Level != level {
+		return ""
+	}
+	if fresh.DecidedBy != "" || fresh.Approvals > 0 {
+		if _, denied, err := st.decidedAt(ctx, fresh, level); err == nil && denied {
+			return workflow.Denied
+		}
+	}
+	if fresh.Approvals >= levelRequired(fresh, level) {
+		return workflow.Approved
+	}
+	return ""
 }
 
 // decidedAt returns the approver keys that decided at level of r, and
@@ -306,7 +346,7 @@ func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
 		if !ok || decided[a.Key()] {
 			continue // no longer asked, or decided already
 		}
-		sent, err := st.Store.OutboxSent(ctx, approvalEmailKey(r.ID, in.Level, a.Key()))
+		sent, err := st.Store.OutboxSent(ctx, notifyEmailKey(r, in, a))
 		if err != nil {
 			return workflow.Transient(err)
 		}
@@ -343,7 +383,7 @@ func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
 			}
 		}
 		last = time.Now()
-		if err := st.sendRequestEmail(ctx, r, view, in.Level, m.a, m.token); err != nil {
+		if err := st.sendRequestEmail(ctx, r, view, in, m.a, m.token); err != nil {
 			// Ids only: no address, no link.
 			st.log().WarnContext(ctx, "approvals: approval email not sent", "request", r.ID, "level", in.Level, "approver", notifyID(m.a), "error", err)
 			failed = append(failed, fmt.Errorf("approver %s: %w", notifyID(m.a), err))
@@ -353,6 +393,16 @@ func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
 		return workflow.Transient(errors.Join(failed...))
 	}
 	return nil
+}
+
+// expiresAt is when the level expires, as its emails say: its timeout
+// after its start (with timers), or from now (the level's first emails
+// go out as it starts).
+func (st Steps) expiresAt(r documents.ApprovalRequest, level int) time.Time {
+	if r.TimerLevel == level && !r.LevelStartedAt.IsZero() {
+		return r.LevelStartedAt.Add(timeoutOf(r))
+	}
+	return st.Now.Now().Add(timeoutOf(r))
 }
 
 func timeoutOf(r documents.ApprovalRequest) time.Duration {
@@ -400,19 +450,36 @@ func (st Steps) requestEmailView(ctx context.Context, r documents.ApprovalReques
 	return v
 }
 
-func (st Steps) sendRequestEmail(ctx context.Context, r documents.ApprovalRequest, v emailView, level int, a documents.Approver, token string) error {
+// notifyEmailKey is the outbox key of the email a Notify of in sends to
+// a: the approval email (a level's first ask, or its escalation's), or
+// the level's current reminder.
+func notifyEmailKey(r documents.ApprovalRequest, in workflow.StepInput, a documents.Approver) string {
+	if in.Kind == workflow.ActionRemind {
+		return reminderEmailKey(r.ID, in.Level, r.Reminders, a.Key())
+	}
+	return approvalEmailKey(r.ID, in.Level, a.Key())
+}
+
+func (st Steps) sendRequestEmail(ctx context.Context, r documents.ApprovalRequest, v emailView, in workflow.StepInput, a documents.Approver, token string) error {
+	var reason mail.ApprovalReason
+	switch in.Kind {
+	case workflow.ActionRemind:
+		reason = mail.ReasonReminder
+	case workflow.ActionEscalate:
+		reason = mail.ReasonEscalation
+	}
 	n := v.names
 	subj, text, html, err := mail.Render(mail.TemplateApprovalRequest, mail.ApprovalRequestData{
 		ApproverName: a.Name, RequesterName: orDefault(r.RequesterName, r.RequesterEmail), AccountName: v.account,
 		DocumentType: docTypeLabel(r.DocType), DocumentTitle: r.DocTitle, StoreName: n.store,
 		DepartmentName: n.department, SupplierName: n.supplier,
 		Amount: amountText(r.Amount), Currency: r.Currency, Note: r.Note,
-		ApproveLink: st.PublicURL + "/approve/" + token, ExpiresAt: st.Now.Now().Add(timeoutOf(r)),
+		ApproveLink: st.PublicURL + "/approve/" + token, ExpiresAt: st.expiresAt(r, in.Level), Reason: reason,
 	})
 	if err != nil {
 		return err
 	}
-	_, _, err = st.Mail.Send(ctx, approvalEmailKey(r.ID, level, a.Key()), mail.Message{
+	_, _, err = st.Mail.Send(ctx, notifyEmailKey(r, in, a), mail.Message{
 		To: []mail.Address{{Name: a.Name, Email: a.Email}}, Subject: subj, Text: text, HTML: html,
 	})
 	return err

@@ -110,12 +110,32 @@ func (d InvitationData) text() (string, string) {
 }
 
 func (d ApprovalRequestData) subject() string {
-	return "Approval needed: " + d.DocumentTitle + " (" + money(d.Amount, d.Currency) + ")"
+	var prefix string
+	switch d.Reason {
+	case ReasonReminder:
+		prefix = "Reminder: "
+	case ReasonEscalation:
+		prefix = "Escalated: "
+	}
+	return prefix + "Approval needed: " + d.DocumentTitle + " (" + money(d.Amount, d.Currency) + ")"
+}
+
+// reasonText is the sentence that says why a reminder or an escalation's
+// email comes (empty for the first ask).
+func (d ApprovalRequestData) reasonText() string {
+	switch d.Reason {
+	case ReasonReminder:
+		return "A reminder: this request still waits for your decision. This link replaces the one in the earlier email."
+	case ReasonEscalation:
+		return "This request was escalated to you: it was not decided in time."
+	}
+	return ""
 }
 
 func (d ApprovalRequestData) text() (string, string) {
 	return paragraphs(
 		greeting(d.ApproverName),
+		d.reasonText(),
 		d.RequesterName+" asks for your approval"+prefixed(" in ", d.AccountName)+":",
 		"  "+docType(d.DocumentType)+": "+d.DocumentTitle+
 			"\n  Amount: "+money(d.Amount, d.Currency)+
