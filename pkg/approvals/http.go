@@ -114,6 +114,8 @@ type (
 		Email    string    `json:"email"`
 		External bool      `json:"external"`
 		AskedAt  time.Time `json:"askedAt"`
+		// Escalated: asked by the level's escalation.
+		Escalated bool `json:"escalated,omitempty"`
 	}
 	decisionView struct {
 		Level     int       `json:"level"`
@@ -184,7 +186,7 @@ func toRequestView(r documents.ApprovalRequest, ds []documents.ApprovalDecision)
 			RemindAfterHours: l.RemindAfterHours, EscalateAfterHours: l.EscalateAfterHours, EscalateTo: l.EscalateTo})
 	}
 	for _, a := range r.Asked {
-		v.Asked = append(v.Asked, askedView{Level: a.Level, MemberID: a.MemberID, Name: a.Name, Email: a.Email, External: a.MemberID == "", AskedAt: a.AskedAt.UTC()})
+		v.Asked = append(v.Asked, askedView{Level: a.Level, MemberID: a.MemberID, Name: a.Name, Email: a.Email, External: a.MemberID == "", AskedAt: a.AskedAt.UTC(), Escalated: a.Escalated})
 	}
 	for _, d := range ds {
 		dv := decisionView{

@@ -256,7 +256,8 @@ func (st Steps) escalate(ctx context.Context, r documents.ApprovalRequest, level
 	}
 	ev := workflowEvent(r, "approval.escalated")
 	ev.After = audit.Snapshot(map[string]any{
-		"level": level, "escalateTo": r.Levels[level-1].EscalateTo, "role": rule.Role, "added": len(added), "addedMembers": added,
+		"request":    requestSummary(r, documents.RequestPending),
+		"escalation": map[string]any{"level": level, "escalateTo": r.Levels[level-1].EscalateTo, "added": len(added)},
 	})
 	switch err := st.Store.EscalateLevel(ctx, r, level, all, added, ev); {
 	case errors.Is(err, store.ErrAlreadyEscalated), errors.Is(err, documents.ErrRequestNotPending):
