@@ -67,7 +67,8 @@ func approvalEmailKey(request string, level int, approver string) string {
 
 // approvers lists who is asked at level of r.
 func (st Steps) approvers(ctx context.Context, r documents.ApprovalRequest, level int) ([]documents.Approver, error) {
-	out, err := st.membersFor(ctx, r, level, r.Levels[level-1])
+	rule := r.Levels[level-1]
+	out, err := st.membersFor(ctx, r, level, func(rs *rbac.RoleSet, m rbac.Member) bool { return mayApprove(rs, m, r, rule) })
 	if err != nil {
 		return nil, err
 	}
@@ -84,9 +85,9 @@ func (st Steps) approvers(ctx context.Context, r documents.ApprovalRequest, leve
 	return out, nil
 }
 
-// membersFor lists the active members with an email who may approve
-// under rule l, as approvers of level.
-func (st Steps) membersFor(ctx context.Context, r documents.ApprovalRequest, level int, l documents.ApprovalLevel) ([]documents.Approver, error) {
+// membersFor lists the live members with an email that allow accepts,
+// as approvers of level.
+func (st Steps) membersFor(ctx context.Context, r documents.ApprovalRequest, level int, allow func(*rbac.RoleSet, rbac.Member) bool) ([]documents.Approver, error) {
 	rs, err := st.roleSet(ctx, r.AccountID)
 	if err != nil {
 		return nil, err
@@ -100,7 +101,7 @@ func (st Steps) membersFor(ctx context.Context, r documents.ApprovalRequest, lev
 			return nil, err
 		}
 		for _, m := range page.Items {
-			if m.Email != "" && mayApprove(rs, m.Authz(now), r, l) {
+			if m.Email != "" && allow(rs, m.Authz(now)) {
 				out = append(out, documents.Approver{Level: level, MemberID: m.ID, Name: m.Name, Email: m.Email})
 			}
 		}
@@ -356,7 +357,7 @@ func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
 		tok, hash := onetime.New()
 		mints = append(mints, mint{a: a, token: tok})
 		tokens = append(tokens, store.Token{
-			Hash: hash, Kind: store.TokenApproval, AccountID: r.AccountID, SubjectID: subject(r.ID, in.Level, a.Key()), ExpiresAt: expires,
+			Hash: hash, Kind: store.TokenApproval, AccountID: r.AccountID, SubjectID: notifySubject(r, in, a), ExpiresAt: expires,
 			Data: map[string]string{"request": r.ID, "level": strconv.Itoa(in.Level), "approver": a.Key(), "memberId": a.MemberID, "email": a.Email, "name": a.Name},
 		})
 	}
@@ -448,6 +449,17 @@ func (st Steps) requestEmailView(ctx context.Context, r documents.ApprovalReques
 		v.account = acct.Name
 	}
 	return v
+}
+
+// notifySubject is the subject of the link a Notify of in mints for a:
+// the approver's at the level, or, for a reminder, one of the reminder's
+// own, so that the link of the first email keeps working beside it (the
+// approver still votes once: decisions are one per approver and level).
+func notifySubject(r documents.ApprovalRequest, in workflow.StepInput, a documents.Approver) string {
+	if in.Kind == workflow.ActionRemind {
+		return subject(r.ID, in.Level, a.Key()) + ":r" + strconv.Itoa(r.Reminders)
+	}
+	return subject(r.ID, in.Level, a.Key())
 }
 
 // notifyEmailKey is the outbox key of the email a Notify of in sends to

@@ -46,28 +46,40 @@ func remindersDue(l documents.ApprovalLevel, start time.Time, hour time.Duration
 	return 1 + int(now.Sub(first)/every)
 }
 
-// escalationRule is the rule of the approvers level of r escalates to:
-// the administrators (an account-wide administrator assignment), the
-// members holding a role (in the level's scope), or the next level's
-// rule (the administrators at the last level).
-func escalationRule(r documents.ApprovalRequest, level int) documents.ApprovalLevel {
+// escalationRule is the rule of the approvers level of r escalates to,
+// and whether they must also be administrators: the administrators
+// (admin flag, owner, or the administrator role account-wide) allowed to
+// approve the document account-wide, the members holding a role (in the
+// level's scope), or the next level's rule (the administrators at the
+// last level).
+func escalationRule(r documents.ApprovalRequest, level int) (documents.ApprovalLevel, bool) {
 	l := r.Levels[level-1]
-	admins := documents.ApprovalLevel{Role: rbac.RoleAdministrator, Required: l.Required, Scope: documents.ApprovalScopeAccount}
+	admins := documents.ApprovalLevel{Required: l.Required, Scope: documents.ApprovalScopeAccount}
 	switch l.EscalateTo {
 	case documents.EscalateToAdmins, "":
-		return admins
+		return admins, true
 	case documents.EscalateToNextLevel:
 		if level < len(r.Levels) {
 			next := r.Levels[level]
-			return documents.ApprovalLevel{MinAmount: next.MinAmount, Permission: next.Permission, Role: next.Role, Required: l.Required, Scope: next.Scope}
+			return documents.ApprovalLevel{MinAmount: next.MinAmount, Permission: next.Permission, Role: next.Role, Required: l.Required, Scope: next.Scope}, false
 		}
-		return admins
+		return admins, true
 	}
-	return documents.ApprovalLevel{Role: l.EscalateTo, Required: l.Required, Scope: l.Scope}
+	return documents.ApprovalLevel{Role: l.EscalateTo, Required: l.Required, Scope: l.Scope}, false
+}
+
+// escalationAllows reports whether the member is one the escalation of
+// level of r asks (see escalationRule).
+func escalationAllows(rs *rbac.RoleSet, m rbac.Member, r documents.ApprovalRequest, level int) bool {
+	rule, admins := escalationRule(r, level)
+	if !mayApprove(rs, m, r, rule) {
+		return false
+	}
+	return !admins || rs.Compile(m).IsAdmin()
 }
 
 // escalatedAsk reports whether the member may decide at level of r by
-// its escalation: asked by it, and allowed under the escalation's rule.
+// its escalation: asked by it, and still allowed under its rule.
 func escalatedAsk(rs *rbac.RoleSet, m rbac.Member, r documents.ApprovalRequest, level int) bool {
 	if r.EscalatedLevel != level || level < 1 || level > len(r.Levels) {
 		return false
@@ -77,7 +89,7 @@ func escalatedAsk(rs *rbac.RoleSet, m rbac.Member, r documents.ApprovalRequest, 
 	}) {
 		return false
 	}
-	return mayApprove(rs, m, r, escalationRule(r, level))
+	return escalationAllows(rs, m, r, level)
 }
 
 // mayDecide reports whether the member may decide at level of r: under
@@ -229,8 +241,7 @@ func (st Steps) stillAwaited(ctx context.Context, r documents.ApprovalRequest, l
 // Tick returns). It returns their ids (none when the level was escalated
 // already, or ended).
 func (st Steps) escalate(ctx context.Context, r documents.ApprovalRequest, level int) ([]string, error) {
-	rule := escalationRule(r, level)
-	targets, err := st.membersFor(ctx, r, level, rule)
+	targets, err := st.membersFor(ctx, r, level, func(rs *rbac.RoleSet, m rbac.Member) bool { return escalationAllows(rs, m, r, level) })
 	if err != nil {
 		return nil, workflow.Transient(err)
 	}

@@ -125,7 +125,7 @@ func (d ApprovalRequestData) subject() string {
 func (d ApprovalRequestData) reasonText() string {
 	switch d.Reason {
 	case ReasonReminder:
-		return "A reminder: this request still waits for your decision. This link replaces the one in the earlier email."
+		return "A reminder: this request still waits for your decision."
 	case ReasonEscalation:
 		return "This request was escalated to you: it was not decided in time."
 	}
