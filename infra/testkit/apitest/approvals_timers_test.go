@@ -1,16 +1,19 @@
 package apitest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stewardhq/steward/infra/localstack/server"
 	"github.com/stewardhq/steward/infra/testkit/testenv"
+	"github.com/stewardhq/steward/pkg/workflow"
 )
 
 // reasonToken waits for an email to addr sent since whose subject
@@ -178,5 +181,48 @@ func TestApprovalTimersValidation(t *testing.T) {
 	}
 	for _, to := range []string{"admins", "next_level", "senior_manager"} {
 		e.Call(t, "PUT", "/v1/approval-policies/purchase_order", tm.ownerTk, level(map[string]any{"remindAfterHours": 24, "escalateAfterHours": 47, "escalateTo": to})).Want(t, http.StatusOK, "")
+	}
+}
+
+// dropFirstResult is an engine that loses the first level result a
+// decider sends (as if it raced the level's Tick: the token it used is
+// dead), answering ErrTaskNotFound like a used token.
+type dropFirstResult struct {
+	workflow.Engine
+	dropped atomic.Bool
+}
+
+func (d *dropFirstResult) SendTaskSuccess(ctx context.Context, token string, dec workflow.Decision) error {
+	if d.dropped.CompareAndSwap(false, true) {
+		return workflow.ErrTaskNotFound
+	}
+	return d.Engine.SendTaskSuccess(ctx, token, dec)
+}
+
+// A denial whose level result was lost (it went to a token a Tick had
+// ended) is not lost: the level's next await finds the level decided and
+// finishes it. A decided level reminds nobody.
+func TestApprovalDecisionRacingATickIsNotLost(t *testing.T) {
+	e := New(t, func(d *server.Deps) {
+		d.Approvals.Hour = time.Second
+		d.Approvals.Engine = &dropFirstResult{Engine: d.Approvals.Engine}
+	})
+	tm := e.apSetup(t)
+	e.Call(t, "PUT", "/v1/approval-policies/purchase_order", tm.ownerTk, map[string]any{
+		"enabled": true, "levels": []map[string]any{{"minAmount": 0, "role": "manager", "required": 1, "scope": "document", "remindAfterHours": 2}},
+		"selfApproval": false, "expiresAfterHours": 60,
+	}).Want(t, http.StatusOK, "")
+	e.Call(t, "PUT", "/v1/documents/purchase_order/po-race", tm.requester.Token, poBody(100)).Want(t, http.StatusCreated, "")
+	since := time.Now()
+	req := e.requestApproval(t, tm.requester.Token, "po-race", nil)
+	e.waitRequest(t, tm.mgr1.Token, req.ID, "level 1", func(r apRequest) bool { return r.CurrentLevel == 1 })
+	e.Call(t, "POST", "/v1/approval-requests/"+req.ID+"/decision", tm.mgr1.Token, map[string]string{"decision": "deny", "comment": "No"}).Want(t, http.StatusOK, "")
+	if r := e.getRequest(t, tm.requester.Token, req.ID); r.Status != "pending" {
+		t.Fatalf("the lost result ended the request: %+v", r)
+	}
+	e.outcomeEmail(t, tm.requester.Email, "Denied", since)
+	e.waitDocStatus(t, tm.requester.Token, "po-race", "denied")
+	if n := e.emailsTo(t, tm.mgr2.Email, "Reminder: ", since); n != 0 {
+		t.Errorf("a decided level sent %d reminders", n)
 	}
 }
