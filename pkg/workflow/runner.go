@@ -152,6 +152,11 @@ func NewRunner(steps Steps, opts RunnerOptions) (*Runner, error) {
 		if err := json.Unmarshal(s.Data, &data); err != nil {
 			return nil, fmt.Errorf("workflow: resume %s: %w", s.Name, err)
 		}
+		if m, ok := data.(map[string]any); ok {
+			if _, ok := m["timers"]; !ok {
+				m["timers"] = false // journaled before StartInput had timers
+			}
+		}
 		var resume *waiter
 		if st := r.def.States[s.State]; s.Awaiting && s.Token != "" && st != nil && waits(st) {
 			resume = &waiter{x: x, ch: make(chan callback, 1)}
