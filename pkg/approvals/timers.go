@@ -155,9 +155,10 @@ func (st Steps) Tick(ctx context.Context, in workflow.StepInput) (workflow.StepO
 		if err != nil {
 			return workflow.StepOutput{}, err
 		}
-		if r, err = st.load(ctx, in); err != nil {
-			return workflow.StepOutput{}, err
-		}
+		// No read after the write: a failure now would make the
+		// workflow retry a Tick that finds the level escalated, and
+		// its emails would not go out.
+		r.EscalatedLevel = in.Level
 		return waitFor(workflow.ActionEscalate, now, st.nextTimer(r, in.Level, now, expiry), batched(added)), nil
 	}
 	if n := remindersDue(l, start, hour, now); stored && n > r.Reminders {
