@@ -316,7 +316,7 @@ func (s *Service) memberBallot(ctx context.Context, p *auth.Principal, id, onBeh
 	if onBehalfOf != "" {
 		return s.delegateBallot(ctx, p, r, ds, onBehalfOf)
 	}
-	if !mayApprove(p.Roles, p.Member.Authz(p.At), r, r.Levels[r.Level-1]) {
+	if !mayDecide(p.Roles, p.Member.Authz(p.At), r, r.Level) {
 		return ballot{}, errNotApprover
 	}
 	// One person, one vote: a member who voted at this level by an
@@ -421,7 +421,7 @@ func (s *Service) linkBallot(ctx context.Context, raw string) (ballot, error) {
 		if err != nil {
 			return ballot{}, err
 		}
-		if !mayApprove(rs, m.Authz(s.Now.Now()), req, req.Levels[lt.level-1]) {
+		if !mayDecide(rs, m.Authz(s.Now.Now()), req, lt.level) {
 			return ballot{}, errNotApprover
 		}
 		dec.Name, dec.Email = m.Name, m.Email

@@ -207,7 +207,7 @@ func (s *Service) onBehalfCheck(ctx context.Context, req documents.ApprovalReque
 	if err != nil {
 		return team.Member{}, team.Delegation{}, err
 	}
-	if !asked || !mayApprove(rs, m.Authz(now), req, req.Levels[level-1]) {
+	if !asked || !mayDecide(rs, m.Authz(now), req, level) {
 		return team.Member{}, team.Delegation{}, errNotApprover
 	}
 	return m, d, nil

@@ -8,9 +8,9 @@
 // requests.go (requesting, listing, cancelling), decide.go (Decide, the one
 // decision operation of the app and of the emailed link, and the link's
 // checks), delegation.go (a member's delegation while away, and the
-// checks of a vote on someone's behalf) and steps.go take typed inputs and
-// return typed results and
-// *fault.Error refusals. http.go decodes a request, calls one operation
+// checks of a vote on someone's behalf), steps.go and timers.go (the Tick
+// step: reminders, escalation) take typed inputs and return typed results
+// and *fault.Error refusals. http.go decodes a request, calls one operation
 // and encodes its result; page.go renders the link's page (page.templ),
 // one page per refusal of a link.
 //
@@ -34,8 +34,9 @@
 //     the PUT's event is document.put_voiding_approval, with before and
 //     after. Supplier counts as a term: a PO approved for one supplier is
 //     not sent to another.
-//   - A request snapshots the policy levels that apply to the amount, the
-//     self-approval flag and the timeout (expiresAfterHours, per level).
+//   - A request snapshots the policy levels that apply to the amount
+//     (with their timers), the self-approval flag and the timeout
+//     (expiresAfterHours, per level).
 //     Only signed-in members request (the outcome email goes to them). A
 //     policy that is off, or whose levels do not reach the amount, answers
 //     409 approval_not_required.
@@ -75,7 +76,31 @@
 //     "/handover/<ref>").
 //   - A level ends when it has `required` approvals or on the first
 //     denial: the decider sends the workflow's task result;
-//     workflow.ErrTaskNotFound means another decider sent it first.
+//     workflow.ErrTaskNotFound means another decider sent it first (or
+//     the level's await was between Ticks: its next await finds the level
+//     decided and finishes it).
+//   - Reminders and escalation (timers.go, the workflow's Tick step): a
+//     level may say remindAfterHours and escalateAfterHours with
+//     escalateTo ("admins", "next_level" or a role id), each at least 1
+//     and under expiresAfterHours (400 invalid_field otherwise). They
+//     count from the level's start (recorded on the request by its first
+//     Tick). A reminder goes to the level's approvers who have not
+//     decided, remindAfterHours after the start and then every
+//     remindAfterHours but at most once a day, with a link of its own
+//     (subject "<request>:<level>:<approver>:r<n>"; the first link keeps
+//     working) and outbox key "approval-reminder/<request>/<level>/<n>/
+//     <approver>"; the request counts the reminders sent, so a Tick run
+//     again sends none twice (one lost in a crash between the count and
+//     the emails is not resent). The escalation, once per level, asks the
+//     active members the target allows who are not asked yet
+//     (administrators: admin flag, owner or the administrator role
+//     account-wide, allowed to approve the document account-wide; a
+//     role's holders in the level's scope; the next level's rule, the
+//     administrators at the last level), records them on the request
+//     (asked, marked escalated, and awaiting) with the audit event
+//     approval.escalated, and emails them the approval email saying it
+//     was escalated. Escalated approvers decide like the level's own while
+//     the escalation's rule still allows them.
 //   - Requests are listed and shown to their requester, to those asked,
 //     and to members who may view the document; also to the delegate of
 //     one asked while the delegation is active, and to a delegate who

@@ -41,11 +41,14 @@ type (
 		UpdatedAt         time.Time `json:"updatedAt"`
 	}
 	levelBody struct {
-		MinAmount  float64 `json:"minAmount"`
-		Permission string  `json:"permission,omitempty"`
-		Role       string  `json:"role,omitempty"`
-		Required   int     `json:"required"`
-		Scope      string  `json:"scope"`
+		MinAmount          float64 `json:"minAmount"`
+		Permission         string  `json:"permission,omitempty"`
+		Role               string  `json:"role,omitempty"`
+		Required           int     `json:"required"`
+		Scope              string  `json:"scope"`
+		RemindAfterHours   int     `json:"remindAfterHours,omitempty"`
+		EscalateAfterHours int     `json:"escalateAfterHours,omitempty"`
+		EscalateTo         string  `json:"escalateTo,omitempty"`
 	}
 	externalPolicy struct {
 		Allowed bool     `json:"allowed"`
@@ -97,12 +100,15 @@ type (
 		Email string `json:"email,omitempty"`
 	}
 	levelView struct {
-		Level      int     `json:"level"`
-		MinAmount  float64 `json:"minAmount"`
-		Permission string  `json:"permission,omitempty"`
-		Role       string  `json:"role,omitempty"`
-		Required   int     `json:"required"`
-		Scope      string  `json:"scope"`
+		Level              int     `json:"level"`
+		MinAmount          float64 `json:"minAmount"`
+		Permission         string  `json:"permission,omitempty"`
+		Role               string  `json:"role,omitempty"`
+		Required           int     `json:"required"`
+		Scope              string  `json:"scope"`
+		RemindAfterHours   int     `json:"remindAfterHours,omitempty"`
+		EscalateAfterHours int     `json:"escalateAfterHours,omitempty"`
+		EscalateTo         string  `json:"escalateTo,omitempty"`
 	}
 	askedView struct {
 		Level    int       `json:"level"`
@@ -111,6 +117,8 @@ type (
 		Email    string    `json:"email"`
 		External bool      `json:"external"`
 		AskedAt  time.Time `json:"askedAt"`
+		// Escalated: asked by the level's escalation.
+		Escalated bool `json:"escalated,omitempty"`
 	}
 	decisionView struct {
 		Level     int       `json:"level"`
@@ -180,10 +188,11 @@ func toRequestView(r documents.ApprovalRequest, ds []documents.ApprovalDecision)
 		v.ExternalApprover = &externalBody{Email: r.External.Email, Name: r.External.Name}
 	}
 	for i, l := range r.Levels {
-		v.Levels = append(v.Levels, levelView{Level: i + 1, MinAmount: l.MinAmount, Permission: l.Permission, Role: l.Role, Required: l.Required, Scope: l.Scope})
+		v.Levels = append(v.Levels, levelView{Level: i + 1, MinAmount: l.MinAmount, Permission: l.Permission, Role: l.Role, Required: l.Required, Scope: l.Scope,
+			RemindAfterHours: l.RemindAfterHours, EscalateAfterHours: l.EscalateAfterHours, EscalateTo: l.EscalateTo})
 	}
 	for _, a := range r.Asked {
-		v.Asked = append(v.Asked, askedView{Level: a.Level, MemberID: a.MemberID, Name: a.Name, Email: a.Email, External: a.MemberID == "", AskedAt: a.AskedAt.UTC()})
+		v.Asked = append(v.Asked, askedView{Level: a.Level, MemberID: a.MemberID, Name: a.Name, Email: a.Email, External: a.MemberID == "", AskedAt: a.AskedAt.UTC(), Escalated: a.Escalated})
 	}
 	for _, d := range ds {
 		dv := decisionView{

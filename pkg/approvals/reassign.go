@@ -19,12 +19,12 @@ import (
 // MayApprove reports whether m may decide at level of r: the rule a
 // level asks its approvers by and Decide checks (active, allowed
 // documents.approve, holding the level's role and permission, not the
-// requester unless self-approval).
+// requester unless self-approval), or the level's escalation allows.
 func (s *Service) MayApprove(rs *rbac.RoleSet, m rbac.Member, r documents.ApprovalRequest, level int) bool {
 	if level < 1 || level > len(r.Levels) {
 		return false
 	}
-	return mayApprove(rs, m, r, r.Levels[level-1])
+	return mayDecide(rs, m, r, level)
 }
 
 // NotifyReassigned emails to the approval email of r at level, as the
@@ -52,11 +52,16 @@ func (s *Service) NotifyReassigned(ctx context.Context, r documents.ApprovalRequ
 	tok, hash := onetime.New()
 	err := s.Store.IssueLinkTokens(ctx, []store.Token{{
 		Hash: hash, Kind: store.TokenApproval, AccountID: r.AccountID, SubjectID: subject(r.ID, level, a.Key()),
-		ExpiresAt: s.Now.Now().Add(timeoutOf(r)),
+		ExpiresAt: st.expiresAt(r, level),
 		Data:      map[string]string{"request": r.ID, "level": strconv.Itoa(level), "approver": a.Key(), "memberId": a.MemberID, "email": a.Email, "name": a.Name},
 	}})
 	if err != nil {
 		return err
 	}
-	return st.sendApprovalEmail(ctx, k, r, st.requestEmailView(ctx, r), a, nil, tok)
+	// A reassignee away with a delegate: the email goes to the delegate.
+	via, err := st.recipientDelegate(ctx, r, a, s.Now.Now())
+	if err != nil {
+		return err
+	}
+	return st.sendApprovalEmail(ctx, k, r, st.requestEmailView(ctx, r), level, "", a, via, tok)
 }

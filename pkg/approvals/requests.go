@@ -169,7 +169,7 @@ func (s *Service) RequestApproval(ctx context.Context, p *auth.Principal, typ, i
 		}
 		return documents.ApprovalRequest{}, err
 	}
-	err = s.Engine.Start(ctx, workflow.StartInput{RequestID: r.ID, AccountID: r.AccountID, Levels: len(levels), TimeoutSeconds: timeout})
+	err = s.Engine.Start(ctx, workflow.StartInput{RequestID: r.ID, AccountID: r.AccountID, Levels: len(levels), TimeoutSeconds: timeout, Timers: hasTimers(levels)})
 	if err != nil && !errors.Is(err, workflow.ErrExecutionExists) {
 		s.log().ErrorContext(ctx, "approvals: start workflow", "request", r.ID, "error", err)
 		// Undo: the request never ran, the document is a draft again.
@@ -181,6 +181,17 @@ func (s *Service) RequestApproval(ctx context.Context, p *auth.Principal, typ, i
 		return documents.ApprovalRequest{}, errStartFailed
 	}
 	return r, nil
+}
+
+// hasTimers reports whether a level reminds or escalates: the workflow
+// then runs its Tick steps.
+func hasTimers(levels []documents.ApprovalLevel) bool {
+	for _, l := range levels {
+		if l.RemindAfterHours > 0 || l.EscalateAfterHours > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // roleSet returns the account's roles.

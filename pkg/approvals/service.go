@@ -368,6 +368,30 @@ func (s *Service) stopWorkflow(ctx context.Context, r documents.ApprovalRequest)
 	}
 }
 
+// checkTimers checks level l's reminder and escalation (field prefix f):
+// each, when set, at least an hour and less than expiresAfterHours, and
+// an escalation names where it goes: "admins", "next_level" or a role.
+func checkTimers(p *auth.Principal, f string, l documents.ApprovalLevel, expiresAfterHours int) error {
+	if l.RemindAfterHours != 0 && (l.RemindAfterHours < 1 || l.RemindAfterHours >= expiresAfterHours) {
+		return fault.InvalidField(f+".remindAfterHours", "must be at least 1 and less than expiresAfterHours")
+	}
+	if l.EscalateAfterHours != 0 && (l.EscalateAfterHours < 1 || l.EscalateAfterHours >= expiresAfterHours) {
+		return fault.InvalidField(f+".escalateAfterHours", "must be at least 1 and less than expiresAfterHours")
+	}
+	switch {
+	case l.EscalateAfterHours != 0 && l.EscalateTo == "":
+		return fault.InvalidField(f+".escalateTo", `is required with escalateAfterHours: "admins", "next_level" or a role id`)
+	case l.EscalateAfterHours == 0 && l.EscalateTo != "":
+		return fault.InvalidField(f+".escalateAfterHours", "is required with escalateTo")
+	case l.EscalateTo == "", l.EscalateTo == documents.EscalateToAdmins, l.EscalateTo == documents.EscalateToNextLevel:
+		return nil
+	}
+	if _, ok := p.Roles.Role(l.EscalateTo); !ok {
+		return fault.InvalidField(f+".escalateTo", `must be "admins", "next_level" or a role id: no such role`)
+	}
+	return nil
+}
+
 // PolicyInput is the body of PUT /v1/approval-policies/{docType}.
 type PolicyInput struct {
 	Enabled           bool
@@ -431,6 +455,9 @@ func (s *Service) PutPolicy(ctx context.Context, p *auth.Principal, typ string, 
 		}
 		if l.Permission != "" && (!rbac.IsAction(l.Permission) || strings.HasPrefix(l.Permission, "documents.")) {
 			return documents.ApprovalPolicy{}, fault.InvalidField(f+".permission", "no such permission")
+		}
+		if err := checkTimers(p, f, l, in.ExpiresAfterHours); err != nil {
+			return documents.ApprovalPolicy{}, err
 		}
 	}
 	if in.ExpiresAfterHours < 1 || in.ExpiresAfterHours > 720 {

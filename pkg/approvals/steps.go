@@ -90,28 +90,10 @@ func (st Steps) recipientDelegate(ctx context.Context, r documents.ApprovalReque
 
 // approvers lists who is asked at level of r.
 func (st Steps) approvers(ctx context.Context, r documents.ApprovalRequest, level int) ([]documents.Approver, error) {
-	rs, err := st.roleSet(ctx, r.AccountID)
+	rule := r.Levels[level-1]
+	out, err := st.membersFor(ctx, r, level, func(rs *rbac.RoleSet, m rbac.Member) bool { return mayApprove(rs, m, r, rule) })
 	if err != nil {
 		return nil, err
-	}
-	l := r.Levels[level-1]
-	now := st.Now.Now()
-	var out []documents.Approver
-	cursor := ""
-	for {
-		page, err := st.Store.ListLiveMembers(ctx, r.AccountID, store.MaxPageSize, cursor)
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range page.Items {
-			if m.Email != "" && mayApprove(rs, m.Authz(now), r, l) {
-				out = append(out, documents.Approver{Level: level, MemberID: m.ID, Name: m.Name, Email: m.Email})
-			}
-		}
-		if page.Next == "" {
-			break
-		}
-		cursor = page.Next
 	}
 	if level == 1 && r.External != nil {
 		// An external approver the rules no longer allow (policy or
@@ -124,6 +106,33 @@ func (st Steps) approvers(ctx context.Context, r documents.ApprovalRequest, leve
 		}
 	}
 	return out, nil
+}
+
+// membersFor lists the live members with an email that allow accepts,
+// as approvers of level.
+func (st Steps) membersFor(ctx context.Context, r documents.ApprovalRequest, level int, allow func(*rbac.RoleSet, rbac.Member) bool) ([]documents.Approver, error) {
+	rs, err := st.roleSet(ctx, r.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	now := st.Now.Now()
+	var out []documents.Approver
+	cursor := ""
+	for {
+		page, err := st.Store.ListLiveMembers(ctx, r.AccountID, store.MaxPageSize, cursor)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range page.Items {
+			if m.Email != "" && allow(rs, m.Authz(now)) {
+				out = append(out, documents.Approver{Level: level, MemberID: m.ID, Name: m.Name, Email: m.Email})
+			}
+		}
+		if page.Next == "" {
+			return out, nil
+		}
+		cursor = page.Next
+	}
 }
 
 // Await stores the level's task token and who is asked at it (and which
@@ -151,6 +160,19 @@ func (st Steps) Await(ctx context.Context, in workflow.StepInput) error {
 	if r.Level == in.Level {
 		if decided, _, err = st.decidedAt(ctx, r, in.Level); err != nil {
 			return workflow.Transient(err)
+		}
+	}
+	// The level's escalation asked more people than its rule: they stay
+	// asked when the level awaits again (after a Tick).
+	if r.Level == in.Level && r.EscalatedLevel == in.Level {
+		rule := map[string]bool{}
+		for _, a := range asked {
+			rule[a.Key()] = true
+		}
+		for _, a := range r.Asked {
+			if a.Level == in.Level && a.Escalated && !rule[a.Key()] {
+				asked = append(asked, a)
+			}
 		}
 	}
 	now := st.Now.Now()
@@ -187,16 +209,35 @@ func (st Steps) Await(ctx context.Context, in workflow.StepInput) error {
 	if err != nil {
 		return workflow.Transient(err)
 	}
-	// A retried await (new task token) of a level that already has its
-	// approvals finishes it at once.
+	// A retried await (new task token), or the await of a level after a
+	// Tick, of a level already decided finishes it at once: a decision
+	// sent meanwhile went to the previous token.
 	if r.Level == in.Level {
-		if fresh, err := st.Store.GetApprovalRequest(ctx, r.AccountID, r.ID); err == nil && fresh.Approvals >= r.Levels[in.Level-1].Required {
-			if err := st.Engine.SendTaskSuccess(ctx, in.TaskToken, workflow.Decision{Outcome: workflow.Approved}); err != nil && !errors.Is(err, workflow.ErrTaskNotFound) {
+		if o := st.levelOutcome(ctx, r, in.Level); o != "" {
+			if err := st.Engine.SendTaskSuccess(ctx, in.TaskToken, workflow.Decision{Outcome: o}); err != nil && !errors.Is(err, workflow.ErrTaskNotFound) {
 				return workflow.Transient(err)
 			}
 		}
 	}
 	return nil
+}
+
+// levelOutcome is the level's result when it is decided (a denial
+// recorded, or its approvals), else "".
+func (st Steps) levelOutcome(ctx context.Context, r documents.ApprovalRequest, level int) workflow.Outcome {
+	fresh, err := st.Store.GetApprovalRequest(ctx, r.AccountID, r.ID)
+	if err != nil || fresh.Status != documents.RequestPending || fresh.Level != level {
+		return ""
+	}
+	if fresh.DecidedBy != "" || fresh.Approvals > 0 {
+		if _, denied, err := st.decidedAt(ctx, fresh, level); err == nil && denied {
+			return workflow.Denied
+		}
+	}
+	if fresh.Approvals >= levelRequired(fresh, level) {
+		return workflow.Approved
+	}
+	return ""
 }
 
 // decidedAt returns the approver keys that decided at level of r, and
@@ -335,7 +376,7 @@ func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
 		if !ok || decided[a.Key()] {
 			continue // no longer asked, or decided already
 		}
-		key := approvalEmailKey(r.ID, in.Level, a.Key())
+		key := notifyEmailKey(r, in, a)
 		sent, err := st.Store.OutboxSent(ctx, key)
 		if err != nil {
 			return workflow.Transient(err)
@@ -360,7 +401,7 @@ func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
 		tok, hash := onetime.New()
 		mints = append(mints, mint{a: a, token: tok, via: via})
 		tokens = append(tokens, store.Token{
-			Hash: hash, Kind: store.TokenApproval, AccountID: r.AccountID, SubjectID: subject(r.ID, in.Level, a.Key()), ExpiresAt: expires,
+			Hash: hash, Kind: store.TokenApproval, AccountID: r.AccountID, SubjectID: notifySubject(r, in, a), ExpiresAt: expires,
 			Data: data,
 		})
 	}
@@ -387,7 +428,7 @@ func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
 			}
 		}
 		last = time.Now()
-		if err := st.sendRequestEmail(ctx, r, view, in.Level, m.a, m.via, m.token); err != nil {
+		if err := st.sendRequestEmail(ctx, r, view, in, m.a, m.via, m.token); err != nil {
 			// Ids only: no address, no link.
 			st.log().WarnContext(ctx, "approvals: approval email not sent", "request", r.ID, "level", in.Level, "approver", notifyID(m.a), "error", err)
 			failed = append(failed, fmt.Errorf("approver %s: %w", notifyID(m.a), err))
@@ -397,6 +438,16 @@ func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
 		return workflow.Transient(errors.Join(failed...))
 	}
 	return nil
+}
+
+// expiresAt is when the level expires, as its emails say: its timeout
+// after its start (with timers), or from now (the level's first emails
+// go out as it starts).
+func (st Steps) expiresAt(r documents.ApprovalRequest, level int) time.Time {
+	if r.TimerLevel == level && !r.LevelStartedAt.IsZero() {
+		return r.LevelStartedAt.Add(timeoutOf(r))
+	}
+	return st.Now.Now().Add(timeoutOf(r))
 }
 
 func timeoutOf(r documents.ApprovalRequest) time.Duration {
@@ -444,23 +495,52 @@ func (st Steps) requestEmailView(ctx context.Context, r documents.ApprovalReques
 	return v
 }
 
-// sendRequestEmail sends a's approval email with its link: to a, or to
-// via, a's delegate, saying on whose behalf (under its own outbox key).
-func (st Steps) sendRequestEmail(ctx context.Context, r documents.ApprovalRequest, v emailView, level int, a documents.Approver, via *team.Member, token string) error {
-	return st.sendApprovalEmail(ctx, approvalEmailKey(r.ID, level, a.Key()), r, v, a, via, token)
+// notifySubject is the subject of the link a Notify of in mints for a:
+// the approver's at the level, or, for a reminder, one of the reminder's
+// own, so that the link of the first email keeps working beside it (the
+// approver still votes once: decisions are one per approver and level).
+func notifySubject(r documents.ApprovalRequest, in workflow.StepInput, a documents.Approver) string {
+	if in.Kind == workflow.ActionRemind {
+		return subject(r.ID, in.Level, a.Key()) + ":r" + strconv.Itoa(r.Reminders)
+	}
+	return subject(r.ID, in.Level, a.Key())
 }
 
-// sendApprovalEmail sends a the approval email of r with the link of
-// token, under the outbox key k (to via instead, a's delegate, under
-// k's delegate variant, when via is set).
-func (st Steps) sendApprovalEmail(ctx context.Context, k string, r documents.ApprovalRequest, v emailView, a documents.Approver, via *team.Member, token string) error {
+// notifyEmailKey is the outbox key of the email a Notify of in sends to
+// a: the approval email (a level's first ask, or its escalation's), or
+// the level's current reminder.
+func notifyEmailKey(r documents.ApprovalRequest, in workflow.StepInput, a documents.Approver) string {
+	if in.Kind == workflow.ActionRemind {
+		return reminderEmailKey(r.ID, in.Level, r.Reminders, a.Key())
+	}
+	return approvalEmailKey(r.ID, in.Level, a.Key())
+}
+
+// sendRequestEmail sends a's email of the Notify in (the level's ask, a
+// reminder or an escalation's) with its link: to a, or to via, a's
+// delegate, saying on whose behalf (under its own outbox key).
+func (st Steps) sendRequestEmail(ctx context.Context, r documents.ApprovalRequest, v emailView, in workflow.StepInput, a documents.Approver, via *team.Member, token string) error {
+	var reason mail.ApprovalReason
+	switch in.Kind {
+	case workflow.ActionRemind:
+		reason = mail.ReasonReminder
+	case workflow.ActionEscalate:
+		reason = mail.ReasonEscalation
+	}
+	return st.sendApprovalEmail(ctx, notifyEmailKey(r, in, a), r, v, in.Level, reason, a, via, token)
+}
+
+// sendApprovalEmail sends a the approval email of r at level with the
+// link of token, under the outbox key k (to via instead, a's delegate,
+// under k's delegate variant, when via is set).
+func (st Steps) sendApprovalEmail(ctx context.Context, k string, r documents.ApprovalRequest, v emailView, level int, reason mail.ApprovalReason, a documents.Approver, via *team.Member, token string) error {
 	n := v.names
 	data := mail.ApprovalRequestData{
 		ApproverName: a.Name, RequesterName: orDefault(r.RequesterName, r.RequesterEmail), AccountName: v.account,
 		DocumentType: docTypeLabel(r.DocType), DocumentTitle: r.DocTitle, StoreName: n.store,
 		DepartmentName: n.department, SupplierName: n.supplier,
 		Amount: amountText(r.Amount), Currency: r.Currency, Note: r.Note,
-		ApproveLink: st.PublicURL + "/approve/" + token, ExpiresAt: st.Now.Now().Add(timeoutOf(r)),
+		ApproveLink: st.PublicURL + "/approve/" + token, ExpiresAt: st.expiresAt(r, level), Reason: reason,
 	}
 	key, to := k, mail.Address{Name: a.Name, Email: a.Email}
 	if via != nil {

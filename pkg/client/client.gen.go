@@ -314,6 +314,7 @@ const (
 	EventTypeApprovalCancelled     EventType = "approval.cancelled"
 	EventTypeApprovalDecided       EventType = "approval.decided"
 	EventTypeApprovalDenied        EventType = "approval.denied"
+	EventTypeApprovalEscalated     EventType = "approval.escalated"
 	EventTypeApprovalExpired       EventType = "approval.expired"
 	EventTypeApprovalRequested     EventType = "approval.requested"
 	EventTypeDelegationRemoved     EventType = "delegation.removed"
@@ -351,6 +352,8 @@ func (e EventType) Valid() bool {
 	case EventTypeApprovalDecided:
 		return true
 	case EventTypeApprovalDenied:
+		return true
+	case EventTypeApprovalEscalated:
 		return true
 	case EventTypeApprovalExpired:
 		return true
@@ -1169,15 +1172,25 @@ type ApiKeyRequest struct {
 	Scopes *[]Scope `json:"scopes,omitempty"`
 }
 
-// ApprovalLevel One approval level: it applies when the amount is at least `minAmount`. Approvers may `documents.approve` the document (scope document: at its store or department; scope account: account-wide) and hold `role` and `permission` when set.
+// ApprovalLevel One approval level: it applies when the amount is at least `minAmount`. Approvers may `documents.approve` the document (scope document: at its store or department; scope account: account-wide) and hold `role` and `permission` when set. A level may remind its approvers (`remindAfterHours`) and escalate (`escalateAfterHours`, `escalateTo`) before the request expires; an escalation is recorded (event approval.escalated) and its approvers are emailed.
 type ApprovalLevel struct {
-	MinAmount float32 `json:"minAmount"`
+	// EscalateAfterHours Escalate the level after this many hours if it is still undecided: the approvers `escalateTo` names are asked too (and emailed), once. Less than the policy's expiresAfterHours; requires escalateTo. Absent: no escalation.
+	EscalateAfterHours *int `json:"escalateAfterHours,omitempty"`
+
+	// EscalateTo Where the level escalates to: `admins` (the account's administrators), `next_level` (the next level's approvers; the administrators at the last level) or a role id (its holders who may approve the document). Required with escalateAfterHours.
+	//
+	// Examples: admins, next_level, finance_manager
+	EscalateTo *string `json:"escalateTo,omitempty"`
+	MinAmount  float32 `json:"minAmount"`
 
 	// Permission A permission key from the catalogue (GET /v1/permissions), e.g. `orders.view`, `approve.purchase_order`.
 	//
 	// Examples: orders.view
 	Permission *PermissionKey `json:"permission,omitempty"`
-	Required   int            `json:"required"`
+
+	// RemindAfterHours Remind the level's approvers who have not decided after this many hours, then every remindAfterHours but at most once a day, until the level ends. Less than the policy's expiresAfterHours. Absent: no reminders.
+	RemindAfterHours *int `json:"remindAfterHours,omitempty"`
+	Required         int  `json:"required"`
 
 	// Role A role id: a built-in one (`full_access`, `administrator`, `junior_admin`, `accountant`, `manager`, `team_member`, `senior_manager`, `department_manager`, `approver`, `supplier`) or an account's custom role.
 	//
@@ -1217,12 +1230,15 @@ type ApprovalRequest struct {
 	// Approvals Approvals so far at the current level.
 	Approvals int `json:"approvals"`
 	Asked     []struct {
-		AskedAt  time.Time `json:"askedAt"`
-		Email    string    `json:"email"`
-		External bool      `json:"external"`
-		Level    int       `json:"level"`
-		MemberId *string   `json:"memberId,omitempty"`
-		Name     *string   `json:"name,omitempty"`
+		AskedAt time.Time `json:"askedAt"`
+		Email   string    `json:"email"`
+
+		// Escalated Asked by the level's escalation (not by its rule).
+		Escalated *bool   `json:"escalated,omitempty"`
+		External  bool    `json:"external"`
+		Level     int     `json:"level"`
+		MemberId  *string `json:"memberId,omitempty"`
+		Name      *string `json:"name,omitempty"`
 	} `json:"asked"`
 	CreatedAt time.Time `json:"createdAt"`
 
@@ -1268,12 +1284,20 @@ type ApprovalRequest struct {
 	FinishedAt       *time.Time        `json:"finishedAt,omitempty"`
 	Id               string            `json:"id"`
 	Levels           []struct {
-		Level      int                        `json:"level"`
-		MinAmount  float32                    `json:"minAmount"`
-		Permission *string                    `json:"permission,omitempty"`
-		Required   int                        `json:"required"`
-		Role       *string                    `json:"role,omitempty"`
-		Scope      ApprovalRequestLevelsScope `json:"scope"`
+		// EscalateAfterHours Escalate the level after this many hours if it is still undecided: the approvers `escalateTo` names are asked too (and emailed), once. Less than the policy's expiresAfterHours; requires escalateTo. Absent: no escalation.
+		EscalateAfterHours *int `json:"escalateAfterHours,omitempty"`
+
+		// EscalateTo Where the level escalates to: `admins` (the account's administrators), `next_level` (the next level's approvers; the administrators at the last level) or a role id (its holders who may approve the document). Required with escalateAfterHours.
+		EscalateTo *string `json:"escalateTo,omitempty"`
+		Level      int     `json:"level"`
+		MinAmount  float32 `json:"minAmount"`
+		Permission *string `json:"permission,omitempty"`
+
+		// RemindAfterHours Remind the level's approvers who have not decided after this many hours, then every remindAfterHours but at most once a day, until the level ends. Less than the policy's expiresAfterHours. Absent: no reminders.
+		RemindAfterHours *int                       `json:"remindAfterHours,omitempty"`
+		Required         int                        `json:"required"`
+		Role             *string                    `json:"role,omitempty"`
+		Scope            ApprovalRequestLevelsScope `json:"scope"`
 	} `json:"levels"`
 	Note      *string `json:"note,omitempty"`
 	Requester struct {
@@ -1703,6 +1727,7 @@ type Event struct {
 	// - `document.status_changed`: A document's status changed (draft, pending_approval, approved, denied, expired, completed). data.document: type, id, status, amount, currency, store, department, supplier, approvalRequestId; data.previousStatus (absent for a new document).
 	// - `approval.requested`: Approval was requested for a document. data.request: id, documentType, documentId, documentTitle, amount, currency, store, department, supplier, requesterId, requesterName, levels, status.
 	// - `approval.decided`: One approver decided (in the app or by an emailed link). data.request; data.decision: level, outcome (approve or deny), comment, memberId or email, byLink, impersonatorId; for a delegate's vote also decidedBy (the delegate: id, name, email) and onBehalfOf (the member whose vote it is: id, name, email; memberId and email are theirs).
+	// - `approval.escalated`: A level was not decided in time and was escalated: more approvers were asked and emailed. data.request; data.escalation: level, escalateTo (admins, next_level or a role id), added (how many were asked).
 	// - `approval.approved`: A request got every approval it needed; its document is approved. data.request.
 	// - `approval.denied`: A request was denied; its document is denied. data.request.
 	// - `approval.expired`: A request timed out; its document is expired. data.request.
@@ -1758,6 +1783,7 @@ type EventList struct {
 // - `document.status_changed`: A document's status changed (draft, pending_approval, approved, denied, expired, completed). data.document: type, id, status, amount, currency, store, department, supplier, approvalRequestId; data.previousStatus (absent for a new document).
 // - `approval.requested`: Approval was requested for a document. data.request: id, documentType, documentId, documentTitle, amount, currency, store, department, supplier, requesterId, requesterName, levels, status.
 // - `approval.decided`: One approver decided (in the app or by an emailed link). data.request; data.decision: level, outcome (approve or deny), comment, memberId or email, byLink, impersonatorId; for a delegate's vote also decidedBy (the delegate: id, name, email) and onBehalfOf (the member whose vote it is: id, name, email; memberId and email are theirs).
+// - `approval.escalated`: A level was not decided in time and was escalated: more approvers were asked and emailed. data.request; data.escalation: level, escalateTo (admins, next_level or a role id), added (how many were asked).
 // - `approval.approved`: A request got every approval it needed; its document is approved. data.request.
 // - `approval.denied`: A request was denied; its document is denied. data.request.
 // - `approval.expired`: A request timed out; its document is expired. data.request.
@@ -2530,6 +2556,7 @@ type WebhookPayload struct {
 	// - `document.status_changed`: A document's status changed (draft, pending_approval, approved, denied, expired, completed). data.document: type, id, status, amount, currency, store, department, supplier, approvalRequestId; data.previousStatus (absent for a new document).
 	// - `approval.requested`: Approval was requested for a document. data.request: id, documentType, documentId, documentTitle, amount, currency, store, department, supplier, requesterId, requesterName, levels, status.
 	// - `approval.decided`: One approver decided (in the app or by an emailed link). data.request; data.decision: level, outcome (approve or deny), comment, memberId or email, byLink, impersonatorId; for a delegate's vote also decidedBy (the delegate: id, name, email) and onBehalfOf (the member whose vote it is: id, name, email; memberId and email are theirs).
+	// - `approval.escalated`: A level was not decided in time and was escalated: more approvers were asked and emailed. data.request; data.escalation: level, escalateTo (admins, next_level or a role id), added (how many were asked).
 	// - `approval.approved`: A request got every approval it needed; its document is approved. data.request.
 	// - `approval.denied`: A request was denied; its document is denied. data.request.
 	// - `approval.expired`: A request timed out; its document is expired. data.request.
@@ -3060,6 +3087,14 @@ type EventApprovalDeniedJSONBody struct {
 	Type      interface{} `json:"type"`
 }
 
+// EventApprovalEscalatedJSONBody defines parameters for EventApprovalEscalated.
+type EventApprovalEscalatedJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
 // EventApprovalExpiredJSONBody defines parameters for EventApprovalExpired.
 type EventApprovalExpiredJSONBody struct {
 	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
@@ -3334,6 +3369,9 @@ type EventApprovalDecidedJSONRequestBody EventApprovalDecidedJSONBody
 
 // EventApprovalDeniedJSONRequestBody defines body for EventApprovalDenied for application/json ContentType.
 type EventApprovalDeniedJSONRequestBody EventApprovalDeniedJSONBody
+
+// EventApprovalEscalatedJSONRequestBody defines body for EventApprovalEscalated for application/json ContentType.
+type EventApprovalEscalatedJSONRequestBody EventApprovalEscalatedJSONBody
 
 // EventApprovalExpiredJSONRequestBody defines body for EventApprovalExpired for application/json ContentType.
 type EventApprovalExpiredJSONRequestBody EventApprovalExpiredJSONBody
@@ -42121,6 +42159,11 @@ type WebhookInitiatorInterface interface {
 
 	EventApprovalDenied(ctx context.Context, targetURL string, body EventApprovalDeniedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// EventApprovalEscalatedWithBody fires the approval.escalated webhook with any body
+	EventApprovalEscalatedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventApprovalEscalated(ctx context.Context, targetURL string, body EventApprovalEscalatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// EventApprovalExpiredWithBody fires the approval.expired webhook with any body
 	EventApprovalExpiredWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -42375,6 +42418,30 @@ func (p *WebhookInitiator) EventApprovalDeniedWithBody(ctx context.Context, targ
 
 func (p *WebhookInitiator) EventApprovalDenied(ctx context.Context, targetURL string, body EventApprovalDeniedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewEventApprovalDeniedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventApprovalEscalatedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventApprovalEscalatedWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventApprovalEscalated(ctx context.Context, targetURL string, body EventApprovalEscalatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventApprovalEscalatedWebhookRequest(targetURL, body)
 	if err != nil {
 		return nil, err
 	}
@@ -43040,6 +43107,37 @@ func NewEventApprovalDeniedWebhookRequest(targetURL string, body EventApprovalDe
 
 // NewEventApprovalDeniedWebhookRequestWithBody builds a POST request for the approval.denied webhook with any body
 func NewEventApprovalDeniedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventApprovalEscalatedWebhookRequest builds a application/json POST request for the approval.escalated webhook
+func NewEventApprovalEscalatedWebhookRequest(targetURL string, body EventApprovalEscalatedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventApprovalEscalatedWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventApprovalEscalatedWebhookRequestWithBody builds a POST request for the approval.escalated webhook with any body
+func NewEventApprovalEscalatedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 	_ = err
 

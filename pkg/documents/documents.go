@@ -60,7 +60,26 @@ type ApprovalLevel struct {
 	Required int
 	// Scope is ApprovalScopeDocument or ApprovalScopeAccount.
 	Scope string
+	// RemindAfterHours, when set, reminds the level's approvers who have
+	// not decided after that many hours, then every RemindAfterHours but
+	// at most daily, until the level ends.
+	RemindAfterHours int
+	// EscalateAfterHours, when set, escalates the level after that many
+	// hours to EscalateTo: EscalateToAdmins, EscalateToNextLevel or a
+	// role id.
+	EscalateAfterHours int
+	EscalateTo         string
 }
+
+// Where a level escalates to (ApprovalLevel.EscalateTo), beside a role
+// id.
+const (
+	// EscalateToAdmins: the account's administrators.
+	EscalateToAdmins = "admins"
+	// EscalateToNextLevel: the approvers of the next level (the
+	// administrators at the last level).
+	EscalateToNextLevel = "next_level"
+)
 
 // ApprovalPolicy is an account's approval rules for one document type.
 type ApprovalPolicy struct {
@@ -136,6 +155,8 @@ type Approver struct {
 	Name     string
 	Email    string
 	AskedAt  time.Time
+	// Escalated: asked by the level's escalation, not by its rule.
+	Escalated bool
 }
 
 // Key identifies the approver within a request: the member id, or
@@ -183,6 +204,14 @@ type ApprovalRequest struct {
 	Approvals int
 	// Asked lists everyone asked, every level.
 	Asked []Approver
+	// TimerLevel is the level whose reminders and escalation
+	// LevelStartedAt counts from (0 before the workflow's first Tick);
+	// Reminders is how many reminders that level sent, EscalatedLevel the
+	// last level escalated (0: none).
+	TimerLevel     int
+	LevelStartedAt time.Time
+	Reminders      int
+	EscalatedLevel int
 	// Comment and DecidedBy describe the deciding (last) decision.
 	Comment    string
 	DecidedBy  string

@@ -32,6 +32,7 @@ var Types = []TypeInfo{
 	{"document.status_changed", "A document's status changed (draft, pending_approval, approved, denied, expired, completed). data.document: type, id, status, amount, currency, store, department, supplier, approvalRequestId; data.previousStatus (absent for a new document)."},
 	{"approval.requested", "Approval was requested for a document. data.request: id, documentType, documentId, documentTitle, amount, currency, store, department, supplier, requesterId, requesterName, levels, status."},
 	{"approval.decided", "One approver decided (in the app or by an emailed link). data.request; data.decision: level, outcome (approve or deny), comment, memberId or email, byLink, impersonatorId; for a delegate's vote also decidedBy (the delegate: id, name, email) and onBehalfOf (the member whose vote it is: id, name, email; memberId and email are theirs)."},
+	{"approval.escalated", "A level was not decided in time and was escalated: more approvers were asked and emailed. data.request; data.escalation: level, escalateTo (admins, next_level or a role id), added (how many were asked)."},
 	{"approval.approved", "A request got every approval it needed; its document is approved. data.request."},
 	{"approval.denied", "A request was denied; its document is denied. data.request."},
 	{"approval.expired", "A request timed out; its document is expired. data.request."},

@@ -115,6 +115,8 @@ func FromAudit(ev audit.Event) []Event {
 			}
 		}
 		b.add("approval.decided", obj{"request": req, "decision": decision})
+	case "approval.escalated":
+		b.add("approval.escalated", obj{"request": after["request"], "escalation": after["escalation"]})
 	case "approval.approved", "approval.denied", "approval.expired", "approval.cancelled":
 		b.add(ev.Action, obj{"request": after["request"]})
 		b.documentStatus(after, "pending_approval")

@@ -44,6 +44,7 @@ func TestFromAuditNamesEachChange(t *testing.T) {
 		{"approval.request", "", `{` + request + `,"documentStatus":"pending_approval"}`, []string{"approval.requested", "document.status_changed"}},
 		{"approval.decide", "", `{"level":1,"outcome":"approve",` + request + `}`, []string{"approval.decided"}},
 		{"approval.decide_by_link", "", `{"level":1,"outcome":"deny",` + request + `}`, []string{"approval.decided"}},
+		{"approval.escalated", "", `{` + request + `,"escalation":{"level":1,"escalateTo":"admins","added":2}}`, []string{"approval.escalated"}},
 		{"approval.approved", "", `{` + request + `,"documentStatus":"approved"}`, []string{"approval.approved", "document.status_changed"}},
 		{"approval.denied", "", `{` + request + `,"documentStatus":"denied"}`, []string{"approval.denied", "document.status_changed"}},
 		{"approval.expired", "", `{` + request + `}`, []string{"approval.expired"}},
@@ -105,7 +106,7 @@ func TestEveryCatalogueTypeHasASource(t *testing.T) {
 	for _, a := range []string{"invitation.create", "invitation.accept", "invitation.revoke", "member.create", "member.update",
 		"member.suspend", "member.reactivate", "member.deactivate", "member.delete", "role.create", "role.update", "role.delete",
 		"apikey.create", "apikey.revoke", "account.transfer_ownership", "account.update", "document.put", "approval.request",
-		"approval.decide", "approval.approved", "approval.denied", "approval.expired", "approval.cancel", "webhook.disable",
+		"approval.decide", "approval.escalated", "approval.approved", "approval.denied", "approval.expired", "approval.cancel", "webhook.disable",
 		"delegation.put", "delegation.delete"} {
 		before := `{"status":"active"}`
 		after := map[string]string{"member.suspend": `{"status":"suspended"}`, "member.deactivate": `{"status":"inactive"}`,

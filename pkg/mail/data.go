@@ -112,9 +112,29 @@ type ApprovalRequestData struct {
 	// delegate (optional): the email asks for that approver's approval,
 	// decided on their behalf.
 	OnBehalfOf string
+	// Reason is why this email goes out: empty for the level's first
+	// emails, ReasonReminder or ReasonEscalation.
+	Reason ApprovalReason
 }
 
+// ApprovalReason is why an approval email goes out beside the first ask.
+type ApprovalReason string
+
+// The reasons.
+const (
+	// ReasonReminder: a reminder to an approver who has not decided; its
+	// link replaces the earlier one.
+	ReasonReminder ApprovalReason = "reminder"
+	// ReasonEscalation: the level was escalated to this approver.
+	ReasonEscalation ApprovalReason = "escalation"
+)
+
 func (d ApprovalRequestData) check() error {
+	switch d.Reason {
+	case "", ReasonReminder, ReasonEscalation:
+	default:
+		return fmt.Errorf("%w: Reason %q", ErrInvalid, d.Reason)
+	}
 	if err := require("DocumentTitle", d.DocumentTitle); err != nil {
 		return err
 	}

@@ -289,3 +289,27 @@ func TestRenderLinesFitMail(t *testing.T) {
 		}
 	}
 }
+
+// TestApprovalReasons: a reminder and an escalation say why they come,
+// in the subject and both bodies; an unknown reason is refused.
+func TestApprovalReasons(t *testing.T) {
+	t.Parallel()
+	d := mail.ApprovalRequestData{RequesterName: "Ada", DocumentTitle: "PO-7", Amount: "10.00", Currency: "EUR", ApproveLink: base + "/approve/t"}
+	for reason, want := range map[mail.ApprovalReason][2]string{
+		mail.ReasonReminder:   {"Reminder: Approval needed: PO-7", "still waits for your decision"},
+		mail.ReasonEscalation: {"Escalated: Approval needed: PO-7", "was escalated to you"},
+	} {
+		d.Reason = reason
+		subject, text, html, err := mail.Render(mail.TemplateApprovalRequest, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(subject, want[0]) || !strings.Contains(text, want[1]) || !strings.Contains(html, want[1]) {
+			t.Errorf("%s: subject %q, text %q", reason, subject, text)
+		}
+	}
+	d.Reason = "nagging"
+	if _, _, _, err := mail.Render(mail.TemplateApprovalRequest, d); !errors.Is(err, mail.ErrInvalid) {
+		t.Errorf("reason nagging: %v, want ErrInvalid", err)
+	}
+}

@@ -110,10 +110,29 @@ func (d InvitationData) text() (string, string) {
 }
 
 func (d ApprovalRequestData) subject() string {
-	if d.OnBehalfOf != "" {
-		return "Approval needed on behalf of " + d.OnBehalfOf + ": " + d.DocumentTitle + " (" + money(d.Amount, d.Currency) + ")"
+	var prefix string
+	switch d.Reason {
+	case ReasonReminder:
+		prefix = "Reminder: "
+	case ReasonEscalation:
+		prefix = "Escalated: "
 	}
-	return "Approval needed: " + d.DocumentTitle + " (" + money(d.Amount, d.Currency) + ")"
+	if d.OnBehalfOf != "" {
+		return prefix + "Approval needed on behalf of " + d.OnBehalfOf + ": " + d.DocumentTitle + " (" + money(d.Amount, d.Currency) + ")"
+	}
+	return prefix + "Approval needed: " + d.DocumentTitle + " (" + money(d.Amount, d.Currency) + ")"
+}
+
+// reasonText is the sentence that says why a reminder or an escalation's
+// email comes (empty for the first ask).
+func (d ApprovalRequestData) reasonText() string {
+	switch d.Reason {
+	case ReasonReminder:
+		return "A reminder: this request still waits for your decision."
+	case ReasonEscalation:
+		return "This request was escalated to you: it was not decided in time."
+	}
+	return ""
 }
 
 // asks is who asks whose approval: the recipient's own, or that of the
@@ -128,6 +147,7 @@ func (d ApprovalRequestData) asks() string {
 func (d ApprovalRequestData) text() (string, string) {
 	return paragraphs(
 		greeting(d.ApproverName),
+		d.reasonText(),
 		d.asks()+prefixed(" in ", d.AccountName)+":",
 		"  "+docType(d.DocumentType)+": "+d.DocumentTitle+
 			"\n  Amount: "+money(d.Amount, d.Currency)+

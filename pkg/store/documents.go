@@ -308,6 +308,10 @@ type levelItem struct {
 	Role       string  `dynamodbav:"role,omitempty"`
 	Required   int     `dynamodbav:"required"`
 	Scope      string  `dynamodbav:"scope"`
+	// The level's timers (absent: none).
+	RemindAfterHours   int    `dynamodbav:"remindAfterHours,omitempty"`
+	EscalateAfterHours int    `dynamodbav:"escalateAfterHours,omitempty"`
+	EscalateTo         string `dynamodbav:"escalateTo,omitempty"`
 }
 
 func toLevelItems(ls []documents.ApprovalLevel) []levelItem {
@@ -386,6 +390,8 @@ type approverItem struct {
 	Name     string    `dynamodbav:"name,omitempty"`
 	Email    string    `dynamodbav:"email"`
 	AskedAt  time.Time `dynamodbav:"askedAt"`
+	// Escalated: asked by the level's escalation.
+	Escalated bool `dynamodbav:"escalated,omitempty"`
 }
 
 type externalItem struct {
@@ -422,13 +428,18 @@ type requestItem struct {
 	Asked          []approverItem `dynamodbav:"asked"`
 	// Awaiting holds the member ids asked at the current level who have
 	// not decided (for "mine to decide").
-	Awaiting   []string  `dynamodbav:"awaiting,stringset,omitempty"`
-	Comment    string    `dynamodbav:"comment,omitempty"`
-	DecidedBy  string    `dynamodbav:"decidedBy,omitempty"`
-	Version    int64     `dynamodbav:"version"`
-	CreatedAt  time.Time `dynamodbav:"createdAt"`
-	UpdatedAt  time.Time `dynamodbav:"updatedAt"`
-	FinishedAt time.Time `dynamodbav:"finishedAt,omitempty"`
+	Awaiting []string `dynamodbav:"awaiting,stringset,omitempty"`
+	// The timers of the current level (see approvaltimers.go).
+	TimerLevel     int       `dynamodbav:"timerLevel,omitempty"`
+	LevelStartedAt time.Time `dynamodbav:"levelStartedAt,omitempty"`
+	Reminders      int       `dynamodbav:"reminders,omitempty"`
+	EscalatedLevel int       `dynamodbav:"escalatedLevel,omitempty"`
+	Comment        string    `dynamodbav:"comment,omitempty"`
+	DecidedBy      string    `dynamodbav:"decidedBy,omitempty"`
+	Version        int64     `dynamodbav:"version"`
+	CreatedAt      time.Time `dynamodbav:"createdAt"`
+	UpdatedAt      time.Time `dynamodbav:"updatedAt"`
+	FinishedAt     time.Time `dynamodbav:"finishedAt,omitempty"`
 	// Index keys: by requester (gsi1) and by status (gsi2).
 	GSI1PK string `dynamodbav:"gsi1pk,omitempty"`
 	GSI1SK string `dynamodbav:"gsi1sk,omitempty"`
@@ -445,6 +456,7 @@ func toRequestItem(r documents.ApprovalRequest) requestItem {
 		RequesterEmail: r.RequesterEmail, Note: r.Note, Levels: toLevelItems(r.Levels), SelfApproval: r.SelfApproval,
 		TimeoutSeconds: r.TimeoutSeconds, Status: string(r.Status), Level: r.Level, TaskToken: r.TaskToken, Approvals: r.Approvals,
 		Asked: toApproverItems(r.Asked), Comment: r.Comment, DecidedBy: r.DecidedBy, Version: r.Version,
+		TimerLevel: r.TimerLevel, Reminders: r.Reminders, EscalatedLevel: r.EscalatedLevel,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 		GSI1PK: requesterPK(r.AccountID, r.RequesterID), GSI1SK: r.ID,
 		GSI2PK: requestStatusPK(r.AccountID, r.Status), GSI2SK: r.ID,
@@ -455,13 +467,16 @@ func toRequestItem(r documents.ApprovalRequest) requestItem {
 	if !r.FinishedAt.IsZero() {
 		it.FinishedAt = r.FinishedAt.UTC()
 	}
+	if !r.LevelStartedAt.IsZero() {
+		it.LevelStartedAt = r.LevelStartedAt.UTC()
+	}
 	return it
 }
 
 func toApproverItems(as []documents.Approver) []approverItem {
 	out := make([]approverItem, 0, len(as))
 	for _, a := range as {
-		out = append(out, approverItem{Level: a.Level, MemberID: a.MemberID, Name: a.Name, Email: a.Email, AskedAt: a.AskedAt.UTC()})
+		out = append(out, approverItem{Level: a.Level, MemberID: a.MemberID, Name: a.Name, Email: a.Email, AskedAt: a.AskedAt.UTC(), Escalated: a.Escalated})
 	}
 	return out
 }
@@ -474,12 +489,13 @@ func (it requestItem) request() documents.ApprovalRequest {
 		SelfApproval: it.SelfApproval, TimeoutSeconds: it.TimeoutSeconds, Status: documents.RequestStatus(it.Status), Level: it.Level,
 		TaskToken: it.TaskToken, Approvals: it.Approvals, Comment: it.Comment, DecidedBy: it.DecidedBy, Version: it.Version,
 		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, FinishedAt: it.FinishedAt,
+		TimerLevel: it.TimerLevel, LevelStartedAt: it.LevelStartedAt, Reminders: it.Reminders, EscalatedLevel: it.EscalatedLevel,
 	}
 	if it.External != nil {
 		r.External = &documents.External{Email: it.External.Email, Name: it.External.Name}
 	}
 	for _, a := range it.Asked {
-		r.Asked = append(r.Asked, documents.Approver{Level: a.Level, MemberID: a.MemberID, Name: a.Name, Email: a.Email, AskedAt: a.AskedAt})
+		r.Asked = append(r.Asked, documents.Approver{Level: a.Level, MemberID: a.MemberID, Name: a.Name, Email: a.Email, AskedAt: a.AskedAt, Escalated: a.Escalated})
 	}
 	return r
 }

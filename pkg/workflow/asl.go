@@ -39,6 +39,14 @@ const (
 	stateNotify          = "Notify"
 	stateNotifyBatch     = "NotifyBatch"
 	stateNotifyFailed    = "NotifyFailed"
+	stateLevelTimers     = "LevelTimers"
+	stateNoTimers        = "NoTimers"
+	stateTick            = "Tick"
+	stateTickAction      = "TickAction"
+	stateAwaitTimeout    = "AwaitTimeout"
+	stateRemind          = "Remind"
+	stateRemindBatch     = "RemindBatch"
+	stateRemindFailed    = "RemindFailed"
 )
 
 // The approval emails' fan-out: PlanNotify splits a level's approvers
@@ -161,6 +169,7 @@ type catcher struct {
 type choiceRule struct {
 	And                 []choiceRule `json:"And,omitempty"`
 	Variable            string       `json:"Variable,omitempty"`
+	BooleanEquals       *bool        `json:"BooleanEquals,omitempty"`
 	StringEquals        string       `json:"StringEquals,omitempty"`
 	NumericLessThanPath string       `json:"NumericLessThanPath,omitempty"`
 	Next                string       `json:"Next,omitempty"`
@@ -206,13 +215,58 @@ func outcomePass(o Outcome) *state {
 	}
 }
 
+// notifyMap is an inline Map state over the batches at itemsPath that
+// runs the Notify step per batch (kindPath, when set, gives its Kind),
+// with NotifyMaxConcurrency batches at once: a batch that fails after its
+// retries is recorded (the Pass state failed) and the others go on.
+func notifyMap(functionARN, itemsPath, kindPath, batch, failed, next string) *state {
+	extra := map[string]any{"level.$": "$.level", "approvers.$": "$.approvers"}
+	sel := map[string]any{
+		"requestId.$": "$.requestId",
+		"accountId.$": "$.accountId",
+		"levels.$":    "$.levels",
+		"level.$":     "$.cursor.level",
+		"approvers.$": "$$.Map.Item.Value",
+	}
+	if kindPath != "" {
+		extra["kind.$"] = "$.kind"
+		sel["kind.$"] = kindPath
+	}
+	task := lambdaTask(resourceInvoke, functionARN, stepPayload(Notify, extra), "")
+	task.Retry = []retrier{lambdaRetry, notifyRetry}
+	task.ResultPath = discard
+	task.End = true
+	task.Catch = []catcher{{ErrorEquals: []string{"States.ALL"}, ResultPath: at("$.error"), Next: failed}}
+	m := &state{
+		Type:           "Map",
+		ItemsPath:      itemsPath,
+		ItemSelector:   sel,
+		MaxConcurrency: NotifyMaxConcurrency,
+		ItemProcessor: &itemProcessor{
+			ProcessorConfig: processorConfig{Mode: "INLINE"},
+			StartAt:         batch,
+			States: map[string]*state{
+				batch:  task,
+				failed: {Type: "Pass", Parameters: map[string]any{"failed": true}, End: true},
+			},
+		},
+		ResultPath: discard,
+		Next:       next,
+	}
+	if next == "" {
+		m.End = true
+	}
+	return m
+}
+
 // machine builds the workflow for the step Lambda functionARN.
 //
 // The execution's data is the StartInput plus: cursor {level} (set by
 // Prepare, advanced by NextLevel), decision {outcome} (the Level's
 // result: AwaitLevel's), error {Error, Cause} (a caught error) and final
-// {requestId, outcome, level} (the output). The fan-out branch adds
-// notify {batches} to its own copy only.
+// {requestId, outcome, level} (the output). The await's branch adds tick
+// {action, seconds, batches} (Tick's, or NoTimers') and the fan-out
+// branch notify {batches} to their own copies only.
 func machine(functionARN string) *stateMachine {
 	prepare := lambdaTask(resourceInvoke, functionARN, stepPayload(Prepare, nil), stateLevel)
 	prepare.ResultSelector = map[string]any{"level.$": "$.Payload.level"}
@@ -225,13 +279,31 @@ func machine(functionARN string) *stateMachine {
 		"level.$":     "$.cursor.level",
 		"taskToken.$": "$$.Task.Token",
 	}), "")
-	await.TimeoutSecondsPath = "$.timeoutSeconds"
+	await.TimeoutSecondsPath = "$.tick.seconds"
 	await.ResultSelector = map[string]any{"outcome.$": "$.outcome"}
 	await.ResultPath = at("$.decision")
 	// The timeout is caught in the branch: moto 5.2.1 cannot fail a
 	// Parallel state with a States.* error of a branch.
-	await.Catch = []catcher{{ErrorEquals: []string{ErrorTimeout, ErrorHeartbeatTimeout}, ResultPath: at("$.error"), Next: stateAwaitTimedOut}}
+	await.Catch = []catcher{{ErrorEquals: []string{ErrorTimeout, ErrorHeartbeatTimeout}, ResultPath: at("$.error"), Next: stateAwaitTimeout}}
 	await.Next = stateAwaitDecided
+
+	// With timers, the await's branch loops: Tick says what is due (a
+	// reminder or the escalation, emailed by the Remind Map; the expiry;
+	// or nothing) and how long the await then waits; on its timeout,
+	// Tick again. Without, the await waits timeoutSeconds once.
+	tick := lambdaTask(resourceInvoke, functionARN, stepPayload(Tick, map[string]any{
+		"level.$": "$.cursor.level",
+	}), stateTickAction)
+	tick.ResultSelector = map[string]any{
+		"action.$":  "$.Payload.action",
+		"seconds.$": "$.Payload.seconds",
+		"batches.$": "$.Payload.batches",
+	}
+	tick.ResultPath = at("$.tick")
+	yes := true
+	timers := func(next string) []choiceRule {
+		return []choiceRule{{Variable: "$.timers", BooleanEquals: &yes, Next: next}}
+	}
 
 	// The fan-out: PlanNotify (once the await stored the level) returns
 	// the approvers' ids in batches; the Notify Map emails each batch. A
@@ -243,41 +315,31 @@ func machine(functionARN string) *stateMachine {
 	plan.ResultSelector = map[string]any{"batches.$": "$.Payload.batches"}
 	plan.ResultPath = at("$.notify")
 	plan.Catch = []catcher{{ErrorEquals: []string{"States.ALL"}, ResultPath: at("$.error"), Next: statePlanFailed}}
-	batch := lambdaTask(resourceInvoke, functionARN, stepPayload(Notify, map[string]any{
-		"level.$":     "$.level",
-		"approvers.$": "$.approvers",
-	}), "")
-	batch.Retry = []retrier{lambdaRetry, notifyRetry}
-	batch.ResultPath = discard
-	batch.End = true
-	batch.Catch = []catcher{{ErrorEquals: []string{"States.ALL"}, ResultPath: at("$.error"), Next: stateNotifyFailed}}
-	notify := &state{
-		Type:      "Map",
-		ItemsPath: "$.notify.batches",
-		ItemSelector: map[string]any{
-			"requestId.$": "$.requestId",
-			"accountId.$": "$.accountId",
-			"levels.$":    "$.levels",
-			"level.$":     "$.cursor.level",
-			"approvers.$": "$$.Map.Item.Value",
-		},
-		MaxConcurrency: NotifyMaxConcurrency,
-		ItemProcessor: &itemProcessor{
-			ProcessorConfig: processorConfig{Mode: "INLINE"},
-			StartAt:         stateNotifyBatch,
-			States: map[string]*state{
-				stateNotifyBatch:  batch,
-				stateNotifyFailed: {Type: "Pass", Parameters: map[string]any{"failed": true}, End: true},
-			},
-		},
-		ResultPath: discard,
-		End:        true,
-	}
+	notify := notifyMap(functionARN, "$.notify.batches", "", stateNotifyBatch, stateNotifyFailed, "")
 	level := &state{
 		Type: "Parallel",
 		Branches: []*stateMachine{
-			{StartAt: stateAwaitLevel, States: map[string]*state{
-				stateAwaitLevel: await,
+			{StartAt: stateLevelTimers, States: map[string]*state{
+				stateLevelTimers: {Type: "Choice", Choices: timers(stateTick), Default: stateNoTimers},
+				stateNoTimers: {
+					Type:       "Pass",
+					Parameters: map[string]any{"action": string(ActionWait), "seconds.$": "$.timeoutSeconds"},
+					ResultPath: at("$.tick"),
+					Next:       stateAwaitLevel,
+				},
+				stateTick: tick,
+				stateTickAction: {
+					Type: "Choice",
+					Choices: []choiceRule{
+						{Variable: "$.tick.action", StringEquals: string(ActionExpire), Next: stateAwaitTimedOut},
+						{Variable: "$.tick.action", StringEquals: string(ActionRemind), Next: stateRemind},
+						{Variable: "$.tick.action", StringEquals: string(ActionEscalate), Next: stateRemind},
+					},
+					Default: stateAwaitLevel,
+				},
+				stateRemind:       notifyMap(functionARN, "$.tick.batches", "$.tick.action", stateRemindBatch, stateRemindFailed, stateAwaitLevel),
+				stateAwaitLevel:   await,
+				stateAwaitTimeout: {Type: "Choice", Choices: timers(stateTick), Default: stateAwaitTimedOut},
 				// The branch's output is the outcome alone.
 				stateAwaitDecided:  {Type: "Pass", OutputPath: "$.decision.outcome", End: true},
 				stateAwaitTimedOut: {Type: "Pass", Result: timedOut, End: true},

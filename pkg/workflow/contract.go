@@ -20,6 +20,10 @@ const (
 	// Await stores the level's task token and who is asked; it sends no
 	// email (PlanNotify and Notify do, while the level waits).
 	Await Step = "await"
+	// Tick plans a level's reminders, escalation and expiry (requests
+	// whose StartInput has Timers): it returns the next Action and how
+	// long the level then waits.
+	Tick Step = "tick"
 	// PlanNotify returns the ids of the level's approvers to email, in
 	// batches of at most NotifyBatchSize, once Await stored the level.
 	PlanNotify Step = "plan"
@@ -80,8 +84,13 @@ type StartInput struct {
 	// Levels is how many levels must approve, at least 1.
 	Levels int `json:"levels"`
 	// TimeoutSeconds is how long each level may take to decide before
-	// the request expires, at least 1.
+	// the request expires, at least 1. With Timers it caps nothing: the
+	// Tick step counts the expiry (normally the same TimeoutSeconds).
 	TimeoutSeconds int `json:"timeoutSeconds"`
+	// Timers: a level may remind its approvers or escalate, so each level
+	// waits between Tick steps (see Tick) rather than TimeoutSeconds at
+	// once. Without it no Tick runs (the workflow of before).
+	Timers bool `json:"timers"`
 }
 
 // MaxTimeoutSeconds is the largest TimeoutSeconds Step Functions accepts.
@@ -140,15 +149,43 @@ type StepInput struct {
 	// Approvers are the ids of the batch of approvers to email (Notify
 	// only): ids, never addresses or links.
 	Approvers []string `json:"approvers,omitempty"`
+	// Kind is why a Notify batch is emailed: empty for the level's
+	// approval emails, ActionRemind for a reminder, ActionEscalate for the
+	// approvers an escalation added.
+	Kind Action `json:"kind,omitempty"`
 }
 
-// StepOutput is what the step Lambda returns. Only Prepare's and
-// PlanNotify's are used.
+// Action is what a Tick step decided.
+type Action string
+
+// The Tick actions.
+const (
+	// ActionWait: nothing is due; the level waits Seconds more.
+	ActionWait Action = "wait"
+	// ActionRemind: a reminder is due; Batches are the approvers to remind
+	// (Notify with Kind ActionRemind), then the level waits Seconds.
+	ActionRemind Action = "remind"
+	// ActionEscalate: the escalation was recorded; Batches are the
+	// approvers it added (Notify with Kind ActionEscalate), then the level
+	// waits Seconds.
+	ActionEscalate Action = "escalate"
+	// ActionExpire: the level's time is up; the request expires.
+	ActionExpire Action = "expire"
+)
+
+// StepOutput is what the step Lambda returns. Only Prepare's,
+// PlanNotify's and Tick's are used.
 type StepOutput struct {
 	// Level is the first level to await (Prepare), normally 1.
 	Level int `json:"level"`
-	// Batches are the approver ids to email, in batches (PlanNotify).
+	// Batches are the approver ids to email, in batches (PlanNotify, and
+	// Tick's remind and escalate).
 	Batches [][]string `json:"batches"`
+	// Action is what Tick decided.
+	Action Action `json:"action,omitempty"`
+	// Seconds is how long the level waits next (Tick), 1 to
+	// MaxTimeoutSeconds.
+	Seconds int `json:"seconds,omitempty"`
 }
 
 // Decision is a level's result, sent with SendTaskSuccess.
@@ -171,13 +208,21 @@ func (d Decision) Validate() error {
 type Steps interface {
 	// Prepare starts the request and returns the first level to await.
 	Prepare(ctx context.Context, in StepInput) (StepOutput, error)
-	// Await stores in.TaskToken for in.Level and who is asked.
+	// Await stores in.TaskToken for in.Level and who is asked. A level
+	// already decided (its approvals, or a denial) is finished at once
+	// with the token: a decision that raced a Tick sent its result to the
+	// level's previous token.
 	Await(ctx context.Context, in StepInput) error
+	// Tick decides what is due at in.Level (counted from the level's
+	// start, which its first Tick records): a reminder, the escalation
+	// (recorded by Tick), the expiry, or nothing; see Action. Run again,
+	// it does not repeat an action it recorded.
+	Tick(ctx context.Context, in StepInput) (StepOutput, error)
 	// PlanNotify returns the approvers of in.Level to email, in batches
 	// of at most NotifyBatchSize ids (none when the request ended).
 	PlanNotify(ctx context.Context, in StepInput) (StepOutput, error)
 	// Notify emails the approvers in.Approvers of in.Level not yet
-	// emailed.
+	// emailed (for in.Kind: see StepInput.Kind).
 	Notify(ctx context.Context, in StepInput) error
 	// Expire marks the request expired.
 	Expire(ctx context.Context, in StepInput) error
@@ -256,9 +301,39 @@ func Dispatch(ctx context.Context, steps Steps, in StepInput) (StepOutput, error
 			out.Batches = [][]string{}
 		}
 		return out, nil
+	case Tick:
+		if in.Level < 1 {
+			return StepOutput{}, fmt.Errorf("workflow: tick without level: %+v", in)
+		}
+		out, err := steps.Tick(ctx, in)
+		if err != nil {
+			return StepOutput{}, err
+		}
+		switch out.Action {
+		case ActionWait, ActionRemind, ActionEscalate, ActionExpire:
+		default:
+			return StepOutput{}, fmt.Errorf("workflow: tick returned action %q", out.Action)
+		}
+		for _, b := range out.Batches {
+			if len(b) == 0 || len(b) > NotifyBatchSize {
+				return StepOutput{}, fmt.Errorf("workflow: tick returned a batch of %d approvers", len(b))
+			}
+		}
+		// The next wait: at least 1 s (Step Functions' least timeout).
+		out.Seconds = max(1, min(out.Seconds, MaxTimeoutSeconds))
+		out.Level = in.Level
+		if out.Batches == nil {
+			out.Batches = [][]string{}
+		}
+		return out, nil
 	case Notify:
 		if in.Level < 1 || len(in.Approvers) == 0 {
 			return StepOutput{}, fmt.Errorf("workflow: notify without level or approvers: %+v", in)
+		}
+		switch in.Kind {
+		case "", ActionRemind, ActionEscalate:
+		default:
+			return StepOutput{}, fmt.Errorf("workflow: notify of kind %q", in.Kind)
 		}
 		return StepOutput{Level: in.Level}, steps.Notify(ctx, in)
 	case Expire:

@@ -40,8 +40,8 @@ func TestDefinitionGolden(t *testing.T) {
 	if def != string(want) {
 		t.Errorf("Definition differs from %s (run go test -run TestDefinitionGolden -update):\n%s", golden, def)
 	}
-	if strings.Count(def, `"${FunctionArn}"`) != 6 {
-		t.Errorf("the placeholder should name the function of the 6 Lambda tasks:\n%s", def)
+	if strings.Count(def, `"${FunctionArn}"`) != 8 {
+		t.Errorf("the placeholder should name the function of the 8 Lambda tasks:\n%s", def)
 	}
 	if _, err := workflow.Definition(""); err == nil {
 		t.Error("Definition accepted an empty ARN")
@@ -137,7 +137,7 @@ func TestDefinitionShape(t *testing.T) {
 	}
 	collect(m.States)
 	await := nested["AwaitLevel"]
-	if await["Resource"] != "arn:aws:states:::lambda:invoke.waitForTaskToken" || await["TimeoutSecondsPath"] != "$.timeoutSeconds" {
+	if await["Resource"] != "arn:aws:states:::lambda:invoke.waitForTaskToken" || await["TimeoutSecondsPath"] != "$.tick.seconds" {
 		t.Errorf("AwaitLevel: %v", await)
 	}
 	for name, s := range nested {
@@ -232,5 +232,46 @@ func TestLambdaHandler(t *testing.T) {
 		if _, err := h(ctx, bad); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
+	}
+}
+
+// TestDispatchTick: Tick's output is checked (a known action, batches of
+// 1 to NotifyBatchSize ids) and its wait kept within 1 s and
+// MaxTimeoutSeconds; a Notify's kind is a reminder's or an escalation's.
+func TestDispatchTick(t *testing.T) {
+	ctx := context.Background()
+	in := workflow.StepInput{Step: workflow.Tick, RequestID: "r1", AccountID: "a1", Levels: 1, Level: 1}
+	for _, c := range []struct {
+		out  workflow.StepOutput
+		ok   bool
+		secs int
+	}{
+		{workflow.StepOutput{Action: workflow.ActionWait, Seconds: 30}, true, 30},
+		{workflow.StepOutput{Action: workflow.ActionExpire}, true, 1},
+		{workflow.StepOutput{Action: workflow.ActionRemind, Seconds: workflow.MaxTimeoutSeconds + 5, Batches: [][]string{{"m1"}}}, true, workflow.MaxTimeoutSeconds},
+		{workflow.StepOutput{Action: "nap", Seconds: 3}, false, 0},
+		{workflow.StepOutput{Action: workflow.ActionEscalate, Seconds: 3, Batches: [][]string{{}}}, false, 0},
+	} {
+		rec := newRecorder()
+		rec.ticks = []workflow.StepOutput{c.out}
+		out, err := workflow.Dispatch(ctx, rec, in)
+		if (err == nil) != c.ok {
+			t.Errorf("%+v: error %v", c.out, err)
+			continue
+		}
+		if c.ok && (out.Seconds != c.secs || out.Level != 1 || out.Batches == nil) {
+			t.Errorf("%+v: output %+v", c.out, out)
+		}
+	}
+	if _, err := workflow.Dispatch(ctx, newRecorder(), workflow.StepInput{Step: workflow.Tick, RequestID: "r1", AccountID: "a1", Levels: 1}); err == nil {
+		t.Error("a tick without a level was accepted")
+	}
+	notify := workflow.StepInput{Step: workflow.Notify, RequestID: "r1", AccountID: "a1", Levels: 1, Level: 1, Approvers: []string{"m1"}, Kind: "nag"}
+	if _, err := workflow.Dispatch(ctx, newRecorder(), notify); err == nil {
+		t.Error("a notify of an unknown kind was accepted")
+	}
+	notify.Kind = workflow.ActionRemind
+	if _, err := workflow.Dispatch(ctx, newRecorder(), notify); err != nil {
+		t.Errorf("a reminder's notify: %v", err)
 	}
 }

@@ -10,7 +10,7 @@
 // fields the typed states can express (Task with lambda:invoke and
 // lambda:invoke.waitForTaskToken, Parameters, ResultSelector, ResultPath,
 // OutputPath, TimeoutSecondsPath, Retry, Catch; Pass; Choice with
-// StringEquals, NumericLessThanPath and And; Parallel; inline Map with
+// BooleanEquals, StringEquals, NumericLessThanPath and And; Parallel; inline Map with
 // ItemsPath, ItemSelector ($$.Map.Item.Value) and MaxConcurrency; Succeed
 // with OutputPath; Fail; paths of the form $.a.b, $[0] and $$.Task.Token;
 // the intrinsic States.MathAdd). So the graph, the payloads and the error
@@ -20,17 +20,31 @@
 //
 // # The workflow
 //
-// Input (StartInput): {requestId, accountId, levels, timeoutSeconds}; the
-// execution name is the request id. The heavy data stays in DynamoDB;
-// the steps pass ids.
+// Input (StartInput): {requestId, accountId, levels, timeoutSeconds,
+// timers}; the execution name is the request id. The heavy data stays in
+// DynamoDB; the steps pass ids.
 //
 //	Prepare      lambda {step:"prepare"} -> {level}  (the first level, normally 1)
 //	Level        Parallel, two branches:
+//	  LevelTimers  Choice: timers -> Tick; else NoTimers
+//	  NoTimers     Pass: tick = {action:"wait", seconds: timeoutSeconds}
+//	  Tick         lambda {step:"tick", level} -> tick {action, seconds,
+//	               batches}: what is due at the level (counted from its
+//	               start) and how long it then waits
+//	  TickAction   Choice: expire -> AwaitTimedOut; remind, escalate ->
+//	               Remind; wait -> AwaitLevel
+//	  Remind       Map over tick.batches like Notify (RemindBatch,
+//	               RemindFailed): lambda {step:"notify", level, approvers,
+//	               kind: remind|escalate} per batch -> AwaitLevel
 //	  AwaitLevel   lambda.waitForTaskToken {step:"await", level, taskToken}
-//	               (stores the token and who is asked; emails nobody)
-//	               TimeoutSecondsPath $.timeoutSeconds (per level)
+//	               (stores the token and who is asked; emails nobody; a
+//	               level already decided is finished at once with the new
+//	               token)
+//	               TimeoutSecondsPath $.tick.seconds
 //	               result (SendTaskSuccess): Decision {outcome: approved|denied}
-//	               catch States.Timeout, States.HeartbeatTimeout: result timed_out
+//	               catch States.Timeout, States.HeartbeatTimeout -> AwaitTimeout
+//	  AwaitTimeout Choice: timers -> Tick (again); else AwaitTimedOut
+//	               (result timed_out)
 //	  PlanNotify   lambda {step:"plan", level} -> {batches}: the asked
 //	               approvers' ids, NotifyBatchSize a batch, once the await
 //	               stored the level
@@ -47,6 +61,16 @@
 //	Expire       lambda {step:"expire", level} -> Expired
 //	Approved, Denied, Cancelled, Expired: Pass states that set the outcome
 //	Finalize     lambda {step:"finalize", level, outcome} -> Done (Succeed)
+//
+// Without timers a level's await waits timeoutSeconds once, as before
+// timers existed. With timers (a level of the request reminds or
+// escalates) the await's branch loops: each Tick returns the next action
+// and the seconds until the level's next timer (a reminder, the
+// escalation or the expiry), the await waits that long, and its timeout
+// runs the next Tick; a decision meanwhile ends the loop as usual. A
+// decision that raced a Tick sent its result to a token that no longer
+// works (ErrTaskNotFound, which deciders take as "sent already"): the
+// next await finds the level decided in DynamoDB and finishes it.
 //
 // A level ends when both branches have: a decided level waits for its
 // fan-out to finish (a batch of a decided level sends nothing); a
@@ -69,10 +93,12 @@
 // # Timeouts and cancellation
 //
 // moto 5.2.1 and AWS both support TimeoutSecondsPath on a
-// waitForTaskToken task; the timeout is per awaited level and counts from
+// waitForTaskToken task; the timeout is per await task and counts from
 // the moment the await task starts (before its Lambda is invoked), in
 // Step Functions and in Runner alike. A retried await task gets a new
-// token and a fresh timeout, in both.
+// token and a fresh timeout, in both. With timers the level's expiry is
+// the Tick step's to count (from the level's start, stored on the
+// request), so the awaits between Ticks do not add up to more.
 //
 // A pending request is cancelled with SendTaskFailure(token,
 // ErrorCancelled): the workflow then runs Finalize with outcome cancelled,
@@ -115,7 +141,8 @@
 // writes one JSON file per execution under a folder) it saves every
 // execution at each top-level state and resumes the running ones when a
 // new Runner starts: an await whose Lambda had already run keeps its task
-// token and its original deadline (its Level's fan-out branch runs
-// again); any other state runs again (the steps are idempotent). Without a Journal a restart of `make run` loses the
+// token and its original deadline (its Level's branches run again from
+// their start, a Tick included, up to the await); any other state runs
+// again (the steps are idempotent). Without a Journal a restart of `make run` loses the
 // in-flight executions.
 package workflow

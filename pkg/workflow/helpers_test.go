@@ -110,6 +110,9 @@ type recorder struct {
 	batches [][]string
 	// notifyErr, if set, decides Notify's error for a batch.
 	notifyErr func(workflow.StepInput) error
+	// ticks are what the next Tick calls return, in order; with none
+	// left, Tick returns ActionExpire.
+	ticks []workflow.StepOutput
 }
 
 func newRecorder() *recorder {
@@ -214,6 +217,20 @@ func (r *recorder) stepCall(t testing.TB, request string, step workflow.Step, nt
 		return false
 	})
 	return got
+}
+
+func (r *recorder) Tick(_ context.Context, in workflow.StepInput) (workflow.StepOutput, error) {
+	if err := r.record(in); err != nil {
+		return workflow.StepOutput{}, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.ticks) == 0 {
+		return workflow.StepOutput{Action: workflow.ActionExpire}, nil
+	}
+	out := r.ticks[0]
+	r.ticks = r.ticks[1:]
+	return out, nil
 }
 
 func (r *recorder) Expire(_ context.Context, in workflow.StepInput) error { return r.record(in) }

@@ -152,6 +152,11 @@ func NewRunner(steps Steps, opts RunnerOptions) (*Runner, error) {
 		if err := json.Unmarshal(s.Data, &data); err != nil {
 			return nil, fmt.Errorf("workflow: resume %s: %w", s.Name, err)
 		}
+		if m, ok := data.(map[string]any); ok {
+			if _, ok := m["timers"]; !ok {
+				m["timers"] = false // journaled before StartInput had timers
+			}
+		}
 		var resume *waiter
 		if st := r.def.States[s.State]; s.Awaiting && s.Token != "" && st != nil && waits(st) {
 			resume = &waiter{x: x, ch: make(chan callback, 1)}
@@ -483,6 +488,9 @@ func evalRule(rule choiceRule, input any) (bool, error) {
 		return false, err
 	}
 	switch {
+	case rule.BooleanEquals != nil:
+		b, ok := v.(bool)
+		return ok && b == *rule.BooleanEquals, nil
 	case rule.StringEquals != "":
 		s, ok := v.(string)
 		return ok && s == rule.StringEquals, nil
@@ -606,11 +614,19 @@ func (r *Runner) runStates(ctx context.Context, x *execution, states map[string]
 		)
 		switch st.Type {
 		case "Task":
-			data, next, err = r.task(ctx, x, name, st, data, resume)
-			resume = nil
+			// A resumed await goes to the task that waits (the branch
+			// may run a Tick first).
+			var res *waiter
+			if waits(st) {
+				res, resume = resume, nil
+			}
+			data, next, err = r.task(ctx, x, name, st, data, res)
 		case "Parallel", "Map":
-			data, next, err = r.compound(ctx, x, name, st, data, resume)
-			resume = nil
+			var res *waiter
+			if waits(st) {
+				res, resume = resume, nil
+			}
+			data, next, err = r.compound(ctx, x, name, st, data, res)
 		case "Pass":
 			data, err = r.pass(x, name, st, data)
 			next = st.Next

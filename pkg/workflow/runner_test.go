@@ -398,3 +398,56 @@ func TestRunnerFanOutCancelled(t *testing.T) {
 		t.Errorf("%d batches started, want the %d running when the level was cancelled", n, workflow.NotifyMaxConcurrency)
 	}
 }
+
+// TestRunnerJournalResumeTimers: with timers, the resumed branch runs
+// its Tick again (idempotent) and the await keeps its token and its
+// deadline (the Tick's wait), without running the Await step again.
+func TestRunnerJournalResumeTimers(t *testing.T) {
+	t.Parallel()
+	j, err := workflow.NewDirJournal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, clock := newRecorder(), newFakeClock()
+	rec.ticks = []workflow.StepOutput{
+		{Action: workflow.ActionWait, Seconds: 60},
+		{Action: workflow.ActionWait, Seconds: 60}, // the resumed branch's Tick
+		{Action: workflow.ActionExpire},
+	}
+	ctx := context.Background()
+	r1, err := workflow.NewRunner(rec, workflow.RunnerOptions{Clock: clock, Journal: j, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := startInput(1, 600)
+	in.Timers = true
+	if err := r1.Start(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	w := rec.awaitCall(t, in.RequestID, 1)
+	waitFor(t, 5*time.Second, "the await to be journaled", func() bool {
+		snaps, _ := j.Load(ctx)
+		return len(snaps) == 1 && snaps[0].Awaiting
+	})
+	if err := r1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(45 * time.Second)
+	r2, err := workflow.NewRunner(rec, workflow.RunnerOptions{Clock: clock, Journal: j, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r2.Close() })
+	rec.stepCall(t, in.RequestID, workflow.Tick, 2)
+	advanceWhen(t, clock, 15*time.Second) // what was left of the first wait
+	waitFor(t, 5*time.Second, "the execution to expire", func() bool {
+		e, _ := r2.Describe(in.RequestID)
+		return e.Status == workflow.Succeeded && jsonHas(e.Output, "outcome", "expired")
+	})
+	if got := steps(rec.Calls(in.RequestID)); !slices.Equal(got, []workflow.Step{"prepare", "tick", "await", "tick", "tick", "expire", "finalize"}) {
+		t.Fatalf("calls %v (the resumed await must not run again)", got)
+	}
+	if err := r2.SendTaskSuccess(ctx, w.TaskToken, workflow.Decision{Outcome: workflow.Approved}); !errors.Is(err, workflow.ErrTaskNotFound) {
+		t.Fatalf("the token after the end: %v", err)
+	}
+}

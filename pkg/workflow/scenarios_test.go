@@ -38,15 +38,35 @@ type scenario struct {
 	FinalLevel int              `json:"finalLevel"`
 	// Batches are what every PlanNotify returns (none if empty).
 	Batches [][]string `json:"batches,omitempty"`
+	// Ticks are what the Tick calls return, in order (input timers).
+	Ticks []tickResult `json:"ticks,omitempty"`
+}
+
+// tickResult is what one Tick call of a level returns.
+type tickResult struct {
+	Level   int             `json:"level"`
+	Action  workflow.Action `json:"action"`
+	Seconds int             `json:"seconds,omitempty"`
+	Batches [][]string      `json:"batches,omitempty"`
+}
+
+func (tr tickResult) output() workflow.StepOutput {
+	b := tr.Batches
+	if b == nil {
+		b = [][]string{}
+	}
+	return workflow.StepOutput{Level: tr.Level, Action: tr.Action, Seconds: max(1, tr.Seconds), Batches: b}
 }
 
 // action is what a scenario does while a level awaits: approve, deny,
 // cancel (SendTaskFailure Steward.Cancelled) or timeout (let the level's
-// timeout pass). Stop is tested apart: moto 5.2.1 cannot stop an
-// execution that waits for a task token (TestSFNStop).
+// timeout pass: Seconds, or the input's timeoutSeconds). Stop is tested
+// apart: moto 5.2.1 cannot stop an execution that waits for a task token
+// (TestSFNStop).
 type action struct {
-	Level int    `json:"level"`
-	Do    string `json:"do"`
+	Level   int    `json:"level"`
+	Do      string `json:"do"`
+	Seconds int    `json:"seconds,omitempty"`
 }
 
 // result is how a scenario ended on one engine, comparable across
@@ -139,7 +159,11 @@ func runScenario(t *testing.T, h harness, sc scenario) result {
 		case "cancel":
 			err = h.engine().SendTaskFailure(ctx, call.TaskToken, workflow.ErrorCancelled)
 		case "timeout":
-			h.elapse(t, in.TimeoutSeconds)
+			secs := in.TimeoutSeconds
+			if a.Seconds > 0 {
+				secs = a.Seconds
+			}
+			h.elapse(t, secs)
 		default:
 			t.Fatalf("unknown action %q", a.Do)
 		}
@@ -208,7 +232,11 @@ func runScenario(t *testing.T, h harness, sc scenario) result {
 }
 
 // stepRank orders a level's calls.
-var stepRank = map[workflow.Step]int{workflow.Prepare: 0, workflow.Await: 1, workflow.PlanNotify: 2, workflow.Notify: 3, workflow.Expire: 4, workflow.Finalize: 5}
+var stepRank = map[workflow.Step]int{workflow.Prepare: 0, workflow.Tick: 1, workflow.Await: 2, workflow.PlanNotify: 3, workflow.Notify: 4, workflow.Expire: 5, workflow.Finalize: 6}
+
+// kindRank orders a level's Notify calls: its approval emails, then the
+// reminders and escalations (in call order).
+var kindRank = map[workflow.Action]int{"": 0, workflow.ActionRemind: 1, workflow.ActionEscalate: 1}
 
 // sortSteps sorts step calls by level, step and first approver: the
 // order of a sequential run, whatever the order of the fan-out's calls.
@@ -225,6 +253,9 @@ func sortSteps(steps []workflow.StepInput) {
 		}
 		if stepRank[a.Step] != stepRank[b.Step] {
 			return stepRank[a.Step] - stepRank[b.Step]
+		}
+		if kindRank[a.Kind] != kindRank[b.Kind] {
+			return kindRank[a.Kind] - kindRank[b.Kind]
 		}
 		return strings.Compare(first(a), first(b))
 	})
@@ -313,18 +344,35 @@ func newMotoHarness(t *testing.T) *motoHarness {
 
 func (h *motoHarness) engine() workflow.Engine { return h.eng }
 
-// beforeStart queues one Lambda result per expected step, in order:
-// Prepare's {level: 1}, then {level: n, batches} for the others (only
-// PlanNotify's batches are used; the calls of a level's two branches
-// come in any order, so they all get the same result). The await task's
-// invocation takes one too; its result comes from the token.
+// beforeStart queues one Lambda result per expected step, in call
+// order: Prepare's {level: 1}, then {level: n, batches} for the others
+// (only PlanNotify's batches are used; the calls of a level's two
+// branches come in any order, so they all get the same result). The
+// await task's invocation takes one too; its result comes from the
+// token. A level with ticks: its first Tick runs beside PlanNotify and
+// the level's Notify batches, so they all get that tick's result (with
+// the scenario's batches, for PlanNotify); each later Tick runs alone,
+// followed by its own Notify batches (a remind or an escalate) and the
+// next await, which get its result too.
 func (h *motoHarness) beforeStart(t *testing.T, sc scenario) {
 	var results []any
 	batches := sc.Batches
 	if batches == nil {
 		batches = [][]string{}
 	}
-	for _, s := range sc.Steps {
+	ticks := map[int][]tickResult{}
+	for _, tr := range sc.Ticks {
+		ticks[tr.Level] = append(ticks[tr.Level], tr)
+	}
+	// sc.Steps are sorted by level: Prepare (level 0) first.
+	for i, s := range sc.Steps {
+		ts := ticks[s.Level]
+		if len(ts) > 0 && s.Step != workflow.Expire && s.Step != workflow.Finalize {
+			if i+1 == len(sc.Steps) || sc.Steps[i+1].Level != s.Level || sc.Steps[i+1].Step == workflow.Expire || sc.Steps[i+1].Step == workflow.Finalize {
+				results = append(results, h.tickResults(ts, batches)...)
+			}
+			continue // the level's calls up to its expiry: its ticks' results
+		}
 		out := workflow.StepOutput{Level: s.Level, Batches: batches}
 		if s.Step == workflow.Prepare {
 			out.Level = 1
@@ -332,6 +380,32 @@ func (h *motoHarness) beforeStart(t *testing.T, sc scenario) {
 		results = append(results, out)
 	}
 	h.moto.QueueLambdaResults(t, results...)
+}
+
+// tickResults are the results of a level's calls from its first Tick
+// on, in call order (see beforeStart).
+func (h *motoHarness) tickResults(ts []tickResult, batches [][]string) []any {
+	var out []any
+	first := ts[0].output()
+	first.Batches = batches
+	// Tick, await, PlanNotify and the level's Notify batches.
+	for range 3 + len(batches) {
+		out = append(out, first)
+	}
+	for _, tr := range ts[1:] {
+		o := tr.output()
+		n := 1 // the Tick
+		if tr.Action == workflow.ActionRemind || tr.Action == workflow.ActionEscalate {
+			n += len(o.Batches)
+		}
+		if tr.Action != workflow.ActionExpire {
+			n++ // the await
+		}
+		for range n {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 func (h *motoHarness) arn(t *testing.T, request string) string {
@@ -476,6 +550,10 @@ func (h *runnerHarness) beforeStart(_ *testing.T, sc scenario) {
 	h.rec.mu.Lock()
 	defer h.rec.mu.Unlock()
 	h.rec.batches = sc.Batches
+	h.rec.ticks = nil
+	for _, tr := range sc.Ticks {
+		h.rec.ticks = append(h.rec.ticks, tr.output())
+	}
 }
 
 func (h *runnerHarness) stepCall(t *testing.T, request string, step workflow.Step, nth int) workflow.StepInput {

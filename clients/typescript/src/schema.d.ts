@@ -1763,6 +1763,26 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "approval.escalated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * approval.escalated
+         * @description A level was not decided in time and was escalated: more approvers were asked and emailed. data.request; data.escalation: level, escalateTo (admins, next_level or a role id), added (how many were asked).
+         */
+        post: operations["event_approval_escalated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface components {
     schemas: {
@@ -2659,7 +2679,7 @@ export interface components {
             /** @enum {string} */
             status?: "draft" | "completed";
         };
-        /** @description One approval level: it applies when the amount is at least `minAmount`. Approvers may `documents.approve` the document (scope document: at its store or department; scope account: account-wide) and hold `role` and `permission` when set. */
+        /** @description One approval level: it applies when the amount is at least `minAmount`. Approvers may `documents.approve` the document (scope document: at its store or department; scope account: account-wide) and hold `role` and `permission` when set. A level may remind its approvers (`remindAfterHours`) and escalate (`escalateAfterHours`, `escalateTo`) before the request expires; an escalation is recorded (event approval.escalated) and its approvers are emailed. */
         ApprovalLevel: {
             minAmount: number;
             permission?: components["schemas"]["PermissionKey"];
@@ -2667,6 +2687,17 @@ export interface components {
             required: number;
             /** @enum {string} */
             scope: "document" | "account";
+            /** @description Remind the level's approvers who have not decided after this many hours, then every remindAfterHours but at most once a day, until the level ends. Less than the policy's expiresAfterHours. Absent: no reminders. */
+            remindAfterHours?: number;
+            /** @description Escalate the level after this many hours if it is still undecided: the approvers `escalateTo` names are asked too (and emailed), once. Less than the policy's expiresAfterHours; requires escalateTo. Absent: no escalation. */
+            escalateAfterHours?: number;
+            /**
+             * @description Where the level escalates to: `admins` (the account's administrators), `next_level` (the next level's approvers; the administrators at the last level) or a role id (its holders who may approve the document). Required with escalateAfterHours.
+             * @example admins
+             * @example next_level
+             * @example finance_manager
+             */
+            escalateTo?: string;
         };
         ExternalApprovers: {
             allowed: boolean;
@@ -2730,6 +2761,12 @@ export interface components {
                 required: number;
                 /** @enum {string} */
                 scope: "document" | "account";
+                /** @description Remind the level's approvers who have not decided after this many hours, then every remindAfterHours but at most once a day, until the level ends. Less than the policy's expiresAfterHours. Absent: no reminders. */
+                remindAfterHours?: number;
+                /** @description Escalate the level after this many hours if it is still undecided: the approvers `escalateTo` names are asked too (and emailed), once. Less than the policy's expiresAfterHours; requires escalateTo. Absent: no escalation. */
+                escalateAfterHours?: number;
+                /** @description Where the level escalates to: `admins` (the account's administrators), `next_level` (the next level's approvers; the administrators at the last level) or a role id (its holders who may approve the document). Required with escalateAfterHours. */
+                escalateTo?: string;
             }[];
             /** @description The level awaited (0 before the approvers of level 1 are notified). */
             currentLevel: number;
@@ -2743,6 +2780,8 @@ export interface components {
                 external: boolean;
                 /** Format: date-time */
                 askedAt: string;
+                /** @description Asked by the level's escalation (not by its rule). */
+                escalated?: boolean;
             }[];
             decisions?: {
                 level: number;
@@ -2895,6 +2934,7 @@ export interface components {
          *     - `document.status_changed`: A document's status changed (draft, pending_approval, approved, denied, expired, completed). data.document: type, id, status, amount, currency, store, department, supplier, approvalRequestId; data.previousStatus (absent for a new document).
          *     - `approval.requested`: Approval was requested for a document. data.request: id, documentType, documentId, documentTitle, amount, currency, store, department, supplier, requesterId, requesterName, levels, status.
          *     - `approval.decided`: One approver decided (in the app or by an emailed link). data.request; data.decision: level, outcome (approve or deny), comment, memberId or email, byLink, impersonatorId; for a delegate's vote also decidedBy (the delegate: id, name, email) and onBehalfOf (the member whose vote it is: id, name, email; memberId and email are theirs).
+         *     - `approval.escalated`: A level was not decided in time and was escalated: more approvers were asked and emailed. data.request; data.escalation: level, escalateTo (admins, next_level or a role id), added (how many were asked).
          *     - `approval.approved`: A request got every approval it needed; its document is approved. data.request.
          *     - `approval.denied`: A request was denied; its document is denied. data.request.
          *     - `approval.expired`: A request timed out; its document is expired. data.request.
@@ -2904,7 +2944,7 @@ export interface components {
          *     - `webhook.disabled`: A webhook endpoint whose deliveries failed for 3 days was disabled. data.webhook: id, url.
          * @enum {string}
          */
-        EventType: "member.invited" | "member.created" | "member.joined" | "member.updated" | "member.suspended" | "member.reactivated" | "member.deactivated" | "member.deleted" | "invitation.revoked" | "role.created" | "role.updated" | "role.deleted" | "api_key.created" | "api_key.revoked" | "ownership.transferred" | "account.updated" | "document.status_changed" | "approval.requested" | "approval.decided" | "approval.approved" | "approval.denied" | "approval.expired" | "approval.cancelled" | "delegation.set" | "delegation.removed" | "webhook.disabled";
+        EventType: "member.invited" | "member.created" | "member.joined" | "member.updated" | "member.suspended" | "member.reactivated" | "member.deactivated" | "member.deleted" | "invitation.revoked" | "role.created" | "role.updated" | "role.deleted" | "api_key.created" | "api_key.revoked" | "ownership.transferred" | "account.updated" | "document.status_changed" | "approval.requested" | "approval.decided" | "approval.escalated" | "approval.approved" | "approval.denied" | "approval.expired" | "approval.cancelled" | "delegation.set" | "delegation.removed" | "webhook.disabled";
         /** @description Who made the change: a member id, `apikey:<id>`, `system` (the approval workflow, Steward itself) or `external:<email>` (an approver outside the account deciding by link), with the administrator acting on their behalf when impersonating. */
         EventActor: {
             id: string;
@@ -7004,6 +7044,31 @@ export interface operations {
                 "application/json": components["schemas"]["WebhookPayload"] & {
                     /** @constant */
                     type?: "delegation.removed";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_approval_escalated: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "approval.escalated";
                 };
             };
         };
