@@ -20,13 +20,16 @@
 //     409 access_already_granted (a shorter time-bound grant may be
 //     renewed or extended); a second pending request for the same role
 //     and scope is 409 access_request_pending. A member makes at most
-//     DefaultPerHour (10) requests an hour (429 too_many_access_requests).
+//     DefaultPerHour (10) requests an hour (429 too_many_access_requests;
+//     refused requests do not count). The owner cannot ask (409
+//     access_request_by_owner): only the owner changes the owner's grants.
 //   - The grant ceiling decides who may decide: exactly whoever could add
 //     that assignment to the requester by editing the member's roles
 //     (rbac.RoleSet.CheckChange), administrators always, never the
 //     requester. Approvers (one function) snapshots the active members
 //     with an email it allows when the workflow starts waiting: they are
-//     emailed and see the request under ?mine=decide. At the decision the
+//     emailed and see the request under ?mine=decide (while the ceiling
+//     still allows them: the list checks it). At the decision the
 //     ceiling is checked again with the decider's rights of that moment
 //     (403 not_an_approver for one who lost the right; by link the link's
 //     page ends), and the decision commits only while the decider's member

@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 
@@ -33,6 +34,9 @@ func (s *Service) Request(ctx context.Context, p *auth.Principal, in RequestInpu
 	}
 	if p.Impersonated() {
 		return team.AccessRequest{}, errImpersonate
+	}
+	if p.Member.Owner {
+		return team.AccessRequest{}, errOwner
 	}
 	now := s.Now.Now()
 	if _, ok := p.Roles.Role(in.Role); !ok {
@@ -83,10 +87,14 @@ func (s *Service) Request(ctx context.Context, p *auth.Principal, in RequestInpu
 	}
 	ev := p.Event(ctx, "access_request.request", "access_request", r.ID)
 	ev.After = audit.Snapshot(map[string]any{"request": summary(r)})
-	switch err := p.Acting(s.Store).CreateAccessRequest(ctx, r, ev); {
-	case errors.Is(err, team.ErrAccessRequestDuplicate):
-		return team.AccessRequest{}, errDuplicate
-	case err != nil:
+	if err := p.Acting(s.Store).CreateAccessRequest(ctx, r, ev); err != nil {
+		// Only requests made count against the member's hour.
+		if gerr := s.Store.RateGiveBack(context.WithoutCancel(ctx), rateKey(r.AccountID, r.RequesterID), count.End); gerr != nil {
+			s.log().WarnContext(ctx, "access: give back a request's count", "error", gerr)
+		}
+		if errors.Is(err, team.ErrAccessRequestDuplicate) {
+			return team.AccessRequest{}, errDuplicate
+		}
 		return team.AccessRequest{}, err
 	}
 	timeout := max(1, min(int(s.decideWithin()/time.Second), workflow.MaxTimeoutSeconds))
@@ -236,7 +244,44 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, f ListFilter, lim
 		}
 	}
 	page.Items = out
+	if f.Mine == "decide" {
+		// Those the caller may still decide: the ceiling of now.
+		if page.Items, err = s.mayDecide(ctx, p, page.Items); err != nil {
+			return store.Page[team.AccessRequest]{}, err
+		}
+	}
 	return page, nil
+}
+
+// mayDecide keeps the requests of rs the caller may decide now (the
+// requesters read in one batch).
+func (s *Service) mayDecide(ctx context.Context, p *auth.Principal, rs []team.AccessRequest) ([]team.AccessRequest, error) {
+	if len(rs) == 0 {
+		return rs, nil
+	}
+	var ids []string
+	for _, r := range rs {
+		if !slices.Contains(ids, r.RequesterID) {
+			ids = append(ids, r.RequesterID)
+		}
+	}
+	members := map[string]team.Member{}
+	for chunk := range slices.Chunk(ids, store.MaxLoadMembers) {
+		lm, err := s.Store.LoadMembers(ctx, p.AccountID(), chunk)
+		if err != nil {
+			return nil, err
+		}
+		for id, m := range lm.Members {
+			members[id] = m
+		}
+	}
+	out := rs[:0]
+	for _, r := range rs {
+		if m, ok := members[r.RequesterID]; ok && mayGrant(p.Roles, p.Member, m, r, r.ExpiresAt, p.At) == nil {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // Cancel cancels a pending request; only its requester may.

@@ -61,6 +61,7 @@ func (s *Service) decideWithin() time.Duration {
 // Public errors.
 var (
 	errAlreadyGranted = fault.New(fault.Conflict, "access_already_granted", "You hold this role at this scope already, for at least as long as you ask.")
+	errOwner          = fault.New(fault.Conflict, "access_request_by_owner", "Only the owner changes the owner's grants, and nobody decides their own request: the owner cannot ask for access.")
 	errDuplicate      = fault.New(fault.Conflict, "access_request_pending", "You have a pending request for this role at this scope already.")
 	errNotPending     = fault.New(fault.Conflict, "access_request_not_pending", "The access request is no longer pending.")
 	errSelfDecision   = fault.New(fault.Forbidden, "self_decision", "Nobody decides their own access request.")

@@ -138,7 +138,9 @@ func (st Steps) PlanNotify(ctx context.Context, in workflow.StepInput) (workflow
 
 func subject(request, member string) string { return request + ":" + member }
 
-func requestEmailKey(request, member string) string { return "access-request/" + request + "/" + member }
+func requestEmailKey(request, member string) string {
+	return "access-request/" + request + "/" + member
+}
 
 // Notify emails the asked members of the batch not emailed yet, each with
 // a one-time decision link (stored hashed; the raw token lives only in

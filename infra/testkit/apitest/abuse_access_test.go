@@ -147,6 +147,14 @@ var _ = abuse(
 		status: http.StatusTooManyRequests, code: "too_many_access_requests",
 	},
 	abuseCase{
+		rule: "access: nobody decides their own request", name: "the owner, whose grants only the owner changes", who: "admin",
+		do: func(t *testing.T, e *Env) *Response {
+			tm := e.accessSetup(t)
+			return e.Call(t, "POST", "/v1/access-requests", tm.ownerTk, teamMemberS1("Me too."))
+		},
+		status: http.StatusConflict, code: "access_request_by_owner",
+	},
+	abuseCase{
 		rule: "access: only the requester cancels", name: "an administrator", who: "admin",
 		do: func(t *testing.T, e *Env) *Response {
 			tm := e.accessSetup(t)

@@ -263,6 +263,13 @@ func TestAccessRequestCeilingAtDecision(t *testing.T) {
 	// Max loses the manager role: team member at s1 now.
 	e.patchGrants(t, tm.ownerTk, tm.mgr2.ID, grantAt("team_member", "store:s1", time.Time{}, time.Time{})).Want(t, http.StatusOK, "")
 	e.Call(t, "POST", "/v1/access-requests/"+r.ID+"/decision", tm.mgr2.Token, map[string]any{"decision": "approve"}).Want(t, http.StatusForbidden, "not_an_approver")
+	var list struct {
+		Items []acrView `json:"items"`
+	}
+	e.Call(t, "GET", "/v1/access-requests?mine=decide", tm.mgr2.Token, nil).Want(t, http.StatusOK, "").JSON(t, &list)
+	if len(list.Items) != 0 {
+		t.Errorf("the demoted manager may still decide %+v", list.Items)
+	}
 	e.accessPage(t, link, nil).Want(t, http.StatusGone, "")
 	e.accessPage(t, link, url.Values{"decision": {"approve"}}).Want(t, http.StatusGone, "")
 	if e.ordersViewAtS1(t, tm.requester.Token) {
