@@ -10,7 +10,6 @@ import (
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/fault"
-	"github.com/stewardhq/steward/pkg/members"
 	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
@@ -60,8 +59,14 @@ func (s *Service) Request(ctx context.Context, p *auth.Principal, in RequestInpu
 	if err := p.Roles.ValidateAssignment(a); err != nil {
 		return team.AccessRequest{}, fault.InvalidField("scope", err.Error())
 	}
-	if err := members.CheckScopes(ctx, s.Store, p.AccountID(), []rbac.Assignment{a}); err != nil {
+	// The scope must exist (as for any grant: members.CheckScopes; not
+	// imported, so that the approvals function links no member service).
+	missing, err := s.Store.ScopesExist(ctx, p.AccountID(), []rbac.Scope{scope})
+	if err != nil {
 		return team.AccessRequest{}, err
+	}
+	if len(missing) > 0 {
+		return team.AccessRequest{}, fault.New(fault.Invalid, "unknown_scope", "No such "+string(missing[0].Kind)+" in this account: "+missing[0].String()+". Create it first (PUT /v1/"+string(missing[0].Kind)+"s/{id}).")
 	}
 	r := team.AccessRequest{
 		ID: store.NewAccessRequestID(now), AccountID: p.AccountID(),
