@@ -123,7 +123,7 @@ func (s *Service) decideOnce(ctx context.Context, in DecideInput, approve bool, 
 		expires = e
 	}
 	requester, err := s.Store.GetMember(ctx, r.AccountID, r.RequesterID)
-	gone := errors.Is(err, team.ErrMemberNotFound)
+	gone := errors.Is(err, team.ErrMemberNotFound) || err == nil && requester.Status == rbac.StatusDeleted
 	if err != nil && !gone {
 		return Result{}, err
 	}

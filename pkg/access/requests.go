@@ -126,7 +126,7 @@ func (s *Service) Request(ctx context.Context, p *auth.Principal, in RequestInpu
 // decision time may decide, asked or not.
 func (s *Service) Approvers(ctx context.Context, r team.AccessRequest, now time.Time) ([]team.AccessApprover, error) {
 	requester, err := s.Store.GetMember(ctx, r.AccountID, r.RequesterID)
-	if errors.Is(err, team.ErrMemberNotFound) {
+	if errors.Is(err, team.ErrMemberNotFound) || err == nil && requester.Status == rbac.StatusDeleted {
 		return nil, nil
 	}
 	if err != nil {
