@@ -1,11 +1,13 @@
 // Command approvals is the Lambda function serving the approvals routes of
 // the route table (pkg/routes): documents, approval policies, approval
-// requests and the public approval pages.
+// requests and the public approval pages, and access requests (pkg/access)
+// with their decision page.
 package main
 
 import (
 	"errors"
 
+	"github.com/stewardhq/steward/pkg/access"
 	"github.com/stewardhq/steward/pkg/app/authboot"
 	"github.com/stewardhq/steward/pkg/approvals"
 	"github.com/stewardhq/steward/pkg/awsclient/sfnclient"
@@ -22,10 +24,9 @@ func main() {
 		if arn == "" {
 			return nil, errors.New("STEWARD_STATE_MACHINE_ARN must be set for the approvals function")
 		}
-		svc := &approvals.Service{
-			Store: b.Store, PublicURL: b.Config.PublicURL, Logger: b.Logger,
-			Engine: workflow.NewSFN(sfnclient.New(b.AWS, b.Config.Endpoints.StepFunctions), arn),
-		}
-		return []router.Operations{svc.Operations()}, nil
+		engine := workflow.NewSFN(sfnclient.New(b.AWS, b.Config.Endpoints.StepFunctions), arn)
+		svc := &approvals.Service{Store: b.Store, PublicURL: b.Config.PublicURL, Logger: b.Logger, Engine: engine}
+		acc := &access.Service{Store: b.Store, PublicURL: b.Config.PublicURL, Logger: b.Logger, Engine: engine}
+		return []router.Operations{svc.Operations(), acc.Operations()}, nil
 	})
 }

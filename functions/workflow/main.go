@@ -1,6 +1,8 @@
 // Command workflow is the approval state machine's step Lambda: Step
 // Functions invokes it for every step (prepare, await, plan, notify,
-// expire, finalize) of pkg/workflow, which runs pkg/approvals' steps.
+// expire, finalize) of pkg/workflow, which runs pkg/approvals' steps, and
+// pkg/access' steps for access requests (workflow.Mux, by request id
+// prefix).
 package main
 
 import (
@@ -9,11 +11,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/stewardhq/steward/pkg/access"
 	"github.com/stewardhq/steward/pkg/app/boot"
 	"github.com/stewardhq/steward/pkg/app/mailboot"
 	"github.com/stewardhq/steward/pkg/approvals"
 	"github.com/stewardhq/steward/pkg/awsclient/sfnclient"
 	"github.com/stewardhq/steward/pkg/routes"
+	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/workflow"
 )
 
@@ -34,7 +38,11 @@ func main() {
 	if arn := e.Config.StateMachineARN; arn != "" {
 		svc.Engine = workflow.NewSFN(sfnclient.New(e.AWS, e.Config.Endpoints.StepFunctions), arn)
 	}
-	lambda.Start(workflow.LambdaHandler(approvals.Steps{Service: svc}))
+	acc := &access.Service{Store: st, Mail: outbox, PublicURL: e.Config.PublicURL, Logger: e.Logger, Engine: svc.Engine}
+	lambda.Start(workflow.LambdaHandler(workflow.Mux{
+		Default:  approvals.Steps{Service: svc},
+		ByPrefix: map[string]workflow.Steps{store.AccessRequestIDPrefix: access.Steps{Service: acc}},
+	}))
 }
 
 // noEngine is the engine when the steps may not call Step Functions: a

@@ -44,15 +44,40 @@ func GrantOutboxKey(account, member string, a rbac.Assignment) string {
 }
 
 // RenewURL is the link a grant expiry notice offers to ask for the
-// grant's renewal: the app's page of the member's access, naming the
-// grant. It is the one place that builds it, for the access requests to
-// take over (they will answer at this address or change it here).
+// grant's renewal: the host app's new access request page,
+// {base}/access-requests/new, prefilled. Its query names the role and the
+// scope, a proposed expiresAt (the grant's length once more from its end
+// when it had a start, else DefaultRenewal past it), the grant's current
+// expiry (previousExpiresAt), the member whose grant it is (member) and
+// renew=1. The app posts POST /v1/access-requests with role, scope and
+// expiresAt as the signed-in member when that is the member named (the
+// grantor gets the same email: for anyone else the app opens the member's
+// access instead). Nothing is created by opening the link. It is the one
+// place that builds it.
 func RenewURL(base string, n GrantNotice) string {
 	q := url.Values{}
 	q.Set("role", n.Grant.Role)
 	q.Set("scope", n.Grant.Scope.String())
-	q.Set("expiresAt", n.Grant.ExpiresAt.UTC().Format(time.RFC3339))
-	return strings.TrimRight(base, "/") + "/members/" + url.PathEscape(n.Member.ID) + "/access/renew?" + q.Encode()
+	q.Set("expiresAt", RenewalExpiry(n.Grant).UTC().Format(time.RFC3339))
+	q.Set("previousExpiresAt", n.Grant.ExpiresAt.UTC().Format(time.RFC3339))
+	q.Set("member", n.Member.ID)
+	q.Set("renew", "1")
+	return strings.TrimRight(base, "/") + "/access-requests/new?" + q.Encode()
+}
+
+// DefaultRenewal is how much longer a renewal asks for when the grant's
+// length is not known (no start).
+const DefaultRenewal = 30 * 24 * time.Hour
+
+// RenewalExpiry is the end a renewal of a proposes: as long again as
+// the grant lasted (from its start to its end), past its end, or
+// DefaultRenewal past it.
+func RenewalExpiry(a rbac.Assignment) time.Time {
+	d := DefaultRenewal
+	if !a.StartsAt.IsZero() && a.ExpiresAt.After(a.StartsAt) {
+		d = a.ExpiresAt.Sub(a.StartsAt)
+	}
+	return a.ExpiresAt.Add(d)
 }
 
 // GrantNotices returns the notices a run at now would send for account a:

@@ -16,7 +16,7 @@ import (
 func TestEachFunctionLinksOnlyWhatItServes(t *testing.T) {
 	const mod = "github.com/stewardhq/steward/"
 	// The packages one function may link and another not.
-	services := []string{"accounts", "alerts", "apikeys", "approvals", "auth", "health", "invites", "members", "openapi", "permissions", "webhooks", "workflow"}
+	services := []string{"access", "accounts", "alerts", "apikeys", "approvals", "auth", "health", "invites", "members", "openapi", "permissions", "webhooks", "workflow"}
 	clients := []string{"secretsmanager", "sesv2", "sfn", "sqs"}
 	// Every function with authenticated routes links auth, and with it
 	// pkg/apikeys/apikey (the key itself, which authentication verifies).
@@ -32,9 +32,11 @@ func TestEachFunctionLinksOnlyWhatItServes(t *testing.T) {
 		"permissions": authPkgs + " secretsmanager permissions",
 		"account":     authPkgs + " secretsmanager accounts",
 		"alerts":      authPkgs + " secretsmanager alerts",
-		"approvals":   authPkgs + " secretsmanager approvals workflow sfn",
-		"workflow":    authPkgs + " sesv2 approvals workflow sfn",
-		"alertsjob":   authPkgs + " sesv2 sqs alerts",
+		// access requests run on the approval workflow: its function and
+		// the step function serve both.
+		"approvals": authPkgs + " secretsmanager approvals access workflow sfn",
+		"workflow":  authPkgs + " sesv2 approvals access workflow sfn",
+		"alertsjob": authPkgs + " sesv2 sqs alerts",
 		// webhooks queues replays; the delivery function reads the cursor
 		// key (verify-key secret) to open endpoint secrets and emails
 		// administrators when it disables an endpoint.

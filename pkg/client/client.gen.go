@@ -17,6 +17,69 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AccessDecisionRequestDecision.
+const (
+	AccessDecisionRequestDecisionApprove AccessDecisionRequestDecision = "approve"
+	AccessDecisionRequestDecisionDeny    AccessDecisionRequestDecision = "deny"
+)
+
+// Valid indicates whether the value is a known member of the AccessDecisionRequestDecision enum.
+func (e AccessDecisionRequestDecision) Valid() bool {
+	switch e {
+	case AccessDecisionRequestDecisionApprove:
+		return true
+	case AccessDecisionRequestDecisionDeny:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AccessRequestDecisionDecision.
+const (
+	AccessRequestDecisionDecisionApprove AccessRequestDecisionDecision = "approve"
+	AccessRequestDecisionDecisionDeny    AccessRequestDecisionDecision = "deny"
+)
+
+// Valid indicates whether the value is a known member of the AccessRequestDecisionDecision enum.
+func (e AccessRequestDecisionDecision) Valid() bool {
+	switch e {
+	case AccessRequestDecisionDecisionApprove:
+		return true
+	case AccessRequestDecisionDecisionDeny:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AccessRequestStatus.
+const (
+	AccessRequestStatusApproved  AccessRequestStatus = "approved"
+	AccessRequestStatusCancelled AccessRequestStatus = "cancelled"
+	AccessRequestStatusDenied    AccessRequestStatus = "denied"
+	AccessRequestStatusExpired   AccessRequestStatus = "expired"
+	AccessRequestStatusPending   AccessRequestStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the AccessRequestStatus enum.
+func (e AccessRequestStatus) Valid() bool {
+	switch e {
+	case AccessRequestStatusApproved:
+		return true
+	case AccessRequestStatusCancelled:
+		return true
+	case AccessRequestStatusDenied:
+		return true
+	case AccessRequestStatusExpired:
+		return true
+	case AccessRequestStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AlertPreviewRecipientsKindsKind.
 const (
 	ApprovalReminder AlertPreviewRecipientsKindsKind = "approvalReminder"
@@ -307,38 +370,53 @@ func (e DocumentType) Valid() bool {
 
 // Defines values for EventType.
 const (
-	EventTypeAccountUpdated        EventType = "account.updated"
-	EventTypeApiKeyCreated         EventType = "api_key.created"
-	EventTypeApiKeyRevoked         EventType = "api_key.revoked"
-	EventTypeApprovalApproved      EventType = "approval.approved"
-	EventTypeApprovalCancelled     EventType = "approval.cancelled"
-	EventTypeApprovalDecided       EventType = "approval.decided"
-	EventTypeApprovalDenied        EventType = "approval.denied"
-	EventTypeApprovalEscalated     EventType = "approval.escalated"
-	EventTypeApprovalExpired       EventType = "approval.expired"
-	EventTypeApprovalRequested     EventType = "approval.requested"
-	EventTypeDelegationRemoved     EventType = "delegation.removed"
-	EventTypeDelegationSet         EventType = "delegation.set"
-	EventTypeDocumentStatusChanged EventType = "document.status_changed"
-	EventTypeInvitationRevoked     EventType = "invitation.revoked"
-	EventTypeMemberCreated         EventType = "member.created"
-	EventTypeMemberDeactivated     EventType = "member.deactivated"
-	EventTypeMemberDeleted         EventType = "member.deleted"
-	EventTypeMemberInvited         EventType = "member.invited"
-	EventTypeMemberJoined          EventType = "member.joined"
-	EventTypeMemberReactivated     EventType = "member.reactivated"
-	EventTypeMemberSuspended       EventType = "member.suspended"
-	EventTypeMemberUpdated         EventType = "member.updated"
-	EventTypeOwnershipTransferred  EventType = "ownership.transferred"
-	EventTypeRoleCreated           EventType = "role.created"
-	EventTypeRoleDeleted           EventType = "role.deleted"
-	EventTypeRoleUpdated           EventType = "role.updated"
-	EventTypeWebhookDisabled       EventType = "webhook.disabled"
+	EventTypeAccessRequestApproved  EventType = "access_request.approved"
+	EventTypeAccessRequestCancelled EventType = "access_request.cancelled"
+	EventTypeAccessRequestDenied    EventType = "access_request.denied"
+	EventTypeAccessRequestExpired   EventType = "access_request.expired"
+	EventTypeAccessRequestRequested EventType = "access_request.requested"
+	EventTypeAccountUpdated         EventType = "account.updated"
+	EventTypeApiKeyCreated          EventType = "api_key.created"
+	EventTypeApiKeyRevoked          EventType = "api_key.revoked"
+	EventTypeApprovalApproved       EventType = "approval.approved"
+	EventTypeApprovalCancelled      EventType = "approval.cancelled"
+	EventTypeApprovalDecided        EventType = "approval.decided"
+	EventTypeApprovalDenied         EventType = "approval.denied"
+	EventTypeApprovalEscalated      EventType = "approval.escalated"
+	EventTypeApprovalExpired        EventType = "approval.expired"
+	EventTypeApprovalRequested      EventType = "approval.requested"
+	EventTypeDelegationRemoved      EventType = "delegation.removed"
+	EventTypeDelegationSet          EventType = "delegation.set"
+	EventTypeDocumentStatusChanged  EventType = "document.status_changed"
+	EventTypeInvitationRevoked      EventType = "invitation.revoked"
+	EventTypeMemberCreated          EventType = "member.created"
+	EventTypeMemberDeactivated      EventType = "member.deactivated"
+	EventTypeMemberDeleted          EventType = "member.deleted"
+	EventTypeMemberInvited          EventType = "member.invited"
+	EventTypeMemberJoined           EventType = "member.joined"
+	EventTypeMemberReactivated      EventType = "member.reactivated"
+	EventTypeMemberSuspended        EventType = "member.suspended"
+	EventTypeMemberUpdated          EventType = "member.updated"
+	EventTypeOwnershipTransferred   EventType = "ownership.transferred"
+	EventTypeRoleCreated            EventType = "role.created"
+	EventTypeRoleDeleted            EventType = "role.deleted"
+	EventTypeRoleUpdated            EventType = "role.updated"
+	EventTypeWebhookDisabled        EventType = "webhook.disabled"
 )
 
 // Valid indicates whether the value is a known member of the EventType enum.
 func (e EventType) Valid() bool {
 	switch e {
+	case EventTypeAccessRequestApproved:
+		return true
+	case EventTypeAccessRequestCancelled:
+		return true
+	case EventTypeAccessRequestDenied:
+		return true
+	case EventTypeAccessRequestExpired:
+		return true
+	case EventTypeAccessRequestRequested:
+		return true
 	case EventTypeAccountUpdated:
 		return true
 	case EventTypeApiKeyCreated:
@@ -824,6 +902,24 @@ func (e WhoCanItemCode) Valid() bool {
 	}
 }
 
+// Defines values for SubmitAccessRequestPageFormdataBodyDecision.
+const (
+	SubmitAccessRequestPageFormdataBodyDecisionApprove SubmitAccessRequestPageFormdataBodyDecision = "approve"
+	SubmitAccessRequestPageFormdataBodyDecisionDeny    SubmitAccessRequestPageFormdataBodyDecision = "deny"
+)
+
+// Valid indicates whether the value is a known member of the SubmitAccessRequestPageFormdataBodyDecision enum.
+func (e SubmitAccessRequestPageFormdataBodyDecision) Valid() bool {
+	switch e {
+	case SubmitAccessRequestPageFormdataBodyDecisionApprove:
+		return true
+	case SubmitAccessRequestPageFormdataBodyDecisionDeny:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SubmitApprovalPageFormdataBodyDecision.
 const (
 	SubmitApprovalPageFormdataBodyDecisionApprove SubmitApprovalPageFormdataBodyDecision = "approve"
@@ -836,6 +932,24 @@ func (e SubmitApprovalPageFormdataBodyDecision) Valid() bool {
 	case SubmitApprovalPageFormdataBodyDecisionApprove:
 		return true
 	case SubmitApprovalPageFormdataBodyDecisionDeny:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListAccessRequestsParamsMine.
+const (
+	ListAccessRequestsParamsMineDecide    ListAccessRequestsParamsMine = "decide"
+	ListAccessRequestsParamsMineRequested ListAccessRequestsParamsMine = "requested"
+)
+
+// Valid indicates whether the value is a known member of the ListAccessRequestsParamsMine enum.
+func (e ListAccessRequestsParamsMine) Valid() bool {
+	switch e {
+	case ListAccessRequestsParamsMineDecide:
+		return true
+	case ListAccessRequestsParamsMineRequested:
 		return true
 	default:
 		return false
@@ -859,16 +973,16 @@ func (e UnsubscribeAlertsFormdataBodyListUnsubscribe) Valid() bool {
 
 // Defines values for ListApprovalRequestsParamsMine.
 const (
-	Decide    ListApprovalRequestsParamsMine = "decide"
-	Requested ListApprovalRequestsParamsMine = "requested"
+	ListApprovalRequestsParamsMineDecide    ListApprovalRequestsParamsMine = "decide"
+	ListApprovalRequestsParamsMineRequested ListApprovalRequestsParamsMine = "requested"
 )
 
 // Valid indicates whether the value is a known member of the ListApprovalRequestsParamsMine enum.
 func (e ListApprovalRequestsParamsMine) Valid() bool {
 	switch e {
-	case Decide:
+	case ListApprovalRequestsParamsMineDecide:
 		return true
-	case Requested:
+	case ListApprovalRequestsParamsMineRequested:
 		return true
 	default:
 		return false
@@ -915,6 +1029,92 @@ type AcceptedInvitation struct {
 	RefreshToken string      `json:"refreshToken"`
 	TokenType    interface{} `json:"tokenType"`
 }
+
+// AccessDecisionRequest defines model for AccessDecisionRequest.
+type AccessDecisionRequest struct {
+	Comment  *string                       `json:"comment,omitempty"`
+	Decision AccessDecisionRequestDecision `json:"decision"`
+
+	// ExpiresAt On an approval: end the grant earlier than asked (in the future, and not after the requested `expiresAt` when one was asked: 400 otherwise).
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+}
+
+// AccessDecisionRequestDecision defines model for AccessDecisionRequest.Decision.
+type AccessDecisionRequestDecision string
+
+// AccessRequest An access request: who asks for which role at which scope, who was asked to decide, and the decision once made.
+type AccessRequest struct {
+	// Asked The members asked to decide (emailed), once the workflow is waiting: whoever the grant ceiling allows to give exactly this role at this scope, administrators included.
+	Asked []struct {
+		AskedAt  time.Time `json:"askedAt"`
+		MemberId string    `json:"memberId"`
+		Name     *string   `json:"name,omitempty"`
+	} `json:"asked"`
+	CreatedAt time.Time `json:"createdAt"`
+
+	// DecideBy When the request expires undecided (7 days after it was made).
+	DecideBy time.Time `json:"decideBy"`
+	Decision *struct {
+		ByLink    bool      `json:"byLink"`
+		Comment   *string   `json:"comment,omitempty"`
+		DecidedAt time.Time `json:"decidedAt"`
+		DecidedBy struct {
+			Email *string `json:"email,omitempty"`
+			Id    string  `json:"id"`
+			Name  *string `json:"name,omitempty"`
+		} `json:"decidedBy"`
+		Decision AccessRequestDecisionDecision `json:"decision"`
+
+		// GrantExpiresAt When the granted assignment ends (absent: no end).
+		GrantExpiresAt *time.Time `json:"grantExpiresAt,omitempty"`
+	} `json:"decision,omitempty"`
+
+	// ExpiresAt The asked end of the grant; absent: no end.
+	ExpiresAt  *time.Time `json:"expiresAt,omitempty"`
+	FinishedAt *time.Time `json:"finishedAt,omitempty"`
+
+	// Id Starts with `acr_`.
+	Id        string `json:"id"`
+	Reason    string `json:"reason"`
+	Requester struct {
+		Email *string `json:"email,omitempty"`
+		Id    string  `json:"id"`
+		Name  *string `json:"name,omitempty"`
+	} `json:"requester"`
+	Role      string              `json:"role"`
+	Scope     string              `json:"scope"`
+	Status    AccessRequestStatus `json:"status"`
+	UpdatedAt time.Time           `json:"updatedAt"`
+}
+
+// AccessRequestDecisionDecision defines model for AccessRequest.Decision.Decision.
+type AccessRequestDecisionDecision string
+
+// AccessRequestCreate defines model for AccessRequestCreate.
+type AccessRequestCreate struct {
+	// ExpiresAt When the grant should end (in the future); absent: no end.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+
+	// Reason Why (shown to the approvers).
+	Reason string `json:"reason"`
+
+	// Role A role id of the account (built-in or custom).
+	Role string `json:"role"`
+
+	// Scope Where the role would apply: `account`, `store:{id}`, `department:{id}` or `supplier:{id}`, a scope where the role may be assigned.
+	Scope string `json:"scope"`
+}
+
+// AccessRequestList defines model for AccessRequestList.
+type AccessRequestList struct {
+	Items []AccessRequest `json:"items"`
+
+	// NextCursor An opaque page cursor. Clients pass it back unchanged and never parse it.
+	NextCursor *Cursor `json:"nextCursor,omitempty"`
+}
+
+// AccessRequestStatus defines model for AccessRequestStatus.
+type AccessRequestStatus string
 
 // Account An account (tenant).
 type Account struct {
@@ -1734,6 +1934,11 @@ type Event struct {
 	// - `approval.cancelled`: A request was cancelled (by its requester or an administrator, by a change to its document, or because its workflow could not start). data.request; data.reason.
 	// - `delegation.set`: A member set or changed their delegation while away. data.delegation: memberId, delegateId, delegateName, from, until, note; data.previous: the delegation it replaced, if any.
 	// - `delegation.removed`: A member removed their delegation. data.delegation: the delegation as it was (memberId, delegateId, from, until, note).
+	// - `access_request.requested`: A member asked for a role at a scope (POST /v1/access-requests). data.request: id, requesterId, requesterName, role, scope, reason, expiresAt (the asked end, absent for none), decideBy, status.
+	// - `access_request.approved`: An access request was approved; the assignment was added in the same change (a member.updated event follows, with the member after and before). data.request, with deciderId, deciderName, comment, grantExpiresAt, byLink.
+	// - `access_request.denied`: An access request was denied. data.request, with deciderId, deciderName, comment, byLink.
+	// - `access_request.cancelled`: An access request was cancelled by its requester, or because its workflow could not start. data.request; data.reason (cancelled or start_failed).
+	// - `access_request.expired`: An access request was not decided in time. data.request.
 	// - `webhook.disabled`: A webhook endpoint whose deliveries failed for 3 days was disabled. data.webhook: id, url.
 	Type EventType `json:"type"`
 }
@@ -1790,6 +1995,11 @@ type EventList struct {
 // - `approval.cancelled`: A request was cancelled (by its requester or an administrator, by a change to its document, or because its workflow could not start). data.request; data.reason.
 // - `delegation.set`: A member set or changed their delegation while away. data.delegation: memberId, delegateId, delegateName, from, until, note; data.previous: the delegation it replaced, if any.
 // - `delegation.removed`: A member removed their delegation. data.delegation: the delegation as it was (memberId, delegateId, from, until, note).
+// - `access_request.requested`: A member asked for a role at a scope (POST /v1/access-requests). data.request: id, requesterId, requesterName, role, scope, reason, expiresAt (the asked end, absent for none), decideBy, status.
+// - `access_request.approved`: An access request was approved; the assignment was added in the same change (a member.updated event follows, with the member after and before). data.request, with deciderId, deciderName, comment, grantExpiresAt, byLink.
+// - `access_request.denied`: An access request was denied. data.request, with deciderId, deciderName, comment, byLink.
+// - `access_request.cancelled`: An access request was cancelled by its requester, or because its workflow could not start. data.request; data.reason (cancelled or start_failed).
+// - `access_request.expired`: An access request was not decided in time. data.request.
 // - `webhook.disabled`: A webhook endpoint whose deliveries failed for 3 days was disabled. data.webhook: id, url.
 type EventType string
 
@@ -2563,6 +2773,11 @@ type WebhookPayload struct {
 	// - `approval.cancelled`: A request was cancelled (by its requester or an administrator, by a change to its document, or because its workflow could not start). data.request; data.reason.
 	// - `delegation.set`: A member set or changed their delegation while away. data.delegation: memberId, delegateId, delegateName, from, until, note; data.previous: the delegation it replaced, if any.
 	// - `delegation.removed`: A member removed their delegation. data.delegation: the delegation as it was (memberId, delegateId, from, until, note).
+	// - `access_request.requested`: A member asked for a role at a scope (POST /v1/access-requests). data.request: id, requesterId, requesterName, role, scope, reason, expiresAt (the asked end, absent for none), decideBy, status.
+	// - `access_request.approved`: An access request was approved; the assignment was added in the same change (a member.updated event follows, with the member after and before). data.request, with deciderId, deciderName, comment, grantExpiresAt, byLink.
+	// - `access_request.denied`: An access request was denied. data.request, with deciderId, deciderName, comment, byLink.
+	// - `access_request.cancelled`: An access request was cancelled by its requester, or because its workflow could not start. data.request; data.reason (cancelled or start_failed).
+	// - `access_request.expired`: An access request was not decided in time. data.request.
 	// - `webhook.disabled`: A webhook endpoint whose deliveries failed for 3 days was disabled. data.webhook: id, url.
 	Type EventType `json:"type"`
 }
@@ -2626,6 +2841,12 @@ type WhoCanList struct {
 	// NextCursor An opaque page cursor. Clients pass it back unchanged and never parse it.
 	NextCursor *Cursor `json:"nextCursor,omitempty"`
 }
+
+// AccessRequestId defines model for AccessRequestId.
+type AccessRequestId = string
+
+// AccessToken defines model for AccessToken.
+type AccessToken = string
 
 // ApiKeyId An opaque resource id.
 type ApiKeyId = Id
@@ -2725,6 +2946,16 @@ type UnprocessableEntity = Problem
 // UnsupportedMediaType An RFC 9457 problem. Clients switch on `code`, which is stable; `detail` is a human-readable message. Extension members may appear beside the standard ones.
 type UnsupportedMediaType = Problem
 
+// SubmitAccessRequestPageFormdataBody defines parameters for SubmitAccessRequestPage.
+type SubmitAccessRequestPageFormdataBody struct {
+	Comment   *string                                     `form:"comment,omitempty" json:"comment,omitempty"`
+	Decision  SubmitAccessRequestPageFormdataBodyDecision `form:"decision" json:"decision"`
+	ExpiresAt *openapi_types.Date                         `form:"expiresAt,omitempty" json:"expiresAt,omitempty"`
+}
+
+// SubmitAccessRequestPageFormdataBodyDecision defines parameters for SubmitAccessRequestPage.
+type SubmitAccessRequestPageFormdataBodyDecision string
+
 // SubmitApprovalPageFormdataBody defines parameters for SubmitApprovalPage.
 type SubmitApprovalPageFormdataBody struct {
 	Comment  *string                                `form:"comment,omitempty" json:"comment,omitempty"`
@@ -2733,6 +2964,27 @@ type SubmitApprovalPageFormdataBody struct {
 
 // SubmitApprovalPageFormdataBodyDecision defines parameters for SubmitApprovalPage.
 type SubmitApprovalPageFormdataBodyDecision string
+
+// ListAccessRequestsParams defines parameters for ListAccessRequests.
+type ListAccessRequestsParams struct {
+	Status *AccessRequestStatus          `form:"status,omitempty" json:"status,omitempty"`
+	Mine   *ListAccessRequestsParamsMine `form:"mine,omitempty" json:"mine,omitempty"`
+
+	// Cursor The opaque `nextCursor` of the previous page. Omit it for the first page. A cursor is only valid for the same list and filters.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The largest number of items in one page.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListAccessRequestsParamsMine defines parameters for ListAccessRequests.
+type ListAccessRequestsParamsMine string
+
+// CreateAccessRequestParams defines parameters for CreateAccessRequest.
+type CreateAccessRequestParams struct {
+	// IdempotencyKey A client-chosen key (1 to 128 letters, digits or . _ : -) that makes a creating POST safe to retry for a day: a retry with the same key and body answers the first successful result again (with `Idempotent-Replayed: true`) and creates nothing; the same key with another body answers 422 `idempotency_key_reused`; while the first is still running, 409 `idempotency_in_progress`. A failed request forgets its key.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
 
 // UpdateAccountParams defines parameters for UpdateAccount.
 type UpdateAccountParams struct {
@@ -3031,6 +3283,46 @@ type ListWebhookDeliveriesParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// EventAccessRequestApprovedJSONBody defines parameters for EventAccessRequestApproved.
+type EventAccessRequestApprovedJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventAccessRequestCancelledJSONBody defines parameters for EventAccessRequestCancelled.
+type EventAccessRequestCancelledJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventAccessRequestDeniedJSONBody defines parameters for EventAccessRequestDenied.
+type EventAccessRequestDeniedJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventAccessRequestExpiredJSONBody defines parameters for EventAccessRequestExpired.
+type EventAccessRequestExpiredJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
+// EventAccessRequestRequestedJSONBody defines parameters for EventAccessRequestRequested.
+type EventAccessRequestRequestedJSONBody struct {
+	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
+	Data      EventData   `json:"data"`
+	Timestamp time.Time   `json:"timestamp"`
+	Type      interface{} `json:"type"`
+}
+
 // EventAccountUpdatedJSONBody defines parameters for EventAccountUpdated.
 type EventAccountUpdatedJSONBody struct {
 	// Data What changed. Always `accountId` and `actor`, then the objects the type names (see EventType).
@@ -3247,8 +3539,17 @@ type EventWebhookDisabledJSONBody struct {
 	Type      interface{} `json:"type"`
 }
 
+// SubmitAccessRequestPageFormdataRequestBody defines body for SubmitAccessRequestPage for application/x-www-form-urlencoded ContentType.
+type SubmitAccessRequestPageFormdataRequestBody SubmitAccessRequestPageFormdataBody
+
 // SubmitApprovalPageFormdataRequestBody defines body for SubmitApprovalPage for application/x-www-form-urlencoded ContentType.
 type SubmitApprovalPageFormdataRequestBody SubmitApprovalPageFormdataBody
+
+// CreateAccessRequestJSONRequestBody defines body for CreateAccessRequest for application/json ContentType.
+type CreateAccessRequestJSONRequestBody = AccessRequestCreate
+
+// DecideAccessRequestJSONRequestBody defines body for DecideAccessRequest for application/json ContentType.
+type DecideAccessRequestJSONRequestBody = AccessDecisionRequest
 
 // UpdateAccountJSONRequestBody defines body for UpdateAccount for application/json ContentType.
 type UpdateAccountJSONRequestBody = AccountPatch
@@ -3348,6 +3649,21 @@ type UpdateWebhookJSONRequestBody = WebhookPatch
 
 // ReplayWebhookJSONRequestBody defines body for ReplayWebhook for application/json ContentType.
 type ReplayWebhookJSONRequestBody = WebhookReplayRequest
+
+// EventAccessRequestApprovedJSONRequestBody defines body for EventAccessRequestApproved for application/json ContentType.
+type EventAccessRequestApprovedJSONRequestBody EventAccessRequestApprovedJSONBody
+
+// EventAccessRequestCancelledJSONRequestBody defines body for EventAccessRequestCancelled for application/json ContentType.
+type EventAccessRequestCancelledJSONRequestBody EventAccessRequestCancelledJSONBody
+
+// EventAccessRequestDeniedJSONRequestBody defines body for EventAccessRequestDenied for application/json ContentType.
+type EventAccessRequestDeniedJSONRequestBody EventAccessRequestDeniedJSONBody
+
+// EventAccessRequestExpiredJSONRequestBody defines body for EventAccessRequestExpired for application/json ContentType.
+type EventAccessRequestExpiredJSONRequestBody EventAccessRequestExpiredJSONBody
+
+// EventAccessRequestRequestedJSONRequestBody defines body for EventAccessRequestRequested for application/json ContentType.
+type EventAccessRequestRequestedJSONRequestBody EventAccessRequestRequestedJSONBody
 
 // EventAccountUpdatedJSONRequestBody defines body for EventAccountUpdated for application/json ContentType.
 type EventAccountUpdatedJSONRequestBody EventAccountUpdatedJSONBody
@@ -3597,6 +3913,31 @@ type ClientInterface interface {
 	// Corresponds with GET /.well-known/openid-configuration (the `GetOpenIDConfiguration` operationId).
 	GetOpenIDConfiguration(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetAccessRequestPage The emailed access request link's page
+	//
+	// Public. Shows the request (requester, role, scope, duration, reason) and the decision form, while the link's member may still grant it. Opening it any number of times consumes nothing (mail scanners follow links). Headers: `Cache-Control: no-store`, `Referrer-Policy: no-referrer`, a strict content security policy, `X-Content-Type-Options: nosniff`.
+	//
+	// Corresponds with GET /access/{token} (the `GetAccessRequestPage` operationId).
+	GetAccessRequestPage(ctx context.Context, token AccessToken, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitAccessRequestPageWithBody Decide with the access request link
+	//
+	// Public; the page's form (`application/x-www-form-urlencoded`, at most 16 KiB). The token is the credential (no cookie, so nothing to forge across sites): it is consumed in the decision's transaction, with the grant on an approval; of two concurrent posts one succeeds and the other gets the 410 page. The member's rights are checked again. Answers an HTML confirmation.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /access/{token} (the `SubmitAccessRequestPage` operationId).
+	SubmitAccessRequestPageWithBody(ctx context.Context, token AccessToken, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitAccessRequestPageWithFormdataBody Decide with the access request link
+	//
+	// Public; the page's form (`application/x-www-form-urlencoded`, at most 16 KiB). The token is the credential (no cookie, so nothing to forge across sites): it is consumed in the decision's transaction, with the grant on an approval; of two concurrent posts one succeeds and the other gets the 410 page. The member's rights are checked again. Answers an HTML confirmation.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /access/{token} (the `SubmitAccessRequestPage` operationId).
+	SubmitAccessRequestPageWithFormdataBody(ctx context.Context, token AccessToken, body SubmitAccessRequestPageFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetApprovalPage The emailed approval link's page
 	//
 	// Public. Shows the document and the decision form. Opening it any number of times consumes nothing (mail scanners follow links). Headers: `Cache-Control: no-store`, `Referrer-Policy: no-referrer`, a strict content security policy, `X-Content-Type-Options: nosniff`.
@@ -3621,6 +3962,63 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /approve/{token} (the `SubmitApprovalPage` operationId).
 	SubmitApprovalPageWithFormdataBody(ctx context.Context, token ApprovalToken, body SubmitApprovalPageFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListAccessRequests List my access requests and those I was asked to decide
+	//
+	// Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
+	//
+	// Corresponds with GET /v1/access-requests (the `ListAccessRequests` operationId).
+	ListAccessRequests(ctx context.Context, params *ListAccessRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAccessRequestWithBody Ask for a role at a scope
+	//
+	// For the signed-in member (not an API key: 403 `not_a_member`; not in an impersonated session: 403 `impersonation_forbidden`). The role must exist (400) and be assignable at an existing scope; `expiresAt`, when given, in the future. 409 `access_already_granted` when the member holds the role there permanently, or until `expiresAt` or later (a shorter time-bound grant may be renewed); 409 `access_request_pending` when the member has a pending request for the same role and scope; 409 `access_request_by_owner` for the account's owner (only the owner changes the owner's grants). At most 10 requests made a member an hour (429 `too_many_access_requests`, with Retry-After; refused ones do not count). Creates the request, then starts its workflow: the members who may grant exactly that role at that scope (the grant ceiling of PATCH /v1/users/{id}; administrators always; never the requester) are emailed a one-time link and see it under `mine=decide`. Undecided after 7 days it expires. The grant expiry notice's renewal link opens the host app at `/access-requests/new?role=…&scope=…&expiresAt=…&renew=1` to post this request prefilled.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/access-requests (the `CreateAccessRequest` operationId).
+	CreateAccessRequestWithBody(ctx context.Context, params *CreateAccessRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAccessRequest Ask for a role at a scope
+	//
+	// For the signed-in member (not an API key: 403 `not_a_member`; not in an impersonated session: 403 `impersonation_forbidden`). The role must exist (400) and be assignable at an existing scope; `expiresAt`, when given, in the future. 409 `access_already_granted` when the member holds the role there permanently, or until `expiresAt` or later (a shorter time-bound grant may be renewed); 409 `access_request_pending` when the member has a pending request for the same role and scope; 409 `access_request_by_owner` for the account's owner (only the owner changes the owner's grants). At most 10 requests made a member an hour (429 `too_many_access_requests`, with Retry-After; refused ones do not count). Creates the request, then starts its workflow: the members who may grant exactly that role at that scope (the grant ceiling of PATCH /v1/users/{id}; administrators always; never the requester) are emailed a one-time link and see it under `mine=decide`. Undecided after 7 days it expires. The grant expiry notice's renewal link opens the host app at `/access-requests/new?role=…&scope=…&expiresAt=…&renew=1` to post this request prefilled.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/access-requests (the `CreateAccessRequest` operationId).
+	CreateAccessRequest(ctx context.Context, params *CreateAccessRequestParams, body CreateAccessRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAccessRequest Read an access request
+	//
+	// Visible to its requester, to the members asked, and to whoever may grant it now; otherwise (and in another account) 404.
+	//
+	// Corresponds with GET /v1/access-requests/{id} (the `GetAccessRequest` operationId).
+	GetAccessRequest(ctx context.Context, id AccessRequestId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelAccessRequest Cancel a pending access request
+	//
+	// By its requester only (403 `cannot_cancel`). The links stop working and the workflow ends. 409 `access_request_not_pending` when it ended.
+	//
+	// Corresponds with POST /v1/access-requests/{id}/cancel (the `CancelAccessRequest` operationId).
+	CancelAccessRequest(ctx context.Context, id AccessRequestId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DecideAccessRequestWithBody Approve or deny an access request in the app
+	//
+	// By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/access-requests/{id}/decision (the `DecideAccessRequest` operationId).
+	DecideAccessRequestWithBody(ctx context.Context, id AccessRequestId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DecideAccessRequest Approve or deny an access request in the app
+	//
+	// By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/access-requests/{id}/decision (the `DecideAccessRequest` operationId).
+	DecideAccessRequest(ctx context.Context, id AccessRequestId, body DecideAccessRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetAccount The caller's account
 	//
@@ -4536,6 +4934,61 @@ func (c *Client) GetOpenIDConfiguration(ctx context.Context, reqEditors ...Reque
 	return c.Client.Do(req)
 }
 
+// GetAccessRequestPage The emailed access request link's page
+//
+// Public. Shows the request (requester, role, scope, duration, reason) and the decision form, while the link's member may still grant it. Opening it any number of times consumes nothing (mail scanners follow links). Headers: `Cache-Control: no-store`, `Referrer-Policy: no-referrer`, a strict content security policy, `X-Content-Type-Options: nosniff`.
+//
+// Corresponds with GET /access/{token} (the `GetAccessRequestPage` operationId).
+func (c *Client) GetAccessRequestPage(ctx context.Context, token AccessToken, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAccessRequestPageRequest(c.Server, token)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitAccessRequestPageWithBody Decide with the access request link
+//
+// Public; the page's form (`application/x-www-form-urlencoded`, at most 16 KiB). The token is the credential (no cookie, so nothing to forge across sites): it is consumed in the decision's transaction, with the grant on an approval; of two concurrent posts one succeeds and the other gets the 410 page. The member's rights are checked again. Answers an HTML confirmation.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /access/{token} (the `SubmitAccessRequestPage` operationId).
+func (c *Client) SubmitAccessRequestPageWithBody(ctx context.Context, token AccessToken, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitAccessRequestPageRequestWithBody(c.Server, token, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitAccessRequestPageWithFormdataBody Decide with the access request link
+//
+// Public; the page's form (`application/x-www-form-urlencoded`, at most 16 KiB). The token is the credential (no cookie, so nothing to forge across sites): it is consumed in the decision's transaction, with the grant on an approval; of two concurrent posts one succeeds and the other gets the 410 page. The member's rights are checked again. Answers an HTML confirmation.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /access/{token} (the `SubmitAccessRequestPage` operationId).
+func (c *Client) SubmitAccessRequestPageWithFormdataBody(ctx context.Context, token AccessToken, body SubmitAccessRequestPageFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitAccessRequestPageRequestWithFormdataBody(c.Server, token, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetApprovalPage The emailed approval link's page
 //
 // Public. Shows the document and the decision form. Opening it any number of times consumes nothing (mail scanners follow links). Headers: `Cache-Control: no-store`, `Referrer-Policy: no-referrer`, a strict content security policy, `X-Content-Type-Options: nosniff`.
@@ -4581,6 +5034,133 @@ func (c *Client) SubmitApprovalPageWithBody(ctx context.Context, token ApprovalT
 // Corresponds with POST /approve/{token} (the `SubmitApprovalPage` operationId).
 func (c *Client) SubmitApprovalPageWithFormdataBody(ctx context.Context, token ApprovalToken, body SubmitApprovalPageFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSubmitApprovalPageRequestWithFormdataBody(c.Server, token, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListAccessRequests List my access requests and those I was asked to decide
+//
+// Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
+//
+// Corresponds with GET /v1/access-requests (the `ListAccessRequests` operationId).
+func (c *Client) ListAccessRequests(ctx context.Context, params *ListAccessRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAccessRequestsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAccessRequestWithBody Ask for a role at a scope
+//
+// For the signed-in member (not an API key: 403 `not_a_member`; not in an impersonated session: 403 `impersonation_forbidden`). The role must exist (400) and be assignable at an existing scope; `expiresAt`, when given, in the future. 409 `access_already_granted` when the member holds the role there permanently, or until `expiresAt` or later (a shorter time-bound grant may be renewed); 409 `access_request_pending` when the member has a pending request for the same role and scope; 409 `access_request_by_owner` for the account's owner (only the owner changes the owner's grants). At most 10 requests made a member an hour (429 `too_many_access_requests`, with Retry-After; refused ones do not count). Creates the request, then starts its workflow: the members who may grant exactly that role at that scope (the grant ceiling of PATCH /v1/users/{id}; administrators always; never the requester) are emailed a one-time link and see it under `mine=decide`. Undecided after 7 days it expires. The grant expiry notice's renewal link opens the host app at `/access-requests/new?role=…&scope=…&expiresAt=…&renew=1` to post this request prefilled.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/access-requests (the `CreateAccessRequest` operationId).
+func (c *Client) CreateAccessRequestWithBody(ctx context.Context, params *CreateAccessRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAccessRequestRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAccessRequest Ask for a role at a scope
+//
+// For the signed-in member (not an API key: 403 `not_a_member`; not in an impersonated session: 403 `impersonation_forbidden`). The role must exist (400) and be assignable at an existing scope; `expiresAt`, when given, in the future. 409 `access_already_granted` when the member holds the role there permanently, or until `expiresAt` or later (a shorter time-bound grant may be renewed); 409 `access_request_pending` when the member has a pending request for the same role and scope; 409 `access_request_by_owner` for the account's owner (only the owner changes the owner's grants). At most 10 requests made a member an hour (429 `too_many_access_requests`, with Retry-After; refused ones do not count). Creates the request, then starts its workflow: the members who may grant exactly that role at that scope (the grant ceiling of PATCH /v1/users/{id}; administrators always; never the requester) are emailed a one-time link and see it under `mine=decide`. Undecided after 7 days it expires. The grant expiry notice's renewal link opens the host app at `/access-requests/new?role=…&scope=…&expiresAt=…&renew=1` to post this request prefilled.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/access-requests (the `CreateAccessRequest` operationId).
+func (c *Client) CreateAccessRequest(ctx context.Context, params *CreateAccessRequestParams, body CreateAccessRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAccessRequestRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAccessRequest Read an access request
+//
+// Visible to its requester, to the members asked, and to whoever may grant it now; otherwise (and in another account) 404.
+//
+// Corresponds with GET /v1/access-requests/{id} (the `GetAccessRequest` operationId).
+func (c *Client) GetAccessRequest(ctx context.Context, id AccessRequestId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAccessRequestRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelAccessRequest Cancel a pending access request
+//
+// By its requester only (403 `cannot_cancel`). The links stop working and the workflow ends. 409 `access_request_not_pending` when it ended.
+//
+// Corresponds with POST /v1/access-requests/{id}/cancel (the `CancelAccessRequest` operationId).
+func (c *Client) CancelAccessRequest(ctx context.Context, id AccessRequestId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelAccessRequestRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DecideAccessRequestWithBody Approve or deny an access request in the app
+//
+// By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/access-requests/{id}/decision (the `DecideAccessRequest` operationId).
+func (c *Client) DecideAccessRequestWithBody(ctx context.Context, id AccessRequestId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDecideAccessRequestRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DecideAccessRequest Approve or deny an access request in the app
+//
+// By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/access-requests/{id}/decision (the `DecideAccessRequest` operationId).
+func (c *Client) DecideAccessRequest(ctx context.Context, id AccessRequestId, body DecideAccessRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDecideAccessRequestRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6594,6 +7174,87 @@ func NewGetOpenIDConfigurationRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewGetAccessRequestPageRequest constructs an http.Request for the GetAccessRequestPage method
+func NewGetAccessRequestPageRequest(server string, token AccessToken) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "token", token, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/access/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubmitAccessRequestPageRequestWithFormdataBody calls the generic SubmitAccessRequestPage builder with application/x-www-form-urlencoded body
+func NewSubmitAccessRequestPageRequestWithFormdataBody(server string, token AccessToken, body SubmitAccessRequestPageFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitAccessRequestPageRequestWithBody(server, token, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitAccessRequestPageRequestWithBody constructs an http.Request for the SubmitAccessRequestPage method, with any body, and a specified content type
+func NewSubmitAccessRequestPageRequestWithBody(server string, token AccessToken, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "token", token, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/access/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetApprovalPageRequest constructs an http.Request for the GetApprovalPage method
 func NewGetApprovalPageRequest(server string, token ApprovalToken) (*http.Request, error) {
 	var err error
@@ -6656,6 +7317,266 @@ func NewSubmitApprovalPageRequestWithBody(server string, token ApprovalToken, co
 	}
 
 	operationPath := fmt.Sprintf("/approve/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListAccessRequestsRequest constructs an http.Request for the ListAccessRequests method
+func NewListAccessRequestsRequest(server string, params *ListAccessRequestsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/access-requests")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Mine != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "mine", *params.Mine, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateAccessRequestRequest calls the generic CreateAccessRequest builder with application/json body
+func NewCreateAccessRequestRequest(server string, params *CreateAccessRequestParams, body CreateAccessRequestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateAccessRequestRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateAccessRequestRequestWithBody constructs an http.Request for the CreateAccessRequest method, with any body, and a specified content type
+func NewCreateAccessRequestRequestWithBody(server string, params *CreateAccessRequestParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/access-requests")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetAccessRequestRequest constructs an http.Request for the GetAccessRequest method
+func NewGetAccessRequestRequest(server string, id AccessRequestId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/access-requests/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCancelAccessRequestRequest constructs an http.Request for the CancelAccessRequest method
+func NewCancelAccessRequestRequest(server string, id AccessRequestId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/access-requests/%s/cancel", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDecideAccessRequestRequest calls the generic DecideAccessRequest builder with application/json body
+func NewDecideAccessRequestRequest(server string, id AccessRequestId, body DecideAccessRequestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDecideAccessRequestRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewDecideAccessRequestRequestWithBody constructs an http.Request for the DecideAccessRequest method, with any body, and a specified content type
+func NewDecideAccessRequestRequestWithBody(server string, id AccessRequestId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/access-requests/%s/decision", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -10456,6 +11377,33 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /.well-known/openid-configuration (the `GetOpenIDConfiguration` operationId).
 	GetOpenIDConfigurationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenIDConfigurationReply, error)
 
+	// GetAccessRequestPageWithResponse The emailed access request link's page
+	//
+	// Public. Shows the request (requester, role, scope, duration, reason) and the decision form, while the link's member may still grant it. Opening it any number of times consumes nothing (mail scanners follow links). Headers: `Cache-Control: no-store`, `Referrer-Policy: no-referrer`, a strict content security policy, `X-Content-Type-Options: nosniff`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /access/{token} (the `GetAccessRequestPage` operationId).
+	GetAccessRequestPageWithResponse(ctx context.Context, token AccessToken, reqEditors ...RequestEditorFn) (*GetAccessRequestPageReply, error)
+
+	// SubmitAccessRequestPageWithBodyWithResponse Decide with the access request link
+	//
+	// Public; the page's form (`application/x-www-form-urlencoded`, at most 16 KiB). The token is the credential (no cookie, so nothing to forge across sites): it is consumed in the decision's transaction, with the grant on an approval; of two concurrent posts one succeeds and the other gets the 410 page. The member's rights are checked again. Answers an HTML confirmation.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /access/{token} (the `SubmitAccessRequestPage` operationId).
+	SubmitAccessRequestPageWithBodyWithResponse(ctx context.Context, token AccessToken, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitAccessRequestPageReply, error)
+
+	// SubmitAccessRequestPageWithFormdataBodyWithResponse Decide with the access request link
+	//
+	// Public; the page's form (`application/x-www-form-urlencoded`, at most 16 KiB). The token is the credential (no cookie, so nothing to forge across sites): it is consumed in the decision's transaction, with the grant on an approval; of two concurrent posts one succeeds and the other gets the 410 page. The member's rights are checked again. Answers an HTML confirmation.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /access/{token} (the `SubmitAccessRequestPage` operationId).
+	SubmitAccessRequestPageWithFormdataBodyWithResponse(ctx context.Context, token AccessToken, body SubmitAccessRequestPageFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitAccessRequestPageReply, error)
+
 	// GetApprovalPageWithResponse The emailed approval link's page
 	//
 	// Public. Shows the document and the decision form. Opening it any number of times consumes nothing (mail scanners follow links). Headers: `Cache-Control: no-store`, `Referrer-Policy: no-referrer`, a strict content security policy, `X-Content-Type-Options: nosniff`.
@@ -10482,6 +11430,69 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /approve/{token} (the `SubmitApprovalPage` operationId).
 	SubmitApprovalPageWithFormdataBodyWithResponse(ctx context.Context, token ApprovalToken, body SubmitApprovalPageFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitApprovalPageReply, error)
+
+	// ListAccessRequestsWithResponse List my access requests and those I was asked to decide
+	//
+	// Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/access-requests (the `ListAccessRequests` operationId).
+	ListAccessRequestsWithResponse(ctx context.Context, params *ListAccessRequestsParams, reqEditors ...RequestEditorFn) (*ListAccessRequestsReply, error)
+
+	// CreateAccessRequestWithBodyWithResponse Ask for a role at a scope
+	//
+	// For the signed-in member (not an API key: 403 `not_a_member`; not in an impersonated session: 403 `impersonation_forbidden`). The role must exist (400) and be assignable at an existing scope; `expiresAt`, when given, in the future. 409 `access_already_granted` when the member holds the role there permanently, or until `expiresAt` or later (a shorter time-bound grant may be renewed); 409 `access_request_pending` when the member has a pending request for the same role and scope; 409 `access_request_by_owner` for the account's owner (only the owner changes the owner's grants). At most 10 requests made a member an hour (429 `too_many_access_requests`, with Retry-After; refused ones do not count). Creates the request, then starts its workflow: the members who may grant exactly that role at that scope (the grant ceiling of PATCH /v1/users/{id}; administrators always; never the requester) are emailed a one-time link and see it under `mine=decide`. Undecided after 7 days it expires. The grant expiry notice's renewal link opens the host app at `/access-requests/new?role=…&scope=…&expiresAt=…&renew=1` to post this request prefilled.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/access-requests (the `CreateAccessRequest` operationId).
+	CreateAccessRequestWithBodyWithResponse(ctx context.Context, params *CreateAccessRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAccessRequestReply, error)
+
+	// CreateAccessRequestWithResponse Ask for a role at a scope
+	//
+	// For the signed-in member (not an API key: 403 `not_a_member`; not in an impersonated session: 403 `impersonation_forbidden`). The role must exist (400) and be assignable at an existing scope; `expiresAt`, when given, in the future. 409 `access_already_granted` when the member holds the role there permanently, or until `expiresAt` or later (a shorter time-bound grant may be renewed); 409 `access_request_pending` when the member has a pending request for the same role and scope; 409 `access_request_by_owner` for the account's owner (only the owner changes the owner's grants). At most 10 requests made a member an hour (429 `too_many_access_requests`, with Retry-After; refused ones do not count). Creates the request, then starts its workflow: the members who may grant exactly that role at that scope (the grant ceiling of PATCH /v1/users/{id}; administrators always; never the requester) are emailed a one-time link and see it under `mine=decide`. Undecided after 7 days it expires. The grant expiry notice's renewal link opens the host app at `/access-requests/new?role=…&scope=…&expiresAt=…&renew=1` to post this request prefilled.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/access-requests (the `CreateAccessRequest` operationId).
+	CreateAccessRequestWithResponse(ctx context.Context, params *CreateAccessRequestParams, body CreateAccessRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAccessRequestReply, error)
+
+	// GetAccessRequestWithResponse Read an access request
+	//
+	// Visible to its requester, to the members asked, and to whoever may grant it now; otherwise (and in another account) 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/access-requests/{id} (the `GetAccessRequest` operationId).
+	GetAccessRequestWithResponse(ctx context.Context, id AccessRequestId, reqEditors ...RequestEditorFn) (*GetAccessRequestReply, error)
+
+	// CancelAccessRequestWithResponse Cancel a pending access request
+	//
+	// By its requester only (403 `cannot_cancel`). The links stop working and the workflow ends. 409 `access_request_not_pending` when it ended.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/access-requests/{id}/cancel (the `CancelAccessRequest` operationId).
+	CancelAccessRequestWithResponse(ctx context.Context, id AccessRequestId, reqEditors ...RequestEditorFn) (*CancelAccessRequestReply, error)
+
+	// DecideAccessRequestWithBodyWithResponse Approve or deny an access request in the app
+	//
+	// By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/access-requests/{id}/decision (the `DecideAccessRequest` operationId).
+	DecideAccessRequestWithBodyWithResponse(ctx context.Context, id AccessRequestId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DecideAccessRequestReply, error)
+
+	// DecideAccessRequestWithResponse Approve or deny an access request in the app
+	//
+	// By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/access-requests/{id}/decision (the `DecideAccessRequest` operationId).
+	DecideAccessRequestWithResponse(ctx context.Context, id AccessRequestId, body DecideAccessRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*DecideAccessRequestReply, error)
 
 	// GetAccountWithResponse The caller's account
 	//
@@ -11657,6 +12668,236 @@ func (r GetOpenIDConfigurationReply) ContentType() string {
 	return ""
 }
 
+// GetAccessRequestPageReply200Headers the declared response headers of an HTTP 200 response for GetAccessRequestPage
+type GetAccessRequestPageReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	ReferrerPolicy        *string
+	XRequestId            *string
+}
+
+// GetAccessRequestPageReply400Headers the declared response headers of an HTTP 400 response for GetAccessRequestPage
+type GetAccessRequestPageReply400Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	ReferrerPolicy        *string
+	XRequestId            *string
+}
+
+// GetAccessRequestPageReply410Headers the declared response headers of an HTTP 410 response for GetAccessRequestPage
+type GetAccessRequestPageReply410Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	ReferrerPolicy        *string
+	XRequestId            *string
+}
+
+// GetAccessRequestPageReply413Headers the declared response headers of an HTTP 413 response for GetAccessRequestPage
+type GetAccessRequestPageReply413Headers struct {
+	XRequestId *string
+}
+
+// GetAccessRequestPageReply500Headers the declared response headers of an HTTP 500 response for GetAccessRequestPage
+type GetAccessRequestPageReply500Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	ReferrerPolicy        *string
+	XRequestId            *string
+}
+
+// GetAccessRequestPageReply503Headers the declared response headers of an HTTP 503 response for GetAccessRequestPage
+type GetAccessRequestPageReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetAccessRequestPageReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetAccessRequestPageReply200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetAccessRequestPageReply400Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetAccessRequestPageReply410Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetAccessRequestPageReply413Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetAccessRequestPageReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetAccessRequestPageReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetAccessRequestPageReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetAccessRequestPageReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetAccessRequestPageReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAccessRequestPageReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAccessRequestPageReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAccessRequestPageReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAccessRequestPageReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitAccessRequestPageReply200Headers the declared response headers of an HTTP 200 response for SubmitAccessRequestPage
+type SubmitAccessRequestPageReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	ReferrerPolicy        *string
+	XRequestId            *string
+}
+
+// SubmitAccessRequestPageReply400Headers the declared response headers of an HTTP 400 response for SubmitAccessRequestPage
+type SubmitAccessRequestPageReply400Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	ReferrerPolicy        *string
+	XRequestId            *string
+}
+
+// SubmitAccessRequestPageReply410Headers the declared response headers of an HTTP 410 response for SubmitAccessRequestPage
+type SubmitAccessRequestPageReply410Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	ReferrerPolicy        *string
+	XRequestId            *string
+}
+
+// SubmitAccessRequestPageReply413Headers the declared response headers of an HTTP 413 response for SubmitAccessRequestPage
+type SubmitAccessRequestPageReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitAccessRequestPageReply415Headers the declared response headers of an HTTP 415 response for SubmitAccessRequestPage
+type SubmitAccessRequestPageReply415Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	ReferrerPolicy        *string
+	XRequestId            *string
+}
+
+// SubmitAccessRequestPageReply500Headers the declared response headers of an HTTP 500 response for SubmitAccessRequestPage
+type SubmitAccessRequestPageReply500Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	ReferrerPolicy        *string
+	XRequestId            *string
+}
+
+// SubmitAccessRequestPageReply503Headers the declared response headers of an HTTP 503 response for SubmitAccessRequestPage
+type SubmitAccessRequestPageReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitAccessRequestPageReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SubmitAccessRequestPageReply200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitAccessRequestPageReply400Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitAccessRequestPageReply410Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitAccessRequestPageReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitAccessRequestPageReply415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitAccessRequestPageReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitAccessRequestPageReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitAccessRequestPageReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitAccessRequestPageReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitAccessRequestPageReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitAccessRequestPageReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitAccessRequestPageReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitAccessRequestPageReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitAccessRequestPageReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetApprovalPageReply200Headers the declared response headers of an HTTP 200 response for GetApprovalPage
 type GetApprovalPageReply200Headers struct {
 	CacheControl          *string
@@ -11881,6 +13122,920 @@ func (r SubmitApprovalPageReply) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SubmitApprovalPageReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListAccessRequestsReply200Headers the declared response headers of an HTTP 200 response for ListAccessRequests
+type ListAccessRequestsReply200Headers struct {
+	XRequestId *string
+}
+
+// ListAccessRequestsReply400Headers the declared response headers of an HTTP 400 response for ListAccessRequests
+type ListAccessRequestsReply400Headers struct {
+	XRequestId *string
+}
+
+// ListAccessRequestsReply401Headers the declared response headers of an HTTP 401 response for ListAccessRequests
+type ListAccessRequestsReply401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListAccessRequestsReply403Headers the declared response headers of an HTTP 403 response for ListAccessRequests
+type ListAccessRequestsReply403Headers struct {
+	XRequestId *string
+}
+
+// ListAccessRequestsReply413Headers the declared response headers of an HTTP 413 response for ListAccessRequests
+type ListAccessRequestsReply413Headers struct {
+	XRequestId *string
+}
+
+// ListAccessRequestsReply429Headers the declared response headers of an HTTP 429 response for ListAccessRequests
+type ListAccessRequestsReply429Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+// ListAccessRequestsReply500Headers the declared response headers of an HTTP 500 response for ListAccessRequests
+type ListAccessRequestsReply500Headers struct {
+	XRequestId *string
+}
+
+// ListAccessRequestsReply503Headers the declared response headers of an HTTP 503 response for ListAccessRequests
+type ListAccessRequestsReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type ListAccessRequestsReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccessRequestList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListAccessRequestsReply200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListAccessRequestsReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListAccessRequestsReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListAccessRequestsReply403Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ListAccessRequestsReply413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListAccessRequestsReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListAccessRequestsReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListAccessRequestsReply503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAccessRequestsReply) GetJSON200() *AccessRequestList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListAccessRequestsReply) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListAccessRequestsReply) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListAccessRequestsReply) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ListAccessRequestsReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListAccessRequestsReply) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListAccessRequestsReply) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListAccessRequestsReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAccessRequestsReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAccessRequestsReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAccessRequestsReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAccessRequestsReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateAccessRequestReply202Headers the declared response headers of an HTTP 202 response for CreateAccessRequest
+type CreateAccessRequestReply202Headers struct {
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+// CreateAccessRequestReply400Headers the declared response headers of an HTTP 400 response for CreateAccessRequest
+type CreateAccessRequestReply400Headers struct {
+	XRequestId *string
+}
+
+// CreateAccessRequestReply401Headers the declared response headers of an HTTP 401 response for CreateAccessRequest
+type CreateAccessRequestReply401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateAccessRequestReply403Headers the declared response headers of an HTTP 403 response for CreateAccessRequest
+type CreateAccessRequestReply403Headers struct {
+	XRequestId *string
+}
+
+// CreateAccessRequestReply404Headers the declared response headers of an HTTP 404 response for CreateAccessRequest
+type CreateAccessRequestReply404Headers struct {
+	XRequestId *string
+}
+
+// CreateAccessRequestReply409Headers the declared response headers of an HTTP 409 response for CreateAccessRequest
+type CreateAccessRequestReply409Headers struct {
+	XRequestId *string
+}
+
+// CreateAccessRequestReply412Headers the declared response headers of an HTTP 412 response for CreateAccessRequest
+type CreateAccessRequestReply412Headers struct {
+	XRequestId *string
+}
+
+// CreateAccessRequestReply413Headers the declared response headers of an HTTP 413 response for CreateAccessRequest
+type CreateAccessRequestReply413Headers struct {
+	XRequestId *string
+}
+
+// CreateAccessRequestReply415Headers the declared response headers of an HTTP 415 response for CreateAccessRequest
+type CreateAccessRequestReply415Headers struct {
+	XRequestId *string
+}
+
+// CreateAccessRequestReply422Headers the declared response headers of an HTTP 422 response for CreateAccessRequest
+type CreateAccessRequestReply422Headers struct {
+	XRequestId *string
+}
+
+// CreateAccessRequestReply429Headers the declared response headers of an HTTP 429 response for CreateAccessRequest
+type CreateAccessRequestReply429Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+// CreateAccessRequestReply500Headers the declared response headers of an HTTP 500 response for CreateAccessRequest
+type CreateAccessRequestReply500Headers struct {
+	XRequestId *string
+}
+
+// CreateAccessRequestReply503Headers the declared response headers of an HTTP 503 response for CreateAccessRequest
+type CreateAccessRequestReply503Headers struct {
+	XRequestId *string
+}
+
+type CreateAccessRequestReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *AccessRequest
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *CreateAccessRequestReply202Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateAccessRequestReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateAccessRequestReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateAccessRequestReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateAccessRequestReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateAccessRequestReply409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *CreateAccessRequestReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateAccessRequestReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateAccessRequestReply415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateAccessRequestReply422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateAccessRequestReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateAccessRequestReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateAccessRequestReply503Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r CreateAccessRequestReply) GetJSON202() *AccessRequest {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateAccessRequestReply) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateAccessRequestReply) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateAccessRequestReply) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateAccessRequestReply) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateAccessRequestReply) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r CreateAccessRequestReply) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateAccessRequestReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateAccessRequestReply) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateAccessRequestReply) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateAccessRequestReply) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateAccessRequestReply) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateAccessRequestReply) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateAccessRequestReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateAccessRequestReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateAccessRequestReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateAccessRequestReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetAccessRequestReply200Headers the declared response headers of an HTTP 200 response for GetAccessRequest
+type GetAccessRequestReply200Headers struct {
+	XRequestId *string
+}
+
+// GetAccessRequestReply400Headers the declared response headers of an HTTP 400 response for GetAccessRequest
+type GetAccessRequestReply400Headers struct {
+	XRequestId *string
+}
+
+// GetAccessRequestReply401Headers the declared response headers of an HTTP 401 response for GetAccessRequest
+type GetAccessRequestReply401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetAccessRequestReply403Headers the declared response headers of an HTTP 403 response for GetAccessRequest
+type GetAccessRequestReply403Headers struct {
+	XRequestId *string
+}
+
+// GetAccessRequestReply404Headers the declared response headers of an HTTP 404 response for GetAccessRequest
+type GetAccessRequestReply404Headers struct {
+	XRequestId *string
+}
+
+// GetAccessRequestReply413Headers the declared response headers of an HTTP 413 response for GetAccessRequest
+type GetAccessRequestReply413Headers struct {
+	XRequestId *string
+}
+
+// GetAccessRequestReply429Headers the declared response headers of an HTTP 429 response for GetAccessRequest
+type GetAccessRequestReply429Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+// GetAccessRequestReply500Headers the declared response headers of an HTTP 500 response for GetAccessRequest
+type GetAccessRequestReply500Headers struct {
+	XRequestId *string
+}
+
+// GetAccessRequestReply503Headers the declared response headers of an HTTP 503 response for GetAccessRequest
+type GetAccessRequestReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetAccessRequestReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccessRequest
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetAccessRequestReply200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetAccessRequestReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetAccessRequestReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetAccessRequestReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetAccessRequestReply404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetAccessRequestReply413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetAccessRequestReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetAccessRequestReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetAccessRequestReply503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAccessRequestReply) GetJSON200() *AccessRequest {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetAccessRequestReply) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetAccessRequestReply) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetAccessRequestReply) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetAccessRequestReply) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetAccessRequestReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetAccessRequestReply) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetAccessRequestReply) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetAccessRequestReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAccessRequestReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAccessRequestReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAccessRequestReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAccessRequestReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CancelAccessRequestReply200Headers the declared response headers of an HTTP 200 response for CancelAccessRequest
+type CancelAccessRequestReply200Headers struct {
+	XRequestId *string
+}
+
+// CancelAccessRequestReply400Headers the declared response headers of an HTTP 400 response for CancelAccessRequest
+type CancelAccessRequestReply400Headers struct {
+	XRequestId *string
+}
+
+// CancelAccessRequestReply401Headers the declared response headers of an HTTP 401 response for CancelAccessRequest
+type CancelAccessRequestReply401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CancelAccessRequestReply403Headers the declared response headers of an HTTP 403 response for CancelAccessRequest
+type CancelAccessRequestReply403Headers struct {
+	XRequestId *string
+}
+
+// CancelAccessRequestReply404Headers the declared response headers of an HTTP 404 response for CancelAccessRequest
+type CancelAccessRequestReply404Headers struct {
+	XRequestId *string
+}
+
+// CancelAccessRequestReply409Headers the declared response headers of an HTTP 409 response for CancelAccessRequest
+type CancelAccessRequestReply409Headers struct {
+	XRequestId *string
+}
+
+// CancelAccessRequestReply413Headers the declared response headers of an HTTP 413 response for CancelAccessRequest
+type CancelAccessRequestReply413Headers struct {
+	XRequestId *string
+}
+
+// CancelAccessRequestReply429Headers the declared response headers of an HTTP 429 response for CancelAccessRequest
+type CancelAccessRequestReply429Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+// CancelAccessRequestReply500Headers the declared response headers of an HTTP 500 response for CancelAccessRequest
+type CancelAccessRequestReply500Headers struct {
+	XRequestId *string
+}
+
+// CancelAccessRequestReply503Headers the declared response headers of an HTTP 503 response for CancelAccessRequest
+type CancelAccessRequestReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type CancelAccessRequestReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccessRequest
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CancelAccessRequestReply200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CancelAccessRequestReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CancelAccessRequestReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CancelAccessRequestReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CancelAccessRequestReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CancelAccessRequestReply409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CancelAccessRequestReply413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CancelAccessRequestReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CancelAccessRequestReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CancelAccessRequestReply503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelAccessRequestReply) GetJSON200() *AccessRequest {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CancelAccessRequestReply) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelAccessRequestReply) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CancelAccessRequestReply) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CancelAccessRequestReply) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CancelAccessRequestReply) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CancelAccessRequestReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CancelAccessRequestReply) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CancelAccessRequestReply) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CancelAccessRequestReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelAccessRequestReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelAccessRequestReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelAccessRequestReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelAccessRequestReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DecideAccessRequestReply200Headers the declared response headers of an HTTP 200 response for DecideAccessRequest
+type DecideAccessRequestReply200Headers struct {
+	XRequestId *string
+}
+
+// DecideAccessRequestReply400Headers the declared response headers of an HTTP 400 response for DecideAccessRequest
+type DecideAccessRequestReply400Headers struct {
+	XRequestId *string
+}
+
+// DecideAccessRequestReply401Headers the declared response headers of an HTTP 401 response for DecideAccessRequest
+type DecideAccessRequestReply401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// DecideAccessRequestReply403Headers the declared response headers of an HTTP 403 response for DecideAccessRequest
+type DecideAccessRequestReply403Headers struct {
+	XRequestId *string
+}
+
+// DecideAccessRequestReply404Headers the declared response headers of an HTTP 404 response for DecideAccessRequest
+type DecideAccessRequestReply404Headers struct {
+	XRequestId *string
+}
+
+// DecideAccessRequestReply409Headers the declared response headers of an HTTP 409 response for DecideAccessRequest
+type DecideAccessRequestReply409Headers struct {
+	XRequestId *string
+}
+
+// DecideAccessRequestReply413Headers the declared response headers of an HTTP 413 response for DecideAccessRequest
+type DecideAccessRequestReply413Headers struct {
+	XRequestId *string
+}
+
+// DecideAccessRequestReply415Headers the declared response headers of an HTTP 415 response for DecideAccessRequest
+type DecideAccessRequestReply415Headers struct {
+	XRequestId *string
+}
+
+// DecideAccessRequestReply422Headers the declared response headers of an HTTP 422 response for DecideAccessRequest
+type DecideAccessRequestReply422Headers struct {
+	XRequestId *string
+}
+
+// DecideAccessRequestReply429Headers the declared response headers of an HTTP 429 response for DecideAccessRequest
+type DecideAccessRequestReply429Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+// DecideAccessRequestReply500Headers the declared response headers of an HTTP 500 response for DecideAccessRequest
+type DecideAccessRequestReply500Headers struct {
+	XRequestId *string
+}
+
+// DecideAccessRequestReply503Headers the declared response headers of an HTTP 503 response for DecideAccessRequest
+type DecideAccessRequestReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type DecideAccessRequestReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccessRequest
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DecideAccessRequestReply200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DecideAccessRequestReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DecideAccessRequestReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DecideAccessRequestReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DecideAccessRequestReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *DecideAccessRequestReply409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *DecideAccessRequestReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *DecideAccessRequestReply415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *DecideAccessRequestReply422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DecideAccessRequestReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DecideAccessRequestReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DecideAccessRequestReply503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DecideAccessRequestReply) GetJSON200() *AccessRequest {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DecideAccessRequestReply) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DecideAccessRequestReply) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DecideAccessRequestReply) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DecideAccessRequestReply) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DecideAccessRequestReply) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DecideAccessRequestReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r DecideAccessRequestReply) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DecideAccessRequestReply) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DecideAccessRequestReply) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DecideAccessRequestReply) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DecideAccessRequestReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DecideAccessRequestReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DecideAccessRequestReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DecideAccessRequestReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DecideAccessRequestReply) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -24401,6 +26556,51 @@ func (c *ClientWithResponses) GetOpenIDConfigurationWithResponse(ctx context.Con
 	return ParseGetOpenIDConfigurationReply(rsp)
 }
 
+// GetAccessRequestPageWithResponse The emailed access request link's page
+//
+// Public. Shows the request (requester, role, scope, duration, reason) and the decision form, while the link's member may still grant it. Opening it any number of times consumes nothing (mail scanners follow links). Headers: `Cache-Control: no-store`, `Referrer-Policy: no-referrer`, a strict content security policy, `X-Content-Type-Options: nosniff`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /access/{token} (the `GetAccessRequestPage` operationId).
+func (c *ClientWithResponses) GetAccessRequestPageWithResponse(ctx context.Context, token AccessToken, reqEditors ...RequestEditorFn) (*GetAccessRequestPageReply, error) {
+	rsp, err := c.GetAccessRequestPage(ctx, token, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAccessRequestPageReply(rsp)
+}
+
+// SubmitAccessRequestPageWithBodyWithResponse Decide with the access request link
+//
+// Public; the page's form (`application/x-www-form-urlencoded`, at most 16 KiB). The token is the credential (no cookie, so nothing to forge across sites): it is consumed in the decision's transaction, with the grant on an approval; of two concurrent posts one succeeds and the other gets the 410 page. The member's rights are checked again. Answers an HTML confirmation.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /access/{token} (the `SubmitAccessRequestPage` operationId).
+func (c *ClientWithResponses) SubmitAccessRequestPageWithBodyWithResponse(ctx context.Context, token AccessToken, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitAccessRequestPageReply, error) {
+	rsp, err := c.SubmitAccessRequestPageWithBody(ctx, token, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitAccessRequestPageReply(rsp)
+}
+
+// SubmitAccessRequestPageWithFormdataBodyWithResponse Decide with the access request link
+//
+// Public; the page's form (`application/x-www-form-urlencoded`, at most 16 KiB). The token is the credential (no cookie, so nothing to forge across sites): it is consumed in the decision's transaction, with the grant on an approval; of two concurrent posts one succeeds and the other gets the 410 page. The member's rights are checked again. Answers an HTML confirmation.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /access/{token} (the `SubmitAccessRequestPage` operationId).
+func (c *ClientWithResponses) SubmitAccessRequestPageWithFormdataBodyWithResponse(ctx context.Context, token AccessToken, body SubmitAccessRequestPageFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitAccessRequestPageReply, error) {
+	rsp, err := c.SubmitAccessRequestPageWithFormdataBody(ctx, token, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitAccessRequestPageReply(rsp)
+}
+
 // GetApprovalPageWithResponse The emailed approval link's page
 //
 // Public. Shows the document and the decision form. Opening it any number of times consumes nothing (mail scanners follow links). Headers: `Cache-Control: no-store`, `Referrer-Policy: no-referrer`, a strict content security policy, `X-Content-Type-Options: nosniff`.
@@ -24444,6 +26644,111 @@ func (c *ClientWithResponses) SubmitApprovalPageWithFormdataBodyWithResponse(ctx
 		return nil, err
 	}
 	return ParseSubmitApprovalPageReply(rsp)
+}
+
+// ListAccessRequestsWithResponse List my access requests and those I was asked to decide
+//
+// Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/access-requests (the `ListAccessRequests` operationId).
+func (c *ClientWithResponses) ListAccessRequestsWithResponse(ctx context.Context, params *ListAccessRequestsParams, reqEditors ...RequestEditorFn) (*ListAccessRequestsReply, error) {
+	rsp, err := c.ListAccessRequests(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAccessRequestsReply(rsp)
+}
+
+// CreateAccessRequestWithBodyWithResponse Ask for a role at a scope
+//
+// For the signed-in member (not an API key: 403 `not_a_member`; not in an impersonated session: 403 `impersonation_forbidden`). The role must exist (400) and be assignable at an existing scope; `expiresAt`, when given, in the future. 409 `access_already_granted` when the member holds the role there permanently, or until `expiresAt` or later (a shorter time-bound grant may be renewed); 409 `access_request_pending` when the member has a pending request for the same role and scope; 409 `access_request_by_owner` for the account's owner (only the owner changes the owner's grants). At most 10 requests made a member an hour (429 `too_many_access_requests`, with Retry-After; refused ones do not count). Creates the request, then starts its workflow: the members who may grant exactly that role at that scope (the grant ceiling of PATCH /v1/users/{id}; administrators always; never the requester) are emailed a one-time link and see it under `mine=decide`. Undecided after 7 days it expires. The grant expiry notice's renewal link opens the host app at `/access-requests/new?role=…&scope=…&expiresAt=…&renew=1` to post this request prefilled.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/access-requests (the `CreateAccessRequest` operationId).
+func (c *ClientWithResponses) CreateAccessRequestWithBodyWithResponse(ctx context.Context, params *CreateAccessRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAccessRequestReply, error) {
+	rsp, err := c.CreateAccessRequestWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAccessRequestReply(rsp)
+}
+
+// CreateAccessRequestWithResponse Ask for a role at a scope
+//
+// For the signed-in member (not an API key: 403 `not_a_member`; not in an impersonated session: 403 `impersonation_forbidden`). The role must exist (400) and be assignable at an existing scope; `expiresAt`, when given, in the future. 409 `access_already_granted` when the member holds the role there permanently, or until `expiresAt` or later (a shorter time-bound grant may be renewed); 409 `access_request_pending` when the member has a pending request for the same role and scope; 409 `access_request_by_owner` for the account's owner (only the owner changes the owner's grants). At most 10 requests made a member an hour (429 `too_many_access_requests`, with Retry-After; refused ones do not count). Creates the request, then starts its workflow: the members who may grant exactly that role at that scope (the grant ceiling of PATCH /v1/users/{id}; administrators always; never the requester) are emailed a one-time link and see it under `mine=decide`. Undecided after 7 days it expires. The grant expiry notice's renewal link opens the host app at `/access-requests/new?role=…&scope=…&expiresAt=…&renew=1` to post this request prefilled.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/access-requests (the `CreateAccessRequest` operationId).
+func (c *ClientWithResponses) CreateAccessRequestWithResponse(ctx context.Context, params *CreateAccessRequestParams, body CreateAccessRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAccessRequestReply, error) {
+	rsp, err := c.CreateAccessRequest(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAccessRequestReply(rsp)
+}
+
+// GetAccessRequestWithResponse Read an access request
+//
+// Visible to its requester, to the members asked, and to whoever may grant it now; otherwise (and in another account) 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/access-requests/{id} (the `GetAccessRequest` operationId).
+func (c *ClientWithResponses) GetAccessRequestWithResponse(ctx context.Context, id AccessRequestId, reqEditors ...RequestEditorFn) (*GetAccessRequestReply, error) {
+	rsp, err := c.GetAccessRequest(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAccessRequestReply(rsp)
+}
+
+// CancelAccessRequestWithResponse Cancel a pending access request
+//
+// By its requester only (403 `cannot_cancel`). The links stop working and the workflow ends. 409 `access_request_not_pending` when it ended.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/access-requests/{id}/cancel (the `CancelAccessRequest` operationId).
+func (c *ClientWithResponses) CancelAccessRequestWithResponse(ctx context.Context, id AccessRequestId, reqEditors ...RequestEditorFn) (*CancelAccessRequestReply, error) {
+	rsp, err := c.CancelAccessRequest(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelAccessRequestReply(rsp)
+}
+
+// DecideAccessRequestWithBodyWithResponse Approve or deny an access request in the app
+//
+// By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/access-requests/{id}/decision (the `DecideAccessRequest` operationId).
+func (c *ClientWithResponses) DecideAccessRequestWithBodyWithResponse(ctx context.Context, id AccessRequestId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DecideAccessRequestReply, error) {
+	rsp, err := c.DecideAccessRequestWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDecideAccessRequestReply(rsp)
+}
+
+// DecideAccessRequestWithResponse Approve or deny an access request in the app
+//
+// By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/access-requests/{id}/decision (the `DecideAccessRequest` operationId).
+func (c *ClientWithResponses) DecideAccessRequestWithResponse(ctx context.Context, id AccessRequestId, body DecideAccessRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*DecideAccessRequestReply, error) {
+	rsp, err := c.DecideAccessRequest(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDecideAccessRequestReply(rsp)
 }
 
 // GetAccountWithResponse The caller's account
@@ -26291,6 +28596,431 @@ func ParseGetOpenIDConfigurationReply(rsp *http.Response) (*GetOpenIDConfigurati
 	return response, nil
 }
 
+// ParseGetAccessRequestPageReply parses an HTTP response from a GetAccessRequestPageWithResponse call
+func ParseGetAccessRequestPageReply(rsp *http.Response) (*GetAccessRequestPageReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAccessRequestPageReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetAccessRequestPageReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetAccessRequestPageReply400Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetAccessRequestPageReply410Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetAccessRequestPageReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetAccessRequestPageReply500Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetAccessRequestPageReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitAccessRequestPageReply parses an HTTP response from a SubmitAccessRequestPageWithResponse call
+func ParseSubmitAccessRequestPageReply(rsp *http.Response) (*SubmitAccessRequestPageReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitAccessRequestPageReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SubmitAccessRequestPageReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitAccessRequestPageReply400Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitAccessRequestPageReply410Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitAccessRequestPageReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitAccessRequestPageReply415Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitAccessRequestPageReply500Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitAccessRequestPageReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetApprovalPageReply parses an HTTP response from a GetApprovalPageWithResponse call
 func ParseGetApprovalPageReply(rsp *http.Response) (*GetApprovalPageReply, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -26696,6 +29426,1112 @@ func ParseSubmitApprovalPageReply(rsp *http.Response) (*SubmitApprovalPageReply,
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers SubmitApprovalPageReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListAccessRequestsReply parses an HTTP response from a ListAccessRequestsWithResponse call
+func ParseListAccessRequestsReply(rsp *http.Response) (*ListAccessRequestsReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAccessRequestsReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccessRequestList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListAccessRequestsReply200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListAccessRequestsReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListAccessRequestsReply401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListAccessRequestsReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 413:
+		var headers ListAccessRequestsReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListAccessRequestsReply429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListAccessRequestsReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListAccessRequestsReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateAccessRequestReply parses an HTTP response from a CreateAccessRequestWithResponse call
+func ParseCreateAccessRequestReply(rsp *http.Response) (*CreateAccessRequestReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateAccessRequestReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest AccessRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		var headers CreateAccessRequestReply202Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateAccessRequestReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateAccessRequestReply401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateAccessRequestReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateAccessRequestReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateAccessRequestReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers CreateAccessRequestReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateAccessRequestReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateAccessRequestReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateAccessRequestReply422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateAccessRequestReply429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateAccessRequestReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateAccessRequestReply503Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetAccessRequestReply parses an HTTP response from a GetAccessRequestWithResponse call
+func ParseGetAccessRequestReply(rsp *http.Response) (*GetAccessRequestReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAccessRequestReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccessRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetAccessRequestReply200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetAccessRequestReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetAccessRequestReply401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetAccessRequestReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetAccessRequestReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetAccessRequestReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetAccessRequestReply429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetAccessRequestReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetAccessRequestReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCancelAccessRequestReply parses an HTTP response from a CancelAccessRequestWithResponse call
+func ParseCancelAccessRequestReply(rsp *http.Response) (*CancelAccessRequestReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelAccessRequestReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccessRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CancelAccessRequestReply200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers CancelAccessRequestReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CancelAccessRequestReply401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CancelAccessRequestReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CancelAccessRequestReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CancelAccessRequestReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CancelAccessRequestReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers CancelAccessRequestReply429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers CancelAccessRequestReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CancelAccessRequestReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDecideAccessRequestReply parses an HTTP response from a DecideAccessRequestWithResponse call
+func ParseDecideAccessRequestReply(rsp *http.Response) (*DecideAccessRequestReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DecideAccessRequestReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccessRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DecideAccessRequestReply200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers DecideAccessRequestReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DecideAccessRequestReply401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DecideAccessRequestReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DecideAccessRequestReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers DecideAccessRequestReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers DecideAccessRequestReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers DecideAccessRequestReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers DecideAccessRequestReply422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers DecideAccessRequestReply429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers DecideAccessRequestReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DecideAccessRequestReply503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -42124,6 +45960,31 @@ func (p *WebhookInitiator) applyWebhookEditors(ctx context.Context, req *http.Re
 
 // WebhookInitiatorInterface is the interface specification for the webhook initiator.
 type WebhookInitiatorInterface interface {
+	// EventAccessRequestApprovedWithBody fires the access_request.approved webhook with any body
+	EventAccessRequestApprovedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventAccessRequestApproved(ctx context.Context, targetURL string, body EventAccessRequestApprovedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventAccessRequestCancelledWithBody fires the access_request.cancelled webhook with any body
+	EventAccessRequestCancelledWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventAccessRequestCancelled(ctx context.Context, targetURL string, body EventAccessRequestCancelledJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventAccessRequestDeniedWithBody fires the access_request.denied webhook with any body
+	EventAccessRequestDeniedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventAccessRequestDenied(ctx context.Context, targetURL string, body EventAccessRequestDeniedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventAccessRequestExpiredWithBody fires the access_request.expired webhook with any body
+	EventAccessRequestExpiredWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventAccessRequestExpired(ctx context.Context, targetURL string, body EventAccessRequestExpiredJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventAccessRequestRequestedWithBody fires the access_request.requested webhook with any body
+	EventAccessRequestRequestedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	EventAccessRequestRequested(ctx context.Context, targetURL string, body EventAccessRequestRequestedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// EventAccountUpdatedWithBody fires the account.updated webhook with any body
 	EventAccountUpdatedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -42258,6 +46119,126 @@ type WebhookInitiatorInterface interface {
 	EventWebhookDisabledWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	EventWebhookDisabled(ctx context.Context, targetURL string, body EventWebhookDisabledJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+func (p *WebhookInitiator) EventAccessRequestApprovedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventAccessRequestApprovedWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventAccessRequestApproved(ctx context.Context, targetURL string, body EventAccessRequestApprovedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventAccessRequestApprovedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventAccessRequestCancelledWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventAccessRequestCancelledWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventAccessRequestCancelled(ctx context.Context, targetURL string, body EventAccessRequestCancelledJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventAccessRequestCancelledWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventAccessRequestDeniedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventAccessRequestDeniedWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventAccessRequestDenied(ctx context.Context, targetURL string, body EventAccessRequestDeniedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventAccessRequestDeniedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventAccessRequestExpiredWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventAccessRequestExpiredWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventAccessRequestExpired(ctx context.Context, targetURL string, body EventAccessRequestExpiredJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventAccessRequestExpiredWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventAccessRequestRequestedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventAccessRequestRequestedWebhookRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) EventAccessRequestRequested(ctx context.Context, targetURL string, body EventAccessRequestRequestedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventAccessRequestRequestedWebhookRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
 }
 
 func (p *WebhookInitiator) EventAccountUpdatedWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -42906,6 +46887,161 @@ func (p *WebhookInitiator) EventWebhookDisabled(ctx context.Context, targetURL s
 		return nil, err
 	}
 	return p.Client.Do(req)
+}
+
+// NewEventAccessRequestApprovedWebhookRequest builds a application/json POST request for the access_request.approved webhook
+func NewEventAccessRequestApprovedWebhookRequest(targetURL string, body EventAccessRequestApprovedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventAccessRequestApprovedWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventAccessRequestApprovedWebhookRequestWithBody builds a POST request for the access_request.approved webhook with any body
+func NewEventAccessRequestApprovedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventAccessRequestCancelledWebhookRequest builds a application/json POST request for the access_request.cancelled webhook
+func NewEventAccessRequestCancelledWebhookRequest(targetURL string, body EventAccessRequestCancelledJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventAccessRequestCancelledWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventAccessRequestCancelledWebhookRequestWithBody builds a POST request for the access_request.cancelled webhook with any body
+func NewEventAccessRequestCancelledWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventAccessRequestDeniedWebhookRequest builds a application/json POST request for the access_request.denied webhook
+func NewEventAccessRequestDeniedWebhookRequest(targetURL string, body EventAccessRequestDeniedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventAccessRequestDeniedWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventAccessRequestDeniedWebhookRequestWithBody builds a POST request for the access_request.denied webhook with any body
+func NewEventAccessRequestDeniedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventAccessRequestExpiredWebhookRequest builds a application/json POST request for the access_request.expired webhook
+func NewEventAccessRequestExpiredWebhookRequest(targetURL string, body EventAccessRequestExpiredJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventAccessRequestExpiredWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventAccessRequestExpiredWebhookRequestWithBody builds a POST request for the access_request.expired webhook with any body
+func NewEventAccessRequestExpiredWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventAccessRequestRequestedWebhookRequest builds a application/json POST request for the access_request.requested webhook
+func NewEventAccessRequestRequestedWebhookRequest(targetURL string, body EventAccessRequestRequestedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventAccessRequestRequestedWebhookRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewEventAccessRequestRequestedWebhookRequestWithBody builds a POST request for the access_request.requested webhook with any body
+func NewEventAccessRequestRequestedWebhookRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
 }
 
 // NewEventAccountUpdatedWebhookRequest builds a application/json POST request for the account.updated webhook

@@ -39,6 +39,11 @@ var Types = []TypeInfo{
 	{"approval.cancelled", "A request was cancelled (by its requester or an administrator, by a change to its document, or because its workflow could not start). data.request; data.reason."},
 	{"delegation.set", "A member set or changed their delegation while away. data.delegation: memberId, delegateId, delegateName, from, until, note; data.previous: the delegation it replaced, if any."},
 	{"delegation.removed", "A member removed their delegation. data.delegation: the delegation as it was (memberId, delegateId, from, until, note)."},
+	{"access_request.requested", "A member asked for a role at a scope (POST /v1/access-requests). data.request: id, requesterId, requesterName, role, scope, reason, expiresAt (the asked end, absent for none), decideBy, status."},
+	{"access_request.approved", "An access request was approved; the assignment was added in the same change (a member.updated event follows, with the member after and before). data.request, with deciderId, deciderName, comment, grantExpiresAt, byLink."},
+	{"access_request.denied", "An access request was denied. data.request, with deciderId, deciderName, comment, byLink."},
+	{"access_request.cancelled", "An access request was cancelled by its requester, or because its workflow could not start. data.request; data.reason (cancelled or start_failed)."},
+	{"access_request.expired", "An access request was not decided in time. data.request."},
 	{"webhook.disabled", "A webhook endpoint whose deliveries failed for 3 days was disabled. data.webhook: id, url."},
 }
 

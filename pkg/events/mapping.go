@@ -131,6 +131,22 @@ func FromAudit(ev audit.Event) []Event {
 		b.add("delegation.set", d)
 	case "delegation.delete":
 		b.add("delegation.removed", obj{"delegation": before})
+	case "access_request.request":
+		b.add("access_request.requested", obj{"request": after["request"]})
+	case "access_request.approve":
+		req, _ := after["request"].(map[string]any)
+		b.add("access_request.approved", obj{"request": req})
+		if m, ok := after["member"].(map[string]any); ok {
+			// The grant is a change of the member's roles, like a PATCH.
+			id, _ := req["requesterId"].(string)
+			b.add("member.updated", obj{"member": withID(m, id), "previous": after["previous"]})
+		}
+	case "access_request.deny":
+		b.add("access_request.denied", obj{"request": after["request"]})
+	case "access_request.cancel", "access_request.start_failed", "access_request.cancelled":
+		b.add("access_request.cancelled", obj{"request": after["request"], "reason": after["reason"]})
+	case "access_request.expired":
+		b.add("access_request.expired", obj{"request": after["request"]})
 	case "webhook.disable":
 		b.add("webhook.disabled", obj{"webhook": withID(after, ev.TargetID)})
 	}

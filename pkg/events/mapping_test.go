@@ -51,6 +51,14 @@ func TestFromAuditNamesEachChange(t *testing.T) {
 		{"approval.cancelled", "", `{` + request + `,"documentStatus":"draft"}`, []string{"approval.cancelled", "document.status_changed"}},
 		{"approval.cancel", "", `{` + request + `,"documentStatus":"draft","reason":"cancelled"}`, []string{"approval.cancelled", "document.status_changed"}},
 		{"approval.start_failed", "", `{` + request + `,"documentStatus":"draft","reason":"start_failed"}`, []string{"approval.cancelled", "document.status_changed"}},
+		{"access_request.request", "", `{"request":{"id":"acr_1","role":"viewer","scope":"store:s1"}}`, []string{"access_request.requested"}},
+		{"access_request.approve", "", `{"request":{"id":"acr_1","requesterId":"m_1"},"member":{"ID":"m_1","Status":"active"},"previous":{"ID":"m_1"}}`, []string{"access_request.approved", "member.updated"}},
+		{"access_request.approve", "", `{"request":{"id":"acr_1","requesterId":"m_1"}}`, []string{"access_request.approved"}},
+		{"access_request.deny", "", `{"request":{"id":"acr_1"}}`, []string{"access_request.denied"}},
+		{"access_request.cancel", "", `{"request":{"id":"acr_1"},"reason":"cancelled"}`, []string{"access_request.cancelled"}},
+		{"access_request.start_failed", "", `{"request":{"id":"acr_1"},"reason":"start_failed"}`, []string{"access_request.cancelled"}},
+		{"access_request.expired", "", `{"request":{"id":"acr_1"}}`, []string{"access_request.expired"}},
+		{"access_request.await", "", `{"asked":2}`, nil},
 		{"webhook.disable", "", `{"url":"https://example.com/hook"}`, []string{"webhook.disabled"}},
 		{"session.create", "", "", nil},
 		{"identity.password_reset", "", "", nil},
@@ -107,7 +115,8 @@ func TestEveryCatalogueTypeHasASource(t *testing.T) {
 		"member.suspend", "member.reactivate", "member.deactivate", "member.delete", "role.create", "role.update", "role.delete",
 		"apikey.create", "apikey.revoke", "account.transfer_ownership", "account.update", "document.put", "approval.request",
 		"approval.decide", "approval.escalated", "approval.approved", "approval.denied", "approval.expired", "approval.cancel", "webhook.disable",
-		"delegation.put", "delegation.delete"} {
+		"delegation.put", "delegation.delete",
+		"access_request.request", "access_request.approve", "access_request.deny", "access_request.cancel", "access_request.expired"} {
 		before := `{"status":"active"}`
 		after := map[string]string{"member.suspend": `{"status":"suspended"}`, "member.deactivate": `{"status":"inactive"}`,
 			"member.delete": `{"status":"deleted"}`, "member.reactivate": `{"status":"active"}`}[a]

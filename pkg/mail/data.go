@@ -368,3 +368,67 @@ func (d GrantExpiryData) check() error {
 	}
 	return requireLink("RenewLink", d.RenewLink)
 }
+
+// AccessRequestData fills the "access_request" template: a member asks
+// for a role at a scope, and the recipient may grant it.
+type AccessRequestData struct {
+	// ApproverName is the recipient's name; empty gives a plain greeting.
+	ApproverName string
+	// RequesterName is who asks (for themselves).
+	RequesterName string
+	// AccountName is the account (optional).
+	AccountName string
+	// Role is the role's name (or id), Scope the scope as people call it.
+	Role  string
+	Scope string
+	// Reason is the requester's reason (optional, may span lines).
+	Reason string
+	// GrantExpiresAt is when the grant would end; zero: no end.
+	GrantExpiresAt time.Time
+	// DecideLink is the decision page (/access/{token}). Opening it
+	// decides nothing.
+	DecideLink string
+	// ExpiresAt is when the request expires; zero leaves it unsaid.
+	ExpiresAt time.Time
+}
+
+func (d AccessRequestData) check() error {
+	for _, f := range [][2]string{{"RequesterName", d.RequesterName}, {"Role", d.Role}, {"Scope", d.Scope}} {
+		if err := require(f[0], f[1]); err != nil {
+			return err
+		}
+	}
+	return requireLink("DecideLink", d.DecideLink)
+}
+
+// AccessOutcomeData fills the "access_outcome" template: the requester
+// of an access request learns how it ended.
+type AccessOutcomeData struct {
+	// RequesterName is the recipient's name; empty gives a plain greeting.
+	RequesterName string
+	// Role and Scope as in AccessRequestData.
+	Role  string
+	Scope string
+	// Outcome is approved, denied or expired.
+	Outcome Outcome
+	// DeciderName is who decided (empty for expired or if unknown).
+	DeciderName string
+	// Comment is the decider's comment (optional, may span lines).
+	Comment string
+	// GrantExpiresAt is when an approved grant ends; zero: no end.
+	GrantExpiresAt time.Time
+}
+
+func (d AccessOutcomeData) check() error {
+	for _, f := range [][2]string{{"Role", d.Role}, {"Scope", d.Scope}} {
+		if err := require(f[0], f[1]); err != nil {
+			return err
+		}
+	}
+	switch d.Outcome {
+	case OutcomeApproved, OutcomeDenied, OutcomeExpired:
+	default:
+		return fmt.Errorf("%w: Outcome must be approved, denied or expired", ErrInvalid)
+	}
+	return nil
+}

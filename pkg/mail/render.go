@@ -26,6 +26,8 @@ const (
 	TemplateAlertDigest     = "alert_digest"
 	TemplateWebhookDisabled = "webhook_disabled"
 	TemplateGrantExpiry     = "grant_expiry"
+	TemplateAccessRequest   = "access_request"
+	TemplateAccessOutcome   = "access_outcome"
 )
 
 // templateData is what every template's data type implements: check
@@ -51,6 +53,8 @@ var templateTypes = map[string]reflect.Type{
 	TemplateAlertDigest:     reflect.TypeFor[AlertDigestData](),
 	TemplateWebhookDisabled: reflect.TypeFor[WebhookDisabledData](),
 	TemplateGrantExpiry:     reflect.TypeFor[GrantExpiryData](),
+	TemplateAccessRequest:   reflect.TypeFor[AccessRequestData](),
+	TemplateAccessOutcome:   reflect.TypeFor[AccessOutcomeData](),
 }
 
 // TemplateNames lists the templates Render knows, sorted.

@@ -52,6 +52,15 @@ func samples() map[string]any {
 			MemberName: evil, AccountName: "Acme " + evil, Role: "manager", Scope: "store:s1",
 			ExpiresAt: expires, RenewLink: base + "/members/m_1/access?renew=manager%40store%3As1",
 		},
+		mail.TemplateAccessRequest: mail.AccessRequestData{
+			ApproverName: "Grace", RequesterName: evil, AccountName: "Acme", Role: "Store manager " + evil, Scope: "Berlin " + evil,
+			Reason: "Covering for Ada.\n" + evil, GrantExpiresAt: expires.AddDate(0, 0, 14),
+			DecideLink: base + "/access/tok_access", ExpiresAt: expires,
+		},
+		mail.TemplateAccessOutcome: mail.AccessOutcomeData{
+			RequesterName: evil, Role: "Store manager " + evil, Scope: "Berlin", Outcome: mail.OutcomeApproved,
+			DeciderName: "Grace", Comment: "Two weeks only.\n" + evil, GrantExpiresAt: expires.AddDate(0, 0, 7),
+		},
 		mail.TemplateAlertDigest: mail.AlertDigestData{
 			Name: evil, AccountName: "Acme",
 			UnsubscribeLink: base + "/v1/alerts/unsubscribe?token=tok_unsub",

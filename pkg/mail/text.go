@@ -3,6 +3,7 @@ package mail
 import (
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The subjects and plain-text bodies, in plain Go. A body is a list of
@@ -293,5 +294,56 @@ func (d GrantExpiryData) text() (string, string) {
 		"To keep this access, ask for a renewal:",
 		d.RenewLink,
 		"If the access is no longer needed, nothing needs to be done.",
+	), ""
+}
+
+func (d AccessRequestData) subject() string {
+	return "Access requested: " + d.Role + " at " + d.Scope + " for " + d.RequesterName
+}
+
+// until is how long the grant would last, for a sentence.
+func until(t time.Time) string {
+	if t.IsZero() {
+		return "with no end date"
+	}
+	return "until " + datetime(t)
+}
+
+func (d AccessRequestData) text() (string, string) {
+	return paragraphs(
+		greeting(d.ApproverName),
+		d.RequesterName+" asks for the role "+d.Role+" at "+d.Scope+prefixed(" in ", d.AccountName)+", "+until(d.GrantExpiresAt)+".",
+		prefixed("Reason from "+d.RequesterName+":\n", d.Reason),
+		"Review it and approve or deny on this page (opening it decides nothing):",
+		d.DecideLink,
+		when(!d.ExpiresAt.IsZero(), "The request expires on "+datetime(d.ExpiresAt)+"."),
+	), ""
+}
+
+// outcomeWord is "approved", "denied" or "expired".
+func (d AccessOutcomeData) outcomeWord() string {
+	return ApprovalOutcomeData{Outcome: d.Outcome}.outcomeWord()
+}
+
+func (d AccessOutcomeData) subject() string {
+	w := d.outcomeWord()
+	return "Access request " + w + ": " + d.Role + " at " + d.Scope
+}
+
+func (d AccessOutcomeData) sentence() string {
+	switch d.Outcome {
+	case OutcomeApproved:
+		return "Your request for the role " + d.Role + " at " + d.Scope + " was approved" + prefixed(" by ", d.DeciderName) + ". You hold it now, " + until(d.GrantExpiresAt) + "."
+	case OutcomeDenied:
+		return "Your request for the role " + d.Role + " at " + d.Scope + " was denied" + prefixed(" by ", d.DeciderName) + "."
+	}
+	return "Your request for the role " + d.Role + " at " + d.Scope + " expired before anyone decided."
+}
+
+func (d AccessOutcomeData) text() (string, string) {
+	return paragraphs(
+		greeting(d.RequesterName),
+		d.sentence(),
+		prefixed("Comment:\n", d.Comment),
 	), ""
 }

@@ -155,6 +155,13 @@ var Table = []Route{
 	{Method: "GET", Path: "/v1/approval-requests/{id}", Function: FunctionApprovals, Operation: "getApprovalRequest"},
 	{Method: "POST", Path: "/v1/approval-requests/{id}/decision", Function: FunctionApprovals, Operation: "decideApprovalRequest", Body: true, NoImpersonation: true},
 	{Method: "POST", Path: "/v1/approval-requests/{id}/cancel", Function: FunctionApprovals, Operation: "cancelApprovalRequest", NoImpersonation: true},
+	// Access requests (pkg/access) run on the approval workflow: the
+	// approvals function serves them.
+	{Method: "POST", Path: "/v1/access-requests", Function: FunctionApprovals, Operation: "createAccessRequest", Body: true, Idempotent: true, NoImpersonation: true},
+	{Method: "GET", Path: "/v1/access-requests", Function: FunctionApprovals, Operation: "listAccessRequests"},
+	{Method: "GET", Path: "/v1/access-requests/{id}", Function: FunctionApprovals, Operation: "getAccessRequest"},
+	{Method: "POST", Path: "/v1/access-requests/{id}/decision", Function: FunctionApprovals, Operation: "decideAccessRequest", Body: true, NoImpersonation: true},
+	{Method: "POST", Path: "/v1/access-requests/{id}/cancel", Function: FunctionApprovals, Operation: "cancelAccessRequest", NoImpersonation: true},
 	{Method: "GET", Path: "/v1/approval-policies/{docType}", Function: FunctionApprovals, Operation: "getApprovalPolicy"},
 	{Method: "PUT", Path: "/v1/approval-policies/{docType}", Function: FunctionApprovals, Operation: "putApprovalPolicy", Body: true, NoImpersonation: true},
 	// Delegation while away: it hands the member's approvals to another
@@ -166,6 +173,9 @@ var Table = []Route{
 	// read by its handler after a size limit; not JSON).
 	{Method: "GET", Path: "/approve/{token}", Function: FunctionApprovals, Operation: "getApprovalPage", Public: true},
 	{Method: "POST", Path: "/approve/{token}", Function: FunctionApprovals, Operation: "submitApprovalPage", Public: true, Body: true},
+	// The access request decision page: public HTML, like the approval page.
+	{Method: "GET", Path: "/access/{token}", Function: FunctionApprovals, Operation: "getAccessRequestPage", Public: true},
+	{Method: "POST", Path: "/access/{token}", Function: FunctionApprovals, Operation: "submitAccessRequestPage", Public: true, Body: true},
 
 	{Method: "PUT", Path: "/v1/stock-levels", Function: FunctionAlerts, Operation: "putStockLevels", Body: true},
 	{Method: "GET", Path: "/v1/alerts/preview", Function: FunctionAlerts, Operation: "previewAlerts"},

@@ -97,7 +97,8 @@ func auditTargetPK(account, typ, id string) string {
 //
 // Documented where they are written: documents, policies, approval
 // requests and decisions (documents.go, with their retention), the
-// approval indexes and awaiting entries (approvalindex.go), the run
+// approval indexes and awaiting entries (approvalindex.go), access
+// requests, their entries and pending items (accessrequests.go), the run
 // markers and the role-deletion index (maintenance.go), delegations and
 // their reverse entries (delegations.go).
 func accountPK(a string) string { return key(prefixAccount, a) }

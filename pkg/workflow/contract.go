@@ -202,8 +202,9 @@ func (d Decision) Validate() error {
 	return nil
 }
 
-// Steps are the workflow's steps, implemented by the approvals package.
-// Each must be idempotent: run twice with the same input, it sends no
+// Steps are the workflow's steps, implemented by the approvals package
+// (document approvals) and the access package (access requests); Mux
+// runs both on the one state machine, by request id prefix. Each must be idempotent: run twice with the same input, it sends no
 // second email and writes no second record.
 type Steps interface {
 	// Prepare starts the request and returns the first level to await.

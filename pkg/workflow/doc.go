@@ -130,7 +130,8 @@
 // # The step Lambda
 //
 // One Lambda handles every step: LambdaHandler(steps) switches on
-// StepInput.Step and reports a Transient error as Steward.Transient and
+// StepInput.Step (steps is a Mux: document approvals by default, access
+// requests by their id prefix "acr_") and reports a Transient error as Steward.Transient and
 // any other error as Steward.StepFailed. Runner calls the same Dispatch,
 // after sending the payload through JSON (strictly: unknown fields fail),
 // so the JSON contract is exercised locally too.

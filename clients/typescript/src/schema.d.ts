@@ -1241,6 +1241,114 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/access-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List my access requests and those I was asked to decide
+         * @description Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
+         */
+        get: operations["listAccessRequests"];
+        put?: never;
+        /**
+         * Ask for a role at a scope
+         * @description For the signed-in member (not an API key: 403 `not_a_member`; not in an impersonated session: 403 `impersonation_forbidden`). The role must exist (400) and be assignable at an existing scope; `expiresAt`, when given, in the future. 409 `access_already_granted` when the member holds the role there permanently, or until `expiresAt` or later (a shorter time-bound grant may be renewed); 409 `access_request_pending` when the member has a pending request for the same role and scope; 409 `access_request_by_owner` for the account's owner (only the owner changes the owner's grants). At most 10 requests made a member an hour (429 `too_many_access_requests`, with Retry-After; refused ones do not count). Creates the request, then starts its workflow: the members who may grant exactly that role at that scope (the grant ceiling of PATCH /v1/users/{id}; administrators always; never the requester) are emailed a one-time link and see it under `mine=decide`. Undecided after 7 days it expires. The grant expiry notice's renewal link opens the host app at `/access-requests/new?role=…&scope=…&expiresAt=…&renew=1` to post this request prefilled.
+         */
+        post: operations["createAccessRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/access-requests/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read an access request
+         * @description Visible to its requester, to the members asked, and to whoever may grant it now; otherwise (and in another account) 404.
+         */
+        get: operations["getAccessRequest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/access-requests/{id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve or deny an access request in the app
+         * @description By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome.
+         */
+        post: operations["decideAccessRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/access-requests/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a pending access request
+         * @description By its requester only (403 `cannot_cancel`). The links stop working and the workflow ends. 409 `access_request_not_pending` when it ended.
+         */
+        post: operations["cancelAccessRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/access/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The emailed access request link's page
+         * @description Public. Shows the request (requester, role, scope, duration, reason) and the decision form, while the link's member may still grant it. Opening it any number of times consumes nothing (mail scanners follow links). Headers: `Cache-Control: no-store`, `Referrer-Policy: no-referrer`, a strict content security policy, `X-Content-Type-Options: nosniff`.
+         */
+        get: operations["getAccessRequestPage"];
+        put?: never;
+        /**
+         * Decide with the access request link
+         * @description Public; the page's form (`application/x-www-form-urlencoded`, at most 16 KiB). The token is the credential (no cookie, so nothing to forge across sites): it is consumed in the decision's transaction, with the grant on an approval; of two concurrent posts one succeeds and the other gets the 410 page. The member's rights are checked again. Answers an HTML confirmation.
+         */
+        post: operations["submitAccessRequestPage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "member.invited": {
@@ -1777,6 +1885,106 @@ export interface webhooks {
          * @description A level was not decided in time and was escalated: more approvers were asked and emailed. data.request; data.escalation: level, escalateTo (admins, next_level or a role id), added (how many were asked).
          */
         post: operations["event_approval_escalated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "access_request.requested": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * access_request.requested
+         * @description A member asked for a role at a scope (POST /v1/access-requests). data.request: id, requesterId, requesterName, role, scope, reason, expiresAt (the asked end, absent for none), decideBy, status.
+         */
+        post: operations["event_access_request_requested"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "access_request.approved": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * access_request.approved
+         * @description An access request was approved; the assignment was added in the same change (a member.updated event follows, with the member after and before). data.request, with deciderId, deciderName, comment, grantExpiresAt, byLink.
+         */
+        post: operations["event_access_request_approved"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "access_request.denied": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * access_request.denied
+         * @description An access request was denied. data.request, with deciderId, deciderName, comment, byLink.
+         */
+        post: operations["event_access_request_denied"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "access_request.cancelled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * access_request.cancelled
+         * @description An access request was cancelled by its requester, or because its workflow could not start. data.request; data.reason (cancelled or start_failed).
+         */
+        post: operations["event_access_request_cancelled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "access_request.expired": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * access_request.expired
+         * @description An access request was not decided in time. data.request.
+         */
+        post: operations["event_access_request_expired"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2941,10 +3149,15 @@ export interface components {
          *     - `approval.cancelled`: A request was cancelled (by its requester or an administrator, by a change to its document, or because its workflow could not start). data.request; data.reason.
          *     - `delegation.set`: A member set or changed their delegation while away. data.delegation: memberId, delegateId, delegateName, from, until, note; data.previous: the delegation it replaced, if any.
          *     - `delegation.removed`: A member removed their delegation. data.delegation: the delegation as it was (memberId, delegateId, from, until, note).
+         *     - `access_request.requested`: A member asked for a role at a scope (POST /v1/access-requests). data.request: id, requesterId, requesterName, role, scope, reason, expiresAt (the asked end, absent for none), decideBy, status.
+         *     - `access_request.approved`: An access request was approved; the assignment was added in the same change (a member.updated event follows, with the member after and before). data.request, with deciderId, deciderName, comment, grantExpiresAt, byLink.
+         *     - `access_request.denied`: An access request was denied. data.request, with deciderId, deciderName, comment, byLink.
+         *     - `access_request.cancelled`: An access request was cancelled by its requester, or because its workflow could not start. data.request; data.reason (cancelled or start_failed).
+         *     - `access_request.expired`: An access request was not decided in time. data.request.
          *     - `webhook.disabled`: A webhook endpoint whose deliveries failed for 3 days was disabled. data.webhook: id, url.
          * @enum {string}
          */
-        EventType: "member.invited" | "member.created" | "member.joined" | "member.updated" | "member.suspended" | "member.reactivated" | "member.deactivated" | "member.deleted" | "invitation.revoked" | "role.created" | "role.updated" | "role.deleted" | "api_key.created" | "api_key.revoked" | "ownership.transferred" | "account.updated" | "document.status_changed" | "approval.requested" | "approval.decided" | "approval.escalated" | "approval.approved" | "approval.denied" | "approval.expired" | "approval.cancelled" | "delegation.set" | "delegation.removed" | "webhook.disabled";
+        EventType: "member.invited" | "member.created" | "member.joined" | "member.updated" | "member.suspended" | "member.reactivated" | "member.deactivated" | "member.deleted" | "invitation.revoked" | "role.created" | "role.updated" | "role.deleted" | "api_key.created" | "api_key.revoked" | "ownership.transferred" | "account.updated" | "document.status_changed" | "approval.requested" | "approval.decided" | "approval.escalated" | "approval.approved" | "approval.denied" | "approval.expired" | "approval.cancelled" | "delegation.set" | "delegation.removed" | "access_request.requested" | "access_request.approved" | "access_request.denied" | "access_request.cancelled" | "access_request.expired" | "webhook.disabled";
         /** @description Who made the change: a member id, `apikey:<id>`, `system` (the approval workflow, Steward itself) or `external:<email>` (an approver outside the account deciding by link), with the administrator acting on their behalf when impersonating. */
         EventActor: {
             id: string;
@@ -3128,6 +3341,90 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+        };
+        /** @enum {string} */
+        AccessRequestStatus: "pending" | "approved" | "denied" | "cancelled" | "expired";
+        AccessRequestCreate: {
+            /** @description A role id of the account (built-in or custom). */
+            role: string;
+            /** @description Where the role would apply: `account`, `store:{id}`, `department:{id}` or `supplier:{id}`, a scope where the role may be assigned. */
+            scope: string;
+            /** @description Why (shown to the approvers). */
+            reason: string;
+            /**
+             * Format: date-time
+             * @description When the grant should end (in the future); absent: no end.
+             */
+            expiresAt?: string;
+        };
+        AccessDecisionRequest: {
+            /** @enum {string} */
+            decision: "approve" | "deny";
+            comment?: string;
+            /**
+             * Format: date-time
+             * @description On an approval: end the grant earlier than asked (in the future, and not after the requested `expiresAt` when one was asked: 400 otherwise).
+             */
+            expiresAt?: string;
+        };
+        /** @description An access request: who asks for which role at which scope, who was asked to decide, and the decision once made. */
+        AccessRequest: {
+            /** @description Starts with `acr_`. */
+            id: string;
+            status: components["schemas"]["AccessRequestStatus"];
+            requester: {
+                id: string;
+                name?: string;
+                email?: string;
+            };
+            role: string;
+            scope: string;
+            reason: string;
+            /**
+             * Format: date-time
+             * @description The asked end of the grant; absent: no end.
+             */
+            expiresAt?: string;
+            /**
+             * Format: date-time
+             * @description When the request expires undecided (7 days after it was made).
+             */
+            decideBy: string;
+            /** @description The members asked to decide (emailed), once the workflow is waiting: whoever the grant ceiling allows to give exactly this role at this scope, administrators included. */
+            asked: {
+                memberId: string;
+                name?: string;
+                /** Format: date-time */
+                askedAt: string;
+            }[];
+            decision?: {
+                /** @enum {string} */
+                decision: "approve" | "deny";
+                decidedBy: {
+                    id: string;
+                    name?: string;
+                    email?: string;
+                };
+                comment?: string;
+                byLink: boolean;
+                /**
+                 * Format: date-time
+                 * @description When the granted assignment ends (absent: no end).
+                 */
+                grantExpiresAt?: string;
+                /** Format: date-time */
+                decidedAt: string;
+            };
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: date-time */
+            finishedAt?: string;
+        };
+        AccessRequestList: {
+            items: components["schemas"]["AccessRequest"][];
+            nextCursor?: components["schemas"]["Cursor"];
         };
     };
     responses: {
@@ -3340,6 +3637,10 @@ export interface components {
         ApprovalToken: string;
         /** @description The webhook endpoint's id (`wh_...`). Another account's endpoint is 404. */
         WebhookId: components["schemas"]["Id"];
+        /** @description The access request's id. */
+        AccessRequestId: string;
+        /** @description The one-time token of an emailed access request link. */
+        AccessToken: string;
     };
     requestBodies: never;
     headers: {
@@ -6407,6 +6708,386 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listAccessRequests: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["AccessRequestStatus"];
+                mine?: "decide" | "requested";
+                /** @description The opaque `nextCursor` of the previous page. Omit it for the first page. A cursor is only valid for the same list and filters. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description The largest number of items in one page. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of requests. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRequestList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createAccessRequest: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A client-chosen key (1 to 128 letters, digits or . _ : -) that makes a creating POST safe to retry for a day: a retry with the same key and body answers the first successful result again (with `Idempotent-Replayed: true`) and creates nothing; the same key with another body answers 422 `idempotency_key_reused`; while the first is still running, 409 `idempotency_in_progress`. A failed request forgets its key. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccessRequestCreate"];
+            };
+        };
+        responses: {
+            /** @description Accepted (`status` pending): the workflow notifies the approvers. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description The request's path. */
+                    Location?: string;
+                    /** @description Present when this is the remembered answer to an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            /** @description The workflow could not be started (`workflow_unavailable`); nothing changed. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAccessRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The access request's id. */
+                id: components["parameters"]["AccessRequestId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    decideAccessRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The access request's id. */
+                id: components["parameters"]["AccessRequestId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccessDecisionRequest"];
+            };
+        };
+        responses: {
+            /** @description The decision is recorded. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    cancelAccessRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The access request's id. */
+                id: components["parameters"]["AccessRequestId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancelled. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getAccessRequestPage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The one-time token of an emailed access request link. */
+                token: components["parameters"]["AccessToken"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The decision page (HTML, `noindex`): a plain form that posts `decision` (approve or deny), an optional `comment` and an optional `expiresAt` date (YYYY-MM-DD, UTC: the grant ends at the start of that day; never later than asked). Works without JavaScript. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description Always `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description Always `no-referrer`: the token never leaks in a Referer. */
+                    "Referrer-Policy"?: "no-referrer";
+                    /** @description No scripts; inline styles; forms post to this origin; no framing. */
+                    "Content-Security-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description The form is not readable, or the decision is neither approve nor deny (HTML); a body on GET is a problem. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description Always `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description Always `no-referrer`: the token never leaks in a Referer. */
+                    "Referrer-Policy"?: "no-referrer";
+                    /** @description No scripts; inline styles; forms post to this origin; no framing. */
+                    "Content-Security-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The link was used, has expired, its request was cancelled or decided, or its member may no longer grant it: an HTML page that says which. */
+            410: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description Always `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description Always `no-referrer`: the token never leaks in a Referer. */
+                    "Referrer-Policy"?: "no-referrer";
+                    /** @description No scripts; inline styles; forms post to this origin; no framing. */
+                    "Content-Security-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description An HTML page saying something went wrong. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description Always `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description Always `no-referrer`: the token never leaks in a Referer. */
+                    "Referrer-Policy"?: "no-referrer";
+                    /** @description No scripts; inline styles; forms post to this origin; no framing. */
+                    "Content-Security-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    submitAccessRequestPage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The one-time token of an emailed access request link. */
+                token: components["parameters"]["AccessToken"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @enum {string} */
+                    decision: "approve" | "deny";
+                    comment?: string;
+                    /** Format: date */
+                    expiresAt?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The decision is recorded (HTML confirmation). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description Always `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description Always `no-referrer`: the token never leaks in a Referer. */
+                    "Referrer-Policy"?: "no-referrer";
+                    /** @description No scripts; inline styles; forms post to this origin; no framing. */
+                    "Content-Security-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description The form is not readable, or the decision is neither approve nor deny, or the date is not a later-than-now date within the asked duration (HTML). */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description Always `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description Always `no-referrer`: the token never leaks in a Referer. */
+                    "Referrer-Policy"?: "no-referrer";
+                    /** @description No scripts; inline styles; forms post to this origin; no framing. */
+                    "Content-Security-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The link was used, has expired, its request was cancelled or decided, or its member may no longer grant it: an HTML page that says which. */
+            410: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description Always `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description Always `no-referrer`: the token never leaks in a Referer. */
+                    "Referrer-Policy"?: "no-referrer";
+                    /** @description No scripts; inline styles; forms post to this origin; no framing. */
+                    "Content-Security-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description Not a form post (HTML). */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description Always `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description Always `no-referrer`: the token never leaks in a Referer. */
+                    "Referrer-Policy"?: "no-referrer";
+                    /** @description No scripts; inline styles; forms post to this origin; no framing. */
+                    "Content-Security-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description An HTML page saying something went wrong. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description Always `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description Always `no-referrer`: the token never leaks in a Referer. */
+                    "Referrer-Policy"?: "no-referrer";
+                    /** @description No scripts; inline styles; forms post to this origin; no framing. */
+                    "Content-Security-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     event_member_invited: {
         parameters: {
             query?: never;
@@ -7069,6 +7750,131 @@ export interface operations {
                 "application/json": components["schemas"]["WebhookPayload"] & {
                     /** @constant */
                     type?: "approval.escalated";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_access_request_requested: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "access_request.requested";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_access_request_approved: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "access_request.approved";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_access_request_denied: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "access_request.denied";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_access_request_cancelled: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "access_request.cancelled";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 10 seconds, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_access_request_expired: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"] & {
+                    /** @constant */
+                    type?: "access_request.expired";
                 };
             };
         };

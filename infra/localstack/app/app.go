@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/stewardhq/steward/infra/localstack/server"
+	"github.com/stewardhq/steward/pkg/access"
 	"github.com/stewardhq/steward/pkg/accesstoken"
 	"github.com/stewardhq/steward/pkg/alerts"
 	"github.com/stewardhq/steward/pkg/apikeys"
@@ -30,6 +31,7 @@ import (
 	"github.com/stewardhq/steward/pkg/members"
 	"github.com/stewardhq/steward/pkg/permissions"
 	"github.com/stewardhq/steward/pkg/routes"
+	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/version"
 	"github.com/stewardhq/steward/pkg/webhooks"
 	"github.com/stewardhq/steward/pkg/workflow"
@@ -93,18 +95,21 @@ func Deps(ctx context.Context, cfg config.Config, log *slog.Logger, function str
 	}
 	if function == "" || function == routes.FunctionApprovals {
 		d.Approvals = &approvals.Service{Store: st, Mail: d.Auth.Mail, PublicURL: cfg.PublicURL, Logger: log}
-		if d.Approvals.Engine, err = engine(e, d.Approvals, sec); err != nil {
+		d.Access = &access.Service{Store: st, Mail: d.Auth.Mail, PublicURL: cfg.PublicURL, Logger: log}
+		if d.Approvals.Engine, err = engine(e, d.Approvals, d.Access, sec); err != nil {
 			return server.Deps{}, err
 		}
+		d.Access.Engine = d.Approvals.Engine
 	}
 	return d, nil
 }
 
 // engine returns the approval workflow's engine: Step Functions when a
 // state machine is configured, else (the local server and tests only) an
-// in-process workflow.Runner over the same steps, journaled under
-// sec.WorkflowDir when set. Close the Runner (an io.Closer) when done.
-func engine(e *boot.Env, svc *approvals.Service, sec Secrets) (workflow.Engine, error) {
+// in-process workflow.Runner over the same steps (Steps: document
+// approvals and access requests), journaled under sec.WorkflowDir when
+// set. Close the Runner (an io.Closer) when done.
+func engine(e *boot.Env, svc *approvals.Service, acc *access.Service, sec Secrets) (workflow.Engine, error) {
 	if arn := e.Config.StateMachineARN; arn != "" {
 		return workflow.NewSFN(sfnclient.New(e.AWS, e.Config.Endpoints.StepFunctions), arn), nil
 	}
@@ -119,7 +124,17 @@ func engine(e *boot.Env, svc *approvals.Service, sec Secrets) (workflow.Engine, 
 		}
 		opts.Journal = j
 	}
-	return workflow.NewRunner(approvals.Steps{Service: svc}, opts)
+	return workflow.NewRunner(Steps(svc, acc), opts)
+}
+
+// Steps are the workflow's steps of every kind of request: document
+// approvals, and access requests by their id prefix. The step Lambda
+// (functions/workflow) builds the same.
+func Steps(ap *approvals.Service, acc *access.Service) workflow.Mux {
+	return workflow.Mux{
+		Default:  approvals.Steps{Service: ap},
+		ByPrefix: map[string]workflow.Steps{store.AccessRequestIDPrefix: access.Steps{Service: acc}},
+	}
 }
 
 // Handler builds the HTTP handler of one function ("" for every route)

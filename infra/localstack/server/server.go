@@ -13,6 +13,7 @@ import (
 	"maps"
 	"net/http"
 
+	"github.com/stewardhq/steward/pkg/access"
 	"github.com/stewardhq/steward/pkg/accounts"
 	"github.com/stewardhq/steward/pkg/alerts"
 	"github.com/stewardhq/steward/pkg/apikeys"
@@ -42,6 +43,9 @@ type Deps struct {
 	// Approvals serves documents, approval policies and requests, and
 	// the approval pages.
 	Approvals *approvals.Service
+	// Access serves access requests and their decision page (on the
+	// approvals function; the same workflow engine).
+	Access *access.Service
 	// Alerts serves stock levels, the alert preview and the unsubscribe
 	// page; its Run is the scheduled job.
 	Alerts *alerts.Service
@@ -68,6 +72,7 @@ func operations(d Deps) router.Operations {
 		d.Events.Operations(),
 		d.Permissions.Operations(),
 		d.Approvals.Operations(),
+		d.Access.Operations(),
 		d.Alerts.Operations(),
 		d.Webhooks.Operations(),
 	} {

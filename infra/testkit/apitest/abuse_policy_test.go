@@ -12,7 +12,7 @@ import (
 
 // impersonationRefused is the decided list of operations an impersonated
 // session may not call (routes.Route.NoImpersonation): requesting,
-// deciding or cancelling approvals; grants (invitations, members created,
+// deciding or cancelling approvals and access requests; grants (invitations, members created,
 // deleted or moved between statuses), roles, settings and policies, API
 // keys, ownership, and impersonating again. Everything else (reading, the
 // member's documents, stock levels, checks, signing out) stays open, and
@@ -27,6 +27,7 @@ var impersonationRefused = []string{
 	"transferOwnership", "impersonateUser",
 	"createApprovalRequest", "decideApprovalRequest", "cancelApprovalRequest",
 	"putApprovalPolicy",
+	"createAccessRequest", "decideAccessRequest", "cancelAccessRequest",
 	"createWebhook", "updateWebhook", "deleteWebhook", "rotateWebhookSecret", "replayWebhook",
 	"putMyDelegation", "deleteMyDelegation",
 }

@@ -75,6 +75,8 @@ var sweepBodies = map[string]any{
 		"title": "Sweep document", "summary": "Ten things", "dueDate": "2030-01-31", "url": "https://example.com/po/1", "status": "draft"},
 	"createApprovalRequest": map[string]any{"note": "Please", "externalApprover": map[string]any{"email": "ext@example.com", "name": "Ext Approver"}},
 	"decideApprovalRequest": map[string]any{"decision": "approve", "comment": "Fine"},
+	"createAccessRequest":   map[string]any{"role": "team_member", "scope": "store:s1", "reason": "Sweep", "expiresAt": "2099-01-01T00:00:00Z"},
+	"decideAccessRequest":   map[string]any{"decision": "deny", "comment": "No", "expiresAt": "2099-01-01T00:00:00Z"},
 	"createWebhook":         map[string]any{"url": "http://127.0.0.1:9/sweep", "types": []any{"member.invited"}, "description": "Sweep"},
 	"updateWebhook":         map[string]any{"url": "http://127.0.0.1:9/sweep2", "types": []any{"member.joined"}, "description": "Sweep 2", "status": "active"},
 	"replayWebhook":         map[string]any{"since": sweepSince},
@@ -110,6 +112,12 @@ var sweepFixtures = map[string]func(t *testing.T, a *sweepAccount) map[string]st
 		return map[string]string{"id": a.pendingRequest(t)}
 	},
 	"/v1/approval-policies/{docType}": func(*testing.T, *sweepAccount) map[string]string { return map[string]string{"docType": "sales_order"} },
+	"/v1/access-requests/{id}": func(t *testing.T, a *sweepAccount) map[string]string {
+		return map[string]string{"id": a.accessRequest(t)}
+	},
+	"/access/{token}": func(*testing.T, *sweepAccount) map[string]string {
+		return map[string]string{"token": "sweep-not-a-real-token"}
+	},
 	"/approve/{token}": func(*testing.T, *sweepAccount) map[string]string {
 		return map[string]string{"token": "sweep-not-a-real-token"}
 	},
@@ -135,6 +143,19 @@ type sweepAccount struct {
 	refresh string
 
 	memberID, invitationID, roleID, keyID, requestID, webhookID string
+	accessID                                                    string
+}
+
+// accessRequest is a pending access request of a member of the account
+// (team_member at store s1 asks for accountant there), which the owner may
+// decide but not cancel.
+func (a *sweepAccount) accessRequest(t *testing.T) string {
+	if a.accessID == "" {
+		_, tk := a.e.join(t, a.token, newEmail("sweep-acr"), store1("team_member"))
+		a.accessID = a.e.askAccess(t, tk.AccessToken, map[string]any{"role": "accountant", "scope": "store:s1", "reason": "Sweep fixture"}).ID
+		a.e.waitAsked(t, a.token, a.accessID)
+	}
+	return a.accessID
 }
 
 // sweepSince is a valid replay start: an hour before the sweep.

@@ -35,6 +35,8 @@ var sampleBodies = map[string]any{
 	"putDocument":           map[string]any{"amount": 1, "currency": "EUR", "title": "Changed by another tenant"},
 	"createApprovalRequest": map[string]any{"note": "by another tenant"},
 	"decideApprovalRequest": map[string]any{"decision": "approve"},
+	"createAccessRequest":   map[string]any{"role": "team_member", "scope": "store:s1", "reason": "by another tenant"},
+	"decideAccessRequest":   map[string]any{"decision": "approve"},
 	"putApprovalPolicy":     map[string]any{"enabled": false, "expiresAfterHours": 1},
 	"createWebhook":         map[string]any{"url": "http://127.0.0.1:9/iso"},
 	"updateWebhook":         map[string]any{"description": "Changed by another tenant"},
@@ -89,7 +91,11 @@ func TestTenantIsolationMatrix(t *testing.T) {
 	// Its workflow writes A's audit log once it awaits level 1: wait for
 	// that before counting A's events.
 	e.waitRequest(t, aTk.AccessToken, apr.ID, "level 1", func(r apRequest) bool { return r.CurrentLevel == 1 })
+	_, reqTk := e.join(t, aTk.AccessToken, newEmail("iso-a-requester"), store1("team_member"))
+	acr := e.askAccess(t, reqTk.AccessToken, map[string]any{"role": "accountant", "scope": "store:s1", "reason": "A only"})
+	e.waitAsked(t, aTk.AccessToken, acr.ID)
 	fixtures := map[string]string{
+		"/v1/access-requests/{id}":   acr.ID,
 		"/v1/documents/{id}":         "a_only_doc",
 		"/v1/approval-requests/{id}": apr.ID,
 		"/v1/users/{id}":             memberID,
@@ -100,7 +106,7 @@ func TestTenantIsolationMatrix(t *testing.T) {
 		"/v1/stores/{id}":            "a_only_store",
 		"/v1/departments/{id}":       "a_only_dept",
 	}
-	secretsOfA := []string{a.AccountID, memberID, inv.ID, key.ID, a.MemberID, apr.ID, wh.ID}
+	secretsOfA := []string{a.AccountID, memberID, inv.ID, key.ID, a.MemberID, apr.ID, wh.ID, acr.ID}
 
 	// B calls as its owner and as an API key with every permission a key
 	// may hold.

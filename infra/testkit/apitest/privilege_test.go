@@ -153,6 +153,12 @@ var privilegeRows = []privilegeRow{
 		why: "documents.request_approval on a draft purchase order at s1 is purchases.edit at store:s1"},
 	{op: "decideApprovalRequest", allow: []string{"full_access", "administrator", "junior_admin", "senior_manager", "approver"}, hidden: cantSeePOs1,
 		why: "approve.purchase_order at store:s1 (the level names no role); who cannot see the request (purchases.view at s1, not asked) gets 404"},
+	{op: "createAccessRequest", allow: allRoles,
+		why: "any active member asks for a role for themselves (accountant at store:s2, which no caller holds)"},
+	{op: "decideAccessRequest", allow: starAtS1, hidden: []string{"accountant", "manager", "team_member", "senior_manager", "department_manager", "approver", "supplier"},
+		why: "the grant ceiling: giving a team_member at store:s1 the accountant role there, as PATCH (grant accountant); who may not grant it does not see the request"},
+	{op: "cancelAccessRequest", allow: nil, hidden: []string{"junior_admin", "accountant", "manager", "team_member", "senior_manager", "department_manager", "approver", "supplier"},
+		why: "only the requester cancels (403 cannot_cancel); the request (accountant at store:s2 for a team_member at store:s1) is seen only by who may grant it: users.manage at both stores, so account-wide managers"},
 	{op: "cancelApprovalRequest", allow: adminsOnly, hidden: cantSeePOs1,
 		why: "the requester (the owner) or an administrator; who cannot see the request gets 404"},
 	{op: "putMyDelegation", allow: allRoles,
@@ -173,6 +179,7 @@ type privFixture struct {
 	apiKey               string
 	webhook              string
 	reqDecide, reqCancel string
+	acrDecide, acrCancel string
 }
 
 // privilegeHash is the password hash of the identities the matrix writes
@@ -244,6 +251,14 @@ func (e *Env) privSetup(t *testing.T, role, scope string) *privFixture {
 	fx.reqCancel = e.requestApproval(t, fx.ownerTk, "po-can", map[string]any{}).ID
 	for _, id := range []string{fx.reqDecide, fx.reqCancel} {
 		e.waitRequest(t, fx.ownerTk, id, "level 1", func(r apRequest) bool { return r.CurrentLevel == 1 })
+	}
+	// Access requests of a team_member at store:s1: accountant there (to
+	// decide) and at store:s2 (to cancel).
+	_, rtk := e.join(t, fx.ownerTk, newEmail("priv-acr"), map[string]any{"assignments": teamMemberAtS1()})
+	fx.acrDecide = e.askAccess(t, rtk.AccessToken, map[string]any{"role": "accountant", "scope": "store:s1", "reason": "Fixture"}).ID
+	fx.acrCancel = e.askAccess(t, rtk.AccessToken, map[string]any{"role": "accountant", "scope": "store:s2", "reason": "Fixture"}).ID
+	for _, id := range []string{fx.acrDecide, fx.acrCancel} {
+		e.waitAsked(t, fx.ownerTk, id)
 	}
 	return fx
 }
@@ -363,6 +378,12 @@ func (e *Env) privilegeRequest(t *testing.T, fx *privFixture, key string) privCa
 		return privCall{"PUT", "/v1/me/delegation", delegationBody(fx.ownerID, 0, time.Hour), nil}
 	case "deleteMyDelegation":
 		return privCall{"DELETE", "/v1/me/delegation", nil, nil}
+	case "createAccessRequest":
+		return privCall{"POST", "/v1/access-requests", map[string]any{"role": "accountant", "scope": "store:s2", "reason": "Asked by " + fx.role}, nil}
+	case "decideAccessRequest":
+		return privCall{"POST", "/v1/access-requests/" + fx.acrDecide + "/decision", map[string]any{"decision": "approve"}, nil}
+	case "cancelAccessRequest":
+		return privCall{"POST", "/v1/access-requests/" + fx.acrCancel + "/cancel", nil, nil}
 	case "logout":
 		return privCall{"POST", "/v1/auth/logout", nil, nil}
 	}
@@ -384,6 +405,10 @@ func (e *Env) privSettle(t *testing.T, fx *privFixture, key string, res *Respons
 		e.waitRequest(t, fx.ownerTk, fx.reqDecide, "approved", func(r apRequest) bool { return r.Status == "approved" })
 	case "cancelApprovalRequest":
 		e.waitRequest(t, fx.ownerTk, fx.reqCancel, "cancelled", func(r apRequest) bool { return r.Status == "cancelled" })
+	case "createAccessRequest":
+		var r acrView
+		res.JSON(t, &r)
+		e.waitAsked(t, fx.ownerTk, r.ID)
 	}
 }
 

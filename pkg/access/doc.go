@@ -1,0 +1,63 @@
+// Package access is access requests: a member asks for a role at a scope,
+// the members who may grant exactly that decide (in the app or by an
+// emailed one-time link), and an approval adds the assignment. Requests
+// run on the approval workflow (pkg/workflow; Steps, dispatched by
+// workflow.Mux on the request id prefix "acr_"), served by the approvals
+// function.
+//
+// The service knows no HTTP: requests.go (requesting, who is asked,
+// listing, cancelling), decide.go (Decide, the one decision operation of
+// the app and of the link) and steps.go take typed inputs and return
+// typed results and *fault.Error refusals. http.go decodes and encodes;
+// page.go renders the link's no-script page (page.templ).
+//
+// Decisions:
+//   - Any active member asks for themselves (an impersonated session does
+//     not, nor decide or cancel): a role of the account at an existing
+//     scope where the role may be assigned, a reason (1 to 1000
+//     characters) and optionally the grant's end (in the future). A role
+//     already held there permanently, or until the asked end or later, is
+//     409 access_already_granted (a shorter time-bound grant may be
+//     renewed or extended); a second pending request for the same role
+//     and scope is 409 access_request_pending. A member makes at most
+//     DefaultPerHour (10) requests an hour (429 too_many_access_requests;
+//     refused requests do not count). The owner cannot ask (409
+//     access_request_by_owner): only the owner changes the owner's grants.
+//   - The grant ceiling decides who may decide: exactly whoever could add
+//     that assignment to the requester by editing the member's roles
+//     (rbac.RoleSet.CheckChange), administrators always, never the
+//     requester. Approvers (one function) snapshots the active members
+//     with an email it allows when the workflow starts waiting: they are
+//     emailed and see the request under ?mine=decide (while the ceiling
+//     still allows them: the list checks it). At the decision the
+//     ceiling is checked again with the decider's rights of that moment
+//     (403 not_an_approver for one who lost the right; by link the link's
+//     page ends), and the decision commits only while the decider's member
+//     item is unchanged since (409 actor_changed).
+//   - An approval adds the assignment (GrantedBy the decider, ending at
+//     the asked time or, when the approver gives expiresAt, earlier: never
+//     later) in the same transaction as the decision, replacing a
+//     time-bound assignment of the same role and scope (a renewal); a
+//     permanent one is kept. The requester's member item must be as read,
+//     else it is read and checked again. A denial writes only the
+//     decision.
+//   - One level, one decision: the decider's transaction ends the request;
+//     the workflow is then told (SendTaskSuccess with the stored token, or
+//     the Await step finds the request ended). A request undecided
+//     DefaultDecideWithin (7 days) after it was made expires. The
+//     workflow's Finalize emails the requester how it ended (approved,
+//     denied or expired).
+//   - Each asked member gets one hashed one-time token (subject
+//     "<request>:<member>") and one email (outbox key
+//     "access-request/<request>/<member>"), minted in the notify batches;
+//     GET /access/{token} shows the request, POST decides (the token is
+//     the credential: no cookie, no CSRF). Every use re-checks the
+//     request's status and the member's rights.
+//   - Requests are shown to their requester, to the members asked, and
+//     to whoever may grant them now; to anyone else, and in another
+//     account, they do not exist (404). Only the requester cancels.
+//   - Renewal: a grant expiry notice (pkg/alerts.RenewURL) links to the
+//     host app's page /access-requests/new with role, scope and a
+//     proposed expiresAt prefilled; the app posts the request as the
+//     signed-in member.
+package access

@@ -1,0 +1,116 @@
+package access
+
+import (
+	"errors"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/stewardhq/steward/pkg/fault"
+	"github.com/stewardhq/steward/pkg/httpapi"
+)
+
+// MaxFormBytes bounds the decision page's form body.
+const MaxFormBytes = 16 << 10
+
+type pageData struct {
+	Heading string
+	Message string
+	Request *LinkView
+	Form    bool
+}
+
+func untilText(t time.Time) string {
+	if t.IsZero() {
+		return "No end date"
+	}
+	return "Until " + t.UTC().Format("2 Jan 2006 15:04 UTC")
+}
+
+func writePage(w http.ResponseWriter, r *http.Request, status int, d pageData) {
+	httpapi.WriteHTML(w, r, status, accessPage(d))
+}
+
+func gone(heading, message string) pageData { return pageData{Heading: heading, Message: message} }
+
+// goneFor is the page each refusal of a link shows (410).
+var goneFor = []struct {
+	err  error
+	page pageData
+}{
+	{errLinkInvalid, gone("This link does not work", "This link is not valid. Use the newest email you received about this request.")},
+	{errLinkUsed, gone("This link was used", "A decision was made with this link already. Each link works once.")},
+	{errLinkExpired, gone("This link has expired", "The time to decide on this request is over.")},
+	{errRequestCancelled, gone("This request was withdrawn", "The requester cancelled the access request. Nothing is left to decide.")},
+	{errRequestDecided, gone("This request was decided", "A decision on this access request was made already. Nothing is left to decide.")},
+	{errLinkNotApprover, gone("You can no longer decide", "You are no longer allowed to grant this role at this scope. Nothing was recorded.")},
+	{errSelfDecision, gone("You can no longer decide", "Nobody decides their own access request. Nothing was recorded.")},
+	{errRequesterGone, gone("The requester left", "The requester is no longer a member of this account. Nothing was recorded.")},
+	{errWindowPassed, gone("The grant would have ended", "The requested access would have ended already. Nothing was recorded.")},
+	{errRoleGone, gone("The role was deleted", "The role asked for no longer exists. Nothing was recorded.")},
+}
+
+var pageBadChoice = gone("Choose approve or deny", "Go back to the page, choose approve or deny, keep the comment under 1000 characters, and give a date in the future, not later than asked, or none.")
+
+func writeRefusal(w http.ResponseWriter, r *http.Request, err error) {
+	for _, g := range goneFor {
+		if errors.Is(err, g.err) {
+			writePage(w, r, http.StatusGone, g.page)
+			return
+		}
+	}
+	if e := (*fault.Error)(nil); errors.As(err, &e) && e.Kind == fault.Invalid {
+		writePage(w, r, http.StatusBadRequest, pageBadChoice)
+		return
+	}
+	httpapi.Logger(r.Context()).ErrorContext(r.Context(), "access: decision page", "error", err)
+	writePage(w, r, http.StatusInternalServerError, gone("Something went wrong", "Please try again in a moment."))
+}
+
+// HandlePage serves the public GET /access/{token}: the request and the
+// decision form. It consumes nothing.
+func (s *Service) HandlePage(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.Link(r.Context(), r.PathValue("token"))
+	if err != nil {
+		writeRefusal(w, r, err)
+		return nil
+	}
+	writePage(w, r, http.StatusOK, pageData{Heading: "Access requested", Request: &v, Form: true})
+	return nil
+}
+
+// HandleSubmit serves the public POST /access/{token}: the form's
+// decision, recorded with the link's member while its token is consumed in
+// the same transaction (Decide). The token is the credential: the form
+// needs no other (no cookie, so no cross-site request to forge).
+func (s *Service) HandleSubmit(w http.ResponseWriter, r *http.Request) error {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
+		writePage(w, r, http.StatusUnsupportedMediaType, gone("Unsupported form", "Submit the decision with the form on the decision page."))
+		return nil
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		writePage(w, r, http.StatusBadRequest, gone("The form could not be read", "Go back to the decision page and submit the form again."))
+		return nil
+	}
+	in := DecideInput{Token: r.PathValue("token"), Decision: r.PostForm.Get("decision"), Comment: r.PostForm.Get("comment")}
+	if v := r.PostForm.Get("expiresAt"); v != "" {
+		t, err := time.Parse(time.DateOnly, v)
+		if err != nil {
+			writePage(w, r, http.StatusBadRequest, pageBadChoice)
+			return nil
+		}
+		in.ExpiresAt = &t
+	}
+	res, err := s.Decide(r.Context(), in)
+	if err != nil {
+		writeRefusal(w, r, err)
+		return nil
+	}
+	heading, msg := "Approved", "You approved this request: the member holds the role now. They will be told."
+	if !res.Approved {
+		heading, msg = "Denied", "You denied this request. The requester will be told."
+	}
+	writePage(w, r, http.StatusOK, pageData{Heading: heading, Message: msg, Request: res.Link})
+	return nil
+}

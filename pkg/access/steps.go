@@ -1,0 +1,324 @@
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/stewardhq/steward/pkg/audit"
+	"github.com/stewardhq/steward/pkg/mail"
+	"github.com/stewardhq/steward/pkg/onetime"
+	"github.com/stewardhq/steward/pkg/store"
+	"github.com/stewardhq/steward/pkg/team"
+	"github.com/stewardhq/steward/pkg/workflow"
+)
+
+// Steps are the approval workflow's steps for access requests (request
+// ids starting with store.AccessRequestIDPrefix; workflow.Mux sends them
+// here). An access request has one level that one decision ends.
+type Steps struct {
+	*Service
+	// SendInterval is the least time between two emails of one Notify
+	// step; zero means DefaultSendInterval.
+	SendInterval time.Duration
+}
+
+var _ workflow.Steps = Steps{}
+
+// DefaultSendInterval paces one Notify step's emails as the document
+// approvals' do: at most 12 a second with two batches at once.
+const DefaultSendInterval = time.Second / 6
+
+func (st Steps) load(ctx context.Context, in workflow.StepInput) (team.AccessRequest, error) {
+	r, err := st.Store.GetAccessRequest(ctx, in.AccountID, in.RequestID)
+	if errors.Is(err, team.ErrAccessRequestNotFound) {
+		return r, fmt.Errorf("access: request %s of %s does not exist", in.RequestID, in.AccountID)
+	}
+	return r, workflow.Transient(err)
+}
+
+// Prepare checks that the request exists; its one level is 1.
+func (st Steps) Prepare(ctx context.Context, in workflow.StepInput) (workflow.StepOutput, error) {
+	if _, err := st.load(ctx, in); err != nil {
+		return workflow.StepOutput{}, err
+	}
+	if in.Levels != 1 {
+		return workflow.StepOutput{}, fmt.Errorf("access: request %s: the workflow has %d levels, not 1", in.RequestID, in.Levels)
+	}
+	return workflow.StepOutput{Level: 1}, nil
+}
+
+// Await stores the task token and who is asked (Approvers, at this
+// moment), and their entries. A request that ended meanwhile (decided
+// before any token was stored, or cancelled) is settled at once with this
+// token.
+func (st Steps) Await(ctx context.Context, in workflow.StepInput) error {
+	r, err := st.load(ctx, in)
+	if err != nil {
+		return err
+	}
+	if r.Status != team.AccessPending {
+		return workflow.Transient(settle(ctx, st.Engine, r, in.TaskToken))
+	}
+	now := st.Now.Now()
+	asked, err := st.Approvers(ctx, r, now)
+	if err != nil {
+		return workflow.Transient(err)
+	}
+	if len(asked) == 0 {
+		st.log().WarnContext(ctx, "access: nobody may grant this request; it will expire", "request", r.ID)
+	}
+	earlier := map[string]time.Time{}
+	for _, a := range r.Asked {
+		earlier[a.MemberID] = a.AskedAt
+	}
+	for i := range asked {
+		if t, ok := earlier[asked[i].MemberID]; ok {
+			asked[i].AskedAt = t
+		} else {
+			asked[i].AskedAt = now
+		}
+	}
+	ev := workflowEvent(r, "access_request.await")
+	ev.After = audit.Snapshot(map[string]any{"asked": len(asked)})
+	err = st.Store.AwaitAccessRequest(ctx, r, in.TaskToken, asked, ev)
+	if err != nil && !errors.Is(err, team.ErrAccessRequestNotPending) {
+		return workflow.Transient(err)
+	}
+	// Decided or cancelled while this step ran: the decider may have read
+	// the request without a token.
+	if r, err = st.load(ctx, in); err != nil {
+		return err
+	}
+	if r.Status != team.AccessPending {
+		return workflow.Transient(settle(ctx, st.Engine, r, in.TaskToken))
+	}
+	return nil
+}
+
+// How PlanNotify waits for the await to be stored (both run at once).
+const (
+	planPoll  = 200 * time.Millisecond
+	planPolls = 15
+)
+
+// PlanNotify returns the asked members' ids in batches once the await is
+// stored; a request no longer pending has nobody to email.
+func (st Steps) PlanNotify(ctx context.Context, in workflow.StepInput) (workflow.StepOutput, error) {
+	for i := 0; ; i++ {
+		select {
+		case <-time.After(planPoll):
+		case <-ctx.Done():
+			return workflow.StepOutput{}, ctx.Err()
+		}
+		r, err := st.load(ctx, in)
+		if err != nil {
+			return workflow.StepOutput{}, err
+		}
+		switch {
+		case r.Status != team.AccessPending:
+			return workflow.StepOutput{}, nil
+		case r.TaskToken != "":
+			var ids []string
+			for _, a := range r.Asked {
+				ids = append(ids, a.MemberID)
+			}
+			var out workflow.StepOutput
+			for b := range slices.Chunk(ids, workflow.NotifyBatchSize) {
+				out.Batches = append(out.Batches, b)
+			}
+			return out, nil
+		case i+1 >= planPolls:
+			return workflow.StepOutput{}, workflow.Transient(fmt.Errorf("access: request %s: the await is not stored yet", r.ID))
+		}
+	}
+}
+
+func subject(request, member string) string { return request + ":" + member }
+
+func requestEmailKey(request, member string) string {
+	return "access-request/" + request + "/" + member
+}
+
+// Notify emails the asked members of the batch not emailed yet, each with
+// a one-time decision link (stored hashed; the raw token lives only in
+// the email), paced by SendInterval. A failed send is reported (transient)
+// once every member of the batch was tried, so a retry sends only what is
+// missing. A request no longer pending is left alone.
+func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
+	r, err := st.load(ctx, in)
+	if err != nil || r.Status != team.AccessPending {
+		return err
+	}
+	byID := map[string]team.AccessApprover{}
+	for _, a := range r.Asked {
+		byID[a.MemberID] = a
+	}
+	type mint struct {
+		a     team.AccessApprover
+		token string
+	}
+	var mints []mint
+	var tokens []store.Token
+	for _, id := range in.Approvers {
+		a, ok := byID[id]
+		if !ok {
+			continue
+		}
+		sent, err := st.Store.OutboxSent(ctx, requestEmailKey(r.ID, id))
+		if err != nil {
+			return workflow.Transient(err)
+		}
+		if sent {
+			continue
+		}
+		tok, hash := onetime.New()
+		mints = append(mints, mint{a: a, token: tok})
+		tokens = append(tokens, store.Token{
+			Hash: hash, Kind: store.TokenAccessRequest, AccountID: r.AccountID, SubjectID: subject(r.ID, id), ExpiresAt: r.DecideBy,
+			Data: map[string]string{"request": r.ID, "memberId": id},
+		})
+	}
+	if len(mints) == 0 {
+		return nil
+	}
+	if err := st.Store.IssueLinkTokens(ctx, tokens); err != nil {
+		return workflow.Transient(err)
+	}
+	account := ""
+	if acct, err := st.Store.GetAccount(ctx, r.AccountID); err == nil {
+		account = acct.Name
+	}
+	interval := st.SendInterval
+	if interval <= 0 {
+		interval = DefaultSendInterval
+	}
+	var failed []error
+	var last time.Time
+	for _, m := range mints {
+		if wait := interval - time.Since(last); !last.IsZero() && wait > 0 {
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return workflow.Transient(ctx.Err())
+			}
+		}
+		last = time.Now()
+		if err := st.sendRequestEmail(ctx, r, account, m.a, m.token); err != nil {
+			st.log().WarnContext(ctx, "access: request email not sent", "request", r.ID, "approver", m.a.MemberID, "error", err)
+			failed = append(failed, fmt.Errorf("approver %s: %w", m.a.MemberID, err))
+		}
+	}
+	if len(failed) > 0 {
+		return workflow.Transient(errors.Join(failed...))
+	}
+	return nil
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func (st Steps) sendRequestEmail(ctx context.Context, r team.AccessRequest, account string, a team.AccessApprover, token string) error {
+	subj, text, html, err := mail.Render(mail.TemplateAccessRequest, mail.AccessRequestData{
+		ApproverName: a.Name, RequesterName: orDefault(r.RequesterName, r.RequesterEmail), AccountName: account,
+		Role: r.Role, Scope: r.Scope.String(), Reason: r.Reason, GrantExpiresAt: r.ExpiresAt,
+		DecideLink: st.PublicURL + "/access/" + token, ExpiresAt: r.DecideBy,
+	})
+	if err != nil {
+		return err
+	}
+	_, _, err = st.Mail.Send(ctx, requestEmailKey(r.ID, a.MemberID), mail.Message{
+		To: []mail.Address{{Name: a.Name, Email: a.Email}}, Subject: subj, Text: text, HTML: html,
+		Tags: map[string]string{"kind": "access_request"},
+	})
+	return err
+}
+
+// Tick is never reached: access requests start without timers (no
+// reminders, no escalation), so their workflow runs no Tick step.
+func (st Steps) Tick(_ context.Context, in workflow.StepInput) (workflow.StepOutput, error) {
+	return workflow.StepOutput{}, fmt.Errorf("access: request %s has no timers", in.RequestID)
+}
+
+// Expire marks a request still pending expired.
+func (st Steps) Expire(ctx context.Context, in workflow.StepInput) error {
+	r, err := st.load(ctx, in)
+	if err != nil {
+		return err
+	}
+	return st.end(ctx, r, team.AccessExpired)
+}
+
+// end ends a pending request with status; one that ended already is left
+// alone.
+func (st Steps) end(ctx context.Context, r team.AccessRequest, status team.AccessStatus) error {
+	if r.Status != team.AccessPending {
+		return nil
+	}
+	now := st.Now.Now()
+	r.Status, r.FinishedAt, r.UpdatedAt = status, now, now
+	ev := workflowEvent(r, "access_request."+string(status))
+	ev.After = audit.Snapshot(map[string]any{"request": summary(r), "reason": string(status)})
+	err := st.Store.FinishAccessRequest(ctx, r, ev)
+	if errors.Is(err, team.ErrAccessRequestNotPending) {
+		return nil
+	}
+	return workflow.Transient(err)
+}
+
+// Finalize emails the requester how the request ended (approved, denied
+// or expired; a cancellation is the requester's own and sends nothing).
+// The status is the stored one: a decision commits it before the
+// workflow hears of it. A cancelled execution whose request is still
+// pending (stopped) ends it as cancelled.
+func (st Steps) Finalize(ctx context.Context, in workflow.StepInput) error {
+	r, err := st.load(ctx, in)
+	if err != nil {
+		return err
+	}
+	if r.Status == team.AccessPending {
+		status := team.AccessExpired
+		if in.Outcome == workflow.Cancelled {
+			status = team.AccessCancelled
+		}
+		if err := st.end(ctx, r, status); err != nil {
+			return err
+		}
+		if r, err = st.load(ctx, in); err != nil {
+			return err
+		}
+	}
+	var o mail.Outcome
+	switch r.Status {
+	case team.AccessApproved:
+		o = mail.OutcomeApproved
+	case team.AccessDenied:
+		o = mail.OutcomeDenied
+	case team.AccessExpired:
+		o = mail.OutcomeExpired
+	default:
+		return nil
+	}
+	if r.RequesterEmail == "" {
+		return nil
+	}
+	data := mail.AccessOutcomeData{RequesterName: r.RequesterName, Role: r.Role, Scope: r.Scope.String(), Outcome: o}
+	if o != mail.OutcomeExpired {
+		data.DeciderName, data.Comment, data.GrantExpiresAt = r.DeciderName, r.Comment, r.GrantExpiresAt
+	}
+	subj, text, html, err := mail.Render(mail.TemplateAccessOutcome, data)
+	if err != nil {
+		return err
+	}
+	_, _, err = st.Mail.Send(ctx, "access-outcome/"+r.ID, mail.Message{
+		To: []mail.Address{{Name: r.RequesterName, Email: r.RequesterEmail}}, Subject: subj, Text: text, HTML: html,
+		Tags: map[string]string{"kind": "access_outcome"},
+	})
+	return workflow.Transient(err)
+}

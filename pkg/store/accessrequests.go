@@ -1,0 +1,411 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/stewardhq/steward/pkg/audit"
+	"github.com/stewardhq/steward/pkg/rbac"
+	"github.com/stewardhq/steward/pkg/team"
+)
+
+// Access requests (pkg/access): a member asks for a role at a scope.
+//
+//	request  pk ACCOUNT#{a}  sk ACCESSREQ#{request}                     ttl once ended
+//	entry    pk ACCOUNT#{a}  sk ACCESSINV#{member}#{request}            ttl
+//	pending  pk ACCOUNT#{a}  sk ACCESSPEND#{member}#{role}@{scope}      (one pending request per member, role and scope)
+//
+// Entries name the requests a member is involved in: the requester's is
+// written with the request, each asked member's when the workflow starts
+// waiting (AwaitAccessRequest; in the transaction while it has room, the
+// rest in BatchWriteItem calls right after). So "mine, and those I may
+// decide" is one strongly consistent query of the member's entries, newest
+// first (request ids sort by creation time), plus one BatchGetItem of those
+// requests. Entries are never removed: they expire (TTL) the account's
+// DocumentRetentionDays after the request's deadline, like the ended
+// request itself (its TTL is set when it ends).
+//
+// The pending item is written with the request, on the condition that no
+// other pending request holds it (or that one's deadline passed: a removal
+// a crash missed never blocks the member for long), and deleted by every
+// ending (decision, cancellation, expiry), in the same transaction.
+const (
+	prefixAccessRequest = "ACCESSREQ"
+	prefixAccessEntry   = "ACCESSINV"
+	prefixAccessPending = "ACCESSPEND"
+	typeAccessRequest   = "accessRequest"
+	typeAccessEntry     = "accessEntry"
+	typeAccessPending   = "accessPending"
+	// TokenAccessRequest is the kind of an access request's emailed
+	// decision link.
+	TokenAccessRequest = "access_request"
+	// AccessRequestIDPrefix starts every access request id (and so the
+	// name of its workflow execution).
+	AccessRequestIDPrefix = "acr_"
+)
+
+// NewAccessRequestID returns a new access request id: the prefix, then
+// the creation time in hex (so ids sort by time), then randomness.
+func NewAccessRequestID(now time.Time) string {
+	return fmt.Sprintf("%s%013x%s", AccessRequestIDPrefix, now.UnixMilli(), NewID("")[1:13])
+}
+
+func accessRequestKey(a, id string) map[string]types.AttributeValue {
+	return itemKey(accountPK(a), key(prefixAccessRequest, id))
+}
+func accessEntryPrefix(member string) string { return key(prefixAccessEntry, member) + sep }
+func accessEntryKey(a, member, id string) map[string]types.AttributeValue {
+	return itemKey(accountPK(a), accessEntryPrefix(member)+id)
+}
+func accessPendingKey(a, member, role string, scope rbac.Scope) map[string]types.AttributeValue {
+	return itemKey(accountPK(a), key(prefixAccessPending, member, role+"@"+scope.String()))
+}
+
+type accessAskedItem struct {
+	MemberID string `dynamodbav:"memberId"`
+	Name     string `dynamodbav:"name,omitempty"`
+	Email    string `dynamodbav:"email,omitempty"`
+	AskedAt  string `dynamodbav:"askedAt,omitempty"`
+}
+
+type accessItem struct {
+	PK             string            `dynamodbav:"pk"`
+	SK             string            `dynamodbav:"sk"`
+	Type           string            `dynamodbav:"type"`
+	ID             string            `dynamodbav:"id"`
+	AccountID      string            `dynamodbav:"accountId"`
+	RequesterID    string            `dynamodbav:"requesterId"`
+	RequesterName  string            `dynamodbav:"requesterName,omitempty"`
+	RequesterEmail string            `dynamodbav:"requesterEmail,omitempty"`
+	Role           string            `dynamodbav:"role"`
+	Scope          string            `dynamodbav:"scope"`
+	Reason         string            `dynamodbav:"reason,omitempty"`
+	ExpiresAt      string            `dynamodbav:"expiresAt,omitempty"`
+	Status         string            `dynamodbav:"status"`
+	DecideBy       string            `dynamodbav:"decideBy"`
+	Asked          []accessAskedItem `dynamodbav:"asked,omitempty"`
+	Awaiting       []string          `dynamodbav:"awaiting,stringset,omitempty"`
+	TaskToken      string            `dynamodbav:"taskToken,omitempty"`
+	DeciderID      string            `dynamodbav:"deciderId,omitempty"`
+	DeciderName    string            `dynamodbav:"deciderName,omitempty"`
+	ImpersonatorID string            `dynamodbav:"impersonatorId,omitempty"`
+	Comment        string            `dynamodbav:"comment,omitempty"`
+	ByLink         bool              `dynamodbav:"byLink,omitempty"`
+	GrantExpiresAt string            `dynamodbav:"grantExpiresAt,omitempty"`
+	CreatedAt      string            `dynamodbav:"createdAt"`
+	UpdatedAt      string            `dynamodbav:"updatedAt"`
+	FinishedAt     string            `dynamodbav:"finishedAt,omitempty"`
+	TTL            int64             `dynamodbav:"ttl,omitempty"`
+}
+
+func accessTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func parseAccessTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+func toAccessItem(r team.AccessRequest) accessItem {
+	k := accessRequestKey(r.AccountID, r.ID)
+	it := accessItem{
+		PK: k[AttrPK].(*types.AttributeValueMemberS).Value, SK: k[AttrSK].(*types.AttributeValueMemberS).Value, Type: typeAccessRequest,
+		ID: r.ID, AccountID: r.AccountID, RequesterID: r.RequesterID, RequesterName: r.RequesterName, RequesterEmail: r.RequesterEmail,
+		Role: r.Role, Scope: r.Scope.String(), Reason: r.Reason, ExpiresAt: accessTime(r.ExpiresAt), Status: string(r.Status),
+		DecideBy: accessTime(r.DecideBy), TaskToken: r.TaskToken, DeciderID: r.DeciderID, DeciderName: r.DeciderName,
+		ImpersonatorID: r.ImpersonatorID, Comment: r.Comment, ByLink: r.ByLink, GrantExpiresAt: accessTime(r.GrantExpiresAt),
+		CreatedAt: accessTime(r.CreatedAt), UpdatedAt: accessTime(r.UpdatedAt), FinishedAt: accessTime(r.FinishedAt),
+	}
+	for _, a := range r.Asked {
+		it.Asked = append(it.Asked, accessAskedItem{MemberID: a.MemberID, Name: a.Name, Email: a.Email, AskedAt: accessTime(a.AskedAt)})
+	}
+	return it
+}
+
+func (it accessItem) request() team.AccessRequest {
+	scope, _ := rbac.ParseScope(it.Scope)
+	r := team.AccessRequest{
+		ID: it.ID, AccountID: it.AccountID, RequesterID: it.RequesterID, RequesterName: it.RequesterName, RequesterEmail: it.RequesterEmail,
+		Role: it.Role, Scope: scope, Reason: it.Reason, ExpiresAt: parseAccessTime(it.ExpiresAt), Status: team.AccessStatus(it.Status),
+		DecideBy: parseAccessTime(it.DecideBy), TaskToken: it.TaskToken, DeciderID: it.DeciderID, DeciderName: it.DeciderName,
+		ImpersonatorID: it.ImpersonatorID, Comment: it.Comment, ByLink: it.ByLink, GrantExpiresAt: parseAccessTime(it.GrantExpiresAt),
+		CreatedAt: parseAccessTime(it.CreatedAt), UpdatedAt: parseAccessTime(it.UpdatedAt), FinishedAt: parseAccessTime(it.FinishedAt),
+	}
+	for _, a := range it.Asked {
+		r.Asked = append(r.Asked, team.AccessApprover{MemberID: a.MemberID, Name: a.Name, Email: a.Email, AskedAt: parseAccessTime(a.AskedAt)})
+	}
+	return r
+}
+
+type accessEntryItem struct {
+	PK        string `dynamodbav:"pk"`
+	SK        string `dynamodbav:"sk"`
+	Type      string `dynamodbav:"type"`
+	RequestID string `dynamodbav:"requestId"`
+	MemberID  string `dynamodbav:"memberId"`
+	// As is "requester" or "approver".
+	As  string `dynamodbav:"as"`
+	TTL int64  `dynamodbav:"ttl,omitempty"`
+}
+
+func accessEntry(a, member, id, as string, ttl int64) map[string]types.AttributeValue {
+	k := accessEntryKey(a, member, id)
+	return marshal(accessEntryItem{
+		PK: k[AttrPK].(*types.AttributeValueMemberS).Value, SK: k[AttrSK].(*types.AttributeValueMemberS).Value,
+		Type: typeAccessEntry, RequestID: id, MemberID: member, As: as, TTL: ttl,
+	})
+}
+
+// accessTTL is when what a request leaves behind may go: the account's
+// document retention after t.
+func (s *Store) accessTTL(ctx context.Context, account string, t time.Time) int64 {
+	return t.Add(time.Duration(s.retentionOf(ctx, account).documents) * 24 * time.Hour).Unix()
+}
+
+// CreateAccessRequest writes a new pending request r, its requester's
+// entry and its pending item, with ev. Another pending request of the
+// requester for the same role and scope is team.ErrAccessRequestDuplicate.
+func (s *Store) CreateAccessRequest(ctx context.Context, r team.AccessRequest, ev audit.Event) error {
+	tx := NewTx(ev)
+	tx.Put(marshal(toAccessItem(r)), ItemAbsent(), nil)
+	pend := accessPendingKey(r.AccountID, r.RequesterID, r.Role, r.Scope)
+	pend[AttrType] = str(typeAccessPending)
+	pend["requestId"] = str(r.ID)
+	pend["until"] = num(r.DecideBy.Unix())
+	pend[AttrTTL] = num(r.DecideBy.Add(24 * time.Hour).Unix())
+	tx.Put(pend, &Cond{
+		Expr: "attribute_not_exists(#pk) OR #until < :now", Names: map[string]string{"#pk": AttrPK, "#until": "until"},
+		Values: map[string]types.AttributeValue{":now": num(r.CreatedAt.Unix())},
+	}, team.ErrAccessRequestDuplicate)
+	tx.Put(accessEntry(r.AccountID, r.RequesterID, r.ID, "requester", s.accessTTL(ctx, r.AccountID, r.DecideBy)), nil, nil)
+	return s.Commit(ctx, tx)
+}
+
+// GetAccessRequest reads a request (strongly consistent).
+func (s *Store) GetAccessRequest(ctx context.Context, account, id string) (team.AccessRequest, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: accessRequestKey(account, id), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return team.AccessRequest{}, fmt.Errorf("get access request: %w", err)
+	}
+	if out.Item == nil {
+		return team.AccessRequest{}, team.ErrAccessRequestNotFound
+	}
+	var it accessItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return team.AccessRequest{}, fmt.Errorf("get access request: %w", err)
+	}
+	if it.Type != typeAccessRequest {
+		return team.AccessRequest{}, team.ErrAccessRequestNotFound
+	}
+	return it.request(), nil
+}
+
+func pendingCond() *Cond {
+	return &Cond{Expr: "#st = :pending", Names: map[string]string{"#st": "status"},
+		Values: map[string]types.AttributeValue{":pending": str(string(team.AccessPending))}}
+}
+
+// AwaitAccessRequest stores the workflow's task token of a pending
+// request and who is asked (r.Asked), and writes each asked member's
+// entry. A request no longer pending is team.ErrAccessRequestNotPending.
+func (s *Store) AwaitAccessRequest(ctx context.Context, r team.AccessRequest, token string, asked []team.AccessApprover, ev audit.Event) error {
+	r.Asked = asked
+	it := toAccessItem(r)
+	av, err := attributevalue.Marshal(it.Asked)
+	if err != nil {
+		return fmt.Errorf("await access request: %w", err)
+	}
+	if len(it.Asked) == 0 {
+		av = &types.AttributeValueMemberL{Value: []types.AttributeValue{}}
+	}
+	u := Cond{
+		Expr:   "SET #tok = :tok, #asked = :asked, #upd = :now",
+		Names:  map[string]string{"#tok": "taskToken", "#asked": "asked", "#upd": "updatedAt"},
+		Values: map[string]types.AttributeValue{":tok": str(token), ":asked": av, ":now": timeAV(s.now())},
+	}
+	var ids []string
+	for _, a := range asked {
+		ids = append(ids, a.MemberID)
+	}
+	if len(ids) > 0 {
+		u.Expr += ", #aw = :aw"
+		u.Names["#aw"] = "awaiting"
+		u.Values[":aw"] = &types.AttributeValueMemberSS{Value: ids}
+	}
+	tx := NewTx(ev)
+	tx.Update(accessRequestKey(r.AccountID, r.ID), u, pendingCond(), team.ErrAccessRequestNotPending)
+	ttl := s.accessTTL(ctx, r.AccountID, r.DecideBy)
+	var reqs []types.WriteRequest
+	for _, id := range ids {
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: accessEntry(r.AccountID, id, r.ID, "approver", ttl)}})
+	}
+	rest := tx.addWrites(reqs)
+	if err := s.Commit(ctx, tx); err != nil {
+		return err
+	}
+	return s.writeRest(ctx, rest)
+}
+
+// endAccess adds to tx the end of pending request r as it is now
+// (status, decision fields, finishedAt): the request item, on the
+// condition that it is still pending, and the removal of its pending item.
+func (s *Store) endAccess(ctx context.Context, tx *Tx, r team.AccessRequest) {
+	u := Cond{
+		Expr: "SET #st = :st, #fin = :fin, #upd = :fin, #ttl = :ttl",
+		Names: map[string]string{
+			"#st": "status", "#fin": "finishedAt", "#upd": "updatedAt", "#ttl": AttrTTL,
+		},
+		Values: map[string]types.AttributeValue{
+			":st": str(string(r.Status)), ":fin": timeAV(r.FinishedAt), ":ttl": num(s.accessTTL(ctx, r.AccountID, r.FinishedAt)),
+		},
+	}
+	set := func(name, v string) {
+		if v == "" {
+			return
+		}
+		u.Expr += ", #" + name + " = :" + name
+		u.Names["#"+name] = name
+		u.Values[":"+name] = str(v)
+	}
+	set("deciderId", r.DeciderID)
+	set("deciderName", r.DeciderName)
+	set("impersonatorId", r.ImpersonatorID)
+	set("comment", r.Comment)
+	set("grantExpiresAt", accessTime(r.GrantExpiresAt))
+	if r.ByLink {
+		u.Expr += ", #byLink = :byLink"
+		u.Names["#byLink"] = "byLink"
+		u.Values[":byLink"] = &types.AttributeValueMemberBOOL{Value: true}
+	}
+	tx.Update(accessRequestKey(r.AccountID, r.ID), u, pendingCond(), team.ErrAccessRequestNotPending)
+	tx.Delete(accessPendingKey(r.AccountID, r.RequesterID, r.Role, r.Scope), &Cond{
+		Expr: "attribute_not_exists(#pk) OR #req = :req", Names: map[string]string{"#pk": AttrPK, "#req": "requestId"},
+		Values: map[string]types.AttributeValue{":req": str(r.ID)},
+	}, nil)
+}
+
+// FinishAccessRequest ends pending request r with the status (and
+// FinishedAt) r carries: cancelled or expired. A request no longer
+// pending is team.ErrAccessRequestNotPending.
+func (s *Store) FinishAccessRequest(ctx context.Context, r team.AccessRequest, ev audit.Event) error {
+	tx := NewTx(ev)
+	s.endAccess(ctx, tx, r)
+	err := s.Commit(ctx, tx)
+	if errors.Is(err, ErrConditionFailed) && !errors.Is(err, team.ErrAccessRequestNotPending) {
+		// The pending item names another request (a crash left it and a
+		// newer request took it): end this one without touching it.
+		tx = NewTx(ev)
+		s.endAccess(ctx, tx, r)
+		tx.items, tx.onFail = tx.items[:1], tx.onFail[:1]
+		err = s.Commit(ctx, tx)
+	}
+	return err
+}
+
+// DecideAccessRequest records the decision r carries (status approved or
+// denied, decider, comment, grant expiry, FinishedAt) on the pending
+// request and, when member is not nil (an approval), saves member with
+// the granted assignment in the same transaction, at the version it was
+// read (team.ErrStaleVersion when it changed meanwhile; a custom role
+// deleted meanwhile is ErrRoleGone). use, when set, consumes the emailed
+// link's token in it too (ErrTokenInvalid). A request no longer pending
+// is team.ErrAccessRequestNotPending. It returns the member as saved.
+//
+// The caller commits through the decider's acting store, so the decision
+// also requires the decider unchanged since its rights were checked.
+func (s *Store) DecideAccessRequest(ctx context.Context, r team.AccessRequest, member *team.Member, use *TokenUse, ev audit.Event) (team.Member, error) {
+	var saved team.Member
+	build := func() *Tx {
+		tx := NewTx(ev)
+		s.endAccess(ctx, tx, r)
+		if use != nil {
+			tx.ConsumeToken(use.Hash, TokenAccessRequest, use.Subject, use.Now)
+		}
+		if member != nil {
+			saved = tx.updateMember(*member, r.FinishedAt, team.ErrStaleVersion, true)
+		}
+		return tx
+	}
+	var err error
+	if member != nil {
+		err = s.commitGuarded(ctx, *member, true, build)
+	} else {
+		err = s.Commit(ctx, build())
+	}
+	if err != nil {
+		return team.Member{}, err
+	}
+	return saved, nil
+}
+
+// ListAccessRequests lists the requests member is involved in (asked for,
+// or asked to decide), newest first. as, when set ("requester" or
+// "approver"), keeps only those entries.
+func (s *Store) ListAccessRequests(ctx context.Context, account, member, as string, limit int, cursor string) (Page[team.AccessRequest], error) {
+	list := "access-requests/" + member + "/" + as
+	start, err := s.cursors.Open(account, list, cursor)
+	if err != nil {
+		return Page[team.AccessRequest]{}, err
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                aws.String(s.table),
+		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
+		ExpressionAttributeNames: map[string]string{"#pk": AttrPK, "#sk": AttrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str(accountPK(account)), ":prefix": str(accessEntryPrefix(member)),
+		},
+		Limit: aws.Int32(pageSize(limit)), ExclusiveStartKey: start, ConsistentRead: aws.Bool(true),
+		ScanIndexForward: aws.Bool(false),
+	}
+	if as != "" {
+		in.FilterExpression = aws.String("#as = :as")
+		in.ExpressionAttributeNames["#as"] = "as"
+		in.ExpressionAttributeValues[":as"] = str(as)
+	}
+	out, err := s.db.Query(ctx, in)
+	if err != nil {
+		return Page[team.AccessRequest]{}, fmt.Errorf("list access requests: %w", err)
+	}
+	var entries []accessEntryItem
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &entries); err != nil {
+		return Page[team.AccessRequest]{}, fmt.Errorf("list access requests: %w", err)
+	}
+	keys := make([]map[string]types.AttributeValue, 0, len(entries))
+	for _, e := range entries {
+		keys = append(keys, accessRequestKey(account, e.RequestID))
+	}
+	raw, err := s.batchGet(ctx, keys)
+	if err != nil {
+		return Page[team.AccessRequest]{}, fmt.Errorf("list access requests: %w", err)
+	}
+	byID := make(map[string]team.AccessRequest, len(raw))
+	for _, r := range raw {
+		var it accessItem
+		if err := attributevalue.UnmarshalMap(r, &it); err != nil {
+			return Page[team.AccessRequest]{}, fmt.Errorf("list access requests: %w", err)
+		}
+		byID[it.ID] = it.request()
+	}
+	page := Page[team.AccessRequest]{Items: make([]team.AccessRequest, 0, len(entries))}
+	for _, e := range entries {
+		if r, ok := byID[e.RequestID]; ok {
+			page.Items = append(page.Items, r)
+		}
+	}
+	page.Next, err = s.cursors.Seal(account, list, out.LastEvaluatedKey)
+	return page, err
+}
