@@ -24,9 +24,11 @@ func TestEachFunctionLinksOnlyWhatItServes(t *testing.T) {
 	// service alone, which only the apikeys function links.
 	const authPkgs = "auth"
 	want := map[string]string{
-		"health":      "health openapi",
-		"auth":        authPkgs + " secretsmanager sesv2",
-		"users":       authPkgs + " secretsmanager members",
+		"health": "health openapi",
+		"auth":   authPkgs + " secretsmanager sesv2",
+		// users sends the approval emails of an offboarding's hand-over
+		// (approvals' notify code; workflow and sfn come with it).
+		"users":       authPkgs + " secretsmanager sesv2 members approvals workflow sfn",
 		"invites":     authPkgs + " secretsmanager sesv2 invites members",
 		"apikeys":     authPkgs + " secretsmanager apikeys",
 		"permissions": authPkgs + " secretsmanager permissions",
