@@ -1037,6 +1037,9 @@ type AccessDecisionRequest struct {
 
 	// ExpiresAt On an approval: end the grant earlier than asked (in the future, and not after the requested `expiresAt` when one was asked: 400 otherwise).
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+
+	// OnBehalfOf The member you decide for as their delegate, while their delegation to you is active (see PUT /v1/me/delegation): the decision rests on that member's rights (the grant ceiling) and they grant the assignment. Never on a request you made (403 delegate_is_requester); 403 not_a_delegate when you do not stand in for them now; 409 on_behalf_changed when the member or the delegation changed meanwhile. Omit it to decide for yourself.
+	OnBehalfOf *string `json:"onBehalfOf,omitempty"`
 }
 
 // AccessDecisionRequestDecision defines model for AccessDecisionRequest.Decision.
@@ -1067,6 +1070,13 @@ type AccessRequest struct {
 
 		// GrantExpiresAt When the granted assignment ends (absent: no end).
 		GrantExpiresAt *time.Time `json:"grantExpiresAt,omitempty"`
+
+		// OnBehalfOf The member a delegate decided for (decidedBy is then the delegate); that member granted the assignment.
+		OnBehalfOf *struct {
+			Email *string `json:"email,omitempty"`
+			Id    string  `json:"id"`
+			Name  *string `json:"name,omitempty"`
+		} `json:"onBehalfOf,omitempty"`
 	} `json:"decision,omitempty"`
 
 	// ExpiresAt The asked end of the grant; absent: no end.
@@ -1912,10 +1922,10 @@ type Event struct {
 	// - `member.created`: A member was added without an invitation (POST /v1/users: inactive until invited). data.member: the member.
 	// - `member.joined`: A member accepted an invitation or registered themselves; they are active. data.memberId, data.member (status, identity) when known.
 	// - `member.updated`: A member's name, admin flag, roles or notification settings changed. data.member: the member after; data.previous: before.
-	// - `member.suspended`: A member was suspended: they can no longer sign in or act. data.member, data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there).
+	// - `member.suspended`: A member was suspended: they can no longer sign in or act. data.member, data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there; an access request's decision is level 1, dropped when the reassignee may not grant it).
 	// - `member.reactivated`: A suspended or inactive member is active again. data.member, data.previous.
-	// - `member.deactivated`: An active member was made inactive. data.member, data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there).
-	// - `member.deleted`: A member was deleted. data.member: the member as it was; data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there).
+	// - `member.deactivated`: An active member was made inactive. data.member, data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there; an access request's decision is level 1, dropped when the reassignee may not grant it).
+	// - `member.deleted`: A member was deleted. data.member: the member as it was; data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there; an access request's decision is level 1, dropped when the reassignee may not grant it).
 	// - `invitation.revoked`: An invitation was revoked, by a member or because its member left. data.invitation: id, email, status.
 	// - `role.created`: A custom role was created. data.role: id, name, description, permissions, scopeKinds.
 	// - `role.updated`: A custom role changed. data.role: after; data.previous: before.
@@ -1935,9 +1945,9 @@ type Event struct {
 	// - `delegation.set`: A member set or changed their delegation while away. data.delegation: memberId, delegateId, delegateName, from, until, note; data.previous: the delegation it replaced, if any.
 	// - `delegation.removed`: A member removed their delegation. data.delegation: the delegation as it was (memberId, delegateId, from, until, note).
 	// - `access_request.requested`: A member asked for a role at a scope (POST /v1/access-requests). data.request: id, requesterId, requesterName, role, scope, reason, expiresAt (the asked end, absent for none), decideBy, status.
-	// - `access_request.approved`: An access request was approved; the assignment was added in the same change (a member.updated event follows, with the member after and before). data.request, with deciderId, deciderName, comment, grantExpiresAt, byLink.
-	// - `access_request.denied`: An access request was denied. data.request, with deciderId, deciderName, comment, byLink.
-	// - `access_request.cancelled`: An access request was cancelled by its requester, or because its workflow could not start. data.request; data.reason (cancelled or start_failed).
+	// - `access_request.approved`: An access request was approved; the assignment was added in the same change (a member.updated event follows, with the member after and before). data.request, with deciderId, deciderName (who decided), comment, grantExpiresAt, byLink; when a delegate decided on a member's behalf also onBehalfOfId, onBehalfOfName (the member whose authority it rests on and who granted the assignment; deciderId and deciderName are then the delegate's).
+	// - `access_request.denied`: An access request was denied. data.request, with deciderId, deciderName (who decided), comment, byLink; when a delegate decided on a member's behalf also onBehalfOfId, onBehalfOfName (deciderId and deciderName are then the delegate's).
+	// - `access_request.cancelled`: An access request was cancelled by its requester, because its workflow could not start, or because its requester was suspended, deactivated or deleted. data.request; data.reason (cancelled, start_failed or requester_left).
 	// - `access_request.expired`: An access request was not decided in time. data.request.
 	// - `webhook.disabled`: A webhook endpoint whose deliveries failed for 3 days was disabled. data.webhook: id, url.
 	Type EventType `json:"type"`
@@ -1973,10 +1983,10 @@ type EventList struct {
 // - `member.created`: A member was added without an invitation (POST /v1/users: inactive until invited). data.member: the member.
 // - `member.joined`: A member accepted an invitation or registered themselves; they are active. data.memberId, data.member (status, identity) when known.
 // - `member.updated`: A member's name, admin flag, roles or notification settings changed. data.member: the member after; data.previous: before.
-// - `member.suspended`: A member was suspended: they can no longer sign in or act. data.member, data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there).
+// - `member.suspended`: A member was suspended: they can no longer sign in or act. data.member, data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there; an access request's decision is level 1, dropped when the reassignee may not grant it).
 // - `member.reactivated`: A suspended or inactive member is active again. data.member, data.previous.
-// - `member.deactivated`: An active member was made inactive. data.member, data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there).
-// - `member.deleted`: A member was deleted. data.member: the member as it was; data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there).
+// - `member.deactivated`: An active member was made inactive. data.member, data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there; an access request's decision is level 1, dropped when the reassignee may not grant it).
+// - `member.deleted`: A member was deleted. data.member: the member as it was; data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there; an access request's decision is level 1, dropped when the reassignee may not grant it).
 // - `invitation.revoked`: An invitation was revoked, by a member or because its member left. data.invitation: id, email, status.
 // - `role.created`: A custom role was created. data.role: id, name, description, permissions, scopeKinds.
 // - `role.updated`: A custom role changed. data.role: after; data.previous: before.
@@ -1996,9 +2006,9 @@ type EventList struct {
 // - `delegation.set`: A member set or changed their delegation while away. data.delegation: memberId, delegateId, delegateName, from, until, note; data.previous: the delegation it replaced, if any.
 // - `delegation.removed`: A member removed their delegation. data.delegation: the delegation as it was (memberId, delegateId, from, until, note).
 // - `access_request.requested`: A member asked for a role at a scope (POST /v1/access-requests). data.request: id, requesterId, requesterName, role, scope, reason, expiresAt (the asked end, absent for none), decideBy, status.
-// - `access_request.approved`: An access request was approved; the assignment was added in the same change (a member.updated event follows, with the member after and before). data.request, with deciderId, deciderName, comment, grantExpiresAt, byLink.
-// - `access_request.denied`: An access request was denied. data.request, with deciderId, deciderName, comment, byLink.
-// - `access_request.cancelled`: An access request was cancelled by its requester, or because its workflow could not start. data.request; data.reason (cancelled or start_failed).
+// - `access_request.approved`: An access request was approved; the assignment was added in the same change (a member.updated event follows, with the member after and before). data.request, with deciderId, deciderName (who decided), comment, grantExpiresAt, byLink; when a delegate decided on a member's behalf also onBehalfOfId, onBehalfOfName (the member whose authority it rests on and who granted the assignment; deciderId and deciderName are then the delegate's).
+// - `access_request.denied`: An access request was denied. data.request, with deciderId, deciderName (who decided), comment, byLink; when a delegate decided on a member's behalf also onBehalfOfId, onBehalfOfName (deciderId and deciderName are then the delegate's).
+// - `access_request.cancelled`: An access request was cancelled by its requester, because its workflow could not start, or because its requester was suspended, deactivated or deleted. data.request; data.reason (cancelled, start_failed or requester_left).
 // - `access_request.expired`: An access request was not decided in time. data.request.
 // - `webhook.disabled`: A webhook endpoint whose deliveries failed for 3 days was disabled. data.webhook: id, url.
 type EventType string
@@ -2751,10 +2761,10 @@ type WebhookPayload struct {
 	// - `member.created`: A member was added without an invitation (POST /v1/users: inactive until invited). data.member: the member.
 	// - `member.joined`: A member accepted an invitation or registered themselves; they are active. data.memberId, data.member (status, identity) when known.
 	// - `member.updated`: A member's name, admin flag, roles or notification settings changed. data.member: the member after; data.previous: before.
-	// - `member.suspended`: A member was suspended: they can no longer sign in or act. data.member, data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there).
+	// - `member.suspended`: A member was suspended: they can no longer sign in or act. data.member, data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there; an access request's decision is level 1, dropped when the reassignee may not grant it).
 	// - `member.reactivated`: A suspended or inactive member is active again. data.member, data.previous.
-	// - `member.deactivated`: An active member was made inactive. data.member, data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there).
-	// - `member.deleted`: A member was deleted. data.member: the member as it was; data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there).
+	// - `member.deactivated`: An active member was made inactive. data.member, data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there; an access request's decision is level 1, dropped when the reassignee may not grant it).
+	// - `member.deleted`: A member was deleted. data.member: the member as it was; data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there; an access request's decision is level 1, dropped when the reassignee may not grant it).
 	// - `invitation.revoked`: An invitation was revoked, by a member or because its member left. data.invitation: id, email, status.
 	// - `role.created`: A custom role was created. data.role: id, name, description, permissions, scopeKinds.
 	// - `role.updated`: A custom role changed. data.role: after; data.previous: before.
@@ -2774,9 +2784,9 @@ type WebhookPayload struct {
 	// - `delegation.set`: A member set or changed their delegation while away. data.delegation: memberId, delegateId, delegateName, from, until, note; data.previous: the delegation it replaced, if any.
 	// - `delegation.removed`: A member removed their delegation. data.delegation: the delegation as it was (memberId, delegateId, from, until, note).
 	// - `access_request.requested`: A member asked for a role at a scope (POST /v1/access-requests). data.request: id, requesterId, requesterName, role, scope, reason, expiresAt (the asked end, absent for none), decideBy, status.
-	// - `access_request.approved`: An access request was approved; the assignment was added in the same change (a member.updated event follows, with the member after and before). data.request, with deciderId, deciderName, comment, grantExpiresAt, byLink.
-	// - `access_request.denied`: An access request was denied. data.request, with deciderId, deciderName, comment, byLink.
-	// - `access_request.cancelled`: An access request was cancelled by its requester, or because its workflow could not start. data.request; data.reason (cancelled or start_failed).
+	// - `access_request.approved`: An access request was approved; the assignment was added in the same change (a member.updated event follows, with the member after and before). data.request, with deciderId, deciderName (who decided), comment, grantExpiresAt, byLink; when a delegate decided on a member's behalf also onBehalfOfId, onBehalfOfName (the member whose authority it rests on and who granted the assignment; deciderId and deciderName are then the delegate's).
+	// - `access_request.denied`: An access request was denied. data.request, with deciderId, deciderName (who decided), comment, byLink; when a delegate decided on a member's behalf also onBehalfOfId, onBehalfOfName (deciderId and deciderName are then the delegate's).
+	// - `access_request.cancelled`: An access request was cancelled by its requester, because its workflow could not start, or because its requester was suspended, deactivated or deleted. data.request; data.reason (cancelled, start_failed or requester_left).
 	// - `access_request.expired`: An access request was not decided in time. data.request.
 	// - `webhook.disabled`: A webhook endpoint whose deliveries failed for 3 days was disabled. data.webhook: id, url.
 	Type EventType `json:"type"`
@@ -3965,7 +3975,7 @@ type ClientInterface interface {
 
 	// ListAccessRequests List my access requests and those I was asked to decide
 	//
-	// Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
+	// Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide, or may decide now; the first page also holds the pending requests that the members the caller stands in for as their delegate may decide, but the caller's own). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
 	//
 	// Corresponds with GET /v1/access-requests (the `ListAccessRequests` operationId).
 	ListAccessRequests(ctx context.Context, params *ListAccessRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4004,7 +4014,7 @@ type ClientInterface interface {
 
 	// DecideAccessRequestWithBody Approve or deny an access request in the app
 	//
-	// By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome.
+	// By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome. With `onBehalfOf`, a delegate decides for a member who stands them in (their delegation to the caller active now): the grant ceiling is the member's, the member grants the assignment, and the decision and its audit event record the delegate as `decidedBy` and the member as `onBehalfOf` (403 `not_a_delegate`, `delegate_is_requester`; 409 `on_behalf_changed`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4013,7 +4023,7 @@ type ClientInterface interface {
 
 	// DecideAccessRequest Approve or deny an access request in the app
 	//
-	// By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome.
+	// By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome. With `onBehalfOf`, a delegate decides for a member who stands them in (their delegation to the caller active now): the grant ceiling is the member's, the member grants the assignment, and the decision and its audit event record the delegate as `decidedBy` and the member as `onBehalfOf` (403 `not_a_delegate`, `delegate_is_requester`; 409 `on_behalf_changed`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -5046,7 +5056,7 @@ func (c *Client) SubmitApprovalPageWithFormdataBody(ctx context.Context, token A
 
 // ListAccessRequests List my access requests and those I was asked to decide
 //
-// Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
+// Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide, or may decide now; the first page also holds the pending requests that the members the caller stands in for as their delegate may decide, but the caller's own). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
 //
 // Corresponds with GET /v1/access-requests (the `ListAccessRequests` operationId).
 func (c *Client) ListAccessRequests(ctx context.Context, params *ListAccessRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5135,7 +5145,7 @@ func (c *Client) CancelAccessRequest(ctx context.Context, id AccessRequestId, re
 
 // DecideAccessRequestWithBody Approve or deny an access request in the app
 //
-// By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome.
+// By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome. With `onBehalfOf`, a delegate decides for a member who stands them in (their delegation to the caller active now): the grant ceiling is the member's, the member grants the assignment, and the decision and its audit event record the delegate as `decidedBy` and the member as `onBehalfOf` (403 `not_a_delegate`, `delegate_is_requester`; 409 `on_behalf_changed`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -5154,7 +5164,7 @@ func (c *Client) DecideAccessRequestWithBody(ctx context.Context, id AccessReque
 
 // DecideAccessRequest Approve or deny an access request in the app
 //
-// By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome.
+// By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome. With `onBehalfOf`, a delegate decides for a member who stands them in (their delegation to the caller active now): the grant ceiling is the member's, the member grants the assignment, and the decision and its audit event record the delegate as `decidedBy` and the member as `onBehalfOf` (403 `not_a_delegate`, `delegate_is_requester`; 409 `on_behalf_changed`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -11433,7 +11443,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListAccessRequestsWithResponse List my access requests and those I was asked to decide
 	//
-	// Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
+	// Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide, or may decide now; the first page also holds the pending requests that the members the caller stands in for as their delegate may decide, but the caller's own). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -11478,7 +11488,7 @@ type ClientWithResponsesInterface interface {
 
 	// DecideAccessRequestWithBodyWithResponse Approve or deny an access request in the app
 	//
-	// By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome.
+	// By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome. With `onBehalfOf`, a delegate decides for a member who stands them in (their delegation to the caller active now): the grant ceiling is the member's, the member grants the assignment, and the decision and its audit event record the delegate as `decidedBy` and the member as `onBehalfOf` (403 `not_a_delegate`, `delegate_is_requester`; 409 `on_behalf_changed`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11487,7 +11497,7 @@ type ClientWithResponsesInterface interface {
 
 	// DecideAccessRequestWithResponse Approve or deny an access request in the app
 	//
-	// By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome.
+	// By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome. With `onBehalfOf`, a delegate decides for a member who stands them in (their delegation to the caller active now): the grant ceiling is the member's, the member grants the assignment, and the decision and its audit event record the delegate as `decidedBy` and the member as `onBehalfOf` (403 `not_a_delegate`, `delegate_is_requester`; 409 `on_behalf_changed`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -26648,7 +26658,7 @@ func (c *ClientWithResponses) SubmitApprovalPageWithFormdataBodyWithResponse(ctx
 
 // ListAccessRequestsWithResponse List my access requests and those I was asked to decide
 //
-// Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
+// Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide, or may decide now; the first page also holds the pending requests that the members the caller stands in for as their delegate may decide, but the caller's own). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -26723,7 +26733,7 @@ func (c *ClientWithResponses) CancelAccessRequestWithResponse(ctx context.Contex
 
 // DecideAccessRequestWithBodyWithResponse Approve or deny an access request in the app
 //
-// By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome.
+// By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome. With `onBehalfOf`, a delegate decides for a member who stands them in (their delegation to the caller active now): the grant ceiling is the member's, the member grants the assignment, and the decision and its audit event record the delegate as `decidedBy` and the member as `onBehalfOf` (403 `not_a_delegate`, `delegate_is_requester`; 409 `on_behalf_changed`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -26738,7 +26748,7 @@ func (c *ClientWithResponses) DecideAccessRequestWithBodyWithResponse(ctx contex
 
 // DecideAccessRequestWithResponse Approve or deny an access request in the app
 //
-// By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome.
+// By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome. With `onBehalfOf`, a delegate decides for a member who stands them in (their delegation to the caller active now): the grant ceiling is the member's, the member grants the assignment, and the decision and its audit event record the delegate as `decidedBy` and the member as `onBehalfOf` (403 `not_a_delegate`, `delegate_is_requester`; 409 `on_behalf_changed`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
