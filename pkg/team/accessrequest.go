@@ -63,11 +63,11 @@ type AccessRequest struct {
 	// OnBehalfOfID and OnBehalfOfName are set when the decider decided as
 	// a delegate: the member whose authority the decision rests on (and
 	// who granted the assignment).
-	OnBehalfOfID, OnBehalfOfName string
-	Comment                      string
-	ByLink                                 bool
-	GrantExpiresAt                         time.Time
-	CreatedAt, UpdatedAt, FinishedAt       time.Time
+	OnBehalfOfID, OnBehalfOfName     string
+	Comment                          string
+	ByLink                           bool
+	GrantExpiresAt                   time.Time
+	CreatedAt, UpdatedAt, FinishedAt time.Time
 }
 
 // Assignment is the assignment the request asks for, with an expiry
