@@ -135,12 +135,14 @@ func TestAccessRequestDelegateDecidesOnBehalf(t *testing.T) {
 	// The audit event: the delegate acted, on Mia's behalf.
 	var evs struct {
 		Items []struct {
-			ActorID string         `json:"actorId"`
-			After   map[string]any `json:"after"`
+			Actor struct {
+				ID string `json:"id"`
+			} `json:"actor"`
+			After map[string]any `json:"after"`
 		} `json:"items"`
 	}
 	e.Call(t, "GET", "/v1/audit?action=access_request.approve", tm.ownerTk, nil).Want(t, http.StatusOK, "").JSON(t, &evs)
-	if len(evs.Items) != 1 || evs.Items[0].ActorID != dan.ID {
+	if len(evs.Items) != 1 || evs.Items[0].Actor.ID != dan.ID {
 		t.Fatalf("access_request.approve events %+v", evs.Items)
 	}
 	req, _ := evs.Items[0].After["request"].(map[string]any)
