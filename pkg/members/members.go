@@ -27,8 +27,8 @@
 //     status (store.OffboardMember), with one audit event member.<verb>
 //     whose after names reassignedTo, moved and dropped
 //     ([{requestId, level}]). Duties come from sources by kind
-//     (store.DutyKind; approval seats today, access-request decisions to
-//     come). An approval seat moves when the reassignee is neither
+//     (store.DutyKind, dutySources): approval seats and access-request
+//     decisions. An approval seat moves when the reassignee is neither
 //     awaited nor decided at that level; otherwise the leaver's seat is
 //     just dropped (one person, one vote). The reassignee must be allowed
 //     to approve each seat it takes by the level's own rules (never the
@@ -43,6 +43,17 @@
 //     gets each moved seat's approval email with a fresh link (a failed
 //     email is logged). The approvers_left_without check counts the
 //     reassignee where it takes a seat.
+//   - An access request the leaver was asked to decide moves to the
+//     reassignee when the grant ceiling lets it grant it (Access
+//     .MayGrantAs), else the leaver's seat is dropped (listed in
+//     dropped, level 1); the leaver's access links are deleted (410) and
+//     the reassignee gets the access-request email, in the same
+//     transaction and limits as the approval seats (too_many_duties
+//     counts both). Administrators may always decide an access request,
+//     so access requests never join the approvers_left_without check.
+//   - Taking a member out cancels its own pending access requests
+//     (access_request.cancelled, reason requester_left) right after the
+//     status change (Access.CancelForLeaver; a failure is logged).
 //   - Suspending, deactivating or deleting ends the member's sessions; the
 //     next request is refused anyway, since authentication reloads the
 //     member every time.

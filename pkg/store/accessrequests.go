@@ -28,9 +28,16 @@ import (
 // rest in BatchWriteItem calls right after). So "mine, and those I may
 // decide" is one strongly consistent query of the member's entries, newest
 // first (request ids sort by creation time), plus one BatchGetItem of those
-// requests. Entries are never removed: they expire (TTL) the account's
-// DocumentRetentionDays after the request's deadline, like the ended
-// request itself (its TTL is set when it ends).
+// requests. Entries expire (TTL) the account's DocumentRetentionDays after
+// the request's deadline, like the ended request itself (its TTL is set
+// when it ends); the only removal is an offboarding's handover
+// (OffboardMember): the leaver's approver entry goes, the reassignee's is
+// put.
+//
+// A decision by a delegate on a member's behalf records both (deciderId:
+// the delegate; onBehalfOfId, onBehalfOfName: the member) and is
+// conditioned on the member's item and delegation as read
+// (DecideAccessRequestOnBehalf).
 //
 // The pending item is written with the request, on the condition that no
 // other pending request holds it (or that one's deadline passed: a removal
