@@ -429,5 +429,8 @@ func linkView(r team.AccessRequest) LinkView {
 	if !r.GrantExpiresAt.IsZero() {
 		v.GrantExpiresAt = r.GrantExpiresAt
 	}
+	if r.OnBehalfOfID != "" {
+		v.OnBehalfOf = orDefault(r.OnBehalfOfName, r.OnBehalfOfID)
+	}
 	return v
 }
