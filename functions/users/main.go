@@ -3,6 +3,7 @@
 package main
 
 import (
+	"github.com/stewardhq/steward/pkg/access"
 	"github.com/stewardhq/steward/pkg/app/authboot"
 	"github.com/stewardhq/steward/pkg/app/mailboot"
 	"github.com/stewardhq/steward/pkg/approvals"
@@ -15,12 +16,17 @@ func main() {
 	authboot.StartAPI(routes.FunctionUsers, func(b *authboot.Base) ([]router.Operations, error) {
 		// getMe and impersonateUser are the auth service's (impersonation
 		// signs a token). Its only email: offboarding with reassignTo
-		// sends the reassignee the approval emails of the seats it took.
+		// sends the reassignee the approval and access-request emails of the
+		// duties it took.
 		outbox, err := mailboot.Outbox(b.Env, b.Store)
 		if err != nil {
 			return nil, err
 		}
 		handover := &approvals.Service{Store: b.Store, Mail: outbox, PublicURL: b.Config.PublicURL, Logger: b.Logger}
-		return []router.Operations{b.Auth.Operations(), (&members.Service{Store: b.Store, Approvals: handover}).Operations()}, nil
+		// Access-request decisions are handed over too, and a leaver's own
+		// pending access requests cancelled (no workflow engine here: a
+		// cancelled request's workflow times out and leaves it alone).
+		acc := &access.Service{Store: b.Store, Mail: outbox, PublicURL: b.Config.PublicURL, Logger: b.Logger}
+		return []router.Operations{b.Auth.Operations(), (&members.Service{Store: b.Store, Approvals: handover, Access: acc}).Operations()}, nil
 	})
 }

@@ -28,6 +28,9 @@ type DecideInput struct {
 	// ExpiresAt, when set on an approval, ends the grant earlier than
 	// asked (never later).
 	ExpiresAt *time.Time
+	// OnBehalfOf (in the app only) is the member the principal decides
+	// for as their delegate; empty: the principal decides for themselves.
+	OnBehalfOf string
 }
 
 // LinkView is what a decision link's page shows.
@@ -36,6 +39,8 @@ type LinkView struct {
 	// GrantExpiresAt is when the grant would end (zero: no end).
 	GrantExpiresAt time.Time
 	DecideBy       time.Time
+	// OnBehalfOf names the member a delegate's link decides for.
+	OnBehalfOf string
 }
 
 // Result is a recorded decision.
@@ -48,8 +53,14 @@ type Result struct {
 
 // decider is who decides and how the decision is written.
 type decider struct {
+	// member is whose authority the decision rests on (and who grants):
+	// the decider, or the member a delegate stands in for.
 	member team.Member
-	roles  *rbac.RoleSet
+	// delegate, when set, is who decides on member's behalf; ob is what
+	// that rests on (the member and the delegation as read).
+	delegate *team.Member
+	ob       *store.OnBehalf
+	roles    *rbac.RoleSet
 	// impersonator is never set: impersonated sessions do not decide.
 	event  audit.Event
 	writer *store.Store
@@ -100,7 +111,7 @@ func (s *Service) decideOnce(ctx context.Context, in DecideInput, approve bool, 
 		err error
 	)
 	if in.Principal != nil {
-		r, d, err = s.appDecider(ctx, in.Principal, in.RequestID)
+		r, d, err = s.appDecider(ctx, in.Principal, in.RequestID, in.OnBehalfOf)
 	} else {
 		r, d, err = s.linkDecider(ctx, in.Token)
 	}
@@ -153,6 +164,12 @@ func (s *Service) decideOnce(ctx context.Context, in DecideInput, approve bool, 
 		return Result{}, errWindowPassed
 	}
 	r.DeciderID, r.DeciderName, r.Comment, r.ByLink = d.member.ID, d.member.Name, comment, d.use != nil
+	if d.delegate != nil {
+		// Recorded as made by the delegate on behalf of the member; the
+		// grant is the member's (GrantedBy below).
+		r.DeciderID, r.DeciderName = d.delegate.ID, d.delegate.Name
+		r.OnBehalfOfID, r.OnBehalfOfName = d.member.ID, d.member.Name
+	}
 	r.FinishedAt, r.UpdatedAt = now, now
 	var after *team.Member
 	snap := map[string]any{}
@@ -169,8 +186,17 @@ func (s *Service) decideOnce(ctx context.Context, in DecideInput, approve bool, 
 	ev := d.event
 	ev.Action = "access_request." + map[bool]string{true: "approve", false: "deny"}[approve]
 	ev.After = audit.Snapshot(snap)
-	_, err = d.writer.DecideAccessRequest(ctx, r, after, d.use, ev)
+	if d.ob != nil {
+		_, err = d.writer.DecideAccessRequestOnBehalf(ctx, r, after, d.use, *d.ob, ev)
+	} else {
+		_, err = d.writer.DecideAccessRequest(ctx, r, after, d.use, ev)
+	}
 	switch {
+	case errors.Is(err, store.ErrDelegationLost):
+		if in.Principal == nil {
+			return Result{}, errLinkNotDelegate
+		}
+		return Result{}, errDelegationLost
 	case errors.Is(err, store.ErrTokenInvalid):
 		return Result{}, s.tokenFailure(ctx, d.hash)
 	case errors.Is(err, team.ErrAccessRequestNotPending):
@@ -198,8 +224,9 @@ func (s *Service) decideOnce(ctx context.Context, in DecideInput, approve bool, 
 	return res, nil
 }
 
-// appDecider is a signed-in member deciding in the app.
-func (s *Service) appDecider(ctx context.Context, p *auth.Principal, id string) (team.AccessRequest, decider, error) {
+// appDecider is a signed-in member deciding in the app: for themselves,
+// or, with onBehalfOf, for a member they stand in for (onBehalf).
+func (s *Service) appDecider(ctx context.Context, p *auth.Principal, id, onBehalfOf string) (team.AccessRequest, decider, error) {
 	if err := p.RequireMember(); err != nil {
 		return team.AccessRequest{}, decider{}, err
 	}
@@ -212,16 +239,63 @@ func (s *Service) appDecider(ctx context.Context, p *auth.Principal, id string) 
 		// not grant (routes.NoImpersonation refuses it first).
 		return team.AccessRequest{}, decider{}, errImpersonate
 	}
-	return r, decider{
+	d := decider{
 		member: p.Member, roles: p.Roles,
 		event: p.Event(ctx, "", "access_request", r.ID),
 		// Rights at commit time: the decider's member item must be as
 		// read (409 actor_changed when it was changed meanwhile).
 		writer: p.Acting(s.Store),
-	}, nil
+	}
+	if onBehalfOf != "" {
+		if onBehalfOf == p.Member.ID {
+			return team.AccessRequest{}, decider{}, fault.InvalidField("onBehalfOf", "is you: leave it out to decide for yourself")
+		}
+		if len(onBehalfOf) > 80 {
+			return team.AccessRequest{}, decider{}, errNotDelegate
+		}
+		m, ob, err := s.onBehalf(ctx, r, p.Member, onBehalfOf)
+		if err != nil {
+			return team.AccessRequest{}, decider{}, err
+		}
+		delegate := p.Member
+		d.member, d.delegate, d.ob = m, &delegate, ob
+	}
+	return r, d, nil
 }
 
-// linkDecider is the member an emailed link was sent to.
+// onBehalf checks that delegate may decide r on behalf of memberID now:
+// the member's delegation names the delegate and is active, the delegate
+// is active and did not request r (errDelegateIsRequester), and the
+// member is active (the member's rights are checked by the grant ceiling
+// at the decision). It returns the member and what the decision rests on.
+// Chains are not followed.
+func (s *Service) onBehalf(ctx context.Context, r team.AccessRequest, delegate team.Member, memberID string) (team.Member, *store.OnBehalf, error) {
+	if r.RequesterID == delegate.ID {
+		return team.Member{}, nil, errDelegateIsRequester
+	}
+	d, err := s.Store.GetDelegation(ctx, r.AccountID, memberID)
+	if errors.Is(err, team.ErrDelegationNotFound) {
+		return team.Member{}, nil, errNotDelegate
+	}
+	if err != nil {
+		return team.Member{}, nil, err
+	}
+	if d.DelegateID != delegate.ID || !d.ActiveAt(s.Now.Now()) || delegate.Status != rbac.StatusActive {
+		return team.Member{}, nil, errNotDelegate
+	}
+	m, err := s.Store.GetMember(ctx, r.AccountID, memberID)
+	if errors.Is(err, team.ErrMemberNotFound) || err == nil && m.Status != rbac.StatusActive {
+		return team.Member{}, nil, errNotDelegate
+	}
+	if err != nil {
+		return team.Member{}, nil, err
+	}
+	return m, &store.OnBehalf{MemberVersion: m.Version, DelegationVersion: d.Version}, nil
+}
+
+// linkDecider is the member an emailed link was sent to, or, for a link
+// sent to the member's delegate in their stead, the delegate deciding on
+// the member's behalf (while the delegation lasts and names them).
 func (s *Service) linkDecider(ctx context.Context, raw string) (team.AccessRequest, decider, error) {
 	r, t, hash, err := s.resolve(ctx, raw)
 	if err != nil {
@@ -242,12 +316,33 @@ func (s *Service) linkDecider(ctx context.Context, raw string) (team.AccessReque
 		return team.AccessRequest{}, decider{}, err
 	}
 	ev := audit.Event{AccountID: r.AccountID, ActorID: m.ID, ActorName: m.Name, TargetType: "access_request", TargetID: r.ID, RequestID: httpapi.RequestID(ctx)}
-	return r, decider{
+	d := decider{
 		member: m, roles: rs, event: ev,
 		writer: s.Store.Acting(store.Actor{AccountID: r.AccountID, MemberID: m.ID, Version: m.Version, OnFail: errLinkNotApprover}),
 		use:    &store.TokenUse{Hash: hash, Subject: t.SubjectID, Now: s.Now.Now()},
 		hash:   hash,
-	}, nil
+	}
+	if del := t.Data["delegateId"]; del != "" {
+		dm, err := s.Store.GetMember(ctx, r.AccountID, del)
+		if errors.Is(err, team.ErrMemberNotFound) {
+			return team.AccessRequest{}, decider{}, errLinkNotDelegate
+		}
+		if err != nil {
+			return team.AccessRequest{}, decider{}, err
+		}
+		m, ob, err := s.onBehalf(ctx, r, dm, m.ID)
+		if errors.Is(err, errNotDelegate) || errors.Is(err, errDelegateIsRequester) {
+			return team.AccessRequest{}, decider{}, errLinkNotDelegate
+		}
+		if err != nil {
+			return team.AccessRequest{}, decider{}, err
+		}
+		d.member, d.delegate, d.ob = m, &dm, ob
+		d.event.ActorID, d.event.ActorName = dm.ID, dm.Name
+		// The decision rests on the delegate as read too.
+		d.writer = s.Store.Acting(store.Actor{AccountID: r.AccountID, MemberID: dm.ID, Version: dm.Version, OnFail: errLinkNotDelegate})
+	}
+	return r, d, nil
 }
 
 // resolve checks a decision link and returns its request and token, or
@@ -319,7 +414,11 @@ func (s *Service) Link(ctx context.Context, raw string) (LinkView, error) {
 	} else if !errors.Is(err, team.ErrMemberNotFound) {
 		return LinkView{}, err
 	}
-	return linkView(r), nil
+	v := linkView(r)
+	if d.delegate != nil {
+		v.OnBehalfOf = orDefault(d.member.Name, d.member.Email)
+	}
+	return v, nil
 }
 
 func linkView(r team.AccessRequest) LinkView {
@@ -329,6 +428,9 @@ func linkView(r team.AccessRequest) LinkView {
 	}
 	if !r.GrantExpiresAt.IsZero() {
 		v.GrantExpiresAt = r.GrantExpiresAt
+	}
+	if r.OnBehalfOfID != "" {
+		v.OnBehalfOf = orDefault(r.OnBehalfOfName, r.OnBehalfOfID)
 	}
 	return v
 }

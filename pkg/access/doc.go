@@ -53,9 +53,40 @@
 //     GET /access/{token} shows the request, POST decides (the token is
 //     the credential: no cookie, no CSRF). Every use re-checks the
 //     request's status and the member's rights.
-//   - Requests are shown to their requester, to the members asked, and
-//     to whoever may grant them now; to anyone else, and in another
-//     account, they do not exist (404). Only the requester cancels.
+//   - Delegation while away (pkg/approvals sets it; store.ActiveDelegate
+//     says who stands in for a member now): the email of an asked member
+//     with an active delegate goes to the delegate instead (outbox key
+//     ".../via/<delegate>", saying on whose behalf; not when the delegate
+//     is the requester: the member's own email then), and its link
+//     decides on the member's behalf. In the app a delegate decides with
+//     onBehalfOf. Either way the decision rests on the member's
+//     authority: the grant ceiling with the member's rights at the
+//     decision, the delegation still active and naming the delegate, the
+//     delegate active and never the requester (403 not_a_delegate,
+//     delegate_is_requester; by link the page ends), committed only while
+//     the member's item and the delegation are as read (409
+//     on_behalf_changed). The decision and its audit event record the
+//     delegate (decider) and the member (onBehalfOf); the member grants
+//     the assignment (GrantedBy). Chains are not followed. ?mine=decide
+//     lists, on its first page, the pending requests the members the
+//     caller stands in for may decide (the newest page of each member's
+//     entries), but the caller's own.
+//   - Offboarding (pkg/members, store.OffboardMember): a member taken out
+//     with reassignTo hands over its pending requests to decide
+//     (store.AccessDuties, DutyAccessRequest): each moves to the
+//     reassignee where the grant ceiling lets it grant it (MayGrantAs),
+//     else the leaver's seat is dropped; the leaver's links are deleted
+//     (410 link_invalid) and the reassignee emailed (NotifyReassigned).
+//     Administrators may always decide, so no request is ever left
+//     without a possible decider. The leaver's own pending requests are
+//     cancelled (CancelForLeaver, reason requester_left) after the
+//     status change, one write each: they may be more than its
+//     transaction has room for.
+//   - Requests are shown to their requester, to the members asked, to
+//     whoever may grant them now, to their decider, and to the delegates
+//     of the members asked or who may grant them now; to anyone else, and
+//     in another account, they do not exist (404). Only the requester
+//     cancels.
 //   - Renewal: a grant expiry notice (pkg/alerts.RenewURL) links to the
 //     host app's page /access-requests/new with role, scope and a
 //     proposed expiresAt prefilled; the app posts the request as the

@@ -20,6 +20,9 @@ type (
 		Decision  string     `json:"decision"`
 		Comment   string     `json:"comment,omitempty"`
 		ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+		// OnBehalfOf is the member the caller decides for as their
+		// delegate.
+		OnBehalfOf string `json:"onBehalfOf,omitempty"`
 	}
 	personRef struct {
 		ID    string `json:"id"`
@@ -32,8 +35,11 @@ type (
 		AskedAt  time.Time `json:"askedAt"`
 	}
 	decisionView struct {
-		Decision       string     `json:"decision"`
-		DecidedBy      personRef  `json:"decidedBy"`
+		Decision  string    `json:"decision"`
+		DecidedBy personRef `json:"decidedBy"`
+		// OnBehalfOf is the member a delegate decided for (decidedBy is
+		// then the delegate).
+		OnBehalfOf     *personRef `json:"onBehalfOf,omitempty"`
 		Comment        string     `json:"comment,omitempty"`
 		ByLink         bool       `json:"byLink"`
 		GrantExpiresAt *time.Time `json:"grantExpiresAt,omitempty"`
@@ -77,6 +83,9 @@ func toView(r team.AccessRequest) requestView {
 		v.Decision = &decisionView{
 			Decision: map[bool]string{true: "approve", false: "deny"}[r.Status == team.AccessApproved], DecidedBy: personRef{ID: r.DeciderID, Name: r.DeciderName},
 			Comment: r.Comment, ByLink: r.ByLink, GrantExpiresAt: optTime(r.GrantExpiresAt), DecidedAt: r.FinishedAt.UTC(),
+		}
+		if r.OnBehalfOfID != "" {
+			v.Decision.OnBehalfOf = &personRef{ID: r.OnBehalfOfID, Name: r.OnBehalfOfName}
 		}
 	}
 	return v
@@ -130,7 +139,7 @@ func (s *Service) HandleDecide(w http.ResponseWriter, r *http.Request) error {
 	}
 	res, err := s.Decide(r.Context(), DecideInput{
 		Principal: auth.FromContext(r.Context()), RequestID: r.PathValue("id"),
-		Decision: in.Decision, Comment: in.Comment, ExpiresAt: in.ExpiresAt,
+		Decision: in.Decision, Comment: in.Comment, ExpiresAt: in.ExpiresAt, OnBehalfOf: in.OnBehalfOf,
 	})
 	if err != nil {
 		return err

@@ -43,6 +43,7 @@ var goneFor = []struct {
 	{errLinkExpired, gone("This link has expired", "The time to decide on this request is over.")},
 	{errRequestCancelled, gone("This request was withdrawn", "The requester cancelled the access request. Nothing is left to decide.")},
 	{errRequestDecided, gone("This request was decided", "A decision on this access request was made already. Nothing is left to decide.")},
+	{errLinkNotDelegate, gone("You no longer stand in", "You no longer stand in for the member this link was sent for (or you asked for this access yourself). Nothing was recorded.")},
 	{errLinkNotApprover, gone("You can no longer decide", "You are no longer allowed to grant this role at this scope. Nothing was recorded.")},
 	{errSelfDecision, gone("You can no longer decide", "Nobody decides their own access request. Nothing was recorded.")},
 	{errRequesterGone, gone("The requester left", "The requester is no longer a member of this account. Nothing was recorded.")},

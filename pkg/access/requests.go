@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stewardhq/steward/pkg/audit"
@@ -159,12 +160,13 @@ func (s *Service) Approvers(ctx context.Context, r team.AccessRequest, now time.
 }
 
 // visible reports whether the caller may see r: its requester, a member
-// asked, or one who may grant it now.
+// asked, one who may grant it now, its decider, or the delegate of a
+// member asked or who may grant it now (while the delegation is active).
 func (s *Service) visible(ctx context.Context, p *auth.Principal, r team.AccessRequest) (bool, error) {
 	if r.AccountID != p.AccountID() {
 		return false, nil
 	}
-	if r.RequesterID == p.Member.ID {
+	if r.RequesterID == p.Member.ID || r.DeciderID == p.Member.ID {
 		return true, nil
 	}
 	for _, a := range r.Asked {
@@ -173,13 +175,47 @@ func (s *Service) visible(ctx context.Context, p *auth.Principal, r team.AccessR
 		}
 	}
 	requester, err := s.Store.GetMember(ctx, r.AccountID, r.RequesterID)
-	if errors.Is(err, team.ErrMemberNotFound) {
-		return p.Authz.IsAdmin(), nil
-	}
-	if err != nil {
+	gone := errors.Is(err, team.ErrMemberNotFound)
+	if err != nil && !gone {
 		return false, err
 	}
-	return mayGrant(p.Roles, p.Member, requester, r, r.ExpiresAt, p.At) == nil, nil
+	if gone && p.Authz.IsAdmin() || !gone && mayGrant(p.Roles, p.Member, requester, r, r.ExpiresAt, p.At) == nil {
+		return true, nil
+	}
+	// The members the caller stands in for now.
+	del, err := s.delegators(ctx, p)
+	if err != nil || len(del) == 0 {
+		return false, err
+	}
+	for _, a := range r.Asked {
+		if slices.Contains(del, a.MemberID) {
+			return true, nil
+		}
+	}
+	if gone {
+		return false, nil
+	}
+	for _, id := range del {
+		m, err := s.Store.GetMember(ctx, r.AccountID, id)
+		if errors.Is(err, team.ErrMemberNotFound) {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		if m.Status == rbac.StatusActive && mayGrant(p.Roles, m, requester, r, r.ExpiresAt, p.At) == nil {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// delegators lists the members the caller stands in for now.
+func (s *Service) delegators(ctx context.Context, p *auth.Principal) ([]string, error) {
+	if p.IsAPIKey() || p.Member.ID == "" {
+		return nil, nil
+	}
+	return s.Store.Delegators(ctx, p.AccountID(), p.Member.ID, s.Now.Now())
 }
 
 // Get reads a request the caller may see (else 404).
@@ -254,8 +290,68 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, f ListFilter, lim
 		if page.Items, err = s.mayDecide(ctx, p, page.Items); err != nil {
 			return store.Page[team.AccessRequest]{}, err
 		}
+		if cursor == "" {
+			// And, on the first page, those the members the caller
+			// stands in for may decide (see onBehalfItems).
+			more, err := s.onBehalfItems(ctx, p, limit, page.Items)
+			if err != nil {
+				return store.Page[team.AccessRequest]{}, err
+			}
+			page.Items = append(page.Items, more...)
+			slices.SortFunc(page.Items, func(a, b team.AccessRequest) int { return strings.Compare(b.ID, a.ID) })
+		}
 	}
 	return page, nil
+}
+
+// onBehalfItems are the pending requests the members the caller stands
+// in for now (store.Delegators) may decide, but the caller's own requests
+// (a delegate never decides their own) and those in have: the newest
+// page (limit) of each member's entries, checked with the member's rights
+// of now. Chains are not followed.
+func (s *Service) onBehalfItems(ctx context.Context, p *auth.Principal, limit int, have []team.AccessRequest) ([]team.AccessRequest, error) {
+	del, err := s.delegators(ctx, p)
+	if err != nil || len(del) == 0 {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, r := range have {
+		seen[r.ID] = true
+	}
+	var out []team.AccessRequest
+	for _, id := range del {
+		m, err := s.Store.GetMember(ctx, p.AccountID(), id)
+		if errors.Is(err, team.ErrMemberNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if m.Status != rbac.StatusActive {
+			continue
+		}
+		page, err := s.Store.ListAccessRequests(ctx, p.AccountID(), id, "approver", limit, "")
+		if err != nil {
+			return nil, err
+		}
+		var pending []team.AccessRequest
+		for _, r := range page.Items {
+			if r.Status == team.AccessPending && !seen[r.ID] && r.RequesterID != p.Member.ID {
+				pending = append(pending, r)
+			}
+		}
+		mp := *p
+		mp.Member = m
+		ok, err := s.mayDecide(ctx, &mp, pending)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range ok {
+			seen[r.ID] = true
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // mayDecide keeps the requests of rs the caller may decide now (the

@@ -80,6 +80,12 @@ var (
 	errRequestCancelled = fault.New(fault.Gone, "request_cancelled", "The access request was cancelled by its requester.")
 	errRequestDecided   = fault.New(fault.Gone, "request_decided", "The access request was decided already.")
 	errLinkNotApprover  = fault.New(fault.Gone, "not_an_approver", "You may no longer grant this role at this scope.")
+	errLinkNotDelegate  = fault.New(fault.Gone, "not_a_delegate", "You no longer stand in for the member this link was sent for.")
+
+	// A delegate's refusals in the app.
+	errNotDelegate         = fault.New(fault.Forbidden, "not_a_delegate", "You do not stand in for that member now.")
+	errDelegateIsRequester = fault.New(fault.Forbidden, "delegate_is_requester", "You requested this access: you cannot decide it on anyone's behalf.")
+	errDelegationLost      = fault.New(fault.Conflict, "on_behalf_changed", "The delegation or the member you act for changed meanwhile; read the request again.")
 )
 
 // notApprover refuses a decider the grant ceiling does not allow.
@@ -198,6 +204,9 @@ func summary(r team.AccessRequest) map[string]any {
 	}
 	if r.DeciderID != "" {
 		m["deciderId"], m["deciderName"] = r.DeciderID, r.DeciderName
+	}
+	if r.OnBehalfOfID != "" {
+		m["onBehalfOfId"], m["onBehalfOfName"] = r.OnBehalfOfID, r.OnBehalfOfName
 	}
 	if r.Comment != "" {
 		m["comment"] = r.Comment

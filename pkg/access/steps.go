@@ -10,6 +10,7 @@ import (
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/mail"
 	"github.com/stewardhq/steward/pkg/onetime"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 	"github.com/stewardhq/steward/pkg/workflow"
@@ -142,11 +143,38 @@ func requestEmailKey(request, member string) string {
 	return "access-request/" + request + "/" + member
 }
 
+// delegateEmailKey is the outbox key of a member's access-request email
+// sent to their delegate instead (as approvals' delegateEmailKey).
+func delegateEmailKey(key, delegate string) string { return key + "/via/" + delegate }
+
+// recipientDelegate is the delegate who receives an asked member's email
+// instead of them at now: their active delegate (store.ActiveDelegate),
+// unless the delegate requested r (a delegate never decides their own
+// request: the member's own email applies then). nil: the member does.
+func (st Steps) recipientDelegate(ctx context.Context, r team.AccessRequest, member string, now time.Time) (*team.Member, error) {
+	id, ok, err := st.Store.ActiveDelegate(ctx, r.AccountID, member, now)
+	if err != nil || !ok || id == r.RequesterID {
+		return nil, err
+	}
+	m, err := st.Store.GetMember(ctx, r.AccountID, id)
+	if errors.Is(err, team.ErrMemberNotFound) {
+		return nil, nil
+	}
+	if err != nil || m.Status != rbac.StatusActive || m.Email == "" {
+		return nil, err
+	}
+	return &m, nil
+}
+
 // Notify emails the asked members of the batch not emailed yet, each with
 // a one-time decision link (stored hashed; the raw token lives only in
 // the email), paced by SendInterval. A failed send is reported (transient)
 // once every member of the batch was tried, so a retry sends only what is
-// missing. A request no longer pending is left alone.
+// missing. A request no longer pending is left alone. A member with an
+// active delegation at send time (recipientDelegate) is emailed through
+// their delegate: the email goes to the delegate, says on whose behalf,
+// has its own outbox key (delegateEmailKey) and its link decides on the
+// member's behalf; either email sent counts as sent.
 func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
 	r, err := st.load(ctx, in)
 	if err != nil || r.Status != team.AccessPending {
@@ -156,10 +184,7 @@ func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
 	for _, a := range r.Asked {
 		byID[a.MemberID] = a
 	}
-	type mint struct {
-		a     team.AccessApprover
-		token string
-	}
+	now := st.Now.Now()
 	var mints []mint
 	var tokens []store.Token
 	for _, id := range in.Approvers {
@@ -167,18 +192,33 @@ func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
 		if !ok {
 			continue
 		}
-		sent, err := st.Store.OutboxSent(ctx, requestEmailKey(r.ID, id))
+		key := requestEmailKey(r.ID, id)
+		sent, err := st.Store.OutboxSent(ctx, key)
 		if err != nil {
 			return workflow.Transient(err)
 		}
 		if sent {
 			continue
 		}
+		via, err := st.recipientDelegate(ctx, r, id, now)
+		if err != nil {
+			return workflow.Transient(err)
+		}
+		data := map[string]string{"request": r.ID, "memberId": id}
+		if via != nil {
+			if sent, err = st.Store.OutboxSent(ctx, delegateEmailKey(key, via.ID)); err != nil {
+				return workflow.Transient(err)
+			}
+			if sent {
+				continue
+			}
+			data["delegateId"] = via.ID
+		}
 		tok, hash := onetime.New()
-		mints = append(mints, mint{a: a, token: tok})
+		mints = append(mints, mint{a: a, token: tok, via: via})
 		tokens = append(tokens, store.Token{
 			Hash: hash, Kind: store.TokenAccessRequest, AccountID: r.AccountID, SubjectID: subject(r.ID, id), ExpiresAt: r.DecideBy,
-			Data: map[string]string{"request": r.ID, "memberId": id},
+			Data: data,
 		})
 	}
 	if len(mints) == 0 {
@@ -187,10 +227,7 @@ func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
 	if err := st.Store.IssueLinkTokens(ctx, tokens); err != nil {
 		return workflow.Transient(err)
 	}
-	account := ""
-	if acct, err := st.Store.GetAccount(ctx, r.AccountID); err == nil {
-		account = acct.Name
-	}
+	account := st.accountName(ctx, r.AccountID)
 	interval := st.SendInterval
 	if interval <= 0 {
 		interval = DefaultSendInterval
@@ -206,7 +243,7 @@ func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
 			}
 		}
 		last = time.Now()
-		if err := st.sendRequestEmail(ctx, r, account, m.a, m.token); err != nil {
+		if err := st.sendRequestEmail(ctx, r, account, m.a, m.via, m.token); err != nil {
 			st.log().WarnContext(ctx, "access: request email not sent", "request", r.ID, "approver", m.a.MemberID, "error", err)
 			failed = append(failed, fmt.Errorf("approver %s: %w", m.a.MemberID, err))
 		}
@@ -217,6 +254,22 @@ func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
 	return nil
 }
 
+// mint is one decision link about to be emailed: to a, or to via, a's
+// delegate.
+type mint struct {
+	a     team.AccessApprover
+	token string
+	via   *team.Member
+}
+
+// accountName is the account's name for an email ("" when unread).
+func (s *Service) accountName(ctx context.Context, account string) string {
+	if acct, err := s.Store.GetAccount(ctx, account); err == nil {
+		return acct.Name
+	}
+	return ""
+}
+
 func orDefault(v, def string) string {
 	if v == "" {
 		return def
@@ -224,17 +277,30 @@ func orDefault(v, def string) string {
 	return v
 }
 
-func (st Steps) sendRequestEmail(ctx context.Context, r team.AccessRequest, account string, a team.AccessApprover, token string) error {
-	subj, text, html, err := mail.Render(mail.TemplateAccessRequest, mail.AccessRequestData{
+func (st Steps) sendRequestEmail(ctx context.Context, r team.AccessRequest, account string, a team.AccessApprover, via *team.Member, token string) error {
+	return st.Service.sendRequestEmail(ctx, requestEmailKey(r.ID, a.MemberID), r, account, a, via, token)
+}
+
+// sendRequestEmail sends a the access-request email of r with the link of
+// token under the outbox key k (to via instead, a's delegate, under k's
+// delegate variant, saying on whose behalf, when via is set).
+func (s *Service) sendRequestEmail(ctx context.Context, k string, r team.AccessRequest, account string, a team.AccessApprover, via *team.Member, token string) error {
+	data := mail.AccessRequestData{
 		ApproverName: a.Name, RequesterName: orDefault(r.RequesterName, r.RequesterEmail), AccountName: account,
 		Role: r.Role, Scope: r.Scope.String(), Reason: r.Reason, GrantExpiresAt: r.ExpiresAt,
-		DecideLink: st.PublicURL + "/access/" + token, ExpiresAt: r.DecideBy,
-	})
+		DecideLink: s.PublicURL + "/access/" + token, ExpiresAt: r.DecideBy,
+	}
+	to := mail.Address{Name: a.Name, Email: a.Email}
+	if via != nil {
+		data.ApproverName, data.OnBehalfOf = via.Name, orDefault(a.Name, a.Email)
+		k, to = delegateEmailKey(k, via.ID), mail.Address{Name: via.Name, Email: via.Email}
+	}
+	subj, text, html, err := mail.Render(mail.TemplateAccessRequest, data)
 	if err != nil {
 		return err
 	}
-	_, _, err = st.Mail.Send(ctx, requestEmailKey(r.ID, a.MemberID), mail.Message{
-		To: []mail.Address{{Name: a.Name, Email: a.Email}}, Subject: subj, Text: text, HTML: html,
+	_, _, err = s.Mail.Send(ctx, k, mail.Message{
+		To: []mail.Address{to}, Subject: subj, Text: text, HTML: html,
 		Tags: map[string]string{"kind": "access_request"},
 	})
 	return err

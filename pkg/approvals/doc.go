@@ -125,5 +125,6 @@
 //     vote per level, their own or one on behalf of one member, enforced
 //     by the store in the decision's transaction. "Waiting for me" lists
 //     the items of the members one stands in for (store.Delegators, a
-//     reverse entry per delegation).
+//     reverse entry per delegation). Access requests (pkg/access) honour
+//     the same delegation for their emails, links and decisions.
 package approvals

@@ -390,6 +390,10 @@ type AccessRequestData struct {
 	DecideLink string
 	// ExpiresAt is when the request expires; zero leaves it unsaid.
 	ExpiresAt time.Time
+	// OnBehalfOf is the member the recipient stands in for as their
+	// delegate (the link decides on that member's behalf); empty: the
+	// recipient is asked themselves.
+	OnBehalfOf string
 }
 
 func (d AccessRequestData) check() error {

@@ -298,6 +298,9 @@ func (d GrantExpiryData) text() (string, string) {
 }
 
 func (d AccessRequestData) subject() string {
+	if d.OnBehalfOf != "" {
+		return "Access requested (on behalf of " + d.OnBehalfOf + "): " + d.Role + " at " + d.Scope + " for " + d.RequesterName
+	}
 	return "Access requested: " + d.Role + " at " + d.Scope + " for " + d.RequesterName
 }
 
@@ -313,6 +316,7 @@ func (d AccessRequestData) text() (string, string) {
 	return paragraphs(
 		greeting(d.ApproverName),
 		d.RequesterName+" asks for the role "+d.Role+" at "+d.Scope+prefixed(" in ", d.AccountName)+", "+until(d.GrantExpiresAt)+".",
+		prefixed("You stand in for ", d.OnBehalfOf)+when(d.OnBehalfOf != "", " while they are away: you decide on their behalf, with their authority."),
 		prefixed("Reason from "+d.RequesterName+":\n", d.Reason),
 		"Review it and approve or deny on this page (opening it decides nothing):",
 		d.DecideLink,

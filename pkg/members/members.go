@@ -27,8 +27,8 @@
 //     status (store.OffboardMember), with one audit event member.<verb>
 //     whose after names reassignedTo, moved and dropped
 //     ([{requestId, level}]). Duties come from sources by kind
-//     (store.DutyKind; approval seats today, access-request decisions to
-//     come). An approval seat moves when the reassignee is neither
+//     (store.DutyKind, dutySources): approval seats and access-request
+//     decisions. An approval seat moves when the reassignee is neither
 //     awaited nor decided at that level; otherwise the leaver's seat is
 //     just dropped (one person, one vote). The reassignee must be allowed
 //     to approve each seat it takes by the level's own rules (never the
@@ -43,6 +43,17 @@
 //     gets each moved seat's approval email with a fresh link (a failed
 //     email is logged). The approvers_left_without check counts the
 //     reassignee where it takes a seat.
+//   - An access request the leaver was asked to decide moves to the
+//     reassignee when the grant ceiling lets it grant it (Access
+//     .MayGrantAs), else the leaver's seat is dropped (listed in
+//     dropped, level 1); the leaver's access links are deleted (410) and
+//     the reassignee gets the access-request email, in the same
+//     transaction and limits as the approval seats (too_many_duties
+//     counts both). Administrators may always decide an access request,
+//     so access requests never join the approvers_left_without check.
+//   - Taking a member out cancels its own pending access requests
+//     (access_request.cancelled, reason requester_left) right after the
+//     status change (Access.CancelForLeaver; a failure is logged).
 //   - Suspending, deactivating or deleting ends the member's sessions; the
 //     next request is refused anyway, since authentication reloads the
 //     member every time.
@@ -85,6 +96,12 @@ type Service struct {
 	// Approvals hands approval seats over (reassignTo); without it
 	// reassignTo answers 503 reassign_unavailable.
 	Approvals Approvals
+	// Access hands access-request decisions over (reassignTo) and cancels
+	// a leaver's own pending access requests; without it a leaver with
+	// access requests to decide answers reassignTo with 503
+	// reassign_unavailable, and their own requests are left to be
+	// denied or to expire.
+	Access AccessRequests
 }
 
 var (
@@ -380,7 +397,11 @@ func (s *Service) Offboard(ctx context.Context, p *auth.Principal, id, verb stri
 	after := before
 	after.Status = t.to
 	if t.to != rbac.StatusActive && o.ReassignTo != "" {
-		return s.handOver(ctx, p, before, after, verb, o)
+		saved, err := s.handOver(ctx, p, before, after, verb, o)
+		if err == nil {
+			s.cancelOwnRequests(ctx, p, before)
+		}
+		return saved, err
 	}
 	if t.to != rbac.StatusActive && !o.Force {
 		duties, err := s.duties(ctx, before)
@@ -392,14 +413,31 @@ func (s *Service) Offboard(ctx context.Context, p *auth.Principal, id, verb stri
 		}
 	}
 	saved, _, err := s.save(ctx, p, before, after, "member."+verb, nil)
+	if err == nil && t.to != rbac.StatusActive {
+		s.cancelOwnRequests(ctx, p, before)
+	}
 	return saved, err
 }
 
+// cancelOwnRequests cancels the pending access requests of leaver, who
+// was just taken out (access.Service.CancelForLeaver: after the status
+// change's transaction, which has no room for them; a failure is
+// logged, and such a request can still be denied or expires).
+func (s *Service) cancelOwnRequests(ctx context.Context, p *auth.Principal, leaver team.Member) {
+	if s.Access == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	if _, err := s.Access.CancelForLeaver(ctx, p.Event(ctx, "", "", ""), leaver); err != nil {
+		httpapi.Logger(ctx).Warn("cancel the leaver's access requests", "member", leaver.ID, "error", err.Error())
+	}
+}
+
 // dutySources read the duties a leaver hands over, one source per kind
-// (store.DutyKind): approval seats today; access-request decisions are
-// the next source.
+// (store.DutyKind): approval seats (store.Duties) and access-request
+// decisions (store.AccessDuties).
 func (s *Service) dutySources() []func(ctx context.Context, account, member string) ([]store.Duty, error) {
-	return []func(ctx context.Context, account, member string) ([]store.Duty, error){s.Store.Duties}
+	return []func(ctx context.Context, account, member string) ([]store.Duty, error){s.Store.Duties, s.Store.AccessDuties}
 }
 
 // duties reads m's duties of every kind.
@@ -441,6 +479,10 @@ func (s *Service) leftWithout(ctx context.Context, m team.Member, duties []store
 	}
 	left := []string{}
 	for _, d := range duties {
+		if d.Kind == store.DutyAccessRequest {
+			// Administrators may always decide an access request.
+			continue
+		}
 		n := 0
 		for _, o := range d.Others {
 			if active[o] {
@@ -468,6 +510,16 @@ func (s *Service) leftWithout(ctx context.Context, m team.Member, duties []store
 type Approvals interface {
 	MayApprove(rs *rbac.RoleSet, m rbac.Member, r documents.ApprovalRequest, level int) bool
 	NotifyReassigned(ctx context.Context, r documents.ApprovalRequest, level int, to team.Member, ref string) error
+}
+
+// AccessRequests is what offboarding needs of the access requests
+// service (*access.Service): whether the reassignee may decide a request
+// the leaver was asked to decide, its email with a fresh link, and the
+// cancellation of the leaver's own pending requests.
+type AccessRequests interface {
+	MayGrantAs(ctx context.Context, rs *rbac.RoleSet, m team.Member, r team.AccessRequest, at time.Time) (bool, error)
+	NotifyReassigned(ctx context.Context, r team.AccessRequest, to team.Member, ref string) error
+	CancelForLeaver(ctx context.Context, ev audit.Event, leaver team.Member) ([]string, error)
 }
 
 // movedSeat is one handed-over duty in the audit event.
@@ -507,9 +559,21 @@ func (s *Service) handOver(ctx context.Context, p *auth.Principal, before, after
 			return team.Member{}, e
 		}
 		var ineligible []string
-		for _, d := range duties {
+		for i, d := range duties {
 			if d.Kind == store.DutyApproval && d.SeatMovesTo(to.ID) && !s.Approvals.MayApprove(p.Roles, to.Authz(p.At), d.Request, d.Level()) {
 				ineligible = append(ineligible, d.RequestID)
+			}
+			if d.Kind == store.DutyAccessRequest {
+				// The reassignee takes the decision when the grant
+				// ceiling lets it grant it; else the leaver's is dropped.
+				if s.Access == nil {
+					return team.Member{}, fault.New(fault.Unavailable, "reassign_unavailable", "Reassigning access-request decisions is not available here.")
+				}
+				ok, err := s.Access.MayGrantAs(ctx, p.Roles, to, d.Access, p.At)
+				if err != nil {
+					return team.Member{}, err
+				}
+				duties[i].Ineligible = !ok
 			}
 		}
 		if len(ineligible) > 0 {
@@ -549,12 +613,19 @@ func (s *Service) handOver(ctx context.Context, p *auth.Principal, before, after
 // the request shows in the reassignee's "waiting for me").
 func (s *Service) notifyReassigned(ctx context.Context, duties []store.Duty, handed []store.Handed, to, leaver team.Member) {
 	for i, h := range handed {
-		if !h.Moved || h.Kind != store.DutyApproval {
+		if !h.Moved {
 			continue
 		}
 		ref := leaver.ID + "-" + strconv.FormatInt(leaver.Version, 10)
-		if err := s.Approvals.NotifyReassigned(ctx, duties[i].Request, h.Level, to, ref); err != nil {
-			httpapi.Logger(ctx).Warn("approval email to the reassignee", "request", h.RequestID, "error", err.Error())
+		switch h.Kind {
+		case store.DutyApproval:
+			if err := s.Approvals.NotifyReassigned(ctx, duties[i].Request, h.Level, to, ref); err != nil {
+				httpapi.Logger(ctx).Warn("approval email to the reassignee", "request", h.RequestID, "error", err.Error())
+			}
+		case store.DutyAccessRequest:
+			if err := s.Access.NotifyReassigned(ctx, duties[i].Access, to, ref); err != nil {
+				httpapi.Logger(ctx).Warn("access-request email to the reassignee", "request", h.RequestID, "error", err.Error())
+			}
 		}
 	}
 }

@@ -28,9 +28,16 @@ import (
 // rest in BatchWriteItem calls right after). So "mine, and those I may
 // decide" is one strongly consistent query of the member's entries, newest
 // first (request ids sort by creation time), plus one BatchGetItem of those
-// requests. Entries are never removed: they expire (TTL) the account's
-// DocumentRetentionDays after the request's deadline, like the ended
-// request itself (its TTL is set when it ends).
+// requests. Entries expire (TTL) the account's DocumentRetentionDays after
+// the request's deadline, like the ended request itself (its TTL is set
+// when it ends); the only removal is an offboarding's handover
+// (OffboardMember): the leaver's approver entry goes, the reassignee's is
+// put.
+//
+// A decision by a delegate on a member's behalf records both (deciderId:
+// the delegate; onBehalfOfId, onBehalfOfName: the member) and is
+// conditioned on the member's item and delegation as read
+// (DecideAccessRequestOnBehalf).
 //
 // The pending item is written with the request, on the condition that no
 // other pending request holds it (or that one's deadline passed: a removal
@@ -96,6 +103,8 @@ type accessItem struct {
 	DeciderID      string            `dynamodbav:"deciderId,omitempty"`
 	DeciderName    string            `dynamodbav:"deciderName,omitempty"`
 	ImpersonatorID string            `dynamodbav:"impersonatorId,omitempty"`
+	OnBehalfOfID   string            `dynamodbav:"onBehalfOfId,omitempty"`
+	OnBehalfOfName string            `dynamodbav:"onBehalfOfName,omitempty"`
 	Comment        string            `dynamodbav:"comment,omitempty"`
 	ByLink         bool              `dynamodbav:"byLink,omitempty"`
 	GrantExpiresAt string            `dynamodbav:"grantExpiresAt,omitempty"`
@@ -127,7 +136,7 @@ func toAccessItem(r team.AccessRequest) accessItem {
 		ID: r.ID, AccountID: r.AccountID, RequesterID: r.RequesterID, RequesterName: r.RequesterName, RequesterEmail: r.RequesterEmail,
 		Role: r.Role, Scope: r.Scope.String(), Reason: r.Reason, ExpiresAt: accessTime(r.ExpiresAt), Status: string(r.Status),
 		DecideBy: accessTime(r.DecideBy), TaskToken: r.TaskToken, DeciderID: r.DeciderID, DeciderName: r.DeciderName,
-		ImpersonatorID: r.ImpersonatorID, Comment: r.Comment, ByLink: r.ByLink, GrantExpiresAt: accessTime(r.GrantExpiresAt),
+		ImpersonatorID: r.ImpersonatorID, OnBehalfOfID: r.OnBehalfOfID, OnBehalfOfName: r.OnBehalfOfName, Comment: r.Comment, ByLink: r.ByLink, GrantExpiresAt: accessTime(r.GrantExpiresAt),
 		CreatedAt: accessTime(r.CreatedAt), UpdatedAt: accessTime(r.UpdatedAt), FinishedAt: accessTime(r.FinishedAt),
 	}
 	for _, a := range r.Asked {
@@ -142,7 +151,7 @@ func (it accessItem) request() team.AccessRequest {
 		ID: it.ID, AccountID: it.AccountID, RequesterID: it.RequesterID, RequesterName: it.RequesterName, RequesterEmail: it.RequesterEmail,
 		Role: it.Role, Scope: scope, Reason: it.Reason, ExpiresAt: parseAccessTime(it.ExpiresAt), Status: team.AccessStatus(it.Status),
 		DecideBy: parseAccessTime(it.DecideBy), TaskToken: it.TaskToken, DeciderID: it.DeciderID, DeciderName: it.DeciderName,
-		ImpersonatorID: it.ImpersonatorID, Comment: it.Comment, ByLink: it.ByLink, GrantExpiresAt: parseAccessTime(it.GrantExpiresAt),
+		ImpersonatorID: it.ImpersonatorID, OnBehalfOfID: it.OnBehalfOfID, OnBehalfOfName: it.OnBehalfOfName, Comment: it.Comment, ByLink: it.ByLink, GrantExpiresAt: parseAccessTime(it.GrantExpiresAt),
 		CreatedAt: parseAccessTime(it.CreatedAt), UpdatedAt: parseAccessTime(it.UpdatedAt), FinishedAt: parseAccessTime(it.FinishedAt),
 	}
 	for _, a := range it.Asked {
@@ -284,6 +293,8 @@ func (s *Store) endAccess(ctx context.Context, tx *Tx, r team.AccessRequest) {
 	set("deciderId", r.DeciderID)
 	set("deciderName", r.DeciderName)
 	set("impersonatorId", r.ImpersonatorID)
+	set("onBehalfOfId", r.OnBehalfOfID)
+	set("onBehalfOfName", r.OnBehalfOfName)
 	set("comment", r.Comment)
 	set("grantExpiresAt", accessTime(r.GrantExpiresAt))
 	if r.ByLink {
@@ -328,12 +339,31 @@ func (s *Store) FinishAccessRequest(ctx context.Context, r team.AccessRequest, e
 // The caller commits through the decider's acting store, so the decision
 // also requires the decider unchanged since its rights were checked.
 func (s *Store) DecideAccessRequest(ctx context.Context, r team.AccessRequest, member *team.Member, use *TokenUse, ev audit.Event) (team.Member, error) {
+	return s.decideAccess(ctx, r, member, use, nil, ev)
+}
+
+// DecideAccessRequestOnBehalf is DecideAccessRequest of a delegate
+// (r.DeciderID) deciding on behalf of r.OnBehalfOfID, resting on ob: the
+// member's item must be as read and active, and the member's delegation
+// as read and naming the delegate, in the decision's transaction
+// (ErrDelegationLost otherwise).
+func (s *Store) DecideAccessRequestOnBehalf(ctx context.Context, r team.AccessRequest, member *team.Member, use *TokenUse, ob OnBehalf, ev audit.Event) (team.Member, error) {
+	if r.OnBehalfOfID == "" || r.DeciderID == "" || r.OnBehalfOfID == r.DeciderID {
+		return team.Member{}, fmt.Errorf("decide access request on behalf: needs a member and another delegate")
+	}
+	return s.decideAccess(ctx, r, member, use, &ob, ev)
+}
+
+func (s *Store) decideAccess(ctx context.Context, r team.AccessRequest, member *team.Member, use *TokenUse, ob *OnBehalf, ev audit.Event) (team.Member, error) {
 	var saved team.Member
 	build := func() *Tx {
 		tx := NewTx(ev)
 		s.endAccess(ctx, tx, r)
 		if use != nil {
 			tx.ConsumeToken(use.Hash, TokenAccessRequest, use.Subject, use.Now)
+		}
+		if ob != nil {
+			s.onBehalfChecks(tx, r.AccountID, r.OnBehalfOfID, r.DeciderID, *ob)
 		}
 		if member != nil {
 			saved = tx.updateMember(*member, r.FinishedAt, team.ErrStaleVersion, true)

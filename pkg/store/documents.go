@@ -788,6 +788,22 @@ func (s *Store) RecordDecisionOnBehalf(ctx context.Context, account string, d do
 	return s.recordDecision(ctx, account, d, required, link, &ob, ev)
 }
 
+// onBehalfChecks adds to tx what a delegate's decision on behalf of member
+// rests on (ob): the member's item as read and active, and the member's
+// delegation as read and naming delegate (ErrDelegationLost otherwise).
+func (s *Store) onBehalfChecks(tx *Tx, account, member, delegate string, ob OnBehalf) {
+	mc := VersionIs(ob.MemberVersion)
+	mc.Expr += " AND #st = :active"
+	mc.Names["#st"] = "status"
+	mc.Values[":active"] = str(string(rbac.StatusActive))
+	tx.Check(memberKey(account, member), mc, ErrDelegationLost)
+	dc := VersionIs(ob.DelegationVersion)
+	dc.Expr += " AND #dg = :dg"
+	dc.Names["#dg"] = "delegateId"
+	dc.Values[":dg"] = str(delegate)
+	tx.Check(delegationKey(account, member), dc, ErrDelegationLost)
+}
+
 // ErrDelegationLost: the member a delegate decides for, or their
 // delegation, changed since it was read (the member demoted, suspended
 // or back, the delegation moved or removed).
@@ -815,16 +831,7 @@ func (s *Store) recordDecision(ctx context.Context, account string, d documents.
 			RequestID: d.RequestID, Level: d.Level, Voter: d.DelegateID, MemberID: d.MemberID,
 		}), ItemAbsent(), documents.ErrAlreadyDecided)
 		tx.Check(decisionKey(account, d.RequestID, d.Level, d.DelegateID), ItemAbsent(), documents.ErrAlreadyDecided)
-		mc := VersionIs(ob.MemberVersion)
-		mc.Expr += " AND #st = :active"
-		mc.Names["#st"] = "status"
-		mc.Values[":active"] = str(string(rbac.StatusActive))
-		tx.Check(memberKey(account, d.MemberID), mc, ErrDelegationLost)
-		dc := VersionIs(ob.DelegationVersion)
-		dc.Expr += " AND #dg = :dg"
-		dc.Names["#dg"] = "delegateId"
-		dc.Values[":dg"] = str(d.DelegateID)
-		tx.Check(delegationKey(account, d.MemberID), dc, ErrDelegationLost)
+		s.onBehalfChecks(tx, account, d.MemberID, d.DelegateID, *ob)
 	case d.MemberID != "":
 		tx.Check(voteKey(account, d.RequestID, d.Level, d.MemberID), ItemAbsent(), documents.ErrAlreadyDecided)
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -21,11 +22,17 @@ import (
 
 // DutyKind names a source of the duties a member hands over when taken
 // out (suspended, deactivated, deleted). Each kind has its reader (Duties
-// reads DutyApproval) and its writes in OffboardMember's transaction.
+// reads DutyApproval, AccessDuties DutyAccessRequest) and its writes in
+// OffboardMember's transaction.
 type DutyKind string
 
-// DutyApproval: a seat at a pending approval request's current level.
-const DutyApproval DutyKind = "approval"
+const (
+	// DutyApproval: a seat at a pending approval request's current level.
+	DutyApproval DutyKind = "approval"
+	// DutyAccessRequest: a pending access request the member was asked to
+	// decide (its one level, 1).
+	DutyAccessRequest DutyKind = "access_request"
+)
 
 // Duty is a pending approval request that awaits a member at its current
 // level: the other members awaited there and how many approvals the level
@@ -36,15 +43,28 @@ type Duty struct {
 	Others    []string
 	Needed    int
 	// Request is the request as read (its level, version and asked list);
-	// OffboardMember requires it unchanged.
+	// OffboardMember requires it unchanged. DutyApproval only.
 	Request documents.ApprovalRequest
+	// Access is the access request as read (pending, awaiting the
+	// member); OffboardMember requires it still pending and awaiting the
+	// member. DutyAccessRequest only.
+	Access team.AccessRequest
+	// Ineligible, set by the caller before the handover, says the
+	// reassignee may not take this duty (for an access request: the grant
+	// ceiling does not let it grant it): the leaver's seat is dropped.
+	Ineligible bool
 	// awaiting and decided are the request's awaiting set and decision
 	// sort keys as read.
 	awaiting, decided []string
 }
 
-// Level is the level the duty is at.
-func (d Duty) Level() int { return d.Request.Level }
+// Level is the level the duty is at (an access request's is 1).
+func (d Duty) Level() int {
+	if d.Kind == DutyAccessRequest {
+		return 1
+	}
+	return d.Request.Level
+}
 
 // Awaits reports whether the duty's level awaits member (as read).
 func (d Duty) Awaits(member string) bool { return slices.Contains(d.awaiting, member) }
@@ -58,8 +78,69 @@ func (d Duty) Decided(approver string) bool {
 
 // SeatMovesTo reports whether handing the duty to member moves the seat
 // to it: member is neither awaited at the duty's level nor decided there
-// (as read). Otherwise the leaver's seat is dropped: one person, one vote.
-func (d Duty) SeatMovesTo(member string) bool { return !d.Awaits(member) && !d.Decided(member) }
+// (as read), and not Ineligible. Otherwise the leaver's seat is dropped:
+// one person, one vote.
+func (d Duty) SeatMovesTo(member string) bool {
+	return !d.Ineligible && !d.Awaits(member) && !d.Decided(member)
+}
+
+// AccessDuties answers the pending access requests member was asked to
+// decide (DutyAccessRequest), oldest first: the member's approver entries
+// (one strongly consistent Query, paged) and those requests
+// (BatchGetItem), kept while pending and awaiting the member. Others and
+// Needed are left empty: administrators may always decide an access
+// request, so none is ever left without a possible decider.
+func (s *Store) AccessDuties(ctx context.Context, account, member string) ([]Duty, error) {
+	var entries []accessEntryItem
+	var start map[string]types.AttributeValue
+	for {
+		out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			TableName:                aws.String(s.table),
+			KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
+			FilterExpression:         aws.String("#as = :as"),
+			ExpressionAttributeNames: map[string]string{"#pk": AttrPK, "#sk": AttrSK, "#as": "as"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk": str(accountPK(account)), ":prefix": str(accessEntryPrefix(member)), ":as": str("approver"),
+			},
+			ExclusiveStartKey: start, ConsistentRead: aws.Bool(true),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read access requests to decide: %w", err)
+		}
+		var page []accessEntryItem
+		if err := attributevalue.UnmarshalListOfMaps(out.Items, &page); err != nil {
+			return nil, fmt.Errorf("read access requests to decide: %w", err)
+		}
+		entries = append(entries, page...)
+		if start = out.LastEvaluatedKey; len(start) == 0 {
+			break
+		}
+	}
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	keys := make([]map[string]types.AttributeValue, 0, len(entries))
+	for _, e := range entries {
+		keys = append(keys, accessRequestKey(account, e.RequestID))
+	}
+	raw, err := s.batchGet(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("read access requests to decide: %w", err)
+	}
+	var duties []Duty
+	for _, r := range raw {
+		var it accessItem
+		if err := attributevalue.UnmarshalMap(r, &it); err != nil {
+			return nil, fmt.Errorf("read access requests to decide: %w", err)
+		}
+		if it.Type != typeAccessRequest || it.Status != string(team.AccessPending) || !slices.Contains(it.Awaiting, member) {
+			continue
+		}
+		duties = append(duties, Duty{Kind: DutyAccessRequest, RequestID: it.ID, Access: it.request(), awaiting: it.Awaiting})
+	}
+	slices.SortFunc(duties, func(a, b Duty) int { return strings.Compare(a.RequestID, b.RequestID) })
+	return duties, nil
+}
 
 // Duties answers the pending approval requests that await a member at
 // their current level, oldest first. It reads
@@ -185,6 +266,13 @@ func approvalLinkSubject(request string, level int, approver string) string {
 //   - the leaver's current approval link at that level (its current
 //     token, found by its subject, one BatchGetItem) is deleted: the
 //     link answers 410 link_invalid, on its page and when used;
+//   - an access request (DutyAccessRequest; still pending and awaiting
+//     the leaver) gets h.To in place of the leaver in its awaiting set
+//     and asked list unless the duty is Ineligible or h.To is awaited
+//     there already (then it just loses the leaver); the leaver's
+//     approver entry goes, h.To's is put; the leaver's current decision
+//     link (by its subject, "<request>:<leaver>": also the link sent to
+//     the leaver's delegate) is deleted (410 link_invalid);
 //   - h.To must still be active at the version read.
 //
 // A request (or h.To) that changed meanwhile fails the whole transaction
@@ -214,6 +302,10 @@ func (s *Store) OffboardMember(ctx context.Context, m team.Member, h *Handover, 
 	// The leaver's current links, by subject.
 	var curKeys []map[string]types.AttributeValue
 	for _, d := range h.Duties {
+		if d.Kind == DutyAccessRequest {
+			curKeys = append(curKeys, currentTokenKey(TokenAccessRequest, d.RequestID+":"+h.From))
+			continue
+		}
 		curKeys = append(curKeys, currentTokenKey(TokenApproval, approvalLinkSubject(d.RequestID, d.Level(), h.From)))
 	}
 	hashes := map[string]string{}
@@ -233,6 +325,15 @@ func (s *Store) OffboardMember(ctx context.Context, m team.Member, h *Handover, 
 	extra := func(tx *Tx) {
 		handed = handed[:0]
 		for i, d := range h.Duties {
+			if d.Kind == DutyAccessRequest {
+				moved := s.handAccess(ctx, tx, d, h, now)
+				cur := curKeys[i][AttrPK].(*types.AttributeValueMemberS).Value
+				if hash := hashes[cur]; hash != "" {
+					tx.Delete(tokenItemKey(TokenAccessRequest, hash), nil, nil)
+				}
+				handed = append(handed, Handed{Kind: d.Kind, RequestID: d.RequestID, Level: 1, Moved: moved})
+				continue
+			}
 			r := d.Request
 			moved := d.SeatMovesTo(h.To.ID)
 			awaiting := slices.DeleteFunc(slices.Clone(d.awaiting), func(x string) bool { return x == h.From })
@@ -284,4 +385,50 @@ func (s *Store) OffboardMember(ctx context.Context, m team.Member, h *Handover, 
 		return team.Member{}, nil, err
 	}
 	return saved, handed, nil
+}
+
+// handAccess adds to tx the handover of access-request duty d: the
+// request (still pending and awaiting the leaver) gets h.To in place of
+// the leaver in its awaiting set and asked list when the seat moves, or
+// just loses the leaver; the leaver's approver entry goes, h.To's is put
+// when it moves. It reports whether the seat moved.
+func (s *Store) handAccess(ctx context.Context, tx *Tx, d Duty, h *Handover, now time.Time) bool {
+	r := d.Access
+	moved := d.SeatMovesTo(h.To.ID)
+	awaiting := slices.DeleteFunc(slices.Clone(d.awaiting), func(x string) bool { return x == h.From })
+	asked := slices.DeleteFunc(slices.Clone(r.Asked), func(a team.AccessApprover) bool { return a.MemberID == h.From })
+	if moved {
+		awaiting = append(awaiting, h.To.ID)
+		if !slices.ContainsFunc(asked, func(a team.AccessApprover) bool { return a.MemberID == h.To.ID }) {
+			asked = append(asked, team.AccessApprover{MemberID: h.To.ID, Name: h.To.Name, Email: h.To.Email, AskedAt: now})
+		}
+	}
+	r.Asked = asked
+	items := toAccessItem(r).Asked
+	av := mustMarshal(items)
+	if len(items) == 0 {
+		av = &types.AttributeValueMemberL{Value: []types.AttributeValue{}}
+	}
+	expr := "SET #asked = :asked, #upd = :now"
+	names := map[string]string{"#asked": "asked", "#upd": "updatedAt", "#aw": "awaiting", "#st": "status"}
+	values := map[string]types.AttributeValue{
+		":asked": av, ":now": timeAV(now), ":pending": str(string(team.AccessPending)), ":from": str(h.From),
+	}
+	if len(awaiting) > 0 {
+		expr += ", #aw = :aw"
+		values[":aw"] = &types.AttributeValueMemberSS{Value: awaiting}
+	} else {
+		expr += " REMOVE #aw"
+	}
+	cond := "#st = :pending AND contains(#aw, :from)"
+	if moved {
+		cond += " AND NOT contains(#aw, :to)"
+		values[":to"] = str(h.To.ID)
+	}
+	tx.Update(accessRequestKey(r.AccountID, r.ID), Cond{Expr: expr, Names: names, Values: values}, &Cond{Expr: cond}, ErrDutiesChanged)
+	tx.Delete(accessEntryKey(r.AccountID, h.From, r.ID), nil, nil)
+	if moved {
+		tx.Put(accessEntry(r.AccountID, h.To.ID, r.ID, "approver", s.accessTTL(ctx, r.AccountID, r.DecideBy)), nil, nil)
+	}
+	return moved
 }

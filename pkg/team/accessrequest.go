@@ -60,10 +60,14 @@ type AccessRequest struct {
 	// them, if any), the comment, by link or not, and the grant's end as
 	// approved (it may be earlier than ExpiresAt).
 	DeciderID, DeciderName, ImpersonatorID string
-	Comment                                string
-	ByLink                                 bool
-	GrantExpiresAt                         time.Time
-	CreatedAt, UpdatedAt, FinishedAt       time.Time
+	// OnBehalfOfID and OnBehalfOfName are set when the decider decided as
+	// a delegate: the member whose authority the decision rests on (and
+	// who granted the assignment).
+	OnBehalfOfID, OnBehalfOfName     string
+	Comment                          string
+	ByLink                           bool
+	GrantExpiresAt                   time.Time
+	CreatedAt, UpdatedAt, FinishedAt time.Time
 }
 
 // Assignment is the assignment the request asks for, with an expiry

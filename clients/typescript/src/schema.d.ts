@@ -557,7 +557,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a member
-         * @description Status `deleted`: they cannot sign in and their sessions end; their name and email stay on history; the email may be invited again. The owner cannot be deleted (403 `owner_protected`). A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`. With `reassignTo` (an active member of the account, not this one) the member's pending approval seats move to that member in the same transaction as the status change, with one audit event (`reassignedTo`, `moved`, `dropped`): each request's current level then awaits the reassignee instead (or just drops the member's seat when the reassignee is already awaited or decided there), the member's approval links answer 410 `link_invalid`, and the reassignee gets the approval emails with fresh links. The reassignee must be allowed to approve each moved request at its level and must not be its requester (409 `reassignee_not_eligible`, `requests` lists them); a reassignee not active is 409 `reassignee_not_active`; more than 20 pending duties is 409 `too_many_duties` (`duties`: the count, `limit`: 20), nothing written; a decision landing meanwhile makes the handover read the duties again once, then 409 `duties_changed`. The `approvers_left_without` check counts the reassignee where it takes a seat.
+         * @description Status `deleted`: they cannot sign in and their sessions end; their name and email stay on history; the email may be invited again. The owner cannot be deleted (403 `owner_protected`). A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`. With `reassignTo` (an active member of the account, not this one) the member's pending approval seats move to that member in the same transaction as the status change, with one audit event (`reassignedTo`, `moved`, `dropped`): each request's current level then awaits the reassignee instead (or just drops the member's seat when the reassignee is already awaited or decided there), the member's approval links answer 410 `link_invalid`, and the reassignee gets the approval emails with fresh links. Pending access requests the member was asked to decide move the same way when the reassignee may grant them (else the member's seat is dropped, listed in `dropped` with level 1): the member's access-request links answer 410 and the reassignee gets the access-request emails. Access requests never count for `approvers_left_without` (administrators may always decide them). Taking a member out also cancels its own pending access requests (`access_request.cancelled`, reason `requester_left`). The reassignee must be allowed to approve each moved request at its level and must not be its requester (409 `reassignee_not_eligible`, `requests` lists them); a reassignee not active is 409 `reassignee_not_active`; more than 20 pending duties is 409 `too_many_duties` (`duties`: the count, `limit`: 20), nothing written; a decision landing meanwhile makes the handover read the duties again once, then 409 `duties_changed`. The `approvers_left_without` check counts the reassignee where it takes a seat.
          */
         delete: operations["deleteUser"];
         options?: never;
@@ -580,7 +580,7 @@ export interface paths {
         put?: never;
         /**
          * Suspend a member
-         * @description Suspended members cannot sign in; their sessions end at once; reactivation restores everything. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`. With `reassignTo` (an active member of the account, not this one) the member's pending approval seats move to that member in the same transaction as the status change, with one audit event (`reassignedTo`, `moved`, `dropped`): each request's current level then awaits the reassignee instead (or just drops the member's seat when the reassignee is already awaited or decided there), the member's approval links answer 410 `link_invalid`, and the reassignee gets the approval emails with fresh links. The reassignee must be allowed to approve each moved request at its level and must not be its requester (409 `reassignee_not_eligible`, `requests` lists them); a reassignee not active is 409 `reassignee_not_active`; more than 20 pending duties is 409 `too_many_duties` (`duties`: the count, `limit`: 20), nothing written; a decision landing meanwhile makes the handover read the duties again once, then 409 `duties_changed`. The `approvers_left_without` check counts the reassignee where it takes a seat.
+         * @description Suspended members cannot sign in; their sessions end at once; reactivation restores everything. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`. With `reassignTo` (an active member of the account, not this one) the member's pending approval seats move to that member in the same transaction as the status change, with one audit event (`reassignedTo`, `moved`, `dropped`): each request's current level then awaits the reassignee instead (or just drops the member's seat when the reassignee is already awaited or decided there), the member's approval links answer 410 `link_invalid`, and the reassignee gets the approval emails with fresh links. Pending access requests the member was asked to decide move the same way when the reassignee may grant them (else the member's seat is dropped, listed in `dropped` with level 1): the member's access-request links answer 410 and the reassignee gets the access-request emails. Access requests never count for `approvers_left_without` (administrators may always decide them). Taking a member out also cancels its own pending access requests (`access_request.cancelled`, reason `requester_left`). The reassignee must be allowed to approve each moved request at its level and must not be its requester (409 `reassignee_not_eligible`, `requests` lists them); a reassignee not active is 409 `reassignee_not_active`; more than 20 pending duties is 409 `too_many_duties` (`duties`: the count, `limit`: 20), nothing written; a decision landing meanwhile makes the handover read the duties again once, then 409 `duties_changed`. The `approvers_left_without` check counts the reassignee where it takes a seat.
          */
         post: operations["suspendUser"];
         delete?: never;
@@ -620,7 +620,7 @@ export interface paths {
         put?: never;
         /**
          * Deactivate a member
-         * @description Status `inactive`: cannot sign in; sessions end. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`. With `reassignTo` (an active member of the account, not this one) the member's pending approval seats move to that member in the same transaction as the status change, with one audit event (`reassignedTo`, `moved`, `dropped`): each request's current level then awaits the reassignee instead (or just drops the member's seat when the reassignee is already awaited or decided there), the member's approval links answer 410 `link_invalid`, and the reassignee gets the approval emails with fresh links. The reassignee must be allowed to approve each moved request at its level and must not be its requester (409 `reassignee_not_eligible`, `requests` lists them); a reassignee not active is 409 `reassignee_not_active`; more than 20 pending duties is 409 `too_many_duties` (`duties`: the count, `limit`: 20), nothing written; a decision landing meanwhile makes the handover read the duties again once, then 409 `duties_changed`. The `approvers_left_without` check counts the reassignee where it takes a seat.
+         * @description Status `inactive`: cannot sign in; sessions end. A transition the status does not allow answers 409 `invalid_transition`; repeating a done transition changes nothing. If-Match is optional. A change resting on the caller's rights requires the caller (its member item, or its API key) to be unchanged when it commits: a caller demoted, suspended or revoked meanwhile gets 409 `actor_changed` and nothing is written. Nobody but the owner changes the owner (403 `owner_protected` for what can never be done to the owner). When the member is awaited at a pending approval request's current level and the other members awaited there cannot give the approvals it still needs, the change is refused with 409 `approvers_left_without` (`requests` lists their ids) unless the body sends `force: true`. With `reassignTo` (an active member of the account, not this one) the member's pending approval seats move to that member in the same transaction as the status change, with one audit event (`reassignedTo`, `moved`, `dropped`): each request's current level then awaits the reassignee instead (or just drops the member's seat when the reassignee is already awaited or decided there), the member's approval links answer 410 `link_invalid`, and the reassignee gets the approval emails with fresh links. Pending access requests the member was asked to decide move the same way when the reassignee may grant them (else the member's seat is dropped, listed in `dropped` with level 1): the member's access-request links answer 410 and the reassignee gets the access-request emails. Access requests never count for `approvers_left_without` (administrators may always decide them). Taking a member out also cancels its own pending access requests (`access_request.cancelled`, reason `requester_left`). The reassignee must be allowed to approve each moved request at its level and must not be its requester (409 `reassignee_not_eligible`, `requests` lists them); a reassignee not active is 409 `reassignee_not_active`; more than 20 pending duties is 409 `too_many_duties` (`duties`: the count, `limit`: 20), nothing written; a decision landing meanwhile makes the handover read the duties again once, then 409 `duties_changed`. The `approvers_left_without` check counts the reassignee where it takes a seat.
          */
         post: operations["deactivateUser"];
         delete?: never;
@@ -1250,7 +1250,7 @@ export interface paths {
         };
         /**
          * List my access requests and those I was asked to decide
-         * @description Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
+         * @description Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide, or may decide now; the first page also holds the pending requests that the members the caller stands in for as their delegate may decide, but the caller's own). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
          */
         get: operations["listAccessRequests"];
         put?: never;
@@ -1296,7 +1296,7 @@ export interface paths {
         put?: never;
         /**
          * Approve or deny an access request in the app
-         * @description By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome.
+         * @description By a member the grant ceiling allows, at this moment, to give the requester exactly this role at this scope (403 `not_an_approver` otherwise, also for an approver who lost the right since the request was made); never the requester (403 `self_decision`); not in an impersonated session (403 `impersonation_forbidden`). An approval adds the assignment (granted by the decider, ending at the asked `expiresAt` or the decision's earlier one) in the same transaction as the decision, so the next permission check sees it; a time-bound assignment of the same role and scope is replaced (renewal), a permanent one kept. 409 `access_request_not_pending` when it ended, `actor_changed` when the decider's own membership changed meanwhile, `requester_not_a_member` to approve for a member who left, `role_gone` when the role was deleted; 422 `grant_window_passed` when the grant would have ended already. The requester is emailed the outcome. With `onBehalfOf`, a delegate decides for a member who stands them in (their delegation to the caller active now): the grant ceiling is the member's, the member grants the assignment, and the decision and its audit event record the delegate as `decidedBy` and the member as `onBehalfOf` (403 `not_a_delegate`, `delegate_is_requester`; 409 `on_behalf_changed`).
          */
         post: operations["decideAccessRequest"];
         delete?: never;
@@ -1442,7 +1442,7 @@ export interface webhooks {
         put?: never;
         /**
          * member.suspended
-         * @description A member was suspended: they can no longer sign in or act. data.member, data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there).
+         * @description A member was suspended: they can no longer sign in or act. data.member, data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there; an access request's decision is level 1, dropped when the reassignee may not grant it).
          */
         post: operations["event_member_suspended"];
         delete?: never;
@@ -1482,7 +1482,7 @@ export interface webhooks {
         put?: never;
         /**
          * member.deactivated
-         * @description An active member was made inactive. data.member, data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there).
+         * @description An active member was made inactive. data.member, data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there; an access request's decision is level 1, dropped when the reassignee may not grant it).
          */
         post: operations["event_member_deactivated"];
         delete?: never;
@@ -1502,7 +1502,7 @@ export interface webhooks {
         put?: never;
         /**
          * member.deleted
-         * @description A member was deleted. data.member: the member as it was; data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there).
+         * @description A member was deleted. data.member: the member as it was; data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there; an access request's decision is level 1, dropped when the reassignee may not grant it).
          */
         post: operations["event_member_deleted"];
         delete?: never;
@@ -1922,7 +1922,7 @@ export interface webhooks {
         put?: never;
         /**
          * access_request.approved
-         * @description An access request was approved; the assignment was added in the same change (a member.updated event follows, with the member after and before). data.request, with deciderId, deciderName, comment, grantExpiresAt, byLink.
+         * @description An access request was approved; the assignment was added in the same change (a member.updated event follows, with the member after and before). data.request, with deciderId, deciderName (who decided), comment, grantExpiresAt, byLink; when a delegate decided on a member's behalf also onBehalfOfId, onBehalfOfName (the member whose authority it rests on and who granted the assignment; deciderId and deciderName are then the delegate's).
          */
         post: operations["event_access_request_approved"];
         delete?: never;
@@ -1942,7 +1942,7 @@ export interface webhooks {
         put?: never;
         /**
          * access_request.denied
-         * @description An access request was denied. data.request, with deciderId, deciderName, comment, byLink.
+         * @description An access request was denied. data.request, with deciderId, deciderName (who decided), comment, byLink; when a delegate decided on a member's behalf also onBehalfOfId, onBehalfOfName (deciderId and deciderName are then the delegate's).
          */
         post: operations["event_access_request_denied"];
         delete?: never;
@@ -1962,7 +1962,7 @@ export interface webhooks {
         put?: never;
         /**
          * access_request.cancelled
-         * @description An access request was cancelled by its requester, or because its workflow could not start. data.request; data.reason (cancelled or start_failed).
+         * @description An access request was cancelled by its requester, because its workflow could not start, or because its requester was suspended, deactivated or deleted. data.request; data.reason (cancelled, start_failed or requester_left).
          */
         post: operations["event_access_request_cancelled"];
         delete?: never;
@@ -3127,10 +3127,10 @@ export interface components {
          *     - `member.created`: A member was added without an invitation (POST /v1/users: inactive until invited). data.member: the member.
          *     - `member.joined`: A member accepted an invitation or registered themselves; they are active. data.memberId, data.member (status, identity) when known.
          *     - `member.updated`: A member's name, admin flag, roles or notification settings changed. data.member: the member after; data.previous: before.
-         *     - `member.suspended`: A member was suspended: they can no longer sign in or act. data.member, data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there).
+         *     - `member.suspended`: A member was suspended: they can no longer sign in or act. data.member, data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there; an access request's decision is level 1, dropped when the reassignee may not grant it).
          *     - `member.reactivated`: A suspended or inactive member is active again. data.member, data.previous.
-         *     - `member.deactivated`: An active member was made inactive. data.member, data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there).
-         *     - `member.deleted`: A member was deleted. data.member: the member as it was; data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there).
+         *     - `member.deactivated`: An active member was made inactive. data.member, data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there; an access request's decision is level 1, dropped when the reassignee may not grant it).
+         *     - `member.deleted`: A member was deleted. data.member: the member as it was; data.previous. With reassignTo: data.reassignedTo (a member id), data.moved and data.dropped ([{requestId, level}]: the seats the reassignee took, and those dropped because it was already awaited or had decided there; an access request's decision is level 1, dropped when the reassignee may not grant it).
          *     - `invitation.revoked`: An invitation was revoked, by a member or because its member left. data.invitation: id, email, status.
          *     - `role.created`: A custom role was created. data.role: id, name, description, permissions, scopeKinds.
          *     - `role.updated`: A custom role changed. data.role: after; data.previous: before.
@@ -3150,9 +3150,9 @@ export interface components {
          *     - `delegation.set`: A member set or changed their delegation while away. data.delegation: memberId, delegateId, delegateName, from, until, note; data.previous: the delegation it replaced, if any.
          *     - `delegation.removed`: A member removed their delegation. data.delegation: the delegation as it was (memberId, delegateId, from, until, note).
          *     - `access_request.requested`: A member asked for a role at a scope (POST /v1/access-requests). data.request: id, requesterId, requesterName, role, scope, reason, expiresAt (the asked end, absent for none), decideBy, status.
-         *     - `access_request.approved`: An access request was approved; the assignment was added in the same change (a member.updated event follows, with the member after and before). data.request, with deciderId, deciderName, comment, grantExpiresAt, byLink.
-         *     - `access_request.denied`: An access request was denied. data.request, with deciderId, deciderName, comment, byLink.
-         *     - `access_request.cancelled`: An access request was cancelled by its requester, or because its workflow could not start. data.request; data.reason (cancelled or start_failed).
+         *     - `access_request.approved`: An access request was approved; the assignment was added in the same change (a member.updated event follows, with the member after and before). data.request, with deciderId, deciderName (who decided), comment, grantExpiresAt, byLink; when a delegate decided on a member's behalf also onBehalfOfId, onBehalfOfName (the member whose authority it rests on and who granted the assignment; deciderId and deciderName are then the delegate's).
+         *     - `access_request.denied`: An access request was denied. data.request, with deciderId, deciderName (who decided), comment, byLink; when a delegate decided on a member's behalf also onBehalfOfId, onBehalfOfName (deciderId and deciderName are then the delegate's).
+         *     - `access_request.cancelled`: An access request was cancelled by its requester, because its workflow could not start, or because its requester was suspended, deactivated or deleted. data.request; data.reason (cancelled, start_failed or requester_left).
          *     - `access_request.expired`: An access request was not decided in time. data.request.
          *     - `webhook.disabled`: A webhook endpoint whose deliveries failed for 3 days was disabled. data.webhook: id, url.
          * @enum {string}
@@ -3366,6 +3366,8 @@ export interface components {
              * @description On an approval: end the grant earlier than asked (in the future, and not after the requested `expiresAt` when one was asked: 400 otherwise).
              */
             expiresAt?: string;
+            /** @description The member you decide for as their delegate, while their delegation to you is active (see PUT /v1/me/delegation): the decision rests on that member's rights (the grant ceiling) and they grant the assignment. Never on a request you made (403 delegate_is_requester); 403 not_a_delegate when you do not stand in for them now; 409 on_behalf_changed when the member or the delegation changed meanwhile. Omit it to decide for yourself. */
+            onBehalfOf?: string;
         };
         /** @description An access request: who asks for which role at which scope, who was asked to decide, and the decision once made. */
         AccessRequest: {
@@ -3401,6 +3403,12 @@ export interface components {
                 /** @enum {string} */
                 decision: "approve" | "deny";
                 decidedBy: {
+                    id: string;
+                    name?: string;
+                    email?: string;
+                };
+                /** @description The member a delegate decided for (decidedBy is then the delegate); that member granted the assignment. */
+                onBehalfOf?: {
                     id: string;
                     name?: string;
                     email?: string;

@@ -81,9 +81,14 @@ func Deps(ctx context.Context, cfg config.Config, log *slog.Logger, function str
 	}
 	d.Invites = &invites.Service{Store: st, Auth: d.Auth, Mail: d.Auth.Mail, PublicURL: cfg.PublicURL}
 	d.APIKeys = &apikeys.Service{Store: st}
-	// Offboarding with reassignTo emails the reassignee its approval
-	// links (no workflow engine needed for that).
-	d.Members = &members.Service{Store: st, Approvals: &approvals.Service{Store: st, Mail: d.Auth.Mail, PublicURL: cfg.PublicURL, Logger: log}}
+	// Offboarding with reassignTo emails the reassignee its approval and
+	// access-request links (no workflow engine needed for that), and
+	// cancels the leaver's own access requests (telling the workflow
+	// where an engine runs: see below).
+	d.Members = &members.Service{
+		Store: st, Approvals: &approvals.Service{Store: st, Mail: d.Auth.Mail, PublicURL: cfg.PublicURL, Logger: log},
+		Access: &access.Service{Store: st, Mail: d.Auth.Mail, PublicURL: cfg.PublicURL, Logger: log},
+	}
 	d.Permissions = &permissions.Service{Store: st}
 	d.Events = &events.Feed{Store: st, Settle: cfg.EventsSettle}
 	d.Webhooks = &webhooks.Service{Store: st, URLs: webhooks.PolicyFor(cfg.Stage)}
@@ -100,6 +105,7 @@ func Deps(ctx context.Context, cfg config.Config, log *slog.Logger, function str
 			return server.Deps{}, err
 		}
 		d.Access.Engine = d.Approvals.Engine
+		d.Members.Access = d.Access
 	}
 	return d, nil
 }
