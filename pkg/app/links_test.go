@@ -26,9 +26,10 @@ func TestEachFunctionLinksOnlyWhatItServes(t *testing.T) {
 	want := map[string]string{
 		"health": "health openapi",
 		"auth":   authPkgs + " secretsmanager sesv2",
-		// users sends the approval emails of an offboarding's hand-over
-		// (approvals' notify code; workflow and sfn come with it).
-		"users":       authPkgs + " secretsmanager sesv2 members approvals workflow sfn",
+		// users sends the approval and access-request emails of an
+		// offboarding's hand-over (approvals' and access's notify code;
+		// workflow and sfn come with them).
+		"users":       authPkgs + " secretsmanager sesv2 members approvals access workflow sfn",
 		"invites":     authPkgs + " secretsmanager sesv2 invites members",
 		"apikeys":     authPkgs + " secretsmanager apikeys",
 		"permissions": authPkgs + " secretsmanager permissions",
