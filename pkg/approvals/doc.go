@@ -102,9 +102,11 @@
 //     was escalated. Escalated approvers decide like the level's own while
 //     the escalation's rule still allows them.
 //   - Requests are listed and shown to their requester, to those asked,
-//     and to members who may view the document; also to the delegate of
-//     one asked while the delegation is active, and to a delegate who
-//     decided on someone's behalf.
+//     and to members who may view the document; also, while a delegation
+//     is active, to the delegate of a member whose pending request's
+//     current level still awaits them (the delegation passes on pending
+//     decisions, not the member's history), and (shown, not listed) to a
+//     delegate who decided on someone's behalf.
 //   - Delegation while away (PUT/GET/DELETE /v1/me/delegation): one per
 //     member, to another active member of the account, from `from`
 //     (inclusive) until `until` (exclusive, at most MaxDelegationAhead
