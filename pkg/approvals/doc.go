@@ -70,8 +70,12 @@
 //     no token for an approver whose email went out, so a link sent stays
 //     valid. Ending or cancelling a request does not delete its tokens:
 //     every use of a link checks the request, so its links answer 410.
+//     A member's link (their own, a reminder's, or their delegate's)
+//     decides only while the member is still asked at the link's level.
 //     A member taken out with reassignTo (pkg/members) loses its seats'
-//     tokens (410 link_invalid); the member taking a seat gets its email
+//     tokens and is no longer asked there: every link of those seats
+//     (reminders' included, and one minted after the hand-over) answers
+//     410 link_invalid; the member taking a seat gets its email
 //     and link from NotifyReassigned (outbox key suffixed
 //     "/handover/<ref>").
 //   - A level ends when it has `required` approvals or on the first
