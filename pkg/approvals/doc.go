@@ -89,7 +89,9 @@
 //     and under expiresAfterHours (400 invalid_field otherwise). They
 //     count from the level's start (recorded on the request by its first
 //     Tick). A reminder goes to the level's approvers who have not
-//     decided, remindAfterHours after the start and then every
+//     decided (members only while active: every email of Notify, the
+//     level's first, a reminder or an escalation's, skips a member
+//     suspended, deactivated or deleted since asked), remindAfterHours after the start and then every
 //     remindAfterHours but at most once a day, with a link of its own
 //     (subject "<request>:<level>:<approver>:r<n>"; the first link keeps
 //     working) and outbox key "approval-reminder/<request>/<level>/<n>/

@@ -218,7 +218,8 @@ func batched(ids []string) [][]string {
 }
 
 // stillAwaited lists the notify ids of the level's approvers who have
-// not decided.
+// not decided: the external approver, and the members still active (read
+// now; Notify checks again when it sends).
 func (st Steps) stillAwaited(ctx context.Context, r documents.ApprovalRequest, level int) ([]string, error) {
 	decided := map[string]bool{}
 	if r.DecidedBy != "" || r.Approvals > 0 {
@@ -227,9 +228,23 @@ func (st Steps) stillAwaited(ctx context.Context, r documents.ApprovalRequest, l
 			return nil, err
 		}
 	}
-	var ids []string
+	var waiting []documents.Approver
+	var members []string
 	for _, a := range r.Asked {
 		if a.Level == level && !decided[a.Key()] {
+			waiting = append(waiting, a)
+			if a.MemberID != "" {
+				members = append(members, a.MemberID)
+			}
+		}
+	}
+	active, err := st.activeAmong(ctx, r.AccountID, members)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, a := range waiting {
+		if a.MemberID == "" || active[a.MemberID] {
 			ids = append(ids, notifyID(a))
 		}
 	}
