@@ -103,7 +103,9 @@
 //     account-wide, allowed to approve the document account-wide; a
 //     role's holders in the level's scope; the next level's rule, the
 //     administrators at the last level), records them on the request
-//     (asked, marked escalated, and awaiting) with the audit event
+//     (asked, marked escalated, and awaiting; at the request's version
+//     read, built again over the request and members read again when a
+//     decision or hand-over changed it meanwhile) with the audit event
 //     approval.escalated, and emails them the approval email saying it
 //     was escalated. Escalated approvers decide like the level's own while
 //     the escalation's rule still allows them.
