@@ -326,7 +326,7 @@ const DefaultSendInterval = time.Second / 6
 
 // Notify emails the approvers in.Approvers asked at the level who have
 // neither been emailed (the outbox remembers each approval email by its
-// key) nor decided, members only while active (read now, one
+// key) nor decided, members only while active (store.ActiveMembers, one
 // BatchGetItem: one suspended, deactivated or deleted since the level
 // asked them gets no email, reminder or escalation's): it mints each one's one-time link (stored hashed; the
 // raw token lives only in the email) and sends the emails, paced by
@@ -377,7 +377,7 @@ func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
 			members = append(members, a.MemberID)
 		}
 	}
-	active, err := st.activeAmong(ctx, r.AccountID, members)
+	active, err := st.Store.ActiveMembers(ctx, r.AccountID, members)
 	if err != nil {
 		return workflow.Transient(err)
 	}
@@ -453,24 +453,6 @@ func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
 		return workflow.Transient(errors.Join(failed...))
 	}
 	return nil
-}
-
-// activeAmong reports which of the member ids are active members of the
-// account now (one BatchGetItem per store.MaxLoadMembers ids).
-func (st Steps) activeAmong(ctx context.Context, account string, ids []string) (map[string]bool, error) {
-	active := make(map[string]bool, len(ids))
-	for chunk := range slices.Chunk(ids, store.MaxLoadMembers) {
-		lm, err := st.Store.LoadMembers(ctx, account, chunk)
-		if err != nil {
-			return nil, err
-		}
-		for id, m := range lm.Members {
-			if m.Status == rbac.StatusActive {
-				active[id] = true
-			}
-		}
-	}
-	return active, nil
 }
 
 // expiresAt is when the level expires, as its emails say: its timeout

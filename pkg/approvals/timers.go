@@ -238,7 +238,7 @@ func (st Steps) stillAwaited(ctx context.Context, r documents.ApprovalRequest, l
 			}
 		}
 	}
-	active, err := st.activeAmong(ctx, r.AccountID, members)
+	active, err := st.Store.ActiveMembers(ctx, r.AccountID, members)
 	if err != nil {
 		return nil, err
 	}
