@@ -476,7 +476,9 @@ type linkTarget struct {
 }
 
 // resolve checks a link and returns its target, or the refusal that ends
-// it.
+// it. A member's link (their own, or their delegate's) works only while
+// the member is still asked at the link's level: a seat handed over ends
+// its links (errLinkInvalid).
 func (s *Service) resolve(ctx context.Context, raw string) (linkTarget, error) {
 	hash, err := onetime.Hash(raw)
 	if err != nil {
@@ -516,6 +518,12 @@ func (s *Service) resolve(ctx context.Context, raw string) (linkTarget, error) {
 	}
 	if r.Level != level {
 		return linkTarget{}, errNotPending
+	}
+	if m := t.Data["memberId"]; m != "" && !askedAt(r, level, m) {
+		// The member's seat at the level went to someone else (a
+		// hand-over): every link of that seat ended with it, the
+		// reminders' links (subjects of their own) included.
+		return linkTarget{}, errLinkInvalid
 	}
 	if t.Data["memberId"] == "" {
 		if err := s.externalStillAllowed(ctx, r, t.Data["email"]); err != nil {

@@ -70,8 +70,12 @@
 //     no token for an approver whose email went out, so a link sent stays
 //     valid. Ending or cancelling a request does not delete its tokens:
 //     every use of a link checks the request, so its links answer 410.
+//     A member's link (their own, a reminder's, or their delegate's)
+//     decides only while the member is still asked at the link's level.
 //     A member taken out with reassignTo (pkg/members) loses its seats'
-//     tokens (410 link_invalid); the member taking a seat gets its email
+//     tokens and is no longer asked there: every link of those seats
+//     (reminders' included, and one minted after the hand-over) answers
+//     410 link_invalid; the member taking a seat gets its email
 //     and link from NotifyReassigned (outbox key suffixed
 //     "/handover/<ref>").
 //   - A level ends when it has `required` approvals or on the first
@@ -85,7 +89,9 @@
 //     and under expiresAfterHours (400 invalid_field otherwise). They
 //     count from the level's start (recorded on the request by its first
 //     Tick). A reminder goes to the level's approvers who have not
-//     decided, remindAfterHours after the start and then every
+//     decided (members only while active: every email of Notify, the
+//     level's first, a reminder or an escalation's, skips a member
+//     suspended, deactivated or deleted since asked), remindAfterHours after the start and then every
 //     remindAfterHours but at most once a day, with a link of its own
 //     (subject "<request>:<level>:<approver>:r<n>"; the first link keeps
 //     working) and outbox key "approval-reminder/<request>/<level>/<n>/
@@ -97,14 +103,18 @@
 //     account-wide, allowed to approve the document account-wide; a
 //     role's holders in the level's scope; the next level's rule, the
 //     administrators at the last level), records them on the request
-//     (asked, marked escalated, and awaiting) with the audit event
+//     (asked, marked escalated, and awaiting; at the request's version
+//     read, built again over the request and members read again when a
+//     decision or hand-over changed it meanwhile) with the audit event
 //     approval.escalated, and emails them the approval email saying it
 //     was escalated. Escalated approvers decide like the level's own while
 //     the escalation's rule still allows them.
 //   - Requests are listed and shown to their requester, to those asked,
-//     and to members who may view the document; also to the delegate of
-//     one asked while the delegation is active, and to a delegate who
-//     decided on someone's behalf.
+//     and to members who may view the document; also, while a delegation
+//     is active, to the delegate of a member whose pending request's
+//     current level still awaits them (the delegation passes on pending
+//     decisions, not the member's history), and (shown, not listed) to a
+//     delegate who decided on someone's behalf.
 //   - Delegation while away (PUT/GET/DELETE /v1/me/delegation): one per
 //     member, to another active member of the account, from `from`
 //     (inclusive) until `until` (exclusive, at most MaxDelegationAhead

@@ -251,8 +251,11 @@ func mayApprove(rs *rbac.RoleSet, m rbac.Member, r documents.ApprovalRequest, l 
 
 // visible reports whether the caller may see request r: its requester,
 // those asked, members who may view the document, and the delegates of
-// those asked while they stand in (delegators: the members the caller
-// stands in for now; see delegators).
+// the members it awaits (delegators: the members the caller stands in for
+// now; see delegators). A delegation passes on pending decisions only:
+// through it the delegate sees a pending request whose current level
+// still awaits a member they stand in for, not the member's other (past,
+// decided or closed) requests.
 func visible(p *auth.Principal, r documents.ApprovalRequest, delegators []string) bool {
 	if r.AccountID != p.AccountID() {
 		return false
@@ -261,9 +264,12 @@ func visible(p *auth.Principal, r documents.ApprovalRequest, delegators []string
 		return true
 	}
 	for _, a := range r.Asked {
-		if a.MemberID != "" && (a.MemberID == p.Member.ID || slices.Contains(delegators, a.MemberID)) {
+		if a.MemberID != "" && a.MemberID == p.Member.ID {
 			return true
 		}
+	}
+	if r.Status == documents.RequestPending && slices.ContainsFunc(delegators, func(m string) bool { return slices.Contains(r.Awaiting, m) }) {
+		return true
 	}
 	res := rbac.Resource{Account: r.AccountID, Type: "document", ID: r.DocID, Store: r.Store, Department: r.Department, DocType: r.DocType}
 	return p.Decide(rbac.ActionDocumentView, res).Allowed
@@ -284,7 +290,8 @@ func (s *Service) delegators(ctx context.Context, p *auth.Principal) ([]string, 
 }
 
 // GetRequest reads a request the caller may see (visible; a delegate also
-// sees a request they decided on someone's behalf), with its decisions.
+// sees a request they decided on someone's behalf, whatever its status),
+// with its decisions.
 func (s *Service) GetRequest(ctx context.Context, p *auth.Principal, id string) (documents.ApprovalRequest, []documents.ApprovalDecision, error) {
 	if len(id) > 80 || id == "" {
 		return documents.ApprovalRequest{}, nil, fault.ErrNotFound

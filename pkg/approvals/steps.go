@@ -326,7 +326,9 @@ const DefaultSendInterval = time.Second / 6
 
 // Notify emails the approvers in.Approvers asked at the level who have
 // neither been emailed (the outbox remembers each approval email by its
-// key) nor decided: it mints each one's one-time link (stored hashed; the
+// key) nor decided, members only while active (store.ActiveMembers, one
+// BatchGetItem: one suspended, deactivated or deleted since the level
+// asked them gets no email, reminder or escalation's): it mints each one's one-time link (stored hashed; the
 // raw token lives only in the email) and sends the emails, paced by
 // SendInterval. Every approver of the batch is tried; a failed send is
 // reported (transient) once all are, so that the workflow retries the
@@ -369,12 +371,25 @@ func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
 		// via is the delegate who receives a's email (nil: a does).
 		via *team.Member
 	}
+	var members []string
+	for _, id := range in.Approvers {
+		if a, ok := byID[id]; ok && a.MemberID != "" && !decided[a.Key()] {
+			members = append(members, a.MemberID)
+		}
+	}
+	active, err := st.Store.ActiveMembers(ctx, r.AccountID, members)
+	if err != nil {
+		return workflow.Transient(err)
+	}
 	var mints []mint
 	var tokens []store.Token
 	for _, id := range in.Approvers {
 		a, ok := byID[id]
 		if !ok || decided[a.Key()] {
 			continue // no longer asked, or decided already
+		}
+		if a.MemberID != "" && !active[a.MemberID] {
+			continue // suspended, deactivated or deleted since asked
 		}
 		key := notifyEmailKey(r, in, a)
 		sent, err := st.Store.OutboxSent(ctx, key)

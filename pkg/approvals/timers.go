@@ -218,7 +218,8 @@ func batched(ids []string) [][]string {
 }
 
 // stillAwaited lists the notify ids of the level's approvers who have
-// not decided.
+// not decided: the external approver, and the members still active (read
+// now; Notify checks again when it sends).
 func (st Steps) stillAwaited(ctx context.Context, r documents.ApprovalRequest, level int) ([]string, error) {
 	decided := map[string]bool{}
 	if r.DecidedBy != "" || r.Approvals > 0 {
@@ -227,25 +228,82 @@ func (st Steps) stillAwaited(ctx context.Context, r documents.ApprovalRequest, l
 			return nil, err
 		}
 	}
-	var ids []string
+	var waiting []documents.Approver
+	var members []string
 	for _, a := range r.Asked {
 		if a.Level == level && !decided[a.Key()] {
+			waiting = append(waiting, a)
+			if a.MemberID != "" {
+				members = append(members, a.MemberID)
+			}
+		}
+	}
+	active, err := st.Store.ActiveMembers(ctx, r.AccountID, members)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, a := range waiting {
+		if a.MemberID == "" || active[a.MemberID] {
 			ids = append(ids, notifyID(a))
 		}
 	}
 	return ids, nil
 }
 
+// escalateTries is how many times escalate records the escalation over
+// the request read again when it changed meanwhile, before it leaves it
+// to the workflow's retry of the Tick.
+const escalateTries = 3
+
 // escalate records the escalation of level of r: the members its rule
 // allows who are not asked at the level yet are asked now (escalated),
 // await the level, and get the approval email (the Notify batches the
 // Tick returns). It returns their ids (none when the level was escalated
-// already, or ended).
+// already, or ended). The asked list is written at the version of the
+// request it was built from: when the request changed meanwhile (a
+// decision, a hand-over), it is read again and the escalation built
+// again over it and the members as they are then (a leaver handed over
+// is not asked again; the Tick is idempotent).
 func (st Steps) escalate(ctx context.Context, r documents.ApprovalRequest, level int) ([]string, error) {
-	targets, err := st.membersFor(ctx, r, level, func(rs *rbac.RoleSet, m rbac.Member) bool { return escalationAllows(rs, m, r, level) })
-	if err != nil {
-		return nil, workflow.Transient(err)
+	for try := 1; ; try++ {
+		targets, err := st.membersFor(ctx, r, level, func(rs *rbac.RoleSet, m rbac.Member) bool { return escalationAllows(rs, m, r, level) })
+		if err != nil {
+			return nil, workflow.Transient(err)
+		}
+		if len(targets) == 0 && try == 1 {
+			st.log().WarnContext(ctx, "approvals: nobody to escalate the level to", "request", r.ID, "level", level, "escalateTo", r.Levels[level-1].EscalateTo)
+		}
+		all, added := escalationAsks(r, level, targets, st.Now.Now())
+		ev := workflowEvent(r, "approval.escalated")
+		ev.After = audit.Snapshot(map[string]any{
+			"request":    requestSummary(r, documents.RequestPending),
+			"escalation": map[string]any{"level": level, "escalateTo": r.Levels[level-1].EscalateTo, "added": len(added)},
+		})
+		switch err := st.Store.EscalateLevel(ctx, r, level, all, added, ev); {
+		case errors.Is(err, store.ErrAlreadyEscalated), errors.Is(err, documents.ErrRequestNotPending):
+			return nil, nil
+		case errors.Is(err, store.ErrRequestChanged) && try < escalateTries:
+			fresh, err := st.Store.GetApprovalRequest(ctx, r.AccountID, r.ID)
+			if errors.Is(err, documents.ErrRequestNotFound) {
+				return nil, nil
+			}
+			if err != nil {
+				return nil, workflow.Transient(err)
+			}
+			r = fresh
+		case err != nil:
+			return nil, workflow.Transient(err)
+		default:
+			return added, nil
+		}
 	}
+}
+
+// escalationAsks is the asked list of r with the escalation of level's
+// targets who are not asked at the level yet (asked at now, escalated),
+// and the member ids it adds.
+func escalationAsks(r documents.ApprovalRequest, level int, targets []documents.Approver, now time.Time) ([]documents.Approver, []string) {
 	asked := map[string]bool{}
 	for _, a := range r.Asked {
 		if a.Level == level {
@@ -254,7 +312,6 @@ func (st Steps) escalate(ctx context.Context, r documents.ApprovalRequest, level
 	}
 	all := slices.Clone(r.Asked)
 	var added []string
-	now := st.Now.Now()
 	for _, a := range targets {
 		if asked[a.Key()] {
 			continue
@@ -263,21 +320,7 @@ func (st Steps) escalate(ctx context.Context, r documents.ApprovalRequest, level
 		all = append(all, a)
 		added = append(added, a.MemberID)
 	}
-	if len(targets) == 0 {
-		st.log().WarnContext(ctx, "approvals: nobody to escalate the level to", "request", r.ID, "level", level, "escalateTo", r.Levels[level-1].EscalateTo)
-	}
-	ev := workflowEvent(r, "approval.escalated")
-	ev.After = audit.Snapshot(map[string]any{
-		"request":    requestSummary(r, documents.RequestPending),
-		"escalation": map[string]any{"level": level, "escalateTo": r.Levels[level-1].EscalateTo, "added": len(added)},
-	})
-	switch err := st.Store.EscalateLevel(ctx, r, level, all, added, ev); {
-	case errors.Is(err, store.ErrAlreadyEscalated), errors.Is(err, documents.ErrRequestNotPending):
-		return nil, nil
-	case err != nil:
-		return nil, workflow.Transient(err)
-	}
-	return added, nil
+	return all, added
 }
 
 // reminderEmailKey is the outbox key of reminder n of level to approver:

@@ -204,6 +204,9 @@ type ApprovalRequest struct {
 	Approvals int
 	// Asked lists everyone asked, every level.
 	Asked []Approver
+	// Awaiting lists the member ids asked at Level who have not decided,
+	// as stored (the store's decisions and level changes maintain it).
+	Awaiting []string
 	// TimerLevel is the level whose reminders and escalation
 	// LevelStartedAt counts from (0 before the workflow's first Tick);
 	// Reminders is how many reminders that level sent, EscalatedLevel the

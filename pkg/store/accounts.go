@@ -245,7 +245,13 @@ func (s *Store) batchGetChunk(ctx context.Context, keys []map[string]types.Attri
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+	return s.batchGetKeys(ctx, types.KeysAndAttributes{Keys: keys, ConsistentRead: aws.Bool(true)})
+}
+
+// batchGetKeys reads ka (up to 100 keys) in one BatchGetItem, retrying
+// what DynamoDB leaves unprocessed.
+func (s *Store) batchGetKeys(ctx context.Context, ka types.KeysAndAttributes) ([]map[string]types.AttributeValue, error) {
+	req := map[string]types.KeysAndAttributes{s.table: ka}
 	var items []map[string]types.AttributeValue
 	for attempt := 0; len(req) > 0; attempt++ {
 		if attempt > 0 {

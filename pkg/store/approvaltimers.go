@@ -73,13 +73,20 @@ func (s *Store) RecordReminder(ctx context.Context, account, id string, level, p
 // ErrAlreadyEscalated: the level was escalated already.
 var ErrAlreadyEscalated = errors.New("the level was escalated already")
 
+// ErrRequestChanged: the request changed since it was read (a decision,
+// a hand-over); nothing was written. Read it again.
+var ErrRequestChanged = errors.New("the approval request changed since it was read")
+
 // EscalateLevel records the escalation of level, the request's current
 // level, in one transaction with its audit event ev: asked is everyone
 // asked (every level, the escalation's approvers included), added the
 // member ids it adds to those the level awaits (their awaiting entries
-// are written too). documents.ErrRequestNotPending when the request
-// ended or moved to another level, ErrAlreadyEscalated when the level
-// was escalated already.
+// are written too). asked replaces the request's list, so the request
+// must be at r.Version, the version asked was built from (a hand-over
+// committed meanwhile is not undone). documents.ErrRequestNotPending
+// when the request ended or moved to another level, ErrAlreadyEscalated
+// when the level was escalated already, ErrRequestChanged when it
+// changed otherwise since r was read.
 func (s *Store) EscalateLevel(ctx context.Context, r documents.ApprovalRequest, level int, asked []documents.Approver, added []string, ev audit.Event) error {
 	tx := NewTx(ev)
 	expr := "SET #esc = :l, #asked = :asked, #upd = :now, #ver = #ver + :one"
@@ -93,8 +100,9 @@ func (s *Store) EscalateLevel(ctx context.Context, r documents.ApprovalRequest, 
 		values[":aw"] = &types.AttributeValueMemberSS{Value: added}
 	}
 	cond := requestPending()
-	cond.Expr += " AND #lvl = :l AND (attribute_not_exists(#esc) OR #esc <> :l)"
-	cond.Names["#lvl"], cond.Names["#esc"] = "level", "escalatedLevel"
+	cond.Expr += " AND #lvl = :l AND (attribute_not_exists(#esc) OR #esc <> :l) AND #ver = :ver"
+	cond.Names["#lvl"], cond.Names["#esc"], cond.Names["#ver"] = "level", "escalatedLevel", AttrVersion
+	cond.Values[":ver"] = num(r.Version)
 	tx.Update(approvalKey(r.AccountID, r.ID), Cond{Expr: expr, Names: names, Values: values}, cond, errNotEscalable)
 	ttl := s.awaitingTTL(ctx, r.AccountID, s.now(), r.TimeoutSeconds)
 	var entries []types.WriteRequest
@@ -104,10 +112,17 @@ func (s *Store) EscalateLevel(ctx context.Context, r documents.ApprovalRequest, 
 	rest := tx.addWrites(entries)
 	if err := s.Commit(ctx, tx); errors.Is(err, errNotEscalable) {
 		cur, gerr := s.GetApprovalRequest(ctx, r.AccountID, r.ID)
-		if gerr == nil && cur.Status == documents.RequestPending && cur.Level == level && cur.EscalatedLevel == level {
+		switch {
+		case errors.Is(gerr, documents.ErrRequestNotFound):
+			return documents.ErrRequestNotPending
+		case gerr != nil:
+			return fmt.Errorf("escalate level: %w", gerr)
+		case cur.Status != documents.RequestPending || cur.Level != level:
+			return documents.ErrRequestNotPending
+		case cur.EscalatedLevel == level:
 			return ErrAlreadyEscalated
 		}
-		return documents.ErrRequestNotPending
+		return ErrRequestChanged
 	} else if err != nil {
 		return err
 	}

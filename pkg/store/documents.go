@@ -490,6 +490,7 @@ func (it requestItem) request() documents.ApprovalRequest {
 		TaskToken: it.TaskToken, Approvals: it.Approvals, Comment: it.Comment, DecidedBy: it.DecidedBy, Version: it.Version,
 		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, FinishedAt: it.FinishedAt,
 		TimerLevel: it.TimerLevel, LevelStartedAt: it.LevelStartedAt, Reminders: it.Reminders, EscalatedLevel: it.EscalatedLevel,
+		Awaiting: slices.Clone(it.Awaiting),
 	}
 	if it.External != nil {
 		r.External = &documents.External{Email: it.External.Email, Name: it.External.Name}

@@ -31,7 +31,9 @@ var costFlows = map[string]costBudget{
 	// and requester index keys on the request (every request write also
 	// writes gsi1 and gsi2), the awaiting entries (put per awaited member,
 	// deleted on decision and end) and reading the awaiting set before an
-	// await and an end bring it to 29 / 78 (pkg/store/approvalindex.go).
+	// await and an end bring it to 29 / 78 (pkg/store/approvalindex.go);
+	// the approvers' status read before their emails (Notify:
+	// store.ActiveMembers, eventually consistent) to 30 / 78.
 	"approval": {read: 30, write: 80},
 }
 
