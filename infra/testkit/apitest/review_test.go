@@ -140,3 +140,28 @@ func TestReview_HandoverLeavesReminderLinks(t *testing.T) {
 		t.Logf("request after the leaver's vote: approvals %d, asked %+v", r.Approvals, r.Asked)
 	}
 }
+
+// TestReview_ReminderEmailsSuspendedApprover: a level's reminders go to
+// every member asked at the level who has not decided, whatever their
+// status now (Steps.stillAwaited and Notify check none): a member
+// suspended (or deleted with force) after the level started keeps
+// receiving reminder emails with the document's details and a link.
+func TestReview_ReminderEmailsSuspendedApprover(t *testing.T) {
+	e := New(t, func(d *server.Deps) { d.Approvals.Hour = time.Second })
+	tm := e.apSetup(t)
+	e.Call(t, "PUT", "/v1/approval-policies/purchase_order", tm.ownerTk, map[string]any{
+		"enabled": true, "levels": []map[string]any{{"minAmount": 0, "role": "manager", "required": 1, "scope": "document", "remindAfterHours": 6}},
+		"selfApproval": false, "expiresAfterHours": 60,
+	}).Want(t, http.StatusOK, "")
+	e.Call(t, "PUT", "/v1/documents/purchase_order/po-remsus", tm.requester.Token, poBody(100)).Want(t, http.StatusCreated, "")
+	since := time.Now()
+	e.requestApproval(t, tm.requester.Token, "po-remsus", nil)
+	e.approvalToken(t, tm.mgr1.Email, since)
+	e.Call(t, "POST", "/v1/users/"+tm.mgr1.ID+"/suspend", tm.ownerTk, nil).Want(t, http.StatusOK, "")
+
+	e.reasonToken(t, tm.mgr2.Email, "Reminder: ", since)
+	time.Sleep(2 * time.Second) // the same batch
+	if n := e.emailsTo(t, tm.mgr1.Email, "Reminder: ", since); n != 0 {
+		t.Errorf("the suspended approver got %d reminder emails", n)
+	}
+}
