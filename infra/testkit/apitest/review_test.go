@@ -165,3 +165,37 @@ func TestReview_ReminderEmailsSuspendedApprover(t *testing.T) {
 		t.Errorf("the suspended approver got %d reminder emails", n)
 	}
 }
+
+// TestReview_HandoverSeatToDelegateWhoVoted: a member who voted at a
+// level on behalf of another (the vote marker) cannot vote there again,
+// but the hand-over counts only their own decision and awaiting entry
+// (Duty.SeatMovesTo): the leaver's seat moves to them, the
+// approvers_left_without check counts them, and the level is left
+// waiting for a vote that is refused.
+func TestReview_HandoverSeatToDelegateWhoVoted(t *testing.T) {
+	e := New(t)
+	tm := e.apSetup(t)
+	e.Call(t, "PUT", "/v1/approval-policies/purchase_order", tm.ownerTk, oneLevel(2)).Want(t, http.StatusOK, "")
+	e.Call(t, "PUT", "/v1/documents/purchase_order/po-seat", tm.requester.Token, poBody(100)).Want(t, http.StatusCreated, "")
+	req := e.requestApproval(t, tm.requester.Token, "po-seat", nil)
+	e.waitRequest(t, tm.mgr1.Token, req.ID, "level 1", func(r apRequest) bool { return r.CurrentLevel == 1 })
+	// A manager who joined after the level started: not asked there.
+	dee := e.apMember(t, tm.owner, "Dee Deputy", at("manager", "store:s1"), at("approver", "store:s1"))
+	e.Call(t, "PUT", "/v1/me/delegation", tm.mgr1.Token, delegationBody(dee.ID, -time.Minute, 7*24*time.Hour)).Want(t, http.StatusCreated, "")
+	e.Call(t, "POST", "/v1/approval-requests/"+req.ID+"/decision", dee.Token, map[string]any{"decision": "approve", "onBehalfOf": tm.mgr1.ID}).Want(t, http.StatusOK, "")
+
+	// Max leaves; his seat is handed to Dee, who has voted at the level.
+	res := e.Call(t, "POST", "/v1/users/"+tm.mgr2.ID+"/suspend", tm.ownerTk, map[string]any{"reassignTo": dee.ID})
+	if res.Status != http.StatusOK {
+		return // refused: fine
+	}
+	// The seat Dee holds now must be usable, or must not have moved.
+	r := e.getRequest(t, tm.ownerTk, req.ID)
+	for _, a := range r.Asked {
+		if a.Level == 1 && a.MemberID == dee.ID {
+			if got := e.Call(t, "POST", "/v1/approval-requests/"+req.ID+"/decision", dee.Token, map[string]any{"decision": "approve"}); got.Status != http.StatusOK {
+				t.Errorf("the hand-over gave Dee a seat she cannot use: %d %s", got.Status, got.Body)
+			}
+		}
+	}
+}
