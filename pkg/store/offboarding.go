@@ -70,16 +70,25 @@ func (d Duty) Level() int {
 func (d Duty) Awaits(member string) bool { return slices.Contains(d.awaiting, member) }
 
 // Decided reports whether approver (an approver key: a member id) decided
-// at the duty's level (as read).
+// at the duty's level (as read): its own decision, or the one vote it
+// cast there on behalf of another member as a delegate (the vote marker,
+// voteKey: it refuses the member's own vote there too).
 func (d Duty) Decided(approver string) bool {
 	k := decisionKey(d.Request.AccountID, d.RequestID, d.Request.Level, approver)
-	return slices.Contains(d.decided, k[AttrSK].(*types.AttributeValueMemberS).Value)
+	return slices.Contains(d.decided, k[AttrSK].(*types.AttributeValueMemberS).Value) ||
+		slices.Contains(d.decided, d.voteSK(approver))
+}
+
+// voteSK is the sort key of voter's vote marker at the duty's level.
+func (d Duty) voteSK(voter string) string {
+	return voteKey(d.Request.AccountID, d.RequestID, d.Request.Level, voter)[AttrSK].(*types.AttributeValueMemberS).Value
 }
 
 // SeatMovesTo reports whether handing the duty to member moves the seat
 // to it: member is neither awaited at the duty's level nor decided there
-// (as read), and not Ineligible. Otherwise the leaver's seat is dropped:
-// one person, one vote.
+// (as read; a vote cast there as a delegate counts as decided), and not
+// Ineligible. Otherwise the leaver's seat is dropped: one person, one
+// vote.
 func (d Duty) SeatMovesTo(member string) bool {
 	return !d.Ineligible && !d.Awaits(member) && !d.Decided(member)
 }
@@ -261,7 +270,8 @@ func approvalLinkSubject(request string, level int, approver string) string {
 //   - each request (at the version, level and status read) gets h.To in
 //     place of the leaver in its awaiting set and asked list, or just
 //     loses the leaver's seat when h.To is already awaited there or
-//     decided there;
+//     decided there (its own decision, or its vote marker there as a
+//     delegate; a moved seat is conditioned on the marker's absence);
 //   - the leaver's awaiting entry goes, h.To's is put;
 //   - the leaver's current approval link at that level (its current
 //     token, found by its subject, one BatchGetItem) is deleted: the
@@ -356,8 +366,17 @@ func (s *Store) OffboardMember(ctx context.Context, m team.Member, h *Handover, 
 			} else {
 				expr += " REMOVE #aw"
 			}
+			cond := "#ver = :v AND #st = :pending AND #lvl = :lvl"
+			if moved {
+				// The reassignee has not voted at the level on another's
+				// behalf (its vote marker, named in the decided set): the
+				// version covers it, this says it.
+				cond += " AND NOT contains(#decd, :vote)"
+				names["#decd"] = "decided"
+				values[":vote"] = str(d.voteSK(h.To.ID))
+			}
 			tx.Update(approvalKey(r.AccountID, r.ID), Cond{Expr: expr, Names: names, Values: values},
-				&Cond{Expr: "#ver = :v AND #st = :pending AND #lvl = :lvl"}, ErrDutiesChanged)
+				&Cond{Expr: cond}, ErrDutiesChanged)
 			tx.Delete(awaitingKey(r.AccountID, h.From, r.ID), nil, nil)
 			if moved {
 				tx.Put(awaitingPut(r.AccountID, h.To.ID, r.ID, s.awaitingTTL(ctx, r.AccountID, now, r.TimeoutSeconds)).PutRequest.Item, nil, nil)
