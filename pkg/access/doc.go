@@ -39,8 +39,11 @@
 //     later) in the same transaction as the decision, replacing a
 //     time-bound assignment of the same role and scope (a renewal); a
 //     permanent one is kept. The requester's member item must be as read,
-//     else it is read and checked again. A denial writes only the
-//     decision.
+//     else it is read and checked again. An approval needs the requester
+//     active, in the decision's transaction too (409
+//     requester_not_active for a suspended or inactive requester, 409
+//     requester_not_a_member for one deleted); a denial is allowed
+//     either way. A denial writes only the decision.
 //   - One level, one decision: the decider's transaction ends the request;
 //     the workflow is then told (SendTaskSuccess with the stored token, or
 //     the Await step finds the request ended). A request undecided

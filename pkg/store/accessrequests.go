@@ -333,8 +333,11 @@ func (s *Store) FinishAccessRequest(ctx context.Context, r team.AccessRequest, e
 // the granted assignment in the same transaction, at the version it was
 // read (team.ErrStaleVersion when it changed meanwhile; a custom role
 // deleted meanwhile is ErrRoleGone). use, when set, consumes the emailed
-// link's token in it too (ErrTokenInvalid). A request no longer pending
-// is team.ErrAccessRequestNotPending. It returns the member as saved.
+// link's token in it too (ErrTokenInvalid). An approval requires the
+// requester active in the transaction (ErrRequesterNotActive): member,
+// when set, must be read active (its version then holds the status),
+// else the requester's item is checked. A request no longer pending is
+// team.ErrAccessRequestNotPending. It returns the member as saved.
 //
 // The caller commits through the decider's acting store, so the decision
 // also requires the decider unchanged since its rights were checked.
@@ -354,7 +357,15 @@ func (s *Store) DecideAccessRequestOnBehalf(ctx context.Context, r team.AccessRe
 	return s.decideAccess(ctx, r, member, use, &ob, ev)
 }
 
+// ErrRequesterNotActive: an access request's approval found its
+// requester suspended, inactive or gone; nothing was written.
+var ErrRequesterNotActive = errors.New("the requester is not active")
+
 func (s *Store) decideAccess(ctx context.Context, r team.AccessRequest, member *team.Member, use *TokenUse, ob *OnBehalf, ev audit.Event) (team.Member, error) {
+	approve := r.Status == team.AccessApproved
+	if approve && member != nil && member.Status != rbac.StatusActive {
+		return team.Member{}, ErrRequesterNotActive
+	}
 	var saved team.Member
 	build := func() *Tx {
 		tx := NewTx(ev)
@@ -366,7 +377,13 @@ func (s *Store) decideAccess(ctx context.Context, r team.AccessRequest, member *
 			s.onBehalfChecks(tx, r.AccountID, r.OnBehalfOfID, r.DeciderID, *ob)
 		}
 		if member != nil {
+			// At the version read, so active as read.
 			saved = tx.updateMember(*member, r.FinishedAt, team.ErrStaleVersion, true)
+		} else if approve {
+			tx.Check(memberKey(r.AccountID, r.RequesterID), &Cond{
+				Expr: "#st = :active", Names: map[string]string{"#st": "status"},
+				Values: map[string]types.AttributeValue{":active": str(string(rbac.StatusActive))},
+			}, ErrRequesterNotActive)
 		}
 		return tx
 	}
