@@ -3975,7 +3975,7 @@ type ClientInterface interface {
 
 	// ListAccessRequests List my access requests and those I was asked to decide
 	//
-	// Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide, or may decide now; the first page also holds the pending requests that the members the caller stands in for as their delegate may decide, but the caller's own). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
+	// Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide, or may decide now; every page also holds the pending requests that the members the caller stands in for as their delegate were asked to and may decide, but the caller's own; it reads only pending requests). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
 	//
 	// Corresponds with GET /v1/access-requests (the `ListAccessRequests` operationId).
 	ListAccessRequests(ctx context.Context, params *ListAccessRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5056,7 +5056,7 @@ func (c *Client) SubmitApprovalPageWithFormdataBody(ctx context.Context, token A
 
 // ListAccessRequests List my access requests and those I was asked to decide
 //
-// Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide, or may decide now; the first page also holds the pending requests that the members the caller stands in for as their delegate may decide, but the caller's own). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
+// Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide, or may decide now; every page also holds the pending requests that the members the caller stands in for as their delegate were asked to and may decide, but the caller's own; it reads only pending requests). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
 //
 // Corresponds with GET /v1/access-requests (the `ListAccessRequests` operationId).
 func (c *Client) ListAccessRequests(ctx context.Context, params *ListAccessRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -11443,7 +11443,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListAccessRequestsWithResponse List my access requests and those I was asked to decide
 	//
-	// Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide, or may decide now; the first page also holds the pending requests that the members the caller stands in for as their delegate may decide, but the caller's own). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
+	// Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide, or may decide now; every page also holds the pending requests that the members the caller stands in for as their delegate were asked to and may decide, but the caller's own; it reads only pending requests). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -26658,7 +26658,7 @@ func (c *ClientWithResponses) SubmitApprovalPageWithFormdataBodyWithResponse(ctx
 
 // ListAccessRequestsWithResponse List my access requests and those I was asked to decide
 //
-// Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide, or may decide now; the first page also holds the pending requests that the members the caller stands in for as their delegate may decide, but the caller's own). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
+// Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide, or may decide now; every page also holds the pending requests that the members the caller stands in for as their delegate were asked to and may decide, but the caller's own; it reads only pending requests). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -1250,7 +1250,7 @@ export interface paths {
         };
         /**
          * List my access requests and those I was asked to decide
-         * @description Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide, or may decide now; the first page also holds the pending requests that the members the caller stands in for as their delegate may decide, but the caller's own). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
+         * @description Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide, or may decide now; every page also holds the pending requests that the members the caller stands in for as their delegate were asked to and may decide, but the caller's own; it reads only pending requests). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
          */
         get: operations["listAccessRequests"];
         put?: never;
