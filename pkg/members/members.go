@@ -50,7 +50,8 @@
 //     dropped, level 1); the leaver's access links are deleted (410) and
 //     the reassignee gets the access-request email, in the same
 //     transaction and limits as the approval seats (too_many_duties
-//     counts both). Administrators may always decide an access request,
+//     counts both; an access request takes six of the transaction's
+//     writes, a seat four: store.MaxHandoverDuties). Administrators may always decide an access request,
 //     so access requests never join the approvers_left_without check.
 //   - Taking a member out cancels its own pending access requests
 //     (access_request.cancelled, reason requester_left) right after the
