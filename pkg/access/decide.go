@@ -144,6 +144,10 @@ func (s *Service) decideOnce(ctx context.Context, in DecideInput, approve bool, 
 	switch {
 	case gone && approve:
 		return Result{}, errRequesterGone
+	case approve && requester.Status != rbac.StatusActive:
+		// A grant to a suspended or inactive member is not given (the
+		// store checks the status again in the decision's transaction).
+		return Result{}, errRequesterNotActive
 	case gone:
 		// Denying a request of a member who left: administrators only.
 		if !d.roles.IsAdmin(d.member.Authz(now)) {
@@ -207,6 +211,8 @@ func (s *Service) decideOnce(ctx context.Context, in DecideInput, approve bool, 
 		return Result{}, errNotPending
 	case errors.Is(err, store.ErrRoleGone):
 		return Result{}, errRoleGone
+	case errors.Is(err, store.ErrRequesterNotActive):
+		return Result{}, errRequesterNotActive
 	case errors.Is(err, team.ErrStaleVersion):
 		return Result{}, err // Decide reads the requester again
 	case err != nil:

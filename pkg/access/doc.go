@@ -29,7 +29,9 @@
 //     requester. Approvers (one function) snapshots the active members
 //     with an email it allows when the workflow starts waiting: they are
 //     emailed and see the request under ?mine=decide (while the ceiling
-//     still allows them: the list checks it). At the decision the
+//     still allows them: the list checks it). ?mine=decide reads only
+//     pending requests: each asked member's awaiting entry
+//     (store.ListAccessAwaiting) lives while the request is pending. At the decision the
 //     ceiling is checked again with the decider's rights of that moment
 //     (403 not_an_approver for one who lost the right; by link the link's
 //     page ends), and the decision commits only while the decider's member
@@ -39,8 +41,11 @@
 //     later) in the same transaction as the decision, replacing a
 //     time-bound assignment of the same role and scope (a renewal); a
 //     permanent one is kept. The requester's member item must be as read,
-//     else it is read and checked again. A denial writes only the
-//     decision.
+//     else it is read and checked again. An approval needs the requester
+//     active, in the decision's transaction too (409
+//     requester_not_active for a suspended or inactive requester, 409
+//     requester_not_a_member for one deleted); a denial is allowed
+//     either way. A denial writes only the decision.
 //   - One level, one decision: the decider's transaction ends the request;
 //     the workflow is then told (SendTaskSuccess with the stored token, or
 //     the Await step finds the request ended). A request undecided
@@ -68,9 +73,11 @@
 //     on_behalf_changed). The decision and its audit event record the
 //     delegate (decider) and the member (onBehalfOf); the member grants
 //     the assignment (GrantedBy). Chains are not followed. ?mine=decide
-//     lists, on its first page, the pending requests the members the
-//     caller stands in for may decide (the newest page of each member's
-//     entries), but the caller's own.
+//     lists too, on every page, the pending requests the active members
+//     the caller stands in for are asked and may decide, but the
+//     caller's own: their awaiting entries merged with the caller's,
+//     newest first, one cursor (one query more a page per member stood
+//     in for).
 //   - Offboarding (pkg/members, store.OffboardMember): a member taken out
 //     with reassignTo hands over its pending requests to decide
 //     (store.AccessDuties, DutyAccessRequest): each moves to the

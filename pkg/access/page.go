@@ -47,6 +47,7 @@ var goneFor = []struct {
 	{errLinkNotApprover, gone("You can no longer decide", "You are no longer allowed to grant this role at this scope. Nothing was recorded.")},
 	{errSelfDecision, gone("You can no longer decide", "Nobody decides their own access request. Nothing was recorded.")},
 	{errRequesterGone, gone("The requester left", "The requester is no longer a member of this account. Nothing was recorded.")},
+	{errRequesterNotActive, gone("The requester is not active", "The requester is suspended or inactive, so the access cannot be granted; the request can only be denied. Nothing was recorded.")},
 	{errWindowPassed, gone("The grant would have ended", "The requested access would have ended already. Nothing was recorded.")},
 	{errRoleGone, gone("The role was deleted", "The role asked for no longer exists. Nothing was recorded.")},
 }

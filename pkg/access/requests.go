@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/stewardhq/steward/pkg/audit"
@@ -252,7 +251,9 @@ type ListFilter struct {
 }
 
 // List lists the caller's requests and those the caller was asked to
-// decide, newest first.
+// decide, newest first. mine=decide reads only the pending requests the
+// caller, or a member the caller stands in for, is asked to decide
+// (decideList).
 func (s *Service) List(ctx context.Context, p *auth.Principal, f ListFilter, limit int, cursor string) (store.Page[team.AccessRequest], error) {
 	if err := p.RequireMember(); err != nil {
 		return store.Page[team.AccessRequest]{}, err
@@ -266,11 +267,10 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, f ListFilter, lim
 	case "requested":
 		as = "requester"
 	case "decide":
-		as = "approver"
 		if f.Status != "" && f.Status != team.AccessPending {
 			return store.Page[team.AccessRequest]{Items: []team.AccessRequest{}}, nil
 		}
-		f.Status = team.AccessPending
+		return s.decideList(ctx, p, limit, cursor)
 	default:
 		return store.Page[team.AccessRequest]{}, fault.InvalidField("mine", `must be "decide" or "requested"`)
 	}
@@ -285,81 +285,75 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, f ListFilter, lim
 		}
 	}
 	page.Items = out
-	if f.Mine == "decide" {
-		// Those the caller may still decide: the ceiling of now.
-		if page.Items, err = s.mayDecide(ctx, p, page.Items); err != nil {
-			return store.Page[team.AccessRequest]{}, err
-		}
-		if cursor == "" {
-			// And, on the first page, those the members the caller
-			// stands in for may decide (see onBehalfItems).
-			more, err := s.onBehalfItems(ctx, p, limit, page.Items)
-			if err != nil {
-				return store.Page[team.AccessRequest]{}, err
-			}
-			page.Items = append(page.Items, more...)
-			slices.SortFunc(page.Items, func(a, b team.AccessRequest) int { return strings.Compare(b.ID, a.ID) })
-		}
-	}
 	return page, nil
 }
 
-// onBehalfItems are the pending requests the members the caller stands
-// in for now (store.Delegators) may decide, but the caller's own requests
-// (a delegate never decides their own) and those in have: the newest
-// page (limit) of each member's entries, checked with the member's rights
-// of now. Chains are not followed.
-func (s *Service) onBehalfItems(ctx context.Context, p *auth.Principal, limit int, have []team.AccessRequest) ([]team.AccessRequest, error) {
+// decideList is mine=decide: the pending requests the caller is asked to
+// decide and may decide now (the ceiling of now), and those the active
+// members the caller stands in for now (store.Delegators) are asked to
+// decide and may decide now (checked with the member's rights), but the
+// caller's own requests (a delegate never decides their own); chains are
+// not followed. One page of awaiting entries (store.ListAccessAwaiting:
+// one query for the caller and one per member stood in for, each at
+// most a page), so pages are full but for a request whose ceiling no
+// longer allows it.
+func (s *Service) decideList(ctx context.Context, p *auth.Principal, limit int, cursor string) (store.Page[team.AccessRequest], error) {
 	del, err := s.delegators(ctx, p)
-	if err != nil || len(del) == 0 {
-		return nil, err
+	if err != nil {
+		return store.Page[team.AccessRequest]{}, err
 	}
-	seen := map[string]bool{}
-	for _, r := range have {
-		seen[r.ID] = true
-	}
-	var out []team.AccessRequest
+	deciders := map[string]team.Member{p.Member.ID: p.Member}
+	var active []string
 	for _, id := range del {
+		if id == p.Member.ID {
+			continue
+		}
 		m, err := s.Store.GetMember(ctx, p.AccountID(), id)
 		if errors.Is(err, team.ErrMemberNotFound) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return store.Page[team.AccessRequest]{}, err
 		}
-		if m.Status != rbac.StatusActive {
+		if m.Status == rbac.StatusActive {
+			deciders[id] = m
+			active = append(active, id)
+		}
+	}
+	page, err := s.Store.ListAccessAwaiting(ctx, p.AccountID(), p.Member.ID, active, limit, cursor)
+	if err != nil {
+		return store.Page[team.AccessRequest]{}, err
+	}
+	var rs []team.AccessRequest
+	for _, a := range page.Items {
+		rs = append(rs, a.Request)
+	}
+	requesters, err := s.requesters(ctx, p.AccountID(), rs)
+	if err != nil {
+		return store.Page[team.AccessRequest]{}, err
+	}
+	out := store.Page[team.AccessRequest]{Items: make([]team.AccessRequest, 0, len(page.Items)), Next: page.Next}
+	for _, a := range page.Items {
+		r := a.Request
+		requester, ok := requesters[r.RequesterID]
+		if !ok {
 			continue
 		}
-		page, err := s.Store.ListAccessRequests(ctx, p.AccountID(), id, "approver", limit, "")
-		if err != nil {
-			return nil, err
-		}
-		var pending []team.AccessRequest
-		for _, r := range page.Items {
-			if r.Status == team.AccessPending && !seen[r.ID] && r.RequesterID != p.Member.ID {
-				pending = append(pending, r)
+		for _, id := range a.For {
+			if id != p.Member.ID && r.RequesterID == p.Member.ID {
+				continue
 			}
-		}
-		mp := *p
-		mp.Member = m
-		ok, err := s.mayDecide(ctx, &mp, pending)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range ok {
-			seen[r.ID] = true
-			out = append(out, r)
+			if mayGrant(p.Roles, deciders[id], requester, r, r.ExpiresAt, p.At) == nil {
+				out.Items = append(out.Items, r)
+				break
+			}
 		}
 	}
 	return out, nil
 }
 
-// mayDecide keeps the requests of rs the caller may decide now (the
-// requesters read in one batch).
-func (s *Service) mayDecide(ctx context.Context, p *auth.Principal, rs []team.AccessRequest) ([]team.AccessRequest, error) {
-	if len(rs) == 0 {
-		return rs, nil
-	}
+// requesters reads the requesters of rs in batches.
+func (s *Service) requesters(ctx context.Context, account string, rs []team.AccessRequest) (map[string]team.Member, error) {
 	var ids []string
 	for _, r := range rs {
 		if !slices.Contains(ids, r.RequesterID) {
@@ -368,7 +362,7 @@ func (s *Service) mayDecide(ctx context.Context, p *auth.Principal, rs []team.Ac
 	}
 	members := map[string]team.Member{}
 	for chunk := range slices.Chunk(ids, store.MaxLoadMembers) {
-		lm, err := s.Store.LoadMembers(ctx, p.AccountID(), chunk)
+		lm, err := s.Store.LoadMembers(ctx, account, chunk)
 		if err != nil {
 			return nil, err
 		}
@@ -376,13 +370,7 @@ func (s *Service) mayDecide(ctx context.Context, p *auth.Principal, rs []team.Ac
 			members[id] = m
 		}
 	}
-	out := rs[:0]
-	for _, r := range rs {
-		if m, ok := members[r.RequesterID]; ok && mayGrant(p.Roles, p.Member, m, r, r.ExpiresAt, p.At) == nil {
-			out = append(out, r)
-		}
-	}
-	return out, nil
+	return members, nil
 }
 
 // Cancel cancels a pending request; only its requester may.

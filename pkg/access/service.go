@@ -60,18 +60,19 @@ func (s *Service) decideWithin() time.Duration {
 
 // Public errors.
 var (
-	errAlreadyGranted = fault.New(fault.Conflict, "access_already_granted", "You hold this role at this scope already, for at least as long as you ask.")
-	errOwner          = fault.New(fault.Conflict, "access_request_by_owner", "Only the owner changes the owner's grants, and nobody decides their own request: the owner cannot ask for access.")
-	errDuplicate      = fault.New(fault.Conflict, "access_request_pending", "You have a pending request for this role at this scope already.")
-	errNotPending     = fault.New(fault.Conflict, "access_request_not_pending", "The access request is no longer pending.")
-	errSelfDecision   = fault.New(fault.Forbidden, "self_decision", "Nobody decides their own access request.")
-	errCannotCancel   = fault.New(fault.Forbidden, "cannot_cancel", "Only the requester may cancel an access request.")
-	errImpersonate    = fault.New(fault.Forbidden, "impersonation_forbidden", "An impersonated session cannot request or decide access.")
-	errRequesterGone  = fault.New(fault.Conflict, "requester_not_a_member", "The requester is no longer a member of this account; the request can only be denied.")
-	errWindowPassed   = fault.New(fault.Unprocessable, "grant_window_passed", "The requested grant would have ended already; deny the request, or approve it with a later expiresAt within the requested one.")
-	errRoleGone       = fault.New(fault.Conflict, "role_gone", "The role was deleted meanwhile.")
-	errStartFailed    = fault.New(fault.Unavailable, "workflow_unavailable", "The access request could not be started; nothing changed. Try again.")
-	errChanged        = fault.New(fault.Conflict, "member_changed", "The requester's membership kept changing; try again.")
+	errAlreadyGranted     = fault.New(fault.Conflict, "access_already_granted", "You hold this role at this scope already, for at least as long as you ask.")
+	errOwner              = fault.New(fault.Conflict, "access_request_by_owner", "Only the owner changes the owner's grants, and nobody decides their own request: the owner cannot ask for access.")
+	errDuplicate          = fault.New(fault.Conflict, "access_request_pending", "You have a pending request for this role at this scope already.")
+	errNotPending         = fault.New(fault.Conflict, "access_request_not_pending", "The access request is no longer pending.")
+	errSelfDecision       = fault.New(fault.Forbidden, "self_decision", "Nobody decides their own access request.")
+	errCannotCancel       = fault.New(fault.Forbidden, "cannot_cancel", "Only the requester may cancel an access request.")
+	errImpersonate        = fault.New(fault.Forbidden, "impersonation_forbidden", "An impersonated session cannot request or decide access.")
+	errRequesterGone      = fault.New(fault.Conflict, "requester_not_a_member", "The requester is no longer a member of this account; the request can only be denied.")
+	errRequesterNotActive = fault.New(fault.Conflict, "requester_not_active", "The requester is suspended or inactive; the request can only be denied.")
+	errWindowPassed       = fault.New(fault.Unprocessable, "grant_window_passed", "The requested grant would have ended already; deny the request, or approve it with a later expiresAt within the requested one.")
+	errRoleGone           = fault.New(fault.Conflict, "role_gone", "The role was deleted meanwhile.")
+	errStartFailed        = fault.New(fault.Unavailable, "workflow_unavailable", "The access request could not be started; nothing changed. Try again.")
+	errChanged            = fault.New(fault.Conflict, "member_changed", "The requester's membership kept changing; try again.")
 
 	// The link's refusals (410, each with its page).
 	errLinkInvalid      = fault.New(fault.Gone, "link_invalid", "This link is not valid.")

@@ -29,8 +29,9 @@
 //     ([{requestId, level}]). Duties come from sources by kind
 //     (store.DutyKind, dutySources): approval seats and access-request
 //     decisions. An approval seat moves when the reassignee is neither
-//     awaited nor decided at that level; otherwise the leaver's seat is
-//     just dropped (one person, one vote). The reassignee must be allowed
+//     awaited nor decided at that level (a vote it cast there on another
+//     member's behalf, as a delegate, counts as decided); otherwise the
+//     leaver's seat is just dropped (one person, one vote). The reassignee must be allowed
 //     to approve each seat it takes by the level's own rules (never the
 //     requester, unless self-approval): else 409 reassignee_not_eligible
 //     naming the requests. The leaver's approval links at those levels
@@ -49,7 +50,8 @@
 //     dropped, level 1); the leaver's access links are deleted (410) and
 //     the reassignee gets the access-request email, in the same
 //     transaction and limits as the approval seats (too_many_duties
-//     counts both). Administrators may always decide an access request,
+//     counts both; an access request takes six of the transaction's
+//     writes, a seat four: store.MaxHandoverDuties). Administrators may always decide an access request,
 //     so access requests never join the approvers_left_without check.
 //   - Taking a member out cancels its own pending access requests
 //     (access_request.cancelled, reason requester_left) right after the

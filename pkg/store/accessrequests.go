@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,6 +23,7 @@ import (
 //	request  pk ACCOUNT#{a}  sk ACCESSREQ#{request}                     ttl once ended
 //	entry    pk ACCOUNT#{a}  sk ACCESSINV#{member}#{request}            ttl
 //	pending  pk ACCOUNT#{a}  sk ACCESSPEND#{member}#{role}@{scope}      (one pending request per member, role and scope)
+//	awaiting pk ACCOUNT#{a}  sk ACCESSWAIT#{member}#{request}           ttl (pending requests a member is asked to decide)
 //
 // Entries name the requests a member is involved in: the requester's is
 // written with the request, each asked member's when the workflow starts
@@ -33,6 +36,21 @@ import (
 // when it ends); the only removal is an offboarding's handover
 // (OffboardMember): the leaver's approver entry goes, the reassignee's is
 // put.
+//
+// Awaiting entries ("mine=decide", and the duties an offboarding hands
+// over) name only the pending requests a member is asked to decide, like
+// approvals' APPRWAIT entries: the approver entries stay for the
+// retention period (administrators get one for every request of the
+// account), so reading those for the pending ones read the whole history.
+// AwaitAccessRequest puts one per asked member beside its approver entry;
+// every ending (decision, cancellation, expiry) deletes them, in its
+// transaction while it has room (the members asked as the caller read
+// the request), the rest right after, together with those of members a
+// hand-over added meanwhile (the ended request read again); OffboardMember
+// moves the leaver's to the member taking its seat. Their TTL (a day
+// after the request's deadline) only sweeps one a crash left behind, and
+// every read checks the request is pending and asks the member
+// (ListAccessAwaiting, AccessDuties).
 //
 // A decision by a delegate on a member's behalf records both (deciderId:
 // the delegate; onBehalfOfId, onBehalfOfName: the member) and is
@@ -47,6 +65,8 @@ const (
 	prefixAccessRequest = "ACCESSREQ"
 	prefixAccessEntry   = "ACCESSINV"
 	prefixAccessPending = "ACCESSPEND"
+	prefixAccessWait    = "ACCESSWAIT"
+	typeAccessWait      = "accessAwaiting"
 	typeAccessRequest   = "accessRequest"
 	typeAccessEntry     = "accessEntry"
 	typeAccessPending   = "accessPending"
@@ -71,6 +91,25 @@ func accessEntryPrefix(member string) string { return key(prefixAccessEntry, mem
 func accessEntryKey(a, member, id string) map[string]types.AttributeValue {
 	return itemKey(accountPK(a), accessEntryPrefix(member)+id)
 }
+func accessWaitPrefix(member string) string { return key(prefixAccessWait, member) + sep }
+func accessWaitKey(a, member, id string) map[string]types.AttributeValue {
+	return itemKey(accountPK(a), accessWaitPrefix(member)+id)
+}
+
+// accessWaitPut is the write of member's awaiting entry of pending request
+// r; its TTL (a day after r's deadline) only sweeps one an ending missed.
+func accessWaitPut(r team.AccessRequest, member string) types.WriteRequest {
+	k := accessWaitKey(r.AccountID, member, r.ID)
+	return types.WriteRequest{PutRequest: &types.PutRequest{Item: marshal(awaitingItem{
+		PK: k[AttrPK].(*types.AttributeValueMemberS).Value, SK: k[AttrSK].(*types.AttributeValueMemberS).Value,
+		Type: typeAccessWait, RequestID: r.ID, MemberID: member, TTL: r.DecideBy.Add(24 * time.Hour).Unix(),
+	})}}
+}
+
+func accessWaitDelete(a, member, id string) types.WriteRequest {
+	return types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: accessWaitKey(a, member, id)}}
+}
+
 func accessPendingKey(a, member, role string, scope rbac.Scope) map[string]types.AttributeValue {
 	return itemKey(accountPK(a), key(prefixAccessPending, member, role+"@"+scope.String()))
 }
@@ -230,7 +269,8 @@ func pendingCond() *Cond {
 
 // AwaitAccessRequest stores the workflow's task token of a pending
 // request and who is asked (r.Asked), and writes each asked member's
-// entry. A request no longer pending is team.ErrAccessRequestNotPending.
+// entry and awaiting entry. A request no longer pending is
+// team.ErrAccessRequestNotPending.
 func (s *Store) AwaitAccessRequest(ctx context.Context, r team.AccessRequest, token string, asked []team.AccessApprover, ev audit.Event) error {
 	r.Asked = asked
 	it := toAccessItem(r)
@@ -260,7 +300,8 @@ func (s *Store) AwaitAccessRequest(ctx context.Context, r team.AccessRequest, to
 	ttl := s.accessTTL(ctx, r.AccountID, r.DecideBy)
 	var reqs []types.WriteRequest
 	for _, id := range ids {
-		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: accessEntry(r.AccountID, id, r.ID, "approver", ttl)}})
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: accessEntry(r.AccountID, id, r.ID, "approver", ttl)}},
+			accessWaitPut(r, id))
 	}
 	rest := tx.addWrites(reqs)
 	if err := s.Commit(ctx, tx); err != nil {
@@ -315,6 +356,7 @@ func (s *Store) endAccess(ctx context.Context, tx *Tx, r team.AccessRequest) {
 func (s *Store) FinishAccessRequest(ctx context.Context, r team.AccessRequest, ev audit.Event) error {
 	tx := NewTx(ev)
 	s.endAccess(ctx, tx, r)
+	rest := accessWaitsOf(tx, r)
 	err := s.Commit(ctx, tx)
 	if errors.Is(err, ErrConditionFailed) && !errors.Is(err, team.ErrAccessRequestNotPending) {
 		// The pending item names another request (a crash left it and a
@@ -322,9 +364,43 @@ func (s *Store) FinishAccessRequest(ctx context.Context, r team.AccessRequest, e
 		tx = NewTx(ev)
 		s.endAccess(ctx, tx, r)
 		tx.items, tx.onFail = tx.items[:1], tx.onFail[:1]
+		rest = accessWaitsOf(tx, r)
 		err = s.Commit(ctx, tx)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// The request ended: a leftover entry is never answered (the request
+	// is no longer pending) and its TTL sweeps it.
+	_ = s.dropAccessWaits(ctx, r, rest)
+	return nil
+}
+
+// accessWaitsOf adds to tx, while it has room, the removal of the
+// awaiting entries of the members r asks (as read), and returns the rest.
+func accessWaitsOf(tx *Tx, r team.AccessRequest) []types.WriteRequest {
+	var dels []types.WriteRequest
+	for _, a := range r.Asked {
+		dels = append(dels, accessWaitDelete(r.AccountID, a.MemberID, r.ID))
+	}
+	return tx.addWrites(dels)
+}
+
+// dropAccessWaits removes, once request r ended, the awaiting entries its
+// transaction had no room for (rest) and those of members a hand-over
+// asked after r was read (the ended request read again: it changes no
+// more).
+func (s *Store) dropAccessWaits(ctx context.Context, r team.AccessRequest, rest []types.WriteRequest) error {
+	fresh, err := s.GetAccessRequest(ctx, r.AccountID, r.ID)
+	if err != nil && !errors.Is(err, team.ErrAccessRequestNotFound) {
+		return err
+	}
+	for _, a := range fresh.Asked {
+		if !slices.ContainsFunc(r.Asked, func(b team.AccessApprover) bool { return b.MemberID == a.MemberID }) {
+			rest = append(rest, accessWaitDelete(r.AccountID, a.MemberID, r.ID))
+		}
+	}
+	return s.writeRest(ctx, rest)
 }
 
 // DecideAccessRequest records the decision r carries (status approved or
@@ -333,8 +409,11 @@ func (s *Store) FinishAccessRequest(ctx context.Context, r team.AccessRequest, e
 // the granted assignment in the same transaction, at the version it was
 // read (team.ErrStaleVersion when it changed meanwhile; a custom role
 // deleted meanwhile is ErrRoleGone). use, when set, consumes the emailed
-// link's token in it too (ErrTokenInvalid). A request no longer pending
-// is team.ErrAccessRequestNotPending. It returns the member as saved.
+// link's token in it too (ErrTokenInvalid). An approval requires the
+// requester active in the transaction (ErrRequesterNotActive): member,
+// when set, must be read active (its version then holds the status),
+// else the requester's item is checked. A request no longer pending is
+// team.ErrAccessRequestNotPending. It returns the member as saved.
 //
 // The caller commits through the decider's acting store, so the decision
 // also requires the decider unchanged since its rights were checked.
@@ -354,8 +433,17 @@ func (s *Store) DecideAccessRequestOnBehalf(ctx context.Context, r team.AccessRe
 	return s.decideAccess(ctx, r, member, use, &ob, ev)
 }
 
+// ErrRequesterNotActive: an access request's approval found its
+// requester suspended, inactive or gone; nothing was written.
+var ErrRequesterNotActive = errors.New("the requester is not active")
+
 func (s *Store) decideAccess(ctx context.Context, r team.AccessRequest, member *team.Member, use *TokenUse, ob *OnBehalf, ev audit.Event) (team.Member, error) {
+	approve := r.Status == team.AccessApproved
+	if approve && member != nil && member.Status != rbac.StatusActive {
+		return team.Member{}, ErrRequesterNotActive
+	}
 	var saved team.Member
+	var rest []types.WriteRequest
 	build := func() *Tx {
 		tx := NewTx(ev)
 		s.endAccess(ctx, tx, r)
@@ -366,8 +454,15 @@ func (s *Store) decideAccess(ctx context.Context, r team.AccessRequest, member *
 			s.onBehalfChecks(tx, r.AccountID, r.OnBehalfOfID, r.DeciderID, *ob)
 		}
 		if member != nil {
+			// At the version read, so active as read.
 			saved = tx.updateMember(*member, r.FinishedAt, team.ErrStaleVersion, true)
+		} else if approve {
+			tx.Check(memberKey(r.AccountID, r.RequesterID), &Cond{
+				Expr: "#st = :active", Names: map[string]string{"#st": "status"},
+				Values: map[string]types.AttributeValue{":active": str(string(rbac.StatusActive))},
+			}, ErrRequesterNotActive)
 		}
+		rest = accessWaitsOf(tx, r)
 		return tx
 	}
 	var err error
@@ -379,6 +474,9 @@ func (s *Store) decideAccess(ctx context.Context, r team.AccessRequest, member *
 	if err != nil {
 		return team.Member{}, err
 	}
+	// The decision is made: a leftover entry is never answered (the
+	// request is no longer pending) and its TTL sweeps it.
+	_ = s.dropAccessWaits(ctx, r, rest)
 	return saved, nil
 }
 
@@ -438,4 +536,113 @@ func (s *Store) ListAccessRequests(ctx context.Context, account, member, as stri
 	}
 	page.Next, err = s.cursors.Seal(account, list, out.LastEvaluatedKey)
 	return page, err
+}
+
+// AwaitedAccess is a pending access request answered by
+// ListAccessAwaiting and the members of the query it awaits (the member,
+// and those of the delegators it asks).
+type AwaitedAccess struct {
+	Request team.AccessRequest
+	For     []string
+}
+
+// ListAccessAwaiting lists the pending requests member is asked to
+// decide, newest first: its awaiting entries (one strongly consistent
+// Query) and those requests (one BatchGetItem), each checked to be
+// pending and to ask the member, so an entry left behind is never
+// answered. With delegators (the members member stands in for), the
+// entries of each are read too (one Query each, so a page costs
+// 1+len(delegators) queries of at most a page each), from the same
+// request on (request ids sort by time: one cursor, the last request
+// answered, continues every member's entries), merged newest first, each
+// request once, and cut at the limit; For names whom of member and
+// delegators each request asks. Every entry answers a pending request
+// (but a leftover between an ending's commit and its last writes), so
+// pages are full.
+func (s *Store) ListAccessAwaiting(ctx context.Context, account, member string, delegators []string, limit int, cursor string) (Page[AwaitedAccess], error) {
+	list := "access-awaiting/" + member
+	start, err := s.cursors.Open(account, list, cursor)
+	if err != nil {
+		return Page[AwaitedAccess]{}, err
+	}
+	after := ""
+	if start != nil {
+		sk, _ := start[AttrSK].(*types.AttributeValueMemberS)
+		if sk == nil || !strings.HasPrefix(sk.Value, accessWaitPrefix(member)) {
+			return Page[AwaitedAccess]{}, ErrBadCursor
+		}
+		after = strings.TrimPrefix(sk.Value, accessWaitPrefix(member))
+	}
+	members := append([]string{member}, delegators...)
+	var entries []awaitingItem
+	more := false
+	for _, m := range members {
+		in := &dynamodb.QueryInput{
+			TableName:                aws.String(s.table),
+			KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
+			ExpressionAttributeNames: map[string]string{"#pk": AttrPK, "#sk": AttrSK},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk": str(accountPK(account)), ":prefix": str(accessWaitPrefix(m)),
+			},
+			Limit: aws.Int32(pageSize(limit)), ConsistentRead: aws.Bool(true),
+			ScanIndexForward: aws.Bool(false),
+		}
+		if after != "" {
+			in.ExclusiveStartKey = accessWaitKey(account, m, after)
+		}
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return Page[AwaitedAccess]{}, fmt.Errorf("list access requests to decide: %w", err)
+		}
+		var es []awaitingItem
+		if err := attributevalue.UnmarshalListOfMaps(out.Items, &es); err != nil {
+			return Page[AwaitedAccess]{}, fmt.Errorf("list access requests to decide: %w", err)
+		}
+		entries = append(entries, es...)
+		more = more || len(out.LastEvaluatedKey) > 0
+	}
+	// Newest first, each request once, at most a page.
+	slices.SortStableFunc(entries, func(a, b awaitingItem) int { return strings.Compare(b.RequestID, a.RequestID) })
+	entries = slices.CompactFunc(entries, func(a, b awaitingItem) bool { return a.RequestID == b.RequestID })
+	if n := int(pageSize(limit)); len(entries) > n {
+		entries, more = entries[:n], true
+	}
+	page := Page[AwaitedAccess]{Items: make([]AwaitedAccess, 0, len(entries))}
+	if more && len(entries) > 0 {
+		if page.Next, err = s.cursors.Seal(account, list, accessWaitKey(account, member, entries[len(entries)-1].RequestID)); err != nil {
+			return Page[AwaitedAccess]{}, err
+		}
+	}
+	keys := make([]map[string]types.AttributeValue, 0, len(entries))
+	for _, e := range entries {
+		keys = append(keys, accessRequestKey(account, e.RequestID))
+	}
+	raw, err := s.batchGet(ctx, keys)
+	if err != nil {
+		return Page[AwaitedAccess]{}, fmt.Errorf("list access requests to decide: %w", err)
+	}
+	byID := make(map[string]accessItem, len(raw))
+	for _, r := range raw {
+		var it accessItem
+		if err := attributevalue.UnmarshalMap(r, &it); err != nil {
+			return Page[AwaitedAccess]{}, fmt.Errorf("list access requests to decide: %w", err)
+		}
+		byID[it.ID] = it
+	}
+	for _, e := range entries {
+		it, ok := byID[e.RequestID]
+		if !ok || it.Type != typeAccessRequest || it.Status != string(team.AccessPending) {
+			continue
+		}
+		var whom []string
+		for _, m := range members {
+			if slices.Contains(it.Awaiting, m) {
+				whom = append(whom, m)
+			}
+		}
+		if len(whom) > 0 {
+			page.Items = append(page.Items, AwaitedAccess{Request: it.request(), For: whom})
+		}
+	}
+	return page, nil
 }

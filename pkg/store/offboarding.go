@@ -70,44 +70,52 @@ func (d Duty) Level() int {
 func (d Duty) Awaits(member string) bool { return slices.Contains(d.awaiting, member) }
 
 // Decided reports whether approver (an approver key: a member id) decided
-// at the duty's level (as read).
+// at the duty's level (as read): its own decision, or the one vote it
+// cast there on behalf of another member as a delegate (the vote marker,
+// voteKey: it refuses the member's own vote there too).
 func (d Duty) Decided(approver string) bool {
 	k := decisionKey(d.Request.AccountID, d.RequestID, d.Request.Level, approver)
-	return slices.Contains(d.decided, k[AttrSK].(*types.AttributeValueMemberS).Value)
+	return slices.Contains(d.decided, k[AttrSK].(*types.AttributeValueMemberS).Value) ||
+		slices.Contains(d.decided, d.voteSK(approver))
+}
+
+// voteSK is the sort key of voter's vote marker at the duty's level.
+func (d Duty) voteSK(voter string) string {
+	return voteKey(d.Request.AccountID, d.RequestID, d.Request.Level, voter)[AttrSK].(*types.AttributeValueMemberS).Value
 }
 
 // SeatMovesTo reports whether handing the duty to member moves the seat
 // to it: member is neither awaited at the duty's level nor decided there
-// (as read), and not Ineligible. Otherwise the leaver's seat is dropped:
-// one person, one vote.
+// (as read; a vote cast there as a delegate counts as decided), and not
+// Ineligible. Otherwise the leaver's seat is dropped: one person, one
+// vote.
 func (d Duty) SeatMovesTo(member string) bool {
 	return !d.Ineligible && !d.Awaits(member) && !d.Decided(member)
 }
 
 // AccessDuties answers the pending access requests member was asked to
-// decide (DutyAccessRequest), oldest first: the member's approver entries
-// (one strongly consistent Query, paged) and those requests
+// decide (DutyAccessRequest), oldest first: the member's awaiting entries
+// (ACCESSWAIT; one strongly consistent Query, paged) and those requests
 // (BatchGetItem), kept while pending and awaiting the member. Others and
 // Needed are left empty: administrators may always decide an access
 // request, so none is ever left without a possible decider.
 func (s *Store) AccessDuties(ctx context.Context, account, member string) ([]Duty, error) {
-	var entries []accessEntryItem
+	var entries []awaitingItem
 	var start map[string]types.AttributeValue
 	for {
 		out, err := s.db.Query(ctx, &dynamodb.QueryInput{
 			TableName:                aws.String(s.table),
 			KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
-			FilterExpression:         aws.String("#as = :as"),
-			ExpressionAttributeNames: map[string]string{"#pk": AttrPK, "#sk": AttrSK, "#as": "as"},
+			ExpressionAttributeNames: map[string]string{"#pk": AttrPK, "#sk": AttrSK},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":pk": str(accountPK(account)), ":prefix": str(accessEntryPrefix(member)), ":as": str("approver"),
+				":pk": str(accountPK(account)), ":prefix": str(accessWaitPrefix(member)),
 			},
 			ExclusiveStartKey: start, ConsistentRead: aws.Bool(true),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("read access requests to decide: %w", err)
 		}
-		var page []accessEntryItem
+		var page []awaitingItem
 		if err := attributevalue.UnmarshalListOfMaps(out.Items, &page); err != nil {
 			return nil, fmt.Errorf("read access requests to decide: %w", err)
 		}
@@ -212,14 +220,24 @@ func (s *Store) Duties(ctx context.Context, account, member string) ([]Duty, err
 }
 
 // MaxHandoverDuties is the most duties OffboardMember hands over in its
-// one transaction: each takes up to four writes (the request, the
-// leaver's and the reassignee's awaiting entries, the leaver's link), and
-// the member's own writes, the reassignee's check, the actor's check and
-// the audit event need up to eight more, leaving a margin under
-// MaxTxItems. A member whose own update needs more writes (one per
-// expiring time-bound grant) hands over fewer: OffboardMember answers
+// one transaction: an approval seat takes up to four writes (the request,
+// the leaver's and the reassignee's awaiting entries, the leaver's link),
+// an access request up to six (those, and the leaver's and the
+// reassignee's approver entries: dutyWrites), and the member's own
+// writes, the reassignee's check, the actor's check and the audit event
+// need up to eight more. A member whose own update needs more writes (one
+// per expiring time-bound grant), or who hands over more than a dozen
+// access requests, hands over fewer: OffboardMember answers
 // ErrTooManyDuties when the transaction would not fit.
 const MaxHandoverDuties = 20
+
+// dutyWrites is how many writes handing d over takes at most.
+func dutyWrites(d Duty) int {
+	if d.Kind == DutyAccessRequest {
+		return 6
+	}
+	return 4
+}
 
 // ErrDutiesChanged: a duty handed over (or the member taking it) changed
 // after it was read (a decision, a new level, the request ended, the
@@ -261,7 +279,8 @@ func approvalLinkSubject(request string, level int, approver string) string {
 //   - each request (at the version, level and status read) gets h.To in
 //     place of the leaver in its awaiting set and asked list, or just
 //     loses the leaver's seat when h.To is already awaited there or
-//     decided there;
+//     decided there (its own decision, or its vote marker there as a
+//     delegate; a moved seat is conditioned on the marker's absence);
 //   - the leaver's awaiting entry goes, h.To's is put;
 //   - the leaver's current approval link at that level (its current
 //     token, found by its subject, one BatchGetItem) is deleted: the
@@ -270,7 +289,7 @@ func approvalLinkSubject(request string, level int, approver string) string {
 //     the leaver) gets h.To in place of the leaver in its awaiting set
 //     and asked list unless the duty is Ineligible or h.To is awaited
 //     there already (then it just loses the leaver); the leaver's
-//     approver entry goes, h.To's is put; the leaver's current decision
+//     approver and awaiting entries go, h.To's are put; the leaver's current decision
 //     link (by its subject, "<request>:<leaver>": also the link sent to
 //     the leaver's delegate) is deleted (410 link_invalid);
 //   - h.To must still be active at the version read.
@@ -290,13 +309,16 @@ func (s *Store) OffboardMember(ctx context.Context, m team.Member, h *Handover, 
 	}
 	now := s.now().UTC()
 	// The member's own writes: the delete's four, or the update and one
-	// index item per expiring grant; then four a duty, the reassignee's
-	// check, the actor's check and the event.
+	// index item per expiring grant; then each duty's (dutyWrites), the
+	// reassignee's check, the actor's check and the event.
 	own := 4
 	if m.Status != rbac.StatusDeleted {
 		own = 1 + len(grantExpiryItems(m.AccountID, m.ID, m.Assignments, now))
 	}
-	if len(h.Duties) > MaxHandoverDuties || own+4*len(h.Duties)+3 > MaxTxItems {
+	for _, d := range h.Duties {
+		own += dutyWrites(d)
+	}
+	if len(h.Duties) > MaxHandoverDuties || own+3 > MaxTxItems {
 		return team.Member{}, nil, fmt.Errorf("%w: %d", ErrTooManyDuties, len(h.Duties))
 	}
 	// The leaver's current links, by subject.
@@ -356,8 +378,17 @@ func (s *Store) OffboardMember(ctx context.Context, m team.Member, h *Handover, 
 			} else {
 				expr += " REMOVE #aw"
 			}
+			cond := "#ver = :v AND #st = :pending AND #lvl = :lvl"
+			if moved {
+				// The reassignee has not voted at the level on another's
+				// behalf (its vote marker, named in the decided set): the
+				// version covers it, this says it.
+				cond += " AND NOT contains(#decd, :vote)"
+				names["#decd"] = "decided"
+				values[":vote"] = str(d.voteSK(h.To.ID))
+			}
 			tx.Update(approvalKey(r.AccountID, r.ID), Cond{Expr: expr, Names: names, Values: values},
-				&Cond{Expr: "#ver = :v AND #st = :pending AND #lvl = :lvl"}, ErrDutiesChanged)
+				&Cond{Expr: cond}, ErrDutiesChanged)
 			tx.Delete(awaitingKey(r.AccountID, h.From, r.ID), nil, nil)
 			if moved {
 				tx.Put(awaitingPut(r.AccountID, h.To.ID, r.ID, s.awaitingTTL(ctx, r.AccountID, now, r.TimeoutSeconds)).PutRequest.Item, nil, nil)
@@ -390,8 +421,8 @@ func (s *Store) OffboardMember(ctx context.Context, m team.Member, h *Handover, 
 // handAccess adds to tx the handover of access-request duty d: the
 // request (still pending and awaiting the leaver) gets h.To in place of
 // the leaver in its awaiting set and asked list when the seat moves, or
-// just loses the leaver; the leaver's approver entry goes, h.To's is put
-// when it moves. It reports whether the seat moved.
+// just loses the leaver; the leaver's approver and awaiting entries go,
+// h.To's are put when it moves. It reports whether the seat moved.
 func (s *Store) handAccess(ctx context.Context, tx *Tx, d Duty, h *Handover, now time.Time) bool {
 	r := d.Access
 	moved := d.SeatMovesTo(h.To.ID)
@@ -427,8 +458,10 @@ func (s *Store) handAccess(ctx context.Context, tx *Tx, d Duty, h *Handover, now
 	}
 	tx.Update(accessRequestKey(r.AccountID, r.ID), Cond{Expr: expr, Names: names, Values: values}, &Cond{Expr: cond}, ErrDutiesChanged)
 	tx.Delete(accessEntryKey(r.AccountID, h.From, r.ID), nil, nil)
+	tx.Delete(accessWaitKey(r.AccountID, h.From, r.ID), nil, nil)
 	if moved {
 		tx.Put(accessEntry(r.AccountID, h.To.ID, r.ID, "approver", s.accessTTL(ctx, r.AccountID, r.DecideBy)), nil, nil)
+		tx.Put(accessWaitPut(r, h.To.ID).PutRequest.Item, nil, nil)
 	}
 	return moved
 }
