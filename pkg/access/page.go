@@ -1,17 +1,14 @@
 package access
 
 import (
-	"errors"
-	"mime"
 	"net/http"
 	"time"
 
-	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 )
 
 // MaxFormBytes bounds the decision page's form body.
-const MaxFormBytes = 16 << 10
+const MaxFormBytes = httpapi.LinkPageMaxForm
 
 type pageData struct {
 	Heading string
@@ -34,35 +31,26 @@ func writePage(w http.ResponseWriter, r *http.Request, status int, d pageData) {
 func gone(heading, message string) pageData { return pageData{Heading: heading, Message: message} }
 
 // goneFor is the page each refusal of a link shows (410).
-var goneFor = []struct {
-	err  error
-	page pageData
-}{
-	{errLinkInvalid, gone("This link does not work", "This link is not valid. Use the newest email you received about this request.")},
-	{errLinkUsed, gone("This link was used", "A decision was made with this link already. Each link works once.")},
-	{errLinkExpired, gone("This link has expired", "The time to decide on this request is over.")},
-	{errRequestCancelled, gone("This request was withdrawn", "The requester cancelled the access request. Nothing is left to decide.")},
-	{errRequestDecided, gone("This request was decided", "A decision on this access request was made already. Nothing is left to decide.")},
-	{errLinkNotDelegate, gone("You no longer stand in", "You no longer stand in for the member this link was sent for (or you asked for this access yourself). Nothing was recorded.")},
-	{errLinkNotApprover, gone("You can no longer decide", "You are no longer allowed to grant this role at this scope. Nothing was recorded.")},
-	{errSelfDecision, gone("You can no longer decide", "Nobody decides their own access request. Nothing was recorded.")},
-	{errRequesterGone, gone("The requester left", "The requester is no longer a member of this account. Nothing was recorded.")},
-	{errRequesterNotActive, gone("The requester is not active", "The requester is suspended or inactive, so the access cannot be granted; the request can only be denied. Nothing was recorded.")},
-	{errWindowPassed, gone("The grant would have ended", "The requested access would have ended already. Nothing was recorded.")},
-	{errRoleGone, gone("The role was deleted", "The role asked for no longer exists. Nothing was recorded.")},
+var goneFor = []httpapi.LinkRefusal[pageData]{
+	{Err: errLinkInvalid, Page: gone("This link does not work", "This link is not valid. Use the newest email you received about this request.")},
+	{Err: errLinkUsed, Page: gone("This link was used", "A decision was made with this link already. Each link works once.")},
+	{Err: errLinkExpired, Page: gone("This link has expired", "The time to decide on this request is over.")},
+	{Err: errRequestCancelled, Page: gone("This request was withdrawn", "The requester cancelled the access request. Nothing is left to decide.")},
+	{Err: errRequestDecided, Page: gone("This request was decided", "A decision on this access request was made already. Nothing is left to decide.")},
+	{Err: errLinkNotDelegate, Page: gone("You no longer stand in", "You no longer stand in for the member this link was sent for (or you asked for this access yourself). Nothing was recorded.")},
+	{Err: errLinkNotApprover, Page: gone("You can no longer decide", "You are no longer allowed to grant this role at this scope. Nothing was recorded.")},
+	{Err: errSelfDecision, Page: gone("You can no longer decide", "Nobody decides their own access request. Nothing was recorded.")},
+	{Err: errRequesterGone, Page: gone("The requester left", "The requester is no longer a member of this account. Nothing was recorded.")},
+	{Err: errRequesterNotActive, Page: gone("The requester is not active", "The requester is suspended or inactive, so the access cannot be granted; the request can only be denied. Nothing was recorded.")},
+	{Err: errWindowPassed, Page: gone("The grant would have ended", "The requested access would have ended already. Nothing was recorded.")},
+	{Err: errRoleGone, Page: gone("The role was deleted", "The role asked for no longer exists. Nothing was recorded.")},
 }
 
 var pageBadChoice = gone("Choose approve or deny", "Go back to the page, choose approve or deny, keep the comment under 1000 characters, and give a date in the future, not later than asked, or none.")
 
 func writeRefusal(w http.ResponseWriter, r *http.Request, err error) {
-	for _, g := range goneFor {
-		if errors.Is(err, g.err) {
-			writePage(w, r, http.StatusGone, g.page)
-			return
-		}
-	}
-	if e := (*fault.Error)(nil); errors.As(err, &e) && e.Kind == fault.Invalid {
-		writePage(w, r, http.StatusBadRequest, pageBadChoice)
+	if p, status, ok := httpapi.RefusalStatus(goneFor, pageBadChoice, err); ok {
+		writePage(w, r, status, p)
 		return
 	}
 	httpapi.Logger(r.Context()).ErrorContext(r.Context(), "access: decision page", "error", err)
@@ -86,17 +74,13 @@ func (s *Service) HandlePage(w http.ResponseWriter, r *http.Request) error {
 // the same transaction (Decide). The token is the credential: the form
 // needs no other (no cookie, so no cross-site request to forge).
 func (s *Service) HandleSubmit(w http.ResponseWriter, r *http.Request) error {
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
-		writePage(w, r, http.StatusUnsupportedMediaType, gone("Unsupported form", "Submit the decision with the form on the decision page."))
+	form, bad := httpapi.ReadLinkForm(w, r, "decision page")
+	if bad != nil {
+		writePage(w, r, bad.Status, gone(bad.Heading, bad.Message))
 		return nil
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		writePage(w, r, http.StatusBadRequest, gone("The form could not be read", "Go back to the decision page and submit the form again."))
-		return nil
-	}
-	in := DecideInput{Token: r.PathValue("token"), Decision: r.PostForm.Get("decision"), Comment: r.PostForm.Get("comment")}
-	if v := r.PostForm.Get("expiresAt"); v != "" {
+	in := DecideInput{Token: r.PathValue("token"), Decision: form.Get("decision"), Comment: form.Get("comment")}
+	if v := form.Get("expiresAt"); v != "" {
 		t, err := time.Parse(time.DateOnly, v)
 		if err != nil {
 			writePage(w, r, http.StatusBadRequest, pageBadChoice)

@@ -1,16 +1,13 @@
 package approvals
 
 import (
-	"errors"
-	"mime"
 	"net/http"
 
-	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 )
 
 // MaxFormBytes bounds the approval page's form body.
-const MaxFormBytes = 16 << 10
+const MaxFormBytes = httpapi.LinkPageMaxForm
 
 type pageData struct {
 	Heading string
@@ -42,36 +39,27 @@ var (
 )
 
 // goneFor is the page each refusal of a link shows (410).
-var goneFor = []struct {
-	err  error
-	page *pageData
-}{
-	{errLinkInvalid, &pageInvalid},
-	{errLinkUsed, &pageUsed},
-	{errLinkExpired, &pageExpired},
-	{errRequestCancelled, &pageCancelled},
-	{errNotPending, &pageDecided},
-	{errAlreadyDecided, &pageDecided},
-	{errNotApprover, &pageNoLonger},
-	{errExternalOff, &pageExternalOff},
-	{errExternalDomain, &pageExternalOff},
-	{errExternalIsMember, &pageNowMember},
-	{errExternalIsRequester, &pageNowMember},
-	{errNotDelegate, &pageNotDelegate},
-	{errDelegateIsRequester, &pageNoLonger},
+var goneFor = []httpapi.LinkRefusal[pageData]{
+	{Err: errLinkInvalid, Page: pageInvalid},
+	{Err: errLinkUsed, Page: pageUsed},
+	{Err: errLinkExpired, Page: pageExpired},
+	{Err: errRequestCancelled, Page: pageCancelled},
+	{Err: errNotPending, Page: pageDecided},
+	{Err: errAlreadyDecided, Page: pageDecided},
+	{Err: errNotApprover, Page: pageNoLonger},
+	{Err: errExternalOff, Page: pageExternalOff},
+	{Err: errExternalDomain, Page: pageExternalOff},
+	{Err: errExternalIsMember, Page: pageNowMember},
+	{Err: errExternalIsRequester, Page: pageNowMember},
+	{Err: errNotDelegate, Page: pageNotDelegate},
+	{Err: errDelegateIsRequester, Page: pageNoLonger},
 }
 
 // writeRefusal answers a link the service refused: its 410 page, the
 // form's 400 page for an invalid decision, else 500.
 func writeRefusal(w http.ResponseWriter, r *http.Request, err error) {
-	for _, g := range goneFor {
-		if errors.Is(err, g.err) {
-			writePage(w, r, http.StatusGone, *g.page)
-			return
-		}
-	}
-	if e := (*fault.Error)(nil); errors.As(err, &e) && e.Kind == fault.Invalid {
-		writePage(w, r, http.StatusBadRequest, pageBadChoice)
+	if p, status, ok := httpapi.RefusalStatus(goneFor, pageBadChoice, err); ok {
+		writePage(w, r, status, p)
 		return
 	}
 	httpapi.Logger(r.Context()).ErrorContext(r.Context(), "approvals: approval page", "error", err)
@@ -94,16 +82,12 @@ func (s *Service) HandleApprovePage(w http.ResponseWriter, r *http.Request) erro
 // decision, recorded with the approver's identity while the token is
 // consumed in the same transaction (Decide).
 func (s *Service) HandleApproveSubmit(w http.ResponseWriter, r *http.Request) error {
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
-		writePage(w, r, http.StatusUnsupportedMediaType, gone("Unsupported form", "Submit the decision with the form on the approval page."))
+	form, bad := httpapi.ReadLinkForm(w, r, "approval page")
+	if bad != nil {
+		writePage(w, r, bad.Status, gone(bad.Heading, bad.Message))
 		return nil
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		writePage(w, r, http.StatusBadRequest, gone("The form could not be read", "Go back to the approval page and submit the form again."))
-		return nil
-	}
-	res, err := s.Decide(r.Context(), DecideInput{Token: r.PathValue("token"), Decision: r.PostForm.Get("decision"), Comment: r.PostForm.Get("comment")})
+	res, err := s.Decide(r.Context(), DecideInput{Token: r.PathValue("token"), Decision: form.Get("decision"), Comment: form.Get("comment")})
 	if err != nil {
 		writeRefusal(w, r, err)
 		return nil
