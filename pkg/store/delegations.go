@@ -3,12 +3,8 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/stewardhq/steward/pkg/audit"
@@ -168,32 +164,16 @@ func (s *Store) ActiveDelegate(ctx context.Context, account, memberID string, at
 // Delegators lists the members whose delegation to delegate is active at
 // at: one strongly consistent query of the delegate's reverse entries.
 func (s *Store) Delegators(ctx context.Context, account, delegate string, at time.Time) ([]string, error) {
-	var out []string
-	var start map[string]types.AttributeValue
-	for {
-		res, err := s.db.Query(ctx, &dynamodb.QueryInput{
-			TableName:                 aws.String(s.table),
-			KeyConditionExpression:    aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
-			ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#sk": AttrSK},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(accountPK(account)), ":prefix": str(delegatePrefix(delegate))},
-			ConsistentRead:            aws.Bool(true), ExclusiveStartKey: start,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("delegators: %w", err)
-		}
-		var items []delegateItem
-		if err := attributevalue.UnmarshalListOfMaps(res.Items, &items); err != nil {
-			return nil, fmt.Errorf("delegators: %w", err)
-		}
-		for _, it := range items {
-			d := team.Delegation{MemberID: it.MemberID, DelegateID: it.DelegateID, From: it.From, Until: it.Until}
-			if d.ActiveAt(at) && it.MemberID != delegate {
-				out = append(out, it.MemberID)
-			}
-		}
-		if len(res.LastEvaluatedKey) == 0 {
-			return out, nil
-		}
-		start = res.LastEvaluatedKey
+	items, err := queryPrefix[delegateItem](ctx, s, account, delegatePrefix(delegate), "delegators")
+	if err != nil {
+		return nil, err
 	}
+	var out []string
+	for _, it := range items {
+		d := team.Delegation{MemberID: it.MemberID, DelegateID: it.DelegateID, From: it.From, Until: it.Until}
+		if d.ActiveAt(at) && it.MemberID != delegate {
+			out = append(out, it.MemberID)
+		}
+	}
+	return out, nil
 }

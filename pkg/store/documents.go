@@ -889,36 +889,20 @@ func (s *Store) recordDecision(ctx context.Context, account string, d documents.
 
 // ListDecisions lists a request's decisions, by level.
 func (s *Store) ListDecisions(ctx context.Context, account, request string) ([]documents.ApprovalDecision, error) {
-	var out []documents.ApprovalDecision
-	var start map[string]types.AttributeValue
-	for {
-		res, err := s.db.Query(ctx, &dynamodb.QueryInput{
-			TableName:                 aws.String(s.table),
-			KeyConditionExpression:    aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
-			ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#sk": AttrSK},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(accountPK(account)), ":prefix": str(decisionPrefix(request))},
-			ConsistentRead:            aws.Bool(true), ExclusiveStartKey: start,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("list decisions: %w", err)
-		}
-		var items []decisionItem
-		if err := attributevalue.UnmarshalListOfMaps(res.Items, &items); err != nil {
-			return nil, fmt.Errorf("list decisions: %w", err)
-		}
-		for _, it := range items {
-			out = append(out, documents.ApprovalDecision{
-				RequestID: it.RequestID, Level: it.Level, Approver: it.Approver, MemberID: it.MemberID, Name: it.Name,
-				Email: it.Email, Outcome: it.Outcome, Comment: it.Comment, ByLink: it.ByLink, DecidedAt: it.DecidedAt,
-				ImpersonatorID: it.ImpersonatorID, ImpersonatorName: it.ImpersonatorName,
-				DelegateID: it.DelegateID, DelegateName: it.DelegateName, DelegateEmail: it.DelegateEmail,
-			})
-		}
-		if len(res.LastEvaluatedKey) == 0 {
-			return out, nil
-		}
-		start = res.LastEvaluatedKey
+	items, err := queryPrefix[decisionItem](ctx, s, account, decisionPrefix(request), "list decisions")
+	if err != nil {
+		return nil, err
 	}
+	var out []documents.ApprovalDecision
+	for _, it := range items {
+		out = append(out, documents.ApprovalDecision{
+			RequestID: it.RequestID, Level: it.Level, Approver: it.Approver, MemberID: it.MemberID, Name: it.Name,
+			Email: it.Email, Outcome: it.Outcome, Comment: it.Comment, ByLink: it.ByLink, DecidedAt: it.DecidedAt,
+			ImpersonatorID: it.ImpersonatorID, ImpersonatorName: it.ImpersonatorName,
+			DelegateID: it.DelegateID, DelegateName: it.DelegateName, DelegateEmail: it.DelegateEmail,
+		})
+	}
+	return out, nil
 }
 
 // FinishRequest ends a pending request with st and, in the same

@@ -9,9 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/stewardhq/steward/pkg/audit"
@@ -100,29 +98,9 @@ func (d Duty) SeatMovesTo(member string) bool {
 // Needed are left empty: administrators may always decide an access
 // request, so none is ever left without a possible decider.
 func (s *Store) AccessDuties(ctx context.Context, account, member string) ([]Duty, error) {
-	var entries []awaitingItem
-	var start map[string]types.AttributeValue
-	for {
-		out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-			TableName:                aws.String(s.table),
-			KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
-			ExpressionAttributeNames: map[string]string{"#pk": AttrPK, "#sk": AttrSK},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":pk": str(accountPK(account)), ":prefix": str(accessWaitPrefix(member)),
-			},
-			ExclusiveStartKey: start, ConsistentRead: aws.Bool(true),
-		})
-		if err != nil {
-			return nil, fmt.Errorf("read access requests to decide: %w", err)
-		}
-		var page []awaitingItem
-		if err := attributevalue.UnmarshalListOfMaps(out.Items, &page); err != nil {
-			return nil, fmt.Errorf("read access requests to decide: %w", err)
-		}
-		entries = append(entries, page...)
-		if start = out.LastEvaluatedKey; len(start) == 0 {
-			break
-		}
+	entries, err := queryPrefix[awaitingItem](ctx, s, account, accessWaitPrefix(member), "read access requests to decide")
+	if err != nil {
+		return nil, err
 	}
 	if len(entries) == 0 {
 		return nil, nil
@@ -156,29 +134,9 @@ func (s *Store) AccessDuties(ctx context.Context, account, member string) ([]Dut
 // and those requests (BatchGetItem); an entry left behind by a race is
 // ignored, like "waiting for me" ignores it.
 func (s *Store) Duties(ctx context.Context, account, member string) ([]Duty, error) {
-	var entries []awaitingItem
-	var start map[string]types.AttributeValue
-	for {
-		out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-			TableName:                aws.String(s.table),
-			KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
-			ExpressionAttributeNames: map[string]string{"#pk": AttrPK, "#sk": AttrSK},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":pk": str(accountPK(account)), ":prefix": str(awaitingPrefix(member)),
-			},
-			ExclusiveStartKey: start, ConsistentRead: aws.Bool(true),
-		})
-		if err != nil {
-			return nil, fmt.Errorf("read awaited requests: %w", err)
-		}
-		var page []awaitingItem
-		if err := attributevalue.UnmarshalListOfMaps(out.Items, &page); err != nil {
-			return nil, fmt.Errorf("read awaited requests: %w", err)
-		}
-		entries = append(entries, page...)
-		if start = out.LastEvaluatedKey; len(start) == 0 {
-			break
-		}
+	entries, err := queryPrefix[awaitingItem](ctx, s, account, awaitingPrefix(member), "read awaited requests")
+	if err != nil {
+		return nil, err
 	}
 	if len(entries) == 0 {
 		return nil, nil
