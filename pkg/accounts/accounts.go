@@ -1,7 +1,8 @@
 // Package accounts serves the account routes: the account itself and its
 // settings (GET/PATCH /v1/account), its stores and departments (the scopes
 // role assignments name: GET /v1/stores, GET/PUT /v1/stores/{id}, the same
-// for departments) and the audit log (GET /v1/audit).
+// for departments), the audit log (GET /v1/audit) and the host apps'
+// activity records written to it (POST /v1/activity).
 //
 // Decisions:
 //   - Any active member (or API key) of the account reads the account.
@@ -37,6 +38,27 @@
 //     after the page is read, so a page may be short or even empty while
 //     nextCursor is set: follow it to the end. The impersonator of an
 //     event is named with their current name.
+//   - POST /v1/activity records what a member did in the host app:
+//     {action, target?, summary?, userId?}. The action (1-64 of
+//     [a-z0-9_.], starting with a letter or digit) is stored as
+//     "app.<action>", a namespace none of Steward's own actions use, so
+//     GET /v1/audit?action=app.<action> finds it; target is an object
+//     {type, id} (type as an audit target type, [a-z][a-z0-9_]{0,39}, id
+//     1-128 of [A-Za-z0-9._:@-]) so that the target filter finds it too
+//     (a host app naming a Steward target, e.g. a member, adds to that
+//     target's history); the summary (at most 500 characters, no control
+//     characters) is the event's after, {"summary"}. Every bad field is
+//     named in one 400. A member records only its own activity (userId
+//     absent or itself, else 403); an impersonated session records it
+//     with the impersonator, like every other event. An API key must name
+//     the member (userId) and needs users.view at account scope; the
+//     member must be of the key's account, any status but deleted (else
+//     400 invalid_field userId, another tenant's member included); the
+//     actor is that member and the after names the key as recordedBy.
+//     The answer is 201 {id, time, action}. No permission is needed
+//     otherwise; the account's request budget (pkg/throttle) bounds it
+//     like every authenticated route. Activity records are not change
+//     events (pkg/events maps "app.*" to none).
 //   - List responses are {items, nextCursor}, like every list of the API.
 package accounts
 

@@ -147,3 +147,23 @@ func (h *Handler) HandleListAudit(w http.ResponseWriter, r *http.Request) error 
 	}))
 	return nil
 }
+
+// activityJSON answers POST /v1/activity: the audit event written.
+type activityJSON struct {
+	ID     string    `json:"id"`
+	Time   time.Time `json:"time"`
+	Action string    `json:"action"`
+}
+
+// HandleRecordActivity serves POST /v1/activity: 201 with the audit
+// event's id, time and (namespaced) action.
+func (h *Handler) HandleRecordActivity(w http.ResponseWriter, r *http.Request) error {
+	ev, err := h.RecordActivity(r.Context(), auth.FromContext(r.Context()), func(body any) error {
+		return httpapi.Decode(r, body)
+	})
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, r, http.StatusCreated, activityJSON{ID: ev.ID, Time: ev.Time.UTC(), Action: ev.Action})
+	return nil
+}

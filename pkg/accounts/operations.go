@@ -8,9 +8,10 @@ import "github.com/stewardhq/steward/pkg/httpapi"
 // (scopeKinds) adds its list, get and put operations.
 func (acc *Handler) Operations() map[string]httpapi.HandlerFunc {
 	ops := map[string]httpapi.HandlerFunc{
-		"getAccount":    acc.HandleGetAccount,
-		"updateAccount": acc.HandleUpdateAccount,
-		"listAudit":     acc.HandleListAudit,
+		"getAccount":     acc.HandleGetAccount,
+		"updateAccount":  acc.HandleUpdateAccount,
+		"listAudit":      acc.HandleListAudit,
+		"recordActivity": acc.HandleRecordActivity,
 	}
 	for _, k := range scopeKinds {
 		k.addOperations(acc, ops)

@@ -38,7 +38,8 @@ func AuditID(id string) string {
 
 // FromAudit returns the change events an audit event announces, in order
 // (none for the audit events host apps are not told about: sign-ins,
-// password resets, sign-up requests...). It is pure: the same audit event
+// password resets, sign-up requests..., and the host apps' own activity
+// records, "app.*" of POST /v1/activity, which they wrote themselves). It is pure: the same audit event
 // always gives the same events with the same ids, which is what makes
 // retries, replays and the feed agree.
 func FromAudit(ev audit.Event) []Event {

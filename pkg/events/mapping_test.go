@@ -181,3 +181,15 @@ func TestMemberTakenOutWithReassignmentNamesTheSeats(t *testing.T) {
 		t.Errorf("data.member carries the reassignment: %s", got[0].Data)
 	}
 }
+
+// A host app's own activity record (POST /v1/activity, "app.*") is not a
+// change event: the host app wrote it.
+func TestActivityRecordsAreNoEvents(t *testing.T) {
+	for _, action := range []string{"app.order.export", "app.member.update", "app.invitation.create"} {
+		ev := audit.Event{ID: "ev_1", AccountID: "acc_1", Action: action, TargetType: "member", TargetID: "m_1",
+			After: json.RawMessage(`{"summary":"x"}`)}
+		if got := FromAudit(ev); len(got) != 0 {
+			t.Errorf("FromAudit(%s) = %+v, want none", action, got)
+		}
+	}
+}

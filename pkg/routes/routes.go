@@ -134,6 +134,7 @@ var Table = []Route{
 	{Method: "GET", Path: "/v1/departments/{id}", Function: FunctionAccount, Operation: "getDepartment"},
 	{Method: "PUT", Path: "/v1/departments/{id}", Function: FunctionAccount, Operation: "putDepartment", Body: true, NoImpersonation: true},
 	{Method: "GET", Path: "/v1/audit", Function: FunctionAccount, Operation: "listAudit"},
+	{Method: "POST", Path: "/v1/activity", Function: FunctionAccount, Operation: "recordActivity", Body: true},
 	{Method: "GET", Path: "/v1/events", Function: FunctionAccount, Operation: "listEvents"},
 
 	{Method: "GET", Path: "/v1/me", Function: FunctionUsers, Operation: "getMe"},

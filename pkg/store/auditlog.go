@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/stewardhq/steward/pkg/audit"
+	"github.com/stewardhq/steward/pkg/team"
 )
 
 type auditItem struct {
@@ -175,4 +176,24 @@ func (s *Store) ListAudit(ctx context.Context, account string, f audit.Filter, l
 	}
 	page.Next, err = s.cursors.Seal(account, list, out.LastEvaluatedKey)
 	return page, err
+}
+
+// RecordActivity writes ev, a host app's activity record (POST
+// /v1/activity), alone: its only other write checks that member, the
+// member it is recorded for, is still a member of ev's account (any status
+// but deleted: team.ErrMemberNotFound otherwise). On a store bound to an
+// actor (Acting) the actor's check joins it, unless the actor is that
+// member, whose own item the check already reads.
+func (s *Store) RecordActivity(ctx context.Context, ev audit.Event, member string) (audit.Event, error) {
+	if ev.ID == "" {
+		ev.ID = NewID("ev")
+	}
+	if ev.Time.IsZero() {
+		ev.Time = s.now()
+	}
+	tx := NewTx(ev).Check(memberKey(ev.AccountID, member), ItemPresent(), team.ErrMemberNotFound)
+	if err := s.Commit(ctx, tx); err != nil {
+		return audit.Event{}, err
+	}
+	return ev, nil
 }
