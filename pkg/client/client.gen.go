@@ -1261,6 +1261,32 @@ type AccountSettingsPatch struct {
 // Examples: purchases.edit, documents.approve
 type Action = string
 
+// ActivityRecord The audit event of an activity record.
+type ActivityRecord struct {
+	// Action `app.<action>`.
+	Action string    `json:"action"`
+	Id     string    `json:"id"`
+	Time   time.Time `json:"time"`
+}
+
+// ActivityRequest A host-app activity record.
+type ActivityRequest struct {
+	// Action What the member did, e.g. `order.export`; recorded as `app.<action>`.
+	Action string `json:"action"`
+
+	// Summary A line for people to read: no control characters; trimmed.
+	Summary *string `json:"summary,omitempty"`
+
+	// Target What it was done to.
+	Target *struct {
+		Id   string `json:"id"`
+		Type string `json:"type"`
+	} `json:"target,omitempty"`
+
+	// UserId The member who did it: required for an API key; a member may name only itself.
+	UserId *string `json:"userId,omitempty"`
+}
+
 // AlertDueDocument defines model for AlertDueDocument.
 type AlertDueDocument struct {
 	Amount   float32            `json:"amount"`
@@ -3567,6 +3593,9 @@ type UpdateAccountJSONRequestBody = AccountPatch
 // TransferOwnershipJSONRequestBody defines body for TransferOwnership for application/json ContentType.
 type TransferOwnershipJSONRequestBody = TransferOwnershipRequest
 
+// RecordActivityJSONRequestBody defines body for RecordActivity for application/json ContentType.
+type RecordActivityJSONRequestBody = ActivityRequest
+
 // UnsubscribeAlertsFormdataRequestBody defines body for UnsubscribeAlerts for application/x-www-form-urlencoded ContentType.
 type UnsubscribeAlertsFormdataRequestBody UnsubscribeAlertsFormdataBody
 
@@ -4072,6 +4101,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/account/transfer-ownership (the `TransferOwnership` operationId).
 	TransferOwnership(ctx context.Context, body TransferOwnershipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecordActivityWithBody Record a member's activity in the host app
+	//
+	// Writes a host-app activity record to the audit log, where `GET /v1/audit` lists it with Steward's own events and its filters find it: the action is stored as `app.<action>` (a namespace none of Steward's actions use; filter with `action=app.<action>`), the target as the event's target (`targetType`/`targetId` filters; a host app naming a Steward target, e.g. a `member`, adds to that target's history) and the summary as the event's `after`, `{"summary"}`. A member records its own activity (`userId` absent or itself, else 403 `forbidden`); an impersonated session records it with the impersonator, like every other event. An API key needs `users.view` at account scope (403 `forbidden`) and must name the member in `userId` (400 `invalid_field`), a member of its account of any status but deleted (else 400 `invalid_field` on `userId`); the event's actor is that member and its `after` names the key as `recordedBy`. Every bad field is named in one 400 `invalid_field`. Bounded by the account's request budget (429 `account_rate_limited`) like every authenticated route. Activity records are not change events: neither the feed nor webhooks carry them.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/activity (the `RecordActivity` operationId).
+	RecordActivityWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecordActivity Record a member's activity in the host app
+	//
+	// Writes a host-app activity record to the audit log, where `GET /v1/audit` lists it with Steward's own events and its filters find it: the action is stored as `app.<action>` (a namespace none of Steward's actions use; filter with `action=app.<action>`), the target as the event's target (`targetType`/`targetId` filters; a host app naming a Steward target, e.g. a `member`, adds to that target's history) and the summary as the event's `after`, `{"summary"}`. A member records its own activity (`userId` absent or itself, else 403 `forbidden`); an impersonated session records it with the impersonator, like every other event. An API key needs `users.view` at account scope (403 `forbidden`) and must name the member in `userId` (400 `invalid_field`), a member of its account of any status but deleted (else 400 `invalid_field` on `userId`); the event's actor is that member and its `after` names the key as `recordedBy`. Every bad field is named in one 400 `invalid_field`. Bounded by the account's request budget (429 `account_rate_limited`) like every authenticated route. Activity records are not change events: neither the feed nor webhooks carry them.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/activity (the `RecordActivity` operationId).
+	RecordActivity(ctx context.Context, body RecordActivityJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PreviewAlerts What the next alert run would send
 	//
@@ -5264,6 +5311,44 @@ func (c *Client) TransferOwnershipWithBody(ctx context.Context, contentType stri
 // Corresponds with POST /v1/account/transfer-ownership (the `TransferOwnership` operationId).
 func (c *Client) TransferOwnership(ctx context.Context, body TransferOwnershipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewTransferOwnershipRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecordActivityWithBody Record a member's activity in the host app
+//
+// Writes a host-app activity record to the audit log, where `GET /v1/audit` lists it with Steward's own events and its filters find it: the action is stored as `app.<action>` (a namespace none of Steward's actions use; filter with `action=app.<action>`), the target as the event's target (`targetType`/`targetId` filters; a host app naming a Steward target, e.g. a `member`, adds to that target's history) and the summary as the event's `after`, `{"summary"}`. A member records its own activity (`userId` absent or itself, else 403 `forbidden`); an impersonated session records it with the impersonator, like every other event. An API key needs `users.view` at account scope (403 `forbidden`) and must name the member in `userId` (400 `invalid_field`), a member of its account of any status but deleted (else 400 `invalid_field` on `userId`); the event's actor is that member and its `after` names the key as `recordedBy`. Every bad field is named in one 400 `invalid_field`. Bounded by the account's request budget (429 `account_rate_limited`) like every authenticated route. Activity records are not change events: neither the feed nor webhooks carry them.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/activity (the `RecordActivity` operationId).
+func (c *Client) RecordActivityWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordActivityRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecordActivity Record a member's activity in the host app
+//
+// Writes a host-app activity record to the audit log, where `GET /v1/audit` lists it with Steward's own events and its filters find it: the action is stored as `app.<action>` (a namespace none of Steward's actions use; filter with `action=app.<action>`), the target as the event's target (`targetType`/`targetId` filters; a host app naming a Steward target, e.g. a `member`, adds to that target's history) and the summary as the event's `after`, `{"summary"}`. A member records its own activity (`userId` absent or itself, else 403 `forbidden`); an impersonated session records it with the impersonator, like every other event. An API key needs `users.view` at account scope (403 `forbidden`) and must name the member in `userId` (400 `invalid_field`), a member of its account of any status but deleted (else 400 `invalid_field` on `userId`); the event's actor is that member and its `after` names the key as `recordedBy`. Every bad field is named in one 400 `invalid_field`. Bounded by the account's request budget (429 `account_rate_limited`) like every authenticated route. Activity records are not change events: neither the feed nor webhooks carry them.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/activity (the `RecordActivity` operationId).
+func (c *Client) RecordActivity(ctx context.Context, body RecordActivityJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordActivityRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7707,6 +7792,46 @@ func NewTransferOwnershipRequestWithBody(server string, contentType string, body
 	}
 
 	operationPath := fmt.Sprintf("/v1/account/transfer-ownership")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRecordActivityRequest calls the generic RecordActivity builder with application/json body
+func NewRecordActivityRequest(server string, body RecordActivityJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRecordActivityRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRecordActivityRequestWithBody constructs an http.Request for the RecordActivity method, with any body, and a specified content type
+func NewRecordActivityRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/activity")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -11549,6 +11674,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/account/transfer-ownership (the `TransferOwnership` operationId).
 	TransferOwnershipWithResponse(ctx context.Context, body TransferOwnershipJSONRequestBody, reqEditors ...RequestEditorFn) (*TransferOwnershipReply, error)
 
+	// RecordActivityWithBodyWithResponse Record a member's activity in the host app
+	//
+	// Writes a host-app activity record to the audit log, where `GET /v1/audit` lists it with Steward's own events and its filters find it: the action is stored as `app.<action>` (a namespace none of Steward's actions use; filter with `action=app.<action>`), the target as the event's target (`targetType`/`targetId` filters; a host app naming a Steward target, e.g. a `member`, adds to that target's history) and the summary as the event's `after`, `{"summary"}`. A member records its own activity (`userId` absent or itself, else 403 `forbidden`); an impersonated session records it with the impersonator, like every other event. An API key needs `users.view` at account scope (403 `forbidden`) and must name the member in `userId` (400 `invalid_field`), a member of its account of any status but deleted (else 400 `invalid_field` on `userId`); the event's actor is that member and its `after` names the key as `recordedBy`. Every bad field is named in one 400 `invalid_field`. Bounded by the account's request budget (429 `account_rate_limited`) like every authenticated route. Activity records are not change events: neither the feed nor webhooks carry them.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/activity (the `RecordActivity` operationId).
+	RecordActivityWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordActivityReply, error)
+
+	// RecordActivityWithResponse Record a member's activity in the host app
+	//
+	// Writes a host-app activity record to the audit log, where `GET /v1/audit` lists it with Steward's own events and its filters find it: the action is stored as `app.<action>` (a namespace none of Steward's actions use; filter with `action=app.<action>`), the target as the event's target (`targetType`/`targetId` filters; a host app naming a Steward target, e.g. a `member`, adds to that target's history) and the summary as the event's `after`, `{"summary"}`. A member records its own activity (`userId` absent or itself, else 403 `forbidden`); an impersonated session records it with the impersonator, like every other event. An API key needs `users.view` at account scope (403 `forbidden`) and must name the member in `userId` (400 `invalid_field`), a member of its account of any status but deleted (else 400 `invalid_field` on `userId`); the event's actor is that member and its `after` names the key as `recordedBy`. Every bad field is named in one 400 `invalid_field`. Bounded by the account's request budget (429 `account_rate_limited`) like every authenticated route. Activity records are not change events: neither the feed nor webhooks carry them.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/activity (the `RecordActivity` operationId).
+	RecordActivityWithResponse(ctx context.Context, body RecordActivityJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordActivityReply, error)
+
 	// PreviewAlertsWithResponse What the next alert run would send
 	//
 	// Needs `users.view` for the account (admins have it). Computes the digests as a run now would (whatever the account's alert hour, and whether today's went out already): per recipient, the kinds with their counts and the permission that qualified the member, and the items grouped by store. One page of members at a time (`limit` members, default 20, at most 50; `nextCursor` while more follow): a page lists those of its members who would get a digest, so it may list fewer than `limit`, or none. Each digest lists at most its first 50 items (`truncated` when it has more; `kinds` still counts them all).
@@ -14622,6 +14765,183 @@ func (r TransferOwnershipReply) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r TransferOwnershipReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RecordActivityReply201Headers the declared response headers of an HTTP 201 response for RecordActivity
+type RecordActivityReply201Headers struct {
+	XRequestId *string
+}
+
+// RecordActivityReply400Headers the declared response headers of an HTTP 400 response for RecordActivity
+type RecordActivityReply400Headers struct {
+	XRequestId *string
+}
+
+// RecordActivityReply401Headers the declared response headers of an HTTP 401 response for RecordActivity
+type RecordActivityReply401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// RecordActivityReply403Headers the declared response headers of an HTTP 403 response for RecordActivity
+type RecordActivityReply403Headers struct {
+	XRequestId *string
+}
+
+// RecordActivityReply409Headers the declared response headers of an HTTP 409 response for RecordActivity
+type RecordActivityReply409Headers struct {
+	XRequestId *string
+}
+
+// RecordActivityReply413Headers the declared response headers of an HTTP 413 response for RecordActivity
+type RecordActivityReply413Headers struct {
+	XRequestId *string
+}
+
+// RecordActivityReply415Headers the declared response headers of an HTTP 415 response for RecordActivity
+type RecordActivityReply415Headers struct {
+	XRequestId *string
+}
+
+// RecordActivityReply429Headers the declared response headers of an HTTP 429 response for RecordActivity
+type RecordActivityReply429Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+// RecordActivityReply500Headers the declared response headers of an HTTP 500 response for RecordActivity
+type RecordActivityReply500Headers struct {
+	XRequestId *string
+}
+
+// RecordActivityReply503Headers the declared response headers of an HTTP 503 response for RecordActivity
+type RecordActivityReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type RecordActivityReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *ActivityRecord
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *RecordActivityReply201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RecordActivityReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RecordActivityReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RecordActivityReply403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RecordActivityReply409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *RecordActivityReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *RecordActivityReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RecordActivityReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RecordActivityReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RecordActivityReply503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RecordActivityReply) GetJSON201() *ActivityRecord {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RecordActivityReply) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RecordActivityReply) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RecordActivityReply) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RecordActivityReply) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RecordActivityReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r RecordActivityReply) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RecordActivityReply) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RecordActivityReply) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RecordActivityReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RecordActivityReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RecordActivityReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RecordActivityReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RecordActivityReply) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -26836,6 +27156,36 @@ func (c *ClientWithResponses) TransferOwnershipWithResponse(ctx context.Context,
 	return ParseTransferOwnershipReply(rsp)
 }
 
+// RecordActivityWithBodyWithResponse Record a member's activity in the host app
+//
+// Writes a host-app activity record to the audit log, where `GET /v1/audit` lists it with Steward's own events and its filters find it: the action is stored as `app.<action>` (a namespace none of Steward's actions use; filter with `action=app.<action>`), the target as the event's target (`targetType`/`targetId` filters; a host app naming a Steward target, e.g. a `member`, adds to that target's history) and the summary as the event's `after`, `{"summary"}`. A member records its own activity (`userId` absent or itself, else 403 `forbidden`); an impersonated session records it with the impersonator, like every other event. An API key needs `users.view` at account scope (403 `forbidden`) and must name the member in `userId` (400 `invalid_field`), a member of its account of any status but deleted (else 400 `invalid_field` on `userId`); the event's actor is that member and its `after` names the key as `recordedBy`. Every bad field is named in one 400 `invalid_field`. Bounded by the account's request budget (429 `account_rate_limited`) like every authenticated route. Activity records are not change events: neither the feed nor webhooks carry them.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/activity (the `RecordActivity` operationId).
+func (c *ClientWithResponses) RecordActivityWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordActivityReply, error) {
+	rsp, err := c.RecordActivityWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecordActivityReply(rsp)
+}
+
+// RecordActivityWithResponse Record a member's activity in the host app
+//
+// Writes a host-app activity record to the audit log, where `GET /v1/audit` lists it with Steward's own events and its filters find it: the action is stored as `app.<action>` (a namespace none of Steward's actions use; filter with `action=app.<action>`), the target as the event's target (`targetType`/`targetId` filters; a host app naming a Steward target, e.g. a `member`, adds to that target's history) and the summary as the event's `after`, `{"summary"}`. A member records its own activity (`userId` absent or itself, else 403 `forbidden`); an impersonated session records it with the impersonator, like every other event. An API key needs `users.view` at account scope (403 `forbidden`) and must name the member in `userId` (400 `invalid_field`), a member of its account of any status but deleted (else 400 `invalid_field` on `userId`); the event's actor is that member and its `after` names the key as `recordedBy`. Every bad field is named in one 400 `invalid_field`. Bounded by the account's request budget (429 `account_rate_limited`) like every authenticated route. Activity records are not change events: neither the feed nor webhooks carry them.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/activity (the `RecordActivity` operationId).
+func (c *ClientWithResponses) RecordActivityWithResponse(ctx context.Context, body RecordActivityJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordActivityReply, error) {
+	rsp, err := c.RecordActivity(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecordActivityReply(rsp)
+}
+
 // PreviewAlertsWithResponse What the next alert run would send
 //
 // Needs `users.view` for the account (admins have it). Computes the digests as a run now would (whatever the account's alert hour, and whether today's went out already): per recipient, the kinds with their counts and the permission that qualified the member, and the items grouped by store. One page of members at a time (`limit` members, default 20, at most 50; `nextCursor` while more follow): a page lists those of its members who would get a digest, so it may list fewer than `limit`, or none. Each digest lists at most its first 50 items (`truncated` when it has more; `kinds` still counts them all).
@@ -31253,6 +31603,219 @@ func ParseTransferOwnershipReply(rsp *http.Response) (*TransferOwnershipReply, e
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers TransferOwnershipReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRecordActivityReply parses an HTTP response from a RecordActivityWithResponse call
+func ParseRecordActivityReply(rsp *http.Response) (*RecordActivityReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RecordActivityReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest ActivityRecord
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers RecordActivityReply201Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers RecordActivityReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RecordActivityReply401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RecordActivityReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers RecordActivityReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers RecordActivityReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers RecordActivityReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers RecordActivityReply429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers RecordActivityReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RecordActivityReply503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

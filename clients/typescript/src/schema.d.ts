@@ -136,6 +136,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record a member's activity in the host app
+         * @description Writes a host-app activity record to the audit log, where `GET /v1/audit` lists it with Steward's own events and its filters find it: the action is stored as `app.<action>` (a namespace none of Steward's actions use; filter with `action=app.<action>`), the target as the event's target (`targetType`/`targetId` filters; a host app naming a Steward target, e.g. a `member`, adds to that target's history) and the summary as the event's `after`, `{"summary"}`. A member records its own activity (`userId` absent or itself, else 403 `forbidden`); an impersonated session records it with the impersonator, like every other event. An API key needs `users.view` at account scope (403 `forbidden`) and must name the member in `userId` (400 `invalid_field`), a member of its account of any status but deleted (else 400 `invalid_field` on `userId`); the event's actor is that member and its `after` names the key as `recordedBy`. Every bad field is named in one 400 `invalid_field`. Bounded by the account's request budget (429 `account_rate_limited`) like every authenticated route. Activity records are not change events: neither the feed nor webhooks carry them.
+         */
+        post: operations["recordActivity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events": {
         parameters: {
             query?: never;
@@ -3434,6 +3454,28 @@ export interface components {
             items: components["schemas"]["AccessRequest"][];
             nextCursor?: components["schemas"]["Cursor"];
         };
+        /** @description A host-app activity record. */
+        ActivityRequest: {
+            /** @description What the member did, e.g. `order.export`; recorded as `app.<action>`. */
+            action: string;
+            /** @description What it was done to. */
+            target?: {
+                type: string;
+                id: string;
+            };
+            /** @description A line for people to read: no control characters; trimmed. */
+            summary?: string;
+            /** @description The member who did it: required for an API key; a member may name only itself. */
+            userId?: string;
+        };
+        /** @description The audit event of an activity record. */
+        ActivityRecord: {
+            id: string;
+            /** Format: date-time */
+            time: string;
+            /** @description `app.<action>`. */
+            action: string;
+        };
     };
     responses: {
         /** @description The request is malformed or invalid (bad JSON, unknown or invalid field, a body on a route that takes none, a bad query parameter). `errors` names the offending fields. */
@@ -4028,6 +4070,40 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    recordActivity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ActivityRequest"];
+            };
+        };
+        responses: {
+            /** @description The audit event written. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityRecord"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
