@@ -15,7 +15,8 @@ import (
 // deciding or cancelling approvals and access requests; grants (invitations, members created,
 // deleted or moved between statuses), roles, settings and policies, API
 // keys, ownership, and impersonating again. Everything else (reading, the
-// member's documents, stock levels, checks, signing out) stays open, and
+// member's documents, stock levels, checks, host-app activity records,
+// which name the impersonator, signing out) stays open, and
 // PATCH /v1/users/{id} refuses only the grant fields (field-level, in its
 // handler).
 var impersonationRefused = []string{
@@ -109,6 +110,7 @@ func TestImpersonationRefusedRoutes(t *testing.T) {
 	e.Call(t, "PUT", "/v1/documents/purchase_order/po-imp", imp, poBody(10)).Want(t, http.StatusCreated, "")
 	e.Call(t, "POST", "/v1/authz/check", imp, map[string]any{"action": "orders.view", "resource": map[string]any{}}).Want(t, http.StatusOK, "")
 	e.Call(t, "PUT", "/v1/stock-levels", imp, map[string]any{"items": []any{stockItem("s1", "SKU-1", 3, 5)}}).Want(t, http.StatusOK, "")
+	e.Call(t, "POST", "/v1/activity", imp, map[string]any{"action": "order.view"}).Want(t, http.StatusCreated, "")
 }
 
 // policyDoc prepares an account whose purchase orders need one approval,

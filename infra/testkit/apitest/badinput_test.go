@@ -68,6 +68,7 @@ var sweepBodies = map[string]any{
 		"invitationTtlHours": 48, "timeZone": "Europe/Berlin", "alertHour": 8, "externalApproverDomains": []any{"example.com"},
 		"selfRegistration": map[string]any{"enabled": false, "domains": []any{"example.com"}, "defaultRole": "team_member"}}},
 	"putStore":       map[string]any{"name": "Sweep store", "address": "1 Main Street", "timeZone": "Europe/Berlin"},
+	"recordActivity": map[string]any{"action": "order.export", "target": map[string]any{"type": "order", "id": "o-1"}, "summary": "Exported", "userId": "{owner}"},
 	"putDepartment":  map[string]any{"name": "Sweep department", "kind": "sales"},
 	"createApiKey":   map[string]any{"name": "sweep", "permissions": []any{"orders.view"}, "scopes": []any{"store:s1"}},
 	"putStockLevels": map[string]any{"items": []any{map[string]any{"sku": "SWEEP-1", "name": "Sweep item", "store": "s1", "onHand": 3, "threshold": 5}}},
@@ -175,7 +176,7 @@ func (a *sweepAccount) webhook(t *testing.T) string {
 func (a *sweepAccount) fill(v any) any {
 	switch x := v.(type) {
 	case string:
-		r := strings.NewReplacer("{email}", a.owner.Email, "{account}", a.owner.AccountID, "{member}", a.memberID, "{refresh}", a.refresh)
+		r := strings.NewReplacer("{email}", a.owner.Email, "{account}", a.owner.AccountID, "{member}", a.memberID, "{owner}", a.owner.MemberID, "{refresh}", a.refresh)
 		x = r.Replace(x)
 		// A new address per request (sweepCall): an accepted one must not
 		// make the next a conflict.

@@ -164,6 +164,9 @@ var privilegeRows = []privilegeRow{
 	{op: "putMyDelegation", allow: allRoles,
 		why: "any member sets their own delegation (here to the owner, an active member): it needs no permission, the delegate decides with the member's rights"},
 	{op: "deleteMyDelegation", allow: allRoles, why: "any member removes their own delegation (the row before set it)"},
+	{op: "recordActivity", allow: allRoles, why: "any member records its own host-app activity: no permission"},
+	{op: "recordActivity", variant: "for another member", allow: nil,
+		why: "a member records only its own activity; recording for others is an API key's (users.view)"},
 	{op: "logout", allow: allRoles, why: "any signed-in member ends its own session"},
 }
 
@@ -384,6 +387,10 @@ func (e *Env) privilegeRequest(t *testing.T, fx *privFixture, key string) privCa
 		return privCall{"POST", "/v1/access-requests/" + fx.acrDecide + "/decision", map[string]any{"decision": "approve"}, nil}
 	case "cancelAccessRequest":
 		return privCall{"POST", "/v1/access-requests/" + fx.acrCancel + "/cancel", nil, nil}
+	case "recordActivity":
+		return privCall{"POST", "/v1/activity", map[string]any{"action": "order.export", "summary": "By " + fx.role}, nil}
+	case "recordActivity:for another member":
+		return privCall{"POST", "/v1/activity", map[string]any{"action": "order.export", "userId": fx.checkTarget}, nil}
 	case "logout":
 		return privCall{"POST", "/v1/auth/logout", nil, nil}
 	}
