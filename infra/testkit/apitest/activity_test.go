@@ -12,6 +12,13 @@ type activityRecord struct {
 	Action string `json:"action"`
 }
 
+// actOwner signs up an account with its stores and signs its owner in.
+func (e *Env) actOwner(t *testing.T, prefix string) (signedUp, string) {
+	t.Helper()
+	o := e.signup(t, newEmail(prefix))
+	return o, e.login(t, o.Email, goodPassword, "").AccessToken
+}
+
 // auditOf lists the audit events of the query, as the owner.
 func (e *Env) auditOf(t *testing.T, tk, query string) []acctEvent {
 	t.Helper()
@@ -28,7 +35,7 @@ func (e *Env) auditOf(t *testing.T, tk, query string) []acctEvent {
 // and target.
 func TestActivityRecords(t *testing.T) {
 	e := New(t)
-	owner, tk := e.acctOwner(t, "act")
+	owner, tk := e.actOwner(t, "act")
 	memberID, mtk := e.join(t, tk, newEmail("act-member"), store1("team_member"))
 
 	// A member records its own activity.
@@ -74,7 +81,7 @@ func TestActivityRecords(t *testing.T) {
 	e.Call(t, "POST", "/v1/activity", weak.Secret, map[string]any{"action": "order.ship", "userId": memberID}).Want(t, http.StatusForbidden, "forbidden")
 
 	// Another tenant's member is not one of the key's account.
-	other, otk := e.acctOwner(t, "act-other")
+	other, otk := e.actOwner(t, "act-other")
 	otherMember, _ := e.join(t, otk, newEmail("act-other-member"), store1("team_member"))
 	before := e.auditCount(t, other.AccountID)
 	for _, id := range []string{otherMember, other.MemberID, "m_nobody"} {
