@@ -298,6 +298,23 @@ func (b DepartmentBody) Department(id string) (team.Department, error) {
 	return team.Department{ID: id, Name: name, Kind: kind}, nil
 }
 
+// SupplierBody is the body of PUT /v1/suppliers/{id}.
+type SupplierBody struct {
+	Name string `json:"name"`
+}
+
+// Supplier checks the body and returns the supplier it describes.
+func (b SupplierBody) Supplier(id string) (team.Supplier, error) {
+	if err := ValidateID(id); err != nil {
+		return team.Supplier{}, err
+	}
+	name, err := httpapi.CleanName("name", b.Name, MaxNameLen, true)
+	if err != nil {
+		return team.Supplier{}, err
+	}
+	return team.Supplier{ID: id, Name: name}, nil
+}
+
 // The formats of the audit filters (format.go) are plain: they are
 // matched exactly, so they need no separators and no control characters.
 

@@ -133,6 +133,9 @@ var Table = []Route{
 	{Method: "GET", Path: "/v1/departments", Function: FunctionAccount, Operation: "listDepartments"},
 	{Method: "GET", Path: "/v1/departments/{id}", Function: FunctionAccount, Operation: "getDepartment"},
 	{Method: "PUT", Path: "/v1/departments/{id}", Function: FunctionAccount, Operation: "putDepartment", Body: true, NoImpersonation: true},
+	{Method: "GET", Path: "/v1/suppliers", Function: FunctionAccount, Operation: "listSuppliers"},
+	{Method: "GET", Path: "/v1/suppliers/{id}", Function: FunctionAccount, Operation: "getSupplier"},
+	{Method: "PUT", Path: "/v1/suppliers/{id}", Function: FunctionAccount, Operation: "putSupplier", Body: true, NoImpersonation: true},
 	{Method: "GET", Path: "/v1/audit", Function: FunctionAccount, Operation: "listAudit"},
 	{Method: "GET", Path: "/v1/events", Function: FunctionAccount, Operation: "listEvents"},
 
