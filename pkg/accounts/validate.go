@@ -29,7 +29,7 @@ const (
 	MaxInvitationTTLHours = 720
 )
 
-// ValidateID checks a store or department id from the path.
+// ValidateID checks a store, department or supplier id from the path.
 func ValidateID(id string) error {
 	if !validScopeID(id) {
 		return httpapi.InvalidField("id", "must be 1 to 64 letters, digits, '-' or '_'")
