@@ -1,19 +1,20 @@
 // Package accounts serves the account routes: the account itself and its
-// settings (GET/PATCH /v1/account), its stores and departments (the scopes
-// role assignments name: GET /v1/stores, GET/PUT /v1/stores/{id}, the same
-// for departments), the audit log (GET /v1/audit) and the host apps'
-// activity records written to it (POST /v1/activity).
+// settings (GET/PATCH /v1/account), its stores, departments and suppliers
+// (the scopes role assignments name: GET /v1/stores, GET/PUT
+// /v1/stores/{id}, the same for departments and suppliers), the audit log
+// (GET /v1/audit) and the host apps' activity records written to it (POST
+// /v1/activity).
 //
 // Decisions:
 //   - Any active member (or API key) of the account reads the account.
-//     Changing it, and creating or replacing stores and departments,
-//     needs settings.manage at account scope. Changing its policies (the
+//     Changing it, and creating or replacing stores, departments and
+//     suppliers, needs settings.manage at account scope. Changing its policies (the
 //     invitation lifetime, the external approver domains and
 //     self-registration) needs policies.manage too, a critical permission
 //     that only administrators and the owner hold (full access lacks it);
 //     the change is audited with the account before and after.
-//   - PATCH /v1/account and replacing a store or department need If-Match
-//     with the ETag ("<version>") last read: 428 precondition_required
+//   - PATCH /v1/account and replacing a store, department or supplier
+//     need If-Match with the ETag ("<version>") last read: 428 precondition_required
 //     without it, 412 stale_version when it is stale. A PUT without
 //     If-Match only creates; when the id is taken it answers 428, so that
 //     nobody replaces a store they never read. Every response carrying
@@ -25,8 +26,10 @@
 //     store's name, id and address) or of stores.view at account scope,
 //     and store by store to holders of stores.view at that store; the
 //     list then shows only those stores. Departments likewise with
-//     records.read (and directory.view). settings.manage sees both.
-//     Reading a store one may not see answers 403 whether or not it
+//     records.read (and directory.view), and suppliers with
+//     purchases.view (what the supplier role holds at its supplier:{id},
+//     and buyers at account scope; and directory.view). settings.manage
+//     sees all three. Reading a store one may not see answers 403 whether or not it
 //     exists; one of another account is simply not found.
 //   - Self-registration, when enabled, needs at least one domain and a
 //     default role: a role of the account, assignable account-wide, not
@@ -90,6 +93,7 @@ const (
 	permStores    = "stores.view"
 	permDirectory = "directory.view"
 	permRecords   = "records.read"
+	permPurchases = "purchases.view"
 	targetAccount = "account"
 )
 
@@ -97,7 +101,7 @@ var (
 	errAccountNotFound = fault.New(fault.NotFound, "not_found", "The account does not exist.")
 	errStale           = fault.New(fault.Stale, "stale_version", "The resource changed since you read it (or no longer exists); read it again and retry.")
 	errExists          = fault.New(fault.PreconditionRequired, "precondition_required", "This id is taken: read it and send If-Match with its ETag to replace it.")
-	errNoSettings      = fault.New(fault.Forbidden, "forbidden", "Changing the account, its stores and departments needs settings.manage.")
+	errNoSettings      = fault.New(fault.Forbidden, "forbidden", "Changing the account, its stores, departments and suppliers needs settings.manage.")
 	errNoAudit         = fault.New(fault.Forbidden, "forbidden", "Viewing the audit log needs audit.view.")
 	errNoPolicies      = fault.New(fault.Forbidden, "forbidden", "Changing the invitation lifetime, the external approver domains or self-registration needs policies.manage (administrators and the owner).")
 )

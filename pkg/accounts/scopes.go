@@ -15,7 +15,7 @@ import (
 	"github.com/stewardhq/steward/pkg/team"
 )
 
-// Stores and departments are served by one implementation: a kind of
+// Stores, departments and suppliers are served by one implementation: a kind of
 // scope item is one entry of scopeKinds (a scopeKind, over its value in
 // pkg/team and its items in pkg/store) and its rows in the route table (pkg/routes), GET /v1/{plural}, GET and PUT
 // /v1/{plural}/{id}, whose operations are list{Plural}, get{Name} and
@@ -82,6 +82,14 @@ var scopeKinds = []scopeRoutes{
 			return rbac.Resource{Account: a, Type: "department", ID: id, Department: id}
 		},
 	},
+	scopeKind[team.Supplier, SupplierBody]{
+		name: "supplier", plural: "suppliers", perm: permPurchases, missing: team.ErrSupplierNotFound,
+		get: (*store.Store).GetSupplier, list: (*store.Store).ListSuppliers, put: (*store.Store).PutSupplier,
+		parse: SupplierBody.Supplier, view: supplierView, snap: anySnap(supplierSnap),
+		resource: func(a, id string) rbac.Resource {
+			return rbac.Resource{Account: a, Type: "supplier", ID: id, Supplier: id}
+		},
+	},
 }
 
 // JSON shapes of the scope items, and their audit snapshots (what an item
@@ -126,6 +134,23 @@ func departmentSnap(d team.Department, version int64) departmentSnapshot {
 func departmentView(d team.Department) any {
 	return departmentJSON{departmentSnap(d, d.Version), timesOf(d)}
 }
+
+type supplierSnapshot struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Version int64  `json:"version"`
+}
+
+type supplierJSON struct {
+	supplierSnapshot
+	itemTimes
+}
+
+func supplierSnap(p team.Supplier, version int64) supplierSnapshot {
+	return supplierSnapshot{ID: p.ID, Name: p.Name, Version: version}
+}
+
+func supplierView(p team.Supplier) any { return supplierJSON{supplierSnap(p, p.Version), timesOf(p)} }
 
 // itemTimes end an item's JSON, after its snapshot's fields.
 type itemTimes struct {

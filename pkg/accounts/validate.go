@@ -29,7 +29,7 @@ const (
 	MaxInvitationTTLHours = 720
 )
 
-// ValidateID checks a store or department id from the path.
+// ValidateID checks a store, department or supplier id from the path.
 func ValidateID(id string) error {
 	if !validScopeID(id) {
 		return httpapi.InvalidField("id", "must be 1 to 64 letters, digits, '-' or '_'")
@@ -296,6 +296,23 @@ func (b DepartmentBody) Department(id string) (team.Department, error) {
 		return team.Department{}, httpapi.InvalidField("kind", "must be one of sales, purchase, manufacturing, logistics, accounts, custom")
 	}
 	return team.Department{ID: id, Name: name, Kind: kind}, nil
+}
+
+// SupplierBody is the body of PUT /v1/suppliers/{id}.
+type SupplierBody struct {
+	Name string `json:"name"`
+}
+
+// Supplier checks the body and returns the supplier it describes.
+func (b SupplierBody) Supplier(id string) (team.Supplier, error) {
+	if err := ValidateID(id); err != nil {
+		return team.Supplier{}, err
+	}
+	name, err := httpapi.CleanName("name", b.Name, MaxNameLen, true)
+	if err != nil {
+		return team.Supplier{}, err
+	}
+	return team.Supplier{ID: id, Name: name}, nil
 }
 
 // The formats of the audit filters (format.go) are plain: they are

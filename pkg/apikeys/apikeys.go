@@ -22,7 +22,7 @@
 //     set, so a missing dependency would make the permission useless). The
 //     grant ceiling applies: the creating administrator must hold every
 //     permission at every scope. Scopes are checked for form, not for the
-//     existence of the store or department.
+//     existence of the store, department or supplier.
 //   - A key acts as the member "apikey:<id>", so audit events record that
 //     actor. Routes that need a person (GET /v1/me, sign-out, logging in as
 //     someone) answer a key 403 not_a_member.

@@ -576,9 +576,8 @@ type names struct{ store, department, supplier string }
 
 // scopeNames names the request's store and department by their stored
 // names, falling back to the id when the scope is not stored (or has no
-// name, or cannot be read: the email or page still goes out). Suppliers
-// are the host app's records, not a list Steward keeps: a supplier is
-// named by its id.
+// name, or cannot be read: the email or page still goes out). A supplier
+// is named by its id (its registry name is not read).
 func (s *Service) scopeNames(ctx context.Context, r documents.ApprovalRequest) names {
 	n := names{store: r.Store, department: r.Department, supplier: r.Supplier}
 	if r.Store != "" {

@@ -61,8 +61,8 @@
 //   - A decision records the member (or external email) who decided and,
 //     in an impersonated session, the admin acting (decision and event).
 //     Emails and the page name the store and department by their stored
-//     names (the id when none); suppliers are the host app's records and
-//     are shown by id.
+//     names (the id when none); suppliers are shown by id (their names in
+//     the supplier registry, GET /v1/suppliers, are not read here).
 //   - Each approver gets one hashed one-time token (subject
 //     "<request>:<level>:<approver>") and one email (outbox key
 //     "approval/<request>/<level>/<approver>"): the workflow's fan-out

@@ -1571,7 +1571,7 @@ type ApprovalRequestList struct {
 // ApprovalRequestStatus defines model for ApprovalRequestStatus.
 type ApprovalRequestStatus string
 
-// Assignment One role granted at one scope, for ever or within a window. `startsAt` and `expiresAt` (RFC 3339, optional) bound when the grant counts: from `startsAt` (included) to `expiresAt` (excluded); every decision (checks, `me/permissions`, who-can, member lists, alert and approval recipients) compares them with the current time, so a grant stops counting at its instant. An added window must end in the future, after `startsAt`, and lie within 10 years; an assignment sent back as stored may have expired (it stays until removed). A member holds at most 20 time-bound assignments. Changing a window is a new grant: the grant ceiling checks it as the permanent one. In answers, `expired` and `pending` say how a time-bound grant stands now and `grantedBy` names who added it; they are ignored in requests.
+// Assignment One role granted at one scope, for ever or within a window. `startsAt` and `expiresAt` (RFC 3339, optional) bound when the grant counts: from `startsAt` (included) to `expiresAt` (excluded); every decision (checks, `me/permissions`, who-can, member lists, alert and approval recipients) compares them with the current time, so a grant stops counting at its instant. An added window must end in the future, after `startsAt`, and lie within 10 years; an assignment sent back as stored may have expired (it stays until removed). A member holds at most 20 time-bound assignments. Changing a window is a new grant: the grant ceiling checks it as the permanent one. In answers, `expired` and `pending` say how a time-bound grant stands now and `grantedBy` names who added it; they are ignored in requests. A store, department or supplier it names must be registered in the account (`PUT /v1/stores/{id}`, `/v1/departments/{id}`, `/v1/suppliers/{id}`): 400 `unknown_scope` otherwise.
 //
 // Examples: {"role":"manager","scope":"store:s1"}, {"expiresAt":"2027-01-31T18:00:00Z","role":"manager","scope":"store:s1"}, {"expiresAt":"2027-01-05T08:00:00Z","grantedBy":"m_owner","pending":true,"role":"approver","scope":"store:s2","startsAt":"2026-12-20T08:00:00Z"}
 type Assignment struct {
@@ -2663,6 +2663,28 @@ type StoreRequest struct {
 	TimeZone *string `json:"timeZone,omitempty"`
 }
 
+// Supplier A supplier: the scope `supplier:{id}`.
+type Supplier struct {
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Id A store or department id: 1 to 64 letters, digits, '-' or '_'. It is the id in the scope `store:{id}` or `department:{id}`.
+	Id        ScopeItemId `json:"id"`
+	Name      string      `json:"name"`
+	UpdatedAt time.Time   `json:"updatedAt"`
+	Version   int         `json:"version"`
+}
+
+// SupplierList defines model for SupplierList.
+type SupplierList struct {
+	Items      []Supplier `json:"items"`
+	NextCursor *string    `json:"nextCursor,omitempty"`
+}
+
+// SupplierRequest A supplier's content.
+type SupplierRequest struct {
+	Name string `json:"name"`
+}
+
 // Tokens Tokens of a session. Send `accessToken` as `Authorization: Bearer`; before it expires, exchange `refreshToken` at POST /v1/auth/refresh.
 type Tokens struct {
 	// AccessToken A signed JWT.
@@ -2933,6 +2955,9 @@ type RoleIdPath = RoleId
 
 // StoreId A store or department id: 1 to 64 letters, digits, '-' or '_'. It is the id in the scope `store:{id}` or `department:{id}`.
 type StoreId = ScopeItemId
+
+// SupplierId A store or department id: 1 to 64 letters, digits, '-' or '_'. It is the id in the scope `store:{id}` or `department:{id}`.
+type SupplierId = ScopeItemId
 
 // WebhookId An opaque resource id.
 type WebhookId = Id
@@ -3257,6 +3282,21 @@ type ListStoresParams struct {
 
 // PutStoreParams defines parameters for PutStore.
 type PutStoreParams struct {
+	// IfMatch The `ETag` of the version a replacement is based on; omit it to create. A stale or unknown one answers 412 `stale_version` (a malformed header 400 `invalid_field`); creating an id that is taken answers 428 `precondition_required`.
+	IfMatch *IfMatchToReplace `json:"If-Match,omitempty"`
+}
+
+// ListSuppliersParams defines parameters for ListSuppliers.
+type ListSuppliersParams struct {
+	// Cursor The opaque `nextCursor` of the previous page. Omit it for the first page. A cursor is only valid for the same list and filters.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The largest number of items in one page.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// PutSupplierParams defines parameters for PutSupplier.
+type PutSupplierParams struct {
 	// IfMatch The `ETag` of the version a replacement is based on; omit it to create. A stale or unknown one answers 412 `stale_version` (a malformed header 400 `invalid_field`); creating an id that is taken answers 428 `precondition_required`.
 	IfMatch *IfMatchToReplace `json:"If-Match,omitempty"`
 }
@@ -3664,6 +3704,9 @@ type PutStockLevelsJSONRequestBody = StockLevelsRequest
 
 // PutStoreJSONRequestBody defines body for PutStore for application/json ContentType.
 type PutStoreJSONRequestBody = StoreRequest
+
+// PutSupplierJSONRequestBody defines body for PutSupplier for application/json ContentType.
+type PutSupplierJSONRequestBody = SupplierRequest
 
 // CreateUserJSONRequestBody defines body for CreateUser for application/json ContentType.
 type CreateUserJSONRequestBody = CreateMemberRequest
@@ -4750,6 +4793,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/stores/{id} (the `PutStore` operationId).
 	PutStore(ctx context.Context, id StoreId, params *PutStoreParams, body PutStoreJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSuppliers List suppliers
+	//
+	// The account's suppliers in id order. Needs `directory.view` or `purchases.view` (at account scope for every supplier, else at that supplier) or `settings.manage`. Holders of the permission at some suppliers only see those suppliers, so a page may be short while `nextCursor` is set.
+	//
+	// Corresponds with GET /v1/suppliers (the `ListSuppliers` operationId).
+	ListSuppliers(ctx context.Context, params *ListSuppliersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSupplier Read a supplier
+	//
+	// Answers the supplier with its ETag. Needs `directory.view` or `purchases.view` (at account scope for every supplier, else at that supplier) or `settings.manage`. A supplier of another account is not found (404).
+	//
+	// Corresponds with GET /v1/suppliers/{id} (the `GetSupplier` operationId).
+	GetSupplier(ctx context.Context, id SupplierId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutSupplierWithBody Create or replace a supplier
+	//
+	// Needs `settings.manage`. Without If-Match the supplier is created (201); when the id is taken that answers 428 `precondition_required`. With If-Match (the ETag last read) it is replaced (200), or 412 `stale_version` when it changed meanwhile or does not exist. A replacement that changes nothing writes nothing. The change and its audit event are one transaction.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/suppliers/{id} (the `PutSupplier` operationId).
+	PutSupplierWithBody(ctx context.Context, id SupplierId, params *PutSupplierParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutSupplier Create or replace a supplier
+	//
+	// Needs `settings.manage`. Without If-Match the supplier is created (201); when the id is taken that answers 428 `precondition_required`. With If-Match (the ETag last read) it is replaced (200), or 412 `stale_version` when it changed meanwhile or does not exist. A replacement that changes nothing writes nothing. The change and its audit event are one transaction.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/suppliers/{id} (the `PutSupplier` operationId).
+	PutSupplier(ctx context.Context, id SupplierId, params *PutSupplierParams, body PutSupplierJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListUsers List members
 	//
@@ -6750,6 +6825,78 @@ func (c *Client) PutStoreWithBody(ctx context.Context, id StoreId, params *PutSt
 // Corresponds with PUT /v1/stores/{id} (the `PutStore` operationId).
 func (c *Client) PutStore(ctx context.Context, id StoreId, params *PutStoreParams, body PutStoreJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutStoreRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSuppliers List suppliers
+//
+// The account's suppliers in id order. Needs `directory.view` or `purchases.view` (at account scope for every supplier, else at that supplier) or `settings.manage`. Holders of the permission at some suppliers only see those suppliers, so a page may be short while `nextCursor` is set.
+//
+// Corresponds with GET /v1/suppliers (the `ListSuppliers` operationId).
+func (c *Client) ListSuppliers(ctx context.Context, params *ListSuppliersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSuppliersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSupplier Read a supplier
+//
+// Answers the supplier with its ETag. Needs `directory.view` or `purchases.view` (at account scope for every supplier, else at that supplier) or `settings.manage`. A supplier of another account is not found (404).
+//
+// Corresponds with GET /v1/suppliers/{id} (the `GetSupplier` operationId).
+func (c *Client) GetSupplier(ctx context.Context, id SupplierId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSupplierRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutSupplierWithBody Create or replace a supplier
+//
+// Needs `settings.manage`. Without If-Match the supplier is created (201); when the id is taken that answers 428 `precondition_required`. With If-Match (the ETag last read) it is replaced (200), or 412 `stale_version` when it changed meanwhile or does not exist. A replacement that changes nothing writes nothing. The change and its audit event are one transaction.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/suppliers/{id} (the `PutSupplier` operationId).
+func (c *Client) PutSupplierWithBody(ctx context.Context, id SupplierId, params *PutSupplierParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutSupplierRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutSupplier Create or replace a supplier
+//
+// Needs `settings.manage`. Without If-Match the supplier is created (201); when the id is taken that answers 428 `precondition_required`. With If-Match (the ETag last read) it is replaced (200), or 412 `stale_version` when it changed meanwhile or does not exist. A replacement that changes nothing writes nothing. The change and its audit event are one transaction.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/suppliers/{id} (the `PutSupplier` operationId).
+func (c *Client) PutSupplier(ctx context.Context, id SupplierId, params *PutSupplierParams, body PutSupplierJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutSupplierRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -10594,6 +10741,168 @@ func NewPutStoreRequestWithBody(server string, id StoreId, params *PutStoreParam
 	return req, nil
 }
 
+// NewListSuppliersRequest constructs an http.Request for the ListSuppliers method
+func NewListSuppliersRequest(server string, params *ListSuppliersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/suppliers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetSupplierRequest constructs an http.Request for the GetSupplier method
+func NewGetSupplierRequest(server string, id SupplierId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/suppliers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutSupplierRequest calls the generic PutSupplier builder with application/json body
+func NewPutSupplierRequest(server string, id SupplierId, params *PutSupplierParams, body PutSupplierJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutSupplierRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewPutSupplierRequestWithBody constructs an http.Request for the PutSupplier method, with any body, and a specified content type
+func NewPutSupplierRequestWithBody(server string, id SupplierId, params *PutSupplierParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/suppliers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListUsersRequest constructs an http.Request for the ListUsers method
 func NewListUsersRequest(server string, params *ListUsersParams) (*http.Request, error) {
 	var err error
@@ -12384,6 +12693,42 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /v1/stores/{id} (the `PutStore` operationId).
 	PutStoreWithResponse(ctx context.Context, id StoreId, params *PutStoreParams, body PutStoreJSONRequestBody, reqEditors ...RequestEditorFn) (*PutStoreReply, error)
+
+	// ListSuppliersWithResponse List suppliers
+	//
+	// The account's suppliers in id order. Needs `directory.view` or `purchases.view` (at account scope for every supplier, else at that supplier) or `settings.manage`. Holders of the permission at some suppliers only see those suppliers, so a page may be short while `nextCursor` is set.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/suppliers (the `ListSuppliers` operationId).
+	ListSuppliersWithResponse(ctx context.Context, params *ListSuppliersParams, reqEditors ...RequestEditorFn) (*ListSuppliersReply, error)
+
+	// GetSupplierWithResponse Read a supplier
+	//
+	// Answers the supplier with its ETag. Needs `directory.view` or `purchases.view` (at account scope for every supplier, else at that supplier) or `settings.manage`. A supplier of another account is not found (404).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/suppliers/{id} (the `GetSupplier` operationId).
+	GetSupplierWithResponse(ctx context.Context, id SupplierId, reqEditors ...RequestEditorFn) (*GetSupplierReply, error)
+
+	// PutSupplierWithBodyWithResponse Create or replace a supplier
+	//
+	// Needs `settings.manage`. Without If-Match the supplier is created (201); when the id is taken that answers 428 `precondition_required`. With If-Match (the ETag last read) it is replaced (200), or 412 `stale_version` when it changed meanwhile or does not exist. A replacement that changes nothing writes nothing. The change and its audit event are one transaction.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/suppliers/{id} (the `PutSupplier` operationId).
+	PutSupplierWithBodyWithResponse(ctx context.Context, id SupplierId, params *PutSupplierParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutSupplierReply, error)
+
+	// PutSupplierWithResponse Create or replace a supplier
+	//
+	// Needs `settings.manage`. Without If-Match the supplier is created (201); when the id is taken that answers 428 `precondition_required`. With If-Match (the ETag last read) it is replaced (200), or 412 `stale_version` when it changed meanwhile or does not exist. A replacement that changes nothing writes nothing. The change and its audit event are one transaction.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/suppliers/{id} (the `PutSupplier` operationId).
+	PutSupplierWithResponse(ctx context.Context, id SupplierId, params *PutSupplierParams, body PutSupplierJSONRequestBody, reqEditors ...RequestEditorFn) (*PutSupplierReply, error)
 
 	// ListUsersWithResponse List members
 	//
@@ -23772,6 +24117,541 @@ func (r PutStoreReply) ContentType() string {
 	return ""
 }
 
+// ListSuppliersReply200Headers the declared response headers of an HTTP 200 response for ListSuppliers
+type ListSuppliersReply200Headers struct {
+	XRequestId *string
+}
+
+// ListSuppliersReply400Headers the declared response headers of an HTTP 400 response for ListSuppliers
+type ListSuppliersReply400Headers struct {
+	XRequestId *string
+}
+
+// ListSuppliersReply401Headers the declared response headers of an HTTP 401 response for ListSuppliers
+type ListSuppliersReply401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListSuppliersReply403Headers the declared response headers of an HTTP 403 response for ListSuppliers
+type ListSuppliersReply403Headers struct {
+	XRequestId *string
+}
+
+// ListSuppliersReply413Headers the declared response headers of an HTTP 413 response for ListSuppliers
+type ListSuppliersReply413Headers struct {
+	XRequestId *string
+}
+
+// ListSuppliersReply429Headers the declared response headers of an HTTP 429 response for ListSuppliers
+type ListSuppliersReply429Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+// ListSuppliersReply500Headers the declared response headers of an HTTP 500 response for ListSuppliers
+type ListSuppliersReply500Headers struct {
+	XRequestId *string
+}
+
+// ListSuppliersReply503Headers the declared response headers of an HTTP 503 response for ListSuppliers
+type ListSuppliersReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type ListSuppliersReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SupplierList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListSuppliersReply200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListSuppliersReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListSuppliersReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListSuppliersReply403Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ListSuppliersReply413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListSuppliersReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListSuppliersReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListSuppliersReply503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSuppliersReply) GetJSON200() *SupplierList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListSuppliersReply) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListSuppliersReply) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListSuppliersReply) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ListSuppliersReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListSuppliersReply) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListSuppliersReply) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListSuppliersReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSuppliersReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSuppliersReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSuppliersReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSuppliersReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetSupplierReply200Headers the declared response headers of an HTTP 200 response for GetSupplier
+type GetSupplierReply200Headers struct {
+	ETag       string
+	XRequestId *string
+}
+
+// GetSupplierReply400Headers the declared response headers of an HTTP 400 response for GetSupplier
+type GetSupplierReply400Headers struct {
+	XRequestId *string
+}
+
+// GetSupplierReply401Headers the declared response headers of an HTTP 401 response for GetSupplier
+type GetSupplierReply401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetSupplierReply403Headers the declared response headers of an HTTP 403 response for GetSupplier
+type GetSupplierReply403Headers struct {
+	XRequestId *string
+}
+
+// GetSupplierReply404Headers the declared response headers of an HTTP 404 response for GetSupplier
+type GetSupplierReply404Headers struct {
+	XRequestId *string
+}
+
+// GetSupplierReply413Headers the declared response headers of an HTTP 413 response for GetSupplier
+type GetSupplierReply413Headers struct {
+	XRequestId *string
+}
+
+// GetSupplierReply429Headers the declared response headers of an HTTP 429 response for GetSupplier
+type GetSupplierReply429Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+// GetSupplierReply500Headers the declared response headers of an HTTP 500 response for GetSupplier
+type GetSupplierReply500Headers struct {
+	XRequestId *string
+}
+
+// GetSupplierReply503Headers the declared response headers of an HTTP 503 response for GetSupplier
+type GetSupplierReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetSupplierReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Supplier
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetSupplierReply200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetSupplierReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetSupplierReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetSupplierReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetSupplierReply404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetSupplierReply413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetSupplierReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetSupplierReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetSupplierReply503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSupplierReply) GetJSON200() *Supplier {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetSupplierReply) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSupplierReply) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetSupplierReply) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSupplierReply) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetSupplierReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetSupplierReply) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetSupplierReply) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetSupplierReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSupplierReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSupplierReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSupplierReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSupplierReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PutSupplierReply200Headers the declared response headers of an HTTP 200 response for PutSupplier
+type PutSupplierReply200Headers struct {
+	ETag       string
+	XRequestId *string
+}
+
+// PutSupplierReply201Headers the declared response headers of an HTTP 201 response for PutSupplier
+type PutSupplierReply201Headers struct {
+	ETag       string
+	Location   *string
+	XRequestId *string
+}
+
+// PutSupplierReply400Headers the declared response headers of an HTTP 400 response for PutSupplier
+type PutSupplierReply400Headers struct {
+	XRequestId *string
+}
+
+// PutSupplierReply401Headers the declared response headers of an HTTP 401 response for PutSupplier
+type PutSupplierReply401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// PutSupplierReply403Headers the declared response headers of an HTTP 403 response for PutSupplier
+type PutSupplierReply403Headers struct {
+	XRequestId *string
+}
+
+// PutSupplierReply409Headers the declared response headers of an HTTP 409 response for PutSupplier
+type PutSupplierReply409Headers struct {
+	XRequestId *string
+}
+
+// PutSupplierReply412Headers the declared response headers of an HTTP 412 response for PutSupplier
+type PutSupplierReply412Headers struct {
+	XRequestId *string
+}
+
+// PutSupplierReply413Headers the declared response headers of an HTTP 413 response for PutSupplier
+type PutSupplierReply413Headers struct {
+	XRequestId *string
+}
+
+// PutSupplierReply415Headers the declared response headers of an HTTP 415 response for PutSupplier
+type PutSupplierReply415Headers struct {
+	XRequestId *string
+}
+
+// PutSupplierReply428Headers the declared response headers of an HTTP 428 response for PutSupplier
+type PutSupplierReply428Headers struct {
+	XRequestId *string
+}
+
+// PutSupplierReply429Headers the declared response headers of an HTTP 429 response for PutSupplier
+type PutSupplierReply429Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+// PutSupplierReply500Headers the declared response headers of an HTTP 500 response for PutSupplier
+type PutSupplierReply500Headers struct {
+	XRequestId *string
+}
+
+// PutSupplierReply503Headers the declared response headers of an HTTP 503 response for PutSupplier
+type PutSupplierReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type PutSupplierReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Supplier
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Supplier
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *PutSupplierReply200Headers
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *PutSupplierReply201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PutSupplierReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PutSupplierReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PutSupplierReply403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *PutSupplierReply409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *PutSupplierReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *PutSupplierReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *PutSupplierReply415Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *PutSupplierReply428Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PutSupplierReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *PutSupplierReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PutSupplierReply503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutSupplierReply) GetJSON200() *Supplier {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PutSupplierReply) GetJSON201() *Supplier {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PutSupplierReply) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutSupplierReply) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutSupplierReply) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PutSupplierReply) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r PutSupplierReply) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PutSupplierReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PutSupplierReply) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r PutSupplierReply) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PutSupplierReply) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r PutSupplierReply) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PutSupplierReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PutSupplierReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutSupplierReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutSupplierReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutSupplierReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListUsersReply200Headers the declared response headers of an HTTP 200 response for ListUsers
 type ListUsersReply200Headers struct {
 	XRequestId *string
@@ -28339,6 +29219,66 @@ func (c *ClientWithResponses) PutStoreWithResponse(ctx context.Context, id Store
 		return nil, err
 	}
 	return ParsePutStoreReply(rsp)
+}
+
+// ListSuppliersWithResponse List suppliers
+//
+// The account's suppliers in id order. Needs `directory.view` or `purchases.view` (at account scope for every supplier, else at that supplier) or `settings.manage`. Holders of the permission at some suppliers only see those suppliers, so a page may be short while `nextCursor` is set.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/suppliers (the `ListSuppliers` operationId).
+func (c *ClientWithResponses) ListSuppliersWithResponse(ctx context.Context, params *ListSuppliersParams, reqEditors ...RequestEditorFn) (*ListSuppliersReply, error) {
+	rsp, err := c.ListSuppliers(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSuppliersReply(rsp)
+}
+
+// GetSupplierWithResponse Read a supplier
+//
+// Answers the supplier with its ETag. Needs `directory.view` or `purchases.view` (at account scope for every supplier, else at that supplier) or `settings.manage`. A supplier of another account is not found (404).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/suppliers/{id} (the `GetSupplier` operationId).
+func (c *ClientWithResponses) GetSupplierWithResponse(ctx context.Context, id SupplierId, reqEditors ...RequestEditorFn) (*GetSupplierReply, error) {
+	rsp, err := c.GetSupplier(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSupplierReply(rsp)
+}
+
+// PutSupplierWithBodyWithResponse Create or replace a supplier
+//
+// Needs `settings.manage`. Without If-Match the supplier is created (201); when the id is taken that answers 428 `precondition_required`. With If-Match (the ETag last read) it is replaced (200), or 412 `stale_version` when it changed meanwhile or does not exist. A replacement that changes nothing writes nothing. The change and its audit event are one transaction.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/suppliers/{id} (the `PutSupplier` operationId).
+func (c *ClientWithResponses) PutSupplierWithBodyWithResponse(ctx context.Context, id SupplierId, params *PutSupplierParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutSupplierReply, error) {
+	rsp, err := c.PutSupplierWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutSupplierReply(rsp)
+}
+
+// PutSupplierWithResponse Create or replace a supplier
+//
+// Needs `settings.manage`. Without If-Match the supplier is created (201); when the id is taken that answers 428 `precondition_required`. With If-Match (the ETag last read) it is replaced (200), or 412 `stale_version` when it changed meanwhile or does not exist. A replacement that changes nothing writes nothing. The change and its audit event are one transaction.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/suppliers/{id} (the `PutSupplier` operationId).
+func (c *ClientWithResponses) PutSupplierWithResponse(ctx context.Context, id SupplierId, params *PutSupplierParams, body PutSupplierJSONRequestBody, reqEditors ...RequestEditorFn) (*PutSupplierReply, error) {
+	rsp, err := c.PutSupplier(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutSupplierReply(rsp)
 }
 
 // ListUsersWithResponse List members
@@ -42661,6 +43601,673 @@ func ParsePutStoreReply(rsp *http.Response) (*PutStoreReply, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers PutStoreReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListSuppliersReply parses an HTTP response from a ListSuppliersWithResponse call
+func ParseListSuppliersReply(rsp *http.Response) (*ListSuppliersReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSuppliersReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SupplierList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListSuppliersReply200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListSuppliersReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListSuppliersReply401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListSuppliersReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 413:
+		var headers ListSuppliersReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListSuppliersReply429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListSuppliersReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListSuppliersReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetSupplierReply parses an HTTP response from a GetSupplierWithResponse call
+func ParseGetSupplierReply(rsp *http.Response) (*GetSupplierReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSupplierReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Supplier
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetSupplierReply200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetSupplierReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetSupplierReply401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetSupplierReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetSupplierReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetSupplierReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetSupplierReply429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetSupplierReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetSupplierReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePutSupplierReply parses an HTTP response from a PutSupplierWithResponse call
+func ParsePutSupplierReply(rsp *http.Response) (*PutSupplierReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutSupplierReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Supplier
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Supplier
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers PutSupplierReply200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 201:
+		var headers PutSupplierReply201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers PutSupplierReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers PutSupplierReply401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers PutSupplierReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers PutSupplierReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers PutSupplierReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers PutSupplierReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers PutSupplierReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 428:
+		var headers PutSupplierReply428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 429:
+		var headers PutSupplierReply429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers PutSupplierReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers PutSupplierReply503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

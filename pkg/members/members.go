@@ -707,9 +707,9 @@ func (s *Service) TransferOwnership(ctx context.Context, p *auth.Principal, toID
 	return s.Store.GetMember(ctx, p.AccountID(), to.ID)
 }
 
-// CheckScopes refuses assignments that name a store or department the
-// account does not have (400 unknown_scope, naming the first), in one
-// BatchGetItem.
+// CheckScopes refuses assignments that name a store, department or
+// supplier the account does not have (400 unknown_scope, naming the
+// first), in one BatchGetItem.
 func CheckScopes(ctx context.Context, st *store.Store, account string, as []rbac.Assignment) error {
 	if len(as) == 0 {
 		return nil

@@ -16,7 +16,7 @@ import (
 	"github.com/stewardhq/steward/pkg/team"
 )
 
-// Stores and departments: the scopes that role assignments name, as items
+// Stores, departments and suppliers: the scopes that role assignments name, as items
 // in the account partition, listed in id order by one query. One
 // implementation serves every managed kind of scope; a kind is one entry
 // of a scopeTable (its values, its item and their mapping) and one line of
@@ -24,9 +24,7 @@ import (
 //
 //	store       pk ACCOUNT#{a}  sk STORE#{id}
 //	department  pk ACCOUNT#{a}  sk DEPARTMENT#{id}
-//
-// Supplier scopes have no items: suppliers are not a managed list (the
-// host app owns them), so every well-formed supplier scope exists.
+//	supplier    pk ACCOUNT#{a}  sk SUPPLIER#{id}
 
 // scopeKind is how the items of one managed kind of scope are keyed and
 // listed.
@@ -78,9 +76,19 @@ var (
 			return team.Department{ID: it.ID, Name: it.Name, Kind: team.DepartmentKind(it.Kind)}.WithStamps(it.stamps())
 		},
 	}
+	supplierScopes = scopeTable[team.Supplier, supplierItem]{
+		scopeKind: scopeKind{scope: rbac.ScopeSupplier, prefix: "SUPPLIER", list: "suppliers", notFound: team.ErrSupplierNotFound},
+		item: func(h scopeHead, p team.Supplier) supplierItem {
+			h.Name = p.Name
+			return supplierItem{scopeHead: h}
+		},
+		value: func(it supplierItem) team.Supplier {
+			return team.Supplier{ID: it.ID, Name: it.Name}.WithStamps(it.stamps())
+		},
+	}
 	// managedScopes are the kinds whose scopes exist only with an item
 	// (ScopesExist); any other well-formed scope exists.
-	managedScopes = []scopeKind{storeScopes.scopeKind, departmentScopes.scopeKind}
+	managedScopes = []scopeKind{storeScopes.scopeKind, departmentScopes.scopeKind, supplierScopes.scopeKind}
 )
 
 // scopeHead is what every scope item holds.
@@ -109,6 +117,10 @@ type storeItem struct {
 type departmentItem struct {
 	scopeHead
 	Kind string `dynamodbav:"kind"`
+}
+
+type supplierItem struct {
+	scopeHead
 }
 
 // itemOf is the item of v in the account.
@@ -234,6 +246,24 @@ func (s *Store) ListDepartments(ctx context.Context, account string, limit int, 
 	return listScopes(ctx, s, departmentScopes, account, limit, cursor)
 }
 
+// PutSupplier creates or replaces a supplier, like PutStore
+// (team.ErrSupplierNotFound when a replaced supplier is gone).
+func (s *Store) PutSupplier(ctx context.Context, account string, p team.Supplier, ev audit.Event) (team.Supplier, error) {
+	return putScope(ctx, s, supplierScopes, account, p, ev)
+}
+
+// GetSupplier reads a supplier of the account (team.ErrSupplierNotFound
+// when there is none).
+func (s *Store) GetSupplier(ctx context.Context, account, id string) (team.Supplier, error) {
+	return getScope(ctx, s, supplierScopes, account, id)
+}
+
+// ListSuppliers lists the account's suppliers in id order, like
+// ListStores.
+func (s *Store) ListSuppliers(ctx context.Context, account string, limit int, cursor string) (Page[team.Supplier], error) {
+	return listScopes(ctx, s, supplierScopes, account, limit, cursor)
+}
+
 // listPrefix reads one page of the account partition's items whose sort
 // key starts with prefix#, and seals the next cursor for list.
 func (s *Store) listPrefix(ctx context.Context, account, list, prefix string, limit int, cursor string) ([]map[string]types.AttributeValue, string, error) {
@@ -260,18 +290,18 @@ func (s *Store) listPrefix(ctx context.Context, account, list, prefix string, li
 	return out.Items, next, nil
 }
 
-// MaxScopesChecked is the most distinct store and department scopes one
+// MaxScopesChecked is the most distinct store, department and supplier scopes one
 // ScopesExist call checks: one BatchGetItem reads at most 100 keys.
 const MaxScopesChecked = 100
 
 // ScopesExist returns the scopes of the list that do not exist in the
-// account, in list order without repeats, reading every store and
-// department named in one strongly consistent BatchGetItem (none when the
-// list names none). The account scope always exists. Supplier scopes
-// always exist too: suppliers are the host app's records, not a list
-// Steward manages, so any well-formed supplier id is accepted. A malformed
-// scope, or more than MaxScopesChecked distinct stores and departments,
-// is an error.
+// account, in list order without repeats, reading every store,
+// department and supplier named in one strongly consistent BatchGetItem
+// (none when the list names none). The account scope always exists; a
+// store, department or supplier exists once it is registered (PutStore,
+// PutDepartment, PutSupplier). A malformed scope, or more than
+// MaxScopesChecked distinct stores, departments and suppliers, is an
+// error.
 func (s *Store) ScopesExist(ctx context.Context, account string, scopes []rbac.Scope) ([]rbac.Scope, error) {
 	var keys []map[string]types.AttributeValue
 	var checked []rbac.Scope
@@ -292,7 +322,7 @@ func (s *Store) ScopesExist(ctx context.Context, account string, scopes []rbac.S
 		checked = append(checked, sc)
 	}
 	if len(keys) > MaxScopesChecked {
-		return nil, fmt.Errorf("scopes exist: %d stores and departments is over the limit of %d", len(keys), MaxScopesChecked)
+		return nil, fmt.Errorf("scopes exist: %d stores, departments and suppliers is over the limit of %d", len(keys), MaxScopesChecked)
 	}
 	items, err := s.batchGet(ctx, keys)
 	if err != nil {

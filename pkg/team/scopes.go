@@ -62,6 +62,18 @@ type Department struct {
 	UpdatedAt time.Time
 }
 
+// Supplier is a supplier of an account: the "supplier:{id}" scope that
+// role assignments name (a supplier's users are assigned there).
+type Supplier struct {
+	// ID is chosen by the account (the host app's own supplier id), like a
+	// store id.
+	ID        string
+	Name      string
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
 // Stamps are what the store stamps on every write of a scope item: its
 // version (1 on creation, one more on each replacement) and its creation
 // and update times.
@@ -71,7 +83,7 @@ type Stamps struct {
 	UpdatedAt time.Time
 }
 
-// ScopeItem is a managed kind of scope item (Store, Department): a value
+// ScopeItem is a managed kind of scope item (Store, Department, Supplier): a value
 // with an id and stamps, compared whole to tell whether a replacement
 // changes anything. pkg/store and pkg/accounts serve every kind with one
 // implementation through it.
@@ -108,12 +120,25 @@ func (d Department) WithStamps(st Stamps) Department {
 	return d
 }
 
+// ScopeID is the supplier's id.
+func (p Supplier) ScopeID() string { return p.ID }
+
+// Stamps returns the supplier's version and times.
+func (p Supplier) Stamps() Stamps { return Stamps{p.Version, p.CreatedAt, p.UpdatedAt} }
+
+// WithStamps returns the supplier with the version and times st.
+func (p Supplier) WithStamps(st Stamps) Supplier {
+	p.Version, p.CreatedAt, p.UpdatedAt = st.Version, st.CreatedAt, st.UpdatedAt
+	return p
+}
+
 // Scope errors.
 var (
 	ErrStoreNotFound      = errors.New("store not found")
 	ErrDepartmentNotFound = errors.New("department not found")
-	// ErrScopeExists: a store or department with that id already exists
-	// (a create lost to another, or a create that should have been a
-	// replacement).
-	ErrScopeExists = errors.New("a store or department with this id already exists")
+	ErrSupplierNotFound   = errors.New("supplier not found")
+	// ErrScopeExists: a store, department or supplier with that id
+	// already exists (a create lost to another, or a create that should
+	// have been a replacement).
+	ErrScopeExists = errors.New("a store, department or supplier with this id already exists")
 )

@@ -1,7 +1,7 @@
 // Package team holds Steward's tenant domain types: accounts, identities
 // (a person's email and password, shared across accounts) and members (a
 // person's place in one account, with status, admin flag and role
-// assignments), with the account's stores, departments, invitations and
+// assignments), with the account's stores, departments, suppliers, invitations and
 // access requests (a member asking for a role at a scope). They carry no storage or JSON tags: the store and the API convert them
 // with named converters. Documents, approval policies and approval
 // requests live in pkg/documents.

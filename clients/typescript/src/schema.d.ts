@@ -116,6 +116,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/suppliers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List suppliers
+         * @description The account's suppliers in id order. Needs `directory.view` or `purchases.view` (at account scope for every supplier, else at that supplier) or `settings.manage`. Holders of the permission at some suppliers only see those suppliers, so a page may be short while `nextCursor` is set.
+         */
+        get: operations["listSuppliers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/suppliers/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a supplier
+         * @description Answers the supplier with its ETag. Needs `directory.view` or `purchases.view` (at account scope for every supplier, else at that supplier) or `settings.manage`. A supplier of another account is not found (404).
+         */
+        get: operations["getSupplier"];
+        /**
+         * Create or replace a supplier
+         * @description Needs `settings.manage`. Without If-Match the supplier is created (201); when the id is taken that answers 428 `precondition_required`. With If-Match (the ETag last read) it is replaced (200), or 412 `stale_version` when it changed meanwhile or does not exist. A replacement that changes nothing writes nothing. The change and its audit event are one transaction.
+         */
+        put: operations["putSupplier"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit": {
         parameters: {
             query?: never;
@@ -2094,6 +2138,24 @@ export interface components {
             items: components["schemas"]["Department"][];
             nextCursor?: string;
         };
+        /** @description A supplier: the scope `supplier:{id}`. */
+        Supplier: {
+            id: components["schemas"]["ScopeItemId"];
+            name: string;
+            version: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description A supplier's content. */
+        SupplierRequest: {
+            name: string;
+        };
+        SupplierList: {
+            items: components["schemas"]["Supplier"][];
+            nextCursor?: string;
+        };
         /** @description Who acted: a member (named as at the time, so deleted members still read well), an API key (`apikey:<id>`), an identity (`identity:<id>`) or `system`. */
         AuditActor: {
             id: string;
@@ -2195,7 +2257,7 @@ export interface components {
          */
         Action: string;
         /**
-         * @description One role granted at one scope, for ever or within a window. `startsAt` and `expiresAt` (RFC 3339, optional) bound when the grant counts: from `startsAt` (included) to `expiresAt` (excluded); every decision (checks, `me/permissions`, who-can, member lists, alert and approval recipients) compares them with the current time, so a grant stops counting at its instant. An added window must end in the future, after `startsAt`, and lie within 10 years; an assignment sent back as stored may have expired (it stays until removed). A member holds at most 20 time-bound assignments. Changing a window is a new grant: the grant ceiling checks it as the permanent one. In answers, `expired` and `pending` say how a time-bound grant stands now and `grantedBy` names who added it; they are ignored in requests.
+         * @description One role granted at one scope, for ever or within a window. `startsAt` and `expiresAt` (RFC 3339, optional) bound when the grant counts: from `startsAt` (included) to `expiresAt` (excluded); every decision (checks, `me/permissions`, who-can, member lists, alert and approval recipients) compares them with the current time, so a grant stops counting at its instant. An added window must end in the future, after `startsAt`, and lie within 10 years; an assignment sent back as stored may have expired (it stays until removed). A member holds at most 20 time-bound assignments. Changing a window is a new grant: the grant ceiling checks it as the permanent one. In answers, `expired` and `pending` say how a time-bound grant stands now and `grantedBy` names who added it; they are ignored in requests. A store, department or supplier it names must be registered in the account (`PUT /v1/stores/{id}`, `/v1/departments/{id}`, `/v1/suppliers/{id}`): 400 `unknown_scope` otherwise.
          * @example {
          *       "role": "manager",
          *       "scope": "store:s1"
@@ -3657,6 +3719,8 @@ export interface components {
         StoreId: components["schemas"]["ScopeItemId"];
         /** @description The department's id (chosen by the account). */
         DepartmentId: components["schemas"]["ScopeItemId"];
+        /** @description The supplier's id (chosen by the account). */
+        SupplierId: components["schemas"]["ScopeItemId"];
         /** @description The opaque `nextCursor` of the previous page. Omit it for the first page. A cursor is only valid for the same list and filters. */
         Cursor: components["schemas"]["Cursor"];
         /** @description The largest number of items in one page. */
@@ -4013,6 +4077,128 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Department"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listSuppliers: {
+        parameters: {
+            query?: {
+                /** @description The opaque `nextCursor` of the previous page. Omit it for the first page. A cursor is only valid for the same list and filters. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description The largest number of items in one page. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of suppliers. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupplierList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getSupplier: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The supplier's id (chosen by the account). */
+                id: components["parameters"]["SupplierId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The supplier. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Supplier"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putSupplier: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The `ETag` of the version a replacement is based on; omit it to create. A stale or unknown one answers 412 `stale_version` (a malformed header 400 `invalid_field`); creating an id that is taken answers 428 `precondition_required`. */
+                "If-Match"?: components["parameters"]["IfMatchToReplace"];
+            };
+            path: {
+                /** @description The supplier's id (chosen by the account). */
+                id: components["parameters"]["SupplierId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SupplierRequest"];
+            };
+        };
+        responses: {
+            /** @description Replaced (or unchanged). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Supplier"];
+                };
+            };
+            /** @description Created. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    ETag: components["headers"]["ETag"];
+                    /** @description The new supplier's path. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Supplier"];
                 };
             };
             400: components["responses"]["BadRequest"];

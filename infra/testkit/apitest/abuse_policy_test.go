@@ -23,7 +23,7 @@ var impersonationRefused = []string{
 	"createInvitation", "resendInvitation", "revokeInvitation",
 	"createApiKey", "revokeApiKey",
 	"createRole", "updateRole", "deleteRole",
-	"updateAccount", "putStore", "putDepartment",
+	"updateAccount", "putStore", "putDepartment", "putSupplier",
 	"createUser", "deleteUser", "suspendUser", "reactivateUser", "deactivateUser",
 	"transferOwnership", "impersonateUser",
 	"createApprovalRequest", "decideApprovalRequest", "cancelApprovalRequest",

@@ -269,7 +269,8 @@ func TestStoresAndDepartments(t *testing.T) {
 	e.Call(t, "GET", "/v1/departments/d9", tk, nil).Want(t, http.StatusNotFound, "not_found")
 
 	// The scopes that assignments name must exist: one read answers which
-	// do not (the account and suppliers always do).
+	// do not (the account always does; supplier acme is registered here).
+	e.Call(t, "PUT", "/v1/suppliers/acme", tk, map[string]any{"name": "Acme Supply"}).Want(t, http.StatusCreated, "")
 	missing, err := e.Store.ScopesExist(context.Background(), owner.AccountID, []rbac.Scope{
 		rbac.AccountScope, rbac.StoreScope("s1"), rbac.DepartmentScope("d1"), rbac.StoreScope("zz"),
 		rbac.SupplierScope("acme"), rbac.DepartmentScope("s1"), rbac.StoreScope("zz"),

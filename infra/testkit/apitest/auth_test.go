@@ -40,8 +40,8 @@ type signedUp struct {
 	MemberID  string
 }
 
-// signup creates an account with stores s1-s3 and departments sales and
-// purchase, and verifies its owner's email.
+// signup creates an account with stores s1-s3, departments sales and
+// purchase and suppliers sup1 and acme, and verifies its owner's email.
 func (e *Env) signup(t testing.TB, email string) signedUp {
 	t.Helper()
 	u := e.signupBare(t, email)
@@ -49,7 +49,7 @@ func (e *Env) signup(t testing.TB, email string) signedUp {
 	return u
 }
 
-// signupBare creates an account with no stores or departments.
+// signupBare creates an account with no stores, departments or suppliers.
 func (e *Env) signupBare(t testing.TB, email string) signedUp {
 	t.Helper()
 	account, member := e.signupConfirm(t, "Acme "+email, email, "Olive Owner")
@@ -458,9 +458,9 @@ func TestNoSecretsInLogs(t *testing.T) {
 	}
 }
 
-// seedScopes gives an account the stores s1, s2 and s3 and the
-// departments sales and purchase, which assignments in tests name (they
-// must exist).
+// seedScopes gives an account the stores s1, s2 and s3, the departments
+// sales and purchase and the suppliers sup1 and acme, which assignments
+// in tests name (they must exist).
 func (e *Env) seedScopes(t testing.TB, account, owner string) {
 	t.Helper()
 	ctx := context.Background()
@@ -471,6 +471,11 @@ func (e *Env) seedScopes(t testing.TB, account, owner string) {
 	}
 	for _, id := range []string{"sales", "purchase"} {
 		if _, err := e.Store.PutDepartment(ctx, account, team.Department{ID: id, Name: id, Kind: team.DepartmentKind(id)}, audit.Event{AccountID: account, ActorID: owner, Action: "department.put", TargetType: "department", TargetID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{"sup1", "acme"} {
+		if _, err := e.Store.PutSupplier(ctx, account, team.Supplier{ID: id, Name: "Supplier " + id}, audit.Event{AccountID: account, ActorID: owner, Action: "supplier.put", TargetType: "supplier", TargetID: id}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -70,6 +70,7 @@ var sweepBodies = map[string]any{
 	"putStore":       map[string]any{"name": "Sweep store", "address": "1 Main Street", "timeZone": "Europe/Berlin"},
 	"recordActivity": map[string]any{"action": "order.export", "target": map[string]any{"type": "order", "id": "o-1"}, "summary": "Exported", "userId": "{owner}"},
 	"putDepartment":  map[string]any{"name": "Sweep department", "kind": "sales"},
+	"putSupplier":    map[string]any{"name": "Sweep supplier"},
 	"createApiKey":   map[string]any{"name": "sweep", "permissions": []any{"orders.view"}, "scopes": []any{"store:s1"}},
 	"putStockLevels": map[string]any{"items": []any{map[string]any{"sku": "SWEEP-1", "name": "Sweep item", "store": "s1", "onHand": 3, "threshold": 5}}},
 	"putDocument": map[string]any{"store": "s1", "department": "purchase", "supplier": "acme", "amount": 10, "currency": "EUR",
@@ -97,6 +98,7 @@ var sweepFixtures = map[string]func(t *testing.T, a *sweepAccount) map[string]st
 	"/v1/webhooks/{id}":    func(t *testing.T, a *sweepAccount) map[string]string { return map[string]string{"id": a.webhook(t)} },
 	"/v1/stores/{id}":      func(*testing.T, *sweepAccount) map[string]string { return map[string]string{"id": "s1"} },
 	"/v1/departments/{id}": func(*testing.T, *sweepAccount) map[string]string { return map[string]string{"id": "sales"} },
+	"/v1/suppliers/{id}":   func(*testing.T, *sweepAccount) map[string]string { return map[string]string{"id": "sup1"} },
 	"/v1/documents/{type}/{id}": func(t *testing.T, a *sweepAccount) map[string]string {
 		if res := a.e.Call(t, "PUT", "/v1/documents/purchase_order/sweep_doc", a.token, map[string]any{"amount": 5, "currency": "EUR", "title": "Sweep"}); res.Status != http.StatusCreated && res.Status != http.StatusOK {
 			t.Fatalf("PUT sweep_doc: %d %s", res.Status, res.Body)

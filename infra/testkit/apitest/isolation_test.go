@@ -30,6 +30,7 @@ var sampleBodies = map[string]any{
 	"updateAccount":         map[string]any{"name": "Changed by another tenant"},
 	"putStore":              map[string]any{"name": "Changed by another tenant"},
 	"putDepartment":         map[string]any{"name": "Changed by another tenant", "kind": "sales"},
+	"putSupplier":           map[string]any{"name": "Changed by another tenant"},
 	"createApiKey":          map[string]any{"name": "iso", "permissions": []string{"orders.view"}},
 	"putStockLevels":        map[string]any{"items": []any{map[string]any{"sku": "ISO", "name": "Iso", "store": "s1", "onHand": 1, "threshold": 5}}},
 	"putDocument":           map[string]any{"amount": 1, "currency": "EUR", "title": "Changed by another tenant"},
@@ -80,6 +81,7 @@ func TestTenantIsolationMatrix(t *testing.T) {
 	e.Call(t, "POST", "/v1/webhooks", aTk.AccessToken, map[string]any{"url": "http://127.0.0.1:9/a-only"}).Want(t, http.StatusCreated, "").JSON(t, &wh)
 	e.Call(t, "PUT", "/v1/stores/a_only_store", aTk.AccessToken, map[string]any{"name": "A only"}).Want(t, http.StatusCreated, "")
 	e.Call(t, "PUT", "/v1/departments/a_only_dept", aTk.AccessToken, map[string]any{"name": "A only", "kind": "sales"}).Want(t, http.StatusCreated, "")
+	e.Call(t, "PUT", "/v1/suppliers/a_only_supplier", aTk.AccessToken, map[string]any{"name": "A only"}).Want(t, http.StatusCreated, "")
 	e.Call(t, "PUT", "/v1/approval-policies/purchase_order", aTk.AccessToken, map[string]any{
 		"enabled": true, "expiresAfterHours": 24,
 		"levels": []map[string]any{{"minAmount": 0, "role": "approver", "required": 1, "scope": "account"}},
@@ -106,6 +108,7 @@ func TestTenantIsolationMatrix(t *testing.T) {
 		"/v1/webhooks/{id}":          wh.ID,
 		"/v1/stores/{id}":            "a_only_store",
 		"/v1/departments/{id}":       "a_only_dept",
+		"/v1/suppliers/{id}":         "a_only_supplier",
 	}
 	secretsOfA := []string{a.AccountID, memberID, inv.ID, key.ID, a.MemberID, apr.ID, wh.ID, acr.ID}
 

@@ -141,6 +141,7 @@ var privilegeRows = []privilegeRow{
 		why: "the external approver domains are a policy: policies.manage, critical (administrators only)"},
 	{op: "putStore", allow: settingsMgrs, why: "settings.manage at account scope"},
 	{op: "putDepartment", allow: settingsMgrs, why: "settings.manage at account scope"},
+	{op: "putSupplier", allow: settingsMgrs, why: "settings.manage at account scope"},
 	{op: "putApprovalPolicy", allow: adminsOnly, why: "policies.manage at account scope: critical, so administrators only (full_access lacks it)"},
 	{op: "putDocument", allow: purchEditS1,
 		why: "a purchase order at store s1: documents.edit is purchases.edit at store:s1 (a department grant does not cover it)"},
@@ -360,6 +361,8 @@ func (e *Env) privilegeRequest(t *testing.T, fx *privFixture, key string) privCa
 		return privCall{"PUT", "/v1/stores/priv_store", map[string]any{"name": "Store of " + fx.role}, nil}
 	case "putDepartment":
 		return privCall{"PUT", "/v1/departments/priv_dept", map[string]any{"name": "Department of " + fx.role, "kind": "sales"}, nil}
+	case "putSupplier":
+		return privCall{"PUT", "/v1/suppliers/priv_supplier", map[string]any{"name": "Supplier of " + fx.role}, nil}
 	case "putApprovalPolicy":
 		// Another document type than the fixtures' purchase orders.
 		return privCall{"PUT", "/v1/approval-policies/sales_order", map[string]any{"enabled": false, "expiresAfterHours": 24}, nil}
