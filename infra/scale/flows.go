@@ -15,7 +15,6 @@ import (
 	"github.com/stewardhq/steward/infra/sizing"
 	"github.com/stewardhq/steward/infra/testkit/testenv"
 	"github.com/stewardhq/steward/pkg/alerts"
-	"github.com/stewardhq/steward/pkg/approvals"
 	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/workflow"
 )
@@ -224,11 +223,11 @@ func (f *flows) emailsSince(ctx context.Context, t time.Time) ([]sesEmail, error
 func (f *flows) wideLevel(ctx context.Context) Result {
 	name := fmt.Sprintf("approval level of %d approvers", f.sizes.Approvers)
 	// The fan-out sends at a pace under SES's rate (NotifyMaxConcurrency
-	// batches at once, each one email per DefaultSendInterval): a level of
+	// batches at once, each one email per workflow.DefaultSendInterval): a level of
 	// n approvers needs n / rate seconds at least. It passes when every
 	// approver is emailed within 1.5 times that plus one workflow step's
 	// timeout, and no step timed out on the way.
-	rate := float64(workflow.NotifyMaxConcurrency) * float64(time.Second) / float64(approvals.DefaultSendInterval)
+	rate := float64(workflow.NotifyMaxConcurrency) * float64(time.Second) / float64(workflow.DefaultSendInterval)
 	paced := time.Duration(float64(f.sizes.Approvers) / rate * float64(time.Second))
 	limit := paced*3/2 + timeout(routes.FunctionWorkflow)
 	crit := fmt.Sprintf("from POST .../approval-requests (202) until every holder of the level's role has its approval email (aws-ses-v2-local's store) within %s: 1.5 times the %s the fan-out's pace (%.0f emails a second, under SES's 14) needs, plus the workflow step's %s timeout", wall(limit), wall(paced), rate, wall(timeout(routes.FunctionWorkflow)))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/stewardhq/steward/pkg/audit"
@@ -22,15 +21,11 @@ import (
 type Steps struct {
 	*Service
 	// SendInterval is the least time between two emails of one Notify
-	// step; zero means DefaultSendInterval.
+	// step; zero means workflow.DefaultSendInterval.
 	SendInterval time.Duration
 }
 
 var _ workflow.Steps = Steps{}
-
-// DefaultSendInterval paces one Notify step's emails as the document
-// approvals' do: at most 12 a second with two batches at once.
-const DefaultSendInterval = time.Second / 6
 
 func (st Steps) load(ctx context.Context, in workflow.StepInput) (team.AccessRequest, error) {
 	r, err := st.Store.GetAccessRequest(ctx, in.AccountID, in.RequestID)
@@ -99,42 +94,20 @@ func (st Steps) Await(ctx context.Context, in workflow.StepInput) error {
 	return nil
 }
 
-// How PlanNotify waits for the await to be stored (both run at once).
-const (
-	planPoll  = 200 * time.Millisecond
-	planPolls = 15
-)
-
 // PlanNotify returns the asked members' ids in batches once the await is
 // stored; a request no longer pending has nobody to email.
 func (st Steps) PlanNotify(ctx context.Context, in workflow.StepInput) (workflow.StepOutput, error) {
-	for i := 0; ; i++ {
-		select {
-		case <-time.After(planPoll):
-		case <-ctx.Done():
-			return workflow.StepOutput{}, ctx.Err()
-		}
+	return workflow.PlanBatches(ctx, func(ctx context.Context) ([]string, bool, bool, error) {
 		r, err := st.load(ctx, in)
-		if err != nil {
-			return workflow.StepOutput{}, err
+		if err != nil || r.Status != team.AccessPending {
+			return nil, false, err == nil, err
 		}
-		switch {
-		case r.Status != team.AccessPending:
-			return workflow.StepOutput{}, nil
-		case r.TaskToken != "":
-			var ids []string
-			for _, a := range r.Asked {
-				ids = append(ids, a.MemberID)
-			}
-			var out workflow.StepOutput
-			for b := range slices.Chunk(ids, workflow.NotifyBatchSize) {
-				out.Batches = append(out.Batches, b)
-			}
-			return out, nil
-		case i+1 >= planPolls:
-			return workflow.StepOutput{}, workflow.Transient(fmt.Errorf("access: request %s: the await is not stored yet", r.ID))
+		var ids []string
+		for _, a := range r.Asked {
+			ids = append(ids, a.MemberID)
 		}
-	}
+		return ids, r.TaskToken != "", false, nil
+	}, fmt.Errorf("access: request %s: the await is not stored yet", in.RequestID))
 }
 
 func subject(request, member string) string { return request + ":" + member }
@@ -228,25 +201,15 @@ func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
 		return workflow.Transient(err)
 	}
 	account := st.accountName(ctx, r.AccountID)
-	interval := st.SendInterval
-	if interval <= 0 {
-		interval = DefaultSendInterval
-	}
 	var failed []error
-	var last time.Time
-	for _, m := range mints {
-		if wait := interval - time.Since(last); !last.IsZero() && wait > 0 {
-			select {
-			case <-time.After(wait):
-			case <-ctx.Done():
-				return workflow.Transient(ctx.Err())
-			}
-		}
-		last = time.Now()
+	if err := workflow.Paced(ctx, len(mints), st.SendInterval, func(i int) {
+		m := mints[i]
 		if err := st.sendRequestEmail(ctx, r, account, m.a, m.via, m.token); err != nil {
 			st.log().WarnContext(ctx, "access: request email not sent", "request", r.ID, "approver", m.a.MemberID, "error", err)
 			failed = append(failed, fmt.Errorf("approver %s: %w", m.a.MemberID, err))
 		}
+	}); err != nil {
+		return err
 	}
 	if len(failed) > 0 {
 		return workflow.Transient(errors.Join(failed...))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,7 +22,7 @@ import (
 type Steps struct {
 	*Service
 	// SendInterval is the least time between two approval emails of one
-	// Notify step; zero means DefaultSendInterval.
+	// Notify step; zero means workflow.DefaultSendInterval.
 	SendInterval time.Duration
 }
 
@@ -270,59 +269,25 @@ func notifyID(a documents.Approver) string {
 	return externalNotifyID
 }
 
-// How PlanNotify waits for the level's await to be stored (the two run at
-// once): it reads the request after planPoll, and again every planPoll,
-// planPolls times in all, then reports a transient failure, which the
-// workflow retries.
-const (
-	planPoll  = 200 * time.Millisecond
-	planPolls = 15
-	// PlanWait is the longest one PlanNotify step waits.
-	PlanWait = planPoll * planPolls
-)
-
 // PlanNotify returns the ids of the approvers asked at the level, in
 // batches of workflow.NotifyBatchSize, once the level's await is stored
 // (the request at that level with a task token). A request no longer
 // pending, or past the level, has nobody to email.
 func (st Steps) PlanNotify(ctx context.Context, in workflow.StepInput) (workflow.StepOutput, error) {
-	for i := 0; ; i++ {
-		// The await started with this step: give it time to store the
-		// level before each read.
-		select {
-		case <-time.After(planPoll):
-		case <-ctx.Done():
-			return workflow.StepOutput{}, ctx.Err()
-		}
+	return workflow.PlanBatches(ctx, func(ctx context.Context) ([]string, bool, bool, error) {
 		r, err := st.load(ctx, in)
-		if err != nil {
-			return workflow.StepOutput{}, err
+		if err != nil || r.Status != documents.RequestPending || r.Level > in.Level {
+			return nil, false, err == nil, err
 		}
-		switch {
-		case r.Status != documents.RequestPending || r.Level > in.Level:
-			return workflow.StepOutput{}, nil
-		case r.Level == in.Level && r.TaskToken != "":
-			var ids []string
-			for _, a := range r.Asked {
-				if a.Level == in.Level {
-					ids = append(ids, notifyID(a))
-				}
+		var ids []string
+		for _, a := range r.Asked {
+			if a.Level == in.Level {
+				ids = append(ids, notifyID(a))
 			}
-			var out workflow.StepOutput
-			for b := range slices.Chunk(ids, workflow.NotifyBatchSize) {
-				out.Batches = append(out.Batches, b)
-			}
-			return out, nil
-		case i+1 >= planPolls:
-			return workflow.StepOutput{}, workflow.Transient(fmt.Errorf("approvals: request %s: level %d is not stored yet", r.ID, in.Level))
 		}
-	}
+		return ids, r.Level == in.Level && r.TaskToken != "", false, nil
+	}, fmt.Errorf("approvals: request %s: level %d is not stored yet", in.RequestID, in.Level))
 }
-
-// DefaultSendInterval paces one Notify step's emails: with the workflow's
-// NotifyMaxConcurrency (2) batches at once, at most 12 approval emails a
-// second leave, under SES's default sending rate of 14 a second.
-const DefaultSendInterval = time.Second / 6
 
 // Notify emails the approvers in.Approvers asked at the level who have
 // neither been emailed (the outbox remembers each approval email by its
@@ -428,26 +393,16 @@ func (st Steps) Notify(ctx context.Context, in workflow.StepInput) error {
 		return workflow.Transient(err)
 	}
 	view := st.requestEmailView(ctx, r)
-	interval := st.SendInterval
-	if interval <= 0 {
-		interval = DefaultSendInterval
-	}
 	var failed []error
-	var last time.Time
-	for _, m := range mints {
-		if wait := interval - time.Since(last); !last.IsZero() && wait > 0 {
-			select {
-			case <-time.After(wait):
-			case <-ctx.Done():
-				return workflow.Transient(ctx.Err())
-			}
-		}
-		last = time.Now()
+	if err := workflow.Paced(ctx, len(mints), st.SendInterval, func(i int) {
+		m := mints[i]
 		if err := st.sendRequestEmail(ctx, r, view, in, m.a, m.via, m.token); err != nil {
 			// Ids only: no address, no link.
 			st.log().WarnContext(ctx, "approvals: approval email not sent", "request", r.ID, "level", in.Level, "approver", notifyID(m.a), "error", err)
 			failed = append(failed, fmt.Errorf("approver %s: %w", notifyID(m.a), err))
 		}
+	}); err != nil {
+		return err
 	}
 	if len(failed) > 0 {
 		return workflow.Transient(errors.Join(failed...))

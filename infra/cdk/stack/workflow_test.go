@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/stewardhq/steward/pkg/approvals"
 	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/workflow"
 )
@@ -194,16 +193,16 @@ func TestApprovalFanOut(t *testing.T) {
 	// Rates and timeouts: the batches at once stay under SES's default
 	// 14 emails a second; one batch's paced sends and the plan's wait fit
 	// well within the step function's timeout.
-	if rate := float64(workflow.NotifyMaxConcurrency) / approvals.DefaultSendInterval.Seconds(); rate > 14 {
+	if rate := float64(workflow.NotifyMaxConcurrency) / workflow.DefaultSendInterval.Seconds(); rate > 14 {
 		t.Errorf("the fan-out sends up to %.1f emails a second", rate)
 	}
 	fn := props(s.res[s.functionLogicalID(t, routes.FunctionWorkflow)])
 	timeout, _ := fn["Timeout"].(float64)
-	sends := time.Duration(workflow.NotifyBatchSize) * approvals.DefaultSendInterval
+	sends := time.Duration(workflow.NotifyBatchSize) * workflow.DefaultSendInterval
 	if time.Duration(timeout)*time.Second < 3*sends {
 		t.Errorf("the step function's timeout %v s leaves no room for a batch's %v of paced sends", timeout, sends)
 	}
-	if time.Duration(timeout)*time.Second < 2*approvals.PlanWait {
-		t.Errorf("the step function's timeout %v s is short of twice the plan's wait %v", timeout, approvals.PlanWait)
+	if time.Duration(timeout)*time.Second < 2*workflow.PlanWait {
+		t.Errorf("the step function's timeout %v s is short of twice the plan's wait %v", timeout, workflow.PlanWait)
 	}
 }
