@@ -61,7 +61,7 @@ func (s *Store) UpdateAccount(ctx context.Context, a team.Account, ev audit.Even
 	// does not move (rolesAt takes the options from the item read).
 	tx.Update(rolesKey(a.ID), Cond{
 		Expr:  "SET #type = :rtype, #ver = if_not_exists(#ver, :zero), #billing = :billing, #lock = :lock, #upd = :now",
-		Names: map[string]string{"#type": AttrType, "#ver": AttrVersion, "#billing": "billing", "#lock": "lockAfterDays"},
+		Names: map[string]string{"#type": AttrType, "#ver": AttrVersion, "#billing": "billing", "#lock": "lockAfterDays", "#upd": "updatedAt"},
 		Values: map[string]types.AttributeValue{":rtype": str(typeRoles), ":zero": num(0),
 			":billing": str(string(a.Settings.Billing)), ":lock": num(int64(a.Settings.LockAfterDays)), ":now": timeAV(now)},
 	}, nil, nil)
