@@ -657,6 +657,7 @@ func (s *Service) CreateInactive(ctx context.Context, p *auth.Principal, email, 
 	m := team.Member{
 		ID: store.NewID("m"), AccountID: p.AccountID(), Email: e, Name: name, Status: rbac.StatusInactive,
 		Admin: admin, Assignments: assignments, Version: 1, CreatedAt: now, UpdatedAt: now,
+		Notifications: team.NotificationsFor(p.Roles.Preset()),
 	}
 	if err := p.Roles.CheckChange(p.Member.Authz(p.At), rbac.Member{}, m.Authz(p.At)); err != nil {
 		return team.Member{}, auth.Forbidden(err)

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 
@@ -150,6 +151,18 @@ type Notifications struct {
 	DuePurchaseOrderOff bool
 	PaymentReminderOff  bool
 	ApprovalReminderOff bool
+}
+
+// NotificationsFor returns a new member's email preferences under preset
+// p: the alert kinds the preset lists are on, the others off.
+func NotificationsFor(p rbac.Preset) Notifications {
+	on := func(kind string) bool { return slices.Contains(p.Settings.AlertKinds, kind) }
+	return Notifications{
+		LowStockOff:         !on("lowStock"),
+		DuePurchaseOrderOff: !on("duePurchaseOrder"),
+		PaymentReminderOff:  !on("paymentReminder"),
+		ApprovalReminderOff: !on("approvalReminder"),
+	}
 }
 
 // Authz returns the member as the decision engine sees it at now: its
