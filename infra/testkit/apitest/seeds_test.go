@@ -107,20 +107,10 @@ func TestSeedCases(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(path), ".json")
 		t.Run(name, func(t *testing.T) {
 			f := readSeedFile(t, path)
-			if len(f.Cases) == 0 {
-				t.Fatalf("%s has no cases: a case file proves at least one seed sentence", path)
-			}
 			// Every case is checked before anything runs: a malformed
-			// file fails whole, naming the case.
-			bad := false
-			for i, c := range f.Cases {
-				if err := c.check(seedTexts); err != nil {
-					t.Errorf("%s case %d (seed %s %q): %v", path, i, c.Seed, c.Quote, err)
-					bad = true
-				}
-			}
-			if bad {
-				t.FailNow()
+			// file fails whole, naming its cases at fault.
+			if problems := f.problems(path, seedTexts); len(problems) > 0 {
+				t.Fatal(strings.Join(problems, "\n"))
 			}
 			r := setupSeedRun(t, name, f)
 			for i, c := range f.Cases {
@@ -154,6 +144,21 @@ func readSeedFile(t *testing.T, path string) seedFile {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return f
+}
+
+// problems lists what is wrong with a case file: no cases, or cases
+// check refuses.
+func (f seedFile) problems(path string, seedTexts map[string]string) []string {
+	if len(f.Cases) == 0 {
+		return []string{path + " has no cases: a case file proves at least one seed sentence"}
+	}
+	var out []string
+	for i, c := range f.Cases {
+		if err := c.check(seedTexts); err != nil {
+			out = append(out, fmt.Sprintf("%s case %d (seed %s %q): %v", path, i, c.Seed, c.Quote, err))
+		}
+	}
+	return out
 }
 
 // check reports what is wrong with a case's shape, and, when the seed
@@ -489,5 +494,52 @@ func (r *seedRun) expand(t *testing.T, v any) any {
 		return out
 	default:
 		return v
+	}
+}
+
+// TestSeedFileProblems: the driver refuses a file without cases, a case
+// without a quote (or seed), a case both or neither a decision and a
+// sequence, and, given the seed documents, a quote not in its seed.
+func TestSeedFileProblems(t *testing.T) {
+	decision := seedCase{Seed: "004", Quote: "Accountant and Team member roles cannot invite users to the portal.", As: "acc", Action: "users.manage", Expect: "deny"}
+	step := seedStep{Method: "GET", Path: "/v1/me", Status: 200}
+	texts := map[string]string{"004": "Your own assigned role will affect which role you can assign when inviting new users. Accountant and Team member roles cannot invite users to the portal."}
+	with := func(edit func(*seedCase)) seedCase {
+		c := decision
+		edit(&c)
+		return c
+	}
+	for name, tc := range map[string]struct {
+		f     seedFile
+		texts map[string]string
+		want  string
+	}{
+		"no cases":       {seedFile{}, nil, "has no cases"},
+		"empty quote":    {seedFile{Cases: []seedCase{with(func(c *seedCase) { c.Quote = " " })}}, nil, "empty quote"},
+		"no seed":        {seedFile{Cases: []seedCase{with(func(c *seedCase) { c.Seed = "" })}}, nil, "no seed"},
+		"both":           {seedFile{Cases: []seedCase{with(func(c *seedCase) { c.Steps = []seedStep{step} })}}, nil, "both"},
+		"neither":        {seedFile{Cases: []seedCase{{Seed: "004", Quote: "x"}}}, nil, "neither"},
+		"bad expect":     {seedFile{Cases: []seedCase{with(func(c *seedCase) { c.Expect = "yes" })}}, nil, "expect"},
+		"step status":    {seedFile{Cases: []seedCase{{Seed: "004", Quote: "x", Steps: []seedStep{{Method: "GET", Path: "/v1/me"}}}}}, nil, "step 0"},
+		"quote not seen": {seedFile{Cases: []seedCase{with(func(c *seedCase) { c.Quote = "Accountants may invite users." })}}, texts, "not in seed 004"},
+		"unknown seed":   {seedFile{Cases: []seedCase{with(func(c *seedCase) { c.Seed = "009" })}}, texts, "no such seed"},
+	} {
+		got := strings.Join(tc.f.problems("x.json", tc.texts), "\n")
+		if !strings.Contains(got, tc.want) {
+			t.Errorf("%s: problems %q, want one naming %q", name, got, tc.want)
+		}
+		if tc.want != "has no cases" && !strings.Contains(got, tc.f.Cases[0].Quote) {
+			t.Errorf("%s: problems %q do not quote the case", name, got)
+		}
+	}
+	ok := seedFile{Cases: []seedCase{decision, {Seed: "004", Quote: "x", Steps: []seedStep{step}}}}
+	if got := ok.problems("x.json", nil); len(got) != 0 {
+		t.Errorf("a good file: %v", got)
+	}
+	if got := (seedFile{Cases: []seedCase{decision}}).problems("x.json", texts); len(got) != 0 {
+		t.Errorf("a quote found in its seed: %v", got)
+	}
+	if got := shortQuote("Please note - Administrators are given access to all stores by default."); got != "Please_note_Administrators_are_given_access_to_all" {
+		t.Errorf("shortQuote: %q", got)
 	}
 }
