@@ -84,6 +84,7 @@ func (e AccessRequestStatus) Valid() bool {
 const (
 	ApprovalReminder AlertPreviewRecipientsKindsKind = "approvalReminder"
 	DuePurchaseOrder AlertPreviewRecipientsKindsKind = "duePurchaseOrder"
+	DueSalesOrder    AlertPreviewRecipientsKindsKind = "dueSalesOrder"
 	LowStock         AlertPreviewRecipientsKindsKind = "lowStock"
 	PaymentReminder  AlertPreviewRecipientsKindsKind = "paymentReminder"
 )
@@ -94,6 +95,8 @@ func (e AlertPreviewRecipientsKindsKind) Valid() bool {
 	case ApprovalReminder:
 		return true
 	case DuePurchaseOrder:
+		return true
+	case DueSalesOrder:
 		return true
 	case LowStock:
 		return true
@@ -1337,6 +1340,7 @@ type AlertPreview struct {
 				Url           *string   `json:"url,omitempty"`
 			} `json:"approvalReminders"`
 			DuePurchaseOrders []AlertDueDocument `json:"duePurchaseOrders"`
+			DueSalesOrders    []AlertDueDocument `json:"dueSalesOrders"`
 			LowStock          []struct {
 				Name      string  `json:"name"`
 				OnHand    float32 `json:"onHand"`
@@ -2231,8 +2235,8 @@ type MemberPatch struct {
 	Assignments *[]Assignment `json:"assignments,omitempty"`
 	Name        *string       `json:"name,omitempty"`
 
-	// Notifications A member's email preferences (true = receives).
-	Notifications *Notifications `json:"notifications,omitempty"`
+	// Notifications A member's email preferences as a change sets them (true = receives): all of them at once, so that a missing one never turns an email off silently. `dueSalesOrders` came later and may be left out: the member's preference then stays as it is.
+	Notifications *NotificationsPatch `json:"notifications,omitempty"`
 }
 
 // MemberRef A member, briefly.
@@ -2262,8 +2266,18 @@ type MyPermissions struct {
 type Notifications struct {
 	ApprovalReminders bool `json:"approvalReminders"`
 	DuePurchaseOrders bool `json:"duePurchaseOrders"`
+	DueSalesOrders    bool `json:"dueSalesOrders"`
 	LowStock          bool `json:"lowStock"`
 	PaymentReminders  bool `json:"paymentReminders"`
+}
+
+// NotificationsPatch A member's email preferences as a change sets them (true = receives): all of them at once, so that a missing one never turns an email off silently. `dueSalesOrders` came later and may be left out: the member's preference then stays as it is.
+type NotificationsPatch struct {
+	ApprovalReminders bool  `json:"approvalReminders"`
+	DuePurchaseOrders bool  `json:"duePurchaseOrders"`
+	DueSalesOrders    *bool `json:"dueSalesOrders,omitempty"`
+	LowStock          bool  `json:"lowStock"`
+	PaymentReminders  bool  `json:"paymentReminders"`
 }
 
 // OffboardRequest Optional body of suspend, deactivate and delete. An empty body is valid.

@@ -228,6 +228,9 @@ type Change struct {
 	Admin         *bool
 	Assignments   *[]rbac.Assignment
 	Notifications *team.Notifications
+	// KeepDueSalesOrder, with Notifications, keeps the member's
+	// DueSalesOrderOff as it is (the request left dueSalesOrders out).
+	KeepDueSalesOrder bool
 }
 
 // Update applies a change at the version the client read.
@@ -263,6 +266,9 @@ func (s *Service) Update(ctx context.Context, p *auth.Principal, id string, vers
 	}
 	if c.Notifications != nil {
 		after.Notifications = *c.Notifications
+		if c.KeepDueSalesOrder {
+			after.Notifications.DueSalesOrderOff = before.Notifications.DueSalesOrderOff
+		}
 	}
 	if (c.Admin != nil || c.Assignments != nil) && p.Impersonated() {
 		return team.Member{}, errImpersonate

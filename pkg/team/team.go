@@ -149,6 +149,7 @@ type Member struct {
 type Notifications struct {
 	LowStockOff         bool
 	DuePurchaseOrderOff bool
+	DueSalesOrderOff    bool
 	PaymentReminderOff  bool
 	ApprovalReminderOff bool
 }

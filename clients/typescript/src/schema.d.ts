@@ -2467,6 +2467,15 @@ export interface components {
         Notifications: {
             lowStock: boolean;
             duePurchaseOrders: boolean;
+            dueSalesOrders: boolean;
+            paymentReminders: boolean;
+            approvalReminders: boolean;
+        };
+        /** @description A member's email preferences as a change sets them (true = receives): all of them at once, so that a missing one never turns an email off silently. `dueSalesOrders` came later and may be left out: the member's preference then stays as it is. */
+        NotificationsPatch: {
+            lowStock: boolean;
+            duePurchaseOrders: boolean;
+            dueSalesOrders?: boolean;
             paymentReminders: boolean;
             approvalReminders: boolean;
         };
@@ -2623,7 +2632,7 @@ export interface components {
             name?: string;
             admin?: boolean;
             assignments?: components["schemas"]["Assignment"][];
-            notifications?: components["schemas"]["Notifications"];
+            notifications?: components["schemas"]["NotificationsPatch"];
         };
         TransferOwnershipRequest: {
             memberId: string;
@@ -3168,7 +3177,7 @@ export interface components {
                 outboxKey: string;
                 kinds: {
                     /** @enum {string} */
-                    kind: "lowStock" | "duePurchaseOrder" | "paymentReminder" | "approvalReminder";
+                    kind: "lowStock" | "duePurchaseOrder" | "dueSalesOrder" | "paymentReminder" | "approvalReminder";
                     count: number;
                     /** @description The view permission held at the listed stores, or `awaited approver`. */
                     qualified: string;
@@ -3184,6 +3193,7 @@ export interface components {
                         threshold: number;
                     }[];
                     duePurchaseOrders: components["schemas"]["AlertDueDocument"][];
+                    dueSalesOrders: components["schemas"]["AlertDueDocument"][];
                     paymentReminders: components["schemas"]["AlertDueDocument"][];
                     approvalReminders: {
                         requestId: string;
