@@ -161,6 +161,7 @@ func NotificationsFor(p rbac.Preset) Notifications {
 	return Notifications{
 		LowStockOff:         !on("lowStock"),
 		DuePurchaseOrderOff: !on("duePurchaseOrder"),
+		DueSalesOrderOff:    !on("dueSalesOrder"),
 		PaymentReminderOff:  !on("paymentReminder"),
 		ApprovalReminderOff: !on("approvalReminder"),
 	}
