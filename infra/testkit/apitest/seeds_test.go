@@ -42,11 +42,11 @@ type seedSetup struct {
 }
 
 type seedMember struct {
-	ID          string              `json:"id"`
-	Name        string              `json:"name"`
-	Admin       bool                `json:"admin"`
-	Status      string              `json:"status"`
-	Assignments []map[string]string `json:"assignments"`
+	ID          string           `json:"id"`
+	Name        string           `json:"name"`
+	Admin       bool             `json:"admin"`
+	Status      string           `json:"status"`
+	Assignments []map[string]any `json:"assignments"`
 }
 
 type seedAPIKey struct {
