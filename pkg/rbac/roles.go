@@ -277,10 +277,16 @@ func buildRoles(entries []roleEntry, billing Billing, subset permSet, useSubset 
 			// administrator may make one (see CheckChange).
 			return nil, fmt.Errorf("role %q: an account-wide billing variant needs adminOnly", fr.ID)
 		}
+		shown := bits
+		if useSubset {
+			// The admin role holds everything; it shows what the
+			// product uses.
+			shown = bits.and(subset)
+		}
 		rs.roles[fr.ID] = &compiledRole{
 			role: Role{
 				ID: fr.ID, Name: fr.Name, Description: fr.Description,
-				Permissions: cat().keys(bits), ScopeKinds: sk, Admin: fr.Admin, BuiltIn: true,
+				Permissions: cat().keys(shown), ScopeKinds: sk, Admin: fr.Admin, BuiltIn: true,
 				AdminOnly: fr.AdminOnly || fr.Admin, AccountWide: accountWide,
 			},
 			bits:  bits,
