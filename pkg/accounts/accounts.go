@@ -201,7 +201,9 @@ func changesPolicies(before, after team.Account) bool {
 		!slices.Equal(b.ExternalApproverDomains, a.ExternalApproverDomains) ||
 		b.SelfRegistration.Enabled != a.SelfRegistration.Enabled ||
 		!slices.Equal(b.SelfRegistration.Domains, a.SelfRegistration.Domains) ||
-		b.SelfRegistration.DefaultRole != a.SelfRegistration.DefaultRole
+		b.SelfRegistration.DefaultRole != a.SelfRegistration.DefaultRole ||
+		b.SelfRegistration.Open != a.SelfRegistration.Open ||
+		b.SelfRegistration.FirstRegistrantRole != a.SelfRegistration.FirstRegistrantRole
 }
 
 // AuditQuery is what a read of the audit log asks for.

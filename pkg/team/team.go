@@ -74,9 +74,17 @@ const (
 
 // SelfRegistration is off by default.
 type SelfRegistration struct {
-	Enabled     bool
+	Enabled bool
+	// Open lets every email domain join (Domains is then empty); joining
+	// is confirmed by email all the same.
+	Open        bool
 	Domains     []string
 	DefaultRole string
+	// FirstRegistrantRole, when set, is the role (at account scope) of
+	// the first person who completes self-registration in the account,
+	// instead of DefaultRole; exactly one person ever gets it (seed 003:
+	// senior managers are the client users who first register).
+	FirstRegistrantRole string
 }
 
 // DefaultSettings are a new account's settings.
