@@ -68,7 +68,7 @@ var sweepBodies = map[string]any{
 		"resource": map[string]any{"store": "s1"}}}},
 	"updateAccount": map[string]any{"name": "Sweep account", "settings": map[string]any{
 		"invitationTtlHours": 48, "timeZone": "Europe/Berlin", "alertHour": 8, "externalApproverDomains": []any{"example.com"},
-		"selfRegistration": map[string]any{"enabled": false, "domains": []any{"example.com"}, "defaultRole": "team_member"}}},
+		"selfRegistration": map[string]any{"enabled": false, "open": false, "domains": []any{"example.com"}, "defaultRole": "team_member", "firstRegistrantRole": "team_member"}}},
 	"putStore":       map[string]any{"name": "Sweep store", "address": "1 Main Street", "timeZone": "Europe/Berlin"},
 	"recordActivity": map[string]any{"action": "order.export", "target": map[string]any{"type": "order", "id": "o-1"}, "summary": "Exported", "userId": "{owner}"},
 	"putDepartment":  map[string]any{"name": "Sweep department", "kind": "sales"},
