@@ -118,7 +118,7 @@ func TestSelfRegistrationConcurrentFirstJoins(t *testing.T) {
 	tk := e.login(t, owner.Email, goodPassword, "").AccessToken
 	e.setSelfReg(t, tk, map[string]any{"enabled": true, "open": true, "defaultRole": "team_member", "firstRegistrantRole": "senior_manager"}).Want(t, http.StatusOK, "")
 
-	const n = 6
+	const n = 12
 	toks := make([]string, n)
 	for i := range toks {
 		email := otherDomain("race")
