@@ -129,7 +129,7 @@ func (s *Service) roleSet(ctx context.Context, account string) (*rbac.RoleSet, e
 	if err != nil {
 		return nil, err
 	}
-	return rbac.NewRoleSet(cr.Roles...)
+	return rbac.NewRoleSetFor(cr.Options, cr.Roles...)
 }
 
 // withGrant is member m with the assignment r asks for, ending at

@@ -114,6 +114,8 @@ type SettingsPatch struct {
 	AuditRetentionDays      *int                   `json:"auditRetentionDays,omitempty"`
 	DocumentRetentionDays   *int                   `json:"documentRetentionDays,omitempty"`
 	GrantExpiryNoticeDays   *int                   `json:"grantExpiryNoticeDays,omitempty"`
+	Billing                 *string                `json:"billing,omitempty"`
+	LockAfterDays           *int                   `json:"lockAfterDays,omitempty"`
 }
 
 // SelfRegistrationPatch changes the self-registration setting.
@@ -182,6 +184,18 @@ func ApplyPatch(a team.Account, p AccountPatch, roles *rbac.RoleSet, actor *rbac
 			return team.Account{}, httpapi.InvalidField("settings.grantExpiryNoticeDays", fmt.Sprintf("must be a whole number of days from 0 (off) to %d", team.MaxGrantExpiryNoticeDays))
 		}
 		st.GrantExpiryNoticeDays = *d
+	}
+	if b := s.Billing; b != nil {
+		if *b != string(rbac.BillingPerStore) && *b != string(rbac.BillingSingle) {
+			return team.Account{}, httpapi.InvalidField("settings.billing", `must be "per_store" (billed and settled per store) or "single" (single billing and settlement)`)
+		}
+		st.Billing = rbac.Billing(*b)
+	}
+	if d := s.LockAfterDays; d != nil {
+		if *d < 0 || *d > rbac.MaxLockAfterDays {
+			return team.Account{}, httpapi.InvalidField("settings.lockAfterDays", fmt.Sprintf("must be a whole number of days from 0 (off) to %d", rbac.MaxLockAfterDays))
+		}
+		st.LockAfterDays = *d
 	}
 	if s.ExternalApproverDomains != nil {
 		ds, err := NormalizeDomains("settings.externalApproverDomains", *s.ExternalApproverDomains)

@@ -210,7 +210,7 @@ func (s *Service) planMembers(ctx context.Context, a team.Account, now time.Time
 	if err != nil {
 		return Plan{}, err
 	}
-	rs, err := rbac.NewRoleSet(custom.Roles...)
+	rs, err := rbac.NewRoleSetFor(custom.Options, custom.Roles...)
 	if err != nil {
 		return Plan{}, fmt.Errorf("alerts: roles of %s: %w", a.ID, err)
 	}

@@ -200,7 +200,7 @@ func (s *Service) roleSet(ctx context.Context, account string) (*rbac.RoleSet, e
 	if err != nil {
 		return nil, err
 	}
-	return rbac.NewRoleSet(cr.Roles...)
+	return rbac.NewRoleSetFor(cr.Options, cr.Roles...)
 }
 
 // levelResource is what a level's approvers must be allowed to approve:

@@ -64,7 +64,7 @@ func (s *Service) AuthenticateBearer(ctx context.Context, authorization string) 
 	if st.Member.Status != rbac.StatusActive {
 		return nil, unauthenticated("member_"+string(st.Member.Status), "Your membership is "+string(st.Member.Status)+".")
 	}
-	rs, err := s.roleSets.Get(claims.AccountID, st.Roles.Version, st.Roles.Roles)
+	rs, err := s.roleSets.Get(claims.AccountID, st.Roles.Options, st.Roles.Version, st.Roles.Roles)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func (s *Service) PrincipalOf(ctx context.Context, account, memberID string) (*P
 	if !ok {
 		return nil, team.ErrMemberNotFound
 	}
-	rs, err := s.roleSets.Get(account, lm.Roles.Version, lm.Roles.Roles)
+	rs, err := s.roleSets.Get(account, lm.Roles.Options, lm.Roles.Version, lm.Roles.Roles)
 	if err != nil {
 		return nil, err
 	}

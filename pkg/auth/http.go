@@ -16,6 +16,7 @@ type (
 		Email       string `json:"email"`
 		Name        string `json:"name"`
 		Password    string `json:"password"`
+		Preset      string `json:"preset,omitempty"`
 	}
 	verifyRequest struct {
 		Token    string `json:"token,omitempty"`
@@ -71,7 +72,7 @@ func (s *Service) HandleSignup(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &in); err != nil {
 		return err
 	}
-	if err := s.Signup(r.Context(), SignupInput{AccountName: in.AccountName, Email: in.Email, Name: in.Name, Password: in.Password, SourceIP: s.SourceIP(r), RequestID: httpapi.RequestID(r.Context())}); err != nil {
+	if err := s.Signup(r.Context(), SignupInput{AccountName: in.AccountName, Email: in.Email, Name: in.Name, Password: in.Password, Preset: in.Preset, SourceIP: s.SourceIP(r), RequestID: httpapi.RequestID(r.Context())}); err != nil {
 		return err
 	}
 	httpapi.WriteJSON(w, r, http.StatusAccepted, accepted{Status: "verification_sent"})

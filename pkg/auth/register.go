@@ -3,6 +3,8 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/stewardhq/steward/pkg/audit"
@@ -53,6 +55,7 @@ const (
 	dataAccountName  = "accountName"
 	dataPasswordHash = "passwordHash"
 	dataIdentity     = "identity"
+	dataPreset       = "preset"
 )
 
 // MailCaps bound the emails that requests may cause, per Window.
@@ -113,8 +116,11 @@ type SignupInput struct {
 	Email       string
 	Name        string
 	Password    string
-	SourceIP    string
-	RequestID   string
+	// Preset is the product preset of the new account (rbac.Presets);
+	// empty or "general" is the general preset.
+	Preset    string
+	SourceIP  string
+	RequestID string
 }
 
 // Signup asks for a new account: it validates the body and emails a link
@@ -133,7 +139,14 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) error {
 	if err != nil {
 		return err
 	}
-	t := store.Token{Kind: store.TokenSignup, SubjectID: email, Data: map[string]string{dataEmail: email, dataName: name, dataAccountName: accountName}}
+	preset := in.Preset
+	if _, ok := rbac.LookupPreset(preset); !ok {
+		return fieldError("preset", fmt.Sprintf("Unknown preset %q: use one of %s, or leave it out for the general one.", preset, strings.Join(rbac.PresetIDs(), ", ")))
+	}
+	if preset == rbac.PresetGeneral {
+		preset = ""
+	}
+	t := store.Token{Kind: store.TokenSignup, SubjectID: email, Data: map[string]string{dataEmail: email, dataName: name, dataAccountName: accountName, dataPreset: preset}}
 	ev := audit.Event{AccountID: "system", ActorID: "system", Action: "account.signup_requested", TargetType: "email", TargetID: email, RequestID: in.RequestID}
 	return s.Register(ctx, t, in.Password, in.SourceIP, ev)
 }
@@ -395,11 +408,18 @@ func (s *Service) confirmRegistration(ctx context.Context, t store.Token, in Ver
 	var ev audit.Event
 	defaultRole := ""
 	if t.Kind == store.TokenSignup {
-		acct := team.Account{ID: store.NewID("a"), Name: t.Data[dataAccountName], Settings: team.DefaultSettings(), Version: 1, CreatedAt: now, UpdatedAt: now, OwnerID: m.ID}
+		preset, ok := rbac.LookupPreset(t.Data[dataPreset])
+		if !ok {
+			return Verified{}, errTokenInvalid // a preset removed since the link was sent
+		}
+		acct := team.Account{ID: store.NewID("a"), Name: t.Data[dataAccountName], Settings: team.PresetSettings(preset), Version: 1, CreatedAt: now, UpdatedAt: now, OwnerID: m.ID}
+		if preset.ID != rbac.PresetGeneral {
+			acct.Preset = preset.ID
+		}
 		na.Account = acct
 		na.Owner.AccountID, na.Owner.Admin, na.Owner.Owner = acct.ID, true, true
 		ev = audit.Event{AccountID: acct.ID, ActorID: m.ID, ActorName: name, Action: "account.create", TargetType: "account", TargetID: acct.ID,
-			After: audit.Snapshot(map[string]string{"name": acct.Name, "owner": m.ID, "email": email}), RequestID: in.RequestID}
+			After: audit.Snapshot(map[string]string{"name": acct.Name, "owner": m.ID, "email": email, "preset": preset.ID}), RequestID: in.RequestID}
 	} else {
 		acct, err := s.Store.GetAccount(ctx, t.AccountID)
 		if errors.Is(err, team.ErrAccountNotFound) {

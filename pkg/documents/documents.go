@@ -270,10 +270,11 @@ var (
 )
 
 // Resource is the document as decisions see it (the resource of
-// rbac.ActionDocumentView and the other document actions).
+// rbac.ActionDocumentView and the other document actions). Its date, for
+// the account's lock-by-age, is when it was registered.
 func (d Document) Resource() rbac.Resource {
 	return rbac.Resource{
 		Account: d.AccountID, Type: "document", ID: d.ID, Store: d.Store, Department: d.Department,
-		Supplier: d.Supplier, DocType: d.Type, DocStatus: d.Status,
+		Supplier: d.Supplier, DocType: d.Type, DocStatus: d.Status, Date: d.CreatedAt,
 	}
 }

@@ -96,7 +96,7 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput)
 	}
 	assignments := in.Assignments
 	if !in.Admin && len(assignments) == 0 {
-		assignments = []rbac.Assignment{{Role: rbac.RoleFullAccess, Scope: rbac.AccountScope}}
+		assignments = []rbac.Assignment{p.Roles.Preset().DefaultGrant}
 	}
 	if assignments, err = views.StampAssignments(nil, assignments, p.Member.ID, p.At); err != nil {
 		return team.Invitation{}, err
@@ -187,7 +187,7 @@ func (s *Service) inviteExisting(ctx context.Context, p *auth.Principal, acct te
 		admin, assignments = m.Admin, m.Assignments
 	}
 	if !admin && len(assignments) == 0 {
-		assignments = []rbac.Assignment{{Role: rbac.RoleFullAccess, Scope: rbac.AccountScope}}
+		assignments = []rbac.Assignment{p.Roles.Preset().DefaultGrant}
 	}
 	if name == "" {
 		name = m.Name

@@ -86,11 +86,16 @@ func (s *Service) HandleList(w http.ResponseWriter, r *http.Request) error {
 
 // HandleGet serves GET /v1/users/{id}.
 func (s *Service) HandleGet(w http.ResponseWriter, r *http.Request) error {
-	m, err := s.Get(r.Context(), auth.FromContext(r.Context()), r.PathValue("id"))
+	p := auth.FromContext(r.Context())
+	m, err := s.Get(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	writeMember(w, r, http.StatusOK, m)
+	w.Header().Set("ETag", httpapi.ETag(m.Version))
+	httpapi.WriteJSON(w, r, http.StatusOK, views.MemberDetail{
+		Member:               views.FromMemberAt(m, p.At),
+		EffectivePermissions: views.EffectiveOf(p.Roles.Compile(m.Authz(p.At))),
+	})
 	return nil
 }
 

@@ -2,6 +2,7 @@ package permissions
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/stewardhq/steward/pkg/auth"
@@ -73,7 +74,28 @@ func (s *Service) Catalogue(_ context.Context, p *auth.Principal) (Catalogue, er
 	if err := caller(p); err != nil {
 		return Catalogue{}, err
 	}
-	return catalogue(), nil
+	all := catalogue()
+	keys := p.Roles.Catalogue()
+	if len(keys) == len(all.Permissions) {
+		return all, nil
+	}
+	// The account's preset uses part of the catalogue: only that part,
+	// and the areas it touches.
+	out := all
+	out.Permissions, out.Areas = nil, nil
+	areas := map[string]bool{}
+	for _, pv := range all.Permissions {
+		if slices.ContainsFunc(keys, func(k rbac.Permission) bool { return k.Key == pv.Key }) {
+			out.Permissions = append(out.Permissions, pv)
+			areas[pv.Area] = true
+		}
+	}
+	for _, a := range all.Areas {
+		if areas[a.ID] {
+			out.Areas = append(out.Areas, a)
+		}
+	}
+	return out, nil
 }
 
 func nonNil[T any](s []T) []T {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/documents"
@@ -12,6 +13,7 @@ import (
 	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
+	"github.com/stewardhq/steward/pkg/views"
 )
 
 // MaxBatchChecks is the most checks one POST /v1/authz/check-batch holds.
@@ -38,6 +40,10 @@ type ResourceInput struct {
 	DocType          string `json:"docType,omitempty"`
 	DocStatus        string `json:"docStatus,omitempty"`
 	ApprovalRequired bool   `json:"approvalRequired,omitempty"`
+	// Date is the document's date (RFC 3339 date-time, or a calendar
+	// date YYYY-MM-DD read as its start in UTC): under the account's
+	// lock-by-age an older document is read-only without locked.edit.
+	Date string `json:"date,omitempty"`
 }
 
 // CheckResult is the answer to one check, with the decision's reason and
@@ -58,10 +64,7 @@ type GrantedBy struct {
 }
 
 // ScopePermissions are the permissions held at one scope.
-type ScopePermissions struct {
-	Scope       string   `json:"scope"`
-	Permissions []string `json:"permissions"`
-}
+type ScopePermissions = views.ScopePermissions
 
 // EffectivePermissions are the caller's effective permissions per scope
 // (GET /v1/me/permissions).
@@ -170,6 +173,16 @@ func (in ResourceInput) resource(account, field string) (rbac.Resource, error) {
 	if in.DocStatus != "" && !res.DocStatus.Valid() {
 		return res, badRequest("unknown_document_status", name("docStatus"),
 			fmt.Sprintf("Unknown document status %q: use draft, pending_approval, approved, denied, expired or completed.", in.DocStatus))
+	}
+	if in.Date != "" {
+		d, err := time.Parse(time.RFC3339Nano, in.Date)
+		if err != nil {
+			d, err = time.Parse(time.DateOnly, in.Date)
+		}
+		if err != nil {
+			return res, badRequest("invalid_field", name("date"), "The document date is an RFC 3339 date-time (2027-01-31T18:00:00Z) or a date (2027-01-31).")
+		}
+		res.Date = d.UTC()
 	}
 	return res, nil
 }
@@ -324,7 +337,7 @@ func (s *Service) decideChecks(ctx context.Context, p *auth.Principal, checks []
 	}
 	subjects := map[string]*rbac.Principal{}
 	if len(others) > 0 {
-		rs, err := s.roleSets.Get(p.AccountID(), facts.Roles.Version, facts.Roles.Roles)
+		rs, err := s.roleSets.Get(p.AccountID(), facts.Roles.Options, facts.Roles.Version, facts.Roles.Roles)
 		if err != nil {
 			return nil, err
 		}
@@ -426,10 +439,7 @@ func (s *Service) MyPermissions(_ context.Context, p *auth.Principal) (Effective
 	}
 	out := EffectivePermissions{
 		MemberID: p.Member.ID, Admin: p.Authz.IsAdmin(), Owner: p.Authz.IsOwner(), Impersonated: p.Impersonated(),
-		Scopes: []ScopePermissions{},
-	}
-	for _, sp := range p.Authz.Effective() {
-		out.Scopes = append(out.Scopes, ScopePermissions{Scope: sp.Scope.String(), Permissions: nonNil(sp.Permissions)})
+		Scopes: views.EffectiveOf(p.Authz),
 	}
 	return out, nil
 }

@@ -259,7 +259,7 @@ func (s *Service) loadRoles(ctx context.Context, account string) (store.CustomRo
 	if err != nil {
 		return store.CustomRoles{}, nil, err
 	}
-	rs, err := s.roleSets.Get(account, cr.Version, cr.Roles)
+	rs, err := s.roleSets.Get(account, cr.Options, cr.Version, cr.Roles)
 	return cr, rs, err
 }
 
@@ -301,7 +301,7 @@ func (s *Service) CreateRole(ctx context.Context, p *auth.Principal, in RoleInpu
 		if len(cr.Roles) >= store.MaxCustomRoles {
 			return RoleChange{}, fault.New(fault.Conflict, "too_many_roles", fmt.Sprintf("An account has at most %d custom roles; delete one first.", store.MaxCustomRoles))
 		}
-		roles, saved, err := withRole(cr.Roles, role)
+		roles, saved, err := withRole(cr.Options, cr.Roles, role)
 		if err != nil {
 			return RoleChange{}, err
 		}
@@ -354,7 +354,7 @@ func scopeKinds(in []string) []rbac.ScopeKind {
 // withRole returns roles with role added, or replacing the role of the same
 // id, all validated together, and the role as stored (permissions in
 // catalogue order, scope kinds explicit).
-func withRole(roles []rbac.Role, role rbac.Role) ([]rbac.Role, rbac.Role, error) {
+func withRole(o rbac.Options, roles []rbac.Role, role rbac.Role) ([]rbac.Role, rbac.Role, error) {
 	out := slices.Clone(roles)
 	i := slices.IndexFunc(out, func(x rbac.Role) bool { return x.ID == role.ID })
 	if i < 0 {
@@ -363,7 +363,11 @@ func withRole(roles []rbac.Role, role rbac.Role) ([]rbac.Role, rbac.Role, error)
 	} else {
 		out[i] = role
 	}
-	rs, err := rbac.NewRoleSet(out...)
+	rs, err := rbac.NewRoleSetFor(o, out...)
+	if err == nil {
+		// A custom role draws from the account preset's catalogue.
+		err = rs.CheckCatalogue(role.Permissions)
+	}
 	if err != nil {
 		return nil, rbac.Role{}, roleError(err)
 	}
@@ -448,11 +452,11 @@ func (s *Service) UpdateRole(ctx context.Context, p *auth.Principal, id string, 
 	if missing := ceiling(p, old.Permissions, next.Permissions); len(missing) > 0 {
 		return RoleChange{}, errExceeds("change", missing)
 	}
-	roles, saved, err := withRole(cr.Roles, next)
+	roles, saved, err := withRole(cr.Options, cr.Roles, next)
 	if err != nil {
 		return RoleChange{}, err
 	}
-	current, err := s.roleSets.Get(account, cr.Version, cr.Roles)
+	current, err := s.roleSets.Get(account, cr.Options, cr.Version, cr.Roles)
 	if err != nil {
 		return RoleChange{}, err
 	}
@@ -588,7 +592,7 @@ func (s *Service) DeleteRole(ctx context.Context, p *auth.Principal, id string, 
 		if chunks > 0 && time.Since(started) > budget {
 			return RoleDeletion{ID: id, Members: moves, Version: cr.Version, Pending: true, Role: role, State: st}, nil
 		}
-		rs, err := s.roleSets.Get(account, cr.Version, cr.Roles)
+		rs, err := s.roleSets.Get(account, cr.Options, cr.Version, cr.Roles)
 		if err != nil {
 			return RoleDeletion{}, err
 		}

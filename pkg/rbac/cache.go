@@ -17,25 +17,31 @@ type RoleSetCache struct {
 
 type cachedRoleSet struct {
 	version int64
+	opts    Options
 	rs      *RoleSet
 }
 
 // maxCachedRoleSets bounds the cache; past it the cache starts over.
 const maxCachedRoleSets = 10000
 
-// Get returns the role set of an account whose custom roles are custom at
-// version: the built-ins alone when it has none.
-func (c *RoleSetCache) Get(account string, version int64, custom []Role) (*RoleSet, error) {
-	if len(custom) == 0 {
-		return BuiltIns(), nil
+// Get returns the role set of an account created with o.Preset, under
+// settings o, whose custom roles are custom at version: the preset's
+// shared set when it has none and no lock-by-age.
+func (c *RoleSetCache) Get(account string, o Options, version int64, custom []Role) (*RoleSet, error) {
+	if len(custom) == 0 && o.LockAfterDays == 0 {
+		rs, err := NewRoleSetFor(o)
+		if err != nil {
+			return nil, fmt.Errorf("account %s: %w", account, err)
+		}
+		return rs, nil
 	}
 	c.mu.Lock()
 	hit, ok := c.m[account]
 	c.mu.Unlock()
-	if ok && hit.version == version {
+	if ok && hit.version == version && hit.opts == o {
 		return hit.rs, nil
 	}
-	rs, err := NewRoleSet(custom...)
+	rs, err := NewRoleSetFor(o, custom...)
 	if err != nil {
 		return nil, fmt.Errorf("account %s: stored custom roles: %w", account, err)
 	}
@@ -43,7 +49,7 @@ func (c *RoleSetCache) Get(account string, version int64, custom []Role) (*RoleS
 	if c.m == nil || len(c.m) >= maxCachedRoleSets {
 		c.m = map[string]cachedRoleSet{}
 	}
-	c.m[account] = cachedRoleSet{version: version, rs: rs}
+	c.m[account] = cachedRoleSet{version: version, opts: o, rs: rs}
 	c.mu.Unlock()
 	return rs, nil
 }

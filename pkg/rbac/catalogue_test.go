@@ -276,7 +276,7 @@ func TestAssignmentJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(in), &a); err != nil {
 		t.Fatal(err)
 	}
-	if a != (rbac.Assignment{Role: "manager", Scope: rbac.StoreScope("s1")}) {
+	if !a.Equal(rbac.Assignment{Role: "manager", Scope: rbac.StoreScope("s1")}) {
 		t.Errorf("got %+v", a)
 	}
 	if err := json.Unmarshal([]byte(`{"role":"manager","scope":"store:"}`), &a); !errors.Is(err, rbac.ErrInvalidScope) {

@@ -32,8 +32,9 @@ import (
 //   - ErrAdminOnlyRole: an added assignment's role is admin-only
 //     (Role.AdminOnly) and the actor is not an administrator.
 //   - ErrExceedsOwnRights: for each added assignment, the actor must
-//     hold every permission of the role at exactly that scope (an
-//     account-scope grant needs account-scope rights).
+//     hold every permission of the role (or of a permission assignment)
+//     at exactly that scope (an account-scope grant, or a role whose
+//     grants count account-wide, needs account-scope rights).
 //
 // Removing assignments needs only the managed-scope rule.
 //
@@ -120,14 +121,26 @@ func (rs *RoleSet) CheckChange(actor, before, after Member) error {
 		if err := rs.ValidateAssignment(x); err != nil {
 			return err
 		}
+		if x.Role == "" {
+			bits, _ := rs.permissionBits(x.Permissions) // validated above
+			if missing := bits.andNot(a.heldAt(x.Scope)); !missing.empty() {
+				return fmt.Errorf("%w: cannot grant %s at %s: you lack %s there",
+					ErrExceedsOwnRights, strings.Join(x.Permissions, ", "), x.Scope, strings.Join(cat().keys(missing), ", "))
+			}
+			continue
+		}
 		role := rs.roles[x.Role]
 		if role.role.AdminOnly && !a.isAdmin {
 			return fmt.Errorf("%w: only administrators grant role %q", ErrAdminOnlyRole, x.Role)
 		}
-		held := a.heldAt(x.Scope)
+		at := x.Scope
+		if role.accountWide() {
+			at = AccountScope // its grant reaches the whole account
+		}
+		held := a.heldAt(at)
 		if missing := role.bits.andNot(held); !missing.empty() {
 			return fmt.Errorf("%w: cannot grant role %q at %s: you lack %s there",
-				ErrExceedsOwnRights, x.Role, x.Scope, strings.Join(cat().keys(missing), ", "))
+				ErrExceedsOwnRights, x.Role, at, strings.Join(cat().keys(missing), ", "))
 		}
 	}
 	return nil

@@ -1,6 +1,9 @@
 package rbac
 
-import "strconv"
+import (
+	"strconv"
+	"time"
+)
 
 // grant is one compiled assignment.
 type grant struct {
@@ -40,6 +43,11 @@ type Principal struct {
 	acct       permSet
 	acctGrants []grant
 	scoped     []grant
+
+	// at is the member's decision instant and lockAfter the role set's
+	// lock-by-age (0: off).
+	at        time.Time
+	lockAfter time.Duration
 }
 
 // Compile compiles a member against the role set at m.At: assignments
@@ -58,21 +66,36 @@ func (rs *RoleSet) Compile(m Member) *Principal {
 		owner:   m.Owner,
 	}
 	p.isAdmin = p.admin
+	p.at, p.lockAfter = m.At, rs.lockAfter
 	for a := range m.active {
-		r, ok := rs.roles[a.Role]
-		if !ok || !r.allowedAt(a.Scope.Kind) || a.Scope.Validate() != nil {
+		if a.Scope.Validate() != nil {
 			continue
 		}
-		g := grant{scope: a.Scope, role: a.Role, bits: r.bits}
-		if a.Scope.Kind == ScopeAccount {
-			p.acct = p.acct.or(r.bits)
-			p.acctGrants = append(p.acctGrants, g)
-			if r.role.Admin {
+		var g grant
+		accountWide := a.Scope.Kind == ScopeAccount
+		if a.Role == "" {
+			bits, err := rs.permissionBits(a.Permissions)
+			if err != nil {
+				continue
+			}
+			g = grant{scope: a.Scope, bits: bits}
+		} else {
+			r, ok := rs.roles[a.Role]
+			if !ok || !r.allowedAt(a.Scope.Kind) {
+				continue
+			}
+			g = grant{scope: a.Scope, role: a.Role, bits: r.bits}
+			if r.role.Admin && accountWide {
 				p.isAdmin = true
 			}
+			accountWide = accountWide || r.accountWide()
+		}
+		if accountWide {
+			p.acct = p.acct.or(g.bits)
+			p.acctGrants = append(p.acctGrants, g)
 			continue
 		}
-		p.acct = p.acct.or(r.bits.and(cat().accountWide))
+		p.acct = p.acct.or(g.bits.and(cat().accountWide))
 		p.scoped = append(p.scoped, g)
 	}
 	return p
@@ -180,6 +203,10 @@ const (
 	// CodeDocumentLocked: changing a completed document needs locked.edit
 	// (Decision.Missing) at Decision.Scope.
 	CodeDocumentLocked Code = "document_locked"
+	// CodeDocumentAgeLocked: the document is dated before the account's
+	// lock-by-age (Options.LockAfterDays): changing, using or sending it
+	// for approval needs locked.edit (Decision.Missing) at Decision.Scope.
+	CodeDocumentAgeLocked Code = "document_age_locked"
 )
 
 // Decision is the outcome of Decide, with the structured facts behind it.
@@ -293,6 +320,13 @@ func (p *Principal) Decide(action string, r Resource) Decision {
 		}
 	}
 
+	if verb == verbEdit || verb == verbUse || verb == verbRequestApproval {
+		if p.ageLocked(&r) && !p.admin && !u.has(cat().lockedEdit) {
+			d.Code = CodeDocumentAgeLocked
+			d.Missing, d.Scope = PermLockedEdit, r.scope()
+			return d
+		}
+	}
 	switch verb {
 	case verbEdit:
 		if r.DocStatus == DocPendingApproval {
@@ -347,6 +381,16 @@ func (p *Principal) Decide(action string, r Resource) Decision {
 	return d
 }
 
+// ageLocked reports whether r is a dated document older than the role
+// set's lock-by-age at the member's instant. Without an instant (At zero)
+// every dated document counts as old: decisions fail closed.
+func (p *Principal) ageLocked(r *Resource) bool {
+	if p.lockAfter <= 0 || r.Date.IsZero() {
+		return false
+	}
+	return p.at.IsZero() || !r.Date.After(p.at.Add(-p.lockAfter))
+}
+
 // Decide compiles m and decides; use Compile and Principal.Decide to
 // decide many times for one member.
 func (rs *RoleSet) Decide(m Member, action string, r Resource) Decision {
@@ -367,6 +411,9 @@ func (d Decision) Reason() string {
 	}
 	switch d.Code {
 	case CodeRole:
+		if d.Role == "" {
+			return "allowed by a permission assignment at " + d.Scope.String()
+		}
 		return "allowed by role " + strconv.Quote(d.Role) + " at " + d.Scope.String()
 	case CodeAdmin:
 		return "allowed: member is an administrator"
@@ -417,6 +464,8 @@ func (d Decision) Reason() string {
 		return "denied: " + d.Action + " is not possible on a " + doc + " in status " + string(d.DocStatus)
 	case CodeDocumentLocked:
 		return "denied: completed " + doc + " is locked: changing it needs " + d.Missing + " at " + d.Scope.String()
+	case CodeDocumentAgeLocked:
+		return "denied: " + doc + " is older than the account's lock-by-age and read-only: changing it needs " + d.Missing + " at " + d.Scope.String()
 	}
 	if d.Allowed {
 		return "allowed"

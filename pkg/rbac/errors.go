@@ -30,6 +30,12 @@ var (
 	// ErrScopeNotAllowed: a role cannot be assigned at that kind of scope
 	// (e.g. supplier at account).
 	ErrScopeNotAllowed = errors.New("role not assignable at this scope")
+	// ErrInvalidAssignment: an assignment gives both a role and
+	// permissions, or neither, or too many or repeated permissions.
+	ErrInvalidAssignment = errors.New("invalid assignment")
+	// ErrInvalidOptions: role set options name an unknown preset or
+	// billing setting, or a lock-by-age out of bounds.
+	ErrInvalidOptions = errors.New("invalid role set options")
 )
 
 // Grant ceiling errors, returned by RoleSet.CheckChange,

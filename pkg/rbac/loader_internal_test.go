@@ -66,7 +66,7 @@ func TestLoadCatalogueChecks(t *testing.T) {
 
 func TestLoadBuiltinsChecks(t *testing.T) {
 	adminRole := `{"id": "administrator", "name": "A", "description": "d", "admin": true, "scopeKinds": ["account"],
-	  "permissions": ["*", "users.impersonate", "store.disconnect", "sync.manage", "billing.manage", "policies.manage", "webhooks.manage"]}`
+	  "permissions": ["*"]}`
 	role := func(body string) []byte {
 		return []byte(`{"roles": [` + adminRole + `, ` + body + `]}`)
 	}

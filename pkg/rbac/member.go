@@ -1,6 +1,10 @@
 package rbac
 
-import "time"
+import (
+	"slices"
+	"strings"
+	"time"
+)
 
 // Status is a member's status in an account. Only active members have
 // permissions.
@@ -30,10 +34,20 @@ func (s Status) Valid() bool {
 	return false
 }
 
-// Assignment grants one role at one scope, for ever or within a window.
+// Assignment grants one role at one scope, for ever or within a window,
+// or (Permissions instead of Role) a member's own permission set at one
+// scope: the per-user toggles of a host app, granted under the same
+// ceiling as a role holding exactly those permissions.
 type Assignment struct {
-	// Role is a built-in or custom role id.
+	// Role is a built-in or custom role id; empty for a permission
+	// assignment.
 	Role string
+	// Permissions, for a permission assignment (Role empty), are the
+	// normal-tier permission keys granted at Scope (at most
+	// MaxAssignmentPermissions, in the account's catalogue; see
+	// RoleSet.ValidateAssignment). Compare with Equal: order does not
+	// matter.
+	Permissions []string `json:",omitempty"`
 	// Scope is where the role applies.
 	Scope Scope
 	// StartsAt, when set, is the instant the assignment starts to count.
@@ -75,11 +89,40 @@ func (a Assignment) Pending(t time.Time) bool { return !a.StartsAt.IsZero() && t
 // Changing a window is a new grant, so the grant ceiling checks it as
 // one.
 func (a Assignment) Equal(b Assignment) bool {
-	return a.Role == b.Role && a.Scope == b.Scope && a.StartsAt.Equal(b.StartsAt) && a.ExpiresAt.Equal(b.ExpiresAt)
+	return a.Role == b.Role && a.Scope == b.Scope && a.StartsAt.Equal(b.StartsAt) && a.ExpiresAt.Equal(b.ExpiresAt) &&
+		samePermissions(a.Permissions, b.Permissions)
 }
 
-// String returns "role@scope", e.g. "manager@store:s1".
-func (a Assignment) String() string { return a.Role + "@" + a.Scope.String() }
+// samePermissions compares two permission lists as sets.
+func samePermissions(a, b []string) bool {
+	if len(a) == 0 && len(b) == 0 {
+		return true
+	}
+	for _, k := range a {
+		if !slices.Contains(b, k) {
+			return false
+		}
+	}
+	for _, k := range b {
+		if !slices.Contains(a, k) {
+			return false
+		}
+	}
+	return true
+}
+
+// IsPermissions reports whether a is a permission assignment (no role).
+func (a Assignment) IsPermissions() bool { return a.Role == "" && len(a.Permissions) > 0 }
+
+// String returns "role@scope", e.g. "manager@store:s1", or for a
+// permission assignment the keys joined by "+", e.g.
+// "stock.view+orders.view@store:s1".
+func (a Assignment) String() string {
+	if a.Role == "" && len(a.Permissions) > 0 {
+		return strings.Join(a.Permissions, "+") + "@" + a.Scope.String()
+	}
+	return a.Role + "@" + a.Scope.String()
+}
 
 // Member is the part of an account member the engine decides on.
 type Member struct {

@@ -1,5 +1,7 @@
 package rbac
 
+import "time"
+
 // DocType is the type of a document registered by the host app.
 type DocType string
 
@@ -121,6 +123,10 @@ type Resource struct {
 	// approval for this document (type, amount); documents.use then needs
 	// status approved.
 	ApprovalRequired bool
+	// Date is the document's date, when known: under a lock-by-age
+	// (Options.LockAfterDays) a document dated that many days or more
+	// before the decision's instant is read-only without locked.edit.
+	Date time.Time
 }
 
 // scope returns the most specific scope of the resource, used to say

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 //go:embed roles.json
@@ -51,6 +52,11 @@ type Role struct {
 	// the built-in junior admin, senior manager and department manager
 	// (seed 003: administrators create those), and custom roles flagged so.
 	AdminOnly bool
+	// AccountWide marks a preset role whose grants, at any scope, hold for
+	// every resource of the account (the payments preset's accountant
+	// under single billing: seed 004 "they will view all information
+	// regardless of store access permissions"). Built-in only.
+	AccountWide bool
 }
 
 // defaultScopeKinds apply to a custom role that names none.
@@ -62,6 +68,9 @@ type compiledRole struct {
 	bits  permSet
 	kinds uint8 // bit per ScopeKind, see kindBit
 }
+
+// accountWide reports whether the role's grants hold account-wide.
+func (r *compiledRole) accountWide() bool { return r.role.AccountWide }
 
 func kindBit(k ScopeKind) uint8 {
 	switch k {
@@ -79,13 +88,19 @@ func kindBit(k ScopeKind) uint8 {
 
 func (r *compiledRole) allowedAt(k ScopeKind) bool { return r.kinds&kindBit(k) != 0 }
 
-// RoleSet is the compiled set of roles one account uses: the built-in
-// roles plus the account's custom roles. It is immutable and safe for
-// concurrent use. Build it once per account (or cache it) and compile
-// members against it.
+// RoleSet is the compiled set of roles one account uses: its preset's
+// roles (the built-in roles for the general preset) plus the account's
+// custom roles, under the account's settings (Options). It is immutable
+// and safe for concurrent use. Build it once per account (or cache it)
+// and compile members against it.
 type RoleSet struct {
 	roles map[string]*compiledRole
 	order []string
+	// preset is the preset's data; nil for the general preset.
+	preset *loadedPreset
+	// lockAfter, when positive, is the age past which a dated document
+	// is read-only without locked.edit.
+	lockAfter time.Duration
 }
 
 // builtins returns the built-in role set, compiled on first use (like
@@ -98,23 +113,44 @@ func BuiltIns() *RoleSet { return builtins() }
 // BuiltInRoles returns the built-in role templates, in display order.
 func BuiltInRoles() []Role { return builtins().Roles() }
 
-// IsBuiltInRole reports whether id is a built-in role id.
+// IsBuiltInRole reports whether id is the id of a built-in role of any
+// preset: an id no custom role may take, and whose grants no custom-role
+// bookkeeping follows.
 func IsBuiltInRole(id string) bool {
-	_, ok := builtins().roles[id]
-	return ok
+	return allPresetRoleIDs()[id]
+}
+
+// roleEntry is one role of a role file (roles.json, or a preset's roles).
+type roleEntry struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Admin       bool     `json:"admin"`
+	AdminOnly   bool     `json:"adminOnly"`
+	Permissions []string `json:"permissions"`
+	Exclude     []string `json:"exclude"`
+	ScopeKinds  []string `json:"scopeKinds"`
+	// NeedsCombining marks a role that is useless on its own by design
+	// (seed 002: "Modify shared presets ... Must be combined with other
+	// permissions which grant access to reports"): its permissions'
+	// dependencies are not required of it.
+	NeedsCombining bool `json:"needsCombining"`
+	// Billing holds the role's variant under a billing setting (see
+	// Billing): permissions removed, or its grants counting account-wide.
+	Billing map[Billing]billingVariant `json:"billing"`
+}
+
+// billingVariant is how a role differs under one billing setting.
+type billingVariant struct {
+	// Exclude removes permissions from the role.
+	Exclude []string `json:"exclude"`
+	// AccountWide makes the role's grants, at any scope, hold for every
+	// resource of the account.
+	AccountWide bool `json:"accountWide"`
 }
 
 type rolesFile struct {
-	Roles []struct {
-		ID          string   `json:"id"`
-		Name        string   `json:"name"`
-		Description string   `json:"description"`
-		Admin       bool     `json:"admin"`
-		AdminOnly   bool     `json:"adminOnly"`
-		Permissions []string `json:"permissions"`
-		Exclude     []string `json:"exclude"`
-		ScopeKinds  []string `json:"scopeKinds"`
-	} `json:"roles"`
+	Roles []roleEntry `json:"roles"`
 }
 
 func mustLoadBuiltins() *RoleSet {
@@ -125,11 +161,7 @@ func mustLoadBuiltins() *RoleSet {
 	return rs
 }
 
-// loadBuiltins parses the built-in roles. In the file, "*" stands for
-// every normal-tier permission and "exclude" removes keys from the list.
-// It checks ids, known keys, scope kinds, that critical permissions appear
-// only in the admin role, that no role lists owner-only permissions, and
-// that every role holds the dependencies of its permissions.
+// loadBuiltins parses the built-in roles (the general preset's).
 func loadBuiltins(data []byte) (*RoleSet, error) {
 	var f rolesFile
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -137,9 +169,21 @@ func loadBuiltins(data []byte) (*RoleSet, error) {
 	if err := dec.Decode(&f); err != nil {
 		return nil, fmt.Errorf("parse: %w", err)
 	}
+	return buildRoles(f.Roles, "", permSet{}, false)
+}
+
+// buildRoles compiles a role file's entries under a billing setting. In
+// the file, "*" stands for every normal-tier permission (of the preset's
+// catalogue when subset applies; in the admin role: every non-owner one)
+// and "exclude" removes keys from the list. It checks ids, known keys
+// (within the catalogue subset), scope kinds, that critical permissions
+// appear only in the admin role, that no role lists owner-only
+// permissions, and that every role holds the dependencies of its
+// permissions (unless it needs combining).
+func buildRoles(entries []roleEntry, billing Billing, subset permSet, useSubset bool) (*RoleSet, error) {
 	rs := &RoleSet{roles: map[string]*compiledRole{}}
 	admins := 0
-	for _, fr := range f.Roles {
+	for _, fr := range entries {
 		if err := checkRoleID(fr.ID); err != nil {
 			return nil, err
 		}
@@ -152,19 +196,39 @@ func loadBuiltins(data []byte) (*RoleSet, error) {
 		var bits permSet
 		for _, k := range fr.Permissions {
 			if k == "*" {
-				bits = bits.or(cat().normal)
+				switch {
+				case fr.Admin:
+					bits = bits.or(cat().all) // the admin role: critical ones too
+				case useSubset:
+					bits = bits.or(cat().normal.and(subset))
+				default:
+					bits = bits.or(cat().normal)
+				}
 				continue
 			}
 			i, ok := cat().index[k]
 			if !ok {
 				return nil, fmt.Errorf("role %q: unknown permission %q", fr.ID, k)
 			}
+			if useSubset && !fr.Admin && !subset.has(i) {
+				return nil, fmt.Errorf("role %q: permission %q is not in the preset's catalogue", fr.ID, k)
+			}
 			if bits.has(i) {
 				return nil, fmt.Errorf("role %q: permission %q listed twice", fr.ID, k)
 			}
 			bits.add(i)
 		}
-		for _, k := range fr.Exclude {
+		exclude := fr.Exclude
+		variant, hasVariant := fr.Billing[billing]
+		if hasVariant {
+			exclude = append(slices.Clone(exclude), variant.Exclude...)
+		}
+		for b := range fr.Billing {
+			if !b.Valid() || b == "" {
+				return nil, fmt.Errorf("role %q: unknown billing setting %q", fr.ID, b)
+			}
+		}
+		for _, k := range exclude {
 			i, ok := cat().index[k]
 			if !ok {
 				return nil, fmt.Errorf("role %q: unknown excluded permission %q", fr.ID, k)
@@ -184,12 +248,17 @@ func loadBuiltins(data []byte) (*RoleSet, error) {
 			if bits != cat().all {
 				return nil, fmt.Errorf("admin role %q must grant every non-owner permission; missing %v", fr.ID, cat().keys(cat().all.andNot(bits)))
 			}
+			if len(fr.Billing) > 0 {
+				return nil, fmt.Errorf("admin role %q cannot vary by billing", fr.ID)
+			}
 		} else if !bits.and(cat().critical).empty() {
 			return nil, fmt.Errorf("role %q lists critical permissions %v reserved to administrators", fr.ID, cat().keys(bits.and(cat().critical)))
 		}
-		for _, i := range bits.indexes() {
-			if !bits.containsAll(cat().deps[i]) {
-				return nil, fmt.Errorf("role %q: %s needs %v", fr.ID, cat().perms[i].Key, cat().keys(cat().deps[i].andNot(bits)))
+		if !fr.NeedsCombining {
+			for _, i := range bits.indexes() {
+				if !bits.containsAll(cat().deps[i]) {
+					return nil, fmt.Errorf("role %q: %s needs %v", fr.ID, cat().perms[i].Key, cat().keys(cat().deps[i].andNot(bits)))
+				}
 			}
 		}
 		kinds, sk, err := parseScopeKinds(fr.ScopeKinds)
@@ -202,11 +271,17 @@ func loadBuiltins(data []byte) (*RoleSet, error) {
 		if fr.Admin && (len(sk) != 1 || sk[0] != ScopeAccount) {
 			return nil, fmt.Errorf("admin role %q must be assignable at account scope only", fr.ID)
 		}
+		accountWide := hasVariant && variant.AccountWide
+		if accountWide && !fr.AdminOnly {
+			// Its grant at a store reaches the whole account: only an
+			// administrator may make one (see CheckChange).
+			return nil, fmt.Errorf("role %q: an account-wide billing variant needs adminOnly", fr.ID)
+		}
 		rs.roles[fr.ID] = &compiledRole{
 			role: Role{
 				ID: fr.ID, Name: fr.Name, Description: fr.Description,
 				Permissions: cat().keys(bits), ScopeKinds: sk, Admin: fr.Admin, BuiltIn: true,
-				AdminOnly: fr.AdminOnly || fr.Admin,
+				AdminOnly: fr.AdminOnly || fr.Admin, AccountWide: accountWide,
 			},
 			bits:  bits,
 			kinds: kinds,
@@ -288,6 +363,9 @@ const (
 // ErrInvalidPermissionKey, ErrUnknownPermission or ErrReservedPermission.
 // Missing dependencies are returned as warnings, not errors.
 func ValidateRole(r Role) ([]Warning, error) {
+	if IsBuiltInRole(r.ID) {
+		return nil, fmt.Errorf("%w: %q is a built-in role", ErrRoleCollision, r.ID)
+	}
 	_, warnings, err := compileCustom(r)
 	return warnings, err
 }
@@ -295,9 +373,6 @@ func ValidateRole(r Role) ([]Warning, error) {
 func compileCustom(r Role) (*compiledRole, []Warning, error) {
 	if err := checkRoleID(r.ID); err != nil {
 		return nil, nil, err
-	}
-	if IsBuiltInRole(r.ID) {
-		return nil, nil, fmt.Errorf("%w: %q is a built-in role", ErrRoleCollision, r.ID)
 	}
 	if len(r.Name) > maxRoleNameLen {
 		return nil, nil, fmt.Errorf("%w: role %q: name longer than %d characters", ErrInvalidRole, r.ID, maxRoleNameLen)
@@ -360,31 +435,13 @@ func scopeKindStrings(in []ScopeKind) []string {
 	return out
 }
 
-// NewRoleSet returns the built-in roles merged with an account's custom
-// roles. Each custom role must pass ValidateRole (warnings are allowed)
-// and ids must be unique. Custom roles' permission lists are normalised to
-// catalogue order.
+// NewRoleSet returns the built-in roles (the general preset's) merged
+// with an account's custom roles: NewRoleSetFor with zero Options. Each
+// custom role must pass ValidateRole (warnings are allowed) and ids must
+// be unique. Custom roles' permission lists are normalised to catalogue
+// order.
 func NewRoleSet(custom ...Role) (*RoleSet, error) {
-	if len(custom) == 0 {
-		return builtins(), nil
-	}
-	rs := &RoleSet{roles: make(map[string]*compiledRole, len(builtins().roles)+len(custom))}
-	for id, r := range builtins().roles {
-		rs.roles[id] = r
-	}
-	rs.order = slices.Clone(builtins().order)
-	for _, r := range custom {
-		cr, _, err := compileCustom(r)
-		if err != nil {
-			return nil, err
-		}
-		if _, dup := rs.roles[r.ID]; dup {
-			return nil, fmt.Errorf("%w: custom role %q defined twice", ErrRoleCollision, r.ID)
-		}
-		rs.roles[r.ID] = cr
-		rs.order = append(rs.order, r.ID)
-	}
-	return rs, nil
+	return NewRoleSetFor(Options{}, custom...)
 }
 
 // Role returns the role with the given id.
@@ -412,12 +469,26 @@ func cloneRole(r Role) Role {
 	return r
 }
 
-// ValidateAssignment checks that the scope is well formed, the role exists
-// and may be assigned at that kind of scope. Errors wrap ErrInvalidScope,
-// ErrUnknownRole or ErrScopeNotAllowed.
+// MaxAssignmentPermissions bounds a permission assignment's keys.
+const MaxAssignmentPermissions = 64
+
+// ValidateAssignment checks that the scope is well formed and that the
+// role exists and may be assigned at that kind of scope; or, for a
+// permission assignment (Role empty), that it lists 1 to
+// MaxAssignmentPermissions well-formed, distinct, normal-tier keys of the
+// preset's catalogue (any scope kind). Errors wrap ErrInvalidScope,
+// ErrUnknownRole, ErrScopeNotAllowed, ErrInvalidAssignment,
+// ErrInvalidPermissionKey, ErrUnknownPermission or ErrReservedPermission.
 func (rs *RoleSet) ValidateAssignment(a Assignment) error {
 	if err := a.Scope.Validate(); err != nil {
 		return err
+	}
+	if a.Role == "" {
+		_, err := rs.permissionBits(a.Permissions)
+		return err
+	}
+	if len(a.Permissions) > 0 {
+		return fmt.Errorf("%w: give a role or permissions, not both", ErrInvalidAssignment)
 	}
 	r, ok := rs.roles[a.Role]
 	if !ok {
@@ -427,6 +498,35 @@ func (rs *RoleSet) ValidateAssignment(a Assignment) error {
 		return fmt.Errorf("%w: role %q cannot be assigned at %s (allowed: %s)", ErrScopeNotAllowed, a.Role, a.Scope, joinKinds(r.role.ScopeKinds))
 	}
 	return nil
+}
+
+// permissionBits checks a permission assignment's keys and returns them
+// as a set.
+func (rs *RoleSet) permissionBits(keys []string) (permSet, error) {
+	var bits permSet
+	if len(keys) == 0 {
+		return bits, fmt.Errorf("%w: give a role or at least one permission", ErrInvalidAssignment)
+	}
+	if len(keys) > MaxAssignmentPermissions {
+		return bits, fmt.Errorf("%w: at most %d permissions in one assignment", ErrInvalidAssignment, MaxAssignmentPermissions)
+	}
+	for _, k := range keys {
+		if err := ValidatePermissionKey(k); err != nil {
+			return bits, err
+		}
+		i := cat().index[k]
+		if cat().tiers[i] != TierNormal {
+			return bits, fmt.Errorf("%w: %s cannot be granted to a member; it comes with being an administrator or the owner", ErrReservedPermission, k)
+		}
+		if !rs.inCatalogue(i) {
+			return bits, fmt.Errorf("%w: %q is not in the %s preset's catalogue", ErrUnknownPermission, k, rs.presetID())
+		}
+		if bits.has(i) {
+			return bits, fmt.Errorf("%w: permission %q listed twice", ErrInvalidAssignment, k)
+		}
+		bits.add(i)
+	}
+	return bits, nil
 }
 
 func joinKinds(ks []ScopeKind) string {

@@ -49,10 +49,7 @@ func (rs *RoleSet) WithSyntheticRole(r Role) (*RoleSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &RoleSet{roles: make(map[string]*compiledRole, len(rs.roles)+1), order: rs.order[:len(rs.order):len(rs.order)]}
-	for id, cr := range rs.roles {
-		out.roles[id] = cr
-	}
+	out := rs.clone(1)
 	held := bits
 	if u := unholdable(); u >= 0 {
 		held.add(u)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stewardhq/steward/pkg/audit"
 	"github.com/stewardhq/steward/pkg/fault"
+	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/team"
 )
 
@@ -41,7 +42,7 @@ type NewAccount struct {
 func (s *Store) CreateAccount(ctx context.Context, na NewAccount, ev audit.Event) error {
 	s.retention.remember(na.Account, s.now())
 	tx := NewTx(ev)
-	tx.Put(marshal(toAccountItem(na.Account)), ItemAbsent(), nil)
+	tx.putAccount(na.Account)
 	tx.addMember(na.Owner)
 	if na.NewIdentity {
 		tx.Put(marshal(pointerItem{PK: key(prefixEmail, na.Identity.Email), SK: prefixEmail, Type: typeEmail, Target: na.Identity.ID}), ItemAbsent(), team.ErrEmailTaken)
@@ -53,6 +54,17 @@ func (s *Store) CreateAccount(ctx context.Context, na NewAccount, ev audit.Event
 		tx.IssueToken(*na.VerifyToken)
 	}
 	return s.Commit(ctx, tx)
+}
+
+// putAccount adds the writes of a new account: its item and, when it has
+// a preset or settings its decisions depend on, the roles version item
+// carrying them (rolesItem) at roles version 0.
+func (tx *Tx) putAccount(a team.Account) {
+	tx.Put(marshal(toAccountItem(a)), ItemAbsent(), nil)
+	if o := a.RoleOptions(); o != (rbac.Options{}) && o != (rbac.Options{Billing: rbac.BillingPerStore}) {
+		tx.Put(marshal(rolesItem{PK: accountPK(a.ID), SK: skRoles, Type: typeRoles, UpdatedAt: a.CreatedAt.UTC(),
+			Preset: o.Preset, Billing: string(o.Billing), LockAfterDays: o.LockAfterDays}), ItemAbsent(), nil)
+	}
 }
 
 // addMember adds the writes of a new member: the member, its per-account

@@ -36,13 +36,14 @@ func (s *Store) UpdateAccount(ctx context.Context, a team.Account, ev audit.Even
 	tx := NewTx(ev)
 	tx.Update(accountKey(a.ID), Cond{
 		Expr: "SET #name = :name, #ttl = :ttl, #tz = :tz, #hour = :hour, #ext = :ext, " +
-			"#sre = :sre, #sro = :sro, #srd = :srd, #srr = :srr, #srf = :srf, #ard = :ard, #drd = :drd, #gnd = :gnd, #ver = :next, #upd = :now",
+			"#sre = :sre, #sro = :sro, #srd = :srd, #srr = :srr, #srf = :srf, #ard = :ard, #drd = :drd, #gnd = :gnd, #bil = :billing, #lad = :lock, #ver = :next, #upd = :now",
 		Names: map[string]string{
 			"#name": "name", "#ttl": "invitationTtlSeconds", "#tz": "timeZone", "#hour": "alertHour",
 			"#ext": "externalApproverDomains", "#sre": "selfRegistrationEnabled",
 			"#srd": "selfRegistrationDomains", "#srr": "selfRegistrationDefaultRole", "#upd": "updatedAt",
 			"#sro": "selfRegistrationOpen", "#srf": "selfRegistrationFirstRole",
 			"#ard": "auditRetentionDays", "#drd": "documentRetentionDays", "#gnd": "grantExpiryNoticeDays",
+			"#bil": "billing", "#lad": "lockAfterDays",
 		},
 		Values: map[string]types.AttributeValue{
 			":name": str(it.Name), ":ttl": num(it.InvitationTTLSeconds), ":tz": str(it.TimeZone),
@@ -50,12 +51,22 @@ func (s *Store) UpdateAccount(ctx context.Context, a team.Account, ev audit.Even
 			":sre": &types.AttributeValueMemberBOOL{Value: it.SelfRegEnabled},
 			":srd": list(it.SelfRegDomains), ":srr": str(it.SelfRegDefaultRole),
 			":sro": &types.AttributeValueMemberBOOL{Value: it.SelfRegOpen}, ":srf": str(it.SelfRegFirstRole),
-			":ard":  num(int64(orDefault(it.AuditRetentionDays, team.DefaultAuditRetentionDays))),
-			":drd":  num(int64(orDefault(it.DocRetentionDays, team.DefaultDocumentRetentionDays))),
-			":gnd":  num(int64(a.Settings.GrantExpiryNoticeDays)),
+			":ard":     num(int64(orDefault(it.AuditRetentionDays, team.DefaultAuditRetentionDays))),
+			":drd":     num(int64(orDefault(it.DocRetentionDays, team.DefaultDocumentRetentionDays))),
+			":gnd":     num(int64(a.Settings.GrantExpiryNoticeDays)),
+			":billing": str(string(a.Settings.Billing)), ":lock": num(int64(a.Settings.LockAfterDays)),
 			":next": num(a.Version + 1), ":now": timeAV(now),
 		},
 	}, VersionIs(a.Version), team.ErrStaleVersion)
+	// The settings decisions depend on, copied to the roles version item
+	// that every authenticated request reads (rolesItem); its version
+	// does not move (rolesAt takes the options from the item read).
+	tx.Update(rolesKey(a.ID), Cond{
+		Expr:  "SET #type = :rtype, #ver = if_not_exists(#ver, :zero), #billing = :billing, #lock = :lock, #upd = :now",
+		Names: map[string]string{"#type": AttrType, "#ver": AttrVersion, "#billing": "billing", "#lock": "lockAfterDays", "#upd": "updatedAt"},
+		Values: map[string]types.AttributeValue{":rtype": str(typeRoles), ":zero": num(0),
+			":billing": str(string(a.Settings.Billing)), ":lock": num(int64(a.Settings.LockAfterDays)), ":now": timeAV(now)},
+	}, nil, nil)
 	err := s.Commit(ctx, tx)
 	var ce *ConditionError
 	if errors.As(err, &ce) && ce.Item == nil {

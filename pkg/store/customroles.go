@@ -201,10 +201,18 @@ func (s *Store) cacheWritten(account string, roles []rbac.Role, version int64, s
 func (s *Store) rolesTx(account string, version int64, ev audit.Event) *Tx {
 	cond := VersionIs(version)
 	if version == 0 {
-		cond = ItemAbsent()
+		// Absent, or written at version 0 by a sign-up with a preset or by
+		// an account update (the role set options, rolesItem).
+		cond = &Cond{Expr: "attribute_not_exists(#pk) OR #ver = :ver", Names: map[string]string{"#pk": AttrPK, "#ver": AttrVersion},
+			Values: map[string]types.AttributeValue{":ver": num(0)}}
 	}
 	tx := NewTx(ev)
-	tx.Put(marshal(rolesItem{PK: accountPK(account), SK: skRoles, Type: typeRoles, Version: version + 1, UpdatedAt: s.now().UTC()}), cond, team.ErrStaleVersion)
+	// An update, not a put: the item's role set options stay as they are.
+	tx.Update(rolesKey(account), Cond{
+		Expr:   "SET #type = :type, #ver = :next, #upd = :now",
+		Names:  map[string]string{"#type": AttrType, "#ver": AttrVersion, "#upd": "updatedAt"},
+		Values: map[string]types.AttributeValue{":type": str(typeRoles), ":next": num(version + 1), ":now": timeAV(s.now().UTC())},
+	}, cond, team.ErrStaleVersion)
 	return tx
 }
 

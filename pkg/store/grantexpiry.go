@@ -2,7 +2,11 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -70,6 +74,13 @@ type grantExpiryItem struct {
 const typeGrantExpiry = "grant_expiry"
 
 func grantExpirySK(expires time.Time, member string, a rbac.Assignment) string {
+	if a.Role == "" {
+		// A permission assignment: its keys could outgrow a sort key.
+		keys := slices.Clone(a.Permissions)
+		slices.Sort(keys)
+		sum := sha256.Sum256([]byte(strings.Join(keys, ",")))
+		return key(prefixGrantExp, timeKey(expires), member, "permissions:"+hex.EncodeToString(sum[:8])+"@"+a.Scope.String())
+	}
 	return key(prefixGrantExp, timeKey(expires), member, a.String())
 }
 

@@ -95,7 +95,7 @@ func (s *Store) ConfirmRegistration(ctx context.Context, tokenHash, kind, subjec
 	if na.Account.ID != "" {
 		s.retention.remember(na.Account, s.now())
 		tx := NewTx(ev).ConsumeToken(tokenHash, kind, subject, now)
-		tx.Put(marshal(toAccountItem(na.Account)), ItemAbsent(), nil)
+		tx.putAccount(na.Account)
 		tx.addMember(na.Owner)
 		identity(tx)
 		return s.Commit(ctx, tx)

@@ -52,7 +52,7 @@ const attrAssignSeq = "assignSeq"
 func customRoleIDs(as []rbac.Assignment) []string {
 	var out []string
 	for _, a := range as {
-		if !rbac.IsBuiltInRole(a.Role) && !slices.Contains(out, a.Role) {
+		if a.Role != "" && !rbac.IsBuiltInRole(a.Role) && !slices.Contains(out, a.Role) {
 			out = append(out, a.Role)
 		}
 	}

@@ -80,6 +80,19 @@ type rolesItem struct {
 	Roles     []roleItem `dynamodbav:"roles,omitempty"`
 	Version   int64      `dynamodbav:"version"`
 	UpdatedAt time.Time  `dynamodbav:"updatedAt"`
+	// Preset, Billing and LockAfterDays are the account facts its role
+	// set depends on (rbac.Options), kept here because every
+	// authenticated request reads this item anyway: the preset (written
+	// at sign-up, never changed) and the two settings UpdateAccount
+	// copies from the account in its transaction.
+	Preset        string `dynamodbav:"preset,omitempty"`
+	Billing       string `dynamodbav:"billing,omitempty"`
+	LockAfterDays int    `dynamodbav:"lockAfterDays,omitempty"`
+}
+
+// options returns the role set options the item carries.
+func (it *rolesItem) options() rbac.Options {
+	return rbac.Options{Preset: it.Preset, Billing: rbac.Billing(it.Billing), LockAfterDays: it.LockAfterDays}
 }
 
 func (it roleItem) role() rbac.Role {
@@ -114,6 +127,10 @@ func newRoleRecord(account string, r rbac.Role, version int64) roleRecord {
 type CustomRoles struct {
 	Roles   []rbac.Role
 	Version int64
+	// Options are the account's preset and decision settings, read from
+	// the version item (zero: the general preset, per-store billing, no
+	// lock-by-age).
+	Options rbac.Options
 	// States are the roles' bookkeeping by role id (absent on an account
 	// not yet migrated, which is as good as zero states).
 	States map[string]RoleState
@@ -197,13 +214,16 @@ func (s *Store) rolesAt(ctx context.Context, account string, raw map[string]type
 		return legacyRoles(it), nil
 	}
 	if cr, ok := s.roles.get(account, it.Version); ok {
+		// The settings change without moving the version: take them
+		// from the item just read.
+		cr.Options = it.options()
 		return cr, nil
 	}
 	return s.queryRoles(ctx, account)
 }
 
 func legacyRoles(it *rolesItem) CustomRoles {
-	out := CustomRoles{Roles: make([]rbac.Role, 0, len(it.Roles)), Version: it.Version, legacy: true}
+	out := CustomRoles{Roles: make([]rbac.Role, 0, len(it.Roles)), Version: it.Version, Options: it.options(), legacy: true}
 	for _, r := range it.Roles {
 		out.Roles = append(out.Roles, r.role())
 	}
@@ -262,6 +282,7 @@ func (s *Store) queryRolesOnce(ctx context.Context, account string) (CustomRoles
 					return legacyRoles(it), true, nil
 				}
 				out.Version = it.Version
+				out.Options = it.options()
 			case t.Value == typeRole:
 				var rec roleRecord
 				if err := attributevalue.UnmarshalMap(raw, &rec); err != nil {

@@ -37,6 +37,9 @@ type accountItem struct {
 	// GrantNoticeDays is absent on accounts written before the setting
 	// (the default applies); 0 is "off".
 	GrantNoticeDays *int      `dynamodbav:"grantExpiryNoticeDays,omitempty"`
+	Preset          string    `dynamodbav:"preset,omitempty"`
+	Billing         string    `dynamodbav:"billing,omitempty"`
+	LockAfterDays   int       `dynamodbav:"lockAfterDays,omitempty"`
 	Version         int64     `dynamodbav:"version"`
 	CreatedAt       time.Time `dynamodbav:"createdAt"`
 	UpdatedAt       time.Time `dynamodbav:"updatedAt"`
@@ -58,7 +61,8 @@ func toAccountItem(a team.Account) accountItem {
 		AuditRetentionDays: a.Settings.AuditRetentionDays,
 		DocRetentionDays:   a.Settings.DocumentRetentionDays,
 		GrantNoticeDays:    &a.Settings.GrantExpiryNoticeDays,
-		Version:            a.Version, CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(),
+		Preset:             a.Preset, Billing: string(a.Settings.Billing), LockAfterDays: a.Settings.LockAfterDays,
+		Version: a.Version, CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(),
 	}
 }
 
@@ -71,9 +75,14 @@ func (it accountItem) account() team.Account {
 }
 
 func (it accountItem) accountFields() team.Account {
+	billing := rbac.Billing(it.Billing)
+	if billing == "" {
+		billing = rbac.BillingPerStore
+	}
 	return team.Account{
-		ID: it.ID, Name: it.Name, OwnerID: it.OwnerID,
+		ID: it.ID, Name: it.Name, OwnerID: it.OwnerID, Preset: it.Preset,
 		Settings: team.Settings{
+			Billing: billing, LockAfterDays: it.LockAfterDays,
 			InvitationTTL: time.Duration(it.InvitationTTLSeconds) * time.Second,
 			TimeZone:      it.TimeZone, AlertHour: it.AlertHour,
 			ExternalApproverDomains: it.ExternalDomains,
@@ -96,10 +105,12 @@ type assignmentItem struct {
 	StartsAt  string `dynamodbav:"startsAt,omitempty"`
 	ExpiresAt string `dynamodbav:"expiresAt,omitempty"`
 	GrantedBy string `dynamodbav:"grantedBy,omitempty"`
+	// Permissions are a permission assignment's keys (Role empty).
+	Permissions []string `dynamodbav:"permissions,omitempty"`
 }
 
 func toAssignmentItem(a rbac.Assignment) assignmentItem {
-	it := assignmentItem{Role: a.Role, Scope: a.Scope.String(), GrantedBy: a.GrantedBy}
+	it := assignmentItem{Role: a.Role, Permissions: a.Permissions, Scope: a.Scope.String(), GrantedBy: a.GrantedBy}
 	if !a.StartsAt.IsZero() {
 		it.StartsAt = a.StartsAt.UTC().Format(time.RFC3339Nano)
 	}
@@ -116,7 +127,7 @@ func (it assignmentItem) assignment(owner string) (rbac.Assignment, error) {
 	if err != nil {
 		return rbac.Assignment{}, fmt.Errorf("%s: stored scope %q: %w", owner, it.Scope, err)
 	}
-	a := rbac.Assignment{Role: it.Role, Scope: sc, GrantedBy: it.GrantedBy}
+	a := rbac.Assignment{Role: it.Role, Permissions: it.Permissions, Scope: sc, GrantedBy: it.GrantedBy}
 	for _, f := range []struct {
 		s string
 		t *time.Time

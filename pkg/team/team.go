@@ -22,7 +22,10 @@ type Account struct {
 	ID   string
 	Name string
 	// OwnerID is the member id of the one owner.
-	OwnerID   string
+	OwnerID string
+	// Preset is the product preset the account was created with
+	// (rbac.Presets; "" is the general preset). It never changes.
+	Preset    string
 	Settings  Settings
 	Version   int64
 	CreatedAt time.Time
@@ -54,6 +57,19 @@ type Settings struct {
 	// many days is announced by email to the member and its grantor, once
 	// (default DefaultGrantExpiryNoticeDays; 0 turns the notice off).
 	GrantExpiryNoticeDays int
+	// Billing is how the account is billed and settled (seed 004):
+	// rbac.BillingPerStore (the default) or rbac.BillingSingle. The
+	// decision engine reads it (rbac.Options).
+	Billing rbac.Billing
+	// LockAfterDays, when positive, makes documents dated that many days
+	// ago or more read-only without locked.edit (seed 001 "Read only
+	// access to old data"); 0 turns it off.
+	LockAfterDays int
+}
+
+// RoleOptions returns what the account's role set depends on.
+func (a Account) RoleOptions() rbac.Options {
+	return rbac.Options{Preset: a.Preset, Billing: a.Settings.Billing, LockAfterDays: a.Settings.LockAfterDays}
 }
 
 // Grant expiry notice bounds and default, in days.
@@ -91,7 +107,18 @@ type SelfRegistration struct {
 func DefaultSettings() Settings {
 	return Settings{InvitationTTL: 7 * 24 * time.Hour, TimeZone: "UTC", AlertHour: 7,
 		AuditRetentionDays: DefaultAuditRetentionDays, DocumentRetentionDays: DefaultDocumentRetentionDays,
-		GrantExpiryNoticeDays: DefaultGrantExpiryNoticeDays}
+		GrantExpiryNoticeDays: DefaultGrantExpiryNoticeDays, Billing: rbac.BillingPerStore}
+}
+
+// PresetSettings are a new account's settings under preset p: the
+// defaults with the preset's billing, lock-by-age and self-registration.
+func PresetSettings(p rbac.Preset) Settings {
+	s := DefaultSettings()
+	s.Billing = p.Settings.Billing
+	s.LockAfterDays = p.Settings.LockAfterDays
+	sr := p.Settings.SelfRegistration
+	s.SelfRegistration = SelfRegistration{Enabled: sr.Enabled, Domains: sr.Domains, DefaultRole: sr.DefaultRole}
+	return s
 }
 
 // Identity is a person: one email, one password, any number of accounts.

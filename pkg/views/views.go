@@ -5,6 +5,7 @@ package views
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/stewardhq/steward/pkg/httpapi"
@@ -19,20 +20,22 @@ import (
 // grants nothing and stays until removed) and pending (the window has not
 // started) say how it stands, and grantedBy names who added it.
 type Assignment struct {
-	Role      string `json:"role"`
-	Scope     string `json:"scope"`
-	StartsAt  string `json:"startsAt,omitempty"`
-	ExpiresAt string `json:"expiresAt,omitempty"`
-	GrantedBy string `json:"grantedBy,omitempty"`
-	Expired   bool   `json:"expired,omitempty"`
-	Pending   bool   `json:"pending,omitempty"`
+	// Role, or Permissions for a member's own permission set.
+	Role        string   `json:"role,omitempty"`
+	Permissions []string `json:"permissions,omitempty"`
+	Scope       string   `json:"scope"`
+	StartsAt    string   `json:"startsAt,omitempty"`
+	ExpiresAt   string   `json:"expiresAt,omitempty"`
+	GrantedBy   string   `json:"grantedBy,omitempty"`
+	Expired     bool     `json:"expired,omitempty"`
+	Pending     bool     `json:"pending,omitempty"`
 }
 
 // AssignmentOf converts an assignment as it stands at now (a zero now
 // leaves out expired and pending: the audit snapshots, which must not
 // change with the time they are written at).
 func AssignmentOf(a rbac.Assignment, now time.Time) Assignment {
-	v := Assignment{Role: a.Role, Scope: a.Scope.String(), GrantedBy: a.GrantedBy}
+	v := Assignment{Role: a.Role, Permissions: slices.Clone(a.Permissions), Scope: a.Scope.String(), GrantedBy: a.GrantedBy}
 	if !a.StartsAt.IsZero() {
 		v.StartsAt = a.StartsAt.UTC().Format(time.RFC3339Nano)
 	}
@@ -68,6 +71,29 @@ type Member struct {
 	UpdatedAt     time.Time     `json:"updatedAt"`
 }
 
+// ScopePermissions are the permissions held at one scope.
+type ScopePermissions struct {
+	Scope       string   `json:"scope"`
+	Permissions []string `json:"permissions"`
+}
+
+// EffectiveOf lists a compiled member's effective permissions per scope
+// (rbac.Principal.Effective), never nil.
+func EffectiveOf(p *rbac.Principal) []ScopePermissions {
+	out := []ScopePermissions{}
+	for _, sp := range p.Effective() {
+		out = append(out, ScopePermissions{Scope: sp.Scope.String(), Permissions: nonNil(sp.Permissions)})
+	}
+	return out
+}
+
+// MemberDetail is one member as GET /v1/users/{id} shows it: the member
+// and what its assignments give at each scope now (per-user toggles).
+type MemberDetail struct {
+	Member
+	EffectivePermissions []ScopePermissions `json:"effectivePermissions"`
+}
+
 // FromMember converts a member as it stands now (the wall clock: whether
 // each time-bound assignment is expired or pending).
 func FromMember(m team.Member) Member { return FromMemberAt(m, time.Now()) }
@@ -101,9 +127,11 @@ func RefOf(m team.Member) MemberRef { return MemberRef{ID: m.ID, Name: m.Name, E
 
 // Account is an account as the API shows it.
 type Account struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	OwnerID   string    `json:"ownerId"`
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	OwnerID string `json:"ownerId"`
+	// Preset is the product preset the account was created with.
+	Preset    string    `json:"preset"`
 	Settings  Settings  `json:"settings"`
 	Version   int64     `json:"version"`
 	CreatedAt time.Time `json:"createdAt"`
@@ -119,6 +147,8 @@ type Settings struct {
 	AuditRetentionDays      int              `json:"auditRetentionDays"`
 	DocumentRetentionDays   int              `json:"documentRetentionDays"`
 	GrantExpiryNoticeDays   int              `json:"grantExpiryNoticeDays"`
+	Billing                 string           `json:"billing"`
+	LockAfterDays           int              `json:"lockAfterDays"`
 }
 
 // SelfRegistration is the account's self-registration setting.
@@ -133,8 +163,16 @@ type SelfRegistration struct {
 // FromAccount converts an account.
 func FromAccount(a team.Account) Account {
 	s := a.Settings
+	preset := a.Preset
+	if preset == "" {
+		preset = rbac.PresetGeneral
+	}
+	billing := s.Billing
+	if billing == "" {
+		billing = rbac.BillingPerStore
+	}
 	return Account{
-		ID: a.ID, Name: a.Name, OwnerID: a.OwnerID, Version: a.Version, CreatedAt: a.CreatedAt.UTC(),
+		ID: a.ID, Name: a.Name, OwnerID: a.OwnerID, Preset: preset, Version: a.Version, CreatedAt: a.CreatedAt.UTC(),
 		Settings: Settings{
 			InvitationTTLHours: int(s.InvitationTTL / time.Hour), TimeZone: s.TimeZone, AlertHour: s.AlertHour,
 			ExternalApproverDomains: nonNil(s.ExternalApproverDomains),
@@ -144,6 +182,7 @@ func FromAccount(a team.Account) Account {
 			},
 			AuditRetentionDays: s.AuditRetentionDays, DocumentRetentionDays: s.DocumentRetentionDays,
 			GrantExpiryNoticeDays: s.GrantExpiryNoticeDays,
+			Billing:               string(billing), LockAfterDays: s.LockAfterDays,
 		},
 	}
 }
@@ -181,14 +220,27 @@ func ParseAssignments(in []Assignment) ([]rbac.Assignment, error) {
 	bound := 0
 	for i, a := range in {
 		field := httpapi.Indexed("assignments", i)
-		if a.Role == "" {
-			return nil, httpapi.InvalidField(field+".role", "is required")
+		switch {
+		case a.Role == "" && len(a.Permissions) == 0:
+			return nil, httpapi.InvalidField(field+".role", "give a role, or permissions")
+		case a.Role != "" && len(a.Permissions) > 0:
+			return nil, httpapi.InvalidField(field+".permissions", "give a role or permissions, not both")
+		case len(a.Permissions) > rbac.MaxAssignmentPermissions:
+			return nil, httpapi.InvalidField(field+".permissions", fmt.Sprintf("at most %d", rbac.MaxAssignmentPermissions))
+		}
+		for j, k := range a.Permissions {
+			if err := rbac.ValidatePermissionKey(k); err != nil {
+				return nil, httpapi.InvalidField(httpapi.Indexed(field+".permissions", j), err.Error())
+			}
+			if slices.Index(a.Permissions, k) != j {
+				return nil, httpapi.InvalidField(httpapi.Indexed(field+".permissions", j), fmt.Sprintf("%q is listed twice", k))
+			}
 		}
 		sc, err := rbac.ParseScope(a.Scope)
 		if err != nil {
 			return nil, httpapi.InvalidField(field+".scope", err.Error())
 		}
-		x := rbac.Assignment{Role: a.Role, Scope: sc}
+		x := rbac.Assignment{Role: a.Role, Permissions: slices.Clone(a.Permissions), Scope: sc}
 		if x.StartsAt, err = parseInstant(field+".startsAt", a.StartsAt); err != nil {
 			return nil, err
 		}

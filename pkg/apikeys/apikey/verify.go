@@ -121,7 +121,7 @@ func (k Keys) Load(ctx context.Context, account, id string) (Identity, error) {
 // identity is the identity of a key as loaded.
 func (k Keys) identity(ctx context.Context, st store.APIKeyAuth) (Identity, error) {
 	key := st.Key
-	base, err := k.Roles.Get(key.AccountID, st.Roles.Version, st.Roles.Roles)
+	base, err := k.Roles.Get(key.AccountID, st.Roles.Options, st.Roles.Version, st.Roles.Roles)
 	if err != nil {
 		return Identity{}, err
 	}
