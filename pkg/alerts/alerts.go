@@ -1,7 +1,8 @@
 // Package alerts is the scheduled alert digest: stock levels pushed by the
 // host app (PUT /v1/stock-levels), the job that emails each member one
 // digest a day at the account's alert hour (low stock, due purchase
-// orders, payment reminders, approval reminders, grouped by store), the
+// orders, due sales orders, payment reminders, approval reminders,
+// grouped by store), the
 // preview of what the next run would send (GET /v1/alerts/preview), and
 // the one-click unsubscribe page (GET/POST /v1/alerts/unsubscribe).
 //
@@ -27,10 +28,11 @@
 //     answer stays bounded whatever the account's size; the job plans all
 //     members and sends every item.
 //   - Recipients are active members with an email who hold the area's view
-//     permission at the item's store (stock.view, purchases.view,
-//     finance.invoices.view) and have not turned that kind off; approval
-//     reminders go only to the members still awaited at the request's
-//     current level (the approvals engine keeps that list). Items without a
+//     permission at the item's store (stock.view for low stock,
+//     purchases.view for due purchase orders, orders.view for due sales
+//     orders, finance.invoices.view for payment reminders) and have not
+//     turned that kind off; approval reminders go only to the members
+//     still awaited at the request's current level (the approvals engine keeps that list). Items without a
 //     store are account-wide and need an account-scope grant.
 //   - One digest per member per local day: the outbox key
 //     digest/{account}/{member}/{local date} makes a second run that day
@@ -71,6 +73,7 @@ type Kind string
 const (
 	KindLowStock         Kind = "lowStock"
 	KindDuePurchaseOrder Kind = "duePurchaseOrder"
+	KindDueSalesOrder    Kind = "dueSalesOrder"
 	KindPaymentReminder  Kind = "paymentReminder"
 	KindApprovalReminder Kind = "approvalReminder"
 )
@@ -80,6 +83,7 @@ const (
 const (
 	PermStockView     = "stock.view"
 	PermPurchasesView = "purchases.view"
+	PermOrdersView    = "orders.view"
 	PermInvoicesView  = "finance.invoices.view"
 	PermStockEdit     = "stock.edit"
 )
@@ -109,8 +113,9 @@ type Service struct {
 	RenewURL func(GrantNotice) string
 	Logger   *slog.Logger
 	Now      clock.Clock
-	// DueWithinDays: purchase orders, invoices and bills due within this
-	// many days (or overdue) are in the digest (0: DefaultDueWithinDays).
+	// DueWithinDays: purchase orders, sales orders, invoices and bills
+	// due within this many days (or overdue) are in the digest (0:
+	// DefaultDueWithinDays).
 	DueWithinDays int
 	// ApprovalAfter: requests pending longer than this are reminded
 	// (0: DefaultApprovalAfterHours).

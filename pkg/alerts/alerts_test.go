@@ -75,4 +75,7 @@ func TestOutboxKeyAndLinks(t *testing.T) {
 	if got := describe("lowStock,approvalReminder,bogus"); got != "low stock, approval reminders" {
 		t.Fatal(got)
 	}
+	if got := describe("dueSalesOrder,duePurchaseOrder"); got != "due sales orders, due purchase orders" {
+		t.Fatal(got)
+	}
 }

@@ -50,7 +50,7 @@ func writePage(w http.ResponseWriter, r *http.Request, status int, p page) {
 }
 
 var kindNames = map[string]string{
-	"lowStock": "low stock", "duePurchaseOrder": "due purchase orders",
+	"lowStock": "low stock", "duePurchaseOrder": "due purchase orders", "dueSalesOrder": "due sales orders",
 	"paymentReminder": "payment reminders", "approvalReminder": "approval reminders",
 }
 

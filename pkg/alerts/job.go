@@ -63,6 +63,7 @@ type StoreDigest struct {
 	StoreName         string             `json:"storeName"`
 	LowStock          []LowStock         `json:"lowStock"`
 	DuePurchaseOrders []DueDoc           `json:"duePurchaseOrders"`
+	DueSalesOrders    []DueDoc           `json:"dueSalesOrders"`
 	PaymentReminders  []DueDoc           `json:"paymentReminders"`
 	ApprovalReminders []ApprovalReminder `json:"approvalReminders"`
 }
@@ -272,6 +273,20 @@ func (s *Service) planMembers(ctx context.Context, a team.Account, now time.Time
 			r.counts[KindDuePurchaseOrder]++
 		}
 	}
+	sos, soDocs, err := docs(rbac.DocSalesOrder)
+	if err != nil {
+		return Plan{}, err
+	}
+	for i, d := range sos {
+		for _, r := range rcpts {
+			if r.m.Notifications.DueSalesOrderOff || !r.may(PermOrdersView, a.ID, soDocs[i].Store) {
+				continue
+			}
+			sd := r.store(soDocs[i].Store, names)
+			sd.DueSalesOrders = append(sd.DueSalesOrders, d)
+			r.counts[KindDueSalesOrder]++
+		}
+	}
 	for _, t := range []rbac.DocType{rbac.DocInvoice, rbac.DocBill} {
 		pays, payDocs, err := docs(t)
 		if err != nil {
@@ -322,7 +337,7 @@ func (s *Service) planMembers(ctx context.Context, a team.Account, now time.Time
 			continue
 		}
 		d := Digest{MemberID: r.m.ID, Name: r.m.Name, Email: r.m.Email, OutboxKey: OutboxKey(a.ID, r.m.ID, today)}
-		for _, k := range []Kind{KindLowStock, KindDuePurchaseOrder, KindPaymentReminder, KindApprovalReminder} {
+		for _, k := range []Kind{KindLowStock, KindDuePurchaseOrder, KindDueSalesOrder, KindPaymentReminder, KindApprovalReminder} {
 			if n := r.counts[k]; n > 0 {
 				d.Kinds = append(d.Kinds, KindReason{Kind: k, Count: n, Qualified: qualifiedBy(k)})
 			}
@@ -345,6 +360,8 @@ func qualifiedBy(k Kind) string {
 		return PermStockView
 	case KindDuePurchaseOrder:
 		return PermPurchasesView
+	case KindDueSalesOrder:
+		return PermOrdersView
 	case KindPaymentReminder:
 		return PermInvoicesView
 	}
@@ -358,6 +375,9 @@ func normalize(sd *StoreDigest) {
 	}
 	if sd.DuePurchaseOrders == nil {
 		sd.DuePurchaseOrders = []DueDoc{}
+	}
+	if sd.DueSalesOrders == nil {
+		sd.DueSalesOrders = []DueDoc{}
 	}
 	if sd.PaymentReminders == nil {
 		sd.PaymentReminders = []DueDoc{}
@@ -447,6 +467,9 @@ func (s *Service) send(ctx context.Context, plan Plan, d Digest, now time.Time) 
 		}
 		for _, x := range sd.DuePurchaseOrders {
 			sa.DuePurchaseOrders = append(sa.DuePurchaseOrders, mailDue(x))
+		}
+		for _, x := range sd.DueSalesOrders {
+			sa.DueSalesOrders = append(sa.DueSalesOrders, mailDue(x))
 		}
 		for _, x := range sd.PaymentReminders {
 			sa.PaymentReminders = append(sa.PaymentReminders, mailDue(x))

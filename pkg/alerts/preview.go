@@ -67,6 +67,7 @@ func truncate(d *Digest, max int) {
 		sd := &d.Stores[i]
 		sd.LowStock = sd.LowStock[:cut(len(sd.LowStock))]
 		sd.DuePurchaseOrders = sd.DuePurchaseOrders[:cut(len(sd.DuePurchaseOrders))]
+		sd.DueSalesOrders = sd.DueSalesOrders[:cut(len(sd.DueSalesOrders))]
 		sd.PaymentReminders = sd.PaymentReminders[:cut(len(sd.PaymentReminders))]
 		sd.ApprovalReminders = sd.ApprovalReminders[:cut(len(sd.ApprovalReminders))]
 	}

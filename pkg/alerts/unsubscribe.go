@@ -106,6 +106,8 @@ func (s *Service) Unsubscribe(ctx context.Context, tok string) (Link, error) {
 			after.LowStockOff = true
 		case KindDuePurchaseOrder:
 			after.DuePurchaseOrderOff = true
+		case KindDueSalesOrder:
+			after.DueSalesOrderOff = true
 		case KindPaymentReminder:
 			after.PaymentReminderOff = true
 		case KindApprovalReminder:
@@ -133,10 +135,11 @@ func (s *Service) Unsubscribe(ctx context.Context, tok string) (Link, error) {
 type prefView struct {
 	LowStock         bool `json:"lowStock"`
 	DuePurchaseOrder bool `json:"duePurchaseOrder"`
+	DueSalesOrder    bool `json:"dueSalesOrder"`
 	PaymentReminder  bool `json:"paymentReminder"`
 	ApprovalReminder bool `json:"approvalReminder"`
 }
 
 func prefs(n team.Notifications) prefView {
-	return prefView{!n.LowStockOff, !n.DuePurchaseOrderOff, !n.PaymentReminderOff, !n.ApprovalReminderOff}
+	return prefView{!n.LowStockOff, !n.DuePurchaseOrderOff, !n.DueSalesOrderOff, !n.PaymentReminderOff, !n.ApprovalReminderOff}
 }

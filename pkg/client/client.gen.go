@@ -84,6 +84,7 @@ func (e AccessRequestStatus) Valid() bool {
 const (
 	ApprovalReminder AlertPreviewRecipientsKindsKind = "approvalReminder"
 	DuePurchaseOrder AlertPreviewRecipientsKindsKind = "duePurchaseOrder"
+	DueSalesOrder    AlertPreviewRecipientsKindsKind = "dueSalesOrder"
 	LowStock         AlertPreviewRecipientsKindsKind = "lowStock"
 	PaymentReminder  AlertPreviewRecipientsKindsKind = "paymentReminder"
 )
@@ -94,6 +95,8 @@ func (e AlertPreviewRecipientsKindsKind) Valid() bool {
 	case ApprovalReminder:
 		return true
 	case DuePurchaseOrder:
+		return true
+	case DueSalesOrder:
 		return true
 	case LowStock:
 		return true
@@ -197,6 +200,24 @@ func (e ApprovalRequestStatus) Valid() bool {
 	case ApprovalRequestStatusExpired:
 		return true
 	case ApprovalRequestStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Billing.
+const (
+	PerStore Billing = "per_store"
+	Single   Billing = "single"
+)
+
+// Valid indicates whether the value is a known member of the Billing enum.
+func (e Billing) Valid() bool {
+	switch e {
+	case PerStore:
+		return true
+	case Single:
 		return true
 	default:
 		return false
@@ -656,6 +677,33 @@ func (e PermissionCatalogueTiersId) Valid() bool {
 	case PermissionCatalogueTiersIdNormal:
 		return true
 	case PermissionCatalogueTiersIdOwner:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PresetId.
+const (
+	General    PresetId = "general"
+	Inventory  PresetId = "inventory"
+	Payments   PresetId = "payments"
+	Planning   PresetId = "planning"
+	Storefront PresetId = "storefront"
+)
+
+// Valid indicates whether the value is a known member of the PresetId enum.
+func (e PresetId) Valid() bool {
+	switch e {
+	case General:
+		return true
+	case Inventory:
+		return true
+	case Payments:
+		return true
+	case Planning:
+		return true
+	case Storefront:
 		return true
 	default:
 		return false
@@ -1155,6 +1203,9 @@ type Account struct {
 	// OwnerId An opaque resource id.
 	OwnerId Id `json:"ownerId"`
 
+	// Preset A product preset: the roles an account offers (with the product's own names), the default grant of an invitation, its settings defaults and the part of the permission catalogue it uses. `general` is every built-in role and the whole catalogue; `inventory` (Sumtracker-style), `planning` (Inventory-Planner-style), `storefront` (a B2B storefront) and `payments` (a payments portal) reproduce their products. Chosen at sign-up, never changed.
+	Preset PresetId `json:"preset"`
+
 	// Settings An account's settings.
 	Settings AccountSettings `json:"settings"`
 	Version  int             `json:"version"`
@@ -1212,6 +1263,9 @@ type AccountSettings struct {
 	// AuditRetentionDays How long an audit event is kept, in days (default 400). Each event carries its expiry from the setting at its write: a change applies to events written afterwards, events already written keep theirs. DynamoDB deletes an expired event within days of its expiry; export what you must keep longer before then, with GET /v1/audit and a from/to range.
 	AuditRetentionDays int `json:"auditRetentionDays"`
 
+	// Billing How the account is billed and settled. `per_store` (the default): managers see the bank accounts and invoices of their stores; accountants see the stores they have access to. `single` (single billing and settlement): managers see no bank accounts or invoices, and accountants' grants count account-wide, whatever their store access (payments preset). Changing it needs `policies.manage`.
+	Billing Billing `json:"billing"`
+
 	// DocumentRetentionDays How long a closed document, its approval requests and their decisions are kept after closing, in days (default 730). Open documents and pending requests never expire. A change applies to items closed afterwards.
 	DocumentRetentionDays int `json:"documentRetentionDays"`
 
@@ -1223,6 +1277,9 @@ type AccountSettings struct {
 
 	// InvitationTtlHours How long an invitation stays valid.
 	InvitationTtlHours int `json:"invitationTtlHours"`
+
+	// LockAfterDays Documents dated this many days ago or more are read-only without `locked.edit`, in every decision (edit, use, request approval); 0 turns it off. A registered document's date is when it was registered; a check may give `resource.date`.
+	LockAfterDays int `json:"lockAfterDays"`
 
 	// SelfRegistration Whether people may join by themselves: with an allowed email domain, or with any email when `open`; and with which role.
 	SelfRegistration struct {
@@ -1254,6 +1311,9 @@ type AccountSettingsPatch struct {
 	// AuditRetentionDays Days an audit event is kept (30-3650); applies to events written afterwards.
 	AuditRetentionDays *int `json:"auditRetentionDays,omitempty"`
 
+	// Billing How the account is billed and settled. `per_store` (the default): managers see the bank accounts and invoices of their stores; accountants see the stores they have access to. `single` (single billing and settlement): managers see no bank accounts or invoices, and accountants' grants count account-wide, whatever their store access (payments preset). Changing it needs `policies.manage`.
+	Billing *Billing `json:"billing,omitempty"`
+
 	// DocumentRetentionDays Days a closed document, its requests and decisions are kept after closing (30-3650); applies to items closed afterwards.
 	DocumentRetentionDays *int `json:"documentRetentionDays,omitempty"`
 
@@ -1265,6 +1325,9 @@ type AccountSettingsPatch struct {
 
 	// InvitationTtlHours How long an invitation link works, in hours.
 	InvitationTtlHours *int `json:"invitationTtlHours,omitempty"`
+
+	// LockAfterDays Lock-by-age in days (0: off); needs `policies.manage`.
+	LockAfterDays *int `json:"lockAfterDays,omitempty"`
 
 	// SelfRegistration Whether people may join by themselves (with an allowed email domain, or any email when `open`), and with which role; `firstRegistrantRole` is the first self-registrant's role ("" removes it).
 	SelfRegistration *struct {
@@ -1369,6 +1432,7 @@ type AlertPreview struct {
 				Url           *string   `json:"url,omitempty"`
 			} `json:"approvalReminders"`
 			DuePurchaseOrders []AlertDueDocument `json:"duePurchaseOrders"`
+			DueSalesOrders    []AlertDueDocument `json:"dueSalesOrders"`
 			LowStock          []struct {
 				Name      string  `json:"name"`
 				OnHand    float32 `json:"onHand"`
@@ -1603,9 +1667,9 @@ type ApprovalRequestList struct {
 // ApprovalRequestStatus defines model for ApprovalRequestStatus.
 type ApprovalRequestStatus string
 
-// Assignment One role granted at one scope, for ever or within a window. `startsAt` and `expiresAt` (RFC 3339, optional) bound when the grant counts: from `startsAt` (included) to `expiresAt` (excluded); every decision (checks, `me/permissions`, who-can, member lists, alert and approval recipients) compares them with the current time, so a grant stops counting at its instant. An added window must end in the future, after `startsAt`, and lie within 10 years; an assignment sent back as stored may have expired (it stays until removed). A member holds at most 20 time-bound assignments. Changing a window is a new grant: the grant ceiling checks it as the permanent one. In answers, `expired` and `pending` say how a time-bound grant stands now and `grantedBy` names who added it; they are ignored in requests. A store, department or supplier it names must be registered in the account (`PUT /v1/stores/{id}`, `/v1/departments/{id}`, `/v1/suppliers/{id}`): 400 `unknown_scope` otherwise.
+// Assignment One role granted at one scope, for ever or within a window; or, with `permissions` instead of `role`, a member's own permission set at one scope (per-user toggles: normal-tier keys of the account preset's catalogue, at most 64, granted under the same ceiling as a role holding exactly those permissions). Give `role` or `permissions`, not both. `startsAt` and `expiresAt` (RFC 3339, optional) bound when the grant counts: from `startsAt` (included) to `expiresAt` (excluded); every decision (checks, `me/permissions`, who-can, member lists, alert and approval recipients) compares them with the current time, so a grant stops counting at its instant. An added window must end in the future, after `startsAt`, and lie within 10 years; an assignment sent back as stored may have expired (it stays until removed). A member holds at most 20 time-bound assignments. Changing a window is a new grant: the grant ceiling checks it as the permanent one. In answers, `expired` and `pending` say how a time-bound grant stands now and `grantedBy` names who added it; they are ignored in requests. A store, department or supplier it names must be registered in the account (`PUT /v1/stores/{id}`, `/v1/departments/{id}`, `/v1/suppliers/{id}`): 400 `unknown_scope` otherwise.
 //
-// Examples: {"role":"manager","scope":"store:s1"}, {"expiresAt":"2027-01-31T18:00:00Z","role":"manager","scope":"store:s1"}, {"expiresAt":"2027-01-05T08:00:00Z","grantedBy":"m_owner","pending":true,"role":"approver","scope":"store:s2","startsAt":"2026-12-20T08:00:00Z"}
+// Examples: {"role":"manager","scope":"store:s1"}, {"expiresAt":"2027-01-31T18:00:00Z","role":"manager","scope":"store:s1"}, {"expiresAt":"2027-01-05T08:00:00Z","grantedBy":"m_owner","pending":true,"role":"approver","scope":"store:s2","startsAt":"2026-12-20T08:00:00Z"}, {"permissions":["stock.view","orders.view"],"scope":"store:s1"}
 type Assignment struct {
 	// Expired True once `expiresAt` has passed: the grant counts no more and stays listed until removed.
 	Expired *bool `json:"expired,omitempty"`
@@ -1619,10 +1683,13 @@ type Assignment struct {
 	// Pending True before `startsAt`: the grant does not count yet.
 	Pending *bool `json:"pending,omitempty"`
 
+	// Permissions A permission assignment's keys (no `role`).
+	Permissions *[]PermissionKey `json:"permissions,omitempty"`
+
 	// Role A role id: a built-in one (`full_access`, `administrator`, `junior_admin`, `accountant`, `manager`, `team_member`, `senior_manager`, `department_manager`, `approver`, `supplier`) or an account's custom role.
 	//
 	// Examples: manager
-	Role RoleId `json:"role"`
+	Role *RoleId `json:"role,omitempty"`
 
 	// Scope Where a grant applies: `account` (everything in the account), `store:{id}`, `department:{id}` or `supplier:{id}`. Ids are 1 to 128 letters, digits, '-', '_' or '.'.
 	//
@@ -1672,6 +1739,9 @@ type AuditList struct {
 	NextCursor *string      `json:"nextCursor,omitempty"`
 }
 
+// Billing How the account is billed and settled. `per_store` (the default): managers see the bank accounts and invoices of their stores; accountants see the stores they have access to. `single` (single billing and settlement): managers see no bank accounts or invoices, and accountants' grants count account-wide, whatever their store access (payments preset). Changing it needs `policies.manage`.
+type Billing string
+
 // CheckBatchRequest 1 to 100 checks, answered in order. At most 99 distinct other members may be named.
 type CheckBatchRequest struct {
 	Checks []CheckRequest `json:"checks"`
@@ -1708,6 +1778,9 @@ type CheckResource struct {
 	// ApprovalRequired The document needs approval before it can be used (`documents.use` is then allowed only once it is `approved`).
 	ApprovalRequired *bool `json:"approvalRequired,omitempty"`
 
+	// Date The document's date: an RFC 3339 date-time or a date (YYYY-MM-DD, read as its start in UTC). Under the account's `lockAfterDays` an older document is read-only without `locked.edit` (code `document_age_locked`).
+	Date *string `json:"date,omitempty"`
+
 	// Department The department id (not the `department:` scope string).
 	Department *string `json:"department,omitempty"`
 
@@ -1730,16 +1803,16 @@ type CheckResource struct {
 	Type *string `json:"type,omitempty"`
 }
 
-// CheckResponse The decision, explained. `permission` is the permission the action needed once resolved (a document action resolves through the document type), absent when it did not resolve; `missing` is the permission that is missing (`no_grant`, `missing_dependency`, `document_locked`); `grantedBy` is present exactly when `code` is `role`. The server always sends `code`.
+// CheckResponse The decision, explained. `permission` is the permission the action needed once resolved (a document action resolves through the document type), absent when it did not resolve; `missing` is the permission that is missing (`no_grant`, `missing_dependency`, `document_locked`, `document_age_locked`); `grantedBy` is present exactly when `code` is `role`. The server always sends `code`.
 //
 // Examples: {"allowed":true,"code":"role","grantedBy":{"role":"manager","scope":"store:s1"},"permission":"approve.purchase_order","reason":"role manager at store:s1 grants approve.purchase_order"}
 type CheckResponse struct {
 	Allowed bool `json:"allowed"`
 
-	// Code The stable reason code. Allowed: `owner`, `admin`, `role`. Denied: `member_not_active`, `resource_without_account`, `cross_tenant`, `unknown_action`, `unknown_document_type`, `unknown_document_status`, `document_type_required`, `no_approval_step`, `owner_only`, `admin_only`, `no_grant`, `missing_dependency`, `document_pending_approval`, `document_not_approved`, `document_status`, `document_locked`.
+	// Code The stable reason code. Allowed: `owner`, `admin`, `role`. Denied: `member_not_active`, `resource_without_account`, `cross_tenant`, `unknown_action`, `unknown_document_type`, `unknown_document_status`, `document_type_required`, `no_approval_step`, `owner_only`, `admin_only`, `no_grant`, `missing_dependency`, `document_pending_approval`, `document_not_approved`, `document_status`, `document_locked`, `document_age_locked`.
 	Code *string `json:"code,omitempty"`
 
-	// GrantedBy The assignment that allowed an action: a role at a scope.
+	// GrantedBy The assignment that allowed an action: a role at a scope. `role` is absent when a permission assignment (`permissions` instead of a role) granted it.
 	GrantedBy *Grant `json:"grantedBy,omitempty"`
 
 	// Missing A permission key from the catalogue (GET /v1/permissions), e.g. `orders.view`, `approve.purchase_order`.
@@ -2092,12 +2165,12 @@ type FieldError struct {
 	Field string `json:"field"`
 }
 
-// Grant The assignment that allowed an action: a role at a scope.
+// Grant The assignment that allowed an action: a role at a scope. `role` is absent when a permission assignment (`permissions` instead of a role) granted it.
 type Grant struct {
 	// Role A role id: a built-in one (`full_access`, `administrator`, `junior_admin`, `accountant`, `manager`, `team_member`, `senior_manager`, `department_manager`, `approver`, `supplier`) or an account's custom role.
 	//
 	// Examples: manager
-	Role RoleId `json:"role"`
+	Role *RoleId `json:"role,omitempty"`
 
 	// Scope Where a grant applies: `account` (everything in the account), `store:{id}`, `department:{id}` or `supplier:{id}`. Ids are 1 to 128 letters, digits, '-', '_' or '.'.
 	//
@@ -2268,7 +2341,10 @@ type Member struct {
 	Admin       bool         `json:"admin"`
 	Assignments []Assignment `json:"assignments"`
 	CreatedAt   time.Time    `json:"createdAt"`
-	Email       string       `json:"email"`
+
+	// EffectivePermissions GET /v1/users/{id} only: what the member's assignments give now at account scope and at each scope it has an assignment in (dependencies enforced), as `GET /v1/me/permissions` shows one's own.
+	EffectivePermissions *[]ScopePermissions `json:"effectivePermissions,omitempty"`
+	Email                string              `json:"email"`
 
 	// Id An opaque resource id.
 	Id   Id     `json:"id"`
@@ -2300,8 +2376,8 @@ type MemberPatch struct {
 	Assignments *[]Assignment `json:"assignments,omitempty"`
 	Name        *string       `json:"name,omitempty"`
 
-	// Notifications A member's email preferences (true = receives).
-	Notifications *Notifications `json:"notifications,omitempty"`
+	// Notifications A member's email preferences as a change sets them (true = receives): all of them at once, so that a missing one never turns an email off silently. `dueSalesOrders` came later and may be left out: the member's preference then stays as it is.
+	Notifications *NotificationsPatch `json:"notifications,omitempty"`
 }
 
 // MemberRef A member, briefly.
@@ -2331,8 +2407,18 @@ type MyPermissions struct {
 type Notifications struct {
 	ApprovalReminders bool `json:"approvalReminders"`
 	DuePurchaseOrders bool `json:"duePurchaseOrders"`
+	DueSalesOrders    bool `json:"dueSalesOrders"`
 	LowStock          bool `json:"lowStock"`
 	PaymentReminders  bool `json:"paymentReminders"`
+}
+
+// NotificationsPatch A member's email preferences as a change sets them (true = receives): all of them at once, so that a missing one never turns an email off silently. `dueSalesOrders` came later and may be left out: the member's preference then stays as it is.
+type NotificationsPatch struct {
+	ApprovalReminders bool  `json:"approvalReminders"`
+	DuePurchaseOrders bool  `json:"duePurchaseOrders"`
+	DueSalesOrders    *bool `json:"dueSalesOrders,omitempty"`
+	LowStock          bool  `json:"lowStock"`
+	PaymentReminders  bool  `json:"paymentReminders"`
 }
 
 // OffboardRequest Optional body of suspend, deactivate and delete. An empty body is valid.
@@ -2420,6 +2506,9 @@ type PermissionCatalogueTiersId string
 //
 // Examples: orders.view
 type PermissionKey = string
+
+// PresetId A product preset: the roles an account offers (with the product's own names), the default grant of an invitation, its settings defaults and the part of the permission catalogue it uses. `general` is every built-in role and the whole catalogue; `inventory` (Sumtracker-style), `planning` (Inventory-Planner-style), `storefront` (a B2B storefront) and `payments` (a payments portal) reproduce their products. Chosen at sign-up, never changed.
+type PresetId string
 
 // Problem An RFC 9457 problem. Clients switch on `code`, which is stable; `detail` is a human-readable message. Extension members may appear beside the standard ones.
 type Problem struct {
@@ -2665,6 +2754,9 @@ type SignupRequest struct {
 
 	// Password The password (checked for strength by the server).
 	Password string `json:"password"`
+
+	// Preset A product preset: the roles an account offers (with the product's own names), the default grant of an invitation, its settings defaults and the part of the permission catalogue it uses. `general` is every built-in role and the whole catalogue; `inventory` (Sumtracker-style), `planning` (Inventory-Planner-style), `storefront` (a B2B storefront) and `payments` (a payments portal) reproduce their products. Chosen at sign-up, never changed.
+	Preset *PresetId `json:"preset,omitempty"`
 }
 
 // SignupResponse A sign-up was accepted; the emailed link creates the account.
@@ -2943,7 +3035,7 @@ type WhoCanItem struct {
 	Code  WhoCanItemCode `json:"code"`
 	Email string         `json:"email"`
 
-	// GrantedBy The assignment that allowed an action: a role at a scope.
+	// GrantedBy The assignment that allowed an action: a role at a scope. `role` is absent when a permission assignment (`permissions` instead of a role) granted it.
 	GrantedBy *Grant `json:"grantedBy,omitempty"`
 
 	// Id An opaque resource id.

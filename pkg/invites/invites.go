@@ -117,6 +117,7 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in CreateInput)
 	member := team.Member{
 		ID: store.NewID("m"), AccountID: acct.ID, Email: email, Name: name, Status: rbac.StatusInvited,
 		Admin: in.Admin, Assignments: assignments, Version: 1, CreatedAt: now, UpdatedAt: now,
+		Notifications: team.NotificationsFor(p.Roles.Preset()),
 	}
 	if !p.Authz.Holds(rbac.PermUsersManage, rbac.AccountScope) && !holdsUsersManageSomewhere(p) {
 		return team.Invitation{}, errCannotInvite

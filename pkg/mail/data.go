@@ -246,6 +246,8 @@ type StoreAlerts struct {
 	LowStock []LowStockItem
 	// DuePurchaseOrders lists purchase orders due or overdue.
 	DuePurchaseOrders []DueDocument
+	// DueSalesOrders lists sales orders due or overdue.
+	DueSalesOrders []DueDocument
 	// PaymentReminders lists invoices and bills due or overdue.
 	PaymentReminders []DueDocument
 	// ApprovalReminders lists requests still waiting for this recipient.
@@ -254,14 +256,14 @@ type StoreAlerts struct {
 
 // Items counts the store's alerts.
 func (s StoreAlerts) Items() int {
-	return len(s.LowStock) + len(s.DuePurchaseOrders) + len(s.PaymentReminders) + len(s.ApprovalReminders)
+	return len(s.LowStock) + len(s.DuePurchaseOrders) + len(s.DueSalesOrders) + len(s.PaymentReminders) + len(s.ApprovalReminders)
 }
 
 func (s StoreAlerts) check() error {
 	if err := require("StoreName", s.StoreName); err != nil {
 		return err
 	}
-	for _, list := range [][]DueDocument{s.DuePurchaseOrders, s.PaymentReminders} {
+	for _, list := range [][]DueDocument{s.DuePurchaseOrders, s.DueSalesOrders, s.PaymentReminders} {
 		for _, d := range list {
 			if err := optionalLink("Link", d.Link); err != nil {
 				return err
@@ -286,7 +288,7 @@ type LowStockItem struct {
 	Threshold float64
 }
 
-// DueDocument is a purchase order, invoice or bill that is due.
+// DueDocument is a purchase order, sales order, invoice or bill that is due.
 type DueDocument struct {
 	// Title is the document's title or number.
 	Title string

@@ -216,7 +216,7 @@ func (d AlertDigestData) text() (string, string) {
 			}
 			ps = append(ps, b.String())
 		}
-		ps = append(ps, dueText("Purchase orders due:", s.DuePurchaseOrders), dueText("Payments due:", s.PaymentReminders))
+		ps = append(ps, dueText("Purchase orders due:", s.DuePurchaseOrders), dueText("Sales orders due:", s.DueSalesOrders), dueText("Payments due:", s.PaymentReminders))
 		if len(s.ApprovalReminders) > 0 {
 			var b strings.Builder
 			b.WriteString("Waiting for your approval:")

@@ -26,11 +26,14 @@ type (
 		Assignments   *[]views.Assignment `json:"assignments,omitempty"`
 		Notifications *notificationsPatch `json:"notifications,omitempty"`
 	}
-	// notificationsPatch is views.Notifications with every field required:
-	// a missing one must not silently turn that email off.
+	// notificationsPatch is views.Notifications with the first four fields
+	// required: a missing one must not silently turn that email off.
+	// dueSalesOrders came later: a client that predates it leaves it out,
+	// and the member's preference then stays as it is.
 	notificationsPatch struct {
 		LowStock         *bool `json:"lowStock"`
 		DuePurchaseOrder *bool `json:"duePurchaseOrders"`
+		DueSalesOrder    *bool `json:"dueSalesOrders"`
 		PaymentReminder  *bool `json:"paymentReminders"`
 		ApprovalReminder *bool `json:"approvalReminders"`
 	}
@@ -180,6 +183,11 @@ func (s *Service) HandlePatch(w http.ResponseWriter, r *http.Request) error {
 		c.Notifications = &team.Notifications{
 			LowStockOff: !*n.LowStock, DuePurchaseOrderOff: !*n.DuePurchaseOrder,
 			PaymentReminderOff: !*n.PaymentReminder, ApprovalReminderOff: !*n.ApprovalReminder,
+		}
+		if n.DueSalesOrder != nil {
+			c.Notifications.DueSalesOrderOff = !*n.DueSalesOrder
+		} else {
+			c.KeepDueSalesOrder = true
 		}
 	}
 	m, err := s.Update(r.Context(), auth.FromContext(r.Context()), r.PathValue("id"), version, c)

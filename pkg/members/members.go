@@ -229,6 +229,9 @@ type Change struct {
 	Admin         *bool
 	Assignments   *[]rbac.Assignment
 	Notifications *team.Notifications
+	// KeepDueSalesOrder, with Notifications, keeps the member's
+	// DueSalesOrderOff as it is (the request left dueSalesOrders out).
+	KeepDueSalesOrder bool
 }
 
 // Update applies a change at the version the client read.
@@ -264,6 +267,9 @@ func (s *Service) Update(ctx context.Context, p *auth.Principal, id string, vers
 	}
 	if c.Notifications != nil {
 		after.Notifications = *c.Notifications
+		if c.KeepDueSalesOrder {
+			after.Notifications.DueSalesOrderOff = before.Notifications.DueSalesOrderOff
+		}
 	}
 	if (c.Admin != nil || c.Assignments != nil) && p.Impersonated() {
 		return team.Member{}, errImpersonate
@@ -658,6 +664,7 @@ func (s *Service) CreateInactive(ctx context.Context, p *auth.Principal, email, 
 	m := team.Member{
 		ID: store.NewID("m"), AccountID: p.AccountID(), Email: e, Name: name, Status: rbac.StatusInactive,
 		Admin: admin, Assignments: assignments, Version: 1, CreatedAt: now, UpdatedAt: now,
+		Notifications: team.NotificationsFor(p.Roles.Preset()),
 	}
 	if err := p.Roles.CheckChange(p.Member.Authz(p.At), rbac.Member{}, m.Authz(p.At)); err != nil {
 		return team.Member{}, auth.Forbidden(err)

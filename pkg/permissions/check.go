@@ -59,7 +59,8 @@ type CheckResult struct {
 
 // GrantedBy is the role assignment that allowed a decision.
 type GrantedBy struct {
-	Role  string `json:"role"`
+	// Role is empty when a permission assignment granted it.
+	Role  string `json:"role,omitempty"`
 	Scope string `json:"scope"`
 }
 

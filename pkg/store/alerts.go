@@ -216,13 +216,14 @@ func (s *Store) IssueUnsubscribeToken(ctx context.Context, t Token) error {
 var alertOffAttr = map[string]string{
 	"lowStock":         "lowStockOff",
 	"duePurchaseOrder": "duePurchaseOrderOff",
+	"dueSalesOrder":    "dueSalesOrderOff",
 	"paymentReminder":  "paymentReminderOff",
 	"approvalReminder": "approvalReminderOff",
 }
 
 // AlertKinds lists the alert kinds Unsubscribe accepts.
 func AlertKinds() []string {
-	return []string{"lowStock", "duePurchaseOrder", "paymentReminder", "approvalReminder"}
+	return []string{"lowStock", "duePurchaseOrder", "dueSalesOrder", "paymentReminder", "approvalReminder"}
 }
 
 // Unsubscribe consumes the unsubscribe token hash of member in account and

@@ -37,15 +37,15 @@ func (tx *Tx) updateMember(m team.Member, now time.Time, onFail error, index boo
 	boolAV := func(b bool) types.AttributeValue { return &types.AttributeValueMemberBOOL{Value: b} }
 	tx.Update(memberKey(m.AccountID, m.ID), Cond{
 		Expr: "SET #name = :name, #status = :status, #admin = :admin, #asg = :asg, " +
-			"#lso = :lso, #dpo = :dpo, #prm = :prm, #arm = :arm, #ver = :next, #upd = :now",
+			"#lso = :lso, #dpo = :dpo, #dso = :dso, #prm = :prm, #arm = :arm, #ver = :next, #upd = :now",
 		Names: map[string]string{
 			"#name": "name", "#status": "status", "#admin": "admin", "#asg": "assignments",
-			"#lso": "lowStockOff", "#dpo": "duePurchaseOrderOff", "#prm": "paymentReminderOff", "#arm": "approvalReminderOff",
+			"#lso": "lowStockOff", "#dpo": "duePurchaseOrderOff", "#dso": "dueSalesOrderOff", "#prm": "paymentReminderOff", "#arm": "approvalReminderOff",
 			"#upd": "updatedAt",
 		},
 		Values: map[string]types.AttributeValue{
 			":name": str(it.Name), ":status": str(it.Status), ":admin": boolAV(it.Admin), ":asg": assignments,
-			":lso": boolAV(it.LowStockOff), ":dpo": boolAV(it.DuePurchaseOrderOff),
+			":lso": boolAV(it.LowStockOff), ":dpo": boolAV(it.DuePurchaseOrderOff), ":dso": boolAV(it.DueSalesOrderOff),
 			":prm": boolAV(it.PaymentReminderOff), ":arm": boolAV(it.ApprovalReminderOff),
 			":next": num(m.Version + 1), ":now": timeAV(now),
 		},

@@ -157,6 +157,7 @@ type memberItem struct {
 	Assignments         []assignmentItem `dynamodbav:"assignments"`
 	LowStockOff         bool             `dynamodbav:"lowStockOff,omitempty"`
 	DuePurchaseOrderOff bool             `dynamodbav:"duePurchaseOrderOff,omitempty"`
+	DueSalesOrderOff    bool             `dynamodbav:"dueSalesOrderOff,omitempty"`
 	PaymentReminderOff  bool             `dynamodbav:"paymentReminderOff,omitempty"`
 	ApprovalReminderOff bool             `dynamodbav:"approvalReminderOff,omitempty"`
 	Version             int64            `dynamodbav:"version"`
@@ -172,6 +173,7 @@ func toMemberItem(m team.Member) memberItem {
 		Assignments:         make([]assignmentItem, 0, len(m.Assignments)),
 		LowStockOff:         m.Notifications.LowStockOff,
 		DuePurchaseOrderOff: m.Notifications.DuePurchaseOrderOff,
+		DueSalesOrderOff:    m.Notifications.DueSalesOrderOff,
 		PaymentReminderOff:  m.Notifications.PaymentReminderOff,
 		ApprovalReminderOff: m.Notifications.ApprovalReminderOff,
 		Version:             m.Version, CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(),
@@ -187,7 +189,7 @@ func (it memberItem) member() (team.Member, error) {
 		ID: it.ID, AccountID: it.AccountID, IdentityID: it.IdentityID, Email: it.Email, Name: it.Name,
 		Status: rbac.Status(it.Status), Admin: it.Admin, Owner: it.Owner,
 		Notifications: team.Notifications{
-			LowStockOff: it.LowStockOff, DuePurchaseOrderOff: it.DuePurchaseOrderOff,
+			LowStockOff: it.LowStockOff, DuePurchaseOrderOff: it.DuePurchaseOrderOff, DueSalesOrderOff: it.DueSalesOrderOff,
 			PaymentReminderOff: it.PaymentReminderOff, ApprovalReminderOff: it.ApprovalReminderOff,
 		},
 		Version: it.Version, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,

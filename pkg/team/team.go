@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 
@@ -156,8 +157,22 @@ type Member struct {
 type Notifications struct {
 	LowStockOff         bool
 	DuePurchaseOrderOff bool
+	DueSalesOrderOff    bool
 	PaymentReminderOff  bool
 	ApprovalReminderOff bool
+}
+
+// NotificationsFor returns a new member's email preferences under preset
+// p: the alert kinds the preset lists are on, the others off.
+func NotificationsFor(p rbac.Preset) Notifications {
+	on := func(kind string) bool { return slices.Contains(p.Settings.AlertKinds, kind) }
+	return Notifications{
+		LowStockOff:         !on("lowStock"),
+		DuePurchaseOrderOff: !on("duePurchaseOrder"),
+		DueSalesOrderOff:    !on("dueSalesOrder"),
+		PaymentReminderOff:  !on("paymentReminder"),
+		ApprovalReminderOff: !on("approvalReminder"),
+	}
 }
 
 // Authz returns the member as the decision engine sees it at now: its

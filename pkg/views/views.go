@@ -52,6 +52,7 @@ func AssignmentOf(a rbac.Assignment, now time.Time) Assignment {
 type Notifications struct {
 	LowStock         bool `json:"lowStock"`
 	DuePurchaseOrder bool `json:"duePurchaseOrders"`
+	DueSalesOrder    bool `json:"dueSalesOrders"`
 	PaymentReminder  bool `json:"paymentReminders"`
 	ApprovalReminder bool `json:"approvalReminders"`
 }
@@ -105,6 +106,7 @@ func FromMemberAt(m team.Member, now time.Time) Member {
 		Assignments: make([]Assignment, 0, len(m.Assignments)),
 		Notifications: Notifications{
 			LowStock: !m.Notifications.LowStockOff, DuePurchaseOrder: !m.Notifications.DuePurchaseOrderOff,
+			DueSalesOrder:   !m.Notifications.DueSalesOrderOff,
 			PaymentReminder: !m.Notifications.PaymentReminderOff, ApprovalReminder: !m.Notifications.ApprovalReminderOff,
 		},
 		Version: m.Version, CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(),

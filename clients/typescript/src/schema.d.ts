@@ -2112,6 +2112,9 @@ export interface components {
             documentRetentionDays?: number;
             /** @description Days before a grant's expiry to email the member and its grantor (0-30; 0: off). */
             grantExpiryNoticeDays?: number;
+            billing?: components["schemas"]["Billing"];
+            /** @description Lock-by-age in days (0: off); needs `policies.manage`. */
+            lockAfterDays?: number;
         };
         /** @description A store (storefront or location): the scope `store:{id}`. */
         Store: {
@@ -2281,7 +2284,7 @@ export interface components {
          */
         Action: string;
         /**
-         * @description One role granted at one scope, for ever or within a window. `startsAt` and `expiresAt` (RFC 3339, optional) bound when the grant counts: from `startsAt` (included) to `expiresAt` (excluded); every decision (checks, `me/permissions`, who-can, member lists, alert and approval recipients) compares them with the current time, so a grant stops counting at its instant. An added window must end in the future, after `startsAt`, and lie within 10 years; an assignment sent back as stored may have expired (it stays until removed). A member holds at most 20 time-bound assignments. Changing a window is a new grant: the grant ceiling checks it as the permanent one. In answers, `expired` and `pending` say how a time-bound grant stands now and `grantedBy` names who added it; they are ignored in requests. A store, department or supplier it names must be registered in the account (`PUT /v1/stores/{id}`, `/v1/departments/{id}`, `/v1/suppliers/{id}`): 400 `unknown_scope` otherwise.
+         * @description One role granted at one scope, for ever or within a window; or, with `permissions` instead of `role`, a member's own permission set at one scope (per-user toggles: normal-tier keys of the account preset's catalogue, at most 64, granted under the same ceiling as a role holding exactly those permissions). Give `role` or `permissions`, not both. `startsAt` and `expiresAt` (RFC 3339, optional) bound when the grant counts: from `startsAt` (included) to `expiresAt` (excluded); every decision (checks, `me/permissions`, who-can, member lists, alert and approval recipients) compares them with the current time, so a grant stops counting at its instant. An added window must end in the future, after `startsAt`, and lie within 10 years; an assignment sent back as stored may have expired (it stays until removed). A member holds at most 20 time-bound assignments. Changing a window is a new grant: the grant ceiling checks it as the permanent one. In answers, `expired` and `pending` say how a time-bound grant stands now and `grantedBy` names who added it; they are ignored in requests. A store, department or supplier it names must be registered in the account (`PUT /v1/stores/{id}`, `/v1/departments/{id}`, `/v1/suppliers/{id}`): 400 `unknown_scope` otherwise.
          * @example {
          *       "role": "manager",
          *       "scope": "store:s1"
@@ -2299,9 +2302,18 @@ export interface components {
          *       "grantedBy": "m_owner",
          *       "pending": true
          *     }
+         * @example {
+         *       "permissions": [
+         *         "stock.view",
+         *         "orders.view"
+         *       ],
+         *       "scope": "store:s1"
+         *     }
          */
         Assignment: {
-            role: components["schemas"]["RoleId"];
+            role?: components["schemas"]["RoleId"];
+            /** @description A permission assignment's keys (no `role`). */
+            permissions?: components["schemas"]["PermissionKey"][];
             scope: components["schemas"]["Scope"];
             /**
              * Format: date-time
@@ -2380,9 +2392,11 @@ export interface components {
              * @default false
              */
             approvalRequired?: boolean;
+            /** @description The document's date: an RFC 3339 date-time or a date (YYYY-MM-DD, read as its start in UTC). Under the account's `lockAfterDays` an older document is read-only without `locked.edit` (code `document_age_locked`). */
+            date?: string;
         };
         /**
-         * @description The decision, explained. `permission` is the permission the action needed once resolved (a document action resolves through the document type), absent when it did not resolve; `missing` is the permission that is missing (`no_grant`, `missing_dependency`, `document_locked`); `grantedBy` is present exactly when `code` is `role`. The server always sends `code`.
+         * @description The decision, explained. `permission` is the permission the action needed once resolved (a document action resolves through the document type), absent when it did not resolve; `missing` is the permission that is missing (`no_grant`, `missing_dependency`, `document_locked`, `document_age_locked`); `grantedBy` is present exactly when `code` is `role`. The server always sends `code`.
          * @example {
          *       "allowed": true,
          *       "reason": "role manager at store:s1 grants approve.purchase_order",
@@ -2398,7 +2412,7 @@ export interface components {
             allowed: boolean;
             /** @description Which grant allowed it, or why not, in words. */
             reason: string;
-            /** @description The stable reason code. Allowed: `owner`, `admin`, `role`. Denied: `member_not_active`, `resource_without_account`, `cross_tenant`, `unknown_action`, `unknown_document_type`, `unknown_document_status`, `document_type_required`, `no_approval_step`, `owner_only`, `admin_only`, `no_grant`, `missing_dependency`, `document_pending_approval`, `document_not_approved`, `document_status`, `document_locked`. */
+            /** @description The stable reason code. Allowed: `owner`, `admin`, `role`. Denied: `member_not_active`, `resource_without_account`, `cross_tenant`, `unknown_action`, `unknown_document_type`, `unknown_document_status`, `document_type_required`, `no_approval_step`, `owner_only`, `admin_only`, `no_grant`, `missing_dependency`, `document_pending_approval`, `document_not_approved`, `document_status`, `document_locked`, `document_age_locked`. */
             code?: string;
             permission?: components["schemas"]["PermissionKey"];
             missing?: components["schemas"]["PermissionKey"];
@@ -2416,6 +2430,7 @@ export interface components {
             name: string;
             /** @description The password (checked for strength by the server). */
             password: string;
+            preset?: components["schemas"]["PresetId"];
         };
         /** @description A sign-up was accepted; the emailed link creates the account. */
         SignupResponse: {
@@ -2491,6 +2506,15 @@ export interface components {
         Notifications: {
             lowStock: boolean;
             duePurchaseOrders: boolean;
+            dueSalesOrders: boolean;
+            paymentReminders: boolean;
+            approvalReminders: boolean;
+        };
+        /** @description A member's email preferences as a change sets them (true = receives): all of them at once, so that a missing one never turns an email off silently. `dueSalesOrders` came later and may be left out: the member's preference then stays as it is. */
+        NotificationsPatch: {
+            lowStock: boolean;
+            duePurchaseOrders: boolean;
+            dueSalesOrders?: boolean;
             paymentReminders: boolean;
             approvalReminders: boolean;
         };
@@ -2512,6 +2536,8 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+            /** @description GET /v1/users/{id} only: what the member's assignments give now at account scope and at each scope it has an assignment in (dependencies enforced), as `GET /v1/me/permissions` shows one's own. */
+            effectivePermissions?: components["schemas"]["ScopePermissions"][];
         };
         /** @description A member, briefly. */
         MemberRef: {
@@ -2524,6 +2550,7 @@ export interface components {
             id: components["schemas"]["Id"];
             name: string;
             ownerId: components["schemas"]["Id"];
+            preset: components["schemas"]["PresetId"];
             settings: components["schemas"]["AccountSettings"];
             version: number;
             /** Format: date-time */
@@ -2555,6 +2582,9 @@ export interface components {
             documentRetentionDays: number;
             /** @description A member's time-bound grant that expires within this many days is announced, once, by email to the member and to whoever granted it, with a link to ask for a renewal (sent with the day's alerts, at the account's alert hour). Default 3; 0 turns the notice off. */
             grantExpiryNoticeDays: number;
+            billing: components["schemas"]["Billing"];
+            /** @description Documents dated this many days ago or more are read-only without `locked.edit`, in every decision (edit, use, request approval); 0 turns it off. A registered document's date is when it was registered; a check may give `resource.date`. */
+            lockAfterDays: number;
         };
         /** @description The caller. */
         Me: {
@@ -2651,7 +2681,7 @@ export interface components {
             name?: string;
             admin?: boolean;
             assignments?: components["schemas"]["Assignment"][];
-            notifications?: components["schemas"]["Notifications"];
+            notifications?: components["schemas"]["NotificationsPatch"];
         };
         TransferOwnershipRequest: {
             memberId: string;
@@ -2728,9 +2758,9 @@ export interface components {
             items: components["schemas"]["ApiKey"][];
             nextCursor?: string;
         };
-        /** @description The assignment that allowed an action: a role at a scope. */
+        /** @description The assignment that allowed an action: a role at a scope. `role` is absent when a permission assignment (`permissions` instead of a role) granted it. */
         Grant: {
-            role: components["schemas"]["RoleId"];
+            role?: components["schemas"]["RoleId"];
             scope: components["schemas"]["Scope"];
         };
         /** @description 1 to 100 checks, answered in order. At most 99 distinct other members may be named. */
@@ -3196,7 +3226,7 @@ export interface components {
                 outboxKey: string;
                 kinds: {
                     /** @enum {string} */
-                    kind: "lowStock" | "duePurchaseOrder" | "paymentReminder" | "approvalReminder";
+                    kind: "lowStock" | "duePurchaseOrder" | "dueSalesOrder" | "paymentReminder" | "approvalReminder";
                     count: number;
                     /** @description The view permission held at the listed stores, or `awaited approver`. */
                     qualified: string;
@@ -3212,6 +3242,7 @@ export interface components {
                         threshold: number;
                     }[];
                     duePurchaseOrders: components["schemas"]["AlertDueDocument"][];
+                    dueSalesOrders: components["schemas"]["AlertDueDocument"][];
                     paymentReminders: components["schemas"]["AlertDueDocument"][];
                     approvalReminders: {
                         requestId: string;
@@ -3593,6 +3624,16 @@ export interface components {
             /** @description The offending fields of the row, when there are any (as a problem's `errors`). */
             errors?: components["schemas"]["FieldError"][];
         };
+        /**
+         * @description A product preset: the roles an account offers (with the product's own names), the default grant of an invitation, its settings defaults and the part of the permission catalogue it uses. `general` is every built-in role and the whole catalogue; `inventory` (Sumtracker-style), `planning` (Inventory-Planner-style), `storefront` (a B2B storefront) and `payments` (a payments portal) reproduce their products. Chosen at sign-up, never changed.
+         * @enum {string}
+         */
+        PresetId: "general" | "inventory" | "planning" | "storefront" | "payments";
+        /**
+         * @description How the account is billed and settled. `per_store` (the default): managers see the bank accounts and invoices of their stores; accountants see the stores they have access to. `single` (single billing and settlement): managers see no bank accounts or invoices, and accountants' grants count account-wide, whatever their store access (payments preset). Changing it needs `policies.manage`.
+         * @enum {string}
+         */
+        Billing: "per_store" | "single";
     };
     responses: {
         /** @description The request is malformed or invalid (bad JSON, unknown or invalid field, a body on a route that takes none, a bad query parameter). `errors` names the offending fields. */

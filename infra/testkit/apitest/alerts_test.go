@@ -368,6 +368,167 @@ func TestAlertsDueDocumentsAndApprovals(t *testing.T) {
 	}
 }
 
+// TestAlertsDueSalesOrders: due sales orders (open, due within the
+// window or overdue) reach the members with orders.view at the document's
+// store who have not turned them off (dueSalesOrders in their
+// notifications, or the digest's unsubscribe link); completed ones and
+// those due later are left out.
+func TestAlertsDueSalesOrders(t *testing.T) {
+	var svc *alerts.Service
+	e := New(t, func(d *server.Deps) { svc = d.Alerts })
+	ctx := context.Background()
+	owner := e.signup(t, newEmail("dso-owner"))
+	ownerTk := e.login(t, owner.Email, goodPassword, "").AccessToken
+	tmEmail, s2Email, optEmail, ovEmail := newEmail("dso-tm"), newEmail("dso-s2"), newEmail("dso-opt"), newEmail("dso-ov")
+	tmID, _ := e.join(t, ownerTk, tmEmail, store1("team_member"))
+	e.join(t, ownerTk, s2Email, map[string]any{"assignments": []map[string]string{{"role": "team_member", "scope": "store:s2"}}})
+	optID, optTk := e.join(t, ownerTk, optEmail, store1("team_member"))
+	e.join(t, ownerTk, ovEmail, store1("planner_overview")) // no orders.view
+
+	// The opted-out member turns due sales orders off; a later change
+	// that leaves dueSalesOrders out (a client that predates it) keeps it
+	// off.
+	type notif struct {
+		Notifications map[string]bool `json:"notifications"`
+	}
+	prefs := func(lowStock bool, dueSales *bool) map[string]any {
+		n := map[string]any{"lowStock": lowStock, "duePurchaseOrders": true, "paymentReminders": true, "approvalReminders": true}
+		if dueSales != nil {
+			n["dueSalesOrders"] = *dueSales
+		}
+		return map[string]any{"notifications": n}
+	}
+	off := false
+	cur := e.Call(t, "GET", "/v1/users/"+optID, optTk.AccessToken, nil).Want(t, http.StatusOK, "")
+	var got notif
+	cur = e.Call(t, "PATCH", "/v1/users/"+optID, optTk.AccessToken, prefs(true, &off), "If-Match", cur.Header.Get("ETag")).Want(t, http.StatusOK, "")
+	cur.JSON(t, &got)
+	if got.Notifications["dueSalesOrders"] || !got.Notifications["duePurchaseOrders"] {
+		t.Fatalf("after turning due sales orders off: %+v", got)
+	}
+	cur = e.Call(t, "PATCH", "/v1/users/"+optID, optTk.AccessToken, prefs(false, nil), "If-Match", cur.Header.Get("ETag")).Want(t, http.StatusOK, "")
+	got = notif{}
+	cur.JSON(t, &got)
+	if got.Notifications["dueSalesOrders"] || got.Notifications["lowStock"] {
+		t.Fatalf("a change without dueSalesOrders: %+v", got)
+	}
+
+	a, err := e.Store.GetAccount(ctx, owner.AccountID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := time.Now().In(time.UTC)
+	if a.Settings.TimeZone != "" {
+		if loc, err := time.LoadLocation(a.Settings.TimeZone); err == nil {
+			today = time.Now().In(loc)
+		}
+	}
+	day := func(d int) string { return today.AddDate(0, 0, d).Format(time.DateOnly) }
+	doc := func(store, id, due, status string) {
+		body := map[string]any{
+			"store": store, "amount": 80, "currency": "EUR", "title": "sales_order " + id, "dueDate": due, "url": "https://host.example/sales_order/" + id,
+		}
+		if status != "" {
+			body["status"] = status
+		}
+		e.Call(t, "PUT", "/v1/documents/sales_order/"+id, ownerTk, body).Want(t, http.StatusCreated, "")
+	}
+	doc("s1", "so-overdue", day(-1), "")
+	doc("s1", "so-soon", day(2), "")
+	doc("s1", "so-late", day(30), "")
+	doc("s1", "so-done", day(-3), "completed")
+	doc("s2", "so-s2", day(1), "")
+
+	type salesPreview struct {
+		Recipients []struct {
+			Email string `json:"email"`
+			Kinds []struct {
+				Kind      string `json:"kind"`
+				Count     int    `json:"count"`
+				Qualified string `json:"qualified"`
+			} `json:"kinds"`
+			Stores []struct {
+				Store          string `json:"store"`
+				DueSalesOrders []struct {
+					ID      string `json:"id"`
+					Type    string `json:"type"`
+					Overdue bool   `json:"overdue"`
+				} `json:"dueSalesOrders"`
+			} `json:"stores"`
+		} `json:"recipients"`
+	}
+	var pv salesPreview
+	e.Call(t, "GET", "/v1/alerts/preview", ownerTk, nil).Want(t, http.StatusOK, "").JSON(t, &pv)
+	kinds := map[string]map[string]int{}
+	docs := map[string][]string{}
+	for _, rc := range pv.Recipients {
+		kinds[rc.Email] = map[string]int{}
+		for _, k := range rc.Kinds {
+			kinds[rc.Email][k.Kind] = k.Count
+			if k.Qualified != "orders.view" {
+				t.Fatalf("%s qualified by %q", rc.Email, k.Qualified)
+			}
+		}
+		for _, st := range rc.Stores {
+			for _, d := range st.DueSalesOrders {
+				docs[rc.Email] = append(docs[rc.Email], st.Store+"/"+d.ID+fmt.Sprint("/", d.Overdue))
+			}
+		}
+	}
+	want := map[string]map[string]int{
+		owner.Email: {"dueSalesOrder": 3},
+		tmEmail:     {"dueSalesOrder": 2},
+		s2Email:     {"dueSalesOrder": 1},
+	}
+	if fmt.Sprint(kinds) != fmt.Sprint(want) {
+		t.Fatalf("preview kinds\n got %v\nwant %v", kinds, want)
+	}
+	if fmt.Sprint(docs[tmEmail]) != "[s1/so-overdue/true s1/so-soon/false]" || fmt.Sprint(docs[s2Email]) != "[s2/so-s2/false]" {
+		t.Fatalf("preview documents: %v", docs)
+	}
+
+	since := time.Now().Add(-time.Second)
+	rep, err := svc.Run(ctx, alerts.RunOptions{Force: true, Account: owner.AccountID})
+	if err != nil || rep.Sent != 3 {
+		t.Fatalf("run: %+v %v", rep, err)
+	}
+	for _, addr := range []string{optEmail, ovEmail} {
+		if n := len(digestsTo(t, e, addr, since)); n != 0 {
+			t.Fatalf("%s got %d digests, want none", addr, n)
+		}
+	}
+	ms := digestsTo(t, e, tmEmail, since)
+	if len(ms) != 1 {
+		t.Fatalf("team member got %d digests", len(ms))
+	}
+	body := ms[0].Body
+	if !strings.Contains(body.Text, "Sales orders due:") || !strings.Contains(body.HTML, "Sales orders due") ||
+		!strings.Contains(body.HTML, "https://host.example/sales_order/so-overdue") || !strings.Contains(body.HTML, "https://host.example/sales_order/so-soon") ||
+		!strings.Contains(body.Text, "OVERDUE") || strings.Contains(body.Text, "so-late") || strings.Contains(body.Text, "so-done") || strings.Contains(body.Text, "so-s2") {
+		t.Fatalf("team member's digest: %s", body.Text)
+	}
+
+	// Its unsubscribe link turns due sales orders off for that member
+	// only, and nothing else.
+	link, err := url.Parse(strings.Trim(header(ms[0], "List-Unsubscribe"), "<>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Call(t, "POST", link.Path+"?"+link.RawQuery, "", "List-Unsubscribe=One-Click", "Content-Type", "application/x-www-form-urlencoded").Want(t, http.StatusOK, "")
+	got = notif{}
+	e.Call(t, "GET", "/v1/users/"+tmID, ownerTk, nil).Want(t, http.StatusOK, "").JSON(t, &got)
+	if got.Notifications["dueSalesOrders"] || !got.Notifications["duePurchaseOrders"] || !got.Notifications["lowStock"] {
+		t.Fatalf("after unsubscribing: %+v", got)
+	}
+	pv = salesPreview{}
+	e.Call(t, "GET", "/v1/alerts/preview", ownerTk, nil).Want(t, http.StatusOK, "").JSON(t, &pv)
+	for _, rc := range pv.Recipients {
+		if rc.Email == tmEmail {
+			t.Fatal("unsubscribed team member still in the preview")
+		}
+	}
+}
+
 // TestAlertsPreviewPages: the preview answers a page of members at a time
 // (limit, and nextCursor while more follow), and lists at most the first
 // PreviewItemsPerDigest items of a digest, whose kinds still count them
