@@ -34,6 +34,10 @@ var functionSettings = map[string]Function{
 	// the same GB-seconds (four times the memory, a quarter of the time).
 	routes.FunctionAuth:    {MemoryMB: 1024, TimeoutSeconds: 10},
 	routes.FunctionInvites: {MemoryMB: 1024, TimeoutSeconds: 10},
+	// users answers POST /v1/users/import: up to 1,000 member
+	// transactions, 8 at a time (about 10 s for 1,000 rows on DynamoDB
+	// Local); the timeout is the gateway's, less a second.
+	routes.FunctionUsers: {MemoryMB: 256, TimeoutSeconds: 29},
 	// The alert job's scheduled run only lists the accounts and enqueues
 	// them (seconds for thousands); each task invocation plans and sends
 	// one account, which the benchmark (pkg/alerts) measures at well under

@@ -203,6 +203,8 @@ func changesPolicies(before, after team.Account) bool {
 		b.SelfRegistration.Enabled != a.SelfRegistration.Enabled ||
 		!slices.Equal(b.SelfRegistration.Domains, a.SelfRegistration.Domains) ||
 		b.SelfRegistration.DefaultRole != a.SelfRegistration.DefaultRole ||
+		b.SelfRegistration.Open != a.SelfRegistration.Open ||
+		b.SelfRegistration.FirstRegistrantRole != a.SelfRegistration.FirstRegistrantRole ||
 		b.Billing != a.Billing || b.LockAfterDays != a.LockAfterDays
 }
 

@@ -120,9 +120,11 @@ type SettingsPatch struct {
 
 // SelfRegistrationPatch changes the self-registration setting.
 type SelfRegistrationPatch struct {
-	Enabled     *bool     `json:"enabled,omitempty"`
-	Domains     *[]string `json:"domains,omitempty"`
-	DefaultRole *string   `json:"defaultRole,omitempty"`
+	Enabled             *bool     `json:"enabled,omitempty"`
+	Open                *bool     `json:"open,omitempty"`
+	Domains             *[]string `json:"domains,omitempty"`
+	DefaultRole         *string   `json:"defaultRole,omitempty"`
+	FirstRegistrantRole *string   `json:"firstRegistrantRole,omitempty"`
 }
 
 // ApplyPatch returns the account with the patch applied and checked, or a
@@ -213,17 +215,31 @@ func ApplyPatch(a team.Account, p AccountPatch, roles *rbac.RoleSet, actor *rbac
 			}
 			st.SelfRegistration.Domains = ds
 		}
+		if sr.Open != nil {
+			st.SelfRegistration.Open = *sr.Open
+		}
 		if sr.DefaultRole != nil {
 			if *sr.DefaultRole != "" {
-				if err := checkDefaultRole(*sr.DefaultRole, roles, actor); err != nil {
+				if err := checkDefaultRole("settings.selfRegistration.defaultRole", *sr.DefaultRole, roles, actor); err != nil {
 					return team.Account{}, err
 				}
 			}
 			st.SelfRegistration.DefaultRole = *sr.DefaultRole
 		}
+		if sr.FirstRegistrantRole != nil {
+			if *sr.FirstRegistrantRole != "" {
+				if err := checkDefaultRole("settings.selfRegistration.firstRegistrantRole", *sr.FirstRegistrantRole, roles, actor); err != nil {
+					return team.Account{}, err
+				}
+			}
+			st.SelfRegistration.FirstRegistrantRole = *sr.FirstRegistrantRole
+		}
+		if st.SelfRegistration.Open && len(st.SelfRegistration.Domains) > 0 {
+			return team.Account{}, httpapi.InvalidField("settings.selfRegistration.domains", "must be empty when self-registration is open to every domain: send \"domains\": [] with \"open\": true")
+		}
 		if st.SelfRegistration.Enabled {
-			if len(st.SelfRegistration.Domains) == 0 {
-				return team.Account{}, httpapi.InvalidField("settings.selfRegistration.domains", "name at least one domain when self-registration is enabled")
+			if len(st.SelfRegistration.Domains) == 0 && !st.SelfRegistration.Open {
+				return team.Account{}, httpapi.InvalidField("settings.selfRegistration.domains", "name at least one domain when self-registration is enabled (or set open)")
 			}
 			if st.SelfRegistration.DefaultRole == "" {
 				return team.Account{}, httpapi.InvalidField("settings.selfRegistration.defaultRole", "is required when self-registration is enabled")
@@ -234,11 +250,15 @@ func ApplyPatch(a team.Account, p AccountPatch, roles *rbac.RoleSet, actor *rbac
 	return a, nil
 }
 
-// checkDefaultRole checks the self-registration default role: a role of
-// the account (built-in or custom), assignable at account scope, not the
+// checkDefaultRole checks a self-registration role (the default role, or
+// the first registrant's role), named by field: a role of the account
+// (built-in or custom), assignable at account scope, not the
 // administrator role, and within what actor holds at account scope.
-func checkDefaultRole(id string, roles *rbac.RoleSet, actor *rbac.Principal) error {
-	const field = "settings.selfRegistration.defaultRole"
+func checkDefaultRole(field, id string, roles *rbac.RoleSet, actor *rbac.Principal) error {
+	what := "the default role"
+	if strings.HasSuffix(field, "firstRegistrantRole") {
+		what = "the first registrant's role"
+	}
 	if !validRoleID(id) {
 		return httpapi.InvalidField(field, fmt.Sprintf("%q is not a role id", id))
 	}
@@ -255,7 +275,7 @@ func checkDefaultRole(id string, roles *rbac.RoleSet, actor *rbac.Principal) err
 	for _, k := range r.Permissions {
 		if !actor.Holds(k, rbac.AccountScope) {
 			return fault.New(fault.Forbidden, "exceeds_own_rights",
-				fmt.Sprintf("Role %q grants %s, which you do not hold account-wide, so you cannot make it the default role.", id, k))
+				fmt.Sprintf("Role %q grants %s, which you do not hold account-wide, so you cannot make it %s.", id, k, what))
 		}
 	}
 	return nil

@@ -109,12 +109,35 @@ func TestApplyPatchBad(t *testing.T) {
 		{"not account-wide", AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{DefaultRole: ptr(rbac.RoleSupplier)}}}, "settings.selfRegistration.defaultRole"},
 		{"enabled without domains", AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{Enabled: ptr(true), DefaultRole: ptr(rbac.RoleTeamMember)}}}, "settings.selfRegistration.domains"},
 		{"enabled without role", AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{Enabled: ptr(true), Domains: &[]string{"acme.test"}}}}, "settings.selfRegistration.defaultRole"},
+		{"open with domains", AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{Enabled: ptr(true), Open: ptr(true), Domains: &[]string{"acme.test"}, DefaultRole: ptr(rbac.RoleTeamMember)}}}, "settings.selfRegistration.domains"},
+		{"unknown first role", AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{FirstRegistrantRole: ptr("wizard")}}}, "settings.selfRegistration.firstRegistrantRole"},
+		{"admin first role", AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{FirstRegistrantRole: ptr(rbac.RoleAdministrator)}}}, "settings.selfRegistration.firstRegistrantRole"},
+		{"first role not account-wide", AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{FirstRegistrantRole: ptr(rbac.RoleSupplier)}}}, "settings.selfRegistration.firstRegistrantRole"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			before := account()
 			_, err := ApplyPatch(before, c.patch, rbac.BuiltIns(), admin)
 			problem(t, err, http.StatusBadRequest, "invalid_field", c.field)
 		})
+	}
+}
+
+// Open self-registration takes no domains; the first registrant's role
+// is kept beside the default role, and "" removes it.
+func TestApplyPatchOpenSelfRegistration(t *testing.T) {
+	got, err := ApplyPatch(account(), AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{
+		Enabled: ptr(true), Open: ptr(true), DefaultRole: ptr(rbac.RoleTeamMember), FirstRegistrantRole: ptr("senior_manager"),
+	}}}, rbac.BuiltIns(), admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr := got.Settings.SelfRegistration
+	if !sr.Enabled || !sr.Open || len(sr.Domains) != 0 || sr.DefaultRole != rbac.RoleTeamMember || sr.FirstRegistrantRole != "senior_manager" {
+		t.Fatalf("self-registration = %+v", sr)
+	}
+	got, err = ApplyPatch(got, AccountPatch{Settings: &SettingsPatch{SelfRegistration: &SelfRegistrationPatch{FirstRegistrantRole: ptr("")}}}, rbac.BuiltIns(), admin)
+	if err != nil || got.Settings.SelfRegistration.FirstRegistrantRole != "" {
+		t.Fatalf("clearing the first registrant's role: %+v, %v", got.Settings.SelfRegistration, err)
 	}
 }
 

@@ -406,6 +406,7 @@ func (s *Service) confirmRegistration(ctx context.Context, t store.Token, in Ver
 	m := team.Member{ID: store.NewID("m"), IdentityID: ident.ID, Email: email, Name: name, Status: rbac.StatusActive, Version: 1, CreatedAt: now, UpdatedAt: now}
 	na := store.NewAccount{Owner: m, Identity: ident, NewIdentity: newIdentity}
 	var ev audit.Event
+	defaultRole := ""
 	if t.Kind == store.TokenSignup {
 		preset, ok := rbac.LookupPreset(t.Data[dataPreset])
 		if !ok {
@@ -431,12 +432,34 @@ func (s *Service) confirmRegistration(ctx context.Context, t store.Token, in Ver
 		if !JoinAllowed(reg, email) {
 			return Verified{}, errJoinClosed
 		}
+		// The first person to complete self-registration in the account
+		// is recorded (a marker written only if absent, in the member's
+		// transaction) and gets the first registrant's role when the
+		// account names one; whoever loses a race for it joins with the
+		// default role.
+		first, ferr := s.Store.FirstRegistrant(ctx, acct.ID)
+		if ferr != nil {
+			return Verified{}, ferr
+		}
+		na.ClaimFirst = first == ""
+		defaultRole = reg.DefaultRole
+		role := reg.DefaultRole
+		if na.ClaimFirst && reg.FirstRegistrantRole != "" {
+			role = reg.FirstRegistrantRole
+		}
 		na.Owner.AccountID = acct.ID
-		na.Owner.Assignments = []rbac.Assignment{{Role: reg.DefaultRole, Scope: rbac.AccountScope}}
+		na.Owner.Assignments = []rbac.Assignment{{Role: role, Scope: rbac.AccountScope}}
 		ev = audit.Event{AccountID: acct.ID, ActorID: m.ID, ActorName: name, Action: "member.self_register", TargetType: "member", TargetID: m.ID, RequestID: in.RequestID,
-			After: audit.Snapshot(map[string]any{"email": email, "role": reg.DefaultRole})}
+			After: audit.Snapshot(map[string]any{"email": email, "role": role})}
 	}
 	err := s.Store.ConfirmRegistration(ctx, t.Hash, t.Kind, t.SubjectID, now, na, ev)
+	if errors.Is(err, store.ErrFirstRegistrantTaken) {
+		// Someone else completed first meanwhile: the default role.
+		na.ClaimFirst = false
+		na.Owner.Assignments = []rbac.Assignment{{Role: defaultRole, Scope: rbac.AccountScope}}
+		ev.After = audit.Snapshot(map[string]any{"email": email, "role": defaultRole})
+		err = s.Store.ConfirmRegistration(ctx, t.Hash, t.Kind, t.SubjectID, now, na, ev)
+	}
 	switch {
 	case err == nil:
 		return Verified{AccountID: na.Owner.AccountID, MemberID: m.ID}, nil
@@ -453,10 +476,14 @@ func (s *Service) confirmRegistration(ctx context.Context, t store.Token, in Ver
 }
 
 // JoinAllowed reports whether an account's self-registration settings let
-// email join (its default role's existence is checked apart).
+// email join: any email when it is open, else one of its domains (its
+// default role's existence is checked apart).
 func JoinAllowed(reg team.SelfRegistration, email string) bool {
 	if !reg.Enabled || reg.DefaultRole == "" || reg.DefaultRole == rbac.RoleAdministrator {
 		return false
+	}
+	if reg.Open {
+		return true
 	}
 	for _, d := range reg.Domains {
 		if d == team.EmailDomain(email) {

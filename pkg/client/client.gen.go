@@ -533,6 +533,24 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for ImportUserResultStatus.
+const (
+	ImportUserResultStatusCreated ImportUserResultStatus = "created"
+	ImportUserResultStatusFailed  ImportUserResultStatus = "failed"
+)
+
+// Valid indicates whether the value is a known member of the ImportUserResultStatus enum.
+func (e ImportUserResultStatus) Valid() bool {
+	switch e {
+	case ImportUserResultStatusCreated:
+		return true
+	case ImportUserResultStatusFailed:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for InvitationStatus.
 const (
 	InvitationStatusAccepted InvitationStatus = "accepted"
@@ -1263,7 +1281,7 @@ type AccountSettings struct {
 	// LockAfterDays Documents dated this many days ago or more are read-only without `locked.edit`, in every decision (edit, use, request approval); 0 turns it off. A registered document's date is when it was registered; a check may give `resource.date`.
 	LockAfterDays int `json:"lockAfterDays"`
 
-	// SelfRegistration Whether people with an allowed email domain may join by themselves.
+	// SelfRegistration Whether people may join by themselves: with an allowed email domain, or with any email when `open`; and with which role.
 	SelfRegistration struct {
 		// DefaultRole A role id: a built-in one (`full_access`, `administrator`, `junior_admin`, `accountant`, `manager`, `team_member`, `senior_manager`, `department_manager`, `approver`, `supplier`) or an account's custom role.
 		//
@@ -1271,6 +1289,14 @@ type AccountSettings struct {
 		DefaultRole *RoleId  `json:"defaultRole,omitempty"`
 		Domains     []string `json:"domains"`
 		Enabled     bool     `json:"enabled"`
+
+		// FirstRegistrantRole A role id: a built-in one (`full_access`, `administrator`, `junior_admin`, `accountant`, `manager`, `team_member`, `senior_manager`, `department_manager`, `approver`, `supplier`) or an account's custom role.
+		//
+		// Examples: manager
+		FirstRegistrantRole *RoleId `json:"firstRegistrantRole,omitempty"`
+
+		// Open Any email domain may join (`domains` is then empty); joining is confirmed by email all the same.
+		Open *bool `json:"open,omitempty"`
 	} `json:"selfRegistration"`
 
 	// TimeZone IANA time zone of the alert schedule, e.g. Europe/Berlin.
@@ -1303,7 +1329,7 @@ type AccountSettingsPatch struct {
 	// LockAfterDays Lock-by-age in days (0: off); needs `policies.manage`.
 	LockAfterDays *int `json:"lockAfterDays,omitempty"`
 
-	// SelfRegistration Whether people with an allowed email domain may join by themselves, and with which role.
+	// SelfRegistration Whether people may join by themselves (with an allowed email domain, or any email when `open`), and with which role; `firstRegistrantRole` is the first self-registrant's role ("" removes it).
 	SelfRegistration *struct {
 		// DefaultRole A role id: a built-in one (`full_access`, `administrator`, `junior_admin`, `accountant`, `manager`, `team_member`, `senior_manager`, `department_manager`, `approver`, `supplier`) or an account's custom role.
 		//
@@ -1313,6 +1339,12 @@ type AccountSettingsPatch struct {
 		// Domains Email domains such as example.com (lower-cased, duplicates dropped).
 		Domains *[]string `json:"domains,omitempty"`
 		Enabled *bool     `json:"enabled,omitempty"`
+
+		// FirstRegistrantRole The role the first person to complete self-registration gets at account scope instead of `defaultRole` (checked as `defaultRole` is: a role of the account, assignable account-wide, not `administrator`, within your own account-wide rights); "" removes it.
+		FirstRegistrantRole *string `json:"firstRegistrantRole,omitempty"`
+
+		// Open Let every email domain join. `open` with domains is refused (400 naming `settings.selfRegistration.domains`): send `"domains": []` with it.
+		Open *bool `json:"open,omitempty"`
 	} `json:"selfRegistration,omitempty"`
 
 	// TimeZone IANA time zone of the alert schedule, e.g. Europe/Berlin.
@@ -2166,6 +2198,43 @@ type HealthStatus string
 
 // Id An opaque resource id.
 type Id = string
+
+// ImportRowError Why a row failed: the code and detail `POST /v1/users` would answer for it, or `duplicate_in_file`.
+type ImportRowError struct {
+	Code   string `json:"code"`
+	Detail string `json:"detail"`
+
+	// Errors The offending fields of the row, when there are any (as a problem's `errors`).
+	Errors *[]FieldError `json:"errors,omitempty"`
+}
+
+// ImportUserResult One row: `created` with the new member's id, or `failed` with the error that row got (nothing of it was written).
+type ImportUserResult struct {
+	// Error Why a row failed: the code and detail `POST /v1/users` would answer for it, or `duplicate_in_file`.
+	Error *ImportRowError `json:"error,omitempty"`
+
+	// Id The created member's id.
+	Id *string `json:"id,omitempty"`
+
+	// Row The row's index in `users`, from 0.
+	Row    int                    `json:"row"`
+	Status ImportUserResultStatus `json:"status"`
+}
+
+// ImportUserResultStatus defines model for ImportUserResult.Status.
+type ImportUserResultStatus string
+
+// ImportUsersRequest The rows of a user import: each a `POST /v1/users` body.
+type ImportUsersRequest struct {
+	Users []CreateMemberRequest `json:"users"`
+}
+
+// ImportUsersResponse The outcome of each row of a user import, in row order, and how many were created and failed.
+type ImportUsersResponse struct {
+	Created int                `json:"created"`
+	Failed  int                `json:"failed"`
+	Results []ImportUserResult `json:"results"`
+}
 
 // Invitation defines model for Invitation.
 type Invitation struct {
@@ -3412,6 +3481,12 @@ type CreateUserParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ImportUsersParams defines parameters for ImportUsers.
+type ImportUsersParams struct {
+	// IdempotencyKey A client-chosen key (1 to 128 letters, digits or . _ : -) that makes a creating POST safe to retry for a day: a retry with the same key and body answers the first successful result again (with `Idempotent-Replayed: true`) and creates nothing; the same key with another body answers 422 `idempotency_key_reused`; while the first is still running, 409 `idempotency_in_progress`. A failed request forgets its key.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // DeleteUserParams defines parameters for DeleteUser.
 type DeleteUserParams struct {
 	// IfMatch Optional: the `ETag` of the version the change is based on (or `*`); a stale, unknown or weak one answers 412 `stale_version`, a malformed header 400 `invalid_field`.
@@ -3802,6 +3877,9 @@ type PutSupplierJSONRequestBody = SupplierRequest
 
 // CreateUserJSONRequestBody defines body for CreateUser for application/json ContentType.
 type CreateUserJSONRequestBody = CreateMemberRequest
+
+// ImportUsersJSONRequestBody defines body for ImportUsers for application/json ContentType.
+type ImportUsersJSONRequestBody = ImportUsersRequest
 
 // DeleteUserJSONRequestBody defines body for DeleteUser for application/json ContentType.
 type DeleteUserJSONRequestBody = OffboardRequest
@@ -4203,7 +4281,7 @@ type ClientInterface interface {
 
 	// UpdateAccountWithBody Change the account's name or settings
 	//
-	// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+	// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain (or `open`, which takes no domains) and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`); `firstRegistrantRole` is checked the same way. `open` and `firstRegistrantRole` are part of the self-registration policy (`policies.manage`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4212,7 +4290,7 @@ type ClientInterface interface {
 
 	// UpdateAccount Change the account's name or settings
 	//
-	// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+	// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain (or `open`, which takes no domains) and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`); `firstRegistrantRole` is checked the same way. `open` and `firstRegistrantRole` are part of the self-registration policy (`policies.manage`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4685,7 +4763,7 @@ type ClientInterface interface {
 
 	// JoinAccountWithBody Join an account by self-registration
 	//
-	// Public. Only for an account whose settings enable self-registration, and only for emails of its allowed domains (403 `self_registration_closed` / `domain_not_allowed`). Validates the whole body and emails a link; nothing is created until the email's owner confirms it (`POST /v1/auth/verify-email {token, password}`): then the member gets the account's default role at account scope. The answer is the same 202 for fresh emails, emails with a Steward sign-in (confirmed with that sign-in's password) and members of the account (told so by email), and within or over the mail caps.
+	// Public. Only for an account whose settings enable self-registration, and only for emails of its allowed domains unless it is `open` to every domain (403 `self_registration_closed` / `domain_not_allowed`). Validates the whole body and emails a link; nothing is created until the email's owner confirms it (`POST /v1/auth/verify-email {token, password}`): then the member gets the account's default role at account scope, or, for the first person ever to complete self-registration in the account, its `firstRegistrantRole` when it names one (exactly one person gets it, however many confirm at once). The answer is the same 202 for fresh emails, emails with a Steward sign-in (confirmed with that sign-in's password) and members of the account (told so by email), and within or over the mail caps.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4694,7 +4772,7 @@ type ClientInterface interface {
 
 	// JoinAccount Join an account by self-registration
 	//
-	// Public. Only for an account whose settings enable self-registration, and only for emails of its allowed domains (403 `self_registration_closed` / `domain_not_allowed`). Validates the whole body and emails a link; nothing is created until the email's owner confirms it (`POST /v1/auth/verify-email {token, password}`): then the member gets the account's default role at account scope. The answer is the same 202 for fresh emails, emails with a Steward sign-in (confirmed with that sign-in's password) and members of the account (told so by email), and within or over the mail caps.
+	// Public. Only for an account whose settings enable self-registration, and only for emails of its allowed domains unless it is `open` to every domain (403 `self_registration_closed` / `domain_not_allowed`). Validates the whole body and emails a link; nothing is created until the email's owner confirms it (`POST /v1/auth/verify-email {token, password}`): then the member gets the account's default role at account scope, or, for the first person ever to complete self-registration in the account, its `firstRegistrantRole` when it names one (exactly one person gets it, however many confirm at once). The answer is the same 202 for fresh emails, emails with a Steward sign-in (confirmed with that sign-in's password) and members of the account (told so by email), and within or over the mail caps.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4942,6 +5020,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/users (the `CreateUser` operationId).
 	CreateUser(ctx context.Context, params *CreateUserParams, body CreateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ImportUsersWithBody Import inactive members
+	//
+	// Up to 1,000 inactive members in one call (seed 003: inactive end users "installed ... via a user import"; they cannot sign in, others order for them). Each row is exactly a `POST /v1/users` body and is created as that route creates one member: the same validation, grant ceiling, email uniqueness, audit event `member.create` and change events. Each row is its own transaction, all or nothing, and rows are independent: a failed row (its `code` and `detail` as `POST /v1/users` would answer them, e.g. `already_member`, `exceeds_own_rights`, `invalid_field`, `unknown_scope`) never stops the others. A row repeating an earlier row's email fails with `duplicate_in_file`. The answer is 200 with every row's outcome in row order and the counts. The whole call is refused only when `users` is empty (400 `import_empty`) or longer than 1,000 rows (400 `import_too_large`), when the caller holds `users.manage` nowhere (403 `outside_managed_scope`), or for an impersonated session (403 `impersonation_forbidden`). Rows are written at most 8 at a time; a row still colliding with other writes after its retries fails with `busy` and may be sent again. With an Idempotency-Key a retry replays the first answer and creates nothing.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/users/import (the `ImportUsers` operationId).
+	ImportUsersWithBody(ctx context.Context, params *ImportUsersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ImportUsers Import inactive members
+	//
+	// Up to 1,000 inactive members in one call (seed 003: inactive end users "installed ... via a user import"; they cannot sign in, others order for them). Each row is exactly a `POST /v1/users` body and is created as that route creates one member: the same validation, grant ceiling, email uniqueness, audit event `member.create` and change events. Each row is its own transaction, all or nothing, and rows are independent: a failed row (its `code` and `detail` as `POST /v1/users` would answer them, e.g. `already_member`, `exceeds_own_rights`, `invalid_field`, `unknown_scope`) never stops the others. A row repeating an earlier row's email fails with `duplicate_in_file`. The answer is 200 with every row's outcome in row order and the counts. The whole call is refused only when `users` is empty (400 `import_empty`) or longer than 1,000 rows (400 `import_too_large`), when the caller holds `users.manage` nowhere (403 `outside_managed_scope`), or for an impersonated session (403 `impersonation_forbidden`). Rows are written at most 8 at a time; a row still colliding with other writes after its retries fails with `busy` and may be sent again. With an Idempotency-Key a retry replays the first answer and creates nothing.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/users/import (the `ImportUsers` operationId).
+	ImportUsers(ctx context.Context, params *ImportUsersParams, body ImportUsersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteUserWithBody Delete a member
 	//
@@ -5414,7 +5510,7 @@ func (c *Client) GetAccount(ctx context.Context, reqEditors ...RequestEditorFn) 
 
 // UpdateAccountWithBody Change the account's name or settings
 //
-// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain (or `open`, which takes no domains) and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`); `firstRegistrantRole` is checked the same way. `open` and `firstRegistrantRole` are part of the self-registration policy (`policies.manage`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5433,7 +5529,7 @@ func (c *Client) UpdateAccountWithBody(ctx context.Context, params *UpdateAccoun
 
 // UpdateAccount Change the account's name or settings
 //
-// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain (or `open`, which takes no domains) and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`); `firstRegistrantRole` is checked the same way. `open` and `firstRegistrantRole` are part of the self-registration policy (`policies.manage`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6476,7 +6572,7 @@ func (c *Client) ResendInvitation(ctx context.Context, id InvitationId, reqEdito
 
 // JoinAccountWithBody Join an account by self-registration
 //
-// Public. Only for an account whose settings enable self-registration, and only for emails of its allowed domains (403 `self_registration_closed` / `domain_not_allowed`). Validates the whole body and emails a link; nothing is created until the email's owner confirms it (`POST /v1/auth/verify-email {token, password}`): then the member gets the account's default role at account scope. The answer is the same 202 for fresh emails, emails with a Steward sign-in (confirmed with that sign-in's password) and members of the account (told so by email), and within or over the mail caps.
+// Public. Only for an account whose settings enable self-registration, and only for emails of its allowed domains unless it is `open` to every domain (403 `self_registration_closed` / `domain_not_allowed`). Validates the whole body and emails a link; nothing is created until the email's owner confirms it (`POST /v1/auth/verify-email {token, password}`): then the member gets the account's default role at account scope, or, for the first person ever to complete self-registration in the account, its `firstRegistrantRole` when it names one (exactly one person gets it, however many confirm at once). The answer is the same 202 for fresh emails, emails with a Steward sign-in (confirmed with that sign-in's password) and members of the account (told so by email), and within or over the mail caps.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6495,7 +6591,7 @@ func (c *Client) JoinAccountWithBody(ctx context.Context, contentType string, bo
 
 // JoinAccount Join an account by self-registration
 //
-// Public. Only for an account whose settings enable self-registration, and only for emails of its allowed domains (403 `self_registration_closed` / `domain_not_allowed`). Validates the whole body and emails a link; nothing is created until the email's owner confirms it (`POST /v1/auth/verify-email {token, password}`): then the member gets the account's default role at account scope. The answer is the same 202 for fresh emails, emails with a Steward sign-in (confirmed with that sign-in's password) and members of the account (told so by email), and within or over the mail caps.
+// Public. Only for an account whose settings enable self-registration, and only for emails of its allowed domains unless it is `open` to every domain (403 `self_registration_closed` / `domain_not_allowed`). Validates the whole body and emails a link; nothing is created until the email's owner confirms it (`POST /v1/auth/verify-email {token, password}`): then the member gets the account's default role at account scope, or, for the first person ever to complete self-registration in the account, its `firstRegistrantRole` when it names one (exactly one person gets it, however many confirm at once). The answer is the same 202 for fresh emails, emails with a Steward sign-in (confirmed with that sign-in's password) and members of the account (told so by email), and within or over the mail caps.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -7044,6 +7140,44 @@ func (c *Client) CreateUserWithBody(ctx context.Context, params *CreateUserParam
 // Corresponds with POST /v1/users (the `CreateUser` operationId).
 func (c *Client) CreateUser(ctx context.Context, params *CreateUserParams, body CreateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateUserRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ImportUsersWithBody Import inactive members
+//
+// Up to 1,000 inactive members in one call (seed 003: inactive end users "installed ... via a user import"; they cannot sign in, others order for them). Each row is exactly a `POST /v1/users` body and is created as that route creates one member: the same validation, grant ceiling, email uniqueness, audit event `member.create` and change events. Each row is its own transaction, all or nothing, and rows are independent: a failed row (its `code` and `detail` as `POST /v1/users` would answer them, e.g. `already_member`, `exceeds_own_rights`, `invalid_field`, `unknown_scope`) never stops the others. A row repeating an earlier row's email fails with `duplicate_in_file`. The answer is 200 with every row's outcome in row order and the counts. The whole call is refused only when `users` is empty (400 `import_empty`) or longer than 1,000 rows (400 `import_too_large`), when the caller holds `users.manage` nowhere (403 `outside_managed_scope`), or for an impersonated session (403 `impersonation_forbidden`). Rows are written at most 8 at a time; a row still colliding with other writes after its retries fails with `busy` and may be sent again. With an Idempotency-Key a retry replays the first answer and creates nothing.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/users/import (the `ImportUsers` operationId).
+func (c *Client) ImportUsersWithBody(ctx context.Context, params *ImportUsersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewImportUsersRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ImportUsers Import inactive members
+//
+// Up to 1,000 inactive members in one call (seed 003: inactive end users "installed ... via a user import"; they cannot sign in, others order for them). Each row is exactly a `POST /v1/users` body and is created as that route creates one member: the same validation, grant ceiling, email uniqueness, audit event `member.create` and change events. Each row is its own transaction, all or nothing, and rows are independent: a failed row (its `code` and `detail` as `POST /v1/users` would answer them, e.g. `already_member`, `exceeds_own_rights`, `invalid_field`, `unknown_scope`) never stops the others. A row repeating an earlier row's email fails with `duplicate_in_file`. The answer is 200 with every row's outcome in row order and the counts. The whole call is refused only when `users` is empty (400 `import_empty`) or longer than 1,000 rows (400 `import_too_large`), when the caller holds `users.manage` nowhere (403 `outside_managed_scope`), or for an impersonated session (403 `impersonation_forbidden`). Rows are written at most 8 at a time; a row still colliding with other writes after its retries fails with `busy` and may be sent again. With an Idempotency-Key a retry replays the first answer and creates nothing.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/users/import (the `ImportUsers` operationId).
+func (c *Client) ImportUsers(ctx context.Context, params *ImportUsersParams, body ImportUsersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewImportUsersRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -11152,6 +11286,61 @@ func NewCreateUserRequestWithBody(server string, params *CreateUserParams, conte
 	return req, nil
 }
 
+// NewImportUsersRequest calls the generic ImportUsers builder with application/json body
+func NewImportUsersRequest(server string, params *ImportUsersParams, body ImportUsersJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewImportUsersRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewImportUsersRequestWithBody constructs an http.Request for the ImportUsers method, with any body, and a specified content type
+func NewImportUsersRequestWithBody(server string, params *ImportUsersParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/users/import")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewDeleteUserRequest calls the generic DeleteUser builder with application/json body
 func NewDeleteUserRequest(server string, id MemberId, params *DeleteUserParams, body DeleteUserJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -12041,7 +12230,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateAccountWithBodyWithResponse Change the account's name or settings
 	//
-	// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+	// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain (or `open`, which takes no domains) and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`); `firstRegistrantRole` is checked the same way. `open` and `firstRegistrantRole` are part of the self-registration policy (`policies.manage`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12050,7 +12239,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateAccountWithResponse Change the account's name or settings
 	//
-	// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+	// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain (or `open`, which takes no domains) and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`); `firstRegistrantRole` is checked the same way. `open` and `firstRegistrantRole` are part of the self-registration policy (`policies.manage`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12563,7 +12752,7 @@ type ClientWithResponsesInterface interface {
 
 	// JoinAccountWithBodyWithResponse Join an account by self-registration
 	//
-	// Public. Only for an account whose settings enable self-registration, and only for emails of its allowed domains (403 `self_registration_closed` / `domain_not_allowed`). Validates the whole body and emails a link; nothing is created until the email's owner confirms it (`POST /v1/auth/verify-email {token, password}`): then the member gets the account's default role at account scope. The answer is the same 202 for fresh emails, emails with a Steward sign-in (confirmed with that sign-in's password) and members of the account (told so by email), and within or over the mail caps.
+	// Public. Only for an account whose settings enable self-registration, and only for emails of its allowed domains unless it is `open` to every domain (403 `self_registration_closed` / `domain_not_allowed`). Validates the whole body and emails a link; nothing is created until the email's owner confirms it (`POST /v1/auth/verify-email {token, password}`): then the member gets the account's default role at account scope, or, for the first person ever to complete self-registration in the account, its `firstRegistrantRole` when it names one (exactly one person gets it, however many confirm at once). The answer is the same 202 for fresh emails, emails with a Steward sign-in (confirmed with that sign-in's password) and members of the account (told so by email), and within or over the mail caps.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12572,7 +12761,7 @@ type ClientWithResponsesInterface interface {
 
 	// JoinAccountWithResponse Join an account by self-registration
 	//
-	// Public. Only for an account whose settings enable self-registration, and only for emails of its allowed domains (403 `self_registration_closed` / `domain_not_allowed`). Validates the whole body and emails a link; nothing is created until the email's owner confirms it (`POST /v1/auth/verify-email {token, password}`): then the member gets the account's default role at account scope. The answer is the same 202 for fresh emails, emails with a Steward sign-in (confirmed with that sign-in's password) and members of the account (told so by email), and within or over the mail caps.
+	// Public. Only for an account whose settings enable self-registration, and only for emails of its allowed domains unless it is `open` to every domain (403 `self_registration_closed` / `domain_not_allowed`). Validates the whole body and emails a link; nothing is created until the email's owner confirms it (`POST /v1/auth/verify-email {token, password}`): then the member gets the account's default role at account scope, or, for the first person ever to complete self-registration in the account, its `firstRegistrantRole` when it names one (exactly one person gets it, however many confirm at once). The answer is the same 202 for fresh emails, emails with a Steward sign-in (confirmed with that sign-in's password) and members of the account (told so by email), and within or over the mail caps.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12848,6 +13037,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/users (the `CreateUser` operationId).
 	CreateUserWithResponse(ctx context.Context, params *CreateUserParams, body CreateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateUserReply, error)
+
+	// ImportUsersWithBodyWithResponse Import inactive members
+	//
+	// Up to 1,000 inactive members in one call (seed 003: inactive end users "installed ... via a user import"; they cannot sign in, others order for them). Each row is exactly a `POST /v1/users` body and is created as that route creates one member: the same validation, grant ceiling, email uniqueness, audit event `member.create` and change events. Each row is its own transaction, all or nothing, and rows are independent: a failed row (its `code` and `detail` as `POST /v1/users` would answer them, e.g. `already_member`, `exceeds_own_rights`, `invalid_field`, `unknown_scope`) never stops the others. A row repeating an earlier row's email fails with `duplicate_in_file`. The answer is 200 with every row's outcome in row order and the counts. The whole call is refused only when `users` is empty (400 `import_empty`) or longer than 1,000 rows (400 `import_too_large`), when the caller holds `users.manage` nowhere (403 `outside_managed_scope`), or for an impersonated session (403 `impersonation_forbidden`). Rows are written at most 8 at a time; a row still colliding with other writes after its retries fails with `busy` and may be sent again. With an Idempotency-Key a retry replays the first answer and creates nothing.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/users/import (the `ImportUsers` operationId).
+	ImportUsersWithBodyWithResponse(ctx context.Context, params *ImportUsersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ImportUsersReply, error)
+
+	// ImportUsersWithResponse Import inactive members
+	//
+	// Up to 1,000 inactive members in one call (seed 003: inactive end users "installed ... via a user import"; they cannot sign in, others order for them). Each row is exactly a `POST /v1/users` body and is created as that route creates one member: the same validation, grant ceiling, email uniqueness, audit event `member.create` and change events. Each row is its own transaction, all or nothing, and rows are independent: a failed row (its `code` and `detail` as `POST /v1/users` would answer them, e.g. `already_member`, `exceeds_own_rights`, `invalid_field`, `unknown_scope`) never stops the others. A row repeating an earlier row's email fails with `duplicate_in_file`. The answer is 200 with every row's outcome in row order and the counts. The whole call is refused only when `users` is empty (400 `import_empty`) or longer than 1,000 rows (400 `import_too_large`), when the caller holds `users.manage` nowhere (403 `outside_managed_scope`), or for an impersonated session (403 `impersonation_forbidden`). Rows are written at most 8 at a time; a row still colliding with other writes after its retries fails with `busy` and may be sent again. With an Idempotency-Key a retry replays the first answer and creates nothing.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/users/import (the `ImportUsers` operationId).
+	ImportUsersWithResponse(ctx context.Context, params *ImportUsersParams, body ImportUsersJSONRequestBody, reqEditors ...RequestEditorFn) (*ImportUsersReply, error)
 
 	// DeleteUserWithBodyWithResponse Delete a member
 	//
@@ -25087,6 +25294,184 @@ func (r CreateUserReply) ContentType() string {
 	return ""
 }
 
+// ImportUsersReply200Headers the declared response headers of an HTTP 200 response for ImportUsers
+type ImportUsersReply200Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
+// ImportUsersReply400Headers the declared response headers of an HTTP 400 response for ImportUsers
+type ImportUsersReply400Headers struct {
+	XRequestId *string
+}
+
+// ImportUsersReply401Headers the declared response headers of an HTTP 401 response for ImportUsers
+type ImportUsersReply401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ImportUsersReply403Headers the declared response headers of an HTTP 403 response for ImportUsers
+type ImportUsersReply403Headers struct {
+	XRequestId *string
+}
+
+// ImportUsersReply413Headers the declared response headers of an HTTP 413 response for ImportUsers
+type ImportUsersReply413Headers struct {
+	XRequestId *string
+}
+
+// ImportUsersReply415Headers the declared response headers of an HTTP 415 response for ImportUsers
+type ImportUsersReply415Headers struct {
+	XRequestId *string
+}
+
+// ImportUsersReply422Headers the declared response headers of an HTTP 422 response for ImportUsers
+type ImportUsersReply422Headers struct {
+	XRequestId *string
+}
+
+// ImportUsersReply429Headers the declared response headers of an HTTP 429 response for ImportUsers
+type ImportUsersReply429Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+// ImportUsersReply500Headers the declared response headers of an HTTP 500 response for ImportUsers
+type ImportUsersReply500Headers struct {
+	XRequestId *string
+}
+
+// ImportUsersReply503Headers the declared response headers of an HTTP 503 response for ImportUsers
+type ImportUsersReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type ImportUsersReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ImportUsersResponse
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ImportUsersReply200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ImportUsersReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ImportUsersReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ImportUsersReply403Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ImportUsersReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *ImportUsersReply415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ImportUsersReply422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ImportUsersReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ImportUsersReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ImportUsersReply503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ImportUsersReply) GetJSON200() *ImportUsersResponse {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ImportUsersReply) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ImportUsersReply) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ImportUsersReply) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ImportUsersReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ImportUsersReply) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ImportUsersReply) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ImportUsersReply) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ImportUsersReply) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ImportUsersReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ImportUsersReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ImportUsersReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ImportUsersReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ImportUsersReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // DeleteUserReply200Headers the declared response headers of an HTTP 200 response for DeleteUser
 type DeleteUserReply200Headers struct {
 	ETag       string
@@ -28070,7 +28455,7 @@ func (c *ClientWithResponses) GetAccountWithResponse(ctx context.Context, reqEdi
 
 // UpdateAccountWithBodyWithResponse Change the account's name or settings
 //
-// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain (or `open`, which takes no domains) and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`); `firstRegistrantRole` is checked the same way. `open` and `firstRegistrantRole` are part of the self-registration policy (`policies.manage`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -28085,7 +28470,7 @@ func (c *ClientWithResponses) UpdateAccountWithBodyWithResponse(ctx context.Cont
 
 // UpdateAccountWithResponse Change the account's name or settings
 //
-// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain (or `open`, which takes no domains) and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`); `firstRegistrantRole` is checked the same way. `open` and `firstRegistrantRole` are part of the self-registration policy (`policies.manage`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -28940,7 +29325,7 @@ func (c *ClientWithResponses) ResendInvitationWithResponse(ctx context.Context, 
 
 // JoinAccountWithBodyWithResponse Join an account by self-registration
 //
-// Public. Only for an account whose settings enable self-registration, and only for emails of its allowed domains (403 `self_registration_closed` / `domain_not_allowed`). Validates the whole body and emails a link; nothing is created until the email's owner confirms it (`POST /v1/auth/verify-email {token, password}`): then the member gets the account's default role at account scope. The answer is the same 202 for fresh emails, emails with a Steward sign-in (confirmed with that sign-in's password) and members of the account (told so by email), and within or over the mail caps.
+// Public. Only for an account whose settings enable self-registration, and only for emails of its allowed domains unless it is `open` to every domain (403 `self_registration_closed` / `domain_not_allowed`). Validates the whole body and emails a link; nothing is created until the email's owner confirms it (`POST /v1/auth/verify-email {token, password}`): then the member gets the account's default role at account scope, or, for the first person ever to complete self-registration in the account, its `firstRegistrantRole` when it names one (exactly one person gets it, however many confirm at once). The answer is the same 202 for fresh emails, emails with a Steward sign-in (confirmed with that sign-in's password) and members of the account (told so by email), and within or over the mail caps.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -28955,7 +29340,7 @@ func (c *ClientWithResponses) JoinAccountWithBodyWithResponse(ctx context.Contex
 
 // JoinAccountWithResponse Join an account by self-registration
 //
-// Public. Only for an account whose settings enable self-registration, and only for emails of its allowed domains (403 `self_registration_closed` / `domain_not_allowed`). Validates the whole body and emails a link; nothing is created until the email's owner confirms it (`POST /v1/auth/verify-email {token, password}`): then the member gets the account's default role at account scope. The answer is the same 202 for fresh emails, emails with a Steward sign-in (confirmed with that sign-in's password) and members of the account (told so by email), and within or over the mail caps.
+// Public. Only for an account whose settings enable self-registration, and only for emails of its allowed domains unless it is `open` to every domain (403 `self_registration_closed` / `domain_not_allowed`). Validates the whole body and emails a link; nothing is created until the email's owner confirms it (`POST /v1/auth/verify-email {token, password}`): then the member gets the account's default role at account scope, or, for the first person ever to complete self-registration in the account, its `firstRegistrantRole` when it names one (exactly one person gets it, however many confirm at once). The answer is the same 202 for fresh emails, emails with a Steward sign-in (confirmed with that sign-in's password) and members of the account (told so by email), and within or over the mail caps.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -29416,6 +29801,36 @@ func (c *ClientWithResponses) CreateUserWithResponse(ctx context.Context, params
 		return nil, err
 	}
 	return ParseCreateUserReply(rsp)
+}
+
+// ImportUsersWithBodyWithResponse Import inactive members
+//
+// Up to 1,000 inactive members in one call (seed 003: inactive end users "installed ... via a user import"; they cannot sign in, others order for them). Each row is exactly a `POST /v1/users` body and is created as that route creates one member: the same validation, grant ceiling, email uniqueness, audit event `member.create` and change events. Each row is its own transaction, all or nothing, and rows are independent: a failed row (its `code` and `detail` as `POST /v1/users` would answer them, e.g. `already_member`, `exceeds_own_rights`, `invalid_field`, `unknown_scope`) never stops the others. A row repeating an earlier row's email fails with `duplicate_in_file`. The answer is 200 with every row's outcome in row order and the counts. The whole call is refused only when `users` is empty (400 `import_empty`) or longer than 1,000 rows (400 `import_too_large`), when the caller holds `users.manage` nowhere (403 `outside_managed_scope`), or for an impersonated session (403 `impersonation_forbidden`). Rows are written at most 8 at a time; a row still colliding with other writes after its retries fails with `busy` and may be sent again. With an Idempotency-Key a retry replays the first answer and creates nothing.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/users/import (the `ImportUsers` operationId).
+func (c *ClientWithResponses) ImportUsersWithBodyWithResponse(ctx context.Context, params *ImportUsersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ImportUsersReply, error) {
+	rsp, err := c.ImportUsersWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseImportUsersReply(rsp)
+}
+
+// ImportUsersWithResponse Import inactive members
+//
+// Up to 1,000 inactive members in one call (seed 003: inactive end users "installed ... via a user import"; they cannot sign in, others order for them). Each row is exactly a `POST /v1/users` body and is created as that route creates one member: the same validation, grant ceiling, email uniqueness, audit event `member.create` and change events. Each row is its own transaction, all or nothing, and rows are independent: a failed row (its `code` and `detail` as `POST /v1/users` would answer them, e.g. `already_member`, `exceeds_own_rights`, `invalid_field`, `unknown_scope`) never stops the others. A row repeating an earlier row's email fails with `duplicate_in_file`. The answer is 200 with every row's outcome in row order and the counts. The whole call is refused only when `users` is empty (400 `import_empty`) or longer than 1,000 rows (400 `import_too_large`), when the caller holds `users.manage` nowhere (403 `outside_managed_scope`), or for an impersonated session (403 `impersonation_forbidden`). Rows are written at most 8 at a time; a row still colliding with other writes after its retries fails with `busy` and may be sent again. With an Idempotency-Key a retry replays the first answer and creates nothing.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/users/import (the `ImportUsers` operationId).
+func (c *ClientWithResponses) ImportUsersWithResponse(ctx context.Context, params *ImportUsersParams, body ImportUsersJSONRequestBody, reqEditors ...RequestEditorFn) (*ImportUsersReply, error) {
+	rsp, err := c.ImportUsers(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseImportUsersReply(rsp)
 }
 
 // DeleteUserWithBodyWithResponse Delete a member
@@ -44790,6 +45205,226 @@ func ParseCreateUserReply(rsp *http.Response) (*CreateUserReply, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers CreateUserReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseImportUsersReply parses an HTTP response from a ImportUsersWithResponse call
+func ParseImportUsersReply(rsp *http.Response) (*ImportUsersReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ImportUsersReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ImportUsersResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ImportUsersReply200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ImportUsersReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ImportUsersReply401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ImportUsersReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 413:
+		var headers ImportUsersReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers ImportUsersReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers ImportUsersReply422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ImportUsersReply429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ImportUsersReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ImportUsersReply503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -15,9 +15,11 @@ import (
 )
 
 // Self-registration: an account that allows it lets people whose email is
-// in its allowed domains join by themselves, with the account's default
-// role at account scope (never administrator: the account settings refuse
-// it). A join is confirmed by the email's owner: it creates nothing but a
+// in its allowed domains (or anyone, when it is open) join by themselves,
+// with the account's default role at account scope (never administrator:
+// the account settings refuse it); the first person to complete it in the
+// account gets the first registrant's role instead, when the account
+// names one (see pkg/auth, register.go). A join is confirmed by the email's owner: it creates nothing but a
 // pending registration whose emailed link, confirmed with the password
 // (POST /v1/auth/verify-email {token, password}), makes the member; a
 // person who already has a Steward sign-in confirms with its password
@@ -69,7 +71,7 @@ func (s *Service) Join(ctx context.Context, in JoinInput) error {
 	if !reg.Enabled || reg.DefaultRole == "" || reg.DefaultRole == rbac.RoleAdministrator {
 		return errJoinClosed
 	}
-	if !slices.Contains(reg.Domains, team.EmailDomain(email)) {
+	if !reg.Open && !slices.Contains(reg.Domains, team.EmailDomain(email)) {
 		return errJoinDomain
 	}
 	if !rbac.IsBuiltInRole(reg.DefaultRole) {

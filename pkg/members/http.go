@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/stewardhq/steward/pkg/auth"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/team"
@@ -38,6 +39,25 @@ type (
 	}
 	transferRequest struct {
 		MemberID string `json:"memberId"`
+	}
+	importRequest struct {
+		Users []createRequest `json:"users"`
+	}
+	importRowResult struct {
+		Row    int          `json:"row"`
+		Status string       `json:"status"`
+		ID     string       `json:"id,omitempty"`
+		Error  *importError `json:"error,omitempty"`
+	}
+	importError struct {
+		Code   string        `json:"code"`
+		Detail string        `json:"detail"`
+		Fields []fault.Field `json:"errors,omitempty"`
+	}
+	importResponse struct {
+		Results []importRowResult `json:"results"`
+		Created int               `json:"created"`
+		Failed  int               `json:"failed"`
 	}
 )
 
@@ -98,6 +118,40 @@ func (s *Service) HandleCreate(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Location", "/v1/users/"+m.ID)
 	writeMember(w, r, http.StatusCreated, m)
+	return nil
+}
+
+// HandleImport serves POST /v1/users/import: up to MaxImportRows inactive
+// members, each row as POST /v1/users, answered 200 with each row's
+// outcome in row order (see Import).
+func (s *Service) HandleImport(w http.ResponseWriter, r *http.Request) error {
+	var in importRequest
+	if err := httpapi.Decode(r, &in); err != nil {
+		return err
+	}
+	if err := CheckImportSize(len(in.Users)); err != nil {
+		return err
+	}
+	rows := make([]ImportRow, len(in.Users))
+	for i, u := range in.Users {
+		rows[i] = ImportRow{Email: u.Email, Name: u.Name, Admin: u.Admin}
+		rows[i].Assignments, rows[i].ParseErr = views.ParseAssignments(u.Assignments)
+	}
+	results, err := s.Import(r.Context(), auth.FromContext(r.Context()), rows)
+	if err != nil {
+		return err
+	}
+	out := importResponse{Results: make([]importRowResult, len(results))}
+	for i, res := range results {
+		if res.Err != nil {
+			out.Failed++
+			out.Results[i] = importRowResult{Row: res.Row, Status: "failed", Error: &importError{Code: res.Err.Code, Detail: res.Err.Detail, Fields: res.Err.Fields}}
+			continue
+		}
+		out.Created++
+		out.Results[i] = importRowResult{Row: res.Row, Status: "created", ID: res.Member.ID}
+	}
+	httpapi.WriteJSON(w, r, http.StatusOK, out)
 	return nil
 }
 

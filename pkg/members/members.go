@@ -1,6 +1,7 @@
 // Package members is the member lifecycle: listing and reading members,
 // editing their name, admin flag, assignments and notification
-// preferences, creating inactive members, suspending, reactivating,
+// preferences, creating inactive members (one, or up to 1,000 by an
+// import, each row as one: see Import), suspending, reactivating,
 // deactivating and deleting them, and transferring ownership.
 //
 // Decisions:

@@ -9,6 +9,7 @@ func (mem *Service) Operations() map[string]httpapi.HandlerFunc {
 	return map[string]httpapi.HandlerFunc{
 		"listUsers":         mem.HandleList,
 		"createUser":        mem.HandleCreate,
+		"importUsers":       mem.HandleImport,
 		"getUser":           mem.HandleGet,
 		"updateUser":        mem.HandlePatch,
 		"deleteUser":        mem.HandleDelete,

@@ -143,6 +143,7 @@ var Table = []Route{
 	{Method: "GET", Path: "/v1/me", Function: FunctionUsers, Operation: "getMe"},
 	{Method: "GET", Path: "/v1/users", Function: FunctionUsers, Operation: "listUsers"},
 	{Method: "POST", Path: "/v1/users", Function: FunctionUsers, Operation: "createUser", Body: true, Idempotent: true, NoImpersonation: true},
+	{Method: "POST", Path: "/v1/users/import", Function: FunctionUsers, Operation: "importUsers", Body: true, Idempotent: true, NoImpersonation: true},
 	{Method: "GET", Path: "/v1/users/{id}", Function: FunctionUsers, Operation: "getUser"},
 	{Method: "PATCH", Path: "/v1/users/{id}", Function: FunctionUsers, Operation: "updateUser", Body: true},
 	{Method: "DELETE", Path: "/v1/users/{id}", Function: FunctionUsers, Operation: "deleteUser", Body: true, NoImpersonation: true},

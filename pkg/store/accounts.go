@@ -28,6 +28,11 @@ type NewAccount struct {
 	NewIdentity bool
 	// VerifyToken, when set, is issued with the account.
 	VerifyToken *Token
+	// ClaimFirst, when joining an existing account (ConfirmRegistration),
+	// records Owner as the account's first self-registrant, on the
+	// condition that it has none (else ErrFirstRegistrantTaken; see
+	// FirstRegistrant).
+	ClaimFirst bool
 }
 
 // CreateAccount writes a new account, its owner, the owner's identity (when

@@ -36,11 +36,12 @@ func (s *Store) UpdateAccount(ctx context.Context, a team.Account, ev audit.Even
 	tx := NewTx(ev)
 	tx.Update(accountKey(a.ID), Cond{
 		Expr: "SET #name = :name, #ttl = :ttl, #tz = :tz, #hour = :hour, #ext = :ext, " +
-			"#sre = :sre, #srd = :srd, #srr = :srr, #ard = :ard, #drd = :drd, #gnd = :gnd, #bil = :billing, #lad = :lock, #ver = :next, #upd = :now",
+			"#sre = :sre, #sro = :sro, #srd = :srd, #srr = :srr, #srf = :srf, #ard = :ard, #drd = :drd, #gnd = :gnd, #bil = :billing, #lad = :lock, #ver = :next, #upd = :now",
 		Names: map[string]string{
 			"#name": "name", "#ttl": "invitationTtlSeconds", "#tz": "timeZone", "#hour": "alertHour",
 			"#ext": "externalApproverDomains", "#sre": "selfRegistrationEnabled",
 			"#srd": "selfRegistrationDomains", "#srr": "selfRegistrationDefaultRole", "#upd": "updatedAt",
+			"#sro": "selfRegistrationOpen", "#srf": "selfRegistrationFirstRole",
 			"#ard": "auditRetentionDays", "#drd": "documentRetentionDays", "#gnd": "grantExpiryNoticeDays",
 			"#bil": "billing", "#lad": "lockAfterDays",
 		},
@@ -49,6 +50,7 @@ func (s *Store) UpdateAccount(ctx context.Context, a team.Account, ev audit.Even
 			":hour": num(int64(it.AlertHour)), ":ext": list(it.ExternalDomains),
 			":sre": &types.AttributeValueMemberBOOL{Value: it.SelfRegEnabled},
 			":srd": list(it.SelfRegDomains), ":srr": str(it.SelfRegDefaultRole),
+			":sro": &types.AttributeValueMemberBOOL{Value: it.SelfRegOpen}, ":srf": str(it.SelfRegFirstRole),
 			":ard":     num(int64(orDefault(it.AuditRetentionDays, team.DefaultAuditRetentionDays))),
 			":drd":     num(int64(orDefault(it.DocRetentionDays, team.DefaultDocumentRetentionDays))),
 			":gnd":     num(int64(a.Settings.GrantExpiryNoticeDays)),

@@ -81,7 +81,8 @@ const (
 // the use of the token and the event. An email that got an identity
 // meanwhile fails with team.ErrEmailTaken, a member already in the
 // account with team.ErrAlreadyMember, a used or replaced token with
-// ErrTokenInvalid.
+// ErrTokenInvalid, a first-registrant claim (na.ClaimFirst) that someone
+// else won with ErrFirstRegistrantTaken.
 func (s *Store) ConfirmRegistration(ctx context.Context, tokenHash, kind, subject string, now time.Time, na NewAccount, ev audit.Event) error {
 	identity := func(tx *Tx) {
 		if na.NewIdentity {
@@ -106,6 +107,9 @@ func (s *Store) ConfirmRegistration(ctx context.Context, tokenHash, kind, subjec
 		tx.Check(accountKey(na.Owner.AccountID), ItemPresent(), team.ErrAccountNotFound)
 		tx.addMember(na.Owner)
 		identity(tx)
+		if na.ClaimFirst {
+			tx.claimFirstRegistrant(na.Owner.AccountID, na.Owner.ID)
+		}
 		return tx
 	})
 }

@@ -30,6 +30,8 @@ type accountItem struct {
 	SelfRegEnabled       bool     `dynamodbav:"selfRegistrationEnabled"`
 	SelfRegDomains       []string `dynamodbav:"selfRegistrationDomains,omitempty"`
 	SelfRegDefaultRole   string   `dynamodbav:"selfRegistrationDefaultRole,omitempty"`
+	SelfRegOpen          bool     `dynamodbav:"selfRegistrationOpen,omitempty"`
+	SelfRegFirstRole     string   `dynamodbav:"selfRegistrationFirstRole,omitempty"`
 	AuditRetentionDays   int      `dynamodbav:"auditRetentionDays,omitempty"`
 	DocRetentionDays     int      `dynamodbav:"documentRetentionDays,omitempty"`
 	// GrantNoticeDays is absent on accounts written before the setting
@@ -54,6 +56,8 @@ func toAccountItem(a team.Account) accountItem {
 		SelfRegEnabled:     a.Settings.SelfRegistration.Enabled,
 		SelfRegDomains:     a.Settings.SelfRegistration.Domains,
 		SelfRegDefaultRole: a.Settings.SelfRegistration.DefaultRole,
+		SelfRegOpen:        a.Settings.SelfRegistration.Open,
+		SelfRegFirstRole:   a.Settings.SelfRegistration.FirstRegistrantRole,
 		AuditRetentionDays: a.Settings.AuditRetentionDays,
 		DocRetentionDays:   a.Settings.DocumentRetentionDays,
 		GrantNoticeDays:    &a.Settings.GrantExpiryNoticeDays,
@@ -84,6 +88,7 @@ func (it accountItem) accountFields() team.Account {
 			ExternalApproverDomains: it.ExternalDomains,
 			SelfRegistration: team.SelfRegistration{
 				Enabled: it.SelfRegEnabled, Domains: it.SelfRegDomains, DefaultRole: it.SelfRegDefaultRole,
+				Open: it.SelfRegOpen, FirstRegistrantRole: it.SelfRegFirstRole,
 			},
 			// Accounts written before the retention settings read the defaults.
 			AuditRetentionDays:    orDefault(it.AuditRetentionDays, team.DefaultAuditRetentionDays),

@@ -91,9 +91,17 @@ const (
 
 // SelfRegistration is off by default.
 type SelfRegistration struct {
-	Enabled     bool
+	Enabled bool
+	// Open lets every email domain join (Domains is then empty); joining
+	// is confirmed by email all the same.
+	Open        bool
 	Domains     []string
 	DefaultRole string
+	// FirstRegistrantRole, when set, is the role (at account scope) of
+	// the first person who completes self-registration in the account,
+	// instead of DefaultRole; exactly one person ever gets it (seed 003:
+	// senior managers are the client users who first register).
+	FirstRegistrantRole string
 }
 
 // DefaultSettings are a new account's settings.
@@ -110,7 +118,7 @@ func PresetSettings(p rbac.Preset) Settings {
 	s.Billing = p.Settings.Billing
 	s.LockAfterDays = p.Settings.LockAfterDays
 	sr := p.Settings.SelfRegistration
-	s.SelfRegistration = SelfRegistration{Enabled: sr.Enabled, Domains: sr.Domains, DefaultRole: sr.DefaultRole}
+	s.SelfRegistration = SelfRegistration{Enabled: sr.Enabled, Open: sr.Open, Domains: sr.Domains, DefaultRole: sr.DefaultRole, FirstRegistrantRole: sr.FirstRegistrantRole}
 	return s
 }
 

@@ -155,9 +155,11 @@ type Settings struct {
 
 // SelfRegistration is the account's self-registration setting.
 type SelfRegistration struct {
-	Enabled     bool     `json:"enabled"`
-	Domains     []string `json:"domains"`
-	DefaultRole string   `json:"defaultRole,omitempty"`
+	Enabled             bool     `json:"enabled"`
+	Open                bool     `json:"open"`
+	Domains             []string `json:"domains"`
+	DefaultRole         string   `json:"defaultRole,omitempty"`
+	FirstRegistrantRole string   `json:"firstRegistrantRole,omitempty"`
 }
 
 // FromAccount converts an account.
@@ -178,6 +180,7 @@ func FromAccount(a team.Account) Account {
 			ExternalApproverDomains: nonNil(s.ExternalApproverDomains),
 			SelfRegistration: SelfRegistration{
 				Enabled: s.SelfRegistration.Enabled, Domains: nonNil(s.SelfRegistration.Domains), DefaultRole: s.SelfRegistration.DefaultRole,
+				Open: s.SelfRegistration.Open, FirstRegistrantRole: s.SelfRegistration.FirstRegistrantRole,
 			},
 			AuditRetentionDays: s.AuditRetentionDays, DocumentRetentionDays: s.DocumentRetentionDays,
 			GrantExpiryNoticeDays: s.GrantExpiryNoticeDays,

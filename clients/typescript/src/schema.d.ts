@@ -23,7 +23,7 @@ export interface paths {
         head?: never;
         /**
          * Change the account's name or settings
-         * @description Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+         * @description Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain (or `open`, which takes no domains) and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`); `firstRegistrantRole` is checked the same way. `open` and `firstRegistrantRole` are part of the self-registration policy (`policies.manage`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
          */
         patch: operations["updateAccount"];
         trace?: never;
@@ -608,6 +608,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/users/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import inactive members
+         * @description Up to 1,000 inactive members in one call (seed 003: inactive end users "installed ... via a user import"; they cannot sign in, others order for them). Each row is exactly a `POST /v1/users` body and is created as that route creates one member: the same validation, grant ceiling, email uniqueness, audit event `member.create` and change events. Each row is its own transaction, all or nothing, and rows are independent: a failed row (its `code` and `detail` as `POST /v1/users` would answer them, e.g. `already_member`, `exceeds_own_rights`, `invalid_field`, `unknown_scope`) never stops the others. A row repeating an earlier row's email fails with `duplicate_in_file`. The answer is 200 with every row's outcome in row order and the counts. The whole call is refused only when `users` is empty (400 `import_empty`) or longer than 1,000 rows (400 `import_too_large`), when the caller holds `users.manage` nowhere (403 `outside_managed_scope`), or for an impersonated session (403 `impersonation_forbidden`). Rows are written at most 8 at a time; a row still colliding with other writes after its retries fails with `busy` and may be sent again. With an Idempotency-Key a retry replays the first answer and creates nothing.
+         */
+        post: operations["importUsers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users/{id}": {
         parameters: {
             query?: never;
@@ -920,7 +940,7 @@ export interface paths {
         put?: never;
         /**
          * Join an account by self-registration
-         * @description Public. Only for an account whose settings enable self-registration, and only for emails of its allowed domains (403 `self_registration_closed` / `domain_not_allowed`). Validates the whole body and emails a link; nothing is created until the email's owner confirms it (`POST /v1/auth/verify-email {token, password}`): then the member gets the account's default role at account scope. The answer is the same 202 for fresh emails, emails with a Steward sign-in (confirmed with that sign-in's password) and members of the account (told so by email), and within or over the mail caps.
+         * @description Public. Only for an account whose settings enable self-registration, and only for emails of its allowed domains unless it is `open` to every domain (403 `self_registration_closed` / `domain_not_allowed`). Validates the whole body and emails a link; nothing is created until the email's owner confirms it (`POST /v1/auth/verify-email {token, password}`): then the member gets the account's default role at account scope, or, for the first person ever to complete self-registration in the account, its `firstRegistrantRole` when it names one (exactly one person gets it, however many confirm at once). The answer is the same 202 for fresh emails, emails with a Steward sign-in (confirmed with that sign-in's password) and members of the account (told so by email), and within or over the mail caps.
          */
         post: operations["joinAccount"];
         delete?: never;
@@ -2075,12 +2095,16 @@ export interface components {
             alertHour?: number;
             /** @description Email domains such as example.com (lower-cased, duplicates dropped). */
             externalApproverDomains?: string[];
-            /** @description Whether people with an allowed email domain may join by themselves, and with which role. */
+            /** @description Whether people may join by themselves (with an allowed email domain, or any email when `open`), and with which role; `firstRegistrantRole` is the first self-registrant's role ("" removes it). */
             selfRegistration?: {
                 enabled?: boolean;
+                /** @description Let every email domain join. `open` with domains is refused (400 naming `settings.selfRegistration.domains`): send `"domains": []` with it. */
+                open?: boolean;
                 /** @description Email domains such as example.com (lower-cased, duplicates dropped). */
                 domains?: string[];
                 defaultRole?: components["schemas"]["RoleId"];
+                /** @description The role the first person to complete self-registration gets at account scope instead of `defaultRole` (checked as `defaultRole` is: a role of the account, assignable account-wide, not `administrator`, within your own account-wide rights); "" removes it. */
+                firstRegistrantRole?: string;
             };
             /** @description Days an audit event is kept (30-3650); applies to events written afterwards. */
             auditRetentionDays?: number;
@@ -2542,11 +2566,15 @@ export interface components {
             alertHour: number;
             /** @description Email domains external approvers may have. */
             externalApproverDomains: string[];
-            /** @description Whether people with an allowed email domain may join by themselves. */
+            /** @description Whether people may join by themselves: with an allowed email domain, or with any email when `open`; and with which role. */
             selfRegistration: {
                 enabled: boolean;
+                /** @description Any email domain may join (`domains` is then empty); joining is confirmed by email all the same. */
+                open?: boolean;
                 domains: string[];
                 defaultRole?: components["schemas"]["RoleId"];
+                /** @description The role (at account scope) of the first person who completes self-registration in the account, instead of `defaultRole`: exactly one person ever gets it (seed 003: senior managers are the client users who first register). */
+                firstRegistrantRole?: components["schemas"]["RoleId"];
             };
             /** @description How long an audit event is kept, in days (default 400). Each event carries its expiry from the setting at its write: a change applies to events written afterwards, events already written keep theirs. DynamoDB deletes an expired event within days of its expiry; export what you must keep longer before then, with GET /v1/audit and a from/to range. */
             auditRetentionDays: number;
@@ -3568,6 +3596,33 @@ export interface components {
             time: string;
             /** @description `app.<action>`. */
             action: string;
+        };
+        /** @description The rows of a user import: each a `POST /v1/users` body. */
+        ImportUsersRequest: {
+            users: components["schemas"]["CreateMemberRequest"][];
+        };
+        /** @description The outcome of each row of a user import, in row order, and how many were created and failed. */
+        ImportUsersResponse: {
+            results: components["schemas"]["ImportUserResult"][];
+            created: number;
+            failed: number;
+        };
+        /** @description One row: `created` with the new member's id, or `failed` with the error that row got (nothing of it was written). */
+        ImportUserResult: {
+            /** @description The row's index in `users`, from 0. */
+            row: number;
+            /** @enum {string} */
+            status: "created" | "failed";
+            /** @description The created member's id. */
+            id?: string;
+            error?: components["schemas"]["ImportRowError"];
+        };
+        /** @description Why a row failed: the code and detail `POST /v1/users` would answer for it, or `duplicate_in_file`. */
+        ImportRowError: {
+            code: string;
+            detail: string;
+            /** @description The offending fields of the row, when there are any (as a problem's `errors`). */
+            errors?: components["schemas"]["FieldError"][];
         };
         /**
          * @description A product preset: the roles an account offers (with the product's own names), the default grant of an invitation, its settings defaults and the part of the permission catalogue it uses. `general` is every built-in role and the whole catalogue; `inventory` (Sumtracker-style), `planning` (Inventory-Planner-style), `storefront` (a B2B storefront) and `payments` (a payments portal) reproduce their products. Chosen at sign-up, never changed.
@@ -5087,6 +5142,44 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    importUsers: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A client-chosen key (1 to 128 letters, digits or . _ : -) that makes a creating POST safe to retry for a day: a retry with the same key and body answers the first successful result again (with `Idempotent-Replayed: true`) and creates nothing; the same key with another body answers 422 `idempotency_key_reused`; while the first is still running, 409 `idempotency_in_progress`. A failed request forgets its key. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImportUsersRequest"];
+            };
+        };
+        responses: {
+            /** @description Every row's outcome, in row order. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportUsersResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];

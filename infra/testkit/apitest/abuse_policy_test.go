@@ -24,7 +24,7 @@ var impersonationRefused = []string{
 	"createApiKey", "revokeApiKey",
 	"createRole", "updateRole", "deleteRole",
 	"updateAccount", "putStore", "putDepartment", "putSupplier",
-	"createUser", "deleteUser", "suspendUser", "reactivateUser", "deactivateUser",
+	"createUser", "importUsers", "deleteUser", "suspendUser", "reactivateUser", "deactivateUser",
 	"transferOwnership", "impersonateUser",
 	"createApprovalRequest", "decideApprovalRequest", "cancelApprovalRequest",
 	"putApprovalPolicy",

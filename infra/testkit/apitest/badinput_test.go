@@ -53,6 +53,8 @@ var sweepBodies = map[string]any{
 		"assignments": []any{map[string]any{"role": "team_member", "scope": "store:s1"}}},
 	"createUser": map[string]any{"email": "{newEmail}", "name": "Sweep User", "admin": false,
 		"assignments": []any{map[string]any{"role": "team_member", "scope": "store:s1"}}},
+	"importUsers": map[string]any{"users": []any{map[string]any{"email": "{newEmail}", "name": "Sweep User", "admin": false,
+		"assignments": []any{map[string]any{"role": "team_member", "scope": "store:s1"}}}}},
 	"updateUser": map[string]any{"name": "Sweep Renamed", "admin": false,
 		"assignments":   []any{map[string]any{"role": "team_member", "scope": "store:s2"}},
 		"notifications": map[string]any{"lowStock": false, "duePurchaseOrders": true, "paymentReminders": true, "approvalReminders": true}},
@@ -66,7 +68,7 @@ var sweepBodies = map[string]any{
 		"resource": map[string]any{"store": "s1"}}}},
 	"updateAccount": map[string]any{"name": "Sweep account", "settings": map[string]any{
 		"invitationTtlHours": 48, "timeZone": "Europe/Berlin", "alertHour": 8, "externalApproverDomains": []any{"example.com"},
-		"selfRegistration": map[string]any{"enabled": false, "domains": []any{"example.com"}, "defaultRole": "team_member"}}},
+		"selfRegistration": map[string]any{"enabled": false, "open": false, "domains": []any{"example.com"}, "defaultRole": "team_member", "firstRegistrantRole": "team_member"}}},
 	"putStore":       map[string]any{"name": "Sweep store", "address": "1 Main Street", "timeZone": "Europe/Berlin"},
 	"recordActivity": map[string]any{"action": "order.export", "target": map[string]any{"type": "order", "id": "o-1"}, "summary": "Exported", "userId": "{owner}"},
 	"putDepartment":  map[string]any{"name": "Sweep department", "kind": "sales"},
@@ -134,6 +136,11 @@ var sweepAccepted = []struct{ op, field, kind, reason string }{
 	{"signup", "password", "control:U+202E", "a password is a secret that is never shown: any Unicode text is accepted (NIST SP 800-63B), format characters included; C0/C1 control characters are refused"},
 	{"putStockLevels", "items.0.onHand", "number:-1", "on-hand stock goes below zero when more is sold than was counted (the schema sets no minimum); the threshold may not"},
 }
+
+// sweepRowWise are the operations that answer a bad row in their 200
+// answer (each row failed with its code, nothing of it written) rather
+// than refusing the whole request: POST /v1/users/import.
+var sweepRowWise = map[string]bool{"importUsers": true}
 
 // sweepNewEmail stands for a new email address in a body.
 const sweepNewEmail = "sweep-new-address@example.com"
@@ -431,6 +438,20 @@ func sweepRoute(t *testing.T, a *sweepAccount, spec *sweepSpec, r routes.Route, 
 		stats.add(c.category)
 		if res.Status >= 500 {
 			stats.fiveXX.Add(1)
+		}
+		if sweepRowWise[r.Operation] && res.Status == http.StatusOK && !allowed {
+			// A route answering row by row refuses a bad row in its
+			// answer: every row failed with a code, nothing created.
+			var ans importAnswer
+			if err := json.Unmarshal(res.Body, &ans); err != nil || ans.Created != 0 || len(ans.Results) == 0 {
+				t.Errorf("%s %s: %d %s, want every row failed", r.Pattern(), c, res.Status, snippet(res.Body))
+			}
+			for _, row := range ans.Results {
+				if row.Status != "failed" || row.Error == nil || row.Error.Code == "" {
+					t.Errorf("%s %s: row %+v, want failed with a code", r.Pattern(), c, row)
+				}
+			}
+			continue
 		}
 		switch {
 		case res.Status >= 200 && res.Status < 300 && allowed:

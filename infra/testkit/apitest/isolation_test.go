@@ -18,6 +18,7 @@ import (
 var sampleBodies = map[string]any{
 	"createInvitation":      map[string]any{"email": "iso-invite@example.com"},
 	"createUser":            map[string]any{"email": "iso-user@example.com", "name": "Iso"},
+	"importUsers":           map[string]any{"users": []any{map[string]any{"email": "iso-import@example.com", "name": "Iso"}}},
 	"updateUser":            map[string]any{"name": "Changed by another tenant"},
 	"transferOwnership":     map[string]any{"memberId": "{member}"},
 	"deleteUser":            map[string]any{"force": false},

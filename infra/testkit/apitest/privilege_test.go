@@ -112,6 +112,8 @@ var privilegeRows = []privilegeRow{
 		why: "as resendInvitation: users.manage at store:s1"},
 	{op: "createUser", allow: grantTMAtS1,
 		why: "as createInvitation: users.manage and team_member's permissions at store:s1"},
+	{op: "importUsers", allow: usersMgrsS1,
+		why: "the call needs users.manage somewhere; its one row (a team_member at store:s1) is created as createUser would (privSettle: senior_manager's row fails exceeds_own_rights, 200 all the same)"},
 	{op: "updateUser", allow: usersMgrsS1,
 		why: "renaming the target: users.manage at store:s1"},
 	{op: "updateUser", variant: "grant accountant", allow: starAtS1,
@@ -311,6 +313,8 @@ func (e *Env) privilegeRequest(t *testing.T, fx *privFixture, key string) privCa
 		return privCall{"DELETE", "/v1/invitations/" + fx.invRevoke, nil, nil}
 	case "createUser":
 		return privCall{"POST", "/v1/users", map[string]any{"email": newEmail("priv-user"), "name": "Priv User", "assignments": teamMemberAtS1()}, nil}
+	case "importUsers":
+		return privCall{"POST", "/v1/users/import", map[string]any{"users": []any{map[string]any{"email": newEmail("priv-imp"), "name": "Priv Import", "assignments": teamMemberAtS1()}}}, nil}
 	case "updateUser":
 		id := fx.targets[key]
 		return privCall{"PATCH", "/v1/users/" + id, map[string]any{"name": "Renamed by " + fx.role}, []string{"If-Match", memberEtag(id)}}
@@ -419,6 +423,20 @@ func (e *Env) privSettle(t *testing.T, fx *privFixture, key string, res *Respons
 		var r acrView
 		res.JSON(t, &r)
 		e.waitAsked(t, fx.ownerTk, r.ID)
+	case "importUsers":
+		// The row passes the grant ceiling as createUser's body does.
+		var r importAnswer
+		res.JSON(t, &r)
+		if len(r.Results) != 1 {
+			t.Fatalf("%s importUsers: %s", fx.role, res.Body)
+		}
+		if slices.Contains(grantTMAtS1, fx.role) {
+			if r.Created != 1 || r.Results[0].Status != "created" {
+				t.Errorf("%s importUsers: row not created: %s", fx.role, res.Body)
+			}
+		} else if r.Failed != 1 || r.Results[0].Error == nil || r.Results[0].Error.Code != "exceeds_own_rights" {
+			t.Errorf("%s importUsers: want the row failed exceeds_own_rights: %s", fx.role, res.Body)
+		}
 	}
 }
 
