@@ -67,15 +67,20 @@ type seedCase struct {
 }
 
 type seedStep struct {
-	As      string            `json:"as"`
-	Method  string            `json:"method"`
-	Path    string            `json:"path"`
-	Headers map[string]string `json:"headers"`
-	Body    any               `json:"body"`
-	Status  int               `json:"status"`
-	Code    string            `json:"code"`
-	Want    map[string]any    `json:"want"`
-	Save    map[string]string `json:"save"`
+	// Mail, instead of a request: the newest email to this address whose
+	// subject holds MailSubject, sent since the file started; its link's
+	// token is saved under the one name in Save.
+	Mail        string            `json:"mail"`
+	MailSubject string            `json:"mailSubject"`
+	As          string            `json:"as"`
+	Method      string            `json:"method"`
+	Path        string            `json:"path"`
+	Headers     map[string]string `json:"headers"`
+	Body        any               `json:"body"`
+	Status      int               `json:"status"`
+	Code        string            `json:"code"`
+	Want        map[string]any    `json:"want"`
+	Save        map[string]string `json:"save"`
 }
 
 // seedActor is who a case or step acts as.
@@ -92,6 +97,7 @@ type seedRun struct {
 	actors  map[string]*seedActor
 	keys    map[string]string // API key id in the file -> its secret
 	vars    map[string]string
+	started time.Time // when the file's account was created: emails since
 }
 
 func TestSeedCases(t *testing.T) {
@@ -181,6 +187,12 @@ func (c seedCase) check(seedTexts map[string]string) error {
 		return fmt.Errorf("a decision needs as, action and expect \"allow\" or \"deny\"")
 	}
 	for i, s := range c.Steps {
+		if s.Mail != "" {
+			if s.Method != "" || s.Path != "" || len(s.Save) != 1 {
+				return fmt.Errorf("step %d reads an email: mail, mailSubject and one save name, no request", i)
+			}
+			continue
+		}
 		if s.Method == "" || !strings.HasPrefix(s.Path, "/") || s.Status == 0 {
 			return fmt.Errorf("step %d needs method, path (from /) and status", i)
 		}
@@ -241,7 +253,7 @@ func shortQuote(q string) string {
 func setupSeedRun(t *testing.T, name string, f seedFile) *seedRun {
 	t.Helper()
 	e := New(t)
-	r := &seedRun{e: e, file: name, actors: map[string]*seedActor{}, keys: map[string]string{}, vars: map[string]string{"password": goodPassword}}
+	r := &seedRun{e: e, file: name, actors: map[string]*seedActor{}, keys: map[string]string{}, vars: map[string]string{"password": goodPassword}, started: time.Now().Add(-time.Second)}
 
 	email := newEmail("seed-" + name)
 	body := map[string]string{"accountName": "Seed " + name, "email": email, "name": "Olive Owner", "password": goodPassword}
@@ -382,6 +394,14 @@ func (r *seedRun) decide(t *testing.T, c seedCase) {
 // steps.
 func (r *seedRun) steps(t *testing.T, c seedCase) {
 	for i, s := range c.Steps {
+		if s.Mail != "" {
+			addr := r.expand(t, s.Mail).(string)
+			tok := r.e.TokenFromEmail(t, addr, s.MailSubject, r.started)
+			for name := range s.Save {
+				r.vars[name] = tok
+			}
+			continue
+		}
 		path := r.expand(t, s.Path).(string)
 		var headers []string
 		for k, v := range s.Headers {
@@ -463,8 +483,10 @@ func sameJSON(a, b any) bool {
 var seedVar = regexp.MustCompile(`\$\{([A-Za-z0-9_.-]+)\}`)
 
 // expand replaces ${name} in every string of v (recursively): saved
-// values, member.{id}, email.{id}, name.{id}, account, password, and
-// newEmail (a fresh address at each use). An unknown name fails the test.
+// values, member.{id}, email.{id}, name.{id}, account, password,
+// newEmail (a fresh address at each use) and newEmail.{name} (a fresh
+// address, the same at each use of that name). An unknown name fails the
+// test.
 func (r *seedRun) expand(t *testing.T, v any) any {
 	t.Helper()
 	switch x := v.(type) {
@@ -473,6 +495,9 @@ func (r *seedRun) expand(t *testing.T, v any) any {
 			name := m[2 : len(m)-1]
 			if name == "newEmail" {
 				return newEmail("seed-new")
+			}
+			if _, ok := strings.CutPrefix(name, "newEmail."); ok && r.vars[name] == "" {
+				r.vars[name] = newEmail("seed-new") // a fresh address, the same at each use
 			}
 			val, ok := r.vars[name]
 			if !ok {
