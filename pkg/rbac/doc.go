@@ -49,6 +49,23 @@
 // Inventory Planner's "Full access" that includes billing is Steward's
 // admin flag). administrator is the role form of the admin flag.
 //
+// # Presets, permission assignments, billing and lock-by-age
+//
+// An account is created with a product preset (presets.go,
+// presets/{id}.json): the roles it offers, with the product's names,
+// replacing the built-ins (which are the general preset's), its default
+// invitation grant, settings defaults and catalogue subset.
+// NewRoleSetFor(Options{Preset, Billing, LockAfterDays}, custom...) builds
+// an account's role set. An assignment may carry Permissions instead of a
+// Role (per-member toggles, normal-tier keys of the preset's catalogue),
+// compiled like a role holding exactly those keys and checked by the same
+// ceiling. A preset role may vary with the account's billing setting
+// (payments: under single billing managers lose bank accounts and
+// invoices, and accountants' grants count account-wide; an account-wide
+// role must be admin-only and needs account-scope rights to grant).
+// With LockAfterDays set, a document whose Resource.Date is that old is
+// read-only without locked.edit (CodeDocumentAgeLocked).
+//
 // An account's custom roles join the built-ins in a RoleSet (NewRoleSet);
 // a custom role id must not collide with a built-in one and may not list
 // critical or owner-only permissions.
