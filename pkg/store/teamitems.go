@@ -58,7 +58,7 @@ func toAccountItem(a team.Account) accountItem {
 		DocRetentionDays:   a.Settings.DocumentRetentionDays,
 		GrantNoticeDays:    &a.Settings.GrantExpiryNoticeDays,
 		Preset:             a.Preset, Billing: string(a.Settings.Billing), LockAfterDays: a.Settings.LockAfterDays,
-		Version:            a.Version, CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(),
+		Version: a.Version, CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(),
 	}
 }
 
