@@ -2,9 +2,12 @@ package alerts
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,7 +43,15 @@ type GrantNotice struct {
 // announced again, and a repeated run (or a retried task) never twice.
 // It lies under "digest/", where the job may write (store.AlertsJobLeadingKeys).
 func GrantOutboxKey(account, member string, a rbac.Assignment) string {
-	return "digest/grant/" + account + "/" + member + "/" + a.String() + "/" + strconv.FormatInt(a.ExpiresAt.UnixNano(), 10)
+	name := a.String()
+	if a.Role == "" {
+		// A permission assignment: up to 64 keys would outgrow a key;
+		// the sorted keys' digest names it, whatever their order.
+		keys := slices.Sorted(slices.Values(a.Permissions))
+		sum := sha256.Sum256([]byte(strings.Join(keys, ",")))
+		name = "permissions:" + hex.EncodeToString(sum[:8]) + "@" + a.Scope.String()
+	}
+	return "digest/grant/" + account + "/" + member + "/" + name + "/" + strconv.FormatInt(a.ExpiresAt.UnixNano(), 10)
 }
 
 // RenewURL is the link a grant expiry notice offers to ask for the
@@ -153,6 +164,15 @@ func (s *Service) loadMembers(ctx context.Context, account string, ids []string)
 	return out, nil
 }
 
+// grantName names a grant in a notice: its role, or a permission
+// assignment's keys.
+func grantName(g rbac.Assignment) string {
+	if g.Role == "" {
+		return strings.Join(g.Permissions, ", ")
+	}
+	return g.Role
+}
+
 // sendGrantNotices sends the account's grant expiry notices not sent yet.
 func (s *Service) sendGrantNotices(ctx context.Context, a team.Account, now time.Time) (sent, skipped, failed int, err error) {
 	notices, err := s.GrantNotices(ctx, a, now)
@@ -181,7 +201,7 @@ func (s *Service) sendGrantNotice(ctx context.Context, a team.Account, n GrantNo
 		renew = s.RenewURL(n)
 	}
 	subject, text, html, err := mail.Render(mail.TemplateGrantExpiry, mail.GrantExpiryData{
-		MemberName: n.Member.Name, AccountName: a.Name, Role: n.Grant.Role, Scope: n.Grant.Scope.String(),
+		MemberName: n.Member.Name, AccountName: a.Name, Role: grantName(n.Grant), Scope: n.Grant.Scope.String(),
 		ExpiresAt: n.Grant.ExpiresAt, RenewLink: renew,
 	})
 	if err != nil {

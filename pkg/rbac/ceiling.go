@@ -26,11 +26,14 @@ import (
 //     scope the target has an assignment in, before and after (a member
 //     without assignments needs users.manage at account scope). So a
 //     manager at store:s1 manages only members whose assignments are all
-//     within stores it manages.
+//     within stores it manages. An assignment of a role whose grants count
+//     account-wide (a billing variant) is at account scope here.
 //   - ErrUnknownRole, ErrScopeNotAllowed, ErrInvalidScope: an added
 //     assignment is invalid.
 //   - ErrAdminOnlyRole: an added assignment's role is admin-only
-//     (Role.AdminOnly) and the actor is not an administrator.
+//     (Role.AdminOnly) and the actor is not an administrator; or an added
+//     permission assignment lists a key that no role a non-administrator
+//     grants holds (toggles never rebuild an admin-only role).
 //   - ErrExceedsOwnRights: for each added assignment, the actor must
 //     hold every permission of the role (or of a permission assignment)
 //     at exactly that scope (an account-scope grant, or a role whose
@@ -98,11 +101,11 @@ func (rs *RoleSet) CheckChange(actor, before, after Member) error {
 	scopes := make([]Scope, 0, len(before.Assignments)+len(after.Assignments))
 	if !creating {
 		for _, x := range before.Assignments {
-			scopes = appendScope(scopes, x.Scope)
+			scopes = appendScope(scopes, rs.reach(x))
 		}
 	}
 	for _, x := range after.Assignments {
-		scopes = appendScope(scopes, x.Scope)
+		scopes = appendScope(scopes, rs.reach(x))
 	}
 	if len(scopes) == 0 {
 		scopes = append(scopes, AccountScope)
@@ -123,6 +126,13 @@ func (rs *RoleSet) CheckChange(actor, before, after Member) error {
 		}
 		if x.Role == "" {
 			bits, _ := rs.permissionBits(x.Permissions) // validated above
+			if reserved := bits.andNot(rs.nonAdminOnlyBits()); !a.isAdmin && !reserved.empty() {
+				// Toggles never rebuild an admin-only role piecemeal: a
+				// non-administrator grants only permissions some role it
+				// could grant holds.
+				return fmt.Errorf("%w: only administrators grant %s (no role that non-administrators grant holds it)",
+					ErrAdminOnlyRole, strings.Join(cat().keys(reserved), ", "))
+			}
 			if missing := bits.andNot(a.heldAt(x.Scope)); !missing.empty() {
 				return fmt.Errorf("%w: cannot grant %s at %s: you lack %s there",
 					ErrExceedsOwnRights, strings.Join(x.Permissions, ", "), x.Scope, strings.Join(cat().keys(missing), ", "))
@@ -149,6 +159,29 @@ func (rs *RoleSet) CheckChange(actor, before, after Member) error {
 // PermUsersManage is the permission that lets a member manage other
 // members in its scopes.
 const PermUsersManage = "users.manage"
+
+// reach is the scope an assignment's grant reaches: AccountScope for a
+// role whose grants count account-wide (a billing variant), its own scope
+// otherwise.
+func (rs *RoleSet) reach(x Assignment) Scope {
+	if r, ok := rs.roles[x.Role]; ok && x.Role != "" && r.accountWide() {
+		return AccountScope
+	}
+	return x.Scope
+}
+
+// nonAdminOnlyBits is the union of the permissions of the roles that are
+// not admin-only: what a non-administrator may grant as a permission
+// assignment (still within its own rights).
+func (rs *RoleSet) nonAdminOnlyBits() permSet {
+	var out permSet
+	for _, r := range rs.roles {
+		if !r.role.AdminOnly && !r.role.Admin {
+			out = out.or(r.bits)
+		}
+	}
+	return out
+}
 
 func appendScope(list []Scope, s Scope) []Scope {
 	for _, x := range list {

@@ -45,15 +45,18 @@ type ExpiringGrant struct {
 	AccountID string
 	MemberID  string
 	Role      string
-	Scope     rbac.Scope
-	ExpiresAt time.Time
+	// Permissions are a permission assignment's keys (Role empty).
+	Permissions []string
+	Scope       rbac.Scope
+	ExpiresAt   time.Time
 }
 
 // Current returns the member's assignment the entry stands for, if the
 // member still holds it with the same expiry.
 func (g ExpiringGrant) Current(as []rbac.Assignment) (rbac.Assignment, bool) {
 	for _, a := range as {
-		if a.Role == g.Role && a.Scope == g.Scope && a.ExpiresAt.Equal(g.ExpiresAt) {
+		if a.Role == g.Role && a.Scope == g.Scope && a.ExpiresAt.Equal(g.ExpiresAt) &&
+			(rbac.Assignment{Permissions: a.Permissions}).Equal(rbac.Assignment{Permissions: g.Permissions}) {
 			return a, true
 		}
 	}
@@ -61,14 +64,16 @@ func (g ExpiringGrant) Current(as []rbac.Assignment) (rbac.Assignment, bool) {
 }
 
 type grantExpiryItem struct {
-	PK        string    `dynamodbav:"pk"`
-	SK        string    `dynamodbav:"sk"`
-	Type      string    `dynamodbav:"type"`
-	MemberID  string    `dynamodbav:"memberId"`
-	Role      string    `dynamodbav:"role"`
-	Scope     string    `dynamodbav:"scope"`
-	ExpiresAt time.Time `dynamodbav:"expiresAt"`
-	TTL       int64     `dynamodbav:"ttl"`
+	PK       string `dynamodbav:"pk"`
+	SK       string `dynamodbav:"sk"`
+	Type     string `dynamodbav:"type"`
+	MemberID string `dynamodbav:"memberId"`
+	Role     string `dynamodbav:"role"`
+	// Permissions are a permission assignment's keys (Role empty).
+	Permissions []string  `dynamodbav:"permissions,omitempty"`
+	Scope       string    `dynamodbav:"scope"`
+	ExpiresAt   time.Time `dynamodbav:"expiresAt"`
+	TTL         int64     `dynamodbav:"ttl"`
 }
 
 const typeGrantExpiry = "grant_expiry"
@@ -100,7 +105,7 @@ func grantExpiryItems(account, member string, as []rbac.Assignment, now time.Tim
 		}
 		out = append(out, marshal(grantExpiryItem{
 			PK: accountPK(account), SK: grantExpirySK(a.ExpiresAt, member, a), Type: typeGrantExpiry,
-			MemberID: member, Role: a.Role, Scope: a.Scope.String(), ExpiresAt: a.ExpiresAt.UTC(),
+			MemberID: member, Role: a.Role, Permissions: a.Permissions, Scope: a.Scope.String(), ExpiresAt: a.ExpiresAt.UTC(),
 			TTL: a.ExpiresAt.Add(grantExpiryTTL).Unix(),
 		}))
 	}
@@ -159,7 +164,7 @@ func (s *Store) ExpiringGrants(ctx context.Context, account string, from, until 
 			if !it.ExpiresAt.Before(until) {
 				continue
 			}
-			out = append(out, ExpiringGrant{AccountID: account, MemberID: it.MemberID, Role: it.Role, Scope: sc, ExpiresAt: it.ExpiresAt})
+			out = append(out, ExpiringGrant{AccountID: account, MemberID: it.MemberID, Role: it.Role, Permissions: it.Permissions, Scope: sc, ExpiresAt: it.ExpiresAt})
 		}
 		if len(page.LastEvaluatedKey) == 0 {
 			return out, nil
