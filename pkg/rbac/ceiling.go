@@ -126,7 +126,7 @@ func (rs *RoleSet) CheckChange(actor, before, after Member) error {
 		}
 		if x.Role == "" {
 			bits, _ := rs.permissionBits(x.Permissions) // validated above
-			if reserved := bits.andNot(rs.nonAdminOnlyBits()); !a.isAdmin && !reserved.empty() {
+			if reserved := bits.andNot(rs.nonAdminOnlyBits(x.Scope.Kind)); !a.isAdmin && !reserved.empty() {
 				// Toggles never rebuild an admin-only role piecemeal: a
 				// non-administrator grants only permissions some role it
 				// could grant holds.
@@ -171,12 +171,15 @@ func (rs *RoleSet) reach(x Assignment) Scope {
 }
 
 // nonAdminOnlyBits is the union of the permissions of the roles that are
-// not admin-only: what a non-administrator may grant as a permission
-// assignment (still within its own rights).
-func (rs *RoleSet) nonAdminOnlyBits() permSet {
+// not admin-only and may be assigned at that kind of scope: what a
+// non-administrator may grant there as a permission assignment (still
+// within its own rights). So keys only an admin-only role carries at a
+// kind of scope (the storefront's supplier scopes) stay an
+// administrator's to give.
+func (rs *RoleSet) nonAdminOnlyBits(kind ScopeKind) permSet {
 	var out permSet
 	for _, r := range rs.roles {
-		if !r.role.AdminOnly && !r.role.Admin {
+		if !r.role.AdminOnly && !r.role.Admin && r.allowedAt(kind) {
 			out = out.or(r.bits)
 		}
 	}
