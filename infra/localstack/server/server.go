@@ -25,6 +25,7 @@ import (
 	"github.com/stewardhq/steward/pkg/invites"
 	"github.com/stewardhq/steward/pkg/members"
 	"github.com/stewardhq/steward/pkg/permissions"
+	"github.com/stewardhq/steward/pkg/portal"
 	"github.com/stewardhq/steward/pkg/router"
 	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/store"
@@ -75,6 +76,7 @@ func operations(d Deps) router.Operations {
 		d.Access.Operations(),
 		d.Alerts.Operations(),
 		d.Webhooks.Operations(),
+		(&portal.Service{Store: d.Store, Auth: d.Auth, Members: d.Members, Invites: d.Invites, PublicURL: d.Auth.PublicURL}).Operations(),
 	} {
 		maps.Copy(ops, m)
 	}
