@@ -33,6 +33,8 @@ func (s *Service) HandleMintPortalLink(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
+	// The link is a credential: never cached.
+	w.Header().Set("Cache-Control", "no-store")
 	httpapi.WriteJSON(w, r, http.StatusCreated, portalLinkResponse{URL: strings.TrimRight(s.PublicURL, "/") + PortalEnterPath + l.Token, ExpiresAt: l.ExpiresAt.UTC()})
 	return nil
 }

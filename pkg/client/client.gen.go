@@ -36914,6 +36914,9 @@ func ParseSubmitPortalResendInviteReply(rsp *http.Response) (*SubmitPortalResend
 	}
 
 	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -37498,6 +37501,9 @@ func ParseSubmitPortalRevokeInviteReply(rsp *http.Response) (*SubmitPortalRevoke
 	}
 
 	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -38082,6 +38088,9 @@ func ParseSubmitPortalInviteReply(rsp *http.Response) (*SubmitPortalInviteReply,
 	}
 
 	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -38649,6 +38658,9 @@ func ParseSubmitPortalLoginReply(rsp *http.Response) (*SubmitPortalLoginReply, e
 	}
 
 	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -38929,6 +38941,9 @@ func ParseSubmitPortalLogoutReply(rsp *http.Response) (*SubmitPortalLogoutReply,
 	}
 
 	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -39537,6 +39552,9 @@ func ParseSubmitPortalAssignmentsReply(rsp *http.Response) (*SubmitPortalAssignm
 	}
 
 	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -40121,6 +40139,9 @@ func ParseSubmitPortalMemberStatusReply(rsp *http.Response) (*SubmitPortalMember
 	}
 
 	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {

@@ -8232,9 +8232,7 @@ export interface operations {
                     Location?: string;
                     [name: string]: unknown;
                 };
-                content: {
-                    "text/html": unknown;
-                };
+                content?: never;
             };
             /** @description The form is not readable or a field is wrong (HTML, the message next to the field); a body on GET is a problem. */
             400: {
@@ -8387,9 +8385,7 @@ export interface operations {
                     Location?: string;
                     [name: string]: unknown;
                 };
-                content: {
-                    "text/html": unknown;
-                };
+                content?: never;
             };
             /** @description The form is not readable or a field is wrong (HTML, the message next to the field); a body on GET is a problem. */
             400: {
@@ -8826,9 +8822,7 @@ export interface operations {
                     Location?: string;
                     [name: string]: unknown;
                 };
-                content: {
-                    "text/html": unknown;
-                };
+                content?: never;
             };
             /** @description The form is not readable or a field is wrong (HTML, the message next to the field); a body on GET is a problem. */
             400: {
@@ -8970,9 +8964,7 @@ export interface operations {
                     Location?: string;
                     [name: string]: unknown;
                 };
-                content: {
-                    "text/html": unknown;
-                };
+                content?: never;
             };
             /** @description The form is not readable or a field is wrong (HTML, the message next to the field); a body on GET is a problem. */
             400: {
@@ -9266,9 +9258,7 @@ export interface operations {
                     Location?: string;
                     [name: string]: unknown;
                 };
-                content: {
-                    "text/html": unknown;
-                };
+                content?: never;
             };
             /** @description The form is not readable or a field is wrong (HTML, the message next to the field); a body on GET is a problem. */
             400: {
@@ -9562,9 +9552,7 @@ export interface operations {
                     Location?: string;
                     [name: string]: unknown;
                 };
-                content: {
-                    "text/html": unknown;
-                };
+                content?: never;
             };
             /** @description The form is not readable or a field is wrong (HTML, the message next to the field); a body on GET is a problem. */
             400: {
@@ -9858,9 +9846,7 @@ export interface operations {
                     Location?: string;
                     [name: string]: unknown;
                 };
-                content: {
-                    "text/html": unknown;
-                };
+                content?: never;
             };
             /** @description The form is not readable or a field is wrong (HTML, the message next to the field); a body on GET is a problem. */
             400: {

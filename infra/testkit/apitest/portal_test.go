@@ -1,0 +1,179 @@
+package apitest
+
+import (
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+type portalLink struct {
+	URL       string    `json:"url"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// mintPortalLink mints a one-time portal link for member as token.
+func (e *Env) mintPortalLink(t testing.TB, token, member string) portalLink {
+	t.Helper()
+	var l portalLink
+	e.Call(t, "POST", "/v1/portal/sessions", token, map[string]any{"userId": member}).Want(t, http.StatusCreated, "").JSON(t, &l)
+	if !strings.HasPrefix(l.URL, e.URL+"/portal/enter/") || time.Until(l.ExpiresAt) > 5*time.Minute || time.Until(l.ExpiresAt) < 4*time.Minute {
+		t.Fatalf("portal link %+v", l)
+	}
+	return l
+}
+
+// enterPortal opens a minted link and returns the session cookie.
+func (e *Env) enterPortal(t testing.TB, l portalLink) string {
+	t.Helper()
+	r := e.Call(t, "GET", strings.TrimPrefix(l.URL, e.URL), "", nil).Want(t, http.StatusSeeOther, "")
+	if loc := r.Header.Get("Location"); loc != "/portal/team" {
+		t.Fatalf("enter redirects to %q", loc)
+	}
+	for _, c := range (&http.Response{Header: r.Header}).Cookies() {
+		if c.Name == "steward_portal" {
+			if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Value == "" {
+				t.Fatalf("session cookie %+v", c)
+			}
+			return c.Name + "=" + c.Value
+		}
+	}
+	t.Fatalf("no session cookie in %v", r.Header.Values("Set-Cookie"))
+	return ""
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// portalPage reads a portal page with the session cookie (200) and
+// returns its HTML and the CSRF token of its forms.
+func (e *Env) portalPage(t testing.TB, cookie, path string) (string, string) {
+	t.Helper()
+	r := e.Call(t, "GET", path, "", nil, "Cookie", cookie).Want(t, http.StatusOK, "")
+	if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "script-src") || strings.Contains(csp, "unsafe-inline") {
+		t.Fatalf("%s: CSP %q", path, csp)
+	}
+	for _, h := range []string{"X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy", "Cache-Control"} {
+		if r.Header.Get(h) == "" {
+			t.Fatalf("%s: no %s header", path, h)
+		}
+	}
+	body := string(r.Body)
+	if strings.Contains(strings.ToLower(body), "<script") {
+		t.Fatalf("%s has a script", path)
+	}
+	m := csrfField.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("%s: no CSRF token in %s", path, body)
+	}
+	return body, html.UnescapeString(m[1])
+}
+
+// portalPost posts a form with the session cookie.
+func (e *Env) portalPost(t testing.TB, cookie, path string, form url.Values) *Response {
+	t.Helper()
+	return e.Call(t, "POST", path, "", form.Encode(), "Cookie", cookie, "Content-Type", "application/x-www-form-urlencoded")
+}
+
+// TestPortalLinksSessionsAndCSRF: minting (who may, for whom, where to),
+// the single use of a link, the session cookie, CSRF refusals, sign-out
+// and suspension ending the session, and sign-in with a password, all
+// answers checked against the OpenAPI document.
+func TestPortalLinksSessionsAndCSRF(t *testing.T) {
+	e := New(t)
+	owner := e.signup(t, newEmail("portal-owner"))
+	ownerTk := e.login(t, owner.Email, goodPassword, "")
+	mgrID, mgrTk := e.join(t, ownerTk.AccessToken, newEmail("portal-mgr"), store1("manager"))
+
+	// Who may mint: the member for itself, an API key with users.view.
+	e.Call(t, "POST", "/v1/portal/sessions", mgrTk.AccessToken, map[string]any{"userId": owner.MemberID}).Want(t, http.StatusForbidden, "not_self")
+	e.Call(t, "POST", "/v1/portal/sessions", "", map[string]any{"userId": owner.MemberID}).Want(t, http.StatusUnauthorized, "")
+	e.Call(t, "POST", "/v1/portal/sessions", ownerTk.AccessToken, map[string]any{"userId": owner.MemberID, "returnUrl": "https://evil.example/x"}).Want(t, http.StatusBadRequest, "")
+	e.Call(t, "POST", "/v1/portal/sessions", ownerTk.AccessToken, map[string]any{"userId": owner.MemberID, "returnUrl": "//evil.example/portal/"}).Want(t, http.StatusBadRequest, "")
+	viewer := e.createKey(t, ownerTk.AccessToken, map[string]any{"name": "Backend", "permissions": []string{"users.view"}})
+	orders := e.createKey(t, ownerTk.AccessToken, map[string]any{"name": "Orders", "permissions": []string{"orders.view"}})
+	e.Call(t, "POST", "/v1/portal/sessions", orders.Secret, map[string]any{"userId": mgrID}).Want(t, http.StatusForbidden, "")
+	keyLink := e.mintPortalLink(t, viewer.Secret, mgrID)
+	mgrCookie := e.enterPortal(t, keyLink)
+
+	// A link works once; an unknown one does not work at all.
+	r := e.Call(t, "GET", strings.TrimPrefix(keyLink.URL, e.URL), "", nil).Want(t, http.StatusGone, "")
+	if !strings.Contains(string(r.Body), "This link was used") {
+		t.Fatalf("used link page: %s", r.Body)
+	}
+	e.Call(t, "GET", "/portal/enter/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "", nil).Want(t, http.StatusGone, "")
+	e.Call(t, "GET", "/portal/enter/nonsense", "", nil).Want(t, http.StatusGone, "")
+
+	// Without a session the pages send to the sign-in page.
+	r = e.Call(t, "GET", "/portal/team", "", nil).Want(t, http.StatusSeeOther, "")
+	if r.Header.Get("Location") != "/portal/login" {
+		t.Fatalf("team without a session redirects to %q", r.Header.Get("Location"))
+	}
+	e.Call(t, "GET", "/portal/team", "", nil, "Cookie", "steward_portal=s_x.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").Want(t, http.StatusSeeOther, "")
+
+	// The owner's session: the team page, and CSRF on every POST.
+	ownerCookie := e.enterPortal(t, e.mintPortalLink(t, ownerTk.AccessToken, owner.MemberID))
+	body, csrf := e.portalPage(t, ownerCookie, "/portal/team")
+	if !strings.Contains(body, "Olive Owner") || !strings.Contains(body, mgrID) {
+		t.Fatalf("team page lacks the owner or the manager: %s", body)
+	}
+	invite := url.Values{"email": {newEmail("portal-x")}, "role": {"team_member"}, "scope": {"store:s1"}}
+	e.portalPost(t, ownerCookie, "/portal/invite", invite).Want(t, http.StatusForbidden, "")
+	invite.Set("csrf", "forged"+csrf)
+	e.portalPost(t, ownerCookie, "/portal/invite", invite).Want(t, http.StatusForbidden, "")
+	_, mgrCSRF := e.portalPage(t, mgrCookie, "/portal/team")
+	invite.Set("csrf", mgrCSRF) // another session's token
+	e.portalPost(t, ownerCookie, "/portal/invite", invite).Want(t, http.StatusForbidden, "")
+	invite.Set("csrf", csrf)
+	r = e.portalPost(t, ownerCookie, "/portal/invite", invite).Want(t, http.StatusSeeOther, "")
+	if !strings.HasPrefix(r.Header.Get("Location"), "/portal/team?notice=") {
+		t.Fatalf("invite redirects to %q", r.Header.Get("Location"))
+	}
+	// A field's error is shown next to it.
+	bad := url.Values{"csrf": {csrf}, "email": {"not-an-email"}, "role": {"team_member"}, "scope": {"store:s1"}}
+	r = e.portalPost(t, ownerCookie, "/portal/invite", bad).Want(t, http.StatusBadRequest, "")
+	if !strings.Contains(string(r.Body), `id="email-error"`) {
+		t.Fatalf("no error next to the email: %s", r.Body)
+	}
+
+	// Suspending the manager (through the API) ends its portal session.
+	e.portalPage(t, mgrCookie, "/portal/team")
+	e.Call(t, "POST", "/v1/users/"+mgrID+"/suspend", ownerTk.AccessToken, nil).Want(t, http.StatusOK, "")
+	e.Call(t, "GET", "/portal/team", "", nil, "Cookie", mgrCookie).Want(t, http.StatusSeeOther, "")
+
+	// Signing out ends the session like logout.
+	e.portalPost(t, ownerCookie, "/portal/logout", url.Values{"csrf": {csrf}}).Want(t, http.StatusOK, "")
+	e.Call(t, "GET", "/portal/team", "", nil, "Cookie", ownerCookie).Want(t, http.StatusSeeOther, "")
+
+	// Sign-in with email and password: a double-submit token, the API's
+	// answers (a wrong password is 401 on the page), then a session.
+	r = e.Call(t, "GET", "/portal/login", "", nil).Want(t, http.StatusOK, "")
+	var loginCookie string
+	for _, c := range (&http.Response{Header: r.Header}).Cookies() {
+		if c.Name == "steward_portal_login" {
+			loginCookie = c.Name + "=" + c.Value
+		}
+	}
+	m := csrfField.FindStringSubmatch(string(r.Body))
+	if loginCookie == "" || m == nil {
+		t.Fatalf("login page: cookie %q, body %s", loginCookie, r.Body)
+	}
+	form := url.Values{"csrf": {html.UnescapeString(m[1])}, "email": {owner.Email}, "password": {"wrong password entirely"}}
+	e.portalPost(t, loginCookie, "/portal/login", form).Want(t, http.StatusUnauthorized, "")
+	form.Set("password", goodPassword)
+	e.portalPost(t, "steward_portal_login=other", "/portal/login", form).Want(t, http.StatusForbidden, "")
+	r = e.portalPost(t, loginCookie, "/portal/login", form).Want(t, http.StatusSeeOther, "")
+	if r.Header.Get("Location") != "/portal/team" {
+		t.Fatalf("login redirects to %q", r.Header.Get("Location"))
+	}
+	var sess string
+	for _, c := range (&http.Response{Header: r.Header}).Cookies() {
+		if c.Name == "steward_portal" {
+			sess = c.Name + "=" + c.Value
+		}
+	}
+	e.portalPage(t, sess, "/portal/team")
+	e.Call(t, "GET", "/portal/static/portal.css", "", nil).Want(t, http.StatusOK, "")
+}
