@@ -2,7 +2,6 @@ package portal
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -322,22 +321,17 @@ func (s *Service) HandleInvite(w http.ResponseWriter, r *http.Request) error {
 // same answer as a member that does not exist).
 func (s *Service) loadMember(w http.ResponseWriter, r *http.Request, q *req) (team.Member, bool) {
 	m, err := s.Members.Get(r.Context(), q.P, r.PathValue("id"))
-	if err == nil && !visible(q.P, m) {
-		err = errNotVisible
+	if err != nil && statusFor(err) >= 500 {
+		s.fail(w, r, err)
+		return team.Member{}, false
 	}
-	if err != nil {
-		if statusFor(err) >= 500 {
-			s.fail(w, r, err)
-			return team.Member{}, false
-		}
+	if err != nil || !visible(q.P, m) {
 		l := q.chrome("Member not found", "team")
 		writeMessage(w, r, http.StatusNotFound, l, "There is no such member, or you may not see them.", "/portal/team", "Back to the team")
 		return team.Member{}, false
 	}
 	return m, true
 }
-
-var errNotVisible = errors.New("portal: member not visible")
 
 // memberActions are the status changes offered for m.
 func memberActions(m team.Member) []statusAction {
