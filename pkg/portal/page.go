@@ -205,7 +205,7 @@ button.link{border:0;background:none;color:var(--accent);text-decoration:underli
 .table-wrap{overflow-x:auto}
 table{border-collapse:collapse;width:100%;background:#fff}
 th,td{text-align:left;padding:.5rem;border-bottom:1px solid #d9e2ec;vertical-align:top}
-.actions{display:flex;flex-wrap:wrap;gap:.5rem}
+.actions form,.actions .button{display:inline-block;margin:0 .5rem .25rem 0}
 ul.plain{list-style:none;margin:0;padding:0}
 .status{font-size:.9em;padding:.1rem .5rem;border-radius:1rem;background:#e4e7eb}
 .status-active{background:#d3f9d8;color:#0b5d1e}

@@ -139,7 +139,7 @@ func (b *portalBrowser) body() string {
 func (b *portalBrowser) check(name string) {
 	b.t.Helper()
 	var shot []byte
-	b.run("screenshot "+name, chromedp.FullScreenshot(&shot, 90))
+	b.run("screenshot "+name, chromedp.FullScreenshot(&shot, 100))
 	if err := os.WriteFile(filepath.Join(b.dir, name+".png"), shot, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
