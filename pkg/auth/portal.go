@@ -47,29 +47,46 @@ type PortalSession struct {
 	ReturnTo  string
 }
 
+// PortalState is what a portal session adds to its principal: the host
+// app's URL to link back to, if the link named one.
+type PortalState struct {
+	BackURL string
+}
+
 // Portal refusals.
 var (
 	errPortalNotSelf     = fault.New(fault.Forbidden, "not_self", "A member may mint a portal link only for itself; use an API key with users.view for other members.")
 	errPortalMayNotView  = fault.New(fault.Forbidden, "forbidden", "This API key may not view that member (users.view).")
 	errPortalNotActive   = fault.New(fault.Conflict, "member_not_active", "Only an active member with a sign-in can enter the portal.")
 	errPortalMemberGone  = fault.New(fault.NotFound, "not_found", "The member does not exist.")
-	errPortalReturnURL   = httpapi.InvalidField("returnUrl", "must be a path of the portal, starting with /portal/")
+	errPortalReturnURL   = httpapi.InvalidField("returnUrl", "must be a path of the portal (starting with /portal/) or an URL on one of the account's portal.allowedOrigins")
 	errPortalSessionGone = unauthenticated("session_ended", "The portal session has ended; sign in again.")
 )
 
-// portalReturn checks a returnUrl: empty (the team page) or a path of the
-// portal itself, so the link never redirects elsewhere. The account's
-// allowed origins for absolute URLs are a later setting.
-func portalReturn(v string) (string, error) {
+// portalReturn checks a returnUrl: empty (the team page), a path of the
+// portal itself (where the link lands), or an URL on one of the account's
+// allowed origins (team.PortalSettings.AllowedOrigins: the host app the
+// portal links back to). Anything else is refused: no open redirect.
+func portalReturn(v string, allowed []string) (landing, back string, err error) {
 	if v == "" {
-		return "/portal/team", nil
+		return "/portal/team", "", nil
 	}
-	u, err := url.Parse(v)
-	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/portal/") ||
-		strings.Contains(v, "\\") || strings.HasPrefix(v, "//") || len(v) > 512 {
-		return "", errPortalReturnURL
+	u, perr := url.Parse(v)
+	if perr != nil || len(v) > 512 || strings.ContainsAny(v, "\\\r\n\t ") || u.User != nil {
+		return "", "", errPortalReturnURL
 	}
-	return u.RequestURI(), nil
+	if u.Scheme == "" && u.Host == "" && !strings.HasPrefix(v, "//") && strings.HasPrefix(u.Path, "/portal/") && !strings.Contains(u.Path, "/../") {
+		return u.RequestURI(), "", nil
+	}
+	if (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
+		origin := strings.ToLower(u.Scheme + "://" + u.Host)
+		for _, o := range allowed {
+			if o == origin {
+				return "/portal/team", u.String(), nil
+			}
+		}
+	}
+	return "", "", errPortalReturnURL
 }
 
 // MintPortalLink is POST /v1/portal/sessions: a one-time link (5 minutes,
@@ -83,7 +100,11 @@ func (s *Service) MintPortalLink(ctx context.Context, p *Principal, userID, retu
 	if err := httpapi.CheckID("userId", userID); err != nil {
 		return PortalLink{}, err
 	}
-	ret, err := portalReturn(returnURL)
+	acct, err := s.Store.GetAccount(ctx, p.AccountID())
+	if err != nil {
+		return PortalLink{}, err
+	}
+	ret, back, err := portalReturn(returnURL, acct.Settings.Portal.AllowedOrigins)
 	if err != nil {
 		return PortalLink{}, err
 	}
@@ -107,6 +128,9 @@ func (s *Service) MintPortalLink(ctx context.Context, p *Principal, userID, retu
 	exp := s.Now.Now().Add(PortalLinkTTL)
 	t := store.Token{Hash: hash, Kind: store.TokenPortalLink, AccountID: m.AccountID, SubjectID: store.NewID("pl"), ExpiresAt: exp,
 		Data: map[string]string{"memberId": m.ID, "returnTo": ret}}
+	if back != "" {
+		t.Data["backUrl"] = back
+	}
 	ev := p.Event(ctx, "portal_link.create", "member", m.ID)
 	ev.After = audit.Snapshot(map[string]any{"expiresAt": exp})
 	if err := s.Store.Commit(ctx, store.NewTx(ev).IssueToken(t)); err != nil {
@@ -162,6 +186,7 @@ func (s *Service) EnterPortal(ctx context.Context, token, requestID string) (Por
 		return PortalSession{}, errPortalNotActive
 	}
 	sess, cookie := s.newPortalSession(m, now)
+	sess.BackURL = t.Data["backUrl"]
 	ev := audit.Event{AccountID: m.AccountID, ActorID: m.ID, ActorName: m.Name, Action: "session.create", TargetType: "session", TargetID: sess.ID, RequestID: requestID,
 		After: audit.Snapshot(map[string]string{"via": "portal_link"})}
 	if err := s.Store.CreateSessionWithToken(ctx, sess, hash, store.TokenPortalLink, t.SubjectID, now, ev); err != nil {
@@ -208,22 +233,26 @@ func (s *Service) newPortalSession(m team.Member, now time.Time) (store.Session,
 // AuthenticatePortal authenticates a portal cookie's value: the session
 // must be a portal session whose secret matches, and pass every check of
 // an access token's session (sessionPrincipal).
-func (s *Service) AuthenticatePortal(ctx context.Context, cookie string) (*Principal, error) {
+func (s *Service) AuthenticatePortal(ctx context.Context, cookie string) (*Principal, PortalState, error) {
 	sid, hash, err := onetime.ParseRefresh(cookie)
 	if err != nil {
-		return nil, errPortalSessionGone
+		return nil, PortalState{}, errPortalSessionGone
 	}
 	sess, err := s.Store.GetSession(ctx, sid)
 	if errors.Is(err, store.ErrSessionNotFound) {
-		return nil, errPortalSessionGone
+		return nil, PortalState{}, errPortalSessionGone
 	}
 	if err != nil {
-		return nil, err
+		return nil, PortalState{}, err
 	}
 	if sess.PortalHash == "" || !onetime.Equal(sess.PortalHash, hash) {
-		return nil, errPortalSessionGone
+		return nil, PortalState{}, errPortalSessionGone
 	}
-	return s.sessionPrincipal(ctx, sess.AccountID, sess.MemberID, sess.ID, sess.ImpersonatorID)
+	p, err := s.sessionPrincipal(ctx, sess.AccountID, sess.MemberID, sess.ID, sess.ImpersonatorID)
+	if err != nil {
+		return nil, PortalState{}, err
+	}
+	return p, PortalState{BackURL: sess.BackURL}, nil
 }
 
 // EndPortal ends the portal session of p (sign-out).

@@ -1206,6 +1206,21 @@ type AccountSettings struct {
 	// InvitationTtlHours How long an invitation stays valid.
 	InvitationTtlHours int `json:"invitationTtlHours"`
 
+	// Portal The admin portal (/portal): the host app's product name, logo and accent colour shown there (empty: Steward's), and the origins of the host app a portal link's returnUrl may point at.
+	Portal struct {
+		// AccentColor The accent colour, #rrggbb ('' for Steward's).
+		AccentColor string `json:"accentColor"`
+
+		// AllowedOrigins Origins (scheme://host[:port]; https, or http for localhost) a portal link's returnUrl may point at.
+		AllowedOrigins []string `json:"allowedOrigins"`
+
+		// LogoUrl An https:// URL of the host app's logo ('' for none).
+		LogoUrl string `json:"logoUrl"`
+
+		// ProductName The host app's product name ('' for Steward).
+		ProductName string `json:"productName"`
+	} `json:"portal"`
+
 	// SelfRegistration Whether people with an allowed email domain may join by themselves.
 	SelfRegistration struct {
 		// DefaultRole A role id: a built-in one (`full_access`, `administrator`, `junior_admin`, `accountant`, `manager`, `team_member`, `senior_manager`, `department_manager`, `approver`, `supplier`) or an account's custom role.
@@ -1239,6 +1254,19 @@ type AccountSettingsPatch struct {
 
 	// InvitationTtlHours How long an invitation link works, in hours.
 	InvitationTtlHours *int `json:"invitationTtlHours,omitempty"`
+
+	// Portal Changes the admin portal's settings; absent fields stay, '' restores Steward's. Changing allowedOrigins is a policy (policies.manage).
+	Portal *struct {
+		// AccentColor #rrggbb, or ''.
+		AccentColor *string `json:"accentColor,omitempty"`
+
+		// AllowedOrigins At most 10 origins: https://host[:port], or http for localhost and 127.0.0.1.
+		AllowedOrigins *[]string `json:"allowedOrigins,omitempty"`
+
+		// LogoUrl https:// only, or ''.
+		LogoUrl     *string `json:"logoUrl,omitempty"`
+		ProductName *string `json:"productName,omitempty"`
+	} `json:"portal,omitempty"`
 
 	// SelfRegistration Whether people with an allowed email domain may join by themselves, and with which role.
 	SelfRegistration *struct {
@@ -2363,7 +2391,7 @@ type PortalLink struct {
 
 // PortalLinkRequest defines model for PortalLinkRequest.
 type PortalLinkRequest struct {
-	// ReturnUrl Where the portal goes once the link is opened: a path of the portal (starting with /portal/); default /portal/team.
+	// ReturnUrl Where the portal goes once the link is opened (a path of the portal, starting with /portal/; default /portal/team), or an URL of the host app on one of the account's portal.allowedOrigins, which the portal then links back to (and goes to after sign-out). Anything else is refused (400): no open redirect.
 	ReturnUrl *string `json:"returnUrl,omitempty"`
 
 	// UserId The member to sign in: the caller itself, or (with an API key that holds users.view over the member) any active member.
@@ -4370,7 +4398,7 @@ type ClientInterface interface {
 
 	// UpdateAccountWithBody Change the account's name or settings
 	//
-	// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+	// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`, `portal.allowedOrigins`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4379,7 +4407,7 @@ type ClientInterface interface {
 
 	// UpdateAccount Change the account's name or settings
 	//
-	// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+	// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`, `portal.allowedOrigins`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -6018,7 +6046,7 @@ func (c *Client) GetAccount(ctx context.Context, reqEditors ...RequestEditorFn) 
 
 // UpdateAccountWithBody Change the account's name or settings
 //
-// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`, `portal.allowedOrigins`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6037,7 +6065,7 @@ func (c *Client) UpdateAccountWithBody(ctx context.Context, params *UpdateAccoun
 
 // UpdateAccount Change the account's name or settings
 //
-// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`, `portal.allowedOrigins`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -13509,7 +13537,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateAccountWithBodyWithResponse Change the account's name or settings
 	//
-	// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+	// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`, `portal.allowedOrigins`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -13518,7 +13546,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateAccountWithResponse Change the account's name or settings
 	//
-	// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+	// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`, `portal.allowedOrigins`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -33518,7 +33546,7 @@ func (c *ClientWithResponses) GetAccountWithResponse(ctx context.Context, reqEdi
 
 // UpdateAccountWithBodyWithResponse Change the account's name or settings
 //
-// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`, `portal.allowedOrigins`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -33533,7 +33561,7 @@ func (c *ClientWithResponses) UpdateAccountWithBodyWithResponse(ctx context.Cont
 
 // UpdateAccountWithResponse Change the account's name or settings
 //
-// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`, `portal.allowedOrigins`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

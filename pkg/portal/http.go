@@ -72,17 +72,21 @@ func cookieValue(r *http.Request, name string) string {
 type req struct {
 	P       *auth.Principal
 	Account team.Account
-	cookie  string
+	// Back is the host app's URL the session links back to ("" when the
+	// link named none).
+	Back   string
+	cookie string
 }
 
 // chrome is the page frame of a signed-in request.
 func (q *req) chrome(title, nav string) chrome {
-	l := chrome{Title: title, Product: defaultProduct, Member: q.P.Member.Name, CSRF: csrfToken(q.cookie, "session"), Nav: nav, MayInvite: mayInvite(q.P)}
+	l := chrome{Title: title, Product: defaultProduct, Member: q.P.Member.Name, CSRF: csrfToken(q.cookie, "session"), Nav: nav, MayInvite: mayInvite(q.P),
+		Account: q.Account.Name, LogoURL: q.Account.Settings.Portal.LogoURL, BackURL: q.Back}
 	if l.Member == "" {
 		l.Member = q.P.Member.Email
 	}
-	if q.Account.Name != "" {
-		l.Product = q.Account.Name
+	if n := q.Account.Settings.Portal.ProductName; n != "" {
+		l.Product = n
 	}
 	if q.P.Impersonator != nil {
 		l.Impersonator = q.P.Impersonator.Name
@@ -98,7 +102,7 @@ func (s *Service) session(r *http.Request) (*req, error) {
 	if c == "" {
 		return nil, nil
 	}
-	p, err := s.Auth.AuthenticatePortal(r.Context(), c)
+	p, st, err := s.Auth.AuthenticatePortal(r.Context(), c)
 	if err != nil {
 		var e *httpapi.Error
 		if errors.As(err, &e) && statusFor(err) == http.StatusUnauthorized {
@@ -110,7 +114,7 @@ func (s *Service) session(r *http.Request) (*req, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &req{P: p, Account: acct, cookie: c}, nil
+	return &req{P: p, Account: acct, Back: st.BackURL, cookie: c}, nil
 }
 
 // view wraps a GET page: without a session it goes to the sign-in page.
@@ -215,10 +219,16 @@ func notice(r *http.Request) string {
 // HandleStylesheet serves GET /portal/static/portal.css: the one
 // stylesheet, in the accent colour.
 func (s *Service) HandleStylesheet(w http.ResponseWriter, r *http.Request) error {
-	css := stylesheet(defaultAccent)
+	accent := defaultAccent
+	if q, err := s.session(r); err == nil && q != nil && q.Account.Settings.Portal.AccentColor != "" {
+		accent = q.Account.Settings.Portal.AccentColor
+	}
+	css := stylesheet(accent)
 	h := w.Header()
 	h.Set("Content-Type", "text/css; charset=utf-8")
-	h.Set("Cache-Control", "public, max-age=300")
+	// The accent is the signed-in member's account's.
+	h.Set("Cache-Control", "private, no-cache")
+	h.Set("Vary", "Cookie")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write([]byte(css))
@@ -321,6 +331,10 @@ func (s *Service) HandleLogout(w http.ResponseWriter, r *http.Request) error {
 			return
 		}
 		s.setCookie(w, s.SessionCookie(), "", time.Time{})
-		writeMessage(w, r, http.StatusOK, anonymous("Signed out"), "You are signed out of the portal.", "/portal/login", "Sign in again")
+		href, text := "/portal/login", "Sign in again"
+		if q.Back != "" {
+			href, text = q.Back, "Back to "+q.chrome("", "").Product
+		}
+		writeMessage(w, r, http.StatusOK, anonymous("Signed out"), "You are signed out of the portal.", href, text)
 	})(w, r)
 }

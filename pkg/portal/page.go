@@ -25,6 +25,9 @@ const (
 // member, the navigation and the page's messages.
 type chrome struct {
 	Title, Product, LogoURL string
+	// Account is the account's name; BackURL the host app's page the
+	// session links back to.
+	Account, BackURL string
 	// Member is the signed-in member's name ("" before signing in).
 	Member string
 	// Impersonator names the administrator acting as Member.
@@ -185,6 +188,7 @@ a:focus,button:focus,input:focus,select:focus{outline:3px solid var(--accent);ou
 .top nav a[aria-current=page]{text-decoration:underline}
 .signout{margin-left:auto;display:flex;gap:.5rem;align-items:center}
 .who{color:#52606d}
+.account{font-size:.9em}
 main{max-width:60rem;margin:0 auto;padding:1rem}
 h1{font-size:1.5rem}
 h2{font-size:1.2rem;margin-top:2rem}

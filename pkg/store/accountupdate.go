@@ -36,21 +36,25 @@ func (s *Store) UpdateAccount(ctx context.Context, a team.Account, ev audit.Even
 	tx := NewTx(ev)
 	tx.Update(accountKey(a.ID), Cond{
 		Expr: "SET #name = :name, #ttl = :ttl, #tz = :tz, #hour = :hour, #ext = :ext, " +
-			"#sre = :sre, #srd = :srd, #srr = :srr, #ard = :ard, #drd = :drd, #gnd = :gnd, #ver = :next, #upd = :now",
+			"#sre = :sre, #srd = :srd, #srr = :srr, #ard = :ard, #drd = :drd, #gnd = :gnd, " +
+			"#ppn = :ppn, #plu = :plu, #pac = :pac, #pao = :pao, #ver = :next, #upd = :now",
 		Names: map[string]string{
 			"#name": "name", "#ttl": "invitationTtlSeconds", "#tz": "timeZone", "#hour": "alertHour",
 			"#ext": "externalApproverDomains", "#sre": "selfRegistrationEnabled",
 			"#srd": "selfRegistrationDomains", "#srr": "selfRegistrationDefaultRole", "#upd": "updatedAt",
 			"#ard": "auditRetentionDays", "#drd": "documentRetentionDays", "#gnd": "grantExpiryNoticeDays",
+			"#ppn": "portalProductName", "#plu": "portalLogoUrl", "#pac": "portalAccentColor", "#pao": "portalAllowedOrigins",
 		},
 		Values: map[string]types.AttributeValue{
 			":name": str(it.Name), ":ttl": num(it.InvitationTTLSeconds), ":tz": str(it.TimeZone),
 			":hour": num(int64(it.AlertHour)), ":ext": list(it.ExternalDomains),
 			":sre": &types.AttributeValueMemberBOOL{Value: it.SelfRegEnabled},
 			":srd": list(it.SelfRegDomains), ":srr": str(it.SelfRegDefaultRole),
-			":ard":  num(int64(orDefault(it.AuditRetentionDays, team.DefaultAuditRetentionDays))),
-			":drd":  num(int64(orDefault(it.DocRetentionDays, team.DefaultDocumentRetentionDays))),
-			":gnd":  num(int64(a.Settings.GrantExpiryNoticeDays)),
+			":ard": num(int64(orDefault(it.AuditRetentionDays, team.DefaultAuditRetentionDays))),
+			":drd": num(int64(orDefault(it.DocRetentionDays, team.DefaultDocumentRetentionDays))),
+			":gnd": num(int64(a.Settings.GrantExpiryNoticeDays)),
+			":ppn": str(it.PortalProduct), ":plu": str(it.PortalLogo), ":pac": str(it.PortalAccent),
+			":pao":  list(it.PortalOrigins),
 			":next": num(a.Version + 1), ":now": timeAV(now),
 		},
 	}, VersionIs(a.Version), team.ErrStaleVersion)

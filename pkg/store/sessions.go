@@ -34,8 +34,11 @@ type Session struct {
 	// (pkg/portal): set only on portal sessions, whose RefreshHash is
 	// unusable (they never refresh).
 	PortalHash string
-	CreatedAt  time.Time
-	ExpiresAt  time.Time
+	// BackURL is where a portal session links back to (the host app's
+	// returnUrl on its allowed origins), when given.
+	BackURL   string
+	CreatedAt time.Time
+	ExpiresAt time.Time
 	// IdleExpiresAt is when the session ends unless refreshed before;
 	// zero means no idle limit (sessions written before it existed).
 	IdleExpiresAt time.Time
@@ -87,6 +90,7 @@ type sessionItem struct {
 	ImpersonatorID string    `dynamodbav:"impersonatorId,omitempty"`
 	RefreshHash    string    `dynamodbav:"refreshHash"`
 	PortalHash     string    `dynamodbav:"portalHash,omitempty"`
+	BackURL        string    `dynamodbav:"backUrl,omitempty"`
 	PrevHashes     []string  `dynamodbav:"prevHashes"`
 	CreatedAt      time.Time `dynamodbav:"createdAt"`
 	ExpiresAt      int64     `dynamodbav:"expiresAt"`
@@ -101,7 +105,7 @@ func toSessionItem(s Session) sessionItem {
 		PK: key(prefixSession, s.ID), SK: prefixSession,
 		GSI1PK: identitySessionsPK(s.IdentityID), GSI1SK: s.ID, Type: typeSession,
 		ID: s.ID, IdentityID: s.IdentityID, AccountID: s.AccountID, MemberID: s.MemberID,
-		ImpersonatorID: s.ImpersonatorID, RefreshHash: s.RefreshHash, PortalHash: s.PortalHash, PrevHashes: []string{},
+		ImpersonatorID: s.ImpersonatorID, RefreshHash: s.RefreshHash, PortalHash: s.PortalHash, BackURL: s.BackURL, PrevHashes: []string{},
 		CreatedAt: s.CreatedAt.UTC(), ExpiresAt: s.ExpiresAt.Unix(), TTL: s.ExpiresAt.Add(tokenGrace).Unix(),
 	}
 	if !s.IdleExpiresAt.IsZero() {
@@ -116,7 +120,7 @@ func toSessionItem(s Session) sessionItem {
 func (it sessionItem) session() Session {
 	s := Session{
 		ID: it.ID, IdentityID: it.IdentityID, AccountID: it.AccountID, MemberID: it.MemberID,
-		ImpersonatorID: it.ImpersonatorID, RefreshHash: it.RefreshHash, PortalHash: it.PortalHash,
+		ImpersonatorID: it.ImpersonatorID, RefreshHash: it.RefreshHash, PortalHash: it.PortalHash, BackURL: it.BackURL,
 		CreatedAt: it.CreatedAt, ExpiresAt: time.Unix(it.ExpiresAt, 0), Refreshes: it.Refreshes,
 		Replaced: len(it.PrevHashes),
 	}

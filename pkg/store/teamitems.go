@@ -35,6 +35,10 @@ type accountItem struct {
 	// GrantNoticeDays is absent on accounts written before the setting
 	// (the default applies); 0 is "off".
 	GrantNoticeDays *int      `dynamodbav:"grantExpiryNoticeDays,omitempty"`
+	PortalProduct   string    `dynamodbav:"portalProductName,omitempty"`
+	PortalLogo      string    `dynamodbav:"portalLogoUrl,omitempty"`
+	PortalAccent    string    `dynamodbav:"portalAccentColor,omitempty"`
+	PortalOrigins   []string  `dynamodbav:"portalAllowedOrigins,omitempty"`
 	Version         int64     `dynamodbav:"version"`
 	CreatedAt       time.Time `dynamodbav:"createdAt"`
 	UpdatedAt       time.Time `dynamodbav:"updatedAt"`
@@ -54,6 +58,10 @@ func toAccountItem(a team.Account) accountItem {
 		AuditRetentionDays: a.Settings.AuditRetentionDays,
 		DocRetentionDays:   a.Settings.DocumentRetentionDays,
 		GrantNoticeDays:    &a.Settings.GrantExpiryNoticeDays,
+		PortalProduct:      a.Settings.Portal.ProductName,
+		PortalLogo:         a.Settings.Portal.LogoURL,
+		PortalAccent:       a.Settings.Portal.AccentColor,
+		PortalOrigins:      a.Settings.Portal.AllowedOrigins,
 		Version:            a.Version, CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(),
 	}
 }
@@ -80,6 +88,9 @@ func (it accountItem) accountFields() team.Account {
 			AuditRetentionDays:    orDefault(it.AuditRetentionDays, team.DefaultAuditRetentionDays),
 			DocumentRetentionDays: orDefault(it.DocRetentionDays, team.DefaultDocumentRetentionDays),
 			GrantExpiryNoticeDays: team.DefaultGrantExpiryNoticeDays,
+			Portal: team.PortalSettings{
+				ProductName: it.PortalProduct, LogoURL: it.PortalLogo, AccentColor: it.PortalAccent, AllowedOrigins: it.PortalOrigins,
+			},
 		},
 		Version: it.Version, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
 	}

@@ -54,6 +54,19 @@ type Settings struct {
 	// many days is announced by email to the member and its grantor, once
 	// (default DefaultGrantExpiryNoticeDays; 0 turns the notice off).
 	GrantExpiryNoticeDays int
+	// Portal brands the admin portal (pkg/portal) as the host app and
+	// names where a portal link may send the member back to.
+	Portal PortalSettings
+}
+
+// PortalSettings are the admin portal's settings: the host app's product
+// name, logo and accent colour (empty: Steward's), and the origins of the
+// host app a portal link's returnUrl may point at (no open redirect).
+type PortalSettings struct {
+	ProductName    string
+	LogoURL        string
+	AccentColor    string
+	AllowedOrigins []string
 }
 
 // Grant expiry notice bounds and default, in days.

@@ -119,6 +119,16 @@ type Settings struct {
 	AuditRetentionDays      int              `json:"auditRetentionDays"`
 	DocumentRetentionDays   int              `json:"documentRetentionDays"`
 	GrantExpiryNoticeDays   int              `json:"grantExpiryNoticeDays"`
+	Portal                  PortalSettings   `json:"portal"`
+}
+
+// PortalSettings are the admin portal's branding and the origins a
+// portal link's returnUrl may point at.
+type PortalSettings struct {
+	ProductName    string   `json:"productName"`
+	LogoURL        string   `json:"logoUrl"`
+	AccentColor    string   `json:"accentColor"`
+	AllowedOrigins []string `json:"allowedOrigins"`
 }
 
 // SelfRegistration is the account's self-registration setting.
@@ -141,6 +151,10 @@ func FromAccount(a team.Account) Account {
 			},
 			AuditRetentionDays: s.AuditRetentionDays, DocumentRetentionDays: s.DocumentRetentionDays,
 			GrantExpiryNoticeDays: s.GrantExpiryNoticeDays,
+			Portal: PortalSettings{
+				ProductName: s.Portal.ProductName, LogoURL: s.Portal.LogoURL, AccentColor: s.Portal.AccentColor,
+				AllowedOrigins: nonNil(s.Portal.AllowedOrigins),
+			},
 		},
 	}
 }

@@ -23,7 +23,7 @@ export interface paths {
         head?: never;
         /**
          * Change the account's name or settings
-         * @description Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+         * @description Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`, `portal.allowedOrigins`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
          */
         patch: operations["updateAccount"];
         trace?: never;
@@ -2364,6 +2364,16 @@ export interface components {
             documentRetentionDays?: number;
             /** @description Days before a grant's expiry to email the member and its grantor (0-30; 0: off). */
             grantExpiryNoticeDays?: number;
+            /** @description Changes the admin portal's settings; absent fields stay, '' restores Steward's. Changing allowedOrigins is a policy (policies.manage). */
+            portal?: {
+                productName?: string;
+                /** @description https:// only, or ''. */
+                logoUrl?: string;
+                /** @description #rrggbb, or ''. */
+                accentColor?: string;
+                /** @description At most 10 origins: https://host[:port], or http for localhost and 127.0.0.1. */
+                allowedOrigins?: string[];
+            };
         };
         /** @description A store (storefront or location): the scope `store:{id}`. */
         Store: {
@@ -2803,6 +2813,17 @@ export interface components {
             documentRetentionDays: number;
             /** @description A member's time-bound grant that expires within this many days is announced, once, by email to the member and to whoever granted it, with a link to ask for a renewal (sent with the day's alerts, at the account's alert hour). Default 3; 0 turns the notice off. */
             grantExpiryNoticeDays: number;
+            /** @description The admin portal (/portal): the host app's product name, logo and accent colour shown there (empty: Steward's), and the origins of the host app a portal link's returnUrl may point at. */
+            portal: {
+                /** @description The host app's product name ('' for Steward). */
+                productName: string;
+                /** @description An https:// URL of the host app's logo ('' for none). */
+                logoUrl: string;
+                /** @description The accent colour, #rrggbb ('' for Steward's). */
+                accentColor: string;
+                /** @description Origins (scheme://host[:port]; https, or http for localhost) a portal link's returnUrl may point at. */
+                allowedOrigins: string[];
+            };
         };
         /** @description The caller. */
         Me: {
@@ -3817,7 +3838,7 @@ export interface components {
         PortalLinkRequest: {
             /** @description The member to sign in: the caller itself, or (with an API key that holds users.view over the member) any active member. */
             userId: string;
-            /** @description Where the portal goes once the link is opened: a path of the portal (starting with /portal/); default /portal/team. */
+            /** @description Where the portal goes once the link is opened (a path of the portal, starting with /portal/; default /portal/team), or an URL of the host app on one of the account's portal.allowedOrigins, which the portal then links back to (and goes to after sign-out). Anything else is refused (400): no open redirect. */
             returnUrl?: string;
         };
         PortalLink: {

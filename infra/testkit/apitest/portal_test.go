@@ -177,3 +177,62 @@ func TestPortalLinksSessionsAndCSRF(t *testing.T) {
 	e.portalPage(t, sess, "/portal/team")
 	e.Call(t, "GET", "/portal/static/portal.css", "", nil).Want(t, http.StatusOK, "")
 }
+
+// TestPortalBrandingAndReturnURL: the account's portal settings brand the
+// portal (product name, logo, accent colour in the one stylesheet), and a
+// link's returnUrl must be a portal path or on the allowed origins (a
+// policy: policies.manage).
+func TestPortalBrandingAndReturnURL(t *testing.T) {
+	e := New(t)
+	owner := e.signup(t, newEmail("portal-brand"))
+	ownerTk := e.login(t, owner.Email, goodPassword, "")
+	etag := e.Call(t, "GET", "/v1/account", ownerTk.AccessToken, nil).Want(t, http.StatusOK, "").Header.Get("ETag")
+	bad := map[string]any{"settings": map[string]any{"portal": map[string]any{"accentColor": "red"}}}
+	e.Call(t, "PATCH", "/v1/account", ownerTk.AccessToken, bad, "If-Match", etag).Want(t, http.StatusBadRequest, "invalid_field")
+	bad = map[string]any{"settings": map[string]any{"portal": map[string]any{"allowedOrigins": []string{"http://app.example.com"}}}}
+	e.Call(t, "PATCH", "/v1/account", ownerTk.AccessToken, bad, "If-Match", etag).Want(t, http.StatusBadRequest, "invalid_field")
+	e.Call(t, "POST", "/v1/portal/sessions", ownerTk.AccessToken, map[string]any{"userId": owner.MemberID, "returnUrl": "https://app.example.com/settings"}).Want(t, http.StatusBadRequest, "invalid_field")
+	change := map[string]any{"settings": map[string]any{"portal": map[string]any{
+		"productName": "Acme Shop", "logoUrl": "https://cdn.example.com/logo.png", "accentColor": "#AA3300",
+		"allowedOrigins": []string{"https://App.example.com", "https://app.example.com"},
+	}}}
+	var acct struct {
+		Settings struct {
+			Portal struct {
+				ProductName    string   `json:"productName"`
+				AccentColor    string   `json:"accentColor"`
+				AllowedOrigins []string `json:"allowedOrigins"`
+			} `json:"portal"`
+		} `json:"settings"`
+	}
+	e.Call(t, "PATCH", "/v1/account", ownerTk.AccessToken, change, "If-Match", etag).Want(t, http.StatusOK, "").JSON(t, &acct)
+	if p := acct.Settings.Portal; p.ProductName != "Acme Shop" || p.AccentColor != "#aa3300" || len(p.AllowedOrigins) != 1 || p.AllowedOrigins[0] != "https://app.example.com" {
+		t.Fatalf("portal settings %+v", p)
+	}
+	// Full access may brand the portal but not change where it sends
+	// people.
+	_, fullTk := e.join(t, ownerTk.AccessToken, newEmail("portal-full"), map[string]any{})
+	etag = e.Call(t, "GET", "/v1/account", ownerTk.AccessToken, nil).Want(t, http.StatusOK, "").Header.Get("ETag")
+	e.Call(t, "PATCH", "/v1/account", fullTk.AccessToken, map[string]any{"settings": map[string]any{"portal": map[string]any{"allowedOrigins": []string{"https://evil.example"}}}}, "If-Match", etag).Want(t, http.StatusForbidden, "")
+
+	e.Call(t, "POST", "/v1/portal/sessions", ownerTk.AccessToken, map[string]any{"userId": owner.MemberID, "returnUrl": "https://evil.example/settings"}).Want(t, http.StatusBadRequest, "invalid_field")
+	var l portalLink
+	e.Call(t, "POST", "/v1/portal/sessions", ownerTk.AccessToken, map[string]any{"userId": owner.MemberID, "returnUrl": "https://app.example.com/settings?tab=team"}).Want(t, http.StatusCreated, "").JSON(t, &l)
+	cookie := e.enterPortal(t, l)
+	body, _ := e.portalPage(t, cookie, "/portal/team")
+	for _, want := range []string{`href="https://app.example.com/settings?tab=team"`, "Back to Acme Shop", `src="https://cdn.example.com/logo.png"`, "<title>Team · Acme Shop</title>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("team page lacks %s", want)
+		}
+	}
+	css := e.Call(t, "GET", "/portal/static/portal.css", "", nil, "Cookie", cookie).Want(t, http.StatusOK, "")
+	if !strings.Contains(string(css.Body), "--accent:#aa3300") {
+		t.Errorf("stylesheet without the account's accent: %.100s", css.Body)
+	}
+	// A portal path lands there.
+	e.Call(t, "POST", "/v1/portal/sessions", ownerTk.AccessToken, map[string]any{"userId": owner.MemberID, "returnUrl": "/portal/invite"}).Want(t, http.StatusCreated, "").JSON(t, &l)
+	r := e.Call(t, "GET", strings.TrimPrefix(l.URL, e.URL), "", nil).Want(t, http.StatusSeeOther, "")
+	if r.Header.Get("Location") != "/portal/invite" {
+		t.Fatalf("landing %q", r.Header.Get("Location"))
+	}
+}
