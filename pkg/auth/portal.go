@@ -71,8 +71,15 @@ func portalReturn(v string, allowed []string) (landing, back string, err error) 
 	if v == "" {
 		return "/portal/team", "", nil
 	}
+	// Printable ASCII only (an URL's characters are percent-encoded
+	// otherwise): no spaces, controls, format characters or backslashes.
+	for i := 0; i < len(v); i++ {
+		if v[i] <= ' ' || v[i] > '~' || v[i] == '\\' {
+			return "", "", errPortalReturnURL
+		}
+	}
 	u, perr := url.Parse(v)
-	if perr != nil || len(v) > 512 || strings.ContainsAny(v, "\\\r\n\t ") || u.User != nil {
+	if perr != nil || len(v) > 512 || u.User != nil {
 		return "", "", errPortalReturnURL
 	}
 	if u.Scheme == "" && u.Host == "" && !strings.HasPrefix(v, "//") && strings.HasPrefix(u.Path, "/portal/") && !strings.Contains(u.Path, "/../") {

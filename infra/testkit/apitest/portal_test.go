@@ -2,12 +2,16 @@ package apitest
 
 import (
 	"html"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/routes"
 )
 
 type portalLink struct {
@@ -235,4 +239,165 @@ func TestPortalBrandingAndReturnURL(t *testing.T) {
 	if r.Header.Get("Location") != "/portal/invite" {
 		t.Fatalf("landing %q", r.Header.Get("Location"))
 	}
+}
+
+// portalPage reports whether a route is one of the admin portal's pages
+// (cookie-authenticated HTML), not the API's.
+func portalPage(r routes.Route) bool { return strings.HasPrefix(r.Path, "/portal") }
+
+// portalForm posts a raw body with a content type and the session cookie.
+func (e *Env) portalRaw(t testing.TB, cookie, method, path, contentType, body string) *Response {
+	t.Helper()
+	return e.Call(t, method, path, "", body, "Cookie", cookie, "Content-Type", contentType)
+}
+
+// wantPortalHeaders checks a portal page's security headers.
+func wantPortalHeaders(t *testing.T, what string, r *Response) {
+	t.Helper()
+	want := map[string]string{
+		"Content-Security-Policy": httpapi.PortalCSP,
+		"X-Frame-Options":         "DENY",
+		"X-Content-Type-Options":  "nosniff",
+		"Cache-Control":           "no-store",
+		"Referrer-Policy":         "no-referrer",
+	}
+	for k, v := range want {
+		if got := r.Header.Get(k); got != v {
+			t.Errorf("%s: %s = %q, want %q", what, k, got, v)
+		}
+	}
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("%s: Content-Type %q, want HTML", what, r.Header.Get("Content-Type"))
+	}
+}
+
+// TestPortalPagesCarrySecurityHeaders calls every portal route of the
+// table without a session (each sends to the sign-in page, or answers its
+// own refusal) and with one (every HTML answer carries PortalCSP: no
+// script, no inline style, no framing; nosniff; no caching; no referrer).
+func TestPortalPagesCarrySecurityHeaders(t *testing.T) {
+	if !strings.Contains(httpapi.PortalCSP, "default-src 'none'") || !strings.Contains(httpapi.PortalCSP, "frame-ancestors 'none'") || strings.Contains(httpapi.PortalCSP, "script-src") || strings.Contains(httpapi.PortalCSP, "unsafe-inline") {
+		t.Fatalf("portal CSP %q must allow no script and no inline style, and forbid framing", httpapi.PortalCSP)
+	}
+	e := New(t)
+	owner := e.signup(t, newEmail("portal-hdr"))
+	ownerTk := e.login(t, owner.Email, goodPassword, "")
+	cookie := e.enterPortal(t, e.mintPortalLink(t, ownerTk.AccessToken, owner.MemberID))
+	_, csrf := e.portalPage(t, cookie, "/portal/team")
+	n := 0
+	for _, rt := range routes.Table {
+		if !portalPage(rt) || rt.Operation == "submitPortalLogout" {
+			continue
+		}
+		n++
+		path := strings.NewReplacer("{token}", strings.Repeat("x", 43), "{id}", "nope").Replace(rt.Path)
+		form := url.Values{"csrf": {csrf}}.Encode()
+		if rt.Method == http.MethodGet {
+			form = ""
+		}
+		// Without a session.
+		r := e.portalRaw(t, "", rt.Method, path, "application/x-www-form-urlencoded", form)
+		switch {
+		case rt.Operation == "getPortal":
+			r.Want(t, http.StatusSeeOther, "")
+		case rt.Operation == "getPortalStylesheet":
+			r.Want(t, http.StatusOK, "")
+			if r.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/css") {
+				t.Errorf("stylesheet headers %v", r.Header)
+			}
+			continue
+		case rt.Operation == "enterPortal":
+			r.Want(t, http.StatusGone, "")
+			wantPortalHeaders(t, rt.Operation, r)
+		case rt.Operation == "getPortalLogin":
+			r.Want(t, http.StatusOK, "")
+			wantPortalHeaders(t, rt.Operation, r)
+		case rt.Operation == "submitPortalLogin":
+			r.Want(t, http.StatusForbidden, "") // no login cookie: the token is wrong
+			wantPortalHeaders(t, rt.Operation, r)
+		default:
+			r.Want(t, http.StatusSeeOther, "")
+			if r.Header.Get("Location") != "/portal/login" {
+				t.Errorf("%s without a session: Location %q", rt.Operation, r.Header.Get("Location"))
+			}
+		}
+		// With one: the page, or its refusal (an unknown id).
+		r = e.portalRaw(t, cookie, rt.Method, path, "application/x-www-form-urlencoded", form)
+		if r.Status >= 500 {
+			t.Errorf("%s %s: %d", rt.Method, path, r.Status)
+		}
+		if r.Status != http.StatusSeeOther {
+			wantPortalHeaders(t, rt.Operation+" (signed in)", r)
+		}
+	}
+	if n < 10 {
+		t.Fatalf("only %d portal routes", n)
+	}
+}
+
+// TestPortalBadInputSweep posts wrong forms to every portal route that
+// changes something, signed in as the owner with a valid CSRF token: a
+// wrong content type (415), an oversized body (400), unknown ids, and
+// every field the pages post with a wrong value. Nothing answers 5xx and
+// nothing changes (the account's audit log gets no event).
+func TestPortalBadInputSweep(t *testing.T) {
+	e := New(t)
+	owner := e.signup(t, newEmail("portal-sweep"))
+	ownerTk := e.login(t, owner.Email, goodPassword, "")
+	memberID, _ := e.join(t, ownerTk.AccessToken, newEmail("portal-sweep-m"), store1("team_member"))
+	cookie := e.enterPortal(t, e.mintPortalLink(t, ownerTk.AccessToken, owner.MemberID))
+	_, csrf := e.portalPage(t, cookie, "/portal/team")
+	before := e.auditCount(t, owner.AccountID)
+	bad := []url.Values{
+		{},
+		{"action": {"nonsense"}, "version": {"-1"}, "index": {"999"}, "role": {"no_such_role"}, "scope": {"store:nope"}},
+		{"action": {"add"}, "version": {"1"}, "role": {"administrator"}, "scope": {"store:s1"}, "expiresAt": {"yesterday"}},
+		{"action": {"remove"}, "version": {"999"}, "index": {"0"}},
+		{"action": {"delete"}, "version": {"999"}, "confirm": {"yes"}, "reassignTo": {"m_nope"}},
+		{"action": {"suspend"}, "version": {"1"}, "confirm": {"no"}},
+		{"email": {strings.Repeat("a", 300) + "@example.com"}, "name": {strings.Repeat("n", 500)}, "role": {"team_member"}, "scope": {"store:s1"}},
+		{"email": {"x@example.com"}, "role": {"team_member"}, "scope": {"nowhere:1"}},
+		{"email": {"x@example.com"}, "role": {"administrator"}, "scope": {"store:s1"}},
+		{"email": {"\u202ex@example.com"}, "role": {"team_member"}, "scope": {"store:s1"}},
+	}
+	requests := 0
+	for _, rt := range routes.Table {
+		if !portalPage(rt) || rt.Method != http.MethodPost || rt.Operation == "submitPortalLogout" || rt.Operation == "submitPortalLogin" {
+			continue
+		}
+		var paths []string
+		if strings.Contains(rt.Path, "{id}") {
+			for _, id := range []string{"nope", "m_" + strings.Repeat("z", 30), memberID, "%2e%2e"} {
+				if strings.Contains(rt.Path, "/invitations/") && id == memberID {
+					continue
+				}
+				paths = append(paths, strings.Replace(rt.Path, "{id}", id, 1))
+			}
+		} else {
+			paths = []string{rt.Path}
+		}
+		for _, path := range paths {
+			check := func(what string, r *Response) {
+				t.Helper()
+				requests++
+				if r.Status >= 500 || (r.Status < 400 && r.Status != http.StatusSeeOther) {
+					t.Errorf("%s %s: %d %.300s", path, what, r.Status, r.Body)
+				}
+				if r.Status != http.StatusSeeOther && r.Status != http.StatusRequestEntityTooLarge && !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
+					t.Errorf("%s %s: Content-Type %q", path, what, r.Header.Get("Content-Type"))
+				}
+			}
+			check("json body", e.portalRaw(t, cookie, "POST", path, "application/json", `{"csrf":"`+csrf+`"}`))
+			check("oversized form", e.portalRaw(t, cookie, "POST", path, "application/x-www-form-urlencoded", "csrf="+csrf+"&name="+strings.Repeat("x", 20<<10)))
+			for _, f := range bad {
+				f = url.Values(maps.Clone(f))
+				f.Set("csrf", csrf)
+				check(f.Encode(), e.portalPost(t, cookie, path, f))
+			}
+		}
+	}
+	if after := e.auditCount(t, owner.AccountID); after != before {
+		t.Fatalf("the audit log went from %d to %d events: a refused form changed something", before, after)
+	}
+	t.Logf("portal bad-input sweep: %d requests", requests)
 }
