@@ -41,7 +41,7 @@ import (
 // filled per account (sweepAccount.fill). Operations without an entry use
 // sampleBodies (isolation_test.go).
 var sweepBodies = map[string]any{
-	"createPortalSession": map[string]any{"userId": "{owner}", "returnUrl": "/portal/team"},
+	"createPortalSession":  map[string]any{"userId": "{owner}", "returnUrl": "/portal/team"},
 	"signup":               map[string]any{"accountName": "Sweep", "email": "{newEmail}", "name": "Sweep Owner", "password": goodPassword},
 	"verifyEmail":          map[string]any{"token": "sweep-not-a-real-token-000000000000000000000"},
 	"login":                map[string]any{"email": "{email}", "password": goodPassword, "accountId": "{account}"},
