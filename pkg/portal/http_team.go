@@ -227,7 +227,7 @@ func (s *Service) grantable(ctx context.Context, p *auth.Principal) ([]roleOptio
 	pairs := map[string]bool{}
 	actor := p.Member.Authz(p.At)
 	for _, role := range p.Roles.Roles() {
-		any := false
+		grantsSome := false
 		for _, sc := range order {
 			a := rbac.Assignment{Role: role.ID, Scope: sc}
 			if p.Roles.ValidateAssignment(a) != nil {
@@ -235,12 +235,12 @@ func (s *Service) grantable(ctx context.Context, p *auth.Principal) ([]roleOptio
 			}
 			probe := rbac.Member{ID: "m_probe", Account: p.AccountID(), Status: rbac.StatusInvited, Assignments: []rbac.Assignment{a}, At: p.At}
 			if p.Roles.CheckChange(actor, rbac.Member{}, probe) == nil {
-				any = true
+				grantsSome = true
 				scopeOK[sc] = true
 				pairs[role.ID+"|"+sc.String()] = true
 			}
 		}
-		if any {
+		if grantsSome {
 			roles = append(roles, roleOption{ID: role.ID, Name: role.Name})
 		}
 	}
