@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -202,6 +203,10 @@ func TestPortalInABrowser(t *testing.T) {
 		t.Fatalf("team page: %s", b.body())
 	}
 	b.check("team")
+	// The same page on a phone.
+	b.run("phone size", emulation.SetDeviceMetricsOverride(390, 844, 2, true))
+	b.check("team-phone")
+	b.run("desktop size", emulation.ClearDeviceMetricsOverride())
 
 	// Invite a team member at store s1, with the keyboard.
 	email := newEmail("pb-member")
@@ -248,10 +253,21 @@ func TestPortalInABrowser(t *testing.T) {
 		chromedp.Click("form.card button.primary", chromedp.ByQuery),
 		chromedp.WaitVisible(".notice", chromedp.ByQuery),
 	)
-	b.run("remove the first assignment",
-		chromedp.Click("td.actions button.danger", chromedp.ByQuery),
-		chromedp.WaitVisible(".notice", chromedp.ByQuery),
-	)
+	b.run("remove the first assignment", chromedp.Click("td.actions button.danger", chromedp.ByQuery))
+	// The page before had the same notice: wait for the one assignment
+	// left (polling, with a deadline).
+	testenv.Eventually(t, 15*time.Second, "one assignment left on the page", func() error {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		defer cancel()
+		var rows []*cdp.Node
+		if err := chromedp.Run(ctx, chromedp.WaitReady("h1", chromedp.ByQuery), chromedp.Nodes("td.actions button.danger", &rows, chromedp.ByQueryAll, chromedp.AtLeast(0))); err != nil {
+			return err
+		}
+		if len(rows) != 1 {
+			return fmt.Errorf("%d assignments", len(rows))
+		}
+		return nil
+	})
 	var m memberView
 	e.Call(t, "GET", "/v1/users/"+memberID, ownerTk.AccessToken, nil).Want(t, http.StatusOK, "").JSON(t, &m)
 	if len(m.Assignments) != 1 || m.Assignments[0].Role != "manager" || m.Assignments[0].Scope != "store:s1" {
