@@ -151,12 +151,13 @@ func run() error {
 	fmt.Printf(`
 Steward is running (ready in %.1fs).
   API        %s/v1  (health: %s/v1/health)
+  Portal     %s/portal/login  (or a link from POST /v1/portal/sessions)
   Mail UI    %s      (every email sent)
   DynamoDB   %s  (table %q, data in %s)
   Logs       %s
 Press Ctrl-C to stop.
 
-`, time.Since(started).Seconds(), settings.APIURL(), settings.APIURL(), settings.SESURL(), settings.DynamoDBURL(), cfg.Table, settings.DataDir, logDir)
+`, time.Since(started).Seconds(), settings.APIURL(), settings.APIURL(), settings.APIURL(), settings.SESURL(), settings.DynamoDBURL(), cfg.Table, settings.DataDir, logDir)
 	fmt.Print(dynamoDBExposure(settings.DynamoDBPort, dynamo.BackendPort))
 
 	select {

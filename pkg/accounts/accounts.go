@@ -9,8 +9,8 @@
 //   - Any active member (or API key) of the account reads the account.
 //     Changing it, and creating or replacing stores, departments and
 //     suppliers, needs settings.manage at account scope. Changing its policies (the
-//     invitation lifetime, the external approver domains and
-//     self-registration) needs policies.manage too, a critical permission
+//     invitation lifetime, the external approver domains,
+//     self-registration and the portal's allowed origins) needs policies.manage too, a critical permission
 //     that only administrators and the owner hold (full access lacks it);
 //     the change is audited with the account before and after.
 //   - PATCH /v1/account and replacing a store, department or supplier
@@ -103,7 +103,7 @@ var (
 	errExists          = fault.New(fault.PreconditionRequired, "precondition_required", "This id is taken: read it and send If-Match with its ETag to replace it.")
 	errNoSettings      = fault.New(fault.Forbidden, "forbidden", "Changing the account, its stores, departments and suppliers needs settings.manage.")
 	errNoAudit         = fault.New(fault.Forbidden, "forbidden", "Viewing the audit log needs audit.view.")
-	errNoPolicies      = fault.New(fault.Forbidden, "forbidden", "Changing the invitation lifetime, the external approver domains, self-registration, billing or lock-by-age needs policies.manage (administrators and the owner).")
+	errNoPolicies      = fault.New(fault.Forbidden, "forbidden", "Changing the invitation lifetime, the external approver domains, self-registration, billing, lock-by-age or the portal's allowed origins needs policies.manage (administrators and the owner).")
 )
 
 // accountResource is the account as a resource of decisions.
@@ -191,8 +191,9 @@ func (h *Handler) UpdateAccount(ctx context.Context, p *auth.Principal, read Rea
 
 // changesPolicies reports whether after changes one of the account's
 // policies: the invitation lifetime (the invitation default), the external
-// approver domains, self-registration, or the settings decisions read
-// (billing, lock-by-age). Those need policies.manage, a
+// approver domains, self-registration, the settings decisions read
+// (billing, lock-by-age) or the portal's allowed origins (where a portal
+// link may send a member). Those need policies.manage, a
 // critical permission that full access lacks; the name, time zone and
 // alert hour need settings.manage only. A patch that restates a policy's
 // current value changes nothing and needs nothing more.
@@ -205,7 +206,8 @@ func changesPolicies(before, after team.Account) bool {
 		b.SelfRegistration.DefaultRole != a.SelfRegistration.DefaultRole ||
 		b.SelfRegistration.Open != a.SelfRegistration.Open ||
 		b.SelfRegistration.FirstRegistrantRole != a.SelfRegistration.FirstRegistrantRole ||
-		b.Billing != a.Billing || b.LockAfterDays != a.LockAfterDays
+		b.Billing != a.Billing || b.LockAfterDays != a.LockAfterDays ||
+		!slices.Equal(b.Portal.AllowedOrigins, a.Portal.AllowedOrigins)
 }
 
 // AuditQuery is what a read of the audit log asks for.

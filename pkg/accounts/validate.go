@@ -116,6 +116,15 @@ type SettingsPatch struct {
 	GrantExpiryNoticeDays   *int                   `json:"grantExpiryNoticeDays,omitempty"`
 	Billing                 *string                `json:"billing,omitempty"`
 	LockAfterDays           *int                   `json:"lockAfterDays,omitempty"`
+	Portal                  *PortalPatch           `json:"portal,omitempty"`
+}
+
+// PortalPatch changes the admin portal's settings.
+type PortalPatch struct {
+	ProductName    *string   `json:"productName,omitempty"`
+	LogoURL        *string   `json:"logoUrl,omitempty"`
+	AccentColor    *string   `json:"accentColor,omitempty"`
+	AllowedOrigins *[]string `json:"allowedOrigins,omitempty"`
 }
 
 // SelfRegistrationPatch changes the self-registration setting.
@@ -148,6 +157,12 @@ func ApplyPatch(a team.Account, p AccountPatch, roles *rbac.RoleSet, actor *rbac
 	st := a.Settings
 	st.ExternalApproverDomains = slices.Clone(st.ExternalApproverDomains)
 	st.SelfRegistration.Domains = slices.Clone(st.SelfRegistration.Domains)
+	st.Portal.AllowedOrigins = slices.Clone(st.Portal.AllowedOrigins)
+	if pp := s.Portal; pp != nil {
+		if err := applyPortal(&st.Portal, *pp); err != nil {
+			return team.Account{}, err
+		}
+	}
 	if s.InvitationTTLHours != nil {
 		h := *s.InvitationTTLHours
 		if h < MinInvitationTTLHours || h > MaxInvitationTTLHours {

@@ -16,7 +16,7 @@ import (
 func TestEachFunctionLinksOnlyWhatItServes(t *testing.T) {
 	const mod = "github.com/stewardhq/steward/"
 	// The packages one function may link and another not.
-	services := []string{"access", "accounts", "alerts", "apikeys", "approvals", "auth", "health", "invites", "members", "openapi", "permissions", "webhooks", "workflow"}
+	services := []string{"access", "accounts", "alerts", "apikeys", "approvals", "auth", "health", "invites", "members", "openapi", "permissions", "portal", "webhooks", "workflow"}
 	clients := []string{"secretsmanager", "sesv2", "sfn", "sqs"}
 	// Every function with authenticated routes links auth, and with it
 	// pkg/apikeys/apikey (the key itself, which authentication verifies).
@@ -28,8 +28,9 @@ func TestEachFunctionLinksOnlyWhatItServes(t *testing.T) {
 		"auth":   authPkgs + " secretsmanager sesv2",
 		// users sends the approval and access-request emails of an
 		// offboarding's hand-over (approvals' and access's notify code;
-		// workflow and sfn come with them).
-		"users":       authPkgs + " secretsmanager sesv2 members approvals access workflow sfn",
+		// workflow and sfn come with them). It also serves the admin
+		// portal's pages, which invite (invites) like the API.
+		"users":       authPkgs + " secretsmanager sesv2 members approvals access workflow sfn invites portal",
 		"invites":     authPkgs + " secretsmanager sesv2 invites members",
 		"apikeys":     authPkgs + " secretsmanager apikeys",
 		"permissions": authPkgs + " secretsmanager permissions",

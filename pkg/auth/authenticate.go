@@ -49,7 +49,16 @@ func (s *Service) AuthenticateBearer(ctx context.Context, authorization string) 
 	if claims.Actor != nil {
 		impersonator = claims.Actor.Subject
 	}
-	st, err := s.Store.LoadAuth(ctx, claims.AccountID, claims.Subject, claims.SessionID, impersonator)
+	return s.sessionPrincipal(ctx, claims.AccountID, claims.Subject, claims.SessionID, impersonator)
+}
+
+// sessionPrincipal loads the member of a session (with its impersonator,
+// if any) and the account's custom roles in one round trip, and refuses
+// an ended session, a member who is not active or an impersonator who is
+// no longer an active admin: the checks of every session, whether it
+// came as an access token or as a portal cookie.
+func (s *Service) sessionPrincipal(ctx context.Context, accountID, subject, sessionID, impersonator string) (*Principal, error) {
+	st, err := s.Store.LoadAuth(ctx, accountID, subject, sessionID, impersonator)
 	switch {
 	case errors.Is(err, team.ErrMemberNotFound), errors.Is(err, store.ErrSessionNotFound):
 		return nil, unauthenticated("session_ended", "The session has ended; sign in again.")
@@ -58,13 +67,13 @@ func (s *Service) AuthenticateBearer(ctx context.Context, authorization string) 
 	}
 	now := s.Now.Now()
 	sess := st.Session
-	if !sess.Active(now) || sess.MemberID != claims.Subject || sess.AccountID != claims.AccountID || sess.ImpersonatorID != impersonator {
+	if !sess.Active(now) || sess.MemberID != subject || sess.AccountID != accountID || sess.ImpersonatorID != impersonator {
 		return nil, unauthenticated("session_ended", "The session has ended; sign in again.")
 	}
 	if st.Member.Status != rbac.StatusActive {
 		return nil, unauthenticated("member_"+string(st.Member.Status), "Your membership is "+string(st.Member.Status)+".")
 	}
-	rs, err := s.roleSets.Get(claims.AccountID, st.Roles.Options, st.Roles.Version, st.Roles.Roles)
+	rs, err := s.roleSets.Get(accountID, st.Roles.Options, st.Roles.Version, st.Roles.Roles)
 	if err != nil {
 		return nil, err
 	}

@@ -41,36 +41,46 @@ type AccountChoice struct {
 
 // Login checks an email and password and opens a session in one account.
 func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
+	identityID, member, err := s.signIn(ctx, in)
+	if err != nil {
+		return Tokens{}, err
+	}
+	return s.openSession(ctx, identityID, member, nil, s.sessionLifetime(), in.RequestID)
+}
+
+// signIn checks an email and password, throttled, and picks the
+// membership to sign in to: the sign-in of Login and PortalLogin.
+func (s *Service) signIn(ctx context.Context, in LoginInput) (string, team.Member, error) {
 	email, err := team.NormalizeEmail(in.Email)
 	if err != nil {
-		return Tokens{}, fieldError("email", err.Error())
+		return "", team.Member{}, fieldError("email", err.Error())
 	}
 	if in.Password == "" || len(in.Password) > password.MaxBytes {
-		return Tokens{}, errInvalidCredentials
+		return "", team.Member{}, errInvalidCredentials
 	}
 	// Charged before the comparison; a failure keeps the charges.
 	att, err := s.charge(ctx, email, in.SourceIP)
 	if err != nil {
-		return Tokens{}, err
+		return "", team.Member{}, err
 	}
 	id, err := s.Store.IdentityIDByEmail(ctx, email)
 	if errors.Is(err, team.ErrIdentityNotFound) {
 		password.DummyVerify(in.Password)
-		return Tokens{}, errInvalidCredentials
+		return "", team.Member{}, errInvalidCredentials
 	}
 	if err != nil {
-		return Tokens{}, err
+		return "", team.Member{}, err
 	}
 	ident, memberships, err := s.Store.IdentityWithMemberships(ctx, id)
 	if err != nil {
-		return Tokens{}, err
+		return "", team.Member{}, err
 	}
 	ok, rehash, err := password.Verify(in.Password, ident.PasswordHash)
 	if err != nil || !ok {
 		if ident.PasswordHash == "" {
 			password.DummyVerify(in.Password)
 		}
-		return Tokens{}, errInvalidCredentials
+		return "", team.Member{}, errInvalidCredentials
 	}
 	att.succeeded(ctx)
 	if rehash {
@@ -81,13 +91,13 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 		}
 	}
 	if !ident.EmailVerified {
-		return Tokens{}, errEmailNotVerified
+		return "", team.Member{}, errEmailNotVerified
 	}
 	member, err := s.chooseMembership(ctx, memberships, in.AccountID)
 	if err != nil {
-		return Tokens{}, err
+		return "", team.Member{}, err
 	}
-	return s.openSession(ctx, ident.ID, member, nil, s.sessionLifetime(), in.RequestID)
+	return ident.ID, member, nil
 }
 
 // chooseMembership picks the account of a sign-in: the one asked for, or

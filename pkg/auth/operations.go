@@ -18,5 +18,6 @@ func (a *Service) Operations() map[string]httpapi.HandlerFunc {
 		"getOpenIDConfiguration": a.HandleOpenIDConfiguration,
 		"getMe":                  a.HandleMe,
 		"impersonateUser":        a.HandleImpersonate,
+		"createPortalSession":    a.HandleMintPortalLink,
 	}
 }

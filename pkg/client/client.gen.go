@@ -1281,6 +1281,21 @@ type AccountSettings struct {
 	// LockAfterDays Documents dated this many days ago or more are read-only without `locked.edit`, in every decision (edit, use, request approval); 0 turns it off. A registered document's date is when it was registered; a check may give `resource.date`.
 	LockAfterDays int `json:"lockAfterDays"`
 
+	// Portal The admin portal (/portal): the host app's product name, logo and accent colour shown there (empty: Steward's), and the origins of the host app a portal link's returnUrl may point at.
+	Portal struct {
+		// AccentColor The accent colour, #rrggbb ('' for Steward's).
+		AccentColor string `json:"accentColor"`
+
+		// AllowedOrigins Origins (scheme://host[:port]; https, or http for localhost) a portal link's returnUrl may point at.
+		AllowedOrigins []string `json:"allowedOrigins"`
+
+		// LogoUrl An https:// URL of the host app's logo ('' for none).
+		LogoUrl string `json:"logoUrl"`
+
+		// ProductName The host app's product name ('' for Steward).
+		ProductName string `json:"productName"`
+	} `json:"portal"`
+
 	// SelfRegistration Whether people may join by themselves: with an allowed email domain, or with any email when `open`; and with which role.
 	SelfRegistration struct {
 		// DefaultRole A role id: a built-in one (`full_access`, `administrator`, `junior_admin`, `accountant`, `manager`, `team_member`, `senior_manager`, `department_manager`, `approver`, `supplier`) or an account's custom role.
@@ -1328,6 +1343,19 @@ type AccountSettingsPatch struct {
 
 	// LockAfterDays Lock-by-age in days (0: off); needs `policies.manage`.
 	LockAfterDays *int `json:"lockAfterDays,omitempty"`
+
+	// Portal Changes the admin portal's settings; absent fields stay, '' restores Steward's. Changing allowedOrigins is a policy (policies.manage).
+	Portal *struct {
+		// AccentColor #rrggbb, or ''.
+		AccentColor *string `json:"accentColor,omitempty"`
+
+		// AllowedOrigins At most 10 origins: https://host[:port], or http for localhost and 127.0.0.1.
+		AllowedOrigins *[]string `json:"allowedOrigins,omitempty"`
+
+		// LogoUrl https:// only, or ''.
+		LogoUrl     *string `json:"logoUrl,omitempty"`
+		ProductName *string `json:"productName,omitempty"`
+	} `json:"portal,omitempty"`
 
 	// SelfRegistration Whether people may join by themselves (with an allowed email domain, or any email when `open`), and with which role; `firstRegistrantRole` is the first self-registrant's role ("" removes it).
 	SelfRegistration *struct {
@@ -2507,6 +2535,24 @@ type PermissionCatalogueTiersId string
 // Examples: orders.view
 type PermissionKey = string
 
+// PortalLink defines model for PortalLink.
+type PortalLink struct {
+	// ExpiresAt The link works until then (5 minutes), once.
+	ExpiresAt time.Time `json:"expiresAt"`
+
+	// Url The one-time link to hand the member: {public URL}/portal/enter/{token}.
+	Url string `json:"url"`
+}
+
+// PortalLinkRequest defines model for PortalLinkRequest.
+type PortalLinkRequest struct {
+	// ReturnUrl Where the portal goes once the link is opened (a path of the portal, starting with /portal/; default /portal/team), or an URL of the host app on one of the account's portal.allowedOrigins, which the portal then links back to (and goes to after sign-out). Anything else is refused (400): no open redirect.
+	ReturnUrl *string `json:"returnUrl,omitempty"`
+
+	// UserId The member to sign in: the caller itself, or (with an API key that holds users.view over the member) any active member.
+	UserId string `json:"userId"`
+}
+
 // PresetId A product preset: the roles an account offers (with the product's own names), the default grant of an invitation, its settings defaults and the part of the permission catalogue it uses. `general` is every built-in role and the whole catalogue; `inventory` (Sumtracker-style), `planning` (Inventory-Planner-style), `storefront` (a B2B storefront) and `payments` (a payments portal) reproduce their products. Chosen at sign-up, never changed.
 type PresetId string
 
@@ -3187,6 +3233,34 @@ type SubmitApprovalPageFormdataBody struct {
 // SubmitApprovalPageFormdataBodyDecision defines parameters for SubmitApprovalPage.
 type SubmitApprovalPageFormdataBodyDecision string
 
+// SubmitPortalResendInviteFormdataBody defines parameters for SubmitPortalResendInvite.
+type SubmitPortalResendInviteFormdataBody struct {
+}
+
+// SubmitPortalRevokeInviteFormdataBody defines parameters for SubmitPortalRevokeInvite.
+type SubmitPortalRevokeInviteFormdataBody struct {
+}
+
+// SubmitPortalInviteFormdataBody defines parameters for SubmitPortalInvite.
+type SubmitPortalInviteFormdataBody struct {
+}
+
+// SubmitPortalLoginFormdataBody defines parameters for SubmitPortalLogin.
+type SubmitPortalLoginFormdataBody struct {
+}
+
+// SubmitPortalLogoutFormdataBody defines parameters for SubmitPortalLogout.
+type SubmitPortalLogoutFormdataBody struct {
+}
+
+// SubmitPortalAssignmentsFormdataBody defines parameters for SubmitPortalAssignments.
+type SubmitPortalAssignmentsFormdataBody struct {
+}
+
+// SubmitPortalMemberStatusFormdataBody defines parameters for SubmitPortalMemberStatus.
+type SubmitPortalMemberStatusFormdataBody struct {
+}
+
 // ListAccessRequestsParams defines parameters for ListAccessRequests.
 type ListAccessRequestsParams struct {
 	Status *AccessRequestStatus          `form:"status,omitempty" json:"status,omitempty"`
@@ -3788,6 +3862,27 @@ type SubmitAccessRequestPageFormdataRequestBody SubmitAccessRequestPageFormdataB
 // SubmitApprovalPageFormdataRequestBody defines body for SubmitApprovalPage for application/x-www-form-urlencoded ContentType.
 type SubmitApprovalPageFormdataRequestBody SubmitApprovalPageFormdataBody
 
+// SubmitPortalResendInviteFormdataRequestBody defines body for SubmitPortalResendInvite for application/x-www-form-urlencoded ContentType.
+type SubmitPortalResendInviteFormdataRequestBody SubmitPortalResendInviteFormdataBody
+
+// SubmitPortalRevokeInviteFormdataRequestBody defines body for SubmitPortalRevokeInvite for application/x-www-form-urlencoded ContentType.
+type SubmitPortalRevokeInviteFormdataRequestBody SubmitPortalRevokeInviteFormdataBody
+
+// SubmitPortalInviteFormdataRequestBody defines body for SubmitPortalInvite for application/x-www-form-urlencoded ContentType.
+type SubmitPortalInviteFormdataRequestBody SubmitPortalInviteFormdataBody
+
+// SubmitPortalLoginFormdataRequestBody defines body for SubmitPortalLogin for application/x-www-form-urlencoded ContentType.
+type SubmitPortalLoginFormdataRequestBody SubmitPortalLoginFormdataBody
+
+// SubmitPortalLogoutFormdataRequestBody defines body for SubmitPortalLogout for application/x-www-form-urlencoded ContentType.
+type SubmitPortalLogoutFormdataRequestBody SubmitPortalLogoutFormdataBody
+
+// SubmitPortalAssignmentsFormdataRequestBody defines body for SubmitPortalAssignments for application/x-www-form-urlencoded ContentType.
+type SubmitPortalAssignmentsFormdataRequestBody SubmitPortalAssignmentsFormdataBody
+
+// SubmitPortalMemberStatusFormdataRequestBody defines body for SubmitPortalMemberStatus for application/x-www-form-urlencoded ContentType.
+type SubmitPortalMemberStatusFormdataRequestBody SubmitPortalMemberStatusFormdataBody
+
 // CreateAccessRequestJSONRequestBody defines body for CreateAccessRequest for application/json ContentType.
 type CreateAccessRequestJSONRequestBody = AccessRequestCreate
 
@@ -3856,6 +3951,9 @@ type JoinAccountJSONRequestBody = JoinRequest
 
 // PutMyDelegationJSONRequestBody defines body for PutMyDelegation for application/json ContentType.
 type PutMyDelegationJSONRequestBody = DelegationRequest
+
+// CreatePortalSessionJSONRequestBody defines body for CreatePortalSession for application/json ContentType.
+type CreatePortalSessionJSONRequestBody = PortalLinkRequest
 
 // CreateRoleJSONRequestBody defines body for CreateRole for application/json ContentType.
 type CreateRoleJSONRequestBody = CreateRoleRequest
@@ -4215,6 +4313,195 @@ type ClientInterface interface {
 	// Corresponds with POST /approve/{token} (the `SubmitApprovalPage` operationId).
 	SubmitApprovalPageWithFormdataBody(ctx context.Context, token ApprovalToken, body SubmitApprovalPageFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetPortal The portal
+	//
+	// Public to the API (the portal authenticates its own session cookie). Redirects (303) to the team page.
+	//
+	// Corresponds with GET /portal (the `GetPortal` operationId).
+	GetPortal(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EnterPortal Open a minted portal link
+	//
+	// Public to the API (the portal authenticates its own session cookie). Consumes the one-time link (5 minutes, single use) minted with POST /v1/portal/sessions, sets the portal session cookie (HttpOnly, SameSite=Lax; Secure with the `__Host-` prefix over HTTPS) and redirects (303) to the team page or the link's return path. A used, expired or unknown link answers an HTML page that says which (410).
+	//
+	// Corresponds with GET /portal/enter/{token} (the `EnterPortal` operationId).
+	EnterPortal(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalResendInviteWithBody Re-send an invitation
+	//
+	// Public to the API (the portal authenticates its own session cookie). As POST /v1/invitations/{id}/resend; 303 to the team page.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/invitations/{id}/resend (the `SubmitPortalResendInvite` operationId).
+	SubmitPortalResendInviteWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalResendInviteWithFormdataBody Re-send an invitation
+	//
+	// Public to the API (the portal authenticates its own session cookie). As POST /v1/invitations/{id}/resend; 303 to the team page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/invitations/{id}/resend (the `SubmitPortalResendInvite` operationId).
+	SubmitPortalResendInviteWithFormdataBody(ctx context.Context, id string, body SubmitPortalResendInviteFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPortalRevokeInvite Confirm revoking an invitation
+	//
+	// Public to the API (the portal authenticates its own session cookie). The confirmation page.
+	//
+	// Corresponds with GET /portal/invitations/{id}/revoke (the `GetPortalRevokeInvite` operationId).
+	GetPortalRevokeInvite(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalRevokeInviteWithBody Revoke an invitation
+	//
+	// Public to the API (the portal authenticates its own session cookie). As DELETE /v1/invitations/{id}, once confirmed (`confirm=yes`); 303 to the team page.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/invitations/{id}/revoke (the `SubmitPortalRevokeInvite` operationId).
+	SubmitPortalRevokeInviteWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalRevokeInviteWithFormdataBody Revoke an invitation
+	//
+	// Public to the API (the portal authenticates its own session cookie). As DELETE /v1/invitations/{id}, once confirmed (`confirm=yes`); 303 to the team page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/invitations/{id}/revoke (the `SubmitPortalRevokeInvite` operationId).
+	SubmitPortalRevokeInviteWithFormdataBody(ctx context.Context, id string, body SubmitPortalRevokeInviteFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPortalInvite The invite page
+	//
+	// Public to the API (the portal authenticates its own session cookie). The invitation form: email, name, and only the roles and places the inviter may grant.
+	//
+	// Corresponds with GET /portal/invite (the `GetPortalInvite` operationId).
+	GetPortalInvite(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalInviteWithBody Invite a member
+	//
+	// Public to the API (the portal authenticates its own session cookie). Creates the invitation as POST /v1/invitations (the grant ceiling, audit, events and email); 303 to the team page, or the form again with the errors next to their fields.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/invite (the `SubmitPortalInvite` operationId).
+	SubmitPortalInviteWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalInviteWithFormdataBody Invite a member
+	//
+	// Public to the API (the portal authenticates its own session cookie). Creates the invitation as POST /v1/invitations (the grant ceiling, audit, events and email); 303 to the team page, or the form again with the errors next to their fields.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/invite (the `SubmitPortalInvite` operationId).
+	SubmitPortalInviteWithFormdataBody(ctx context.Context, body SubmitPortalInviteFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPortalLogin The portal's sign-in page
+	//
+	// Public to the API (the portal authenticates its own session cookie). Email and password; sets a short-lived cookie the form's CSRF token is checked against.
+	//
+	// Corresponds with GET /portal/login (the `GetPortalLogin` operationId).
+	GetPortalLogin(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalLoginWithBody Sign in to the portal
+	//
+	// Public to the API (the portal authenticates its own session cookie). Email and password through the API's sign-in and its throttling; on success the session cookie and 303 to the team page.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/login (the `SubmitPortalLogin` operationId).
+	SubmitPortalLoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalLoginWithFormdataBody Sign in to the portal
+	//
+	// Public to the API (the portal authenticates its own session cookie). Email and password through the API's sign-in and its throttling; on success the session cookie and 303 to the team page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/login (the `SubmitPortalLogin` operationId).
+	SubmitPortalLoginWithFormdataBody(ctx context.Context, body SubmitPortalLoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalLogoutWithBody Sign out of the portal
+	//
+	// Public to the API (the portal authenticates its own session cookie). Ends the portal session like POST /v1/auth/logout and clears its cookie.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/logout (the `SubmitPortalLogout` operationId).
+	SubmitPortalLogoutWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalLogoutWithFormdataBody Sign out of the portal
+	//
+	// Public to the API (the portal authenticates its own session cookie). Ends the portal session like POST /v1/auth/logout and clears its cookie.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/logout (the `SubmitPortalLogout` operationId).
+	SubmitPortalLogoutWithFormdataBody(ctx context.Context, body SubmitPortalLogoutFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPortalMember A member's page
+	//
+	// Public to the API (the portal authenticates its own session cookie). Details, assignments per scope with expiry, and the changes the caller may make.
+	//
+	// Corresponds with GET /portal/members/{id} (the `GetPortalMember` operationId).
+	GetPortalMember(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalAssignmentsWithBody Add or remove an assignment
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/users/{id} with the member's version read by the page (If-Match); 303 to the member page, or the page again with the errors.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/members/{id}/assignments (the `SubmitPortalAssignments` operationId).
+	SubmitPortalAssignmentsWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalAssignmentsWithFormdataBody Add or remove an assignment
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/users/{id} with the member's version read by the page (If-Match); 303 to the member page, or the page again with the errors.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/members/{id}/assignments (the `SubmitPortalAssignments` operationId).
+	SubmitPortalAssignmentsWithFormdataBody(ctx context.Context, id string, body SubmitPortalAssignmentsFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPortalMemberStatus Confirm a status change
+	//
+	// Public to the API (the portal authenticates its own session cookie). The confirmation of suspend, reactivate, deactivate or delete (`action`), with an optional member to hand the duties over to.
+	//
+	// Corresponds with GET /portal/members/{id}/status (the `GetPortalMemberStatus` operationId).
+	GetPortalMemberStatus(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalMemberStatusWithBody Change a member's status
+	//
+	// Public to the API (the portal authenticates its own session cookie). As POST /v1/users/{id}/suspend, /reactivate, /deactivate and DELETE /v1/users/{id} (reassignTo), once confirmed; 303 to the member page.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/members/{id}/status (the `SubmitPortalMemberStatus` operationId).
+	SubmitPortalMemberStatusWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalMemberStatusWithFormdataBody Change a member's status
+	//
+	// Public to the API (the portal authenticates its own session cookie). As POST /v1/users/{id}/suspend, /reactivate, /deactivate and DELETE /v1/users/{id} (reassignTo), once confirmed; 303 to the member page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/members/{id}/status (the `SubmitPortalMemberStatus` operationId).
+	SubmitPortalMemberStatusWithFormdataBody(ctx context.Context, id string, body SubmitPortalMemberStatusFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPortalStylesheet The portal's stylesheet
+	//
+	// Public to the API (the portal authenticates its own session cookie). The portal's one stylesheet (CSS), in the account's accent colour.
+	//
+	// Corresponds with GET /portal/static/portal.css (the `GetPortalStylesheet` operationId).
+	GetPortalStylesheet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPortalTeam The team page
+	//
+	// Public to the API (the portal authenticates its own session cookie). The members the caller may see (search `q`, `status` filter, `cursor` paging) and the pending invitations with expiry, resend and revoke. Without a session: 303 to the sign-in page.
+	//
+	// Corresponds with GET /portal/team (the `GetPortalTeam` operationId).
+	GetPortalTeam(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListAccessRequests List my access requests and those I was asked to decide
 	//
 	// Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide, or may decide now; every page also holds the pending requests that the members the caller stands in for as their delegate were asked to and may decide, but the caller's own; it reads only pending requests). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
@@ -4281,7 +4568,7 @@ type ClientInterface interface {
 
 	// UpdateAccountWithBody Change the account's name or settings
 	//
-	// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain (or `open`, which takes no domains) and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`); `firstRegistrantRole` is checked the same way. `open` and `firstRegistrantRole` are part of the self-registration policy (`policies.manage`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+	// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`, `billing`, `lockAfterDays`, `portal.allowedOrigins`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain (or `open`, which takes no domains) and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`); `firstRegistrantRole` is checked the same way. `open` and `firstRegistrantRole` are part of the self-registration policy (`policies.manage`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4290,7 +4577,7 @@ type ClientInterface interface {
 
 	// UpdateAccount Change the account's name or settings
 	//
-	// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain (or `open`, which takes no domains) and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`); `firstRegistrantRole` is checked the same way. `open` and `firstRegistrantRole` are part of the self-registration policy (`policies.manage`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+	// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`, `billing`, `lockAfterDays`, `portal.allowedOrigins`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain (or `open`, which takes no domains) and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`); `firstRegistrantRole` is checked the same way. `open` and `firstRegistrantRole` are part of the self-registration policy (`policies.manage`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4839,6 +5126,24 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/permissions (the `ListPermissions` operationId).
 	ListPermissions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CreatePortalSessionWithBody Mint a one-time portal link
+	//
+	// The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: an API key with users.view over the member, or the member's own token (403 `not_self` for another member). An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/portal/sessions (the `CreatePortalSession` operationId).
+	CreatePortalSessionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePortalSession Mint a one-time portal link
+	//
+	// The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: an API key with users.view over the member, or the member's own token (403 `not_self` for another member). An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/portal/sessions (the `CreatePortalSession` operationId).
+	CreatePortalSession(ctx context.Context, body CreatePortalSessionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListRoles List roles
 	//
 	// The built-in roles and the account's custom roles. Any signed-in caller may read them. The ETag is the version of the account's roles.
@@ -5364,6 +5669,425 @@ func (c *Client) SubmitApprovalPageWithFormdataBody(ctx context.Context, token A
 	return c.Client.Do(req)
 }
 
+// GetPortal The portal
+//
+// Public to the API (the portal authenticates its own session cookie). Redirects (303) to the team page.
+//
+// Corresponds with GET /portal (the `GetPortal` operationId).
+func (c *Client) GetPortal(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EnterPortal Open a minted portal link
+//
+// Public to the API (the portal authenticates its own session cookie). Consumes the one-time link (5 minutes, single use) minted with POST /v1/portal/sessions, sets the portal session cookie (HttpOnly, SameSite=Lax; Secure with the `__Host-` prefix over HTTPS) and redirects (303) to the team page or the link's return path. A used, expired or unknown link answers an HTML page that says which (410).
+//
+// Corresponds with GET /portal/enter/{token} (the `EnterPortal` operationId).
+func (c *Client) EnterPortal(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEnterPortalRequest(c.Server, token)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalResendInviteWithBody Re-send an invitation
+//
+// Public to the API (the portal authenticates its own session cookie). As POST /v1/invitations/{id}/resend; 303 to the team page.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/invitations/{id}/resend (the `SubmitPortalResendInvite` operationId).
+func (c *Client) SubmitPortalResendInviteWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalResendInviteRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalResendInviteWithFormdataBody Re-send an invitation
+//
+// Public to the API (the portal authenticates its own session cookie). As POST /v1/invitations/{id}/resend; 303 to the team page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/invitations/{id}/resend (the `SubmitPortalResendInvite` operationId).
+func (c *Client) SubmitPortalResendInviteWithFormdataBody(ctx context.Context, id string, body SubmitPortalResendInviteFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalResendInviteRequestWithFormdataBody(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPortalRevokeInvite Confirm revoking an invitation
+//
+// Public to the API (the portal authenticates its own session cookie). The confirmation page.
+//
+// Corresponds with GET /portal/invitations/{id}/revoke (the `GetPortalRevokeInvite` operationId).
+func (c *Client) GetPortalRevokeInvite(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalRevokeInviteRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalRevokeInviteWithBody Revoke an invitation
+//
+// Public to the API (the portal authenticates its own session cookie). As DELETE /v1/invitations/{id}, once confirmed (`confirm=yes`); 303 to the team page.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/invitations/{id}/revoke (the `SubmitPortalRevokeInvite` operationId).
+func (c *Client) SubmitPortalRevokeInviteWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalRevokeInviteRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalRevokeInviteWithFormdataBody Revoke an invitation
+//
+// Public to the API (the portal authenticates its own session cookie). As DELETE /v1/invitations/{id}, once confirmed (`confirm=yes`); 303 to the team page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/invitations/{id}/revoke (the `SubmitPortalRevokeInvite` operationId).
+func (c *Client) SubmitPortalRevokeInviteWithFormdataBody(ctx context.Context, id string, body SubmitPortalRevokeInviteFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalRevokeInviteRequestWithFormdataBody(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPortalInvite The invite page
+//
+// Public to the API (the portal authenticates its own session cookie). The invitation form: email, name, and only the roles and places the inviter may grant.
+//
+// Corresponds with GET /portal/invite (the `GetPortalInvite` operationId).
+func (c *Client) GetPortalInvite(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalInviteRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalInviteWithBody Invite a member
+//
+// Public to the API (the portal authenticates its own session cookie). Creates the invitation as POST /v1/invitations (the grant ceiling, audit, events and email); 303 to the team page, or the form again with the errors next to their fields.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/invite (the `SubmitPortalInvite` operationId).
+func (c *Client) SubmitPortalInviteWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalInviteRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalInviteWithFormdataBody Invite a member
+//
+// Public to the API (the portal authenticates its own session cookie). Creates the invitation as POST /v1/invitations (the grant ceiling, audit, events and email); 303 to the team page, or the form again with the errors next to their fields.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/invite (the `SubmitPortalInvite` operationId).
+func (c *Client) SubmitPortalInviteWithFormdataBody(ctx context.Context, body SubmitPortalInviteFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalInviteRequestWithFormdataBody(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPortalLogin The portal's sign-in page
+//
+// Public to the API (the portal authenticates its own session cookie). Email and password; sets a short-lived cookie the form's CSRF token is checked against.
+//
+// Corresponds with GET /portal/login (the `GetPortalLogin` operationId).
+func (c *Client) GetPortalLogin(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalLoginRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalLoginWithBody Sign in to the portal
+//
+// Public to the API (the portal authenticates its own session cookie). Email and password through the API's sign-in and its throttling; on success the session cookie and 303 to the team page.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/login (the `SubmitPortalLogin` operationId).
+func (c *Client) SubmitPortalLoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalLoginRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalLoginWithFormdataBody Sign in to the portal
+//
+// Public to the API (the portal authenticates its own session cookie). Email and password through the API's sign-in and its throttling; on success the session cookie and 303 to the team page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/login (the `SubmitPortalLogin` operationId).
+func (c *Client) SubmitPortalLoginWithFormdataBody(ctx context.Context, body SubmitPortalLoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalLoginRequestWithFormdataBody(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalLogoutWithBody Sign out of the portal
+//
+// Public to the API (the portal authenticates its own session cookie). Ends the portal session like POST /v1/auth/logout and clears its cookie.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/logout (the `SubmitPortalLogout` operationId).
+func (c *Client) SubmitPortalLogoutWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalLogoutRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalLogoutWithFormdataBody Sign out of the portal
+//
+// Public to the API (the portal authenticates its own session cookie). Ends the portal session like POST /v1/auth/logout and clears its cookie.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/logout (the `SubmitPortalLogout` operationId).
+func (c *Client) SubmitPortalLogoutWithFormdataBody(ctx context.Context, body SubmitPortalLogoutFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalLogoutRequestWithFormdataBody(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPortalMember A member's page
+//
+// Public to the API (the portal authenticates its own session cookie). Details, assignments per scope with expiry, and the changes the caller may make.
+//
+// Corresponds with GET /portal/members/{id} (the `GetPortalMember` operationId).
+func (c *Client) GetPortalMember(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalMemberRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalAssignmentsWithBody Add or remove an assignment
+//
+// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/users/{id} with the member's version read by the page (If-Match); 303 to the member page, or the page again with the errors.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/members/{id}/assignments (the `SubmitPortalAssignments` operationId).
+func (c *Client) SubmitPortalAssignmentsWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalAssignmentsRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalAssignmentsWithFormdataBody Add or remove an assignment
+//
+// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/users/{id} with the member's version read by the page (If-Match); 303 to the member page, or the page again with the errors.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/members/{id}/assignments (the `SubmitPortalAssignments` operationId).
+func (c *Client) SubmitPortalAssignmentsWithFormdataBody(ctx context.Context, id string, body SubmitPortalAssignmentsFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalAssignmentsRequestWithFormdataBody(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPortalMemberStatus Confirm a status change
+//
+// Public to the API (the portal authenticates its own session cookie). The confirmation of suspend, reactivate, deactivate or delete (`action`), with an optional member to hand the duties over to.
+//
+// Corresponds with GET /portal/members/{id}/status (the `GetPortalMemberStatus` operationId).
+func (c *Client) GetPortalMemberStatus(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalMemberStatusRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalMemberStatusWithBody Change a member's status
+//
+// Public to the API (the portal authenticates its own session cookie). As POST /v1/users/{id}/suspend, /reactivate, /deactivate and DELETE /v1/users/{id} (reassignTo), once confirmed; 303 to the member page.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/members/{id}/status (the `SubmitPortalMemberStatus` operationId).
+func (c *Client) SubmitPortalMemberStatusWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalMemberStatusRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalMemberStatusWithFormdataBody Change a member's status
+//
+// Public to the API (the portal authenticates its own session cookie). As POST /v1/users/{id}/suspend, /reactivate, /deactivate and DELETE /v1/users/{id} (reassignTo), once confirmed; 303 to the member page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/members/{id}/status (the `SubmitPortalMemberStatus` operationId).
+func (c *Client) SubmitPortalMemberStatusWithFormdataBody(ctx context.Context, id string, body SubmitPortalMemberStatusFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalMemberStatusRequestWithFormdataBody(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPortalStylesheet The portal's stylesheet
+//
+// Public to the API (the portal authenticates its own session cookie). The portal's one stylesheet (CSS), in the account's accent colour.
+//
+// Corresponds with GET /portal/static/portal.css (the `GetPortalStylesheet` operationId).
+func (c *Client) GetPortalStylesheet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalStylesheetRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPortalTeam The team page
+//
+// Public to the API (the portal authenticates its own session cookie). The members the caller may see (search `q`, `status` filter, `cursor` paging) and the pending invitations with expiry, resend and revoke. Without a session: 303 to the sign-in page.
+//
+// Corresponds with GET /portal/team (the `GetPortalTeam` operationId).
+func (c *Client) GetPortalTeam(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalTeamRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListAccessRequests List my access requests and those I was asked to decide
 //
 // Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide, or may decide now; every page also holds the pending requests that the members the caller stands in for as their delegate were asked to and may decide, but the caller's own; it reads only pending requests). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
@@ -5510,7 +6234,7 @@ func (c *Client) GetAccount(ctx context.Context, reqEditors ...RequestEditorFn) 
 
 // UpdateAccountWithBody Change the account's name or settings
 //
-// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain (or `open`, which takes no domains) and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`); `firstRegistrantRole` is checked the same way. `open` and `firstRegistrantRole` are part of the self-registration policy (`policies.manage`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`, `billing`, `lockAfterDays`, `portal.allowedOrigins`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain (or `open`, which takes no domains) and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`); `firstRegistrantRole` is checked the same way. `open` and `firstRegistrantRole` are part of the self-registration policy (`policies.manage`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5529,7 +6253,7 @@ func (c *Client) UpdateAccountWithBody(ctx context.Context, params *UpdateAccoun
 
 // UpdateAccount Change the account's name or settings
 //
-// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain (or `open`, which takes no domains) and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`); `firstRegistrantRole` is checked the same way. `open` and `firstRegistrantRole` are part of the self-registration policy (`policies.manage`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`, `billing`, `lockAfterDays`, `portal.allowedOrigins`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain (or `open`, which takes no domains) and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`); `firstRegistrantRole` is checked the same way. `open` and `firstRegistrantRole` are part of the self-registration policy (`policies.manage`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6748,6 +7472,44 @@ func (c *Client) ListPermissions(ctx context.Context, reqEditors ...RequestEdito
 	return c.Client.Do(req)
 }
 
+// CreatePortalSessionWithBody Mint a one-time portal link
+//
+// The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: an API key with users.view over the member, or the member's own token (403 `not_self` for another member). An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/portal/sessions (the `CreatePortalSession` operationId).
+func (c *Client) CreatePortalSessionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePortalSessionRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePortalSession Mint a one-time portal link
+//
+// The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: an API key with users.view over the member, or the member's own token (403 `not_self` for another member). An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/portal/sessions (the `CreatePortalSession` operationId).
+func (c *Client) CreatePortalSession(ctx context.Context, body CreatePortalSessionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePortalSessionRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListRoles List roles
 //
 // The built-in roles and the account's custom roles. Any signed-in caller may read them. The ETag is the version of the account's roles.
@@ -7800,6 +8562,585 @@ func NewSubmitApprovalPageRequestWithBody(server string, token ApprovalToken, co
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetPortalRequest constructs an http.Request for the GetPortal method
+func NewGetPortalRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEnterPortalRequest constructs an http.Request for the EnterPortal method
+func NewEnterPortalRequest(server string, token string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "token", token, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/enter/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubmitPortalResendInviteRequestWithFormdataBody calls the generic SubmitPortalResendInvite builder with application/x-www-form-urlencoded body
+func NewSubmitPortalResendInviteRequestWithFormdataBody(server string, id string, body SubmitPortalResendInviteFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalResendInviteRequestWithBody(server, id, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalResendInviteRequestWithBody constructs an http.Request for the SubmitPortalResendInvite method, with any body, and a specified content type
+func NewSubmitPortalResendInviteRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/invitations/%s/resend", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetPortalRevokeInviteRequest constructs an http.Request for the GetPortalRevokeInvite method
+func NewGetPortalRevokeInviteRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/invitations/%s/revoke", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubmitPortalRevokeInviteRequestWithFormdataBody calls the generic SubmitPortalRevokeInvite builder with application/x-www-form-urlencoded body
+func NewSubmitPortalRevokeInviteRequestWithFormdataBody(server string, id string, body SubmitPortalRevokeInviteFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalRevokeInviteRequestWithBody(server, id, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalRevokeInviteRequestWithBody constructs an http.Request for the SubmitPortalRevokeInvite method, with any body, and a specified content type
+func NewSubmitPortalRevokeInviteRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/invitations/%s/revoke", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetPortalInviteRequest constructs an http.Request for the GetPortalInvite method
+func NewGetPortalInviteRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/invite")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubmitPortalInviteRequestWithFormdataBody calls the generic SubmitPortalInvite builder with application/x-www-form-urlencoded body
+func NewSubmitPortalInviteRequestWithFormdataBody(server string, body SubmitPortalInviteFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalInviteRequestWithBody(server, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalInviteRequestWithBody constructs an http.Request for the SubmitPortalInvite method, with any body, and a specified content type
+func NewSubmitPortalInviteRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/invite")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetPortalLoginRequest constructs an http.Request for the GetPortalLogin method
+func NewGetPortalLoginRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/login")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubmitPortalLoginRequestWithFormdataBody calls the generic SubmitPortalLogin builder with application/x-www-form-urlencoded body
+func NewSubmitPortalLoginRequestWithFormdataBody(server string, body SubmitPortalLoginFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalLoginRequestWithBody(server, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalLoginRequestWithBody constructs an http.Request for the SubmitPortalLogin method, with any body, and a specified content type
+func NewSubmitPortalLoginRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/login")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSubmitPortalLogoutRequestWithFormdataBody calls the generic SubmitPortalLogout builder with application/x-www-form-urlencoded body
+func NewSubmitPortalLogoutRequestWithFormdataBody(server string, body SubmitPortalLogoutFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalLogoutRequestWithBody(server, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalLogoutRequestWithBody constructs an http.Request for the SubmitPortalLogout method, with any body, and a specified content type
+func NewSubmitPortalLogoutRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/logout")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetPortalMemberRequest constructs an http.Request for the GetPortalMember method
+func NewGetPortalMemberRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/members/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubmitPortalAssignmentsRequestWithFormdataBody calls the generic SubmitPortalAssignments builder with application/x-www-form-urlencoded body
+func NewSubmitPortalAssignmentsRequestWithFormdataBody(server string, id string, body SubmitPortalAssignmentsFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalAssignmentsRequestWithBody(server, id, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalAssignmentsRequestWithBody constructs an http.Request for the SubmitPortalAssignments method, with any body, and a specified content type
+func NewSubmitPortalAssignmentsRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/members/%s/assignments", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetPortalMemberStatusRequest constructs an http.Request for the GetPortalMemberStatus method
+func NewGetPortalMemberStatusRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/members/%s/status", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubmitPortalMemberStatusRequestWithFormdataBody calls the generic SubmitPortalMemberStatus builder with application/x-www-form-urlencoded body
+func NewSubmitPortalMemberStatusRequestWithFormdataBody(server string, id string, body SubmitPortalMemberStatusFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalMemberStatusRequestWithBody(server, id, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalMemberStatusRequestWithBody constructs an http.Request for the SubmitPortalMemberStatus method, with any body, and a specified content type
+func NewSubmitPortalMemberStatusRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/members/%s/status", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetPortalStylesheetRequest constructs an http.Request for the GetPortalStylesheet method
+func NewGetPortalStylesheetRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/static/portal.css")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPortalTeamRequest constructs an http.Request for the GetPortalTeam method
+func NewGetPortalTeamRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/team")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -10461,6 +11802,46 @@ func NewListPermissionsRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewCreatePortalSessionRequest calls the generic CreatePortalSession builder with application/json body
+func NewCreatePortalSessionRequest(server string, body CreatePortalSessionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePortalSessionRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreatePortalSessionRequestWithBody constructs an http.Request for the CreatePortalSession method, with any body, and a specified content type
+func NewCreatePortalSessionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/portal/sessions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListRolesRequest constructs an http.Request for the ListRoles method
 func NewListRolesRequest(server string) (*http.Request, error) {
 	var err error
@@ -12156,6 +13537,213 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /approve/{token} (the `SubmitApprovalPage` operationId).
 	SubmitApprovalPageWithFormdataBodyWithResponse(ctx context.Context, token ApprovalToken, body SubmitApprovalPageFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitApprovalPageReply, error)
 
+	// GetPortalWithResponse The portal
+	//
+	// Public to the API (the portal authenticates its own session cookie). Redirects (303) to the team page.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal (the `GetPortal` operationId).
+	GetPortalWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalReply, error)
+
+	// EnterPortalWithResponse Open a minted portal link
+	//
+	// Public to the API (the portal authenticates its own session cookie). Consumes the one-time link (5 minutes, single use) minted with POST /v1/portal/sessions, sets the portal session cookie (HttpOnly, SameSite=Lax; Secure with the `__Host-` prefix over HTTPS) and redirects (303) to the team page or the link's return path. A used, expired or unknown link answers an HTML page that says which (410).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/enter/{token} (the `EnterPortal` operationId).
+	EnterPortalWithResponse(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*EnterPortalReply, error)
+
+	// SubmitPortalResendInviteWithBodyWithResponse Re-send an invitation
+	//
+	// Public to the API (the portal authenticates its own session cookie). As POST /v1/invitations/{id}/resend; 303 to the team page.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/invitations/{id}/resend (the `SubmitPortalResendInvite` operationId).
+	SubmitPortalResendInviteWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalResendInviteReply, error)
+
+	// SubmitPortalResendInviteWithFormdataBodyWithResponse Re-send an invitation
+	//
+	// Public to the API (the portal authenticates its own session cookie). As POST /v1/invitations/{id}/resend; 303 to the team page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/invitations/{id}/resend (the `SubmitPortalResendInvite` operationId).
+	SubmitPortalResendInviteWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalResendInviteFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalResendInviteReply, error)
+
+	// GetPortalRevokeInviteWithResponse Confirm revoking an invitation
+	//
+	// Public to the API (the portal authenticates its own session cookie). The confirmation page.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/invitations/{id}/revoke (the `GetPortalRevokeInvite` operationId).
+	GetPortalRevokeInviteWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetPortalRevokeInviteReply, error)
+
+	// SubmitPortalRevokeInviteWithBodyWithResponse Revoke an invitation
+	//
+	// Public to the API (the portal authenticates its own session cookie). As DELETE /v1/invitations/{id}, once confirmed (`confirm=yes`); 303 to the team page.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/invitations/{id}/revoke (the `SubmitPortalRevokeInvite` operationId).
+	SubmitPortalRevokeInviteWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalRevokeInviteReply, error)
+
+	// SubmitPortalRevokeInviteWithFormdataBodyWithResponse Revoke an invitation
+	//
+	// Public to the API (the portal authenticates its own session cookie). As DELETE /v1/invitations/{id}, once confirmed (`confirm=yes`); 303 to the team page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/invitations/{id}/revoke (the `SubmitPortalRevokeInvite` operationId).
+	SubmitPortalRevokeInviteWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalRevokeInviteFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalRevokeInviteReply, error)
+
+	// GetPortalInviteWithResponse The invite page
+	//
+	// Public to the API (the portal authenticates its own session cookie). The invitation form: email, name, and only the roles and places the inviter may grant.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/invite (the `GetPortalInvite` operationId).
+	GetPortalInviteWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalInviteReply, error)
+
+	// SubmitPortalInviteWithBodyWithResponse Invite a member
+	//
+	// Public to the API (the portal authenticates its own session cookie). Creates the invitation as POST /v1/invitations (the grant ceiling, audit, events and email); 303 to the team page, or the form again with the errors next to their fields.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/invite (the `SubmitPortalInvite` operationId).
+	SubmitPortalInviteWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalInviteReply, error)
+
+	// SubmitPortalInviteWithFormdataBodyWithResponse Invite a member
+	//
+	// Public to the API (the portal authenticates its own session cookie). Creates the invitation as POST /v1/invitations (the grant ceiling, audit, events and email); 303 to the team page, or the form again with the errors next to their fields.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/invite (the `SubmitPortalInvite` operationId).
+	SubmitPortalInviteWithFormdataBodyWithResponse(ctx context.Context, body SubmitPortalInviteFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalInviteReply, error)
+
+	// GetPortalLoginWithResponse The portal's sign-in page
+	//
+	// Public to the API (the portal authenticates its own session cookie). Email and password; sets a short-lived cookie the form's CSRF token is checked against.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/login (the `GetPortalLogin` operationId).
+	GetPortalLoginWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalLoginReply, error)
+
+	// SubmitPortalLoginWithBodyWithResponse Sign in to the portal
+	//
+	// Public to the API (the portal authenticates its own session cookie). Email and password through the API's sign-in and its throttling; on success the session cookie and 303 to the team page.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/login (the `SubmitPortalLogin` operationId).
+	SubmitPortalLoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalLoginReply, error)
+
+	// SubmitPortalLoginWithFormdataBodyWithResponse Sign in to the portal
+	//
+	// Public to the API (the portal authenticates its own session cookie). Email and password through the API's sign-in and its throttling; on success the session cookie and 303 to the team page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/login (the `SubmitPortalLogin` operationId).
+	SubmitPortalLoginWithFormdataBodyWithResponse(ctx context.Context, body SubmitPortalLoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalLoginReply, error)
+
+	// SubmitPortalLogoutWithBodyWithResponse Sign out of the portal
+	//
+	// Public to the API (the portal authenticates its own session cookie). Ends the portal session like POST /v1/auth/logout and clears its cookie.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/logout (the `SubmitPortalLogout` operationId).
+	SubmitPortalLogoutWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalLogoutReply, error)
+
+	// SubmitPortalLogoutWithFormdataBodyWithResponse Sign out of the portal
+	//
+	// Public to the API (the portal authenticates its own session cookie). Ends the portal session like POST /v1/auth/logout and clears its cookie.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/logout (the `SubmitPortalLogout` operationId).
+	SubmitPortalLogoutWithFormdataBodyWithResponse(ctx context.Context, body SubmitPortalLogoutFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalLogoutReply, error)
+
+	// GetPortalMemberWithResponse A member's page
+	//
+	// Public to the API (the portal authenticates its own session cookie). Details, assignments per scope with expiry, and the changes the caller may make.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/members/{id} (the `GetPortalMember` operationId).
+	GetPortalMemberWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetPortalMemberReply, error)
+
+	// SubmitPortalAssignmentsWithBodyWithResponse Add or remove an assignment
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/users/{id} with the member's version read by the page (If-Match); 303 to the member page, or the page again with the errors.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/members/{id}/assignments (the `SubmitPortalAssignments` operationId).
+	SubmitPortalAssignmentsWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalAssignmentsReply, error)
+
+	// SubmitPortalAssignmentsWithFormdataBodyWithResponse Add or remove an assignment
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/users/{id} with the member's version read by the page (If-Match); 303 to the member page, or the page again with the errors.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/members/{id}/assignments (the `SubmitPortalAssignments` operationId).
+	SubmitPortalAssignmentsWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalAssignmentsFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalAssignmentsReply, error)
+
+	// GetPortalMemberStatusWithResponse Confirm a status change
+	//
+	// Public to the API (the portal authenticates its own session cookie). The confirmation of suspend, reactivate, deactivate or delete (`action`), with an optional member to hand the duties over to.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/members/{id}/status (the `GetPortalMemberStatus` operationId).
+	GetPortalMemberStatusWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetPortalMemberStatusReply, error)
+
+	// SubmitPortalMemberStatusWithBodyWithResponse Change a member's status
+	//
+	// Public to the API (the portal authenticates its own session cookie). As POST /v1/users/{id}/suspend, /reactivate, /deactivate and DELETE /v1/users/{id} (reassignTo), once confirmed; 303 to the member page.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/members/{id}/status (the `SubmitPortalMemberStatus` operationId).
+	SubmitPortalMemberStatusWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalMemberStatusReply, error)
+
+	// SubmitPortalMemberStatusWithFormdataBodyWithResponse Change a member's status
+	//
+	// Public to the API (the portal authenticates its own session cookie). As POST /v1/users/{id}/suspend, /reactivate, /deactivate and DELETE /v1/users/{id} (reassignTo), once confirmed; 303 to the member page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/members/{id}/status (the `SubmitPortalMemberStatus` operationId).
+	SubmitPortalMemberStatusWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalMemberStatusFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalMemberStatusReply, error)
+
+	// GetPortalStylesheetWithResponse The portal's stylesheet
+	//
+	// Public to the API (the portal authenticates its own session cookie). The portal's one stylesheet (CSS), in the account's accent colour.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/static/portal.css (the `GetPortalStylesheet` operationId).
+	GetPortalStylesheetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalStylesheetReply, error)
+
+	// GetPortalTeamWithResponse The team page
+	//
+	// Public to the API (the portal authenticates its own session cookie). The members the caller may see (search `q`, `status` filter, `cursor` paging) and the pending invitations with expiry, resend and revoke. Without a session: 303 to the sign-in page.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/team (the `GetPortalTeam` operationId).
+	GetPortalTeamWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalTeamReply, error)
+
 	// ListAccessRequestsWithResponse List my access requests and those I was asked to decide
 	//
 	// Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide, or may decide now; every page also holds the pending requests that the members the caller stands in for as their delegate were asked to and may decide, but the caller's own; it reads only pending requests). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
@@ -12230,7 +13818,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateAccountWithBodyWithResponse Change the account's name or settings
 	//
-	// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain (or `open`, which takes no domains) and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`); `firstRegistrantRole` is checked the same way. `open` and `firstRegistrantRole` are part of the self-registration policy (`policies.manage`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+	// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`, `billing`, `lockAfterDays`, `portal.allowedOrigins`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain (or `open`, which takes no domains) and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`); `firstRegistrantRole` is checked the same way. `open` and `firstRegistrantRole` are part of the self-registration policy (`policies.manage`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12239,7 +13827,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateAccountWithResponse Change the account's name or settings
 	//
-	// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain (or `open`, which takes no domains) and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`); `firstRegistrantRole` is checked the same way. `open` and `firstRegistrantRole` are part of the self-registration policy (`policies.manage`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+	// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`, `billing`, `lockAfterDays`, `portal.allowedOrigins`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain (or `open`, which takes no domains) and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`); `firstRegistrantRole` is checked the same way. `open` and `firstRegistrantRole` are part of the self-registration policy (`policies.manage`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12839,6 +14427,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/permissions (the `ListPermissions` operationId).
 	ListPermissionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListPermissionsReply, error)
+
+	// CreatePortalSessionWithBodyWithResponse Mint a one-time portal link
+	//
+	// The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: an API key with users.view over the member, or the member's own token (403 `not_self` for another member). An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/portal/sessions (the `CreatePortalSession` operationId).
+	CreatePortalSessionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePortalSessionReply, error)
+
+	// CreatePortalSessionWithResponse Mint a one-time portal link
+	//
+	// The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: an API key with users.view over the member, or the member's own token (403 `not_self` for another member). An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/portal/sessions (the `CreatePortalSession` operationId).
+	CreatePortalSessionWithResponse(ctx context.Context, body CreatePortalSessionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePortalSessionReply, error)
 
 	// ListRolesWithResponse List roles
 	//
@@ -13919,6 +15525,3445 @@ func (r SubmitApprovalPageReply) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SubmitApprovalPageReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalReply303Headers the declared response headers of an HTTP 303 response for GetPortal
+type GetPortalReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// GetPortalReply400Headers the declared response headers of an HTTP 400 response for GetPortal
+type GetPortalReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalReply401Headers the declared response headers of an HTTP 401 response for GetPortal
+type GetPortalReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalReply403Headers the declared response headers of an HTTP 403 response for GetPortal
+type GetPortalReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalReply404Headers the declared response headers of an HTTP 404 response for GetPortal
+type GetPortalReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalReply409Headers the declared response headers of an HTTP 409 response for GetPortal
+type GetPortalReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalReply410Headers the declared response headers of an HTTP 410 response for GetPortal
+type GetPortalReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalReply412Headers the declared response headers of an HTTP 412 response for GetPortal
+type GetPortalReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalReply413Headers the declared response headers of an HTTP 413 response for GetPortal
+type GetPortalReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalReply415Headers the declared response headers of an HTTP 415 response for GetPortal
+type GetPortalReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalReply429Headers the declared response headers of an HTTP 429 response for GetPortal
+type GetPortalReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalReply500Headers the declared response headers of an HTTP 500 response for GetPortal
+type GetPortalReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalReply503Headers the declared response headers of an HTTP 503 response for GetPortal
+type GetPortalReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetPortalReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// EnterPortalReply200Headers the declared response headers of an HTTP 200 response for EnterPortal
+type EnterPortalReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// EnterPortalReply303Headers the declared response headers of an HTTP 303 response for EnterPortal
+type EnterPortalReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// EnterPortalReply400Headers the declared response headers of an HTTP 400 response for EnterPortal
+type EnterPortalReply400Headers struct {
+	XRequestId *string
+}
+
+// EnterPortalReply401Headers the declared response headers of an HTTP 401 response for EnterPortal
+type EnterPortalReply401Headers struct {
+	XRequestId *string
+}
+
+// EnterPortalReply403Headers the declared response headers of an HTTP 403 response for EnterPortal
+type EnterPortalReply403Headers struct {
+	XRequestId *string
+}
+
+// EnterPortalReply404Headers the declared response headers of an HTTP 404 response for EnterPortal
+type EnterPortalReply404Headers struct {
+	XRequestId *string
+}
+
+// EnterPortalReply409Headers the declared response headers of an HTTP 409 response for EnterPortal
+type EnterPortalReply409Headers struct {
+	XRequestId *string
+}
+
+// EnterPortalReply410Headers the declared response headers of an HTTP 410 response for EnterPortal
+type EnterPortalReply410Headers struct {
+	XRequestId *string
+}
+
+// EnterPortalReply412Headers the declared response headers of an HTTP 412 response for EnterPortal
+type EnterPortalReply412Headers struct {
+	XRequestId *string
+}
+
+// EnterPortalReply413Headers the declared response headers of an HTTP 413 response for EnterPortal
+type EnterPortalReply413Headers struct {
+	XRequestId *string
+}
+
+// EnterPortalReply415Headers the declared response headers of an HTTP 415 response for EnterPortal
+type EnterPortalReply415Headers struct {
+	XRequestId *string
+}
+
+// EnterPortalReply429Headers the declared response headers of an HTTP 429 response for EnterPortal
+type EnterPortalReply429Headers struct {
+	XRequestId *string
+}
+
+// EnterPortalReply500Headers the declared response headers of an HTTP 500 response for EnterPortal
+type EnterPortalReply500Headers struct {
+	XRequestId *string
+}
+
+// EnterPortalReply503Headers the declared response headers of an HTTP 503 response for EnterPortal
+type EnterPortalReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type EnterPortalReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *EnterPortalReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *EnterPortalReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *EnterPortalReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *EnterPortalReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *EnterPortalReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *EnterPortalReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *EnterPortalReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *EnterPortalReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *EnterPortalReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *EnterPortalReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *EnterPortalReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *EnterPortalReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *EnterPortalReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *EnterPortalReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r EnterPortalReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r EnterPortalReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r EnterPortalReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r EnterPortalReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r EnterPortalReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r EnterPortalReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r EnterPortalReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r EnterPortalReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r EnterPortalReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r EnterPortalReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r EnterPortalReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r EnterPortalReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r EnterPortalReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EnterPortalReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EnterPortalReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EnterPortalReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalResendInviteReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalResendInvite
+type SubmitPortalResendInviteReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalResendInviteReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalResendInvite
+type SubmitPortalResendInviteReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalResendInviteReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalResendInvite
+type SubmitPortalResendInviteReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalResendInviteReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalResendInvite
+type SubmitPortalResendInviteReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalResendInviteReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalResendInvite
+type SubmitPortalResendInviteReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalResendInviteReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalResendInvite
+type SubmitPortalResendInviteReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalResendInviteReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalResendInvite
+type SubmitPortalResendInviteReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalResendInviteReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalResendInvite
+type SubmitPortalResendInviteReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalResendInviteReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalResendInvite
+type SubmitPortalResendInviteReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalResendInviteReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalResendInvite
+type SubmitPortalResendInviteReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalResendInviteReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalResendInvite
+type SubmitPortalResendInviteReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalResendInviteReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalResendInvite
+type SubmitPortalResendInviteReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalResendInviteReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalResendInvite
+type SubmitPortalResendInviteReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalResendInviteReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalResendInviteReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalResendInviteReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalResendInviteReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalResendInviteReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalResendInviteReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalResendInviteReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalResendInviteReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalResendInviteReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalResendInviteReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalResendInviteReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalResendInviteReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalResendInviteReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalResendInviteReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalResendInviteReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalResendInviteReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalResendInviteReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalResendInviteReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalResendInviteReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalResendInviteReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalResendInviteReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalResendInviteReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalResendInviteReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalResendInviteReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalResendInviteReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalResendInviteReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalResendInviteReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalResendInviteReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalResendInviteReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalResendInviteReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalRevokeInviteReply200Headers the declared response headers of an HTTP 200 response for GetPortalRevokeInvite
+type GetPortalRevokeInviteReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// GetPortalRevokeInviteReply303Headers the declared response headers of an HTTP 303 response for GetPortalRevokeInvite
+type GetPortalRevokeInviteReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// GetPortalRevokeInviteReply400Headers the declared response headers of an HTTP 400 response for GetPortalRevokeInvite
+type GetPortalRevokeInviteReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRevokeInviteReply401Headers the declared response headers of an HTTP 401 response for GetPortalRevokeInvite
+type GetPortalRevokeInviteReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRevokeInviteReply403Headers the declared response headers of an HTTP 403 response for GetPortalRevokeInvite
+type GetPortalRevokeInviteReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRevokeInviteReply404Headers the declared response headers of an HTTP 404 response for GetPortalRevokeInvite
+type GetPortalRevokeInviteReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRevokeInviteReply409Headers the declared response headers of an HTTP 409 response for GetPortalRevokeInvite
+type GetPortalRevokeInviteReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRevokeInviteReply410Headers the declared response headers of an HTTP 410 response for GetPortalRevokeInvite
+type GetPortalRevokeInviteReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRevokeInviteReply412Headers the declared response headers of an HTTP 412 response for GetPortalRevokeInvite
+type GetPortalRevokeInviteReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRevokeInviteReply413Headers the declared response headers of an HTTP 413 response for GetPortalRevokeInvite
+type GetPortalRevokeInviteReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRevokeInviteReply415Headers the declared response headers of an HTTP 415 response for GetPortalRevokeInvite
+type GetPortalRevokeInviteReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRevokeInviteReply429Headers the declared response headers of an HTTP 429 response for GetPortalRevokeInvite
+type GetPortalRevokeInviteReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRevokeInviteReply500Headers the declared response headers of an HTTP 500 response for GetPortalRevokeInvite
+type GetPortalRevokeInviteReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRevokeInviteReply503Headers the declared response headers of an HTTP 503 response for GetPortalRevokeInvite
+type GetPortalRevokeInviteReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalRevokeInviteReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalRevokeInviteReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetPortalRevokeInviteReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalRevokeInviteReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalRevokeInviteReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalRevokeInviteReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalRevokeInviteReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalRevokeInviteReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalRevokeInviteReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalRevokeInviteReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalRevokeInviteReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalRevokeInviteReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalRevokeInviteReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalRevokeInviteReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalRevokeInviteReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalRevokeInviteReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalRevokeInviteReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalRevokeInviteReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalRevokeInviteReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalRevokeInviteReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalRevokeInviteReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalRevokeInviteReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalRevokeInviteReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalRevokeInviteReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalRevokeInviteReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalRevokeInviteReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalRevokeInviteReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalRevokeInviteReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalRevokeInviteReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalRevokeInviteReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalRevokeInviteReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalRevokeInviteReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalRevokeInvite
+type SubmitPortalRevokeInviteReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalRevokeInviteReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalRevokeInvite
+type SubmitPortalRevokeInviteReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalRevokeInviteReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalRevokeInvite
+type SubmitPortalRevokeInviteReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalRevokeInviteReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalRevokeInvite
+type SubmitPortalRevokeInviteReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalRevokeInviteReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalRevokeInvite
+type SubmitPortalRevokeInviteReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalRevokeInviteReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalRevokeInvite
+type SubmitPortalRevokeInviteReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalRevokeInviteReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalRevokeInvite
+type SubmitPortalRevokeInviteReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalRevokeInviteReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalRevokeInvite
+type SubmitPortalRevokeInviteReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalRevokeInviteReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalRevokeInvite
+type SubmitPortalRevokeInviteReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalRevokeInviteReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalRevokeInvite
+type SubmitPortalRevokeInviteReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalRevokeInviteReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalRevokeInvite
+type SubmitPortalRevokeInviteReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalRevokeInviteReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalRevokeInvite
+type SubmitPortalRevokeInviteReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalRevokeInviteReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalRevokeInvite
+type SubmitPortalRevokeInviteReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalRevokeInviteReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalRevokeInviteReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalRevokeInviteReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalRevokeInviteReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalRevokeInviteReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalRevokeInviteReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalRevokeInviteReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalRevokeInviteReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalRevokeInviteReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalRevokeInviteReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalRevokeInviteReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalRevokeInviteReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalRevokeInviteReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalRevokeInviteReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalRevokeInviteReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalRevokeInviteReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalRevokeInviteReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalRevokeInviteReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalRevokeInviteReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalRevokeInviteReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalRevokeInviteReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalRevokeInviteReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalRevokeInviteReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalRevokeInviteReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalRevokeInviteReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalRevokeInviteReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalRevokeInviteReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalRevokeInviteReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalRevokeInviteReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalRevokeInviteReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalInviteReply200Headers the declared response headers of an HTTP 200 response for GetPortalInvite
+type GetPortalInviteReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// GetPortalInviteReply303Headers the declared response headers of an HTTP 303 response for GetPortalInvite
+type GetPortalInviteReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// GetPortalInviteReply400Headers the declared response headers of an HTTP 400 response for GetPortalInvite
+type GetPortalInviteReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalInviteReply401Headers the declared response headers of an HTTP 401 response for GetPortalInvite
+type GetPortalInviteReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalInviteReply403Headers the declared response headers of an HTTP 403 response for GetPortalInvite
+type GetPortalInviteReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalInviteReply404Headers the declared response headers of an HTTP 404 response for GetPortalInvite
+type GetPortalInviteReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalInviteReply409Headers the declared response headers of an HTTP 409 response for GetPortalInvite
+type GetPortalInviteReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalInviteReply410Headers the declared response headers of an HTTP 410 response for GetPortalInvite
+type GetPortalInviteReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalInviteReply412Headers the declared response headers of an HTTP 412 response for GetPortalInvite
+type GetPortalInviteReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalInviteReply413Headers the declared response headers of an HTTP 413 response for GetPortalInvite
+type GetPortalInviteReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalInviteReply415Headers the declared response headers of an HTTP 415 response for GetPortalInvite
+type GetPortalInviteReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalInviteReply429Headers the declared response headers of an HTTP 429 response for GetPortalInvite
+type GetPortalInviteReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalInviteReply500Headers the declared response headers of an HTTP 500 response for GetPortalInvite
+type GetPortalInviteReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalInviteReply503Headers the declared response headers of an HTTP 503 response for GetPortalInvite
+type GetPortalInviteReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalInviteReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalInviteReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetPortalInviteReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalInviteReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalInviteReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalInviteReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalInviteReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalInviteReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalInviteReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalInviteReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalInviteReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalInviteReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalInviteReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalInviteReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalInviteReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalInviteReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalInviteReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalInviteReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalInviteReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalInviteReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalInviteReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalInviteReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalInviteReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalInviteReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalInviteReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalInviteReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalInviteReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalInviteReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalInviteReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalInviteReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalInviteReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalInviteReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalInvite
+type SubmitPortalInviteReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalInviteReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalInvite
+type SubmitPortalInviteReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalInviteReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalInvite
+type SubmitPortalInviteReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalInviteReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalInvite
+type SubmitPortalInviteReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalInviteReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalInvite
+type SubmitPortalInviteReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalInviteReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalInvite
+type SubmitPortalInviteReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalInviteReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalInvite
+type SubmitPortalInviteReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalInviteReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalInvite
+type SubmitPortalInviteReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalInviteReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalInvite
+type SubmitPortalInviteReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalInviteReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalInvite
+type SubmitPortalInviteReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalInviteReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalInvite
+type SubmitPortalInviteReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalInviteReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalInvite
+type SubmitPortalInviteReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalInviteReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalInvite
+type SubmitPortalInviteReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalInviteReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalInviteReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalInviteReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalInviteReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalInviteReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalInviteReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalInviteReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalInviteReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalInviteReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalInviteReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalInviteReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalInviteReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalInviteReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalInviteReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalInviteReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalInviteReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalInviteReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalInviteReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalInviteReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalInviteReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalInviteReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalInviteReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalInviteReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalInviteReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalInviteReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalInviteReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalInviteReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalInviteReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalInviteReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalInviteReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalLoginReply200Headers the declared response headers of an HTTP 200 response for GetPortalLogin
+type GetPortalLoginReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// GetPortalLoginReply400Headers the declared response headers of an HTTP 400 response for GetPortalLogin
+type GetPortalLoginReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalLoginReply401Headers the declared response headers of an HTTP 401 response for GetPortalLogin
+type GetPortalLoginReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalLoginReply403Headers the declared response headers of an HTTP 403 response for GetPortalLogin
+type GetPortalLoginReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalLoginReply404Headers the declared response headers of an HTTP 404 response for GetPortalLogin
+type GetPortalLoginReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalLoginReply409Headers the declared response headers of an HTTP 409 response for GetPortalLogin
+type GetPortalLoginReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalLoginReply410Headers the declared response headers of an HTTP 410 response for GetPortalLogin
+type GetPortalLoginReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalLoginReply412Headers the declared response headers of an HTTP 412 response for GetPortalLogin
+type GetPortalLoginReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalLoginReply413Headers the declared response headers of an HTTP 413 response for GetPortalLogin
+type GetPortalLoginReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalLoginReply415Headers the declared response headers of an HTTP 415 response for GetPortalLogin
+type GetPortalLoginReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalLoginReply429Headers the declared response headers of an HTTP 429 response for GetPortalLogin
+type GetPortalLoginReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalLoginReply500Headers the declared response headers of an HTTP 500 response for GetPortalLogin
+type GetPortalLoginReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalLoginReply503Headers the declared response headers of an HTTP 503 response for GetPortalLogin
+type GetPortalLoginReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalLoginReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalLoginReply200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalLoginReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalLoginReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalLoginReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalLoginReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalLoginReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalLoginReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalLoginReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalLoginReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalLoginReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalLoginReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalLoginReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalLoginReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalLoginReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalLoginReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalLoginReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalLoginReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalLoginReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalLoginReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalLoginReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalLoginReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalLoginReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalLoginReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalLoginReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalLoginReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalLoginReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalLoginReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalLoginReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalLoginReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalLoginReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalLogin
+type SubmitPortalLoginReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalLoginReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalLogin
+type SubmitPortalLoginReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalLoginReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalLogin
+type SubmitPortalLoginReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalLoginReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalLogin
+type SubmitPortalLoginReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalLoginReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalLogin
+type SubmitPortalLoginReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalLoginReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalLogin
+type SubmitPortalLoginReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalLoginReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalLogin
+type SubmitPortalLoginReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalLoginReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalLogin
+type SubmitPortalLoginReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalLoginReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalLogin
+type SubmitPortalLoginReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalLoginReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalLogin
+type SubmitPortalLoginReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalLoginReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalLogin
+type SubmitPortalLoginReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalLoginReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalLogin
+type SubmitPortalLoginReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalLoginReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalLogin
+type SubmitPortalLoginReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalLoginReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalLoginReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalLoginReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalLoginReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalLoginReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalLoginReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalLoginReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalLoginReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalLoginReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalLoginReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalLoginReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalLoginReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalLoginReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalLoginReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalLoginReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalLoginReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalLoginReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalLoginReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalLoginReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalLoginReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalLoginReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalLoginReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalLoginReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalLoginReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalLoginReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalLoginReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalLoginReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalLoginReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalLoginReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalLoginReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalLogoutReply200Headers the declared response headers of an HTTP 200 response for SubmitPortalLogout
+type SubmitPortalLogoutReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// SubmitPortalLogoutReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalLogout
+type SubmitPortalLogoutReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalLogoutReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalLogout
+type SubmitPortalLogoutReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalLogoutReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalLogout
+type SubmitPortalLogoutReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalLogoutReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalLogout
+type SubmitPortalLogoutReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalLogoutReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalLogout
+type SubmitPortalLogoutReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalLogoutReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalLogout
+type SubmitPortalLogoutReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalLogoutReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalLogout
+type SubmitPortalLogoutReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalLogoutReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalLogout
+type SubmitPortalLogoutReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalLogoutReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalLogout
+type SubmitPortalLogoutReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalLogoutReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalLogout
+type SubmitPortalLogoutReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalLogoutReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalLogout
+type SubmitPortalLogoutReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalLogoutReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalLogout
+type SubmitPortalLogoutReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalLogoutReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalLogout
+type SubmitPortalLogoutReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalLogoutReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SubmitPortalLogoutReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalLogoutReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalLogoutReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalLogoutReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalLogoutReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalLogoutReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalLogoutReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalLogoutReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalLogoutReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalLogoutReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalLogoutReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalLogoutReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalLogoutReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalLogoutReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalLogoutReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalLogoutReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalLogoutReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalLogoutReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalLogoutReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalLogoutReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalLogoutReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalLogoutReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalLogoutReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalLogoutReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalLogoutReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalLogoutReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalLogoutReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalLogoutReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalLogoutReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalLogoutReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalMemberReply200Headers the declared response headers of an HTTP 200 response for GetPortalMember
+type GetPortalMemberReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// GetPortalMemberReply303Headers the declared response headers of an HTTP 303 response for GetPortalMember
+type GetPortalMemberReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// GetPortalMemberReply400Headers the declared response headers of an HTTP 400 response for GetPortalMember
+type GetPortalMemberReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalMemberReply401Headers the declared response headers of an HTTP 401 response for GetPortalMember
+type GetPortalMemberReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalMemberReply403Headers the declared response headers of an HTTP 403 response for GetPortalMember
+type GetPortalMemberReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalMemberReply404Headers the declared response headers of an HTTP 404 response for GetPortalMember
+type GetPortalMemberReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalMemberReply409Headers the declared response headers of an HTTP 409 response for GetPortalMember
+type GetPortalMemberReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalMemberReply410Headers the declared response headers of an HTTP 410 response for GetPortalMember
+type GetPortalMemberReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalMemberReply412Headers the declared response headers of an HTTP 412 response for GetPortalMember
+type GetPortalMemberReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalMemberReply413Headers the declared response headers of an HTTP 413 response for GetPortalMember
+type GetPortalMemberReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalMemberReply415Headers the declared response headers of an HTTP 415 response for GetPortalMember
+type GetPortalMemberReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalMemberReply429Headers the declared response headers of an HTTP 429 response for GetPortalMember
+type GetPortalMemberReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalMemberReply500Headers the declared response headers of an HTTP 500 response for GetPortalMember
+type GetPortalMemberReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalMemberReply503Headers the declared response headers of an HTTP 503 response for GetPortalMember
+type GetPortalMemberReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalMemberReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalMemberReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetPortalMemberReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalMemberReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalMemberReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalMemberReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalMemberReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalMemberReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalMemberReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalMemberReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalMemberReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalMemberReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalMemberReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalMemberReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalMemberReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalMemberReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalMemberReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalMemberReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalMemberReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalMemberReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalMemberReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalMemberReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalMemberReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalMemberReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalMemberReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalMemberReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalMemberReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalMemberReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalMemberReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalMemberReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalMemberReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalAssignmentsReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalAssignments
+type SubmitPortalAssignmentsReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalAssignmentsReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalAssignments
+type SubmitPortalAssignmentsReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAssignmentsReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalAssignments
+type SubmitPortalAssignmentsReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAssignmentsReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalAssignments
+type SubmitPortalAssignmentsReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAssignmentsReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalAssignments
+type SubmitPortalAssignmentsReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAssignmentsReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalAssignments
+type SubmitPortalAssignmentsReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAssignmentsReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalAssignments
+type SubmitPortalAssignmentsReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAssignmentsReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalAssignments
+type SubmitPortalAssignmentsReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAssignmentsReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalAssignments
+type SubmitPortalAssignmentsReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAssignmentsReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalAssignments
+type SubmitPortalAssignmentsReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAssignmentsReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalAssignments
+type SubmitPortalAssignmentsReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAssignmentsReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalAssignments
+type SubmitPortalAssignmentsReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAssignmentsReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalAssignments
+type SubmitPortalAssignmentsReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalAssignmentsReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalAssignmentsReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalAssignmentsReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalAssignmentsReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalAssignmentsReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalAssignmentsReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalAssignmentsReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalAssignmentsReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalAssignmentsReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalAssignmentsReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalAssignmentsReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalAssignmentsReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalAssignmentsReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalAssignmentsReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalAssignmentsReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalAssignmentsReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalAssignmentsReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalAssignmentsReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalAssignmentsReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalAssignmentsReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalAssignmentsReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalAssignmentsReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalAssignmentsReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalAssignmentsReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalAssignmentsReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalAssignmentsReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalAssignmentsReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalAssignmentsReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalAssignmentsReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalAssignmentsReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalMemberStatusReply200Headers the declared response headers of an HTTP 200 response for GetPortalMemberStatus
+type GetPortalMemberStatusReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// GetPortalMemberStatusReply303Headers the declared response headers of an HTTP 303 response for GetPortalMemberStatus
+type GetPortalMemberStatusReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// GetPortalMemberStatusReply400Headers the declared response headers of an HTTP 400 response for GetPortalMemberStatus
+type GetPortalMemberStatusReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalMemberStatusReply401Headers the declared response headers of an HTTP 401 response for GetPortalMemberStatus
+type GetPortalMemberStatusReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalMemberStatusReply403Headers the declared response headers of an HTTP 403 response for GetPortalMemberStatus
+type GetPortalMemberStatusReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalMemberStatusReply404Headers the declared response headers of an HTTP 404 response for GetPortalMemberStatus
+type GetPortalMemberStatusReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalMemberStatusReply409Headers the declared response headers of an HTTP 409 response for GetPortalMemberStatus
+type GetPortalMemberStatusReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalMemberStatusReply410Headers the declared response headers of an HTTP 410 response for GetPortalMemberStatus
+type GetPortalMemberStatusReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalMemberStatusReply412Headers the declared response headers of an HTTP 412 response for GetPortalMemberStatus
+type GetPortalMemberStatusReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalMemberStatusReply413Headers the declared response headers of an HTTP 413 response for GetPortalMemberStatus
+type GetPortalMemberStatusReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalMemberStatusReply415Headers the declared response headers of an HTTP 415 response for GetPortalMemberStatus
+type GetPortalMemberStatusReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalMemberStatusReply429Headers the declared response headers of an HTTP 429 response for GetPortalMemberStatus
+type GetPortalMemberStatusReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalMemberStatusReply500Headers the declared response headers of an HTTP 500 response for GetPortalMemberStatus
+type GetPortalMemberStatusReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalMemberStatusReply503Headers the declared response headers of an HTTP 503 response for GetPortalMemberStatus
+type GetPortalMemberStatusReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalMemberStatusReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalMemberStatusReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetPortalMemberStatusReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalMemberStatusReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalMemberStatusReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalMemberStatusReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalMemberStatusReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalMemberStatusReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalMemberStatusReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalMemberStatusReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalMemberStatusReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalMemberStatusReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalMemberStatusReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalMemberStatusReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalMemberStatusReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalMemberStatusReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalMemberStatusReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalMemberStatusReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalMemberStatusReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalMemberStatusReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalMemberStatusReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalMemberStatusReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalMemberStatusReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalMemberStatusReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalMemberStatusReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalMemberStatusReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalMemberStatusReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalMemberStatusReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalMemberStatusReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalMemberStatusReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalMemberStatusReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalMemberStatusReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalMemberStatus
+type SubmitPortalMemberStatusReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalMemberStatusReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalMemberStatus
+type SubmitPortalMemberStatusReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalMemberStatusReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalMemberStatus
+type SubmitPortalMemberStatusReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalMemberStatusReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalMemberStatus
+type SubmitPortalMemberStatusReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalMemberStatusReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalMemberStatus
+type SubmitPortalMemberStatusReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalMemberStatusReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalMemberStatus
+type SubmitPortalMemberStatusReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalMemberStatusReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalMemberStatus
+type SubmitPortalMemberStatusReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalMemberStatusReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalMemberStatus
+type SubmitPortalMemberStatusReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalMemberStatusReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalMemberStatus
+type SubmitPortalMemberStatusReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalMemberStatusReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalMemberStatus
+type SubmitPortalMemberStatusReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalMemberStatusReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalMemberStatus
+type SubmitPortalMemberStatusReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalMemberStatusReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalMemberStatus
+type SubmitPortalMemberStatusReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalMemberStatusReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalMemberStatus
+type SubmitPortalMemberStatusReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalMemberStatusReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalMemberStatusReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalMemberStatusReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalMemberStatusReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalMemberStatusReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalMemberStatusReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalMemberStatusReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalMemberStatusReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalMemberStatusReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalMemberStatusReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalMemberStatusReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalMemberStatusReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalMemberStatusReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalMemberStatusReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalMemberStatusReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalMemberStatusReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalMemberStatusReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalMemberStatusReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalMemberStatusReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalMemberStatusReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalMemberStatusReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalMemberStatusReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalMemberStatusReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalMemberStatusReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalMemberStatusReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalMemberStatusReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalMemberStatusReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalMemberStatusReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalMemberStatusReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalMemberStatusReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalStylesheetReply200Headers the declared response headers of an HTTP 200 response for GetPortalStylesheet
+type GetPortalStylesheetReply200Headers struct {
+	XRequestId *string
+}
+
+// GetPortalStylesheetReply400Headers the declared response headers of an HTTP 400 response for GetPortalStylesheet
+type GetPortalStylesheetReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalStylesheetReply401Headers the declared response headers of an HTTP 401 response for GetPortalStylesheet
+type GetPortalStylesheetReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalStylesheetReply403Headers the declared response headers of an HTTP 403 response for GetPortalStylesheet
+type GetPortalStylesheetReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalStylesheetReply404Headers the declared response headers of an HTTP 404 response for GetPortalStylesheet
+type GetPortalStylesheetReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalStylesheetReply409Headers the declared response headers of an HTTP 409 response for GetPortalStylesheet
+type GetPortalStylesheetReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalStylesheetReply410Headers the declared response headers of an HTTP 410 response for GetPortalStylesheet
+type GetPortalStylesheetReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalStylesheetReply412Headers the declared response headers of an HTTP 412 response for GetPortalStylesheet
+type GetPortalStylesheetReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalStylesheetReply413Headers the declared response headers of an HTTP 413 response for GetPortalStylesheet
+type GetPortalStylesheetReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalStylesheetReply415Headers the declared response headers of an HTTP 415 response for GetPortalStylesheet
+type GetPortalStylesheetReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalStylesheetReply429Headers the declared response headers of an HTTP 429 response for GetPortalStylesheet
+type GetPortalStylesheetReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalStylesheetReply500Headers the declared response headers of an HTTP 500 response for GetPortalStylesheet
+type GetPortalStylesheetReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalStylesheetReply503Headers the declared response headers of an HTTP 503 response for GetPortalStylesheet
+type GetPortalStylesheetReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalStylesheetReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalStylesheetReply200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalStylesheetReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalStylesheetReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalStylesheetReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalStylesheetReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalStylesheetReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalStylesheetReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalStylesheetReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalStylesheetReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalStylesheetReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalStylesheetReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalStylesheetReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalStylesheetReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalStylesheetReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalStylesheetReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalStylesheetReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalStylesheetReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalStylesheetReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalStylesheetReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalStylesheetReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalStylesheetReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalStylesheetReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalStylesheetReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalStylesheetReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalStylesheetReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalStylesheetReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalStylesheetReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalStylesheetReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalStylesheetReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalTeamReply200Headers the declared response headers of an HTTP 200 response for GetPortalTeam
+type GetPortalTeamReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// GetPortalTeamReply303Headers the declared response headers of an HTTP 303 response for GetPortalTeam
+type GetPortalTeamReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// GetPortalTeamReply400Headers the declared response headers of an HTTP 400 response for GetPortalTeam
+type GetPortalTeamReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalTeamReply401Headers the declared response headers of an HTTP 401 response for GetPortalTeam
+type GetPortalTeamReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalTeamReply403Headers the declared response headers of an HTTP 403 response for GetPortalTeam
+type GetPortalTeamReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalTeamReply404Headers the declared response headers of an HTTP 404 response for GetPortalTeam
+type GetPortalTeamReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalTeamReply409Headers the declared response headers of an HTTP 409 response for GetPortalTeam
+type GetPortalTeamReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalTeamReply410Headers the declared response headers of an HTTP 410 response for GetPortalTeam
+type GetPortalTeamReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalTeamReply412Headers the declared response headers of an HTTP 412 response for GetPortalTeam
+type GetPortalTeamReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalTeamReply413Headers the declared response headers of an HTTP 413 response for GetPortalTeam
+type GetPortalTeamReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalTeamReply415Headers the declared response headers of an HTTP 415 response for GetPortalTeam
+type GetPortalTeamReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalTeamReply429Headers the declared response headers of an HTTP 429 response for GetPortalTeam
+type GetPortalTeamReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalTeamReply500Headers the declared response headers of an HTTP 500 response for GetPortalTeam
+type GetPortalTeamReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalTeamReply503Headers the declared response headers of an HTTP 503 response for GetPortalTeam
+type GetPortalTeamReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalTeamReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalTeamReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetPortalTeamReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalTeamReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalTeamReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalTeamReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalTeamReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalTeamReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalTeamReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalTeamReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalTeamReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalTeamReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalTeamReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalTeamReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalTeamReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalTeamReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalTeamReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalTeamReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalTeamReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalTeamReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalTeamReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalTeamReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalTeamReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalTeamReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalTeamReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalTeamReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalTeamReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalTeamReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalTeamReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalTeamReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalTeamReply) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -22676,6 +27721,184 @@ func (r ListPermissionsReply) ContentType() string {
 	return ""
 }
 
+// CreatePortalSessionReply201Headers the declared response headers of an HTTP 201 response for CreatePortalSession
+type CreatePortalSessionReply201Headers struct {
+	CacheControl string
+	XRequestId   *string
+}
+
+// CreatePortalSessionReply400Headers the declared response headers of an HTTP 400 response for CreatePortalSession
+type CreatePortalSessionReply400Headers struct {
+	XRequestId *string
+}
+
+// CreatePortalSessionReply401Headers the declared response headers of an HTTP 401 response for CreatePortalSession
+type CreatePortalSessionReply401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreatePortalSessionReply403Headers the declared response headers of an HTTP 403 response for CreatePortalSession
+type CreatePortalSessionReply403Headers struct {
+	XRequestId *string
+}
+
+// CreatePortalSessionReply404Headers the declared response headers of an HTTP 404 response for CreatePortalSession
+type CreatePortalSessionReply404Headers struct {
+	XRequestId *string
+}
+
+// CreatePortalSessionReply409Headers the declared response headers of an HTTP 409 response for CreatePortalSession
+type CreatePortalSessionReply409Headers struct {
+	XRequestId *string
+}
+
+// CreatePortalSessionReply413Headers the declared response headers of an HTTP 413 response for CreatePortalSession
+type CreatePortalSessionReply413Headers struct {
+	XRequestId *string
+}
+
+// CreatePortalSessionReply429Headers the declared response headers of an HTTP 429 response for CreatePortalSession
+type CreatePortalSessionReply429Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+// CreatePortalSessionReply500Headers the declared response headers of an HTTP 500 response for CreatePortalSession
+type CreatePortalSessionReply500Headers struct {
+	XRequestId *string
+}
+
+// CreatePortalSessionReply503Headers the declared response headers of an HTTP 503 response for CreatePortalSession
+type CreatePortalSessionReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type CreatePortalSessionReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PortalLink
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreatePortalSessionReply201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreatePortalSessionReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreatePortalSessionReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreatePortalSessionReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreatePortalSessionReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreatePortalSessionReply409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreatePortalSessionReply413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreatePortalSessionReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreatePortalSessionReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreatePortalSessionReply503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreatePortalSessionReply) GetJSON201() *PortalLink {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreatePortalSessionReply) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreatePortalSessionReply) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreatePortalSessionReply) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreatePortalSessionReply) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreatePortalSessionReply) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreatePortalSessionReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreatePortalSessionReply) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreatePortalSessionReply) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreatePortalSessionReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreatePortalSessionReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreatePortalSessionReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePortalSessionReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreatePortalSessionReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListRolesReply200Headers the declared response headers of an HTTP 200 response for ListRoles
 type ListRolesReply200Headers struct {
 	ETag       string
@@ -28333,6 +33556,351 @@ func (c *ClientWithResponses) SubmitApprovalPageWithFormdataBodyWithResponse(ctx
 	return ParseSubmitApprovalPageReply(rsp)
 }
 
+// GetPortalWithResponse The portal
+//
+// Public to the API (the portal authenticates its own session cookie). Redirects (303) to the team page.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal (the `GetPortal` operationId).
+func (c *ClientWithResponses) GetPortalWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalReply, error) {
+	rsp, err := c.GetPortal(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalReply(rsp)
+}
+
+// EnterPortalWithResponse Open a minted portal link
+//
+// Public to the API (the portal authenticates its own session cookie). Consumes the one-time link (5 minutes, single use) minted with POST /v1/portal/sessions, sets the portal session cookie (HttpOnly, SameSite=Lax; Secure with the `__Host-` prefix over HTTPS) and redirects (303) to the team page or the link's return path. A used, expired or unknown link answers an HTML page that says which (410).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/enter/{token} (the `EnterPortal` operationId).
+func (c *ClientWithResponses) EnterPortalWithResponse(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*EnterPortalReply, error) {
+	rsp, err := c.EnterPortal(ctx, token, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEnterPortalReply(rsp)
+}
+
+// SubmitPortalResendInviteWithBodyWithResponse Re-send an invitation
+//
+// Public to the API (the portal authenticates its own session cookie). As POST /v1/invitations/{id}/resend; 303 to the team page.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/invitations/{id}/resend (the `SubmitPortalResendInvite` operationId).
+func (c *ClientWithResponses) SubmitPortalResendInviteWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalResendInviteReply, error) {
+	rsp, err := c.SubmitPortalResendInviteWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalResendInviteReply(rsp)
+}
+
+// SubmitPortalResendInviteWithFormdataBodyWithResponse Re-send an invitation
+//
+// Public to the API (the portal authenticates its own session cookie). As POST /v1/invitations/{id}/resend; 303 to the team page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/invitations/{id}/resend (the `SubmitPortalResendInvite` operationId).
+func (c *ClientWithResponses) SubmitPortalResendInviteWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalResendInviteFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalResendInviteReply, error) {
+	rsp, err := c.SubmitPortalResendInviteWithFormdataBody(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalResendInviteReply(rsp)
+}
+
+// GetPortalRevokeInviteWithResponse Confirm revoking an invitation
+//
+// Public to the API (the portal authenticates its own session cookie). The confirmation page.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/invitations/{id}/revoke (the `GetPortalRevokeInvite` operationId).
+func (c *ClientWithResponses) GetPortalRevokeInviteWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetPortalRevokeInviteReply, error) {
+	rsp, err := c.GetPortalRevokeInvite(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalRevokeInviteReply(rsp)
+}
+
+// SubmitPortalRevokeInviteWithBodyWithResponse Revoke an invitation
+//
+// Public to the API (the portal authenticates its own session cookie). As DELETE /v1/invitations/{id}, once confirmed (`confirm=yes`); 303 to the team page.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/invitations/{id}/revoke (the `SubmitPortalRevokeInvite` operationId).
+func (c *ClientWithResponses) SubmitPortalRevokeInviteWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalRevokeInviteReply, error) {
+	rsp, err := c.SubmitPortalRevokeInviteWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalRevokeInviteReply(rsp)
+}
+
+// SubmitPortalRevokeInviteWithFormdataBodyWithResponse Revoke an invitation
+//
+// Public to the API (the portal authenticates its own session cookie). As DELETE /v1/invitations/{id}, once confirmed (`confirm=yes`); 303 to the team page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/invitations/{id}/revoke (the `SubmitPortalRevokeInvite` operationId).
+func (c *ClientWithResponses) SubmitPortalRevokeInviteWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalRevokeInviteFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalRevokeInviteReply, error) {
+	rsp, err := c.SubmitPortalRevokeInviteWithFormdataBody(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalRevokeInviteReply(rsp)
+}
+
+// GetPortalInviteWithResponse The invite page
+//
+// Public to the API (the portal authenticates its own session cookie). The invitation form: email, name, and only the roles and places the inviter may grant.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/invite (the `GetPortalInvite` operationId).
+func (c *ClientWithResponses) GetPortalInviteWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalInviteReply, error) {
+	rsp, err := c.GetPortalInvite(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalInviteReply(rsp)
+}
+
+// SubmitPortalInviteWithBodyWithResponse Invite a member
+//
+// Public to the API (the portal authenticates its own session cookie). Creates the invitation as POST /v1/invitations (the grant ceiling, audit, events and email); 303 to the team page, or the form again with the errors next to their fields.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/invite (the `SubmitPortalInvite` operationId).
+func (c *ClientWithResponses) SubmitPortalInviteWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalInviteReply, error) {
+	rsp, err := c.SubmitPortalInviteWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalInviteReply(rsp)
+}
+
+// SubmitPortalInviteWithFormdataBodyWithResponse Invite a member
+//
+// Public to the API (the portal authenticates its own session cookie). Creates the invitation as POST /v1/invitations (the grant ceiling, audit, events and email); 303 to the team page, or the form again with the errors next to their fields.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/invite (the `SubmitPortalInvite` operationId).
+func (c *ClientWithResponses) SubmitPortalInviteWithFormdataBodyWithResponse(ctx context.Context, body SubmitPortalInviteFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalInviteReply, error) {
+	rsp, err := c.SubmitPortalInviteWithFormdataBody(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalInviteReply(rsp)
+}
+
+// GetPortalLoginWithResponse The portal's sign-in page
+//
+// Public to the API (the portal authenticates its own session cookie). Email and password; sets a short-lived cookie the form's CSRF token is checked against.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/login (the `GetPortalLogin` operationId).
+func (c *ClientWithResponses) GetPortalLoginWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalLoginReply, error) {
+	rsp, err := c.GetPortalLogin(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalLoginReply(rsp)
+}
+
+// SubmitPortalLoginWithBodyWithResponse Sign in to the portal
+//
+// Public to the API (the portal authenticates its own session cookie). Email and password through the API's sign-in and its throttling; on success the session cookie and 303 to the team page.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/login (the `SubmitPortalLogin` operationId).
+func (c *ClientWithResponses) SubmitPortalLoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalLoginReply, error) {
+	rsp, err := c.SubmitPortalLoginWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalLoginReply(rsp)
+}
+
+// SubmitPortalLoginWithFormdataBodyWithResponse Sign in to the portal
+//
+// Public to the API (the portal authenticates its own session cookie). Email and password through the API's sign-in and its throttling; on success the session cookie and 303 to the team page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/login (the `SubmitPortalLogin` operationId).
+func (c *ClientWithResponses) SubmitPortalLoginWithFormdataBodyWithResponse(ctx context.Context, body SubmitPortalLoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalLoginReply, error) {
+	rsp, err := c.SubmitPortalLoginWithFormdataBody(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalLoginReply(rsp)
+}
+
+// SubmitPortalLogoutWithBodyWithResponse Sign out of the portal
+//
+// Public to the API (the portal authenticates its own session cookie). Ends the portal session like POST /v1/auth/logout and clears its cookie.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/logout (the `SubmitPortalLogout` operationId).
+func (c *ClientWithResponses) SubmitPortalLogoutWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalLogoutReply, error) {
+	rsp, err := c.SubmitPortalLogoutWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalLogoutReply(rsp)
+}
+
+// SubmitPortalLogoutWithFormdataBodyWithResponse Sign out of the portal
+//
+// Public to the API (the portal authenticates its own session cookie). Ends the portal session like POST /v1/auth/logout and clears its cookie.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/logout (the `SubmitPortalLogout` operationId).
+func (c *ClientWithResponses) SubmitPortalLogoutWithFormdataBodyWithResponse(ctx context.Context, body SubmitPortalLogoutFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalLogoutReply, error) {
+	rsp, err := c.SubmitPortalLogoutWithFormdataBody(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalLogoutReply(rsp)
+}
+
+// GetPortalMemberWithResponse A member's page
+//
+// Public to the API (the portal authenticates its own session cookie). Details, assignments per scope with expiry, and the changes the caller may make.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/members/{id} (the `GetPortalMember` operationId).
+func (c *ClientWithResponses) GetPortalMemberWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetPortalMemberReply, error) {
+	rsp, err := c.GetPortalMember(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalMemberReply(rsp)
+}
+
+// SubmitPortalAssignmentsWithBodyWithResponse Add or remove an assignment
+//
+// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/users/{id} with the member's version read by the page (If-Match); 303 to the member page, or the page again with the errors.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/members/{id}/assignments (the `SubmitPortalAssignments` operationId).
+func (c *ClientWithResponses) SubmitPortalAssignmentsWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalAssignmentsReply, error) {
+	rsp, err := c.SubmitPortalAssignmentsWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalAssignmentsReply(rsp)
+}
+
+// SubmitPortalAssignmentsWithFormdataBodyWithResponse Add or remove an assignment
+//
+// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/users/{id} with the member's version read by the page (If-Match); 303 to the member page, or the page again with the errors.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/members/{id}/assignments (the `SubmitPortalAssignments` operationId).
+func (c *ClientWithResponses) SubmitPortalAssignmentsWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalAssignmentsFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalAssignmentsReply, error) {
+	rsp, err := c.SubmitPortalAssignmentsWithFormdataBody(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalAssignmentsReply(rsp)
+}
+
+// GetPortalMemberStatusWithResponse Confirm a status change
+//
+// Public to the API (the portal authenticates its own session cookie). The confirmation of suspend, reactivate, deactivate or delete (`action`), with an optional member to hand the duties over to.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/members/{id}/status (the `GetPortalMemberStatus` operationId).
+func (c *ClientWithResponses) GetPortalMemberStatusWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetPortalMemberStatusReply, error) {
+	rsp, err := c.GetPortalMemberStatus(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalMemberStatusReply(rsp)
+}
+
+// SubmitPortalMemberStatusWithBodyWithResponse Change a member's status
+//
+// Public to the API (the portal authenticates its own session cookie). As POST /v1/users/{id}/suspend, /reactivate, /deactivate and DELETE /v1/users/{id} (reassignTo), once confirmed; 303 to the member page.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/members/{id}/status (the `SubmitPortalMemberStatus` operationId).
+func (c *ClientWithResponses) SubmitPortalMemberStatusWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalMemberStatusReply, error) {
+	rsp, err := c.SubmitPortalMemberStatusWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalMemberStatusReply(rsp)
+}
+
+// SubmitPortalMemberStatusWithFormdataBodyWithResponse Change a member's status
+//
+// Public to the API (the portal authenticates its own session cookie). As POST /v1/users/{id}/suspend, /reactivate, /deactivate and DELETE /v1/users/{id} (reassignTo), once confirmed; 303 to the member page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/members/{id}/status (the `SubmitPortalMemberStatus` operationId).
+func (c *ClientWithResponses) SubmitPortalMemberStatusWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalMemberStatusFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalMemberStatusReply, error) {
+	rsp, err := c.SubmitPortalMemberStatusWithFormdataBody(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalMemberStatusReply(rsp)
+}
+
+// GetPortalStylesheetWithResponse The portal's stylesheet
+//
+// Public to the API (the portal authenticates its own session cookie). The portal's one stylesheet (CSS), in the account's accent colour.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/static/portal.css (the `GetPortalStylesheet` operationId).
+func (c *ClientWithResponses) GetPortalStylesheetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalStylesheetReply, error) {
+	rsp, err := c.GetPortalStylesheet(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalStylesheetReply(rsp)
+}
+
+// GetPortalTeamWithResponse The team page
+//
+// Public to the API (the portal authenticates its own session cookie). The members the caller may see (search `q`, `status` filter, `cursor` paging) and the pending invitations with expiry, resend and revoke. Without a session: 303 to the sign-in page.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/team (the `GetPortalTeam` operationId).
+func (c *ClientWithResponses) GetPortalTeamWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalTeamReply, error) {
+	rsp, err := c.GetPortalTeam(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalTeamReply(rsp)
+}
+
 // ListAccessRequestsWithResponse List my access requests and those I was asked to decide
 //
 // Newest first: the caller's own requests and those the caller was asked to decide. Filters: `status`, `mine=requested` or `mine=decide` (pending requests the caller was asked to decide, or may decide now; every page also holds the pending requests that the members the caller stands in for as their delegate were asked to and may decide, but the caller's own; it reads only pending requests). A page may hold fewer items than `limit` when filtered: follow `nextCursor`. A cursor continues the list of the filters it was issued for.
@@ -28455,7 +34023,7 @@ func (c *ClientWithResponses) GetAccountWithResponse(ctx context.Context, reqEdi
 
 // UpdateAccountWithBodyWithResponse Change the account's name or settings
 //
-// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain (or `open`, which takes no domains) and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`); `firstRegistrantRole` is checked the same way. `open` and `firstRegistrantRole` are part of the self-registration policy (`policies.manage`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`, `billing`, `lockAfterDays`, `portal.allowedOrigins`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain (or `open`, which takes no domains) and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`); `firstRegistrantRole` is checked the same way. `open` and `firstRegistrantRole` are part of the self-registration policy (`policies.manage`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -28470,7 +34038,7 @@ func (c *ClientWithResponses) UpdateAccountWithBodyWithResponse(ctx context.Cont
 
 // UpdateAccountWithResponse Change the account's name or settings
 //
-// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain (or `open`, which takes no domains) and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`); `firstRegistrantRole` is checked the same way. `open` and `firstRegistrantRole` are part of the self-registration policy (`policies.manage`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
+// Needs `settings.manage` and If-Match with the account's ETag (refused to an impersonated session, 403 `impersonation_forbidden`). Changing a policy of the account (`invitationTtlHours`, `externalApproverDomains`, `selfRegistration`, `billing`, `lockAfterDays`, `portal.allowedOrigins`) needs `policies.manage` too, a critical permission of administrators and the owner that full access lacks (403 `forbidden`); restating a current value changes nothing. The audit event carries the account before and after. If-Match: 428 `precondition_required` without it, 412 `stale_version` when the account changed meanwhile. Absent fields stay. Bad values answer 400 naming the field (e.g. `settings.timeZone`). Self-registration, when enabled, needs at least one domain (or `open`, which takes no domains) and a default role that is a role of the account, assignable account-wide, not `administrator`, and within the caller's own account-wide rights (else 403 `exceeds_own_rights`); `firstRegistrantRole` is checked the same way. `open` and `firstRegistrantRole` are part of the self-registration policy (`policies.manage`). A change that changes nothing writes nothing. The change and its audit event are one transaction.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -29471,6 +35039,36 @@ func (c *ClientWithResponses) ListPermissionsWithResponse(ctx context.Context, r
 		return nil, err
 	}
 	return ParseListPermissionsReply(rsp)
+}
+
+// CreatePortalSessionWithBodyWithResponse Mint a one-time portal link
+//
+// The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: an API key with users.view over the member, or the member's own token (403 `not_self` for another member). An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/portal/sessions (the `CreatePortalSession` operationId).
+func (c *ClientWithResponses) CreatePortalSessionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePortalSessionReply, error) {
+	rsp, err := c.CreatePortalSessionWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePortalSessionReply(rsp)
+}
+
+// CreatePortalSessionWithResponse Mint a one-time portal link
+//
+// The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: an API key with users.view over the member, or the member's own token (403 `not_self` for another member). An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/portal/sessions (the `CreatePortalSession` operationId).
+func (c *ClientWithResponses) CreatePortalSessionWithResponse(ctx context.Context, body CreatePortalSessionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePortalSessionReply, error) {
+	rsp, err := c.CreatePortalSession(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePortalSessionReply(rsp)
 }
 
 // ListRolesWithResponse List roles
@@ -31233,6 +36831,4675 @@ func ParseSubmitApprovalPageReply(rsp *http.Response) (*SubmitApprovalPageReply,
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers SubmitApprovalPageReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalReply parses an HTTP response from a GetPortalWithResponse call
+func ParseGetPortalReply(rsp *http.Response) (*GetPortalReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers GetPortalReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseEnterPortalReply parses an HTTP response from a EnterPortalWithResponse call
+func ParseEnterPortalReply(rsp *http.Response) (*EnterPortalReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EnterPortalReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers EnterPortalReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers EnterPortalReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers EnterPortalReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers EnterPortalReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers EnterPortalReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers EnterPortalReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers EnterPortalReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers EnterPortalReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers EnterPortalReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers EnterPortalReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers EnterPortalReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers EnterPortalReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers EnterPortalReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers EnterPortalReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalResendInviteReply parses an HTTP response from a SubmitPortalResendInviteWithResponse call
+func ParseSubmitPortalResendInviteReply(rsp *http.Response) (*SubmitPortalResendInviteReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalResendInviteReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalResendInviteReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalResendInviteReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalResendInviteReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalResendInviteReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalResendInviteReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalResendInviteReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalResendInviteReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalResendInviteReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalResendInviteReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalResendInviteReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalResendInviteReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalResendInviteReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalResendInviteReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalRevokeInviteReply parses an HTTP response from a GetPortalRevokeInviteWithResponse call
+func ParseGetPortalRevokeInviteReply(rsp *http.Response) (*GetPortalRevokeInviteReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalRevokeInviteReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalRevokeInviteReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetPortalRevokeInviteReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalRevokeInviteReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalRevokeInviteReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalRevokeInviteReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalRevokeInviteReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalRevokeInviteReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalRevokeInviteReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalRevokeInviteReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalRevokeInviteReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalRevokeInviteReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalRevokeInviteReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalRevokeInviteReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalRevokeInviteReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalRevokeInviteReply parses an HTTP response from a SubmitPortalRevokeInviteWithResponse call
+func ParseSubmitPortalRevokeInviteReply(rsp *http.Response) (*SubmitPortalRevokeInviteReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalRevokeInviteReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalRevokeInviteReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalRevokeInviteReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalRevokeInviteReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalRevokeInviteReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalRevokeInviteReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalRevokeInviteReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalRevokeInviteReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalRevokeInviteReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalRevokeInviteReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalRevokeInviteReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalRevokeInviteReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalRevokeInviteReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalRevokeInviteReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalInviteReply parses an HTTP response from a GetPortalInviteWithResponse call
+func ParseGetPortalInviteReply(rsp *http.Response) (*GetPortalInviteReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalInviteReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalInviteReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetPortalInviteReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalInviteReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalInviteReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalInviteReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalInviteReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalInviteReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalInviteReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalInviteReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalInviteReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalInviteReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalInviteReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalInviteReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalInviteReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalInviteReply parses an HTTP response from a SubmitPortalInviteWithResponse call
+func ParseSubmitPortalInviteReply(rsp *http.Response) (*SubmitPortalInviteReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalInviteReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalInviteReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalInviteReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalInviteReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalInviteReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalInviteReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalInviteReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalInviteReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalInviteReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalInviteReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalInviteReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalInviteReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalInviteReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalInviteReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalLoginReply parses an HTTP response from a GetPortalLoginWithResponse call
+func ParseGetPortalLoginReply(rsp *http.Response) (*GetPortalLoginReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalLoginReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalLoginReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalLoginReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalLoginReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalLoginReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalLoginReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalLoginReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalLoginReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalLoginReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalLoginReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalLoginReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalLoginReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalLoginReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalLoginReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalLoginReply parses an HTTP response from a SubmitPortalLoginWithResponse call
+func ParseSubmitPortalLoginReply(rsp *http.Response) (*SubmitPortalLoginReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalLoginReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalLoginReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalLoginReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalLoginReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalLoginReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalLoginReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalLoginReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalLoginReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalLoginReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalLoginReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalLoginReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalLoginReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalLoginReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalLoginReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalLogoutReply parses an HTTP response from a SubmitPortalLogoutWithResponse call
+func ParseSubmitPortalLogoutReply(rsp *http.Response) (*SubmitPortalLogoutReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalLogoutReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SubmitPortalLogoutReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalLogoutReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalLogoutReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalLogoutReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalLogoutReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalLogoutReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalLogoutReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalLogoutReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalLogoutReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalLogoutReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalLogoutReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalLogoutReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalLogoutReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalLogoutReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalMemberReply parses an HTTP response from a GetPortalMemberWithResponse call
+func ParseGetPortalMemberReply(rsp *http.Response) (*GetPortalMemberReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalMemberReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalMemberReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetPortalMemberReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalMemberReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalMemberReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalMemberReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalMemberReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalMemberReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalMemberReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalMemberReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalMemberReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalMemberReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalMemberReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalMemberReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalMemberReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalAssignmentsReply parses an HTTP response from a SubmitPortalAssignmentsWithResponse call
+func ParseSubmitPortalAssignmentsReply(rsp *http.Response) (*SubmitPortalAssignmentsReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalAssignmentsReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalAssignmentsReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalAssignmentsReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalAssignmentsReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalAssignmentsReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalAssignmentsReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalAssignmentsReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalAssignmentsReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalAssignmentsReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalAssignmentsReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalAssignmentsReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalAssignmentsReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalAssignmentsReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalAssignmentsReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalMemberStatusReply parses an HTTP response from a GetPortalMemberStatusWithResponse call
+func ParseGetPortalMemberStatusReply(rsp *http.Response) (*GetPortalMemberStatusReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalMemberStatusReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalMemberStatusReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetPortalMemberStatusReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalMemberStatusReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalMemberStatusReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalMemberStatusReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalMemberStatusReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalMemberStatusReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalMemberStatusReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalMemberStatusReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalMemberStatusReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalMemberStatusReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalMemberStatusReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalMemberStatusReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalMemberStatusReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalMemberStatusReply parses an HTTP response from a SubmitPortalMemberStatusWithResponse call
+func ParseSubmitPortalMemberStatusReply(rsp *http.Response) (*SubmitPortalMemberStatusReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalMemberStatusReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalMemberStatusReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalMemberStatusReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalMemberStatusReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalMemberStatusReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalMemberStatusReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalMemberStatusReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalMemberStatusReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalMemberStatusReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalMemberStatusReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalMemberStatusReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalMemberStatusReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalMemberStatusReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalMemberStatusReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalStylesheetReply parses an HTTP response from a GetPortalStylesheetWithResponse call
+func ParseGetPortalStylesheetReply(rsp *http.Response) (*GetPortalStylesheetReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalStylesheetReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalStylesheetReply200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalStylesheetReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalStylesheetReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalStylesheetReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalStylesheetReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalStylesheetReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalStylesheetReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalStylesheetReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalStylesheetReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalStylesheetReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalStylesheetReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalStylesheetReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalStylesheetReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalTeamReply parses an HTTP response from a GetPortalTeamWithResponse call
+func ParseGetPortalTeamReply(rsp *http.Response) (*GetPortalTeamReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalTeamReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalTeamReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetPortalTeamReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalTeamReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalTeamReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalTeamReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalTeamReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalTeamReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalTeamReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalTeamReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalTeamReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalTeamReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalTeamReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalTeamReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalTeamReply503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -41945,6 +52212,226 @@ func ParseListPermissionsReply(rsp *http.Response) (*ListPermissionsReply, error
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListPermissionsReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreatePortalSessionReply parses an HTTP response from a CreatePortalSessionWithResponse call
+func ParseCreatePortalSessionReply(rsp *http.Response) (*CreatePortalSessionReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePortalSessionReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PortalLink
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreatePortalSessionReply201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreatePortalSessionReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreatePortalSessionReply401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreatePortalSessionReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreatePortalSessionReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreatePortalSessionReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreatePortalSessionReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreatePortalSessionReply429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreatePortalSessionReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreatePortalSessionReply503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -18,6 +18,12 @@ import (
 // external, inline styles only, forms post to this origin, never framed.
 const PageCSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
 
+// PortalCSP is the content security policy of the admin portal's pages
+// (pkg/portal): like PageCSP, but styles come from the portal's one
+// stylesheet on this origin (no inline styles) and images (the account's
+// logo) from this origin or over HTTPS.
+const PortalCSP = "default-src 'none'; style-src 'self'; img-src 'self' https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
 // Page is an HTML component (a templ component).
 type Page interface {
 	Render(ctx context.Context, w io.Writer) error
@@ -28,6 +34,12 @@ type Page interface {
 // referrer (the pages' URLs hold one-time tokens). A page that fails to
 // render answers a bare 500 page instead of half a page.
 func WriteHTML(w http.ResponseWriter, r *http.Request, status int, page Page) {
+	WriteHTMLWithCSP(w, r, status, page, PageCSP)
+}
+
+// WriteHTMLWithCSP is WriteHTML with another content security policy
+// (the portal's, PortalCSP).
+func WriteHTMLWithCSP(w http.ResponseWriter, r *http.Request, status int, page Page, csp string) {
 	var buf bytes.Buffer
 	if err := page.Render(r.Context(), &buf); err != nil {
 		Logger(r.Context()).Error("page render failed", "error", err)
@@ -39,7 +51,7 @@ func WriteHTML(w http.ResponseWriter, r *http.Request, status int, page Page) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Content-Security-Policy", PageCSP)
+	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))

@@ -153,6 +153,31 @@ var Table = []Route{
 	{Method: "POST", Path: "/v1/account/transfer-ownership", Function: FunctionUsers, Operation: "transferOwnership", Body: true, NoImpersonation: true},
 	{Method: "POST", Path: "/v1/users/{id}/impersonate", Function: FunctionUsers, Operation: "impersonateUser", NoImpersonation: true},
 
+	// The admin portal (pkg/portal): the host app mints a one-time link
+	// for its member (an API key or the member's own token), and the
+	// portal's pages are public routes to the router: they authenticate
+	// their own session cookie and check a CSRF token on every POST (Body:
+	// the form, read by its handler after a size limit; not JSON). The
+	// users function serves them: it holds the members, invitations and
+	// the auth service they call.
+	{Method: "POST", Path: "/v1/portal/sessions", Function: FunctionUsers, Operation: "createPortalSession", Body: true, NoImpersonation: true},
+	{Method: "GET", Path: "/portal", Function: FunctionUsers, Operation: "getPortal", Public: true},
+	{Method: "GET", Path: "/portal/static/portal.css", Function: FunctionUsers, Operation: "getPortalStylesheet", Public: true},
+	{Method: "GET", Path: "/portal/enter/{token}", Function: FunctionUsers, Operation: "enterPortal", Public: true},
+	{Method: "GET", Path: "/portal/login", Function: FunctionUsers, Operation: "getPortalLogin", Public: true},
+	{Method: "POST", Path: "/portal/login", Function: FunctionUsers, Operation: "submitPortalLogin", Public: true, Body: true},
+	{Method: "POST", Path: "/portal/logout", Function: FunctionUsers, Operation: "submitPortalLogout", Public: true, Body: true},
+	{Method: "GET", Path: "/portal/team", Function: FunctionUsers, Operation: "getPortalTeam", Public: true},
+	{Method: "GET", Path: "/portal/invite", Function: FunctionUsers, Operation: "getPortalInvite", Public: true},
+	{Method: "POST", Path: "/portal/invite", Function: FunctionUsers, Operation: "submitPortalInvite", Public: true, Body: true},
+	{Method: "POST", Path: "/portal/invitations/{id}/resend", Function: FunctionUsers, Operation: "submitPortalResendInvite", Public: true, Body: true},
+	{Method: "GET", Path: "/portal/invitations/{id}/revoke", Function: FunctionUsers, Operation: "getPortalRevokeInvite", Public: true},
+	{Method: "POST", Path: "/portal/invitations/{id}/revoke", Function: FunctionUsers, Operation: "submitPortalRevokeInvite", Public: true, Body: true},
+	{Method: "GET", Path: "/portal/members/{id}", Function: FunctionUsers, Operation: "getPortalMember", Public: true},
+	{Method: "POST", Path: "/portal/members/{id}/assignments", Function: FunctionUsers, Operation: "submitPortalAssignments", Public: true, Body: true},
+	{Method: "GET", Path: "/portal/members/{id}/status", Function: FunctionUsers, Operation: "getPortalMemberStatus", Public: true},
+	{Method: "POST", Path: "/portal/members/{id}/status", Function: FunctionUsers, Operation: "submitPortalMemberStatus", Public: true, Body: true},
+
 	{Method: "GET", Path: "/v1/documents/{type}/{id}", Function: FunctionApprovals, Operation: "getDocument"},
 	{Method: "PUT", Path: "/v1/documents/{type}/{id}", Function: FunctionApprovals, Operation: "putDocument", Body: true},
 	{Method: "POST", Path: "/v1/documents/{type}/{id}/approval-requests", Function: FunctionApprovals, Operation: "createApprovalRequest", Body: true, Idempotent: true, NoImpersonation: true},

@@ -387,6 +387,9 @@ const (
 	TokenInvitation    = "invitation"
 	TokenApproval      = "approval"
 	TokenUnsubscribe   = "unsubscribe"
+	// TokenPortalLink is a one-time link into the admin portal
+	// (pkg/portal), minted by the host app for one of its members.
+	TokenPortalLink = "portal_link"
 )
 
 func timeAV(t time.Time) types.AttributeValue {

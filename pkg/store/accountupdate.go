@@ -36,7 +36,8 @@ func (s *Store) UpdateAccount(ctx context.Context, a team.Account, ev audit.Even
 	tx := NewTx(ev)
 	tx.Update(accountKey(a.ID), Cond{
 		Expr: "SET #name = :name, #ttl = :ttl, #tz = :tz, #hour = :hour, #ext = :ext, " +
-			"#sre = :sre, #sro = :sro, #srd = :srd, #srr = :srr, #srf = :srf, #ard = :ard, #drd = :drd, #gnd = :gnd, #bil = :billing, #lad = :lock, #ver = :next, #upd = :now",
+			"#sre = :sre, #sro = :sro, #srd = :srd, #srr = :srr, #srf = :srf, #ard = :ard, #drd = :drd, #gnd = :gnd, #bil = :billing, #lad = :lock, " +
+			"#ppn = :ppn, #plu = :plu, #pac = :pac, #pao = :pao, #ver = :next, #upd = :now",
 		Names: map[string]string{
 			"#name": "name", "#ttl": "invitationTtlSeconds", "#tz": "timeZone", "#hour": "alertHour",
 			"#ext": "externalApproverDomains", "#sre": "selfRegistrationEnabled",
@@ -44,6 +45,7 @@ func (s *Store) UpdateAccount(ctx context.Context, a team.Account, ev audit.Even
 			"#sro": "selfRegistrationOpen", "#srf": "selfRegistrationFirstRole",
 			"#ard": "auditRetentionDays", "#drd": "documentRetentionDays", "#gnd": "grantExpiryNoticeDays",
 			"#bil": "billing", "#lad": "lockAfterDays",
+			"#ppn": "portalProductName", "#plu": "portalLogoUrl", "#pac": "portalAccentColor", "#pao": "portalAllowedOrigins",
 		},
 		Values: map[string]types.AttributeValue{
 			":name": str(it.Name), ":ttl": num(it.InvitationTTLSeconds), ":tz": str(it.TimeZone),
@@ -55,6 +57,8 @@ func (s *Store) UpdateAccount(ctx context.Context, a team.Account, ev audit.Even
 			":drd":     num(int64(orDefault(it.DocRetentionDays, team.DefaultDocumentRetentionDays))),
 			":gnd":     num(int64(a.Settings.GrantExpiryNoticeDays)),
 			":billing": str(string(a.Settings.Billing)), ":lock": num(int64(a.Settings.LockAfterDays)),
+			":ppn": str(it.PortalProduct), ":plu": str(it.PortalLogo), ":pac": str(it.PortalAccent),
+			":pao":  list(it.PortalOrigins),
 			":next": num(a.Version + 1), ":now": timeAV(now),
 		},
 	}, VersionIs(a.Version), team.ErrStaleVersion)

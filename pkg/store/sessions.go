@@ -30,8 +30,15 @@ type Session struct {
 	// session.
 	ImpersonatorID string
 	RefreshHash    string
-	CreatedAt      time.Time
-	ExpiresAt      time.Time
+	// PortalHash is the hash of the secret of a portal session's cookie
+	// (pkg/portal): set only on portal sessions, whose RefreshHash is
+	// unusable (they never refresh).
+	PortalHash string
+	// BackURL is where a portal session links back to (the host app's
+	// returnUrl on its allowed origins), when given.
+	BackURL   string
+	CreatedAt time.Time
+	ExpiresAt time.Time
 	// IdleExpiresAt is when the session ends unless refreshed before;
 	// zero means no idle limit (sessions written before it existed).
 	IdleExpiresAt time.Time
@@ -82,6 +89,8 @@ type sessionItem struct {
 	MemberID       string    `dynamodbav:"memberId"`
 	ImpersonatorID string    `dynamodbav:"impersonatorId,omitempty"`
 	RefreshHash    string    `dynamodbav:"refreshHash"`
+	PortalHash     string    `dynamodbav:"portalHash,omitempty"`
+	BackURL        string    `dynamodbav:"backUrl,omitempty"`
 	PrevHashes     []string  `dynamodbav:"prevHashes"`
 	CreatedAt      time.Time `dynamodbav:"createdAt"`
 	ExpiresAt      int64     `dynamodbav:"expiresAt"`
@@ -96,7 +105,7 @@ func toSessionItem(s Session) sessionItem {
 		PK: key(prefixSession, s.ID), SK: prefixSession,
 		GSI1PK: identitySessionsPK(s.IdentityID), GSI1SK: s.ID, Type: typeSession,
 		ID: s.ID, IdentityID: s.IdentityID, AccountID: s.AccountID, MemberID: s.MemberID,
-		ImpersonatorID: s.ImpersonatorID, RefreshHash: s.RefreshHash, PrevHashes: []string{},
+		ImpersonatorID: s.ImpersonatorID, RefreshHash: s.RefreshHash, PortalHash: s.PortalHash, BackURL: s.BackURL, PrevHashes: []string{},
 		CreatedAt: s.CreatedAt.UTC(), ExpiresAt: s.ExpiresAt.Unix(), TTL: s.ExpiresAt.Add(tokenGrace).Unix(),
 	}
 	if !s.IdleExpiresAt.IsZero() {
@@ -111,7 +120,7 @@ func toSessionItem(s Session) sessionItem {
 func (it sessionItem) session() Session {
 	s := Session{
 		ID: it.ID, IdentityID: it.IdentityID, AccountID: it.AccountID, MemberID: it.MemberID,
-		ImpersonatorID: it.ImpersonatorID, RefreshHash: it.RefreshHash,
+		ImpersonatorID: it.ImpersonatorID, RefreshHash: it.RefreshHash, PortalHash: it.PortalHash, BackURL: it.BackURL,
 		CreatedAt: it.CreatedAt, ExpiresAt: time.Unix(it.ExpiresAt, 0), Refreshes: it.Refreshes,
 		Replaced: len(it.PrevHashes),
 	}
@@ -128,6 +137,15 @@ func (it sessionItem) session() Session {
 // impersonation).
 func (s *Store) CreateSession(ctx context.Context, sess Session, ev audit.Event) error {
 	return s.Commit(ctx, NewTx(ev).Put(marshal(toSessionItem(sess)), ItemAbsent(), nil))
+}
+
+// CreateSessionWithToken writes a new session with its event in the
+// transaction that consumes the one-time token (hash, of kind, current for
+// subject) it was opened with: a portal link opens one session at most.
+// When the token cannot be used, the error wraps ErrTokenInvalid
+// (TokenFailure tells used and expired apart).
+func (s *Store) CreateSessionWithToken(ctx context.Context, sess Session, hash, kind, subject string, now time.Time, ev audit.Event) error {
+	return s.Commit(ctx, NewTx(ev).ConsumeToken(hash, kind, subject, now).Put(marshal(toSessionItem(sess)), ItemAbsent(), nil))
 }
 
 // GetSession reads a session.

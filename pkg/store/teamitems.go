@@ -40,6 +40,10 @@ type accountItem struct {
 	Preset          string    `dynamodbav:"preset,omitempty"`
 	Billing         string    `dynamodbav:"billing,omitempty"`
 	LockAfterDays   int       `dynamodbav:"lockAfterDays,omitempty"`
+	PortalProduct   string    `dynamodbav:"portalProductName,omitempty"`
+	PortalLogo      string    `dynamodbav:"portalLogoUrl,omitempty"`
+	PortalAccent    string    `dynamodbav:"portalAccentColor,omitempty"`
+	PortalOrigins   []string  `dynamodbav:"portalAllowedOrigins,omitempty"`
 	Version         int64     `dynamodbav:"version"`
 	CreatedAt       time.Time `dynamodbav:"createdAt"`
 	UpdatedAt       time.Time `dynamodbav:"updatedAt"`
@@ -62,7 +66,11 @@ func toAccountItem(a team.Account) accountItem {
 		DocRetentionDays:   a.Settings.DocumentRetentionDays,
 		GrantNoticeDays:    &a.Settings.GrantExpiryNoticeDays,
 		Preset:             a.Preset, Billing: string(a.Settings.Billing), LockAfterDays: a.Settings.LockAfterDays,
-		Version: a.Version, CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(),
+		PortalProduct: a.Settings.Portal.ProductName,
+		PortalLogo:    a.Settings.Portal.LogoURL,
+		PortalAccent:  a.Settings.Portal.AccentColor,
+		PortalOrigins: a.Settings.Portal.AllowedOrigins,
+		Version:       a.Version, CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(),
 	}
 }
 
@@ -94,6 +102,9 @@ func (it accountItem) accountFields() team.Account {
 			AuditRetentionDays:    orDefault(it.AuditRetentionDays, team.DefaultAuditRetentionDays),
 			DocumentRetentionDays: orDefault(it.DocRetentionDays, team.DefaultDocumentRetentionDays),
 			GrantExpiryNoticeDays: team.DefaultGrantExpiryNoticeDays,
+			Portal: team.PortalSettings{
+				ProductName: it.PortalProduct, LogoURL: it.PortalLogo, AccentColor: it.PortalAccent, AllowedOrigins: it.PortalOrigins,
+			},
 		},
 		Version: it.Version, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
 	}

@@ -66,6 +66,19 @@ type Settings struct {
 	// ago or more read-only without locked.edit (seed 001 "Read only
 	// access to old data"); 0 turns it off.
 	LockAfterDays int
+	// Portal brands the admin portal (pkg/portal) as the host app and
+	// names where a portal link may send the member back to.
+	Portal PortalSettings
+}
+
+// PortalSettings are the admin portal's settings: the host app's product
+// name, logo and accent colour (empty: Steward's), and the origins of the
+// host app a portal link's returnUrl may point at (no open redirect).
+type PortalSettings struct {
+	ProductName    string
+	LogoURL        string
+	AccentColor    string
+	AllowedOrigins []string
 }
 
 // RoleOptions returns what the account's role set depends on.

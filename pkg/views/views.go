@@ -151,6 +151,16 @@ type Settings struct {
 	GrantExpiryNoticeDays   int              `json:"grantExpiryNoticeDays"`
 	Billing                 string           `json:"billing"`
 	LockAfterDays           int              `json:"lockAfterDays"`
+	Portal                  PortalSettings   `json:"portal"`
+}
+
+// PortalSettings are the admin portal's branding and the origins a
+// portal link's returnUrl may point at.
+type PortalSettings struct {
+	ProductName    string   `json:"productName"`
+	LogoURL        string   `json:"logoUrl"`
+	AccentColor    string   `json:"accentColor"`
+	AllowedOrigins []string `json:"allowedOrigins"`
 }
 
 // SelfRegistration is the account's self-registration setting.
@@ -185,6 +195,10 @@ func FromAccount(a team.Account) Account {
 			AuditRetentionDays: s.AuditRetentionDays, DocumentRetentionDays: s.DocumentRetentionDays,
 			GrantExpiryNoticeDays: s.GrantExpiryNoticeDays,
 			Billing:               string(billing), LockAfterDays: s.LockAfterDays,
+			Portal: PortalSettings{
+				ProductName: s.Portal.ProductName, LogoURL: s.Portal.LogoURL, AccentColor: s.Portal.AccentColor,
+				AllowedOrigins: nonNil(s.Portal.AllowedOrigins),
+			},
 		},
 	}
 }

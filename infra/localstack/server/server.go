@@ -25,6 +25,7 @@ import (
 	"github.com/stewardhq/steward/pkg/invites"
 	"github.com/stewardhq/steward/pkg/members"
 	"github.com/stewardhq/steward/pkg/permissions"
+	"github.com/stewardhq/steward/pkg/portal"
 	"github.com/stewardhq/steward/pkg/router"
 	"github.com/stewardhq/steward/pkg/routes"
 	"github.com/stewardhq/steward/pkg/store"
@@ -75,10 +76,21 @@ func operations(d Deps) router.Operations {
 		d.Access.Operations(),
 		d.Alerts.Operations(),
 		d.Webhooks.Operations(),
+		portalService(d).Operations(),
 	} {
 		maps.Copy(ops, m)
 	}
 	return ops
+}
+
+// portalService is the admin portal over the API's services; its cookies
+// are Secure when the auth service's public URL is HTTPS.
+func portalService(d Deps) *portal.Service {
+	pt := &portal.Service{Store: d.Store, Auth: d.Auth, Members: d.Members, Invites: d.Invites}
+	if d.Auth != nil {
+		pt.PublicURL = d.Auth.PublicURL
+	}
+	return pt
 }
 
 // Handler returns the API for one function's routes (all routes when

@@ -31,6 +31,7 @@ var impersonationRefused = []string{
 	"createAccessRequest", "decideAccessRequest", "cancelAccessRequest",
 	"createWebhook", "updateWebhook", "deleteWebhook", "rotateWebhookSecret", "replayWebhook",
 	"putMyDelegation", "deleteMyDelegation",
+	"createPortalSession",
 }
 
 // impersonating signs up an account whose owner impersonates a member

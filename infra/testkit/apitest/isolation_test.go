@@ -44,6 +44,7 @@ var sampleBodies = map[string]any{
 	"updateWebhook":         map[string]any{"description": "Changed by another tenant"},
 	"replayWebhook":         map[string]any{"since": sweepSince},
 	"recordActivity":        map[string]any{"action": "order.export", "userId": "{member}"},
+	"createPortalSession":   map[string]any{"userId": "{member}"},
 	// A valid window (from now for a day): what is refused is the member.
 	"putMyDelegation": map[string]any{"delegateId": "{member}", "note": "Away",
 		"from": time.Now().UTC().Format(time.RFC3339), "until": time.Now().UTC().Add(24 * time.Hour).Format(time.RFC3339)},

@@ -170,6 +170,8 @@ var privilegeRows = []privilegeRow{
 	{op: "recordActivity", allow: allRoles, why: "any member records its own host-app activity: no permission"},
 	{op: "recordActivity", variant: "for another member", allow: nil,
 		why: "a member records only its own activity; recording for others is an API key's (users.view)"},
+	{op: "createPortalSession", variant: "self", allow: allRoles, why: "any member mints a portal link for itself"},
+	{op: "createPortalSession", allow: nil, why: "a member mints a portal link only for itself (403 not_self), whatever its rights; another member's needs an API key with users.view"},
 	{op: "logout", allow: allRoles, why: "any signed-in member ends its own session"},
 }
 
@@ -297,6 +299,10 @@ func (e *Env) privilegeRequest(t *testing.T, fx *privFixture, key string) privCa
 		return b
 	}
 	switch key {
+	case "createPortalSession:self":
+		return privCall{"POST", "/v1/portal/sessions", map[string]any{"userId": fx.callerID}, nil}
+	case "createPortalSession":
+		return privCall{"POST", "/v1/portal/sessions", map[string]any{"userId": fx.checkTarget}, nil}
 	case "checkPermission:self":
 		return privCall{"POST", "/v1/authz/check", map[string]any{"action": "orders.view", "resource": map[string]any{"store": "s1"}}, nil}
 	case "checkPermission":

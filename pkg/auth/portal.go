@@ -1,0 +1,268 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/stewardhq/steward/pkg/audit"
+	"github.com/stewardhq/steward/pkg/fault"
+	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/onetime"
+	"github.com/stewardhq/steward/pkg/rbac"
+	"github.com/stewardhq/steward/pkg/store"
+	"github.com/stewardhq/steward/pkg/team"
+)
+
+// Portal sessions (pkg/portal): a member of the host app enters the admin
+// portal through a one-time link its backend mints (MintPortalLink), or
+// signs in there with email and password (PortalLogin). Either opens a
+// session like any other (store.Session: logout, suspension, deletion and
+// a password reset end it), held in a cookie "<session>.<secret>" whose
+// secret is stored only as a hash (Session.PortalHash). A portal session
+// has no refresh token and signs no access token: the cookie is its only
+// credential, checked on every request (AuthenticatePortal).
+const (
+	// PortalLinkTTL is how long a minted portal link can be opened.
+	PortalLinkTTL = 5 * time.Minute
+	// PortalSessionTTL is a portal session's absolute life.
+	PortalSessionTTL = 12 * time.Hour
+)
+
+// PortalLink is a minted one-time link's token, its expiry and where the
+// portal goes once it is opened.
+type PortalLink struct {
+	Token     string
+	ExpiresAt time.Time
+	ReturnTo  string
+}
+
+// PortalSession is an opened portal session: the cookie's value, its end
+// and where to go first.
+type PortalSession struct {
+	Cookie    string
+	ExpiresAt time.Time
+	ReturnTo  string
+}
+
+// PortalState is what a portal session adds to its principal: the host
+// app's URL to link back to, if the link named one.
+type PortalState struct {
+	BackURL string
+}
+
+// Portal refusals.
+var (
+	errPortalNotSelf     = fault.New(fault.Forbidden, "not_self", "A member may mint a portal link only for itself; use an API key with users.view for other members.")
+	errPortalMayNotView  = fault.New(fault.Forbidden, "forbidden", "This API key may not view that member (users.view).")
+	errPortalNotActive   = fault.New(fault.Conflict, "member_not_active", "Only an active member with a sign-in can enter the portal.")
+	errPortalMemberGone  = fault.New(fault.NotFound, "not_found", "The member does not exist.")
+	errPortalReturnURL   = httpapi.InvalidField("returnUrl", "must be a path of the portal (starting with /portal/) or an URL on one of the account's portal.allowedOrigins")
+	errPortalSessionGone = unauthenticated("session_ended", "The portal session has ended; sign in again.")
+)
+
+// portalReturn checks a returnUrl: empty (the team page), a path of the
+// portal itself (where the link lands), or an URL on one of the account's
+// allowed origins (team.PortalSettings.AllowedOrigins: the host app the
+// portal links back to). Anything else is refused: no open redirect.
+func portalReturn(v string, allowed []string) (landing, back string, err error) {
+	if v == "" {
+		return "/portal/team", "", nil
+	}
+	// Printable ASCII only (an URL's characters are percent-encoded
+	// otherwise): no spaces, controls, format characters or backslashes.
+	for i := 0; i < len(v); i++ {
+		if v[i] <= ' ' || v[i] > '~' || v[i] == '\\' {
+			return "", "", errPortalReturnURL
+		}
+	}
+	u, perr := url.Parse(v)
+	if perr != nil || len(v) > 512 || u.User != nil {
+		return "", "", errPortalReturnURL
+	}
+	if u.Scheme == "" && u.Host == "" && !strings.HasPrefix(v, "//") && strings.HasPrefix(u.Path, "/portal/") && !strings.Contains(u.Path, "/../") {
+		return u.RequestURI(), "", nil
+	}
+	if (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
+		origin := strings.ToLower(u.Scheme + "://" + u.Host)
+		for _, o := range allowed {
+			if o == origin {
+				return "/portal/team", u.String(), nil
+			}
+		}
+	}
+	return "", "", errPortalReturnURL
+}
+
+// MintPortalLink is POST /v1/portal/sessions: a one-time link (5 minutes,
+// single use) into the portal for member userID. A member may mint only
+// its own link; an API key needs users.view over the member. An
+// impersonated session is refused by the route.
+func (s *Service) MintPortalLink(ctx context.Context, p *Principal, userID, returnURL string) (PortalLink, error) {
+	if p.Impersonated() {
+		return PortalLink{}, errImpersonated
+	}
+	if err := httpapi.CheckID("userId", userID); err != nil {
+		return PortalLink{}, err
+	}
+	acct, err := s.Store.GetAccount(ctx, p.AccountID())
+	if err != nil {
+		return PortalLink{}, err
+	}
+	ret, back, err := portalReturn(returnURL, acct.Settings.Portal.AllowedOrigins)
+	if err != nil {
+		return PortalLink{}, err
+	}
+	if !p.IsAPIKey() && userID != p.Member.ID {
+		return PortalLink{}, errPortalNotSelf
+	}
+	m, err := s.Store.GetMember(ctx, p.AccountID(), userID)
+	if errors.Is(err, team.ErrMemberNotFound) {
+		return PortalLink{}, errPortalMemberGone
+	}
+	if err != nil {
+		return PortalLink{}, err
+	}
+	if p.IsAPIKey() && !mayViewMember(p, m) {
+		return PortalLink{}, errPortalMayNotView
+	}
+	if m.Status != rbac.StatusActive || m.IdentityID == "" {
+		return PortalLink{}, errPortalNotActive
+	}
+	tok, hash := onetime.New()
+	exp := s.Now.Now().Add(PortalLinkTTL)
+	t := store.Token{Hash: hash, Kind: store.TokenPortalLink, AccountID: m.AccountID, SubjectID: store.NewID("pl"), ExpiresAt: exp,
+		Data: map[string]string{"memberId": m.ID, "returnTo": ret}}
+	if back != "" {
+		t.Data["backUrl"] = back
+	}
+	ev := p.Event(ctx, "portal_link.create", "member", m.ID)
+	ev.After = audit.Snapshot(map[string]any{"expiresAt": exp})
+	if err := s.Store.Commit(ctx, store.NewTx(ev).IssueToken(t)); err != nil {
+		return PortalLink{}, err
+	}
+	return PortalLink{Token: tok, ExpiresAt: exp, ReturnTo: ret}, nil
+}
+
+// mayViewMember: the key holds users.view at account scope or at a scope
+// of each of the member's assignments.
+func mayViewMember(p *Principal, m team.Member) bool {
+	if p.Authz.Holds("users.view", rbac.AccountScope) {
+		return true
+	}
+	if len(m.Assignments) == 0 {
+		return false
+	}
+	for _, a := range m.Assignments {
+		if !p.Authz.Holds("users.view", a.Scope) {
+			return false
+		}
+	}
+	return true
+}
+
+// EnterPortal opens the portal session of a minted link, consuming its
+// token in the same write: a used link is errTokenUsed (410), an expired
+// one errTokenExpired (410), anything else errTokenInvalid (400).
+func (s *Service) EnterPortal(ctx context.Context, token, requestID string) (PortalSession, error) {
+	hash, err := onetime.Hash(token)
+	if err != nil {
+		return PortalSession{}, errTokenInvalid
+	}
+	t, err := s.Store.GetTokenOfKind(ctx, store.TokenPortalLink, hash)
+	if err != nil {
+		return PortalSession{}, tokenError(err)
+	}
+	now := s.Now.Now()
+	switch {
+	case !t.UsedAt.IsZero():
+		return PortalSession{}, errTokenUsed
+	case !now.Before(t.ExpiresAt):
+		return PortalSession{}, errTokenExpired
+	}
+	m, err := s.Store.GetMember(ctx, t.AccountID, t.Data["memberId"])
+	if errors.Is(err, team.ErrMemberNotFound) {
+		return PortalSession{}, errTokenInvalid
+	}
+	if err != nil {
+		return PortalSession{}, err
+	}
+	if m.Status != rbac.StatusActive || m.IdentityID == "" {
+		return PortalSession{}, errPortalNotActive
+	}
+	sess, cookie := s.newPortalSession(m, now)
+	sess.BackURL = t.Data["backUrl"]
+	ev := audit.Event{AccountID: m.AccountID, ActorID: m.ID, ActorName: m.Name, Action: "session.create", TargetType: "session", TargetID: sess.ID, RequestID: requestID,
+		After: audit.Snapshot(map[string]string{"via": "portal_link"})}
+	if err := s.Store.CreateSessionWithToken(ctx, sess, hash, store.TokenPortalLink, t.SubjectID, now, ev); err != nil {
+		if errors.Is(err, store.ErrTokenInvalid) {
+			return PortalSession{}, tokenError(s.Store.TokenFailure(ctx, hash, store.TokenPortalLink, now))
+		}
+		return PortalSession{}, err
+	}
+	ret := t.Data["returnTo"]
+	if ret == "" {
+		ret = "/portal/team"
+	}
+	return PortalSession{Cookie: cookie, ExpiresAt: sess.ExpiresAt, ReturnTo: ret}, nil
+}
+
+// PortalLogin signs in to the portal with email and password, under the
+// same throttling as POST /v1/auth/login.
+func (s *Service) PortalLogin(ctx context.Context, in LoginInput) (PortalSession, error) {
+	identityID, m, err := s.signIn(ctx, in)
+	if err != nil {
+		return PortalSession{}, err
+	}
+	m.IdentityID = identityID
+	now := s.Now.Now()
+	sess, cookie := s.newPortalSession(m, now)
+	ev := audit.Event{AccountID: m.AccountID, ActorID: m.ID, ActorName: m.Name, Action: "session.create", TargetType: "session", TargetID: sess.ID, RequestID: in.RequestID,
+		After: audit.Snapshot(map[string]string{"via": "portal_login"})}
+	if err := s.Store.CreateSession(ctx, sess, ev); err != nil {
+		return PortalSession{}, err
+	}
+	return PortalSession{Cookie: cookie, ExpiresAt: sess.ExpiresAt, ReturnTo: "/portal/team"}, nil
+}
+
+// newPortalSession is a portal session of m from now, and its cookie.
+func (s *Service) newPortalSession(m team.Member, now time.Time) (store.Session, string) {
+	sess := store.Session{ID: store.NewID("s"), IdentityID: m.IdentityID, AccountID: m.AccountID, MemberID: m.ID, CreatedAt: now, ExpiresAt: now.Add(PortalSessionTTL)}
+	// An unusable refresh hash: a portal session never refreshes.
+	_, sess.RefreshHash = onetime.New()
+	cookie, hash := onetime.NewRefresh(sess.ID)
+	sess.PortalHash = hash
+	return sess, cookie
+}
+
+// AuthenticatePortal authenticates a portal cookie's value: the session
+// must be a portal session whose secret matches, and pass every check of
+// an access token's session (sessionPrincipal).
+func (s *Service) AuthenticatePortal(ctx context.Context, cookie string) (*Principal, PortalState, error) {
+	sid, hash, err := onetime.ParseRefresh(cookie)
+	if err != nil {
+		return nil, PortalState{}, errPortalSessionGone
+	}
+	sess, err := s.Store.GetSession(ctx, sid)
+	if errors.Is(err, store.ErrSessionNotFound) {
+		return nil, PortalState{}, errPortalSessionGone
+	}
+	if err != nil {
+		return nil, PortalState{}, err
+	}
+	if sess.PortalHash == "" || !onetime.Equal(sess.PortalHash, hash) {
+		return nil, PortalState{}, errPortalSessionGone
+	}
+	p, err := s.sessionPrincipal(ctx, sess.AccountID, sess.MemberID, sess.ID, sess.ImpersonatorID)
+	if err != nil {
+		return nil, PortalState{}, err
+	}
+	return p, PortalState{BackURL: sess.BackURL}, nil
+}
+
+// EndPortal ends the portal session of p (sign-out).
+func (s *Service) EndPortal(ctx context.Context, p *Principal) error {
+	return s.Store.RevokeSession(ctx, p.SessionID, s.Now.Now())
+}

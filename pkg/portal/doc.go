@@ -1,0 +1,35 @@
+// Package portal is the admin portal: server-rendered HTML pages under
+// /portal for the members of a host app, built like the approval pages
+// (templ components, the same security headers, no script; PortalCSP
+// allows only the portal's one stylesheet). Every state change is a POST
+// of a plain form that carries a CSRF token and calls the same service
+// operations as the API (pkg/members, pkg/invites), so the grant ceiling,
+// the trust rules, the audit events and the change events are the API's.
+//
+// Decisions:
+//   - Getting in: the host app's backend mints a one-time link (POST
+//     /v1/portal/sessions, pkg/auth MintPortalLink: 5 minutes, single use,
+//     stored hashed) and hands it to its member; GET /portal/enter/{token}
+//     consumes it and opens a portal session (a store.Session: logout,
+//     suspension and deletion end it), then redirects (303) to the team page
+//     or the link's returnUrl (a path of the portal only). A used or
+//     expired link answers a 410 page. /portal/login signs in with email
+//     and password under the API's sign-in throttling.
+//   - The session cookie is HttpOnly, SameSite=Lax, Path=/; Secure with
+//     the __Host- prefix when the public URL is HTTPS (outside the local
+//     stage).
+//   - CSRF: each form carries HMAC-SHA256(cookie, "portal-csrf"): the
+//     cookie's secret is the per-session key, so nothing more is stored;
+//     checked in constant time on every POST (403 page otherwise). The
+//     login form, before any session, uses a double-submit cookie the same
+//     way.
+//   - What a page shows and offers is decided by the API's decisions:
+//     the team page lists the members the caller holds users.view over
+//     (account-wide, or at every scope of the member's assignments; a
+//     manager of one store does not see another store's members here,
+//     although directory.view lets the API's list show the whole
+//     directory), and the invite page offers only the role and scope pairs
+//     the grant ceiling (rbac.RoleSet.CheckChange) lets the inviter grant.
+//   - Destructive actions (suspend, deactivate, delete, revoke) go through
+//     a confirmation page first.
+package portal

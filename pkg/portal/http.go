@@ -1,0 +1,340 @@
+package portal
+
+import (
+	"errors"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stewardhq/steward/pkg/auth"
+	"github.com/stewardhq/steward/pkg/httpapi"
+	"github.com/stewardhq/steward/pkg/invites"
+	"github.com/stewardhq/steward/pkg/members"
+	"github.com/stewardhq/steward/pkg/onetime"
+	"github.com/stewardhq/steward/pkg/store"
+	"github.com/stewardhq/steward/pkg/team"
+)
+
+// Service serves the portal's pages over the API's services.
+type Service struct {
+	Store   *store.Store
+	Auth    *auth.Service
+	Members *members.Service
+	Invites *invites.Service
+	// PublicURL is Steward's public URL; when it is HTTPS the cookies are
+	// Secure with the __Host- prefix.
+	PublicURL string
+}
+
+// maxForm bounds a portal form's body.
+const maxForm = 16 << 10
+
+func (s *Service) secure() bool { return strings.HasPrefix(s.PublicURL, "https://") }
+
+// SessionCookie is the portal session cookie's name.
+func (s *Service) SessionCookie() string {
+	if s.secure() {
+		return "__Host-steward_portal"
+	}
+	return "steward_portal"
+}
+
+func (s *Service) loginCookie() string {
+	if s.secure() {
+		return "__Host-steward_portal_login"
+	}
+	return "steward_portal_login"
+}
+
+func (s *Service) setCookie(w http.ResponseWriter, name, value string, expires time.Time) {
+	c := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, Secure: s.secure(), SameSite: http.SameSiteLaxMode}
+	if expires.IsZero() {
+		c.MaxAge = -1
+	} else {
+		c.Expires = expires.UTC()
+		c.MaxAge = int(time.Until(expires).Seconds())
+	}
+	http.SetCookie(w, c)
+}
+
+func cookieValue(r *http.Request, name string) string {
+	c, err := r.Cookie(name)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// req is a signed-in request: the principal, its account, its cookie.
+type req struct {
+	P       *auth.Principal
+	Account team.Account
+	// Back is the host app's URL the session links back to ("" when the
+	// link named none).
+	Back   string
+	cookie string
+}
+
+// chrome is the page frame of a signed-in request.
+func (q *req) chrome(title, nav string) chrome {
+	l := chrome{Title: title, Product: defaultProduct, Member: q.P.Member.Name, CSRF: csrfToken(q.cookie, "session"), Nav: nav, MayInvite: mayInvite(q.P),
+		Account: q.Account.Name, LogoURL: q.Account.Settings.Portal.LogoURL, BackURL: q.Back}
+	if l.Member == "" {
+		l.Member = q.P.Member.Email
+	}
+	if n := q.Account.Settings.Portal.ProductName; n != "" {
+		l.Product = n
+	}
+	if q.P.Impersonator != nil {
+		l.Impersonator = q.P.Impersonator.Name
+	}
+	return l
+}
+
+func anonymous(title string) chrome { return chrome{Title: title, Product: defaultProduct} }
+
+// session authenticates the portal cookie; nil without a live session.
+func (s *Service) session(r *http.Request) (*req, error) {
+	c := cookieValue(r, s.SessionCookie())
+	if c == "" {
+		return nil, nil
+	}
+	p, st, err := s.Auth.AuthenticatePortal(r.Context(), c)
+	if err != nil {
+		var e *httpapi.Error
+		if errors.As(err, &e) && statusFor(err) == http.StatusUnauthorized {
+			return nil, nil
+		}
+		return nil, err
+	}
+	acct, err := s.Store.GetAccount(r.Context(), p.AccountID())
+	if err != nil {
+		return nil, err
+	}
+	return &req{P: p, Account: acct, Back: st.BackURL, cookie: c}, nil
+}
+
+// view wraps a GET page: without a session it goes to the sign-in page.
+func (s *Service) view(fn func(w http.ResponseWriter, r *http.Request, q *req)) httpapi.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		q, err := s.session(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return nil
+		}
+		if q == nil {
+			http.Redirect(w, r, "/portal/login", http.StatusSeeOther)
+			return nil
+		}
+		ctx := auth.WithPrincipal(r.Context(), q.P)
+		fn(w, r.WithContext(ctx), q)
+		return nil
+	}
+}
+
+// action wraps a POST: the form is read (bounded), the session required
+// and the CSRF token checked before fn runs.
+func (s *Service) action(fn func(w http.ResponseWriter, r *http.Request, q *req, form url.Values)) httpapi.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		form, ok := s.readForm(w, r)
+		if !ok {
+			return nil
+		}
+		q, err := s.session(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return nil
+		}
+		if q == nil {
+			http.Redirect(w, r, "/portal/login", http.StatusSeeOther)
+			return nil
+		}
+		if !csrfValid(q.cookie, "session", form.Get("csrf")) {
+			writeMessage(w, r, http.StatusForbidden, q.chrome("The form has expired", ""), "This form could not be accepted (its security token is missing or wrong). Nothing was changed. Go back, reload the page and try again.", "/portal/team", "Back to the team")
+			return nil
+		}
+		ctx := auth.WithPrincipal(r.Context(), q.P)
+		fn(w, r.WithContext(ctx), q, form)
+		return nil
+	}
+}
+
+func (s *Service) readForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
+		writeMessage(w, r, http.StatusUnsupportedMediaType, anonymous("Unsupported form"), "Submit the form on the portal's page.", "/portal/team", "Back to the portal")
+		return nil, false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		writeMessage(w, r, http.StatusBadRequest, anonymous("The form could not be read"), "Go back and submit the form again.", "/portal/team", "Back to the portal")
+		return nil, false
+	}
+	return r.PostForm, true
+}
+
+// fail answers an unexpected error with a generic page.
+func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
+	httpapi.Logger(r.Context()).ErrorContext(r.Context(), "portal", "error", err)
+	writeMessage(w, r, http.StatusInternalServerError, anonymous("Something went wrong"), "Please try again in a moment.", "/portal/team", "Back to the portal")
+}
+
+// refuse answers a refusal of a service operation with its detail on a
+// page (a domain error), or the generic page.
+func (s *Service) refuse(w http.ResponseWriter, r *http.Request, q *req, title string, err error) {
+	_, msg, ok := problemOf(err, nil)
+	if !ok || statusFor(err) >= 500 {
+		s.fail(w, r, err)
+		return
+	}
+	l := q.chrome(title, "")
+	l.Error = msg
+	writeMessage(w, r, statusFor(err), l, "Nothing was changed.", "/portal/team", "Back to the team")
+}
+
+// redirect answers a POST with 303 to a page with a notice.
+func redirect(w http.ResponseWriter, r *http.Request, path, notice string) {
+	if notice != "" {
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		path += sep + "notice=" + url.QueryEscape(notice)
+	}
+	http.Redirect(w, r, path, http.StatusSeeOther)
+}
+
+// notice is the confirmation a redirect carries (plain text, escaped on
+// the page).
+func notice(r *http.Request) string {
+	n := r.URL.Query().Get("notice")
+	if len(n) > 200 {
+		return ""
+	}
+	return n
+}
+
+// HandleStylesheet serves GET /portal/static/portal.css: the one
+// stylesheet, in the accent colour.
+func (s *Service) HandleStylesheet(w http.ResponseWriter, r *http.Request) error {
+	accent := defaultAccent
+	if q, err := s.session(r); err == nil && q != nil && q.Account.Settings.Portal.AccentColor != "" {
+		accent = q.Account.Settings.Portal.AccentColor
+	}
+	css := stylesheet(accent)
+	h := w.Header()
+	h.Set("Content-Type", "text/css; charset=utf-8")
+	// The accent is the signed-in member's account's.
+	h.Set("Cache-Control", "private, no-cache")
+	h.Set("Vary", "Cookie")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(css))
+	return nil
+}
+
+// HandleRoot serves GET /portal: the team page.
+func (s *Service) HandleRoot(w http.ResponseWriter, r *http.Request) error {
+	http.Redirect(w, r, "/portal/team", http.StatusSeeOther)
+	return nil
+}
+
+// HandleEnter serves GET /portal/enter/{token}: the minted link. It
+// consumes the link, sets the session cookie and goes (303) to the team
+// page or the link's return path; a used, expired or unknown link answers
+// a page that says so.
+func (s *Service) HandleEnter(w http.ResponseWriter, r *http.Request) error {
+	sess, err := s.Auth.EnterPortal(r.Context(), r.PathValue("token"), httpapi.RequestID(r.Context()))
+	if err != nil {
+		var e *httpapi.Error
+		if !errors.As(err, &e) || statusFor(err) >= 500 {
+			s.fail(w, r, err)
+			return nil
+		}
+		title, msg := "This link does not work", "This sign-in link is not valid. Go back to the app and open the portal again."
+		status := http.StatusGone
+		switch e.Code {
+		case "token_used":
+			title, msg = "This link was used", "Each sign-in link works once. Go back to the app and open the portal again for a new link."
+		case "token_expired":
+			title, msg = "This link has expired", "A sign-in link works for 5 minutes. Go back to the app and open the portal again for a new link."
+		case "member_not_active":
+			title, msg, status = "You cannot sign in", "Your membership is not active.", http.StatusForbidden
+		}
+		writeMessage(w, r, status, anonymous(title), msg, "/portal/login", "Sign in with email and password")
+		return nil
+	}
+	s.setCookie(w, s.SessionCookie(), sess.Cookie, sess.ExpiresAt)
+	http.Redirect(w, r, sess.ReturnTo, http.StatusSeeOther)
+	return nil
+}
+
+// HandleLoginPage serves GET /portal/login: the sign-in form, with a
+// fresh double-submit cookie for its CSRF token.
+func (s *Service) HandleLoginPage(w http.ResponseWriter, r *http.Request) error {
+	s.writeLogin(w, r, http.StatusOK, "", "", nil)
+	return nil
+}
+
+func (s *Service) writeLogin(w http.ResponseWriter, r *http.Request, status int, email, msg string, errs fieldErrors) {
+	tok, _ := onetime.New()
+	s.setCookie(w, s.loginCookie(), tok, time.Now().Add(time.Hour))
+	l := anonymous("Sign in")
+	l.CSRF = csrfToken(tok, "login")
+	l.Error = msg
+	writePage(w, r, status, loginPage(l, email, errs))
+}
+
+// HandleLogin serves POST /portal/login: email and password through the
+// auth service's sign-in (its throttling included); on success the
+// session cookie and 303 to the team page.
+func (s *Service) HandleLogin(w http.ResponseWriter, r *http.Request) error {
+	form, ok := s.readForm(w, r)
+	if !ok {
+		return nil
+	}
+	email := form.Get("email")
+	if !csrfValid(cookieValue(r, s.loginCookie()), "login", form.Get("csrf")) {
+		s.writeLogin(w, r, http.StatusForbidden, email, "The form had expired; nothing was checked. Sign in again.", nil)
+		return nil
+	}
+	sess, err := s.Auth.PortalLogin(r.Context(), auth.LoginInput{Email: email, Password: form.Get("password"), SourceIP: s.Auth.SourceIP(r), RequestID: httpapi.RequestID(r.Context())})
+	if err != nil {
+		errs, msg, ok := problemOf(err, nil)
+		if !ok || statusFor(err) >= 500 {
+			s.fail(w, r, err)
+			return nil
+		}
+		if httpapi.Throttled(err) {
+			var e *httpapi.Error
+			if errors.As(err, &e) && e.RetryAfter > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds())))
+			}
+		}
+		s.writeLogin(w, r, statusFor(err), email, msg, errs)
+		return nil
+	}
+	s.setCookie(w, s.loginCookie(), "", time.Time{})
+	s.setCookie(w, s.SessionCookie(), sess.Cookie, sess.ExpiresAt)
+	http.Redirect(w, r, sess.ReturnTo, http.StatusSeeOther)
+	return nil
+}
+
+// HandleLogout serves POST /portal/logout: the session ends (like the
+// API's logout) and its cookie goes.
+func (s *Service) HandleLogout(w http.ResponseWriter, r *http.Request) error {
+	return s.action(func(w http.ResponseWriter, r *http.Request, q *req, _ url.Values) {
+		if err := s.Auth.EndPortal(r.Context(), q.P); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.setCookie(w, s.SessionCookie(), "", time.Time{})
+		href, text := "/portal/login", "Sign in again"
+		if q.Back != "" {
+			href, text = q.Back, "Back to "+q.chrome("", "").Product
+		}
+		writeMessage(w, r, http.StatusOK, anonymous("Signed out"), "You are signed out of the portal.", href, text)
+	})(w, r)
+}

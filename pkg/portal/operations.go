@@ -1,0 +1,26 @@
+package portal
+
+import "github.com/stewardhq/steward/pkg/httpapi"
+
+// Operations binds the operation ids of the route table (pkg/routes) that
+// the portal answers to their handlers.
+func (s *Service) Operations() map[string]httpapi.HandlerFunc {
+	return map[string]httpapi.HandlerFunc{
+		"getPortal":                s.HandleRoot,
+		"getPortalStylesheet":      s.HandleStylesheet,
+		"enterPortal":              s.HandleEnter,
+		"getPortalLogin":           s.HandleLoginPage,
+		"submitPortalLogin":        s.HandleLogin,
+		"submitPortalLogout":       s.HandleLogout,
+		"getPortalTeam":            s.HandleTeam,
+		"getPortalInvite":          s.HandleInvitePage,
+		"submitPortalInvite":       s.HandleInvite,
+		"submitPortalResendInvite": s.HandleResendInvitation,
+		"getPortalRevokeInvite":    s.HandleRevokeInvitationPage,
+		"submitPortalRevokeInvite": s.HandleRevokeInvitation,
+		"getPortalMember":          s.HandleMember,
+		"submitPortalAssignments":  s.HandleAssignments,
+		"getPortalMemberStatus":    s.HandleStatusPage,
+		"submitPortalMemberStatus": s.HandleStatus,
+	}
+}
