@@ -91,8 +91,47 @@ func (q *req) chrome(title, nav string) chrome {
 	if q.P.Impersonator != nil {
 		l.Impersonator = q.P.Impersonator.Name
 	}
+	l.Links = navFor(q.P)
 	return l
 }
+
+// navFor lists the sections beyond Team and Invite that p may use, each
+// decided by the same decisions as the API behind it. One entry per
+// section: each section's file adds its own.
+func navFor(p *auth.Principal) []navLink {
+	var out []navLink
+	for _, s := range sections {
+		if s.may(p) {
+			out = append(out, navLink{Nav: s.nav, Href: s.href, Label: s.label})
+		}
+	}
+	return out
+}
+
+// section is a portal section in the navigation, shown when may says the
+// member may use it.
+type section struct {
+	nav, href, label string
+	may              func(p *auth.Principal) bool
+}
+
+// sections are the navigation's sections after Team and Invite, in order;
+// each section's file registers itself in its init (page order is the
+// slice order: register with registerSection at the position given).
+var sections []section
+
+// registerSection adds a section to the navigation at position order
+// (lower first).
+func registerSection(order int, s section) {
+	sectionOrder = append(sectionOrder, order)
+	sections = append(sections, s)
+	for i := len(sections) - 1; i > 0 && sectionOrder[i-1] > sectionOrder[i]; i-- {
+		sections[i-1], sections[i] = sections[i], sections[i-1]
+		sectionOrder[i-1], sectionOrder[i] = sectionOrder[i], sectionOrder[i-1]
+	}
+}
+
+var sectionOrder []int
 
 func anonymous(title string) chrome { return chrome{Title: title, Product: defaultProduct} }
 

@@ -31,12 +31,17 @@ type chrome struct {
 	// Member is the signed-in member's name ("" before signing in).
 	Member string
 	// Impersonator names the administrator acting as Member.
-	Impersonator  string
-	CSRF          string
-	Nav           string
-	MayInvite     bool
+	Impersonator string
+	CSRF         string
+	Nav          string
+	MayInvite    bool
+	// Links are the further sections the member may use (navFor).
+	Links         []navLink
 	Notice, Error string
 }
+
+// navLink is one section of the portal's navigation.
+type navLink struct{ Nav, Href, Label string }
 
 // fieldErrors are the messages next to the controls that caused them.
 type fieldErrors map[string]string
