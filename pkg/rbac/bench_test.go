@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/stewardhq/steward/pkg/rbac"
 )
@@ -155,5 +156,31 @@ func BenchmarkWhoCan(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = rs.WhoCan(members, rbac.ActionDocumentApprove, r)
+	}
+}
+
+// BenchmarkCompileAndDecidePreset is the cold path for a member of an
+// inventory-preset account with lock-by-age on: two roles, and two
+// permission assignments of eight keys each (their keys are checked at
+// every compile), deciding an edit of a dated document.
+func BenchmarkCompileAndDecidePreset(b *testing.B) {
+	rs, err := rbac.NewRoleSetFor(rbac.Options{Preset: "inventory", LockAfterDays: 30})
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	keys := []string{"orders.view", "orders.edit", "orders.close", "purchases.view", "purchases.edit", "products.view", "stock.view", "reports.view"}
+	m := rbac.Member{ID: "u", Account: "acme", Status: rbac.StatusActive, At: now, Assignments: []rbac.Assignment{
+		{Role: "normal_user", Scope: rbac.StoreScope("s1")},
+		{Role: "department_write", Scope: rbac.DepartmentScope("sales")},
+		{Permissions: keys, Scope: rbac.StoreScope("s2")},
+		{Permissions: keys, Scope: rbac.StoreScope("s3")},
+	}}
+	r := rbac.Resource{Account: "acme", Store: "s3", DocType: rbac.DocPurchaseOrder, DocStatus: rbac.DocDraft, Date: now.AddDate(0, 0, -3)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if !rs.Compile(m).Decide(rbac.ActionDocumentEdit, r).Allowed {
+			b.Fatal("denied")
+		}
 	}
 }
