@@ -46,7 +46,10 @@ run: ## Start the local stack (DynamoDB Local, SES emulator, API on 127.0.0.1); 
 .PHONY: test
 test: chromium test-ts ## Run every test against the emulators (installed on first use), and the TypeScript client's.
 	$(GO) build -o bin/testreport ./infra/testreport
-	$(GO) run ./infra/testrun -- bash -c "set -o pipefail; $(GO) test -count=1 -json ./... | bin/testreport"
+	@# -timeout: the whole-API package (infra/testkit/apitest) runs 6 to 10
+	@# minutes on two cores, past go test's default 10-minute limit when
+	@# the machine is busy.
+	$(GO) run ./infra/testrun -- bash -c "set -o pipefail; $(GO) test -count=1 -json -timeout 45m ./... | bin/testreport"
 	@# Every fuzz target briefly, beyond its committed seeds (which the run
 	@# above executes): a fixed execution count per target, never a duration
 	@# (infra/fuzz/run.sh says why).
