@@ -259,32 +259,34 @@ func (s *Service) planMembers(ctx context.Context, a team.Account, now time.Time
 		}
 		return out, ds, nil
 	}
-	pos, poDocs, err := docs(rbac.DocPurchaseOrder)
-	if err != nil {
-		return Plan{}, err
-	}
-	for i, d := range pos {
-		for _, r := range rcpts {
-			if r.m.Notifications.DuePurchaseOrderOff || !r.may(PermPurchasesView, a.ID, poDocs[i].Store) {
-				continue
-			}
-			sd := r.store(poDocs[i].Store, names)
-			sd.DuePurchaseOrders = append(sd.DuePurchaseOrders, d)
-			r.counts[KindDuePurchaseOrder]++
+	// Due purchase and sales orders: the same digest section each, to
+	// the members who see the document's store and did not opt out.
+	for _, due := range []struct {
+		doc  rbac.DocType
+		perm string
+		kind Kind
+		off  func(team.Notifications) bool
+		add  func(*StoreDigest, DueDoc)
+	}{
+		{rbac.DocPurchaseOrder, PermPurchasesView, KindDuePurchaseOrder,
+			func(n team.Notifications) bool { return n.DuePurchaseOrderOff },
+			func(sd *StoreDigest, d DueDoc) { sd.DuePurchaseOrders = append(sd.DuePurchaseOrders, d) }},
+		{rbac.DocSalesOrder, PermOrdersView, KindDueSalesOrder,
+			func(n team.Notifications) bool { return n.DueSalesOrderOff },
+			func(sd *StoreDigest, d DueDoc) { sd.DueSalesOrders = append(sd.DueSalesOrders, d) }},
+	} {
+		list, stored, err := docs(due.doc)
+		if err != nil {
+			return Plan{}, err
 		}
-	}
-	sos, soDocs, err := docs(rbac.DocSalesOrder)
-	if err != nil {
-		return Plan{}, err
-	}
-	for i, d := range sos {
-		for _, r := range rcpts {
-			if r.m.Notifications.DueSalesOrderOff || !r.may(PermOrdersView, a.ID, soDocs[i].Store) {
-				continue
+		for i, d := range list {
+			for _, r := range rcpts {
+				if due.off(r.m.Notifications) || !r.may(due.perm, a.ID, stored[i].Store) {
+					continue
+				}
+				due.add(r.store(stored[i].Store, names), d)
+				r.counts[due.kind]++
 			}
-			sd := r.store(soDocs[i].Store, names)
-			sd.DueSalesOrders = append(sd.DueSalesOrders, d)
-			r.counts[KindDueSalesOrder]++
 		}
 	}
 	for _, t := range []rbac.DocType{rbac.DocInvoice, rbac.DocBill} {
