@@ -182,6 +182,10 @@ func (s *Service) HandleMemberPermissions(w http.ResponseWriter, r *http.Request
 			}
 			as = append(as, a)
 		}
+		if slices.EqualFunc(as, m.Assignments, rbac.Assignment.Equal) {
+			redirect(w, r, "/portal/members/"+m.ID, "Nothing changed.")
+			return
+		}
 		if as == nil {
 			as = []rbac.Assignment{}
 		}
@@ -214,6 +218,14 @@ func (s *Service) HandleMemberNotifications(w http.ResponseWriter, r *http.Reque
 		n := team.Notifications{
 			LowStockOff: !on("lowStock"), DuePurchaseOrderOff: !on("duePurchaseOrders"), DueSalesOrderOff: !on("dueSalesOrders"),
 			PaymentReminderOff: !on("paymentReminders"), ApprovalReminderOff: !on("approvalReminders"),
+		}
+		if form.Get("notifications") != "set" {
+			s.refusedOnMember(w, r, q, m, fieldErrors{"notifications": "Submit the notification form of the page."}, nil)
+			return
+		}
+		if n == m.Notifications {
+			redirect(w, r, "/portal/members/"+m.ID, "Nothing changed.")
+			return
 		}
 		if _, err := s.Members.Update(r.Context(), q.P, m.ID, version, members.Change{Notifications: &n}); err != nil {
 			errs := fieldErrors{}
