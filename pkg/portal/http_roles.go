@@ -177,6 +177,16 @@ func (s *Service) roleRefused(w http.ResponseWriter, r *http.Request, q *req, ti
 			f.Errors["id"] = e.Detail
 		case "admin_only_role":
 			f.Errors["adminOnly"] = e.Detail
+		case "invalid_role":
+			// rbac names the part of the role it refuses.
+			switch {
+			case f.New && strings.Contains(e.Detail, "id "+strconv.Quote(f.ID)):
+				f.Errors["id"] = e.Detail
+			case strings.Contains(e.Detail, "scope"):
+				f.Errors["scopeKind"] = e.Detail
+			default:
+				f.Errors["permission"] = e.Detail
+			}
 		case "role_in_use":
 			f.Errors["scopeKind"] = e.Detail
 		}
