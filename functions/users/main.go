@@ -10,6 +10,7 @@ import (
 	"github.com/stewardhq/steward/pkg/approvals"
 	"github.com/stewardhq/steward/pkg/invites"
 	"github.com/stewardhq/steward/pkg/members"
+	"github.com/stewardhq/steward/pkg/permissions"
 	"github.com/stewardhq/steward/pkg/portal"
 	"github.com/stewardhq/steward/pkg/router"
 	"github.com/stewardhq/steward/pkg/routes"
@@ -35,7 +36,7 @@ func main() {
 		// invitations services, as the API does; inviting sends the
 		// invitation email.
 		inv := &invites.Service{Store: b.Store, Auth: b.Auth, Mail: outbox, PublicURL: b.Config.PublicURL}
-		pt := &portal.Service{Store: b.Store, Auth: b.Auth, Members: mem, Invites: inv, PublicURL: b.Config.PublicURL}
+		pt := &portal.Service{Store: b.Store, Auth: b.Auth, Members: mem, Invites: inv, Roles: &permissions.Service{Store: b.Store}, PublicURL: b.Config.PublicURL}
 		return []router.Operations{b.Auth.Operations(), mem.Operations(), pt.Operations()}, nil
 	})
 }

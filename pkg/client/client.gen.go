@@ -3257,8 +3257,28 @@ type SubmitPortalLogoutFormdataBody struct {
 type SubmitPortalAssignmentsFormdataBody struct {
 }
 
+// SubmitPortalNotificationsFormdataBody defines parameters for SubmitPortalNotifications.
+type SubmitPortalNotificationsFormdataBody struct {
+}
+
+// SubmitPortalPermissionsFormdataBody defines parameters for SubmitPortalPermissions.
+type SubmitPortalPermissionsFormdataBody struct {
+}
+
 // SubmitPortalMemberStatusFormdataBody defines parameters for SubmitPortalMemberStatus.
 type SubmitPortalMemberStatusFormdataBody struct {
+}
+
+// SubmitPortalNewRoleFormdataBody defines parameters for SubmitPortalNewRole.
+type SubmitPortalNewRoleFormdataBody struct {
+}
+
+// SubmitPortalDeleteRoleFormdataBody defines parameters for SubmitPortalDeleteRole.
+type SubmitPortalDeleteRoleFormdataBody struct {
+}
+
+// SubmitPortalRoleFormdataBody defines parameters for SubmitPortalRole.
+type SubmitPortalRoleFormdataBody struct {
 }
 
 // ListAccessRequestsParams defines parameters for ListAccessRequests.
@@ -3880,8 +3900,23 @@ type SubmitPortalLogoutFormdataRequestBody SubmitPortalLogoutFormdataBody
 // SubmitPortalAssignmentsFormdataRequestBody defines body for SubmitPortalAssignments for application/x-www-form-urlencoded ContentType.
 type SubmitPortalAssignmentsFormdataRequestBody SubmitPortalAssignmentsFormdataBody
 
+// SubmitPortalNotificationsFormdataRequestBody defines body for SubmitPortalNotifications for application/x-www-form-urlencoded ContentType.
+type SubmitPortalNotificationsFormdataRequestBody SubmitPortalNotificationsFormdataBody
+
+// SubmitPortalPermissionsFormdataRequestBody defines body for SubmitPortalPermissions for application/x-www-form-urlencoded ContentType.
+type SubmitPortalPermissionsFormdataRequestBody SubmitPortalPermissionsFormdataBody
+
 // SubmitPortalMemberStatusFormdataRequestBody defines body for SubmitPortalMemberStatus for application/x-www-form-urlencoded ContentType.
 type SubmitPortalMemberStatusFormdataRequestBody SubmitPortalMemberStatusFormdataBody
+
+// SubmitPortalNewRoleFormdataRequestBody defines body for SubmitPortalNewRole for application/x-www-form-urlencoded ContentType.
+type SubmitPortalNewRoleFormdataRequestBody SubmitPortalNewRoleFormdataBody
+
+// SubmitPortalDeleteRoleFormdataRequestBody defines body for SubmitPortalDeleteRole for application/x-www-form-urlencoded ContentType.
+type SubmitPortalDeleteRoleFormdataRequestBody SubmitPortalDeleteRoleFormdataBody
+
+// SubmitPortalRoleFormdataRequestBody defines body for SubmitPortalRole for application/x-www-form-urlencoded ContentType.
+type SubmitPortalRoleFormdataRequestBody SubmitPortalRoleFormdataBody
 
 // CreateAccessRequestJSONRequestBody defines body for CreateAccessRequest for application/json ContentType.
 type CreateAccessRequestJSONRequestBody = AccessRequestCreate
@@ -4463,6 +4498,42 @@ type ClientInterface interface {
 	// Corresponds with POST /portal/members/{id}/assignments (the `SubmitPortalAssignments` operationId).
 	SubmitPortalAssignmentsWithFormdataBody(ctx context.Context, id string, body SubmitPortalAssignmentsFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// SubmitPortalNotificationsWithBody Set a member's notifications
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/users/{id} with notifications; 303 to the member page.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/members/{id}/notifications (the `SubmitPortalNotifications` operationId).
+	SubmitPortalNotificationsWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalNotificationsWithFormdataBody Set a member's notifications
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/users/{id} with notifications; 303 to the member page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/members/{id}/notifications (the `SubmitPortalNotifications` operationId).
+	SubmitPortalNotificationsWithFormdataBody(ctx context.Context, id string, body SubmitPortalNotificationsFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalPermissionsWithBody Set a member's permission toggles
+	//
+	// Public to the API (the portal authenticates its own session cookie). The member's permission assignment at one scope replaced by the keys checked, as PATCH /v1/users/{id} with assignments; 303 to the member page.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/members/{id}/permissions (the `SubmitPortalPermissions` operationId).
+	SubmitPortalPermissionsWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalPermissionsWithFormdataBody Set a member's permission toggles
+	//
+	// Public to the API (the portal authenticates its own session cookie). The member's permission assignment at one scope replaced by the keys checked, as PATCH /v1/users/{id} with assignments; 303 to the member page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/members/{id}/permissions (the `SubmitPortalPermissions` operationId).
+	SubmitPortalPermissionsWithFormdataBody(ctx context.Context, id string, body SubmitPortalPermissionsFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetPortalMemberStatus Confirm a status change
 	//
 	// Public to the API (the portal authenticates its own session cookie). The confirmation of suspend, reactivate, deactivate or delete (`action`), with an optional member to hand the duties over to.
@@ -4487,6 +4558,88 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /portal/members/{id}/status (the `SubmitPortalMemberStatus` operationId).
 	SubmitPortalMemberStatusWithFormdataBody(ctx context.Context, id string, body SubmitPortalMemberStatusFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPortalRoles Roles
+	//
+	// Public to the API (the portal authenticates its own session cookie). The built-in roles of the account's preset (read-only, permissions grouped by area) and its custom roles; for members holding settings.manage at account scope.
+	//
+	// Corresponds with GET /portal/roles (the `GetPortalRoles` operationId).
+	GetPortalRoles(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPortalNewRole New custom role form
+	//
+	// Public to the API (the portal authenticates its own session cookie). The form of a new custom role: the permissions of the preset's catalogue the caller holds at account scope, scope kinds, adminOnly for administrators.
+	//
+	// Corresponds with GET /portal/roles/new (the `GetPortalNewRole` operationId).
+	GetPortalNewRole(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalNewRoleWithBody Create a custom role
+	//
+	// Public to the API (the portal authenticates its own session cookie). As POST /v1/roles (createRole); the API's errors next to the fields; 303 to the roles page.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/roles/new (the `SubmitPortalNewRole` operationId).
+	SubmitPortalNewRoleWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalNewRoleWithFormdataBody Create a custom role
+	//
+	// Public to the API (the portal authenticates its own session cookie). As POST /v1/roles (createRole); the API's errors next to the fields; 303 to the roles page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/roles/new (the `SubmitPortalNewRole` operationId).
+	SubmitPortalNewRoleWithFormdataBody(ctx context.Context, body SubmitPortalNewRoleFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPortalDeleteRole Confirm a role deletion
+	//
+	// Public to the API (the portal authenticates its own session cookie). The confirmation: its holders lose the role or get another one instead.
+	//
+	// Corresponds with GET /portal/roles/{id}/delete (the `GetPortalDeleteRole` operationId).
+	GetPortalDeleteRole(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalDeleteRoleWithBody Delete a custom role
+	//
+	// Public to the API (the portal authenticates its own session cookie). As DELETE /v1/roles/{id} with members=remove or members=reassign&to, once confirmed; 303 to the roles page.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/roles/{id}/delete (the `SubmitPortalDeleteRole` operationId).
+	SubmitPortalDeleteRoleWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalDeleteRoleWithFormdataBody Delete a custom role
+	//
+	// Public to the API (the portal authenticates its own session cookie). As DELETE /v1/roles/{id} with members=remove or members=reassign&to, once confirmed; 303 to the roles page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/roles/{id}/delete (the `SubmitPortalDeleteRole` operationId).
+	SubmitPortalDeleteRoleWithFormdataBody(ctx context.Context, id string, body SubmitPortalDeleteRoleFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPortalRole Custom role form
+	//
+	// Public to the API (the portal authenticates its own session cookie). The form of a custom role (built-in roles have none: 404).
+	//
+	// Corresponds with GET /portal/roles/{id}/edit (the `GetPortalRole` operationId).
+	GetPortalRole(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalRoleWithBody Change a custom role
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/roles/{id} (updateRole) with the version read as If-Match; 303 to the roles page.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/roles/{id}/edit (the `SubmitPortalRole` operationId).
+	SubmitPortalRoleWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalRoleWithFormdataBody Change a custom role
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/roles/{id} (updateRole) with the version read as If-Match; 303 to the roles page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/roles/{id}/edit (the `SubmitPortalRole` operationId).
+	SubmitPortalRoleWithFormdataBody(ctx context.Context, id string, body SubmitPortalRoleFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetPortalStylesheet The portal's stylesheet
 	//
@@ -5999,6 +6152,82 @@ func (c *Client) SubmitPortalAssignmentsWithFormdataBody(ctx context.Context, id
 	return c.Client.Do(req)
 }
 
+// SubmitPortalNotificationsWithBody Set a member's notifications
+//
+// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/users/{id} with notifications; 303 to the member page.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/members/{id}/notifications (the `SubmitPortalNotifications` operationId).
+func (c *Client) SubmitPortalNotificationsWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalNotificationsRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalNotificationsWithFormdataBody Set a member's notifications
+//
+// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/users/{id} with notifications; 303 to the member page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/members/{id}/notifications (the `SubmitPortalNotifications` operationId).
+func (c *Client) SubmitPortalNotificationsWithFormdataBody(ctx context.Context, id string, body SubmitPortalNotificationsFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalNotificationsRequestWithFormdataBody(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalPermissionsWithBody Set a member's permission toggles
+//
+// Public to the API (the portal authenticates its own session cookie). The member's permission assignment at one scope replaced by the keys checked, as PATCH /v1/users/{id} with assignments; 303 to the member page.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/members/{id}/permissions (the `SubmitPortalPermissions` operationId).
+func (c *Client) SubmitPortalPermissionsWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalPermissionsRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalPermissionsWithFormdataBody Set a member's permission toggles
+//
+// Public to the API (the portal authenticates its own session cookie). The member's permission assignment at one scope replaced by the keys checked, as PATCH /v1/users/{id} with assignments; 303 to the member page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/members/{id}/permissions (the `SubmitPortalPermissions` operationId).
+func (c *Client) SubmitPortalPermissionsWithFormdataBody(ctx context.Context, id string, body SubmitPortalPermissionsFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalPermissionsRequestWithFormdataBody(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetPortalMemberStatus Confirm a status change
 //
 // Public to the API (the portal authenticates its own session cookie). The confirmation of suspend, reactivate, deactivate or delete (`action`), with an optional member to hand the duties over to.
@@ -6044,6 +6273,188 @@ func (c *Client) SubmitPortalMemberStatusWithBody(ctx context.Context, id string
 // Corresponds with POST /portal/members/{id}/status (the `SubmitPortalMemberStatus` operationId).
 func (c *Client) SubmitPortalMemberStatusWithFormdataBody(ctx context.Context, id string, body SubmitPortalMemberStatusFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSubmitPortalMemberStatusRequestWithFormdataBody(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPortalRoles Roles
+//
+// Public to the API (the portal authenticates its own session cookie). The built-in roles of the account's preset (read-only, permissions grouped by area) and its custom roles; for members holding settings.manage at account scope.
+//
+// Corresponds with GET /portal/roles (the `GetPortalRoles` operationId).
+func (c *Client) GetPortalRoles(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalRolesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPortalNewRole New custom role form
+//
+// Public to the API (the portal authenticates its own session cookie). The form of a new custom role: the permissions of the preset's catalogue the caller holds at account scope, scope kinds, adminOnly for administrators.
+//
+// Corresponds with GET /portal/roles/new (the `GetPortalNewRole` operationId).
+func (c *Client) GetPortalNewRole(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalNewRoleRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalNewRoleWithBody Create a custom role
+//
+// Public to the API (the portal authenticates its own session cookie). As POST /v1/roles (createRole); the API's errors next to the fields; 303 to the roles page.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/roles/new (the `SubmitPortalNewRole` operationId).
+func (c *Client) SubmitPortalNewRoleWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalNewRoleRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalNewRoleWithFormdataBody Create a custom role
+//
+// Public to the API (the portal authenticates its own session cookie). As POST /v1/roles (createRole); the API's errors next to the fields; 303 to the roles page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/roles/new (the `SubmitPortalNewRole` operationId).
+func (c *Client) SubmitPortalNewRoleWithFormdataBody(ctx context.Context, body SubmitPortalNewRoleFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalNewRoleRequestWithFormdataBody(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPortalDeleteRole Confirm a role deletion
+//
+// Public to the API (the portal authenticates its own session cookie). The confirmation: its holders lose the role or get another one instead.
+//
+// Corresponds with GET /portal/roles/{id}/delete (the `GetPortalDeleteRole` operationId).
+func (c *Client) GetPortalDeleteRole(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalDeleteRoleRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalDeleteRoleWithBody Delete a custom role
+//
+// Public to the API (the portal authenticates its own session cookie). As DELETE /v1/roles/{id} with members=remove or members=reassign&to, once confirmed; 303 to the roles page.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/roles/{id}/delete (the `SubmitPortalDeleteRole` operationId).
+func (c *Client) SubmitPortalDeleteRoleWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalDeleteRoleRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalDeleteRoleWithFormdataBody Delete a custom role
+//
+// Public to the API (the portal authenticates its own session cookie). As DELETE /v1/roles/{id} with members=remove or members=reassign&to, once confirmed; 303 to the roles page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/roles/{id}/delete (the `SubmitPortalDeleteRole` operationId).
+func (c *Client) SubmitPortalDeleteRoleWithFormdataBody(ctx context.Context, id string, body SubmitPortalDeleteRoleFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalDeleteRoleRequestWithFormdataBody(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPortalRole Custom role form
+//
+// Public to the API (the portal authenticates its own session cookie). The form of a custom role (built-in roles have none: 404).
+//
+// Corresponds with GET /portal/roles/{id}/edit (the `GetPortalRole` operationId).
+func (c *Client) GetPortalRole(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalRoleRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalRoleWithBody Change a custom role
+//
+// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/roles/{id} (updateRole) with the version read as If-Match; 303 to the roles page.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/roles/{id}/edit (the `SubmitPortalRole` operationId).
+func (c *Client) SubmitPortalRoleWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalRoleRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalRoleWithFormdataBody Change a custom role
+//
+// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/roles/{id} (updateRole) with the version read as If-Match; 303 to the roles page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/roles/{id}/edit (the `SubmitPortalRole` operationId).
+func (c *Client) SubmitPortalRoleWithFormdataBody(ctx context.Context, id string, body SubmitPortalRoleFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalRoleRequestWithFormdataBody(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -9010,6 +9421,100 @@ func NewSubmitPortalAssignmentsRequestWithBody(server string, id string, content
 	return req, nil
 }
 
+// NewSubmitPortalNotificationsRequestWithFormdataBody calls the generic SubmitPortalNotifications builder with application/x-www-form-urlencoded body
+func NewSubmitPortalNotificationsRequestWithFormdataBody(server string, id string, body SubmitPortalNotificationsFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalNotificationsRequestWithBody(server, id, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalNotificationsRequestWithBody constructs an http.Request for the SubmitPortalNotifications method, with any body, and a specified content type
+func NewSubmitPortalNotificationsRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/members/%s/notifications", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSubmitPortalPermissionsRequestWithFormdataBody calls the generic SubmitPortalPermissions builder with application/x-www-form-urlencoded body
+func NewSubmitPortalPermissionsRequestWithFormdataBody(server string, id string, body SubmitPortalPermissionsFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalPermissionsRequestWithBody(server, id, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalPermissionsRequestWithBody constructs an http.Request for the SubmitPortalPermissions method, with any body, and a specified content type
+func NewSubmitPortalPermissionsRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/members/%s/permissions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetPortalMemberStatusRequest constructs an http.Request for the GetPortalMemberStatus method
 func NewGetPortalMemberStatusRequest(server string, id string) (*http.Request, error) {
 	var err error
@@ -9072,6 +9577,262 @@ func NewSubmitPortalMemberStatusRequestWithBody(server string, id string, conten
 	}
 
 	operationPath := fmt.Sprintf("/portal/members/%s/status", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetPortalRolesRequest constructs an http.Request for the GetPortalRoles method
+func NewGetPortalRolesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/roles")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPortalNewRoleRequest constructs an http.Request for the GetPortalNewRole method
+func NewGetPortalNewRoleRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/roles/new")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubmitPortalNewRoleRequestWithFormdataBody calls the generic SubmitPortalNewRole builder with application/x-www-form-urlencoded body
+func NewSubmitPortalNewRoleRequestWithFormdataBody(server string, body SubmitPortalNewRoleFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalNewRoleRequestWithBody(server, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalNewRoleRequestWithBody constructs an http.Request for the SubmitPortalNewRole method, with any body, and a specified content type
+func NewSubmitPortalNewRoleRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/roles/new")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetPortalDeleteRoleRequest constructs an http.Request for the GetPortalDeleteRole method
+func NewGetPortalDeleteRoleRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/roles/%s/delete", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubmitPortalDeleteRoleRequestWithFormdataBody calls the generic SubmitPortalDeleteRole builder with application/x-www-form-urlencoded body
+func NewSubmitPortalDeleteRoleRequestWithFormdataBody(server string, id string, body SubmitPortalDeleteRoleFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalDeleteRoleRequestWithBody(server, id, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalDeleteRoleRequestWithBody constructs an http.Request for the SubmitPortalDeleteRole method, with any body, and a specified content type
+func NewSubmitPortalDeleteRoleRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/roles/%s/delete", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetPortalRoleRequest constructs an http.Request for the GetPortalRole method
+func NewGetPortalRoleRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/roles/%s/edit", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubmitPortalRoleRequestWithFormdataBody calls the generic SubmitPortalRole builder with application/x-www-form-urlencoded body
+func NewSubmitPortalRoleRequestWithFormdataBody(server string, id string, body SubmitPortalRoleFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalRoleRequestWithBody(server, id, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalRoleRequestWithBody constructs an http.Request for the SubmitPortalRole method, with any body, and a specified content type
+func NewSubmitPortalRoleRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/roles/%s/edit", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -13699,6 +14460,42 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /portal/members/{id}/assignments (the `SubmitPortalAssignments` operationId).
 	SubmitPortalAssignmentsWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalAssignmentsFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalAssignmentsReply, error)
 
+	// SubmitPortalNotificationsWithBodyWithResponse Set a member's notifications
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/users/{id} with notifications; 303 to the member page.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/members/{id}/notifications (the `SubmitPortalNotifications` operationId).
+	SubmitPortalNotificationsWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalNotificationsReply, error)
+
+	// SubmitPortalNotificationsWithFormdataBodyWithResponse Set a member's notifications
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/users/{id} with notifications; 303 to the member page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/members/{id}/notifications (the `SubmitPortalNotifications` operationId).
+	SubmitPortalNotificationsWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalNotificationsFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalNotificationsReply, error)
+
+	// SubmitPortalPermissionsWithBodyWithResponse Set a member's permission toggles
+	//
+	// Public to the API (the portal authenticates its own session cookie). The member's permission assignment at one scope replaced by the keys checked, as PATCH /v1/users/{id} with assignments; 303 to the member page.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/members/{id}/permissions (the `SubmitPortalPermissions` operationId).
+	SubmitPortalPermissionsWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalPermissionsReply, error)
+
+	// SubmitPortalPermissionsWithFormdataBodyWithResponse Set a member's permission toggles
+	//
+	// Public to the API (the portal authenticates its own session cookie). The member's permission assignment at one scope replaced by the keys checked, as PATCH /v1/users/{id} with assignments; 303 to the member page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/members/{id}/permissions (the `SubmitPortalPermissions` operationId).
+	SubmitPortalPermissionsWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalPermissionsFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalPermissionsReply, error)
+
 	// GetPortalMemberStatusWithResponse Confirm a status change
 	//
 	// Public to the API (the portal authenticates its own session cookie). The confirmation of suspend, reactivate, deactivate or delete (`action`), with an optional member to hand the duties over to.
@@ -13725,6 +14522,96 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /portal/members/{id}/status (the `SubmitPortalMemberStatus` operationId).
 	SubmitPortalMemberStatusWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalMemberStatusFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalMemberStatusReply, error)
+
+	// GetPortalRolesWithResponse Roles
+	//
+	// Public to the API (the portal authenticates its own session cookie). The built-in roles of the account's preset (read-only, permissions grouped by area) and its custom roles; for members holding settings.manage at account scope.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/roles (the `GetPortalRoles` operationId).
+	GetPortalRolesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalRolesReply, error)
+
+	// GetPortalNewRoleWithResponse New custom role form
+	//
+	// Public to the API (the portal authenticates its own session cookie). The form of a new custom role: the permissions of the preset's catalogue the caller holds at account scope, scope kinds, adminOnly for administrators.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/roles/new (the `GetPortalNewRole` operationId).
+	GetPortalNewRoleWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalNewRoleReply, error)
+
+	// SubmitPortalNewRoleWithBodyWithResponse Create a custom role
+	//
+	// Public to the API (the portal authenticates its own session cookie). As POST /v1/roles (createRole); the API's errors next to the fields; 303 to the roles page.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/roles/new (the `SubmitPortalNewRole` operationId).
+	SubmitPortalNewRoleWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalNewRoleReply, error)
+
+	// SubmitPortalNewRoleWithFormdataBodyWithResponse Create a custom role
+	//
+	// Public to the API (the portal authenticates its own session cookie). As POST /v1/roles (createRole); the API's errors next to the fields; 303 to the roles page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/roles/new (the `SubmitPortalNewRole` operationId).
+	SubmitPortalNewRoleWithFormdataBodyWithResponse(ctx context.Context, body SubmitPortalNewRoleFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalNewRoleReply, error)
+
+	// GetPortalDeleteRoleWithResponse Confirm a role deletion
+	//
+	// Public to the API (the portal authenticates its own session cookie). The confirmation: its holders lose the role or get another one instead.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/roles/{id}/delete (the `GetPortalDeleteRole` operationId).
+	GetPortalDeleteRoleWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetPortalDeleteRoleReply, error)
+
+	// SubmitPortalDeleteRoleWithBodyWithResponse Delete a custom role
+	//
+	// Public to the API (the portal authenticates its own session cookie). As DELETE /v1/roles/{id} with members=remove or members=reassign&to, once confirmed; 303 to the roles page.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/roles/{id}/delete (the `SubmitPortalDeleteRole` operationId).
+	SubmitPortalDeleteRoleWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalDeleteRoleReply, error)
+
+	// SubmitPortalDeleteRoleWithFormdataBodyWithResponse Delete a custom role
+	//
+	// Public to the API (the portal authenticates its own session cookie). As DELETE /v1/roles/{id} with members=remove or members=reassign&to, once confirmed; 303 to the roles page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/roles/{id}/delete (the `SubmitPortalDeleteRole` operationId).
+	SubmitPortalDeleteRoleWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalDeleteRoleFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalDeleteRoleReply, error)
+
+	// GetPortalRoleWithResponse Custom role form
+	//
+	// Public to the API (the portal authenticates its own session cookie). The form of a custom role (built-in roles have none: 404).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/roles/{id}/edit (the `GetPortalRole` operationId).
+	GetPortalRoleWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetPortalRoleReply, error)
+
+	// SubmitPortalRoleWithBodyWithResponse Change a custom role
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/roles/{id} (updateRole) with the version read as If-Match; 303 to the roles page.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/roles/{id}/edit (the `SubmitPortalRole` operationId).
+	SubmitPortalRoleWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalRoleReply, error)
+
+	// SubmitPortalRoleWithFormdataBodyWithResponse Change a custom role
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/roles/{id} (updateRole) with the version read as If-Match; 303 to the roles page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/roles/{id}/edit (the `SubmitPortalRole` operationId).
+	SubmitPortalRoleWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalRoleFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalRoleReply, error)
 
 	// GetPortalStylesheetWithResponse The portal's stylesheet
 	//
@@ -18109,6 +18996,428 @@ func (r SubmitPortalAssignmentsReply) ContentType() string {
 	return ""
 }
 
+// SubmitPortalNotificationsReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalNotifications
+type SubmitPortalNotificationsReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalNotificationsReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalNotifications
+type SubmitPortalNotificationsReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalNotificationsReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalNotifications
+type SubmitPortalNotificationsReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalNotificationsReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalNotifications
+type SubmitPortalNotificationsReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalNotificationsReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalNotifications
+type SubmitPortalNotificationsReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalNotificationsReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalNotifications
+type SubmitPortalNotificationsReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalNotificationsReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalNotifications
+type SubmitPortalNotificationsReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalNotificationsReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalNotifications
+type SubmitPortalNotificationsReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalNotificationsReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalNotifications
+type SubmitPortalNotificationsReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalNotificationsReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalNotifications
+type SubmitPortalNotificationsReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalNotificationsReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalNotifications
+type SubmitPortalNotificationsReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalNotificationsReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalNotifications
+type SubmitPortalNotificationsReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalNotificationsReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalNotifications
+type SubmitPortalNotificationsReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalNotificationsReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalNotificationsReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalNotificationsReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalNotificationsReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalNotificationsReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalNotificationsReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalNotificationsReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalNotificationsReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalNotificationsReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalNotificationsReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalNotificationsReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalNotificationsReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalNotificationsReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalNotificationsReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalNotificationsReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalNotificationsReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalNotificationsReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalNotificationsReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalNotificationsReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalNotificationsReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalNotificationsReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalNotificationsReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalNotificationsReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalNotificationsReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalNotificationsReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalNotificationsReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalNotificationsReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalNotificationsReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalNotificationsReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalNotificationsReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalPermissionsReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalPermissions
+type SubmitPortalPermissionsReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalPermissionsReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalPermissions
+type SubmitPortalPermissionsReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalPermissionsReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalPermissions
+type SubmitPortalPermissionsReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalPermissionsReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalPermissions
+type SubmitPortalPermissionsReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalPermissionsReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalPermissions
+type SubmitPortalPermissionsReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalPermissionsReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalPermissions
+type SubmitPortalPermissionsReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalPermissionsReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalPermissions
+type SubmitPortalPermissionsReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalPermissionsReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalPermissions
+type SubmitPortalPermissionsReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalPermissionsReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalPermissions
+type SubmitPortalPermissionsReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalPermissionsReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalPermissions
+type SubmitPortalPermissionsReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalPermissionsReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalPermissions
+type SubmitPortalPermissionsReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalPermissionsReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalPermissions
+type SubmitPortalPermissionsReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalPermissionsReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalPermissions
+type SubmitPortalPermissionsReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalPermissionsReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalPermissionsReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalPermissionsReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalPermissionsReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalPermissionsReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalPermissionsReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalPermissionsReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalPermissionsReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalPermissionsReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalPermissionsReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalPermissionsReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalPermissionsReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalPermissionsReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalPermissionsReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalPermissionsReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalPermissionsReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalPermissionsReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalPermissionsReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalPermissionsReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalPermissionsReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalPermissionsReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalPermissionsReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalPermissionsReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalPermissionsReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalPermissionsReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalPermissionsReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalPermissionsReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalPermissionsReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalPermissionsReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalPermissionsReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetPortalMemberStatusReply200Headers the declared response headers of an HTTP 200 response for GetPortalMemberStatus
 type GetPortalMemberStatusReply200Headers struct {
 	CacheControl          *string
@@ -18534,6 +19843,1519 @@ func (r SubmitPortalMemberStatusReply) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SubmitPortalMemberStatusReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalRolesReply200Headers the declared response headers of an HTTP 200 response for GetPortalRoles
+type GetPortalRolesReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// GetPortalRolesReply303Headers the declared response headers of an HTTP 303 response for GetPortalRoles
+type GetPortalRolesReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// GetPortalRolesReply400Headers the declared response headers of an HTTP 400 response for GetPortalRoles
+type GetPortalRolesReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRolesReply401Headers the declared response headers of an HTTP 401 response for GetPortalRoles
+type GetPortalRolesReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRolesReply403Headers the declared response headers of an HTTP 403 response for GetPortalRoles
+type GetPortalRolesReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRolesReply404Headers the declared response headers of an HTTP 404 response for GetPortalRoles
+type GetPortalRolesReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRolesReply409Headers the declared response headers of an HTTP 409 response for GetPortalRoles
+type GetPortalRolesReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRolesReply410Headers the declared response headers of an HTTP 410 response for GetPortalRoles
+type GetPortalRolesReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRolesReply412Headers the declared response headers of an HTTP 412 response for GetPortalRoles
+type GetPortalRolesReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRolesReply413Headers the declared response headers of an HTTP 413 response for GetPortalRoles
+type GetPortalRolesReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRolesReply415Headers the declared response headers of an HTTP 415 response for GetPortalRoles
+type GetPortalRolesReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRolesReply429Headers the declared response headers of an HTTP 429 response for GetPortalRoles
+type GetPortalRolesReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRolesReply500Headers the declared response headers of an HTTP 500 response for GetPortalRoles
+type GetPortalRolesReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRolesReply503Headers the declared response headers of an HTTP 503 response for GetPortalRoles
+type GetPortalRolesReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalRolesReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalRolesReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetPortalRolesReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalRolesReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalRolesReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalRolesReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalRolesReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalRolesReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalRolesReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalRolesReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalRolesReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalRolesReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalRolesReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalRolesReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalRolesReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalRolesReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalRolesReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalRolesReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalRolesReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalRolesReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalRolesReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalRolesReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalRolesReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalRolesReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalRolesReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalRolesReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalRolesReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalRolesReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalRolesReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalRolesReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalRolesReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalNewRoleReply200Headers the declared response headers of an HTTP 200 response for GetPortalNewRole
+type GetPortalNewRoleReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// GetPortalNewRoleReply303Headers the declared response headers of an HTTP 303 response for GetPortalNewRole
+type GetPortalNewRoleReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// GetPortalNewRoleReply400Headers the declared response headers of an HTTP 400 response for GetPortalNewRole
+type GetPortalNewRoleReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalNewRoleReply401Headers the declared response headers of an HTTP 401 response for GetPortalNewRole
+type GetPortalNewRoleReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalNewRoleReply403Headers the declared response headers of an HTTP 403 response for GetPortalNewRole
+type GetPortalNewRoleReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalNewRoleReply404Headers the declared response headers of an HTTP 404 response for GetPortalNewRole
+type GetPortalNewRoleReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalNewRoleReply409Headers the declared response headers of an HTTP 409 response for GetPortalNewRole
+type GetPortalNewRoleReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalNewRoleReply410Headers the declared response headers of an HTTP 410 response for GetPortalNewRole
+type GetPortalNewRoleReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalNewRoleReply412Headers the declared response headers of an HTTP 412 response for GetPortalNewRole
+type GetPortalNewRoleReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalNewRoleReply413Headers the declared response headers of an HTTP 413 response for GetPortalNewRole
+type GetPortalNewRoleReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalNewRoleReply415Headers the declared response headers of an HTTP 415 response for GetPortalNewRole
+type GetPortalNewRoleReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalNewRoleReply429Headers the declared response headers of an HTTP 429 response for GetPortalNewRole
+type GetPortalNewRoleReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalNewRoleReply500Headers the declared response headers of an HTTP 500 response for GetPortalNewRole
+type GetPortalNewRoleReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalNewRoleReply503Headers the declared response headers of an HTTP 503 response for GetPortalNewRole
+type GetPortalNewRoleReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalNewRoleReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalNewRoleReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetPortalNewRoleReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalNewRoleReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalNewRoleReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalNewRoleReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalNewRoleReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalNewRoleReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalNewRoleReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalNewRoleReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalNewRoleReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalNewRoleReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalNewRoleReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalNewRoleReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalNewRoleReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalNewRoleReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalNewRoleReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalNewRoleReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalNewRoleReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalNewRoleReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalNewRoleReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalNewRoleReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalNewRoleReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalNewRoleReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalNewRoleReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalNewRoleReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalNewRoleReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalNewRoleReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalNewRoleReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalNewRoleReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalNewRoleReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalNewRoleReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalNewRole
+type SubmitPortalNewRoleReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalNewRoleReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalNewRole
+type SubmitPortalNewRoleReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalNewRoleReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalNewRole
+type SubmitPortalNewRoleReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalNewRoleReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalNewRole
+type SubmitPortalNewRoleReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalNewRoleReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalNewRole
+type SubmitPortalNewRoleReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalNewRoleReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalNewRole
+type SubmitPortalNewRoleReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalNewRoleReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalNewRole
+type SubmitPortalNewRoleReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalNewRoleReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalNewRole
+type SubmitPortalNewRoleReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalNewRoleReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalNewRole
+type SubmitPortalNewRoleReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalNewRoleReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalNewRole
+type SubmitPortalNewRoleReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalNewRoleReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalNewRole
+type SubmitPortalNewRoleReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalNewRoleReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalNewRole
+type SubmitPortalNewRoleReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalNewRoleReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalNewRole
+type SubmitPortalNewRoleReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalNewRoleReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalNewRoleReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalNewRoleReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalNewRoleReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalNewRoleReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalNewRoleReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalNewRoleReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalNewRoleReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalNewRoleReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalNewRoleReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalNewRoleReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalNewRoleReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalNewRoleReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalNewRoleReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalNewRoleReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalNewRoleReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalNewRoleReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalNewRoleReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalNewRoleReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalNewRoleReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalNewRoleReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalNewRoleReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalNewRoleReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalNewRoleReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalNewRoleReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalNewRoleReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalNewRoleReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalNewRoleReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalNewRoleReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalNewRoleReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalDeleteRoleReply200Headers the declared response headers of an HTTP 200 response for GetPortalDeleteRole
+type GetPortalDeleteRoleReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// GetPortalDeleteRoleReply303Headers the declared response headers of an HTTP 303 response for GetPortalDeleteRole
+type GetPortalDeleteRoleReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// GetPortalDeleteRoleReply400Headers the declared response headers of an HTTP 400 response for GetPortalDeleteRole
+type GetPortalDeleteRoleReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalDeleteRoleReply401Headers the declared response headers of an HTTP 401 response for GetPortalDeleteRole
+type GetPortalDeleteRoleReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalDeleteRoleReply403Headers the declared response headers of an HTTP 403 response for GetPortalDeleteRole
+type GetPortalDeleteRoleReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalDeleteRoleReply404Headers the declared response headers of an HTTP 404 response for GetPortalDeleteRole
+type GetPortalDeleteRoleReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalDeleteRoleReply409Headers the declared response headers of an HTTP 409 response for GetPortalDeleteRole
+type GetPortalDeleteRoleReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalDeleteRoleReply410Headers the declared response headers of an HTTP 410 response for GetPortalDeleteRole
+type GetPortalDeleteRoleReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalDeleteRoleReply412Headers the declared response headers of an HTTP 412 response for GetPortalDeleteRole
+type GetPortalDeleteRoleReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalDeleteRoleReply413Headers the declared response headers of an HTTP 413 response for GetPortalDeleteRole
+type GetPortalDeleteRoleReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalDeleteRoleReply415Headers the declared response headers of an HTTP 415 response for GetPortalDeleteRole
+type GetPortalDeleteRoleReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalDeleteRoleReply429Headers the declared response headers of an HTTP 429 response for GetPortalDeleteRole
+type GetPortalDeleteRoleReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalDeleteRoleReply500Headers the declared response headers of an HTTP 500 response for GetPortalDeleteRole
+type GetPortalDeleteRoleReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalDeleteRoleReply503Headers the declared response headers of an HTTP 503 response for GetPortalDeleteRole
+type GetPortalDeleteRoleReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalDeleteRoleReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalDeleteRoleReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetPortalDeleteRoleReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalDeleteRoleReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalDeleteRoleReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalDeleteRoleReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalDeleteRoleReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalDeleteRoleReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalDeleteRoleReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalDeleteRoleReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalDeleteRoleReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalDeleteRoleReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalDeleteRoleReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalDeleteRoleReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalDeleteRoleReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalDeleteRoleReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalDeleteRoleReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalDeleteRoleReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalDeleteRoleReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalDeleteRoleReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalDeleteRoleReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalDeleteRoleReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalDeleteRoleReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalDeleteRoleReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalDeleteRoleReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalDeleteRoleReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalDeleteRoleReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalDeleteRoleReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalDeleteRoleReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalDeleteRoleReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalDeleteRoleReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalDeleteRoleReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalDeleteRole
+type SubmitPortalDeleteRoleReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalDeleteRoleReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalDeleteRole
+type SubmitPortalDeleteRoleReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDeleteRoleReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalDeleteRole
+type SubmitPortalDeleteRoleReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDeleteRoleReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalDeleteRole
+type SubmitPortalDeleteRoleReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDeleteRoleReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalDeleteRole
+type SubmitPortalDeleteRoleReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDeleteRoleReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalDeleteRole
+type SubmitPortalDeleteRoleReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDeleteRoleReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalDeleteRole
+type SubmitPortalDeleteRoleReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDeleteRoleReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalDeleteRole
+type SubmitPortalDeleteRoleReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDeleteRoleReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalDeleteRole
+type SubmitPortalDeleteRoleReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDeleteRoleReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalDeleteRole
+type SubmitPortalDeleteRoleReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDeleteRoleReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalDeleteRole
+type SubmitPortalDeleteRoleReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDeleteRoleReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalDeleteRole
+type SubmitPortalDeleteRoleReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDeleteRoleReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalDeleteRole
+type SubmitPortalDeleteRoleReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalDeleteRoleReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalDeleteRoleReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalDeleteRoleReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalDeleteRoleReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalDeleteRoleReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalDeleteRoleReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalDeleteRoleReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalDeleteRoleReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalDeleteRoleReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalDeleteRoleReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalDeleteRoleReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalDeleteRoleReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalDeleteRoleReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalDeleteRoleReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalDeleteRoleReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalDeleteRoleReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalDeleteRoleReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalDeleteRoleReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalDeleteRoleReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalDeleteRoleReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalDeleteRoleReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalDeleteRoleReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalDeleteRoleReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalDeleteRoleReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalDeleteRoleReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalDeleteRoleReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalDeleteRoleReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalDeleteRoleReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalDeleteRoleReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalDeleteRoleReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalRoleReply200Headers the declared response headers of an HTTP 200 response for GetPortalRole
+type GetPortalRoleReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// GetPortalRoleReply303Headers the declared response headers of an HTTP 303 response for GetPortalRole
+type GetPortalRoleReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// GetPortalRoleReply400Headers the declared response headers of an HTTP 400 response for GetPortalRole
+type GetPortalRoleReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRoleReply401Headers the declared response headers of an HTTP 401 response for GetPortalRole
+type GetPortalRoleReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRoleReply403Headers the declared response headers of an HTTP 403 response for GetPortalRole
+type GetPortalRoleReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRoleReply404Headers the declared response headers of an HTTP 404 response for GetPortalRole
+type GetPortalRoleReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRoleReply409Headers the declared response headers of an HTTP 409 response for GetPortalRole
+type GetPortalRoleReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRoleReply410Headers the declared response headers of an HTTP 410 response for GetPortalRole
+type GetPortalRoleReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRoleReply412Headers the declared response headers of an HTTP 412 response for GetPortalRole
+type GetPortalRoleReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRoleReply413Headers the declared response headers of an HTTP 413 response for GetPortalRole
+type GetPortalRoleReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRoleReply415Headers the declared response headers of an HTTP 415 response for GetPortalRole
+type GetPortalRoleReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRoleReply429Headers the declared response headers of an HTTP 429 response for GetPortalRole
+type GetPortalRoleReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRoleReply500Headers the declared response headers of an HTTP 500 response for GetPortalRole
+type GetPortalRoleReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalRoleReply503Headers the declared response headers of an HTTP 503 response for GetPortalRole
+type GetPortalRoleReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalRoleReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalRoleReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetPortalRoleReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalRoleReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalRoleReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalRoleReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalRoleReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalRoleReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalRoleReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalRoleReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalRoleReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalRoleReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalRoleReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalRoleReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalRoleReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalRoleReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalRoleReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalRoleReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalRoleReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalRoleReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalRoleReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalRoleReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalRoleReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalRoleReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalRoleReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalRoleReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalRoleReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalRoleReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalRoleReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalRoleReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalRoleReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalRoleReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalRole
+type SubmitPortalRoleReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalRoleReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalRole
+type SubmitPortalRoleReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalRoleReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalRole
+type SubmitPortalRoleReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalRoleReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalRole
+type SubmitPortalRoleReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalRoleReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalRole
+type SubmitPortalRoleReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalRoleReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalRole
+type SubmitPortalRoleReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalRoleReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalRole
+type SubmitPortalRoleReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalRoleReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalRole
+type SubmitPortalRoleReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalRoleReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalRole
+type SubmitPortalRoleReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalRoleReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalRole
+type SubmitPortalRoleReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalRoleReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalRole
+type SubmitPortalRoleReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalRoleReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalRole
+type SubmitPortalRoleReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalRoleReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalRole
+type SubmitPortalRoleReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalRoleReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalRoleReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalRoleReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalRoleReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalRoleReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalRoleReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalRoleReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalRoleReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalRoleReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalRoleReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalRoleReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalRoleReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalRoleReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalRoleReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalRoleReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalRoleReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalRoleReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalRoleReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalRoleReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalRoleReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalRoleReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalRoleReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalRoleReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalRoleReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalRoleReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalRoleReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalRoleReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalRoleReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalRoleReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalRoleReply) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -33826,6 +36648,66 @@ func (c *ClientWithResponses) SubmitPortalAssignmentsWithFormdataBodyWithRespons
 	return ParseSubmitPortalAssignmentsReply(rsp)
 }
 
+// SubmitPortalNotificationsWithBodyWithResponse Set a member's notifications
+//
+// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/users/{id} with notifications; 303 to the member page.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/members/{id}/notifications (the `SubmitPortalNotifications` operationId).
+func (c *ClientWithResponses) SubmitPortalNotificationsWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalNotificationsReply, error) {
+	rsp, err := c.SubmitPortalNotificationsWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalNotificationsReply(rsp)
+}
+
+// SubmitPortalNotificationsWithFormdataBodyWithResponse Set a member's notifications
+//
+// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/users/{id} with notifications; 303 to the member page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/members/{id}/notifications (the `SubmitPortalNotifications` operationId).
+func (c *ClientWithResponses) SubmitPortalNotificationsWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalNotificationsFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalNotificationsReply, error) {
+	rsp, err := c.SubmitPortalNotificationsWithFormdataBody(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalNotificationsReply(rsp)
+}
+
+// SubmitPortalPermissionsWithBodyWithResponse Set a member's permission toggles
+//
+// Public to the API (the portal authenticates its own session cookie). The member's permission assignment at one scope replaced by the keys checked, as PATCH /v1/users/{id} with assignments; 303 to the member page.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/members/{id}/permissions (the `SubmitPortalPermissions` operationId).
+func (c *ClientWithResponses) SubmitPortalPermissionsWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalPermissionsReply, error) {
+	rsp, err := c.SubmitPortalPermissionsWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalPermissionsReply(rsp)
+}
+
+// SubmitPortalPermissionsWithFormdataBodyWithResponse Set a member's permission toggles
+//
+// Public to the API (the portal authenticates its own session cookie). The member's permission assignment at one scope replaced by the keys checked, as PATCH /v1/users/{id} with assignments; 303 to the member page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/members/{id}/permissions (the `SubmitPortalPermissions` operationId).
+func (c *ClientWithResponses) SubmitPortalPermissionsWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalPermissionsFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalPermissionsReply, error) {
+	rsp, err := c.SubmitPortalPermissionsWithFormdataBody(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalPermissionsReply(rsp)
+}
+
 // GetPortalMemberStatusWithResponse Confirm a status change
 //
 // Public to the API (the portal authenticates its own session cookie). The confirmation of suspend, reactivate, deactivate or delete (`action`), with an optional member to hand the duties over to.
@@ -33869,6 +36751,156 @@ func (c *ClientWithResponses) SubmitPortalMemberStatusWithFormdataBodyWithRespon
 		return nil, err
 	}
 	return ParseSubmitPortalMemberStatusReply(rsp)
+}
+
+// GetPortalRolesWithResponse Roles
+//
+// Public to the API (the portal authenticates its own session cookie). The built-in roles of the account's preset (read-only, permissions grouped by area) and its custom roles; for members holding settings.manage at account scope.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/roles (the `GetPortalRoles` operationId).
+func (c *ClientWithResponses) GetPortalRolesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalRolesReply, error) {
+	rsp, err := c.GetPortalRoles(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalRolesReply(rsp)
+}
+
+// GetPortalNewRoleWithResponse New custom role form
+//
+// Public to the API (the portal authenticates its own session cookie). The form of a new custom role: the permissions of the preset's catalogue the caller holds at account scope, scope kinds, adminOnly for administrators.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/roles/new (the `GetPortalNewRole` operationId).
+func (c *ClientWithResponses) GetPortalNewRoleWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalNewRoleReply, error) {
+	rsp, err := c.GetPortalNewRole(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalNewRoleReply(rsp)
+}
+
+// SubmitPortalNewRoleWithBodyWithResponse Create a custom role
+//
+// Public to the API (the portal authenticates its own session cookie). As POST /v1/roles (createRole); the API's errors next to the fields; 303 to the roles page.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/roles/new (the `SubmitPortalNewRole` operationId).
+func (c *ClientWithResponses) SubmitPortalNewRoleWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalNewRoleReply, error) {
+	rsp, err := c.SubmitPortalNewRoleWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalNewRoleReply(rsp)
+}
+
+// SubmitPortalNewRoleWithFormdataBodyWithResponse Create a custom role
+//
+// Public to the API (the portal authenticates its own session cookie). As POST /v1/roles (createRole); the API's errors next to the fields; 303 to the roles page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/roles/new (the `SubmitPortalNewRole` operationId).
+func (c *ClientWithResponses) SubmitPortalNewRoleWithFormdataBodyWithResponse(ctx context.Context, body SubmitPortalNewRoleFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalNewRoleReply, error) {
+	rsp, err := c.SubmitPortalNewRoleWithFormdataBody(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalNewRoleReply(rsp)
+}
+
+// GetPortalDeleteRoleWithResponse Confirm a role deletion
+//
+// Public to the API (the portal authenticates its own session cookie). The confirmation: its holders lose the role or get another one instead.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/roles/{id}/delete (the `GetPortalDeleteRole` operationId).
+func (c *ClientWithResponses) GetPortalDeleteRoleWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetPortalDeleteRoleReply, error) {
+	rsp, err := c.GetPortalDeleteRole(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalDeleteRoleReply(rsp)
+}
+
+// SubmitPortalDeleteRoleWithBodyWithResponse Delete a custom role
+//
+// Public to the API (the portal authenticates its own session cookie). As DELETE /v1/roles/{id} with members=remove or members=reassign&to, once confirmed; 303 to the roles page.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/roles/{id}/delete (the `SubmitPortalDeleteRole` operationId).
+func (c *ClientWithResponses) SubmitPortalDeleteRoleWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalDeleteRoleReply, error) {
+	rsp, err := c.SubmitPortalDeleteRoleWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalDeleteRoleReply(rsp)
+}
+
+// SubmitPortalDeleteRoleWithFormdataBodyWithResponse Delete a custom role
+//
+// Public to the API (the portal authenticates its own session cookie). As DELETE /v1/roles/{id} with members=remove or members=reassign&to, once confirmed; 303 to the roles page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/roles/{id}/delete (the `SubmitPortalDeleteRole` operationId).
+func (c *ClientWithResponses) SubmitPortalDeleteRoleWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalDeleteRoleFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalDeleteRoleReply, error) {
+	rsp, err := c.SubmitPortalDeleteRoleWithFormdataBody(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalDeleteRoleReply(rsp)
+}
+
+// GetPortalRoleWithResponse Custom role form
+//
+// Public to the API (the portal authenticates its own session cookie). The form of a custom role (built-in roles have none: 404).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/roles/{id}/edit (the `GetPortalRole` operationId).
+func (c *ClientWithResponses) GetPortalRoleWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetPortalRoleReply, error) {
+	rsp, err := c.GetPortalRole(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalRoleReply(rsp)
+}
+
+// SubmitPortalRoleWithBodyWithResponse Change a custom role
+//
+// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/roles/{id} (updateRole) with the version read as If-Match; 303 to the roles page.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/roles/{id}/edit (the `SubmitPortalRole` operationId).
+func (c *ClientWithResponses) SubmitPortalRoleWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalRoleReply, error) {
+	rsp, err := c.SubmitPortalRoleWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalRoleReply(rsp)
+}
+
+// SubmitPortalRoleWithFormdataBodyWithResponse Change a custom role
+//
+// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/roles/{id} (updateRole) with the version read as If-Match; 303 to the roles page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/roles/{id}/edit (the `SubmitPortalRole` operationId).
+func (c *ClientWithResponses) SubmitPortalRoleWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalRoleFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalRoleReply, error) {
+	rsp, err := c.SubmitPortalRoleWithFormdataBody(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalRoleReply(rsp)
 }
 
 // GetPortalStylesheetWithResponse The portal's stylesheet
@@ -40356,6 +43388,572 @@ func ParseSubmitPortalAssignmentsReply(rsp *http.Response) (*SubmitPortalAssignm
 	return response, nil
 }
 
+// ParseSubmitPortalNotificationsReply parses an HTTP response from a SubmitPortalNotificationsWithResponse call
+func ParseSubmitPortalNotificationsReply(rsp *http.Response) (*SubmitPortalNotificationsReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalNotificationsReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalNotificationsReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalNotificationsReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalNotificationsReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalNotificationsReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalNotificationsReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalNotificationsReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalNotificationsReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalNotificationsReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalNotificationsReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalNotificationsReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalNotificationsReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalNotificationsReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalNotificationsReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalPermissionsReply parses an HTTP response from a SubmitPortalPermissionsWithResponse call
+func ParseSubmitPortalPermissionsReply(rsp *http.Response) (*SubmitPortalPermissionsReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalPermissionsReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalPermissionsReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalPermissionsReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalPermissionsReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalPermissionsReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalPermissionsReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalPermissionsReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalPermissionsReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalPermissionsReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalPermissionsReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalPermissionsReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalPermissionsReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalPermissionsReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalPermissionsReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetPortalMemberStatusReply parses an HTTP response from a GetPortalMemberStatusWithResponse call
 func ParseGetPortalMemberStatusReply(rsp *http.Response) (*GetPortalMemberStatusReply, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -40923,6 +44521,2071 @@ func ParseSubmitPortalMemberStatusReply(rsp *http.Response) (*SubmitPortalMember
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers SubmitPortalMemberStatusReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalRolesReply parses an HTTP response from a GetPortalRolesWithResponse call
+func ParseGetPortalRolesReply(rsp *http.Response) (*GetPortalRolesReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalRolesReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalRolesReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetPortalRolesReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalRolesReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalRolesReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalRolesReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalRolesReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalRolesReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalRolesReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalRolesReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalRolesReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalRolesReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalRolesReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalRolesReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalRolesReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalNewRoleReply parses an HTTP response from a GetPortalNewRoleWithResponse call
+func ParseGetPortalNewRoleReply(rsp *http.Response) (*GetPortalNewRoleReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalNewRoleReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalNewRoleReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetPortalNewRoleReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalNewRoleReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalNewRoleReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalNewRoleReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalNewRoleReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalNewRoleReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalNewRoleReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalNewRoleReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalNewRoleReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalNewRoleReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalNewRoleReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalNewRoleReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalNewRoleReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalNewRoleReply parses an HTTP response from a SubmitPortalNewRoleWithResponse call
+func ParseSubmitPortalNewRoleReply(rsp *http.Response) (*SubmitPortalNewRoleReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalNewRoleReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalNewRoleReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalNewRoleReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalNewRoleReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalNewRoleReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalNewRoleReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalNewRoleReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalNewRoleReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalNewRoleReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalNewRoleReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalNewRoleReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalNewRoleReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalNewRoleReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalNewRoleReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalDeleteRoleReply parses an HTTP response from a GetPortalDeleteRoleWithResponse call
+func ParseGetPortalDeleteRoleReply(rsp *http.Response) (*GetPortalDeleteRoleReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalDeleteRoleReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalDeleteRoleReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetPortalDeleteRoleReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalDeleteRoleReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalDeleteRoleReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalDeleteRoleReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalDeleteRoleReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalDeleteRoleReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalDeleteRoleReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalDeleteRoleReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalDeleteRoleReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalDeleteRoleReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalDeleteRoleReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalDeleteRoleReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalDeleteRoleReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalDeleteRoleReply parses an HTTP response from a SubmitPortalDeleteRoleWithResponse call
+func ParseSubmitPortalDeleteRoleReply(rsp *http.Response) (*SubmitPortalDeleteRoleReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalDeleteRoleReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalDeleteRoleReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalDeleteRoleReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalDeleteRoleReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalDeleteRoleReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalDeleteRoleReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalDeleteRoleReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalDeleteRoleReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalDeleteRoleReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalDeleteRoleReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalDeleteRoleReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalDeleteRoleReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalDeleteRoleReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalDeleteRoleReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalRoleReply parses an HTTP response from a GetPortalRoleWithResponse call
+func ParseGetPortalRoleReply(rsp *http.Response) (*GetPortalRoleReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalRoleReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalRoleReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetPortalRoleReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalRoleReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalRoleReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalRoleReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalRoleReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalRoleReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalRoleReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalRoleReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalRoleReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalRoleReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalRoleReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalRoleReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalRoleReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalRoleReply parses an HTTP response from a SubmitPortalRoleWithResponse call
+func ParseSubmitPortalRoleReply(rsp *http.Response) (*SubmitPortalRoleReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalRoleReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalRoleReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalRoleReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalRoleReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalRoleReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalRoleReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalRoleReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalRoleReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalRoleReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalRoleReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalRoleReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalRoleReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalRoleReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalRoleReply503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

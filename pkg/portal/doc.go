@@ -3,7 +3,7 @@
 // (templ components, the same security headers, no script; PortalCSP
 // allows only the portal's one stylesheet). Every state change is a POST
 // of a plain form that carries a CSRF token and calls the same service
-// operations as the API (pkg/members, pkg/invites), so the grant ceiling,
+// operations as the API (pkg/members, pkg/invites, pkg/permissions), so the grant ceiling,
 // the trust rules, the audit events and the change events are the API's.
 //
 // Decisions:
@@ -30,6 +30,10 @@
 //     although directory.view lets the API's list show the whole
 //     directory), and the invite page offers only the role and scope pairs
 //     the grant ceiling (rbac.RoleSet.CheckChange) lets the inviter grant.
-//   - Destructive actions (suspend, deactivate, delete, revoke) go through
-//     a confirmation page first.
+//   - Destructive actions (suspend, deactivate, delete, revoke, deleting a
+//     custom role) go through a confirmation page first.
+//   - The roles section (http_roles.go) is for members who may manage
+//     roles (settings.manage at account scope, as createRole needs); the
+//     member page's permission toggles and notifications
+//     (http_member_extra.go) save through members.Service.Update.
 package portal

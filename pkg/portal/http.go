@@ -14,6 +14,7 @@ import (
 	"github.com/stewardhq/steward/pkg/invites"
 	"github.com/stewardhq/steward/pkg/members"
 	"github.com/stewardhq/steward/pkg/onetime"
+	"github.com/stewardhq/steward/pkg/permissions"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
 )
@@ -24,6 +25,8 @@ type Service struct {
 	Auth    *auth.Service
 	Members *members.Service
 	Invites *invites.Service
+	// Roles is the permissions service: the roles section's custom roles.
+	Roles *permissions.Service
 	// PublicURL is Steward's public URL; when it is HTTPS the cookies are
 	// Secure with the __Host- prefix.
 	PublicURL string

@@ -363,6 +363,9 @@ func (s *Service) memberData(r *http.Request, q *req, m team.Member) (memberData
 		}
 		d.Actions = memberActions(m)
 	}
+	if d.Extra, err = s.memberExtras(r, q, m, nil); err != nil {
+		return memberData{}, err
+	}
 	return d, nil
 }
 

@@ -2,6 +2,7 @@ package portal
 
 import (
 	"errors"
+	"github.com/a-h/templ"
 	"net/http"
 	"strconv"
 	"strings"
@@ -85,6 +86,8 @@ type (
 		Scopes                     []scopeOption
 		Actions                    []statusAction
 		Errors                     fieldErrors
+		// Extra are the page's additions (memberHooks).
+		Extra []templ.Component
 	}
 	assignmentRow struct{ Index, Role, Scope, Until string }
 	statusAction  struct {
