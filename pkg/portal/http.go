@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stewardhq/steward/pkg/accounts"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/invites"
@@ -16,6 +17,7 @@ import (
 	"github.com/stewardhq/steward/pkg/onetime"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
+	"github.com/stewardhq/steward/pkg/webhooks"
 )
 
 // Service serves the portal's pages over the API's services.
@@ -24,6 +26,10 @@ type Service struct {
 	Auth    *auth.Service
 	Members *members.Service
 	Invites *invites.Service
+	// Accounts serves the settings and audit sections; Webhooks the
+	// webhooks section.
+	Accounts *accounts.Handler
+	Webhooks *webhooks.Service
 	// PublicURL is Steward's public URL; when it is HTTPS the cookies are
 	// Secure with the __Host- prefix.
 	PublicURL string
