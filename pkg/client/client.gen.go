@@ -20934,6 +20934,11 @@ type SubmitPortalScopeItemNewReply415Headers struct {
 	XRequestId *string
 }
 
+// SubmitPortalScopeItemNewReply428Headers the declared response headers of an HTTP 428 response for SubmitPortalScopeItemNew
+type SubmitPortalScopeItemNewReply428Headers struct {
+	XRequestId *string
+}
+
 // SubmitPortalScopeItemNewReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalScopeItemNew
 type SubmitPortalScopeItemNewReply429Headers struct {
 	XRequestId *string
@@ -20971,6 +20976,8 @@ type SubmitPortalScopeItemNewReply struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -20997,6 +21004,8 @@ type SubmitPortalScopeItemNewReply struct {
 	Headers413 *SubmitPortalScopeItemNewReply413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *SubmitPortalScopeItemNewReply415Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *SubmitPortalScopeItemNewReply428Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *SubmitPortalScopeItemNewReply429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -21048,6 +21057,11 @@ func (r SubmitPortalScopeItemNewReply) GetApplicationproblemJSON413() *PayloadTo
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r SubmitPortalScopeItemNewReply) GetApplicationproblemJSON415() *Problem {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r SubmitPortalScopeItemNewReply) GetApplicationproblemJSON428() *Problem {
+	return r.ApplicationproblemJSON428
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -22175,6 +22189,13 @@ func (r GetPortalWebhooksReply) ContentType() string {
 	return ""
 }
 
+// SubmitPortalWebhookNewReply200Headers the declared response headers of an HTTP 200 response for SubmitPortalWebhookNew
+type SubmitPortalWebhookNewReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
 // SubmitPortalWebhookNewReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalWebhookNew
 type SubmitPortalWebhookNewReply303Headers struct {
 	Location   *string
@@ -22269,6 +22290,8 @@ type SubmitPortalWebhookNewReply struct {
 	ApplicationproblemJSON500 *Problem
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SubmitPortalWebhookNewReply200Headers
 	// Headers303 the parsed response headers for an HTTP 303 response
 	Headers303 *SubmitPortalWebhookNewReply303Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -23459,6 +23482,13 @@ func (r SubmitPortalWebhookReplayReply) ContentType() string {
 	return ""
 }
 
+// SubmitPortalWebhookRotateReply200Headers the declared response headers of an HTTP 200 response for SubmitPortalWebhookRotate
+type SubmitPortalWebhookRotateReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
 // SubmitPortalWebhookRotateReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalWebhookRotate
 type SubmitPortalWebhookRotateReply303Headers struct {
 	Location   *string
@@ -23553,6 +23583,8 @@ type SubmitPortalWebhookRotateReply struct {
 	ApplicationproblemJSON500 *Problem
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SubmitPortalWebhookRotateReply200Headers
 	// Headers303 the parsed response headers for an HTTP 303 response
 	Headers303 *SubmitPortalWebhookRotateReply303Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -47263,6 +47295,13 @@ func ParseSubmitPortalScopeItemNewReply(rsp *http.Response) (*SubmitPortalScopeI
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -47306,6 +47345,9 @@ func ParseSubmitPortalScopeItemNewReply(rsp *http.Response) (*SubmitPortalScopeI
 	// Content-type (text/html) unsupported
 
 	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 428:
 	// Content-type (text/html) unsupported
 
 	case rsp.StatusCode == 429:
@@ -47424,6 +47466,16 @@ func ParseSubmitPortalScopeItemNewReply(rsp *http.Response) (*SubmitPortalScopeI
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
+	case rsp.StatusCode == 428:
+		var headers SubmitPortalScopeItemNewReply428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
 	case rsp.StatusCode == 429:
 		var headers SubmitPortalScopeItemNewReply429Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -49068,6 +49120,30 @@ func ParseSubmitPortalWebhookNewReply(rsp *http.Response) (*SubmitPortalWebhookN
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers SubmitPortalWebhookNewReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 303:
 		var headers SubmitPortalWebhookNewReply303Headers
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
@@ -50808,6 +50884,30 @@ func ParseSubmitPortalWebhookRotateReply(rsp *http.Response) (*SubmitPortalWebho
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers SubmitPortalWebhookRotateReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 303:
 		var headers SubmitPortalWebhookRotateReply303Headers
 		if values := rsp.Header.Values("Location"); len(values) > 0 {

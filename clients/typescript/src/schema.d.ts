@@ -10561,7 +10561,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The member changed since the page was read (HTML; reload it). */
+            /** @description Changed since the form was read (HTML: reload the page and make the change again). */
             412: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
@@ -10878,6 +10878,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The id is taken (HTML, the message next to the id; edit the existing one instead). */
+            428: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many attempts (sign-in throttling, mail caps): HTML with `Retry-After` where it applies. */
             429: {
                 headers: {
@@ -11153,7 +11164,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The member changed since the page was read (HTML; reload it). */
+            /** @description Changed since the form was read (HTML: reload the page and make the change again). */
             412: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
@@ -11514,6 +11525,20 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The webhooks page with the new endpoint's signing secret, shown this once. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description Always `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description No scripts; styles only from the portal's stylesheet; images from this origin or HTTPS; forms post to this origin; no framing. */
+                    "Content-Security-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
             /** @description Redirected (303 See Other) to the page named by `Location`. */
             303: {
                 headers: {
@@ -11950,6 +11975,20 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The endpoint's page with the new signing secret, shown this once. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description Always `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description No scripts; styles only from the portal's stylesheet; images from this origin or HTTPS; forms post to this origin; no framing. */
+                    "Content-Security-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
             /** @description Redirected (303 See Other) to the page named by `Location`. */
             303: {
                 headers: {
