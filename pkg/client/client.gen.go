@@ -1004,6 +1004,90 @@ func (e SubmitApprovalPageFormdataBodyDecision) Valid() bool {
 	}
 }
 
+// Defines values for GetPortalScopeItemNewParamsKind.
+const (
+	GetPortalScopeItemNewParamsKindDepartments GetPortalScopeItemNewParamsKind = "departments"
+	GetPortalScopeItemNewParamsKindStores      GetPortalScopeItemNewParamsKind = "stores"
+	GetPortalScopeItemNewParamsKindSuppliers   GetPortalScopeItemNewParamsKind = "suppliers"
+)
+
+// Valid indicates whether the value is a known member of the GetPortalScopeItemNewParamsKind enum.
+func (e GetPortalScopeItemNewParamsKind) Valid() bool {
+	switch e {
+	case GetPortalScopeItemNewParamsKindDepartments:
+		return true
+	case GetPortalScopeItemNewParamsKindStores:
+		return true
+	case GetPortalScopeItemNewParamsKindSuppliers:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SubmitPortalScopeItemNewParamsKind.
+const (
+	SubmitPortalScopeItemNewParamsKindDepartments SubmitPortalScopeItemNewParamsKind = "departments"
+	SubmitPortalScopeItemNewParamsKindStores      SubmitPortalScopeItemNewParamsKind = "stores"
+	SubmitPortalScopeItemNewParamsKindSuppliers   SubmitPortalScopeItemNewParamsKind = "suppliers"
+)
+
+// Valid indicates whether the value is a known member of the SubmitPortalScopeItemNewParamsKind enum.
+func (e SubmitPortalScopeItemNewParamsKind) Valid() bool {
+	switch e {
+	case SubmitPortalScopeItemNewParamsKindDepartments:
+		return true
+	case SubmitPortalScopeItemNewParamsKindStores:
+		return true
+	case SubmitPortalScopeItemNewParamsKindSuppliers:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetPortalScopeItemParamsKind.
+const (
+	GetPortalScopeItemParamsKindDepartments GetPortalScopeItemParamsKind = "departments"
+	GetPortalScopeItemParamsKindStores      GetPortalScopeItemParamsKind = "stores"
+	GetPortalScopeItemParamsKindSuppliers   GetPortalScopeItemParamsKind = "suppliers"
+)
+
+// Valid indicates whether the value is a known member of the GetPortalScopeItemParamsKind enum.
+func (e GetPortalScopeItemParamsKind) Valid() bool {
+	switch e {
+	case GetPortalScopeItemParamsKindDepartments:
+		return true
+	case GetPortalScopeItemParamsKindStores:
+		return true
+	case GetPortalScopeItemParamsKindSuppliers:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SubmitPortalScopeItemParamsKind.
+const (
+	SubmitPortalScopeItemParamsKindDepartments SubmitPortalScopeItemParamsKind = "departments"
+	SubmitPortalScopeItemParamsKindStores      SubmitPortalScopeItemParamsKind = "stores"
+	SubmitPortalScopeItemParamsKindSuppliers   SubmitPortalScopeItemParamsKind = "suppliers"
+)
+
+// Valid indicates whether the value is a known member of the SubmitPortalScopeItemParamsKind enum.
+func (e SubmitPortalScopeItemParamsKind) Valid() bool {
+	switch e {
+	case SubmitPortalScopeItemParamsKindDepartments:
+		return true
+	case SubmitPortalScopeItemParamsKindStores:
+		return true
+	case SubmitPortalScopeItemParamsKindSuppliers:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListAccessRequestsParamsMine.
 const (
 	ListAccessRequestsParamsMineDecide    ListAccessRequestsParamsMine = "decide"
@@ -3265,13 +3349,49 @@ type SubmitPortalMemberStatusFormdataBody struct {
 type SubmitPortalSettingsFormdataBody struct {
 }
 
+// GetPortalScopeItemNewParams defines parameters for GetPortalScopeItemNew.
+type GetPortalScopeItemNewParams struct {
+	// Kind stores, departments or suppliers.
+	Kind GetPortalScopeItemNewParamsKind `form:"kind" json:"kind"`
+}
+
+// GetPortalScopeItemNewParamsKind defines parameters for GetPortalScopeItemNew.
+type GetPortalScopeItemNewParamsKind string
+
 // SubmitPortalScopeItemNewFormdataBody defines parameters for SubmitPortalScopeItemNew.
 type SubmitPortalScopeItemNewFormdataBody struct {
 }
 
+// SubmitPortalScopeItemNewParams defines parameters for SubmitPortalScopeItemNew.
+type SubmitPortalScopeItemNewParams struct {
+	// Kind stores, departments or suppliers.
+	Kind SubmitPortalScopeItemNewParamsKind `form:"kind" json:"kind"`
+}
+
+// SubmitPortalScopeItemNewParamsKind defines parameters for SubmitPortalScopeItemNew.
+type SubmitPortalScopeItemNewParamsKind string
+
+// GetPortalScopeItemParams defines parameters for GetPortalScopeItem.
+type GetPortalScopeItemParams struct {
+	// Kind stores, departments or suppliers.
+	Kind GetPortalScopeItemParamsKind `form:"kind" json:"kind"`
+}
+
+// GetPortalScopeItemParamsKind defines parameters for GetPortalScopeItem.
+type GetPortalScopeItemParamsKind string
+
 // SubmitPortalScopeItemFormdataBody defines parameters for SubmitPortalScopeItem.
 type SubmitPortalScopeItemFormdataBody struct {
 }
+
+// SubmitPortalScopeItemParams defines parameters for SubmitPortalScopeItem.
+type SubmitPortalScopeItemParams struct {
+	// Kind stores, departments or suppliers.
+	Kind SubmitPortalScopeItemParamsKind `form:"kind" json:"kind"`
+}
+
+// SubmitPortalScopeItemParamsKind defines parameters for SubmitPortalScopeItem.
+type SubmitPortalScopeItemParamsKind string
 
 // SubmitPortalWebhookNewFormdataBody defines parameters for SubmitPortalWebhookNew.
 type SubmitPortalWebhookNewFormdataBody struct {
@@ -4580,51 +4700,51 @@ type ClientInterface interface {
 	//
 	// Public to the API (the portal authenticates its own session cookie). Needs settings.manage.
 	//
-	// Corresponds with GET /portal/settings/{kind} (the `GetPortalScopeItemNew` operationId).
-	GetPortalScopeItemNew(ctx context.Context, kind string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	// Corresponds with GET /portal/settings/items (the `GetPortalScopeItemNew` operationId).
+	GetPortalScopeItemNew(ctx context.Context, params *GetPortalScopeItemNewParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SubmitPortalScopeItemNewWithBody Add a store, department or supplier
 	//
-	// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} without If-Match (creating only); 303 to the settings page.
+	// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) without If-Match (creating only); 303 to the settings page.
 	//
 	// Takes any type of body and a specified content type.
 	//
-	// Corresponds with POST /portal/settings/{kind} (the `SubmitPortalScopeItemNew` operationId).
-	SubmitPortalScopeItemNewWithBody(ctx context.Context, kind string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	// Corresponds with POST /portal/settings/items (the `SubmitPortalScopeItemNew` operationId).
+	SubmitPortalScopeItemNewWithBody(ctx context.Context, params *SubmitPortalScopeItemNewParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SubmitPortalScopeItemNewWithFormdataBody Add a store, department or supplier
 	//
-	// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} without If-Match (creating only); 303 to the settings page.
+	// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) without If-Match (creating only); 303 to the settings page.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	//
-	// Corresponds with POST /portal/settings/{kind} (the `SubmitPortalScopeItemNew` operationId).
-	SubmitPortalScopeItemNewWithFormdataBody(ctx context.Context, kind string, body SubmitPortalScopeItemNewFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	// Corresponds with POST /portal/settings/items (the `SubmitPortalScopeItemNew` operationId).
+	SubmitPortalScopeItemNewWithFormdataBody(ctx context.Context, params *SubmitPortalScopeItemNewParams, body SubmitPortalScopeItemNewFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetPortalScopeItem The form editing a store, department or supplier
 	//
 	// Public to the API (the portal authenticates its own session cookie). Needs settings.manage.
 	//
-	// Corresponds with GET /portal/settings/{kind}/{id} (the `GetPortalScopeItem` operationId).
-	GetPortalScopeItem(ctx context.Context, kind string, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	// Corresponds with GET /portal/settings/items/{id} (the `GetPortalScopeItem` operationId).
+	GetPortalScopeItem(ctx context.Context, id string, params *GetPortalScopeItemParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SubmitPortalScopeItemWithBody Change a store, department or supplier
 	//
-	// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} with the form's version as If-Match; 303 to the settings page.
+	// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) with the form's version as If-Match; 303 to the settings page.
 	//
 	// Takes any type of body and a specified content type.
 	//
-	// Corresponds with POST /portal/settings/{kind}/{id} (the `SubmitPortalScopeItem` operationId).
-	SubmitPortalScopeItemWithBody(ctx context.Context, kind string, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	// Corresponds with POST /portal/settings/items/{id} (the `SubmitPortalScopeItem` operationId).
+	SubmitPortalScopeItemWithBody(ctx context.Context, id string, params *SubmitPortalScopeItemParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SubmitPortalScopeItemWithFormdataBody Change a store, department or supplier
 	//
-	// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} with the form's version as If-Match; 303 to the settings page.
+	// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) with the form's version as If-Match; 303 to the settings page.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	//
-	// Corresponds with POST /portal/settings/{kind}/{id} (the `SubmitPortalScopeItem` operationId).
-	SubmitPortalScopeItemWithFormdataBody(ctx context.Context, kind string, id string, body SubmitPortalScopeItemFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	// Corresponds with POST /portal/settings/items/{id} (the `SubmitPortalScopeItem` operationId).
+	SubmitPortalScopeItemWithFormdataBody(ctx context.Context, id string, params *SubmitPortalScopeItemParams, body SubmitPortalScopeItemFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetPortalStylesheet The portal's stylesheet
 	//
@@ -6379,9 +6499,9 @@ func (c *Client) SubmitPortalSettingsWithFormdataBody(ctx context.Context, body 
 //
 // Public to the API (the portal authenticates its own session cookie). Needs settings.manage.
 //
-// Corresponds with GET /portal/settings/{kind} (the `GetPortalScopeItemNew` operationId).
-func (c *Client) GetPortalScopeItemNew(ctx context.Context, kind string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetPortalScopeItemNewRequest(c.Server, kind)
+// Corresponds with GET /portal/settings/items (the `GetPortalScopeItemNew` operationId).
+func (c *Client) GetPortalScopeItemNew(ctx context.Context, params *GetPortalScopeItemNewParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalScopeItemNewRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -6394,13 +6514,13 @@ func (c *Client) GetPortalScopeItemNew(ctx context.Context, kind string, reqEdit
 
 // SubmitPortalScopeItemNewWithBody Add a store, department or supplier
 //
-// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} without If-Match (creating only); 303 to the settings page.
+// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) without If-Match (creating only); 303 to the settings page.
 //
 // Takes any type of body and a specified content type.
 //
-// Corresponds with POST /portal/settings/{kind} (the `SubmitPortalScopeItemNew` operationId).
-func (c *Client) SubmitPortalScopeItemNewWithBody(ctx context.Context, kind string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSubmitPortalScopeItemNewRequestWithBody(c.Server, kind, contentType, body)
+// Corresponds with POST /portal/settings/items (the `SubmitPortalScopeItemNew` operationId).
+func (c *Client) SubmitPortalScopeItemNewWithBody(ctx context.Context, params *SubmitPortalScopeItemNewParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalScopeItemNewRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6413,13 +6533,13 @@ func (c *Client) SubmitPortalScopeItemNewWithBody(ctx context.Context, kind stri
 
 // SubmitPortalScopeItemNewWithFormdataBody Add a store, department or supplier
 //
-// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} without If-Match (creating only); 303 to the settings page.
+// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) without If-Match (creating only); 303 to the settings page.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type.
 //
-// Corresponds with POST /portal/settings/{kind} (the `SubmitPortalScopeItemNew` operationId).
-func (c *Client) SubmitPortalScopeItemNewWithFormdataBody(ctx context.Context, kind string, body SubmitPortalScopeItemNewFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSubmitPortalScopeItemNewRequestWithFormdataBody(c.Server, kind, body)
+// Corresponds with POST /portal/settings/items (the `SubmitPortalScopeItemNew` operationId).
+func (c *Client) SubmitPortalScopeItemNewWithFormdataBody(ctx context.Context, params *SubmitPortalScopeItemNewParams, body SubmitPortalScopeItemNewFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalScopeItemNewRequestWithFormdataBody(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6434,9 +6554,9 @@ func (c *Client) SubmitPortalScopeItemNewWithFormdataBody(ctx context.Context, k
 //
 // Public to the API (the portal authenticates its own session cookie). Needs settings.manage.
 //
-// Corresponds with GET /portal/settings/{kind}/{id} (the `GetPortalScopeItem` operationId).
-func (c *Client) GetPortalScopeItem(ctx context.Context, kind string, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetPortalScopeItemRequest(c.Server, kind, id)
+// Corresponds with GET /portal/settings/items/{id} (the `GetPortalScopeItem` operationId).
+func (c *Client) GetPortalScopeItem(ctx context.Context, id string, params *GetPortalScopeItemParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalScopeItemRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -6449,13 +6569,13 @@ func (c *Client) GetPortalScopeItem(ctx context.Context, kind string, id string,
 
 // SubmitPortalScopeItemWithBody Change a store, department or supplier
 //
-// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} with the form's version as If-Match; 303 to the settings page.
+// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) with the form's version as If-Match; 303 to the settings page.
 //
 // Takes any type of body and a specified content type.
 //
-// Corresponds with POST /portal/settings/{kind}/{id} (the `SubmitPortalScopeItem` operationId).
-func (c *Client) SubmitPortalScopeItemWithBody(ctx context.Context, kind string, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSubmitPortalScopeItemRequestWithBody(c.Server, kind, id, contentType, body)
+// Corresponds with POST /portal/settings/items/{id} (the `SubmitPortalScopeItem` operationId).
+func (c *Client) SubmitPortalScopeItemWithBody(ctx context.Context, id string, params *SubmitPortalScopeItemParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalScopeItemRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6468,13 +6588,13 @@ func (c *Client) SubmitPortalScopeItemWithBody(ctx context.Context, kind string,
 
 // SubmitPortalScopeItemWithFormdataBody Change a store, department or supplier
 //
-// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} with the form's version as If-Match; 303 to the settings page.
+// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) with the form's version as If-Match; 303 to the settings page.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type.
 //
-// Corresponds with POST /portal/settings/{kind}/{id} (the `SubmitPortalScopeItem` operationId).
-func (c *Client) SubmitPortalScopeItemWithFormdataBody(ctx context.Context, kind string, id string, body SubmitPortalScopeItemFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSubmitPortalScopeItemRequestWithFormdataBody(c.Server, kind, id, body)
+// Corresponds with POST /portal/settings/items/{id} (the `SubmitPortalScopeItem` operationId).
+func (c *Client) SubmitPortalScopeItemWithFormdataBody(ctx context.Context, id string, params *SubmitPortalScopeItemParams, body SubmitPortalScopeItemFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalScopeItemRequestWithFormdataBody(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -9858,22 +9978,15 @@ func NewSubmitPortalSettingsRequestWithBody(server string, contentType string, b
 }
 
 // NewGetPortalScopeItemNewRequest constructs an http.Request for the GetPortalScopeItemNew method
-func NewGetPortalScopeItemNewRequest(server string, kind string) (*http.Request, error) {
+func NewGetPortalScopeItemNewRequest(server string, params *GetPortalScopeItemNewParams) (*http.Request, error) {
 	var err error
-
-	var pathParam0 string
-
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "kind", kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
-	}
 
 	serverURL, err := url.Parse(server)
 	if err != nil {
 		return nil, err
 	}
 
-	operationPath := fmt.Sprintf("/portal/settings/%s", pathParam0)
+	operationPath := fmt.Sprintf("/portal/settings/items")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -9881,6 +9994,29 @@ func NewGetPortalScopeItemNewRequest(server string, kind string) (*http.Request,
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -9892,33 +10028,26 @@ func NewGetPortalScopeItemNewRequest(server string, kind string) (*http.Request,
 }
 
 // NewSubmitPortalScopeItemNewRequestWithFormdataBody calls the generic SubmitPortalScopeItemNew builder with application/x-www-form-urlencoded body
-func NewSubmitPortalScopeItemNewRequestWithFormdataBody(server string, kind string, body SubmitPortalScopeItemNewFormdataRequestBody) (*http.Request, error) {
+func NewSubmitPortalScopeItemNewRequestWithFormdataBody(server string, params *SubmitPortalScopeItemNewParams, body SubmitPortalScopeItemNewFormdataRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	bodyStr, err := runtime.MarshalForm(body, nil)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = strings.NewReader(bodyStr.Encode())
-	return NewSubmitPortalScopeItemNewRequestWithBody(server, kind, "application/x-www-form-urlencoded", bodyReader)
+	return NewSubmitPortalScopeItemNewRequestWithBody(server, params, "application/x-www-form-urlencoded", bodyReader)
 }
 
 // NewSubmitPortalScopeItemNewRequestWithBody constructs an http.Request for the SubmitPortalScopeItemNew method, with any body, and a specified content type
-func NewSubmitPortalScopeItemNewRequestWithBody(server string, kind string, contentType string, body io.Reader) (*http.Request, error) {
+func NewSubmitPortalScopeItemNewRequestWithBody(server string, params *SubmitPortalScopeItemNewParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
-
-	var pathParam0 string
-
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "kind", kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
-	}
 
 	serverURL, err := url.Parse(server)
 	if err != nil {
 		return nil, err
 	}
 
-	operationPath := fmt.Sprintf("/portal/settings/%s", pathParam0)
+	operationPath := fmt.Sprintf("/portal/settings/items")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -9926,6 +10055,29 @@ func NewSubmitPortalScopeItemNewRequestWithBody(server string, kind string, cont
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
@@ -9939,19 +10091,12 @@ func NewSubmitPortalScopeItemNewRequestWithBody(server string, kind string, cont
 }
 
 // NewGetPortalScopeItemRequest constructs an http.Request for the GetPortalScopeItem method
-func NewGetPortalScopeItemRequest(server string, kind string, id string) (*http.Request, error) {
+func NewGetPortalScopeItemRequest(server string, id string, params *GetPortalScopeItemParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "kind", kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
-	}
-
-	var pathParam1 string
-
-	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -9961,7 +10106,7 @@ func NewGetPortalScopeItemRequest(server string, kind string, id string) (*http.
 		return nil, err
 	}
 
-	operationPath := fmt.Sprintf("/portal/settings/%s/%s", pathParam0, pathParam1)
+	operationPath := fmt.Sprintf("/portal/settings/items/%s", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -9969,6 +10114,29 @@ func NewGetPortalScopeItemRequest(server string, kind string, id string) (*http.
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -9980,30 +10148,23 @@ func NewGetPortalScopeItemRequest(server string, kind string, id string) (*http.
 }
 
 // NewSubmitPortalScopeItemRequestWithFormdataBody calls the generic SubmitPortalScopeItem builder with application/x-www-form-urlencoded body
-func NewSubmitPortalScopeItemRequestWithFormdataBody(server string, kind string, id string, body SubmitPortalScopeItemFormdataRequestBody) (*http.Request, error) {
+func NewSubmitPortalScopeItemRequestWithFormdataBody(server string, id string, params *SubmitPortalScopeItemParams, body SubmitPortalScopeItemFormdataRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	bodyStr, err := runtime.MarshalForm(body, nil)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = strings.NewReader(bodyStr.Encode())
-	return NewSubmitPortalScopeItemRequestWithBody(server, kind, id, "application/x-www-form-urlencoded", bodyReader)
+	return NewSubmitPortalScopeItemRequestWithBody(server, id, params, "application/x-www-form-urlencoded", bodyReader)
 }
 
 // NewSubmitPortalScopeItemRequestWithBody constructs an http.Request for the SubmitPortalScopeItem method, with any body, and a specified content type
-func NewSubmitPortalScopeItemRequestWithBody(server string, kind string, id string, contentType string, body io.Reader) (*http.Request, error) {
+func NewSubmitPortalScopeItemRequestWithBody(server string, id string, params *SubmitPortalScopeItemParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "kind", kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
-	}
-
-	var pathParam1 string
-
-	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -10013,7 +10174,7 @@ func NewSubmitPortalScopeItemRequestWithBody(server string, kind string, id stri
 		return nil, err
 	}
 
-	operationPath := fmt.Sprintf("/portal/settings/%s/%s", pathParam0, pathParam1)
+	operationPath := fmt.Sprintf("/portal/settings/items/%s", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -10021,6 +10182,29 @@ func NewSubmitPortalScopeItemRequestWithBody(server string, kind string, id stri
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
@@ -15033,26 +15217,26 @@ type ClientWithResponsesInterface interface {
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
-	// Corresponds with GET /portal/settings/{kind} (the `GetPortalScopeItemNew` operationId).
-	GetPortalScopeItemNewWithResponse(ctx context.Context, kind string, reqEditors ...RequestEditorFn) (*GetPortalScopeItemNewReply, error)
+	// Corresponds with GET /portal/settings/items (the `GetPortalScopeItemNew` operationId).
+	GetPortalScopeItemNewWithResponse(ctx context.Context, params *GetPortalScopeItemNewParams, reqEditors ...RequestEditorFn) (*GetPortalScopeItemNewReply, error)
 
 	// SubmitPortalScopeItemNewWithBodyWithResponse Add a store, department or supplier
 	//
-	// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} without If-Match (creating only); 303 to the settings page.
+	// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) without If-Match (creating only); 303 to the settings page.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
-	// Corresponds with POST /portal/settings/{kind} (the `SubmitPortalScopeItemNew` operationId).
-	SubmitPortalScopeItemNewWithBodyWithResponse(ctx context.Context, kind string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalScopeItemNewReply, error)
+	// Corresponds with POST /portal/settings/items (the `SubmitPortalScopeItemNew` operationId).
+	SubmitPortalScopeItemNewWithBodyWithResponse(ctx context.Context, params *SubmitPortalScopeItemNewParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalScopeItemNewReply, error)
 
 	// SubmitPortalScopeItemNewWithFormdataBodyWithResponse Add a store, department or supplier
 	//
-	// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} without If-Match (creating only); 303 to the settings page.
+	// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) without If-Match (creating only); 303 to the settings page.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
-	// Corresponds with POST /portal/settings/{kind} (the `SubmitPortalScopeItemNew` operationId).
-	SubmitPortalScopeItemNewWithFormdataBodyWithResponse(ctx context.Context, kind string, body SubmitPortalScopeItemNewFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalScopeItemNewReply, error)
+	// Corresponds with POST /portal/settings/items (the `SubmitPortalScopeItemNew` operationId).
+	SubmitPortalScopeItemNewWithFormdataBodyWithResponse(ctx context.Context, params *SubmitPortalScopeItemNewParams, body SubmitPortalScopeItemNewFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalScopeItemNewReply, error)
 
 	// GetPortalScopeItemWithResponse The form editing a store, department or supplier
 	//
@@ -15060,26 +15244,26 @@ type ClientWithResponsesInterface interface {
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
-	// Corresponds with GET /portal/settings/{kind}/{id} (the `GetPortalScopeItem` operationId).
-	GetPortalScopeItemWithResponse(ctx context.Context, kind string, id string, reqEditors ...RequestEditorFn) (*GetPortalScopeItemReply, error)
+	// Corresponds with GET /portal/settings/items/{id} (the `GetPortalScopeItem` operationId).
+	GetPortalScopeItemWithResponse(ctx context.Context, id string, params *GetPortalScopeItemParams, reqEditors ...RequestEditorFn) (*GetPortalScopeItemReply, error)
 
 	// SubmitPortalScopeItemWithBodyWithResponse Change a store, department or supplier
 	//
-	// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} with the form's version as If-Match; 303 to the settings page.
+	// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) with the form's version as If-Match; 303 to the settings page.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
-	// Corresponds with POST /portal/settings/{kind}/{id} (the `SubmitPortalScopeItem` operationId).
-	SubmitPortalScopeItemWithBodyWithResponse(ctx context.Context, kind string, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalScopeItemReply, error)
+	// Corresponds with POST /portal/settings/items/{id} (the `SubmitPortalScopeItem` operationId).
+	SubmitPortalScopeItemWithBodyWithResponse(ctx context.Context, id string, params *SubmitPortalScopeItemParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalScopeItemReply, error)
 
 	// SubmitPortalScopeItemWithFormdataBodyWithResponse Change a store, department or supplier
 	//
-	// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} with the form's version as If-Match; 303 to the settings page.
+	// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) with the form's version as If-Match; 303 to the settings page.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
-	// Corresponds with POST /portal/settings/{kind}/{id} (the `SubmitPortalScopeItem` operationId).
-	SubmitPortalScopeItemWithFormdataBodyWithResponse(ctx context.Context, kind string, id string, body SubmitPortalScopeItemFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalScopeItemReply, error)
+	// Corresponds with POST /portal/settings/items/{id} (the `SubmitPortalScopeItem` operationId).
+	SubmitPortalScopeItemWithFormdataBodyWithResponse(ctx context.Context, id string, params *SubmitPortalScopeItemParams, body SubmitPortalScopeItemFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalScopeItemReply, error)
 
 	// GetPortalStylesheetWithResponse The portal's stylesheet
 	//
@@ -38669,9 +38853,9 @@ func (c *ClientWithResponses) SubmitPortalSettingsWithFormdataBodyWithResponse(c
 //
 // Returns a wrapper object for the known response body format(s).
 //
-// Corresponds with GET /portal/settings/{kind} (the `GetPortalScopeItemNew` operationId).
-func (c *ClientWithResponses) GetPortalScopeItemNewWithResponse(ctx context.Context, kind string, reqEditors ...RequestEditorFn) (*GetPortalScopeItemNewReply, error) {
-	rsp, err := c.GetPortalScopeItemNew(ctx, kind, reqEditors...)
+// Corresponds with GET /portal/settings/items (the `GetPortalScopeItemNew` operationId).
+func (c *ClientWithResponses) GetPortalScopeItemNewWithResponse(ctx context.Context, params *GetPortalScopeItemNewParams, reqEditors ...RequestEditorFn) (*GetPortalScopeItemNewReply, error) {
+	rsp, err := c.GetPortalScopeItemNew(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -38680,13 +38864,13 @@ func (c *ClientWithResponses) GetPortalScopeItemNewWithResponse(ctx context.Cont
 
 // SubmitPortalScopeItemNewWithBodyWithResponse Add a store, department or supplier
 //
-// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} without If-Match (creating only); 303 to the settings page.
+// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) without If-Match (creating only); 303 to the settings page.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
-// Corresponds with POST /portal/settings/{kind} (the `SubmitPortalScopeItemNew` operationId).
-func (c *ClientWithResponses) SubmitPortalScopeItemNewWithBodyWithResponse(ctx context.Context, kind string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalScopeItemNewReply, error) {
-	rsp, err := c.SubmitPortalScopeItemNewWithBody(ctx, kind, contentType, body, reqEditors...)
+// Corresponds with POST /portal/settings/items (the `SubmitPortalScopeItemNew` operationId).
+func (c *ClientWithResponses) SubmitPortalScopeItemNewWithBodyWithResponse(ctx context.Context, params *SubmitPortalScopeItemNewParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalScopeItemNewReply, error) {
+	rsp, err := c.SubmitPortalScopeItemNewWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -38695,13 +38879,13 @@ func (c *ClientWithResponses) SubmitPortalScopeItemNewWithBodyWithResponse(ctx c
 
 // SubmitPortalScopeItemNewWithFormdataBodyWithResponse Add a store, department or supplier
 //
-// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} without If-Match (creating only); 303 to the settings page.
+// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) without If-Match (creating only); 303 to the settings page.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //
-// Corresponds with POST /portal/settings/{kind} (the `SubmitPortalScopeItemNew` operationId).
-func (c *ClientWithResponses) SubmitPortalScopeItemNewWithFormdataBodyWithResponse(ctx context.Context, kind string, body SubmitPortalScopeItemNewFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalScopeItemNewReply, error) {
-	rsp, err := c.SubmitPortalScopeItemNewWithFormdataBody(ctx, kind, body, reqEditors...)
+// Corresponds with POST /portal/settings/items (the `SubmitPortalScopeItemNew` operationId).
+func (c *ClientWithResponses) SubmitPortalScopeItemNewWithFormdataBodyWithResponse(ctx context.Context, params *SubmitPortalScopeItemNewParams, body SubmitPortalScopeItemNewFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalScopeItemNewReply, error) {
+	rsp, err := c.SubmitPortalScopeItemNewWithFormdataBody(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -38714,9 +38898,9 @@ func (c *ClientWithResponses) SubmitPortalScopeItemNewWithFormdataBodyWithRespon
 //
 // Returns a wrapper object for the known response body format(s).
 //
-// Corresponds with GET /portal/settings/{kind}/{id} (the `GetPortalScopeItem` operationId).
-func (c *ClientWithResponses) GetPortalScopeItemWithResponse(ctx context.Context, kind string, id string, reqEditors ...RequestEditorFn) (*GetPortalScopeItemReply, error) {
-	rsp, err := c.GetPortalScopeItem(ctx, kind, id, reqEditors...)
+// Corresponds with GET /portal/settings/items/{id} (the `GetPortalScopeItem` operationId).
+func (c *ClientWithResponses) GetPortalScopeItemWithResponse(ctx context.Context, id string, params *GetPortalScopeItemParams, reqEditors ...RequestEditorFn) (*GetPortalScopeItemReply, error) {
+	rsp, err := c.GetPortalScopeItem(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -38725,13 +38909,13 @@ func (c *ClientWithResponses) GetPortalScopeItemWithResponse(ctx context.Context
 
 // SubmitPortalScopeItemWithBodyWithResponse Change a store, department or supplier
 //
-// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} with the form's version as If-Match; 303 to the settings page.
+// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) with the form's version as If-Match; 303 to the settings page.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
-// Corresponds with POST /portal/settings/{kind}/{id} (the `SubmitPortalScopeItem` operationId).
-func (c *ClientWithResponses) SubmitPortalScopeItemWithBodyWithResponse(ctx context.Context, kind string, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalScopeItemReply, error) {
-	rsp, err := c.SubmitPortalScopeItemWithBody(ctx, kind, id, contentType, body, reqEditors...)
+// Corresponds with POST /portal/settings/items/{id} (the `SubmitPortalScopeItem` operationId).
+func (c *ClientWithResponses) SubmitPortalScopeItemWithBodyWithResponse(ctx context.Context, id string, params *SubmitPortalScopeItemParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalScopeItemReply, error) {
+	rsp, err := c.SubmitPortalScopeItemWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -38740,13 +38924,13 @@ func (c *ClientWithResponses) SubmitPortalScopeItemWithBodyWithResponse(ctx cont
 
 // SubmitPortalScopeItemWithFormdataBodyWithResponse Change a store, department or supplier
 //
-// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} with the form's version as If-Match; 303 to the settings page.
+// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) with the form's version as If-Match; 303 to the settings page.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //
-// Corresponds with POST /portal/settings/{kind}/{id} (the `SubmitPortalScopeItem` operationId).
-func (c *ClientWithResponses) SubmitPortalScopeItemWithFormdataBodyWithResponse(ctx context.Context, kind string, id string, body SubmitPortalScopeItemFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalScopeItemReply, error) {
-	rsp, err := c.SubmitPortalScopeItemWithFormdataBody(ctx, kind, id, body, reqEditors...)
+// Corresponds with POST /portal/settings/items/{id} (the `SubmitPortalScopeItem` operationId).
+func (c *ClientWithResponses) SubmitPortalScopeItemWithFormdataBodyWithResponse(ctx context.Context, id string, params *SubmitPortalScopeItemParams, body SubmitPortalScopeItemFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalScopeItemReply, error) {
+	rsp, err := c.SubmitPortalScopeItemWithFormdataBody(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}

@@ -255,11 +255,11 @@ var portalItemKinds = map[string]portalItemKind{
 // departmentKinds are the kinds a department may be.
 var departmentKinds = []option{{"sales", "Sales"}, {"purchase", "Purchase"}, {"manufacturing", "Manufacturing"}, {"logistics", "Logistics"}, {"accounts", "Accounts"}, {"custom", "Custom"}}
 
-// HandleItemNew serves GET /portal/settings/{kind}: the form adding a
+// HandleItemNew serves GET /portal/settings/items?kind={stores,departments,suppliers}: the form adding a
 // store, department or supplier.
 func (s *Service) HandleItemNew(w http.ResponseWriter, r *http.Request) error {
 	return s.view(func(w http.ResponseWriter, r *http.Request, q *req) {
-		k, ok := portalItemKinds[r.PathValue("kind")]
+		k, ok := portalItemKinds[r.URL.Query().Get("kind")]
 		if !ok {
 			writeMessage(w, r, http.StatusNotFound, q.chrome("Not found", ""), "This page does not exist.", "/portal/settings", "Back to the settings")
 			return
@@ -273,11 +273,11 @@ func (s *Service) HandleItemNew(w http.ResponseWriter, r *http.Request) error {
 	})(w, r)
 }
 
-// HandleItem serves GET /portal/settings/{kind}/{id}: the form editing a
+// HandleItem serves GET /portal/settings/items/{id}?kind=: the form editing a
 // store, department or supplier.
 func (s *Service) HandleItem(w http.ResponseWriter, r *http.Request) error {
 	return s.view(func(w http.ResponseWriter, r *http.Request, q *req) {
-		k, ok := portalItemKinds[r.PathValue("kind")]
+		k, ok := portalItemKinds[r.URL.Query().Get("kind")]
 		if !ok {
 			writeMessage(w, r, http.StatusNotFound, q.chrome("Not found", ""), "This page does not exist.", "/portal/settings", "Back to the settings")
 			return
@@ -324,7 +324,7 @@ func (s *Service) readItem(ctx context.Context, p *auth.Principal, k portalItemK
 	return d, nil
 }
 
-// HandleItemCreate serves POST /portal/settings/{kind}: a new store,
+// HandleItemCreate serves POST /portal/settings/items?kind=: a new store,
 // department or supplier (as PUT /v1/{plural}/{id} without If-Match).
 func (s *Service) HandleItemCreate(w http.ResponseWriter, r *http.Request) error {
 	return s.action(func(w http.ResponseWriter, r *http.Request, q *req, form url.Values) {
@@ -332,7 +332,7 @@ func (s *Service) HandleItemCreate(w http.ResponseWriter, r *http.Request) error
 	})(w, r)
 }
 
-// HandleItemUpdate serves POST /portal/settings/{kind}/{id}: the item
+// HandleItemUpdate serves POST /portal/settings/items/{id}?kind=: the item
 // replaced at the form's version (as PUT /v1/{plural}/{id} with
 // If-Match).
 func (s *Service) HandleItemUpdate(w http.ResponseWriter, r *http.Request) error {
@@ -342,7 +342,7 @@ func (s *Service) HandleItemUpdate(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Service) putItem(w http.ResponseWriter, r *http.Request, q *req, form url.Values, id string, create bool) {
-	k, ok := portalItemKinds[r.PathValue("kind")]
+	k, ok := portalItemKinds[r.URL.Query().Get("kind")]
 	if !ok {
 		writeMessage(w, r, http.StatusNotFound, q.chrome("Not found", ""), "This page does not exist.", "/portal/settings", "Back to the settings")
 		return

@@ -1713,7 +1713,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/portal/settings/{kind}": {
+    "/portal/settings/items": {
         parameters: {
             query?: never;
             header?: never;
@@ -1728,7 +1728,7 @@ export interface paths {
         put?: never;
         /**
          * Add a store, department or supplier
-         * @description Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} without If-Match (creating only); 303 to the settings page.
+         * @description Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) without If-Match (creating only); 303 to the settings page.
          */
         post: operations["submitPortalScopeItemNew"];
         delete?: never;
@@ -1737,7 +1737,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/portal/settings/{kind}/{id}": {
+    "/portal/settings/items/{id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -1752,7 +1752,7 @@ export interface paths {
         put?: never;
         /**
          * Change a store, department or supplier
-         * @description Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} with the form's version as If-Match; 303 to the settings page.
+         * @description Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) with the form's version as If-Match; 303 to the settings page.
          */
         post: operations["submitPortalScopeItem"];
         delete?: never;
@@ -10611,12 +10611,12 @@ export interface operations {
     };
     getPortalScopeItemNew: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query: {
                 /** @description stores, departments or suppliers. */
-                kind: string;
+                kind: "stores" | "departments" | "suppliers";
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -10763,12 +10763,12 @@ export interface operations {
     };
     submitPortalScopeItemNew: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query: {
                 /** @description stores, departments or suppliers. */
-                kind: string;
+                kind: "stores" | "departments" | "suppliers";
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody: {
@@ -10916,11 +10916,12 @@ export interface operations {
     };
     getPortalScopeItem: {
         parameters: {
-            query?: never;
+            query: {
+                /** @description stores, departments or suppliers. */
+                kind: "stores" | "departments" | "suppliers";
+            };
             header?: never;
             path: {
-                /** @description stores, departments or suppliers. */
-                kind: string;
                 /** @description The store, department or supplier id. */
                 id: string;
             };
@@ -11070,11 +11071,12 @@ export interface operations {
     };
     submitPortalScopeItem: {
         parameters: {
-            query?: never;
+            query: {
+                /** @description stores, departments or suppliers. */
+                kind: "stores" | "departments" | "suppliers";
+            };
             header?: never;
             path: {
-                /** @description stores, departments or suppliers. */
-                kind: string;
                 /** @description The store, department or supplier id. */
                 id: string;
             };

@@ -28,7 +28,7 @@ func TestPortalSettingsInABrowser(t *testing.T) {
 	b.check("settings")
 
 	// Add a store.
-	b.run("open the store form", chromedp.Click(`a.button[href="/portal/settings/stores"]`, chromedp.ByQuery))
+	b.run("open the store form", chromedp.Click(`a.button[href="/portal/settings/items?kind=stores"]`, chromedp.ByQuery))
 	b.wantHeading("Add a store")
 	b.check("settings-store-new")
 	b.run("fill the store",

@@ -85,12 +85,12 @@ func TestPortalSettingsSections(t *testing.T) {
 			t.Errorf("the manager's navigation offers %s", href)
 		}
 	}
-	for _, path := range []string{"/portal/settings", "/portal/settings/stores", "/portal/settings/stores/s1", "/portal/audit", "/portal/webhooks"} {
+	for _, path := range []string{"/portal/settings", "/portal/settings/items?kind=stores", "/portal/settings/items/s1?kind=stores", "/portal/audit", "/portal/webhooks"} {
 		e.Call(t, "GET", path, "", nil, "Cookie", mgrCookie).Want(t, http.StatusForbidden, "")
 	}
 	before := e.auditCount(t, owner.AccountID)
 	e.portalPost(t, mgrCookie, "/portal/settings", url.Values{"csrf": {mgrCSRF}, "name": {"Hijacked"}, "alertHour": {"3"}, "timeZone": {"UTC"}}).Want(t, http.StatusForbidden, "")
-	e.portalPost(t, mgrCookie, "/portal/settings/stores", url.Values{"csrf": {mgrCSRF}, "id": {"s66"}, "name": {"Nope"}}).Want(t, http.StatusForbidden, "")
+	e.portalPost(t, mgrCookie, "/portal/settings/items?kind=stores", url.Values{"csrf": {mgrCSRF}, "id": {"s66"}, "name": {"Nope"}}).Want(t, http.StatusForbidden, "")
 	e.portalPost(t, mgrCookie, "/portal/webhooks", url.Values{"csrf": {mgrCSRF}, "url": {"http://127.0.0.1:9/hook"}}).Want(t, http.StatusForbidden, "")
 	if after := e.auditCount(t, owner.AccountID); after != before {
 		t.Fatalf("refused forms changed something: %d -> %d audit events", before, after)
@@ -189,37 +189,37 @@ func TestPortalSettingsSections(t *testing.T) {
 	}
 
 	// Stores: add, a taken id, edit (and a stale edit).
-	body, csrf = e.portalPage(t, ownerCookie, "/portal/settings/stores")
-	r = e.portalPost(t, ownerCookie, "/portal/settings/stores", url.Values{"csrf": {csrf}, "id": {"s9"}, "name": {"Ninth Street"}, "address": {"9 Ninth St"}, "timeZone": {"Europe/Paris"}}).Want(t, http.StatusSeeOther, "")
+	body, csrf = e.portalPage(t, ownerCookie, "/portal/settings/items?kind=stores")
+	r = e.portalPost(t, ownerCookie, "/portal/settings/items?kind=stores", url.Values{"csrf": {csrf}, "id": {"s9"}, "name": {"Ninth Street"}, "address": {"9 Ninth St"}, "timeZone": {"Europe/Paris"}}).Want(t, http.StatusSeeOther, "")
 	e.Call(t, "GET", "/v1/stores/s9", ownerTk.AccessToken, nil).Want(t, http.StatusOK, "")
-	r = e.portalPost(t, ownerCookie, "/portal/settings/stores", url.Values{"csrf": {csrf}, "id": {"s9"}, "name": {"Again"}}).Want(t, http.StatusPreconditionRequired, "")
+	r = e.portalPost(t, ownerCookie, "/portal/settings/items?kind=stores", url.Values{"csrf": {csrf}, "id": {"s9"}, "name": {"Again"}}).Want(t, http.StatusPreconditionRequired, "")
 	if !strings.Contains(string(r.Body), `id="id-error"`) {
 		t.Fatalf("taken id: %s", r.Body)
 	}
-	r = e.portalPost(t, ownerCookie, "/portal/settings/stores", url.Values{"csrf": {csrf}, "id": {"s10"}, "name": {""}, "timeZone": {"Mars/Base"}}).Want(t, http.StatusBadRequest, "")
+	r = e.portalPost(t, ownerCookie, "/portal/settings/items?kind=stores", url.Values{"csrf": {csrf}, "id": {"s10"}, "name": {""}, "timeZone": {"Mars/Base"}}).Want(t, http.StatusBadRequest, "")
 	if !strings.Contains(string(r.Body), `id="name-error"`) && !strings.Contains(string(r.Body), `id="timeZone-error"`) {
 		t.Fatalf("bad store: %s", r.Body)
 	}
-	body, _ = e.portalPage(t, ownerCookie, "/portal/settings/stores/s9")
-	edit := settingsFormValues(t, body, "/portal/settings/stores/s9")
+	body, _ = e.portalPage(t, ownerCookie, "/portal/settings/items/s9?kind=stores")
+	edit := settingsFormValues(t, body, "/portal/settings/items/s9?kind=stores")
 	staleEdit := url.Values{}
 	for k, v := range edit {
 		staleEdit[k] = v
 	}
 	edit.Set("name", "Ninth Avenue")
-	e.portalPost(t, ownerCookie, "/portal/settings/stores/s9", edit).Want(t, http.StatusSeeOther, "")
+	e.portalPost(t, ownerCookie, "/portal/settings/items/s9?kind=stores", edit).Want(t, http.StatusSeeOther, "")
 	body, _ = e.portalPage(t, ownerCookie, "/portal/settings")
 	if !strings.Contains(body, "Ninth Avenue") {
 		t.Fatalf("settings page lacks the store: %s", body)
 	}
 	staleEdit.Set("name", "Old")
-	r = e.portalPost(t, ownerCookie, "/portal/settings/stores/s9", staleEdit).Want(t, http.StatusPreconditionFailed, "")
+	r = e.portalPost(t, ownerCookie, "/portal/settings/items/s9?kind=stores", staleEdit).Want(t, http.StatusPreconditionFailed, "")
 	if !strings.Contains(string(r.Body), "changed meanwhile") {
 		t.Fatalf("stale store: %s", r.Body)
 	}
 	// Departments and suppliers.
-	e.portalPost(t, ownerCookie, "/portal/settings/departments", url.Values{"csrf": {csrf}, "id": {"d1"}, "name": {"Sales"}, "kind": {"sales"}}).Want(t, http.StatusSeeOther, "")
-	e.portalPost(t, ownerCookie, "/portal/settings/suppliers", url.Values{"csrf": {csrf}, "id": {"p1"}, "name": {"Acme"}}).Want(t, http.StatusSeeOther, "")
+	e.portalPost(t, ownerCookie, "/portal/settings/items?kind=departments", url.Values{"csrf": {csrf}, "id": {"d1"}, "name": {"Sales"}, "kind": {"sales"}}).Want(t, http.StatusSeeOther, "")
+	e.portalPost(t, ownerCookie, "/portal/settings/items?kind=suppliers", url.Values{"csrf": {csrf}, "id": {"p1"}, "name": {"Acme"}}).Want(t, http.StatusSeeOther, "")
 	e.Call(t, "GET", "/v1/departments/d1", ownerTk.AccessToken, nil).Want(t, http.StatusOK, "")
 	e.Call(t, "GET", "/v1/suppliers/p1", ownerTk.AccessToken, nil).Want(t, http.StatusOK, "")
 	for _, action := range []string{"store.create", "store.replace", "department.create", "supplier.create"} {
