@@ -5,15 +5,18 @@ package main
 
 import (
 	"github.com/stewardhq/steward/pkg/access"
+	"github.com/stewardhq/steward/pkg/accounts"
 	"github.com/stewardhq/steward/pkg/app/authboot"
 	"github.com/stewardhq/steward/pkg/app/mailboot"
 	"github.com/stewardhq/steward/pkg/approvals"
+	"github.com/stewardhq/steward/pkg/events"
 	"github.com/stewardhq/steward/pkg/invites"
 	"github.com/stewardhq/steward/pkg/members"
 	"github.com/stewardhq/steward/pkg/permissions"
 	"github.com/stewardhq/steward/pkg/portal"
 	"github.com/stewardhq/steward/pkg/router"
 	"github.com/stewardhq/steward/pkg/routes"
+	"github.com/stewardhq/steward/pkg/webhooks"
 )
 
 func main() {
@@ -37,6 +40,13 @@ func main() {
 		// invitation email.
 		inv := &invites.Service{Store: b.Store, Auth: b.Auth, Mail: outbox, PublicURL: b.Config.PublicURL}
 		pt := &portal.Service{Store: b.Store, Auth: b.Auth, Members: mem, Invites: inv, Roles: &permissions.Service{Store: b.Store}, PublicURL: b.Config.PublicURL}
+		// Its settings, audit and webhooks sections call the account and
+		// webhook services (replays queue on the webhook queue).
+		pt.Accounts = &accounts.Handler{Store: b.Store}
+		pt.Webhooks = &webhooks.Service{Store: b.Store, URLs: webhooks.PolicyFor(b.Env.Config.Stage), Source: &events.Feed{Store: b.Store}}
+		if q := b.Env.Config.WebhookQueueURL; q != "" {
+			pt.Webhooks.Queue = webhooks.NewSQSQueue(b.Env.AWS, q)
+		}
 		return []router.Operations{b.Auth.Operations(), mem.Operations(), pt.Operations()}, nil
 	})
 }

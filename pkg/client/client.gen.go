@@ -1004,6 +1004,90 @@ func (e SubmitApprovalPageFormdataBodyDecision) Valid() bool {
 	}
 }
 
+// Defines values for GetPortalScopeItemNewParamsKind.
+const (
+	GetPortalScopeItemNewParamsKindDepartments GetPortalScopeItemNewParamsKind = "departments"
+	GetPortalScopeItemNewParamsKindStores      GetPortalScopeItemNewParamsKind = "stores"
+	GetPortalScopeItemNewParamsKindSuppliers   GetPortalScopeItemNewParamsKind = "suppliers"
+)
+
+// Valid indicates whether the value is a known member of the GetPortalScopeItemNewParamsKind enum.
+func (e GetPortalScopeItemNewParamsKind) Valid() bool {
+	switch e {
+	case GetPortalScopeItemNewParamsKindDepartments:
+		return true
+	case GetPortalScopeItemNewParamsKindStores:
+		return true
+	case GetPortalScopeItemNewParamsKindSuppliers:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SubmitPortalScopeItemNewParamsKind.
+const (
+	SubmitPortalScopeItemNewParamsKindDepartments SubmitPortalScopeItemNewParamsKind = "departments"
+	SubmitPortalScopeItemNewParamsKindStores      SubmitPortalScopeItemNewParamsKind = "stores"
+	SubmitPortalScopeItemNewParamsKindSuppliers   SubmitPortalScopeItemNewParamsKind = "suppliers"
+)
+
+// Valid indicates whether the value is a known member of the SubmitPortalScopeItemNewParamsKind enum.
+func (e SubmitPortalScopeItemNewParamsKind) Valid() bool {
+	switch e {
+	case SubmitPortalScopeItemNewParamsKindDepartments:
+		return true
+	case SubmitPortalScopeItemNewParamsKindStores:
+		return true
+	case SubmitPortalScopeItemNewParamsKindSuppliers:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetPortalScopeItemParamsKind.
+const (
+	GetPortalScopeItemParamsKindDepartments GetPortalScopeItemParamsKind = "departments"
+	GetPortalScopeItemParamsKindStores      GetPortalScopeItemParamsKind = "stores"
+	GetPortalScopeItemParamsKindSuppliers   GetPortalScopeItemParamsKind = "suppliers"
+)
+
+// Valid indicates whether the value is a known member of the GetPortalScopeItemParamsKind enum.
+func (e GetPortalScopeItemParamsKind) Valid() bool {
+	switch e {
+	case GetPortalScopeItemParamsKindDepartments:
+		return true
+	case GetPortalScopeItemParamsKindStores:
+		return true
+	case GetPortalScopeItemParamsKindSuppliers:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SubmitPortalScopeItemParamsKind.
+const (
+	SubmitPortalScopeItemParamsKindDepartments SubmitPortalScopeItemParamsKind = "departments"
+	SubmitPortalScopeItemParamsKindStores      SubmitPortalScopeItemParamsKind = "stores"
+	SubmitPortalScopeItemParamsKindSuppliers   SubmitPortalScopeItemParamsKind = "suppliers"
+)
+
+// Valid indicates whether the value is a known member of the SubmitPortalScopeItemParamsKind enum.
+func (e SubmitPortalScopeItemParamsKind) Valid() bool {
+	switch e {
+	case SubmitPortalScopeItemParamsKindDepartments:
+		return true
+	case SubmitPortalScopeItemParamsKindStores:
+		return true
+	case SubmitPortalScopeItemParamsKindSuppliers:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListAccessRequestsParamsMine.
 const (
 	ListAccessRequestsParamsMineDecide    ListAccessRequestsParamsMine = "decide"
@@ -3281,6 +3365,74 @@ type SubmitPortalDeleteRoleFormdataBody struct {
 type SubmitPortalRoleFormdataBody struct {
 }
 
+// SubmitPortalSettingsFormdataBody defines parameters for SubmitPortalSettings.
+type SubmitPortalSettingsFormdataBody struct {
+}
+
+// GetPortalScopeItemNewParams defines parameters for GetPortalScopeItemNew.
+type GetPortalScopeItemNewParams struct {
+	// Kind stores, departments or suppliers.
+	Kind GetPortalScopeItemNewParamsKind `form:"kind" json:"kind"`
+}
+
+// GetPortalScopeItemNewParamsKind defines parameters for GetPortalScopeItemNew.
+type GetPortalScopeItemNewParamsKind string
+
+// SubmitPortalScopeItemNewFormdataBody defines parameters for SubmitPortalScopeItemNew.
+type SubmitPortalScopeItemNewFormdataBody struct {
+}
+
+// SubmitPortalScopeItemNewParams defines parameters for SubmitPortalScopeItemNew.
+type SubmitPortalScopeItemNewParams struct {
+	// Kind stores, departments or suppliers.
+	Kind SubmitPortalScopeItemNewParamsKind `form:"kind" json:"kind"`
+}
+
+// SubmitPortalScopeItemNewParamsKind defines parameters for SubmitPortalScopeItemNew.
+type SubmitPortalScopeItemNewParamsKind string
+
+// GetPortalScopeItemParams defines parameters for GetPortalScopeItem.
+type GetPortalScopeItemParams struct {
+	// Kind stores, departments or suppliers.
+	Kind GetPortalScopeItemParamsKind `form:"kind" json:"kind"`
+}
+
+// GetPortalScopeItemParamsKind defines parameters for GetPortalScopeItem.
+type GetPortalScopeItemParamsKind string
+
+// SubmitPortalScopeItemFormdataBody defines parameters for SubmitPortalScopeItem.
+type SubmitPortalScopeItemFormdataBody struct {
+}
+
+// SubmitPortalScopeItemParams defines parameters for SubmitPortalScopeItem.
+type SubmitPortalScopeItemParams struct {
+	// Kind stores, departments or suppliers.
+	Kind SubmitPortalScopeItemParamsKind `form:"kind" json:"kind"`
+}
+
+// SubmitPortalScopeItemParamsKind defines parameters for SubmitPortalScopeItem.
+type SubmitPortalScopeItemParamsKind string
+
+// SubmitPortalWebhookNewFormdataBody defines parameters for SubmitPortalWebhookNew.
+type SubmitPortalWebhookNewFormdataBody struct {
+}
+
+// SubmitPortalWebhookFormdataBody defines parameters for SubmitPortalWebhook.
+type SubmitPortalWebhookFormdataBody struct {
+}
+
+// SubmitPortalWebhookDeleteFormdataBody defines parameters for SubmitPortalWebhookDelete.
+type SubmitPortalWebhookDeleteFormdataBody struct {
+}
+
+// SubmitPortalWebhookReplayFormdataBody defines parameters for SubmitPortalWebhookReplay.
+type SubmitPortalWebhookReplayFormdataBody struct {
+}
+
+// SubmitPortalWebhookRotateFormdataBody defines parameters for SubmitPortalWebhookRotate.
+type SubmitPortalWebhookRotateFormdataBody struct {
+}
+
 // ListAccessRequestsParams defines parameters for ListAccessRequests.
 type ListAccessRequestsParams struct {
 	Status *AccessRequestStatus          `form:"status,omitempty" json:"status,omitempty"`
@@ -3918,6 +4070,30 @@ type SubmitPortalDeleteRoleFormdataRequestBody SubmitPortalDeleteRoleFormdataBod
 // SubmitPortalRoleFormdataRequestBody defines body for SubmitPortalRole for application/x-www-form-urlencoded ContentType.
 type SubmitPortalRoleFormdataRequestBody SubmitPortalRoleFormdataBody
 
+// SubmitPortalSettingsFormdataRequestBody defines body for SubmitPortalSettings for application/x-www-form-urlencoded ContentType.
+type SubmitPortalSettingsFormdataRequestBody SubmitPortalSettingsFormdataBody
+
+// SubmitPortalScopeItemNewFormdataRequestBody defines body for SubmitPortalScopeItemNew for application/x-www-form-urlencoded ContentType.
+type SubmitPortalScopeItemNewFormdataRequestBody SubmitPortalScopeItemNewFormdataBody
+
+// SubmitPortalScopeItemFormdataRequestBody defines body for SubmitPortalScopeItem for application/x-www-form-urlencoded ContentType.
+type SubmitPortalScopeItemFormdataRequestBody SubmitPortalScopeItemFormdataBody
+
+// SubmitPortalWebhookNewFormdataRequestBody defines body for SubmitPortalWebhookNew for application/x-www-form-urlencoded ContentType.
+type SubmitPortalWebhookNewFormdataRequestBody SubmitPortalWebhookNewFormdataBody
+
+// SubmitPortalWebhookFormdataRequestBody defines body for SubmitPortalWebhook for application/x-www-form-urlencoded ContentType.
+type SubmitPortalWebhookFormdataRequestBody SubmitPortalWebhookFormdataBody
+
+// SubmitPortalWebhookDeleteFormdataRequestBody defines body for SubmitPortalWebhookDelete for application/x-www-form-urlencoded ContentType.
+type SubmitPortalWebhookDeleteFormdataRequestBody SubmitPortalWebhookDeleteFormdataBody
+
+// SubmitPortalWebhookReplayFormdataRequestBody defines body for SubmitPortalWebhookReplay for application/x-www-form-urlencoded ContentType.
+type SubmitPortalWebhookReplayFormdataRequestBody SubmitPortalWebhookReplayFormdataBody
+
+// SubmitPortalWebhookRotateFormdataRequestBody defines body for SubmitPortalWebhookRotate for application/x-www-form-urlencoded ContentType.
+type SubmitPortalWebhookRotateFormdataRequestBody SubmitPortalWebhookRotateFormdataBody
+
 // CreateAccessRequestJSONRequestBody defines body for CreateAccessRequest for application/json ContentType.
 type CreateAccessRequestJSONRequestBody = AccessRequestCreate
 
@@ -4355,6 +4531,13 @@ type ClientInterface interface {
 	// Corresponds with GET /portal (the `GetPortal` operationId).
 	GetPortal(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetPortalAudit The audit log
+	//
+	// Public to the API (the portal authenticates its own session cookie). As GET /v1/audit (audit.view): filters actor, target (type:id), action, from and to (UTC), and cursor.
+	//
+	// Corresponds with GET /portal/audit (the `GetPortalAudit` operationId).
+	GetPortalAudit(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// EnterPortal Open a minted portal link
 	//
 	// Public to the API (the portal authenticates its own session cookie). Consumes the one-time link (5 minutes, single use) minted with POST /v1/portal/sessions, sets the portal session cookie (HttpOnly, SameSite=Lax; Secure with the `__Host-` prefix over HTTPS) and redirects (303) to the team page or the link's return path. A used, expired or unknown link answers an HTML page that says which (410).
@@ -4641,6 +4824,81 @@ type ClientInterface interface {
 	// Corresponds with POST /portal/roles/{id}/edit (the `SubmitPortalRole` operationId).
 	SubmitPortalRoleWithFormdataBody(ctx context.Context, id string, body SubmitPortalRoleFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetPortalSettings The settings page
+	//
+	// Public to the API (the portal authenticates its own session cookie). The account's settings (the policies read-only without policies.manage) and its stores, departments and suppliers; needs settings.manage.
+	//
+	// Corresponds with GET /portal/settings (the `GetPortalSettings` operationId).
+	GetPortalSettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalSettingsWithBody Change the account's settings
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/account, with the form's version as If-Match (a stale form is refused: reload); 303 to the settings page.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/settings (the `SubmitPortalSettings` operationId).
+	SubmitPortalSettingsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalSettingsWithFormdataBody Change the account's settings
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/account, with the form's version as If-Match (a stale form is refused: reload); 303 to the settings page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/settings (the `SubmitPortalSettings` operationId).
+	SubmitPortalSettingsWithFormdataBody(ctx context.Context, body SubmitPortalSettingsFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPortalScopeItemNew The form adding a store, department or supplier
+	//
+	// Public to the API (the portal authenticates its own session cookie). Needs settings.manage.
+	//
+	// Corresponds with GET /portal/settings/items (the `GetPortalScopeItemNew` operationId).
+	GetPortalScopeItemNew(ctx context.Context, params *GetPortalScopeItemNewParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalScopeItemNewWithBody Add a store, department or supplier
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) without If-Match (creating only); 303 to the settings page.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/settings/items (the `SubmitPortalScopeItemNew` operationId).
+	SubmitPortalScopeItemNewWithBody(ctx context.Context, params *SubmitPortalScopeItemNewParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalScopeItemNewWithFormdataBody Add a store, department or supplier
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) without If-Match (creating only); 303 to the settings page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/settings/items (the `SubmitPortalScopeItemNew` operationId).
+	SubmitPortalScopeItemNewWithFormdataBody(ctx context.Context, params *SubmitPortalScopeItemNewParams, body SubmitPortalScopeItemNewFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPortalScopeItem The form editing a store, department or supplier
+	//
+	// Public to the API (the portal authenticates its own session cookie). Needs settings.manage.
+	//
+	// Corresponds with GET /portal/settings/items/{id} (the `GetPortalScopeItem` operationId).
+	GetPortalScopeItem(ctx context.Context, id string, params *GetPortalScopeItemParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalScopeItemWithBody Change a store, department or supplier
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) with the form's version as If-Match; 303 to the settings page.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/settings/items/{id} (the `SubmitPortalScopeItem` operationId).
+	SubmitPortalScopeItemWithBody(ctx context.Context, id string, params *SubmitPortalScopeItemParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalScopeItemWithFormdataBody Change a store, department or supplier
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) with the form's version as If-Match; 303 to the settings page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/settings/items/{id} (the `SubmitPortalScopeItem` operationId).
+	SubmitPortalScopeItemWithFormdataBody(ctx context.Context, id string, params *SubmitPortalScopeItemParams, body SubmitPortalScopeItemFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetPortalStylesheet The portal's stylesheet
 	//
 	// Public to the API (the portal authenticates its own session cookie). The portal's one stylesheet (CSS), in the account's accent colour.
@@ -4654,6 +4912,117 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /portal/team (the `GetPortalTeam` operationId).
 	GetPortalTeam(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPortalWebhooks The webhook endpoints
+	//
+	// Public to the API (the portal authenticates its own session cookie). The endpoints and the form adding one; needs webhooks.manage.
+	//
+	// Corresponds with GET /portal/webhooks (the `GetPortalWebhooks` operationId).
+	GetPortalWebhooks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalWebhookNewWithBody Add a webhook endpoint
+	//
+	// Public to the API (the portal authenticates its own session cookie). As POST /v1/webhooks; the page shows the signing secret once.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/webhooks (the `SubmitPortalWebhookNew` operationId).
+	SubmitPortalWebhookNewWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalWebhookNewWithFormdataBody Add a webhook endpoint
+	//
+	// Public to the API (the portal authenticates its own session cookie). As POST /v1/webhooks; the page shows the signing secret once.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/webhooks (the `SubmitPortalWebhookNew` operationId).
+	SubmitPortalWebhookNewWithFormdataBody(ctx context.Context, body SubmitPortalWebhookNewFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPortalWebhook A webhook endpoint
+	//
+	// Public to the API (the portal authenticates its own session cookie). Its form, its deliveries (cursor), replay, secret rotation and deletion.
+	//
+	// Corresponds with GET /portal/webhooks/{id} (the `GetPortalWebhook` operationId).
+	GetPortalWebhook(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalWebhookWithBody Change a webhook endpoint
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/webhooks/{id}; 303 to the endpoint's page.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/webhooks/{id} (the `SubmitPortalWebhook` operationId).
+	SubmitPortalWebhookWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalWebhookWithFormdataBody Change a webhook endpoint
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/webhooks/{id}; 303 to the endpoint's page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/webhooks/{id} (the `SubmitPortalWebhook` operationId).
+	SubmitPortalWebhookWithFormdataBody(ctx context.Context, id string, body SubmitPortalWebhookFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPortalWebhookDelete Confirm deleting an endpoint
+	//
+	// Public to the API (the portal authenticates its own session cookie). The confirmation.
+	//
+	// Corresponds with GET /portal/webhooks/{id}/delete (the `GetPortalWebhookDelete` operationId).
+	GetPortalWebhookDelete(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalWebhookDeleteWithBody Delete an endpoint
+	//
+	// Public to the API (the portal authenticates its own session cookie). As DELETE /v1/webhooks/{id}, once confirmed; 303 to the webhooks page.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/webhooks/{id}/delete (the `SubmitPortalWebhookDelete` operationId).
+	SubmitPortalWebhookDeleteWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalWebhookDeleteWithFormdataBody Delete an endpoint
+	//
+	// Public to the API (the portal authenticates its own session cookie). As DELETE /v1/webhooks/{id}, once confirmed; 303 to the webhooks page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/webhooks/{id}/delete (the `SubmitPortalWebhookDelete` operationId).
+	SubmitPortalWebhookDeleteWithFormdataBody(ctx context.Context, id string, body SubmitPortalWebhookDeleteFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalWebhookReplayWithBody Replay events to an endpoint
+	//
+	// Public to the API (the portal authenticates its own session cookie). As POST /v1/webhooks/{id}/replay (since, UTC); 303 to the endpoint's page.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/webhooks/{id}/replay (the `SubmitPortalWebhookReplay` operationId).
+	SubmitPortalWebhookReplayWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalWebhookReplayWithFormdataBody Replay events to an endpoint
+	//
+	// Public to the API (the portal authenticates its own session cookie). As POST /v1/webhooks/{id}/replay (since, UTC); 303 to the endpoint's page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/webhooks/{id}/replay (the `SubmitPortalWebhookReplay` operationId).
+	SubmitPortalWebhookReplayWithFormdataBody(ctx context.Context, id string, body SubmitPortalWebhookReplayFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalWebhookRotateWithBody Replace an endpoint's signing secret
+	//
+	// Public to the API (the portal authenticates its own session cookie). As POST /v1/webhooks/{id}/rotate-secret; the page shows the new secret once.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/webhooks/{id}/rotate-secret (the `SubmitPortalWebhookRotate` operationId).
+	SubmitPortalWebhookRotateWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalWebhookRotateWithFormdataBody Replace an endpoint's signing secret
+	//
+	// Public to the API (the portal authenticates its own session cookie). As POST /v1/webhooks/{id}/rotate-secret; the page shows the new secret once.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/webhooks/{id}/rotate-secret (the `SubmitPortalWebhookRotate` operationId).
+	SubmitPortalWebhookRotateWithFormdataBody(ctx context.Context, id string, body SubmitPortalWebhookRotateFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAccessRequests List my access requests and those I was asked to decide
 	//
@@ -5839,6 +6208,23 @@ func (c *Client) GetPortal(ctx context.Context, reqEditors ...RequestEditorFn) (
 	return c.Client.Do(req)
 }
 
+// GetPortalAudit The audit log
+//
+// Public to the API (the portal authenticates its own session cookie). As GET /v1/audit (audit.view): filters actor, target (type:id), action, from and to (UTC), and cursor.
+//
+// Corresponds with GET /portal/audit (the `GetPortalAudit` operationId).
+func (c *Client) GetPortalAudit(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalAuditRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // EnterPortal Open a minted portal link
 //
 // Public to the API (the portal authenticates its own session cookie). Consumes the one-time link (5 minutes, single use) minted with POST /v1/portal/sessions, sets the portal session cookie (HttpOnly, SameSite=Lax; Secure with the `__Host-` prefix over HTTPS) and redirects (303) to the team page or the link's return path. A used, expired or unknown link answers an HTML page that says which (410).
@@ -6465,6 +6851,171 @@ func (c *Client) SubmitPortalRoleWithFormdataBody(ctx context.Context, id string
 	return c.Client.Do(req)
 }
 
+// GetPortalSettings The settings page
+//
+// Public to the API (the portal authenticates its own session cookie). The account's settings (the policies read-only without policies.manage) and its stores, departments and suppliers; needs settings.manage.
+//
+// Corresponds with GET /portal/settings (the `GetPortalSettings` operationId).
+func (c *Client) GetPortalSettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalSettingsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalSettingsWithBody Change the account's settings
+//
+// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/account, with the form's version as If-Match (a stale form is refused: reload); 303 to the settings page.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/settings (the `SubmitPortalSettings` operationId).
+func (c *Client) SubmitPortalSettingsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalSettingsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalSettingsWithFormdataBody Change the account's settings
+//
+// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/account, with the form's version as If-Match (a stale form is refused: reload); 303 to the settings page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/settings (the `SubmitPortalSettings` operationId).
+func (c *Client) SubmitPortalSettingsWithFormdataBody(ctx context.Context, body SubmitPortalSettingsFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalSettingsRequestWithFormdataBody(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPortalScopeItemNew The form adding a store, department or supplier
+//
+// Public to the API (the portal authenticates its own session cookie). Needs settings.manage.
+//
+// Corresponds with GET /portal/settings/items (the `GetPortalScopeItemNew` operationId).
+func (c *Client) GetPortalScopeItemNew(ctx context.Context, params *GetPortalScopeItemNewParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalScopeItemNewRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalScopeItemNewWithBody Add a store, department or supplier
+//
+// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) without If-Match (creating only); 303 to the settings page.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/settings/items (the `SubmitPortalScopeItemNew` operationId).
+func (c *Client) SubmitPortalScopeItemNewWithBody(ctx context.Context, params *SubmitPortalScopeItemNewParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalScopeItemNewRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalScopeItemNewWithFormdataBody Add a store, department or supplier
+//
+// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) without If-Match (creating only); 303 to the settings page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/settings/items (the `SubmitPortalScopeItemNew` operationId).
+func (c *Client) SubmitPortalScopeItemNewWithFormdataBody(ctx context.Context, params *SubmitPortalScopeItemNewParams, body SubmitPortalScopeItemNewFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalScopeItemNewRequestWithFormdataBody(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPortalScopeItem The form editing a store, department or supplier
+//
+// Public to the API (the portal authenticates its own session cookie). Needs settings.manage.
+//
+// Corresponds with GET /portal/settings/items/{id} (the `GetPortalScopeItem` operationId).
+func (c *Client) GetPortalScopeItem(ctx context.Context, id string, params *GetPortalScopeItemParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalScopeItemRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalScopeItemWithBody Change a store, department or supplier
+//
+// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) with the form's version as If-Match; 303 to the settings page.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/settings/items/{id} (the `SubmitPortalScopeItem` operationId).
+func (c *Client) SubmitPortalScopeItemWithBody(ctx context.Context, id string, params *SubmitPortalScopeItemParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalScopeItemRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalScopeItemWithFormdataBody Change a store, department or supplier
+//
+// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) with the form's version as If-Match; 303 to the settings page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/settings/items/{id} (the `SubmitPortalScopeItem` operationId).
+func (c *Client) SubmitPortalScopeItemWithFormdataBody(ctx context.Context, id string, params *SubmitPortalScopeItemParams, body SubmitPortalScopeItemFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalScopeItemRequestWithFormdataBody(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetPortalStylesheet The portal's stylesheet
 //
 // Public to the API (the portal authenticates its own session cookie). The portal's one stylesheet (CSS), in the account's accent colour.
@@ -6489,6 +7040,247 @@ func (c *Client) GetPortalStylesheet(ctx context.Context, reqEditors ...RequestE
 // Corresponds with GET /portal/team (the `GetPortalTeam` operationId).
 func (c *Client) GetPortalTeam(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetPortalTeamRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPortalWebhooks The webhook endpoints
+//
+// Public to the API (the portal authenticates its own session cookie). The endpoints and the form adding one; needs webhooks.manage.
+//
+// Corresponds with GET /portal/webhooks (the `GetPortalWebhooks` operationId).
+func (c *Client) GetPortalWebhooks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalWebhooksRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalWebhookNewWithBody Add a webhook endpoint
+//
+// Public to the API (the portal authenticates its own session cookie). As POST /v1/webhooks; the page shows the signing secret once.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/webhooks (the `SubmitPortalWebhookNew` operationId).
+func (c *Client) SubmitPortalWebhookNewWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalWebhookNewRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalWebhookNewWithFormdataBody Add a webhook endpoint
+//
+// Public to the API (the portal authenticates its own session cookie). As POST /v1/webhooks; the page shows the signing secret once.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/webhooks (the `SubmitPortalWebhookNew` operationId).
+func (c *Client) SubmitPortalWebhookNewWithFormdataBody(ctx context.Context, body SubmitPortalWebhookNewFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalWebhookNewRequestWithFormdataBody(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPortalWebhook A webhook endpoint
+//
+// Public to the API (the portal authenticates its own session cookie). Its form, its deliveries (cursor), replay, secret rotation and deletion.
+//
+// Corresponds with GET /portal/webhooks/{id} (the `GetPortalWebhook` operationId).
+func (c *Client) GetPortalWebhook(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalWebhookRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalWebhookWithBody Change a webhook endpoint
+//
+// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/webhooks/{id}; 303 to the endpoint's page.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/webhooks/{id} (the `SubmitPortalWebhook` operationId).
+func (c *Client) SubmitPortalWebhookWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalWebhookRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalWebhookWithFormdataBody Change a webhook endpoint
+//
+// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/webhooks/{id}; 303 to the endpoint's page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/webhooks/{id} (the `SubmitPortalWebhook` operationId).
+func (c *Client) SubmitPortalWebhookWithFormdataBody(ctx context.Context, id string, body SubmitPortalWebhookFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalWebhookRequestWithFormdataBody(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPortalWebhookDelete Confirm deleting an endpoint
+//
+// Public to the API (the portal authenticates its own session cookie). The confirmation.
+//
+// Corresponds with GET /portal/webhooks/{id}/delete (the `GetPortalWebhookDelete` operationId).
+func (c *Client) GetPortalWebhookDelete(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalWebhookDeleteRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalWebhookDeleteWithBody Delete an endpoint
+//
+// Public to the API (the portal authenticates its own session cookie). As DELETE /v1/webhooks/{id}, once confirmed; 303 to the webhooks page.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/webhooks/{id}/delete (the `SubmitPortalWebhookDelete` operationId).
+func (c *Client) SubmitPortalWebhookDeleteWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalWebhookDeleteRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalWebhookDeleteWithFormdataBody Delete an endpoint
+//
+// Public to the API (the portal authenticates its own session cookie). As DELETE /v1/webhooks/{id}, once confirmed; 303 to the webhooks page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/webhooks/{id}/delete (the `SubmitPortalWebhookDelete` operationId).
+func (c *Client) SubmitPortalWebhookDeleteWithFormdataBody(ctx context.Context, id string, body SubmitPortalWebhookDeleteFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalWebhookDeleteRequestWithFormdataBody(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalWebhookReplayWithBody Replay events to an endpoint
+//
+// Public to the API (the portal authenticates its own session cookie). As POST /v1/webhooks/{id}/replay (since, UTC); 303 to the endpoint's page.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/webhooks/{id}/replay (the `SubmitPortalWebhookReplay` operationId).
+func (c *Client) SubmitPortalWebhookReplayWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalWebhookReplayRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalWebhookReplayWithFormdataBody Replay events to an endpoint
+//
+// Public to the API (the portal authenticates its own session cookie). As POST /v1/webhooks/{id}/replay (since, UTC); 303 to the endpoint's page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/webhooks/{id}/replay (the `SubmitPortalWebhookReplay` operationId).
+func (c *Client) SubmitPortalWebhookReplayWithFormdataBody(ctx context.Context, id string, body SubmitPortalWebhookReplayFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalWebhookReplayRequestWithFormdataBody(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalWebhookRotateWithBody Replace an endpoint's signing secret
+//
+// Public to the API (the portal authenticates its own session cookie). As POST /v1/webhooks/{id}/rotate-secret; the page shows the new secret once.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/webhooks/{id}/rotate-secret (the `SubmitPortalWebhookRotate` operationId).
+func (c *Client) SubmitPortalWebhookRotateWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalWebhookRotateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalWebhookRotateWithFormdataBody Replace an endpoint's signing secret
+//
+// Public to the API (the portal authenticates its own session cookie). As POST /v1/webhooks/{id}/rotate-secret; the page shows the new secret once.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/webhooks/{id}/rotate-secret (the `SubmitPortalWebhookRotate` operationId).
+func (c *Client) SubmitPortalWebhookRotateWithFormdataBody(ctx context.Context, id string, body SubmitPortalWebhookRotateFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalWebhookRotateRequestWithFormdataBody(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -9004,6 +9796,33 @@ func NewGetPortalRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewGetPortalAuditRequest constructs an http.Request for the GetPortalAudit method
+func NewGetPortalAuditRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/audit")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewEnterPortalRequest constructs an http.Request for the EnterPortal method
 func NewEnterPortalRequest(server string, token string) (*http.Request, error) {
 	var err error
@@ -9852,6 +10671,313 @@ func NewSubmitPortalRoleRequestWithBody(server string, id string, contentType st
 	return req, nil
 }
 
+// NewGetPortalSettingsRequest constructs an http.Request for the GetPortalSettings method
+func NewGetPortalSettingsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/settings")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubmitPortalSettingsRequestWithFormdataBody calls the generic SubmitPortalSettings builder with application/x-www-form-urlencoded body
+func NewSubmitPortalSettingsRequestWithFormdataBody(server string, body SubmitPortalSettingsFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalSettingsRequestWithBody(server, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalSettingsRequestWithBody constructs an http.Request for the SubmitPortalSettings method, with any body, and a specified content type
+func NewSubmitPortalSettingsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/settings")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetPortalScopeItemNewRequest constructs an http.Request for the GetPortalScopeItemNew method
+func NewGetPortalScopeItemNewRequest(server string, params *GetPortalScopeItemNewParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/settings/items")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubmitPortalScopeItemNewRequestWithFormdataBody calls the generic SubmitPortalScopeItemNew builder with application/x-www-form-urlencoded body
+func NewSubmitPortalScopeItemNewRequestWithFormdataBody(server string, params *SubmitPortalScopeItemNewParams, body SubmitPortalScopeItemNewFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalScopeItemNewRequestWithBody(server, params, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalScopeItemNewRequestWithBody constructs an http.Request for the SubmitPortalScopeItemNew method, with any body, and a specified content type
+func NewSubmitPortalScopeItemNewRequestWithBody(server string, params *SubmitPortalScopeItemNewParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/settings/items")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetPortalScopeItemRequest constructs an http.Request for the GetPortalScopeItem method
+func NewGetPortalScopeItemRequest(server string, id string, params *GetPortalScopeItemParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/settings/items/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubmitPortalScopeItemRequestWithFormdataBody calls the generic SubmitPortalScopeItem builder with application/x-www-form-urlencoded body
+func NewSubmitPortalScopeItemRequestWithFormdataBody(server string, id string, params *SubmitPortalScopeItemParams, body SubmitPortalScopeItemFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalScopeItemRequestWithBody(server, id, params, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalScopeItemRequestWithBody constructs an http.Request for the SubmitPortalScopeItem method, with any body, and a specified content type
+func NewSubmitPortalScopeItemRequestWithBody(server string, id string, params *SubmitPortalScopeItemParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/settings/items/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetPortalStylesheetRequest constructs an http.Request for the GetPortalStylesheet method
 func NewGetPortalStylesheetRequest(server string) (*http.Request, error) {
 	var err error
@@ -9902,6 +11028,329 @@ func NewGetPortalTeamRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewGetPortalWebhooksRequest constructs an http.Request for the GetPortalWebhooks method
+func NewGetPortalWebhooksRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/webhooks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubmitPortalWebhookNewRequestWithFormdataBody calls the generic SubmitPortalWebhookNew builder with application/x-www-form-urlencoded body
+func NewSubmitPortalWebhookNewRequestWithFormdataBody(server string, body SubmitPortalWebhookNewFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalWebhookNewRequestWithBody(server, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalWebhookNewRequestWithBody constructs an http.Request for the SubmitPortalWebhookNew method, with any body, and a specified content type
+func NewSubmitPortalWebhookNewRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/webhooks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetPortalWebhookRequest constructs an http.Request for the GetPortalWebhook method
+func NewGetPortalWebhookRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/webhooks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubmitPortalWebhookRequestWithFormdataBody calls the generic SubmitPortalWebhook builder with application/x-www-form-urlencoded body
+func NewSubmitPortalWebhookRequestWithFormdataBody(server string, id string, body SubmitPortalWebhookFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalWebhookRequestWithBody(server, id, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalWebhookRequestWithBody constructs an http.Request for the SubmitPortalWebhook method, with any body, and a specified content type
+func NewSubmitPortalWebhookRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/webhooks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetPortalWebhookDeleteRequest constructs an http.Request for the GetPortalWebhookDelete method
+func NewGetPortalWebhookDeleteRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/webhooks/%s/delete", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubmitPortalWebhookDeleteRequestWithFormdataBody calls the generic SubmitPortalWebhookDelete builder with application/x-www-form-urlencoded body
+func NewSubmitPortalWebhookDeleteRequestWithFormdataBody(server string, id string, body SubmitPortalWebhookDeleteFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalWebhookDeleteRequestWithBody(server, id, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalWebhookDeleteRequestWithBody constructs an http.Request for the SubmitPortalWebhookDelete method, with any body, and a specified content type
+func NewSubmitPortalWebhookDeleteRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/webhooks/%s/delete", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSubmitPortalWebhookReplayRequestWithFormdataBody calls the generic SubmitPortalWebhookReplay builder with application/x-www-form-urlencoded body
+func NewSubmitPortalWebhookReplayRequestWithFormdataBody(server string, id string, body SubmitPortalWebhookReplayFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalWebhookReplayRequestWithBody(server, id, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalWebhookReplayRequestWithBody constructs an http.Request for the SubmitPortalWebhookReplay method, with any body, and a specified content type
+func NewSubmitPortalWebhookReplayRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/webhooks/%s/replay", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSubmitPortalWebhookRotateRequestWithFormdataBody calls the generic SubmitPortalWebhookRotate builder with application/x-www-form-urlencoded body
+func NewSubmitPortalWebhookRotateRequestWithFormdataBody(server string, id string, body SubmitPortalWebhookRotateFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalWebhookRotateRequestWithBody(server, id, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalWebhookRotateRequestWithBody constructs an http.Request for the SubmitPortalWebhookRotate method, with any body, and a specified content type
+func NewSubmitPortalWebhookRotateRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/webhooks/%s/rotate-secret", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -14307,6 +15756,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /portal (the `GetPortal` operationId).
 	GetPortalWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalReply, error)
 
+	// GetPortalAuditWithResponse The audit log
+	//
+	// Public to the API (the portal authenticates its own session cookie). As GET /v1/audit (audit.view): filters actor, target (type:id), action, from and to (UTC), and cursor.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/audit (the `GetPortalAudit` operationId).
+	GetPortalAuditWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalAuditReply, error)
+
 	// EnterPortalWithResponse Open a minted portal link
 	//
 	// Public to the API (the portal authenticates its own session cookie). Consumes the one-time link (5 minutes, single use) minted with POST /v1/portal/sessions, sets the portal session cookie (HttpOnly, SameSite=Lax; Secure with the `__Host-` prefix over HTTPS) and redirects (303) to the team page or the link's return path. A used, expired or unknown link answers an HTML page that says which (410).
@@ -14613,6 +16071,87 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /portal/roles/{id}/edit (the `SubmitPortalRole` operationId).
 	SubmitPortalRoleWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalRoleFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalRoleReply, error)
 
+	// GetPortalSettingsWithResponse The settings page
+	//
+	// Public to the API (the portal authenticates its own session cookie). The account's settings (the policies read-only without policies.manage) and its stores, departments and suppliers; needs settings.manage.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/settings (the `GetPortalSettings` operationId).
+	GetPortalSettingsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalSettingsReply, error)
+
+	// SubmitPortalSettingsWithBodyWithResponse Change the account's settings
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/account, with the form's version as If-Match (a stale form is refused: reload); 303 to the settings page.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/settings (the `SubmitPortalSettings` operationId).
+	SubmitPortalSettingsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalSettingsReply, error)
+
+	// SubmitPortalSettingsWithFormdataBodyWithResponse Change the account's settings
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/account, with the form's version as If-Match (a stale form is refused: reload); 303 to the settings page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/settings (the `SubmitPortalSettings` operationId).
+	SubmitPortalSettingsWithFormdataBodyWithResponse(ctx context.Context, body SubmitPortalSettingsFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalSettingsReply, error)
+
+	// GetPortalScopeItemNewWithResponse The form adding a store, department or supplier
+	//
+	// Public to the API (the portal authenticates its own session cookie). Needs settings.manage.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/settings/items (the `GetPortalScopeItemNew` operationId).
+	GetPortalScopeItemNewWithResponse(ctx context.Context, params *GetPortalScopeItemNewParams, reqEditors ...RequestEditorFn) (*GetPortalScopeItemNewReply, error)
+
+	// SubmitPortalScopeItemNewWithBodyWithResponse Add a store, department or supplier
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) without If-Match (creating only); 303 to the settings page.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/settings/items (the `SubmitPortalScopeItemNew` operationId).
+	SubmitPortalScopeItemNewWithBodyWithResponse(ctx context.Context, params *SubmitPortalScopeItemNewParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalScopeItemNewReply, error)
+
+	// SubmitPortalScopeItemNewWithFormdataBodyWithResponse Add a store, department or supplier
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) without If-Match (creating only); 303 to the settings page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/settings/items (the `SubmitPortalScopeItemNew` operationId).
+	SubmitPortalScopeItemNewWithFormdataBodyWithResponse(ctx context.Context, params *SubmitPortalScopeItemNewParams, body SubmitPortalScopeItemNewFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalScopeItemNewReply, error)
+
+	// GetPortalScopeItemWithResponse The form editing a store, department or supplier
+	//
+	// Public to the API (the portal authenticates its own session cookie). Needs settings.manage.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/settings/items/{id} (the `GetPortalScopeItem` operationId).
+	GetPortalScopeItemWithResponse(ctx context.Context, id string, params *GetPortalScopeItemParams, reqEditors ...RequestEditorFn) (*GetPortalScopeItemReply, error)
+
+	// SubmitPortalScopeItemWithBodyWithResponse Change a store, department or supplier
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) with the form's version as If-Match; 303 to the settings page.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/settings/items/{id} (the `SubmitPortalScopeItem` operationId).
+	SubmitPortalScopeItemWithBodyWithResponse(ctx context.Context, id string, params *SubmitPortalScopeItemParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalScopeItemReply, error)
+
+	// SubmitPortalScopeItemWithFormdataBodyWithResponse Change a store, department or supplier
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) with the form's version as If-Match; 303 to the settings page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/settings/items/{id} (the `SubmitPortalScopeItem` operationId).
+	SubmitPortalScopeItemWithFormdataBodyWithResponse(ctx context.Context, id string, params *SubmitPortalScopeItemParams, body SubmitPortalScopeItemFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalScopeItemReply, error)
+
 	// GetPortalStylesheetWithResponse The portal's stylesheet
 	//
 	// Public to the API (the portal authenticates its own session cookie). The portal's one stylesheet (CSS), in the account's accent colour.
@@ -14630,6 +16169,123 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /portal/team (the `GetPortalTeam` operationId).
 	GetPortalTeamWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalTeamReply, error)
+
+	// GetPortalWebhooksWithResponse The webhook endpoints
+	//
+	// Public to the API (the portal authenticates its own session cookie). The endpoints and the form adding one; needs webhooks.manage.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/webhooks (the `GetPortalWebhooks` operationId).
+	GetPortalWebhooksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalWebhooksReply, error)
+
+	// SubmitPortalWebhookNewWithBodyWithResponse Add a webhook endpoint
+	//
+	// Public to the API (the portal authenticates its own session cookie). As POST /v1/webhooks; the page shows the signing secret once.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/webhooks (the `SubmitPortalWebhookNew` operationId).
+	SubmitPortalWebhookNewWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalWebhookNewReply, error)
+
+	// SubmitPortalWebhookNewWithFormdataBodyWithResponse Add a webhook endpoint
+	//
+	// Public to the API (the portal authenticates its own session cookie). As POST /v1/webhooks; the page shows the signing secret once.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/webhooks (the `SubmitPortalWebhookNew` operationId).
+	SubmitPortalWebhookNewWithFormdataBodyWithResponse(ctx context.Context, body SubmitPortalWebhookNewFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalWebhookNewReply, error)
+
+	// GetPortalWebhookWithResponse A webhook endpoint
+	//
+	// Public to the API (the portal authenticates its own session cookie). Its form, its deliveries (cursor), replay, secret rotation and deletion.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/webhooks/{id} (the `GetPortalWebhook` operationId).
+	GetPortalWebhookWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetPortalWebhookReply, error)
+
+	// SubmitPortalWebhookWithBodyWithResponse Change a webhook endpoint
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/webhooks/{id}; 303 to the endpoint's page.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/webhooks/{id} (the `SubmitPortalWebhook` operationId).
+	SubmitPortalWebhookWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalWebhookReply, error)
+
+	// SubmitPortalWebhookWithFormdataBodyWithResponse Change a webhook endpoint
+	//
+	// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/webhooks/{id}; 303 to the endpoint's page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/webhooks/{id} (the `SubmitPortalWebhook` operationId).
+	SubmitPortalWebhookWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalWebhookFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalWebhookReply, error)
+
+	// GetPortalWebhookDeleteWithResponse Confirm deleting an endpoint
+	//
+	// Public to the API (the portal authenticates its own session cookie). The confirmation.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/webhooks/{id}/delete (the `GetPortalWebhookDelete` operationId).
+	GetPortalWebhookDeleteWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetPortalWebhookDeleteReply, error)
+
+	// SubmitPortalWebhookDeleteWithBodyWithResponse Delete an endpoint
+	//
+	// Public to the API (the portal authenticates its own session cookie). As DELETE /v1/webhooks/{id}, once confirmed; 303 to the webhooks page.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/webhooks/{id}/delete (the `SubmitPortalWebhookDelete` operationId).
+	SubmitPortalWebhookDeleteWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalWebhookDeleteReply, error)
+
+	// SubmitPortalWebhookDeleteWithFormdataBodyWithResponse Delete an endpoint
+	//
+	// Public to the API (the portal authenticates its own session cookie). As DELETE /v1/webhooks/{id}, once confirmed; 303 to the webhooks page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/webhooks/{id}/delete (the `SubmitPortalWebhookDelete` operationId).
+	SubmitPortalWebhookDeleteWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalWebhookDeleteFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalWebhookDeleteReply, error)
+
+	// SubmitPortalWebhookReplayWithBodyWithResponse Replay events to an endpoint
+	//
+	// Public to the API (the portal authenticates its own session cookie). As POST /v1/webhooks/{id}/replay (since, UTC); 303 to the endpoint's page.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/webhooks/{id}/replay (the `SubmitPortalWebhookReplay` operationId).
+	SubmitPortalWebhookReplayWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalWebhookReplayReply, error)
+
+	// SubmitPortalWebhookReplayWithFormdataBodyWithResponse Replay events to an endpoint
+	//
+	// Public to the API (the portal authenticates its own session cookie). As POST /v1/webhooks/{id}/replay (since, UTC); 303 to the endpoint's page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/webhooks/{id}/replay (the `SubmitPortalWebhookReplay` operationId).
+	SubmitPortalWebhookReplayWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalWebhookReplayFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalWebhookReplayReply, error)
+
+	// SubmitPortalWebhookRotateWithBodyWithResponse Replace an endpoint's signing secret
+	//
+	// Public to the API (the portal authenticates its own session cookie). As POST /v1/webhooks/{id}/rotate-secret; the page shows the new secret once.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/webhooks/{id}/rotate-secret (the `SubmitPortalWebhookRotate` operationId).
+	SubmitPortalWebhookRotateWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalWebhookRotateReply, error)
+
+	// SubmitPortalWebhookRotateWithFormdataBodyWithResponse Replace an endpoint's signing secret
+	//
+	// Public to the API (the portal authenticates its own session cookie). As POST /v1/webhooks/{id}/rotate-secret; the page shows the new secret once.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/webhooks/{id}/rotate-secret (the `SubmitPortalWebhookRotate` operationId).
+	SubmitPortalWebhookRotateWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalWebhookRotateFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalWebhookRotateReply, error)
 
 	// ListAccessRequestsWithResponse List my access requests and those I was asked to decide
 	//
@@ -16623,6 +18279,226 @@ func (r GetPortalReply) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetPortalReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalAuditReply200Headers the declared response headers of an HTTP 200 response for GetPortalAudit
+type GetPortalAuditReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// GetPortalAuditReply303Headers the declared response headers of an HTTP 303 response for GetPortalAudit
+type GetPortalAuditReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// GetPortalAuditReply400Headers the declared response headers of an HTTP 400 response for GetPortalAudit
+type GetPortalAuditReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAuditReply401Headers the declared response headers of an HTTP 401 response for GetPortalAudit
+type GetPortalAuditReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAuditReply403Headers the declared response headers of an HTTP 403 response for GetPortalAudit
+type GetPortalAuditReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAuditReply404Headers the declared response headers of an HTTP 404 response for GetPortalAudit
+type GetPortalAuditReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAuditReply409Headers the declared response headers of an HTTP 409 response for GetPortalAudit
+type GetPortalAuditReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAuditReply410Headers the declared response headers of an HTTP 410 response for GetPortalAudit
+type GetPortalAuditReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAuditReply412Headers the declared response headers of an HTTP 412 response for GetPortalAudit
+type GetPortalAuditReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAuditReply413Headers the declared response headers of an HTTP 413 response for GetPortalAudit
+type GetPortalAuditReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAuditReply415Headers the declared response headers of an HTTP 415 response for GetPortalAudit
+type GetPortalAuditReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAuditReply429Headers the declared response headers of an HTTP 429 response for GetPortalAudit
+type GetPortalAuditReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAuditReply500Headers the declared response headers of an HTTP 500 response for GetPortalAudit
+type GetPortalAuditReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAuditReply503Headers the declared response headers of an HTTP 503 response for GetPortalAudit
+type GetPortalAuditReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalAuditReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalAuditReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetPortalAuditReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalAuditReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalAuditReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalAuditReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalAuditReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalAuditReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalAuditReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalAuditReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalAuditReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalAuditReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalAuditReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalAuditReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalAuditReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalAuditReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalAuditReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalAuditReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalAuditReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalAuditReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalAuditReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalAuditReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalAuditReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalAuditReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalAuditReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalAuditReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalAuditReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalAuditReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalAuditReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalAuditReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalAuditReply) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -21362,6 +23238,1313 @@ func (r SubmitPortalRoleReply) ContentType() string {
 	return ""
 }
 
+// GetPortalSettingsReply200Headers the declared response headers of an HTTP 200 response for GetPortalSettings
+type GetPortalSettingsReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// GetPortalSettingsReply303Headers the declared response headers of an HTTP 303 response for GetPortalSettings
+type GetPortalSettingsReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// GetPortalSettingsReply400Headers the declared response headers of an HTTP 400 response for GetPortalSettings
+type GetPortalSettingsReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalSettingsReply401Headers the declared response headers of an HTTP 401 response for GetPortalSettings
+type GetPortalSettingsReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalSettingsReply403Headers the declared response headers of an HTTP 403 response for GetPortalSettings
+type GetPortalSettingsReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalSettingsReply404Headers the declared response headers of an HTTP 404 response for GetPortalSettings
+type GetPortalSettingsReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalSettingsReply409Headers the declared response headers of an HTTP 409 response for GetPortalSettings
+type GetPortalSettingsReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalSettingsReply410Headers the declared response headers of an HTTP 410 response for GetPortalSettings
+type GetPortalSettingsReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalSettingsReply412Headers the declared response headers of an HTTP 412 response for GetPortalSettings
+type GetPortalSettingsReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalSettingsReply413Headers the declared response headers of an HTTP 413 response for GetPortalSettings
+type GetPortalSettingsReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalSettingsReply415Headers the declared response headers of an HTTP 415 response for GetPortalSettings
+type GetPortalSettingsReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalSettingsReply429Headers the declared response headers of an HTTP 429 response for GetPortalSettings
+type GetPortalSettingsReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalSettingsReply500Headers the declared response headers of an HTTP 500 response for GetPortalSettings
+type GetPortalSettingsReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalSettingsReply503Headers the declared response headers of an HTTP 503 response for GetPortalSettings
+type GetPortalSettingsReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalSettingsReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalSettingsReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetPortalSettingsReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalSettingsReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalSettingsReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalSettingsReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalSettingsReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalSettingsReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalSettingsReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalSettingsReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalSettingsReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalSettingsReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalSettingsReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalSettingsReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalSettingsReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalSettingsReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalSettingsReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalSettingsReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalSettingsReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalSettingsReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalSettingsReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalSettingsReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalSettingsReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalSettingsReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalSettingsReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalSettingsReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalSettingsReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalSettingsReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalSettingsReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalSettingsReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalSettingsReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalSettingsReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalSettings
+type SubmitPortalSettingsReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalSettingsReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalSettings
+type SubmitPortalSettingsReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalSettingsReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalSettings
+type SubmitPortalSettingsReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalSettingsReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalSettings
+type SubmitPortalSettingsReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalSettingsReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalSettings
+type SubmitPortalSettingsReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalSettingsReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalSettings
+type SubmitPortalSettingsReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalSettingsReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalSettings
+type SubmitPortalSettingsReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalSettingsReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalSettings
+type SubmitPortalSettingsReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalSettingsReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalSettings
+type SubmitPortalSettingsReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalSettingsReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalSettings
+type SubmitPortalSettingsReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalSettingsReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalSettings
+type SubmitPortalSettingsReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalSettingsReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalSettings
+type SubmitPortalSettingsReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalSettingsReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalSettings
+type SubmitPortalSettingsReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalSettingsReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalSettingsReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalSettingsReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalSettingsReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalSettingsReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalSettingsReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalSettingsReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalSettingsReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalSettingsReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalSettingsReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalSettingsReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalSettingsReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalSettingsReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalSettingsReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalSettingsReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalSettingsReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalSettingsReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalSettingsReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalSettingsReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalSettingsReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalSettingsReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalSettingsReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalSettingsReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalSettingsReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalSettingsReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalSettingsReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalSettingsReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalSettingsReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalSettingsReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalSettingsReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalScopeItemNewReply200Headers the declared response headers of an HTTP 200 response for GetPortalScopeItemNew
+type GetPortalScopeItemNewReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// GetPortalScopeItemNewReply303Headers the declared response headers of an HTTP 303 response for GetPortalScopeItemNew
+type GetPortalScopeItemNewReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// GetPortalScopeItemNewReply400Headers the declared response headers of an HTTP 400 response for GetPortalScopeItemNew
+type GetPortalScopeItemNewReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalScopeItemNewReply401Headers the declared response headers of an HTTP 401 response for GetPortalScopeItemNew
+type GetPortalScopeItemNewReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalScopeItemNewReply403Headers the declared response headers of an HTTP 403 response for GetPortalScopeItemNew
+type GetPortalScopeItemNewReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalScopeItemNewReply404Headers the declared response headers of an HTTP 404 response for GetPortalScopeItemNew
+type GetPortalScopeItemNewReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalScopeItemNewReply409Headers the declared response headers of an HTTP 409 response for GetPortalScopeItemNew
+type GetPortalScopeItemNewReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalScopeItemNewReply410Headers the declared response headers of an HTTP 410 response for GetPortalScopeItemNew
+type GetPortalScopeItemNewReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalScopeItemNewReply412Headers the declared response headers of an HTTP 412 response for GetPortalScopeItemNew
+type GetPortalScopeItemNewReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalScopeItemNewReply413Headers the declared response headers of an HTTP 413 response for GetPortalScopeItemNew
+type GetPortalScopeItemNewReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalScopeItemNewReply415Headers the declared response headers of an HTTP 415 response for GetPortalScopeItemNew
+type GetPortalScopeItemNewReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalScopeItemNewReply429Headers the declared response headers of an HTTP 429 response for GetPortalScopeItemNew
+type GetPortalScopeItemNewReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalScopeItemNewReply500Headers the declared response headers of an HTTP 500 response for GetPortalScopeItemNew
+type GetPortalScopeItemNewReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalScopeItemNewReply503Headers the declared response headers of an HTTP 503 response for GetPortalScopeItemNew
+type GetPortalScopeItemNewReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalScopeItemNewReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalScopeItemNewReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetPortalScopeItemNewReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalScopeItemNewReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalScopeItemNewReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalScopeItemNewReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalScopeItemNewReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalScopeItemNewReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalScopeItemNewReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalScopeItemNewReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalScopeItemNewReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalScopeItemNewReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalScopeItemNewReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalScopeItemNewReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalScopeItemNewReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalScopeItemNewReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalScopeItemNewReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalScopeItemNewReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalScopeItemNewReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalScopeItemNewReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalScopeItemNewReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalScopeItemNewReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalScopeItemNewReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalScopeItemNewReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalScopeItemNewReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalScopeItemNewReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalScopeItemNewReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalScopeItemNewReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalScopeItemNewReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalScopeItemNewReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalScopeItemNewReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalScopeItemNewReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalScopeItemNew
+type SubmitPortalScopeItemNewReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalScopeItemNewReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalScopeItemNew
+type SubmitPortalScopeItemNewReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalScopeItemNewReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalScopeItemNew
+type SubmitPortalScopeItemNewReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalScopeItemNewReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalScopeItemNew
+type SubmitPortalScopeItemNewReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalScopeItemNewReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalScopeItemNew
+type SubmitPortalScopeItemNewReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalScopeItemNewReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalScopeItemNew
+type SubmitPortalScopeItemNewReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalScopeItemNewReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalScopeItemNew
+type SubmitPortalScopeItemNewReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalScopeItemNewReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalScopeItemNew
+type SubmitPortalScopeItemNewReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalScopeItemNewReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalScopeItemNew
+type SubmitPortalScopeItemNewReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalScopeItemNewReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalScopeItemNew
+type SubmitPortalScopeItemNewReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalScopeItemNewReply428Headers the declared response headers of an HTTP 428 response for SubmitPortalScopeItemNew
+type SubmitPortalScopeItemNewReply428Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalScopeItemNewReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalScopeItemNew
+type SubmitPortalScopeItemNewReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalScopeItemNewReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalScopeItemNew
+type SubmitPortalScopeItemNewReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalScopeItemNewReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalScopeItemNew
+type SubmitPortalScopeItemNewReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalScopeItemNewReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalScopeItemNewReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalScopeItemNewReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalScopeItemNewReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalScopeItemNewReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalScopeItemNewReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalScopeItemNewReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalScopeItemNewReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalScopeItemNewReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalScopeItemNewReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalScopeItemNewReply415Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *SubmitPortalScopeItemNewReply428Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalScopeItemNewReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalScopeItemNewReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalScopeItemNewReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalScopeItemNewReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalScopeItemNewReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalScopeItemNewReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalScopeItemNewReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalScopeItemNewReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalScopeItemNewReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalScopeItemNewReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalScopeItemNewReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalScopeItemNewReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r SubmitPortalScopeItemNewReply) GetApplicationproblemJSON428() *Problem {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalScopeItemNewReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalScopeItemNewReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalScopeItemNewReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalScopeItemNewReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalScopeItemNewReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalScopeItemNewReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalScopeItemNewReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalScopeItemReply200Headers the declared response headers of an HTTP 200 response for GetPortalScopeItem
+type GetPortalScopeItemReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// GetPortalScopeItemReply303Headers the declared response headers of an HTTP 303 response for GetPortalScopeItem
+type GetPortalScopeItemReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// GetPortalScopeItemReply400Headers the declared response headers of an HTTP 400 response for GetPortalScopeItem
+type GetPortalScopeItemReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalScopeItemReply401Headers the declared response headers of an HTTP 401 response for GetPortalScopeItem
+type GetPortalScopeItemReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalScopeItemReply403Headers the declared response headers of an HTTP 403 response for GetPortalScopeItem
+type GetPortalScopeItemReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalScopeItemReply404Headers the declared response headers of an HTTP 404 response for GetPortalScopeItem
+type GetPortalScopeItemReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalScopeItemReply409Headers the declared response headers of an HTTP 409 response for GetPortalScopeItem
+type GetPortalScopeItemReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalScopeItemReply410Headers the declared response headers of an HTTP 410 response for GetPortalScopeItem
+type GetPortalScopeItemReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalScopeItemReply412Headers the declared response headers of an HTTP 412 response for GetPortalScopeItem
+type GetPortalScopeItemReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalScopeItemReply413Headers the declared response headers of an HTTP 413 response for GetPortalScopeItem
+type GetPortalScopeItemReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalScopeItemReply415Headers the declared response headers of an HTTP 415 response for GetPortalScopeItem
+type GetPortalScopeItemReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalScopeItemReply429Headers the declared response headers of an HTTP 429 response for GetPortalScopeItem
+type GetPortalScopeItemReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalScopeItemReply500Headers the declared response headers of an HTTP 500 response for GetPortalScopeItem
+type GetPortalScopeItemReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalScopeItemReply503Headers the declared response headers of an HTTP 503 response for GetPortalScopeItem
+type GetPortalScopeItemReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalScopeItemReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalScopeItemReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetPortalScopeItemReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalScopeItemReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalScopeItemReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalScopeItemReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalScopeItemReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalScopeItemReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalScopeItemReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalScopeItemReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalScopeItemReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalScopeItemReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalScopeItemReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalScopeItemReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalScopeItemReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalScopeItemReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalScopeItemReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalScopeItemReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalScopeItemReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalScopeItemReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalScopeItemReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalScopeItemReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalScopeItemReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalScopeItemReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalScopeItemReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalScopeItemReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalScopeItemReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalScopeItemReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalScopeItemReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalScopeItemReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalScopeItemReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalScopeItemReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalScopeItem
+type SubmitPortalScopeItemReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalScopeItemReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalScopeItem
+type SubmitPortalScopeItemReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalScopeItemReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalScopeItem
+type SubmitPortalScopeItemReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalScopeItemReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalScopeItem
+type SubmitPortalScopeItemReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalScopeItemReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalScopeItem
+type SubmitPortalScopeItemReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalScopeItemReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalScopeItem
+type SubmitPortalScopeItemReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalScopeItemReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalScopeItem
+type SubmitPortalScopeItemReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalScopeItemReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalScopeItem
+type SubmitPortalScopeItemReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalScopeItemReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalScopeItem
+type SubmitPortalScopeItemReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalScopeItemReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalScopeItem
+type SubmitPortalScopeItemReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalScopeItemReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalScopeItem
+type SubmitPortalScopeItemReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalScopeItemReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalScopeItem
+type SubmitPortalScopeItemReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalScopeItemReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalScopeItem
+type SubmitPortalScopeItemReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalScopeItemReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalScopeItemReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalScopeItemReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalScopeItemReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalScopeItemReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalScopeItemReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalScopeItemReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalScopeItemReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalScopeItemReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalScopeItemReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalScopeItemReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalScopeItemReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalScopeItemReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalScopeItemReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalScopeItemReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalScopeItemReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalScopeItemReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalScopeItemReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalScopeItemReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalScopeItemReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalScopeItemReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalScopeItemReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalScopeItemReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalScopeItemReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalScopeItemReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalScopeItemReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalScopeItemReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalScopeItemReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalScopeItemReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalScopeItemReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetPortalStylesheetReply200Headers the declared response headers of an HTTP 200 response for GetPortalStylesheet
 type GetPortalStylesheetReply200Headers struct {
 	XRequestId *string
@@ -21786,6 +24969,1739 @@ func (r GetPortalTeamReply) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetPortalTeamReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalWebhooksReply200Headers the declared response headers of an HTTP 200 response for GetPortalWebhooks
+type GetPortalWebhooksReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// GetPortalWebhooksReply303Headers the declared response headers of an HTTP 303 response for GetPortalWebhooks
+type GetPortalWebhooksReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// GetPortalWebhooksReply400Headers the declared response headers of an HTTP 400 response for GetPortalWebhooks
+type GetPortalWebhooksReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhooksReply401Headers the declared response headers of an HTTP 401 response for GetPortalWebhooks
+type GetPortalWebhooksReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhooksReply403Headers the declared response headers of an HTTP 403 response for GetPortalWebhooks
+type GetPortalWebhooksReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhooksReply404Headers the declared response headers of an HTTP 404 response for GetPortalWebhooks
+type GetPortalWebhooksReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhooksReply409Headers the declared response headers of an HTTP 409 response for GetPortalWebhooks
+type GetPortalWebhooksReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhooksReply410Headers the declared response headers of an HTTP 410 response for GetPortalWebhooks
+type GetPortalWebhooksReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhooksReply412Headers the declared response headers of an HTTP 412 response for GetPortalWebhooks
+type GetPortalWebhooksReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhooksReply413Headers the declared response headers of an HTTP 413 response for GetPortalWebhooks
+type GetPortalWebhooksReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhooksReply415Headers the declared response headers of an HTTP 415 response for GetPortalWebhooks
+type GetPortalWebhooksReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhooksReply429Headers the declared response headers of an HTTP 429 response for GetPortalWebhooks
+type GetPortalWebhooksReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhooksReply500Headers the declared response headers of an HTTP 500 response for GetPortalWebhooks
+type GetPortalWebhooksReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhooksReply503Headers the declared response headers of an HTTP 503 response for GetPortalWebhooks
+type GetPortalWebhooksReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalWebhooksReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalWebhooksReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetPortalWebhooksReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalWebhooksReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalWebhooksReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalWebhooksReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalWebhooksReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalWebhooksReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalWebhooksReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalWebhooksReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalWebhooksReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalWebhooksReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalWebhooksReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalWebhooksReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalWebhooksReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalWebhooksReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalWebhooksReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalWebhooksReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalWebhooksReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalWebhooksReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalWebhooksReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalWebhooksReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalWebhooksReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalWebhooksReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalWebhooksReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalWebhooksReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalWebhooksReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalWebhooksReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalWebhooksReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalWebhooksReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalWebhooksReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalWebhookNewReply200Headers the declared response headers of an HTTP 200 response for SubmitPortalWebhookNew
+type SubmitPortalWebhookNewReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// SubmitPortalWebhookNewReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalWebhookNew
+type SubmitPortalWebhookNewReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalWebhookNewReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalWebhookNew
+type SubmitPortalWebhookNewReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookNewReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalWebhookNew
+type SubmitPortalWebhookNewReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookNewReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalWebhookNew
+type SubmitPortalWebhookNewReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookNewReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalWebhookNew
+type SubmitPortalWebhookNewReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookNewReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalWebhookNew
+type SubmitPortalWebhookNewReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookNewReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalWebhookNew
+type SubmitPortalWebhookNewReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookNewReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalWebhookNew
+type SubmitPortalWebhookNewReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookNewReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalWebhookNew
+type SubmitPortalWebhookNewReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookNewReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalWebhookNew
+type SubmitPortalWebhookNewReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookNewReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalWebhookNew
+type SubmitPortalWebhookNewReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookNewReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalWebhookNew
+type SubmitPortalWebhookNewReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookNewReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalWebhookNew
+type SubmitPortalWebhookNewReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalWebhookNewReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SubmitPortalWebhookNewReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalWebhookNewReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalWebhookNewReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalWebhookNewReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalWebhookNewReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalWebhookNewReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalWebhookNewReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalWebhookNewReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalWebhookNewReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalWebhookNewReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalWebhookNewReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalWebhookNewReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalWebhookNewReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalWebhookNewReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalWebhookNewReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalWebhookNewReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalWebhookNewReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalWebhookNewReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalWebhookNewReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalWebhookNewReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalWebhookNewReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalWebhookNewReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalWebhookNewReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalWebhookNewReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalWebhookNewReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalWebhookNewReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalWebhookNewReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalWebhookNewReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalWebhookNewReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalWebhookNewReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalWebhookReply200Headers the declared response headers of an HTTP 200 response for GetPortalWebhook
+type GetPortalWebhookReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// GetPortalWebhookReply303Headers the declared response headers of an HTTP 303 response for GetPortalWebhook
+type GetPortalWebhookReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// GetPortalWebhookReply400Headers the declared response headers of an HTTP 400 response for GetPortalWebhook
+type GetPortalWebhookReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhookReply401Headers the declared response headers of an HTTP 401 response for GetPortalWebhook
+type GetPortalWebhookReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhookReply403Headers the declared response headers of an HTTP 403 response for GetPortalWebhook
+type GetPortalWebhookReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhookReply404Headers the declared response headers of an HTTP 404 response for GetPortalWebhook
+type GetPortalWebhookReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhookReply409Headers the declared response headers of an HTTP 409 response for GetPortalWebhook
+type GetPortalWebhookReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhookReply410Headers the declared response headers of an HTTP 410 response for GetPortalWebhook
+type GetPortalWebhookReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhookReply412Headers the declared response headers of an HTTP 412 response for GetPortalWebhook
+type GetPortalWebhookReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhookReply413Headers the declared response headers of an HTTP 413 response for GetPortalWebhook
+type GetPortalWebhookReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhookReply415Headers the declared response headers of an HTTP 415 response for GetPortalWebhook
+type GetPortalWebhookReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhookReply429Headers the declared response headers of an HTTP 429 response for GetPortalWebhook
+type GetPortalWebhookReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhookReply500Headers the declared response headers of an HTTP 500 response for GetPortalWebhook
+type GetPortalWebhookReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhookReply503Headers the declared response headers of an HTTP 503 response for GetPortalWebhook
+type GetPortalWebhookReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalWebhookReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalWebhookReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetPortalWebhookReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalWebhookReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalWebhookReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalWebhookReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalWebhookReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalWebhookReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalWebhookReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalWebhookReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalWebhookReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalWebhookReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalWebhookReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalWebhookReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalWebhookReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalWebhookReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalWebhookReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalWebhookReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalWebhookReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalWebhookReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalWebhookReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalWebhookReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalWebhookReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalWebhookReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalWebhookReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalWebhookReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalWebhookReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalWebhookReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalWebhookReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalWebhookReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalWebhookReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalWebhookReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalWebhook
+type SubmitPortalWebhookReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalWebhookReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalWebhook
+type SubmitPortalWebhookReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalWebhook
+type SubmitPortalWebhookReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalWebhook
+type SubmitPortalWebhookReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalWebhook
+type SubmitPortalWebhookReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalWebhook
+type SubmitPortalWebhookReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalWebhook
+type SubmitPortalWebhookReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalWebhook
+type SubmitPortalWebhookReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalWebhook
+type SubmitPortalWebhookReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalWebhook
+type SubmitPortalWebhookReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalWebhook
+type SubmitPortalWebhookReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalWebhook
+type SubmitPortalWebhookReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalWebhook
+type SubmitPortalWebhookReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalWebhookReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalWebhookReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalWebhookReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalWebhookReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalWebhookReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalWebhookReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalWebhookReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalWebhookReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalWebhookReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalWebhookReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalWebhookReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalWebhookReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalWebhookReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalWebhookReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalWebhookReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalWebhookReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalWebhookReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalWebhookReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalWebhookReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalWebhookReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalWebhookReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalWebhookReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalWebhookReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalWebhookReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalWebhookReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalWebhookReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalWebhookReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalWebhookReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalWebhookReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalWebhookReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalWebhookDeleteReply200Headers the declared response headers of an HTTP 200 response for GetPortalWebhookDelete
+type GetPortalWebhookDeleteReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// GetPortalWebhookDeleteReply303Headers the declared response headers of an HTTP 303 response for GetPortalWebhookDelete
+type GetPortalWebhookDeleteReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// GetPortalWebhookDeleteReply400Headers the declared response headers of an HTTP 400 response for GetPortalWebhookDelete
+type GetPortalWebhookDeleteReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhookDeleteReply401Headers the declared response headers of an HTTP 401 response for GetPortalWebhookDelete
+type GetPortalWebhookDeleteReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhookDeleteReply403Headers the declared response headers of an HTTP 403 response for GetPortalWebhookDelete
+type GetPortalWebhookDeleteReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhookDeleteReply404Headers the declared response headers of an HTTP 404 response for GetPortalWebhookDelete
+type GetPortalWebhookDeleteReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhookDeleteReply409Headers the declared response headers of an HTTP 409 response for GetPortalWebhookDelete
+type GetPortalWebhookDeleteReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhookDeleteReply410Headers the declared response headers of an HTTP 410 response for GetPortalWebhookDelete
+type GetPortalWebhookDeleteReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhookDeleteReply412Headers the declared response headers of an HTTP 412 response for GetPortalWebhookDelete
+type GetPortalWebhookDeleteReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhookDeleteReply413Headers the declared response headers of an HTTP 413 response for GetPortalWebhookDelete
+type GetPortalWebhookDeleteReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhookDeleteReply415Headers the declared response headers of an HTTP 415 response for GetPortalWebhookDelete
+type GetPortalWebhookDeleteReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhookDeleteReply429Headers the declared response headers of an HTTP 429 response for GetPortalWebhookDelete
+type GetPortalWebhookDeleteReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhookDeleteReply500Headers the declared response headers of an HTTP 500 response for GetPortalWebhookDelete
+type GetPortalWebhookDeleteReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalWebhookDeleteReply503Headers the declared response headers of an HTTP 503 response for GetPortalWebhookDelete
+type GetPortalWebhookDeleteReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalWebhookDeleteReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalWebhookDeleteReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetPortalWebhookDeleteReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalWebhookDeleteReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalWebhookDeleteReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalWebhookDeleteReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalWebhookDeleteReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalWebhookDeleteReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalWebhookDeleteReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalWebhookDeleteReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalWebhookDeleteReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalWebhookDeleteReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalWebhookDeleteReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalWebhookDeleteReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalWebhookDeleteReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalWebhookDeleteReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalWebhookDeleteReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalWebhookDeleteReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalWebhookDeleteReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalWebhookDeleteReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalWebhookDeleteReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalWebhookDeleteReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalWebhookDeleteReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalWebhookDeleteReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalWebhookDeleteReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalWebhookDeleteReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalWebhookDeleteReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalWebhookDeleteReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalWebhookDeleteReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalWebhookDeleteReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalWebhookDeleteReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalWebhookDeleteReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalWebhookDelete
+type SubmitPortalWebhookDeleteReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalWebhookDeleteReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalWebhookDelete
+type SubmitPortalWebhookDeleteReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookDeleteReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalWebhookDelete
+type SubmitPortalWebhookDeleteReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookDeleteReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalWebhookDelete
+type SubmitPortalWebhookDeleteReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookDeleteReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalWebhookDelete
+type SubmitPortalWebhookDeleteReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookDeleteReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalWebhookDelete
+type SubmitPortalWebhookDeleteReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookDeleteReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalWebhookDelete
+type SubmitPortalWebhookDeleteReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookDeleteReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalWebhookDelete
+type SubmitPortalWebhookDeleteReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookDeleteReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalWebhookDelete
+type SubmitPortalWebhookDeleteReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookDeleteReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalWebhookDelete
+type SubmitPortalWebhookDeleteReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookDeleteReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalWebhookDelete
+type SubmitPortalWebhookDeleteReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookDeleteReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalWebhookDelete
+type SubmitPortalWebhookDeleteReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookDeleteReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalWebhookDelete
+type SubmitPortalWebhookDeleteReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalWebhookDeleteReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalWebhookDeleteReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalWebhookDeleteReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalWebhookDeleteReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalWebhookDeleteReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalWebhookDeleteReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalWebhookDeleteReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalWebhookDeleteReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalWebhookDeleteReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalWebhookDeleteReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalWebhookDeleteReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalWebhookDeleteReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalWebhookDeleteReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalWebhookDeleteReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalWebhookDeleteReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalWebhookDeleteReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalWebhookDeleteReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalWebhookDeleteReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalWebhookDeleteReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalWebhookDeleteReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalWebhookDeleteReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalWebhookDeleteReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalWebhookDeleteReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalWebhookDeleteReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalWebhookDeleteReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalWebhookDeleteReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalWebhookDeleteReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalWebhookDeleteReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalWebhookDeleteReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalWebhookDeleteReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalWebhookReplayReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalWebhookReplay
+type SubmitPortalWebhookReplayReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalWebhookReplayReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalWebhookReplay
+type SubmitPortalWebhookReplayReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookReplayReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalWebhookReplay
+type SubmitPortalWebhookReplayReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookReplayReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalWebhookReplay
+type SubmitPortalWebhookReplayReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookReplayReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalWebhookReplay
+type SubmitPortalWebhookReplayReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookReplayReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalWebhookReplay
+type SubmitPortalWebhookReplayReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookReplayReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalWebhookReplay
+type SubmitPortalWebhookReplayReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookReplayReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalWebhookReplay
+type SubmitPortalWebhookReplayReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookReplayReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalWebhookReplay
+type SubmitPortalWebhookReplayReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookReplayReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalWebhookReplay
+type SubmitPortalWebhookReplayReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookReplayReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalWebhookReplay
+type SubmitPortalWebhookReplayReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookReplayReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalWebhookReplay
+type SubmitPortalWebhookReplayReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookReplayReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalWebhookReplay
+type SubmitPortalWebhookReplayReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalWebhookReplayReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalWebhookReplayReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalWebhookReplayReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalWebhookReplayReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalWebhookReplayReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalWebhookReplayReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalWebhookReplayReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalWebhookReplayReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalWebhookReplayReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalWebhookReplayReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalWebhookReplayReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalWebhookReplayReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalWebhookReplayReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalWebhookReplayReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalWebhookReplayReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalWebhookReplayReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalWebhookReplayReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalWebhookReplayReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalWebhookReplayReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalWebhookReplayReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalWebhookReplayReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalWebhookReplayReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalWebhookReplayReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalWebhookReplayReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalWebhookReplayReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalWebhookReplayReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalWebhookReplayReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalWebhookReplayReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalWebhookReplayReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalWebhookReplayReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalWebhookRotateReply200Headers the declared response headers of an HTTP 200 response for SubmitPortalWebhookRotate
+type SubmitPortalWebhookRotateReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// SubmitPortalWebhookRotateReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalWebhookRotate
+type SubmitPortalWebhookRotateReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalWebhookRotateReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalWebhookRotate
+type SubmitPortalWebhookRotateReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookRotateReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalWebhookRotate
+type SubmitPortalWebhookRotateReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookRotateReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalWebhookRotate
+type SubmitPortalWebhookRotateReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookRotateReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalWebhookRotate
+type SubmitPortalWebhookRotateReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookRotateReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalWebhookRotate
+type SubmitPortalWebhookRotateReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookRotateReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalWebhookRotate
+type SubmitPortalWebhookRotateReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookRotateReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalWebhookRotate
+type SubmitPortalWebhookRotateReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookRotateReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalWebhookRotate
+type SubmitPortalWebhookRotateReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookRotateReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalWebhookRotate
+type SubmitPortalWebhookRotateReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookRotateReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalWebhookRotate
+type SubmitPortalWebhookRotateReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookRotateReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalWebhookRotate
+type SubmitPortalWebhookRotateReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalWebhookRotateReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalWebhookRotate
+type SubmitPortalWebhookRotateReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalWebhookRotateReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SubmitPortalWebhookRotateReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalWebhookRotateReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalWebhookRotateReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalWebhookRotateReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalWebhookRotateReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalWebhookRotateReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalWebhookRotateReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalWebhookRotateReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalWebhookRotateReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalWebhookRotateReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalWebhookRotateReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalWebhookRotateReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalWebhookRotateReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalWebhookRotateReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalWebhookRotateReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalWebhookRotateReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalWebhookRotateReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalWebhookRotateReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalWebhookRotateReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalWebhookRotateReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalWebhookRotateReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalWebhookRotateReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalWebhookRotateReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalWebhookRotateReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalWebhookRotateReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalWebhookRotateReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalWebhookRotateReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalWebhookRotateReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalWebhookRotateReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalWebhookRotateReply) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -36393,6 +41309,21 @@ func (c *ClientWithResponses) GetPortalWithResponse(ctx context.Context, reqEdit
 	return ParseGetPortalReply(rsp)
 }
 
+// GetPortalAuditWithResponse The audit log
+//
+// Public to the API (the portal authenticates its own session cookie). As GET /v1/audit (audit.view): filters actor, target (type:id), action, from and to (UTC), and cursor.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/audit (the `GetPortalAudit` operationId).
+func (c *ClientWithResponses) GetPortalAuditWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalAuditReply, error) {
+	rsp, err := c.GetPortalAudit(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalAuditReply(rsp)
+}
+
 // EnterPortalWithResponse Open a minted portal link
 //
 // Public to the API (the portal authenticates its own session cookie). Consumes the one-time link (5 minutes, single use) minted with POST /v1/portal/sessions, sets the portal session cookie (HttpOnly, SameSite=Lax; Secure with the `__Host-` prefix over HTTPS) and redirects (303) to the team page or the link's return path. A used, expired or unknown link answers an HTML page that says which (410).
@@ -36903,6 +41834,141 @@ func (c *ClientWithResponses) SubmitPortalRoleWithFormdataBodyWithResponse(ctx c
 	return ParseSubmitPortalRoleReply(rsp)
 }
 
+// GetPortalSettingsWithResponse The settings page
+//
+// Public to the API (the portal authenticates its own session cookie). The account's settings (the policies read-only without policies.manage) and its stores, departments and suppliers; needs settings.manage.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/settings (the `GetPortalSettings` operationId).
+func (c *ClientWithResponses) GetPortalSettingsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalSettingsReply, error) {
+	rsp, err := c.GetPortalSettings(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalSettingsReply(rsp)
+}
+
+// SubmitPortalSettingsWithBodyWithResponse Change the account's settings
+//
+// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/account, with the form's version as If-Match (a stale form is refused: reload); 303 to the settings page.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/settings (the `SubmitPortalSettings` operationId).
+func (c *ClientWithResponses) SubmitPortalSettingsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalSettingsReply, error) {
+	rsp, err := c.SubmitPortalSettingsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalSettingsReply(rsp)
+}
+
+// SubmitPortalSettingsWithFormdataBodyWithResponse Change the account's settings
+//
+// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/account, with the form's version as If-Match (a stale form is refused: reload); 303 to the settings page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/settings (the `SubmitPortalSettings` operationId).
+func (c *ClientWithResponses) SubmitPortalSettingsWithFormdataBodyWithResponse(ctx context.Context, body SubmitPortalSettingsFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalSettingsReply, error) {
+	rsp, err := c.SubmitPortalSettingsWithFormdataBody(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalSettingsReply(rsp)
+}
+
+// GetPortalScopeItemNewWithResponse The form adding a store, department or supplier
+//
+// Public to the API (the portal authenticates its own session cookie). Needs settings.manage.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/settings/items (the `GetPortalScopeItemNew` operationId).
+func (c *ClientWithResponses) GetPortalScopeItemNewWithResponse(ctx context.Context, params *GetPortalScopeItemNewParams, reqEditors ...RequestEditorFn) (*GetPortalScopeItemNewReply, error) {
+	rsp, err := c.GetPortalScopeItemNew(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalScopeItemNewReply(rsp)
+}
+
+// SubmitPortalScopeItemNewWithBodyWithResponse Add a store, department or supplier
+//
+// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) without If-Match (creating only); 303 to the settings page.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/settings/items (the `SubmitPortalScopeItemNew` operationId).
+func (c *ClientWithResponses) SubmitPortalScopeItemNewWithBodyWithResponse(ctx context.Context, params *SubmitPortalScopeItemNewParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalScopeItemNewReply, error) {
+	rsp, err := c.SubmitPortalScopeItemNewWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalScopeItemNewReply(rsp)
+}
+
+// SubmitPortalScopeItemNewWithFormdataBodyWithResponse Add a store, department or supplier
+//
+// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) without If-Match (creating only); 303 to the settings page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/settings/items (the `SubmitPortalScopeItemNew` operationId).
+func (c *ClientWithResponses) SubmitPortalScopeItemNewWithFormdataBodyWithResponse(ctx context.Context, params *SubmitPortalScopeItemNewParams, body SubmitPortalScopeItemNewFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalScopeItemNewReply, error) {
+	rsp, err := c.SubmitPortalScopeItemNewWithFormdataBody(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalScopeItemNewReply(rsp)
+}
+
+// GetPortalScopeItemWithResponse The form editing a store, department or supplier
+//
+// Public to the API (the portal authenticates its own session cookie). Needs settings.manage.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/settings/items/{id} (the `GetPortalScopeItem` operationId).
+func (c *ClientWithResponses) GetPortalScopeItemWithResponse(ctx context.Context, id string, params *GetPortalScopeItemParams, reqEditors ...RequestEditorFn) (*GetPortalScopeItemReply, error) {
+	rsp, err := c.GetPortalScopeItem(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalScopeItemReply(rsp)
+}
+
+// SubmitPortalScopeItemWithBodyWithResponse Change a store, department or supplier
+//
+// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) with the form's version as If-Match; 303 to the settings page.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/settings/items/{id} (the `SubmitPortalScopeItem` operationId).
+func (c *ClientWithResponses) SubmitPortalScopeItemWithBodyWithResponse(ctx context.Context, id string, params *SubmitPortalScopeItemParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalScopeItemReply, error) {
+	rsp, err := c.SubmitPortalScopeItemWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalScopeItemReply(rsp)
+}
+
+// SubmitPortalScopeItemWithFormdataBodyWithResponse Change a store, department or supplier
+//
+// Public to the API (the portal authenticates its own session cookie). As PUT /v1/{kind}/{id} (kind: the query parameter) with the form's version as If-Match; 303 to the settings page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/settings/items/{id} (the `SubmitPortalScopeItem` operationId).
+func (c *ClientWithResponses) SubmitPortalScopeItemWithFormdataBodyWithResponse(ctx context.Context, id string, params *SubmitPortalScopeItemParams, body SubmitPortalScopeItemFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalScopeItemReply, error) {
+	rsp, err := c.SubmitPortalScopeItemWithFormdataBody(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalScopeItemReply(rsp)
+}
+
 // GetPortalStylesheetWithResponse The portal's stylesheet
 //
 // Public to the API (the portal authenticates its own session cookie). The portal's one stylesheet (CSS), in the account's accent colour.
@@ -36931,6 +41997,201 @@ func (c *ClientWithResponses) GetPortalTeamWithResponse(ctx context.Context, req
 		return nil, err
 	}
 	return ParseGetPortalTeamReply(rsp)
+}
+
+// GetPortalWebhooksWithResponse The webhook endpoints
+//
+// Public to the API (the portal authenticates its own session cookie). The endpoints and the form adding one; needs webhooks.manage.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/webhooks (the `GetPortalWebhooks` operationId).
+func (c *ClientWithResponses) GetPortalWebhooksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalWebhooksReply, error) {
+	rsp, err := c.GetPortalWebhooks(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalWebhooksReply(rsp)
+}
+
+// SubmitPortalWebhookNewWithBodyWithResponse Add a webhook endpoint
+//
+// Public to the API (the portal authenticates its own session cookie). As POST /v1/webhooks; the page shows the signing secret once.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/webhooks (the `SubmitPortalWebhookNew` operationId).
+func (c *ClientWithResponses) SubmitPortalWebhookNewWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalWebhookNewReply, error) {
+	rsp, err := c.SubmitPortalWebhookNewWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalWebhookNewReply(rsp)
+}
+
+// SubmitPortalWebhookNewWithFormdataBodyWithResponse Add a webhook endpoint
+//
+// Public to the API (the portal authenticates its own session cookie). As POST /v1/webhooks; the page shows the signing secret once.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/webhooks (the `SubmitPortalWebhookNew` operationId).
+func (c *ClientWithResponses) SubmitPortalWebhookNewWithFormdataBodyWithResponse(ctx context.Context, body SubmitPortalWebhookNewFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalWebhookNewReply, error) {
+	rsp, err := c.SubmitPortalWebhookNewWithFormdataBody(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalWebhookNewReply(rsp)
+}
+
+// GetPortalWebhookWithResponse A webhook endpoint
+//
+// Public to the API (the portal authenticates its own session cookie). Its form, its deliveries (cursor), replay, secret rotation and deletion.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/webhooks/{id} (the `GetPortalWebhook` operationId).
+func (c *ClientWithResponses) GetPortalWebhookWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetPortalWebhookReply, error) {
+	rsp, err := c.GetPortalWebhook(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalWebhookReply(rsp)
+}
+
+// SubmitPortalWebhookWithBodyWithResponse Change a webhook endpoint
+//
+// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/webhooks/{id}; 303 to the endpoint's page.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/webhooks/{id} (the `SubmitPortalWebhook` operationId).
+func (c *ClientWithResponses) SubmitPortalWebhookWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalWebhookReply, error) {
+	rsp, err := c.SubmitPortalWebhookWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalWebhookReply(rsp)
+}
+
+// SubmitPortalWebhookWithFormdataBodyWithResponse Change a webhook endpoint
+//
+// Public to the API (the portal authenticates its own session cookie). As PATCH /v1/webhooks/{id}; 303 to the endpoint's page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/webhooks/{id} (the `SubmitPortalWebhook` operationId).
+func (c *ClientWithResponses) SubmitPortalWebhookWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalWebhookFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalWebhookReply, error) {
+	rsp, err := c.SubmitPortalWebhookWithFormdataBody(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalWebhookReply(rsp)
+}
+
+// GetPortalWebhookDeleteWithResponse Confirm deleting an endpoint
+//
+// Public to the API (the portal authenticates its own session cookie). The confirmation.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/webhooks/{id}/delete (the `GetPortalWebhookDelete` operationId).
+func (c *ClientWithResponses) GetPortalWebhookDeleteWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetPortalWebhookDeleteReply, error) {
+	rsp, err := c.GetPortalWebhookDelete(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalWebhookDeleteReply(rsp)
+}
+
+// SubmitPortalWebhookDeleteWithBodyWithResponse Delete an endpoint
+//
+// Public to the API (the portal authenticates its own session cookie). As DELETE /v1/webhooks/{id}, once confirmed; 303 to the webhooks page.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/webhooks/{id}/delete (the `SubmitPortalWebhookDelete` operationId).
+func (c *ClientWithResponses) SubmitPortalWebhookDeleteWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalWebhookDeleteReply, error) {
+	rsp, err := c.SubmitPortalWebhookDeleteWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalWebhookDeleteReply(rsp)
+}
+
+// SubmitPortalWebhookDeleteWithFormdataBodyWithResponse Delete an endpoint
+//
+// Public to the API (the portal authenticates its own session cookie). As DELETE /v1/webhooks/{id}, once confirmed; 303 to the webhooks page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/webhooks/{id}/delete (the `SubmitPortalWebhookDelete` operationId).
+func (c *ClientWithResponses) SubmitPortalWebhookDeleteWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalWebhookDeleteFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalWebhookDeleteReply, error) {
+	rsp, err := c.SubmitPortalWebhookDeleteWithFormdataBody(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalWebhookDeleteReply(rsp)
+}
+
+// SubmitPortalWebhookReplayWithBodyWithResponse Replay events to an endpoint
+//
+// Public to the API (the portal authenticates its own session cookie). As POST /v1/webhooks/{id}/replay (since, UTC); 303 to the endpoint's page.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/webhooks/{id}/replay (the `SubmitPortalWebhookReplay` operationId).
+func (c *ClientWithResponses) SubmitPortalWebhookReplayWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalWebhookReplayReply, error) {
+	rsp, err := c.SubmitPortalWebhookReplayWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalWebhookReplayReply(rsp)
+}
+
+// SubmitPortalWebhookReplayWithFormdataBodyWithResponse Replay events to an endpoint
+//
+// Public to the API (the portal authenticates its own session cookie). As POST /v1/webhooks/{id}/replay (since, UTC); 303 to the endpoint's page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/webhooks/{id}/replay (the `SubmitPortalWebhookReplay` operationId).
+func (c *ClientWithResponses) SubmitPortalWebhookReplayWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalWebhookReplayFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalWebhookReplayReply, error) {
+	rsp, err := c.SubmitPortalWebhookReplayWithFormdataBody(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalWebhookReplayReply(rsp)
+}
+
+// SubmitPortalWebhookRotateWithBodyWithResponse Replace an endpoint's signing secret
+//
+// Public to the API (the portal authenticates its own session cookie). As POST /v1/webhooks/{id}/rotate-secret; the page shows the new secret once.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/webhooks/{id}/rotate-secret (the `SubmitPortalWebhookRotate` operationId).
+func (c *ClientWithResponses) SubmitPortalWebhookRotateWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalWebhookRotateReply, error) {
+	rsp, err := c.SubmitPortalWebhookRotateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalWebhookRotateReply(rsp)
+}
+
+// SubmitPortalWebhookRotateWithFormdataBodyWithResponse Replace an endpoint's signing secret
+//
+// Public to the API (the portal authenticates its own session cookie). As POST /v1/webhooks/{id}/rotate-secret; the page shows the new secret once.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/webhooks/{id}/rotate-secret (the `SubmitPortalWebhookRotate` operationId).
+func (c *ClientWithResponses) SubmitPortalWebhookRotateWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalWebhookRotateFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalWebhookRotateReply, error) {
+	rsp, err := c.SubmitPortalWebhookRotateWithFormdataBody(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalWebhookRotateReply(rsp)
 }
 
 // ListAccessRequestsWithResponse List my access requests and those I was asked to decide
@@ -40143,6 +45404,310 @@ func ParseGetPortalReply(rsp *http.Response) (*GetPortalReply, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetPortalReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalAuditReply parses an HTTP response from a GetPortalAuditWithResponse call
+func ParseGetPortalAuditReply(rsp *http.Response) (*GetPortalAuditReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalAuditReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalAuditReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetPortalAuditReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalAuditReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalAuditReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalAuditReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalAuditReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalAuditReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalAuditReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalAuditReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalAuditReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalAuditReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalAuditReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalAuditReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalAuditReply503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -46606,6 +52171,1787 @@ func ParseSubmitPortalRoleReply(rsp *http.Response) (*SubmitPortalRoleReply, err
 	return response, nil
 }
 
+// ParseGetPortalSettingsReply parses an HTTP response from a GetPortalSettingsWithResponse call
+func ParseGetPortalSettingsReply(rsp *http.Response) (*GetPortalSettingsReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalSettingsReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalSettingsReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetPortalSettingsReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalSettingsReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalSettingsReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalSettingsReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalSettingsReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalSettingsReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalSettingsReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalSettingsReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalSettingsReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalSettingsReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalSettingsReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalSettingsReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalSettingsReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalSettingsReply parses an HTTP response from a SubmitPortalSettingsWithResponse call
+func ParseSubmitPortalSettingsReply(rsp *http.Response) (*SubmitPortalSettingsReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalSettingsReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalSettingsReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalSettingsReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalSettingsReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalSettingsReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalSettingsReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalSettingsReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalSettingsReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalSettingsReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalSettingsReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalSettingsReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalSettingsReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalSettingsReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalSettingsReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalScopeItemNewReply parses an HTTP response from a GetPortalScopeItemNewWithResponse call
+func ParseGetPortalScopeItemNewReply(rsp *http.Response) (*GetPortalScopeItemNewReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalScopeItemNewReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalScopeItemNewReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetPortalScopeItemNewReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalScopeItemNewReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalScopeItemNewReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalScopeItemNewReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalScopeItemNewReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalScopeItemNewReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalScopeItemNewReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalScopeItemNewReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalScopeItemNewReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalScopeItemNewReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalScopeItemNewReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalScopeItemNewReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalScopeItemNewReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalScopeItemNewReply parses an HTTP response from a SubmitPortalScopeItemNewWithResponse call
+func ParseSubmitPortalScopeItemNewReply(rsp *http.Response) (*SubmitPortalScopeItemNewReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalScopeItemNewReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 428:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalScopeItemNewReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalScopeItemNewReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalScopeItemNewReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalScopeItemNewReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalScopeItemNewReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalScopeItemNewReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalScopeItemNewReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalScopeItemNewReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalScopeItemNewReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalScopeItemNewReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 428:
+		var headers SubmitPortalScopeItemNewReply428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalScopeItemNewReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalScopeItemNewReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalScopeItemNewReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalScopeItemReply parses an HTTP response from a GetPortalScopeItemWithResponse call
+func ParseGetPortalScopeItemReply(rsp *http.Response) (*GetPortalScopeItemReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalScopeItemReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalScopeItemReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetPortalScopeItemReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalScopeItemReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalScopeItemReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalScopeItemReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalScopeItemReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalScopeItemReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalScopeItemReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalScopeItemReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalScopeItemReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalScopeItemReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalScopeItemReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalScopeItemReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalScopeItemReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalScopeItemReply parses an HTTP response from a SubmitPortalScopeItemWithResponse call
+func ParseSubmitPortalScopeItemReply(rsp *http.Response) (*SubmitPortalScopeItemReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalScopeItemReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalScopeItemReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalScopeItemReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalScopeItemReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalScopeItemReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalScopeItemReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalScopeItemReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalScopeItemReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalScopeItemReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalScopeItemReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalScopeItemReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalScopeItemReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalScopeItemReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalScopeItemReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetPortalStylesheetReply parses an HTTP response from a GetPortalStylesheetWithResponse call
 func ParseGetPortalStylesheetReply(rsp *http.Response) (*GetPortalStylesheetReply, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -47163,6 +54509,2381 @@ func ParseGetPortalTeamReply(rsp *http.Response) (*GetPortalTeamReply, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetPortalTeamReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalWebhooksReply parses an HTTP response from a GetPortalWebhooksWithResponse call
+func ParseGetPortalWebhooksReply(rsp *http.Response) (*GetPortalWebhooksReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalWebhooksReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalWebhooksReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetPortalWebhooksReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalWebhooksReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalWebhooksReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalWebhooksReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalWebhooksReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalWebhooksReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalWebhooksReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalWebhooksReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalWebhooksReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalWebhooksReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalWebhooksReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalWebhooksReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalWebhooksReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalWebhookNewReply parses an HTTP response from a SubmitPortalWebhookNewWithResponse call
+func ParseSubmitPortalWebhookNewReply(rsp *http.Response) (*SubmitPortalWebhookNewReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalWebhookNewReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SubmitPortalWebhookNewReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalWebhookNewReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalWebhookNewReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalWebhookNewReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalWebhookNewReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalWebhookNewReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalWebhookNewReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalWebhookNewReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalWebhookNewReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalWebhookNewReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalWebhookNewReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalWebhookNewReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalWebhookNewReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalWebhookNewReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalWebhookReply parses an HTTP response from a GetPortalWebhookWithResponse call
+func ParseGetPortalWebhookReply(rsp *http.Response) (*GetPortalWebhookReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalWebhookReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalWebhookReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetPortalWebhookReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalWebhookReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalWebhookReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalWebhookReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalWebhookReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalWebhookReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalWebhookReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalWebhookReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalWebhookReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalWebhookReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalWebhookReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalWebhookReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalWebhookReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalWebhookReply parses an HTTP response from a SubmitPortalWebhookWithResponse call
+func ParseSubmitPortalWebhookReply(rsp *http.Response) (*SubmitPortalWebhookReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalWebhookReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalWebhookReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalWebhookReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalWebhookReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalWebhookReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalWebhookReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalWebhookReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalWebhookReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalWebhookReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalWebhookReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalWebhookReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalWebhookReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalWebhookReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalWebhookReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalWebhookDeleteReply parses an HTTP response from a GetPortalWebhookDeleteWithResponse call
+func ParseGetPortalWebhookDeleteReply(rsp *http.Response) (*GetPortalWebhookDeleteReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalWebhookDeleteReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalWebhookDeleteReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetPortalWebhookDeleteReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalWebhookDeleteReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalWebhookDeleteReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalWebhookDeleteReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalWebhookDeleteReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalWebhookDeleteReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalWebhookDeleteReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalWebhookDeleteReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalWebhookDeleteReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalWebhookDeleteReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalWebhookDeleteReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalWebhookDeleteReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalWebhookDeleteReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalWebhookDeleteReply parses an HTTP response from a SubmitPortalWebhookDeleteWithResponse call
+func ParseSubmitPortalWebhookDeleteReply(rsp *http.Response) (*SubmitPortalWebhookDeleteReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalWebhookDeleteReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalWebhookDeleteReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalWebhookDeleteReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalWebhookDeleteReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalWebhookDeleteReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalWebhookDeleteReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalWebhookDeleteReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalWebhookDeleteReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalWebhookDeleteReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalWebhookDeleteReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalWebhookDeleteReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalWebhookDeleteReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalWebhookDeleteReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalWebhookDeleteReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalWebhookReplayReply parses an HTTP response from a SubmitPortalWebhookReplayWithResponse call
+func ParseSubmitPortalWebhookReplayReply(rsp *http.Response) (*SubmitPortalWebhookReplayReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalWebhookReplayReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalWebhookReplayReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalWebhookReplayReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalWebhookReplayReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalWebhookReplayReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalWebhookReplayReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalWebhookReplayReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalWebhookReplayReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalWebhookReplayReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalWebhookReplayReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalWebhookReplayReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalWebhookReplayReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalWebhookReplayReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalWebhookReplayReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalWebhookRotateReply parses an HTTP response from a SubmitPortalWebhookRotateWithResponse call
+func ParseSubmitPortalWebhookRotateReply(rsp *http.Response) (*SubmitPortalWebhookRotateReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalWebhookRotateReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SubmitPortalWebhookRotateReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalWebhookRotateReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalWebhookRotateReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalWebhookRotateReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalWebhookRotateReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalWebhookRotateReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalWebhookRotateReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalWebhookRotateReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalWebhookRotateReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalWebhookRotateReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalWebhookRotateReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalWebhookRotateReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalWebhookRotateReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalWebhookRotateReply503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

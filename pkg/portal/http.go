@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stewardhq/steward/pkg/accounts"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/invites"
@@ -17,6 +18,7 @@ import (
 	"github.com/stewardhq/steward/pkg/permissions"
 	"github.com/stewardhq/steward/pkg/store"
 	"github.com/stewardhq/steward/pkg/team"
+	"github.com/stewardhq/steward/pkg/webhooks"
 )
 
 // Service serves the portal's pages over the API's services.
@@ -27,6 +29,10 @@ type Service struct {
 	Invites *invites.Service
 	// Roles is the permissions service: the roles section's custom roles.
 	Roles *permissions.Service
+	// Accounts serves the settings and audit sections; Webhooks the
+	// webhooks section.
+	Accounts *accounts.Handler
+	Webhooks *webhooks.Service
 	// PublicURL is Steward's public URL; when it is HTTPS the cookies are
 	// Secure with the __Host- prefix.
 	PublicURL string

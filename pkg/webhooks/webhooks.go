@@ -72,6 +72,10 @@ func guard(p *auth.Principal) error {
 	return nil
 }
 
+// MayManage reports whether p may manage webhooks (the routes' guard:
+// webhooks.manage, acting as themself).
+func MayManage(p *auth.Principal) bool { return guard(p) == nil }
+
 // Input is the fields of POST and PATCH; nil fields are absent.
 type Input struct {
 	URL         *string
