@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stewardhq/steward/pkg/access"
+	"github.com/stewardhq/steward/pkg/approvals"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/invites"
@@ -24,6 +26,9 @@ type Service struct {
 	Auth    *auth.Service
 	Members *members.Service
 	Invites *invites.Service
+	// Approvals and Access serve the approvals and access pages.
+	Approvals *approvals.Service
+	Access    *access.Service
 	// PublicURL is Steward's public URL; when it is HTTPS the cookies are
 	// Secure with the __Host- prefix.
 	PublicURL string
