@@ -17524,6 +17524,11 @@ type SubmitPortalDelegationReply415Headers struct {
 	XRequestId *string
 }
 
+// SubmitPortalDelegationReply422Headers the declared response headers of an HTTP 422 response for SubmitPortalDelegation
+type SubmitPortalDelegationReply422Headers struct {
+	XRequestId *string
+}
+
 // SubmitPortalDelegationReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalDelegation
 type SubmitPortalDelegationReply429Headers struct {
 	XRequestId *string
@@ -17561,6 +17566,8 @@ type SubmitPortalDelegationReply struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -17587,6 +17594,8 @@ type SubmitPortalDelegationReply struct {
 	Headers413 *SubmitPortalDelegationReply413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *SubmitPortalDelegationReply415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SubmitPortalDelegationReply422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *SubmitPortalDelegationReply429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -17638,6 +17647,11 @@ func (r SubmitPortalDelegationReply) GetApplicationproblemJSON413() *PayloadTooL
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r SubmitPortalDelegationReply) GetApplicationproblemJSON415() *Problem {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SubmitPortalDelegationReply) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -17955,6 +17969,11 @@ type SubmitPortalDelegationDeleteReply415Headers struct {
 	XRequestId *string
 }
 
+// SubmitPortalDelegationDeleteReply422Headers the declared response headers of an HTTP 422 response for SubmitPortalDelegationDelete
+type SubmitPortalDelegationDeleteReply422Headers struct {
+	XRequestId *string
+}
+
 // SubmitPortalDelegationDeleteReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalDelegationDelete
 type SubmitPortalDelegationDeleteReply429Headers struct {
 	XRequestId *string
@@ -17992,6 +18011,8 @@ type SubmitPortalDelegationDeleteReply struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -18018,6 +18039,8 @@ type SubmitPortalDelegationDeleteReply struct {
 	Headers413 *SubmitPortalDelegationDeleteReply413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *SubmitPortalDelegationDeleteReply415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SubmitPortalDelegationDeleteReply422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *SubmitPortalDelegationDeleteReply429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -18069,6 +18092,11 @@ func (r SubmitPortalDelegationDeleteReply) GetApplicationproblemJSON413() *Paylo
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r SubmitPortalDelegationDeleteReply) GetApplicationproblemJSON415() *Problem {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SubmitPortalDelegationDeleteReply) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -18166,6 +18194,11 @@ type SubmitPortalAccessRequestReply415Headers struct {
 	XRequestId *string
 }
 
+// SubmitPortalAccessRequestReply422Headers the declared response headers of an HTTP 422 response for SubmitPortalAccessRequest
+type SubmitPortalAccessRequestReply422Headers struct {
+	XRequestId *string
+}
+
 // SubmitPortalAccessRequestReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalAccessRequest
 type SubmitPortalAccessRequestReply429Headers struct {
 	XRequestId *string
@@ -18203,6 +18236,8 @@ type SubmitPortalAccessRequestReply struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -18229,6 +18264,8 @@ type SubmitPortalAccessRequestReply struct {
 	Headers413 *SubmitPortalAccessRequestReply413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *SubmitPortalAccessRequestReply415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SubmitPortalAccessRequestReply422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *SubmitPortalAccessRequestReply429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -18280,6 +18317,11 @@ func (r SubmitPortalAccessRequestReply) GetApplicationproblemJSON413() *PayloadT
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r SubmitPortalAccessRequestReply) GetApplicationproblemJSON415() *Problem {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SubmitPortalAccessRequestReply) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -18597,6 +18639,11 @@ type SubmitPortalAccessCancelReply415Headers struct {
 	XRequestId *string
 }
 
+// SubmitPortalAccessCancelReply422Headers the declared response headers of an HTTP 422 response for SubmitPortalAccessCancel
+type SubmitPortalAccessCancelReply422Headers struct {
+	XRequestId *string
+}
+
 // SubmitPortalAccessCancelReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalAccessCancel
 type SubmitPortalAccessCancelReply429Headers struct {
 	XRequestId *string
@@ -18634,6 +18681,8 @@ type SubmitPortalAccessCancelReply struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -18660,6 +18709,8 @@ type SubmitPortalAccessCancelReply struct {
 	Headers413 *SubmitPortalAccessCancelReply413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *SubmitPortalAccessCancelReply415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SubmitPortalAccessCancelReply422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *SubmitPortalAccessCancelReply429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -18711,6 +18762,11 @@ func (r SubmitPortalAccessCancelReply) GetApplicationproblemJSON413() *PayloadTo
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r SubmitPortalAccessCancelReply) GetApplicationproblemJSON415() *Problem {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SubmitPortalAccessCancelReply) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -18808,6 +18864,11 @@ type SubmitPortalAccessDecisionReply415Headers struct {
 	XRequestId *string
 }
 
+// SubmitPortalAccessDecisionReply422Headers the declared response headers of an HTTP 422 response for SubmitPortalAccessDecision
+type SubmitPortalAccessDecisionReply422Headers struct {
+	XRequestId *string
+}
+
 // SubmitPortalAccessDecisionReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalAccessDecision
 type SubmitPortalAccessDecisionReply429Headers struct {
 	XRequestId *string
@@ -18845,6 +18906,8 @@ type SubmitPortalAccessDecisionReply struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -18871,6 +18934,8 @@ type SubmitPortalAccessDecisionReply struct {
 	Headers413 *SubmitPortalAccessDecisionReply413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *SubmitPortalAccessDecisionReply415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SubmitPortalAccessDecisionReply422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *SubmitPortalAccessDecisionReply429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -18922,6 +18987,11 @@ func (r SubmitPortalAccessDecisionReply) GetApplicationproblemJSON413() *Payload
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r SubmitPortalAccessDecisionReply) GetApplicationproblemJSON415() *Problem {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SubmitPortalAccessDecisionReply) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -19679,6 +19749,11 @@ type SubmitPortalApprovalPolicyReply415Headers struct {
 	XRequestId *string
 }
 
+// SubmitPortalApprovalPolicyReply422Headers the declared response headers of an HTTP 422 response for SubmitPortalApprovalPolicy
+type SubmitPortalApprovalPolicyReply422Headers struct {
+	XRequestId *string
+}
+
 // SubmitPortalApprovalPolicyReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalApprovalPolicy
 type SubmitPortalApprovalPolicyReply429Headers struct {
 	XRequestId *string
@@ -19716,6 +19791,8 @@ type SubmitPortalApprovalPolicyReply struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -19742,6 +19819,8 @@ type SubmitPortalApprovalPolicyReply struct {
 	Headers413 *SubmitPortalApprovalPolicyReply413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *SubmitPortalApprovalPolicyReply415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SubmitPortalApprovalPolicyReply422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *SubmitPortalApprovalPolicyReply429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -19793,6 +19872,11 @@ func (r SubmitPortalApprovalPolicyReply) GetApplicationproblemJSON413() *Payload
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r SubmitPortalApprovalPolicyReply) GetApplicationproblemJSON415() *Problem {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SubmitPortalApprovalPolicyReply) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -20330,6 +20414,11 @@ type SubmitPortalApprovalCancelReply415Headers struct {
 	XRequestId *string
 }
 
+// SubmitPortalApprovalCancelReply422Headers the declared response headers of an HTTP 422 response for SubmitPortalApprovalCancel
+type SubmitPortalApprovalCancelReply422Headers struct {
+	XRequestId *string
+}
+
 // SubmitPortalApprovalCancelReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalApprovalCancel
 type SubmitPortalApprovalCancelReply429Headers struct {
 	XRequestId *string
@@ -20367,6 +20456,8 @@ type SubmitPortalApprovalCancelReply struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -20393,6 +20484,8 @@ type SubmitPortalApprovalCancelReply struct {
 	Headers413 *SubmitPortalApprovalCancelReply413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *SubmitPortalApprovalCancelReply415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SubmitPortalApprovalCancelReply422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *SubmitPortalApprovalCancelReply429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -20444,6 +20537,11 @@ func (r SubmitPortalApprovalCancelReply) GetApplicationproblemJSON413() *Payload
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r SubmitPortalApprovalCancelReply) GetApplicationproblemJSON415() *Problem {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SubmitPortalApprovalCancelReply) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -20541,6 +20639,11 @@ type SubmitPortalApprovalDecisionReply415Headers struct {
 	XRequestId *string
 }
 
+// SubmitPortalApprovalDecisionReply422Headers the declared response headers of an HTTP 422 response for SubmitPortalApprovalDecision
+type SubmitPortalApprovalDecisionReply422Headers struct {
+	XRequestId *string
+}
+
 // SubmitPortalApprovalDecisionReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalApprovalDecision
 type SubmitPortalApprovalDecisionReply429Headers struct {
 	XRequestId *string
@@ -20578,6 +20681,8 @@ type SubmitPortalApprovalDecisionReply struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -20604,6 +20709,8 @@ type SubmitPortalApprovalDecisionReply struct {
 	Headers413 *SubmitPortalApprovalDecisionReply413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *SubmitPortalApprovalDecisionReply415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SubmitPortalApprovalDecisionReply422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *SubmitPortalApprovalDecisionReply429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -20655,6 +20762,11 @@ func (r SubmitPortalApprovalDecisionReply) GetApplicationproblemJSON413() *Paylo
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r SubmitPortalApprovalDecisionReply) GetApplicationproblemJSON415() *Problem {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SubmitPortalApprovalDecisionReply) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -42834,6 +42946,13 @@ func ParseSubmitPortalDelegationReply(rsp *http.Response) (*SubmitPortalDelegati
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -42877,6 +42996,9 @@ func ParseSubmitPortalDelegationReply(rsp *http.Response) (*SubmitPortalDelegati
 	// Content-type (text/html) unsupported
 
 	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 422:
 	// Content-type (text/html) unsupported
 
 	case rsp.StatusCode == 429:
@@ -42995,6 +43117,16 @@ func ParseSubmitPortalDelegationReply(rsp *http.Response) (*SubmitPortalDelegati
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers SubmitPortalDelegationReply422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers SubmitPortalDelegationReply429Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -43421,6 +43553,13 @@ func ParseSubmitPortalDelegationDeleteReply(rsp *http.Response) (*SubmitPortalDe
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -43464,6 +43603,9 @@ func ParseSubmitPortalDelegationDeleteReply(rsp *http.Response) (*SubmitPortalDe
 	// Content-type (text/html) unsupported
 
 	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 422:
 	// Content-type (text/html) unsupported
 
 	case rsp.StatusCode == 429:
@@ -43582,6 +43724,16 @@ func ParseSubmitPortalDelegationDeleteReply(rsp *http.Response) (*SubmitPortalDe
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers SubmitPortalDelegationDeleteReply422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers SubmitPortalDelegationDeleteReply429Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -43704,6 +43856,13 @@ func ParseSubmitPortalAccessRequestReply(rsp *http.Response) (*SubmitPortalAcces
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -43747,6 +43906,9 @@ func ParseSubmitPortalAccessRequestReply(rsp *http.Response) (*SubmitPortalAcces
 	// Content-type (text/html) unsupported
 
 	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 422:
 	// Content-type (text/html) unsupported
 
 	case rsp.StatusCode == 429:
@@ -43865,6 +44027,16 @@ func ParseSubmitPortalAccessRequestReply(rsp *http.Response) (*SubmitPortalAcces
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers SubmitPortalAccessRequestReply422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers SubmitPortalAccessRequestReply429Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -44291,6 +44463,13 @@ func ParseSubmitPortalAccessCancelReply(rsp *http.Response) (*SubmitPortalAccess
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -44334,6 +44513,9 @@ func ParseSubmitPortalAccessCancelReply(rsp *http.Response) (*SubmitPortalAccess
 	// Content-type (text/html) unsupported
 
 	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 422:
 	// Content-type (text/html) unsupported
 
 	case rsp.StatusCode == 429:
@@ -44452,6 +44634,16 @@ func ParseSubmitPortalAccessCancelReply(rsp *http.Response) (*SubmitPortalAccess
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers SubmitPortalAccessCancelReply422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers SubmitPortalAccessCancelReply429Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -44574,6 +44766,13 @@ func ParseSubmitPortalAccessDecisionReply(rsp *http.Response) (*SubmitPortalAcce
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -44617,6 +44816,9 @@ func ParseSubmitPortalAccessDecisionReply(rsp *http.Response) (*SubmitPortalAcce
 	// Content-type (text/html) unsupported
 
 	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 422:
 	// Content-type (text/html) unsupported
 
 	case rsp.StatusCode == 429:
@@ -44735,6 +44937,16 @@ func ParseSubmitPortalAccessDecisionReply(rsp *http.Response) (*SubmitPortalAcce
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers SubmitPortalAccessDecisionReply422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers SubmitPortalAccessDecisionReply429Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -45769,6 +45981,13 @@ func ParseSubmitPortalApprovalPolicyReply(rsp *http.Response) (*SubmitPortalAppr
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -45812,6 +46031,9 @@ func ParseSubmitPortalApprovalPolicyReply(rsp *http.Response) (*SubmitPortalAppr
 	// Content-type (text/html) unsupported
 
 	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 422:
 	// Content-type (text/html) unsupported
 
 	case rsp.StatusCode == 429:
@@ -45930,6 +46152,16 @@ func ParseSubmitPortalApprovalPolicyReply(rsp *http.Response) (*SubmitPortalAppr
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers SubmitPortalApprovalPolicyReply422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers SubmitPortalApprovalPolicyReply429Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -46660,6 +46892,13 @@ func ParseSubmitPortalApprovalCancelReply(rsp *http.Response) (*SubmitPortalAppr
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -46703,6 +46942,9 @@ func ParseSubmitPortalApprovalCancelReply(rsp *http.Response) (*SubmitPortalAppr
 	// Content-type (text/html) unsupported
 
 	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 422:
 	// Content-type (text/html) unsupported
 
 	case rsp.StatusCode == 429:
@@ -46821,6 +47063,16 @@ func ParseSubmitPortalApprovalCancelReply(rsp *http.Response) (*SubmitPortalAppr
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers SubmitPortalApprovalCancelReply422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers SubmitPortalApprovalCancelReply429Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -46943,6 +47195,13 @@ func ParseSubmitPortalApprovalDecisionReply(rsp *http.Response) (*SubmitPortalAp
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -46986,6 +47245,9 @@ func ParseSubmitPortalApprovalDecisionReply(rsp *http.Response) (*SubmitPortalAp
 	// Content-type (text/html) unsupported
 
 	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 422:
 	// Content-type (text/html) unsupported
 
 	case rsp.StatusCode == 429:
@@ -47104,6 +47366,16 @@ func ParseSubmitPortalApprovalDecisionReply(rsp *http.Response) (*SubmitPortalAp
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers SubmitPortalApprovalDecisionReply422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers SubmitPortalApprovalDecisionReply429Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {

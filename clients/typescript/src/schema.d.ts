@@ -10791,6 +10791,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The API refuses the change as unprocessable (e.g. a delegation's window or delegate; HTML page saying why, next to the field; nothing changed). */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many attempts (sign-in throttling, mail caps): HTML with `Retry-After` where it applies. */
             429: {
                 headers: {
@@ -11076,6 +11087,17 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             /** @description The body is not an `application/x-www-form-urlencoded` form (HTML). */
             415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API refuses the change as unprocessable (e.g. a delegation's window or delegate; HTML page saying why, next to the field; nothing changed). */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -11528,6 +11550,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The API refuses the change as unprocessable (e.g. a delegation's window or delegate; HTML page saying why, next to the field; nothing changed). */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many attempts (sign-in throttling, mail caps): HTML with `Retry-After` where it applies. */
             429: {
                 headers: {
@@ -11816,6 +11849,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The API refuses the change as unprocessable (e.g. a delegation's window or delegate; HTML page saying why, next to the field; nothing changed). */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many attempts (sign-in throttling, mail caps): HTML with `Retry-After` where it applies. */
             429: {
                 headers: {
@@ -11949,6 +11993,17 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             /** @description The body is not an `application/x-www-form-urlencoded` form (HTML). */
             415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API refuses the change as unprocessable (e.g. a delegation's window or delegate; HTML page saying why, next to the field; nothing changed). */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -12252,6 +12307,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The API refuses the change as unprocessable (e.g. a delegation's window or delegate; HTML page saying why, next to the field; nothing changed). */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many attempts (sign-in throttling, mail caps): HTML with `Retry-After` where it applies. */
             429: {
                 headers: {
@@ -12382,6 +12448,17 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             /** @description The body is not an `application/x-www-form-urlencoded` form (HTML). */
             415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API refuses the change as unprocessable (e.g. a delegation's window or delegate; HTML page saying why, next to the field; nothing changed). */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -12670,6 +12747,17 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             /** @description The body is not an `application/x-www-form-urlencoded` form (HTML). */
             415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API refuses the change as unprocessable (e.g. a delegation's window or delegate; HTML page saying why, next to the field; nothing changed). */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;

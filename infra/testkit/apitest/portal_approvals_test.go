@@ -67,7 +67,7 @@ func TestPortalApprovalsDecide(t *testing.T) {
 	_, csrf2 := e.portalPage(t, mgr2, "/portal/approvals")
 	e.portalPost(t, mgr2, "/portal/approvals/requests/"+b.ID+"/decision", url.Values{"decision": {"deny"}, "comment": {"Too expensive"}, "csrf": {csrf2}}).Want(t, http.StatusSeeOther, "")
 	got := e.waitRequest(t, tm.requester.Token, b.ID, "denied", func(r apRequest) bool { return r.Status == "denied" })
-	if len(got.Decisions) != 1 || got.Decisions[0].Decision != "deny" || got.Decisions[0].Comment != "Too expensive" {
+	if len(got.Decisions) != 1 || got.Decisions[0].Decision != "denied" || got.Decisions[0].Comment != "Too expensive" {
 		t.Fatalf("deny decisions %+v", got.Decisions)
 	}
 	// Deciding again is refused on a page.
