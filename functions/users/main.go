@@ -8,13 +8,11 @@ import (
 	"github.com/stewardhq/steward/pkg/app/authboot"
 	"github.com/stewardhq/steward/pkg/app/mailboot"
 	"github.com/stewardhq/steward/pkg/approvals"
-	"github.com/stewardhq/steward/pkg/awsclient/sfnclient"
 	"github.com/stewardhq/steward/pkg/invites"
 	"github.com/stewardhq/steward/pkg/members"
 	"github.com/stewardhq/steward/pkg/portal"
 	"github.com/stewardhq/steward/pkg/router"
 	"github.com/stewardhq/steward/pkg/routes"
-	"github.com/stewardhq/steward/pkg/workflow"
 )
 
 func main() {
@@ -37,15 +35,7 @@ func main() {
 		// invitations services, as the API does; inviting sends the
 		// invitation email.
 		inv := &invites.Service{Store: b.Store, Auth: b.Auth, Mail: outbox, PublicURL: b.Config.PublicURL}
-		pt := &portal.Service{Store: b.Store, Auth: b.Auth, Members: mem, Invites: inv, PublicURL: b.Config.PublicURL,
-			Approvals: handover, Access: acc}
-		// The portal's decisions answer the approval workflows, as the
-		// approvals function does.
-		if arn := b.Config.StateMachineARN; arn != "" {
-			engine := workflow.NewSFN(sfnclient.New(b.AWS, b.Config.Endpoints.StepFunctions), arn)
-			pt.Approvals = &approvals.Service{Store: b.Store, Mail: outbox, PublicURL: b.Config.PublicURL, Logger: b.Logger, Engine: engine}
-			pt.Access = &access.Service{Store: b.Store, Mail: outbox, PublicURL: b.Config.PublicURL, Logger: b.Logger, Engine: engine}
-		}
+		pt := &portal.Service{Store: b.Store, Auth: b.Auth, Members: mem, Invites: inv, PublicURL: b.Config.PublicURL}
 		return []router.Operations{b.Auth.Operations(), mem.Operations(), pt.Operations()}, nil
 	})
 }

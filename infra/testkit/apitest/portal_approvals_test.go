@@ -1,9 +1,9 @@
 package apitest
 
 import (
-	"regexp"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
