@@ -3,7 +3,8 @@
 // (templ components, the same security headers, no script; PortalCSP
 // allows only the portal's one stylesheet). Every state change is a POST
 // of a plain form that carries a CSRF token and calls the same service
-// operations as the API (pkg/members, pkg/invites), so the grant ceiling,
+// operations as the API (pkg/members, pkg/invites, pkg/approvals,
+// pkg/access), so the grant ceiling,
 // the trust rules, the audit events and the change events are the API's.
 //
 // Decisions:
@@ -30,6 +31,11 @@
 //     although directory.view lets the API's list show the whole
 //     directory), and the invite page offers only the role and scope pairs
 //     the grant ceiling (rbac.RoleSet.CheckChange) lets the inviter grant.
-//   - Destructive actions (suspend, deactivate, delete, revoke) go through
-//     a confirmation page first.
+//   - Destructive actions (suspend, deactivate, delete, revoke, cancelling
+//     a request, ending a delegation) go through a confirmation page first.
+//   - The approvals section (/portal/approvals: waiting for me, my
+//     requests, a request's page, the policies) and the access page
+//     (/portal/access: access requests, the delegation while away) are
+//     served by the approvals function, which answers the approval
+//     workflows; a policy is a form only for members with policies.manage.
 package portal
