@@ -377,9 +377,7 @@ func (s *Service) HandleApprovalPolicySubmit(w http.ResponseWriter, r *http.Requ
 		}
 		in := approvals.PolicyInput{Enabled: form.Get("enabled") == "on", SelfApproval: form.Get("selfApproval") == "on", ExternalAllowed: form.Get("externalAllowed") == "on"}
 		in.ExpiresAfterHours = int(num("expiresAfterHours", false))
-		for _, dom := range strings.FieldsFunc(form.Get("externalDomains"), func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' }) {
-			in.ExternalDomains = append(in.ExternalDomains, dom)
-		}
+		in.ExternalDomains = strings.FieldsFunc(form.Get("externalDomains"), func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' })
 		var kept []int
 		for i := 0; i <= approvals.MaxLevels; i++ {
 			if !form.Has(levelField(i, "required")) || form.Get(levelField(i, "remove")) == "on" {
