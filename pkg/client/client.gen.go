@@ -3317,6 +3317,38 @@ type SubmitApprovalPageFormdataBody struct {
 // SubmitApprovalPageFormdataBodyDecision defines parameters for SubmitApprovalPage.
 type SubmitApprovalPageFormdataBodyDecision string
 
+// SubmitPortalDelegationFormdataBody defines parameters for SubmitPortalDelegation.
+type SubmitPortalDelegationFormdataBody struct {
+}
+
+// SubmitPortalDelegationDeleteFormdataBody defines parameters for SubmitPortalDelegationDelete.
+type SubmitPortalDelegationDeleteFormdataBody struct {
+}
+
+// SubmitPortalAccessRequestFormdataBody defines parameters for SubmitPortalAccessRequest.
+type SubmitPortalAccessRequestFormdataBody struct {
+}
+
+// SubmitPortalAccessCancelFormdataBody defines parameters for SubmitPortalAccessCancel.
+type SubmitPortalAccessCancelFormdataBody struct {
+}
+
+// SubmitPortalAccessDecisionFormdataBody defines parameters for SubmitPortalAccessDecision.
+type SubmitPortalAccessDecisionFormdataBody struct {
+}
+
+// SubmitPortalApprovalPolicyFormdataBody defines parameters for SubmitPortalApprovalPolicy.
+type SubmitPortalApprovalPolicyFormdataBody struct {
+}
+
+// SubmitPortalApprovalCancelFormdataBody defines parameters for SubmitPortalApprovalCancel.
+type SubmitPortalApprovalCancelFormdataBody struct {
+}
+
+// SubmitPortalApprovalDecisionFormdataBody defines parameters for SubmitPortalApprovalDecision.
+type SubmitPortalApprovalDecisionFormdataBody struct {
+}
+
 // SubmitPortalResendInviteFormdataBody defines parameters for SubmitPortalResendInvite.
 type SubmitPortalResendInviteFormdataBody struct {
 }
@@ -4034,6 +4066,30 @@ type SubmitAccessRequestPageFormdataRequestBody SubmitAccessRequestPageFormdataB
 // SubmitApprovalPageFormdataRequestBody defines body for SubmitApprovalPage for application/x-www-form-urlencoded ContentType.
 type SubmitApprovalPageFormdataRequestBody SubmitApprovalPageFormdataBody
 
+// SubmitPortalDelegationFormdataRequestBody defines body for SubmitPortalDelegation for application/x-www-form-urlencoded ContentType.
+type SubmitPortalDelegationFormdataRequestBody SubmitPortalDelegationFormdataBody
+
+// SubmitPortalDelegationDeleteFormdataRequestBody defines body for SubmitPortalDelegationDelete for application/x-www-form-urlencoded ContentType.
+type SubmitPortalDelegationDeleteFormdataRequestBody SubmitPortalDelegationDeleteFormdataBody
+
+// SubmitPortalAccessRequestFormdataRequestBody defines body for SubmitPortalAccessRequest for application/x-www-form-urlencoded ContentType.
+type SubmitPortalAccessRequestFormdataRequestBody SubmitPortalAccessRequestFormdataBody
+
+// SubmitPortalAccessCancelFormdataRequestBody defines body for SubmitPortalAccessCancel for application/x-www-form-urlencoded ContentType.
+type SubmitPortalAccessCancelFormdataRequestBody SubmitPortalAccessCancelFormdataBody
+
+// SubmitPortalAccessDecisionFormdataRequestBody defines body for SubmitPortalAccessDecision for application/x-www-form-urlencoded ContentType.
+type SubmitPortalAccessDecisionFormdataRequestBody SubmitPortalAccessDecisionFormdataBody
+
+// SubmitPortalApprovalPolicyFormdataRequestBody defines body for SubmitPortalApprovalPolicy for application/x-www-form-urlencoded ContentType.
+type SubmitPortalApprovalPolicyFormdataRequestBody SubmitPortalApprovalPolicyFormdataBody
+
+// SubmitPortalApprovalCancelFormdataRequestBody defines body for SubmitPortalApprovalCancel for application/x-www-form-urlencoded ContentType.
+type SubmitPortalApprovalCancelFormdataRequestBody SubmitPortalApprovalCancelFormdataBody
+
+// SubmitPortalApprovalDecisionFormdataRequestBody defines body for SubmitPortalApprovalDecision for application/x-www-form-urlencoded ContentType.
+type SubmitPortalApprovalDecisionFormdataRequestBody SubmitPortalApprovalDecisionFormdataBody
+
 // SubmitPortalResendInviteFormdataRequestBody defines body for SubmitPortalResendInvite for application/x-www-form-urlencoded ContentType.
 type SubmitPortalResendInviteFormdataRequestBody SubmitPortalResendInviteFormdataBody
 
@@ -4530,6 +4586,206 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /portal (the `GetPortal` operationId).
 	GetPortal(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPortalAccess The access page
+	//
+	// Public to the API (the portal authenticates its own session cookie). The access requests to decide (mine=decide) and the member's own (mine=requested), the form to request access, and the member's delegation while away.
+	//
+	// Corresponds with GET /portal/access (the `GetPortalAccess` operationId).
+	GetPortalAccess(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalDelegationWithBody Set the delegation while away
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `delegateId`, `from`, `until`, `note`. The same operation as PUT /v1/me/delegation.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/access/delegation (the `SubmitPortalDelegation` operationId).
+	SubmitPortalDelegationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalDelegationWithFormdataBody Set the delegation while away
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `delegateId`, `from`, `until`, `note`. The same operation as PUT /v1/me/delegation.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/access/delegation (the `SubmitPortalDelegation` operationId).
+	SubmitPortalDelegationWithFormdataBody(ctx context.Context, body SubmitPortalDelegationFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPortalDelegationDelete Confirm ending the delegation
+	//
+	// Public to the API (the portal authenticates its own session cookie). The confirmation.
+	//
+	// Corresponds with GET /portal/access/delegation/delete (the `GetPortalDelegationDelete` operationId).
+	GetPortalDelegationDelete(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalDelegationDeleteWithBody End the delegation
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `confirm=yes`. The same operation as DELETE /v1/me/delegation.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/access/delegation/delete (the `SubmitPortalDelegationDelete` operationId).
+	SubmitPortalDelegationDeleteWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalDelegationDeleteWithFormdataBody End the delegation
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `confirm=yes`. The same operation as DELETE /v1/me/delegation.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/access/delegation/delete (the `SubmitPortalDelegationDelete` operationId).
+	SubmitPortalDelegationDeleteWithFormdataBody(ctx context.Context, body SubmitPortalDelegationDeleteFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalAccessRequestWithBody Request access
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `role`, `scope`, `reason`, `expiresAt`. The same operation as POST /v1/access-requests.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/access/requests (the `SubmitPortalAccessRequest` operationId).
+	SubmitPortalAccessRequestWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalAccessRequestWithFormdataBody Request access
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `role`, `scope`, `reason`, `expiresAt`. The same operation as POST /v1/access-requests.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/access/requests (the `SubmitPortalAccessRequest` operationId).
+	SubmitPortalAccessRequestWithFormdataBody(ctx context.Context, body SubmitPortalAccessRequestFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPortalAccessCancel Confirm withdrawing an access request
+	//
+	// Public to the API (the portal authenticates its own session cookie). The confirmation.
+	//
+	// Corresponds with GET /portal/access/requests/{id}/cancel (the `GetPortalAccessCancel` operationId).
+	GetPortalAccessCancel(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalAccessCancelWithBody Withdraw an access request
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `confirm=yes`. The same operation as POST /v1/access-requests/{id}/cancel.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/access/requests/{id}/cancel (the `SubmitPortalAccessCancel` operationId).
+	SubmitPortalAccessCancelWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalAccessCancelWithFormdataBody Withdraw an access request
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `confirm=yes`. The same operation as POST /v1/access-requests/{id}/cancel.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/access/requests/{id}/cancel (the `SubmitPortalAccessCancel` operationId).
+	SubmitPortalAccessCancelWithFormdataBody(ctx context.Context, id string, body SubmitPortalAccessCancelFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalAccessDecisionWithBody Approve or deny an access request
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `decision`, `comment`, `expiresAt` (earlier than asked), `onBehalfOf`. The same operation as POST /v1/access-requests/{id}/decision.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/access/requests/{id}/decision (the `SubmitPortalAccessDecision` operationId).
+	SubmitPortalAccessDecisionWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalAccessDecisionWithFormdataBody Approve or deny an access request
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `decision`, `comment`, `expiresAt` (earlier than asked), `onBehalfOf`. The same operation as POST /v1/access-requests/{id}/decision.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/access/requests/{id}/decision (the `SubmitPortalAccessDecision` operationId).
+	SubmitPortalAccessDecisionWithFormdataBody(ctx context.Context, id string, body SubmitPortalAccessDecisionFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPortalApprovals The approvals page
+	//
+	// Public to the API (the portal authenticates its own session cookie). The requests waiting for the member's decision (as GET /v1/approval-requests?mine=decide, those of the members they stand in for included), each with approve and deny, and the member's own requests, each with cancel.
+	//
+	// Corresponds with GET /portal/approvals (the `GetPortalApprovals` operationId).
+	GetPortalApprovals(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPortalApprovalPolicies The approval policies
+	//
+	// Public to the API (the portal authenticates its own session cookie). Every document type's policy, as GET /v1/approval-policies/{docType}.
+	//
+	// Corresponds with GET /portal/approvals/policies (the `GetPortalApprovalPolicies` operationId).
+	GetPortalApprovalPolicies(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPortalApprovalPolicy A document type's approval policy
+	//
+	// Public to the API (the portal authenticates its own session cookie). The policy; a form for members with `policies.manage`, read-only otherwise.
+	//
+	// Corresponds with GET /portal/approvals/policies/{id} (the `GetPortalApprovalPolicy` operationId).
+	GetPortalApprovalPolicy(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalApprovalPolicyWithBody Change an approval policy
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `version` (If-Match), `enabled`, `expiresAfterHours`, `selfApproval`, `externalAllowed`, `externalDomains`, and per level `levels[i].minAmount`, `.required`, `.role`, `.permission`, `.scope`, `.remindAfterHours`, `.escalateAfterHours`, `.escalateTo`, `.remove`. The same operation as PUT /v1/approval-policies/{docType}; errors next to the fields.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/approvals/policies/{id} (the `SubmitPortalApprovalPolicy` operationId).
+	SubmitPortalApprovalPolicyWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalApprovalPolicyWithFormdataBody Change an approval policy
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `version` (If-Match), `enabled`, `expiresAfterHours`, `selfApproval`, `externalAllowed`, `externalDomains`, and per level `levels[i].minAmount`, `.required`, `.role`, `.permission`, `.scope`, `.remindAfterHours`, `.escalateAfterHours`, `.escalateTo`, `.remove`. The same operation as PUT /v1/approval-policies/{docType}; errors next to the fields.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/approvals/policies/{id} (the `SubmitPortalApprovalPolicy` operationId).
+	SubmitPortalApprovalPolicyWithFormdataBody(ctx context.Context, id string, body SubmitPortalApprovalPolicyFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPortalApprovalRequest An approval request's page
+	//
+	// Public to the API (the portal authenticates its own session cookie). The request as GET /v1/approval-requests/{id} shows it: its document, levels, the people asked and the decisions, with the decision form when the member is awaited.
+	//
+	// Corresponds with GET /portal/approvals/requests/{id} (the `GetPortalApprovalRequest` operationId).
+	GetPortalApprovalRequest(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPortalApprovalCancel Confirm cancelling a request
+	//
+	// Public to the API (the portal authenticates its own session cookie). The confirmation of cancelling the member's own pending request.
+	//
+	// Corresponds with GET /portal/approvals/requests/{id}/cancel (the `GetPortalApprovalCancel` operationId).
+	GetPortalApprovalCancel(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalApprovalCancelWithBody Cancel a request
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `confirm=yes` (else back to the confirmation). The same operation as POST /v1/approval-requests/{id}/cancel.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/approvals/requests/{id}/cancel (the `SubmitPortalApprovalCancel` operationId).
+	SubmitPortalApprovalCancelWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalApprovalCancelWithFormdataBody Cancel a request
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `confirm=yes` (else back to the confirmation). The same operation as POST /v1/approval-requests/{id}/cancel.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/approvals/requests/{id}/cancel (the `SubmitPortalApprovalCancel` operationId).
+	SubmitPortalApprovalCancelWithFormdataBody(ctx context.Context, id string, body SubmitPortalApprovalCancelFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalApprovalDecisionWithBody Approve or deny a request
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `decision` (approve or deny), `comment`, `onBehalfOf` (a delegate's member). The same operation as POST /v1/approval-requests/{id}/decision; redirects (303) to the approvals page.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /portal/approvals/requests/{id}/decision (the `SubmitPortalApprovalDecision` operationId).
+	SubmitPortalApprovalDecisionWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPortalApprovalDecisionWithFormdataBody Approve or deny a request
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `decision` (approve or deny), `comment`, `onBehalfOf` (a delegate's member). The same operation as POST /v1/approval-requests/{id}/decision; redirects (303) to the approvals page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /portal/approvals/requests/{id}/decision (the `SubmitPortalApprovalDecision` operationId).
+	SubmitPortalApprovalDecisionWithFormdataBody(ctx context.Context, id string, body SubmitPortalApprovalDecisionFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetPortalAudit The audit log
 	//
@@ -6198,6 +6454,446 @@ func (c *Client) SubmitApprovalPageWithFormdataBody(ctx context.Context, token A
 // Corresponds with GET /portal (the `GetPortal` operationId).
 func (c *Client) GetPortal(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetPortalRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPortalAccess The access page
+//
+// Public to the API (the portal authenticates its own session cookie). The access requests to decide (mine=decide) and the member's own (mine=requested), the form to request access, and the member's delegation while away.
+//
+// Corresponds with GET /portal/access (the `GetPortalAccess` operationId).
+func (c *Client) GetPortalAccess(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalAccessRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalDelegationWithBody Set the delegation while away
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `delegateId`, `from`, `until`, `note`. The same operation as PUT /v1/me/delegation.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/access/delegation (the `SubmitPortalDelegation` operationId).
+func (c *Client) SubmitPortalDelegationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalDelegationRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalDelegationWithFormdataBody Set the delegation while away
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `delegateId`, `from`, `until`, `note`. The same operation as PUT /v1/me/delegation.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/access/delegation (the `SubmitPortalDelegation` operationId).
+func (c *Client) SubmitPortalDelegationWithFormdataBody(ctx context.Context, body SubmitPortalDelegationFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalDelegationRequestWithFormdataBody(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPortalDelegationDelete Confirm ending the delegation
+//
+// Public to the API (the portal authenticates its own session cookie). The confirmation.
+//
+// Corresponds with GET /portal/access/delegation/delete (the `GetPortalDelegationDelete` operationId).
+func (c *Client) GetPortalDelegationDelete(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalDelegationDeleteRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalDelegationDeleteWithBody End the delegation
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `confirm=yes`. The same operation as DELETE /v1/me/delegation.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/access/delegation/delete (the `SubmitPortalDelegationDelete` operationId).
+func (c *Client) SubmitPortalDelegationDeleteWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalDelegationDeleteRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalDelegationDeleteWithFormdataBody End the delegation
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `confirm=yes`. The same operation as DELETE /v1/me/delegation.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/access/delegation/delete (the `SubmitPortalDelegationDelete` operationId).
+func (c *Client) SubmitPortalDelegationDeleteWithFormdataBody(ctx context.Context, body SubmitPortalDelegationDeleteFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalDelegationDeleteRequestWithFormdataBody(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalAccessRequestWithBody Request access
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `role`, `scope`, `reason`, `expiresAt`. The same operation as POST /v1/access-requests.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/access/requests (the `SubmitPortalAccessRequest` operationId).
+func (c *Client) SubmitPortalAccessRequestWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalAccessRequestRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalAccessRequestWithFormdataBody Request access
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `role`, `scope`, `reason`, `expiresAt`. The same operation as POST /v1/access-requests.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/access/requests (the `SubmitPortalAccessRequest` operationId).
+func (c *Client) SubmitPortalAccessRequestWithFormdataBody(ctx context.Context, body SubmitPortalAccessRequestFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalAccessRequestRequestWithFormdataBody(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPortalAccessCancel Confirm withdrawing an access request
+//
+// Public to the API (the portal authenticates its own session cookie). The confirmation.
+//
+// Corresponds with GET /portal/access/requests/{id}/cancel (the `GetPortalAccessCancel` operationId).
+func (c *Client) GetPortalAccessCancel(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalAccessCancelRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalAccessCancelWithBody Withdraw an access request
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `confirm=yes`. The same operation as POST /v1/access-requests/{id}/cancel.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/access/requests/{id}/cancel (the `SubmitPortalAccessCancel` operationId).
+func (c *Client) SubmitPortalAccessCancelWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalAccessCancelRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalAccessCancelWithFormdataBody Withdraw an access request
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `confirm=yes`. The same operation as POST /v1/access-requests/{id}/cancel.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/access/requests/{id}/cancel (the `SubmitPortalAccessCancel` operationId).
+func (c *Client) SubmitPortalAccessCancelWithFormdataBody(ctx context.Context, id string, body SubmitPortalAccessCancelFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalAccessCancelRequestWithFormdataBody(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalAccessDecisionWithBody Approve or deny an access request
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `decision`, `comment`, `expiresAt` (earlier than asked), `onBehalfOf`. The same operation as POST /v1/access-requests/{id}/decision.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/access/requests/{id}/decision (the `SubmitPortalAccessDecision` operationId).
+func (c *Client) SubmitPortalAccessDecisionWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalAccessDecisionRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalAccessDecisionWithFormdataBody Approve or deny an access request
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `decision`, `comment`, `expiresAt` (earlier than asked), `onBehalfOf`. The same operation as POST /v1/access-requests/{id}/decision.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/access/requests/{id}/decision (the `SubmitPortalAccessDecision` operationId).
+func (c *Client) SubmitPortalAccessDecisionWithFormdataBody(ctx context.Context, id string, body SubmitPortalAccessDecisionFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalAccessDecisionRequestWithFormdataBody(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPortalApprovals The approvals page
+//
+// Public to the API (the portal authenticates its own session cookie). The requests waiting for the member's decision (as GET /v1/approval-requests?mine=decide, those of the members they stand in for included), each with approve and deny, and the member's own requests, each with cancel.
+//
+// Corresponds with GET /portal/approvals (the `GetPortalApprovals` operationId).
+func (c *Client) GetPortalApprovals(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalApprovalsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPortalApprovalPolicies The approval policies
+//
+// Public to the API (the portal authenticates its own session cookie). Every document type's policy, as GET /v1/approval-policies/{docType}.
+//
+// Corresponds with GET /portal/approvals/policies (the `GetPortalApprovalPolicies` operationId).
+func (c *Client) GetPortalApprovalPolicies(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalApprovalPoliciesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPortalApprovalPolicy A document type's approval policy
+//
+// Public to the API (the portal authenticates its own session cookie). The policy; a form for members with `policies.manage`, read-only otherwise.
+//
+// Corresponds with GET /portal/approvals/policies/{id} (the `GetPortalApprovalPolicy` operationId).
+func (c *Client) GetPortalApprovalPolicy(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalApprovalPolicyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalApprovalPolicyWithBody Change an approval policy
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `version` (If-Match), `enabled`, `expiresAfterHours`, `selfApproval`, `externalAllowed`, `externalDomains`, and per level `levels[i].minAmount`, `.required`, `.role`, `.permission`, `.scope`, `.remindAfterHours`, `.escalateAfterHours`, `.escalateTo`, `.remove`. The same operation as PUT /v1/approval-policies/{docType}; errors next to the fields.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/approvals/policies/{id} (the `SubmitPortalApprovalPolicy` operationId).
+func (c *Client) SubmitPortalApprovalPolicyWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalApprovalPolicyRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalApprovalPolicyWithFormdataBody Change an approval policy
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `version` (If-Match), `enabled`, `expiresAfterHours`, `selfApproval`, `externalAllowed`, `externalDomains`, and per level `levels[i].minAmount`, `.required`, `.role`, `.permission`, `.scope`, `.remindAfterHours`, `.escalateAfterHours`, `.escalateTo`, `.remove`. The same operation as PUT /v1/approval-policies/{docType}; errors next to the fields.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/approvals/policies/{id} (the `SubmitPortalApprovalPolicy` operationId).
+func (c *Client) SubmitPortalApprovalPolicyWithFormdataBody(ctx context.Context, id string, body SubmitPortalApprovalPolicyFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalApprovalPolicyRequestWithFormdataBody(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPortalApprovalRequest An approval request's page
+//
+// Public to the API (the portal authenticates its own session cookie). The request as GET /v1/approval-requests/{id} shows it: its document, levels, the people asked and the decisions, with the decision form when the member is awaited.
+//
+// Corresponds with GET /portal/approvals/requests/{id} (the `GetPortalApprovalRequest` operationId).
+func (c *Client) GetPortalApprovalRequest(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalApprovalRequestRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPortalApprovalCancel Confirm cancelling a request
+//
+// Public to the API (the portal authenticates its own session cookie). The confirmation of cancelling the member's own pending request.
+//
+// Corresponds with GET /portal/approvals/requests/{id}/cancel (the `GetPortalApprovalCancel` operationId).
+func (c *Client) GetPortalApprovalCancel(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPortalApprovalCancelRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalApprovalCancelWithBody Cancel a request
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `confirm=yes` (else back to the confirmation). The same operation as POST /v1/approval-requests/{id}/cancel.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/approvals/requests/{id}/cancel (the `SubmitPortalApprovalCancel` operationId).
+func (c *Client) SubmitPortalApprovalCancelWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalApprovalCancelRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalApprovalCancelWithFormdataBody Cancel a request
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `confirm=yes` (else back to the confirmation). The same operation as POST /v1/approval-requests/{id}/cancel.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/approvals/requests/{id}/cancel (the `SubmitPortalApprovalCancel` operationId).
+func (c *Client) SubmitPortalApprovalCancelWithFormdataBody(ctx context.Context, id string, body SubmitPortalApprovalCancelFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalApprovalCancelRequestWithFormdataBody(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalApprovalDecisionWithBody Approve or deny a request
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `decision` (approve or deny), `comment`, `onBehalfOf` (a delegate's member). The same operation as POST /v1/approval-requests/{id}/decision; redirects (303) to the approvals page.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /portal/approvals/requests/{id}/decision (the `SubmitPortalApprovalDecision` operationId).
+func (c *Client) SubmitPortalApprovalDecisionWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalApprovalDecisionRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPortalApprovalDecisionWithFormdataBody Approve or deny a request
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `decision` (approve or deny), `comment`, `onBehalfOf` (a delegate's member). The same operation as POST /v1/approval-requests/{id}/decision; redirects (303) to the approvals page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /portal/approvals/requests/{id}/decision (the `SubmitPortalApprovalDecision` operationId).
+func (c *Client) SubmitPortalApprovalDecisionWithFormdataBody(ctx context.Context, id string, body SubmitPortalApprovalDecisionFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPortalApprovalDecisionRequestWithFormdataBody(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -9792,6 +10488,605 @@ func NewGetPortalRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewGetPortalAccessRequest constructs an http.Request for the GetPortalAccess method
+func NewGetPortalAccessRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/access")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubmitPortalDelegationRequestWithFormdataBody calls the generic SubmitPortalDelegation builder with application/x-www-form-urlencoded body
+func NewSubmitPortalDelegationRequestWithFormdataBody(server string, body SubmitPortalDelegationFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalDelegationRequestWithBody(server, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalDelegationRequestWithBody constructs an http.Request for the SubmitPortalDelegation method, with any body, and a specified content type
+func NewSubmitPortalDelegationRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/access/delegation")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetPortalDelegationDeleteRequest constructs an http.Request for the GetPortalDelegationDelete method
+func NewGetPortalDelegationDeleteRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/access/delegation/delete")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubmitPortalDelegationDeleteRequestWithFormdataBody calls the generic SubmitPortalDelegationDelete builder with application/x-www-form-urlencoded body
+func NewSubmitPortalDelegationDeleteRequestWithFormdataBody(server string, body SubmitPortalDelegationDeleteFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalDelegationDeleteRequestWithBody(server, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalDelegationDeleteRequestWithBody constructs an http.Request for the SubmitPortalDelegationDelete method, with any body, and a specified content type
+func NewSubmitPortalDelegationDeleteRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/access/delegation/delete")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSubmitPortalAccessRequestRequestWithFormdataBody calls the generic SubmitPortalAccessRequest builder with application/x-www-form-urlencoded body
+func NewSubmitPortalAccessRequestRequestWithFormdataBody(server string, body SubmitPortalAccessRequestFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalAccessRequestRequestWithBody(server, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalAccessRequestRequestWithBody constructs an http.Request for the SubmitPortalAccessRequest method, with any body, and a specified content type
+func NewSubmitPortalAccessRequestRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/access/requests")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetPortalAccessCancelRequest constructs an http.Request for the GetPortalAccessCancel method
+func NewGetPortalAccessCancelRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/access/requests/%s/cancel", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubmitPortalAccessCancelRequestWithFormdataBody calls the generic SubmitPortalAccessCancel builder with application/x-www-form-urlencoded body
+func NewSubmitPortalAccessCancelRequestWithFormdataBody(server string, id string, body SubmitPortalAccessCancelFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalAccessCancelRequestWithBody(server, id, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalAccessCancelRequestWithBody constructs an http.Request for the SubmitPortalAccessCancel method, with any body, and a specified content type
+func NewSubmitPortalAccessCancelRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/access/requests/%s/cancel", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSubmitPortalAccessDecisionRequestWithFormdataBody calls the generic SubmitPortalAccessDecision builder with application/x-www-form-urlencoded body
+func NewSubmitPortalAccessDecisionRequestWithFormdataBody(server string, id string, body SubmitPortalAccessDecisionFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalAccessDecisionRequestWithBody(server, id, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalAccessDecisionRequestWithBody constructs an http.Request for the SubmitPortalAccessDecision method, with any body, and a specified content type
+func NewSubmitPortalAccessDecisionRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/access/requests/%s/decision", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetPortalApprovalsRequest constructs an http.Request for the GetPortalApprovals method
+func NewGetPortalApprovalsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/approvals")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPortalApprovalPoliciesRequest constructs an http.Request for the GetPortalApprovalPolicies method
+func NewGetPortalApprovalPoliciesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/approvals/policies")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPortalApprovalPolicyRequest constructs an http.Request for the GetPortalApprovalPolicy method
+func NewGetPortalApprovalPolicyRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/approvals/policies/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubmitPortalApprovalPolicyRequestWithFormdataBody calls the generic SubmitPortalApprovalPolicy builder with application/x-www-form-urlencoded body
+func NewSubmitPortalApprovalPolicyRequestWithFormdataBody(server string, id string, body SubmitPortalApprovalPolicyFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalApprovalPolicyRequestWithBody(server, id, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalApprovalPolicyRequestWithBody constructs an http.Request for the SubmitPortalApprovalPolicy method, with any body, and a specified content type
+func NewSubmitPortalApprovalPolicyRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/approvals/policies/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetPortalApprovalRequestRequest constructs an http.Request for the GetPortalApprovalRequest method
+func NewGetPortalApprovalRequestRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/approvals/requests/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPortalApprovalCancelRequest constructs an http.Request for the GetPortalApprovalCancel method
+func NewGetPortalApprovalCancelRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/approvals/requests/%s/cancel", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubmitPortalApprovalCancelRequestWithFormdataBody calls the generic SubmitPortalApprovalCancel builder with application/x-www-form-urlencoded body
+func NewSubmitPortalApprovalCancelRequestWithFormdataBody(server string, id string, body SubmitPortalApprovalCancelFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalApprovalCancelRequestWithBody(server, id, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalApprovalCancelRequestWithBody constructs an http.Request for the SubmitPortalApprovalCancel method, with any body, and a specified content type
+func NewSubmitPortalApprovalCancelRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/approvals/requests/%s/cancel", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSubmitPortalApprovalDecisionRequestWithFormdataBody calls the generic SubmitPortalApprovalDecision builder with application/x-www-form-urlencoded body
+func NewSubmitPortalApprovalDecisionRequestWithFormdataBody(server string, id string, body SubmitPortalApprovalDecisionFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubmitPortalApprovalDecisionRequestWithBody(server, id, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubmitPortalApprovalDecisionRequestWithBody constructs an http.Request for the SubmitPortalApprovalDecision method, with any body, and a specified content type
+func NewSubmitPortalApprovalDecisionRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/portal/approvals/requests/%s/decision", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -15756,6 +17051,222 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /portal (the `GetPortal` operationId).
 	GetPortalWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalReply, error)
 
+	// GetPortalAccessWithResponse The access page
+	//
+	// Public to the API (the portal authenticates its own session cookie). The access requests to decide (mine=decide) and the member's own (mine=requested), the form to request access, and the member's delegation while away.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/access (the `GetPortalAccess` operationId).
+	GetPortalAccessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalAccessReply, error)
+
+	// SubmitPortalDelegationWithBodyWithResponse Set the delegation while away
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `delegateId`, `from`, `until`, `note`. The same operation as PUT /v1/me/delegation.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/access/delegation (the `SubmitPortalDelegation` operationId).
+	SubmitPortalDelegationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalDelegationReply, error)
+
+	// SubmitPortalDelegationWithFormdataBodyWithResponse Set the delegation while away
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `delegateId`, `from`, `until`, `note`. The same operation as PUT /v1/me/delegation.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/access/delegation (the `SubmitPortalDelegation` operationId).
+	SubmitPortalDelegationWithFormdataBodyWithResponse(ctx context.Context, body SubmitPortalDelegationFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalDelegationReply, error)
+
+	// GetPortalDelegationDeleteWithResponse Confirm ending the delegation
+	//
+	// Public to the API (the portal authenticates its own session cookie). The confirmation.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/access/delegation/delete (the `GetPortalDelegationDelete` operationId).
+	GetPortalDelegationDeleteWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalDelegationDeleteReply, error)
+
+	// SubmitPortalDelegationDeleteWithBodyWithResponse End the delegation
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `confirm=yes`. The same operation as DELETE /v1/me/delegation.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/access/delegation/delete (the `SubmitPortalDelegationDelete` operationId).
+	SubmitPortalDelegationDeleteWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalDelegationDeleteReply, error)
+
+	// SubmitPortalDelegationDeleteWithFormdataBodyWithResponse End the delegation
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `confirm=yes`. The same operation as DELETE /v1/me/delegation.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/access/delegation/delete (the `SubmitPortalDelegationDelete` operationId).
+	SubmitPortalDelegationDeleteWithFormdataBodyWithResponse(ctx context.Context, body SubmitPortalDelegationDeleteFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalDelegationDeleteReply, error)
+
+	// SubmitPortalAccessRequestWithBodyWithResponse Request access
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `role`, `scope`, `reason`, `expiresAt`. The same operation as POST /v1/access-requests.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/access/requests (the `SubmitPortalAccessRequest` operationId).
+	SubmitPortalAccessRequestWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalAccessRequestReply, error)
+
+	// SubmitPortalAccessRequestWithFormdataBodyWithResponse Request access
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `role`, `scope`, `reason`, `expiresAt`. The same operation as POST /v1/access-requests.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/access/requests (the `SubmitPortalAccessRequest` operationId).
+	SubmitPortalAccessRequestWithFormdataBodyWithResponse(ctx context.Context, body SubmitPortalAccessRequestFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalAccessRequestReply, error)
+
+	// GetPortalAccessCancelWithResponse Confirm withdrawing an access request
+	//
+	// Public to the API (the portal authenticates its own session cookie). The confirmation.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/access/requests/{id}/cancel (the `GetPortalAccessCancel` operationId).
+	GetPortalAccessCancelWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetPortalAccessCancelReply, error)
+
+	// SubmitPortalAccessCancelWithBodyWithResponse Withdraw an access request
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `confirm=yes`. The same operation as POST /v1/access-requests/{id}/cancel.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/access/requests/{id}/cancel (the `SubmitPortalAccessCancel` operationId).
+	SubmitPortalAccessCancelWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalAccessCancelReply, error)
+
+	// SubmitPortalAccessCancelWithFormdataBodyWithResponse Withdraw an access request
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `confirm=yes`. The same operation as POST /v1/access-requests/{id}/cancel.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/access/requests/{id}/cancel (the `SubmitPortalAccessCancel` operationId).
+	SubmitPortalAccessCancelWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalAccessCancelFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalAccessCancelReply, error)
+
+	// SubmitPortalAccessDecisionWithBodyWithResponse Approve or deny an access request
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `decision`, `comment`, `expiresAt` (earlier than asked), `onBehalfOf`. The same operation as POST /v1/access-requests/{id}/decision.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/access/requests/{id}/decision (the `SubmitPortalAccessDecision` operationId).
+	SubmitPortalAccessDecisionWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalAccessDecisionReply, error)
+
+	// SubmitPortalAccessDecisionWithFormdataBodyWithResponse Approve or deny an access request
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `decision`, `comment`, `expiresAt` (earlier than asked), `onBehalfOf`. The same operation as POST /v1/access-requests/{id}/decision.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/access/requests/{id}/decision (the `SubmitPortalAccessDecision` operationId).
+	SubmitPortalAccessDecisionWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalAccessDecisionFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalAccessDecisionReply, error)
+
+	// GetPortalApprovalsWithResponse The approvals page
+	//
+	// Public to the API (the portal authenticates its own session cookie). The requests waiting for the member's decision (as GET /v1/approval-requests?mine=decide, those of the members they stand in for included), each with approve and deny, and the member's own requests, each with cancel.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/approvals (the `GetPortalApprovals` operationId).
+	GetPortalApprovalsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalApprovalsReply, error)
+
+	// GetPortalApprovalPoliciesWithResponse The approval policies
+	//
+	// Public to the API (the portal authenticates its own session cookie). Every document type's policy, as GET /v1/approval-policies/{docType}.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/approvals/policies (the `GetPortalApprovalPolicies` operationId).
+	GetPortalApprovalPoliciesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalApprovalPoliciesReply, error)
+
+	// GetPortalApprovalPolicyWithResponse A document type's approval policy
+	//
+	// Public to the API (the portal authenticates its own session cookie). The policy; a form for members with `policies.manage`, read-only otherwise.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/approvals/policies/{id} (the `GetPortalApprovalPolicy` operationId).
+	GetPortalApprovalPolicyWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetPortalApprovalPolicyReply, error)
+
+	// SubmitPortalApprovalPolicyWithBodyWithResponse Change an approval policy
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `version` (If-Match), `enabled`, `expiresAfterHours`, `selfApproval`, `externalAllowed`, `externalDomains`, and per level `levels[i].minAmount`, `.required`, `.role`, `.permission`, `.scope`, `.remindAfterHours`, `.escalateAfterHours`, `.escalateTo`, `.remove`. The same operation as PUT /v1/approval-policies/{docType}; errors next to the fields.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/approvals/policies/{id} (the `SubmitPortalApprovalPolicy` operationId).
+	SubmitPortalApprovalPolicyWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalApprovalPolicyReply, error)
+
+	// SubmitPortalApprovalPolicyWithFormdataBodyWithResponse Change an approval policy
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `version` (If-Match), `enabled`, `expiresAfterHours`, `selfApproval`, `externalAllowed`, `externalDomains`, and per level `levels[i].minAmount`, `.required`, `.role`, `.permission`, `.scope`, `.remindAfterHours`, `.escalateAfterHours`, `.escalateTo`, `.remove`. The same operation as PUT /v1/approval-policies/{docType}; errors next to the fields.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/approvals/policies/{id} (the `SubmitPortalApprovalPolicy` operationId).
+	SubmitPortalApprovalPolicyWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalApprovalPolicyFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalApprovalPolicyReply, error)
+
+	// GetPortalApprovalRequestWithResponse An approval request's page
+	//
+	// Public to the API (the portal authenticates its own session cookie). The request as GET /v1/approval-requests/{id} shows it: its document, levels, the people asked and the decisions, with the decision form when the member is awaited.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/approvals/requests/{id} (the `GetPortalApprovalRequest` operationId).
+	GetPortalApprovalRequestWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetPortalApprovalRequestReply, error)
+
+	// GetPortalApprovalCancelWithResponse Confirm cancelling a request
+	//
+	// Public to the API (the portal authenticates its own session cookie). The confirmation of cancelling the member's own pending request.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /portal/approvals/requests/{id}/cancel (the `GetPortalApprovalCancel` operationId).
+	GetPortalApprovalCancelWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetPortalApprovalCancelReply, error)
+
+	// SubmitPortalApprovalCancelWithBodyWithResponse Cancel a request
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `confirm=yes` (else back to the confirmation). The same operation as POST /v1/approval-requests/{id}/cancel.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/approvals/requests/{id}/cancel (the `SubmitPortalApprovalCancel` operationId).
+	SubmitPortalApprovalCancelWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalApprovalCancelReply, error)
+
+	// SubmitPortalApprovalCancelWithFormdataBodyWithResponse Cancel a request
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `confirm=yes` (else back to the confirmation). The same operation as POST /v1/approval-requests/{id}/cancel.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/approvals/requests/{id}/cancel (the `SubmitPortalApprovalCancel` operationId).
+	SubmitPortalApprovalCancelWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalApprovalCancelFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalApprovalCancelReply, error)
+
+	// SubmitPortalApprovalDecisionWithBodyWithResponse Approve or deny a request
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `decision` (approve or deny), `comment`, `onBehalfOf` (a delegate's member). The same operation as POST /v1/approval-requests/{id}/decision; redirects (303) to the approvals page.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/approvals/requests/{id}/decision (the `SubmitPortalApprovalDecision` operationId).
+	SubmitPortalApprovalDecisionWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalApprovalDecisionReply, error)
+
+	// SubmitPortalApprovalDecisionWithFormdataBodyWithResponse Approve or deny a request
+	//
+	// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `decision` (approve or deny), `comment`, `onBehalfOf` (a delegate's member). The same operation as POST /v1/approval-requests/{id}/decision; redirects (303) to the approvals page.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /portal/approvals/requests/{id}/decision (the `SubmitPortalApprovalDecision` operationId).
+	SubmitPortalApprovalDecisionWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalApprovalDecisionFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalApprovalDecisionReply, error)
+
 	// GetPortalAuditWithResponse The audit log
 	//
 	// Public to the API (the portal authenticates its own session cookie). As GET /v1/audit (audit.view): filters actor, target (type:id), action, from and to (UTC), and cursor.
@@ -18279,6 +19790,3566 @@ func (r GetPortalReply) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetPortalReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalAccessReply200Headers the declared response headers of an HTTP 200 response for GetPortalAccess
+type GetPortalAccessReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// GetPortalAccessReply303Headers the declared response headers of an HTTP 303 response for GetPortalAccess
+type GetPortalAccessReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// GetPortalAccessReply400Headers the declared response headers of an HTTP 400 response for GetPortalAccess
+type GetPortalAccessReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAccessReply401Headers the declared response headers of an HTTP 401 response for GetPortalAccess
+type GetPortalAccessReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAccessReply403Headers the declared response headers of an HTTP 403 response for GetPortalAccess
+type GetPortalAccessReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAccessReply404Headers the declared response headers of an HTTP 404 response for GetPortalAccess
+type GetPortalAccessReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAccessReply409Headers the declared response headers of an HTTP 409 response for GetPortalAccess
+type GetPortalAccessReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAccessReply410Headers the declared response headers of an HTTP 410 response for GetPortalAccess
+type GetPortalAccessReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAccessReply412Headers the declared response headers of an HTTP 412 response for GetPortalAccess
+type GetPortalAccessReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAccessReply413Headers the declared response headers of an HTTP 413 response for GetPortalAccess
+type GetPortalAccessReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAccessReply415Headers the declared response headers of an HTTP 415 response for GetPortalAccess
+type GetPortalAccessReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAccessReply429Headers the declared response headers of an HTTP 429 response for GetPortalAccess
+type GetPortalAccessReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAccessReply500Headers the declared response headers of an HTTP 500 response for GetPortalAccess
+type GetPortalAccessReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAccessReply503Headers the declared response headers of an HTTP 503 response for GetPortalAccess
+type GetPortalAccessReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalAccessReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalAccessReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetPortalAccessReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalAccessReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalAccessReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalAccessReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalAccessReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalAccessReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalAccessReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalAccessReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalAccessReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalAccessReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalAccessReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalAccessReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalAccessReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalAccessReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalAccessReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalAccessReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalAccessReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalAccessReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalAccessReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalAccessReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalAccessReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalAccessReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalAccessReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalAccessReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalAccessReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalAccessReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalAccessReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalAccessReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalAccessReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalDelegationReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalDelegation
+type SubmitPortalDelegationReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalDelegationReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalDelegation
+type SubmitPortalDelegationReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDelegationReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalDelegation
+type SubmitPortalDelegationReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDelegationReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalDelegation
+type SubmitPortalDelegationReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDelegationReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalDelegation
+type SubmitPortalDelegationReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDelegationReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalDelegation
+type SubmitPortalDelegationReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDelegationReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalDelegation
+type SubmitPortalDelegationReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDelegationReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalDelegation
+type SubmitPortalDelegationReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDelegationReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalDelegation
+type SubmitPortalDelegationReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDelegationReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalDelegation
+type SubmitPortalDelegationReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDelegationReply422Headers the declared response headers of an HTTP 422 response for SubmitPortalDelegation
+type SubmitPortalDelegationReply422Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDelegationReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalDelegation
+type SubmitPortalDelegationReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDelegationReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalDelegation
+type SubmitPortalDelegationReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDelegationReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalDelegation
+type SubmitPortalDelegationReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalDelegationReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalDelegationReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalDelegationReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalDelegationReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalDelegationReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalDelegationReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalDelegationReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalDelegationReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalDelegationReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalDelegationReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalDelegationReply415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SubmitPortalDelegationReply422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalDelegationReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalDelegationReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalDelegationReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalDelegationReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalDelegationReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalDelegationReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalDelegationReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalDelegationReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalDelegationReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalDelegationReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalDelegationReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalDelegationReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SubmitPortalDelegationReply) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalDelegationReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalDelegationReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalDelegationReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalDelegationReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalDelegationReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalDelegationReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalDelegationReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalDelegationDeleteReply200Headers the declared response headers of an HTTP 200 response for GetPortalDelegationDelete
+type GetPortalDelegationDeleteReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// GetPortalDelegationDeleteReply303Headers the declared response headers of an HTTP 303 response for GetPortalDelegationDelete
+type GetPortalDelegationDeleteReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// GetPortalDelegationDeleteReply400Headers the declared response headers of an HTTP 400 response for GetPortalDelegationDelete
+type GetPortalDelegationDeleteReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalDelegationDeleteReply401Headers the declared response headers of an HTTP 401 response for GetPortalDelegationDelete
+type GetPortalDelegationDeleteReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalDelegationDeleteReply403Headers the declared response headers of an HTTP 403 response for GetPortalDelegationDelete
+type GetPortalDelegationDeleteReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalDelegationDeleteReply404Headers the declared response headers of an HTTP 404 response for GetPortalDelegationDelete
+type GetPortalDelegationDeleteReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalDelegationDeleteReply409Headers the declared response headers of an HTTP 409 response for GetPortalDelegationDelete
+type GetPortalDelegationDeleteReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalDelegationDeleteReply410Headers the declared response headers of an HTTP 410 response for GetPortalDelegationDelete
+type GetPortalDelegationDeleteReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalDelegationDeleteReply412Headers the declared response headers of an HTTP 412 response for GetPortalDelegationDelete
+type GetPortalDelegationDeleteReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalDelegationDeleteReply413Headers the declared response headers of an HTTP 413 response for GetPortalDelegationDelete
+type GetPortalDelegationDeleteReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalDelegationDeleteReply415Headers the declared response headers of an HTTP 415 response for GetPortalDelegationDelete
+type GetPortalDelegationDeleteReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalDelegationDeleteReply429Headers the declared response headers of an HTTP 429 response for GetPortalDelegationDelete
+type GetPortalDelegationDeleteReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalDelegationDeleteReply500Headers the declared response headers of an HTTP 500 response for GetPortalDelegationDelete
+type GetPortalDelegationDeleteReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalDelegationDeleteReply503Headers the declared response headers of an HTTP 503 response for GetPortalDelegationDelete
+type GetPortalDelegationDeleteReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalDelegationDeleteReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalDelegationDeleteReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetPortalDelegationDeleteReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalDelegationDeleteReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalDelegationDeleteReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalDelegationDeleteReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalDelegationDeleteReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalDelegationDeleteReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalDelegationDeleteReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalDelegationDeleteReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalDelegationDeleteReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalDelegationDeleteReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalDelegationDeleteReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalDelegationDeleteReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalDelegationDeleteReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalDelegationDeleteReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalDelegationDeleteReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalDelegationDeleteReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalDelegationDeleteReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalDelegationDeleteReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalDelegationDeleteReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalDelegationDeleteReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalDelegationDeleteReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalDelegationDeleteReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalDelegationDeleteReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalDelegationDeleteReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalDelegationDeleteReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalDelegationDeleteReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalDelegationDeleteReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalDelegationDeleteReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalDelegationDeleteReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalDelegationDeleteReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalDelegationDelete
+type SubmitPortalDelegationDeleteReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalDelegationDeleteReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalDelegationDelete
+type SubmitPortalDelegationDeleteReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDelegationDeleteReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalDelegationDelete
+type SubmitPortalDelegationDeleteReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDelegationDeleteReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalDelegationDelete
+type SubmitPortalDelegationDeleteReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDelegationDeleteReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalDelegationDelete
+type SubmitPortalDelegationDeleteReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDelegationDeleteReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalDelegationDelete
+type SubmitPortalDelegationDeleteReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDelegationDeleteReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalDelegationDelete
+type SubmitPortalDelegationDeleteReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDelegationDeleteReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalDelegationDelete
+type SubmitPortalDelegationDeleteReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDelegationDeleteReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalDelegationDelete
+type SubmitPortalDelegationDeleteReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDelegationDeleteReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalDelegationDelete
+type SubmitPortalDelegationDeleteReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDelegationDeleteReply422Headers the declared response headers of an HTTP 422 response for SubmitPortalDelegationDelete
+type SubmitPortalDelegationDeleteReply422Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDelegationDeleteReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalDelegationDelete
+type SubmitPortalDelegationDeleteReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDelegationDeleteReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalDelegationDelete
+type SubmitPortalDelegationDeleteReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalDelegationDeleteReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalDelegationDelete
+type SubmitPortalDelegationDeleteReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalDelegationDeleteReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalDelegationDeleteReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalDelegationDeleteReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalDelegationDeleteReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalDelegationDeleteReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalDelegationDeleteReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalDelegationDeleteReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalDelegationDeleteReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalDelegationDeleteReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalDelegationDeleteReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalDelegationDeleteReply415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SubmitPortalDelegationDeleteReply422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalDelegationDeleteReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalDelegationDeleteReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalDelegationDeleteReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalDelegationDeleteReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalDelegationDeleteReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalDelegationDeleteReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalDelegationDeleteReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalDelegationDeleteReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalDelegationDeleteReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalDelegationDeleteReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalDelegationDeleteReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalDelegationDeleteReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SubmitPortalDelegationDeleteReply) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalDelegationDeleteReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalDelegationDeleteReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalDelegationDeleteReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalDelegationDeleteReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalDelegationDeleteReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalDelegationDeleteReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalDelegationDeleteReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalAccessRequestReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalAccessRequest
+type SubmitPortalAccessRequestReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalAccessRequestReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalAccessRequest
+type SubmitPortalAccessRequestReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessRequestReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalAccessRequest
+type SubmitPortalAccessRequestReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessRequestReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalAccessRequest
+type SubmitPortalAccessRequestReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessRequestReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalAccessRequest
+type SubmitPortalAccessRequestReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessRequestReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalAccessRequest
+type SubmitPortalAccessRequestReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessRequestReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalAccessRequest
+type SubmitPortalAccessRequestReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessRequestReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalAccessRequest
+type SubmitPortalAccessRequestReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessRequestReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalAccessRequest
+type SubmitPortalAccessRequestReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessRequestReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalAccessRequest
+type SubmitPortalAccessRequestReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessRequestReply422Headers the declared response headers of an HTTP 422 response for SubmitPortalAccessRequest
+type SubmitPortalAccessRequestReply422Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessRequestReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalAccessRequest
+type SubmitPortalAccessRequestReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessRequestReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalAccessRequest
+type SubmitPortalAccessRequestReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessRequestReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalAccessRequest
+type SubmitPortalAccessRequestReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalAccessRequestReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalAccessRequestReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalAccessRequestReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalAccessRequestReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalAccessRequestReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalAccessRequestReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalAccessRequestReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalAccessRequestReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalAccessRequestReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalAccessRequestReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalAccessRequestReply415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SubmitPortalAccessRequestReply422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalAccessRequestReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalAccessRequestReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalAccessRequestReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalAccessRequestReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalAccessRequestReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalAccessRequestReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalAccessRequestReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalAccessRequestReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalAccessRequestReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalAccessRequestReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalAccessRequestReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalAccessRequestReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SubmitPortalAccessRequestReply) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalAccessRequestReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalAccessRequestReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalAccessRequestReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalAccessRequestReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalAccessRequestReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalAccessRequestReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalAccessRequestReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalAccessCancelReply200Headers the declared response headers of an HTTP 200 response for GetPortalAccessCancel
+type GetPortalAccessCancelReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// GetPortalAccessCancelReply303Headers the declared response headers of an HTTP 303 response for GetPortalAccessCancel
+type GetPortalAccessCancelReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// GetPortalAccessCancelReply400Headers the declared response headers of an HTTP 400 response for GetPortalAccessCancel
+type GetPortalAccessCancelReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAccessCancelReply401Headers the declared response headers of an HTTP 401 response for GetPortalAccessCancel
+type GetPortalAccessCancelReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAccessCancelReply403Headers the declared response headers of an HTTP 403 response for GetPortalAccessCancel
+type GetPortalAccessCancelReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAccessCancelReply404Headers the declared response headers of an HTTP 404 response for GetPortalAccessCancel
+type GetPortalAccessCancelReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAccessCancelReply409Headers the declared response headers of an HTTP 409 response for GetPortalAccessCancel
+type GetPortalAccessCancelReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAccessCancelReply410Headers the declared response headers of an HTTP 410 response for GetPortalAccessCancel
+type GetPortalAccessCancelReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAccessCancelReply412Headers the declared response headers of an HTTP 412 response for GetPortalAccessCancel
+type GetPortalAccessCancelReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAccessCancelReply413Headers the declared response headers of an HTTP 413 response for GetPortalAccessCancel
+type GetPortalAccessCancelReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAccessCancelReply415Headers the declared response headers of an HTTP 415 response for GetPortalAccessCancel
+type GetPortalAccessCancelReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAccessCancelReply429Headers the declared response headers of an HTTP 429 response for GetPortalAccessCancel
+type GetPortalAccessCancelReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAccessCancelReply500Headers the declared response headers of an HTTP 500 response for GetPortalAccessCancel
+type GetPortalAccessCancelReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalAccessCancelReply503Headers the declared response headers of an HTTP 503 response for GetPortalAccessCancel
+type GetPortalAccessCancelReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalAccessCancelReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalAccessCancelReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetPortalAccessCancelReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalAccessCancelReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalAccessCancelReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalAccessCancelReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalAccessCancelReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalAccessCancelReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalAccessCancelReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalAccessCancelReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalAccessCancelReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalAccessCancelReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalAccessCancelReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalAccessCancelReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalAccessCancelReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalAccessCancelReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalAccessCancelReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalAccessCancelReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalAccessCancelReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalAccessCancelReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalAccessCancelReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalAccessCancelReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalAccessCancelReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalAccessCancelReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalAccessCancelReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalAccessCancelReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalAccessCancelReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalAccessCancelReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalAccessCancelReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalAccessCancelReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalAccessCancelReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalAccessCancelReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalAccessCancel
+type SubmitPortalAccessCancelReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalAccessCancelReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalAccessCancel
+type SubmitPortalAccessCancelReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessCancelReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalAccessCancel
+type SubmitPortalAccessCancelReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessCancelReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalAccessCancel
+type SubmitPortalAccessCancelReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessCancelReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalAccessCancel
+type SubmitPortalAccessCancelReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessCancelReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalAccessCancel
+type SubmitPortalAccessCancelReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessCancelReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalAccessCancel
+type SubmitPortalAccessCancelReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessCancelReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalAccessCancel
+type SubmitPortalAccessCancelReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessCancelReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalAccessCancel
+type SubmitPortalAccessCancelReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessCancelReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalAccessCancel
+type SubmitPortalAccessCancelReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessCancelReply422Headers the declared response headers of an HTTP 422 response for SubmitPortalAccessCancel
+type SubmitPortalAccessCancelReply422Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessCancelReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalAccessCancel
+type SubmitPortalAccessCancelReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessCancelReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalAccessCancel
+type SubmitPortalAccessCancelReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessCancelReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalAccessCancel
+type SubmitPortalAccessCancelReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalAccessCancelReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalAccessCancelReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalAccessCancelReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalAccessCancelReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalAccessCancelReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalAccessCancelReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalAccessCancelReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalAccessCancelReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalAccessCancelReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalAccessCancelReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalAccessCancelReply415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SubmitPortalAccessCancelReply422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalAccessCancelReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalAccessCancelReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalAccessCancelReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalAccessCancelReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalAccessCancelReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalAccessCancelReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalAccessCancelReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalAccessCancelReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalAccessCancelReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalAccessCancelReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalAccessCancelReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalAccessCancelReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SubmitPortalAccessCancelReply) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalAccessCancelReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalAccessCancelReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalAccessCancelReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalAccessCancelReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalAccessCancelReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalAccessCancelReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalAccessCancelReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalAccessDecisionReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalAccessDecision
+type SubmitPortalAccessDecisionReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalAccessDecisionReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalAccessDecision
+type SubmitPortalAccessDecisionReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessDecisionReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalAccessDecision
+type SubmitPortalAccessDecisionReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessDecisionReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalAccessDecision
+type SubmitPortalAccessDecisionReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessDecisionReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalAccessDecision
+type SubmitPortalAccessDecisionReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessDecisionReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalAccessDecision
+type SubmitPortalAccessDecisionReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessDecisionReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalAccessDecision
+type SubmitPortalAccessDecisionReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessDecisionReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalAccessDecision
+type SubmitPortalAccessDecisionReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessDecisionReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalAccessDecision
+type SubmitPortalAccessDecisionReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessDecisionReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalAccessDecision
+type SubmitPortalAccessDecisionReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessDecisionReply422Headers the declared response headers of an HTTP 422 response for SubmitPortalAccessDecision
+type SubmitPortalAccessDecisionReply422Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessDecisionReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalAccessDecision
+type SubmitPortalAccessDecisionReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessDecisionReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalAccessDecision
+type SubmitPortalAccessDecisionReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalAccessDecisionReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalAccessDecision
+type SubmitPortalAccessDecisionReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalAccessDecisionReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalAccessDecisionReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalAccessDecisionReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalAccessDecisionReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalAccessDecisionReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalAccessDecisionReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalAccessDecisionReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalAccessDecisionReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalAccessDecisionReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalAccessDecisionReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalAccessDecisionReply415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SubmitPortalAccessDecisionReply422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalAccessDecisionReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalAccessDecisionReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalAccessDecisionReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalAccessDecisionReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalAccessDecisionReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalAccessDecisionReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalAccessDecisionReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalAccessDecisionReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalAccessDecisionReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalAccessDecisionReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalAccessDecisionReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalAccessDecisionReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SubmitPortalAccessDecisionReply) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalAccessDecisionReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalAccessDecisionReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalAccessDecisionReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalAccessDecisionReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalAccessDecisionReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalAccessDecisionReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalAccessDecisionReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalApprovalsReply200Headers the declared response headers of an HTTP 200 response for GetPortalApprovals
+type GetPortalApprovalsReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// GetPortalApprovalsReply303Headers the declared response headers of an HTTP 303 response for GetPortalApprovals
+type GetPortalApprovalsReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// GetPortalApprovalsReply400Headers the declared response headers of an HTTP 400 response for GetPortalApprovals
+type GetPortalApprovalsReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalsReply401Headers the declared response headers of an HTTP 401 response for GetPortalApprovals
+type GetPortalApprovalsReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalsReply403Headers the declared response headers of an HTTP 403 response for GetPortalApprovals
+type GetPortalApprovalsReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalsReply404Headers the declared response headers of an HTTP 404 response for GetPortalApprovals
+type GetPortalApprovalsReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalsReply409Headers the declared response headers of an HTTP 409 response for GetPortalApprovals
+type GetPortalApprovalsReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalsReply410Headers the declared response headers of an HTTP 410 response for GetPortalApprovals
+type GetPortalApprovalsReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalsReply412Headers the declared response headers of an HTTP 412 response for GetPortalApprovals
+type GetPortalApprovalsReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalsReply413Headers the declared response headers of an HTTP 413 response for GetPortalApprovals
+type GetPortalApprovalsReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalsReply415Headers the declared response headers of an HTTP 415 response for GetPortalApprovals
+type GetPortalApprovalsReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalsReply429Headers the declared response headers of an HTTP 429 response for GetPortalApprovals
+type GetPortalApprovalsReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalsReply500Headers the declared response headers of an HTTP 500 response for GetPortalApprovals
+type GetPortalApprovalsReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalsReply503Headers the declared response headers of an HTTP 503 response for GetPortalApprovals
+type GetPortalApprovalsReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalApprovalsReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalApprovalsReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetPortalApprovalsReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalApprovalsReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalApprovalsReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalApprovalsReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalApprovalsReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalApprovalsReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalApprovalsReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalApprovalsReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalApprovalsReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalApprovalsReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalApprovalsReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalApprovalsReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalApprovalsReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalApprovalsReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalApprovalsReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalApprovalsReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalApprovalsReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalApprovalsReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalApprovalsReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalApprovalsReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalApprovalsReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalApprovalsReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalApprovalsReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalApprovalsReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalApprovalsReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalApprovalsReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalApprovalsReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalApprovalsReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalApprovalsReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalApprovalPoliciesReply200Headers the declared response headers of an HTTP 200 response for GetPortalApprovalPolicies
+type GetPortalApprovalPoliciesReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// GetPortalApprovalPoliciesReply303Headers the declared response headers of an HTTP 303 response for GetPortalApprovalPolicies
+type GetPortalApprovalPoliciesReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// GetPortalApprovalPoliciesReply400Headers the declared response headers of an HTTP 400 response for GetPortalApprovalPolicies
+type GetPortalApprovalPoliciesReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalPoliciesReply401Headers the declared response headers of an HTTP 401 response for GetPortalApprovalPolicies
+type GetPortalApprovalPoliciesReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalPoliciesReply403Headers the declared response headers of an HTTP 403 response for GetPortalApprovalPolicies
+type GetPortalApprovalPoliciesReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalPoliciesReply404Headers the declared response headers of an HTTP 404 response for GetPortalApprovalPolicies
+type GetPortalApprovalPoliciesReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalPoliciesReply409Headers the declared response headers of an HTTP 409 response for GetPortalApprovalPolicies
+type GetPortalApprovalPoliciesReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalPoliciesReply410Headers the declared response headers of an HTTP 410 response for GetPortalApprovalPolicies
+type GetPortalApprovalPoliciesReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalPoliciesReply412Headers the declared response headers of an HTTP 412 response for GetPortalApprovalPolicies
+type GetPortalApprovalPoliciesReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalPoliciesReply413Headers the declared response headers of an HTTP 413 response for GetPortalApprovalPolicies
+type GetPortalApprovalPoliciesReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalPoliciesReply415Headers the declared response headers of an HTTP 415 response for GetPortalApprovalPolicies
+type GetPortalApprovalPoliciesReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalPoliciesReply429Headers the declared response headers of an HTTP 429 response for GetPortalApprovalPolicies
+type GetPortalApprovalPoliciesReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalPoliciesReply500Headers the declared response headers of an HTTP 500 response for GetPortalApprovalPolicies
+type GetPortalApprovalPoliciesReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalPoliciesReply503Headers the declared response headers of an HTTP 503 response for GetPortalApprovalPolicies
+type GetPortalApprovalPoliciesReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalApprovalPoliciesReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalApprovalPoliciesReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetPortalApprovalPoliciesReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalApprovalPoliciesReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalApprovalPoliciesReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalApprovalPoliciesReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalApprovalPoliciesReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalApprovalPoliciesReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalApprovalPoliciesReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalApprovalPoliciesReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalApprovalPoliciesReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalApprovalPoliciesReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalApprovalPoliciesReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalApprovalPoliciesReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalApprovalPoliciesReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalApprovalPoliciesReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalApprovalPoliciesReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalApprovalPoliciesReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalApprovalPoliciesReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalApprovalPoliciesReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalApprovalPoliciesReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalApprovalPoliciesReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalApprovalPoliciesReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalApprovalPoliciesReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalApprovalPoliciesReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalApprovalPoliciesReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalApprovalPoliciesReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalApprovalPoliciesReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalApprovalPoliciesReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalApprovalPoliciesReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalApprovalPoliciesReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalApprovalPolicyReply200Headers the declared response headers of an HTTP 200 response for GetPortalApprovalPolicy
+type GetPortalApprovalPolicyReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// GetPortalApprovalPolicyReply303Headers the declared response headers of an HTTP 303 response for GetPortalApprovalPolicy
+type GetPortalApprovalPolicyReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// GetPortalApprovalPolicyReply400Headers the declared response headers of an HTTP 400 response for GetPortalApprovalPolicy
+type GetPortalApprovalPolicyReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalPolicyReply401Headers the declared response headers of an HTTP 401 response for GetPortalApprovalPolicy
+type GetPortalApprovalPolicyReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalPolicyReply403Headers the declared response headers of an HTTP 403 response for GetPortalApprovalPolicy
+type GetPortalApprovalPolicyReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalPolicyReply404Headers the declared response headers of an HTTP 404 response for GetPortalApprovalPolicy
+type GetPortalApprovalPolicyReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalPolicyReply409Headers the declared response headers of an HTTP 409 response for GetPortalApprovalPolicy
+type GetPortalApprovalPolicyReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalPolicyReply410Headers the declared response headers of an HTTP 410 response for GetPortalApprovalPolicy
+type GetPortalApprovalPolicyReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalPolicyReply412Headers the declared response headers of an HTTP 412 response for GetPortalApprovalPolicy
+type GetPortalApprovalPolicyReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalPolicyReply413Headers the declared response headers of an HTTP 413 response for GetPortalApprovalPolicy
+type GetPortalApprovalPolicyReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalPolicyReply415Headers the declared response headers of an HTTP 415 response for GetPortalApprovalPolicy
+type GetPortalApprovalPolicyReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalPolicyReply429Headers the declared response headers of an HTTP 429 response for GetPortalApprovalPolicy
+type GetPortalApprovalPolicyReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalPolicyReply500Headers the declared response headers of an HTTP 500 response for GetPortalApprovalPolicy
+type GetPortalApprovalPolicyReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalPolicyReply503Headers the declared response headers of an HTTP 503 response for GetPortalApprovalPolicy
+type GetPortalApprovalPolicyReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalApprovalPolicyReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalApprovalPolicyReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetPortalApprovalPolicyReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalApprovalPolicyReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalApprovalPolicyReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalApprovalPolicyReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalApprovalPolicyReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalApprovalPolicyReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalApprovalPolicyReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalApprovalPolicyReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalApprovalPolicyReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalApprovalPolicyReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalApprovalPolicyReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalApprovalPolicyReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalApprovalPolicyReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalApprovalPolicyReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalApprovalPolicyReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalApprovalPolicyReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalApprovalPolicyReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalApprovalPolicyReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalApprovalPolicyReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalApprovalPolicyReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalApprovalPolicyReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalApprovalPolicyReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalApprovalPolicyReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalApprovalPolicyReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalApprovalPolicyReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalApprovalPolicyReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalApprovalPolicyReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalApprovalPolicyReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalApprovalPolicyReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalApprovalPolicyReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalApprovalPolicy
+type SubmitPortalApprovalPolicyReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalApprovalPolicyReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalApprovalPolicy
+type SubmitPortalApprovalPolicyReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalPolicyReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalApprovalPolicy
+type SubmitPortalApprovalPolicyReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalPolicyReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalApprovalPolicy
+type SubmitPortalApprovalPolicyReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalPolicyReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalApprovalPolicy
+type SubmitPortalApprovalPolicyReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalPolicyReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalApprovalPolicy
+type SubmitPortalApprovalPolicyReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalPolicyReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalApprovalPolicy
+type SubmitPortalApprovalPolicyReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalPolicyReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalApprovalPolicy
+type SubmitPortalApprovalPolicyReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalPolicyReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalApprovalPolicy
+type SubmitPortalApprovalPolicyReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalPolicyReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalApprovalPolicy
+type SubmitPortalApprovalPolicyReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalPolicyReply422Headers the declared response headers of an HTTP 422 response for SubmitPortalApprovalPolicy
+type SubmitPortalApprovalPolicyReply422Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalPolicyReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalApprovalPolicy
+type SubmitPortalApprovalPolicyReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalPolicyReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalApprovalPolicy
+type SubmitPortalApprovalPolicyReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalPolicyReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalApprovalPolicy
+type SubmitPortalApprovalPolicyReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalApprovalPolicyReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalApprovalPolicyReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalApprovalPolicyReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalApprovalPolicyReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalApprovalPolicyReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalApprovalPolicyReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalApprovalPolicyReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalApprovalPolicyReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalApprovalPolicyReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalApprovalPolicyReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalApprovalPolicyReply415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SubmitPortalApprovalPolicyReply422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalApprovalPolicyReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalApprovalPolicyReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalApprovalPolicyReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalApprovalPolicyReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalApprovalPolicyReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalApprovalPolicyReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalApprovalPolicyReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalApprovalPolicyReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalApprovalPolicyReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalApprovalPolicyReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalApprovalPolicyReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalApprovalPolicyReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SubmitPortalApprovalPolicyReply) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalApprovalPolicyReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalApprovalPolicyReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalApprovalPolicyReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalApprovalPolicyReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalApprovalPolicyReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalApprovalPolicyReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalApprovalPolicyReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalApprovalRequestReply200Headers the declared response headers of an HTTP 200 response for GetPortalApprovalRequest
+type GetPortalApprovalRequestReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// GetPortalApprovalRequestReply303Headers the declared response headers of an HTTP 303 response for GetPortalApprovalRequest
+type GetPortalApprovalRequestReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// GetPortalApprovalRequestReply400Headers the declared response headers of an HTTP 400 response for GetPortalApprovalRequest
+type GetPortalApprovalRequestReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalRequestReply401Headers the declared response headers of an HTTP 401 response for GetPortalApprovalRequest
+type GetPortalApprovalRequestReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalRequestReply403Headers the declared response headers of an HTTP 403 response for GetPortalApprovalRequest
+type GetPortalApprovalRequestReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalRequestReply404Headers the declared response headers of an HTTP 404 response for GetPortalApprovalRequest
+type GetPortalApprovalRequestReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalRequestReply409Headers the declared response headers of an HTTP 409 response for GetPortalApprovalRequest
+type GetPortalApprovalRequestReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalRequestReply410Headers the declared response headers of an HTTP 410 response for GetPortalApprovalRequest
+type GetPortalApprovalRequestReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalRequestReply412Headers the declared response headers of an HTTP 412 response for GetPortalApprovalRequest
+type GetPortalApprovalRequestReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalRequestReply413Headers the declared response headers of an HTTP 413 response for GetPortalApprovalRequest
+type GetPortalApprovalRequestReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalRequestReply415Headers the declared response headers of an HTTP 415 response for GetPortalApprovalRequest
+type GetPortalApprovalRequestReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalRequestReply429Headers the declared response headers of an HTTP 429 response for GetPortalApprovalRequest
+type GetPortalApprovalRequestReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalRequestReply500Headers the declared response headers of an HTTP 500 response for GetPortalApprovalRequest
+type GetPortalApprovalRequestReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalRequestReply503Headers the declared response headers of an HTTP 503 response for GetPortalApprovalRequest
+type GetPortalApprovalRequestReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalApprovalRequestReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalApprovalRequestReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetPortalApprovalRequestReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalApprovalRequestReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalApprovalRequestReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalApprovalRequestReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalApprovalRequestReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalApprovalRequestReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalApprovalRequestReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalApprovalRequestReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalApprovalRequestReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalApprovalRequestReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalApprovalRequestReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalApprovalRequestReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalApprovalRequestReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalApprovalRequestReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalApprovalRequestReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalApprovalRequestReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalApprovalRequestReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalApprovalRequestReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalApprovalRequestReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalApprovalRequestReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalApprovalRequestReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalApprovalRequestReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalApprovalRequestReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalApprovalRequestReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalApprovalRequestReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalApprovalRequestReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalApprovalRequestReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalApprovalRequestReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalApprovalRequestReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPortalApprovalCancelReply200Headers the declared response headers of an HTTP 200 response for GetPortalApprovalCancel
+type GetPortalApprovalCancelReply200Headers struct {
+	CacheControl          *string
+	ContentSecurityPolicy *string
+	XRequestId            *string
+}
+
+// GetPortalApprovalCancelReply303Headers the declared response headers of an HTTP 303 response for GetPortalApprovalCancel
+type GetPortalApprovalCancelReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// GetPortalApprovalCancelReply400Headers the declared response headers of an HTTP 400 response for GetPortalApprovalCancel
+type GetPortalApprovalCancelReply400Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalCancelReply401Headers the declared response headers of an HTTP 401 response for GetPortalApprovalCancel
+type GetPortalApprovalCancelReply401Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalCancelReply403Headers the declared response headers of an HTTP 403 response for GetPortalApprovalCancel
+type GetPortalApprovalCancelReply403Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalCancelReply404Headers the declared response headers of an HTTP 404 response for GetPortalApprovalCancel
+type GetPortalApprovalCancelReply404Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalCancelReply409Headers the declared response headers of an HTTP 409 response for GetPortalApprovalCancel
+type GetPortalApprovalCancelReply409Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalCancelReply410Headers the declared response headers of an HTTP 410 response for GetPortalApprovalCancel
+type GetPortalApprovalCancelReply410Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalCancelReply412Headers the declared response headers of an HTTP 412 response for GetPortalApprovalCancel
+type GetPortalApprovalCancelReply412Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalCancelReply413Headers the declared response headers of an HTTP 413 response for GetPortalApprovalCancel
+type GetPortalApprovalCancelReply413Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalCancelReply415Headers the declared response headers of an HTTP 415 response for GetPortalApprovalCancel
+type GetPortalApprovalCancelReply415Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalCancelReply429Headers the declared response headers of an HTTP 429 response for GetPortalApprovalCancel
+type GetPortalApprovalCancelReply429Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalCancelReply500Headers the declared response headers of an HTTP 500 response for GetPortalApprovalCancel
+type GetPortalApprovalCancelReply500Headers struct {
+	XRequestId *string
+}
+
+// GetPortalApprovalCancelReply503Headers the declared response headers of an HTTP 503 response for GetPortalApprovalCancel
+type GetPortalApprovalCancelReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type GetPortalApprovalCancelReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPortalApprovalCancelReply200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetPortalApprovalCancelReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPortalApprovalCancelReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPortalApprovalCancelReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPortalApprovalCancelReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPortalApprovalCancelReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetPortalApprovalCancelReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *GetPortalApprovalCancelReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *GetPortalApprovalCancelReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetPortalApprovalCancelReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *GetPortalApprovalCancelReply415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPortalApprovalCancelReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPortalApprovalCancelReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPortalApprovalCancelReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPortalApprovalCancelReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPortalApprovalCancelReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPortalApprovalCancelReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPortalApprovalCancelReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetPortalApprovalCancelReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetPortalApprovalCancelReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r GetPortalApprovalCancelReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPortalApprovalCancelReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetPortalApprovalCancelReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPortalApprovalCancelReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPortalApprovalCancelReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPortalApprovalCancelReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPortalApprovalCancelReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPortalApprovalCancelReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPortalApprovalCancelReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPortalApprovalCancelReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalApprovalCancelReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalApprovalCancel
+type SubmitPortalApprovalCancelReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalApprovalCancelReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalApprovalCancel
+type SubmitPortalApprovalCancelReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalCancelReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalApprovalCancel
+type SubmitPortalApprovalCancelReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalCancelReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalApprovalCancel
+type SubmitPortalApprovalCancelReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalCancelReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalApprovalCancel
+type SubmitPortalApprovalCancelReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalCancelReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalApprovalCancel
+type SubmitPortalApprovalCancelReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalCancelReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalApprovalCancel
+type SubmitPortalApprovalCancelReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalCancelReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalApprovalCancel
+type SubmitPortalApprovalCancelReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalCancelReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalApprovalCancel
+type SubmitPortalApprovalCancelReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalCancelReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalApprovalCancel
+type SubmitPortalApprovalCancelReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalCancelReply422Headers the declared response headers of an HTTP 422 response for SubmitPortalApprovalCancel
+type SubmitPortalApprovalCancelReply422Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalCancelReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalApprovalCancel
+type SubmitPortalApprovalCancelReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalCancelReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalApprovalCancel
+type SubmitPortalApprovalCancelReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalCancelReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalApprovalCancel
+type SubmitPortalApprovalCancelReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalApprovalCancelReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalApprovalCancelReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalApprovalCancelReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalApprovalCancelReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalApprovalCancelReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalApprovalCancelReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalApprovalCancelReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalApprovalCancelReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalApprovalCancelReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalApprovalCancelReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalApprovalCancelReply415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SubmitPortalApprovalCancelReply422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalApprovalCancelReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalApprovalCancelReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalApprovalCancelReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalApprovalCancelReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalApprovalCancelReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalApprovalCancelReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalApprovalCancelReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalApprovalCancelReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalApprovalCancelReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalApprovalCancelReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalApprovalCancelReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalApprovalCancelReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SubmitPortalApprovalCancelReply) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalApprovalCancelReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalApprovalCancelReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalApprovalCancelReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalApprovalCancelReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalApprovalCancelReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalApprovalCancelReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalApprovalCancelReply) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPortalApprovalDecisionReply303Headers the declared response headers of an HTTP 303 response for SubmitPortalApprovalDecision
+type SubmitPortalApprovalDecisionReply303Headers struct {
+	Location   *string
+	XRequestId *string
+}
+
+// SubmitPortalApprovalDecisionReply400Headers the declared response headers of an HTTP 400 response for SubmitPortalApprovalDecision
+type SubmitPortalApprovalDecisionReply400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalDecisionReply401Headers the declared response headers of an HTTP 401 response for SubmitPortalApprovalDecision
+type SubmitPortalApprovalDecisionReply401Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalDecisionReply403Headers the declared response headers of an HTTP 403 response for SubmitPortalApprovalDecision
+type SubmitPortalApprovalDecisionReply403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalDecisionReply404Headers the declared response headers of an HTTP 404 response for SubmitPortalApprovalDecision
+type SubmitPortalApprovalDecisionReply404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalDecisionReply409Headers the declared response headers of an HTTP 409 response for SubmitPortalApprovalDecision
+type SubmitPortalApprovalDecisionReply409Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalDecisionReply410Headers the declared response headers of an HTTP 410 response for SubmitPortalApprovalDecision
+type SubmitPortalApprovalDecisionReply410Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalDecisionReply412Headers the declared response headers of an HTTP 412 response for SubmitPortalApprovalDecision
+type SubmitPortalApprovalDecisionReply412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalDecisionReply413Headers the declared response headers of an HTTP 413 response for SubmitPortalApprovalDecision
+type SubmitPortalApprovalDecisionReply413Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalDecisionReply415Headers the declared response headers of an HTTP 415 response for SubmitPortalApprovalDecision
+type SubmitPortalApprovalDecisionReply415Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalDecisionReply422Headers the declared response headers of an HTTP 422 response for SubmitPortalApprovalDecision
+type SubmitPortalApprovalDecisionReply422Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalDecisionReply429Headers the declared response headers of an HTTP 429 response for SubmitPortalApprovalDecision
+type SubmitPortalApprovalDecisionReply429Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalDecisionReply500Headers the declared response headers of an HTTP 500 response for SubmitPortalApprovalDecision
+type SubmitPortalApprovalDecisionReply500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPortalApprovalDecisionReply503Headers the declared response headers of an HTTP 503 response for SubmitPortalApprovalDecision
+type SubmitPortalApprovalDecisionReply503Headers struct {
+	RetryAfter int
+	XRequestId *string
+}
+
+type SubmitPortalApprovalDecisionReply struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubmitPortalApprovalDecisionReply303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPortalApprovalDecisionReply400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPortalApprovalDecisionReply401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPortalApprovalDecisionReply403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPortalApprovalDecisionReply404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPortalApprovalDecisionReply409Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *SubmitPortalApprovalDecisionReply410Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPortalApprovalDecisionReply412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPortalApprovalDecisionReply413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SubmitPortalApprovalDecisionReply415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SubmitPortalApprovalDecisionReply422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitPortalApprovalDecisionReply429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPortalApprovalDecisionReply500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPortalApprovalDecisionReply503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPortalApprovalDecisionReply) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPortalApprovalDecisionReply) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPortalApprovalDecisionReply) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPortalApprovalDecisionReply) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPortalApprovalDecisionReply) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r SubmitPortalApprovalDecisionReply) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPortalApprovalDecisionReply) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPortalApprovalDecisionReply) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitPortalApprovalDecisionReply) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SubmitPortalApprovalDecisionReply) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitPortalApprovalDecisionReply) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPortalApprovalDecisionReply) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPortalApprovalDecisionReply) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPortalApprovalDecisionReply) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPortalApprovalDecisionReply) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPortalApprovalDecisionReply) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPortalApprovalDecisionReply) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -41309,6 +46380,366 @@ func (c *ClientWithResponses) GetPortalWithResponse(ctx context.Context, reqEdit
 	return ParseGetPortalReply(rsp)
 }
 
+// GetPortalAccessWithResponse The access page
+//
+// Public to the API (the portal authenticates its own session cookie). The access requests to decide (mine=decide) and the member's own (mine=requested), the form to request access, and the member's delegation while away.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/access (the `GetPortalAccess` operationId).
+func (c *ClientWithResponses) GetPortalAccessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalAccessReply, error) {
+	rsp, err := c.GetPortalAccess(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalAccessReply(rsp)
+}
+
+// SubmitPortalDelegationWithBodyWithResponse Set the delegation while away
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `delegateId`, `from`, `until`, `note`. The same operation as PUT /v1/me/delegation.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/access/delegation (the `SubmitPortalDelegation` operationId).
+func (c *ClientWithResponses) SubmitPortalDelegationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalDelegationReply, error) {
+	rsp, err := c.SubmitPortalDelegationWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalDelegationReply(rsp)
+}
+
+// SubmitPortalDelegationWithFormdataBodyWithResponse Set the delegation while away
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `delegateId`, `from`, `until`, `note`. The same operation as PUT /v1/me/delegation.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/access/delegation (the `SubmitPortalDelegation` operationId).
+func (c *ClientWithResponses) SubmitPortalDelegationWithFormdataBodyWithResponse(ctx context.Context, body SubmitPortalDelegationFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalDelegationReply, error) {
+	rsp, err := c.SubmitPortalDelegationWithFormdataBody(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalDelegationReply(rsp)
+}
+
+// GetPortalDelegationDeleteWithResponse Confirm ending the delegation
+//
+// Public to the API (the portal authenticates its own session cookie). The confirmation.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/access/delegation/delete (the `GetPortalDelegationDelete` operationId).
+func (c *ClientWithResponses) GetPortalDelegationDeleteWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalDelegationDeleteReply, error) {
+	rsp, err := c.GetPortalDelegationDelete(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalDelegationDeleteReply(rsp)
+}
+
+// SubmitPortalDelegationDeleteWithBodyWithResponse End the delegation
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `confirm=yes`. The same operation as DELETE /v1/me/delegation.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/access/delegation/delete (the `SubmitPortalDelegationDelete` operationId).
+func (c *ClientWithResponses) SubmitPortalDelegationDeleteWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalDelegationDeleteReply, error) {
+	rsp, err := c.SubmitPortalDelegationDeleteWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalDelegationDeleteReply(rsp)
+}
+
+// SubmitPortalDelegationDeleteWithFormdataBodyWithResponse End the delegation
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `confirm=yes`. The same operation as DELETE /v1/me/delegation.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/access/delegation/delete (the `SubmitPortalDelegationDelete` operationId).
+func (c *ClientWithResponses) SubmitPortalDelegationDeleteWithFormdataBodyWithResponse(ctx context.Context, body SubmitPortalDelegationDeleteFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalDelegationDeleteReply, error) {
+	rsp, err := c.SubmitPortalDelegationDeleteWithFormdataBody(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalDelegationDeleteReply(rsp)
+}
+
+// SubmitPortalAccessRequestWithBodyWithResponse Request access
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `role`, `scope`, `reason`, `expiresAt`. The same operation as POST /v1/access-requests.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/access/requests (the `SubmitPortalAccessRequest` operationId).
+func (c *ClientWithResponses) SubmitPortalAccessRequestWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalAccessRequestReply, error) {
+	rsp, err := c.SubmitPortalAccessRequestWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalAccessRequestReply(rsp)
+}
+
+// SubmitPortalAccessRequestWithFormdataBodyWithResponse Request access
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `role`, `scope`, `reason`, `expiresAt`. The same operation as POST /v1/access-requests.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/access/requests (the `SubmitPortalAccessRequest` operationId).
+func (c *ClientWithResponses) SubmitPortalAccessRequestWithFormdataBodyWithResponse(ctx context.Context, body SubmitPortalAccessRequestFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalAccessRequestReply, error) {
+	rsp, err := c.SubmitPortalAccessRequestWithFormdataBody(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalAccessRequestReply(rsp)
+}
+
+// GetPortalAccessCancelWithResponse Confirm withdrawing an access request
+//
+// Public to the API (the portal authenticates its own session cookie). The confirmation.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/access/requests/{id}/cancel (the `GetPortalAccessCancel` operationId).
+func (c *ClientWithResponses) GetPortalAccessCancelWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetPortalAccessCancelReply, error) {
+	rsp, err := c.GetPortalAccessCancel(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalAccessCancelReply(rsp)
+}
+
+// SubmitPortalAccessCancelWithBodyWithResponse Withdraw an access request
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `confirm=yes`. The same operation as POST /v1/access-requests/{id}/cancel.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/access/requests/{id}/cancel (the `SubmitPortalAccessCancel` operationId).
+func (c *ClientWithResponses) SubmitPortalAccessCancelWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalAccessCancelReply, error) {
+	rsp, err := c.SubmitPortalAccessCancelWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalAccessCancelReply(rsp)
+}
+
+// SubmitPortalAccessCancelWithFormdataBodyWithResponse Withdraw an access request
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `confirm=yes`. The same operation as POST /v1/access-requests/{id}/cancel.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/access/requests/{id}/cancel (the `SubmitPortalAccessCancel` operationId).
+func (c *ClientWithResponses) SubmitPortalAccessCancelWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalAccessCancelFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalAccessCancelReply, error) {
+	rsp, err := c.SubmitPortalAccessCancelWithFormdataBody(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalAccessCancelReply(rsp)
+}
+
+// SubmitPortalAccessDecisionWithBodyWithResponse Approve or deny an access request
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `decision`, `comment`, `expiresAt` (earlier than asked), `onBehalfOf`. The same operation as POST /v1/access-requests/{id}/decision.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/access/requests/{id}/decision (the `SubmitPortalAccessDecision` operationId).
+func (c *ClientWithResponses) SubmitPortalAccessDecisionWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalAccessDecisionReply, error) {
+	rsp, err := c.SubmitPortalAccessDecisionWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalAccessDecisionReply(rsp)
+}
+
+// SubmitPortalAccessDecisionWithFormdataBodyWithResponse Approve or deny an access request
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `decision`, `comment`, `expiresAt` (earlier than asked), `onBehalfOf`. The same operation as POST /v1/access-requests/{id}/decision.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/access/requests/{id}/decision (the `SubmitPortalAccessDecision` operationId).
+func (c *ClientWithResponses) SubmitPortalAccessDecisionWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalAccessDecisionFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalAccessDecisionReply, error) {
+	rsp, err := c.SubmitPortalAccessDecisionWithFormdataBody(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalAccessDecisionReply(rsp)
+}
+
+// GetPortalApprovalsWithResponse The approvals page
+//
+// Public to the API (the portal authenticates its own session cookie). The requests waiting for the member's decision (as GET /v1/approval-requests?mine=decide, those of the members they stand in for included), each with approve and deny, and the member's own requests, each with cancel.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/approvals (the `GetPortalApprovals` operationId).
+func (c *ClientWithResponses) GetPortalApprovalsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalApprovalsReply, error) {
+	rsp, err := c.GetPortalApprovals(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalApprovalsReply(rsp)
+}
+
+// GetPortalApprovalPoliciesWithResponse The approval policies
+//
+// Public to the API (the portal authenticates its own session cookie). Every document type's policy, as GET /v1/approval-policies/{docType}.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/approvals/policies (the `GetPortalApprovalPolicies` operationId).
+func (c *ClientWithResponses) GetPortalApprovalPoliciesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPortalApprovalPoliciesReply, error) {
+	rsp, err := c.GetPortalApprovalPolicies(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalApprovalPoliciesReply(rsp)
+}
+
+// GetPortalApprovalPolicyWithResponse A document type's approval policy
+//
+// Public to the API (the portal authenticates its own session cookie). The policy; a form for members with `policies.manage`, read-only otherwise.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/approvals/policies/{id} (the `GetPortalApprovalPolicy` operationId).
+func (c *ClientWithResponses) GetPortalApprovalPolicyWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetPortalApprovalPolicyReply, error) {
+	rsp, err := c.GetPortalApprovalPolicy(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalApprovalPolicyReply(rsp)
+}
+
+// SubmitPortalApprovalPolicyWithBodyWithResponse Change an approval policy
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `version` (If-Match), `enabled`, `expiresAfterHours`, `selfApproval`, `externalAllowed`, `externalDomains`, and per level `levels[i].minAmount`, `.required`, `.role`, `.permission`, `.scope`, `.remindAfterHours`, `.escalateAfterHours`, `.escalateTo`, `.remove`. The same operation as PUT /v1/approval-policies/{docType}; errors next to the fields.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/approvals/policies/{id} (the `SubmitPortalApprovalPolicy` operationId).
+func (c *ClientWithResponses) SubmitPortalApprovalPolicyWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalApprovalPolicyReply, error) {
+	rsp, err := c.SubmitPortalApprovalPolicyWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalApprovalPolicyReply(rsp)
+}
+
+// SubmitPortalApprovalPolicyWithFormdataBodyWithResponse Change an approval policy
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `version` (If-Match), `enabled`, `expiresAfterHours`, `selfApproval`, `externalAllowed`, `externalDomains`, and per level `levels[i].minAmount`, `.required`, `.role`, `.permission`, `.scope`, `.remindAfterHours`, `.escalateAfterHours`, `.escalateTo`, `.remove`. The same operation as PUT /v1/approval-policies/{docType}; errors next to the fields.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/approvals/policies/{id} (the `SubmitPortalApprovalPolicy` operationId).
+func (c *ClientWithResponses) SubmitPortalApprovalPolicyWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalApprovalPolicyFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalApprovalPolicyReply, error) {
+	rsp, err := c.SubmitPortalApprovalPolicyWithFormdataBody(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalApprovalPolicyReply(rsp)
+}
+
+// GetPortalApprovalRequestWithResponse An approval request's page
+//
+// Public to the API (the portal authenticates its own session cookie). The request as GET /v1/approval-requests/{id} shows it: its document, levels, the people asked and the decisions, with the decision form when the member is awaited.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/approvals/requests/{id} (the `GetPortalApprovalRequest` operationId).
+func (c *ClientWithResponses) GetPortalApprovalRequestWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetPortalApprovalRequestReply, error) {
+	rsp, err := c.GetPortalApprovalRequest(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalApprovalRequestReply(rsp)
+}
+
+// GetPortalApprovalCancelWithResponse Confirm cancelling a request
+//
+// Public to the API (the portal authenticates its own session cookie). The confirmation of cancelling the member's own pending request.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /portal/approvals/requests/{id}/cancel (the `GetPortalApprovalCancel` operationId).
+func (c *ClientWithResponses) GetPortalApprovalCancelWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetPortalApprovalCancelReply, error) {
+	rsp, err := c.GetPortalApprovalCancel(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPortalApprovalCancelReply(rsp)
+}
+
+// SubmitPortalApprovalCancelWithBodyWithResponse Cancel a request
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `confirm=yes` (else back to the confirmation). The same operation as POST /v1/approval-requests/{id}/cancel.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/approvals/requests/{id}/cancel (the `SubmitPortalApprovalCancel` operationId).
+func (c *ClientWithResponses) SubmitPortalApprovalCancelWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalApprovalCancelReply, error) {
+	rsp, err := c.SubmitPortalApprovalCancelWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalApprovalCancelReply(rsp)
+}
+
+// SubmitPortalApprovalCancelWithFormdataBodyWithResponse Cancel a request
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `confirm=yes` (else back to the confirmation). The same operation as POST /v1/approval-requests/{id}/cancel.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/approvals/requests/{id}/cancel (the `SubmitPortalApprovalCancel` operationId).
+func (c *ClientWithResponses) SubmitPortalApprovalCancelWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalApprovalCancelFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalApprovalCancelReply, error) {
+	rsp, err := c.SubmitPortalApprovalCancelWithFormdataBody(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalApprovalCancelReply(rsp)
+}
+
+// SubmitPortalApprovalDecisionWithBodyWithResponse Approve or deny a request
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `decision` (approve or deny), `comment`, `onBehalfOf` (a delegate's member). The same operation as POST /v1/approval-requests/{id}/decision; redirects (303) to the approvals page.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/approvals/requests/{id}/decision (the `SubmitPortalApprovalDecision` operationId).
+func (c *ClientWithResponses) SubmitPortalApprovalDecisionWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitPortalApprovalDecisionReply, error) {
+	rsp, err := c.SubmitPortalApprovalDecisionWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalApprovalDecisionReply(rsp)
+}
+
+// SubmitPortalApprovalDecisionWithFormdataBodyWithResponse Approve or deny a request
+//
+// Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `decision` (approve or deny), `comment`, `onBehalfOf` (a delegate's member). The same operation as POST /v1/approval-requests/{id}/decision; redirects (303) to the approvals page.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /portal/approvals/requests/{id}/decision (the `SubmitPortalApprovalDecision` operationId).
+func (c *ClientWithResponses) SubmitPortalApprovalDecisionWithFormdataBodyWithResponse(ctx context.Context, id string, body SubmitPortalApprovalDecisionFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubmitPortalApprovalDecisionReply, error) {
+	rsp, err := c.SubmitPortalApprovalDecisionWithFormdataBody(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPortalApprovalDecisionReply(rsp)
+}
+
 // GetPortalAuditWithResponse The audit log
 //
 // Public to the API (the portal authenticates its own session cookie). As GET /v1/audit (audit.view): filters actor, target (type:id), action, from and to (UTC), and cursor.
@@ -45404,6 +50835,4862 @@ func ParseGetPortalReply(rsp *http.Response) (*GetPortalReply, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetPortalReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalAccessReply parses an HTTP response from a GetPortalAccessWithResponse call
+func ParseGetPortalAccessReply(rsp *http.Response) (*GetPortalAccessReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalAccessReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalAccessReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetPortalAccessReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalAccessReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalAccessReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalAccessReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalAccessReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalAccessReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalAccessReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalAccessReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalAccessReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalAccessReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalAccessReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalAccessReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalAccessReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalDelegationReply parses an HTTP response from a SubmitPortalDelegationWithResponse call
+func ParseSubmitPortalDelegationReply(rsp *http.Response) (*SubmitPortalDelegationReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalDelegationReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 422:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalDelegationReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalDelegationReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalDelegationReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalDelegationReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalDelegationReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalDelegationReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalDelegationReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalDelegationReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalDelegationReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalDelegationReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers SubmitPortalDelegationReply422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalDelegationReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalDelegationReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalDelegationReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalDelegationDeleteReply parses an HTTP response from a GetPortalDelegationDeleteWithResponse call
+func ParseGetPortalDelegationDeleteReply(rsp *http.Response) (*GetPortalDelegationDeleteReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalDelegationDeleteReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalDelegationDeleteReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetPortalDelegationDeleteReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalDelegationDeleteReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalDelegationDeleteReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalDelegationDeleteReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalDelegationDeleteReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalDelegationDeleteReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalDelegationDeleteReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalDelegationDeleteReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalDelegationDeleteReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalDelegationDeleteReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalDelegationDeleteReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalDelegationDeleteReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalDelegationDeleteReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalDelegationDeleteReply parses an HTTP response from a SubmitPortalDelegationDeleteWithResponse call
+func ParseSubmitPortalDelegationDeleteReply(rsp *http.Response) (*SubmitPortalDelegationDeleteReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalDelegationDeleteReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 422:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalDelegationDeleteReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalDelegationDeleteReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalDelegationDeleteReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalDelegationDeleteReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalDelegationDeleteReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalDelegationDeleteReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalDelegationDeleteReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalDelegationDeleteReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalDelegationDeleteReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalDelegationDeleteReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers SubmitPortalDelegationDeleteReply422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalDelegationDeleteReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalDelegationDeleteReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalDelegationDeleteReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalAccessRequestReply parses an HTTP response from a SubmitPortalAccessRequestWithResponse call
+func ParseSubmitPortalAccessRequestReply(rsp *http.Response) (*SubmitPortalAccessRequestReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalAccessRequestReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 422:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalAccessRequestReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalAccessRequestReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalAccessRequestReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalAccessRequestReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalAccessRequestReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalAccessRequestReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalAccessRequestReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalAccessRequestReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalAccessRequestReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalAccessRequestReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers SubmitPortalAccessRequestReply422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalAccessRequestReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalAccessRequestReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalAccessRequestReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalAccessCancelReply parses an HTTP response from a GetPortalAccessCancelWithResponse call
+func ParseGetPortalAccessCancelReply(rsp *http.Response) (*GetPortalAccessCancelReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalAccessCancelReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalAccessCancelReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetPortalAccessCancelReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalAccessCancelReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalAccessCancelReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalAccessCancelReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalAccessCancelReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalAccessCancelReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalAccessCancelReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalAccessCancelReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalAccessCancelReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalAccessCancelReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalAccessCancelReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalAccessCancelReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalAccessCancelReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalAccessCancelReply parses an HTTP response from a SubmitPortalAccessCancelWithResponse call
+func ParseSubmitPortalAccessCancelReply(rsp *http.Response) (*SubmitPortalAccessCancelReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalAccessCancelReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 422:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalAccessCancelReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalAccessCancelReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalAccessCancelReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalAccessCancelReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalAccessCancelReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalAccessCancelReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalAccessCancelReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalAccessCancelReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalAccessCancelReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalAccessCancelReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers SubmitPortalAccessCancelReply422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalAccessCancelReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalAccessCancelReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalAccessCancelReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalAccessDecisionReply parses an HTTP response from a SubmitPortalAccessDecisionWithResponse call
+func ParseSubmitPortalAccessDecisionReply(rsp *http.Response) (*SubmitPortalAccessDecisionReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalAccessDecisionReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 422:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalAccessDecisionReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalAccessDecisionReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalAccessDecisionReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalAccessDecisionReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalAccessDecisionReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalAccessDecisionReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalAccessDecisionReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalAccessDecisionReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalAccessDecisionReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalAccessDecisionReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers SubmitPortalAccessDecisionReply422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalAccessDecisionReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalAccessDecisionReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalAccessDecisionReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalApprovalsReply parses an HTTP response from a GetPortalApprovalsWithResponse call
+func ParseGetPortalApprovalsReply(rsp *http.Response) (*GetPortalApprovalsReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalApprovalsReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalApprovalsReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetPortalApprovalsReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalApprovalsReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalApprovalsReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalApprovalsReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalApprovalsReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalApprovalsReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalApprovalsReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalApprovalsReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalApprovalsReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalApprovalsReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalApprovalsReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalApprovalsReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalApprovalsReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalApprovalPoliciesReply parses an HTTP response from a GetPortalApprovalPoliciesWithResponse call
+func ParseGetPortalApprovalPoliciesReply(rsp *http.Response) (*GetPortalApprovalPoliciesReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalApprovalPoliciesReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalApprovalPoliciesReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetPortalApprovalPoliciesReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalApprovalPoliciesReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalApprovalPoliciesReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalApprovalPoliciesReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalApprovalPoliciesReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalApprovalPoliciesReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalApprovalPoliciesReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalApprovalPoliciesReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalApprovalPoliciesReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalApprovalPoliciesReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalApprovalPoliciesReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalApprovalPoliciesReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalApprovalPoliciesReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalApprovalPolicyReply parses an HTTP response from a GetPortalApprovalPolicyWithResponse call
+func ParseGetPortalApprovalPolicyReply(rsp *http.Response) (*GetPortalApprovalPolicyReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalApprovalPolicyReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalApprovalPolicyReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetPortalApprovalPolicyReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalApprovalPolicyReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalApprovalPolicyReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalApprovalPolicyReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalApprovalPolicyReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalApprovalPolicyReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalApprovalPolicyReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalApprovalPolicyReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalApprovalPolicyReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalApprovalPolicyReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalApprovalPolicyReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalApprovalPolicyReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalApprovalPolicyReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalApprovalPolicyReply parses an HTTP response from a SubmitPortalApprovalPolicyWithResponse call
+func ParseSubmitPortalApprovalPolicyReply(rsp *http.Response) (*SubmitPortalApprovalPolicyReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalApprovalPolicyReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 422:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalApprovalPolicyReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalApprovalPolicyReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalApprovalPolicyReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalApprovalPolicyReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalApprovalPolicyReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalApprovalPolicyReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalApprovalPolicyReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalApprovalPolicyReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalApprovalPolicyReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalApprovalPolicyReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers SubmitPortalApprovalPolicyReply422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalApprovalPolicyReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalApprovalPolicyReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalApprovalPolicyReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalApprovalRequestReply parses an HTTP response from a GetPortalApprovalRequestWithResponse call
+func ParseGetPortalApprovalRequestReply(rsp *http.Response) (*GetPortalApprovalRequestReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalApprovalRequestReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalApprovalRequestReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetPortalApprovalRequestReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalApprovalRequestReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalApprovalRequestReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalApprovalRequestReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalApprovalRequestReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalApprovalRequestReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalApprovalRequestReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalApprovalRequestReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalApprovalRequestReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalApprovalRequestReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalApprovalRequestReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalApprovalRequestReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalApprovalRequestReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPortalApprovalCancelReply parses an HTTP response from a GetPortalApprovalCancelWithResponse call
+func ParseGetPortalApprovalCancelReply(rsp *http.Response) (*GetPortalApprovalCancelReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPortalApprovalCancelReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPortalApprovalCancelReply200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetPortalApprovalCancelReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPortalApprovalCancelReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPortalApprovalCancelReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPortalApprovalCancelReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPortalApprovalCancelReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetPortalApprovalCancelReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers GetPortalApprovalCancelReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers GetPortalApprovalCancelReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetPortalApprovalCancelReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers GetPortalApprovalCancelReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPortalApprovalCancelReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPortalApprovalCancelReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPortalApprovalCancelReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalApprovalCancelReply parses an HTTP response from a SubmitPortalApprovalCancelWithResponse call
+func ParseSubmitPortalApprovalCancelReply(rsp *http.Response) (*SubmitPortalApprovalCancelReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalApprovalCancelReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 422:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalApprovalCancelReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalApprovalCancelReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalApprovalCancelReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalApprovalCancelReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalApprovalCancelReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalApprovalCancelReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalApprovalCancelReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalApprovalCancelReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalApprovalCancelReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalApprovalCancelReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers SubmitPortalApprovalCancelReply422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalApprovalCancelReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalApprovalCancelReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalApprovalCancelReply503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPortalApprovalDecisionReply parses an HTTP response from a SubmitPortalApprovalDecisionWithResponse call
+func ParseSubmitPortalApprovalDecisionReply(rsp *http.Response) (*SubmitPortalApprovalDecisionReply, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPortalApprovalDecisionReply{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 410:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 412:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 415:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 422:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 500:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		var headers SubmitPortalApprovalDecisionReply303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPortalApprovalDecisionReply400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPortalApprovalDecisionReply401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPortalApprovalDecisionReply403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPortalApprovalDecisionReply404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPortalApprovalDecisionReply409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 410:
+		var headers SubmitPortalApprovalDecisionReply410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPortalApprovalDecisionReply412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPortalApprovalDecisionReply413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SubmitPortalApprovalDecisionReply415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers SubmitPortalApprovalDecisionReply422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitPortalApprovalDecisionReply429Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPortalApprovalDecisionReply500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPortalApprovalDecisionReply503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -3,7 +3,8 @@
 // (templ components, the same security headers, no script; PortalCSP
 // allows only the portal's one stylesheet). Every state change is a POST
 // of a plain form that carries a CSRF token and calls the same service
-// operations as the API (pkg/members, pkg/invites, pkg/permissions), so the grant ceiling,
+// operations as the API (pkg/members, pkg/invites, pkg/permissions,
+// pkg/accounts, pkg/webhooks, pkg/approvals, pkg/access), so the grant ceiling,
 // the trust rules, the audit events and the change events are the API's.
 //
 // Decisions:
@@ -31,9 +32,15 @@
 //     directory), and the invite page offers only the role and scope pairs
 //     the grant ceiling (rbac.RoleSet.CheckChange) lets the inviter grant.
 //   - Destructive actions (suspend, deactivate, delete, revoke, deleting a
-//     custom role) go through a confirmation page first.
+//     custom role, cancelling a request, ending a delegation) go through a
+//     confirmation page first.
 //   - The roles section (http_roles.go) is for members who may manage
 //     roles (settings.manage at account scope, as createRole needs); the
 //     member page's permission toggles and notifications
 //     (http_member_extra.go) save through members.Service.Update.
+//   - The approvals section (/portal/approvals: waiting for me, my
+//     requests, a request's page, the policies) and the access page
+//     (/portal/access: access requests, the delegation while away) are
+//     served by the approvals function, which answers the approval
+//     workflows; a policy is a form only for members with policies.manage.
 package portal

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stewardhq/steward/pkg/access"
 	"github.com/stewardhq/steward/pkg/accounts"
+	"github.com/stewardhq/steward/pkg/approvals"
 	"github.com/stewardhq/steward/pkg/auth"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/invites"
@@ -33,6 +35,9 @@ type Service struct {
 	// webhooks section.
 	Accounts *accounts.Handler
 	Webhooks *webhooks.Service
+	// Approvals and Access serve the approvals and access pages.
+	Approvals *approvals.Service
+	Access    *access.Service
 	// PublicURL is Steward's public URL; when it is HTTPS the cookies are
 	// Secure with the __Host- prefix.
 	PublicURL string

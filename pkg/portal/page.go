@@ -206,7 +206,7 @@ h2{font-size:1.2rem;margin-top:2rem}
 .field label,.field legend{display:block;font-weight:600;margin-bottom:.25rem}
 .check{display:flex;gap:.5rem;align-items:center}
 .check label{font-weight:400;margin:0}
-input[type=text],input[type=email],input[type=password],input[type=search],input[type=date],select{font:inherit;padding:.45rem;border:1px solid #7b8794;border-radius:4px;width:100%;max-width:24rem;background:#fff}
+input[type=text],input[type=email],input[type=password],input[type=search],input[type=date],input[type=datetime-local],select{font:inherit;padding:.45rem;border:1px solid #7b8794;border-radius:4px;width:100%;max-width:24rem;background:#fff}
 button,.button{font:inherit;display:inline-block;padding:.45rem 1rem;border-radius:4px;border:1px solid #52606d;background:#fff;color:#1f2933;cursor:pointer;text-decoration:none}
 .primary{background:var(--accent);border-color:var(--accent);color:#fff}
 .danger{color:#b42318;border-color:#b42318}

@@ -202,6 +202,26 @@ var Table = []Route{
 	{Method: "POST", Path: "/portal/webhooks/{id}/replay", Function: FunctionUsers, Operation: "submitPortalWebhookReplay", Public: true, Body: true},
 	{Method: "GET", Path: "/portal/webhooks/{id}/delete", Function: FunctionUsers, Operation: "getPortalWebhookDelete", Public: true},
 	{Method: "POST", Path: "/portal/webhooks/{id}/delete", Function: FunctionUsers, Operation: "submitPortalWebhookDelete", Public: true, Body: true},
+	// The portal's approvals and access pages (pkg/portal http_approvals.go,
+	// http_access.go): served by the approvals function, which answers the
+	// approval workflows (only it and the workflow function send task
+	// results).
+	{Method: "GET", Path: "/portal/approvals", Function: FunctionApprovals, Operation: "getPortalApprovals", Public: true},
+	{Method: "GET", Path: "/portal/approvals/requests/{id}", Function: FunctionApprovals, Operation: "getPortalApprovalRequest", Public: true},
+	{Method: "POST", Path: "/portal/approvals/requests/{id}/decision", Function: FunctionApprovals, Operation: "submitPortalApprovalDecision", Public: true, Body: true},
+	{Method: "GET", Path: "/portal/approvals/requests/{id}/cancel", Function: FunctionApprovals, Operation: "getPortalApprovalCancel", Public: true},
+	{Method: "POST", Path: "/portal/approvals/requests/{id}/cancel", Function: FunctionApprovals, Operation: "submitPortalApprovalCancel", Public: true, Body: true},
+	{Method: "GET", Path: "/portal/approvals/policies", Function: FunctionApprovals, Operation: "getPortalApprovalPolicies", Public: true},
+	{Method: "GET", Path: "/portal/approvals/policies/{id}", Function: FunctionApprovals, Operation: "getPortalApprovalPolicy", Public: true},
+	{Method: "POST", Path: "/portal/approvals/policies/{id}", Function: FunctionApprovals, Operation: "submitPortalApprovalPolicy", Public: true, Body: true},
+	{Method: "GET", Path: "/portal/access", Function: FunctionApprovals, Operation: "getPortalAccess", Public: true},
+	{Method: "POST", Path: "/portal/access/requests", Function: FunctionApprovals, Operation: "submitPortalAccessRequest", Public: true, Body: true},
+	{Method: "POST", Path: "/portal/access/requests/{id}/decision", Function: FunctionApprovals, Operation: "submitPortalAccessDecision", Public: true, Body: true},
+	{Method: "GET", Path: "/portal/access/requests/{id}/cancel", Function: FunctionApprovals, Operation: "getPortalAccessCancel", Public: true},
+	{Method: "POST", Path: "/portal/access/requests/{id}/cancel", Function: FunctionApprovals, Operation: "submitPortalAccessCancel", Public: true, Body: true},
+	{Method: "POST", Path: "/portal/access/delegation", Function: FunctionApprovals, Operation: "submitPortalDelegation", Public: true, Body: true},
+	{Method: "GET", Path: "/portal/access/delegation/delete", Function: FunctionApprovals, Operation: "getPortalDelegationDelete", Public: true},
+	{Method: "POST", Path: "/portal/access/delegation/delete", Function: FunctionApprovals, Operation: "submitPortalDelegationDelete", Public: true, Body: true},
 
 	{Method: "GET", Path: "/v1/documents/{type}/{id}", Function: FunctionApprovals, Operation: "getDocument"},
 	{Method: "PUT", Path: "/v1/documents/{type}/{id}", Function: FunctionApprovals, Operation: "putDocument", Body: true},

@@ -86,7 +86,7 @@ func operations(d Deps) router.Operations {
 // portalService is the admin portal over the API's services; its cookies
 // are Secure when the auth service's public URL is HTTPS.
 func portalService(d Deps) *portal.Service {
-	pt := &portal.Service{Store: d.Store, Auth: d.Auth, Members: d.Members, Invites: d.Invites, Roles: d.Permissions, Accounts: &accounts.Handler{Store: d.Store}, Webhooks: d.Webhooks}
+	pt := &portal.Service{Store: d.Store, Auth: d.Auth, Members: d.Members, Invites: d.Invites, Roles: d.Permissions, Accounts: &accounts.Handler{Store: d.Store}, Webhooks: d.Webhooks, Approvals: d.Approvals, Access: d.Access}
 	if d.Auth != nil {
 		pt.PublicURL = d.Auth.PublicURL
 	}
