@@ -29,16 +29,19 @@ func TestEachFunctionLinksOnlyWhatItServes(t *testing.T) {
 		// users sends the approval and access-request emails of an
 		// offboarding's hand-over (approvals' and access's notify code;
 		// workflow and sfn come with them). It also serves the admin
-		// portal's pages, which invite (invites) like the API.
-		"users":       authPkgs + " secretsmanager sesv2 members approvals access workflow sfn invites portal",
+		// portal's pages (the portal package carries every section's
+		// service: invites, accounts, permissions, webhooks and its queue).
+		"users":       authPkgs + " secretsmanager sesv2 members approvals access workflow sfn invites portal accounts permissions webhooks sqs",
 		"invites":     authPkgs + " secretsmanager sesv2 invites members",
 		"apikeys":     authPkgs + " secretsmanager apikeys",
 		"permissions": authPkgs + " secretsmanager permissions",
 		"account":     authPkgs + " secretsmanager accounts",
 		"alerts":      authPkgs + " secretsmanager alerts",
 		// access requests run on the approval workflow: its function and
-		// the step function serve both.
-		"approvals": authPkgs + " secretsmanager approvals access workflow sfn",
+		// the step function serve both; it also serves the portal's
+		// approvals and access pages (the portal package links every
+		// section's service).
+		"approvals": authPkgs + " secretsmanager approvals access workflow sfn portal invites members accounts permissions webhooks sqs",
 		"workflow":  authPkgs + " sesv2 approvals access workflow sfn",
 		"alertsjob": authPkgs + " sesv2 sqs alerts",
 		// webhooks queues replays; the delivery function reads the cursor
