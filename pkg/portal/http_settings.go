@@ -95,11 +95,7 @@ func settingsFromForm(form url.Values) settingsForm {
 
 // splitList splits a list typed one per line or separated by commas.
 func splitList(s string) []string {
-	out := []string{}
-	for _, v := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' || r == ' ' || r == '\t' }) {
-		out = append(out, v)
-	}
-	return out
+	return append([]string{}, strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' || r == ' ' || r == '\t' })...)
 }
 
 // patch is the PATCH /v1/account body the form asks for; the policies
