@@ -127,12 +127,36 @@ func (b *portalBrowser) wantHeading(want string) {
 	})
 }
 
-// body is the page's text.
+// body is the page's text. A navigation still landing (a submitted
+// form) can discard the page being read ("Cannot find context"): it
+// reads again, polling with a deadline.
 func (b *portalBrowser) body() string {
 	b.t.Helper()
 	var text string
-	b.run("read the page", chromedp.Text("body", &text, chromedp.ByQuery))
+	testenv.Eventually(b.t, 15*time.Second, "the page's text", func() error {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		defer cancel()
+		return chromedp.Run(ctx, chromedp.WaitReady("body", chromedp.ByQuery), chromedp.Text("body", &text, chromedp.ByQuery))
+	})
 	return text
+}
+
+// waitURL waits (polling, with a deadline) until the page's address
+// holds part: a submitted form's navigation has landed.
+func (b *portalBrowser) waitURL(part string) {
+	b.t.Helper()
+	testenv.Eventually(b.t, 15*time.Second, "an address with "+part, func() error {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		defer cancel()
+		var url string
+		if err := chromedp.Run(ctx, chromedp.Location(&url)); err != nil {
+			return err
+		}
+		if !strings.Contains(url, part) {
+			return fmt.Errorf("at %s", url)
+		}
+		return nil
+	})
 }
 
 // check saves the page's screenshot as name.png and runs axe-core on it:
@@ -240,6 +264,10 @@ func TestPortalInABrowser(t *testing.T) {
 		chromedp.Navigate(e.URL+"/portal/team"),
 		chromedp.SendKeys("#q", "tess", chromedp.ByID),
 		chromedp.Submit("#q", chromedp.ByID),
+	)
+	b.waitURL("q=tess")
+	b.wantHeading("Team")
+	b.run("open their page",
 		chromedp.WaitVisible(`a[href="/portal/members/`+memberID+`"]`, chromedp.ByQuery),
 		chromedp.Click(`a[href="/portal/members/`+memberID+`"]`, chromedp.ByQuery),
 	)
