@@ -57,6 +57,7 @@ type PortalState struct {
 var (
 	errPortalNotSelf     = fault.New(fault.Forbidden, "not_self", "A member may mint a portal link only for itself; use an API key with users.view for other members.")
 	errPortalMayNotView  = fault.New(fault.Forbidden, "forbidden", "This API key may not view that member (users.view).")
+	errPortalBeyondKey   = fault.New(fault.Forbidden, "exceeds_key_rights", "The link would open a session with rights this API key does not hold: a key mints links only for members who are not administrators and whose every permission it holds at the same scope.")
 	errPortalNotActive   = fault.New(fault.Conflict, "member_not_active", "Only an active member with a sign-in can enter the portal.")
 	errPortalMemberGone  = fault.New(fault.NotFound, "not_found", "The member does not exist.")
 	errPortalReturnURL   = httpapi.InvalidField("returnUrl", "must be a path of the portal (starting with /portal/) or an URL on one of the account's portal.allowedOrigins")
@@ -128,6 +129,9 @@ func (s *Service) MintPortalLink(ctx context.Context, p *Principal, userID, retu
 	if p.IsAPIKey() && !mayViewMember(p, m) {
 		return PortalLink{}, errPortalMayNotView
 	}
+	if p.IsAPIKey() && !keyCovers(p, m) {
+		return PortalLink{}, errPortalBeyondKey
+	}
 	if m.Status != rbac.StatusActive || m.IdentityID == "" {
 		return PortalLink{}, errPortalNotActive
 	}
@@ -144,6 +148,26 @@ func (s *Service) MintPortalLink(ctx context.Context, p *Principal, userID, retu
 		return PortalLink{}, err
 	}
 	return PortalLink{Token: tok, ExpiresAt: exp, ReturnTo: ret}, nil
+}
+
+// keyCovers: the member's session would hold nothing the key does not.
+// The link opens a full session as the member (not an impersonation), so
+// an API key may mint one only for a member who is not an administrator
+// (nor the owner) and whose every effective permission, at every scope,
+// the key holds at that scope: a key never becomes more than itself.
+func keyCovers(p *Principal, m team.Member) bool {
+	am := m.Authz(p.At)
+	if m.Admin || m.Owner || p.Roles.IsAdmin(am) {
+		return false
+	}
+	for _, sp := range p.Roles.Compile(am).Effective() {
+		for _, k := range sp.Permissions {
+			if !p.Authz.Holds(k, sp.Scope) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // mayViewMember: the key holds users.view at account scope or at a scope

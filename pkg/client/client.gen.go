@@ -5906,7 +5906,7 @@ type ClientInterface interface {
 
 	// CreatePortalSessionWithBody Mint a one-time portal link
 	//
-	// The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: an API key with users.view over the member, or the member's own token (403 `not_self` for another member). An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
+	// The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: the member's own token (403 `not_self` for another member), or an API key with users.view over the member that also holds every permission the member holds, at the same scope, the member being no administrator nor the owner (403 `exceeds_key_rights`): the link opens a full session as the member, so a key never mints beyond itself. An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5915,7 +5915,7 @@ type ClientInterface interface {
 
 	// CreatePortalSession Mint a one-time portal link
 	//
-	// The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: an API key with users.view over the member, or the member's own token (403 `not_self` for another member). An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
+	// The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: the member's own token (403 `not_self` for another member), or an API key with users.view over the member that also holds every permission the member holds, at the same scope, the member being no administrator nor the owner (403 `exceeds_key_rights`): the link opens a full session as the member, so a key never mints beyond itself. An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -9373,7 +9373,7 @@ func (c *Client) ListPermissions(ctx context.Context, reqEditors ...RequestEdito
 
 // CreatePortalSessionWithBody Mint a one-time portal link
 //
-// The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: an API key with users.view over the member, or the member's own token (403 `not_self` for another member). An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
+// The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: the member's own token (403 `not_self` for another member), or an API key with users.view over the member that also holds every permission the member holds, at the same scope, the member being no administrator nor the owner (403 `exceeds_key_rights`): the link opens a full session as the member, so a key never mints beyond itself. An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
 //
 // Takes any type of body and a specified content type.
 //
@@ -9392,7 +9392,7 @@ func (c *Client) CreatePortalSessionWithBody(ctx context.Context, contentType st
 
 // CreatePortalSession Mint a one-time portal link
 //
-// The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: an API key with users.view over the member, or the member's own token (403 `not_self` for another member). An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
+// The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: the member's own token (403 `not_self` for another member), or an API key with users.view over the member that also holds every permission the member holds, at the same scope, the member being no administrator nor the owner (403 `exceeds_key_rights`): the link opens a full session as the member, so a key never mints beyond itself. An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -18484,7 +18484,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreatePortalSessionWithBodyWithResponse Mint a one-time portal link
 	//
-	// The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: an API key with users.view over the member, or the member's own token (403 `not_self` for another member). An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
+	// The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: the member's own token (403 `not_self` for another member), or an API key with users.view over the member that also holds every permission the member holds, at the same scope, the member being no administrator nor the owner (403 `exceeds_key_rights`): the link opens a full session as the member, so a key never mints beyond itself. An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -18493,7 +18493,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreatePortalSessionWithResponse Mint a one-time portal link
 	//
-	// The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: an API key with users.view over the member, or the member's own token (403 `not_self` for another member). An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
+	// The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: the member's own token (403 `not_self` for another member), or an API key with users.view over the member that also holds every permission the member holds, at the same scope, the member being no administrator nor the owner (403 `exceeds_key_rights`): the link opens a full session as the member, so a key never mints beyond itself. An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -48767,7 +48767,7 @@ func (c *ClientWithResponses) ListPermissionsWithResponse(ctx context.Context, r
 
 // CreatePortalSessionWithBodyWithResponse Mint a one-time portal link
 //
-// The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: an API key with users.view over the member, or the member's own token (403 `not_self` for another member). An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
+// The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: the member's own token (403 `not_self` for another member), or an API key with users.view over the member that also holds every permission the member holds, at the same scope, the member being no administrator nor the owner (403 `exceeds_key_rights`): the link opens a full session as the member, so a key never mints beyond itself. An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -48782,7 +48782,7 @@ func (c *ClientWithResponses) CreatePortalSessionWithBodyWithResponse(ctx contex
 
 // CreatePortalSessionWithResponse Mint a one-time portal link
 //
-// The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: an API key with users.view over the member, or the member's own token (403 `not_self` for another member). An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
+// The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: the member's own token (403 `not_self` for another member), or an API key with users.view over the member that also holds every permission the member holds, at the same scope, the member being no administrator nor the owner (403 `exceeds_key_rights`): the link opens a full session as the member, so a key never mints beyond itself. An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

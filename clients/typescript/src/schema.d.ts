@@ -1832,7 +1832,7 @@ export interface paths {
         put?: never;
         /**
          * Mint a one-time portal link
-         * @description The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: an API key with users.view over the member, or the member's own token (403 `not_self` for another member). An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
+         * @description The host app's backend mints a link into the admin portal for one of its signed-in members and hands it over (a redirect or a link in the app). The link works once, for 5 minutes; opening it starts a portal session in a cookie bound to that member and account, ended by sign-out, suspension or logout like any session. Callers: the member's own token (403 `not_self` for another member), or an API key with users.view over the member that also holds every permission the member holds, at the same scope, the member being no administrator nor the owner (403 `exceeds_key_rights`): the link opens a full session as the member, so a key never mints beyond itself. An impersonated session is refused (403 `impersonation_forbidden`). A member that is not active answers 409 `member_not_active`. The token is stored only as a hash.
          */
         post: operations["createPortalSession"];
         delete?: never;

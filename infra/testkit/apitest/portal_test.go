@@ -96,10 +96,18 @@ func TestPortalLinksSessionsAndCSRF(t *testing.T) {
 	e.Call(t, "POST", "/v1/portal/sessions", "", map[string]any{"userId": owner.MemberID}).Want(t, http.StatusUnauthorized, "")
 	e.Call(t, "POST", "/v1/portal/sessions", ownerTk.AccessToken, map[string]any{"userId": owner.MemberID, "returnUrl": "https://evil.example/x"}).Want(t, http.StatusBadRequest, "")
 	e.Call(t, "POST", "/v1/portal/sessions", ownerTk.AccessToken, map[string]any{"userId": owner.MemberID, "returnUrl": "//evil.example/portal/"}).Want(t, http.StatusBadRequest, "")
-	viewer := e.createKey(t, ownerTk.AccessToken, map[string]any{"name": "Backend", "permissions": []string{"users.view"}})
+	// A key mints only for a member whose every right it holds (the link
+	// opens a full session as the member): users.view alone is not enough
+	// for a manager; the manager's permissions account-wide are.
+	viewer := e.createKey(t, ownerTk.AccessToken, map[string]any{"name": "Viewer", "permissions": []string{"users.view"}})
+	e.Call(t, "POST", "/v1/portal/sessions", viewer.Secret, map[string]any{"userId": mgrID}).Want(t, http.StatusForbidden, "exceeds_key_rights")
+	backend := e.createKey(t, ownerTk.AccessToken, map[string]any{"name": "Backend", "permissions": []string{
+		"stores.view", "products.view", "finance.transactions.view", "orders.view", "finance.bank_accounts.view",
+		"finance.invoices.view", "users.view", "users.manage", "directory.view"}})
 	orders := e.createKey(t, ownerTk.AccessToken, map[string]any{"name": "Orders", "permissions": []string{"orders.view"}})
 	e.Call(t, "POST", "/v1/portal/sessions", orders.Secret, map[string]any{"userId": mgrID}).Want(t, http.StatusForbidden, "")
-	keyLink := e.mintPortalLink(t, viewer.Secret, mgrID)
+	e.Call(t, "POST", "/v1/portal/sessions", backend.Secret, map[string]any{"userId": owner.MemberID}).Want(t, http.StatusForbidden, "exceeds_key_rights")
+	keyLink := e.mintPortalLink(t, backend.Secret, mgrID)
 	mgrCookie := e.enterPortal(t, keyLink)
 
 	// A link works once; an unknown one does not work at all.
