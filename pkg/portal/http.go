@@ -170,16 +170,26 @@ func (s *Service) session(r *http.Request) (*req, error) {
 	return &req{P: p, Account: acct, Back: st.BackURL, cookie: c}, nil
 }
 
+// signedIn is the request's portal session; without one it answers
+// (the sign-in page, or the failure) and reports false.
+func (s *Service) signedIn(w http.ResponseWriter, r *http.Request) (*req, bool) {
+	q, err := s.session(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, false
+	}
+	if q == nil {
+		http.Redirect(w, r, "/portal/login", http.StatusSeeOther)
+		return nil, false
+	}
+	return q, true
+}
+
 // view wraps a GET page: without a session it goes to the sign-in page.
 func (s *Service) view(fn func(w http.ResponseWriter, r *http.Request, q *req)) httpapi.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		q, err := s.session(r)
-		if err != nil {
-			s.fail(w, r, err)
-			return nil
-		}
-		if q == nil {
-			http.Redirect(w, r, "/portal/login", http.StatusSeeOther)
+		q, ok := s.signedIn(w, r)
+		if !ok {
 			return nil
 		}
 		ctx := auth.WithPrincipal(r.Context(), q.P)
@@ -196,13 +206,8 @@ func (s *Service) action(fn func(w http.ResponseWriter, r *http.Request, q *req,
 		if !ok {
 			return nil
 		}
-		q, err := s.session(r)
-		if err != nil {
-			s.fail(w, r, err)
-			return nil
-		}
-		if q == nil {
-			http.Redirect(w, r, "/portal/login", http.StatusSeeOther)
+		q, ok := s.signedIn(w, r)
+		if !ok {
 			return nil
 		}
 		if !csrfValid(q.cookie, "session", form.Get("csrf")) {
