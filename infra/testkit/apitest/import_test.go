@@ -3,7 +3,6 @@ package apitest
 import (
 	"fmt"
 	"net/http"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -227,13 +226,10 @@ var _ = abuse(
 		}},
 )
 
-// TestUserImportThousandRows imports the most rows a call takes and
-// reports how long it took (STEWARD_IMPORT_TIMING=1 runs it; it is the
-// figure of the README).
+// TestUserImportThousandRows imports the most rows a call takes, every
+// one created, and logs how long it took (-v shows it; the README's
+// figure). No timed assertion: the time goes to the log only.
 func TestUserImportThousandRows(t *testing.T) {
-	if os.Getenv("STEWARD_IMPORT_TIMING") == "" {
-		t.Skip("set STEWARD_IMPORT_TIMING=1 to time a 1,000-row import")
-	}
 	e := New(t)
 	owner := e.signup(t, newEmail("imp-1000"))
 	ownerTk := e.login(t, owner.Email, goodPassword, "").AccessToken
