@@ -127,13 +127,8 @@ func (s *Service) HandleWebhookCreate(w http.ResponseWriter, r *http.Request) er
 // deleting it.
 func (s *Service) HandleWebhook(w http.ResponseWriter, r *http.Request) error {
 	return s.view(func(w http.ResponseWriter, r *http.Request, q *req) {
-		if !webhooks.MayManage(q.P) {
-			webhooksDenied(w, r, q)
-			return
-		}
-		wh, err := s.Webhooks.Get(r.Context(), q.P, r.PathValue("id"))
-		if err != nil {
-			s.refuse(w, r, q, "Not found", err)
+		wh, ok := s.managedWebhook(w, r, q)
+		if !ok {
 			return
 		}
 		l := q.chrome("Webhook endpoint", "webhooks")
@@ -162,16 +157,27 @@ func (s *Service) writeWebhook(w http.ResponseWriter, r *http.Request, q *req, l
 	writePage(w, r, status, webhookPage(l, d))
 }
 
+// managedWebhook is the endpoint of the request's path when the member
+// may manage webhooks; otherwise it answers (refusal or not found) and
+// reports false.
+func (s *Service) managedWebhook(w http.ResponseWriter, r *http.Request, q *req) (store.Webhook, bool) {
+	if !webhooks.MayManage(q.P) {
+		webhooksDenied(w, r, q)
+		return store.Webhook{}, false
+	}
+	wh, err := s.Webhooks.Get(r.Context(), q.P, r.PathValue("id"))
+	if err != nil {
+		s.refuse(w, r, q, "Not found", err)
+		return store.Webhook{}, false
+	}
+	return wh, true
+}
+
 // webhookAction runs a POST on an endpoint the member may manage.
 func (s *Service) webhookAction(fn func(w http.ResponseWriter, r *http.Request, q *req, form url.Values, wh store.Webhook)) func(w http.ResponseWriter, r *http.Request) error {
 	return s.action(func(w http.ResponseWriter, r *http.Request, q *req, form url.Values) {
-		if !webhooks.MayManage(q.P) {
-			webhooksDenied(w, r, q)
-			return
-		}
-		wh, err := s.Webhooks.Get(r.Context(), q.P, r.PathValue("id"))
-		if err != nil {
-			s.refuse(w, r, q, "Not found", err)
+		wh, ok := s.managedWebhook(w, r, q)
+		if !ok {
 			return
 		}
 		fn(w, r, q, form, wh)
@@ -246,13 +252,8 @@ func (s *Service) HandleWebhookReplay(w http.ResponseWriter, r *http.Request) er
 // confirmation.
 func (s *Service) HandleWebhookDeletePage(w http.ResponseWriter, r *http.Request) error {
 	return s.view(func(w http.ResponseWriter, r *http.Request, q *req) {
-		if !webhooks.MayManage(q.P) {
-			webhooksDenied(w, r, q)
-			return
-		}
-		wh, err := s.Webhooks.Get(r.Context(), q.P, r.PathValue("id"))
-		if err != nil {
-			s.refuse(w, r, q, "Not found", err)
+		wh, ok := s.managedWebhook(w, r, q)
+		if !ok {
 			return
 		}
 		d := confirmData{Question: "Delete the endpoint " + wh.URL + "? It receives no more events, and deliveries queued for it are dropped.", Action: "/portal/webhooks/" + wh.ID + "/delete", Button: "Delete the endpoint", Cancel: "/portal/webhooks/" + wh.ID}
