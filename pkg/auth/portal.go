@@ -24,11 +24,25 @@ import (
 // secret is stored only as a hash (Session.PortalHash). A portal session
 // has no refresh token and signs no access token: the cookie is its only
 // credential, checked on every request (AuthenticatePortal).
+//
+// A minted link is opened in two steps: GET shows whom it signs in as
+// (PeekPortalLink, consuming nothing, so a link previewer or a forged
+// link cannot sign anyone in unseen) and the page's POST consumes it
+// (EnterPortal).
+//
+// A portal session ends after PortalSessionTTL, or after PortalIdle
+// without a request: each request that finds less than
+// PortalIdle-portalTouch left moves the idle end forward (one write per
+// portal touch period at most, not one per request).
 const (
 	// PortalLinkTTL is how long a minted portal link can be opened.
 	PortalLinkTTL = 5 * time.Minute
 	// PortalSessionTTL is a portal session's absolute life.
 	PortalSessionTTL = 12 * time.Hour
+	// PortalIdle is how long a portal session lives without a request.
+	PortalIdle = 30 * time.Minute
+	// portalTouch is how often, at most, a request moves the idle end.
+	portalTouch = 5 * time.Minute
 )
 
 // PortalLink is a minted one-time link's token, its expiry and where the
@@ -48,9 +62,13 @@ type PortalSession struct {
 }
 
 // PortalState is what a portal session adds to its principal: the host
-// app's URL to link back to, if the link named one.
+// app's URL to link back to, if the link named one, and the session an
+// impersonation returns to.
 type PortalState struct {
 	BackURL string
+	// ReturnSession is, in an impersonated session, the administrator's
+	// own portal session it was opened from.
+	ReturnSession string
 }
 
 // Portal refusals.
@@ -62,6 +80,8 @@ var (
 	errPortalMemberGone  = fault.New(fault.NotFound, "not_found", "The member does not exist.")
 	errPortalReturnURL   = httpapi.InvalidField("returnUrl", "must be a path of the portal (starting with /portal/) or an URL on one of the account's portal.allowedOrigins")
 	errPortalSessionGone = unauthenticated("session_ended", "The portal session has ended; sign in again.")
+	// errPortalNotImpersonating: stopping an impersonation that is not one.
+	errPortalNotImpersonating = fault.New(fault.Conflict, "not_impersonating", "This session is not acting as another member.")
 )
 
 // portalReturn checks a returnUrl: empty (the team page), a path of the
@@ -187,35 +207,66 @@ func mayViewMember(p *Principal, m team.Member) bool {
 	return true
 }
 
+// PortalLinkInfo is whom a minted link signs in as, for the page that
+// asks before opening it.
+type PortalLinkInfo struct {
+	Member      team.Member
+	AccountName string
+}
+
+// PeekPortalLink checks a minted link without consuming it: the same
+// refusals as EnterPortal (used, expired, unknown, member not active).
+func (s *Service) PeekPortalLink(ctx context.Context, token string) (PortalLinkInfo, error) {
+	_, t, m, err := s.portalLink(ctx, token)
+	if err != nil {
+		return PortalLinkInfo{}, err
+	}
+	acct, err := s.Store.GetAccount(ctx, t.AccountID)
+	if err != nil {
+		return PortalLinkInfo{}, err
+	}
+	return PortalLinkInfo{Member: m, AccountName: acct.Name}, nil
+}
+
+// portalLink reads a minted link's token and its member, refusing a used,
+// expired or unknown link and a member who is not active.
+func (s *Service) portalLink(ctx context.Context, token string) (string, store.Token, team.Member, error) {
+	hash, err := onetime.Hash(token)
+	if err != nil {
+		return "", store.Token{}, team.Member{}, errTokenInvalid
+	}
+	t, err := s.Store.GetTokenOfKind(ctx, store.TokenPortalLink, hash)
+	if err != nil {
+		return "", store.Token{}, team.Member{}, tokenError(err)
+	}
+	switch now := s.Now.Now(); {
+	case !t.UsedAt.IsZero():
+		return "", store.Token{}, team.Member{}, errTokenUsed
+	case !now.Before(t.ExpiresAt):
+		return "", store.Token{}, team.Member{}, errTokenExpired
+	}
+	m, err := s.Store.GetMember(ctx, t.AccountID, t.Data["memberId"])
+	if errors.Is(err, team.ErrMemberNotFound) {
+		return "", store.Token{}, team.Member{}, errTokenInvalid
+	}
+	if err != nil {
+		return "", store.Token{}, team.Member{}, err
+	}
+	if m.Status != rbac.StatusActive || m.IdentityID == "" {
+		return "", store.Token{}, team.Member{}, errPortalNotActive
+	}
+	return hash, t, m, nil
+}
+
 // EnterPortal opens the portal session of a minted link, consuming its
 // token in the same write: a used link is errTokenUsed (410), an expired
 // one errTokenExpired (410), anything else errTokenInvalid (400).
 func (s *Service) EnterPortal(ctx context.Context, token, requestID string) (PortalSession, error) {
-	hash, err := onetime.Hash(token)
-	if err != nil {
-		return PortalSession{}, errTokenInvalid
-	}
-	t, err := s.Store.GetTokenOfKind(ctx, store.TokenPortalLink, hash)
-	if err != nil {
-		return PortalSession{}, tokenError(err)
-	}
-	now := s.Now.Now()
-	switch {
-	case !t.UsedAt.IsZero():
-		return PortalSession{}, errTokenUsed
-	case !now.Before(t.ExpiresAt):
-		return PortalSession{}, errTokenExpired
-	}
-	m, err := s.Store.GetMember(ctx, t.AccountID, t.Data["memberId"])
-	if errors.Is(err, team.ErrMemberNotFound) {
-		return PortalSession{}, errTokenInvalid
-	}
+	hash, t, m, err := s.portalLink(ctx, token)
 	if err != nil {
 		return PortalSession{}, err
 	}
-	if m.Status != rbac.StatusActive || m.IdentityID == "" {
-		return PortalSession{}, errPortalNotActive
-	}
+	now := s.Now.Now()
 	sess, cookie := s.newPortalSession(m, now)
 	sess.BackURL = t.Data["backUrl"]
 	ev := audit.Event{AccountID: m.AccountID, ActorID: m.ID, ActorName: m.Name, Action: "session.create", TargetType: "session", TargetID: sess.ID, RequestID: requestID,
@@ -253,7 +304,8 @@ func (s *Service) PortalLogin(ctx context.Context, in LoginInput) (PortalSession
 
 // newPortalSession is a portal session of m from now, and its cookie.
 func (s *Service) newPortalSession(m team.Member, now time.Time) (store.Session, string) {
-	sess := store.Session{ID: store.NewID("s"), IdentityID: m.IdentityID, AccountID: m.AccountID, MemberID: m.ID, CreatedAt: now, ExpiresAt: now.Add(PortalSessionTTL)}
+	sess := store.Session{ID: store.NewID("s"), IdentityID: m.IdentityID, AccountID: m.AccountID, MemberID: m.ID, CreatedAt: now,
+		ExpiresAt: now.Add(PortalSessionTTL), IdleExpiresAt: now.Add(PortalIdle)}
 	// An unusable refresh hash: a portal session never refreshes.
 	_, sess.RefreshHash = onetime.New()
 	cookie, hash := onetime.NewRefresh(sess.ID)
@@ -283,10 +335,123 @@ func (s *Service) AuthenticatePortal(ctx context.Context, cookie string) (*Princ
 	if err != nil {
 		return nil, PortalState{}, err
 	}
-	return p, PortalState{BackURL: sess.BackURL}, nil
+	if !sess.IdleExpiresAt.IsZero() && sess.IdleExpiresAt.Sub(p.At) < PortalIdle-portalTouch {
+		if err := s.Store.TouchSession(ctx, sess.ID, p.At, p.At.Add(PortalIdle)); err != nil {
+			if errors.Is(err, store.ErrSessionNotFound) {
+				return nil, PortalState{}, errPortalSessionGone
+			}
+			return nil, PortalState{}, err
+		}
+	}
+	return p, PortalState{BackURL: sess.BackURL, ReturnSession: sess.ReturnSessionID}, nil
 }
 
-// EndPortal ends the portal session of p (sign-out).
-func (s *Service) EndPortal(ctx context.Context, p *Principal) error {
-	return s.Store.RevokeSession(ctx, p.SessionID, s.Now.Now())
+// ImpersonatePortal opens a portal session in which the calling admin (in
+// its own portal session) acts as member targetID: the same rule as the
+// API's impersonation (RoleSet.CheckImpersonation: an active admin, a
+// non-admin active target of the account, never oneself), for at most
+// ImpersonationTTL and never past the admin's own session; audited as
+// session.impersonate. The new session remembers the admin's session so
+// that stopping returns to it (StopImpersonatingPortal).
+func (s *Service) ImpersonatePortal(ctx context.Context, p *Principal, targetID, requestID string) (PortalSession, error) {
+	if err := p.RequireMember(); err != nil {
+		return PortalSession{}, err
+	}
+	if p.Impersonated() {
+		return PortalSession{}, errImpersonated
+	}
+	if err := httpapi.CheckID("id", targetID); err != nil {
+		return PortalSession{}, err
+	}
+	own, err := s.Store.GetSession(ctx, p.SessionID)
+	if err != nil {
+		return PortalSession{}, err
+	}
+	target, err := s.Store.GetMember(ctx, p.AccountID(), targetID)
+	if errors.Is(err, team.ErrMemberNotFound) {
+		return PortalSession{}, httpapi.ErrNotFound
+	}
+	if err != nil {
+		return PortalSession{}, err
+	}
+	if err := p.Roles.CheckImpersonation(p.Member.Authz(p.At), target.Authz(p.At)); err != nil {
+		return PortalSession{}, Forbidden(err)
+	}
+	if target.IdentityID == "" {
+		return PortalSession{}, fault.New(fault.Conflict, "no_identity", "This member has no sign-in to act as.")
+	}
+	now := s.Now.Now()
+	sess, cookie := s.newPortalSession(target, now)
+	sess.ImpersonatorID = p.Member.ID
+	sess.ReturnSessionID = p.SessionID
+	sess.BackURL = own.BackURL
+	if end := now.Add(ImpersonationTTL); end.Before(sess.ExpiresAt) {
+		sess.ExpiresAt = end
+	}
+	if own.ExpiresAt.Before(sess.ExpiresAt) {
+		sess.ExpiresAt = own.ExpiresAt
+	}
+	// Recorded as the API's impersonation is: the member acts, the
+	// administrator is the impersonator.
+	ev := audit.Event{AccountID: target.AccountID, ActorID: target.ID, ActorName: target.Name, ImpersonatorID: p.Member.ID, Action: "session.impersonate",
+		TargetType: "session", TargetID: sess.ID, RequestID: requestID,
+		After: audit.Snapshot(map[string]string{"impersonator": p.Member.ID, "member": target.ID, "via": "portal"})}
+	if err := s.Store.CreateSession(ctx, sess, ev); err != nil {
+		return PortalSession{}, err
+	}
+	return PortalSession{Cookie: cookie, ExpiresAt: sess.ExpiresAt, ReturnTo: "/portal/team"}, nil
+}
+
+// StopImpersonatingPortal ends the impersonated portal session of p and
+// opens the administrator's own again: a new session replacing the one
+// the impersonation was opened from (ret), with its end and its link
+// back, provided that session was neither revoked nor past its end (a
+// sign-out elsewhere or a password reset keeps it ended: then only the
+// impersonation ends and the answer is errPortalSessionGone).
+func (s *Service) StopImpersonatingPortal(ctx context.Context, p *Principal, ret, requestID string) (PortalSession, error) {
+	if !p.Impersonated() {
+		return PortalSession{}, errPortalNotImpersonating
+	}
+	now := s.Now.Now()
+	if err := s.Store.RevokeSession(ctx, p.SessionID, now); err != nil {
+		return PortalSession{}, err
+	}
+	own, err := s.Store.GetSession(ctx, ret)
+	if errors.Is(err, store.ErrSessionNotFound) {
+		return PortalSession{}, errPortalSessionGone
+	}
+	if err != nil {
+		return PortalSession{}, err
+	}
+	if ret == "" || own.PortalHash == "" || own.MemberID != p.Impersonator.ID || own.AccountID != p.AccountID() || own.ImpersonatorID != "" ||
+		!own.RevokedAt.IsZero() || !now.Before(own.ExpiresAt) {
+		return PortalSession{}, errPortalSessionGone
+	}
+	admin := *p.Impersonator
+	admin.IdentityID = own.IdentityID
+	sess, cookie := s.newPortalSession(admin, now)
+	sess.ExpiresAt, sess.BackURL = own.ExpiresAt, own.BackURL
+	ev := audit.Event{AccountID: admin.AccountID, ActorID: admin.ID, ActorName: admin.Name, Action: "session.create", TargetType: "session", TargetID: sess.ID, RequestID: requestID,
+		After: audit.Snapshot(map[string]string{"via": "portal_impersonation_end", "member": p.Member.ID})}
+	if err := s.Store.ReplaceSession(ctx, own.ID, sess, now, ev); err != nil {
+		if errors.Is(err, store.ErrSessionNotFound) {
+			return PortalSession{}, errPortalSessionGone
+		}
+		return PortalSession{}, err
+	}
+	return PortalSession{Cookie: cookie, ExpiresAt: sess.ExpiresAt, ReturnTo: "/portal/members/" + p.Member.ID}, nil
+}
+
+// EndPortal ends the portal session of p (sign-out); an impersonated
+// session's sign-out ends the administrator's session it came from (ret)
+// too.
+func (s *Service) EndPortal(ctx context.Context, p *Principal, ret string) error {
+	now := s.Now.Now()
+	if err := s.Store.RevokeSession(ctx, p.SessionID, now); err != nil {
+		return err
+	}
+	if p.Impersonated() && ret != "" {
+		return s.Store.RevokeSession(ctx, ret, now)
+	}
+	return nil
 }

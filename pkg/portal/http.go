@@ -88,14 +88,20 @@ type req struct {
 	Account team.Account
 	// Back is the host app's URL the session links back to ("" when the
 	// link named none).
-	Back   string
+	Back string
+	// ret is, while an administrator acts as the member, the
+	// administrator's own session (auth.PortalState.ReturnSession).
+	ret    string
 	cookie string
+	// notice is the confirmation the page was redirected with, when its
+	// signature holds (signedNotice).
+	notice string
 }
 
 // chrome is the page frame of a signed-in request.
 func (q *req) chrome(title, nav string) chrome {
 	l := chrome{Title: title, Product: defaultProduct, Member: q.P.Member.Name, CSRF: csrfToken(q.cookie, "session"), Nav: nav, MayInvite: mayInvite(q.P),
-		Account: q.Account.Name, LogoURL: q.Account.Settings.Portal.LogoURL, BackURL: q.Back}
+		Account: q.Account.Name, LogoURL: q.Account.Settings.Portal.LogoURL, BackURL: q.Back, Notice: q.notice}
 	if l.Member == "" {
 		l.Member = q.P.Member.Email
 	}
@@ -167,7 +173,7 @@ func (s *Service) session(r *http.Request) (*req, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &req{P: p, Account: acct, Back: st.BackURL, cookie: c}, nil
+	return &req{P: p, Account: acct, Back: st.BackURL, ret: st.ReturnSession, cookie: c, notice: signedNotice(r, c)}, nil
 }
 
 // signedIn is the request's portal session; without one it answers
@@ -199,8 +205,24 @@ func (s *Service) view(fn func(w http.ResponseWriter, r *http.Request, q *req)) 
 }
 
 // action wraps a POST: the form is read (bounded), the session required
-// and the CSRF token checked before fn runs.
+// and the CSRF token checked before fn runs. While an administrator acts
+// as the member the portal is for looking only: every change is refused
+// (403) but signing out and stopping (sessionAction).
 func (s *Service) action(fn func(w http.ResponseWriter, r *http.Request, q *req, form url.Values)) httpapi.HandlerFunc {
+	return s.sessionAction(func(w http.ResponseWriter, r *http.Request, q *req, form url.Values) {
+		if q.P.Impersonated() {
+			l := q.chrome("Acting as "+q.chrome("", "").Member, "")
+			l.Error = "While you act as another member the portal is for looking only."
+			writeMessage(w, r, http.StatusForbidden, l, "Nothing was changed. Stop acting as them (the button at the top) to make changes as yourself.", "/portal/team", "Back to the team")
+			return
+		}
+		fn(w, r, q, form)
+	})
+}
+
+// sessionAction is action without the refusal of an impersonated
+// session: for the POSTs that end it.
+func (s *Service) sessionAction(fn func(w http.ResponseWriter, r *http.Request, q *req, form url.Values)) httpapi.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		form, ok := s.readForm(w, r)
 		if !ok {
@@ -253,26 +275,37 @@ func (s *Service) refuse(w http.ResponseWriter, r *http.Request, q *req, title s
 }
 
 // redirect answers a POST with 303 to a page with a notice.
-func redirect(w http.ResponseWriter, r *http.Request, path, notice string) {
+func (q *req) redirect(w http.ResponseWriter, r *http.Request, path, notice string) {
+	redirectSigned(w, r, q.cookie, path, notice)
+}
+
+// redirectSigned answers with 303 to path carrying notice, signed for the
+// session of cookie (signedNotice).
+func redirectSigned(w http.ResponseWriter, r *http.Request, cookie, path, notice string) {
 	if notice != "" {
 		sep := "?"
 		if strings.Contains(path, "?") {
 			sep = "&"
 		}
-		path += sep + "notice=" + url.QueryEscape(notice)
+		path += sep + "notice=" + url.QueryEscape(notice) + "&n=" + noticeMAC(cookie, notice)
 	}
 	http.Redirect(w, r, path, http.StatusSeeOther)
 }
 
-// notice is the confirmation a redirect carries (plain text, escaped on
-// the page).
-func notice(r *http.Request) string {
-	n := r.URL.Query().Get("notice")
-	if len(n) > 200 {
+// signedNotice is the confirmation a redirect carries (plain text,
+// escaped on the page), shown only when its MAC is the session's: a link
+// crafted elsewhere cannot put words on a portal page.
+func signedNotice(r *http.Request, cookie string) string {
+	q := r.URL.Query()
+	n := q.Get("notice")
+	if n == "" || len(n) > 300 || !csrfValid(cookie, "notice:"+n, q.Get("n")) {
 		return ""
 	}
 	return n
 }
+
+// noticeMAC signs a notice for a session.
+func noticeMAC(cookie, notice string) string { return csrfToken(cookie, "notice:"+notice) }
 
 // HandleStylesheet serves GET /portal/static/portal.css: the one
 // stylesheet, in the accent colour.
@@ -300,33 +333,79 @@ func (s *Service) HandleRoot(w http.ResponseWriter, r *http.Request) error {
 }
 
 // HandleEnter serves GET /portal/enter/{token}: the minted link. It
-// consumes the link, sets the session cookie and goes (303) to the team
-// page or the link's return path; a used, expired or unknown link answers
-// a page that says so.
+// consumes nothing: it names the member and the account the link signs in
+// as and asks to continue (a form posting to HandleEnterSubmit), so that a
+// link previewer does not use it up and a link someone else minted does
+// not sign anyone in unseen. A used, expired or unknown link answers a
+// page that says so.
 func (s *Service) HandleEnter(w http.ResponseWriter, r *http.Request) error {
-	sess, err := s.Auth.EnterPortal(r.Context(), r.PathValue("token"), httpapi.RequestID(r.Context()))
+	info, err := s.Auth.PeekPortalLink(r.Context(), r.PathValue("token"))
 	if err != nil {
-		var e *httpapi.Error
-		if !errors.As(err, &e) || statusFor(err) >= 500 {
-			s.fail(w, r, err)
-			return nil
-		}
-		title, msg := "This link does not work", "This sign-in link is not valid. Go back to the app and open the portal again."
-		status := http.StatusGone
-		switch e.Code {
-		case "token_used":
-			title, msg = "This link was used", "Each sign-in link works once. Go back to the app and open the portal again for a new link."
-		case "token_expired":
-			title, msg = "This link has expired", "A sign-in link works for 5 minutes. Go back to the app and open the portal again for a new link."
-		case "member_not_active":
-			title, msg, status = "You cannot sign in", "Your membership is not active.", http.StatusForbidden
-		}
-		writeMessage(w, r, status, anonymous(title), msg, "/portal/login", "Sign in with email and password")
+		s.linkRefused(w, r, err)
 		return nil
 	}
+	s.writeEnter(w, r, http.StatusOK, info, "")
+	return nil
+}
+
+// writeEnter writes the page that asks before a link is used, with a
+// fresh double-submit cookie for its CSRF token.
+func (s *Service) writeEnter(w http.ResponseWriter, r *http.Request, status int, info auth.PortalLinkInfo, msg string) {
+	tok, _ := onetime.New()
+	s.setCookie(w, s.loginCookie(), tok, time.Now().Add(time.Hour))
+	l := anonymous("Open the portal")
+	l.CSRF = csrfToken(tok, "enter")
+	l.Error = msg
+	writePage(w, r, status, enterPage(l, "/portal/enter/"+r.PathValue("token"), memberTitle(info.Member), info.Member.Email, info.AccountName))
+}
+
+// HandleEnterSubmit serves POST /portal/enter/{token}: the page's
+// "Continue" consumes the link, sets the session cookie and goes (303) to
+// the team page or the link's return path.
+func (s *Service) HandleEnterSubmit(w http.ResponseWriter, r *http.Request) error {
+	form, ok := s.readForm(w, r)
+	if !ok {
+		return nil
+	}
+	if !csrfValid(cookieValue(r, s.loginCookie()), "enter", form.Get("csrf")) {
+		info, err := s.Auth.PeekPortalLink(r.Context(), r.PathValue("token"))
+		if err != nil {
+			s.linkRefused(w, r, err)
+			return nil
+		}
+		s.writeEnter(w, r, http.StatusForbidden, info, "The page had expired; the link was not used. Continue again.")
+		return nil
+	}
+	sess, err := s.Auth.EnterPortal(r.Context(), r.PathValue("token"), httpapi.RequestID(r.Context()))
+	if err != nil {
+		s.linkRefused(w, r, err)
+		return nil
+	}
+	s.setCookie(w, s.loginCookie(), "", time.Time{})
 	s.setCookie(w, s.SessionCookie(), sess.Cookie, sess.ExpiresAt)
 	http.Redirect(w, r, sess.ReturnTo, http.StatusSeeOther)
 	return nil
+}
+
+// linkRefused answers a link that cannot be used with a page that says
+// why.
+func (s *Service) linkRefused(w http.ResponseWriter, r *http.Request, err error) {
+	var e *httpapi.Error
+	if !errors.As(err, &e) || statusFor(err) >= 500 {
+		s.fail(w, r, err)
+		return
+	}
+	title, msg := "This link does not work", "This sign-in link is not valid. Go back to the app and open the portal again."
+	status := http.StatusGone
+	switch e.Code {
+	case "token_used":
+		title, msg = "This link was used", "Each sign-in link works once. Go back to the app and open the portal again for a new link."
+	case "token_expired":
+		title, msg = "This link has expired", "A sign-in link works for 5 minutes. Go back to the app and open the portal again for a new link."
+	case "member_not_active":
+		title, msg, status = "You cannot sign in", "Your membership is not active.", http.StatusForbidden
+	}
+	writeMessage(w, r, status, anonymous(title), msg, "/portal/login", "Sign in with email and password")
 }
 
 // HandleLoginPage serves GET /portal/login: the sign-in form, with a
@@ -365,11 +444,9 @@ func (s *Service) HandleLogin(w http.ResponseWriter, r *http.Request) error {
 			s.fail(w, r, err)
 			return nil
 		}
-		if httpapi.Throttled(err) {
-			var e *httpapi.Error
-			if errors.As(err, &e) && e.RetryAfter > 0 {
-				w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds())))
-			}
+		// The sign-in limit's 429 says when to try again, as the API's does.
+		if e := (*httpapi.Error)(nil); errors.As(err, &e) && e.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds())))
 		}
 		s.writeLogin(w, r, statusFor(err), email, msg, errs)
 		return nil
@@ -381,10 +458,11 @@ func (s *Service) HandleLogin(w http.ResponseWriter, r *http.Request) error {
 }
 
 // HandleLogout serves POST /portal/logout: the session ends (like the
-// API's logout) and its cookie goes.
+// API's logout) and its cookie goes; signing out while acting as a member
+// ends the administrator's own session too.
 func (s *Service) HandleLogout(w http.ResponseWriter, r *http.Request) error {
-	return s.action(func(w http.ResponseWriter, r *http.Request, q *req, _ url.Values) {
-		if err := s.Auth.EndPortal(r.Context(), q.P); err != nil {
+	return s.sessionAction(func(w http.ResponseWriter, r *http.Request, q *req, _ url.Values) {
+		if err := s.Auth.EndPortal(r.Context(), q.P, q.ret); err != nil {
 			s.fail(w, r, err)
 			return
 		}

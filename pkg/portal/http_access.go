@@ -137,7 +137,6 @@ func (s *Service) HandleAccess(w http.ResponseWriter, r *http.Request) error {
 			return
 		}
 		l := q.chrome("Access", "access")
-		l.Notice = notice(r)
 		writePage(w, r, http.StatusOK, accessPage(l, d))
 	})(w, r)
 }
@@ -182,7 +181,7 @@ func (s *Service) HandleAccessRequest(w http.ResponseWriter, r *http.Request) er
 			})
 			return
 		}
-		redirect(w, r, "/portal/access", "You asked for "+s.roleName(q.P, ar.Role)+".")
+		q.redirect(w, r, "/portal/access", "You asked for "+s.roleName(q.P, ar.Role)+".")
 	})(w, r)
 }
 
@@ -209,7 +208,7 @@ func (s *Service) HandleAccessDecision(w http.ResponseWriter, r *http.Request) e
 		if res.Approved {
 			what = "approved"
 		}
-		redirect(w, r, "/portal/access", "You "+what+" the request of "+orText(res.Request.RequesterName, res.Request.RequesterEmail)+".")
+		q.redirect(w, r, "/portal/access", "You "+what+" the request of "+orText(res.Request.RequesterName, res.Request.RequesterEmail)+".")
 	})(w, r)
 }
 
@@ -248,14 +247,14 @@ func (s *Service) HandleAccessCancel(w http.ResponseWriter, r *http.Request) err
 	return s.action(func(w http.ResponseWriter, r *http.Request, q *req, form url.Values) {
 		id := r.PathValue("id")
 		if form.Get("confirm") != "yes" {
-			redirect(w, r, "/portal/access/requests/"+url.PathEscape(id)+"/cancel", "")
+			q.redirect(w, r, "/portal/access/requests/"+url.PathEscape(id)+"/cancel", "")
 			return
 		}
 		if _, err := s.Access.Cancel(r.Context(), q.P, id); err != nil {
 			s.refuseAccess(w, r, q, "The request was not withdrawn", err)
 			return
 		}
-		redirect(w, r, "/portal/access", "Your access request was withdrawn.")
+		q.redirect(w, r, "/portal/access", "Your access request was withdrawn.")
 	})(w, r)
 }
 
@@ -290,7 +289,7 @@ func (s *Service) HandleDelegation(w http.ResponseWriter, r *http.Request) error
 			})
 			return
 		}
-		redirect(w, r, "/portal/access", "Your delegation was saved.")
+		q.redirect(w, r, "/portal/access", "Your delegation was saved.")
 	})(w, r)
 }
 
@@ -309,13 +308,13 @@ func (s *Service) HandleDelegationDeletePage(w http.ResponseWriter, r *http.Requ
 func (s *Service) HandleDelegationDelete(w http.ResponseWriter, r *http.Request) error {
 	return s.action(func(w http.ResponseWriter, r *http.Request, q *req, form url.Values) {
 		if form.Get("confirm") != "yes" {
-			redirect(w, r, "/portal/access/delegation/delete", "")
+			q.redirect(w, r, "/portal/access/delegation/delete", "")
 			return
 		}
 		if err := s.Approvals.DeleteMyDelegation(r.Context(), q.P); err != nil {
 			s.refuseAccess(w, r, q, "The delegation was not ended", err)
 			return
 		}
-		redirect(w, r, "/portal/access", "Your delegation ended.")
+		q.redirect(w, r, "/portal/access", "Your delegation ended.")
 	})(w, r)
 }

@@ -115,7 +115,6 @@ func (s *Service) HandleApprovals(w http.ResponseWriter, r *http.Request) error 
 	return s.view(func(w http.ResponseWriter, r *http.Request, q *req) {
 		ctx := r.Context()
 		l := q.chrome("Approvals", "approvals")
-		l.Notice = notice(r)
 		d := approvalsData{MayManage: mayManagePolicies(q.P)}
 		del := s.delegatorsOf(r, q.P)
 		waiting, err := s.Approvals.ListRequests(ctx, q.P, approvals.ListFilter{Mine: "decide"}, approvalsPageSize, "")
@@ -145,7 +144,6 @@ func (s *Service) HandleApprovals(w http.ResponseWriter, r *http.Request) error 
 func (s *Service) HandleApprovalRequest(w http.ResponseWriter, r *http.Request) error {
 	return s.view(func(w http.ResponseWriter, r *http.Request, q *req) {
 		l := q.chrome("Approval request", "approvals")
-		l.Notice = notice(r)
 		d, status, err := s.requestDetail(r, q)
 		if err != nil {
 			s.refuseView(w, r, q, "Approval request", err)
@@ -223,7 +221,7 @@ func (s *Service) HandleApprovalDecision(w http.ResponseWriter, r *http.Request)
 			what = "denied"
 		}
 		title := orText(res.Request.DocTitle, res.Request.DocID)
-		redirect(w, r, "/portal/approvals", "You "+what+" "+title+".")
+		q.redirect(w, r, "/portal/approvals", "You "+what+" "+title+".")
 	})(w, r)
 }
 
@@ -261,7 +259,7 @@ func (s *Service) HandleApprovalCancel(w http.ResponseWriter, r *http.Request) e
 	return s.action(func(w http.ResponseWriter, r *http.Request, q *req, form url.Values) {
 		id := r.PathValue("id")
 		if form.Get("confirm") != "yes" {
-			redirect(w, r, "/portal/approvals/requests/"+url.PathEscape(id)+"/cancel", "")
+			q.redirect(w, r, "/portal/approvals/requests/"+url.PathEscape(id)+"/cancel", "")
 			return
 		}
 		ar, err := s.Approvals.Cancel(r.Context(), q.P, id)
@@ -269,7 +267,7 @@ func (s *Service) HandleApprovalCancel(w http.ResponseWriter, r *http.Request) e
 			s.refuseApproval(w, r, q, "The request was not cancelled", err)
 			return
 		}
-		redirect(w, r, "/portal/approvals", "The request for "+orText(ar.DocTitle, ar.DocID)+" was cancelled.")
+		q.redirect(w, r, "/portal/approvals", "The request for "+orText(ar.DocTitle, ar.DocID)+" was cancelled.")
 	})(w, r)
 }
 
@@ -279,7 +277,6 @@ func (s *Service) HandleApprovalCancel(w http.ResponseWriter, r *http.Request) e
 func (s *Service) HandleApprovalPolicies(w http.ResponseWriter, r *http.Request) error {
 	return s.view(func(w http.ResponseWriter, r *http.Request, q *req) {
 		l := q.chrome("Approval policies", "approvals")
-		l.Notice = notice(r)
 		d := policiesData{MayManage: mayManagePolicies(q.P)}
 		for _, t := range rbac.DocTypes() {
 			pol, err := s.Approvals.GetPolicy(r.Context(), q.P, string(t))
@@ -309,7 +306,6 @@ func (s *Service) HandleApprovalPolicy(w http.ResponseWriter, r *http.Request) e
 		}
 		d := s.policyForm(q.P, pol)
 		l := q.chrome("Approval policy: "+docTypeText(pol.DocType), "approvals")
-		l.Notice = notice(r)
 		writePage(w, r, http.StatusOK, policyPage(l, d))
 	})(w, r)
 }
@@ -400,7 +396,7 @@ func (s *Service) HandleApprovalPolicySubmit(w http.ResponseWriter, r *http.Requ
 		if len(errs) == 0 {
 			pol, err = s.Approvals.PutPolicy(r.Context(), q.P, typ, version, in)
 			if err == nil {
-				redirect(w, r, "/portal/approvals/policies/"+url.PathEscape(string(pol.DocType)), "The policy was saved.")
+				q.redirect(w, r, "/portal/approvals/policies/"+url.PathEscape(string(pol.DocType)), "The policy was saved.")
 				return
 			}
 		}

@@ -183,7 +183,7 @@ func (s *Service) HandleMemberPermissions(w http.ResponseWriter, r *http.Request
 			as = append(as, a)
 		}
 		if slices.EqualFunc(as, m.Assignments, rbac.Assignment.Equal) {
-			redirect(w, r, "/portal/members/"+m.ID, "Nothing changed.")
+			q.redirect(w, r, "/portal/members/"+m.ID, "Nothing changed.")
 			return
 		}
 		if as == nil {
@@ -194,7 +194,7 @@ func (s *Service) HandleMemberPermissions(w http.ResponseWriter, r *http.Request
 			s.refusedOnMember(w, r, q, m, errs, err)
 			return
 		}
-		redirect(w, r, "/portal/members/"+m.ID, "The permissions were saved.")
+		q.redirect(w, r, "/portal/members/"+m.ID, "The permissions were saved.")
 	})(w, r)
 }
 
@@ -224,7 +224,7 @@ func (s *Service) HandleMemberNotifications(w http.ResponseWriter, r *http.Reque
 			return
 		}
 		if n == m.Notifications {
-			redirect(w, r, "/portal/members/"+m.ID, "Nothing changed.")
+			q.redirect(w, r, "/portal/members/"+m.ID, "Nothing changed.")
 			return
 		}
 		if _, err := s.Members.Update(r.Context(), q.P, m.ID, version, members.Change{Notifications: &n}); err != nil {
@@ -233,7 +233,7 @@ func (s *Service) HandleMemberNotifications(w http.ResponseWriter, r *http.Reque
 			s.refusedOnMember(w, r, q, m, errs, err)
 			return
 		}
-		redirect(w, r, "/portal/members/"+m.ID, "The notification settings were saved.")
+		q.redirect(w, r, "/portal/members/"+m.ID, "The notification settings were saved.")
 	})(w, r)
 }
 

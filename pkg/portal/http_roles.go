@@ -108,7 +108,6 @@ func (s *Service) HandleRoles(w http.ResponseWriter, r *http.Request) error {
 			d.Custom = append(d.Custom, c)
 		}
 		l := q.chrome("Roles", "roles")
-		l.Notice = notice(r)
 		writePage(w, r, http.StatusOK, rolesPage(l, d))
 	})(w, r)
 }
@@ -207,7 +206,7 @@ func (s *Service) HandleCreateRole(w http.ResponseWriter, r *http.Request) error
 			s.roleRefused(w, r, q, "New role", roleFormData(q, role, true), err)
 			return
 		}
-		redirect(w, r, "/portal/roles", "The role "+ch.Role.Name+" was created.")
+		q.redirect(w, r, "/portal/roles", "The role "+ch.Role.Name+" was created.")
 	})(w, r)
 }
 
@@ -271,7 +270,7 @@ func (s *Service) HandleUpdateRole(w http.ResponseWriter, r *http.Request) error
 			s.roleRefused(w, r, q, "Edit "+old.Name, f, err)
 			return
 		}
-		redirect(w, r, "/portal/roles", "The role "+next.Name+" was saved.")
+		q.redirect(w, r, "/portal/roles", "The role "+next.Name+" was saved.")
 	})(w, r)
 }
 
@@ -333,10 +332,10 @@ func (s *Service) HandleDeleteRole(w http.ResponseWriter, r *http.Request) error
 			return
 		}
 		if d.Pending {
-			redirect(w, r, "/portal/roles", "The role "+role.Name+" is being deleted; its members are still being moved. Delete it again to continue.")
+			q.redirect(w, r, "/portal/roles", "The role "+role.Name+" is being deleted; its members are still being moved. Delete it again to continue.")
 			return
 		}
-		redirect(w, r, "/portal/roles", "The role "+role.Name+" was deleted ("+strconv.Itoa(d.Members.Count)+" members changed).")
+		q.redirect(w, r, "/portal/roles", "The role "+role.Name+" was deleted ("+strconv.Itoa(d.Members.Count)+" members changed).")
 	})(w, r)
 }
 

@@ -147,7 +147,6 @@ func (s *Service) HandleSettings(w http.ResponseWriter, r *http.Request) error {
 			return
 		}
 		l := q.chrome("Settings", "settings")
-		l.Notice = notice(r)
 		s.writeSettings(w, r, q, l, http.StatusOK, settingsFromAccount(q.Account), nil)
 	})(w, r)
 }
@@ -235,7 +234,7 @@ func (s *Service) HandleSettingsUpdate(w http.ResponseWriter, r *http.Request) e
 			s.writeSettings(w, r, q, l, statusFor(err), f, errs)
 			return
 		}
-		redirect(w, r, "/portal/settings", "The settings were saved.")
+		q.redirect(w, r, "/portal/settings", "The settings were saved.")
 	})(w, r)
 }
 
@@ -288,7 +287,6 @@ func (s *Service) HandleItem(w http.ResponseWriter, r *http.Request) error {
 			return
 		}
 		l := q.chrome("Edit the "+k.Name+" "+d.Name, "settings")
-		l.Notice = notice(r)
 		writePage(w, r, http.StatusOK, itemPage(l, d))
 	})(w, r)
 }
@@ -409,10 +407,10 @@ func (s *Service) putItem(w http.ResponseWriter, r *http.Request, q *req, form u
 		return
 	}
 	if create {
-		redirect(w, r, "/portal/settings", "The "+k.Name+" "+d.Name+" was added.")
+		q.redirect(w, r, "/portal/settings", "The "+k.Name+" "+d.Name+" was added.")
 		return
 	}
-	redirect(w, r, "/portal/settings", "The "+k.Name+" "+d.Name+" was saved.")
+	q.redirect(w, r, "/portal/settings", "The "+k.Name+" "+d.Name+" was saved.")
 }
 
 type (

@@ -100,7 +100,6 @@ func (s *Service) HandleTeam(w http.ResponseWriter, r *http.Request) error {
 		f := members.Filter{Status: rbac.Status(d.Status)}
 		page, err := s.Members.List(ctx, q.P, f, teamPageSize, qs.Get("cursor"))
 		l := q.chrome("Team", "team")
-		l.Notice = notice(r)
 		if err != nil {
 			if statusFor(err) >= 500 {
 				s.fail(w, r, err)
@@ -184,7 +183,7 @@ func (s *Service) HandleResendInvitation(w http.ResponseWriter, r *http.Request)
 			s.refuse(w, r, q, "The invitation was not re-sent", err)
 			return
 		}
-		redirect(w, r, "/portal/team", "The invitation to "+inv.Email+" was sent again.")
+		q.redirect(w, r, "/portal/team", "The invitation to "+inv.Email+" was sent again.")
 	})(w, r)
 }
 
@@ -210,7 +209,7 @@ func (s *Service) HandleRevokeInvitation(w http.ResponseWriter, r *http.Request)
 			s.refuse(w, r, q, "The invitation was not revoked", err)
 			return
 		}
-		redirect(w, r, "/portal/team", "The invitation was revoked.")
+		q.redirect(w, r, "/portal/team", "The invitation was revoked.")
 	})(w, r)
 }
 
@@ -313,7 +312,7 @@ func (s *Service) HandleInvite(w http.ResponseWriter, r *http.Request) error {
 			writePage(w, r, statusFor(err), invitePage(l, d))
 			return
 		}
-		redirect(w, r, "/portal/team", "An invitation was sent to "+inv.Email+".")
+		q.redirect(w, r, "/portal/team", "An invitation was sent to "+inv.Email+".")
 	})(w, r)
 }
 
@@ -390,7 +389,6 @@ func (s *Service) HandleMember(w http.ResponseWriter, r *http.Request) error {
 			return
 		}
 		l := q.chrome(memberTitle(m), "team")
-		l.Notice = notice(r)
 		writePage(w, r, http.StatusOK, memberPage(l, d))
 	})(w, r)
 }
@@ -438,7 +436,7 @@ func (s *Service) HandleAssignments(w http.ResponseWriter, r *http.Request) erro
 		if len(errs) == 0 {
 			_, err = s.Members.Update(r.Context(), q.P, m.ID, version, members.Change{Assignments: &as})
 			if err == nil {
-				redirect(w, r, "/portal/members/"+m.ID, "The assignments were saved.")
+				q.redirect(w, r, "/portal/members/"+m.ID, "The assignments were saved.")
 				return
 			}
 			if statusFor(err) >= 500 {
@@ -531,9 +529,9 @@ func (s *Service) HandleStatus(w http.ResponseWriter, r *http.Request) error {
 			return
 		}
 		if verb == "delete" {
-			redirect(w, r, "/portal/team", memberTitle(m)+" was deleted.")
+			q.redirect(w, r, "/portal/team", memberTitle(m)+" was deleted.")
 			return
 		}
-		redirect(w, r, "/portal/members/"+m.ID, memberTitle(m)+" was "+t.done+".")
+		q.redirect(w, r, "/portal/members/"+m.ID, memberTitle(m)+" was "+t.done+".")
 	})(w, r)
 }

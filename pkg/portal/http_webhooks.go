@@ -70,7 +70,6 @@ func (s *Service) HandleWebhooks(w http.ResponseWriter, r *http.Request) error {
 			return
 		}
 		l := q.chrome("Webhooks", "webhooks")
-		l.Notice = notice(r)
 		s.writeWebhooks(w, r, q, l, http.StatusOK, webhookForm{}, nil, "")
 	})(w, r)
 }
@@ -132,7 +131,6 @@ func (s *Service) HandleWebhook(w http.ResponseWriter, r *http.Request) error {
 			return
 		}
 		l := q.chrome("Webhook endpoint", "webhooks")
-		l.Notice = notice(r)
 		s.writeWebhook(w, r, q, l, http.StatusOK, wh, webhookForm{URL: wh.URL, Description: wh.Description, Types: wh.Types, Status: wh.Status}, nil, "")
 	})(w, r)
 }
@@ -201,7 +199,7 @@ func (s *Service) HandleWebhookUpdate(w http.ResponseWriter, r *http.Request) er
 			s.writeWebhook(w, r, q, l, statusFor(err), wh, f, errs, "")
 			return
 		}
-		redirect(w, r, "/portal/webhooks/"+next.ID, "The endpoint was saved.")
+		q.redirect(w, r, "/portal/webhooks/"+next.ID, "The endpoint was saved.")
 	})(w, r)
 }
 
@@ -244,7 +242,7 @@ func (s *Service) HandleWebhookReplay(w http.ResponseWriter, r *http.Request) er
 			s.writeWebhook(w, r, q, l, statusFor(err), wh, f, errs, "")
 			return
 		}
-		redirect(w, r, "/portal/webhooks/"+wh.ID, strconv.Itoa(n)+" events were queued for delivery again.")
+		q.redirect(w, r, "/portal/webhooks/"+wh.ID, strconv.Itoa(n)+" events were queued for delivery again.")
 	})(w, r)
 }
 
@@ -269,7 +267,7 @@ func (s *Service) HandleWebhookDelete(w http.ResponseWriter, r *http.Request) er
 			s.refuse(w, r, q, "The endpoint was not deleted", err)
 			return
 		}
-		redirect(w, r, "/portal/webhooks", "The endpoint "+wh.URL+" was deleted.")
+		q.redirect(w, r, "/portal/webhooks", "The endpoint "+wh.URL+" was deleted.")
 	})(w, r)
 }
 

@@ -229,7 +229,8 @@ ul.plain{list-style:none;margin:0;padding:0}
 .notice{background:#e3f9e5;border-left:4px solid #1f7a3a;padding:.75rem}
 .error{background:#fde2e1;border-left:4px solid #b42318;padding:.75rem}
 .field-error{color:#b42318;margin:.25rem 0 0}
-.banner{background:#fff3c4;border-bottom:2px solid #b7791f;margin:0;padding:.5rem 1rem;font-weight:600}
+.banner{background:#fff3c4;border-bottom:2px solid #b7791f;margin:0;padding:.5rem 1rem;font-weight:600;display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center}
+.banner p{margin:0}
 .hint{color:#52606d}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 @media (max-width:40rem){.signout{margin-left:0}th,td{padding:.35rem}}

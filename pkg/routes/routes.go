@@ -164,6 +164,8 @@ var Table = []Route{
 	{Method: "GET", Path: "/portal", Function: FunctionUsers, Operation: "getPortal", Public: true},
 	{Method: "GET", Path: "/portal/static/portal.css", Function: FunctionUsers, Operation: "getPortalStylesheet", Public: true},
 	{Method: "GET", Path: "/portal/enter/{token}", Function: FunctionUsers, Operation: "enterPortal", Public: true},
+	{Method: "POST", Path: "/portal/enter/{token}", Function: FunctionUsers, Operation: "submitPortalEnter", Public: true, Body: true},
+	{Method: "POST", Path: "/portal/impersonation/stop", Function: FunctionUsers, Operation: "submitPortalStopImpersonate", Public: true, Body: true},
 	{Method: "GET", Path: "/portal/login", Function: FunctionUsers, Operation: "getPortalLogin", Public: true},
 	{Method: "POST", Path: "/portal/login", Function: FunctionUsers, Operation: "submitPortalLogin", Public: true, Body: true},
 	{Method: "POST", Path: "/portal/logout", Function: FunctionUsers, Operation: "submitPortalLogout", Public: true, Body: true},
@@ -186,6 +188,7 @@ var Table = []Route{
 	{Method: "POST", Path: "/portal/roles/{id}/delete", Function: FunctionUsers, Operation: "submitPortalDeleteRole", Public: true, Body: true},
 	{Method: "POST", Path: "/portal/members/{id}/permissions", Function: FunctionUsers, Operation: "submitPortalPermissions", Public: true, Body: true},
 	{Method: "POST", Path: "/portal/members/{id}/notifications", Function: FunctionUsers, Operation: "submitPortalNotifications", Public: true, Body: true},
+	{Method: "POST", Path: "/portal/members/{id}/impersonate", Function: FunctionUsers, Operation: "submitPortalImpersonate", Public: true, Body: true},
 	// The settings, audit and webhooks sections (pkg/portal http_settings.go, http_audit.go, http_webhooks.go).
 	{Method: "GET", Path: "/portal/settings", Function: FunctionUsers, Operation: "getPortalSettings", Public: true},
 	{Method: "POST", Path: "/portal/settings", Function: FunctionUsers, Operation: "submitPortalSettings", Public: true, Body: true},

@@ -36,9 +36,13 @@ type Session struct {
 	PortalHash string
 	// BackURL is where a portal session links back to (the host app's
 	// returnUrl on its allowed origins), when given.
-	BackURL   string
-	CreatedAt time.Time
-	ExpiresAt time.Time
+	BackURL string
+	// ReturnSessionID is, for a portal session in which an administrator
+	// acts as a member, the administrator's own portal session it was
+	// opened from (stopping returns to it).
+	ReturnSessionID string
+	CreatedAt       time.Time
+	ExpiresAt       time.Time
 	// IdleExpiresAt is when the session ends unless refreshed before;
 	// zero means no idle limit (sessions written before it existed).
 	IdleExpiresAt time.Time
@@ -91,6 +95,7 @@ type sessionItem struct {
 	RefreshHash    string    `dynamodbav:"refreshHash"`
 	PortalHash     string    `dynamodbav:"portalHash,omitempty"`
 	BackURL        string    `dynamodbav:"backUrl,omitempty"`
+	ReturnSession  string    `dynamodbav:"returnSessionId,omitempty"`
 	PrevHashes     []string  `dynamodbav:"prevHashes"`
 	CreatedAt      time.Time `dynamodbav:"createdAt"`
 	ExpiresAt      int64     `dynamodbav:"expiresAt"`
@@ -105,7 +110,7 @@ func toSessionItem(s Session) sessionItem {
 		PK: key(prefixSession, s.ID), SK: prefixSession,
 		GSI1PK: identitySessionsPK(s.IdentityID), GSI1SK: s.ID, Type: typeSession,
 		ID: s.ID, IdentityID: s.IdentityID, AccountID: s.AccountID, MemberID: s.MemberID,
-		ImpersonatorID: s.ImpersonatorID, RefreshHash: s.RefreshHash, PortalHash: s.PortalHash, BackURL: s.BackURL, PrevHashes: []string{},
+		ImpersonatorID: s.ImpersonatorID, RefreshHash: s.RefreshHash, PortalHash: s.PortalHash, BackURL: s.BackURL, ReturnSession: s.ReturnSessionID, PrevHashes: []string{},
 		CreatedAt: s.CreatedAt.UTC(), ExpiresAt: s.ExpiresAt.Unix(), TTL: s.ExpiresAt.Add(tokenGrace).Unix(),
 	}
 	if !s.IdleExpiresAt.IsZero() {
@@ -120,7 +125,7 @@ func toSessionItem(s Session) sessionItem {
 func (it sessionItem) session() Session {
 	s := Session{
 		ID: it.ID, IdentityID: it.IdentityID, AccountID: it.AccountID, MemberID: it.MemberID,
-		ImpersonatorID: it.ImpersonatorID, RefreshHash: it.RefreshHash, PortalHash: it.PortalHash, BackURL: it.BackURL,
+		ImpersonatorID: it.ImpersonatorID, RefreshHash: it.RefreshHash, PortalHash: it.PortalHash, BackURL: it.BackURL, ReturnSessionID: it.ReturnSession,
 		CreatedAt: it.CreatedAt, ExpiresAt: time.Unix(it.ExpiresAt, 0), Refreshes: it.Refreshes,
 		Replaced: len(it.PrevHashes),
 	}
@@ -146,6 +151,38 @@ func (s *Store) CreateSession(ctx context.Context, sess Session, ev audit.Event)
 // (TokenFailure tells used and expired apart).
 func (s *Store) CreateSessionWithToken(ctx context.Context, sess Session, hash, kind, subject string, now time.Time, ev audit.Event) error {
 	return s.Commit(ctx, NewTx(ev).ConsumeToken(hash, kind, subject, now).Put(marshal(toSessionItem(sess)), ItemAbsent(), nil))
+}
+
+// TouchSession moves a live session's idle end to idleAt (and its expiry
+// attribute with it, never past the absolute end): a portal session's
+// requests keep it alive. A session that ended meanwhile is
+// ErrSessionNotFound.
+func (s *Store) TouchSession(ctx context.Context, id string, now, idleAt time.Time) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: sessionKey(id),
+		UpdateExpression:    aws.String("SET #idle = :idle, #ttl = :ttl"),
+		ConditionExpression: aws.String("attribute_exists(#pk) AND attribute_not_exists(#rev) AND #exp > :now AND #idle > :now"),
+		ExpressionAttributeNames: map[string]string{
+			"#pk": AttrPK, "#rev": "revokedAt", "#exp": "expiresAt", "#idle": "idleExpiresAt", "#ttl": AttrTTL,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":now": num(now.Unix()), ":idle": num(idleAt.Unix()), ":ttl": num(idleAt.Add(tokenGrace).Unix()),
+		},
+	})
+	if IsConditionFailed(err) {
+		return ErrSessionNotFound
+	}
+	return mapWriteError("touch session", err, nil)
+}
+
+// ReplaceSession revokes session old (which must still be unrevoked) and
+// writes next in one transaction with its event: an impersonation's end
+// gives the administrator a fresh portal session for the one it left.
+func (s *Store) ReplaceSession(ctx context.Context, old string, next Session, now time.Time, ev audit.Event) error {
+	return s.Commit(ctx, NewTx(ev).
+		Update(sessionKey(old), Cond{Expr: "SET #rev = :now", Names: map[string]string{"#rev": "revokedAt"}, Values: map[string]types.AttributeValue{":now": num(now.Unix())}},
+			&Cond{Expr: "attribute_exists(#pk) AND attribute_not_exists(#rev)", Names: map[string]string{"#pk": AttrPK, "#rev": "revokedAt"}}, ErrSessionNotFound).
+		Put(marshal(toSessionItem(next)), ItemAbsent(), nil))
 }
 
 // GetSession reads a session.

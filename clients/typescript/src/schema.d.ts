@@ -1482,11 +1482,15 @@ export interface paths {
         };
         /**
          * Open a minted portal link
-         * @description Public to the API (the portal authenticates its own session cookie). Consumes the one-time link (5 minutes, single use) minted with POST /v1/portal/sessions, sets the portal session cookie (HttpOnly, SameSite=Lax; Secure with the `__Host-` prefix over HTTPS) and redirects (303) to the team page or the link's return path. A used, expired or unknown link answers an HTML page that says which (410).
+         * @description Public to the API (the portal authenticates its own session cookie). Checks the one-time link (5 minutes, single use) minted with POST /v1/portal/sessions without using it and answers a page naming the member and the account it signs in as, with a Continue button (POST to the same address): a link previewer or a link minted for someone else signs nobody in unseen. A used, expired or unknown link answers an HTML page that says which (410).
          */
         get: operations["enterPortal"];
         put?: never;
-        post?: never;
+        /**
+         * Use a minted portal link
+         * @description Public to the API. The Continue button of the link's page: with the page's CSRF token (bound to a cookie the page set), consumes the link, sets the portal session cookie (HttpOnly, SameSite=Lax; Secure with the `__Host-` prefix over HTTPS) and redirects (303) to the team page or the link's return path. A used, expired or unknown link answers an HTML page that says which (410); a missing or wrong CSRF token answers the page again (403) with the link unused.
+         */
+        post: operations["submitPortalEnter"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2295,6 +2299,46 @@ export interface paths {
          * @description Public to the API (the portal authenticates its own session cookie). Form: `csrf`, `confirm=yes`. The same operation as DELETE /v1/me/delegation.
          */
         post: operations["submitPortalDelegationDelete"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/portal/members/{id}/impersonate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Act as a member
+         * @description Public to the API (the portal authenticates its own session cookie). An administrator acts as the member (the rule of POST /v1/users/{id}/impersonate: an active administrator, an active member who is not one, never oneself), for at most an hour and never past the administrator's own session; audited as session.impersonate. The session cookie becomes the new session's; every page shows a banner with a button that stops; every change is refused (403) while acting.
+         */
+        post: operations["submitPortalImpersonate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/portal/impersonation/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop acting as a member
+         * @description Public to the API (the portal authenticates its own session cookie). Ends the impersonated session and gives the administrator a fresh session of its own in place of the one it acted from (303 to the member's page), or, when that session ended meanwhile, a page saying to sign in again. 409 when the session is not acting as anyone.
+         */
+        post: operations["submitPortalStopImpersonate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -8679,7 +8723,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Not used: a link always redirects or refuses. */
+            /** @description The page that asks before the link is used. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
@@ -8704,6 +8748,162 @@ export interface operations {
                 content: {
                     "text/html": unknown;
                 };
+            };
+            /** @description The form is not readable or a field is wrong (HTML, the message next to the field); a body on GET is a problem. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The email or password is wrong (the sign-in page, HTML). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the CSRF token is missing or wrong, or the grant ceiling refuses the change (HTML page saying why; nothing changed). */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such member or invitation, or the caller may not see it (HTML). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with the current state (HTML page saying why; nothing changed). */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The link or invitation is no longer usable (HTML). */
+            410: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The member changed since the page was read (HTML; reload it). */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description The body is not an `application/x-www-form-urlencoded` form (HTML). */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many attempts (sign-in throttling, mail caps): HTML with `Retry-After` where it applies. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An HTML page saying something went wrong. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    submitPortalEnter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The one-time token of a minted portal link. */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    [key: string]: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Signed out. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description Always `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description No scripts; styles only from the portal's stylesheet; images from this origin or HTTPS; forms post to this origin; no framing. */
+                    "Content-Security-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description Redirected (303 See Other) to the page named by `Location`. */
+            303: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description The next page. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The form is not readable or a field is wrong (HTML, the message next to the field); a body on GET is a problem. */
             400: {
@@ -16668,6 +16868,315 @@ export interface operations {
             };
             /** @description The API refuses the change as unprocessable (e.g. a delegation's window or delegate; HTML page saying why, next to the field; nothing changed). */
             422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many attempts (sign-in throttling, mail caps): HTML with `Retry-After` where it applies. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An HTML page saying something went wrong. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    submitPortalImpersonate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The member id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    [key: string]: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Signed out. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description Always `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description No scripts; styles only from the portal's stylesheet; images from this origin or HTTPS; forms post to this origin; no framing. */
+                    "Content-Security-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description Redirected (303 See Other) to the page named by `Location`. */
+            303: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description The next page. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The form is not readable or a field is wrong (HTML, the message next to the field); a body on GET is a problem. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The email or password is wrong (the sign-in page, HTML). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the CSRF token is missing or wrong, or the grant ceiling refuses the change (HTML page saying why; nothing changed). */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such member or invitation, or the caller may not see it (HTML). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with the current state (HTML page saying why; nothing changed). */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The link or invitation is no longer usable (HTML). */
+            410: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The member changed since the page was read (HTML; reload it). */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description The body is not an `application/x-www-form-urlencoded` form (HTML). */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many attempts (sign-in throttling, mail caps): HTML with `Retry-After` where it applies. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An HTML page saying something went wrong. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    submitPortalStopImpersonate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    [key: string]: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Signed out. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description Always `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    /** @description No scripts; styles only from the portal's stylesheet; images from this origin or HTTPS; forms post to this origin; no framing. */
+                    "Content-Security-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description Redirected (303 See Other) to the page named by `Location`. */
+            303: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description The next page. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The form is not readable or a field is wrong (HTML, the message next to the field); a body on GET is a problem. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The email or password is wrong (the sign-in page, HTML). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the CSRF token is missing or wrong, or the grant ceiling refuses the change (HTML page saying why; nothing changed). */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such member or invitation, or the caller may not see it (HTML). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with the current state (HTML page saying why; nothing changed). */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The link or invitation is no longer usable (HTML). */
+            410: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The member changed since the page was read (HTML; reload it). */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description The body is not an `application/x-www-form-urlencoded` form (HTML). */
+            415: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;

@@ -22,8 +22,7 @@ func TestPortalApprovalsInABrowser(t *testing.T) {
 	t.Cleanup(func() { t.Log("axe-core, per page:\n" + strings.Join(b.summary, "\n")) })
 
 	// The manager: the waiting list, the request's page, the decision.
-	b.run("enter as the manager", chromedp.Navigate(e.mintPortalLink(t, tm.mgr1.Token, tm.mgr1.ID).URL))
-	b.wantHeading("Team")
+	b.enter(e.mintPortalLink(t, tm.mgr1.Token, tm.mgr1.ID).URL)
 	b.run("open approvals", chromedp.Click(`nav a[href="/portal/approvals"]`, chromedp.ByQuery))
 	b.wantHeading("Approvals")
 	if !strings.Contains(b.body(), "Waiting for me") || !strings.Contains(b.body(), "PO for widgets") {
@@ -48,8 +47,7 @@ func TestPortalApprovalsInABrowser(t *testing.T) {
 	b.check("access")
 
 	// The owner edits the policy.
-	b.run("enter as the owner", chromedp.Navigate(e.mintPortalLink(t, tm.ownerTk, tm.owner.MemberID).URL))
-	b.wantHeading("Team")
+	b.enter(e.mintPortalLink(t, tm.ownerTk, tm.owner.MemberID).URL)
 	b.run("open the policies", chromedp.Navigate(e.URL+"/portal/approvals/policies"))
 	b.wantHeading("Approval policies")
 	b.check("approval-policies")

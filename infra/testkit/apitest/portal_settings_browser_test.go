@@ -21,8 +21,7 @@ func TestPortalSettingsInABrowser(t *testing.T) {
 	t.Cleanup(func() { t.Log("axe-core, per page:\n" + strings.Join(b.summary, "\n")) })
 
 	link := e.mintPortalLink(t, ownerTk.AccessToken, owner.MemberID)
-	b.run("open the minted link", chromedp.Navigate(link.URL))
-	b.wantHeading("Team")
+	b.enter(link.URL)
 	b.run("open the settings", chromedp.Click(`nav a[href="/portal/settings"]`, chromedp.ByQuery))
 	b.wantHeading("Settings")
 	b.check("settings")

@@ -30,10 +30,11 @@ func (e *Env) mintPortalLink(t testing.TB, token, member string) portalLink {
 	return l
 }
 
-// enterPortal opens a minted link and returns the session cookie.
+// enterPortal opens a minted link (its page, then Continue) and returns
+// the session cookie.
 func (e *Env) enterPortal(t testing.TB, l portalLink) string {
 	t.Helper()
-	r := e.Call(t, "GET", strings.TrimPrefix(l.URL, e.URL), "", nil).Want(t, http.StatusSeeOther, "")
+	r := e.submitPortalLink(t, l).Want(t, http.StatusSeeOther, "")
 	if loc := r.Header.Get("Location"); loc != "/portal/team" {
 		t.Fatalf("enter redirects to %q", loc)
 	}
@@ -47,6 +48,35 @@ func (e *Env) enterPortal(t testing.TB, l portalLink) string {
 	}
 	t.Fatalf("no session cookie in %v", r.Header.Values("Set-Cookie"))
 	return ""
+}
+
+// submitPortalLink posts a minted link's Continue form (portalLinkForm)
+// and returns the answer.
+func (e *Env) submitPortalLink(t testing.TB, l portalLink) *Response {
+	t.Helper()
+	path := strings.TrimPrefix(l.URL, e.URL)
+	pre, csrf := e.portalLinkForm(t, path)
+	return e.portalPost(t, pre, path, url.Values{"csrf": {csrf}})
+}
+
+// portalLinkForm reads a minted link's page (200, naming whom it signs
+// in as, using nothing) and returns the cookie it set for its form and
+// the form's CSRF token.
+func (e *Env) portalLinkForm(t testing.TB, path string) (string, string) {
+	t.Helper()
+	r := e.Call(t, "GET", path, "", nil).Want(t, http.StatusOK, "")
+	body := string(r.Body)
+	m := csrfField.FindStringSubmatch(body)
+	if m == nil || !strings.Contains(body, "Continue as") || !strings.Contains(body, `action="`+path+`"`) {
+		t.Fatalf("link page: %s", body)
+	}
+	for _, c := range (&http.Response{Header: r.Header}).Cookies() {
+		if c.Name == "steward_portal_login" && c.HttpOnly && c.Value != "" {
+			return c.Name + "=" + c.Value, html.UnescapeString(m[1])
+		}
+	}
+	t.Fatalf("the link page set no form cookie: %v", r.Header.Values("Set-Cookie"))
+	return "", ""
 }
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
