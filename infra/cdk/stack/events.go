@@ -24,8 +24,9 @@ const (
 	EnvEventBus = "STEWARD_EVENT_BUS"
 	// EnvWebhookQueueURL is the webhook delivery queue's URL: the event
 	// publisher enqueues deliveries there, the delivery function re-sends
-	// a failed attempt's retry there, and the webhooks API function
-	// enqueues replays there.
+	// a failed attempt's retry there, and the functions that replay
+	// deliveries (functionNeeds.WebhookQueue: webhooks for the API's
+	// replay route, users for the admin portal's) enqueue replays there.
 	EnvWebhookQueueURL = "STEWARD_WEBHOOK_QUEUE_URL"
 )
 
@@ -225,15 +226,17 @@ func auditInsertFilter() *map[string]any {
 	}
 }
 
-// grantWebhookReplays lets the webhooks API function, when the route table
-// has it, enqueue deliveries (replays of past events) to the delivery
-// queue, whose URL it gets as EnvWebhookQueueURL.
+// grantWebhookReplays lets the functions that replay webhook deliveries
+// (functionNeeds.WebhookQueue: webhooks, users for the admin portal's
+// webhooks page), when the route table has them, enqueue deliveries
+// (replays of past events) to the delivery queue, whose URL they get as
+// EnvWebhookQueueURL: sqs:SendMessage on that queue alone.
 func grantWebhookReplays(deployed []deployedFunction, ev eventsPipeline) {
 	if ev.deliveryQueue == nil {
 		return
 	}
 	for _, f := range deployed {
-		if f.name != routes.FunctionWebhooks {
+		if !needsOf(f.name).WebhookQueue {
 			continue
 		}
 		f.fn.AddEnvironment(jsii.String(EnvWebhookQueueURL), ev.deliveryQueue.QueueUrl(), nil)

@@ -202,36 +202,52 @@ func TestWebhookDelivery(t *testing.T) {
 	equal(t, "queue variable", EnvWebhookQueueURL, "STEWARD_WEBHOOK_QUEUE_URL")
 }
 
-// TestWebhooksFunctionEnqueuesReplays: the webhooks API function, when the
-// route table has it, gets the delivery queue's URL and may send to it
-// (replays), and nothing more on SQS.
-func TestWebhooksFunctionEnqueuesReplays(t *testing.T) {
-	if _, ok := functionGrants[routes.FunctionWebhooks]; !ok {
-		// pkg/webhooks adds its grant; until then, the test lends one.
-		functionGrants[routes.FunctionWebhooks] = readWrite
-		t.Cleanup(func() { delete(functionGrants, routes.FunctionWebhooks) })
-	}
-	rs := slices.Clone(routes.Table)
-	if len(routes.ForFunction(routes.FunctionWebhooks)) == 0 {
-		rs = append(rs, routes.Route{Method: "POST", Path: "/v1/webhooks/test-replay", Function: routes.FunctionWebhooks, Operation: "testReplay"})
-	}
-	s := synth(t, nil, func(p *StewardStackProps) { p.Routes = rs })
-	fnID := s.functionLogicalID(t, routes.FunctionWebhooks)
-	queueID := s.childLogicalID(t, "WebhookDelivery")
-
-	env := props(s.res[fnID])["Environment"].(map[string]any)["Variables"].(map[string]any)
-	equal(t, "queue url", env[EnvWebhookQueueURL], map[string]any{"Ref": queueID})
-	var sqs []any
+// sqsStatements returns the statements of the role of the function with
+// logical id fnID that name an SQS action.
+func sqsStatements(s *synthesized, fnID string) []any {
+	var out []any
 	for _, st := range roleStatements(s, fnID) {
 		if strings.Contains(string(must(json.Marshal(st))), "sqs:") {
-			sqs = append(sqs, st)
+			out = append(out, st)
 		}
 	}
-	equal(t, "sqs statements", sqs, []any{map[string]any{
-		"Action":   "sqs:SendMessage",
-		"Effect":   "Allow",
-		"Resource": map[string]any{"Fn::GetAtt": []string{queueID, "Arn"}},
-	}})
+	return out
+}
+
+// functionEnv returns the environment variables of the function with
+// logical id fnID.
+func functionEnv(s *synthesized, fnID string) map[string]any {
+	env, _ := props(s.res[fnID])["Environment"].(map[string]any)
+	vars, _ := env["Variables"].(map[string]any)
+	return vars
+}
+
+// TestReplayFunctionsSendToTheDeliveryQueue: the functions that replay
+// webhook deliveries, webhooks (POST /v1/webhooks/{id}/replay) and users
+// (the admin portal's POST /portal/webhooks/{id}/replay), get the
+// delivery queue's URL and may send to that queue, and nothing more on
+// SQS; no other API function has either.
+func TestReplayFunctionsSendToTheDeliveryQueue(t *testing.T) {
+	s := defaultStack(t)
+	queueID := s.childLogicalID(t, "WebhookDelivery")
+	replays := []string{routes.FunctionWebhooks, routes.FunctionUsers}
+	for _, name := range routes.Functions() {
+		fnID := s.functionLogicalID(t, name)
+		url, hasURL := functionEnv(s, fnID)[EnvWebhookQueueURL]
+		sqs := sqsStatements(s, fnID)
+		if !slices.Contains(replays, name) {
+			if hasURL || len(sqs) > 0 {
+				t.Errorf("%s does not replay, yet has %s = %v and SQS statements %v", name, EnvWebhookQueueURL, url, sqs)
+			}
+			continue
+		}
+		equal(t, name+" queue url", url, map[string]any{"Ref": queueID})
+		equal(t, name+" sqs statements", sqs, []any{map[string]any{
+			"Action":   "sqs:SendMessage",
+			"Effect":   "Allow",
+			"Resource": map[string]any{"Fn::GetAtt": []string{queueID, "Arn"}},
+		}})
+	}
 }
 
 // TestNoStreamNoEvents: a table definition without a stream deploys no

@@ -128,6 +128,12 @@ type functionNeeds struct {
 	SendEmail bool
 	// Workflow: starts approvals and sends their task results.
 	Workflow bool
+	// WebhookQueue: queues webhook deliveries (replays) on the delivery
+	// queue: the function gets its URL (EnvWebhookQueueURL) and
+	// sqs:SendMessage on it alone (events.go, grantWebhookReplays). Every
+	// function serving a route whose handler replays has it
+	// (TestRoutesThatReplayGetTheDeliveryQueue).
+	WebhookQueue bool
 }
 
 // SignsTokens reports whether the function reads the private signing keys.
@@ -140,17 +146,19 @@ func (n functionNeeds) signs(function string) bool {
 // reset), invites (invitations, self-registration) and users (the
 // approval emails of the seats an offboarding with reassignTo hands
 // over); the other approval emails are sent by the workflow steps and
-// alert digests by the alert job.
+// alert digests by the alert job. WebhookQueue where a route replays
+// webhook deliveries: webhooks (POST /v1/webhooks/{id}/replay) and users
+// (the admin portal's webhooks page, POST /portal/webhooks/{id}/replay).
 var needs = map[string]functionNeeds{
 	routes.FunctionApprovals:   {Authenticates: true, Workflow: true},
 	routes.FunctionAuth:        {Authenticates: true, SendEmail: true},
-	routes.FunctionUsers:       {Authenticates: true, SendEmail: true},
+	routes.FunctionUsers:       {Authenticates: true, SendEmail: true, WebhookQueue: true},
 	routes.FunctionPermissions: {Authenticates: true},
 	routes.FunctionInvites:     {Authenticates: true, SendEmail: true},
 	routes.FunctionAPIKeys:     {Authenticates: true},
 	routes.FunctionAccount:     {Authenticates: true},
 	routes.FunctionAlerts:      {Authenticates: true},
-	routes.FunctionWebhooks:    {Authenticates: true},
+	routes.FunctionWebhooks:    {Authenticates: true, WebhookQueue: true},
 }
 
 func needsOf(function string) functionNeeds { return needs[function] }

@@ -39,7 +39,10 @@ import (
 // (webhook endpoints; no index, no write), puts events on the stage's bus
 // only, and sends to the delivery queue and its dead-letter queue; the
 // webhook delivery function reads and writes the table, sends email,
-// consumes its queue and sends (delayed retries) to it only.
+// consumes its queue and sends (delayed retries) to it only. The
+// functions that replay webhook deliveries (webhooks for the API's route,
+// users for the admin portal's webhooks page) may only send to the
+// delivery queue; no other API function has any SQS right.
 var expectedIAM = map[string][]string{
 	"function " + routes.FunctionAccount: {
 		"dynamodb:BatchGetItem,ConditionCheckItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",
@@ -112,6 +115,7 @@ var expectedIAM = map[string][]string{
 		"managed: AWSLambdaBasicExecutionRole",
 		"secretsmanager:GetSecretValue on <SigningKeys>",
 		"ses:SendEmail on ses:configuration-set/steward-dev, ses:identity/no-reply@steward.example.com, ses:identity/steward.example.com",
+		"sqs:SendMessage on <WebhookDelivery>",
 	},
 	"function " + routes.FunctionWebhookDelivery: {
 		"dynamodb:BatchGetItem,ConditionCheckItem,DeleteItem,GetItem,PutItem,Query,UpdateItem on <Table>, <Table>/index/*",

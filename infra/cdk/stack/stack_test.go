@@ -325,8 +325,10 @@ func TestOneFunctionPerRouteFunction(t *testing.T) {
 		if needsOf(name).Workflow {
 			vars[EnvStateMachineARN] = map[string]any{"Ref": s.onlyOfType(t, "AWS::StepFunctions::StateMachine")}
 		}
-		// The webhooks function enqueues replays (events.go).
-		if name == routes.FunctionWebhooks {
+		// The webhooks function (the API's replay route) and users (the
+		// admin portal's replay form) enqueue replays (events.go).
+		switch name {
+		case routes.FunctionWebhooks, routes.FunctionUsers:
 			vars[EnvWebhookQueueURL] = map[string]any{"Ref": s.childLogicalID(t, "WebhookDelivery")}
 		}
 		equal(t, name+" Environment", p["Environment"], map[string]any{"Variables": vars})
