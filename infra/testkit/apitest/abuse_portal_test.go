@@ -23,15 +23,17 @@ import (
 // each case asserts on the way that nothing changed.
 
 const (
-	rulePortalCSRF    = "portal forms need their session's token"
-	rulePortalForm    = "portal forms are forms"
-	rulePortalTenant  = "portal: another tenant's member does not exist"
-	rulePortalStore   = "portal: a store manager manages its store"
-	rulePortalCeiling = "portal: the grant ceiling decides"
-	rulePortalMint    = "portal links open only what their minter holds"
-	rulePortalSession = "a portal session lasts while its membership does"
-	rulePortalLogin   = "portal sign-in is throttled like the API's"
-	rulePortalLink    = "a portal link works once"
+	rulePortalCSRF          = "portal forms need their session's token"
+	rulePortalForm          = "portal forms are forms"
+	rulePortalTenant        = "portal: another tenant's member does not exist"
+	rulePortalStore         = "portal: a store manager manages its store"
+	rulePortalCeiling       = "portal: the grant ceiling decides"
+	rulePortalMint          = "portal links open only what their minter holds"
+	rulePortalSession       = "a portal session lasts while its membership does"
+	rulePortalLogin         = "portal sign-in is throttled like the API's"
+	rulePortalLink          = "a portal link works once"
+	rulePortalEnter         = "a portal link signs in only the browser that continues"
+	rulePortalImpersonation = "acting as a member: administrators, looking only"
 )
 
 // paSession opens a portal session of member id (minted with token, the
@@ -125,8 +127,7 @@ func paCookie(r *Response, name string) string {
 }
 
 // reopenPortalLink opens a minted link again, as a browser would: a GET
-// of its path. (The lead adjusts it when opening a link becomes a
-// confirmation page and a POST.)
+// of its path (the page that asks before the link is used).
 func reopenPortalLink(t *testing.T, e *Env, link portalLink) *Response {
 	t.Helper()
 	return e.Call(t, "GET", strings.TrimPrefix(link.URL, e.URL), "", nil)
@@ -608,11 +609,10 @@ var _ = abuse(
 			for i := range auth.DefaultLimits.PerPair {
 				post("wrong-password-"+strconv.Itoa(i)).Want(t, http.StatusUnauthorized, "")
 			}
-			// The API's 429 says when to retry (Retry-After); the portal's
-			// page does not yet (HandleLogin looks for an AWS throttling
-			// error, not the sign-in limit's): only the status and the
-			// message are asserted here.
-			paWantBody(t, post("wrong-password-again").Want(t, http.StatusTooManyRequests, ""), "Too many failed sign-ins")
+			// The 429 says when to retry, as the API's does.
+			throttled := post("wrong-password-again")
+			wantRetryAfter(t, throttled)
+			paWantBody(t, throttled, "Too many failed sign-ins")
 			// Past the limit even the right password is not compared: no
 			// session.
 			r := post(goodPassword)
@@ -636,6 +636,66 @@ var _ = abuse(
 			paWantBody(t, r, "This link was used")
 			if c := paCookie(r, "steward_portal"); c != "" {
 				t.Errorf("a used link set a session cookie")
+			}
+			return r
+		},
+	},
+
+	// Acting as a member is for looking only, and only administrators
+	// act.
+	abuseCase{
+		rule: rulePortalImpersonation, who: "impersonator", name: "changes a member's status while acting",
+		status: http.StatusForbidden,
+		do: func(t *testing.T, e *Env) *Response {
+			owner := e.signup(t, newEmail("pa-imp"))
+			ownerTk := e.login(t, owner.Email, goodPassword, "")
+			memberID, _ := e.join(t, ownerTk.AccessToken, newEmail("pa-imp-m"), store1("team_member"))
+			otherID, _ := e.join(t, ownerTk.AccessToken, newEmail("pa-imp-o"), store1("team_member"))
+			admin := e.enterPortal(t, e.mintPortalLink(t, ownerTk.AccessToken, owner.MemberID))
+			_, csrf := e.portalPage(t, admin, "/portal/members/"+memberID)
+			acting := paCookie(e.portalPost(t, admin, "/portal/members/"+memberID+"/impersonate", url.Values{"csrf": {csrf}}).Want(t, http.StatusSeeOther, ""), "steward_portal")
+			_, actCSRF := e.portalPage(t, acting, "/portal/access")
+			r := e.portalPost(t, acting, "/portal/members/"+otherID+"/status", url.Values{"csrf": {actCSRF}, "action": {"suspend"}, "version": {"1"}})
+			paWantBody(t, r, "for looking only")
+			var m struct{ Status string }
+			e.Call(t, "GET", "/v1/users/"+otherID, ownerTk.AccessToken, nil).Want(t, http.StatusOK, "").JSON(t, &m)
+			if m.Status != "active" {
+				t.Errorf("the member is %s after a change while acting", m.Status)
+			}
+			return r
+		},
+	},
+	abuseCase{
+		rule: rulePortalImpersonation, who: "member", name: "a manager acts as its team member",
+		status: http.StatusForbidden,
+		do: func(t *testing.T, e *Env) *Response {
+			owner := e.signup(t, newEmail("pa-imp2"))
+			ownerTk := e.login(t, owner.Email, goodPassword, "")
+			memberID, _ := e.join(t, ownerTk.AccessToken, newEmail("pa-imp2-m"), store1("team_member"))
+			mgrID, mgrTk := e.join(t, ownerTk.AccessToken, newEmail("pa-imp2-g"), store1("manager"))
+			mgr := e.enterPortal(t, e.mintPortalLink(t, mgrTk.AccessToken, mgrID))
+			_, csrf := e.portalPage(t, mgr, "/portal/members/"+memberID)
+			r := e.portalPost(t, mgr, "/portal/members/"+memberID+"/impersonate", url.Values{"csrf": {csrf}})
+			if c := paCookie(r, "steward_portal"); c != "" {
+				t.Errorf("a refused impersonation set a session cookie")
+			}
+			return r
+		},
+	},
+	// A link someone else minted signs nobody in unseen: its page asks,
+	// and another site's form cannot answer for the browser.
+	abuseCase{
+		rule: rulePortalEnter, who: "stranger", name: "another site posts the link's form",
+		status: http.StatusForbidden,
+		do: func(t *testing.T, e *Env) *Response {
+			owner := e.signup(t, newEmail("pa-enter"))
+			ownerTk := e.login(t, owner.Email, goodPassword, "")
+			link := e.mintPortalLink(t, ownerTk.AccessToken, owner.MemberID)
+			path := strings.TrimPrefix(link.URL, e.URL)
+			_, csrf := e.portalLinkForm(t, path) // the attacker reads its own page
+			r := e.portalPost(t, "", path, url.Values{"csrf": {csrf}})
+			if c := paCookie(r, "steward_portal"); c != "" {
+				t.Errorf("a forged form set a session cookie")
 			}
 			return r
 		},

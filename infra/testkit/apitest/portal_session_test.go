@@ -13,14 +13,7 @@ import (
 )
 
 // portalCookie is the session cookie a portal answer sets ("" if none).
-func portalCookie(r *Response) string {
-	for _, c := range (&http.Response{Header: r.Header}).Cookies() {
-		if c.Name == "steward_portal" && c.Value != "" {
-			return c.Name + "=" + c.Value
-		}
-	}
-	return ""
-}
+func portalCookie(r *Response) string { return paCookie(r, "steward_portal") }
 
 // wantSignIn: the cookie no longer opens the portal (the team page sends
 // to the sign-in page).
