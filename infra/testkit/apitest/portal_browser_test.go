@@ -319,6 +319,20 @@ func TestPortalInABrowser(t *testing.T) {
 	}
 	b.check("member-changed")
 
+	// Act as them: their team page under the banner, then stop (back on
+	// their page as the owner).
+	b.run("act as them", chromedp.Click(`form[action$="/impersonate"] button`, chromedp.ByQuery))
+	b.wantHeading("Team")
+	if body := b.body(); !strings.Contains(body, "Olive Owner is acting as Tess Member") {
+		t.Fatalf("acting: %s", body)
+	}
+	b.check("impersonating")
+	b.run("stop acting", chromedp.Click(".banner button", chromedp.ByQuery))
+	b.wantHeading("Tess Member")
+	if body := b.body(); !strings.Contains(body, "You stopped acting as Tess Member.") || strings.Contains(body, "is acting as") {
+		t.Fatalf("after stopping: %s", body)
+	}
+
 	// Suspend them, after the confirmation.
 	b.run("ask to suspend", chromedp.Click(`a.button[href$="action=suspend"]`, chromedp.ByQuery))
 	b.wantHeading("Suspend Tess Member")
