@@ -19,6 +19,10 @@ import (
 // teamPageSize is the number of members read for one team page.
 const teamPageSize = 25
 
+// teamScanBudget bounds the members one team page reads looking for
+// matches (teamPageSize at a time).
+const teamScanBudget = 500
+
 // mayInvite: the caller holds users.manage somewhere (the API's rule for
 // inviting; the ceiling then decides what).
 func mayInvite(p *auth.Principal) bool {
@@ -98,46 +102,42 @@ func (s *Service) HandleTeam(w http.ResponseWriter, r *http.Request) error {
 		qs := r.URL.Query()
 		d := teamData{Query: strings.TrimSpace(qs.Get("q")), Status: qs.Get("status")}
 		f := members.Filter{Status: rbac.Status(d.Status)}
-		page, err := s.Members.List(ctx, q.P, f, teamPageSize, qs.Get("cursor"))
 		l := q.chrome("Team", "team")
-		if err != nil {
-			if statusFor(err) >= 500 {
-				s.fail(w, r, err)
-				return
-			}
-			_, l.Error, _ = problemOf(err, nil)
-			writePage(w, r, statusFor(err), teamPage(l, d))
-			return
-		}
 		labels, _, err := s.scopeLabels(ctx, q.P.AccountID())
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
+		// A search, a status or a store manager's partial view can leave a
+		// store page with few rows: pages are read on until a page's worth
+		// matches or teamScanBudget members were read (the next link goes
+		// on from there), so a large account needs neither one request per
+		// 25 members nor an unbounded scan.
 		needle := strings.ToLower(d.Query)
-		for _, m := range page.Items {
-			if !visible(q.P, m) {
-				continue
+		cursor, scanned := qs.Get("cursor"), 0
+		var next string
+		for {
+			page, err := s.Members.List(ctx, q.P, f, teamPageSize, cursor)
+			if err != nil {
+				if statusFor(err) >= 500 {
+					s.fail(w, r, err)
+					return
+				}
+				_, l.Error, _ = problemOf(err, nil)
+				writePage(w, r, statusFor(err), teamPage(l, d))
+				return
 			}
-			if needle != "" && !strings.Contains(strings.ToLower(m.Name), needle) && !strings.Contains(m.Email, needle) {
-				continue
+			scanned += teamPageSize
+			d.Members = append(d.Members, s.teamRows(q, labels, needle, page.Items)...)
+			next = page.Next
+			if next == "" || len(d.Members) >= teamPageSize || scanned >= teamScanBudget {
+				break
 			}
-			row := memberRow{ID: m.ID, Name: m.Name, Email: m.Email, Status: string(m.Status)}
-			if row.Name == "" {
-				row.Name = m.Email
-			}
-			if m.Owner {
-				row.Roles = append(row.Roles, "Owner")
-			} else if m.Admin {
-				row.Roles = append(row.Roles, "Administrator")
-			}
-			for _, a := range m.Assignments {
-				row.Roles = append(row.Roles, s.roleName(q.P, a.Role)+" · "+scopeLabel(labels, a.Scope))
-			}
-			d.Members = append(d.Members, row)
+			cursor = next
 		}
-		if page.Next != "" {
-			v := url.Values{"cursor": {page.Next}}
+		d.Partial = next != "" && len(d.Members) < teamPageSize
+		if next != "" {
+			v := url.Values{"cursor": {next}}
 			if d.Query != "" {
 				v.Set("q", d.Query)
 			}
@@ -534,4 +534,32 @@ func (s *Service) HandleStatus(w http.ResponseWriter, r *http.Request) error {
 		}
 		q.redirect(w, r, "/portal/members/"+m.ID, memberTitle(m)+" was "+t.done+".")
 	})(w, r)
+}
+
+// teamRows are the team page's rows of items: the members the caller may
+// see that match the search.
+func (s *Service) teamRows(q *req, labels map[rbac.Scope]string, needle string, items []team.Member) []memberRow {
+	var out []memberRow
+	for _, m := range items {
+		if !visible(q.P, m) {
+			continue
+		}
+		if needle != "" && !strings.Contains(strings.ToLower(m.Name), needle) && !strings.Contains(m.Email, needle) {
+			continue
+		}
+		row := memberRow{ID: m.ID, Name: m.Name, Email: m.Email, Status: string(m.Status)}
+		if row.Name == "" {
+			row.Name = m.Email
+		}
+		if m.Owner {
+			row.Roles = append(row.Roles, "Owner")
+		} else if m.Admin {
+			row.Roles = append(row.Roles, "Administrator")
+		}
+		for _, a := range m.Assignments {
+			row.Roles = append(row.Roles, s.roleName(q.P, a.Role)+" · "+scopeLabel(labels, a.Scope))
+		}
+		out = append(out, row)
+	}
+	return out
 }

@@ -56,8 +56,11 @@ type (
 		Query, Status string
 		Members       []memberRow
 		NextHref      string
-		ShowInvites   bool
-		Invites       []inviteRow
+		// Partial: the page stopped reading at teamScanBudget members
+		// with fewer than a page of matches; the next link goes on.
+		Partial     bool
+		ShowInvites bool
+		Invites     []inviteRow
 	}
 	memberRow struct {
 		ID, Name, Email, Status string
