@@ -2,6 +2,7 @@ package portal
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/stewardhq/steward/pkg/members"
 	"github.com/stewardhq/steward/pkg/rbac"
 	"github.com/stewardhq/steward/pkg/team"
+	"github.com/stewardhq/steward/pkg/views"
 )
 
 // teamPageSize is the number of members read for one team page.
@@ -64,6 +66,15 @@ func (s *Service) roleName(p *auth.Principal, id string) string {
 		return r.Name
 	}
 	return id
+}
+
+// grantName names what an assignment grants: its role, or the keys of a
+// permission assignment.
+func (s *Service) grantName(p *auth.Principal, a rbac.Assignment) string {
+	if a.IsPermissions() {
+		return "Own permissions: " + strings.Join(a.Permissions, ", ")
+	}
+	return s.roleName(p, a.Role)
 }
 
 // scopeLabels names the account's stores, departments and suppliers.
@@ -161,7 +172,7 @@ func (s *Service) HandleTeam(w http.ResponseWriter, r *http.Request) error {
 					}
 					var roles []string
 					for _, a := range inv.Assignments {
-						roles = append(roles, s.roleName(q.P, a.Role)+" · "+scopeLabel(labels, a.Scope))
+						roles = append(roles, s.grantName(q.P, a)+" · "+scopeLabel(labels, a.Scope))
 					}
 					if inv.Admin {
 						roles = append([]string{"Administrator"}, roles...)
@@ -252,55 +263,136 @@ func (s *Service) grantable(ctx context.Context, p *auth.Principal) ([]roleOptio
 	return roles, scopes, pairs, nil
 }
 
+// What an invitation made on the invite page gives: a role at the places
+// chosen, or permissions of the member's own (permission assignments,
+// {permissions, scope}), as POST /v1/invitations takes either.
+const (
+	grantRole        = "role"
+	grantPermissions = "permissions"
+	// permissionField + scope names the invite page's checkboxes of the
+	// permissions at that scope.
+	permissionField = "permission:"
+)
+
+// inviteOptions fills d with what the caller may grant: the roles and
+// places (grantable) and the permissions by place (permissionToggles, as
+// on the member page, for a member holding nothing yet), checked as in
+// form.
+func (s *Service) inviteOptions(r *http.Request, q *req, d *inviteData, form url.Values) error {
+	roles, scopes, _, err := s.grantable(r.Context(), q.P)
+	if err != nil {
+		return err
+	}
+	toggles, err := s.permissionToggles(r, q, team.Member{})
+	if err != nil {
+		return err
+	}
+	d.Roles = roles
+	chosen := form["scope"]
+	for _, sc := range scopes {
+		sc.Checked = slices.Contains(chosen, sc.Value)
+		d.Scopes = append(d.Scopes, sc)
+	}
+	for _, t := range toggles {
+		keys := form[permissionField+t.Scope]
+		for _, g := range t.Groups {
+			for i := range g.Perms {
+				g.Perms[i].Checked = slices.Contains(keys, g.Perms[i].Key)
+			}
+		}
+	}
+	d.Toggles = toggles
+	return nil
+}
+
+// toggleOpen: a place's permissions are shown unfolded when some are
+// checked.
+func toggleOpen(t toggleScope) bool {
+	for _, g := range t.Groups {
+		for _, p := range g.Perms {
+			if p.Checked {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // HandleInvitePage serves GET /portal/invite: the invitation form.
 func (s *Service) HandleInvitePage(w http.ResponseWriter, r *http.Request) error {
 	return s.view(func(w http.ResponseWriter, r *http.Request, q *req) {
-		roles, scopes, _, err := s.grantable(r.Context(), q.P)
-		if err != nil {
+		d := inviteData{Grant: grantRole, Errors: fieldErrors{}}
+		if err := s.inviteOptions(r, q, &d, nil); err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		d := inviteData{Roles: roles, Scopes: scopes, Errors: fieldErrors{}}
 		writePage(w, r, http.StatusOK, invitePage(q.chrome("Invite a member", "invite"), d))
 	})(w, r)
 }
 
+// invitePermissions are the permission assignments of the invite form:
+// one per place with keys checked, decoded as the API decodes
+// assignments (views.ParseAssignments).
+func invitePermissions(form url.Values) ([]rbac.Assignment, error) {
+	var in []views.Assignment
+	for _, name := range slices.Sorted(maps.Keys(form)) {
+		if sc, ok := strings.CutPrefix(name, permissionField); ok {
+			in = append(in, views.Assignment{Permissions: form[name], Scope: sc})
+		}
+	}
+	if len(in) == 0 {
+		return nil, nil
+	}
+	return views.ParseAssignments(in)
+}
+
 // HandleInvite serves POST /portal/invite: invites.Service.Create, as
-// POST /v1/invitations (the same ceiling, audit and email).
+// POST /v1/invitations (the same ceiling, audit and email), with a role
+// at the places chosen or with the permissions checked at each place.
 func (s *Service) HandleInvite(w http.ResponseWriter, r *http.Request) error {
 	return s.action(func(w http.ResponseWriter, r *http.Request, q *req, form url.Values) {
-		roles, scopes, _, err := s.grantable(r.Context(), q.P)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		d := inviteData{Email: form.Get("email"), Name: form.Get("name"), Role: form.Get("role"), Roles: roles, Errors: fieldErrors{}}
-		chosen := form["scope"]
-		for _, sc := range scopes {
-			sc.Checked = slices.Contains(chosen, sc.Value)
-			d.Scopes = append(d.Scopes, sc)
-		}
+		d := inviteData{Email: form.Get("email"), Name: form.Get("name"), Role: form.Get("role"), Grant: form.Get("grant"), Errors: fieldErrors{}}
 		in := invites.CreateInput{Email: d.Email, Name: d.Name}
-		if len(chosen) == 0 {
-			d.Errors["scope"] = "Choose at least one place."
-		}
-		for _, v := range chosen {
-			sc, err := rbac.ParseScope(v)
-			if err != nil {
-				d.Errors["scope"] = "Choose the places offered."
-				break
+		// The field the assignments' refusals are shown next to.
+		field := "scope"
+		var err error
+		if d.Grant == grantPermissions {
+			field = "permissions"
+			in.Assignments, err = invitePermissions(form)
+			if err == nil && len(in.Assignments) == 0 {
+				// Never none: the API would give the preset's default grant.
+				d.Errors[field] = "Choose at least one permission."
 			}
-			in.Assignments = append(in.Assignments, rbac.Assignment{Role: d.Role, Scope: sc})
+		} else {
+			d.Grant = grantRole
+			chosen := form["scope"]
+			if len(chosen) == 0 {
+				d.Errors[field] = "Choose at least one place."
+			}
+			for _, v := range chosen {
+				sc, perr := rbac.ParseScope(v)
+				if perr != nil {
+					d.Errors[field] = "Choose the places offered."
+					break
+				}
+				in.Assignments = append(in.Assignments, rbac.Assignment{Role: d.Role, Scope: sc})
+			}
 		}
 		l := q.chrome("Invite a member", "invite")
-		if len(d.Errors) > 0 {
+		status := http.StatusBadRequest
+		switch {
+		case len(d.Errors) > 0:
 			l.Error = "Check the fields marked below."
-			writePage(w, r, http.StatusBadRequest, invitePage(l, d))
-			return
+		case err == nil:
+			inv, cerr := s.Invites.Create(r.Context(), q.P, in)
+			if cerr == nil {
+				q.redirect(w, r, "/portal/team", "An invitation was sent to "+inv.Email+".")
+				return
+			}
+			err = cerr
 		}
-		inv, err := s.Invites.Create(r.Context(), q.P, in)
 		if err != nil {
-			errs, msg, ok := problemOf(err, map[string]string{"assignments": "scope"})
+			errs, msg, ok := problemOf(err, map[string]string{"assignments": field})
 			if !ok || statusFor(err) >= 500 {
 				s.fail(w, r, err)
 				return
@@ -308,11 +400,18 @@ func (s *Service) HandleInvite(w http.ResponseWriter, r *http.Request) error {
 			for k, v := range errs {
 				d.Errors[k] = v
 			}
-			l.Error = msg
-			writePage(w, r, statusFor(err), invitePage(l, d))
+			if d.Grant == grantPermissions && len(errs) == 0 {
+				// A refusal of the grant (the ceiling): shown next to
+				// the permissions too.
+				d.Errors[field] = msg
+			}
+			l.Error, status = msg, statusFor(err)
+		}
+		if oerr := s.inviteOptions(r, q, &d, form); oerr != nil {
+			s.fail(w, r, oerr)
 			return
 		}
-		q.redirect(w, r, "/portal/team", "An invitation was sent to "+inv.Email+".")
+		writePage(w, r, status, invitePage(l, d))
 	})(w, r)
 }
 
@@ -353,7 +452,7 @@ func (s *Service) memberData(r *http.Request, q *req, m team.Member) (memberData
 	d := memberData{ID: m.ID, Email: m.Email, Status: string(m.Status), Version: strconv.FormatInt(m.Version, 10), Admin: m.Admin || m.Owner, Errors: fieldErrors{}}
 	d.MayChange = mayChange(q.P, m) && m.Status != rbac.StatusInvited
 	for i, a := range m.Assignments {
-		d.Assignments = append(d.Assignments, assignmentRow{Index: strconv.Itoa(i), Role: s.roleName(q.P, a.Role), Scope: scopeLabel(labels, a.Scope), Until: dateText(a.ExpiresAt)})
+		d.Assignments = append(d.Assignments, assignmentRow{Index: strconv.Itoa(i), Role: s.grantName(q.P, a), Scope: scopeLabel(labels, a.Scope), Until: dateText(a.ExpiresAt)})
 	}
 	if d.MayChange {
 		d.Roles, d.Scopes, _, err = s.grantable(r.Context(), q.P)
@@ -557,7 +656,7 @@ func (s *Service) teamRows(q *req, labels map[rbac.Scope]string, needle string, 
 			row.Roles = append(row.Roles, "Administrator")
 		}
 		for _, a := range m.Assignments {
-			row.Roles = append(row.Roles, s.roleName(q.P, a.Role)+" · "+scopeLabel(labels, a.Scope))
+			row.Roles = append(row.Roles, s.grantName(q.P, a)+" · "+scopeLabel(labels, a.Scope))
 		}
 		out = append(out, row)
 	}

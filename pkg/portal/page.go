@@ -72,9 +72,14 @@ type (
 	}
 	inviteData struct {
 		Email, Name, Role string
-		Roles             []roleOption
-		Scopes            []scopeOption
-		Errors            fieldErrors
+		// Grant is grantRole or grantPermissions: what the invitation
+		// gives.
+		Grant  string
+		Roles  []roleOption
+		Scopes []scopeOption
+		// Toggles are the permissions the inviter may grant, by place.
+		Toggles []toggleScope
+		Errors  fieldErrors
 	}
 	roleOption  struct{ ID, Name string }
 	scopeOption struct {
@@ -207,6 +212,8 @@ h2{font-size:1.2rem;margin-top:2rem}
 .narrow{max-width:24rem}
 .field{margin-bottom:1rem;border:0;padding:0}
 .field label,.field legend{display:block;font-weight:600;margin-bottom:.25rem}
+.part{border:1px solid #d9e2ec;border-radius:6px;padding:.75rem;margin:0 0 1rem}
+.part>legend{font-weight:700;padding:0 .25rem}
 .check{display:flex;gap:.5rem;align-items:center}
 .check label{font-weight:400;margin:0}
 input[type=text],input[type=email],input[type=password],input[type=search],input[type=date],input[type=datetime-local],select{font:inherit;padding:.45rem;border:1px solid #7b8794;border-radius:4px;width:100%;max-width:24rem;background:#fff}
