@@ -11,11 +11,22 @@
 //   - Getting in: the host app's backend mints a one-time link (POST
 //     /v1/portal/sessions, pkg/auth MintPortalLink: 5 minutes, single use,
 //     stored hashed) and hands it to its member; GET /portal/enter/{token}
-//     consumes it and opens a portal session (a store.Session: logout,
-//     suspension and deletion end it), then redirects (303) to the team page
-//     or the link's returnUrl (a path of the portal only). A used or
-//     expired link answers a 410 page. /portal/login signs in with email
-//     and password under the API's sign-in throttling.
+//     names the member and account and consumes nothing (previewers,
+//     forged links); its form's POST (CSRF bound to a pre-cookie) consumes
+//     it and opens a portal session (a store.Session: logout, suspension
+//     and deletion end it; 12 hours at most, 30 minutes idle, moved forward
+//     at most every 5 minutes), then redirects (303) to the team page or
+//     the link's returnUrl (a path of the portal only). A used or expired
+//     link answers a 410 page. /portal/login signs in with email and
+//     password under the API's sign-in throttling.
+//   - Acting as a member (http_impersonate.go): administrators only, the
+//     API's rule; the acting session is for looking only (action refuses
+//     every POST but sign-out and stop, sessionAction); stopping replaces
+//     the administrator's old session with a fresh one.
+//   - Notices after a redirect carry an HMAC keyed by the session cookie
+//     and are shown only when it holds.
+//   - The team page reads on past one store page (25 members at a time,
+//     at most 500 per view) for a search, a status or a partial view.
 //   - The session cookie is HttpOnly, SameSite=Lax, Path=/; Secure with
 //     the __Host- prefix when the public URL is HTTPS (outside the local
 //     stage).
