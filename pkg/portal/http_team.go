@@ -134,11 +134,18 @@ func (s *Service) HandleTeam(w http.ResponseWriter, r *http.Request) error {
 					s.fail(w, r, err)
 					return
 				}
+				if statusFor(err) == http.StatusForbidden && !q.P.IsAPIKey() {
+					// A member who may not view the team sees itself.
+					d.OnlySelf = true
+					d.Members = s.teamRows(q, labels, "", []team.Member{q.P.Member})
+					break
+				}
 				_, l.Error, _ = problemOf(err, nil)
 				writePage(w, r, statusFor(err), teamPage(l, d))
 				return
 			}
 			scanned += teamPageSize
+			page.Items = slices.DeleteFunc(page.Items, func(m team.Member) bool { return !visible(q.P, m) })
 			d.Members = append(d.Members, s.teamRows(q, labels, needle, page.Items)...)
 			next = page.Next
 			if next == "" || len(d.Members) >= teamPageSize || scanned >= teamScanBudget {
@@ -635,14 +642,10 @@ func (s *Service) HandleStatus(w http.ResponseWriter, r *http.Request) error {
 	})(w, r)
 }
 
-// teamRows are the team page's rows of items: the members the caller may
-// see that match the search.
+// teamRows are the team page's rows of items that match the search.
 func (s *Service) teamRows(q *req, labels map[rbac.Scope]string, needle string, items []team.Member) []memberRow {
 	var out []memberRow
 	for _, m := range items {
-		if !visible(q.P, m) {
-			continue
-		}
 		if needle != "" && !strings.Contains(strings.ToLower(m.Name), needle) && !strings.Contains(m.Email, needle) {
 			continue
 		}

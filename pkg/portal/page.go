@@ -58,7 +58,9 @@ type (
 		NextHref      string
 		// Partial: the page stopped reading at teamScanBudget members
 		// with fewer than a page of matches; the next link goes on.
-		Partial     bool
+		Partial bool
+		// OnlySelf: the member may not view the team; its own row is shown.
+		OnlySelf    bool
 		ShowInvites bool
 		Invites     []inviteRow
 	}
