@@ -13,6 +13,7 @@ import (
 	"github.com/stewardhq/steward/pkg/accounts"
 	"github.com/stewardhq/steward/pkg/approvals"
 	"github.com/stewardhq/steward/pkg/auth"
+	"github.com/stewardhq/steward/pkg/fault"
 	"github.com/stewardhq/steward/pkg/httpapi"
 	"github.com/stewardhq/steward/pkg/invites"
 	"github.com/stewardhq/steward/pkg/members"
@@ -416,12 +417,37 @@ func (s *Service) HandleLoginPage(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Service) writeLogin(w http.ResponseWriter, r *http.Request, status int, email, msg string, errs fieldErrors) {
+	s.writeLoginChoosing(w, r, status, email, msg, errs, nil)
+}
+
+// writeLoginChoosing is the sign-in form; with accounts, a sign-in that
+// belongs to several accounts chooses one (the password is asked again:
+// it is never written back into a page).
+func (s *Service) writeLoginChoosing(w http.ResponseWriter, r *http.Request, status int, email, msg string, errs fieldErrors, accounts []option) {
 	tok, _ := onetime.New()
 	s.setCookie(w, s.loginCookie(), tok, time.Now().Add(time.Hour))
 	l := anonymous("Sign in")
 	l.CSRF = csrfToken(tok, "login")
 	l.Error = msg
-	writePage(w, r, status, loginPage(l, email, errs))
+	writePage(w, r, status, loginPage(l, email, errs, accounts))
+}
+
+// accountChoices are the accounts of an account_required refusal.
+func accountChoices(err error) []option {
+	var e *fault.Error
+	if !errors.As(err, &e) || e.Code != "account_required" {
+		return nil
+	}
+	cs, _ := e.Extra["accounts"].([]auth.AccountChoice)
+	out := make([]option, 0, len(cs))
+	for _, c := range cs {
+		name := c.Name
+		if name == "" {
+			name = c.ID
+		}
+		out = append(out, option{Value: c.ID, Label: name})
+	}
+	return out
 }
 
 // HandleLogin serves POST /portal/login: email and password through the
@@ -437,7 +463,8 @@ func (s *Service) HandleLogin(w http.ResponseWriter, r *http.Request) error {
 		s.writeLogin(w, r, http.StatusForbidden, email, "The form had expired; nothing was checked. Sign in again.", nil)
 		return nil
 	}
-	sess, err := s.Auth.PortalLogin(r.Context(), auth.LoginInput{Email: email, Password: form.Get("password"), SourceIP: s.Auth.SourceIP(r), RequestID: httpapi.RequestID(r.Context())})
+	sess, err := s.Auth.PortalLogin(r.Context(), auth.LoginInput{Email: email, Password: form.Get("password"), AccountID: form.Get("accountId"),
+		SourceIP: s.Auth.SourceIP(r), RequestID: httpapi.RequestID(r.Context())})
 	if err != nil {
 		errs, msg, ok := problemOf(err, nil)
 		if !ok || statusFor(err) >= 500 {
@@ -447,6 +474,10 @@ func (s *Service) HandleLogin(w http.ResponseWriter, r *http.Request) error {
 		// The sign-in limit's 429 says when to try again, as the API's does.
 		if e := (*httpapi.Error)(nil); errors.As(err, &e) && e.RetryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds())))
+		}
+		if accounts := accountChoices(err); len(accounts) > 0 {
+			s.writeLoginChoosing(w, r, http.StatusConflict, email, "Your sign-in belongs to several accounts: choose one and enter your password again.", nil, accounts)
+			return nil
 		}
 		s.writeLogin(w, r, statusFor(err), email, msg, errs)
 		return nil

@@ -250,3 +250,38 @@ func TestPortalIdleTimeout(t *testing.T) {
 	clk.Advance(20 * time.Minute)
 	e.wantSignIn(t, cookie, "after 12 hours")
 }
+
+// A sign-in that belongs to several accounts chooses one on the portal's
+// sign-in page (the password asked again, never written back).
+func TestPortalLoginChoosesAnAccount(t *testing.T) {
+	e := New(t)
+	email := newEmail("pl-multi")
+	e.signup(t, email)
+	since := time.Now()
+	e.Call(t, "POST", "/v1/signup", "", map[string]string{"accountName": "Second shop", "email": email, "name": "Olive", "password": "not-the-password"}).Want(t, http.StatusAccepted, "")
+	tok := e.TokenFromEmail(t, email, "already have a Steward sign-in", since)
+	var v verified
+	e.Call(t, "POST", "/v1/auth/verify-email", "", map[string]string{"token": tok, "password": goodPassword}).Want(t, http.StatusOK, "").JSON(t, &v)
+
+	login := func(form url.Values) *Response {
+		page := e.Call(t, "GET", "/portal/login", "", nil).Want(t, http.StatusOK, "")
+		form.Set("csrf", html.UnescapeString(csrfField.FindStringSubmatch(string(page.Body))[1]))
+		form.Set("email", email)
+		return e.portalPost(t, paCookie(page, "steward_portal_login"), "/portal/login", form)
+	}
+	r := login(url.Values{"password": {goodPassword}}).Want(t, http.StatusConflict, "")
+	body := string(r.Body)
+	if !strings.Contains(body, "choose one") || !strings.Contains(body, `value="`+v.AccountID+`"`) || !strings.Contains(body, "Second shop") ||
+		strings.Contains(body, goodPassword) || portalCookie(r) != "" {
+		t.Fatalf("the account choice: %s", body)
+	}
+	// A wrong password with a choice is still a wrong password.
+	login(url.Values{"password": {"wrong-password"}, "accountId": {v.AccountID}}).Want(t, http.StatusUnauthorized, "")
+	// An account the sign-in is not a member of: refused.
+	login(url.Values{"password": {goodPassword}, "accountId": {"a_notmine"}}).Want(t, http.StatusForbidden, "")
+	r = login(url.Values{"password": {goodPassword}, "accountId": {v.AccountID}}).Want(t, http.StatusSeeOther, "")
+	cookie := portalCookie(r)
+	if body, _ := e.portalPage(t, cookie, "/portal/team"); !strings.Contains(body, "Second shop") {
+		t.Fatalf("signed in to the wrong account: %s", body)
+	}
+}
