@@ -82,6 +82,11 @@ func (s *Service) sessionPrincipal(ctx context.Context, accountID, subject, sess
 		if imp.Status != rbac.StatusActive || !rs.IsAdmin(imp) {
 			return nil, unauthenticated("session_ended", "The impersonating administrator can no longer act; sign in again.")
 		}
+		// Nobody acts as an administrator: a member made one since the
+		// impersonation began ends it.
+		if rs.IsAdmin(st.Member.Authz(now)) {
+			return nil, unauthenticated("session_ended", "The member acted as is now an administrator; the impersonation ended.")
+		}
 	}
 	return &Principal{
 		Member: st.Member, Impersonator: st.Impersonator, SessionID: sess.ID,

@@ -335,15 +335,40 @@ func (s *Service) AuthenticatePortal(ctx context.Context, cookie string) (*Princ
 	if err != nil {
 		return nil, PortalState{}, err
 	}
-	if !sess.IdleExpiresAt.IsZero() && sess.IdleExpiresAt.Sub(p.At) < PortalIdle-portalTouch {
-		if err := s.Store.TouchSession(ctx, sess.ID, p.At, p.At.Add(PortalIdle)); err != nil {
-			if errors.Is(err, store.ErrSessionNotFound) {
-				return nil, PortalState{}, errPortalSessionGone
-			}
+	// An acting session lives only while the administrator's session it
+	// was opened from does (a sign-out there, a password reset, its end
+	// end this one too); each touch keeps both alive.
+	touch := []string{sess.ID}
+	if sess.ReturnSessionID != "" {
+		own, err := s.Store.GetSession(ctx, sess.ReturnSessionID)
+		if errors.Is(err, store.ErrSessionNotFound) {
+			return nil, PortalState{}, errPortalSessionGone
+		}
+		if err != nil {
 			return nil, PortalState{}, err
+		}
+		if !ownSession(own, sess.ImpersonatorID, sess.AccountID, p.At) {
+			return nil, PortalState{}, errPortalSessionGone
+		}
+		touch = append(touch, own.ID)
+	}
+	if !sess.IdleExpiresAt.IsZero() && sess.IdleExpiresAt.Sub(p.At) < PortalIdle-portalTouch {
+		for _, id := range touch {
+			if err := s.Store.TouchSession(ctx, id, p.At, p.At.Add(PortalIdle)); err != nil {
+				if errors.Is(err, store.ErrSessionNotFound) {
+					return nil, PortalState{}, errPortalSessionGone
+				}
+				return nil, PortalState{}, err
+			}
 		}
 	}
 	return p, PortalState{BackURL: sess.BackURL, ReturnSession: sess.ReturnSessionID}, nil
+}
+
+// ownSession: own is a live portal session of administrator admin in
+// account, acting as nobody: the session an acting session returns to.
+func ownSession(own store.Session, admin, account string, now time.Time) bool {
+	return own.PortalHash != "" && own.MemberID == admin && own.AccountID == account && own.ImpersonatorID == "" && own.Active(now)
 }
 
 // ImpersonatePortal opens a portal session in which the calling admin (in
@@ -405,9 +430,10 @@ func (s *Service) ImpersonatePortal(ctx context.Context, p *Principal, targetID,
 // StopImpersonatingPortal ends the impersonated portal session of p and
 // opens the administrator's own again: a new session replacing the one
 // the impersonation was opened from (ret), with its end and its link
-// back, provided that session was neither revoked nor past its end (a
-// sign-out elsewhere or a password reset keeps it ended: then only the
-// impersonation ends and the answer is errPortalSessionGone).
+// back, provided that session is still live (not revoked, not past its
+// end nor its idle end, which acting kept moving: a sign-out elsewhere or
+// a password reset keeps it ended; then only the impersonation ends and
+// the answer is errPortalSessionGone).
 func (s *Service) StopImpersonatingPortal(ctx context.Context, p *Principal, ret, requestID string) (PortalSession, error) {
 	if !p.Impersonated() {
 		return PortalSession{}, errPortalNotImpersonating
@@ -423,8 +449,7 @@ func (s *Service) StopImpersonatingPortal(ctx context.Context, p *Principal, ret
 	if err != nil {
 		return PortalSession{}, err
 	}
-	if ret == "" || own.PortalHash == "" || own.MemberID != p.Impersonator.ID || own.AccountID != p.AccountID() || own.ImpersonatorID != "" ||
-		!own.RevokedAt.IsZero() || !now.Before(own.ExpiresAt) {
+	if ret == "" || !ownSession(own, p.Impersonator.ID, p.AccountID(), now) {
 		return PortalSession{}, errPortalSessionGone
 	}
 	admin := *p.Impersonator

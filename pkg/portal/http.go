@@ -283,6 +283,9 @@ func (q *req) redirect(w http.ResponseWriter, r *http.Request, path, notice stri
 // redirectSigned answers with 303 to path carrying notice, signed for the
 // session of cookie (signedNotice).
 func redirectSigned(w http.ResponseWriter, r *http.Request, cookie, path, notice string) {
+	if n := []rune(notice); len(n) > maxNotice {
+		notice = string(n[:maxNotice-1]) + "…"
+	}
 	if notice != "" {
 		sep := "?"
 		if strings.Contains(path, "?") {
@@ -299,11 +302,15 @@ func redirectSigned(w http.ResponseWriter, r *http.Request, cookie, path, notice
 func signedNotice(r *http.Request, cookie string) string {
 	q := r.URL.Query()
 	n := q.Get("notice")
-	if n == "" || len(n) > 300 || !csrfValid(cookie, "notice:"+n, q.Get("n")) {
+	if n == "" || len(n) > 4*maxNotice || !csrfValid(cookie, "notice:"+n, q.Get("n")) {
 		return ""
 	}
 	return n
 }
+
+// maxNotice bounds a notice's characters (a longer one, naming a long
+// URL, is shortened).
+const maxNotice = 200
 
 // noticeMAC signs a notice for a session.
 func noticeMAC(cookie, notice string) string { return csrfToken(cookie, "notice:"+notice) }

@@ -3,7 +3,6 @@ package portal
 import (
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/a-h/templ"
 	"github.com/stewardhq/steward/pkg/httpapi"
@@ -61,8 +60,11 @@ func (s *Service) HandleStopImpersonation(w http.ResponseWriter, r *http.Request
 			s.setCookie(w, s.SessionCookie(), sess.Cookie, sess.ExpiresAt)
 			redirectSigned(w, r, sess.Cookie, sess.ReturnTo, "You stopped acting as "+memberTitle(q.P.Member)+".")
 		case statusFor(err) == http.StatusUnauthorized:
-			s.setCookie(w, s.SessionCookie(), "", time.Time{})
-			writeMessage(w, r, http.StatusOK, anonymous("Signed out"), "You stopped acting as "+memberTitle(q.P.Member)+". Your own session had ended meanwhile: sign in again.", "/portal/login", "Sign in again")
+			// The acting session ended; the administrator's own had too,
+			// or a stop sent twice (a double click) already replaced it:
+			// the cookie is left alone (the other answer's fresh cookie
+			// stays) and the portal's pages tell which.
+			writeMessage(w, r, http.StatusOK, anonymous("Stopped acting"), "You stopped acting as "+memberTitle(q.P.Member)+".", "/portal/team", "Back to the portal (or sign in again)")
 		default:
 			s.refuse(w, r, q, "Nothing to stop", err)
 		}

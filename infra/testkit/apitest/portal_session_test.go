@@ -205,8 +205,10 @@ func TestPortalImpersonation(t *testing.T) {
 	acting = portalCookie(r)
 	_, actCSRF = e.portalPage(t, acting, "/portal/access")
 	e.portalPost(t, own, "/portal/logout", url.Values{"csrf": {ownCSRF}}).Want(t, http.StatusOK, "")
-	r = e.portalPost(t, acting, "/portal/impersonation/stop", url.Values{"csrf": {actCSRF}}).Want(t, http.StatusOK, "")
-	if !strings.Contains(string(r.Body), "sign in again") || portalCookie(r) != "" {
+	// (The own session's sign-out already ended the acting one.)
+	e.wantSignIn(t, acting, "acting after the administrator's own session signed out")
+	r = e.portalPost(t, acting, "/portal/impersonation/stop", url.Values{"csrf": {actCSRF}}).Want(t, http.StatusSeeOther, "")
+	if r.Header.Get("Location") != "/portal/login" || portalCookie(r) != "" {
 		t.Fatalf("stop after the administrator's session ended: %s", r.Body)
 	}
 	e.wantSignIn(t, acting, "the acting session after stopping")
