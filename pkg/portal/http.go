@@ -283,9 +283,7 @@ func (q *req) redirect(w http.ResponseWriter, r *http.Request, path, notice stri
 // redirectSigned answers with 303 to path carrying notice, signed for the
 // session of cookie (signedNotice).
 func redirectSigned(w http.ResponseWriter, r *http.Request, cookie, path, notice string) {
-	if n := []rune(notice); len(n) > maxNotice {
-		notice = string(n[:maxNotice-1]) + "…"
-	}
+	notice = clip(notice, maxNotice)
 	if notice != "" {
 		sep := "?"
 		if strings.Contains(path, "?") {
@@ -311,6 +309,14 @@ func signedNotice(r *http.Request, cookie string) string {
 // maxNotice bounds a notice's characters (a longer one, naming a long
 // URL, is shortened).
 const maxNotice = 200
+
+// clip shortens s to n characters at most, ending it with "…" when cut.
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
 
 // noticeMAC signs a notice for a session.
 func noticeMAC(cookie, notice string) string { return csrfToken(cookie, "notice:"+notice) }

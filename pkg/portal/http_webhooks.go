@@ -267,7 +267,7 @@ func (s *Service) HandleWebhookDelete(w http.ResponseWriter, r *http.Request) er
 			s.refuse(w, r, q, "The endpoint was not deleted", err)
 			return
 		}
-		q.redirect(w, r, "/portal/webhooks", "The endpoint "+wh.URL+" was deleted.")
+		q.redirect(w, r, "/portal/webhooks", "The endpoint "+clip(wh.URL, 80)+" was deleted.")
 	})(w, r)
 }
 

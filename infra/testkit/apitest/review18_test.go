@@ -19,7 +19,7 @@ import (
 
 // Review 18 (ffd0963..44ed178): the portal's two-step link, acting as a
 // member, signed notices and the idle end, replayed over HTTP.
-// TestReview18Hole* assert the secure behaviour and fail while the hole
+// TestReview18Fixed* assert the secure behaviour and fail while the hole
 // is open; TestReview18Fine* confirm what holds.
 
 // r18Acting is an account whose owner (an administrator) acts as one of
@@ -86,7 +86,7 @@ func (e *Env) r18Alive(t *testing.T, cookie string) bool {
 // store.RevokeSessions(admin identity) never sees it. Whoever holds the
 // acting cookie keeps looking at the account as the member for up to an
 // hour after the reset.
-func TestReview18HoleActingOutlivesAdminPasswordReset(t *testing.T) {
+func TestReview18FixedActingOutlivesAdminPasswordReset(t *testing.T) {
 	e := New(t)
 	a := e.r18Act(t, "r18-reset")
 	since := time.Now()
@@ -104,7 +104,7 @@ func TestReview18HoleActingOutlivesAdminPasswordReset(t *testing.T) {
 // (another tab, or a thief's copy of the cookie used meanwhile), or
 // replaced by stopping a second acting session opened from it, leaves the
 // acting session working.
-func TestReview18HoleActingOutlivesItsAdminSession(t *testing.T) {
+func TestReview18FixedActingOutlivesItsAdminSession(t *testing.T) {
 	e := New(t)
 	t.Run("own session signed out", func(t *testing.T) {
 		a := e.r18Act(t, "r18-out")
@@ -137,7 +137,7 @@ func TestReview18HoleActingOutlivesItsAdminSession(t *testing.T) {
 // looking only) is thus a bearer credential for a full administrator
 // session for as long as it lives, whatever became of the session it
 // came from.
-func TestReview18HoleStopRevivesIdleEndedAdminSession(t *testing.T) {
+func TestReview18FixedStopRevivesIdleEndedAdminSession(t *testing.T) {
 	clk := &shiftedClock{}
 	e := New(t, withClock(clk))
 	a := e.r18Act(t, "r18-idle")
@@ -166,7 +166,7 @@ func TestReview18HoleStopRevivesIdleEndedAdminSession(t *testing.T) {
 // "An administrator cannot be acted as" is decided only when acting
 // starts: a member promoted to administrator meanwhile goes on being
 // acted as (sessionPrincipal re-checks the impersonator, not the target).
-func TestReview18HoleActingGoesOnWhenTargetBecomesAdmin(t *testing.T) {
+func TestReview18FixedActingGoesOnWhenTargetBecomesAdmin(t *testing.T) {
 	e := New(t)
 	a := e.r18Act(t, "r18-promote")
 	e.Call(t, "PATCH", "/v1/users/"+a.memberID, a.ownerTk.AccessToken, map[string]any{
@@ -488,7 +488,7 @@ func TestReview18FineIdleTouchIsThrottledAndCannotResurrect(t *testing.T) {
 // signedNotice drops a notice over 300 characters, but the portal makes
 // longer ones itself: "The endpoint <URL> was deleted." with a URL of up
 // to webhooks.MaxURLLen (2048). The page then confirms nothing.
-func TestReview18HoleLongNoticeIsDropped(t *testing.T) {
+func TestReview18FixedLongNoticeIsDropped(t *testing.T) {
 	e := New(t)
 	_, ownerTk, cookie, csrf := e.paOwner(t, "r18-long")
 	long := "http://127.0.0.1:9/" + strings.Repeat("a", 400)
