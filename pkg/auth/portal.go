@@ -379,31 +379,16 @@ func ownSession(own store.Session, admin, account string, now time.Time) bool {
 // session.impersonate. The new session remembers the admin's session so
 // that stopping returns to it (StopImpersonatingPortal).
 func (s *Service) ImpersonatePortal(ctx context.Context, p *Principal, targetID, requestID string) (PortalSession, error) {
-	if err := p.RequireMember(); err != nil {
+	if err := httpapi.CheckID("id", targetID); err != nil {
 		return PortalSession{}, err
 	}
-	if p.Impersonated() {
-		return PortalSession{}, errImpersonated
-	}
-	if err := httpapi.CheckID("id", targetID); err != nil {
+	target, err := s.impersonationTarget(ctx, p, targetID)
+	if err != nil {
 		return PortalSession{}, err
 	}
 	own, err := s.Store.GetSession(ctx, p.SessionID)
 	if err != nil {
 		return PortalSession{}, err
-	}
-	target, err := s.Store.GetMember(ctx, p.AccountID(), targetID)
-	if errors.Is(err, team.ErrMemberNotFound) {
-		return PortalSession{}, httpapi.ErrNotFound
-	}
-	if err != nil {
-		return PortalSession{}, err
-	}
-	if err := p.Roles.CheckImpersonation(p.Member.Authz(p.At), target.Authz(p.At)); err != nil {
-		return PortalSession{}, Forbidden(err)
-	}
-	if target.IdentityID == "" {
-		return PortalSession{}, fault.New(fault.Conflict, "no_identity", "This member has no sign-in to act as.")
 	}
 	now := s.Now.Now()
 	sess, cookie := s.newPortalSession(target, now)
