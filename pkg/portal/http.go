@@ -102,7 +102,8 @@ type req struct {
 // chrome is the page frame of a signed-in request.
 func (q *req) chrome(title, nav string) chrome {
 	l := chrome{Title: title, Product: defaultProduct, Member: q.P.Member.Name, CSRF: csrfToken(q.cookie, "session"), Nav: nav, MayInvite: mayInvite(q.P),
-		Account: q.Account.Name, LogoURL: q.Account.Settings.Portal.LogoURL, BackURL: q.Back, Notice: q.notice}
+		Account: q.Account.Name, LogoURL: q.Account.Settings.Portal.LogoURL, BackURL: q.Back, Notice: q.notice,
+		Stylesheet: stylesheetHref(q.Account.Settings.Portal.AccentColor)}
 	if l.Member == "" {
 		l.Member = q.P.Member.Email
 	}
@@ -154,7 +155,9 @@ func registerSection(order int, s section) {
 
 var sectionOrder []int
 
-func anonymous(title string) chrome { return chrome{Title: title, Product: defaultProduct} }
+func anonymous(title string) chrome {
+	return chrome{Title: title, Product: defaultProduct, Stylesheet: stylesheetPath}
+}
 
 // session authenticates the portal cookie; nil without a live session.
 func (s *Service) session(r *http.Request) (*req, error) {
@@ -322,18 +325,19 @@ func clip(s string, n int) string {
 func noticeMAC(cookie, notice string) string { return csrfToken(cookie, "notice:"+notice) }
 
 // HandleStylesheet serves GET /portal/static/portal.css: the one
-// stylesheet, in the accent colour.
+// stylesheet, in the accent colour its address names (?accent=rrggbb,
+// written by the page from the account's settings; anything else is the
+// default). It reads nothing: a page view costs one authentication, not
+// two, and the stylesheet is cached like any static file.
 func (s *Service) HandleStylesheet(w http.ResponseWriter, r *http.Request) error {
 	accent := defaultAccent
-	if q, err := s.session(r); err == nil && q != nil && q.Account.Settings.Portal.AccentColor != "" {
-		accent = q.Account.Settings.Portal.AccentColor
+	if a := r.URL.Query().Get("accent"); accentHex.MatchString(a) {
+		accent = "#" + strings.ToLower(a)
 	}
 	css := stylesheet(accent)
 	h := w.Header()
 	h.Set("Content-Type", "text/css; charset=utf-8")
-	// The accent is the signed-in member's account's.
-	h.Set("Cache-Control", "private, no-cache")
-	h.Set("Vary", "Cookie")
+	h.Set("Cache-Control", "public, max-age=3600")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write([]byte(css))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"github.com/a-h/templ"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +15,18 @@ import (
 
 // stylesheetPath is the portal's one stylesheet.
 const stylesheetPath = "/portal/static/portal.css"
+
+// accentHex is an accent colour in the stylesheet's address (rrggbb).
+var accentHex = regexp.MustCompile(`^[0-9a-fA-F]{6}$`)
+
+// stylesheetHref is the stylesheet's address in an account's accent
+// colour ("#rrggbb", or "" for the default).
+func stylesheetHref(accent string) string {
+	if a := strings.TrimPrefix(accent, "#"); accentHex.MatchString(a) {
+		return stylesheetPath + "?accent=" + strings.ToLower(a)
+	}
+	return stylesheetPath
+}
 
 // defaultAccent and defaultProduct brand the portal until an account's
 // settings name the host app's own.
@@ -26,6 +39,8 @@ const (
 // member, the navigation and the page's messages.
 type chrome struct {
 	Title, Product, LogoURL string
+	// Stylesheet is the stylesheet's address, in the account's accent.
+	Stylesheet string
 	// Account is the account's name; BackURL the host app's page the
 	// session links back to.
 	Account, BackURL string

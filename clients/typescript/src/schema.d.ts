@@ -1462,7 +1462,7 @@ export interface paths {
         };
         /**
          * The portal's stylesheet
-         * @description Public to the API (the portal authenticates its own session cookie). The portal's one stylesheet (CSS), in the account's accent colour.
+         * @description Public to the API. The portal's one stylesheet (CSS) in the accent colour its address names: each page links it with the account's settings.portal.accentColor as `?accent=rrggbb`. It authenticates nothing and reads nothing, so it is cached (`public, max-age=3600`); a missing or malformed accent gives the default colour.
          */
         get: operations["getPortalStylesheet"];
         put?: never;
@@ -8580,7 +8580,10 @@ export interface operations {
     };
     getPortalStylesheet: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The accent colour, six hex digits without '#'. */
+                accent?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;

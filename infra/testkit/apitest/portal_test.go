@@ -267,7 +267,12 @@ func TestPortalBrandingAndReturnURL(t *testing.T) {
 			t.Errorf("team page lacks %s", want)
 		}
 	}
-	css := e.Call(t, "GET", "/portal/static/portal.css", "", nil, "Cookie", cookie).Want(t, http.StatusOK, "")
+	// The stylesheet the page links is in the account's accent.
+	href := regexp.MustCompile(`<link rel="stylesheet" href="([^"]+)"`).FindStringSubmatch(body)
+	if href == nil {
+		t.Fatalf("team page links no stylesheet: %s", body)
+	}
+	css := e.Call(t, "GET", html.UnescapeString(href[1]), "", nil).Want(t, http.StatusOK, "")
 	if !strings.Contains(string(css.Body), "--accent:#aa3300") {
 		t.Errorf("stylesheet without the account's accent: %.100s", css.Body)
 	}
