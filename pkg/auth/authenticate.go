@@ -49,16 +49,25 @@ func (s *Service) AuthenticateBearer(ctx context.Context, authorization string) 
 	if claims.Actor != nil {
 		impersonator = claims.Actor.Subject
 	}
-	return s.sessionPrincipal(ctx, claims.AccountID, claims.Subject, claims.SessionID, impersonator)
+	return s.sessionPrincipal(ctx, claims.AccountID, claims.Subject, claims.SessionID, impersonator, nil)
 }
 
 // sessionPrincipal loads the member of a session (with its impersonator,
 // if any) and the account's custom roles in one round trip, and refuses
 // an ended session, a member who is not active or an impersonator who is
 // no longer an active admin: the checks of every session, whether it
-// came as an access token or as a portal cookie.
-func (s *Service) sessionPrincipal(ctx context.Context, accountID, subject, sessionID, impersonator string) (*Principal, error) {
-	st, err := s.Store.LoadAuth(ctx, accountID, subject, sessionID, impersonator)
+// came as an access token or as a portal cookie. known is the session
+// when the caller has read it already (a portal cookie names only its
+// session): it is not read again.
+func (s *Service) sessionPrincipal(ctx context.Context, accountID, subject, sessionID, impersonator string, known *store.Session) (*Principal, error) {
+	read := sessionID
+	if known != nil {
+		read = ""
+	}
+	st, err := s.Store.LoadAuth(ctx, accountID, subject, read, impersonator)
+	if err == nil && known != nil {
+		st.Session = *known
+	}
 	switch {
 	case errors.Is(err, team.ErrMemberNotFound), errors.Is(err, store.ErrSessionNotFound):
 		return nil, unauthenticated("session_ended", "The session has ended; sign in again.")

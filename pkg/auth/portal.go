@@ -331,7 +331,7 @@ func (s *Service) AuthenticatePortal(ctx context.Context, cookie string) (*Princ
 	if sess.PortalHash == "" || !onetime.Equal(sess.PortalHash, hash) {
 		return nil, PortalState{}, errPortalSessionGone
 	}
-	p, err := s.sessionPrincipal(ctx, sess.AccountID, sess.MemberID, sess.ID, sess.ImpersonatorID)
+	p, err := s.sessionPrincipal(ctx, sess.AccountID, sess.MemberID, sess.ID, sess.ImpersonatorID, &sess)
 	if err != nil {
 		return nil, PortalState{}, err
 	}
