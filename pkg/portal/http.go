@@ -215,7 +215,7 @@ func (s *Service) view(fn func(w http.ResponseWriter, r *http.Request, q *req)) 
 func (s *Service) action(fn func(w http.ResponseWriter, r *http.Request, q *req, form url.Values)) httpapi.HandlerFunc {
 	return s.sessionAction(func(w http.ResponseWriter, r *http.Request, q *req, form url.Values) {
 		if q.P.Impersonated() {
-			l := q.chrome("Acting as "+q.chrome("", "").Member, "")
+			l := q.chrome("Acting as "+memberTitle(q.P.Member), "")
 			l.Error = "While you act as another member the portal is for looking only."
 			writeMessage(w, r, http.StatusForbidden, l, "Nothing was changed. Stop acting as them (the button at the top) to make changes as yourself.", "/portal/team", "Back to the team")
 			return
