@@ -60,47 +60,54 @@ func (s *Service) AuthenticateBearer(ctx context.Context, authorization string) 
 // when the caller has read it already (a portal cookie names only its
 // session): it is not read again.
 func (s *Service) sessionPrincipal(ctx context.Context, accountID, subject, sessionID, impersonator string, known *store.Session) (*Principal, error) {
+	p, _, err := s.loadSessionPrincipal(ctx, accountID, subject, sessionID, impersonator, known, store.AuthExtra{})
+	return p, err
+}
+
+// loadSessionPrincipal is sessionPrincipal reading extra's items in the
+// same round trip (store.LoadAuthWith), answered in the state.
+func (s *Service) loadSessionPrincipal(ctx context.Context, accountID, subject, sessionID, impersonator string, known *store.Session, extra store.AuthExtra) (*Principal, store.AuthState, error) {
 	read := sessionID
 	if known != nil {
 		read = ""
 	}
-	st, err := s.Store.LoadAuth(ctx, accountID, subject, read, impersonator)
+	st, err := s.Store.LoadAuthWith(ctx, accountID, subject, read, impersonator, extra)
 	if err == nil && known != nil {
 		st.Session = *known
 	}
 	switch {
 	case errors.Is(err, team.ErrMemberNotFound), errors.Is(err, store.ErrSessionNotFound):
-		return nil, unauthenticated("session_ended", "The session has ended; sign in again.")
+		return nil, st, unauthenticated("session_ended", "The session has ended; sign in again.")
 	case err != nil:
-		return nil, err
+		return nil, st, err
 	}
 	now := s.Now.Now()
 	sess := st.Session
 	if !sess.Active(now) || sess.MemberID != subject || sess.AccountID != accountID || sess.ImpersonatorID != impersonator {
-		return nil, unauthenticated("session_ended", "The session has ended; sign in again.")
+		return nil, st, unauthenticated("session_ended", "The session has ended; sign in again.")
 	}
 	if st.Member.Status != rbac.StatusActive {
-		return nil, unauthenticated("member_"+string(st.Member.Status), "Your membership is "+string(st.Member.Status)+".")
+		return nil, st, unauthenticated("member_"+string(st.Member.Status), "Your membership is "+string(st.Member.Status)+".")
 	}
 	rs, err := s.roleSets.Get(accountID, st.Roles.Options, st.Roles.Version, st.Roles.Roles)
 	if err != nil {
-		return nil, err
+		return nil, st, err
 	}
 	if st.Impersonator != nil {
 		imp := st.Impersonator.Authz(now)
 		if imp.Status != rbac.StatusActive || !rs.IsAdmin(imp) {
-			return nil, unauthenticated("session_ended", "The impersonating administrator can no longer act; sign in again.")
+			return nil, st, unauthenticated("session_ended", "The impersonating administrator can no longer act; sign in again.")
 		}
 		// Nobody acts as an administrator: a member made one since the
 		// impersonation began ends it.
 		if rs.IsAdmin(st.Member.Authz(now)) {
-			return nil, unauthenticated("session_ended", "The member acted as is now an administrator; the impersonation ended.")
+			return nil, st, unauthenticated("session_ended", "The member acted as is now an administrator; the impersonation ended.")
 		}
 	}
 	return &Principal{
 		Member: st.Member, Impersonator: st.Impersonator, SessionID: sess.ID,
 		Roles: rs, Authz: rs.Compile(st.Member.Authz(now)), At: now,
-	}, nil
+	}, st, nil
 }
 
 // OptionalBearer authenticates a request on a public route that behaves

@@ -69,6 +69,8 @@ type PortalState struct {
 	// ReturnSession is, in an impersonated session, the administrator's
 	// own portal session it was opened from.
 	ReturnSession string
+	// Account is the session's account, read with its principal.
+	Account team.Account
 }
 
 // Portal refusals.
@@ -331,23 +333,27 @@ func (s *Service) AuthenticatePortal(ctx context.Context, cookie string) (*Princ
 	if sess.PortalHash == "" || !onetime.Equal(sess.PortalHash, hash) {
 		return nil, PortalState{}, errPortalSessionGone
 	}
-	p, err := s.sessionPrincipal(ctx, sess.AccountID, sess.MemberID, sess.ID, sess.ImpersonatorID, &sess)
+	// One round trip beside the session's: the member, the roles, the
+	// account (the pages' name and branding) and, while acting, the
+	// administrator and its own session.
+	extra := store.AuthExtra{Account: true}
+	if sess.ReturnSessionID != "" {
+		extra.Sessions = []string{sess.ReturnSessionID}
+	}
+	p, st, err := s.loadSessionPrincipal(ctx, sess.AccountID, sess.MemberID, sess.ID, sess.ImpersonatorID, &sess, extra)
 	if err != nil {
 		return nil, PortalState{}, err
+	}
+	if st.Account == nil {
+		return nil, PortalState{}, errPortalSessionGone
 	}
 	// An acting session lives only while the administrator's session it
 	// was opened from does (a sign-out there, a password reset, its end
 	// end this one too); each touch keeps both alive.
 	touch := []string{sess.ID}
 	if sess.ReturnSessionID != "" {
-		own, err := s.Store.GetSession(ctx, sess.ReturnSessionID)
-		if errors.Is(err, store.ErrSessionNotFound) {
-			return nil, PortalState{}, errPortalSessionGone
-		}
-		if err != nil {
-			return nil, PortalState{}, err
-		}
-		if !ownSession(own, sess.ImpersonatorID, sess.AccountID, p.At) {
+		own, ok := st.Sessions[sess.ReturnSessionID]
+		if !ok || !ownSession(own, sess.ImpersonatorID, sess.AccountID, p.At) {
 			return nil, PortalState{}, errPortalSessionGone
 		}
 		touch = append(touch, own.ID)
@@ -362,7 +368,7 @@ func (s *Service) AuthenticatePortal(ctx context.Context, cookie string) (*Princ
 			}
 		}
 	}
-	return p, PortalState{BackURL: sess.BackURL, ReturnSession: sess.ReturnSessionID}, nil
+	return p, PortalState{BackURL: sess.BackURL, ReturnSession: sess.ReturnSessionID, Account: *st.Account}, nil
 }
 
 // ownSession: own is a live portal session of administrator admin in

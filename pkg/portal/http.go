@@ -173,11 +173,7 @@ func (s *Service) session(r *http.Request) (*req, error) {
 		}
 		return nil, err
 	}
-	acct, err := s.Store.GetAccount(r.Context(), p.AccountID())
-	if err != nil {
-		return nil, err
-	}
-	return &req{P: p, Account: acct, Back: st.BackURL, ret: st.ReturnSession, cookie: c, notice: signedNotice(r, c)}, nil
+	return &req{P: p, Account: st.Account, Back: st.BackURL, ret: st.ReturnSession, cookie: c, notice: signedNotice(r, c)}, nil
 }
 
 // signedIn is the request's portal session; without one it answers

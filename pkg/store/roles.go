@@ -311,6 +311,18 @@ type AuthState struct {
 	Session Session
 	// Impersonator is the admin acting as Member, when one was asked for.
 	Impersonator *team.Member
+	// Account and Sessions are AuthExtra's items (Account nil and a
+	// session absent from Sessions when not asked for or not found).
+	Account  *team.Account
+	Sessions map[string]Session
+}
+
+// AuthExtra asks LoadAuthWith for more items in the same BatchGetItem: a
+// portal page needs its account (name, branding) and, while an
+// administrator acts as a member, the administrator's own session.
+type AuthExtra struct {
+	Account  bool
+	Sessions []string
 }
 
 // LoadAuth reads a member, its account's roles version item, a session and
@@ -319,12 +331,25 @@ type AuthState struct {
 // missing member or impersonator is team.ErrMemberNotFound; a missing
 // session ErrSessionNotFound.
 func (s *Store) LoadAuth(ctx context.Context, account, member, session, impersonator string) (AuthState, error) {
+	return s.LoadAuthWith(ctx, account, member, session, impersonator, AuthExtra{})
+}
+
+// LoadAuthWith is LoadAuth reading extra's items in the same round trip.
+func (s *Store) LoadAuthWith(ctx context.Context, account, member, session, impersonator string, extra AuthExtra) (AuthState, error) {
 	keys := []map[string]types.AttributeValue{memberKey(account, member), rolesKey(account)}
 	if session != "" {
 		keys = append(keys, sessionKey(session))
 	}
 	if impersonator != "" && impersonator != member {
 		keys = append(keys, memberKey(account, impersonator))
+	}
+	if extra.Account {
+		keys = append(keys, accountKey(account))
+	}
+	for _, id := range extra.Sessions {
+		if id != session {
+			keys = append(keys, sessionKey(id))
+		}
 	}
 	items, err := s.batchGet(ctx, keys)
 	if err == nil {
@@ -359,8 +384,23 @@ func (s *Store) LoadAuth(ctx context.Context, account, member, session, imperson
 			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
 				return AuthState{}, fmt.Errorf("load auth: %w", err)
 			}
+			if it.ID != session {
+				if st.Sessions == nil {
+					st.Sessions = map[string]Session{}
+				}
+				st.Sessions[it.ID] = it.session()
+				continue
+			}
 			st.Session = it.session()
 			haveSession = true
+		case typeAccount:
+			var it accountItem
+			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+				return AuthState{}, fmt.Errorf("load auth: %w", err)
+			}
+			a := it.account()
+			s.retention.remember(a, s.now())
+			st.Account = &a
 		}
 	}
 	switch {
